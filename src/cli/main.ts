@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// Entry point of the `mwlake` CLI: builds the commander program, runs it, and maps errors to
+// sysexits-style exit codes. The only module that calls process.exit.
+
+import { Command, CommanderError } from 'commander';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { JobError, exitCodeOf } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
+import { createLogger, type Logger } from '../core/log.js';
+import type { CliContext } from './context.js';
+import { COMMANDS } from './commands/index.js';
+
+export function buildProgram(context: CliContext): Command {
+  const program = new Command('mwlake')
+    .description('Batch dump builder: Kafka page_content_change events → Iceberg tables → MediaWiki XML dumps')
+    .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'info')
+    .option('--log-format <format>', 'json, or pretty (default on a terminal)')
+    .showHelpAfterError()
+    .exitOverride();
+  for (const register of COMMANDS) register(program, context);
+  return program;
+}
+
+/** Runs the CLI with the given arguments (without node and script) and returns the exit code. */
+export async function runCli(argv: readonly string[], io: Pick<CliContext, 'stdout' | 'stderr' | 'env'>): Promise<number> {
+  let logger: Logger | undefined;
+  let program: Command | undefined;
+  const context: CliContext = {
+    ...io,
+    logger() {
+      if (logger === undefined) {
+        const opts = program?.opts<{ logLevel?: string; logFormat?: string }>() ?? {};
+        logger = createLogger({
+          level: (opts.logLevel ?? 'info') as 'info',
+          json: opts.logFormat === undefined ? undefined : opts.logFormat === 'json',
+        });
+      }
+      return logger;
+    },
+  };
+  program = buildProgram(context);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return ExitCode.Ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end through exitOverride with exit code 0.
+      return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+    }
+    const code = exitCodeOf(error);
+    const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof JobError) {
+      context.logger().error({ code: error.code, context: error.context, err: error.cause }, message);
+    } else {
+      context.logger().error({ err: error }, `internal error: ${message}`);
+    }
+    io.stderr.write(`mwlake: ${message}\n`);
+    return code;
+  }
+}
+
+function isMain(): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
+  process.exitCode = code;
+}

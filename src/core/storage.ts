@@ -1,0 +1,239 @@
+// Storage behind a small interface, so an object store can be added without touching the Iceberg
+// code. Locations are URIs (`file:///abs/path`); the local implementation maps them to paths.
+// Commit safety rests on writeIfAbsent: the metadata file appears atomically and never replaces
+// another (Node's rename silently overwrites, so we link(2) a fully written temp file instead).
+// Imports nothing from src/ but errors.
+
+import { randomUUID } from 'node:crypto';
+import { constants, createReadStream } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import { JobError, storageError } from './errors.js';
+
+export interface ObjectInfo {
+  readonly location: string;
+  readonly sizeBytes: number;
+  readonly modifiedMs: number;
+}
+
+/** A file being written; it is complete and durable only after close(). */
+export interface ObjectWriter {
+  readonly location: string;
+  write(chunk: Uint8Array): Promise<void>;
+  /** Flushes and syncs; returns the exact size in bytes. */
+  close(): Promise<number>;
+  /** Stops writing and removes what was written. */
+  abort(): Promise<void>;
+}
+
+export interface Storage {
+  read(location: string): Promise<Uint8Array>;
+  readRange(location: string, offset: number, length: number): Promise<Uint8Array>;
+  openReadStream(location: string): Readable;
+  /** Creates the object only if absent, atomically; throws ALREADY_EXISTS otherwise. */
+  writeIfAbsent(location: string, bytes: Uint8Array | string): Promise<void>;
+  /** Writes the object atomically, replacing any previous content. */
+  writeAtomic(location: string, bytes: Uint8Array | string): Promise<void>;
+  createWriter(location: string): Promise<ObjectWriter>;
+  stat(location: string): Promise<ObjectInfo | undefined>;
+  /** Every object under the prefix, recursively, in no particular order. */
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  /** Deletes the object; deleting a missing object is not an error. */
+  delete(location: string): Promise<void>;
+  /** A local filesystem path for engines that read files directly (DuckDB), if there is one. */
+  localPath(location: string): string | undefined;
+}
+
+const FILE_SCHEME = 'file://';
+
+/** `file:///abs/path` for an absolute or relative local path (no percent-encoding, as Java writes). */
+export function fileLocation(localPath: string): string {
+  return FILE_SCHEME + path.resolve(localPath);
+}
+
+/** The local path of a `file://` location, or of a plain absolute path. */
+export function localPathOf(location: string): string {
+  if (location.startsWith(FILE_SCHEME)) return location.slice(FILE_SCHEME.length);
+  if (location.startsWith('file:/')) return location.slice('file:'.length);
+  if (path.isAbsolute(location)) return location;
+  throw new JobError('CONFIG', `unsupported storage location ${JSON.stringify(location)}: expected file:///absolute/path`, {
+    context: { location },
+  });
+}
+
+/** Joins a location and relative segments with '/'. */
+export function joinLocation(base: string, ...segments: string[]): string {
+  let out = base.endsWith('/') ? base.slice(0, -1) : base;
+  for (const segment of segments) out += '/' + segment.replace(/^\/+/, '');
+  return out;
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await fs.open(dir, constants.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function writeSynced(file: string, bytes: Uint8Array | string, flag: string): Promise<void> {
+  const handle = await fs.open(file, flag, 0o644);
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Storage on the local filesystem. */
+export class LocalStorage implements Storage {
+  async read(location: string): Promise<Uint8Array> {
+    const file = localPathOf(location);
+    try {
+      return await fs.readFile(file);
+    } catch (cause) {
+      throw storageError('read', location, cause);
+    }
+  }
+
+  async readRange(location: string, offset: number, length: number): Promise<Uint8Array> {
+    const file = localPathOf(location);
+    try {
+      const handle = await fs.open(file, 'r');
+      try {
+        const buffer = Buffer.alloc(length);
+        const { bytesRead } = await handle.read(buffer, 0, length, offset);
+        return buffer.subarray(0, bytesRead);
+      } finally {
+        await handle.close();
+      }
+    } catch (cause) {
+      throw storageError('read', location, cause);
+    }
+  }
+
+  openReadStream(location: string): Readable {
+    return createReadStream(localPathOf(location));
+  }
+
+  async writeIfAbsent(location: string, bytes: Uint8Array | string): Promise<void> {
+    const file = localPathOf(location);
+    const dir = path.dirname(file);
+    const temp = path.join(dir, `.${path.basename(file)}.${randomUUID()}.tmp`);
+    try {
+      await fs.mkdir(dir, { recursive: true });
+      await writeSynced(temp, bytes, 'wx');
+      // link(2) fails with EEXIST instead of replacing, and the target appears complete.
+      await fs.link(temp, file);
+      await syncDirectory(dir);
+    } catch (cause) {
+      throw storageError('create', location, cause);
+    } finally {
+      await fs.rm(temp, { force: true });
+    }
+  }
+
+  async writeAtomic(location: string, bytes: Uint8Array | string): Promise<void> {
+    const file = localPathOf(location);
+    const dir = path.dirname(file);
+    const temp = path.join(dir, `.${path.basename(file)}.${randomUUID()}.tmp`);
+    try {
+      await fs.mkdir(dir, { recursive: true });
+      await writeSynced(temp, bytes, 'wx');
+      await fs.rename(temp, file);
+      await syncDirectory(dir);
+    } catch (cause) {
+      await fs.rm(temp, { force: true });
+      throw storageError('write', location, cause);
+    }
+  }
+
+  async createWriter(location: string): Promise<ObjectWriter> {
+    const file = localPathOf(location);
+    let handle: fs.FileHandle;
+    try {
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      handle = await fs.open(file, 'wx', 0o644);
+    } catch (cause) {
+      throw storageError('create', location, cause);
+    }
+    let size = 0;
+    let closed = false;
+    return {
+      location,
+      async write(chunk: Uint8Array): Promise<void> {
+        try {
+          let written = 0;
+          while (written < chunk.byteLength) {
+            const { bytesWritten } = await handle.write(chunk, written, chunk.byteLength - written);
+            written += bytesWritten;
+          }
+          size += chunk.byteLength;
+        } catch (cause) {
+          throw storageError('write', location, cause);
+        }
+      },
+      async close(): Promise<number> {
+        if (closed) return size;
+        closed = true;
+        try {
+          await handle.sync();
+          await handle.close();
+        } catch (cause) {
+          throw storageError('close', location, cause);
+        }
+        return size;
+      },
+      async abort(): Promise<void> {
+        if (!closed) {
+          closed = true;
+          await handle.close().catch(() => undefined);
+        }
+        await fs.rm(file, { force: true });
+      },
+    };
+  }
+
+  async stat(location: string): Promise<ObjectInfo | undefined> {
+    try {
+      const info = await fs.stat(localPathOf(location));
+      return { location, sizeBytes: info.size, modifiedMs: info.mtimeMs };
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw storageError('stat', location, cause);
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const root = localPathOf(prefix);
+    const base = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
+    let entries: string[];
+    try {
+      entries = await fs.readdir(root, { recursive: true });
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw storageError('list', prefix, cause);
+    }
+    for (const entry of entries) {
+      const full = path.join(root, entry);
+      const info = await fs.stat(full).catch(() => undefined);
+      if (info === undefined || !info.isFile()) continue;
+      yield { location: joinLocation(base, ...entry.split(path.sep)), sizeBytes: info.size, modifiedMs: info.mtimeMs };
+    }
+  }
+
+  async delete(location: string): Promise<void> {
+    try {
+      await fs.rm(localPathOf(location), { force: true });
+    } catch (cause) {
+      throw storageError('delete', location, cause);
+    }
+  }
+
+  localPath(location: string): string | undefined {
+    return localPathOf(location);
+  }
+}
