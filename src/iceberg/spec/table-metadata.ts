@@ -1,0 +1,38 @@
+// The normalized table metadata model (format/spec.md §Table Metadata). Wire shapes for each format
+// version live in serde/, as in iceberg-rust's table_metadata `_serde` module, so invalid input
+// fails at that boundary and the rest of the code sees one shape.
+
+import type { PartitionSpec } from './partition.js';
+import type { MetadataLogEntry, Snapshot, SnapshotLogEntry, SnapshotRef } from './snapshot.js';
+import type { SortOrder } from './sort-order.js';
+import type { Schema } from './types.js';
+
+/** We write version 2; versions 1 and 2 are read. */
+export type FormatVersion = 1 | 2;
+
+export interface TableMetadata {
+  readonly formatVersion: FormatVersion;
+  readonly tableUuid: string;
+  /** Table root, a URI such as file:///warehouse/ns/table. */
+  readonly location: string;
+  readonly lastSequenceNumber: bigint;
+  readonly lastUpdatedMs: number;
+  readonly lastColumnId: number;
+  readonly schemas: readonly Schema[];
+  readonly currentSchemaId: number;
+  readonly partitionSpecs: readonly PartitionSpec[];
+  readonly defaultSpecId: number;
+  readonly lastPartitionId: number;
+  readonly properties: Readonly<Record<string, string>>;
+  /** Undefined when the table has no current snapshot (Java writes -1 for that in v1/v2). */
+  readonly currentSnapshotId?: bigint;
+  readonly snapshots: readonly Snapshot[];
+  readonly snapshotLog: readonly SnapshotLogEntry[];
+  readonly metadataLog: readonly MetadataLogEntry[];
+  readonly sortOrders: readonly SortOrder[];
+  readonly defaultSortOrderId: number;
+  readonly refs: Readonly<Record<string, SnapshotRef>>;
+  /** Puffin statistics entries written by other engines, kept verbatim so a commit does not drop them. */
+  readonly statistics?: readonly unknown[];
+  readonly partitionStatistics?: readonly unknown[];
+}
