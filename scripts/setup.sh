@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what the test suite and the demo need and a fresh machine lacks, caching downloads in
+# the ignored .cache/ folder: Debian tools, the Kafka jars (Maven), the Python venv of interop
+# readers (PyPI + Maven Central). Idempotent and quick when everything is present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_debian=()
+for tool in xmllint:libxml2-utils lbzip2:lbzip2 bzip2:bzip2 zstd:zstd; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || need_debian+=("${tool##*:}")
+done
+if [ "${#need_debian[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Debian packages: ${need_debian[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_debian[@]}" >/dev/null
+  else
+    echo "setup: missing tools; install the Debian packages: ${need_debian[*]}" >&2
+    exit 69
+  fi
+fi
+
+java_major=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)
+if [ -z "$java_major" ] || [ "$java_major" -lt 17 ]; then
+  echo "setup: Java 17 or newer is required (found: ${java_major:-none})" >&2
+  exit 69
+fi
+
+bash scripts/kafka.sh fetch
+if [ "${MWLAKE_SKIP_PYTHON:-0}" != 1 ]; then
+  bash scripts/setup-python.sh
+fi
