@@ -1,0 +1,1 @@
+"""Shared code of the interop scripts in test/interop/py (canonical JSON, engines, sample table)."""
