@@ -30,9 +30,11 @@ export interface GenReport extends GenSummary {
 /** Flushes writes in chunks of about this size: one syscall per few MB, not per record. */
 const CHUNK_BYTES = 4 * 1024 * 1024;
 
+/** Batches small writes into large ones, with one write in flight while the generator keeps working. */
 class ChunkedWriter {
   private parts: Buffer[] = [];
   private size = 0;
+  private inFlight: Promise<void> | undefined;
 
   constructor(private readonly writer: ObjectWriter) {}
 
@@ -42,20 +44,27 @@ class ChunkedWriter {
     if (this.size >= CHUNK_BYTES) await this.flush();
   }
 
+  /** Waits for the previous write, then starts this one without waiting for it. */
   async flush(): Promise<void> {
+    await this.inFlight;
     if (this.size === 0) return;
     const chunk = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
     this.parts = [];
     this.size = 0;
-    await this.writer.write(chunk);
+    const write = this.writer.write(chunk);
+    // Marked handled here; the error still surfaces at the next flush or close.
+    write.catch(() => undefined);
+    this.inFlight = write;
   }
 
   async close(): Promise<void> {
     await this.flush();
+    await this.inFlight;
     await this.writer.close();
   }
 
   async abort(): Promise<void> {
+    await this.inFlight?.catch(() => undefined);
     await this.writer.abort();
   }
 }
