@@ -1,8 +1,10 @@
 // Content bodies for generated revisions: a seeded pseudo-wikitext corpus and a corpus of
 // Wikibase-like statements, built once, and compact references (BodyRef) that slice them, so a
-// body of any size costs a subarray, not a character loop, and page state stays small.
-// Imports only gen/prng; no I/O.
+// body of any size costs a subarray, not a character loop, and page state stays small. Each
+// corpus is also kept JSON-escaped, so an event's content_body goes into the message as a copy
+// of escaped bytes instead of a decode, an escape and an encode. Imports core and gen/prng; no I/O.
 
+import { JobError } from '../core/errors.js';
 import type { Prng } from './prng.js';
 
 export interface Corpus {
@@ -14,6 +16,61 @@ export interface Corpus {
   readonly statements: Buffer;
   /** Byte offsets where entries start (entry i ends one byte before entry i+1 starts). */
   readonly entryStarts: Int32Array;
+  readonly wikitextJson: EscapedText;
+  readonly statementsJson: EscapedText;
+}
+
+/**
+ * A text's bytes as they appear inside a JSON string (escaped as JSON.stringify escapes them),
+ * with the raw offsets of the bytes that grew, to map raw ranges to escaped ranges.
+ */
+export interface EscapedText {
+  readonly escaped: Buffer;
+  /** Raw byte offsets of the bytes JSON escapes (quote, backslash, controls), ascending. */
+  readonly specialOffsets: Int32Array;
+  /** extraBytes[k]: bytes the escapes of specials 0..k add in total. */
+  readonly extraBytes: Int32Array;
+}
+
+function escapeText(raw: Buffer): EscapedText {
+  const offsets: number[] = [];
+  const extra: number[] = [];
+  let total = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const b = raw[i]!;
+    if (b === 0x22 || b === 0x5c || b < 0x20) {
+      // \" \\ \b \t \n \f \r grow by one byte; other controls become \u00XX (five more).
+      total += b === 0x22 || b === 0x5c || b === 0x08 || b === 0x09 || b === 0x0a || b === 0x0c || b === 0x0d ? 1 : 5;
+      offsets.push(i);
+      extra.push(total);
+    }
+  }
+  const escaped = Buffer.from(JSON.stringify(raw.toString('utf8')).slice(1, -1), 'utf8');
+  if (escaped.length !== raw.length + total) {
+    throw new JobError('INTERNAL', `escaped corpus has ${escaped.length} bytes, expected ${raw.length + total}: the corpus holds something JSON escapes differently`);
+  }
+  return { escaped, specialOffsets: Int32Array.from(offsets), extraBytes: Int32Array.from(extra) };
+}
+
+/** Offset in the escaped text of raw offset `i` (a character boundary). */
+function escapedOffset(text: EscapedText, i: number): number {
+  const offsets = text.specialOffsets;
+  let lo = 0;
+  let hi = offsets.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (offsets[mid]! < i) lo = mid + 1;
+    else hi = mid;
+  }
+  return i + (lo === 0 ? 0 : text.extraBytes[lo - 1]!);
+}
+
+function escapedRange(text: EscapedText, start: number, end: number): Buffer {
+  return text.escaped.subarray(escapedOffset(text, start), escapedOffset(text, end));
+}
+
+function escapeString(text: string): Buffer {
+  return Buffer.from(JSON.stringify(text).slice(1, -1), 'utf8');
 }
 
 /** A revision slot's content, as a recipe over the corpus. */
@@ -136,7 +193,14 @@ export function buildCorpus(prng: Prng, wikitextBytes = 4 * 1024 * 1024, stateme
     size += Buffer.byteLength(entry, 'utf8') + 1;
   }
   const statements = Buffer.from(entries.join(','), 'utf8');
-  return { wikitext, lineStarts: linesStarts(wikitext), statements, entryStarts: Int32Array.from(entryStarts) };
+  return {
+    wikitext,
+    lineStarts: linesStarts(wikitext),
+    statements,
+    entryStarts: Int32Array.from(entryStarts),
+    wikitextJson: escapeText(wikitext),
+    statementsJson: escapeText(statements),
+  };
 }
 
 function isContinuationByte(byte: number): boolean {
@@ -200,6 +264,36 @@ export function bodyBytes(corpus: Corpus, ref: BodyRef): Buffer {
       }
       parts.push(corpus.wikitext.subarray(0, remaining));
       return Buffer.concat(parts);
+    }
+  }
+}
+
+/**
+ * The body as it appears between the quotes of a JSON string, in pieces to concatenate: exactly
+ * JSON.stringify(body).slice(1, -1) in UTF-8, without materializing the body as a string.
+ */
+export function escapedBodyPieces(corpus: Corpus, ref: BodyRef): Buffer[] {
+  switch (ref.kind) {
+    case 'literal':
+      return [escapeString(ref.text)];
+    case 'entity':
+      return [
+        escapeString(entityPrefix(ref.entityType, ref.id)),
+        escapedRange(corpus.statementsJson, ref.start, ref.end),
+        escapeString(ENTITY_SUFFIX),
+      ];
+    case 'wikitext': {
+      const text = corpus.wikitextJson;
+      const total = corpus.wikitext.length;
+      if (ref.start + ref.length <= total) return [escapedRange(text, ref.start, ref.start + ref.length)];
+      const parts: Buffer[] = [escapedRange(text, ref.start, total)];
+      let remaining = ref.length - (total - ref.start);
+      while (remaining > total) {
+        parts.push(text.escaped);
+        remaining -= total;
+      }
+      parts.push(escapedRange(text, 0, remaining));
+      return parts;
     }
   }
 }

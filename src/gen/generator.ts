@@ -18,7 +18,7 @@ import { SCHEMA_BUNDLE } from '../events/schema-bundle.js';
 import type { ValidationErrorType } from '../events/validate.js';
 import { BAD_KIND_ERROR_TYPES, BAD_KINDS, makeBadMessage, type BadKind } from './bad-messages.js';
 import { buildCorpus } from './corpus.js';
-import { History, type HistoryEvent } from './history.js';
+import { encodeEvent, History, type HistoryEvent } from './history.js';
 import { Prng } from './prng.js';
 import { DEFAULT_WIKIS, isWikiId, wikiProfile } from './wikis.js';
 
@@ -210,8 +210,9 @@ export function* generateRecords(options: GeneratorOptions): Generator<Generated
   const spanMs = options.days !== undefined ? options.days * DAY_MS : ((total ?? 0) / eventsPerDay) * DAY_MS;
   const endMs = options.days !== undefined ? options.startMs + spanMs : Infinity;
 
+  const corpus = buildCorpus(corpusPrng);
   const history = new History({
-    corpus: buildCorpus(corpusPrng),
+    corpus,
     prng: historyPrng,
     wikis: wikiIds.map((id, i) => wikiProfile(id, i)),
     startMs: options.startMs,
@@ -271,8 +272,7 @@ export function* generateRecords(options: GeneratorOptions): Generator<Generated
       lastDelivery.set(pageKey, { topic, ms: deliverMs });
     }
     event.event.meta.dt = isoMillis(deliverMs);
-    const text = JSON.stringify(event.event);
-    const value = Buffer.from(text, 'utf8');
+    const value = encodeEvent(corpus, event);
     if (value.length > MAX_EVENT_BYTES) {
       throw new JobError('INTERNAL', `generated event of ${value.length} bytes exceeds ${MAX_EVENT_BYTES} (maxContentBytes ${maxContentBytes})`);
     }

@@ -21,7 +21,8 @@ import {
   type UserEntity,
 } from '../events/page-change.js';
 import { base36Sha1, combineSlotSha1s } from '../events/sha1.js';
-import { bodyBytes, entityBody, wikitextBody, type BodyRef, type Corpus } from './corpus.js';
+import { JobError } from '../core/errors.js';
+import { bodyBytes, entityBody, escapedBodyPieces, wikitextBody, type BodyRef, type Corpus } from './corpus.js';
 import type { Prng } from './prng.js';
 import { countEdit, userEntity, UserPool, type UserState } from './users.js';
 import type { NamespaceProfile, WikiProfile } from './wikis.js';
@@ -66,7 +67,34 @@ export interface HistoryEvent {
   readonly revId: number;
   /** Total content_body bytes in the event (0 when it has none). */
   readonly contentBytes: number;
+  /**
+   * The event, except that each content_body holds the placeholder bodyPlaceholder(i) for
+   * bodies[i]: the bodies go into the message bytes as escaped corpus slices (encodeEvent).
+   */
   readonly event: PageChangeEvent;
+  readonly bodies: readonly BodyRef[];
+}
+
+/** The stand-in for body `index` in HistoryEvent.event; no generated text contains "@@". */
+export function bodyPlaceholder(index: number): string {
+  return `@@mwlake-body-${index}@@`;
+}
+
+/** The message bytes of a history event: its JSON with the content bodies spliced in. */
+export function encodeEvent(corpus: Corpus, event: HistoryEvent): Buffer {
+  const text = JSON.stringify(event.event);
+  if (event.bodies.length === 0) return Buffer.from(text, 'utf8');
+  const parts: Buffer[] = [];
+  let position = 0;
+  event.bodies.forEach((body, index) => {
+    const marker = `"${bodyPlaceholder(index)}"`;
+    const at = text.indexOf(marker, position);
+    if (at === -1) throw new JobError('INTERNAL', `body placeholder ${index} missing from event ${event.historySeq}`);
+    parts.push(Buffer.from(text.slice(position, at + 1), 'utf8'), ...escapedBodyPieces(corpus, body));
+    position = at + marker.length - 1;
+  });
+  parts.push(Buffer.from(text.slice(position), 'utf8'));
+  return Buffer.concat(parts);
 }
 
 interface Visibility {
@@ -98,6 +126,14 @@ interface RevisionState {
   readonly sha1: string;
   readonly size: number;
 }
+
+/** Bodies an event carries, in placeholder order, and their total size. */
+interface Bodies {
+  readonly refs: BodyRef[];
+  bytes: number;
+}
+
+const noBodies = (): Bodies => ({ refs: [], bytes: 0 });
 
 interface PageState {
   pageId: number;
@@ -379,8 +415,8 @@ export class History {
     return entity;
   }
 
-  /** The revision entity; hidden parts omitted; bodies only when asked and the content is visible. */
-  private revisionEntity(rev: RevisionState, withBodies: boolean, counter?: { bytes: number }): RevisionEntity {
+  /** The revision entity; hidden parts omitted; bodies (as placeholders) only when asked and the content is visible. */
+  private revisionEntity(rev: RevisionState, withBodies: boolean, collected?: Bodies): RevisionEntity {
     const entity: RevisionEntity = { rev_id: rev.revId, rev_dt: rev.dt, is_minor_edit: rev.minor };
     if (rev.visibility.content) {
       entity.rev_sha1 = rev.sha1;
@@ -403,9 +439,10 @@ export class History {
           content_format: slot.format,
           origin_rev_id: slot.originRevId,
         };
-        if (withBodies) {
-          out.content_body = bodyBytes(this.options.corpus, slot.body).toString('utf8');
-          if (counter !== undefined) counter.bytes += slot.size;
+        if (withBodies && collected !== undefined) {
+          out.content_body = bodyPlaceholder(collected.refs.length);
+          collected.refs.push(slot.body);
+          collected.bytes += slot.size;
         }
         slots[slot.role] = out;
       }
@@ -446,7 +483,7 @@ export class History {
     return event as PageChangeEvent;
   }
 
-  private emit(wiki: WikiState, kind: PageChangeKind, timeMs: number, event: PageChangeEvent, contentBytes: number): HistoryEvent {
+  private emit(wiki: WikiState, kind: PageChangeKind, timeMs: number, event: PageChangeEvent, bodies: Bodies): HistoryEvent {
     return {
       historySeq: this.historySeq++,
       wikiId: wiki.profile.wikiId,
@@ -454,8 +491,9 @@ export class History {
       kind,
       timeMs,
       revId: event.revision.rev_id,
-      contentBytes,
+      contentBytes: bodies.bytes,
       event,
+      bodies: bodies.refs,
     };
   }
 
@@ -493,9 +531,9 @@ export class History {
     const latest = this.revision(revId, timeMs, undefined, false, comment, editor, slots);
     const page: PageState = { pageId, ns, title, isRedirect: false, redirectTo: undefined, revisionCount: 1, latest, previous: undefined, liveSlot: -1 };
     wiki.addLive(page);
-    const counter = { bytes: 0 };
-    const event = this.envelope(wiki, 'create', timeMs, this.pageEntity(page), this.revisionEntity(latest, true, counter), { performer: editor });
-    return this.emit(wiki, 'create', timeMs, event, counter.bytes);
+    const bodies = noBodies();
+    const event = this.envelope(wiki, 'create', timeMs, this.pageEntity(page), this.revisionEntity(latest, true, bodies), { performer: editor });
+    return this.emit(wiki, 'create', timeMs, event, bodies);
   }
 
   private edit(wiki: WikiState, timeMs: number): HistoryEvent {
@@ -527,12 +565,12 @@ export class History {
     page.previous = parent;
     page.latest = rev;
     page.revisionCount++;
-    const counter = { bytes: 0 };
-    const event = this.envelope(wiki, 'edit', timeMs, this.pageEntity(page), this.revisionEntity(rev, true, counter), {
+    const bodies = noBodies();
+    const event = this.envelope(wiki, 'edit', timeMs, this.pageEntity(page), this.revisionEntity(rev, true, bodies), {
       performer: editor,
       prior: { revision: this.revisionEntity(parent, false) },
     });
-    return this.emit(wiki, 'edit', timeMs, event, counter.bytes);
+    return this.emit(wiki, 'edit', timeMs, event, bodies);
   }
 
   private editedMainSlot(page: PageState, slot: SlotState, revId: number): SlotState {
@@ -593,8 +631,8 @@ export class History {
       wiki.titles.add(oldTitle);
       wiki.addLive(redirectPage);
     }
-    const counter = { bytes: 0 };
-    const moveEvent = this.envelope(wiki, 'move', timeMs, this.pageEntity(page), this.revisionEntity(rev, true, counter), {
+    const bodies = noBodies();
+    const moveEvent = this.envelope(wiki, 'move', timeMs, this.pageEntity(page), this.revisionEntity(rev, true, bodies), {
       performer,
       comment: reason,
       prior: { page: { page_title: oldTitle, namespace_id: oldNs.id }, revision: this.revisionEntity(parent, false) },
@@ -602,18 +640,18 @@ export class History {
         ? {}
         : { redirect: { page_id: redirectPage.pageId, page_title: oldTitle, namespace_id: oldNs.id, is_redirect: true } }),
     });
-    const events = [this.emit(wiki, 'move', timeMs, moveEvent, counter.bytes)];
+    const events = [this.emit(wiki, 'move', timeMs, moveEvent, bodies)];
     if (redirectPage !== undefined) {
-      const redirectCounter = { bytes: 0 };
+      const redirectBodies = noBodies();
       const createEvent = this.envelope(
         wiki,
         'create',
         timeMs,
         this.pageEntity(redirectPage),
-        this.revisionEntity(redirectPage.latest, true, redirectCounter),
+        this.revisionEntity(redirectPage.latest, true, redirectBodies),
         { performer },
       );
-      events.push(this.emit(wiki, 'create', timeMs, createEvent, redirectCounter.bytes));
+      events.push(this.emit(wiki, 'create', timeMs, createEvent, redirectBodies));
     }
     return events;
   }
@@ -649,7 +687,7 @@ export class History {
         comment: reason,
       });
     }
-    return this.emit(wiki, 'delete', timeMs, event, 0);
+    return this.emit(wiki, 'delete', timeMs, event, noBodies());
   }
 
   private undelete(wiki: WikiState, timeMs: number): HistoryEvent {
@@ -664,13 +702,13 @@ export class History {
     const newId = this.prng.chance(0.15);
     if (newId) page.pageId = this.newPageId(wiki);
     wiki.addLive(page);
-    const counter = { bytes: 0 };
-    const event = this.envelope(wiki, 'undelete', timeMs, this.pageEntity(page), this.revisionEntity(page.latest, true, counter), {
+    const bodies = noBodies();
+    const event = this.envelope(wiki, 'undelete', timeMs, this.pageEntity(page), this.revisionEntity(page.latest, true, bodies), {
       performer: userEntity(wiki.users.admin()),
       comment: this.prng.pick(UNDELETE_REASONS),
       ...(newId ? { prior: { page: { page_id: oldPageId } } } : {}),
     });
-    return this.emit(wiki, 'undelete', timeMs, event, counter.bytes);
+    return this.emit(wiki, 'undelete', timeMs, event, bodies);
   }
 
   private visibilityChange(wiki: WikiState, timeMs: number): HistoryEvent {
@@ -694,12 +732,12 @@ export class History {
     if (after.editor !== before.editor) prior.is_editor_visible = before.editor;
     if (after.comment !== before.comment) prior.is_comment_visible = before.comment;
     const suppressed = this.prng.chance(0.25);
-    const counter = { bytes: 0 };
-    const event = this.envelope(wiki, 'visibility_change', timeMs, this.pageEntity(page), this.revisionEntity(rev, true, counter), {
+    const bodies = noBodies();
+    const event = this.envelope(wiki, 'visibility_change', timeMs, this.pageEntity(page), this.revisionEntity(rev, true, bodies), {
       ...(suppressed ? {} : { performer: userEntity(wiki.users.admin()) }),
       prior: { revision: prior },
     });
-    return this.emit(wiki, 'visibility_change', timeMs, event, counter.bytes);
+    return this.emit(wiki, 'visibility_change', timeMs, event, bodies);
   }
 }
 

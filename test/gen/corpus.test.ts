@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isUtf8 } from 'node:buffer';
-import { bodyBytes, buildCorpus, entityBody, wikitextBody } from '../../src/gen/corpus.js';
+import { bodyBytes, buildCorpus, entityBody, escapedBodyPieces, wikitextBody, type BodyRef } from '../../src/gen/corpus.js';
 import { Prng } from '../../src/gen/prng.js';
 
 const corpus = buildCorpus(new Prng(5, 'corpus'), 256 * 1024, 64 * 1024);
@@ -43,4 +43,25 @@ test('entity bodies are valid JSON of about the requested size', () => {
   const capped = bodyBytes(corpus, entityBody(corpus, prng, 'mediainfo', 'M1', 10 * 1024 * 1024));
   assert.ok(capped.length <= corpus.statements.length + 1_000);
   JSON.parse(capped.toString('utf8'));
+});
+
+test('escaped body pieces are exactly what JSON.stringify writes between the quotes', () => {
+  const prng = new Prng(12);
+  const refs: BodyRef[] = [
+    { kind: 'literal', text: '#REDIRECT [[Zürich "old" \\ path]]\n\t\u0001' },
+    { kind: 'wikitext', start: corpus.wikitext.length - 10, length: 2 * corpus.wikitext.length + 25 },
+    { kind: 'wikitext', start: 0, length: 0 },
+  ];
+  for (const target of [1, 50, 3_000, 90_000, 400_000]) {
+    for (let i = 0; i < 25; i++) refs.push(wikitextBody(corpus, prng, target));
+    refs.push(entityBody(corpus, prng, 'item', `Q${target}`, target));
+  }
+  let withEscapes = 0;
+  for (const ref of refs) {
+    const expected = Buffer.from(JSON.stringify(bodyBytes(corpus, ref).toString('utf8')).slice(1, -1), 'utf8');
+    const actual = Buffer.concat(escapedBodyPieces(corpus, ref));
+    assert.ok(actual.equals(expected), `${JSON.stringify(ref)}`);
+    if (actual.length > bodyBytes(corpus, ref).length) withEscapes++;
+  }
+  assert.ok(withEscapes > 50, 'most bodies contain characters JSON escapes');
 });
