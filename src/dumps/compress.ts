@@ -1,0 +1,237 @@
+// Compressed output files for dumps: bz2, gz, zstd or none, written with backpressure, with md5,
+// sha1 and size computed from the bytes as they reach the file (no second read).
+// bz2 goes through `lbzip2 -n<threads>` (Debian lbzip2; falls back to bzip2), zstd through the
+// Debian `zstd` tool (`-T<threads> -3`: Node 20 has no zstd), gz through node:zlib, so compression
+// runs beside the XML generation on other cores. Imports core only.
+
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createHash, type Hash } from 'node:crypto';
+import { once } from 'node:events';
+import { accessSync, constants, createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { PassThrough, Transform, type Readable, type TransformCallback, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { JobError } from '../core/errors.js';
+
+export type Codec = 'bz2' | 'gz' | 'zst' | 'none';
+
+export const CODECS: readonly Codec[] = ['bz2', 'gz', 'zst', 'none'];
+
+/** File name suffix of each codec ('' for none). */
+export const CODEC_SUFFIX: Readonly<Record<Codec, string>> = { bz2: '.bz2', gz: '.gz', zst: '.zst', none: '' };
+
+export interface FileDigest {
+  readonly sizeBytes: number;
+  readonly md5: string;
+  readonly sha1: string;
+}
+
+/** External compressors, found on PATH once (`findCompressionTools`) or given by the caller. */
+export interface CompressionTools {
+  /** `lbzip2` (preferred: parallel) or `bzip2`; undefined when neither is installed. */
+  readonly bzip2?: { readonly command: string; readonly parallel: boolean };
+  readonly zstd?: string;
+  /** Threads for one single-stream compressor, and processes in the multistream pool. */
+  readonly threads: number;
+}
+
+function onPath(name: string, pathVariable: string): string | undefined {
+  for (const dir of pathVariable.split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** Looks up lbzip2/bzip2 and zstd on PATH; threads default to the machine's parallelism. */
+export function findCompressionTools(pathVariable: string = process.env.PATH ?? '', threads: number = availableParallelism()): CompressionTools {
+  const lbzip2 = onPath('lbzip2', pathVariable);
+  const bzip2 = lbzip2 ?? onPath('bzip2', pathVariable);
+  const zstd = onPath('zstd', pathVariable);
+  return {
+    ...(bzip2 === undefined ? {} : { bzip2: { command: bzip2, parallel: lbzip2 !== undefined } }),
+    ...(zstd === undefined ? {} : { zstd }),
+    threads: Math.max(1, threads),
+  };
+}
+
+function missingTool(what: string, debianPackages: string): JobError {
+  return new JobError('UNAVAILABLE', `${what} compression needs ${debianPackages} on PATH, found none; install the Debian package ${debianPackages}`, {
+    retryable: false,
+  });
+}
+
+/** The command line of a bz2 compressor writing one stream to stdout. */
+export function bzip2Command(tools: CompressionTools, threads: number): [string, string[]] {
+  const tool = tools.bzip2;
+  if (tool === undefined) throw missingTool('bz2', 'lbzip2 (or bzip2)');
+  return tool.parallel ? [tool.command, [`-n${Math.max(1, threads)}`, '-9', '-c']] : [tool.command, ['-9', '-c']];
+}
+
+function zstdCommand(tools: CompressionTools): [string, string[]] {
+  if (tools.zstd === undefined) throw missingTool('zstd', 'zstd');
+  return [tools.zstd, [`-T${tools.threads}`, '-3', '-c', '-q']];
+}
+
+/** Counts and hashes bytes on their way to the file. */
+class DigestStream extends Transform {
+  private readonly md5: Hash = createHash('md5');
+  private readonly sha1: Hash = createHash('sha1');
+  private size = 0;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.md5.update(chunk);
+    this.sha1.update(chunk);
+    this.size += chunk.length;
+    callback(null, chunk);
+  }
+
+  digest(): FileDigest {
+    return { sizeBytes: this.size, md5: this.md5.digest('hex'), sha1: this.sha1.digest('hex') };
+  }
+}
+
+interface Encoder {
+  readonly input: Writable;
+  readonly output: Readable;
+  /** Settles when the encoder itself is done (a child process exited); rejects on failure. */
+  readonly exited: Promise<void>;
+  kill(): void;
+}
+
+function tail(text: string, lines = 20): string {
+  return text.trim().split('\n').slice(-lines).join('\n');
+}
+
+/** Spawns a compressor reading stdin and writing stdout. */
+function childEncoder(command: string, args: readonly string[], what: string): Encoder {
+  const child: ChildProcessWithoutNullStreams = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text: string) => {
+    stderr = (stderr + text).slice(-8192);
+  });
+  const exited = new Promise<void>((resolve, reject) => {
+    child.once('error', (cause) =>
+      reject(new JobError('UNAVAILABLE', `cannot start ${command} for ${what}: ${cause.message}`, { cause, retryable: false })),
+    );
+    child.once('close', (code, signal) => {
+      if (code === 0) resolve();
+      else reject(new JobError('STORAGE', `${command} ${args.join(' ')} for ${what} ended with ${code ?? signal}, expected exit 0; stderr: ${tail(stderr)}`, { context: { command, code, signal } }));
+    });
+  });
+  // Failures surface through `exited`; these keep an EPIPE from becoming an uncaught error.
+  child.stdin.on('error', () => {});
+  exited.catch(() => {});
+  return { input: child.stdin, output: child.stdout, exited, kill: () => child.kill('SIGKILL') };
+}
+
+function streamEncoder(stream: Transform): Encoder {
+  return { input: stream, output: stream, exited: Promise.resolve(), kill: () => stream.destroy() };
+}
+
+function encoderFor(codec: Codec, tools: CompressionTools, what: string): Encoder {
+  switch (codec) {
+    case 'bz2': {
+      const [command, args] = bzip2Command(tools, tools.threads);
+      return childEncoder(command, args, what);
+    }
+    case 'zst': {
+      const [command, args] = zstdCommand(tools);
+      return childEncoder(command, args, what);
+    }
+    case 'gz':
+      // Node's gzip header has mtime 0 and no file name: byte-identical output on reruns.
+      return streamEncoder(createGzip({ level: 6 }));
+    case 'none':
+      return streamEncoder(new PassThrough());
+  }
+}
+
+/**
+ * One output file being written through a compressor. `write` resolves when the compressor can
+ * take more (backpressure); `finish` ends the input and resolves with the file's digest once the
+ * compressor has exited and every byte is in the file.
+ */
+export class CompressedFileWriter {
+  /** Uncompressed bytes written so far. */
+  bytesIn = 0;
+  private readonly digestStream = new DigestStream();
+  private readonly done: Promise<void>;
+  private failure: unknown;
+
+  private constructor(
+    readonly path: string,
+    private readonly encoder: Encoder,
+  ) {
+    const file = createWriteStream(path, { flags: 'w', mode: 0o644 });
+    this.done = Promise.all([pipeline(encoder.output, this.digestStream, file), encoder.exited]).then(() => undefined);
+    this.done.catch((cause: unknown) => {
+      this.failure ??= cause;
+    });
+    encoder.input.on('error', (cause) => {
+      this.failure ??= cause;
+    });
+  }
+
+  /** Creates (or truncates) `path` and starts the compressor. */
+  static open(path: string, codec: Codec, tools: CompressionTools): CompressedFileWriter {
+    return new CompressedFileWriter(path, encoderFor(codec, tools, path));
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.failure !== undefined) throw this.asError(this.failure);
+    this.bytesIn += chunk.length;
+    if (this.encoder.input.write(chunk)) return;
+    try {
+      await Promise.race([once(this.encoder.input, 'drain'), this.done.then(() => Promise.reject(new Error('the compressor ended before its input did')))]);
+    } catch (cause) {
+      throw this.asError(this.failure ?? cause);
+    }
+  }
+
+  async finish(): Promise<FileDigest> {
+    if (this.failure !== undefined) throw this.asError(this.failure);
+    this.encoder.input.end();
+    try {
+      await this.done;
+    } catch (cause) {
+      throw this.asError(cause);
+    }
+    return this.digestStream.digest();
+  }
+
+  /** Stops the compressor and removes the file; never throws. */
+  async abort(): Promise<void> {
+    this.encoder.kill();
+    this.encoder.input.destroy();
+    await this.done.catch(() => undefined);
+    await rm(this.path, { force: true });
+  }
+
+  private asError(cause: unknown): JobError {
+    if (cause instanceof JobError) return cause;
+    return new JobError('STORAGE', `writing ${this.path} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
+
+/** Compresses one buffer into one complete bz2 stream with a fresh single-threaded compressor. */
+export async function compressBzip2Stream(input: Uint8Array, tools: CompressionTools, what: string): Promise<Buffer> {
+  const [command, args] = bzip2Command(tools, 1);
+  const encoder = childEncoder(command, args, what);
+  const chunks: Buffer[] = [];
+  encoder.output.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const outputEnded = once(encoder.output, 'end');
+  encoder.input.end(input);
+  await Promise.all([encoder.exited, outputEnded]);
+  return Buffer.concat(chunks);
+}

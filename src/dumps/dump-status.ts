@@ -1,0 +1,35 @@
+// dumpstatus.json of a dump run: Wikimedia's StatusAPI version "0.8" (operations-dumps
+// xmldumps-backup dumps/runstatusapi.py): {"jobs": {<job>: {"status", "updated", "files":
+// {<file>: {"size", "url", "md5", "sha1"}}}}, "version": "0.8"}. The only dump file that carries
+// the run's wall-clock time ("updated"). Imports dumps modules only.
+
+import type { WrittenFile } from './xml-dump.js';
+
+export const STATUS_API_VERSION = '0.8';
+
+export type JobStatus = 'waiting' | 'in-progress' | 'done' | 'failed' | 'skipped';
+
+export interface JobState {
+  readonly status: JobStatus;
+  /** UTC time of the last change, as `YYYY-MM-DD HH:MM:SS`. */
+  readonly updated: string;
+  readonly files: readonly WrittenFile[];
+}
+
+/** `2024-01-02 03:04:05` (UTC), the form Wikimedia's runinfo uses. */
+export function formatUpdated(time: Date): string {
+  return time.toISOString().slice(0, 19).replace('T', ' ');
+}
+
+/** The dumpstatus.json text for the jobs, in run order; urls are `/<wiki>/<date>/<file>`. */
+export function renderDumpStatus(wikiId: string, date: string, jobs: readonly (readonly [string, JobState])[]): string {
+  const out: Record<string, unknown> = {};
+  for (const [name, state] of jobs) {
+    const files: Record<string, unknown> = {};
+    for (const file of state.files) {
+      files[file.name] = { size: file.sizeBytes, url: `/${wikiId}/${date}/${file.name}`, md5: file.md5, sha1: file.sha1 };
+    }
+    out[name] = { status: state.status, updated: state.updated, files };
+  }
+  return JSON.stringify({ jobs: out, version: STATUS_API_VERSION }) + '\n';
+}

@@ -1,0 +1,114 @@
+// Adds-changes (incremental) dumps for one wiki and day under `<dumps_root>/other/incr/<wiki>/
+// <YYYYMMDD>/` (operations-dumps xmldumps-backup incr_dumps.py, README.incr.txt; notes §4):
+// maxrevid.txt, `<wiki>-<date>-stubs-meta-hist-incr.xml.gz`, `<wiki>-<date>-pages-meta-hist-incr.xml.bz2`,
+// `<wiki>-<date>-md5sums.txt` (`<md5> *<file>` lines) and status.txt ("done"), holding the
+// revisions with previous maxrevid < rev_id <= this day's maxrevid. Like the legacy job it records
+// no deletions, moves or visibility changes. Imports core and dumps modules.
+
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeTextAtomically } from './atomic-file.js';
+import { findCompressionTools, type CompressionTools } from './compress.js';
+import { addDays, checkWikiId, cutoffOfDate, incrementalDirectory } from './file-names.js';
+import type { DumpSource } from './records.js';
+import type { SiteInfo } from './site-info.js';
+import { writeXmlDump, type WrittenFile } from './xml-dump.js';
+import { generatorText } from './xml-render.js';
+
+export const MAX_REVID_FILE = 'maxrevid.txt';
+export const STATUS_FILE = 'status.txt';
+
+export interface IncrementalRunOptions {
+  readonly dumpsRoot: string;
+  readonly wikiId: string;
+  /** YYYYMMDD; maxrevid is the greatest rev_id with rev_dt before that day's 00:00 UTC − delay. */
+  readonly date: string;
+  readonly source: DumpSource;
+  readonly site: SiteInfo;
+  readonly generatorVersion: string;
+  /**
+   * Seconds subtracted from the cutoff, giving editors time to hide bad content before it is
+   * published (production's legacy job used 43200). Default 0: the range then ends where the full
+   * dump of the same date ends.
+   */
+  readonly delaySeconds?: number;
+  readonly tools?: CompressionTools;
+}
+
+export interface IncrementalRunResult {
+  readonly directory: string;
+  /** Revisions with afterRevisionId < rev_id <= maxRevisionId are in the files. */
+  readonly afterRevisionId: number;
+  readonly maxRevisionId: number;
+  readonly files: readonly WrittenFile[];
+}
+
+const DATE_DIRECTORY = /^\d{8}$/;
+
+async function readTrimmed(path: string): Promise<string | undefined> {
+  try {
+    return (await readFile(path, 'utf8')).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** maxrevid.txt of the newest completed run before `date`, if any (legacy get_prev_incrdate). */
+async function previousMaxRevisionId(wikiDirectory: string, date: string): Promise<number | undefined> {
+  let dates: string[];
+  try {
+    dates = (await readdir(wikiDirectory)).filter((name) => DATE_DIRECTORY.test(name) && name < date).sort().reverse();
+  } catch {
+    return undefined;
+  }
+  for (const earlier of dates) {
+    if ((await readTrimmed(join(wikiDirectory, earlier, STATUS_FILE))) !== 'done') continue;
+    const text = await readTrimmed(join(wikiDirectory, earlier, MAX_REVID_FILE));
+    if (text !== undefined && /^\d+$/.test(text)) return Number(text);
+  }
+  return undefined;
+}
+
+/**
+ * Writes the adds-changes files for one day. The range starts after the maxrevid of the newest
+ * completed earlier run (so consecutive runs neither overlap nor leave gaps), or, without one, after
+ * the maxrevid the source reports for the day before.
+ */
+export async function runIncrementalDump(options: IncrementalRunOptions): Promise<IncrementalRunResult> {
+  const wikiId = checkWikiId(options.wikiId);
+  const { date, source, site } = options;
+  const delayMs = (options.delaySeconds ?? 0) * 1000;
+  const cutoffMs = cutoffOfDate(date) - delayMs;
+  const tools = options.tools ?? findCompressionTools();
+  const generator = generatorText(options.generatorVersion);
+  const directory = incrementalDirectory(options.dumpsRoot, wikiId, date);
+  await mkdir(directory, { recursive: true });
+  // A rerun must not leave an earlier "done" beside files it is about to replace.
+  await rm(join(directory, STATUS_FILE), { force: true });
+
+  const maxRevisionId = (await source.maxRevisionId(wikiId, cutoffMs)) ?? 0;
+  const previous =
+    (await previousMaxRevisionId(join(options.dumpsRoot, 'other', 'incr', wikiId), date)) ??
+    (await source.maxRevisionId(wikiId, cutoffOfDate(addDays(date, -1)) - delayMs)) ??
+    0;
+  const afterRevisionId = Math.min(previous, maxRevisionId);
+  await writeTextAtomically(join(directory, MAX_REVID_FILE), `${maxRevisionId}`);
+
+  const common = { directory, wikiId, date, site, generator, maxPartBytes: Infinity, tools };
+  const stubs = await writeXmlDump(source.revisionsInIdRange(wikiId, afterRevisionId, maxRevisionId, false), {
+    ...common,
+    dumpName: 'stubs-meta-hist-incr',
+    codec: 'gz',
+    mode: 'stub',
+  });
+  const pages = await writeXmlDump(source.revisionsInIdRange(wikiId, afterRevisionId, maxRevisionId, true), {
+    ...common,
+    dumpName: 'pages-meta-hist-incr',
+    codec: 'bz2',
+    mode: 'full',
+  });
+  const files = [...stubs, ...pages];
+  await writeTextAtomically(join(directory, `${wikiId}-${date}-md5sums.txt`), files.map((file) => `${file.md5} *${file.name}`).join('\n'));
+  await writeTextAtomically(join(directory, STATUS_FILE), 'done');
+  return { directory, afterRevisionId, maxRevisionId, files };
+}

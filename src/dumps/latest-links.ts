@@ -1,0 +1,44 @@
+// `<dumps_root>/<wiki>/latest/`: `<wiki>-latest-<name>` symlinks to the files of the newest
+// complete run (operations-dumps xmldumps-backup dumps/symlinks.py), relative (`../<date>/<file>`)
+// so the tree can be moved or served as is. Imports dumps modules only.
+
+import { lstat, mkdir, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { IN_PROGRESS_SUFFIX, latestFileName } from './file-names.js';
+
+const LINK_TARGET = /^\.\.\/(\d{8})\//;
+
+/**
+ * Points `latest/` at the run of `date`: one link per file, replaced atomically (new link, then
+ * rename), and links to files of other runs removed. Does nothing and returns false when `latest/`
+ * already links a newer run.
+ */
+export async function linkLatest(dumpsRoot: string, wikiId: string, date: string, fileNames: readonly string[]): Promise<boolean> {
+  const latestDir = join(dumpsRoot, wikiId, 'latest');
+  await mkdir(latestDir, { recursive: true });
+  const existing = new Map<string, string>();
+  for (const name of await readdir(latestDir)) {
+    const path = join(latestDir, name);
+    if (!(await lstat(path)).isSymbolicLink()) continue;
+    const target = await readlink(path);
+    existing.set(name, target);
+    const linkedDate = LINK_TARGET.exec(target)?.[1];
+    if (linkedDate !== undefined && linkedDate > date) return false;
+  }
+  const wanted = new Set<string>();
+  for (const fileName of fileNames) {
+    const linkName = latestFileName(wikiId, date, fileName);
+    if (linkName === undefined) continue;
+    wanted.add(linkName);
+    const target = `../${date}/${fileName}`;
+    if (existing.get(linkName) === target) continue;
+    const temp = join(latestDir, `.${linkName}${IN_PROGRESS_SUFFIX}`);
+    await rm(temp, { force: true });
+    await symlink(target, temp);
+    await rename(temp, join(latestDir, linkName));
+  }
+  for (const name of existing.keys()) {
+    if (!wanted.has(name) && name.startsWith(`${wikiId}-latest-`)) await rm(join(latestDir, name), { force: true });
+  }
+  return true;
+}

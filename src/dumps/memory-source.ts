@@ -1,0 +1,70 @@
+// A DumpSource over rows held in memory: the reference behaviour of the source contract (sorting,
+// cutoff, latest revision per page, id ranges), used by tests and small tools. The pipeline's
+// DuckDB source must answer the same queries the same way. Imports dumps records only.
+
+import type { DumpQuery, DumpRevisionRow, DumpSource } from './records.js';
+
+function compareRows(a: DumpRevisionRow, b: DumpRevisionRow): number {
+  return a.pageId - b.pageId || a.revisionId - b.revisionId;
+}
+
+function withoutContent(row: DumpRevisionRow): DumpRevisionRow {
+  return { ...row, slots: row.slots.map((slot) => ({ ...slot, contentBody: null })) };
+}
+
+async function* yieldRows(rows: readonly DumpRevisionRow[], includeContent: boolean): AsyncIterable<DumpRevisionRow> {
+  for (const row of rows) yield includeContent ? row : withoutContent(row);
+}
+
+/** Rows per wiki id; rows may be given in any order. */
+export class MemoryDumpSource implements DumpSource {
+  private readonly rowsByWiki: ReadonlyMap<string, readonly DumpRevisionRow[]>;
+
+  constructor(rowsByWiki: Readonly<Record<string, readonly DumpRevisionRow[]>>) {
+    this.rowsByWiki = new Map(Object.entries(rowsByWiki).map(([wikiId, rows]) => [wikiId, [...rows].sort(compareRows)]));
+  }
+
+  private before(query: DumpQuery): DumpRevisionRow[] {
+    return (this.rowsByWiki.get(query.wikiId) ?? []).filter((row) => row.revisionTimestampMs < query.cutoffMs);
+  }
+
+  history(query: DumpQuery): AsyncIterable<DumpRevisionRow> {
+    return yieldRows(this.before(query), query.includeContent);
+  }
+
+  private latestPerPage(query: DumpQuery): DumpRevisionRow[] {
+    const latest = new Map<number, DumpRevisionRow>();
+    for (const row of this.before(query)) {
+      const seen = latest.get(row.pageId);
+      if (seen === undefined || row.revisionTimestampMs > seen.revisionTimestampMs || (row.revisionTimestampMs === seen.revisionTimestampMs && row.revisionId > seen.revisionId)) {
+        latest.set(row.pageId, row);
+      }
+    }
+    return [...latest.values()].sort(compareRows);
+  }
+
+  current(query: DumpQuery): AsyncIterable<DumpRevisionRow> {
+    return yieldRows(this.latestPerPage(query), query.includeContent);
+  }
+
+  articles(query: DumpQuery, contentNamespaceIds: readonly number[]): AsyncIterable<DumpRevisionRow> {
+    const namespaces = new Set(contentNamespaceIds);
+    return yieldRows(
+      this.latestPerPage(query).filter((row) => namespaces.has(row.pageNamespaceId)),
+      query.includeContent,
+    );
+  }
+
+  revisionsInIdRange(wikiId: string, afterRevisionId: number, upToRevisionId: number, includeContent: boolean): AsyncIterable<DumpRevisionRow> {
+    const rows = (this.rowsByWiki.get(wikiId) ?? []).filter((row) => row.revisionId > afterRevisionId && row.revisionId <= upToRevisionId);
+    return yieldRows(rows, includeContent);
+  }
+
+  async maxRevisionId(wikiId: string, cutoffMs: number): Promise<number | null> {
+    let max: number | null = null;
+    for (const row of this.rowsByWiki.get(wikiId) ?? []) {
+      if (row.revisionTimestampMs < cutoffMs && (max === null || row.revisionId > max)) max = row.revisionId;
+    }
+    return max;
+  }
+}

@@ -1,0 +1,161 @@
+// pages-articles-multistream: concatenated bz2 streams of 100 pages each (the first stream holds
+// only the header and <siteinfo>, the last only `</mediawiki>`), and the index file of
+// `offset:page_id:title` lines, offset being the byte position of the page's stream in the part
+// file (as recompressxml --pagesperstream 100 --buildindex writes them; notes §4).
+// Streams are compressed in parallel by a pool of single-threaded bz2 processes and written in
+// order, so the output does not depend on the pool size. Imports core and dumps modules.
+
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CompressedFileWriter, compressBzip2Stream, type CompressionTools } from './compress.js';
+import { indexTitle, titleText } from './escape.js';
+import { dumpFileName, dumpFilePattern, inProgressFileName } from './file-names.js';
+import type { DumpRevisionRow } from './records.js';
+import type { SiteInfo } from './site-info.js';
+import { ChunkBuffer, publishParts, removeStaleFiles, RowOrderCheck, type PendingPart, type WrittenFile } from './xml-dump.js';
+import { DOCUMENT_CLOSE, PAGE_CLOSE, renderDocumentOpen, renderPageOpen, renderRevision } from './xml-render.js';
+
+export const PAGES_PER_STREAM = 100;
+
+export interface MultistreamOptions {
+  readonly directory: string;
+  readonly wikiId: string;
+  readonly date: string;
+  /** `pages-articles-multistream`; the index is `<dumpName>-index`. */
+  readonly dumpName: string;
+  readonly site: SiteInfo;
+  readonly generator: string;
+  /** Uncompressed XML bytes after which the next stream starts a new part; Infinity writes one file. */
+  readonly maxPartBytes: number;
+  readonly tools: CompressionTools;
+  /** Pages per bz2 stream (100 in Wikimedia's dumps). */
+  readonly pagesPerStream?: number;
+}
+
+/** Runs at most `size` tasks at once. */
+class Pool {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly size: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    while (this.active >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
+    try {
+      return await task();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+interface QueuedStream {
+  readonly compressed: Promise<Buffer>;
+  /** Index lines without the offset: `:<page_id>:<title>\n` per page; empty for header and footer. */
+  readonly indexSuffixes: readonly string[];
+}
+
+/** Streams `rows` (one per page: the current revision) into multistream part files and their indexes. */
+export async function writeMultistreamDump(rows: AsyncIterable<DumpRevisionRow>, options: MultistreamOptions): Promise<WrittenFile[]> {
+  const { directory, wikiId, date, dumpName, site, generator, maxPartBytes, tools } = options;
+  const pagesPerStream = options.pagesPerStream ?? PAGES_PER_STREAM;
+  const indexName = `${dumpName}-index`;
+  await removeStaleFiles(directory, [dumpFilePattern(wikiId, date, dumpName, 'xml'), dumpFilePattern(wikiId, date, indexName, 'txt')]);
+  const order = new RowOrderCheck(`${dumpName} of ${wikiId}`);
+  const pool = new Pool(tools.threads);
+  const maxQueued = tools.threads * 2 + 1;
+  const indexTools: CompressionTools = { ...tools, threads: 1 };
+  const header = renderDocumentOpen(site, generator);
+  const parts: PendingPart[] = [];
+
+  let xmlFile: CompressedFileWriter | undefined;
+  let indexFile: CompressedFileWriter | undefined;
+  let tempNames: string[] = [];
+  let queue: QueuedStream[] = [];
+  let offset = 0;
+  let partInputBytes = 0;
+  let firstPageId: number | undefined;
+  let lastPageId: number | undefined;
+
+  const chunk = new ChunkBuffer(Infinity);
+  let chunkPages: string[] = [];
+
+  const enqueue = (text: Buffer, indexSuffixes: readonly string[]): void => {
+    const compressed = pool.run(() => compressBzip2Stream(text, tools, `${dumpName} stream`));
+    compressed.catch(() => {});
+    queue.push({ compressed, indexSuffixes });
+    partInputBytes += text.length;
+  };
+  const writeHead = async (): Promise<void> => {
+    const head = queue.shift()!;
+    const bytes = await head.compressed;
+    if (head.indexSuffixes.length > 0) {
+      let lines = '';
+      for (const suffix of head.indexSuffixes) lines += `${offset}${suffix}`;
+      await indexFile!.write(Buffer.from(lines, 'utf8'));
+    }
+    await xmlFile!.write(bytes);
+    offset += bytes.length;
+  };
+  const openPart = (): void => {
+    const number = parts.length + 1;
+    tempNames = [inProgressFileName(wikiId, date, dumpName, 'xml', 'bz2', number), inProgressFileName(wikiId, date, indexName, 'txt', 'bz2', number)];
+    xmlFile = CompressedFileWriter.open(join(directory, tempNames[0]!), 'none', tools);
+    indexFile = CompressedFileWriter.open(join(directory, tempNames[1]!), 'bz2', indexTools);
+    offset = 0;
+    partInputBytes = 0;
+    firstPageId = undefined;
+    lastPageId = undefined;
+    enqueue(Buffer.from(header, 'utf8'), []);
+  };
+  const flushStream = async (): Promise<void> => {
+    if (chunkPages.length === 0) return;
+    enqueue(chunk.take(), chunkPages);
+    chunkPages = [];
+    while (queue.length >= maxQueued) await writeHead();
+  };
+  const closePart = async (): Promise<void> => {
+    enqueue(Buffer.from(DOCUMENT_CLOSE, 'utf8'), []);
+    while (queue.length > 0) await writeHead();
+    const digests = [await xmlFile!.finish(), await indexFile!.finish()];
+    parts.push({ tempNames, digests, firstPageId, lastPageId });
+    xmlFile = undefined;
+    indexFile = undefined;
+  };
+
+  try {
+    for await (const row of rows) {
+      order.check(row);
+      if (row.pageId !== lastPageId) {
+        if (lastPageId !== undefined) {
+          chunk.push(PAGE_CLOSE);
+          if (chunkPages.length >= pagesPerStream) {
+            await flushStream();
+            if (partInputBytes >= maxPartBytes) await closePart();
+          }
+        }
+        if (xmlFile === undefined) openPart();
+        firstPageId ??= row.pageId;
+        lastPageId = row.pageId;
+        chunk.push(renderPageOpen(row));
+        chunkPages.push(`:${row.pageId}:${indexTitle(titleText(row.pageTitle))}\n`);
+      }
+      chunk.push(renderRevision(row, 'full'));
+    }
+    if (lastPageId !== undefined) chunk.push(PAGE_CLOSE);
+    if (xmlFile === undefined) openPart();
+    await flushStream();
+    await closePart();
+    return await publishParts(directory, parts, (fileIndex, range) =>
+      fileIndex === 0 ? dumpFileName(wikiId, date, dumpName, 'xml', 'bz2', range) : dumpFileName(wikiId, date, indexName, 'txt', 'bz2', range),
+    );
+  } catch (error) {
+    await Promise.allSettled(queue.map((queued) => queued.compressed));
+    await xmlFile?.abort();
+    await indexFile?.abort();
+    for (const part of parts) for (const temp of part.tempNames) await rm(join(directory, temp), { force: true });
+    throw error;
+  }
+}

@@ -1,0 +1,197 @@
+// Writes one XML dump output (pages-meta-history, stubs, ...) from a sorted row stream: renders
+// pages and revisions into ~1 MiB chunks, feeds them to a compressor with backpressure, starts a new
+// part file at the first page boundary past the size limit, writes every part under an in-progress
+// name and renames them all once the output is complete (or removes them on failure).
+// Imports core, and the dumps modules for rendering, compression and names.
+
+import { readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { JobError } from '../core/errors.js';
+import { CompressedFileWriter, type Codec, type CompressionTools } from './compress.js';
+import { dumpFileName, dumpFilePattern, inProgressFileName, type PartRange } from './file-names.js';
+import type { DumpRevisionRow } from './records.js';
+import type { SiteInfo } from './site-info.js';
+import { DOCUMENT_CLOSE, PAGE_CLOSE, renderDocumentOpen, renderPageOpen, renderRevision, type RevisionMode } from './xml-render.js';
+
+/** A finished file of a dump run, with what checksum files and dumpstatus.json list. */
+export interface WrittenFile {
+  readonly name: string;
+  readonly sizeBytes: number;
+  readonly md5: string;
+  readonly sha1: string;
+}
+
+/** Collects rendered XML strings and hands them out as one UTF-8 buffer per ~`flushChars`. */
+export class ChunkBuffer {
+  private parts: string[] = [];
+  /** UTF-16 code units pending: a cheap, deterministic stand-in for bytes. */
+  pendingChars = 0;
+
+  constructor(private readonly flushChars: number = 1 << 20) {}
+
+  push(text: string): void {
+    this.parts.push(text);
+    this.pendingChars += text.length;
+  }
+
+  get full(): boolean {
+    return this.pendingChars >= this.flushChars;
+  }
+
+  take(): Buffer {
+    const buffer = Buffer.from(this.parts.length === 1 ? this.parts[0]! : this.parts.join(''), 'utf8');
+    this.parts = [];
+    this.pendingChars = 0;
+    return buffer;
+  }
+}
+
+/** Rejects rows that break the source contract: sorted by page id, then revision id, no repeats. */
+export class RowOrderCheck {
+  private pageId = -Infinity;
+  private revisionId = -Infinity;
+
+  constructor(private readonly what: string) {}
+
+  check(row: DumpRevisionRow): void {
+    if (!Number.isSafeInteger(row.pageId) || row.pageId <= 0 || !Number.isSafeInteger(row.revisionId) || row.revisionId <= 0) {
+      throw new JobError('DATA', `${this.what}: expected positive integer page and revision ids, found page ${row.pageId} revision ${row.revisionId}`, {
+        context: { pageId: row.pageId, revisionId: row.revisionId },
+      });
+    }
+    if (row.pageId < this.pageId || (row.pageId === this.pageId && row.revisionId <= this.revisionId)) {
+      throw new JobError(
+        'DATA',
+        `${this.what}: rows must be sorted by page id then revision id; found page ${row.pageId} revision ${row.revisionId} after page ${this.pageId} revision ${this.revisionId}`,
+        { context: { pageId: row.pageId, revisionId: row.revisionId } },
+      );
+    }
+    this.pageId = row.pageId;
+    this.revisionId = row.revisionId;
+  }
+}
+
+export interface XmlDumpOptions {
+  /** Folder of the run; must exist. */
+  readonly directory: string;
+  readonly wikiId: string;
+  /** YYYYMMDD */
+  readonly date: string;
+  /** `pages-meta-history`, `stub-meta-history`, `stubs-meta-hist-incr`, ... */
+  readonly dumpName: string;
+  readonly codec: Codec;
+  readonly mode: RevisionMode;
+  readonly site: SiteInfo;
+  readonly generator: string;
+  /** Uncompressed XML bytes after which the next page starts a new part; Infinity writes one file. */
+  readonly maxPartBytes: number;
+  readonly tools: CompressionTools;
+}
+
+/** A part file written under its in-progress name. */
+export interface PendingPart {
+  readonly tempNames: readonly string[];
+  readonly digests: readonly WrittenFileDigest[];
+  readonly firstPageId: number | undefined;
+  readonly lastPageId: number | undefined;
+}
+
+export interface WrittenFileDigest {
+  readonly sizeBytes: number;
+  readonly md5: string;
+  readonly sha1: string;
+}
+
+/** Removes what an earlier, interrupted or differently split run of this output left behind. */
+export async function removeStaleFiles(directory: string, patterns: readonly RegExp[]): Promise<void> {
+  for (const name of await readdir(directory)) {
+    if (patterns.some((pattern) => pattern.test(name))) await rm(join(directory, name), { force: true });
+  }
+}
+
+/**
+ * Renames finished parts to their final names: one part keeps the plain name, several get
+ * `<n>.<type>-p<first>p<last>`. `kinds[i]` names the i-th file of each part (xml, or xml + index).
+ */
+export async function publishParts(
+  directory: string,
+  parts: readonly PendingPart[],
+  nameOf: (fileIndex: number, range: PartRange | undefined) => string,
+): Promise<WrittenFile[]> {
+  const written: WrittenFile[] = [];
+  const names = parts.map((part, index) =>
+    part.tempNames.map((_temp, fileIndex) =>
+      nameOf(
+        fileIndex,
+        parts.length === 1 ? undefined : { partNumber: index + 1, firstPageId: part.firstPageId ?? 0, lastPageId: part.lastPageId ?? 0 },
+      ),
+    ),
+  );
+  for (const [index, part] of parts.entries()) {
+    for (const [fileIndex, temp] of part.tempNames.entries()) {
+      const name = names[index]![fileIndex]!;
+      await rename(join(directory, temp), join(directory, name));
+      written.push({ name, ...part.digests[fileIndex]! });
+    }
+  }
+  return written;
+}
+
+/** Streams `rows` into the output's part files and publishes them; returns the files in part order. */
+export async function writeXmlDump(rows: AsyncIterable<DumpRevisionRow>, options: XmlDumpOptions): Promise<WrittenFile[]> {
+  const { directory, wikiId, date, dumpName, codec, mode, site, generator, maxPartBytes, tools } = options;
+  await removeStaleFiles(directory, [dumpFilePattern(wikiId, date, dumpName, 'xml')]);
+  const order = new RowOrderCheck(`${dumpName} of ${wikiId}`);
+  const header = renderDocumentOpen(site, generator);
+  const buffer = new ChunkBuffer();
+  const parts: PendingPart[] = [];
+  let writer: CompressedFileWriter | undefined;
+  let tempName = '';
+  let firstPageId: number | undefined;
+  let lastPageId: number | undefined;
+
+  const openPart = (): CompressedFileWriter => {
+    tempName = inProgressFileName(wikiId, date, dumpName, 'xml', codec, parts.length + 1);
+    writer = CompressedFileWriter.open(join(directory, tempName), codec, tools);
+    firstPageId = undefined;
+    lastPageId = undefined;
+    buffer.push(header);
+    return writer;
+  };
+  const closePart = async (open: CompressedFileWriter): Promise<void> => {
+    buffer.push(DOCUMENT_CLOSE);
+    await open.write(buffer.take());
+    const digest = await open.finish();
+    parts.push({ tempNames: [tempName], digests: [digest], firstPageId, lastPageId });
+    writer = undefined;
+  };
+
+  try {
+    for await (const row of rows) {
+      order.check(row);
+      let open = writer;
+      if (row.pageId !== lastPageId) {
+        if (open !== undefined && lastPageId !== undefined) {
+          buffer.push(PAGE_CLOSE);
+          if (open.bytesIn + buffer.pendingChars >= maxPartBytes) {
+            await closePart(open);
+            open = undefined;
+          }
+        }
+        open ??= openPart();
+        firstPageId ??= row.pageId;
+        lastPageId = row.pageId;
+        buffer.push(renderPageOpen(row));
+      }
+      buffer.push(renderRevision(row, mode));
+      if (buffer.full) await open!.write(buffer.take());
+    }
+    if (lastPageId !== undefined) buffer.push(PAGE_CLOSE);
+    await closePart(writer ?? openPart());
+    return await publishParts(directory, parts, (_fileIndex, range) => dumpFileName(wikiId, date, dumpName, 'xml', codec, range));
+  } catch (error) {
+    await writer?.abort();
+    for (const part of parts) for (const temp of part.tempNames) await rm(join(directory, temp), { force: true });
+    throw error;
+  }
+}
