@@ -83,30 +83,68 @@ async function openWriter(storage: LocalStorage, path: string, overwrite: boolea
   return new ChunkedWriter(await storage.createWriter(location));
 }
 
+/** Where generated records go. */
+interface RecordSink {
+  /** For the report: the file path or the broker list. */
+  readonly description: string;
+  write(record: GeneratedRecord): Promise<void>;
+  /** Makes everything written durable (file synced, Kafka acknowledged). */
+  close(): Promise<void>;
+  /** Gives up; removes partial files. */
+  abort(): Promise<void>;
+}
+
+/** One message value per line; a value never contains a raw newline. */
+class FileSink implements RecordSink {
+  private constructor(
+    readonly description: string,
+    private readonly out: ChunkedWriter,
+  ) {}
+
+  static async open(storage: LocalStorage, path: string, overwrite: boolean): Promise<FileSink> {
+    return new FileSink(path, await openWriter(storage, path, overwrite));
+  }
+
+  async write(record: GeneratedRecord): Promise<void> {
+    if (!isSingleLine(record.value)) {
+      throw new JobError('INTERNAL', `record ${record.seq} (${record.label}${record.badKind ? ` ${record.badKind}` : ''}) contains a raw newline; expected one message per line`);
+    }
+    await this.out.add(record.value);
+    await this.out.add(NEWLINE);
+  }
+
+  close(): Promise<void> {
+    return this.out.close();
+  }
+
+  abort(): Promise<void> {
+    return this.out.abort();
+  }
+}
+
+async function openSink(target: GenTarget, storage: LocalStorage): Promise<RecordSink> {
+  if (target.kind === 'file') return FileSink.open(storage, target.path, target.overwrite === true);
+  // TODO(#kafka-producer): wire to src/kafka once its producer lands; until then `--to kafka`
+  // cannot run, and the risk is only that gen cannot seed a broker.
+  throw new JobError(
+    'UNAVAILABLE',
+    'gen --to kafka needs the Kafka producer (src/kafka: topic creation + snappy producer), which is not in this build; use --out FILE.jsonl',
+    { retryable: false, context: { brokers: target.brokers } },
+  );
+}
+
 /** Generates the stream into the target; returns the summary and rate. */
 export async function runGen(options: GenRunOptions, logger: Logger): Promise<GenReport> {
-  if (options.target.kind === 'kafka') {
-    // TODO(#kafka-producer): wire to src/kafka once its producer lands; until then `--to kafka`
-    // cannot run, and the risk is only that gen cannot seed a broker.
-    throw new JobError(
-      'UNAVAILABLE',
-      `gen --to kafka needs the Kafka producer (src/kafka: topic creation + snappy producer), which is not in this build; use --out FILE.jsonl`,
-      { retryable: false, context: { brokers: options.target.brokers } },
-    );
-  }
   const storage = new LocalStorage();
-  const out = await openWriter(storage, options.target.path, options.target.overwrite === true);
-  const labels = options.labelsPath === undefined ? undefined : await openWriter(storage, options.labelsPath, options.overwriteLabels === true);
+  const sink = await openSink(options.target, storage);
+  let labels: ChunkedWriter | undefined;
   const summary = emptySummary();
   const started = performance.now();
   let nextProgress = started + 10_000;
   try {
+    if (options.labelsPath !== undefined) labels = await openWriter(storage, options.labelsPath, options.overwriteLabels === true);
     for (const record of generateRecords(options.generator)) {
-      if (!isSingleLine(record.value)) {
-        throw new JobError('INTERNAL', `record ${record.seq} (${record.label}${record.badKind ? ` ${record.badKind}` : ''}) contains a raw newline; expected one message per line`);
-      }
-      await out.add(record.value);
-      await out.add(NEWLINE);
+      await sink.write(record);
       if (labels !== undefined) await labels.add(Buffer.from(recordLabelLine(record) + '\n', 'utf8'));
       addToSummary(summary, record);
       if (performance.now() >= nextProgress) {
@@ -114,13 +152,13 @@ export async function runGen(options: GenRunOptions, logger: Logger): Promise<Ge
         logger.info({ records: summary.records, valueBytes: summary.valueBytes }, 'gen progress');
       }
     }
-    await out.close();
+    await sink.close();
     await labels?.close();
   } catch (error) {
-    await out.abort().catch(() => undefined);
+    await sink.abort().catch(() => undefined);
     await labels?.abort().catch(() => undefined);
     throw error;
   }
   const seconds = (performance.now() - started) / 1000;
-  return { ...summary, target: options.target.path, seconds, megabytesPerSecond: summary.valueBytes / 1e6 / seconds };
+  return { ...summary, target: sink.description, seconds, megabytesPerSecond: summary.valueBytes / 1e6 / seconds };
 }
