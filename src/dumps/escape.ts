@@ -1,5 +1,5 @@
 // XML escaping for dump text and attributes, and the one rule for characters XML 1.0 forbids.
-// Pure string functions; imports nothing.
+// Pure functions on strings and UTF-8 bytes; imports only node:buffer.
 //
 // Forbidden characters (XML 1.0 §2.2 Char: C0 controls other than TAB, LF, CR; U+FFFE; U+FFFF;
 // unpaired surrogates) become U+FFFD REPLACEMENT CHARACTER, as MediaWiki's UtfNormal cleanUp does
@@ -7,6 +7,8 @@
 // with such characters decodes to a string whose UTF-8 length may differ from `bytes`.
 // CR is written as `&#13;` (in attributes also TAB and LF as `&#9;`/`&#10;`), because a parser's
 // end-of-line and attribute-value normalization would otherwise turn it into LF or a space.
+
+import { isUtf8 } from 'node:buffer';
 
 // Lone surrogates are found by isWellFormed(), not by a regex: a regex without the `u` flag sees
 // the halves of a valid pair too, and one with `u` is much slower on long content.
@@ -66,4 +68,78 @@ export function indexTitle(title: string): string {
 /** A DB-key title (`Foo_bar`) in text form (`Foo bar`), as dumps show titles. */
 export function titleText(dbKey: string): string {
   return dbKey.includes('_') ? dbKey.replaceAll('_', ' ') : dbKey;
+}
+
+/** Where escaped text goes: strings are encoded as UTF-8, latin1 strings carry one byte per char. */
+export interface EscapeSink {
+  push(text: string): void;
+  pushBytes(bytes: Uint8Array): void;
+  /** A string whose char codes are bytes (0–255), written as those bytes. */
+  pushLatin1(text: string): void;
+}
+
+// In the byte path every character we escape is ASCII, and UTF-8 never uses ASCII bytes inside a
+// multi-byte sequence, so the bytes can be scanned and rewritten as latin1 text without decoding.
+/** U+FFFE and U+FFFF start with these bytes in UTF-8 (EF BF BE / EF BF BF). */
+const NONCHARACTER_PREFIX = Buffer.from([0xef, 0xbf]);
+
+function hasNoncharacter(bytes: Buffer): boolean {
+  for (let at = bytes.indexOf(NONCHARACTER_PREFIX); at !== -1; at = bytes.indexOf(NONCHARACTER_PREFIX, at + 1)) {
+    const third = bytes[at + 2];
+    if (third === 0xbe || third === 0xbf) return true;
+  }
+  return false;
+}
+
+function isControlByte(byte: number): boolean {
+  return byte < 0x20 && byte !== 0x09 && byte !== 0x0a;
+}
+
+/**
+ * Whether any byte is a C0 control other than TAB and LF (CR included: it needs `&#13;`).
+ * Scans four bytes per step with the "has a byte below 0x20" word test, so the common case (none)
+ * costs a fraction of a regex over the text.
+ */
+export function hasControlByte(bytes: Uint8Array): boolean {
+  const length = bytes.length;
+  const head = Math.min(length, (4 - (bytes.byteOffset & 3)) & 3);
+  for (let i = 0; i < head; i++) if (isControlByte(bytes[i]!)) return true;
+  const words = (length - head) >>> 2;
+  const view = new Uint32Array(bytes.buffer, bytes.byteOffset + head, words);
+  for (let i = 0; i < words; i++) {
+    const word = view[i]!;
+    if (((word - 0x20202020) & ~word & 0x80808080) !== 0) {
+      const at = head + i * 4;
+      if (isControlByte(bytes[at]!) || isControlByte(bytes[at + 1]!) || isControlByte(bytes[at + 2]!) || isControlByte(bytes[at + 3]!)) return true;
+    }
+  }
+  for (let i = head + words * 4; i < length; i++) if (isControlByte(bytes[i]!)) return true;
+  return false;
+}
+
+/**
+ * Escapes UTF-8 content into `sink` with the same result as `escapeText` on the decoded string.
+ * Text without anything to escape goes out as the same bytes; text with `& < >` is rewritten as
+ * latin1 text (the bytes unchanged otherwise); invalid UTF-8, control characters, CR and
+ * U+FFFE/U+FFFF (all rare) take the string path.
+ */
+export function pushEscapedUtf8(content: Uint8Array, sink: EscapeSink): void {
+  if (content.length === 0) return;
+  const bytes = Buffer.isBuffer(content) ? content : Buffer.from(content.buffer, content.byteOffset, content.length);
+  if (!isUtf8(bytes) || hasControlByte(bytes) || hasNoncharacter(bytes)) {
+    sink.push(escapeText(bytes.toString('utf8')));
+    return;
+  }
+  const amp = bytes.includes(0x26);
+  const lt = bytes.includes(0x3c);
+  const gt = bytes.includes(0x3e);
+  if (!amp && !lt && !gt) {
+    sink.pushBytes(bytes);
+    return;
+  }
+  let text = bytes.toString('latin1');
+  if (amp) text = text.replaceAll('&', '&amp;');
+  if (lt) text = text.replaceAll('<', '&lt;');
+  if (gt) text = text.replaceAll('>', '&gt;');
+  sink.pushLatin1(text);
 }

@@ -142,7 +142,7 @@ export async function writeMultistreamDump(rows: AsyncIterable<DumpRevisionRow>,
         chunk.push(renderPageOpen(row));
         chunkPages.push(`:${row.pageId}:${indexTitle(titleText(row.pageTitle))}\n`);
       }
-      chunk.push(renderRevision(row, 'full'));
+      renderRevision(row, 'full', chunk);
     }
     if (lastPageId !== undefined) chunk.push(PAGE_CLOSE);
     if (xmlFile === undefined) openPart();

@@ -11,7 +11,7 @@ import { CompressedFileWriter, type Codec, type CompressionTools } from './compr
 import { dumpFileName, dumpFilePattern, inProgressFileName, type PartRange } from './file-names.js';
 import type { DumpRevisionRow } from './records.js';
 import type { SiteInfo } from './site-info.js';
-import { DOCUMENT_CLOSE, PAGE_CLOSE, renderDocumentOpen, renderPageOpen, renderRevision, type RevisionMode } from './xml-render.js';
+import { DOCUMENT_CLOSE, PAGE_CLOSE, renderDocumentOpen, renderPageOpen, renderRevision, type RevisionMode, type XmlSink } from './xml-render.js';
 
 /** A finished file of a dump run, with what checksum files and dumpstatus.json list. */
 export interface WrittenFile {
@@ -21,17 +21,41 @@ export interface WrittenFile {
   readonly sha1: string;
 }
 
-/** Collects rendered XML strings and hands them out as one UTF-8 buffer per ~`flushChars`. */
-export class ChunkBuffer {
-  private parts: string[] = [];
-  /** UTF-16 code units pending: a cheap, deterministic stand-in for bytes. */
+/**
+ * Collects rendered XML pieces and hands them out as one UTF-8 buffer per ~`flushChars` UTF-16
+ * units. Pieces are encoded straight into one buffer (no join: a join copies every long content
+ * string once more, which costs more than the encoding itself).
+ */
+export class ChunkBuffer implements XmlSink {
+  private parts: (string | Uint8Array)[] = [];
+  /** 0 for a UTF-8 string, 1 for latin1 text, 2 for bytes: how each part is written. */
+  private kinds: number[] = [];
+  private capacity = 0;
+  /** Pending UTF-16 code units or bytes: a cheap, deterministic stand-in for the size. */
   pendingChars = 0;
 
-  constructor(private readonly flushChars: number = 1 << 20) {}
+  constructor(private readonly flushChars: number = 256 * 1024) {}
 
   push(text: string): void {
     this.parts.push(text);
+    this.kinds.push(0);
     this.pendingChars += text.length;
+    // A UTF-16 code unit never needs more than 3 UTF-8 bytes (a surrogate pair: 4 bytes for 2 units).
+    this.capacity += text.length * 3;
+  }
+
+  pushLatin1(text: string): void {
+    this.parts.push(text);
+    this.kinds.push(1);
+    this.pendingChars += text.length;
+    this.capacity += text.length;
+  }
+
+  pushBytes(bytes: Uint8Array): void {
+    this.parts.push(bytes);
+    this.kinds.push(2);
+    this.pendingChars += bytes.length;
+    this.capacity += bytes.length;
   }
 
   get full(): boolean {
@@ -39,10 +63,24 @@ export class ChunkBuffer {
   }
 
   take(): Buffer {
-    const buffer = Buffer.from(this.parts.length === 1 ? this.parts[0]! : this.parts.join(''), 'utf8');
+    const buffer = Buffer.allocUnsafe(this.capacity);
+    let length = 0;
+    const { parts, kinds } = this;
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
+      const kind = kinds[i]!;
+      if (kind === 0) length += buffer.write(part as string, length, 'utf8');
+      else if (kind === 1) length += buffer.write(part as string, length, 'latin1');
+      else {
+        buffer.set(part as Uint8Array, length);
+        length += (part as Uint8Array).length;
+      }
+    }
     this.parts = [];
+    this.kinds = [];
+    this.capacity = 0;
     this.pendingChars = 0;
-    return buffer;
+    return buffer.subarray(0, length);
   }
 }
 
@@ -183,7 +221,7 @@ export async function writeXmlDump(rows: AsyncIterable<DumpRevisionRow>, options
         lastPageId = row.pageId;
         buffer.push(renderPageOpen(row));
       }
-      buffer.push(renderRevision(row, mode));
+      renderRevision(row, mode, buffer);
       if (buffer.full) await open!.write(buffer.take());
     }
     if (lastPageId !== undefined) buffer.push(PAGE_CLOSE);

@@ -12,7 +12,7 @@
 // The one form kept although the XSD rejects it is `<text bytes="-1" deleted="deleted" />` for hidden
 // content (the issue prescribes it; `bytes` is nonNegativeInteger in the XSD).
 
-import { escapeAttribute, escapeText, titleText } from './escape.js';
+import { escapeAttribute, escapeText, pushEscapedUtf8, titleText, type EscapeSink } from './escape.js';
 import type { DumpRevisionRow, DumpSlot } from './records.js';
 import type { SiteInfo } from './site-info.js';
 
@@ -98,13 +98,28 @@ function originOf(slot: DumpSlot | undefined, revisionId: number): number {
   return origin !== null && origin !== undefined && origin > 0 ? origin : revisionId;
 }
 
-function textElement(indent: string, slot: DumpSlot | undefined, mode: RevisionMode): string {
+/** Receives rendered XML in pieces, so long content is encoded once and never copied into a bigger string. */
+export type XmlSink = EscapeSink;
+
+function pushTextElement(sink: XmlSink, indent: string, slot: DumpSlot | undefined, mode: RevisionMode): void {
   const size = slot?.contentSizeBytes ?? 0;
-  if (size <= 0) return `${indent}<text bytes="0" />\n`;
+  if (size <= 0) {
+    sink.push(`${indent}<text bytes="0" />\n`);
+    return;
+  }
   const sha1 = escapeAttribute(slot?.contentSha1 ?? '');
-  if (mode === 'stub') return `${indent}<text bytes="${size}" sha1="${sha1}" />\n`;
+  if (mode === 'stub') {
+    sink.push(`${indent}<text bytes="${size}" sha1="${sha1}" />\n`);
+    return;
+  }
   const body = slot?.contentBody;
-  return `${indent}<text bytes="${size}" sha1="${sha1}" xml:space="preserve">${body === null || body === undefined ? '' : escapeText(body)}</text>\n`;
+  sink.push(`${indent}<text bytes="${size}" sha1="${sha1}" xml:space="preserve">`);
+  if (typeof body === 'string') {
+    if (body !== '') sink.push(escapeText(body));
+  } else if (body !== null && body !== undefined) {
+    pushEscapedUtf8(body, sink);
+  }
+  sink.push('</text>\n');
 }
 
 function contributorElement(row: DumpRevisionRow): string {
@@ -127,8 +142,8 @@ function compareRoles(a: DumpSlot, b: DumpSlot): number {
   return a.role < b.role ? -1 : a.role > b.role ? 1 : 0;
 }
 
-/** One `<revision>` element, redacted by the row's visibility flags. */
-export function renderRevision(row: DumpRevisionRow, mode: RevisionMode): string {
+/** Pushes one `<revision>` element, redacted by the row's visibility flags, into `sink`. */
+export function renderRevision(row: DumpRevisionRow, mode: RevisionMode, sink: XmlSink): void {
   let main: DumpSlot | undefined;
   let others: DumpSlot[] | undefined;
   for (const slot of row.slots) {
@@ -146,21 +161,34 @@ export function renderRevision(row: DumpRevisionRow, mode: RevisionMode): string
   out += `      <origin>${originOf(main, row.revisionId)}</origin>\n      <model>${escapeText(model)}</model>\n      <format>${escapeText(formatOf(main, model))}</format>\n`;
   if (!row.revisionContentIsVisible) {
     // Dumps 2.0: hidden content hides every slot, so no <content> elements either.
-    return out + '      <text bytes="-1" deleted="deleted" />\n      <sha1 />\n    </revision>\n';
+    sink.push(out + '      <text bytes="-1" deleted="deleted" />\n      <sha1 />\n    </revision>\n');
+    return;
   }
-  out += textElement('      ', main, mode);
+  sink.push(out);
+  pushTextElement(sink, '      ', main, mode);
   if (others !== undefined) {
     others.sort(compareRoles);
     for (const slot of others) {
       const slotModel = modelOf(slot);
-      out +=
+      sink.push(
         `      <content>\n        <role>${escapeText(slot.role)}</role>\n        <origin>${originOf(slot, row.revisionId)}</origin>\n` +
-        `        <model>${escapeText(slotModel)}</model>\n        <format>${escapeText(formatOf(slot, slotModel))}</format>\n` +
-        textElement('        ', slot, mode) +
-        '      </content>\n';
+          `        <model>${escapeText(slotModel)}</model>\n        <format>${escapeText(formatOf(slot, slotModel))}</format>\n`,
+      );
+      pushTextElement(sink, '        ', slot, mode);
+      sink.push('      </content>\n');
     }
   }
   const sha1 = row.revisionSha1;
-  out += sha1 === null || sha1 === '' ? '      <sha1 />\n' : `      <sha1>${escapeText(sha1)}</sha1>\n`;
-  return out + '    </revision>\n';
+  sink.push(sha1 === null || sha1 === '' ? '      <sha1 />\n    </revision>\n' : `      <sha1>${escapeText(sha1)}</sha1>\n    </revision>\n`);
+}
+
+/** One `<revision>` element as a string (tests and small outputs). */
+export function renderRevisionText(row: DumpRevisionRow, mode: RevisionMode): string {
+  const chunk: Buffer[] = [];
+  renderRevision(row, mode, {
+    push: (text) => chunk.push(Buffer.from(text, 'utf8')),
+    pushBytes: (bytes) => chunk.push(Buffer.from(bytes)),
+    pushLatin1: (text) => chunk.push(Buffer.from(text, 'latin1')),
+  });
+  return Buffer.concat(chunk).toString('utf8');
 }
