@@ -1,0 +1,95 @@
+// Golden files: every folder under test/dumps/golden/ holds input.jsonl (DumpRevisionRow lines)
+// and the exact XML mwlake must write for them, as pages-meta-history (expected.xml) and as
+// stub-meta-history (expected-stub.xml). UPDATE_GOLDEN=1 rewrites the expected files; review the diff.
+
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { findCompressionTools } from '../../src/dumps/compress.js';
+import type { DumpRevisionRow } from '../../src/dumps/records.js';
+import { writeXmlDump } from '../../src/dumps/xml-dump.js';
+import type { RevisionMode } from '../../src/dumps/xml-render.js';
+import { assertValidExport, caseDirs, GENERATOR_VERSION, goldenDir, readGoldenRows, TEST_SITE } from './helpers.js';
+
+const update = process.env.UPDATE_GOLDEN === '1';
+const tools = findCompressionTools();
+
+async function* streamOf(rows: readonly DumpRevisionRow[]): AsyncIterable<DumpRevisionRow> {
+  yield* rows;
+}
+
+/** The uncompressed XML writeXmlDump produces for the rows. */
+async function render(rows: readonly DumpRevisionRow[], mode: RevisionMode): Promise<Buffer> {
+  const directory = await mkdtemp(join(tmpdir(), 'mwlake-golden-'));
+  try {
+    const files = await writeXmlDump(streamOf(rows), {
+      directory,
+      wikiId: 'testwiki',
+      date: '20240801',
+      dumpName: mode === 'full' ? 'pages-meta-history' : 'stub-meta-history',
+      codec: 'none',
+      mode,
+      site: TEST_SITE,
+      generator: `mwlake ${GENERATOR_VERSION}`,
+      maxPartBytes: Infinity,
+      tools,
+    });
+    assert.equal(files.length, 1);
+    return await readFile(join(directory, files[0]!.name));
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
+function withByteBodies(rows: readonly DumpRevisionRow[]): DumpRevisionRow[] {
+  return rows.map((row) => ({
+    ...row,
+    slots: row.slots.map((slot) => ({ ...slot, contentBody: typeof slot.contentBody === 'string' ? Buffer.from(slot.contentBody, 'utf8') : slot.contentBody })),
+  }));
+}
+
+test('the golden corpus has the cases the issue lists', () => {
+  const cases = caseDirs();
+  for (const required of ['plain-revisions', 'ip-anonymous', 'unknown-editor', 'redaction-content', 'redaction-user', 'redaction-comment', 'mcr-slots', 'redirects', 'weird-text', 'empty-content']) {
+    assert.ok(cases.includes(required), `missing golden case ${required} (found ${cases.join(', ')})`);
+  }
+});
+
+for (const name of caseDirs()) {
+  const caseDir = join(goldenDir, name);
+  test(`golden ${name}: history and stub XML match the expected files and validate against export-0.11.xsd`, async () => {
+    const rows = readGoldenRows(caseDir);
+    for (const [mode, file] of [
+      ['full', 'expected.xml'],
+      ['stub', 'expected-stub.xml'],
+    ] as const) {
+      const xml = await render(rows, mode);
+      const path = join(caseDir, file);
+      if (update) await writeFile(path, xml);
+      const expected = await readFile(path);
+      assert.equal(xml.toString('utf8'), expected.toString('utf8'), `${name}/${file} differs (UPDATE_GOLDEN=1 rewrites it)`);
+      assert.ok(xml.equals(expected), `${name}/${file}: same text, different bytes`);
+      assertValidExport(xml, `${name}/${file}`);
+    }
+  });
+
+  test(`golden ${name}: bodies given as UTF-8 bytes give byte-identical XML`, async () => {
+    const rows = readGoldenRows(caseDir);
+    const fromStrings = await render(rows, 'full');
+    const fromBytes = await render(withByteBodies(rows), 'full');
+    assert.equal(fromBytes.toString('utf8'), fromStrings.toString('utf8'));
+  });
+}
+
+test('hidden content, user names and comments never reach the XML', async () => {
+  for (const name of ['redaction-content', 'redaction-user', 'redaction-comment', 'mcr-slots']) {
+    const rows = readGoldenRows(join(goldenDir, name));
+    assert.ok(JSON.stringify(rows).includes('SECRET-HIDDEN'), `${name}: the input should carry hidden values`);
+    for (const mode of ['full', 'stub'] as const) {
+      const xml = (await render(rows, mode)).toString('utf8');
+      assert.ok(!xml.includes('SECRET-HIDDEN'), `${name} (${mode}) leaks a hidden value`);
+    }
+  }
+});
