@@ -1,0 +1,399 @@
+// A whole dump run over the golden rows (plus revisions around the cutoff): the layout and names,
+// XSD validity of every output kind, mwxml reading the files back to the input, checksum files,
+// dumpstatus.json, latest/ links, byte-identical reruns and what a failing job leaves behind.
+
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { lstat, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { findCompressionTools } from '../../src/dumps/compress.js';
+import { runDump, type DumpRunOptions } from '../../src/dumps/dump-run.js';
+import { MemoryDumpSource } from '../../src/dumps/memory-source.js';
+import type { DumpQuery, DumpRevisionRow, DumpSource } from '../../src/dumps/records.js';
+import type { JsonObject } from '../helpers/python.js';
+import { assertValidExport, caseDirs, decompressFile, GENERATOR_VERSION, goldenDir, readGoldenRows, readWithMwxml, TEST_SITE } from './helpers.js';
+
+const WIKI = 'testwiki';
+const DATE = '20240801';
+const CUTOFF_MS = Date.UTC(2024, 7, 1);
+const FIXED_NOW = () => new Date(Date.UTC(2024, 7, 1, 3, 4, 5));
+const tools = findCompressionTools();
+
+function allGoldenRows(): DumpRevisionRow[] {
+  return caseDirs().flatMap((name) => readGoldenRows(join(goldenDir, name)));
+}
+
+/** Golden rows plus two revisions of page 1 around the cutoff: the last one before it and one exactly at it. */
+function inputRows(): DumpRevisionRow[] {
+  const rows = allGoldenRows();
+  const page1 = rows.find((row) => row.pageId === 1)!;
+  const body = (text: string) => [{ ...page1.slots[0]!, contentBody: text, contentSizeBytes: Buffer.byteLength(text), originRevisionId: null }];
+  return [
+    ...rows,
+    { ...page1, revisionId: 199, revisionParentId: 14, revisionTimestampMs: CUTOFF_MS - 1000, slots: body('last before the cutoff'), revisionComment: 'latest' },
+    { ...page1, revisionId: 200, revisionParentId: 199, revisionTimestampMs: CUTOFF_MS, slots: body('AT-THE-CUTOFF must not appear'), revisionComment: 'too late' },
+  ];
+}
+
+let root: string;
+
+function options(overrides: Partial<DumpRunOptions> = {}): DumpRunOptions {
+  return {
+    dumpsRoot: root,
+    wikiId: WIKI,
+    date: DATE,
+    source: new MemoryDumpSource({ [WIKI]: inputRows() }),
+    site: TEST_SITE,
+    generatorVersion: GENERATOR_VERSION,
+    tools,
+    now: FIXED_NOW,
+    ...overrides,
+  };
+}
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'mwlake-dump-run-'));
+  await runDump(options());
+});
+
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const runDir = () => join(root, WIKI, DATE);
+
+const CONTENT_FILES = [
+  'testwiki-20240801-stub-meta-history.xml.gz',
+  'testwiki-20240801-pages-meta-current.xml.bz2',
+  'testwiki-20240801-pages-articles.xml.bz2',
+  'testwiki-20240801-pages-articles-multistream.xml.bz2',
+  'testwiki-20240801-pages-articles-multistream-index.txt.bz2',
+  'testwiki-20240801-pages-meta-history.xml.bz2',
+];
+
+test('a run writes every output kind under <root>/<wiki>/<date> with Wikimedia file names and leaves nothing in progress', async () => {
+  const names = (await readdir(runDir())).sort();
+  const checksumFiles = ['md5sums.json', 'md5sums.txt', 'sha1sums.json', 'sha1sums.txt'].map((suffix) => `testwiki-20240801-${suffix}`);
+  const perFile = CONTENT_FILES.flatMap((file) => [`testwiki-20240801-md5sums-${file}.txt`, `testwiki-20240801-sha1sums-${file}.txt`]);
+  assert.deepEqual(names, [...CONTENT_FILES, ...checksumFiles, ...perFile, 'dumpstatus.json'].sort());
+  const everything = await listTree(root);
+  assert.deepEqual(
+    everything.filter((path) => path.includes('inprog')),
+    [],
+  );
+});
+
+async function listTree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    out.push(path);
+    if (entry.isDirectory()) out.push(...(await listTree(path)));
+  }
+  return out;
+}
+
+test('every XML output kind validates against export-0.11.xsd', async () => {
+  for (const file of CONTENT_FILES.filter((name) => name.includes('.xml'))) {
+    assertValidExport(decompressFile(join(runDir(), file)), file);
+  }
+});
+
+test('the cutoff is exclusive: history ends before D 00:00 UTC, current holds the latest revision before it, articles only content namespaces', async () => {
+  const history = decompressFile(join(runDir(), 'testwiki-20240801-pages-meta-history.xml.bz2')).toString('utf8');
+  assert.ok(history.includes('last before the cutoff'));
+  assert.ok(!history.includes('AT-THE-CUTOFF'));
+  const current = await readWithMwxml(join(runDir(), 'testwiki-20240801-pages-meta-current.xml.bz2'));
+  const currentRevisions = current.filter((line) => line.kind === 'revision').map((line) => [line.pageId, line.id]);
+  const latest = new Map<number, DumpRevisionRow>();
+  for (const row of inputRows()) {
+    if (row.revisionTimestampMs >= CUTOFF_MS) continue;
+    const seen = latest.get(row.pageId);
+    if (seen === undefined || row.revisionTimestampMs > seen.revisionTimestampMs) latest.set(row.pageId, row);
+  }
+  const expected = [...latest.values()].sort((a, b) => a.pageId - b.pageId).map((row) => [row.pageId, row.revisionId]);
+  assert.deepEqual(currentRevisions, expected);
+  assert.ok(expected.some(([page, revision]) => page === 1 && revision === 199));
+  const articles = await readWithMwxml(join(runDir(), 'testwiki-20240801-pages-articles.xml.bz2'));
+  const articlePages = articles.filter((line) => line.kind === 'page');
+  const contentNamespaces = TEST_SITE.namespaces.filter((ns) => ns.isContent).map((ns) => ns.key);
+  assert.deepEqual(
+    articlePages.map((page) => page.id),
+    expected.map(([page]) => page).filter((page) => contentNamespaces.includes(latest.get(page!)!.pageNamespaceId)),
+  );
+  assert.ok(articlePages.some((page) => page.namespace === 100), 'namespace 100 is a content namespace of the test site');
+  assert.ok(!articlePages.some((page) => page.namespace === 1 || page.namespace === 6));
+});
+
+/** XML 1.0 text as a parser returns it after our escaping: forbidden characters are U+FFFD. */
+function cleanText(text: string): string {
+  let out = '';
+  for (const character of text) {
+    const code = character.codePointAt(0)!;
+    const forbidden = (code < 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0d) || code === 0xfffe || code === 0xffff || (code >= 0xd800 && code <= 0xdfff);
+    out += forbidden ? '\uFFFD' : character;
+  }
+  return out;
+}
+
+function bodyText(body: string | Uint8Array | null): string | null {
+  if (body === null) return null;
+  return typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
+}
+
+/** What mwxml should report for a row, after redaction. */
+function expectedRevision(row: DumpRevisionRow): JsonObject {
+  const userKnown = row.userIsVisible && row.userText !== null && row.userText !== '' && (row.userId === null || row.userId >= 0);
+  const slots: JsonObject = {};
+  if (row.revisionContentIsVisible) {
+    for (const slot of row.slots) {
+      const size = slot.contentSizeBytes ?? 0;
+      const text = bodyText(slot.contentBody);
+      slots[slot.role] = {
+        text: size > 0 && text !== null && text !== '' ? cleanText(text) : null,
+        bytes: size > 0 ? size : 0,
+        // Without a sha1 attribute (empty content) mwxml gives the main slot the revision's sha1.
+        sha1: size > 0 ? (slot.contentSha1 ?? '') : slot.role === 'main' && row.revisionSha1 !== '' ? row.revisionSha1 : null,
+        model: slot.contentModel,
+        format: slot.contentFormat,
+        ...(slot.role === 'main' ? {} : { origin: slot.originRevisionId }),
+      };
+    }
+  } else {
+    slots.main = { text: null, bytes: -1, sha1: null, model: row.slots.find((slot) => slot.role === 'main')?.contentModel ?? null, format: row.slots.find((slot) => slot.role === 'main')?.contentFormat ?? null };
+  }
+  return {
+    id: row.revisionId,
+    parentId: row.revisionParentId !== null && row.revisionParentId > 0 ? row.revisionParentId : null,
+    timestamp: new Date(Math.floor(row.revisionTimestampMs / 1000) * 1000).toISOString().replace('.000Z', 'Z'),
+    userId: userKnown ? row.userId : null,
+    userText: userKnown ? cleanText(row.userText!) : null,
+    minor: row.revisionIsMinorEdit,
+    comment: row.revisionCommentIsVisible && row.revisionComment !== null && row.revisionComment !== '' ? cleanText(row.revisionComment) : null,
+    sha1: row.revisionContentIsVisible && row.revisionSha1 !== null && row.revisionSha1 !== '' ? row.revisionSha1 : null,
+    deleted: { text: !row.revisionContentIsVisible, user: !userKnown, comment: !row.revisionCommentIsVisible },
+    slots,
+  };
+}
+
+function observedRevision(line: JsonObject): JsonObject {
+  const deleted = line.deleted as JsonObject;
+  const slots: JsonObject = {};
+  for (const [role, slot] of Object.entries(line.slots as Record<string, JsonObject>)) {
+    slots[role] = {
+      text: slot.text,
+      bytes: slot.bytes,
+      sha1: slot.sha1,
+      model: slot.model,
+      format: slot.format,
+      ...(role === 'main' ? {} : { origin: slot.origin }),
+    };
+  }
+  return {
+    id: line.id,
+    parentId: line.parentId,
+    timestamp: line.timestamp,
+    userId: line.userId,
+    userText: line.userText,
+    minor: line.minor,
+    comment: line.comment,
+    sha1: line.sha1,
+    deleted: { text: deleted.text, user: deleted.user, comment: deleted.comment },
+    slots,
+  };
+}
+
+test('mwxml reads pages-meta-history back to the pages and revisions of the input, redacted', async () => {
+  const lines = await readWithMwxml(join(runDir(), 'testwiki-20240801-pages-meta-history.xml.bz2'));
+  const siteinfo = lines[0]!;
+  assert.equal(siteinfo.kind, 'siteinfo');
+  assert.equal(siteinfo.dbname, WIKI);
+  assert.equal(siteinfo.generator, `mwlake ${GENERATOR_VERSION}`);
+  assert.equal((siteinfo.namespaces as unknown[]).length, TEST_SITE.namespaces.length);
+  const rows = inputRows()
+    .filter((row) => row.revisionTimestampMs < CUTOFF_MS)
+    .sort((a, b) => a.pageId - b.pageId || a.revisionId - b.revisionId);
+  const pages = lines.filter((line) => line.kind === 'page');
+  const expectedPages = [...new Map(rows.map((row) => [row.pageId, row])).values()];
+  assert.deepEqual(
+    pages.map((page) => ({ id: page.id, namespace: page.namespace, title: page.title, redirect: page.redirect })),
+    expectedPages.map((row) => ({
+      id: row.pageId,
+      namespace: row.pageNamespaceId,
+      title: cleanText(row.pageTitle.replaceAll('_', ' ')),
+      redirect: row.pageRedirectTarget === null || row.pageRedirectTarget === '' ? null : row.pageRedirectTarget.replaceAll('_', ' '),
+    })),
+  );
+  const revisions = lines.filter((line) => line.kind === 'revision');
+  assert.equal(revisions.length, rows.length);
+  for (const [index, row] of rows.entries()) {
+    const expected = expectedRevision(row);
+    const observed = observedRevision(revisions[index]!);
+    // Rows without model/format get the documented fallbacks; compare those separately.
+    for (const slot of Object.values(expected.slots as Record<string, JsonObject>)) {
+      if (slot.model === null) slot.model = 'error-no-model';
+      if (slot.format === null) slot.format = slot.model === 'javascript' ? 'text/javascript' : slot.model === 'error-no-model' ? 'application/octet-stream' : null;
+    }
+    assert.deepEqual(observed, expected, `revision ${row.revisionId}`);
+  }
+});
+
+test('checksum files and dumpstatus.json describe every content file with its real size, md5 and sha1', async () => {
+  const md5Lines: string[] = [];
+  const sha1Lines: string[] = [];
+  const status = JSON.parse(await readFile(join(runDir(), 'dumpstatus.json'), 'utf8')) as { version: string; jobs: Record<string, { status: string; updated: string; files: Record<string, { size: number; url: string; md5: string; sha1: string }> }> };
+  assert.equal(status.version, '0.8');
+  assert.deepEqual(Object.keys(status.jobs), ['xmlstubsdump', 'metacurrentdump', 'articlesdump', 'articlesmultistreamdump', 'metahistorybz2dump']);
+  const listed = new Map<string, { size: number; url: string; md5: string; sha1: string }>();
+  for (const job of Object.values(status.jobs)) {
+    assert.equal(job.status, 'done');
+    assert.equal(job.updated, '2024-08-01 03:04:05');
+    for (const [name, file] of Object.entries(job.files)) listed.set(name, file);
+  }
+  assert.deepEqual([...listed.keys()].sort(), [...CONTENT_FILES].sort());
+  for (const name of [...CONTENT_FILES].sort()) {
+    const bytes = await readFile(join(runDir(), name));
+    const md5 = createHash('md5').update(bytes).digest('hex');
+    const sha1 = createHash('sha1').update(bytes).digest('hex');
+    assert.deepEqual(listed.get(name), { size: bytes.length, url: `/testwiki/20240801/${name}`, md5, sha1 });
+    md5Lines.push(`${md5}  ${name}\n`);
+    sha1Lines.push(`${sha1}  ${name}\n`);
+    assert.equal(await readFile(join(runDir(), `testwiki-20240801-md5sums-${name}.txt`), 'utf8'), `${md5}  ${name}\n`);
+    assert.equal(await readFile(join(runDir(), `testwiki-20240801-sha1sums-${name}.txt`), 'utf8'), `${sha1}  ${name}\n`);
+  }
+  assert.equal(await readFile(join(runDir(), 'testwiki-20240801-md5sums.txt'), 'utf8'), md5Lines.join(''));
+  assert.equal(await readFile(join(runDir(), 'testwiki-20240801-sha1sums.txt'), 'utf8'), sha1Lines.join(''));
+  const md5Json = JSON.parse(await readFile(join(runDir(), 'testwiki-20240801-md5sums.json'), 'utf8')) as { md5: { files: Record<string, string> } };
+  assert.deepEqual(md5Json.md5.files, Object.fromEntries([...listed].map(([name, file]) => [name, file.md5])));
+  const sha1Json = JSON.parse(await readFile(join(runDir(), 'testwiki-20240801-sha1sums.json'), 'utf8')) as { sha1: { files: Record<string, string> } };
+  assert.deepEqual(sha1Json.sha1.files, Object.fromEntries([...listed].map(([name, file]) => [name, file.sha1])));
+});
+
+test('dumping the same input twice gives byte-identical files and checksums', async () => {
+  const second = await mkdtemp(join(tmpdir(), 'mwlake-dump-rerun-'));
+  try {
+    await runDump(options({ dumpsRoot: second, linkLatest: false }));
+    const names = (await readdir(runDir())).sort();
+    assert.deepEqual((await readdir(join(second, WIKI, DATE))).sort(), names);
+    for (const name of names) {
+      const [a, b] = [await readFile(join(runDir(), name)), await readFile(join(second, WIKI, DATE, name))];
+      assert.ok(a.equals(b), `${name} differs between two runs`);
+    }
+    // Only dumpstatus.json carries the run time.
+    await runDump(options({ dumpsRoot: second, linkLatest: false, now: () => new Date(Date.UTC(2025, 0, 1)) }));
+    for (const name of names) {
+      const same = (await readFile(join(runDir(), name))).equals(await readFile(join(second, WIKI, DATE, name)));
+      assert.equal(same, name !== 'dumpstatus.json', name);
+    }
+  } finally {
+    await rm(second, { recursive: true, force: true });
+  }
+});
+
+test('latest/ links every file of the newest complete run and is not moved back by an older one', async () => {
+  const latestDir = join(root, WIKI, 'latest');
+  const links = (await readdir(latestDir)).sort();
+  assert.ok(links.includes('testwiki-latest-pages-meta-history.xml.bz2'));
+  assert.ok(links.includes('testwiki-latest-md5sums.txt'));
+  assert.equal(await readlink(join(latestDir, 'testwiki-latest-pages-articles-multistream-index.txt.bz2')), '../20240801/testwiki-20240801-pages-articles-multistream-index.txt.bz2');
+  for (const link of links) assert.ok((await lstat(join(latestDir, link))).isSymbolicLink(), link);
+  const other = await mkdtemp(join(tmpdir(), 'mwlake-latest-'));
+  try {
+    const newer = await runDump(options({ dumpsRoot: other, date: '20240901' }));
+    assert.equal(newer.linkedLatest, true);
+    const older = await runDump(options({ dumpsRoot: other, date: '20240801' }));
+    assert.equal(older.linkedLatest, false);
+    const target = await readlink(join(other, WIKI, 'latest', 'testwiki-latest-pages-meta-history.xml.bz2'));
+    assert.equal(target, '../20240901/testwiki-20240901-pages-meta-history.xml.bz2');
+    assert.ok((await readFile(join(other, WIKI, 'latest', 'testwiki-latest-pages-meta-history.xml.bz2'))).length > 0, 'the link resolves');
+  } finally {
+    await rm(other, { recursive: true, force: true });
+  }
+});
+
+test('zstd, gzip and uncompressed outputs are written with their suffixes and validate', async () => {
+  const other = await mkdtemp(join(tmpdir(), 'mwlake-codecs-'));
+  try {
+    const result = await runDump(options({ dumpsRoot: other, compression: { history: 'zst', current: 'none', articles: 'gz', stubs: 'bz2' } }));
+    const names = result.files.map((file) => file.name);
+    assert.deepEqual(names, [
+      'testwiki-20240801-stub-meta-history.xml.bz2',
+      'testwiki-20240801-pages-meta-current.xml',
+      'testwiki-20240801-pages-articles.xml.gz',
+      'testwiki-20240801-pages-articles-multistream.xml.bz2',
+      'testwiki-20240801-pages-articles-multistream-index.txt.bz2',
+      'testwiki-20240801-pages-meta-history.xml.zst',
+    ]);
+    for (const name of names.filter((file) => file.includes('.xml'))) assertValidExport(decompressFile(join(other, WIKI, DATE, name)), name);
+    const status = JSON.parse(await readFile(join(other, WIKI, DATE, 'dumpstatus.json'), 'utf8')) as { jobs: Record<string, unknown> };
+    assert.ok('metahistoryzstdump' in status.jobs);
+    const history = decompressFile(join(other, WIKI, DATE, 'testwiki-20240801-pages-meta-history.xml.zst'));
+    const reference = decompressFile(join(runDir(), 'testwiki-20240801-pages-meta-history.xml.bz2'));
+    assert.ok(history.equals(reference), 'the XML does not depend on the codec');
+  } finally {
+    await rm(other, { recursive: true, force: true });
+  }
+});
+
+/** A source whose history fails after some rows, like a query that dies midway. */
+class FailingSource implements DumpSource {
+  constructor(private readonly inner: DumpSource) {}
+  async *history(query: DumpQuery): AsyncIterable<DumpRevisionRow> {
+    let count = 0;
+    for await (const row of this.inner.history(query)) {
+      if (++count === 5 && query.includeContent) throw new Error('state table read failed');
+      yield row;
+    }
+  }
+  current(query: DumpQuery) {
+    return this.inner.current(query);
+  }
+  articles(query: DumpQuery, namespaces: readonly number[]) {
+    return this.inner.articles(query, namespaces);
+  }
+  revisionsInIdRange(wikiId: string, after: number, upTo: number, includeContent: boolean) {
+    return this.inner.revisionsInIdRange(wikiId, after, upTo, includeContent);
+  }
+  maxRevisionId(wikiId: string, cutoffMs: number) {
+    return this.inner.maxRevisionId(wikiId, cutoffMs);
+  }
+}
+
+test('a job that fails is marked failed, leaves no in-progress or history files, and does not move latest/', async () => {
+  const other = await mkdtemp(join(tmpdir(), 'mwlake-failing-'));
+  try {
+    const source = new FailingSource(new MemoryDumpSource({ [WIKI]: inputRows() }));
+    await assert.rejects(runDump(options({ dumpsRoot: other, source })), /state table read failed/);
+    const names = await readdir(join(other, WIKI, DATE));
+    assert.deepEqual(names.filter((name) => name.includes('inprog') || name.includes('pages-meta-history')), []);
+    assert.ok(names.includes('testwiki-20240801-pages-articles.xml.bz2'), 'jobs before the failure keep their files');
+    const status = JSON.parse(await readFile(join(other, WIKI, DATE, 'dumpstatus.json'), 'utf8')) as { jobs: Record<string, { status: string }> };
+    assert.equal(status.jobs.metahistorybz2dump!.status, 'failed');
+    assert.equal(status.jobs.articlesdump!.status, 'done');
+    await assert.rejects(readdir(join(other, WIKI, 'latest')), { code: 'ENOENT' });
+  } finally {
+    await rm(other, { recursive: true, force: true });
+  }
+});
+
+test('a source that breaks the sort order is rejected with a DATA error naming the rows', async () => {
+  const other = await mkdtemp(join(tmpdir(), 'mwlake-unsorted-'));
+  try {
+    const rows = inputRows();
+    const unsorted: DumpSource = new (class extends MemoryDumpSource {
+      override async *history(): AsyncIterable<DumpRevisionRow> {
+        yield rows.find((row) => row.revisionId === 11)!;
+        yield rows.find((row) => row.revisionId === 10)!;
+      }
+    })({ [WIKI]: rows });
+    await assert.rejects(runDump(options({ dumpsRoot: other, source: unsorted })), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'DATA');
+      assert.match(error.message, /sorted by page id then revision id; found page 1 revision 10 after page 1 revision 11/);
+      return true;
+    });
+  } finally {
+    await rm(other, { recursive: true, force: true });
+  }
+});
