@@ -189,23 +189,23 @@ export class CompressedFileWriter {
   }
 
   async write(chunk: Uint8Array): Promise<void> {
-    if (this.failure !== undefined) throw this.asError(this.failure);
+    if (this.failure !== undefined) throw await this.reason(this.failure);
     this.bytesIn += chunk.length;
     if (this.encoder.input.write(chunk)) return;
     try {
       await Promise.race([once(this.encoder.input, 'drain'), this.done.then(() => Promise.reject(new Error('the compressor ended before its input did')))]);
     } catch (cause) {
-      throw this.asError(this.failure ?? cause);
+      throw await this.reason(this.failure ?? cause);
     }
   }
 
   async finish(): Promise<FileDigest> {
-    if (this.failure !== undefined) throw this.asError(this.failure);
+    if (this.failure !== undefined) throw await this.reason(this.failure);
     this.encoder.input.end();
     try {
       await this.done;
     } catch (cause) {
-      throw this.asError(cause);
+      throw await this.reason(cause);
     }
     return this.digestStream.digest();
   }
@@ -216,6 +216,20 @@ export class CompressedFileWriter {
     this.encoder.input.destroy();
     await this.done.catch(() => undefined);
     await rm(this.path, { force: true });
+  }
+
+  /**
+   * The error to report for a failure: when the compressor died, an EPIPE on its input says less
+   * than its exit status and stderr, so wait for its exit and prefer that.
+   */
+  private async reason(cause: unknown): Promise<JobError> {
+    // Closing its input lets a compressor that is still alive (the file side failed) end too.
+    this.encoder.input.destroy();
+    const exit = await this.encoder.exited.then(
+      () => undefined,
+      (exitError: unknown) => exitError,
+    );
+    return this.asError(exit ?? cause);
   }
 
   private asError(cause: unknown): JobError {
