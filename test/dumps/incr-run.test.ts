@@ -1,0 +1,138 @@
+// Adds-changes dumps: each day's files hold exactly the revisions with previous maxrevid < rev_id
+// <= this day's maxrevid, consecutive days neither overlap nor leave gaps, and the files, md5sums,
+// maxrevid.txt and status.txt have the legacy forms.
+
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { findCompressionTools } from '../../src/dumps/compress.js';
+import { runIncrementalDump } from '../../src/dumps/incr-run.js';
+import { MemoryDumpSource } from '../../src/dumps/memory-source.js';
+import type { DumpRevisionRow } from '../../src/dumps/records.js';
+import { assertValidExport, decompressFile, GENERATOR_VERSION, TEST_SITE } from './helpers.js';
+
+const tools = findCompressionTools();
+const DAY_MS = 86_400_000;
+const JULY_30 = Date.UTC(2024, 6, 30);
+
+/** Revisions 1..40, ten per day from July 30 to August 2, spread over five pages; page order ≠ id order. */
+function rows(): DumpRevisionRow[] {
+  const out: DumpRevisionRow[] = [];
+  for (let id = 1; id <= 40; id++) {
+    const day = Math.floor((id - 1) / 10);
+    const pageId = 50 - (id % 5) * 10;
+    const text = `revision ${id}`;
+    out.push({
+      pageId,
+      pageNamespaceId: 0,
+      pageTitle: `Page_${pageId}`,
+      pageRedirectTarget: null,
+      revisionId: id,
+      revisionParentId: id > 5 ? id - 5 : null,
+      revisionTimestampMs: JULY_30 + day * DAY_MS + ((id - 1) % 10) * 3_600_000,
+      revisionIsMinorEdit: false,
+      revisionComment: `edit ${id}`,
+      revisionCommentIsVisible: true,
+      revisionSha1: 'sha1sha1sha1sha1sha1sha1sha1sha',
+      revisionContentIsVisible: id !== 17,
+      userId: 3,
+      userText: 'Carol',
+      userIsVisible: true,
+      slots: [{ role: 'main', contentModel: 'wikitext', contentFormat: 'text/x-wiki', contentSha1: 'x', contentSizeBytes: text.length, originRevisionId: id, contentBody: text }],
+    });
+  }
+  return out;
+}
+
+function revisionIds(xml: Buffer): number[] {
+  return [...xml.toString('utf8').matchAll(/<revision>\n {6}<id>(\d+)<\/id>/g)].map((match) => Number(match[1])).sort((a, b) => a - b);
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+test('consecutive days hold the revisions between the previous and the current maxrevid, with the legacy files', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'mwlake-incr-'));
+  try {
+    const source = new MemoryDumpSource({ testwiki: rows() });
+    const run = (date: string) => runIncrementalDump({ dumpsRoot: root, wikiId: 'testwiki', date, source, site: TEST_SITE, generatorVersion: GENERATOR_VERSION, tools });
+
+    // First run: no earlier run, so the range starts after the source's maxrevid for the day before.
+    const first = await run('20240801');
+    assert.deepEqual([first.afterRevisionId, first.maxRevisionId], [10, 20]);
+    const second = await run('20240802');
+    assert.deepEqual([second.afterRevisionId, second.maxRevisionId], [20, 30]);
+
+    for (const [date, expected] of [
+      ['20240801', range(11, 20)],
+      ['20240802', range(21, 30)],
+    ] as const) {
+      const dir = join(root, 'other', 'incr', 'testwiki', date);
+      assert.deepEqual((await readdir(dir)).sort(), [
+        'maxrevid.txt',
+        'status.txt',
+        `testwiki-${date}-md5sums.txt`,
+        `testwiki-${date}-pages-meta-hist-incr.xml.bz2`,
+        `testwiki-${date}-stubs-meta-hist-incr.xml.gz`,
+      ]);
+      assert.equal(await readFile(join(dir, 'status.txt'), 'utf8'), 'done');
+      assert.equal(await readFile(join(dir, 'maxrevid.txt'), 'utf8'), String(expected.at(-1)));
+      const pages = decompressFile(join(dir, `testwiki-${date}-pages-meta-hist-incr.xml.bz2`));
+      const stubs = decompressFile(join(dir, `testwiki-${date}-stubs-meta-hist-incr.xml.gz`));
+      assert.deepEqual(revisionIds(pages), expected);
+      assert.deepEqual(revisionIds(stubs), expected);
+      assertValidExport(pages, `${date} pages`);
+      assertValidExport(stubs, `${date} stubs`);
+      assert.ok(!stubs.toString('utf8').includes('xml:space="preserve">'), 'stubs carry no text');
+      const md5 = async (name: string) => createHash('md5').update(await readFile(join(dir, name))).digest('hex');
+      assert.equal(
+        await readFile(join(dir, `testwiki-${date}-md5sums.txt`), 'utf8'),
+        `${await md5(`testwiki-${date}-stubs-meta-hist-incr.xml.gz`)} *testwiki-${date}-stubs-meta-hist-incr.xml.gz\n` +
+          `${await md5(`testwiki-${date}-pages-meta-hist-incr.xml.bz2`)} *testwiki-${date}-pages-meta-hist-incr.xml.bz2`,
+      );
+    }
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('the range starts at the newest completed earlier run, skipping runs without status done', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'mwlake-incr-prev-'));
+  try {
+    const source = new MemoryDumpSource({ testwiki: rows() });
+    const run = (date: string) => runIncrementalDump({ dumpsRoot: root, wikiId: 'testwiki', date, source, site: TEST_SITE, generatorVersion: GENERATOR_VERSION, tools });
+    await run('20240731');
+    // A run two days later still continues from 20240731's maxrevid: no gap.
+    const gap = await run('20240802');
+    assert.deepEqual([gap.afterRevisionId, gap.maxRevisionId], [10, 30]);
+    // An unfinished run (no status "done") does not count.
+    const unfinished = join(root, 'other', 'incr', 'testwiki', '20240802');
+    await rm(join(unfinished, 'status.txt'));
+    const next = await run('20240803');
+    assert.deepEqual([next.afterRevisionId, next.maxRevisionId], [10, 40]);
+    // Its maxrevid.txt decides where the next day starts, whatever the source says now.
+    await writeFile(join(root, 'other', 'incr', 'testwiki', '20240803', 'maxrevid.txt'), '33');
+    const after = await run('20240804');
+    assert.deepEqual([after.afterRevisionId, after.maxRevisionId], [33, 40]);
+    assert.deepEqual(revisionIds(decompressFile(join(root, 'other', 'incr', 'testwiki', '20240804', 'testwiki-20240804-pages-meta-hist-incr.xml.bz2'))), range(34, 40));
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('a delay moves the maxrevid cutoff back from 00:00 UTC', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'mwlake-incr-delay-'));
+  try {
+    const source = new MemoryDumpSource({ testwiki: rows() });
+    // Revisions of each day are at 00:00 … 09:00; a 20 h delay ends the range at 04:00 (exclusive) of the day before,
+    // and starts it after the previous day's 04:00 maxrevid (ids 1..4 of July 30, 11..14 of July 31).
+    const result = await runIncrementalDump({ dumpsRoot: root, wikiId: 'testwiki', date: '20240801', source, site: TEST_SITE, generatorVersion: GENERATOR_VERSION, tools, delaySeconds: 20 * 3600 });
+    assert.deepEqual([result.afterRevisionId, result.maxRevisionId], [4, 14]);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
