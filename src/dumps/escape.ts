@@ -105,7 +105,8 @@ export function hasControlByte(bytes: Uint8Array): boolean {
   const head = Math.min(length, (4 - (bytes.byteOffset & 3)) & 3);
   for (let i = 0; i < head; i++) if (isControlByte(bytes[i]!)) return true;
   const words = (length - head) >>> 2;
-  const view = new Uint32Array(bytes.buffer, bytes.byteOffset + head, words);
+  // Only an aligned start may carry a Uint32Array, even an empty one.
+  const view = words === 0 ? new Uint32Array(0) : new Uint32Array(bytes.buffer, bytes.byteOffset + head, words);
   for (let i = 0; i < words; i++) {
     const word = view[i]!;
     if (((word - 0x20202020) & ~word & 0x80808080) !== 0) {
