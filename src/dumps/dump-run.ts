@@ -4,7 +4,7 @@
 // dumpstatus.json current after every job, and finally points `latest/` at the run.
 // Job names follow Wikimedia's (notes §4). Imports core and dumps modules; the source is injected.
 
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JobError } from '../core/errors.js';
 import { writeTextAtomically } from './atomic-file.js';
@@ -136,6 +136,17 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
     await saveStatus();
   }
 
+  await removeStaleChecksumFiles(directory, wikiId, date, files);
   const linked = options.linkLatest === false ? false : await linkLatest(options.dumpsRoot, wikiId, date, [...files.map((file) => file.name), ...checksumFileNames(wikiId, date)]);
   return { directory, files, linkedLatest: linked };
+}
+
+/** Per-file checksum files of files this run no longer has (an earlier run of the date split differently). */
+async function removeStaleChecksumFiles(directory: string, wikiId: string, date: string, files: readonly WrittenFile[]): Promise<void> {
+  const current = new Set(files.map((file) => file.name));
+  const perFile = new RegExp(`^${wikiId}-${date}-(md5|sha1)sums-(.+)\\.txt$`);
+  for (const name of await readdir(directory)) {
+    const target = perFile.exec(name)?.[2];
+    if (target !== undefined && !current.has(target)) await rm(join(directory, name), { force: true });
+  }
 }

@@ -397,3 +397,15 @@ test('a source that breaks the sort order is rejected with a DATA error naming t
     await rm(other, { recursive: true, force: true });
   }
 });
+
+test('rerunning a date that an earlier run split into more parts leaves only the new files', async () => {
+  const other = await mkdtemp(join(tmpdir(), 'mwlake-resplit-'));
+  try {
+    const split = await runDump(options({ dumpsRoot: other, maxPartBytes: 3000, linkLatest: false }));
+    assert.ok(split.files.some((file) => /pages-meta-history3\.xml-p\d+p\d+\.bz2$/.test(file.name)), 'the first run writes parts');
+    await runDump(options({ dumpsRoot: other, linkLatest: false }));
+    assert.deepEqual((await readdir(join(other, WIKI, DATE))).sort(), (await readdir(runDir())).sort());
+  } finally {
+    await rm(other, { recursive: true, force: true });
+  }
+});
