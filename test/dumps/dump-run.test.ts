@@ -409,3 +409,17 @@ test('rerunning a date that an earlier run split into more parts leaves only the
     await rm(other, { recursive: true, force: true });
   }
 });
+
+test('titles never become paths: only the run and latest folders appear, and bad wiki ids or dates are refused', async () => {
+  // The input has a page titled "A&B_<C>_\"D\"_'E'_../../etc/passwd_%2F_:_;".
+  assert.ok(inputRows().some((row) => row.pageTitle.includes('../../etc/passwd')));
+  assert.deepEqual(await readdir(root), [WIKI]);
+  assert.deepEqual((await readdir(join(root, WIKI))).sort(), [DATE, 'latest']);
+  for (const wikiId of ['../evil', 'en/wiki', 'EnWiki', '']) {
+    await assert.rejects(runDump(options({ wikiId })), (error: Error & { code?: string }) => error.code === 'USAGE' && /invalid wiki id/.test(error.message));
+  }
+  for (const date of ['2024-08-01', '20240230', '2024081', '../20240801']) {
+    await assert.rejects(runDump(options({ date })), (error: Error & { code?: string }) => error.code === 'USAGE' && /invalid dump date/.test(error.message));
+  }
+  assert.deepEqual(await readdir(root), [WIKI]);
+});
