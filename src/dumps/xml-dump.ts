@@ -7,7 +7,7 @@
 import { readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JobError } from '../core/errors.js';
-import { CompressedFileWriter, type Codec, type CompressionTools } from './compress.js';
+import { CompressedFileWriter, type Codec, type CompressionTools, type FileDigest } from './compress.js';
 import { dumpFileName, dumpFilePattern, inProgressFileName, type PartRange } from './file-names.js';
 import type { DumpRevisionRow } from './records.js';
 import type { SiteInfo } from './site-info.js';
@@ -126,18 +126,12 @@ export interface XmlDumpOptions {
   readonly tools: CompressionTools;
 }
 
-/** A part file written under its in-progress name. */
+/** A finished part under its in-progress name(s): the XML file, and for multistream its index. */
 export interface PendingPart {
   readonly tempNames: readonly string[];
-  readonly digests: readonly WrittenFileDigest[];
+  readonly digests: readonly FileDigest[];
   readonly firstPageId: number | undefined;
   readonly lastPageId: number | undefined;
-}
-
-export interface WrittenFileDigest {
-  readonly sizeBytes: number;
-  readonly md5: string;
-  readonly sha1: string;
 }
 
 /** Removes what an earlier, interrupted or differently split run of this output left behind. */
@@ -149,7 +143,7 @@ export async function removeStaleFiles(directory: string, patterns: readonly Reg
 
 /**
  * Renames finished parts to their final names: one part keeps the plain name, several get
- * `<n>.<type>-p<first>p<last>`. `kinds[i]` names the i-th file of each part (xml, or xml + index).
+ * `<n>.<type>-p<first>p<last>`. `nameOf(fileIndex, range)` names the fileIndex-th file of a part.
  */
 export async function publishParts(
   directory: string,
