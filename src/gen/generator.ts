@@ -53,6 +53,11 @@ export interface GeneratorOptions {
   readonly maxContentBytes?: number;
   /** Chance that a page's content is 5 MiB or more (default 0.00003). */
   readonly hugePageProbability?: number;
+  /**
+   * The stream (default mediawiki.page_content_change.v1): meta.stream, and the topics
+   * `eqiad.<stream>` and `codfw.<stream>`. Tests use their own to keep off shared topics.
+   */
+  readonly stream?: string;
 }
 
 export type RecordLabel = 'good' | 'duplicate' | 'canary' | 'late' | 'bad';
@@ -178,6 +183,9 @@ function checkOptions(options: GeneratorOptions): void {
   if (options.eventsPerDay !== undefined && !(options.eventsPerDay > 0)) bad(`eventsPerDay must be positive, found ${options.eventsPerDay}`);
   for (const wiki of options.wikis ?? []) if (!isWikiId(wiki)) bad(`wiki id ${JSON.stringify(wiki)} is not a database name like "enwiki"`);
   if (options.wikis !== undefined && options.wikis.length === 0) bad('wikis must name at least one wiki');
+  if (options.stream !== undefined && !/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$/.test(options.stream)) {
+    bad(`stream ${JSON.stringify(options.stream)} is not a stream name like mediawiki.page_content_change.v1`);
+  }
   const max = options.maxContentBytes;
   if (max !== undefined && !(max >= 1024 && max <= 9.5 * MIB)) bad(`maxContentBytes must be between 1024 and ${9.5 * MIB}, found ${max}`);
 }
@@ -200,6 +208,7 @@ export function* generateRecords(options: GeneratorOptions): Generator<Generated
   const canaryPrng = root.fork('canary');
 
   const wikiIds = options.wikis ?? DEFAULT_WIKIS;
+  const stream = options.stream ?? PAGE_CONTENT_CHANGE_STREAM;
   const eventsPerDay = options.eventsPerDay ?? 100_000;
   const badFraction = options.badFraction ?? 0;
   const duplicateFraction = options.duplicateFraction ?? 0.01;
@@ -219,6 +228,7 @@ export function* generateRecords(options: GeneratorOptions): Generator<Generated
     medianContentBytes: options.medianContentBytes ?? 3_500,
     maxContentBytes,
     hugePageProbability: options.hugePageProbability ?? 0.00003,
+    stream,
   });
 
   // Switchovers evenly over the span, each with a window in which both datacenters produce.
@@ -260,7 +270,7 @@ export function* generateRecords(options: GeneratorOptions): Generator<Generated
   const scheduleHistory = (event: HistoryEvent): void => {
     const late = (event.kind === 'create' || event.kind === 'edit') && deliveryPrng.chance(lateFraction);
     const [datacenter, backlogMs] = route(event.timeMs);
-    const topic = topicOf(datacenter);
+    const topic = topicOf(datacenter, stream);
     const pageKey = `${event.wikiId}\u0000${event.pageId}`;
     let deliverMs: number;
     if (late) {
@@ -303,14 +313,14 @@ export function* generateRecords(options: GeneratorOptions): Generator<Generated
   const scheduleCanary = (atMs: number, datacenter: Datacenter): void => {
     // Production canaries are the schema's example with meta.domain "canary" (dt stays the example's).
     const event = structuredClone(canaryExample) as Record<string, any>;
-    event.meta = { ...event.meta, domain: 'canary', stream: PAGE_CONTENT_CHANGE_STREAM, id: canaryPrng.uuid(), dt: isoMillis(atMs) };
+    event.meta = { ...event.meta, domain: 'canary', stream, id: canaryPrng.uuid(), dt: isoMillis(atMs) };
     queue.push({
       deliverMs: atMs,
       order: order++,
       record: {
         label: 'canary',
         datacenter,
-        topic: topicOf(datacenter),
+        topic: topicOf(datacenter, stream),
         key: messageKeyOf(event.wiki_id, event.page.page_id),
         value: Buffer.from(JSON.stringify(event), 'utf8'),
         timestampMs: atMs,

@@ -51,6 +51,8 @@ export interface HistoryOptions {
   /** Chance that a page's content is huge (5 MiB up to maxContentBytes). */
   readonly hugePageProbability: number;
   readonly kindWeights?: Readonly<Record<PageChangeKind, number>>;
+  /** meta.stream of the events (default mediawiki.page_content_change.v1). */
+  readonly stream?: string;
 }
 
 /** One page change in logical order, not yet delivered: meta.dt is set at delivery. */
@@ -473,7 +475,7 @@ export class History {
     if (extra.redirect !== undefined) event.created_redirect_page = extra.redirect;
     event.$schema = PAGE_CHANGE_SCHEMA_URI;
     event.meta = {
-      stream: PAGE_CONTENT_CHANGE_STREAM,
+      stream: this.options.stream ?? PAGE_CONTENT_CHANGE_STREAM,
       uri: `https://${wiki.profile.domain}/wiki/${encodeURI(page.page_title)}`,
       id: this.prng.uuid(),
       request_id: this.prng.uuid(),

@@ -22,6 +22,7 @@ interface GenFlags {
   to?: string;
   brokers?: string;
   partitions: string;
+  stream?: string;
 }
 
 function usage(message: string): JobError {
@@ -87,6 +88,7 @@ async function run(flags: GenFlags, context: CliContext): Promise<void> {
         badFraction: fraction('--bad-fraction', flags.badFraction),
         duplicateFraction: fraction('--duplicate-fraction', flags.duplicateFraction),
         lateFraction: fraction('--late-fraction', flags.lateFraction),
+        ...(flags.stream === undefined ? {} : { stream: flags.stream }),
       },
       target: target(flags, context.env),
       ...(flags.labels === undefined ? {} : { labelsPath: flags.labels, overwriteLabels: flags.force === true }),
@@ -140,6 +142,7 @@ export const registerGen: RegisterCommand = (program: Command, context: CliConte
     .addOption(new Option('--to <target>', 'where messages go (default: file when --out is given)').choices(['file', 'kafka']))
     .option('--brokers <list>', 'Kafka bootstrap brokers host:port[,…] (default $KAFKA_BROKERS)')
     .option('--partitions <n>', 'partitions of topics created for --to kafka', '6')
+    .option('--stream <name>', 'stream name: meta.stream and topics eqiad.<name>, codfw.<name> (default mediawiki.page_content_change.v1)')
     .addHelpText(
       'after',
       `
