@@ -237,15 +237,3 @@ export class CompressedFileWriter {
     return new JobError('STORAGE', `writing ${this.path} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
   }
 }
-
-/** Compresses one buffer into one complete bz2 stream with a fresh single-threaded compressor. */
-export async function compressBzip2Stream(input: Uint8Array, tools: CompressionTools, what: string): Promise<Buffer> {
-  const [command, args] = bzip2Command(tools, 1);
-  const encoder = childEncoder(command, args, what);
-  const chunks: Buffer[] = [];
-  encoder.output.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const outputEnded = once(encoder.output, 'end');
-  encoder.input.end(input);
-  await Promise.all([encoder.exited, outputEnded]);
-  return Buffer.concat(chunks);
-}

@@ -2,16 +2,17 @@
 // only the header and <siteinfo>, the last only `</mediawiki>`), and the index file of
 // `offset:page_id:title` lines, offset being the byte position of the page's stream in the part
 // file (as recompressxml --pagesperstream 100 --buildindex writes them; notes §4).
-// Streams are compressed in parallel by a pool of single-threaded bz2 processes and written in
-// order, so the output does not depend on the pool size. Imports core and dumps modules.
+// Streams are compressed in parallel by a pool of single-threaded bz2 workers (stream-pool.ts) and
+// written in order, so the output does not depend on the pool size. Imports core and dumps modules.
 
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CompressedFileWriter, compressBzip2Stream, type CompressionTools } from './compress.js';
+import { CompressedFileWriter, type CompressionTools } from './compress.js';
 import { indexTitle, titleText } from './escape.js';
 import { dumpFileName, dumpFilePattern, inProgressFileName } from './file-names.js';
 import type { DumpRevisionRow } from './records.js';
 import type { SiteInfo } from './site-info.js';
+import { Bzip2StreamPool } from './stream-pool.js';
 import { ChunkBuffer, publishParts, removeStaleFiles, RowOrderCheck, type PendingPart, type WrittenFile } from './xml-dump.js';
 import { DOCUMENT_CLOSE, PAGE_CLOSE, renderDocumentOpen, renderPageOpen, renderRevision } from './xml-render.js';
 
@@ -32,25 +33,6 @@ export interface MultistreamOptions {
   readonly pagesPerStream?: number;
 }
 
-/** Runs at most `size` tasks at once. */
-class Pool {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(private readonly size: number) {}
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    while (this.active >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.active++;
-    try {
-      return await task();
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
-    }
-  }
-}
-
 interface QueuedStream {
   readonly compressed: Promise<Buffer>;
   /** Index lines without the offset: `:<page_id>:<title>\n` per page; empty for header and footer. */
@@ -64,7 +46,7 @@ export async function writeMultistreamDump(rows: AsyncIterable<DumpRevisionRow>,
   const indexName = `${dumpName}-index`;
   await removeStaleFiles(directory, [dumpFilePattern(wikiId, date, dumpName, 'xml'), dumpFilePattern(wikiId, date, indexName, 'txt')]);
   const order = new RowOrderCheck(`${dumpName} of ${wikiId}`);
-  const pool = new Pool(tools.threads);
+  const pool = await Bzip2StreamPool.start(tools);
   const maxQueued = tools.threads * 2 + 1;
   const indexTools: CompressionTools = { ...tools, threads: 1 };
   const header = renderDocumentOpen(site, generator);
@@ -83,7 +65,7 @@ export async function writeMultistreamDump(rows: AsyncIterable<DumpRevisionRow>,
   let chunkPages: string[] = [];
 
   const enqueue = (text: Buffer, indexSuffixes: readonly string[]): void => {
-    const compressed = pool.run(() => compressBzip2Stream(text, tools, `${dumpName} stream`));
+    const compressed = pool.compress(text);
     compressed.catch(() => {});
     queue.push({ compressed, indexSuffixes });
     partInputBytes += text.length;
@@ -157,5 +139,7 @@ export async function writeMultistreamDump(rows: AsyncIterable<DumpRevisionRow>,
     await indexFile?.abort();
     for (const part of parts) for (const temp of part.tempNames) await rm(join(directory, temp), { force: true });
     throw error;
+  } finally {
+    await pool.close();
   }
 }

@@ -1,0 +1,96 @@
+// A pool of long-lived shell workers that each turn one buffer into one complete bz2 stream, for
+// multistream dumps. A bz2 compressor writes a single stream per input, so every 100-page stream
+// needs a compressor process of its own; spawning those from Node costs milliseconds of main-thread
+// time each (fork of a large process), so a small `sh` loop per worker starts them instead: Node
+// writes the chunk to a temp file, sends its path on the worker's stdin, and reads `<path>.bz2` back
+// when the worker answers. Imports core and dumps/compress.
+
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { JobError } from '../core/errors.js';
+import { bzip2Command, type CompressionTools } from './compress.js';
+
+// "$@" is the compressor's command line, passed as arguments (never interpolated into the script).
+const WORKER_SCRIPT = 'while IFS= read -r f; do if "$@" < "$f" > "$f.bz2"; then echo ok; else echo fail; fi; done';
+
+interface Worker {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly chunkPath: string;
+  readonly answers: ((line: string) => void)[];
+  stderr: string;
+  exited: boolean;
+}
+
+export class Bzip2StreamPool {
+  private readonly idle: Worker[] = [];
+  private readonly waiting: ((worker: Worker) => void)[] = [];
+  private readonly workers: Worker[] = [];
+
+  private constructor(
+    private readonly directory: string,
+    command: readonly [string, string[]],
+    size: number,
+  ) {
+    for (let i = 0; i < size; i++) {
+      const child = spawn('sh', ['-c', WORKER_SCRIPT, 'mwlake-bz2-worker', command[0], ...command[1]], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const worker: Worker = { child, chunkPath: join(directory, `stream-${i}`), answers: [], stderr: '', exited: false };
+      createInterface({ input: child.stdout }).on('line', (line) => worker.answers.shift()?.(line));
+      child.stderr.setEncoding('utf8');
+      child.stderr.on('data', (text: string) => {
+        worker.stderr = (worker.stderr + text).slice(-4096);
+      });
+      child.stdin.on('error', () => {});
+      child.once('close', () => {
+        worker.exited = true;
+        for (const answer of worker.answers.splice(0)) answer('exited');
+      });
+      this.workers.push(worker);
+      this.idle.push(worker);
+    }
+  }
+
+  /** Starts `tools.threads` workers running single-threaded lbzip2 (or bzip2). */
+  static async start(tools: CompressionTools): Promise<Bzip2StreamPool> {
+    const command = bzip2Command(tools, 1);
+    const directory = await mkdtemp(join(tmpdir(), 'mwlake-streams-'));
+    return new Bzip2StreamPool(directory, command, tools.threads);
+  }
+
+  /** One complete bz2 stream of `input`; at most `threads` compress at once. */
+  async compress(input: Uint8Array): Promise<Buffer> {
+    const worker = this.idle.pop() ?? (await new Promise<Worker>((resolve) => this.waiting.push(resolve)));
+    try {
+      if (worker.exited) throw new JobError('STORAGE', `a bz2 stream worker exited early; stderr: ${worker.stderr.trim()}`);
+      await writeFile(worker.chunkPath, input);
+      const answer = await new Promise<string>((resolve) => {
+        worker.answers.push(resolve);
+        worker.child.stdin.write(`${worker.chunkPath}\n`);
+      });
+      if (answer !== 'ok') {
+        throw new JobError('STORAGE', `compressing a multistream chunk failed (${answer}), expected a bz2 stream; stderr: ${worker.stderr.trim()}`);
+      }
+      return await readFile(`${worker.chunkPath}.bz2`);
+    } finally {
+      const next = this.waiting.shift();
+      if (next !== undefined) next(worker);
+      else this.idle.push(worker);
+    }
+  }
+
+  /** Ends the workers and removes their temp files; never throws. */
+  async close(): Promise<void> {
+    await Promise.all(
+      this.workers.map(async (worker) => {
+        if (!worker.exited) {
+          const closed = new Promise<void>((resolve) => worker.child.once('close', () => resolve()));
+          worker.child.stdin.end();
+          await closed;
+        }
+      }),
+    );
+    await rm(this.directory, { recursive: true, force: true });
+  }
+}
