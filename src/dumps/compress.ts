@@ -7,7 +7,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash, type Hash } from 'node:crypto';
 import { once } from 'node:events';
-import { accessSync, constants, createWriteStream } from 'node:fs';
+import { accessSync, constants, createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -167,6 +167,7 @@ export class CompressedFileWriter {
   bytesIn = 0;
   private readonly digestStream = new DigestStream();
   private readonly done: Promise<void>;
+  private readonly file: WriteStream;
   private failure: unknown;
 
   private constructor(
@@ -174,6 +175,7 @@ export class CompressedFileWriter {
     private readonly encoder: Encoder,
   ) {
     const file = createWriteStream(path, { flags: 'w', mode: 0o644 });
+    this.file = file;
     this.done = Promise.all([pipeline(encoder.output, this.digestStream, file), encoder.exited]).then(() => undefined);
     this.done.catch((cause: unknown) => {
       this.failure ??= cause;
@@ -215,6 +217,13 @@ export class CompressedFileWriter {
     this.encoder.kill();
     this.encoder.input.destroy();
     await this.done.catch(() => undefined);
+    // A write stream destroyed before its open(2) finished still creates the file, so remove the
+    // file only once the stream is closed.
+    if (!this.file.closed) {
+      const closed = once(this.file, 'close').catch(() => undefined);
+      this.file.destroy();
+      await closed;
+    }
     await rm(this.path, { force: true });
   }
 
