@@ -1,5 +1,6 @@
 // Measures pages-meta-history throughput (not a test; run by hand):
-//   npx tsc -p . && node dist/test/dumps/throughput.js [pages] [revisionsPerPage] [textChars] [string|bytes]
+//   npx tsc -p . && node dist/test/dumps/throughput.js run [pages] [revisionsPerPage] [textChars] [string|bytes]
+// Without "run" it does nothing: `node --test dist/test/` executes every .js file under test/.
 // Writes the same generated history as plain XML, bz2 and zstd through writeXmlDump, then times
 // `lbzip2 -n2` and `zstd -T2 -3` alone on the plain XML, and prints one JSON line of MB/s and ratios.
 
@@ -35,8 +36,8 @@ function runTool(command: string, args: readonly string[], inputPath: string): P
 }
 
 async function main(): Promise<void> {
-  const [pages = 1000, revisionsPerPage = 40, textChars = 5000] = process.argv.slice(2, 5).map(Number);
-  const bodiesAsBytes = process.argv[5] === 'bytes';
+  const [pages = 1000, revisionsPerPage = 40, textChars = 5000] = process.argv.slice(3, 6).map(Number);
+  const bodiesAsBytes = process.argv[6] === 'bytes';
   const generated: GeneratedWikiOptions = { pages, revisionsPerPage, textChars, bodiesAsBytes };
   const directory = await mkdtemp(join(tmpdir(), 'mwlake-throughput-'));
   const tools = findCompressionTools();
@@ -80,4 +81,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (process.argv[2] === 'run') await main();
