@@ -30,7 +30,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   parquet: ['core', 'iceberg/spec'],
   duckdb: ['core', 'iceberg/spec', 'iceberg', 'iceberg/scan', 'parquet'],
   kafka: ['core'],
-  events: ['core'],
+  events: ['core', 'iceberg/spec'],
   gen: ['core', 'events'],
   dumps: ['core'],
   merge: ['core', 'iceberg/spec', 'iceberg', 'iceberg/commit', 'iceberg/scan', 'parquet', 'duckdb', 'events'],
