@@ -1,0 +1,98 @@
+// Spec pieces against the spec's own test vectors (vectors/bucket-hash.json) and Appendix D bytes.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { decodeValue, encodeValue, truncateUpperBound } from '../../src/iceberg/spec/bounds.js';
+import type { PrimitiveType } from '../../src/iceberg/spec/types.js';
+import { applyTransform, bucketHash, partitionPath } from '../../src/iceberg/spec/transform.js';
+import { parseTableMetadata, serializeTableMetadata } from '../../src/iceberg/spec/serde/table-metadata.js';
+import { SAMPLE_SCHEMA, SAMPLE_SPEC } from './sample-table.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const vectorsDir = join(here, '..', '..', '..', 'test', 'iceberg', 'vectors');
+const bucket = JSON.parse(readFileSync(join(vectorsDir, 'bucket-hash.json'), 'utf8')) as {
+  vectors: { type: PrimitiveType; value: unknown; hash: number }[];
+  buckets: { type: PrimitiveType; value: number; numBuckets: number; bucket: number }[];
+};
+
+function vectorValue(type: PrimitiveType, value: unknown): unknown {
+  if (type === 'long' || type === 'time' || type.startsWith('timestamp') || type.startsWith('decimal')) return BigInt(value as string);
+  if (type === 'binary' || type.startsWith('fixed')) return Uint8Array.from(Buffer.from(value as string, 'hex'));
+  return value;
+}
+
+test('bucket hashes match the spec vectors (Appendix B)', () => {
+  assert.ok(bucket.vectors.length >= 10);
+  for (const v of bucket.vectors) {
+    assert.equal(bucketHash(v.type, vectorValue(v.type, v.value)), v.hash, `${v.type} ${String(v.value)}`);
+  }
+  for (const b of bucket.buckets) assert.equal(applyTransform({ kind: 'bucket', numBuckets: b.numBuckets }, b.type, b.value), b.bucket);
+});
+
+test('time transforms floor before the epoch', () => {
+  const ts = -1n; // 1969-12-31T23:59:59.999999Z
+  assert.equal(applyTransform({ kind: 'day' }, 'timestamptz', ts), -1);
+  assert.equal(applyTransform({ kind: 'hour' }, 'timestamptz', ts), -1);
+  assert.equal(applyTransform({ kind: 'month' }, 'timestamptz', ts), -1);
+  assert.equal(applyTransform({ kind: 'day' }, 'timestamptz', 1510871468000000n), 17486);
+  assert.equal(applyTransform({ kind: 'identity' }, 'string', null), null);
+});
+
+test('single-value binary encoding (Appendix D) matches Spark-written bytes', () => {
+  assert.equal(Buffer.from(encodeValue('int', 1)).toString('hex'), '01000000');
+  assert.equal(Buffer.from(encodeValue('string', 'a')).toString('hex'), '61');
+  assert.equal(Buffer.from(encodeValue('date', 20089)).toString('hex'), '794e0000');
+  assert.equal(Buffer.from(encodeValue('long', 2n ** 62n)).toString('hex'), '0000000000000040');
+  assert.equal(decodeValue('long', encodeValue('long', -5n)), -5n);
+  assert.equal(decodeValue('timestamptz', encodeValue('timestamptz', 1510871468000001n)), 1510871468000001n);
+});
+
+test('a truncated string upper bound is incremented so it still bounds the value', () => {
+  const value = 'abcdefghijklmnopqrstuvwxyz';
+  const upper = truncateUpperBound(value, 16)!;
+  assert.equal(upper, 'abcdefghijklmnoq');
+  assert.ok(upper > value);
+  assert.equal(truncateUpperBound('short', 16), 'short');
+  assert.equal(truncateUpperBound('\u{10FFFF}'.repeat(17), 16), undefined);
+});
+
+test('partition paths escape values and name days as dates', () => {
+  assert.equal(partitionPath(SAMPLE_SPEC, SAMPLE_SCHEMA, ['a/b c', 19723]), 'category=a%2Fb%20c/ts_day=2024-01-01');
+  assert.equal(partitionPath(SAMPLE_SPEC, SAMPLE_SCHEMA, [null, null]), 'category=null/ts_day=null');
+});
+
+test('table metadata keeps 64-bit ids exact through parse and serialize', () => {
+  const big = 9007199254740993n; // 2^53 + 1: a double would round it
+  const text = JSON.stringify({
+    'format-version': 2,
+    'table-uuid': '9c12d441-03fe-4693-9a96-a0705ddf69c1',
+    location: 'file:///wh/ns/t',
+    'last-sequence-number': 1,
+    'last-updated-ms': 1700000000000,
+    'last-column-id': 1,
+    'current-schema-id': 0,
+    schemas: [{ type: 'struct', 'schema-id': 0, fields: [{ id: 1, name: 'id', required: true, type: 'long' }] }],
+    'default-spec-id': 0,
+    'partition-specs': [{ 'spec-id': 0, fields: [] }],
+    'last-partition-id': 999,
+    'default-sort-order-id': 0,
+    'sort-orders': [{ 'order-id': 0, fields: [] }],
+    properties: {},
+    'current-snapshot-id': 'BIG',
+    snapshots: [{ 'snapshot-id': 'BIG', 'sequence-number': 1, 'timestamp-ms': 1700000000000, 'manifest-list': 'file:///wh/ns/t/metadata/snap.avro', summary: { operation: 'append', 'added-records': '1' } }],
+    'snapshot-log': [],
+    'metadata-log': [],
+  }).replaceAll('"BIG"', big.toString());
+  const m = parseTableMetadata(text);
+  assert.equal(m.currentSnapshotId, big);
+  assert.equal(m.refs['main']?.snapshotId, big);
+  const again = serializeTableMetadata(m);
+  assert.match(again, /"current-snapshot-id": 9007199254740993/);
+  assert.equal(parseTableMetadata(again).snapshots[0]?.snapshotId, big);
+  const empty = parseTableMetadata(text.replace(`"current-snapshot-id":${big}`, '"current-snapshot-id":-1'));
+  assert.equal(empty.currentSnapshotId, undefined);
+  assert.throws(() => parseTableMetadata('{"format-version": 2}'), /missing required field/);
+});
