@@ -1,0 +1,296 @@
+// One table operation = one snapshot (spec §Snapshots): appends, overwrites, file deletes and
+// position-delete row-level changes. New manifests are written once and reused on retry (their
+// entries inherit sequence numbers); only manifests that lose files and the list are rewritten.
+
+import { randomUUID } from 'node:crypto';
+import { CommitConflictError, SpecViolationError } from '../../core/errors.js';
+import type { Storage } from '../../core/storage.js';
+import { encodeManifest } from '../avro/manifest.js';
+import { encodeManifestList } from '../avro/manifest-list.js';
+import { DataFileContent, ManifestContent, ManifestEntryStatus, type DataFile, type ManifestEntry } from '../spec/manifest.js';
+import type { FieldSummary, ManifestFile } from '../spec/manifest-list.js';
+import type { PartitionSpec } from '../spec/partition.js';
+import { encodeValue, compareValues } from '../spec/bounds.js';
+import { MAIN_BRANCH, type Operation, type Snapshot } from '../spec/snapshot.js';
+import type { TableMetadata } from '../spec/table-metadata.js';
+import { partitionType } from '../spec/transform.js';
+import { isPrimitive, type Schema } from '../spec/types.js';
+import { readManifestList } from '../scan/manifest-cache.js';
+import { readResolvedEntries, type ResolvedEntry } from '../scan/plan.js';
+import { manifestListLocation, manifestLocation, newSnapshotId } from '../table-files.js';
+import { summaryMetrics } from './summary.js';
+
+export interface TableChange {
+  /** Inferred when absent: append, overwrite, or delete. `replace` marks compaction (data unchanged). */
+  readonly operation?: Operation;
+  readonly addDataFiles?: readonly DataFile[];
+  /** Position delete files (content 1), merge-on-read. */
+  readonly addDeleteFiles?: readonly DataFile[];
+  /** Paths of live data files to remove; delete files that reference only them go too. */
+  readonly removeDataFiles?: readonly string[];
+  /** Paths of live delete files to remove (compaction folds them into rewritten data files). */
+  readonly removeDeleteFiles?: readonly string[];
+  /** Caller properties stored in the snapshot summary (Kafka offsets, source snapshot ids). */
+  readonly summary?: Readonly<Record<string, string>>;
+  /** Optimistic requirement: the current snapshot must still be this one (null: the table is empty). */
+  readonly requireCurrentSnapshotId?: bigint | null;
+  /** Runs against the fresh metadata of every attempt; throw to abort. */
+  readonly validate?: (current: TableMetadata) => void;
+}
+
+export interface PreparedManifests {
+  readonly files: ManifestFile[];
+  readonly written: string[];
+}
+
+function inferOperation(c: TableChange): Operation {
+  if (c.operation !== undefined) return c.operation;
+  const adds = (c.addDataFiles?.length ?? 0) > 0;
+  const removes = (c.removeDataFiles?.length ?? 0) > 0;
+  const deletes = (c.addDeleteFiles?.length ?? 0) > 0 || (c.removeDeleteFiles?.length ?? 0) > 0;
+  if (adds && !removes && !deletes) return 'append';
+  if (!adds && (removes || deletes)) return 'delete';
+  return 'overwrite';
+}
+
+function partitionSummaries(spec: PartitionSpec, schema: Schema, files: readonly DataFile[]): FieldSummary[] {
+  const type = partitionType(spec, schema);
+  return type.fields.map((field, i) => {
+    let lower: unknown;
+    let upper: unknown;
+    let containsNull = false;
+    for (const f of files) {
+      const v = f.partition[i] ?? null;
+      if (v === null) {
+        containsNull = true;
+        continue;
+      }
+      if (lower === undefined || compareValues(v, lower as never) < 0) lower = v;
+      if (upper === undefined || compareValues(v, upper as never) > 0) upper = v;
+    }
+    if (!isPrimitive(field.type)) throw new SpecViolationError(`partition field ${field.name} is not primitive`);
+    const t = field.type;
+    return {
+      containsNull,
+      ...(field.type === 'float' || field.type === 'double' ? { containsNan: false } : {}),
+      ...(lower === undefined ? {} : { lowerBound: encodeValue(t, lower), upperBound: encodeValue(t, upper) }),
+    };
+  });
+}
+
+interface ManifestStats {
+  added: number;
+  existing: number;
+  deleted: number;
+  addedRows: number;
+  existingRows: number;
+  deletedRows: number;
+}
+
+async function writeManifest(
+  storage: Storage,
+  o: { tableLocation: string; commitUuid: string; index: number; schema: Schema; spec: PartitionSpec; content: ManifestContent; entries: ManifestEntry[]; snapshotId: bigint; sequenceNumber: bigint; minSequenceNumber: bigint },
+): Promise<ManifestFile> {
+  const bytes = await encodeManifest({ schema: o.schema, spec: o.spec, content: o.content, entries: o.entries });
+  const location = manifestLocation(o.tableLocation, o.commitUuid, o.index);
+  await storage.writeIfAbsent(location, bytes);
+  const s: ManifestStats = { added: 0, existing: 0, deleted: 0, addedRows: 0, existingRows: 0, deletedRows: 0 };
+  for (const e of o.entries) {
+    const rows = e.dataFile.recordCount;
+    if (e.status === ManifestEntryStatus.Added) (s.added++, (s.addedRows += rows));
+    else if (e.status === ManifestEntryStatus.Existing) (s.existing++, (s.existingRows += rows));
+    else (s.deleted++, (s.deletedRows += rows));
+  }
+  return {
+    manifestPath: location,
+    manifestLength: bytes.byteLength,
+    partitionSpecId: o.spec.specId,
+    content: o.content,
+    sequenceNumber: o.sequenceNumber,
+    minSequenceNumber: o.minSequenceNumber,
+    addedSnapshotId: o.snapshotId,
+    addedFilesCount: s.added,
+    existingFilesCount: s.existing,
+    deletedFilesCount: s.deleted,
+    addedRowsCount: s.addedRows,
+    existingRowsCount: s.existingRows,
+    deletedRowsCount: s.deletedRows,
+    partitions: partitionSummaries(o.spec, o.schema, o.entries.map((e) => e.dataFile)),
+  };
+}
+
+function currentSchema(m: TableMetadata): Schema {
+  const s = m.schemas.find((x) => x.schemaId === m.currentSchemaId);
+  if (s === undefined) throw new SpecViolationError(`table ${m.location} has no schema ${m.currentSchemaId}`);
+  return s;
+}
+
+function specOf(m: TableMetadata, specId: number): PartitionSpec {
+  const s = m.partitionSpecs.find((x) => x.specId === specId);
+  if (s === undefined) throw new SpecViolationError(`table ${m.location} has no partition spec ${specId}`);
+  return s;
+}
+
+export interface ChangeAttempt {
+  readonly metadata: TableMetadata;
+  readonly snapshot: Snapshot;
+  /** Every file this attempt wrote (cleaned up if the attempt loses). */
+  readonly written: string[];
+}
+
+/**
+ * Builds the next metadata for `change` on top of `base`. `added` holds the manifests of new files,
+ * written once per commit with inherited sequence numbers, so a retry can reuse them.
+ */
+export async function applyChange(
+  storage: Storage,
+  base: TableMetadata,
+  change: TableChange,
+  o: { snapshotId: bigint; commitUuid: string; attempt: number; added: PreparedManifests; nowMs: number },
+): Promise<ChangeAttempt> {
+  const current = base.currentSnapshotId === undefined ? undefined : base.snapshots.find((s) => s.snapshotId === base.currentSnapshotId);
+  if (change.requireCurrentSnapshotId !== undefined && (change.requireCurrentSnapshotId ?? undefined) !== base.currentSnapshotId) {
+    throw new CommitConflictError(
+      `table ${base.location} moved on: expected current snapshot ${change.requireCurrentSnapshotId ?? 'none'}, found ${base.currentSnapshotId ?? 'none'}`,
+      { context: { table: base.location } },
+    );
+  }
+  change.validate?.(base);
+  const sequenceNumber = base.lastSequenceNumber + 1n;
+  const schema = currentSchema(base);
+  const written: string[] = [];
+
+  const removeData = new Set(change.removeDataFiles ?? []);
+  const removeDeletes = new Set(change.removeDeleteFiles ?? []);
+  const removedData: DataFile[] = [];
+  const removedDeletes: DataFile[] = [];
+  const kept: ManifestFile[] = [];
+  let index = o.added.files.length;
+  const existing = current === undefined ? [] : await readManifestList(storage, current.manifestList);
+  for (const manifest of existing) {
+    const isData = manifest.content === ManifestContent.Data;
+    const { entries } = await readResolvedEntries(storage, manifest);
+    const live = entries.filter((e) => e.status !== ManifestEntryStatus.Deleted);
+    const drops = (e: ResolvedEntry) =>
+      isData ? removeData.has(e.dataFile.filePath) : removeDeletes.has(e.dataFile.filePath) || (e.dataFile.referencedDataFile !== undefined && removeData.has(e.dataFile.referencedDataFile));
+    const dropped = live.filter(drops);
+    if (dropped.length === 0 && live.length === entries.length) {
+      kept.push(manifest);
+      continue;
+    }
+    (isData ? removedData : removedDeletes).push(...dropped.map((e) => e.dataFile));
+    const survivors = live.filter((e) => !drops(e));
+    // Rewrite: survivors stay EXISTING with explicit sequence numbers, dropped ones become DELETED.
+    const rewritten: ManifestEntry[] = [
+      ...survivors.map((e) => ({ status: ManifestEntryStatus.Existing, snapshotId: e.snapshotId, sequenceNumber: e.sequenceNumber, fileSequenceNumber: e.fileSequenceNumber, dataFile: e.dataFile })),
+      ...dropped.map((e) => ({ status: ManifestEntryStatus.Deleted, snapshotId: o.snapshotId, sequenceNumber: e.sequenceNumber, fileSequenceNumber: e.fileSequenceNumber, dataFile: e.dataFile })),
+    ];
+    if (survivors.length === 0 && dropped.length === 0) continue;
+    const minSeq = survivors.reduce((m, e) => (e.sequenceNumber < m ? e.sequenceNumber : m), sequenceNumber);
+    const file = await writeManifest(storage, {
+      tableLocation: base.location,
+      commitUuid: `${o.commitUuid}-a${o.attempt}`,
+      index: index++,
+      schema,
+      spec: specOf(base, manifest.partitionSpecId),
+      content: manifest.content,
+      entries: rewritten,
+      snapshotId: o.snapshotId,
+      sequenceNumber,
+      minSequenceNumber: minSeq,
+    });
+    written.push(file.manifestPath);
+    kept.push(file);
+  }
+  const missing = [...removeData].filter((p) => !removedData.some((f) => f.filePath === p));
+  const missingDeletes = [...removeDeletes].filter((p) => !removedDeletes.some((f) => f.filePath === p));
+  if (missing.length > 0 || missingDeletes.length > 0) {
+    throw new CommitConflictError(`cannot remove files that are no longer live in ${base.location}: ${[...missing, ...missingDeletes].slice(0, 5).join(', ')}`, {
+      context: { table: base.location, missing: missing.length + missingDeletes.length },
+    });
+  }
+
+  const added = o.added.files.map((m) => ({ ...m, sequenceNumber, minSequenceNumber: sequenceNumber }));
+  const listLocation = manifestListLocation(base.location, o.snapshotId, o.attempt, o.commitUuid);
+  const list = await encodeManifestList([...added, ...kept], { snapshotId: o.snapshotId, parentSnapshotId: current?.snapshotId, sequenceNumber });
+  await storage.writeIfAbsent(listLocation, list);
+  written.push(listLocation);
+
+  const properties = {
+    ...summaryMetrics(
+      {
+        addedData: change.addDataFiles ?? [],
+        removedData,
+        addedDeletes: change.addDeleteFiles ?? [],
+        removedDeletes,
+      },
+      current,
+    ),
+    ...(change.summary ?? {}),
+  };
+  const snapshot: Snapshot = {
+    snapshotId: o.snapshotId,
+    ...(current === undefined ? {} : { parentSnapshotId: current.snapshotId }),
+    sequenceNumber,
+    timestampMs: Math.max(o.nowMs, base.lastUpdatedMs),
+    manifestList: listLocation,
+    summary: { operation: inferOperation(change), properties },
+    schemaId: schema.schemaId,
+  };
+  const metadata: TableMetadata = {
+    ...base,
+    lastSequenceNumber: sequenceNumber,
+    lastUpdatedMs: snapshot.timestampMs,
+    currentSnapshotId: o.snapshotId,
+    snapshots: [...base.snapshots, snapshot],
+    snapshotLog: [...base.snapshotLog, { timestampMs: snapshot.timestampMs, snapshotId: o.snapshotId }],
+    refs: { ...base.refs, [MAIN_BRANCH]: { snapshotId: o.snapshotId, type: 'branch' } },
+  };
+  return { metadata, snapshot, written };
+}
+
+/** Writes the manifests of the new files (ADDED, inherited sequence numbers) once per commit. */
+export async function prepareAddedManifests(
+  storage: Storage,
+  base: TableMetadata,
+  change: TableChange,
+  o: { snapshotId: bigint; commitUuid: string },
+): Promise<PreparedManifests> {
+  const schema = currentSchema(base);
+  const spec = specOf(base, base.defaultSpecId);
+  const files: ManifestFile[] = [];
+  const groups: [ManifestContent, readonly DataFile[]][] = [
+    [ManifestContent.Data, change.addDataFiles ?? []],
+    [ManifestContent.Deletes, change.addDeleteFiles ?? []],
+  ];
+  for (const [content, dataFiles] of groups) {
+    if (dataFiles.length === 0) continue;
+    for (const f of dataFiles) {
+      const want = content === ManifestContent.Data ? DataFileContent.Data : DataFileContent.PositionDeletes;
+      if (f.content !== want) throw new SpecViolationError(`file ${f.filePath} has content ${f.content}, expected ${want}`);
+      if (f.partition.length !== spec.fields.length) {
+        throw new SpecViolationError(`file ${f.filePath} has ${f.partition.length} partition values; spec ${spec.specId} has ${spec.fields.length}`);
+      }
+    }
+    const entries = dataFiles.map((dataFile): ManifestEntry => ({ status: ManifestEntryStatus.Added, snapshotId: o.snapshotId, dataFile }));
+    files.push(
+      await writeManifest(storage, {
+        tableLocation: base.location,
+        commitUuid: o.commitUuid,
+        index: files.length,
+        schema,
+        spec,
+        content,
+        entries,
+        snapshotId: o.snapshotId,
+        sequenceNumber: 0n,
+        minSequenceNumber: 0n,
+      }),
+    );
+  }
+  return { files, written: files.map((f) => f.manifestPath) };
+}
+
+export function newCommitIds(): { snapshotId: bigint; commitUuid: string } {
+  return { snapshotId: newSnapshotId(), commitUuid: randomUUID() };
+}

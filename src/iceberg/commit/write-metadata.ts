@@ -1,0 +1,32 @@
+// The file-system commit point (iceberg-notes §8): `v<N+1>.metadata.json` is created only if
+// absent, so of two racing writers exactly one wins; then `version-hint.text` gets the bare
+// number. A reader that sees a stale hint still finds a complete table at the hinted version.
+
+import { JobError } from '../../core/errors.js';
+import type { Storage } from '../../core/storage.js';
+import { serializeTableMetadata } from '../spec/serde/table-metadata.js';
+import type { TableMetadata } from '../spec/table-metadata.js';
+import { metadataFileLocation, versionHintLocation } from '../table-files.js';
+
+/** Java's default for write.metadata.previous-versions-max. */
+const PREVIOUS_VERSIONS_MAX = 100;
+
+/** Adds the replaced metadata file to the metadata log, keeping the newest entries. */
+export function withMetadataLog(next: TableMetadata, previousLocation: string | undefined, previous: TableMetadata | undefined): TableMetadata {
+  if (previousLocation === undefined || previous === undefined) return next;
+  const log = [...next.metadataLog, { timestampMs: previous.lastUpdatedMs, metadataFile: previousLocation }];
+  return { ...next, metadataLog: log.slice(-PREVIOUS_VERSIONS_MAX) };
+}
+
+/** Writes version `version`; false if another writer created it first. */
+export async function writeMetadataVersion(storage: Storage, metadata: TableMetadata, version: number): Promise<boolean> {
+  const location = metadataFileLocation(metadata.location, version);
+  try {
+    await storage.writeIfAbsent(location, serializeTableMetadata(metadata));
+  } catch (error) {
+    if (error instanceof JobError && error.code === 'ALREADY_EXISTS') return false;
+    throw error;
+  }
+  await storage.writeAtomic(versionHintLocation(metadata.location), String(version));
+  return true;
+}

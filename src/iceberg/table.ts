@@ -1,0 +1,187 @@
+// A loaded table: one immutable metadata version plus the operations that read or commit it.
+// Commits are optimistic (iceberg-notes §8): build on the version we read, create the next
+// version only if absent, and on a lost race re-read and re-apply.
+
+import { CommitStateUnknownError, JobError, SpecViolationError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { joinLocation, type Storage } from '../core/storage.js';
+import { applyChange, newCommitIds, prepareAddedManifests, type TableChange } from './commit/table-change.js';
+import { withMetadataLog, writeMetadataVersion } from './commit/write-metadata.js';
+import { readManifestList } from './scan/manifest-cache.js';
+import { planSnapshot, readResolvedEntries, type FileFilter, type PlannedFile, type ScanPlan } from './scan/plan.js';
+import { ManifestContent, ManifestEntryStatus } from './spec/manifest.js';
+import type { PartitionSpec } from './spec/partition.js';
+import { parseTableMetadata } from './spec/serde/table-metadata.js';
+import type { Snapshot } from './spec/snapshot.js';
+import type { TableMetadata } from './spec/table-metadata.js';
+import type { Schema } from './spec/types.js';
+import { DATA_DIR, metadataFileLocation, versionHintLocation, versionOfMetadataFile } from './table-files.js';
+
+export interface CommitResult {
+  readonly table: Table;
+  readonly snapshot: Snapshot;
+  readonly metadataLocation: string;
+}
+
+const MAX_COMMIT_ATTEMPTS = 4;
+
+export class Table {
+  constructor(
+    readonly storage: Storage,
+    readonly metadata: TableMetadata,
+    /** The N of the `v<N>.metadata.json` this was loaded from. */
+    readonly version: number,
+    private readonly logger?: Logger,
+  ) {}
+
+  get location(): string {
+    return this.metadata.location;
+  }
+
+  get metadataLocation(): string {
+    return metadataFileLocation(this.location, this.version);
+  }
+
+  schema(): Schema {
+    const s = this.metadata.schemas.find((x) => x.schemaId === this.metadata.currentSchemaId);
+    if (s === undefined) throw new SpecViolationError(`table ${this.location} has no current schema`);
+    return s;
+  }
+
+  spec(specId = this.metadata.defaultSpecId): PartitionSpec {
+    const s = this.metadata.partitionSpecs.find((x) => x.specId === specId);
+    if (s === undefined) throw new SpecViolationError(`table ${this.location} has no partition spec ${specId}`);
+    return s;
+  }
+
+  currentSnapshot(): Snapshot | undefined {
+    const id = this.metadata.currentSnapshotId;
+    return id === undefined ? undefined : this.snapshot(id);
+  }
+
+  snapshot(id: bigint): Snapshot | undefined {
+    return this.metadata.snapshots.find((s) => s.snapshotId === id);
+  }
+
+  /** The snapshot that was current at `timestampMs` (from the snapshot log), if any. */
+  snapshotAsOf(timestampMs: number): Snapshot | undefined {
+    let found: bigint | undefined;
+    for (const e of this.metadata.snapshotLog) if (e.timestampMs <= timestampMs) found = e.snapshotId;
+    return found === undefined ? undefined : this.snapshot(found);
+  }
+
+  /** The directory new data files of a partition go to. */
+  dataLocation(partitionPath: string): string {
+    return partitionPath === '' ? joinLocation(this.location, DATA_DIR) : joinLocation(this.location, DATA_DIR, partitionPath);
+  }
+
+  async refresh(): Promise<Table> {
+    return loadTableAt(this.storage, this.location, this.logger);
+  }
+
+  planFiles(o: { snapshotId?: bigint; filter?: FileFilter } = {}): Promise<ScanPlan> {
+    const snapshot = o.snapshotId === undefined ? this.currentSnapshot() : this.snapshot(o.snapshotId);
+    if (o.snapshotId !== undefined && snapshot === undefined) {
+      throw new JobError('NOT_FOUND', `table ${this.location} has no snapshot ${o.snapshotId}`, { context: { table: this.location } });
+    }
+    return planSnapshot(this.storage, snapshot, o.filter);
+  }
+
+  /** Ancestors of `to` back to (excluding) `from`, oldest first; throws if `from` is not an ancestor. */
+  ancestorsBetween(fromExclusive: bigint | undefined, toInclusive: bigint): Snapshot[] {
+    const out: Snapshot[] = [];
+    let id: bigint | undefined = toInclusive;
+    while (id !== undefined && id !== fromExclusive) {
+      const s = this.snapshot(id);
+      if (s === undefined) break;
+      out.push(s);
+      id = s.parentSnapshotId;
+    }
+    if (fromExclusive !== undefined && id !== fromExclusive) {
+      throw new JobError('NOT_FOUND', `snapshot ${fromExclusive} is not an ancestor of ${toInclusive} in ${this.location} (expired?)`, {
+        context: { table: this.location },
+      });
+    }
+    return out.reverse();
+  }
+
+  /** Data files added by `append` snapshots after `from` up to `to` (the incremental read of an append-only table). */
+  async appendedFilesBetween(fromExclusive: bigint | undefined, toInclusive: bigint): Promise<PlannedFile[]> {
+    const out: PlannedFile[] = [];
+    for (const s of this.ancestorsBetween(fromExclusive, toInclusive)) {
+      if (s.summary.operation !== 'append') continue;
+      for (const m of await readManifestList(this.storage, s.manifestList)) {
+        if (m.content !== ManifestContent.Data || m.addedSnapshotId !== s.snapshotId) continue;
+        const { specId, entries } = await readResolvedEntries(this.storage, m);
+        for (const e of entries) {
+          if (e.status === ManifestEntryStatus.Added && e.snapshotId === s.snapshotId) out.push({ file: e.dataFile, specId, dataSequenceNumber: e.sequenceNumber });
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Commits one snapshot. Retries lost races; conflicts the change cannot survive throw. */
+  async commit(change: TableChange): Promise<CommitResult> {
+    const ids = newCommitIds();
+    const added = await prepareAddedManifests(this.storage, this.metadata, change, ids);
+    let base: Table = this;
+    for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
+      if (attempt > 0) base = await base.refresh();
+      const next = await applyChange(this.storage, base.metadata, change, { ...ids, attempt, added, nowMs: Date.now() });
+      const metadata = withMetadataLog(next.metadata, base.metadataLocation, base.metadata);
+      const won = await writeMetadataVersion(this.storage, metadata, base.version + 1);
+      if (won) {
+        const table = new Table(this.storage, metadata, base.version + 1, this.logger);
+        this.logger?.debug({ table: this.location, snapshotId: String(next.snapshot.snapshotId), version: base.version + 1 }, 'committed');
+        return { table, snapshot: next.snapshot, metadataLocation: table.metadataLocation };
+      }
+      this.logger?.info({ table: this.location, attempt }, 'lost a commit race; re-reading and retrying');
+      await Promise.all(next.written.map((l) => this.storage.delete(l)));
+    }
+    throw new JobError('COMMIT_CONFLICT', `could not commit to ${this.location} after ${MAX_COMMIT_ATTEMPTS} attempts: other writers kept winning`, {
+      context: { table: this.location },
+    });
+  }
+
+  /** A metadata-only change (partition evolution, properties, snapshot expiry), with the same retry rule. */
+  async updateMetadata(update: (current: TableMetadata) => TableMetadata): Promise<Table> {
+    let base: Table = this;
+    for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
+      if (attempt > 0) base = await base.refresh();
+      const next = withMetadataLog({ ...update(base.metadata), lastUpdatedMs: Math.max(Date.now(), base.metadata.lastUpdatedMs) }, base.metadataLocation, base.metadata);
+      if (await writeMetadataVersion(this.storage, next, base.version + 1)) return new Table(this.storage, next, base.version + 1, this.logger);
+    }
+    throw new JobError('COMMIT_CONFLICT', `could not update ${this.location}: other writers kept winning`, { context: { table: this.location } });
+  }
+}
+
+async function readText(storage: Storage, location: string): Promise<string | undefined> {
+  if ((await storage.stat(location)) === undefined) return undefined;
+  return new TextDecoder().decode(await storage.read(location));
+}
+
+/** The newest version: the hint if present, walking forward past a stale hint as Java does. */
+export async function currentVersion(storage: Storage, tableLocation: string): Promise<number | undefined> {
+  const hint = await readText(storage, versionHintLocation(tableLocation));
+  let version: number | undefined;
+  if (hint !== undefined && /^\d+$/.test(hint.trim())) version = Number(hint.trim());
+  if (version === undefined) {
+    for await (const o of storage.list(joinLocation(tableLocation, 'metadata'))) {
+      const v = versionOfMetadataFile(o.location);
+      if (v !== undefined && (version === undefined || v > version)) version = v;
+    }
+  }
+  if (version === undefined) return undefined;
+  while ((await storage.stat(metadataFileLocation(tableLocation, version + 1))) !== undefined) version++;
+  return version;
+}
+
+export async function loadTableAt(storage: Storage, tableLocation: string, logger?: Logger): Promise<Table> {
+  const version = await currentVersion(storage, tableLocation);
+  if (version === undefined) throw new JobError('NOT_FOUND', `no Iceberg table at ${tableLocation} (no metadata/v<N>.metadata.json)`, { context: { table: tableLocation } });
+  const location = metadataFileLocation(tableLocation, version);
+  const text = await readText(storage, location);
+  if (text === undefined) throw new CommitStateUnknownError(`metadata file ${location} vanished while loading`, { context: { table: tableLocation } });
+  return new Table(storage, parseTableMetadata(text, location), version, logger);
+}
