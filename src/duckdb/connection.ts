@@ -1,0 +1,77 @@
+// One DuckDB in-process database per job step, behind the four calls the pipeline needs.
+// Values come back as JS values (BIGINT → bigint, structs → objects, lists → arrays).
+
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { JobError } from '../core/errors.js';
+
+export interface DuckDbOptions {
+  /** e.g. '4GB'; DuckDB spills to temp_directory beyond it. */
+  readonly memoryLimit?: string;
+  readonly threads?: number;
+  readonly tempDirectory?: string;
+}
+
+export interface DuckDb {
+  run(sql: string): Promise<void>;
+  all<T = Record<string, unknown>>(sql: string): Promise<T[]>;
+  /** Rows in chunks of about 2048, so a large result never sits in memory at once. */
+  stream<T = Record<string, unknown>>(sql: string): AsyncIterable<T[]>;
+  close(): Promise<void>;
+}
+
+function wrap(error: unknown, sql: string): JobError {
+  const message = error instanceof Error ? error.message : String(error);
+  const head = sql.replace(/\s+/g, ' ').trim().slice(0, 160);
+  return new JobError('INTERNAL', `DuckDB failed: ${message} (in: ${head}${head.length === 160 ? '…' : ''})`, { cause: error });
+}
+
+class Connection implements DuckDb {
+  constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly conn: DuckDBConnection,
+  ) {}
+
+  async run(sql: string): Promise<void> {
+    try {
+      await this.conn.run(sql);
+    } catch (error) {
+      throw wrap(error, sql);
+    }
+  }
+
+  async all<T>(sql: string): Promise<T[]> {
+    try {
+      const reader = await this.conn.runAndReadAll(sql);
+      return reader.getRowObjectsJS() as T[];
+    } catch (error) {
+      throw wrap(error, sql);
+    }
+  }
+
+  async *stream<T>(sql: string): AsyncIterable<T[]> {
+    let result;
+    try {
+      result = await this.conn.stream(sql);
+    } catch (error) {
+      throw wrap(error, sql);
+    }
+    for await (const rows of result.yieldRowObjectJs()) yield rows as T[];
+  }
+
+  async close(): Promise<void> {
+    this.conn.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+export async function openDuckDb(o: DuckDbOptions = {}): Promise<DuckDb> {
+  const options: Record<string, string> = {};
+  if (o.memoryLimit !== undefined) options['memory_limit'] = o.memoryLimit;
+  if (o.threads !== undefined) options['threads'] = String(o.threads);
+  if (o.tempDirectory !== undefined) options['temp_directory'] = o.tempDirectory;
+  const instance = await DuckDBInstance.create(':memory:', options);
+  const conn = await instance.connect();
+  const db = new Connection(instance, conn);
+  await db.run("SET TimeZone = 'UTC'");
+  return db;
+}

@@ -1,0 +1,35 @@
+// An Iceberg snapshot as a DuckDB view: read_parquet over the planned data files, minus the rows
+// position-delete files remove (anti-join on file and row number). The view pins the snapshot:
+// later commits do not change what it returns.
+
+import { JobError } from '../core/errors.js';
+import type { Table } from '../iceberg/table.js';
+import type { DuckDb } from './connection.js';
+import { emptyRelationSql, quoteIdent, sqlString, sqlStringList } from './iceberg-types.js';
+
+export type ViewSnapshot = { readonly snapshotId?: bigint; readonly empty?: boolean };
+
+function localFile(table: Table, location: string): string {
+  const local = table.storage.localPath(location);
+  if (local === undefined) throw new JobError('CONFIG', `DuckDB can only read local files; ${location} is not one`);
+  return local;
+}
+
+/** SQL of a relation holding the rows of the table at the snapshot. */
+export async function tableRelationSql(table: Table, o: ViewSnapshot = {}): Promise<string> {
+  const schema = table.schema();
+  if (o.empty === true) return emptyRelationSql(schema);
+  const plan = await table.planFiles(o.snapshotId === undefined ? {} : { snapshotId: o.snapshotId });
+  if (plan.dataFiles.length === 0) return emptyRelationSql(schema);
+  const columns = schema.fields.map((f) => quoteIdent(f.name)).join(', ');
+  const files = sqlStringList(plan.dataFiles.map((f) => localFile(table, f.file.filePath)));
+  if (plan.deleteFiles.length === 0) return `SELECT ${columns} FROM read_parquet(${files})`;
+  const deletes = sqlStringList(plan.deleteFiles.map((f) => localFile(table, f.file.filePath)));
+  return `SELECT ${columns} FROM read_parquet(${files}, filename = true, file_row_number = true) AS d
+    WHERE NOT EXISTS (SELECT 1 FROM read_parquet(${deletes}) AS x
+      WHERE x.file_path = ${sqlString('file://')} || d.filename AND x.pos = d.file_row_number)`;
+}
+
+export async function createTableView(db: DuckDb, name: string, table: Table, o: ViewSnapshot = {}): Promise<void> {
+  await db.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(name)} AS ${await tableRelationSql(table, o)}`);
+}

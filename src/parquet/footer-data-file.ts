@@ -1,0 +1,170 @@
+// A written Parquet file → the Iceberg DataFile that describes it, from the footer alone
+// (hyparquet parses it): exact size, record count, per-leaf column sizes, value and null counts,
+// and Appendix D lower/upper bounds (strings truncated to 16 characters, the upper one incremented,
+// as Java's default metrics mode `truncate(16)` does). Leaves map to fields by PARQUET:field_id.
+
+import { parquetMetadata, type FileMetaData, type SchemaElement } from 'hyparquet';
+import { SpecViolationError } from '../core/errors.js';
+import type { Storage } from '../core/storage.js';
+import { encodeValue, truncateBinaryLowerBound, truncateBinaryUpperBound, truncateLowerBound, truncateUpperBound } from '../iceberg/spec/bounds.js';
+import { DataFileContent, type DataFile } from '../iceberg/spec/manifest.js';
+import type { PartitionTuple } from '../iceberg/spec/partition.js';
+import { isPrimitive, isStruct, type NestedField, type PrimitiveType, type Schema } from '../iceberg/spec/types.js';
+
+/** The schema of v2 position delete files (spec §Position Delete Files). */
+export const POSITION_DELETE_SCHEMA: Schema = {
+  schemaId: 0,
+  fields: [
+    { id: 2147483546, name: 'file_path', required: true, type: 'string' },
+    { id: 2147483545, name: 'pos', required: true, type: 'long' },
+  ],
+};
+
+const TRUNCATE = 16;
+
+/** Leaf field ids whose values are not repeated (inside structs only): the ones bounds are kept for. */
+function boundableLeaves(fields: readonly NestedField[], out = new Map<number, PrimitiveType>()): Map<number, PrimitiveType> {
+  for (const f of fields) {
+    if (isPrimitive(f.type)) out.set(f.id, f.type);
+    else if (isStruct(f.type)) boundableLeaves(f.type.fields, out);
+  }
+  return out;
+}
+
+/** Schema elements that are leaves, in column-chunk order (depth-first). */
+function leafElements(schema: readonly SchemaElement[]): SchemaElement[] {
+  const leaves: SchemaElement[] = [];
+  let i = 1;
+  const walk = (count: number) => {
+    for (let n = 0; n < count; n++) {
+      const el = schema[i++]!;
+      if (el.num_children === undefined || el.num_children === 0) leaves.push(el);
+      else walk(el.num_children);
+    }
+  };
+  walk(schema[0]?.num_children ?? 0);
+  return leaves;
+}
+
+// Raw statistic values as the model wants them: µs bigint timestamps, day-number dates.
+const PARSERS = {
+  timestampFromMilliseconds: (v: bigint) => v * 1000n,
+  timestampFromMicroseconds: (v: bigint) => v,
+  timestampFromNanoseconds: (v: bigint) => v / 1000n,
+  dateFromDays: (v: number) => v,
+  // Raw bytes: binary bounds need them; string bounds decode below.
+  stringFromBytes: (v: Uint8Array | undefined) => v,
+};
+
+const utf8 = new TextDecoder();
+
+function boundBytes(type: PrimitiveType, value: unknown, upper: boolean): Uint8Array | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (type === 'string') {
+    const s = value instanceof Uint8Array ? utf8.decode(value) : String(value);
+    const t = upper ? truncateUpperBound(s, TRUNCATE) : truncateLowerBound(s, TRUNCATE);
+    return t === undefined ? undefined : encodeValue(type, t);
+  }
+  if (type === 'binary') {
+    const b = value as Uint8Array;
+    return upper ? truncateBinaryUpperBound(b, TRUNCATE) : truncateBinaryLowerBound(b, TRUNCATE);
+  }
+  if ((type === 'float' || type === 'double') && Number.isNaN(value as number)) return undefined;
+  if (type === 'int' || type === 'date') return encodeValue(type, Number(value));
+  if (type === 'long' || type === 'timestamp' || type === 'timestamptz' || type === 'time') return encodeValue(type, BigInt(value as bigint));
+  if (type === 'boolean' || type === 'float' || type === 'double') return encodeValue(type, value);
+  return undefined;
+}
+
+export interface DescribeOptions {
+  readonly storage: Storage;
+  readonly location: string;
+  readonly schema: Schema;
+  readonly partition: PartitionTuple;
+  readonly content?: DataFileContent;
+}
+
+async function readFooter(storage: Storage, location: string): Promise<{ meta: FileMetaData; size: number }> {
+  const info = await storage.stat(location);
+  if (info === undefined) throw new SpecViolationError(`parquet file ${location} does not exist`);
+  const tail = await storage.readRange(location, Math.max(0, info.sizeBytes - 8), Math.min(8, info.sizeBytes));
+  const view = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
+  if (tail.byteLength < 8 || view.getUint32(4, true) !== 0x31524150) throw new SpecViolationError(`${location} is not a Parquet file (no PAR1 footer)`);
+  const footerLength = view.getUint32(0, true) + 8;
+  const footer = await storage.readRange(location, info.sizeBytes - footerLength, footerLength);
+  return { meta: parquetMetadata(footer, { parsers: PARSERS as never }), size: info.sizeBytes };
+}
+
+export async function describeParquetFile(o: DescribeOptions): Promise<DataFile> {
+  const { meta, size } = await readFooter(o.storage, o.location);
+  const leaves = leafElements(meta.schema);
+  const boundable = boundableLeaves(o.schema.fields);
+  const columnSizes = new Map<number, number>();
+  const valueCounts = new Map<number, number>();
+  const nullCounts = new Map<number, number>();
+  const lower = new Map<number, unknown>();
+  const upper = new Map<number, unknown>();
+  const statsComplete = new Map<number, boolean>();
+  const splitOffsets: number[] = [];
+  for (const rg of meta.row_groups) {
+    const first = rg.columns[0]?.meta_data;
+    if (first !== undefined) splitOffsets.push(Number(first.dictionary_page_offset ?? first.data_page_offset));
+    rg.columns.forEach((chunk, i) => {
+      const id = leaves[i]?.field_id;
+      const md = chunk.meta_data;
+      if (id === undefined || md === undefined) return;
+      columnSizes.set(id, (columnSizes.get(id) ?? 0) + Number(md.total_compressed_size));
+      valueCounts.set(id, (valueCounts.get(id) ?? 0) + Number(md.num_values));
+      const stats = md.statistics;
+      if (stats?.null_count !== undefined) nullCounts.set(id, (nullCounts.get(id) ?? 0) + Number(stats.null_count));
+      const type = boundable.get(id);
+      if (type === undefined) return;
+      const lo = stats?.min_value ?? stats?.min;
+      const hi = stats?.max_value ?? stats?.max;
+      const nonNull = Number(md.num_values) - Number(stats?.null_count ?? 0);
+      if (nonNull === 0) return;
+      if (lo === undefined || hi === undefined) {
+        statsComplete.set(id, false);
+        return;
+      }
+      if (!lower.has(id) || compare(lo, lower.get(id)) < 0) lower.set(id, lo);
+      if (!upper.has(id) || compare(hi, upper.get(id)) > 0) upper.set(id, hi);
+    });
+  }
+  const lowerBounds = new Map<number, Uint8Array>();
+  const upperBounds = new Map<number, Uint8Array>();
+  for (const [id, type] of boundable) {
+    if (statsComplete.get(id) === false) continue;
+    const lo = boundBytes(type, lower.get(id), false);
+    const hi = boundBytes(type, upper.get(id), true);
+    if (lo !== undefined) lowerBounds.set(id, lo);
+    if (hi !== undefined) upperBounds.set(id, hi);
+  }
+  return {
+    content: o.content ?? DataFileContent.Data,
+    filePath: o.location,
+    fileFormat: 'PARQUET',
+    partition: o.partition,
+    recordCount: Number(meta.num_rows),
+    fileSizeInBytes: size,
+    columnSizes,
+    valueCounts,
+    nullValueCounts: nullCounts,
+    lowerBounds,
+    upperBounds,
+    ...(splitOffsets.length > 0 ? { splitOffsets } : {}),
+  };
+}
+
+function compare(a: unknown, b: unknown): number {
+  // Strings arrive as UTF-8 bytes: byte order is Iceberg's string order (code points).
+  if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.compare(a, b);
+  return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+}
+
+/** A position delete file (content 1); `referencedDataFile` when all its rows target that one file. */
+export async function describePositionDeleteFile(o: Omit<DescribeOptions, 'schema' | 'content'> & { referencedDataFile?: string }): Promise<DataFile> {
+  const file = await describeParquetFile({ ...o, schema: POSITION_DELETE_SCHEMA, content: DataFileContent.PositionDeletes });
+  return o.referencedDataFile === undefined ? file : { ...file, referencedDataFile: o.referencedDataFile };
+}
+

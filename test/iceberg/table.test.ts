@@ -1,0 +1,162 @@
+// Table operations and the file-system commit protocol, read back through src/iceberg's own scan
+// and DuckDB. What other engines read is in interop.test.ts.
+
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { CommitConflictError } from '../../src/core/errors.js';
+import { tableRelationSql } from '../../src/duckdb/table-view.js';
+import { decodeManifest } from '../../src/iceberg/avro/manifest.js';
+import { decodeManifestList } from '../../src/iceberg/avro/manifest-list.js';
+import { decodeContainer } from '../../src/iceberg/avro/container.js';
+import { withPartitionSpec } from '../../src/iceberg/commit/evolve-spec.js';
+import { ManifestEntryStatus } from '../../src/iceberg/spec/manifest.js';
+import type { Table } from '../../src/iceberg/table.js';
+import { openSampleWriter, SAMPLE_SCHEMA, SAMPLE_SPEC, type SampleWriter } from './sample-table.js';
+
+let dir: string;
+let w: SampleWriter;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mwlake-iceberg-'));
+  w = await openSampleWriter(dir);
+});
+after(async () => {
+  await w.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function ids(table: Table, snapshotId?: bigint): Promise<number[]> {
+  const sql = await tableRelationSql(table, snapshotId === undefined ? {} : { snapshotId });
+  const rows = await w.db.all<{ id: bigint }>(`SELECT id FROM (${sql}) ORDER BY id`);
+  return rows.map((r) => Number(r.id));
+}
+
+let n = 0;
+async function freshTable(): Promise<Table> {
+  return w.warehouse.createTable('ns', `t${n++}`, { schema: SAMPLE_SCHEMA, spec: SAMPLE_SPEC });
+}
+
+test('append, overwrite, position delete and file delete each make one snapshot', async () => {
+  let t = await freshTable();
+  const first = await w.write(t, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  t = (await t.commit({ addDataFiles: first, summary: { 'mwlake.test': 'yes' } })).table;
+  assert.equal(t.currentSnapshot()?.summary.operation, 'append');
+  assert.equal(t.currentSnapshot()?.summary.properties['mwlake.test'], 'yes');
+  assert.equal(t.currentSnapshot()?.summary.properties['added-records'], '12');
+  assert.deepEqual(await ids(t), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+
+  const victim = first.find((f) => f.recordCount >= 2)!;
+  const victimRows = victim.recordCount;
+  const del = await w.writeDeletes(t, victim, [0]);
+  t = (await t.commit({ addDeleteFiles: [del] })).table;
+  assert.equal(t.currentSnapshot()?.summary.operation, 'delete');
+  assert.equal((await ids(t)).length, 11);
+
+  t = (await t.commit({ removeDataFiles: [victim.filePath], addDataFiles: await w.write(t, [20]) })).table;
+  assert.equal(t.currentSnapshot()?.summary.operation, 'overwrite');
+  const plan = await t.planFiles();
+  assert.equal(plan.deleteFiles.length, 0, 'a delete file whose data file was removed is no longer planned');
+  assert.equal(t.currentSnapshot()?.summary.properties['total-records'], String(12 - victimRows + 1));
+  assert.deepEqual((await ids(t)).length, 12 - victimRows + 1);
+
+  // Old snapshots stay readable (time travel).
+  const snaps = t.metadata.snapshots;
+  assert.equal(snaps.length, 3);
+  assert.deepEqual(await ids(t, snaps[0]!.snapshotId), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  assert.equal(t.snapshotAsOf(snaps[0]!.timestampMs)?.snapshotId !== undefined, true);
+  assert.equal(t.version, 4);
+});
+
+test('version-hint.text holds bare digits and a stale hint is walked forward', async () => {
+  let t = await freshTable();
+  t = (await t.commit({ addDataFiles: await w.write(t, [1]) })).table;
+  const hintPath = join(w.warehouse.storage.localPath(t.location)!, 'metadata', 'version-hint.text');
+  assert.equal(await readFile(hintPath, 'utf8'), '2');
+  await writeFile(hintPath, '1');
+  const again = await t.refresh();
+  assert.equal(again.version, 2);
+  assert.equal(again.currentSnapshot()?.snapshotId, t.currentSnapshot()?.snapshotId);
+});
+
+test('two writers: the loser re-reads and re-applies its append; a required snapshot conflicts', async () => {
+  const base = await freshTable();
+  const a = await w.write(base, [1, 2]);
+  const b = await w.write(base, [3]);
+  const first = await base.commit({ addDataFiles: a });
+  // `base` is stale now: its commit must not overwrite version 2.
+  const second = await base.commit({ addDataFiles: b });
+  assert.equal(second.table.version, 3);
+  assert.equal(second.snapshot.parentSnapshotId, first.snapshot.snapshotId);
+  assert.deepEqual(await ids(second.table), [1, 2, 3]);
+  await assert.rejects(
+    base.commit({ addDataFiles: await w.write(base, [4]), requireCurrentSnapshotId: null }),
+    (e: unknown) => e instanceof CommitConflictError && /moved on/.test(e.message),
+  );
+  assert.deepEqual(await ids(await base.refresh()), [1, 2, 3]);
+});
+
+test('removing a file that is no longer live conflicts instead of losing data', async () => {
+  let t = await freshTable();
+  const files = await w.write(t, [1]);
+  t = (await t.commit({ addDataFiles: files })).table;
+  t = (await t.commit({ removeDataFiles: [files[0]!.filePath] })).table;
+  await assert.rejects(t.commit({ removeDataFiles: [files[0]!.filePath] }), /no longer live/);
+});
+
+test('manifests carry field ids, the key-value metadata readers need, and round-trip', async () => {
+  let t = await freshTable();
+  const files = await w.write(t, [1, 2, 3]);
+  t = (await t.commit({ addDataFiles: files })).table;
+  const storage = w.warehouse.storage;
+  const listBytes = await storage.read(t.currentSnapshot()!.manifestList);
+  const list = await decodeContainer(listBytes, 'list');
+  assert.equal(list.metadata['format-version'], '2');
+  assert.equal(list.metadata['avro.codec'], 'deflate');
+  assert.equal(list.metadata['parent-snapshot-id'], 'null');
+  assert.match(list.metadata['avro.schema']!, /"field-id":500/);
+  assert.match(list.metadata['avro.schema']!, /"element-id":508/);
+  const manifests = await decodeManifestList(listBytes, 'list');
+  assert.equal(manifests[0]!.manifestLength, (await storage.stat(manifests[0]!.manifestPath))!.sizeBytes);
+  assert.equal(manifests[0]!.sequenceNumber, 1n);
+  const mBytes = await storage.read(manifests[0]!.manifestPath);
+  const raw = await decodeContainer(mBytes, 'manifest');
+  for (const key of ['schema', 'partition-spec', 'partition-spec-id', 'format-version', 'content']) assert.ok(raw.metadata[key] !== undefined, key);
+  assert.equal(raw.metadata['content'], 'data');
+  assert.match(raw.metadata['avro.schema']!, /"name":"k117_v118"/);
+  assert.doesNotMatch(raw.metadata['avro.schema']!, /\["[a-z]+","null"\]/, 'null comes first in every union');
+  const decoded = await decodeManifest(mBytes, 'manifest');
+  assert.equal(decoded.entries.length, files.length);
+  const e = decoded.entries.find((x) => x.dataFile.filePath === files[0]!.filePath)!;
+  assert.equal(e.status, ManifestEntryStatus.Added);
+  assert.deepEqual(e.dataFile.partition, files[0]!.partition);
+  assert.deepEqual(e.dataFile.lowerBounds, files[0]!.lowerBounds);
+  assert.equal(e.dataFile.fileSizeInBytes, (await storage.stat(files[0]!.filePath))!.sizeBytes);
+});
+
+test('partition evolution keeps old snapshots readable', async () => {
+  let t = await freshTable();
+  t = (await t.commit({ addDataFiles: await w.write(t, [1, 2]) })).table;
+  const before = t.currentSnapshot()!.snapshotId;
+  t = await t.updateMetadata((m) => withPartitionSpec(m, [{ sourceId: 2, name: 'category', transform: { kind: 'identity' } }, { sourceId: 1, name: 'id_bucket', transform: { kind: 'bucket', numBuckets: 4 } }]));
+  assert.equal(t.spec().specId, 1);
+  assert.equal(t.spec().fields[0]!.fieldId, 1000, 'an equivalent field keeps its id');
+  assert.equal(t.spec().fields[1]!.fieldId, 1002);
+  t = (await t.commit({ addDataFiles: await w.write(t, [3, 4]) })).table;
+  assert.deepEqual(await ids(t), [1, 2, 3, 4]);
+  assert.deepEqual(await ids(t, before), [1, 2]);
+  const plan = await t.planFiles();
+  assert.deepEqual([...new Set(plan.dataFiles.map((f) => f.specId))].sort(), [0, 1]);
+});
+
+test('files a crashed commit left behind do not change what readers see', async () => {
+  let t = await freshTable();
+  t = (await t.commit({ addDataFiles: await w.write(t, [1]) })).table;
+  await w.write(t, [2]); // written, never committed: an orphan
+  const metaDir = join(w.warehouse.storage.localPath(t.location)!, 'metadata');
+  await writeFile(join(metaDir, 'deadbeef-m0.avro'), 'partial');
+  const again = await t.refresh();
+  assert.deepEqual(await ids(again), [1]);
+  assert.ok((await readdir(metaDir)).includes('v2.metadata.json'));
+});
