@@ -1,16 +1,32 @@
 // `mwlake gen` wiring: runs the synthetic event generator (src/gen) into a JSONL file (one
-// message value per line) or into Kafka, optionally with a JSONL sidecar saying what each record
-// is, and returns counts and the rate. The only place gen meets storage or Kafka.
+// message value per line) or into Kafka (src/kafka producer), optionally with a JSONL sidecar
+// saying what each record is, and returns counts and the rate. The only place gen meets storage
+// or Kafka.
 
 import { JobError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { fileLocation, LocalStorage, type ObjectWriter } from '../core/storage.js';
+import { DATACENTERS, MAX_EVENT_BYTES, PAGE_CONTENT_CHANGE_STREAM, topicOf } from '../events/page-change.js';
+import { KafkaAdmin } from '../kafka/admin.js';
+import { KafkaProducer } from '../kafka/producer.js';
 import { generateRecords, isSingleLine, type GeneratedRecord, type GeneratorOptions } from '../gen/generator.js';
 import { addToSummary, emptySummary, type GenSummary } from '../gen/summary.js';
 
 export type GenTarget =
   | { readonly kind: 'file'; readonly path: string; readonly overwrite?: boolean }
   | { readonly kind: 'kafka'; readonly brokers: readonly string[]; readonly partitions: number };
+
+/**
+ * Configs of the topics gen creates. They accept production's largest events (max.request.size
+ * 10 MiB, notes §2), and keep records forever: records are stamped with their meta.dt, which for a
+ * generated period in the past is older than any finite retention.ms, so the broker would roll
+ * and delete them within one retention check (seen on the local broker: every segment deleted).
+ */
+const TOPIC_CONFIGS = {
+  'max.message.bytes': String(MAX_EVENT_BYTES + 1024 * 1024),
+  'retention.ms': '-1',
+  'retention.bytes': '-1',
+} as const;
 
 export interface GenRunOptions {
   readonly generator: GeneratorOptions;
@@ -122,21 +138,56 @@ class FileSink implements RecordSink {
   }
 }
 
-async function openSink(target: GenTarget, storage: LocalStorage): Promise<RecordSink> {
+/**
+ * Produces like production: both datacenter topics (created with `partitions` partitions if
+ * missing), key {"wiki_id":…,"page_id":…}, snappy, acks=all, the event's meta.dt as timestamp.
+ */
+class KafkaSink implements RecordSink {
+  private constructor(
+    readonly description: string,
+    private readonly producer: KafkaProducer,
+  ) {}
+
+  static async open(target: Extract<GenTarget, { kind: 'kafka' }>, stream: string, logger: Logger): Promise<KafkaSink> {
+    const options = { brokers: target.brokers, clientId: 'mwlake-gen', logger };
+    const admin = await KafkaAdmin.connect(options);
+    try {
+      for (const datacenter of DATACENTERS) {
+        const topic = topicOf(datacenter, stream);
+        const created = await admin.createTopic({ topic, partitions: target.partitions, configs: TOPIC_CONFIGS });
+        if (created) logger.info({ topic, partitions: target.partitions, configs: TOPIC_CONFIGS }, 'created topic');
+        else logger.warn({ topic }, 'topic exists: unless its retention.ms is -1, records stamped with a past meta.dt may be deleted by retention');
+      }
+    } finally {
+      await admin.close();
+    }
+    const producer = await KafkaProducer.connect({ ...options, compression: 'snappy' });
+    return new KafkaSink(`kafka://${target.brokers.join(',')}/${topicOf('eqiad', stream)},${topicOf('codfw', stream)}`, producer);
+  }
+
+  write(record: GeneratedRecord): Promise<void> {
+    return this.producer.send({ topic: record.topic, key: record.key, value: record.value, timestampMs: record.timestampMs });
+  }
+
+  close(): Promise<void> {
+    return this.producer.close();
+  }
+
+  async abort(): Promise<void> {
+    await this.producer.close().catch(() => undefined);
+  }
+}
+
+async function openSink(options: GenRunOptions, storage: LocalStorage, logger: Logger): Promise<RecordSink> {
+  const { target } = options;
   if (target.kind === 'file') return FileSink.open(storage, target.path, target.overwrite === true);
-  // TODO(#kafka-producer): wire to src/kafka once its producer lands; until then `--to kafka`
-  // cannot run, and the risk is only that gen cannot seed a broker.
-  throw new JobError(
-    'UNAVAILABLE',
-    'gen --to kafka needs the Kafka producer (src/kafka: topic creation + snappy producer), which is not in this build; use --out FILE.jsonl',
-    { retryable: false, context: { brokers: target.brokers } },
-  );
+  return KafkaSink.open(target, options.generator.stream ?? PAGE_CONTENT_CHANGE_STREAM, logger);
 }
 
 /** Generates the stream into the target; returns the summary and rate. */
 export async function runGen(options: GenRunOptions, logger: Logger): Promise<GenReport> {
   const storage = new LocalStorage();
-  const sink = await openSink(options.target, storage);
+  const sink = await openSink(options, storage, logger);
   let labels: ChunkedWriter | undefined;
   const summary = emptySummary();
   const started = performance.now();

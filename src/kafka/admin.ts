@@ -1,0 +1,222 @@
+// Admin operations over kafkajs: partitions, watermarks, offsets for timestamps, topics, record
+// deletion and consumer-group offsets. Every offset is a bigint; every failure a JobError naming
+// the brokers. Imports core, kafkajs (through client.ts) and source.ts types only.
+
+import type { Admin, Consumer } from 'kafkajs';
+import { JobError } from '../core/errors.js';
+import { createKafkajsClient, toJobError, type KafkaClientOptions } from './client.js';
+import { partitionKey, type PartitionOffset, type PartitionPosition, type TopicPartition } from './source.js';
+
+/** Both ends of a partition's log: records live in [logStartOffset, endOffset). */
+export interface PartitionWatermarks extends TopicPartition {
+  readonly logStartOffset: bigint;
+  /** The high watermark: the offset the next record will get. */
+  readonly endOffset: bigint;
+}
+
+export interface TopicSpec {
+  readonly topic: string;
+  readonly partitions: number;
+  /** Default: the broker's default.replication.factor. */
+  readonly replicationFactor?: number;
+  /** Topic configs, e.g. `{ 'cleanup.policy': 'compact', 'retention.ms': '-1' }`. */
+  readonly configs?: Readonly<Record<string, string>>;
+}
+
+/** Records to delete: everything below beforeOffset becomes unreadable (the log start moves up). */
+export interface DeleteRecordsSpec {
+  readonly partition: number;
+  readonly beforeOffset: bigint;
+}
+
+const byTopicPartition = (a: TopicPartition, b: TopicPartition) =>
+  a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition;
+
+/** A connected admin client. Create with `KafkaAdmin.connect`, end with `close`. */
+export class KafkaAdmin {
+  private constructor(
+    private readonly kafka: ReturnType<typeof createKafkajsClient>,
+    private readonly admin: Admin,
+    private readonly options: KafkaClientOptions,
+  ) {}
+
+  static async connect(options: KafkaClientOptions): Promise<KafkaAdmin> {
+    const kafka = createKafkajsClient(options);
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+    } catch (error) {
+      throw toJobError(error, 'connecting the Kafka admin client', options.brokers);
+    }
+    return new KafkaAdmin(kafka, admin, options);
+  }
+
+  async close(): Promise<void> {
+    await this.admin.disconnect();
+  }
+
+  /** Every partition of the topics, sorted; NOT_FOUND if a topic does not exist. */
+  async listPartitions(topics: readonly string[]): Promise<TopicPartition[]> {
+    const metadata = await this.call(`listing the partitions of ${topics.join(', ')}`, () =>
+      this.admin.fetchTopicMetadata({ topics: [...topics] }),
+    );
+    return metadata.topics
+      .flatMap(({ name, partitions }) => partitions.map(({ partitionId }) => ({ topic: name, partition: partitionId })))
+      .sort(byTopicPartition);
+  }
+
+  /** Log start offset and high watermark of every partition of the topics, sorted. */
+  async fetchWatermarks(topics: readonly string[]): Promise<PartitionWatermarks[]> {
+    const result: PartitionWatermarks[] = [];
+    for (const topic of topics) {
+      // kafkajs's admin sends ListOffsets with isolation level READ_UNCOMMITTED, so `high` is the
+      // high watermark (not the last stable offset) and `low` the log start offset.
+      const offsets = await this.call(`fetching the offsets of ${topic}`, () => this.admin.fetchTopicOffsets(topic));
+      for (const { partition, low, high } of offsets) {
+        result.push({ topic, partition, logStartOffset: BigInt(low), endOffset: BigInt(high) });
+      }
+    }
+    return result.sort(byTopicPartition);
+  }
+
+  /** High watermarks: where the next record of each partition will land. */
+  async fetchEndOffsets(topics: readonly string[]): Promise<PartitionOffset[]> {
+    return (await this.fetchWatermarks(topics)).map(({ topic, partition, endOffset }) => ({ topic, partition, offset: endOffset }));
+  }
+
+  /** Log start offsets: the first offset retention (or deleteRecords) has not removed. */
+  async fetchLogStartOffsets(topics: readonly string[]): Promise<PartitionOffset[]> {
+    return (await this.fetchWatermarks(topics)).map(({ topic, partition, logStartOffset }) => ({ topic, partition, offset: logStartOffset }));
+  }
+
+  /**
+   * The first offset whose record timestamp is at or after timestampMs, per partition; the high
+   * watermark where no record is that recent (kafkajs fills in the high watermark for Kafka's -1).
+   */
+  async fetchOffsetsForTimestamp(topics: readonly string[], timestampMs: number): Promise<PartitionOffset[]> {
+    const result: PartitionOffset[] = [];
+    for (const topic of topics) {
+      const offsets = await this.call(`fetching the offsets of ${topic} at ${new Date(timestampMs).toISOString()}`, () =>
+        this.admin.fetchTopicOffsetsByTimestamp(topic, timestampMs),
+      );
+      for (const { partition, offset } of offsets) result.push({ topic, partition, offset: BigInt(offset) });
+    }
+    return result.sort(byTopicPartition);
+  }
+
+  /** Creates the topic and waits for its partition leaders; false if it already existed. */
+  async createTopic(spec: TopicSpec): Promise<boolean> {
+    return this.call(`creating topic ${spec.topic}`, () =>
+      this.admin.createTopics({
+        waitForLeaders: true,
+        topics: [
+          {
+            topic: spec.topic,
+            numPartitions: spec.partitions,
+            replicationFactor: spec.replicationFactor ?? -1,
+            configEntries: Object.entries(spec.configs ?? {}).map(([name, value]) => ({ name, value })),
+          },
+        ],
+      }),
+    );
+  }
+
+  async deleteTopics(topics: readonly string[]): Promise<void> {
+    await this.call(`deleting topics ${topics.join(', ')}`, () => this.admin.deleteTopics({ topics: [...topics] }));
+  }
+
+  /** Deletes the records below each beforeOffset (DeleteRecords), as retention would. */
+  async deleteRecords(topic: string, partitions: readonly DeleteRecordsSpec[]): Promise<void> {
+    // kafkajs resolves partition leaders from its metadata cache, which has not seen a topic this client did not read.
+    await this.call(`loading metadata of ${topic}`, () => this.admin.fetchTopicMetadata({ topics: [topic] }));
+    await this.call(`deleting records of ${topic}`, () =>
+      this.admin.deleteTopicRecords({
+        topic,
+        partitions: partitions.map(({ partition, beforeOffset }) => ({ partition, offset: beforeOffset.toString() })),
+      }),
+    );
+  }
+
+  /** Committed positions of a consumer group; partitions without a committed offset are left out. */
+  async fetchGroupOffsets(groupId: string, topics: readonly string[]): Promise<PartitionPosition[]> {
+    const response = await this.call(`fetching the offsets of group ${groupId}`, () =>
+      this.admin.fetchOffsets({ groupId, topics: [...topics] }),
+    );
+    return response
+      .flatMap(({ topic, partitions }) =>
+        partitions.filter(({ offset }) => BigInt(offset) >= 0n).map(({ partition, offset }) => ({ topic, partition, nextOffset: BigInt(offset) })),
+      )
+      .sort(byTopicPartition);
+  }
+
+  /** The classic group state: Empty or Dead when no consumer is a member, else Stable, PreparingRebalance, ... */
+  async fetchGroupState(groupId: string): Promise<string> {
+    const groups = await this.call(`describing group ${groupId}`, () => this.admin.describeGroups([groupId]));
+    return groups.groups[0]?.state ?? 'Dead';
+  }
+
+  /**
+   * Commits positions for a consumer group that has no running members, so standard tools
+   * (kafka-consumer-groups.sh, Burrow) show the drain's lag. The table, not the group, is the
+   * source of truth for where a run starts.
+   *
+   * kafkajs offers no group-less OffsetCommit (Java's AdminClient.alterConsumerGroupOffsets), and
+   * its admin.setOffsets handles one topic per group join. This does what setOffsets does for all
+   * topics at once: join the empty group with every partition paused, commit, leave. The result
+   * is read back, because kafkajs's runner drops a commit silently when it has stopped.
+   */
+  async commitGroupOffsets(groupId: string, positions: readonly PartitionPosition[]): Promise<void> {
+    if (positions.length === 0) return;
+    const operation = `committing offsets of group ${groupId}`;
+    const topics = [...new Set(positions.map((p) => p.topic))].sort();
+    const known = new Set((await this.listPartitions(topics)).map(partitionKey));
+    const unknown = positions.filter((p) => !known.has(partitionKey(p)));
+    if (unknown.length > 0) {
+      throw new JobError('NOT_FOUND', `${operation} failed: no such partitions ${unknown.map(partitionKey).join(', ')}`);
+    }
+    const state = await this.fetchGroupState(groupId);
+    if (state !== 'Empty' && state !== 'Dead') {
+      throw new JobError('TEMPORARY', `${operation} failed: the group has running members (state ${state}), expected none`, {
+        context: { groupId, state },
+      });
+    }
+
+    const consumer: Consumer = this.kafka.consumer({
+      groupId,
+      maxWaitTimeInMs: 100,
+      retry: { retries: this.options.retries ?? 5, restartOnFailure: async () => false },
+    });
+    try {
+      await this.call(operation, async () => {
+        let crashed: unknown;
+        consumer.on(consumer.events.CRASH, (event) => {
+          crashed = event.payload.error;
+        });
+        // Paused on join, before the runner's first fetch: this consumer never reads.
+        consumer.on(consumer.events.GROUP_JOIN, () => consumer.pause(topics.map((topic) => ({ topic }))));
+        await consumer.connect();
+        await consumer.subscribe({ topics, fromBeginning: true });
+        await consumer.run({ autoCommit: false, eachBatch: async () => {} });
+        if (crashed !== undefined) throw crashed;
+        await consumer.commitOffsets(positions.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.nextOffset.toString() })));
+      });
+    } finally {
+      await consumer.disconnect().catch(() => {});
+    }
+
+    const committed = new Map((await this.fetchGroupOffsets(groupId, topics)).map((p) => [partitionKey(p), p.nextOffset]));
+    const missing = positions.filter((p) => committed.get(partitionKey(p)) !== p.nextOffset);
+    if (missing.length > 0) {
+      const found = missing.map((p) => `${partitionKey(p)} expected ${p.nextOffset} found ${committed.get(partitionKey(p)) ?? 'none'}`);
+      throw new JobError('UNAVAILABLE', `${operation} did not take effect: ${found.join('; ')}`, { context: { groupId } });
+    }
+  }
+
+  private async call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw toJobError(error, operation, this.options.brokers);
+    }
+  }
+}

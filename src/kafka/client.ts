@@ -1,0 +1,159 @@
+// Connection options for every Kafka client mwlake creates, the one place kafkajs is configured
+// (snappy codec, logging into pino, timeouts, SASL and TLS), and the mapping of kafkajs errors to
+// JobError. Imports core and kafkajs only; knows nothing of events or tables.
+
+import type { ConnectionOptions } from 'node:tls';
+import kafkajs from 'kafkajs';
+import type { KafkaConfig, LogEntry, SASLOptions, logLevel as KafkajsLogLevel } from 'kafkajs';
+import SnappyCodec from 'kafkajs-snappy';
+import { ConfigError, JobError, type ErrorCode } from '../core/errors.js';
+import { silentLogger, type Logger } from '../core/log.js';
+
+const { Kafka, CompressionCodecs, CompressionTypes, logLevel } = kafkajs;
+
+// kafkajs ships gzip only; Wikimedia producers write snappy (reference/wikimedia-notes.md §2), so
+// the codec is registered once, when this module is first imported, for every client.
+CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec;
+
+export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
+
+export interface KafkaClientOptions {
+  /** `host:port` of one or more brokers (the bootstrap list). */
+  readonly brokers: readonly string[];
+  readonly clientId?: string;
+  /** `true` for TLS with the system CAs, or Node TLS options (ca, cert, key, servername, ...). */
+  readonly tls?: boolean | ConnectionOptions;
+  readonly sasl?: { readonly mechanism: SaslMechanism; readonly username: string; readonly password: string };
+  /** TCP connect (and TLS handshake) timeout per broker; default 3000. */
+  readonly connectionTimeoutMs?: number;
+  /** Timeout of one request; default 30000. Large fetches of 10 MiB events must fit in it. */
+  readonly requestTimeoutMs?: number;
+  /** Retries of a failed request or connection before the call fails; default 5 (about 10 s). */
+  readonly retries?: number;
+  readonly logger?: Logger;
+}
+
+export const DEFAULT_CLIENT_ID = 'mwlake';
+
+/** Builds the kafkajs client. Only modules of src/kafka call this. */
+export function createKafkajsClient(options: KafkaClientOptions): InstanceType<typeof Kafka> {
+  if (options.brokers.length === 0 || options.brokers.some((broker) => !/^[^\s:]+:\d+$/.test(broker))) {
+    throw new ConfigError(`Kafka brokers must be a non-empty list of host:port, found ${JSON.stringify(options.brokers)}`);
+  }
+  const logger = options.logger ?? silentLogger;
+  const config: KafkaConfig = {
+    brokers: [...options.brokers],
+    clientId: options.clientId ?? DEFAULT_CLIENT_ID,
+    connectionTimeout: options.connectionTimeoutMs ?? 3000,
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    retry: { retries: options.retries ?? 5, initialRetryTime: 300, maxRetryTime: 10_000 },
+    logLevel: kafkajsLevelFor(logger),
+    logCreator: () => (entry) => logKafkajsEntry(logger, entry),
+  };
+  if (options.tls !== undefined && options.tls !== false) config.ssl = options.tls;
+  if (options.sasl !== undefined) {
+    const { mechanism, username, password } = options.sasl;
+    config.sasl = { mechanism, username, password } as SASLOptions;
+  }
+  return new Kafka(config);
+}
+
+/** kafkajs builds every log entry it is allowed to; only let through what pino would print. */
+function kafkajsLevelFor(logger: Logger): KafkajsLogLevel {
+  if (logger.isLevelEnabled('trace')) return logLevel.DEBUG;
+  if (logger.isLevelEnabled('debug')) return logLevel.INFO;
+  if (logger.isLevelEnabled('warn')) return logLevel.WARN;
+  return logLevel.NOTHING;
+}
+
+// kafkajs logs an ERROR for every retried connection and for crashes we report as JobErrors
+// anyway, so its ERROR becomes warn; its chatty INFO (group joins) becomes debug.
+function logKafkajsEntry(logger: Logger, entry: LogEntry): void {
+  const { message, timestamp: _timestamp, logger: _name, ...extra } = entry.log as { message: string; [key: string]: unknown };
+  const fields = { kafkajs: entry.namespace, ...extra };
+  switch (entry.level) {
+    case logLevel.ERROR:
+    case logLevel.WARN:
+      logger.warn(fields, message);
+      break;
+    case logLevel.INFO:
+      logger.debug(fields, message);
+      break;
+    default:
+      logger.trace(fields, message);
+  }
+}
+
+interface KafkajsErrorLike {
+  readonly name?: string;
+  readonly message?: string;
+  readonly type?: string;
+  readonly retriable?: boolean;
+  readonly cause?: unknown;
+}
+
+const CONNECTION_ERRORS = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSNoBrokerAvailableError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSLockTimeout',
+]);
+
+/** The chain of causes, outermost first (kafkajs wraps retried errors in NumberOfRetriesExceeded). */
+function causes(error: unknown): KafkajsErrorLike[] {
+  const chain: KafkajsErrorLike[] = [];
+  let current: unknown = error;
+  while (current !== null && typeof current === 'object' && chain.length < 10) {
+    chain.push(current as KafkajsErrorLike);
+    current = (current as KafkajsErrorLike).cause;
+  }
+  return chain;
+}
+
+/**
+ * Turns anything kafkajs throws into a JobError whose message names the operation and the
+ * brokers: connection problems are UNAVAILABLE (exit 69, retryable), a missing topic NOT_FOUND,
+ * an over-limit message DATA. JobErrors pass through unchanged.
+ */
+export function toJobError(error: unknown, operation: string, brokers: readonly string[]): JobError {
+  if (error instanceof JobError) return error;
+  const chain = causes(error);
+  const innermost = chain[chain.length - 1];
+  const detail = chain.map((e) => e.message).filter(Boolean).join(': ') || String(error);
+  const where = `brokers ${brokers.join(',')}`;
+  const context = { brokers: [...brokers], operation, kafkaError: innermost?.type ?? innermost?.name };
+  const fail = (code: ErrorCode, message: string, retryable?: boolean) =>
+    new JobError(code, message, { cause: error, context, ...(retryable === undefined ? {} : { retryable }) });
+
+  if (chain.some((e) => e.name === 'KafkaJSSASLAuthenticationError')) {
+    return fail('CONFIG', `${operation} failed: SASL authentication rejected by ${where}: ${detail}`);
+  }
+  if (chain.some((e) => e.name !== undefined && CONNECTION_ERRORS.has(e.name))) {
+    return fail('UNAVAILABLE', `${operation} failed: cannot reach Kafka (${where}): ${detail}`);
+  }
+  const type = chain.find((e) => e.type !== undefined)?.type;
+  switch (type) {
+    case 'UNKNOWN_TOPIC_OR_PARTITION':
+      return fail('NOT_FOUND', `${operation} failed: topic or partition does not exist on ${where}: ${detail}`);
+    case 'TOPIC_ALREADY_EXISTS':
+      return fail('ALREADY_EXISTS', `${operation} failed: topic already exists on ${where}: ${detail}`);
+    case 'MESSAGE_TOO_LARGE':
+    case 'RECORD_LIST_TOO_LARGE':
+      return fail('DATA', `${operation} failed: message larger than the broker accepts (${where}): ${detail}`);
+    case 'TOPIC_AUTHORIZATION_FAILED':
+    case 'GROUP_AUTHORIZATION_FAILED':
+    case 'CLUSTER_AUTHORIZATION_FAILED':
+    case 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED':
+      return fail('CONFIG', `${operation} failed: not authorized on ${where}: ${detail}`);
+    default:
+      break;
+  }
+  if (chain.some((e) => typeof e.name === 'string' && e.name.startsWith('KafkaJS'))) {
+    const retryable = chain.some((e) => e.retriable === true || e.name === 'KafkaJSNumberOfRetriesExceeded');
+    return fail('UNAVAILABLE', `${operation} failed on ${where}: ${detail}`, retryable);
+  }
+  // Anything else (TypeError, RangeError, ...) is a bug in mwlake, never retried.
+  return fail('INTERNAL', `${operation} failed: ${detail}`, false);
+}
