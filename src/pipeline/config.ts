@@ -1,0 +1,152 @@
+// The job file (YAML) and its overrides: flags beat environment (MWLAKE_*, KAFKA_BROKERS), which
+// beats the file, which beats the defaults. Secrets (SASL password) come only from the environment.
+
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { ConfigError } from '../core/errors.js';
+import type { SaslMechanism } from '../kafka/client.js';
+
+export interface JobConfig {
+  readonly jobName: string;
+  readonly kafka: {
+    readonly brokers: readonly string[];
+    readonly clientId: string;
+    readonly groupId: string;
+    readonly topics: readonly string[];
+    readonly tls: boolean;
+    readonly sasl?: { readonly mechanism: SaslMechanism; readonly username: string; readonly password: string };
+  };
+  /** Local directory of the Iceberg warehouse. */
+  readonly warehouse: string;
+  readonly events: { readonly namespace: string; readonly table: string };
+  readonly drain: { readonly maxEvents?: number; readonly maxBytes?: number; readonly maxMessageBytes: number };
+  readonly dumps: { readonly root: string; readonly wikis: readonly string[] | 'all'; readonly namespaceMap?: string; readonly compression: 'bz2' | 'zstd' };
+  readonly maintenance: { readonly expireSnapshotsOlderThanDays: number; readonly retainLastSnapshots: number; readonly removeOrphansOlderThanHours: number };
+  readonly metricsFile?: string;
+}
+
+export const DEFAULT_TOPICS = ['eqiad.mediawiki.page_content_change.v1', 'codfw.mediawiki.page_content_change.v1'];
+
+export type ConfigOverrides = Partial<{
+  brokers: string;
+  warehouse: string;
+  jobName: string;
+  topics: string;
+  dumpsRoot: string;
+  maxEvents: number;
+  maxBytes: number;
+}>;
+
+type Json = Record<string, unknown>;
+
+function section(o: Json, key: string, file: string): Json {
+  const v = o[key];
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(`${file}: "${key}" must be a mapping, found ${JSON.stringify(v)}`);
+  return v as Json;
+}
+
+function str(o: Json, key: string, where: string, fallback?: string): string | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== 'string' || v === '') throw new ConfigError(`${where}.${key} must be a non-empty string, found ${JSON.stringify(v)}`);
+  return v;
+}
+
+function num(o: Json, key: string, where: string, fallback?: number): number | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ConfigError(`${where}.${key} must be a non-negative number, found ${JSON.stringify(v)}`);
+  return v;
+}
+
+function list(v: unknown, where: string): string[] {
+  if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+  throw new ConfigError(`${where} must be a list of strings or a comma-separated string, found ${JSON.stringify(v)}`);
+}
+
+const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv, flags: ConfigOverrides = {}): Promise<JobConfig> {
+  let raw: Json = {};
+  let base = process.cwd();
+  const where = file ?? '(no job file)';
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (cause) {
+      throw new ConfigError(`cannot read job file ${file}: ${(cause as Error).message}`, { cause });
+    }
+    try {
+      raw = (parse(text) ?? {}) as Json;
+    } catch (cause) {
+      throw new ConfigError(`job file ${file} is not valid YAML: ${(cause as Error).message}`, { cause });
+    }
+    if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`job file ${file} must be a YAML mapping`);
+    base = dirname(resolve(file));
+  }
+  const kafka = section(raw, 'kafka', where);
+  const events = section(raw, 'events', where);
+  const drain = section(raw, 'drain', where);
+  const dumps = section(raw, 'dumps', where);
+  const maintenance = section(raw, 'maintenance', where);
+
+  const jobName = flags.jobName ?? env['MWLAKE_JOB_NAME'] ?? str(raw, 'job_name', where);
+  if (jobName === undefined) throw new ConfigError(`${where}: job_name is required (it names the error stream <job_name>.error and the consumer group)`);
+  if (!JOB_NAME.test(jobName)) throw new ConfigError(`job_name ${JSON.stringify(jobName)} must be letters, digits, '_', '.', '-'`);
+
+  const brokersText = flags.brokers ?? env['KAFKA_BROKERS'] ?? env['MWLAKE_KAFKA_BROKERS'];
+  const brokers = brokersText !== undefined ? list(brokersText, 'brokers') : kafka['brokers'] !== undefined ? list(kafka['brokers'], `${where}.kafka.brokers`) : ['127.0.0.1:9092'];
+  const topicsText = flags.topics ?? env['MWLAKE_TOPICS'];
+  const topics = topicsText !== undefined ? list(topicsText, 'topics') : kafka['topics'] !== undefined ? list(kafka['topics'], `${where}.kafka.topics`) : DEFAULT_TOPICS;
+  const saslSection = section(kafka, 'sasl', `${where}.kafka`);
+  let sasl: JobConfig['kafka']['sasl'];
+  if (Object.keys(saslSection).length > 0) {
+    const mechanism = str(saslSection, 'mechanism', `${where}.kafka.sasl`, 'scram-sha-512') as SaslMechanism;
+    const username = env['MWLAKE_KAFKA_SASL_USERNAME'] ?? str(saslSection, 'username', `${where}.kafka.sasl`);
+    const password = env['MWLAKE_KAFKA_SASL_PASSWORD'];
+    if (saslSection['password'] !== undefined) throw new ConfigError(`${where}: kafka.sasl.password must not be in the job file; set MWLAKE_KAFKA_SASL_PASSWORD`);
+    if (username === undefined || password === undefined) throw new ConfigError(`${where}: kafka.sasl needs a username and MWLAKE_KAFKA_SASL_PASSWORD in the environment`);
+    sasl = { mechanism, username, password };
+  }
+  const rel = (p: string) => resolve(base, p);
+  const warehouse = flags.warehouse ?? env['MWLAKE_WAREHOUSE'] ?? (str(raw, 'warehouse', where) !== undefined ? rel(str(raw, 'warehouse', where)!) : resolve('warehouse'));
+  const dumpsRootFile = str(dumps, 'root', `${where}.dumps`);
+  const dumpsRoot = flags.dumpsRoot ?? env['MWLAKE_DUMPS_ROOT'] ?? (dumpsRootFile !== undefined ? rel(dumpsRootFile) : resolve(warehouse, '..', 'dumps'));
+  const wikis = dumps['wikis'] === undefined || dumps['wikis'] === 'all' ? 'all' : list(dumps['wikis'], `${where}.dumps.wikis`);
+  const compression = str(dumps, 'compression', `${where}.dumps`, 'bz2');
+  if (compression !== 'bz2' && compression !== 'zstd') throw new ConfigError(`${where}.dumps.compression must be bz2 or zstd, found ${compression}`);
+  const namespaceMap = str(dumps, 'namespace_map', `${where}.dumps`);
+  const metricsFile = env['MWLAKE_METRICS_FILE'] ?? str(raw, 'metrics_file', where);
+  const maxEvents = flags.maxEvents ?? num(drain, 'max_events', `${where}.drain`);
+  const maxBytes = flags.maxBytes ?? num(drain, 'max_bytes', `${where}.drain`);
+
+  return {
+    jobName,
+    kafka: {
+      brokers,
+      clientId: str(kafka, 'client_id', `${where}.kafka`, `mwlake-${jobName}`)!,
+      groupId: str(kafka, 'group_id', `${where}.kafka`, `mwlake-${jobName}`)!,
+      topics,
+      tls: kafka['tls'] === true,
+      ...(sasl === undefined ? {} : { sasl }),
+    },
+    warehouse,
+    events: { namespace: str(events, 'namespace', `${where}.events`, 'events')!, table: str(events, 'table', `${where}.events`, 'page_content_change')! },
+    drain: {
+      ...(maxEvents === undefined ? {} : { maxEvents }),
+      ...(maxBytes === undefined ? {} : { maxBytes }),
+      maxMessageBytes: num(drain, 'max_message_bytes', `${where}.drain`, 10 * 1024 * 1024)!,
+    },
+    dumps: { root: dumpsRoot, wikis, compression, ...(namespaceMap === undefined ? {} : { namespaceMap: rel(namespaceMap) }) },
+    maintenance: {
+      expireSnapshotsOlderThanDays: num(maintenance, 'expire_snapshots_older_than_days', `${where}.maintenance`, 7)!,
+      retainLastSnapshots: num(maintenance, 'retain_last_snapshots', `${where}.maintenance`, 10)!,
+      removeOrphansOlderThanHours: num(maintenance, 'remove_orphans_older_than_hours', `${where}.maintenance`, 24)!,
+    },
+    ...(metricsFile === undefined ? {} : { metricsFile: rel(metricsFile) }),
+  };
+}

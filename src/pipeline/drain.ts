@@ -1,0 +1,305 @@
+// `mwlake drain`: Kafka → validated events → the events table, exactly once. The table's current
+// snapshot stores the next offset of every partition (KAFKA_OFFSETS_PROPERTY), committed in the
+// same metadata write as the data, so a crash before the commit replays and one after changes
+// nothing. Invalid messages go to `<job_name>.error` (acks=all) before the commit.
+
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { JobError, OffsetOutOfRangeError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { openDuckDb } from '../duckdb/connection.js';
+import { duckDbType, fieldIdsOption, quoteIdent, sqlString } from '../duckdb/iceberg-types.js';
+import { buildErrorEvent, errorStreamName } from '../events/error-event.js';
+import { EVENTS_SCHEMA, EVENTS_SPEC, KAFKA_GAPS_PROPERTY, KAFKA_OFFSETS_PROPERTY, eventDay, eventRow } from '../events/events-table.js';
+import { streamOfTopic } from '../events/page-change.js';
+import { validatePageChangeMessage } from '../events/validate.js';
+import type { Warehouse } from '../iceberg/catalog.js';
+import type { DataFile } from '../iceberg/spec/manifest.js';
+import { partitionPath } from '../iceberg/spec/transform.js';
+import type { Table } from '../iceberg/table.js';
+import { KafkaAdmin } from '../kafka/admin.js';
+import type { KafkaClientOptions } from '../kafka/client.js';
+import { openBoundedSource } from '../kafka/kafkajs-source.js';
+import { KafkaProducer } from '../kafka/producer.js';
+import { partitionKey, type PartitionPosition, type PartitionRange } from '../kafka/source.js';
+import { describeParquetFile } from '../parquet/footer-data-file.js';
+import type { JobConfig } from './config.js';
+
+export interface DrainOptions {
+  readonly config: JobConfig;
+  readonly warehouse: Warehouse;
+  readonly logger: Logger;
+  readonly allowGap?: boolean;
+  readonly dryRun?: boolean;
+  readonly onProgress?: (p: { events: number; bytes: number }) => void;
+  /** Test hook: runs after the error events are produced and before the table commit. */
+  readonly beforeCommit?: () => Promise<void> | void;
+}
+
+export interface DrainResult {
+  readonly consumed: number;
+  readonly bytes: number;
+  readonly written: number;
+  readonly errored: number;
+  readonly files: number;
+  readonly snapshotId?: string;
+  readonly offsets: Record<string, Record<string, string>>;
+  readonly lag: Record<string, string>;
+  readonly gaps?: Record<string, string>;
+  readonly durationMs: number;
+  readonly dryRun?: boolean;
+}
+
+type Offsets = Record<string, Record<string, string>>;
+
+export function storedOffsets(table: Table): Offsets {
+  const text = table.currentSnapshot()?.summary.properties[KAFKA_OFFSETS_PROPERTY];
+  if (text === undefined) {
+    // A snapshot that is not ours (compaction) carries none: walk back to the last drain.
+    for (let s = table.currentSnapshot(); s !== undefined; s = s.parentSnapshotId === undefined ? undefined : table.snapshot(s.parentSnapshotId)) {
+      const t = s.summary.properties[KAFKA_OFFSETS_PROPERTY];
+      if (t !== undefined) return JSON.parse(t) as Offsets;
+    }
+    return {};
+  }
+  return JSON.parse(text) as Offsets;
+}
+
+export function kafkaOptions(config: JobConfig, logger: Logger): KafkaClientOptions {
+  return {
+    brokers: config.kafka.brokers,
+    clientId: config.kafka.clientId,
+    ...(config.kafka.tls ? { tls: true } : {}),
+    ...(config.kafka.sasl === undefined ? {} : { sasl: config.kafka.sasl }),
+    logger,
+  };
+}
+
+export async function openEventsTable(warehouse: Warehouse, config: JobConfig): Promise<Table> {
+  return warehouse.loadOrCreateTable(config.events.namespace, config.events.table, {
+    schema: EVENTS_SCHEMA,
+    spec: EVENTS_SPEC,
+    properties: { 'mwlake.job-name': config.jobName, 'write.parquet.compression-codec': 'zstd' },
+  });
+}
+
+/** Ranges from the stored offsets to the end offsets seen now; gaps below the log start are refused unless allowed. */
+async function planRanges(admin: KafkaAdmin, config: JobConfig, stored: Offsets, allowGap: boolean): Promise<{ ranges: PartitionRange[]; gaps: Record<string, string> }> {
+  const marks = await admin.fetchWatermarks(config.kafka.topics);
+  const ranges: PartitionRange[] = [];
+  const gaps: Record<string, string> = {};
+  const lost: string[] = [];
+  for (const m of marks) {
+    const storedText = stored[m.topic]?.[String(m.partition)];
+    // A partition we never read starts at its earliest offset.
+    let next = storedText === undefined ? m.logStartOffset : BigInt(storedText);
+    if (next < m.logStartOffset) {
+      const gap = `${next}..${m.logStartOffset - 1n}`;
+      if (!allowGap) lost.push(`${partitionKey(m)} (offsets ${gap}, ${m.logStartOffset - next} events)`);
+      gaps[partitionKey(m)] = gap;
+      next = m.logStartOffset;
+    }
+    if (next > m.endOffset) {
+      throw new JobError('DATA', `stored offset ${next} of ${partitionKey(m)} is beyond its end offset ${m.endOffset}: was the topic deleted and recreated?`, {
+        context: { partition: partitionKey(m) },
+      });
+    }
+    ranges.push({ topic: m.topic, partition: m.partition, nextOffset: next, endOffset: m.endOffset });
+  }
+  if (lost.length > 0) {
+    throw new OffsetOutOfRangeError(
+      `retention deleted events this job never read: ${lost.join('; ')}. Rerun with --allow-gap to accept the loss (it is recorded in the snapshot summary as ${KAFKA_GAPS_PROPERTY})`,
+      { context: { partitions: lost } },
+    );
+  }
+  return { ranges, gaps };
+}
+
+interface Staged {
+  readonly path: string;
+  readonly tuple: readonly [string, number | null];
+  readonly stream: WriteStream;
+  rows: number;
+}
+
+function write(stream: WriteStream, line: string): Promise<void> | undefined {
+  if (stream.write(line)) return undefined;
+  return new Promise((resolve) => stream.once('drain', resolve));
+}
+
+export async function runDrain(o: DrainOptions): Promise<DrainResult> {
+  const started = performance.now();
+  const { config, logger } = o;
+  const table = await openEventsTable(o.warehouse, config);
+  const stored = storedOffsets(table);
+  const admin = await KafkaAdmin.connect(kafkaOptions(config, logger));
+  let ranges: PartitionRange[];
+  let gaps: Record<string, string>;
+  try {
+    ({ ranges, gaps } = await planRanges(admin, config, stored, o.allowGap === true));
+  } catch (error) {
+    await admin.close();
+    throw error;
+  }
+  const lag = Object.fromEntries(ranges.map((r) => [partitionKey(r), (r.endOffset - r.nextOffset).toString()]));
+  const pending = ranges.filter((r) => r.endOffset > r.nextOffset);
+  const base = { bytes: 0, files: 0, lag, ...(Object.keys(gaps).length > 0 ? { gaps } : {}) };
+  if (o.dryRun === true || pending.length === 0) {
+    await admin.close();
+    const consumed = 0;
+    return { ...base, consumed, written: 0, errored: 0, offsets: stored, durationMs: Math.round(performance.now() - started), ...(o.dryRun === true ? { dryRun: true } : {}) };
+  }
+
+  const stage = await mkdtemp(join(tmpdir(), 'mwlake-drain-'));
+  const staged = new Map<string, Staged>();
+  const errors: { topic: string; value: Buffer }[] = [];
+  let consumed = 0;
+  let bytes = 0;
+  let written = 0;
+  const positions = new Map<string, PartitionPosition>(ranges.map((r) => [partitionKey(r), { topic: r.topic, partition: r.partition, nextOffset: r.nextOffset }]));
+  const emitterId = `mwlake-drain@${hostname()}`;
+  const source = await openBoundedSource({ ...kafkaOptions(config, logger), groupId: config.kafka.groupId, ranges: pending });
+  try {
+    for await (const batch of source) {
+      for (const m of batch.messages) {
+        consumed++;
+        bytes += m.sizeBytes;
+        const value = m.value ?? Buffer.alloc(0);
+        const fail = (errorType: string, message: string, parsed?: unknown) => {
+          const event = buildErrorEvent({
+            jobName: config.jobName,
+            emitterId,
+            errorType,
+            message: `${message} (at ${m.topic}:${m.partition}@${m.offset})`,
+            rawBytes: value,
+            streamName: streamOfTopic(m.topic),
+            dt: new Date().toISOString(),
+            ...(parsed === undefined ? {} : { parsed }),
+            triggeredBy: `${m.topic}:${m.partition}:${m.offset}`,
+          });
+          errors.push({ topic: errorStreamName(config.jobName), value: Buffer.from(JSON.stringify(event)) });
+        };
+        if (value.byteLength > config.drain.maxMessageBytes) {
+          fail('oversize', `message is ${value.byteLength} bytes; the limit is ${config.drain.maxMessageBytes}`);
+          continue;
+        }
+        const v = validatePageChangeMessage(value);
+        if (!v.ok) {
+          fail(v.errorType, v.message, v.value);
+          continue;
+        }
+        const event = v.event;
+        const tuple: [string, number | null] = [event.wiki_id, eventDay(event)];
+        const key = JSON.stringify(tuple);
+        let s = staged.get(key);
+        if (s === undefined) {
+          const path = join(stage, `${staged.size}.jsonl`);
+          s = { path, tuple, stream: createWriteStream(path), rows: 0 };
+          staged.set(key, s);
+        }
+        const row = eventRow(event, { topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs });
+        await write(s.stream, JSON.stringify(row) + '\n');
+        s.rows++;
+        written++;
+      }
+      positions.set(partitionKey(batch), { topic: batch.topic, partition: batch.partition, nextOffset: batch.nextOffset });
+      o.onProgress?.({ events: consumed, bytes });
+      if ((config.drain.maxEvents !== undefined && consumed >= config.drain.maxEvents) || (config.drain.maxBytes !== undefined && bytes >= config.drain.maxBytes)) break;
+    }
+    for (const p of source.positions()) {
+      const known = positions.get(partitionKey(p))!;
+      if (p.nextOffset > known.nextOffset && p.nextOffset <= (ranges.find((r) => partitionKey(r) === partitionKey(p))?.endOffset ?? 0n)) {
+        // Advances without messages (transaction markers) are safe to record.
+        positions.set(partitionKey(p), p);
+      }
+    }
+    await Promise.all([...staged.values()].map((s) => new Promise<void>((resolve, reject) => s.stream.end((e?: Error | null) => (e ? reject(e) : resolve())))));
+
+    const files = await writeStaged(table, [...staged.values()]);
+    if (errors.length > 0) await produceErrors(config, logger, errors);
+    await o.beforeCommit?.();
+
+    const offsets: Offsets = structuredClone(stored);
+    for (const p of positions.values()) (offsets[p.topic] ??= {})[String(p.partition)] = p.nextOffset.toString();
+    const result = await table.commit({
+      operation: 'append',
+      addDataFiles: files,
+      summary: {
+        [KAFKA_OFFSETS_PROPERTY]: JSON.stringify(offsets),
+        ...(Object.keys(gaps).length > 0 ? { [KAFKA_GAPS_PROPERTY]: JSON.stringify(gaps) } : {}),
+        'mwlake.drain.consumed': String(consumed),
+        'mwlake.drain.errored': String(errors.length),
+        'mwlake.job-name': config.jobName,
+      },
+      requireCurrentSnapshotId: table.currentSnapshot()?.snapshotId ?? null,
+    });
+    logger.info({ snapshotId: result.snapshot.snapshotId.toString(), consumed, written, errored: errors.length, files: files.length }, 'drain: committed');
+    // For lag monitoring only: the table is the source of truth, so a failure here is a warning.
+    await admin
+      .commitGroupOffsets(config.kafka.groupId, [...positions.values()])
+      .catch((error: unknown) => logger.warn({ err: error }, 'drain: committing consumer group offsets failed (monitoring only)'));
+    const finalLag = Object.fromEntries(ranges.map((r) => [partitionKey(r), (r.endOffset - positions.get(partitionKey(r))!.nextOffset).toString()]));
+    return {
+      ...base,
+      lag: finalLag,
+      consumed,
+      bytes,
+      written,
+      errored: errors.length,
+      files: files.length,
+      snapshotId: result.snapshot.snapshotId.toString(),
+      offsets,
+      durationMs: Math.round(performance.now() - started),
+    };
+  } finally {
+    await source.close().catch(() => {});
+    await admin.close().catch(() => {});
+    for (const s of staged.values()) s.stream.destroy();
+    await rm(stage, { recursive: true, force: true });
+  }
+}
+
+/** One Parquet file per (wiki, day) through DuckDB's JSON reader, with Iceberg field ids. */
+async function writeStaged(table: Table, staged: readonly Staged[]): Promise<DataFile[]> {
+  if (staged.length === 0) return [];
+  const db = await openDuckDb();
+  const columns = `{${EVENTS_SCHEMA.fields.map((f) => `${sqlString(f.name)}: ${sqlString(duckDbType(f.type))}`).join(', ')}}`;
+  const select = EVENTS_SCHEMA.fields.map((f) => quoteIdent(f.name)).join(', ');
+  const files: DataFile[] = [];
+  try {
+    for (const s of staged) {
+      const location = `${table.dataLocation(partitionPath(table.spec(), table.schema(), s.tuple))}/${randomUUID()}.parquet`;
+      const local = table.storage.localPath(location)!;
+      await mkdir(dirname(local), { recursive: true });
+      await db.run(`COPY (SELECT ${select} FROM read_json(${sqlString(s.path)}, format = 'newline_delimited', columns = ${columns}, maximum_object_size = 268435456) ORDER BY _kafka_topic, _kafka_partition, _kafka_offset)
+        TO ${sqlString(local)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 50000, FIELD_IDS ${fieldIdsOption(EVENTS_SCHEMA)})`);
+      files.push(await describeParquetFile({ storage: table.storage, location, schema: table.schema(), partition: s.tuple }));
+    }
+  } catch (error) {
+    await Promise.all(files.map((f) => table.storage.delete(f.filePath)));
+    throw error;
+  } finally {
+    await db.close();
+  }
+  return files;
+}
+
+async function produceErrors(config: JobConfig, logger: Logger, errors: readonly { topic: string; value: Buffer }[]): Promise<void> {
+  const topic = errorStreamName(config.jobName);
+  const admin = await KafkaAdmin.connect(kafkaOptions(config, logger));
+  try {
+    await admin.createTopic({ topic, partitions: 1, configs: { 'compression.type': 'snappy' } });
+  } finally {
+    await admin.close();
+  }
+  const producer = await KafkaProducer.connect({ ...kafkaOptions(config, logger), compression: 'snappy' });
+  try {
+    await producer.sendAll(errors.map((e) => ({ topic: e.topic, key: null, value: e.value })));
+    await producer.flush();
+  } finally {
+    await producer.close();
+  }
+}

@@ -1,0 +1,111 @@
+// The dump writer's DumpSource (src/dumps/records.ts) over DuckDB views of the state tables bound
+// by state-views.ts. Rows stream in page then revision order; bodies come as BLOB (UTF-8 bytes the
+// writer escapes without decoding). Deleted pages are already absent from the `revisions` view.
+
+import type { DumpQuery, DumpRevisionRow, DumpSlot, DumpSource } from '../dumps/records.js';
+import { sqlString } from '../duckdb/iceberg-types.js';
+import type { DuckDb } from '../duckdb/connection.js';
+import { currentViewSql } from '../merge/views.js';
+
+interface SourceRow {
+  page_id: bigint;
+  page_namespace_id: number;
+  page_title: string;
+  page_redirect_target: string | null;
+  revision_id: bigint;
+  revision_parent_id: bigint | null;
+  revision_ms: bigint;
+  revision_is_minor_edit: boolean | null;
+  revision_comment: string | null;
+  revision_comment_is_visible: boolean | null;
+  revision_sha1: string | null;
+  revision_content_is_visible: boolean | null;
+  user_id: bigint | null;
+  user_text: string | null;
+  user_is_visible: boolean | null;
+  slots: { role: string; model: string | null; format: string | null; sha1: string | null; size: bigint | null; origin: bigint | null; body: Uint8Array | null }[] | null;
+}
+
+function selectList(includeContent: boolean): string {
+  // encode(): UTF-8 bytes; a ::BLOB cast would reject non-ASCII text.
+  const body = includeContent ? 'encode(e.value.content_body)' : 'NULL::BLOB';
+  return `page_id, page_namespace_id, page_title, page_redirect_target, revision_id, revision_parent_id,
+  epoch_ms(revision_dt) AS revision_ms, revision_is_minor_edit, revision_comment, revision_comment_is_visible,
+  revision_sha1, revision_content_is_visible, user_id, user_text, user_is_visible,
+  list_transform(map_entries(revision_content_slots), e -> {role: e.key, model: e.value.content_model, format: e.value.content_format,
+    sha1: e.value.content_sha1, size: e.value.content_size, origin: e.value.origin_rev_id, body: ${body}}) AS slots`;
+}
+
+const num = (v: bigint | number | null): number | null => (v === null ? null : Number(v));
+
+function toDumpRow(row: SourceRow): DumpRevisionRow {
+  const slots: DumpSlot[] = (row.slots ?? []).map((s) => ({
+    role: s.role,
+    contentModel: s.model,
+    contentFormat: s.format,
+    contentSha1: s.sha1,
+    contentSizeBytes: num(s.size),
+    originRevisionId: num(s.origin),
+    contentBody: s.body,
+  }));
+  return {
+    pageId: Number(row.page_id),
+    pageNamespaceId: row.page_namespace_id,
+    pageTitle: row.page_title,
+    pageRedirectTarget: row.page_redirect_target,
+    revisionId: Number(row.revision_id),
+    revisionParentId: num(row.revision_parent_id),
+    revisionTimestampMs: Number(row.revision_ms),
+    revisionIsMinorEdit: row.revision_is_minor_edit === true,
+    revisionComment: row.revision_comment,
+    revisionCommentIsVisible: row.revision_comment_is_visible !== false,
+    revisionSha1: row.revision_sha1,
+    revisionContentIsVisible: row.revision_content_is_visible !== false && row.slots !== null,
+    userId: num(row.user_id),
+    userText: row.user_text,
+    userIsVisible: row.user_is_visible !== false,
+    slots,
+  };
+}
+
+export class DuckDbDumpSource implements DumpSource {
+  /** `revisions` names the view of state-views.ts (live pages, resolved page ids). */
+  constructor(
+    private readonly db: DuckDb,
+    private readonly revisions = 'revisions',
+  ) {}
+
+  private cutoff(q: DumpQuery): string {
+    return `wiki_id = ${sqlString(q.wikiId)} AND revision_dt < make_timestamptz(${Math.trunc(q.cutoffMs)}::BIGINT * 1000)`;
+  }
+
+  private async *rows(sql: string): AsyncIterable<DumpRevisionRow> {
+    for await (const batch of this.db.stream<SourceRow>(sql)) for (const row of batch) yield toDumpRow(row);
+  }
+
+  history(q: DumpQuery): AsyncIterable<DumpRevisionRow> {
+    return this.rows(`SELECT ${selectList(q.includeContent)} FROM ${this.revisions} WHERE ${this.cutoff(q)} ORDER BY page_id, revision_id`);
+  }
+
+  current(q: DumpQuery): AsyncIterable<DumpRevisionRow> {
+    return this.rows(`SELECT ${selectList(q.includeContent)} FROM (${currentViewSql(this.revisions, this.cutoff(q))}) ORDER BY page_id`);
+  }
+
+  articles(q: DumpQuery, contentNamespaceIds: readonly number[]): AsyncIterable<DumpRevisionRow> {
+    const ns = contentNamespaceIds.length === 0 ? 'false' : `page_namespace_id IN (${contentNamespaceIds.map((n) => Math.trunc(n)).join(', ')})`;
+    return this.rows(`SELECT ${selectList(q.includeContent)} FROM (${currentViewSql(this.revisions, this.cutoff(q))}) WHERE ${ns} ORDER BY page_id`);
+  }
+
+  revisionsInIdRange(wikiId: string, afterRevisionId: number, upToRevisionId: number, includeContent: boolean): AsyncIterable<DumpRevisionRow> {
+    return this.rows(`SELECT ${selectList(includeContent)} FROM ${this.revisions}
+      WHERE wiki_id = ${sqlString(wikiId)} AND revision_id > ${Math.trunc(afterRevisionId)} AND revision_id <= ${Math.trunc(upToRevisionId)}
+      ORDER BY page_id, revision_id`);
+  }
+
+  async maxRevisionId(wikiId: string, cutoffMs: number): Promise<number | null> {
+    const rows = await this.db.all<{ m: bigint | null }>(
+      `SELECT max(revision_id) AS m FROM ${this.revisions} WHERE ${this.cutoff({ wikiId, cutoffMs, includeContent: false })}`,
+    );
+    return num(rows[0]?.m ?? null);
+  }
+}

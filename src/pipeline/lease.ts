@@ -1,0 +1,106 @@
+// One writer per job: a lease file in the warehouse (`_leases/<job>.json`) holding pid, host,
+// start time and a heartbeat. Created with create-if-absent, so two runs cannot both acquire a
+// free lease; a lease whose heartbeat is older than the expiry is taken over (documented in the
+// README). Table commits stay optimistic, so even a broken lease cannot corrupt a table.
+
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { JobError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { joinLocation, type Storage } from '../core/storage.js';
+
+export const DEFAULT_LEASE_EXPIRY_MS = 10 * 60_000;
+const HEARTBEAT_EVERY_MS = 30_000;
+
+export interface LeaseHolder {
+  readonly leaseId: string;
+  readonly job: string;
+  readonly pid: number;
+  readonly host: string;
+  readonly startedAt: string;
+  readonly heartbeatAt: string;
+  readonly command: string;
+}
+
+export interface Lease {
+  readonly holder: LeaseHolder;
+  /** Whether a stale lease was taken over. */
+  readonly tookOver?: LeaseHolder;
+  release(): Promise<void>;
+}
+
+export interface AcquireOptions {
+  readonly storage: Storage;
+  readonly warehouseLocation: string;
+  readonly job: string;
+  readonly command: string;
+  readonly logger: Logger;
+  readonly expiryMs?: number;
+  readonly nowMs?: () => number;
+}
+
+export function leaseLocation(warehouseLocation: string, job: string): string {
+  if (!/^[A-Za-z0-9_.-]+$/.test(job)) throw new JobError('CONFIG', `job_name ${JSON.stringify(job)} may only contain letters, digits, '_', '.' and '-'`);
+  return joinLocation(warehouseLocation, '_leases', `${job}.json`);
+}
+
+async function readHolder(storage: Storage, location: string): Promise<LeaseHolder | undefined> {
+  try {
+    return JSON.parse(Buffer.from(await storage.read(location)).toString('utf8')) as LeaseHolder;
+  } catch (error) {
+    if (error instanceof JobError && error.code === 'NOT_FOUND') return undefined;
+    if (error instanceof SyntaxError) return undefined; // torn by a crash mid-write: treat as stale
+    throw error;
+  }
+}
+
+export async function acquireLease(options: AcquireOptions): Promise<Lease> {
+  const now = options.nowMs ?? Date.now;
+  const expiryMs = options.expiryMs ?? DEFAULT_LEASE_EXPIRY_MS;
+  const location = leaseLocation(options.warehouseLocation, options.job);
+  const iso = (): string => new Date(now()).toISOString();
+  const holder: LeaseHolder = {
+    leaseId: randomUUID(),
+    job: options.job,
+    pid: process.pid,
+    host: hostname(),
+    startedAt: iso(),
+    heartbeatAt: iso(),
+    command: options.command,
+  };
+  let tookOver: LeaseHolder | undefined;
+  try {
+    await options.storage.writeIfAbsent(location, JSON.stringify(holder));
+  } catch (error) {
+    if (!(error instanceof JobError && error.code === 'ALREADY_EXISTS')) throw error;
+    const current = await readHolder(options.storage, location);
+    const ageMs = current === undefined ? Infinity : now() - Date.parse(current.heartbeatAt);
+    if (ageMs <= expiryMs) {
+      throw new JobError(
+        'LOCKED',
+        `job ${options.job} is locked by pid ${current!.pid} on ${current!.host} (${current!.command}, started ${current!.startedAt}, heartbeat ${Math.round(ageMs / 1000)} s ago); ` +
+          `the lease expires ${Math.round(expiryMs / 1000)} s after the last heartbeat (${location})`,
+        { context: { lease: location, holder: current } },
+      );
+    }
+    tookOver = current;
+    options.logger.warn({ lease: location, stale: current, ageMs }, 'taking over a stale lease');
+    await options.storage.writeAtomic(location, JSON.stringify(holder));
+  }
+  let beat = holder;
+  const timer = setInterval(() => {
+    beat = { ...beat, heartbeatAt: iso() };
+    options.storage.writeAtomic(location, JSON.stringify(beat)).catch((error: unknown) => options.logger.warn({ err: error }, 'lease heartbeat failed'));
+  }, HEARTBEAT_EVERY_MS);
+  timer.unref();
+  return {
+    holder,
+    ...(tookOver === undefined ? {} : { tookOver }),
+    async release() {
+      clearInterval(timer);
+      const current = await readHolder(options.storage, location);
+      // Only remove our own lease: after a takeover the file belongs to someone else.
+      if (current?.leaseId === holder.leaseId) await options.storage.delete(location);
+    },
+  };
+}

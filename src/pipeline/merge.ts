@@ -1,0 +1,260 @@
+// `mwlake merge`: folds the events appended since the last merge into the state tables
+// (src/merge SQL, run by DuckDB over only the touched files), merge-on-read: the rows a change
+// replaces get position deletes, the new rows a new file. Each state table records the events
+// snapshot it has merged up to; a crash between the two table commits is repaired by the next
+// run (each table catches up from its own recorded snapshot), and readers bind a consistent pair
+// (state-snapshots.ts).
+
+import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { JobError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { emptyRelationSql, fieldIdsOption, quoteIdent, sqlString, sqlStringList } from '../duckdb/iceberg-types.js';
+import { openDuckDb, type DuckDb } from '../duckdb/connection.js';
+import type { Warehouse } from '../iceberg/catalog.js';
+import type { PlannedFile } from '../iceberg/scan/plan.js';
+import type { Table } from '../iceberg/table.js';
+import { decodeValue } from '../iceberg/spec/bounds.js';
+import type { DataFile } from '../iceberg/spec/manifest.js';
+import type { Schema } from '../iceberg/spec/types.js';
+import { EVENT_KEY_SQL, HISTORY_EVENT_FILTER_SQL } from '../merge/event-order.js';
+import { pageDeltaSql, pageMergeSql } from '../merge/page-merge.js';
+import { revisionDeltaSql, revisionMergeSql } from '../merge/revision-merge.js';
+import {
+  PAGES_SCHEMA,
+  PAGES_TABLE,
+  REVISIONS_SCHEMA,
+  REVISIONS_TABLE,
+  SOURCE_SNAPSHOT_PROPERTY,
+  STATE_NAMESPACE,
+  STATE_SPEC,
+} from '../merge/state-schema.js';
+import { describeParquetFile, describePositionDeleteFile } from '../parquet/footer-data-file.js';
+
+export interface MergeOptions {
+  readonly warehouse: Warehouse;
+  readonly eventsNamespace: string;
+  readonly eventsTable: string;
+  readonly logger: Logger;
+  /** Directory for DuckDB spill files; the merge sorts and joins larger than memory. */
+  readonly tempDirectory?: string;
+  readonly memoryLimit?: string;
+  readonly dryRun?: boolean;
+  /** Test hook: called between the two table commits (crash tests kill the process here). */
+  readonly afterFirstCommit?: () => Promise<void> | void;
+}
+
+export interface MergeTableResult {
+  readonly table: string;
+  readonly skipped: boolean;
+  readonly fromSnapshotId?: string;
+  readonly eventFiles: number;
+  readonly rowsWritten: number;
+  readonly rowsReplaced: number;
+  readonly snapshotId?: string;
+  readonly durationMs: number;
+}
+
+export interface MergeResult {
+  readonly sourceSnapshotId?: string;
+  readonly tables: readonly MergeTableResult[];
+}
+
+interface StateTableDef {
+  readonly name: string;
+  readonly schema: Schema;
+  readonly keyColumn: 'revision_id' | 'page_id';
+  readonly deltaSql: (source: string) => string;
+  readonly mergeSql: (delta: string, existing: string) => string;
+}
+
+const STATE_TABLES: readonly StateTableDef[] = [
+  { name: REVISIONS_TABLE, schema: REVISIONS_SCHEMA, keyColumn: 'revision_id', deltaSql: revisionDeltaSql, mergeSql: revisionMergeSql },
+  { name: PAGES_TABLE, schema: PAGES_SCHEMA, keyColumn: 'page_id', deltaSql: pageDeltaSql, mergeSql: pageMergeSql },
+];
+
+export async function openStateTable(warehouse: Warehouse, name: string): Promise<Table> {
+  const def = STATE_TABLES.find((t) => t.name === name)!;
+  return warehouse.loadOrCreateTable(STATE_NAMESPACE, name, {
+    schema: def.schema,
+    spec: STATE_SPEC,
+    properties: { 'write.delete.mode': 'merge-on-read', 'write.update.mode': 'merge-on-read', 'write.merge.mode': 'merge-on-read' },
+  });
+}
+
+export async function runMerge(options: MergeOptions): Promise<MergeResult> {
+  const events = await options.warehouse.tryLoadTable(options.eventsNamespace, options.eventsTable);
+  const target = events?.currentSnapshot();
+  if (events === undefined || target === undefined) {
+    options.logger.info({ table: `${options.eventsNamespace}.${options.eventsTable}` }, 'merge: events table is empty; nothing to do');
+    return { tables: [] };
+  }
+  const db = await openDuckDb({ ...(options.memoryLimit === undefined ? {} : { memoryLimit: options.memoryLimit }) });
+  try {
+    await db.run("SET TimeZone = 'UTC'");
+    if (options.tempDirectory !== undefined) await db.run(`SET temp_directory = ${sqlString(options.tempDirectory)}`);
+    const results: MergeTableResult[] = [];
+    for (const [index, def] of STATE_TABLES.entries()) {
+      const table = await openStateTable(options.warehouse, def.name);
+      results.push(await mergeTable(db, events, target.snapshotId, table, def, options));
+      if (index === 0) await options.afterFirstCommit?.();
+    }
+    return { sourceSnapshotId: target.snapshotId.toString(), tables: results };
+  } finally {
+    await db.close();
+  }
+}
+
+async function mergeTable(db: DuckDb, events: Table, targetId: bigint, table: Table, def: StateTableDef, options: MergeOptions): Promise<MergeTableResult> {
+  const started = performance.now();
+  const base = table.currentSnapshot();
+  const recorded = base?.summary.properties[SOURCE_SNAPSHOT_PROPERTY];
+  const from = recorded === undefined ? undefined : BigInt(recorded);
+  const done = (extra: Partial<MergeTableResult>): MergeTableResult => ({
+    table: `${STATE_NAMESPACE}.${def.name}`,
+    skipped: false,
+    eventFiles: 0,
+    rowsWritten: 0,
+    rowsReplaced: 0,
+    ...(recorded === undefined ? {} : { fromSnapshotId: recorded }),
+    durationMs: Math.round(performance.now() - started),
+    ...extra,
+  });
+  if (from === targetId) return done({ skipped: true });
+  const eventFiles = await events.appendedFilesBetween(from, targetId);
+  if (eventFiles.length === 0) return done({ skipped: true });
+
+  const eventPaths = eventFiles.map((f) => localPath(table, f.file.filePath));
+  await db.run(`CREATE OR REPLACE TEMP TABLE ev AS SELECT *, ${EVENT_KEY_SQL} AS k
+    FROM read_parquet(${sqlStringList(eventPaths)}, union_by_name = true) WHERE ${HISTORY_EVENT_FILTER_SQL}`);
+  await db.run(`CREATE OR REPLACE TEMP TABLE delta AS ${def.deltaSql('ev')}`);
+  await db.run('DROP TABLE ev');
+
+  const live = await liveFilesTouching(db, table, def);
+  await loadExisting(db, table, def, live);
+  await db.run(`CREATE OR REPLACE TEMP TABLE merged AS ${def.mergeSql('delta', 'existing')}`);
+  const counts = await db.all<{ written: bigint; replaced: bigint }>(
+    'SELECT count(*) AS written, count(_file) AS replaced FROM merged',
+  );
+  const rowsWritten = Number(counts[0]!.written);
+  const rowsReplaced = Number(counts[0]!.replaced);
+  if (options.dryRun === true || rowsWritten === 0) {
+    if (rowsWritten === 0 && options.dryRun !== true) {
+      // Nothing changed (e.g. only duplicates): still record how far we merged, so the next run skips them.
+      const result = await table.commit({
+        operation: 'append',
+        summary: { [SOURCE_SNAPSHOT_PROPERTY]: targetId.toString(), 'mwlake.merge.event-files': String(eventFiles.length) },
+        requireCurrentSnapshotId: base?.snapshotId ?? null,
+      });
+      return done({ eventFiles: eventFiles.length, snapshotId: result.snapshot.snapshotId.toString() });
+    }
+    return done({ eventFiles: eventFiles.length, rowsWritten, rowsReplaced });
+  }
+
+  const { dataFiles, deleteFiles } = await writeMergedFiles(db, table, def);
+  const result = await table.commit({
+    operation: deleteFiles.length > 0 ? 'overwrite' : 'append',
+    addDataFiles: dataFiles,
+    addDeleteFiles: deleteFiles,
+    summary: {
+      [SOURCE_SNAPSHOT_PROPERTY]: targetId.toString(),
+      'mwlake.merge.event-files': String(eventFiles.length),
+      'mwlake.merge.rows-written': String(rowsWritten),
+      'mwlake.merge.rows-replaced': String(rowsReplaced),
+    },
+    requireCurrentSnapshotId: base?.snapshotId ?? null,
+  });
+  options.logger.info({ table: def.name, rowsWritten, rowsReplaced, snapshotId: result.snapshot.snapshotId.toString() }, 'merge: committed');
+  return done({ eventFiles: eventFiles.length, rowsWritten, rowsReplaced, snapshotId: result.snapshot.snapshotId.toString() });
+}
+
+function localPath(table: Table, location: string): string {
+  const path = table.storage.localPath(location);
+  if (path === undefined) throw new JobError('CONFIG', `merge needs local files; ${location} has no local path`);
+  return path;
+}
+
+/**
+ * Data files whose wiki partition and key bounds could hold a delta key: the merge reads only
+ * these, so its cost follows the delta, not the table (new revision ids land in new files).
+ */
+async function liveFilesTouching(db: DuckDb, table: Table, def: StateTableDef): Promise<{ data: PlannedFile[]; deletes: PlannedFile[] }> {
+  const rows = await db.all<{ wiki_id: string; keys: bigint[] }>(
+    `SELECT wiki_id, list(${def.keyColumn} ORDER BY ${def.keyColumn}) AS keys FROM delta GROUP BY wiki_id`,
+  );
+  const keysByWiki = new Map(rows.map((r) => [r.wiki_id, r.keys.map((k) => BigInt(k))]));
+  const keyFieldId = def.schema.fields.find((f) => f.name === def.keyColumn)!.id;
+  const plan = await table.planFiles({
+    filter: (file: DataFile) => {
+      const keys = keysByWiki.get(String(file.partition[0]));
+      if (keys === undefined) return false;
+      const lower = file.lowerBounds?.get(keyFieldId);
+      const upper = file.upperBounds?.get(keyFieldId);
+      if (lower === undefined || upper === undefined) return true;
+      return anyInRange(keys, decodeValue('long', lower) as bigint, decodeValue('long', upper) as bigint);
+    },
+  });
+  return { data: plan.dataFiles, deletes: plan.deleteFiles };
+}
+
+/** Whether the sorted keys hold a value in [lo, hi] (binary search). */
+function anyInRange(sorted: readonly bigint[], lo: bigint, hi: bigint): boolean {
+  let a = 0;
+  let b = sorted.length;
+  while (a < b) {
+    const mid = (a + b) >>> 1;
+    if (sorted[mid]! < lo) a = mid + 1;
+    else b = mid;
+  }
+  return a < sorted.length && sorted[a]! <= hi;
+}
+
+async function loadExisting(db: DuckDb, table: Table, def: StateTableDef, live: { data: PlannedFile[]; deletes: PlannedFile[] }): Promise<void> {
+  const columns = def.schema.fields.map((f) => quoteIdent(f.name)).join(', ');
+  if (live.data.length === 0) {
+    await db.run(`CREATE OR REPLACE TEMP TABLE existing AS SELECT *, NULL::VARCHAR AS _file, NULL::BIGINT AS _pos FROM (${emptyRelationSql(def.schema)})`);
+    return;
+  }
+  // read_parquet reports local paths; position deletes must name the manifest's file_path.
+  const pairs = live.data.map((f) => `(${sqlString(localPath(table, f.file.filePath))}, ${sqlString(f.file.filePath)})`).join(', ');
+  await db.run(`CREATE OR REPLACE TEMP TABLE live_files(local VARCHAR, uri VARCHAR)`);
+  await db.run(`INSERT INTO live_files VALUES ${pairs}`);
+  const deleted =
+    live.deletes.length === 0
+      ? ''
+      : `AND NOT EXISTS (SELECT 1 FROM read_parquet(${sqlStringList(live.deletes.map((f) => localPath(table, f.file.filePath)))}) del
+           WHERE del.file_path = lf.uri AND del.pos = t.file_row_number)`;
+  await db.run(`CREATE OR REPLACE TEMP TABLE existing AS
+    SELECT ${columns.split(', ').map((c) => `t.${c}`).join(', ')}, lf.uri AS _file, t.file_row_number AS _pos
+    FROM read_parquet(${sqlStringList(live.data.map((f) => localPath(table, f.file.filePath)))}, filename = true, file_row_number = true) t
+    JOIN live_files lf ON lf.local = t.filename
+    SEMI JOIN delta d ON d.wiki_id = t.wiki_id AND d.${def.keyColumn} = t.${def.keyColumn}
+    WHERE true ${deleted}`);
+}
+
+async function writeMergedFiles(db: DuckDb, table: Table, def: StateTableDef): Promise<{ dataFiles: DataFile[]; deleteFiles: DataFile[] }> {
+  const wikis = (await db.all<{ wiki_id: string }>('SELECT DISTINCT wiki_id FROM merged ORDER BY wiki_id')).map((r) => r.wiki_id);
+  const columns = def.schema.fields.map((f) => quoteIdent(f.name)).join(', ');
+  const dataFiles: DataFile[] = [];
+  const deleteFiles: DataFile[] = [];
+  for (const wiki of wikis) {
+    const directory = table.dataLocation(`wiki_id=${encodeURIComponent(wiki)}`);
+    const dataLocation = `${directory}/${randomUUID()}-merge.parquet`;
+    await mkdir(localPath(table, directory), { recursive: true });
+    // Sorted by key so file bounds stay narrow and later merges prune by them.
+    await db.run(`COPY (SELECT ${columns} FROM merged WHERE wiki_id = ${sqlString(wiki)} ORDER BY ${def.keyColumn})
+      TO ${sqlString(localPath(table, dataLocation))} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000, FIELD_IDS ${fieldIdsOption(def.schema)})`);
+    dataFiles.push(await describeParquetFile({ storage: table.storage, location: dataLocation, schema: def.schema, partition: [wiki] }));
+    const replaced = await db.all<{ n: bigint; files: bigint; one: string | null }>(
+      `SELECT count(*) AS n, count(DISTINCT _file) AS files, min(_file) AS one FROM merged WHERE wiki_id = ${sqlString(wiki)} AND _file IS NOT NULL`,
+    );
+    if (Number(replaced[0]!.n) > 0) {
+      const deleteLocation = `${directory}/${randomUUID()}-deletes.parquet`;
+      await db.run(`COPY (SELECT _file AS file_path, _pos AS pos FROM merged WHERE wiki_id = ${sqlString(wiki)} AND _file IS NOT NULL ORDER BY file_path, pos)
+        TO ${sqlString(localPath(table, deleteLocation))} (FORMAT parquet, COMPRESSION zstd, FIELD_IDS {file_path: 2147483546, pos: 2147483545})`);
+      const single = Number(replaced[0]!.files) === 1 ? { referencedDataFile: replaced[0]!.one! } : {};
+      deleteFiles.push(await describePositionDeleteFile({ storage: table.storage, location: deleteLocation, partition: [wiki], ...single }));
+    }
+  }
+  return { dataFiles, deleteFiles };
+}
