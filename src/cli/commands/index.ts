@@ -2,5 +2,6 @@
 
 import type { RegisterCommand } from '../context.js';
 import { registerGen } from './gen.js';
+import { registerJobs } from './jobs.js';
 
-export const COMMANDS: readonly RegisterCommand[] = [registerGen];
+export const COMMANDS: readonly RegisterCommand[] = [registerJobs, registerGen];

@@ -1,0 +1,135 @@
+// The job commands: drain, merge, dump, nightly and query. Each parses its flags, loads the job
+// file, runs one pipeline step and prints its result as one JSON line on stdout.
+
+import { mkdir } from 'node:fs/promises';
+import { Command } from 'commander';
+import { JobError } from '../../core/errors.js';
+import { stringifyJsonBigInt } from '../../core/json-bigint.js';
+import { openDuckDb } from '../../duckdb/connection.js';
+import { loadConfig, type ConfigOverrides, type JobConfig } from '../../pipeline/config.js';
+import { dateRange, runDumps } from '../../pipeline/dump.js';
+import { runDrain } from '../../pipeline/drain.js';
+import { acquireLease } from '../../pipeline/lease.js';
+import { runMerge } from '../../pipeline/merge.js';
+import { runNightly, warehouseOf } from '../../pipeline/nightly.js';
+import { bindStateViews } from '../../pipeline/state-views.js';
+import type { CliContext, RegisterCommand } from '../context.js';
+
+interface CommonFlags {
+  config?: string;
+  warehouse?: string;
+  brokers?: string;
+  jobName?: string;
+  dryRun?: boolean;
+}
+
+function common(cmd: Command): Command {
+  return cmd
+    .option('--config <file>', 'job file (YAML), e.g. jobs/page_content_change.yaml')
+    .option('--warehouse <dir>', 'Iceberg warehouse directory (default ./warehouse)')
+    .option('--brokers <list>', 'Kafka brokers host:port,... (default from the job file or KAFKA_BROKERS)')
+    .option('--job-name <name>', 'job name (required if the job file has none)')
+    .option('--dry-run', 'show what would be done, change nothing');
+}
+
+async function config(flags: CommonFlags & ConfigOverrides, context: CliContext): Promise<JobConfig> {
+  const overrides: ConfigOverrides = {};
+  if (flags.warehouse !== undefined) overrides.warehouse = flags.warehouse;
+  if (flags.brokers !== undefined) overrides.brokers = flags.brokers;
+  if (flags.jobName !== undefined) overrides.jobName = flags.jobName;
+  if (flags.maxEvents !== undefined) overrides.maxEvents = flags.maxEvents;
+  if (flags.maxBytes !== undefined) overrides.maxBytes = flags.maxBytes;
+  const c = await loadConfig(flags.config, context.env, overrides);
+  await mkdir(c.warehouse, { recursive: true });
+  return c;
+}
+
+function print(context: CliContext, value: unknown): void {
+  context.stdout.write(stringifyJsonBigInt(value) + '\n');
+}
+
+const count = (flag: string) => (text: string) => {
+  if (!/^\d+$/.test(text)) throw new JobError('USAGE', `${flag} must be a non-negative integer, found ${JSON.stringify(text)}`);
+  return Number(text);
+};
+
+async function withLease<T>(c: JobConfig, context: CliContext, command: string, run: () => Promise<T>): Promise<T> {
+  const warehouse = warehouseOf(c, context.logger());
+  const lease = await acquireLease({ storage: warehouse.storage, warehouseLocation: warehouse.rootLocation, job: c.jobName, command, logger: context.logger() });
+  try {
+    return await run();
+  } finally {
+    await lease.release();
+  }
+}
+
+export const registerJobs: RegisterCommand = (program, context) => {
+  common(program.command('drain').description('drain Kafka up to the end offsets seen at start into the events table, exactly once'))
+    .option('--max-events <n>', 'stop after about this many events', count('--max-events'))
+    .option('--max-bytes <n>', 'stop after about this many bytes', count('--max-bytes'))
+    .option('--allow-gap', 'accept events lost to retention (recorded in the snapshot summary)')
+    .action(async (flags: CommonFlags & { maxEvents?: number; maxBytes?: number; allowGap?: boolean }) => {
+      const c = await config(flags, context);
+      const result = await withLease(c, context, 'drain', () =>
+        runDrain({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), allowGap: flags.allowGap === true, dryRun: flags.dryRun === true }),
+      );
+      print(context, { step: 'drain', ...result });
+    });
+
+  common(program.command('merge').description('merge new events into the state tables (revisions, pages)')).action(async (flags: CommonFlags) => {
+    const c = await config(flags, context);
+    const result = await withLease(c, context, 'merge', () =>
+      runMerge({ warehouse: warehouseOf(c, context.logger()), eventsNamespace: c.events.namespace, eventsTable: c.events.table, logger: context.logger(), dryRun: flags.dryRun === true }),
+    );
+    print(context, { step: 'merge', ...result });
+  });
+
+  common(program.command('dump').description('write XML dumps (export 0.11, Wikimedia layout) for a date or a date range'))
+    .option('--wiki <id>', 'wiki id, or all', 'all')
+    .option('--date <YYYY-MM-DD>', 'the dump date: revisions before its 00:00 UTC')
+    .option('--from <YYYY-MM-DD>', 'first date of a range to regenerate')
+    .option('--to <YYYY-MM-DD>', 'last date of the range')
+    .option('--dumps-root <dir>', 'output root (default from the job file)')
+    .action(async (flags: CommonFlags & { wiki: string; date?: string; from?: string; to?: string; dumpsRoot?: string }) => {
+      let dates: string[];
+      if (flags.date !== undefined && flags.from === undefined && flags.to === undefined) dates = dateRange(flags.date, flags.date);
+      else if (flags.date === undefined && flags.from !== undefined && flags.to !== undefined) dates = dateRange(flags.from, flags.to);
+      else throw new JobError('USAGE', 'give --date D, or --from D1 --to D2');
+      const c = await config({ ...flags, ...(flags.dumpsRoot === undefined ? {} : { dumpsRoot: flags.dumpsRoot }) }, context);
+      const cc = flags.dumpsRoot === undefined ? c : { ...c, dumps: { ...c.dumps, root: flags.dumpsRoot } };
+      const wikis = flags.wiki === 'all' ? cc.dumps.wikis : flags.wiki.split(',');
+      const results = await withLease(cc, context, 'dump', () => runDumps({ config: cc, warehouse: warehouseOf(cc, context.logger()), logger: context.logger(), wikis, dates, dryRun: flags.dryRun === true }));
+      print(context, { step: 'dump', dates, results });
+    });
+
+  common(program.command('nightly').description('drain, merge, dump every due date, write the run report and metrics'))
+    .option('--date <YYYY-MM-DD>', 'dump this date instead of every due date')
+    .option('--allow-gap', 'accept events lost to retention')
+    .option('--json', 'print the run report')
+    .action(async (flags: CommonFlags & { date?: string; allowGap?: boolean; json?: boolean }) => {
+      const c = await config(flags, context);
+      const report = await runNightly({ config: c, logger: context.logger(), ...(flags.date === undefined ? {} : { date: flags.date }), dryRun: flags.dryRun === true, allowGap: flags.allowGap === true });
+      if (flags.json === true) print(context, report);
+      else print(context, { step: 'nightly', durationMs: report.durationMs, events: report.steps.drain?.written ?? 0, dumpDates: report.steps.dumps?.dates ?? [] });
+    });
+
+  common(program.command('query').description('run SQL with DuckDB over the views events, pages, revisions and current'))
+    .argument('<sql>', 'SQL text')
+    .option('--as-of <iso-time>', 'read the tables as of this time')
+    .option('--format <format>', 'jsonl (default) or table', 'jsonl')
+    .action(async (sql: string, flags: CommonFlags & { asOf?: string; format: string }) => {
+      const c = await config(flags, context);
+      const db = await openDuckDb();
+      try {
+        const asOfMs = flags.asOf === undefined ? undefined : Date.parse(flags.asOf);
+        if (asOfMs !== undefined && Number.isNaN(asOfMs)) throw new JobError('USAGE', `--as-of must be an ISO time, found ${flags.asOf}`);
+        await bindStateViews(db, warehouseOf(c, context.logger()), { namespace: c.events.namespace, name: c.events.table }, asOfMs === undefined ? {} : { asOfMs });
+        for await (const rows of db.stream(sql)) {
+          if (flags.format === 'table') console.table(rows);
+          else for (const row of rows) context.stdout.write(stringifyJsonBigInt(row) + '\n');
+        }
+      } finally {
+        await db.close();
+      }
+    });
+};

@@ -1,0 +1,120 @@
+// `mwlake nightly`: drain, merge, the dumps that are due, then the run report, under the job's
+// lease. Every step is idempotent, so a second run the same night finds nothing to do and a
+// failed run can simply be run again.
+
+import { readdir, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../core/log.js';
+import { fileLocation, joinLocation, LocalStorage } from '../core/storage.js';
+import { writeMetricsFile, type Metric } from '../core/prom-textfile.js';
+import { Warehouse } from '../iceberg/catalog.js';
+import type { JobConfig } from './config.js';
+import { dateRange, runDumps, type DumpDateResult } from './dump.js';
+import { runDrain, type DrainResult } from './drain.js';
+import { acquireLease } from './lease.js';
+import { runMerge, type MergeResult } from './merge.js';
+
+export interface NightlyOptions {
+  readonly config: JobConfig;
+  readonly logger: Logger;
+  /** Dump only this date (YYYY-MM-DD) instead of every due date. */
+  readonly date?: string;
+  readonly today?: string;
+  readonly dryRun?: boolean;
+  readonly allowGap?: boolean;
+}
+
+export interface RunReport {
+  readonly job: string;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly steps: {
+    readonly drain?: DrainResult;
+    readonly merge?: MergeResult & { durationMs: number };
+    readonly dumps?: { dates: readonly string[]; results: readonly DumpDateResult[]; durationMs: number };
+  };
+}
+
+export function warehouseOf(config: JobConfig, logger: Logger): Warehouse {
+  return new Warehouse(new LocalStorage(), fileLocation(config.warehouse), logger);
+}
+
+/** Dates after the newest complete dump (any wiki) up to yesterday; yesterday alone if none. */
+async function dueDates(config: JobConfig, today: string): Promise<string[]> {
+  const yesterday = new Date(Date.parse(`${today}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+  let newest: string | undefined;
+  try {
+    for (const wiki of await readdir(config.dumps.root)) {
+      if (wiki === 'other') continue;
+      for (const d of await readdir(join(config.dumps.root, wiki)).catch(() => [] as string[])) {
+        if (/^\d{8}$/.test(d) && (newest === undefined || d > newest)) newest = d;
+      }
+    }
+  } catch {
+    // no dumps yet
+  }
+  if (newest === undefined) return [yesterday];
+  const next = new Date(Date.parse(`${newest.slice(0, 4)}-${newest.slice(4, 6)}-${newest.slice(6)}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+  return next > yesterday ? [] : dateRange(next, yesterday);
+}
+
+export async function runNightly(o: NightlyOptions): Promise<RunReport> {
+  const started = Date.now();
+  const { config, logger } = o;
+  await mkdir(config.warehouse, { recursive: true });
+  const warehouse = warehouseOf(config, logger);
+  const lease = await acquireLease({ storage: warehouse.storage, warehouseLocation: warehouse.rootLocation, job: config.jobName, command: 'nightly', logger });
+  try {
+    const drain = await runDrain({ config, warehouse, logger, ...(o.allowGap === true ? { allowGap: true } : {}), ...(o.dryRun === true ? { dryRun: true } : {}) });
+    const mergeStarted = Date.now();
+    const merge = await runMerge({ warehouse, eventsNamespace: config.events.namespace, eventsTable: config.events.table, logger, ...(o.dryRun === true ? { dryRun: true } : {}) });
+    const today = o.today ?? new Date().toISOString().slice(0, 10);
+    const dates = o.date !== undefined ? [o.date] : await dueDates(config, today);
+    const dumpsStarted = Date.now();
+    const results = dates.length === 0 ? [] : await runDumps({ config, warehouse, logger, wikis: config.dumps.wikis, dates, ...(o.dryRun === true ? { dryRun: true } : {}) });
+    const report: RunReport = {
+      job: config.jobName,
+      startedAt: new Date(started).toISOString(),
+      durationMs: Date.now() - started,
+      steps: { drain, merge: { ...merge, durationMs: dumpsStarted - mergeStarted }, dumps: { dates, results, durationMs: Date.now() - dumpsStarted } },
+    };
+    if (o.dryRun !== true) {
+      await warehouse.storage.writeAtomic(joinLocation(warehouse.rootLocation, '_reports', `${config.jobName}-${report.startedAt.replaceAll(':', '')}.json`), JSON.stringify(report, null, 2));
+      if (config.metricsFile !== undefined) await writeMetricsFile(warehouse.storage, fileLocation(config.metricsFile), metricsOf(report));
+    }
+    return report;
+  } finally {
+    await lease.release();
+  }
+}
+
+function metricsOf(r: RunReport): Metric[] {
+  const job = { job: r.job };
+  const d = r.steps.drain;
+  return [
+    { name: 'mwlake_last_success_timestamp_seconds', help: 'End of the last successful nightly run', type: 'gauge', samples: [{ labels: job, value: Math.round((Date.parse(r.startedAt) + r.durationMs) / 1000) }] },
+    { name: 'mwlake_run_duration_seconds', help: 'Duration of the last run', type: 'gauge', samples: [{ labels: job, value: r.durationMs / 1000 }] },
+    {
+      name: 'mwlake_events_total',
+      help: 'Events of the last drain by outcome',
+      type: 'gauge',
+      samples: d === undefined ? [] : [
+        { labels: { ...job, outcome: 'consumed' }, value: d.consumed },
+        { labels: { ...job, outcome: 'written' }, value: d.written },
+        { labels: { ...job, outcome: 'errored' }, value: d.errored },
+      ],
+    },
+    {
+      name: 'mwlake_kafka_lag',
+      help: 'Messages left after the drain, per partition',
+      type: 'gauge',
+      samples: Object.entries(d?.lag ?? {}).map(([partition, lag]) => ({ labels: { ...job, partition }, value: Number(lag) })),
+    },
+    {
+      name: 'mwlake_dump_bytes',
+      help: 'Bytes of dump files written by the last run',
+      type: 'gauge',
+      samples: [{ labels: job, value: (r.steps.dumps?.results ?? []).reduce((n, x) => n + x.bytes, 0) }],
+    },
+  ];
+}
