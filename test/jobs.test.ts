@@ -1,0 +1,25 @@
+// The shipped job files: the YAML loads with every default, the Airflow DAG compiles with Python.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadConfig, DEFAULT_TOPICS } from '../src/pipeline/config.js';
+import { repoRoot } from './helpers/python.js';
+
+test('jobs/page_content_change.yaml loads; env and flags override it; job_name is required', async () => {
+  const file = join(repoRoot, 'jobs', 'page_content_change.yaml');
+  const c = await loadConfig(file, {});
+  assert.equal(c.jobName, 'mwlake_page_content_change');
+  assert.deepEqual(c.kafka.topics, DEFAULT_TOPICS);
+  assert.equal(c.warehouse, join(repoRoot, 'warehouse'));
+  const o = await loadConfig(file, { KAFKA_BROKERS: 'k1:9092,k2:9092' }, { warehouse: '/tmp/w' });
+  assert.deepEqual(o.kafka.brokers, ['k1:9092', 'k2:9092']);
+  assert.equal(o.warehouse, '/tmp/w');
+  await assert.rejects(loadConfig(undefined, {}), /job_name is required/);
+});
+
+test('the Airflow DAG compiles', () => {
+  const r = spawnSync('python3', ['-m', 'py_compile', join(repoRoot, 'jobs', 'airflow', 'mwlake_dumps.py')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+});
