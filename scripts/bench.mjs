@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+// `npm run bench [-- --quick]`: each stage against a reference measured in the same run, as a
+// ratio (absolute times drift between machines). Generates its own seeded data, starts or reuses
+// the local broker, prints one table and writes it to bench/results/<date>.json. See bench/README.md.
+
+import { spawnSync, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(new URL('..', import.meta.url).pathname);
+const quick = process.argv.includes('--quick');
+const runs = quick ? 1 : 3;
+const events = quick ? 3000 : 60000;
+execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
+if (!process.env.KAFKA_BROKERS) execFileSync('bash', ['scripts/kafka.sh', 'ensure'], { cwd: root, stdio: 'inherit' });
+const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
+const work = mkdtempSync(join(tmpdir(), 'mwlake-bench-'));
+const cli = join(root, 'dist/src/cli/main.js');
+
+function time(fn) {
+  const t = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t) / 1e9;
+}
+function mwlake(args, env = {}) {
+  const r = spawnSync(process.execPath, [cli, '--log-level', 'warn', ...args], { env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`mwlake ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+function duck(sql) {
+  const r = spawnSync(process.execPath, ['-e', `import('${join(root, 'dist/src/duckdb/connection.js')}').then(async ({openDuckDb}) => { const db = await openDuckDb(); await db.run(${JSON.stringify(sql)}); await db.close(); })`], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const rows = [];
+function row(name, what, ours, ref, target, ok) {
+  rows.push({ row: name, what, median: median(ours), min: Math.min(...ours), max: Math.max(...ours), reference: median(ref), ratio: median(ours) / median(ref), target, met: ok(median(ours) / median(ref)) });
+}
+
+try {
+  // Data: seeded events as JSONL (the DuckDB reference input) and in Kafka (the drain input).
+  const jsonl = join(work, 'events.jsonl');
+  const gen = ['--seed', '11', '--events', String(events), '--start', '2026-11-01', '--wikis', 'enwiki,dewiki,frwiki', '--bad-fraction', '0'];
+  mwlake(['gen', ...gen, '--out', jsonl]);
+  const mb = statSync(jsonl).size / 1e6;
+
+  // ingest: MB/s of event JSON; higher is better, so the ratio is ours/reference in MB/s.
+  const ingest = [];
+  const ingestRef = [];
+  for (let i = 0; i < runs; i++) {
+    const stream = `mwlake.bench.${Date.now()}.${i}`;
+    mwlake(['gen', ...gen, '--stream', stream, '--to', 'kafka', '--brokers', brokers]);
+    const wh = join(work, `wh${i}`);
+    const env = { KAFKA_BROKERS: brokers, MWLAKE_TOPICS: `eqiad.${stream},codfw.${stream}`, MWLAKE_JOB_NAME: `bench${i}` };
+    ingest.push(mb / time(() => mwlake(['drain', '--warehouse', wh], env)));
+    ingestRef.push(mb / time(() => duck(`COPY (SELECT * FROM read_json('${jsonl}', format='newline_delimited')) TO '${join(work, `ref${i}.parquet`)}' (FORMAT parquet)`)));
+  }
+  row('ingest', `Kafka → drain → Iceberg, MB/s of JSON (${mb.toFixed(0)} MB)`, ingest, ingestRef, 'ratio ≥ 1.5', (r) => r >= 1.5);
+
+  // dump: pages-meta-history bz2 MB/s of XML vs lbzip2 -n2 on the same XML.
+  const wh = join(work, 'wh0');
+  const env = { MWLAKE_JOB_NAME: 'bench0' };
+  mwlake(['merge', '--warehouse', wh], env);
+  const dump = [];
+  const dumpRef = [];
+  let xmlMb = 0;
+  for (let i = 0; i < runs; i++) {
+    const out = join(work, `dumps${i}`);
+    const t = time(() => mwlake(['dump', '--warehouse', wh, '--dumps-root', out, '--wiki', 'enwiki', '--date', '2026-11-30'], env));
+    const dir = join(out, 'enwiki', '20261130');
+    const file = join(dir, readdirSync(dir).find((f) => f.includes('pages-meta-history') && f.endsWith('.bz2')));
+    const xml = join(work, 'history.xml');
+    execFileSync('bash', ['-c', `bzcat '${file}' > '${xml}'`]);
+    xmlMb = statSync(xml).size / 1e6;
+    dump.push(xmlMb / t);
+    dumpRef.push(xmlMb / time(() => execFileSync('bash', ['-c', `lbzip2 -n2 -c '${xml}' > /dev/null`])));
+  }
+  row('dump', `full enwiki dump set incl. pages-meta-history bz2, MB/s of history XML (${xmlMb.toFixed(0)} MB)`, dump, dumpRef, 'ratio ≥ 0.9', (r) => r >= 0.9);
+
+  // query: seconds (lower is better, ratio ours/reference).
+  const q = [];
+  const qRef = [];
+  const files = join(wh, 'state', 'revisions', 'data', '**', '*.parquet');
+  for (let i = 0; i < runs; i++) {
+    q.push(time(() => mwlake(['query', '--warehouse', wh, 'SELECT wiki_id, count(*) FROM revisions_raw GROUP BY 1'], env)));
+    qRef.push(time(() => duck(`SELECT wiki_id, count(*) FROM read_parquet('${files}') GROUP BY 1`)));
+  }
+  row('query', 'count per wiki: mwlake query (process start, snapshot binding) vs DuckDB read_parquet, seconds', q, qRef, 'ratio ≤ 1.1', (r) => r <= 1.1);
+
+  const missing = ['ingest memory', 'merge', 'dump zstd'].map((name) => ({ row: name, what: 'not measured yet', met: false }));
+  const table = [...rows, ...missing];
+  console.table(table.map((r) => ({ row: r.row, ratio: r.ratio?.toFixed(2) ?? '—', target: r.target ?? '—', met: r.met, ours: r.median?.toFixed(2), reference: r.reference?.toFixed(2), what: r.what })));
+  mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+  const out = join(root, 'bench', 'results', `${new Date().toISOString().slice(0, 10)}${quick ? '-quick' : ''}.json`);
+  writeFileSync(out, JSON.stringify({ quick, runs, events, rows: table }, null, 2) + '\n');
+  console.log(`written ${out}`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
