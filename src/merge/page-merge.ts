@@ -1,0 +1,74 @@
+// Merge SQL for the pages table: one row per (wiki_id, page_id) with three watermark groups
+// (state-schema PAGE_GROUPS). A move or delete changes one row here and no revision row. An
+// undelete that gave the page a new id marks the old id's row `page_merged_into_page_id`, so the
+// revisions filed under the old id follow the page without being rewritten (views.ts resolves it).
+
+import type { PageGroup } from './state-schema.js';
+
+const REDIRECT_TARGET_SQL = `CASE WHEN page.is_redirect AND page.redirect_page_link IS NOT NULL
+    THEN coalesce(page.redirect_page_link.interwiki_prefix || ':', '') || page.redirect_page_link.page_title END`;
+
+const GROUPS: Record<PageGroup, { readonly carries: string; readonly columns: Readonly<Record<string, string>> }> = {
+  page: {
+    carries: "role = 'self'",
+    columns: {
+      page_namespace_id: 'page.namespace_id',
+      page_title: 'page.page_title',
+      page_is_redirect: 'page.is_redirect',
+      page_redirect_target: REDIRECT_TARGET_SQL,
+      page_latest_revision_id: 'revision.rev_id',
+    },
+  },
+  deletion: {
+    carries: "role = 'self' AND page_change_kind IN ('delete', 'undelete')",
+    columns: {
+      page_is_deleted: "page_change_kind = 'delete'",
+      // A suppressed delete omits the performer (notes §1.3, T342487). [inferred: no explicit flag]
+      page_is_suppressed: "page_change_kind = 'delete' AND performer IS NULL",
+    },
+  },
+  merge: {
+    carries: "role = 'alias'",
+    columns: { page_merged_into_page_id: 'page.page_id' },
+  },
+};
+
+const GROUP_NAMES = Object.keys(GROUPS) as PageGroup[];
+const COLUMN_ORDER = [
+  'page_namespace_id', 'page_title', 'page_is_redirect', 'page_redirect_target', 'page_latest_revision_id',
+  'page_is_deleted', 'page_is_suppressed', 'page_merged_into_page_id',
+];
+
+/** Delta per (wiki_id, page_id) from `source` (events-table columns plus key `k`). */
+export function pageDeltaSql(source: string): string {
+  const parts = GROUP_NAMES.flatMap((group) => {
+    const { carries, columns } = GROUPS[group];
+    const struct = Object.entries(columns).map(([name, expr]) => `${name}: ${expr}`).join(', ');
+    return [`arg_max({${struct}}, k) FILTER (WHERE ${carries}) AS g_${group}`, `max(k) FILTER (WHERE ${carries}) AS k_${group}`];
+  });
+  return `SELECT wiki_id, pid AS page_id, ${parts.join(', ')}
+FROM (
+  SELECT *, page.page_id AS pid, 'self' AS role FROM ${source} WHERE page.page_id IS NOT NULL
+  UNION ALL
+  SELECT *, prior_state.page.page_id AS pid, 'alias' AS role FROM ${source}
+  WHERE page_change_kind = 'undelete' AND prior_state.page.page_id IS NOT NULL AND prior_state.page.page_id <> page.page_id
+) GROUP BY wiki_id, pid`;
+}
+
+function wins(group: PageGroup): string {
+  return `(d.k_${group} IS NOT NULL AND (x.row_${group}_key IS NULL OR d.k_${group} > x.row_${group}_key))`;
+}
+
+/** Rows to write (PAGES_SCHEMA order plus `_file`, `_pos` of the row they replace). */
+export function pageMergeSql(delta: string, existing: string): string {
+  const columns = ['d.wiki_id AS wiki_id', 'd.page_id AS page_id'];
+  for (const column of COLUMN_ORDER) {
+    const group = GROUP_NAMES.find((g) => column in GROUPS[g].columns)!;
+    columns.push(`CASE WHEN ${wins(group)} THEN d.g_${group}.${column} ELSE x.${column} END AS ${column}`);
+  }
+  for (const group of GROUP_NAMES) columns.push(`CASE WHEN ${wins(group)} THEN d.k_${group} ELSE x.row_${group}_key END AS row_${group}_key`);
+  return `SELECT ${columns.join(',\n  ')},
+  x._file AS _file, x._pos AS _pos
+FROM ${delta} d LEFT JOIN ${existing} x ON x.wiki_id = d.wiki_id AND x.page_id = d.page_id
+WHERE ${GROUP_NAMES.map(wins).join(' OR ')}`;
+}

@@ -1,0 +1,98 @@
+// The dump-ready state tables: `revisions` (one row per wiki_id, revision_id) and `pages` (one row
+// per wiki_id, page_id). Titles live only on the page row, so a move or delete rewrites one small
+// row whatever the page's history length (issue 4/7). Column names follow Wikimedia's
+// mediawiki_content_history_v1 (notes §3.3); `row_*_key` columns are the per-concern watermarks.
+
+import type { PartitionSpec } from '../iceberg/spec/partition.js';
+import type { NestedField, Schema } from '../iceberg/spec/types.js';
+
+export const STATE_NAMESPACE = 'state';
+export const REVISIONS_TABLE = 'revisions';
+export const PAGES_TABLE = 'pages';
+
+/** Snapshot summary key: the events-table snapshot a state table has merged up to. */
+export const SOURCE_SNAPSHOT_PROPERTY = 'mwlake.source-snapshot-id';
+
+const opt = (id: number, name: string, type: NestedField['type']): NestedField => ({ id, name, required: false, type });
+const req = (id: number, name: string, type: NestedField['type']): NestedField => ({ id, name, required: true, type });
+
+/** Watermark groups of a revision row: each is replaced only by an event with a greater key. */
+export const REVISION_GROUPS = ['base', 'content', 'editor', 'comment', 'visibility'] as const;
+export type RevisionGroup = (typeof REVISION_GROUPS)[number];
+
+export const REVISIONS_SCHEMA: Schema = {
+  schemaId: 0,
+  identifierFieldIds: [1, 2],
+  fields: [
+    req(1, 'wiki_id', 'string'),
+    req(2, 'revision_id', 'long'),
+    opt(3, 'page_id', 'long'),
+    opt(4, 'revision_parent_id', 'long'),
+    opt(5, 'revision_dt', 'timestamptz'),
+    opt(6, 'revision_is_minor_edit', 'boolean'),
+    opt(7, 'revision_comment', 'string'),
+    opt(8, 'revision_sha1', 'string'),
+    opt(9, 'revision_size', 'long'),
+    opt(10, 'revision_content_slots', {
+      type: 'map',
+      keyId: 30,
+      key: 'string',
+      valueId: 31,
+      valueRequired: false,
+      value: {
+        type: 'struct',
+        fields: [
+          opt(32, 'content_body', 'string'),
+          opt(33, 'content_format', 'string'),
+          opt(34, 'content_model', 'string'),
+          opt(35, 'content_sha1', 'string'),
+          opt(36, 'content_size', 'long'),
+          opt(37, 'origin_rev_id', 'long'),
+        ],
+      },
+    }),
+    opt(11, 'user_id', 'long'),
+    opt(12, 'user_text', 'string'),
+    opt(13, 'user_is_bot', 'boolean'),
+    opt(14, 'user_is_system', 'boolean'),
+    opt(15, 'user_is_temp', 'boolean'),
+    opt(16, 'revision_content_is_visible', 'boolean'),
+    opt(17, 'user_is_visible', 'boolean'),
+    opt(18, 'revision_comment_is_visible', 'boolean'),
+    opt(19, 'row_base_key', 'string'),
+    opt(20, 'row_content_key', 'string'),
+    opt(21, 'row_editor_key', 'string'),
+    opt(22, 'row_comment_key', 'string'),
+    opt(23, 'row_visibility_key', 'string'),
+  ],
+};
+
+/** Page groups: title/namespace/redirect/latest, deletion, and the undelete-with-new-id alias. */
+export const PAGE_GROUPS = ['page', 'deletion', 'merge'] as const;
+export type PageGroup = (typeof PAGE_GROUPS)[number];
+
+export const PAGES_SCHEMA: Schema = {
+  schemaId: 0,
+  identifierFieldIds: [1, 2],
+  fields: [
+    req(1, 'wiki_id', 'string'),
+    req(2, 'page_id', 'long'),
+    opt(3, 'page_namespace_id', 'int'),
+    opt(4, 'page_title', 'string'),
+    opt(5, 'page_is_redirect', 'boolean'),
+    opt(6, 'page_redirect_target', 'string'),
+    opt(7, 'page_latest_revision_id', 'long'),
+    opt(8, 'page_is_deleted', 'boolean'),
+    opt(9, 'page_is_suppressed', 'boolean'),
+    opt(10, 'page_merged_into_page_id', 'long'),
+    opt(11, 'row_page_key', 'string'),
+    opt(12, 'row_deletion_key', 'string'),
+    opt(13, 'row_merge_key', 'string'),
+  ],
+};
+
+/** Both tables are partitioned by wiki: merges and dumps work wiki by wiki. */
+export const STATE_SPEC: PartitionSpec = {
+  specId: 0,
+  fields: [{ sourceId: 1, fieldId: 1000, name: 'wiki_id', transform: { kind: 'identity' } }],
+};

@@ -1,0 +1,20 @@
+// The read side of the state tables, as SQL over two relations bound to one consistent pair of
+// snapshots (`revisions_raw`, `pages_raw`): revisions resolved to their page (following an
+// undelete's new page id), deleted pages left out, and the latest revision per page.
+
+/** Revisions of live pages with the page's current fields; the relation `revisions` in queries. */
+export function revisionsViewSql(revisionsRaw: string, pagesRaw: string): string {
+  return `SELECT r.* EXCLUDE (page_id),
+  p.page_id AS page_id, r.page_id AS filed_page_id,
+  p.page_namespace_id, p.page_title, p.page_is_redirect, p.page_redirect_target
+FROM ${revisionsRaw} r
+LEFT JOIN ${pagesRaw} alias ON alias.wiki_id = r.wiki_id AND alias.page_id = r.page_id
+JOIN ${pagesRaw} p ON p.wiki_id = r.wiki_id AND p.page_id = coalesce(alias.page_merged_into_page_id, r.page_id)
+WHERE r.revision_dt IS NOT NULL AND p.page_title IS NOT NULL AND NOT coalesce(p.page_is_deleted, false)`;
+}
+
+/** Latest revision per page by (revision_dt, revision_id) among `revisions`, optionally before a cutoff. */
+export function currentViewSql(revisions: string, cutoffPredicate = 'true'): string {
+  return `SELECT * FROM ${revisions} WHERE ${cutoffPredicate}
+QUALIFY row_number() OVER (PARTITION BY wiki_id, page_id ORDER BY revision_dt DESC, revision_id DESC) = 1`;
+}

@@ -1,0 +1,138 @@
+// An independent reference for the merge: a plain in-memory fold over the events, sorted by the
+// ordering rule (meta.dt, revision id, meta.id) and applied one by one, later events overwriting
+// whatever part of the state they carry. The merge computes the same thing as per-group maxima in
+// SQL; agreeing on every generated stream is the test.
+
+export interface RefRevision {
+  wiki_id: string;
+  revision_id: number;
+  page_id: number | null;
+  revision_parent_id: number | null;
+  revision_dt: string | null;
+  revision_is_minor_edit: boolean | null;
+  revision_comment: string | null;
+  revision_sha1: string | null;
+  revision_size: number | null;
+  slots: Record<string, { content_body: string | null; content_sha1: string | null; content_size: number | null; content_model: string | null; content_format: string | null; origin_rev_id: number | null }> | null;
+  user_id: number | null;
+  user_text: string | null;
+  revision_content_is_visible: boolean | null;
+  user_is_visible: boolean | null;
+  revision_comment_is_visible: boolean | null;
+}
+
+export interface RefPage {
+  wiki_id: string;
+  page_id: number;
+  page_namespace_id: number | null;
+  page_title: string | null;
+  page_redirect_target: string | null;
+  page_latest_revision_id: number | null;
+  page_is_deleted: boolean | null;
+  page_is_suppressed: boolean | null;
+  page_merged_into_page_id: number | null;
+}
+
+type Json = Record<string, any>;
+
+function micros(iso: string): bigint {
+  const m = /^(.*?)(?:\.(\d+))?Z$/.exec(iso)!;
+  const whole = BigInt(Date.parse(`${m[1]}Z`)) * 1000n;
+  const frac = (m[2] ?? '').padEnd(6, '0').slice(0, 6);
+  return whole + BigInt(frac === '' ? 0 : Number(frac));
+}
+
+function orderKey(e: Json): [bigint, number, string] {
+  return [micros(e.meta.dt), e.revision?.rev_id ?? 0, e.meta.id ?? ''];
+}
+
+function compare(a: Json, b: Json): number {
+  const [ad, ar, ai] = orderKey(a);
+  const [bd, br, bi] = orderKey(b);
+  if (ad !== bd) return ad < bd ? -1 : 1;
+  if (ar !== br) return ar < br ? -1 : 1;
+  return ai < bi ? -1 : ai > bi ? 1 : 0;
+}
+
+export function referenceState(events: readonly Json[]): { revisions: Map<string, RefRevision>; pages: Map<string, RefPage> } {
+  const history = events.filter((e) => e.meta?.domain !== 'canary' && e.wiki_id != null && e.page_change_kind != null);
+  const sorted = [...history].sort(compare);
+  const revisions = new Map<string, RefRevision>();
+  const pages = new Map<string, RefPage>();
+  const page = (wiki: string, id: number): RefPage => {
+    const key = `${wiki}:${id}`;
+    let p = pages.get(key);
+    if (p === undefined) {
+      p = { wiki_id: wiki, page_id: id, page_namespace_id: null, page_title: null, page_redirect_target: null, page_latest_revision_id: null, page_is_deleted: null, page_is_suppressed: null, page_merged_into_page_id: null };
+      pages.set(key, p);
+    }
+    return p;
+  };
+  for (const e of sorted) {
+    const r = e.revision;
+    if (r?.rev_id != null) {
+      const key = `${e.wiki_id}:${r.rev_id}`;
+      let row = revisions.get(key);
+      if (row === undefined) {
+        row = { wiki_id: e.wiki_id, revision_id: r.rev_id, page_id: null, revision_parent_id: null, revision_dt: null, revision_is_minor_edit: null, revision_comment: null, revision_sha1: null, revision_size: null, slots: null, user_id: null, user_text: null, revision_content_is_visible: null, user_is_visible: null, revision_comment_is_visible: null };
+        revisions.set(key, row);
+      }
+      row.page_id = e.page?.page_id ?? null;
+      row.revision_parent_id = r.rev_parent_id ?? null;
+      row.revision_dt = r.rev_dt ?? null;
+      row.revision_is_minor_edit = r.is_minor_edit ?? null;
+      if (r.content_slots != null) {
+        row.revision_sha1 = r.rev_sha1 ?? null;
+        row.revision_size = r.rev_size ?? null;
+        row.slots = Object.fromEntries(
+          Object.entries(r.content_slots as Record<string, Json>).map(([role, s]) => [role, {
+            content_body: s.content_body ?? null, content_sha1: s.content_sha1 ?? null, content_size: s.content_size ?? null,
+            content_model: s.content_model ?? null, content_format: s.content_format ?? null, origin_rev_id: s.origin_rev_id ?? null,
+          }]),
+        );
+      }
+      if (r.editor != null) {
+        row.user_id = r.editor.user_id ?? null;
+        row.user_text = r.editor.user_text ?? null;
+      }
+      if (r.comment != null) row.revision_comment = r.comment;
+      if (r.is_content_visible != null) {
+        row.revision_content_is_visible = r.is_content_visible;
+        row.user_is_visible = r.is_editor_visible ?? null;
+        row.revision_comment_is_visible = r.is_comment_visible ?? null;
+      }
+    }
+    if (e.page?.page_id != null) {
+      const p = page(e.wiki_id, e.page.page_id);
+      p.page_namespace_id = e.page.namespace_id ?? null;
+      p.page_title = e.page.page_title ?? null;
+      const link = e.page.redirect_page_link;
+      p.page_redirect_target = e.page.is_redirect && link != null ? `${link.interwiki_prefix != null ? `${link.interwiki_prefix}:` : ''}${link.page_title}` : null;
+      p.page_latest_revision_id = r?.rev_id ?? null;
+      if (e.page_change_kind === 'delete' || e.page_change_kind === 'undelete') {
+        p.page_is_deleted = e.page_change_kind === 'delete';
+        p.page_is_suppressed = e.page_change_kind === 'delete' && e.performer == null;
+      }
+    }
+    const oldId = e.prior_state?.page?.page_id;
+    if (e.page_change_kind === 'undelete' && oldId != null && oldId !== e.page?.page_id) page(e.wiki_id, oldId).page_merged_into_page_id = e.page.page_id;
+  }
+  return { revisions, pages };
+}
+
+/** What a dump for the cutoff must contain: live pages' revisions before it, by resolved page. */
+export function referenceDumpHistory(state: ReturnType<typeof referenceState>, wiki: string, cutoffIso: string): Map<number, number[]> {
+  const out = new Map<number, number[]>();
+  for (const r of state.revisions.values()) {
+    if (r.wiki_id !== wiki || r.revision_dt === null || r.revision_dt >= cutoffIso) continue;
+    const alias = state.pages.get(`${wiki}:${r.page_id}`);
+    const pageId = alias?.page_merged_into_page_id ?? r.page_id!;
+    const p = state.pages.get(`${wiki}:${pageId}`);
+    if (p === undefined || p.page_title === null || p.page_is_deleted === true) continue;
+    const list = out.get(pageId) ?? [];
+    list.push(r.revision_id);
+    out.set(pageId, list);
+  }
+  for (const list of out.values()) list.sort((a, b) => a - b);
+  return out;
+}
