@@ -185,7 +185,9 @@ format_storage() {
   [ -f "$DATA/meta.properties" ] && return 0
   # A KRaft cluster id is 16 random bytes in URL-safe base64 without padding (Uuid.toString).
   local cluster_id
-  cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+  # One starting with '-' would be read as an option by the storage tool: draw again.
+  cluster_id=-
+  while [[ $cluster_id == -* ]]; do cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'); done
   say "formatting $DATA (cluster id $cluster_id)"
   if ! java -Xmx256m -Dlog4j2.configurationFile="$ROOT/tools/kafka/log4j2.properties" -Dkafka.logs.dir="$LOGS" \
     -cp "$LIBS/*" kafka.tools.StorageTool format --cluster-id "$cluster_id" --config "$CONFIG" --ignore-formatted \
