@@ -92,22 +92,53 @@ test('gen → drain → merge → dump, matching an independent fold of the even
     assert.equal(r.revision_content_is_visible, want.revision_content_is_visible);
   }
 
-  const dump = await cli('dump', '--warehouse', wh, '--dumps-root', dumps, '--wiki', 'enwiki', '--date', '2026-11-04');
+  const dump = await cli('dump', '--warehouse', wh, '--dumps-root', dumps, '--wiki', 'enwiki', '--date', '2026-11-02');
   assert.equal(dump.code, 0, dump.err);
-  const day = join(dumps, 'enwiki', '20261104');
+  const day = join(dumps, 'enwiki', '20261102');
   const history = readdirSync(day).find((f) => f.includes('pages-meta-history') && f.endsWith('.bz2'))!;
   assertValidExport(decompressFile(join(day, history)), history);
   const parsed = await readWithMwxml(join(day, history));
   const revisions = parsed.filter((l) => l['kind'] === 'revision');
   assert.ok(revisions.length > 0);
-  assert.ok(revisions.every((r) => String(r['timestamp']) < '2026-11-04'), 'only revisions before the cutoff');
-  assert.ok(existsSync(join(dumps, 'other', 'incr', 'enwiki', '20261104', 'maxrevid.txt')));
+  assert.ok(revisions.every((r) => String(r['timestamp']) < '2026-11-02'), 'only revisions before the cutoff');
+  assert.ok(existsSync(join(dumps, 'other', 'incr', 'enwiki', '20261102', 'maxrevid.txt')));
+  // mwxml reads exactly the revisions the state holds for live pages before the cutoff.
+  const stateQ = await cli('query', '--warehouse', wh, `SELECT revision_id, revision_content_is_visible AS text, user_is_visible AS usr, revision_comment_is_visible AS cmt
+    FROM revisions WHERE wiki_id = 'enwiki' AND revision_dt < TIMESTAMPTZ '2026-11-02 00:00:00+00' ORDER BY 1`);
+  const state = stateQ.out.trim().split('\n').map((l) => JSON.parse(l) as { revision_id: number; text: boolean | null; usr: boolean | null; cmt: boolean | null });
+  assert.deepEqual(revisions.map((r) => Number(r['id'])).sort((a, b) => a - b), state.map((r) => Number(r.revision_id)));
+  // Redaction follows the state's visibility flags.
+  const byId = new Map(revisions.map((r) => [Number(r['id']), r]));
+  let hidden = 0;
+  for (const r of state) {
+    const deleted = byId.get(Number(r.revision_id))!['deleted'] as { text: boolean; user: boolean; comment: boolean };
+    assert.equal(deleted.text, r.text === false, `text of ${r.revision_id}`);
+    assert.equal(deleted.comment, r.cmt === false, `comment of ${r.revision_id}`);
+    if (r.usr === false) assert.equal(deleted.user, true, `user of ${r.revision_id}`);
+    if (r.text === false) hidden++;
+  }
+  assert.ok(hidden > 0, 'the stream hides some content');
+  // Deleted pages never appear.
+  const deletedPages = (await cli('query', '--warehouse', wh, "SELECT page_id FROM pages WHERE wiki_id = 'enwiki' AND page_is_deleted")).out.trim().split('\n').filter((l) => l !== '').map((l) => Number((JSON.parse(l) as { page_id: number }).page_id));
+  assert.ok(deletedPages.length > 0, 'the stream deletes some pages');
+  const dumpedPages = new Set(parsed.filter((l) => l['kind'] === 'page').map((l) => Number(l['id'])));
+  assert.deepEqual(deletedPages.filter((p) => dumpedPages.has(p)), []);
+  // Adds-changes hold the revision ids above the previous day's max (no earlier run: computed) up to maxrevid.
+  const incr = join(dumps, 'other', 'incr', 'enwiki', '20261102');
+  const maxRevId = Number(readFileSync(join(incr, 'maxrevid.txt'), 'utf8').trim());
+  const incrRevs = (await readWithMwxml(join(incr, readdirSync(incr).find((f) => f.startsWith('enwiki-20261102-stubs-meta-hist-incr'))!))).filter((l) => l['kind'] === 'revision').map((l) => Number(l['id']));
+  assert.equal(maxRevId, Math.max(...state.map((r) => Number(r.revision_id))));
+  const ids = async (sql: string) => (await cli('query', '--warehouse', wh, sql)).out.trim().split('\n').filter((l) => l !== '').map((l) => Number(Object.values(JSON.parse(l) as object)[0]));
+  const [previousMax] = await ids("SELECT max(revision_id) FROM revisions WHERE wiki_id = 'enwiki' AND revision_dt < TIMESTAMPTZ '2026-11-01 00:00:00+00'");
+  const expectedIncr = await ids(`SELECT revision_id FROM revisions WHERE wiki_id = 'enwiki' AND revision_id > ${previousMax} AND revision_id <= ${maxRevId} ORDER BY 1`);
+  assert.ok(expectedIncr.length > 0);
+  assert.deepEqual(incrRevs.sort((a, b) => a - b), expectedIncr);
   const status = JSON.parse(readFileSync(join(day, 'dumpstatus.json'), 'utf8')) as { version: string };
   assert.equal(status.version, '0.8');
 
   // Rerunning the same date rewrites byte-identical files.
   const before = readFileSync(join(day, history));
-  assert.equal((await cli('dump', '--warehouse', wh, '--dumps-root', dumps, '--wiki', 'enwiki', '--date', '2026-11-04')).code, 0);
+  assert.equal((await cli('dump', '--warehouse', wh, '--dumps-root', dumps, '--wiki', 'enwiki', '--date', '2026-11-02')).code, 0);
   assert.ok(readFileSync(join(day, history)).equals(before));
 });
 
