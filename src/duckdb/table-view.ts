@@ -1,11 +1,12 @@
 // An Iceberg snapshot as a DuckDB view: read_parquet over the planned data files, minus the rows
-// position-delete files remove (anti-join on file and row number). The view pins the snapshot:
+// position-delete files remove (anti-join on file and row number; writers spell local paths
+// `file:///p`, `file:/p` or `/p`). The view pins the snapshot:
 // later commits do not change what it returns.
 
 import { JobError } from '../core/errors.js';
 import type { Table } from '../iceberg/table.js';
 import type { DuckDb } from './connection.js';
-import { emptyRelationSql, quoteIdent, sqlString, sqlStringList } from './iceberg-types.js';
+import { emptyRelationSql, quoteIdent, sqlStringList } from './iceberg-types.js';
 
 export type ViewSnapshot = { readonly snapshotId?: bigint; readonly empty?: boolean };
 
@@ -27,7 +28,7 @@ export async function tableRelationSql(table: Table, o: ViewSnapshot = {}): Prom
   const deletes = sqlStringList(plan.deleteFiles.map((f) => localFile(table, f.file.filePath)));
   return `SELECT ${columns} FROM read_parquet(${files}, filename = true, file_row_number = true) AS d
     WHERE NOT EXISTS (SELECT 1 FROM read_parquet(${deletes}) AS x
-      WHERE x.file_path = ${sqlString('file://')} || d.filename AND x.pos = d.file_row_number)`;
+      WHERE regexp_replace(x.file_path, '^file:(//)?', '') = d.filename AND x.pos = d.file_row_number)`;
 }
 
 export async function createTableView(db: DuckDb, name: string, table: Table, o: ViewSnapshot = {}): Promise<void> {

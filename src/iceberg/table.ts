@@ -185,3 +185,16 @@ export async function loadTableAt(storage: Storage, tableLocation: string, logge
   if (text === undefined) throw new CommitStateUnknownError(`metadata file ${location} vanished while loading`, { context: { table: tableLocation } });
   return new Table(storage, parseTableMetadata(text, location), version, logger);
 }
+
+/**
+ * Loads the table a given metadata file describes, for tables other catalogs manage (PyIceberg's
+ * SQL catalog names them `NNNNN-<uuid>.metadata.json` and keeps no version hint). Read it; commit
+ * through the catalog that owns it.
+ */
+export async function loadTableFromMetadataFile(storage: Storage, metadataLocation: string, logger?: Logger): Promise<Table> {
+  const text = await readText(storage, metadataLocation);
+  if (text === undefined) throw new JobError('NOT_FOUND', `no metadata file at ${metadataLocation}`, { context: { table: metadataLocation } });
+  const match = /\/(?:v(\d+)|(\d+)-[^/]*)\.metadata\.json$/.exec(metadataLocation);
+  const version = match === null ? 0 : Number(match[1] ?? match[2]);
+  return new Table(storage, parseTableMetadata(text, metadataLocation), version, logger);
+}

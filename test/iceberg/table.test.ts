@@ -160,3 +160,47 @@ test('files a crashed commit left behind do not change what readers see', async 
   assert.deepEqual(await ids(again), [1]);
   assert.ok((await readdir(metaDir)).includes('v2.metadata.json'));
 });
+
+test('small manifests are merged at commit: 1,000 appends leave at most about 100 manifests', async () => {
+  let t = await freshTable();
+  const [template] = await w.write(t, [1]);
+  for (let i = 0; i < 1000; i++) {
+    t = (await t.commit({ addDataFiles: [{ ...template!, filePath: `${template!.filePath}.copy${i}` }] })).table;
+  }
+  const manifests = await readManifestListOf(t);
+  assert.ok(manifests.length <= 100, `${manifests.length} manifests`);
+  assert.ok(manifests.length >= 2, 'the newest appends are not merged yet');
+  const plan = await t.planFiles();
+  assert.equal(plan.dataFiles.length, 1000);
+  assert.equal(new Set(plan.dataFiles.map((f) => f.file.filePath)).size, 1000);
+  assert.equal(t.currentSnapshot()?.summary.properties['total-data-files'], '1000');
+  // Every file keeps the sequence number of the append that added it.
+  const seqs = plan.dataFiles.map((f) => Number(f.dataSequenceNumber)).sort((a, b) => a - b);
+  assert.deepEqual(seqs, Array.from({ length: 1000 }, (_, i) => i + 1));
+});
+
+test('merged manifests keep data, deletes and every snapshot readable', async () => {
+  let t = await freshTable();
+  t = await t.updateMetadata((m) => ({ ...m, properties: { ...m.properties, 'commit.manifest.min-count-to-merge': '3' } }));
+  const all: number[] = [];
+  for (let i = 1; i <= 7; i++) {
+    t = (await t.commit({ addDataFiles: await w.write(t, [i * 10, i * 10 + 1]) })).table;
+    all.push(i * 10, i * 10 + 1);
+  }
+  assert.ok((await readManifestListOf(t)).length < 7);
+  const victim = (await t.planFiles()).dataFiles[0]!.file;
+  t = (await t.commit({ addDeleteFiles: [await w.writeDeletes(t, victim, [0])] })).table;
+  t = (await t.commit({ addDataFiles: await w.write(t, [99]) })).table;
+  const seen = await ids(t);
+  assert.equal(seen.length, all.length, 'one row deleted, one appended');
+  assert.ok(seen.includes(99));
+  for (const s of t.metadata.snapshots.slice(0, 7)) assert.equal((await ids(t, s.snapshotId)).length, 2 * (t.metadata.snapshots.indexOf(s) + 1));
+  const off = await t.updateMetadata((m) => ({ ...m, properties: { ...m.properties, 'commit.manifest-merge.enabled': 'false' } }));
+  const before = (await readManifestListOf(off)).length;
+  const next = (await off.commit({ addDataFiles: await w.write(off, [100]) })).table;
+  assert.equal((await readManifestListOf(next)).length, before + 1);
+});
+
+async function readManifestListOf(t: Table) {
+  return decodeManifestList(await w.warehouse.storage.read(t.currentSnapshot()!.manifestList), 'list');
+}

@@ -10,6 +10,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+import { openDuckDb } from '../../src/duckdb/connection.js';
+import { tableRelationSql } from '../../src/duckdb/table-view.js';
+import { LocalStorage } from '../../src/core/storage.js';
+import { loadTableAt, loadTableFromMetadataFile } from '../../src/iceberg/table.js';
 import { interopScript, repoRoot, runPythonJsonLines, venvDir, type JsonLinesResult, type JsonObject } from '../helpers/python.js';
 
 type Row = { [column: string]: unknown };
@@ -303,6 +307,28 @@ describe('interop Python environment', () => {
         assert.deepEqual(Object.fromEntries(checked), { pyiceberg: 9, duckdb: 7, spark: 9 });
       });
     }
+
+    test('mwlake reads the Spark and the PyIceberg tables at every snapshot, position deletes applied', async () => {
+      const storage = new LocalStorage();
+      const db = await openDuckDb();
+      try {
+        const tables = [
+          ['Spark', sparkWrite, await loadTableAt(storage, pathToFileURL(sparkRoot).href)],
+          ['PyIceberg', pyWrite, await loadTableFromMetadataFile(storage, pyWrite.metadataFile)],
+        ] as const;
+        for (const [label, writer, table] of tables) {
+          assert.equal(String(table.currentSnapshot()?.snapshotId), writer.refs['main']?.snapshotId, `${label}: current snapshot`);
+          for (const step of writer.steps) {
+            const sql = await tableRelationSql(table, { snapshotId: BigInt(step.snapshotId) });
+            const rows = await db.all<{ id: bigint }>(`SELECT id FROM (${sql}) ORDER BY id`);
+            const want = (step.rows ?? []).map((r) => BigInt(String(r['id']))).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+            assert.deepEqual(rows.map((r) => r.id), want, `${label} ${step.step} (snapshot ${step.snapshotId})`);
+          }
+        }
+      } finally {
+        await db.close();
+      }
+    });
 
     test('PyIceberg 0.12 reads a null map<string, struct> as an empty map (known limitation; fails once fixed)', () => {
       const rowOf = (engine: string): Row | undefined =>

@@ -5,19 +5,18 @@
 import { randomUUID } from 'node:crypto';
 import { CommitConflictError, SpecViolationError } from '../../core/errors.js';
 import type { Storage } from '../../core/storage.js';
-import { encodeManifest } from '../avro/manifest.js';
 import { encodeManifestList } from '../avro/manifest-list.js';
 import { DataFileContent, ManifestContent, ManifestEntryStatus, type DataFile, type ManifestEntry } from '../spec/manifest.js';
-import type { FieldSummary, ManifestFile } from '../spec/manifest-list.js';
+import type { ManifestFile } from '../spec/manifest-list.js';
 import type { PartitionSpec } from '../spec/partition.js';
-import { encodeValue, compareValues } from '../spec/bounds.js';
 import { MAIN_BRANCH, type Operation, type Snapshot } from '../spec/snapshot.js';
 import type { TableMetadata } from '../spec/table-metadata.js';
-import { partitionType } from '../spec/transform.js';
-import { isPrimitive, type Schema } from '../spec/types.js';
+import type { Schema } from '../spec/types.js';
 import { readManifestList } from '../scan/manifest-cache.js';
 import { readResolvedEntries, type ResolvedEntry } from '../scan/plan.js';
-import { manifestListLocation, manifestLocation, newSnapshotId } from '../table-files.js';
+import { manifestListLocation, newSnapshotId } from '../table-files.js';
+import { mergePolicy, mergeSmallManifests } from './merge-manifests.js';
+import { writeManifest } from './write-manifest.js';
 import { summaryMetrics } from './summary.js';
 
 export interface TableChange {
@@ -51,72 +50,6 @@ function inferOperation(c: TableChange): Operation {
   if (adds && !removes && !deletes) return 'append';
   if (!adds && (removes || deletes)) return 'delete';
   return 'overwrite';
-}
-
-function partitionSummaries(spec: PartitionSpec, schema: Schema, files: readonly DataFile[]): FieldSummary[] {
-  const type = partitionType(spec, schema);
-  return type.fields.map((field, i) => {
-    let lower: unknown;
-    let upper: unknown;
-    let containsNull = false;
-    for (const f of files) {
-      const v = f.partition[i] ?? null;
-      if (v === null) {
-        containsNull = true;
-        continue;
-      }
-      if (lower === undefined || compareValues(v, lower as never) < 0) lower = v;
-      if (upper === undefined || compareValues(v, upper as never) > 0) upper = v;
-    }
-    if (!isPrimitive(field.type)) throw new SpecViolationError(`partition field ${field.name} is not primitive`);
-    const t = field.type;
-    return {
-      containsNull,
-      ...(field.type === 'float' || field.type === 'double' ? { containsNan: false } : {}),
-      ...(lower === undefined ? {} : { lowerBound: encodeValue(t, lower), upperBound: encodeValue(t, upper) }),
-    };
-  });
-}
-
-interface ManifestStats {
-  added: number;
-  existing: number;
-  deleted: number;
-  addedRows: number;
-  existingRows: number;
-  deletedRows: number;
-}
-
-async function writeManifest(
-  storage: Storage,
-  o: { tableLocation: string; commitUuid: string; index: number; schema: Schema; spec: PartitionSpec; content: ManifestContent; entries: ManifestEntry[]; snapshotId: bigint; sequenceNumber: bigint; minSequenceNumber: bigint },
-): Promise<ManifestFile> {
-  const bytes = await encodeManifest({ schema: o.schema, spec: o.spec, content: o.content, entries: o.entries });
-  const location = manifestLocation(o.tableLocation, o.commitUuid, o.index);
-  await storage.writeIfAbsent(location, bytes);
-  const s: ManifestStats = { added: 0, existing: 0, deleted: 0, addedRows: 0, existingRows: 0, deletedRows: 0 };
-  for (const e of o.entries) {
-    const rows = e.dataFile.recordCount;
-    if (e.status === ManifestEntryStatus.Added) (s.added++, (s.addedRows += rows));
-    else if (e.status === ManifestEntryStatus.Existing) (s.existing++, (s.existingRows += rows));
-    else (s.deleted++, (s.deletedRows += rows));
-  }
-  return {
-    manifestPath: location,
-    manifestLength: bytes.byteLength,
-    partitionSpecId: o.spec.specId,
-    content: o.content,
-    sequenceNumber: o.sequenceNumber,
-    minSequenceNumber: o.minSequenceNumber,
-    addedSnapshotId: o.snapshotId,
-    addedFilesCount: s.added,
-    existingFilesCount: s.existing,
-    deletedFilesCount: s.deleted,
-    addedRowsCount: s.addedRows,
-    existingRowsCount: s.existingRows,
-    deletedRowsCount: s.deletedRows,
-    partitions: partitionSummaries(o.spec, o.schema, o.entries.map((e) => e.dataFile)),
-  };
 }
 
 function currentSchema(m: TableMetadata): Schema {
@@ -211,8 +144,18 @@ export async function applyChange(
   }
 
   const added = o.added.files.map((m) => ({ ...m, sequenceNumber, minSequenceNumber: sequenceNumber }));
+  const addedCount = new Map<string, number>();
+  for (const m of added) addedCount.set(`${m.content}:${m.partitionSpecId}`, (addedCount.get(`${m.content}:${m.partitionSpecId}`) ?? 0) + 1);
+  const manifests = await mergeSmallManifests(
+    storage,
+    kept,
+    addedCount,
+    mergePolicy(base),
+    { tableLocation: base.location, schema, specOf: (id) => specOf(base, id), snapshotId: o.snapshotId, sequenceNumber, commitUuid: `${o.commitUuid}-a${o.attempt}`, nextIndex: index },
+    written,
+  );
   const listLocation = manifestListLocation(base.location, o.snapshotId, o.attempt, o.commitUuid);
-  const list = await encodeManifestList([...added, ...kept], { snapshotId: o.snapshotId, parentSnapshotId: current?.snapshotId, sequenceNumber });
+  const list = await encodeManifestList([...added, ...manifests], { snapshotId: o.snapshotId, parentSnapshotId: current?.snapshotId, sequenceNumber });
   await storage.writeIfAbsent(listLocation, list);
   written.push(listLocation);
 

@@ -1,0 +1,79 @@
+// Writes one manifest and describes it for the manifest list: entry counts, row counts and the
+// partition field summaries that let scans skip whole manifests.
+
+import type { Storage } from '../../core/storage.js';
+import { SpecViolationError } from '../../core/errors.js';
+import { encodeManifest } from '../avro/manifest.js';
+import { encodeValue, compareValues } from '../spec/bounds.js';
+import { ManifestEntryStatus, type DataFile, type ManifestContent, type ManifestEntry } from '../spec/manifest.js';
+import type { FieldSummary, ManifestFile } from '../spec/manifest-list.js';
+import type { PartitionSpec } from '../spec/partition.js';
+import { partitionType } from '../spec/transform.js';
+import { isPrimitive, type Schema } from '../spec/types.js';
+import { manifestLocation } from '../table-files.js';
+
+function partitionSummaries(spec: PartitionSpec, schema: Schema, files: readonly DataFile[]): FieldSummary[] {
+  const type = partitionType(spec, schema);
+  return type.fields.map((field, i) => {
+    let lower: unknown;
+    let upper: unknown;
+    let containsNull = false;
+    for (const f of files) {
+      const v = f.partition[i] ?? null;
+      if (v === null) {
+        containsNull = true;
+        continue;
+      }
+      if (lower === undefined || compareValues(v, lower as never) < 0) lower = v;
+      if (upper === undefined || compareValues(v, upper as never) > 0) upper = v;
+    }
+    if (!isPrimitive(field.type)) throw new SpecViolationError(`partition field ${field.name} is not primitive`);
+    const t = field.type;
+    return {
+      containsNull,
+      ...(field.type === 'float' || field.type === 'double' ? { containsNan: false } : {}),
+      ...(lower === undefined ? {} : { lowerBound: encodeValue(t, lower), upperBound: encodeValue(t, upper) }),
+    };
+  });
+}
+
+interface ManifestStats {
+  added: number;
+  existing: number;
+  deleted: number;
+  addedRows: number;
+  existingRows: number;
+  deletedRows: number;
+}
+
+export async function writeManifest(
+  storage: Storage,
+  o: { tableLocation: string; commitUuid: string; index: number; schema: Schema; spec: PartitionSpec; content: ManifestContent; entries: ManifestEntry[]; snapshotId: bigint; sequenceNumber: bigint; minSequenceNumber: bigint },
+): Promise<ManifestFile> {
+  const bytes = await encodeManifest({ schema: o.schema, spec: o.spec, content: o.content, entries: o.entries });
+  const location = manifestLocation(o.tableLocation, o.commitUuid, o.index);
+  await storage.writeIfAbsent(location, bytes);
+  const s: ManifestStats = { added: 0, existing: 0, deleted: 0, addedRows: 0, existingRows: 0, deletedRows: 0 };
+  for (const e of o.entries) {
+    const rows = e.dataFile.recordCount;
+    if (e.status === ManifestEntryStatus.Added) (s.added++, (s.addedRows += rows));
+    else if (e.status === ManifestEntryStatus.Existing) (s.existing++, (s.existingRows += rows));
+    else (s.deleted++, (s.deletedRows += rows));
+  }
+  return {
+    manifestPath: location,
+    manifestLength: bytes.byteLength,
+    partitionSpecId: o.spec.specId,
+    content: o.content,
+    sequenceNumber: o.sequenceNumber,
+    minSequenceNumber: o.minSequenceNumber,
+    addedSnapshotId: o.snapshotId,
+    addedFilesCount: s.added,
+    existingFilesCount: s.existing,
+    deletedFilesCount: s.deleted,
+    addedRowsCount: s.addedRows,
+    existingRowsCount: s.existingRows,
+    deletedRowsCount: s.deletedRows,
+    partitions: partitionSummaries(o.spec, o.schema, o.entries.map((e) => e.dataFile)),
+  };
+}
