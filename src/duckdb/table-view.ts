@@ -1,9 +1,9 @@
 // An Iceberg snapshot as a DuckDB view: read_parquet over the planned data files, minus the rows
 // position-delete files remove (anti-join on file and row number; writers spell local paths
-// `file:///p`, `file:/p` or `/p`). The view pins the snapshot:
-// later commits do not change what it returns.
+// `file:///p`, `file:/p` or `/p`). The view pins the snapshot: later commits do not change it.
 
 import { JobError } from '../core/errors.js';
+import type { PlannedFile } from '../iceberg/scan/plan.js';
 import type { Table } from '../iceberg/table.js';
 import type { DuckDb } from './connection.js';
 import { emptyRelationSql, quoteIdent, sqlStringList } from './iceberg-types.js';
@@ -16,19 +16,24 @@ function localFile(table: Table, location: string): string {
   return local;
 }
 
-/** SQL of a relation holding the rows of the table at the snapshot. */
-export async function tableRelationSql(table: Table, o: ViewSnapshot = {}): Promise<string> {
+/** SQL of the rows of `dataFiles` that none of `deleteFiles` removes, in the table's columns. */
+export function filesRelationSql(table: Table, dataFiles: readonly PlannedFile[], deleteFiles: readonly PlannedFile[]): string {
   const schema = table.schema();
-  if (o.empty === true) return emptyRelationSql(schema);
-  const plan = await table.planFiles(o.snapshotId === undefined ? {} : { snapshotId: o.snapshotId });
-  if (plan.dataFiles.length === 0) return emptyRelationSql(schema);
+  if (dataFiles.length === 0) return emptyRelationSql(schema);
   const columns = schema.fields.map((f) => quoteIdent(f.name)).join(', ');
-  const files = sqlStringList(plan.dataFiles.map((f) => localFile(table, f.file.filePath)));
-  if (plan.deleteFiles.length === 0) return `SELECT ${columns} FROM read_parquet(${files})`;
-  const deletes = sqlStringList(plan.deleteFiles.map((f) => localFile(table, f.file.filePath)));
+  const files = sqlStringList(dataFiles.map((f) => localFile(table, f.file.filePath)));
+  if (deleteFiles.length === 0) return `SELECT ${columns} FROM read_parquet(${files})`;
+  const deletes = sqlStringList(deleteFiles.map((f) => localFile(table, f.file.filePath)));
   return `SELECT ${columns} FROM read_parquet(${files}, filename = true, file_row_number = true) AS d
     WHERE NOT EXISTS (SELECT 1 FROM read_parquet(${deletes}) AS x
       WHERE regexp_replace(x.file_path, '^file:(//)?', '') = d.filename AND x.pos = d.file_row_number)`;
+}
+
+/** SQL of a relation holding the rows of the table at the snapshot. */
+export async function tableRelationSql(table: Table, o: ViewSnapshot = {}): Promise<string> {
+  if (o.empty === true) return emptyRelationSql(table.schema());
+  const plan = await table.planFiles(o.snapshotId === undefined ? {} : { snapshotId: o.snapshotId });
+  return filesRelationSql(table, plan.dataFiles, plan.deleteFiles);
 }
 
 export async function createTableView(db: DuckDb, name: string, table: Table, o: ViewSnapshot = {}): Promise<void> {

@@ -22,7 +22,16 @@ export interface JobConfig {
   readonly events: { readonly namespace: string; readonly table: string };
   readonly drain: { readonly maxEvents?: number; readonly maxBytes?: number; readonly maxMessageBytes: number };
   readonly dumps: { readonly root: string; readonly wikis: readonly string[] | 'all'; readonly namespaceMap?: string; readonly compression: 'bz2' | 'zstd' };
-  readonly maintenance: { readonly expireSnapshotsOlderThanDays: number; readonly retainLastSnapshots: number; readonly removeOrphansOlderThanHours: number };
+  readonly maintenance: {
+    readonly compact: boolean;
+    readonly targetFileSizeBytes: number;
+    readonly compactMinInputFiles: number;
+    readonly expireSnapshots: boolean;
+    readonly expireSnapshotsOlderThanDays: number;
+    readonly retainLastSnapshots: number;
+    readonly removeOrphans: boolean;
+    readonly removeOrphansOlderThanHours: number;
+  };
   readonly metricsFile?: string;
 }
 
@@ -58,6 +67,13 @@ function num(o: Json, key: string, where: string, fallback?: number): number | u
   const v = o[key];
   if (v === undefined || v === null) return fallback;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ConfigError(`${where}.${key} must be a non-negative number, found ${JSON.stringify(v)}`);
+  return v;
+}
+
+function bool(o: Json, key: string, where: string, fallback: boolean): boolean {
+  const v = o[key];
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== 'boolean') throw new ConfigError(`${where}.${key} must be true or false, found ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -143,9 +159,14 @@ export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEn
     },
     dumps: { root: dumpsRoot, wikis, compression, ...(namespaceMap === undefined ? {} : { namespaceMap: rel(namespaceMap) }) },
     maintenance: {
+      compact: bool(maintenance, 'compact', `${where}.maintenance`, true),
+      targetFileSizeBytes: num(maintenance, 'target_file_size_mb', `${where}.maintenance`, 256)! * 1024 * 1024,
+      compactMinInputFiles: Math.max(2, num(maintenance, 'compact_min_input_files', `${where}.maintenance`, 5)!),
+      expireSnapshots: bool(maintenance, 'expire_snapshots', `${where}.maintenance`, true),
+      removeOrphans: bool(maintenance, 'remove_orphans', `${where}.maintenance`, true),
       expireSnapshotsOlderThanDays: num(maintenance, 'expire_snapshots_older_than_days', `${where}.maintenance`, 7)!,
       retainLastSnapshots: num(maintenance, 'retain_last_snapshots', `${where}.maintenance`, 10)!,
-      removeOrphansOlderThanHours: num(maintenance, 'remove_orphans_older_than_hours', `${where}.maintenance`, 24)!,
+      removeOrphansOlderThanHours: num(maintenance, 'remove_orphans_older_than_hours', `${where}.maintenance`, 72)!,
     },
     ...(metricsFile === undefined ? {} : { metricsFile: rel(metricsFile) }),
   };

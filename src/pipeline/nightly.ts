@@ -1,4 +1,4 @@
-// `mwlake nightly`: drain, merge, the dumps that are due, then the run report, under the job's
+// `mwlake nightly`: drain, merge, the dumps that are due, table maintenance, then the run report, under the job's
 // lease. Every step is idempotent, so a second run the same night finds nothing to do and a
 // failed run can simply be run again.
 
@@ -12,6 +12,7 @@ import type { JobConfig } from './config.js';
 import { dateRange, runDumps, type DumpDateResult } from './dump.js';
 import { runDrain, type DrainResult } from './drain.js';
 import { acquireLease } from './lease.js';
+import { runMaintenance, type MaintenanceResult } from './maintenance.js';
 import { runMerge, type MergeResult } from './merge.js';
 
 export interface NightlyOptions {
@@ -32,6 +33,7 @@ export interface RunReport {
     readonly drain?: DrainResult;
     readonly merge?: MergeResult & { durationMs: number };
     readonly dumps?: { dates: readonly string[]; results: readonly DumpDateResult[]; durationMs: number };
+    readonly maintenance?: MaintenanceResult;
   };
 }
 
@@ -72,11 +74,13 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
     const dates = o.date !== undefined ? [o.date] : await dueDates(config, today);
     const dumpsStarted = Date.now();
     const results = dates.length === 0 ? [] : await runDumps({ config, warehouse, logger, wikis: config.dumps.wikis, dates, ...(o.dryRun === true ? { dryRun: true } : {}) });
+    const dumpsDone = Date.now();
+    const maintenance = await runMaintenance({ config, warehouse, logger, ...(o.dryRun === true ? { dryRun: true } : {}) });
     const report: RunReport = {
       job: config.jobName,
       startedAt: new Date(started).toISOString(),
       durationMs: Date.now() - started,
-      steps: { drain, merge: { ...merge, durationMs: dumpsStarted - mergeStarted }, dumps: { dates, results, durationMs: Date.now() - dumpsStarted } },
+      steps: { drain, merge: { ...merge, durationMs: dumpsStarted - mergeStarted }, dumps: { dates, results, durationMs: dumpsDone - dumpsStarted }, maintenance },
     };
     if (o.dryRun !== true) {
       await warehouse.storage.writeAtomic(joinLocation(warehouse.rootLocation, '_reports', `${config.jobName}-${report.startedAt.replaceAll(':', '')}.json`), JSON.stringify(report, null, 2));

@@ -1,6 +1,6 @@
 // Tables written by src/iceberg are read by PyIceberg, DuckDB's iceberg extension and Spark with
-// the Iceberg runtime, at every snapshot: appends, a position delete, an overwrite and a
-// partition evolution. Each engine must return exactly the rows our own scan returns.
+// the Iceberg runtime, at every snapshot: appends, a position delete, an overwrite, a partition
+// evolution, merged manifests, a compaction (replace) and an expiry. Each engine must return exactly the rows our own scan returns.
 
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -8,7 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { tableRelationSql } from '../../src/duckdb/table-view.js';
+import { writeDataFiles } from '../../src/duckdb/data-file-writer.js';
+import { filesRelationSql } from '../../src/duckdb/table-view.js';
 import { withPartitionSpec } from '../../src/iceberg/commit/evolve-spec.js';
+import { compactionChange, planCompaction } from '../../src/iceberg/maintenance/compaction-plan.js';
+import { expireSnapshots } from '../../src/iceberg/maintenance/expire-snapshots.js';
 import type { Table } from '../../src/iceberg/table.js';
 import { interopScript, runPythonJsonLines } from '../helpers/python.js';
 import { openSampleWriter, SAMPLE_SCHEMA, SAMPLE_SPEC, type SampleWriter } from './sample-table.js';
@@ -34,13 +38,25 @@ test('PyIceberg, DuckDB and Spark read every snapshot as mwlake does', { timeout
   t = (await t.commit({ removeDataFiles: [first[0]!.filePath], addDataFiles: await w.write(t, [11]) })).table;
   t = await t.updateMetadata((m) => withPartitionSpec(m, [{ sourceId: 2, name: 'category', transform: { kind: 'identity' } }, { sourceId: 1, name: 'id_bucket', transform: { kind: 'bucket', numBuckets: 4 } }]));
   t = (await t.commit({ addDataFiles: await w.write(t, [12, 13]) })).table;
+  // Manifests merge from the third on, small files are compacted, old snapshots expire.
+  t = await t.updateMetadata((m) => ({ ...m, properties: { ...m.properties, 'commit.manifest.min-count-to-merge': '3' } }));
+  t = (await t.commit({ addDataFiles: await w.write(t, [14, 15, 16, 17, 18, 19]) })).table;
+  t = (await t.commit({ addDataFiles: await w.write(t, [20, 21, 22, 23, 24, 25]) })).table;
+  const plan = await t.planFiles();
+  const groups = planCompaction(plan, { targetFileSizeBytes: 64 << 20, minInputFiles: 2, specId: t.metadata.defaultSpecId });
+  assert.ok(groups.length >= 1);
+  const rewritten = [];
+  for (const g of groups) rewritten.push(...(await writeDataFiles(w.db, t, { selectSql: filesRelationSql(t, g.dataFiles, g.deleteFiles), partition: g.partition, targetFileSizeBytes: 64 << 20 })));
+  t = (await t.commit(compactionChange(plan, groups, rewritten))).table;
+  assert.equal(t.currentSnapshot()?.summary.operation, 'replace');
+  t = (await expireSnapshots(t, { olderThanMs: Date.now() + 1, retainLast: 6 })).table;
 
   const expected = new Map<string, string[]>();
   for (const s of t.metadata.snapshots) {
     const rows = await w.db.all<{ id: bigint }>(`SELECT id FROM (${await tableRelationSql(t, { snapshotId: s.snapshotId })}) ORDER BY id`);
     expected.set(s.snapshotId.toString(), rows.map((r) => r.id.toString()).sort());
   }
-  assert.equal(expected.size, 5);
+  assert.equal(expected.size, 6);
 
   const request = { reads: [{ id: 'all', engines: ['pyiceberg', 'duckdb', 'spark'], table: t.location.replace('file://', ''), each: 'snapshot' }] };
   const { lines } = await runPythonJsonLines(interopScript('iceberg_read.py'), [], JSON.stringify(request), { okExitCodes: [0, 1] });
@@ -57,9 +73,9 @@ test('PyIceberg, DuckDB and Spark read every snapshot as mwlake does', { timeout
     }
   }
   // Nested values survive: the map of structs and the 2^53+1 list element, as PyIceberg reads them.
-  const py = reads.find((l) => l['engine'] === 'pyiceberg')!;
-  const row = (py['rows'] as Record<string, unknown>[]).find((x) => x['id'] === '7')!;
-  assert.deepEqual(row['nums'], ['7', '9007199254740993']);
-  assert.deepEqual(row['attrs'], { k7: { a: '7', b: 'w7' } });
-  assert.deepEqual(row['info'], { x: 7, y: 'v7' });
+  const py = reads.filter((l) => l['engine'] === 'pyiceberg').at(-1)!;
+  const row = (py['rows'] as Record<string, unknown>[]).find((x) => x['id'] === '20')!;
+  assert.deepEqual(row['nums'], ['20', '9007199254740993']);
+  assert.deepEqual(row['attrs'], { k20: { a: '20', b: 'w20' } });
+  assert.deepEqual(row['info'], { x: 20, y: 'v20' });
 });

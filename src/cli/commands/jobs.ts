@@ -1,4 +1,4 @@
-// The job commands: drain, merge, dump, nightly and query. Each parses its flags, loads the job
+// The job commands: drain, merge, dump, maintain, nightly and query. Each parses its flags, loads the job
 // file, runs one pipeline step and prints its result as one JSON line on stdout.
 
 import { mkdir } from 'node:fs/promises';
@@ -10,6 +10,7 @@ import { loadConfig, type ConfigOverrides, type JobConfig } from '../../pipeline
 import { dateRange, runDumps } from '../../pipeline/dump.js';
 import { runDrain } from '../../pipeline/drain.js';
 import { acquireLease } from '../../pipeline/lease.js';
+import { runMaintenance } from '../../pipeline/maintenance.js';
 import { runMerge } from '../../pipeline/merge.js';
 import { runNightly, warehouseOf } from '../../pipeline/nightly.js';
 import { bindStateViews } from '../../pipeline/state-views.js';
@@ -102,7 +103,13 @@ export const registerJobs: RegisterCommand = (program, context) => {
       print(context, { step: 'dump', dates, results });
     });
 
-  common(program.command('nightly').description('drain, merge, dump every due date, write the run report and metrics'))
+  common(program.command('maintain').description('compact small files, expire old snapshots and remove orphan files, as the job file configures')).action(async (flags: CommonFlags) => {
+    const c = await config(flags, context);
+    const result = await withLease(c, context, 'maintain', () => runMaintenance({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), dryRun: flags.dryRun === true }));
+    print(context, { step: 'maintain', ...result });
+  });
+
+  common(program.command('nightly').description('drain, merge, dump every due date, maintain the tables, write the run report and metrics'))
     .option('--date <YYYY-MM-DD>', 'dump this date instead of every due date')
     .option('--allow-gap', 'accept events lost to retention')
     .option('--json', 'print the run report')

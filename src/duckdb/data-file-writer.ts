@@ -1,0 +1,47 @@
+// Writes the rows of a SQL relation as Iceberg data files of one partition: Parquet with field ids
+// on every column, zstd, rolled at a target size (DuckDB starts a new file once the current one
+// passes FILE_SIZE_BYTES), each described from its footer for the manifest.
+
+import { randomUUID } from 'node:crypto';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { JobError } from '../core/errors.js';
+import { joinLocation } from '../core/storage.js';
+import type { DataFile } from '../iceberg/spec/manifest.js';
+import type { PartitionTuple } from '../iceberg/spec/partition.js';
+import { partitionPath } from '../iceberg/spec/transform.js';
+import type { Table } from '../iceberg/table.js';
+import { describeParquetFile } from '../parquet/footer-data-file.js';
+import type { DuckDb } from './connection.js';
+import { fieldIdsOption, sqlString } from './iceberg-types.js';
+
+export interface WriteDataFilesOptions {
+  /** A relation with exactly the table's columns, in order. */
+  readonly selectSql: string;
+  readonly partition: PartitionTuple;
+  readonly targetFileSizeBytes: number;
+  readonly rowGroupSize?: number;
+}
+
+export async function writeDataFiles(db: DuckDb, table: Table, o: WriteDataFilesOptions): Promise<DataFile[]> {
+  // A fresh directory per call: DuckDB's directory output must not meet files it did not write.
+  const dirLocation = joinLocation(table.dataLocation(partitionPath(table.spec(), table.schema(), o.partition)), `w-${randomUUID()}`);
+  const dir = table.storage.localPath(dirLocation);
+  if (dir === undefined) throw new JobError('CONFIG', `DuckDB can only write local files; ${dirLocation} is not one`);
+  await mkdir(dirname(dir), { recursive: true });
+  try {
+    await db.run(`COPY (${o.selectSql}) TO ${sqlString(dir)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${o.rowGroupSize ?? 50_000},
+      FILE_SIZE_BYTES ${Math.max(1, Math.floor(o.targetFileSizeBytes))}, FILENAME_PATTERN 'part-{i}', FIELD_IDS ${fieldIdsOption(table.schema())})`);
+    const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.parquet')).sort();
+    const files: DataFile[] = [];
+    for (const name of names) {
+      const file = await describeParquetFile({ storage: table.storage, location: joinLocation(dirLocation, name), schema: table.schema(), partition: o.partition });
+      if (file.recordCount > 0) files.push(file);
+      else await table.storage.delete(file.filePath);
+    }
+    return files;
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}

@@ -1,0 +1,78 @@
+// Compaction planning (Java's RewriteDataFiles, bin-pack strategy): per partition of the default
+// spec, the small files and the files position deletes apply to, when there are enough of them to
+// be worth a rewrite. The rewrite itself is the caller's (it needs a Parquet writer); committing it
+// as a `replace` snapshot that requires the planned snapshot keeps a concurrent delete from being lost.
+
+import type { PartitionTuple } from '../spec/partition.js';
+import type { PlannedFile, ScanPlan } from '../scan/plan.js';
+import type { TableChange } from '../commit/table-change.js';
+import type { DataFile } from '../spec/manifest.js';
+
+export interface CompactionOptions {
+  readonly targetFileSizeBytes: number;
+  /** A partition is rewritten when it has at least this many candidate files (Java's min-input-files). */
+  readonly minInputFiles: number;
+  readonly specId: number;
+}
+
+export interface RewriteGroup {
+  readonly partition: PartitionTuple;
+  readonly dataFiles: readonly PlannedFile[];
+  /** Delete files that may apply to the group's data files. */
+  readonly deleteFiles: readonly PlannedFile[];
+  /** Delete files that no data file outside the group can be affected by: removed with the group. */
+  readonly deadDeleteFiles: readonly string[];
+  readonly inputBytes: number;
+  readonly inputRows: number;
+}
+
+function partitionKey(p: PartitionTuple): string {
+  return JSON.stringify(p, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
+}
+
+function appliesTo(del: PlannedFile, data: PlannedFile): boolean {
+  if (del.specId !== data.specId || partitionKey(del.file.partition) !== partitionKey(data.file.partition)) return false;
+  if (del.dataSequenceNumber < data.dataSequenceNumber) return false;
+  return del.file.referencedDataFile === undefined || del.file.referencedDataFile === data.file.filePath;
+}
+
+export function planCompaction(plan: ScanPlan, o: CompactionOptions): RewriteGroup[] {
+  const small = o.targetFileSizeBytes * 0.75;
+  const byPartition = new Map<string, PlannedFile[]>();
+  for (const f of plan.dataFiles) {
+    if (f.specId !== o.specId) continue;
+    const k = partitionKey(f.file.partition);
+    byPartition.set(k, [...(byPartition.get(k) ?? []), f]);
+  }
+  const groups: RewriteGroup[] = [];
+  for (const files of byPartition.values()) {
+    const deletesOf = new Map(files.map((f) => [f, plan.deleteFiles.filter((d) => appliesTo(d, f))]));
+    const candidates = files.filter((f) => f.file.fileSizeInBytes < small || (deletesOf.get(f)?.length ?? 0) > 0);
+    const deleteFiles = [...new Set(candidates.flatMap((f) => deletesOf.get(f) ?? []))];
+    if (candidates.length < o.minInputFiles && deleteFiles.length < o.minInputFiles) continue;
+    if (candidates.length === 0) continue;
+    const others = files.filter((f) => !candidates.includes(f));
+    const dead = deleteFiles.filter((d) => !others.some((f) => appliesTo(d, f))).map((d) => d.file.filePath);
+    groups.push({
+      partition: candidates[0]!.file.partition,
+      dataFiles: candidates,
+      deleteFiles,
+      deadDeleteFiles: dead,
+      inputBytes: candidates.reduce((n, f) => n + f.file.fileSizeInBytes, 0),
+      inputRows: candidates.reduce((n, f) => n + f.file.recordCount, 0),
+    });
+  }
+  return groups;
+}
+
+/** The `replace` change of rewritten groups, valid only on the snapshot they were planned from. */
+export function compactionChange(plan: ScanPlan, groups: readonly RewriteGroup[], rewritten: readonly DataFile[], summary: Record<string, string> = {}): TableChange {
+  return {
+    operation: 'replace',
+    addDataFiles: rewritten,
+    removeDataFiles: groups.flatMap((g) => g.dataFiles.map((f) => f.file.filePath)),
+    removeDeleteFiles: [...new Set(groups.flatMap((g) => g.deadDeleteFiles))],
+    requireCurrentSnapshotId: plan.snapshot?.snapshotId ?? null,
+    summary,
+  };
+}

@@ -1,0 +1,53 @@
+// Orphan removal (Java's DeleteOrphanFiles): files under the table location that no snapshot and no
+// logged metadata version references, such as the leftovers of crashed or lost commits. Only files
+// older than a safety age go, so a commit in flight never loses the files it is about to publish.
+
+import type { Logger } from '../../core/log.js';
+import { joinLocation, localPathOf } from '../../core/storage.js';
+import type { Table } from '../table.js';
+import { METADATA_DIR, VERSION_HINT } from '../table-files.js';
+import { reachableFiles } from './reachable-files.js';
+
+export interface OrphanOptions {
+  /** Only files last modified before this time are candidates. */
+  readonly olderThanMs: number;
+  readonly dryRun?: boolean;
+  readonly logger?: Logger;
+}
+
+export interface OrphanResult {
+  readonly orphans: string[];
+  readonly bytes: number;
+}
+
+/** Scheme-insensitive key, since other writers spell `file:///p` as `file:/p` or `/p`. */
+function key(location: string): string {
+  return localPathOf(location);
+}
+
+export async function removeOrphanFiles(table: Table, o: OrphanOptions): Promise<OrphanResult> {
+  const fresh = await table.refresh();
+  const m = fresh.metadata;
+  const reach = await reachableFiles(fresh.storage, m.snapshots);
+  const referenced = new Set<string>([
+    ...reach.manifestLists,
+    ...reach.manifests,
+    ...reach.contentFiles,
+    ...reach.removedFiles,
+    fresh.metadataLocation,
+    joinLocation(fresh.location, METADATA_DIR, VERSION_HINT),
+    ...m.metadataLog.map((e) => e.metadataFile),
+    ...[...(m.statistics ?? []), ...(m.partitionStatistics ?? [])].map((s) => String((s as { 'statistics-path'?: string })['statistics-path'] ?? '')),
+  ].filter((f) => f !== '').map(key));
+  const orphans: string[] = [];
+  let bytes = 0;
+  for await (const f of fresh.storage.list(fresh.location)) {
+    if (f.modifiedMs >= o.olderThanMs || referenced.has(key(f.location))) continue;
+    orphans.push(f.location);
+    bytes += f.sizeBytes;
+  }
+  // A commit may have landed while we listed: its files are new, hence too young to be candidates.
+  if (o.dryRun !== true) for (const f of orphans) await fresh.storage.delete(f);
+  o.logger?.info({ table: fresh.location, orphans: orphans.length, bytes }, o.dryRun === true ? 'would remove orphan files' : 'removed orphan files');
+  return { orphans, bytes };
+}

@@ -1,0 +1,127 @@
+// `mwlake maintain` (and the nightly's last step): per table, compact small files, expire old
+// snapshots, then remove orphan files, each as configured. Expiry never drops the events snapshots
+// the state tables still have to merge from.
+
+import type { Logger } from '../core/log.js';
+import { openDuckDb } from '../duckdb/connection.js';
+import { writeDataFiles } from '../duckdb/data-file-writer.js';
+import { filesRelationSql } from '../duckdb/table-view.js';
+import type { Warehouse } from '../iceberg/catalog.js';
+import { compactionChange, planCompaction } from '../iceberg/maintenance/compaction-plan.js';
+import { expireSnapshots } from '../iceberg/maintenance/expire-snapshots.js';
+import { removeOrphanFiles } from '../iceberg/maintenance/remove-orphans.js';
+import type { DataFile } from '../iceberg/spec/manifest.js';
+import type { Table } from '../iceberg/table.js';
+import { JobError } from '../core/errors.js';
+import { PAGES_TABLE, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE } from '../merge/state-schema.js';
+import type { JobConfig } from './config.js';
+
+export interface MaintenanceTableResult {
+  readonly table: string;
+  readonly compaction?: { readonly groups: number; readonly filesRewritten: number; readonly filesWritten: number; readonly bytesRewritten: number; readonly snapshotId?: string; readonly skipped?: string };
+  readonly expiry?: { readonly snapshotsExpired: number; readonly filesDeleted: number };
+  readonly orphans?: { readonly filesRemoved: number; readonly bytes: number };
+}
+
+export interface MaintenanceResult {
+  readonly tables: MaintenanceTableResult[];
+  readonly durationMs: number;
+}
+
+export interface MaintenanceOptions {
+  readonly config: JobConfig;
+  readonly warehouse: Warehouse;
+  readonly logger: Logger;
+  readonly dryRun?: boolean;
+  readonly nowMs?: number;
+}
+
+const DAY_MS = 86_400_000;
+
+/** The events snapshots from the oldest state table's merge source up to the current one. */
+function snapshotsStillToMerge(events: Table, states: readonly Table[]): bigint[] {
+  const current = events.currentSnapshot();
+  if (current === undefined) return [];
+  const sources = states.map((t) => t.currentSnapshot()?.summary.properties[SOURCE_SNAPSHOT_PROPERTY]).filter((s): s is string => s !== undefined).map(BigInt);
+  const keep: bigint[] = [];
+  for (const source of sources) {
+    try {
+      keep.push(source, ...events.ancestorsBetween(source, current.snapshotId).map((s) => s.snapshotId));
+    } catch {
+      // The source is no longer an ancestor (rollback): the merge will say so; keep what exists.
+      keep.push(source);
+    }
+  }
+  return keep;
+}
+
+async function compact(table: Table, o: MaintenanceOptions): Promise<MaintenanceTableResult['compaction']> {
+  const m = o.config.maintenance;
+  const plan = await table.planFiles();
+  const groups = planCompaction(plan, { targetFileSizeBytes: m.targetFileSizeBytes, minInputFiles: m.compactMinInputFiles, specId: table.metadata.defaultSpecId });
+  const base = { groups: groups.length, filesRewritten: groups.reduce((n, g) => n + g.dataFiles.length, 0), bytesRewritten: groups.reduce((n, g) => n + g.inputBytes, 0) };
+  if (groups.length === 0 || o.dryRun === true) return { ...base, filesWritten: 0 };
+  const db = await openDuckDb();
+  const written: DataFile[] = [];
+  try {
+    for (const g of groups) {
+      written.push(...(await writeDataFiles(db, table, { selectSql: filesRelationSql(table, g.dataFiles, g.deleteFiles), partition: g.partition, targetFileSizeBytes: m.targetFileSizeBytes })));
+    }
+    const result = await table.commit(compactionChange(plan, groups, written, { 'mwlake.maintenance': 'compaction' }));
+    return { ...base, filesWritten: written.length, snapshotId: result.snapshot.snapshotId.toString() };
+  } catch (error) {
+    await Promise.all(written.map((f) => table.storage.delete(f.filePath)));
+    if (error instanceof JobError && error.code === 'COMMIT_CONFLICT') {
+      o.logger.warn({ table: table.location, err: error.message }, 'compaction lost to a concurrent commit; the next run retries');
+      return { ...base, filesWritten: 0, skipped: error.message };
+    }
+    throw error;
+  } finally {
+    await db.close();
+  }
+}
+
+export async function runMaintenance(o: MaintenanceOptions): Promise<MaintenanceResult> {
+  const started = Date.now();
+  const now = o.nowMs ?? Date.now();
+  const m = o.config.maintenance;
+  const names: [string, string][] = [
+    [o.config.events.namespace, o.config.events.table],
+    [STATE_NAMESPACE, REVISIONS_TABLE],
+    [STATE_NAMESPACE, PAGES_TABLE],
+  ];
+  const loaded = new Map<string, Table>();
+  for (const [ns, name] of names) {
+    const t = await o.warehouse.tryLoadTable(ns, name);
+    if (t !== undefined) loaded.set(`${ns}.${name}`, t);
+  }
+  const events = loaded.get(`${o.config.events.namespace}.${o.config.events.table}`);
+  const states = [...loaded.entries()].filter(([k]) => k.startsWith(`${STATE_NAMESPACE}.`)).map(([, t]) => t);
+  const tables: MaintenanceTableResult[] = [];
+  for (const [id, loadedTable] of loaded) {
+    let table = loadedTable;
+    const result: { -readonly [K in keyof MaintenanceTableResult]: MaintenanceTableResult[K] } = { table: id };
+    if (m.compact) {
+      result.compaction = await compact(table, o);
+      table = await table.refresh();
+    }
+    if (m.expireSnapshots) {
+      const keep = loadedTable === events ? snapshotsStillToMerge(table, states) : [];
+      const r = await expireSnapshots(table, {
+        olderThanMs: now - m.expireSnapshotsOlderThanDays * DAY_MS,
+        retainLast: m.retainLastSnapshots,
+        keep,
+        logger: o.logger,
+        ...(o.dryRun === true ? { dryRun: true } : {}),
+      });
+      result.expiry = { snapshotsExpired: r.expiredSnapshotIds.length, filesDeleted: r.deletedFiles.contentFiles + r.deletedFiles.manifests + r.deletedFiles.manifestLists };
+      table = r.table;
+    }
+    if (m.removeOrphans) {
+      const r = await removeOrphanFiles(table, { olderThanMs: now - m.removeOrphansOlderThanHours * 3_600_000, logger: o.logger, ...(o.dryRun === true ? { dryRun: true } : {}) });
+      result.orphans = { filesRemoved: r.orphans.length, bytes: r.bytes };
+    }
+    tables.push(result);
+  }
+  return { tables, durationMs: Date.now() - started };
+}

@@ -1,0 +1,140 @@
+// Table maintenance: snapshot expiry, orphan removal and compaction keep every retained snapshot
+// reading the same rows, and delete only files nothing needs.
+
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { writeDataFiles } from '../../src/duckdb/data-file-writer.js';
+import { filesRelationSql, tableRelationSql } from '../../src/duckdb/table-view.js';
+import { compactionChange, planCompaction } from '../../src/iceberg/maintenance/compaction-plan.js';
+import { expireSnapshots } from '../../src/iceberg/maintenance/expire-snapshots.js';
+import { removeOrphanFiles } from '../../src/iceberg/maintenance/remove-orphans.js';
+import type { Table } from '../../src/iceberg/table.js';
+import { openSampleWriter, SAMPLE_SCHEMA, SAMPLE_SPEC, type SampleWriter } from './sample-table.js';
+
+let dir: string;
+let w: SampleWriter;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mwlake-maint-'));
+  w = await openSampleWriter(dir);
+});
+after(async () => {
+  await w.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+let n = 0;
+const fresh = () => w.warehouse.createTable('ns', `m${n++}`, { schema: SAMPLE_SCHEMA, spec: SAMPLE_SPEC });
+
+async function rows(t: Table, snapshotId?: bigint): Promise<string[]> {
+  const sql = await tableRelationSql(t, snapshotId === undefined ? {} : { snapshotId });
+  const r = await w.db.all<{ row: string }>(`SELECT CAST(x AS VARCHAR) AS row FROM (${sql}) AS x ORDER BY id`);
+  return r.map((x) => x.row);
+}
+
+const exists = async (t: Table, location: string) => (await t.storage.stat(location)) !== undefined;
+
+test('expiry keeps the last K snapshots and refs, and deletes only the files no kept snapshot needs', async () => {
+  let t = await fresh();
+  const first = await w.write(t, [1, 2, 3]);
+  t = (await t.commit({ addDataFiles: first })).table;
+  const firstSnapshot = t.currentSnapshot()!;
+  for (const ids of [[4], [5], [6]]) t = (await t.commit({ addDataFiles: await w.write(t, ids) })).table;
+  const removed = first[0]!;
+  t = (await t.commit({ removeDataFiles: [removed.filePath] })).table;
+  const kept = t.metadata.snapshots.slice(-2);
+  const last = t.metadata.snapshots.slice(-1);
+  const expected = await Promise.all(kept.map((s) => rows(t, s.snapshotId)));
+
+  const dry = await expireSnapshots(t, { olderThanMs: Date.now() + 1, retainLast: 2, dryRun: true });
+  assert.equal(dry.expiredSnapshotIds.length, 3);
+  assert.ok(await exists(t, removed.filePath), 'a dry run deletes nothing');
+
+  const r = await expireSnapshots(t, { olderThanMs: Date.now() + 1, retainLast: 2 });
+  assert.equal(r.expiredSnapshotIds.length, 3);
+  assert.deepEqual(r.table.metadata.snapshots.map((s) => s.snapshotId), kept.map((s) => s.snapshotId));
+  assert.deepEqual(r.table.metadata.snapshotLog.map((e) => e.snapshotId), kept.map((s) => s.snapshotId));
+  assert.equal(r.deletedFiles.contentFiles, 0, 'the removed file is still live in a kept snapshot');
+  assert.ok(await exists(t, removed.filePath));
+  assert.equal(await exists(t, firstSnapshot.manifestList), false);
+  let again = await r.table.refresh();
+  assert.deepEqual(await Promise.all(kept.map((s) => rows(again, s.snapshotId))), expected);
+
+  const r1 = await expireSnapshots(again, { olderThanMs: Date.now() + 1, retainLast: 1 });
+  assert.deepEqual(r1.table.metadata.snapshots.map((s) => s.snapshotId), last.map((s) => s.snapshotId));
+  assert.equal(r1.deletedFiles.contentFiles, 1, 'only the file the overwrite removed');
+  assert.equal(await exists(t, removed.filePath), false);
+  for (const f of first.slice(1)) assert.ok(await exists(t, f.filePath), 'files still live stay');
+  again = await r1.table.refresh();
+  assert.deepEqual(await rows(again), expected[1]);
+
+  // Nothing is old enough: nothing goes.
+  assert.equal((await expireSnapshots(again, { olderThanMs: 0, retainLast: 1 })).expiredSnapshotIds.length, 0);
+});
+
+test('expiry never drops a snapshot the caller still needs', async () => {
+  let t = await fresh();
+  for (const ids of [[1], [2], [3]]) t = (await t.commit({ addDataFiles: await w.write(t, ids) })).table;
+  const needed = t.metadata.snapshots[0]!.snapshotId;
+  const r = await expireSnapshots(t, { olderThanMs: Date.now() + 1, retainLast: 1, keep: [needed] });
+  assert.deepEqual(r.table.metadata.snapshots.map((s) => s.snapshotId), [needed, t.currentSnapshot()!.snapshotId]);
+  assert.deepEqual(await rows(r.table, needed), await rows(t, needed));
+});
+
+test('orphan removal deletes unreferenced files older than the safety age, and nothing else', async () => {
+  let t = await fresh();
+  t = (await t.commit({ addDataFiles: await w.write(t, [1, 2]) })).table;
+  const before = await rows(t);
+  const [stray] = await w.write(t, [9]); // written, never committed
+  const junk = join(w.warehouse.storage.localPath(t.location)!, 'metadata', 'crashed-m0.avro');
+  await writeFile(junk, 'partial');
+  assert.deepEqual((await removeOrphanFiles(t, { olderThanMs: 0 })).orphans, [], 'young files are never candidates');
+  const r = await removeOrphanFiles(t, { olderThanMs: Date.now() + 1000 });
+  assert.deepEqual(r.orphans.map((f) => f.replace(/^file:\/\//, '')).sort(), [stray!.filePath.replace(/^file:\/\//, ''), junk].sort());
+  assert.equal(await exists(t, stray!.filePath), false);
+  const again = await t.refresh();
+  assert.deepEqual(await rows(again), before);
+  assert.equal(again.version, t.version);
+});
+
+test('compaction rewrites small files with their deletes applied as one replace snapshot', async () => {
+  let t = await fresh();
+  // Ids 1, 7, 13, 19, 25 share a partition (category b, 2024-01-02).
+  for (const id of [1, 7, 13, 19, 25]) t = (await t.commit({ addDataFiles: await w.write(t, [id, id + 1]) })).table;
+  const victim = (await t.planFiles()).dataFiles.find((f) => f.file.recordCount === 1 && f.file.partition[0] === 'b')!;
+  t = (await t.commit({ addDeleteFiles: [await w.writeDeletes(t, victim.file, [0])] })).table;
+  const beforeRows = await rows(t);
+  const beforeSnapshot = t.currentSnapshot()!.snapshotId;
+
+  const plan = await t.planFiles();
+  const groups = planCompaction(plan, { targetFileSizeBytes: 64 << 20, minInputFiles: 3, specId: t.metadata.defaultSpecId });
+  assert.equal(groups.length, 2, 'the two partitions with five small files each');
+  assert.deepEqual(groups.map((g) => g.dataFiles.length), [5, 5]);
+  const written = [];
+  for (const g of groups) written.push(...(await writeDataFiles(w.db, t, { selectSql: filesRelationSql(t, g.dataFiles, g.deleteFiles), partition: g.partition, targetFileSizeBytes: 64 << 20 })));
+  assert.equal(written.length, 2);
+  t = (await t.commit(compactionChange(plan, groups, written))).table;
+
+  assert.equal(t.currentSnapshot()?.summary.operation, 'replace');
+  assert.deepEqual(await rows(t), beforeRows);
+  const after = await t.planFiles();
+  assert.equal(after.dataFiles.length, 2);
+  assert.equal(after.deleteFiles.length, 0, 'the applied delete file is gone');
+  assert.deepEqual(await rows(t, beforeSnapshot), beforeRows, 'the old snapshot still reads');
+
+  // Planned on a snapshot that has moved on: the rewrite conflicts instead of losing the new delete.
+  const stale = await t.planFiles();
+  const staleGroups = [{ ...groups[0]!, dataFiles: stale.dataFiles.slice(0, 1), deleteFiles: [], deadDeleteFiles: [] }];
+  t = (await t.commit({ addDeleteFiles: [await w.writeDeletes(t, stale.dataFiles[0]!.file, [0])] })).table;
+  await assert.rejects(t.commit(compactionChange(stale, staleGroups, [])), /moved on/);
+});
+
+test('data files roll at the target size', async () => {
+  const t = await fresh();
+  await w.db.run(`CREATE OR REPLACE TEMP TABLE big AS SELECT * FROM (${filesRelationSql(t, [], [])}) UNION ALL SELECT 7, 'b', 1, true, 1.5, TIMESTAMPTZ '2024-01-02 00:00:00+00', DATE '2024-02-01', sha256(i::VARCHAR)::BLOB, {'x': 1, 'y': md5(i::VARCHAR) || md5((i + 1)::VARCHAR)}, [i], MAP {'k': {'a': i, 'b': md5(i::VARCHAR)}} FROM range(200000) r(i)`);
+  const files = await writeDataFiles(w.db, t, { selectSql: 'SELECT * FROM big', partition: ['b', 19724], targetFileSizeBytes: 4 << 20, rowGroupSize: 20_000 });
+  assert.ok(files.length >= 2, `${files.length} file(s)`);
+  assert.equal(files.reduce((s, f) => s + f.recordCount, 0), 200_000);
+});
