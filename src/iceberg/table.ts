@@ -70,6 +70,19 @@ export class Table {
     return found === undefined ? undefined : this.snapshot(found);
   }
 
+  /**
+   * The newest value of a summary property on `from` or its ancestors. Writers that know nothing of
+   * the property (a compaction by another engine) make snapshots without it; Flink's committer
+   * reads its checkpoint id the same way.
+   */
+  summaryProperty(key: string, from: Snapshot | undefined = this.currentSnapshot()): { value: string; snapshot: Snapshot } | undefined {
+    for (let s = from; s !== undefined; s = s.parentSnapshotId === undefined ? undefined : this.snapshot(s.parentSnapshotId)) {
+      const value = s.summary.properties[key];
+      if (value !== undefined) return { value, snapshot: s };
+    }
+    return undefined;
+  }
+
   /** The directory new data files of a partition go to. */
   dataLocation(partitionPath: string): string {
     return partitionPath === '' ? joinLocation(this.location, DATA_DIR) : joinLocation(this.location, DATA_DIR, partitionPath);

@@ -56,16 +56,15 @@ export interface DrainResult {
 type Offsets = Record<string, Record<string, string>>;
 
 export function storedOffsets(table: Table): Offsets {
-  const text = table.currentSnapshot()?.summary.properties[KAFKA_OFFSETS_PROPERTY];
-  if (text === undefined) {
-    // A snapshot that is not ours (compaction) carries none: walk back to the last drain.
-    for (let s = table.currentSnapshot(); s !== undefined; s = s.parentSnapshotId === undefined ? undefined : table.snapshot(s.parentSnapshotId)) {
-      const t = s.summary.properties[KAFKA_OFFSETS_PROPERTY];
-      if (t !== undefined) return JSON.parse(t) as Offsets;
-    }
-    return {};
+  const found = table.summaryProperty(KAFKA_OFFSETS_PROPERTY);
+  if (found !== undefined) return JSON.parse(found.value) as Offsets;
+  if (table.currentSnapshot() !== undefined) {
+    // Starting from the earliest offsets again would duplicate everything: refuse instead.
+    throw new JobError('DATA', `table ${table.location} has snapshots but none of its current ancestors records Kafka offsets (${KAFKA_OFFSETS_PROPERTY}); were the drain snapshots expired by another tool?`, {
+      context: { table: table.location },
+    });
   }
-  return JSON.parse(text) as Offsets;
+  return {};
 }
 
 export function kafkaOptions(config: JobConfig, logger: Logger): KafkaClientOptions {

@@ -86,6 +86,11 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
     tookOver = current;
     options.logger.warn({ lease: location, stale: current, ageMs }, 'taking over a stale lease');
     await options.storage.writeAtomic(location, JSON.stringify(holder));
+    // Two runs may take over the same stale lease at once: the last write wins, the other backs off.
+    const winner = await readHolder(options.storage, location);
+    if (winner?.leaseId !== holder.leaseId) {
+      throw new JobError('LOCKED', `job ${options.job} was taken over at the same time by pid ${winner?.pid ?? '?'} on ${winner?.host ?? '?'} (${location})`, { context: { lease: location, holder: winner } });
+    }
   }
   let beat = holder;
   const timer = setInterval(() => {

@@ -14,7 +14,11 @@ import type { DataFile } from '../iceberg/spec/manifest.js';
 import type { Table } from '../iceberg/table.js';
 import { JobError } from '../core/errors.js';
 import { PAGES_TABLE, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE } from '../merge/state-schema.js';
+import { KAFKA_OFFSETS_PROPERTY } from '../events/events-table.js';
 import type { JobConfig } from './config.js';
+
+/** Summary properties later runs read (through ancestors); a maintenance commit repeats them. */
+const CARRIED_PROPERTIES = [KAFKA_OFFSETS_PROPERTY, SOURCE_SNAPSHOT_PROPERTY];
 
 export interface MaintenanceTableResult {
   readonly table: string;
@@ -42,7 +46,7 @@ const DAY_MS = 86_400_000;
 function snapshotsStillToMerge(events: Table, states: readonly Table[]): bigint[] {
   const current = events.currentSnapshot();
   if (current === undefined) return [];
-  const sources = states.map((t) => t.currentSnapshot()?.summary.properties[SOURCE_SNAPSHOT_PROPERTY]).filter((s): s is string => s !== undefined).map(BigInt);
+  const sources = states.map((t) => t.summaryProperty(SOURCE_SNAPSHOT_PROPERTY)?.value).filter((s): s is string => s !== undefined).map(BigInt);
   const keep: bigint[] = [];
   for (const source of sources) {
     try {
@@ -67,7 +71,12 @@ async function compact(table: Table, o: MaintenanceOptions): Promise<Maintenance
     for (const g of groups) {
       written.push(...(await writeDataFiles(db, table, { selectSql: filesRelationSql(table, g.dataFiles, g.deleteFiles), partition: g.partition, targetFileSizeBytes: m.targetFileSizeBytes })));
     }
-    const result = await table.commit(compactionChange(plan, groups, written, { 'mwlake.maintenance': 'compaction' }));
+    // Carry the job's bookkeeping forward, so expiring the snapshot that recorded it loses nothing.
+    const carried = Object.fromEntries(CARRIED_PROPERTIES.flatMap((k) => {
+      const v = table.summaryProperty(k)?.value;
+      return v === undefined ? [] : [[k, v]];
+    }));
+    const result = await table.commit(compactionChange(plan, groups, written, { ...carried, 'mwlake.maintenance': 'compaction' }));
     return { ...base, filesWritten: written.length, snapshotId: result.snapshot.snapshotId.toString() };
   } catch (error) {
     await Promise.all(written.map((f) => table.storage.delete(f.filePath)));

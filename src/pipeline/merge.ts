@@ -108,7 +108,7 @@ export async function runMerge(options: MergeOptions): Promise<MergeResult> {
 async function mergeTable(db: DuckDb, events: Table, targetId: bigint, table: Table, def: StateTableDef, options: MergeOptions): Promise<MergeTableResult> {
   const started = performance.now();
   const base = table.currentSnapshot();
-  const recorded = base?.summary.properties[SOURCE_SNAPSHOT_PROPERTY];
+  const recorded = table.summaryProperty(SOURCE_SNAPSHOT_PROPERTY, base)?.value;
   const from = recorded === undefined ? undefined : BigInt(recorded);
   const done = (extra: Partial<MergeTableResult>): MergeTableResult => ({
     table: `${STATE_NAMESPACE}.${def.name}`,

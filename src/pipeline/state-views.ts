@@ -47,11 +47,11 @@ export async function bindStateViews(db: DuckDb, warehouse: Warehouse, events: {
   const pages = await openStateTable(warehouse, PAGES_TABLE);
   const revisions = await openStateTable(warehouse, REVISIONS_TABLE);
   const pagesSnap = chosen(pages, choice);
-  const source = pagesSnap?.summary.properties[SOURCE_SNAPSHOT_PROPERTY];
+  const source = pagesSnap === undefined ? undefined : pages.summaryProperty(SOURCE_SNAPSHOT_PROPERTY, pagesSnap)?.value;
   const revisionsSnap =
     source === undefined
       ? undefined
-      : ancestors(revisions, revisions.currentSnapshot()).find((s) => s.summary.properties[SOURCE_SNAPSHOT_PROPERTY] === source);
+      : ancestors(revisions, revisions.currentSnapshot()).find((s) => revisions.summaryProperty(SOURCE_SNAPSHOT_PROPERTY, s)?.value === source);
   const eventsTable = await warehouse.tryLoadTable(events.namespace, events.name);
   const eventsSnap = eventsTable === undefined ? undefined : choice.snapshotId !== undefined ? eventsTable.currentSnapshot() : chosen(eventsTable, choice);
 

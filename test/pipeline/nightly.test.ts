@@ -4,13 +4,17 @@
 
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { runCli } from '../../src/cli/main.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
+import { silentLogger } from '../../src/core/log.js';
+import { loadConfig } from '../../src/pipeline/config.js';
+import { acquireLease } from '../../src/pipeline/lease.js';
+import { runNightly, warehouseOf } from '../../src/pipeline/nightly.js';
 import { validatePageChange } from '../../src/events/validate.js';
 import { assertValidExport, decompressFile, readWithMwxml } from '../dumps/helpers.js';
 import { KAFKA_BROKERS, requireBroker, withAdmin } from '../helpers/kafka.js';
@@ -43,9 +47,12 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+let wh = '';
+let dumps = '';
+
 test('gen → drain → merge → dump, matching an independent fold of the events', { timeout: 600_000 }, async () => {
-  const wh = join(dir, 'warehouse');
-  const dumps = join(dir, 'dumps');
+  wh = join(dir, 'warehouse');
+  dumps = join(dir, 'dumps');
   const jsonl = join(dir, 'events.jsonl');
   const gen = ['--seed', '7', '--events', '1500', '--start', '2026-11-01', '--wikis', 'enwiki,dewiki', '--bad-fraction', '0.03', '--stream', stream];
   assert.equal((await cli('gen', ...gen, '--out', jsonl)).code, 0);
@@ -140,6 +147,92 @@ test('gen → drain → merge → dump, matching an independent fold of the even
   const before = readFileSync(join(day, history));
   assert.equal((await cli('dump', '--warehouse', wh, '--dumps-root', dumps, '--wiki', 'enwiki', '--date', '2026-11-02')).code, 0);
   assert.ok(readFileSync(join(day, history)).equals(before));
+});
+
+test('a second concurrent run exits 75 naming the holder', { timeout: 120_000 }, async () => {
+  assert.ok(wh !== '', 'runs after the end-to-end test');
+  const warehouse = warehouseOf(await loadConfig(undefined, { MWLAKE_JOB_NAME: job, MWLAKE_WAREHOUSE: wh }), silentLogger);
+  const lease = await acquireLease({ storage: warehouse.storage, warehouseLocation: warehouse.rootLocation, job, command: 'nightly', logger: silentLogger });
+  try {
+    const r = await cli('nightly', '--warehouse', wh);
+    assert.equal(r.code, ExitCode.TempFail, r.err);
+    assert.match(r.err, new RegExp(`locked by pid ${process.pid} on `));
+  } finally {
+    await lease.release();
+  }
+});
+
+test('maintenance compacts, expires and removes orphans without changing a row, and the next merge still works', { timeout: 300_000 }, async () => {
+  assert.ok(wh !== '', 'runs after the end-to-end test');
+  const jobFile = join(dir, 'job.yaml');
+  await writeFile(jobFile, [
+    `job_name: ${job}`,
+    `warehouse: ${wh}`,
+    'maintenance:',
+    '  target_file_size_mb: 64',
+    '  compact_min_input_files: 2',
+    '  expire_snapshots_older_than_days: 0',
+    '  retain_last_snapshots: 1',
+    '  remove_orphans_older_than_hours: 0',
+  ].join('\n'));
+  const more = async (seed: string, events: number, start: string) => {
+    const gen = ['--seed', seed, '--events', String(events), '--start', start, '--wikis', 'enwiki', '--bad-fraction', '0', '--stream', stream];
+    assert.equal((await cli('gen', ...gen, '--to', 'kafka', '--brokers', KAFKA_BROKERS.join(','))).code, 0);
+    assert.equal(jsonOf((await cli('drain', '--config', jobFile)).out)['consumed'], events);
+    const m = await cli('merge', '--config', jobFile);
+    assert.equal(m.code, 0, m.err);
+    assert.ok((jsonOf(m.out)['tables'] as { skipped: boolean }[]).every((t) => !t.skipped), 'the merge picks up the new events');
+  };
+  // A second night: every table gets a second snapshot and more files.
+  await more('8', 200, '2026-11-01');
+  const query = async (sql: string) => {
+    const q = await cli('query', '--config', jobFile, sql);
+    assert.equal(q.code, 0, q.err);
+    return q.out;
+  };
+  const snapshotRows = () => query('SELECT * FROM revisions_raw ORDER BY wiki_id, revision_id');
+  const pagesRows = () => query('SELECT * FROM pages ORDER BY wiki_id, page_id');
+  const before = [await snapshotRows(), await pagesRows()];
+  // A crashed run's leftover: old enough to be an orphan at once under this job file.
+  const orphan = join(wh, 'state', 'revisions', 'data', 'leftover.parquet');
+  await writeFile(orphan, 'partial');
+  await utimes(orphan, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+
+  const dry = await cli('maintain', '--config', jobFile, '--dry-run');
+  assert.equal(dry.code, 0, dry.err);
+  assert.ok(existsSync(orphan), 'a dry run changes nothing');
+  const r = await cli('maintain', '--config', jobFile);
+  assert.equal(r.code, 0, r.err);
+  const result = jsonOf(r.out) as { tables: { table: string; compaction?: { filesRewritten: number }; expiry?: { snapshotsExpired: number }; orphans?: { filesRemoved: number } }[] };
+  const revisions = result.tables.find((t) => t.table === 'state.revisions')!;
+  assert.ok((revisions.compaction?.filesRewritten ?? 0) >= 2, `revisions compacted: ${r.out}`);
+  for (const t of result.tables) assert.ok((t.expiry?.snapshotsExpired ?? 0) >= 1, `${t.table} expired a snapshot: ${r.out}`);
+  assert.ok((revisions.orphans?.filesRemoved ?? 0) >= 1, JSON.stringify(revisions));
+  assert.equal(existsSync(orphan), false);
+  assert.deepEqual([await snapshotRows(), await pagesRows()], before, `maintenance changes no row: ${r.out}`);
+
+  // New events after maintenance drain and merge from where the state tables left off.
+  await more('9', 100, '2026-11-01');
+});
+
+test('nightly catches up every missed date, then finds nothing to do, and writes report and metrics', { timeout: 600_000 }, async () => {
+  assert.ok(wh !== '', 'runs after the end-to-end test');
+  const metrics = join(dir, 'mwlake.prom');
+  const config = await loadConfig(undefined, { MWLAKE_JOB_NAME: job, MWLAKE_WAREHOUSE: wh, MWLAKE_DUMPS_ROOT: dumps, MWLAKE_METRICS_FILE: metrics, KAFKA_BROKERS: KAFKA_BROKERS.join(','), MWLAKE_TOPICS: `eqiad.${stream},codfw.${stream}` });
+  // The last complete dump is 2026-11-02; "today" is 2026-11-05: 11-03 and 11-04 are due.
+  const first = await runNightly({ config, logger: silentLogger, today: '2026-11-05' });
+  assert.deepEqual(first.steps.dumps?.dates, ['2026-11-03', '2026-11-04']);
+  for (const d of ['20261103', '20261104']) for (const wiki of ['enwiki', 'dewiki']) assert.ok(existsSync(join(dumps, wiki, d, 'dumpstatus.json')), `${wiki} ${d}`);
+  const second = await runNightly({ config, logger: silentLogger, today: '2026-11-05' });
+  assert.deepEqual(second.steps.dumps?.dates, [], 'nothing is due the second time');
+  assert.equal(second.steps.drain?.consumed, 0);
+  assert.ok((second.steps.merge?.tables ?? []).every((t) => t.skipped));
+  const reports = readdirSync(join(wh, '_reports')).filter((f) => f.startsWith(`${job}-`));
+  assert.ok(reports.length >= 2);
+  // node_exporter textfile format: HELP/TYPE lines, then name{labels} value.
+  const text = readFileSync(metrics, 'utf8');
+  for (const line of text.trim().split('\n')) assert.match(line, /^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9.e+]+)$/, line);
+  assert.match(text, new RegExp(`mwlake_last_success_timestamp_seconds\\{job="${job}"\\} \\d+`));
 });
 
 test('usage errors exit 64 and name the problem', async () => {
