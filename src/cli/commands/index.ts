@@ -3,5 +3,6 @@
 import type { RegisterCommand } from '../context.js';
 import { registerGen } from './gen.js';
 import { registerJobs } from './jobs.js';
+import { registerTable } from './table.js';
 
-export const COMMANDS: readonly RegisterCommand[] = [registerJobs, registerGen];
+export const COMMANDS: readonly RegisterCommand[] = [registerJobs, registerTable, registerGen];

@@ -1,0 +1,31 @@
+// Rollback (Java's ManageSnapshots.rollbackTo): make an ancestor of the current snapshot current
+// again. Metadata only; later snapshots stay until expiry, so a rollback can itself be undone.
+
+import { JobError } from '../../core/errors.js';
+import { MAIN_BRANCH } from '../spec/snapshot.js';
+import type { Table } from '../table.js';
+
+/** Rolls `main` back to `snapshotId`, or to the current snapshot's parent when it is undefined. */
+export async function rollbackTo(table: Table, snapshotId?: bigint): Promise<Table> {
+  const current = table.currentSnapshot();
+  if (current === undefined) throw new JobError('USAGE', `table ${table.location} has no snapshot to roll back from`);
+  const target = snapshotId ?? current.parentSnapshotId;
+  if (target === undefined) throw new JobError('USAGE', `snapshot ${current.snapshotId} of ${table.location} has no parent; give --to`);
+  if (target === current.snapshotId) return table;
+  if (!table.ancestorsBetween(undefined, current.snapshotId).some((s) => s.snapshotId === target)) {
+    throw new JobError('USAGE', `snapshot ${target} is not an ancestor of the current snapshot ${current.snapshotId} of ${table.location} (see mwlake table snapshots)`, {
+      context: { table: table.location },
+    });
+  }
+  return table.updateMetadata((m) => {
+    if (m.currentSnapshotId !== current.snapshotId) {
+      throw new JobError('COMMIT_CONFLICT', `table ${table.location} moved on during the rollback; look again and retry`, { context: { table: table.location } });
+    }
+    return {
+      ...m,
+      currentSnapshotId: target,
+      refs: { ...m.refs, [MAIN_BRANCH]: { ...(m.refs[MAIN_BRANCH] ?? { type: 'branch' as const }), snapshotId: target } },
+      snapshotLog: [...m.snapshotLog, { timestampMs: Math.max(Date.now(), m.lastUpdatedMs), snapshotId: target }],
+    };
+  });
+}

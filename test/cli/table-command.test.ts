@@ -1,0 +1,86 @@
+// `mwlake table ...` through the CLI on a table written by src/iceberg: list, show, snapshots,
+// files and rollback, human and --json output, and the errors operators get.
+
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, test } from 'node:test';
+import { runCli } from '../../src/cli/main.js';
+import { ExitCode } from '../../src/core/exit-codes.js';
+import type { Table } from '../../src/iceberg/table.js';
+import { openSampleWriter, SAMPLE_SCHEMA, SAMPLE_SPEC, type SampleWriter } from '../iceberg/sample-table.js';
+
+let dir: string;
+let w: SampleWriter;
+let t: Table;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mwlake-table-cli-'));
+  w = await openSampleWriter(dir);
+  t = await w.warehouse.createTable('ns', 'sample', { schema: SAMPLE_SCHEMA, spec: SAMPLE_SPEC });
+  t = (await t.commit({ addDataFiles: await w.write(t, [1, 2, 3]) })).table;
+  t = (await t.commit({ addDataFiles: await w.write(t, [4]) })).table;
+});
+after(async () => {
+  await w.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const sink = (f: (s: string) => void) => new Writable({ write: (c, _e, cb) => (f(String(c)), cb()) });
+  const code = await runCli(['--log-level', 'silent', ...args], { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: {} });
+  return { code, out, err };
+}
+
+test('list and show', async () => {
+  const list = await cli('table', 'list', '--warehouse', dir, '--json');
+  assert.equal(list.code, 0, list.err);
+  const tables = JSON.parse(list.out) as { table: string; snapshots: number; records: string }[];
+  assert.deepEqual(tables.map((x) => [x.table, x.snapshots, x.records]), [['ns.sample', 2, '4']]);
+  const human = await cli('table', 'list', '--warehouse', dir);
+  assert.match(human.out, /^TABLE +SNAPSHOTS +RECORDS/);
+  assert.match(human.out, /ns\.sample +2 +4 /);
+
+  const show = await cli('table', 'show', 'ns.sample', '--warehouse', dir, '--json');
+  const shown = JSON.parse(show.out) as { formatVersion: number; currentSnapshot: { snapshotId: string }; partitionSpec: { fields: { name: string }[] } };
+  assert.equal(shown.formatVersion, 2);
+  assert.equal(shown.currentSnapshot.snapshotId, t.currentSnapshot()!.snapshotId.toString());
+  assert.deepEqual(shown.partitionSpec.fields.map((f) => f.name), SAMPLE_SPEC.fields.map((f) => f.name));
+  assert.match((await cli('table', 'show', 'ns.sample', '--warehouse', dir)).out, /schema:\n +id +long +required/);
+});
+
+test('snapshots and files', async () => {
+  const snaps = JSON.parse((await cli('table', 'snapshots', 'ns.sample', '--warehouse', dir, '--json')).out) as { snapshotId: string; operation: string; current: boolean }[];
+  assert.deepEqual(snaps.map((s) => [s.operation, s.current]), [['append', false], ['append', true]]);
+  const files = JSON.parse((await cli('table', 'files', 'ns.sample', '--warehouse', dir, '--json', '--snapshot', snaps[0]!.snapshotId)).out) as { records: number; content: string }[];
+  assert.equal(files.reduce((n, f) => n + f.records, 0), 3);
+  assert.ok(files.every((f) => f.content === 'data'));
+  assert.match((await cli('table', 'snapshots', 'ns.sample', '--warehouse', dir)).out, /\(current\)\n$/);
+});
+
+test('rollback makes the parent current and refuses a snapshot that is not an ancestor', async () => {
+  const first = t.metadata.snapshots[0]!.snapshotId.toString();
+  const second = t.currentSnapshot()!.snapshotId.toString();
+  const r = await cli('table', 'rollback', 'ns.sample', '--warehouse', dir, '--json');
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual(JSON.parse(r.out), { table: 'ns.sample', from: second, to: first });
+  const after = await t.refresh();
+  assert.equal(after.currentSnapshot()?.snapshotId.toString(), first);
+  assert.equal(after.metadata.refs['main']?.snapshotId.toString(), first);
+  assert.equal((await after.planFiles()).dataFiles.reduce((n, f) => n + f.file.recordCount, 0), 3);
+  const bad = await cli('table', 'rollback', 'ns.sample', '--warehouse', dir, '--to', second);
+  assert.equal(bad.code, ExitCode.Usage);
+  assert.match(bad.err, new RegExp(`snapshot ${second} is not an ancestor`));
+});
+
+test('errors name the table', async () => {
+  const r = await cli('table', 'show', 'sample', '--warehouse', dir);
+  assert.equal(r.code, ExitCode.Usage);
+  assert.match(r.err, /namespace\.name/);
+  const missing = await cli('table', 'show', 'ns.nope', '--warehouse', dir);
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.err, /no Iceberg table at .*ns\/nope/);
+});
