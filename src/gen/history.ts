@@ -24,7 +24,7 @@ import { base36Sha1, combineSlotSha1s } from '../events/sha1.js';
 import { JobError } from '../core/errors.js';
 import { bodyBytes, entityBody, escapedBodyPieces, wikitextBody, type BodyRef, type Corpus } from './corpus.js';
 import type { Prng } from './prng.js';
-import { countEdit, userEntity, UserPool, type UserState } from './users.js';
+import { countEdit, userEntity, UserPool } from './users.js';
 import type { NamespaceProfile, WikiProfile } from './wikis.js';
 
 export const PAGE_CHANGE_SCHEMA_URI = '/mediawiki/page/change/1.2.0';

@@ -4,28 +4,26 @@
 // nothing. Invalid messages go to `<job_name>.error` (acks=all) before the commit.
 
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { JobError, OffsetOutOfRangeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { openDuckDb } from '../duckdb/connection.js';
-import { duckDbType, fieldIdsOption, quoteIdent, sqlString } from '../duckdb/iceberg-types.js';
+import { writeDataFiles } from '../duckdb/data-file-writer.js';
+import { duckDbType, quoteIdent, sqlString } from '../duckdb/iceberg-types.js';
 import { buildErrorEvent, errorStreamName } from '../events/error-event.js';
 import { EVENTS_SCHEMA, EVENTS_SPEC, KAFKA_GAPS_PROPERTY, KAFKA_OFFSETS_PROPERTY, eventDay, eventRow } from '../events/events-table.js';
 import { streamOfTopic } from '../events/page-change.js';
 import { validatePageChangeMessage } from '../events/validate.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import type { DataFile } from '../iceberg/spec/manifest.js';
-import { partitionPath } from '../iceberg/spec/transform.js';
 import type { Table } from '../iceberg/table.js';
 import { KafkaAdmin } from '../kafka/admin.js';
 import type { KafkaClientOptions } from '../kafka/client.js';
 import { openBoundedSource } from '../kafka/kafkajs-source.js';
 import { KafkaProducer } from '../kafka/producer.js';
 import { partitionKey, type PartitionPosition, type PartitionRange } from '../kafka/source.js';
-import { describeParquetFile } from '../parquet/footer-data-file.js';
 import type { JobConfig } from './config.js';
 
 export interface DrainOptions {
@@ -217,7 +215,7 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
     }
     await Promise.all([...staged.values()].map((s) => new Promise<void>((resolve, reject) => s.stream.end((e?: Error | null) => (e ? reject(e) : resolve())))));
 
-    const files = await writeStaged(table, [...staged.values()]);
+    const files = await writeStaged(table, [...staged.values()], config.maintenance.targetFileSizeBytes);
     if (errors.length > 0) await produceErrors(config, logger, errors);
     await o.beforeCommit?.();
 
@@ -261,8 +259,8 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
   }
 }
 
-/** One Parquet file per (wiki, day) through DuckDB's JSON reader, with Iceberg field ids. */
-async function writeStaged(table: Table, staged: readonly Staged[]): Promise<DataFile[]> {
+/** Parquet files per (wiki, day) through DuckDB's JSON reader, with Iceberg field ids, rolled at the target size. */
+async function writeStaged(table: Table, staged: readonly Staged[], targetFileSizeBytes: number): Promise<DataFile[]> {
   if (staged.length === 0) return [];
   const db = await openDuckDb();
   const columns = `{${EVENTS_SCHEMA.fields.map((f) => `${sqlString(f.name)}: ${sqlString(duckDbType(f.type))}`).join(', ')}}`;
@@ -270,12 +268,9 @@ async function writeStaged(table: Table, staged: readonly Staged[]): Promise<Dat
   const files: DataFile[] = [];
   try {
     for (const s of staged) {
-      const location = `${table.dataLocation(partitionPath(table.spec(), table.schema(), s.tuple))}/${randomUUID()}.parquet`;
-      const local = table.storage.localPath(location)!;
-      await mkdir(dirname(local), { recursive: true });
-      await db.run(`COPY (SELECT ${select} FROM read_json(${sqlString(s.path)}, format = 'newline_delimited', columns = ${columns}, maximum_object_size = 268435456) ORDER BY _kafka_topic, _kafka_partition, _kafka_offset)
-        TO ${sqlString(local)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 50000, FIELD_IDS ${fieldIdsOption(EVENTS_SCHEMA)})`);
-      files.push(await describeParquetFile({ storage: table.storage, location, schema: table.schema(), partition: s.tuple }));
+      const selectSql = `SELECT ${select} FROM read_json(${sqlString(s.path)}, format = 'newline_delimited', columns = ${columns}, maximum_object_size = 268435456)
+        ORDER BY _kafka_topic, _kafka_partition, _kafka_offset`;
+      files.push(...(await writeDataFiles(db, table, { selectSql, partition: s.tuple, targetFileSizeBytes })));
     }
   } catch (error) {
     await Promise.all(files.map((f) => table.storage.delete(f.filePath)));

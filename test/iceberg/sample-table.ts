@@ -104,7 +104,7 @@ export async function openSampleWriter(warehouseDir: string): Promise<SampleWrit
       }
       return files;
     },
-    async writeDeletes(table, target, positions) {
+    async writeDeletes(_table, target, positions) {
       const location = `${target.filePath.slice(0, target.filePath.lastIndexOf('/'))}/${randomUUID()}-deletes.parquet`;
       const values = positions.map((p) => `(${sqlString(target.filePath)}, ${p}::BIGINT)`).join(', ');
       await db.run(`COPY (SELECT * FROM (VALUES ${values}) v(file_path, pos) ORDER BY pos) TO ${sqlString(storage.localPath(location)!)} (FORMAT parquet, FIELD_IDS {file_path: 2147483546, pos: 2147483545})`);

@@ -1,0 +1,140 @@
+// `mwlake drain` against the real broker: caps and the end-offset bound, a crash before the commit
+// replays with nothing lost or doubled, retention gaps are refused unless allowed, and a failed
+// error-stream produce commits nothing.
+
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, test } from 'node:test';
+import { runCli } from '../../src/cli/main.js';
+import { OffsetOutOfRangeError } from '../../src/core/errors.js';
+import { ExitCode } from '../../src/core/exit-codes.js';
+import { silentLogger } from '../../src/core/log.js';
+import { openDuckDb } from '../../src/duckdb/connection.js';
+import { tableRelationSql } from '../../src/duckdb/table-view.js';
+import { KAFKA_GAPS_PROPERTY } from '../../src/events/events-table.js';
+import { loadConfig, type ConfigOverrides } from '../../src/pipeline/config.js';
+import { openEventsTable, runDrain } from '../../src/pipeline/drain.js';
+import { warehouseOf } from '../../src/pipeline/nightly.js';
+import { KAFKA_BROKERS, requireBroker, uniqueName, withAdmin } from '../helpers/kafka.js';
+
+let dir: string;
+before(async () => {
+  await requireBroker();
+  dir = await mkdtemp(join(tmpdir(), 'mwlake-drain-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Job {
+  readonly stream: string;
+  readonly topics: string[];
+  readonly env: NodeJS.ProcessEnv;
+  readonly wh: string;
+}
+
+function newJob(): Job {
+  const stream = uniqueName('mwlake.test.drain').replaceAll('-', '_');
+  const wh = join(dir, stream);
+  const topics = [`eqiad.${stream}`, `codfw.${stream}`];
+  return { stream, topics, wh, env: { MWLAKE_JOB_NAME: `job_${stream}`, MWLAKE_WAREHOUSE: wh, KAFKA_BROKERS: KAFKA_BROKERS.join(','), MWLAKE_TOPICS: topics.join(',') } };
+}
+
+async function cli(job: Job, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const sink = (f: (s: string) => void) => new Writable({ write: (c, _e, cb) => (f(String(c)), cb()) });
+  const code = await runCli(['--log-level', 'silent', ...args], { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: job.env });
+  return { code, out, err };
+}
+
+async function produce(job: Job, events: number, seed: number, extra: string[] = []): Promise<void> {
+  const r = await cli(job, 'gen', '--seed', String(seed), '--events', String(events), '--start', '2026-11-01', '--wikis', 'enwiki,dewiki', '--bad-fraction', '0', '--stream', job.stream, '--partitions', '2', '--to', 'kafka', '--brokers', KAFKA_BROKERS.join(','), ...extra);
+  assert.equal(r.code, 0, r.err);
+}
+
+async function drain(job: Job, o: { overrides?: ConfigOverrides; allowGap?: boolean; beforeCommit?: () => Promise<void> } = {}) {
+  const config = await loadConfig(undefined, job.env, o.overrides ?? {});
+  return runDrain({ config, warehouse: warehouseOf(config, silentLogger), logger: silentLogger, ...(o.allowGap === true ? { allowGap: true } : {}), ...(o.beforeCommit === undefined ? {} : { beforeCommit: o.beforeCommit }) });
+}
+
+/** Rows of the events table, and how many distinct Kafka coordinates they have. */
+async function tableCounts(job: Job): Promise<{ rows: number; distinct: number; snapshots: number }> {
+  const config = await loadConfig(undefined, job.env);
+  const table = await openEventsTable(warehouseOf(config, silentLogger), config);
+  const db = await openDuckDb();
+  try {
+    const [r] = await db.all<{ rows: bigint; distinct: bigint }>(
+      `SELECT count(*) AS rows, count(DISTINCT (_kafka_topic, _kafka_partition, _kafka_offset)) AS distinct FROM (${await tableRelationSql(table)})`,
+    );
+    return { rows: Number(r!.rows), distinct: Number(r!.distinct), snapshots: table.metadata.snapshots.length };
+  } finally {
+    await db.close();
+  }
+}
+
+test('--max-events caps a run; repeated runs drain everything once; events produced mid-run wait for the next run', { timeout: 300_000 }, async () => {
+  const job = newJob();
+  await produce(job, 600, 1);
+  const first = await drain(job, { overrides: { maxEvents: 200 } });
+  assert.ok(first.consumed >= 200 && first.consumed < 600, `first run consumed ${first.consumed}`);
+  let total = first.consumed;
+  // Events produced during a run (here: just before its commit) are past the end offsets it saw.
+  const during = await drain(job, { beforeCommit: () => produce(job, 50, 2) });
+  total += during.consumed;
+  assert.equal(total, 600, 'the second run drained exactly up to the end offsets seen at its start');
+  const next = await drain(job);
+  assert.equal(next.consumed, 50, 'the events produced mid-run are drained by the next run');
+  assert.equal((await drain(job)).consumed, 0);
+  assert.deepEqual(await tableCounts(job), { rows: 650, distinct: 650, snapshots: 3 });
+});
+
+test('a crash before the commit leaves the table as it was, and the rerun replays exactly once', { timeout: 300_000 }, async () => {
+  const job = newJob();
+  await produce(job, 300, 3);
+  await assert.rejects(drain(job, { beforeCommit: async () => Promise.reject(new Error('simulated crash')) }), /simulated crash/);
+  assert.deepEqual(await tableCounts(job), { rows: 0, distinct: 0, snapshots: 0 });
+  const replay = await drain(job);
+  assert.equal(replay.consumed, 300);
+  assert.deepEqual(await tableCounts(job), { rows: 300, distinct: 300, snapshots: 1 });
+});
+
+test('a retention gap stops the drain naming the partitions; --allow-gap accepts it and records it', { timeout: 300_000 }, async () => {
+  const job = newJob();
+  await produce(job, 100, 4);
+  assert.equal((await drain(job)).consumed, 100);
+  await produce(job, 100, 5);
+  // Retention removes all but the last 5 records of every partition before we read them.
+  const marks = await withAdmin((a) => a.fetchWatermarks(job.topics));
+  await withAdmin(async (a) => {
+    for (const topic of job.topics) {
+      await a.deleteRecords(topic, marks.filter((m) => m.topic === topic && m.endOffset > 5n).map((m) => ({ partition: m.partition, beforeOffset: m.endOffset - 5n })));
+    }
+  });
+  await assert.rejects(drain(job), (e: unknown) => e instanceof OffsetOutOfRangeError && e.message.includes(`${job.topics[0]}`) && /--allow-gap/.test(e.message));
+  const viaCli = await cli(job, 'drain');
+  assert.equal(viaCli.code, ExitCode.Data, viaCli.err);
+  assert.match(viaCli.err, /retention deleted events this job never read: .*offsets \d+\.\.\d+/);
+  assert.equal((await tableCounts(job)).snapshots, 1, 'nothing committed');
+
+  const accepted = await drain(job, { allowGap: true });
+  const withData = marks.filter((m) => m.endOffset > 5n).length;
+  assert.equal(accepted.consumed, 5 * withData);
+  assert.ok(accepted.gaps !== undefined && Object.keys(accepted.gaps).length === withData);
+  const config = await loadConfig(undefined, job.env);
+  const table = await openEventsTable(warehouseOf(config, silentLogger), config);
+  assert.deepEqual(JSON.parse(table.currentSnapshot()!.summary.properties[KAFKA_GAPS_PROPERTY]!), accepted.gaps);
+});
+
+test('when the error stream rejects the error events, the run fails and commits nothing', { timeout: 300_000 }, async () => {
+  const job = newJob();
+  // An error topic whose messages may be at most 200 bytes: every error event is larger.
+  await withAdmin((a) => a.createTopic({ topic: `${job.env['MWLAKE_JOB_NAME']}.error`, partitions: 1, configs: { 'max.message.bytes': '200', 'compression.type': 'snappy' } }));
+  const r = await cli(job, 'gen', '--seed', '6', '--events', '200', '--start', '2026-11-01', '--wikis', 'enwiki', '--bad-fraction', '0.2', '--stream', job.stream, '--partitions', '1', '--to', 'kafka', '--brokers', KAFKA_BROKERS.join(','));
+  assert.equal(r.code, 0, r.err);
+  await assert.rejects(drain(job), (e: unknown) => e instanceof Error && e.message.includes(`to ${job.env['MWLAKE_JOB_NAME']}.error failed`));
+  assert.equal((await tableCounts(job)).snapshots, 0, 'nothing committed');
+});
