@@ -3,21 +3,14 @@
 // same metadata write as the data, so a crash before the commit replays and one after changes
 // nothing. Invalid messages go to `<job_name>.error` (acks=all) before the commit.
 
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { hostname } from 'node:os';
 import { JobError, OffsetOutOfRangeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { openDuckDb } from '../duckdb/connection.js';
-import { writeDataFiles } from '../duckdb/data-file-writer.js';
-import { duckDbType, quoteIdent, sqlString } from '../duckdb/iceberg-types.js';
 import { buildErrorEvent, errorStreamName } from '../events/error-event.js';
-import { EVENTS_SCHEMA, EVENTS_SPEC, KAFKA_GAPS_PROPERTY, KAFKA_OFFSETS_PROPERTY, eventDay, eventRow } from '../events/events-table.js';
+import { EVENTS_SCHEMA, EVENTS_SPEC, KAFKA_GAPS_PROPERTY, KAFKA_OFFSETS_PROPERTY } from '../events/events-table.js';
 import { streamOfTopic } from '../events/page-change.js';
 import { validatePageChangeMessage } from '../events/validate.js';
 import type { Warehouse } from '../iceberg/catalog.js';
-import type { DataFile } from '../iceberg/spec/manifest.js';
 import type { Table } from '../iceberg/table.js';
 import { KafkaAdmin } from '../kafka/admin.js';
 import type { KafkaClientOptions } from '../kafka/client.js';
@@ -25,6 +18,7 @@ import { openBoundedSource } from '../kafka/kafkajs-source.js';
 import { KafkaProducer } from '../kafka/producer.js';
 import { partitionKey, type PartitionPosition, type PartitionRange } from '../kafka/source.js';
 import type { JobConfig } from './config.js';
+import { EventStager } from './event-files.js';
 
 export interface DrainOptions {
   readonly config: JobConfig;
@@ -115,18 +109,6 @@ async function planRanges(admin: KafkaAdmin, config: JobConfig, stored: Offsets,
   return { ranges, gaps };
 }
 
-interface Staged {
-  readonly path: string;
-  readonly tuple: readonly [string, number | null];
-  readonly stream: WriteStream;
-  rows: number;
-}
-
-function write(stream: WriteStream, line: string): Promise<void> | undefined {
-  if (stream.write(line)) return undefined;
-  return new Promise((resolve) => stream.once('drain', resolve));
-}
-
 export async function runDrain(o: DrainOptions): Promise<DrainResult> {
   const started = performance.now();
   const { config, logger } = o;
@@ -150,8 +132,7 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
     return { ...base, consumed, written: 0, errored: 0, offsets: stored, durationMs: Math.round(performance.now() - started), ...(o.dryRun === true ? { dryRun: true } : {}) };
   }
 
-  const stage = await mkdtemp(join(tmpdir(), 'mwlake-drain-'));
-  const staged = new Map<string, Staged>();
+  const stager = await EventStager.open();
   const errors: { topic: string; value: Buffer }[] = [];
   let consumed = 0;
   let bytes = 0;
@@ -188,18 +169,7 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
           fail(v.errorType, v.message, v.value);
           continue;
         }
-        const event = v.event;
-        const tuple: [string, number | null] = [event.wiki_id, eventDay(event)];
-        const key = JSON.stringify(tuple);
-        let s = staged.get(key);
-        if (s === undefined) {
-          const path = join(stage, `${staged.size}.jsonl`);
-          s = { path, tuple, stream: createWriteStream(path), rows: 0 };
-          staged.set(key, s);
-        }
-        const row = eventRow(event, { topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs });
-        await write(s.stream, JSON.stringify(row) + '\n');
-        s.rows++;
+        await stager.add(v.event, { topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs });
         written++;
       }
       positions.set(partitionKey(batch), { topic: batch.topic, partition: batch.partition, nextOffset: batch.nextOffset });
@@ -213,9 +183,7 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
         positions.set(partitionKey(p), p);
       }
     }
-    await Promise.all([...staged.values()].map((s) => new Promise<void>((resolve, reject) => s.stream.end((e?: Error | null) => (e ? reject(e) : resolve())))));
-
-    const files = await writeStaged(table, [...staged.values()], config.maintenance.targetFileSizeBytes);
+    const files = await stager.writeDataFiles(table, config.maintenance.targetFileSizeBytes);
     if (errors.length > 0) await produceErrors(config, logger, errors);
     await o.beforeCommit?.();
 
@@ -254,31 +222,8 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
   } finally {
     await source.close().catch(() => {});
     await admin.close().catch(() => {});
-    for (const s of staged.values()) s.stream.destroy();
-    await rm(stage, { recursive: true, force: true });
+    await stager.close();
   }
-}
-
-/** Parquet files per (wiki, day) through DuckDB's JSON reader, with Iceberg field ids, rolled at the target size. */
-async function writeStaged(table: Table, staged: readonly Staged[], targetFileSizeBytes: number): Promise<DataFile[]> {
-  if (staged.length === 0) return [];
-  const db = await openDuckDb();
-  const columns = `{${EVENTS_SCHEMA.fields.map((f) => `${sqlString(f.name)}: ${sqlString(duckDbType(f.type))}`).join(', ')}}`;
-  const select = EVENTS_SCHEMA.fields.map((f) => quoteIdent(f.name)).join(', ');
-  const files: DataFile[] = [];
-  try {
-    for (const s of staged) {
-      const selectSql = `SELECT ${select} FROM read_json(${sqlString(s.path)}, format = 'newline_delimited', columns = ${columns}, maximum_object_size = 268435456)
-        ORDER BY _kafka_topic, _kafka_partition, _kafka_offset`;
-      files.push(...(await writeDataFiles(db, table, { selectSql, partition: s.tuple, targetFileSizeBytes })));
-    }
-  } catch (error) {
-    await Promise.all(files.map((f) => table.storage.delete(f.filePath)));
-    throw error;
-  } finally {
-    await db.close();
-  }
-  return files;
 }
 
 async function produceErrors(config: JobConfig, logger: Logger, errors: readonly { topic: string; value: Buffer }[]): Promise<void> {

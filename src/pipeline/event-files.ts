@@ -1,0 +1,79 @@
+// Stages validated events as NDJSON per events-table partition (wiki, day) on local disk, then
+// writes them as Parquet data files through DuckDB's JSON reader: memory stays flat however many
+// events a run drains, and each partition's files roll at the target size.
+
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDuckDb } from '../duckdb/connection.js';
+import { writeDataFiles } from '../duckdb/data-file-writer.js';
+import { duckDbType, quoteIdent, sqlString } from '../duckdb/iceberg-types.js';
+import { EVENTS_SCHEMA, eventDay, eventRow, type KafkaCoordinates } from '../events/events-table.js';
+import type { PageChangeEvent } from '../events/page-change.js';
+import type { DataFile } from '../iceberg/spec/manifest.js';
+import type { Table } from '../iceberg/table.js';
+
+interface Partition {
+  readonly path: string;
+  readonly tuple: readonly [string, number | null];
+  readonly stream: WriteStream;
+}
+
+export class EventStager {
+  private readonly partitions = new Map<string, Partition>();
+  private rows = 0;
+
+  private constructor(private readonly dir: string) {}
+
+  static async open(): Promise<EventStager> {
+    return new EventStager(await mkdtemp(join(tmpdir(), 'mwlake-stage-')));
+  }
+
+  get count(): number {
+    return this.rows;
+  }
+
+  /** Stages one event; resolves once the staging file can take more (backpressure). */
+  async add(event: PageChangeEvent, coordinates: KafkaCoordinates): Promise<void> {
+    const tuple: [string, number | null] = [event.wiki_id, eventDay(event)];
+    const key = JSON.stringify(tuple);
+    let p = this.partitions.get(key);
+    if (p === undefined) {
+      const path = join(this.dir, `${this.partitions.size}.jsonl`);
+      p = { path, tuple, stream: createWriteStream(path) };
+      this.partitions.set(key, p);
+    }
+    this.rows++;
+    if (!p.stream.write(JSON.stringify(eventRow(event, coordinates)) + '\n')) await new Promise<void>((resolve) => p.stream.once('drain', () => resolve()));
+  }
+
+  /** Writes the staged events as data files of `table` (not committed: the caller commits them). */
+  async writeDataFiles(table: Table, targetFileSizeBytes: number): Promise<DataFile[]> {
+    const partitions = [...this.partitions.values()];
+    await Promise.all(partitions.map((p) => new Promise<void>((resolve, reject) => p.stream.end((e?: Error | null) => (e ? reject(e) : resolve())))));
+    if (partitions.length === 0) return [];
+    const db = await openDuckDb();
+    const columns = `{${EVENTS_SCHEMA.fields.map((f) => `${sqlString(f.name)}: ${sqlString(duckDbType(f.type))}`).join(', ')}}`;
+    const select = EVENTS_SCHEMA.fields.map((f) => quoteIdent(f.name)).join(', ');
+    const files: DataFile[] = [];
+    try {
+      for (const p of partitions) {
+        const selectSql = `SELECT ${select} FROM read_json(${sqlString(p.path)}, format = 'newline_delimited', columns = ${columns}, maximum_object_size = 268435456)
+          ORDER BY _kafka_topic, _kafka_partition, _kafka_offset`;
+        files.push(...(await writeDataFiles(db, table, { selectSql, partition: p.tuple, targetFileSizeBytes })));
+      }
+    } catch (error) {
+      await Promise.all(files.map((f) => table.storage.delete(f.filePath)));
+      throw error;
+    } finally {
+      await db.close();
+    }
+    return files;
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.partitions.values()) p.stream.destroy();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
