@@ -4,7 +4,7 @@
 // so after a crash between the two commits readers still see a matching pair.
 
 import { JobError } from '../core/errors.js';
-import { createTableView } from '../duckdb/table-view.js';
+import { tableRelationSql } from '../duckdb/table-view.js';
 import type { DuckDb } from '../duckdb/connection.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import type { Snapshot } from '../iceberg/spec/snapshot.js';
@@ -43,7 +43,13 @@ function chosen(table: Table, choice: SnapshotChoice): Snapshot | undefined {
   return table.currentSnapshot();
 }
 
-export async function bindStateViews(db: DuckDb, warehouse: Warehouse, events: { namespace: string; name: string }, choice: SnapshotChoice = {}): Promise<BoundSnapshots> {
+/** The CREATE VIEW statements of the query views at the chosen snapshots, and what they bound. */
+export async function stateViewStatements(
+  warehouse: Warehouse,
+  events: { namespace: string; name: string },
+  choice: SnapshotChoice = {},
+  o: { temporary?: boolean } = {},
+): Promise<{ statements: string[]; bound: BoundSnapshots }> {
   const pages = await openStateTable(warehouse, PAGES_TABLE);
   const revisions = await openStateTable(warehouse, REVISIONS_TABLE);
   const pagesSnap = chosen(pages, choice);
@@ -55,17 +61,26 @@ export async function bindStateViews(db: DuckDb, warehouse: Warehouse, events: {
   const eventsTable = await warehouse.tryLoadTable(events.namespace, events.name);
   const eventsSnap = eventsTable === undefined ? undefined : choice.snapshotId !== undefined ? eventsTable.currentSnapshot() : chosen(eventsTable, choice);
 
-  if (eventsTable !== undefined) await createTableView(db, 'events', eventsTable, snapshotOption(eventsSnap));
-  await createTableView(db, 'pages', pages, snapshotOption(pagesSnap));
-  await createTableView(db, 'revisions_raw', revisions, snapshotOption(revisionsSnap));
-  await db.run(`CREATE OR REPLACE VIEW revisions AS ${revisionsViewSql('revisions_raw', 'pages')}`);
-  await db.run(`CREATE OR REPLACE VIEW current AS ${currentViewSql('revisions')}`);
-  return {
+  const create = `CREATE OR REPLACE ${o.temporary === false ? '' : 'TEMP '}VIEW`;
+  const statements: string[] = [];
+  if (eventsTable !== undefined) statements.push(`${create} events AS ${await tableRelationSql(eventsTable, snapshotOption(eventsSnap))}`);
+  statements.push(`${create} pages AS ${await tableRelationSql(pages, snapshotOption(pagesSnap))}`);
+  statements.push(`${create} revisions_raw AS ${await tableRelationSql(revisions, snapshotOption(revisionsSnap))}`);
+  statements.push(`${create} revisions AS ${revisionsViewSql('revisions_raw', 'pages')}`);
+  statements.push(`${create} current AS ${currentViewSql('revisions')}`);
+  const bound: BoundSnapshots = {
     ...(eventsSnap === undefined ? {} : { events: eventsSnap.snapshotId.toString() }),
     ...(pagesSnap === undefined ? {} : { pages: pagesSnap.snapshotId.toString() }),
     ...(revisionsSnap === undefined ? {} : { revisions: revisionsSnap.snapshotId.toString() }),
     ...(source === undefined ? {} : { sourceSnapshotId: source }),
   };
+  return { statements, bound };
+}
+
+export async function bindStateViews(db: DuckDb, warehouse: Warehouse, events: { namespace: string; name: string }, choice: SnapshotChoice = {}): Promise<BoundSnapshots> {
+  const { statements, bound } = await stateViewStatements(warehouse, events, choice);
+  for (const sql of statements) await db.run(sql);
+  return bound;
 }
 
 /** Binds the empty snapshot (no rows) when a table has none at the chosen point. */

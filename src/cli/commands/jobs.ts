@@ -1,11 +1,10 @@
-// The job commands: drain, merge, dump, maintain, nightly and query. Each parses its flags, loads the job
+// The job commands: drain, merge, dump, maintain and nightly. Each parses its flags, loads the job
 // file, runs one pipeline step and prints its result as one JSON line on stdout.
 
 import { mkdir } from 'node:fs/promises';
 import { Command } from 'commander';
 import { JobError } from '../../core/errors.js';
 import { stringifyJsonBigInt } from '../../core/json-bigint.js';
-import { openDuckDb } from '../../duckdb/connection.js';
 import { loadConfig, type ConfigOverrides, type JobConfig } from '../../pipeline/config.js';
 import { dateRange, runDumps } from '../../pipeline/dump.js';
 import { runDrain } from '../../pipeline/drain.js';
@@ -13,10 +12,9 @@ import { acquireLease } from '../../pipeline/lease.js';
 import { runMaintenance } from '../../pipeline/maintenance.js';
 import { runMerge } from '../../pipeline/merge.js';
 import { runNightly, warehouseOf } from '../../pipeline/nightly.js';
-import { bindStateViews } from '../../pipeline/state-views.js';
 import type { CliContext, RegisterCommand } from '../context.js';
 
-interface CommonFlags {
+export interface CommonFlags {
   config?: string;
   warehouse?: string;
   brokers?: string;
@@ -24,7 +22,7 @@ interface CommonFlags {
   dryRun?: boolean;
 }
 
-function common(cmd: Command): Command {
+export function common(cmd: Command): Command {
   return cmd
     .option('--config <file>', 'job file (YAML), e.g. jobs/page_content_change.yaml')
     .option('--warehouse <dir>', 'Iceberg warehouse directory (default ./warehouse)')
@@ -33,7 +31,7 @@ function common(cmd: Command): Command {
     .option('--dry-run', 'show what would be done, change nothing');
 }
 
-async function config(flags: CommonFlags & ConfigOverrides, context: CliContext): Promise<JobConfig> {
+export async function config(flags: CommonFlags & ConfigOverrides, context: CliContext): Promise<JobConfig> {
   const overrides: ConfigOverrides = {};
   if (flags.warehouse !== undefined) overrides.warehouse = flags.warehouse;
   if (flags.brokers !== undefined) overrides.brokers = flags.brokers;
@@ -118,25 +116,5 @@ export const registerJobs: RegisterCommand = (program, context) => {
       const report = await runNightly({ config: c, logger: context.logger(), ...(flags.date === undefined ? {} : { date: flags.date }), dryRun: flags.dryRun === true, allowGap: flags.allowGap === true });
       if (flags.json === true) print(context, report);
       else print(context, { step: 'nightly', durationMs: report.durationMs, events: report.steps.drain?.written ?? 0, dumpDates: report.steps.dumps?.dates ?? [] });
-    });
-
-  common(program.command('query').description('run SQL with DuckDB over the views events, pages, revisions and current'))
-    .argument('<sql>', 'SQL text')
-    .option('--as-of <iso-time>', 'read the tables as of this time')
-    .option('--format <format>', 'jsonl (default) or table', 'jsonl')
-    .action(async (sql: string, flags: CommonFlags & { asOf?: string; format: string }) => {
-      const c = await config(flags, context);
-      const db = await openDuckDb();
-      try {
-        const asOfMs = flags.asOf === undefined ? undefined : Date.parse(flags.asOf);
-        if (asOfMs !== undefined && Number.isNaN(asOfMs)) throw new JobError('USAGE', `--as-of must be an ISO time, found ${flags.asOf}`);
-        await bindStateViews(db, warehouseOf(c, context.logger()), { namespace: c.events.namespace, name: c.events.table }, asOfMs === undefined ? {} : { asOfMs });
-        for await (const rows of db.stream(sql)) {
-          if (flags.format === 'table') console.table(rows);
-          else for (const row of rows) context.stdout.write(stringifyJsonBigInt(row) + '\n');
-        }
-      } finally {
-        await db.close();
-      }
     });
 };

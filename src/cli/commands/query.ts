@@ -1,0 +1,97 @@
+// `mwlake query`: DuckDB SQL over the views events, pages, revisions_raw, revisions and current,
+// bound to one consistent set of snapshots (current, --as-of or --snapshot). Rows stream to stdout
+// as JSON lines, a JSON array, CSV or a table, or to a file (csv, json, parquet) with --out.
+// --emit-views prints the CREATE VIEW statements for the DuckDB CLI instead.
+
+import { JobError } from '../../core/errors.js';
+import { stringifyJsonBigInt } from '../../core/json-bigint.js';
+import { openDuckDb } from '../../duckdb/connection.js';
+import { sqlString } from '../../duckdb/iceberg-types.js';
+import { warehouseOf } from '../../pipeline/nightly.js';
+import { bindStateViews, stateViewStatements, type SnapshotChoice } from '../../pipeline/state-views.js';
+import type { RegisterCommand } from '../context.js';
+import { common, config, type CommonFlags } from './jobs.js';
+
+const FORMATS = ['jsonl', 'json', 'csv', 'table', 'parquet'] as const;
+type Format = (typeof FORMATS)[number];
+
+interface QueryFlags extends CommonFlags {
+  asOf?: string;
+  snapshot?: string;
+  format: string;
+  out?: string;
+  emitViews?: boolean;
+}
+
+function csvCell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  const text = typeof v === 'string' ? v : typeof v === 'object' && !(v instanceof Date) ? stringifyJsonBigInt(v) : String(v);
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+function choiceOf(flags: QueryFlags): SnapshotChoice {
+  if (flags.asOf !== undefined && flags.snapshot !== undefined) throw new JobError('USAGE', 'give --as-of or --snapshot, not both');
+  if (flags.asOf !== undefined) {
+    const asOfMs = Date.parse(flags.asOf);
+    if (Number.isNaN(asOfMs)) throw new JobError('USAGE', `--as-of must be an ISO time such as 2026-11-02T00:00:00Z, found ${JSON.stringify(flags.asOf)}`);
+    return { asOfMs };
+  }
+  if (flags.snapshot !== undefined) {
+    if (!/^\d+$/.test(flags.snapshot)) throw new JobError('USAGE', `--snapshot must be a snapshot id of state.pages, found ${JSON.stringify(flags.snapshot)}`);
+    return { snapshotId: BigInt(flags.snapshot) };
+  }
+  return {};
+}
+
+export const registerQuery: RegisterCommand = (program, context) => {
+  common(program.command('query').description('run SQL with DuckDB over the views events, pages, revisions_raw, revisions and current'))
+    .argument('[sql]', 'SQL text (not needed with --emit-views)')
+    .option('--as-of <iso-time>', 'read the tables as they were at this time')
+    .option('--snapshot <id>', 'read state.pages at this snapshot id, and the revisions snapshot that matches it')
+    .option('--format <format>', `${FORMATS.join(', ')} (parquet needs --out)`, 'jsonl')
+    .option('--out <file>', 'write the result to this file (csv, json or parquet) instead of stdout')
+    .option('--emit-views', 'print CREATE VIEW statements over the current files, for the DuckDB CLI')
+    .action(async (sql: string | undefined, flags: QueryFlags) => {
+      if (!(FORMATS as readonly string[]).includes(flags.format)) throw new JobError('USAGE', `--format must be one of ${FORMATS.join(', ')}, found ${JSON.stringify(flags.format)}`);
+      const format = flags.format as Format;
+      const choice = choiceOf(flags);
+      const c = await config(flags, context);
+      const warehouse = warehouseOf(c, context.logger());
+      const events = { namespace: c.events.namespace, name: c.events.table };
+      if (flags.emitViews === true) {
+        const { statements } = await stateViewStatements(warehouse, events, choice, { temporary: false });
+        context.stdout.write(statements.map((s) => `${s};\n`).join(''));
+        return;
+      }
+      if (sql === undefined || sql.trim() === '') throw new JobError('USAGE', 'give the SQL to run, e.g. mwlake query "SELECT count(*) FROM current"');
+      if (format === 'parquet' && flags.out === undefined) throw new JobError('USAGE', '--format parquet writes a file: give --out FILE');
+      if (flags.out !== undefined && (format === 'table' || format === 'jsonl')) throw new JobError('USAGE', `--out writes csv, json or parquet; --format is ${format}`);
+      const db = await openDuckDb();
+      try {
+        await bindStateViews(db, warehouse, events, choice);
+        if (flags.out !== undefined) {
+          const options = format === 'csv' ? 'FORMAT csv, HEADER true' : format === 'json' ? 'FORMAT json, ARRAY true' : 'FORMAT parquet, COMPRESSION zstd';
+          await db.run(`COPY (${sql}) TO ${sqlString(flags.out)} (${options})`);
+          context.stdout.write(stringifyJsonBigInt({ step: 'query', out: flags.out, format }) + '\n');
+          return;
+        }
+        let first = true;
+        if (format === 'json') context.stdout.write('[');
+        for await (const rows of db.stream(sql)) {
+          if (format === 'table') console.table(rows);
+          for (const row of format === 'table' ? [] : rows) {
+            if (format === 'jsonl') context.stdout.write(stringifyJsonBigInt(row) + '\n');
+            else if (format === 'json') context.stdout.write((first ? '\n' : ',\n') + stringifyJsonBigInt(row));
+            else {
+              if (first) context.stdout.write(Object.keys(row).map(csvCell).join(',') + '\n');
+              context.stdout.write(Object.values(row).map(csvCell).join(',') + '\n');
+            }
+            first = false;
+          }
+        }
+        if (format === 'json') context.stdout.write(first ? ']\n' : '\n]\n');
+      } finally {
+        await db.close();
+      }
+    });
+};

@@ -1,0 +1,120 @@
+// `mwlake query` on a merged warehouse (no broker needed): every output format, --out files, the
+// snapshot choices, --emit-views for the DuckDB CLI, and the README's example queries.
+
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, test } from 'node:test';
+import { runCli } from '../../src/cli/main.js';
+import { ExitCode } from '../../src/core/exit-codes.js';
+import { openDuckDb } from '../../src/duckdb/connection.js';
+import { appendBatch, generatedEvents, merge, warehouseAt } from '../merge/merge-fixture.js';
+
+let dir: string;
+let wh: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mwlake-query-'));
+  wh = join(dir, 'warehouse');
+  const warehouse = warehouseAt(wh);
+  await appendBatch(warehouse, generatedEvents(5, 300));
+  await merge(warehouse);
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function query(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const sink = (f: (s: string) => void) => new Writable({ write: (c, _e, cb) => (f(String(c)), cb()) });
+  const code = await runCli(['--log-level', 'silent', 'query', '--warehouse', wh, '--job-name', 'q', ...args], { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: {} });
+  return { code, out, err };
+}
+
+/** The example queries of README.md, verbatim. */
+const README_QUERIES = {
+  editsPerWikiPerDay: `SELECT wiki_id, CAST(revision_dt AS DATE) AS day, count(*) AS edits
+FROM revisions GROUP BY ALL ORDER BY wiki_id, day`,
+  largestPages: `SELECT wiki_id, page_title, revision_size AS bytes
+FROM current ORDER BY revision_size DESC LIMIT 10`,
+  onePageHistory: `SELECT revision_id, revision_dt, user_text, revision_comment, revision_size
+FROM revisions WHERE wiki_id = 'enwiki' AND page_id = (SELECT min(page_id) FROM current WHERE wiki_id = 'enwiki')
+ORDER BY revision_dt, revision_id`,
+};
+
+test('jsonl, json and csv agree', async () => {
+  const sql = 'SELECT wiki_id, count(*) AS n FROM current GROUP BY ALL ORDER BY wiki_id';
+  const jsonl = (await query(sql)).out.trim().split('\n').map((l) => JSON.parse(l) as { wiki_id: string; n: number });
+  assert.deepEqual(jsonl.map((r) => r.wiki_id), ['dewiki', 'enwiki']);
+  assert.ok(jsonl.every((r) => Number(r.n) > 0));
+  assert.deepEqual(JSON.parse((await query(sql, '--format', 'json')).out), jsonl);
+  assert.equal((await query(sql, '--format', 'csv')).out, `wiki_id,n\n${jsonl.map((r) => `${r.wiki_id},${r.n}`).join('\n')}\n`);
+  assert.equal((await query('SELECT 1 AS a WHERE false', '--format', 'json')).out, '[]\n');
+  assert.equal((await query(`SELECT 'a,"b"' AS x`, '--format', 'csv')).out, 'x\n"a,""b"""\n');
+});
+
+test('--out writes csv, json and parquet files', async () => {
+  const sql = 'SELECT wiki_id, page_id, revision_id FROM current ORDER BY ALL';
+  const expected = (await query(sql)).out.trim().split('\n').length;
+  for (const format of ['csv', 'json', 'parquet']) {
+    const file = join(dir, `out.${format}`);
+    const r = await query(sql, '--format', format, '--out', file);
+    assert.equal(r.code, 0, r.err);
+    const db = await openDuckDb();
+    try {
+      const reader = format === 'csv' ? 'read_csv' : format === 'json' ? 'read_json' : 'read_parquet';
+      const [row] = await db.all<{ n: bigint }>(`SELECT count(*) AS n FROM ${reader}('${file}')`);
+      assert.equal(Number(row!.n), expected, format);
+    } finally {
+      await db.close();
+    }
+  }
+  const bad = await query(sql, '--format', 'parquet');
+  assert.equal(bad.code, ExitCode.Usage);
+  assert.match(bad.err, /--out/);
+});
+
+test('--as-of before the first merge sees empty tables; --snapshot binds a pages snapshot', async () => {
+  const none = await query('SELECT count(*) AS n FROM revisions', '--as-of', '2000-01-01T00:00:00Z');
+  assert.equal(none.code, 0, none.err);
+  assert.equal(Number((JSON.parse(none.out) as { n: number }).n), 0);
+  const snaps = JSON.parse((await runCliJson('table', 'snapshots', 'state.pages'))) as { snapshotId: string }[];
+  const at = await query('SELECT count(*) AS n FROM pages', '--snapshot', snaps[0]!.snapshotId);
+  assert.ok(Number((JSON.parse(at.out) as { n: number }).n) > 0);
+  assert.equal((await query('SELECT 1', '--snapshot', 'abc')).code, ExitCode.Usage);
+  assert.equal((await query('SELECT 1', '--snapshot', '1', '--as-of', '2026-01-01')).code, ExitCode.Usage);
+});
+
+test('--emit-views prints views the DuckDB CLI can run', async () => {
+  const r = await query('--emit-views');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^CREATE OR REPLACE VIEW events AS /m);
+  const db = await openDuckDb();
+  try {
+    for (const statement of r.out.split(';\n').filter((s) => s.trim() !== '')) await db.run(statement);
+    const [viaViews] = await db.all<{ n: bigint }>('SELECT count(*) AS n FROM current');
+    const viaQuery = JSON.parse((await query('SELECT count(*) AS n FROM current')).out) as { n: number };
+    assert.equal(Number(viaViews!.n), Number(viaQuery.n));
+  } finally {
+    await db.close();
+  }
+});
+
+test("the README's example queries run and return rows", async () => {
+  const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
+  for (const [name, sql] of Object.entries(README_QUERIES)) {
+    assert.ok(readme.includes(sql), `README.md shows the ${name} query verbatim`);
+    const r = await query(sql);
+    assert.equal(r.code, 0, `${name}: ${r.err}`);
+    assert.ok(r.out.trim().split('\n').length > 0 && r.out.trim() !== '', `${name} returned rows`);
+  }
+});
+
+async function runCliJson(...args: string[]): Promise<string> {
+  let out = '';
+  const code = await runCli(['--log-level', 'silent', ...args, '--warehouse', wh, '--json'], { stdout: new Writable({ write: (c, _e, cb) => ((out += String(c)), cb()) }), stderr: new Writable({ write: (_c, _e, cb) => cb() }), env: {} });
+  assert.equal(code, 0);
+  return out;
+}
