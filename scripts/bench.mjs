@@ -88,8 +88,45 @@ try {
   }
   row('query', 'count per wiki: mwlake query (process start, snapshot binding) vs DuckDB read_parquet, seconds', q, qRef, 'ratio ≤ 1.1', (r) => r <= 1.1);
 
-  const missing = ['ingest memory', 'merge', 'dump zstd'].map((name) => ({ row: name, what: 'not measured yet', met: false }));
-  const table = [...rows, ...missing];
+  // dump zstd: the same dump set with zstd, MB/s of history XML vs `zstd -T2 -3` on the same XML.
+  const zstdJob = join(work, 'zstd.yaml');
+  writeFileSync(zstdJob, 'job_name: bench0\ndumps:\n  compression: zstd\n');
+  const dz = [];
+  const dzRef = [];
+  for (let i = 0; i < runs; i++) {
+    const out = join(work, `zdumps${i}`);
+    const t = time(() => mwlake(['dump', '--config', zstdJob, '--warehouse', wh, '--dumps-root', out, '--wiki', 'enwiki', '--date', '2026-11-30'], env));
+    const dir = join(out, 'enwiki', '20261130');
+    const file = join(dir, readdirSync(dir).find((f) => f.includes('pages-meta-history') && f.endsWith('.zst')));
+    const xml = join(work, 'history-z.xml');
+    execFileSync('bash', ['-c', `zstd -dc '${file}' > '${xml}'`]);
+    const zMb = statSync(xml).size / 1e6;
+    dz.push(zMb / t);
+    dzRef.push(zMb / time(() => execFileSync('bash', ['-c', `zstd -T2 -3 -c '${xml}' > /dev/null`])));
+  }
+  row('dump zstd', 'the same dump set with zstd, MB/s of history XML', dz, dzRef, 'ratio ≥ 0.8', (r) => r >= 0.8);
+
+  // ingest memory: peak RSS of the drain at 1x and 4x the input (GNU time's %M, KiB).
+  const rss = (count, tag) => {
+    const stream = `mwlake.bench.mem.${Date.now()}.${tag}`;
+    mwlake(['gen', '--seed', '12', '--events', String(count), '--start', '2026-11-01', '--wikis', 'enwiki,dewiki,frwiki', '--bad-fraction', '0', '--stream', stream, '--to', 'kafka', '--brokers', brokers]);
+    const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, cli, '--log-level', 'warn', 'drain', '--warehouse', join(work, `mem-${tag}`)], {
+      env: { ...process.env, KAFKA_BROKERS: brokers, MWLAKE_TOPICS: `eqiad.${stream},codfw.${stream}`, MWLAKE_JOB_NAME: `mem${tag}` },
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new Error(`drain for the memory row failed: ${r.stderr}`);
+    return Number(r.stderr.trim().split('\n').at(-1)) / 1024;
+  };
+  const mem1 = rss(events, '1x');
+  const mem4 = rss(events * 4, '4x');
+  rows.push({ row: 'ingest memory', what: `peak RSS of the drain, MiB: ${mem1.toFixed(0)} at 1x, ${mem4.toFixed(0)} at 4x (${events * 4} events)`, median: mem4, min: mem1, max: mem4, reference: mem1, ratio: mem4 / mem1, target: '≤ 1024 MiB and 4x/1x ≤ 1.2', met: mem4 <= 1024 && mem4 / mem1 <= 1.2 });
+
+  // merge: a fixed delta into history of 1x and 8x size (bench/merge-scale.mjs).
+  const [history, delta] = quick ? [5000, 5000] : [50000, 50000];
+  const m = JSON.parse(execFileSync(process.execPath, [join(root, 'bench', 'merge-scale.mjs'), String(history), String(delta)], { encoding: 'utf8' }).trim().split('\n').at(-1));
+  rows.push({ row: 'merge', what: `${delta} events merged into ${history} (1x) and ${history * 8} (8x) events of history, seconds`, median: m.eightX, min: m.oneX, max: m.eightX, reference: m.oneX, ratio: m.ratio, target: 'ratio 8x/1x ≤ 1.25', met: m.ratio <= 1.25 });
+
+  const table = rows;
   console.table(table.map((r) => ({ row: r.row, ratio: r.ratio?.toFixed(2) ?? '—', target: r.target ?? '—', met: r.met, ours: r.median?.toFixed(2), reference: r.reference?.toFixed(2), what: r.what })));
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
   const out = join(root, 'bench', 'results', `${new Date().toISOString().slice(0, 10)}${quick ? '-quick' : ''}.json`);

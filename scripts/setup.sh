@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_debian=()
-for tool in xmllint:libxml2-utils lbzip2:lbzip2 bzip2:bzip2 zstd:zstd; do
+for tool in xmllint:libxml2-utils lbzip2:lbzip2 bzip2:bzip2 zstd:zstd /usr/bin/time:time; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need_debian+=("${tool##*:}")
 done
 if [ "${#need_debian[@]}" -gt 0 ]; then

@@ -15,6 +15,9 @@ import { describeParquetFile } from '../parquet/footer-data-file.js';
 import type { DuckDb } from './connection.js';
 import { fieldIdsOption, sqlString } from './iceberg-types.js';
 
+/** Upper bound of a row group's size, which DuckDB buffers whole before writing it. */
+const ROW_GROUP_BYTES = '32MB';
+
 export interface WriteDataFilesOptions {
   /** A relation with exactly the table's columns, in order. */
   readonly selectSql: string;
@@ -30,8 +33,16 @@ export async function writeDataFiles(db: DuckDb, table: Table, o: WriteDataFiles
   if (dir === undefined) throw new JobError('CONFIG', `DuckDB can only write local files; ${dirLocation} is not one`);
   await mkdir(dirname(dir), { recursive: true });
   try {
-    await db.run(`COPY (${o.selectSql}) TO ${sqlString(dir)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${o.rowGroupSize ?? 50_000},
-      FILE_SIZE_BYTES ${Math.max(1, Math.floor(o.targetFileSizeBytes))}, FILENAME_PATTERN 'part-{i}', FIELD_IDS ${fieldIdsOption(table.schema())})`);
+    // Row groups bounded in bytes, not only rows: a row group is buffered whole, and 50,000 events
+    // with their content are hundreds of MB. DuckDB allows that only without insertion order,
+    // which data files do not need (position deletes name positions in the file as written).
+    await db.run('SET preserve_insertion_order = false');
+    try {
+      await db.run(`COPY (${o.selectSql}) TO ${sqlString(dir)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${o.rowGroupSize ?? 50_000}, ROW_GROUP_SIZE_BYTES '${ROW_GROUP_BYTES}',
+        FILE_SIZE_BYTES ${Math.max(1, Math.floor(o.targetFileSizeBytes))}, FILENAME_PATTERN 'part-{i}', FIELD_IDS ${fieldIdsOption(table.schema())})`);
+    } finally {
+      await db.run('RESET preserve_insertion_order');
+    }
     const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.parquet')).sort();
     const files: DataFile[] = [];
     for (const name of names) {

@@ -183,7 +183,7 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
         positions.set(partitionKey(p), p);
       }
     }
-    const files = await stager.writeDataFiles(table, config.maintenance.targetFileSizeBytes);
+    const files = await stager.writeDataFiles(table, config.maintenance.targetFileSizeBytes, config.drain.maxMessageBytes);
     if (errors.length > 0) await produceErrors(config, logger, errors);
     await o.beforeCommit?.();
 

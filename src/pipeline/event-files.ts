@@ -49,18 +49,22 @@ export class EventStager {
   }
 
   /** Writes the staged events as data files of `table` (not committed: the caller commits them). */
-  async writeDataFiles(table: Table, targetFileSizeBytes: number): Promise<DataFile[]> {
+  async writeDataFiles(table: Table, targetFileSizeBytes: number, maxEventBytes = 10 * 1024 * 1024): Promise<DataFile[]> {
     const partitions = [...this.partitions.values()];
     await Promise.all(partitions.map((p) => new Promise<void>((resolve, reject) => p.stream.end((e?: Error | null) => (e ? reject(e) : resolve())))));
     if (partitions.length === 0) return [];
     const db = await openDuckDb();
     const columns = `{${EVENTS_SCHEMA.fields.map((f) => `${sqlString(f.name)}: ${sqlString(duckDbType(f.type))}`).join(', ')}}`;
     const select = EVENTS_SCHEMA.fields.map((f) => quoteIdent(f.name)).join(', ');
+    // DuckDB's JSON reader buffers this much per thread: size it from the largest accepted event
+    // (a row is the event plus a few columns), not a blanket 256 MB.
+    const objectLimit = 2 * maxEventBytes + (1 << 20);
     const files: DataFile[] = [];
     try {
       for (const p of partitions) {
-        const selectSql = `SELECT ${select} FROM read_json(${sqlString(p.path)}, format = 'newline_delimited', columns = ${columns}, maximum_object_size = 268435456)
-          ORDER BY _kafka_topic, _kafka_partition, _kafka_offset`;
+        // No ORDER BY: rows stay in consumption order (offset order per partition), and DuckDB
+        // streams the copy instead of sorting the whole partition in memory.
+        const selectSql = `SELECT ${select} FROM read_json(${sqlString(p.path)}, format = 'newline_delimited', columns = ${columns}, maximum_object_size = ${objectLimit})`;
         files.push(...(await writeDataFiles(db, table, { selectSql, partition: p.tuple, targetFileSizeBytes })));
       }
     } catch (error) {
