@@ -26,7 +26,8 @@ export interface DrainOptions {
   readonly logger: Logger;
   readonly allowGap?: boolean;
   readonly dryRun?: boolean;
-  readonly onProgress?: (p: { events: number; bytes: number }) => void;
+  /** Called after every batch: events and bytes so far, events to read in total, lag per partition. */
+  readonly onProgress?: (p: { events: number; bytes: number; total: number; lag: Readonly<Record<string, bigint>> }) => void;
   /** Test hook: runs after the error events are produced and before the table commit. */
   readonly beforeCommit?: () => Promise<void> | void;
 }
@@ -173,7 +174,10 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
         written++;
       }
       positions.set(partitionKey(batch), { topic: batch.topic, partition: batch.partition, nextOffset: batch.nextOffset });
-      o.onProgress?.({ events: consumed, bytes });
+      if (o.onProgress !== undefined) {
+        const left = Object.fromEntries(ranges.map((r) => [partitionKey(r), r.endOffset - (positions.get(partitionKey(r))?.nextOffset ?? r.nextOffset)]));
+        o.onProgress({ events: consumed, bytes, total: Number(pending.reduce((n, r) => n + (r.endOffset - r.nextOffset), 0n)), lag: left });
+      }
       if ((config.drain.maxEvents !== undefined && consumed >= config.drain.maxEvents) || (config.drain.maxBytes !== undefined && bytes >= config.drain.maxBytes)) break;
     }
     for (const p of source.positions()) {

@@ -25,6 +25,8 @@ export interface DumpOptions {
   /** ISO dates (YYYY-MM-DD), in order. */
   readonly dates: readonly string[];
   readonly dryRun?: boolean;
+  /** Called after each (wiki, date): how many are done of how many, and the bytes written. */
+  readonly onProgress?: (p: { done: number; total: number; bytes: number; wiki: string; date: string }) => void;
 }
 
 export interface DumpDateResult {
@@ -76,6 +78,7 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
         const bytes = full.files.reduce((n, f) => n + f.sizeBytes, 0);
         o.logger.info({ wiki, date, files: full.files.length, directory: full.directory, maxRevisionId: incr.maxRevisionId }, 'dump: written');
         results.push({ wiki, date, files: full.files.length + incr.files.length, bytes, directory: full.directory, maxRevisionId: incr.maxRevisionId });
+        o.onProgress?.({ done: results.length, total: wikis.length * o.dates.length, bytes: results.reduce((n, r) => n + r.bytes, 0), wiki, date });
       }
     }
     return results;

@@ -40,6 +40,8 @@ export interface MergeOptions {
   readonly tempDirectory?: string;
   readonly memoryLimit?: string;
   readonly dryRun?: boolean;
+  /** Called after each state table: how many of the tables are done. */
+  readonly onProgress?: (p: { done: number; total: number; table: string }) => void;
   /** Test hook: called between the two table commits (crash tests kill the process here). */
   readonly afterFirstCommit?: () => Promise<void> | void;
 }
@@ -97,6 +99,7 @@ export async function runMerge(options: MergeOptions): Promise<MergeResult> {
     for (const [index, def] of STATE_TABLES.entries()) {
       const table = await openStateTable(options.warehouse, def.name);
       results.push(await mergeTable(db, events, target.snapshotId, table, def, options));
+      options.onProgress?.({ done: index + 1, total: STATE_TABLES.length, table: `${STATE_NAMESPACE}.${def.name}` });
       if (index === 0) await options.afterFirstCommit?.();
     }
     return { sourceSnapshotId: target.snapshotId.toString(), tables: results };

@@ -5,6 +5,8 @@
 import { readdir, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../core/log.js';
+import type { Progress } from '../core/progress.js';
+import { stepProgress } from './progress-hooks.js';
 import { fileLocation, joinLocation, LocalStorage } from '../core/storage.js';
 import { writeMetricsFile, type Metric } from '../core/prom-textfile.js';
 import { Warehouse } from '../iceberg/catalog.js';
@@ -23,6 +25,8 @@ export interface NightlyOptions {
   readonly today?: string;
   readonly dryRun?: boolean;
   readonly allowGap?: boolean;
+  /** Progress lines on a terminal (createProgress); none by default. */
+  readonly progress?: Progress;
 }
 
 export interface RunReport {
@@ -67,13 +71,16 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
   const warehouse = warehouseOf(config, logger);
   const lease = await acquireLease({ storage: warehouse.storage, warehouseLocation: warehouse.rootLocation, job: config.jobName, command: 'nightly', logger });
   try {
-    const drain = await runDrain({ config, warehouse, logger, ...(o.allowGap === true ? { allowGap: true } : {}), ...(o.dryRun === true ? { dryRun: true } : {}) });
+    const hooks = stepProgress(o.progress);
+    const drain = await runDrain({ config, warehouse, logger, onProgress: hooks.drain, ...(o.allowGap === true ? { allowGap: true } : {}), ...(o.dryRun === true ? { dryRun: true } : {}) });
     const mergeStarted = Date.now();
-    const merge = await runMerge({ warehouse, eventsNamespace: config.events.namespace, eventsTable: config.events.table, logger, ...(o.dryRun === true ? { dryRun: true } : {}) });
+    hooks.end();
+    const merge = await runMerge({ warehouse, eventsNamespace: config.events.namespace, eventsTable: config.events.table, logger, onProgress: hooks.merge, ...(o.dryRun === true ? { dryRun: true } : {}) });
     const today = o.today ?? new Date().toISOString().slice(0, 10);
     const dates = o.date !== undefined ? [o.date] : await dueDates(config, today);
     const dumpsStarted = Date.now();
-    const results = dates.length === 0 ? [] : await runDumps({ config, warehouse, logger, wikis: config.dumps.wikis, dates, ...(o.dryRun === true ? { dryRun: true } : {}) });
+    const results = dates.length === 0 ? [] : await runDumps({ config, warehouse, logger, wikis: config.dumps.wikis, dates, onProgress: hooks.dumps, ...(o.dryRun === true ? { dryRun: true } : {}) });
+    hooks.end();
     const dumpsDone = Date.now();
     const maintenance = await runMaintenance({ config, warehouse, logger, ...(o.dryRun === true ? { dryRun: true } : {}) });
     const report: RunReport = {

@@ -5,6 +5,8 @@ import { mkdir } from 'node:fs/promises';
 import { Command } from 'commander';
 import { JobError } from '../../core/errors.js';
 import { stringifyJsonBigInt } from '../../core/json-bigint.js';
+import { createProgress } from '../../core/progress.js';
+import { stepProgress } from '../../pipeline/progress-hooks.js';
 import { loadConfig, type ConfigOverrides, type JobConfig } from '../../pipeline/config.js';
 import { dateRange, runDumps } from '../../pipeline/dump.js';
 import { runDrain } from '../../pipeline/drain.js';
@@ -69,17 +71,19 @@ export const registerJobs: RegisterCommand = (program, context) => {
     .option('--allow-gap', 'accept events lost to retention (recorded in the snapshot summary)')
     .action(async (flags: CommonFlags & { maxEvents?: number; maxBytes?: number; allowGap?: boolean }) => {
       const c = await config(flags, context);
+      const hooks = stepProgress(createProgress(context.stderr));
       const result = await withLease(c, context, 'drain', () =>
-        runDrain({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), allowGap: flags.allowGap === true, dryRun: flags.dryRun === true }),
-      );
+        runDrain({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), allowGap: flags.allowGap === true, dryRun: flags.dryRun === true, onProgress: hooks.drain }),
+      ).finally(hooks.end);
       print(context, { step: 'drain', ...result });
     });
 
   common(program.command('merge').description('merge new events into the state tables (revisions, pages)')).action(async (flags: CommonFlags) => {
     const c = await config(flags, context);
+    const hooks = stepProgress(createProgress(context.stderr));
     const result = await withLease(c, context, 'merge', () =>
-      runMerge({ warehouse: warehouseOf(c, context.logger()), eventsNamespace: c.events.namespace, eventsTable: c.events.table, logger: context.logger(), dryRun: flags.dryRun === true }),
-    );
+      runMerge({ warehouse: warehouseOf(c, context.logger()), eventsNamespace: c.events.namespace, eventsTable: c.events.table, logger: context.logger(), dryRun: flags.dryRun === true, onProgress: hooks.merge }),
+    ).finally(hooks.end);
     print(context, { step: 'merge', ...result });
   });
 
@@ -97,7 +101,10 @@ export const registerJobs: RegisterCommand = (program, context) => {
       const c = await config({ ...flags, ...(flags.dumpsRoot === undefined ? {} : { dumpsRoot: flags.dumpsRoot }) }, context);
       const cc = flags.dumpsRoot === undefined ? c : { ...c, dumps: { ...c.dumps, root: flags.dumpsRoot } };
       const wikis = flags.wiki === 'all' ? cc.dumps.wikis : flags.wiki.split(',');
-      const results = await withLease(cc, context, 'dump', () => runDumps({ config: cc, warehouse: warehouseOf(cc, context.logger()), logger: context.logger(), wikis, dates, dryRun: flags.dryRun === true }));
+      const hooks = stepProgress(createProgress(context.stderr));
+      const results = await withLease(cc, context, 'dump', () =>
+        runDumps({ config: cc, warehouse: warehouseOf(cc, context.logger()), logger: context.logger(), wikis, dates, dryRun: flags.dryRun === true, onProgress: hooks.dumps }),
+      ).finally(hooks.end);
       print(context, { step: 'dump', dates, results });
     });
 
@@ -113,7 +120,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
     .option('--json', 'print the run report')
     .action(async (flags: CommonFlags & { date?: string; allowGap?: boolean; json?: boolean }) => {
       const c = await config(flags, context);
-      const report = await runNightly({ config: c, logger: context.logger(), ...(flags.date === undefined ? {} : { date: flags.date }), dryRun: flags.dryRun === true, allowGap: flags.allowGap === true });
+      const report = await runNightly({ config: c, logger: context.logger(), progress: createProgress(context.stderr), ...(flags.date === undefined ? {} : { date: flags.date }), dryRun: flags.dryRun === true, allowGap: flags.allowGap === true });
       if (flags.json === true) print(context, report);
       else print(context, { step: 'nightly', durationMs: report.durationMs, events: report.steps.drain?.written ?? 0, dumpDates: report.steps.dumps?.dates ?? [] });
     });
