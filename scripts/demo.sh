@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm run demo`: a local broker, a seeded day of generated events for three wikis, one nightly
-# run (drain → merge → dumps for that day), and a first query. Everything lands under .demo/.
+# run (drain → merge → dumps for that day), a first query and the status. Everything lands under
+# .demo/; the broker keeps running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npx tsc -p tsconfig.json
@@ -12,5 +13,10 @@ mwlake() { node dist/src/cli/main.js --log-level warn "$@"; }
 mwlake gen --seed 1 --days 1 --rate 3000 --start 2026-11-01 --wikis enwiki,dewiki,frwiki --bad-fraction 0.01 --stream "$STREAM" --to kafka --brokers "$BROKERS"
 mwlake nightly --config jobs/page_content_change.yaml --date 2026-11-02 --json | head -c 2000; echo
 echo "dumps: $MWLAKE_DUMPS_ROOT"; ls "$MWLAKE_DUMPS_ROOT"/enwiki/20261102 | head
+echo "edits per wiki:"
 mwlake query --config jobs/page_content_change.yaml --format table \
-  "SELECT wiki_id, count(*) AS revisions, count(DISTINCT page_id) AS pages FROM revisions GROUP BY ALL ORDER BY 1"
+  "SELECT wiki_id, count(*) AS edits, count(DISTINCT page_id) AS pages FROM revisions GROUP BY ALL ORDER BY 1"
+echo
+mwlake status --config jobs/page_content_change.yaml
+echo
+echo "The broker is still running at $BROKERS for more exploration; stop it with: npm run kafka:stop"

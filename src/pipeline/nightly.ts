@@ -16,6 +16,7 @@ import { runDrain, type DrainResult } from './drain.js';
 import { acquireLease } from './lease.js';
 import { runMaintenance, type MaintenanceResult } from './maintenance.js';
 import { runMerge, type MergeResult } from './merge.js';
+import { tableStatuses, type TableStatus } from './status.js';
 
 export interface NightlyOptions {
   readonly config: JobConfig;
@@ -39,6 +40,8 @@ export interface RunReport {
     readonly dumps?: { dates: readonly string[]; results: readonly DumpDateResult[]; durationMs: number };
     readonly maintenance?: MaintenanceResult;
   };
+  /** Size of every table after the run. */
+  readonly tables?: readonly TableStatus[];
 }
 
 export function warehouseOf(config: JobConfig, logger: Logger): Warehouse {
@@ -88,6 +91,7 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
       startedAt: new Date(started).toISOString(),
       durationMs: Date.now() - started,
       steps: { drain, merge: { ...merge, durationMs: dumpsStarted - mergeStarted }, dumps: { dates, results, durationMs: dumpsDone - dumpsStarted }, maintenance },
+      tables: await tableStatuses(warehouse),
     };
     if (o.dryRun !== true) {
       await warehouse.storage.writeAtomic(joinLocation(warehouse.rootLocation, '_reports', `${config.jobName}-${report.startedAt.replaceAll(':', '')}.json`), JSON.stringify(report, null, 2));
@@ -120,6 +124,29 @@ function metricsOf(r: RunReport): Metric[] {
       help: 'Messages left after the drain, per partition',
       type: 'gauge',
       samples: Object.entries(d?.lag ?? {}).map(([partition, lag]) => ({ labels: { ...job, partition }, value: Number(lag) })),
+    },
+    {
+      name: 'mwlake_step_duration_seconds',
+      help: 'Duration of each step of the last run',
+      type: 'gauge',
+      samples: [
+        ['drain', d?.durationMs],
+        ['merge', r.steps.merge?.durationMs],
+        ['dumps', r.steps.dumps?.durationMs],
+        ['maintenance', r.steps.maintenance?.durationMs],
+      ].flatMap(([step, ms]) => (ms === undefined ? [] : [{ labels: { ...job, step: String(step) }, value: Number(ms) / 1000 }])),
+    },
+    {
+      name: 'mwlake_table_records',
+      help: 'Rows of each table at its current snapshot',
+      type: 'gauge',
+      samples: (r.tables ?? []).map((t) => ({ labels: { ...job, table: t.table }, value: t.records })),
+    },
+    {
+      name: 'mwlake_table_bytes',
+      help: 'Bytes of the live files of each table',
+      type: 'gauge',
+      samples: (r.tables ?? []).map((t) => ({ labels: { ...job, table: t.table }, value: t.bytes })),
     },
     {
       name: 'mwlake_dump_bytes',

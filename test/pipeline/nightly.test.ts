@@ -256,6 +256,19 @@ test('nightly catches up every missed date, then finds nothing to do, and writes
   const text = readFileSync(metrics, 'utf8');
   for (const line of text.trim().split('\n')) assert.match(line, /^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9.e+]+)$/, line);
   assert.match(text, new RegExp(`mwlake_last_success_timestamp_seconds\\{job="${job}"\\} \\d+`));
+  assert.match(text, new RegExp(`mwlake_step_duration_seconds\\{job="${job}",step="merge"\\} `));
+  assert.match(text, new RegExp(`mwlake_table_records\\{job="${job}",table="state.revisions"\\} [1-9]`));
+
+  // status: tables, lag against the broker, the last run, dump dates present and missing.
+  const st = await cli('status', '--warehouse', wh, '--json');
+  assert.equal(st.code, 0, st.err);
+  const status = jsonOf(st.out) as { tables: { table: string; records: number }[]; kafka: { totalLag?: string; error?: string }; lastRun: { startedAt: string } | null; dumps: Record<string, { present: string[]; missing: string[] }> };
+  assert.deepEqual(status.tables.map((t) => t.table), ['events.page_content_change', 'state.pages', 'state.revisions']);
+  assert.ok(status.tables.every((t) => t.records > 0));
+  assert.equal(status.kafka.totalLag, '0', JSON.stringify(status.kafka));
+  assert.ok(status.lastRun !== null);
+  assert.deepEqual(status.dumps['enwiki']?.present.slice(0, 3), ['2026-11-02', '2026-11-03', '2026-11-04']);
+  assert.ok((await cli('status', '--warehouse', wh)).out.includes('total lag 0'));
 });
 
 test('usage errors exit 64 and name the problem', async () => {

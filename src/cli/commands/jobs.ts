@@ -13,6 +13,7 @@ import { runDrain } from '../../pipeline/drain.js';
 import { acquireLease } from '../../pipeline/lease.js';
 import { runMaintenance } from '../../pipeline/maintenance.js';
 import { runMerge } from '../../pipeline/merge.js';
+import { runStatus } from '../../pipeline/status.js';
 import { runNightly, warehouseOf } from '../../pipeline/nightly.js';
 import type { CliContext, RegisterCommand } from '../context.js';
 
@@ -113,6 +114,25 @@ export const registerJobs: RegisterCommand = (program, context) => {
     const result = await withLease(c, context, 'maintain', () => runMaintenance({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), dryRun: flags.dryRun === true }));
     print(context, { step: 'maintain', ...result });
   });
+
+  common(program.command('status').description('tables, Kafka lag against the stored offsets, the last run, dump dates present and missing'))
+    .option('--json', 'print JSON')
+    .action(async (flags: CommonFlags & { json?: boolean }) => {
+      const c = await config(flags, context);
+      const status = await runStatus({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger() });
+      if (flags.json === true) {
+        print(context, status);
+        return;
+      }
+      const lines = [`job ${status.job}`, 'tables:'];
+      for (const t of status.tables) lines.push(`  ${t.table.padEnd(32)} ${String(t.records).padStart(10)} rows  ${String(t.dataFiles).padStart(5)} files  ${t.bytes} bytes  snapshot ${t.currentSnapshotId ?? '-'} (${t.lastUpdated})`);
+      lines.push('kafka:' + ('error' in status.kafka ? ` unavailable: ${status.kafka.error}` : ` total lag ${status.kafka.totalLag}`));
+      if (!('error' in status.kafka)) for (const [p, n] of Object.entries(status.kafka.lag)) lines.push(`  ${p} lag ${n}`);
+      lines.push(`last run: ${status.lastRun === null ? 'none' : `${status.lastRun.startedAt} (${Math.round(status.lastRun.durationMs / 1000)} s)`}`);
+      lines.push('dumps:');
+      for (const [wiki, d] of Object.entries(status.dumps)) lines.push(`  ${wiki}: ${d.present.length} dates, newest ${d.present.at(-1) ?? '-'}, missing ${d.missing.length === 0 ? 'none' : d.missing.join(' ')}`);
+      context.stdout.write(lines.join('\n') + '\n');
+    });
 
   common(program.command('nightly').description('drain, merge, dump every due date, maintain the tables, write the run report and metrics'))
     .option('--date <YYYY-MM-DD>', 'dump this date instead of every due date')

@@ -1,0 +1,115 @@
+// `mwlake status`: what an operator checks first. The tables with their current snapshot, rows,
+// files and bytes; the stored Kafka offsets against the broker's end offsets (lag); the last run
+// report; the dump dates present per wiki and the ones missing since the first.
+
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { JobError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { Warehouse } from '../iceberg/catalog.js';
+import { KafkaAdmin } from '../kafka/admin.js';
+import { partitionKey } from '../kafka/source.js';
+import type { JobConfig } from './config.js';
+import { dateRange } from './dump.js';
+import { kafkaOptions, storedOffsets } from './drain.js';
+
+export interface TableStatus {
+  readonly table: string;
+  readonly currentSnapshotId: string | null;
+  readonly lastUpdated: string;
+  readonly snapshots: number;
+  readonly records: number;
+  readonly dataFiles: number;
+  readonly deleteFiles: number;
+  readonly bytes: number;
+}
+
+export interface StatusReport {
+  readonly job: string;
+  readonly tables: TableStatus[];
+  readonly kafka: { readonly lag: Record<string, string>; readonly totalLag: string } | { readonly error: string };
+  readonly lastRun: { readonly file: string; readonly startedAt: string; readonly durationMs: number } | null;
+  readonly dumps: Record<string, { readonly present: string[]; readonly missing: string[] }>;
+}
+
+export async function tableStatuses(warehouse: Warehouse): Promise<TableStatus[]> {
+  const out: TableStatus[] = [];
+  for (const { namespace, name } of await warehouse.listTables()) {
+    const t = await warehouse.loadTable(namespace, name);
+    const s = t.currentSnapshot();
+    const p = s?.summary.properties ?? {};
+    out.push({
+      table: `${namespace}.${name}`,
+      currentSnapshotId: s?.snapshotId.toString() ?? null,
+      lastUpdated: new Date(t.metadata.lastUpdatedMs).toISOString(),
+      snapshots: t.metadata.snapshots.length,
+      records: Number(p['total-records'] ?? 0),
+      dataFiles: Number(p['total-data-files'] ?? 0),
+      deleteFiles: Number(p['total-delete-files'] ?? 0),
+      bytes: Number(p['total-files-size'] ?? 0),
+    });
+  }
+  return out;
+}
+
+async function kafkaLag(config: JobConfig, warehouse: Warehouse, logger: Logger): Promise<StatusReport['kafka']> {
+  try {
+    const events = await warehouse.tryLoadTable(config.events.namespace, config.events.table);
+    const stored = events === undefined ? {} : storedOffsets(events);
+    const admin = await KafkaAdmin.connect({ ...kafkaOptions(config, logger), retries: 1 });
+    try {
+      const lag: Record<string, string> = {};
+      let total = 0n;
+      for (const m of await admin.fetchWatermarks(config.kafka.topics)) {
+        const next = BigInt(stored[m.topic]?.[String(m.partition)] ?? m.logStartOffset);
+        const n = m.endOffset > next ? m.endOffset - next : 0n;
+        lag[partitionKey(m)] = n.toString();
+        total += n;
+      }
+      return { lag, totalLag: total.toString() };
+    } finally {
+      await admin.close();
+    }
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+async function lastRun(config: JobConfig): Promise<StatusReport['lastRun']> {
+  const dir = join(config.warehouse, '_reports');
+  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.startsWith(`${config.jobName}-`) && f.endsWith('.json')).sort();
+  const newest = files.at(-1);
+  if (newest === undefined) return null;
+  const report = JSON.parse(await readFile(join(dir, newest), 'utf8')) as { startedAt: string; durationMs: number };
+  return { file: join(dir, newest), startedAt: report.startedAt, durationMs: report.durationMs };
+}
+
+/** Per wiki: complete dump dates (a dumpstatus.json exists), and the dates missing since the first up to yesterday. */
+async function dumpDates(config: JobConfig, today: string): Promise<StatusReport['dumps']> {
+  const out: Record<string, { present: string[]; missing: string[] }> = {};
+  const yesterday = new Date(Date.parse(`${today}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+  for (const wiki of (await readdir(config.dumps.root).catch(() => [] as string[])).sort()) {
+    if (wiki === 'other' || wiki === 'latest') continue;
+    const present: string[] = [];
+    for (const d of (await readdir(join(config.dumps.root, wiki)).catch(() => [] as string[])).sort()) {
+      if (!/^\d{8}$/.test(d)) continue;
+      const done = (await readdir(join(config.dumps.root, wiki, d)).catch(() => [] as string[])).includes('dumpstatus.json');
+      if (done) present.push(`${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}`);
+    }
+    const first = present[0];
+    const missing = first === undefined || first > yesterday ? [] : dateRange(first, yesterday).filter((d) => !present.includes(d));
+    out[wiki] = { present, missing };
+  }
+  return out;
+}
+
+export async function runStatus(o: { config: JobConfig; warehouse: Warehouse; logger: Logger; today?: string }): Promise<StatusReport> {
+  if (!o.warehouse.rootLocation.startsWith('file://')) throw new JobError('CONFIG', `status reads a local warehouse; ${o.warehouse.rootLocation} is not one`);
+  return {
+    job: o.config.jobName,
+    tables: await tableStatuses(o.warehouse),
+    kafka: await kafkaLag(o.config, o.warehouse, o.logger),
+    lastRun: await lastRun(o.config),
+    dumps: await dumpDates(o.config, o.today ?? new Date().toISOString().slice(0, 10)),
+  };
+}
