@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npx tsc -p tsconfig.json
+# Debian tools (lbzip2, zstd, ...) and the Kafka jars; the Python interop venv is only for tests.
+MWLAKE_SKIP_PYTHON=1 bash scripts/setup.sh >/dev/null
 if [ -z "${KAFKA_BROKERS:-}" ]; then bash scripts/kafka.sh ensure >/dev/null; fi
 BROKERS="${KAFKA_BROKERS:-127.0.0.1:9092}"
 STREAM="mwlake.demo.$(date +%s).page_content_change.v1"
