@@ -130,7 +130,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
       if (!('error' in status.kafka)) for (const [p, n] of Object.entries(status.kafka.lag)) lines.push(`  ${p} lag ${n}`);
       lines.push(`last run: ${status.lastRun === null ? 'none' : `${status.lastRun.startedAt} (${Math.round(status.lastRun.durationMs / 1000)} s)`}`);
       lines.push('dumps:');
-      for (const [wiki, d] of Object.entries(status.dumps)) lines.push(`  ${wiki}: ${d.present.length} dates, newest ${d.present.at(-1) ?? '-'}, missing ${d.missing.length === 0 ? 'none' : d.missing.join(' ')}`);
+      for (const [wiki, d] of Object.entries(status.dumps)) lines.push(`  ${wiki}: ${d.present.length} dates, newest ${d.present.at(-1) ?? '-'}, missing ${d.missing.length === 0 ? 'none' : d.missing.length <= 3 ? d.missing.join(' ') : `${d.missing.length} (${d.missing[0]} … ${d.missing.at(-1)})`}`);
       context.stdout.write(lines.join('\n') + '\n');
     });
 

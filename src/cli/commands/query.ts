@@ -78,7 +78,8 @@ export const registerQuery: RegisterCommand = (program, context) => {
         let first = true;
         if (format === 'json') context.stdout.write('[');
         for await (const rows of db.stream(sql)) {
-          if (format === 'table') console.table(rows);
+          // console.table prints bigints as 123n; show them as plain numbers.
+          if (format === 'table') console.table(rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v]))));
           for (const row of format === 'table' ? [] : rows) {
             if (format === 'jsonl') context.stdout.write(stringifyJsonBigInt(row) + '\n');
             else if (format === 'json') context.stdout.write((first ? '\n' : ',\n') + stringifyJsonBigInt(row));
