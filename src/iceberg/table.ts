@@ -8,6 +8,7 @@ import { joinLocation, type Storage } from '../core/storage.js';
 import { applyChange, newCommitIds, prepareAddedManifests, type TableChange } from './commit/table-change.js';
 import { withMetadataLog, writeMetadataVersion } from './commit/write-metadata.js';
 import { readManifestList } from './scan/manifest-cache.js';
+import { predicateFilter, type Predicate } from './scan/predicate.js';
 import { planSnapshot, readResolvedEntries, type FileFilter, type PlannedFile, type ScanPlan } from './scan/plan.js';
 import { ManifestContent, ManifestEntryStatus } from './spec/manifest.js';
 import type { PartitionSpec } from './spec/partition.js';
@@ -92,12 +93,15 @@ export class Table {
     return loadTableAt(this.storage, this.location, this.logger);
   }
 
-  planFiles(o: { snapshotId?: bigint; filter?: FileFilter } = {}): Promise<ScanPlan> {
+  /** The live files of a snapshot (default: current), pruned by `where` (see scan/predicate) and `filter`. */
+  async planFiles(o: { snapshotId?: bigint; filter?: FileFilter; where?: readonly Predicate[] } = {}): Promise<ScanPlan> {
+    const byWhere = o.where === undefined || o.where.length === 0 ? undefined : predicateFilter(this.schema(), this.metadata.partitionSpecs, o.where);
+    const filter: FileFilter | undefined = byWhere === undefined ? o.filter : o.filter === undefined ? byWhere : (f, id) => byWhere(f, id) && o.filter!(f, id);
     const snapshot = o.snapshotId === undefined ? this.currentSnapshot() : this.snapshot(o.snapshotId);
     if (o.snapshotId !== undefined && snapshot === undefined) {
       throw new JobError('NOT_FOUND', `table ${this.location} has no snapshot ${o.snapshotId}`, { context: { table: this.location } });
     }
-    return planSnapshot(this.storage, snapshot, o.filter);
+    return planSnapshot(this.storage, snapshot, filter);
   }
 
   /** Ancestors of `to` back to (excluding) `from`, oldest first; throws if `from` is not an ancestor. */

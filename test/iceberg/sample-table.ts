@@ -90,16 +90,22 @@ export async function openSampleWriter(warehouseDir: string): Promise<SampleWrit
     warehouse,
     async write(table, ids) {
       await db.run(`CREATE OR REPLACE TEMP TABLE batch(${COLUMNS.split(', ').map((c) => c).join(', ')}) AS SELECT * FROM (VALUES ${sampleRowsSql(ids)})`);
-      const parts = await db.all<{ category: string | null; d: string }>(`SELECT DISTINCT category, strftime(ts, '%Y-%m-%d') AS d FROM batch ORDER BY ALL`);
+      // Partition values come from each row, for whatever spec the table has now.
+      const rows = await db.all<{ id: bigint; category: string | null; micros: bigint }>(`SELECT id, category, epoch_us(ts) AS micros FROM batch ORDER BY id`);
+      const groups = new Map<string, { tuple: ReturnType<typeof partitionTupleOf>; ids: bigint[] }>();
+      for (const r of rows) {
+        const tuple = partitionTupleOf(table.spec(), table.schema(), { id: BigInt(r.id), category: r.category, ts: BigInt(r.micros) });
+        const key = JSON.stringify(tuple, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+        const g = groups.get(key) ?? { tuple, ids: [] };
+        g.ids.push(BigInt(r.id));
+        groups.set(key, g);
+      }
       const files: DataFile[] = [];
-      for (const part of parts) {
-        const micros = BigInt(Date.parse(`${part.d}T00:00:00Z`)) * 1000n;
-        const tuple = partitionTupleOf(table.spec(), table.schema(), { category: part.category, ts: micros });
+      for (const { tuple, ids: groupIds } of groups.values()) {
         const location = `${table.dataLocation(partitionPath(table.spec(), table.schema(), tuple))}/${randomUUID()}.parquet`;
         const local = storage.localPath(location)!;
         await mkdir(dirname(local), { recursive: true });
-        const where = `category IS NOT DISTINCT FROM ${part.category === null ? 'NULL' : sqlString(part.category)} AND strftime(ts, '%Y-%m-%d') = '${part.d}'`;
-        await db.run(`COPY (SELECT ${COLUMNS} FROM batch WHERE ${where} ORDER BY id) TO ${sqlString(local)} (FORMAT parquet, FIELD_IDS ${fieldIdsOption(table.schema())})`);
+        await db.run(`COPY (SELECT ${COLUMNS} FROM batch WHERE id IN (${groupIds.join(', ')}) ORDER BY id) TO ${sqlString(local)} (FORMAT parquet, FIELD_IDS ${fieldIdsOption(table.schema())})`);
         files.push(await describeParquetFile({ storage, location, schema: table.schema(), partition: tuple }));
       }
       return files;
