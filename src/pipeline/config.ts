@@ -20,7 +20,7 @@ export interface JobConfig {
   /** Local directory of the Iceberg warehouse. */
   readonly warehouse: string;
   readonly events: { readonly namespace: string; readonly table: string };
-  readonly drain: { readonly maxEvents?: number; readonly maxBytes?: number; readonly maxMessageBytes: number };
+  readonly drain: { readonly maxEvents?: number; readonly maxBytes?: number; readonly maxMessageBytes: number; readonly parquetEncoder: 'duckdb' | 'parquet-wasm' };
   readonly dumps: { readonly root: string; readonly wikis: readonly string[] | 'all'; readonly namespaceMap?: string; readonly compression: 'bz2' | 'zstd' };
   readonly maintenance: {
     readonly compact: boolean;
@@ -137,6 +137,8 @@ export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEn
   if (compression !== 'bz2' && compression !== 'zstd') throw new ConfigError(`${where}.dumps.compression must be bz2 or zstd, found ${compression}`);
   const namespaceMap = str(dumps, 'namespace_map', `${where}.dumps`);
   const metricsFile = env['MWLAKE_METRICS_FILE'] ?? str(raw, 'metrics_file', where);
+  const encoder = env['MWLAKE_PARQUET_ENCODER'] ?? str(drain, 'parquet_encoder', `${where}.drain`, 'duckdb')!;
+  if (encoder !== 'duckdb' && encoder !== 'parquet-wasm') throw new ConfigError(`${where}.drain.parquet_encoder must be duckdb or parquet-wasm, found ${JSON.stringify(encoder)}`);
   const maxEvents = flags.maxEvents ?? num(drain, 'max_events', `${where}.drain`);
   const maxBytes = flags.maxBytes ?? num(drain, 'max_bytes', `${where}.drain`);
 
@@ -156,6 +158,7 @@ export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEn
       ...(maxEvents === undefined ? {} : { maxEvents }),
       ...(maxBytes === undefined ? {} : { maxBytes }),
       maxMessageBytes: num(drain, 'max_message_bytes', `${where}.drain`, 10 * 1024 * 1024)!,
+      parquetEncoder: encoder,
     },
     dumps: { root: dumpsRoot, wikis, compression, ...(namespaceMap === undefined ? {} : { namespaceMap: rel(namespaceMap) }) },
     maintenance: {

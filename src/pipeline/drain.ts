@@ -187,7 +187,7 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
         positions.set(partitionKey(p), p);
       }
     }
-    const files = await stager.writeDataFiles(table, config.maintenance.targetFileSizeBytes, config.drain.maxMessageBytes);
+    const files = await stager.writeDataFiles(table, config.maintenance.targetFileSizeBytes, config.drain.maxMessageBytes, config.drain.parquetEncoder);
     if (errors.length > 0) await produceErrors(config, logger, errors);
     await o.beforeCommit?.();
 

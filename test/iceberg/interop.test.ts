@@ -1,6 +1,6 @@
 // Tables written by src/iceberg are read by PyIceberg, DuckDB's iceberg extension and Spark with
 // the Iceberg runtime, at every snapshot: appends, a position delete, an overwrite, a partition
-// evolution, merged manifests, a compaction (replace) and an expiry. Each engine must return exactly the rows our own scan returns.
+// evolution, merged manifests, a compaction (replace), an expiry, and a file parquet-wasm encoded. Each engine must return exactly the rows our own scan returns.
 
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -33,6 +33,8 @@ test('PyIceberg, DuckDB and Spark read every snapshot as mwlake does', { timeout
   const first = await w.write(t, [1, 2, 3, 4, 5, 6, 7, 8]);
   t = (await t.commit({ addDataFiles: first })).table;
   t = (await t.commit({ addDataFiles: await w.write(t, [9, 10]) })).table;
+  // A file encoded by parquet-wasm from Arrow batches (the drain's other encoder).
+  t = (await t.commit({ addDataFiles: await w.writeWithParquetWasm(t, [30, 36, 42]) })).table;
   const victim = first.find((f) => f.recordCount >= 2)!;
   t = (await t.commit({ addDeleteFiles: [await w.writeDeletes(t, victim, [1])] })).table;
   t = (await t.commit({ removeDataFiles: [first[0]!.filePath], addDataFiles: await w.write(t, [11]) })).table;
@@ -56,7 +58,7 @@ test('PyIceberg, DuckDB and Spark read every snapshot as mwlake does', { timeout
     const rows = await w.db.all<{ id: bigint }>(`SELECT id FROM (${await tableRelationSql(t, { snapshotId: s.snapshotId })}) ORDER BY id`);
     expected.set(s.snapshotId.toString(), rows.map((r) => r.id.toString()).sort());
   }
-  assert.equal(expected.size, 6);
+  assert.equal(expected.size, 6, 'snapshots left after the expiry');
 
   const request = { reads: [{ id: 'all', engines: ['pyiceberg', 'duckdb', 'spark'], table: t.location.replace('file://', ''), each: 'snapshot' }] };
   const { lines } = await runPythonJsonLines(interopScript('iceberg_read.py'), [], JSON.stringify(request), { okExitCodes: [0, 1] });
@@ -78,4 +80,7 @@ test('PyIceberg, DuckDB and Spark read every snapshot as mwlake does', { timeout
   assert.deepEqual(row['nums'], ['20', '9007199254740993']);
   assert.deepEqual(row['attrs'], { k20: { a: '20', b: 'w20' } });
   assert.deepEqual(row['info'], { x: 20, y: 'v20' });
+  // And the parquet-wasm file's values, microsecond timestamp included.
+  const wasmRow = (py['rows'] as Record<string, unknown>[]).find((x) => x['id'] === '36')!;
+  assert.deepEqual([wasmRow['nums'], wasmRow['attrs'], wasmRow['info'], wasmRow['ts']], [['36', '9007199254740993'], { k36: { a: '36', b: 'w36' } }, { x: 36, y: 'v36' }, '2024-01-01T00:00:00.000006Z']);
 });

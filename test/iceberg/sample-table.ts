@@ -13,6 +13,8 @@ import type { Schema } from '../../src/iceberg/spec/types.js';
 import { partitionPath, partitionTupleOf } from '../../src/iceberg/spec/transform.js';
 import type { Table } from '../../src/iceberg/table.js';
 import { LocalStorage, fileLocation } from '../../src/core/storage.js';
+import { isoToMicros, rowsToRecordBatch } from '../../src/parquet/arrow-rows.js';
+import { RollingParquetWriter } from '../../src/parquet/parquet-stream-writer.js';
 import { describeParquetFile, describePositionDeleteFile } from '../../src/parquet/footer-data-file.js';
 import { randomUUID } from 'node:crypto';
 
@@ -71,6 +73,23 @@ export function sampleRowsSql(ids: readonly number[]): string {
 
 const COLUMNS = 'id, category, n, flag, score, ts, day, payload, info, nums, attrs';
 
+/** The same row as sampleRowsSql, as Iceberg-typed JS values (for the Arrow → parquet-wasm path). */
+export function sampleRowValues(i: number): Record<string, unknown> {
+  return {
+    id: BigInt(i),
+    category: i % 3 === 0 ? null : ['a', 'b', 'c'][i % 3],
+    n: i,
+    flag: i % 2 === 0,
+    score: i + 0.5,
+    ts: `2024-01-0${1 + (i % 2)}T00:00:00.00000${i % 10}Z`,
+    day: `2024-02-0${1 + (i % 3)}`,
+    payload: Buffer.from([i % 10]),
+    info: { x: i, y: `v${i}` },
+    nums: [BigInt(i), 9007199254740993n],
+    attrs: { [`k${i}`]: { a: BigInt(i), b: `w${i}` } },
+  };
+}
+
 export interface SampleWriter {
   readonly db: DuckDb;
   readonly warehouse: Warehouse;
@@ -78,6 +97,8 @@ export interface SampleWriter {
   write(table: Table, ids: readonly number[]): Promise<DataFile[]>;
   /** Writes a position-delete file removing rows at positions of a data file. */
   writeDeletes(table: Table, target: DataFile, positions: readonly number[]): Promise<DataFile>;
+  /** Writes ids that share one partition as one file through Arrow and parquet-wasm. */
+  writeWithParquetWasm(table: Table, ids: readonly number[]): Promise<DataFile[]>;
   close(): Promise<void>;
 }
 
@@ -115,6 +136,19 @@ export async function openSampleWriter(warehouseDir: string): Promise<SampleWrit
       const values = positions.map((p) => `(${sqlString(target.filePath)}, ${p}::BIGINT)`).join(', ');
       await db.run(`COPY (SELECT * FROM (VALUES ${values}) v(file_path, pos) ORDER BY pos) TO ${sqlString(storage.localPath(location)!)} (FORMAT parquet, FIELD_IDS {file_path: 2147483546, pos: 2147483545})`);
       return describePositionDeleteFile({ storage, location, partition: target.partition, referencedDataFile: target.filePath });
+    },
+    async writeWithParquetWasm(table, ids) {
+      const rows = ids.map(sampleRowValues);
+      const tuples = rows.map((r) => partitionTupleOf(table.spec(), table.schema(), { ...r, ts: isoToMicros(String(r['ts'])) }));
+      const key = (t: unknown) => JSON.stringify(t, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+      if (new Set(tuples.map(key)).size !== 1) throw new Error(`ids ${ids.join(', ')} span several partitions`);
+      const dir = table.dataLocation(partitionPath(table.spec(), table.schema(), tuples[0]!));
+      await mkdir(storage.localPath(dir)!, { recursive: true });
+      const writer = new RollingParquetWriter(storage, () => `${dir}/${randomUUID()}.parquet`, 64 << 20);
+      await writer.write(rowsToRecordBatch(table.schema(), rows));
+      const files: DataFile[] = [];
+      for (const f of await writer.close()) files.push(await describeParquetFile({ storage, location: f.location, schema: table.schema(), partition: tuples[0]! }));
+      return files;
     },
     close: () => db.close(),
   };

@@ -138,3 +138,25 @@ test('when the error stream rejects the error events, the run fails and commits 
   await assert.rejects(drain(job), (e: unknown) => e instanceof Error && e.message.includes(`to ${job.env['MWLAKE_JOB_NAME']}.error failed`));
   assert.equal((await tableCounts(job)).snapshots, 0, 'nothing committed');
 });
+
+test('the parquet-wasm encoder writes the same rows as the DuckDB encoder', { timeout: 300_000 }, async () => {
+  const job = newJob();
+  await produce(job, 300, 7);
+  const wasmJob: Job = { ...job, wh: `${job.wh}-wasm`, env: { ...job.env, MWLAKE_WAREHOUSE: `${job.wh}-wasm`, MWLAKE_JOB_NAME: `${String(job.env['MWLAKE_JOB_NAME'])}_wasm`, MWLAKE_PARQUET_ENCODER: 'parquet-wasm' } };
+  assert.equal((await drain(job)).consumed, 300);
+  assert.equal((await drain(wasmJob)).consumed, 300);
+  const hash = async (j: Job) => {
+    const config = await loadConfig(undefined, j.env);
+    const table = await openEventsTable(warehouseOf(config, silentLogger), config);
+    const db = await openDuckDb();
+    try {
+      const [r] = await db.all<{ h: string; n: bigint }>(`SELECT md5(string_agg(CAST(t AS VARCHAR), chr(10) ORDER BY _kafka_topic, _kafka_partition, _kafka_offset)) AS h, count(*) AS n FROM (${await tableRelationSql(table)}) t`);
+      return `${r!.n}:${r!.h}`;
+    } finally {
+      await db.close();
+    }
+  };
+  const [a, b] = [await hash(job), await hash(wasmJob)];
+  assert.ok(a.startsWith('300:'));
+  assert.equal(b, a);
+});
