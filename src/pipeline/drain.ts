@@ -8,7 +8,7 @@ import { JobError, OffsetOutOfRangeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { buildErrorEvent, errorStreamName } from '../events/error-event.js';
 import { EVENTS_SCHEMA, EVENTS_SPEC, KAFKA_GAPS_PROPERTY, KAFKA_OFFSETS_PROPERTY } from '../events/events-table.js';
-import { streamOfTopic } from '../events/page-change.js';
+import { isCanaryEvent, streamOfTopic } from '../events/page-change.js';
 import { validatePageChangeMessage } from '../events/validate.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import type { Table } from '../iceberg/table.js';
@@ -37,6 +37,10 @@ export interface DrainResult {
   readonly bytes: number;
   readonly written: number;
   readonly errored: number;
+  /** Canary events (meta.domain "canary"), dropped. */
+  readonly filtered: number;
+  /** Repeats of a meta.id already seen in this run, dropped. consumed = written + errored + filtered + deduplicated. */
+  readonly deduplicated: number;
   readonly files: number;
   readonly snapshotId?: string;
   readonly offsets: Record<string, Record<string, string>>;
@@ -130,7 +134,7 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
   if (o.dryRun === true || pending.length === 0) {
     await admin.close();
     const consumed = 0;
-    return { ...base, consumed, written: 0, errored: 0, offsets: stored, durationMs: Math.round(performance.now() - started), ...(o.dryRun === true ? { dryRun: true } : {}) };
+    return { ...base, consumed, written: 0, errored: 0, filtered: 0, deduplicated: 0, offsets: stored, durationMs: Math.round(performance.now() - started), ...(o.dryRun === true ? { dryRun: true } : {}) };
   }
 
   const stager = await EventStager.open();
@@ -138,6 +142,10 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
   let consumed = 0;
   let bytes = 0;
   let written = 0;
+  let filtered = 0;
+  let deduplicated = 0;
+  // meta.ids of this run: at-least-once delivery repeats events; the merge also tolerates repeats across runs.
+  const seen = new Set<string>();
   const positions = new Map<string, PartitionPosition>(ranges.map((r) => [partitionKey(r), { topic: r.topic, partition: r.partition, nextOffset: r.nextOffset }]));
   const emitterId = `mwlake-drain@${hostname()}`;
   const source = await openBoundedSource({ ...kafkaOptions(config, logger), groupId: config.kafka.groupId, ranges: pending });
@@ -170,6 +178,18 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
           fail(v.errorType, v.message, v.value);
           continue;
         }
+        const meta = v.event.meta as { id?: string } | undefined;
+        if (isCanaryEvent(v.event)) {
+          filtered++;
+          continue;
+        }
+        if (meta?.id !== undefined) {
+          if (seen.has(meta.id)) {
+            deduplicated++;
+            continue;
+          }
+          seen.add(meta.id);
+        }
         await stager.add(v.event, { topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs });
         written++;
       }
@@ -200,12 +220,15 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
         [KAFKA_OFFSETS_PROPERTY]: JSON.stringify(offsets),
         ...(Object.keys(gaps).length > 0 ? { [KAFKA_GAPS_PROPERTY]: JSON.stringify(gaps) } : {}),
         'mwlake.drain.consumed': String(consumed),
+        'mwlake.drain.written': String(written),
         'mwlake.drain.errored': String(errors.length),
+        'mwlake.drain.filtered': String(filtered),
+        'mwlake.drain.deduplicated': String(deduplicated),
         'mwlake.job-name': config.jobName,
       },
       requireCurrentSnapshotId: table.currentSnapshot()?.snapshotId ?? null,
     });
-    logger.info({ snapshotId: result.snapshot.snapshotId.toString(), consumed, written, errored: errors.length, files: files.length }, 'drain: committed');
+    logger.info({ snapshotId: result.snapshot.snapshotId.toString(), consumed, written, errored: errors.length, filtered, deduplicated, files: files.length }, 'drain: committed');
     // For lag monitoring only: the table is the source of truth, so a failure here is a warning.
     await admin
       .commitGroupOffsets(config.kafka.groupId, [...positions.values()])
@@ -218,6 +241,8 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
       bytes,
       written,
       errored: errors.length,
+      filtered,
+      deduplicated,
       files: files.length,
       snapshotId: result.snapshot.snapshotId.toString(),
       offsets,

@@ -117,6 +117,8 @@ function metricsOf(r: RunReport): Metric[] {
         { labels: { ...job, outcome: 'consumed' }, value: d.consumed },
         { labels: { ...job, outcome: 'written' }, value: d.written },
         { labels: { ...job, outcome: 'errored' }, value: d.errored },
+        { labels: { ...job, outcome: 'filtered' }, value: d.filtered },
+        { labels: { ...job, outcome: 'deduplicated' }, value: d.deduplicated },
       ],
     },
     {

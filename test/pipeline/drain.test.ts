@@ -3,7 +3,7 @@
 // error-stream produce commits nothing.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -14,11 +14,12 @@ import { ExitCode } from '../../src/core/exit-codes.js';
 import { silentLogger } from '../../src/core/log.js';
 import { openDuckDb } from '../../src/duckdb/connection.js';
 import { tableRelationSql } from '../../src/duckdb/table-view.js';
+import { decodeRawEvent } from '../../src/events/error-event.js';
 import { KAFKA_GAPS_PROPERTY } from '../../src/events/events-table.js';
 import { loadConfig, type ConfigOverrides } from '../../src/pipeline/config.js';
 import { openEventsTable, runDrain } from '../../src/pipeline/drain.js';
 import { warehouseOf } from '../../src/pipeline/nightly.js';
-import { KAFKA_BROKERS, requireBroker, uniqueName, withAdmin } from '../helpers/kafka.js';
+import { KAFKA_BROKERS, messagesOf, produceRecords, rangesToEnd, readBounded, requireBroker, uniqueName, withAdmin } from '../helpers/kafka.js';
 
 let dir: string;
 before(async () => {
@@ -80,16 +81,19 @@ test('--max-events caps a run; repeated runs drain everything once; events produ
   const job = newJob();
   await produce(job, 600, 1);
   const first = await drain(job, { overrides: { maxEvents: 200 } });
+  let written = first.written;
   assert.ok(first.consumed >= 200 && first.consumed < 600, `first run consumed ${first.consumed}`);
   let total = first.consumed;
   // Events produced during a run (here: just before its commit) are past the end offsets it saw.
   const during = await drain(job, { beforeCommit: () => produce(job, 50, 2) });
   total += during.consumed;
+  written += during.written;
   assert.equal(total, 600, 'the second run drained exactly up to the end offsets seen at its start');
   const next = await drain(job);
   assert.equal(next.consumed, 50, 'the events produced mid-run are drained by the next run');
+  written += next.written;
   assert.equal((await drain(job)).consumed, 0);
-  assert.deepEqual(await tableCounts(job), { rows: 650, distinct: 650, snapshots: 3 });
+  assert.deepEqual(await tableCounts(job), { rows: written, distinct: written, snapshots: 3 });
 });
 
 test('a crash before the commit leaves the table as it was, and the rerun replays exactly once', { timeout: 300_000 }, async () => {
@@ -99,7 +103,7 @@ test('a crash before the commit leaves the table as it was, and the rerun replay
   assert.deepEqual(await tableCounts(job), { rows: 0, distinct: 0, snapshots: 0 });
   const replay = await drain(job);
   assert.equal(replay.consumed, 300);
-  assert.deepEqual(await tableCounts(job), { rows: 300, distinct: 300, snapshots: 1 });
+  assert.deepEqual(await tableCounts(job), { rows: replay.written, distinct: replay.written, snapshots: 1 });
 });
 
 test('a retention gap stops the drain naming the partitions; --allow-gap accepts it and records it', { timeout: 300_000 }, async () => {
@@ -143,8 +147,9 @@ test('the parquet-wasm encoder writes the same rows as the DuckDB encoder', { ti
   const job = newJob();
   await produce(job, 300, 7);
   const wasmJob: Job = { ...job, wh: `${job.wh}-wasm`, env: { ...job.env, MWLAKE_WAREHOUSE: `${job.wh}-wasm`, MWLAKE_JOB_NAME: `${String(job.env['MWLAKE_JOB_NAME'])}_wasm`, MWLAKE_PARQUET_ENCODER: 'parquet-wasm' } };
-  assert.equal((await drain(job)).consumed, 300);
-  assert.equal((await drain(wasmJob)).consumed, 300);
+  const viaDuckDb = await drain(job);
+  assert.equal(viaDuckDb.consumed, 300);
+  assert.equal((await drain(wasmJob)).written, viaDuckDb.written);
   const hash = async (j: Job) => {
     const config = await loadConfig(undefined, j.env);
     const table = await openEventsTable(warehouseOf(config, silentLogger), config);
@@ -157,6 +162,66 @@ test('the parquet-wasm encoder writes the same rows as the DuckDB encoder', { ti
     }
   };
   const [a, b] = [await hash(job), await hash(wasmJob)];
-  assert.ok(a.startsWith('300:'));
+  assert.ok(a.startsWith(`${viaDuckDb.written}:`));
   assert.equal(b, a);
+});
+
+test('accounting: canaries are filtered, repeats of a meta.id deduplicated, bad messages sent to <job>.error byte for byte', { timeout: 300_000 }, async () => {
+  const job = newJob();
+  const file = join(dir, `${job.stream}.jsonl`);
+  const g = await cli(job, 'gen', '--seed', '9', '--events', '400', '--start', '2026-11-01', '--wikis', 'enwiki', '--bad-fraction', '0.05', '--stream', job.stream, '--out', file);
+  assert.equal(g.code, 0, g.err);
+  const lines = (await readFile(file)).toString('latin1').split('\n').filter((l) => l !== '').map((l) => Buffer.from(l, 'latin1'));
+  const parsed = lines.map((b) => {
+    try {
+      const v = JSON.parse(b.toString('utf8')) as { meta?: { domain?: string; id?: string }; $schema?: string };
+      return typeof v === 'object' && v !== null ? v : undefined;
+    } catch {
+      return undefined;
+    }
+  });
+  // Every line once to eqiad, and five good events again to codfw, as a datacenter switchover would.
+  const good = lines.filter((_, i) => parsed[i]?.meta?.id !== undefined && parsed[i]?.meta?.domain !== 'canary' && parsed[i]?.$schema !== undefined);
+  const repeats = good.slice(0, 5);
+  await withAdmin(async (a) => {
+    for (const topic of job.topics) await a.createTopic({ topic, partitions: 1, configs: { 'max.message.bytes': String(12 * 1024 * 1024) } });
+  });
+  await produceRecords([...lines.map((value) => ({ topic: job.topics[0]!, key: null, value })), ...repeats.map((value) => ({ topic: job.topics[1]!, key: null, value }))]);
+  const r = await drain(job);
+  assert.equal(r.consumed, lines.length + 5);
+  assert.equal(r.written + r.errored + r.filtered + r.deduplicated, r.consumed, 'consumed = written + errored + filtered + deduplicated');
+  assert.equal(r.deduplicated, 5);
+  assert.equal(r.filtered, parsed.filter((p) => p?.meta?.domain === 'canary').length);
+  assert.ok(r.errored > 0);
+  const config = await loadConfig(undefined, job.env);
+  const table = await openEventsTable(warehouseOf(config, silentLogger), config);
+  const summary = table.currentSnapshot()!.summary.properties;
+  assert.deepEqual(
+    ['consumed', 'written', 'errored', 'filtered', 'deduplicated'].map((k) => summary[`mwlake.drain.${k}`]),
+    [r.consumed, r.written, r.errored, r.filtered, r.deduplicated].map(String),
+  );
+  // Every bad message is in the error stream, raw_event holding its original bytes.
+  const errorTopic = `${String(job.env['MWLAKE_JOB_NAME'])}.error`;
+  const errors = messagesOf(await readBounded(await rangesToEnd(errorTopic))).map((m) => JSON.parse(m.value!.toString('utf8')) as { raw_event: string; errored_stream_name: string });
+  assert.equal(errors.length, r.errored);
+  const originals = new Set(lines.map((b) => b.toString('hex')));
+  for (const e of errors) assert.ok(originals.has(Buffer.from(decodeRawEvent(e.raw_event)).toString('hex')), `raw_event ${JSON.stringify(e.raw_event.slice(0, 60))} decodes to one of the produced messages`);
+});
+
+test('a 10 MiB event is accepted; a message over max_message_bytes goes to the error stream', { timeout: 300_000 }, async () => {
+  const job = newJob();
+  const file = join(dir, `${job.stream}.jsonl`);
+  assert.equal((await cli(job, 'gen', '--seed', '10', '--events', '5', '--start', '2026-11-01', '--wikis', 'enwiki', '--stream', job.stream, '--out', file)).code, 0);
+  const event = JSON.parse((await readFile(file, 'utf8')).split('\n').find((l) => l.includes('"edit"') || l.includes('"create"'))!) as { meta: { id: string }; revision: { content_slots: { main: { content_body: string } } } };
+  event.revision.content_slots.main.content_body = 'x'.repeat(10 * 1024 * 1024 - 8 * 1024);
+  const big = Buffer.from(JSON.stringify(event));
+  assert.ok(big.byteLength > 10 * 1024 * 1024 - 8 * 1024 && big.byteLength <= 10 * 1024 * 1024, `${big.byteLength} bytes`);
+  const over = Buffer.from(JSON.stringify({ ...event, meta: { ...event.meta, id: '00000000-0000-4000-8000-000000000001' }, revision: { ...event.revision, content_slots: { main: { ...event.revision.content_slots.main, content_body: 'y'.repeat(10 * 1024 * 1024 + 10) } } } }));
+  await withAdmin((a) => a.createTopic({ topic: job.topics[0]!, partitions: 1, configs: { 'max.message.bytes': String(12 * 1024 * 1024) } }));
+  await withAdmin((a) => a.createTopic({ topic: job.topics[1]!, partitions: 1 }));
+  await produceRecords([{ topic: job.topics[0]!, key: null, value: big }, { topic: job.topics[0]!, key: null, value: over }]);
+  const r = await drain(job);
+  assert.deepEqual([r.consumed, r.written, r.errored], [2, 1, 1]);
+  const counts = await tableCounts(job);
+  assert.equal(counts.rows, 1);
 });

@@ -66,7 +66,12 @@ test('gen → drain → merge → dump, matching an independent fold of the even
   assert.equal(drained['consumed'], 1500);
   const errored = drained['errored'] as number;
   assert.ok(errored > 0 && errored < 100, `errored ${errored}`);
-  assert.equal((drained['written'] as number) + errored, 1500);
+  const [filtered, deduplicated] = [drained['filtered'] as number, drained['deduplicated'] as number];
+  assert.equal((drained['written'] as number) + errored + filtered + deduplicated, 1500, 'consumed = written + errored + filtered + deduplicated');
+  assert.ok(filtered > 0, 'the stream has canaries');
+  // The table holds exactly the good, non-canary, de-duplicated events.
+  const held = await cli('query', '--warehouse', wh, "SELECT count(*) AS n, count(DISTINCT meta.id) AS ids, count(*) FILTER (WHERE meta.domain = 'canary') AS canaries FROM events");
+  assert.deepEqual(JSON.parse(held.out), { n: drained['written'], ids: drained['written'], canaries: 0 });
   const errorEnd = await withAdmin((a) => a.fetchEndOffsets([`${job}.error`]));
   assert.equal(Number(errorEnd.reduce((n, p) => n + p.offset, 0n)), errored, 'every bad event is in <job>.error');
 
