@@ -3,6 +3,7 @@
 // same metadata write as the data, so a crash before the commit replays and one after changes
 // nothing. Invalid messages go to `<job_name>.error` (acks=all) before the commit.
 
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { JobError, OffsetOutOfRangeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -148,7 +149,11 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
   const seen = new Set<string>();
   const positions = new Map<string, PartitionPosition>(ranges.map((r) => [partitionKey(r), { topic: r.topic, partition: r.partition, nextOffset: r.nextOffset }]));
   const emitterId = `mwlake-drain@${hostname()}`;
-  const source = await openBoundedSource({ ...kafkaOptions(config, logger), groupId: config.kafka.groupId, ranges: pending });
+  // Read under a group of this run only: the member of a killed run lingers in its group until the
+  // session times out, and must not block the rerun. The job's group gets the offsets after the
+  // commit, for monitoring; the lease already keeps runs of one job apart.
+  const readerGroup = `${config.kafka.groupId}.run-${randomUUID().slice(0, 8)}`;
+  const source = await openBoundedSource({ ...kafkaOptions(config, logger), groupId: readerGroup, ranges: pending });
   try {
     for await (const batch of source) {
       for (const m of batch.messages) {

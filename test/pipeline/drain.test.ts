@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { runCli } from '../../src/cli/main.js';
@@ -224,4 +226,32 @@ test('a 10 MiB event is accepted; a message over max_message_bytes goes to the e
   assert.deepEqual([r.consumed, r.written, r.errored], [2, 1, 1]);
   const counts = await tableCounts(job);
   assert.equal(counts.rows, 1);
+});
+
+test('SIGKILL mid-consume and between the file writes and the commit: the rerun ends with the table an uninterrupted run makes', { timeout: 300_000 }, async () => {
+  const job = newJob();
+  await produce(job, 400, 12);
+  const reference: Job = { ...job, wh: `${job.wh}-ref`, env: { ...job.env, MWLAKE_WAREHOUSE: `${job.wh}-ref`, MWLAKE_JOB_NAME: `${String(job.env['MWLAKE_JOB_NAME'])}_ref` } };
+  await drain(reference);
+  const child = join(dirname(fileURLToPath(import.meta.url)), 'drain-child.js');
+  for (const point of ['consume', 'commit']) {
+    const r = spawnSync(process.execPath, [child, point], { env: { ...process.env, ...job.env }, encoding: 'utf8' });
+    assert.equal(r.signal, "SIGKILL", `killed at ${point}: status ${r.status}, stderr ${r.stderr.slice(-1500)}`);
+    assert.equal((await tableCounts(job)).snapshots, 0, `nothing committed after a kill at ${point}`);
+  }
+  const rerun = await drain(job);
+  assert.equal(rerun.consumed, 400);
+  const hash = async (j: Job) => {
+    const config = await loadConfig(undefined, j.env);
+    const table = await openEventsTable(warehouseOf(config, silentLogger), config);
+    const db = await openDuckDb();
+    try {
+      const [r] = await db.all<{ h: string }>(`SELECT md5(string_agg(CAST(t AS VARCHAR), chr(10) ORDER BY _kafka_topic, _kafka_partition, _kafka_offset)) AS h FROM (${await tableRelationSql(table)}) t`);
+      return r!.h;
+    } finally {
+      await db.close();
+    }
+  };
+  assert.equal(await hash(job), await hash(reference));
+  assert.deepEqual(await tableCounts(job), await tableCounts(reference));
 });
