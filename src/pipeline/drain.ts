@@ -4,13 +4,10 @@
 // nothing. Invalid messages go to `<job_name>.error` (acks=all) before the commit.
 
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import { JobError, OffsetOutOfRangeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { buildErrorEvent, errorStreamName } from '../events/error-event.js';
+import { errorStreamName } from '../events/error-event.js';
 import { EVENTS_SCHEMA, EVENTS_SPEC, KAFKA_GAPS_PROPERTY, KAFKA_OFFSETS_PROPERTY } from '../events/events-table.js';
-import { isCanaryEvent, streamOfTopic } from '../events/page-change.js';
-import { validatePageChangeMessage } from '../events/validate.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import type { Table } from '../iceberg/table.js';
 import { KafkaAdmin } from '../kafka/admin.js';
@@ -19,6 +16,7 @@ import { openBoundedSource } from '../kafka/kafkajs-source.js';
 import { KafkaProducer } from '../kafka/producer.js';
 import { partitionKey, type PartitionPosition, type PartitionRange } from '../kafka/source.js';
 import type { JobConfig } from './config.js';
+import { MessageSorter } from './message-sorter.js';
 import { EventStager } from './event-files.js';
 
 export interface DrainOptions {
@@ -139,71 +137,23 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
   }
 
   const stager = await EventStager.open();
-  const errors: { topic: string; value: Buffer }[] = [];
-  let consumed = 0;
-  let bytes = 0;
-  let written = 0;
-  let filtered = 0;
-  let deduplicated = 0;
-  // meta.ids of this run: at-least-once delivery repeats events; the merge also tolerates repeats across runs.
-  const seen = new Set<string>();
+  const sorter = new MessageSorter(stager, { jobName: config.jobName, maxMessageBytes: config.drain.maxMessageBytes });
   const positions = new Map<string, PartitionPosition>(ranges.map((r) => [partitionKey(r), { topic: r.topic, partition: r.partition, nextOffset: r.nextOffset }]));
-  const emitterId = `mwlake-drain@${hostname()}`;
   // Read under a group of this run only: the member of a killed run lingers in its group until the
   // session times out, and must not block the rerun. The job's group gets the offsets after the
   // commit, for monitoring; the lease already keeps runs of one job apart.
   const readerGroup = `${config.kafka.groupId}.run-${randomUUID().slice(0, 8)}`;
   const source = await openBoundedSource({ ...kafkaOptions(config, logger), groupId: readerGroup, ranges: pending });
+  const c = sorter.counts;
   try {
     for await (const batch of source) {
-      for (const m of batch.messages) {
-        consumed++;
-        bytes += m.sizeBytes;
-        const value = m.value ?? Buffer.alloc(0);
-        const fail = (errorType: string, message: string, parsed?: unknown) => {
-          const event = buildErrorEvent({
-            jobName: config.jobName,
-            emitterId,
-            errorType,
-            message: `${message} (at ${m.topic}:${m.partition}@${m.offset})`,
-            rawBytes: value,
-            streamName: streamOfTopic(m.topic),
-            dt: new Date().toISOString(),
-            ...(parsed === undefined ? {} : { parsed }),
-            triggeredBy: `${m.topic}:${m.partition}:${m.offset}`,
-          });
-          errors.push({ topic: errorStreamName(config.jobName), value: Buffer.from(JSON.stringify(event)) });
-        };
-        if (value.byteLength > config.drain.maxMessageBytes) {
-          fail('oversize', `message is ${value.byteLength} bytes; the limit is ${config.drain.maxMessageBytes}`);
-          continue;
-        }
-        const v = validatePageChangeMessage(value);
-        if (!v.ok) {
-          fail(v.errorType, v.message, v.value);
-          continue;
-        }
-        const meta = v.event.meta as { id?: string } | undefined;
-        if (isCanaryEvent(v.event)) {
-          filtered++;
-          continue;
-        }
-        if (meta?.id !== undefined) {
-          if (seen.has(meta.id)) {
-            deduplicated++;
-            continue;
-          }
-          seen.add(meta.id);
-        }
-        await stager.add(v.event, { topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs });
-        written++;
-      }
+      for (const m of batch.messages) await sorter.add(m);
       positions.set(partitionKey(batch), { topic: batch.topic, partition: batch.partition, nextOffset: batch.nextOffset });
       if (o.onProgress !== undefined) {
         const left = Object.fromEntries(ranges.map((r) => [partitionKey(r), r.endOffset - (positions.get(partitionKey(r))?.nextOffset ?? r.nextOffset)]));
-        o.onProgress({ events: consumed, bytes, total: Number(pending.reduce((n, r) => n + (r.endOffset - r.nextOffset), 0n)), lag: left });
+        o.onProgress({ events: c.consumed, bytes: c.bytes, total: Number(pending.reduce((n, r) => n + (r.endOffset - r.nextOffset), 0n)), lag: left });
       }
-      if ((config.drain.maxEvents !== undefined && consumed >= config.drain.maxEvents) || (config.drain.maxBytes !== undefined && bytes >= config.drain.maxBytes)) break;
+      if ((config.drain.maxEvents !== undefined && c.consumed >= config.drain.maxEvents) || (config.drain.maxBytes !== undefined && c.bytes >= config.drain.maxBytes)) break;
     }
     for (const p of source.positions()) {
       const known = positions.get(partitionKey(p))!;
@@ -213,7 +163,7 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
       }
     }
     const files = await stager.writeDataFiles(table, config.maintenance.targetFileSizeBytes, config.drain.maxMessageBytes, config.drain.parquetEncoder);
-    if (errors.length > 0) await produceErrors(config, logger, errors);
+    if (sorter.errors.length > 0) await produceErrors(config, logger, sorter.errors);
     await o.beforeCommit?.();
 
     const offsets: Offsets = structuredClone(stored);
@@ -224,16 +174,12 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
       summary: {
         [KAFKA_OFFSETS_PROPERTY]: JSON.stringify(offsets),
         ...(Object.keys(gaps).length > 0 ? { [KAFKA_GAPS_PROPERTY]: JSON.stringify(gaps) } : {}),
-        'mwlake.drain.consumed': String(consumed),
-        'mwlake.drain.written': String(written),
-        'mwlake.drain.errored': String(errors.length),
-        'mwlake.drain.filtered': String(filtered),
-        'mwlake.drain.deduplicated': String(deduplicated),
+        ...sorter.summary('mwlake.drain'),
         'mwlake.job-name': config.jobName,
       },
       requireCurrentSnapshotId: table.currentSnapshot()?.snapshotId ?? null,
     });
-    logger.info({ snapshotId: result.snapshot.snapshotId.toString(), consumed, written, errored: errors.length, filtered, deduplicated, files: files.length }, 'drain: committed');
+    logger.info({ snapshotId: result.snapshot.snapshotId.toString(), ...c, errored: sorter.errored, files: files.length }, 'drain: committed');
     // For lag monitoring only: the table is the source of truth, so a failure here is a warning.
     await admin
       .commitGroupOffsets(config.kafka.groupId, [...positions.values()])
@@ -242,12 +188,12 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
     return {
       ...base,
       lag: finalLag,
-      consumed,
-      bytes,
-      written,
-      errored: errors.length,
-      filtered,
-      deduplicated,
+      consumed: c.consumed,
+      bytes: c.bytes,
+      written: c.written,
+      errored: sorter.errored,
+      filtered: c.filtered,
+      deduplicated: c.deduplicated,
       files: files.length,
       snapshotId: result.snapshot.snapshotId.toString(),
       offsets,
