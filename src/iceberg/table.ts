@@ -122,11 +122,14 @@ export class Table {
     return out.reverse();
   }
 
-  /** Data files added by `append` snapshots after `from` up to `to` (the incremental read of an append-only table). */
+  /**
+   * Data files added after `from` up to `to` by appends and overwrites (the incremental read of an
+   * append-mostly table); `replace` snapshots (compaction) add no new rows and are skipped.
+   */
   async appendedFilesBetween(fromExclusive: bigint | undefined, toInclusive: bigint): Promise<PlannedFile[]> {
     const out: PlannedFile[] = [];
     for (const s of this.ancestorsBetween(fromExclusive, toInclusive)) {
-      if (s.summary.operation !== 'append') continue;
+      if (s.summary.operation === 'replace' || s.summary.operation === 'delete') continue;
       for (const m of await readManifestList(this.storage, s.manifestList)) {
         if (m.content !== ManifestContent.Data || m.addedSnapshotId !== s.snapshotId) continue;
         const { specId, entries } = await readResolvedEntries(this.storage, m);

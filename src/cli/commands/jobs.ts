@@ -13,6 +13,7 @@ import { runDrain } from '../../pipeline/drain.js';
 import { acquireLease } from '../../pipeline/lease.js';
 import { runMaintenance } from '../../pipeline/maintenance.js';
 import { runMerge } from '../../pipeline/merge.js';
+import { runReplay } from '../../pipeline/replay.js';
 import { runStatus } from '../../pipeline/status.js';
 import { runNightly, warehouseOf } from '../../pipeline/nightly.js';
 import type { CliContext, RegisterCommand } from '../context.js';
@@ -66,12 +67,25 @@ async function withLease<T>(c: JobConfig, context: CliContext, command: string, 
 }
 
 export const registerJobs: RegisterCommand = (program, context) => {
-  common(program.command('drain').description('drain Kafka up to the end offsets seen at start into the events table, exactly once'))
+  common(program.command('drain').description('drain Kafka up to the end offsets seen at start into the events table, exactly once; or replay a time window'))
     .option('--max-events <n>', 'stop after about this many events', count('--max-events'))
     .option('--max-bytes <n>', 'stop after about this many bytes', count('--max-bytes'))
     .option('--allow-gap', 'accept events lost to retention (recorded in the snapshot summary)')
-    .action(async (flags: CommonFlags & { maxEvents?: number; maxBytes?: number; allowGap?: boolean }) => {
+    .option('--from <iso-time>', 'replay: re-read the messages Kafka stamped from this time (with --to)')
+    .option('--to <iso-time>', 'replay: up to this time, exclusive')
+    .option('--force', 'replay: replace the rows the table already holds in the window instead of skipping them')
+    .action(async (flags: CommonFlags & { maxEvents?: number; maxBytes?: number; allowGap?: boolean; from?: string; to?: string; force?: boolean }) => {
       const c = await config(flags, context);
+      if (flags.from !== undefined || flags.to !== undefined) {
+        const [fromMs, toMs] = [Date.parse(flags.from ?? ''), Date.parse(flags.to ?? '')];
+        if (Number.isNaN(fromMs) || Number.isNaN(toMs)) throw new JobError('USAGE', `a replay needs --from and --to as ISO times, found ${JSON.stringify(flags.from)} and ${JSON.stringify(flags.to)}`);
+        const result = await withLease(c, context, 'drain', () =>
+          runReplay({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), fromMs, toMs, force: flags.force === true, dryRun: flags.dryRun === true }),
+        );
+        print(context, { step: 'replay', ...result });
+        return;
+      }
+      if (flags.force === true) throw new JobError('USAGE', '--force applies to a replay (--from/--to) only');
       const hooks = stepProgress(createProgress(context.stderr));
       const result = await withLease(c, context, 'drain', () =>
         runDrain({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), allowGap: flags.allowGap === true, dryRun: flags.dryRun === true, onProgress: hooks.drain }),
