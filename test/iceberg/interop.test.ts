@@ -40,6 +40,16 @@ test('PyIceberg, DuckDB and Spark read every snapshot as mwlake does', { timeout
   t = (await t.commit({ removeDataFiles: [first[0]!.filePath], addDataFiles: await w.write(t, [11]) })).table;
   t = await t.updateMetadata((m) => withPartitionSpec(m, [{ sourceId: 2, name: 'category', transform: { kind: 'identity' } }, { sourceId: 1, name: 'id_bucket', transform: { kind: 'bucket', numBuckets: 4 } }]));
   t = (await t.commit({ addDataFiles: await w.write(t, [12, 13]) })).table;
+  // The remaining transforms: hour, month, year and truncate.
+  t = await t.updateMetadata((m) =>
+    withPartitionSpec(m, [
+      { sourceId: 6, name: 'ts_hour', transform: { kind: 'hour' } },
+      { sourceId: 7, name: 'day_month', transform: { kind: 'month' } },
+      { sourceId: 7, name: 'day_year', transform: { kind: 'year' } },
+      { sourceId: 2, name: 'category_trunc', transform: { kind: 'truncate', width: 1 } },
+    ]),
+  );
+  t = (await t.commit({ addDataFiles: await w.write(t, [50, 51, 52]) })).table;
   // Manifests merge from the third on, small files are compacted, old snapshots expire.
   t = await t.updateMetadata((m) => ({ ...m, properties: { ...m.properties, 'commit.manifest.min-count-to-merge': '3' } }));
   t = (await t.commit({ addDataFiles: await w.write(t, [14, 15, 16, 17, 18, 19]) })).table;

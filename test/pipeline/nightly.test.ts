@@ -247,11 +247,11 @@ test('nightly catches up every missed date, then finds nothing to do, and writes
   assert.ok(wh !== '', 'runs after the end-to-end test');
   const metrics = join(dir, 'mwlake.prom');
   const config = await loadConfig(undefined, { MWLAKE_JOB_NAME: job, MWLAKE_WAREHOUSE: wh, MWLAKE_DUMPS_ROOT: dumps, MWLAKE_METRICS_FILE: metrics, KAFKA_BROKERS: KAFKA_BROKERS.join(','), MWLAKE_TOPICS: `eqiad.${stream},codfw.${stream}` });
-  // The last complete dump is 2026-11-02; "today" is 2026-11-05: 11-03 and 11-04 are due.
-  const first = await runNightly({ config, logger: silentLogger, today: '2026-11-05' });
-  assert.deepEqual(first.steps.dumps?.dates, ['2026-11-03', '2026-11-04']);
-  for (const d of ['20261103', '20261104']) for (const wiki of ['enwiki', 'dewiki']) assert.ok(existsSync(join(dumps, wiki, d, 'dumpstatus.json')), `${wiki} ${d}`);
-  const second = await runNightly({ config, logger: silentLogger, today: '2026-11-05' });
+  // The last complete dump is 2026-11-02; "today" is 2026-11-06: three missed dates are due.
+  const first = await runNightly({ config, logger: silentLogger, today: '2026-11-06' });
+  assert.deepEqual(first.steps.dumps?.dates, ['2026-11-03', '2026-11-04', '2026-11-05']);
+  for (const d of ['20261103', '20261104', '20261105']) for (const wiki of ['enwiki', 'dewiki']) assert.ok(existsSync(join(dumps, wiki, d, 'dumpstatus.json')), `${wiki} ${d}`);
+  const second = await runNightly({ config, logger: silentLogger, today: '2026-11-06' });
   assert.deepEqual(second.steps.dumps?.dates, [], 'nothing is due the second time');
   assert.equal(second.steps.drain?.consumed, 0);
   assert.ok((second.steps.merge?.tables ?? []).every((t) => t.skipped));
@@ -272,7 +272,7 @@ test('nightly catches up every missed date, then finds nothing to do, and writes
   assert.ok(status.tables.every((t) => t.records > 0));
   assert.equal(status.kafka.totalLag, '0', JSON.stringify(status.kafka));
   assert.ok(status.lastRun !== null);
-  assert.deepEqual(status.dumps['enwiki']?.present.slice(0, 3), ['2026-11-02', '2026-11-03', '2026-11-04']);
+  assert.deepEqual(status.dumps['enwiki']?.present.slice(0, 4), ['2026-11-02', '2026-11-03', '2026-11-04', '2026-11-05']);
   assert.ok((await cli('status', '--warehouse', wh)).out.includes('total lag 0'));
 });
 
