@@ -64,6 +64,12 @@ export class Table {
     return this.metadata.snapshots.find((s) => s.snapshotId === id);
   }
 
+  /** The snapshot a branch or tag points at, if the ref exists. */
+  snapshotByRef(ref: string): Snapshot | undefined {
+    const r = this.metadata.refs[ref];
+    return r === undefined ? undefined : this.snapshot(r.snapshotId);
+  }
+
   /** The snapshot that was current at `timestampMs` (from the snapshot log), if any. */
   snapshotAsOf(timestampMs: number): Snapshot | undefined {
     let found: bigint | undefined;

@@ -318,6 +318,8 @@ describe('interop Python environment', () => {
         ] as const;
         for (const [label, writer, table] of tables) {
           assert.equal(String(table.currentSnapshot()?.snapshotId), writer.refs['main']?.snapshotId, `${label}: current snapshot`);
+          // Refs resolve to the snapshots the writer tagged and branched.
+          for (const [ref, target] of Object.entries(writer.refs)) assert.equal(String(table.snapshotByRef(ref)?.snapshotId), target.snapshotId, `${label} ref ${ref}`);
           for (const step of writer.steps) {
             const sql = await tableRelationSql(table, { snapshotId: BigInt(step.snapshotId) });
             const rows = await db.all<{ id: bigint }>(`SELECT id FROM (${sql}) ORDER BY id`);
