@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
 import { stepProgress } from './progress-hooks.js';
-import { fileLocation, joinLocation, LocalStorage } from '../core/storage.js';
+import { fileLocation, joinLocation } from '../core/storage.js';
 import { writeMetricsFile, type Metric } from '../core/prom-textfile.js';
-import { Warehouse } from '../iceberg/catalog.js';
 import type { JobConfig } from './config.js';
+import { warehouseOf } from './warehouse.js';
 import { dateRange, runDumps, type DumpDateResult } from './dump.js';
 import { runDrain, type DrainResult } from './drain.js';
 import { acquireLease } from './lease.js';
@@ -42,10 +42,6 @@ export interface RunReport {
   };
   /** Size of every table after the run. */
   readonly tables?: readonly TableStatus[];
-}
-
-export function warehouseOf(config: JobConfig, logger: Logger): Warehouse {
-  return new Warehouse(new LocalStorage(), fileLocation(config.warehouse), logger);
 }
 
 /** Dates after the newest complete dump (any wiki) up to yesterday; yesterday alone if none. */

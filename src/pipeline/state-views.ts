@@ -48,8 +48,9 @@ export async function stateViewStatements(
   warehouse: Warehouse,
   events: { namespace: string; name: string },
   choice: SnapshotChoice = {},
-  o: { temporary?: boolean } = {},
+  o: { temporary?: boolean; only?: { readonly events: boolean; readonly state: boolean } } = {},
 ): Promise<{ statements: string[]; bound: BoundSnapshots }> {
+  const want = o.only ?? { events: true, state: true };
   const pages = await openStateTable(warehouse, PAGES_TABLE);
   const revisions = await openStateTable(warehouse, REVISIONS_TABLE);
   const pagesSnap = chosen(pages, choice);
@@ -58,14 +59,15 @@ export async function stateViewStatements(
     source === undefined
       ? undefined
       : ancestors(revisions, revisions.currentSnapshot()).find((s) => revisions.summaryProperty(SOURCE_SNAPSHOT_PROPERTY, s)?.value === source);
-  const eventsTable = await warehouse.tryLoadTable(events.namespace, events.name);
+  const eventsTable = want.events ? await warehouse.tryLoadTable(events.namespace, events.name) : undefined;
   const eventsSnap = eventsTable === undefined ? undefined : choice.snapshotId !== undefined ? eventsTable.currentSnapshot() : chosen(eventsTable, choice);
 
   const create = `CREATE OR REPLACE ${o.temporary === false ? '' : 'TEMP '}VIEW`;
   const statements: string[] = [];
   if (eventsTable !== undefined) statements.push(`${create} events AS ${await tableRelationSql(eventsTable, snapshotOption(eventsSnap))}`);
-  statements.push(`${create} pages AS ${await tableRelationSql(pages, snapshotOption(pagesSnap))}`);
-  statements.push(`${create} revisions_raw AS ${await tableRelationSql(revisions, snapshotOption(revisionsSnap))}`);
+  // Views a query does not use bind to empty relations: planning them would read their manifests.
+  statements.push(`${create} pages AS ${await tableRelationSql(pages, want.state ? snapshotOption(pagesSnap) : { empty: true })}`);
+  statements.push(`${create} revisions_raw AS ${await tableRelationSql(revisions, want.state ? snapshotOption(revisionsSnap) : { empty: true })}`);
   statements.push(`${create} revisions AS ${revisionsViewSql('revisions_raw', 'pages')}`);
   statements.push(`${create} current AS ${currentViewSql('revisions')}`);
   const bound: BoundSnapshots = {
@@ -77,8 +79,19 @@ export async function stateViewStatements(
   return { statements, bound };
 }
 
-export async function bindStateViews(db: DuckDb, warehouse: Warehouse, events: { namespace: string; name: string }, choice: SnapshotChoice = {}): Promise<BoundSnapshots> {
-  const { statements, bound } = await stateViewStatements(warehouse, events, choice);
+/** The views a SQL text can refer to: `events`, and the state views (pages, revisions, current). */
+export function viewsUsedBy(sql: string): { events: boolean; state: boolean } {
+  return { events: /\bevents\b/i.test(sql), state: /\b(pages|revisions_raw|revisions|current)\b/i.test(sql) };
+}
+
+export async function bindStateViews(
+  db: DuckDb,
+  warehouse: Warehouse,
+  events: { namespace: string; name: string },
+  choice: SnapshotChoice = {},
+  only?: { readonly events: boolean; readonly state: boolean },
+): Promise<BoundSnapshots> {
+  const { statements, bound } = await stateViewStatements(warehouse, events, choice, only === undefined ? {} : { only });
   for (const sql of statements) await db.run(sql);
   return bound;
 }

@@ -5,7 +5,7 @@
 import { silentLogger } from '../../src/core/log.js';
 import { loadConfig } from '../../src/pipeline/config.js';
 import { runDrain } from '../../src/pipeline/drain.js';
-import { warehouseOf } from '../../src/pipeline/nightly.js';
+import { warehouseOf } from '../../src/pipeline/warehouse.js';
 
 const point = process.argv[2];
 if (point !== undefined) {

@@ -20,7 +20,7 @@ import { decodeRawEvent } from '../../src/events/error-event.js';
 import { KAFKA_GAPS_PROPERTY } from '../../src/events/events-table.js';
 import { loadConfig, type ConfigOverrides } from '../../src/pipeline/config.js';
 import { openEventsTable, runDrain } from '../../src/pipeline/drain.js';
-import { warehouseOf } from '../../src/pipeline/nightly.js';
+import { warehouseOf } from '../../src/pipeline/warehouse.js';
 import { KAFKA_BROKERS, messagesOf, produceRecords, rangesToEnd, readBounded, requireBroker, uniqueName, withAdmin } from '../helpers/kafka.js';
 
 let dir: string;

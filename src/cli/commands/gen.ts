@@ -3,7 +3,7 @@
 
 import { Command, Option } from 'commander';
 import { JobError } from '../../core/errors.js';
-import { runGen, type GenTarget } from '../../pipeline/gen.js';
+import type { GenTarget } from '../../pipeline/gen.js';
 import type { CliContext, RegisterCommand } from '../context.js';
 
 interface GenFlags {
@@ -76,6 +76,7 @@ function target(flags: GenFlags, env: NodeJS.ProcessEnv): GenTarget {
 async function run(flags: GenFlags, context: CliContext): Promise<void> {
   if ((flags.events === undefined) === (flags.days === undefined)) throw usage('give exactly one of --events N or --days D');
   const wikis = flags.wikis?.split(',').map((w) => w.trim()).filter((w) => w !== '');
+  const { runGen } = await import('../../pipeline/gen.js');
   const report = await runGen(
     {
       generator: {

@@ -8,14 +8,19 @@ import { stringifyJsonBigInt } from '../../core/json-bigint.js';
 import { createProgress } from '../../core/progress.js';
 import { stepProgress } from '../../pipeline/progress-hooks.js';
 import { loadConfig, type ConfigOverrides, type JobConfig } from '../../pipeline/config.js';
-import { dateRange, runDumps } from '../../pipeline/dump.js';
-import { runDrain } from '../../pipeline/drain.js';
 import { acquireLease } from '../../pipeline/lease.js';
-import { runMaintenance } from '../../pipeline/maintenance.js';
-import { runMerge } from '../../pipeline/merge.js';
-import { runReplay } from '../../pipeline/replay.js';
-import { runStatus } from '../../pipeline/status.js';
-import { runNightly, warehouseOf } from '../../pipeline/nightly.js';
+import { warehouseOf } from '../../pipeline/warehouse.js';
+
+// Steps are imported when their command runs, so startup loads only commander and the job file code.
+const steps = {
+  drain: () => import('../../pipeline/drain.js'),
+  replay: () => import('../../pipeline/replay.js'),
+  merge: () => import('../../pipeline/merge.js'),
+  dump: () => import('../../pipeline/dump.js'),
+  maintenance: () => import('../../pipeline/maintenance.js'),
+  status: () => import('../../pipeline/status.js'),
+  nightly: () => import('../../pipeline/nightly.js'),
+};
 import type { CliContext, RegisterCommand } from '../context.js';
 
 export interface CommonFlags {
@@ -79,6 +84,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
       if (flags.from !== undefined || flags.to !== undefined) {
         const [fromMs, toMs] = [Date.parse(flags.from ?? ''), Date.parse(flags.to ?? '')];
         if (Number.isNaN(fromMs) || Number.isNaN(toMs)) throw new JobError('USAGE', `a replay needs --from and --to as ISO times, found ${JSON.stringify(flags.from)} and ${JSON.stringify(flags.to)}`);
+        const { runReplay } = await steps.replay();
         const result = await withLease(c, context, 'drain', () =>
           runReplay({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), fromMs, toMs, force: flags.force === true, dryRun: flags.dryRun === true }),
         );
@@ -86,6 +92,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
         return;
       }
       if (flags.force === true) throw new JobError('USAGE', '--force applies to a replay (--from/--to) only');
+      const { runDrain } = await steps.drain();
       const hooks = stepProgress(createProgress(context.stderr));
       const result = await withLease(c, context, 'drain', () =>
         runDrain({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), allowGap: flags.allowGap === true, dryRun: flags.dryRun === true, onProgress: hooks.drain }),
@@ -95,6 +102,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
 
   common(program.command('merge').description('merge new events into the state tables (revisions, pages)')).action(async (flags: CommonFlags) => {
     const c = await config(flags, context);
+    const { runMerge } = await steps.merge();
     const hooks = stepProgress(createProgress(context.stderr));
     const result = await withLease(c, context, 'merge', () =>
       runMerge({ warehouse: warehouseOf(c, context.logger()), eventsNamespace: c.events.namespace, eventsTable: c.events.table, logger: context.logger(), dryRun: flags.dryRun === true, onProgress: hooks.merge }),
@@ -109,6 +117,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
     .option('--to <YYYY-MM-DD>', 'last date of the range')
     .option('--dumps-root <dir>', 'output root (default from the job file)')
     .action(async (flags: CommonFlags & { wiki: string; date?: string; from?: string; to?: string; dumpsRoot?: string }) => {
+      const { dateRange, runDumps } = await steps.dump();
       let dates: string[];
       if (flags.date !== undefined && flags.from === undefined && flags.to === undefined) dates = dateRange(flags.date, flags.date);
       else if (flags.date === undefined && flags.from !== undefined && flags.to !== undefined) dates = dateRange(flags.from, flags.to);
@@ -125,6 +134,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
 
   common(program.command('maintain').description('compact small files, expire old snapshots and remove orphan files, as the job file configures')).action(async (flags: CommonFlags) => {
     const c = await config(flags, context);
+    const { runMaintenance } = await steps.maintenance();
     const result = await withLease(c, context, 'maintain', () => runMaintenance({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), dryRun: flags.dryRun === true }));
     print(context, { step: 'maintain', ...result });
   });
@@ -133,6 +143,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
     .option('--json', 'print JSON')
     .action(async (flags: CommonFlags & { json?: boolean }) => {
       const c = await config(flags, context);
+      const { runStatus } = await steps.status();
       const status = await runStatus({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger() });
       if (flags.json === true) {
         print(context, status);
@@ -154,6 +165,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
     .option('--json', 'print the run report')
     .action(async (flags: CommonFlags & { date?: string; allowGap?: boolean; json?: boolean }) => {
       const c = await config(flags, context);
+      const { runNightly } = await steps.nightly();
       const report = await runNightly({ config: c, logger: context.logger(), progress: createProgress(context.stderr), ...(flags.date === undefined ? {} : { date: flags.date }), dryRun: flags.dryRun === true, allowGap: flags.allowGap === true });
       if (flags.json === true) print(context, report);
       else print(context, { step: 'nightly', durationMs: report.durationMs, events: report.steps.drain?.written ?? 0, dumpDates: report.steps.dumps?.dates ?? [] });

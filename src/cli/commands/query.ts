@@ -5,10 +5,9 @@
 
 import { JobError } from '../../core/errors.js';
 import { stringifyJsonBigInt } from '../../core/json-bigint.js';
-import { openDuckDb } from '../../duckdb/connection.js';
 import { sqlString } from '../../duckdb/iceberg-types.js';
-import { warehouseOf } from '../../pipeline/nightly.js';
-import { bindStateViews, stateViewStatements, type SnapshotChoice } from '../../pipeline/state-views.js';
+import type { SnapshotChoice } from '../../pipeline/state-views.js';
+import { warehouseOf } from '../../pipeline/warehouse.js';
 import type { RegisterCommand } from '../context.js';
 import { common, config, type CommonFlags } from './jobs.js';
 
@@ -56,6 +55,8 @@ export const registerQuery: RegisterCommand = (program, context) => {
       const format = flags.format as Format;
       const choice = choiceOf(flags);
       const c = await config(flags, context);
+      // Loaded here, not at startup: every command pays for what it uses only.
+      const [{ openDuckDb }, { bindStateViews, stateViewStatements, viewsUsedBy }] = await Promise.all([import('../../duckdb/connection.js'), import('../../pipeline/state-views.js')]);
       const warehouse = warehouseOf(c, context.logger());
       const events = { namespace: c.events.namespace, name: c.events.table };
       if (flags.emitViews === true) {
@@ -68,7 +69,7 @@ export const registerQuery: RegisterCommand = (program, context) => {
       if (flags.out !== undefined && (format === 'table' || format === 'jsonl')) throw new JobError('USAGE', `--out writes csv, json or parquet; --format is ${format}`);
       const db = await openDuckDb();
       try {
-        await bindStateViews(db, warehouse, events, choice);
+        await bindStateViews(db, warehouse, events, choice, viewsUsedBy(sql));
         if (flags.out !== undefined) {
           const options = format === 'csv' ? 'FORMAT csv, HEADER true' : format === 'json' ? 'FORMAT json, ARRAY true' : 'FORMAT parquet, COMPRESSION zstd';
           await db.run(`COPY (${sql}) TO ${sqlString(flags.out)} (${options})`);

@@ -10,7 +10,7 @@ import { DataFileContent } from '../../iceberg/spec/manifest.js';
 import { partitionSpecToJson, schemaToJson } from '../../iceberg/spec/serde/schema.js';
 import type { Table } from '../../iceberg/table.js';
 import { loadConfig } from '../../pipeline/config.js';
-import { warehouseOf } from '../../pipeline/nightly.js';
+import { warehouseOf } from '../../pipeline/warehouse.js';
 import type { CliContext, RegisterCommand } from '../context.js';
 
 interface Flags {

@@ -1,0 +1,10 @@
+// The job's Iceberg warehouse on local storage.
+
+import type { Logger } from '../core/log.js';
+import { fileLocation, LocalStorage } from '../core/storage.js';
+import { Warehouse } from '../iceberg/catalog.js';
+import type { JobConfig } from './config.js';
+
+export function warehouseOf(config: JobConfig, logger: Logger): Warehouse {
+  return new Warehouse(new LocalStorage(), fileLocation(config.warehouse), logger);
+}
