@@ -10,6 +10,7 @@ import { stepProgress } from '../../pipeline/progress-hooks.js';
 import { loadConfig, type ConfigOverrides, type JobConfig } from '../../pipeline/config.js';
 import { acquireLease } from '../../pipeline/lease.js';
 import { warehouseOf } from '../../pipeline/warehouse.js';
+import { drainSummary } from '../summaries.js';
 
 // Steps are imported when their command runs, so startup loads only commander and the job file code.
 const steps = {
@@ -79,7 +80,8 @@ export const registerJobs: RegisterCommand = (program, context) => {
     .option('--from <iso-time>', 'replay: re-read the messages Kafka stamped from this time (with --to)')
     .option('--to <iso-time>', 'replay: up to this time, exclusive')
     .option('--force', 'replay: replace the rows the table already holds in the window instead of skipping them')
-    .action(async (flags: CommonFlags & { maxEvents?: number; maxBytes?: number; allowGap?: boolean; from?: string; to?: string; force?: boolean }) => {
+    .option('--json', 'print the result as JSON even on a terminal')
+    .action(async (flags: CommonFlags & { maxEvents?: number; maxBytes?: number; allowGap?: boolean; from?: string; to?: string; force?: boolean; json?: boolean }) => {
       const c = await config(flags, context);
       if (flags.from !== undefined || flags.to !== undefined) {
         const [fromMs, toMs] = [Date.parse(flags.from ?? ''), Date.parse(flags.to ?? '')];
@@ -97,7 +99,9 @@ export const registerJobs: RegisterCommand = (program, context) => {
       const result = await withLease(c, context, 'drain', () =>
         runDrain({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), allowGap: flags.allowGap === true, dryRun: flags.dryRun === true, onProgress: hooks.drain }),
       ).finally(hooks.end);
-      print(context, { step: 'drain', ...result });
+      // A person at a terminal gets a summary; pipes, cron and Airflow get one JSON line.
+      if ((context.stdout as { isTTY?: boolean }).isTTY === true && flags.json !== true) context.stdout.write(drainSummary(result));
+      else print(context, { step: 'drain', ...result });
     });
 
   common(program.command('merge').description('merge new events into the state tables (revisions, pages)')).action(async (flags: CommonFlags) => {
