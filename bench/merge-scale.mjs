@@ -27,13 +27,13 @@ let offset = 0n;
 
 async function append(warehouse, records) {
   const table = await warehouse.loadOrCreateTable('events', 'page_content_change', { schema: EVENTS_SCHEMA, spec: EVENTS_SPEC });
-  const stager = await EventStager.open();
+  const stager = await EventStager.open({ table, targetFileSizeBytes: 256 << 20 });
   try {
     for (const r of records) {
       const v = validatePageChange(JSON.parse(Buffer.from(r.value).toString('utf8')));
       if (v.ok) await stager.add(v.event, { topic: r.topic, partition: 0, offset: offset++, timestampMs: 0 });
     }
-    await table.commit({ addDataFiles: await stager.writeDataFiles(table, 256 << 20) });
+    await table.commit({ addDataFiles: await stager.finish() });
   } finally {
     await stager.close();
   }

@@ -136,7 +136,7 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
     return { ...base, consumed, written: 0, errored: 0, filtered: 0, deduplicated: 0, offsets: stored, durationMs: Math.round(performance.now() - started), ...(o.dryRun === true ? { dryRun: true } : {}) };
   }
 
-  const stager = await EventStager.open();
+  const stager = await EventStager.open({ table, targetFileSizeBytes: config.maintenance.targetFileSizeBytes, maxEventBytes: config.drain.maxMessageBytes, encoder: config.drain.parquetEncoder });
   const sorter = new MessageSorter(stager, { jobName: config.jobName, maxMessageBytes: config.drain.maxMessageBytes });
   const positions = new Map<string, PartitionPosition>(ranges.map((r) => [partitionKey(r), { topic: r.topic, partition: r.partition, nextOffset: r.nextOffset }]));
   // Read under a group of this run only: the member of a killed run lingers in its group until the
@@ -145,6 +145,7 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
   const readerGroup = `${config.kafka.groupId}.run-${randomUUID().slice(0, 8)}`;
   const source = await openBoundedSource({ ...kafkaOptions(config, logger), groupId: readerGroup, ranges: pending });
   const c = sorter.counts;
+  let committed = false;
   try {
     for await (const batch of source) {
       for (const m of batch.messages) await sorter.add(m);
@@ -162,7 +163,7 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
         positions.set(partitionKey(p), p);
       }
     }
-    const files = await stager.writeDataFiles(table, config.maintenance.targetFileSizeBytes, config.drain.maxMessageBytes, config.drain.parquetEncoder);
+    const files = await stager.finish();
     if (sorter.errors.length > 0) await produceErrors(config, logger, sorter.errors);
     await o.beforeCommit?.();
 
@@ -179,6 +180,7 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
       },
       requireCurrentSnapshotId: table.currentSnapshot()?.snapshotId ?? null,
     });
+    committed = true;
     logger.info({ snapshotId: result.snapshot.snapshotId.toString(), ...c, errored: sorter.errored, files: files.length }, 'drain: committed');
     // For lag monitoring only: the table is the source of truth, so a failure here is a warning.
     await admin
@@ -202,7 +204,8 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
   } finally {
     await source.close().catch(() => {});
     await admin.close().catch(() => {});
-    await stager.close();
+    // Data files of a run that did not commit are removed; a killed run leaves orphans for maintenance.
+    await stager.close({ discard: !committed });
   }
 }
 

@@ -1,7 +1,8 @@
-// Stages validated events as NDJSON per events-table partition (wiki, day) on local disk, then
-// writes them as Parquet data files, one partition at a time, through DuckDB's JSON reader or
-// through Arrow batches and parquet-wasm: memory stays flat however many events a run drains, and
-// each partition's files roll at the target size.
+// Stages validated events as NDJSON per events-table partition (wiki, day) on local disk and
+// writes them as Parquet data files. Staging is chunked: once a partition's chunk is full it is
+// encoded in the background (DuckDB's JSON reader and Parquet writer on native threads, or Arrow
+// batches through parquet-wasm) while the caller keeps decoding and validating, so both cores
+// work and memory stays flat however many events a run drains. Files roll at the target size.
 
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
@@ -9,7 +10,8 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDuckDb } from '../duckdb/connection.js';
+import { localPathOf } from '../core/storage.js';
+import { openDuckDb, type DuckDb } from '../duckdb/connection.js';
 import { writeDataFiles } from '../duckdb/data-file-writer.js';
 import { duckDbType, quoteIdent, sqlString } from '../duckdb/iceberg-types.js';
 import { EVENTS_SCHEMA, eventDay, eventRow, type KafkaCoordinates } from '../events/events-table.js';
@@ -20,27 +22,48 @@ import type { Table } from '../iceberg/table.js';
 import { rowsToRecordBatch } from '../parquet/arrow-rows.js';
 import { describeParquetFile } from '../parquet/footer-data-file.js';
 import { RollingParquetWriter } from '../parquet/parquet-stream-writer.js';
-import { localPathOf } from '../core/storage.js';
 
 export type ParquetEncoder = 'duckdb' | 'parquet-wasm';
+
+export interface StagerOptions {
+  /** The table the data files are for (they are written, not committed). */
+  readonly table: Table;
+  readonly targetFileSizeBytes: number;
+  /** The largest accepted event; sizes DuckDB's JSON reader buffer. */
+  readonly maxEventBytes?: number;
+  readonly encoder?: ParquetEncoder;
+  /** A partition's staged JSON is encoded in chunks of this size; default 64 MB. */
+  readonly chunkBytes?: number;
+}
 
 /** Events per Arrow batch handed to parquet-wasm: a few MB of content, not a whole partition. */
 const ARROW_BATCH_ROWS = 1000;
 
-interface Partition {
+interface Chunk {
   readonly path: string;
   readonly tuple: readonly [string, number | null];
   readonly stream: WriteStream;
+  bytes: number;
 }
 
 export class EventStager {
-  private readonly partitions = new Map<string, Partition>();
+  /** The open chunk of each partition. */
+  private readonly open = new Map<string, Chunk>();
+  private readonly all: Chunk[] = [];
+  private readonly files: DataFile[] = [];
+  /** Chunks encode one after another, behind the caller. */
+  private encoding: Promise<void> = Promise.resolve();
+  private failure: unknown;
+  private db: Promise<DuckDb> | undefined;
   private rows = 0;
 
-  private constructor(private readonly dir: string) {}
+  private constructor(
+    private readonly dir: string,
+    private readonly o: StagerOptions,
+  ) {}
 
-  static async open(): Promise<EventStager> {
-    return new EventStager(await mkdtemp(join(tmpdir(), 'mwlake-stage-')));
+  static async open(o: StagerOptions): Promise<EventStager> {
+    return new EventStager(await mkdtemp(join(tmpdir(), 'mwlake-stage-')), o);
   }
 
   get count(): number {
@@ -49,83 +72,99 @@ export class EventStager {
 
   /** Stages one event; resolves once the staging file can take more (backpressure). */
   async add(event: PageChangeEvent, coordinates: KafkaCoordinates): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
     const tuple: [string, number | null] = [event.wiki_id, eventDay(event)];
     const key = JSON.stringify(tuple);
-    let p = this.partitions.get(key);
-    if (p === undefined) {
-      const path = join(this.dir, `${this.partitions.size}.jsonl`);
-      p = { path, tuple, stream: createWriteStream(path) };
-      this.partitions.set(key, p);
+    let chunk = this.open.get(key);
+    if (chunk === undefined) {
+      chunk = { path: join(this.dir, `${this.all.length}.jsonl`), tuple, stream: createWriteStream(join(this.dir, `${this.all.length}.jsonl`)), bytes: 0 };
+      this.open.set(key, chunk);
+      this.all.push(chunk);
     }
     this.rows++;
-    if (!p.stream.write(JSON.stringify(eventRow(event, coordinates)) + '\n')) await new Promise<void>((resolve) => p.stream.once('drain', () => resolve()));
+    const line = JSON.stringify(eventRow(event, coordinates)) + '\n';
+    chunk.bytes += line.length;
+    const c = chunk;
+    if (!c.stream.write(line)) await new Promise<void>((resolve) => c.stream.once('drain', () => resolve()));
+    if (c.bytes >= (this.o.chunkBytes ?? 64 * 1024 * 1024)) {
+      this.open.delete(key);
+      // At most one chunk encodes while the next one stages: wait for the previous one first.
+      await this.encoding;
+      if (this.failure !== undefined) throw this.failure;
+      this.schedule(c);
+    }
   }
 
-  /**
-   * Writes the staged events as data files of `table` (not committed: the caller commits them),
-   * encoded by DuckDB's JSON reader and Parquet writer or by parquet-wasm from Arrow batches.
-   */
-  async writeDataFiles(table: Table, targetFileSizeBytes: number, maxEventBytes = 10 * 1024 * 1024, encoder: ParquetEncoder = 'duckdb'): Promise<DataFile[]> {
-    const partitions = [...this.partitions.values()];
-    await Promise.all(partitions.map((p) => new Promise<void>((resolve, reject) => p.stream.end((e?: Error | null) => (e ? reject(e) : resolve())))));
-    if (partitions.length === 0) return [];
-    if (encoder === 'parquet-wasm') return this.writeWithParquetWasm(table, partitions, targetFileSizeBytes);
-    const db = await openDuckDb();
+  private schedule(chunk: Chunk): void {
+    const ended = new Promise<void>((resolve, reject) => chunk.stream.end((e?: Error | null) => (e ? reject(e) : resolve())));
+    this.encoding = this.encoding.then(async () => {
+      if (this.failure !== undefined) return;
+      try {
+        await ended;
+        this.files.push(...(await this.encode(chunk)));
+        await rm(chunk.path, { force: true });
+      } catch (error) {
+        this.failure = error;
+      }
+    });
+  }
+
+  /** Encodes what is still staged and returns every data file written (not committed). */
+  async finish(): Promise<DataFile[]> {
+    for (const chunk of this.open.values()) this.schedule(chunk);
+    this.open.clear();
+    await this.encoding;
+    if (this.failure !== undefined) throw this.failure;
+    return [...this.files];
+  }
+
+  private async encode(chunk: Chunk): Promise<DataFile[]> {
+    const { table } = this.o;
+    if (this.o.encoder === 'parquet-wasm') return this.encodeWithParquetWasm(chunk);
+    this.db ??= openDuckDb();
+    const db = await this.db;
     const columns = `{${EVENTS_SCHEMA.fields.map((f) => `${sqlString(f.name)}: ${sqlString(duckDbType(f.type))}`).join(', ')}}`;
     const select = EVENTS_SCHEMA.fields.map((f) => quoteIdent(f.name)).join(', ');
     // DuckDB's JSON reader buffers this much per thread: size it from the largest accepted event
     // (a row is the event plus a few columns), not a blanket 256 MB.
-    const objectLimit = 2 * maxEventBytes + (1 << 20);
-    const files: DataFile[] = [];
-    try {
-      for (const p of partitions) {
-        // No ORDER BY: rows stay in consumption order (offset order per partition), and DuckDB
-        // streams the copy instead of sorting the whole partition in memory.
-        const selectSql = `SELECT ${select} FROM read_json(${sqlString(p.path)}, format = 'newline_delimited', columns = ${columns}, maximum_object_size = ${objectLimit})`;
-        files.push(...(await writeDataFiles(db, table, { selectSql, partition: p.tuple, targetFileSizeBytes })));
-      }
-    } catch (error) {
-      await Promise.all(files.map((f) => table.storage.delete(f.filePath)));
-      throw error;
-    } finally {
-      await db.close();
-    }
-    return files;
+    const objectLimit = 2 * (this.o.maxEventBytes ?? 10 * 1024 * 1024) + (1 << 20);
+    // No ORDER BY: rows stay in consumption order (offset order per partition), and DuckDB
+    // streams the copy instead of sorting the chunk in memory.
+    const selectSql = `SELECT ${select} FROM read_json(${sqlString(chunk.path)}, format = 'newline_delimited', columns = ${columns}, maximum_object_size = ${objectLimit})`;
+    return writeDataFiles(db, table, { selectSql, partition: chunk.tuple, targetFileSizeBytes: this.o.targetFileSizeBytes });
   }
 
-  private async writeWithParquetWasm(table: Table, partitions: readonly Partition[], targetFileSizeBytes: number): Promise<DataFile[]> {
-    const files: DataFile[] = [];
+  private async encodeWithParquetWasm(chunk: Chunk): Promise<DataFile[]> {
+    const { table } = this.o;
+    const dir = table.dataLocation(partitionPath(table.spec(), table.schema(), chunk.tuple));
+    await mkdir(localPathOf(dir), { recursive: true });
+    const writer = new RollingParquetWriter(table.storage, () => `${dir}/${randomUUID()}.parquet`, this.o.targetFileSizeBytes);
     try {
-      for (const p of partitions) {
-        const dir = table.dataLocation(partitionPath(table.spec(), table.schema(), p.tuple));
-        await mkdir(localPathOf(dir), { recursive: true });
-        const writer = new RollingParquetWriter(table.storage, () => `${dir}/${randomUUID()}.parquet`, targetFileSizeBytes);
-        try {
-          let rows: Record<string, unknown>[] = [];
-          for await (const line of createInterface({ input: createReadStream(p.path), crlfDelay: Infinity })) {
-            if (line === '') continue;
-            rows.push(JSON.parse(line) as Record<string, unknown>);
-            if (rows.length === ARROW_BATCH_ROWS) {
-              await writer.write(rowsToRecordBatch(table.schema(), rows));
-              rows = [];
-            }
-          }
-          if (rows.length > 0) await writer.write(rowsToRecordBatch(table.schema(), rows));
-        } catch (error) {
-          await writer.abort();
-          throw error;
+      let rows: Record<string, unknown>[] = [];
+      for await (const line of createInterface({ input: createReadStream(chunk.path), crlfDelay: Infinity })) {
+        if (line === '') continue;
+        rows.push(JSON.parse(line) as Record<string, unknown>);
+        if (rows.length === ARROW_BATCH_ROWS) {
+          await writer.write(rowsToRecordBatch(table.schema(), rows));
+          rows = [];
         }
-        for (const f of await writer.close()) files.push(await describeParquetFile({ storage: table.storage, location: f.location, schema: table.schema(), partition: p.tuple }));
       }
+      if (rows.length > 0) await writer.write(rowsToRecordBatch(table.schema(), rows));
     } catch (error) {
-      await Promise.all(files.map((f) => table.storage.delete(f.filePath)));
+      await writer.abort();
       throw error;
     }
-    return files;
+    const out: DataFile[] = [];
+    for (const f of await writer.close()) out.push(await describeParquetFile({ storage: table.storage, location: f.location, schema: table.schema(), partition: chunk.tuple }));
+    return out;
   }
 
-  async close(): Promise<void> {
-    for (const p of this.partitions.values()) p.stream.destroy();
+  /** Removes the staging files; with `discard`, also the data files written (nothing was committed). */
+  async close(o: { discard?: boolean } = {}): Promise<void> {
+    for (const chunk of this.all) chunk.stream.destroy();
+    await this.encoding;
+    if (this.db !== undefined) await (await this.db).close().catch(() => {});
+    if (o.discard === true) await Promise.all(this.files.map((f) => this.o.table.storage.delete(f.filePath)));
     await rm(this.dir, { recursive: true, force: true });
   }
 }

@@ -131,9 +131,10 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
   if (ranges.length === 0 || o.dryRun === true) return { ...empty, ...(o.dryRun === true ? { dryRun: true } : {}) };
 
   const held = await heldRows(table, ranges);
-  const stager = await EventStager.open();
+  const stager = await EventStager.open({ table, targetFileSizeBytes: config.maintenance.targetFileSizeBytes, maxEventBytes: config.drain.maxMessageBytes, encoder: config.drain.parquetEncoder });
   const sorter = new MessageSorter(stager, { jobName: config.jobName, maxMessageBytes: config.drain.maxMessageBytes });
   let skippedHeld = 0;
+  let committed = false;
   const source = await openBoundedSource({ ...kafkaOptions(config, logger), groupId: `${config.kafka.groupId}.replay-${randomUUID().slice(0, 8)}`, ranges });
   try {
     for await (const batch of source) {
@@ -145,7 +146,7 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
         await sorter.add(m);
       }
     }
-    const files = await stager.writeDataFiles(table, config.maintenance.targetFileSizeBytes, config.drain.maxMessageBytes, config.drain.parquetEncoder);
+    const files = await stager.finish();
     const deletes = o.force === true ? await writePositionDeletes(table, held.rows) : [];
     const c = sorter.counts;
     const base = { ...empty, consumed: c.consumed + skippedHeld, skippedHeld, written: c.written, replaced: o.force === true ? held.rows.length : 0, errored: sorter.errored, filtered: c.filtered, deduplicated: c.deduplicated, files: files.length };
@@ -165,10 +166,12 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
       },
       requireCurrentSnapshotId: table.currentSnapshot()?.snapshotId ?? null,
     });
+    committed = true;
     logger.info({ snapshotId: result.snapshot.snapshotId.toString(), ...base }, 'replay: committed');
     return { ...base, snapshotId: result.snapshot.snapshotId.toString() };
   } finally {
     await source.close().catch(() => {});
-    await stager.close();
+    // Data files of a run that did not commit are removed; a killed run leaves orphans for maintenance.
+    await stager.close({ discard: !committed });
   }
 }

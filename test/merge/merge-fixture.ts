@@ -36,10 +36,10 @@ let offset = 0;
 /** Appends one batch to the events table as one snapshot, as one drain would. */
 export async function appendBatch(warehouse: Warehouse, events: readonly PageChangeEvent[]): Promise<void> {
   const table = await warehouse.loadOrCreateTable(EVENTS_NS, EVENTS_NAME, { schema: EVENTS_SCHEMA, spec: EVENTS_SPEC });
-  const stager = await EventStager.open();
+  const stager = await EventStager.open({ table, targetFileSizeBytes: 256 << 20 });
   try {
     for (const e of events) await stager.add(e, { topic: 'eqiad.test', partition: 0, offset: BigInt(offset++), timestampMs: 0 });
-    await table.commit({ addDataFiles: await stager.writeDataFiles(table, 256 << 20) });
+    await table.commit({ addDataFiles: await stager.finish() });
   } finally {
     await stager.close();
   }

@@ -1,0 +1,73 @@
+// The event stager: chunks encoded in the background while staging goes on give the same rows as
+// one chunk per partition, with either encoder; an encoding failure surfaces and nothing is left.
+
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { openDuckDb } from '../../src/duckdb/connection.js';
+import { filesRelationSql } from '../../src/duckdb/table-view.js';
+import { EVENTS_SCHEMA, EVENTS_SPEC } from '../../src/events/events-table.js';
+import type { DataFile } from '../../src/iceberg/spec/manifest.js';
+import type { Table } from '../../src/iceberg/table.js';
+import { EventStager, type ParquetEncoder } from '../../src/pipeline/event-files.js';
+import { generatedEvents, warehouseAt } from '../merge/merge-fixture.js';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mwlake-stager-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const events = generatedEvents(41, 600);
+let n = 0;
+
+async function stage(encoder: ParquetEncoder, chunkBytes: number): Promise<{ table: Table; files: DataFile[] }> {
+  const table = await warehouseAt(join(dir, 'w')).createTable('events', `t${n++}`, { schema: EVENTS_SCHEMA, spec: EVENTS_SPEC });
+  const stager = await EventStager.open({ table, targetFileSizeBytes: 256 << 20, encoder, chunkBytes });
+  try {
+    for (const [i, e] of events.entries()) await stager.add(e, { topic: 'eqiad.t', partition: 0, offset: BigInt(i), timestampMs: 0 });
+    return { table, files: await stager.finish() };
+  } finally {
+    await stager.close();
+  }
+}
+
+async function hash(table: Table, files: readonly DataFile[]): Promise<string> {
+  const db = await openDuckDb();
+  try {
+    const planned = files.map((file) => ({ file, specId: 0, dataSequenceNumber: 0n }));
+    const [r] = await db.all<{ h: string; n: bigint }>(`SELECT md5(string_agg(CAST(t AS VARCHAR), chr(10) ORDER BY _kafka_offset)) AS h, count(*) AS n FROM (${filesRelationSql(table, planned, [])}) t`);
+    return `${r!.n}:${r!.h}`;
+  } finally {
+    await db.close();
+  }
+}
+
+test('background-encoded chunks hold the same rows as one chunk per partition, with both encoders', { timeout: 300_000 }, async () => {
+  const whole = await stage('duckdb', 1 << 30);
+  const expected = await hash(whole.table, whole.files);
+  assert.ok(expected.startsWith(`${events.length}:`));
+  for (const encoder of ['duckdb', 'parquet-wasm'] as const) {
+    const chunked = await stage(encoder, 256 << 10);
+    assert.ok(chunked.files.length > whole.files.length, `${encoder}: ${chunked.files.length} files from small chunks`);
+    assert.equal(await hash(chunked.table, chunked.files), expected, encoder);
+  }
+});
+
+test('a failed encoding surfaces from add or finish, and close({ discard }) removes what was written', async () => {
+  const table = await warehouseAt(join(dir, 'w')).createTable('events', `bad${n++}`, { schema: EVENTS_SCHEMA, spec: EVENTS_SPEC });
+  const stager = await EventStager.open({ table, targetFileSizeBytes: 256 << 20, chunkBytes: 64 << 10 });
+  // A malformed staged event: meta.dt that no timestamp parser accepts.
+  const broken = { ...events[1]!, meta: { ...events[1]!.meta, dt: 'not a time' } } as unknown as (typeof events)[number];
+  await assert.rejects(async () => {
+    for (const [i, e] of [...events.slice(0, 50), broken, ...events.slice(50)].entries()) await stager.add(e, { topic: 'eqiad.t', partition: 0, offset: BigInt(i), timestampMs: 0 });
+    await stager.finish();
+  }, /DuckDB failed|timestamp/i);
+  await stager.close({ discard: true });
+  const left = await readdir(join(dir, 'w', 'events', `bad${n - 1}`, 'data'), { recursive: true }).catch(() => [] as string[]);
+  assert.deepEqual(left.filter((f) => f.endsWith('.parquet')), []);
+});
