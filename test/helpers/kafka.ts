@@ -128,3 +128,14 @@ export async function waitFor(what: string, condition: () => boolean, timeoutMs 
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+/** Re-reads `read()` until `done` holds for its value (broker state that settles asynchronously). */
+export async function eventually<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}; last value ${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -11,6 +11,7 @@ import { openBoundedSource } from '../../src/kafka/kafkajs-source.js';
 import type { KafkaBatch, PartitionRange } from '../../src/kafka/source.js';
 import {
   boundedOptions,
+  eventually,
   createTestTopic,
   kafkaOptions,
   messagesOf,
@@ -153,8 +154,9 @@ describe('bounded source', () => {
     await produceTransaction(topic, 0, ['a', 'b', 'c'], 'commit');
     await produceTransaction(topic, 1, ['x'], 'commit');
     await produceTransaction(topic, 1, ['aborted-1', 'aborted-2'], 'abort');
-    const ranges = await rangesToEnd(topic);
-    // 3 records + commit marker; 1 record + marker, then 2 aborted records + abort marker.
+    // 3 records + commit marker; 1 record + marker, then 2 aborted records + abort marker. The
+    // coordinator writes markers after EndTxn returns, so the high watermarks get there shortly.
+    const ranges = await eventually('the transaction markers are written', () => rangesToEnd(topic), (r) => r.map((x) => x.endOffset).join() === '4,5');
     assert.deepEqual(ranges.map((r) => r.endOffset), [4n, 5n]);
 
     const started = Date.now();
