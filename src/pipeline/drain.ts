@@ -27,6 +27,8 @@ export interface DrainOptions {
   readonly dryRun?: boolean;
   /** Called after every batch: events and bytes so far, events to read in total, lag per partition. */
   readonly onProgress?: (p: { events: number; bytes: number; total: number; lag: Readonly<Record<string, bigint>> }) => void;
+  /** Test hook: runs after each staged chunk's data files are written. */
+  readonly afterChunkWritten?: () => Promise<void> | void;
   /** Test hook: runs after the error events are produced and before the table commit. */
   readonly beforeCommit?: () => Promise<void> | void;
 }
@@ -136,7 +138,7 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
     return { ...base, consumed, written: 0, errored: 0, filtered: 0, deduplicated: 0, offsets: stored, durationMs: Math.round(performance.now() - started), ...(o.dryRun === true ? { dryRun: true } : {}) };
   }
 
-  const stager = await EventStager.open({ table, targetFileSizeBytes: config.maintenance.targetFileSizeBytes, maxEventBytes: config.drain.maxMessageBytes, encoder: config.drain.parquetEncoder });
+  const stager = await EventStager.open({ table, targetFileSizeBytes: config.maintenance.targetFileSizeBytes, maxEventBytes: config.drain.maxMessageBytes, encoder: config.drain.parquetEncoder, ...(o.afterChunkWritten === undefined ? {} : { afterChunkWritten: o.afterChunkWritten }) });
   const sorter = new MessageSorter(stager, { jobName: config.jobName, maxMessageBytes: config.drain.maxMessageBytes });
   const positions = new Map<string, PartitionPosition>(ranges.map((r) => [partitionKey(r), { topic: r.topic, partition: r.partition, nextOffset: r.nextOffset }]));
   // Read under a group of this run only: the member of a killed run lingers in its group until the

@@ -34,6 +34,8 @@ export interface StagerOptions {
   readonly encoder?: ParquetEncoder;
   /** A partition's staged JSON is encoded in chunks of this size; default 64 MB. */
   readonly chunkBytes?: number;
+  /** Test hook: runs after each chunk's data files are written (crash tests kill the process here). */
+  readonly afterChunkWritten?: () => Promise<void> | void;
 }
 
 /** Events per Arrow batch handed to parquet-wasm: a few MB of content, not a whole partition. */
@@ -103,6 +105,7 @@ export class EventStager {
         await ended;
         this.files.push(...(await this.encode(chunk)));
         await rm(chunk.path, { force: true });
+        await this.o.afterChunkWritten?.();
       } catch (error) {
         this.failure = error;
       }

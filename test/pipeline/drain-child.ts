@@ -1,6 +1,7 @@
 // Child process of drain.test.ts: drains with the job taken from the environment and SIGKILLs
-// itself at the point named by argv[2]: `consume` (after the first batch) or `commit` (data files
-// and error events written, table not yet committed). Without an argument it does nothing.
+// itself at the point named by argv[2]: `consume` (after the first batch), `write` (after the
+// first staged chunk's data files, others still to write) or `commit` (data files and error events
+// written, table not yet committed). Without an argument it does nothing.
 
 import { silentLogger } from '../../src/core/log.js';
 import { loadConfig } from '../../src/pipeline/config.js';
@@ -15,7 +16,7 @@ if (point !== undefined) {
     config,
     warehouse: warehouseOf(config, silentLogger),
     logger: silentLogger,
-    ...(point === 'consume' ? { onProgress: die } : { beforeCommit: die }),
+    ...(point === 'consume' ? { onProgress: die } : point === 'write' ? { afterChunkWritten: die } : { beforeCommit: die }),
   });
   console.error('drain-child: not killed');
   process.exit(3);

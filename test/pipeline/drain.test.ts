@@ -228,13 +228,13 @@ test('a 10 MiB event is accepted; a message over max_message_bytes goes to the e
   assert.equal(counts.rows, 1);
 });
 
-test('SIGKILL mid-consume and between the file writes and the commit: the rerun ends with the table an uninterrupted run makes', { timeout: 300_000 }, async () => {
+test('SIGKILL mid-consume, mid-write and between the file writes and the commit: the rerun ends with the table an uninterrupted run makes', { timeout: 300_000 }, async () => {
   const job = newJob();
   await produce(job, 400, 12);
   const reference: Job = { ...job, wh: `${job.wh}-ref`, env: { ...job.env, MWLAKE_WAREHOUSE: `${job.wh}-ref`, MWLAKE_JOB_NAME: `${String(job.env['MWLAKE_JOB_NAME'])}_ref` } };
   await drain(reference);
   const child = join(dirname(fileURLToPath(import.meta.url)), 'drain-child.js');
-  for (const point of ['consume', 'commit']) {
+  for (const point of ['consume', 'write', 'commit']) {
     const r = spawnSync(process.execPath, [child, point], { env: { ...process.env, ...job.env }, encoding: 'utf8' });
     assert.equal(r.signal, "SIGKILL", `killed at ${point}: status ${r.status}, stderr ${r.stderr.slice(-1500)}`);
     assert.equal((await tableCounts(job)).snapshots, 0, `nothing committed after a kill at ${point}`);
