@@ -16,13 +16,16 @@ function localFile(table: Table, location: string): string {
   return local;
 }
 
-/** SQL of the rows of `dataFiles` that none of `deleteFiles` removes, in the table's columns. */
-export function filesRelationSql(table: Table, dataFiles: readonly PlannedFile[], deleteFiles: readonly PlannedFile[]): string {
+/**
+ * SQL of the rows of `dataFiles` that none of `deleteFiles` removes, in the table's columns; with
+ * `positions`, also each row's local `filename` and `file_row_number` (what position deletes name).
+ */
+export function filesRelationSql(table: Table, dataFiles: readonly PlannedFile[], deleteFiles: readonly PlannedFile[], o: { positions?: boolean } = {}): string {
   const schema = table.schema();
-  if (dataFiles.length === 0) return emptyRelationSql(schema);
-  const columns = schema.fields.map((f) => quoteIdent(f.name)).join(', ');
+  if (dataFiles.length === 0) return o.positions === true ? `SELECT *, NULL::VARCHAR AS filename, NULL::BIGINT AS file_row_number FROM (${emptyRelationSql(schema)})` : emptyRelationSql(schema);
+  const columns = schema.fields.map((f) => quoteIdent(f.name)).join(', ') + (o.positions === true ? ', filename, file_row_number' : '');
   const files = sqlStringList(dataFiles.map((f) => localFile(table, f.file.filePath)));
-  if (deleteFiles.length === 0) return `SELECT ${columns} FROM read_parquet(${files})`;
+  if (deleteFiles.length === 0) return `SELECT ${columns} FROM read_parquet(${files}${o.positions === true ? ', filename = true, file_row_number = true' : ''})`;
   const deletes = sqlStringList(deleteFiles.map((f) => localFile(table, f.file.filePath)));
   return `SELECT ${columns} FROM read_parquet(${files}, filename = true, file_row_number = true) AS d
     WHERE NOT EXISTS (SELECT 1 FROM read_parquet(${deletes}) AS x

@@ -79,7 +79,8 @@ export class EventStager {
     const key = JSON.stringify(tuple);
     let chunk = this.open.get(key);
     if (chunk === undefined) {
-      chunk = { path: join(this.dir, `${this.all.length}.jsonl`), tuple, stream: createWriteStream(join(this.dir, `${this.all.length}.jsonl`)), bytes: 0 };
+      const path = join(this.dir, `${this.all.length}.jsonl`);
+      chunk = { path, tuple, stream: createWriteStream(path), bytes: 0 };
       this.open.set(key, chunk);
       this.all.push(chunk);
     }

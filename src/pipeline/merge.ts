@@ -29,7 +29,7 @@ import {
   STATE_NAMESPACE,
   STATE_SPEC,
 } from '../merge/state-schema.js';
-import { describeParquetFile, describePositionDeleteFile } from '../parquet/footer-data-file.js';
+import { describeParquetFile, describePositionDeleteFile, POSITION_DELETE_SCHEMA } from '../parquet/footer-data-file.js';
 
 export interface MergeOptions {
   readonly warehouse: Warehouse;
@@ -254,7 +254,7 @@ async function writeMergedFiles(db: DuckDb, table: Table, def: StateTableDef): P
     if (Number(replaced[0]!.n) > 0) {
       const deleteLocation = `${directory}/${randomUUID()}-deletes.parquet`;
       await db.run(`COPY (SELECT _file AS file_path, _pos AS pos FROM merged WHERE wiki_id = ${sqlString(wiki)} AND _file IS NOT NULL ORDER BY file_path, pos)
-        TO ${sqlString(localPath(table, deleteLocation))} (FORMAT parquet, COMPRESSION zstd, FIELD_IDS {file_path: 2147483546, pos: 2147483545})`);
+        TO ${sqlString(localPath(table, deleteLocation))} (FORMAT parquet, COMPRESSION zstd, FIELD_IDS ${fieldIdsOption(POSITION_DELETE_SCHEMA)})`);
       const single = Number(replaced[0]!.files) === 1 ? { referencedDataFile: replaced[0]!.one! } : {};
       deleteFiles.push(await describePositionDeleteFile({ storage: table.storage, location: deleteLocation, partition: [wiki], ...single }));
     }

@@ -17,6 +17,7 @@ import { acquireLease } from './lease.js';
 import { runMaintenance, type MaintenanceResult } from './maintenance.js';
 import { runMerge, type MergeResult } from './merge.js';
 import { tableStatuses, type TableStatus } from './status.js';
+import { PAGES_TABLE, REVISIONS_TABLE, STATE_NAMESPACE } from '../merge/state-schema.js';
 
 export interface NightlyOptions {
   readonly config: JobConfig;
@@ -87,7 +88,11 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
       startedAt: new Date(started).toISOString(),
       durationMs: Date.now() - started,
       steps: { drain, merge: { ...merge, durationMs: dumpsStarted - mergeStarted }, dumps: { dates, results, durationMs: dumpsDone - dumpsStarted }, maintenance },
-      tables: await tableStatuses(warehouse),
+      tables: await tableStatuses(warehouse, [
+        { namespace: config.events.namespace, name: config.events.table },
+        { namespace: STATE_NAMESPACE, name: PAGES_TABLE },
+        { namespace: STATE_NAMESPACE, name: REVISIONS_TABLE },
+      ]),
     };
     if (o.dryRun !== true) {
       await warehouse.storage.writeAtomic(joinLocation(warehouse.rootLocation, '_reports', `${config.jobName}-${report.startedAt.replaceAll(':', '')}.json`), JSON.stringify(report, null, 2));

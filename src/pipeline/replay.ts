@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { JobError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { openDuckDb } from '../duckdb/connection.js';
-import { sqlString, sqlStringList } from '../duckdb/iceberg-types.js';
+import { fieldIdsOption, sqlString } from '../duckdb/iceberg-types.js';
+import { filesRelationSql } from '../duckdb/table-view.js';
 import { KAFKA_OFFSETS_PROPERTY } from '../events/events-table.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import type { DataFile } from '../iceberg/spec/manifest.js';
@@ -17,7 +18,7 @@ import type { Table } from '../iceberg/table.js';
 import { KafkaAdmin } from '../kafka/admin.js';
 import { openBoundedSource } from '../kafka/kafkajs-source.js';
 import { partitionKey, type PartitionRange } from '../kafka/source.js';
-import { describePositionDeleteFile } from '../parquet/footer-data-file.js';
+import { describePositionDeleteFile, POSITION_DELETE_SCHEMA } from '../parquet/footer-data-file.js';
 import type { JobConfig } from './config.js';
 import { kafkaOptions, openEventsTable, storedOffsets } from './drain.js';
 import { EventStager } from './event-files.js';
@@ -66,27 +67,28 @@ async function planReplay(admin: KafkaAdmin, config: JobConfig, table: Table, fr
   return ranges;
 }
 
-/** `file_path, pos` of the rows the table holds in the ranges, and their `topic:partition:offset` keys. */
-async function heldRows(table: Table, ranges: readonly PartitionRange[]): Promise<{ keys: Set<string>; rows: { file_path: string; pos: bigint; partition: string }[] }> {
+interface HeldRow {
+  readonly file: DataFile;
+  readonly pos: bigint;
+}
+
+/** The rows the table holds in the ranges (data file and position), and their `topic:partition:offset` keys. */
+async function heldRows(table: Table, ranges: readonly PartitionRange[]): Promise<{ keys: Set<string>; rows: HeldRow[] }> {
   const plan = await table.planFiles();
   const keys = new Set<string>();
-  const rows: { file_path: string; pos: bigint; partition: string }[] = [];
+  const rows: HeldRow[] = [];
   if (plan.dataFiles.length === 0 || ranges.length === 0) return { keys, rows };
   const db = await openDuckDb();
   try {
-    const files = plan.dataFiles.map((f) => table.storage.localPath(f.file.filePath)!);
-    const deletes = plan.deleteFiles.map((f) => table.storage.localPath(f.file.filePath)!);
     const inRange = ranges.map((r) => `(_kafka_topic = ${sqlString(r.topic)} AND _kafka_partition = ${r.partition} AND _kafka_offset >= ${r.nextOffset} AND _kafka_offset < ${r.endOffset})`).join(' OR ');
-    const notDeleted = deletes.length === 0 ? '' : `AND NOT EXISTS (SELECT 1 FROM read_parquet(${sqlStringList(deletes)}) x WHERE regexp_replace(x.file_path, '^file:(//)?', '') = d.filename AND x.pos = d.file_row_number)`;
     const found = await db.all<{ t: string; p: number; o: bigint; filename: string; pos: bigint }>(
       `SELECT _kafka_topic AS t, _kafka_partition AS p, _kafka_offset AS o, filename, file_row_number AS pos
-       FROM read_parquet(${sqlStringList(files)}, filename = true, file_row_number = true) d WHERE (${inRange}) ${notDeleted}`,
+       FROM (${filesRelationSql(table, plan.dataFiles, plan.deleteFiles, { positions: true })}) WHERE ${inRange}`,
     );
     const byLocal = new Map(plan.dataFiles.map((f) => [table.storage.localPath(f.file.filePath)!, f.file]));
     for (const r of found) {
       keys.add(`${r.t}:${r.p}:${r.o}`);
-      const file = byLocal.get(r.filename)!;
-      rows.push({ file_path: file.filePath, pos: BigInt(r.pos), partition: JSON.stringify(file.partition) });
+      rows.push({ file: byLocal.get(r.filename)!, pos: BigInt(r.pos) });
     }
   } finally {
     await db.close();
@@ -95,18 +97,17 @@ async function heldRows(table: Table, ranges: readonly PartitionRange[]): Promis
 }
 
 /** Position delete files (one per data file) for the held rows a forced replay replaces. */
-async function writePositionDeletes(table: Table, rows: readonly { file_path: string; pos: bigint }[]): Promise<DataFile[]> {
-  const byFile = new Map<string, bigint[]>();
-  for (const r of rows) byFile.set(r.file_path, [...(byFile.get(r.file_path) ?? []), r.pos]);
-  const plan = await table.planFiles();
+async function writePositionDeletes(table: Table, rows: readonly HeldRow[]): Promise<DataFile[]> {
+  const byFile = new Map<DataFile, bigint[]>();
+  for (const r of rows) byFile.set(r.file, [...(byFile.get(r.file) ?? []), r.pos]);
   const out: DataFile[] = [];
   const db = await openDuckDb();
   try {
-    for (const [path, positions] of byFile) {
-      const data = plan.dataFiles.find((f) => f.file.filePath === path)!.file;
+    for (const [data, positions] of byFile) {
+      const path = data.filePath;
       const location = `${path.slice(0, path.lastIndexOf('/'))}/${randomUUID()}-deletes.parquet`;
       const values = positions.sort((a, b) => (a < b ? -1 : 1)).map((p) => `(${sqlString(path)}, ${p}::BIGINT)`).join(', ');
-      await db.run(`COPY (SELECT * FROM (VALUES ${values}) v(file_path, pos) ORDER BY pos) TO ${sqlString(table.storage.localPath(location)!)} (FORMAT parquet, FIELD_IDS {file_path: 2147483546, pos: 2147483545})`);
+      await db.run(`COPY (SELECT * FROM (VALUES ${values}) v(file_path, pos) ORDER BY pos) TO ${sqlString(table.storage.localPath(location)!)} (FORMAT parquet, FIELD_IDS ${fieldIdsOption(POSITION_DELETE_SCHEMA)})`);
       out.push(await describePositionDeleteFile({ storage: table.storage, location, partition: data.partition, referencedDataFile: path }));
     }
   } finally {

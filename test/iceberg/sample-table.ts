@@ -15,7 +15,7 @@ import type { Table } from '../../src/iceberg/table.js';
 import { LocalStorage, fileLocation } from '../../src/core/storage.js';
 import { isoToMicros, rowsToRecordBatch } from '../../src/parquet/arrow-rows.js';
 import { RollingParquetWriter } from '../../src/parquet/parquet-stream-writer.js';
-import { describeParquetFile, describePositionDeleteFile } from '../../src/parquet/footer-data-file.js';
+import { describeParquetFile, describePositionDeleteFile, POSITION_DELETE_SCHEMA } from '../../src/parquet/footer-data-file.js';
 import { randomUUID } from 'node:crypto';
 
 export const SAMPLE_SCHEMA: Schema = {
@@ -134,7 +134,7 @@ export async function openSampleWriter(warehouseDir: string): Promise<SampleWrit
     async writeDeletes(_table, target, positions) {
       const location = `${target.filePath.slice(0, target.filePath.lastIndexOf('/'))}/${randomUUID()}-deletes.parquet`;
       const values = positions.map((p) => `(${sqlString(target.filePath)}, ${p}::BIGINT)`).join(', ');
-      await db.run(`COPY (SELECT * FROM (VALUES ${values}) v(file_path, pos) ORDER BY pos) TO ${sqlString(storage.localPath(location)!)} (FORMAT parquet, FIELD_IDS {file_path: 2147483546, pos: 2147483545})`);
+      await db.run(`COPY (SELECT * FROM (VALUES ${values}) v(file_path, pos) ORDER BY pos) TO ${sqlString(storage.localPath(location)!)} (FORMAT parquet, FIELD_IDS ${fieldIdsOption(POSITION_DELETE_SCHEMA)})`);
       return describePositionDeleteFile({ storage, location, partition: target.partition, referencedDataFile: target.filePath });
     },
     async writeWithParquetWasm(table, ids) {

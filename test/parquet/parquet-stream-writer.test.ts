@@ -15,7 +15,7 @@ import { decodeValue } from '../../src/iceberg/spec/bounds.js';
 import { isoToMicros, rowsToRecordBatch } from '../../src/parquet/arrow-rows.js';
 import { describeParquetFile } from '../../src/parquet/footer-data-file.js';
 import { RollingParquetWriter } from '../../src/parquet/parquet-stream-writer.js';
-import { SAMPLE_SCHEMA } from '../iceberg/sample-table.js';
+import { SAMPLE_SCHEMA, sampleRowValues } from '../iceberg/sample-table.js';
 
 let dir: string;
 const storage = new LocalStorage();
@@ -26,20 +26,10 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** The shared sample row, with a padded info.y, one day for every row, and every fifth map null. */
 function sampleRow(i: number, pad = ''): Record<string, unknown> {
-  return {
-    id: BigInt(i),
-    category: i % 3 === 0 ? null : ['a', 'b', 'c'][i % 3],
-    n: i,
-    flag: i % 2 === 0,
-    score: i + 0.5,
-    ts: `2024-01-0${1 + (i % 2)}T00:00:00.00000${i % 10}Z`,
-    day: '2024-02-01',
-    payload: Buffer.from([i % 256]),
-    info: { x: i, y: `v${i}${pad}` },
-    nums: [BigInt(i), 9007199254740993n],
-    attrs: i % 5 === 0 ? null : { [`k${i}`]: { a: BigInt(i), b: `w${i}` } },
-  };
+  const row = sampleRowValues(i);
+  return { ...row, day: '2024-02-01', info: { x: i, y: `v${i}${pad}` }, attrs: i % 5 === 0 ? null : row['attrs'] };
 }
 
 let n = 0;

@@ -79,6 +79,21 @@ async function tableCounts(job: Job): Promise<{ rows: number; distinct: number; 
   }
 }
 
+/** `rows:md5` of the events table's rows in Kafka order: equal tables, equal hashes. */
+async function contentHash(job: Job): Promise<string> {
+  const config = await loadConfig(undefined, job.env);
+  const table = await openEventsTable(warehouseOf(config, silentLogger), config);
+  const db = await openDuckDb();
+  try {
+    const [r] = await db.all<{ h: string; n: bigint }>(
+      `SELECT md5(string_agg(CAST(t AS VARCHAR), chr(10) ORDER BY _kafka_topic, _kafka_partition, _kafka_offset)) AS h, count(*) AS n FROM (${await tableRelationSql(table)}) t`,
+    );
+    return `${r!.n}:${r!.h}`;
+  } finally {
+    await db.close();
+  }
+}
+
 test('--max-events caps a run; repeated runs drain everything once; events produced mid-run wait for the next run', { timeout: 300_000 }, async () => {
   const job = newJob();
   await produce(job, 600, 1);
@@ -152,18 +167,7 @@ test('the parquet-wasm encoder writes the same rows as the DuckDB encoder', { ti
   const viaDuckDb = await drain(job);
   assert.equal(viaDuckDb.consumed, 300);
   assert.equal((await drain(wasmJob)).written, viaDuckDb.written);
-  const hash = async (j: Job) => {
-    const config = await loadConfig(undefined, j.env);
-    const table = await openEventsTable(warehouseOf(config, silentLogger), config);
-    const db = await openDuckDb();
-    try {
-      const [r] = await db.all<{ h: string; n: bigint }>(`SELECT md5(string_agg(CAST(t AS VARCHAR), chr(10) ORDER BY _kafka_topic, _kafka_partition, _kafka_offset)) AS h, count(*) AS n FROM (${await tableRelationSql(table)}) t`);
-      return `${r!.n}:${r!.h}`;
-    } finally {
-      await db.close();
-    }
-  };
-  const [a, b] = [await hash(job), await hash(wasmJob)];
+  const [a, b] = [await contentHash(job), await contentHash(wasmJob)];
   assert.ok(a.startsWith(`${viaDuckDb.written}:`));
   assert.equal(b, a);
 });
@@ -241,18 +245,7 @@ test('SIGKILL mid-consume, mid-write and between the file writes and the commit:
   }
   const rerun = await drain(job);
   assert.equal(rerun.consumed, 400);
-  const hash = async (j: Job) => {
-    const config = await loadConfig(undefined, j.env);
-    const table = await openEventsTable(warehouseOf(config, silentLogger), config);
-    const db = await openDuckDb();
-    try {
-      const [r] = await db.all<{ h: string }>(`SELECT md5(string_agg(CAST(t AS VARCHAR), chr(10) ORDER BY _kafka_topic, _kafka_partition, _kafka_offset)) AS h FROM (${await tableRelationSql(table)}) t`);
-      return r!.h;
-    } finally {
-      await db.close();
-    }
-  };
-  assert.equal(await hash(job), await hash(reference));
+  assert.equal(await contentHash(job), await contentHash(reference));
   assert.deepEqual(await tableCounts(job), await tableCounts(reference));
 });
 
@@ -262,17 +255,7 @@ test('replay --from/--to restores lost rows without duplicating held ones; --for
   const first = await drain(job);
   const config = await loadConfig(undefined, job.env);
   const warehouse = warehouseOf(config, silentLogger);
-  const contentHash = async () => {
-    const table = await openEventsTable(warehouse, config);
-    const db = await openDuckDb();
-    try {
-      const [r] = await db.all<{ h: string; n: bigint }>(`SELECT md5(string_agg(CAST(t AS VARCHAR), chr(10) ORDER BY _kafka_topic, _kafka_partition, _kafka_offset)) AS h, count(*) AS n FROM (${await tableRelationSql(table)}) t`);
-      return `${r!.n}:${r!.h}`;
-    } finally {
-      await db.close();
-    }
-  };
-  const original = await contentHash();
+  const original = await contentHash(job);
   assert.ok(original.startsWith(`${first.written}:`));
   const window = ['--from', '2026-10-01T00:00:00Z', '--to', '2027-01-01T00:00:00Z'];
 
@@ -286,14 +269,14 @@ test('replay --from/--to restores lost rows without duplicating held ones; --for
   let table = await openEventsTable(warehouse, config);
   const victim = (await table.planFiles()).dataFiles[0]!.file;
   table = (await table.commit({ removeDataFiles: [victim.filePath] })).table;
-  assert.notEqual(await contentHash(), original);
+  assert.notEqual(await contentHash(job), original);
   const restored = JSON.parse((await cli(job, 'drain', ...window)).out) as { written: number };
   assert.equal(restored.written, victim.recordCount);
-  assert.equal(await contentHash(), original, 'the lost rows are back, nothing doubled');
+  assert.equal(await contentHash(job), original, 'the lost rows are back, nothing doubled');
 
   const forced = JSON.parse((await cli(job, 'drain', ...window, '--force')).out) as { written: number; replaced: number };
   assert.deepEqual([forced.written, forced.replaced], [first.written, first.written]);
-  assert.equal(await contentHash(), original, 'a forced replay rewrites the same rows');
+  assert.equal(await contentHash(job), original, 'a forced replay rewrites the same rows');
   table = await table.refresh();
   assert.equal(table.currentSnapshot()?.summary.operation, 'overwrite');
   // The drain's cursor did not move: a normal drain finds nothing new.
