@@ -1,7 +1,9 @@
 // One dump run: for a wiki and date D (cutoff D 00:00 UTC, exclusive) writes, under
 // `<dumps_root>/<wiki>/<YYYYMMDD>/`, stub-meta-history, pages-meta-current, pages-articles,
 // pages-articles-multistream (+ index) and pages-meta-history, then the checksum files, keeping
-// dumpstatus.json current after every job, and finally points `latest/` at the run.
+// dumpstatus.json current as each job ends, and finally points `latest/` at the run.
+// All jobs are fed by one pass over the wiki's history (the state is read once, not once per
+// file), and their compressors run side by side.
 // Job names follow Wikimedia's (notes §4). Imports core and dumps modules; the source is injected.
 
 import { mkdir, readdir, rm } from 'node:fs/promises';
@@ -14,9 +16,10 @@ import { formatUpdated, renderDumpStatus, type JobState } from './dump-status.js
 import { checkWikiId, cutoffOfDate, runDirectory } from './file-names.js';
 import { linkLatest } from './latest-links.js';
 import { writeMultistreamDump } from './multistream.js';
-import type { DumpQuery, DumpSource } from './records.js';
+import type { DumpRevisionRow, DumpSource } from './records.js';
+import { ReaderGoneError, RowChannel } from './row-channel.js';
 import { contentNamespaceIds, type SiteInfo } from './site-info.js';
-import { writeXmlDump, type WrittenFile } from './xml-dump.js';
+import { RenderedRevisions, writeXmlDump, type WrittenFile } from './xml-dump.js';
 import { generatorText } from './xml-render.js';
 
 /** Default size limit of one part, in uncompressed XML bytes. */
@@ -64,9 +67,50 @@ export function historyJobName(codec: Codec): string {
   return codec === 'none' ? 'metahistorydump' : `metahistory${codec}dump`;
 }
 
+/** Bytes of content queued per output before the pass waits for its writer. */
+const CHANNEL_CONTENT_BYTES = 16 * 1024 * 1024;
+
 interface Job {
   readonly name: string;
-  readonly run: () => Promise<WrittenFile[]>;
+  /** Which rows of the pass it writes: all, each page's latest revision, or those in content namespaces. */
+  readonly rows: 'every' | 'latest' | 'articles';
+  readonly run: (rows: AsyncIterable<DumpRevisionRow>) => Promise<WrittenFile[]>;
+}
+
+function contentBytes(row: DumpRevisionRow): number {
+  let bytes = 0;
+  for (const slot of row.slots) bytes += slot.contentBody?.length ?? 0;
+  return bytes;
+}
+
+/** Whether `a` is a later revision of its page than `b`: greater (rev_dt, rev_id), as Wikimedia's point-in-time snapshot picks it (T431872). */
+function isLater(a: DumpRevisionRow, b: DumpRevisionRow): boolean {
+  return a.revisionTimestampMs > b.revisionTimestampMs || (a.revisionTimestampMs === b.revisionTimestampMs && a.revisionId > b.revisionId);
+}
+
+/**
+ * The one pass over the history: every row to `every`, each page's latest revision before the
+ * cutoff to `latest`, and to `articles` when the page is in a content namespace.
+ */
+async function routeRows(
+  rows: AsyncIterable<DumpRevisionRow>,
+  routes: Readonly<Record<Job['rows'], readonly RowChannel<DumpRevisionRow>[]>>,
+  contentNamespaces: ReadonlySet<number>,
+): Promise<void> {
+  let latest: DumpRevisionRow | undefined;
+  const endPage = async (page: DumpRevisionRow): Promise<void> => {
+    for (const channel of routes.latest) await channel.push(page);
+    if (contentNamespaces.has(page.pageNamespaceId)) for (const channel of routes.articles) await channel.push(page);
+  };
+  for await (const row of rows) {
+    if (latest !== undefined && row.pageId !== latest.pageId) {
+      await endPage(latest);
+      latest = undefined;
+    }
+    if (latest === undefined || isLater(row, latest)) latest = row;
+    for (const channel of routes.every) await channel.push(row);
+  }
+  if (latest !== undefined) await endPage(latest);
 }
 
 /** Runs every job of the dump for one wiki and date; throws the first job failure after recording it. */
@@ -85,56 +129,64 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   const directory = runDirectory(options.dumpsRoot, wikiId, date);
   await mkdir(directory, { recursive: true });
 
-  const query = (includeContent: boolean): DumpQuery => ({ wikiId, cutoffMs, includeContent });
-  const common = { directory, wikiId, date, site, generator, maxPartBytes, tools };
+  const common = { directory, wikiId, date, site, generator, maxPartBytes, tools, rendered: new RenderedRevisions() };
   const jobs: Job[] = [
-    {
-      name: 'xmlstubsdump',
-      run: () => writeXmlDump(source.history(query(false)), { ...common, dumpName: 'stub-meta-history', codec: compression.stubs, mode: 'stub' }),
-    },
-    {
-      name: 'metacurrentdump',
-      run: () => writeXmlDump(source.current(query(true)), { ...common, dumpName: 'pages-meta-current', codec: compression.current, mode: 'full' }),
-    },
-    {
-      name: 'articlesdump',
-      run: () =>
-        writeXmlDump(source.articles(query(true), contentNamespaceIds(site)), { ...common, dumpName: 'pages-articles', codec: compression.articles, mode: 'full' }),
-    },
-    {
-      name: 'articlesmultistreamdump',
-      run: () => writeMultistreamDump(source.articles(query(true), contentNamespaceIds(site)), { ...common, dumpName: 'pages-articles-multistream' }),
-    },
+    { name: 'xmlstubsdump', rows: 'every', run: (rows) => writeXmlDump(rows, { ...common, dumpName: 'stub-meta-history', codec: compression.stubs, mode: 'stub' }) },
+    { name: 'metacurrentdump', rows: 'latest', run: (rows) => writeXmlDump(rows, { ...common, dumpName: 'pages-meta-current', codec: compression.current, mode: 'full' }) },
+    { name: 'articlesdump', rows: 'articles', run: (rows) => writeXmlDump(rows, { ...common, dumpName: 'pages-articles', codec: compression.articles, mode: 'full' }) },
+    { name: 'articlesmultistreamdump', rows: 'articles', run: (rows) => writeMultistreamDump(rows, { ...common, dumpName: 'pages-articles-multistream' }) },
     {
       name: historyJobName(compression.history),
-      run: () => writeXmlDump(source.history(query(true)), { ...common, dumpName: 'pages-meta-history', codec: compression.history, mode: 'full' }),
+      rows: 'every',
+      run: (rows) => writeXmlDump(rows, { ...common, dumpName: 'pages-meta-history', codec: compression.history, mode: 'full' }),
     },
   ];
 
   const states = new Map<string, JobState>();
   const started = formatUpdated(now());
-  for (const job of jobs) states.set(job.name, { status: 'waiting', updated: started, files: [] });
+  for (const job of jobs) states.set(job.name, { status: 'in-progress', updated: started, files: [] });
   const statusPath = join(directory, 'dumpstatus.json');
-  const saveStatus = (): Promise<void> => writeTextAtomically(statusPath, renderDumpStatus(wikiId, date, [...states.entries()]));
-  await saveStatus();
+  // Jobs finish in any order; their status and checksum writes go one after another.
+  let bookkeeping: Promise<void> = writeTextAtomically(statusPath, renderDumpStatus(wikiId, date, [...states.entries()]));
+  const record = (update: () => Promise<void>): Promise<void> => (bookkeeping = bookkeeping.then(update));
+  const writtenByJob = new Map<string, WrittenFile[]>();
+  const inJobOrder = (): WrittenFile[] => jobs.flatMap((job) => writtenByJob.get(job.name) ?? []);
 
-  const files: WrittenFile[] = [];
-  for (const job of jobs) {
-    states.set(job.name, { status: 'in-progress', updated: formatUpdated(now()), files: [] });
-    await saveStatus();
-    let written: WrittenFile[];
-    try {
-      written = await job.run();
-    } catch (error) {
-      states.set(job.name, { status: 'failed', updated: formatUpdated(now()), files: [] });
-      await saveStatus();
-      throw error;
-    }
-    files.push(...written);
-    await writeChecksumFiles(directory, wikiId, date, files, written);
-    states.set(job.name, { status: 'done', updated: formatUpdated(now()), files: written });
-    await saveStatus();
+  const channels = jobs.map((job) => new RowChannel<DumpRevisionRow>(job.name, CHANNEL_CONTENT_BYTES, contentBytes));
+  const failures: unknown[] = [];
+  const writers = jobs.map((job, index) =>
+    job.run(channels[index]!).then(
+      (written) =>
+        record(async () => {
+          writtenByJob.set(job.name, written);
+          await writeChecksumFiles(directory, wikiId, date, inJobOrder(), written);
+          states.set(job.name, { status: 'done', updated: formatUpdated(now()), files: written });
+          await writeTextAtomically(statusPath, renderDumpStatus(wikiId, date, [...states.entries()]));
+        }),
+      (error: unknown) => {
+        failures.push(error);
+        for (const channel of channels) channel.fail(error);
+        return record(async () => {
+          states.set(job.name, { status: 'failed', updated: formatUpdated(now()), files: [] });
+          await writeTextAtomically(statusPath, renderDumpStatus(wikiId, date, [...states.entries()]));
+        });
+      },
+    ),
+  );
+  const routes = { every: [] as RowChannel<DumpRevisionRow>[], latest: [] as RowChannel<DumpRevisionRow>[], articles: [] as RowChannel<DumpRevisionRow>[] };
+  for (const [index, job] of jobs.entries()) routes[job.rows].push(channels[index]!);
+  try {
+    await routeRows(source.history({ wikiId, cutoffMs, includeContent: true }), routes, new Set(contentNamespaceIds(site)));
+    for (const channel of channels) channel.close();
+  } catch (error) {
+    // A writer that stopped has its own error in `failures` already; this one only echoes it.
+    if (!(error instanceof ReaderGoneError)) failures.push(error);
+    for (const channel of channels) channel.fail(error);
   }
+  await Promise.all(writers);
+  await bookkeeping;
+  if (failures.length > 0) throw failures.find((error) => !(error instanceof ReaderGoneError)) ?? failures[0];
+  const files = inJobOrder();
 
   await removeStaleChecksumFiles(directory, wikiId, date, files);
   const linked = options.linkLatest === false ? false : await linkLatest(options.dumpsRoot, wikiId, date, [...files.map((file) => file.name), ...checksumFileNames(wikiId, date)]);

@@ -1,5 +1,5 @@
 // A DumpSource over rows held in memory: the reference behaviour of the source contract (sorting,
-// cutoff, latest revision per page, id ranges), used by tests and small tools. The pipeline's
+// cutoff, id ranges), used by tests and small tools. The pipeline's
 // DuckDB source must answer the same queries the same way. Imports dumps records only.
 
 import type { DumpQuery, DumpRevisionRow, DumpSource } from './records.js';
@@ -30,29 +30,6 @@ export class MemoryDumpSource implements DumpSource {
 
   history(query: DumpQuery): AsyncIterable<DumpRevisionRow> {
     return yieldRows(this.before(query), query.includeContent);
-  }
-
-  private latestPerPage(query: DumpQuery): DumpRevisionRow[] {
-    const latest = new Map<number, DumpRevisionRow>();
-    for (const row of this.before(query)) {
-      const seen = latest.get(row.pageId);
-      if (seen === undefined || row.revisionTimestampMs > seen.revisionTimestampMs || (row.revisionTimestampMs === seen.revisionTimestampMs && row.revisionId > seen.revisionId)) {
-        latest.set(row.pageId, row);
-      }
-    }
-    return [...latest.values()].sort(compareRows);
-  }
-
-  current(query: DumpQuery): AsyncIterable<DumpRevisionRow> {
-    return yieldRows(this.latestPerPage(query), query.includeContent);
-  }
-
-  articles(query: DumpQuery, contentNamespaceIds: readonly number[]): AsyncIterable<DumpRevisionRow> {
-    const namespaces = new Set(contentNamespaceIds);
-    return yieldRows(
-      this.latestPerPage(query).filter((row) => namespaces.has(row.pageNamespaceId)),
-      query.includeContent,
-    );
   }
 
   revisionsInIdRange(wikiId: string, afterRevisionId: number, upToRevisionId: number, includeContent: boolean): AsyncIterable<DumpRevisionRow> {

@@ -13,8 +13,8 @@ import { dumpFileName, dumpFilePattern, inProgressFileName } from './file-names.
 import type { DumpRevisionRow } from './records.js';
 import type { SiteInfo } from './site-info.js';
 import { Bzip2StreamPool } from './stream-pool.js';
-import { ChunkBuffer, publishParts, removeStaleFiles, RowOrderCheck, type PendingPart, type WrittenFile } from './xml-dump.js';
-import { DOCUMENT_CLOSE, PAGE_CLOSE, renderDocumentOpen, renderPageOpen, renderRevision } from './xml-render.js';
+import { ChunkBuffer, publishParts, pushRevision, removeStaleFiles, RowOrderCheck, type PendingPart, type RenderedRevisions, type WrittenFile } from './xml-dump.js';
+import { DOCUMENT_CLOSE, PAGE_CLOSE, renderDocumentOpen, renderPageOpen } from './xml-render.js';
 
 export const PAGES_PER_STREAM = 100;
 
@@ -31,6 +31,8 @@ export interface MultistreamOptions {
   readonly tools: CompressionTools;
   /** Pages per bz2 stream (100 in Wikimedia's dumps). */
   readonly pagesPerStream?: number;
+  /** Renderings shared with the other outputs of the run. */
+  readonly rendered?: RenderedRevisions;
 }
 
 interface QueuedStream {
@@ -124,7 +126,7 @@ export async function writeMultistreamDump(rows: AsyncIterable<DumpRevisionRow>,
         chunk.push(renderPageOpen(row));
         chunkPages.push(`:${row.pageId}:${indexTitle(titleText(row.pageTitle))}\n`);
       }
-      renderRevision(row, 'full', chunk);
+      pushRevision(row, 'full', chunk, options.rendered);
     }
     if (lastPageId !== undefined) chunk.push(PAGE_CLOSE);
     if (xmlFile === undefined) openPart();

@@ -76,15 +76,11 @@ export interface DumpQuery {
  * revisions whose content, user or comment is hidden do appear, with their visibility flags.
  */
 export interface DumpSource {
-  /** Every revision of every page before the cutoff. */
-  history(query: DumpQuery): AsyncIterable<DumpRevisionRow>;
   /**
-   * The latest revision of each page before the cutoff: the row with the greatest
-   * (revisionTimestampMs, revisionId), as Wikimedia's point-in-time snapshot does (T431872).
+   * Every revision of every page before the cutoff. One pass over it feeds every file of a dump
+   * set: current and articles take each page's latest revision from it.
    */
-  current(query: DumpQuery): AsyncIterable<DumpRevisionRow>;
-  /** `current`, limited to pages whose namespace is one of `contentNamespaceIds`. */
-  articles(query: DumpQuery, contentNamespaceIds: readonly number[]): AsyncIterable<DumpRevisionRow>;
+  history(query: DumpQuery): AsyncIterable<DumpRevisionRow>;
   /** Revisions with afterRevisionId < revisionId <= upToRevisionId, whatever their timestamp. */
   revisionsInIdRange(wikiId: string, afterRevisionId: number, upToRevisionId: number, includeContent: boolean): AsyncIterable<DumpRevisionRow>;
   /** The greatest revision id with `rev_dt` before the cutoff, or null when the wiki has none. */

@@ -84,6 +84,32 @@ export class ChunkBuffer implements XmlSink {
   }
 }
 
+/**
+ * Full `<revision>` renderings shared by the outputs of one run: each page's latest revision goes
+ * into history, current, articles and multistream, and is rendered (and escaped) once. Entries
+ * live as long as their row does.
+ */
+export class RenderedRevisions {
+  private readonly byRow = new WeakMap<DumpRevisionRow, Buffer>();
+
+  push(row: DumpRevisionRow, sink: XmlSink): void {
+    let bytes = this.byRow.get(row);
+    if (bytes === undefined) {
+      const one = new ChunkBuffer(Infinity);
+      renderRevision(row, 'full', one);
+      bytes = one.take();
+      this.byRow.set(row, bytes);
+    }
+    sink.pushBytes(bytes);
+  }
+}
+
+/** Renders one revision, through `shared` when the output is full and a run shares renderings. */
+export function pushRevision(row: DumpRevisionRow, mode: RevisionMode, sink: XmlSink, shared: RenderedRevisions | undefined): void {
+  if (mode === 'full' && shared !== undefined) shared.push(row, sink);
+  else renderRevision(row, mode, sink);
+}
+
 /** Rejects rows that break the source contract: sorted by page id, then revision id, no repeats. */
 export class RowOrderCheck {
   private pageId = -Infinity;
@@ -124,6 +150,8 @@ export interface XmlDumpOptions {
   /** Uncompressed XML bytes after which the next page starts a new part; Infinity writes one file. */
   readonly maxPartBytes: number;
   readonly tools: CompressionTools;
+  /** Renderings shared with the other outputs of the run. */
+  readonly rendered?: RenderedRevisions;
 }
 
 /** A finished part under its in-progress name(s): the XML file, and for multistream its index. */
@@ -215,7 +243,7 @@ export async function writeXmlDump(rows: AsyncIterable<DumpRevisionRow>, options
         lastPageId = row.pageId;
         buffer.push(renderPageOpen(row));
       }
-      renderRevision(row, mode, buffer);
+      pushRevision(row, mode, buffer, options.rendered);
       if (buffer.full) await open!.write(buffer.take());
     }
     if (lastPageId !== undefined) buffer.push(PAGE_CLOSE);

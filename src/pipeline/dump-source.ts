@@ -5,7 +5,6 @@
 import type { DumpQuery, DumpRevisionRow, DumpSlot, DumpSource } from '../dumps/records.js';
 import { sqlString } from '../duckdb/iceberg-types.js';
 import type { DuckDb } from '../duckdb/connection.js';
-import { currentViewSql } from '../merge/views.js';
 
 interface SourceRow {
   page_id: bigint;
@@ -85,15 +84,6 @@ export class DuckDbDumpSource implements DumpSource {
 
   history(q: DumpQuery): AsyncIterable<DumpRevisionRow> {
     return this.rows(`SELECT ${selectList(q.includeContent)} FROM ${this.revisions} WHERE ${this.cutoff(q)} ORDER BY page_id, revision_id`);
-  }
-
-  current(q: DumpQuery): AsyncIterable<DumpRevisionRow> {
-    return this.rows(`SELECT ${selectList(q.includeContent)} FROM (${currentViewSql(this.revisions, this.cutoff(q))}) ORDER BY page_id`);
-  }
-
-  articles(q: DumpQuery, contentNamespaceIds: readonly number[]): AsyncIterable<DumpRevisionRow> {
-    const ns = contentNamespaceIds.length === 0 ? 'false' : `page_namespace_id IN (${contentNamespaceIds.map((n) => Math.trunc(n)).join(', ')})`;
-    return this.rows(`SELECT ${selectList(q.includeContent)} FROM (${currentViewSql(this.revisions, this.cutoff(q))}) WHERE ${ns} ORDER BY page_id`);
   }
 
   revisionsInIdRange(wikiId: string, afterRevisionId: number, upToRevisionId: number, includeContent: boolean): AsyncIterable<DumpRevisionRow> {

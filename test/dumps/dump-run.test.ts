@@ -347,12 +347,6 @@ class FailingSource implements DumpSource {
       yield row;
     }
   }
-  current(query: DumpQuery) {
-    return this.inner.current(query);
-  }
-  articles(query: DumpQuery, namespaces: readonly number[]) {
-    return this.inner.articles(query, namespaces);
-  }
   revisionsInIdRange(wikiId: string, after: number, upTo: number, includeContent: boolean) {
     return this.inner.revisionsInIdRange(wikiId, after, upTo, includeContent);
   }
@@ -361,17 +355,18 @@ class FailingSource implements DumpSource {
   }
 }
 
-test('a job that fails is marked failed, leaves no in-progress or history files, and does not move latest/', async () => {
+test('a read that fails midway fails every job of the pass, leaves no in-progress or content files, and does not move latest/', async () => {
   const other = await mkdtemp(join(tmpdir(), 'mwlake-failing-'));
   try {
     const source = new FailingSource(new MemoryDumpSource({ [WIKI]: inputRows() }));
     await assert.rejects(runDump(options({ dumpsRoot: other, source })), /state table read failed/);
     const names = await readdir(join(other, WIKI, DATE));
-    assert.deepEqual(names.filter((name) => name.includes('inprog') || name.includes('pages-meta-history')), []);
-    assert.ok(names.includes('testwiki-20240801-pages-articles.xml.bz2'), 'jobs before the failure keep their files');
+    assert.deepEqual(names, ['dumpstatus.json'], 'no content, in-progress or checksum files');
     const status = JSON.parse(await readFile(join(other, WIKI, DATE, 'dumpstatus.json'), 'utf8')) as { jobs: Record<string, { status: string }> };
-    assert.equal(status.jobs.metahistorybz2dump!.status, 'failed');
-    assert.equal(status.jobs.articlesdump!.status, 'done');
+    assert.deepEqual(
+      Object.values(status.jobs).map((job) => job.status),
+      ['failed', 'failed', 'failed', 'failed', 'failed'],
+    );
     await assert.rejects(readdir(join(other, WIKI, 'latest')), { code: 'ENOENT' });
   } finally {
     await rm(other, { recursive: true, force: true });
@@ -422,4 +417,49 @@ test('titles never become paths: only the run and latest folders appear, and bad
     await assert.rejects(runDump(options({ date })), (error: Error & { code?: string }) => error.code === 'USAGE' && /invalid dump date/.test(error.message));
   }
   assert.deepEqual(await readdir(root), [WIKI]);
+});
+
+test('one pass over the history feeds every output: the source is read once per run', async () => {
+  const other = await mkdtemp(join(tmpdir(), 'mwlake-one-pass-'));
+  try {
+    const inner = new MemoryDumpSource({ [WIKI]: inputRows() });
+    const reads: DumpQuery[] = [];
+    const counting: DumpSource = {
+      history: (query) => (reads.push(query), inner.history(query)),
+      revisionsInIdRange: (...args) => inner.revisionsInIdRange(...args),
+      maxRevisionId: (...args) => inner.maxRevisionId(...args),
+    };
+    const result = await runDump(options({ dumpsRoot: other, source: counting }));
+    assert.deepEqual(reads, [{ wikiId: WIKI, cutoffMs: CUTOFF_MS, includeContent: true }]);
+    for (const file of result.files) {
+      const reference = await readFile(join(runDir(), file.name));
+      assert.ok(reference.equals(await readFile(join(other, WIKI, DATE, file.name))), `${file.name} equals the reference run's`);
+    }
+  } finally {
+    await rm(other, { recursive: true, force: true });
+  }
+});
+
+test("one output's compressor failing fails the run with that output's error; outputs still running are removed, finished ones kept", async () => {
+  const other = await mkdtemp(join(tmpdir(), 'mwlake-one-fails-'));
+  try {
+    const broken = { ...tools, zstd: '/bin/false' };
+    await assert.rejects(runDump(options({ dumpsRoot: other, tools: broken, compression: { history: 'zst' } })), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'STORAGE');
+      assert.match(error.message, /\/bin\/false -T\d+ -3 -c -q for .*pages-meta-history.* ended with 1/);
+      return true;
+    });
+    const names = await readdir(join(other, WIKI, DATE));
+    assert.deepEqual(names.filter((name) => name.includes('inprog') || name.includes('pages-meta-history')), []);
+    const status = JSON.parse(await readFile(join(other, WIKI, DATE, 'dumpstatus.json'), 'utf8')) as { jobs: Record<string, { status: string; files: unknown }> };
+    assert.equal(status.jobs.metahistoryzstdump!.status, 'failed');
+    for (const [name, job] of Object.entries(status.jobs)) assert.ok(job.status === 'done' || job.status === 'failed', `${name} is ${job.status}`);
+    // A job that finished keeps its files; one that was stopped leaves nothing.
+    const doneFiles = Object.values(status.jobs).flatMap((job) => Object.keys(job.files as Record<string, unknown>));
+    const contentFiles = names.filter((name) => !name.includes('sums') && name !== 'dumpstatus.json');
+    assert.deepEqual(contentFiles.sort(), doneFiles.sort());
+    await assert.rejects(readdir(join(other, WIKI, 'latest')), { code: 'ENOENT' });
+  } finally {
+    await rm(other, { recursive: true, force: true });
+  }
 });
