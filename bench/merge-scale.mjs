@@ -45,10 +45,10 @@ async function mergeSeconds(scale) {
   // One seeded stream of 1-year span: the first n events are history, the next `delta` the delta.
   const records = [...generateRecords({ seed: 31, startMs: Date.parse('2025-11-01T00:00:00Z'), events: n + delta, eventsPerDay: Math.ceil((n + delta) / 365), wikis: ['enwiki', 'dewiki'], medianContentBytes: 400 })];
   await append(warehouse, records.slice(0, n));
-  await runMerge({ warehouse, eventsNamespace: 'events', eventsTable: 'page_content_change', logger: silentLogger });
+  await runMerge({ warehouse, eventsNamespace: 'events', eventsTable: 'page_content_change', logger: silentLogger() });
   await append(warehouse, records.slice(n));
   const started = process.hrtime.bigint();
-  await runMerge({ warehouse, eventsNamespace: 'events', eventsTable: 'page_content_change', logger: silentLogger });
+  await runMerge({ warehouse, eventsNamespace: 'events', eventsTable: 'page_content_change', logger: silentLogger() });
   return Number(process.hrtime.bigint() - started) / 1e9;
 }
 

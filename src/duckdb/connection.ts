@@ -1,8 +1,13 @@
 // One DuckDB in-process database per job step, behind the four calls the pipeline needs.
 // Values come back as JS values (BIGINT → bigint, structs → objects, lists → arrays).
 
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { createRequire } from 'node:module';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { JobError } from '../core/errors.js';
+
+// require, not import: an ESM import of this CommonJS package makes Node scan its ~50 re-exported
+// files for named exports, 50 ms of every `mwlake` start that touches DuckDB (`mwlake query`).
+const duckdb = createRequire(import.meta.url)('@duckdb/node-api') as typeof import('@duckdb/node-api');
 
 export interface DuckDbOptions {
   /** e.g. '4GB'; DuckDB spills to temp_directory beyond it. */
@@ -69,7 +74,7 @@ export async function openDuckDb(o: DuckDbOptions = {}): Promise<DuckDb> {
   if (o.memoryLimit !== undefined) options['memory_limit'] = o.memoryLimit;
   if (o.threads !== undefined) options['threads'] = String(o.threads);
   if (o.tempDirectory !== undefined) options['temp_directory'] = o.tempDirectory;
-  const instance = await DuckDBInstance.create(':memory:', options);
+  const instance = await duckdb.DuckDBInstance.create(':memory:', options);
   const conn = await instance.connect();
   const db = new Connection(instance, conn);
   await db.run("SET TimeZone = 'UTC'");

@@ -40,7 +40,7 @@ export function createKafkajsClient(options: KafkaClientOptions): InstanceType<t
   if (options.brokers.length === 0 || options.brokers.some((broker) => !/^[^\s:]+:\d+$/.test(broker))) {
     throw new ConfigError(`Kafka brokers must be a non-empty list of host:port, found ${JSON.stringify(options.brokers)}`);
   }
-  const logger = options.logger ?? silentLogger;
+  const logger = options.logger ?? silentLogger();
   const config: KafkaConfig = {
     brokers: [...options.brokers],
     clientId: options.clientId ?? DEFAULT_CLIENT_ID,

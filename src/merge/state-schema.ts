@@ -3,7 +3,9 @@
 // row whatever the page's history length (issue 4/7). Column names follow Wikimedia's
 // mediawiki_content_history_v1 (notes §3.3); `row_*_key` columns are the per-concern watermarks.
 
+import type { Warehouse } from '../iceberg/catalog.js';
 import type { PartitionSpec } from '../iceberg/spec/partition.js';
+import type { Table } from '../iceberg/table.js';
 import type { NestedField, Schema } from '../iceberg/spec/types.js';
 
 export const STATE_NAMESPACE = 'state';
@@ -96,3 +98,12 @@ export const STATE_SPEC: PartitionSpec = {
   specId: 0,
   fields: [{ sourceId: 1, fieldId: 1000, name: 'wiki_id', transform: { kind: 'identity' } }],
 };
+
+/** Opens (creating on first use) one of the two state tables; merges write deletes, not rewrites. */
+export function openStateTable(warehouse: Warehouse, name: typeof REVISIONS_TABLE | typeof PAGES_TABLE): Promise<Table> {
+  return warehouse.loadOrCreateTable(STATE_NAMESPACE, name, {
+    schema: name === REVISIONS_TABLE ? REVISIONS_SCHEMA : PAGES_SCHEMA,
+    spec: STATE_SPEC,
+    properties: { 'write.delete.mode': 'merge-on-read', 'write.update.mode': 'merge-on-read', 'write.merge.mode': 'merge-on-read' },
+  });
+}

@@ -3,7 +3,6 @@
 
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parse } from 'yaml';
 import { ConfigError } from '../core/errors.js';
 import type { SaslMechanism } from '../kafka/client.js';
 
@@ -97,6 +96,8 @@ export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEn
       throw new ConfigError(`cannot read job file ${file}: ${(cause as Error).message}`, { cause });
     }
     try {
+      // Loaded only when there is a job file: most of `mwlake query`'s start is module loading.
+      const { parse } = await import('yaml');
       raw = (parse(text) ?? {}) as Json;
     } catch (cause) {
       throw new ConfigError(`job file ${file} is not valid YAML: ${(cause as Error).message}`, { cause });

@@ -20,15 +20,7 @@ import type { Schema } from '../iceberg/spec/types.js';
 import { EVENT_KEY_SQL, HISTORY_EVENT_FILTER_SQL } from '../merge/event-order.js';
 import { pageDeltaSql, pageMergeSql } from '../merge/page-merge.js';
 import { revisionDeltaSql, revisionMergeSql } from '../merge/revision-merge.js';
-import {
-  PAGES_SCHEMA,
-  PAGES_TABLE,
-  REVISIONS_SCHEMA,
-  REVISIONS_TABLE,
-  SOURCE_SNAPSHOT_PROPERTY,
-  STATE_NAMESPACE,
-  STATE_SPEC,
-} from '../merge/state-schema.js';
+import { openStateTable, PAGES_SCHEMA, PAGES_TABLE, REVISIONS_SCHEMA, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE } from '../merge/state-schema.js';
 import { describeParquetFile, describePositionDeleteFile, POSITION_DELETE_SCHEMA } from '../parquet/footer-data-file.js';
 
 export interface MergeOptions {
@@ -63,7 +55,7 @@ export interface MergeResult {
 }
 
 interface StateTableDef {
-  readonly name: string;
+  readonly name: typeof REVISIONS_TABLE | typeof PAGES_TABLE;
   readonly schema: Schema;
   readonly keyColumn: 'revision_id' | 'page_id';
   readonly deltaSql: (source: string) => string;
@@ -74,15 +66,6 @@ const STATE_TABLES: readonly StateTableDef[] = [
   { name: REVISIONS_TABLE, schema: REVISIONS_SCHEMA, keyColumn: 'revision_id', deltaSql: revisionDeltaSql, mergeSql: revisionMergeSql },
   { name: PAGES_TABLE, schema: PAGES_SCHEMA, keyColumn: 'page_id', deltaSql: pageDeltaSql, mergeSql: pageMergeSql },
 ];
-
-export async function openStateTable(warehouse: Warehouse, name: string): Promise<Table> {
-  const def = STATE_TABLES.find((t) => t.name === name)!;
-  return warehouse.loadOrCreateTable(STATE_NAMESPACE, name, {
-    schema: def.schema,
-    spec: STATE_SPEC,
-    properties: { 'write.delete.mode': 'merge-on-read', 'write.update.mode': 'merge-on-read', 'write.merge.mode': 'merge-on-read' },
-  });
-}
 
 export async function runMerge(options: MergeOptions): Promise<MergeResult> {
   const events = await options.warehouse.tryLoadTable(options.eventsNamespace, options.eventsTable);

@@ -10,8 +10,7 @@ import type { Warehouse } from '../iceberg/catalog.js';
 import type { Snapshot } from '../iceberg/spec/snapshot.js';
 import type { Table } from '../iceberg/table.js';
 import { currentViewSql, revisionsViewSql } from '../merge/views.js';
-import { PAGES_TABLE, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE } from '../merge/state-schema.js';
-import { openStateTable } from './merge.js';
+import { openStateTable, PAGES_TABLE, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE } from '../merge/state-schema.js';
 
 export interface SnapshotChoice {
   /** Read the tables as of this instant (ms since the epoch). */

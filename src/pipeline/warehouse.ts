@@ -5,6 +5,7 @@ import { fileLocation, LocalStorage } from '../core/storage.js';
 import { Warehouse } from '../iceberg/catalog.js';
 import type { JobConfig } from './config.js';
 
-export function warehouseOf(config: JobConfig, logger: Logger): Warehouse {
+/** `logger` receives commit logs; read-only commands leave it out (and skip loading the logger). */
+export function warehouseOf(config: JobConfig, logger?: Logger): Warehouse {
   return new Warehouse(new LocalStorage(), fileLocation(config.warehouse), logger);
 }

@@ -46,7 +46,7 @@ export async function appendBatch(warehouse: Warehouse, events: readonly PageCha
 }
 
 export function merge(warehouse: Warehouse, extra: Partial<MergeOptions> = {}) {
-  return runMerge({ warehouse, eventsNamespace: EVENTS_NS, eventsTable: EVENTS_NAME, logger: silentLogger, ...extra });
+  return runMerge({ warehouse, eventsNamespace: EVENTS_NS, eventsTable: EVENTS_NAME, logger: silentLogger(), ...extra });
 }
 
 /** md5 over every row of each state table at its current snapshot, rows in key order. */

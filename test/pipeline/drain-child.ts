@@ -14,8 +14,8 @@ if (point !== undefined) {
   const die = () => void process.kill(process.pid, 'SIGKILL');
   await runDrain({
     config,
-    warehouse: warehouseOf(config, silentLogger),
-    logger: silentLogger,
+    warehouse: warehouseOf(config, silentLogger()),
+    logger: silentLogger(),
     ...(point === 'consume' ? { onProgress: die } : point === 'write' ? { afterChunkWritten: die } : { beforeCommit: die }),
   });
   console.error('drain-child: not killed');

@@ -61,13 +61,13 @@ async function produce(job: Job, events: number, seed: number, extra: string[] =
 
 async function drain(job: Job, o: { overrides?: ConfigOverrides; allowGap?: boolean; beforeCommit?: () => Promise<void> } = {}) {
   const config = await loadConfig(undefined, job.env, o.overrides ?? {});
-  return runDrain({ config, warehouse: warehouseOf(config, silentLogger), logger: silentLogger, ...(o.allowGap === true ? { allowGap: true } : {}), ...(o.beforeCommit === undefined ? {} : { beforeCommit: o.beforeCommit }) });
+  return runDrain({ config, warehouse: warehouseOf(config, silentLogger()), logger: silentLogger(), ...(o.allowGap === true ? { allowGap: true } : {}), ...(o.beforeCommit === undefined ? {} : { beforeCommit: o.beforeCommit }) });
 }
 
 /** Rows of the events table, and how many distinct Kafka coordinates they have. */
 async function tableCounts(job: Job): Promise<{ rows: number; distinct: number; snapshots: number }> {
   const config = await loadConfig(undefined, job.env);
-  const table = await openEventsTable(warehouseOf(config, silentLogger), config);
+  const table = await openEventsTable(warehouseOf(config, silentLogger()), config);
   const db = await openDuckDb();
   try {
     const [r] = await db.all<{ rows: bigint; distinct: bigint }>(
@@ -82,7 +82,7 @@ async function tableCounts(job: Job): Promise<{ rows: number; distinct: number; 
 /** `rows:md5` of the events table's rows in Kafka order: equal tables, equal hashes. */
 async function contentHash(job: Job): Promise<string> {
   const config = await loadConfig(undefined, job.env);
-  const table = await openEventsTable(warehouseOf(config, silentLogger), config);
+  const table = await openEventsTable(warehouseOf(config, silentLogger()), config);
   const db = await openDuckDb();
   try {
     const [r] = await db.all<{ h: string; n: bigint }>(
@@ -146,7 +146,7 @@ test('a retention gap stops the drain naming the partitions; --allow-gap accepts
   assert.equal(accepted.consumed, 5 * withData);
   assert.ok(accepted.gaps !== undefined && Object.keys(accepted.gaps).length === withData);
   const config = await loadConfig(undefined, job.env);
-  const table = await openEventsTable(warehouseOf(config, silentLogger), config);
+  const table = await openEventsTable(warehouseOf(config, silentLogger()), config);
   assert.deepEqual(JSON.parse(table.currentSnapshot()!.summary.properties[KAFKA_GAPS_PROPERTY]!), accepted.gaps);
 });
 
@@ -200,7 +200,7 @@ test('accounting: canaries are filtered, repeats of a meta.id deduplicated, bad 
   assert.equal(r.filtered, parsed.filter((p) => p?.meta?.domain === 'canary').length);
   assert.ok(r.errored > 0);
   const config = await loadConfig(undefined, job.env);
-  const table = await openEventsTable(warehouseOf(config, silentLogger), config);
+  const table = await openEventsTable(warehouseOf(config, silentLogger()), config);
   const summary = table.currentSnapshot()!.summary.properties;
   assert.deepEqual(
     ['consumed', 'written', 'errored', 'filtered', 'deduplicated'].map((k) => summary[`mwlake.drain.${k}`]),
@@ -254,7 +254,7 @@ test('replay --from/--to restores lost rows without duplicating held ones; --for
   await produce(job, 300, 13);
   const first = await drain(job);
   const config = await loadConfig(undefined, job.env);
-  const warehouse = warehouseOf(config, silentLogger);
+  const warehouse = warehouseOf(config, silentLogger());
   const original = await contentHash(job);
   assert.ok(original.startsWith(`${first.written}:`));
   const window = ['--from', '2026-10-01T00:00:00Z', '--to', '2027-01-01T00:00:00Z'];

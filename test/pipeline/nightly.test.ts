@@ -180,8 +180,8 @@ test('gen → drain → merge → dump, matching an independent fold of the even
 
 test('a second concurrent run exits 75 naming the holder', { timeout: 120_000 }, async () => {
   assert.ok(wh !== '', 'runs after the end-to-end test');
-  const warehouse = warehouseOf(await loadConfig(undefined, { MWLAKE_JOB_NAME: job, MWLAKE_WAREHOUSE: wh }), silentLogger);
-  const lease = await acquireLease({ storage: warehouse.storage, warehouseLocation: warehouse.rootLocation, job, command: 'nightly', logger: silentLogger });
+  const warehouse = warehouseOf(await loadConfig(undefined, { MWLAKE_JOB_NAME: job, MWLAKE_WAREHOUSE: wh }), silentLogger());
+  const lease = await acquireLease({ storage: warehouse.storage, warehouseLocation: warehouse.rootLocation, job, command: 'nightly', logger: silentLogger() });
   try {
     const r = await cli('nightly', '--warehouse', wh);
     assert.equal(r.code, ExitCode.TempFail, r.err);
@@ -249,10 +249,10 @@ test('nightly catches up every missed date, then finds nothing to do, and writes
   const metrics = join(dir, 'mwlake.prom');
   const config = await loadConfig(undefined, { MWLAKE_JOB_NAME: job, MWLAKE_WAREHOUSE: wh, MWLAKE_DUMPS_ROOT: dumps, MWLAKE_METRICS_FILE: metrics, KAFKA_BROKERS: KAFKA_BROKERS.join(','), MWLAKE_TOPICS: `eqiad.${stream},codfw.${stream}` });
   // The last complete dump is 2026-11-02; "today" is 2026-11-06: three missed dates are due.
-  const first = await runNightly({ config, logger: silentLogger, today: '2026-11-06' });
+  const first = await runNightly({ config, logger: silentLogger(), today: '2026-11-06' });
   assert.deepEqual(first.steps.dumps?.dates, ['2026-11-03', '2026-11-04', '2026-11-05']);
   for (const d of ['20261103', '20261104', '20261105']) for (const wiki of ['enwiki', 'dewiki']) assert.ok(existsSync(join(dumps, wiki, d, 'dumpstatus.json')), `${wiki} ${d}`);
-  const second = await runNightly({ config, logger: silentLogger, today: '2026-11-06' });
+  const second = await runNightly({ config, logger: silentLogger(), today: '2026-11-06' });
   assert.deepEqual(second.steps.dumps?.dates, [], 'nothing is due the second time');
   assert.equal(second.steps.drain?.consumed, 0);
   assert.ok((second.steps.merge?.tables ?? []).every((t) => t.skipped));

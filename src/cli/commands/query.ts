@@ -56,8 +56,8 @@ export const registerQuery: RegisterCommand = (program, context) => {
       const choice = choiceOf(flags);
       const c = await config(flags, context);
       // Loaded here, not at startup: every command pays for what it uses only.
-      const [{ openDuckDb }, { bindStateViews, stateViewStatements, viewsUsedBy }] = await Promise.all([import('../../duckdb/connection.js'), import('../../pipeline/state-views.js')]);
-      const warehouse = warehouseOf(c, context.logger());
+      const [{ openDuckDb }, { stateViewStatements, viewsUsedBy }] = await Promise.all([import('../../duckdb/connection.js'), import('../../pipeline/state-views.js')]);
+      const warehouse = warehouseOf(c);
       const events = { namespace: c.events.namespace, name: c.events.table };
       if (flags.emitViews === true) {
         const { statements } = await stateViewStatements(warehouse, events, choice, { temporary: false });
@@ -67,9 +67,13 @@ export const registerQuery: RegisterCommand = (program, context) => {
       if (sql === undefined || sql.trim() === '') throw new JobError('USAGE', 'give the SQL to run, e.g. mwlake query "SELECT count(*) FROM current"');
       if (format === 'parquet' && flags.out === undefined) throw new JobError('USAGE', '--format parquet writes a file: give --out FILE');
       if (flags.out !== undefined && (format === 'table' || format === 'jsonl')) throw new JobError('USAGE', `--out writes csv, json or parquet; --format is ${format}`);
-      const db = await openDuckDb();
+      // DuckDB starts while the table metadata is read: most of a small query is these two.
+      const [opened, planned] = await Promise.allSettled([openDuckDb(), stateViewStatements(warehouse, events, choice, { only: viewsUsedBy(sql) })]);
+      if (opened.status === 'rejected') throw opened.reason;
+      const db = opened.value;
       try {
-        await bindStateViews(db, warehouse, events, choice, viewsUsedBy(sql));
+        if (planned.status === 'rejected') throw planned.reason;
+        for (const statement of planned.value.statements) await db.run(statement);
         if (flags.out !== undefined) {
           const options = format === 'csv' ? 'FORMAT csv, HEADER true' : format === 'json' ? 'FORMAT json, ARRAY true' : 'FORMAT parquet, COMPRESSION zstd';
           await db.run(`COPY (${sql}) TO ${sqlString(flags.out)} (${options})`);
