@@ -84,7 +84,14 @@ function list(v: unknown, where: string): string[] {
 
 const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
-export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv, flags: ConfigOverrides = {}): Promise<JobConfig> {
+/** The job name of read-only commands run without one: they neither consume nor produce. */
+export const READ_ONLY_JOB_NAME = 'mwlake';
+
+/**
+ * `jobNameRequired: false` is for read-only commands (query, table): they use no consumer group and
+ * no error stream, so a missing job name is not an error there.
+ */
+export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv, flags: ConfigOverrides = {}, o: { readonly jobNameRequired?: boolean } = {}): Promise<JobConfig> {
   let raw: Json = {};
   let base = process.cwd();
   const where = file ?? '(no job file)';
@@ -111,7 +118,7 @@ export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEn
   const dumps = section(raw, 'dumps', where);
   const maintenance = section(raw, 'maintenance', where);
 
-  const jobName = flags.jobName ?? env['MWLAKE_JOB_NAME'] ?? str(raw, 'job_name', where);
+  const jobName = flags.jobName ?? env['MWLAKE_JOB_NAME'] ?? str(raw, 'job_name', where) ?? (o.jobNameRequired === false ? READ_ONLY_JOB_NAME : undefined);
   if (jobName === undefined) throw new ConfigError(`${where}: job_name is required (it names the error stream <job_name>.error and the consumer group)`);
   if (!JOB_NAME.test(jobName)) throw new ConfigError(`job_name ${JSON.stringify(jobName)} must be letters, digits, '_', '.', '-'`);
 

@@ -4,13 +4,15 @@
 // so after a crash between the two commits readers still see a matching pair.
 
 import { JobError } from '../core/errors.js';
+import { emptyRelationSql } from '../duckdb/iceberg-types.js';
 import { tableRelationSql } from '../duckdb/table-view.js';
 import type { DuckDb } from '../duckdb/connection.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import type { Snapshot } from '../iceberg/spec/snapshot.js';
 import type { Table } from '../iceberg/table.js';
+import type { Schema } from '../iceberg/spec/types.js';
 import { currentViewSql, revisionsViewSql } from '../merge/views.js';
-import { openStateTable, PAGES_TABLE, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE } from '../merge/state-schema.js';
+import { PAGES_SCHEMA, PAGES_TABLE, REVISIONS_SCHEMA, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE } from '../merge/state-schema.js';
 
 export interface SnapshotChoice {
   /** Read the tables as of this instant (ms since the epoch). */
@@ -50,12 +52,16 @@ export async function stateViewStatements(
   o: { temporary?: boolean; only?: { readonly events: boolean; readonly state: boolean } } = {},
 ): Promise<{ statements: string[]; bound: BoundSnapshots }> {
   const want = o.only ?? { events: true, state: true };
-  const pages = await openStateTable(warehouse, PAGES_TABLE);
-  const revisions = await openStateTable(warehouse, REVISIONS_TABLE);
-  const pagesSnap = chosen(pages, choice);
-  const source = pagesSnap === undefined ? undefined : pages.summaryProperty(SOURCE_SNAPSHOT_PROPERTY, pagesSnap)?.value;
+  // Reading never creates a table: before the first merge the state views are empty.
+  const pages = await warehouse.tryLoadTable(STATE_NAMESPACE, PAGES_TABLE);
+  const revisions = await warehouse.tryLoadTable(STATE_NAMESPACE, REVISIONS_TABLE);
+  if (pages === undefined && choice.snapshotId !== undefined) {
+    throw new JobError('USAGE', `snapshot ${choice.snapshotId} is not a snapshot of ${STATE_NAMESPACE}.${PAGES_TABLE}: the table does not exist yet (no merge has run)`);
+  }
+  const pagesSnap = pages === undefined ? undefined : chosen(pages, choice);
+  const source = pages === undefined || pagesSnap === undefined ? undefined : pages.summaryProperty(SOURCE_SNAPSHOT_PROPERTY, pagesSnap)?.value;
   const revisionsSnap =
-    source === undefined
+    source === undefined || revisions === undefined
       ? undefined
       : ancestors(revisions, revisions.currentSnapshot()).find((s) => revisions.summaryProperty(SOURCE_SNAPSHOT_PROPERTY, s)?.value === source);
   const eventsTable = want.events ? await warehouse.tryLoadTable(events.namespace, events.name) : undefined;
@@ -65,8 +71,10 @@ export async function stateViewStatements(
   const statements: string[] = [];
   if (eventsTable !== undefined) statements.push(`${create} events AS ${await tableRelationSql(eventsTable, snapshotOption(eventsSnap))}`);
   // Views a query does not use bind to empty relations: planning them would read their manifests.
-  statements.push(`${create} pages AS ${await tableRelationSql(pages, want.state ? snapshotOption(pagesSnap) : { empty: true })}`);
-  statements.push(`${create} revisions_raw AS ${await tableRelationSql(revisions, want.state ? snapshotOption(revisionsSnap) : { empty: true })}`);
+  const relation = (table: Table | undefined, schema: Schema, snapshot: Snapshot | undefined): Promise<string> | string =>
+    table === undefined ? emptyRelationSql(schema) : tableRelationSql(table, want.state ? snapshotOption(snapshot) : { empty: true });
+  statements.push(`${create} pages AS ${await relation(pages, PAGES_SCHEMA, pagesSnap)}`);
+  statements.push(`${create} revisions_raw AS ${await relation(revisions, REVISIONS_SCHEMA, revisionsSnap)}`);
   statements.push(`${create} revisions AS ${revisionsViewSql('revisions_raw', 'pages')}`);
   statements.push(`${create} current AS ${currentViewSql('revisions')}`);
   const bound: BoundSnapshots = {

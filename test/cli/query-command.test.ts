@@ -2,7 +2,7 @@
 // snapshot choices, --emit-views for the DuckDB CLI, and the README's example queries.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -118,3 +118,36 @@ async function runCliJson(...args: string[]): Promise<string> {
   assert.equal(code, 0);
   return out;
 }
+
+/** `mwlake query` with only the arguments given: no job name, no job file. */
+async function bareQuery(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const sink = (f: (s: string) => void) => new Writable({ write: (c, _e, cb) => (f(String(c)), cb()) });
+  const code = await runCli(['--log-level', 'silent', 'query', ...args], { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: {} });
+  return { code, out, err };
+}
+
+test('a query needs no job name, and a mistyped --warehouse fails naming it instead of creating a warehouse', async () => {
+  const counted = await bareQuery('--warehouse', wh, 'SELECT count(*) AS n FROM current');
+  assert.equal(counted.code, ExitCode.Ok, counted.err);
+  assert.ok(Number((JSON.parse(counted.out) as { n: number }).n) > 0);
+
+  const typo = join(dir, 'warehose');
+  const missing = await bareQuery('--warehouse', typo, 'SELECT count(*) AS n FROM current');
+  assert.equal(missing.code, ExitCode.Data);
+  assert.match(missing.err, new RegExp(`no warehouse at ${typo}: give --warehouse DIR`));
+  await assert.rejects(readFile(typo), { code: 'ENOENT' });
+});
+
+test('before the first merge the state views are empty, and the query creates no table', async () => {
+  const empty = join(dir, 'empty-warehouse');
+  await mkdir(empty);
+  const result = await bareQuery('--warehouse', empty, 'SELECT (SELECT count(*) FROM current) AS current, (SELECT count(*) FROM revisions) AS revisions');
+  assert.equal(result.code, ExitCode.Ok, result.err);
+  assert.deepEqual(JSON.parse(result.out), { current: 0, revisions: 0 });
+  assert.deepEqual(await readdir(empty), []);
+  const bySnapshot = await bareQuery('--warehouse', empty, '--snapshot', '123', 'SELECT 1');
+  assert.equal(bySnapshot.code, ExitCode.Usage);
+  assert.match(bySnapshot.err, /snapshot 123 is not a snapshot of state.pages: the table does not exist yet/);
+});

@@ -1,7 +1,7 @@
 // The job commands: drain, merge, dump, maintain and nightly. Each parses its flags, loads the job
 // file, runs one pipeline step and prints its result as one JSON line on stdout.
 
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { Command } from 'commander';
 import { JobError } from '../../core/errors.js';
 import { stringifyJsonBigInt } from '../../core/json-bigint.js';
@@ -41,16 +41,31 @@ export function common(cmd: Command): Command {
     .option('--dry-run', 'show what would be done, change nothing');
 }
 
-export async function config(flags: CommonFlags & ConfigOverrides, context: CliContext): Promise<JobConfig> {
+/**
+ * The job's configuration. `readOnly` commands need no job name, and never create the warehouse:
+ * a mistyped --warehouse must fail, not answer from a new empty one.
+ */
+export async function config(flags: CommonFlags & ConfigOverrides, context: CliContext, o: { readonly readOnly?: boolean } = {}): Promise<JobConfig> {
   const overrides: ConfigOverrides = {};
   if (flags.warehouse !== undefined) overrides.warehouse = flags.warehouse;
   if (flags.brokers !== undefined) overrides.brokers = flags.brokers;
   if (flags.jobName !== undefined) overrides.jobName = flags.jobName;
   if (flags.maxEvents !== undefined) overrides.maxEvents = flags.maxEvents;
   if (flags.maxBytes !== undefined) overrides.maxBytes = flags.maxBytes;
-  const c = await loadConfig(flags.config, context.env, overrides);
-  await mkdir(c.warehouse, { recursive: true });
+  const c = await loadConfig(flags.config, context.env, overrides, { jobNameRequired: o.readOnly !== true });
+  if (o.readOnly !== true) await mkdir(c.warehouse, { recursive: true });
+  else if (!(await isDirectory(c.warehouse))) {
+    throw new JobError('NOT_FOUND', `no warehouse at ${c.warehouse}: give --warehouse DIR, MWLAKE_WAREHOUSE or warehouse: in the job file`, { context: { warehouse: c.warehouse } });
+  }
   return c;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function print(context: CliContext, value: unknown): void {

@@ -54,7 +54,7 @@ export const registerQuery: RegisterCommand = (program, context) => {
       if (!(FORMATS as readonly string[]).includes(flags.format)) throw new JobError('USAGE', `--format must be one of ${FORMATS.join(', ')}, found ${JSON.stringify(flags.format)}`);
       const format = flags.format as Format;
       const choice = choiceOf(flags);
-      const c = await config(flags, context);
+      const c = await config(flags, context, { readOnly: true });
       // Loaded here, not at startup: every command pays for what it uses only.
       const [{ openDuckDb }, { stateViewStatements, viewsUsedBy }] = await Promise.all([import('../../duckdb/connection.js'), import('../../pipeline/state-views.js')]);
       const warehouse = warehouseOf(c);

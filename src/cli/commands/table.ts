@@ -26,7 +26,7 @@ function withCommon(cmd: Command): Command {
 async function openWarehouse(flags: Flags, context: CliContext): Promise<Warehouse> {
   // The table commands need no job name: default one so they work without a job file.
   const env = { MWLAKE_JOB_NAME: 'mwlake', ...context.env };
-  const config = await loadConfig(flags.config, env, flags.warehouse === undefined ? {} : { warehouse: flags.warehouse });
+  const config = await loadConfig(flags.config, env, flags.warehouse === undefined ? {} : { warehouse: flags.warehouse }, { jobNameRequired: false });
   return warehouseOf(config, context.logger());
 }
 
