@@ -5,12 +5,11 @@ import { randomUUID } from 'node:crypto';
 import { JobError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { joinLocation, type Storage } from '../core/storage.js';
-import { writeMetadataVersion } from './commit/write-metadata.js';
 import { UNPARTITIONED_LAST_PARTITION_ID, type PartitionSpec } from './spec/partition.js';
 import { UNSORTED_ORDER, type SortOrder } from './spec/sort-order.js';
 import type { TableMetadata } from './spec/table-metadata.js';
 import { isList, isMap, isStruct, type IcebergType, type Schema } from './spec/types.js';
-import { loadTableAt, Table } from './table.js';
+import { commitPath, loadTableAt, Table } from './table.js';
 
 export interface CreateTableOptions {
   readonly schema: Schema;
@@ -78,6 +77,7 @@ export class Warehouse {
       defaultSortOrderId: (o.sortOrder ?? UNSORTED_ORDER).orderId,
       refs: {},
     };
+    const { writeMetadataVersion } = await commitPath();
     if (!(await writeMetadataVersion(this.storage, metadata, 1))) {
       throw new JobError('ALREADY_EXISTS', `table ${namespace}.${name} already exists at ${location}`, { context: { table: location } });
     }

@@ -5,8 +5,7 @@
 import { CommitStateUnknownError, JobError, SpecViolationError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { joinLocation, type Storage } from '../core/storage.js';
-import { applyChange, newCommitIds, prepareAddedManifests, type TableChange } from './commit/table-change.js';
-import { withMetadataLog, writeMetadataVersion } from './commit/write-metadata.js';
+import type { TableChange } from './commit/table-change.js';
 import { readManifestList } from './scan/manifest-cache.js';
 import { predicateFilter, type Predicate } from './scan/predicate.js';
 import { planSnapshot, readResolvedEntries, type FileFilter, type PlannedFile, type ScanPlan } from './scan/plan.js';
@@ -149,6 +148,7 @@ export class Table {
 
   /** Commits one snapshot. Retries lost races; conflicts the change cannot survive throw. */
   async commit(change: TableChange): Promise<CommitResult> {
+    const { applyChange, newCommitIds, prepareAddedManifests, withMetadataLog, writeMetadataVersion } = await commitPath();
     const ids = newCommitIds();
     const added = await prepareAddedManifests(this.storage, this.metadata, change, ids);
     let base: Table = this;
@@ -172,6 +172,7 @@ export class Table {
 
   /** A metadata-only change (partition evolution, properties, snapshot expiry), with the same retry rule. */
   async updateMetadata(update: (current: TableMetadata) => TableMetadata): Promise<Table> {
+    const { withMetadataLog, writeMetadataVersion } = await commitPath();
     let base: Table = this;
     for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
       if (attempt > 0) base = await base.refresh();
@@ -180,6 +181,15 @@ export class Table {
     }
     throw new JobError('COMMIT_CONFLICT', `could not update ${this.location}: other writers kept winning`, { context: { table: this.location } });
   }
+}
+
+/**
+ * The commit modules (manifest writing and merging, Avro encoding, metadata writing), loaded on the
+ * first commit: read-only commands such as `mwlake query` never pay for them.
+ */
+export async function commitPath(): Promise<typeof import('./commit/table-change.js') & typeof import('./commit/write-metadata.js')> {
+  const [change, metadata] = await Promise.all([import('./commit/table-change.js'), import('./commit/write-metadata.js')]);
+  return { ...change, ...metadata };
 }
 
 async function readText(storage: Storage, location: string): Promise<string | undefined> {
