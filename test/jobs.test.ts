@@ -17,6 +17,11 @@ test('jobs/page_content_change.yaml loads; env and flags override it; job_name i
   assert.deepEqual(o.kafka.brokers, ['k1:9092', 'k2:9092']);
   assert.equal(o.warehouse, '/tmp/w');
   await assert.rejects(loadConfig(undefined, {}), /job_name is required/);
+  assert.equal(c.drain.workers, 0);
+  assert.equal((await loadConfig(file, { MWLAKE_DRAIN_WORKERS: '2' })).drain.workers, 2);
+  for (const bad of ['', 'two', '-1', '1.5', '65']) {
+    await assert.rejects(loadConfig(file, { MWLAKE_DRAIN_WORKERS: bad }), /MWLAKE_DRAIN_WORKERS must be a whole number from 0 to 64/, `MWLAKE_DRAIN_WORKERS=${JSON.stringify(bad)}`);
+  }
 });
 
 test('the Airflow DAG compiles', () => {

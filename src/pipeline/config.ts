@@ -19,7 +19,7 @@ export interface JobConfig {
   /** Local directory of the Iceberg warehouse. */
   readonly warehouse: string;
   readonly events: { readonly namespace: string; readonly table: string };
-  readonly drain: { readonly maxEvents?: number; readonly maxBytes?: number; readonly maxMessageBytes: number; readonly parquetEncoder: 'duckdb' | 'parquet-wasm' };
+  readonly drain: { readonly maxEvents?: number; readonly maxBytes?: number; readonly maxMessageBytes: number; readonly parquetEncoder: 'duckdb' | 'parquet-wasm'; readonly workers: number };
   readonly dumps: { readonly root: string; readonly wikis: readonly string[] | 'all'; readonly namespaceMap?: string; readonly compression: 'bz2' | 'zstd' };
   readonly maintenance: {
     readonly compact: boolean;
@@ -149,6 +149,11 @@ export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEn
   if (encoder !== 'duckdb' && encoder !== 'parquet-wasm') throw new ConfigError(`${where}.drain.parquet_encoder must be duckdb or parquet-wasm, found ${JSON.stringify(encoder)}`);
   const maxEvents = flags.maxEvents ?? num(drain, 'max_events', `${where}.drain`);
   const maxBytes = flags.maxBytes ?? num(drain, 'max_bytes', `${where}.drain`);
+  const workersText = env['MWLAKE_DRAIN_WORKERS'];
+  const workers = workersText !== undefined ? (/^\d+$/.test(workersText.trim()) ? Number(workersText) : NaN) : num(drain, 'workers', `${where}.drain`, 0)!;
+  if (!Number.isInteger(workers) || workers < 0 || workers > 64) {
+    throw new ConfigError(`${workersText !== undefined ? 'MWLAKE_DRAIN_WORKERS' : `${where}.drain.workers`} must be a whole number from 0 to 64, found ${JSON.stringify(workersText ?? workers)}`);
+  }
 
   return {
     jobName,
@@ -167,6 +172,7 @@ export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEn
       ...(maxBytes === undefined ? {} : { maxBytes }),
       maxMessageBytes: num(drain, 'max_message_bytes', `${where}.drain`, 10 * 1024 * 1024)!,
       parquetEncoder: encoder,
+      workers,
     },
     dumps: { root: dumpsRoot, wikis, compression, ...(namespaceMap === undefined ? {} : { namespaceMap: rel(namespaceMap) }) },
     maintenance: {

@@ -8,15 +8,17 @@ import { JobError, OffsetOutOfRangeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { errorStreamName } from '../events/error-event.js';
 import { EVENTS_SCHEMA, EVENTS_SPEC, KAFKA_GAPS_PROPERTY, KAFKA_OFFSETS_PROPERTY } from '../events/events-table.js';
+import type { PreparedMessage } from '../events/staged-row.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import type { Table } from '../iceberg/table.js';
 import { KafkaAdmin } from '../kafka/admin.js';
 import type { KafkaClientOptions } from '../kafka/client.js';
 import { openBoundedSource } from '../kafka/kafkajs-source.js';
 import { KafkaProducer } from '../kafka/producer.js';
-import { partitionKey, type PartitionPosition, type PartitionRange } from '../kafka/source.js';
+import { partitionKey, type KafkaBatch, type PartitionPosition, type PartitionRange } from '../kafka/source.js';
 import type { JobConfig } from './config.js';
 import { MessageSorter } from './message-sorter.js';
+import { PreparePool } from './prepare-pool.js';
 import { EventStager } from './event-files.js';
 
 export interface DrainOptions {
@@ -147,18 +149,35 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
   const readerGroup = `${config.kafka.groupId}.run-${randomUUID().slice(0, 8)}`;
   const source = await openBoundedSource({ ...kafkaOptions(config, logger), groupId: readerGroup, ranges: pending });
   const c = sorter.counts;
+  const pool = new PreparePool(config.drain.workers, config.drain.maxMessageBytes);
   let committed = false;
   try {
-    for await (const batch of source) {
-      for (const m of batch.messages) await sorter.add(m);
+    // Batches being prepared by the workers while the next ones are read; each is sorted, and its
+    // position recorded, only when its turn comes, so a stop (a cap) drops the rest unrecorded.
+    const inFlight: { batch: KafkaBatch; prepared: Promise<PreparedMessage[]> }[] = [];
+    const window = pool.size + 1;
+    let capped = false;
+    const settle = async (): Promise<void> => {
+      const { batch, prepared } = inFlight.shift()!;
+      const outcomes = await prepared;
+      for (const [i, m] of batch.messages.entries()) await sorter.accept(m, outcomes[i]!);
       positions.set(partitionKey(batch), { topic: batch.topic, partition: batch.partition, nextOffset: batch.nextOffset });
       if (o.onProgress !== undefined) {
         const left = Object.fromEntries(ranges.map((r) => [partitionKey(r), r.endOffset - (positions.get(partitionKey(r))?.nextOffset ?? r.nextOffset)]));
         o.onProgress({ events: c.consumed, bytes: c.bytes, total: Number(pending.reduce((n, r) => n + (r.endOffset - r.nextOffset), 0n)), lag: left });
       }
-      if ((config.drain.maxEvents !== undefined && c.consumed >= config.drain.maxEvents) || (config.drain.maxBytes !== undefined && c.bytes >= config.drain.maxBytes)) break;
+      capped = (config.drain.maxEvents !== undefined && c.consumed >= config.drain.maxEvents) || (config.drain.maxBytes !== undefined && c.bytes >= config.drain.maxBytes);
+    };
+    for await (const batch of source) {
+      const prepared = pool.prepare(batch);
+      prepared.catch(() => {}); // awaited in settle; a failure must not surface before its turn
+      inFlight.push({ batch, prepared });
+      while (inFlight.length > window && !capped) await settle();
+      if (capped) break;
     }
-    for (const p of source.positions()) {
+    while (inFlight.length > 0 && !capped) await settle();
+    // The source has handed out batches that a cap left unsorted: its positions are not ours then.
+    for (const p of capped ? [] : source.positions()) {
       const known = positions.get(partitionKey(p))!;
       if (p.nextOffset > known.nextOffset && p.nextOffset <= (ranges.find((r) => partitionKey(r) === partitionKey(p))?.endOffset ?? 0n)) {
         // Advances without messages (transaction markers) are safe to record.
@@ -205,6 +224,7 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
     };
   } finally {
     await source.close().catch(() => {});
+    await pool.close();
     await admin.close().catch(() => {});
     // Data files of a run that did not commit are removed; a killed run leaves orphans for maintenance.
     await stager.close({ discard: !committed });

@@ -73,9 +73,14 @@ export class EventStager {
   }
 
   /** Stages one event; resolves once the staging file can take more (backpressure). */
-  async add(event: PageChangeEvent, coordinates: KafkaCoordinates): Promise<void> {
+  add(event: PageChangeEvent, coordinates: KafkaCoordinates): Promise<void> {
+    return this.addLine(event.wiki_id, eventDay(event), Buffer.from(JSON.stringify(eventRow(event, coordinates)) + '\n', 'utf8'));
+  }
+
+  /** Stages one events-table row already serialised as a JSON line (see events/staged-row.ts). */
+  async addLine(wikiId: string, day: number | null, line: Uint8Array): Promise<void> {
     if (this.failure !== undefined) throw this.failure;
-    const tuple: [string, number | null] = [event.wiki_id, eventDay(event)];
+    const tuple: [string, number | null] = [wikiId, day];
     const key = JSON.stringify(tuple);
     let chunk = this.open.get(key);
     if (chunk === undefined) {
@@ -85,8 +90,7 @@ export class EventStager {
       this.all.push(chunk);
     }
     this.rows++;
-    const line = JSON.stringify(eventRow(event, coordinates)) + '\n';
-    chunk.bytes += line.length;
+    chunk.bytes += line.byteLength;
     const c = chunk;
     if (!c.stream.write(line)) await new Promise<void>((resolve) => c.stream.once('drain', () => resolve()));
     if (c.bytes >= (this.o.chunkBytes ?? 64 * 1024 * 1024)) {

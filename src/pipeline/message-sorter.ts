@@ -5,10 +5,12 @@
 
 import { hostname } from 'node:os';
 import { buildErrorEvent, errorStreamName } from '../events/error-event.js';
-import { isCanaryEvent, streamOfTopic } from '../events/page-change.js';
-import { validatePageChangeMessage } from '../events/validate.js';
+import { streamOfTopic } from '../events/page-change.js';
+import { prepareMessage, type PreparedMessage } from '../events/staged-row.js';
 import type { KafkaMessage } from '../kafka/source.js';
 import type { EventStager } from './event-files.js';
+
+const EMPTY = Buffer.alloc(0);
 
 export interface SortCounts {
   consumed: number;
@@ -35,36 +37,38 @@ export class MessageSorter {
     return this.errors.length;
   }
 
-  async add(m: KafkaMessage): Promise<void> {
-    this.counts.consumed++;
-    this.counts.bytes += m.sizeBytes;
-    const value = m.value ?? Buffer.alloc(0);
-    if (value.byteLength > this.o.maxMessageBytes) {
-      this.fail(m, value, 'oversize', `message is ${value.byteLength} bytes; the limit is ${this.o.maxMessageBytes}`);
-      return;
-    }
-    const v = validatePageChangeMessage(value);
-    if (!v.ok) {
-      this.fail(m, value, v.errorType, v.message, v.value);
-      return;
-    }
-    if (isCanaryEvent(v.event)) {
-      this.counts.filtered++;
-      return;
-    }
-    const id = (v.event.meta as { id?: string } | undefined)?.id;
-    if (id !== undefined) {
-      if (this.seen.has(id)) {
-        this.counts.deduplicated++;
-        return;
-      }
-      this.seen.add(id);
-    }
-    await this.stager.add(v.event, { topic: m.topic, partition: m.partition, offset: m.offset, timestampMs: m.timestampMs });
-    this.counts.written++;
+  /** Prepares (validates and serialises) the message on this thread and sorts it. */
+  add(m: KafkaMessage): Promise<void> {
+    return this.accept(m, prepareMessage(m.value ?? EMPTY, m, this.o.maxMessageBytes));
   }
 
-  private fail(m: KafkaMessage, value: Buffer, errorType: string, message: string, parsed?: unknown): void {
+  /** Sorts a message prepared already (on a worker thread); call in consumption order. */
+  async accept(m: KafkaMessage, prepared: PreparedMessage): Promise<void> {
+    this.counts.consumed++;
+    this.counts.bytes += m.sizeBytes;
+    switch (prepared.kind) {
+      case 'invalid':
+        this.fail(m, m.value ?? EMPTY, prepared.errorType, prepared.message);
+        return;
+      case 'canary':
+        this.counts.filtered++;
+        return;
+      case 'event': {
+        const id = prepared.id;
+        if (id !== undefined) {
+          if (this.seen.has(id)) {
+            this.counts.deduplicated++;
+            return;
+          }
+          this.seen.add(id);
+        }
+        await this.stager.addLine(prepared.wikiId, prepared.day, prepared.line);
+        this.counts.written++;
+      }
+    }
+  }
+
+  private fail(m: KafkaMessage, value: Buffer, errorType: string, message: string): void {
     const event = buildErrorEvent({
       jobName: this.o.jobName,
       emitterId: this.emitterId,
@@ -73,7 +77,6 @@ export class MessageSorter {
       rawBytes: value,
       streamName: streamOfTopic(m.topic),
       dt: new Date().toISOString(),
-      ...(parsed === undefined ? {} : { parsed }),
       triggeredBy: `${m.topic}:${m.partition}:${m.offset}`,
     });
     this.errors.push({ topic: errorStreamName(this.o.jobName), value: Buffer.from(JSON.stringify(event)) });

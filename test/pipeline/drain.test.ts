@@ -172,6 +172,38 @@ test('the parquet-wasm encoder writes the same rows as the DuckDB encoder', { ti
   assert.equal(b, a);
 });
 
+test('worker threads and the main thread prepare the same rows, counts and error events', { timeout: 300_000 }, async () => {
+  const job = newJob();
+  await produce(job, 400, 8, ['--bad-fraction', '0.05']);
+  const variant = (workers: number): Job => {
+    const name = `${String(job.env['MWLAKE_JOB_NAME'])}_w${workers}`;
+    return { ...job, wh: `${job.wh}-w${workers}`, env: { ...job.env, MWLAKE_WAREHOUSE: `${job.wh}-w${workers}`, MWLAKE_JOB_NAME: name, MWLAKE_DRAIN_WORKERS: String(workers) } };
+  };
+  const [inline, pooled] = [variant(0), variant(3)];
+  const a = await drain(inline);
+  const b = await drain(pooled);
+  assert.equal(a.consumed, 400);
+  assert.ok(a.errored > 0 && a.written > 0, `written ${a.written}, errored ${a.errored}`);
+  assert.deepEqual([b.consumed, b.written, b.errored, b.filtered, b.deduplicated], [a.consumed, a.written, a.errored, a.filtered, a.deduplicated]);
+  assert.equal(await contentHash(pooled), await contentHash(inline));
+  const errorsOf = async (j: Job) =>
+    messagesOf(await readBounded(await rangesToEnd(`${String(j.env['MWLAKE_JOB_NAME'])}.error`)))
+      .map((m) => JSON.parse(m.value!.toString('utf8')) as { raw_event: string; message: string; errored_stream_name: string })
+      .map((e) => `${e.errored_stream_name} ${e.message} ${e.raw_event}`)
+      .sort();
+  const [ea, eb] = [await errorsOf(inline), await errorsOf(pooled)];
+  assert.equal(ea.length, a.errored);
+  assert.deepEqual(eb, ea);
+  // A cap with batches in flight: the positions recorded are those of the batches sorted.
+  const capped = variant(2);
+  const first = await drain(capped, { overrides: { maxEvents: 100 } });
+  assert.ok(first.consumed >= 100 && first.consumed < 400, `first run consumed ${first.consumed}`);
+  const rest = await drain(capped);
+  assert.equal(first.consumed + rest.consumed, 400);
+  const counts = await tableCounts(capped);
+  assert.deepEqual(counts, { rows: first.written + rest.written, distinct: first.written + rest.written, snapshots: 2 });
+});
+
 test('accounting: canaries are filtered, repeats of a meta.id deduplicated, bad messages sent to <job>.error byte for byte', { timeout: 300_000 }, async () => {
   const job = newJob();
   const file = join(dir, `${job.stream}.jsonl`);

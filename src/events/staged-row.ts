@@ -1,0 +1,42 @@
+// What the drain keeps of one consumed message, decided from its bytes and Kafka coordinates alone:
+// an error (with its error type), a canary to filter, or a page change with its events-table row as
+// one JSON line and the partition (wiki, day) it goes to. Pure, so it runs on the main thread or in
+// the drain's worker threads alike.
+
+import { eventDay, eventRow, type KafkaCoordinates } from './events-table.js';
+import { isCanaryEvent } from './page-change.js';
+import { validatePageChangeMessage } from './validate.js';
+
+export type Prepared<Line> =
+  | {
+      readonly kind: 'event';
+      /** meta.id, for deduplication within the run. */
+      readonly id: string | undefined;
+      readonly wikiId: string;
+      /** Days since the epoch of meta.dt; null when it has none. */
+      readonly day: number | null;
+      /** The events-table row as JSON, newline-terminated. */
+      readonly line: Line;
+    }
+  | { readonly kind: 'canary' }
+  | { readonly kind: 'invalid'; readonly errorType: string; readonly message: string };
+
+/** With the line as UTF-8 bytes, ready for the staging file. */
+export type PreparedMessage = Prepared<Uint8Array>;
+
+export function prepareMessage(value: Uint8Array, kafka: KafkaCoordinates, maxMessageBytes: number): PreparedMessage {
+  const p = prepareText(value, kafka, maxMessageBytes);
+  return p.kind === 'event' ? { ...p, line: Buffer.from(p.line, 'utf8') } : p;
+}
+
+/** With the line as a string, for callers that encode many lines into one buffer. */
+export function prepareText(value: Uint8Array, kafka: KafkaCoordinates, maxMessageBytes: number): Prepared<string> {
+  if (value.byteLength > maxMessageBytes) {
+    return { kind: 'invalid', errorType: 'oversize', message: `message is ${value.byteLength} bytes; the limit is ${maxMessageBytes}` };
+  }
+  const v = validatePageChangeMessage(value);
+  if (!v.ok) return { kind: 'invalid', errorType: v.errorType, message: v.message };
+  if (isCanaryEvent(v.event)) return { kind: 'canary' };
+  const line = JSON.stringify(eventRow(v.event, kafka)) + '\n';
+  return { kind: 'event', id: (v.event.meta as { id?: string } | undefined)?.id, wikiId: v.event.wiki_id, day: eventDay(v.event), line };
+}

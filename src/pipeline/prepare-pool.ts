@@ -1,0 +1,126 @@
+// Worker threads that prepare consumed messages (UTF-8 decoding, JSON parsing, schema validation
+// and the events-table JSON line: most of a drain's JavaScript time) beside the main thread, which
+// keeps reading Kafka and writing the staging files. Batches go to the workers in turn and come
+// back in the order they were sent. With no workers it prepares on the calling thread.
+
+import { Worker } from 'node:worker_threads';
+import { JobError } from '../core/errors.js';
+import { prepareMessage, type PreparedMessage } from '../events/staged-row.js';
+import type { KafkaBatch } from '../kafka/source.js';
+
+/** One batch as the workers receive it: the values end to end in one transferred buffer. */
+export interface PrepareRequest {
+  readonly id: number;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offsets: BigInt64Array;
+  readonly timestamps: Float64Array;
+  readonly data: Uint8Array;
+  /** End of each value in `data`. */
+  readonly ends: Uint32Array;
+  readonly maxMessageBytes: number;
+}
+
+/** A PreparedMessage without its line, which travels in the response's shared buffer. */
+export type PreparedOutcome =
+  | { readonly kind: 'event'; readonly id: string | undefined; readonly wikiId: string; readonly day: number | null; readonly lineBytes: number }
+  | Exclude<PreparedMessage, { kind: 'event' }>;
+
+export interface PrepareResponse {
+  readonly id: number;
+  readonly outcomes: readonly PreparedOutcome[];
+  readonly lines: Uint8Array;
+}
+
+interface PoolWorker {
+  readonly worker: Worker;
+  readonly waiting: Map<number, { resolve: (r: PrepareResponse) => void; reject: (e: unknown) => void }>;
+  failure?: JobError;
+}
+
+const WORKER_URL = new URL('./prepare-worker.js', import.meta.url);
+
+export class PreparePool {
+  private readonly workers: PoolWorker[] = [];
+  private next = 0;
+  private nextId = 0;
+
+  /** `size` worker threads; 0 prepares on the calling thread. */
+  constructor(
+    size: number,
+    private readonly maxMessageBytes: number,
+  ) {
+    for (let i = 0; i < size; i++) {
+      const entry: PoolWorker = { worker: new Worker(WORKER_URL), waiting: new Map() };
+      const fail = (error: JobError): void => {
+        entry.failure ??= error;
+        for (const w of entry.waiting.values()) w.reject(entry.failure);
+        entry.waiting.clear();
+      };
+      entry.worker.on('message', (response: PrepareResponse) => {
+        const w = entry.waiting.get(response.id);
+        entry.waiting.delete(response.id);
+        w?.resolve(response);
+      });
+      entry.worker.on('error', (cause) => fail(new JobError('INTERNAL', `a drain worker thread failed: ${cause.message}`, { cause })));
+      entry.worker.on('exit', (code) => fail(new JobError('INTERNAL', `a drain worker thread exited (code ${code}) with batches in flight`)));
+      this.workers.push(entry);
+    }
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /** The prepared messages of `batch`, in its order. */
+  async prepare(batch: KafkaBatch): Promise<PreparedMessage[]> {
+    const { messages } = batch;
+    if (this.workers.length === 0) return messages.map((m) => prepareMessage(m.value ?? EMPTY, m, this.maxMessageBytes));
+    const entry = this.workers[this.next]!;
+    this.next = (this.next + 1) % this.workers.length;
+    if (entry.failure !== undefined) throw entry.failure;
+    const request = this.request(batch);
+    const response = await new Promise<PrepareResponse>((resolve, reject) => {
+      entry.waiting.set(request.id, { resolve, reject });
+      entry.worker.postMessage(request, [request.data.buffer, request.offsets.buffer, request.timestamps.buffer, request.ends.buffer] as ArrayBuffer[]);
+    });
+    let start = 0;
+    return response.outcomes.map((o): PreparedMessage => {
+      if (o.kind !== 'event') return o;
+      const line = response.lines.subarray(start, start + o.lineBytes);
+      start += o.lineBytes;
+      return { kind: 'event', id: o.id, wikiId: o.wikiId, day: o.day, line };
+    });
+  }
+
+  private request(batch: KafkaBatch): PrepareRequest {
+    const { messages } = batch;
+    let total = 0;
+    for (const m of messages) total += m.value?.byteLength ?? 0;
+    // Copied into a buffer of our own: kafkajs values are views into its fetch buffers.
+    const data = new Uint8Array(total);
+    const ends = new Uint32Array(messages.length);
+    const offsets = new BigInt64Array(messages.length);
+    const timestamps = new Float64Array(messages.length);
+    let at = 0;
+    messages.forEach((m, i) => {
+      if (m.value !== null) data.set(m.value, at);
+      at += m.value?.byteLength ?? 0;
+      ends[i] = at;
+      offsets[i] = m.offset;
+      timestamps[i] = m.timestampMs;
+    });
+    return { id: this.nextId++, topic: batch.topic, partition: batch.partition, offsets, timestamps, data, ends, maxMessageBytes: this.maxMessageBytes };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.workers.map(async (entry) => {
+        entry.failure ??= new JobError('INTERNAL', 'the drain worker pool is closed');
+        await entry.worker.terminate();
+      }),
+    );
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
