@@ -23,6 +23,10 @@ import { rowsToRecordBatch } from '../parquet/arrow-rows.js';
 import { describeParquetFile } from '../parquet/footer-data-file.js';
 import { RollingParquetWriter } from '../parquet/parquet-stream-writer.js';
 
+// DuckDB's JSON → Parquet copy peaks in proportion to the file it reads: at 64 MiB the drain of
+// 240,000 events peaked at 990-1,085 MB RSS, at 32 MiB at 820-830 MB, for about 3% more time.
+const DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024;
+
 export type ParquetEncoder = 'duckdb' | 'parquet-wasm';
 
 export interface StagerOptions {
@@ -32,7 +36,7 @@ export interface StagerOptions {
   /** The largest accepted event; sizes DuckDB's JSON reader buffer. */
   readonly maxEventBytes?: number;
   readonly encoder?: ParquetEncoder;
-  /** A partition's staged JSON is encoded in chunks of this size; default 64 MB. */
+  /** A partition's staged JSON is encoded in chunks of this size; default 32 MiB. */
   readonly chunkBytes?: number;
   /** Test hook: runs after each chunk's data files are written (crash tests kill the process here). */
   readonly afterChunkWritten?: () => Promise<void> | void;
@@ -93,7 +97,7 @@ export class EventStager {
     chunk.bytes += line.byteLength;
     const c = chunk;
     if (!c.stream.write(line)) await new Promise<void>((resolve) => c.stream.once('drain', () => resolve()));
-    if (c.bytes >= (this.o.chunkBytes ?? 64 * 1024 * 1024)) {
+    if (c.bytes >= (this.o.chunkBytes ?? DEFAULT_CHUNK_BYTES)) {
       this.open.delete(key);
       // At most one chunk encodes while the next one stages: wait for the previous one first.
       await this.encoding;
