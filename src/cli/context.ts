@@ -2,7 +2,7 @@
 // process.exit; they return or throw, and main.ts maps errors to exit codes.
 
 import type { Writable } from 'node:stream';
-import type { Command } from 'commander';
+import type { Command } from './commander.js';
 import type { Logger } from '../core/log.js';
 
 export interface CliContext {

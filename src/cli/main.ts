@@ -2,7 +2,7 @@
 // Entry point of the `mwlake` CLI: builds the commander program, runs it, and maps errors to
 // sysexits-style exit codes. The only module that calls process.exit.
 
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError } from './commander.js';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { JobError, exitCodeOf } from '../core/errors.js';

@@ -49,12 +49,15 @@ export async function stateViewStatements(
   warehouse: Warehouse,
   events: { namespace: string; name: string },
   choice: SnapshotChoice = {},
-  o: { temporary?: boolean; only?: { readonly events: boolean; readonly state: boolean } } = {},
+  o: { temporary?: boolean; only?: ViewUse } = {},
 ): Promise<{ statements: string[]; bound: BoundSnapshots }> {
-  const want = o.only ?? { events: true, state: true };
+  const want = o.only ?? { events: true, pages: true, revisions: true };
   // Reading never creates a table: before the first merge the state views are empty.
-  const pages = await warehouse.tryLoadTable(STATE_NAMESPACE, PAGES_TABLE);
-  const revisions = await warehouse.tryLoadTable(STATE_NAMESPACE, REVISIONS_TABLE);
+  const [pages, revisions, eventsTable] = await Promise.all([
+    warehouse.tryLoadTable(STATE_NAMESPACE, PAGES_TABLE),
+    warehouse.tryLoadTable(STATE_NAMESPACE, REVISIONS_TABLE),
+    want.events ? warehouse.tryLoadTable(events.namespace, events.name) : undefined,
+  ]);
   if (pages === undefined && choice.snapshotId !== undefined) {
     throw new JobError('USAGE', `snapshot ${choice.snapshotId} is not a snapshot of ${STATE_NAMESPACE}.${PAGES_TABLE}: the table does not exist yet (no merge has run)`);
   }
@@ -64,17 +67,21 @@ export async function stateViewStatements(
     source === undefined || revisions === undefined
       ? undefined
       : ancestors(revisions, revisions.currentSnapshot()).find((s) => revisions.summaryProperty(SOURCE_SNAPSHOT_PROPERTY, s)?.value === source);
-  const eventsTable = want.events ? await warehouse.tryLoadTable(events.namespace, events.name) : undefined;
   const eventsSnap = eventsTable === undefined ? undefined : choice.snapshotId !== undefined ? eventsTable.currentSnapshot() : chosen(eventsTable, choice);
 
   const create = `CREATE OR REPLACE ${o.temporary === false ? '' : 'TEMP '}VIEW`;
-  const statements: string[] = [];
-  if (eventsTable !== undefined) statements.push(`${create} events AS ${await tableRelationSql(eventsTable, snapshotOption(eventsSnap))}`);
   // Views a query does not use bind to empty relations: planning them would read their manifests.
-  const relation = (table: Table | undefined, schema: Schema, snapshot: Snapshot | undefined): Promise<string> | string =>
-    table === undefined ? emptyRelationSql(schema) : tableRelationSql(table, want.state ? snapshotOption(snapshot) : { empty: true });
-  statements.push(`${create} pages AS ${await relation(pages, PAGES_SCHEMA, pagesSnap)}`);
-  statements.push(`${create} revisions_raw AS ${await relation(revisions, REVISIONS_SCHEMA, revisionsSnap)}`);
+  const relation = (table: Table | undefined, schema: Schema, snapshot: Snapshot | undefined, used: boolean): Promise<string> | string =>
+    table === undefined ? emptyRelationSql(schema) : tableRelationSql(table, used ? snapshotOption(snapshot) : { empty: true });
+  const [eventsSql, pagesSql, revisionsSql] = await Promise.all([
+    eventsTable === undefined ? undefined : tableRelationSql(eventsTable, snapshotOption(eventsSnap)),
+    relation(pages, PAGES_SCHEMA, pagesSnap, want.pages),
+    relation(revisions, REVISIONS_SCHEMA, revisionsSnap, want.revisions),
+  ]);
+  const statements: string[] = [];
+  if (eventsSql !== undefined) statements.push(`${create} events AS ${eventsSql}`);
+  statements.push(`${create} pages AS ${pagesSql}`);
+  statements.push(`${create} revisions_raw AS ${revisionsSql}`);
   statements.push(`${create} revisions AS ${revisionsViewSql('revisions_raw', 'pages')}`);
   statements.push(`${create} current AS ${currentViewSql('revisions')}`);
   const bound: BoundSnapshots = {
@@ -86,9 +93,19 @@ export async function stateViewStatements(
   return { statements, bound };
 }
 
-/** The views a SQL text can refer to: `events`, and the state views (pages, revisions, current). */
-export function viewsUsedBy(sql: string): { events: boolean; state: boolean } {
-  return { events: /\bevents\b/i.test(sql), state: /\b(pages|revisions_raw|revisions|current)\b/i.test(sql) };
+/**
+ * The tables a SQL text can read through the views: `revisions` and `current` read both state
+ * tables (suppression and deletion come from pages), `pages` and `revisions_raw` one each.
+ */
+export function viewsUsedBy(sql: string): ViewUse {
+  const derived = /\b(revisions|current)\b/i.test(sql);
+  return { events: /\bevents\b/i.test(sql), pages: derived || /\bpages\b/i.test(sql), revisions: derived || /\brevisions_raw\b/i.test(sql) };
+}
+
+export interface ViewUse {
+  readonly events: boolean;
+  readonly pages: boolean;
+  readonly revisions: boolean;
 }
 
 export async function bindStateViews(
@@ -96,7 +113,7 @@ export async function bindStateViews(
   warehouse: Warehouse,
   events: { namespace: string; name: string },
   choice: SnapshotChoice = {},
-  only?: { readonly events: boolean; readonly state: boolean },
+  only?: ViewUse,
 ): Promise<BoundSnapshots> {
   const { statements, bound } = await stateViewStatements(warehouse, events, choice, only === undefined ? {} : { only });
   for (const sql of statements) await db.run(sql);

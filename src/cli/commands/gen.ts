@@ -1,7 +1,7 @@
 // `mwlake gen`: parses and checks the options, runs pipeline/gen, prints one JSON summary line.
 // Reads argv and env (KAFKA_BROKERS) only here; imports pipeline and core.
 
-import { Command, Option } from 'commander';
+import { Command, Option } from '../commander.js';
 import { JobError } from '../../core/errors.js';
 import type { GenTarget } from '../../pipeline/gen.js';
 import type { CliContext, RegisterCommand } from '../context.js';

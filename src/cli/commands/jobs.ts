@@ -2,7 +2,7 @@
 // file, runs one pipeline step and prints its result as one JSON line on stdout.
 
 import { mkdir, stat } from 'node:fs/promises';
-import { Command } from 'commander';
+import { Command } from '../commander.js';
 import { JobError } from '../../core/errors.js';
 import { stringifyJsonBigInt } from '../../core/json-bigint.js';
 import { createProgress } from '../../core/progress.js';

@@ -1,7 +1,7 @@
 // `mwlake table list|show|snapshots|files|rollback`: what operators look at when something is off.
 // Human-readable columns by default, one JSON document with --json.
 
-import { Command } from 'commander';
+import { Command } from '../commander.js';
 import { JobError } from '../../core/errors.js';
 import { stringifyJsonBigInt } from '../../core/json-bigint.js';
 import type { Warehouse } from '../../iceberg/catalog.js';

@@ -2,9 +2,20 @@
 // Avro is where readers' rejections come from). Longs decode to bigint so snapshot ids and
 // sequence numbers stay exact; custom schema attributes (field-id, element-id) are kept.
 
-import avro from 'avsc';
+import type avsc from 'avsc';
+import { createRequire } from 'node:module';
 import { PassThrough } from 'node:stream';
 import { SpecViolationError } from '../../core/errors.js';
+
+// The two avsc modules used, required directly: the package index also loads its RPC services
+// and file helpers, and an ESM import makes Node scan its CommonJS for named exports; together
+// 10 ms of every `mwlake` start (measured with hyperfine: 89 → 79 ms for the load alone).
+const require = createRequire(import.meta.url);
+const avro = {
+  Type: (require('avsc/lib/types') as { Type: typeof avsc.Type }).Type,
+  types: (require('avsc/lib/types') as { builtins: typeof avsc.types }).builtins,
+  streams: (require('avsc/lib/containers') as { streams: typeof avsc.streams }).streams,
+};
 
 /** avro `long` as bigint both ways (numbers are accepted on write). */
 export const BIGINT_LONG = avro.types.LongType.__with({
@@ -20,8 +31,8 @@ export const BIGINT_LONG = avro.types.LongType.__with({
   compare: (a: bigint, b: bigint) => (a === b ? 0 : a < b ? -1 : 1),
 });
 
-export function avroType(schema: object): avro.Type {
-  return avro.Type.forSchema(schema as avro.Schema, { registry: { long: BIGINT_LONG } as never, wrapUnions: false });
+export function avroType(schema: object): avsc.Type {
+  return avro.Type.forSchema(schema as avsc.Schema, { registry: { long: BIGINT_LONG } as never, wrapUnions: false });
 }
 
 /** Encodes records into a deflate container with the given key-value metadata (avro.codec is always set). */
@@ -53,8 +64,23 @@ export interface DecodedContainer {
   readonly records: unknown[];
 }
 
+// Types of the writer schemas read, by their JSON: building one generates code (a few ms each),
+// and the manifests of a table, and every manifest list, share a schema.
+const readTypes = new Map<string, avsc.Type>();
+
+function readType(schema: object): avsc.Type {
+  const key = JSON.stringify(schema);
+  let type = readTypes.get(key);
+  if (type === undefined) {
+    type = avroType(schema);
+    if (readTypes.size >= 64) readTypes.delete(readTypes.keys().next().value as string);
+    readTypes.set(key, type);
+  }
+  return type;
+}
+
 export async function decodeContainer(bytes: Uint8Array, what: string): Promise<DecodedContainer> {
-  const decoder = new avro.streams.BlockDecoder({ parseHook: (schema: avro.Schema) => avroType(schema as object) } as never);
+  const decoder = new avro.streams.BlockDecoder({ parseHook: (schema: avsc.Schema) => readType(schema as object) } as never);
   const records: unknown[] = [];
   let metadata: Record<string, string> = {};
   decoder.on('metadata', (_type: unknown, _codec: unknown, header: { meta: Record<string, Buffer> }) => {
