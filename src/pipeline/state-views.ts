@@ -49,9 +49,10 @@ export async function stateViewStatements(
   warehouse: Warehouse,
   events: { namespace: string; name: string },
   choice: SnapshotChoice = {},
-  o: { temporary?: boolean; only?: ViewUse } = {},
+  o: { temporary?: boolean; only?: ReadonlySet<ViewName> } = {},
 ): Promise<{ statements: string[]; bound: BoundSnapshots }> {
-  const want = o.only ?? { events: true, pages: true, revisions: true };
+  const views = o.only ?? new Set(VIEW_NAMES);
+  const want = { events: views.has('events'), pages: views.has('pages'), revisions: views.has('revisions_raw') };
   // Reading never creates a table: before the first merge the state views are empty.
   const [pages, revisions, eventsTable] = await Promise.all([
     warehouse.tryLoadTable(STATE_NAMESPACE, PAGES_TABLE),
@@ -78,12 +79,13 @@ export async function stateViewStatements(
     relation(pages, PAGES_SCHEMA, pagesSnap, want.pages),
     relation(revisions, REVISIONS_SCHEMA, revisionsSnap, want.revisions),
   ]);
+  // Only the views asked for are created: DuckDB binds each one as it is created (a few ms each).
   const statements: string[] = [];
   if (eventsSql !== undefined) statements.push(`${create} events AS ${eventsSql}`);
-  statements.push(`${create} pages AS ${pagesSql}`);
-  statements.push(`${create} revisions_raw AS ${revisionsSql}`);
-  statements.push(`${create} revisions AS ${revisionsViewSql('revisions_raw', 'pages')}`);
-  statements.push(`${create} current AS ${currentViewSql('revisions')}`);
+  if (views.has('pages')) statements.push(`${create} pages AS ${pagesSql}`);
+  if (views.has('revisions_raw')) statements.push(`${create} revisions_raw AS ${revisionsSql}`);
+  if (views.has('revisions')) statements.push(`${create} revisions AS ${revisionsViewSql('revisions_raw', 'pages')}`);
+  if (views.has('current')) statements.push(`${create} current AS ${currentViewSql('revisions')}`);
   const bound: BoundSnapshots = {
     ...(eventsSnap === undefined ? {} : { events: eventsSnap.snapshotId.toString() }),
     ...(pagesSnap === undefined ? {} : { pages: pagesSnap.snapshotId.toString() }),
@@ -93,19 +95,20 @@ export async function stateViewStatements(
   return { statements, bound };
 }
 
-/**
- * The tables a SQL text can read through the views: `revisions` and `current` read both state
- * tables (suppression and deletion come from pages), `pages` and `revisions_raw` one each.
- */
-export function viewsUsedBy(sql: string): ViewUse {
-  const derived = /\b(revisions|current)\b/i.test(sql);
-  return { events: /\bevents\b/i.test(sql), pages: derived || /\bpages\b/i.test(sql), revisions: derived || /\brevisions_raw\b/i.test(sql) };
-}
+export const VIEW_NAMES = ['events', 'pages', 'revisions_raw', 'revisions', 'current'] as const;
+export type ViewName = (typeof VIEW_NAMES)[number];
 
-export interface ViewUse {
-  readonly events: boolean;
-  readonly pages: boolean;
-  readonly revisions: boolean;
+/**
+ * The views a SQL text can refer to, with the views they are built on (`current` reads
+ * `revisions`, which joins `revisions_raw` and `pages`). Generous on purpose: any mention of a
+ * name as a word counts (in a string or a comment too) except right after AS, where it names an
+ * alias or a CTE; a view left out would fail the query, one too many only costs its binding.
+ */
+export function viewsUsedBy(sql: string): Set<ViewName> {
+  const used = new Set(VIEW_NAMES.filter((name) => new RegExp(`(?<!\\bAS\\s+)\\b${name}\\b`, 'i').test(sql)));
+  if (used.has('current')) used.add('revisions');
+  if (used.has('revisions')) used.add('revisions_raw').add('pages');
+  return used;
 }
 
 export async function bindStateViews(
@@ -113,7 +116,7 @@ export async function bindStateViews(
   warehouse: Warehouse,
   events: { namespace: string; name: string },
   choice: SnapshotChoice = {},
-  only?: ViewUse,
+  only?: ReadonlySet<ViewName>,
 ): Promise<BoundSnapshots> {
   const { statements, bound } = await stateViewStatements(warehouse, events, choice, only === undefined ? {} : { only });
   for (const sql of statements) await db.run(sql);
