@@ -1,0 +1,47 @@
+// The drain's worker pool gives, message for message, what preparing on the main thread gives:
+// the same events-table lines, canaries and error types, in batch order; a closed pool refuses work.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { KafkaBatch, KafkaMessage } from '../../src/kafka/source.js';
+import type { PreparedMessage } from '../../src/events/staged-row.js';
+import { PreparePool } from '../../src/pipeline/prepare-pool.js';
+import { clone, realEvents } from '../events/helpers.js';
+
+const LIMIT = 64 * 1024;
+
+function batch(partition: number, values: Buffer[]): KafkaBatch {
+  const messages: KafkaMessage[] = values.map((value, i) => ({ topic: 'eqiad.test', partition, offset: BigInt(100 + i), timestampMs: 1_767_225_600_000 + i, key: null, value, sizeBytes: value.byteLength }));
+  return { topic: 'eqiad.test', partition, messages, nextOffset: BigInt(100 + values.length), sizeBytes: values.reduce((n, v) => n + v.byteLength, 0) };
+}
+
+/** Comparable form: lines as text, everything else as is. */
+const plain = (ps: PreparedMessage[]) => ps.map((p) => (p.kind === 'event' ? { ...p, line: Buffer.from(p.line).toString('utf8') } : p));
+
+test('worker threads prepare every kind of message exactly as the main thread does', async () => {
+  const events = realEvents();
+  const canary = clone(events[0]!) as { meta: { domain: string } };
+  canary.meta.domain = 'canary';
+  const odd = [
+    Buffer.from(JSON.stringify(canary)),
+    Buffer.from('{"not json'),
+    Buffer.from([0x7b, 0xff, 0xfe, 0x7d]),
+    Buffer.alloc(0),
+    Buffer.from(JSON.stringify({ ...events[1]!, padding: 'x'.repeat(LIMIT) })),
+  ];
+  const batches = [batch(0, events.map((e) => Buffer.from(JSON.stringify(e)))), batch(1, odd), batch(2, events.slice(3, 6).map((e) => Buffer.from(JSON.stringify(e))))];
+  const inline = new PreparePool(0, LIMIT);
+  const pool = new PreparePool(2, LIMIT);
+  try {
+    const expected = await Promise.all(batches.map((b) => inline.prepare(b)));
+    const kinds = expected.flat().map((p) => (p.kind === 'invalid' ? p.errorType : p.kind));
+    assert.ok(kinds.includes('event') && kinds.includes('canary') && kinds.includes('oversize') && kinds.includes('invalid_json'), kinds.join(' '));
+    // All in flight at once, over two workers: answers still come back per batch, in order.
+    const got = await Promise.all(batches.map((b) => pool.prepare(b)));
+    assert.deepEqual(got.map(plain), expected.map(plain));
+  } finally {
+    await pool.close();
+    await inline.close();
+  }
+  await assert.rejects(pool.prepare(batches[0]!), /drain worker pool is closed/);
+});
