@@ -29,6 +29,11 @@ export function prepareMessage(value: Uint8Array, kafka: KafkaCoordinates, maxMe
   return p.kind === 'event' ? { ...p, line: Buffer.from(p.line, 'utf8') } : p;
 }
 
+/** An event's events-table row as one newline-terminated JSON line: what the drain stages. */
+export function stagedLine(event: object, kafka: KafkaCoordinates): string {
+  return JSON.stringify(eventRow(event, kafka)) + '\n';
+}
+
 /** With the line as a string, for callers that encode many lines into one buffer. */
 export function prepareText(value: Uint8Array, kafka: KafkaCoordinates, maxMessageBytes: number): Prepared<string> {
   if (value.byteLength > maxMessageBytes) {
@@ -37,6 +42,5 @@ export function prepareText(value: Uint8Array, kafka: KafkaCoordinates, maxMessa
   const v = validatePageChangeMessage(value);
   if (!v.ok) return { kind: 'invalid', errorType: v.errorType, message: v.message };
   if (isCanaryEvent(v.event)) return { kind: 'canary' };
-  const line = JSON.stringify(eventRow(v.event, kafka)) + '\n';
-  return { kind: 'event', id: (v.event.meta as { id?: string } | undefined)?.id, wikiId: v.event.wiki_id, day: eventDay(v.event), line };
+  return { kind: 'event', id: (v.event.meta as { id?: string } | undefined)?.id, wikiId: v.event.wiki_id, day: eventDay(v.event), line: stagedLine(v.event, kafka) };
 }
