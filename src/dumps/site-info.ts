@@ -5,7 +5,7 @@
 
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { JobError } from '../core/errors.js';
 
@@ -60,7 +60,8 @@ interface MapLine {
 
 function openLines(path: string): Readable {
   const file = createReadStream(path);
-  return path.endsWith('.gz') ? file.pipe(createGunzip()) : file;
+  // pipeline, not pipe: a read error (a missing file) must reach the reader, not crash the process.
+  return path.endsWith('.gz') ? pipeline(file, createGunzip(), () => {}) : file;
 }
 
 function caseSettingOf(value: unknown, where: string): CaseSetting {

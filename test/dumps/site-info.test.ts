@@ -79,3 +79,25 @@ test('a plain (not gzipped) map with a malformed line is reported with its line 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a missing or corrupt gzipped map fails with NOT_FOUND naming the file, and the process goes on', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mwlake-nsmap-'));
+  try {
+    const missing = join(dir, 'absent.json.gz');
+    await assert.rejects(loadSiteInfo(missing, 'enwiki'), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'NOT_FOUND');
+      assert.ok(error.message.includes(`cannot read the namespace map ${missing}`), error.message);
+      assert.match(error.message, /ENOENT/);
+      return true;
+    });
+    const corrupt = join(dir, 'corrupt.json.gz');
+    await writeFile(corrupt, 'this is not gzip\n');
+    await assert.rejects(loadSiteInfo(corrupt, 'enwiki'), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'NOT_FOUND');
+      assert.ok(error.message.includes(`cannot read the namespace map ${corrupt}`), error.message);
+      return true;
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
