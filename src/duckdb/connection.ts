@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { JobError } from '../core/errors.js';
+import { decodeChunk } from './row-decoder.js';
 
 // require, not import: an ESM import of this CommonJS package makes Node scan its ~50 re-exported
 // files for named exports, 50 ms of every `mwlake` start that touches DuckDB (`mwlake query`).
@@ -21,6 +22,11 @@ export interface DuckDb {
   all<T = Record<string, unknown>>(sql: string): Promise<T[]>;
   /** Rows in chunks of about 2048, so a large result never sits in memory at once. */
   stream<T = Record<string, unknown>>(sql: string): AsyncIterable<T[]>;
+  /**
+   * The same chunks decoded column by column (row-decoder.ts): faster, and a BLOB arrives as its
+   * one native copy, but only booleans, integers, doubles, strings, BLOBs, lists and structs.
+   */
+  streamDecoded<T = Record<string, unknown>>(sql: string): AsyncIterable<T[]>;
   close(): Promise<void>;
 }
 
@@ -61,6 +67,26 @@ class Connection implements DuckDb {
       throw wrap(error, sql);
     }
     for await (const rows of result.yieldRowObjectJs()) yield rows as T[];
+  }
+
+  async *streamDecoded<T>(sql: string): AsyncIterable<T[]> {
+    let result;
+    try {
+      result = await this.conn.stream(sql);
+    } catch (error) {
+      throw wrap(error, sql);
+    }
+    const names = result.deduplicatedColumnNames();
+    for (;;) {
+      let chunk;
+      try {
+        chunk = await result.fetchChunk();
+      } catch (error) {
+        throw wrap(error, sql);
+      }
+      if (chunk === null || chunk.rowCount === 0) return;
+      yield decodeChunk(chunk, names) as T[];
+    }
   }
 
   async close(): Promise<void> {

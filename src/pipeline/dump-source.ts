@@ -1,6 +1,6 @@
 // The dump writer's DumpSource (src/dumps/records.ts) over DuckDB views of the state tables bound
 // by state-views.ts. Rows stream in page then revision order; bodies come as BLOB (UTF-8 bytes the
-// writer escapes without decoding). Deleted pages are already absent from the `revisions` view.
+// writer escapes without decoding), read by the column decoder (one copy per body, not two). Deleted pages are already absent from the `revisions` view.
 
 import type { DumpQuery, DumpRevisionRow, DumpSlot, DumpSource } from '../dumps/records.js';
 import { sqlString } from '../duckdb/iceberg-types.js';
@@ -79,7 +79,7 @@ export class DuckDbDumpSource implements DumpSource {
   }
 
   private async *rows(sql: string): AsyncIterable<DumpRevisionRow> {
-    for await (const batch of this.db.stream<SourceRow>(sql)) for (const row of batch) yield toDumpRow(row);
+    for await (const batch of this.db.streamDecoded<SourceRow>(sql)) for (const row of batch) yield toDumpRow(row);
   }
 
   history(q: DumpQuery): AsyncIterable<DumpRevisionRow> {
