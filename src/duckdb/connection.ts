@@ -3,7 +3,9 @@
 
 import { createRequire } from 'node:module';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { rm } from 'node:fs/promises';
 import { JobError } from '../core/errors.js';
+import { ownedTempPath } from '../core/owned-temp-dir.js';
 import { decodeChunk } from './row-decoder.js';
 
 // require, not import: an ESM import of this CommonJS package makes Node scan its ~50 re-exported
@@ -14,6 +16,11 @@ export interface DuckDbOptions {
   /** e.g. '4GB'; DuckDB spills to temp_directory beyond it. */
   readonly memoryLimit?: string;
   readonly threads?: number;
+  /**
+   * Where DuckDB spills. Default: `mwlake-duckdb-<pid namespace>-<pid>-*` in the system temp
+   * folder, removed on close (and by the next run if this one is killed), never DuckDB's own
+   * default `.tmp` in the working directory, which under cron may be unwritable or `/`.
+   */
   readonly tempDirectory?: string;
 }
 
@@ -40,6 +47,8 @@ class Connection implements DuckDb {
   constructor(
     private readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
+    /** Our default spill folder, removed on close; undefined when the caller chose one. */
+    private readonly ownedSpill: string | undefined,
   ) {}
 
   async run(sql: string): Promise<void> {
@@ -92,17 +101,22 @@ class Connection implements DuckDb {
   async close(): Promise<void> {
     this.conn.closeSync();
     this.instance.closeSync();
+    if (this.ownedSpill !== undefined) await rm(this.ownedSpill, { recursive: true, force: true });
   }
 }
+
+/** DuckDB's spill folders in the system temp folder (core/owned-temp-dir.ts). */
+export const SPILL_PREFIX = 'mwlake-duckdb-';
 
 export async function openDuckDb(o: DuckDbOptions = {}): Promise<DuckDb> {
   const options: Record<string, string> = {};
   if (o.memoryLimit !== undefined) options['memory_limit'] = o.memoryLimit;
   if (o.threads !== undefined) options['threads'] = String(o.threads);
-  if (o.tempDirectory !== undefined) options['temp_directory'] = o.tempDirectory;
+  const ownedSpill = o.tempDirectory === undefined ? await ownedTempPath(SPILL_PREFIX) : undefined;
+  options['temp_directory'] = o.tempDirectory ?? ownedSpill!;
   const instance = await duckdb.DuckDBInstance.create(':memory:', options);
   const conn = await instance.connect();
-  const db = new Connection(instance, conn);
+  const db = new Connection(instance, conn, ownedSpill);
   await db.run("SET TimeZone = 'UTC'");
   return db;
 }

@@ -6,11 +6,11 @@
 // when the worker answers. Imports core and dumps/compress.
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { JobError } from '../core/errors.js';
+import { createOwnedTempDir } from '../core/owned-temp-dir.js';
 import { bzip2Command, type CompressionTools } from './compress.js';
 
 // "$@" is the compressor's command line, passed as arguments (never interpolated into the script).
@@ -55,7 +55,7 @@ export class Bzip2StreamPool {
   /** Starts `tools.threads` workers running single-threaded lbzip2 (or bzip2). */
   static async start(tools: CompressionTools): Promise<Bzip2StreamPool> {
     const command = bzip2Command(tools, 1);
-    const directory = await mkdtemp(join(tmpdir(), 'mwlake-streams-'));
+    const directory = await createOwnedTempDir('mwlake-streams-');
     return new Bzip2StreamPool(directory, command, tools.threads);
   }
 

@@ -6,10 +6,10 @@
 
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createOwnedTempDir } from '../core/owned-temp-dir.js';
 import { localPathOf } from '../core/storage.js';
 import { openDuckDb, type DuckDb } from '../duckdb/connection.js';
 import { writeDataFiles } from '../duckdb/data-file-writer.js';
@@ -27,6 +27,8 @@ import { RollingParquetWriter } from '../parquet/parquet-stream-writer.js';
 // DuckDB's JSON → Parquet copy peaks in proportion to the file it reads: at 64 MiB the drain of
 // 240,000 events peaked at 990-1,085 MB RSS, at 32 MiB at 820-830 MB, for about 3% more time.
 const DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024;
+/** Staging folders in the system temp folder; a killed drain's folder is removed by the next stager. */
+export const STAGING_PREFIX = 'mwlake-stage-';
 
 export type ParquetEncoder = 'duckdb' | 'parquet-wasm';
 
@@ -70,7 +72,7 @@ export class EventStager {
   ) {}
 
   static async open(o: StagerOptions): Promise<EventStager> {
-    return new EventStager(await mkdtemp(join(tmpdir(), 'mwlake-stage-')), o);
+    return new EventStager(await createOwnedTempDir(STAGING_PREFIX), o);
   }
 
   get count(): number {

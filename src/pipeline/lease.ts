@@ -1,12 +1,13 @@
 // One writer per job: a lease file in the warehouse (`_leases/<job>.json`) holding pid, host,
 // start time and a heartbeat. Created with create-if-absent, so two runs cannot both acquire a
-// free lease; a lease whose heartbeat is older than the expiry is taken over (documented in the
-// README). Table commits stay optimistic, so even a broken lease cannot corrupt a table.
+// free lease; a lease whose heartbeat is older than the expiry is taken over, and so is, at once,
+// one whose process has exited on this machine (killed: nothing released it). Documented in the
+// README. Table commits stay optimistic, so even a broken lease cannot corrupt a table.
 
-import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { JobError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { hasExited, selfIdentity } from '../core/process-identity.js';
 import { joinLocation, type Storage } from '../core/storage.js';
 
 export const DEFAULT_LEASE_EXPIRY_MS = 10 * 60_000;
@@ -17,6 +18,9 @@ export interface LeaseHolder {
   readonly job: string;
   readonly pid: number;
   readonly host: string;
+  /** Boot id and pid namespace of the holder (Linux), so a later run can tell that it exited. */
+  readonly bootId?: string;
+  readonly pidNamespace?: string;
   readonly startedAt: string;
   readonly heartbeatAt: string;
   readonly command: string;
@@ -59,11 +63,14 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
   const expiryMs = options.expiryMs ?? DEFAULT_LEASE_EXPIRY_MS;
   const location = leaseLocation(options.warehouseLocation, options.job);
   const iso = (): string => new Date(now()).toISOString();
+  const self = selfIdentity();
   const holder: LeaseHolder = {
     leaseId: randomUUID(),
     job: options.job,
     pid: process.pid,
-    host: hostname(),
+    host: self.host,
+    ...(self.bootId === undefined ? {} : { bootId: self.bootId }),
+    ...(self.pidNamespace === undefined ? {} : { pidNamespace: self.pidNamespace }),
     startedAt: iso(),
     heartbeatAt: iso(),
     command: options.command,
@@ -75,7 +82,8 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
     if (!(error instanceof JobError && error.code === 'ALREADY_EXISTS')) throw error;
     const current = await readHolder(options.storage, location);
     const ageMs = current === undefined ? Infinity : now() - Date.parse(current.heartbeatAt);
-    if (ageMs <= expiryMs) {
+    const exited = current !== undefined && hasExited(current);
+    if (ageMs <= expiryMs && !exited) {
       throw new JobError(
         'LOCKED',
         `job ${options.job} is locked by pid ${current!.pid} on ${current!.host} (${current!.command}, started ${current!.startedAt}, heartbeat ${Math.round(ageMs / 1000)} s ago); ` +
@@ -84,7 +92,7 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
       );
     }
     tookOver = current;
-    options.logger.warn({ lease: location, stale: current, ageMs }, 'taking over a stale lease');
+    options.logger.warn({ lease: location, stale: current, ageMs }, exited ? 'taking over the lease of a process that has exited' : 'taking over a stale lease');
     await options.storage.writeAtomic(location, JSON.stringify(holder));
     // Two runs may take over the same stale lease at once: the last write wins, the other backs off.
     const winner = await readHolder(options.storage, location);

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,6 +104,7 @@ function schemaFiles(): { strict: string; relaxed: string } {
   if (schemas !== undefined) return schemas;
   assert.ok(existsSync(exportXsdPath), `export-0.11.xsd missing at ${exportXsdPath}: shared/reference must be checked out beside the repository`);
   const dir = mkdtempSync(join(tmpdir(), 'mwlake-xsd-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   const xsd = readFileSync(exportXsdPath, 'utf8').replace('http://www.w3.org/2001/xml.xsd', join(dumpsTestDir, 'vectors', 'xml.xsd'));
   assert.notEqual(xsd, readFileSync(exportXsdPath, 'utf8'), 'export-0.11.xsd no longer imports http://www.w3.org/2001/xml.xsd');
   const bytesAttribute = '<attribute name="bytes" type="nonNegativeInteger" />';

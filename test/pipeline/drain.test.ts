@@ -3,7 +3,7 @@
 // error-stream produce commits nothing.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -20,6 +20,7 @@ import { decodeRawEvent } from '../../src/events/error-event.js';
 import { KAFKA_GAPS_PROPERTY } from '../../src/events/events-table.js';
 import { loadConfig, type ConfigOverrides } from '../../src/pipeline/config.js';
 import { openEventsTable, runDrain } from '../../src/pipeline/drain.js';
+import { STAGING_PREFIX } from '../../src/pipeline/event-files.js';
 import { warehouseOf } from '../../src/pipeline/warehouse.js';
 import { KAFKA_BROKERS, messagesOf, produceRecords, rangesToEnd, readBounded, requireBroker, uniqueName, withAdmin } from '../helpers/kafka.js';
 
@@ -270,12 +271,20 @@ test('SIGKILL mid-consume, mid-write and between the file writes and the commit:
   const reference: Job = { ...job, wh: `${job.wh}-ref`, env: { ...job.env, MWLAKE_WAREHOUSE: `${job.wh}-ref`, MWLAKE_JOB_NAME: `${String(job.env['MWLAKE_JOB_NAME'])}_ref` } };
   await drain(reference);
   const child = join(dirname(fileURLToPath(import.meta.url)), 'drain-child.js');
+  const killed: number[] = [];
   for (const point of ['consume', 'write', 'commit']) {
     const r = spawnSync(process.execPath, [child, point], { env: { ...process.env, ...job.env }, encoding: 'utf8' });
     assert.equal(r.signal, "SIGKILL", `killed at ${point}: status ${r.status}, stderr ${r.stderr.slice(-1500)}`);
     assert.equal((await tableCounts(job)).snapshots, 0, `nothing committed after a kill at ${point}`);
+    killed.push(r.pid!);
   }
+  // A killed run leaves its staging folder (named after its pid); the next run removes it: after
+  // three kills only the last one's is left, and after the rerun none.
+  const stagingOf = async (pids: number[]): Promise<string[]> =>
+    (await readdir(tmpdir())).filter((name) => name.startsWith(STAGING_PREFIX) && pids.some((pid) => name.includes(`-${pid}-`)));
+  assert.deepEqual((await stagingOf(killed)).map((name) => name.split('-').at(-2)), [String(killed.at(-1))]);
   const rerun = await drain(job);
+  assert.deepEqual(await stagingOf(killed), []);
   assert.equal(rerun.consumed, 400);
   assert.equal(await contentHash(job), await contentHash(reference));
   assert.deepEqual(await tableCounts(job), await tableCounts(reference));

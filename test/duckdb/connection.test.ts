@@ -1,0 +1,38 @@
+// Where DuckDB spills: an owned folder in the system temp folder, never the working directory,
+// removed on close; a caller's own temp_directory is left alone.
+
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { test } from 'node:test';
+import { openDuckDb, SPILL_PREFIX } from '../../src/duckdb/connection.js';
+
+async function spillFolder(db: Awaited<ReturnType<typeof openDuckDb>>): Promise<string> {
+  return (await db.all<{ t: string }>("SELECT current_setting('temp_directory') AS t"))[0]!.t;
+}
+
+test('by default DuckDB spills into an owned folder of the temp folder, removed on close', async () => {
+  const db = await openDuckDb();
+  const folder = await spillFolder(db);
+  assert.equal(dirname(folder), tmpdir());
+  assert.match(basename(folder), new RegExp(`^${SPILL_PREFIX}\\d+-${process.pid}-[A-Za-z0-9]{6}$`));
+  // What DuckDB would leave there after spilling.
+  await mkdir(folder, { recursive: true });
+  await writeFile(join(folder, 'duckdb_temp_storage-0.tmp'), 'x');
+  await db.close();
+  assert.ok(!existsSync(folder));
+});
+
+test('a temp_directory the caller gives is used and kept', async () => {
+  const mine = await mkdtemp(join(tmpdir(), 'mwlake-spill-test-'));
+  try {
+    const db = await openDuckDb({ tempDirectory: mine });
+    assert.equal(await spillFolder(db), mine);
+    await db.close();
+    assert.ok(existsSync(mine));
+  } finally {
+    await rm(mine, { recursive: true, force: true });
+  }
+});

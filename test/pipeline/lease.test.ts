@@ -1,0 +1,68 @@
+// The job lease: a live holder locks others out; the lease of a process that has exited on this
+// machine is taken over at once; a holder whose pid cannot be checked here waits for the expiry.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { silentLogger } from '../../src/core/log.js';
+import { selfIdentity } from '../../src/core/process-identity.js';
+import { fileLocation, LocalStorage } from '../../src/core/storage.js';
+import { acquireLease, leaseLocation, type LeaseHolder } from '../../src/pipeline/lease.js';
+
+const storage = new LocalStorage();
+let dir: string;
+let warehouseLocation: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mwlake-lease-'));
+  warehouseLocation = fileLocation(dir);
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function exitedPid(): number {
+  const r = spawnSync(process.execPath, ['-e', '']);
+  assert.equal(r.status, 0);
+  return r.pid!;
+}
+
+/** Writes a lease as another run would have, heartbeat just now. */
+async function plant(job: string, holder: Partial<LeaseHolder>): Promise<void> {
+  const now = new Date().toISOString();
+  const { pid, host, bootId, pidNamespace } = selfIdentity();
+  const lease = { leaseId: `planted-${job}`, job, pid, host, bootId, pidNamespace, startedAt: now, heartbeatAt: now, command: 'drain', ...holder };
+  await storage.writeIfAbsent(leaseLocation(warehouseLocation, job), JSON.stringify(lease));
+}
+
+const acquire = (job: string) => acquireLease({ storage, warehouseLocation, job, command: 'merge', logger: silentLogger() });
+
+test('the lease of a process that has exited on this machine is taken over at once', async () => {
+  const pid = exitedPid();
+  await plant('killed', { pid });
+  const lease = await acquire('killed');
+  try {
+    assert.equal(lease.tookOver?.pid, pid);
+    assert.equal(lease.holder.pid, process.pid);
+    assert.equal(lease.holder.pidNamespace, selfIdentity().pidNamespace);
+  } finally {
+    await lease.release();
+  }
+});
+
+test('a live holder, one on another boot and one without an identity keep the lease until it expires', async () => {
+  const dead = exitedPid();
+  await plant('live', { pid: process.ppid });
+  await plant('other-boot', { pid: dead, bootId: '00000000-0000-4000-8000-000000000000' });
+  await plant('other-host', { pid: dead, host: 'elsewhere.example' });
+  await plant('old-format', { pid: dead, bootId: undefined, pidNamespace: undefined });
+  for (const job of ['live', 'other-boot', 'other-host', 'old-format']) {
+    await assert.rejects(acquire(job), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'LOCKED', job);
+      assert.match(error.message, new RegExp(`job ${job} is locked by pid`));
+      return true;
+    });
+  }
+});
