@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   LOCKED: { retryable: true, exitCode: ExitCode.TempFail, summary: 'another run holds the lock' },
   TEMPORARY: { retryable: true, exitCode: ExitCode.TempFail, summary: 'temporary failure' },
   INTERRUPTED: { retryable: true, exitCode: ExitCode.Terminated, summary: 'stopped by a signal' },
+  RESOURCES: { retryable: false, exitCode: ExitCode.Resources, summary: 'out of memory or disk space' },
   INTERNAL: { retryable: false, exitCode: ExitCode.Internal, summary: 'internal error (a bug)' },
 } as const satisfies Record<string, CodeInfo>;
 

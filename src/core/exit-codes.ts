@@ -12,6 +12,8 @@ export enum ExitCode {
   Unavailable = 69,
   /** Internal error: a bug (EX_SOFTWARE). */
   Internal = 70,
+  /** The machine ran short: memory or disk (EX_OSERR); retrying as is fails the same way. */
+  Resources = 71,
   /** A commit's outcome is unknown; rerunning is safe because every run re-reads the table (EX_IOERR). */
   CommitStateUnknown = 74,
   /** Temporary failure: lock held, conflicts exhausted; retry later (EX_TEMPFAIL). */

@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { JobError } from '../core/errors.js';
 import { ownedTempPath } from '../core/owned-temp-dir.js';
 import { decodeChunk } from './row-decoder.js';
@@ -37,10 +38,18 @@ export interface DuckDb {
   close(): Promise<void>;
 }
 
+/** DuckDB's messages for a machine that ran short, not a bug: the first line, e.g. "Out of Memory Error: failed to allocate…". */
+const SHORT_OF_RESOURCES = /^(Out of Memory Error|IO Error: .*(No space left on device|Disk quota exceeded))/;
+
 function wrap(error: unknown, sql: string): JobError {
   const message = error instanceof Error ? error.message : String(error);
   const head = sql.replace(/\s+/g, ' ').trim().slice(0, 160);
-  return new JobError('INTERNAL', `DuckDB failed: ${message} (in: ${head}${head.length === 160 ? '…' : ''})`, { cause: error });
+  const where = `(in: ${head}${head.length === 160 ? '…' : ''})`;
+  if (SHORT_OF_RESOURCES.test(message)) {
+    const first = message.split('\n')[0]!;
+    return new JobError('RESOURCES', `DuckDB ran out of memory or disk: ${first}; give the step more memory (DuckDB's memory_limit defaults to 80% of RAM) or temp space (${tmpdir()}) ${where}`, { cause: error });
+  }
+  return new JobError('INTERNAL', `DuckDB failed: ${message} ${where}`, { cause: error });
 }
 
 class Connection implements DuckDb {

@@ -36,3 +36,22 @@ test('a temp_directory the caller gives is used and kept', async () => {
     await rm(mine, { recursive: true, force: true });
   }
 });
+
+test('DuckDB running out of memory is a RESOURCES error (exit 71) naming the statement, not a bug', async () => {
+  const db = await openDuckDb({ memoryLimit: '20MB' });
+  try {
+    const sql = "SELECT i % 1000 AS k, string_agg(repeat('x', 1000), ',') AS s FROM range(200000) t(i) GROUP BY k ORDER BY k";
+    await assert.rejects(db.all(sql), (error: Error & { code?: string; exitCode?: number; retryable?: boolean }) => {
+      assert.equal(error.code, 'RESOURCES', error.message);
+      assert.equal(error.exitCode, 71);
+      assert.equal(error.retryable, false);
+      assert.match(error.message, /^DuckDB ran out of memory or disk: Out of Memory Error: /);
+      assert.match(error.message, /\(in: SELECT i % 1000 AS k/);
+      return true;
+    });
+    // Any other DuckDB failure stays INTERNAL.
+    await assert.rejects(db.all('SELECT * FROM no_such_table'), (error: Error & { code?: string }) => error.code === 'INTERNAL');
+  } finally {
+    await db.close();
+  }
+});
