@@ -104,11 +104,16 @@ export class KafkaAdmin {
     return result.sort(byTopicPartition);
   }
 
-  /** Creates the topic and waits for its partition leaders; false if it already existed. */
-  async createTopic(spec: TopicSpec): Promise<boolean> {
-    return this.call(`creating topic ${spec.topic}`, () =>
+  /**
+   * Creates the topic and waits until every partition has a leader; false if it already existed.
+   * kafkajs's own wait (waitForLeaders) retries only LEADER_NOT_AVAILABLE, but a KRaft broker
+   * answers UNKNOWN_TOPIC_OR_PARTITION until its metadata cache has the new topic (seen right
+   * after a broker start), so the wait is ours and retries both.
+   */
+  async createTopic(spec: TopicSpec, o: { leaderTimeoutMs?: number } = {}): Promise<boolean> {
+    const created = await this.call(`creating topic ${spec.topic}`, () =>
       this.admin.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
         topics: [
           {
             topic: spec.topic,
@@ -119,6 +124,31 @@ export class KafkaAdmin {
         ],
       }),
     );
+    await this.waitForLeaders(spec.topic, o.leaderTimeoutMs ?? 30_000);
+    return created;
+  }
+
+  private async waitForLeaders(topic: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let found = 'no metadata yet';
+    for (let delayMs = 20; ; delayMs = Math.min(delayMs * 2, 500)) {
+      try {
+        const { topics } = await this.admin.fetchTopicMetadata({ topics: [topic] });
+        const partitions = topics[0]?.partitions ?? [];
+        if (partitions.length > 0 && partitions.every((p) => p.leader >= 0)) return;
+        found = `${partitions.filter((p) => p.leader < 0).length} of ${partitions.length} partitions without a leader`;
+      } catch (error) {
+        const type = (error as { type?: string }).type;
+        if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw toJobError(error, `waiting for the leaders of ${topic}`, this.options.brokers);
+        found = type;
+      }
+      if (Date.now() + delayMs > deadline) {
+        throw new JobError('UNAVAILABLE', `topic ${topic} was created, but its partitions have no leader after ${timeoutMs} ms (last seen: ${found}) on ${this.options.brokers.join(',')}`, {
+          context: { topic },
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
   }
 
   async deleteTopics(topics: readonly string[]): Promise<void> {
