@@ -5,7 +5,7 @@
 import { Command, CommanderError } from './commander.js';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { JobError, exitCodeOf } from '../core/errors.js';
+import { JobError, exitCodeOf, fromSystemError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { createLogger, type Logger } from '../core/log.js';
 import type { CliContext } from './context.js';
@@ -48,6 +48,7 @@ export async function runCli(argv: readonly string[], io: Pick<CliContext, 'stdo
       // --help and --version end through exitOverride with exit code 0.
       return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
     }
+    error = fromSystemError(error);
     const code = exitCodeOf(error);
     const message = error instanceof Error ? error.message : String(error);
     if (error instanceof JobError) {

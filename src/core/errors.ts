@@ -106,9 +106,15 @@ export function exitCodeOf(error: unknown): ExitCode {
   return error instanceof JobError ? error.exitCode : ExitCode.Internal;
 }
 
+/** errnos of a machine that ran short: no retry helps until space or memory is added. */
+const OUT_OF_RESOURCES = new Set(['ENOSPC', 'EDQUOT', 'ENOMEM']);
+
 /** Wraps a Node system error (ENOENT, EACCES, ...) from storage into a JobError naming the path. */
 export function storageError(operation: string, location: string, cause: unknown): JobError {
   const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== undefined && OUT_OF_RESOURCES.has(code)) {
+    return new JobError('RESOURCES', `${operation} failed for ${location}: ${(cause as Error).message}`, { cause, context: { location, errno: code } });
+  }
   if (code === 'ENOENT') {
     return new JobError('NOT_FOUND', `${operation} failed: ${location} does not exist`, { cause, context: { location } });
   }
@@ -121,4 +127,15 @@ export function storageError(operation: string, location: string, cause: unknown
     retryable,
     context: { location, errno: code },
   });
+}
+
+/**
+ * A Node system error that reached the top without a layer wrapping it (a dump file, a temp
+ * folder: `ENOTDIR: not a directory, mkdir '/x/y'`) as the JobError storageError makes, so it
+ * exits as a storage or resource failure naming its path, not as a bug; anything else unchanged.
+ */
+export function fromSystemError(error: unknown): unknown {
+  const e = error as NodeJS.ErrnoException;
+  if (error instanceof JobError || !(error instanceof Error) || typeof e.code !== 'string' || typeof e.syscall !== 'string') return error;
+  return storageError(e.syscall, e.path ?? '(no path)', error);
 }

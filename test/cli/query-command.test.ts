@@ -2,7 +2,7 @@
 // snapshot choices, --emit-views for the DuckDB CLI, and the README's example queries.
 
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -150,4 +150,45 @@ test('before the first merge the state views are empty, and the query creates no
   const bySnapshot = await bareQuery('--warehouse', empty, '--snapshot', '123', 'SELECT 1');
   assert.equal(bySnapshot.code, ExitCode.Usage);
   assert.match(bySnapshot.err, /snapshot 123 is not a snapshot of state.pages: the table does not exist yet/);
+});
+
+test('SQL that DuckDB rejects is a usage error (64) quoting DuckDB, to stdout nothing', async () => {
+  for (const [sql, kind] of [
+    ['SELEC nonsense', /Parser Error: syntax error at or near "SELEC"/],
+    ['SELECT * FROM no_such_view', /Catalog Error: Table with name no_such_view does not exist/],
+    ["SELECT 'x'::INT", /Conversion Error/],
+  ] as const) {
+    const r = await query(sql);
+    assert.equal(r.code, ExitCode.Usage, `${sql}: ${r.err}`);
+    assert.match(r.err, /^mwlake: the query failed: /);
+    assert.match(r.err, kind);
+    assert.equal(r.out, '');
+  }
+});
+
+test('dump, merge, maintain and status refuse a warehouse that does not exist, and do not create it', async () => {
+  const typo = join(dir, 'warehuose');
+  for (const args of [['dump', '--wiki', 'enwiki', '--date', '2026-11-30', '--dumps-root', join(dir, 'dumps')], ['merge'], ['maintain'], ['status']]) {
+    let err = '';
+    const sink = (f: (s: string) => void) => new Writable({ write: (c, _e, cb) => (f(String(c)), cb()) });
+    const code = await runCli(['--log-level', 'silent', args[0]!, '--warehouse', typo, '--job-name', 'q', ...args.slice(1)], { stdout: sink(() => {}), stderr: sink((s) => (err += s)), env: {} });
+    assert.equal(code, ExitCode.Data, `${args[0]}: ${err}`);
+    assert.match(err, new RegExp(`no warehouse at ${typo}: give --warehouse DIR`));
+    await assert.rejects(readdir(typo), { code: 'ENOENT' });
+  }
+  await assert.rejects(readdir(join(dir, 'dumps')), { code: 'ENOENT' });
+});
+
+test('a dumps root that cannot be created fails as a storage error naming the path, not as a bug', async () => {
+  const file = join(dir, 'a-file');
+  await writeFile(file, 'x');
+  let err = '';
+  const sink = (f: (s: string) => void) => new Writable({ write: (c, _e, cb) => (f(String(c)), cb()) });
+  const code = await runCli(['--log-level', 'silent', 'dump', '--warehouse', wh, '--job-name', 'q', '--wiki', 'enwiki', '--date', '2026-11-30', '--dumps-root', join(file, 'dumps')], {
+    stdout: sink(() => {}),
+    stderr: sink((s) => (err += s)),
+    env: {},
+  });
+  assert.equal(code, ExitCode.Unavailable, err);
+  assert.match(err, new RegExp(`mkdir failed for ${join(file, 'dumps')}.*ENOTDIR`));
 });

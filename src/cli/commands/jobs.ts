@@ -42,10 +42,15 @@ export function common(cmd: Command): Command {
 }
 
 /**
- * The job's configuration. `readOnly` commands need no job name, and never create the warehouse:
- * a mistyped --warehouse must fail, not answer from a new empty one.
+ * The job's configuration. `readOnly` commands need no job name. Only the steps that fill a
+ * warehouse (drain, nightly) create it: for the others a mistyped --warehouse must fail, not merge
+ * nothing, or publish empty dumps and point `latest/` at them, from a new empty one.
  */
-export async function config(flags: CommonFlags & ConfigOverrides, context: CliContext, o: { readonly readOnly?: boolean } = {}): Promise<JobConfig> {
+export async function config(
+  flags: CommonFlags & ConfigOverrides,
+  context: CliContext,
+  o: { readonly readOnly?: boolean; readonly createWarehouse?: boolean } = {},
+): Promise<JobConfig> {
   const overrides: ConfigOverrides = {};
   if (flags.warehouse !== undefined) overrides.warehouse = flags.warehouse;
   if (flags.brokers !== undefined) overrides.brokers = flags.brokers;
@@ -53,7 +58,7 @@ export async function config(flags: CommonFlags & ConfigOverrides, context: CliC
   if (flags.maxEvents !== undefined) overrides.maxEvents = flags.maxEvents;
   if (flags.maxBytes !== undefined) overrides.maxBytes = flags.maxBytes;
   const c = await loadConfig(flags.config, context.env, overrides, { jobNameRequired: o.readOnly !== true });
-  if (o.readOnly !== true) await mkdir(c.warehouse, { recursive: true });
+  if (o.createWarehouse === true) await mkdir(c.warehouse, { recursive: true });
   else if (!(await isDirectory(c.warehouse))) {
     throw new JobError('NOT_FOUND', `no warehouse at ${c.warehouse}: give --warehouse DIR, MWLAKE_WAREHOUSE or warehouse: in the job file`, { context: { warehouse: c.warehouse } });
   }
@@ -97,7 +102,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
     .option('--force', 'replay: replace the rows the table already holds in the window instead of skipping them')
     .option('--json', 'print the result as JSON even on a terminal')
     .action(async (flags: CommonFlags & { maxEvents?: number; maxBytes?: number; allowGap?: boolean; from?: string; to?: string; force?: boolean; json?: boolean }) => {
-      const c = await config(flags, context);
+      const c = await config(flags, context, { createWarehouse: true });
       if (flags.from !== undefined || flags.to !== undefined) {
         const [fromMs, toMs] = [Date.parse(flags.from ?? ''), Date.parse(flags.to ?? '')];
         if (Number.isNaN(fromMs) || Number.isNaN(toMs)) throw new JobError('USAGE', `a replay needs --from and --to as ISO times, found ${JSON.stringify(flags.from)} and ${JSON.stringify(flags.to)}`);
@@ -183,7 +188,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
     .option('--allow-gap', 'accept events lost to retention')
     .option('--json', 'print the run report')
     .action(async (flags: CommonFlags & { date?: string; allowGap?: boolean; json?: boolean }) => {
-      const c = await config(flags, context);
+      const c = await config(flags, context, { createWarehouse: true });
       const { runNightly } = await steps.nightly();
       const report = await runNightly({ config: c, logger: context.logger(), progress: createProgress(context.stderr), ...(flags.date === undefined ? {} : { date: flags.date }), dryRun: flags.dryRun === true, allowGap: flags.allowGap === true });
       if (flags.json === true) print(context, report);

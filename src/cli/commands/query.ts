@@ -5,10 +5,11 @@
 
 import { JobError } from '../../core/errors.js';
 import { stringifyJsonBigInt } from '../../core/json-bigint.js';
+import type { DuckDb } from '../../duckdb/connection.js';
 import { sqlString } from '../../duckdb/iceberg-types.js';
 import type { SnapshotChoice } from '../../pipeline/state-views.js';
 import { warehouseOf } from '../../pipeline/warehouse.js';
-import type { RegisterCommand } from '../context.js';
+import type { CliContext, RegisterCommand } from '../context.js';
 import { common, config, type CommonFlags } from './jobs.js';
 
 const FORMATS = ['jsonl', 'json', 'csv', 'table', 'parquet'] as const;
@@ -74,30 +75,48 @@ export const registerQuery: RegisterCommand = (program, context) => {
       try {
         if (planned.status === 'rejected') throw planned.reason;
         for (const statement of planned.value.statements) await db.run(statement);
-        if (flags.out !== undefined) {
-          const options = format === 'csv' ? 'FORMAT csv, HEADER true' : format === 'json' ? 'FORMAT json, ARRAY true' : 'FORMAT parquet, COMPRESSION zstd';
-          await db.run(`COPY (${sql}) TO ${sqlString(flags.out)} (${options})`);
-          context.stdout.write(stringifyJsonBigInt({ step: 'query', out: flags.out, format }) + '\n');
-          return;
-        }
-        let first = true;
-        if (format === 'json') context.stdout.write('[');
-        for await (const rows of db.stream(sql)) {
-          // console.table prints bigints as 123n; show them as plain numbers.
-          if (format === 'table') console.table(rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v]))));
-          for (const row of format === 'table' ? [] : rows) {
-            if (format === 'jsonl') context.stdout.write(stringifyJsonBigInt(row) + '\n');
-            else if (format === 'json') context.stdout.write((first ? '\n' : ',\n') + stringifyJsonBigInt(row));
-            else {
-              if (first) context.stdout.write(Object.keys(row).map(csvCell).join(',') + '\n');
-              context.stdout.write(Object.values(row).map(csvCell).join(',') + '\n');
-            }
-            first = false;
-          }
-        }
-        if (format === 'json') context.stdout.write(first ? ']\n' : '\n]\n');
+        await runUserSql(context, db, sql, format, flags.out);
+      } catch (error) {
+        throw asQueryError(error);
       } finally {
         await db.close();
       }
     });
 };
+
+/**
+ * DuckDB rejecting the user's SQL (parser, binder, catalog, conversion errors) is a usage error
+ * (exit 64), not a bug of ours (70); DuckDB's own internal errors and a machine that ran short
+ * keep their codes.
+ */
+function asQueryError(error: unknown): unknown {
+  if (!(error instanceof JobError) || error.code !== 'INTERNAL' || !(error.cause instanceof Error)) return error;
+  if (/^INTERNAL Error/.test(error.cause.message)) return error;
+  return new JobError('USAGE', `the query failed: ${error.cause.message}`, { cause: error.cause });
+}
+
+/** Runs the user's SQL: into `out` (csv, json or parquet) when given, else rows to stdout in `format`. */
+async function runUserSql(context: CliContext, db: DuckDb, sql: string, format: string, out: string | undefined): Promise<void> {
+  if (out !== undefined) {
+    const options = format === 'csv' ? 'FORMAT csv, HEADER true' : format === 'json' ? 'FORMAT json, ARRAY true' : 'FORMAT parquet, COMPRESSION zstd';
+    await db.run(`COPY (${sql}) TO ${sqlString(out)} (${options})`);
+    context.stdout.write(stringifyJsonBigInt({ step: 'query', out, format }) + '\n');
+    return;
+  }
+  let first = true;
+  if (format === 'json') context.stdout.write('[');
+  for await (const rows of db.stream(sql)) {
+    // console.table prints bigints as 123n; show them as plain numbers.
+    if (format === 'table') console.table(rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v]))));
+    for (const row of format === 'table' ? [] : rows) {
+      if (format === 'jsonl') context.stdout.write(stringifyJsonBigInt(row) + '\n');
+      else if (format === 'json') context.stdout.write((first ? '\n' : ',\n') + stringifyJsonBigInt(row));
+      else {
+        if (first) context.stdout.write(Object.keys(row).map(csvCell).join(',') + '\n');
+        context.stdout.write(Object.values(row).map(csvCell).join(',') + '\n');
+      }
+      first = false;
+    }
+  }
+  if (format === 'json') context.stdout.write(first ? ']\n' : '\n]\n');
+}
