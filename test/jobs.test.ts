@@ -2,6 +2,8 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig, DEFAULT_TOPICS } from '../src/pipeline/config.js';
@@ -27,4 +29,28 @@ test('jobs/page_content_change.yaml loads; env and flags override it; job_name i
 test('the Airflow DAG compiles', () => {
   const r = spawnSync('python3', ['-m', 'py_compile', join(repoRoot, 'jobs', 'airflow', 'mwlake_dumps.py')], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
+});
+
+test('a misspelt key in a job file fails naming it and the key it resembles', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mwlake-jobfile-'));
+  try {
+    const cases: [string, RegExp][] = [
+      ['job_name: x\nmaintenence:\n  target_file_size_mb: 1\n', /unknown key maintenence; did you mean maintenance\?/],
+      ['job_name: x\ndumps:\n  compresion: zstd\n', /unknown key dumps\.compresion; did you mean compression\? \(known in dumps: root, wikis, compression, namespace_map\)/],
+      ['job_name: x\nkafka:\n  sasl:\n    user: me\n', /unknown key kafka\.sasl\.user; did you mean username\?/],
+      ['job_name: x\nsomething_else: 1\n', /unknown key something_else \(known: job_name/],
+    ];
+    for (const [text, expected] of cases) {
+      const file = join(dir, 'job.yaml');
+      await writeFile(file, text);
+      await assert.rejects(loadConfig(file, {}), (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'CONFIG');
+        assert.match(error.message, expected);
+        assert.ok(error.message.startsWith(`${file}: `), error.message);
+        return true;
+      });
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -84,6 +84,51 @@ function list(v: unknown, where: string): string[] {
 
 const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
+/** Every key a job file may hold, per section: a misspelt key (`maintenence:`) fails, never silently leaves the defaults in force. */
+const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
+  '': ['job_name', 'warehouse', 'metrics_file', 'kafka', 'events', 'drain', 'dumps', 'maintenance'],
+  kafka: ['brokers', 'topics', 'client_id', 'group_id', 'tls', 'sasl'],
+  'kafka.sasl': ['mechanism', 'username', 'password'],
+  events: ['namespace', 'table'],
+  drain: ['max_events', 'max_bytes', 'max_message_bytes', 'parquet_encoder', 'workers'],
+  dumps: ['root', 'wikis', 'compression', 'namespace_map'],
+  maintenance: [
+    'target_file_size_mb',
+    'compact',
+    'compact_min_input_files',
+    'expire_snapshots',
+    'expire_snapshots_older_than_days',
+    'retain_last_snapshots',
+    'remove_orphans',
+    'remove_orphans_older_than_hours',
+  ],
+};
+
+/** Letters two keys differ by (Levenshtein), for "did you mean". */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+function checkKeys(raw: Json, file: string): void {
+  for (const [path, known] of Object.entries(KNOWN_KEYS)) {
+    let value: unknown = raw;
+    for (const part of path === '' ? [] : path.split('.')) value = value !== null && typeof value === 'object' ? (value as Json)[part] : undefined;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) continue;
+    for (const key of Object.keys(value)) {
+      if (known.includes(key)) continue;
+      const closest = known.find((name) => name.startsWith(key)) ?? [...known].sort((a, b) => distance(key, a) - distance(key, b))[0]!;
+      const hint = distance(key, closest) <= 3 || closest.startsWith(key) ? `; did you mean ${closest}?` : '';
+      throw new ConfigError(`${file}: unknown key ${path === '' ? key : `${path}.${key}`}${hint} (known${path === '' ? '' : ` in ${path}`}: ${known.join(', ')})`);
+    }
+  }
+}
+
 /** The job name of read-only commands run without one: they neither consume nor produce. */
 export const READ_ONLY_JOB_NAME = 'mwlake';
 
@@ -110,6 +155,7 @@ export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEn
       throw new ConfigError(`job file ${file} is not valid YAML: ${(cause as Error).message}`, { cause });
     }
     if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`job file ${file} must be a YAML mapping`);
+    checkKeys(raw, file);
     base = dirname(resolve(file));
   }
   const kafka = section(raw, 'kafka', where);
