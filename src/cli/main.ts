@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 // Entry point of the `mwlake` CLI: builds the commander program, runs it, and maps errors to
-// sysexits-style exit codes. The only module that calls process.exit.
+// sysexits-style exit codes, and turns SIGTERM/SIGINT into cleanups and exit 143/130. The only
+// module that calls process.exit.
 
 import { Command, CommanderError } from './commander.js';
 import { realpathSync } from 'node:fs';
+import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { JobError, exitCodeOf, fromSystemError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
+import { runInterruptCleanups } from '../core/interrupt.js';
 import { createLogger, type Logger } from '../core/log.js';
 import type { CliContext } from './context.js';
 import { COMMANDS } from './commands/index.js';
@@ -71,7 +74,30 @@ function isMain(): boolean {
   }
 }
 
+/**
+ * SIGTERM and SIGINT run the registered cleanups (core/interrupt.ts: in-progress dump files,
+ * leases, temp folders), for at most 20 s, then exit 128 + the signal's number (143 for SIGTERM).
+ */
+function exitOnSignals(): void {
+  let stopping = false;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      const code = 128 + constants.signals[signal];
+      if (stopping) process.exit(code);
+      stopping = true;
+      process.stderr.write(`mwlake: stopped by ${signal}; cleaning up (a second signal exits at once)\n`);
+      void runInterruptCleanups(signal, 20_000, (error) => process.stderr.write(`mwlake: a cleanup after ${signal} failed: ${error instanceof Error ? error.message : String(error)}\n`)).then(
+        (inTime) => {
+          if (!inTime) process.stderr.write(`mwlake: cleanups after ${signal} did not finish within 20 s\n`);
+          process.exit(code);
+        },
+      );
+    });
+  }
+}
+
 if (isMain()) {
+  exitOnSignals();
   const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
   process.exitCode = code;
 }

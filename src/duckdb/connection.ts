@@ -6,6 +6,7 @@ import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { JobError } from '../core/errors.js';
+import { onInterrupt } from '../core/interrupt.js';
 import { ownedTempPath } from '../core/owned-temp-dir.js';
 import { decodeChunk } from './row-decoder.js';
 
@@ -58,7 +59,13 @@ class Connection implements DuckDb {
     private readonly conn: DuckDBConnection,
     /** Our default spill folder, removed on close; undefined when the caller chose one. */
     private readonly ownedSpill: string | undefined,
-  ) {}
+  ) {
+    // A signal that stops the run first removes the spill folder too.
+    const spill = ownedSpill;
+    this.forgetInterrupt = spill === undefined ? () => {} : onInterrupt(() => rm(spill, { recursive: true, force: true }));
+  }
+
+  private readonly forgetInterrupt: () => void;
 
   async run(sql: string): Promise<void> {
     try {
@@ -108,6 +115,7 @@ class Connection implements DuckDb {
   }
 
   async close(): Promise<void> {
+    this.forgetInterrupt();
     this.conn.closeSync();
     this.instance.closeSync();
     if (this.ownedSpill !== undefined) await rm(this.ownedSpill, { recursive: true, force: true });

@@ -9,6 +9,7 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JobError } from '../core/errors.js';
+import { onInterrupt } from '../core/interrupt.js';
 import { writeTextAtomically } from './atomic-file.js';
 import { checksumFileNames, writeChecksumFiles } from './checksums.js';
 import { findCompressionTools, type Codec, type CompressionTools } from './compress.js';
@@ -175,6 +176,13 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   );
   const routes = { every: [] as RowChannel<DumpRevisionRow>[], latest: [] as RowChannel<DumpRevisionRow>[], articles: [] as RowChannel<DumpRevisionRow>[] };
   for (const [index, job] of jobs.entries()) routes[job.rows].push(channels[index]!);
+  // SIGTERM fails every output as an error would: in-progress parts are removed, and
+  // dumpstatus.json says failed, not in-progress, for whoever reads it next.
+  const forgetInterrupt = onInterrupt(async (reason) => {
+    for (const channel of channels) channel.fail(reason);
+    await Promise.allSettled(writers);
+    await bookkeeping;
+  });
   try {
     await routeRows(source.history({ wikiId, cutoffMs, includeContent: true }), routes, new Set(contentNamespaceIds(site)));
     for (const channel of channels) channel.close();
@@ -185,6 +193,7 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   }
   await Promise.all(writers);
   await bookkeeping;
+  forgetInterrupt();
   if (failures.length > 0) throw failures.find((error) => !(error instanceof ReaderGoneError)) ?? failures[0];
   const files = inJobOrder();
 

@@ -91,6 +91,8 @@ export class Bzip2StreamPool {
         }
       }),
     );
+    // Calls still waiting for a worker get an exited one and fail, instead of waiting forever.
+    for (const next of this.waiting.splice(0)) next(this.workers[0]!);
     await rm(this.directory, { recursive: true, force: true });
   }
 }

@@ -9,6 +9,7 @@ import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
+import { onInterrupt } from '../core/interrupt.js';
 import { createOwnedTempDir } from '../core/owned-temp-dir.js';
 import { localPathOf } from '../core/storage.js';
 import { openDuckDb, type DuckDb } from '../duckdb/connection.js';
@@ -65,6 +66,7 @@ export class EventStager {
   private failure: unknown;
   private db: Promise<DuckDb> | undefined;
   private rows = 0;
+  private forgetInterrupt: () => void = () => {};
 
   private constructor(
     private readonly dir: string,
@@ -72,7 +74,11 @@ export class EventStager {
   ) {}
 
   static async open(o: StagerOptions): Promise<EventStager> {
-    return new EventStager(await createOwnedTempDir(STAGING_PREFIX), o);
+    const stager = new EventStager(await createOwnedTempDir(STAGING_PREFIX), o);
+    // On SIGTERM only the local staging goes; written data files stay (a commit may be in
+    // flight), and an uncommitted one is an orphan `mwlake maintain` removes.
+    stager.forgetInterrupt = onInterrupt(() => rm(stager.dir, { recursive: true, force: true }));
+    return stager;
   }
 
   get count(): number {
@@ -176,6 +182,7 @@ export class EventStager {
 
   /** Removes the staging files; with `discard`, also the data files written (nothing was committed). */
   async close(o: { discard?: boolean } = {}): Promise<void> {
+    this.forgetInterrupt();
     for (const chunk of this.all) chunk.stream.destroy();
     await this.encoding;
     if (this.db !== undefined) await (await this.db).close().catch(() => {});

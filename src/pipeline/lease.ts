@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { JobError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { onInterrupt } from '../core/interrupt.js';
 import { hasExited, selfIdentity } from '../core/process-identity.js';
 import { joinLocation, type Storage } from '../core/storage.js';
 
@@ -106,14 +107,18 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
     options.storage.writeAtomic(location, JSON.stringify(beat)).catch((error: unknown) => options.logger.warn({ err: error }, 'lease heartbeat failed'));
   }, HEARTBEAT_EVERY_MS);
   timer.unref();
+  const release = async (): Promise<void> => {
+    forgetInterrupt();
+    clearInterval(timer);
+    const current = await readHolder(options.storage, location);
+    // Only remove our own lease: after a takeover the file belongs to someone else.
+    if (current?.leaseId === holder.leaseId) await options.storage.delete(location);
+  };
+  // Stopped by a signal, the run frees its lease at once: the next run may be on another host.
+  const forgetInterrupt = onInterrupt(release);
   return {
     holder,
     ...(tookOver === undefined ? {} : { tookOver }),
-    async release() {
-      clearInterval(timer);
-      const current = await readHolder(options.storage, location);
-      // Only remove our own lease: after a takeover the file belongs to someone else.
-      if (current?.leaseId === holder.leaseId) await options.storage.delete(location);
-    },
+    release,
   };
 }

@@ -1,0 +1,44 @@
+// What a run does when SIGTERM or SIGINT arrives (an Airflow task timeout, systemd, Ctrl-C):
+// the parts of the run that hold something register a cleanup; the CLI runs them all, bounded by
+// a deadline, and exits 143. A run stopped this way leaves what a crash would (every table at its
+// last commit, nothing published half-written), and also no lease, no in-progress files and no
+// temp folders. A second signal exits at once.
+
+import { JobError } from './errors.js';
+
+export type Cleanup = (reason: JobError) => Promise<void> | void;
+
+const cleanups = new Set<Cleanup>();
+
+/** Registers `cleanup` for an interrupt; call the returned function once it is no longer needed. */
+export function onInterrupt(cleanup: Cleanup): () => void {
+  cleanups.add(cleanup);
+  return () => {
+    cleanups.delete(cleanup);
+  };
+}
+
+/**
+ * Runs every registered cleanup at once and settles when all have, or after `deadlineMs`,
+ * whichever is first; returns whether they all finished in time. Cleanup failures are reported
+ * through `onError`, never thrown: the process is on its way out.
+ */
+export async function runInterruptCleanups(signal: string, deadlineMs: number, onError: (error: unknown) => void = () => {}): Promise<boolean> {
+  const reason = new JobError('INTERRUPTED', `stopped by ${signal}`);
+  const pending = [...cleanups].map(async (cleanup) => {
+    try {
+      await cleanup(reason);
+    } catch (error) {
+      onError(error);
+    }
+  });
+  cleanups.clear();
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => {
+    // Not unref'd: with every cleanup stuck on a promise, this timer is what ends the wait.
+    timer = setTimeout(() => resolve(false), deadlineMs);
+  });
+  const done = await Promise.race([Promise.all(pending).then(() => true as const), timedOut]);
+  clearTimeout(timer);
+  return done;
+}

@@ -1,0 +1,43 @@
+// The interrupt registry: every registered cleanup runs once with the reason, a forgotten one
+// does not, failures are reported not thrown, and a cleanup that hangs is cut off at the deadline.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { JobError } from '../../src/core/errors.js';
+import { onInterrupt, runInterruptCleanups } from '../../src/core/interrupt.js';
+
+test('registered cleanups run once with an INTERRUPTED reason; forgotten ones do not; failures are reported', async () => {
+  const reasons: JobError[] = [];
+  let forgottenRan = false;
+  onInterrupt((reason) => void reasons.push(reason));
+  onInterrupt(async (reason) => {
+    await new Promise((resolve) => setImmediate(resolve));
+    reasons.push(reason);
+  });
+  onInterrupt(() => {
+    forgottenRan = true;
+  })();
+  onInterrupt(() => {
+    throw new Error('cleanup broke');
+  });
+  const errors: unknown[] = [];
+  assert.equal(await runInterruptCleanups('SIGTERM', 5_000, (error) => errors.push(error)), true);
+  assert.equal(reasons.length, 2);
+  for (const reason of reasons) {
+    assert.equal(reason.code, 'INTERRUPTED');
+    assert.equal(reason.exitCode, 143);
+    assert.equal(reason.message, 'stopped by SIGTERM');
+  }
+  assert.equal(forgottenRan, false);
+  assert.deepEqual(errors.map((error) => (error as Error).message), ['cleanup broke']);
+  // They ran once: a second interrupt finds nothing registered.
+  assert.equal(await runInterruptCleanups('SIGTERM', 5_000), true);
+  assert.equal(reasons.length, 2);
+});
+
+test('a cleanup that never settles is cut off at the deadline', async () => {
+  onInterrupt(() => new Promise<void>(() => {}));
+  const started = Date.now();
+  assert.equal(await runInterruptCleanups('SIGINT', 50), false);
+  assert.ok(Date.now() - started < 5_000);
+});
