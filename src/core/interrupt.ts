@@ -9,36 +9,48 @@ import { JobError } from './errors.js';
 export type Cleanup = (reason: JobError) => Promise<void> | void;
 
 const cleanups = new Set<Cleanup>();
+/** Run after the others: the lease, so no next run starts while this one is still cleaning up. */
+const lastCleanups = new Set<Cleanup>();
 
-/** Registers `cleanup` for an interrupt; call the returned function once it is no longer needed. */
-export function onInterrupt(cleanup: Cleanup): () => void {
-  cleanups.add(cleanup);
+/** Registers `cleanup` for an interrupt (`last`: after every other); call the returned function once it is no longer needed. */
+export function onInterrupt(cleanup: Cleanup, o: { last?: boolean } = {}): () => void {
+  const set = o.last === true ? lastCleanups : cleanups;
+  set.add(cleanup);
   return () => {
-    cleanups.delete(cleanup);
+    set.delete(cleanup);
   };
 }
 
-/**
- * Runs every registered cleanup at once and settles when all have, or after `deadlineMs`,
- * whichever is first; returns whether they all finished in time. Cleanup failures are reported
- * through `onError`, never thrown: the process is on its way out.
- */
-export async function runInterruptCleanups(signal: string, deadlineMs: number, onError: (error: unknown) => void = () => {}): Promise<boolean> {
-  const reason = new JobError('INTERRUPTED', `stopped by ${signal}`);
-  const pending = [...cleanups].map(async (cleanup) => {
+async function runAll(set: Set<Cleanup>, reason: JobError, onError: (error: unknown) => void): Promise<void> {
+  const pending = [...set].map(async (cleanup) => {
     try {
       await cleanup(reason);
     } catch (error) {
       onError(error);
     }
   });
-  cleanups.clear();
+  set.clear();
+  await Promise.all(pending);
+}
+
+/**
+ * Runs every registered cleanup at once, then the `last` ones, and settles when all have, or
+ * after `deadlineMs`, whichever is first; returns whether they all finished in time. Cleanup
+ * failures go to `onError`, never thrown: the process is on its way out.
+ */
+export async function runInterruptCleanups(signal: string, deadlineMs: number, onError: (error: unknown) => void = () => {}): Promise<boolean> {
+  const reason = new JobError('INTERRUPTED', `stopped by ${signal}`);
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<false>((resolve) => {
     // Not unref'd: with every cleanup stuck on a promise, this timer is what ends the wait.
     timer = setTimeout(() => resolve(false), deadlineMs);
   });
-  const done = await Promise.race([Promise.all(pending).then(() => true as const), timedOut]);
+  const all = (async () => {
+    await runAll(cleanups, reason, onError);
+    await runAll(lastCleanups, reason, onError);
+    return true as const;
+  })();
+  const done = await Promise.race([all, timedOut]);
   clearTimeout(timer);
   return done;
 }

@@ -114,8 +114,9 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
     // Only remove our own lease: after a takeover the file belongs to someone else.
     if (current?.leaseId === holder.leaseId) await options.storage.delete(location);
   };
-  // Stopped by a signal, the run frees its lease at once: the next run may be on another host.
-  const forgetInterrupt = onInterrupt(release);
+  // Stopped by a signal, the run frees its lease once its other cleanups are done: the next run
+  // may be on another host, and must not start while this one still removes its outputs.
+  const forgetInterrupt = onInterrupt(release, { last: true });
   return {
     holder,
     ...(tookOver === undefined ? {} : { tookOver }),

@@ -41,3 +41,14 @@ test('a cleanup that never settles is cut off at the deadline', async () => {
   assert.equal(await runInterruptCleanups('SIGINT', 50), false);
   assert.ok(Date.now() - started < 5_000);
 });
+
+test('cleanups registered as last run after all the others have settled', async () => {
+  const order: string[] = [];
+  onInterrupt(() => void order.push('lease'), { last: true });
+  onInterrupt(async () => {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    order.push('outputs');
+  });
+  assert.equal(await runInterruptCleanups('SIGTERM', 5_000), true);
+  assert.deepEqual(order, ['outputs', 'lease']);
+});
