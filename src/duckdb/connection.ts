@@ -2,7 +2,7 @@
 // Values come back as JS values (BIGINT → bigint, structs → objects, lists → arrays).
 
 import { createRequire } from 'node:module';
-import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance, DuckDBResult } from '@duckdb/node-api';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { JobError } from '../core/errors.js';
@@ -84,23 +84,25 @@ class Connection implements DuckDb {
     }
   }
 
-  async *stream<T>(sql: string): AsyncIterable<T[]> {
-    let result;
+  private async streamed(sql: string): Promise<DuckDBResult> {
     try {
-      result = await this.conn.stream(sql);
+      return await this.conn.stream(sql);
     } catch (error) {
       throw wrap(error, sql);
     }
-    for await (const rows of result.yieldRowObjectJs()) yield rows as T[];
+  }
+
+  async *stream<T>(sql: string): AsyncIterable<T[]> {
+    const result = await this.streamed(sql);
+    try {
+      for await (const rows of result.yieldRowObjectJs()) yield rows as T[];
+    } catch (error) {
+      throw wrap(error, sql);
+    }
   }
 
   async *streamDecoded<T>(sql: string): AsyncIterable<T[]> {
-    let result;
-    try {
-      result = await this.conn.stream(sql);
-    } catch (error) {
-      throw wrap(error, sql);
-    }
+    const result = await this.streamed(sql);
     const names = result.deduplicatedColumnNames();
     for (;;) {
       let chunk;
