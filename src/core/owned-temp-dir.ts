@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onInterrupt } from './interrupt.js';
 import { hasExited, selfIdentity } from './process-identity.js';
 
 function ownerPattern(prefix: string): RegExp {
@@ -61,4 +62,17 @@ export async function ownedTempPath(prefix: string, parent: string = tmpdir()): 
   await removeOrphanedTempDirs(prefix, parent);
   const suffix = [...randomBytes(6)].map((byte) => SUFFIX_CHARACTERS[byte % SUFFIX_CHARACTERS.length]).join('');
   return join(parent, ownedName(prefix) + suffix);
+}
+
+/**
+ * Registers `path` for removal if a signal stops the run first (core/interrupt.ts); the returned
+ * function forgets that and removes it now, for the owner's normal close.
+ */
+export function removedOnInterrupt(path: string): () => Promise<void> {
+  const remove = () => rm(path, { recursive: true, force: true });
+  const forget = onInterrupt(remove);
+  return async () => {
+    forget();
+    await remove();
+  };
 }

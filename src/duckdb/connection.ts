@@ -3,11 +3,9 @@
 
 import { createRequire } from 'node:module';
 import type { DuckDBConnection, DuckDBInstance, DuckDBResult } from '@duckdb/node-api';
-import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { JobError } from '../core/errors.js';
-import { onInterrupt } from '../core/interrupt.js';
-import { ownedTempPath } from '../core/owned-temp-dir.js';
+import { ownedTempPath, removedOnInterrupt } from '../core/owned-temp-dir.js';
 import { decodeChunk } from './row-decoder.js';
 
 // require, not import: an ESM import of this CommonJS package makes Node scan its ~50 re-exported
@@ -57,15 +55,9 @@ class Connection implements DuckDb {
   constructor(
     private readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
-    /** Our default spill folder, removed on close; undefined when the caller chose one. */
-    private readonly ownedSpill: string | undefined,
-  ) {
-    // A signal that stops the run first removes the spill folder too.
-    const spill = ownedSpill;
-    this.forgetInterrupt = spill === undefined ? () => {} : onInterrupt(() => rm(spill, { recursive: true, force: true }));
-  }
-
-  private readonly forgetInterrupt: () => void;
+    /** Removes our default spill folder (also if a signal stops the run first); a no-op when the caller chose one. */
+    private readonly removeSpill: () => Promise<void>,
+  ) {}
 
   async run(sql: string): Promise<void> {
     try {
@@ -117,10 +109,9 @@ class Connection implements DuckDb {
   }
 
   async close(): Promise<void> {
-    this.forgetInterrupt();
     this.conn.closeSync();
     this.instance.closeSync();
-    if (this.ownedSpill !== undefined) await rm(this.ownedSpill, { recursive: true, force: true });
+    await this.removeSpill();
   }
 }
 
@@ -135,7 +126,7 @@ export async function openDuckDb(o: DuckDbOptions = {}): Promise<DuckDb> {
   options['temp_directory'] = o.tempDirectory ?? ownedSpill!;
   const instance = await duckdb.DuckDBInstance.create(':memory:', options);
   const conn = await instance.connect();
-  const db = new Connection(instance, conn, ownedSpill);
+  const db = new Connection(instance, conn, ownedSpill === undefined ? async () => {} : removedOnInterrupt(ownedSpill));
   await db.run("SET TimeZone = 'UTC'");
   return db;
 }

@@ -9,8 +9,7 @@ import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { onInterrupt } from '../core/interrupt.js';
-import { createOwnedTempDir } from '../core/owned-temp-dir.js';
+import { createOwnedTempDir, removedOnInterrupt } from '../core/owned-temp-dir.js';
 import { localPathOf } from '../core/storage.js';
 import { openDuckDb, type DuckDb } from '../duckdb/connection.js';
 import { writeDataFiles } from '../duckdb/data-file-writer.js';
@@ -66,7 +65,7 @@ export class EventStager {
   private failure: unknown;
   private db: Promise<DuckDb> | undefined;
   private rows = 0;
-  private forgetInterrupt: () => void = () => {};
+  private removeDir: () => Promise<void> = async () => {};
 
   private constructor(
     private readonly dir: string,
@@ -77,7 +76,7 @@ export class EventStager {
     const stager = new EventStager(await createOwnedTempDir(STAGING_PREFIX), o);
     // On SIGTERM only the local staging goes; written data files stay (a commit may be in
     // flight), and an uncommitted one is an orphan `mwlake maintain` removes.
-    stager.forgetInterrupt = onInterrupt(() => rm(stager.dir, { recursive: true, force: true }));
+    stager.removeDir = removedOnInterrupt(stager.dir);
     return stager;
   }
 
@@ -182,11 +181,10 @@ export class EventStager {
 
   /** Removes the staging files; with `discard`, also the data files written (nothing was committed). */
   async close(o: { discard?: boolean } = {}): Promise<void> {
-    this.forgetInterrupt();
     for (const chunk of this.all) chunk.stream.destroy();
     await this.encoding;
     if (this.db !== undefined) await (await this.db).close().catch(() => {});
     if (o.discard === true) await Promise.all(this.files.map((f) => this.o.table.storage.delete(f.filePath)));
-    await rm(this.dir, { recursive: true, force: true });
+    await this.removeDir();
   }
 }
