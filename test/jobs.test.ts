@@ -26,6 +26,23 @@ test('jobs/page_content_change.yaml loads; env and flags override it; job_name i
   }
 });
 
+test('dumps.memory_limit_mb: unset leaves DuckDB its default; below 256 fails naming the key', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mwlake-jobfile-'));
+  try {
+    const file = join(dir, 'job.yaml');
+    await writeFile(file, 'job_name: x\n');
+    assert.equal((await loadConfig(file, {})).dumps.memoryLimitMb, undefined);
+    await writeFile(file, 'job_name: x\ndumps:\n  memory_limit_mb: 2048\n');
+    assert.equal((await loadConfig(file, {})).dumps.memoryLimitMb, 2048);
+    for (const bad of ['100', '-1', 'lots']) {
+      await writeFile(file, `job_name: x\ndumps:\n  memory_limit_mb: ${bad}\n`);
+      await assert.rejects(loadConfig(file, {}), /dumps\.memory_limit_mb must be/, bad);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('the Airflow DAG compiles', () => {
   const r = spawnSync('python3', ['-m', 'py_compile', join(repoRoot, 'jobs', 'airflow', 'mwlake_dumps.py')], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
@@ -36,7 +53,7 @@ test('a misspelt key in a job file fails naming it and the key it resembles', as
   try {
     const cases: [string, RegExp][] = [
       ['job_name: x\nmaintenence:\n  target_file_size_mb: 1\n', /unknown key maintenence; did you mean maintenance\?/],
-      ['job_name: x\ndumps:\n  compresion: zstd\n', /unknown key dumps\.compresion; did you mean compression\? \(known in dumps: root, wikis, compression, namespace_map\)/],
+      ['job_name: x\ndumps:\n  compresion: zstd\n', /unknown key dumps\.compresion; did you mean compression\? \(known in dumps: root, wikis, compression, namespace_map, memory_limit_mb\)/],
       ['job_name: x\nkafka:\n  sasl:\n    user: me\n', /unknown key kafka\.sasl\.user; did you mean username\?/],
       ['job_name: x\nsomething_else: 1\n', /unknown key something_else \(known: job_name/],
     ];

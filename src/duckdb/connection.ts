@@ -34,7 +34,19 @@ export interface DuckDb {
    * one native copy, but only booleans, integers, doubles, strings, BLOBs, lists and structs.
    */
   streamDecoded<T = Record<string, unknown>>(sql: string): AsyncIterable<T[]>;
+  /** DuckDB's memory_limit in bytes (its default: 80% of the memory it sees). */
+  memoryLimitBytes(): Promise<number>;
   close(): Promise<void>;
+}
+
+const UNITS: Readonly<Record<string, number>> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40 };
+
+/** A size as DuckDB prints settings ("381.4 MiB", "19.1 GiB"), in bytes. */
+export function parseDuckDbSize(text: string): number {
+  const m = /^\s*([\d.]+)\s*([KMGT]i?B|B)\s*$/.exec(text);
+  const unit = m === null ? undefined : UNITS[m[2]!];
+  if (m === null || unit === undefined) throw new JobError('INTERNAL', `cannot read DuckDB's size ${JSON.stringify(text)}`);
+  return Math.floor(Number(m[1]) * unit);
 }
 
 /** DuckDB's messages for a machine that ran short, not a bug: the first line, e.g. "Out of Memory Error: failed to allocate…". */
@@ -106,6 +118,11 @@ class Connection implements DuckDb {
       if (chunk === null || chunk.rowCount === 0) return;
       yield decodeChunk(chunk, names) as T[];
     }
+  }
+
+  async memoryLimitBytes(): Promise<number> {
+    const [row] = await this.all<{ v: string }>("SELECT current_setting('memory_limit') AS v");
+    return parseDuckDbSize(row!.v);
   }
 
   async close(): Promise<void> {

@@ -15,8 +15,22 @@ import { describeParquetFile } from '../parquet/footer-data-file.js';
 import type { DuckDb } from './connection.js';
 import { fieldIdsOption, sqlString } from './iceberg-types.js';
 
-/** Upper bound of a row group's size, which DuckDB buffers whole before writing it. */
-const ROW_GROUP_BYTES = '32MB';
+/**
+ * Upper bound of a row group's size: DuckDB buffers a row group whole before writing it, and
+ * readers hold a column chunk whole (a 300 MB content chunk failed a 400 MB DuckDB scan).
+ */
+const ROW_GROUP_BYTES = 32 << 20;
+/** DuckDB fills row groups in whole vectors of 2048 rows: ROW_GROUP_SIZE 2700 writes 4096. */
+const VECTOR_ROWS = 2048;
+
+/**
+ * ROW_GROUP_SIZE for rows of about `rowBytes` each, for a COPY with ORDER BY: there DuckDB ignores
+ * ROW_GROUP_SIZE_BYTES (it needs preserve_insertion_order off), so the bound is set in rows.
+ */
+export function rowGroupRows(rowBytes: number, maxRows = 100_000): number {
+  const rows = Math.min(maxRows, Math.floor(ROW_GROUP_BYTES / Math.max(1, rowBytes)));
+  return Math.max(VECTOR_ROWS, rows - (rows % VECTOR_ROWS));
+}
 
 export interface WriteDataFilesOptions {
   /** A relation with exactly the table's columns, in order. */
@@ -38,7 +52,7 @@ export async function writeDataFiles(db: DuckDb, table: Table, o: WriteDataFiles
     // which data files do not need (position deletes name positions in the file as written).
     await db.run('SET preserve_insertion_order = false');
     try {
-      await db.run(`COPY (${o.selectSql}) TO ${sqlString(dir)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${o.rowGroupSize ?? 50_000}, ROW_GROUP_SIZE_BYTES '${ROW_GROUP_BYTES}',
+      await db.run(`COPY (${o.selectSql}) TO ${sqlString(dir)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${o.rowGroupSize ?? 50_000}, ROW_GROUP_SIZE_BYTES ${ROW_GROUP_BYTES},
         FILE_SIZE_BYTES ${Math.max(1, Math.floor(o.targetFileSizeBytes))}, FILENAME_PATTERN 'part-{i}', FIELD_IDS ${fieldIdsOption(table.schema())})`);
     } finally {
       await db.run('RESET preserve_insertion_order');

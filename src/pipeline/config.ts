@@ -20,7 +20,14 @@ export interface JobConfig {
   readonly warehouse: string;
   readonly events: { readonly namespace: string; readonly table: string };
   readonly drain: { readonly maxEvents?: number; readonly maxBytes?: number; readonly maxMessageBytes: number; readonly parquetEncoder: 'duckdb' | 'parquet-wasm'; readonly workers: number };
-  readonly dumps: { readonly root: string; readonly wikis: readonly string[] | 'all'; readonly namespaceMap?: string; readonly compression: 'bz2' | 'zstd' };
+  readonly dumps: {
+    readonly root: string;
+    readonly wikis: readonly string[] | 'all';
+    readonly namespaceMap?: string;
+    readonly compression: 'bz2' | 'zstd';
+    /** DuckDB's memory_limit for the dump step; its history read runs in passes of a quarter of it. */
+    readonly memoryLimitMb?: number;
+  };
   readonly maintenance: {
     readonly compact: boolean;
     readonly targetFileSizeBytes: number;
@@ -91,7 +98,7 @@ const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   'kafka.sasl': ['mechanism', 'username', 'password'],
   events: ['namespace', 'table'],
   drain: ['max_events', 'max_bytes', 'max_message_bytes', 'parquet_encoder', 'workers'],
-  dumps: ['root', 'wikis', 'compression', 'namespace_map'],
+  dumps: ['root', 'wikis', 'compression', 'namespace_map', 'memory_limit_mb'],
   maintenance: [
     'target_file_size_mb',
     'compact',
@@ -190,6 +197,8 @@ export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEn
   const compression = str(dumps, 'compression', `${where}.dumps`, 'bz2');
   if (compression !== 'bz2' && compression !== 'zstd') throw new ConfigError(`${where}.dumps.compression must be bz2 or zstd, found ${compression}`);
   const namespaceMap = str(dumps, 'namespace_map', `${where}.dumps`);
+  const dumpMemoryMb = num(dumps, 'memory_limit_mb', `${where}.dumps`);
+  if (dumpMemoryMb !== undefined && dumpMemoryMb < 256) throw new ConfigError(`${where}.dumps.memory_limit_mb must be at least 256 (DuckDB scans of the revisions table need about that), found ${dumpMemoryMb}`);
   const metricsFile = env['MWLAKE_METRICS_FILE'] ?? str(raw, 'metrics_file', where);
   const encoder = env['MWLAKE_PARQUET_ENCODER'] ?? str(drain, 'parquet_encoder', `${where}.drain`, 'duckdb')!;
   if (encoder !== 'duckdb' && encoder !== 'parquet-wasm') throw new ConfigError(`${where}.drain.parquet_encoder must be duckdb or parquet-wasm, found ${JSON.stringify(encoder)}`);
@@ -220,7 +229,13 @@ export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEn
       parquetEncoder: encoder,
       workers,
     },
-    dumps: { root: dumpsRoot, wikis, compression, ...(namespaceMap === undefined ? {} : { namespaceMap: rel(namespaceMap) }) },
+    dumps: {
+      root: dumpsRoot,
+      wikis,
+      compression,
+      ...(namespaceMap === undefined ? {} : { namespaceMap: rel(namespaceMap) }),
+      ...(dumpMemoryMb === undefined ? {} : { memoryLimitMb: dumpMemoryMb }),
+    },
     maintenance: {
       compact: bool(maintenance, 'compact', `${where}.maintenance`, true),
       targetFileSizeBytes: num(maintenance, 'target_file_size_mb', `${where}.maintenance`, 256)! * 1024 * 1024,

@@ -50,12 +50,14 @@ export function dateRange(from: string, to: string): string[] {
 }
 
 export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
-  const db = await openDuckDb();
+  const limitMb = o.config.dumps.memoryLimitMb;
+  const db = await openDuckDb(limitMb === undefined ? {} : { memoryLimit: `${limitMb}MiB` });
   try {
     await bindStateViews(db, o.warehouse, { namespace: o.config.events.namespace, name: o.config.events.table });
     const wikis = o.wikis === 'all' ? (await db.all<{ wiki_id: string }>('SELECT DISTINCT wiki_id FROM revisions ORDER BY 1')).map((r) => r.wiki_id) : [...o.wikis];
     const results: DumpDateResult[] = [];
-    const source = new DuckDbDumpSource(db);
+    // A quarter of the limit for a pass's content: the sort holds it about three times over.
+    const source = new DuckDbDumpSource(db, { passBytes: (await db.memoryLimitBytes()) / 4 });
     const map = o.config.dumps.namespaceMap ?? DEFAULT_NAMESPACE_MAP;
     for (const wiki of wikis) {
       const site = await loadSiteInfo(map, wiki);

@@ -11,6 +11,7 @@ import { JobError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { emptyRelationSql, fieldIdsOption, quoteIdent, sqlString, sqlStringList } from '../duckdb/iceberg-types.js';
 import { openDuckDb, type DuckDb } from '../duckdb/connection.js';
+import { rowGroupRows } from '../duckdb/data-file-writer.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import type { PlannedFile } from '../iceberg/scan/plan.js';
 import type { Table } from '../iceberg/table.js';
@@ -60,11 +61,13 @@ interface StateTableDef {
   readonly keyColumn: 'revision_id' | 'page_id';
   readonly deltaSql: (source: string) => string;
   readonly mergeSql: (delta: string, existing: string) => string;
+  /** About how many bytes a row takes (content dominates), for row groups bounded in bytes. */
+  readonly rowBytesSql: string;
 }
 
 const STATE_TABLES: readonly StateTableDef[] = [
-  { name: REVISIONS_TABLE, schema: REVISIONS_SCHEMA, keyColumn: 'revision_id', deltaSql: revisionDeltaSql, mergeSql: revisionMergeSql },
-  { name: PAGES_TABLE, schema: PAGES_SCHEMA, keyColumn: 'page_id', deltaSql: pageDeltaSql, mergeSql: pageMergeSql },
+  { name: REVISIONS_TABLE, schema: REVISIONS_SCHEMA, keyColumn: 'revision_id', deltaSql: revisionDeltaSql, mergeSql: revisionMergeSql, rowBytesSql: 'coalesce(revision_size, 0) + 256' },
+  { name: PAGES_TABLE, schema: PAGES_SCHEMA, keyColumn: 'page_id', deltaSql: pageDeltaSql, mergeSql: pageMergeSql, rowBytesSql: '256' },
 ];
 
 export async function runMerge(options: MergeOptions): Promise<MergeResult> {
@@ -227,9 +230,10 @@ async function writeMergedFiles(db: DuckDb, table: Table, def: StateTableDef): P
     const directory = table.dataLocation(`wiki_id=${encodeURIComponent(wiki)}`);
     const dataLocation = `${directory}/${randomUUID()}-merge.parquet`;
     await mkdir(localPath(table, directory), { recursive: true });
-    // Sorted by key so file bounds stay narrow and later merges prune by them.
+    const [size] = await db.all<{ b: number | null }>(`SELECT avg(${def.rowBytesSql})::DOUBLE AS b FROM merged WHERE wiki_id = ${sqlString(wiki)}`);
+    // Sorted by key so row group bounds stay narrow and readers of a key range (incremental dumps) prune by them.
     await db.run(`COPY (SELECT ${columns} FROM merged WHERE wiki_id = ${sqlString(wiki)} ORDER BY ${def.keyColumn})
-      TO ${sqlString(localPath(table, dataLocation))} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000, FIELD_IDS ${fieldIdsOption(def.schema)})`);
+      TO ${sqlString(localPath(table, dataLocation))} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${rowGroupRows(size?.b ?? 0)}, FIELD_IDS ${fieldIdsOption(def.schema)})`);
     dataFiles.push(await describeParquetFile({ storage: table.storage, location: dataLocation, schema: def.schema, partition: [wiki] }));
     const replaced = await db.all<{ n: bigint; files: bigint; one: string | null }>(
       `SELECT count(*) AS n, count(DISTINCT _file) AS files, min(_file) AS one FROM merged WHERE wiki_id = ${sqlString(wiki)} AND _file IS NOT NULL`,

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { test } from 'node:test';
-import { openDuckDb, SPILL_PREFIX } from '../../src/duckdb/connection.js';
+import { openDuckDb, parseDuckDbSize, SPILL_PREFIX } from '../../src/duckdb/connection.js';
 
 async function spillFolder(db: Awaited<ReturnType<typeof openDuckDb>>): Promise<string> {
   return (await db.all<{ t: string }>("SELECT current_setting('temp_directory') AS t"))[0]!.t;
@@ -54,4 +54,24 @@ test('DuckDB running out of memory is a RESOURCES error (exit 71) naming the sta
   } finally {
     await db.close();
   }
+});
+
+test("memoryLimitBytes reads DuckDB's memory_limit, as set or by default", async () => {
+  const set = await openDuckDb({ memoryLimit: '300MiB' });
+  try {
+    assert.equal(await set.memoryLimitBytes(), 300 * 2 ** 20);
+  } finally {
+    await set.close();
+  }
+  const byDefault = await openDuckDb();
+  try {
+    const bytes = await byDefault.memoryLimitBytes();
+    assert.ok(bytes > 2 ** 28, `default limit ${bytes}`);
+  } finally {
+    await byDefault.close();
+  }
+  assert.equal(parseDuckDbSize('381.4 MiB'), Math.floor(381.4 * 2 ** 20));
+  assert.equal(parseDuckDbSize('2.0 GB'), 2e9);
+  assert.equal(parseDuckDbSize('512 B'), 512);
+  assert.throws(() => parseDuckDbSize('lots'), /cannot read DuckDB's size "lots"/);
 });
