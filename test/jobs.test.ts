@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadConfig, DEFAULT_TOPICS } from '../src/pipeline/config.js';
+import { duckDbMemory, loadConfig, DEFAULT_TOPICS } from '../src/pipeline/config.js';
 import { repoRoot } from './helpers/python.js';
 
 test('jobs/page_content_change.yaml loads; env and flags override it; job_name is required', async () => {
@@ -26,17 +26,19 @@ test('jobs/page_content_change.yaml loads; env and flags override it; job_name i
   }
 });
 
-test('dumps.memory_limit_mb: unset leaves DuckDB its default; below 256 fails naming the key', async () => {
+test('memory_limit_mb: unset leaves DuckDB its default; below 256 fails naming the key', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'mwlake-jobfile-'));
   try {
     const file = join(dir, 'job.yaml');
     await writeFile(file, 'job_name: x\n');
-    assert.equal((await loadConfig(file, {})).dumps.memoryLimitMb, undefined);
-    await writeFile(file, 'job_name: x\ndumps:\n  memory_limit_mb: 2048\n');
-    assert.equal((await loadConfig(file, {})).dumps.memoryLimitMb, 2048);
+    const unset = await loadConfig(file, {});
+    assert.equal(unset.memoryLimitMb, undefined);
+    assert.deepEqual(duckDbMemory(unset), {});
+    await writeFile(file, 'job_name: x\nmemory_limit_mb: 2048\n');
+    assert.deepEqual(duckDbMemory(await loadConfig(file, {})), { memoryLimit: '2048MiB' });
     for (const bad of ['100', '-1', 'lots']) {
-      await writeFile(file, `job_name: x\ndumps:\n  memory_limit_mb: ${bad}\n`);
-      await assert.rejects(loadConfig(file, {}), /dumps\.memory_limit_mb must be/, bad);
+      await writeFile(file, `job_name: x\nmemory_limit_mb: ${bad}\n`);
+      await assert.rejects(loadConfig(file, {}), /memory_limit_mb must be/, bad);
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -53,7 +55,7 @@ test('a misspelt key in a job file fails naming it and the key it resembles', as
   try {
     const cases: [string, RegExp][] = [
       ['job_name: x\nmaintenence:\n  target_file_size_mb: 1\n', /unknown key maintenence; did you mean maintenance\?/],
-      ['job_name: x\ndumps:\n  compresion: zstd\n', /unknown key dumps\.compresion; did you mean compression\? \(known in dumps: root, wikis, compression, namespace_map, memory_limit_mb\)/],
+      ['job_name: x\ndumps:\n  compresion: zstd\n', /unknown key dumps\.compresion; did you mean compression\? \(known in dumps: root, wikis, compression, namespace_map\)/],
       ['job_name: x\nkafka:\n  sasl:\n    user: me\n', /unknown key kafka\.sasl\.user; did you mean username\?/],
       ['job_name: x\nsomething_else: 1\n', /unknown key something_else \(known: job_name/],
     ];

@@ -25,9 +25,12 @@ export interface JobConfig {
     readonly wikis: readonly string[] | 'all';
     readonly namespaceMap?: string;
     readonly compression: 'bz2' | 'zstd';
-    /** DuckDB's memory_limit for the dump step; its history read runs in passes of a quarter of it. */
-    readonly memoryLimitMb?: number;
   };
+  /**
+   * DuckDB's memory limit in the merge and the dump (default: DuckDB's 80% of RAM). Both work in
+   * passes when their content exceeds a share of it (merge an eighth, dump a quarter).
+   */
+  readonly memoryLimitMb?: number;
   readonly maintenance: {
     readonly compact: boolean;
     readonly targetFileSizeBytes: number;
@@ -93,12 +96,12 @@ const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 /** Every key a job file may hold, per section: a misspelt key (`maintenence:`) fails, never silently leaves the defaults in force. */
 const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
-  '': ['job_name', 'warehouse', 'metrics_file', 'kafka', 'events', 'drain', 'dumps', 'maintenance'],
+  '': ['job_name', 'warehouse', 'metrics_file', 'memory_limit_mb', 'kafka', 'events', 'drain', 'dumps', 'maintenance'],
   kafka: ['brokers', 'topics', 'client_id', 'group_id', 'tls', 'sasl'],
   'kafka.sasl': ['mechanism', 'username', 'password'],
   events: ['namespace', 'table'],
   drain: ['max_events', 'max_bytes', 'max_message_bytes', 'parquet_encoder', 'workers'],
-  dumps: ['root', 'wikis', 'compression', 'namespace_map', 'memory_limit_mb'],
+  dumps: ['root', 'wikis', 'compression', 'namespace_map'],
   maintenance: [
     'target_file_size_mb',
     'compact',
@@ -134,6 +137,11 @@ function checkKeys(raw: Json, file: string): void {
       throw new ConfigError(`${file}: unknown key ${path === '' ? key : `${path}.${key}`}${hint} (known${path === '' ? '' : ` in ${path}`}: ${known.join(', ')})`);
     }
   }
+}
+
+/** DuckDB's options for a step that honours the job's memory_limit_mb (merge, dump). */
+export function duckDbMemory(config: JobConfig): { memoryLimit?: string } {
+  return config.memoryLimitMb === undefined ? {} : { memoryLimit: `${config.memoryLimitMb}MiB` };
 }
 
 /** The job name of read-only commands run without one: they neither consume nor produce. */
@@ -197,8 +205,8 @@ export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEn
   const compression = str(dumps, 'compression', `${where}.dumps`, 'bz2');
   if (compression !== 'bz2' && compression !== 'zstd') throw new ConfigError(`${where}.dumps.compression must be bz2 or zstd, found ${compression}`);
   const namespaceMap = str(dumps, 'namespace_map', `${where}.dumps`);
-  const dumpMemoryMb = num(dumps, 'memory_limit_mb', `${where}.dumps`);
-  if (dumpMemoryMb !== undefined && dumpMemoryMb < 256) throw new ConfigError(`${where}.dumps.memory_limit_mb must be at least 256 (DuckDB scans of the revisions table need about that), found ${dumpMemoryMb}`);
+  const memoryLimitMb = num(raw, 'memory_limit_mb', where);
+  if (memoryLimitMb !== undefined && memoryLimitMb < 256) throw new ConfigError(`${where}.memory_limit_mb must be at least 256 (DuckDB scans of the revisions table need about that), found ${memoryLimitMb}`);
   const metricsFile = env['MWLAKE_METRICS_FILE'] ?? str(raw, 'metrics_file', where);
   const encoder = env['MWLAKE_PARQUET_ENCODER'] ?? str(drain, 'parquet_encoder', `${where}.drain`, 'duckdb')!;
   if (encoder !== 'duckdb' && encoder !== 'parquet-wasm') throw new ConfigError(`${where}.drain.parquet_encoder must be duckdb or parquet-wasm, found ${JSON.stringify(encoder)}`);
@@ -234,8 +242,8 @@ export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEn
       wikis,
       compression,
       ...(namespaceMap === undefined ? {} : { namespaceMap: rel(namespaceMap) }),
-      ...(dumpMemoryMb === undefined ? {} : { memoryLimitMb: dumpMemoryMb }),
     },
+    ...(memoryLimitMb === undefined ? {} : { memoryLimitMb }),
     maintenance: {
       compact: bool(maintenance, 'compact', `${where}.maintenance`, true),
       targetFileSizeBytes: num(maintenance, 'target_file_size_mb', `${where}.maintenance`, 256)! * 1024 * 1024,

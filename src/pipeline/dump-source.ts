@@ -1,13 +1,14 @@
 // The dump writer's DumpSource (src/dumps/records.ts) over DuckDB views of the state tables bound
 // by state-views.ts. Rows stream in page then revision order; bodies come as BLOB (UTF-8 bytes the
-// writer escapes without decoding), read by the column decoder (one copy per body, not two). Deleted pages are already absent from the `revisions` view.
-// DuckDB's sort does not spill large strings (1.5: a sort of 319 MB of content fails under a 400 MB
-// memory_limit), so a history larger than a pass is read in passes over ranges of (page, revision),
-// each sorting at most `passBytes` of content; every pass rescans the table, trading time for memory.
+// writer escapes without decoding), read by the column decoder (one copy per body, not two).
+// Deleted pages are already absent from the `revisions` view.
+// A history larger than a pass is read in passes over (page, revision) ranges (key-ranges.ts), each
+// sorting at most `passBytes` of content; every pass rescans the table, trading time for memory.
 
 import type { DumpQuery, DumpRevisionRow, DumpSlot, DumpSource } from '../dumps/records.js';
 import { sqlString } from '../duckdb/iceberg-types.js';
 import type { DuckDb } from '../duckdb/connection.js';
+import { inKeyRangeSql, keyRanges, type KeyRange } from '../duckdb/key-ranges.js';
 
 interface SourceRow {
   page_id: bigint;
@@ -72,12 +73,7 @@ function toDumpRow(row: SourceRow): DumpRevisionRow {
 
 /** Bytes a revision takes in a pass besides its content (fields, sort keys). */
 const ROW_OVERHEAD_BYTES = 512;
-
-/** One pass of a history read: revisions from `from` to `to` (page id, revision id), inclusive. */
-export interface HistoryPass {
-  readonly from: readonly [pageId: bigint, revisionId: bigint];
-  readonly to: readonly [pageId: bigint, revisionId: bigint];
-}
+const HISTORY_KEYS = ['page_id', 'revision_id'];
 
 export interface DuckDbDumpSourceOptions {
   /** The view of state-views.ts (live pages, resolved page ids). */
@@ -95,7 +91,7 @@ export class DuckDbDumpSource implements DumpSource {
     o: DuckDbDumpSourceOptions,
   ) {
     this.revisions = o.revisions ?? 'revisions';
-    this.passBytes = Math.max(1, Math.floor(o.passBytes));
+    this.passBytes = o.passBytes;
   }
 
   private cutoff(q: DumpQuery): string {
@@ -109,36 +105,23 @@ export class DuckDbDumpSource implements DumpSource {
   async *history(q: DumpQuery): AsyncIterable<DumpRevisionRow> {
     const select = `SELECT ${selectList(q.includeContent)} FROM ${this.revisions} WHERE ${this.cutoff(q)}`;
     const passes = await this.historyPasses(q);
-    if (passes.length <= 1) {
-      yield* this.rows(`${select} ORDER BY page_id, revision_id`);
-      return;
-    }
-    for (const { from: [p0, r0], to: [p1, r1] } of passes) {
-      yield* this.rows(`${select}
-        AND (page_id > ${p0} OR (page_id = ${p0} AND revision_id >= ${r0}))
-        AND (page_id < ${p1} OR (page_id = ${p1} AND revision_id <= ${r1}))
-        ORDER BY page_id, revision_id`);
-    }
+    if (passes.length === 0) yield* this.rows(`${select} ORDER BY page_id, revision_id`);
+    for (const pass of passes) yield* this.rows(`${select} AND ${inKeyRangeSql(HISTORY_KEYS, pass)} ORDER BY page_id, revision_id`);
   }
 
   /**
-   * The passes a history read with content takes: consecutive ranges in (page, revision) order of
-   * at most `passBytes` each by the revisions' stated sizes (a single revision larger than that is
-   * a pass of its own). None (one unsplit read) when the history fits, or when it has no content.
+   * The (page id, revision id) ranges a history read with content takes, each of at most
+   * `passBytes` by the revisions' stated sizes. None (one unsplit read) when the history fits, or
+   * when it has no content.
    */
-  async historyPasses(q: DumpQuery): Promise<HistoryPass[]> {
-    if (!q.includeContent) return [];
-    const size = `coalesce(revision_size, 0) + ${ROW_OVERHEAD_BYTES}`;
-    const [total] = await this.db.all<{ b: bigint | null }>(`SELECT sum(${size})::BIGINT AS b FROM ${this.revisions} WHERE ${this.cutoff(q)}`);
-    if (total?.b === null || total === undefined || Number(total.b) <= this.passBytes) return [];
-    // Each pass starts where the running total crosses a multiple of passBytes, so none exceeds it
-    // by more than its last revision.
-    const rows = await this.db.all<{ p0: bigint; r0: bigint; p1: bigint; r1: bigint }>(`
-      SELECT arg_min(page_id, upto) AS p0, arg_min(revision_id, upto) AS r0, arg_max(page_id, upto) AS p1, arg_max(revision_id, upto) AS r1
-      FROM (SELECT page_id, revision_id, sum(${size}) OVER (ORDER BY page_id, revision_id ROWS UNBOUNDED PRECEDING) AS upto
-            FROM ${this.revisions} WHERE ${this.cutoff(q)})
-      GROUP BY (upto - 1) // ${this.passBytes} ORDER BY 1, 2`);
-    return rows.map((r) => ({ from: [r.p0, r.r0], to: [r.p1, r.r1] }));
+  historyPasses(q: DumpQuery): Promise<KeyRange[]> {
+    if (!q.includeContent) return Promise.resolve([]);
+    return keyRanges(this.db, {
+      relation: `(SELECT page_id, revision_id, revision_size FROM ${this.revisions} WHERE ${this.cutoff(q)})`,
+      keys: HISTORY_KEYS,
+      sizeSql: `coalesce(revision_size, 0) + ${ROW_OVERHEAD_BYTES}`,
+      budgetBytes: this.passBytes,
+    });
   }
 
   revisionsInIdRange(wikiId: string, afterRevisionId: number, upToRevisionId: number, includeContent: boolean): AsyncIterable<DumpRevisionRow> {

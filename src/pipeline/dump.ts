@@ -9,7 +9,7 @@ import { runDump } from '../dumps/dump-run.js';
 import { runIncrementalDump } from '../dumps/incr-run.js';
 import { loadSiteInfo } from '../dumps/site-info.js';
 import type { Warehouse } from '../iceberg/catalog.js';
-import type { JobConfig } from './config.js';
+import { duckDbMemory, type JobConfig } from './config.js';
 import { DuckDbDumpSource } from './dump-source.js';
 import { bindStateViews } from './state-views.js';
 
@@ -50,8 +50,7 @@ export function dateRange(from: string, to: string): string[] {
 }
 
 export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
-  const limitMb = o.config.dumps.memoryLimitMb;
-  const db = await openDuckDb(limitMb === undefined ? {} : { memoryLimit: `${limitMb}MiB` });
+  const db = await openDuckDb(duckDbMemory(o.config));
   try {
     await bindStateViews(db, o.warehouse, { namespace: o.config.events.namespace, name: o.config.events.table });
     const wikis = o.wikis === 'all' ? (await db.all<{ wiki_id: string }>('SELECT DISTINCT wiki_id FROM revisions ORDER BY 1')).map((r) => r.wiki_id) : [...o.wikis];

@@ -12,6 +12,7 @@ import type { Logger } from '../core/log.js';
 import { emptyRelationSql, fieldIdsOption, quoteIdent, sqlString, sqlStringList } from '../duckdb/iceberg-types.js';
 import { openDuckDb, type DuckDb } from '../duckdb/connection.js';
 import { rowGroupRows } from '../duckdb/data-file-writer.js';
+import { inKeyRangeSql, keyRanges } from '../duckdb/key-ranges.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import type { PlannedFile } from '../iceberg/scan/plan.js';
 import type { Table } from '../iceberg/table.js';
@@ -32,6 +33,11 @@ export interface MergeOptions {
   /** Directory for DuckDB spill files; the merge sorts and joins larger than memory. */
   readonly tempDirectory?: string;
   readonly memoryLimit?: string;
+  /**
+   * Bytes of event content one pass of the revisions merge may hold (default: an eighth of DuckDB's
+   * memory limit; a pass holds its content several times: delta, merged rows, the sorted write).
+   */
+  readonly passBytes?: number;
   readonly dryRun?: boolean;
   /** Called after each state table: how many of the tables are done. */
   readonly onProgress?: (p: { done: number; total: number; table: string }) => void;
@@ -63,10 +69,16 @@ interface StateTableDef {
   readonly mergeSql: (delta: string, existing: string) => string;
   /** About how many bytes a row takes (content dominates), for row groups bounded in bytes. */
   readonly rowBytesSql: string;
+  /**
+   * For a table whose rows carry content: the event column the merge splits its passes by (each
+   * pass a range of it, the table's key), and an event's size. Without it, one pass.
+   */
+  readonly passes?: { readonly eventKeySql: string; readonly eventBytesSql: string };
 }
 
 const STATE_TABLES: readonly StateTableDef[] = [
-  { name: REVISIONS_TABLE, schema: REVISIONS_SCHEMA, keyColumn: 'revision_id', deltaSql: revisionDeltaSql, mergeSql: revisionMergeSql, rowBytesSql: 'coalesce(revision_size, 0) + 256' },
+  { name: REVISIONS_TABLE, schema: REVISIONS_SCHEMA, keyColumn: 'revision_id', deltaSql: revisionDeltaSql, mergeSql: revisionMergeSql, rowBytesSql: 'coalesce(revision_size, 0) + 256',
+    passes: { eventKeySql: 'revision.rev_id', eventBytesSql: 'coalesce(revision.rev_size, 0) + 512' } },
   { name: PAGES_TABLE, schema: PAGES_SCHEMA, keyColumn: 'page_id', deltaSql: pageDeltaSql, mergeSql: pageMergeSql, rowBytesSql: '256' },
 ];
 
@@ -114,33 +126,52 @@ async function mergeTable(db: DuckDb, events: Table, targetId: bigint, table: Ta
   if (eventFiles.length === 0) return done({ skipped: true });
 
   const eventPaths = eventFiles.map((f) => localPath(table, f.file.filePath));
-  await db.run(`CREATE OR REPLACE TEMP TABLE ev AS SELECT *, ${EVENT_KEY_SQL} AS k
-    FROM read_parquet(${sqlStringList(eventPaths)}, union_by_name = true) WHERE ${HISTORY_EVENT_FILTER_SQL}`);
-  await db.run(`CREATE OR REPLACE TEMP TABLE delta AS ${def.deltaSql('ev')}`);
-  await db.run('DROP TABLE ev');
+  const eventRows = `read_parquet(${sqlStringList(eventPaths)}, union_by_name = true)`;
+  const passes =
+    def.passes === undefined
+      ? []
+      : await keyRanges(db, {
+          // One row per key: a range must never split one revision's events.
+          relation: `(SELECT ${def.passes.eventKeySql} AS key, sum(${def.passes.eventBytesSql}) AS b FROM ${eventRows}
+            WHERE ${HISTORY_EVENT_FILTER_SQL} AND ${def.passes.eventKeySql} IS NOT NULL GROUP BY 1)`,
+          keys: ['key'],
+          sizeSql: 'b',
+          budgetBytes: options.passBytes ?? (await db.memoryLimitBytes()) / 8,
+        });
 
-  const live = await liveFilesTouching(db, table, def);
-  await loadExisting(db, table, def, live);
-  await db.run(`CREATE OR REPLACE TEMP TABLE merged AS ${def.mergeSql('delta', 'existing')}`);
-  const counts = await db.all<{ written: bigint; replaced: bigint }>(
-    'SELECT count(*) AS written, count(_file) AS replaced FROM merged',
-  );
-  const rowsWritten = Number(counts[0]!.written);
-  const rowsReplaced = Number(counts[0]!.replaced);
-  if (options.dryRun === true || rowsWritten === 0) {
-    if (rowsWritten === 0 && options.dryRun !== true) {
-      // Nothing changed (e.g. only duplicates): still record how far we merged, so the next run skips them.
-      const result = await table.commit({
-        operation: 'append',
-        summary: { [SOURCE_SNAPSHOT_PROPERTY]: targetId.toString(), 'mwlake.merge.event-files': String(eventFiles.length) },
-        requireCurrentSnapshotId: base?.snapshotId ?? null,
-      });
-      return done({ eventFiles: eventFiles.length, snapshotId: result.snapshot.snapshotId.toString() });
-    }
-    return done({ eventFiles: eventFiles.length, rowsWritten, rowsReplaced });
+  let rowsWritten = 0;
+  let rowsReplaced = 0;
+  const dataFiles: DataFile[] = [];
+  await db.run('CREATE OR REPLACE TEMP TABLE replaced (wiki_id VARCHAR, _file VARCHAR, _pos BIGINT)');
+  for (const pass of passes.length === 0 ? [undefined] : passes) {
+    // A view, not a table: the delta reads only the columns it needs, and no pass holds all events.
+    const inPass = pass === undefined ? '' : ` AND ${inKeyRangeSql([def.passes!.eventKeySql], pass)}`;
+    await db.run(`CREATE OR REPLACE TEMP VIEW ev AS SELECT *, ${EVENT_KEY_SQL} AS k FROM ${eventRows} WHERE ${HISTORY_EVENT_FILTER_SQL}${inPass}`);
+    await db.run(`CREATE OR REPLACE TEMP TABLE delta AS ${def.deltaSql('ev')}`);
+    const live = await liveFilesTouching(db, table, def);
+    await loadExisting(db, table, def, live);
+    await db.run(`CREATE OR REPLACE TEMP TABLE merged AS ${def.mergeSql('delta', 'existing')}`);
+    await db.run('DROP TABLE delta');
+    await db.run('DROP TABLE existing');
+    const [counts] = await db.all<{ written: bigint; replaced: bigint }>('SELECT count(*) AS written, count(_file) AS replaced FROM merged');
+    rowsWritten += Number(counts!.written);
+    rowsReplaced += Number(counts!.replaced);
+    if (options.dryRun !== true) dataFiles.push(...(await writeMergedRows(db, table, def)));
+    await db.run('INSERT INTO replaced SELECT wiki_id, _file, _pos FROM merged WHERE _file IS NOT NULL');
+    await db.run('DROP TABLE merged');
+  }
+  if (options.dryRun === true) return done({ eventFiles: eventFiles.length, rowsWritten, rowsReplaced });
+  if (rowsWritten === 0) {
+    // Nothing changed (e.g. only duplicates): still record how far we merged, so the next run skips them.
+    const result = await table.commit({
+      operation: 'append',
+      summary: { [SOURCE_SNAPSHOT_PROPERTY]: targetId.toString(), 'mwlake.merge.event-files': String(eventFiles.length) },
+      requireCurrentSnapshotId: base?.snapshotId ?? null,
+    });
+    return done({ eventFiles: eventFiles.length, snapshotId: result.snapshot.snapshotId.toString() });
   }
 
-  const { dataFiles, deleteFiles } = await writeMergedFiles(db, table, def);
+  const deleteFiles = await writePositionDeletes(db, table);
   const result = await table.commit({
     operation: deleteFiles.length > 0 ? 'overwrite' : 'append',
     addDataFiles: dataFiles,
@@ -150,10 +181,11 @@ async function mergeTable(db: DuckDb, events: Table, targetId: bigint, table: Ta
       'mwlake.merge.event-files': String(eventFiles.length),
       'mwlake.merge.rows-written': String(rowsWritten),
       'mwlake.merge.rows-replaced': String(rowsReplaced),
+      ...(passes.length > 1 ? { 'mwlake.merge.passes': String(passes.length) } : {}),
     },
     requireCurrentSnapshotId: base?.snapshotId ?? null,
   });
-  options.logger.info({ table: def.name, rowsWritten, rowsReplaced, snapshotId: result.snapshot.snapshotId.toString() }, 'merge: committed');
+  options.logger.info({ table: def.name, rowsWritten, rowsReplaced, passes: Math.max(1, passes.length), snapshotId: result.snapshot.snapshotId.toString() }, 'merge: committed');
   return done({ eventFiles: eventFiles.length, rowsWritten, rowsReplaced, snapshotId: result.snapshot.snapshotId.toString() });
 }
 
@@ -221,30 +253,39 @@ async function loadExisting(db: DuckDb, table: Table, def: StateTableDef, live: 
     WHERE true ${deleted}`);
 }
 
-async function writeMergedFiles(db: DuckDb, table: Table, def: StateTableDef): Promise<{ dataFiles: DataFile[]; deleteFiles: DataFile[] }> {
+/** The rows of `merged`, one data file per wiki, sorted by key. */
+async function writeMergedRows(db: DuckDb, table: Table, def: StateTableDef): Promise<DataFile[]> {
   const wikis = (await db.all<{ wiki_id: string }>('SELECT DISTINCT wiki_id FROM merged ORDER BY wiki_id')).map((r) => r.wiki_id);
   const columns = def.schema.fields.map((f) => quoteIdent(f.name)).join(', ');
   const dataFiles: DataFile[] = [];
-  const deleteFiles: DataFile[] = [];
   for (const wiki of wikis) {
     const directory = table.dataLocation(`wiki_id=${encodeURIComponent(wiki)}`);
     const dataLocation = `${directory}/${randomUUID()}-merge.parquet`;
     await mkdir(localPath(table, directory), { recursive: true });
-    const [size] = await db.all<{ b: number | null }>(`SELECT avg(${def.rowBytesSql})::DOUBLE AS b FROM merged WHERE wiki_id = ${sqlString(wiki)}`);
+    const ofWiki = `wiki_id = ${sqlString(wiki)}`;
+    const [size] = await db.all<{ b: number | null }>(`SELECT avg(${def.rowBytesSql})::DOUBLE AS b FROM merged WHERE ${ofWiki}`);
     // Sorted by key so row group bounds stay narrow and readers of a key range (incremental dumps) prune by them.
-    await db.run(`COPY (SELECT ${columns} FROM merged WHERE wiki_id = ${sqlString(wiki)} ORDER BY ${def.keyColumn})
+    await db.run(`COPY (SELECT ${columns} FROM merged WHERE ${ofWiki} ORDER BY ${def.keyColumn})
       TO ${sqlString(localPath(table, dataLocation))} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${rowGroupRows(size?.b ?? 0)}, FIELD_IDS ${fieldIdsOption(def.schema)})`);
     dataFiles.push(await describeParquetFile({ storage: table.storage, location: dataLocation, schema: def.schema, partition: [wiki] }));
-    const replaced = await db.all<{ n: bigint; files: bigint; one: string | null }>(
-      `SELECT count(*) AS n, count(DISTINCT _file) AS files, min(_file) AS one FROM merged WHERE wiki_id = ${sqlString(wiki)} AND _file IS NOT NULL`,
-    );
-    if (Number(replaced[0]!.n) > 0) {
-      const deleteLocation = `${directory}/${randomUUID()}-deletes.parquet`;
-      await db.run(`COPY (SELECT _file AS file_path, _pos AS pos FROM merged WHERE wiki_id = ${sqlString(wiki)} AND _file IS NOT NULL ORDER BY file_path, pos)
-        TO ${sqlString(localPath(table, deleteLocation))} (FORMAT parquet, COMPRESSION zstd, FIELD_IDS ${fieldIdsOption(POSITION_DELETE_SCHEMA)})`);
-      const single = Number(replaced[0]!.files) === 1 ? { referencedDataFile: replaced[0]!.one! } : {};
-      deleteFiles.push(await describePositionDeleteFile({ storage: table.storage, location: deleteLocation, partition: [wiki], ...single }));
-    }
   }
-  return { dataFiles, deleteFiles };
+  return dataFiles;
+}
+
+/** The positions the merge replaced (table `replaced`), one position delete file per wiki. */
+async function writePositionDeletes(db: DuckDb, table: Table): Promise<DataFile[]> {
+  const rows = await db.all<{ wiki_id: string; files: bigint; one: string }>(
+    'SELECT wiki_id, count(DISTINCT _file) AS files, min(_file) AS one FROM replaced GROUP BY wiki_id ORDER BY wiki_id',
+  );
+  const deleteFiles: DataFile[] = [];
+  for (const { wiki_id: wiki, files, one } of rows) {
+    const directory = table.dataLocation(`wiki_id=${encodeURIComponent(wiki)}`);
+    const deleteLocation = `${directory}/${randomUUID()}-deletes.parquet`;
+    await mkdir(localPath(table, directory), { recursive: true });
+    await db.run(`COPY (SELECT _file AS file_path, _pos AS pos FROM replaced WHERE wiki_id = ${sqlString(wiki)} ORDER BY file_path, pos)
+      TO ${sqlString(localPath(table, deleteLocation))} (FORMAT parquet, COMPRESSION zstd, FIELD_IDS ${fieldIdsOption(POSITION_DELETE_SCHEMA)})`);
+    const single = Number(files) === 1 ? { referencedDataFile: one } : {};
+    deleteFiles.push(await describePositionDeleteFile({ storage: table.storage, location: deleteLocation, partition: [wiki], ...single }));
+  }
+  return deleteFiles;
 }

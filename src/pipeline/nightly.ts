@@ -9,7 +9,7 @@ import type { Progress } from '../core/progress.js';
 import { stepProgress } from './progress-hooks.js';
 import { fileLocation, joinLocation } from '../core/storage.js';
 import { writeMetricsFile, type Metric } from '../core/prom-textfile.js';
-import type { JobConfig } from './config.js';
+import { duckDbMemory, type JobConfig } from './config.js';
 import { warehouseOf } from './warehouse.js';
 import { dateRange, runDumps, type DumpDateResult } from './dump.js';
 import { runDrain, type DrainResult } from './drain.js';
@@ -75,7 +75,7 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
     const drain = await runDrain({ config, warehouse, logger, onProgress: hooks.drain, ...(o.allowGap === true ? { allowGap: true } : {}), ...(o.dryRun === true ? { dryRun: true } : {}) });
     const mergeStarted = Date.now();
     hooks.end();
-    const merge = await runMerge({ warehouse, eventsNamespace: config.events.namespace, eventsTable: config.events.table, logger, onProgress: hooks.merge, ...(o.dryRun === true ? { dryRun: true } : {}) });
+    const merge = await runMerge({ warehouse, eventsNamespace: config.events.namespace, eventsTable: config.events.table, logger, onProgress: hooks.merge, ...duckDbMemory(config), ...(o.dryRun === true ? { dryRun: true } : {}) });
     const today = o.today ?? new Date().toISOString().slice(0, 10);
     const dates = o.date !== undefined ? [o.date] : await dueDates(config, today);
     const dumpsStarted = Date.now();

@@ -7,7 +7,7 @@ import { JobError } from '../../core/errors.js';
 import { stringifyJsonBigInt } from '../../core/json-bigint.js';
 import { createProgress } from '../../core/progress.js';
 import { stepProgress } from '../../pipeline/progress-hooks.js';
-import { loadConfig, type ConfigOverrides, type JobConfig } from '../../pipeline/config.js';
+import { duckDbMemory, loadConfig, type ConfigOverrides, type JobConfig } from '../../pipeline/config.js';
 import { acquireLease } from '../../pipeline/lease.js';
 import { warehouseOf } from '../../pipeline/warehouse.js';
 import { drainSummary } from '../summaries.js';
@@ -129,7 +129,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
     const { runMerge } = await steps.merge();
     const hooks = stepProgress(createProgress(context.stderr));
     const result = await withLease(c, context, 'merge', () =>
-      runMerge({ warehouse: warehouseOf(c, context.logger()), eventsNamespace: c.events.namespace, eventsTable: c.events.table, logger: context.logger(), dryRun: flags.dryRun === true, onProgress: hooks.merge }),
+      runMerge({ warehouse: warehouseOf(c, context.logger()), eventsNamespace: c.events.namespace, eventsTable: c.events.table, logger: context.logger(), dryRun: flags.dryRun === true, onProgress: hooks.merge, ...duckDbMemory(c) }),
     ).finally(hooks.end);
     print(context, { step: 'merge', ...result });
   });

@@ -1,0 +1,56 @@
+// keyRanges: consecutive, non-overlapping ranges in key order covering every row once, each within
+// its budget plus one row; inKeyRangeSql selects exactly a range's rows.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { openDuckDb } from '../../src/duckdb/connection.js';
+import { inKeyRangeSql, keyRanges } from '../../src/duckdb/key-ranges.js';
+
+// 1,000 rows keyed (a, b) = (i / 10, i % 10), shuffled so that order comes from the keys alone.
+const ROWS = '(SELECT i // 10 AS a, i % 10 AS b, CASE WHEN i = 555 THEN 5000 ELSE 100 END AS s FROM range(1000) t(i) ORDER BY hash(i))';
+
+test('ranges of at most the budget plus one row, in key order, covering every row once', async () => {
+  const db = await openDuckDb();
+  try {
+    assert.deepEqual(await keyRanges(db, { relation: ROWS, keys: ['a', 'b'], sizeSql: 's', budgetBytes: 200_000 }), [], 'all rows fit: no split');
+    const ranges = await keyRanges(db, { relation: ROWS, keys: ['a', 'b'], sizeSql: 's', budgetBytes: 1_000 });
+    // 104,900 bytes in all: the running total crosses a multiple of 1,000 at least 104 times.
+    assert.ok(ranges.length >= 100 && ranges.length <= 105, `${ranges.length} ranges`);
+    assert.deepEqual(ranges[0], { from: [0n, 0n], to: [0n, 9n] });
+    let covered = 0;
+    let previous: readonly bigint[] | undefined;
+    for (const range of ranges) {
+      const [r] = await db.all<{ n: bigint; bytes: bigint; lo: string; hi: string }>(
+        `SELECT count(*) AS n, sum(s)::BIGINT AS bytes, min(a * 100 + b)::VARCHAR AS lo, max(a * 100 + b)::VARCHAR AS hi FROM ${ROWS} WHERE ${inKeyRangeSql(['a', 'b'], range)}`,
+      );
+      covered += Number(r!.n);
+      assert.ok(Number(r!.bytes) <= 1_000 + 5_000, `range ${JSON.stringify(range, (_, v) => (typeof v === 'bigint' ? Number(v) : v))} holds ${r!.bytes} bytes`);
+      assert.equal(r!.lo, String(Number(range.from[0]) * 100 + Number(range.from[1])));
+      assert.equal(r!.hi, String(Number(range.to[0]) * 100 + Number(range.to[1])));
+      if (previous !== undefined) assert.ok(Number(range.from[0]) * 100 + Number(range.from[1]) > Number(previous[0]) * 100 + Number(previous[1]));
+      previous = range.to;
+    }
+    assert.equal(covered, 1000);
+    // The row larger than the budget (a = 55, b = 5) shares no range with the rows before it.
+    assert.ok(ranges.some((r) => r.from[0] === 55n && r.from[1] === 5n), 'a range starts at the large row');
+  } finally {
+    await db.close();
+  }
+});
+
+test('one key column: plain bounds', async () => {
+  const db = await openDuckDb();
+  try {
+    const ranges = await keyRanges(db, { relation: '(SELECT i AS k FROM range(10) t(i))', keys: ['k'], sizeSql: '10', budgetBytes: 30 });
+    assert.deepEqual(ranges, [
+      { from: [0n], to: [2n] },
+      { from: [3n], to: [5n] },
+      { from: [6n], to: [8n] },
+      { from: [9n], to: [9n] },
+    ]);
+    assert.equal(inKeyRangeSql(['k'], ranges[1]!), 'k >= 3 AND k <= 5');
+    assert.equal(inKeyRangeSql(['a', 'b'], { from: [1n, 2n], to: [3n, 4n] }), '(a > 1 OR (a = 1 AND b >= 2)) AND (a < 3 OR (a = 3 AND b <= 4))');
+  } finally {
+    await db.close();
+  }
+});

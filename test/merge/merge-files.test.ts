@@ -1,0 +1,95 @@
+// The files a merge writes: revisions in row groups of about 32 MiB (readers hold a column chunk
+// whole), and in several key-sorted files when the merged rows exceed one sort's budget, with
+// the same table contents as one file.
+
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { openDuckDb } from '../../src/duckdb/connection.js';
+import { rowGroupRows } from '../../src/duckdb/data-file-writer.js';
+import { sqlString } from '../../src/duckdb/iceberg-types.js';
+import { tableRelationSql } from '../../src/duckdb/table-view.js';
+import type { Warehouse } from '../../src/iceberg/catalog.js';
+import { REVISIONS_TABLE, STATE_NAMESPACE } from '../../src/merge/state-schema.js';
+import { appendBatch, generatedEvents, merge, stateHashes, warehouseAt } from './merge-fixture.js';
+
+let dir: string;
+const events = generatedEvents(41, 8000);
+let whole: Warehouse;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mwlake-merge-files-'));
+  whole = warehouseAt(join(dir, 'whole'));
+  await appendBatch(whole, events.slice(0, 7000));
+  await merge(whole);
+  await appendBatch(whole, events.slice(7000));
+  await merge(whole);
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Per enwiki revisions data file: its row groups' row counts and its revision id bounds. */
+async function enwikiRevisionFiles(warehouse: Warehouse): Promise<{ groups: number[]; lo: bigint; hi: bigint; sorted: boolean }[]> {
+  const table = await warehouse.loadTable(STATE_NAMESPACE, REVISIONS_TABLE);
+  const plan = await table.planFiles({});
+  const db = await openDuckDb();
+  try {
+    const out = [];
+    for (const f of plan.dataFiles.filter((d) => d.file.partition[0] === 'enwiki')) {
+      const path = sqlString(table.storage.localPath(f.file.filePath)!);
+      const groups = await db.all<{ rows: bigint }>(`SELECT DISTINCT row_group_id, row_group_num_rows AS rows FROM parquet_metadata(${path}) ORDER BY row_group_id`);
+      const [r] = await db.all<{ lo: bigint; hi: bigint; unsorted: bigint }>(
+        `SELECT min(revision_id) AS lo, max(revision_id) AS hi, count(*) FILTER (WHERE revision_id <= previous) AS unsorted
+         FROM (SELECT revision_id, lag(revision_id) OVER (ORDER BY file_row_number) AS previous FROM read_parquet(${path}, file_row_number = true))`,
+      );
+      out.push({ groups: groups.map((g) => Number(g.rows)), lo: r!.lo, hi: r!.hi, sorted: r!.unsorted === 0n });
+    }
+    return out;
+  } finally {
+    await db.close();
+  }
+}
+
+test('rowGroupRows: about 32 MiB of rows, in whole vectors of 2048, at most the cap', () => {
+  assert.equal(rowGroupRows(256), 98_304);
+  assert.equal(rowGroupRows(8_000), 4_096);
+  assert.equal(rowGroupRows(12_000), 2_048);
+  assert.equal(rowGroupRows(5_000_000), 2_048);
+  assert.equal(rowGroupRows(0), 98_304);
+  assert.equal(rowGroupRows(256, 10_000), 8_192);
+});
+
+test('the merge writes revisions in row groups of about 32 MiB, not one row group per file', { timeout: 300_000 }, async () => {
+  const table = await whole.loadTable(STATE_NAMESPACE, REVISIONS_TABLE);
+  const db = await openDuckDb();
+  let limit: number;
+  try {
+    const [avg] = await db.all<{ b: number }>(`SELECT avg(coalesce(revision_size, 0) + 256)::DOUBLE AS b FROM (${await tableRelationSql(table)}) WHERE wiki_id = 'enwiki'`);
+    limit = rowGroupRows(avg!.b);
+  } finally {
+    await db.close();
+  }
+  const files = await enwikiRevisionFiles(whole);
+  const first = files.reduce((a, b) => (a.groups.reduce((x, y) => x + y) >= b.groups.reduce((x, y) => x + y) ? a : b));
+  assert.ok(first.groups.length >= 2, `the first merge's file has ${first.groups.length} row groups (${first.groups.join(', ')} rows)`);
+  for (const f of files) for (const rows of f.groups) assert.ok(rows <= limit, `a row group of ${rows} rows (limit ${limit})`);
+});
+
+test('merged rows beyond one sort go to several sorted files with disjoint keys; the table is the same', { timeout: 300_000 }, async () => {
+  const split = warehouseAt(join(dir, 'split'));
+  await appendBatch(split, events.slice(0, 7000));
+  await merge(split, { passBytes: 8 << 20 });
+  const files = (await enwikiRevisionFiles(split)).sort((a, b) => (a.lo < b.lo ? -1 : 1));
+  assert.ok(files.length >= 4, `${files.length} files`);
+  for (const f of files) assert.ok(f.sorted, 'each file is sorted by revision id');
+  for (let i = 1; i < files.length; i++) assert.ok(files[i]!.lo > files[i - 1]!.hi, `file ${i} starts after file ${i - 1} ends`);
+
+  // The next merge replaces rows across those files (position deletes name each).
+  await appendBatch(split, events.slice(7000));
+  const second = await merge(split, { passBytes: 8 << 20 });
+  const revisions = second.tables.find((t) => t.table.endsWith(REVISIONS_TABLE))!;
+  assert.ok(revisions.rowsReplaced > 0, `the second merge replaced ${revisions.rowsReplaced} revision rows`);
+  assert.deepEqual(await stateHashes(split), await stateHashes(whole));
+});
