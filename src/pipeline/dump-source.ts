@@ -2,8 +2,9 @@
 // by state-views.ts. Rows stream in page then revision order; bodies come as BLOB (UTF-8 bytes the
 // writer escapes without decoding), read by the column decoder (one copy per body, not two).
 // Deleted pages are already absent from the `revisions` view.
-// A history larger than a pass is read in passes over (page, revision) ranges (key-ranges.ts), each
-// sorting at most `passBytes` of content; every pass rescans the table, trading time for memory.
+// Reads with content larger than a pass (a wiki's history, a busy day's adds-changes) run in passes
+// over (page, revision) ranges (key-ranges.ts), each sorting at most `passBytes` of content; every
+// pass rescans the table, trading time for memory.
 
 import type { DumpQuery, DumpRevisionRow, DumpSlot, DumpSource } from '../dumps/records.js';
 import { sqlString } from '../duckdb/iceberg-types.js';
@@ -73,7 +74,7 @@ function toDumpRow(row: SourceRow): DumpRevisionRow {
 
 /** Bytes a revision takes in a pass besides its content (fields, sort keys). */
 const ROW_OVERHEAD_BYTES = 512;
-const HISTORY_KEYS = ['page_id', 'revision_id'];
+const SORT_KEYS = ['page_id', 'revision_id'];
 
 export interface DuckDbDumpSourceOptions {
   /** The view of state-views.ts (live pages, resolved page ids). */
@@ -102,32 +103,47 @@ export class DuckDbDumpSource implements DumpSource {
     for await (const batch of this.db.streamDecoded<SourceRow>(sql)) for (const row of batch) yield toDumpRow(row);
   }
 
-  async *history(q: DumpQuery): AsyncIterable<DumpRevisionRow> {
-    const select = `SELECT ${selectList(q.includeContent)} FROM ${this.revisions} WHERE ${this.cutoff(q)}`;
-    const passes = await this.historyPasses(q);
+  /**
+   * Rows of `where` in (page, revision) order. With content, in passes over (page, revision)
+   * ranges of at most `passBytes` by the revisions' stated sizes when they exceed it.
+   */
+  private async *sorted(where: string, includeContent: boolean): AsyncIterable<DumpRevisionRow> {
+    const select = `SELECT ${selectList(includeContent)} FROM ${this.revisions} WHERE ${where}`;
+    const passes = includeContent ? await this.passes(where) : [];
     if (passes.length === 0) yield* this.rows(`${select} ORDER BY page_id, revision_id`);
-    for (const pass of passes) yield* this.rows(`${select} AND ${inKeyRangeSql(HISTORY_KEYS, pass)} ORDER BY page_id, revision_id`);
+    for (const pass of passes) yield* this.rows(`${select} AND ${inKeyRangeSql(SORT_KEYS, pass)} ORDER BY page_id, revision_id`);
   }
 
-  /**
-   * The (page id, revision id) ranges a history read with content takes, each of at most
-   * `passBytes` by the revisions' stated sizes. None (one unsplit read) when the history fits, or
-   * when it has no content.
-   */
-  historyPasses(q: DumpQuery): Promise<KeyRange[]> {
-    if (!q.includeContent) return Promise.resolve([]);
+  /** The ranges a read with content of `where` takes; none (one unsplit read) when it fits. */
+  private passes(where: string): Promise<KeyRange[]> {
     return keyRanges(this.db, {
-      relation: `(SELECT page_id, revision_id, revision_size FROM ${this.revisions} WHERE ${this.cutoff(q)})`,
-      keys: HISTORY_KEYS,
+      relation: `(SELECT page_id, revision_id, revision_size FROM ${this.revisions} WHERE ${where})`,
+      keys: SORT_KEYS,
       sizeSql: `coalesce(revision_size, 0) + ${ROW_OVERHEAD_BYTES}`,
       budgetBytes: this.passBytes,
     });
   }
 
+  history(q: DumpQuery): AsyncIterable<DumpRevisionRow> {
+    return this.sorted(this.cutoff(q), q.includeContent);
+  }
+
+  /** The passes history(q) takes (none when it has no content or fits in one). */
+  historyPasses(q: DumpQuery): Promise<KeyRange[]> {
+    return q.includeContent ? this.passes(this.cutoff(q)) : Promise.resolve([]);
+  }
+
   revisionsInIdRange(wikiId: string, afterRevisionId: number, upToRevisionId: number, includeContent: boolean): AsyncIterable<DumpRevisionRow> {
-    return this.rows(`SELECT ${selectList(includeContent)} FROM ${this.revisions}
-      WHERE wiki_id = ${sqlString(wikiId)} AND revision_id > ${Math.trunc(afterRevisionId)} AND revision_id <= ${Math.trunc(upToRevisionId)}
-      ORDER BY page_id, revision_id`);
+    return this.sorted(this.idRange(wikiId, afterRevisionId, upToRevisionId), includeContent);
+  }
+
+  /** The passes revisionsInIdRange takes with content. */
+  idRangePasses(wikiId: string, afterRevisionId: number, upToRevisionId: number): Promise<KeyRange[]> {
+    return this.passes(this.idRange(wikiId, afterRevisionId, upToRevisionId));
+  }
+
+  private idRange(wikiId: string, afterRevisionId: number, upToRevisionId: number): string {
+    return `wiki_id = ${sqlString(wikiId)} AND revision_id > ${Math.trunc(afterRevisionId)} AND revision_id <= ${Math.trunc(upToRevisionId)}`;
   }
 
   async maxRevisionId(wikiId: string, cutoffMs: number): Promise<number | null> {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { openDuckDb } from '../../src/duckdb/connection.js';
-import type { DumpQuery } from '../../src/dumps/records.js';
+import type { DumpQuery, DumpRevisionRow } from '../../src/dumps/records.js';
 import { DuckDbDumpSource } from '../../src/pipeline/dump-source.js';
 import { bindStateViews } from '../../src/pipeline/state-views.js';
 import type { Warehouse } from '../../src/iceberg/catalog.js';
@@ -28,10 +28,10 @@ after(async () => {
 
 const QUERY: DumpQuery = { wikiId: 'enwiki', cutoffMs: Date.parse('2100-01-01T00:00:00Z'), includeContent: true };
 
-/** Every history row as "page/revision/md5 of its bodies", in the order the source yields them. */
-async function historyLines(source: DuckDbDumpSource, q: DumpQuery): Promise<string[]> {
+/** Every row as "page/revision/md5 of its bodies", in the order the source yields them. */
+async function lines(rows: AsyncIterable<DumpRevisionRow>): Promise<string[]> {
   const out: string[] = [];
-  for await (const row of source.history(q)) {
+  for await (const row of rows) {
     const h = createHash('md5');
     for (const s of row.slots) h.update(`${s.role}:${s.contentBody === null ? 'null' : Buffer.from(s.contentBody).toString('base64')};`);
     out.push(`${row.pageId}/${row.revisionId}/${h.digest('hex')}`);
@@ -39,13 +39,13 @@ async function historyLines(source: DuckDbDumpSource, q: DumpQuery): Promise<str
   return out;
 }
 
-test('a history read in passes yields the rows of one pass, in the same order', { timeout: 300_000 }, async () => {
+test('a history or adds-changes read in passes yields the rows of one pass, in the same order', { timeout: 300_000 }, async () => {
   const db = await openDuckDb();
   try {
     await bindStateViews(db, warehouse, { namespace: EVENTS_NS, name: EVENTS_NAME });
     const whole = new DuckDbDumpSource(db, { passBytes: Number.MAX_SAFE_INTEGER });
     assert.deepEqual(await whole.historyPasses(QUERY), [], 'a history that fits is read in one unsplit pass');
-    const expected = await historyLines(whole, QUERY);
+    const expected = await lines(whole.history(QUERY));
     assert.ok(expected.length > 1000, `history has ${expected.length} rows`);
 
     const [size] = await db.all<{ total: bigint }>(`SELECT sum(coalesce(revision_size, 0) + 512)::BIGINT AS total FROM revisions WHERE wiki_id = 'enwiki'`);
@@ -53,10 +53,19 @@ test('a history read in passes yields the rows of one pass, in the same order', 
     const split = new DuckDbDumpSource(db, { passBytes });
     const passes = await split.historyPasses(QUERY);
     assert.ok(passes.length >= 7 && passes.length <= 8, `${passes.length} passes of ${passBytes} bytes`);
-    assert.deepEqual(await historyLines(split, QUERY), expected);
+    assert.deepEqual(await lines(split.history(QUERY)), expected);
 
     // Stubs never read content, so they never split.
     assert.deepEqual(await split.historyPasses({ ...QUERY, includeContent: false }), []);
+
+    // Adds-changes (a range of revision ids) split the same way.
+    const [ids] = await db.all<{ lo: bigint; hi: bigint }>(`SELECT quantile_disc(revision_id, 0.2) AS lo, max(revision_id) AS hi FROM revisions WHERE wiki_id = 'enwiki'`);
+    const [after, upTo] = [Number(ids!.lo), Number(ids!.hi)];
+    assert.deepEqual(await whole.idRangePasses('enwiki', after, upTo), []);
+    assert.ok((await split.idRangePasses('enwiki', after, upTo)).length >= 5);
+    const addsChanges = await lines(whole.revisionsInIdRange('enwiki', after, upTo, true));
+    assert.ok(addsChanges.length > 500 && addsChanges.length < expected.length, `${addsChanges.length} adds-changes rows`);
+    assert.deepEqual(await lines(split.revisionsInIdRange('enwiki', after, upTo, true)), addsChanges);
   } finally {
     await db.close();
   }
