@@ -20,12 +20,7 @@ export interface JobConfig {
   readonly warehouse: string;
   readonly events: { readonly namespace: string; readonly table: string };
   readonly drain: { readonly maxEvents?: number; readonly maxBytes?: number; readonly maxMessageBytes: number; readonly parquetEncoder: 'duckdb' | 'parquet-wasm'; readonly workers: number };
-  readonly dumps: {
-    readonly root: string;
-    readonly wikis: readonly string[] | 'all';
-    readonly namespaceMap?: string;
-    readonly compression: 'bz2' | 'zstd';
-  };
+  readonly dumps: { readonly root: string; readonly wikis: readonly string[] | 'all'; readonly namespaceMap?: string; readonly compression: 'bz2' | 'zstd' };
   /**
    * DuckDB's memory limit in the merge and the dump (default: DuckDB's 80% of RAM). Both work in
    * passes when their content exceeds a share of it (merge an eighth, dump a quarter).
@@ -237,12 +232,7 @@ export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEn
       parquetEncoder: encoder,
       workers,
     },
-    dumps: {
-      root: dumpsRoot,
-      wikis,
-      compression,
-      ...(namespaceMap === undefined ? {} : { namespaceMap: rel(namespaceMap) }),
-    },
+    dumps: { root: dumpsRoot, wikis, compression, ...(namespaceMap === undefined ? {} : { namespaceMap: rel(namespaceMap) }) },
     ...(memoryLimitMb === undefined ? {} : { memoryLimitMb }),
     maintenance: {
       compact: bool(maintenance, 'compact', `${where}.maintenance`, true),
