@@ -109,13 +109,14 @@ export class DuckDbDumpSource implements DumpSource {
    */
   private async *sorted(where: string, includeContent: boolean): AsyncIterable<DumpRevisionRow> {
     const select = `SELECT ${selectList(includeContent)} FROM ${this.revisions} WHERE ${where}`;
-    const passes = includeContent ? await this.passes(where) : [];
+    const passes = await this.passes(where, includeContent);
     if (passes.length === 0) yield* this.rows(`${select} ORDER BY page_id, revision_id`);
     for (const pass of passes) yield* this.rows(`${select} AND ${inKeyRangeSql(SORT_KEYS, pass)} ORDER BY page_id, revision_id`);
   }
 
-  /** The ranges a read with content of `where` takes; none (one unsplit read) when it fits. */
-  private passes(where: string): Promise<KeyRange[]> {
+  /** The ranges a read of `where` takes; none (one unsplit read) without content or when it fits. */
+  private passes(where: string, includeContent: boolean): Promise<KeyRange[]> {
+    if (!includeContent) return Promise.resolve([]);
     return keyRanges(this.db, {
       relation: `(SELECT page_id, revision_id, revision_size FROM ${this.revisions} WHERE ${where})`,
       keys: SORT_KEYS,
@@ -130,7 +131,7 @@ export class DuckDbDumpSource implements DumpSource {
 
   /** The passes history(q) takes (none when it has no content or fits in one). */
   historyPasses(q: DumpQuery): Promise<KeyRange[]> {
-    return q.includeContent ? this.passes(this.cutoff(q)) : Promise.resolve([]);
+    return this.passes(this.cutoff(q), q.includeContent);
   }
 
   revisionsInIdRange(wikiId: string, afterRevisionId: number, upToRevisionId: number, includeContent: boolean): AsyncIterable<DumpRevisionRow> {
@@ -139,7 +140,7 @@ export class DuckDbDumpSource implements DumpSource {
 
   /** The passes revisionsInIdRange takes with content. */
   idRangePasses(wikiId: string, afterRevisionId: number, upToRevisionId: number): Promise<KeyRange[]> {
-    return this.passes(this.idRange(wikiId, afterRevisionId, upToRevisionId));
+    return this.passes(this.idRange(wikiId, afterRevisionId, upToRevisionId), true);
   }
 
   private idRange(wikiId: string, afterRevisionId: number, upToRevisionId: number): string {
