@@ -1,6 +1,8 @@
 // Writes the rows of a SQL relation as Iceberg data files of one partition: Parquet with field ids
-// on every column, zstd, rolled at a target size (DuckDB starts a new file once the current one
-// passes FILE_SIZE_BYTES), each described from its footer for the manifest.
+// on every column, zstd, each described from its footer for the manifest. Unsorted rows are rolled
+// at a target size (DuckDB starts a new file once the current one passes FILE_SIZE_BYTES); rows in
+// the table's sort order go to one file, since DuckDB 1.5's directory output interleaves the row
+// groups of an ORDER BY (checked: 7 of 25 row groups out of key order) and only a single file keeps it.
 
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
@@ -8,12 +10,13 @@ import { dirname } from 'node:path';
 import { JobError } from '../core/errors.js';
 import { joinLocation } from '../core/storage.js';
 import type { DataFile } from '../iceberg/spec/manifest.js';
+import type { Schema } from '../iceberg/spec/types.js';
 import type { PartitionTuple } from '../iceberg/spec/partition.js';
 import { partitionPath } from '../iceberg/spec/transform.js';
 import type { Table } from '../iceberg/table.js';
 import { describeParquetFile } from '../parquet/footer-data-file.js';
 import type { DuckDb } from './connection.js';
-import { fieldIdsOption, sqlString } from './iceberg-types.js';
+import { fieldIdsOption, quoteIdent, sqlString } from './iceberg-types.js';
 
 /**
  * Upper bound of a row group's size: DuckDB buffers a row group whole before writing it, and
@@ -67,6 +70,70 @@ export async function writeDataFiles(db: DuckDb, table: Table, o: WriteDataFiles
     return files;
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** A column of the table's default sort order, as SQL can order by it. */
+export interface SortColumn {
+  readonly name: string;
+  /** Ascending, required and integer: usable as a key of keyRanges (NULLs would fall outside every range). */
+  readonly rangeKey: boolean;
+  /** The ORDER BY term. */
+  readonly sql: string;
+}
+
+/**
+ * The table's default sort order as columns, or undefined when it is unsorted or has a field SQL
+ * cannot order by as written (a transform other than identity, or a nested column).
+ */
+export function sortColumns(table: Table): SortColumn[] | undefined {
+  const order = table.sortOrder();
+  if (order.fields.length === 0) return undefined;
+  const schema: Schema = table.schema();
+  const columns: SortColumn[] = [];
+  for (const f of order.fields) {
+    const field = schema.fields.find((x) => x.id === f.sourceId);
+    if (field === undefined || f.transform.kind !== 'identity' || typeof field.type !== 'string') return undefined;
+    const direction = f.direction === 'asc' ? 'ASC' : 'DESC';
+    const nulls = f.nullOrder === 'nulls-first' ? 'NULLS FIRST' : 'NULLS LAST';
+    const rangeKey = f.direction === 'asc' && field.required && (field.type === 'int' || field.type === 'long');
+    columns.push({ name: field.name, rangeKey, sql: `${quoteIdent(field.name)} ${direction} ${nulls}` });
+  }
+  return columns;
+}
+
+export interface WriteSortedDataFileOptions {
+  /** A relation with exactly the table's columns, in order. */
+  readonly selectSql: string;
+  readonly partition: PartitionTuple;
+  /** Rows per row group, e.g. from rowGroupRows: with ORDER BY, DuckDB bounds row groups only in rows. */
+  readonly rowGroupSize: number;
+  /** Appended to the file's random name, to say which step wrote it. */
+  readonly nameSuffix?: string;
+}
+
+/**
+ * The relation's rows as one data file in the table's default sort order, recording that order's
+ * id on the file; undefined when the relation is empty. The caller bounds the rows: DuckDB's sort
+ * holds large strings in memory.
+ */
+export async function writeSortedDataFile(db: DuckDb, table: Table, o: WriteSortedDataFileOptions): Promise<DataFile | undefined> {
+  const columns = sortColumns(table);
+  if (columns === undefined) throw new JobError('INTERNAL', `table ${table.location} has no sort order SQL can write (sort order ${table.sortOrder().orderId})`);
+  const location = joinLocation(table.dataLocation(partitionPath(table.spec(), table.schema(), o.partition)), `${randomUUID()}${o.nameSuffix ?? ''}.parquet`);
+  const path = table.storage.localPath(location);
+  if (path === undefined) throw new JobError('CONFIG', `DuckDB can only write local files; ${location} is not one`);
+  await mkdir(dirname(path), { recursive: true });
+  try {
+    await db.run(`COPY (SELECT * FROM (${o.selectSql}) ORDER BY ${columns.map((c) => c.sql).join(', ')})
+      TO ${sqlString(path)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${Math.max(1, Math.floor(o.rowGroupSize))}, FIELD_IDS ${fieldIdsOption(table.schema())})`);
+    const file = await describeParquetFile({ storage: table.storage, location, schema: table.schema(), partition: o.partition, sortOrderId: table.sortOrder().orderId });
+    if (file.recordCount > 0) return file;
+    await table.storage.delete(location);
+    return undefined;
+  } catch (error) {
+    await rm(path, { force: true });
     throw error;
   }
 }

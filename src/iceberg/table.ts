@@ -13,6 +13,7 @@ import { ManifestContent, ManifestEntryStatus } from './spec/manifest.js';
 import type { PartitionSpec } from './spec/partition.js';
 import { parseTableMetadata } from './spec/serde/table-metadata.js';
 import type { Snapshot } from './spec/snapshot.js';
+import type { SortOrder } from './spec/sort-order.js';
 import type { TableMetadata } from './spec/table-metadata.js';
 import type { Schema } from './spec/types.js';
 import { DATA_DIR, metadataFileLocation, versionHintLocation, versionOfMetadataFile } from './table-files.js';
@@ -51,6 +52,13 @@ export class Table {
   spec(specId = this.metadata.defaultSpecId): PartitionSpec {
     const s = this.metadata.partitionSpecs.find((x) => x.specId === specId);
     if (s === undefined) throw new SpecViolationError(`table ${this.location} has no partition spec ${specId}`);
+    return s;
+  }
+
+  /** The default sort order: how writers order rows within a data file (no fields: unsorted). */
+  sortOrder(): SortOrder {
+    const s = this.metadata.sortOrders.find((x) => x.orderId === this.metadata.defaultSortOrderId);
+    if (s === undefined) throw new SpecViolationError(`table ${this.location} has no sort order ${this.metadata.defaultSortOrderId}`);
     return s;
   }
 

@@ -4,7 +4,9 @@
 // mediawiki_content_history_v1 (notes §3.3); `row_*_key` columns are the per-concern watermarks.
 
 import type { Warehouse } from '../iceberg/catalog.js';
+import { withSortOrder } from '../iceberg/commit/evolve-sort-order.js';
 import type { PartitionSpec } from '../iceberg/spec/partition.js';
+import type { SortField } from '../iceberg/spec/sort-order.js';
 import type { Table } from '../iceberg/table.js';
 import type { NestedField, Schema } from '../iceberg/spec/types.js';
 
@@ -99,11 +101,37 @@ export const STATE_SPEC: PartitionSpec = {
   fields: [{ sourceId: 1, fieldId: 1000, name: 'wiki_id', transform: { kind: 'identity' } }],
 };
 
-/** Opens (creating on first use) one of the two state tables; merges write deletes, not rewrites. */
-export function openStateTable(warehouse: Warehouse, name: typeof REVISIONS_TABLE | typeof PAGES_TABLE): Promise<Table> {
-  return warehouse.loadOrCreateTable(STATE_NAMESPACE, name, {
+const byKey = (sourceId: number): SortField[] => [{ sourceId, transform: { kind: 'identity' }, direction: 'asc', nullOrder: 'nulls-first' }];
+
+/**
+ * Rows within a data file are in key order (revision_id; page_id), so a file's row groups cover
+ * narrow key ranges and a merge or a range read skips the others.
+ */
+export const STATE_SORT_FIELDS: Readonly<Record<typeof REVISIONS_TABLE | typeof PAGES_TABLE, readonly SortField[]>> = {
+  [REVISIONS_TABLE]: byKey(2),
+  [PAGES_TABLE]: byKey(2),
+};
+
+/**
+ * About how many bytes a row takes (content dominates), as SQL over the table's columns: sizes
+ * the row groups and the passes of the statements that sort these rows.
+ */
+export const STATE_ROW_BYTES_SQL: Readonly<Record<typeof REVISIONS_TABLE | typeof PAGES_TABLE, string>> = {
+  [REVISIONS_TABLE]: 'coalesce(revision_size, 0) + 256',
+  [PAGES_TABLE]: '256',
+};
+
+/**
+ * Opens (creating on first use) one of the two state tables; merges write deletes, not rewrites.
+ * A table created before the tables had a sort order gets it here, as a metadata-only commit.
+ */
+export async function openStateTable(warehouse: Warehouse, name: typeof REVISIONS_TABLE | typeof PAGES_TABLE): Promise<Table> {
+  const table = await warehouse.loadOrCreateTable(STATE_NAMESPACE, name, {
     schema: name === REVISIONS_TABLE ? REVISIONS_SCHEMA : PAGES_SCHEMA,
     spec: STATE_SPEC,
+    sortOrder: { orderId: 1, fields: STATE_SORT_FIELDS[name] },
     properties: { 'write.delete.mode': 'merge-on-read', 'write.update.mode': 'merge-on-read', 'write.merge.mode': 'merge-on-read' },
   });
+  if (table.sortOrder().fields.length > 0) return table;
+  return table.updateMetadata((m) => withSortOrder(m, STATE_SORT_FIELDS[name]));
 }

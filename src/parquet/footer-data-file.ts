@@ -82,6 +82,8 @@ export interface DescribeOptions {
   readonly schema: Schema;
   readonly partition: PartitionTuple;
   readonly content?: DataFileContent;
+  /** The table sort order the rows were written in (omitted: unknown, as for unsorted writes). */
+  readonly sortOrderId?: number;
 }
 
 async function readFooter(storage: Storage, location: string): Promise<{ meta: FileMetaData; size: number }> {
@@ -153,6 +155,7 @@ export async function describeParquetFile(o: DescribeOptions): Promise<DataFile>
     lowerBounds,
     upperBounds,
     ...(splitOffsets.length > 0 ? { splitOffsets } : {}),
+    ...(o.sortOrderId === undefined ? {} : { sortOrderId: o.sortOrderId }),
   };
 }
 

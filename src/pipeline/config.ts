@@ -22,8 +22,8 @@ export interface JobConfig {
   readonly drain: { readonly maxEvents?: number; readonly maxBytes?: number; readonly maxMessageBytes: number; readonly parquetEncoder: 'duckdb' | 'parquet-wasm'; readonly workers: number };
   readonly dumps: { readonly root: string; readonly wikis: readonly string[] | 'all'; readonly namespaceMap?: string; readonly compression: 'bz2' | 'zstd' };
   /**
-   * DuckDB's memory limit in the merge and the dump (default: DuckDB's 80% of RAM). Both work in
-   * passes when their content exceeds a share of it (merge an eighth, dump a quarter).
+   * DuckDB's memory limit in merge, dump and maintain (default: DuckDB's 80% of RAM). Each works in
+   * passes when its content exceeds a share of it (merge and compaction an eighth, dump a quarter).
    */
   readonly memoryLimitMb?: number;
   readonly maintenance: {
@@ -134,7 +134,7 @@ function checkKeys(raw: Json, file: string): void {
   }
 }
 
-/** DuckDB's options for a step that honours the job's memory_limit_mb (merge, dump). */
+/** DuckDB's options for a step that honours the job's memory_limit_mb (merge, dump, maintain). */
 export function duckDbMemory(config: JobConfig): { memoryLimit?: string } {
   return config.memoryLimitMb === undefined ? {} : { memoryLimit: `${config.memoryLimitMb}MiB` };
 }

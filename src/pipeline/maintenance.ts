@@ -3,19 +3,21 @@
 // the state tables still have to merge from.
 
 import type { Logger } from '../core/log.js';
-import { openDuckDb } from '../duckdb/connection.js';
-import { writeDataFiles } from '../duckdb/data-file-writer.js';
+import { openDuckDb, type DuckDb } from '../duckdb/connection.js';
+import { rowGroupRows, sortColumns, writeDataFiles, writeSortedDataFile, type SortColumn } from '../duckdb/data-file-writer.js';
+import { inKeyRangeSql, keyRanges } from '../duckdb/key-ranges.js';
+import { quoteIdent } from '../duckdb/iceberg-types.js';
 import { filesRelationSql } from '../duckdb/table-view.js';
 import type { Warehouse } from '../iceberg/catalog.js';
-import { compactionChange, planCompaction } from '../iceberg/maintenance/compaction-plan.js';
+import { compactionChange, planCompaction, type RewriteGroup } from '../iceberg/maintenance/compaction-plan.js';
 import { expireSnapshots } from '../iceberg/maintenance/expire-snapshots.js';
 import { removeOrphanFiles } from '../iceberg/maintenance/remove-orphans.js';
 import type { DataFile } from '../iceberg/spec/manifest.js';
 import type { Table } from '../iceberg/table.js';
 import { JobError } from '../core/errors.js';
-import { PAGES_TABLE, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE } from '../merge/state-schema.js';
+import { PAGES_TABLE, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE, STATE_ROW_BYTES_SQL } from '../merge/state-schema.js';
 import { KAFKA_OFFSETS_PROPERTY } from '../events/events-table.js';
-import type { JobConfig } from './config.js';
+import { duckDbMemory, type JobConfig } from './config.js';
 
 /** Summary properties later runs read (through ancestors); a maintenance commit repeats them. */
 const CARRIED_PROPERTIES = [KAFKA_OFFSETS_PROPERTY, SOURCE_SNAPSHOT_PROPERTY];
@@ -59,17 +61,62 @@ function snapshotsStillToMerge(events: Table, states: readonly Table[]): bigint[
   return keep;
 }
 
-async function compact(table: Table, o: MaintenanceOptions): Promise<MaintenanceTableResult['compaction']> {
+/** A row size estimate (content dominates) of the table `namespace.name`, to size sorted rewrites. */
+function rowBytesSql(id: string): string {
+  if (id === `${STATE_NAMESPACE}.${REVISIONS_TABLE}`) return STATE_ROW_BYTES_SQL[REVISIONS_TABLE];
+  if (id === `${STATE_NAMESPACE}.${PAGES_TABLE}`) return STATE_ROW_BYTES_SQL[PAGES_TABLE];
+  return '256';
+}
+
+/**
+ * A group's rows in the table's sort order, in passes over key ranges: DuckDB's sort holds large
+ * strings in memory, so a pass holds at most an eighth of its limit, and at most about one target
+ * file (the estimate scaled by the group's compression), which keeps a pass's file from being
+ * "small" again at the next run.
+ */
+async function rewriteSorted(db: DuckDb, table: Table, g: RewriteGroup, relation: string, columns: readonly SortColumn[], sizeSql: string, o: MaintenanceOptions): Promise<DataFile[]> {
+  const [stats] = await db.all<{ n: bigint; b: number | null }>(`SELECT count(*) AS n, sum(${sizeSql})::DOUBLE AS b FROM (${relation})`);
+  const estimate = stats?.b ?? 0;
+  const perFile = o.config.maintenance.targetFileSizeBytes * Math.max(1, estimate / Math.max(1, g.inputBytes));
+  const keys = columns.map((c) => quoteIdent(c.name));
+  const passes = columns.every((c) => c.rangeKey)
+    ? await keyRanges(db, { relation: `(${relation})`, keys, sizeSql, budgetBytes: Math.min(perFile, (await db.memoryLimitBytes()) / 8) })
+    : [];
+  const rowGroupSize = rowGroupRows(estimate / Math.max(1, Number(stats?.n ?? 0)));
+  const written: DataFile[] = [];
+  for (const pass of passes.length === 0 ? [undefined] : passes) {
+    const selectSql = pass === undefined ? relation : `SELECT * FROM (${relation}) WHERE ${inKeyRangeSql(keys, pass)}`;
+    const file = await writeSortedDataFile(db, table, { selectSql, partition: g.partition, rowGroupSize, nameSuffix: '-compact' });
+    if (file !== undefined) written.push(file);
+  }
+  return written;
+}
+
+async function compact(id: string, table: Table, o: MaintenanceOptions): Promise<MaintenanceTableResult['compaction']> {
   const m = o.config.maintenance;
   const plan = await table.planFiles();
   const groups = planCompaction(plan, { targetFileSizeBytes: m.targetFileSizeBytes, minInputFiles: m.compactMinInputFiles, specId: table.metadata.defaultSpecId });
   const base = { groups: groups.length, filesRewritten: groups.reduce((n, g) => n + g.dataFiles.length, 0), bytesRewritten: groups.reduce((n, g) => n + g.inputBytes, 0) };
   if (groups.length === 0 || o.dryRun === true) return { ...base, filesWritten: 0 };
-  const db = await openDuckDb();
+  const db = await openDuckDb(duckDbMemory(o.config));
+  const columns = sortColumns(table);
   const written: DataFile[] = [];
   try {
     for (const g of groups) {
-      written.push(...(await writeDataFiles(db, table, { selectSql: filesRelationSql(table, g.dataFiles, g.deleteFiles), partition: g.partition, targetFileSizeBytes: m.targetFileSizeBytes })));
+      const relation = filesRelationSql(table, g.dataFiles, g.deleteFiles);
+      const files =
+        columns === undefined
+          ? await writeDataFiles(db, table, { selectSql: relation, partition: g.partition, targetFileSizeBytes: m.targetFileSizeBytes })
+          : await rewriteSorted(db, table, g, relation, columns, rowBytesSql(id), o);
+      written.push(...files);
+      // The rewrite replaces the group's files: it must hold every live row of them, once.
+      const [live] = await db.all<{ n: bigint }>(`SELECT count(*) AS n FROM (${relation})`);
+      const rows = files.reduce((n, f) => n + f.recordCount, 0);
+      if (BigInt(rows) !== live!.n) {
+        throw new JobError('INTERNAL', `compacting ${table.location} (partition ${JSON.stringify(g.partition)}) wrote ${rows} rows for ${live!.n} live rows; nothing was committed`, {
+          context: { table: table.location },
+        });
+      }
     }
     // Carry the job's bookkeeping forward, so expiring the snapshot that recorded it loses nothing.
     const carried = Object.fromEntries(CARRIED_PROPERTIES.flatMap((k) => {
@@ -111,7 +158,7 @@ export async function runMaintenance(o: MaintenanceOptions): Promise<Maintenance
     let table = loadedTable;
     const result: { -readonly [K in keyof MaintenanceTableResult]: MaintenanceTableResult[K] } = { table: id };
     if (m.compact) {
-      result.compaction = await compact(table, o);
+      result.compaction = await compact(id, table, o);
       table = await table.refresh();
     }
     if (m.expireSnapshots) {

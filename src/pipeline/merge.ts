@@ -11,7 +11,7 @@ import { JobError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { emptyRelationSql, fieldIdsOption, quoteIdent, sqlString, sqlStringList } from '../duckdb/iceberg-types.js';
 import { openDuckDb, type DuckDb } from '../duckdb/connection.js';
-import { rowGroupRows } from '../duckdb/data-file-writer.js';
+import { rowGroupRows, writeSortedDataFile } from '../duckdb/data-file-writer.js';
 import { inKeyRangeSql, keyRanges } from '../duckdb/key-ranges.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import type { PlannedFile } from '../iceberg/scan/plan.js';
@@ -22,8 +22,8 @@ import type { Schema } from '../iceberg/spec/types.js';
 import { EVENT_KEY_SQL, HISTORY_EVENT_FILTER_SQL } from '../merge/event-order.js';
 import { pageDeltaSql, pageMergeSql } from '../merge/page-merge.js';
 import { revisionDeltaSql, revisionMergeSql } from '../merge/revision-merge.js';
-import { openStateTable, PAGES_SCHEMA, PAGES_TABLE, REVISIONS_SCHEMA, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE } from '../merge/state-schema.js';
-import { describeParquetFile, describePositionDeleteFile, POSITION_DELETE_SCHEMA } from '../parquet/footer-data-file.js';
+import { openStateTable, PAGES_SCHEMA, PAGES_TABLE, REVISIONS_SCHEMA, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE, STATE_ROW_BYTES_SQL } from '../merge/state-schema.js';
+import { describePositionDeleteFile, POSITION_DELETE_SCHEMA } from '../parquet/footer-data-file.js';
 
 export interface MergeOptions {
   readonly warehouse: Warehouse;
@@ -67,8 +67,6 @@ interface StateTableDef {
   readonly keyColumn: 'revision_id' | 'page_id';
   readonly deltaSql: (source: string) => string;
   readonly mergeSql: (delta: string, existing: string) => string;
-  /** About how many bytes a row takes (content dominates), for row groups bounded in bytes. */
-  readonly rowBytesSql: string;
   /**
    * For a table whose rows carry content: the event column the merge splits its passes by (each
    * pass a range of it, the table's key), and an event's size. Without it, one pass.
@@ -77,9 +75,9 @@ interface StateTableDef {
 }
 
 const STATE_TABLES: readonly StateTableDef[] = [
-  { name: REVISIONS_TABLE, schema: REVISIONS_SCHEMA, keyColumn: 'revision_id', deltaSql: revisionDeltaSql, mergeSql: revisionMergeSql, rowBytesSql: 'coalesce(revision_size, 0) + 256',
+  { name: REVISIONS_TABLE, schema: REVISIONS_SCHEMA, keyColumn: 'revision_id', deltaSql: revisionDeltaSql, mergeSql: revisionMergeSql,
     passes: { eventKeySql: 'revision.rev_id', eventBytesSql: 'coalesce(revision.rev_size, 0) + 512' } },
-  { name: PAGES_TABLE, schema: PAGES_SCHEMA, keyColumn: 'page_id', deltaSql: pageDeltaSql, mergeSql: pageMergeSql, rowBytesSql: '256' },
+  { name: PAGES_TABLE, schema: PAGES_SCHEMA, keyColumn: 'page_id', deltaSql: pageDeltaSql, mergeSql: pageMergeSql },
 ];
 
 export async function runMerge(options: MergeOptions): Promise<MergeResult> {
@@ -253,21 +251,16 @@ async function loadExisting(db: DuckDb, table: Table, def: StateTableDef, live: 
     WHERE true ${deleted}`);
 }
 
-/** The rows of `merged`, one data file per wiki, sorted by key. */
+/** The rows of `merged`, one data file per wiki, in the table's sort order (by key). */
 async function writeMergedRows(db: DuckDb, table: Table, def: StateTableDef): Promise<DataFile[]> {
   const wikis = (await db.all<{ wiki_id: string }>('SELECT DISTINCT wiki_id FROM merged ORDER BY wiki_id')).map((r) => r.wiki_id);
   const columns = def.schema.fields.map((f) => quoteIdent(f.name)).join(', ');
   const dataFiles: DataFile[] = [];
   for (const wiki of wikis) {
-    const directory = table.dataLocation(`wiki_id=${encodeURIComponent(wiki)}`);
-    const dataLocation = `${directory}/${randomUUID()}-merge.parquet`;
-    await mkdir(localPath(table, directory), { recursive: true });
     const ofWiki = `wiki_id = ${sqlString(wiki)}`;
-    const [size] = await db.all<{ b: number | null }>(`SELECT avg(${def.rowBytesSql})::DOUBLE AS b FROM merged WHERE ${ofWiki}`);
-    // Sorted by key so row group bounds stay narrow and readers of a key range (incremental dumps) prune by them.
-    await db.run(`COPY (SELECT ${columns} FROM merged WHERE ${ofWiki} ORDER BY ${def.keyColumn})
-      TO ${sqlString(localPath(table, dataLocation))} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${rowGroupRows(size?.b ?? 0)}, FIELD_IDS ${fieldIdsOption(def.schema)})`);
-    dataFiles.push(await describeParquetFile({ storage: table.storage, location: dataLocation, schema: def.schema, partition: [wiki] }));
+    const [size] = await db.all<{ b: number | null }>(`SELECT avg(${STATE_ROW_BYTES_SQL[def.name]})::DOUBLE AS b FROM merged WHERE ${ofWiki}`);
+    const file = await writeSortedDataFile(db, table, { selectSql: `SELECT ${columns} FROM merged WHERE ${ofWiki}`, partition: [wiki], rowGroupSize: rowGroupRows(size?.b ?? 0), nameSuffix: '-merge' });
+    if (file !== undefined) dataFiles.push(file);
   }
   return dataFiles;
 }

@@ -1,6 +1,7 @@
 // Tables written by src/iceberg are read by PyIceberg, DuckDB's iceberg extension and Spark with
 // the Iceberg runtime, at every snapshot: appends, a position delete, an overwrite, a partition
-// evolution, merged manifests, a compaction (replace), an expiry, and a file parquet-wasm encoded. Each engine must return exactly the rows our own scan returns.
+// evolution, merged manifests, a sort order evolution, a compaction (replace) into sorted files, an
+// expiry, and a file parquet-wasm encoded. Each engine must return exactly the rows our own scan returns.
 
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -8,9 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { tableRelationSql } from '../../src/duckdb/table-view.js';
-import { writeDataFiles } from '../../src/duckdb/data-file-writer.js';
+import { writeSortedDataFile } from '../../src/duckdb/data-file-writer.js';
 import { filesRelationSql } from '../../src/duckdb/table-view.js';
 import { withPartitionSpec } from '../../src/iceberg/commit/evolve-spec.js';
+import { withSortOrder } from '../../src/iceberg/commit/evolve-sort-order.js';
 import { compactionChange, planCompaction } from '../../src/iceberg/maintenance/compaction-plan.js';
 import { expireSnapshots } from '../../src/iceberg/maintenance/expire-snapshots.js';
 import type { Table } from '../../src/iceberg/table.js';
@@ -54,11 +56,18 @@ test('PyIceberg, DuckDB and Spark read every snapshot as mwlake does', { timeout
   t = await t.updateMetadata((m) => ({ ...m, properties: { ...m.properties, 'commit.manifest.min-count-to-merge': '3' } }));
   t = (await t.commit({ addDataFiles: await w.write(t, [14, 15, 16, 17, 18, 19]) })).table;
   t = (await t.commit({ addDataFiles: await w.write(t, [20, 21, 22, 23, 24, 25]) })).table;
+  // The compaction writes in the table's new sort order (order id 1; data files record it).
+  t = await t.updateMetadata((m) => withSortOrder(m, [{ sourceId: 1, transform: { kind: 'identity' }, direction: 'desc', nullOrder: 'nulls-last' }]));
+  assert.equal(t.sortOrder().orderId, 1);
   const plan = await t.planFiles();
   const groups = planCompaction(plan, { targetFileSizeBytes: 64 << 20, minInputFiles: 2, specId: t.metadata.defaultSpecId });
   assert.ok(groups.length >= 1);
   const rewritten = [];
-  for (const g of groups) rewritten.push(...(await writeDataFiles(w.db, t, { selectSql: filesRelationSql(t, g.dataFiles, g.deleteFiles), partition: g.partition, targetFileSizeBytes: 64 << 20 })));
+  for (const g of groups) {
+    const file = await writeSortedDataFile(w.db, t, { selectSql: filesRelationSql(t, g.dataFiles, g.deleteFiles), partition: g.partition, rowGroupSize: 2048 });
+    if (file !== undefined) rewritten.push(file);
+  }
+  assert.ok(rewritten.every((f) => f.sortOrderId === 1));
   t = (await t.commit(compactionChange(plan, groups, rewritten))).table;
   assert.equal(t.currentSnapshot()?.summary.operation, 'replace');
   t = (await expireSnapshots(t, { olderThanMs: Date.now() + 1, retainLast: 6 })).table;

@@ -1,0 +1,108 @@
+// Compaction of the state tables keeps their key order: the nightly merges' small files are
+// rewritten in revision-id (page-id) order, in passes of about one target file with disjoint keys,
+// each file recording the table's sort order, and the tables' contents stay the same. A state table
+// created before the tables had a sort order gets it at the next merge.
+
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { silentLogger } from '../../src/core/log.js';
+import { openDuckDb } from '../../src/duckdb/connection.js';
+import { sqlString } from '../../src/duckdb/iceberg-types.js';
+import type { Warehouse } from '../../src/iceberg/catalog.js';
+import { PAGES_SCHEMA, PAGES_TABLE, REVISIONS_SCHEMA, REVISIONS_TABLE, STATE_NAMESPACE, STATE_SPEC } from '../../src/merge/state-schema.js';
+import { loadConfig } from '../../src/pipeline/config.js';
+import { runMaintenance } from '../../src/pipeline/maintenance.js';
+import { appendBatch, generatedEvents, merge, stateHashes, warehouseAt } from '../merge/merge-fixture.js';
+
+let dir: string;
+const events = generatedEvents(47, 6000);
+let whole: Warehouse;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mwlake-compaction-'));
+  whole = warehouseAt(join(dir, 'whole'));
+  await appendBatch(whole, events);
+  await merge(whole);
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface FileOrder {
+  readonly sortOrderId: number | undefined;
+  readonly lo: bigint;
+  readonly hi: bigint;
+  readonly sorted: boolean;
+}
+
+/** Each enwiki data file of a state table: its sort order id, key bounds and whether its rows are in key order. */
+async function enwikiFiles(warehouse: Warehouse, name: string, key: string): Promise<FileOrder[]> {
+  const table = await warehouse.loadTable(STATE_NAMESPACE, name);
+  const plan = await table.planFiles({});
+  const db = await openDuckDb();
+  try {
+    const out: FileOrder[] = [];
+    for (const f of plan.dataFiles.filter((d) => d.file.partition[0] === 'enwiki')) {
+      const path = sqlString(table.storage.localPath(f.file.filePath)!);
+      const [r] = await db.all<{ lo: bigint; hi: bigint; disorder: bigint }>(
+        `SELECT min(${key}) AS lo, max(${key}) AS hi, count(*) FILTER (WHERE ${key} <= previous) AS disorder
+         FROM (SELECT ${key}, lag(${key}) OVER (ORDER BY file_row_number) AS previous FROM read_parquet(${path}, file_row_number = true))`,
+      );
+      out.push({ sortOrderId: f.file.sortOrderId, lo: r!.lo, hi: r!.hi, sorted: r!.disorder === 0n });
+    }
+    return out.sort((a, b) => (a.lo < b.lo ? -1 : 1));
+  } finally {
+    await db.close();
+  }
+}
+
+test('maintain rewrites the merges small files in key order, in disjoint files of about one target size, and changes no row', { timeout: 300_000 }, async () => {
+  const nightly = warehouseAt(join(dir, 'nightly'));
+  for (let from = 0; from < events.length; from += 1500) {
+    await appendBatch(nightly, events.slice(from, from + 1500));
+    await merge(nightly);
+  }
+  const revisions = await nightly.loadTable(STATE_NAMESPACE, REVISIONS_TABLE);
+  assert.deepEqual(revisions.sortOrder(), { orderId: 1, fields: [{ sourceId: 2, transform: { kind: 'identity' }, direction: 'asc', nullOrder: 'nulls-first' }] });
+  const merged = await enwikiFiles(nightly, REVISIONS_TABLE, 'revision_id');
+  assert.ok(merged.length >= 4, `${merged.length} files before maintenance`);
+  assert.ok(merged.every((f) => f.sorted && f.sortOrderId === 1), 'merged files are in key order and say so');
+  const before = await stateHashes(nightly);
+
+  const loaded = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'compaction-test', MWLAKE_WAREHOUSE: join(dir, 'nightly') }, {}, { jobNameRequired: false });
+  // A small target: the rewrite needs several passes, each about one file.
+  const targetFileSizeBytes = 3 * 2 ** 19;
+  const config = { ...loaded, maintenance: { ...loaded.maintenance, compact: true, targetFileSizeBytes, compactMinInputFiles: 2, expireSnapshots: false, removeOrphans: false } };
+  const result = await runMaintenance({ config, warehouse: nightly, logger: silentLogger() });
+  const compaction = result.tables.find((t) => t.table === `${STATE_NAMESPACE}.${REVISIONS_TABLE}`)?.compaction;
+  assert.ok((compaction?.filesRewritten ?? 0) >= 4, JSON.stringify(result));
+
+  const compacted = await enwikiFiles(nightly, REVISIONS_TABLE, 'revision_id');
+  assert.ok(compacted.length >= 2, `${compacted.length} files: the rewrite took several passes`);
+  for (const f of compacted) assert.ok(f.sorted && f.sortOrderId === 1, `file ${f.lo}-${f.hi} is in key order and says so`);
+  for (let i = 1; i < compacted.length; i++) assert.ok(compacted[i]!.lo > compacted[i - 1]!.hi, `file ${i} starts after file ${i - 1} ends`);
+  const table = await nightly.loadTable(STATE_NAMESPACE, REVISIONS_TABLE);
+  for (const f of (await table.planFiles({})).dataFiles) {
+    assert.ok(f.file.fileSizeInBytes <= 2 * targetFileSizeBytes, `${f.file.filePath}: ${f.file.fileSizeInBytes} bytes for a target of ${targetFileSizeBytes}`);
+  }
+  assert.deepEqual(await stateHashes(nightly), before, 'maintenance changes no row');
+  assert.deepEqual(await stateHashes(nightly), await stateHashes(whole), 'the nightly merges equal one merge of all events');
+});
+
+test('a state table created unsorted gets the key order at its next merge, and its files say so', { timeout: 120_000 }, async () => {
+  const old = warehouseAt(join(dir, 'old'));
+  const properties = { 'write.delete.mode': 'merge-on-read' };
+  await old.createTable(STATE_NAMESPACE, REVISIONS_TABLE, { schema: REVISIONS_SCHEMA, spec: STATE_SPEC, properties });
+  await old.createTable(STATE_NAMESPACE, PAGES_TABLE, { schema: PAGES_SCHEMA, spec: STATE_SPEC, properties });
+  await appendBatch(old, events.slice(0, 1000));
+  await merge(old);
+  for (const [name, key] of [[REVISIONS_TABLE, 'revision_id'], [PAGES_TABLE, 'page_id']] as const) {
+    const table = await old.loadTable(STATE_NAMESPACE, name);
+    assert.deepEqual(table.metadata.sortOrders.map((o) => o.orderId), [0, 1], name);
+    assert.equal(table.sortOrder().fields[0]?.sourceId, 2, name);
+    const files = await enwikiFiles(old, name, key);
+    assert.ok(files.length >= 1 && files.every((f) => f.sorted && f.sortOrderId === 1), `${name}: ${JSON.stringify(files, (_, v) => (typeof v === 'bigint' ? String(v) : v))}`);
+  }
+});
