@@ -1,20 +1,32 @@
-// The one ordering every merge decision uses (issue 4/7): an event wins over another for a concern
-// iff its key is greater. Key = (meta.dt, revision id, meta.id) as one fixed-width string, so SQL
-// compares it with `>` and max(), and ties between distinct events break deterministically.
+// The one ordering every merge decision uses (issue 4/7). Each watermark group of a state row keeps
+// the key of the event that set it: (meta.dt, revision id, meta.id) as one string whose first
+// KEY_ORDER_CHARS are fixed-width, so SQL compares it with `>`.
+//
+// meta.dt has second precision in production, and a delete and an undelete (or two visibility
+// changes) of one page in one second carry the same revision id: meta.id, a random UUID, cannot
+// order them. Their partition's order can (notes §5.2: order by meta.dt, then topic offset), so
+// among one merge's events ties go to the later Kafka offset, and against a stored row a tied event
+// with another meta.id wins, since a later run reads later offsets. The stored key leaves the
+// offset out: a duplicate delivered again (same meta.id) changes nothing, in whichever run.
+
+/** meta.dt (µs, UTC; `dt` when a producer left meta.dt out), '|', the revision id in 20 digits. */
+const KEY_ORDER_CHARS = 48;
 
 /**
- * SQL for the key of an event row of the events table (`meta.dt` µs in UTC, rev id zero-padded
- * to 20 digits, then meta.id). Requires `SET TimeZone = 'UTC'` on the connection.
+ * SQL for the stored key of an event row of the events table (`meta.dt` µs in UTC, rev id
+ * zero-padded to 20 digits, then meta.id). Requires `SET TimeZone = 'UTC'` on the connection.
  */
 export const EVENT_KEY_SQL =
-  "strftime(meta.dt, '%Y-%m-%dT%H:%M:%S.%fZ') || '|' || lpad(coalesce(revision.rev_id, 0)::VARCHAR, 20, '0') || '|' || coalesce(meta.id, '')";
+  "strftime(coalesce(meta.dt, dt), '%Y-%m-%dT%H:%M:%S.%fZ') || '|' || lpad(coalesce(revision.rev_id, 0)::VARCHAR, 20, '0') || '|' || coalesce(meta.id, '')";
 
-/** JS twin of EVENT_KEY_SQL for reference models and tests. */
-export function eventKey(metaDtMicros: bigint, revisionId: bigint | number | null | undefined, metaId: string | null | undefined): string {
-  const ms = Number(metaDtMicros / 1000n);
-  const micros = Number(((metaDtMicros % 1_000_000n) + 1_000_000n) % 1_000_000n);
-  const iso = new Date(ms).toISOString().slice(0, 19);
-  return `${iso}.${String(micros).padStart(6, '0')}Z|${String(revisionId ?? 0).padStart(20, '0')}|${metaId ?? ''}`;
+/** SQL for an event's rank among one merge's events (`k` being its EVENT_KEY_SQL): ties by Kafka offset. */
+export const EVENT_RANK_SQL = `left(k, ${KEY_ORDER_CHARS}) || '|' || lpad(_kafka_offset::VARCHAR, 20, '0') || '|' || k`;
+
+/** SQL true when the delta's key `delta` (from the highest-ranked event) beats the stored key `stored`. */
+export function keyWinsSql(delta: string, stored: string): string {
+  const d = `left(${delta}, ${KEY_ORDER_CHARS})`;
+  const s = `left(${stored}, ${KEY_ORDER_CHARS})`;
+  return `(${delta} IS NOT NULL AND (${stored} IS NULL OR ${d} > ${s} OR (${d} = ${s} AND ${delta} <> ${stored})))`;
 }
 
 /** Events that are not page history: production canaries carry meta.domain "canary" (notes §2). */

@@ -3,6 +3,7 @@
 // undelete that gave the page a new id marks the old id's row `page_merged_into_page_id`, so the
 // revisions filed under the old id follow the page without being rewritten (views.ts resolves it).
 
+import { keyWinsSql } from './event-order.js';
 import type { PageGroup } from './state-schema.js';
 
 const REDIRECT_TARGET_SQL = `CASE WHEN page.is_redirect AND page.redirect_page_link IS NOT NULL
@@ -44,7 +45,7 @@ export function pageDeltaSql(source: string): string {
   const parts = GROUP_NAMES.flatMap((group) => {
     const { carries, columns } = GROUPS[group];
     const struct = Object.entries(columns).map(([name, expr]) => `${name}: ${expr}`).join(', ');
-    return [`arg_max({${struct}}, k) FILTER (WHERE ${carries}) AS g_${group}`, `max(k) FILTER (WHERE ${carries}) AS k_${group}`];
+    return [`arg_max({${struct}}, r) FILTER (WHERE ${carries}) AS g_${group}`, `arg_max(k, r) FILTER (WHERE ${carries}) AS k_${group}`];
   });
   return `SELECT wiki_id, pid AS page_id, ${parts.join(', ')}
 FROM (
@@ -56,7 +57,7 @@ FROM (
 }
 
 function wins(group: PageGroup): string {
-  return `(d.k_${group} IS NOT NULL AND (x.row_${group}_key IS NULL OR d.k_${group} > x.row_${group}_key))`;
+  return keyWinsSql(`d.k_${group}`, `x.row_${group}_key`);
 }
 
 /** Rows to write (PAGES_SCHEMA order plus `_file`, `_pos` of the row they replace). */

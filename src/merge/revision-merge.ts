@@ -2,7 +2,9 @@
 // the values of the greatest-key event that carries that group, so the fold is order-independent
 // and idempotent: revisions are immutable in MediaWiki, only which events mention them varies.
 // Hidden parts are omitted from events (notes §1.3), so "carries" means "has a non-null value".
+// The key and the tie rule are event-order.ts's.
 
+import { keyWinsSql } from './event-order.js';
 import type { RevisionGroup } from './state-schema.js';
 
 /** Per group: the delta-side condition that the event carries it, and the columns it sets. */
@@ -17,7 +19,9 @@ const GROUPS: Record<RevisionGroup, { readonly carries: string; readonly columns
     },
   },
   content: {
-    carries: 'revision.content_slots IS NOT NULL',
+    // Every slot with its body: a delete carries slot metadata but no text (the enrichment cannot
+    // fetch a deleted page's), which must not blank the text stored for that revision.
+    carries: 'revision.content_slots IS NOT NULL AND list_bool_and(list_transform(map_values(revision.content_slots), s -> s.content_body IS NOT NULL))',
     columns: {
       revision_sha1: 'revision.rev_sha1',
       revision_size: 'revision.rev_size',
@@ -60,7 +64,7 @@ export function revisionDeltaSql(source: string): string {
     const { carries, columns } = GROUPS[group];
     const struct = Object.entries(columns).map(([name, expr]) => `${name}: ${expr}`).join(', ');
     const filter = carries === 'true' ? '' : ` FILTER (WHERE ${carries})`;
-    return [`arg_max({${struct}}, k)${filter} AS g_${group}`, `max(k)${filter} AS k_${group}`];
+    return [`arg_max({${struct}}, r)${filter} AS g_${group}`, `arg_max(k, r)${filter} AS k_${group}`];
   });
   return `SELECT wiki_id, revision.rev_id AS revision_id, ${parts.join(', ')}
 FROM ${source} WHERE revision.rev_id IS NOT NULL GROUP BY wiki_id, revision.rev_id`;
@@ -68,7 +72,7 @@ FROM ${source} WHERE revision.rev_id IS NOT NULL GROUP BY wiki_id, revision.rev_
 
 /** True when the delta's key for the group beats the existing row's. */
 function wins(group: RevisionGroup): string {
-  return `(d.k_${group} IS NOT NULL AND (x.row_${group}_key IS NULL OR d.k_${group} > x.row_${group}_key))`;
+  return keyWinsSql(`d.k_${group}`, `x.row_${group}_key`);
 }
 
 /**

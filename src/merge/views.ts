@@ -2,16 +2,31 @@
 // snapshots (`revisions_raw`, `pages_raw`): revisions resolved to their page (following an
 // undelete's new page id), deleted pages left out, and the latest revision per page.
 
-/** Revisions of live pages with the page's current fields; the relation `revisions` in queries. */
+/**
+ * Revisions of live pages with the page's current fields; the relation `revisions` in queries.
+ * Undelete aliases are followed to the end: a page restored into another page that is later
+ * deleted and restored into a third moves with it (depth bounded, in case of a cycle).
+ */
 export function revisionsViewSql(revisionsRaw: string, pagesRaw: string): string {
-  return `SELECT r.* EXCLUDE (page_id),
+  return `WITH RECURSIVE alias_chain(wiki_id, page_id, target, depth) AS (
+  SELECT wiki_id, page_id, page_merged_into_page_id, 1 FROM ${pagesRaw} WHERE page_merged_into_page_id IS NOT NULL
+  UNION ALL
+  SELECT c.wiki_id, c.page_id, p.page_merged_into_page_id, c.depth + 1
+  FROM alias_chain c JOIN ${pagesRaw} p ON p.wiki_id = c.wiki_id AND p.page_id = c.target
+  WHERE p.page_merged_into_page_id IS NOT NULL AND c.depth < ${MAX_ALIAS_DEPTH}
+), alias AS (
+  SELECT wiki_id, page_id, arg_max(target, depth) AS page_merged_into_page_id FROM alias_chain GROUP BY wiki_id, page_id
+)
+SELECT r.* EXCLUDE (page_id),
   p.page_id AS page_id, r.page_id AS filed_page_id,
   p.page_namespace_id, p.page_title, p.page_is_redirect, p.page_redirect_target
 FROM ${revisionsRaw} r
-LEFT JOIN ${pagesRaw} alias ON alias.wiki_id = r.wiki_id AND alias.page_id = r.page_id
+LEFT JOIN alias ON alias.wiki_id = r.wiki_id AND alias.page_id = r.page_id
 JOIN ${pagesRaw} p ON p.wiki_id = r.wiki_id AND p.page_id = coalesce(alias.page_merged_into_page_id, r.page_id)
 WHERE r.revision_dt IS NOT NULL AND p.page_title IS NOT NULL AND NOT coalesce(p.page_is_deleted, false)`;
 }
+
+const MAX_ALIAS_DEPTH = 64;
 
 /** Latest revision per page by (revision_dt, revision_id) among `revisions`, optionally before a cutoff. */
 export function currentViewSql(revisions: string, cutoffPredicate = 'true'): string {

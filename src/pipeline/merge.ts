@@ -19,7 +19,7 @@ import type { Table } from '../iceberg/table.js';
 import { decodeValue } from '../iceberg/spec/bounds.js';
 import type { DataFile } from '../iceberg/spec/manifest.js';
 import type { Schema } from '../iceberg/spec/types.js';
-import { EVENT_KEY_SQL, HISTORY_EVENT_FILTER_SQL } from '../merge/event-order.js';
+import { EVENT_KEY_SQL, EVENT_RANK_SQL, HISTORY_EVENT_FILTER_SQL } from '../merge/event-order.js';
 import { pageDeltaSql, pageMergeSql } from '../merge/page-merge.js';
 import { revisionDeltaSql, revisionMergeSql } from '../merge/revision-merge.js';
 import { openStateTable, PAGES_SCHEMA, PAGES_TABLE, REVISIONS_SCHEMA, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE, STATE_ROW_BYTES_SQL } from '../merge/state-schema.js';
@@ -144,7 +144,7 @@ async function mergeTable(db: DuckDb, events: Table, targetId: bigint, table: Ta
   for (const pass of passes.length === 0 ? [undefined] : passes) {
     // A view, not a table: the delta reads only the columns it needs, and no pass holds all events.
     const inPass = pass === undefined ? '' : ` AND ${inKeyRangeSql([def.passes!.eventKeySql], pass)}`;
-    await db.run(`CREATE OR REPLACE TEMP VIEW ev AS SELECT *, ${EVENT_KEY_SQL} AS k FROM ${eventRows} WHERE ${HISTORY_EVENT_FILTER_SQL}${inPass}`);
+    await db.run(`CREATE OR REPLACE TEMP VIEW ev AS SELECT *, ${EVENT_RANK_SQL} AS r FROM (SELECT *, ${EVENT_KEY_SQL} AS k FROM ${eventRows} WHERE ${HISTORY_EVENT_FILTER_SQL}${inPass})`);
     await db.run(`CREATE OR REPLACE TEMP TABLE delta AS ${def.deltaSql('ev')}`);
     const live = await liveFilesTouching(db, table, def);
     await loadExisting(db, table, def, live);

@@ -1,5 +1,5 @@
 // An independent reference for the merge: a plain in-memory fold over the events, sorted by the
-// ordering rule (meta.dt, revision id, meta.id) and applied one by one, later events overwriting
+// ordering rule (meta.dt, revision id, then delivery order) and applied one by one, later events overwriting
 // whatever part of the state they carry. The merge computes the same thing as per-group maxima in
 // SQL; agreeing on every generated stream is the test.
 
@@ -42,21 +42,22 @@ function micros(iso: string): bigint {
   return whole + BigInt(frac === '' ? 0 : Number(frac));
 }
 
-function orderKey(e: Json): [bigint, number, string] {
-  return [micros(e.meta.dt), e.revision?.rev_id ?? 0, e.meta.id ?? ''];
+/** (meta.dt, revision id): events tied on it apply in delivery order, the later one last. */
+function orderKey(e: Json): [bigint, number] {
+  return [micros(e.meta.dt ?? e.dt), e.revision?.rev_id ?? 0];
 }
 
-function compare(a: Json, b: Json): number {
-  const [ad, ar, ai] = orderKey(a);
-  const [bd, br, bi] = orderKey(b);
+function compare(a: { e: Json; at: number }, b: { e: Json; at: number }): number {
+  const [ad, ar] = orderKey(a.e);
+  const [bd, br] = orderKey(b.e);
   if (ad !== bd) return ad < bd ? -1 : 1;
   if (ar !== br) return ar < br ? -1 : 1;
-  return ai < bi ? -1 : ai > bi ? 1 : 0;
+  return a.at - b.at;
 }
 
 export function referenceState(events: readonly Json[]): { revisions: Map<string, RefRevision>; pages: Map<string, RefPage> } {
   const history = events.filter((e) => e.meta?.domain !== 'canary' && e.wiki_id != null && e.page_change_kind != null);
-  const sorted = [...history].sort(compare);
+  const sorted = history.map((e, at) => ({ e, at })).sort(compare).map((x) => x.e);
   const revisions = new Map<string, RefRevision>();
   const pages = new Map<string, RefPage>();
   const page = (wiki: string, id: number): RefPage => {
@@ -81,7 +82,7 @@ export function referenceState(events: readonly Json[]): { revisions: Map<string
       row.revision_parent_id = r.rev_parent_id ?? null;
       row.revision_dt = r.rev_dt ?? null;
       row.revision_is_minor_edit = r.is_minor_edit ?? null;
-      if (r.content_slots != null) {
+      if (r.content_slots != null && Object.values(r.content_slots as Record<string, Json>).every((s) => s.content_body != null)) {
         row.revision_sha1 = r.rev_sha1 ?? null;
         row.revision_size = r.rev_size ?? null;
         row.slots = Object.fromEntries(
@@ -125,8 +126,13 @@ export function referenceDumpHistory(state: ReturnType<typeof referenceState>, w
   const out = new Map<number, number[]>();
   for (const r of state.revisions.values()) {
     if (r.wiki_id !== wiki || r.revision_dt === null || r.revision_dt >= cutoffIso) continue;
-    const alias = state.pages.get(`${wiki}:${r.page_id}`);
-    const pageId = alias?.page_merged_into_page_id ?? r.page_id!;
+    // Undelete aliases are followed to the end of their chain.
+    let pageId = r.page_id!;
+    for (let depth = 0; depth < 64; depth++) {
+      const next = state.pages.get(`${wiki}:${pageId}`)?.page_merged_into_page_id;
+      if (next == null) break;
+      pageId = next;
+    }
     const p = state.pages.get(`${wiki}:${pageId}`);
     if (p === undefined || p.page_title === null || p.page_is_deleted === true) continue;
     const list = out.get(pageId) ?? [];
