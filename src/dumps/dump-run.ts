@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { JobError } from '../core/errors.js';
 import { onInterrupt } from '../core/interrupt.js';
 import { writeTextAtomically } from './atomic-file.js';
-import { checksumFileNames, writeChecksumFiles } from './checksums.js';
+import { checksumFileNames, perFileChecksumTarget, writeChecksumFiles } from './checksums.js';
 import { findCompressionTools, type Codec, type CompressionTools } from './compress.js';
 import { formatUpdated, renderDumpStatus, type JobState } from './dump-status.js';
 import { checkWikiId, cutoffOfDate, runDirectory } from './file-names.js';
@@ -202,12 +202,14 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   return { directory, files, linkedLatest: linked };
 }
 
-/** Per-file checksum files of files this run no longer has (an earlier run of the date split differently). */
+/**
+ * Per-file checksum files of files this run no longer has (an earlier run of the date split
+ * differently), and any in the form earlier mwlake versions wrote.
+ */
 async function removeStaleChecksumFiles(directory: string, wikiId: string, date: string, files: readonly WrittenFile[]): Promise<void> {
   const current = new Set(files.map((file) => file.name));
-  const perFile = new RegExp(`^${wikiId}-${date}-(md5|sha1)sums-(.+)\\.txt$`);
   for (const name of await readdir(directory)) {
-    const target = perFile.exec(name)?.[2];
-    if (target !== undefined && !current.has(target)) await rm(join(directory, name), { force: true });
+    const perFile = perFileChecksumTarget(name, wikiId, date);
+    if (perFile !== undefined && (perFile.legacy || !current.has(perFile.target))) await rm(join(directory, name), { force: true });
   }
 }

@@ -57,12 +57,12 @@ export function escapeAttribute(text: string): string {
 }
 
 /**
- * A title as it stands in a multistream index line (`offset:page_id:title`, not XML): forbidden
- * characters and line breaks become U+FFFD so that one page is always one line.
+ * A title as it stands in a multistream index line (`offset:page_id:title`): the text of the page's
+ * `<title>` element as written, entities and all, since recompressxml copies what its
+ * `<title>(.+)</title>` matches (`AT&amp;T`); a line break becomes U+FFFD, so a page is one line.
  */
 export function indexTitle(title: string): string {
-  const clean = wellFormed(title).replace(LINE_BREAKS, REPLACEMENT);
-  return TEXT_SPECIAL.test(clean) ? clean.replace(TEXT_SPECIAL_ALL, (c) => (c === '&' || c === '<' || c === '>' ? c : REPLACEMENT)) : clean;
+  return escapeText(title).replace(LINE_BREAKS, REPLACEMENT);
 }
 
 /** A DB-key title (`Foo_bar`) in text form (`Foo bar`), as dumps show titles. */

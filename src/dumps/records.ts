@@ -13,7 +13,10 @@ export interface DumpSlot {
   readonly contentFormat: string | null;
   /** Base-36 SHA-1 of the content (31 chars), as the event states it. */
   readonly contentSha1: string | null;
-  /** `content_size` as the event states it, in bytes; written as `bytes` unchanged (never recounted). */
+  /**
+   * `content_size` as the event states it, in bytes; written as `bytes` unchanged (never recounted).
+   * Null when the event left it out: `bytes` is then the body's UTF-8 length (0 in stubs without bodies).
+   */
   readonly contentSizeBytes: number | null;
   /** The revision that introduced this content (inherited slots point back). */
   readonly originRevisionId: number | null;

@@ -101,8 +101,17 @@ function originOf(slot: DumpSlot | undefined, revisionId: number): number {
 /** Receives rendered XML in pieces, so long content is encoded once and never copied into a bigger string. */
 export type XmlSink = EscapeSink;
 
+/** `content_size` as stated; when an event left it out (it is optional), the body's UTF-8 length. */
+function sizeOf(slot: DumpSlot | undefined): number {
+  const stated = slot?.contentSizeBytes;
+  if (stated !== null && stated !== undefined) return stated;
+  const body = slot?.contentBody;
+  if (typeof body === 'string') return Buffer.byteLength(body, 'utf8');
+  return body?.byteLength ?? 0;
+}
+
 function pushTextElement(sink: XmlSink, indent: string, slot: DumpSlot | undefined, mode: RevisionMode): void {
-  const size = slot?.contentSizeBytes ?? 0;
+  const size = sizeOf(slot);
   if (size <= 0) {
     sink.push(`${indent}<text bytes="0" />\n`);
     return;

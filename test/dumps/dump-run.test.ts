@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { lstat, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -76,7 +76,7 @@ const CONTENT_FILES = [
 test('a run writes every output kind under <root>/<wiki>/<date> with Wikimedia file names and leaves nothing in progress', async () => {
   const names = (await readdir(runDir())).sort();
   const checksumFiles = ['md5sums.json', 'md5sums.txt', 'sha1sums.json', 'sha1sums.txt'].map((suffix) => `testwiki-20240801-${suffix}`);
-  const perFile = CONTENT_FILES.flatMap((file) => [`testwiki-20240801-md5sums-${file}.txt`, `testwiki-20240801-sha1sums-${file}.txt`]);
+  const perFile = CONTENT_FILES.flatMap((file) => [`md5sums-${file}.txt`, `sha1sums-${file}.txt`]);
   assert.deepEqual(names, [...CONTENT_FILES, ...checksumFiles, ...perFile, 'dumpstatus.json'].sort());
   const everything = await listTree(root);
   assert.deepEqual(
@@ -149,8 +149,9 @@ function expectedRevision(row: DumpRevisionRow): JsonObject {
   const slots: JsonObject = {};
   if (row.revisionContentIsVisible) {
     for (const slot of row.slots) {
-      const size = slot.contentSizeBytes ?? 0;
       const text = bodyText(slot.contentBody);
+      // An unstated content_size is the body's UTF-8 length.
+      const size = slot.contentSizeBytes ?? Buffer.byteLength(text ?? '', 'utf8');
       slots[slot.role] = {
         text: size > 0 && text !== null && text !== '' ? cleanText(text) : null,
         bytes: size > 0 ? size : 0,
@@ -260,8 +261,8 @@ test('checksum files and dumpstatus.json describe every content file with its re
     assert.deepEqual(listed.get(name), { size: bytes.length, url: `/testwiki/20240801/${name}`, md5, sha1 });
     md5Lines.push(`${md5}  ${name}\n`);
     sha1Lines.push(`${sha1}  ${name}\n`);
-    assert.equal(await readFile(join(runDir(), `testwiki-20240801-md5sums-${name}.txt`), 'utf8'), `${md5}  ${name}\n`);
-    assert.equal(await readFile(join(runDir(), `testwiki-20240801-sha1sums-${name}.txt`), 'utf8'), `${sha1}  ${name}\n`);
+    assert.equal(await readFile(join(runDir(), `md5sums-${name}.txt`), 'utf8'), `${md5}  ${name}\n`);
+    assert.equal(await readFile(join(runDir(), `sha1sums-${name}.txt`), 'utf8'), `${sha1}  ${name}\n`);
   }
   assert.equal(await readFile(join(runDir(), 'testwiki-20240801-md5sums.txt'), 'utf8'), md5Lines.join(''));
   assert.equal(await readFile(join(runDir(), 'testwiki-20240801-sha1sums.txt'), 'utf8'), sha1Lines.join(''));
@@ -393,11 +394,13 @@ test('a source that breaks the sort order is rejected with a DATA error naming t
   }
 });
 
-test('rerunning a date that an earlier run split into more parts leaves only the new files', async () => {
+test('rerunning a date that an earlier run split into more parts (or wrote the older checksum names) leaves only the new files', async () => {
   const other = await mkdtemp(join(tmpdir(), 'mwlake-resplit-'));
   try {
     const split = await runDump(options({ dumpsRoot: other, maxPartBytes: 3000, linkLatest: false }));
     assert.ok(split.files.some((file) => /pages-meta-history3\.xml-p\d+p\d+\.bz2$/.test(file.name)), 'the first run writes parts');
+    // A per-file checksum in the form earlier mwlake versions wrote (<wiki>-<date>-md5sums-<file>.txt).
+    await writeFile(join(other, WIKI, DATE, `${WIKI}-${DATE}-md5sums-${split.files[0]!.name}.txt`), 'old\n');
     await runDump(options({ dumpsRoot: other, linkLatest: false }));
     assert.deepEqual((await readdir(join(other, WIKI, DATE))).sort(), (await readdir(runDir())).sort());
   } finally {

@@ -203,3 +203,17 @@ test('an empty wiki gives a header stream, a footer stream and an empty index', 
     assertValidExport(bunzip2(file), 'empty multistream');
   });
 });
+
+test("index titles are the <title> text as written, entities and all, as recompressxml copies it", async () => {
+  await withDirectory(async (directory) => {
+    const titles = ['AT&T', 'A<b>"c"', 'Plain'];
+    async function* rows(): AsyncIterable<DumpRevisionRow> {
+      let pageId = 0;
+      for await (const row of source(3).articles(QUERY)) yield { ...row, pageTitle: titles[pageId++]! };
+    }
+    const files = await writeMultistreamDump(rows(), { directory, wikiId: 'testwiki', date: '20240801', dumpName: 'pages-articles-multistream', site: TEST_SITE, generator: 'mwlake test', maxPartBytes: Infinity, tools: baseTools });
+    const index = parseIndex(bunzip2(await readFile(join(directory, files[1]!.name))).toString('utf8'));
+    assert.deepEqual(index.map((line) => line.title), ['AT&amp;T', 'A&lt;b&gt;"c"', 'Plain']);
+    checkMultistream(await readFile(join(directory, files[0]!.name)), index);
+  });
+});
