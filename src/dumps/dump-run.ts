@@ -1,6 +1,7 @@
 // One dump run: for a wiki and date D (cutoff D 00:00 UTC, exclusive) writes, under
-// `<dumps_root>/<wiki>/<YYYYMMDD>/`, stub-meta-history, pages-meta-current, pages-articles,
-// pages-articles-multistream (+ index) and pages-meta-history, then the checksum files, keeping
+// `<dumps_root>/<wiki>/<YYYYMMDD>/`, stub-meta-history, stub-meta-current, stub-articles,
+// pages-meta-current, pages-articles, pages-articles-multistream (+ index) and
+// pages-meta-history, then the checksum files, keeping
 // dumpstatus.json current as each job ends, and finally points `latest/` at the run.
 // All jobs are fed by one pass over the wiki's history (the state is read once, not once per
 // file), and their compressors run side by side.
@@ -71,8 +72,10 @@ export function historyJobName(codec: Codec): string {
 /** Bytes of content queued per output before the pass waits for its writer. */
 const CHANNEL_CONTENT_BYTES = 16 * 1024 * 1024;
 
-interface Job {
-  readonly name: string;
+/** One output of a job (xmlstubsdump has three); a job is done when all its outputs are. */
+interface Output {
+  /** The dumpstatus.json job it belongs to. */
+  readonly job: string;
   /** Which rows of the pass it writes: all, each page's latest revision, or those in content namespaces. */
   readonly rows: 'every' | 'latest' | 'articles';
   readonly run: (rows: AsyncIterable<DumpRevisionRow>) => Promise<WrittenFile[]>;
@@ -95,7 +98,7 @@ function isLater(a: DumpRevisionRow, b: DumpRevisionRow): boolean {
  */
 async function routeRows(
   rows: AsyncIterable<DumpRevisionRow>,
-  routes: Readonly<Record<Job['rows'], readonly RowChannel<DumpRevisionRow>[]>>,
+  routes: Readonly<Record<Output['rows'], readonly RowChannel<DumpRevisionRow>[]>>,
   contentNamespaces: ReadonlySet<number>,
 ): Promise<void> {
   let latest: DumpRevisionRow | undefined;
@@ -131,51 +134,59 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   await mkdir(directory, { recursive: true });
 
   const common = { directory, wikiId, date, site, generator, maxPartBytes, tools, rendered: new RenderedRevisions() };
-  const jobs: Job[] = [
-    { name: 'xmlstubsdump', rows: 'every', run: (rows) => writeXmlDump(rows, { ...common, dumpName: 'stub-meta-history', codec: compression.stubs, mode: 'stub' }) },
-    { name: 'metacurrentdump', rows: 'latest', run: (rows) => writeXmlDump(rows, { ...common, dumpName: 'pages-meta-current', codec: compression.current, mode: 'full' }) },
-    { name: 'articlesdump', rows: 'articles', run: (rows) => writeXmlDump(rows, { ...common, dumpName: 'pages-articles', codec: compression.articles, mode: 'full' }) },
-    { name: 'articlesmultistreamdump', rows: 'articles', run: (rows) => writeMultistreamDump(rows, { ...common, dumpName: 'pages-articles-multistream' }) },
+  const stubs = (dumpName: string) => (rows: AsyncIterable<DumpRevisionRow>) => writeXmlDump(rows, { ...common, dumpName, codec: compression.stubs, mode: 'stub' });
+  const outputs: Output[] = [
+    // Wikimedia's xmlstubsdump writes all three stub files.
+    { job: 'xmlstubsdump', rows: 'every', run: stubs('stub-meta-history') },
+    { job: 'xmlstubsdump', rows: 'latest', run: stubs('stub-meta-current') },
+    { job: 'xmlstubsdump', rows: 'articles', run: stubs('stub-articles') },
+    { job: 'metacurrentdump', rows: 'latest', run: (rows) => writeXmlDump(rows, { ...common, dumpName: 'pages-meta-current', codec: compression.current, mode: 'full' }) },
+    { job: 'articlesdump', rows: 'articles', run: (rows) => writeXmlDump(rows, { ...common, dumpName: 'pages-articles', codec: compression.articles, mode: 'full' }) },
+    { job: 'articlesmultistreamdump', rows: 'articles', run: (rows) => writeMultistreamDump(rows, { ...common, dumpName: 'pages-articles-multistream' }) },
     {
-      name: historyJobName(compression.history),
+      job: historyJobName(compression.history),
       rows: 'every',
       run: (rows) => writeXmlDump(rows, { ...common, dumpName: 'pages-meta-history', codec: compression.history, mode: 'full' }),
     },
   ];
+  const jobNames = [...new Set(outputs.map((output) => output.job))];
 
   const states = new Map<string, JobState>();
   const started = formatUpdated(now());
-  for (const job of jobs) states.set(job.name, { status: 'in-progress', updated: started, files: [] });
+  for (const job of jobNames) states.set(job, { status: 'in-progress', updated: started, files: [] });
   const statusPath = join(directory, 'dumpstatus.json');
-  // Jobs finish in any order; their status and checksum writes go one after another.
+  // Outputs finish in any order; their status and checksum writes go one after another.
   let bookkeeping: Promise<void> = writeTextAtomically(statusPath, renderDumpStatus(wikiId, date, [...states.entries()]));
   const record = (update: () => Promise<void>): Promise<void> => (bookkeeping = bookkeeping.then(update));
-  const writtenByJob = new Map<string, WrittenFile[]>();
-  const inJobOrder = (): WrittenFile[] => jobs.flatMap((job) => writtenByJob.get(job.name) ?? []);
+  const written = new Map<Output, WrittenFile[]>();
+  const inJobOrder = (): WrittenFile[] => outputs.flatMap((output) => written.get(output) ?? []);
 
-  const channels = jobs.map((job) => new RowChannel<DumpRevisionRow>(job.name, CHANNEL_CONTENT_BYTES, contentBytes));
+  const channels = outputs.map((output) => new RowChannel<DumpRevisionRow>(output.job, CHANNEL_CONTENT_BYTES, contentBytes));
   const failures: unknown[] = [];
-  const writers = jobs.map((job, index) =>
-    job.run(channels[index]!).then(
-      (written) =>
+  const writers = outputs.map((output, index) =>
+    output.run(channels[index]!).then(
+      (files) =>
         record(async () => {
-          writtenByJob.set(job.name, written);
-          await writeChecksumFiles(directory, wikiId, date, inJobOrder(), written);
-          states.set(job.name, { status: 'done', updated: formatUpdated(now()), files: written });
-          await writeTextAtomically(statusPath, renderDumpStatus(wikiId, date, [...states.entries()]));
+          written.set(output, files);
+          await writeChecksumFiles(directory, wikiId, date, inJobOrder(), files);
+          const ofJob = outputs.filter((o) => o.job === output.job);
+          if (states.get(output.job)?.status === 'in-progress' && ofJob.every((o) => written.has(o))) {
+            states.set(output.job, { status: 'done', updated: formatUpdated(now()), files: ofJob.flatMap((o) => written.get(o)!) });
+            await writeTextAtomically(statusPath, renderDumpStatus(wikiId, date, [...states.entries()]));
+          }
         }),
       (error: unknown) => {
         failures.push(error);
         for (const channel of channels) channel.fail(error);
         return record(async () => {
-          states.set(job.name, { status: 'failed', updated: formatUpdated(now()), files: [] });
+          states.set(output.job, { status: 'failed', updated: formatUpdated(now()), files: [] });
           await writeTextAtomically(statusPath, renderDumpStatus(wikiId, date, [...states.entries()]));
         });
       },
     ),
   );
   const routes = { every: [] as RowChannel<DumpRevisionRow>[], latest: [] as RowChannel<DumpRevisionRow>[], articles: [] as RowChannel<DumpRevisionRow>[] };
-  for (const [index, job] of jobs.entries()) routes[job.rows].push(channels[index]!);
+  for (const [index, output] of outputs.entries()) routes[output.rows].push(channels[index]!);
   // SIGTERM fails every output as an error would: in-progress parts are removed, and
   // dumpstatus.json says failed, not in-progress, for whoever reads it next.
   const forgetInterrupt = onInterrupt(async (reason) => {

@@ -66,6 +66,8 @@ const runDir = () => join(root, WIKI, DATE);
 
 const CONTENT_FILES = [
   'testwiki-20240801-stub-meta-history.xml.gz',
+  'testwiki-20240801-stub-meta-current.xml.gz',
+  'testwiki-20240801-stub-articles.xml.gz',
   'testwiki-20240801-pages-meta-current.xml.bz2',
   'testwiki-20240801-pages-articles.xml.bz2',
   'testwiki-20240801-pages-articles-multistream.xml.bz2',
@@ -125,6 +127,18 @@ test('the cutoff is exclusive: history ends before D 00:00 UTC, current holds th
   );
   assert.ok(articlePages.some((page) => page.namespace === 100), 'namespace 100 is a content namespace of the test site');
   assert.ok(!articlePages.some((page) => page.namespace === 1 || page.namespace === 6));
+});
+
+test('stub-meta-current and stub-articles hold the revisions of pages-meta-current and pages-articles, without text', async () => {
+  const ids = (lines: JsonObject[]) => lines.filter((line) => line.kind === 'revision').map((line) => [line.pageId, line.id]);
+  for (const [stub, full] of [['stub-meta-current', 'pages-meta-current'], ['stub-articles', 'pages-articles']] as const) {
+    const stubLines = await readWithMwxml(join(runDir(), `testwiki-20240801-${stub}.xml.gz`));
+    const fullLines = await readWithMwxml(join(runDir(), `testwiki-20240801-${full}.xml.bz2`));
+    assert.ok(ids(fullLines).length > 0);
+    assert.deepEqual(ids(stubLines), ids(fullLines), `${stub} has the revisions of ${full}`);
+    const xml = decompressFile(join(runDir(), `testwiki-20240801-${stub}.xml.gz`)).toString('utf8');
+    assert.ok(!xml.includes('xml:space="preserve"'), `${stub} carries no text`);
+  }
 });
 
 /** XML 1.0 text as a parser returns it after our escaping: forbidden characters are U+FFFD. */
@@ -321,6 +335,8 @@ test('zstd, gzip and uncompressed outputs are written with their suffixes and va
     const names = result.files.map((file) => file.name);
     assert.deepEqual(names, [
       'testwiki-20240801-stub-meta-history.xml.bz2',
+      'testwiki-20240801-stub-meta-current.xml.bz2',
+      'testwiki-20240801-stub-articles.xml.bz2',
       'testwiki-20240801-pages-meta-current.xml',
       'testwiki-20240801-pages-articles.xml.gz',
       'testwiki-20240801-pages-articles-multistream.xml.bz2',
