@@ -41,14 +41,25 @@ export async function keyRanges(db: DuckDb, o: KeyRangesOptions): Promise<KeyRan
 }
 
 /** `keys` compared with `bound` in key order: (k1, k2) >= (a, b) as k1 > a OR (k1 = a AND k2 >= b). */
-function compare(keys: readonly string[], bound: readonly bigint[], op: '>' | '<'): string {
+function compare(keys: readonly string[], bound: readonly bigint[], op: '>' | '<', inclusive = true): string {
   const [key, ...rest] = keys;
   const [value, ...restValues] = bound;
-  if (rest.length === 0) return `${key} ${op}= ${value}`;
-  return `(${key} ${op} ${value} OR (${key} = ${value} AND ${compare(rest, restValues, op)}))`;
+  if (rest.length === 0) return `${key} ${op}${inclusive ? '=' : ''} ${value}`;
+  return `(${key} ${op} ${value} OR (${key} = ${value} AND ${compare(rest, restValues, op, inclusive)}))`;
 }
 
 /** SQL true for the rows of `range` (DuckDB has no row-value comparison for BIGINT pairs). */
 export function inKeyRangeSql(keys: readonly string[], range: KeyRange): string {
   return `${compare(keys, range.from, '>')} AND ${compare(keys, range.to, '<')}`;
+}
+
+/**
+ * SQL true for the rows from `ranges[i].from` up to, not including, the next range's `from`: each
+ * row is in exactly one of them even when keys repeat (then inclusive ranges may share a key, and
+ * a repeated key whose rows span several ranges lands in the last of them).
+ */
+export function inKeyRangeUpToNextSql(keys: readonly string[], ranges: readonly KeyRange[], i: number): string {
+  const next = ranges[i + 1];
+  const from = i === 0 ? 'true' : compare(keys, ranges[i]!.from, '>');
+  return next === undefined ? from : `${from} AND ${compare(keys, next.from, '<', false)}`;
 }

@@ -5,7 +5,7 @@
 import type { Logger } from '../core/log.js';
 import { openDuckDb, type DuckDb } from '../duckdb/connection.js';
 import { rowGroupRows, sortColumns, writeDataFiles, writeSortedDataFile, type SortColumn } from '../duckdb/data-file-writer.js';
-import { inKeyRangeSql, keyRanges } from '../duckdb/key-ranges.js';
+import { inKeyRangeUpToNextSql, keyRanges } from '../duckdb/key-ranges.js';
 import { quoteIdent } from '../duckdb/iceberg-types.js';
 import { filesRelationSql } from '../duckdb/table-view.js';
 import type { Warehouse } from '../iceberg/catalog.js';
@@ -13,6 +13,7 @@ import { compactionChange, planCompaction, type RewriteGroup } from '../iceberg/
 import { expireSnapshots } from '../iceberg/maintenance/expire-snapshots.js';
 import { removeOrphanFiles } from '../iceberg/maintenance/remove-orphans.js';
 import type { DataFile } from '../iceberg/spec/manifest.js';
+import { partitionPath } from '../iceberg/spec/transform.js';
 import type { Table } from '../iceberg/table.js';
 import { JobError } from '../core/errors.js';
 import { PAGES_TABLE, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE, STATE_ROW_BYTES_SQL } from '../merge/state-schema.js';
@@ -84,8 +85,9 @@ async function rewriteSorted(db: DuckDb, table: Table, g: RewriteGroup, relation
     : [];
   const rowGroupSize = rowGroupRows(estimate / Math.max(1, Number(stats?.n ?? 0)));
   const written: DataFile[] = [];
-  for (const pass of passes.length === 0 ? [undefined] : passes) {
-    const selectSql = pass === undefined ? relation : `SELECT * FROM (${relation}) WHERE ${inKeyRangeSql(keys, pass)}`;
+  // Half-open ranges: a sort order need not be unique, and no row may land in two passes.
+  for (let i = 0; i < Math.max(1, passes.length); i++) {
+    const selectSql = passes.length === 0 ? relation : `SELECT * FROM (${relation}) WHERE ${inKeyRangeUpToNextSql(keys, passes, i)}`;
     const file = await writeSortedDataFile(db, table, { selectSql, partition: g.partition, rowGroupSize, nameSuffix: '-compact' });
     if (file !== undefined) written.push(file);
   }
@@ -113,7 +115,8 @@ async function compact(id: string, table: Table, o: MaintenanceOptions): Promise
       const [live] = await db.all<{ n: bigint }>(`SELECT count(*) AS n FROM (${relation})`);
       const rows = files.reduce((n, f) => n + f.recordCount, 0);
       if (BigInt(rows) !== live!.n) {
-        throw new JobError('INTERNAL', `compacting ${table.location} (partition ${JSON.stringify(g.partition)}) wrote ${rows} rows for ${live!.n} live rows; nothing was committed`, {
+        const partition = partitionPath(table.spec(), table.schema(), g.partition);
+        throw new JobError('INTERNAL', `compacting ${table.location} (partition ${partition}) wrote ${rows} rows for ${live!.n} live rows; nothing was committed`, {
           context: { table: table.location },
         });
       }

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { openDuckDb } from '../../src/duckdb/connection.js';
-import { inKeyRangeSql, keyRanges } from '../../src/duckdb/key-ranges.js';
+import { inKeyRangeSql, inKeyRangeUpToNextSql, keyRanges } from '../../src/duckdb/key-ranges.js';
 
 // 1,000 rows keyed (a, b) = (i / 10, i % 10), shuffled so that order comes from the keys alone.
 const ROWS = '(SELECT i // 10 AS a, i % 10 AS b, CASE WHEN i = 555 THEN 5000 ELSE 100 END AS s FROM range(1000) t(i) ORDER BY hash(i))';
@@ -50,6 +50,29 @@ test('one key column: plain bounds', async () => {
     ]);
     assert.equal(inKeyRangeSql(['k'], ranges[1]!), 'k >= 3 AND k <= 5');
     assert.equal(inKeyRangeSql(['a', 'b'], { from: [1n, 2n], to: [3n, 4n] }), '(a > 1 OR (a = 1 AND b >= 2)) AND (a < 3 OR (a = 3 AND b <= 4))');
+  } finally {
+    await db.close();
+  }
+});
+
+test('repeated keys: inclusive ranges can share a key, the half-open ones hold every row exactly once', async () => {
+  const db = await openDuckDb();
+  // 600 rows: keys 0-99 once, key 100 400 times, keys 101-200 once; shuffled.
+  const rows = '(SELECT CASE WHEN i < 100 THEN i WHEN i < 500 THEN 100 ELSE i - 399 END AS k FROM range(600) t(i) ORDER BY hash(i))';
+  try {
+    const ranges = await keyRanges(db, { relation: rows, keys: ['k'], sizeSql: '10', budgetBytes: 500 });
+    assert.ok(ranges.length >= 10, `${ranges.length} ranges`);
+    const count = async (where: string) => Number((await db.all<{ n: bigint }>(`SELECT count(*) AS n FROM ${rows} WHERE ${where}`))[0]!.n);
+    let inclusive = 0;
+    let halfOpen = 0;
+    for (let i = 0; i < ranges.length; i++) {
+      inclusive += await count(inKeyRangeSql(['k'], ranges[i]!));
+      halfOpen += await count(inKeyRangeUpToNextSql(['k'], ranges, i));
+    }
+    assert.ok(inclusive > 600, `inclusive ranges count ${inclusive} rows: key 100 is in several`);
+    assert.equal(halfOpen, 600);
+    assert.equal(inKeyRangeUpToNextSql(['a', 'b'], [{ from: [1n, 2n], to: [1n, 9n] }, { from: [3n, 4n], to: [5n, 6n] }], 0), 'true AND (a < 3 OR (a = 3 AND b < 4))');
+    assert.equal(inKeyRangeUpToNextSql(['a', 'b'], [{ from: [1n, 2n], to: [1n, 9n] }, { from: [3n, 4n], to: [5n, 6n] }], 1), '(a > 3 OR (a = 3 AND b >= 4))');
   } finally {
     await db.close();
   }
