@@ -154,6 +154,96 @@ export interface KafkaCoordinates {
 
 type Json = Record<string, unknown>;
 
+/**
+ * A value the events table cannot store as its column's type says, although the event passed its
+ * schema: a timestamp DuckDB cannot read (a leap second), an int beyond 32 bits, a lone surrogate,
+ * or a field of a later schema version with the wrong type. Such an event goes to the error stream:
+ * staged, it would fail the chunk's encoding on every run.
+ */
+export class UnstorableValueError extends Error {
+  constructor(
+    readonly path: string,
+    readonly problem: string,
+  ) {
+    super(`at ${path === '' ? '(root)' : path}: ${problem}`);
+    this.name = 'UnstorableValueError';
+  }
+
+  /** The same problem one level up: `key` prepended to the path. */
+  under(key: string): UnstorableValueError {
+    return new UnstorableValueError(`/${key}${this.path}`, this.problem);
+  }
+}
+
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+// RFC 3339 as ajv-formats' date-time accepts it: `t` or a space for `T`, `z`, offsets without a colon.
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:[Zz]|([+-])(\d{2}):?(\d{2})?)$/;
+const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `array of ${value.length}`;
+  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value)}`;
+  return `${typeof value} ${typeof value === 'object' ? '' : String(value)}`.trim();
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+/** A timestamp as UTC ISO-8601 with `T` and `Z` (the fraction kept as given, at most 9 digits), which DuckDB and Date.parse both read. */
+export function canonicalTimestamp(value: string): string {
+  const m = TIMESTAMP.exec(value);
+  if (m === null) throw new UnstorableValueError('', `expected an RFC 3339 date-time, found ${describe(value)}`);
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const fraction = m[7] ?? '';
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59) {
+    throw new UnstorableValueError('', `expected a valid date and time, found ${describe(value)}`);
+  }
+  if (second > 59) throw new UnstorableValueError('', `a leap second cannot be stored as a timestamp (${describe(value)})`);
+  if (fraction.length > 9) throw new UnstorableValueError('', `expected at most 9 fractional digits, found ${describe(value)}`);
+  if (m[8] === undefined && CANONICAL.test(value)) return value;
+  const offsetMinutes = m[8] === undefined ? 0 : (m[8] === '-' ? -1 : 1) * (Number(m[9]) * 60 + Number(m[10] ?? 0));
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hour, minute - offsetMinutes, second, 0);
+  if (Number.isNaN(date.getTime())) throw new UnstorableValueError('', `expected a representable date-time, found ${describe(value)}`);
+  return `${date.toISOString().slice(0, 19)}${fraction === '' ? '' : `.${fraction}`}Z`;
+}
+
+/** The stored form of a primitive value (timestamps made canonical), or an UnstorableValueError. */
+function conformPrimitive(value: unknown, type: PrimitiveType): unknown {
+  switch (type) {
+    case 'string':
+      if (typeof value !== 'string') throw new UnstorableValueError('', `the events table stores a string here, found ${describe(value)}`);
+      if (!(value as unknown as { isWellFormed(): boolean }).isWellFormed()) throw new UnstorableValueError('', 'a string with an unpaired surrogate (\\ud800-\\udfff) cannot be stored');
+      return value;
+    case 'int':
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < INT32_MIN || value > INT32_MAX) {
+        throw new UnstorableValueError('', `the events table stores a 32-bit integer here, found ${describe(value)}`);
+      }
+      return value;
+    case 'long':
+      if (typeof value === 'bigint' ? value < INT64_MIN || value > INT64_MAX : typeof value !== 'number' || !Number.isSafeInteger(value)) {
+        throw new UnstorableValueError('', `the events table stores a 64-bit integer here, found ${describe(value)}`);
+      }
+      return value;
+    case 'boolean':
+      if (typeof value !== 'boolean') throw new UnstorableValueError('', `the events table stores a boolean here, found ${describe(value)}`);
+      return value;
+    case 'timestamptz':
+      if (typeof value !== 'string') throw new UnstorableValueError('', `the events table stores a date-time string here, found ${describe(value)}`);
+      return canonicalTimestamp(value);
+    default:
+      return value;
+  }
+}
+
 /** Splits `value` into what the struct knows and what it does not (undefined when nothing). */
 function project(value: unknown, fields: readonly NestedField[]): { known: Json; unknown?: Json } {
   const known: Json = {};
@@ -165,34 +255,59 @@ function project(value: unknown, fields: readonly NestedField[]): { known: Json;
       unknown[key] = o[key];
       continue;
     }
-    const [k, u] = projectValue(o[key], field.type);
-    known[key] = k;
-    if (u !== undefined) unknown[key] = u;
+    let projected: [unknown, unknown];
+    try {
+      projected = projectValue(o[key], field.type);
+    } catch (error) {
+      throw error instanceof UnstorableValueError ? error.under(key) : error;
+    }
+    known[key] = projected[0];
+    if (projected[1] !== undefined) unknown[key] = projected[1];
   }
   return Object.keys(unknown).length === 0 ? { known } : { known, unknown };
 }
 
 function projectValue(value: unknown, type: IcebergType): [unknown, unknown] {
-  if (value === null || value === undefined || typeof type === 'string') return [value ?? null, undefined];
+  if (value === null || value === undefined) return [null, undefined];
+  if (typeof type === 'string') return [conformPrimitive(value, type), undefined];
   if (type.type === 'struct') {
     if (typeof value !== 'object' || Array.isArray(value)) return [null, value];
     const p = project(value, type.fields);
     return [p.known, p.unknown];
   }
   if (type.type === 'map') {
+    if (typeof value !== 'object' || Array.isArray(value)) throw new UnstorableValueError('', `the events table stores an object here, found ${describe(value)}`);
     const known: Json = {};
     const unknown: Json = {};
     for (const [k, v] of Object.entries(value as Json)) {
-      const [kv, uv] = projectValue(v, type.value);
-      known[k] = kv;
-      if (uv !== undefined) unknown[k] = uv;
+      let projected: [unknown, unknown];
+      try {
+        projected = projectValue(v, type.value);
+      } catch (error) {
+        throw error instanceof UnstorableValueError ? error.under(k) : error;
+      }
+      known[k] = projected[0];
+      if (projected[1] !== undefined) unknown[k] = projected[1];
     }
     return [known, Object.keys(unknown).length === 0 ? undefined : unknown];
   }
-  return [value, undefined];
+  if (!Array.isArray(value)) throw new UnstorableValueError('', `the events table stores an array here, found ${describe(value)}`);
+  return [
+    value.map((element, i) => {
+      try {
+        return projectValue(element, type.element)[0];
+      } catch (error) {
+        throw error instanceof UnstorableValueError ? error.under(String(i)) : error;
+      }
+    }),
+    undefined,
+  ];
 }
 
-/** The events-table row of a valid event, as JSON-ready values (timestamps stay ISO strings). */
+/**
+ * The events-table row of a valid event, as JSON-ready values (timestamps as canonical ISO
+ * strings); throws UnstorableValueError for a value its column cannot hold.
+ */
 export function eventRow(event: object, kafka: KafkaCoordinates): Json {
   const { $schema, ...rest } = event as Json;
   const { known, unknown } = project(rest, EVENTS_SCHEMA.fields);
@@ -207,8 +322,9 @@ export function eventRow(event: object, kafka: KafkaCoordinates): Json {
   };
 }
 
-/** Days since the epoch of meta.dt (the day partition), or null if it has none. */
-export function eventDay(event: { readonly meta?: { readonly dt?: string } }): number | null {
-  const ms = event.meta?.dt === undefined ? NaN : Date.parse(event.meta.dt);
+/** Days since the epoch of a row's meta.dt (the day partition: canonical, so Date.parse reads it), or null. */
+export function rowDay(row: Json): number | null {
+  const dt = (row['meta'] as { dt?: unknown } | null | undefined)?.dt;
+  const ms = typeof dt === 'string' ? Date.parse(dt) : NaN;
   return Number.isNaN(ms) ? null : Math.floor(ms / 86_400_000);
 }

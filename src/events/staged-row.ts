@@ -3,7 +3,7 @@
 // one JSON line and the partition (wiki, day) it goes to. Pure, so it runs on the main thread or in
 // the drain's worker threads alike.
 
-import { eventDay, eventRow, type KafkaCoordinates } from './events-table.js';
+import { eventRow, rowDay, UnstorableValueError, type KafkaCoordinates } from './events-table.js';
 import { isCanaryEvent } from './page-change.js';
 import { validatePageChangeMessage } from './validate.js';
 
@@ -29,9 +29,13 @@ export function prepareMessage(value: Uint8Array, kafka: KafkaCoordinates, maxMe
   return p.kind === 'event' ? { ...p, line: Buffer.from(p.line, 'utf8') } : p;
 }
 
-/** An event's events-table row as one newline-terminated JSON line: what the drain stages. */
-export function stagedLine(event: object, kafka: KafkaCoordinates): string {
-  return JSON.stringify(eventRow(event, kafka)) + '\n';
+/**
+ * An event's events-table row as one newline-terminated JSON line, and its day partition; throws
+ * UnstorableValueError when a value cannot be stored.
+ */
+export function stagedRow(event: object, kafka: KafkaCoordinates): { readonly line: string; readonly day: number | null } {
+  const row = eventRow(event, kafka);
+  return { line: JSON.stringify(row) + '\n', day: rowDay(row) };
 }
 
 /** With the line as a string, for callers that encode many lines into one buffer. */
@@ -42,5 +46,12 @@ export function prepareText(value: Uint8Array, kafka: KafkaCoordinates, maxMessa
   const v = validatePageChangeMessage(value);
   if (!v.ok) return { kind: 'invalid', errorType: v.errorType, message: v.message };
   if (isCanaryEvent(v.event)) return { kind: 'canary' };
-  return { kind: 'event', id: (v.event.meta as { id?: string } | undefined)?.id, wikiId: v.event.wiki_id, day: eventDay(v.event), line: stagedLine(v.event, kafka) };
+  let staged: { line: string; day: number | null };
+  try {
+    staged = stagedRow(v.event, kafka);
+  } catch (error) {
+    if (error instanceof UnstorableValueError) return { kind: 'invalid', errorType: 'unstorable_value', message: `the event passed its schema, but the events table cannot store it: ${error.message}` };
+    throw error;
+  }
+  return { kind: 'event', id: (v.event.meta as { id?: string } | undefined)?.id, wikiId: v.event.wiki_id, day: staged.day, line: staged.line };
 }

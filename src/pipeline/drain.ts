@@ -136,8 +136,21 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
   const base = { bytes: 0, files: 0, lag, ...(Object.keys(gaps).length > 0 ? { gaps } : {}) };
   if (o.dryRun === true || pending.length === 0) {
     await admin.close();
-    const consumed = 0;
-    return { ...base, consumed, written: 0, errored: 0, filtered: 0, deduplicated: 0, offsets: stored, durationMs: Math.round(performance.now() - started), ...(o.dryRun === true ? { dryRun: true } : {}) };
+    const nothing = { ...base, consumed: 0, written: 0, errored: 0, filtered: 0, deduplicated: 0 };
+    if (o.dryRun !== true && Object.keys(gaps).length > 0) {
+      // An accepted gap with nothing after it: still record the gap and the offsets past it, or
+      // the next run would find the same gap and stop again.
+      const offsets: Offsets = structuredClone(stored);
+      for (const r of ranges) (offsets[r.topic] ??= {})[String(r.partition)] = r.nextOffset.toString();
+      const result = await table.commit({
+        operation: 'append',
+        summary: { [KAFKA_OFFSETS_PROPERTY]: JSON.stringify(offsets), [KAFKA_GAPS_PROPERTY]: JSON.stringify(gaps), 'mwlake.job-name': config.jobName },
+        requireCurrentSnapshotId: table.currentSnapshot()?.snapshotId ?? null,
+      });
+      logger.info({ snapshotId: result.snapshot.snapshotId.toString(), gaps }, 'drain: recorded an accepted gap; nothing to read after it');
+      return { ...nothing, snapshotId: result.snapshot.snapshotId.toString(), offsets, durationMs: Math.round(performance.now() - started) };
+    }
+    return { ...nothing, offsets: stored, durationMs: Math.round(performance.now() - started), ...(o.dryRun === true ? { dryRun: true } : {}) };
   }
 
   const stager = await EventStager.open({ table, targetFileSizeBytes: config.maintenance.targetFileSizeBytes, maxEventBytes: config.drain.maxMessageBytes, encoder: config.drain.parquetEncoder, ...(o.afterChunkWritten === undefined ? {} : { afterChunkWritten: o.afterChunkWritten }) });
@@ -231,11 +244,22 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
   }
 }
 
+/**
+ * max.message.bytes of a new error topic: an error event carries the whole bad message as
+ * raw_event (JSON-escaped, so up to about twice its size), and a stock broker takes 1 MiB, which
+ * would refuse the error events of larger bad messages on every run and so stop the drain.
+ */
+export function errorTopicMaxMessageBytes(maxMessageBytes: number, largestRecordBytes: number): number {
+  return Math.max(2 * maxMessageBytes + (1 << 20), largestRecordBytes + (64 << 10));
+}
+
 async function produceErrors(config: JobConfig, logger: Logger, errors: readonly { topic: string; value: Buffer }[]): Promise<void> {
   const topic = errorStreamName(config.jobName);
+  const largest = errors.reduce((n, e) => Math.max(n, e.value.byteLength), 0);
   const admin = await KafkaAdmin.connect(kafkaOptions(config, logger));
   try {
-    await admin.createTopic({ topic, partitions: 1, configs: { 'compression.type': 'snappy' } });
+    const maxBytes = errorTopicMaxMessageBytes(config.drain.maxMessageBytes, largest);
+    await admin.createTopic({ topic, partitions: 1, configs: { 'compression.type': 'snappy', 'max.message.bytes': String(maxBytes) } });
   } finally {
     await admin.close();
   }
@@ -243,6 +267,13 @@ async function produceErrors(config: JobConfig, logger: Logger, errors: readonly
   try {
     await producer.sendAll(errors.map((e) => ({ topic: e.topic, key: null, value: e.value })));
     await producer.flush();
+  } catch (error) {
+    const kafkaError = error instanceof JobError ? error.context?.['kafkaError'] : undefined;
+    if (error instanceof JobError && (kafkaError === 'MESSAGE_TOO_LARGE' || kafkaError === 'RECORD_LIST_TOO_LARGE')) {
+      // The topic existed with a smaller limit (we only set it when we create the topic).
+      throw new JobError(error.code, `${error.message}; the largest error event is ${largest} bytes: raise max.message.bytes of ${topic} to at least ${largest + (64 << 10)}`, { cause: error });
+    }
+    throw error;
   } finally {
     await producer.close();
   }

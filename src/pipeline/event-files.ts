@@ -14,8 +14,8 @@ import { localPathOf } from '../core/storage.js';
 import { openDuckDb, type DuckDb } from '../duckdb/connection.js';
 import { writeDataFiles } from '../duckdb/data-file-writer.js';
 import { duckDbType, quoteIdent, sqlString } from '../duckdb/iceberg-types.js';
-import { EVENTS_SCHEMA, eventDay, type KafkaCoordinates } from '../events/events-table.js';
-import { stagedLine } from '../events/staged-row.js';
+import { EVENTS_SCHEMA, type KafkaCoordinates } from '../events/events-table.js';
+import { stagedRow } from '../events/staged-row.js';
 import type { PageChangeEvent } from '../events/page-change.js';
 import type { DataFile } from '../iceberg/spec/manifest.js';
 import { partitionPath } from '../iceberg/spec/transform.js';
@@ -84,9 +84,10 @@ export class EventStager {
     return this.rows;
   }
 
-  /** Stages one event; resolves once the staging file can take more (backpressure). */
+  /** Stages one event; resolves once the staging file can take more (backpressure). Throws UnstorableValueError as stagedRow does. */
   add(event: PageChangeEvent, coordinates: KafkaCoordinates): Promise<void> {
-    return this.addLine(event.wiki_id, eventDay(event), Buffer.from(stagedLine(event, coordinates), 'utf8'));
+    const { line, day } = stagedRow(event, coordinates);
+    return this.addLine(event.wiki_id, day, Buffer.from(line, 'utf8'));
   }
 
   /** Stages one events-table row already serialised as a JSON line (see events/staged-row.ts). */

@@ -33,6 +33,11 @@ export class MessageSorter {
     private readonly o: { readonly jobName: string; readonly maxMessageBytes: number },
   ) {}
 
+  /** Treats these meta.ids as written already (a replay's held rows): their repeats are deduplicated. */
+  markSeen(ids: Iterable<string>): void {
+    for (const id of ids) this.seen.add(id);
+  }
+
   get errored(): number {
     return this.errors.length;
   }

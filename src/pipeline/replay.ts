@@ -72,28 +72,33 @@ interface HeldRow {
   readonly pos: bigint;
 }
 
-/** The rows the table holds in the ranges (data file and position), and their `topic:partition:offset` keys. */
-async function heldRows(table: Table, ranges: readonly PartitionRange[]): Promise<{ keys: Set<string>; rows: HeldRow[] }> {
+/**
+ * The rows the table holds in the ranges (data file and position), their `topic:partition:offset`
+ * keys, and their meta.ids: the drain dropped repeats of those, so a replay must too.
+ */
+async function heldRows(table: Table, ranges: readonly PartitionRange[]): Promise<{ keys: Set<string>; ids: string[]; rows: HeldRow[] }> {
   const plan = await table.planFiles();
   const keys = new Set<string>();
+  const ids: string[] = [];
   const rows: HeldRow[] = [];
-  if (plan.dataFiles.length === 0 || ranges.length === 0) return { keys, rows };
+  if (plan.dataFiles.length === 0 || ranges.length === 0) return { keys, ids, rows };
   const db = await openDuckDb();
   try {
     const inRange = ranges.map((r) => `(_kafka_topic = ${sqlString(r.topic)} AND _kafka_partition = ${r.partition} AND _kafka_offset >= ${r.nextOffset} AND _kafka_offset < ${r.endOffset})`).join(' OR ');
-    const found = await db.all<{ t: string; p: number; o: bigint; filename: string; pos: bigint }>(
-      `SELECT _kafka_topic AS t, _kafka_partition AS p, _kafka_offset AS o, filename, file_row_number AS pos
+    const found = await db.all<{ t: string; p: number; o: bigint; id: string | null; filename: string; pos: bigint }>(
+      `SELECT _kafka_topic AS t, _kafka_partition AS p, _kafka_offset AS o, meta.id AS id, filename, file_row_number AS pos
        FROM (${filesRelationSql(table, plan.dataFiles, plan.deleteFiles, { positions: true })}) WHERE ${inRange}`,
     );
     const byLocal = new Map(plan.dataFiles.map((f) => [table.storage.localPath(f.file.filePath)!, f.file]));
     for (const r of found) {
       keys.add(`${r.t}:${r.p}:${r.o}`);
+      if (r.id !== null) ids.push(r.id);
       rows.push({ file: byLocal.get(r.filename)!, pos: BigInt(r.pos) });
     }
   } finally {
     await db.close();
   }
-  return { keys, rows };
+  return { keys, ids, rows };
 }
 
 /** Position delete files (one per data file) for the held rows a forced replay replaces. */
@@ -134,6 +139,8 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
   const held = await heldRows(table, ranges);
   const stager = await EventStager.open({ table, targetFileSizeBytes: config.maintenance.targetFileSizeBytes, maxEventBytes: config.drain.maxMessageBytes, encoder: config.drain.parquetEncoder });
   const sorter = new MessageSorter(stager, { jobName: config.jobName, maxMessageBytes: config.drain.maxMessageBytes });
+  // Rows kept (no --force) count as seen: a repeat of one of them is dropped, as the drain dropped it.
+  if (o.force !== true) sorter.markSeen(held.ids);
   let skippedHeld = 0;
   let committed = false;
   const source = await openBoundedSource({ ...kafkaOptions(config, logger), groupId: `${config.kafka.groupId}.replay-${randomUUID().slice(0, 8)}`, ranges });

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
@@ -23,6 +24,7 @@ import { openEventsTable, runDrain } from '../../src/pipeline/drain.js';
 import { STAGING_PREFIX } from '../../src/pipeline/event-files.js';
 import { warehouseOf } from '../../src/pipeline/warehouse.js';
 import { KAFKA_BROKERS, messagesOf, produceRecords, rangesToEnd, readBounded, requireBroker, uniqueName, withAdmin } from '../helpers/kafka.js';
+import { clone, realEvents } from '../events/helpers.js';
 
 let dir: string;
 before(async () => {
@@ -149,6 +151,46 @@ test('a retention gap stops the drain naming the partitions; --allow-gap accepts
   const config = await loadConfig(undefined, job.env);
   const table = await openEventsTable(warehouseOf(config, silentLogger()), config);
   assert.deepEqual(JSON.parse(table.currentSnapshot()!.summary.properties[KAFKA_GAPS_PROPERTY]!), accepted.gaps);
+
+  // A gap up to the end offset, with nothing after it to read: --allow-gap still records it, and
+  // the next run goes on from there.
+  await produce(job, 50, 6);
+  const ends = await withAdmin((a) => a.fetchWatermarks(job.topics));
+  await withAdmin(async (a) => {
+    for (const topic of job.topics) await a.deleteRecords(topic, ends.filter((m) => m.topic === topic && m.endOffset > 0n).map((m) => ({ partition: m.partition, beforeOffset: m.endOffset })));
+  });
+  await assert.rejects(drain(job), OffsetOutOfRangeError);
+  const emptyGap = await drain(job, { allowGap: true });
+  assert.equal(emptyGap.consumed, 0);
+  assert.ok(emptyGap.snapshotId !== undefined && emptyGap.gaps !== undefined, JSON.stringify(emptyGap));
+  const after = await drain(job);
+  assert.equal(after.consumed, 0, 'the next run starts past the recorded gap');
+  assert.equal(after.gaps, undefined);
+});
+
+test('an event that passes its schema but that the table cannot store goes to <job>.error; the drain goes on', { timeout: 300_000 }, async () => {
+  const job = newJob();
+  const events = realEvents().filter((e) => (e as { page_change_kind?: string }).page_change_kind === 'edit').slice(0, 3) as Record<string, any>[];
+  assert.equal(events.length, 3);
+  const leap = clone(events[0]!);
+  leap['meta']['dt'] = '2016-12-31T23:59:60Z';
+  const wide = clone(events[1]!);
+  wide['page']['namespace_id'] = 2 ** 31;
+  const surrogate = clone(events[2]!);
+  surrogate['revision']['comment'] = 'half a pair \ud800';
+  const values = [...events, leap, wide, surrogate].map((e) => Buffer.from(JSON.stringify(e), 'utf8'));
+  await withAdmin(async (a) => {
+    for (const topic of job.topics) await a.createTopic({ topic, partitions: 1 });
+  });
+  await produceRecords(values.map((value) => ({ topic: job.topics[0]!, key: null, value })));
+  const r = await drain(job);
+  assert.deepEqual([r.consumed, r.written, r.errored], [6, 3, 3], JSON.stringify(r));
+  const errorTopic = `${String(job.env['MWLAKE_JOB_NAME'])}.error`;
+  const errors = messagesOf(await readBounded(await rangesToEnd(errorTopic))).map((m) => JSON.parse(m.value!.toString('utf8')) as { error_type: string; message: string });
+  assert.deepEqual(errors.map((e) => e.error_type), ['unstorable_value', 'unstorable_value', 'unstorable_value']);
+  assert.match(errors[0]!.message, /at \/meta\/dt: a leap second/);
+  assert.equal((await tableCounts(job)).rows, 3);
+  assert.equal((await drain(job)).consumed, 0, 'the next run goes on');
 });
 
 test('when the error stream rejects the error events, the run fails and commits nothing', { timeout: 300_000 }, async () => {
@@ -247,7 +289,7 @@ test('accounting: canaries are filtered, repeats of a meta.id deduplicated, bad 
   for (const e of errors) assert.ok(originals.has(Buffer.from(decodeRawEvent(e.raw_event)).toString('hex')), `raw_event ${JSON.stringify(e.raw_event.slice(0, 60))} decodes to one of the produced messages`);
 });
 
-test('a 10 MiB event is accepted; a message over max_message_bytes goes to the error stream', { timeout: 300_000 }, async () => {
+test('a 10 MiB event is accepted; a message over max_message_bytes, even one larger than the broker default, goes to the error stream', { timeout: 300_000 }, async () => {
   const job = newJob();
   const file = join(dir, `${job.stream}.jsonl`);
   assert.equal((await cli(job, 'gen', '--seed', '10', '--events', '5', '--start', '2026-11-01', '--wikis', 'enwiki', '--stream', job.stream, '--out', file)).code, 0);
@@ -255,8 +297,11 @@ test('a 10 MiB event is accepted; a message over max_message_bytes goes to the e
   event.revision.content_slots.main.content_body = 'x'.repeat(10 * 1024 * 1024 - 8 * 1024);
   const big = Buffer.from(JSON.stringify(event));
   assert.ok(big.byteLength > 10 * 1024 * 1024 - 8 * 1024 && big.byteLength <= 10 * 1024 * 1024, `${big.byteLength} bytes`);
-  const over = Buffer.from(JSON.stringify({ ...event, meta: { ...event.meta, id: '00000000-0000-4000-8000-000000000001' }, revision: { ...event.revision, content_slots: { main: { ...event.revision.content_slots.main, content_body: 'y'.repeat(10 * 1024 * 1024 + 10) } } } }));
-  await withAdmin((a) => a.createTopic({ topic: job.topics[0]!, partitions: 1, configs: { 'max.message.bytes': String(12 * 1024 * 1024) } }));
+  // Over the broker's own message.max.bytes (32 MiB here, 1 MiB in a stock broker), and random so
+  // that snappy cannot shrink it: the error topic must be made to take its error event, or every
+  // run would fail on it.
+  const over = Buffer.from(JSON.stringify({ ...event, meta: { ...event.meta, id: '00000000-0000-4000-8000-000000000001' }, revision: { ...event.revision, content_slots: { main: { ...event.revision.content_slots.main, content_body: randomBytes(26 * 1024 * 1024).toString('base64') } } } }));
+  await withAdmin((a) => a.createTopic({ topic: job.topics[0]!, partitions: 1, configs: { 'max.message.bytes': String(40 * 1024 * 1024) } }));
   await withAdmin((a) => a.createTopic({ topic: job.topics[1]!, partitions: 1 }));
   await produceRecords([{ topic: job.topics[0]!, key: null, value: big }, { topic: job.topics[0]!, key: null, value: over }]);
   const r = await drain(job);
@@ -290,10 +335,14 @@ test('SIGKILL mid-consume, mid-write and between the file writes and the commit:
   assert.deepEqual(await tableCounts(job), await tableCounts(reference));
 });
 
-test('replay --from/--to restores lost rows without duplicating held ones; --force replaces them', { timeout: 300_000 }, async () => {
+test('replay --from/--to restores lost rows without duplicating held ones or the repeats the drain dropped; --force replaces them', { timeout: 300_000 }, async () => {
   const job = newJob();
   await produce(job, 300, 13);
+  // Five events again in the other datacenter's topic: the drain keeps one copy of each.
+  const someEvents = messagesOf(await readBounded(await rangesToEnd(job.topics[0]!))).slice(0, 5);
+  await produceRecords(someEvents.map((m) => ({ topic: job.topics[1]!, key: null, value: m.value! })));
   const first = await drain(job);
+  assert.equal(first.deduplicated, 5);
   const config = await loadConfig(undefined, job.env);
   const warehouse = warehouseOf(config, silentLogger());
   const original = await contentHash(job);
@@ -303,8 +352,9 @@ test('replay --from/--to restores lost rows without duplicating held ones; --for
   const nothing = await cli(job, 'drain', ...window);
   assert.equal(nothing.code, 0, nothing.err);
   const r0 = JSON.parse(nothing.out) as { skippedHeld: number; written: number };
-  assert.equal(r0.written, 0, 'every event of the window is held: nothing to add');
+  assert.equal(r0.written, 0, 'every event of the window is held or a repeat of a held one: nothing to add');
   assert.equal(r0.skippedHeld, first.written, nothing.out + JSON.stringify(first));
+  assert.equal((JSON.parse(nothing.out) as { deduplicated: number }).deduplicated, 5);
 
   // Lose one data file's rows (an operator mistake), then replay the window.
   let table = await openEventsTable(warehouse, config);

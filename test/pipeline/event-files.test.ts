@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import { openDuckDb } from '../../src/duckdb/connection.js';
 import { filesRelationSql } from '../../src/duckdb/table-view.js';
 import { EVENTS_SCHEMA, EVENTS_SPEC } from '../../src/events/events-table.js';
+import { stagedRow } from '../../src/events/staged-row.js';
 import type { DataFile } from '../../src/iceberg/spec/manifest.js';
 import type { Table } from '../../src/iceberg/table.js';
 import { EventStager, type ParquetEncoder } from '../../src/pipeline/event-files.js';
@@ -61,10 +62,14 @@ test('background-encoded chunks hold the same rows as one chunk per partition, w
 test('a failed encoding surfaces from add or finish, and close({ discard }) removes what was written', async () => {
   const table = await warehouseAt(join(dir, 'w')).createTable('events', `bad${n++}`, { schema: EVENTS_SCHEMA, spec: EVENTS_SPEC });
   const stager = await EventStager.open({ table, targetFileSizeBytes: 256 << 20, chunkBytes: 64 << 10 });
-  // A malformed staged event: meta.dt that no timestamp parser accepts.
-  const broken = { ...events[1]!, meta: { ...events[1]!.meta, dt: 'not a time' } } as unknown as (typeof events)[number];
+  // A malformed staged line (stagedRow refuses such values; a line staged directly is not checked):
+  // meta.dt that no timestamp parser accepts.
+  const coordinates = (i: number) => ({ topic: 'eqiad.t', partition: 0, offset: BigInt(i), timestampMs: 0 });
+  const broken = stagedRow(events[1]!, coordinates(50)).line.replace(/"dt":"[^"]*"/, '"dt":"not a time"');
   await assert.rejects(async () => {
-    for (const [i, e] of [...events.slice(0, 50), broken, ...events.slice(50)].entries()) await stager.add(e, { topic: 'eqiad.t', partition: 0, offset: BigInt(i), timestampMs: 0 });
+    for (const [i, e] of events.slice(0, 50).entries()) await stager.add(e, coordinates(i));
+    await stager.addLine(events[1]!.wiki_id, null, Buffer.from(broken, 'utf8'));
+    for (const [i, e] of events.slice(50).entries()) await stager.add(e, coordinates(51 + i));
     await stager.finish();
   }, /DuckDB failed|timestamp/i);
   await stager.close({ discard: true });

@@ -1,0 +1,67 @@
+// The events-table row of a valid event: what the table cannot store as its column type says
+// goes to the error stream (error_type unstorable_value, naming the field) instead of failing the
+// staged chunk's encoding on every run; timestamps in any form the schema accepts are stored as
+// the same instant, and the day partition follows meta.dt's instant.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { canonicalTimestamp } from '../../src/events/events-table.js';
+import { prepareText } from '../../src/events/staged-row.js';
+import { clone, realEvents } from './helpers.js';
+
+const KAFKA = { topic: 'eqiad.mediawiki.page_content_change.v1', partition: 0, offset: 7n, timestampMs: 1_728_054_595_000 };
+const LIMIT = 10 * 1024 * 1024;
+
+type Json = Record<string, any>;
+
+/** One real event (an edit with a revision and a page), edited by `change`, prepared as the drain does. */
+function prepared(change: (event: Json) => void) {
+  const event = clone(realEvents().find((e) => (e as Json)['page_change_kind'] === 'edit')!) as Json;
+  change(event);
+  // JSON.stringify writes a lone surrogate as the escape \udXXX, as a producer's JSON would carry it.
+  return prepareText(Buffer.from(JSON.stringify(event), 'utf8'), KAFKA, LIMIT);
+}
+
+function unstorable(change: (event: Json) => void, where: string): void {
+  const p = prepared(change);
+  assert.equal(p.kind, 'invalid', JSON.stringify(p).slice(0, 300));
+  if (p.kind !== 'invalid') return;
+  assert.equal(p.errorType, 'unstorable_value');
+  assert.ok(p.message.includes(`at ${where}:`), p.message);
+}
+
+test('values the schema accepts but the table cannot store are errors that name the field', () => {
+  unstorable((e) => (e['meta']['dt'] = '2016-12-31T23:59:60Z'), '/meta/dt');
+  unstorable((e) => (e['page']['namespace_id'] = 2 ** 31), '/page/namespace_id');
+  unstorable((e) => (e['revision']['comment'] = 'half a pair \ud800 here'), '/revision/comment');
+  unstorable((e) => (e['revision']['content_slots']['main']['content_body'] = 'x\udfff'), '/revision/content_slots/main/content_body');
+  // A newer minor (validated leniently against 1.2.0) with fields the table knows from user 1.3.0
+  // and later, of the wrong type.
+  const newer = (e: Json) => (e['$schema'] = '/mediawiki/page/change/1.5.0');
+  unstorable((e) => (newer(e), (e['performer']['user_central_id'] = 'abc')), '/performer/user_central_id');
+  unstorable((e) => (newer(e), (e['performer']['user_central_id'] = 2 ** 53 + 2)), '/performer/user_central_id');
+  unstorable((e) => (newer(e), (e['revision']['editor']['edit_global_count'] = true)), '/revision/editor/edit_global_count');
+});
+
+test('timestamps in every form the schema accepts are stored as the same UTC instant, and partition by it', () => {
+  for (const [dt, stored, day] of [
+    ['2024-10-04t15:09:55z', '2024-10-04T15:09:55Z', '2024-10-04'],
+    ['2024-10-04T00:09:55+01', '2024-10-03T23:09:55Z', '2024-10-03'],
+    ['2024-10-04 23:30:00.250-01:00', '2024-10-05T00:30:00.250Z', '2024-10-05'],
+  ] as const) {
+    const p = prepared((e) => (e['meta']['dt'] = dt));
+    assert.equal(p.kind, 'event', JSON.stringify(p).slice(0, 300));
+    if (p.kind !== 'event') continue;
+    assert.equal((JSON.parse(p.line) as Json)['meta']['dt'], stored, dt);
+    assert.equal(p.day, Date.parse(`${day}T00:00:00Z`) / 86_400_000, `${dt} partitions on ${day}`);
+  }
+  assert.equal(canonicalTimestamp('2024-10-04T15:09:55.123456789Z'), '2024-10-04T15:09:55.123456789Z', 'canonical input is kept as is');
+  assert.throws(() => canonicalTimestamp('2024-02-30T00:00:00Z'), /valid date/);
+});
+
+test('the real events are stored unchanged: the checks reject nothing valid', () => {
+  for (const event of realEvents()) {
+    const p = prepareText(Buffer.from(JSON.stringify(event), 'utf8'), KAFKA, LIMIT);
+    assert.notEqual(p.kind, 'invalid', JSON.stringify(p).slice(0, 300));
+  }
+});
