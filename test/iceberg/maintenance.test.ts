@@ -11,6 +11,7 @@ import { filesRelationSql, tableRelationSql } from '../../src/duckdb/table-view.
 import { compactionChange, planCompaction } from '../../src/iceberg/maintenance/compaction-plan.js';
 import { expireSnapshots } from '../../src/iceberg/maintenance/expire-snapshots.js';
 import { removeOrphanFiles } from '../../src/iceberg/maintenance/remove-orphans.js';
+import { rollbackTo } from '../../src/iceberg/commit/rollback.js';
 import type { Table } from '../../src/iceberg/table.js';
 import { openSampleWriter, SAMPLE_SCHEMA, SAMPLE_SPEC, type SampleWriter } from './sample-table.js';
 
@@ -137,4 +138,39 @@ test('data files roll at the target size', async () => {
   const files = await writeDataFiles(w.db, t, { selectSql: 'SELECT * FROM big', partition: ['b', 19724], targetFileSizeBytes: 4 << 20, rowGroupSize: 20_000 });
   assert.ok(files.length >= 2, `${files.length} file(s)`);
   assert.equal(files.reduce((s, f) => s + f.recordCount, 0), 200_000);
+});
+
+test("a branch's own retention settings survive commits and rollbacks, and expiry honours them", async () => {
+  let t = await fresh();
+  for (const ids of [[1], [2], [3], [4]]) t = (await t.commit({ addDataFiles: await w.write(t, ids) })).table;
+  // As Spark's ALTER TABLE ... CREATE OR REPLACE BRANCH main WITH SNAPSHOT RETENTION 3 SNAPSHOTS writes it.
+  t = await t.updateMetadata((m) => ({ ...m, refs: { ...m.refs, main: { ...m.refs['main']!, minSnapshotsToKeep: 3, maxRefAgeMs: 2_592_000_000 } } }));
+  t = (await t.commit({ addDataFiles: await w.write(t, [5]) })).table;
+  assert.deepEqual(t.metadata.refs['main'], { snapshotId: t.currentSnapshot()!.snapshotId, type: 'branch', minSnapshotsToKeep: 3, maxRefAgeMs: 2_592_000_000 });
+  t = await rollbackTo(t, t.currentSnapshot()!.parentSnapshotId!);
+  assert.equal(t.metadata.refs['main']?.minSnapshotsToKeep, 3, 'a rollback keeps them too');
+  assert.equal(t.metadata.lastUpdatedMs, t.metadata.snapshotLog.at(-1)!.timestampMs);
+  // retainLast 1, but the branch says 3: its head and two ancestors stay (and the rolled-back snapshot goes).
+  const r = await expireSnapshots(t, { olderThanMs: Date.now() + 1, retainLast: 1 });
+  assert.equal(r.table.metadata.snapshots.length, 3);
+  // A branch max-snapshot-age-ms of a day keeps every ancestor younger than that, whatever olderThanMs says.
+  let aged = await r.table.updateMetadata((m) => ({ ...m, refs: { ...m.refs, main: { snapshotId: m.refs['main']!.snapshotId, type: 'branch', maxSnapshotAgeMs: 86_400_000 } } }));
+  aged = (await aged.commit({ addDataFiles: await w.write(aged, [6]) })).table;
+  assert.equal((await expireSnapshots(aged, { olderThanMs: Date.now() + 1, retainLast: 1 })).expiredSnapshotIds.length, 0);
+});
+
+test('after expiry the snapshot log starts after the last expired entry: no time travel lands on the wrong snapshot', async () => {
+  let t = await fresh();
+  for (const ids of [[1], [2]]) t = (await t.commit({ addDataFiles: await w.write(t, ids) })).table;
+  const s2 = t.currentSnapshot()!.snapshotId;
+  t = (await t.commit({ addDataFiles: await w.write(t, [3]) })).table;
+  const x = t.currentSnapshot()!;
+  t = await rollbackTo(t, s2);
+  t = (await t.commit({ addDataFiles: await w.write(t, [4]) })).table;
+  // Only the rolled-back snapshot x is old and off the branch: it expires.
+  const r = await expireSnapshots(t, { olderThanMs: x.timestampMs + 1, retainLast: 10 });
+  assert.deepEqual(r.expiredSnapshotIds, [x.snapshotId]);
+  const log = r.table.metadata.snapshotLog;
+  assert.ok(log.every((e) => e.timestampMs > x.timestampMs), `log ${JSON.stringify(log.map((e) => [e.timestampMs, String(e.snapshotId)]))} keeps nothing from before x's entry`);
+  assert.equal(r.table.snapshotAsOf(x.timestampMs), undefined, "x's time no longer resolves to another snapshot");
 });

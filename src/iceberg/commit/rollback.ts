@@ -2,7 +2,7 @@
 // again. Metadata only; later snapshots stay until expiry, so a rollback can itself be undone.
 
 import { JobError } from '../../core/errors.js';
-import { MAIN_BRANCH } from '../spec/snapshot.js';
+import { MAIN_BRANCH, withBranchAt } from '../spec/snapshot.js';
 import type { Table } from '../table.js';
 
 /** Rolls `main` back to `snapshotId`, or to the current snapshot's parent when it is undefined. */
@@ -21,11 +21,14 @@ export async function rollbackTo(table: Table, snapshotId?: bigint): Promise<Tab
     if (m.currentSnapshotId !== current.snapshotId) {
       throw new JobError('COMMIT_CONFLICT', `table ${table.location} moved on during the rollback; look again and retry`, { context: { table: table.location } });
     }
+    // One time for the log entry and lastUpdatedMs (updateMetadata keeps a later lastUpdatedMs).
+    const nowMs = Math.max(Date.now(), m.lastUpdatedMs);
     return {
       ...m,
+      lastUpdatedMs: nowMs,
       currentSnapshotId: target,
-      refs: { ...m.refs, [MAIN_BRANCH]: { ...(m.refs[MAIN_BRANCH] ?? { type: 'branch' as const }), snapshotId: target } },
-      snapshotLog: [...m.snapshotLog, { timestampMs: Math.max(Date.now(), m.lastUpdatedMs), snapshotId: target }],
+      refs: withBranchAt(m.refs, MAIN_BRANCH, target),
+      snapshotLog: [...m.snapshotLog, { timestampMs: nowMs, snapshotId: target }],
     };
   });
 }

@@ -9,7 +9,7 @@ import { encodeManifestList } from '../avro/manifest-list.js';
 import { DataFileContent, ManifestContent, ManifestEntryStatus, type DataFile, type ManifestEntry } from '../spec/manifest.js';
 import type { ManifestFile } from '../spec/manifest-list.js';
 import type { PartitionSpec } from '../spec/partition.js';
-import { MAIN_BRANCH, type Operation, type Snapshot } from '../spec/snapshot.js';
+import { MAIN_BRANCH, withBranchAt, type Operation, type Snapshot } from '../spec/snapshot.js';
 import type { TableMetadata } from '../spec/table-metadata.js';
 import type { Schema } from '../spec/types.js';
 import { readManifestList } from '../scan/manifest-cache.js';
@@ -187,7 +187,7 @@ export async function applyChange(
     currentSnapshotId: o.snapshotId,
     snapshots: [...base.snapshots, snapshot],
     snapshotLog: [...base.snapshotLog, { timestampMs: snapshot.timestampMs, snapshotId: o.snapshotId }],
-    refs: { ...base.refs, [MAIN_BRANCH]: { snapshotId: o.snapshotId, type: 'branch' } },
+    refs: withBranchAt(base.refs, MAIN_BRANCH, o.snapshotId),
   };
   return { metadata, snapshot, written };
 }

@@ -9,10 +9,12 @@ import type { Table } from '../table.js';
 import { reachableFiles } from './reachable-files.js';
 
 export interface ExpireOptions {
-  /** Snapshots at or after this time stay. */
+  /** Snapshots at or after this time stay, unless a branch's own max-snapshot-age-ms says otherwise for its ancestors. */
   readonly olderThanMs: number;
-  /** Ancestors of each branch head kept regardless of age (the head counts); at least 1. */
+  /** Ancestors of each branch head kept regardless of age (the head counts); at least 1. A branch's min-snapshots-to-keep overrides it. */
   readonly retainLast: number;
+  /** The clock for branches' max-snapshot-age-ms (default now). */
+  readonly nowMs?: number;
   /** Snapshots that must survive, e.g. the source snapshot a downstream job reads from next. */
   readonly keep?: Iterable<bigint>;
   readonly dryRun?: boolean;
@@ -25,30 +27,44 @@ export interface ExpireResult {
   readonly deletedFiles: { readonly manifestLists: number; readonly manifests: number; readonly contentFiles: number };
 }
 
-/** The ids of snapshots expiry keeps. */
-export function retainedSnapshotIds(m: TableMetadata, o: Pick<ExpireOptions, 'olderThanMs' | 'retainLast' | 'keep'>): Set<bigint> {
+/**
+ * The ids of snapshots expiry keeps, as Java's RemoveSnapshots picks them: every ref head; for each
+ * branch its newest ancestors while fewer than its min-snapshots-to-keep (else `retainLast`) are
+ * kept or while they are younger than its max-snapshot-age-ms (else `olderThanMs`); any other
+ * snapshot younger than `olderThanMs`; and `keep`.
+ */
+export function retainedSnapshotIds(m: TableMetadata, o: Pick<ExpireOptions, 'olderThanMs' | 'retainLast' | 'keep' | 'nowMs'>): Set<bigint> {
   const byId = new Map(m.snapshots.map((s) => [s.snapshotId, s]));
   const keep = new Set<bigint>(o.keep ?? []);
+  const onBranch = new Set<bigint>();
   if (m.currentSnapshotId !== undefined) keep.add(m.currentSnapshotId);
   for (const ref of Object.values(m.refs)) {
     keep.add(ref.snapshotId);
     if (ref.type !== 'branch') continue;
-    let s: Snapshot | undefined = byId.get(ref.snapshotId);
-    for (let n = 0; s !== undefined && n < Math.max(1, ref.minSnapshotsToKeep ?? o.retainLast); n++) {
-      keep.add(s.snapshotId);
-      s = s.parentSnapshotId === undefined ? undefined : byId.get(s.parentSnapshotId);
+    const minKeep = Math.max(1, ref.minSnapshotsToKeep ?? o.retainLast);
+    const cutoff = ref.maxSnapshotAgeMs === undefined ? o.olderThanMs : (o.nowMs ?? Date.now()) - ref.maxSnapshotAgeMs;
+    let kept = 0;
+    for (let s: Snapshot | undefined = byId.get(ref.snapshotId); s !== undefined; s = s.parentSnapshotId === undefined ? undefined : byId.get(s.parentSnapshotId)) {
+      onBranch.add(s.snapshotId);
+      if (kept < minKeep || s.timestampMs >= cutoff) {
+        keep.add(s.snapshotId);
+        kept++;
+      }
     }
   }
-  for (const s of m.snapshots) if (s.timestampMs >= o.olderThanMs) keep.add(s.snapshotId);
+  // Snapshots on no branch (a rolled-back line) expire by the table-wide cutoff only.
+  for (const s of m.snapshots) if (!onBranch.has(s.snapshotId) && s.timestampMs >= o.olderThanMs) keep.add(s.snapshotId);
   return new Set([...keep].filter((id) => byId.has(id)));
 }
 
+/**
+ * The metadata without the other snapshots. The snapshot log loses every entry up to the last one
+ * of a removed snapshot (spec: "all entries before a snapshot that has expired should be
+ * removed"), so a time-travel read of that period fails instead of finding the wrong snapshot.
+ */
 function withoutSnapshots(m: TableMetadata, retained: ReadonlySet<bigint>): TableMetadata {
-  return {
-    ...m,
-    snapshots: m.snapshots.filter((s) => retained.has(s.snapshotId)),
-    snapshotLog: m.snapshotLog.filter((e) => retained.has(e.snapshotId)),
-  };
+  const lastRemoved = m.snapshotLog.findLastIndex((entry) => !retained.has(entry.snapshotId));
+  return { ...m, snapshots: m.snapshots.filter((s) => retained.has(s.snapshotId)), snapshotLog: m.snapshotLog.slice(lastRemoved + 1) };
 }
 
 export async function expireSnapshots(table: Table, o: ExpireOptions): Promise<ExpireResult> {

@@ -30,6 +30,15 @@ export interface SnapshotRef {
 
 export const MAIN_BRANCH = 'main';
 
+/**
+ * `refs` with branch `name` at `snapshotId`, keeping the branch's retention settings (spec
+ * §Snapshot References: they belong to the ref, and engines such as Spark set them).
+ */
+export function withBranchAt(refs: Readonly<Record<string, SnapshotRef>>, name: string, snapshotId: bigint): Record<string, SnapshotRef> {
+  const ref = refs[name];
+  return { ...refs, [name]: { ...(ref?.type === 'branch' ? ref : {}), snapshotId, type: 'branch' } };
+}
+
 export interface SnapshotLogEntry {
   readonly timestampMs: number;
   readonly snapshotId: bigint;
