@@ -184,7 +184,10 @@ export class Table {
     let base: Table = this;
     for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
       if (attempt > 0) base = await base.refresh();
-      const next = withMetadataLog({ ...update(base.metadata), lastUpdatedMs: Math.max(Date.now(), base.metadata.lastUpdatedMs) }, base.metadataLocation, base.metadata);
+      const updated = update(base.metadata);
+      // An update that sets lastUpdatedMs itself (a rollback, to match its log entry) keeps it.
+      const lastUpdatedMs = updated.lastUpdatedMs !== base.metadata.lastUpdatedMs ? updated.lastUpdatedMs : Math.max(Date.now(), base.metadata.lastUpdatedMs);
+      const next = withMetadataLog({ ...updated, lastUpdatedMs }, base.metadataLocation, base.metadata);
       if (await writeMetadataVersion(this.storage, next, base.version + 1)) return new Table(this.storage, next, base.version + 1, this.logger);
     }
     throw new JobError('COMMIT_CONFLICT', `could not update ${this.location}: other writers kept winning`, { context: { table: this.location } });

@@ -21,7 +21,7 @@ export async function rollbackTo(table: Table, snapshotId?: bigint): Promise<Tab
     if (m.currentSnapshotId !== current.snapshotId) {
       throw new JobError('COMMIT_CONFLICT', `table ${table.location} moved on during the rollback; look again and retry`, { context: { table: table.location } });
     }
-    // One time for the log entry and lastUpdatedMs (updateMetadata keeps a later lastUpdatedMs).
+    // One clock reading for the log entry and lastUpdatedMs (updateMetadata keeps one set here).
     const nowMs = Math.max(Date.now(), m.lastUpdatedMs);
     return {
       ...m,
