@@ -198,6 +198,13 @@ function daysInMonth(year: number, month: number): number {
 
 /** A timestamp as UTC ISO-8601 with `T` and `Z` (the fraction kept as given, at most 9 digits), which DuckDB and Date.parse both read. */
 export function canonicalTimestamp(value: string): string {
+  // The common case, already canonical, checked without the capturing regex.
+  if (CANONICAL.test(value)) {
+    const n = (at: number) => (value.charCodeAt(at) - 48) * 10 + value.charCodeAt(at + 1) - 48;
+    const year = n(0) * 100 + n(2);
+    const [month, day] = [n(5), n(8)];
+    if (month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month) && n(11) <= 23 && n(14) <= 59 && n(17) <= 59) return value;
+  }
   const m = TIMESTAMP.exec(value);
   if (m === null) throw new UnstorableValueError('', `expected an RFC 3339 date-time, found ${describe(value)}`);
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
@@ -207,7 +214,6 @@ export function canonicalTimestamp(value: string): string {
   }
   if (second > 59) throw new UnstorableValueError('', `a leap second cannot be stored as a timestamp (${describe(value)})`);
   if (fraction.length > 9) throw new UnstorableValueError('', `expected at most 9 fractional digits, found ${describe(value)}`);
-  if (m[8] === undefined && CANONICAL.test(value)) return value;
   const offsetMinutes = m[8] === undefined ? 0 : (m[8] === '-' ? -1 : 1) * (Number(m[9]) * 60 + Number(m[10] ?? 0));
   const date = new Date(0);
   date.setUTCFullYear(year, month - 1, day);
@@ -217,11 +223,11 @@ export function canonicalTimestamp(value: string): string {
 }
 
 /** The stored form of a primitive value (timestamps made canonical), or an UnstorableValueError. */
-function conformPrimitive(value: unknown, type: PrimitiveType): unknown {
+function conformPrimitive(value: unknown, type: PrimitiveType, checkSurrogates: boolean): unknown {
   switch (type) {
     case 'string':
       if (typeof value !== 'string') throw new UnstorableValueError('', `the events table stores a string here, found ${describe(value)}`);
-      if (!(value as unknown as { isWellFormed(): boolean }).isWellFormed()) throw new UnstorableValueError('', 'a string with an unpaired surrogate (\\ud800-\\udfff) cannot be stored');
+      if (checkSurrogates && !(value as unknown as { isWellFormed(): boolean }).isWellFormed()) throw new UnstorableValueError('', 'a string with an unpaired surrogate (\\ud800-\\udfff) cannot be stored');
       return value;
     case 'int':
       if (typeof value !== 'number' || !Number.isInteger(value) || value < INT32_MIN || value > INT32_MAX) {
@@ -245,7 +251,7 @@ function conformPrimitive(value: unknown, type: PrimitiveType): unknown {
 }
 
 /** Splits `value` into what the struct knows and what it does not (undefined when nothing). */
-function project(value: unknown, fields: readonly NestedField[]): { known: Json; unknown?: Json } {
+function project(value: unknown, fields: readonly NestedField[], checkSurrogates: boolean): { known: Json; unknown?: Json } {
   const known: Json = {};
   const unknown: Json = {};
   const o = value as Json;
@@ -257,7 +263,7 @@ function project(value: unknown, fields: readonly NestedField[]): { known: Json;
     }
     let projected: [unknown, unknown];
     try {
-      projected = projectValue(o[key], field.type);
+      projected = projectValue(o[key], field.type, checkSurrogates);
     } catch (error) {
       throw error instanceof UnstorableValueError ? error.under(key) : error;
     }
@@ -267,12 +273,12 @@ function project(value: unknown, fields: readonly NestedField[]): { known: Json;
   return Object.keys(unknown).length === 0 ? { known } : { known, unknown };
 }
 
-function projectValue(value: unknown, type: IcebergType): [unknown, unknown] {
+function projectValue(value: unknown, type: IcebergType, checkSurrogates: boolean): [unknown, unknown] {
   if (value === null || value === undefined) return [null, undefined];
-  if (typeof type === 'string') return [conformPrimitive(value, type), undefined];
+  if (typeof type === 'string') return [conformPrimitive(value, type, checkSurrogates), undefined];
   if (type.type === 'struct') {
     if (typeof value !== 'object' || Array.isArray(value)) return [null, value];
-    const p = project(value, type.fields);
+    const p = project(value, type.fields, checkSurrogates);
     return [p.known, p.unknown];
   }
   if (type.type === 'map') {
@@ -282,7 +288,7 @@ function projectValue(value: unknown, type: IcebergType): [unknown, unknown] {
     for (const [k, v] of Object.entries(value as Json)) {
       let projected: [unknown, unknown];
       try {
-        projected = projectValue(v, type.value);
+        projected = projectValue(v, type.value, checkSurrogates);
       } catch (error) {
         throw error instanceof UnstorableValueError ? error.under(k) : error;
       }
@@ -295,7 +301,7 @@ function projectValue(value: unknown, type: IcebergType): [unknown, unknown] {
   return [
     value.map((element, i) => {
       try {
-        return projectValue(element, type.element)[0];
+        return projectValue(element, type.element, checkSurrogates)[0];
       } catch (error) {
         throw error instanceof UnstorableValueError ? error.under(String(i)) : error;
       }
@@ -305,12 +311,27 @@ function projectValue(value: unknown, type: IcebergType): [unknown, unknown] {
 }
 
 /**
- * The events-table row of a valid event, as JSON-ready values (timestamps as canonical ISO
- * strings); throws UnstorableValueError for a value its column cannot hold.
+ * Whether strings parsed from this JSON text need the lone-surrogate check: only a \\uD800-\\uDFFF
+ * escape makes one (valid UTF-8 cannot), and one scan of the text is cheaper than one per string.
  */
-export function eventRow(event: object, kafka: KafkaCoordinates): Json {
+export function mayHoldLoneSurrogates(jsonText: string): boolean {
+  for (let at = jsonText.indexOf('\\u'); at !== -1; at = jsonText.indexOf('\\u', at + 2)) {
+    const d = jsonText.charCodeAt(at + 2) | 0x20;
+    const next = jsonText.charCodeAt(at + 3) | 0x20;
+    // 'd' then 8, 9 or a-f (the escape's backslash may itself be escaped: a false alarm only costs the check).
+    if (d === 0x64 && ((next >= 0x38 && next <= 0x39) || (next >= 0x61 && next <= 0x66))) return true;
+  }
+  return false;
+}
+
+/**
+ * The events-table row of a valid event, as JSON-ready values (timestamps as canonical ISO
+ * strings); throws UnstorableValueError for a value its column cannot hold. `checkSurrogates`
+ * false skips the per-string check, for events parsed from text without surrogate escapes.
+ */
+export function eventRow(event: object, kafka: KafkaCoordinates, checkSurrogates = true): Json {
   const { $schema, ...rest } = event as Json;
-  const { known, unknown } = project(rest, EVENTS_SCHEMA.fields);
+  const { known, unknown } = project(rest, EVENTS_SCHEMA.fields, checkSurrogates);
   return {
     _schema: $schema,
     ...known,

@@ -3,7 +3,7 @@
 // one JSON line and the partition (wiki, day) it goes to. Pure, so it runs on the main thread or in
 // the drain's worker threads alike.
 
-import { eventRow, rowDay, UnstorableValueError, type KafkaCoordinates } from './events-table.js';
+import { eventRow, mayHoldLoneSurrogates, rowDay, UnstorableValueError, type KafkaCoordinates } from './events-table.js';
 import { isCanaryEvent } from './page-change.js';
 import { validatePageChangeMessage } from './validate.js';
 
@@ -33,8 +33,8 @@ export function prepareMessage(value: Uint8Array, kafka: KafkaCoordinates, maxMe
  * An event's events-table row as one newline-terminated JSON line, and its day partition; throws
  * UnstorableValueError when a value cannot be stored.
  */
-export function stagedRow(event: object, kafka: KafkaCoordinates): { readonly line: string; readonly day: number | null } {
-  const row = eventRow(event, kafka);
+export function stagedRow(event: object, kafka: KafkaCoordinates, checkSurrogates = true): { readonly line: string; readonly day: number | null } {
+  const row = eventRow(event, kafka, checkSurrogates);
   return { line: JSON.stringify(row) + '\n', day: rowDay(row) };
 }
 
@@ -48,7 +48,7 @@ export function prepareText(value: Uint8Array, kafka: KafkaCoordinates, maxMessa
   if (isCanaryEvent(v.event)) return { kind: 'canary' };
   let staged: { line: string; day: number | null };
   try {
-    staged = stagedRow(v.event, kafka);
+    staged = stagedRow(v.event, kafka, v.text === undefined || mayHoldLoneSurrogates(v.text));
   } catch (error) {
     if (error instanceof UnstorableValueError) return { kind: 'invalid', errorType: 'unstorable_value', message: `the event passed its schema, but the events table cannot store it: ${error.message}` };
     throw error;

@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { canonicalTimestamp } from '../../src/events/events-table.js';
+import { canonicalTimestamp, mayHoldLoneSurrogates } from '../../src/events/events-table.js';
 import { prepareText } from '../../src/events/staged-row.js';
 import { clone, realEvents } from './helpers.js';
 
@@ -64,4 +64,13 @@ test('the real events are stored unchanged: the checks reject nothing valid', ()
     const p = prepareText(Buffer.from(JSON.stringify(event), 'utf8'), KAFKA, LIMIT);
     assert.notEqual(p.kind, 'invalid', JSON.stringify(p).slice(0, 300));
   }
+});
+
+test('the lone-surrogate scan: only a \\uD800-\\uDFFF escape in the text asks for the per-string check', () => {
+  assert.equal(mayHoldLoneSurrogates('{"a":"x é"}'), false);
+  assert.equal(mayHoldLoneSurrogates('{"a":"\\u00e9 \\ud7ff"}'), false);
+  assert.equal(mayHoldLoneSurrogates('{"a":"\\ud83d\\ude00"}'), true, 'a valid pair is checked too (and passes)');
+  assert.equal(mayHoldLoneSurrogates('{"a":"\\uDC00"}'), true);
+  // Without the scan's hint the check still runs: a lone surrogate from an object is refused.
+  assert.equal(prepared((e) => (e['revision']['comment'] = 'x\udc00')).kind, 'invalid');
 });
