@@ -71,6 +71,6 @@ test('the lone-surrogate scan: only a \\uD800-\\uDFFF escape in the text asks fo
   assert.equal(mayHoldLoneSurrogates('{"a":"\\u00e9 \\ud7ff"}'), false);
   assert.equal(mayHoldLoneSurrogates('{"a":"\\ud83d\\ude00"}'), true, 'a valid pair is checked too (and passes)');
   assert.equal(mayHoldLoneSurrogates('{"a":"\\uDC00"}'), true);
-  // Without the scan's hint the check still runs: a lone surrogate from an object is refused.
+  // With the hint, the per-string check refuses the lone surrogate.
   assert.equal(prepared((e) => (e['revision']['comment'] = 'x\udc00')).kind, 'invalid');
 });
