@@ -45,6 +45,19 @@ test('memory_limit_mb: unset leaves DuckDB its default; below 256 fails naming t
   }
 });
 
+test('kafka.tls is a boolean like every other: "yes" is refused, not read as plaintext', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mwlake-jobfile-'));
+  try {
+    const file = join(dir, 'job.yaml');
+    await writeFile(file, 'job_name: x\nkafka:\n  tls: true\n');
+    assert.equal((await loadConfig(file, {})).kafka.tls, true);
+    await writeFile(file, 'job_name: x\nkafka:\n  tls: "yes"\n');
+    await assert.rejects(loadConfig(file, {}), /kafka\.tls must be true or false, found "yes"/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('the Airflow DAG compiles', () => {
   const r = spawnSync('python3', ['-m', 'py_compile', join(repoRoot, 'jobs', 'airflow', 'mwlake_dumps.py')], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);

@@ -56,6 +56,16 @@ export class Warehouse {
 
   /** Creates the table (v1.metadata.json, no snapshot); ALREADY_EXISTS if it is there. */
   async createTable(namespace: string, name: string, o: CreateTableOptions): Promise<Table> {
+    const draft = this.draftTable(namespace, name, o);
+    const { writeMetadataVersion } = await commitPath();
+    if (!(await writeMetadataVersion(this.storage, draft.metadata, 1))) {
+      throw new JobError('ALREADY_EXISTS', `table ${namespace}.${name} already exists at ${draft.location}`, { context: { table: draft.location } });
+    }
+    return draft;
+  }
+
+  /** The table createTable would create, with nothing written: what a dry run reads when the table does not exist yet. */
+  draftTable(namespace: string, name: string, o: CreateTableOptions): Table {
     const location = this.tableLocation(namespace, name);
     const metadata: TableMetadata = {
       formatVersion: 2,
@@ -77,10 +87,6 @@ export class Warehouse {
       defaultSortOrderId: (o.sortOrder ?? UNSORTED_ORDER).orderId,
       refs: {},
     };
-    const { writeMetadataVersion } = await commitPath();
-    if (!(await writeMetadataVersion(this.storage, metadata, 1))) {
-      throw new JobError('ALREADY_EXISTS', `table ${namespace}.${name} already exists at ${location}`, { context: { table: location } });
-    }
     return new Table(this.storage, metadata, 1, this.logger);
   }
 

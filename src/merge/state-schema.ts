@@ -124,14 +124,17 @@ export const STATE_ROW_BYTES_SQL: Readonly<Record<typeof REVISIONS_TABLE | typeo
 /**
  * Opens (creating on first use) one of the two state tables; merges write deletes, not rewrites.
  * A table created before the tables had a sort order gets it here, as a metadata-only commit.
+ * With `dryRun` nothing is written: a missing table is a draft, an old one keeps its order.
  */
-export async function openStateTable(warehouse: Warehouse, name: typeof REVISIONS_TABLE | typeof PAGES_TABLE): Promise<Table> {
-  const table = await warehouse.loadOrCreateTable(STATE_NAMESPACE, name, {
+export async function openStateTable(warehouse: Warehouse, name: typeof REVISIONS_TABLE | typeof PAGES_TABLE, o: { readonly dryRun?: boolean } = {}): Promise<Table> {
+  const options = {
     schema: name === REVISIONS_TABLE ? REVISIONS_SCHEMA : PAGES_SCHEMA,
     spec: STATE_SPEC,
     sortOrder: { orderId: 1, fields: STATE_SORT_FIELDS[name] },
     properties: { 'write.delete.mode': 'merge-on-read', 'write.update.mode': 'merge-on-read', 'write.merge.mode': 'merge-on-read' },
-  });
+  };
+  if (o.dryRun === true) return (await warehouse.tryLoadTable(STATE_NAMESPACE, name)) ?? warehouse.draftTable(STATE_NAMESPACE, name, options);
+  const table = await warehouse.loadOrCreateTable(STATE_NAMESPACE, name, options);
   if (table.sortOrder().fields.length > 0) return table;
   return table.updateMetadata((m) => withSortOrder(m, STATE_SORT_FIELDS[name]));
 }

@@ -220,7 +220,7 @@ export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEn
       clientId: str(kafka, 'client_id', `${where}.kafka`, `mwlake-${jobName}`)!,
       groupId: str(kafka, 'group_id', `${where}.kafka`, `mwlake-${jobName}`)!,
       topics,
-      tls: kafka['tls'] === true,
+      tls: bool(kafka, 'tls', `${where}.kafka`, false),
       ...(sasl === undefined ? {} : { sasl }),
     },
     warehouse,

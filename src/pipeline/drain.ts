@@ -77,12 +77,15 @@ export function kafkaOptions(config: JobConfig, logger: Logger): KafkaClientOpti
   };
 }
 
-export async function openEventsTable(warehouse: Warehouse, config: JobConfig): Promise<Table> {
-  return warehouse.loadOrCreateTable(config.events.namespace, config.events.table, {
+/** Opens (creating on first use) the events table; with `dryRun` a missing one is a draft and nothing is written. */
+export async function openEventsTable(warehouse: Warehouse, config: JobConfig, o: { readonly dryRun?: boolean } = {}): Promise<Table> {
+  const options = {
     schema: EVENTS_SCHEMA,
     spec: EVENTS_SPEC,
     properties: { 'mwlake.job-name': config.jobName, 'write.parquet.compression-codec': 'zstd' },
-  });
+  };
+  if (o.dryRun === true) return (await warehouse.tryLoadTable(config.events.namespace, config.events.table)) ?? warehouse.draftTable(config.events.namespace, config.events.table, options);
+  return warehouse.loadOrCreateTable(config.events.namespace, config.events.table, options);
 }
 
 /** Ranges from the stored offsets to the end offsets seen now; gaps below the log start are refused unless allowed. */
@@ -120,7 +123,7 @@ async function planRanges(admin: KafkaAdmin, config: JobConfig, stored: Offsets,
 export async function runDrain(o: DrainOptions): Promise<DrainResult> {
   const started = performance.now();
   const { config, logger } = o;
-  const table = await openEventsTable(o.warehouse, config);
+  const table = await openEventsTable(o.warehouse, config, o.dryRun === true ? { dryRun: true } : {});
   const stored = storedOffsets(table);
   const admin = await KafkaAdmin.connect(kafkaOptions(config, logger));
   let ranges: PartitionRange[];

@@ -6,6 +6,7 @@ import { JobError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { openDuckDb } from '../duckdb/connection.js';
 import { runDump } from '../dumps/dump-run.js';
+import { cutoffOfDate } from '../dumps/file-names.js';
 import { runIncrementalDump } from '../dumps/incr-run.js';
 import { loadSiteInfo } from '../dumps/site-info.js';
 import type { Warehouse } from '../iceberg/catalog.js';
@@ -40,9 +41,24 @@ export interface DumpDateResult {
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-/** Every date from `from` to `to`, inclusive. */
-export function dateRange(from: string, to: string): string[] {
-  for (const d of [from, to]) if (!ISO_DATE.test(d) || Number.isNaN(Date.parse(`${d}T00:00:00Z`))) throw new JobError('USAGE', `not a date (YYYY-MM-DD): ${JSON.stringify(d)}`);
+/**
+ * Every date from `from` to `to`, inclusive. Refuses what is not a calendar date (Date.parse would
+ * roll 2026-02-30 over to March) and a date whose cutoff, its 00:00 UTC, has not come yet: such a
+ * dump would be incomplete, and `latest/` would point at it.
+ */
+export function dateRange(from: string, to: string, nowMs: number = Date.now()): string[] {
+  for (const d of [from, to]) {
+    if (!ISO_DATE.test(d)) throw new JobError('USAGE', `not a date (YYYY-MM-DD): ${JSON.stringify(d)}`);
+    let cutoff: number;
+    try {
+      cutoff = cutoffOfDate(d.replaceAll('-', ''));
+    } catch {
+      throw new JobError('USAGE', `not a calendar date (YYYY-MM-DD): ${JSON.stringify(d)}`);
+    }
+    if (cutoff > nowMs) {
+      throw new JobError('USAGE', `date ${d} is in the future: its dump holds the revisions before ${d} 00:00 UTC, which has not come yet`);
+    }
+  }
   const out: string[] = [];
   for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000) out.push(new Date(t).toISOString().slice(0, 10));
   if (out.length === 0) throw new JobError('USAGE', `--from ${from} is after --to ${to}`);

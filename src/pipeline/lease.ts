@@ -42,6 +42,8 @@ export interface AcquireOptions {
   readonly logger: Logger;
   readonly expiryMs?: number;
   readonly nowMs?: () => number;
+  /** How often the holder renews its heartbeat (default 30 s). */
+  readonly heartbeatEveryMs?: number;
 }
 
 export function leaseLocation(warehouseLocation: string, job: string): string {
@@ -102,10 +104,21 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
     }
   }
   let beat = holder;
-  const timer = setInterval(() => {
+  // Each beat first checks the lease is still ours: a run that stalled past the expiry was taken
+  // over, and rewriting the file would hand the lease back to it while the new holder runs.
+  const heartbeat = async (): Promise<void> => {
+    const current = await readHolder(options.storage, location);
+    if (current?.leaseId !== holder.leaseId) {
+      clearInterval(timer);
+      options.logger.error({ lease: location, holder: current }, 'lost the lease: another run took it over after this one stalled; heartbeats stopped, the tables stay safe (commits check their base)');
+      return;
+    }
     beat = { ...beat, heartbeatAt: iso() };
-    options.storage.writeAtomic(location, JSON.stringify(beat)).catch((error: unknown) => options.logger.warn({ err: error }, 'lease heartbeat failed'));
-  }, HEARTBEAT_EVERY_MS);
+    await options.storage.writeAtomic(location, JSON.stringify(beat));
+  };
+  const timer = setInterval(() => {
+    heartbeat().catch((error: unknown) => options.logger.warn({ err: error }, 'lease heartbeat failed'));
+  }, options.heartbeatEveryMs ?? HEARTBEAT_EVERY_MS);
   timer.unref();
   const release = async (): Promise<void> => {
     forgetInterrupt();

@@ -93,7 +93,7 @@ export async function runMerge(options: MergeOptions): Promise<MergeResult> {
     if (options.tempDirectory !== undefined) await db.run(`SET temp_directory = ${sqlString(options.tempDirectory)}`);
     const results: MergeTableResult[] = [];
     for (const [index, def] of STATE_TABLES.entries()) {
-      const table = await openStateTable(options.warehouse, def.name);
+      const table = await openStateTable(options.warehouse, def.name, options.dryRun === true ? { dryRun: true } : {});
       results.push(await mergeTable(db, events, target.snapshotId, table, def, options));
       options.onProgress?.({ done: index + 1, total: STATE_TABLES.length, table: `${STATE_NAMESPACE}.${def.name}` });
       if (index === 0) await options.afterFirstCommit?.();

@@ -2,7 +2,7 @@
 // lease. Every step is idempotent, so a second run the same night finds nothing to do and a
 // failed run can simply be run again.
 
-import { readdir, mkdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
@@ -45,31 +45,49 @@ export interface RunReport {
   readonly tables?: readonly TableStatus[];
 }
 
-/** Dates after the newest complete dump (any wiki) up to yesterday; yesterday alone if none. */
+/** Whether a run folder's dumpstatus.json says every job is done (missing or unreadable: not). */
+async function isCompleteRun(directory: string): Promise<boolean> {
+  try {
+    const status = JSON.parse(await readFile(join(directory, 'dumpstatus.json'), 'utf8')) as { jobs?: Record<string, { status?: string }> };
+    const jobs = Object.values(status.jobs ?? {});
+    return jobs.length > 0 && jobs.every((job) => job.status === 'done');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The dates to dump: every date with a run folder that did not complete (a failed or interrupted
+ * night: all its wikis again, since a run stops at the first failing wiki), then the dates after
+ * the newest run folder up to yesterday; yesterday alone when there are no runs yet.
+ */
 async function dueDates(config: JobConfig, today: string): Promise<string[]> {
   const yesterday = new Date(Date.parse(`${today}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+  const iso = (d: string) => `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}`;
   let newest: string | undefined;
-  try {
-    for (const wiki of await readdir(config.dumps.root)) {
-      if (wiki === 'other') continue;
-      for (const d of await readdir(join(config.dumps.root, wiki)).catch(() => [] as string[])) {
-        if (/^\d{8}$/.test(d) && (newest === undefined || d > newest)) newest = d;
-      }
+  const incomplete = new Set<string>();
+  for (const wiki of await readdir(config.dumps.root).catch(() => [] as string[])) {
+    if (wiki === 'other' || wiki === 'latest') continue;
+    for (const d of await readdir(join(config.dumps.root, wiki)).catch(() => [] as string[])) {
+      if (!/^\d{8}$/.test(d)) continue;
+      if (newest === undefined || d > newest) newest = d;
+      if (iso(d) <= yesterday && !(await isCompleteRun(join(config.dumps.root, wiki, d)))) incomplete.add(iso(d));
     }
-  } catch {
-    // no dumps yet
   }
   if (newest === undefined) return [yesterday];
-  const next = new Date(Date.parse(`${newest.slice(0, 4)}-${newest.slice(4, 6)}-${newest.slice(6)}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
-  return next > yesterday ? [] : dateRange(next, yesterday);
+  const next = new Date(Date.parse(`${iso(newest)}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+  return [...new Set([...incomplete, ...(next > yesterday ? [] : dateRange(next, yesterday))])].sort();
 }
 
 export async function runNightly(o: NightlyOptions): Promise<RunReport> {
   const started = Date.now();
   const { config, logger } = o;
-  await mkdir(config.warehouse, { recursive: true });
+  // A bad --date fails before anything runs, not after the drain and the merge.
+  const requested = o.date === undefined ? undefined : dateRange(o.date, o.date);
+  // A dry run writes nothing: no warehouse folder, no lease (a mistyped --warehouse must not appear).
+  if (o.dryRun !== true) await mkdir(config.warehouse, { recursive: true });
   const warehouse = warehouseOf(config, logger);
-  const lease = await acquireLease({ storage: warehouse.storage, warehouseLocation: warehouse.rootLocation, job: config.jobName, command: 'nightly', logger });
+  const lease = o.dryRun === true ? { release: async () => {} } : await acquireLease({ storage: warehouse.storage, warehouseLocation: warehouse.rootLocation, job: config.jobName, command: 'nightly', logger });
   try {
     const hooks = stepProgress(o.progress);
     const drain = await runDrain({ config, warehouse, logger, onProgress: hooks.drain, ...(o.allowGap === true ? { allowGap: true } : {}), ...(o.dryRun === true ? { dryRun: true } : {}) });
@@ -77,7 +95,7 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
     hooks.end();
     const merge = await runMerge({ warehouse, eventsNamespace: config.events.namespace, eventsTable: config.events.table, logger, onProgress: hooks.merge, ...duckDbMemory(config), ...(o.dryRun === true ? { dryRun: true } : {}) });
     const today = o.today ?? new Date().toISOString().slice(0, 10);
-    const dates = o.date !== undefined ? [o.date] : await dueDates(config, today);
+    const dates = requested ?? (await dueDates(config, today));
     const dumpsStarted = Date.now();
     const results = dates.length === 0 ? [] : await runDumps({ config, warehouse, logger, wikis: config.dumps.wikis, dates, onProgress: hooks.dumps, ...(o.dryRun === true ? { dryRun: true } : {}) });
     hooks.end();

@@ -124,7 +124,7 @@ async function writePositionDeletes(table: Table, rows: readonly HeldRow[]): Pro
 export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
   if (!(o.fromMs < o.toMs)) throw new JobError('USAGE', `--from must be before --to (found ${new Date(o.fromMs).toISOString()} and ${new Date(o.toMs).toISOString()})`);
   const { config, logger } = o;
-  const table = await openEventsTable(o.warehouse, config);
+  const table = await openEventsTable(o.warehouse, config, o.dryRun === true ? { dryRun: true } : {});
   const admin = await KafkaAdmin.connect(kafkaOptions(config, logger));
   let ranges: PartitionRange[];
   try {

@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -74,6 +75,11 @@ test('--out writes csv, json and parquet files', async () => {
   const bad = await query(sql, '--format', 'parquet');
   assert.equal(bad.code, ExitCode.Usage);
   assert.match(bad.err, /--out/);
+  // A file that cannot be written is a storage error (69) naming it, not a usage error.
+  const unwritable = join(dir, 'no-such-dir', 'out.csv');
+  const io = await query(sql, '--format', 'csv', '--out', unwritable);
+  assert.equal(io.code, ExitCode.Unavailable, io.err);
+  assert.ok(io.err.includes(unwritable), io.err);
 });
 
 test('--as-of before the first merge sees empty tables; --snapshot binds a pages snapshot', async () => {
@@ -152,6 +158,24 @@ test('before the first merge the state views are empty, and the query creates no
   assert.match(bySnapshot.err, /snapshot 123 is not a snapshot of state.pages: the table does not exist yet/);
 });
 
+test('query only reads: COPY, ATTACH and friends are refused (64) and write nothing; DESCRIBE and EXPLAIN run', async () => {
+  const hint = join(wh, 'state', 'pages', 'metadata', 'version-hint.text');
+  const before = readFileSync(hint, 'utf8');
+  for (const [sql, kind] of [
+    [`COPY (SELECT 999 AS v) TO '${hint}' (FORMAT csv, HEADER false)`, 'COPY'],
+    [`ATTACH '${join(dir, 'x.db')}'`, 'ATTACH'],
+    ['CREATE TABLE t AS SELECT 1', 'CREATE'],
+    ['SELECT 1; COPY (SELECT 1) TO \'/dev/null\'', 'COPY'],
+  ] as const) {
+    const r = await query(sql);
+    assert.equal(r.code, ExitCode.Usage, `${sql}: ${r.err}`);
+    assert.match(r.err, new RegExp(`only reads: statement \\d is ${kind}`));
+  }
+  assert.equal(readFileSync(hint, 'utf8'), before, 'the table metadata is untouched');
+  assert.equal(existsSync(join(dir, 'x.db')), false);
+  for (const sql of ['DESCRIBE revisions', 'EXPLAIN SELECT count(*) FROM current']) assert.equal((await query(sql)).code, 0, sql);
+});
+
 test('SQL that DuckDB rejects is a usage error (64) quoting DuckDB, to stdout nothing', async () => {
   for (const [sql, kind] of [
     ['SELEC nonsense', /Parser Error: syntax error at or near "SELEC"/],
@@ -177,6 +201,28 @@ test('dump, merge, maintain and status refuse a warehouse that does not exist, a
     await assert.rejects(readdir(typo), { code: 'ENOENT' });
   }
   await assert.rejects(readdir(join(dir, 'dumps')), { code: 'ENOENT' });
+});
+
+test('--dry-run writes nothing: no warehouse, no table, no lease', async () => {
+  const cliIn = async (...args: string[]) => {
+    let err = '';
+    const sink = (f: (s: string) => void) => new Writable({ write: (c, _e, cb) => (f(String(c)), cb()) });
+    const code = await runCli(['--log-level', 'silent', ...args], { stdout: sink(() => {}), stderr: sink((s) => (err += s)), env: {} });
+    return { code, err };
+  };
+  // drain and nightly create a missing warehouse, except in a dry run (no broker here: they stop at Kafka).
+  const typo = join(dir, 'warehuose-dry');
+  for (const step of ['drain', 'nightly']) {
+    const r = await cliIn(step, '--dry-run', '--warehouse', typo, '--job-name', 'q', '--brokers', '127.0.0.1:1');
+    assert.equal(r.code, ExitCode.Unavailable, `${step}: ${r.err}`);
+    await assert.rejects(readdir(typo), { code: 'ENOENT' }, step);
+  }
+  // A merge dry run over events with no state tables yet reports what it would write and creates neither table.
+  const fresh = join(dir, 'wh-dry');
+  await appendBatch(warehouseAt(fresh), generatedEvents(6, 100));
+  const m = await cliIn('merge', '--dry-run', '--warehouse', fresh, '--job-name', 'q');
+  assert.equal(m.code, 0, m.err);
+  assert.deepEqual((await readdir(fresh)).sort(), ['events'], 'no state tables, no _leases');
 });
 
 test('a dumps root that cannot be created fails as a storage error naming the path, not as a bug', async () => {

@@ -66,3 +66,21 @@ test('a live holder, one on another boot and one without an identity keep the le
     });
   }
 });
+
+test('a run taken over after stalling does not write its lease back: the new holder keeps it', async () => {
+  const job = 'stalled';
+  const errors: string[] = [];
+  const logger = { ...silentLogger(), error: (_o: unknown, message?: string) => void errors.push(String(message)) } as unknown as ReturnType<typeof silentLogger>;
+  const a = await acquireLease({ storage, warehouseLocation, job, command: 'drain', logger, heartbeatEveryMs: 20 });
+  // B finds the lease stale (an expiry of -1 ms: any heartbeat is too old) and takes it over.
+  const b = await acquireLease({ storage, warehouseLocation, job, command: 'drain', logger: silentLogger(), expiryMs: -1 });
+  assert.equal(b.tookOver?.leaseId, a.holder.leaseId);
+  const deadline = Date.now() + 10_000;
+  while (errors.length === 0 && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
+  assert.match(errors[0] ?? '', /lost the lease/);
+  const read = async () => (JSON.parse(Buffer.from(await storage.read(leaseLocation(warehouseLocation, job))).toString('utf8')) as LeaseHolder).leaseId;
+  assert.equal(await read(), b.holder.leaseId, "A's heartbeat did not hand the lease back to itself");
+  await a.release();
+  assert.equal(await read(), b.holder.leaseId, "A's release leaves B's lease");
+  await b.release();
+});

@@ -3,7 +3,7 @@
 // events (test/merge/reference-model.ts); reruns change nothing; a crash before the commit replays.
 
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -254,6 +254,12 @@ test('nightly catches up every missed date, then finds nothing to do, and writes
   for (const d of ['20261103', '20261104', '20261105']) for (const wiki of ['enwiki', 'dewiki']) assert.ok(existsSync(join(dumps, wiki, d, 'dumpstatus.json')), `${wiki} ${d}`);
   const second = await runNightly({ config, logger: silentLogger(), today: '2026-11-06' });
   assert.deepEqual(second.steps.dumps?.dates, [], 'nothing is due the second time');
+  // A night that failed partway (one wiki's jobs failed, the next wiki never tried) is due again.
+  const statusFile = join(dumps, 'dewiki', '20261104', 'dumpstatus.json');
+  writeFileSync(statusFile, readFileSync(statusFile, 'utf8').replaceAll('"done"', '"failed"'));
+  const retried = await runNightly({ config, logger: silentLogger(), today: '2026-11-06' });
+  assert.deepEqual(retried.steps.dumps?.dates, ['2026-11-04']);
+  assert.deepEqual((await runNightly({ config, logger: silentLogger(), today: '2026-11-06' })).steps.dumps?.dates, []);
   assert.equal(second.steps.drain?.consumed, 0);
   assert.ok((second.steps.merge?.tables ?? []).every((t) => t.skipped));
   const reports = readdirSync(join(wh, '_reports')).filter((f) => f.startsWith(`${job}-`));
@@ -280,5 +286,11 @@ test('nightly catches up every missed date, then finds nothing to do, and writes
 test('usage errors exit 64 and name the problem', async () => {
   const r = await cli('dump', '--warehouse', join(dir, 'wh2'), '--date', '2026-13-45');
   assert.equal(r.code, ExitCode.Usage);
-  assert.match(r.err, /not a date/);
+  assert.match(r.err, /not a calendar date/);
+  // Date.parse would roll these over to March; a future date's dump would be incomplete.
+  for (const [args, message] of [[['--date', '2026-02-30'], /not a calendar date.*2026-02-30/], [['--from', '2026-02-27', '--to', '2026-02-31'], /2026-02-31/], [['--date', '2099-01-01'], /2099-01-01 is in the future/]] as const) {
+    const bad = await cli('dump', '--warehouse', join(dir, 'wh2'), ...args);
+    assert.equal(bad.code, ExitCode.Usage, bad.err);
+    assert.match(bad.err, message);
+  }
 });

@@ -51,6 +51,8 @@ export async function config(
   context: CliContext,
   o: { readonly readOnly?: boolean; readonly createWarehouse?: boolean } = {},
 ): Promise<JobConfig> {
+  // A dry run changes nothing: it does not create the warehouse, and finds one missing empty.
+  const dryRun = flags.dryRun === true;
   const overrides: ConfigOverrides = {};
   if (flags.warehouse !== undefined) overrides.warehouse = flags.warehouse;
   if (flags.brokers !== undefined) overrides.brokers = flags.brokers;
@@ -58,8 +60,9 @@ export async function config(
   if (flags.maxEvents !== undefined) overrides.maxEvents = flags.maxEvents;
   if (flags.maxBytes !== undefined) overrides.maxBytes = flags.maxBytes;
   const c = await loadConfig(flags.config, context.env, overrides, { jobNameRequired: o.readOnly !== true });
-  if (o.createWarehouse === true) await mkdir(c.warehouse, { recursive: true });
-  else if (!(await isDirectory(c.warehouse))) {
+  if (o.createWarehouse === true) {
+    if (!dryRun) await mkdir(c.warehouse, { recursive: true });
+  } else if (!(await isDirectory(c.warehouse))) {
     throw new JobError('NOT_FOUND', `no warehouse at ${c.warehouse}: give --warehouse DIR, MWLAKE_WAREHOUSE or warehouse: in the job file`, { context: { warehouse: c.warehouse } });
   }
   return c;
@@ -82,7 +85,9 @@ const count = (flag: string) => (text: string) => {
   return Number(text);
 };
 
-async function withLease<T>(c: JobConfig, context: CliContext, command: string, run: () => Promise<T>): Promise<T> {
+/** Runs under the job's lease; a dry run, which writes nothing, takes none. */
+async function withLease<T>(c: JobConfig, context: CliContext, command: string, run: () => Promise<T>, dryRun = false): Promise<T> {
+  if (dryRun) return run();
   const warehouse = warehouseOf(c, context.logger());
   const lease = await acquireLease({ storage: warehouse.storage, warehouseLocation: warehouse.rootLocation, job: c.jobName, command, logger: context.logger() });
   try {
@@ -109,7 +114,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
         const { runReplay } = await steps.replay();
         const result = await withLease(c, context, 'drain', () =>
           runReplay({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), fromMs, toMs, force: flags.force === true, dryRun: flags.dryRun === true }),
-        );
+        flags.dryRun === true);
         print(context, { step: 'replay', ...result });
         return;
       }
@@ -118,7 +123,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
       const hooks = stepProgress(createProgress(context.stderr));
       const result = await withLease(c, context, 'drain', () =>
         runDrain({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), allowGap: flags.allowGap === true, dryRun: flags.dryRun === true, onProgress: hooks.drain }),
-      ).finally(hooks.end);
+      flags.dryRun === true).finally(hooks.end);
       // A person at a terminal gets a summary; pipes, cron and Airflow get one JSON line.
       if ((context.stdout as { isTTY?: boolean }).isTTY === true && flags.json !== true) context.stdout.write(drainSummary(result));
       else print(context, { step: 'drain', ...result });
@@ -129,7 +134,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
     const { runMerge } = await steps.merge();
     const hooks = stepProgress(createProgress(context.stderr));
     const result = await withLease(c, context, 'merge', () =>
-      runMerge({ warehouse: warehouseOf(c, context.logger()), eventsNamespace: c.events.namespace, eventsTable: c.events.table, logger: context.logger(), dryRun: flags.dryRun === true, onProgress: hooks.merge, ...duckDbMemory(c) }),
+      runMerge({ warehouse: warehouseOf(c, context.logger()), eventsNamespace: c.events.namespace, eventsTable: c.events.table, logger: context.logger(), dryRun: flags.dryRun === true, onProgress: hooks.merge, ...duckDbMemory(c) }), flags.dryRun === true,
     ).finally(hooks.end);
     print(context, { step: 'merge', ...result });
   });
@@ -151,7 +156,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
       const wikis = flags.wiki === 'all' ? cc.dumps.wikis : flags.wiki.split(',');
       const hooks = stepProgress(createProgress(context.stderr));
       const results = await withLease(cc, context, 'dump', () =>
-        runDumps({ config: cc, warehouse: warehouseOf(cc, context.logger()), logger: context.logger(), wikis, dates, dryRun: flags.dryRun === true, onProgress: hooks.dumps }),
+        runDumps({ config: cc, warehouse: warehouseOf(cc, context.logger()), logger: context.logger(), wikis, dates, dryRun: flags.dryRun === true, onProgress: hooks.dumps }), flags.dryRun === true,
       ).finally(hooks.end);
       print(context, { step: 'dump', dates, results });
     });
@@ -159,7 +164,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
   common(program.command('maintain').description('compact small files, expire old snapshots and remove orphan files, as the job file configures')).action(async (flags: CommonFlags) => {
     const c = await config(flags, context);
     const { runMaintenance } = await steps.maintenance();
-    const result = await withLease(c, context, 'maintain', () => runMaintenance({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), dryRun: flags.dryRun === true }));
+    const result = await withLease(c, context, 'maintain', () => runMaintenance({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), dryRun: flags.dryRun === true }), flags.dryRun === true);
     print(context, { step: 'maintain', ...result });
   });
 

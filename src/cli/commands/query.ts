@@ -75,6 +75,12 @@ export const registerQuery: RegisterCommand = (program, context) => {
       try {
         if (planned.status === 'rejected') throw planned.reason;
         for (const statement of planned.value.statements) await db.run(statement);
+        // Read-only: DuckDB may write any file it can reach (COPY ... TO a table's metadata), so
+        // only statements that read run.
+        const kinds = await db.statementKinds(sql);
+        const writing = kinds.findIndex((kind) => !READ_ONLY_STATEMENTS.has(kind));
+        if (writing !== -1) throw new JobError('USAGE', `mwlake query only reads: statement ${writing + 1} is ${kinds[writing]}; use SELECT (or EXPLAIN), and --out FILE to write a result`);
+        if (kinds.length !== 1) throw new JobError('USAGE', `give one statement to run, found ${kinds.length}`);
         await runUserSql(context, db, sql, format, flags.out);
       } catch (error) {
         throw asQueryError(error);
@@ -83,6 +89,9 @@ export const registerQuery: RegisterCommand = (program, context) => {
       }
     });
 };
+
+/** Statement kinds `mwlake query` runs: they read tables and write nothing (DESCRIBE and SHOW parse as SELECT). */
+const READ_ONLY_STATEMENTS = new Set(['SELECT', 'EXPLAIN']);
 
 /**
  * DuckDB rejecting the user's SQL (parser, binder, catalog, conversion errors) is a usage error
@@ -99,7 +108,14 @@ function asQueryError(error: unknown): unknown {
 async function runUserSql(context: CliContext, db: DuckDb, sql: string, format: string, out: string | undefined): Promise<void> {
   if (out !== undefined) {
     const options = format === 'csv' ? 'FORMAT csv, HEADER true' : format === 'json' ? 'FORMAT json, ARRAY true' : 'FORMAT parquet, COMPRESSION zstd';
-    await db.run(`COPY (${sql}) TO ${sqlString(out)} (${options})`);
+    try {
+      await db.run(`COPY (${sql}) TO ${sqlString(out)} (${options})`);
+    } catch (error) {
+      // The SQL bound and ran; the file could not be written: a storage error (69), not a usage one.
+      const message = error instanceof JobError && error.cause instanceof Error ? error.cause.message : '';
+      if (/^IO Error/.test(message)) throw new JobError('STORAGE', `cannot write --out ${out}: ${message}`, { cause: error });
+      throw error;
+    }
     context.stdout.write(stringifyJsonBigInt({ step: 'query', out, format }) + '\n');
     return;
   }
