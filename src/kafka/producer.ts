@@ -33,6 +33,12 @@ export interface ProducerOptions extends KafkaClientOptions {
   readonly compression?: ProducerCompression;
   /** How long the broker may wait for acks=all (ProduceRequest timeout); default 30000. */
   readonly ackTimeoutMs?: number;
+  /**
+   * Idempotent producing (one request in flight, sequence numbers): a retried request cannot write
+   * its records twice. Off by default: kafkajs marks it experimental, and the error stream is
+   * at-least-once anyway; tests that count offsets turn it on.
+   */
+  readonly idempotent?: boolean;
 }
 
 const COMPRESSION = {
@@ -67,6 +73,7 @@ export class KafkaProducer {
       allowAutoTopicCreation: false,
       createPartitioner: Partitioners.DefaultPartitioner,
       retry: { retries: options.retries ?? 5 },
+      ...(options.idempotent === true ? { idempotent: true, maxInFlightRequests: 1 } : {}),
     });
     try {
       await producer.connect();

@@ -85,8 +85,9 @@ export function* testPayloads(count: number, seed = 1): Generator<TestPayload> {
   }
 }
 
+/** Produces test records exactly once: idempotent, so a request retried under load cannot duplicate records and shift the offsets tests count on. */
 export async function produceRecords(records: Iterable<ProduceRecord>, options: Partial<ProducerOptions> = {}): Promise<void> {
-  const producer = await KafkaProducer.connect({ ...kafkaOptions(), ...options });
+  const producer = await KafkaProducer.connect({ ...kafkaOptions(), idempotent: true, ...options });
   try {
     await producer.sendAll(records);
   } finally {
