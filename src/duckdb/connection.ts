@@ -36,8 +36,6 @@ export interface DuckDb {
   streamDecoded<T = Record<string, unknown>>(sql: string): AsyncIterable<T[]>;
   /** DuckDB's memory_limit in bytes (its default: 80% of the memory it sees). */
   memoryLimitBytes(): Promise<number>;
-  /** The kind of each statement of `sql` (SELECT, COPY, ATTACH, ...), from DuckDB's own parser and binder. */
-  statementKinds(sql: string): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -76,20 +74,6 @@ class Connection implements DuckDb {
   async run(sql: string): Promise<void> {
     try {
       await this.conn.run(sql);
-    } catch (error) {
-      throw wrap(error, sql);
-    }
-  }
-
-  async statementKinds(sql: string): Promise<string[]> {
-    try {
-      const extracted = await this.conn.extractStatements(sql);
-      const kinds: string[] = [];
-      for (let i = 0; i < extracted.count; i++) {
-        const type = (await extracted.prepare(i)).statementType;
-        kinds.push(duckdb.StatementType[type] ?? String(type));
-      }
-      return kinds;
     } catch (error) {
       throw wrap(error, sql);
     }

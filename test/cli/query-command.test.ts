@@ -162,18 +162,22 @@ test('query only reads: COPY, ATTACH and friends are refused (64) and write noth
   const hint = join(wh, 'state', 'pages', 'metadata', 'version-hint.text');
   const before = readFileSync(hint, 'utf8');
   for (const [sql, kind] of [
-    [`COPY (SELECT 999 AS v) TO '${hint}' (FORMAT csv, HEADER false)`, 'COPY'],
-    [`ATTACH '${join(dir, 'x.db')}'`, 'ATTACH'],
-    ['CREATE TABLE t AS SELECT 1', 'CREATE'],
-    ['SELECT 1; COPY (SELECT 1) TO \'/dev/null\'', 'COPY'],
+    [`COPY (SELECT 999 AS v) TO '${hint}' (FORMAT csv, HEADER false)`, 'a COPY statement'],
+    [`ATTACH '${join(dir, 'x.db')}'`, 'an? ATTACH statement'],
+    ['CREATE TABLE t AS SELECT 1', 'a CREATE statement'],
+    ['SELECT 1; COPY (SELECT 1) TO \'/dev/null\'', 'a statement that is not a SELECT'],
+    [`EXPLAIN COPY (SELECT 1) TO '${join(dir, 'y.csv')}'`, 'a COPY statement'],
   ] as const) {
     const r = await query(sql);
     assert.equal(r.code, ExitCode.Usage, `${sql}: ${r.err}`);
-    assert.match(r.err, new RegExp(`only reads: statement \\d is ${kind}`));
+    assert.match(r.err, new RegExp(`only reads: run one SELECT .*; found ${kind}`));
   }
+  const two = await query('SELECT 1; SELECT 2');
+  assert.equal(two.code, ExitCode.Usage);
+  assert.match(two.err, /give one statement to run, found 2/);
   assert.equal(readFileSync(hint, 'utf8'), before, 'the table metadata is untouched');
   assert.equal(existsSync(join(dir, 'x.db')), false);
-  for (const sql of ['DESCRIBE revisions', 'EXPLAIN SELECT count(*) FROM current']) assert.equal((await query(sql)).code, 0, sql);
+  for (const sql of ['DESCRIBE revisions', 'SHOW TABLES', 'EXPLAIN SELECT count(*) FROM current', 'EXPLAIN ANALYZE SELECT 1']) assert.equal((await query(sql)).code, 0, sql);
 });
 
 test('SQL that DuckDB rejects is a usage error (64) quoting DuckDB, to stdout nothing', async () => {

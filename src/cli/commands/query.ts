@@ -75,12 +75,7 @@ export const registerQuery: RegisterCommand = (program, context) => {
       try {
         if (planned.status === 'rejected') throw planned.reason;
         for (const statement of planned.value.statements) await db.run(statement);
-        // Read-only: DuckDB may write any file it can reach (COPY ... TO a table's metadata), so
-        // only statements that read run.
-        const kinds = await db.statementKinds(sql);
-        const writing = kinds.findIndex((kind) => !READ_ONLY_STATEMENTS.has(kind));
-        if (writing !== -1) throw new JobError('USAGE', `mwlake query only reads: statement ${writing + 1} is ${kinds[writing]}; use SELECT (or EXPLAIN), and --out FILE to write a result`);
-        if (kinds.length !== 1) throw new JobError('USAGE', `give one statement to run, found ${kinds.length}`);
+        await checkReadOnly(db, sql);
         await runUserSql(context, db, sql, format, flags.out);
       } catch (error) {
         throw asQueryError(error);
@@ -90,8 +85,24 @@ export const registerQuery: RegisterCommand = (program, context) => {
     });
 };
 
-/** Statement kinds `mwlake query` runs: they read tables and write nothing (DESCRIBE and SHOW parse as SELECT). */
-const READ_ONLY_STATEMENTS = new Set(['SELECT', 'EXPLAIN']);
+/**
+ * Refuses SQL other than one SELECT (DESCRIBE, SHOW and SUMMARIZE parse as SELECT), optionally
+ * under EXPLAIN: DuckDB may write any file it can reach (COPY ... TO a table's metadata). DuckDB's
+ * json_serialize_sql parses without binding (a prepare would bind, reading every file's footer
+ * twice) and serializes SELECT statements only; syntax errors are left to the run, which reports them.
+ */
+async function checkReadOnly(db: DuckDb, sql: string): Promise<void> {
+  const explained = /^\s*EXPLAIN(\s+ANALYZE)?\s/i.exec(sql);
+  const body = explained === null ? sql : sql.slice(explained[0].length);
+  const [row] = await db.all<{ j: string }>(`SELECT json_serialize_sql(${sqlString(body)}) AS j`);
+  const parsed = JSON.parse(row!.j) as { error?: boolean; error_type?: string; statements?: unknown[] };
+  if (parsed.error === true && parsed.error_type === 'not implemented') {
+    const word = body.trim().split(/[\s(]+/)[0]?.toUpperCase() ?? '';
+    const found = ['SELECT', 'WITH', 'FROM', 'VALUES', ''].includes(word) ? 'a statement that is not a SELECT' : `${/^[AEIOU]/.test(word) ? 'an' : 'a'} ${word} statement`;
+    throw new JobError('USAGE', `mwlake query only reads: run one SELECT (or DESCRIBE, SHOW, EXPLAIN); found ${found}. Use --out FILE to write a result`);
+  }
+  if (parsed.error !== true && (parsed.statements?.length ?? 1) !== 1) throw new JobError('USAGE', `give one statement to run, found ${parsed.statements?.length}`);
+}
 
 /**
  * DuckDB rejecting the user's SQL (parser, binder, catalog, conversion errors) is a usage error
