@@ -33,3 +33,13 @@ export function renderDumpStatus(wikiId: string, date: string, jobs: readonly (r
   }
   return JSON.stringify({ jobs: out, version: STATUS_API_VERSION }) + '\n';
 }
+
+/** Whether a dumpstatus.json text says its run completed: every job `done` (unparsable or no jobs: no). */
+export function isCompleteRunStatus(text: string): boolean {
+  try {
+    const jobs = Object.values((JSON.parse(text) as { jobs?: Record<string, { status?: unknown }> }).jobs ?? {});
+    return jobs.length > 0 && jobs.every((job) => job.status === 'done');
+  } catch {
+    return false;
+  }
+}

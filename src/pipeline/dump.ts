@@ -1,11 +1,14 @@
 // `mwlake dump`: binds the state views at their current snapshots and writes, per wiki and date,
 // the full dump set and the adds-changes run (src/dumps). Dates are cut at 00:00 UTC, exclusive.
 
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { JobError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { openDuckDb } from '../duckdb/connection.js';
 import { runDump } from '../dumps/dump-run.js';
+import { isCompleteRunStatus } from '../dumps/dump-status.js';
 import { cutoffOfDate } from '../dumps/file-names.js';
 import { runIncrementalDump } from '../dumps/incr-run.js';
 import { loadSiteInfo } from '../dumps/site-info.js';
@@ -40,6 +43,12 @@ export interface DumpDateResult {
 }
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Whether the run folder `<dumps_root>/<wiki>/<YYYYMMDD>` completed: its dumpstatus.json has every job done. */
+export async function isCompleteRun(directory: string): Promise<boolean> {
+  const text = await readFile(join(directory, 'dumpstatus.json'), 'utf8').catch(() => undefined);
+  return text !== undefined && isCompleteRunStatus(text);
+}
 
 /**
  * Every date from `from` to `to`, inclusive. Refuses what is not a calendar date (Date.parse would

@@ -2,7 +2,7 @@
 // lease. Every step is idempotent, so a second run the same night finds nothing to do and a
 // failed run can simply be run again.
 
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
@@ -11,7 +11,7 @@ import { fileLocation, joinLocation } from '../core/storage.js';
 import { writeMetricsFile, type Metric } from '../core/prom-textfile.js';
 import { duckDbMemory, type JobConfig } from './config.js';
 import { warehouseOf } from './warehouse.js';
-import { dateRange, runDumps, type DumpDateResult } from './dump.js';
+import { dateRange, isCompleteRun, runDumps, type DumpDateResult } from './dump.js';
 import { runDrain, type DrainResult } from './drain.js';
 import { acquireLease } from './lease.js';
 import { runMaintenance, type MaintenanceResult } from './maintenance.js';
@@ -43,17 +43,6 @@ export interface RunReport {
   };
   /** Size of every table after the run. */
   readonly tables?: readonly TableStatus[];
-}
-
-/** Whether a run folder's dumpstatus.json says every job is done (missing or unreadable: not). */
-async function isCompleteRun(directory: string): Promise<boolean> {
-  try {
-    const status = JSON.parse(await readFile(join(directory, 'dumpstatus.json'), 'utf8')) as { jobs?: Record<string, { status?: string }> };
-    const jobs = Object.values(status.jobs ?? {});
-    return jobs.length > 0 && jobs.every((job) => job.status === 'done');
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -10,7 +10,7 @@ import type { Warehouse } from '../iceberg/catalog.js';
 import { KafkaAdmin } from '../kafka/admin.js';
 import { partitionKey } from '../kafka/source.js';
 import type { JobConfig } from './config.js';
-import { dateRange } from './dump.js';
+import { dateRange, isCompleteRun } from './dump.js';
 import { kafkaOptions, storedOffsets } from './drain.js';
 
 export interface TableStatus {
@@ -29,7 +29,8 @@ export interface StatusReport {
   readonly tables: TableStatus[];
   readonly kafka: { readonly lag: Record<string, string>; readonly totalLag: string } | { readonly error: string };
   readonly lastRun: { readonly file: string; readonly startedAt: string; readonly durationMs: number } | null;
-  readonly dumps: Record<string, { readonly present: string[]; readonly missing: string[] }>;
+  /** Per wiki: complete runs, runs that failed or were interrupted (nightly retries them), and dates with no run since the first. */
+  readonly dumps: Record<string, { readonly present: string[]; readonly incomplete: string[]; readonly missing: string[] }>;
 }
 
 /** Sizes of the given tables (missing ones are left out), or of every table of the warehouse. */
@@ -89,19 +90,21 @@ async function lastRun(config: JobConfig): Promise<StatusReport['lastRun']> {
 
 /** Per wiki: complete dump dates (a dumpstatus.json exists), and the dates missing since the first up to yesterday. */
 async function dumpDates(config: JobConfig, today: string): Promise<StatusReport['dumps']> {
-  const out: Record<string, { present: string[]; missing: string[] }> = {};
+  const out: Record<string, { present: string[]; incomplete: string[]; missing: string[] }> = {};
   const yesterday = new Date(Date.parse(`${today}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
   for (const wiki of (await readdir(config.dumps.root).catch(() => [] as string[])).sort()) {
     if (wiki === 'other' || wiki === 'latest') continue;
     const present: string[] = [];
+    const incomplete: string[] = [];
     for (const d of (await readdir(join(config.dumps.root, wiki)).catch(() => [] as string[])).sort()) {
       if (!/^\d{8}$/.test(d)) continue;
-      const done = (await readdir(join(config.dumps.root, wiki, d)).catch(() => [] as string[])).includes('dumpstatus.json');
-      if (done) present.push(`${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}`);
+      const date = `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}`;
+      if (await isCompleteRun(join(config.dumps.root, wiki, d))) present.push(date);
+      else incomplete.push(date);
     }
-    const first = present[0];
-    const missing = first === undefined || first > yesterday ? [] : dateRange(first, yesterday).filter((d) => !present.includes(d));
-    out[wiki] = { present, missing };
+    const first = [...present, ...incomplete].sort()[0];
+    const missing = first === undefined || first > yesterday ? [] : dateRange(first, yesterday).filter((d) => !present.includes(d) && !incomplete.includes(d));
+    out[wiki] = { present, incomplete, missing };
   }
   return out;
 }

@@ -257,6 +257,9 @@ test('nightly catches up every missed date, then finds nothing to do, and writes
   // A night that failed partway (one wiki's jobs failed, the next wiki never tried) is due again.
   const statusFile = join(dumps, 'dewiki', '20261104', 'dumpstatus.json');
   writeFileSync(statusFile, readFileSync(statusFile, 'utf8').replaceAll('"done"', '"failed"'));
+  const failedNight = jsonOf((await cli('status', '--warehouse', wh, '--json')).out) as { dumps: Record<string, { present: string[]; incomplete: string[] }> };
+  assert.deepEqual(failedNight.dumps['dewiki']?.incomplete, ['2026-11-04'], 'status shows the failed night');
+  assert.ok(!failedNight.dumps['dewiki']?.present.includes('2026-11-04'));
   const retried = await runNightly({ config, logger: silentLogger(), today: '2026-11-06' });
   assert.deepEqual(retried.steps.dumps?.dates, ['2026-11-04']);
   assert.deepEqual((await runNightly({ config, logger: silentLogger(), today: '2026-11-06' })).steps.dumps?.dates, []);

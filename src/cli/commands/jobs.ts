@@ -168,7 +168,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
     print(context, { step: 'maintain', ...result });
   });
 
-  common(program.command('status').description('tables, Kafka lag against the stored offsets, the last run, dump dates present and missing'))
+  common(program.command('status').description('tables, Kafka lag against the stored offsets, the last run, dump dates present, incomplete and missing'))
     .option('--json', 'print JSON')
     .action(async (flags: CommonFlags & { json?: boolean }) => {
       const c = await config(flags, context);
@@ -184,7 +184,8 @@ export const registerJobs: RegisterCommand = (program, context) => {
       if (!('error' in status.kafka)) for (const [p, n] of Object.entries(status.kafka.lag)) lines.push(`  ${p} lag ${n}`);
       lines.push(`last run: ${status.lastRun === null ? 'none' : `${status.lastRun.startedAt} (${Math.round(status.lastRun.durationMs / 1000)} s)`}`);
       lines.push('dumps:');
-      for (const [wiki, d] of Object.entries(status.dumps)) lines.push(`  ${wiki}: ${d.present.length} dates, newest ${d.present.at(-1) ?? '-'}, missing ${d.missing.length === 0 ? 'none' : d.missing.length <= 3 ? d.missing.join(' ') : `${d.missing.length} (${d.missing[0]} … ${d.missing.at(-1)})`}`);
+      const dates = (list: string[]) => (list.length === 0 ? 'none' : list.length <= 3 ? list.join(' ') : `${list.length} (${list[0]} … ${list.at(-1)})`);
+      for (const [wiki, d] of Object.entries(status.dumps)) lines.push(`  ${wiki}: ${d.present.length} dates, newest ${d.present.at(-1) ?? '-'}, incomplete ${dates(d.incomplete)}, missing ${dates(d.missing)}`);
       context.stdout.write(lines.join('\n') + '\n');
     });
 
