@@ -252,7 +252,7 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
  * raw_event (JSON-escaped, so up to about twice its size), and a stock broker takes 1 MiB, which
  * would refuse the error events of larger bad messages on every run and so stop the drain.
  */
-export function errorTopicMaxMessageBytes(maxMessageBytes: number, largestRecordBytes: number): number {
+function errorTopicMaxMessageBytes(maxMessageBytes: number, largestRecordBytes: number): number {
   return Math.max(2 * maxMessageBytes + (1 << 20), largestRecordBytes + (64 << 10));
 }
 

@@ -75,7 +75,7 @@ function rowBytesSql(id: string): string {
  * file (the estimate scaled by the group's compression), which keeps a pass's file from being
  * "small" again at the next run.
  */
-async function rewriteSorted(db: DuckDb, table: Table, g: RewriteGroup, relation: string, columns: readonly SortColumn[], sizeSql: string, o: MaintenanceOptions): Promise<DataFile[]> {
+async function rewriteSorted(db: DuckDb, table: Table, g: RewriteGroup, relation: string, columns: readonly SortColumn[], sizeSql: string, o: MaintenanceOptions): Promise<{ files: DataFile[]; liveRows: bigint }> {
   const [stats] = await db.all<{ n: bigint; b: number | null }>(`SELECT count(*) AS n, sum(${sizeSql})::DOUBLE AS b FROM (${relation})`);
   const estimate = stats?.b ?? 0;
   const perFile = o.config.maintenance.targetFileSizeBytes * Math.max(1, estimate / Math.max(1, g.inputBytes));
@@ -91,7 +91,7 @@ async function rewriteSorted(db: DuckDb, table: Table, g: RewriteGroup, relation
     const file = await writeSortedDataFile(db, table, { selectSql, partition: g.partition, rowGroupSize, nameSuffix: '-compact' });
     if (file !== undefined) written.push(file);
   }
-  return written;
+  return { files: written, liveRows: BigInt(stats?.n ?? 0) };
 }
 
 async function compact(id: string, table: Table, o: MaintenanceOptions): Promise<MaintenanceTableResult['compaction']> {
@@ -106,17 +106,20 @@ async function compact(id: string, table: Table, o: MaintenanceOptions): Promise
   try {
     for (const g of groups) {
       const relation = filesRelationSql(table, g.dataFiles, g.deleteFiles);
-      const files =
-        columns === undefined
-          ? await writeDataFiles(db, table, { selectSql: relation, partition: g.partition, targetFileSizeBytes: m.targetFileSizeBytes })
-          : await rewriteSorted(db, table, g, relation, columns, rowBytesSql(id), o);
+      let files: DataFile[];
+      let liveRows: bigint;
+      if (columns === undefined) {
+        files = await writeDataFiles(db, table, { selectSql: relation, partition: g.partition, targetFileSizeBytes: m.targetFileSizeBytes });
+        liveRows = (await db.all<{ n: bigint }>(`SELECT count(*) AS n FROM (${relation})`))[0]!.n;
+      } else {
+        ({ files, liveRows } = await rewriteSorted(db, table, g, relation, columns, rowBytesSql(id), o));
+      }
       written.push(...files);
       // The rewrite replaces the group's files: it must hold every live row of them, once.
-      const [live] = await db.all<{ n: bigint }>(`SELECT count(*) AS n FROM (${relation})`);
       const rows = files.reduce((n, f) => n + f.recordCount, 0);
-      if (BigInt(rows) !== live!.n) {
+      if (BigInt(rows) !== liveRows) {
         const partition = partitionPath(table.spec(), table.schema(), g.partition);
-        throw new JobError('INTERNAL', `compacting ${table.location} (partition ${partition}) wrote ${rows} rows for ${live!.n} live rows; nothing was committed`, {
+        throw new JobError('INTERNAL', `compacting ${table.location} (partition ${partition}) wrote ${rows} rows for ${liveRows} live rows; nothing was committed`, {
           context: { table: table.location },
         });
       }
