@@ -26,7 +26,7 @@ const CARRIED_PROPERTIES = [KAFKA_OFFSETS_PROPERTY, SOURCE_SNAPSHOT_PROPERTY];
 export interface MaintenanceTableResult {
   readonly table: string;
   readonly compaction?: { readonly groups: number; readonly filesRewritten: number; readonly filesWritten: number; readonly bytesRewritten: number; readonly snapshotId?: string; readonly skipped?: string };
-  readonly expiry?: { readonly snapshotsExpired: number; readonly filesDeleted: number };
+  readonly expiry?: { readonly snapshotsExpired: number; readonly refsExpired: readonly string[]; readonly filesDeleted: number };
   readonly orphans?: { readonly filesRemoved: number; readonly bytes: number };
 }
 
@@ -176,7 +176,7 @@ export async function runMaintenance(o: MaintenanceOptions): Promise<Maintenance
         logger: o.logger,
         ...(o.dryRun === true ? { dryRun: true } : {}),
       });
-      result.expiry = { snapshotsExpired: r.expiredSnapshotIds.length, filesDeleted: r.deletedFiles.contentFiles + r.deletedFiles.manifests + r.deletedFiles.manifestLists };
+      result.expiry = { snapshotsExpired: r.expiredSnapshotIds.length, refsExpired: r.expiredRefs, filesDeleted: r.deletedFiles.contentFiles + r.deletedFiles.manifests + r.deletedFiles.manifestLists };
       table = r.table;
     }
     if (m.removeOrphans) {

@@ -174,3 +174,31 @@ test('after expiry the snapshot log starts after the last expired entry: no time
   assert.ok(log.every((e) => e.timestampMs > x.timestampMs), `log ${JSON.stringify(log.map((e) => [e.timestampMs, String(e.snapshotId)]))} keeps nothing from before x's entry`);
   assert.equal(r.table.snapshotAsOf(x.timestampMs), undefined, "x's time no longer resolves to another snapshot");
 });
+
+test('expiry drops tags and branches past their max-ref-age-ms (else the table default), never main, and the snapshots only they kept', async () => {
+  let t = await fresh();
+  for (const ids of [[1], [2], [3], [4]]) t = (await t.commit({ addDataFiles: await w.write(t, ids) })).table;
+  const [s1, s2, s3, s4] = t.metadata.snapshots.map((s) => s.snapshotId);
+  const DAY = 86_400_000;
+  t = await t.updateMetadata((m) => ({
+    ...m,
+    properties: { ...m.properties, 'history.expire.max-ref-age-ms': String(DAY) },
+    refs: {
+      ...m.refs,
+      old: { snapshotId: s1!, type: 'tag', maxRefAgeMs: DAY },
+      young: { snapshotId: s2!, type: 'tag', maxRefAgeMs: 30 * DAY },
+      // No max-ref-age-ms of its own: the table property's day applies.
+      dev: { snapshotId: s1!, type: 'branch' },
+    },
+  }));
+  // Two days on: old and dev are past a day, young is not, and main never expires.
+  const r = await expireSnapshots(t, { olderThanMs: Date.now() + 1, retainLast: 1, nowMs: Date.now() + 2 * DAY });
+  assert.deepEqual(r.expiredRefs.sort(), ['dev', 'old']);
+  assert.deepEqual(Object.keys(r.table.metadata.refs).sort(), ['main', 'young']);
+  assert.deepEqual(r.expiredSnapshotIds.sort(), [s1, s3].sort(), 's1 was kept by the dropped refs only');
+  assert.deepEqual(r.table.metadata.snapshots.map((s) => s.snapshotId), [s2, s4]);
+  assert.deepEqual(await rows(r.table), await rows(t), 'the current rows are untouched');
+  // Within a day nothing is dropped.
+  const early = await expireSnapshots(t, { olderThanMs: 0, retainLast: 1, nowMs: Date.now(), dryRun: true });
+  assert.deepEqual(early.expiredRefs, []);
+});

@@ -1,9 +1,10 @@
-// Snapshot expiry (Java's ExpireSnapshots): drop snapshots older than a cutoff, except the last K of
-// every branch, ref heads and snapshots a caller still needs, then delete the files only they used.
-// The metadata commit comes first: a crash before the deletes leaves orphans, never a broken table.
+// Snapshot expiry (Java's ExpireSnapshots): drop refs older than their max-ref-age-ms, then
+// snapshots older than a cutoff, except the last K of every branch, ref heads and snapshots a caller
+// still needs, then delete the files only they used. The metadata commit comes first: a crash
+// before the deletes leaves orphans, never a broken table.
 
 import type { Logger } from '../../core/log.js';
-import type { Snapshot } from '../spec/snapshot.js';
+import { MAIN_BRANCH, type Snapshot, type SnapshotRef } from '../spec/snapshot.js';
 import type { TableMetadata } from '../spec/table-metadata.js';
 import type { Table } from '../table.js';
 import { reachableFiles } from './reachable-files.js';
@@ -13,7 +14,7 @@ export interface ExpireOptions {
   readonly olderThanMs: number;
   /** Ancestors of each branch head kept regardless of age (the head counts); at least 1. A branch's min-snapshots-to-keep overrides it. */
   readonly retainLast: number;
-  /** The clock for branches' max-snapshot-age-ms (default now). */
+  /** The clock for refs' max-ref-age-ms and branches' max-snapshot-age-ms (default now). */
   readonly nowMs?: number;
   /** Snapshots that must survive, e.g. the source snapshot a downstream job reads from next. */
   readonly keep?: Iterable<bigint>;
@@ -24,21 +25,43 @@ export interface ExpireOptions {
 export interface ExpireResult {
   readonly table: Table;
   readonly expiredSnapshotIds: bigint[];
+  /** Names of the refs (tags, branches other than main) dropped for their max-ref-age-ms. */
+  readonly expiredRefs: string[];
   readonly deletedFiles: { readonly manifestLists: number; readonly manifests: number; readonly contentFiles: number };
+}
+
+/** Table property: the max-ref-age-ms of refs that set none (spec §Snapshot References). */
+export const MAX_REF_AGE_PROPERTY = 'history.expire.max-ref-age-ms';
+
+/**
+ * The refs expiry keeps, as Java's RemoveSnapshots.computeRetainedRefs picks them: main always;
+ * any other while its snapshot exists and is no older than its max-ref-age-ms, else the table's
+ * history.expire.max-ref-age-ms, else forever.
+ */
+export function retainedRefs(m: TableMetadata, nowMs: number = Date.now()): Record<string, SnapshotRef> {
+  const byId = new Map(m.snapshots.map((s) => [s.snapshotId, s]));
+  const property = m.properties[MAX_REF_AGE_PROPERTY];
+  const tableMaxAgeMs = property === undefined || !/^\d+$/.test(property) ? Infinity : Number(property);
+  const out: Record<string, SnapshotRef> = {};
+  for (const [name, ref] of Object.entries(m.refs)) {
+    const snapshot = byId.get(ref.snapshotId);
+    if (name === MAIN_BRANCH || (snapshot !== undefined && nowMs - snapshot.timestampMs <= (ref.maxRefAgeMs ?? tableMaxAgeMs))) out[name] = ref;
+  }
+  return out;
 }
 
 /**
  * The ids of snapshots expiry keeps, as Java's RemoveSnapshots picks them: every ref head; for each
  * branch its newest ancestors while fewer than its min-snapshots-to-keep (else `retainLast`) are
  * kept or while they are younger than its max-snapshot-age-ms (else `olderThanMs`); any other
- * snapshot younger than `olderThanMs`; and `keep`.
+ * snapshot younger than `olderThanMs`; and `keep`. Refs past their max-ref-age-ms protect nothing.
  */
 export function retainedSnapshotIds(m: TableMetadata, o: Pick<ExpireOptions, 'olderThanMs' | 'retainLast' | 'keep' | 'nowMs'>): Set<bigint> {
   const byId = new Map(m.snapshots.map((s) => [s.snapshotId, s]));
   const keep = new Set<bigint>(o.keep ?? []);
   const onBranch = new Set<bigint>();
   if (m.currentSnapshotId !== undefined) keep.add(m.currentSnapshotId);
-  for (const ref of Object.values(m.refs)) {
+  for (const ref of Object.values(retainedRefs(m, o.nowMs))) {
     keep.add(ref.snapshotId);
     if (ref.type !== 'branch') continue;
     const minKeep = Math.max(1, ref.minSnapshotsToKeep ?? o.retainLast);
@@ -62,23 +85,29 @@ export function retainedSnapshotIds(m: TableMetadata, o: Pick<ExpireOptions, 'ol
  * of a removed snapshot (spec: "all entries before a snapshot that has expired should be
  * removed"), so a time-travel read of that period fails instead of finding the wrong snapshot.
  */
-function withoutSnapshots(m: TableMetadata, retained: ReadonlySet<bigint>): TableMetadata {
+function withoutSnapshots(m: TableMetadata, retained: ReadonlySet<bigint>, refs: Readonly<Record<string, SnapshotRef>>): TableMetadata {
   const lastRemoved = m.snapshotLog.findLastIndex((entry) => !retained.has(entry.snapshotId));
-  return { ...m, snapshots: m.snapshots.filter((s) => retained.has(s.snapshotId)), snapshotLog: m.snapshotLog.slice(lastRemoved + 1) };
+  return { ...m, refs, snapshots: m.snapshots.filter((s) => retained.has(s.snapshotId)), snapshotLog: m.snapshotLog.slice(lastRemoved + 1) };
 }
 
 export async function expireSnapshots(table: Table, o: ExpireOptions): Promise<ExpireResult> {
-  const retained = retainedSnapshotIds(table.metadata, o);
+  // One clock for the plan and every commit attempt, so they agree on which refs are too old.
+  const opts = { ...o, nowMs: o.nowMs ?? Date.now() };
+  const retained = retainedSnapshotIds(table.metadata, opts);
   const expired = table.metadata.snapshots.filter((s) => !retained.has(s.snapshotId));
-  if (expired.length === 0) return { table, expiredSnapshotIds: [], deletedFiles: { manifestLists: 0, manifests: 0, contentFiles: 0 } };
+  const keptRefs = retainedRefs(table.metadata, opts.nowMs);
+  const expiredRefs = Object.keys(table.metadata.refs).filter((name) => keptRefs[name] === undefined);
+  if (expired.length === 0 && expiredRefs.length === 0) return { table, expiredSnapshotIds: [], expiredRefs, deletedFiles: { manifestLists: 0, manifests: 0, contentFiles: 0 } };
   const expiredIds = new Set(expired.map((s) => s.snapshotId));
   const before = await reachableFiles(table.storage, expired);
   let next = table;
   if (o.dryRun !== true) {
     // Re-checked against each attempt's metadata: a concurrent commit or rollback may need one again.
     next = await table.updateMetadata((m) => {
-      const needed = retainedSnapshotIds(m, o);
-      return withoutSnapshots(m, new Set(m.snapshots.map((s) => s.snapshotId).filter((id) => !expiredIds.has(id) || needed.has(id))));
+      const needed = retainedSnapshotIds(m, opts);
+      // Refs are judged again on each attempt (a concurrent commit may have moved one), by the same clock.
+      const refs = retainedRefs(m, opts.nowMs);
+      return withoutSnapshots(m, new Set(m.snapshots.map((s) => s.snapshotId).filter((id) => !expiredIds.has(id) || needed.has(id))), refs);
     });
   }
   const survivors = o.dryRun === true ? table.metadata.snapshots.filter((s) => retained.has(s.snapshotId)) : next.metadata.snapshots;
@@ -89,9 +118,10 @@ export async function expireSnapshots(table: Table, o: ExpireOptions): Promise<E
   if (o.dryRun !== true) {
     for (const f of [...content, ...manifests, ...lists]) await table.storage.delete(f);
   }
-  o.logger?.info({ table: table.location, expired: expired.length, deletedFiles: content.length, manifests: manifests.length }, o.dryRun === true ? 'would expire snapshots' : 'expired snapshots');
+  o.logger?.info({ table: table.location, expired: expired.length, expiredRefs, deletedFiles: content.length, manifests: manifests.length }, o.dryRun === true ? 'would expire snapshots' : 'expired snapshots');
   return {
     table: next,
+    expiredRefs,
     expiredSnapshotIds: expired.filter((s) => o.dryRun === true || next.snapshot(s.snapshotId) === undefined).map((s) => s.snapshotId),
     deletedFiles: { manifestLists: lists.length, manifests: manifests.length, contentFiles: content.length },
   };
