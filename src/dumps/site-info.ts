@@ -87,17 +87,24 @@ export async function loadSiteInfo(namespaceMapPath: string, wikiId: string, ove
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
   let lineNumber = 0;
   try {
+    let checked = false;
     for await (const line of lines) {
       lineNumber++;
-      // Cheap prefilter: the map has ~30,000 lines and we want one wiki's.
-      if (!line.replaceAll(' ', '').includes(needle)) continue;
+      // The first line is checked in full, so that a file of another shape (a JSON array, a CSV)
+      // is reported as such rather than as lacking the wiki; the rest go through a cheap
+      // prefilter: the map has ~30,000 lines and we want one wiki's.
+      if (checked && !line.replaceAll(' ', '').includes(needle)) continue;
       const where = `${namespaceMapPath}:${lineNumber}`;
       let row: MapLine;
       try {
         row = JSON.parse(line) as MapLine;
       } catch (cause) {
-        throw new JobError('DATA', `namespace map ${where} is not valid JSON`, { cause });
+        throw new JobError('DATA', `namespace map ${where} is not valid JSON; expected JSON lines of wmf_raw.mediawiki_project_namespace_map`, { cause });
       }
+      if (!checked && (row === null || typeof row !== 'object' || Array.isArray(row) || typeof row.dbname !== 'string')) {
+        throw new JobError('DATA', `namespace map ${where} is not a namespace map line: expected a JSON object with a string "dbname" on each line (JSON lines of wmf_raw.mediawiki_project_namespace_map)`);
+      }
+      checked = true;
       if (row.dbname !== wikiId) continue;
       first ??= row;
       const key = row.namespace;

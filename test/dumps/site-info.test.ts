@@ -75,6 +75,17 @@ test('a plain (not gzipped) map with a malformed line is reported with its line 
     await assert.rejects(loadSiteInfo(path, 'xwiki'), /map\.json:2 is not valid JSON/);
     await writeFile(path, '{"dbname":"xwiki","sitename":"X","home_page":"https://x/wiki/M","language":"en","case_setting":"sideways","namespace":0}\n');
     await assert.rejects(loadSiteInfo(path, 'xwiki'), /expected a case setting .* found undefined|found "sideways"/);
+    // A file of another shape is named as such, not reported as lacking the wiki.
+    await writeFile(path, '[{"dbname":"ywiki"},\n{"dbname":"xwiki"}]\n');
+    await assert.rejects(loadSiteInfo(path, 'xwiki'), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'DATA');
+      assert.match(error.message, /map\.json:1 is not valid JSON; expected JSON lines/);
+      return true;
+    });
+    await writeFile(path, '[{"dbname":"ywiki"}, {"dbname":"xwiki"}]\n');
+    await assert.rejects(loadSiteInfo(path, 'xwiki'), /map\.json:1 is not a namespace map line: expected a JSON object with a string "dbname"/);
+    await writeFile(path, 'dbname,namespace\nxwiki,0\n');
+    await assert.rejects(loadSiteInfo(path, 'xwiki'), /map\.json:1 is not valid JSON/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
