@@ -1,10 +1,12 @@
 // One writer per job: a lease file in the warehouse (`_leases/<job>.json`) holding pid, host,
 // start time and a heartbeat. Created with create-if-absent, so two runs cannot both acquire a
 // free lease; a lease whose heartbeat is older than the expiry is taken over, and so is, at once,
-// one whose process has exited on this machine (killed: nothing released it). Documented in the
+// one whose process has exited on this machine (killed: nothing released it). A takeover is won by
+// creating the stale lease's claim file (`_leases/<job>.json.claim-<hash of the stale lease>`),
+// also create-if-absent, so two runs cannot both take over one stale lease. Documented in the
 // README. Table commits stay optimistic, so even a broken lease cannot corrupt a table.
 
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { JobError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { onInterrupt } from '../core/interrupt.js';
@@ -51,15 +53,36 @@ export function leaseLocation(warehouseLocation: string, job: string): string {
   return joinLocation(warehouseLocation, '_leases', `${job}.json`);
 }
 
-async function readHolder(storage: Storage, location: string): Promise<LeaseHolder | undefined> {
+interface LeaseFile {
+  /** Undefined when torn by a crash mid-write: treated as stale. */
+  readonly holder: LeaseHolder | undefined;
+  /** Hash of the file's bytes: names the claim file of a takeover of exactly this version. */
+  readonly version: string;
+}
+
+async function readLeaseFile(storage: Storage, location: string): Promise<LeaseFile | undefined> {
+  let bytes: Uint8Array;
   try {
-    return JSON.parse(Buffer.from(await storage.read(location)).toString('utf8')) as LeaseHolder;
+    bytes = await storage.read(location);
   } catch (error) {
     if (error instanceof JobError && error.code === 'NOT_FOUND') return undefined;
-    if (error instanceof SyntaxError) return undefined; // torn by a crash mid-write: treat as stale
+    throw error;
+  }
+  const version = createHash('sha1').update(bytes).digest('hex').slice(0, 16);
+  try {
+    return { holder: JSON.parse(Buffer.from(bytes).toString('utf8')) as LeaseHolder, version };
+  } catch (error) {
+    if (error instanceof SyntaxError) return { holder: undefined, version };
     throw error;
   }
 }
+
+async function readHolder(storage: Storage, location: string): Promise<LeaseHolder | undefined> {
+  return (await readLeaseFile(storage, location))?.holder;
+}
+
+/** Tries to acquire after a lost first attempt; a run that meets only moving leases gives up after this many. */
+const ACQUIRE_ATTEMPTS = 5;
 
 export async function acquireLease(options: AcquireOptions): Promise<Lease> {
   const now = options.nowMs ?? Date.now;
@@ -79,11 +102,22 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
     command: options.command,
   };
   let tookOver: LeaseHolder | undefined;
-  try {
-    await options.storage.writeIfAbsent(location, JSON.stringify(holder));
-  } catch (error) {
-    if (!(error instanceof JobError && error.code === 'ALREADY_EXISTS')) throw error;
-    const current = await readHolder(options.storage, location);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await options.storage.writeIfAbsent(location, JSON.stringify(holder));
+      break;
+    } catch (error) {
+      if (!(error instanceof JobError && error.code === 'ALREADY_EXISTS')) throw error;
+    }
+    const moved = (): JobError =>
+      new JobError('LOCKED', `job ${options.job}: the lease changed under ${ACQUIRE_ATTEMPTS} attempts to acquire it; another run is starting (${location})`, { context: { lease: location } });
+    const found = await readLeaseFile(options.storage, location);
+    if (found === undefined) {
+      // Released since: try to create it again.
+      if (attempt < ACQUIRE_ATTEMPTS) continue;
+      throw moved();
+    }
+    const current = found.holder;
     const ageMs = current === undefined ? Infinity : now() - Date.parse(current.heartbeatAt);
     const exited = current !== undefined && hasExited(current);
     if (ageMs <= expiryMs && !exited) {
@@ -94,14 +128,27 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
         { context: { lease: location, holder: current } },
       );
     }
+    // Of the runs that found this stale lease, only the one that creates its claim takes it over.
+    const claimAt = `${location}.claim-${found.version}`;
+    try {
+      await options.storage.writeIfAbsent(claimAt, JSON.stringify(holder));
+    } catch (error) {
+      if (!(error instanceof JobError && error.code === 'ALREADY_EXISTS')) throw error;
+      throw new JobError('LOCKED', `job ${options.job}: another run is taking over the stale lease at the same time (${claimAt})`, { context: { lease: location, holder: current } });
+    }
+    // The claim is only good for the version it names: a claim of an older takeover may have
+    // been removed since, so check that the lease is still the one judged stale.
+    if ((await readLeaseFile(options.storage, location))?.version !== found.version) {
+      await options.storage.delete(claimAt);
+      if (attempt < ACQUIRE_ATTEMPTS) continue;
+      throw moved();
+    }
     tookOver = current;
     options.logger.warn({ lease: location, stale: current, ageMs }, exited ? 'taking over the lease of a process that has exited' : 'taking over a stale lease');
     await options.storage.writeAtomic(location, JSON.stringify(holder));
-    // Two runs may take over the same stale lease at once: the last write wins, the other backs off.
-    const winner = await readHolder(options.storage, location);
-    if (winner?.leaseId !== holder.leaseId) {
-      throw new JobError('LOCKED', `job ${options.job} was taken over at the same time by pid ${winner?.pid ?? '?'} on ${winner?.host ?? '?'} (${location})`, { context: { lease: location, holder: winner } });
-    }
+    // Done with: a run that claims the stale version later fails the check above.
+    await options.storage.delete(claimAt);
+    break;
   }
   let beat = holder;
   // Each beat first checks the lease is still ours: a run that stalled past the expiry was taken

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -83,4 +83,43 @@ test('a run taken over after stalling does not write its lease back: the new hol
   await a.release();
   assert.equal(await read(), b.holder.leaseId, "A's release leaves B's lease");
   await b.release();
+});
+
+test('two runs taking over one stale lease at the same time: exactly one gets it', async () => {
+  const job = 'race';
+  await plant(job, { pid: exitedPid() });
+  const location = leaseLocation(warehouseLocation, job);
+  let bHasRead!: () => void;
+  const bRead = new Promise<void>((resolve) => (bHasRead = resolve));
+  // The interleaving a write-then-read-back takeover loses: both read the stale lease, then A
+  // writes and reads back, then B writes and reads back.
+  class Gated extends LocalStorage {
+    constructor(private readonly hooks: { afterRead?: () => void; beforeWrite?: () => Promise<unknown> }) {
+      super();
+    }
+    override async read(at: string): Promise<Uint8Array> {
+      const bytes = await super.read(at);
+      if (at === location) this.hooks.afterRead?.();
+      return bytes;
+    }
+    override async writeAtomic(at: string, bytes: Uint8Array | string): Promise<void> {
+      if (at === location) await this.hooks.beforeWrite?.();
+      return super.writeAtomic(at, bytes);
+    }
+  }
+  const a = acquireLease({ storage: new Gated({ beforeWrite: () => bRead }), warehouseLocation, job, command: 'drain', logger: silentLogger() });
+  const aSettled = a.then(
+    () => undefined,
+    () => undefined,
+  );
+  const b = acquireLease({ storage: new Gated({ afterRead: () => bHasRead(), beforeWrite: () => aSettled }), warehouseLocation, job, command: 'drain', logger: silentLogger() });
+  const results = await Promise.allSettled([a, b]);
+  const won = results.filter((r) => r.status === 'fulfilled');
+  const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  assert.equal(won.length, 1, `one run holds the lease, found ${won.length}`);
+  assert.equal((lost[0]!.reason as { code?: string }).code, 'LOCKED');
+  const holder = (won[0] as PromiseFulfilledResult<Awaited<typeof a>>).value;
+  assert.equal((JSON.parse(Buffer.from(await storage.read(location)).toString('utf8')) as LeaseHolder).leaseId, holder.holder.leaseId);
+  await holder.release();
+  assert.deepEqual((await readdir(join(dir, '_leases'))).filter((name) => name.startsWith(`${job}.`)), [], 'no lease or claim file is left');
 });
