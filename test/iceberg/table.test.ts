@@ -204,3 +204,23 @@ test('merged manifests keep data, deletes and every snapshot readable', async ()
 async function readManifestListOf(t: Table) {
   return decodeManifestList(await w.warehouse.storage.read(t.currentSnapshot()!.manifestList), 'list');
 }
+
+test('a manifest rewritten and then merged in the same commit leaves no file behind', async () => {
+  let t = await freshTable();
+  t = await t.updateMetadata((m) => ({ ...m, properties: { ...m.properties, 'commit.manifest.min-count-to-merge': '3' } }));
+  const first = await w.write(t, [1, 2]);
+  t = (await t.commit({ addDataFiles: first })).table;
+  t = (await t.commit({ addDataFiles: await w.write(t, [3]) })).table;
+  // Removing a file of the first manifest rewrites it; with the new file's manifest the group
+  // reaches three, so the rewritten manifest is merged into another one at once.
+  t = (await t.commit({ removeDataFiles: [first[0]!.filePath], addDataFiles: await w.write(t, [4]) })).table;
+  assert.deepEqual(await ids(t), [2, 3, 4]);
+  const referenced = new Set<string>();
+  for (const s of t.metadata.snapshots) {
+    for (const m of await decodeManifestList(await w.warehouse.storage.read(s.manifestList), 'list')) referenced.add(m.manifestPath.split('/').at(-1)!);
+  }
+  const metaDir = join(w.warehouse.storage.localPath(t.location)!, 'metadata');
+  const manifests = (await readdir(metaDir)).filter((name) => name.endsWith('.avro') && !name.startsWith('snap-'));
+  assert.deepEqual(manifests.filter((name) => !referenced.has(name)), [], 'every manifest on disk is in some manifest list');
+  assert.ok(manifests.length >= 3);
+});

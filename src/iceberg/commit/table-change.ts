@@ -154,6 +154,12 @@ export async function applyChange(
     { tableLocation: base.location, schema, specOf: (id) => specOf(base, id), snapshotId: o.snapshotId, sequenceNumber, commitUuid: `${o.commitUuid}-a${o.attempt}`, nextIndex: index },
     written,
   );
+  // A manifest rewritten above and then merged is in no list: removed now, not left to orphan removal.
+  const listed = new Set([...added, ...manifests].map((m) => m.manifestPath));
+  for (const path of written.filter((p) => !listed.has(p))) {
+    await storage.delete(path);
+    written.splice(written.indexOf(path), 1);
+  }
   const listLocation = manifestListLocation(base.location, o.snapshotId, o.attempt, o.commitUuid);
   const list = await encodeManifestList([...added, ...manifests], { snapshotId: o.snapshotId, parentSnapshotId: current?.snapshotId, sequenceNumber });
   await storage.writeIfAbsent(listLocation, list);
