@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The merge row of `npm run bench`: a fixed delta of generated events merged into history tables
-// of 1x and 8x size. Run alone: node bench/merge-scale.mjs HISTORY_EVENTS DELTA_EVENTS (after
-// `npx tsc -p .`). Prints one JSON line: the merge seconds at each size and the 8x/1x ratio.
+// of 1x and 8x size, RUNS times each (the state tables are rolled back to before the delta between
+// runs, so every run merges the same delta into the same history). Run alone: node
+// bench/merge-scale.mjs HISTORY_EVENTS DELTA_EVENTS [RUNS] (after `npx tsc -p .`). Prints one JSON
+// line: the median, min and max merge seconds at each size and the ratio of the medians.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +11,7 @@ import { join, resolve } from 'node:path';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
 const load = (p) => import(join(root, 'dist', p));
-const [{ generateRecords }, { validatePageChange }, { EventStager }, { runMerge }, { Warehouse }, { LocalStorage, fileLocation }, { silentLogger }, { EVENTS_SCHEMA, EVENTS_SPEC }] = await Promise.all([
+const [{ generateRecords }, { validatePageChange }, { EventStager }, { runMerge }, { Warehouse }, { LocalStorage, fileLocation }, { silentLogger }, { EVENTS_SCHEMA, EVENTS_SPEC }, { rollbackTo }, { STATE_NAMESPACE, PAGES_TABLE, REVISIONS_TABLE }] = await Promise.all([
   load('src/gen/generator.js'),
   load('src/events/validate.js'),
   load('src/pipeline/event-files.js'),
@@ -18,10 +20,13 @@ const [{ generateRecords }, { validatePageChange }, { EventStager }, { runMerge 
   load('src/core/storage.js'),
   load('src/core/log.js'),
   load('src/events/events-table.js'),
+  load('src/iceberg/commit/rollback.js'),
+  load('src/merge/state-schema.js'),
 ]);
 
 const history = Number(process.argv[2] ?? 50_000);
 const delta = Number(process.argv[3] ?? 50_000);
+const runs = Number(process.argv[4] ?? 3);
 const work = mkdtempSync(join(tmpdir(), 'mwlake-bench-merge-'));
 let offset = 0n;
 
@@ -39,6 +44,8 @@ async function append(warehouse, records) {
   }
 }
 
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
 async function mergeSeconds(scale) {
   const warehouse = new Warehouse(new LocalStorage(), fileLocation(join(work, `x${scale}`)));
   const n = history * scale;
@@ -47,15 +54,23 @@ async function mergeSeconds(scale) {
   await append(warehouse, records.slice(0, n));
   await runMerge({ warehouse, eventsNamespace: 'events', eventsTable: 'page_content_change', logger: silentLogger() });
   await append(warehouse, records.slice(n));
-  const started = process.hrtime.bigint();
-  await runMerge({ warehouse, eventsNamespace: 'events', eventsTable: 'page_content_change', logger: silentLogger() });
-  return Number(process.hrtime.bigint() - started) / 1e9;
+  const state = await Promise.all([REVISIONS_TABLE, PAGES_TABLE].map((name) => warehouse.loadTable(STATE_NAMESPACE, name)));
+  const before = state.map((t) => t.currentSnapshot().snapshotId);
+  const seconds = [];
+  for (let i = 0; i < runs; i++) {
+    if (i > 0) for (const [k, t] of state.entries()) await rollbackTo(await t.refresh(), before[k]);
+    const started = process.hrtime.bigint();
+    const result = await runMerge({ warehouse, eventsNamespace: 'events', eventsTable: 'page_content_change', logger: silentLogger() });
+    seconds.push(Number(process.hrtime.bigint() - started) / 1e9);
+    if (result.tables.some((t) => t.skipped)) throw new Error(`merge run ${i + 1} at ${scale}x merged nothing: ${JSON.stringify(result.tables)}`);
+  }
+  return { median: median(seconds), min: Math.min(...seconds), max: Math.max(...seconds) };
 }
 
 try {
   const one = await mergeSeconds(1);
   const eight = await mergeSeconds(8);
-  console.log(JSON.stringify({ history, delta, oneX: one, eightX: eight, ratio: eight / one }));
+  console.log(JSON.stringify({ history, delta, runs, oneX: one.median, eightX: eight.median, oneXRange: [one.min, one.max], eightXRange: [eight.min, eight.max], ratio: eight.median / one.median }));
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
