@@ -93,7 +93,7 @@ export async function loadSiteInfo(namespaceMapPath: string, wikiId: string, ove
       // The first line is checked in full, so that a file of another shape (a JSON array, a CSV)
       // is reported as such rather than as lacking the wiki; the rest go through a cheap
       // prefilter: the map has ~30,000 lines and we want one wiki's.
-      if (checked && !line.replaceAll(' ', '').includes(needle)) continue;
+      if (line.trim() === '' || (checked && !line.replaceAll(' ', '').includes(needle))) continue;
       const where = `${namespaceMapPath}:${lineNumber}`;
       let row: MapLine;
       try {

@@ -2,7 +2,7 @@
 // start time and a heartbeat. Created with create-if-absent, so two runs cannot both acquire a
 // free lease; a lease whose heartbeat is older than the expiry is taken over, and so is, at once,
 // one whose process has exited on this machine (killed: nothing released it). A takeover is won by
-// creating the stale lease's claim file (`_leases/<job>.json.claim-<hash of the stale lease>`),
+// creating the stale lease's claim file (`_leases/<job>.json.claim-<hash of the stale lease>-<n>`),
 // also create-if-absent, so two runs cannot both take over one stale lease. Documented in the
 // README. Table commits stay optimistic, so even a broken lease cannot corrupt a table.
 
@@ -83,6 +83,36 @@ async function readHolder(storage: Storage, location: string): Promise<LeaseHold
 
 /** Tries to acquire after a lost first attempt; a run that meets only moving leases gives up after this many. */
 const ACQUIRE_ATTEMPTS = 5;
+/** Claims of one stale lease a run passes over (left by runs that died mid-takeover) before it gives up. */
+const CLAIM_GENERATIONS = 8;
+
+type Claim = { readonly at: string; readonly passed: readonly string[]; readonly held?: undefined } | { readonly held: LeaseHolder };
+
+/**
+ * Claims the takeover of lease version `version`: creates `<lease>.claim-<version>-<g>` for the
+ * first generation g not yet taken. A claim whose run died mid-takeover (`isStale`) is passed over,
+ * never removed, so two runs cannot both take one generation; a live claim means another run is
+ * taking over (`held`). 'moved' when a claim vanished: its run finished, so the lease changed.
+ */
+async function claimTakeover(storage: Storage, location: string, version: string, self: LeaseHolder, isStale: (claimant: LeaseHolder | undefined) => boolean): Promise<Claim | 'moved'> {
+  const passed: string[] = [];
+  for (let generation = 0; generation < CLAIM_GENERATIONS; generation++) {
+    const at = `${location}.claim-${version}-${generation}`;
+    try {
+      await storage.writeIfAbsent(at, JSON.stringify(self));
+      return { at, passed };
+    } catch (error) {
+      if (!(error instanceof JobError && error.code === 'ALREADY_EXISTS')) throw error;
+    }
+    const claimant = await readLeaseFile(storage, at);
+    if (claimant === undefined) return 'moved';
+    if (!isStale(claimant.holder)) return { held: claimant.holder! };
+    passed.push(at);
+  }
+  throw new JobError('LOCKED', `${CLAIM_GENERATIONS} runs died while taking over the lease ${location}; remove its .claim-${version}-* files once no run of the job is active`, {
+    context: { lease: location },
+  });
+}
 
 export async function acquireLease(options: AcquireOptions): Promise<Lease> {
   const now = options.nowMs ?? Date.now;
@@ -101,6 +131,12 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
     heartbeatAt: iso(),
     command: options.command,
   };
+  /** A holder (or a claimant) is stale once its heartbeat is older than the expiry, or its process has exited. */
+  const staleness = (other: LeaseHolder | undefined): { ageMs: number; exited: boolean; stale: boolean } => {
+    const ageMs = other === undefined ? Infinity : now() - Date.parse(other.heartbeatAt);
+    const exited = other !== undefined && hasExited(other);
+    return { ageMs, exited, stale: !(ageMs <= expiryMs) || exited };
+  };
   let tookOver: LeaseHolder | undefined;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -118,9 +154,8 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
       throw moved();
     }
     const current = found.holder;
-    const ageMs = current === undefined ? Infinity : now() - Date.parse(current.heartbeatAt);
-    const exited = current !== undefined && hasExited(current);
-    if (ageMs <= expiryMs && !exited) {
+    const { ageMs, exited, stale } = staleness(current);
+    if (!stale) {
       throw new JobError(
         'LOCKED',
         `job ${options.job} is locked by pid ${current!.pid} on ${current!.host} (${current!.command}, started ${current!.startedAt}, heartbeat ${Math.round(ageMs / 1000)} s ago); ` +
@@ -129,17 +164,20 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
       );
     }
     // Of the runs that found this stale lease, only the one that creates its claim takes it over.
-    const claimAt = `${location}.claim-${found.version}`;
-    try {
-      await options.storage.writeIfAbsent(claimAt, JSON.stringify(holder));
-    } catch (error) {
-      if (!(error instanceof JobError && error.code === 'ALREADY_EXISTS')) throw error;
-      throw new JobError('LOCKED', `job ${options.job}: another run is taking over the stale lease at the same time (${claimAt})`, { context: { lease: location, holder: current } });
+    const claim = await claimTakeover(options.storage, location, found.version, holder, (claimant) => staleness(claimant).stale);
+    if (claim === 'moved') {
+      if (attempt < ACQUIRE_ATTEMPTS) continue;
+      throw moved();
+    }
+    if (claim.held !== undefined) {
+      throw new JobError('LOCKED', `job ${options.job}: another run (pid ${claim.held.pid} on ${claim.held.host}) is taking over the stale lease at the same time (${location})`, {
+        context: { lease: location, holder: current },
+      });
     }
     // The claim is only good for the version it names: a claim of an older takeover may have
     // been removed since, so check that the lease is still the one judged stale.
     if ((await readLeaseFile(options.storage, location))?.version !== found.version) {
-      await options.storage.delete(claimAt);
+      await options.storage.delete(claim.at);
       if (attempt < ACQUIRE_ATTEMPTS) continue;
       throw moved();
     }
@@ -147,7 +185,8 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
     options.logger.warn({ lease: location, stale: current, ageMs }, exited ? 'taking over the lease of a process that has exited' : 'taking over a stale lease');
     await options.storage.writeAtomic(location, JSON.stringify(holder));
     // Done with: a run that claims the stale version later fails the check above.
-    await options.storage.delete(claimAt);
+    for (const at of claim.passed) await options.storage.delete(at);
+    await options.storage.delete(claim.at);
     break;
   }
   let beat = holder;

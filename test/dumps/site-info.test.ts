@@ -84,6 +84,9 @@ test('a plain (not gzipped) map with a malformed line is reported with its line 
     });
     await writeFile(path, '[{"dbname":"ywiki"}, {"dbname":"xwiki"}]\n');
     await assert.rejects(loadSiteInfo(path, 'xwiki'), /map\.json:1 is not a namespace map line: expected a JSON object with a string "dbname"/);
+    // A blank first line is not the file's shape.
+    await writeFile(path, '\n{"dbname":"xwiki","sitename":"X","home_page":"https://x/wiki/M","language":"en","case_setting":"first-letter","namespace":0,"namespace_localized_name":"","namespace_case_setting":"first-letter","namespace_is_content":1}\n');
+    assert.equal((await loadSiteInfo(path, 'xwiki')).siteName, 'X');
     await writeFile(path, 'dbname,namespace\nxwiki,0\n');
     await assert.rejects(loadSiteInfo(path, 'xwiki'), /map\.json:1 is not valid JSON/);
   } finally {

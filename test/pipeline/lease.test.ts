@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,5 +122,28 @@ test('two runs taking over one stale lease at the same time: exactly one gets it
   const holder = (won[0] as PromiseFulfilledResult<Awaited<typeof a>>).value;
   assert.equal((JSON.parse(Buffer.from(await storage.read(location)).toString('utf8')) as LeaseHolder).leaseId, holder.holder.leaseId);
   await holder.release();
+  assert.deepEqual((await readdir(join(dir, '_leases'))).filter((name) => name.startsWith(`${job}.`)), [], 'no lease or claim file is left');
+});
+
+test('a claim left by a run that died mid-takeover is passed over; a live one locks the job', async () => {
+  const job = 'half-taken';
+  await plant(job, { pid: exitedPid() });
+  const location = leaseLocation(warehouseLocation, job);
+  const version = createHash('sha1').update(await storage.read(location)).digest('hex').slice(0, 16);
+  const now = new Date().toISOString();
+  const { host, bootId, pidNamespace } = selfIdentity();
+  const claimant = (pid: number) => JSON.stringify({ leaseId: `claimant-${pid}`, job, pid, host, bootId, pidNamespace, startedAt: now, heartbeatAt: now, command: 'drain' });
+  // A live claimant (this test's parent process) is taking it over: locked.
+  await storage.writeIfAbsent(`${location}.claim-${version}-0`, claimant(process.ppid));
+  await assert.rejects(acquire(job), (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'LOCKED');
+    assert.match(error.message, new RegExp(`another run \\(pid ${process.ppid} on .*\\) is taking over the stale lease`));
+    return true;
+  });
+  // That claimant died (SIGKILL between its claim and its write): the next run passes over its claim.
+  await storage.writeAtomic(`${location}.claim-${version}-0`, claimant(exitedPid()));
+  const lease = await acquire(job);
+  assert.equal(lease.tookOver?.leaseId, `planted-${job}`);
+  await lease.release();
   assert.deepEqual((await readdir(join(dir, '_leases'))).filter((name) => name.startsWith(`${job}.`)), [], 'no lease or claim file is left');
 });
