@@ -176,8 +176,11 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
     }
     // The claim is only good for the version it names: a claim of an older takeover may have
     // been removed since, so check that the lease is still the one judged stale.
+    const dropClaims = async (): Promise<void> => {
+      for (const at of [...claim.passed, claim.at]) await options.storage.delete(at);
+    };
     if ((await readLeaseFile(options.storage, location))?.version !== found.version) {
-      await options.storage.delete(claim.at);
+      await dropClaims();
       if (attempt < ACQUIRE_ATTEMPTS) continue;
       throw moved();
     }
@@ -185,8 +188,7 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
     options.logger.warn({ lease: location, stale: current, ageMs }, exited ? 'taking over the lease of a process that has exited' : 'taking over a stale lease');
     await options.storage.writeAtomic(location, JSON.stringify(holder));
     // Done with: a run that claims the stale version later fails the check above.
-    for (const at of claim.passed) await options.storage.delete(at);
-    await options.storage.delete(claim.at);
+    await dropClaims();
     break;
   }
   let beat = holder;
