@@ -4,7 +4,8 @@
 // pages-meta-history, then the checksum files, keeping
 // dumpstatus.json current as each job ends, and finally points `latest/` at the run.
 // All jobs are fed by one pass over the wiki's history (the state is read once, not once per
-// file), and their compressors run side by side.
+// file), and their compressors run side by side. pages-articles in bz2 is joined from the
+// multistream's compressed streams (the same XML), so that XML is compressed once.
 // Job names follow Wikimedia's (notes §4). Imports core and dumps modules; the source is injected.
 
 import { mkdir, readdir, rm } from 'node:fs/promises';
@@ -17,7 +18,7 @@ import { findCompressionTools, type Codec, type CompressionTools } from './compr
 import { formatUpdated, renderDumpStatus, type JobState } from './dump-status.js';
 import { checkWikiId, cutoffOfDate, runDirectory } from './file-names.js';
 import { linkLatest } from './latest-links.js';
-import { writeMultistreamDump } from './multistream.js';
+import { writeMultistreamDump, type MultistreamFiles } from './multistream.js';
 import type { DumpRevisionRow, DumpSource } from './records.js';
 import { ReaderGoneError, RowChannel } from './row-channel.js';
 import { contentNamespaceIds, type SiteInfo } from './site-info.js';
@@ -76,8 +77,11 @@ const CHANNEL_CONTENT_BYTES = 16 * 1024 * 1024;
 interface Output {
   /** The dumpstatus.json job it belongs to. */
   readonly job: string;
-  /** Which rows of the pass it writes: all, each page's latest revision, or those in content namespaces. */
-  readonly rows: 'every' | 'latest' | 'articles';
+  /**
+   * Which rows of the pass it writes: all, each page's latest revision, or those in content
+   * namespaces; none when another output writes its files.
+   */
+  readonly rows: 'every' | 'latest' | 'articles' | 'none';
   readonly run: (rows: AsyncIterable<DumpRevisionRow>) => Promise<WrittenFile[]>;
 }
 
@@ -98,7 +102,7 @@ function isLater(a: DumpRevisionRow, b: DumpRevisionRow): boolean {
  */
 async function routeRows(
   rows: AsyncIterable<DumpRevisionRow>,
-  routes: Readonly<Record<Output['rows'], readonly RowChannel<DumpRevisionRow>[]>>,
+  routes: Readonly<Record<Exclude<Output['rows'], 'none'>, readonly RowChannel<DumpRevisionRow>[]>>,
   contentNamespaces: ReadonlySet<number>,
 ): Promise<void> {
   let latest: DumpRevisionRow | undefined;
@@ -134,6 +138,10 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   await mkdir(directory, { recursive: true });
 
   const common = { directory, wikiId, date, site, generator, maxPartBytes, tools, rendered: new RenderedRevisions() };
+  // bz2 pages-articles comes from the multistream writer, with the multistream's parts.
+  const joinArticles = compression.articles === 'bz2';
+  let startedMultistream!: (run: Promise<MultistreamFiles>) => void;
+  const multistreamRun = new Promise<MultistreamFiles>((resolve) => (startedMultistream = resolve));
   const stubs = (dumpName: string) => (rows: AsyncIterable<DumpRevisionRow>) => writeXmlDump(rows, { ...common, dumpName, codec: compression.stubs, mode: 'stub' });
   const outputs: Output[] = [
     // Wikimedia's xmlstubsdump writes all three stub files.
@@ -141,8 +149,18 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
     { job: 'xmlstubsdump', rows: 'latest', run: stubs('stub-meta-current') },
     { job: 'xmlstubsdump', rows: 'articles', run: stubs('stub-articles') },
     { job: 'metacurrentdump', rows: 'latest', run: (rows) => writeXmlDump(rows, { ...common, dumpName: 'pages-meta-current', codec: compression.current, mode: 'full' }) },
-    { job: 'articlesdump', rows: 'articles', run: (rows) => writeXmlDump(rows, { ...common, dumpName: 'pages-articles', codec: compression.articles, mode: 'full' }) },
-    { job: 'articlesmultistreamdump', rows: 'articles', run: (rows) => writeMultistreamDump(rows, { ...common, dumpName: 'pages-articles-multistream' }) },
+    joinArticles
+      ? { job: 'articlesdump', rows: 'none', run: async () => (await multistreamRun).singleStream }
+      : { job: 'articlesdump', rows: 'articles', run: (rows) => writeXmlDump(rows, { ...common, dumpName: 'pages-articles', codec: compression.articles, mode: 'full' }) },
+    {
+      job: 'articlesmultistreamdump',
+      rows: 'articles',
+      run: async (rows) => {
+        const run = writeMultistreamDump(rows, { ...common, dumpName: 'pages-articles-multistream', ...(joinArticles ? { singleStreamName: 'pages-articles' } : {}) });
+        startedMultistream(run);
+        return (await run).files;
+      },
+    },
     {
       job: historyJobName(compression.history),
       rows: 'every',
@@ -186,7 +204,7 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
     ),
   );
   const routes = { every: [] as RowChannel<DumpRevisionRow>[], latest: [] as RowChannel<DumpRevisionRow>[], articles: [] as RowChannel<DumpRevisionRow>[] };
-  for (const [index, output] of outputs.entries()) routes[output.rows].push(channels[index]!);
+  for (const [index, output] of outputs.entries()) if (output.rows !== 'none') routes[output.rows].push(channels[index]!);
   // SIGTERM fails every output as an error would: in-progress parts are removed, and
   // dumpstatus.json says failed, not in-progress, for whoever reads it next.
   const forgetInterrupt = onInterrupt(async (reason) => {

@@ -3,11 +3,14 @@
 // `offset:page_id:title` lines, offset being the byte position of the page's stream in the part
 // file (as recompressxml --pagesperstream 100 --buildindex writes them; notes §4).
 // Streams are compressed in parallel by a pool of single-threaded bz2 workers (stream-pool.ts) and
-// written in order, so the output does not depend on the pool size. Imports core and dumps modules.
+// written in order, so the output does not depend on the pool size. The same XML as one bz2 stream
+// (pages-articles) can be written beside it from those compressed streams (bz2-join.ts), with the
+// same parts. Imports core and dumps modules.
 
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CompressedFileWriter, type CompressionTools } from './compress.js';
+import { Bz2StreamJoiner } from './bz2-join.js';
 import { indexTitle, titleText } from './escape.js';
 import { dumpFileName, dumpFilePattern, inProgressFileName } from './file-names.js';
 import type { DumpRevisionRow } from './records.js';
@@ -33,6 +36,18 @@ export interface MultistreamOptions {
   readonly pagesPerStream?: number;
   /** Renderings shared with the other outputs of the run. */
   readonly rendered?: RenderedRevisions;
+  /**
+   * Also write the XML as one bz2 stream per part under this dump name (`pages-articles`), joined
+   * from the multistream's compressed streams instead of compressing the XML again.
+   */
+  readonly singleStreamName?: string;
+}
+
+export interface MultistreamFiles {
+  /** The multistream parts and their indexes, part by part. */
+  readonly files: WrittenFile[];
+  /** The single-stream parts (empty without `singleStreamName`), with the same page ranges. */
+  readonly singleStream: WrittenFile[];
 }
 
 interface QueuedStream {
@@ -42,11 +57,13 @@ interface QueuedStream {
 }
 
 /** Streams `rows` (one per page: the current revision) into multistream part files and their indexes. */
-export async function writeMultistreamDump(rows: AsyncIterable<DumpRevisionRow>, options: MultistreamOptions): Promise<WrittenFile[]> {
-  const { directory, wikiId, date, dumpName, site, generator, maxPartBytes, tools } = options;
+export async function writeMultistreamDump(rows: AsyncIterable<DumpRevisionRow>, options: MultistreamOptions): Promise<MultistreamFiles> {
+  const { directory, wikiId, date, dumpName, site, generator, maxPartBytes, tools, singleStreamName } = options;
   const pagesPerStream = options.pagesPerStream ?? PAGES_PER_STREAM;
   const indexName = `${dumpName}-index`;
-  await removeStaleFiles(directory, [dumpFilePattern(wikiId, date, dumpName, 'xml'), dumpFilePattern(wikiId, date, indexName, 'txt')]);
+  const stale = [dumpFilePattern(wikiId, date, dumpName, 'xml'), dumpFilePattern(wikiId, date, indexName, 'txt')];
+  if (singleStreamName !== undefined) stale.push(dumpFilePattern(wikiId, date, singleStreamName, 'xml'));
+  await removeStaleFiles(directory, stale);
   const order = new RowOrderCheck(`${dumpName} of ${wikiId}`);
   const pool = await Bzip2StreamPool.start(tools);
   const maxQueued = tools.threads * 2 + 1;
@@ -56,6 +73,7 @@ export async function writeMultistreamDump(rows: AsyncIterable<DumpRevisionRow>,
 
   let xmlFile: CompressedFileWriter | undefined;
   let indexFile: CompressedFileWriter | undefined;
+  let singleFile: { readonly writer: CompressedFileWriter; readonly joiner: Bz2StreamJoiner } | undefined;
   let tempNames: string[] = [];
   let queue: QueuedStream[] = [];
   let offset = 0;
@@ -81,6 +99,7 @@ export async function writeMultistreamDump(rows: AsyncIterable<DumpRevisionRow>,
       await indexFile!.write(Buffer.from(lines, 'utf8'));
     }
     await xmlFile!.write(bytes);
+    if (singleFile !== undefined) await singleFile.writer.write(singleFile.joiner.append(bytes));
     offset += bytes.length;
   };
   const openPart = (): void => {
@@ -88,6 +107,11 @@ export async function writeMultistreamDump(rows: AsyncIterable<DumpRevisionRow>,
     tempNames = [inProgressFileName(wikiId, date, dumpName, 'xml', 'bz2', number), inProgressFileName(wikiId, date, indexName, 'txt', 'bz2', number)];
     xmlFile = CompressedFileWriter.open(join(directory, tempNames[0]!), 'none', tools);
     indexFile = CompressedFileWriter.open(join(directory, tempNames[1]!), 'bz2', indexTools);
+    if (singleStreamName !== undefined) {
+      tempNames.push(inProgressFileName(wikiId, date, singleStreamName, 'xml', 'bz2', number));
+      // Already bz2: the writer only counts, hashes and stores the joined bytes.
+      singleFile = { writer: CompressedFileWriter.open(join(directory, tempNames[2]!), 'none', tools), joiner: new Bz2StreamJoiner() };
+    }
     offset = 0;
     partInputBytes = 0;
     firstPageId = undefined;
@@ -104,9 +128,14 @@ export async function writeMultistreamDump(rows: AsyncIterable<DumpRevisionRow>,
     enqueue(Buffer.from(DOCUMENT_CLOSE, 'utf8'), []);
     while (queue.length > 0) await writeHead();
     const digests = [await xmlFile!.finish(), await indexFile!.finish()];
+    if (singleFile !== undefined) {
+      await singleFile.writer.write(singleFile.joiner.finish());
+      digests.push(await singleFile.writer.finish());
+    }
     parts.push({ tempNames, digests, firstPageId, lastPageId });
     xmlFile = undefined;
     indexFile = undefined;
+    singleFile = undefined;
   };
 
   try {
@@ -132,13 +161,20 @@ export async function writeMultistreamDump(rows: AsyncIterable<DumpRevisionRow>,
     if (xmlFile === undefined) openPart();
     await flushStream();
     await closePart();
-    return await publishParts(directory, parts, (fileIndex, range) =>
+    // Each part's files are [xml, index, single stream?]: published as two sets of parts.
+    const filesOf = (from: number, to: number): PendingPart[] =>
+      parts.map((part) => ({ ...part, tempNames: part.tempNames.slice(from, to), digests: part.digests.slice(from, to) }));
+    const files = await publishParts(directory, filesOf(0, 2), (fileIndex, range) =>
       fileIndex === 0 ? dumpFileName(wikiId, date, dumpName, 'xml', 'bz2', range) : dumpFileName(wikiId, date, indexName, 'txt', 'bz2', range),
     );
+    const singleStream =
+      singleStreamName === undefined ? [] : await publishParts(directory, filesOf(2, 3), (_fileIndex, range) => dumpFileName(wikiId, date, singleStreamName, 'xml', 'bz2', range));
+    return { files, singleStream };
   } catch (error) {
     await Promise.allSettled(queue.map((queued) => queued.compressed));
     await xmlFile?.abort();
     await indexFile?.abort();
+    await singleFile?.writer.abort();
     for (const part of parts) for (const temp of part.tempNames) await rm(join(directory, temp), { force: true });
     throw error;
   } finally {

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import type { DumpRevisionRow, DumpSlot } from '../../src/dumps/records.js';
 import type { SiteInfo } from '../../src/dumps/site-info.js';
-import { interopScript, runPythonJsonLines, type JsonObject } from '../helpers/python.js';
+import { interopScript, pythonBin, runPythonJsonLines, type JsonObject } from '../helpers/python.js';
 
 /** The repository root (tests run from dist/test/dumps/). */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -91,6 +91,19 @@ export function decompressFile(path: string): Buffer {
 /** Decompresses bz2 bytes (one or more streams). */
 export function bunzip2(bytes: Buffer): Buffer {
   return run('bzip2', ['-dc'], bytes);
+}
+
+// Python's BZ2Decompressor stops at the end of the first stream, as single-stream readers do.
+const ONE_STREAM_SCRIPT = `import bz2, sys
+d = bz2.BZ2Decompressor()
+out = d.decompress(sys.stdin.buffer.read())
+if not d.eof or d.unused_data:
+    sys.exit(f"not one bz2 stream: eof={d.eof}, {len(d.unused_data)} bytes after the first stream")
+sys.stdout.buffer.write(out)`;
+
+/** Decompresses bz2 bytes that must be exactly one stream (Python's single-stream decompressor). */
+export function bunzip2OneStream(bytes: Buffer): Buffer {
+  return run(pythonBin(), ['-c', ONE_STREAM_SCRIPT], bytes);
 }
 
 let schemas: { strict: string; relaxed: string } | undefined;

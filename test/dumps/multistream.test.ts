@@ -12,7 +12,7 @@ import { writeMultistreamDump } from '../../src/dumps/multistream.js';
 import type { DumpRevisionRow } from '../../src/dumps/records.js';
 import { writeXmlDump } from '../../src/dumps/xml-dump.js';
 import { GeneratedDumpSource } from './generated-source.js';
-import { assertValidExport, bunzip2, TEST_SITE } from './helpers.js';
+import { assertValidExport, bunzip2, bunzip2OneStream, TEST_SITE } from './helpers.js';
 
 const baseTools = findCompressionTools();
 const QUERY = { wikiId: 'testwiki', cutoffMs: Infinity, includeContent: true };
@@ -21,7 +21,7 @@ function source(pages: number): GeneratedDumpSource {
   return new GeneratedDumpSource({ pages, revisionsPerPage: 2, textChars: 400, seed: 7 });
 }
 
-async function writeMultistream(directory: string, pages: number, maxPartBytes = Infinity, tools: CompressionTools = baseTools) {
+async function writeMultistream(directory: string, pages: number, maxPartBytes = Infinity, tools: CompressionTools = baseTools, singleStreamName?: string) {
   return writeMultistreamDump(source(pages).articles(QUERY), {
     directory,
     wikiId: 'testwiki',
@@ -31,6 +31,7 @@ async function writeMultistream(directory: string, pages: number, maxPartBytes =
     generator: 'mwlake test',
     maxPartBytes,
     tools,
+    ...(singleStreamName === undefined ? {} : { singleStreamName }),
   });
 }
 
@@ -101,7 +102,7 @@ function checkMultistream(file: Buffer, index: IndexLine[]): number[] {
 
 test('every indexed stream decompresses on its own and holds the (at most 100) pages the index names', async () => {
   await withDirectory(async (directory) => {
-    const files = await writeMultistream(directory, 350);
+    const files = (await writeMultistream(directory, 350)).files;
     assert.deepEqual(
       files.map((file) => file.name),
       ['testwiki-20240801-pages-articles-multistream.xml.bz2', 'testwiki-20240801-pages-articles-multistream-index.txt.bz2'],
@@ -122,7 +123,9 @@ test('every indexed stream decompresses on its own and holds the (at most 100) p
 
 test('the multistream file decompresses to exactly the pages-articles XML of the same rows', async () => {
   await withDirectory(async (directory) => {
-    const [multistream] = await writeMultistream(directory, 230);
+    const {
+      files: [multistream],
+    } = await writeMultistream(directory, 230);
     const [plain] = await writeXmlDump(source(230).articles(QUERY), {
       directory,
       wikiId: 'testwiki',
@@ -145,7 +148,7 @@ test('the output does not depend on the size of the compression pool', async () 
   const outputs: Buffer[] = [];
   for (const threads of [1, 2, 3]) {
     await withDirectory(async (directory) => {
-      const files = await writeMultistream(directory, 260, Infinity, { ...baseTools, threads });
+      const files = (await writeMultistream(directory, 260, Infinity, { ...baseTools, threads })).files;
       outputs.push(Buffer.concat(await Promise.all(files.map((file) => readFile(join(directory, file.name))))));
     });
   }
@@ -154,7 +157,7 @@ test('the output does not depend on the size of the compression pool', async () 
 
 test('large multistream outputs split into numbered parts at stream boundaries, each with its own index', async () => {
   await withDirectory(async (directory) => {
-    const files = await writeMultistream(directory, 450, 60_000);
+    const files = (await writeMultistream(directory, 450, 60_000)).files;
     const names = files.map((file) => file.name);
     assert.ok(names.length >= 4, `expected several parts, got ${names.join(', ')}`);
     const parts = names.filter((name) => !name.includes('-index'));
@@ -187,7 +190,7 @@ test('large multistream outputs split into numbered parts at stream boundaries, 
 
 test('an empty wiki gives a header stream, a footer stream and an empty index', async () => {
   await withDirectory(async (directory) => {
-    const files = await writeMultistreamDump((async function* (): AsyncIterable<DumpRevisionRow> {})(), {
+    const { files } = await writeMultistreamDump((async function* (): AsyncIterable<DumpRevisionRow> {})(), {
       directory,
       wikiId: 'testwiki',
       date: '20240801',
@@ -211,9 +214,37 @@ test("index titles are the <title> text as written, entities and all, as recompr
       let pageId = 0;
       for await (const row of source(3).articles(QUERY)) yield { ...row, pageTitle: titles[pageId++]! };
     }
-    const files = await writeMultistreamDump(rows(), { directory, wikiId: 'testwiki', date: '20240801', dumpName: 'pages-articles-multistream', site: TEST_SITE, generator: 'mwlake test', maxPartBytes: Infinity, tools: baseTools });
+    const { files } = await writeMultistreamDump(rows(), { directory, wikiId: 'testwiki', date: '20240801', dumpName: 'pages-articles-multistream', site: TEST_SITE, generator: 'mwlake test', maxPartBytes: Infinity, tools: baseTools });
     const index = parseIndex(bunzip2(await readFile(join(directory, files[1]!.name))).toString('utf8'));
     assert.deepEqual(index.map((line) => line.title), ['AT&amp;T', 'A&lt;b&gt;"c"', 'Plain']);
     checkMultistream(await readFile(join(directory, files[0]!.name)), index);
+  });
+});
+
+test('the single-stream file beside it is one bz2 stream of the same XML, with the same parts', async () => {
+  await withDirectory(async (directory) => {
+    const whole = await writeMultistream(directory, 230, Infinity, baseTools, 'pages-articles');
+    assert.deepEqual(
+      whole.singleStream.map((file) => file.name),
+      ['testwiki-20240801-pages-articles.xml.bz2'],
+    );
+    const joined = await readFile(join(directory, whole.singleStream[0]!.name));
+    assert.equal(streamStarts(joined).length, 1);
+    assert.deepEqual(bunzip2OneStream(joined), bunzip2(await readFile(join(directory, whole.files[0]!.name))));
+    assert.equal(whole.singleStream[0]!.sizeBytes, joined.length);
+  });
+  await withDirectory(async (directory) => {
+    const parted = await writeMultistream(directory, 450, 60_000, baseTools, 'pages-articles');
+    const multistreamParts = parted.files.filter((file) => !file.name.includes('-index'));
+    assert.ok(multistreamParts.length >= 4);
+    assert.deepEqual(
+      parted.singleStream.map((file) => file.name),
+      multistreamParts.map((file) => file.name.replace('-multistream', '')),
+    );
+    for (const [i, file] of parted.singleStream.entries()) {
+      const xml = bunzip2OneStream(await readFile(join(directory, file.name)));
+      assert.deepEqual(xml, bunzip2(await readFile(join(directory, multistreamParts[i]!.name))));
+    }
+    assert.deepEqual((await readdir(directory)).sort(), [...parted.files, ...parted.singleStream].map((file) => file.name).sort(), 'no in-progress files remain');
   });
 });
