@@ -51,6 +51,16 @@ test('multi-block and empty streams join too, and the block count enters the com
   assert.deepEqual(bunzip2OneStream(join(streams)), Buffer.concat(inputs));
 });
 
+test('streams of plain bzip2 (the fallback compressor) join as those of lbzip2 do', () => {
+  const inputs = [text(3000, 11), text(1_200_000, 12)];
+  const streams = inputs.map((input) => {
+    const result = spawnSync('bzip2', ['-9', '-c'], { input, maxBuffer: 1 << 30 });
+    assert.equal(result.status, 0, result.stderr?.toString());
+    return result.stdout;
+  });
+  assert.deepEqual(bunzip2OneStream(join(streams)), Buffer.concat(inputs));
+});
+
 test('no streams make a valid empty stream', () => {
   assert.deepEqual(bunzip2OneStream(new Bz2StreamJoiner().finish()), Buffer.alloc(0));
 });

@@ -13,7 +13,7 @@ import { runDump, type DumpRunOptions } from '../../src/dumps/dump-run.js';
 import { MemoryDumpSource } from '../../src/dumps/memory-source.js';
 import type { DumpQuery, DumpRevisionRow, DumpSource } from '../../src/dumps/records.js';
 import type { JsonObject } from '../helpers/python.js';
-import { assertValidExport, caseDirs, decompressFile, GENERATOR_VERSION, goldenDir, readGoldenRows, readWithMwxml, TEST_SITE } from './helpers.js';
+import { assertValidExport, bunzip2OneStream, caseDirs, decompressFile, GENERATOR_VERSION, goldenDir, readGoldenRows, readWithMwxml, TEST_SITE } from './helpers.js';
 
 const WIKI = 'testwiki';
 const DATE = '20240801';
@@ -127,6 +127,13 @@ test('the cutoff is exclusive: history ends before D 00:00 UTC, current holds th
   );
   assert.ok(articlePages.some((page) => page.namespace === 100), 'namespace 100 is a content namespace of the test site');
   assert.ok(!articlePages.some((page) => page.namespace === 1 || page.namespace === 6));
+});
+
+test('bz2 pages-articles is one bz2 stream of exactly the multistream XML (joined, not compressed again)', async () => {
+  const single = await readFile(join(runDir(), 'testwiki-20240801-pages-articles.xml.bz2'));
+  const multistream = decompressFile(join(runDir(), 'testwiki-20240801-pages-articles-multistream.xml.bz2'));
+  assert.ok(multistream.length > 0);
+  assert.deepEqual(bunzip2OneStream(single), multistream);
 });
 
 test('stub-meta-current and stub-articles hold the revisions of pages-meta-current and pages-articles, without text', async () => {
