@@ -78,12 +78,16 @@ function magicCandidates(bytes: Buffer, from: number, to: number): number[] {
   return [...found].sort((a, b) => a - b);
 }
 
-/** The block CRCs of the real blocks among `starts` (the first is always real), or undefined. */
+/**
+ * How many of the magic matches at `starts` begin real blocks: all of them when their block CRCs
+ * fold to the stream's CRC, else the first subset (always with the first) that does; undefined
+ * when none does.
+ */
 function realBlocks(bytes: Buffer, starts: readonly number[], streamCrc: number): number | undefined {
   const crcs = starts.map((bit) => bitsAt(bytes, bit + 48, 32));
   const optional = starts.length - 1;
   const subsets = Math.min(2 ** optional, MAX_CANDIDATE_SUBSETS);
-  // Mask 0 keeps every candidate; each set bit drops one, fewest drops first in practice.
+  // Mask 0 keeps every candidate (the usual case); each set bit of a mask drops one.
   for (let drop = 0; drop < subsets; drop++) {
     const kept = crcs.filter((_crc, i) => i === 0 || (drop & (1 << (i - 1))) === 0);
     if (foldCrcs(kept) === streamCrc) return kept.length;
