@@ -4,7 +4,7 @@
 
 import type { Admin, Consumer } from 'kafkajs';
 import { JobError } from '../core/errors.js';
-import { createKafkajsClient, toJobError, type KafkaClientOptions } from './client.js';
+import { createKafkajsClient, isLeadershipChange, toJobError, type KafkaClientOptions } from './client.js';
 import { partitionKey, type PartitionOffset, type PartitionPosition, type TopicPartition } from './source.js';
 
 /** Both ends of a partition's log: records live in [logStartOffset, endOffset). */
@@ -27,6 +27,29 @@ export interface TopicSpec {
 export interface DeleteRecordsSpec {
   readonly partition: number;
   readonly beforeOffset: bigint;
+}
+
+/** How long an offset read waits for partition leaders: an election takes seconds, a broker restart tens of them. */
+const LEADERSHIP_WAIT_MS = 30_000;
+
+/**
+ * Runs `run` again, after `beforeRetry` and a growing pause (50 ms to 1 s), while it fails because
+ * partition leadership is moving, for at most timeoutMs; any other error, or the last one, is thrown.
+ */
+export async function retryLeadershipChanges<T>(
+  run: () => Promise<T>,
+  options: { readonly timeoutMs: number; readonly beforeRetry: () => Promise<void> },
+): Promise<T> {
+  const deadline = Date.now() + options.timeoutMs;
+  for (let delayMs = 50; ; delayMs = Math.min(delayMs * 2, 1000)) {
+    try {
+      return await run();
+    } catch (error) {
+      if (!isLeadershipChange(error) || Date.now() + delayMs > deadline) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    await options.beforeRetry();
+  }
 }
 
 const byTopicPartition = (a: TopicPartition, b: TopicPartition) =>
@@ -71,7 +94,7 @@ export class KafkaAdmin {
     for (const topic of topics) {
       // kafkajs's admin sends ListOffsets with isolation level READ_UNCOMMITTED, so `high` is the
       // high watermark (not the last stable offset) and `low` the log start offset.
-      const offsets = await this.call(`fetching the offsets of ${topic}`, () => this.admin.fetchTopicOffsets(topic));
+      const offsets = await this.readOffsets(`fetching the offsets of ${topic}`, topic, () => this.admin.fetchTopicOffsets(topic));
       for (const { partition, low, high } of offsets) {
         result.push({ topic, partition, logStartOffset: BigInt(low), endOffset: BigInt(high) });
       }
@@ -96,7 +119,7 @@ export class KafkaAdmin {
   async fetchOffsetsForTimestamp(topics: readonly string[], timestampMs: number): Promise<PartitionOffset[]> {
     const result: PartitionOffset[] = [];
     for (const topic of topics) {
-      const offsets = await this.call(`fetching the offsets of ${topic} at ${new Date(timestampMs).toISOString()}`, () =>
+      const offsets = await this.readOffsets(`fetching the offsets of ${topic} at ${new Date(timestampMs).toISOString()}`, topic, () =>
         this.admin.fetchTopicOffsetsByTimestamp(topic, timestampMs),
       );
       for (const { partition, offset } of offsets) result.push({ topic, partition, offset: BigInt(offset) });
@@ -240,6 +263,17 @@ export class KafkaAdmin {
       const found = missing.map((p) => `${partitionKey(p)} expected ${p.nextOffset} found ${committed.get(partitionKey(p)) ?? 'none'}`);
       throw new JobError('UNAVAILABLE', `${operation} did not take effect: ${found.join('; ')}`, { context: { groupId } });
     }
+  }
+
+  /** An offset read that waits out leadership moving on the topic's partitions, with fresh metadata each try. */
+  private async readOffsets<T>(operation: string, topic: string, run: () => Promise<T>): Promise<T> {
+    return this.call(operation, () =>
+      retryLeadershipChanges(run, {
+        timeoutMs: LEADERSHIP_WAIT_MS,
+        // kafkajs's offset reads refresh metadata only when it is older than metadataMaxAge (5 min).
+        beforeRetry: () => this.admin.fetchTopicMetadata({ topics: [topic] }).then(() => undefined),
+      }),
+    );
   }
 
   private async call<T>(operation: string, run: () => Promise<T>): Promise<T> {

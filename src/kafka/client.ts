@@ -113,6 +113,15 @@ function causes(error: unknown): KafkajsErrorLike[] {
 }
 
 /**
+ * Partition leadership is moving (a new topic's partitions settling, a broker restarting): worth
+ * asking again with fresh metadata. kafkajs retries these in its consumer and producer, but its
+ * admin offset reads give up at once.
+ */
+export function isLeadershipChange(error: unknown): boolean {
+  return causes(error).some((e) => e.type === 'NOT_LEADER_FOR_PARTITION' || e.type === 'LEADER_NOT_AVAILABLE');
+}
+
+/**
  * Turns anything kafkajs throws into a JobError whose message names the operation and the
  * brokers: connection problems are UNAVAILABLE (exit 69, retryable), a missing topic NOT_FOUND,
  * an over-limit message DATA. JobErrors pass through unchanged.

@@ -1,5 +1,5 @@
-// KafkaAdmin.createTopic against the real broker: when it resolves, every partition has a leader
-// and accepts records, for topics created back to back and at once.
+// KafkaAdmin.createTopic against the real broker: when it resolves, every partition has a leader,
+// answers offset reads and accepts records, for topics created back to back and at once.
 
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
@@ -21,6 +21,8 @@ test('createTopic resolves once every partition has a leader; an existing topic 
       const fresh = await KafkaAdmin.connect(kafkaOptions());
       try {
         assert.equal((await fresh.listPartitions([topic])).length, 12, topic);
+        // Offset reads right after the create: a partition can answer NOT_LEADER a little longer.
+        assert.deepEqual((await fresh.fetchEndOffsets([topic])).map((p) => p.offset), Array(12).fill(0n), topic);
       } finally {
         await fresh.close();
       }
