@@ -32,25 +32,37 @@ export interface DeleteRecordsSpec {
 /** How long an offset read waits for partition leaders: an election takes seconds, a broker restart tens of them. */
 const LEADERSHIP_WAIT_MS = 30_000;
 
-/**
- * Runs `run` again, after `beforeRetry` and a growing pause (50 ms to 1 s), while it fails because
- * partition leadership is moving, for at most timeoutMs; any other error, or the last one, is thrown.
- */
-export async function retryLeadershipChanges<T>(
-  run: () => Promise<T>,
-  options: { readonly timeoutMs: number; readonly beforeRetry: () => Promise<void> },
-): Promise<T> {
+export interface RetryOptions {
+  /** Errors worth another try; any other is thrown at once. */
+  readonly retryable: (error: unknown) => boolean;
+  readonly timeoutMs: number;
+  /** The first pause; each next one doubles, up to maxDelayMs. Defaults: 50 ms and 1 s. */
+  readonly firstDelayMs?: number;
+  readonly maxDelayMs?: number;
+  /** Runs before each retry, after the pause (e.g. a metadata refresh). */
+  readonly beforeRetry?: () => Promise<void>;
+}
+
+/** Runs `run` again while it fails with a retryable error; the last error is thrown once the next pause would pass the deadline. */
+export async function retryWhile<T>(run: () => Promise<T>, options: RetryOptions): Promise<T> {
   const deadline = Date.now() + options.timeoutMs;
-  for (let delayMs = 50; ; delayMs = Math.min(delayMs * 2, 1000)) {
+  for (let delayMs = options.firstDelayMs ?? 50; ; delayMs = Math.min(delayMs * 2, options.maxDelayMs ?? 1000)) {
     try {
       return await run();
     } catch (error) {
-      if (!isLeadershipChange(error) || Date.now() + delayMs > deadline) throw error;
+      if (!options.retryable(error) || Date.now() + delayMs > deadline) throw error;
     }
     await new Promise((resolve) => setTimeout(resolve, delayMs));
-    await options.beforeRetry();
+    await options.beforeRetry?.();
   }
 }
+
+/** A just-created topic's metadata that does not show a leader for every partition yet. */
+class LeadersPending extends Error {}
+
+/** What a KRaft broker answers about a topic its metadata cache has not fully taken in yet. */
+const SETTLING_TOPIC = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+const kafkaErrorType = (error: unknown): string | undefined => (error as { type?: string }).type;
 
 const byTopicPartition = (a: TopicPartition, b: TopicPartition) =>
   a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition;
@@ -152,25 +164,21 @@ export class KafkaAdmin {
   }
 
   private async waitForLeaders(topic: string, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let found = 'no metadata yet';
-    for (let delayMs = 20; ; delayMs = Math.min(delayMs * 2, 500)) {
-      try {
-        const { topics } = await this.admin.fetchTopicMetadata({ topics: [topic] });
-        const partitions = topics[0]?.partitions ?? [];
-        if (partitions.length > 0 && partitions.every((p) => p.leader >= 0)) return;
-        found = `${partitions.filter((p) => p.leader < 0).length} of ${partitions.length} partitions without a leader`;
-      } catch (error) {
-        const type = (error as { type?: string }).type;
-        if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw toJobError(error, `waiting for the leaders of ${topic}`, this.options.brokers);
-        found = type;
-      }
-      if (Date.now() + delayMs > deadline) {
-        throw new JobError('UNAVAILABLE', `topic ${topic} was created, but its partitions have no leader after ${timeoutMs} ms (last seen: ${found}) on ${this.options.brokers.join(',')}`, {
-          context: { topic },
-        });
-      }
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    const settled = async () => {
+      const { topics } = await this.admin.fetchTopicMetadata({ topics: [topic] });
+      const partitions = topics[0]?.partitions ?? [];
+      const leaderless = partitions.filter((p) => p.leader < 0).length;
+      if (partitions.length === 0 || leaderless > 0) throw new LeadersPending(`${leaderless} of ${partitions.length} partitions without a leader`);
+    };
+    const retryable = (error: unknown) => error instanceof LeadersPending || SETTLING_TOPIC.has(kafkaErrorType(error) ?? '');
+    try {
+      await retryWhile(settled, { retryable, timeoutMs, firstDelayMs: 20, maxDelayMs: 500 });
+    } catch (error) {
+      if (!retryable(error)) throw toJobError(error, `waiting for the leaders of ${topic}`, this.options.brokers);
+      const found = error instanceof LeadersPending ? error.message : kafkaErrorType(error);
+      throw new JobError('UNAVAILABLE', `topic ${topic} was created, but its partitions have no leader after ${timeoutMs} ms (last seen: ${found}) on ${this.options.brokers.join(',')}`, {
+        context: { topic },
+      });
     }
   }
 
@@ -268,7 +276,8 @@ export class KafkaAdmin {
   /** An offset read that waits out leadership moving on the topic's partitions, with fresh metadata each try. */
   private async readOffsets<T>(operation: string, topic: string, run: () => Promise<T>): Promise<T> {
     return this.call(operation, () =>
-      retryLeadershipChanges(run, {
+      retryWhile(run, {
+        retryable: isLeadershipChange,
         timeoutMs: LEADERSHIP_WAIT_MS,
         // kafkajs's offset reads refresh metadata only when it is older than metadataMaxAge (5 min).
         beforeRetry: () => this.admin.fetchTopicMetadata({ topics: [topic] }).then(() => undefined),
