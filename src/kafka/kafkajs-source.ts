@@ -25,12 +25,14 @@ export interface BoundedSourceOptions extends KafkaClientOptions {
   /**
    * Key + value bytes queued for the caller (including the batch it holds) before fetching stops
    * until it catches up; default 64 MiB. Peak memory is about this plus one fetch response
-   * (maxFetchBytes, or one larger record batch: brokers return at least one whole batch, KIP-74).
+   * (maxFetchBytes, or one larger record batch: brokers return at least one whole batch, KIP-74),
+   * decompressed: the broker's limits count compressed record batches, so a snappy fetch of
+   * maxFetchBytes holds its compression ratio times as many key + value bytes.
    */
   readonly maxBufferedBytes?: number;
-  /** Fetch.max_bytes per partition; default 8 MiB. */
+  /** Fetch partition_max_bytes (compressed, as stored); default 8 MiB. */
   readonly maxBytesPerPartition?: number;
-  /** Fetch.max_bytes of one response; default 32 MiB. */
+  /** Fetch max_bytes of one response (compressed, as stored); default 32 MiB. */
   readonly maxFetchBytes?: number;
   /** How long the broker may hold a fetch that has no data; default 250 ms. */
   readonly maxWaitMs?: number;
