@@ -5,17 +5,19 @@
 // dumpstatus.json current as each job ends, and finally points `latest/` at the run.
 // All jobs are fed by one pass over the wiki's history (the state is read once, not once per
 // file), and their compressors run side by side. pages-articles in bz2 is joined from the
-// multistream's compressed streams (the same XML), so that XML is compressed once.
+// multistream's compressed streams (the same XML), so that XML is compressed once. A run may
+// rewrite only some jobs (after one failed, or to regenerate one file kind): the others keep the
+// state and files dumpstatus.json recorded for them.
 // Job names follow Wikimedia's (notes §4). Imports core and dumps modules; the source is injected.
 
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JobError } from '../core/errors.js';
 import { onInterrupt } from '../core/interrupt.js';
 import { writeTextAtomically } from './atomic-file.js';
 import { checksumFileNames, perFileChecksumTarget, writeChecksumFiles } from './checksums.js';
 import { findCompressionTools, type Codec, type CompressionTools } from './compress.js';
-import { formatUpdated, renderDumpStatus, type JobState } from './dump-status.js';
+import { formatUpdated, parseDumpStatus, renderDumpStatus, type JobState } from './dump-status.js';
 import { checkWikiId, cutoffOfDate, runDirectory } from './file-names.js';
 import { linkLatest } from './latest-links.js';
 import { writeMultistreamDump, type MultistreamFiles } from './multistream.js';
@@ -55,19 +57,42 @@ export interface DumpRunOptions {
   readonly now?: () => Date;
   /** Point `latest/` at this run when it completes (default true). */
   readonly linkLatest?: boolean;
+  /**
+   * The dumpstatus.json jobs to write (default all, see dumpJobNames); the others keep what an
+   * earlier run of the date recorded, or `waiting` when none did.
+   */
+  readonly jobs?: readonly string[];
 }
 
 export interface DumpRunResult {
   readonly directory: string;
-  /** Every content file, in job order. */
+  /** The content files this run wrote, in job order (every file when it ran every job). */
   readonly files: readonly WrittenFile[];
-  /** Whether `latest/` now points at this run. */
+  /** Whether every job of the date is done, now or by an earlier run. */
+  readonly complete: boolean;
+  /** Whether `latest/` now points at this run (only a complete one is linked). */
   readonly linkedLatest: boolean;
 }
 
 /** The dumpstatus.json job name of pages-meta-history for a codec (`metahistorybz2dump`, ...). */
 export function historyJobName(codec: Codec): string {
   return codec === 'none' ? 'metahistorydump' : `metahistory${codec}dump`;
+}
+
+/** The dumpstatus.json jobs of a run, in run order (Wikimedia's names). */
+export function dumpJobNames(compression: Partial<DumpCompression> = {}): string[] {
+  return ['xmlstubsdump', 'metacurrentdump', 'articlesdump', 'articlesmultistreamdump', historyJobName(compression.history ?? DEFAULT_COMPRESSION.history)];
+}
+
+/** The jobs to run, checked against the run's; throws USAGE naming an unknown one. */
+export function selectDumpJobs(wanted: readonly string[] | undefined, compression: Partial<DumpCompression> = {}): ReadonlySet<string> {
+  const all = dumpJobNames(compression);
+  if (wanted === undefined) return new Set(all);
+  if (wanted.length === 0) throw new JobError('USAGE', `no dump job chosen: the jobs are ${all.join(', ')}`);
+  for (const job of wanted) {
+    if (!all.includes(job)) throw new JobError('USAGE', `unknown dump job ${JSON.stringify(job)}: the jobs are ${all.join(', ')}`);
+  }
+  return new Set(wanted);
 }
 
 /** Bytes of content queued per output before the pass waits for its writer. */
@@ -134,16 +159,19 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   const now = options.now ?? (() => new Date());
   const maxPartBytes = options.maxPartBytes ?? DEFAULT_MAX_PART_BYTES;
   const generator = generatorText(options.generatorVersion);
+  const selected = selectDumpJobs(options.jobs, compression);
   const directory = runDirectory(options.dumpsRoot, wikiId, date);
   await mkdir(directory, { recursive: true });
+  const statusPath = join(directory, 'dumpstatus.json');
+  const earlier = selected.size === dumpJobNames(compression).length ? undefined : parseDumpStatus(await readFile(statusPath, 'utf8').catch(() => ''));
 
   const common = { directory, wikiId, date, site, generator, maxPartBytes, tools, rendered: new RenderedRevisions() };
-  // bz2 pages-articles comes from the multistream writer, with the multistream's parts.
-  const joinArticles = compression.articles === 'bz2';
+  // bz2 pages-articles comes from the multistream writer, with the multistream's parts, when both run.
+  const joinArticles = compression.articles === 'bz2' && selected.has('articlesdump') && selected.has('articlesmultistreamdump');
   let startedMultistream!: (run: Promise<MultistreamFiles>) => void;
   const multistreamRun = new Promise<MultistreamFiles>((resolve) => (startedMultistream = resolve));
   const stubs = (dumpName: string) => (rows: AsyncIterable<DumpRevisionRow>) => writeXmlDump(rows, { ...common, dumpName, codec: compression.stubs, mode: 'stub' });
-  const outputs: Output[] = [
+  const allOutputs: Output[] = [
     // Wikimedia's xmlstubsdump writes all three stub files.
     { job: 'xmlstubsdump', rows: 'every', run: stubs('stub-meta-history') },
     { job: 'xmlstubsdump', rows: 'latest', run: stubs('stub-meta-current') },
@@ -167,17 +195,24 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
       run: (rows) => writeXmlDump(rows, { ...common, dumpName: 'pages-meta-history', codec: compression.history, mode: 'full' }),
     },
   ];
-  const jobNames = [...new Set(outputs.map((output) => output.job))];
+  const outputs = allOutputs.filter((output) => selected.has(output.job));
+  const jobNames = dumpJobNames(compression);
 
   const states = new Map<string, JobState>();
   const started = formatUpdated(now());
-  for (const job of jobNames) states.set(job, { status: 'in-progress', updated: started, files: [] });
-  const statusPath = join(directory, 'dumpstatus.json');
+  for (const job of jobNames) {
+    const before = earlier?.get(job);
+    // A job left in-progress by a run that died is not running now: a date is dumped by one run at a time.
+    if (selected.has(job)) states.set(job, { status: 'in-progress', updated: started, files: [] });
+    else states.set(job, before === undefined ? { status: 'waiting', updated: started, files: [] } : before.status === 'in-progress' ? { ...before, status: 'failed', files: [] } : before);
+  }
   // Outputs finish in any order; their status and checksum writes go one after another.
   let bookkeeping: Promise<void> = writeTextAtomically(statusPath, renderDumpStatus(wikiId, date, [...states.entries()]));
   const record = (update: () => Promise<void>): Promise<void> => (bookkeeping = bookkeeping.then(update));
   const written = new Map<Output, WrittenFile[]>();
-  const inJobOrder = (): WrittenFile[] => outputs.flatMap((output) => written.get(output) ?? []);
+  const writtenInJobOrder = (): WrittenFile[] => outputs.flatMap((output) => written.get(output) ?? []);
+  // Checksum files and latest/ cover the date's files: those written now and those earlier jobs kept.
+  const inJobOrder = (): WrittenFile[] => jobNames.flatMap((job) => (selected.has(job) ? outputs.filter((o) => o.job === job).flatMap((o) => written.get(o) ?? []) : states.get(job)!.files));
 
   const channels = outputs.map((output) => new RowChannel<DumpRevisionRow>(output.job, CHANNEL_CONTENT_BYTES, contentBytes));
   const failures: unknown[] = [];
@@ -227,8 +262,9 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   const files = inJobOrder();
 
   await removeStaleChecksumFiles(directory, wikiId, date, files);
-  const linked = options.linkLatest === false ? false : await linkLatest(options.dumpsRoot, wikiId, date, [...files.map((file) => file.name), ...checksumFileNames(wikiId, date)]);
-  return { directory, files, linkedLatest: linked };
+  const complete = [...states.values()].every((state) => state.status === 'done');
+  const linked = options.linkLatest === false || !complete ? false : await linkLatest(options.dumpsRoot, wikiId, date, [...files.map((file) => file.name), ...checksumFileNames(wikiId, date)]);
+  return { directory, files: writtenInJobOrder(), complete, linkedLatest: linked };
 }
 
 /**

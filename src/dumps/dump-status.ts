@@ -7,7 +7,9 @@ import type { WrittenFile } from './xml-dump.js';
 
 export const STATUS_API_VERSION = '0.8';
 
-export type JobStatus = 'waiting' | 'in-progress' | 'done' | 'failed' | 'skipped';
+export const JOB_STATUSES = ['waiting', 'in-progress', 'done', 'failed', 'skipped'] as const;
+
+export type JobStatus = (typeof JOB_STATUSES)[number];
 
 export interface JobState {
   readonly status: JobStatus;
@@ -32,6 +34,34 @@ export function renderDumpStatus(wikiId: string, date: string, jobs: readonly (r
     out[name] = { status: state.status, updated: state.updated, files };
   }
   return JSON.stringify({ jobs: out, version: STATUS_API_VERSION }) + '\n';
+}
+
+/**
+ * The jobs a dumpstatus.json text records, in its order; undefined when the text is not one
+ * (a partial rerun then treats the date as never run).
+ */
+export function parseDumpStatus(text: string): Map<string, JobState> | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const jobs = (parsed as { jobs?: unknown } | null)?.jobs;
+  if (typeof jobs !== 'object' || jobs === null) return undefined;
+  const out = new Map<string, JobState>();
+  for (const [name, job] of Object.entries(jobs as Record<string, unknown>)) {
+    const { status, updated, files } = (job ?? {}) as { status?: unknown; updated?: unknown; files?: unknown };
+    if (!JOB_STATUSES.includes(status as JobStatus) || typeof updated !== 'string' || typeof files !== 'object' || files === null) return undefined;
+    const written: WrittenFile[] = [];
+    for (const [fileName, file] of Object.entries(files as Record<string, unknown>)) {
+      const { size, md5, sha1 } = (file ?? {}) as { size?: unknown; md5?: unknown; sha1?: unknown };
+      if (typeof size !== 'number' || typeof md5 !== 'string' || typeof sha1 !== 'string') return undefined;
+      written.push({ name: fileName, sizeBytes: size, md5, sha1 });
+    }
+    out.set(name, { status: status as JobStatus, updated, files: written });
+  }
+  return out;
 }
 
 /** Whether a dumpstatus.json text says its run completed: every job `done` (unparsable or no jobs: no). */

@@ -1,5 +1,6 @@
 // `mwlake dump`: binds the state views at their current snapshots and writes, per wiki and date,
-// the full dump set and the adds-changes run (src/dumps). Dates are cut at 00:00 UTC, exclusive.
+// the full dump set and the adds-changes run (src/dumps), or only the chosen jobs of the full set.
+// Dates are cut at 00:00 UTC, exclusive.
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { JobError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { openDuckDb } from '../duckdb/connection.js';
-import { runDump } from '../dumps/dump-run.js';
+import { runDump, selectDumpJobs, type DumpCompression } from '../dumps/dump-run.js';
 import { isCompleteRunStatus } from '../dumps/dump-status.js';
 import { cutoffOfDate } from '../dumps/file-names.js';
 import { runIncrementalDump } from '../dumps/incr-run.js';
@@ -29,6 +30,11 @@ export interface DumpOptions {
   /** ISO dates (YYYY-MM-DD), in order. */
   readonly dates: readonly string[];
   readonly dryRun?: boolean;
+  /**
+   * Only these dumpstatus.json jobs of the full set (e.g. metahistorybz2dump); the others keep
+   * what an earlier run wrote, and the adds-changes run is not written. Default: everything.
+   */
+  readonly jobs?: readonly string[];
   /** Called after each (wiki, date): how many are done of how many, and the bytes written. */
   readonly onProgress?: (p: { done: number; total: number; bytes: number; wiki: string; date: string }) => void;
 }
@@ -75,6 +81,8 @@ export function dateRange(from: string, to: string, nowMs: number = Date.now()):
 }
 
 export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
+  const compression: Partial<DumpCompression> = o.config.dumps.compression === 'zstd' ? { history: 'zst', current: 'zst', articles: 'zst' } : {};
+  if (o.jobs !== undefined) selectDumpJobs(o.jobs, compression);
   const db = await openDuckDb(duckDbMemory(o.config));
   try {
     await bindStateViews(db, o.warehouse, { namespace: o.config.events.namespace, name: o.config.events.table });
@@ -98,12 +106,14 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
           source,
           site,
           generatorVersion: VERSION,
-          ...(o.config.dumps.compression === 'zstd' ? { compression: { history: 'zst', current: 'zst', articles: 'zst' } } : {}),
+          compression,
+          ...(o.jobs === undefined ? {} : { jobs: o.jobs }),
         });
-        const incr = await runIncrementalDump({ dumpsRoot: o.config.dumps.root, wikiId: wiki, date: compact, source, site, generatorVersion: VERSION });
+        const incr = o.jobs === undefined ? await runIncrementalDump({ dumpsRoot: o.config.dumps.root, wikiId: wiki, date: compact, source, site, generatorVersion: VERSION }) : undefined;
         const bytes = full.files.reduce((n, f) => n + f.sizeBytes, 0);
-        o.logger.info({ wiki, date, files: full.files.length, directory: full.directory, maxRevisionId: incr.maxRevisionId }, 'dump: written');
-        results.push({ wiki, date, files: full.files.length + incr.files.length, bytes, directory: full.directory, maxRevisionId: incr.maxRevisionId });
+        const maxRevisionId = incr?.maxRevisionId;
+        o.logger.info({ wiki, date, files: full.files.length, directory: full.directory, complete: full.complete, ...(o.jobs === undefined ? {} : { jobs: o.jobs }), maxRevisionId }, 'dump: written');
+        results.push({ wiki, date, files: full.files.length + (incr?.files.length ?? 0), bytes, directory: full.directory, ...(maxRevisionId === undefined ? {} : { maxRevisionId }) });
         o.onProgress?.({ done: results.length, total: wikis.length * o.dates.length, bytes: results.reduce((n, r) => n + r.bytes, 0), wiki, date });
       }
     }

@@ -489,3 +489,97 @@ test("one output's compressor failing fails the run with that output's error; ou
     await rm(other, { recursive: true, force: true });
   }
 });
+
+test('a run of some jobs rewrites only their files, keeps the others and their status, and links latest/ once every job is done', async () => {
+  const other = await mkdtemp(join(tmpdir(), 'mwlake-some-jobs-'));
+  const dir = join(other, WIKI, DATE);
+  const readStatus = async () => JSON.parse(await readFile(join(dir, 'dumpstatus.json'), 'utf8')) as { jobs: Record<string, { status: string; updated: string; files: Record<string, unknown> }> };
+  try {
+    const history = await runDump(options({ dumpsRoot: other, jobs: ['metahistorybz2dump'], now: () => new Date(Date.UTC(2024, 7, 1, 1)) }));
+    assert.deepEqual(history.files.map((file) => file.name), ['testwiki-20240801-pages-meta-history.xml.bz2']);
+    assert.equal(history.complete, false);
+    assert.equal(history.linkedLatest, false);
+    await assert.rejects(readdir(join(other, WIKI, 'latest')), { code: 'ENOENT' });
+    let status = await readStatus();
+    assert.deepEqual(
+      Object.entries(status.jobs).map(([name, job]) => [name, job.status]),
+      [['xmlstubsdump', 'waiting'], ['metacurrentdump', 'waiting'], ['articlesdump', 'waiting'], ['articlesmultistreamdump', 'waiting'], ['metahistorybz2dump', 'done']],
+    );
+    assert.equal(await readFile(join(dir, 'testwiki-20240801-md5sums.txt'), 'utf8'), await readFile(join(dir, 'md5sums-testwiki-20240801-pages-meta-history.xml.bz2.txt'), 'utf8'));
+
+    // The other jobs: the date is complete, every file equals the one-run reference, and the history keeps its own time.
+    const rest = await runDump(options({ dumpsRoot: other, jobs: ['xmlstubsdump', 'metacurrentdump', 'articlesdump', 'articlesmultistreamdump'] }));
+    assert.equal(rest.complete, true);
+    assert.equal(rest.linkedLatest, true);
+    assert.ok(!rest.files.some((file) => file.name.includes('pages-meta-history')));
+    const names = (await readdir(dir)).sort();
+    assert.deepEqual(names, (await readdir(runDir())).sort());
+    for (const name of names.filter((n) => n !== 'dumpstatus.json')) {
+      assert.ok((await readFile(join(dir, name))).equals(await readFile(join(runDir(), name))), `${name} equals the reference run's`);
+    }
+    status = await readStatus();
+    assert.ok(Object.values(status.jobs).every((job) => job.status === 'done'));
+    assert.equal(status.jobs.metahistorybz2dump!.updated, '2024-08-01 01:00:00');
+    assert.equal(status.jobs.xmlstubsdump!.updated, '2024-08-01 03:04:05');
+    assert.deepEqual((await readdir(join(other, WIKI, 'latest'))).sort(), (await readdir(join(root, WIKI, 'latest'))).sort());
+
+    // A job a dead run left in-progress is not running any more: a run of another job records it failed.
+    const stuck = await readStatus();
+    stuck.jobs.metacurrentdump!.status = 'in-progress';
+    await writeFile(join(dir, 'dumpstatus.json'), JSON.stringify(stuck));
+    const again = await runDump(options({ dumpsRoot: other, jobs: ['xmlstubsdump'] }));
+    assert.equal(again.complete, false);
+    status = await readStatus();
+    assert.equal(status.jobs.metacurrentdump!.status, 'failed');
+    assert.deepEqual(status.jobs.metacurrentdump!.files, {});
+    assert.ok(!(await readFile(join(dir, 'testwiki-20240801-md5sums.txt'), 'utf8')).includes('pages-meta-current'), 'checksums list only files of done jobs');
+
+    // pages-articles without the multistream it is usually joined from: compressed on its own, the same XML.
+    const articles = await runDump(options({ dumpsRoot: other, jobs: ['articlesdump'] }));
+    const name = 'testwiki-20240801-pages-articles.xml.bz2';
+    assert.deepEqual(articles.files.map((file) => file.name), [name]);
+    assert.ok(decompressFile(join(dir, name)).equals(decompressFile(join(runDir(), name))));
+  } finally {
+    await rm(other, { recursive: true, force: true });
+  }
+});
+
+test('a failed job is rerun alone: the date completes without rewriting the jobs that finished', async () => {
+  const other = await mkdtemp(join(tmpdir(), 'mwlake-rerun-failed-'));
+  const dir = join(other, WIKI, DATE);
+  try {
+    await assert.rejects(runDump(options({ dumpsRoot: other, tools: { ...tools, zstd: '/bin/false' }, compression: { history: 'zst' } })));
+    const before = new Map<string, Buffer>();
+    for (const name of await readdir(dir)) if (name.includes('stub-')) before.set(name, await readFile(join(dir, name)));
+    assert.ok(before.size > 0);
+    const rerun = await runDump(options({ dumpsRoot: other, compression: { history: 'zst' }, jobs: ['metahistoryzstdump'], now: () => new Date(Date.UTC(2024, 7, 2)) }));
+    assert.equal(rerun.complete, true);
+    assert.equal(rerun.linkedLatest, true);
+    assert.deepEqual(rerun.files.map((file) => file.name), ['testwiki-20240801-pages-meta-history.xml.zst']);
+    for (const [name, bytes] of before) assert.ok(bytes.equals(await readFile(join(dir, name))), `${name} kept`);
+    const status = JSON.parse(await readFile(join(dir, 'dumpstatus.json'), 'utf8')) as { jobs: Record<string, { status: string; updated: string }> };
+    assert.equal(status.jobs.metahistoryzstdump!.updated, '2024-08-02 00:00:00');
+    assert.equal(status.jobs.xmlstubsdump!.updated, '2024-08-01 03:04:05');
+    const md5 = await readFile(join(dir, 'testwiki-20240801-md5sums.txt'), 'utf8');
+    assert.equal(md5.trim().split('\n').length, CONTENT_FILES.length);
+  } finally {
+    await rm(other, { recursive: true, force: true });
+  }
+});
+
+test('an unknown or empty job list is refused with USAGE naming the jobs, before anything is written', async () => {
+  const other = await mkdtemp(join(tmpdir(), 'mwlake-bad-jobs-'));
+  try {
+    await assert.rejects(runDump(options({ dumpsRoot: other, jobs: ['metahistorybz2dump', 'metahistory7zdump'] })), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'USAGE');
+      assert.match(error.message, /unknown dump job "metahistory7zdump": the jobs are xmlstubsdump, metacurrentdump, articlesdump, articlesmultistreamdump, metahistorybz2dump/);
+      return true;
+    });
+    await assert.rejects(runDump(options({ dumpsRoot: other, jobs: [] })), (error: Error & { code?: string }) => error.code === 'USAGE' && /no dump job chosen/.test(error.message));
+    // The history job's name follows its codec.
+    await assert.rejects(runDump(options({ dumpsRoot: other, jobs: ['metahistorybz2dump'], compression: { history: 'zst' } })), /unknown dump job "metahistorybz2dump".*metahistoryzstdump/);
+    assert.deepEqual(await readdir(other), []);
+  } finally {
+    await rm(other, { recursive: true, force: true });
+  }
+});

@@ -3,7 +3,7 @@
 // events (test/merge/reference-model.ts); reruns change nothing; a crash before the commit replays.
 
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -176,6 +176,19 @@ test('gen → drain → merge → dump, matching an independent fold of the even
   const before = readFileSync(join(day, history));
   assert.equal((await cli('dump', '--warehouse', wh, '--dumps-root', dumps, '--wiki', 'enwiki', '--date', '2026-11-02')).code, 0);
   assert.ok(readFileSync(join(day, history)).equals(before));
+
+  // One job alone: the history again, the other files untouched (the adds-changes run too).
+  const untouched = ['enwiki-20261102-pages-meta-current.xml.bz2', 'dumpstatus.json'].map((name) => [name, statSync(join(day, name)).mtimeMs] as const);
+  const incrStatus = statSync(join(incr, 'status.txt')).mtimeMs;
+  const one = await cli('dump', '--warehouse', wh, '--dumps-root', dumps, '--wiki', 'enwiki', '--date', '2026-11-02', '--jobs', 'metahistorybz2dump');
+  assert.equal(one.code, 0, one.err);
+  assert.ok(readFileSync(join(day, history)).equals(before));
+  assert.equal(statSync(join(day, untouched[0]![0])).mtimeMs, untouched[0]![1]);
+  assert.notEqual(statSync(join(day, 'dumpstatus.json')).mtimeMs, untouched[1]![1]);
+  assert.equal(statSync(join(incr, 'status.txt')).mtimeMs, incrStatus);
+  const bad = await cli('dump', '--warehouse', wh, '--dumps-root', dumps, '--wiki', 'enwiki', '--date', '2026-11-02', '--jobs', 'metahistorybz3dump');
+  assert.equal(bad.code, ExitCode.Usage, bad.err);
+  assert.match(bad.err, /unknown dump job "metahistorybz3dump": the jobs are xmlstubsdump, .*metahistorybz2dump/);
 });
 
 test('a second concurrent run exits 75 naming the holder', { timeout: 120_000 }, async () => {

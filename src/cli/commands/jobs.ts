@@ -145,7 +145,8 @@ export const registerJobs: RegisterCommand = (program, context) => {
     .option('--from <YYYY-MM-DD>', 'first date of a range to regenerate')
     .option('--to <YYYY-MM-DD>', 'last date of the range')
     .option('--dumps-root <dir>', 'output root (default from the job file)')
-    .action(async (flags: CommonFlags & { wiki: string; date?: string; from?: string; to?: string; dumpsRoot?: string }) => {
+    .option('--jobs <names>', 'only these jobs, comma-separated (e.g. metahistorybz2dump); the others keep what an earlier run wrote')
+    .action(async (flags: CommonFlags & { wiki: string; date?: string; from?: string; to?: string; dumpsRoot?: string; jobs?: string }) => {
       const { dateRange, runDumps } = await steps.dump();
       let dates: string[];
       if (flags.date !== undefined && flags.from === undefined && flags.to === undefined) dates = dateRange(flags.date, flags.date);
@@ -156,7 +157,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
       const wikis = flags.wiki === 'all' ? cc.dumps.wikis : flags.wiki.split(',');
       const hooks = stepProgress(createProgress(context.stderr));
       const results = await withLease(cc, context, 'dump', () =>
-        runDumps({ config: cc, warehouse: warehouseOf(cc, context.logger()), logger: context.logger(), wikis, dates, dryRun: flags.dryRun === true, onProgress: hooks.dumps }), flags.dryRun === true,
+        runDumps({ config: cc, warehouse: warehouseOf(cc, context.logger()), logger: context.logger(), wikis, dates, dryRun: flags.dryRun === true, onProgress: hooks.dumps, ...(flags.jobs === undefined ? {} : { jobs: flags.jobs.split(',') }) }), flags.dryRun === true,
       ).finally(hooks.end);
       print(context, { step: 'dump', dates, results });
     });
