@@ -10,16 +10,16 @@
 // state and files dumpstatus.json recorded for them.
 // Job names follow Wikimedia's (notes §4). Imports core and dumps modules; the source is injected.
 
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JobError } from '../core/errors.js';
 import { onInterrupt } from '../core/interrupt.js';
 import { writeTextAtomically } from './atomic-file.js';
 import { checksumFileNames, perFileChecksumTarget, writeChecksumFiles } from './checksums.js';
-import { findCompressionTools, type Codec, type CompressionTools } from './compress.js';
+import { CODEC_SUFFIX, findCompressionTools, type Codec, type CompressionTools } from './compress.js';
 import { formatUpdated, parseDumpStatus, renderDumpStatus, type JobState } from './dump-status.js';
 import { checkWikiId, cutoffOfDate, runDirectory } from './file-names.js';
-import { linkLatest } from './latest-links.js';
+import { linkLatest, unlinkMissing } from './latest-links.js';
 import { writeMultistreamDump, type MultistreamFiles } from './multistream.js';
 import type { DumpRevisionRow, DumpSource } from './records.js';
 import { ReaderGoneError, RowChannel } from './row-channel.js';
@@ -95,6 +95,60 @@ export function selectDumpJobs(wanted: readonly string[] | undefined, compressio
   return new Set(wanted);
 }
 
+/** The codec each job writes its files in (the multistream and its index are always bz2). */
+function jobCodec(job: string, compression: DumpCompression): Codec {
+  switch (job) {
+    case 'xmlstubsdump':
+      return compression.stubs;
+    case 'metacurrentdump':
+      return compression.current;
+    case 'articlesdump':
+      return compression.articles;
+    case 'articlesmultistreamdump':
+      return 'bz2';
+    default:
+      return compression.history;
+  }
+}
+
+/**
+ * The states of the jobs a run of some jobs keeps, from the date's dumpstatus.json; refuses
+ * (before anything is written) what it cannot keep as recorded: an unreadable status, jobs of
+ * another compression, or a done job whose files are gone or changed size.
+ */
+async function keptStates(directory: string, statusPath: string, compression: DumpCompression, selected: ReadonlySet<string>): Promise<Map<string, JobState>> {
+  const text = await readFile(statusPath, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (text === undefined) return new Map();
+  const runAll = 'run every job of the date (no --jobs)';
+  const earlier = parseDumpStatus(text);
+  if (earlier === undefined) throw new JobError('DATA', `${statusPath} is not a dumpstatus.json this version can read, so the jobs not chosen cannot be kept: ${runAll}`);
+  const jobNames = dumpJobNames(compression);
+  for (const [job, state] of earlier) {
+    if (!jobNames.includes(job) && state.files.length > 0) {
+      throw new JobError('USAGE', `${statusPath} records job ${job}, which the configured compression does not write (it writes ${jobNames.join(', ')}): ${runAll}`);
+    }
+  }
+  for (const [job, state] of earlier) {
+    if (selected.has(job) || state.status !== 'done') continue;
+    const suffix = CODEC_SUFFIX[jobCodec(job, compression)];
+    for (const file of state.files) {
+      const path = join(directory, file.name);
+      if (suffix === '' ? /\.(bz2|gz|zst)$/.test(file.name) : !file.name.endsWith(suffix)) {
+        throw new JobError('USAGE', `${path} of job ${job} was written with other compression than the configured one: ${runAll}`);
+      }
+      const size = await stat(path).then((s) => s.size, () => undefined);
+      if (size !== file.sizeBytes) {
+        const found = size === undefined ? 'is missing' : `is ${size} bytes, not the ${file.sizeBytes} recorded`;
+        throw new JobError('DATA', `${path} of job ${job} ${found}: add ${job} to --jobs, or ${runAll}`);
+      }
+    }
+  }
+  return earlier;
+}
+
 /** Bytes of content queued per output before the pass waits for its writer. */
 const CHANNEL_CONTENT_BYTES = 16 * 1024 * 1024;
 
@@ -163,7 +217,8 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   const directory = runDirectory(options.dumpsRoot, wikiId, date);
   await mkdir(directory, { recursive: true });
   const statusPath = join(directory, 'dumpstatus.json');
-  const earlier = selected.size === dumpJobNames(compression).length ? undefined : parseDumpStatus(await readFile(statusPath, 'utf8').catch(() => ''));
+  const everyJob = selected.size === dumpJobNames(compression).length;
+  const earlier = everyJob ? new Map<string, JobState>() : await keptStates(directory, statusPath, compression, selected);
 
   const common = { directory, wikiId, date, site, generator, maxPartBytes, tools, rendered: new RenderedRevisions() };
   // bz2 pages-articles comes from the multistream writer, with the multistream's parts, when both run.
@@ -201,7 +256,7 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   const states = new Map<string, JobState>();
   const started = formatUpdated(now());
   for (const job of jobNames) {
-    const before = earlier?.get(job);
+    const before = earlier.get(job);
     // A job left in-progress by a run that died is not running now: a date is dumped by one run at a time.
     if (selected.has(job)) states.set(job, { status: 'in-progress', updated: started, files: [] });
     else states.set(job, before === undefined ? { status: 'waiting', updated: started, files: [] } : before.status === 'in-progress' ? { ...before, status: 'failed', files: [] } : before);
@@ -234,6 +289,10 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
         return record(async () => {
           states.set(output.job, { status: 'failed', updated: formatUpdated(now()), files: [] });
           await writeTextAtomically(statusPath, renderDumpStatus(wikiId, date, [...states.entries()]));
+          // The failed output removed its files, and an earlier run's files of its job went when it started.
+          const left = inJobOrder();
+          if (left.length > 0) await writeChecksumFiles(directory, wikiId, date, left, []);
+          else for (const name of checksumFileNames(wikiId, date)) await rm(join(directory, name), { force: true });
         });
       },
     ),
@@ -258,10 +317,17 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   await Promise.all(writers);
   await bookkeeping;
   forgetInterrupt();
-  if (failures.length > 0) throw failures.find((error) => !(error instanceof ReaderGoneError)) ?? failures[0];
   const files = inJobOrder();
+  if (failures.length > 0) {
+    await removeStaleChecksumFiles(directory, wikiId, date, files);
+    // latest/ may point at this date from an earlier complete run whose files this run replaced.
+    await unlinkMissing(options.dumpsRoot, wikiId, date);
+    throw failures.find((error) => !(error instanceof ReaderGoneError)) ?? failures[0];
+  }
 
   await removeStaleChecksumFiles(directory, wikiId, date, files);
+  // Kept jobs' per-file checksum files too: an earlier version may have named them otherwise.
+  if (!everyJob) await writeChecksumFiles(directory, wikiId, date, files, files);
   const complete = [...states.values()].every((state) => state.status === 'done');
   const linked = options.linkLatest === false || !complete ? false : await linkLatest(options.dumpsRoot, wikiId, date, [...files.map((file) => file.name), ...checksumFileNames(wikiId, date)]);
   return { directory, files: writtenInJobOrder(), complete, linkedLatest: linked };

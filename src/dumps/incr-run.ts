@@ -69,6 +69,11 @@ async function previousMaxRevisionId(wikiDirectory: string, date: string): Promi
   return undefined;
 }
 
+/** Whether the adds-changes run of `date` completed (its status.txt says done). */
+export async function isIncrementalDone(dumpsRoot: string, wikiId: string, date: string): Promise<boolean> {
+  return (await readTrimmed(join(incrementalDirectory(dumpsRoot, checkWikiId(wikiId), date), STATUS_FILE))) === 'done';
+}
+
 /**
  * Writes the adds-changes files for one day. The range starts after the maxrevid of the newest
  * completed earlier run (so consecutive runs neither overlap nor leave gaps), or, without one, after

@@ -2,7 +2,7 @@
 // complete run (operations-dumps xmldumps-backup dumps/symlinks.py), relative (`../<date>/<file>`)
 // so the tree can be moved or served as is. Imports dumps modules only.
 
-import { lstat, mkdir, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
+import { access, lstat, mkdir, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IN_PROGRESS_SUFFIX, latestFileName } from './file-names.js';
 
@@ -41,4 +41,17 @@ export async function linkLatest(dumpsRoot: string, wikiId: string, date: string
     if (!wanted.has(name) && name.startsWith(`${wikiId}-latest-`)) await rm(join(latestDir, name), { force: true });
   }
   return true;
+}
+
+/** Removes `latest/` links into the run of `date` whose files are gone (a failed rerun removed them). */
+export async function unlinkMissing(dumpsRoot: string, wikiId: string, date: string): Promise<void> {
+  const latestDir = join(dumpsRoot, wikiId, 'latest');
+  const names = await readdir(latestDir).catch(() => [] as string[]);
+  for (const name of names) {
+    const path = join(latestDir, name);
+    const link = await lstat(path).catch(() => undefined);
+    if (link === undefined || !link.isSymbolicLink()) continue;
+    if (LINK_TARGET.exec(await readlink(path))?.[1] !== date) continue;
+    if (await access(path).then(() => false, () => true)) await rm(path, { force: true });
+  }
 }

@@ -11,7 +11,7 @@ import { openDuckDb } from '../duckdb/connection.js';
 import { runDump, selectDumpJobs, type DumpCompression } from '../dumps/dump-run.js';
 import { isCompleteRunStatus } from '../dumps/dump-status.js';
 import { cutoffOfDate } from '../dumps/file-names.js';
-import { runIncrementalDump } from '../dumps/incr-run.js';
+import { isIncrementalDone, runIncrementalDump } from '../dumps/incr-run.js';
 import { loadSiteInfo } from '../dumps/site-info.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import { duckDbMemory, type JobConfig } from './config.js';
@@ -32,7 +32,8 @@ export interface DumpOptions {
   readonly dryRun?: boolean;
   /**
    * Only these dumpstatus.json jobs of the full set (e.g. metahistorybz2dump); the others keep
-   * what an earlier run wrote, and the adds-changes run is not written. Default: everything.
+   * what an earlier run wrote, and the adds-changes run is written only if the date has none
+   * completed (a failed night stopped before it). Default: everything.
    */
   readonly jobs?: readonly string[];
   /** Called after each (wiki, date): how many are done of how many, and the bytes written. */
@@ -109,7 +110,7 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
           compression,
           ...(o.jobs === undefined ? {} : { jobs: o.jobs }),
         });
-        const incr = o.jobs === undefined ? await runIncrementalDump({ dumpsRoot: o.config.dumps.root, wikiId: wiki, date: compact, source, site, generatorVersion: VERSION }) : undefined;
+        const incr = o.jobs === undefined || !(await isIncrementalDone(o.config.dumps.root, wiki, compact)) ? await runIncrementalDump({ dumpsRoot: o.config.dumps.root, wikiId: wiki, date: compact, source, site, generatorVersion: VERSION }) : undefined;
         const bytes = full.files.reduce((n, f) => n + f.sizeBytes, 0);
         const maxRevisionId = incr?.maxRevisionId;
         o.logger.info({ wiki, date, files: full.files.length, directory: full.directory, complete: full.complete, ...(o.jobs === undefined ? {} : { jobs: o.jobs }), maxRevisionId }, 'dump: written');

@@ -583,3 +583,73 @@ test('an unknown or empty job list is refused with USAGE naming the jobs, before
     await rm(other, { recursive: true, force: true });
   }
 });
+
+test('a job rerun that fails on a complete date takes its old files out of the checksums and latest/, and keeps the rest', async () => {
+  const other = await mkdtemp(join(tmpdir(), 'mwlake-rerun-fails-'));
+  const dir = join(other, WIKI, DATE);
+  const history = 'testwiki-20240801-pages-meta-history.xml.bz2';
+  try {
+    assert.equal((await runDump(options({ dumpsRoot: other }))).linkedLatest, true);
+    await assert.rejects(runDump(options({ dumpsRoot: other, jobs: ['metahistorybz2dump'], tools: { ...tools, bzip2: { command: '/bin/false', parallel: false } } })), /\/bin\/false/);
+    const names = await readdir(dir);
+    assert.deepEqual(names.filter((name) => name.includes('pages-meta-history')), [], 'no history file, and no per-file checksum of it');
+    for (const sums of ['testwiki-20240801-md5sums.txt', 'testwiki-20240801-sha1sums.json']) {
+      const text = await readFile(join(dir, sums), 'utf8');
+      assert.ok(!text.includes(history), `${sums} no longer lists the history`);
+      assert.ok(text.includes('testwiki-20240801-pages-meta-current.xml.bz2'), `${sums} still lists the kept files`);
+    }
+    const links = await readdir(join(other, WIKI, 'latest'));
+    assert.ok(!links.includes('testwiki-latest-pages-meta-history.xml.bz2'), 'no dangling latest/ link');
+    assert.ok(links.includes('testwiki-latest-pages-meta-current.xml.bz2'));
+    const status = JSON.parse(await readFile(join(dir, 'dumpstatus.json'), 'utf8')) as { jobs: Record<string, { status: string }> };
+    assert.equal(status.jobs.metahistorybz2dump!.status, 'failed');
+    assert.equal(status.jobs.metacurrentdump!.status, 'done');
+    // The rerun that works completes the date again.
+    assert.equal((await runDump(options({ dumpsRoot: other, jobs: ['metahistorybz2dump'] }))).linkedLatest, true);
+    assert.deepEqual((await readdir(dir)).sort(), (await readdir(runDir())).sort());
+  } finally {
+    await rm(other, { recursive: true, force: true });
+  }
+});
+
+test('a run of some jobs refuses, before writing, a date whose kept jobs it cannot vouch for; it restores their per-file checksums', async () => {
+  const other = await mkdtemp(join(tmpdir(), 'mwlake-kept-checks-'));
+  const dir = join(other, WIKI, DATE);
+  const statusPath = join(dir, 'dumpstatus.json');
+  const zstd = { history: 'zst', current: 'zst', articles: 'zst' } as const;
+  try {
+    await runDump(options({ dumpsRoot: other, compression: zstd }));
+    const status = await readFile(statusPath, 'utf8');
+    // Another compression: the kept jobs' files are not what the configuration writes.
+    await assert.rejects(runDump(options({ dumpsRoot: other, jobs: ['metacurrentdump'] })), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'USAGE');
+      assert.match(error.message, /records job metahistoryzstdump, which the configured compression does not write .*run every job of the date/);
+      return true;
+    });
+    await assert.rejects(runDump(options({ dumpsRoot: other, jobs: ['metahistoryzstdump'], compression: { history: 'zst' } })), /pages-meta-current\.xml\.zst of job metacurrentdump was written with other compression/);
+    assert.equal(await readFile(statusPath, 'utf8'), status, 'dumpstatus.json unchanged');
+
+    // A kept file that is gone.
+    const current = 'testwiki-20240801-pages-meta-current.xml.zst';
+    const bytes = await readFile(join(dir, current));
+    await rm(join(dir, current));
+    await assert.rejects(runDump(options({ dumpsRoot: other, compression: zstd, jobs: ['metahistoryzstdump'] })), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'DATA');
+      assert.match(error.message, new RegExp(`${current} of job metacurrentdump is missing: add metacurrentdump to --jobs`));
+      return true;
+    });
+    await writeFile(join(dir, current), bytes);
+
+    // An unreadable status.
+    await writeFile(statusPath, '{"jobs": ');
+    await assert.rejects(runDump(options({ dumpsRoot: other, compression: zstd, jobs: ['metahistoryzstdump'] })), (error: Error & { code?: string }) => error.code === 'DATA' && /is not a dumpstatus\.json this version can read/.test(error.message));
+    await writeFile(statusPath, status);
+
+    // A kept job's per-file checksum file that went missing is written again.
+    await rm(join(dir, `md5sums-${current}.txt`));
+    await runDump(options({ dumpsRoot: other, compression: zstd, jobs: ['metahistoryzstdump'] }));
+    assert.equal(await readFile(join(dir, `md5sums-${current}.txt`), 'utf8'), `${createHash('md5').update(bytes).digest('hex')}  ${current}\n`);
+  } finally {
+    await rm(other, { recursive: true, force: true });
+  }
+});

@@ -157,7 +157,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
       const wikis = flags.wiki === 'all' ? cc.dumps.wikis : flags.wiki.split(',');
       const hooks = stepProgress(createProgress(context.stderr));
       const results = await withLease(cc, context, 'dump', () =>
-        runDumps({ config: cc, warehouse: warehouseOf(cc, context.logger()), logger: context.logger(), wikis, dates, dryRun: flags.dryRun === true, onProgress: hooks.dumps, ...(flags.jobs === undefined ? {} : { jobs: flags.jobs.split(',') }) }), flags.dryRun === true,
+        runDumps({ config: cc, warehouse: warehouseOf(cc, context.logger()), logger: context.logger(), wikis, dates, dryRun: flags.dryRun === true, onProgress: hooks.dumps, ...(flags.jobs === undefined ? {} : { jobs: flags.jobs.split(',').map((name) => name.trim()) }) }), flags.dryRun === true,
       ).finally(hooks.end);
       print(context, { step: 'dump', dates, results });
     });
