@@ -10,6 +10,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { JobError, storageError } from './errors.js';
+import { makeDirectory } from './make-directory.js';
 
 export interface ObjectInfo {
   readonly location: string;
@@ -124,7 +125,7 @@ export class LocalStorage implements Storage {
     const dir = path.dirname(file);
     const temp = path.join(dir, `.${path.basename(file)}.${randomUUID()}.tmp`);
     try {
-      await fs.mkdir(dir, { recursive: true });
+      await makeDirectory(dir);
       await writeSynced(temp, bytes, 'wx');
       // link(2) fails with EEXIST instead of replacing, and the target appears complete.
       await fs.link(temp, file);
@@ -141,7 +142,7 @@ export class LocalStorage implements Storage {
     const dir = path.dirname(file);
     const temp = path.join(dir, `.${path.basename(file)}.${randomUUID()}.tmp`);
     try {
-      await fs.mkdir(dir, { recursive: true });
+      await makeDirectory(dir);
       await writeSynced(temp, bytes, 'wx');
       await fs.rename(temp, file);
       await syncDirectory(dir);
@@ -155,7 +156,7 @@ export class LocalStorage implements Storage {
     const file = localPathOf(location);
     let handle: fs.FileHandle;
     try {
-      await fs.mkdir(path.dirname(file), { recursive: true });
+      await makeDirectory(path.dirname(file));
       handle = await fs.open(file, 'wx', 0o644);
     } catch (cause) {
       throw storageError('create', location, cause);

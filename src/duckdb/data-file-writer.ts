@@ -5,7 +5,7 @@
 // groups of an ORDER BY (checked: 7 of 25 row groups out of key order) and only a single file keeps it.
 
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { JobError } from '../core/errors.js';
 import { joinLocation } from '../core/storage.js';
@@ -17,6 +17,7 @@ import type { Table } from '../iceberg/table.js';
 import { describeParquetFile } from '../parquet/footer-data-file.js';
 import type { DuckDb } from './connection.js';
 import { fieldIdsOption, quoteIdent, sqlString } from './iceberg-types.js';
+import { makeDirectory } from '../core/make-directory.js';
 
 /**
  * Upper bound of a row group's size: DuckDB buffers a row group whole before writing it, and
@@ -48,7 +49,7 @@ export async function writeDataFiles(db: DuckDb, table: Table, o: WriteDataFiles
   const dirLocation = joinLocation(table.dataLocation(partitionPath(table.spec(), table.schema(), o.partition)), `w-${randomUUID()}`);
   const dir = table.storage.localPath(dirLocation);
   if (dir === undefined) throw new JobError('CONFIG', `DuckDB can only write local files; ${dirLocation} is not one`);
-  await mkdir(dirname(dir), { recursive: true });
+  await makeDirectory(dirname(dir));
   try {
     // Row groups bounded in bytes, not only rows: a row group is buffered whole, and 50,000 events
     // with their content are hundreds of MB. DuckDB allows that only without insertion order,
@@ -124,7 +125,7 @@ export async function writeSortedDataFile(db: DuckDb, table: Table, o: WriteSort
   const location = joinLocation(table.dataLocation(partitionPath(table.spec(), table.schema(), o.partition)), `${randomUUID()}${o.nameSuffix ?? ''}.parquet`);
   const path = table.storage.localPath(location);
   if (path === undefined) throw new JobError('CONFIG', `DuckDB can only write local files; ${location} is not one`);
-  await mkdir(dirname(path), { recursive: true });
+  await makeDirectory(dirname(path));
   try {
     await db.run(`COPY (SELECT * FROM (${o.selectSql}) ORDER BY ${columns.map((c) => c.sql).join(', ')})
       TO ${sqlString(path)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${Math.max(1, Math.floor(o.rowGroupSize))}, FIELD_IDS ${fieldIdsOption(table.schema())})`);

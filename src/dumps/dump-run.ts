@@ -10,7 +10,7 @@
 // state and files dumpstatus.json recorded for them.
 // Job names follow Wikimedia's (notes §4). Imports core and dumps modules; the source is injected.
 
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JobError } from '../core/errors.js';
 import { onInterrupt } from '../core/interrupt.js';
@@ -26,6 +26,7 @@ import { ReaderGoneError, RowChannel } from './row-channel.js';
 import { contentNamespaceIds, type SiteInfo } from './site-info.js';
 import { RenderedRevisions, writeXmlDump, type WrittenFile } from './xml-dump.js';
 import { generatorText } from './xml-render.js';
+import { makeDirectory } from '../core/make-directory.js';
 
 /** Default size limit of one part, in uncompressed XML bytes. */
 export const DEFAULT_MAX_PART_BYTES = 2 * 1024 ** 3;
@@ -215,7 +216,7 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   const generator = generatorText(options.generatorVersion);
   const selected = selectDumpJobs(options.jobs, compression);
   const directory = runDirectory(options.dumpsRoot, wikiId, date);
-  await mkdir(directory, { recursive: true });
+  await makeDirectory(directory);
   const statusPath = join(directory, 'dumpstatus.json');
   const everyJob = selected.size === dumpJobNames(compression).length;
   const earlier = everyJob ? new Map<string, JobState>() : await keptStates(directory, statusPath, compression, selected);

@@ -5,7 +5,7 @@
 // revisions with previous maxrevid < rev_id <= this day's maxrevid. Like the legacy job it records
 // no deletions, moves or visibility changes. Imports core and dumps modules.
 
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeTextAtomically } from './atomic-file.js';
 import { findCompressionTools, type CompressionTools } from './compress.js';
@@ -14,6 +14,7 @@ import type { DumpSource } from './records.js';
 import type { SiteInfo } from './site-info.js';
 import { writeXmlDump, type WrittenFile } from './xml-dump.js';
 import { generatorText } from './xml-render.js';
+import { makeDirectory } from '../core/make-directory.js';
 
 export const MAX_REVID_FILE = 'maxrevid.txt';
 export const STATUS_FILE = 'status.txt';
@@ -87,7 +88,7 @@ export async function runIncrementalDump(options: IncrementalRunOptions): Promis
   const tools = options.tools ?? findCompressionTools();
   const generator = generatorText(options.generatorVersion);
   const directory = incrementalDirectory(options.dumpsRoot, wikiId, date);
-  await mkdir(directory, { recursive: true });
+  await makeDirectory(directory);
   // A rerun must not leave an earlier "done" beside files it is about to replace.
   await rm(join(directory, STATUS_FILE), { force: true });
 

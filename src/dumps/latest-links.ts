@@ -2,9 +2,10 @@
 // complete run (operations-dumps xmldumps-backup dumps/symlinks.py), relative (`../<date>/<file>`)
 // so the tree can be moved or served as is. Imports dumps modules only.
 
-import { access, lstat, mkdir, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
+import { access, lstat, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IN_PROGRESS_SUFFIX, latestFileName } from './file-names.js';
+import { makeDirectory } from '../core/make-directory.js';
 
 const LINK_TARGET = /^\.\.\/(\d{8})\//;
 
@@ -15,7 +16,7 @@ const LINK_TARGET = /^\.\.\/(\d{8})\//;
  */
 export async function linkLatest(dumpsRoot: string, wikiId: string, date: string, fileNames: readonly string[]): Promise<boolean> {
   const latestDir = join(dumpsRoot, wikiId, 'latest');
-  await mkdir(latestDir, { recursive: true });
+  await makeDirectory(latestDir);
   const existing = new Map<string, string>();
   for (const name of await readdir(latestDir)) {
     const path = join(latestDir, name);

@@ -6,7 +6,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { createOwnedTempDir, removedOnInterrupt } from '../core/owned-temp-dir.js';
@@ -23,6 +23,7 @@ import type { Table } from '../iceberg/table.js';
 import { rowsToRecordBatch } from '../parquet/arrow-rows.js';
 import { describeParquetFile } from '../parquet/footer-data-file.js';
 import { RollingParquetWriter } from '../parquet/parquet-stream-writer.js';
+import { makeDirectory } from '../core/make-directory.js';
 
 // DuckDB's JSON → Parquet copy peaks in proportion to the file it reads: at 64 MiB the drain of
 // 240,000 events peaked at 990-1,085 MB RSS, at 32 MiB at 820-830 MB, for about 3% more time.
@@ -158,7 +159,7 @@ export class EventStager {
   private async encodeWithParquetWasm(chunk: Chunk): Promise<DataFile[]> {
     const { table } = this.o;
     const dir = table.dataLocation(partitionPath(table.spec(), table.schema(), chunk.tuple));
-    await mkdir(localPathOf(dir), { recursive: true });
+    await makeDirectory(localPathOf(dir));
     const writer = new RollingParquetWriter(table.storage, () => `${dir}/${randomUUID()}.parquet`, this.o.targetFileSizeBytes);
     try {
       let rows: Record<string, unknown>[] = [];

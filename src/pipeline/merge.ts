@@ -6,7 +6,6 @@
 // (state-snapshots.ts).
 
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
 import { JobError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { emptyRelationSql, fieldIdsOption, quoteIdent, sqlString, sqlStringList } from '../duckdb/iceberg-types.js';
@@ -24,6 +23,7 @@ import { pageDeltaSql, pageMergeSql } from '../merge/page-merge.js';
 import { revisionDeltaSql, revisionMergeSql } from '../merge/revision-merge.js';
 import { openStateTable, PAGES_SCHEMA, PAGES_TABLE, REVISIONS_SCHEMA, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE, STATE_ROW_BYTES_SQL } from '../merge/state-schema.js';
 import { describePositionDeleteFile, POSITION_DELETE_SCHEMA } from '../parquet/footer-data-file.js';
+import { makeDirectory } from '../core/make-directory.js';
 
 export interface MergeOptions {
   readonly warehouse: Warehouse;
@@ -274,7 +274,7 @@ async function writePositionDeletes(db: DuckDb, table: Table): Promise<DataFile[
   for (const { wiki_id: wiki, files, one } of rows) {
     const directory = table.dataLocation(`wiki_id=${encodeURIComponent(wiki)}`);
     const deleteLocation = `${directory}/${randomUUID()}-deletes.parquet`;
-    await mkdir(localPath(table, directory), { recursive: true });
+    await makeDirectory(localPath(table, directory));
     await db.run(`COPY (SELECT _file AS file_path, _pos AS pos FROM replaced WHERE wiki_id = ${sqlString(wiki)} ORDER BY file_path, pos)
       TO ${sqlString(localPath(table, deleteLocation))} (FORMAT parquet, COMPRESSION zstd, FIELD_IDS ${fieldIdsOption(POSITION_DELETE_SCHEMA)})`);
     const single = Number(files) === 1 ? { referencedDataFile: one } : {};

@@ -2,7 +2,7 @@
 // lease. Every step is idempotent, so a second run the same night finds nothing to do and a
 // failed run can simply be run again.
 
-import { mkdir, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
@@ -18,6 +18,7 @@ import { runMaintenance, type MaintenanceResult } from './maintenance.js';
 import { runMerge, type MergeResult } from './merge.js';
 import { tableStatuses, type TableStatus } from './status.js';
 import { PAGES_TABLE, REVISIONS_TABLE, STATE_NAMESPACE } from '../merge/state-schema.js';
+import { makeDirectory } from '../core/make-directory.js';
 
 export interface NightlyOptions {
   readonly config: JobConfig;
@@ -74,7 +75,7 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
   // A bad --date fails before anything runs, not after the drain and the merge.
   const requested = o.date === undefined ? undefined : dateRange(o.date, o.date);
   // A dry run writes nothing: no warehouse folder, no lease (a mistyped --warehouse must not appear).
-  if (o.dryRun !== true) await mkdir(config.warehouse, { recursive: true });
+  if (o.dryRun !== true) await makeDirectory(config.warehouse);
   const warehouse = warehouseOf(config, logger);
   const lease = o.dryRun === true ? { release: async () => {} } : await acquireLease({ storage: warehouse.storage, warehouseLocation: warehouse.rootLocation, job: config.jobName, command: 'nightly', logger });
   try {

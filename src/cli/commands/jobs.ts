@@ -1,7 +1,7 @@
 // The job commands: drain, merge, dump, maintain and nightly. Each parses its flags, loads the job
 // file, runs one pipeline step and prints its result as one JSON line on stdout.
 
-import { mkdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { Command } from '../commander.js';
 import { JobError } from '../../core/errors.js';
 import { stringifyJsonBigInt } from '../../core/json-bigint.js';
@@ -23,6 +23,7 @@ const steps = {
   nightly: () => import('../../pipeline/nightly.js'),
 };
 import type { CliContext, RegisterCommand } from '../context.js';
+import { makeDirectory } from '../../core/make-directory.js';
 
 export interface CommonFlags {
   config?: string;
@@ -61,7 +62,7 @@ export async function config(
   if (flags.maxBytes !== undefined) overrides.maxBytes = flags.maxBytes;
   const c = await loadConfig(flags.config, context.env, overrides, { jobNameRequired: o.readOnly !== true });
   if (o.createWarehouse === true) {
-    if (!dryRun) await mkdir(c.warehouse, { recursive: true });
+    if (!dryRun) await makeDirectory(c.warehouse);
   } else if (!(await isDirectory(c.warehouse))) {
     throw new JobError('NOT_FOUND', `no warehouse at ${c.warehouse}: give --warehouse DIR, MWLAKE_WAREHOUSE or warehouse: in the job file`, { context: { warehouse: c.warehouse } });
   }

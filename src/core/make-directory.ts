@@ -1,0 +1,39 @@
+// `mkdir -p` that always settles. Node 20's recursive mkdir loops forever, burning a core, when a
+// missing parent cannot be created but its own parent exists (any path under /proc, e.g.
+// /proc/nope/wh: ENOENT, then EEXIST for /proc, then ENOENT again). This creates one level at a
+// time and fails with the first error that creating the parent did not cure.
+
+import { mkdir, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+function errorCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | null)?.code;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+}
+
+/** Creates `path` and any missing parents; resolves when it is a directory, throws fs's error otherwise. */
+export async function makeDirectory(path: string): Promise<void> {
+  try {
+    await mkdir(path);
+    return;
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === 'EEXIST' && (await isDirectory(path))) return;
+    const parent = dirname(path);
+    if (code !== 'ENOENT' || parent === path) throw error;
+    await makeDirectory(parent);
+  }
+  try {
+    await mkdir(path);
+  } catch (error) {
+    // Another process may have created it meanwhile.
+    if (errorCode(error) === 'EEXIST' && (await isDirectory(path))) return;
+    throw error;
+  }
+}
