@@ -63,3 +63,12 @@ export function hasExited(other: ProcessIdentity): boolean {
   if (!Number.isSafeInteger(other.pid) || other.pid <= 0 || other.pid === me.pid) return false;
   return !isAlive(other.pid);
 }
+
+/** True when `other` is this process, or ran on this boot of this machine in this pid namespace and its pid is alive. */
+export function isKnownAlive(other: ProcessIdentity): boolean {
+  const me = selfIdentity();
+  if (me.bootId === undefined || me.pidNamespace === undefined) return false;
+  if (other.host !== me.host || other.bootId !== me.bootId || other.pidNamespace !== me.pidNamespace) return false;
+  if (!Number.isSafeInteger(other.pid) || other.pid <= 0) return false;
+  return other.pid === me.pid || isAlive(other.pid);
+}

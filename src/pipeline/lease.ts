@@ -3,14 +3,15 @@
 // free lease; a lease whose heartbeat is older than the expiry is taken over, and so is, at once,
 // one whose process has exited on this machine (killed: nothing released it). A takeover is won by
 // creating the stale lease's claim file (`_leases/<job>.json.claim-<hash of the stale lease>-<n>`),
-// also create-if-absent, so two runs cannot both take over one stale lease. Documented in the
+// also create-if-absent, so two runs cannot both take over one stale lease; heartbeats renew
+// through the same claim, so a beat cannot overwrite a takeover. Documented in the
 // README. Table commits stay optimistic, so even a broken lease cannot corrupt a table.
 
 import { createHash, randomUUID } from 'node:crypto';
 import { JobError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { onInterrupt } from '../core/interrupt.js';
-import { hasExited, selfIdentity } from '../core/process-identity.js';
+import { hasExited, isKnownAlive, selfIdentity } from '../core/process-identity.js';
 import { joinLocation, type Storage } from '../core/storage.js';
 
 export const DEFAULT_LEASE_EXPIRY_MS = 10 * 60_000;
@@ -137,6 +138,10 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
     const exited = other !== undefined && hasExited(other);
     return { ageMs, exited, stale: !(ageMs <= expiryMs) || exited };
   };
+  // A claim is passed over only when its run is gone: a live claimant is mid-takeover or mid-beat,
+  // and passing it over would let two runs write the lease. Where liveness cannot be checked
+  // (another host), age decides, as for the lease.
+  const claimIsStale = (claimant: LeaseHolder | undefined): boolean => claimant === undefined || (!isKnownAlive(claimant) && staleness(claimant).stale);
   let tookOver: LeaseHolder | undefined;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -164,7 +169,7 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
       );
     }
     // Of the runs that found this stale lease, only the one that creates its claim takes it over.
-    const claim = await claimTakeover(options.storage, location, found.version, holder, (claimant) => staleness(claimant).stale);
+    const claim = await claimTakeover(options.storage, location, found.version, holder, claimIsStale);
     if (claim === 'moved') {
       if (attempt < ACQUIRE_ATTEMPTS) continue;
       throw moved();
@@ -192,17 +197,28 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
     break;
   }
   let beat = holder;
-  // Each beat first checks the lease is still ours: a run that stalled past the expiry was taken
-  // over, and rewriting the file would hand the lease back to it while the new holder runs.
+  const lost = (current: LeaseHolder | undefined): void => {
+    clearInterval(timer);
+    options.logger.error({ lease: location, holder: current }, 'lost the lease: another run took it over after this one stalled; heartbeats stopped, the tables stay safe (commits check their base)');
+  };
+  // A run that stalled past the expiry may be taken over; rewriting the file then would hand the
+  // lease back to it while the new holder runs. So a beat replaces the version it read the way a
+  // takeover does, through that version's claim file: of a beat and a takeover of one version,
+  // only the one that creates the claim writes (checking, then writing, left a window for both).
   const heartbeat = async (): Promise<void> => {
-    const current = await readHolder(options.storage, location);
-    if (current?.leaseId !== holder.leaseId) {
-      clearInterval(timer);
-      options.logger.error({ lease: location, holder: current }, 'lost the lease: another run took it over after this one stalled; heartbeats stopped, the tables stay safe (commits check their base)');
-      return;
+    const found = await readLeaseFile(options.storage, location);
+    if (found?.holder?.leaseId !== holder.leaseId) return lost(found?.holder);
+    const claim = await claimTakeover(options.storage, location, found.version, { ...beat, heartbeatAt: iso() }, claimIsStale);
+    if (claim === 'moved') return; // a claimant finished: the next beat sees the lease it wrote
+    if (claim.held !== undefined) return lost(claim.held);
+    try {
+      const now = await readLeaseFile(options.storage, location);
+      if (now?.version !== found.version) return lost(now?.holder);
+      beat = { ...beat, heartbeatAt: iso() };
+      await options.storage.writeAtomic(location, JSON.stringify(beat));
+    } finally {
+      for (const at of [...claim.passed, claim.at]) await options.storage.delete(at);
     }
-    beat = { ...beat, heartbeatAt: iso() };
-    await options.storage.writeAtomic(location, JSON.stringify(beat));
   };
   const timer = setInterval(() => {
     heartbeat().catch((error: unknown) => options.logger.warn({ err: error }, 'lease heartbeat failed'));

@@ -68,14 +68,17 @@ test('a live holder, one on another boot and one without an identity keep the le
   }
 });
 
-test('a run taken over after stalling does not write its lease back: the new holder keeps it', async () => {
+test('a run taken over after stalling does not write its lease back: the new holder keeps it', async (t) => {
   const job = 'stalled';
   const errors: string[] = [];
   const logger = { ...silentLogger(), error: (_o: unknown, message?: string) => void errors.push(String(message)) } as unknown as ReturnType<typeof silentLogger>;
+  // A's heartbeats run when the test ticks: A stalls until B has taken over.
+  t.mock.timers.enable({ apis: ['setInterval'] });
   const a = await acquireLease({ storage, warehouseLocation, job, command: 'drain', logger, heartbeatEveryMs: 20 });
   // B finds the lease stale (an expiry of -1 ms: any heartbeat is too old) and takes it over.
   const b = await acquireLease({ storage, warehouseLocation, job, command: 'drain', logger: silentLogger(), expiryMs: -1 });
   assert.equal(b.tookOver?.leaseId, a.holder.leaseId);
+  t.mock.timers.tick(20);
   const deadline = Date.now() + 10_000;
   while (errors.length === 0 && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
   assert.match(errors[0] ?? '', /lost the lease/);
@@ -146,4 +149,83 @@ test('a claim left by a run that died mid-takeover is passed over; a live one lo
   assert.equal(lease.tookOver?.leaseId, `planted-${job}`);
   await lease.release();
   assert.deepEqual((await readdir(join(dir, '_leases'))).filter((name) => name.startsWith(`${job}.`)), [], 'no lease or claim file is left');
+});
+
+/** LocalStorage that runs a hook once, when the armed reads or writes of `at` happen. */
+class Hooked extends LocalStorage {
+  onRead?: () => Promise<void>;
+  onWrite?: () => Promise<void>;
+  constructor(private readonly at: string) {
+    super();
+  }
+  override async read(location: string): Promise<Uint8Array> {
+    const bytes = await super.read(location);
+    const hook = location === this.at ? this.onRead : undefined;
+    this.onRead = undefined;
+    await hook?.();
+    return bytes;
+  }
+  override async writeAtomic(location: string, bytes: Uint8Array | string): Promise<void> {
+    const hook = location === this.at ? this.onWrite : undefined;
+    this.onWrite = undefined;
+    await hook?.();
+    return super.writeAtomic(location, bytes);
+  }
+}
+
+function errorLogger(errors: string[]): ReturnType<typeof silentLogger> {
+  return { ...silentLogger(), error: (_o: unknown, message?: string) => void errors.push(String(message)) } as unknown as ReturnType<typeof silentLogger>;
+}
+
+async function waitForError(errors: string[]): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (errors.length === 0 && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
+}
+
+test('a takeover between a heartbeat reading the lease and writing it: the beat does not write, the new holder keeps the lease', async (t) => {
+  const job = 'beat-race-1';
+  const location = leaseLocation(warehouseLocation, job);
+  const hooked = new Hooked(location);
+  const errors: string[] = [];
+  t.mock.timers.enable({ apis: ['setInterval'] });
+  const a = await acquireLease({ storage: hooked, warehouseLocation, job, command: 'drain', logger: errorLogger(errors), heartbeatEveryMs: 20 });
+  let b: Awaited<ReturnType<typeof acquireLease>> | undefined;
+  // A's beat has read its own lease; B takes it over before A goes on.
+  hooked.onRead = async () => {
+    b = await acquireLease({ storage, warehouseLocation, job, command: 'drain', logger: silentLogger(), expiryMs: -1 });
+  };
+  t.mock.timers.tick(20);
+  await waitForError(errors);
+  assert.match(errors[0] ?? '', /lost the lease/);
+  const read = async () => (JSON.parse(Buffer.from(await storage.read(location)).toString('utf8')) as LeaseHolder).leaseId;
+  assert.equal(await read(), b!.holder.leaseId, "A's beat did not overwrite B's lease");
+  await a.release();
+  await b!.release();
+  assert.deepEqual((await readdir(join(dir, '_leases'))).filter((name) => name.startsWith(`${job}.json`)), [], 'no lease or claim left');
+});
+
+test('a takeover while a heartbeat is writing: the takeover gives way to the live holder', async (t) => {
+  const job = 'beat-race-2';
+  const location = leaseLocation(warehouseLocation, job);
+  const hooked = new Hooked(location);
+  t.mock.timers.enable({ apis: ['setInterval'] });
+  const a = await acquireLease({ storage: hooked, warehouseLocation, job, command: 'drain', logger: silentLogger(), heartbeatEveryMs: 20 });
+  let takeover: Promise<unknown> | undefined;
+  // A's beat holds its claim and is about to write; B, judging the lease stale, tries to take over.
+  let wrote!: () => void;
+  const beatWritten = new Promise<void>((resolve) => (wrote = resolve));
+  hooked.onWrite = async () => {
+    takeover = acquireLease({ storage, warehouseLocation, job, command: 'drain', logger: silentLogger(), expiryMs: -1 }).then(
+      () => assert.fail('B took over a lease whose holder was writing its heartbeat'),
+      (error: Error & { code?: string }) => error,
+    );
+    await takeover;
+    wrote();
+  };
+  t.mock.timers.tick(20);
+  await beatWritten;
+  const error = (await takeover) as Error & { code?: string };
+  assert.equal(error.code, 'LOCKED');
+  assert.match(error.message, new RegExp(`another run \\(pid ${process.pid} on .*\\) is taking over the stale lease at the same time`));
+  await a.release();
 });
