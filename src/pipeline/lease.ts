@@ -78,10 +78,6 @@ async function readLeaseFile(storage: Storage, location: string): Promise<LeaseF
   }
 }
 
-async function readHolder(storage: Storage, location: string): Promise<LeaseHolder | undefined> {
-  return (await readLeaseFile(storage, location))?.holder;
-}
-
 /** Tries to acquire after a lost first attempt; a run that meets only moving leases gives up after this many. */
 const ACQUIRE_ATTEMPTS = 5;
 /** Claims of one stale lease a run passes over (left by runs that died mid-takeover) before it gives up. */
@@ -115,6 +111,33 @@ async function claimTakeover(storage: Storage, location: string, version: string
   });
 }
 
+type ClaimOutcome =
+  | { readonly kind: 'done' }
+  | { readonly kind: 'held'; readonly holder: LeaseHolder }
+  | { readonly kind: 'changed'; readonly holder: LeaseHolder | undefined }
+  | { readonly kind: 'moved' };
+
+/**
+ * Replaces lease version `version` under its claim (a takeover, a heartbeat, a release): of the
+ * runs replacing one version only the claimant acts, and only while the lease is still that
+ * version (a claim of an older replacement may have been removed since). The claims are removed
+ * afterwards, ours first and each on its own, also when `act` throws.
+ */
+async function underClaim(storage: Storage, location: string, version: string, claimant: LeaseHolder, isStale: (claimant: LeaseHolder | undefined) => boolean, act: () => Promise<void>): Promise<ClaimOutcome> {
+  const claim = await claimTakeover(storage, location, version, claimant, isStale);
+  if (claim === 'moved') return { kind: 'moved' };
+  if (claim.held !== undefined) return { kind: 'held', holder: claim.held };
+  try {
+    const now = await readLeaseFile(storage, location);
+    if (now?.version !== version) return { kind: 'changed', holder: now?.holder };
+    await act();
+    return { kind: 'done' };
+  } finally {
+    // A claim left behind is passed over once its run is gone, or by its own run at once.
+    for (const at of [claim.at, ...claim.passed]) await storage.delete(at).catch(() => undefined);
+  }
+}
+
 export async function acquireLease(options: AcquireOptions): Promise<Lease> {
   const now = options.nowMs ?? Date.now;
   const expiryMs = options.expiryMs ?? DEFAULT_LEASE_EXPIRY_MS;
@@ -141,7 +164,9 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
   // A claim is passed over only when its run is gone: a live claimant is mid-takeover or mid-beat,
   // and passing it over would let two runs write the lease. Where liveness cannot be checked
   // (another host), age decides, as for the lease.
-  const claimIsStale = (claimant: LeaseHolder | undefined): boolean => claimant === undefined || (!isKnownAlive(claimant) && staleness(claimant).stale);
+  // Our own claim (a beat that failed before removing it) is passed over too.
+  const claimIsStale = (claimant: LeaseHolder | undefined): boolean =>
+    claimant === undefined || claimant.leaseId === holder.leaseId || (!isKnownAlive(claimant) && staleness(claimant).stale);
   let tookOver: LeaseHolder | undefined;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -169,31 +194,20 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
       );
     }
     // Of the runs that found this stale lease, only the one that creates its claim takes it over.
-    const claim = await claimTakeover(options.storage, location, found.version, holder, claimIsStale);
-    if (claim === 'moved') {
-      if (attempt < ACQUIRE_ATTEMPTS) continue;
-      throw moved();
-    }
-    if (claim.held !== undefined) {
-      throw new JobError('LOCKED', `job ${options.job}: another run (pid ${claim.held.pid} on ${claim.held.host}) is taking over the stale lease at the same time (${location})`, {
+    const outcome = await underClaim(options.storage, location, found.version, holder, claimIsStale, async () => {
+      options.logger.warn({ lease: location, stale: current, ageMs }, exited ? 'taking over the lease of a process that has exited' : 'taking over a stale lease');
+      await options.storage.writeAtomic(location, JSON.stringify(holder));
+    });
+    if (outcome.kind === 'held') {
+      throw new JobError('LOCKED', `job ${options.job}: another run (pid ${outcome.holder.pid} on ${outcome.holder.host}) is taking over the stale lease at the same time (${location})`, {
         context: { lease: location, holder: current },
       });
     }
-    // The claim is only good for the version it names: a claim of an older takeover may have
-    // been removed since, so check that the lease is still the one judged stale.
-    const dropClaims = async (): Promise<void> => {
-      for (const at of [...claim.passed, claim.at]) await options.storage.delete(at);
-    };
-    if ((await readLeaseFile(options.storage, location))?.version !== found.version) {
-      await dropClaims();
+    if (outcome.kind !== 'done') {
       if (attempt < ACQUIRE_ATTEMPTS) continue;
       throw moved();
     }
     tookOver = current;
-    options.logger.warn({ lease: location, stale: current, ageMs }, exited ? 'taking over the lease of a process that has exited' : 'taking over a stale lease');
-    await options.storage.writeAtomic(location, JSON.stringify(holder));
-    // Done with: a run that claims the stale version later fails the check above.
-    await dropClaims();
     break;
   }
   let beat = holder;
@@ -205,31 +219,37 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
   // lease back to it while the new holder runs. So a beat replaces the version it read the way a
   // takeover does, through that version's claim file: of a beat and a takeover of one version,
   // only the one that creates the claim writes (checking, then writing, left a window for both).
+  let released = false;
   const heartbeat = async (): Promise<void> => {
     const found = await readLeaseFile(options.storage, location);
     if (found?.holder?.leaseId !== holder.leaseId) return lost(found?.holder);
-    const claim = await claimTakeover(options.storage, location, found.version, { ...beat, heartbeatAt: iso() }, claimIsStale);
-    if (claim === 'moved') return; // a claimant finished: the next beat sees the lease it wrote
-    if (claim.held !== undefined) return lost(claim.held);
-    try {
-      const now = await readLeaseFile(options.storage, location);
-      if (now?.version !== found.version) return lost(now?.holder);
-      beat = { ...beat, heartbeatAt: iso() };
-      await options.storage.writeAtomic(location, JSON.stringify(beat));
-    } finally {
-      for (const at of [...claim.passed, claim.at]) await options.storage.delete(at);
-    }
+    const renewed = { ...beat, heartbeatAt: iso() };
+    const outcome = await underClaim(options.storage, location, found.version, renewed, claimIsStale, async () => {
+      if (released) return;
+      await options.storage.writeAtomic(location, JSON.stringify(renewed));
+      beat = renewed;
+    });
+    // 'moved': a claimant finished; the next beat sees the lease it wrote.
+    if (outcome.kind === 'held' || outcome.kind === 'changed') lost(outcome.holder);
   };
+  // One beat at a time: a beat slower than the interval must not meet its successor's claim.
+  let beating: Promise<void> | undefined;
   const timer = setInterval(() => {
-    heartbeat().catch((error: unknown) => options.logger.warn({ err: error }, 'lease heartbeat failed'));
+    if (beating !== undefined) return;
+    beating = heartbeat()
+      .catch((error: unknown) => options.logger.warn({ err: error }, 'lease heartbeat failed'))
+      .finally(() => (beating = undefined));
   }, options.heartbeatEveryMs ?? HEARTBEAT_EVERY_MS);
   timer.unref();
   const release = async (): Promise<void> => {
     forgetInterrupt();
     clearInterval(timer);
-    const current = await readHolder(options.storage, location);
-    // Only remove our own lease: after a takeover the file belongs to someone else.
-    if (current?.leaseId === holder.leaseId) await options.storage.delete(location);
+    released = true;
+    await beating;
+    const found = await readLeaseFile(options.storage, location);
+    // Only remove our own lease, and under its claim: a takeover may be replacing it right now.
+    if (found?.holder?.leaseId !== holder.leaseId) return;
+    await underClaim(options.storage, location, found.version, { ...beat, heartbeatAt: iso() }, claimIsStale, () => options.storage.delete(location));
   };
   // Stopped by a signal, the run frees its lease once its other cleanups are done: the next run
   // may be on another host, and must not start while this one still removes its outputs.

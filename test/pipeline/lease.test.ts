@@ -228,4 +228,55 @@ test('a takeover while a heartbeat is writing: the takeover gives way to the liv
   assert.equal(error.code, 'LOCKED');
   assert.match(error.message, new RegExp(`another run \\(pid ${process.pid} on .*\\) is taking over the stale lease at the same time`));
   await a.release();
+  assert.deepEqual(await leftovers(job), [], 'the release waited for the beat: no lease or claim left');
+});
+
+async function leftovers(job: string): Promise<string[]> {
+  return (await readdir(join(dir, '_leases'))).filter((name) => name.startsWith(`${job}.json`));
+}
+
+async function versionOf(location: string): Promise<string> {
+  return createHash('sha1').update(await storage.read(location)).digest('hex').slice(0, 16);
+}
+
+test('a heartbeat meeting a takeover that holds the claim and has not written yet: the beat gives up, the takeover writes', async (t) => {
+  const job = 'beat-race-3';
+  const location = leaseLocation(warehouseLocation, job);
+  const errors: string[] = [];
+  t.mock.timers.enable({ apis: ['setInterval'] });
+  const a = await acquireLease({ storage, warehouseLocation, job, command: 'drain', logger: errorLogger(errors), heartbeatEveryMs: 20 });
+  const hookedB = new Hooked(location);
+  // B has claimed the stale version; before B writes, A's beat runs to its end.
+  hookedB.onWrite = async () => {
+    t.mock.timers.tick(20);
+    await waitForError(errors);
+  };
+  const b = await acquireLease({ storage: hookedB, warehouseLocation, job, command: 'drain', logger: silentLogger(), expiryMs: -1 });
+  assert.match(errors[0] ?? '', /lost the lease/);
+  assert.equal((JSON.parse(Buffer.from(await storage.read(location)).toString('utf8')) as LeaseHolder).leaseId, b.holder.leaseId);
+  await a.release();
+  await b.release();
+  assert.deepEqual(await leftovers(job), []);
+});
+
+test('a beat slower than the interval is not overlapped by the next, and a claim of our own left behind does not stop the beats', async (t) => {
+  const job = 'slow-beat';
+  const location = leaseLocation(warehouseLocation, job);
+  const hooked = new Hooked(location);
+  const errors: string[] = [];
+  t.mock.timers.enable({ apis: ['setInterval'] });
+  const a = await acquireLease({ storage: hooked, warehouseLocation, job, command: 'drain', logger: errorLogger(errors), heartbeatEveryMs: 20 });
+  // A claim of the current version with our own identity, as a beat that failed before removing it leaves.
+  await storage.writeIfAbsent(`${location}.claim-${await versionOf(location)}-0`, JSON.stringify(a.holder));
+  let written!: () => void;
+  const beatWritten = new Promise<void>((resolve) => (written = resolve));
+  hooked.onWrite = async () => {
+    t.mock.timers.tick(20); // the next interval comes while this beat is still writing
+    written();
+  };
+  t.mock.timers.tick(20);
+  await beatWritten;
+  await a.release();
+  assert.deepEqual(errors, [], 'no beat gave the lease up');
+  assert.deepEqual(await leftovers(job), [], 'the own claim was removed and the lease released');
 });
