@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import { silentLogger } from '../../src/core/log.js';
 import { selfIdentity } from '../../src/core/process-identity.js';
 import { fileLocation, LocalStorage } from '../../src/core/storage.js';
@@ -182,13 +182,19 @@ async function waitForError(errors: string[]): Promise<void> {
   while (errors.length === 0 && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
 }
 
-test('a takeover between a heartbeat reading the lease and writing it: the beat does not write, the new holder keeps the lease', async (t) => {
-  const job = 'beat-race-1';
+/** A holder whose storage is hooked on its lease and whose heartbeats run when the test ticks. */
+async function hookedHolder(t: TestContext, job: string) {
   const location = leaseLocation(warehouseLocation, job);
   const hooked = new Hooked(location);
   const errors: string[] = [];
   t.mock.timers.enable({ apis: ['setInterval'] });
   const a = await acquireLease({ storage: hooked, warehouseLocation, job, command: 'drain', logger: errorLogger(errors), heartbeatEveryMs: 20 });
+  return { location, hooked, errors, a };
+}
+
+test('a takeover between a heartbeat reading the lease and writing it: the beat does not write, the new holder keeps the lease', async (t) => {
+  const job = 'beat-race-1';
+  const { location, hooked, errors, a } = await hookedHolder(t, job);
   let b: Awaited<ReturnType<typeof acquireLease>> | undefined;
   // A's beat has read its own lease; B takes it over before A goes on.
   hooked.onRead = async () => {
@@ -206,10 +212,7 @@ test('a takeover between a heartbeat reading the lease and writing it: the beat 
 
 test('a takeover while a heartbeat is writing: the takeover gives way to the live holder', async (t) => {
   const job = 'beat-race-2';
-  const location = leaseLocation(warehouseLocation, job);
-  const hooked = new Hooked(location);
-  t.mock.timers.enable({ apis: ['setInterval'] });
-  const a = await acquireLease({ storage: hooked, warehouseLocation, job, command: 'drain', logger: silentLogger(), heartbeatEveryMs: 20 });
+  const { hooked, a } = await hookedHolder(t, job);
   let takeover: Promise<unknown> | undefined;
   // A's beat holds its claim and is about to write; B, judging the lease stale, tries to take over.
   let wrote!: () => void;
@@ -261,11 +264,7 @@ test('a heartbeat meeting a takeover that holds the claim and has not written ye
 
 test('a beat slower than the interval is not overlapped by the next, and a claim of our own left behind does not stop the beats', async (t) => {
   const job = 'slow-beat';
-  const location = leaseLocation(warehouseLocation, job);
-  const hooked = new Hooked(location);
-  const errors: string[] = [];
-  t.mock.timers.enable({ apis: ['setInterval'] });
-  const a = await acquireLease({ storage: hooked, warehouseLocation, job, command: 'drain', logger: errorLogger(errors), heartbeatEveryMs: 20 });
+  const { location, hooked, errors, a } = await hookedHolder(t, job);
   // A claim of the current version with our own identity, as a beat that failed before removing it leaves.
   await storage.writeIfAbsent(`${location}.claim-${await versionOf(location)}-0`, JSON.stringify(a.holder));
   let written!: () => void;
