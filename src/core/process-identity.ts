@@ -57,18 +57,18 @@ function isAlive(pid: number): boolean {
  * pid any more; false when it is alive, is this process, or ran where its pid cannot be checked.
  */
 export function hasExited(other: ProcessIdentity): boolean {
-  const me = selfIdentity();
-  if (me.bootId === undefined || me.pidNamespace === undefined) return false;
-  if (other.host !== me.host || other.bootId !== me.bootId || other.pidNamespace !== me.pidNamespace) return false;
-  if (!Number.isSafeInteger(other.pid) || other.pid <= 0 || other.pid === me.pid) return false;
-  return !isAlive(other.pid);
+  return checkablePid(other) && other.pid !== process.pid && !isAlive(other.pid);
 }
 
 /** True when `other` is this process, or ran on this boot of this machine in this pid namespace and its pid is alive. */
 export function isKnownAlive(other: ProcessIdentity): boolean {
+  return checkablePid(other) && (other.pid === process.pid || isAlive(other.pid));
+}
+
+/** Whether `other`'s pid means a process here: same host, boot and pid namespace as this one. */
+function checkablePid(other: ProcessIdentity): boolean {
   const me = selfIdentity();
   if (me.bootId === undefined || me.pidNamespace === undefined) return false;
   if (other.host !== me.host || other.bootId !== me.bootId || other.pidNamespace !== me.pidNamespace) return false;
-  if (!Number.isSafeInteger(other.pid) || other.pid <= 0) return false;
-  return other.pid === me.pid || isAlive(other.pid);
+  return Number.isSafeInteger(other.pid) && other.pid > 0;
 }

@@ -80,9 +80,21 @@ export function historyJobName(codec: Codec): string {
   return codec === 'none' ? 'metahistorydump' : `metahistory${codec}dump`;
 }
 
-/** The dumpstatus.json jobs of a run, in run order (Wikimedia's names). */
+/** The dumpstatus.json jobs of a run in run order (Wikimedia's names), with the codec of their files (the multistream's is always bz2). */
+function dumpJobs(compression: Partial<DumpCompression>): readonly { readonly job: string; readonly codec: Codec }[] {
+  const c: DumpCompression = { ...DEFAULT_COMPRESSION, ...compression };
+  return [
+    { job: 'xmlstubsdump', codec: c.stubs },
+    { job: 'metacurrentdump', codec: c.current },
+    { job: 'articlesdump', codec: c.articles },
+    { job: 'articlesmultistreamdump', codec: 'bz2' },
+    { job: historyJobName(c.history), codec: c.history },
+  ];
+}
+
+/** The dumpstatus.json jobs of a run, in run order. */
 export function dumpJobNames(compression: Partial<DumpCompression> = {}): string[] {
-  return ['xmlstubsdump', 'metacurrentdump', 'articlesdump', 'articlesmultistreamdump', historyJobName(compression.history ?? DEFAULT_COMPRESSION.history)];
+  return dumpJobs(compression).map((j) => j.job);
 }
 
 /** The jobs to run, checked against the run's; throws USAGE naming an unknown one. */
@@ -94,22 +106,6 @@ export function selectDumpJobs(wanted: readonly string[] | undefined, compressio
     if (!all.includes(job)) throw new JobError('USAGE', `unknown dump job ${JSON.stringify(job)}: the jobs are ${all.join(', ')}`);
   }
   return new Set(wanted);
-}
-
-/** The codec each job writes its files in (the multistream and its index are always bz2). */
-function jobCodec(job: string, compression: DumpCompression): Codec {
-  switch (job) {
-    case 'xmlstubsdump':
-      return compression.stubs;
-    case 'metacurrentdump':
-      return compression.current;
-    case 'articlesdump':
-      return compression.articles;
-    case 'articlesmultistreamdump':
-      return 'bz2';
-    default:
-      return compression.history;
-  }
 }
 
 /**
@@ -126,15 +122,18 @@ async function keptStates(directory: string, statusPath: string, compression: Du
   const runAll = 'run every job of the date (no --jobs)';
   const earlier = parseDumpStatus(text);
   if (earlier === undefined) throw new JobError('DATA', `${statusPath} is not a dumpstatus.json this version can read, so the jobs not chosen cannot be kept: ${runAll}`);
-  const jobNames = dumpJobNames(compression);
+  const jobs = dumpJobs(compression);
+  const jobNames = jobs.map((j) => j.job);
   for (const [job, state] of earlier) {
     if (!jobNames.includes(job) && state.files.length > 0) {
       throw new JobError('USAGE', `${statusPath} records job ${job}, which the configured compression does not write (it writes ${jobNames.join(', ')}): ${runAll}`);
     }
   }
   for (const [job, state] of earlier) {
-    if (selected.has(job) || state.status !== 'done') continue;
-    const suffix = CODEC_SUFFIX[jobCodec(job, compression)];
+    const codec = jobs.find((j) => j.job === job)?.codec;
+    // Jobs of another compression reach here only without files (refused above otherwise).
+    if (selected.has(job) || state.status !== 'done' || codec === undefined) continue;
+    const suffix = CODEC_SUFFIX[codec];
     for (const file of state.files) {
       const path = join(directory, file.name);
       if (suffix === '' ? /\.(bz2|gz|zst)$/.test(file.name) : !file.name.endsWith(suffix)) {

@@ -219,13 +219,11 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
   // lease back to it while the new holder runs. So a beat replaces the version it read the way a
   // takeover does, through that version's claim file: of a beat and a takeover of one version,
   // only the one that creates the claim writes (checking, then writing, left a window for both).
-  let released = false;
   const heartbeat = async (): Promise<void> => {
     const found = await readLeaseFile(options.storage, location);
     if (found?.holder?.leaseId !== holder.leaseId) return lost(found?.holder);
     const renewed = { ...beat, heartbeatAt: iso() };
     const outcome = await underClaim(options.storage, location, found.version, renewed, claimIsStale, async () => {
-      if (released) return;
       await options.storage.writeAtomic(location, JSON.stringify(renewed));
       beat = renewed;
     });
@@ -244,7 +242,7 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
   const release = async (): Promise<void> => {
     forgetInterrupt();
     clearInterval(timer);
-    released = true;
+    // A beat in flight writes before this reads: no beat can bring the lease back afterwards.
     await beating;
     const found = await readLeaseFile(options.storage, location);
     // Only remove our own lease, and under its claim: a takeover may be replacing it right now.
