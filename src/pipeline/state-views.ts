@@ -11,7 +11,7 @@ import type { Warehouse } from '../iceberg/catalog.js';
 import type { Snapshot } from '../iceberg/spec/snapshot.js';
 import type { Table } from '../iceberg/table.js';
 import type { Schema } from '../iceberg/spec/types.js';
-import { currentViewSql, revisionsViewSql } from '../merge/views.js';
+import { currentViewSql, REVISIONS_VIEW_SETTING, revisionsViewSql } from '../merge/views.js';
 import { PAGES_SCHEMA, PAGES_TABLE, REVISIONS_SCHEMA, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE } from '../merge/state-schema.js';
 
 export interface SnapshotChoice {
@@ -44,7 +44,7 @@ function chosen(table: Table, choice: SnapshotChoice): Snapshot | undefined {
   return table.currentSnapshot();
 }
 
-/** The CREATE VIEW statements of the query views at the chosen snapshots, and what they bound. */
+/** The statements that create the query views at the chosen snapshots (and the setting `revisions` needs), and what they bound. */
 export async function stateViewStatements(
   warehouse: Warehouse,
   events: { namespace: string; name: string },
@@ -84,7 +84,7 @@ export async function stateViewStatements(
   if (eventsSql !== undefined) statements.push(`${create} events AS ${eventsSql}`);
   if (views.has('pages')) statements.push(`${create} pages AS ${pagesSql}`);
   if (views.has('revisions_raw')) statements.push(`${create} revisions_raw AS ${revisionsSql}`);
-  if (views.has('revisions')) statements.push(`${create} revisions AS ${revisionsViewSql('revisions_raw', 'pages')}`);
+  if (views.has('revisions')) statements.push(REVISIONS_VIEW_SETTING, `${create} revisions AS ${revisionsViewSql('revisions_raw', 'pages')}`);
   if (views.has('current')) statements.push(`${create} current AS ${currentViewSql('revisions')}`);
   const bound: BoundSnapshots = {
     ...(eventsSnap === undefined ? {} : { events: eventsSnap.snapshotId.toString() }),

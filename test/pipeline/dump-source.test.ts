@@ -70,3 +70,38 @@ test('a history or adds-changes read in passes yields the rows of one pass, in t
     await db.close();
   }
 });
+
+interface PlanNode {
+  readonly name: string;
+  readonly children: readonly PlanNode[];
+  readonly extra_info?: { readonly Projections?: string | readonly string[] };
+}
+
+/** Whether a subtree scans the revisions' content column. */
+function readsContent(node: PlanNode): boolean {
+  const projections = node.extra_info?.Projections ?? [];
+  return (typeof projections === 'string' ? [projections] : projections).includes('revision_content_slots') || node.children.some(readsContent);
+}
+
+/** The hash joins of a plan whose build (right) side reads the content. */
+function contentBuilds(node: PlanNode): string[] {
+  const here = node.name === 'HASH_JOIN' && node.children[1] !== undefined && readsContent(node.children[1]) ? [node.name] : [];
+  return [...here, ...node.children.flatMap(contentBuilds)];
+}
+
+test('the history read keeps the content on the probe side of every join', async () => {
+  const db = await openDuckDb();
+  try {
+    await bindStateViews(db, warehouse, { namespace: EVENTS_NS, name: EVENTS_NAME });
+    const [row] = await db.all<{ explain_value: string }>(
+      `EXPLAIN (FORMAT json) SELECT * FROM revisions WHERE wiki_id = 'enwiki' ORDER BY page_id, revision_id`,
+    );
+    const plan = JSON.parse(row!.explain_value) as PlanNode[];
+    assert.ok(plan.some(readsContent), 'the plan reads the content');
+    assert.ok(JSON.stringify(plan).includes('"HASH_JOIN"'), 'the plan joins revisions to pages');
+    // Built from the content, a hash table holds a copy of the whole history's text.
+    assert.deepEqual(plan.flatMap(contentBuilds), []);
+  } finally {
+    await db.close();
+  }
+});
