@@ -64,12 +64,11 @@ export function parseDumpStatus(text: string): Map<string, JobState> | undefined
   return out;
 }
 
-/** Whether a dumpstatus.json text says its run completed: every job `done` (unparsable or no jobs: no). */
+/**
+ * Whether a dumpstatus.json text says its run completed: every job `done`. Unparsable, malformed
+ * (parseDumpStatus) or no jobs: no, so nightly writes the date again rather than trust it.
+ */
 export function isCompleteRunStatus(text: string): boolean {
-  try {
-    const jobs = Object.values((JSON.parse(text) as { jobs?: Record<string, { status?: unknown }> }).jobs ?? {});
-    return jobs.length > 0 && jobs.every((job) => job.status === 'done');
-  } catch {
-    return false;
-  }
+  const jobs = parseDumpStatus(text);
+  return jobs !== undefined && jobs.size > 0 && [...jobs.values()].every((job) => job.status === 'done');
 }
