@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { JobError } from '../core/errors.js';
+import { makeDirectory } from '../core/make-directory.js';
 import { joinLocation } from '../core/storage.js';
 import type { DataFile } from '../iceberg/spec/manifest.js';
 import type { Schema } from '../iceberg/spec/types.js';
@@ -17,7 +18,6 @@ import type { Table } from '../iceberg/table.js';
 import { describeParquetFile } from '../parquet/footer-data-file.js';
 import type { DuckDb } from './connection.js';
 import { fieldIdsOption, quoteIdent, sqlString } from './iceberg-types.js';
-import { makeDirectory } from '../core/make-directory.js';
 
 /**
  * Upper bound of a row group's size: DuckDB buffers a row group whole before writing it, and

@@ -14,6 +14,7 @@ import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JobError } from '../core/errors.js';
 import { onInterrupt } from '../core/interrupt.js';
+import { makeDirectory } from '../core/make-directory.js';
 import { writeTextAtomically } from './atomic-file.js';
 import { checksumFileNames, perFileChecksumTarget, writeChecksumFiles } from './checksums.js';
 import { CODEC_SUFFIX, findCompressionTools, type Codec, type CompressionTools } from './compress.js';
@@ -26,7 +27,6 @@ import { ReaderGoneError, RowChannel } from './row-channel.js';
 import { contentNamespaceIds, type SiteInfo } from './site-info.js';
 import { RenderedRevisions, writeXmlDump, type WrittenFile } from './xml-dump.js';
 import { generatorText } from './xml-render.js';
-import { makeDirectory } from '../core/make-directory.js';
 
 /** Default size limit of one part, in uncompressed XML bytes. */
 export const DEFAULT_MAX_PART_BYTES = 2 * 1024 ** 3;

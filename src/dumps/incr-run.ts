@@ -7,6 +7,7 @@
 
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makeDirectory } from '../core/make-directory.js';
 import { writeTextAtomically } from './atomic-file.js';
 import { findCompressionTools, type CompressionTools } from './compress.js';
 import { addDays, checkWikiId, cutoffOfDate, incrementalDirectory } from './file-names.js';
@@ -14,7 +15,6 @@ import type { DumpSource } from './records.js';
 import type { SiteInfo } from './site-info.js';
 import { writeXmlDump, type WrittenFile } from './xml-dump.js';
 import { generatorText } from './xml-render.js';
-import { makeDirectory } from '../core/make-directory.js';
 
 export const MAX_REVID_FILE = 'maxrevid.txt';
 export const STATUS_FILE = 'status.txt';

@@ -4,8 +4,8 @@
 
 import { access, lstat, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { IN_PROGRESS_SUFFIX, latestFileName } from './file-names.js';
 import { makeDirectory } from '../core/make-directory.js';
+import { IN_PROGRESS_SUFFIX, latestFileName } from './file-names.js';
 
 const LINK_TARGET = /^\.\.\/(\d{8})\//;
 

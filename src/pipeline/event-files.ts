@@ -9,6 +9,7 @@ import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
+import { makeDirectory } from '../core/make-directory.js';
 import { createOwnedTempDir, removedOnInterrupt } from '../core/owned-temp-dir.js';
 import { localPathOf } from '../core/storage.js';
 import { openDuckDb, type DuckDb } from '../duckdb/connection.js';
@@ -23,7 +24,6 @@ import type { Table } from '../iceberg/table.js';
 import { rowsToRecordBatch } from '../parquet/arrow-rows.js';
 import { describeParquetFile } from '../parquet/footer-data-file.js';
 import { RollingParquetWriter } from '../parquet/parquet-stream-writer.js';
-import { makeDirectory } from '../core/make-directory.js';
 
 // DuckDB's JSON → Parquet copy peaks in proportion to the file it reads: at 64 MiB the drain of
 // 240,000 events peaked at 990-1,085 MB RSS, at 32 MiB at 820-830 MB, for about 3% more time.

@@ -5,6 +5,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../core/log.js';
+import { makeDirectory } from '../core/make-directory.js';
 import type { Progress } from '../core/progress.js';
 import { stepProgress } from './progress-hooks.js';
 import { fileLocation, joinLocation } from '../core/storage.js';
@@ -18,7 +19,6 @@ import { runMaintenance, type MaintenanceResult } from './maintenance.js';
 import { runMerge, type MergeResult } from './merge.js';
 import { tableStatuses, type TableStatus } from './status.js';
 import { PAGES_TABLE, REVISIONS_TABLE, STATE_NAMESPACE } from '../merge/state-schema.js';
-import { makeDirectory } from '../core/make-directory.js';
 
 export interface NightlyOptions {
   readonly config: JobConfig;

@@ -5,6 +5,7 @@ import { stat } from 'node:fs/promises';
 import { Command } from '../commander.js';
 import { JobError } from '../../core/errors.js';
 import { stringifyJsonBigInt } from '../../core/json-bigint.js';
+import { makeDirectory } from '../../core/make-directory.js';
 import { createProgress } from '../../core/progress.js';
 import { stepProgress } from '../../pipeline/progress-hooks.js';
 import { duckDbMemory, loadConfig, type ConfigOverrides, type JobConfig } from '../../pipeline/config.js';
@@ -23,7 +24,6 @@ const steps = {
   nightly: () => import('../../pipeline/nightly.js'),
 };
 import type { CliContext, RegisterCommand } from '../context.js';
-import { makeDirectory } from '../../core/make-directory.js';
 
 export interface CommonFlags {
   config?: string;
