@@ -29,11 +29,12 @@ WHERE r.revision_dt IS NOT NULL AND p.page_title IS NOT NULL AND NOT coalesce(p.
 const MAX_ALIAS_DEPTH = 64;
 
 /**
- * The setting `revisions` is planned under. DuckDB guesses the filtered revisions scan at a fifth
- * per filter and the recursive alias relation at millions of rows, so its build-side pass turned
- * the alias join around and built the hash table from the revisions, content and all: a dump's
- * history read took 0.8 GB more memory and a third more CPU. The view puts the revisions on the
- * probe side of both joins, so keeping the written sides is right whatever the sizes.
+ * The setting bulk reads of `revisions` (the dump) run under. DuckDB guesses the filtered
+ * revisions scan at a fifth per filter and the recursive alias relation at millions of rows, so
+ * its build-side pass turned the alias join around and built the hash table from the revisions,
+ * content and all: a dump's history read took 0.8 GB more memory and a third more CPU. The view
+ * puts the revisions on the probe side of both joins, so keeping the written sides is right
+ * whatever the sizes. It holds for the session, so it is not set under users' own SQL.
  */
 export const REVISIONS_VIEW_SETTING = "SET disabled_optimizers = 'build_side_probe_side'";
 

@@ -44,7 +44,7 @@ function chosen(table: Table, choice: SnapshotChoice): Snapshot | undefined {
   return table.currentSnapshot();
 }
 
-/** The statements that create the query views at the chosen snapshots (and the setting `revisions` needs), and what they bound. */
+/** The CREATE VIEW statements of the query views at the chosen snapshots, and what they bound. */
 export async function stateViewStatements(
   warehouse: Warehouse,
   events: { namespace: string; name: string },
@@ -84,7 +84,7 @@ export async function stateViewStatements(
   if (eventsSql !== undefined) statements.push(`${create} events AS ${eventsSql}`);
   if (views.has('pages')) statements.push(`${create} pages AS ${pagesSql}`);
   if (views.has('revisions_raw')) statements.push(`${create} revisions_raw AS ${revisionsSql}`);
-  if (views.has('revisions')) statements.push(REVISIONS_VIEW_SETTING, `${create} revisions AS ${revisionsViewSql('revisions_raw', 'pages')}`);
+  if (views.has('revisions')) statements.push(`${create} revisions AS ${revisionsViewSql('revisions_raw', 'pages')}`);
   if (views.has('current')) statements.push(`${create} current AS ${currentViewSql('revisions')}`);
   const bound: BoundSnapshots = {
     ...(eventsSnap === undefined ? {} : { events: eventsSnap.snapshotId.toString() }),
@@ -111,6 +111,11 @@ export function viewsUsedBy(sql: string): Set<ViewName> {
   return used;
 }
 
+/**
+ * Binds the views for the dump's bulk reads, with the planner setting the revisions view needs
+ * to read content (REVISIONS_VIEW_SETTING). `mwlake query` runs the statements without it, so a
+ * user's own joins are planned as DuckDB plans them.
+ */
 export async function bindStateViews(
   db: DuckDb,
   warehouse: Warehouse,
@@ -120,6 +125,7 @@ export async function bindStateViews(
 ): Promise<BoundSnapshots> {
   const { statements, bound } = await stateViewStatements(warehouse, events, choice, only === undefined ? {} : { only });
   for (const sql of statements) await db.run(sql);
+  if (only === undefined || only.has('revisions')) await db.run(REVISIONS_VIEW_SETTING);
   return bound;
 }
 

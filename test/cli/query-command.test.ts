@@ -108,6 +108,15 @@ test('--emit-views prints views the DuckDB CLI can run', async () => {
   }
 });
 
+test("a query's own joins are planned as DuckDB plans them: the dump's planner setting is not set", async () => {
+  const r = await query("SELECT current_setting('disabled_optimizers') AS disabled, count(*) AS n FROM revisions");
+  assert.equal(r.code, 0, r.err);
+  const row = JSON.parse(r.out) as { disabled: string; n: number };
+  assert.ok(Number(row.n) > 0);
+  assert.equal(row.disabled, '');
+  assert.doesNotMatch((await query('--emit-views')).out, /disabled_optimizers/);
+});
+
 test("the README's example queries run and return rows", async () => {
   const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
   for (const [name, sql] of Object.entries(README_QUERIES)) {
