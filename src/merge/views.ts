@@ -32,7 +32,7 @@ const MAX_ALIAS_DEPTH = 64;
  * The setting bulk reads of `revisions` (the dump) run under. DuckDB guesses the filtered
  * revisions scan at a fifth per filter and the recursive alias relation at millions of rows, so
  * its build-side pass turned the alias join around and built the hash table from the revisions,
- * content and all: a dump's history read took 0.8 GB more memory and a third more CPU. The view
+ * content and all: a dump's history read took 0.9 GB more memory and a third more CPU. The view
  * puts the revisions on the probe side of both joins, so keeping the written sides is right
  * whatever the sizes. It holds for the session, so it is not set under users' own SQL.
  */

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { openDuckDb } from '../../src/duckdb/connection.js';
+import { openDuckDb, type DuckDb } from '../../src/duckdb/connection.js';
 import type { DumpQuery, DumpRevisionRow } from '../../src/dumps/records.js';
 import { DuckDbDumpSource } from '../../src/pipeline/dump-source.js';
 import { bindStateViews } from '../../src/pipeline/state-views.js';
@@ -89,18 +89,38 @@ function contentBuilds(node: PlanNode): string[] {
   return [...here, ...node.children.flatMap(contentBuilds)];
 }
 
-test('the history read keeps the content on the probe side of every join', async () => {
+/** The SQL a history read sends to DuckDB, in one pass or in passes of `passBytes`. */
+async function historySql(db: DuckDb, passBytes: number): Promise<string[]> {
+  const sent: string[] = [];
+  const recorder: DuckDb = {
+    run: (sql) => db.run(sql),
+    all: (sql) => db.all(sql),
+    stream: (sql) => db.stream(sql),
+    streamDecoded: <T>(sql: string): AsyncIterable<T[]> => {
+      sent.push(sql);
+      return (async function* () {})();
+    },
+    memoryLimitBytes: () => db.memoryLimitBytes(),
+    close: () => db.close(),
+  };
+  for await (const _row of new DuckDbDumpSource(recorder, { passBytes }).history(QUERY)) assert.fail('the recorder yields no rows');
+  return sent;
+}
+
+test('the history read keeps the content on the probe side of every join, in one pass and in passes', async () => {
   const db = await openDuckDb();
   try {
     await bindStateViews(db, warehouse, { namespace: EVENTS_NS, name: EVENTS_NAME });
-    const [row] = await db.all<{ explain_value: string }>(
-      `EXPLAIN (FORMAT json) SELECT * FROM revisions WHERE wiki_id = 'enwiki' ORDER BY page_id, revision_id`,
-    );
-    const plan = JSON.parse(row!.explain_value) as PlanNode[];
-    assert.ok(plan.some(readsContent), 'the plan reads the content');
-    assert.ok(JSON.stringify(plan).includes('"HASH_JOIN"'), 'the plan joins revisions to pages');
-    // Built from the content, a hash table holds a copy of the whole history's text.
-    assert.deepEqual(plan.flatMap(contentBuilds), []);
+    const reads = [...(await historySql(db, Number.MAX_SAFE_INTEGER)), ...(await historySql(db, 1_000_000))];
+    assert.ok(reads.length >= 3, `${reads.length} reads`);
+    for (const sql of reads) {
+      const [row] = await db.all<{ explain_value: string }>(`EXPLAIN (FORMAT json) ${sql}`);
+      const plan = JSON.parse(row!.explain_value) as PlanNode[];
+      assert.ok(plan.some(readsContent), 'the plan reads the content');
+      assert.ok(JSON.stringify(plan).includes('"HASH_JOIN"'), 'the plan joins revisions to pages');
+      // Built from the content, a hash table holds a copy of the whole history's text.
+      assert.deepEqual(plan.flatMap(contentBuilds), [], sql);
+    }
   } finally {
     await db.close();
   }
