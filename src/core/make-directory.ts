@@ -10,7 +10,8 @@ function errorCode(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | null)?.code;
 }
 
-async function isDirectory(path: string): Promise<boolean> {
+/** Whether `path` exists and is a directory (a missing or unreadable path: false). */
+export async function isDirectory(path: string): Promise<boolean> {
   return stat(path).then(
     (s) => s.isDirectory(),
     () => false,

@@ -1,11 +1,10 @@
 // The job commands: drain, merge, dump, maintain and nightly. Each parses its flags, loads the job
 // file, runs one pipeline step and prints its result as one JSON line on stdout.
 
-import { stat } from 'node:fs/promises';
 import { Command } from '../commander.js';
 import { JobError } from '../../core/errors.js';
 import { stringifyJsonBigInt } from '../../core/json-bigint.js';
-import { makeDirectory } from '../../core/make-directory.js';
+import { isDirectory, makeDirectory } from '../../core/make-directory.js';
 import { createProgress } from '../../core/progress.js';
 import { stepProgress } from '../../pipeline/progress-hooks.js';
 import { duckDbMemory, loadConfig, type ConfigOverrides, type JobConfig } from '../../pipeline/config.js';
@@ -67,14 +66,6 @@ export async function config(
     throw new JobError('NOT_FOUND', `no warehouse at ${c.warehouse}: give --warehouse DIR, MWLAKE_WAREHOUSE or warehouse: in the job file`, { context: { warehouse: c.warehouse } });
   }
   return c;
-}
-
-async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 function print(context: CliContext, value: unknown): void {
