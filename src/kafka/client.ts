@@ -130,7 +130,8 @@ export function toJobError(error: unknown, operation: string, brokers: readonly 
   if (error instanceof JobError) return error;
   const chain = causes(error);
   const innermost = chain[chain.length - 1];
-  const detail = chain.map((e) => e.message).filter(Boolean).join(': ') || String(error);
+  // kafkajs repeats a cause's message in its wrapper's (NumberOfRetriesExceeded): say each once.
+  const detail = chain.reduce<string[]>((said, e) => (e.message && !said.some((m) => m.includes(e.message!)) ? [...said, e.message] : said), []).join(': ') || String(error);
   const where = `brokers ${brokers.join(',')}`;
   const context = { brokers: [...brokers], operation, kafkaError: innermost?.type ?? innermost?.name };
   const fail = (code: ErrorCode, message: string, retryable?: boolean) =>

@@ -1,0 +1,28 @@
+// toJobError: what a Kafka failure says at the command line. kafkajs wraps retried errors, and
+// the wrapper's message repeats its cause's.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import kafkajs from 'kafkajs';
+import { toJobError } from '../../src/kafka/client.js';
+
+test('an unreachable broker is UNAVAILABLE, names the brokers, and says the cause once', () => {
+  const cause = new kafkajs.KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:9999');
+  const wrapped = new kafkajs.KafkaJSNumberOfRetriesExceeded(cause, { retryCount: 5, retryTime: 8000 });
+  const error = toJobError(wrapped, 'connecting the Kafka admin client', ['127.0.0.1:9999']);
+  assert.equal(error.code, 'UNAVAILABLE');
+  assert.equal(
+    error.message,
+    'connecting the Kafka admin client failed: cannot reach Kafka (brokers 127.0.0.1:9999): Connection error: connect ECONNREFUSED 127.0.0.1:9999',
+  );
+});
+
+test('causes with their own messages are all kept, outermost first', () => {
+  const cause = new kafkajs.KafkaJSConnectionError('connect ETIMEDOUT 10.0.0.1:9092');
+  // kafkajs takes { cause } as a second argument; its typings leave it out.
+  const NonRetriable = kafkajs.KafkaJSNonRetriableError as unknown as new (message: string, o: { cause: Error }) => Error;
+  const outer = new NonRetriable('metadata request failed', { cause });
+  const error = toJobError(outer, 'reading topic metadata', ['10.0.0.1:9092']);
+  assert.equal(error.code, 'UNAVAILABLE');
+  assert.match(error.message, /\(brokers 10\.0\.0\.1:9092\): metadata request failed: connect ETIMEDOUT 10\.0\.0\.1:9092$/);
+});
