@@ -302,6 +302,9 @@ test('nightly catches up every missed date, then finds nothing to do, and writes
   assert.ok(status.lastRun !== null);
   assert.deepEqual(status.dumps['enwiki']?.present.slice(0, 4), ['2026-11-02', '2026-11-03', '2026-11-04', '2026-11-05']);
   assert.ok((await cli('status', '--warehouse', wh)).out.includes('total lag 0'));
+  // --dumps-root beats the job's root (here MWLAKE_DUMPS_ROOT's default): none of its dates are there.
+  const elsewhere = jsonOf((await cli('status', '--warehouse', wh, '--dumps-root', join(dir, 'no-dumps-here'), '--json')).out) as typeof status;
+  assert.deepEqual(elsewhere.dumps['enwiki']?.present ?? [], []);
 });
 
 test('usage errors exit 64 and name the problem', async () => {

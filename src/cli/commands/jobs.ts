@@ -32,6 +32,11 @@ export interface CommonFlags {
   dryRun?: boolean;
 }
 
+/** The commands that write or read dumps (dump, nightly, status) take the root as a flag too. */
+function dumpsRoot(cmd: Command): Command {
+  return cmd.option('--dumps-root <dir>', 'dumps output root (default from the job file or MWLAKE_DUMPS_ROOT)');
+}
+
 export function common(cmd: Command): Command {
   return cmd
     .option('--config <file>', 'job file (YAML), e.g. jobs/page_content_change.yaml')
@@ -59,6 +64,7 @@ export async function config(
   if (flags.jobName !== undefined) overrides.jobName = flags.jobName;
   if (flags.maxEvents !== undefined) overrides.maxEvents = flags.maxEvents;
   if (flags.maxBytes !== undefined) overrides.maxBytes = flags.maxBytes;
+  if (flags.dumpsRoot !== undefined) overrides.dumpsRoot = flags.dumpsRoot;
   const c = await loadConfig(flags.config, context.env, overrides, { jobNameRequired: o.readOnly !== true });
   if (o.createWarehouse === true) {
     if (!dryRun) await makeDirectory(c.warehouse);
@@ -131,12 +137,11 @@ export const registerJobs: RegisterCommand = (program, context) => {
     print(context, { step: 'merge', ...result });
   });
 
-  common(program.command('dump').description('write XML dumps (export 0.11, Wikimedia layout) for a date or a date range'))
+  dumpsRoot(common(program.command('dump').description('write XML dumps (export 0.11, Wikimedia layout) for a date or a date range')))
     .option('--wiki <id>', 'wiki id, or all', 'all')
     .option('--date <YYYY-MM-DD>', 'the dump date: revisions before its 00:00 UTC')
     .option('--from <YYYY-MM-DD>', 'first date of a range to regenerate')
     .option('--to <YYYY-MM-DD>', 'last date of the range')
-    .option('--dumps-root <dir>', 'output root (default from the job file)')
     .option('--jobs <names>', 'only these jobs, comma-separated (e.g. metahistorybz2dump); the others keep what an earlier run wrote')
     .action(async (flags: CommonFlags & { wiki: string; date?: string; from?: string; to?: string; dumpsRoot?: string; jobs?: string }) => {
       const { dateRange, runDumps } = await steps.dump();
@@ -144,12 +149,11 @@ export const registerJobs: RegisterCommand = (program, context) => {
       if (flags.date !== undefined && flags.from === undefined && flags.to === undefined) dates = dateRange(flags.date, flags.date);
       else if (flags.date === undefined && flags.from !== undefined && flags.to !== undefined) dates = dateRange(flags.from, flags.to);
       else throw new JobError('USAGE', 'give --date D, or --from D1 --to D2');
-      const c = await config({ ...flags, ...(flags.dumpsRoot === undefined ? {} : { dumpsRoot: flags.dumpsRoot }) }, context);
-      const cc = flags.dumpsRoot === undefined ? c : { ...c, dumps: { ...c.dumps, root: flags.dumpsRoot } };
-      const wikis = flags.wiki === 'all' ? cc.dumps.wikis : flags.wiki.split(',');
+      const c = await config(flags, context);
+      const wikis = flags.wiki === 'all' ? c.dumps.wikis : flags.wiki.split(',');
       const hooks = stepProgress(createProgress(context.stderr));
-      const results = await withLease(cc, context, 'dump', () =>
-        runDumps({ config: cc, warehouse: warehouseOf(cc, context.logger()), logger: context.logger(), wikis, dates, dryRun: flags.dryRun === true, onProgress: hooks.dumps, ...(flags.jobs === undefined ? {} : { jobs: flags.jobs.split(',').map((name) => name.trim()) }) }), flags.dryRun === true,
+      const results = await withLease(c, context, 'dump', () =>
+        runDumps({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), wikis, dates, dryRun: flags.dryRun === true, onProgress: hooks.dumps, ...(flags.jobs === undefined ? {} : { jobs: flags.jobs.split(',').map((name) => name.trim()) }) }), flags.dryRun === true,
       ).finally(hooks.end);
       print(context, { step: 'dump', dates, results });
     });
@@ -161,9 +165,9 @@ export const registerJobs: RegisterCommand = (program, context) => {
     print(context, { step: 'maintain', ...result });
   });
 
-  common(program.command('status').description('tables, Kafka lag against the stored offsets, the last run, dump dates present, incomplete and missing'))
+  dumpsRoot(common(program.command('status').description('tables, Kafka lag against the stored offsets, the last run, dump dates present, incomplete and missing')))
     .option('--json', 'print JSON')
-    .action(async (flags: CommonFlags & { json?: boolean }) => {
+    .action(async (flags: CommonFlags & { dumpsRoot?: string; json?: boolean }) => {
       const c = await config(flags, context);
       const { runStatus } = await steps.status();
       const status = await runStatus({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger() });
@@ -182,11 +186,11 @@ export const registerJobs: RegisterCommand = (program, context) => {
       context.stdout.write(lines.join('\n') + '\n');
     });
 
-  common(program.command('nightly').description('drain, merge, dump every due date, maintain the tables, write the run report and metrics'))
+  dumpsRoot(common(program.command('nightly').description('drain, merge, dump every due date, maintain the tables, write the run report and metrics')))
     .option('--date <YYYY-MM-DD>', 'dump this date instead of every due date')
     .option('--allow-gap', 'accept events lost to retention')
     .option('--json', 'print the run report')
-    .action(async (flags: CommonFlags & { date?: string; allowGap?: boolean; json?: boolean }) => {
+    .action(async (flags: CommonFlags & { dumpsRoot?: string; date?: string; allowGap?: boolean; json?: boolean }) => {
       const c = await config(flags, context, { createWarehouse: true });
       const { runNightly } = await steps.nightly();
       const report = await runNightly({ config: c, logger: context.logger(), progress: createProgress(context.stderr), ...(flags.date === undefined ? {} : { date: flags.date }), dryRun: flags.dryRun === true, allowGap: flags.allowGap === true });
