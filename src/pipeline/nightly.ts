@@ -49,15 +49,17 @@ export interface RunReport {
 /**
  * The dates to dump: every date with a run folder that did not complete (a failed or interrupted
  * night: all its wikis again, since a run stops at the first failing wiki), then the dates after
- * the newest run folder up to yesterday; yesterday alone when there are no runs yet.
+ * the newest run folder up to yesterday; yesterday alone when there are no runs yet. With a list
+ * of wikis only their folders count: a wiki taken off the list must not keep a failed date due.
  */
 async function dueDates(config: JobConfig, today: string): Promise<string[]> {
   const yesterday = new Date(Date.parse(`${today}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
   const iso = (d: string) => `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}`;
   let newest: string | undefined;
   const incomplete = new Set<string>();
+  const listed = config.dumps.wikis === 'all' ? undefined : new Set(config.dumps.wikis);
   for (const wiki of await readdir(config.dumps.root).catch(() => [] as string[])) {
-    if (wiki === 'other' || wiki === 'latest') continue;
+    if (wiki === 'other' || wiki === 'latest' || (listed !== undefined && !listed.has(wiki))) continue;
     for (const d of await readdir(join(config.dumps.root, wiki)).catch(() => [] as string[])) {
       if (!/^\d{8}$/.test(d)) continue;
       if (newest === undefined || d > newest) newest = d;

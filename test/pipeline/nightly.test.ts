@@ -281,6 +281,12 @@ test('nightly catches up every missed date, then finds nothing to do, and writes
   const retried = await runNightly({ config, logger: silentLogger(), today: '2026-11-06' });
   assert.deepEqual(retried.steps.dumps?.dates, ['2026-11-04']);
   assert.deepEqual((await runNightly({ config, logger: silentLogger(), today: '2026-11-06' })).steps.dumps?.dates, []);
+  // A wiki taken off the job's list keeps its folders, but its failed night is no longer due.
+  const done = readFileSync(statusFile, 'utf8');
+  writeFileSync(statusFile, done.replaceAll('"done"', '"failed"'));
+  const enwikiOnly = { ...config, dumps: { ...config.dumps, wikis: ['enwiki'] } };
+  assert.deepEqual((await runNightly({ config: enwikiOnly, logger: silentLogger(), today: '2026-11-06' })).steps.dumps?.dates, []);
+  writeFileSync(statusFile, done);
   assert.equal(second.steps.drain?.consumed, 0);
   assert.ok((second.steps.merge?.tables ?? []).every((t) => t.skipped));
   const reports = readdirSync(join(wh, '_reports')).filter((f) => f.startsWith(`${job}-`));
