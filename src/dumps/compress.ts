@@ -14,7 +14,7 @@ import { delimiter, join } from 'node:path';
 import { PassThrough, Transform, type Readable, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { JobError } from '../core/errors.js';
+import { JobError, storageError } from '../core/errors.js';
 
 export type Codec = 'bz2' | 'gz' | 'zst' | 'none';
 
@@ -169,12 +169,17 @@ export class CompressedFileWriter {
   private readonly done: Promise<void>;
   private readonly file: WriteStream;
   private failure: unknown;
+  /** The file's own write error (a full disk), which also kills the compressor with SIGPIPE. */
+  private fileFailure: unknown;
 
   private constructor(
     readonly path: string,
     private readonly encoder: Encoder,
   ) {
     const file = createWriteStream(path, { flags: 'w', mode: 0o644 });
+    file.on('error', (cause) => {
+      this.fileFailure ??= cause;
+    });
     this.file = file;
     this.done = Promise.all([pipeline(encoder.output, this.digestStream, file), encoder.exited]).then(() => undefined);
     this.done.catch((cause: unknown) => {
@@ -228,8 +233,9 @@ export class CompressedFileWriter {
   }
 
   /**
-   * The error to report for a failure: when the compressor died, an EPIPE on its input says less
-   * than its exit status and stderr, so wait for its exit and prefer that.
+   * The error to report for a failure: the file's own error when writing the file failed (the
+   * compressor then dies of SIGPIPE, which says nothing of the full disk); otherwise, when the
+   * compressor died, its exit status and stderr, which say more than an EPIPE on its input.
    */
   private async reason(cause: unknown): Promise<JobError> {
     // Closing its input lets a compressor that is still alive (the file side failed) end too.
@@ -238,11 +244,13 @@ export class CompressedFileWriter {
       () => undefined,
       (exitError: unknown) => exitError,
     );
-    return this.asError(exit ?? cause);
+    return this.asError(this.fileFailure ?? exit ?? cause);
   }
 
   private asError(cause: unknown): JobError {
     if (cause instanceof JobError) return cause;
+    // An errno (ENOSPC, EACCES, ...) gets its code's meaning: a full disk exits 71, not 69.
+    if (typeof (cause as NodeJS.ErrnoException | undefined)?.code === 'string') return storageError('writing', this.path, cause);
     return new JobError('STORAGE', `writing ${this.path} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
   }
 }
