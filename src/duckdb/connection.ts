@@ -49,16 +49,21 @@ export function parseDuckDbSize(text: string): number {
   return Math.floor(Number(m[1]) * unit);
 }
 
-/** DuckDB's messages for a machine that ran short, not a bug: the first line, e.g. "Out of Memory Error: failed to allocate…". */
-const SHORT_OF_RESOURCES = /^(Out of Memory Error|IO Error: .*(No space left on device|Disk quota exceeded))/;
+/** DuckDB's messages for a machine that ran short, not a bug (the first line of its message). */
+const OUT_OF_MEMORY = /^Out of Memory Error/;
+const OUT_OF_DISK = /^IO Error: .*(No space left on device|Disk quota exceeded)/;
 
 function wrap(error: unknown, sql: string): JobError {
   const message = error instanceof Error ? error.message : String(error);
   const head = sql.replace(/\s+/g, ' ').trim().slice(0, 160);
   const where = `(in: ${head}${head.length === 160 ? '…' : ''})`;
-  if (SHORT_OF_RESOURCES.test(message)) {
-    const first = message.split('\n')[0]!;
-    return new JobError('RESOURCES', `DuckDB ran out of memory or disk: ${first}; give the step more memory (DuckDB's memory_limit defaults to 80% of RAM) or temp space (${tmpdir()}) ${where}`, { cause: error });
+  const first = message.split('\n')[0]!;
+  // Each says what to add: memory (or spill space) for the one, room on the named file's disk for the other.
+  if (OUT_OF_MEMORY.test(first)) {
+    return new JobError('RESOURCES', `DuckDB ran out of memory: ${first}; give the step more memory (memory_limit_mb; DuckDB's default is 80% of RAM) or spill space (${tmpdir()}) ${where}`, { cause: error });
+  }
+  if (OUT_OF_DISK.test(first)) {
+    return new JobError('RESOURCES', `DuckDB ran out of disk space: ${first}; free space on the disk of the file it names (spills go to ${tmpdir()}) ${where}`, { cause: error });
   }
   return new JobError('INTERNAL', `DuckDB failed: ${message} ${where}`, { cause: error });
 }

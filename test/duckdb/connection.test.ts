@@ -45,12 +45,27 @@ test('DuckDB running out of memory is a RESOURCES error (exit 71) naming the sta
       assert.equal(error.code, 'RESOURCES', error.message);
       assert.equal(error.exitCode, 71);
       assert.equal(error.retryable, false);
-      assert.match(error.message, /^DuckDB ran out of memory or disk: Out of Memory Error: /);
+      assert.match(error.message, /^DuckDB ran out of memory: Out of Memory Error: .*; give the step more memory /);
       assert.match(error.message, /\(in: SELECT i % 1000 AS k/);
       return true;
     });
     // Any other DuckDB failure stays INTERNAL.
     await assert.rejects(db.all('SELECT * FROM no_such_table'), (error: Error & { code?: string }) => error.code === 'INTERNAL');
+  } finally {
+    await db.close();
+  }
+});
+
+test('a full disk under a file DuckDB writes is a RESOURCES error naming the file, not a memory problem', async () => {
+  const db = await openDuckDb({});
+  try {
+    // /dev/full answers every write with ENOSPC.
+    await assert.rejects(db.run("COPY (SELECT range AS i, repeat('x', 100) AS s FROM range(100000)) TO '/dev/full' (FORMAT parquet)"), (error: Error & { code?: string; exitCode?: number }) => {
+      assert.equal(error.code, 'RESOURCES', error.message);
+      assert.equal(error.exitCode, 71);
+      assert.match(error.message, /^DuckDB ran out of disk space: IO Error: .*"\/dev\/full": No space left on device; free space on the disk of the file it names/);
+      return true;
+    });
   } finally {
     await db.close();
   }
