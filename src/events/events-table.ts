@@ -6,8 +6,9 @@
 import type { PartitionSpec } from '../iceberg/spec/partition.js';
 import type { IcebergType, NestedField, PrimitiveType, Schema } from '../iceberg/spec/types.js';
 
-type Def = readonly [name: string, type: DefType, required?: boolean];
-type DefType = PrimitiveType | { readonly struct: readonly Def[] } | { readonly list: DefType } | { readonly map: DefType };
+/** A field in definition order (its id follows from the order); shared with visibility-table.ts. */
+export type Def = readonly [name: string, type: DefType, required?: boolean];
+export type DefType = PrimitiveType | { readonly struct: readonly Def[] } | { readonly list: DefType } | { readonly map: DefType };
 
 const LINK: readonly Def[] = [
   ['page_id', 'long'],
@@ -27,6 +28,15 @@ const PAGE: readonly Def[] = [
   ['wikibase_item_id', 'string'],
   ['redirect_page_link', { struct: LINK }],
 ];
+/** Kafka coordinates and what the schema did not know: the last columns of every events table. */
+export const KAFKA_COLUMNS: readonly Def[] = [
+  ['_kafka_topic', 'string', true],
+  ['_kafka_partition', 'int', true],
+  ['_kafka_offset', 'long', true],
+  ['_kafka_timestamp', 'timestamptz'],
+  ['_unknown_properties', 'string'],
+];
+
 const USER: readonly Def[] = [
   ['user_text', 'string'],
   ['user_id', 'long'],
@@ -100,11 +110,7 @@ const EVENT: readonly Def[] = [
   ['performer', { struct: USER }],
   ['prior_state', { struct: [['page', { struct: PAGE }], ['revision', { struct: REVISION_FIELDS }]] }],
   ['created_redirect_page', { struct: PAGE }],
-  ['_kafka_topic', 'string', true],
-  ['_kafka_partition', 'int', true],
-  ['_kafka_offset', 'long', true],
-  ['_kafka_timestamp', 'timestamptz'],
-  ['_unknown_properties', 'string'],
+  ...KAFKA_COLUMNS,
 ];
 
 function build(defs: readonly Def[], next: { id: number }): NestedField[] {
@@ -125,22 +131,27 @@ function buildType(t: DefType, next: { id: number }): IcebergType {
   return { type: 'map', keyId, key: 'string', valueId, valueRequired: false, value: buildType(t.map, next) };
 }
 
-export const EVENTS_SCHEMA: Schema = { schemaId: 0, fields: build(EVENT, { id: 1 }) };
+/** The schema of top-level fields `defs`, ids assigned as Iceberg's Java library assigns them. */
+export function schemaOfDefs(defs: readonly Def[]): Schema {
+  return { schemaId: 0, fields: build(defs, { id: 1 }) };
+}
 
-const fieldId = (name: string) => EVENTS_SCHEMA.fields.find((f) => f.name === name)!.id;
-const metaDtId = (() => {
-  const meta = EVENTS_SCHEMA.fields.find((f) => f.name === 'meta')!.type as unknown as { fields: NestedField[] };
-  return meta.fields.find((f) => f.name === 'dt')!.id;
-})();
+export const EVENTS_SCHEMA: Schema = schemaOfDefs(EVENT);
+
+/** identity(<wiki column>), day(meta.dt): merges read one wiki's days. The drain stages rows by this tuple. */
+export function wikiDaySpec(schema: Schema, wikiColumn: string): PartitionSpec {
+  const meta = schema.fields.find((f) => f.name === 'meta')!.type as unknown as { fields: NestedField[] };
+  return {
+    specId: 0,
+    fields: [
+      { sourceId: schema.fields.find((f) => f.name === wikiColumn)!.id, fieldId: 1000, name: wikiColumn, transform: { kind: 'identity' } },
+      { sourceId: meta.fields.find((f) => f.name === 'dt')!.id, fieldId: 1001, name: 'meta_dt_day', transform: { kind: 'day' } },
+    ],
+  };
+}
 
 /** identity(wiki_id), day(meta.dt): dumps and merges read one wiki's days. */
-export const EVENTS_SPEC: PartitionSpec = {
-  specId: 0,
-  fields: [
-    { sourceId: fieldId('wiki_id'), fieldId: 1000, name: 'wiki_id', transform: { kind: 'identity' } },
-    { sourceId: metaDtId, fieldId: 1001, name: 'meta_dt_day', transform: { kind: 'day' } },
-  ],
-};
+export const EVENTS_SPEC: PartitionSpec = wikiDaySpec(EVENTS_SCHEMA, 'wiki_id');
 
 export const KAFKA_OFFSETS_PROPERTY = 'mwlake.kafka.offsets';
 export const KAFKA_GAPS_PROPERTY = 'mwlake.kafka.gaps';
@@ -329,9 +340,9 @@ export function mayHoldLoneSurrogates(jsonText: string): boolean {
  * strings); throws UnstorableValueError for a value its column cannot hold. `checkSurrogates`
  * false skips the per-string check, for events parsed from text without surrogate escapes.
  */
-export function eventRow(event: object, kafka: KafkaCoordinates, checkSurrogates = true): Json {
+export function eventRow(event: object, kafka: KafkaCoordinates, checkSurrogates = true, schema: Schema = EVENTS_SCHEMA): Json {
   const { $schema, ...rest } = event as Json;
-  const { known, unknown } = project(rest, EVENTS_SCHEMA.fields, checkSurrogates);
+  const { known, unknown } = project(rest, schema.fields, checkSurrogates);
   return {
     _schema: $schema,
     ...known,

@@ -1,11 +1,28 @@
 // What the drain keeps of one consumed message, decided from its bytes and Kafka coordinates alone:
-// an error (with its error type), a canary to filter, or a page change with its events-table row as
-// one JSON line and the partition (wiki, day) it goes to. Pure, so it runs on the main thread or in
-// the drain's worker threads alike.
+// an error (with its error type), a canary to filter, or an event with its events-table row as one
+// JSON line and the partition (wiki, day) it goes to. Pure, so it runs on the main thread or in the
+// drain's worker threads alike. Page changes and legacy visibility changes differ only in schema,
+// table and wiki field (EVENT_KINDS).
 
-import { eventRow, mayHoldLoneSurrogates, rowDay, UnstorableValueError, type KafkaCoordinates } from './events-table.js';
+import type { Schema } from '../iceberg/spec/types.js';
+import { EVENTS_SCHEMA, eventRow, mayHoldLoneSurrogates, rowDay, UnstorableValueError, type KafkaCoordinates } from './events-table.js';
 import { isCanaryEvent } from './page-change.js';
-import { validatePageChangeMessage } from './validate.js';
+import { validateMessage, PAGE_CHANGE_FAMILY, VISIBILITY_CHANGE_FAMILY, type SchemaFamily } from './validate.js';
+import { VISIBILITY_EVENTS_SCHEMA } from './visibility-change.js';
+
+/** The streams the drain reads, each into its own events table. */
+export type EventKind = 'page_change' | 'revision_visibility_change';
+
+interface KindInfo {
+  readonly family: SchemaFamily;
+  readonly schema: Schema;
+  readonly wikiField: string;
+}
+
+export const EVENT_KINDS: Readonly<Record<EventKind, KindInfo>> = {
+  page_change: { family: PAGE_CHANGE_FAMILY, schema: EVENTS_SCHEMA, wikiField: 'wiki_id' },
+  revision_visibility_change: { family: VISIBILITY_CHANGE_FAMILY, schema: VISIBILITY_EVENTS_SCHEMA, wikiField: 'database' },
+};
 
 export type Prepared<Line> =
   | {
@@ -24,8 +41,8 @@ export type Prepared<Line> =
 /** With the line as UTF-8 bytes, ready for the staging file. */
 export type PreparedMessage = Prepared<Uint8Array>;
 
-export function prepareMessage(value: Uint8Array, kafka: KafkaCoordinates, maxMessageBytes: number): PreparedMessage {
-  const p = prepareText(value, kafka, maxMessageBytes);
+export function prepareMessage(value: Uint8Array, kafka: KafkaCoordinates, maxMessageBytes: number, kind: EventKind = 'page_change'): PreparedMessage {
+  const p = prepareText(value, kafka, maxMessageBytes, kind);
   return p.kind === 'event' ? { ...p, line: Buffer.from(p.line, 'utf8') } : p;
 }
 
@@ -33,25 +50,26 @@ export function prepareMessage(value: Uint8Array, kafka: KafkaCoordinates, maxMe
  * An event's events-table row as one newline-terminated JSON line, and its day partition; throws
  * UnstorableValueError when a value cannot be stored.
  */
-export function stagedRow(event: object, kafka: KafkaCoordinates, checkSurrogates = true): { readonly line: string; readonly day: number | null } {
-  const row = eventRow(event, kafka, checkSurrogates);
+export function stagedRow(event: object, kafka: KafkaCoordinates, checkSurrogates = true, schema: Schema = EVENTS_SCHEMA): { readonly line: string; readonly day: number | null } {
+  const row = eventRow(event, kafka, checkSurrogates, schema);
   return { line: JSON.stringify(row) + '\n', day: rowDay(row) };
 }
 
 /** With the line as a string, for callers that encode many lines into one buffer. */
-export function prepareText(value: Uint8Array, kafka: KafkaCoordinates, maxMessageBytes: number): Prepared<string> {
+export function prepareText(value: Uint8Array, kafka: KafkaCoordinates, maxMessageBytes: number, kind: EventKind = 'page_change'): Prepared<string> {
+  const info = EVENT_KINDS[kind];
   if (value.byteLength > maxMessageBytes) {
     return { kind: 'invalid', errorType: 'oversize', message: `message is ${value.byteLength} bytes; the limit is ${maxMessageBytes}` };
   }
-  const v = validatePageChangeMessage(value);
+  const v = validateMessage<Record<string, unknown> & { meta?: { id?: string; domain?: string } }>(value, info.family);
   if (!v.ok) return { kind: 'invalid', errorType: v.errorType, message: v.message };
   if (isCanaryEvent(v.event)) return { kind: 'canary' };
   let staged: { line: string; day: number | null };
   try {
-    staged = stagedRow(v.event, kafka, v.text === undefined || mayHoldLoneSurrogates(v.text));
+    staged = stagedRow(v.event, kafka, v.text === undefined || mayHoldLoneSurrogates(v.text), info.schema);
   } catch (error) {
     if (error instanceof UnstorableValueError) return { kind: 'invalid', errorType: 'unstorable_value', message: `the event passed its schema, but the events table cannot store it: ${error.message}` };
     throw error;
   }
-  return { kind: 'event', id: (v.event.meta as { id?: string } | undefined)?.id, wikiId: v.event.wiki_id, day: staged.day, line: staged.line };
+  return { kind: 'event', id: v.event.meta?.id, wikiId: v.event[info.wikiField] as string, day: staged.day, line: staged.line };
 }

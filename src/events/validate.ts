@@ -1,4 +1,5 @@
-// Validation of page change events (and of error events) against the Event Platform schemas in
+// Validation of page change events, of the legacy revision visibility change events, and of error
+// events against the Event Platform schemas in
 // src/events/schema-bundle.ts, with ajv compiled once per thread, lazily per schema.
 // Imports core, ajv and the generated bundle; no file I/O, so worker threads can import it as is.
 //
@@ -24,6 +25,24 @@ export const NEWEST_PAGE_CHANGE_VERSION = '1.2.0';
 export const SUPPORTED_PAGE_CHANGE_MAJOR = 1;
 export const ERROR_SCHEMA_ID = '/error/2.1.0';
 
+/** A schema title and the versions of it the bundle has; the version policy above applies to each. */
+export interface SchemaFamily {
+  readonly title: string;
+  readonly known: readonly string[];
+  readonly newest: string;
+  readonly major: number;
+}
+
+export const PAGE_CHANGE_FAMILY: SchemaFamily = {
+  title: PAGE_CHANGE_SCHEMA_TITLE,
+  known: KNOWN_PAGE_CHANGE_VERSIONS,
+  newest: NEWEST_PAGE_CHANGE_VERSION,
+  major: SUPPORTED_PAGE_CHANGE_MAJOR,
+};
+
+/** The legacy `mediawiki.revision-visibility-change` stream's schema (no `.vN` suffix: it predates the rule). */
+export const VISIBILITY_CHANGE_FAMILY: SchemaFamily = { title: 'mediawiki/revision/visibility-change', known: ['1.0.0'], newest: '1.0.0', major: 1 };
+
 /** Why a message is not a usable page change event; also the `error_type` of its error event. */
 export const VALIDATION_ERROR_TYPES = [
   'empty_message',
@@ -41,10 +60,10 @@ export type ValidationErrorType = (typeof VALIDATION_ERROR_TYPES)[number];
 /** `strict`: a known version, against itself. `newer_minor`: an unknown 1.x, leniently against the newest known. */
 export type ValidationMode = 'strict' | 'newer_minor';
 
-export interface ValidationSuccess {
+export interface ValidationSuccess<E extends object = PageChangeEvent> {
   readonly ok: true;
   /** The input object itself (never copied or pruned), typed. */
-  readonly event: PageChangeEvent;
+  readonly event: E;
   /** The version `$schema` names, e.g. "1.6.0". */
   readonly declaredVersion: string;
   /** The schema version it was validated against, e.g. "1.2.0". */
@@ -70,7 +89,7 @@ export interface ValidationFailure {
 export type PageChangeValidation = ValidationSuccess | ValidationFailure;
 
 /** A validated message: the decoded text and parsed value travel with the result. */
-export type MessageValidation = PageChangeValidation & {
+export type MessageValidation<E extends object = PageChangeEvent> = (ValidationSuccess<E> | ValidationFailure) & {
   /** The message as text, when it was valid UTF-8. */
   readonly text?: string;
   /** The parsed JSON, when it parsed. */
@@ -101,7 +120,7 @@ export function parseSchemaUri(uri: string): SchemaVersion | undefined {
   let title = match[1]!;
   if (scheme !== null) {
     // A URL's path has a repository prefix (…/jsonschema/mediawiki/page/change/1.2.0).
-    const known = [PAGE_CHANGE_SCHEMA_TITLE, 'error', 'mediawiki/revision/visibility-change'].find(
+    const known = [PAGE_CHANGE_SCHEMA_TITLE, 'error', VISIBILITY_CHANGE_FAMILY.title].find(
       (candidate) => title === candidate || title.endsWith(`/${candidate}`),
     );
     if (known !== undefined) title = known;
@@ -117,48 +136,43 @@ export function parseSchemaUri(uri: string): SchemaVersion | undefined {
  * for bad input; the result says why it failed.
  */
 export function validatePageChange(value: unknown): PageChangeValidation {
+  return validateVersioned<PageChangeEvent>(value, PAGE_CHANGE_FAMILY);
+}
+
+/** Validates a parsed value as an event of `family` under the version policy above; never throws for bad input. */
+export function validateVersioned<E extends object>(value: unknown, family: SchemaFamily): ValidationSuccess<E> | ValidationFailure {
+  const { title, newest } = family;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return failure('not_an_object', `message is not a JSON object: found ${describe(value)}`);
   }
   const schemaUri = (value as Record<string, unknown>)['$schema'];
   if (schemaUri === undefined) {
-    return failure(
-      'missing_schema',
-      `event has no $schema; expected a string naming ${PAGE_CHANGE_SCHEMA_TITLE}, e.g. "/${PAGE_CHANGE_SCHEMA_TITLE}/${NEWEST_PAGE_CHANGE_VERSION}" or a URL ending in that path`,
-    );
+    return failure('missing_schema', `event has no $schema; expected a string naming ${title}, e.g. "/${title}/${newest}" or a URL ending in that path`);
   }
   if (typeof schemaUri !== 'string') {
     return failure('invalid_schema_uri', `$schema must be a string, found ${describe(schemaUri)}`);
   }
   const parsed = parseSchemaUri(schemaUri);
   if (parsed === undefined) {
-    return failure(
-      'invalid_schema_uri',
-      `$schema ${quote(schemaUri)} is not a schema URI; expected "/${PAGE_CHANGE_SCHEMA_TITLE}/<major>.<minor>.<patch>" or a URL ending in that path`,
-      { schemaUri },
-    );
+    return failure('invalid_schema_uri', `$schema ${quote(schemaUri)} is not a schema URI; expected "/${title}/<major>.<minor>.<patch>" or a URL ending in that path`, { schemaUri });
   }
-  if (parsed.title !== PAGE_CHANGE_SCHEMA_TITLE) {
-    return failure(
-      'unknown_schema',
-      `$schema ${quote(schemaUri)} names schema ${parsed.title} ${parsed.version}; expected ${PAGE_CHANGE_SCHEMA_TITLE}`,
-      { schemaUri, declaredVersion: parsed.version },
-    );
+  if (parsed.title !== title) {
+    return failure('unknown_schema', `$schema ${quote(schemaUri)} names schema ${parsed.title} ${parsed.version}; expected ${title}`, { schemaUri, declaredVersion: parsed.version });
   }
-  if (parsed.major !== SUPPORTED_PAGE_CHANGE_MAJOR) {
+  if (parsed.major !== family.major) {
     return failure(
       'unsupported_major_version',
-      `$schema ${quote(schemaUri)} has major version ${parsed.major}; expected major ${SUPPORTED_PAGE_CHANGE_MAJOR} (known ${KNOWN_PAGE_CHANGE_VERSIONS.join(', ')}; other 1.x versions are read leniently against ${NEWEST_PAGE_CHANGE_VERSION})`,
+      `$schema ${quote(schemaUri)} has major version ${parsed.major}; expected major ${family.major} (known ${family.known.join(', ')}; other ${family.major}.x versions are read leniently against ${newest})`,
       { schemaUri, declaredVersion: parsed.version },
     );
   }
-  const known = (KNOWN_PAGE_CHANGE_VERSIONS as readonly string[]).includes(parsed.version);
-  const resolvedVersion = known ? parsed.version : NEWEST_PAGE_CHANGE_VERSION;
+  const known = family.known.includes(parsed.version);
+  const resolvedVersion = known ? parsed.version : newest;
   const mode: ValidationMode = known ? 'strict' : 'newer_minor';
-  const schemaId = `/${PAGE_CHANGE_SCHEMA_TITLE}/${resolvedVersion}`;
+  const schemaId = `/${title}/${resolvedVersion}`;
   const validate = validatorFor(schemaId, mode === 'newer_minor');
   if (validate(value)) {
-    return { ok: true, event: value as PageChangeEvent, declaredVersion: parsed.version, resolvedVersion, mode };
+    return { ok: true, event: value as E, declaredVersion: parsed.version, resolvedVersion, mode };
   }
   const error = validate.errors![0]!;
   const against = mode === 'strict' ? schemaId : `${schemaId} (lenient: $schema is ${parsed.version})`;
@@ -178,6 +192,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * JSON invalid rather than being silently dropped.
  */
 export function validatePageChangeMessage(bytes: Uint8Array): MessageValidation {
+  return validateMessage<PageChangeEvent>(bytes, PAGE_CHANGE_FAMILY);
+}
+
+/** validatePageChangeMessage for the events of any family. */
+export function validateMessage<E extends object>(bytes: Uint8Array, family: SchemaFamily): MessageValidation<E> {
   if (bytes.byteLength === 0) return failure('empty_message', 'message is empty (0 bytes); expected a JSON object');
   if (!isUtf8(bytes)) {
     return failure('invalid_utf8', `message is not valid UTF-8 (${bytes.byteLength} bytes; ${firstInvalidUtf8(bytes)})`);
@@ -189,7 +208,7 @@ export function validatePageChangeMessage(bytes: Uint8Array): MessageValidation 
   } catch (cause) {
     return { ...failure('invalid_json', `message is not valid JSON: ${(cause as Error).message}`), text };
   }
-  return { ...validatePageChange(value), text, value };
+  return { ...validateVersioned<E>(value, family), text, value };
 }
 
 export type SchemaCheck = { readonly ok: true } | { readonly ok: false; readonly message: string; readonly instancePath: string; readonly keyword: string };

@@ -21,6 +21,7 @@ import type { PageChangeEvent } from '../events/page-change.js';
 import type { DataFile } from '../iceberg/spec/manifest.js';
 import { partitionPath } from '../iceberg/spec/transform.js';
 import type { Table } from '../iceberg/table.js';
+import type { Schema } from '../iceberg/spec/types.js';
 import { rowsToRecordBatch } from '../parquet/arrow-rows.js';
 import { describeParquetFile } from '../parquet/footer-data-file.js';
 import { RollingParquetWriter } from '../parquet/parquet-stream-writer.js';
@@ -36,6 +37,8 @@ export type ParquetEncoder = 'duckdb' | 'parquet-wasm';
 export interface StagerOptions {
   /** The table the data files are for (they are written, not committed). */
   readonly table: Table;
+  /** The rows' schema, which the staged JSON lines follow; default the page change events table's. */
+  readonly schema?: Schema;
   readonly targetFileSizeBytes: number;
   /** The largest accepted event; sizes DuckDB's JSON reader buffer. */
   readonly maxEventBytes?: number;
@@ -145,8 +148,9 @@ export class EventStager {
     if (this.o.encoder === 'parquet-wasm') return this.encodeWithParquetWasm(chunk);
     this.db ??= openDuckDb();
     const db = await this.db;
-    const columns = `{${EVENTS_SCHEMA.fields.map((f) => `${sqlString(f.name)}: ${sqlString(duckDbType(f.type))}`).join(', ')}}`;
-    const select = EVENTS_SCHEMA.fields.map((f) => quoteIdent(f.name)).join(', ');
+    const schema = this.o.schema ?? EVENTS_SCHEMA;
+    const columns = `{${schema.fields.map((f) => `${sqlString(f.name)}: ${sqlString(duckDbType(f.type))}`).join(', ')}}`;
+    const select = schema.fields.map((f) => quoteIdent(f.name)).join(', ');
     // DuckDB's JSON reader buffers this much per thread: size it from the largest accepted event
     // (a row is the event plus a few columns), not a blanket 256 MB.
     const objectLimit = 2 * (this.o.maxEventBytes ?? 10 * 1024 * 1024) + (1 << 20);

@@ -5,7 +5,7 @@
 
 import { Worker } from 'node:worker_threads';
 import { JobError } from '../core/errors.js';
-import { prepareMessage, type PreparedMessage } from '../events/staged-row.js';
+import { prepareMessage, type EventKind, type PreparedMessage } from '../events/staged-row.js';
 import type { KafkaBatch } from '../kafka/source.js';
 
 /** One batch as the workers receive it: the values end to end in one transferred buffer. */
@@ -19,6 +19,7 @@ export interface PrepareRequest {
   /** End of each value in `data`. */
   readonly ends: Uint32Array;
   readonly maxMessageBytes: number;
+  readonly kind: EventKind;
 }
 
 /** A PreparedMessage without its line, which travels in the response's shared buffer. */
@@ -49,6 +50,7 @@ export class PreparePool {
   constructor(
     size: number,
     private readonly maxMessageBytes: number,
+    private readonly kind: EventKind = 'page_change',
   ) {
     for (let i = 0; i < size; i++) {
       const entry: PoolWorker = { worker: new Worker(WORKER_URL), waiting: new Map() };
@@ -75,7 +77,7 @@ export class PreparePool {
   /** The prepared messages of `batch`, in its order. */
   async prepare(batch: KafkaBatch): Promise<PreparedMessage[]> {
     const { messages } = batch;
-    if (this.workers.length === 0) return messages.map((m) => prepareMessage(m.value ?? EMPTY, m, this.maxMessageBytes));
+    if (this.workers.length === 0) return messages.map((m) => prepareMessage(m.value ?? EMPTY, m, this.maxMessageBytes, this.kind));
     const entry = this.workers[this.next]!;
     this.next = (this.next + 1) % this.workers.length;
     if (entry.failure !== undefined) throw entry.failure;
@@ -110,7 +112,7 @@ export class PreparePool {
       offsets[i] = m.offset;
       timestamps[i] = m.timestampMs;
     });
-    return { id: this.nextId++, topic: batch.topic, partition: batch.partition, offsets, timestamps, data, ends, maxMessageBytes: this.maxMessageBytes };
+    return { id: this.nextId++, topic: batch.topic, partition: batch.partition, offsets, timestamps, data, ends, maxMessageBytes: this.maxMessageBytes, kind: this.kind };
   }
 
   async close(): Promise<void> {

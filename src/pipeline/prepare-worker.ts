@@ -7,7 +7,7 @@ import { prepareText } from '../events/staged-row.js';
 import type { PrepareRequest, PrepareResponse, PreparedOutcome } from './prepare-pool.js';
 
 function prepareBatch(request: PrepareRequest): PrepareResponse {
-  const { topic, partition, offsets, timestamps, data, ends, maxMessageBytes } = request;
+  const { topic, partition, offsets, timestamps, data, ends, maxMessageBytes, kind } = request;
   const outcomes: PreparedOutcome[] = [];
   const lines: string[] = [];
   let start = 0;
@@ -15,7 +15,7 @@ function prepareBatch(request: PrepareRequest): PrepareResponse {
   for (let i = 0; i < ends.length; i++) {
     const value = data.subarray(start, ends[i]);
     start = ends[i]!;
-    const prepared = prepareText(value, { topic, partition, offset: offsets[i]!, timestampMs: timestamps[i]! }, maxMessageBytes);
+    const prepared = prepareText(value, { topic, partition, offset: offsets[i]!, timestampMs: timestamps[i]! }, maxMessageBytes, kind);
     if (prepared.kind === 'event') {
       const lineBytes = Buffer.byteLength(prepared.line, 'utf8');
       lines.push(prepared.line);
