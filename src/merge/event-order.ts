@@ -19,6 +19,13 @@ const KEY_ORDER_CHARS = 48;
 export const EVENT_KEY_SQL =
   "strftime(coalesce(meta.dt, dt), '%Y-%m-%dT%H:%M:%S.%fZ') || '|' || lpad(coalesce(revision.rev_id, 0)::VARCHAR, 20, '0') || '|' || coalesce(meta.id, '')";
 
+/**
+ * EVENT_KEY_SQL for a row of the legacy revision visibility change table (meta.dt and rev_id in
+ * the same places), so both streams' visibility changes compare in one order.
+ */
+export const VISIBILITY_EVENT_KEY_SQL =
+  "strftime(meta.dt, '%Y-%m-%dT%H:%M:%S.%fZ') || '|' || lpad(rev_id::VARCHAR, 20, '0') || '|' || coalesce(meta.id, '')";
+
 /** SQL for an event's rank among one merge's events (`k` being its EVENT_KEY_SQL): ties by Kafka offset. */
 export const EVENT_RANK_SQL = `left(k, ${KEY_ORDER_CHARS}) || '|' || lpad(_kafka_offset::VARCHAR, 20, '0') || '|' || k`;
 
@@ -31,3 +38,6 @@ export function keyWinsSql(delta: string, stored: string): string {
 
 /** Events that are not page history: production canaries carry meta.domain "canary" (notes §2). */
 export const HISTORY_EVENT_FILTER_SQL = "meta.domain IS DISTINCT FROM 'canary' AND wiki_id IS NOT NULL AND page_change_kind IS NOT NULL";
+
+/** Legacy visibility changes the merge applies: not canaries, and naming a revision and its flags. */
+export const VISIBILITY_EVENT_FILTER_SQL = "meta.domain IS DISTINCT FROM 'canary' AND database IS NOT NULL AND rev_id IS NOT NULL AND visibility IS NOT NULL";

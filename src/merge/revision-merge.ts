@@ -99,3 +99,33 @@ export function revisionMergeSql(delta: string, existing: string): string {
 FROM ${delta} d LEFT JOIN ${existing} x ON x.wiki_id = d.wiki_id AND x.revision_id = d.revision_id
 WHERE ${changed}`;
 }
+
+/**
+ * The visibility group per revision from legacy revision visibility change rows (`source`: that
+ * table's columns plus `k` and `r`), shaped as revisionDeltaSql's visibility columns. Such an
+ * event sets no other group: a revision known only from one stays out of the dumps until its
+ * page change arrives, which then cannot make it visible again with an older key.
+ */
+export function visibilityDeltaSql(source: string): string {
+  const columns = GROUPS.visibility.columns;
+  const struct = `{${Object.keys(columns).map((name) => `${name}: visibility.${LEGACY_FLAG[name]!}`).join(', ')}}`;
+  return `SELECT database AS wiki_id, rev_id AS revision_id, arg_max(${struct}, r) AS g_visibility, arg_max(k, r) AS k_visibility
+FROM ${source} GROUP BY database, rev_id`;
+}
+
+/** The legacy event's `visibility` field of each visibility column. */
+const LEGACY_FLAG: Readonly<Record<string, string>> = {
+  revision_content_is_visible: 'text',
+  user_is_visible: 'user',
+  revision_comment_is_visible: 'comment',
+};
+
+/** revisionDeltaSql's `delta` with `visibility` (visibilityDeltaSql) folded in: per revision the greater visibility key wins. */
+export function withVisibilitySql(delta: string, visibility: string): string {
+  const wins = keyWinsSql('v.k_visibility', 'd.k_visibility');
+  const others = GROUP_NAMES.filter((g) => g !== 'visibility').flatMap((g) => [`d.g_${g} AS g_${g}`, `d.k_${g} AS k_${g}`]);
+  return `SELECT coalesce(d.wiki_id, v.wiki_id) AS wiki_id, coalesce(d.revision_id, v.revision_id) AS revision_id, ${others.join(', ')},
+  CASE WHEN ${wins} THEN v.g_visibility ELSE d.g_visibility END AS g_visibility,
+  CASE WHEN ${wins} THEN v.k_visibility ELSE d.k_visibility END AS k_visibility
+FROM ${delta} d FULL JOIN ${visibility} v ON v.wiki_id = d.wiki_id AND v.revision_id = d.revision_id`;
+}

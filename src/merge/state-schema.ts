@@ -17,6 +17,9 @@ export const PAGES_TABLE = 'pages';
 /** Snapshot summary key: the events-table snapshot a state table has merged up to. */
 export const SOURCE_SNAPSHOT_PROPERTY = 'mwlake.source-snapshot-id';
 
+/** Snapshot summary key: the legacy visibility change table's snapshot the revisions table has merged up to. */
+export const VISIBILITY_SOURCE_SNAPSHOT_PROPERTY = 'mwlake.visibility-source-snapshot-id';
+
 const opt = (id: number, name: string, type: NestedField['type']): NestedField => ({ id, name, required: false, type });
 const req = (id: number, name: string, type: NestedField['type']): NestedField => ({ id, name, required: true, type });
 

@@ -3,7 +3,8 @@
 // replaces get position deletes, the new rows a new file. Each state table records the events
 // snapshot it has merged up to; a crash between the two table commits is repaired by the next
 // run (each table catches up from its own recorded snapshot), and readers bind a consistent pair
-// (state-snapshots.ts).
+// (state-snapshots.ts). The revisions table also folds in the legacy visibility change table, when
+// there is one, and records how far it has merged that too.
 
 import { randomUUID } from 'node:crypto';
 import { JobError } from '../core/errors.js';
@@ -12,23 +13,37 @@ import { makeDirectory } from '../core/make-directory.js';
 import { emptyRelationSql, fieldIdsOption, quoteIdent, sqlString, sqlStringList } from '../duckdb/iceberg-types.js';
 import { openDuckDb, type DuckDb } from '../duckdb/connection.js';
 import { rowGroupRows, writeSortedDataFile } from '../duckdb/data-file-writer.js';
-import { inKeyRangeSql, keyRanges } from '../duckdb/key-ranges.js';
+import { inKeyRangeSql, inKeyRangeUpToNextSql, keyRanges, type KeyRange } from '../duckdb/key-ranges.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import type { PlannedFile } from '../iceberg/scan/plan.js';
 import type { Table } from '../iceberg/table.js';
 import { decodeValue } from '../iceberg/spec/bounds.js';
 import type { DataFile } from '../iceberg/spec/manifest.js';
 import type { Schema } from '../iceberg/spec/types.js';
-import { EVENT_KEY_SQL, EVENT_RANK_SQL, HISTORY_EVENT_FILTER_SQL } from '../merge/event-order.js';
+import { EVENTS_SCHEMA } from '../events/events-table.js';
+import { VISIBILITY_EVENTS_SCHEMA } from '../events/visibility-change.js';
+import { EVENT_KEY_SQL, EVENT_RANK_SQL, HISTORY_EVENT_FILTER_SQL, VISIBILITY_EVENT_FILTER_SQL, VISIBILITY_EVENT_KEY_SQL } from '../merge/event-order.js';
 import { pageDeltaSql, pageMergeSql } from '../merge/page-merge.js';
-import { revisionDeltaSql, revisionMergeSql } from '../merge/revision-merge.js';
-import { openStateTable, PAGES_SCHEMA, PAGES_TABLE, REVISIONS_SCHEMA, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE, STATE_ROW_BYTES_SQL } from '../merge/state-schema.js';
+import { revisionDeltaSql, revisionMergeSql, visibilityDeltaSql, withVisibilitySql } from '../merge/revision-merge.js';
+import {
+  openStateTable,
+  PAGES_SCHEMA,
+  PAGES_TABLE,
+  REVISIONS_SCHEMA,
+  REVISIONS_TABLE,
+  SOURCE_SNAPSHOT_PROPERTY,
+  STATE_NAMESPACE,
+  STATE_ROW_BYTES_SQL,
+  VISIBILITY_SOURCE_SNAPSHOT_PROPERTY,
+} from '../merge/state-schema.js';
 import { describePositionDeleteFile, POSITION_DELETE_SCHEMA } from '../parquet/footer-data-file.js';
 
 export interface MergeOptions {
   readonly warehouse: Warehouse;
   readonly eventsNamespace: string;
   readonly eventsTable: string;
+  /** The legacy revision visibility change table in the events namespace, if the job has one. */
+  readonly visibilityTable?: string;
   readonly logger: Logger;
   /** Directory for DuckDB spill files; the merge sorts and joins larger than memory. */
   readonly tempDirectory?: string;
@@ -58,6 +73,8 @@ export interface MergeTableResult {
 
 export interface MergeResult {
   readonly sourceSnapshotId?: string;
+  /** The visibility change table's snapshot the revisions table has merged up to. */
+  readonly visibilitySourceSnapshotId?: string;
   readonly tables: readonly MergeTableResult[];
 }
 
@@ -67,6 +84,8 @@ interface StateTableDef {
   readonly keyColumn: 'revision_id' | 'page_id';
   readonly deltaSql: (source: string) => string;
   readonly mergeSql: (delta: string, existing: string) => string;
+  /** Whether legacy visibility changes fold into this table's delta (revisions only). */
+  readonly visibility?: boolean;
   /**
    * For a table whose rows carry content: the event column the merge splits its passes by (each
    * pass a range of it, the table's key), and an event's size. Without it, one pass.
@@ -75,7 +94,7 @@ interface StateTableDef {
 }
 
 const STATE_TABLES: readonly StateTableDef[] = [
-  { name: REVISIONS_TABLE, schema: REVISIONS_SCHEMA, keyColumn: 'revision_id', deltaSql: revisionDeltaSql, mergeSql: revisionMergeSql,
+  { name: REVISIONS_TABLE, schema: REVISIONS_SCHEMA, keyColumn: 'revision_id', deltaSql: revisionDeltaSql, mergeSql: revisionMergeSql, visibility: true,
     passes: { eventKeySql: 'revision.rev_id', eventBytesSql: 'coalesce(revision.rev_size, 0) + 512' } },
   { name: PAGES_TABLE, schema: PAGES_SCHEMA, keyColumn: 'page_id', deltaSql: pageDeltaSql, mergeSql: pageMergeSql },
 ];
@@ -87,6 +106,9 @@ export async function runMerge(options: MergeOptions): Promise<MergeResult> {
     options.logger.info({ table: `${options.eventsNamespace}.${options.eventsTable}` }, 'merge: events table is empty; nothing to do');
     return { tables: [] };
   }
+  const visibilityTable = options.visibilityTable === undefined ? undefined : await options.warehouse.tryLoadTable(options.eventsNamespace, options.visibilityTable);
+  const visibilityTarget = visibilityTable?.currentSnapshot();
+  const visibility = visibilityTable === undefined || visibilityTarget === undefined ? undefined : { table: visibilityTable, targetId: visibilityTarget.snapshotId };
   const db = await openDuckDb({ ...(options.memoryLimit === undefined ? {} : { memoryLimit: options.memoryLimit }) });
   try {
     await db.run("SET TimeZone = 'UTC'");
@@ -94,21 +116,37 @@ export async function runMerge(options: MergeOptions): Promise<MergeResult> {
     const results: MergeTableResult[] = [];
     for (const [index, def] of STATE_TABLES.entries()) {
       const table = await openStateTable(options.warehouse, def.name, options.dryRun === true ? { dryRun: true } : {});
-      results.push(await mergeTable(db, events, target.snapshotId, table, def, options));
+      results.push(await mergeTable(db, events, target.snapshotId, table, def, options, def.visibility === true ? visibility : undefined));
       options.onProgress?.({ done: index + 1, total: STATE_TABLES.length, table: `${STATE_NAMESPACE}.${def.name}` });
       if (index === 0) await options.afterFirstCommit?.();
     }
-    return { sourceSnapshotId: target.snapshotId.toString(), tables: results };
+    return { sourceSnapshotId: target.snapshotId.toString(), ...(visibility === undefined ? {} : { visibilitySourceSnapshotId: visibility.targetId.toString() }), tables: results };
   } finally {
     await db.close();
   }
 }
 
-async function mergeTable(db: DuckDb, events: Table, targetId: bigint, table: Table, def: StateTableDef, options: MergeOptions): Promise<MergeTableResult> {
+/** The legacy visibility change table and its snapshot a merge reads up to. */
+interface VisibilitySource {
+  readonly table: Table;
+  readonly targetId: bigint;
+}
+
+async function mergeTable(
+  db: DuckDb,
+  events: Table,
+  targetId: bigint,
+  table: Table,
+  def: StateTableDef,
+  options: MergeOptions,
+  visibility?: VisibilitySource,
+): Promise<MergeTableResult> {
   const started = performance.now();
   const base = table.currentSnapshot();
   const recorded = table.summaryProperty(SOURCE_SNAPSHOT_PROPERTY, base)?.value;
   const from = recorded === undefined ? undefined : BigInt(recorded);
+  const visibilityRecorded = visibility === undefined ? undefined : table.summaryProperty(VISIBILITY_SOURCE_SNAPSHOT_PROPERTY, base)?.value;
+  const visibilityFrom = visibilityRecorded === undefined ? undefined : BigInt(visibilityRecorded);
   const done = (extra: Partial<MergeTableResult>): MergeTableResult => ({
     table: `${STATE_NAMESPACE}.${def.name}`,
     skipped: false,
@@ -119,12 +157,19 @@ async function mergeTable(db: DuckDb, events: Table, targetId: bigint, table: Ta
     durationMs: Math.round(performance.now() - started),
     ...extra,
   });
-  if (from === targetId) return done({ skipped: true });
-  const eventFiles = await events.appendedFilesBetween(from, targetId);
-  if (eventFiles.length === 0) return done({ skipped: true });
+  const eventFiles = from === targetId ? [] : await events.appendedFilesBetween(from, targetId);
+  const visibilityFiles = visibility === undefined || visibilityFrom === visibility.targetId ? [] : await visibility.table.appendedFilesBetween(visibilityFrom, visibility.targetId);
+  if (eventFiles.length === 0 && visibilityFiles.length === 0) return done({ skipped: true });
+  // How far this merge reads, recorded with its commit.
+  const sources = {
+    [SOURCE_SNAPSHOT_PROPERTY]: targetId.toString(),
+    ...(visibility === undefined ? {} : { [VISIBILITY_SOURCE_SNAPSHOT_PROPERTY]: visibility.targetId.toString() }),
+  };
 
-  const eventPaths = eventFiles.map((f) => localPath(table, f.file.filePath));
-  const eventRows = `read_parquet(${sqlStringList(eventPaths)}, union_by_name = true)`;
+  const rowsOf = (files: readonly { file: { filePath: string } }[], schema: Schema) =>
+    files.length === 0 ? `(${emptyRelationSql(schema)})` : `read_parquet(${sqlStringList(files.map((f) => localPath(table, f.file.filePath)))}, union_by_name = true)`;
+  const eventRows = rowsOf(eventFiles, EVENTS_SCHEMA);
+  const visibilityRows = visibilityFiles.length === 0 ? undefined : rowsOf(visibilityFiles, VISIBILITY_EVENTS_SCHEMA);
   const passes =
     def.passes === undefined
       ? []
@@ -141,11 +186,12 @@ async function mergeTable(db: DuckDb, events: Table, targetId: bigint, table: Ta
   let rowsReplaced = 0;
   const dataFiles: DataFile[] = [];
   await db.run('CREATE OR REPLACE TEMP TABLE replaced (wiki_id VARCHAR, _file VARCHAR, _pos BIGINT)');
-  for (const pass of passes.length === 0 ? [undefined] : passes) {
+  for (const [index, pass] of (passes.length === 0 ? [undefined] : passes).entries()) {
     // A view, not a table: the delta reads only the columns it needs, and no pass holds all events.
     const inPass = pass === undefined ? '' : ` AND ${inKeyRangeSql([def.passes!.eventKeySql], pass)}`;
     await db.run(`CREATE OR REPLACE TEMP VIEW ev AS SELECT *, ${EVENT_RANK_SQL} AS r FROM (SELECT *, ${EVENT_KEY_SQL} AS k FROM ${eventRows} WHERE ${HISTORY_EVENT_FILTER_SQL}${inPass})`);
-    await db.run(`CREATE OR REPLACE TEMP TABLE delta AS ${def.deltaSql('ev')}`);
+    if (visibilityRows === undefined) await db.run(`CREATE OR REPLACE TEMP TABLE delta AS ${def.deltaSql('ev')}`);
+    else await foldVisibility(db, def, visibilityRows, passes, index);
     const live = await liveFilesTouching(db, table, def);
     await loadExisting(db, table, def, live);
     await db.run(`CREATE OR REPLACE TEMP TABLE merged AS ${def.mergeSql('delta', 'existing')}`);
@@ -163,7 +209,7 @@ async function mergeTable(db: DuckDb, events: Table, targetId: bigint, table: Ta
     // Nothing changed (e.g. only duplicates): still record how far we merged, so the next run skips them.
     const result = await table.commit({
       operation: 'append',
-      summary: { [SOURCE_SNAPSHOT_PROPERTY]: targetId.toString(), 'mwlake.merge.event-files': String(eventFiles.length) },
+      summary: { ...sources, 'mwlake.merge.event-files': String(eventFiles.length) },
       requireCurrentSnapshotId: base?.snapshotId ?? null,
     });
     return done({ eventFiles: eventFiles.length, snapshotId: result.snapshot.snapshotId.toString() });
@@ -175,8 +221,9 @@ async function mergeTable(db: DuckDb, events: Table, targetId: bigint, table: Ta
     addDataFiles: dataFiles,
     addDeleteFiles: deleteFiles,
     summary: {
-      [SOURCE_SNAPSHOT_PROPERTY]: targetId.toString(),
+      ...sources,
       'mwlake.merge.event-files': String(eventFiles.length),
+      ...(visibilityFiles.length > 0 ? { 'mwlake.merge.visibility-files': String(visibilityFiles.length) } : {}),
       'mwlake.merge.rows-written': String(rowsWritten),
       'mwlake.merge.rows-replaced': String(rowsReplaced),
       ...(passes.length > 1 ? { 'mwlake.merge.passes': String(passes.length) } : {}),
@@ -185,6 +232,21 @@ async function mergeTable(db: DuckDb, events: Table, targetId: bigint, table: Ta
   });
   options.logger.info({ table: def.name, rowsWritten, rowsReplaced, passes: Math.max(1, passes.length), snapshotId: result.snapshot.snapshotId.toString() }, 'merge: committed');
   return done({ eventFiles: eventFiles.length, rowsWritten, rowsReplaced, snapshotId: result.snapshot.snapshotId.toString() });
+}
+
+/**
+ * The pass's delta with the legacy visibility changes folded in. Those rows belong to the pass
+ * whose range reaches up to the next pass's start, so every one is in exactly one pass, also when
+ * no page change of its revision is.
+ */
+async function foldVisibility(db: DuckDb, def: StateTableDef, visibilityRows: string, passes: readonly KeyRange[], index: number): Promise<void> {
+  const inPass = passes.length === 0 ? '' : ` AND ${inKeyRangeUpToNextSql(['rev_id'], passes, index)}`;
+  await db.run(`CREATE OR REPLACE TEMP TABLE delta_events AS ${def.deltaSql('ev')}`);
+  await db.run(
+    `CREATE OR REPLACE TEMP VIEW vev AS SELECT *, ${EVENT_RANK_SQL} AS r FROM (SELECT *, ${VISIBILITY_EVENT_KEY_SQL} AS k FROM ${visibilityRows} WHERE ${VISIBILITY_EVENT_FILTER_SQL}${inPass})`,
+  );
+  await db.run(`CREATE OR REPLACE TEMP TABLE delta AS ${withVisibilitySql('delta_events', `(${visibilityDeltaSql('vev')})`)}`);
+  await db.run('DROP TABLE delta_events');
 }
 
 function localPath(table: Table, location: string): string {

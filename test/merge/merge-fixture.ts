@@ -7,6 +7,8 @@ import { openDuckDb } from '../../src/duckdb/connection.js';
 import { tableRelationSql } from '../../src/duckdb/table-view.js';
 import { EVENTS_SCHEMA, EVENTS_SPEC } from '../../src/events/events-table.js';
 import type { PageChangeEvent } from '../../src/events/page-change.js';
+import { stagedRow } from '../../src/events/staged-row.js';
+import { VISIBILITY_EVENTS_SCHEMA, VISIBILITY_EVENTS_SPEC } from '../../src/events/visibility-change.js';
 import { validatePageChange } from '../../src/events/validate.js';
 import { Warehouse } from '../../src/iceberg/catalog.js';
 import { generateRecords } from '../../src/gen/generator.js';
@@ -45,8 +47,25 @@ export async function appendBatch(warehouse: Warehouse, events: readonly PageCha
   }
 }
 
+export const VISIBILITY_NAME = 'revision_visibility_change';
+
+/** Appends legacy revision visibility change events to their table as one snapshot, as one drain would. */
+export async function appendVisibilityBatch(warehouse: Warehouse, events: readonly object[]): Promise<void> {
+  const table = await warehouse.loadOrCreateTable(EVENTS_NS, VISIBILITY_NAME, { schema: VISIBILITY_EVENTS_SCHEMA, spec: VISIBILITY_EVENTS_SPEC });
+  const stager = await EventStager.open({ table, schema: VISIBILITY_EVENTS_SCHEMA, targetFileSizeBytes: 256 << 20 });
+  try {
+    for (const e of events) {
+      const { line, day } = stagedRow(e, { topic: 'eqiad.test.visibility', partition: 0, offset: BigInt(offset++), timestampMs: 0 }, true, VISIBILITY_EVENTS_SCHEMA);
+      await stager.addLine((e as { database: string }).database, day, Buffer.from(line));
+    }
+    await table.commit({ addDataFiles: await stager.finish() });
+  } finally {
+    await stager.close();
+  }
+}
+
 export function merge(warehouse: Warehouse, extra: Partial<MergeOptions> = {}) {
-  return runMerge({ warehouse, eventsNamespace: EVENTS_NS, eventsTable: EVENTS_NAME, logger: silentLogger(), ...extra });
+  return runMerge({ warehouse, eventsNamespace: EVENTS_NS, eventsTable: EVENTS_NAME, visibilityTable: VISIBILITY_NAME, logger: silentLogger(), ...extra });
 }
 
 /** md5 over every row of each state table at its current snapshot, rows in key order. */
