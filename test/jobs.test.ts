@@ -86,3 +86,23 @@ test('a misspelt key in a job file fails naming it and the key it resembles', as
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('kafka.visibility_topics: none by default, from the job file or MWLAKE_VISIBILITY_TOPICS, never a page change topic too', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mwlake-jobfile-'));
+  try {
+    const file = join(dir, 'job.yaml');
+    await writeFile(file, 'job_name: x\n');
+    const unset = await loadConfig(file, {});
+    assert.deepEqual(unset.kafka.visibilityTopics, []);
+    assert.equal(unset.events.visibilityTable, 'revision_visibility_change');
+    await writeFile(file, 'job_name: x\nkafka:\n  visibility_topics: [eqiad.mediawiki.revision-visibility-change]\nevents:\n  visibility_table: rvc\n');
+    const set = await loadConfig(file, {});
+    assert.deepEqual(set.kafka.visibilityTopics, ['eqiad.mediawiki.revision-visibility-change']);
+    assert.equal(set.events.visibilityTable, 'rvc');
+    assert.deepEqual((await loadConfig(file, { MWLAKE_VISIBILITY_TOPICS: 'a.v,b.v' })).kafka.visibilityTopics, ['a.v', 'b.v']);
+    assert.deepEqual((await loadConfig(file, { MWLAKE_VISIBILITY_TOPICS: '' })).kafka.visibilityTopics, []);
+    await assert.rejects(loadConfig(file, { MWLAKE_VISIBILITY_TOPICS: DEFAULT_TOPICS[0]! }), /is in both kafka\.topics and kafka\.visibility_topics/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

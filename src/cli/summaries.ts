@@ -5,8 +5,12 @@ import type { DrainResult } from '../pipeline/drain.js';
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
 export function drainSummary(r: DrainResult): string {
+  return streamSummary('drain', r) + (r.visibility === undefined ? '' : streamSummary('revision visibility changes', r.visibility));
+}
+
+function streamSummary(what: string, r: Omit<DrainResult, 'visibility'>): string {
   const lines = [
-    `drain: ${r.consumed} consumed = ${r.written} written + ${r.errored} errored + ${r.filtered} filtered (canaries) + ${r.deduplicated} deduplicated`,
+    `${what}: ${r.consumed} consumed = ${r.written} written + ${r.errored} errored + ${r.filtered} filtered (canaries) + ${r.deduplicated} deduplicated`,
     `  ${mb(r.bytes)} in ${(r.durationMs / 1000).toFixed(1)} s, ${r.files} data file(s)${r.snapshotId === undefined ? ', nothing committed' : `, snapshot ${r.snapshotId}`}${r.dryRun === true ? ' (dry run)' : ''}`,
   ];
   const partitions = Object.keys(r.lag).sort();

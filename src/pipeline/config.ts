@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import type { SaslMechanism } from '../kafka/client.js';
+import { DEFAULT_VISIBILITY_TABLE } from '../events/visibility-change.js';
 
 export interface JobConfig {
   readonly jobName: string;
@@ -13,12 +14,18 @@ export interface JobConfig {
     readonly clientId: string;
     readonly groupId: string;
     readonly topics: readonly string[];
+    /**
+     * Topics of the legacy `mediawiki.revision-visibility-change` stream, drained into
+     * `events.visibilityTable` so that revision deletions of older revisions reach the dumps; none
+     * by default.
+     */
+    readonly visibilityTopics: readonly string[];
     readonly tls: boolean;
     readonly sasl?: { readonly mechanism: SaslMechanism; readonly username: string; readonly password: string };
   };
   /** Local directory of the Iceberg warehouse. */
   readonly warehouse: string;
-  readonly events: { readonly namespace: string; readonly table: string };
+  readonly events: { readonly namespace: string; readonly table: string; readonly visibilityTable: string };
   readonly drain: { readonly maxEvents?: number; readonly maxBytes?: number; readonly maxMessageBytes: number; readonly parquetEncoder: 'duckdb' | 'parquet-wasm'; readonly workers: number };
   readonly dumps: { readonly root: string; readonly wikis: readonly string[] | 'all'; readonly namespaceMap?: string; readonly compression: 'bz2' | 'zstd' };
   /**
@@ -92,9 +99,9 @@ const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 /** Every key a job file may hold, per section: a misspelt key (`maintenence:`) fails, never silently leaves the defaults in force. */
 const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   '': ['job_name', 'warehouse', 'metrics_file', 'memory_limit_mb', 'kafka', 'events', 'drain', 'dumps', 'maintenance'],
-  kafka: ['brokers', 'topics', 'client_id', 'group_id', 'tls', 'sasl'],
+  kafka: ['brokers', 'topics', 'visibility_topics', 'client_id', 'group_id', 'tls', 'sasl'],
   'kafka.sasl': ['mechanism', 'username', 'password'],
-  events: ['namespace', 'table'],
+  events: ['namespace', 'table', 'visibility_table'],
   drain: ['max_events', 'max_bytes', 'max_message_bytes', 'parquet_encoder', 'workers'],
   dumps: ['root', 'wikis', 'compression', 'namespace_map'],
   maintenance: [
@@ -182,6 +189,11 @@ export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEn
   const brokers = brokersText !== undefined ? list(brokersText, 'brokers') : kafka['brokers'] !== undefined ? list(kafka['brokers'], `${where}.kafka.brokers`) : ['127.0.0.1:9092'];
   const topicsText = flags.topics ?? env['MWLAKE_TOPICS'];
   const topics = topicsText !== undefined ? list(topicsText, 'topics') : kafka['topics'] !== undefined ? list(kafka['topics'], `${where}.kafka.topics`) : DEFAULT_TOPICS;
+  const visibilityText = env['MWLAKE_VISIBILITY_TOPICS'];
+  const visibilityTopics =
+    visibilityText !== undefined ? list(visibilityText, 'MWLAKE_VISIBILITY_TOPICS') : kafka['visibility_topics'] !== undefined ? list(kafka['visibility_topics'], `${where}.kafka.visibility_topics`) : [];
+  const both = visibilityTopics.filter((t) => topics.includes(t));
+  if (both.length > 0) throw new ConfigError(`${where}: topic ${both.join(', ')} is in both kafka.topics and kafka.visibility_topics; each stream has its own topics and table`);
   const saslSection = section(kafka, 'sasl', `${where}.kafka`);
   let sasl: JobConfig['kafka']['sasl'];
   if (Object.keys(saslSection).length > 0) {
@@ -220,11 +232,16 @@ export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEn
       clientId: str(kafka, 'client_id', `${where}.kafka`, `mwlake-${jobName}`)!,
       groupId: str(kafka, 'group_id', `${where}.kafka`, `mwlake-${jobName}`)!,
       topics,
+      visibilityTopics,
       tls: bool(kafka, 'tls', `${where}.kafka`, false),
       ...(sasl === undefined ? {} : { sasl }),
     },
     warehouse,
-    events: { namespace: str(events, 'namespace', `${where}.events`, 'events')!, table: str(events, 'table', `${where}.events`, 'page_content_change')! },
+    events: {
+      namespace: str(events, 'namespace', `${where}.events`, 'events')!,
+      table: str(events, 'table', `${where}.events`, 'page_content_change')!,
+      visibilityTable: str(events, 'visibility_table', `${where}.events`, DEFAULT_VISIBILITY_TABLE)!,
+    },
     drain: {
       ...(maxEvents === undefined ? {} : { maxEvents }),
       ...(maxBytes === undefined ? {} : { maxBytes }),

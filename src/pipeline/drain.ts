@@ -2,13 +2,16 @@
 // snapshot stores the next offset of every partition (KAFKA_OFFSETS_PROPERTY), committed in the
 // same metadata write as the data, so a crash before the commit replays and one after changes
 // nothing. Invalid messages go to `<job_name>.error` (acks=all) before the commit.
+// With `kafka.visibility_topics`, the legacy revision visibility change stream is then drained the
+// same way into its own table, with its own offsets.
 
 import { randomUUID } from 'node:crypto';
 import { JobError, OffsetOutOfRangeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { errorStreamName } from '../events/error-event.js';
 import { EVENTS_SCHEMA, EVENTS_SPEC, KAFKA_GAPS_PROPERTY, KAFKA_OFFSETS_PROPERTY } from '../events/events-table.js';
-import type { PreparedMessage } from '../events/staged-row.js';
+import { EVENT_KINDS, type EventKind, type PreparedMessage } from '../events/staged-row.js';
+import { VISIBILITY_EVENTS_SCHEMA, VISIBILITY_EVENTS_SPEC } from '../events/visibility-change.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import type { Table } from '../iceberg/table.js';
 import { KafkaAdmin } from '../kafka/admin.js';
@@ -51,6 +54,8 @@ export interface DrainResult {
   readonly gaps?: Record<string, string>;
   readonly durationMs: number;
   readonly dryRun?: boolean;
+  /** The legacy visibility change stream's drain into its own table, when the job reads it. */
+  readonly visibility?: Omit<DrainResult, 'visibility'>;
 }
 
 type Offsets = Record<string, Record<string, string>>;
@@ -77,20 +82,25 @@ export function kafkaOptions(config: JobConfig, logger: Logger): KafkaClientOpti
   };
 }
 
-/** Opens (creating on first use) the events table; with `dryRun` a missing one is a draft and nothing is written. */
-export async function openEventsTable(warehouse: Warehouse, config: JobConfig, o: { readonly dryRun?: boolean } = {}): Promise<Table> {
+/**
+ * Opens (creating on first use) the events table of a stream (`kind`, default page changes); with
+ * `dryRun` a missing one is a draft and nothing is written.
+ */
+export async function openEventsTable(warehouse: Warehouse, config: JobConfig, o: { readonly dryRun?: boolean; readonly kind?: EventKind } = {}): Promise<Table> {
+  const visibility = o.kind === 'revision_visibility_change';
+  const name = visibility ? config.events.visibilityTable : config.events.table;
   const options = {
-    schema: EVENTS_SCHEMA,
-    spec: EVENTS_SPEC,
+    schema: visibility ? VISIBILITY_EVENTS_SCHEMA : EVENTS_SCHEMA,
+    spec: visibility ? VISIBILITY_EVENTS_SPEC : EVENTS_SPEC,
     properties: { 'mwlake.job-name': config.jobName, 'write.parquet.compression-codec': 'zstd' },
   };
-  if (o.dryRun === true) return (await warehouse.tryLoadTable(config.events.namespace, config.events.table)) ?? warehouse.draftTable(config.events.namespace, config.events.table, options);
-  return warehouse.loadOrCreateTable(config.events.namespace, config.events.table, options);
+  if (o.dryRun === true) return (await warehouse.tryLoadTable(config.events.namespace, name)) ?? warehouse.draftTable(config.events.namespace, name, options);
+  return warehouse.loadOrCreateTable(config.events.namespace, name, options);
 }
 
 /** Ranges from the stored offsets to the end offsets seen now; gaps below the log start are refused unless allowed. */
-async function planRanges(admin: KafkaAdmin, config: JobConfig, stored: Offsets, allowGap: boolean): Promise<{ ranges: PartitionRange[]; gaps: Record<string, string> }> {
-  const marks = await admin.fetchWatermarks(config.kafka.topics);
+async function planRanges(admin: KafkaAdmin, topics: readonly string[], stored: Offsets, allowGap: boolean): Promise<{ ranges: PartitionRange[]; gaps: Record<string, string> }> {
+  const marks = await admin.fetchWatermarks(topics);
   const ranges: PartitionRange[] = [];
   const gaps: Record<string, string> = {};
   const lost: string[] = [];
@@ -121,15 +131,36 @@ async function planRanges(admin: KafkaAdmin, config: JobConfig, stored: Offsets,
 }
 
 export async function runDrain(o: DrainOptions): Promise<DrainResult> {
+  const { config } = o;
+  const dryRun = o.dryRun === true ? { dryRun: true } : {};
+  const table = await openEventsTable(o.warehouse, config, dryRun);
+  const main = await drainStream(o, { kind: 'page_change', table, topics: config.kafka.topics, workers: config.drain.workers });
+  if (config.kafka.visibilityTopics.length === 0) return main;
+  const visibilityTable = await openEventsTable(o.warehouse, config, { ...dryRun, kind: 'revision_visibility_change' });
+  // A small stream: no worker threads, and progress and test hooks stay the main stream's.
+  const { onProgress: _p, afterChunkWritten: _a, beforeCommit: _b, ...plain } = o;
+  const visibility = await drainStream(plain, { kind: 'revision_visibility_change', table: visibilityTable, topics: config.kafka.visibilityTopics, workers: 0 });
+  return { ...main, visibility };
+}
+
+/** One stream the drain reads, into its own table. */
+interface DrainStream {
+  readonly kind: EventKind;
+  readonly table: Table;
+  readonly topics: readonly string[];
+  readonly workers: number;
+}
+
+async function drainStream(o: DrainOptions, stream: DrainStream): Promise<DrainResult> {
   const started = performance.now();
   const { config, logger } = o;
-  const table = await openEventsTable(o.warehouse, config, o.dryRun === true ? { dryRun: true } : {});
+  const { table } = stream;
   const stored = storedOffsets(table);
   const admin = await KafkaAdmin.connect(kafkaOptions(config, logger));
   let ranges: PartitionRange[];
   let gaps: Record<string, string>;
   try {
-    ({ ranges, gaps } = await planRanges(admin, config, stored, o.allowGap === true));
+    ({ ranges, gaps } = await planRanges(admin, stream.topics, stored, o.allowGap === true));
   } catch (error) {
     await admin.close();
     throw error;
@@ -156,7 +187,7 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
     return { ...nothing, offsets: stored, durationMs: Math.round(performance.now() - started), ...(o.dryRun === true ? { dryRun: true } : {}) };
   }
 
-  const stager = await EventStager.open({ table, targetFileSizeBytes: config.maintenance.targetFileSizeBytes, maxEventBytes: config.drain.maxMessageBytes, encoder: config.drain.parquetEncoder, ...(o.afterChunkWritten === undefined ? {} : { afterChunkWritten: o.afterChunkWritten }) });
+  const stager = await EventStager.open({ table, schema: EVENT_KINDS[stream.kind].schema, targetFileSizeBytes: config.maintenance.targetFileSizeBytes, maxEventBytes: config.drain.maxMessageBytes, encoder: config.drain.parquetEncoder, ...(o.afterChunkWritten === undefined ? {} : { afterChunkWritten: o.afterChunkWritten }) });
   const sorter = new MessageSorter(stager, { jobName: config.jobName, maxMessageBytes: config.drain.maxMessageBytes });
   const positions = new Map<string, PartitionPosition>(ranges.map((r) => [partitionKey(r), { topic: r.topic, partition: r.partition, nextOffset: r.nextOffset }]));
   // Read under a group of this run only: the member of a killed run lingers in its group until the
@@ -165,7 +196,7 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
   const readerGroup = `${config.kafka.groupId}.run-${randomUUID().slice(0, 8)}`;
   const source = await openBoundedSource({ ...kafkaOptions(config, logger), groupId: readerGroup, ranges: pending });
   const c = sorter.counts;
-  const pool = new PreparePool(config.drain.workers, config.drain.maxMessageBytes);
+  const pool = new PreparePool(stream.workers, config.drain.maxMessageBytes, stream.kind);
   let committed = false;
   try {
     // Batches being prepared by the workers while the next ones are read; each is sorted, and its
@@ -218,7 +249,7 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
       requireCurrentSnapshotId: table.currentSnapshot()?.snapshotId ?? null,
     });
     committed = true;
-    logger.info({ snapshotId: result.snapshot.snapshotId.toString(), ...c, errored: sorter.errored, files: files.length }, 'drain: committed');
+    logger.info({ stream: stream.kind, snapshotId: result.snapshot.snapshotId.toString(), ...c, errored: sorter.errored, files: files.length }, 'drain: committed');
     // For lag monitoring only: the table is the source of truth, so a failure here is a warning.
     await admin
       .commitGroupOffsets(config.kafka.groupId, [...positions.values()])

@@ -16,12 +16,12 @@ import type { DataFile } from '../iceberg/spec/manifest.js';
 import { partitionPath } from '../iceberg/spec/transform.js';
 import type { Table } from '../iceberg/table.js';
 import { JobError } from '../core/errors.js';
-import { PAGES_TABLE, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE, STATE_ROW_BYTES_SQL } from '../merge/state-schema.js';
+import { PAGES_TABLE, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE, STATE_ROW_BYTES_SQL, VISIBILITY_SOURCE_SNAPSHOT_PROPERTY } from '../merge/state-schema.js';
 import { KAFKA_OFFSETS_PROPERTY } from '../events/events-table.js';
 import { duckDbMemory, type JobConfig } from './config.js';
 
 /** Summary properties later runs read (through ancestors); a maintenance commit repeats them. */
-const CARRIED_PROPERTIES = [KAFKA_OFFSETS_PROPERTY, SOURCE_SNAPSHOT_PROPERTY];
+const CARRIED_PROPERTIES = [KAFKA_OFFSETS_PROPERTY, SOURCE_SNAPSHOT_PROPERTY, VISIBILITY_SOURCE_SNAPSHOT_PROPERTY];
 
 export interface MaintenanceTableResult {
   readonly table: string;
@@ -45,11 +45,11 @@ export interface MaintenanceOptions {
 
 const DAY_MS = 86_400_000;
 
-/** The events snapshots from the oldest state table's merge source up to the current one. */
-function snapshotsStillToMerge(events: Table, states: readonly Table[]): bigint[] {
+/** The events snapshots from the oldest state table's merge source (recorded under `property`) up to the current one. */
+function snapshotsStillToMerge(events: Table, states: readonly Table[], property: string): bigint[] {
   const current = events.currentSnapshot();
   if (current === undefined) return [];
-  const sources = states.map((t) => t.summaryProperty(SOURCE_SNAPSHOT_PROPERTY)?.value).filter((s): s is string => s !== undefined).map(BigInt);
+  const sources = states.map((t) => t.summaryProperty(property)?.value).filter((s): s is string => s !== undefined).map(BigInt);
   const keep: bigint[] = [];
   for (const source of sources) {
     try {
@@ -149,6 +149,7 @@ export async function runMaintenance(o: MaintenanceOptions): Promise<Maintenance
   const m = o.config.maintenance;
   const names: [string, string][] = [
     [o.config.events.namespace, o.config.events.table],
+    [o.config.events.namespace, o.config.events.visibilityTable],
     [STATE_NAMESPACE, REVISIONS_TABLE],
     [STATE_NAMESPACE, PAGES_TABLE],
   ];
@@ -158,7 +159,9 @@ export async function runMaintenance(o: MaintenanceOptions): Promise<Maintenance
     if (t !== undefined) loaded.set(`${ns}.${name}`, t);
   }
   const events = loaded.get(`${o.config.events.namespace}.${o.config.events.table}`);
+  const visibilityEvents = loaded.get(`${o.config.events.namespace}.${o.config.events.visibilityTable}`);
   const states = [...loaded.entries()].filter(([k]) => k.startsWith(`${STATE_NAMESPACE}.`)).map(([, t]) => t);
+  const revisions = loaded.get(`${STATE_NAMESPACE}.${REVISIONS_TABLE}`);
   const tables: MaintenanceTableResult[] = [];
   for (const [id, loadedTable] of loaded) {
     let table = loadedTable;
@@ -168,7 +171,12 @@ export async function runMaintenance(o: MaintenanceOptions): Promise<Maintenance
       table = await table.refresh();
     }
     if (m.expireSnapshots) {
-      const keep = loadedTable === events ? snapshotsStillToMerge(table, states) : [];
+      const keep =
+        loadedTable === events
+          ? snapshotsStillToMerge(table, states, SOURCE_SNAPSHOT_PROPERTY)
+          : loadedTable === visibilityEvents
+            ? snapshotsStillToMerge(table, revisions === undefined ? [] : [revisions], VISIBILITY_SOURCE_SNAPSHOT_PROPERTY)
+            : [];
       const r = await expireSnapshots(table, {
         olderThanMs: now - m.expireSnapshotsOlderThanDays * DAY_MS,
         retainLast: m.retainLastSnapshots,

@@ -85,7 +85,7 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
     const drain = await runDrain({ config, warehouse, logger, onProgress: hooks.drain, ...(o.allowGap === true ? { allowGap: true } : {}), ...(o.dryRun === true ? { dryRun: true } : {}) });
     const mergeStarted = Date.now();
     hooks.end();
-    const merge = await runMerge({ warehouse, eventsNamespace: config.events.namespace, eventsTable: config.events.table, logger, onProgress: hooks.merge, ...duckDbMemory(config), ...(o.dryRun === true ? { dryRun: true } : {}) });
+    const merge = await runMerge({ warehouse, eventsNamespace: config.events.namespace, eventsTable: config.events.table, visibilityTable: config.events.visibilityTable, logger, onProgress: hooks.merge, ...duckDbMemory(config), ...(o.dryRun === true ? { dryRun: true } : {}) });
     const today = o.today ?? new Date().toISOString().slice(0, 10);
     const dates = requested ?? (await dueDates(config, today));
     const dumpsStarted = Date.now();

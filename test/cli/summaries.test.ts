@@ -23,3 +23,9 @@ test('the drain summary shows the accounting and every partition', () => {
     ].join('\n'),
   );
 });
+
+test('with the legacy visibility stream, its drain follows in the same form', () => {
+  const r = { consumed: 3, written: 2, errored: 1, filtered: 0, deduplicated: 0, bytes: 3000, files: 1, durationMs: 100, lag: { 'eqiad.v:0': '0' }, offsets: { 'eqiad.v': { '0': '3' } } };
+  const text = drainSummary({ ...r, consumed: 0, written: 0, errored: 0, files: 0, lag: {}, offsets: {}, visibility: { ...r, snapshotId: '7' } });
+  assert.match(text, /\nrevision visibility changes: 3 consumed = 2 written \+ 1 errored \+ 0 filtered \(canaries\) \+ 0 deduplicated\n  0\.0 MB in 0\.1 s, 1 data file\(s\), snapshot 7\n  partition  next offset  lag\n  eqiad\.v:0            3  0\n$/);
+});

@@ -132,7 +132,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
     const { runMerge } = await steps.merge();
     const hooks = stepProgress(createProgress(context.stderr));
     const result = await withLease(c, context, 'merge', () =>
-      runMerge({ warehouse: warehouseOf(c, context.logger()), eventsNamespace: c.events.namespace, eventsTable: c.events.table, logger: context.logger(), dryRun: flags.dryRun === true, onProgress: hooks.merge, ...duckDbMemory(c) }), flags.dryRun === true,
+      runMerge({ warehouse: warehouseOf(c, context.logger()), eventsNamespace: c.events.namespace, eventsTable: c.events.table, visibilityTable: c.events.visibilityTable, logger: context.logger(), dryRun: flags.dryRun === true, onProgress: hooks.merge, ...duckDbMemory(c) }), flags.dryRun === true,
     ).finally(hooks.end);
     print(context, { step: 'merge', ...result });
   });

@@ -1,0 +1,188 @@
+// The legacy `mediawiki.revision-visibility-change` stream against the real broker: drained into its
+// own table with its own offsets and errors, merged into the revisions' visibility flags under the
+// same ordering rules as page changes, and so out of the dumps: a suppression of an old revision,
+// which page_change never carries, hides that revision's text and editor.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, test } from 'node:test';
+import { runCli } from '../../src/cli/main.js';
+import { fileLocation, LocalStorage } from '../../src/core/storage.js';
+import { openDuckDb } from '../../src/duckdb/connection.js';
+import { tableRelationSql } from '../../src/duckdb/table-view.js';
+import { Warehouse } from '../../src/iceberg/catalog.js';
+import { decodeRawEvent } from '../../src/events/error-event.js';
+import { KAFKA_BROKERS, messagesOf, produceRecords, rangesToEnd, readBounded, requireBroker, uniqueName, withAdmin } from '../helpers/kafka.js';
+
+let dir: string;
+before(async () => {
+  await requireBroker();
+  dir = await mkdtemp(join(tmpdir(), 'mwlake-visibility-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const stream = uniqueName('mwlake.test.vis').replaceAll('-', '_');
+const visibilityTopic = `eqiad.${stream}.revision-visibility-change`;
+const job = `job_${stream}`;
+
+function env(): NodeJS.ProcessEnv {
+  return {
+    MWLAKE_JOB_NAME: job,
+    MWLAKE_WAREHOUSE: join(dir, 'wh'),
+    MWLAKE_DUMPS_ROOT: join(dir, 'dumps'),
+    KAFKA_BROKERS: KAFKA_BROKERS.join(','),
+    MWLAKE_TOPICS: `eqiad.${stream},codfw.${stream}`,
+    MWLAKE_VISIBILITY_TOPICS: visibilityTopic,
+  };
+}
+
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const sink = (f: (s: string) => void) => new Writable({ write: (c, _e, cb) => (f(String(c)), cb()) });
+  const code = await runCli(['--log-level', 'silent', ...args], { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: env() });
+  return { code, out, err };
+}
+
+async function json<T>(...args: string[]): Promise<T> {
+  const r = await cli(...args);
+  assert.equal(r.code, 0, `${args.join(' ')}: ${r.err}`);
+  return JSON.parse(r.out.trim().split('\n').at(-1)!) as T;
+}
+
+async function query<T>(sql: string): Promise<T[]> {
+  const r = await cli('query', '--format', 'json', sql);
+  assert.equal(r.code, 0, `${sql}: ${r.err}`);
+  return JSON.parse(r.out) as T[];
+}
+
+interface Flags {
+  readonly text: boolean;
+  readonly user: boolean;
+  readonly comment: boolean;
+}
+
+/** A legacy event as EventBus writes it (the shape of the schema's example), for one revision. */
+function visibilityEvent(r: { wiki: string; revisionId: number; pageId: number }, dt: string, visibility: Flags, id: string): Record<string, unknown> {
+  return {
+    $schema: '/mediawiki/revision/visibility-change/1.0.0',
+    database: r.wiki,
+    meta: { domain: 'en.wikipedia.org', dt, id, stream: 'mediawiki.revision-visibility-change', uri: 'https://en.wikipedia.org/wiki/X' },
+    page_id: r.pageId,
+    page_is_redirect: false,
+    page_namespace: 0,
+    page_title: 'X',
+    performer: { user_groups: ['*', 'user', 'suppress'], user_id: 7, user_is_bot: false, user_text: 'Oversighter' },
+    prior_state: { visibility: { comment: true, text: true, user: true } },
+    rev_id: r.revisionId,
+    rev_timestamp: '2026-11-01T00:00:00Z',
+    visibility,
+    rev_content_changed: true,
+  };
+}
+
+test('legacy visibility changes of old revisions reach the state and the dumps; late, unknown, bad and canary ones do not', { timeout: 600_000 }, async () => {
+  const gen = await cli('gen', '--seed', '11', '--events', '1500', '--start', '2026-11-01', '--wikis', 'enwiki', '--bad-fraction', '0', '--stream', stream, '--partitions', '2', '--to', 'kafka', '--brokers', KAFKA_BROKERS.join(','));
+  assert.equal(gen.code, 0, gen.err);
+  await withAdmin((a) => a.createTopic({ topic: visibilityTopic, partitions: 1 }));
+  // A job that reads the stream before anything was produced to it drains nothing from it.
+  const first = await json<{ written: number; visibility?: { consumed: number } }>('drain', '--json');
+  assert.ok(first.written > 0);
+  assert.equal(first.visibility?.consumed, 0);
+  await json('merge');
+
+  // An old revision (not its page's latest) with everything visible, and when it was made.
+  const [old] = await query<{ wiki_id: string; revision_id: number; page_id: number }>(
+    `SELECT r.wiki_id, r.revision_id, r.page_id FROM revisions r JOIN current c USING (wiki_id, page_id)
+     WHERE r.revision_id < c.revision_id AND r.revision_content_is_visible AND r.user_is_visible AND r.revision_comment_is_visible
+     ORDER BY r.revision_id LIMIT 1`,
+  );
+  assert.ok(old !== undefined, 'the generated history has an old revision');
+  const target = { wiki: old.wiki_id, revisionId: Number(old.revision_id), pageId: Number(old.page_id) };
+  const unknown = { ...target, revisionId: 2_000_000_000 };
+  const hidden = { text: false, user: false, comment: true };
+  const visible = { text: true, user: true, comment: true };
+  const values = [
+    visibilityEvent(target, '2026-11-20T10:00:00Z', hidden, 'a0000000-0000-4000-8000-000000000001'),
+    // Delivered later but older: it must not make the revision visible again.
+    visibilityEvent(target, '2026-11-19T10:00:00Z', visible, 'a0000000-0000-4000-8000-000000000002'),
+    visibilityEvent(unknown, '2026-11-20T10:00:00Z', hidden, 'a0000000-0000-4000-8000-000000000003'),
+    { ...visibilityEvent(target, '2026-11-21T10:00:00Z', visible, 'a0000000-0000-4000-8000-000000000004'), meta: { domain: 'canary', dt: '2026-11-21T10:00:00Z', stream: 'mediawiki.revision-visibility-change' } },
+  ].map((e) => Buffer.from(JSON.stringify(e)));
+  const { rev_id: _dropped, ...noRevision } = visibilityEvent(target, '2026-11-22T10:00:00Z', visible, 'a0000000-0000-4000-8000-000000000005');
+  const bad = Buffer.from(JSON.stringify(noRevision));
+  await produceRecords([...values, bad].map((value) => ({ topic: visibilityTopic, key: null, value })));
+
+  const second = await json<{ consumed: number; visibility: { consumed: number; written: number; errored: number; filtered: number } }>('drain', '--json');
+  assert.equal(second.consumed, 0, 'the page change topics had nothing new');
+  assert.deepEqual([second.visibility.consumed, second.visibility.written, second.visibility.errored, second.visibility.filtered], [5, 3, 1, 1]);
+  // The bad event is in the job's error stream, naming the stream its meta names.
+  const errors = messagesOf(await readBounded(await rangesToEnd(`${job}.error`))).map((m) => JSON.parse(m.value!.toString('utf8')) as { raw_event: string; errored_stream_name: string; message: string });
+  assert.equal(errors.length, 1);
+  assert.equal(errors[0]!.errored_stream_name, 'mediawiki.revision-visibility-change');
+  assert.match(errors[0]!.message, /rev_id/);
+  assert.equal(Buffer.from(decodeRawEvent(errors[0]!.raw_event)).toString('hex'), bad.toString('hex'));
+  // The events keep their own shape, meta and all, in their own table.
+  const table = await new Warehouse(new LocalStorage(), fileLocation(join(dir, 'wh'))).loadTable('events', 'revision_visibility_change');
+  const db = await openDuckDb();
+  try {
+    const rows = await db.all<{ rev_id: bigint; text: boolean; stream: string; extra: string | null }>(
+      `SELECT rev_id, visibility.text AS text, meta.stream AS stream, _unknown_properties AS extra FROM (${await tableRelationSql(table)}) ORDER BY _kafka_offset`,
+    );
+    assert.deepEqual(rows.map((r) => [Number(r.rev_id), r.text, r.stream, r.extra]), [
+      [target.revisionId, false, 'mediawiki.revision-visibility-change', '{"rev_content_changed":true}'],
+      [target.revisionId, true, 'mediawiki.revision-visibility-change', '{"rev_content_changed":true}'],
+      [unknown.revisionId, false, 'mediawiki.revision-visibility-change', '{"rev_content_changed":true}'],
+    ]);
+  } finally {
+    await db.close();
+  }
+
+  const merged = await json<{ visibilitySourceSnapshotId?: string; tables: { table: string; skipped: boolean; rowsWritten: number }[] }>('merge');
+  assert.ok(merged.visibilitySourceSnapshotId !== undefined);
+  const revisions = merged.tables.find((t) => t.table === 'state.revisions')!;
+  assert.equal(revisions.skipped, false);
+  assert.equal(revisions.rowsWritten, 2, 'the old revision changed, and the unknown one got a row');
+  assert.equal(merged.tables.find((t) => t.table === 'state.pages')!.skipped, true);
+
+  const [flags] = await query<{ c: boolean; u: boolean; m: boolean }>(
+    `SELECT revision_content_is_visible AS c, user_is_visible AS u, revision_comment_is_visible AS m FROM revisions WHERE wiki_id = '${target.wiki}' AND revision_id = ${target.revisionId}`,
+  );
+  assert.deepEqual(flags, { c: false, u: false, m: true });
+  // A revision known only from a visibility change waits, out of every view, for its page change.
+  assert.deepEqual(await query(`SELECT revision_id FROM revisions WHERE revision_id = ${unknown.revisionId}`), []);
+  const [raw] = await query<{ page_id: number | null; c: boolean }>(`SELECT page_id, revision_content_is_visible AS c FROM revisions_raw WHERE revision_id = ${unknown.revisionId}`);
+  assert.deepEqual(raw, { page_id: null, c: false });
+
+  // Run again: nothing new anywhere.
+  const third = await json<{ visibility: { consumed: number } }>('drain', '--json');
+  assert.equal(third.visibility.consumed, 0);
+  const again = await json<{ tables: { skipped: boolean }[] }>('merge');
+  assert.ok(again.tables.every((t) => t.skipped));
+  // An older change delivered in a later run loses to the stored one, and is recorded as merged.
+  await produceRecords([{ topic: visibilityTopic, key: null, value: Buffer.from(JSON.stringify(visibilityEvent(target, '2026-11-20T09:59:59Z', visible, 'a0000000-0000-4000-8000-000000000006'))) }]);
+  assert.equal((await json<{ visibility: { written: number } }>('drain', '--json')).visibility.written, 1);
+  const late = await json<{ tables: { table: string; skipped: boolean; rowsWritten: number }[] }>('merge');
+  assert.deepEqual(late.tables.map((t) => [t.table, t.skipped, t.rowsWritten]), [['state.revisions', false, 0], ['state.pages', true, 0]]);
+  assert.ok((await json<{ tables: { skipped: boolean }[] }>('merge')).tables.every((t) => t.skipped));
+  const [still] = await query<{ c: boolean }>(`SELECT revision_content_is_visible AS c FROM revisions WHERE revision_id = ${target.revisionId}`);
+  assert.equal(still?.c, false);
+
+  // The history dump shows the revision with its text and editor removed.
+  const dump = await cli('dump', '--wiki', target.wiki, '--date', '2026-12-01', '--jobs', 'metahistorybz2dump');
+  assert.equal(dump.code, 0, dump.err);
+  const file = join(dir, 'dumps', target.wiki, '20261201', `${target.wiki}-20261201-pages-meta-history.xml.bz2`);
+  const xml = spawnSync('bunzip2', ['-c', file], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  assert.equal(xml.status, 0, xml.stderr);
+  const block = new RegExp(`<revision>\\s*<id>${target.revisionId}</id>[\\s\\S]*?</revision>`).exec(xml.stdout)?.[0];
+  assert.ok(block !== undefined, `revision ${target.revisionId} is in the dump`);
+  assert.match(block, /<contributor deleted="deleted" \/>/);
+  assert.match(block, /<text bytes="-1" deleted="deleted" \/>/);
+  assert.doesNotMatch(block, /<comment deleted="deleted"/);
+});
