@@ -58,17 +58,24 @@ export async function tableStatuses(warehouse: Warehouse, tables?: readonly { na
 
 async function kafkaLag(config: JobConfig, warehouse: Warehouse, logger: Logger): Promise<StatusReport['kafka']> {
   try {
-    const events = await warehouse.tryLoadTable(config.events.namespace, config.events.table);
-    const stored = events === undefined ? {} : storedOffsets(events);
+    // Each stream's lag against the offsets its own table stores.
+    const streams = [
+      { table: config.events.table, topics: config.kafka.topics },
+      ...(config.kafka.visibilityTopics.length === 0 ? [] : [{ table: config.events.visibilityTable, topics: config.kafka.visibilityTopics }]),
+    ];
     const admin = await KafkaAdmin.connect({ ...kafkaOptions(config, logger), retries: 1 });
     try {
       const lag: Record<string, string> = {};
       let total = 0n;
-      for (const m of await admin.fetchWatermarks(config.kafka.topics)) {
-        const next = BigInt(stored[m.topic]?.[String(m.partition)] ?? m.logStartOffset);
-        const n = m.endOffset > next ? m.endOffset - next : 0n;
-        lag[partitionKey(m)] = n.toString();
-        total += n;
+      for (const stream of streams) {
+        const events = await warehouse.tryLoadTable(config.events.namespace, stream.table);
+        const stored = events === undefined ? {} : storedOffsets(events);
+        for (const m of await admin.fetchWatermarks(stream.topics)) {
+          const next = BigInt(stored[m.topic]?.[String(m.partition)] ?? m.logStartOffset);
+          const n = m.endOffset > next ? m.endOffset - next : 0n;
+          lag[partitionKey(m)] = n.toString();
+          total += n;
+        }
       }
       return { lag, totalLag: total.toString() };
     } finally {

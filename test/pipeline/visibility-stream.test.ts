@@ -119,6 +119,9 @@ test('legacy visibility changes of old revisions reach the state and the dumps; 
   const bad = Buffer.from(JSON.stringify(noRevision));
   await produceRecords([...values, bad].map((value) => ({ topic: visibilityTopic, key: null, value })));
 
+  // status counts the visibility topic's lag against its own table's offsets.
+  const lagged = await json<{ kafka: { lag: Record<string, string> } }>('status', '--json');
+  assert.equal(lagged.kafka.lag[`${visibilityTopic}:0`], '5');
   const second = await json<{ consumed: number; visibility: { consumed: number; written: number; errored: number; filtered: number } }>('drain', '--json');
   assert.equal(second.consumed, 0, 'the page change topics had nothing new');
   assert.deepEqual([second.visibility.consumed, second.visibility.written, second.visibility.errored, second.visibility.filtered], [5, 3, 1, 1]);
@@ -160,6 +163,7 @@ test('legacy visibility changes of old revisions reach the state and the dumps; 
   const [raw] = await query<{ page_id: number | null; c: boolean }>(`SELECT page_id, revision_content_is_visible AS c FROM revisions_raw WHERE revision_id = ${unknown.revisionId}`);
   assert.deepEqual(raw, { page_id: null, c: false });
 
+  assert.equal((await json<{ kafka: { lag: Record<string, string> } }>('status', '--json')).kafka.lag[`${visibilityTopic}:0`], '0');
   // Run again: nothing new anywhere.
   const third = await json<{ visibility: { consumed: number } }>('drain', '--json');
   assert.equal(third.visibility.consumed, 0);
