@@ -1,4 +1,5 @@
-// Binds the query views (`events`, `revisions_raw`, `pages`, `revisions`, `current`) to one
+// Binds the query views (`events`, `visibility_changes`, `revisions_raw`, `pages`, `revisions`,
+// `current`) to one
 // consistent set of snapshots: the pages snapshot chosen (current, --as-of or --snapshot) and the
 // revisions snapshot that merged up to the same events snapshot. Merge commits revisions first,
 // so after a crash between the two commits readers still see a matching pair.
@@ -12,6 +13,7 @@ import type { Snapshot } from '../iceberg/spec/snapshot.js';
 import type { Table } from '../iceberg/table.js';
 import type { Schema } from '../iceberg/spec/types.js';
 import { currentViewSql, REVISIONS_VIEW_SETTING, revisionsViewSql } from '../merge/views.js';
+import { VISIBILITY_EVENTS_SCHEMA } from '../events/visibility-change.js';
 import { PAGES_SCHEMA, PAGES_TABLE, REVISIONS_SCHEMA, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE } from '../merge/state-schema.js';
 
 export interface SnapshotChoice {
@@ -23,6 +25,7 @@ export interface SnapshotChoice {
 
 export interface BoundSnapshots {
   readonly events?: string;
+  readonly visibilityChanges?: string;
   readonly pages?: string;
   readonly revisions?: string;
   readonly sourceSnapshotId?: string;
@@ -47,47 +50,57 @@ function chosen(table: Table, choice: SnapshotChoice): Snapshot | undefined {
 /** The CREATE VIEW statements of the query views at the chosen snapshots, and what they bound. */
 export async function stateViewStatements(
   warehouse: Warehouse,
-  events: { namespace: string; name: string },
+  events: { namespace: string; name: string; visibilityName?: string },
   choice: SnapshotChoice = {},
   o: { temporary?: boolean; only?: ReadonlySet<ViewName> } = {},
 ): Promise<{ statements: string[]; bound: BoundSnapshots }> {
   const views = o.only ?? new Set(VIEW_NAMES);
-  const want = { events: views.has('events'), pages: views.has('pages'), revisions: views.has('revisions_raw') };
+  const want = { events: views.has('events'), pages: views.has('pages'), revisions: views.has('revisions_raw'), visibility: views.has('visibility_changes') && events.visibilityName !== undefined };
   // Reading never creates a table: before the first merge the state views are empty.
-  const [pages, revisions, eventsTable] = await Promise.all([
+  const [pages, revisions, eventsTable, visibilityTable] = await Promise.all([
     warehouse.tryLoadTable(STATE_NAMESPACE, PAGES_TABLE),
     warehouse.tryLoadTable(STATE_NAMESPACE, REVISIONS_TABLE),
     want.events ? warehouse.tryLoadTable(events.namespace, events.name) : undefined,
+    want.visibility ? warehouse.tryLoadTable(events.namespace, events.visibilityName!) : undefined,
   ]);
   if (pages === undefined && choice.snapshotId !== undefined) {
     throw new JobError('USAGE', `snapshot ${choice.snapshotId} is not a snapshot of ${STATE_NAMESPACE}.${PAGES_TABLE}: the table does not exist yet (no merge has run)`);
   }
   const pagesSnap = pages === undefined ? undefined : chosen(pages, choice);
   const source = pages === undefined || pagesSnap === undefined ? undefined : pages.summaryProperty(SOURCE_SNAPSHOT_PROPERTY, pagesSnap)?.value;
+  // Merges of visibility changes alone add revisions snapshots with the same source: the newest
+  // one, but not one made after an --as-of time.
   const revisionsSnap =
     source === undefined || revisions === undefined
       ? undefined
-      : ancestors(revisions, revisions.currentSnapshot()).find((s) => revisions.summaryProperty(SOURCE_SNAPSHOT_PROPERTY, s)?.value === source);
-  const eventsSnap = eventsTable === undefined ? undefined : choice.snapshotId !== undefined ? eventsTable.currentSnapshot() : chosen(eventsTable, choice);
+      : ancestors(revisions, revisions.currentSnapshot()).find(
+          (s) => (choice.asOfMs === undefined || s.timestampMs <= choice.asOfMs) && revisions.summaryProperty(SOURCE_SNAPSHOT_PROPERTY, s)?.value === source,
+        );
+  const eventsOf = (table: Table | undefined) => (table === undefined ? undefined : choice.snapshotId !== undefined ? table.currentSnapshot() : chosen(table, choice));
+  const eventsSnap = eventsOf(eventsTable);
+  const visibilitySnap = eventsOf(visibilityTable);
 
   const create = `CREATE OR REPLACE ${o.temporary === false ? '' : 'TEMP '}VIEW`;
   // Views a query does not use bind to empty relations: planning them would read their manifests.
   const relation = (table: Table | undefined, schema: Schema, snapshot: Snapshot | undefined, used: boolean): Promise<string> | string =>
     table === undefined ? emptyRelationSql(schema) : tableRelationSql(table, used ? snapshotOption(snapshot) : { empty: true });
-  const [eventsSql, pagesSql, revisionsSql] = await Promise.all([
+  const [eventsSql, pagesSql, revisionsSql, visibilitySql] = await Promise.all([
     eventsTable === undefined ? undefined : tableRelationSql(eventsTable, snapshotOption(eventsSnap)),
     relation(pages, PAGES_SCHEMA, pagesSnap, want.pages),
     relation(revisions, REVISIONS_SCHEMA, revisionsSnap, want.revisions),
+    want.visibility ? relation(visibilityTable, VISIBILITY_EVENTS_SCHEMA, visibilitySnap, true) : undefined,
   ]);
   // Only the views asked for are created: DuckDB binds each one as it is created (a few ms each).
   const statements: string[] = [];
   if (eventsSql !== undefined) statements.push(`${create} events AS ${eventsSql}`);
+  if (visibilitySql !== undefined) statements.push(`${create} visibility_changes AS ${visibilitySql}`);
   if (views.has('pages')) statements.push(`${create} pages AS ${pagesSql}`);
   if (views.has('revisions_raw')) statements.push(`${create} revisions_raw AS ${revisionsSql}`);
   if (views.has('revisions')) statements.push(`${create} revisions AS ${revisionsViewSql('revisions_raw', 'pages')}`);
   if (views.has('current')) statements.push(`${create} current AS ${currentViewSql('revisions')}`);
   const bound: BoundSnapshots = {
     ...(eventsSnap === undefined ? {} : { events: eventsSnap.snapshotId.toString() }),
+    ...(visibilitySnap === undefined ? {} : { visibilityChanges: visibilitySnap.snapshotId.toString() }),
     ...(pagesSnap === undefined ? {} : { pages: pagesSnap.snapshotId.toString() }),
     ...(revisionsSnap === undefined ? {} : { revisions: revisionsSnap.snapshotId.toString() }),
     ...(source === undefined ? {} : { sourceSnapshotId: source }),
@@ -95,7 +108,7 @@ export async function stateViewStatements(
   return { statements, bound };
 }
 
-export const VIEW_NAMES = ['events', 'pages', 'revisions_raw', 'revisions', 'current'] as const;
+export const VIEW_NAMES = ['events', 'visibility_changes', 'pages', 'revisions_raw', 'revisions', 'current'] as const;
 export type ViewName = (typeof VIEW_NAMES)[number];
 
 /**

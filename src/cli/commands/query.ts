@@ -44,7 +44,7 @@ function choiceOf(flags: QueryFlags): SnapshotChoice {
 }
 
 export const registerQuery: RegisterCommand = (program, context) => {
-  common(program.command('query').description('run SQL with DuckDB over the views events, pages, revisions_raw, revisions and current'))
+  common(program.command('query').description('run SQL with DuckDB over the views events, visibility_changes, pages, revisions_raw, revisions and current'))
     .argument('[sql]', 'SQL text (not needed with --emit-views)')
     .option('--as-of <iso-time>', 'read the tables as they were at this time')
     .option('--snapshot <id>', 'read state.pages at this snapshot id, and the revisions snapshot that matches it')
@@ -59,7 +59,7 @@ export const registerQuery: RegisterCommand = (program, context) => {
       // Loaded here, not at startup: every command pays for what it uses only.
       const [{ openDuckDb }, { stateViewStatements, viewsUsedBy }] = await Promise.all([import('../../duckdb/connection.js'), import('../../pipeline/state-views.js')]);
       const warehouse = warehouseOf(c);
-      const events = { namespace: c.events.namespace, name: c.events.table };
+      const events = { namespace: c.events.namespace, name: c.events.table, visibilityName: c.events.visibilityTable };
       if (flags.emitViews === true) {
         const { statements } = await stateViewStatements(warehouse, events, choice, { temporary: false });
         context.stdout.write(statements.map((s) => `${s};\n`).join(''));
