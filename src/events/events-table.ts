@@ -28,6 +28,25 @@ const PAGE: readonly Def[] = [
   ['wikibase_item_id', 'string'],
   ['redirect_page_link', { struct: LINK }],
 ];
+/** `$schema` (as `_schema`) and the Event Platform's common `meta`: the first columns of every events table. */
+export const EVENT_HEAD: readonly Def[] = [
+  ['_schema', 'string', true],
+  [
+    'meta',
+    {
+      struct: [
+        ['stream', 'string'],
+        ['dt', 'timestamptz'],
+        ['id', 'string'],
+        ['request_id', 'string'],
+        ['domain', 'string'],
+        ['uri', 'string'],
+      ],
+    },
+    true,
+  ],
+];
+
 /** Kafka coordinates and what the schema did not know: the last columns of every events table. */
 export const KAFKA_COLUMNS: readonly Def[] = [
   ['_kafka_topic', 'string', true],
@@ -85,21 +104,7 @@ const REVISION_FIELDS: readonly Def[] = [
 ];
 
 const EVENT: readonly Def[] = [
-  ['_schema', 'string', true],
-  [
-    'meta',
-    {
-      struct: [
-        ['stream', 'string'],
-        ['dt', 'timestamptz'],
-        ['id', 'string'],
-        ['request_id', 'string'],
-        ['domain', 'string'],
-        ['uri', 'string'],
-      ],
-    },
-    true,
-  ],
+  ...EVENT_HEAD,
   ['dt', 'timestamptz'],
   ['wiki_id', 'string'],
   ['changelog_kind', 'string'],

@@ -5,7 +5,7 @@
 
 import type { PartitionSpec } from '../iceberg/spec/partition.js';
 import type { Schema } from '../iceberg/spec/types.js';
-import { KAFKA_COLUMNS, schemaOfDefs, wikiDaySpec, type Def } from './events-table.js';
+import { EVENT_HEAD, KAFKA_COLUMNS, schemaOfDefs, wikiDaySpec, type Def } from './events-table.js';
 
 export const REVISION_VISIBILITY_CHANGE_STREAM = 'mediawiki.revision-visibility-change';
 
@@ -37,21 +37,7 @@ const VISIBILITY: readonly Def[] = [
 ];
 
 const EVENT: readonly Def[] = [
-  ['_schema', 'string', true],
-  [
-    'meta',
-    {
-      struct: [
-        ['stream', 'string'],
-        ['dt', 'timestamptz'],
-        ['id', 'string'],
-        ['request_id', 'string'],
-        ['domain', 'string'],
-        ['uri', 'string'],
-      ],
-    },
-    true,
-  ],
+  ...EVENT_HEAD,
   ['database', 'string'],
   ['page_id', 'long'],
   ['page_namespace', 'long'],
