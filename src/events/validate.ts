@@ -43,7 +43,7 @@ export const PAGE_CHANGE_FAMILY: SchemaFamily = {
 /** The legacy `mediawiki.revision-visibility-change` stream's schema (no `.vN` suffix: it predates the rule). */
 export const VISIBILITY_CHANGE_FAMILY: SchemaFamily = { title: 'mediawiki/revision/visibility-change', known: ['1.0.0'], newest: '1.0.0', major: 1 };
 
-/** Why a message is not a usable page change event; also the `error_type` of its error event. */
+/** Why a message is not a usable event of its stream; also the `error_type` of its error event. */
 export const VALIDATION_ERROR_TYPES = [
   'empty_message',
   'invalid_utf8',

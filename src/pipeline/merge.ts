@@ -160,9 +160,12 @@ async function mergeTable(
   const eventFiles = from === targetId ? [] : await events.appendedFilesBetween(from, targetId);
   const visibilityFiles = visibility === undefined || visibilityFrom === visibility.targetId ? [] : await visibility.table.appendedFilesBetween(visibilityFrom, visibility.targetId);
   if (eventFiles.length === 0 && visibilityFiles.length === 0) return done({ skipped: true });
-  // How far this merge reads, recorded with its commit.
+  // How far this merge reads, recorded with its commit. Without event files the page change
+  // source stays where it was: the pages table, which has nothing to merge, keeps its own, and
+  // readers pair the two tables by that source.
+  const source = eventFiles.length > 0 ? targetId.toString() : recorded;
   const sources = {
-    [SOURCE_SNAPSHOT_PROPERTY]: targetId.toString(),
+    ...(source === undefined ? {} : { [SOURCE_SNAPSHOT_PROPERTY]: source }),
     ...(visibility === undefined ? {} : { [VISIBILITY_SOURCE_SNAPSHOT_PROPERTY]: visibility.targetId.toString() }),
   };
 

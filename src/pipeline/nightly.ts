@@ -100,6 +100,7 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
       steps: { drain, merge: { ...merge, durationMs: dumpsStarted - mergeStarted }, dumps: { dates, results, durationMs: dumpsDone - dumpsStarted }, maintenance },
       tables: await tableStatuses(warehouse, [
         { namespace: config.events.namespace, name: config.events.table },
+        ...(config.kafka.visibilityTopics.length === 0 ? [] : [{ namespace: config.events.namespace, name: config.events.visibilityTable }]),
         { namespace: STATE_NAMESPACE, name: PAGES_TABLE },
         { namespace: STATE_NAMESPACE, name: REVISIONS_TABLE },
       ]),
@@ -117,6 +118,9 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
 function metricsOf(r: RunReport): Metric[] {
   const job = { job: r.job };
   const d = r.steps.drain;
+  const v = d?.visibility;
+  // The legacy visibility stream's samples carry a stream label; the page change stream's keep theirs.
+  const visibility = { ...job, stream: 'revision_visibility_change' };
   return [
     { name: 'mwlake_last_success_timestamp_seconds', help: 'End of the last successful nightly run', type: 'gauge', samples: [{ labels: job, value: Math.round((Date.parse(r.startedAt) + r.durationMs) / 1000) }] },
     { name: 'mwlake_run_duration_seconds', help: 'Duration of the last run', type: 'gauge', samples: [{ labels: job, value: r.durationMs / 1000 }] },
@@ -130,13 +134,16 @@ function metricsOf(r: RunReport): Metric[] {
         { labels: { ...job, outcome: 'errored' }, value: d.errored },
         { labels: { ...job, outcome: 'filtered' }, value: d.filtered },
         { labels: { ...job, outcome: 'deduplicated' }, value: d.deduplicated },
+        ...(v === undefined
+          ? []
+          : (['consumed', 'written', 'errored', 'filtered', 'deduplicated'] as const).map((outcome) => ({ labels: { ...visibility, outcome }, value: v[outcome] }))),
       ],
     },
     {
       name: 'mwlake_kafka_lag',
       help: 'Messages left after the drain, per partition',
       type: 'gauge',
-      samples: Object.entries(d?.lag ?? {}).map(([partition, lag]) => ({ labels: { ...job, partition }, value: Number(lag) })),
+      samples: Object.entries({ ...d?.lag, ...v?.lag }).map(([partition, lag]) => ({ labels: { ...job, partition }, value: Number(lag) })),
     },
     {
       name: 'mwlake_step_duration_seconds',

@@ -10,7 +10,11 @@ import { after, before, test } from 'node:test';
 import { openDuckDb } from '../../src/duckdb/connection.js';
 import { tableRelationSql } from '../../src/duckdb/table-view.js';
 import type { PageChangeEvent } from '../../src/events/page-change.js';
+import { silentLogger } from '../../src/core/log.js';
 import { REVISIONS_TABLE, STATE_NAMESPACE } from '../../src/merge/state-schema.js';
+import { loadConfig } from '../../src/pipeline/config.js';
+import { runMaintenance } from '../../src/pipeline/maintenance.js';
+import { stateViewStatements } from '../../src/pipeline/state-views.js';
 import { appendBatch, appendVisibilityBatch, generatedEvents, merge, stateHashes, warehouseAt } from './merge-fixture.js';
 
 let dir: string;
@@ -90,4 +94,43 @@ test('legacy and page change visibility changes meet in one order within a merge
     const later = pageChangeVisibility.some((v) => v.revision!.rev_id === e.revision!.rev_id && dtOf(v) > shifted(e.meta.dt, 86_400_000));
     if (!later) assert.equal(visible.get(e.revision!.rev_id), false, `revision ${e.revision!.rev_id}: the legacy suppression a day later holds`);
   }
+});
+
+test('a merge of visibility changes alone after an events snapshot without files still reaches the views', { timeout: 300_000 }, async () => {
+  const wh = warehouseAt(join(dir, 'empty-append'));
+  const some = events.slice(0, 600);
+  await appendBatch(wh, some);
+  await merge(wh);
+  // A drain that read only canaries or bad events commits offsets and no files.
+  const eventsTable = await wh.loadTable('events', 'page_content_change');
+  await eventsTable.commit({ operation: 'append', summary: { 'mwlake.test': 'no files' }, requireCurrentSnapshotId: eventsTable.currentSnapshot()!.snapshotId });
+  const edit = some.find((e) => e.page_change_kind === 'edit')!;
+  await appendVisibilityBatch(wh, [legacy(edit, shifted(edit.meta.dt, 86_400_000), false, 'd0000000-0000-4000-8000-000000000001')]);
+  const r = await merge(wh);
+  assert.deepEqual(r.tables.map((t) => [t.table, t.skipped]), [['state.revisions', false], ['state.pages', true]]);
+  const { statements } = await stateViewStatements(wh, { namespace: 'events', name: 'page_content_change' });
+  const db = await openDuckDb();
+  try {
+    for (const sql of statements) await db.run(sql);
+    const rows = await db.all<{ c: boolean }>(`SELECT revision_content_is_visible AS c FROM revisions WHERE revision_id = ${edit.revision!.rev_id}`);
+    assert.deepEqual(rows, [{ c: false }], 'the views pair the pages with the revisions snapshot that holds the suppression');
+  } finally {
+    await db.close();
+  }
+});
+
+test('maintenance keeps every visibility snapshot until the revisions table has merged from the table', { timeout: 300_000 }, async () => {
+  const path = join(dir, 'maintain');
+  const wh = warehouseAt(path);
+  await appendBatch(wh, events.slice(0, 300));
+  await merge(wh, { visibilityTable: 'not_yet' });
+  const edits300 = events.slice(0, 300).filter((e) => e.page_change_kind === 'edit').slice(0, 12);
+  for (const [i, e] of edits300.entries()) await appendVisibilityBatch(wh, [legacy(e, shifted(e.meta.dt, 1000), false, `e0000000-0000-4000-8000-${String(i).padStart(12, '0')}`)]);
+  const config = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'maintain', MWLAKE_WAREHOUSE: path });
+  const later = Date.now() + 30 * 86_400_000;
+  const expired = async () =>
+    (await runMaintenance({ config: { ...config, maintenance: { ...config.maintenance, compact: false, removeOrphans: false } }, warehouse: wh, logger: silentLogger(), nowMs: later })).tables.find((t) => t.table === 'events.revision_visibility_change')?.expiry?.snapshotsExpired;
+  assert.equal(await expired(), 0, 'nothing merged from it yet: every snapshot stays');
+  await merge(wh);
+  assert.ok((await expired())! > 0, 'once merged, the old snapshots go');
 });

@@ -5,6 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +36,7 @@ function env(): NodeJS.ProcessEnv {
     KAFKA_BROKERS: KAFKA_BROKERS.join(','),
     MWLAKE_TOPICS: `eqiad.${stream},codfw.${stream}`,
     MWLAKE_VISIBILITY_TOPICS: visibilityTopic,
+    MWLAKE_METRICS_FILE: join(dir, 'mwlake.prom'),
   };
 }
 
@@ -188,4 +190,13 @@ test('legacy visibility changes of old revisions reach the state and the dumps; 
   assert.match(block, /<contributor deleted="deleted" \/>/);
   assert.match(block, /<text bytes="-1" deleted="deleted" \/>/);
   assert.doesNotMatch(block, /<comment deleted="deleted"/);
+
+  // nightly reports the stream too: its counts in the metrics (stream label), its table in the report.
+  await json('nightly', '--json');
+  const metrics = readFileSync(join(dir, 'mwlake.prom'), 'utf8');
+  assert.match(metrics, new RegExp(`mwlake_events_total\\{job="${job}",stream="revision_visibility_change",outcome="consumed"\\} 0`));
+  assert.match(metrics, new RegExp(`mwlake_kafka_lag\\{job="${job}",partition="${visibilityTopic.replaceAll('.', '\\.')}:0"\\} 0`));
+  const reports = readdirSync(join(dir, 'wh', '_reports'));
+  const report = JSON.parse(readFileSync(join(dir, 'wh', '_reports', reports.sort().at(-1)!), 'utf8')) as { tables: { table: string }[] };
+  assert.ok(report.tables.some((t) => t.table === 'events.revision_visibility_change'));
 });
