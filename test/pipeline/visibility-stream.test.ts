@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { runCli } from '../../src/cli/main.js';
+import { interopScript, runPythonJsonLines } from '../helpers/python.js';
 import { decodeRawEvent } from '../../src/events/error-event.js';
 import { KAFKA_BROKERS, messagesOf, produceRecords, rangesToEnd, readBounded, requireBroker, uniqueName, withAdmin } from '../helpers/kafka.js';
 
@@ -199,4 +200,15 @@ test('legacy visibility changes of old revisions reach the state and the dumps; 
   const reports = readdirSync(join(dir, 'wh', '_reports'));
   const report = JSON.parse(readFileSync(join(dir, 'wh', '_reports', reports.sort().at(-1)!), 'utf8')) as { tables: { table: string }[] };
   assert.ok(report.tables.some((t) => t.table === 'events.revision_visibility_change'));
+
+  // Its table is real Iceberg: PyIceberg, DuckDB's iceberg extension and Spark read its 4 events.
+  const request = { reads: [{ id: 'visibility', engines: ['pyiceberg', 'duckdb', 'spark'], table: join(dir, 'wh', 'events', 'revision_visibility_change') }] };
+  const { lines } = await runPythonJsonLines(interopScript('iceberg_read.py'), [], JSON.stringify(request), { timeoutMs: 300_000, okExitCodes: [0, 1] });
+  const reads = lines.filter((l) => l['kind'] === 'read');
+  assert.deepEqual(reads.filter((l) => l['error'] !== undefined).map((l) => `${String(l['engine'])}: ${JSON.stringify(l['error'])}`), []);
+  assert.deepEqual(reads.map((l) => l['engine']).sort(), ['duckdb', 'pyiceberg', 'spark']);
+  for (const r of reads) {
+    const got = (r['rows'] as { rev_id: string; visibility: { text: boolean } }[]).map((x) => `${x.rev_id}:${x.visibility.text}`).sort();
+    assert.deepEqual(got, [`${target.revisionId}:false`, `${target.revisionId}:true`, `${target.revisionId}:true`, `${unknown.revisionId}:false`].sort(), String(r['engine']));
+  }
 });
