@@ -137,9 +137,12 @@ export class Table {
 
   /**
    * Data files added after `from` up to `to` by appends and overwrites (the incremental read of an
-   * append-mostly table); `replace` snapshots (compaction) add no new rows and are skipped.
+   * append-mostly table); `replace` snapshots (compaction) add no new rows and are skipped. With
+   * no `from`, the live data files of `to`: every row added so far, whatever was compacted or
+   * expired before, so a first read needs none of the older snapshots.
    */
   async appendedFilesBetween(fromExclusive: bigint | undefined, toInclusive: bigint): Promise<PlannedFile[]> {
+    if (fromExclusive === undefined) return (await this.planFiles({ snapshotId: toInclusive })).dataFiles;
     const out: PlannedFile[] = [];
     for (const s of this.ancestorsBetween(fromExclusive, toInclusive)) {
       if (s.summary.operation === 'replace' || s.summary.operation === 'delete') continue;

@@ -47,14 +47,13 @@ const DAY_MS = 86_400_000;
 
 /**
  * The events snapshots from the oldest state table's merge source (recorded under `property`) up
- * to the current one; every snapshot while no state table has merged from the table yet, since a
- * merge from the start reads the appends through the snapshot chain.
+ * to the current one. None before the first merge from the table: that merge reads the current
+ * snapshot's live files.
  */
 function snapshotsStillToMerge(events: Table, states: readonly Table[], property: string): bigint[] {
   const current = events.currentSnapshot();
   if (current === undefined) return [];
   const sources = states.map((t) => t.summaryProperty(property)?.value).filter((s): s is string => s !== undefined).map(BigInt);
-  if (sources.length === 0) return events.metadata.snapshots.map((s) => s.snapshotId);
   const keep: bigint[] = [];
   for (const source of sources) {
     try {

@@ -119,18 +119,18 @@ test('a merge of visibility changes alone after an events snapshot without files
   }
 });
 
-test('maintenance keeps every visibility snapshot until the revisions table has merged from the table', { timeout: 300_000 }, async () => {
+test('a first merge from the visibility table reads its live files: compaction and expiry before it lose nothing', { timeout: 300_000 }, async () => {
   const path = join(dir, 'maintain');
   const wh = warehouseAt(path);
-  await appendBatch(wh, events.slice(0, 300));
+  await appendBatch(wh, events.slice(0, 600));
   await merge(wh, { visibilityTable: 'not_yet' });
-  const edits300 = events.slice(0, 300).filter((e) => e.page_change_kind === 'edit').slice(0, 12);
-  for (const [i, e] of edits300.entries()) await appendVisibilityBatch(wh, [legacy(e, shifted(e.meta.dt, 1000), false, `e0000000-0000-4000-8000-${String(i).padStart(12, '0')}`)]);
+  const sample = events.slice(0, 600).filter((e) => e.page_change_kind === 'edit').slice(0, 12);
+  for (const [i, e] of sample.entries()) await appendVisibilityBatch(wh, [legacy(e, shifted(e.meta.dt, 86_400_000), false, `e0000000-0000-4000-8000-${String(i).padStart(12, '0')}`)]);
   const config = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'maintain', MWLAKE_WAREHOUSE: path });
-  const later = Date.now() + 30 * 86_400_000;
-  const expired = async () =>
-    (await runMaintenance({ config: { ...config, maintenance: { ...config.maintenance, compact: false, removeOrphans: false } }, warehouse: wh, logger: silentLogger(), nowMs: later })).tables.find((t) => t.table === 'events.revision_visibility_change')?.expiry?.snapshotsExpired;
-  assert.equal(await expired(), 0, 'nothing merged from it yet: every snapshot stays');
+  const m = await runMaintenance({ config: { ...config, maintenance: { ...config.maintenance, compactMinInputFiles: 2, removeOrphans: false } }, warehouse: wh, logger: silentLogger(), nowMs: Date.now() + 30 * 86_400_000 });
+  const visibilityTable = m.tables.find((t) => t.table === 'events.revision_visibility_change')!;
+  assert.ok((visibilityTable.compaction?.filesRewritten ?? 0) > 0 && (visibilityTable.expiry?.snapshotsExpired ?? 0) > 0, JSON.stringify(visibilityTable));
   await merge(wh);
-  assert.ok((await expired())! > 0, 'once merged, the old snapshots go');
+  const visible = await contentVisible('maintain', sample.map((e) => e.revision!.rev_id));
+  assert.deepEqual([...visible.values()], sample.map(() => false), 'every suppression applied');
 });
