@@ -249,8 +249,9 @@ export class CompressedFileWriter {
 
   private asError(cause: unknown): JobError {
     if (cause instanceof JobError) return cause;
-    // An errno (ENOSPC, EACCES, ...) gets its code's meaning: a full disk exits 71, not 69.
-    if (typeof (cause as NodeJS.ErrnoException | undefined)?.code === 'string') return storageError('writing', this.path, cause);
+    // A system error (ENOSPC, EACCES, ...) gets its code's meaning: a full disk exits 71, not 69.
+    const e = cause as NodeJS.ErrnoException | undefined;
+    if (typeof e?.code === 'string' && typeof e.syscall === 'string') return storageError('writing', this.path, cause);
     return new JobError('STORAGE', `writing ${this.path} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
   }
 }

@@ -2,7 +2,7 @@
 // the full dump set and the adds-changes run (src/dumps), or only the chosen jobs of the full set.
 // Dates are cut at 00:00 UTC, exclusive.
 
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { JobError } from '../core/errors.js';
@@ -55,6 +55,30 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 export async function isCompleteRun(directory: string): Promise<boolean> {
   const text = await readFile(join(directory, 'dumpstatus.json'), 'utf8').catch(() => undefined);
   return text !== undefined && isCompleteRunStatus(text);
+}
+
+export interface DumpRun {
+  readonly wiki: string;
+  /** YYYY-MM-DD. */
+  readonly date: string;
+  readonly complete: boolean;
+}
+
+/**
+ * The run folders (`<dumps_root>/<wiki>/<YYYYMMDD>`) of the wikis the job dumps, sorted by wiki
+ * then date. With a list of wikis only theirs: a wiki taken off the list is no longer the job's.
+ */
+export async function dumpRuns(config: JobConfig): Promise<DumpRun[]> {
+  const listed = config.dumps.wikis === 'all' ? undefined : new Set(config.dumps.wikis);
+  const runs: DumpRun[] = [];
+  for (const wiki of (await readdir(config.dumps.root).catch(() => [] as string[])).sort()) {
+    if (wiki === 'other' || wiki === 'latest' || (listed !== undefined && !listed.has(wiki))) continue;
+    for (const d of (await readdir(join(config.dumps.root, wiki)).catch(() => [] as string[])).sort()) {
+      if (!/^\d{8}$/.test(d)) continue;
+      runs.push({ wiki, date: `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}`, complete: await isCompleteRun(join(config.dumps.root, wiki, d)) });
+    }
+  }
+  return runs;
 }
 
 /**

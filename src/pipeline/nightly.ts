@@ -2,8 +2,6 @@
 // lease. Every step is idempotent, so a second run the same night finds nothing to do and a
 // failed run can simply be run again.
 
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Logger } from '../core/log.js';
 import { makeDirectory } from '../core/make-directory.js';
 import type { Progress } from '../core/progress.js';
@@ -12,7 +10,7 @@ import { fileLocation, joinLocation } from '../core/storage.js';
 import { writeMetricsFile, type Metric } from '../core/prom-textfile.js';
 import { duckDbMemory, type JobConfig } from './config.js';
 import { warehouseOf } from './warehouse.js';
-import { dateRange, isCompleteRun, runDumps, type DumpDateResult } from './dump.js';
+import { dateRange, dumpRuns, runDumps, type DumpDateResult } from './dump.js';
 import { runDrain, type DrainResult } from './drain.js';
 import { acquireLease } from './lease.js';
 import { runMaintenance, type MaintenanceResult } from './maintenance.js';
@@ -54,20 +52,11 @@ export interface RunReport {
  */
 async function dueDates(config: JobConfig, today: string): Promise<string[]> {
   const yesterday = new Date(Date.parse(`${today}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
-  const iso = (d: string) => `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}`;
-  let newest: string | undefined;
-  const incomplete = new Set<string>();
-  const listed = config.dumps.wikis === 'all' ? undefined : new Set(config.dumps.wikis);
-  for (const wiki of await readdir(config.dumps.root).catch(() => [] as string[])) {
-    if (wiki === 'other' || wiki === 'latest' || (listed !== undefined && !listed.has(wiki))) continue;
-    for (const d of await readdir(join(config.dumps.root, wiki)).catch(() => [] as string[])) {
-      if (!/^\d{8}$/.test(d)) continue;
-      if (newest === undefined || d > newest) newest = d;
-      if (iso(d) <= yesterday && !(await isCompleteRun(join(config.dumps.root, wiki, d)))) incomplete.add(iso(d));
-    }
-  }
+  const runs = await dumpRuns(config);
+  const incomplete = new Set(runs.filter((r) => !r.complete && r.date <= yesterday).map((r) => r.date));
+  const newest = runs.reduce<string | undefined>((n, r) => (n === undefined || r.date > n ? r.date : n), undefined);
   if (newest === undefined) return [yesterday];
-  const next = new Date(Date.parse(`${iso(newest)}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+  const next = new Date(Date.parse(`${newest}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
   return [...new Set([...incomplete, ...(next > yesterday ? [] : dateRange(next, yesterday))])].sort();
 }
 
@@ -119,8 +108,6 @@ function metricsOf(r: RunReport): Metric[] {
   const job = { job: r.job };
   const d = r.steps.drain;
   const v = d?.visibility;
-  // The legacy visibility stream's samples carry a stream label; the page change stream's keep theirs.
-  const visibility = { ...job, stream: 'revision_visibility_change' };
   return [
     { name: 'mwlake_last_success_timestamp_seconds', help: 'End of the last successful nightly run', type: 'gauge', samples: [{ labels: job, value: Math.round((Date.parse(r.startedAt) + r.durationMs) / 1000) }] },
     { name: 'mwlake_run_duration_seconds', help: 'Duration of the last run', type: 'gauge', samples: [{ labels: job, value: r.durationMs / 1000 }] },
@@ -134,10 +121,14 @@ function metricsOf(r: RunReport): Metric[] {
         { labels: { ...job, outcome: 'errored' }, value: d.errored },
         { labels: { ...job, outcome: 'filtered' }, value: d.filtered },
         { labels: { ...job, outcome: 'deduplicated' }, value: d.deduplicated },
-        ...(v === undefined
-          ? []
-          : (['consumed', 'written', 'errored', 'filtered', 'deduplicated'] as const).map((outcome) => ({ labels: { ...visibility, outcome }, value: v[outcome] }))),
       ],
+    },
+    // Its own metric, so that a sum over outcomes of page changes never adds these in.
+    {
+      name: 'mwlake_visibility_events_total',
+      help: 'Legacy revision visibility change events of the last drain by outcome',
+      type: 'gauge',
+      samples: (v === undefined ? [] : (['consumed', 'written', 'errored', 'filtered', 'deduplicated'] as const)).map((outcome) => ({ labels: { ...job, outcome }, value: v![outcome] })),
     },
     {
       name: 'mwlake_kafka_lag',

@@ -10,7 +10,7 @@ import type { Warehouse } from '../iceberg/catalog.js';
 import { KafkaAdmin } from '../kafka/admin.js';
 import { partitionKey } from '../kafka/source.js';
 import type { JobConfig } from './config.js';
-import { dateRange, isCompleteRun } from './dump.js';
+import { dateRange, dumpRuns } from './dump.js';
 import { kafkaOptions, storedOffsets } from './drain.js';
 
 export interface TableStatus {
@@ -95,23 +95,21 @@ async function lastRun(config: JobConfig): Promise<StatusReport['lastRun']> {
   return { file: join(dir, newest), startedAt: report.startedAt, durationMs: report.durationMs };
 }
 
-/** Per wiki: complete dump dates (a dumpstatus.json exists), and the dates missing since the first up to yesterday. */
+/**
+ * Per wiki the job dumps (dumpRuns: the listed ones, or every folder): complete dump dates (every
+ * job done), incomplete ones (which nightly retries), and the dates missing since the first up to
+ * yesterday.
+ */
 async function dumpDates(config: JobConfig, today: string): Promise<StatusReport['dumps']> {
   const out: Record<string, { present: string[]; incomplete: string[]; missing: string[] }> = {};
   const yesterday = new Date(Date.parse(`${today}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
-  for (const wiki of (await readdir(config.dumps.root).catch(() => [] as string[])).sort()) {
-    if (wiki === 'other' || wiki === 'latest') continue;
-    const present: string[] = [];
-    const incomplete: string[] = [];
-    for (const d of (await readdir(join(config.dumps.root, wiki)).catch(() => [] as string[])).sort()) {
-      if (!/^\d{8}$/.test(d)) continue;
-      const date = `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}`;
-      if (await isCompleteRun(join(config.dumps.root, wiki, d))) present.push(date);
-      else incomplete.push(date);
-    }
-    const first = [...present, ...incomplete].sort()[0];
-    const missing = first === undefined || first > yesterday ? [] : dateRange(first, yesterday).filter((d) => !present.includes(d) && !incomplete.includes(d));
-    out[wiki] = { present, incomplete, missing };
+  for (const run of await dumpRuns(config)) {
+    const w = (out[run.wiki] ??= { present: [], incomplete: [], missing: [] });
+    (run.complete ? w.present : w.incomplete).push(run.date);
+  }
+  for (const w of Object.values(out)) {
+    const first = [...w.present, ...w.incomplete].sort()[0];
+    w.missing = first === undefined || first > yesterday ? [] : dateRange(first, yesterday).filter((d) => !w.present.includes(d) && !w.incomplete.includes(d));
   }
   return out;
 }

@@ -15,6 +15,7 @@ import { silentLogger } from '../../src/core/log.js';
 import { loadConfig } from '../../src/pipeline/config.js';
 import { acquireLease } from '../../src/pipeline/lease.js';
 import { runNightly } from '../../src/pipeline/nightly.js';
+import { runStatus } from '../../src/pipeline/status.js';
 import { warehouseOf } from '../../src/pipeline/warehouse.js';
 import { validatePageChange } from '../../src/events/validate.js';
 import { assertValidExport, decompressFile, readWithMwxml } from '../dumps/helpers.js';
@@ -286,6 +287,9 @@ test('nightly catches up every missed date, then finds nothing to do, and writes
   writeFileSync(statusFile, done.replaceAll('"done"', '"failed"'));
   const enwikiOnly = { ...config, dumps: { ...config.dumps, wikis: ['enwiki'] } };
   assert.deepEqual((await runNightly({ config: enwikiOnly, logger: silentLogger(), today: '2026-11-06' })).steps.dumps?.dates, []);
+  // status shows the same wikis as the job's: no dewiki, so no failed night nightly would not retry.
+  const listedStatus = await runStatus({ config: enwikiOnly, warehouse: warehouseOf(enwikiOnly), logger: silentLogger(), today: '2026-11-06' });
+  assert.deepEqual(Object.keys(listedStatus.dumps), ['enwiki']);
   writeFileSync(statusFile, done);
   assert.equal(second.steps.drain?.consumed, 0);
   assert.ok((second.steps.merge?.tables ?? []).every((t) => t.skipped));

@@ -192,10 +192,10 @@ test('legacy visibility changes of old revisions reach the state and the dumps; 
   assert.match(block, /<text bytes="-1" deleted="deleted" \/>/);
   assert.doesNotMatch(block, /<comment deleted="deleted"/);
 
-  // nightly reports the stream too: its counts in the metrics (stream label), its table in the report.
+  // nightly reports the stream too: its counts in their own metric, its table in the report.
   await json('nightly', '--json');
   const metrics = readFileSync(join(dir, 'mwlake.prom'), 'utf8');
-  assert.match(metrics, new RegExp(`mwlake_events_total\\{job="${job}",stream="revision_visibility_change",outcome="consumed"\\} 0`));
+  assert.match(metrics, new RegExp(`mwlake_visibility_events_total\\{job="${job}",outcome="consumed"\\} 0`));
   assert.match(metrics, new RegExp(`mwlake_kafka_lag\\{job="${job}",partition="${visibilityTopic.replaceAll('.', '\\.')}:0"\\} 0`));
   const reports = readdirSync(join(dir, 'wh', '_reports'));
   const report = JSON.parse(readFileSync(join(dir, 'wh', '_reports', reports.sort().at(-1)!), 'utf8')) as { tables: { table: string }[] };
