@@ -9,9 +9,6 @@ import { EVENT_HEAD, KAFKA_COLUMNS, schemaOfDefs, wikiDaySpec, type Def } from '
 
 export const REVISION_VISIBILITY_CHANGE_STREAM = 'mediawiki.revision-visibility-change';
 
-/** The events table of this stream, in the events namespace, unless the job file names another. */
-export const DEFAULT_VISIBILITY_TABLE = 'revision_visibility_change';
-
 export interface Visibility {
   readonly text: boolean;
   readonly user: boolean;

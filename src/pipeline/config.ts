@@ -5,7 +5,6 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import type { SaslMechanism } from '../kafka/client.js';
-import { DEFAULT_VISIBILITY_TABLE } from '../events/visibility-change.js';
 
 export interface JobConfig {
   readonly jobName: string;
@@ -47,6 +46,9 @@ export interface JobConfig {
 }
 
 export const DEFAULT_TOPICS = ['eqiad.mediawiki.page_content_change.v1', 'codfw.mediawiki.page_content_change.v1'];
+
+/** The legacy revision visibility change stream's table, in the events namespace. */
+export const DEFAULT_VISIBILITY_TABLE = 'revision_visibility_change';
 
 export type ConfigOverrides = Partial<{
   brokers: string;
