@@ -27,7 +27,8 @@ export interface TableStatus {
 export interface StatusReport {
   readonly job: string;
   readonly tables: TableStatus[];
-  readonly kafka: { readonly lag: Record<string, string>; readonly totalLag: string } | { readonly error: string };
+  /** Lag per partition; with `error`, that of the streams that could be read (the visibility stream's topic missing, say). */
+  readonly kafka: { readonly lag: Record<string, string>; readonly totalLag: string; readonly error?: string } | { readonly error: string };
   readonly lastRun: { readonly file: string; readonly startedAt: string; readonly durationMs: number } | null;
   /** Per wiki: complete runs, runs that failed or were interrupted (nightly retries them), and dates with no run since the first. */
   readonly dumps: Record<string, { readonly present: string[]; readonly incomplete: string[]; readonly missing: string[] }>;
@@ -67,17 +68,24 @@ async function kafkaLag(config: JobConfig, warehouse: Warehouse, logger: Logger)
     try {
       const lag: Record<string, string> = {};
       let total = 0n;
+      const errors: string[] = [];
       for (const stream of streams) {
-        const events = await warehouse.tryLoadTable(config.events.namespace, stream.table);
-        const stored = events === undefined ? {} : storedOffsets(events);
-        for (const m of await admin.fetchWatermarks(stream.topics)) {
-          const next = BigInt(stored[m.topic]?.[String(m.partition)] ?? m.logStartOffset);
-          const n = m.endOffset > next ? m.endOffset - next : 0n;
-          lag[partitionKey(m)] = n.toString();
-          total += n;
+        try {
+          const events = await warehouse.tryLoadTable(config.events.namespace, stream.table);
+          const stored = events === undefined ? {} : storedOffsets(events);
+          for (const m of await admin.fetchWatermarks(stream.topics)) {
+            const next = BigInt(stored[m.topic]?.[String(m.partition)] ?? m.logStartOffset);
+            const n = m.endOffset > next ? m.endOffset - next : 0n;
+            lag[partitionKey(m)] = n.toString();
+            total += n;
+          }
+        } catch (error) {
+          // One stream's failure (a missing topic) must not hide the other's lag.
+          errors.push(error instanceof Error ? error.message : String(error));
         }
       }
-      return { lag, totalLag: total.toString() };
+      if (errors.length === streams.length) return { error: errors.join('; ') };
+      return { lag, totalLag: total.toString(), ...(errors.length > 0 ? { error: errors.join('; ') } : {}) };
     } finally {
       await admin.close();
     }

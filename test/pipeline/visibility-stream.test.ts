@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -89,6 +89,11 @@ function visibilityEvent(r: { wiki: string; revisionId: number; pageId: number }
 test('legacy visibility changes of old revisions reach the state and the dumps; late, unknown, bad and canary ones do not', { timeout: 600_000 }, async () => {
   const gen = await cli('gen', '--seed', '11', '--events', '1500', '--start', '2026-11-01', '--wikis', 'enwiki', '--bad-fraction', '0', '--stream', stream, '--partitions', '2', '--to', 'kafka', '--brokers', KAFKA_BROKERS.join(','));
   assert.equal(gen.code, 0, gen.err);
+  // Before its topic exists, status still shows the page change topics' lag, and says what failed.
+  await mkdir(join(dir, 'wh'), { recursive: true });
+  const missing = await json<{ kafka: { lag?: Record<string, string>; error?: string } }>('status', '--json');
+  assert.equal(missing.kafka.lag?.[`eqiad.${stream}:0`] !== undefined, true, JSON.stringify(missing.kafka));
+  assert.match(missing.kafka.error ?? '', new RegExp(visibilityTopic.replaceAll('.', '\\.')));
   await withAdmin((a) => a.createTopic({ topic: visibilityTopic, partitions: 1 }));
   // A job that reads the stream before anything was produced to it drains nothing from it.
   const first = await json<{ written: number; visibility?: { consumed: number } }>('drain', '--json');

@@ -177,8 +177,12 @@ export const registerJobs: RegisterCommand = (program, context) => {
       }
       const lines = [`job ${status.job}`, 'tables:'];
       for (const t of status.tables) lines.push(`  ${t.table.padEnd(32)} ${String(t.records).padStart(10)} rows  ${String(t.dataFiles).padStart(5)} files  ${t.bytes} bytes  snapshot ${t.currentSnapshotId ?? '-'} (${t.lastUpdated})`);
-      lines.push('kafka:' + ('error' in status.kafka ? ` unavailable: ${status.kafka.error}` : ` total lag ${status.kafka.totalLag}`));
-      if (!('error' in status.kafka)) for (const [p, n] of Object.entries(status.kafka.lag)) lines.push(`  ${p} lag ${n}`);
+      const k = status.kafka;
+      lines.push('kafka:' + ('lag' in k ? ` total lag ${k.totalLag}` : ` unavailable: ${k.error}`));
+      if ('lag' in k) {
+        for (const [p, n] of Object.entries(k.lag)) lines.push(`  ${p} lag ${n}`);
+        if (k.error !== undefined) lines.push(`  unavailable: ${k.error}`);
+      }
       lines.push(`last run: ${status.lastRun === null ? 'none' : `${status.lastRun.startedAt} (${Math.round(status.lastRun.durationMs / 1000)} s)`}`);
       lines.push('dumps:');
       const dates = (list: string[]) => (list.length === 0 ? 'none' : list.length <= 3 ? list.join(' ') : `${list.length} (${list[0]} … ${list.at(-1)})`);
