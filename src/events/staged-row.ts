@@ -4,11 +4,12 @@
 // drain's worker threads alike. Page changes and legacy visibility changes differ only in schema,
 // table and wiki field (EVENT_KINDS).
 
+import type { PartitionSpec } from '../iceberg/spec/partition.js';
 import type { Schema } from '../iceberg/spec/types.js';
-import { EVENTS_SCHEMA, eventRow, mayHoldLoneSurrogates, rowDay, UnstorableValueError, type KafkaCoordinates } from './events-table.js';
+import { EVENTS_SCHEMA, EVENTS_SPEC, eventRow, mayHoldLoneSurrogates, rowDay, UnstorableValueError, type KafkaCoordinates } from './events-table.js';
 import { isCanaryEvent } from './page-change.js';
 import { validateMessage, PAGE_CHANGE_FAMILY, VISIBILITY_CHANGE_FAMILY, type SchemaFamily } from './validate.js';
-import { VISIBILITY_EVENTS_SCHEMA } from './visibility-change.js';
+import { VISIBILITY_EVENTS_SCHEMA, VISIBILITY_EVENTS_SPEC } from './visibility-change.js';
 
 /** The streams the drain reads, each into its own events table. */
 export type EventKind = 'page_change' | 'revision_visibility_change';
@@ -16,12 +17,13 @@ export type EventKind = 'page_change' | 'revision_visibility_change';
 interface KindInfo {
   readonly family: SchemaFamily;
   readonly schema: Schema;
+  readonly spec: PartitionSpec;
   readonly wikiField: string;
 }
 
 export const EVENT_KINDS: Readonly<Record<EventKind, KindInfo>> = {
-  page_change: { family: PAGE_CHANGE_FAMILY, schema: EVENTS_SCHEMA, wikiField: 'wiki_id' },
-  revision_visibility_change: { family: VISIBILITY_CHANGE_FAMILY, schema: VISIBILITY_EVENTS_SCHEMA, wikiField: 'database' },
+  page_change: { family: PAGE_CHANGE_FAMILY, schema: EVENTS_SCHEMA, spec: EVENTS_SPEC, wikiField: 'wiki_id' },
+  revision_visibility_change: { family: VISIBILITY_CHANGE_FAMILY, schema: VISIBILITY_EVENTS_SCHEMA, spec: VISIBILITY_EVENTS_SPEC, wikiField: 'database' },
 };
 
 export type Prepared<Line> =

@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.js';
+import type { EventKind } from '../events/staged-row.js';
 import type { SaslMechanism } from '../kafka/client.js';
 
 export interface JobConfig {
@@ -46,6 +47,24 @@ export interface JobConfig {
 }
 
 export const DEFAULT_TOPICS = ['eqiad.mediawiki.page_content_change.v1', 'codfw.mediawiki.page_content_change.v1'];
+
+/** A stream the job drains: its kind, its table in the events namespace, its topics. */
+export interface EventStream {
+  readonly kind: EventKind;
+  readonly table: string;
+  readonly topics: readonly string[];
+}
+
+/** The table of a stream's events, in the events namespace. */
+export function eventTableOf(config: JobConfig, kind: EventKind): string {
+  return kind === 'page_change' ? config.events.table : config.events.visibilityTable;
+}
+
+/** The streams the job drains: page changes, then the legacy visibility changes when it lists their topics. */
+export function eventStreams(config: JobConfig): EventStream[] {
+  const stream = (kind: EventKind, topics: readonly string[]): EventStream => ({ kind, table: eventTableOf(config, kind), topics });
+  return [stream('page_change', config.kafka.topics), ...(config.kafka.visibilityTopics.length === 0 ? [] : [stream('revision_visibility_change', config.kafka.visibilityTopics)])];
+}
 
 /** The legacy revision visibility change stream's table, in the events namespace. */
 export const DEFAULT_VISIBILITY_TABLE = 'revision_visibility_change';

@@ -9,9 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { JobError, OffsetOutOfRangeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { errorStreamName } from '../events/error-event.js';
-import { EVENTS_SCHEMA, EVENTS_SPEC, KAFKA_GAPS_PROPERTY, KAFKA_OFFSETS_PROPERTY } from '../events/events-table.js';
+import { KAFKA_GAPS_PROPERTY, KAFKA_OFFSETS_PROPERTY } from '../events/events-table.js';
 import { EVENT_KINDS, type EventKind, type PreparedMessage } from '../events/staged-row.js';
-import { VISIBILITY_EVENTS_SCHEMA, VISIBILITY_EVENTS_SPEC } from '../events/visibility-change.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import type { Table } from '../iceberg/table.js';
 import { KafkaAdmin } from '../kafka/admin.js';
@@ -19,7 +18,7 @@ import type { KafkaClientOptions } from '../kafka/client.js';
 import { openBoundedSource } from '../kafka/kafkajs-source.js';
 import { KafkaProducer } from '../kafka/producer.js';
 import { partitionKey, type KafkaBatch, type PartitionPosition, type PartitionRange } from '../kafka/source.js';
-import type { JobConfig } from './config.js';
+import { eventStreams, eventTableOf, type JobConfig } from './config.js';
 import { MessageSorter } from './message-sorter.js';
 import { PreparePool } from './prepare-pool.js';
 import { EventStager } from './event-files.js';
@@ -87,11 +86,11 @@ export function kafkaOptions(config: JobConfig, logger: Logger): KafkaClientOpti
  * `dryRun` a missing one is a draft and nothing is written.
  */
 export async function openEventsTable(warehouse: Warehouse, config: JobConfig, o: { readonly dryRun?: boolean; readonly kind?: EventKind } = {}): Promise<Table> {
-  const visibility = o.kind === 'revision_visibility_change';
-  const name = visibility ? config.events.visibilityTable : config.events.table;
+  const kind = o.kind ?? 'page_change';
+  const name = eventTableOf(config, kind);
   const options = {
-    schema: visibility ? VISIBILITY_EVENTS_SCHEMA : EVENTS_SCHEMA,
-    spec: visibility ? VISIBILITY_EVENTS_SPEC : EVENTS_SPEC,
+    schema: EVENT_KINDS[kind].schema,
+    spec: EVENT_KINDS[kind].spec,
     properties: { 'mwlake.job-name': config.jobName, 'write.parquet.compression-codec': 'zstd' },
   };
   if (o.dryRun === true) return (await warehouse.tryLoadTable(config.events.namespace, name)) ?? warehouse.draftTable(config.events.namespace, name, options);
@@ -133,14 +132,13 @@ async function planRanges(admin: KafkaAdmin, topics: readonly string[], stored: 
 export async function runDrain(o: DrainOptions): Promise<DrainResult> {
   const { config } = o;
   const dryRun = o.dryRun === true ? { dryRun: true } : {};
-  const table = await openEventsTable(o.warehouse, config, dryRun);
-  const main = await drainStream(o, { kind: 'page_change', table, topics: config.kafka.topics, workers: config.drain.workers });
-  if (config.kafka.visibilityTopics.length === 0) return main;
-  const visibilityTable = await openEventsTable(o.warehouse, config, { ...dryRun, kind: 'revision_visibility_change' });
+  const [main, visibility] = eventStreams(config);
+  const mainResult = await drainStream(o, { ...main!, table: await openEventsTable(o.warehouse, config, dryRun), workers: config.drain.workers });
+  if (visibility === undefined) return mainResult;
   // A small stream: no worker threads, and progress and test hooks stay the main stream's.
   const { onProgress: _p, afterChunkWritten: _a, beforeCommit: _b, ...plain } = o;
-  const visibility = await drainStream(plain, { kind: 'revision_visibility_change', table: visibilityTable, topics: config.kafka.visibilityTopics, workers: 0 });
-  return { ...main, visibility };
+  const table = await openEventsTable(o.warehouse, config, { ...dryRun, kind: visibility.kind });
+  return { ...mainResult, visibility: await drainStream(plain, { ...visibility, table, workers: 0 }) };
 }
 
 /** One stream the drain reads, into its own table. */
@@ -150,6 +148,7 @@ interface DrainStream {
   readonly topics: readonly string[];
   readonly workers: number;
 }
+
 
 async function drainStream(o: DrainOptions, stream: DrainStream): Promise<DrainResult> {
   const started = performance.now();

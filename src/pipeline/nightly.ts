@@ -8,7 +8,7 @@ import type { Progress } from '../core/progress.js';
 import { stepProgress } from './progress-hooks.js';
 import { fileLocation, joinLocation } from '../core/storage.js';
 import { writeMetricsFile, type Metric } from '../core/prom-textfile.js';
-import { duckDbMemory, type JobConfig } from './config.js';
+import { duckDbMemory, eventStreams, type JobConfig } from './config.js';
 import { warehouseOf } from './warehouse.js';
 import { dateRange, dumpRuns, runDumps, type DumpDateResult } from './dump.js';
 import { runDrain, type DrainResult } from './drain.js';
@@ -88,8 +88,7 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
       durationMs: Date.now() - started,
       steps: { drain, merge: { ...merge, durationMs: dumpsStarted - mergeStarted }, dumps: { dates, results, durationMs: dumpsDone - dumpsStarted }, maintenance },
       tables: await tableStatuses(warehouse, [
-        { namespace: config.events.namespace, name: config.events.table },
-        ...(config.kafka.visibilityTopics.length === 0 ? [] : [{ namespace: config.events.namespace, name: config.events.visibilityTable }]),
+        ...eventStreams(config).map((s) => ({ namespace: config.events.namespace, name: s.table })),
         { namespace: STATE_NAMESPACE, name: PAGES_TABLE },
         { namespace: STATE_NAMESPACE, name: REVISIONS_TABLE },
       ]),

@@ -9,7 +9,7 @@ import type { Logger } from '../core/log.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import { KafkaAdmin } from '../kafka/admin.js';
 import { partitionKey } from '../kafka/source.js';
-import type { JobConfig } from './config.js';
+import { eventStreams, type JobConfig } from './config.js';
 import { dateRange, dumpRuns } from './dump.js';
 import { kafkaOptions, storedOffsets } from './drain.js';
 
@@ -60,10 +60,7 @@ export async function tableStatuses(warehouse: Warehouse, tables?: readonly { na
 async function kafkaLag(config: JobConfig, warehouse: Warehouse, logger: Logger): Promise<StatusReport['kafka']> {
   try {
     // Each stream's lag against the offsets its own table stores.
-    const streams = [
-      { table: config.events.table, topics: config.kafka.topics },
-      ...(config.kafka.visibilityTopics.length === 0 ? [] : [{ table: config.events.visibilityTable, topics: config.kafka.visibilityTopics }]),
-    ];
+    const streams = eventStreams(config);
     const admin = await KafkaAdmin.connect({ ...kafkaOptions(config, logger), retries: 1 });
     try {
       const lag: Record<string, string> = {};
