@@ -5,14 +5,11 @@ import { Command } from '../commander.js';
 import { JobError } from '../../core/errors.js';
 import { stringifyJsonBigInt } from '../../core/json-bigint.js';
 import { isDirectory, makeDirectory } from '../../core/make-directory.js';
-import { createProgress } from '../../core/progress.js';
-import { stepProgress } from '../../pipeline/progress-hooks.js';
 import { duckDbMemory, loadConfig, type ConfigOverrides, type JobConfig } from '../../pipeline/config.js';
-import { acquireLease } from '../../pipeline/lease.js';
 import { warehouseOf } from '../../pipeline/warehouse.js';
-import { drainSummary } from '../summaries.js';
 
-// Steps are imported when their command runs, so startup loads only commander and the job file code.
+// Steps, and what only a running step needs, are imported when their command runs: startup loads
+// only commander and the job file code, which `mwlake query` pays for at every call.
 const steps = {
   drain: () => import('../../pipeline/drain.js'),
   replay: () => import('../../pipeline/replay.js'),
@@ -21,7 +18,17 @@ const steps = {
   maintenance: () => import('../../pipeline/maintenance.js'),
   status: () => import('../../pipeline/status.js'),
   nightly: () => import('../../pipeline/nightly.js'),
+  lease: () => import('../../pipeline/lease.js'),
+  progress: () => import('../../core/progress.js'),
+  summaries: () => import('../summaries.js'),
 };
+
+/** A step's progress on stderr, as hooks. */
+async function progressHooks(context: CliContext): Promise<StepProgress> {
+  const [{ createProgress }, { stepProgress }] = await Promise.all([steps.progress(), import('../../pipeline/progress-hooks.js')]);
+  return stepProgress(createProgress(context.stderr));
+}
+import type { StepProgress } from '../../pipeline/progress-hooks.js';
 import type { CliContext, RegisterCommand } from '../context.js';
 
 export interface CommonFlags {
@@ -87,6 +94,7 @@ const count = (flag: string) => (text: string) => {
 async function withLease<T>(c: JobConfig, context: CliContext, command: string, run: () => Promise<T>, dryRun = false): Promise<T> {
   if (dryRun) return run();
   const warehouse = warehouseOf(c, context.logger());
+  const { acquireLease } = await steps.lease();
   const lease = await acquireLease({ storage: warehouse.storage, warehouseLocation: warehouse.rootLocation, job: c.jobName, command, logger: context.logger() });
   try {
     return await run();
@@ -118,19 +126,19 @@ export const registerJobs: RegisterCommand = (program, context) => {
       }
       if (flags.force === true) throw new JobError('USAGE', '--force applies to a replay (--from/--to) only');
       const { runDrain } = await steps.drain();
-      const hooks = stepProgress(createProgress(context.stderr));
+      const hooks = await progressHooks(context);
       const result = await withLease(c, context, 'drain', () =>
         runDrain({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), allowGap: flags.allowGap === true, dryRun: flags.dryRun === true, onProgress: hooks.drain }),
       flags.dryRun === true).finally(hooks.end);
       // A person at a terminal gets a summary; pipes, cron and Airflow get one JSON line.
-      if ((context.stdout as { isTTY?: boolean }).isTTY === true && flags.json !== true) context.stdout.write(drainSummary(result));
+      if ((context.stdout as { isTTY?: boolean }).isTTY === true && flags.json !== true) context.stdout.write((await steps.summaries()).drainSummary(result));
       else print(context, { step: 'drain', ...result });
     });
 
   common(program.command('merge').description('merge new events into the state tables (revisions, pages)')).action(async (flags: CommonFlags) => {
     const c = await config(flags, context);
     const { runMerge } = await steps.merge();
-    const hooks = stepProgress(createProgress(context.stderr));
+    const hooks = await progressHooks(context);
     const result = await withLease(c, context, 'merge', () =>
       runMerge({ warehouse: warehouseOf(c, context.logger()), eventsNamespace: c.events.namespace, eventsTable: c.events.table, visibilityTable: c.events.visibilityTable, logger: context.logger(), dryRun: flags.dryRun === true, onProgress: hooks.merge, ...duckDbMemory(c) }), flags.dryRun === true,
     ).finally(hooks.end);
@@ -151,7 +159,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
       else throw new JobError('USAGE', 'give --date D, or --from D1 --to D2');
       const c = await config(flags, context);
       const wikis = flags.wiki === 'all' ? c.dumps.wikis : flags.wiki.split(',');
-      const hooks = stepProgress(createProgress(context.stderr));
+      const hooks = await progressHooks(context);
       const results = await withLease(c, context, 'dump', () =>
         runDumps({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), wikis, dates, dryRun: flags.dryRun === true, onProgress: hooks.dumps, ...(flags.jobs === undefined ? {} : { jobs: flags.jobs.split(',').map((name) => name.trim()) }) }), flags.dryRun === true,
       ).finally(hooks.end);
@@ -197,6 +205,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
     .action(async (flags: CommonFlags & { dumpsRoot?: string; date?: string; allowGap?: boolean; json?: boolean }) => {
       const c = await config(flags, context, { createWarehouse: true });
       const { runNightly } = await steps.nightly();
+      const { createProgress } = await steps.progress();
       const report = await runNightly({ config: c, logger: context.logger(), progress: createProgress(context.stderr), ...(flags.date === undefined ? {} : { date: flags.date }), dryRun: flags.dryRun === true, allowGap: flags.allowGap === true });
       if (flags.json === true) print(context, report);
       else print(context, { step: 'nightly', durationMs: report.durationMs, events: report.steps.drain?.written ?? 0, dumpDates: report.steps.dumps?.dates ?? [] });

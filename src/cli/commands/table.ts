@@ -5,7 +5,6 @@ import { Command } from '../commander.js';
 import { JobError } from '../../core/errors.js';
 import { stringifyJsonBigInt } from '../../core/json-bigint.js';
 import type { Warehouse } from '../../iceberg/catalog.js';
-import { rollbackTo } from '../../iceberg/commit/rollback.js';
 import { DataFileContent } from '../../iceberg/spec/manifest.js';
 import { partitionSpecToJson, schemaToJson } from '../../iceberg/spec/serde/schema.js';
 import type { Table } from '../../iceberg/table.js';
@@ -163,6 +162,7 @@ export const registerTable: RegisterCommand = (program, context) => {
       if (flags.to !== undefined && !/^\d+$/.test(flags.to)) throw new JobError('USAGE', `--to must be a snapshot id, found ${JSON.stringify(flags.to)}`);
       const t = await openTable(flags, context, id);
       const from = t.currentSnapshot()?.snapshotId;
+      const { rollbackTo } = await import('../../iceberg/commit/rollback.js');
       const after = await rollbackTo(t, flags.to === undefined ? undefined : BigInt(flags.to));
       const to = after.currentSnapshot()?.snapshotId;
       emit(context, flags, { table: id, from: from?.toString() ?? null, to: to?.toString() ?? null }, `${id}: current snapshot ${from} -> ${to}\n`);
