@@ -49,28 +49,33 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 async function mergeSeconds(scale) {
   const warehouse = new Warehouse(new LocalStorage(), fileLocation(join(work, `x${scale}`)));
   const n = history * scale;
-  // One seeded stream of 1-year span: the first n events are history, the next `delta` the delta.
-  const records = [...generateRecords({ seed: 31, startMs: Date.parse('2025-11-01T00:00:00Z'), events: n + delta, eventsPerDay: Math.ceil((n + delta) / 365), wikis: ['enwiki', 'dewiki'], medianContentBytes: 400 })];
+  // One seeded stream: the first n events are history, the next `delta` the delta. The rate is the
+  // delta per day at both sizes, so the delta is one day of events, as a nightly merge sees it, in
+  // the same number of event files. (A fixed span made the 1x delta half a year of days: three
+  // times the event files of the 8x one, and a 1x merge slower than the 8x.)
+  const records = [...generateRecords({ seed: 31, startMs: Date.parse('2025-11-01T00:00:00Z'), events: n + delta, eventsPerDay: delta, wikis: ['enwiki', 'dewiki'], medianContentBytes: 400 })];
   await append(warehouse, records.slice(0, n));
   await runMerge({ warehouse, eventsNamespace: 'events', eventsTable: 'page_content_change', logger: silentLogger() });
   await append(warehouse, records.slice(n));
   const state = await Promise.all([REVISIONS_TABLE, PAGES_TABLE].map((name) => warehouse.loadTable(STATE_NAMESPACE, name)));
   const before = state.map((t) => t.currentSnapshot().snapshotId);
   const seconds = [];
+  let eventFiles = 0;
   for (let i = 0; i < runs; i++) {
     if (i > 0) for (const [k, t] of state.entries()) await rollbackTo(await t.refresh(), before[k]);
     const started = process.hrtime.bigint();
     const result = await runMerge({ warehouse, eventsNamespace: 'events', eventsTable: 'page_content_change', logger: silentLogger() });
     seconds.push(Number(process.hrtime.bigint() - started) / 1e9);
     if (result.tables.some((t) => t.skipped)) throw new Error(`merge run ${i + 1} at ${scale}x merged nothing: ${JSON.stringify(result.tables)}`);
+    eventFiles = result.tables[0].eventFiles;
   }
-  return { median: median(seconds), min: Math.min(...seconds), max: Math.max(...seconds) };
+  return { median: median(seconds), min: Math.min(...seconds), max: Math.max(...seconds), eventFiles };
 }
 
 try {
   const one = await mergeSeconds(1);
   const eight = await mergeSeconds(8);
-  console.log(JSON.stringify({ history, delta, runs, oneX: one.median, eightX: eight.median, oneXRange: [one.min, one.max], eightXRange: [eight.min, eight.max], ratio: eight.median / one.median }));
+  console.log(JSON.stringify({ history, delta, runs, oneX: one.median, eightX: eight.median, oneXRange: [one.min, one.max], eightXRange: [eight.min, eight.max], deltaEventFiles: [one.eventFiles, eight.eventFiles], ratio: eight.median / one.median }));
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

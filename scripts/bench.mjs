@@ -218,7 +218,7 @@ try {
     const m = JSON.parse(execFileSync(process.execPath, [join(root, 'bench', 'merge-scale.mjs'), String(history), String(delta), String(runs)], { encoding: 'utf8' }).trim().split('\n').at(-1));
     rows.push({
       row: 'merge',
-      what: `${delta} events merged into ${history} (1x, the reference) and ${history * 8} (8x) events of history, seconds; median of ${runs}`,
+      what: `${delta} events (one day) merged into ${history} (1x, the reference) and ${history * 8} (8x) events of history, seconds; median of ${runs}`,
       median: m.eightX,
       min: m.eightXRange[0],
       max: m.eightXRange[1],
