@@ -133,12 +133,26 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
   const { config } = o;
   const dryRun = o.dryRun === true ? { dryRun: true } : {};
   const [main, visibility] = eventStreams(config);
-  const mainResult = await drainStream(o, { ...main!, table: await openEventsTable(o.warehouse, config, dryRun), workers: config.drain.workers });
-  if (visibility === undefined) return mainResult;
-  // A small stream: no worker threads, and progress and test hooks stay the main stream's.
+  const streams: DrainStream[] = [{ ...main!, table: await openEventsTable(o.warehouse, config, dryRun), workers: config.drain.workers }];
+  // A small stream: no worker threads.
+  if (visibility !== undefined) streams.push({ ...visibility, table: await openEventsTable(o.warehouse, config, { ...dryRun, kind: visibility.kind }), workers: 0 });
+  // Every stream's ranges are read before any is drained: the run is bounded by the end offsets
+  // seen at its start, and a missing topic or a gap in either stream stops it before it writes.
+  const admin = await KafkaAdmin.connect(kafkaOptions(config, o.logger));
+  const plans: StreamPlan[] = [];
+  try {
+    for (const s of streams) {
+      const stored = storedOffsets(s.table);
+      plans.push({ stored, ...(await planRanges(admin, s.topics, stored, o.allowGap === true)) });
+    }
+  } finally {
+    await admin.close();
+  }
+  const mainResult = await drainStream(o, streams[0]!, plans[0]!);
+  if (streams.length === 1) return mainResult;
+  // Progress and test hooks stay the main stream's.
   const { onProgress: _p, afterChunkWritten: _a, beforeCommit: _b, ...plain } = o;
-  const table = await openEventsTable(o.warehouse, config, { ...dryRun, kind: visibility.kind });
-  return { ...mainResult, visibility: await drainStream(plain, { ...visibility, table, workers: 0 }) };
+  return { ...mainResult, visibility: await drainStream(plain, streams[1]!, plans[1]!) };
 }
 
 /** One stream the drain reads, into its own table. */
@@ -149,26 +163,22 @@ interface DrainStream {
   readonly workers: number;
 }
 
+/** What a stream's drain reads: its table's offsets at the start, and the ranges from them to the end offsets then. */
+interface StreamPlan {
+  readonly stored: Offsets;
+  readonly ranges: PartitionRange[];
+  readonly gaps: Record<string, string>;
+}
 
-async function drainStream(o: DrainOptions, stream: DrainStream): Promise<DrainResult> {
+async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPlan): Promise<DrainResult> {
   const started = performance.now();
   const { config, logger } = o;
   const { table } = stream;
-  const stored = storedOffsets(table);
-  const admin = await KafkaAdmin.connect(kafkaOptions(config, logger));
-  let ranges: PartitionRange[];
-  let gaps: Record<string, string>;
-  try {
-    ({ ranges, gaps } = await planRanges(admin, stream.topics, stored, o.allowGap === true));
-  } catch (error) {
-    await admin.close();
-    throw error;
-  }
+  const { stored, ranges, gaps } = plan;
   const lag = Object.fromEntries(ranges.map((r) => [partitionKey(r), (r.endOffset - r.nextOffset).toString()]));
   const pending = ranges.filter((r) => r.endOffset > r.nextOffset);
   const base = { bytes: 0, files: 0, lag, ...(Object.keys(gaps).length > 0 ? { gaps } : {}) };
   if (o.dryRun === true || pending.length === 0) {
-    await admin.close();
     const nothing = { ...base, consumed: 0, written: 0, errored: 0, filtered: 0, deduplicated: 0 };
     if (o.dryRun !== true && Object.keys(gaps).length > 0) {
       // An accepted gap with nothing after it: still record the gap and the offsets past it, or
@@ -250,9 +260,7 @@ async function drainStream(o: DrainOptions, stream: DrainStream): Promise<DrainR
     committed = true;
     logger.info({ stream: stream.kind, snapshotId: result.snapshot.snapshotId.toString(), ...c, errored: sorter.errored, files: files.length }, 'drain: committed');
     // For lag monitoring only: the table is the source of truth, so a failure here is a warning.
-    await admin
-      .commitGroupOffsets(config.kafka.groupId, [...positions.values()])
-      .catch((error: unknown) => logger.warn({ err: error }, 'drain: committing consumer group offsets failed (monitoring only)'));
+    await commitGroupOffsets(config, logger, [...positions.values()]).catch((error: unknown) => logger.warn({ err: error }, 'drain: committing consumer group offsets failed (monitoring only)'));
     const finalLag = Object.fromEntries(ranges.map((r) => [partitionKey(r), (r.endOffset - positions.get(partitionKey(r))!.nextOffset).toString()]));
     return {
       ...base,
@@ -271,9 +279,17 @@ async function drainStream(o: DrainOptions, stream: DrainStream): Promise<DrainR
   } finally {
     await source.close().catch(() => {});
     await pool.close();
-    await admin.close().catch(() => {});
     // Data files of a run that did not commit are removed; a killed run leaves orphans for maintenance.
     await stager.close({ discard: !committed });
+  }
+}
+
+async function commitGroupOffsets(config: JobConfig, logger: Logger, positions: readonly PartitionPosition[]): Promise<void> {
+  const admin = await KafkaAdmin.connect(kafkaOptions(config, logger));
+  try {
+    await admin.commitGroupOffsets(config.kafka.groupId, positions);
+  } finally {
+    await admin.close();
   }
 }
 

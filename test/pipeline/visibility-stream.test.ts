@@ -94,6 +94,12 @@ test('legacy visibility changes of old revisions reach the state and the dumps; 
   const missing = await json<{ kafka: { lag?: Record<string, string>; error?: string } }>('status', '--json');
   assert.equal(missing.kafka.lag?.[`eqiad.${stream}:0`] !== undefined, true, JSON.stringify(missing.kafka));
   assert.match(missing.kafka.error ?? '', new RegExp(visibilityTopic.replaceAll('.', '\\.')));
+  // Nor does drain start on one stream while the other's topic is missing: it stops before writing.
+  const early = await cli('drain', '--json');
+  assert.equal(early.code, 65, early.err);
+  assert.match(early.err, new RegExp(visibilityTopic.replaceAll('.', '\\.')));
+  const untouched = await json<{ tables: { table: string; records: number }[] }>('status', '--json');
+  assert.deepEqual(untouched.tables.filter((t) => t.records > 0), [], 'nothing drained');
   await withAdmin((a) => a.createTopic({ topic: visibilityTopic, partitions: 1 }));
   // A job that reads the stream before anything was produced to it drains nothing from it.
   const first = await json<{ written: number; visibility?: { consumed: number } }>('drain', '--json');
