@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { buildErrorEvent, errorStreamName } from '../events/error-event.js';
 import { streamOfTopic } from '../events/page-change.js';
-import { prepareMessage, type PreparedMessage } from '../events/staged-row.js';
+import { prepareMessage, type EventKind, type PreparedMessage } from '../events/staged-row.js';
 import type { KafkaMessage } from '../kafka/source.js';
 import type { EventStager } from './event-files.js';
 
@@ -30,7 +30,7 @@ export class MessageSorter {
 
   constructor(
     private readonly stager: EventStager,
-    private readonly o: { readonly jobName: string; readonly maxMessageBytes: number },
+    private readonly o: { readonly jobName: string; readonly maxMessageBytes: number; readonly kind?: EventKind },
   ) {}
 
   /** Treats these meta.ids as written already (a replay's held rows): their repeats are deduplicated. */
@@ -44,7 +44,7 @@ export class MessageSorter {
 
   /** Prepares (validates and serialises) the message on this thread and sorts it. */
   add(m: KafkaMessage): Promise<void> {
-    return this.accept(m, prepareMessage(m.value ?? EMPTY, m, this.o.maxMessageBytes));
+    return this.accept(m, prepareMessage(m.value ?? EMPTY, m, this.o.maxMessageBytes, this.o.kind));
   }
 
   /** Sorts a message prepared already (on a worker thread); call in consumption order. */

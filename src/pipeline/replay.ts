@@ -1,7 +1,7 @@
 // `mwlake drain --from T1 --to T2`: re-reads the messages Kafka stamped in [T1, T2) (offsets for
-// times), for recovery. Only offsets the table should already hold (below its stored next
-// offsets) are replayed, and those it does hold are skipped, so a replay never duplicates an
-// event. With `force` the held rows of the window are replaced instead: position deletes for
+// times), for recovery, of each stream the job drains, into that stream's table. Only offsets the
+// table should already hold (below its stored next offsets) are replayed, and those it does hold
+// are skipped, so a replay never duplicates an event. With `force` the held rows of the window are replaced instead: position deletes for
 // them and the re-read events, in one snapshot. The stored offsets do not move, and error
 // events are not produced again (the first drain produced them).
 
@@ -12,6 +12,7 @@ import { openDuckDb } from '../duckdb/connection.js';
 import { fieldIdsOption, sqlString } from '../duckdb/iceberg-types.js';
 import { filesRelationSql } from '../duckdb/table-view.js';
 import { KAFKA_OFFSETS_PROPERTY } from '../events/events-table.js';
+import { EVENT_KINDS, type EventKind } from '../events/staged-row.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import type { DataFile } from '../iceberg/spec/manifest.js';
 import type { Table } from '../iceberg/table.js';
@@ -19,7 +20,7 @@ import { KafkaAdmin } from '../kafka/admin.js';
 import { openBoundedSource } from '../kafka/kafkajs-source.js';
 import { partitionKey, type PartitionRange } from '../kafka/source.js';
 import { describePositionDeleteFile, POSITION_DELETE_SCHEMA } from '../parquet/footer-data-file.js';
-import type { JobConfig } from './config.js';
+import { eventStreams, type JobConfig } from './config.js';
 import { kafkaOptions, openEventsTable, storedOffsets } from './drain.js';
 import { EventStager } from './event-files.js';
 import { MessageSorter } from './message-sorter.js';
@@ -34,7 +35,12 @@ export interface ReplayOptions {
   readonly dryRun?: boolean;
 }
 
-export interface ReplayResult {
+export interface ReplayResult extends StreamReplayResult {
+  /** The legacy revision visibility change stream's replay, when the job drains it. */
+  readonly visibility?: StreamReplayResult;
+}
+
+export interface StreamReplayResult {
   readonly ranges: Record<string, { from: string; to: string }>;
   readonly consumed: number;
   readonly skippedHeld: number;
@@ -48,11 +54,11 @@ export interface ReplayResult {
   readonly dryRun?: boolean;
 }
 
-async function planReplay(admin: KafkaAdmin, config: JobConfig, table: Table, fromMs: number, toMs: number): Promise<PartitionRange[]> {
+async function planReplay(admin: KafkaAdmin, topics: readonly string[], table: Table, fromMs: number, toMs: number): Promise<PartitionRange[]> {
   const stored = storedOffsets(table);
-  const marks = new Map((await admin.fetchWatermarks(config.kafka.topics)).map((m) => [partitionKey(m), m]));
-  const starts = await admin.fetchOffsetsForTimestamp(config.kafka.topics, fromMs);
-  const ends = new Map((await admin.fetchOffsetsForTimestamp(config.kafka.topics, toMs)).map((e) => [partitionKey(e), e.offset]));
+  const marks = new Map((await admin.fetchWatermarks(topics)).map((m) => [partitionKey(m), m]));
+  const starts = await admin.fetchOffsetsForTimestamp(topics, fromMs);
+  const ends = new Map((await admin.fetchOffsetsForTimestamp(topics, toMs)).map((e) => [partitionKey(e), e.offset]));
   const ranges: PartitionRange[] = [];
   for (const s of starts) {
     const key = partitionKey(s);
@@ -121,24 +127,42 @@ async function writePositionDeletes(table: Table, rows: readonly HeldRow[]): Pro
   return out;
 }
 
+/** One stream of the job, its table, and the ranges of the window in it. */
+interface StreamReplay {
+  readonly kind: EventKind;
+  readonly table: Table;
+  readonly ranges: PartitionRange[];
+}
+
 export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
   if (!(o.fromMs < o.toMs)) throw new JobError('USAGE', `--from must be before --to (found ${new Date(o.fromMs).toISOString()} and ${new Date(o.toMs).toISOString()})`);
   const { config, logger } = o;
-  const table = await openEventsTable(o.warehouse, config, o.dryRun === true ? { dryRun: true } : {});
+  const dryRun = o.dryRun === true ? { dryRun: true } : {};
+  // Every stream's window is planned before any is read: a missing topic stops the replay before it writes.
+  const streams: StreamReplay[] = [];
   const admin = await KafkaAdmin.connect(kafkaOptions(config, logger));
-  let ranges: PartitionRange[];
   try {
-    ranges = await planReplay(admin, config, table, o.fromMs, o.toMs);
+    for (const s of eventStreams(config)) {
+      const table = await openEventsTable(o.warehouse, config, { ...dryRun, kind: s.kind });
+      streams.push({ kind: s.kind, table, ranges: await planReplay(admin, s.topics, table, o.fromMs, o.toMs) });
+    }
   } finally {
     await admin.close();
   }
+  const main = await replayStream(o, streams[0]!);
+  return streams.length === 1 ? main : { ...main, visibility: await replayStream(o, streams[1]!) };
+}
+
+async function replayStream(o: ReplayOptions, stream: StreamReplay): Promise<StreamReplayResult> {
+  const { config, logger } = o;
+  const { table, ranges } = stream;
   const rangeReport = Object.fromEntries(ranges.map((r) => [partitionKey(r), { from: r.nextOffset.toString(), to: r.endOffset.toString() }]));
   const empty = { ranges: rangeReport, consumed: 0, skippedHeld: 0, written: 0, replaced: 0, errored: 0, filtered: 0, deduplicated: 0, files: 0 };
   if (ranges.length === 0 || o.dryRun === true) return { ...empty, ...(o.dryRun === true ? { dryRun: true } : {}) };
 
   const held = await heldRows(table, ranges);
-  const stager = await EventStager.open({ table, targetFileSizeBytes: config.maintenance.targetFileSizeBytes, maxEventBytes: config.drain.maxMessageBytes, encoder: config.drain.parquetEncoder });
-  const sorter = new MessageSorter(stager, { jobName: config.jobName, maxMessageBytes: config.drain.maxMessageBytes });
+  const stager = await EventStager.open({ table, schema: EVENT_KINDS[stream.kind].schema, targetFileSizeBytes: config.maintenance.targetFileSizeBytes, maxEventBytes: config.drain.maxMessageBytes, encoder: config.drain.parquetEncoder });
+  const sorter = new MessageSorter(stager, { jobName: config.jobName, maxMessageBytes: config.drain.maxMessageBytes, kind: stream.kind });
   // Rows kept (no --force) count as seen: a repeat of one of them is dropped, as the drain dropped it.
   if (o.force !== true) sorter.markSeen(held.ids);
   let skippedHeld = 0;
@@ -175,7 +199,7 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
       requireCurrentSnapshotId: table.currentSnapshot()?.snapshotId ?? null,
     });
     committed = true;
-    logger.info({ snapshotId: result.snapshot.snapshotId.toString(), ...base }, 'replay: committed');
+    logger.info({ stream: stream.kind, snapshotId: result.snapshot.snapshotId.toString(), ...base }, 'replay: committed');
     return { ...base, snapshotId: result.snapshot.snapshotId.toString() };
   } finally {
     await source.close().catch(() => {});

@@ -130,6 +130,7 @@ test('legacy visibility changes of old revisions reach the state and the dumps; 
   ].map((e) => Buffer.from(JSON.stringify(e)));
   const { rev_id: _dropped, ...noRevision } = visibilityEvent(target, '2026-11-22T10:00:00Z', visible, 'a0000000-0000-4000-8000-000000000005');
   const bad = Buffer.from(JSON.stringify(noRevision));
+  const producedFrom = new Date(Date.now() - 1000).toISOString();
   await produceRecords([...values, bad].map((value) => ({ topic: visibilityTopic, key: null, value })));
 
   // status counts the visibility topic's lag against its own table's offsets.
@@ -182,6 +183,19 @@ test('legacy visibility changes of old revisions reach the state and the dumps; 
   assert.equal(third.visibility.consumed, 0);
   const again = await json<{ tables: { skipped: boolean }[] }>('merge');
   assert.ok(again.tables.every((t) => t.skipped));
+  // A replay of the window re-reads this stream too: the held rows are skipped, and with --force
+  // replaced, so the table still holds each event once and the merge keeps the suppression.
+  type Replayed = { consumed: number; visibility: { consumed: number; skippedHeld: number; written: number; replaced: number; filtered: number; errored: number } };
+  const window = ['--from', producedFrom, '--to', new Date(Date.now() + 60_000).toISOString(), '--json'];
+  const replayed = await json<Replayed>('drain', ...window);
+  assert.equal(replayed.consumed, 0, 'no page change was produced in the window');
+  assert.deepEqual(replayed.visibility, { ...replayed.visibility, consumed: 5, skippedHeld: 3, written: 0, replaced: 0, filtered: 1, errored: 1 });
+  const forced = await json<Replayed>('drain', ...window, '--force');
+  assert.deepEqual(forced.visibility, { ...forced.visibility, consumed: 5, skippedHeld: 0, written: 3, replaced: 3 });
+  assert.deepEqual(await query('SELECT count(*) AS n, count(DISTINCT meta.id) AS ids FROM visibility_changes'), [{ n: 3, ids: 3 }]);
+  await json('merge');
+  const [kept] = await query<{ c: boolean }>(`SELECT revision_content_is_visible AS c FROM revisions WHERE revision_id = ${target.revisionId}`);
+  assert.equal(kept?.c, false);
   // An older change delivered in a later run loses to the stored one, and is recorded as merged.
   await produceRecords([{ topic: visibilityTopic, key: null, value: Buffer.from(JSON.stringify(visibilityEvent(target, '2026-11-20T09:59:59Z', visible, 'a0000000-0000-4000-8000-000000000006'))) }]);
   assert.equal((await json<{ visibility: { written: number } }>('drain', '--json')).visibility.written, 1);
