@@ -16,10 +16,12 @@ const MARK = '\uE000';
 /** The mark, raw or escaped: a string in the text that could decode to a marked one. */
 const MARK_IN_TEXT = /\uE000|\\u[eE]000/;
 /**
- * A whole string literal (skipped), or an integer token of 16 digits or more outside strings (the
- * shortest that can pass 2^53). The look-arounds keep fractions and exponents whole.
+ * A whole string literal (skipped), a quote that opens none (invalid JSON), or an integer token of
+ * 16 digits or more outside strings (the shortest that can pass 2^53). The look-arounds keep
+ * fractions and exponents whole; a leading zero or a following colon is invalid JSON, left to
+ * JSON.parse to refuse.
  */
-const TOKEN = /"[^"\\]*(?:\\.[^"\\]*)*"|(?<![\d.eE+-])-?\d{16,}(?![\d.eE])/g;
+const TOKEN = /"[^"\\]*(?:\\.[^"\\]*)*"|"|(?<![\d.eE+-])-?[1-9]\d{15,}(?![\d.eE]|\s*:)/g;
 const MARKED = /"\uE000(-?\d+)"/g;
 
 let lossless: typeof losslessJson | undefined;
@@ -36,15 +38,28 @@ function reviveMarked(_key: string, value: unknown): unknown {
   return typeof value === 'string' && value.startsWith(MARK) ? parseNumber(value.slice(1)) : value;
 }
 
+/** The text with big integer tokens marked; undefined if a string never closes (invalid JSON). */
+function markBigIntegers(text: string): string | undefined {
+  let out = '';
+  let last = 0;
+  TOKEN.lastIndex = 0;
+  for (let m = TOKEN.exec(text); m !== null; m = TOKEN.exec(text)) {
+    const token = m[0];
+    // Stop at the first quote that opens no string: scanning on from each later quote is quadratic.
+    if (token === '"') return undefined;
+    if (token.startsWith('"')) continue;
+    out += `${text.slice(last, m.index)}"${MARK}${token}"`;
+    last = m.index + token.length;
+  }
+  return last === 0 ? text : out + text.slice(last);
+}
+
+// Duplicate keys keep the last value, as in JSON.parse, Jackson and Python (lossless-json refuses them).
 function parseNative(text: string): unknown {
   if (MARK_IN_TEXT.test(text)) return fallback().parse(text, null, parseNumber);
-  let marked = false;
-  const withMarks = text.replace(TOKEN, (token) => {
-    if (token.startsWith('"')) return token;
-    marked = true;
-    return `"${MARK}${token}"`;
-  });
-  return marked ? JSON.parse(withMarks, reviveMarked) : JSON.parse(text);
+  const marked = markBigIntegers(text);
+  if (marked === undefined) return fallback().parse(text, null, parseNumber);
+  return marked === text ? JSON.parse(text) : JSON.parse(marked, reviveMarked);
 }
 
 /**
@@ -75,7 +90,7 @@ export function stringifyJsonBigInt(value: unknown, indent?: number): string {
         marked = true;
         return MARK + v.toString();
       }
-      if ((typeof v === 'string' && v.includes(MARK)) || key.includes(MARK)) clash = true;
+      if (((typeof v === 'string' || v instanceof String) && v.includes(MARK)) || key.includes(MARK)) clash = true;
       return v;
     },
     indent,

@@ -146,13 +146,34 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
       plans.push({ stored, ...(await planRanges(admin, s.topics, stored, o.allowGap === true)) });
     }
   } finally {
-    await admin.close();
+    await admin.close().catch(() => {});
   }
   const mainResult = await drainStream(o, streams[0]!, plans[0]!);
   if (streams.length === 1) return mainResult;
   // Progress and test hooks stay the main stream's.
   const { onProgress: _p, afterChunkWritten: _a, beforeCommit: _b, ...plain } = o;
-  return { ...mainResult, visibility: await drainStream(plain, streams[1]!, plans[1]!) };
+  const later = await replan(o, streams[1]!, plans[1]!);
+  return { ...mainResult, visibility: await drainStream(plain, streams[1]!, later) };
+}
+
+/**
+ * A stream's plan again, just before it is drained: the drain before it may take hours, in which
+ * retention can move a log start past the planned start. The ends stay those seen at the start.
+ */
+async function replan(o: DrainOptions, stream: DrainStream, plan: StreamPlan): Promise<StreamPlan> {
+  const ends = new Map(plan.ranges.map((r) => [partitionKey(r), r.endOffset]));
+  const admin = await KafkaAdmin.connect(kafkaOptions(o.config, o.logger));
+  try {
+    const now = await planRanges(admin, stream.topics, plan.stored, o.allowGap === true);
+    const ranges = now.ranges.flatMap((r) => {
+      const end = ends.get(partitionKey(r));
+      if (end === undefined) return []; // a partition added since the start: the next run reads it
+      return [{ ...r, endOffset: r.nextOffset > end ? r.nextOffset : r.endOffset < end ? r.endOffset : end }];
+    });
+    return { ...plan, ranges, gaps: now.gaps };
+  } finally {
+    await admin.close().catch(() => {});
+  }
 }
 
 /** One stream the drain reads, into its own table. */

@@ -147,7 +147,7 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
       streams.push({ kind: s.kind, table, ranges: await planReplay(admin, s.topics, table, o.fromMs, o.toMs) });
     }
   } finally {
-    await admin.close();
+    await admin.close().catch(() => {});
   }
   const main = await replayStream(o, streams[0]!);
   return streams.length === 1 ? main : { ...main, visibility: await replayStream(o, streams[1]!) };

@@ -3,6 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import type * as losslessJson from 'lossless-json';
 import { parseJsonBigInt, stringifyJsonBigInt } from '../../src/core/json-bigint.js';
@@ -54,6 +55,28 @@ test('invalid JSON is a DATA error that names the document and the position in t
       return true;
     },
   );
+});
+
+test('number forms JSON forbids stay refused, and a marked key never leaks out', () => {
+  for (const text of ['[0012345678901234567]', '[00000000000000001]', '{1234567890123456789:1}', '{"a": 12345678901234567890 :1}']) {
+    assert.throws(() => parseJsonBigInt(text), /is not valid JSON/, text);
+  }
+});
+
+test('a string that never closes is refused at once, not after a scan from every later quote', () => {
+  // 400 KB of escaped quotes: a rescan from each one took 72 s (quadratic); the first lone quote
+  // ends it in milliseconds. Sync code cannot be timed out in-process, so a child runs it.
+  const script = `import { parseJsonBigInt } from ${JSON.stringify(new URL('../../src/core/json-bigint.js', import.meta.url).href)};
+try { parseJsonBigInt('["' + '\\\\"'.repeat(200000)); } catch (e) { if (/is not valid JSON/.test(e.message)) process.exit(0); }
+process.exit(1);`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000 });
+  assert.equal(r.signal, null, 'finished within 20 s');
+  assert.equal(r.status, 0, String(r.stderr));
+});
+
+test('a String object holding the mark takes the fallback too', () => {
+  const value = [1n, new String('\uE0002')];
+  assert.equal(stringifyJsonBigInt(value), lossless.stringify(value));
 });
 
 /** Seeded xorshift, so a failure reproduces. */

@@ -23,7 +23,7 @@ import { loadConfig, type ConfigOverrides } from '../../src/pipeline/config.js';
 import { openEventsTable, runDrain } from '../../src/pipeline/drain.js';
 import { STAGING_PREFIX } from '../../src/pipeline/event-files.js';
 import { warehouseOf } from '../../src/pipeline/warehouse.js';
-import { KAFKA_BROKERS, messagesOf, produceRecords, rangesToEnd, readBounded, requireBroker, uniqueName, withAdmin } from '../helpers/kafka.js';
+import { createTestTopic, KAFKA_BROKERS, messagesOf, produceRecords, rangesToEnd, readBounded, requireBroker, uniqueName, withAdmin } from '../helpers/kafka.js';
 import { clone, realEvents } from '../events/helpers.js';
 
 let dir: string;
@@ -375,4 +375,40 @@ test('replay --from/--to restores lost rows without duplicating held ones or the
 
   const bad = await cli(job, 'drain', '--force');
   assert.equal(bad.code, ExitCode.Usage);
+});
+
+test('the visibility stream is planned again after the page change drain: retention moving its log start meanwhile is a gap, refused or accepted', { timeout: 300_000 }, async () => {
+  const base = newJob();
+  const visibilityTopic = await createTestTopic('mwlake.test.drain.rvc', 1);
+  const job = { ...base, env: { ...base.env, MWLAKE_VISIBILITY_TOPICS: visibilityTopic } };
+  await produce(job, 50, 6);
+  const legacy = (i: number) => ({
+    $schema: '/mediawiki/revision/visibility-change/1.0.0',
+    database: 'enwiki',
+    meta: { domain: 'en.wikipedia.org', dt: '2026-11-20T10:00:00Z', id: `b0000000-0000-4000-8000-${String(i).padStart(12, '0')}`, stream: 'mediawiki.revision-visibility-change' },
+    page_id: 1,
+    page_namespace: 0,
+    page_title: 'X',
+    performer: { user_groups: ['*'], user_id: 7, user_text: 'Oversighter' },
+    rev_id: 100 + i,
+    rev_timestamp: '2026-11-01T00:00:00Z',
+    visibility: { text: false, user: true, comment: true },
+  });
+  const produceLegacy = (from: number, n: number) => produceRecords(Array.from({ length: n }, (_, i) => ({ topic: visibilityTopic, key: null, value: Buffer.from(JSON.stringify(legacy(from + i))) })));
+  await produceLegacy(0, 2);
+  assert.equal((await drain(job)).visibility?.consumed, 2);
+  await produce(job, 20, 7);
+  await produceLegacy(2, 10);
+  // While the page change drain runs, retention removes offsets 2..7 of the visibility topic, unread.
+  const expire = (before: bigint) => async () => {
+    await withAdmin((a) => a.deleteRecords(visibilityTopic, [{ partition: 0, beforeOffset: before }]));
+  };
+  await assert.rejects(drain(job, { beforeCommit: expire(8n) }), (e: unknown) => e instanceof OffsetOutOfRangeError && e.message.includes(`${visibilityTopic}:0`));
+  // With --allow-gap the gap is accepted even when it grows during the run (to 2..15): the stream
+  // reads on from the log start it has when its turn comes, not from the one at the run's start.
+  await produce(job, 20, 8);
+  await produceLegacy(12, 10);
+  const accepted = await drain(job, { allowGap: true, beforeCommit: expire(16n) });
+  assert.equal(accepted.consumed, 20, 'the first run committed its page changes');
+  assert.deepEqual([accepted.visibility?.consumed, Object.keys(accepted.visibility?.gaps ?? {})], [6, [`${visibilityTopic}:0`]]);
 });
