@@ -54,28 +54,24 @@ function markBigIntegers(text: string): string | undefined {
   return last === 0 ? text : out + text.slice(last);
 }
 
-// Duplicate keys keep the last value, as in JSON.parse, Jackson and Python (lossless-json refuses them).
-function parseNative(text: string): unknown {
-  if (MARK_IN_TEXT.test(text)) return fallback().parse(text, null, parseNumber);
-  const marked = markBigIntegers(text);
-  if (marked === undefined) return fallback().parse(text, null, parseNumber);
-  return marked === text ? JSON.parse(text) : JSON.parse(marked, reviveMarked);
-}
-
 /**
  * Parses JSON keeping integers outside the safe range as bigint (inside it they stay numbers).
- * `what` names the document in the error message.
+ * `what` names the document in the error message. Duplicate keys keep the last value, as in
+ * JSON.parse, Jackson and Python (lossless-json refuses them).
  */
 export function parseJsonBigInt(text: string, what = 'JSON document'): unknown {
-  try {
-    return parseNative(text);
-  } catch {
-    // lossless-json's message names the position in the text as given (not as marked).
+  const marked = MARK_IN_TEXT.test(text) ? undefined : markBigIntegers(text);
+  if (marked !== undefined) {
     try {
-      return fallback().parse(text, null, parseNumber);
-    } catch (cause) {
-      throw new JobError('DATA', `${what} is not valid JSON: ${(cause as Error).message}`, { cause });
+      return marked === text ? JSON.parse(text) : JSON.parse(marked, reviveMarked);
+    } catch {
+      // Invalid: lossless-json says so below, naming the position in the text as given (not as marked).
     }
+  }
+  try {
+    return fallback().parse(text, null, parseNumber);
+  } catch (cause) {
+    throw new JobError('DATA', `${what} is not valid JSON: ${(cause as Error).message}`, { cause });
   }
 }
 

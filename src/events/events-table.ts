@@ -6,7 +6,7 @@
 import type { PartitionSpec } from '../iceberg/spec/partition.js';
 import type { IcebergType, NestedField, PrimitiveType, Schema } from '../iceberg/spec/types.js';
 
-/** A field in definition order (its id follows from the order); shared with visibility-table.ts. */
+/** A field in definition order (its id follows from the order); shared with visibility-change.ts. */
 export type Def = readonly [name: string, type: DefType, required?: boolean];
 export type DefType = PrimitiveType | { readonly struct: readonly Def[] } | { readonly list: DefType } | { readonly map: DefType };
 

@@ -1,9 +1,9 @@
 // `mwlake drain --from T1 --to T2`: re-reads the messages Kafka stamped in [T1, T2) (offsets for
 // times), for recovery, of each stream the job drains, into that stream's table. Only offsets the
 // table should already hold (below its stored next offsets) are replayed, and those it does hold
-// are skipped, so a replay never duplicates an event. With `force` the held rows of the window are replaced instead: position deletes for
-// them and the re-read events, in one snapshot. The stored offsets do not move, and error
-// events are not produced again (the first drain produced them).
+// are skipped, so a replay never duplicates an event. With `force` the held rows of the window are
+// replaced instead: position deletes for them and the re-read events, in one snapshot. The stored
+// offsets do not move, and error events are not produced again (the first drain produced them).
 
 import { randomUUID } from 'node:crypto';
 import { JobError } from '../core/errors.js';

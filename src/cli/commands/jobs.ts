@@ -7,6 +7,8 @@ import { stringifyJsonBigInt } from '../../core/json-bigint.js';
 import { isDirectory, makeDirectory } from '../../core/make-directory.js';
 import { duckDbMemory, loadConfig, type ConfigOverrides, type JobConfig } from '../../pipeline/config.js';
 import { warehouseOf } from '../../pipeline/warehouse.js';
+import type { StepProgress } from '../../pipeline/progress-hooks.js';
+import type { CliContext, RegisterCommand } from '../context.js';
 
 // Steps, and what only a running step needs, are imported when their command runs: startup loads
 // only commander and the job file code, which `mwlake query` pays for at every call.
@@ -20,16 +22,15 @@ const steps = {
   nightly: () => import('../../pipeline/nightly.js'),
   lease: () => import('../../pipeline/lease.js'),
   progress: () => import('../../core/progress.js'),
+  progressHooks: () => import('../../pipeline/progress-hooks.js'),
   summaries: () => import('../summaries.js'),
 };
 
 /** A step's progress on stderr, as hooks. */
 async function progressHooks(context: CliContext): Promise<StepProgress> {
-  const [{ createProgress }, { stepProgress }] = await Promise.all([steps.progress(), import('../../pipeline/progress-hooks.js')]);
+  const [{ createProgress }, { stepProgress }] = await Promise.all([steps.progress(), steps.progressHooks()]);
   return stepProgress(createProgress(context.stderr));
 }
-import type { StepProgress } from '../../pipeline/progress-hooks.js';
-import type { CliContext, RegisterCommand } from '../context.js';
 
 export interface CommonFlags {
   config?: string;
