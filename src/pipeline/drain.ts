@@ -131,23 +131,24 @@ async function planRanges(admin: KafkaAdmin, topics: readonly string[], stored: 
 
 export async function runDrain(o: DrainOptions): Promise<DrainResult> {
   const { config } = o;
-  const dryRun = o.dryRun === true ? { dryRun: true } : {};
   const [main, visibility] = eventStreams(config);
-  const streams: DrainStream[] = [{ ...main!, table: await openEventsTable(o.warehouse, config, dryRun), workers: config.drain.workers }];
-  // A small stream: no worker threads.
-  if (visibility !== undefined) streams.push({ ...visibility, table: await openEventsTable(o.warehouse, config, { ...dryRun, kind: visibility.kind }), workers: 0 });
   // Every stream's ranges are read before any is drained: the run is bounded by the end offsets
-  // seen at its start, and a missing topic or a gap in either stream stops it before it writes.
+  // seen at its start, and a missing topic or a gap in either stream stops it before it writes,
+  // tables included (planning reads a table that does not exist yet as an unwritten draft).
+  const planned: DrainStream[] = [{ ...main!, table: await openEventsTable(o.warehouse, config, { dryRun: true }), workers: config.drain.workers }];
+  // A small stream: no worker threads.
+  if (visibility !== undefined) planned.push({ ...visibility, table: await openEventsTable(o.warehouse, config, { dryRun: true, kind: visibility.kind }), workers: 0 });
   const admin = await KafkaAdmin.connect(kafkaOptions(config, o.logger));
   const plans: StreamPlan[] = [];
   try {
-    for (const s of streams) {
+    for (const s of planned) {
       const stored = storedOffsets(s.table);
       plans.push({ stored, ...(await planRanges(admin, s.topics, stored, o.allowGap === true)) });
     }
   } finally {
     await admin.close().catch(() => {});
   }
+  const streams = o.dryRun === true ? planned : await Promise.all(planned.map(async (s) => ({ ...s, table: await openEventsTable(o.warehouse, config, { kind: s.kind }) })));
   const mainResult = await drainStream(o, streams[0]!, plans[0]!);
   if (streams.length === 1) return mainResult;
   // Progress and test hooks stay the main stream's.

@@ -4,6 +4,7 @@
 // are skipped, so a replay never duplicates an event. With `force` the held rows of the window are
 // replaced instead: position deletes for them and the re-read events, in one snapshot. The stored
 // offsets do not move, and error events are not produced again (the first drain produced them).
+// `only` replays one stream alone (the others' topics are not even read).
 
 import { randomUUID } from 'node:crypto';
 import { JobError } from '../core/errors.js';
@@ -33,6 +34,8 @@ export interface ReplayOptions {
   readonly toMs: number;
   readonly force?: boolean;
   readonly dryRun?: boolean;
+  /** Replay this stream alone; the others are reported as skipped and their topics never read. */
+  readonly only?: EventKind;
 }
 
 export interface ReplayResult extends StreamReplayResult {
@@ -52,6 +55,8 @@ export interface StreamReplayResult {
   readonly files: number;
   readonly snapshotId?: string;
   readonly dryRun?: boolean;
+  /** Left out by `only`. */
+  readonly skipped?: true;
 }
 
 async function planReplay(admin: KafkaAdmin, topics: readonly string[], table: Table, fromMs: number, toMs: number): Promise<PartitionRange[]> {
@@ -137,23 +142,34 @@ interface StreamReplay {
 export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
   if (!(o.fromMs < o.toMs)) throw new JobError('USAGE', `--from must be before --to (found ${new Date(o.fromMs).toISOString()} and ${new Date(o.toMs).toISOString()})`);
   const { config, logger } = o;
-  const dryRun = o.dryRun === true ? { dryRun: true } : {};
   // Every stream's window is planned before any is read: a missing topic stops the replay before it writes.
-  const streams: StreamReplay[] = [];
+  const all = eventStreams(config);
+  if (o.only !== undefined && !all.some((s) => s.kind === o.only)) {
+    throw new JobError('USAGE', `the job drains no ${o.only} stream, so a replay cannot take it alone (its topics are not configured: kafka.visibility_topics)`);
+  }
+  const streams: (StreamReplay | undefined)[] = [];
   const admin = await KafkaAdmin.connect(kafkaOptions(config, logger));
   try {
-    for (const s of eventStreams(config)) {
-      const table = await openEventsTable(o.warehouse, config, { ...dryRun, kind: s.kind });
+    for (const s of all) {
+      if (o.only !== undefined && s.kind !== o.only) {
+        streams.push(undefined);
+        continue;
+      }
+      // A table that does not exist yet holds nothing to replay: it is read as a draft, never created.
+      const table = await openEventsTable(o.warehouse, config, { dryRun: true, kind: s.kind });
       streams.push({ kind: s.kind, table, ranges: await planReplay(admin, s.topics, table, o.fromMs, o.toMs) });
     }
   } finally {
     await admin.close().catch(() => {});
   }
-  const main = await replayStream(o, streams[0]!);
-  return streams.length === 1 ? main : { ...main, visibility: await replayStream(o, streams[1]!) };
+  const main = await replayStream(o, streams[0]);
+  return streams.length === 1 ? main : { ...main, visibility: await replayStream(o, streams[1]) };
 }
 
-async function replayStream(o: ReplayOptions, stream: StreamReplay): Promise<StreamReplayResult> {
+const SKIPPED: StreamReplayResult = { ranges: {}, consumed: 0, skippedHeld: 0, written: 0, replaced: 0, errored: 0, filtered: 0, deduplicated: 0, files: 0, skipped: true };
+
+async function replayStream(o: ReplayOptions, stream: StreamReplay | undefined): Promise<StreamReplayResult> {
+  if (stream === undefined) return SKIPPED;
   const { config, logger } = o;
   const { table, ranges } = stream;
   const rangeReport = Object.fromEntries(ranges.map((r) => [partitionKey(r), { from: r.nextOffset.toString(), to: r.endOffset.toString() }]));

@@ -8,6 +8,7 @@ import { isDirectory, makeDirectory } from '../../core/make-directory.js';
 import { duckDbMemory, loadConfig, type ConfigOverrides, type JobConfig } from '../../pipeline/config.js';
 import { warehouseOf } from '../../pipeline/warehouse.js';
 import type { StepProgress } from '../../pipeline/progress-hooks.js';
+import type { EventKind } from '../../events/staged-row.js';
 import type { CliContext, RegisterCommand } from '../context.js';
 
 // Steps, and what only a running step needs, are imported when their command runs: startup loads
@@ -25,6 +26,16 @@ const steps = {
   progressHooks: () => import('../../pipeline/progress-hooks.js'),
   summaries: () => import('../summaries.js'),
 };
+
+/** `--only-stream` values: the names the drain's result uses for each stream. */
+const REPLAY_STREAMS: Readonly<Record<string, EventKind>> = { page_change: 'page_change', visibility: 'revision_visibility_change' };
+
+function replayStream(flag: string | undefined): EventKind | undefined {
+  if (flag === undefined) return undefined;
+  const kind = REPLAY_STREAMS[flag];
+  if (kind === undefined) throw new JobError('USAGE', `--only-stream takes ${Object.keys(REPLAY_STREAMS).join(' or ')}, found ${JSON.stringify(flag)}`);
+  return kind;
+}
 
 /** A step's progress on stderr, as hooks. */
 async function progressHooks(context: CliContext): Promise<StepProgress> {
@@ -112,20 +123,23 @@ export const registerJobs: RegisterCommand = (program, context) => {
     .option('--from <iso-time>', 'replay: re-read the messages Kafka stamped from this time (with --to)')
     .option('--to <iso-time>', 'replay: up to this time, exclusive')
     .option('--force', 'replay: replace the rows the table already holds in the window instead of skipping them')
+    .option('--only-stream <stream>', `replay: only this stream, ${Object.keys(REPLAY_STREAMS).join(' or ')} (default: every stream the job drains)`)
     .option('--json', 'print the result as JSON even on a terminal')
-    .action(async (flags: CommonFlags & { maxEvents?: number; maxBytes?: number; allowGap?: boolean; from?: string; to?: string; force?: boolean; json?: boolean }) => {
+    .action(async (flags: CommonFlags & { maxEvents?: number; maxBytes?: number; allowGap?: boolean; from?: string; to?: string; force?: boolean; onlyStream?: string; json?: boolean }) => {
       const c = await config(flags, context, { createWarehouse: true });
       if (flags.from !== undefined || flags.to !== undefined) {
         const [fromMs, toMs] = [Date.parse(flags.from ?? ''), Date.parse(flags.to ?? '')];
         if (Number.isNaN(fromMs) || Number.isNaN(toMs)) throw new JobError('USAGE', `a replay needs --from and --to as ISO times, found ${JSON.stringify(flags.from)} and ${JSON.stringify(flags.to)}`);
+        const only = replayStream(flags.onlyStream);
         const { runReplay } = await steps.replay();
         const result = await withLease(c, context, 'drain', () =>
-          runReplay({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), fromMs, toMs, force: flags.force === true, dryRun: flags.dryRun === true }),
+          runReplay({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), fromMs, toMs, force: flags.force === true, dryRun: flags.dryRun === true, ...(only === undefined ? {} : { only }) }),
         flags.dryRun === true);
         print(context, { step: 'replay', ...result });
         return;
       }
       if (flags.force === true) throw new JobError('USAGE', '--force applies to a replay (--from/--to) only');
+      if (flags.onlyStream !== undefined) throw new JobError('USAGE', '--only-stream applies to a replay (--from/--to) only');
       const { runDrain } = await steps.drain();
       const hooks = await progressHooks(context);
       const result = await withLease(c, context, 'drain', () =>
