@@ -2,7 +2,8 @@
 // delivered the way production delivers it: two datacenter topics with switchovers (events of one
 // page may land on both, out of order), per-page order within a topic, at-least-once replays
 // (duplicates), canary events, late events (dt days before meta.dt, T409105) and, with a bad
-// fraction, malformed messages. Every record says what it is, so tests can count exactly.
+// fraction, malformed messages; with a visibility fraction, also the legacy visibility change
+// stream's events of older revisions. Every record says what it is, so tests can count exactly.
 // Pure and deterministic: seeded PRNG streams, no I/O, no clock. Imports events and gen only.
 
 import { JobError } from '../core/errors.js';
@@ -19,6 +20,8 @@ import type { ValidationErrorType } from '../events/validate.js';
 import { BAD_KIND_ERROR_TYPES, BAD_KINDS, makeBadMessage, type BadKind } from './bad-messages.js';
 import { buildCorpus } from './corpus.js';
 import { encodeEvent, History, type HistoryEvent } from './history.js';
+import { legacyVisibilityEvent } from './visibility-change.js';
+import { REVISION_VISIBILITY_CHANGE_STREAM } from '../events/visibility-change.js';
 import { Prng } from './prng.js';
 import { DEFAULT_WIKIS, isWikiId, wikiProfile } from './wikis.js';
 
@@ -58,7 +61,19 @@ export interface GeneratorOptions {
    * `eqiad.<stream>` and `codfw.<stream>`. Tests use their own to keep off shared topics.
    */
   readonly stream?: string;
+  /**
+   * Chance, per history step, of a legacy visibility change of an older revision (default 0: none).
+   * Those go to `eqiad.<visibilityStream>` or `codfw.<visibilityStream>` and draw from their own
+   * PRNG: without bad records, a `days` run delivers the same page change records with or without them.
+   */
+  readonly visibilityFraction?: number;
+  /** The legacy stream (default mediawiki.revision-visibility-change). */
+  readonly visibilityStream?: string;
 }
+
+/** What a record is an event of: a page change kind, or the legacy stream's visibility change. */
+export type GeneratedKind = PageChangeKind | typeof LEGACY_VISIBILITY_KIND;
+export const LEGACY_VISIBILITY_KIND = 'revision_visibility_change';
 
 export type RecordLabel = 'good' | 'duplicate' | 'canary' | 'late' | 'bad';
 export const RECORD_LABELS: readonly RecordLabel[] = ['good', 'duplicate', 'canary', 'late', 'bad'];
@@ -77,7 +92,7 @@ export interface GeneratedRecord {
   /** Kafka message timestamp, ms: meta.dt of the event (a duplicate keeps its original's). */
   readonly timestampMs: number;
   /** For event records (everything but bad). */
-  readonly kind?: PageChangeKind;
+  readonly kind?: GeneratedKind;
   readonly wikiId?: string;
   readonly pageId?: number;
   readonly revId?: number;
@@ -186,6 +201,11 @@ function checkOptions(options: GeneratorOptions): void {
   if (options.stream !== undefined && !/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$/.test(options.stream)) {
     bad(`stream ${JSON.stringify(options.stream)} is not a stream name like mediawiki.page_content_change.v1`);
   }
+  fraction('visibilityFraction', options.visibilityFraction, 0.5);
+  // The legacy stream's name has hyphens (it predates the naming rules).
+  if (options.visibilityStream !== undefined && !/^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*$/.test(options.visibilityStream)) {
+    bad(`visibilityStream ${JSON.stringify(options.visibilityStream)} is not a stream name like mediawiki.revision-visibility-change`);
+  }
   const max = options.maxContentBytes;
   if (max !== undefined && !(max >= 1024 && max <= 9.5 * MIB)) bad(`maxContentBytes must be between 1024 and ${9.5 * MIB}, found ${max}`);
 }
@@ -206,6 +226,7 @@ export function* generateRecords(options: GeneratorOptions): Generator<Generated
   const deliveryPrng = root.fork('delivery');
   const badPrng = root.fork('bad');
   const canaryPrng = root.fork('canary');
+  const visibilityPrng = root.fork('visibility');
 
   const wikiIds = options.wikis ?? DEFAULT_WIKIS;
   const stream = options.stream ?? PAGE_CONTENT_CHANGE_STREAM;
@@ -214,6 +235,8 @@ export function* generateRecords(options: GeneratorOptions): Generator<Generated
   const duplicateFraction = options.duplicateFraction ?? 0.01;
   const lateFraction = options.lateFraction ?? 0.005;
   const canaryIntervalMs = options.canaryIntervalMs ?? 15 * 60_000;
+  const visibilityFraction = options.visibilityFraction ?? 0;
+  const visibilityStream = options.visibilityStream ?? REVISION_VISIBILITY_CHANGE_STREAM;
   const maxContentBytes = options.maxContentBytes ?? 9.5 * MIB;
   const total = options.events;
   const spanMs = options.days !== undefined ? options.days * DAY_MS : ((total ?? 0) / eventsPerDay) * DAY_MS;
@@ -242,6 +265,12 @@ export function* generateRecords(options: GeneratorOptions): Generator<Generated
       to: i % 2 === 0 ? 'codfw' : 'eqiad',
     });
   }
+  /** The datacenter active at `ms` (the one a switchover moved to last). */
+  const activeAt = (ms: number): Datacenter => {
+    let active: Datacenter = 'eqiad';
+    for (const s of switchovers) if (ms >= s.atMs) active = s.to;
+    return active;
+  };
   /** The datacenter an event produced at `ms` goes to, and an extra delay (a draining backlog). */
   const route = (ms: number): [Datacenter, number] => {
     let active: Datacenter = 'eqiad';
@@ -309,6 +338,33 @@ export function* generateRecords(options: GeneratorOptions): Generator<Generated
     });
   };
 
+  const scheduleVisibility = (atMs: number): void => {
+    const change = history.changeOldRevisionVisibility(visibilityPrng);
+    if (change === undefined) return;
+    const datacenter = activeAt(atMs);
+    const deliverMs = atMs + 300 + visibilityPrng.int(2_500);
+    const event = legacyVisibilityEvent(change, { stream: visibilityStream, id: visibilityPrng.uuid() });
+    event.meta.dt = isoMillis(deliverMs);
+    queue.push({
+      deliverMs,
+      order: order++,
+      record: {
+        label: 'good',
+        datacenter,
+        topic: topicOf(datacenter, visibilityStream),
+        key: messageKeyOf(change.wiki.wikiId, change.page.pageId),
+        value: Buffer.from(JSON.stringify(event), 'utf8'),
+        timestampMs: deliverMs,
+        kind: LEGACY_VISIBILITY_KIND,
+        wikiId: change.wiki.wikiId,
+        pageId: change.page.pageId,
+        revId: change.revision.revId,
+        eventId: event.meta.id,
+        contentBytes: 0,
+      },
+    });
+  };
+
   const canaryExample = (SCHEMA_BUNDLE['/mediawiki/page/change/1.2.0']!['examples'] as unknown[])[0];
   const scheduleCanary = (atMs: number, datacenter: Datacenter): void => {
     // Production canaries are the schema's example with meta.domain "canary" (dt stays the example's).
@@ -351,6 +407,7 @@ export function* generateRecords(options: GeneratorOptions): Generator<Generated
         continue;
       }
       for (const event of history.step(Math.floor(nextHistoryMs), budgetLeft() >= 2)) scheduleHistory(event);
+      if (visibilityFraction > 0 && budgetLeft() > 0 && visibilityPrng.chance(visibilityFraction)) scheduleVisibility(Math.floor(nextHistoryMs));
       nextHistoryMs += historyPrng.exponential(DAY_MS / eventsPerDay);
     }
   };
@@ -401,9 +458,11 @@ export function* generateRecords(options: GeneratorOptions): Generator<Generated
       if (ring === undefined) recent.set(out.topic, (ring = []));
       ring.push(out);
       if (ring.length > MAX_REPLAY_BURST) ring.shift();
-      if (duplicateFraction > 0 && deliveryPrng.chance(duplicateFraction / averageBurst)) {
-        const burst = Math.min(deliveryPrng.range(1, MAX_REPLAY_BURST), ring.length, Math.max(0, budgetLeft()));
-        const replayAt = next.deliverMs + 1_000 + deliveryPrng.int(20_000);
+      // The legacy stream's replays draw from its own PRNG, as everything of that stream does.
+      const prng = out.kind === LEGACY_VISIBILITY_KIND ? visibilityPrng : deliveryPrng;
+      if (duplicateFraction > 0 && prng.chance(duplicateFraction / averageBurst)) {
+        const burst = Math.min(prng.range(1, MAX_REPLAY_BURST), ring.length, Math.max(0, budgetLeft()));
+        const replayAt = next.deliverMs + 1_000 + prng.int(20_000);
         ring.slice(ring.length - burst).forEach((original, i) => {
           queue.push({
             deliverMs: replayAt + i,

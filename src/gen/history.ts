@@ -99,10 +99,34 @@ export function encodeEvent(corpus: Corpus, event: HistoryEvent): Buffer {
   return Buffer.concat(parts);
 }
 
-interface Visibility {
+export interface Visibility {
   content: boolean;
   editor: boolean;
   comment: boolean;
+}
+
+/** A change of an older revision's visibility: what a legacy visibility change event says. */
+export interface OldRevisionVisibilityChange {
+  readonly wiki: WikiProfile;
+  readonly page: { readonly pageId: number; readonly title: string; readonly namespaceId: number; readonly isRedirect: boolean };
+  readonly revision: { readonly revId: number; readonly dt: string; readonly parentId: number | undefined; readonly minor: boolean; readonly size: number; readonly sha1: string; readonly model: string; readonly format: string };
+  readonly before: Readonly<Visibility>;
+  readonly after: Readonly<Visibility>;
+}
+
+/** The flags after a visibility change: mostly hiding one part, sometimes everything, sometimes restoring. */
+function changedVisibility(prng: Prng, before: Readonly<Visibility>): Visibility {
+  const after = { ...before };
+  const hiddenNow = (['content', 'editor', 'comment'] as const).filter((part) => !before[part]);
+  const x = prng.float();
+  if (hiddenNow.length > 0 && x < 0.15) {
+    for (const part of hiddenNow) after[part] = true;
+  } else if (x < 0.5) after.comment = false;
+  else if (x < 0.72) after.editor = false;
+  else if (x < 0.9) after.content = false;
+  else after.content = after.editor = after.comment = false;
+  if (after.content === before.content && after.editor === before.editor && after.comment === before.comment) after.comment = !before.comment;
+  return after;
 }
 
 interface SlotState {
@@ -253,6 +277,31 @@ export class History {
       case 'visibility_change':
         return [this.visibilityChange(wiki, timeMs)];
     }
+  }
+
+  /**
+   * Changes the visibility of a live page's previous revision, which the legacy visibility change
+   * stream carries (page_change carries the latest revision's only); undefined when `prng` finds no
+   * such page. Draws only from `prng`: the page change history is the same with or without these.
+   */
+  changeOldRevisionVisibility(prng: Prng): OldRevisionVisibilityChange | undefined {
+    const wiki = this.wikis[prng.weighted(this.wikiWeights)]!;
+    for (let attempt = 0; attempt < 6 && wiki.live.length > 0; attempt++) {
+      const page = wiki.live[prng.int(wiki.live.length)]!;
+      const rev = page.previous;
+      if (rev === undefined) continue;
+      const before = { ...rev.visibility };
+      rev.visibility = changedVisibility(prng, before);
+      const main = rev.slots.find((slot) => slot.role === 'main') ?? rev.slots[0]!;
+      return {
+        wiki: wiki.profile,
+        page: { pageId: page.pageId, title: page.title, namespaceId: page.ns.id, isRedirect: page.isRedirect },
+        revision: { revId: rev.revId, dt: rev.dt, parentId: rev.parentId, minor: rev.minor, size: rev.size, sha1: rev.sha1, model: main.model, format: main.format },
+        before,
+        after: { ...rev.visibility },
+      };
+    }
+    return undefined;
   }
 
   // ---- content ------------------------------------------------------------------------------
@@ -718,16 +767,7 @@ export class History {
     if (page === undefined) return this.create(wiki, timeMs);
     const rev = page.latest;
     const before = { ...rev.visibility };
-    const after = { ...rev.visibility };
-    const hiddenNow = (['content', 'editor', 'comment'] as const).filter((part) => !before[part]);
-    const x = this.prng.float();
-    if (hiddenNow.length > 0 && x < 0.15) {
-      for (const part of hiddenNow) after[part] = true;
-    } else if (x < 0.5) after.comment = false;
-    else if (x < 0.72) after.editor = false;
-    else if (x < 0.9) after.content = false;
-    else after.content = after.editor = after.comment = false;
-    if (after.content === before.content && after.editor === before.editor && after.comment === before.comment) after.comment = !before.comment;
+    const after = changedVisibility(this.prng, before);
     rev.visibility = after;
     const prior: Partial<RevisionEntity> = {};
     if (after.content !== before.content) prior.is_content_visible = before.content;

@@ -3,7 +3,7 @@
 
 import { PAGE_CHANGE_KINDS, type PageChangeKind } from '../events/page-change.js';
 import type { BadKind } from './bad-messages.js';
-import { RECORD_LABELS, type GeneratedRecord, type RecordLabel } from './generator.js';
+import { LEGACY_VISIBILITY_KIND, RECORD_LABELS, type GeneratedRecord, type RecordLabel } from './generator.js';
 
 export interface GenSummary {
   records: number;
@@ -14,6 +14,8 @@ export interface GenSummary {
   byLabel: Record<RecordLabel, number>;
   /** Page change kinds of the events that are part of the history (labels good and late). */
   byKind: Record<PageChangeKind, number>;
+  /** Legacy visibility change events (label good; their duplicates count as duplicates). */
+  visibilityChanges: number;
   byBadKind: Partial<Record<BadKind, number>>;
   byTopic: Record<string, number>;
   /** Event records delivered after a later event of the same page. */
@@ -30,6 +32,7 @@ export function emptySummary(): GenSummary {
     contentBytes: 0,
     byLabel: Object.fromEntries(RECORD_LABELS.map((label) => [label, 0])) as Record<RecordLabel, number>,
     byKind: Object.fromEntries(PAGE_CHANGE_KINDS.map((kind) => [kind, 0])) as Record<PageChangeKind, number>,
+    visibilityChanges: 0,
     byBadKind: {},
     byTopic: {},
     outOfOrder: 0,
@@ -44,7 +47,10 @@ export function addToSummary(summary: GenSummary, record: GeneratedRecord): GenS
   summary.valueBytes += record.value.length;
   summary.contentBytes += record.contentBytes;
   summary.byLabel[record.label]++;
-  if ((record.label === 'good' || record.label === 'late') && record.kind !== undefined) summary.byKind[record.kind]++;
+  if ((record.label === 'good' || record.label === 'late') && record.kind !== undefined) {
+    if (record.kind === LEGACY_VISIBILITY_KIND) summary.visibilityChanges++;
+    else summary.byKind[record.kind]++;
+  }
   if (record.badKind !== undefined) summary.byBadKind[record.badKind] = (summary.byBadKind[record.badKind] ?? 0) + 1;
   summary.byTopic[record.topic] = (summary.byTopic[record.topic] ?? 0) + 1;
   if (record.outOfOrder) summary.outOfOrder++;

@@ -7,6 +7,7 @@ import { JobError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { fileLocation, LocalStorage, type ObjectWriter } from '../core/storage.js';
 import { DATACENTERS, MAX_EVENT_BYTES, PAGE_CONTENT_CHANGE_STREAM, topicOf } from '../events/page-change.js';
+import { REVISION_VISIBILITY_CHANGE_STREAM } from '../events/visibility-change.js';
 import { KafkaAdmin } from '../kafka/admin.js';
 import { KafkaProducer } from '../kafka/producer.js';
 import { generateRecords, isSingleLine, type GeneratedRecord, type GeneratorOptions } from '../gen/generator.js';
@@ -148,12 +149,13 @@ class KafkaSink implements RecordSink {
     private readonly producer: KafkaProducer,
   ) {}
 
-  static async open(target: Extract<GenTarget, { kind: 'kafka' }>, stream: string, logger: Logger): Promise<KafkaSink> {
+  /** Creates both datacenter topics of every stream in `streams` that are missing. */
+  static async open(target: Extract<GenTarget, { kind: 'kafka' }>, streams: readonly string[], logger: Logger): Promise<KafkaSink> {
     const options = { brokers: target.brokers, clientId: 'mwlake-gen', logger };
     const admin = await KafkaAdmin.connect(options);
+    const topics = streams.flatMap((stream) => DATACENTERS.map((datacenter) => topicOf(datacenter, stream)));
     try {
-      for (const datacenter of DATACENTERS) {
-        const topic = topicOf(datacenter, stream);
+      for (const topic of topics) {
         const created = await admin.createTopic({ topic, partitions: target.partitions, configs: TOPIC_CONFIGS });
         if (created) logger.info({ topic, partitions: target.partitions, configs: TOPIC_CONFIGS }, 'created topic');
         else logger.warn({ topic }, 'topic exists: unless its retention.ms is -1, records stamped with a past meta.dt may be deleted by retention');
@@ -162,7 +164,7 @@ class KafkaSink implements RecordSink {
       await admin.close();
     }
     const producer = await KafkaProducer.connect({ ...options, compression: 'snappy' });
-    return new KafkaSink(`kafka://${target.brokers.join(',')}/${topicOf('eqiad', stream)},${topicOf('codfw', stream)}`, producer);
+    return new KafkaSink(`kafka://${target.brokers.join(',')}/${topics.join(',')}`, producer);
   }
 
   write(record: GeneratedRecord): Promise<void> {
@@ -180,8 +182,14 @@ class KafkaSink implements RecordSink {
 
 async function openSink(options: GenRunOptions, storage: LocalStorage, logger: Logger): Promise<RecordSink> {
   const { target } = options;
-  if (target.kind === 'file') return FileSink.open(storage, target.path, target.overwrite === true);
-  return KafkaSink.open(target, options.generator.stream ?? PAGE_CONTENT_CHANGE_STREAM, logger);
+  const { stream, visibilityFraction, visibilityStream } = options.generator;
+  if (target.kind === 'file') {
+    // A JSONL file holds one stream's messages.
+    if ((visibilityFraction ?? 0) > 0) throw new JobError('USAGE', 'legacy visibility changes (--visibility-fraction) are a second stream: they need Kafka as the target (--to kafka), not a file');
+    return FileSink.open(storage, target.path, target.overwrite === true);
+  }
+  const streams = [stream ?? PAGE_CONTENT_CHANGE_STREAM, ...((visibilityFraction ?? 0) > 0 ? [visibilityStream ?? REVISION_VISIBILITY_CHANGE_STREAM] : [])];
+  return KafkaSink.open(target, streams, logger);
 }
 
 /** Generates the stream into the target; returns the summary and rate. */

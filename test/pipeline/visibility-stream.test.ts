@@ -29,14 +29,17 @@ const stream = uniqueName('mwlake.test.vis').replaceAll('-', '_');
 const visibilityTopic = `eqiad.${stream}.revision-visibility-change`;
 const job = `job_${stream}`;
 
+/** The job the CLI runs as: each test sets its own. */
+let current = { job, warehouse: 'wh', topics: `eqiad.${stream},codfw.${stream}`, visibilityTopics: visibilityTopic };
+
 function env(): NodeJS.ProcessEnv {
   return {
-    MWLAKE_JOB_NAME: job,
-    MWLAKE_WAREHOUSE: join(dir, 'wh'),
+    MWLAKE_JOB_NAME: current.job,
+    MWLAKE_WAREHOUSE: join(dir, current.warehouse),
     MWLAKE_DUMPS_ROOT: join(dir, 'dumps'),
     KAFKA_BROKERS: KAFKA_BROKERS.join(','),
-    MWLAKE_TOPICS: `eqiad.${stream},codfw.${stream}`,
-    MWLAKE_VISIBILITY_TOPICS: visibilityTopic,
+    MWLAKE_TOPICS: current.topics,
+    MWLAKE_VISIBILITY_TOPICS: current.visibilityTopics,
     MWLAKE_METRICS_FILE: join(dir, 'mwlake.prom'),
   };
 }
@@ -250,4 +253,33 @@ test('legacy visibility changes of old revisions reach the state and the dumps; 
     const got = (r['rows'] as { rev_id: string; visibility: { text: boolean } }[]).map((x) => `${x.rev_id}:${x.visibility.text}`).sort();
     assert.deepEqual(got, [`${target.revisionId}:false`, `${target.revisionId}:true`, `${target.revisionId}:true`, `${unknown.revisionId}:false`].sort(), String(r['engine']));
   }
+});
+
+test('gen --visibility-fraction feeds the legacy stream: after drain and merge, a revision whose newest event is a legacy one has its flags', { timeout: 300_000 }, async () => {
+  const genStream = uniqueName('mwlake.test.visgen').replaceAll('-', '_');
+  current = { job: `job_${genStream}`, warehouse: 'wh-gen', topics: `eqiad.${genStream},codfw.${genStream}`, visibilityTopics: `eqiad.${genStream}.rvc,codfw.${genStream}.rvc` };
+  const gen = await cli('gen', '--seed', '3', '--events', '4000', '--start', '2026-11-01', '--wikis', 'enwiki,dewiki', '--stream', genStream,
+    '--visibility-fraction', '0.05', '--visibility-stream', `${genStream}.rvc`, '--partitions', '2', '--to', 'kafka', '--brokers', KAFKA_BROKERS.join(','));
+  assert.equal(gen.code, 0, gen.err);
+  const report = JSON.parse(gen.out) as { records: number; visibilityChanges: number; byTopic: Record<string, number> };
+  assert.ok(report.visibilityChanges > 50, gen.out);
+  // Every legacy change is written once (their replays are dropped as repeats of a meta.id).
+  const drained = await json<{ written: number; visibility: { written: number } }>('drain', '--json');
+  assert.equal(drained.visibility.written, report.visibilityChanges);
+  await json('merge');
+  const [outcome] = await query<{ checked: number; known: number; wrong: number }>(
+    `WITH legacy AS (
+       SELECT database AS wiki_id, rev_id, visibility, meta.dt AS dt FROM visibility_changes
+       QUALIFY row_number() OVER (PARTITION BY database, rev_id ORDER BY meta.dt DESC) = 1),
+     page_changes AS (SELECT wiki_id, revision.rev_id AS rev_id, max(meta.dt) AS dt FROM events GROUP BY ALL)
+     SELECT count(*) AS checked, count(r.page_id) AS known,
+       count(*) FILTER (WHERE r.revision_content_is_visible IS DISTINCT FROM l.visibility.text OR r.user_is_visible IS DISTINCT FROM l.visibility.user
+         OR r.revision_comment_is_visible IS DISTINCT FROM l.visibility.comment) AS wrong
+     FROM legacy l JOIN revisions_raw r ON r.wiki_id = l.wiki_id AND r.revision_id = l.rev_id
+     LEFT JOIN page_changes p ON p.wiki_id = l.wiki_id AND p.rev_id = l.rev_id
+     WHERE p.dt IS NULL OR p.dt < l.dt`,
+  );
+  assert.ok(outcome !== undefined && Number(outcome.checked) > 50, JSON.stringify(outcome));
+  assert.ok(Number(outcome.known) > 20, 'most changed revisions are in the stream, not only older than it');
+  assert.equal(Number(outcome.wrong), 0, JSON.stringify(outcome));
 });

@@ -23,6 +23,8 @@ interface GenFlags {
   brokers?: string;
   partitions: string;
   stream?: string;
+  visibilityFraction?: string;
+  visibilityStream?: string;
 }
 
 function usage(message: string): JobError {
@@ -90,6 +92,8 @@ async function run(flags: GenFlags, context: CliContext): Promise<void> {
         duplicateFraction: fraction('--duplicate-fraction', flags.duplicateFraction),
         lateFraction: fraction('--late-fraction', flags.lateFraction),
         ...(flags.stream === undefined ? {} : { stream: flags.stream }),
+        ...(flags.visibilityFraction === undefined ? {} : { visibilityFraction: fraction('--visibility-fraction', flags.visibilityFraction) }),
+        ...(flags.visibilityStream === undefined ? {} : { visibilityStream: flags.visibilityStream }),
       },
       target: target(flags, context.env),
       ...(flags.labels === undefined ? {} : { labelsPath: flags.labels, overwriteLabels: flags.force === true }),
@@ -108,6 +112,7 @@ async function run(flags: GenFlags, context: CliContext): Promise<void> {
       records: report.records,
       byLabel: report.byLabel,
       byKind: report.byKind,
+      ...(report.visibilityChanges > 0 ? { visibilityChanges: report.visibilityChanges } : {}),
       byBadKind: report.byBadKind,
       byTopic: report.byTopic,
       outOfOrder: report.outOfOrder,
@@ -144,17 +149,22 @@ export const registerGen: RegisterCommand = (program: Command, context: CliConte
     .option('--brokers <list>', 'Kafka bootstrap brokers host:port[,…] (default $KAFKA_BROKERS)')
     .option('--partitions <n>', 'partitions of topics created for --to kafka', '6')
     .option('--stream <name>', 'stream name: meta.stream and topics eqiad.<name>, codfw.<name> (default mediawiki.page_content_change.v1)')
+    .option('--visibility-fraction <f>', 'also produce legacy visibility changes of older revisions, at about this chance per history event (default 0; needs --to kafka)')
+    .option('--visibility-stream <name>', 'the legacy stream: meta.stream and topics eqiad.<name>, codfw.<name> (default mediawiki.revision-visibility-change)')
     .addHelpText(
       'after',
       `
 Output: to a file, one message value per line; to Kafka, topics eqiad.mediawiki.page_content_change.v1 and
 codfw.mediawiki.page_content_change.v1 (created if missing), key {"wiki_id":…,"page_id":…}, snappy compression.
 Prints one JSON line with counts per label (good, duplicate, canary, late, bad), page_change_kind, bad kind and topic.
+With --visibility-fraction, legacy mediawiki.revision-visibility-change events (schema 1.0.0) of older revisions go
+to their own topics, and visibilityChanges counts them.
 
 Examples:
   mwlake gen --seed 7 --events 5000 --out events.jsonl
   mwlake gen --seed 7 --days 2 --rate 50000 --bad-fraction 0.01 --out events.jsonl --labels labels.jsonl
-  mwlake gen --seed 7 --events 100000 --to kafka --brokers 127.0.0.1:9092`,
+  mwlake gen --seed 7 --events 100000 --to kafka --brokers 127.0.0.1:9092
+  mwlake gen --seed 7 --days 1 --rate 20000 --visibility-fraction 0.01 --to kafka --brokers 127.0.0.1:9092`,
     )
     .action(async (flags: GenFlags) => run(flags, context));
 };
