@@ -16,8 +16,19 @@ const KEY_ORDER_CHARS = 48;
  * SQL for the stored key of an event row of the events table (`meta.dt` µs in UTC, rev id
  * zero-padded to 20 digits, then meta.id). Requires `SET TimeZone = 'UTC'` on the connection.
  */
-export const EVENT_KEY_SQL =
-  "strftime(coalesce(meta.dt, dt), '%Y-%m-%dT%H:%M:%S.%fZ') || '|' || lpad(coalesce(revision.rev_id, 0)::VARCHAR, 20, '0') || '|' || coalesce(meta.id, '')";
+export const EVENT_KEY_SQL = pageChangeKeySql('coalesce(meta.dt, dt)');
+
+function pageChangeKeySql(time: string): string {
+  return `strftime(${time}, '%Y-%m-%dT%H:%M:%S.%fZ') || '|' || lpad(coalesce(revision.rev_id, 0)::VARCHAR, 20, '0') || '|' || coalesce(meta.id, '')`;
+}
+
+/**
+ * SQL for the key of an event's visibility flags, given its EVENT_KEY_SQL as `k`. A create or an
+ * edit states the flags its revision was made with, so it ranks at its `dt`, when the revision was
+ * made: delivered late (T409105: `dt` weeks before meta.dt), it must not undo a suppression made
+ * since. Every other kind states the flags as of its meta.dt.
+ */
+export const VISIBILITY_KEY_SQL = `CASE WHEN page_change_kind IN ('create', 'edit') AND dt IS NOT NULL THEN ${pageChangeKeySql('dt')} ELSE k END`;
 
 /**
  * EVENT_KEY_SQL for a row of the legacy revision visibility change table (meta.dt and rev_id in
@@ -26,8 +37,13 @@ export const EVENT_KEY_SQL =
 export const VISIBILITY_EVENT_KEY_SQL =
   "strftime(meta.dt, '%Y-%m-%dT%H:%M:%S.%fZ') || '|' || lpad(rev_id::VARCHAR, 20, '0') || '|' || coalesce(meta.id, '')";
 
-/** SQL for an event's rank among one merge's events (`k` being its EVENT_KEY_SQL): ties by Kafka offset. */
-export const EVENT_RANK_SQL = `left(k, ${KEY_ORDER_CHARS}) || '|' || lpad(_kafka_offset::VARCHAR, 20, '0') || '|' || k`;
+/** SQL for an event's rank among one merge's events by its key column `key`: ties by Kafka offset. */
+export function eventRankSql(key: string): string {
+  return `left(${key}, ${KEY_ORDER_CHARS}) || '|' || lpad(_kafka_offset::VARCHAR, 20, '0') || '|' || ${key}`;
+}
+
+/** The rank by `k`, the event's EVENT_KEY_SQL. */
+export const EVENT_RANK_SQL = eventRankSql('k');
 
 /** SQL true when the delta's key `delta` (from the highest-ranked event) beats the stored key `stored`. */
 export function keyWinsSql(delta: string, stored: string): string {

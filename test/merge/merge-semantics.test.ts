@@ -44,6 +44,8 @@ interface EventSpec {
   readonly priorPage?: number;
   readonly id?: string;
   readonly withoutMetaDt?: boolean;
+  /** The event's `dt`, when it is not `at` (meta.dt): a late event's is days earlier (T409105). */
+  readonly dt?: string;
 }
 
 function event(s: EventSpec): PageChangeEvent {
@@ -66,7 +68,7 @@ function event(s: EventSpec): PageChangeEvent {
   const raw = {
     $schema: '/mediawiki/page/change/1.2.0',
     meta,
-    dt: s.at,
+    dt: s.dt ?? s.at,
     wiki_id: 'enwiki',
     changelog_kind: CHANGELOG[s.kind],
     page_change_kind: s.kind,
@@ -168,4 +170,14 @@ test('an event without meta.dt (the schema requires only meta.stream) is ordered
     event({ kind: 'visibility_change', at: '2026-11-01T09:00:00Z', page: 20, rev: 200, revAt: '2026-11-01T10:00:00Z', visible: [true, false, true] }),
   ]]);
   assert.deepEqual(revisions.map((r) => [r.rev, r.editorVisible]), [[200, true]], 'the create (10:00) is newer than the visibility change stamped 09:00');
+});
+
+test('a create or edit delivered late (dt days before meta.dt) does not undo a visibility change made since', { timeout: 120_000 }, async () => {
+  const made = '2026-11-01T10:00:00Z';
+  const late = event({ kind: 'create', at: '2026-11-10T10:00:00Z', dt: made, page: 30, rev: 300, revAt: made });
+  const hide = event({ kind: 'visibility_change', at: '2026-11-02T10:00:00Z', page: 30, rev: 300, revAt: made, visible: [true, false, true] });
+  for (const [name, batches] of [['one merge', [[hide, late]]], ['one merge, late first', [[late, hide]]], ['two merges', [[hide], [late]]]] as const) {
+    const { revisions } = await mergeRuns(batches);
+    assert.deepEqual(revisions.map((r) => [r.rev, r.editorVisible, r.body]), [[300, false, 'body of 300']], `${name}: the editor stays hidden`);
+  }
 });

@@ -1,6 +1,7 @@
 // An independent reference for the merge: a plain in-memory fold over the events, sorted by the
 // ordering rule (meta.dt, revision id, then delivery order) and applied one by one, later events overwriting
-// whatever part of the state they carry. The merge computes the same thing as per-group maxima in
+// whatever part of the state they carry; visibility flags likewise in their own order (a create's
+// or an edit's at its dt). The merge computes the same thing as per-group maxima in
 // SQL; agreeing on every generated stream is the test.
 
 export interface RefRevision {
@@ -47,17 +48,25 @@ function orderKey(e: Json): [bigint, number] {
   return [micros(e.meta.dt ?? e.dt), e.revision?.rev_id ?? 0];
 }
 
-function compare(a: { e: Json; at: number }, b: { e: Json; at: number }): number {
-  const [ad, ar] = orderKey(a.e);
-  const [bd, br] = orderKey(b.e);
-  if (ad !== bd) return ad < bd ? -1 : 1;
-  if (ar !== br) return ar < br ? -1 : 1;
-  return a.at - b.at;
+/** The order of visibility flags: a create or an edit states them as of its dt, when its revision was made. */
+function visibilityOrderKey(e: Json): [bigint, number] {
+  const made = (e.page_change_kind === 'create' || e.page_change_kind === 'edit') && e.dt != null;
+  return made ? [micros(e.dt), e.revision?.rev_id ?? 0] : orderKey(e);
+}
+
+function comparing(key: (e: Json) => [bigint, number]) {
+  return (a: { e: Json; at: number }, b: { e: Json; at: number }): number => {
+    const [ad, ar] = key(a.e);
+    const [bd, br] = key(b.e);
+    if (ad !== bd) return ad < bd ? -1 : 1;
+    if (ar !== br) return ar < br ? -1 : 1;
+    return a.at - b.at;
+  };
 }
 
 export function referenceState(events: readonly Json[]): { revisions: Map<string, RefRevision>; pages: Map<string, RefPage> } {
   const history = events.filter((e) => e.meta?.domain !== 'canary' && e.wiki_id != null && e.page_change_kind != null);
-  const sorted = history.map((e, at) => ({ e, at })).sort(compare).map((x) => x.e);
+  const sorted = history.map((e, at) => ({ e, at })).sort(comparing(orderKey)).map((x) => x.e);
   const revisions = new Map<string, RefRevision>();
   const pages = new Map<string, RefPage>();
   const page = (wiki: string, id: number): RefPage => {
@@ -97,11 +106,6 @@ export function referenceState(events: readonly Json[]): { revisions: Map<string
         row.user_text = r.editor.user_text ?? null;
       }
       if (r.comment != null) row.revision_comment = r.comment;
-      if (r.is_content_visible != null) {
-        row.revision_content_is_visible = r.is_content_visible;
-        row.user_is_visible = r.is_editor_visible ?? null;
-        row.revision_comment_is_visible = r.is_comment_visible ?? null;
-      }
     }
     if (e.page?.page_id != null) {
       const p = page(e.wiki_id, e.page.page_id);
@@ -117,6 +121,15 @@ export function referenceState(events: readonly Json[]): { revisions: Map<string
     }
     const oldId = e.prior_state?.page?.page_id;
     if (e.page_change_kind === 'undelete' && oldId != null && oldId !== e.page?.page_id) page(e.wiki_id, oldId).page_merged_into_page_id = e.page.page_id;
+  }
+  // Visibility flags in their own order.
+  for (const { e } of history.map((e, at) => ({ e, at })).sort(comparing(visibilityOrderKey))) {
+    const r = e.revision;
+    if (r?.rev_id == null || r.is_content_visible == null) continue;
+    const row = revisions.get(`${e.wiki_id}:${r.rev_id}`)!;
+    row.revision_content_is_visible = r.is_content_visible;
+    row.user_is_visible = r.is_editor_visible ?? null;
+    row.revision_comment_is_visible = r.is_comment_visible ?? null;
   }
   return { revisions, pages };
 }
