@@ -64,7 +64,7 @@ export interface GeneratorOptions {
   /**
    * Chance, per history step, of a legacy visibility change of an older revision (default 0: none).
    * Those go to `eqiad.<visibilityStream>` or `codfw.<visibilityStream>` and draw from their own
-   * PRNG: without bad records, a `days` run delivers the same page change records with or without them.
+   * PRNG: a `days` run delivers the same page change and bad records with or without them.
    */
   readonly visibilityFraction?: number;
   /** The legacy stream (default mediawiki.revision-visibility-change). */
@@ -178,7 +178,8 @@ function isoMillis(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-function checkOptions(options: GeneratorOptions): void {
+/** Throws USAGE for options generateRecords would refuse; callers check before any side effect. */
+export function checkOptions(options: GeneratorOptions): void {
   const bad = (message: string): never => {
     throw new JobError('USAGE', message, { context: { options } });
   };
@@ -290,6 +291,8 @@ export function* generateRecords(options: GeneratorOptions): Generator<Generated
 
   /** Per page and topic: the last delivery time, so one page's events stay in order within a topic. */
   const lastDelivery = new Map<string, { topic: string; ms: number }>();
+  /** Per revision (with legacy visibility changes only): its latest on-time delivery. */
+  const revisionDelivery = new Map<string, number>();
   /** Per page: the highest history position delivered so far. */
   const maxHistorySeq = new Map<string, number>();
   /** Per topic: recent good/late records, for replays. */
@@ -309,6 +312,10 @@ export function* generateRecords(options: GeneratorOptions): Generator<Generated
       const last = lastDelivery.get(pageKey);
       if (last !== undefined && last.topic === topic && deliverMs <= last.ms) deliverMs = last.ms + 1;
       lastDelivery.set(pageKey, { topic, ms: deliverMs });
+      if (visibilityFraction > 0) {
+        const revisionKey = `${event.wikiId}\u0000${event.revId}`;
+        revisionDelivery.set(revisionKey, Math.max(deliverMs, revisionDelivery.get(revisionKey) ?? -Infinity));
+      }
     }
     event.event.meta.dt = isoMillis(deliverMs);
     const value = encodeEvent(corpus, event);
@@ -342,7 +349,10 @@ export function* generateRecords(options: GeneratorOptions): Generator<Generated
     const change = history.changeOldRevisionVisibility(visibilityPrng);
     if (change === undefined) return;
     const datacenter = activeAt(atMs);
-    const deliverMs = atMs + 300 + visibilityPrng.int(2_500);
+    // After every event of the revision delivered on time, as production's clocks would stamp it.
+    const revisionKey = `${change.wiki.wikiId}\u0000${change.revision.revId}`;
+    const deliverMs = Math.max(atMs + 300 + visibilityPrng.int(2_500), (revisionDelivery.get(revisionKey) ?? -Infinity) + 1);
+    revisionDelivery.set(revisionKey, deliverMs);
     const event = legacyVisibilityEvent(change, { stream: visibilityStream, id: visibilityPrng.uuid() });
     event.meta.dt = isoMillis(deliverMs);
     queue.push({
@@ -416,7 +426,8 @@ export function* generateRecords(options: GeneratorOptions): Generator<Generated
   for (;;) {
     if (total !== undefined && emitted >= total) return;
     refill();
-    if (template !== undefined && badFraction > 0 && budgetLeft() >= 1 && badPrng.chance(badFraction)) {
+    // No draw before a legacy record: bad records fall between the same page change records either way.
+    if (template !== undefined && badFraction > 0 && budgetLeft() >= 1 && queue.peek()?.record.kind !== LEGACY_VISIBILITY_KIND && badPrng.chance(badFraction)) {
       const badKind = BAD_KINDS[badPrng.int(BAD_KINDS.length)]!;
       const value = makeBadMessage(badPrng, badKind, template.value);
       yield {

@@ -35,7 +35,6 @@ export function legacyVisibilityEvent(change: OldRevisionVisibilityChange, o: { 
     rev_minor_edit: revision.minor,
     rev_content_model: revision.model,
     rev_content_format: revision.format,
-    rev_content_changed: true,
     visibility: legacyFlags(change.after),
     prior_state: { visibility: legacyFlags(change.before) },
   };

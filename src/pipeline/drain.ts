@@ -143,12 +143,14 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
   try {
     for (const s of planned) {
       const stored = storedOffsets(s.table);
-      plans.push({ stored, ...(await planRanges(admin, s.topics, stored, o.allowGap === true)) });
+      plans.push({ stored, base: s.table.currentSnapshot()?.snapshotId ?? null, ...(await planRanges(admin, s.topics, stored, o.allowGap === true)) });
     }
   } finally {
     await admin.close().catch(() => {});
   }
-  const streams = o.dryRun === true ? planned : await Promise.all(planned.map(async (s) => ({ ...s, table: await openEventsTable(o.warehouse, config, { kind: s.kind }) })));
+  // A table without a snapshot may be a draft: create it now (loadOrCreate). One with a snapshot
+  // is the one planned, and its commit requires that snapshot to be still current.
+  const streams = o.dryRun === true ? planned : await Promise.all(planned.map(async (s, i) => (plans[i]!.base !== null ? s : { ...s, table: await openEventsTable(o.warehouse, config, { kind: s.kind }) })));
   const mainResult = await drainStream(o, streams[0]!, plans[0]!);
   if (streams.length === 1) return mainResult;
   // Progress and test hooks stay the main stream's.
@@ -188,6 +190,8 @@ interface DrainStream {
 /** What a stream's drain reads: its table's offsets at the start, and the ranges from them to the end offsets then. */
 interface StreamPlan {
   readonly stored: Offsets;
+  /** The table's snapshot the offsets are from (null: no table yet): the commit requires it is still current. */
+  readonly base: bigint | null;
   readonly ranges: PartitionRange[];
   readonly gaps: Record<string, string>;
 }
@@ -210,7 +214,7 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
       const result = await table.commit({
         operation: 'append',
         summary: { [KAFKA_OFFSETS_PROPERTY]: JSON.stringify(offsets), [KAFKA_GAPS_PROPERTY]: JSON.stringify(gaps), 'mwlake.job-name': config.jobName },
-        requireCurrentSnapshotId: table.currentSnapshot()?.snapshotId ?? null,
+        requireCurrentSnapshotId: plan.base,
       });
       logger.info({ snapshotId: result.snapshot.snapshotId.toString(), gaps }, 'drain: recorded an accepted gap; nothing to read after it');
       return { ...nothing, snapshotId: result.snapshot.snapshotId.toString(), offsets, durationMs: Math.round(performance.now() - started) };
@@ -277,7 +281,7 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
         ...sorter.summary('mwlake.drain'),
         'mwlake.job-name': config.jobName,
       },
-      requireCurrentSnapshotId: table.currentSnapshot()?.snapshotId ?? null,
+      requireCurrentSnapshotId: plan.base,
     });
     committed = true;
     logger.info({ stream: stream.kind, snapshotId: result.snapshot.snapshotId.toString(), ...c, errored: sorter.errored, files: files.length }, 'drain: committed');

@@ -10,7 +10,7 @@ import { DATACENTERS, MAX_EVENT_BYTES, PAGE_CONTENT_CHANGE_STREAM, topicOf } fro
 import { REVISION_VISIBILITY_CHANGE_STREAM } from '../events/visibility-change.js';
 import { KafkaAdmin } from '../kafka/admin.js';
 import { KafkaProducer } from '../kafka/producer.js';
-import { generateRecords, isSingleLine, type GeneratedRecord, type GeneratorOptions } from '../gen/generator.js';
+import { checkOptions, generateRecords, isSingleLine, type GeneratedRecord, type GeneratorOptions } from '../gen/generator.js';
 import { addToSummary, emptySummary, type GenSummary } from '../gen/summary.js';
 
 export type GenTarget =
@@ -194,6 +194,8 @@ async function openSink(options: GenRunOptions, storage: LocalStorage, logger: L
 
 /** Generates the stream into the target; returns the summary and rate. */
 export async function runGen(options: GenRunOptions, logger: Logger): Promise<GenReport> {
+  // Before the sink: a bad option must not leave topics behind.
+  checkOptions(options.generator);
   const storage = new LocalStorage();
   const sink = await openSink(options, storage, logger);
   let labels: ChunkedWriter | undefined;

@@ -94,6 +94,11 @@ test('usage errors exit 64 with a message; an existing --out needs --force', () 
     [['gen', '--events', '10', '--start', 'June', '--out', 'u.jsonl'], /--start/],
     [['gen', '--events', '10', '--to', 'kafka'], /--brokers/],
     [['gen', '--events', '10', '--wikis', 'EN', '--out', 'u.jsonl'], /not a database name/],
+    [['gen', '--events', '10', '--visibility-fraction', '0.1', '--out', 'u.jsonl'], /second stream: they need Kafka as the target \(--to kafka\), not a file/],
+    [['gen', '--events', '10', '--visibility-fraction', '0.7', '--out', 'u.jsonl'], /--visibility-fraction must be a number between 0 and 0.5, found "0.7"/],
+    [['gen', '--events', '10', '--visibility-stream', 'x.y', '--out', 'u.jsonl'], /--visibility-stream names the legacy stream that --visibility-fraction produces; give both/],
+    // Options are checked before the sink opens: no broker answers on port 1, and none is asked.
+    [['gen', '--events', '10', '--visibility-fraction', '0.1', '--visibility-stream', 'Bad Stream', '--to', 'kafka', '--brokers', '127.0.0.1:1'], /visibilityStream "Bad Stream" is not a stream name/],
   ];
   for (const [args, message] of cases) {
     const result = mwlake(args);

@@ -12,30 +12,44 @@ import { addToSummary, emptySummary } from '../../src/gen/summary.js';
 import { legacyVisibilityEvent } from '../../src/gen/visibility-change.js';
 import { wikiProfile } from '../../src/gen/wikis.js';
 
-const BASE: GeneratorOptions = { seed: 5, startMs: Date.parse('2025-06-01T00:00:00Z'), days: 0.25, eventsPerDay: 16_000, wikis: ['enwiki', 'dewiki'] };
+const BASE: GeneratorOptions = { seed: 5, startMs: Date.parse('2025-06-01T00:00:00Z'), days: 0.25, eventsPerDay: 16_000, wikis: ['enwiki', 'dewiki'], badFraction: 0.02 };
 const WITH: GeneratorOptions = { ...BASE, visibilityFraction: 0.03, visibilityStream: 'test.revision-visibility-change' };
 
 const isLegacy = (r: GeneratedRecord): boolean => r.kind === LEGACY_VISIBILITY_KIND;
 const withLegacy = [...generateRecords(WITH)];
 const legacy = withLegacy.filter(isLegacy);
+// At production's rate (100,000 a day) history steps are closer than delivery delays, which would
+// reorder a revision's events if nothing kept them in order; at 0.5 revisions change many times.
+const fast = [...generateRecords({ ...WITH, days: 0.04, eventsPerDay: 100_000, visibilityFraction: 0.05 })];
+const dense = [...generateRecords({ ...WITH, days: 0.04, eventsPerDay: 100_000, visibilityFraction: 0.5 })];
 
-test('the page change records are the same, byte for byte and in order, with or without legacy visibility changes', () => {
+test('the page change and bad records are the same, byte for byte and in order, with or without legacy visibility changes', () => {
   const pageChanges = (records: Iterable<GeneratedRecord>) => [...records].filter((r) => !isLegacy(r)).map((r) => `${r.topic} ${r.label} ${r.value.toString('base64')}`);
   const without = pageChanges(generateRecords(BASE));
   assert.ok(without.length > 3000, `${without.length} records`);
+  assert.ok(withLegacy.some((r) => r.label === 'bad'));
   assert.deepEqual(pageChanges(withLegacy), without);
   assert.ok(legacy.length > 50, `${legacy.length} legacy records`);
 });
 
-test('legacy visibility changes are valid 1.0.0 events on the legacy topics, of revisions that have a newer one', () => {
+test('legacy visibility changes are valid 1.0.0 events on the legacy topics, of revisions that have a newer one, stamped after it', () => {
+  for (const records of [withLegacy, fast, dense]) checkLegacyRecords(records);
+});
+
+function checkLegacyRecords(records: readonly GeneratedRecord[]): void {
   const parents = new Map<number, number>();
-  for (const r of withLegacy) {
-    if (isLegacy(r) || r.label === 'bad' || r.label === 'canary') continue;
-    const event = JSON.parse(r.value.toString('utf8')) as PageChangeEvent;
-    const parent = event.revision.rev_parent_id;
-    if (parent !== undefined) parents.set(parent, Math.min(parents.get(parent) ?? Infinity, Date.parse(event.dt)));
+  /** Per revision: the latest meta.dt of its events delivered on time (late ones are meant to come later). */
+  const delivered = new Map<number, number>();
+  for (const r of records) {
+    if (r.label === 'bad' || r.label === 'canary') continue;
+    if (!isLegacy(r)) {
+      const event = JSON.parse(r.value.toString('utf8')) as PageChangeEvent;
+      const parent = event.revision.rev_parent_id;
+      if (parent !== undefined) parents.set(parent, Math.min(parents.get(parent) ?? Infinity, Date.parse(event.dt)));
+      if (r.label === 'good') delivered.set(r.revId!, Math.max(delivered.get(r.revId!) ?? -Infinity, r.timestampMs));
+    }
   }
-  for (const r of legacy) {
+  for (const r of records.filter(isLegacy)) {
     const check = validateMessage<RevisionVisibilityChangeEvent>(r.value, VISIBILITY_CHANGE_FAMILY);
     assert.ok(check.ok, `record ${r.seq}: ${check.ok ? '' : check.message}`);
     const event = check.event;
@@ -47,14 +61,20 @@ test('legacy visibility changes are valid 1.0.0 events on the legacy topics, of 
     // Only older revisions: one that already has a child revision when the change is made.
     const child = parents.get(event.rev_id);
     assert.ok(child !== undefined && child <= Date.parse(event.meta.dt), `revision ${event.rev_id} has a newer revision before ${event.meta.dt}`);
+    // Page changes of the revision delivered on time come before; nothing in a pre-stream revision's case.
+    if (r.label === 'good') assert.ok((delivered.get(event.rev_id) ?? -Infinity) < r.timestampMs, `revision ${event.rev_id}: a page change of it delivered after ${event.meta.dt}`);
   }
-});
+}
 
 test("a revision's legacy changes chain: each one's prior state is the flags the page change or the change before set", () => {
+  for (const records of [withLegacy, fast, dense]) checkChains(records);
+});
+
+function checkChains(records: readonly GeneratedRecord[]): void {
   const last = new Map<string, unknown>();
   // The flags of each revision's newest page change (by history time), in the legacy names.
   const newest = new Map<string, number>();
-  for (const r of withLegacy) {
+  for (const r of records) {
     if (isLegacy(r) || r.label !== 'good') continue;
     const event = JSON.parse(r.value.toString('utf8')) as PageChangeEvent;
     const key = `${event.wiki_id}:${event.revision.rev_id}`;
@@ -64,7 +84,7 @@ test("a revision's legacy changes chain: each one's prior state is the flags the
     last.set(key, { comment: event.revision.is_comment_visible, text: event.revision.is_content_visible, user: event.revision.is_editor_visible });
   }
   let chained = 0;
-  for (const r of legacy.filter((x) => x.label === 'good').sort((a, b) => a.timestampMs - b.timestampMs)) {
+  for (const r of records.filter((x) => isLegacy(x) && x.label === 'good').sort((a, b) => a.timestampMs - b.timestampMs)) {
     const event = JSON.parse(r.value.toString('utf8')) as RevisionVisibilityChangeEvent;
     const key = `${event.database}:${event.rev_id}`;
     const before = last.get(key);
@@ -75,7 +95,7 @@ test("a revision's legacy changes chain: each one's prior state is the flags the
     last.set(key, event.visibility);
   }
   assert.ok(chained > 0, 'some revision changes twice');
-});
+}
 
 test('the summary counts legacy changes apart from page change kinds; the options are checked', () => {
   const summary = emptySummary();
@@ -119,7 +139,6 @@ test('a change renders as the legacy event: content is text, editor is user, as 
     rev_minor_edit: false,
     rev_content_model: 'wikitext',
     rev_content_format: 'text/x-wiki',
-    rev_content_changed: true,
     visibility: { comment: true, text: false, user: false },
     prior_state: { visibility: { comment: true, text: true, user: false } },
   });

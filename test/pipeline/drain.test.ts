@@ -12,13 +12,13 @@ import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { runCli } from '../../src/cli/main.js';
-import { OffsetOutOfRangeError } from '../../src/core/errors.js';
+import { JobError, OffsetOutOfRangeError } from '../../src/core/errors.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
 import { silentLogger } from '../../src/core/log.js';
 import { openDuckDb } from '../../src/duckdb/connection.js';
 import { tableRelationSql } from '../../src/duckdb/table-view.js';
 import { decodeRawEvent } from '../../src/events/error-event.js';
-import { KAFKA_GAPS_PROPERTY } from '../../src/events/events-table.js';
+import { KAFKA_GAPS_PROPERTY, KAFKA_OFFSETS_PROPERTY } from '../../src/events/events-table.js';
 import { loadConfig, type ConfigOverrides } from '../../src/pipeline/config.js';
 import { openEventsTable, runDrain } from '../../src/pipeline/drain.js';
 import { STAGING_PREFIX } from '../../src/pipeline/event-files.js';
@@ -124,6 +124,25 @@ test('a crash before the commit leaves the table as it was, and the rerun replay
   const replay = await drain(job);
   assert.equal(replay.consumed, 300);
   assert.deepEqual(await tableCounts(job), { rows: replay.written, distinct: replay.written, snapshots: 1 });
+});
+
+test('a commit by another writer during the drain fails it as a conflict, and the rerun reads its events once', { timeout: 300_000 }, async () => {
+  const job = newJob();
+  await produce(job, 200, 4);
+  const first = await drain(job);
+  await produce(job, 100, 5);
+  // Another writer (a rollback, a second drain without the lease) commits before this run does.
+  const interloper = async (): Promise<void> => {
+    const config = await loadConfig(undefined, job.env);
+    const table = await openEventsTable(warehouseOf(config, silentLogger()), config);
+    const offsets = table.summaryProperty(KAFKA_OFFSETS_PROPERTY)!.value;
+    await table.commit({ operation: 'append', summary: { [KAFKA_OFFSETS_PROPERTY]: offsets }, requireCurrentSnapshotId: table.currentSnapshot()!.snapshotId });
+  };
+  await assert.rejects(drain(job, { beforeCommit: interloper }), (e: unknown) => e instanceof JobError && e.code === 'COMMIT_CONFLICT' && /moved on/.test(e.message));
+  assert.deepEqual(await tableCounts(job), { rows: first.written, distinct: first.written, snapshots: 2 });
+  const rerun = await drain(job);
+  assert.equal(rerun.consumed, 100);
+  assert.deepEqual(await tableCounts(job), { rows: first.written + rerun.written, distinct: first.written + rerun.written, snapshots: 3 });
 });
 
 test('a retention gap stops the drain naming the partitions; --allow-gap accepts it and records it', { timeout: 300_000 }, async () => {

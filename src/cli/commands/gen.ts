@@ -45,10 +45,10 @@ function positive(flag: string, text: string): number {
   return value;
 }
 
-function fraction(flag: string, text: string): number {
+function fraction(flag: string, text: string, max = 1): number {
   const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) {
-    throw usage(`${flag} must be a number between 0 and 1, found ${JSON.stringify(text)}`);
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0 || value > max) {
+    throw usage(`${flag} must be a number between 0 and ${max}, found ${JSON.stringify(text)}`);
   }
   return value;
 }
@@ -77,6 +77,7 @@ function target(flags: GenFlags, env: NodeJS.ProcessEnv): GenTarget {
 
 async function run(flags: GenFlags, context: CliContext): Promise<void> {
   if ((flags.events === undefined) === (flags.days === undefined)) throw usage('give exactly one of --events N or --days D');
+  if (flags.visibilityStream !== undefined && flags.visibilityFraction === undefined) throw usage('--visibility-stream names the legacy stream that --visibility-fraction produces; give both');
   const wikis = flags.wikis?.split(',').map((w) => w.trim()).filter((w) => w !== '');
   const { runGen } = await import('../../pipeline/gen.js');
   const report = await runGen(
@@ -89,10 +90,10 @@ async function run(flags: GenFlags, context: CliContext): Promise<void> {
         ...(flags.days === undefined ? {} : { days: positive('--days', flags.days) }),
         eventsPerDay: positive('--rate', flags.rate),
         badFraction: fraction('--bad-fraction', flags.badFraction),
-        duplicateFraction: fraction('--duplicate-fraction', flags.duplicateFraction),
-        lateFraction: fraction('--late-fraction', flags.lateFraction),
+        duplicateFraction: fraction('--duplicate-fraction', flags.duplicateFraction, 0.5),
+        lateFraction: fraction('--late-fraction', flags.lateFraction, 0.5),
         ...(flags.stream === undefined ? {} : { stream: flags.stream }),
-        ...(flags.visibilityFraction === undefined ? {} : { visibilityFraction: fraction('--visibility-fraction', flags.visibilityFraction) }),
+        ...(flags.visibilityFraction === undefined ? {} : { visibilityFraction: fraction('--visibility-fraction', flags.visibilityFraction, 0.5) }),
         ...(flags.visibilityStream === undefined ? {} : { visibilityStream: flags.visibilityStream }),
       },
       target: target(flags, context.env),
@@ -112,7 +113,7 @@ async function run(flags: GenFlags, context: CliContext): Promise<void> {
       records: report.records,
       byLabel: report.byLabel,
       byKind: report.byKind,
-      ...(report.visibilityChanges > 0 ? { visibilityChanges: report.visibilityChanges } : {}),
+      ...(flags.visibilityFraction === undefined ? {} : { visibilityChanges: report.visibilityChanges }),
       byBadKind: report.byBadKind,
       byTopic: report.byTopic,
       outOfOrder: report.outOfOrder,

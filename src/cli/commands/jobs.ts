@@ -27,13 +27,19 @@ const steps = {
   summaries: () => import('../summaries.js'),
 };
 
-/** `--only-stream` values: the names the drain's result uses for each stream. */
-const REPLAY_STREAMS: Readonly<Record<string, EventKind>> = { page_change: 'page_change', visibility: 'revision_visibility_change' };
+/** `--only-stream` values: `visibility` is also the name of that stream's section in the result. */
+const REPLAY_STREAMS: ReadonlyMap<string, EventKind> = new Map([
+  ['page_change', 'page_change'],
+  ['visibility', 'revision_visibility_change'],
+]);
 
-function replayStream(flag: string | undefined): EventKind | undefined {
+function replayStream(flag: string | undefined, config: JobConfig): EventKind | undefined {
   if (flag === undefined) return undefined;
-  const kind = REPLAY_STREAMS[flag];
-  if (kind === undefined) throw new JobError('USAGE', `--only-stream takes ${Object.keys(REPLAY_STREAMS).join(' or ')}, found ${JSON.stringify(flag)}`);
+  const kind = REPLAY_STREAMS.get(flag);
+  if (kind === undefined) throw new JobError('USAGE', `--only-stream takes ${[...REPLAY_STREAMS.keys()].join(' or ')}, found ${JSON.stringify(flag)}`);
+  if (kind === 'revision_visibility_change' && config.kafka.visibilityTopics.length === 0) {
+    throw new JobError('USAGE', '--only-stream visibility: this job reads no legacy visibility stream (kafka.visibility_topics and MWLAKE_VISIBILITY_TOPICS are unset)');
+  }
   return kind;
 }
 
@@ -123,14 +129,14 @@ export const registerJobs: RegisterCommand = (program, context) => {
     .option('--from <iso-time>', 'replay: re-read the messages Kafka stamped from this time (with --to)')
     .option('--to <iso-time>', 'replay: up to this time, exclusive')
     .option('--force', 'replay: replace the rows the table already holds in the window instead of skipping them')
-    .option('--only-stream <stream>', `replay: only this stream, ${Object.keys(REPLAY_STREAMS).join(' or ')} (default: every stream the job drains)`)
+    .option('--only-stream <stream>', `replay: only this stream, ${[...REPLAY_STREAMS.keys()].join(' or ')} (default: every stream the job drains)`)
     .option('--json', 'print the result as JSON even on a terminal')
     .action(async (flags: CommonFlags & { maxEvents?: number; maxBytes?: number; allowGap?: boolean; from?: string; to?: string; force?: boolean; onlyStream?: string; json?: boolean }) => {
       const c = await config(flags, context, { createWarehouse: true });
       if (flags.from !== undefined || flags.to !== undefined) {
         const [fromMs, toMs] = [Date.parse(flags.from ?? ''), Date.parse(flags.to ?? '')];
         if (Number.isNaN(fromMs) || Number.isNaN(toMs)) throw new JobError('USAGE', `a replay needs --from and --to as ISO times, found ${JSON.stringify(flags.from)} and ${JSON.stringify(flags.to)}`);
-        const only = replayStream(flags.onlyStream);
+        const only = replayStream(flags.onlyStream, c);
         const { runReplay } = await steps.replay();
         const result = await withLease(c, context, 'drain', () =>
           runReplay({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), fromMs, toMs, force: flags.force === true, dryRun: flags.dryRun === true, ...(only === undefined ? {} : { only }) }),
