@@ -32,8 +32,10 @@ if (process.env.MWLAKE_SKIP_SETUP !== '1') must('bash', ['scripts/setup.sh'], 's
 let startedBroker = false;
 const env = { ...process.env };
 if (!env.KAFKA_BROKERS) {
+  // A broker that was already running (a developer's) is left as found; one this run starts is stopped.
+  const running = spawnSync('bash', ['scripts/kafka.sh', 'status'], { cwd: root, stdio: 'ignore' }).status === 0;
   must('bash', ['scripts/kafka.sh', 'ensure'], 'starting the local Kafka broker');
-  startedBroker = process.env.MWLAKE_KEEP_BROKER !== '1';
+  startedBroker = !running && process.env.MWLAKE_KEEP_BROKER !== '1';
   env.KAFKA_BROKERS = `127.0.0.1:${env.MWLAKE_KAFKA_PORT ?? '9092'}`;
 }
 
