@@ -23,12 +23,13 @@ function pageChangeKeySql(time: string): string {
 }
 
 /**
- * SQL for the key of an event's visibility flags, given its EVENT_KEY_SQL as `k`. A create or an
- * edit states the flags its revision was made with, so it ranks at its `dt`, when the revision was
- * made: delivered late (T409105: `dt` weeks before meta.dt), it must not undo a suppression made
- * since. Every other kind states the flags as of its meta.dt.
+ * SQL for the key of what an event says of its page (title, namespace, latest revision) and of
+ * its revision's visibility flags, given its EVENT_KEY_SQL as `k`. A create or an edit states them
+ * as they were when its revision was made, so it ranks at its `dt`: delivered late (T409105: `dt`
+ * weeks before meta.dt), it must not undo a move or a suppression made since. Every other kind
+ * states them as of its meta.dt.
  */
-export const VISIBILITY_KEY_SQL = `CASE WHEN page_change_kind IN ('create', 'edit') AND dt IS NOT NULL THEN ${pageChangeKeySql('dt')} ELSE k END`;
+export const STATE_KEY_SQL = `CASE WHEN page_change_kind IN ('create', 'edit') AND dt IS NOT NULL THEN ${pageChangeKeySql('dt')} ELSE k END`;
 
 /**
  * EVENT_KEY_SQL for a row of the legacy revision visibility change table (meta.dt and rev_id in

@@ -45,8 +45,8 @@ const GROUPS: Record<RevisionGroup, { readonly carries: string; readonly columns
   },
   visibility: {
     carries: 'revision.is_content_visible IS NOT NULL',
-    // A create's or an edit's flags rank at its dt (event-order.ts VISIBILITY_KEY_SQL).
-    ranked: { key: 'kv', rank: 'rv' },
+    // A create's or an edit's flags rank at its dt (event-order.ts STATE_KEY_SQL).
+    ranked: { key: 'ks', rank: 'rs' },
     columns: {
       revision_content_is_visible: 'revision.is_content_visible',
       user_is_visible: 'revision.is_editor_visible',
@@ -59,8 +59,8 @@ const GROUP_NAMES = Object.keys(GROUPS) as RevisionGroup[];
 
 /**
  * Delta per (wiki_id, revision_id) from the events in `source` (a relation with the events-table
- * columns plus `k` and `r`, the event key and rank, and `kv` and `rv`, its visibility flags' key
- * and rank): for each group the winning values and their key.
+ * columns plus `k` and `r`, the event key and rank, and `ks` and `rs`, the key and rank of what
+ * it says of visibility): for each group the winning values and their key.
  */
 export function revisionDeltaSql(source: string): string {
   const parts = GROUP_NAMES.flatMap((group) => {

@@ -24,7 +24,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const CHANGELOG: Record<string, string> = { create: 'insert', edit: 'update', delete: 'delete', undelete: 'insert', visibility_change: 'update' };
+const CHANGELOG: Record<string, string> = { create: 'insert', edit: 'update', move: 'update', delete: 'delete', undelete: 'insert', visibility_change: 'update' };
 const ALICE = { user_text: 'Alice', user_id: 2, groups: ['user'], is_bot: false, is_system: false, is_temp: false };
 const ADMIN = { user_text: 'Admin', user_id: 1, groups: ['sysop'], is_bot: false, is_system: false, is_temp: false };
 const HIGH_ID = 'ffffffff-0000-4000-8000-000000000000';
@@ -32,7 +32,7 @@ const LOW_ID = '00000000-0000-4000-8000-000000000000';
 let nextId = 0;
 
 interface EventSpec {
-  readonly kind: 'create' | 'edit' | 'delete' | 'undelete' | 'visibility_change';
+  readonly kind: 'create' | 'edit' | 'move' | 'delete' | 'undelete' | 'visibility_change';
   readonly at: string;
   readonly page: number;
   readonly rev: number;
@@ -46,6 +46,8 @@ interface EventSpec {
   readonly withoutMetaDt?: boolean;
   /** The event's `dt`, when it is not `at` (meta.dt): a late event's is days earlier (T409105). */
   readonly dt?: string;
+  /** The page's title (default Page_<page>). */
+  readonly title?: string;
 }
 
 function event(s: EventSpec): PageChangeEvent {
@@ -72,7 +74,7 @@ function event(s: EventSpec): PageChangeEvent {
     wiki_id: 'enwiki',
     changelog_kind: CHANGELOG[s.kind],
     page_change_kind: s.kind,
-    page: { page_id: s.page, page_title: `Page_${s.page}`, namespace_id: 0, is_redirect: false },
+    page: { page_id: s.page, page_title: s.title ?? `Page_${s.page}`, namespace_id: 0, is_redirect: false },
     revision,
     performer: ADMIN,
     ...(s.priorPage === undefined ? {} : { prior_state: { page: { page_id: s.priorPage } } }),
@@ -104,7 +106,10 @@ async function mergeRuns(batches: readonly (readonly PageChangeEvent[])[]) {
       `SELECT revision_id::INTEGER AS rev, page_id::INTEGER AS page, revision_content_slots['main'].content_body AS body,
         user_is_visible AS "editorVisible", revision_comment_is_visible AS "commentVisible" FROM revisions ORDER BY revision_id`,
     );
-    return { revisions, warehouse };
+    const pages = await db.all<{ page: number; title: string; latest: number }>(
+      'SELECT page_id::INTEGER AS page, page_title AS title, page_latest_revision_id::INTEGER AS latest FROM pages ORDER BY page_id',
+    );
+    return { revisions, pages, warehouse };
   } finally {
     await db.close();
   }
@@ -179,5 +184,16 @@ test('a create or edit delivered late (dt days before meta.dt) does not undo a v
   for (const [name, batches] of [['one merge', [[hide, late]]], ['one merge, late first', [[late, hide]]], ['two merges', [[hide], [late]]]] as const) {
     const { revisions } = await mergeRuns(batches);
     assert.deepEqual(revisions.map((r) => [r.rev, r.editorVisible, r.body]), [[300, false, 'body of 300']], `${name}: the editor stays hidden`);
+  }
+});
+
+test('an edit delivered late does not undo a move made since: the page keeps its new title and latest revision', { timeout: 120_000 }, async () => {
+  const create = event({ kind: 'create', at: '2026-11-01T10:00:00Z', page: 40, rev: 400, revAt: '2026-11-01T10:00:00Z', title: 'Old' });
+  const edit = event({ kind: 'edit', at: '2026-11-10T10:00:00Z', dt: '2026-11-01T11:00:00Z', page: 40, rev: 401, revAt: '2026-11-01T11:00:00Z', title: 'Old' });
+  const move = event({ kind: 'move', at: '2026-11-02T10:00:00Z', page: 40, rev: 401, revAt: '2026-11-01T11:00:00Z', title: 'New' });
+  for (const [name, batches] of [['one merge', [[create, move, edit]]], ['two merges', [[create, move], [edit]]]] as const) {
+    const { pages, revisions } = await mergeRuns(batches);
+    assert.deepEqual(pages, [{ page: 40, title: 'New', latest: 401 }], name);
+    assert.deepEqual(revisions.map((r) => r.rev), [400, 401], `${name}: the late edit's revision is there`);
   }
 });

@@ -1,7 +1,7 @@
 // An independent reference for the merge: a plain in-memory fold over the events, sorted by the
 // ordering rule (meta.dt, revision id, then delivery order) and applied one by one, later events overwriting
-// whatever part of the state they carry; visibility flags likewise in their own order (a create's
-// or an edit's at its dt). The merge computes the same thing as per-group maxima in
+// whatever part of the state they carry; the page's state and the visibility flags likewise in
+// their own order (a create's or an edit's at its dt). The merge computes the same thing as per-group maxima in
 // SQL; agreeing on every generated stream is the test.
 
 export interface RefRevision {
@@ -48,8 +48,8 @@ function orderKey(e: Json): [bigint, number] {
   return [micros(e.meta.dt ?? e.dt), e.revision?.rev_id ?? 0];
 }
 
-/** The order of visibility flags: a create or an edit states them as of its dt, when its revision was made. */
-function visibilityOrderKey(e: Json): [bigint, number] {
+/** The order of the page's state and visibility flags: a create or an edit states them as of its dt, when its revision was made. */
+function stateOrderKey(e: Json): [bigint, number] {
   const made = (e.page_change_kind === 'create' || e.page_change_kind === 'edit') && e.dt != null;
   return made ? [micros(e.dt), e.revision?.rev_id ?? 0] : orderKey(e);
 }
@@ -109,11 +109,6 @@ export function referenceState(events: readonly Json[]): { revisions: Map<string
     }
     if (e.page?.page_id != null) {
       const p = page(e.wiki_id, e.page.page_id);
-      p.page_namespace_id = e.page.namespace_id ?? null;
-      p.page_title = e.page.page_title ?? null;
-      const link = e.page.redirect_page_link;
-      p.page_redirect_target = e.page.is_redirect && link != null ? `${link.interwiki_prefix != null ? `${link.interwiki_prefix}:` : ''}${link.page_title}` : null;
-      p.page_latest_revision_id = r?.rev_id ?? null;
       if (e.page_change_kind === 'delete' || e.page_change_kind === 'undelete') {
         p.page_is_deleted = e.page_change_kind === 'delete';
         p.page_is_suppressed = e.page_change_kind === 'delete' && e.performer == null;
@@ -122,9 +117,17 @@ export function referenceState(events: readonly Json[]): { revisions: Map<string
     const oldId = e.prior_state?.page?.page_id;
     if (e.page_change_kind === 'undelete' && oldId != null && oldId !== e.page?.page_id) page(e.wiki_id, oldId).page_merged_into_page_id = e.page.page_id;
   }
-  // Visibility flags in their own order.
-  for (const { e } of history.map((e, at) => ({ e, at })).sort(comparing(visibilityOrderKey))) {
+  // The page's state and the visibility flags in their own order.
+  for (const { e } of history.map((e, at) => ({ e, at })).sort(comparing(stateOrderKey))) {
     const r = e.revision;
+    if (e.page?.page_id != null) {
+      const p = page(e.wiki_id, e.page.page_id);
+      p.page_namespace_id = e.page.namespace_id ?? null;
+      p.page_title = e.page.page_title ?? null;
+      const link = e.page.redirect_page_link;
+      p.page_redirect_target = e.page.is_redirect && link != null ? `${link.interwiki_prefix != null ? `${link.interwiki_prefix}:` : ''}${link.page_title}` : null;
+      p.page_latest_revision_id = r?.rev_id ?? null;
+    }
     if (r?.rev_id == null || r.is_content_visible == null) continue;
     const row = revisions.get(`${e.wiki_id}:${r.rev_id}`)!;
     row.revision_content_is_visible = r.is_content_visible;
