@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The merge row of `npm run bench`: a fixed delta of generated events merged into history tables
-// of 1x and 8x size, RUNS times each (the state tables are rolled back to before the delta between
-// runs, so every run merges the same delta into the same history). Run alone: node
+// of 1x and 8x size, RUNS times each, alternating sizes (the state tables are rolled back to before
+// the delta between runs, so every run merges the same delta into the same history). Run alone: node
 // bench/merge-scale.mjs HISTORY_EVENTS DELTA_EVENTS [RUNS] (after `npx tsc -p .`). Prints one JSON
 // line: the median, min and max merge seconds at each size and the ratio of the medians.
 
@@ -46,7 +46,8 @@ async function append(warehouse, records) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function mergeSeconds(scale) {
+/** History of `scale`x merged, then the delta appended: the state tables' snapshots before it merges. */
+async function prepare(scale) {
   const warehouse = new Warehouse(new LocalStorage(), fileLocation(join(work, `x${scale}`)));
   const n = history * scale;
   // One seeded stream: the first n events are history, the next `delta` the delta. The rate is the
@@ -58,23 +59,26 @@ async function mergeSeconds(scale) {
   await runMerge({ warehouse, eventsNamespace: 'events', eventsTable: 'page_content_change', logger: silentLogger() });
   await append(warehouse, records.slice(n));
   const state = await Promise.all([REVISIONS_TABLE, PAGES_TABLE].map((name) => warehouse.loadTable(STATE_NAMESPACE, name)));
-  const before = state.map((t) => t.currentSnapshot().snapshotId);
-  const seconds = [];
-  let eventFiles = 0;
-  for (let i = 0; i < runs; i++) {
-    if (i > 0) for (const [k, t] of state.entries()) await rollbackTo(await t.refresh(), before[k]);
-    const started = process.hrtime.bigint();
-    const result = await runMerge({ warehouse, eventsNamespace: 'events', eventsTable: 'page_content_change', logger: silentLogger() });
-    seconds.push(Number(process.hrtime.bigint() - started) / 1e9);
-    if (result.tables.some((t) => t.skipped)) throw new Error(`merge run ${i + 1} at ${scale}x merged nothing: ${JSON.stringify(result.tables)}`);
-    eventFiles = result.tables[0].eventFiles;
-  }
-  return { median: median(seconds), min: Math.min(...seconds), max: Math.max(...seconds), eventFiles };
+  return { scale, warehouse, state, before: state.map((t) => t.currentSnapshot().snapshotId), seconds: [], eventFiles: 0 };
 }
 
+/** One merge of the delta, after rolling the state tables back to before it (from the second run). */
+async function mergeOnce(size, run) {
+  if (run > 0) for (const [k, t] of size.state.entries()) await rollbackTo(await t.refresh(), size.before[k]);
+  const started = process.hrtime.bigint();
+  const result = await runMerge({ warehouse: size.warehouse, eventsNamespace: 'events', eventsTable: 'page_content_change', logger: silentLogger() });
+  size.seconds.push(Number(process.hrtime.bigint() - started) / 1e9);
+  if (result.tables.some((t) => t.skipped)) throw new Error(`merge run ${run + 1} at ${size.scale}x merged nothing: ${JSON.stringify(result.tables)}`);
+  size.eventFiles = result.tables[0].eventFiles;
+}
+
+const summary = (size) => ({ median: median(size.seconds), min: Math.min(...size.seconds), max: Math.max(...size.seconds), eventFiles: size.eventFiles });
+
 try {
-  const one = await mergeSeconds(1);
-  const eight = await mergeSeconds(8);
+  const sizes = [await prepare(1), await prepare(8)];
+  // Alternated, so a slow spell of the machine weighs on both sizes alike.
+  for (let i = 0; i < runs; i++) for (const size of sizes) await mergeOnce(size, i);
+  const [one, eight] = sizes.map(summary);
   console.log(JSON.stringify({ history, delta, runs, oneX: one.median, eightX: eight.median, oneXRange: [one.min, one.max], eightXRange: [eight.min, eight.max], deltaEventFiles: [one.eventFiles, eight.eventFiles], ratio: eight.median / one.median }));
 } finally {
   rmSync(work, { recursive: true, force: true });

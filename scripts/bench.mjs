@@ -22,6 +22,8 @@ const want = (name) => only === undefined || only.includes(name);
 const runs = quick ? 1 : 3;
 // The query row takes about a second a run: 5 runs, so one noisy sample cannot move its median.
 const queryRuns = quick ? 1 : 5;
+// A merge takes about 2 s and swings by half of that from run to run on this machine: 5 runs.
+const mergeRuns = quick ? 1 : 5;
 // The full run's events are about 1.5 GB of JSON (the issue's size); the memory row's 1x stays at
 // 60,000 events (800 MB), so its 4x run is 3.2 GB.
 const events = quick ? 3000 : 110000;
@@ -215,10 +217,10 @@ try {
   // merge: a fixed delta into history of 1x and 8x size (bench/merge-scale.mjs).
   const [history, delta] = quick ? [5000, 5000] : [50000, 50000];
   if (want('merge')) {
-    const m = JSON.parse(execFileSync(process.execPath, [join(root, 'bench', 'merge-scale.mjs'), String(history), String(delta), String(runs)], { encoding: 'utf8' }).trim().split('\n').at(-1));
+    const m = JSON.parse(execFileSync(process.execPath, [join(root, 'bench', 'merge-scale.mjs'), String(history), String(delta), String(mergeRuns)], { encoding: 'utf8' }).trim().split('\n').at(-1));
     rows.push({
       row: 'merge',
-      what: `${delta} events (one day) merged into ${history} (1x, the reference) and ${history * 8} (8x) events of history, seconds; median of ${runs}`,
+      what: `${delta} events (one day) merged into ${history} (1x, the reference) and ${history * 8} (8x) events of history, seconds; median of ${mergeRuns}, alternating sizes`,
       median: m.eightX,
       min: m.eightXRange[0],
       max: m.eightXRange[1],
