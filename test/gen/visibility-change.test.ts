@@ -36,18 +36,21 @@ test('legacy visibility changes are valid 1.0.0 events on the legacy topics, of 
   for (const records of [withLegacy, fast, dense]) checkLegacyRecords(records);
 });
 
+/** The page change records (not bad, canary or legacy), each with its event parsed. */
+function pageChanges(records: readonly GeneratedRecord[]): { record: GeneratedRecord; event: PageChangeEvent }[] {
+  return records
+    .filter((r) => !isLegacy(r) && r.label !== 'bad' && r.label !== 'canary')
+    .map((record) => ({ record, event: JSON.parse(record.value.toString('utf8')) as PageChangeEvent }));
+}
+
 function checkLegacyRecords(records: readonly GeneratedRecord[]): void {
   const parents = new Map<number, number>();
   /** Per revision: the latest meta.dt of its events delivered on time (late ones are meant to come later). */
   const delivered = new Map<number, number>();
-  for (const r of records) {
-    if (r.label === 'bad' || r.label === 'canary') continue;
-    if (!isLegacy(r)) {
-      const event = JSON.parse(r.value.toString('utf8')) as PageChangeEvent;
-      const parent = event.revision.rev_parent_id;
-      if (parent !== undefined) parents.set(parent, Math.min(parents.get(parent) ?? Infinity, Date.parse(event.dt)));
-      if (r.label === 'good') delivered.set(r.revId!, Math.max(delivered.get(r.revId!) ?? -Infinity, r.timestampMs));
-    }
+  for (const { record: r, event } of pageChanges(records)) {
+    const parent = event.revision.rev_parent_id;
+    if (parent !== undefined) parents.set(parent, Math.min(parents.get(parent) ?? Infinity, Date.parse(event.dt)));
+    if (r.label === 'good') delivered.set(r.revId!, Math.max(delivered.get(r.revId!) ?? -Infinity, r.timestampMs));
   }
   for (const r of records.filter(isLegacy)) {
     const check = validateMessage<RevisionVisibilityChangeEvent>(r.value, VISIBILITY_CHANGE_FAMILY);
@@ -74,9 +77,8 @@ function checkChains(records: readonly GeneratedRecord[]): void {
   const last = new Map<string, unknown>();
   // The flags of each revision's newest page change (by history time), in the legacy names.
   const newest = new Map<string, number>();
-  for (const r of records) {
-    if (isLegacy(r) || r.label !== 'good') continue;
-    const event = JSON.parse(r.value.toString('utf8')) as PageChangeEvent;
+  for (const { record, event } of pageChanges(records)) {
+    if (record.label !== 'good') continue;
     const key = `${event.wiki_id}:${event.revision.rev_id}`;
     const at = Date.parse(event.dt);
     if (at < (newest.get(key) ?? -Infinity) || event.revision.is_content_visible === undefined) continue;
