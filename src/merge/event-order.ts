@@ -16,7 +16,7 @@ const KEY_ORDER_CHARS = 48;
  * SQL for the stored key of an event row of the events table (`meta.dt` µs in UTC, rev id
  * zero-padded to 20 digits, then meta.id). Requires `SET TimeZone = 'UTC'` on the connection.
  */
-export const EVENT_KEY_SQL = pageChangeKeySql('coalesce(meta.dt, dt)');
+const EVENT_KEY_SQL = pageChangeKeySql('coalesce(meta.dt, dt)');
 
 function pageChangeKeySql(time: string): string {
   return `strftime(${time}, '%Y-%m-%dT%H:%M:%S.%fZ') || '|' || lpad(coalesce(revision.rev_id, 0)::VARCHAR, 20, '0') || '|' || coalesce(meta.id, '')`;
@@ -29,22 +29,37 @@ function pageChangeKeySql(time: string): string {
  * weeks before meta.dt), it must not undo a move or a suppression made since. Every other kind
  * states them as of its meta.dt.
  */
-export const STATE_KEY_SQL = `CASE WHEN page_change_kind IN ('create', 'edit') AND dt IS NOT NULL THEN ${pageChangeKeySql('dt')} ELSE k END`;
+const STATE_KEY_SQL = `CASE WHEN page_change_kind IN ('create', 'edit') AND dt IS NOT NULL THEN ${pageChangeKeySql('dt')} ELSE k END`;
 
 /**
  * EVENT_KEY_SQL for a row of the legacy revision visibility change table (meta.dt and rev_id in
  * the same places), so both streams' visibility changes compare in one order.
  */
-export const VISIBILITY_EVENT_KEY_SQL =
+const VISIBILITY_EVENT_KEY_SQL =
   "strftime(meta.dt, '%Y-%m-%dT%H:%M:%S.%fZ') || '|' || lpad(rev_id::VARCHAR, 20, '0') || '|' || coalesce(meta.id, '')";
 
 /** SQL for an event's rank among one merge's events by its key column `key`: ties by Kafka offset. */
-export function eventRankSql(key: string): string {
+function eventRankSql(key: string): string {
   return `left(${key}, ${KEY_ORDER_CHARS}) || '|' || lpad(_kafka_offset::VARCHAR, 20, '0') || '|' || ${key}`;
 }
 
 /** The rank by `k`, the event's EVENT_KEY_SQL. */
-export const EVENT_RANK_SQL = eventRankSql('k');
+const EVENT_RANK_SQL = eventRankSql('k');
+
+/**
+ * The page change rows of `relation` (what follows FROM, a WHERE clause included) with the columns
+ * every merge decision orders by: `k` and `r`, the event's key and rank, and `ks` and `rs`, the
+ * key and rank of what it says of its page and of visibility.
+ */
+export function pageChangeOrderSql(relation: string): string {
+  return `SELECT *, ${EVENT_RANK_SQL} AS r, ${eventRankSql('ks')} AS rs
+    FROM (SELECT *, ${STATE_KEY_SQL} AS ks FROM (SELECT *, ${EVENT_KEY_SQL} AS k FROM ${relation}))`;
+}
+
+/** The legacy visibility change rows of `relation` with their key `k` and rank `r`. */
+export function visibilityChangeOrderSql(relation: string): string {
+  return `SELECT *, ${EVENT_RANK_SQL} AS r FROM (SELECT *, ${VISIBILITY_EVENT_KEY_SQL} AS k FROM ${relation})`;
+}
 
 /** SQL true when the delta's key `delta` (from the highest-ranked event) beats the stored key `stored`. */
 export function keyWinsSql(delta: string, stored: string): string {

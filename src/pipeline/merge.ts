@@ -22,7 +22,7 @@ import type { DataFile } from '../iceberg/spec/manifest.js';
 import type { Schema } from '../iceberg/spec/types.js';
 import { EVENTS_SCHEMA } from '../events/events-table.js';
 import { VISIBILITY_EVENTS_SCHEMA } from '../events/visibility-change.js';
-import { EVENT_KEY_SQL, EVENT_RANK_SQL, eventRankSql, HISTORY_EVENT_FILTER_SQL, VISIBILITY_EVENT_FILTER_SQL, VISIBILITY_EVENT_KEY_SQL, STATE_KEY_SQL } from '../merge/event-order.js';
+import { HISTORY_EVENT_FILTER_SQL, pageChangeOrderSql, VISIBILITY_EVENT_FILTER_SQL, visibilityChangeOrderSql } from '../merge/event-order.js';
 import { pageDeltaSql, pageMergeSql } from '../merge/page-merge.js';
 import { revisionDeltaSql, revisionMergeSql, visibilityDeltaSql, withVisibilitySql } from '../merge/revision-merge.js';
 import {
@@ -192,9 +192,7 @@ async function mergeTable(
   for (const [index, pass] of (passes.length === 0 ? [undefined] : passes).entries()) {
     // A view, not a table: the delta reads only the columns it needs, and no pass holds all events.
     const inPass = pass === undefined ? '' : ` AND ${inKeyRangeSql([def.passes!.eventKeySql], pass)}`;
-    // k and r order the events; ks and rs what they say of the page and of visibility (event-order.ts).
-    await db.run(`CREATE OR REPLACE TEMP VIEW ev AS SELECT *, ${EVENT_RANK_SQL} AS r, ${eventRankSql('ks')} AS rs
-      FROM (SELECT *, ${STATE_KEY_SQL} AS ks FROM (SELECT *, ${EVENT_KEY_SQL} AS k FROM ${eventRows} WHERE ${HISTORY_EVENT_FILTER_SQL}${inPass}))`);
+    await db.run(`CREATE OR REPLACE TEMP VIEW ev AS ${pageChangeOrderSql(`${eventRows} WHERE ${HISTORY_EVENT_FILTER_SQL}${inPass}`)}`);
     if (visibilityRows === undefined) await db.run(`CREATE OR REPLACE TEMP TABLE delta AS ${def.deltaSql('ev')}`);
     else await foldVisibility(db, def, visibilityRows, passes, index);
     const live = await liveFilesTouching(db, table, def);
@@ -248,7 +246,7 @@ async function foldVisibility(db: DuckDb, def: StateTableDef, visibilityRows: st
   const inPass = passes.length === 0 ? '' : ` AND ${inKeyRangeUpToNextSql(['rev_id'], passes, index)}`;
   await db.run(`CREATE OR REPLACE TEMP TABLE delta_events AS ${def.deltaSql('ev')}`);
   await db.run(
-    `CREATE OR REPLACE TEMP VIEW vev AS SELECT *, ${EVENT_RANK_SQL} AS r FROM (SELECT *, ${VISIBILITY_EVENT_KEY_SQL} AS k FROM ${visibilityRows} WHERE ${VISIBILITY_EVENT_FILTER_SQL}${inPass})`,
+    `CREATE OR REPLACE TEMP VIEW vev AS ${visibilityChangeOrderSql(`${visibilityRows} WHERE ${VISIBILITY_EVENT_FILTER_SQL}${inPass}`)}`,
   );
   await db.run(`CREATE OR REPLACE TEMP TABLE delta AS ${withVisibilitySql('delta_events', `(${visibilityDeltaSql('vev')})`)}`);
   await db.run('DROP TABLE delta_events');

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openDuckDb, type DuckDb } from '../../src/duckdb/connection.js';
-import { EVENT_KEY_SQL, EVENT_RANK_SQL, eventRankSql, STATE_KEY_SQL } from '../../src/merge/event-order.js';
+import { pageChangeOrderSql } from '../../src/merge/event-order.js';
 
 // The keys are fixed-width strings the merge compares with `>`: these pin their exact layout.
 
@@ -20,10 +20,9 @@ interface Keys {
 }
 
 async function keysOf(kind: string, metaDt: string, dt: string | null, revId: number, offset: number): Promise<Keys> {
-  const [row] = await db.all<Keys>(`SELECT k, ${EVENT_RANK_SQL} AS r, ks, ${eventRankSql('ks')} AS rs FROM (
-    SELECT *, ${STATE_KEY_SQL} AS ks FROM (SELECT *, ${EVENT_KEY_SQL} AS k FROM (
-      SELECT {'dt': TIMESTAMPTZ '${metaDt}', 'id': 'e-1'} AS meta, {'rev_id': ${revId}::BIGINT} AS revision,
-        ${dt === null ? 'NULL::TIMESTAMPTZ' : `TIMESTAMPTZ '${dt}'`} AS dt, '${kind}' AS page_change_kind, ${offset}::BIGINT AS _kafka_offset)))`);
+  const event = `(SELECT {'dt': TIMESTAMPTZ '${metaDt}', 'id': 'e-1'} AS meta, {'rev_id': ${revId}::BIGINT} AS revision,
+    ${dt === null ? 'NULL::TIMESTAMPTZ' : `TIMESTAMPTZ '${dt}'`} AS dt, '${kind}' AS page_change_kind, ${offset}::BIGINT AS _kafka_offset)`;
+  const [row] = await db.all<Keys>(`SELECT k, r, ks, rs FROM (${pageChangeOrderSql(event)})`);
   return row!;
 }
 
