@@ -10,7 +10,7 @@ import type { Logger } from '../core/log.js';
 import { openDuckDb } from '../duckdb/connection.js';
 import { runDump, selectDumpJobs, type DumpCompression } from '../dumps/dump-run.js';
 import { isCompleteRunStatus } from '../dumps/dump-status.js';
-import { cutoffOfDate } from '../dumps/file-names.js';
+import { cutoffOfDate, runDirectory } from '../dumps/file-names.js';
 import { isIncrementalDone, runIncrementalDump } from '../dumps/incr-run.js';
 import { loadSiteInfo } from '../dumps/site-info.js';
 import type { Warehouse } from '../iceberg/catalog.js';
@@ -36,6 +36,12 @@ export interface DumpOptions {
    * completed (a failed night stopped before it). Default: everything.
    */
   readonly jobs?: readonly string[];
+  /**
+   * Leave a (wiki, date) whose full set completed as it is, writing only its adds-changes run if
+   * that is missing: nightly's retry of a failed night redoes the wikis that failed or were never
+   * reached, not the ones already done. Default false: `mwlake dump` regenerates what it is asked.
+   */
+  readonly keepComplete?: boolean;
   /** Called after each (wiki, date): how many are done of how many, and the bytes written. */
   readonly onProgress?: (p: { done: number; total: number; bytes: number; wiki: string; date: string }) => void;
 }
@@ -47,6 +53,8 @@ export interface DumpDateResult {
   readonly bytes: number;
   readonly directory?: string;
   readonly maxRevisionId?: number;
+  /** The full set had completed before (keepComplete): only a missing adds-changes run was written. */
+  readonly kept?: true;
 }
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -124,21 +132,28 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
           results.push({ wiki, date, files: 0, bytes: 0 });
           continue;
         }
-        const full = await runDump({
-          dumpsRoot: o.config.dumps.root,
-          wikiId: wiki,
-          date: compact,
-          source,
-          site,
-          generatorVersion: VERSION,
-          compression,
-          ...(o.jobs === undefined ? {} : { jobs: o.jobs }),
-        });
-        const incr = o.jobs === undefined || !(await isIncrementalDone(o.config.dumps.root, wiki, compact)) ? await runIncrementalDump({ dumpsRoot: o.config.dumps.root, wikiId: wiki, date: compact, source, site, generatorVersion: VERSION }) : undefined;
+        const kept = o.keepComplete === true && (await isCompleteRun(runDirectory(o.config.dumps.root, wiki, compact)));
+        const full = kept
+          ? { directory: runDirectory(o.config.dumps.root, wiki, compact), files: [], complete: true }
+          : await runDump({
+              dumpsRoot: o.config.dumps.root,
+              wikiId: wiki,
+              date: compact,
+              source,
+              site,
+              generatorVersion: VERSION,
+              compression,
+              ...(o.jobs === undefined ? {} : { jobs: o.jobs }),
+            });
+        // A regenerated full set regenerates its adds-changes too; a kept or partial one only fills a gap.
+        const incrDue = (o.jobs === undefined && !kept) || !(await isIncrementalDone(o.config.dumps.root, wiki, compact));
+        const incr = incrDue ? await runIncrementalDump({ dumpsRoot: o.config.dumps.root, wikiId: wiki, date: compact, source, site, generatorVersion: VERSION }) : undefined;
+        const files = full.files.length + (incr?.files.length ?? 0);
         const bytes = full.files.reduce((n, f) => n + f.sizeBytes, 0);
         const maxRevisionId = incr?.maxRevisionId;
-        o.logger.info({ wiki, date, files: full.files.length, directory: full.directory, complete: full.complete, ...(o.jobs === undefined ? {} : { jobs: o.jobs }), maxRevisionId }, 'dump: written');
-        results.push({ wiki, date, files: full.files.length + (incr?.files.length ?? 0), bytes, directory: full.directory, ...(maxRevisionId === undefined ? {} : { maxRevisionId }) });
+        const logged = { wiki, date, files, directory: full.directory, complete: full.complete, ...(o.jobs === undefined ? {} : { jobs: o.jobs }), maxRevisionId };
+        o.logger.info(logged, kept ? 'dump: kept, its full set completed before' : 'dump: written');
+        results.push({ wiki, date, files, bytes, directory: full.directory, ...(maxRevisionId === undefined ? {} : { maxRevisionId }), ...(kept ? { kept: true as const } : {}) });
         o.onProgress?.({ done: results.length, total: wikis.length * o.dates.length, bytes: results.reduce((n, r) => n + r.bytes, 0), wiki, date });
       }
     }

@@ -46,7 +46,7 @@ export interface RunReport {
 
 /**
  * The dates to dump: every date with a run folder that did not complete (a failed or interrupted
- * night: all its wikis again, since a run stops at the first failing wiki), then the dates after
+ * night: its wikis that did not complete, since a run stops at the first failing wiki), then the dates after
  * the newest run folder up to yesterday; yesterday alone when there are no runs yet. With a list
  * of wikis only their folders count: a wiki taken off the list must not keep a failed date due.
  */
@@ -78,7 +78,11 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
     const today = o.today ?? new Date().toISOString().slice(0, 10);
     const dates = requested ?? (await dueDates(config, today));
     const dumpsStarted = Date.now();
-    const results = dates.length === 0 ? [] : await runDumps({ config, warehouse, logger, wikis: config.dumps.wikis, dates, onProgress: hooks.dumps, ...(o.dryRun === true ? { dryRun: true } : {}) });
+    // Due dates keep the wikis a failed night completed; a requested --date is regenerated whole.
+    const results =
+      dates.length === 0
+        ? []
+        : await runDumps({ config, warehouse, logger, wikis: config.dumps.wikis, dates, keepComplete: requested === undefined, onProgress: hooks.dumps, ...(o.dryRun === true ? { dryRun: true } : {}) });
     hooks.end();
     const dumpsDone = Date.now();
     const maintenance = await runMaintenance({ config, warehouse, logger, ...(o.dryRun === true ? { dryRun: true } : {}) });

@@ -279,8 +279,16 @@ test('nightly catches up every missed date, then finds nothing to do, and writes
   const failedNight = jsonOf((await cli('status', '--warehouse', wh, '--json')).out) as { dumps: Record<string, { present: string[]; incomplete: string[] }> };
   assert.deepEqual(failedNight.dumps['dewiki']?.incomplete, ['2026-11-04'], 'status shows the failed night');
   assert.ok(!failedNight.dumps['dewiki']?.present.includes('2026-11-04'));
+  const enwikiRun = join(dumps, 'enwiki', '20261104');
+  const enwikiFiles = () => readdirSync(enwikiRun).map((f) => `${f} ${statSync(join(enwikiRun, f)).mtimeMs}`).sort();
+  const enwikiBefore = enwikiFiles();
   const retried = await runNightly({ config, logger: silentLogger(), today: '2026-11-06' });
   assert.deepEqual(retried.steps.dumps?.dates, ['2026-11-04']);
+  // Only the wiki that failed is dumped again; the one that completed that night keeps its files.
+  const retriedWikis = (retried.steps.dumps?.results ?? []).map((r) => `${r.wiki}${r.kept === true ? ' kept' : ` ${r.files} files`}`);
+  assert.deepEqual(retriedWikis.map((w) => w.replace(/ \d+ files$/, ' written')), ['dewiki written', 'enwiki kept'], retriedWikis.join(', '));
+  assert.deepEqual(enwikiFiles(), enwikiBefore, 'the completed wiki is not rewritten');
+  assert.ok(JSON.parse(readFileSync(statusFile, 'utf8')).jobs.metahistorybz2dump.status === 'done', 'the failed wiki is done now');
   assert.deepEqual((await runNightly({ config, logger: silentLogger(), today: '2026-11-06' })).steps.dumps?.dates, []);
   // A wiki taken off the job's list keeps its folders, but its failed night is no longer due.
   const done = readFileSync(statusFile, 'utf8');
