@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite and the demo need and a fresh machine lacks, caching downloads in
 # the ignored .cache/ folder: Debian tools, the Kafka jars (Maven), the Python venv of interop
-# readers (PyPI + Maven Central). Idempotent and quick when everything is present.
+# readers (PyPI + Maven Central) and the Airflow venvs of the DAG test (PyPI). Idempotent and
+# quick when everything is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,4 +30,5 @@ fi
 bash scripts/kafka.sh fetch
 if [ "${MWLAKE_SKIP_PYTHON:-0}" != 1 ]; then
   bash scripts/setup-python.sh
+  bash scripts/setup-airflow.sh
 fi

@@ -5,6 +5,7 @@ with backoff, and backfill: `airflow dags backfill mwlake_dumps -s 2026-11-01 -e
 regenerates the dumps of each date through `mwlake dump --date {{ ds }}`. Drain and merge are
 idempotent, so a backfilled run only repeats cheap no-ops for them.
 
+Loads under Airflow 2.10 and 3 (test/interop/airflow-dag.test.ts runs it under both).
 Exit code 75 (locked or temporary failure) is retried; 64/65/78 are not worth retrying but
 Airflow cannot tell exit codes apart in BashOperator, so retries stay bounded.
 """
@@ -14,8 +15,14 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta
 
+import pendulum
 from airflow import DAG
-from airflow.operators.bash import BashOperator
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+try:  # Airflow 3 (and 2.x with apache-airflow-providers-standard)
+    from airflow.providers.standard.operators.bash import BashOperator
+except ImportError:  # Airflow 2
+    from airflow.operators.bash import BashOperator
 
 MWLAKE = os.environ.get("MWLAKE_BIN", "/srv/mwlake/node_modules/.bin/mwlake")
 CONFIG = os.environ.get("MWLAKE_CONFIG", "/srv/mwlake/jobs/page_content_change.yaml")
@@ -31,7 +38,9 @@ default_args = {
 with DAG(
     dag_id="mwlake_dumps",
     description="Drain page_content_change from Kafka, merge into state tables, write XML dumps",
-    schedule="10 2 * * *",
+    # Explicit: a bare cron string means CronTriggerTimetable in Airflow 3, whose run at D+1 02:10
+    # has ds D+1, not D as in Airflow 2, and would dump a day early with 2 h left for late events.
+    schedule=CronDataIntervalTimetable("10 2 * * *", timezone=pendulum.timezone("UTC")),
     start_date=datetime(2026, 11, 1),
     catchup=False,
     max_active_runs=1,

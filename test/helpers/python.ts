@@ -29,21 +29,34 @@ export const interopDir = join(repoRoot, 'test', 'interop', 'py');
 const PIN_FILES = ['tools/python/requirements.txt', 'tools/python/pom.xml', 'tools/python/spark-jars.sha256', 'scripts/setup-python.sh'];
 const STAMP_FILE = '.mwlake-pins.sha256';
 
-/** The venv's python; throws when the venv is missing or was built from other pins. */
-export function pythonBin(): string {
-  const bin = join(venvDir, 'bin', 'python');
-  if (!existsSync(bin)) {
-    throw new Error(`the interop Python venv is missing (expected ${bin}); run ${SETUP_COMMAND}`);
-  }
-  const stampPath = join(venvDir, STAMP_FILE);
+/**
+ * `bin` of a venv the setup scripts build; throws with the command that fixes it when the venv is
+ * missing or its stamp is not the hash of `pinFiles` (then it was built from other pins).
+ */
+function checkedVenvBin(venv: string, bin: string, pinFiles: readonly string[], setupCommand: string, what: string): string {
+  const path = join(venv, 'bin', bin);
+  if (!existsSync(path)) throw new Error(`the ${what} is missing (expected ${path}); run ${setupCommand}`);
+  const stampPath = join(venv, STAMP_FILE);
   const found = existsSync(stampPath) ? readFileSync(stampPath, 'utf8').trim() : '(no stamp)';
   const hash = createHash('sha256');
-  for (const file of PIN_FILES) hash.update(readFileSync(join(repoRoot, file)));
+  for (const file of pinFiles) hash.update(readFileSync(join(repoRoot, file)));
   const expected = hash.digest('hex');
-  if (found !== expected) {
-    throw new Error(`the interop Python venv is stale: built from pins ${found}, the checkout pins ${expected}; run ${SETUP_COMMAND}`);
-  }
-  return bin;
+  if (found !== expected) throw new Error(`the ${what} is stale: built from pins ${found}, the checkout pins ${expected}; run ${setupCommand}`);
+  return path;
+}
+
+/** The venv's python; throws when the venv is missing or was built from other pins. */
+export function pythonBin(): string {
+  return checkedVenvBin(venvDir, 'python', PIN_FILES, SETUP_COMMAND, 'interop Python venv');
+}
+
+/** Airflow majors the DAG test runs under, each in its venv (.cache/airflow<major>, scripts/setup-airflow.sh). */
+export const AIRFLOW_MAJORS = [2, 3] as const;
+
+/** The python of the Airflow venv of `major`, checked against its lock like pythonBin. */
+export function airflowPythonBin(major: (typeof AIRFLOW_MAJORS)[number]): string {
+  const pins = [`tools/airflow/requirements-airflow${major}.txt`, 'scripts/setup-airflow.sh'];
+  return checkedVenvBin(join(repoRoot, '.cache', `airflow${major}`), 'python', pins, 'bash scripts/setup-airflow.sh', `Airflow ${major} venv`);
 }
 
 /** Absolute path of a script in test/interop/py. */
@@ -63,6 +76,8 @@ export interface RunPythonOptions {
   /** Kill the process group after this many milliseconds (default 10 minutes). */
   timeoutMs?: number;
   env?: Record<string, string>;
+  /** The interpreter (default the interop venv's, pythonBin()), e.g. airflowPythonBin(3). */
+  python?: string;
 }
 
 /**
@@ -70,12 +85,17 @@ export interface RunPythonOptions {
  * cwd at the repository root, optionally feeding `stdin`; resolves with its output and status.
  */
 export function runPython(script: string, args: readonly string[] = [], stdin?: string, options: RunPythonOptions = {}): Promise<PythonResult> {
-  const bin = pythonBin();
   const scriptPath = isAbsolute(script) ? script : resolve(repoRoot, script);
+  return runPythonArgs([scriptPath, ...args], stdin, options);
+}
+
+/** Runs the interpreter with `args` as given (`['-m', 'airflow', ...]`), like runPython. */
+export function runPythonArgs(args: readonly string[], stdin?: string, options: RunPythonOptions = {}): Promise<PythonResult> {
+  const bin = options.python ?? pythonBin();
   const timeoutMs = options.timeoutMs ?? 600_000;
   return new Promise((resolvePromise, reject) => {
     // detached: the script gets its own process group, so a timeout also ends Spark's JVM.
-    const child = spawn(bin, [scriptPath, ...args], {
+    const child = spawn(bin, args, {
       cwd: repoRoot,
       env: { ...process.env, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1', ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],

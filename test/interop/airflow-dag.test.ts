@@ -1,0 +1,104 @@
+// The shipped Airflow DAG (jobs/airflow/mwlake_dumps.py) under real Airflow 2.10 and 3, each from
+// its pinned venv (scripts/setup-airflow.sh): Airflow's own DagBag loads it as a scheduler would,
+// and `airflow dags test` runs its three tasks against the real broker, calling the built CLI.
+
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { runCli } from '../../src/cli/main.js';
+import { isCompleteRun } from '../../src/pipeline/dump.js';
+import { decompressFile } from '../dumps/helpers.js';
+import { KAFKA_BROKERS, requireBroker } from '../helpers/kafka.js';
+import { AIRFLOW_MAJORS, airflowPythonBin, interopScript, repoRoot, runPython, runPythonArgs, tail } from '../helpers/python.js';
+
+const dagsFolder = join(repoRoot, 'jobs', 'airflow');
+const cliMain = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+let dir: string;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mwlake-airflow-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface DagInfo {
+  airflow: string;
+  import_errors: Record<string, string>;
+  warnings: string[];
+  dags: string[];
+  timetable: string;
+  ds_of_run_at_20261106_0210: string;
+  catchup: boolean;
+  max_active_runs: number;
+  tasks: Record<string, { command: string; downstream: string[]; retries: number }>;
+}
+
+/** Airflow's environment: its own home (SQLite metadata DB), our DAG folder, no examples. */
+function airflowEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { AIRFLOW_HOME: home, AIRFLOW__CORE__DAGS_FOLDER: dagsFolder, AIRFLOW__CORE__LOAD_EXAMPLES: 'False', ...extra };
+}
+
+for (const major of AIRFLOW_MAJORS) {
+  describe(`Airflow ${major}`, () => {
+    test('the DagBag loads the DAG: drain → merge → dump, retried, and a run dumps the day before it starts', { timeout: 120_000 }, async () => {
+      const python = airflowPythonBin(major);
+      const r = await runPython(interopScript('airflow_dag.py'), [dagsFolder, '2026-11-05'], undefined, { python, env: airflowEnv(join(dir, `load${major}`)), timeoutMs: 110_000 });
+      assert.equal(r.code, 0, tail(r.stderr, 30));
+      const info = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as DagInfo;
+      assert.ok(info.airflow.startsWith(`${major}.`), `Airflow ${info.airflow}`);
+      assert.deepEqual(info.import_errors, {});
+      assert.deepEqual(info.warnings, [], 'the DAG file raises no warnings (no deprecated imports)');
+      assert.deepEqual(info.dags, ['mwlake_dumps']);
+      // The run that starts 2026-11-06 02:10 UTC dumps 2026-11-05 under both majors (Airflow 3
+      // would read a bare cron string as a trigger: ds 2026-11-06).
+      assert.equal(info.timetable, 'CronDataIntervalTimetable');
+      assert.equal(info.ds_of_run_at_20261106_0210, '2026-11-05');
+      assert.equal(info.catchup, false);
+      assert.equal(info.max_active_runs, 1);
+      assert.deepEqual(Object.keys(info.tasks).sort(), ['drain', 'dump', 'merge']);
+      assert.deepEqual(info.tasks['drain']!.downstream, ['merge']);
+      assert.deepEqual(info.tasks['merge']!.downstream, ['dump']);
+      assert.deepEqual(info.tasks['dump']!.downstream, []);
+      assert.match(info.tasks['drain']!.command, /\/mwlake drain --config \S+\.yaml$/);
+      assert.match(info.tasks['merge']!.command, /\/mwlake merge --config \S+\.yaml$/);
+      assert.match(info.tasks['dump']!.command, /\/mwlake dump --config \S+\.yaml --wiki all --date 2026-11-05$/);
+      for (const t of Object.values(info.tasks)) assert.ok(t.retries >= 1);
+    });
+
+    test('airflow dags test runs drain, merge and dump with the built CLI against the real broker', { timeout: 300_000 }, async () => {
+      await requireBroker();
+      const python = airflowPythonBin(major);
+      const work = join(dir, `run${major}`);
+      const stream = `mwlake.test.airflow${major}p${process.pid}${Date.now().toString(36)}.v1`;
+      const sink = new Writable({ write: (_c, _e, cb) => cb() });
+      const gen = ['--log-level', 'warn', 'gen', '--seed', '5', '--events', '300', '--start', '2026-11-01', '--rate', '100', '--wikis', 'enwiki', '--stream', stream, '--to', 'kafka', '--brokers', KAFKA_BROKERS.join(',')];
+      assert.equal(await runCli(gen, { stdout: sink, stderr: sink, env: process.env }), 0);
+      const config = join(work, 'job.yaml');
+      await mkdir(work, { recursive: true });
+      await writeFile(
+        config,
+        [`job_name: airflow_test_${major}`, 'kafka:', `  brokers: [${KAFKA_BROKERS.join(', ')}]`, `  topics: [eqiad.${stream}, codfw.${stream}]`, 'warehouse: ./warehouse', 'dumps:', '  root: ./dumps', ''].join('\n'),
+      );
+      // BashOperator runs the command line through bash: the built CLI under this Node.
+      const env = airflowEnv(join(work, 'airflow-home'), { MWLAKE_BIN: `'${process.execPath}' '${cliMain}'`, MWLAKE_CONFIG: config });
+      const migrate = await runPythonArgs(['-m', 'airflow', 'db', 'migrate'], undefined, { python, env, timeoutMs: 120_000 });
+      assert.equal(migrate.code, 0, tail(migrate.stderr + migrate.stdout, 30));
+      // A failing task would wait out its retry delay: the timeout ends the run, and the test fails.
+      const run = await runPythonArgs(['-m', 'airflow', 'dags', 'test', 'mwlake_dumps', '2026-11-03'], undefined, { python, env, timeoutMs: 150_000 });
+      const log = run.stdout + run.stderr;
+      assert.equal(run.code, 0, tail(log, 40));
+      // The dump dated 2026-11-03 is complete and holds the generated history: drain and merge ran first.
+      const day = join(work, 'dumps', 'enwiki', '20261103');
+      assert.ok(await isCompleteRun(day), `${day} is complete; log:\n${tail(log, 40)}`);
+      const history = decompressFile(join(day, 'enwiki-20261103-pages-meta-history.xml.bz2'));
+      const revisions = history.toString('utf8').split('<revision>').length - 1;
+      assert.ok(revisions > 50, `pages-meta-history holds ${revisions} revisions`);
+      assert.ok(readdirSync(join(work, 'warehouse', 'events', 'page_content_change', 'metadata')).some((f) => f.endsWith('.metadata.json')));
+    });
+  });
+}
