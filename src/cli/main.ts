@@ -98,6 +98,11 @@ function exitOnSignals(): void {
 
 if (isMain()) {
   exitOnSignals();
+  // A reader that stops early (`mwlake query ... | head`) closes the pipe. Unhandled, EPIPE would
+  // crash with a stack trace. `mwlake query` stops on it; any other command's last lines are dropped.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
   const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
   process.exitCode = code;
 }

@@ -7,11 +7,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { after, before, test } from 'node:test';
 import { runCli } from '../../src/cli/main.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
 import { openDuckDb } from '../../src/duckdb/connection.js';
 import { appendBatch, generatedEvents, merge, warehouseAt } from '../merge/merge-fixture.js';
+import { repoRoot } from '../helpers/python.js';
 
 let dir: string;
 let wh: string;
@@ -250,4 +253,23 @@ test('a dumps root that cannot be created fails as a storage error naming the pa
   });
   assert.equal(code, ExitCode.Unavailable, err);
   assert.match(err, new RegExp(`mkdir failed for ${join(file, 'dumps')}.*ENOTDIR`));
+});
+
+test('a reader that stops early (| head) ends the query quietly with exit 0', { timeout: 120_000 }, async (t) => {
+  // Billions of rows: streamed to the end, this would outlast the test's timeout.
+  const sql = 'SELECT range AS n FROM range(5000000000)';
+  const child = spawn(process.execPath, [join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'query', '--warehouse', wh, '--job-name', 'q', sql], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    signal: t.signal, // a failed (timed out) run must not leave the query spinning
+    killSignal: 'SIGKILL',
+  });
+  let err = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
+  child.on('error', () => {}); // the abort on timeout; the timeout is the failure reported
+  const [first] = (await once(child.stdout, 'data')) as [Buffer];
+  assert.match(first.toString('utf8'), /^\{"n":0\}\n/);
+  child.stdout.destroy(); // what `head` does once it has its lines
+  const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+  assert.deepEqual({ code, signal }, { code: 0, signal: null }, err);
+  assert.doesNotMatch(err, /EPIPE|Error|at /, 'no stack trace');
 });

@@ -130,9 +130,26 @@ async function runUserSql(context: CliContext, db: DuckDb, sql: string, format: 
     context.stdout.write(stringifyJsonBigInt({ step: 'query', out, format }) + '\n');
     return;
   }
+  // The reader went away (`| head`): stop the query rather than stream the rest into nothing.
+  // Node's stdout stays `writable` after EPIPE, so the error itself is the signal.
+  let readerGone = false;
+  const onError = (error: NodeJS.ErrnoException): void => {
+    if (error.code === 'EPIPE') readerGone = true;
+  };
+  context.stdout.on('error', onError);
+  try {
+    await writeRows(context, db.stream(sql), format, () => readerGone);
+  } finally {
+    context.stdout.off('error', onError);
+  }
+}
+
+/** Writes result batches to stdout in `format`, until they end or the reader goes away. */
+async function writeRows(context: CliContext, batches: AsyncIterable<Record<string, unknown>[]>, format: string, readerGone: () => boolean): Promise<void> {
   let first = true;
   if (format === 'json') context.stdout.write('[');
-  for await (const rows of db.stream(sql)) {
+  for await (const rows of batches) {
+    if (readerGone()) return;
     // console.table prints bigints as 123n; show them as plain numbers.
     if (format === 'table') console.table(rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v]))));
     for (const row of format === 'table' ? [] : rows) {
