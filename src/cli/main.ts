@@ -3,21 +3,21 @@
 // sysexits-style exit codes, and turns SIGTERM/SIGINT into cleanups and exit 143/130. The only
 // module that calls process.exit.
 
-import { Command, CommanderError } from './commander.js';
+import { Command, CommanderError, Option } from './commander.js';
 import { realpathSync } from 'node:fs';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { JobError, exitCodeOf, fromSystemError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { runInterruptCleanups } from '../core/interrupt.js';
-import { createLogger, type Logger } from '../core/log.js';
+import { LOG_LEVELS, createLogger, isLogLevel, type LogLevel, type Logger } from '../core/log.js';
 import type { CliContext } from './context.js';
 import { COMMANDS } from './commands/index.js';
 
 export function buildProgram(context: CliContext): Command {
   const program = new Command('mwlake')
     .description('Batch dump builder: Kafka page_content_change events → Iceberg tables → MediaWiki XML dumps')
-    .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'info')
+    .addOption(new Option('--log-level <level>', 'how much to log on stderr (default: $MWLAKE_LOG_LEVEL, else info)').choices(LOG_LEVELS))
     .option('--log-format <format>', 'json, or pretty (default on a terminal)')
     .showHelpAfterError()
     .exitOverride();
@@ -33,9 +33,9 @@ export async function runCli(argv: readonly string[], io: Pick<CliContext, 'stdo
     ...io,
     logger() {
       if (logger === undefined) {
-        const opts = program?.opts<{ logLevel?: string; logFormat?: string }>() ?? {};
+        const opts = program?.opts<{ logLevel?: LogLevel; logFormat?: string }>() ?? {};
         logger = createLogger({
-          level: (opts.logLevel ?? 'info') as 'info',
+          level: opts.logLevel ?? envLogLevel(io.env) ?? 'info',
           json: opts.logFormat === undefined ? undefined : opts.logFormat === 'json',
         });
       }
@@ -44,6 +44,10 @@ export async function runCli(argv: readonly string[], io: Pick<CliContext, 'stdo
   };
   program = buildProgram(context);
   try {
+    const fromEnv = io.env.MWLAKE_LOG_LEVEL;
+    if (fromEnv !== undefined && fromEnv !== '' && envLogLevel(io.env) === undefined) {
+      throw new JobError('CONFIG', `MWLAKE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, found ${JSON.stringify(fromEnv)}`);
+    }
     await program.parseAsync([...argv], { from: 'user' });
     return ExitCode.Ok;
   } catch (error) {
@@ -62,6 +66,12 @@ export async function runCli(argv: readonly string[], io: Pick<CliContext, 'stdo
     io.stderr.write(`mwlake: ${message}\n`);
     return code;
   }
+}
+
+/** `MWLAKE_LOG_LEVEL`, when set to a level; a bad value is refused in runCli (exit 78). */
+function envLogLevel(env: NodeJS.ProcessEnv): LogLevel | undefined {
+  const value = env.MWLAKE_LOG_LEVEL;
+  return value !== undefined && isLogLevel(value) ? value : undefined;
 }
 
 function isMain(): boolean {

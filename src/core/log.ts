@@ -12,15 +12,23 @@ function pino(): typeof import('pino').pino {
 
 export type { Logger };
 
+/** pino's levels, quietest last; `--log-level` and `MWLAKE_LOG_LEVEL` take one of them. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const satisfies readonly LevelWithSilent[];
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export function isLogLevel(value: string): value is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(value);
+}
+
 export interface LoggerOptions {
-  readonly level?: LevelWithSilent;
+  readonly level?: LogLevel;
   /** Force JSON even on a terminal (`--log-format json`). */
   readonly json?: boolean;
 }
 
 /** Creates the process logger on stderr (fd 2), so stdout stays free for reports and query output. */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const level = options.level ?? ((process.env.MWLAKE_LOG_LEVEL as LevelWithSilent | undefined) ?? 'info');
+  const level = options.level ?? 'info';
   const pretty = !options.json && process.stderr.isTTY === true;
   if (pretty) {
     return pino()({

@@ -1,0 +1,60 @@
+// How much mwlake logs: `--log-level`, else MWLAKE_LOG_LEVEL, else info. The logger writes to
+// fd 2 itself, so these run the built CLI as a child process and read its stderr.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ExitCode } from '../../src/core/exit-codes.js';
+import { repoRoot } from '../helpers/python.js';
+
+const cli = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+const missing = join(repoRoot, '.cache', 'no-such-warehouse-for-log-level-tests');
+
+/** A query of a warehouse that does not exist: exit 65, and one error log line at info and below. */
+function run(args: string[], env: Record<string, string> = {}): { code: number | null; stderr: string; logLines: { level: number; msg: string }[] } {
+  const r = spawnSync(process.execPath, [cli, ...args, 'query', '--warehouse', missing, 'SELECT 1'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env } });
+  const logLines = r.stderr
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { level: number; msg: string });
+  return { code: r.status, stderr: r.stderr, logLines };
+}
+
+test('by default the error is logged as a JSON line (level 50) beside the one-line message', () => {
+  const r = run([]);
+  assert.equal(r.code, ExitCode.Data, r.stderr);
+  assert.deepEqual(
+    r.logLines.map((l) => l.level),
+    [50],
+  );
+  assert.match(r.stderr, /^mwlake: no warehouse at /m);
+});
+
+test('MWLAKE_LOG_LEVEL sets the level when --log-level is not given', () => {
+  const r = run([], { MWLAKE_LOG_LEVEL: 'silent' });
+  assert.equal(r.code, ExitCode.Data, r.stderr);
+  assert.deepEqual(r.logLines, []);
+  assert.match(r.stderr, /^mwlake: no warehouse at /m, 'the one-line message is not a log line: it stays');
+});
+
+test('--log-level wins over MWLAKE_LOG_LEVEL', () => {
+  const r = run(['--log-level', 'error'], { MWLAKE_LOG_LEVEL: 'silent' });
+  assert.equal(r.code, ExitCode.Data, r.stderr);
+  assert.deepEqual(
+    r.logLines.map((l) => l.level),
+    [50],
+  );
+});
+
+test('a MWLAKE_LOG_LEVEL that is no level is a configuration error (78) naming it and the levels', () => {
+  const r = run([], { MWLAKE_LOG_LEVEL: 'verbose' });
+  assert.equal(r.code, ExitCode.Config, r.stderr);
+  assert.match(r.stderr, /MWLAKE_LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent, found "verbose"/);
+});
+
+test('a --log-level that is no level is a usage error (64) listing the levels', () => {
+  const r = run(['--log-level', 'verbose']);
+  assert.equal(r.code, ExitCode.Usage, r.stderr);
+  assert.match(r.stderr, /'verbose' is invalid\. Allowed choices are trace, debug, info, warn, error, fatal, silent/);
+});
