@@ -19,6 +19,8 @@ export function buildProgram(context: CliContext): Command {
     .description('Batch dump builder: Kafka page_content_change events → Iceberg tables → MediaWiki XML dumps')
     .addOption(new Option('--log-level <level>', 'how much to log on stderr (default: $MWLAKE_LOG_LEVEL, else info)').choices(LOG_LEVELS))
     .option('--log-format <format>', 'json, or pretty (default on a terminal)')
+    // Help and commander's own errors go where the caller says (tests capture them), not to the process.
+    .configureOutput({ writeOut: (s) => context.stdout.write(s), writeErr: (s) => context.stderr.write(s) })
     .showHelpAfterError()
     .exitOverride();
   for (const register of COMMANDS) register(program, context);

@@ -239,6 +239,12 @@ test('--dry-run writes nothing: no warehouse, no table, no lease', async () => {
   const m = await cliIn('merge', '--dry-run', '--warehouse', fresh, '--job-name', 'q');
   assert.equal(m.code, 0, m.err);
   assert.deepEqual((await readdir(fresh)).sort(), ['events'], 'no state tables, no _leases');
+  // The read-only commands have nothing to leave undone: the flag is refused, not silently ignored.
+  for (const step of ['status', 'query']) {
+    const r = await cliIn(step, '--dry-run', '--warehouse', fresh, 'SELECT 1');
+    assert.equal(r.code, ExitCode.Usage, `${step}: ${r.err}`);
+    assert.match(r.err, /unknown option '--dry-run'/, step);
+  }
 });
 
 test('a dumps root that cannot be created fails as a storage error naming the path, not as a bug', async () => {

@@ -62,13 +62,14 @@ function dumpsRoot(cmd: Command): Command {
   return cmd.option('--dumps-root <dir>', 'dumps output root (default from the job file or MWLAKE_DUMPS_ROOT)');
 }
 
-export function common(cmd: Command): Command {
-  return cmd
+/** The flags every job command takes; `--dry-run` only where there is something to leave undone. */
+export function common(cmd: Command, { writes = true }: { writes?: boolean } = {}): Command {
+  cmd
     .option('--config <file>', 'job file (YAML), e.g. jobs/page_content_change.yaml')
     .option('--warehouse <dir>', 'Iceberg warehouse directory (default ./warehouse)')
     .option('--brokers <list>', 'Kafka brokers host:port,... (default from the job file or KAFKA_BROKERS)')
-    .option('--job-name <name>', 'job name (required if the job file has none)')
-    .option('--dry-run', 'show what would be done, change nothing');
+    .option('--job-name <name>', 'job name (required if the job file has none)');
+  return writes ? cmd.option('--dry-run', 'show what would be done, change nothing') : cmd;
 }
 
 /**
@@ -194,7 +195,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
     print(context, { step: 'maintain', ...result });
   });
 
-  dumpsRoot(common(program.command('status').description('tables, Kafka lag against the stored offsets, the last run, dump dates present, incomplete and missing')))
+  dumpsRoot(common(program.command('status').description('tables, Kafka lag against the stored offsets, the last run, dump dates present, incomplete and missing'), { writes: false }))
     .option('--json', 'print JSON')
     .action(async (flags: CommonFlags & { dumpsRoot?: string; json?: boolean }) => {
       const c = await config(flags, context);
