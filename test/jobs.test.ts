@@ -101,3 +101,18 @@ test('kafka.visibility_topics: none by default, from the job file or MWLAKE_VISI
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('paths in the job file are relative to it; paths from the environment, to the working directory', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mwlake-jobfile-'));
+  try {
+    const file = join(dir, 'job.yaml');
+    await writeFile(file, 'job_name: x\nwarehouse: ./wh\nmetrics_file: ./m/mwlake.prom\n');
+    const fromFile = await loadConfig(file, {});
+    assert.equal(fromFile.warehouse, join(dir, 'wh'));
+    assert.equal(fromFile.metricsFile, join(dir, 'm', 'mwlake.prom'));
+    const fromEnv = await loadConfig(file, { MWLAKE_METRICS_FILE: 'textfile/mwlake.prom' });
+    assert.equal(fromEnv.metricsFile, join(process.cwd(), 'textfile', 'mwlake.prom'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

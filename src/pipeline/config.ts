@@ -235,7 +235,9 @@ export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEn
   const namespaceMap = str(dumps, 'namespace_map', `${where}.dumps`);
   const memoryLimitMb = num(raw, 'memory_limit_mb', where);
   if (memoryLimitMb !== undefined && memoryLimitMb < 256) throw new ConfigError(`${where}.memory_limit_mb must be at least 256 (DuckDB scans of the revisions table need about that), found ${memoryLimitMb}`);
-  const metricsFile = env['MWLAKE_METRICS_FILE'] ?? str(raw, 'metrics_file', where);
+  // Paths in the job file are relative to it; paths from flags and the environment, to the working directory.
+  const metricsFileText = str(raw, 'metrics_file', where);
+  const metricsFile = env['MWLAKE_METRICS_FILE'] !== undefined ? resolve(env['MWLAKE_METRICS_FILE']) : metricsFileText !== undefined ? rel(metricsFileText) : undefined;
   const encoder = env['MWLAKE_PARQUET_ENCODER'] ?? str(drain, 'parquet_encoder', `${where}.drain`, 'duckdb')!;
   if (encoder !== 'duckdb' && encoder !== 'parquet-wasm') throw new ConfigError(`${where}.drain.parquet_encoder must be duckdb or parquet-wasm, found ${JSON.stringify(encoder)}`);
   const maxEvents = flags.maxEvents ?? num(drain, 'max_events', `${where}.drain`);
@@ -282,6 +284,6 @@ export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEn
       retainLastSnapshots: num(maintenance, 'retain_last_snapshots', `${where}.maintenance`, 10)!,
       removeOrphansOlderThanHours: num(maintenance, 'remove_orphans_older_than_hours', `${where}.maintenance`, 72)!,
     },
-    ...(metricsFile === undefined ? {} : { metricsFile: rel(metricsFile) }),
+    ...(metricsFile === undefined ? {} : { metricsFile }),
   };
 }
