@@ -1,8 +1,11 @@
-// The shipped job file: the YAML loads with every default. The Airflow DAG is loaded and run by
-// real Airflow in test/interop/airflow-dag.test.ts.
+// The shipped job file: the YAML loads with every default; the shipped cron line runs under sh.
+// The Airflow DAG is loaded and run by real Airflow in test/interop/airflow-dag.test.ts.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -112,6 +115,52 @@ test('paths in the job file are relative to it; paths from the environment, to t
     assert.equal(fromFile.metricsFile, join(dir, 'm', 'mwlake.prom'));
     const fromEnv = await loadConfig(file, { MWLAKE_METRICS_FILE: 'textfile/mwlake.prom' });
     assert.equal(fromEnv.metricsFile, join(process.cwd(), 'textfile', 'mwlake.prom'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('the cron line runs under sh as cron would: env file exported, flock, the log of the day', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mwlake-cron-'));
+  try {
+    const entries = readFileSync(join(repoRoot, 'jobs', 'cron', 'mwlake.cron'), 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !line.startsWith('#') && !/^[A-Z_]+=/.test(line));
+    assert.equal(entries.length, 1, entries.join('\n'));
+    // /etc/cron.d format: five time fields, the user, then the command.
+    const m = /^(\S+) (\S+) (\S+) (\S+) (\S+) (\S+) (.*)$/.exec(entries[0]!)!;
+    assert.deepEqual(m.slice(1, 7), ['10', '2', '*', '*', '*', 'mwlake']);
+    // cron ends the command at an unescaped %; \% is a literal one.
+    assert.doesNotMatch(m[7]!, /(^|[^\\])%/);
+    const paths: Record<string, string> = { '/srv/mwlake': join(dir, 'srv'), '/etc/mwlake/env': join(dir, 'env'), '/run/lock/': join(dir, 'lock') + '/', '/var/log/mwlake/': join(dir, 'log') + '/' };
+    let command = m[7]!.replaceAll('\\%', '%');
+    for (const [from, to] of Object.entries(paths)) {
+      assert.ok(command.includes(from), from);
+      command = command.replaceAll(from, to);
+    }
+    // Stand-in for the installed CLI: it shows what it was given; the line's shell is under test.
+    await mkdir(join(dir, 'srv', 'node_modules', '.bin'), { recursive: true });
+    await mkdir(join(dir, 'lock'));
+    await mkdir(join(dir, 'log'));
+    await writeFile(join(dir, 'srv', 'node_modules', '.bin', 'mwlake'), '#!/bin/sh\necho "args: $*"\necho "password: $MWLAKE_KAFKA_SASL_PASSWORD"\n', { mode: 0o755 });
+    await writeFile(join(dir, 'env'), 'MWLAKE_KAFKA_SASL_PASSWORD=s3cret\n'); // no `export`
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+    const r = spawnSync('/bin/sh', ['-c', command], { env, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const logs = await readdir(join(dir, 'log'));
+    assert.equal(logs.length, 1);
+    assert.match(logs[0]!, /^nightly-\d{8}\.log$/);
+    const log = readFileSync(join(dir, 'log', logs[0]!), 'utf8');
+    assert.match(log, /^args: nightly --config jobs\/page_content_change\.yaml$/m);
+    assert.match(log, /^password: s3cret$/m);
+    // While a run holds the lock, the next exits at once without starting mwlake.
+    const holder = spawn('flock', [join(dir, 'lock', 'mwlake-nightly.lock'), '-c', 'echo held; cat'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    await once(holder.stdout, 'data');
+    const second = spawnSync('/bin/sh', ['-c', command], { env, encoding: 'utf8' });
+    holder.stdin.end();
+    await once(holder, 'exit');
+    assert.equal(second.status, 1);
+    assert.equal(readFileSync(join(dir, 'log', logs[0]!), 'utf8'), log, 'mwlake did not run');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
