@@ -1,9 +1,12 @@
 """Airflow DAG running mwlake's nightly steps as separate tasks.
 
-One task per step (drain -> merge -> dump), a daily schedule at 02:10 UTC, retries
+One task per step (drain -> merge -> dump -> maintain), a daily schedule at 02:10 UTC, retries
 with backoff, and backfill: `airflow dags backfill mwlake_dumps -s 2026-11-01 -e 2026-11-07`
-regenerates the dumps of each date through `mwlake dump --date {{ ds }}`. Drain and merge are
-idempotent, so a backfilled run only repeats cheap no-ops for them.
+regenerates the dumps of each date through `mwlake dump --date {{ ds }}`. Drain, merge and
+maintain are idempotent, so a backfilled run only repeats cheap no-ops for them. Maintenance
+(compaction, snapshot expiry, orphan removal) is what `mwlake nightly` does last; without it the
+tables' small files and snapshots would grow night after night. Nightly's run report and
+metrics textfile have no task here: Airflow keeps the tasks' logs and states.
 
 Loads under Airflow 2.10 and 3 (test/interop/airflow-dag.test.ts runs it under both).
 Exit code 75 (locked or temporary failure) is retried; 64/65/78 are not worth retrying but
@@ -56,4 +59,5 @@ with DAG(
         task_id="dump",
         bash_command=f"{MWLAKE} dump --config {CONFIG} --wiki all --date {{{{ ds }}}}",
     )
-    drain >> merge >> dump
+    maintain = BashOperator(task_id="maintain", bash_command=f"{MWLAKE} maintain --config {CONFIG}")
+    drain >> merge >> dump >> maintain

@@ -45,7 +45,7 @@ function airflowEnv(home: string, extra: Record<string, string> = {}): Record<st
 
 for (const major of AIRFLOW_MAJORS) {
   describe(`Airflow ${major}`, () => {
-    test('the DagBag loads the DAG: drain → merge → dump, retried, and a run dumps the day before it starts', { timeout: 120_000 }, async () => {
+    test('the DagBag loads the DAG: drain → merge → dump → maintain, retried, and a run dumps the day before it starts', { timeout: 120_000 }, async () => {
       const python = airflowPythonBin(major);
       const r = await runPython(interopScript('airflow_dag.py'), [dagsFolder, '2026-11-05'], undefined, { python, env: airflowEnv(join(dir, `load${major}`)), timeoutMs: 110_000 });
       assert.equal(r.code, 0, tail(r.stderr, 30));
@@ -60,17 +60,19 @@ for (const major of AIRFLOW_MAJORS) {
       assert.equal(info.ds_of_run_at_20261106_0210, '2026-11-05');
       assert.equal(info.catchup, false);
       assert.equal(info.max_active_runs, 1);
-      assert.deepEqual(Object.keys(info.tasks).sort(), ['drain', 'dump', 'merge']);
+      assert.deepEqual(Object.keys(info.tasks).sort(), ['drain', 'dump', 'maintain', 'merge']);
       assert.deepEqual(info.tasks['drain']!.downstream, ['merge']);
       assert.deepEqual(info.tasks['merge']!.downstream, ['dump']);
-      assert.deepEqual(info.tasks['dump']!.downstream, []);
+      assert.deepEqual(info.tasks['dump']!.downstream, ['maintain']);
+      assert.deepEqual(info.tasks['maintain']!.downstream, []);
       assert.match(info.tasks['drain']!.command, /\/mwlake drain --config \S+\.yaml$/);
       assert.match(info.tasks['merge']!.command, /\/mwlake merge --config \S+\.yaml$/);
       assert.match(info.tasks['dump']!.command, /\/mwlake dump --config \S+\.yaml --wiki all --date 2026-11-05$/);
+      assert.match(info.tasks['maintain']!.command, /\/mwlake maintain --config \S+\.yaml$/);
       for (const t of Object.values(info.tasks)) assert.ok(t.retries >= 1);
     });
 
-    test('airflow dags test runs drain, merge and dump with the built CLI against the real broker', { timeout: 300_000 }, async () => {
+    test('airflow dags test runs drain, merge, dump and maintain with the built CLI against the real broker', { timeout: 300_000 }, async () => {
       await requireBroker();
       const python = airflowPythonBin(major);
       const work = join(dir, `run${major}`);
@@ -99,6 +101,8 @@ for (const major of AIRFLOW_MAJORS) {
       const revisions = history.toString('utf8').split('<revision>').length - 1;
       assert.ok(revisions > 50, `pages-meta-history holds ${revisions} revisions`);
       assert.ok(readdirSync(join(work, 'warehouse', 'events', 'page_content_change', 'metadata')).some((f) => f.endsWith('.metadata.json')));
+      // maintain ran last and printed its result line (BashOperator logs the command's stdout).
+      assert.match(log, /\{"step":"maintain",/, tail(log, 40));
     });
   });
 }
