@@ -8,27 +8,68 @@ maintain are idempotent, so a backfilled run only repeats cheap no-ops for them.
 tables' small files and snapshots would grow night after night. Nightly's run report and
 metrics textfile have no task here: Airflow keeps the tasks' logs and states.
 
+Retries follow mwlake's exit codes (README "Exit codes"): a failure that a rerun can fix (69
+unavailable, 74, 75 locked or conflict, a signal) is retried; one that needs a person (64 usage,
+65 bad data such as a retention gap, 70 a bug, 71 out of memory or disk, 78 configuration) fails
+the task at once, so the alert comes at 02:10, not after an hour of retries. A BashOperator
+cannot tell exit codes apart, hence a Python callable running the CLI.
+
 Loads under Airflow 2.10 and 3 (test/interop/airflow-dag.test.ts runs it under both).
-Exit code 75 (locked or temporary failure) is retried; 64/65/78 are not worth retrying but
-Airflow cannot tell exit codes apart in BashOperator, so retries stay bounded.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
+import subprocess
 from datetime import datetime, timedelta
 
 import pendulum
 from airflow import DAG
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-try:  # Airflow 3 (and 2.x with apache-airflow-providers-standard)
-    from airflow.providers.standard.operators.bash import BashOperator
+try:  # Airflow 3
+    from airflow.sdk.exceptions import AirflowFailException
 except ImportError:  # Airflow 2
-    from airflow.operators.bash import BashOperator
+    from airflow.exceptions import AirflowFailException
 
+try:  # Airflow 3 (and 2.x with apache-airflow-providers-standard)
+    from airflow.providers.standard.operators.python import PythonOperator
+except ImportError:  # Airflow 2
+    from airflow.operators.python import PythonOperator
+
+# A command line: one path, or several words in shell quoting (`'node' '/srv/mwlake/dist/src/cli/main.js'`).
 MWLAKE = os.environ.get("MWLAKE_BIN", "/srv/mwlake/node_modules/.bin/mwlake")
 CONFIG = os.environ.get("MWLAKE_CONFIG", "/srv/mwlake/jobs/page_content_change.yaml")
+
+# Exit codes no retry can fix: each needs a person first.
+NEEDS_A_PERSON = {64: "usage error", 65: "bad data", 70: "internal error", 71: "out of memory or disk", 78: "configuration error"}
+
+
+def run_mwlake(*args: str) -> None:
+    """Runs `mwlake ARGS`, its output in the task log; fails without retries on NEEDS_A_PERSON codes."""
+    command = [*shlex.split(MWLAKE), *args]
+    print("running: " + shlex.join(command), flush=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+    try:
+        for line in process.stdout:
+            print(line, end="", flush=True)
+        code = process.wait()
+    except BaseException:
+        # A task timeout or a kill from the UI: mwlake cleans up on SIGTERM within 20 s.
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        raise
+    if code == 0:
+        return
+    what = f"mwlake {args[0]} exited with {code}"
+    if code in NEEDS_A_PERSON:
+        raise AirflowFailException(f"{what} ({NEEDS_A_PERSON[code]}): not retried; fix the cause, then clear the task")
+    raise RuntimeError(f"{what}: retried")
+
 
 default_args = {
     "owner": "data-engineering",
@@ -50,14 +91,15 @@ with DAG(
     default_args=default_args,
     tags=["mwlake", "dumps"],
 ) as dag:
-    drain = BashOperator(task_id="drain", bash_command=f"{MWLAKE} drain --config {CONFIG}")
-    merge = BashOperator(task_id="merge", bash_command=f"{MWLAKE} merge --config {CONFIG}")
+
+    def step(task_id: str, *args: str) -> PythonOperator:
+        return PythonOperator(task_id=task_id, python_callable=run_mwlake, op_args=[task_id, *args])
+
+    drain = step("drain", "--config", CONFIG)
+    merge = step("merge", "--config", CONFIG)
     # The dump dated {{ ds }} holds revisions before ds 00:00 UTC. The run for ds starts after its
     # data interval ends (ds + 1 day, 02:10), so backfilling -s D1 -e D2 writes exactly the dumps
     # dated D1..D2, one per run.
-    dump = BashOperator(
-        task_id="dump",
-        bash_command=f"{MWLAKE} dump --config {CONFIG} --wiki all --date {{{{ ds }}}}",
-    )
-    maintain = BashOperator(task_id="maintain", bash_command=f"{MWLAKE} maintain --config {CONFIG}")
+    dump = step("dump", "--config", CONFIG, "--wiki", "all", "--date", "{{ ds }}")
+    maintain = step("maintain", "--config", CONFIG)
     drain >> merge >> dump >> maintain

@@ -3,7 +3,7 @@
 // and `airflow dags test` runs its three tasks against the real broker, calling the built CLI.
 
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +35,7 @@ interface DagInfo {
   ds_of_run_at_20261106_0210: string;
   catchup: boolean;
   max_active_runs: number;
-  tasks: Record<string, { command: string; downstream: string[]; retries: number }>;
+  tasks: Record<string, { args: string[]; callable: string; downstream: string[]; retries: number }>;
 }
 
 /** Airflow's environment: its own home (SQLite metadata DB), our DAG folder, no examples. */
@@ -65,11 +65,15 @@ for (const major of AIRFLOW_MAJORS) {
       assert.deepEqual(info.tasks['merge']!.downstream, ['dump']);
       assert.deepEqual(info.tasks['dump']!.downstream, ['maintain']);
       assert.deepEqual(info.tasks['maintain']!.downstream, []);
-      assert.match(info.tasks['drain']!.command, /\/mwlake drain --config \S+\.yaml$/);
-      assert.match(info.tasks['merge']!.command, /\/mwlake merge --config \S+\.yaml$/);
-      assert.match(info.tasks['dump']!.command, /\/mwlake dump --config \S+\.yaml --wiki all --date 2026-11-05$/);
-      assert.match(info.tasks['maintain']!.command, /\/mwlake maintain --config \S+\.yaml$/);
-      for (const t of Object.values(info.tasks)) assert.ok(t.retries >= 1);
+      const config = '/srv/mwlake/jobs/page_content_change.yaml'; // the DAG's default MWLAKE_CONFIG
+      assert.deepEqual(info.tasks['drain']!.args, ['drain', '--config', config]);
+      assert.deepEqual(info.tasks['merge']!.args, ['merge', '--config', config]);
+      assert.deepEqual(info.tasks['dump']!.args, ['dump', '--config', config, '--wiki', 'all', '--date', '2026-11-05']);
+      assert.deepEqual(info.tasks['maintain']!.args, ['maintain', '--config', config]);
+      for (const t of Object.values(info.tasks)) {
+        assert.equal(t.callable, 'run_mwlake');
+        assert.ok(t.retries >= 1);
+      }
     });
 
     test('airflow dags test runs drain, merge, dump and maintain with the built CLI against the real broker', { timeout: 300_000 }, async () => {
@@ -101,8 +105,27 @@ for (const major of AIRFLOW_MAJORS) {
       const revisions = history.toString('utf8').split('<revision>').length - 1;
       assert.ok(revisions > 50, `pages-meta-history holds ${revisions} revisions`);
       assert.ok(readdirSync(join(work, 'warehouse', 'events', 'page_content_change', 'metadata')).some((f) => f.endsWith('.metadata.json')));
-      // maintain ran last and printed its result line (BashOperator logs the command's stdout).
+      // maintain ran last and printed its result line (the task logs the command's output).
       assert.match(log, /\{"step":"maintain",/, tail(log, 40));
+    });
+
+    test('a failure no retry can fix (exit 78, a misspelt key) fails the task at once: no retry, no later task', { timeout: 240_000 }, async () => {
+      const python = airflowPythonBin(major);
+      const work = join(dir, `fail${major}`);
+      await mkdir(work, { recursive: true });
+      const config = join(work, 'job.yaml');
+      await writeFile(config, [`job_name: airflow_fail_${major}`, 'warehouse: ./warehouse', 'maintenence:', '  orphan_age_hours: 1', ''].join('\n'));
+      const env = airflowEnv(join(work, 'airflow-home'), { MWLAKE_BIN: `'${process.execPath}' '${cliMain}'`, MWLAKE_CONFIG: config });
+      const migrate = await runPythonArgs(['-m', 'airflow', 'db', 'migrate'], undefined, { python, env, timeoutMs: 120_000 });
+      assert.equal(migrate.code, 0, tail(migrate.stderr + migrate.stdout, 30));
+      // Retried, the drain would wait out its 10-minute retry delay and this run would time out.
+      const run = await runPythonArgs(['-m', 'airflow', 'dags', 'test', 'mwlake_dumps', '2026-11-03'], undefined, { python, env, timeoutMs: 100_000 });
+      const log = run.stdout + run.stderr;
+      assert.equal(run.code === null, false, `dags test timed out:\n${tail(log, 40)}`);
+      assert.match(log, /maintenence/, 'mwlake named the misspelt key');
+      assert.match(log, /mwlake drain exited with 78 \(configuration error\): not retried/, tail(log, 40));
+      assert.doesNotMatch(log, /running: .* merge --config/, 'merge never started');
+      assert.ok(!existsSync(join(work, 'warehouse')), 'nothing was written');
     });
   });
 }

@@ -1,7 +1,7 @@
 """Loads jobs/airflow's DAG file with Airflow's own DagBag and prints what a scheduler would see.
 
 Usage: airflow_dag.py DAGS_FOLDER DS. One JSON line: import errors, the warnings raised while the
-file was imported (deprecations included), and per task its command rendered for logical date DS,
+file was imported (deprecations included), and per task its mwlake arguments rendered for logical date DS,
 its downstream tasks and retries. Runs under Airflow 2.10 and 3 (DagBag moved in 3).
 """
 
@@ -55,7 +55,8 @@ if dag is not None:
         max_active_runs=dag.max_active_runs,
         tasks={
             t.task_id: {
-                "command": t.render_template(t.bash_command, {"ds": ds}),
+                "args": t.render_template(list(t.op_args), {"ds": ds}),
+                "callable": t.python_callable.__name__,
                 "downstream": sorted(t.downstream_task_ids),
                 "retries": t.retries,
             }
