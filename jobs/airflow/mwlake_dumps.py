@@ -48,20 +48,32 @@ NEEDS_A_PERSON = {64: "usage error", 65: "bad data", 70: "internal error", 71: "
 
 def run_mwlake(*args: str) -> None:
     """Runs `mwlake ARGS`, its output in the task log; fails without retries on NEEDS_A_PERSON codes."""
-    command = [*shlex.split(MWLAKE), *args]
-    print("running: " + shlex.join(command), flush=True)
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+    try:
+        command = [*shlex.split(MWLAKE), *args]
+        if len(command) == len(args):
+            raise ValueError("it is empty")
+        print("running: " + shlex.join(command), flush=True)
+        # Its own session: a kill of the task's process group must not reach mwlake besides the
+        # one SIGTERM below, since a second signal makes it exit without cleaning up.
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace", start_new_session=True
+        )
+    except (OSError, ValueError) as error:  # a wrong MWLAKE_BIN: no retry can fix it either
+        raise AirflowFailException(f"cannot run MWLAKE_BIN={MWLAKE!r}: {error}") from error
     try:
         for line in process.stdout:
             print(line, end="", flush=True)
         code = process.wait()
     except BaseException:
-        # A task timeout or a kill from the UI: mwlake cleans up on SIGTERM within 20 s.
+        # A task timeout or a kill from the UI: mwlake cleans up on SIGTERM within 20 s; what it
+        # says meanwhile still goes to the log.
         process.terminate()
         try:
-            process.wait(timeout=30)
+            rest, _ = process.communicate(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+            rest, _ = process.communicate()
+        print(rest, end="", flush=True)
         raise
     if code == 0:
         return

@@ -18,7 +18,7 @@ export function buildProgram(context: CliContext): Command {
   const program = new Command('mwlake')
     .description('Batch dump builder: Kafka page_content_change events → Iceberg tables → MediaWiki XML dumps')
     .addOption(new Option('--log-level <level>', 'how much to log on stderr (default: $MWLAKE_LOG_LEVEL, else info)').choices(LOG_LEVELS))
-    .option('--log-format <format>', 'json, or pretty (default on a terminal)')
+    .addOption(new Option('--log-format <format>', 'log lines as json or pretty (default: pretty on a terminal, else json)').choices(['json', 'pretty']))
     // Help and commander's own errors go where the caller says (tests capture them), not to the process.
     .configureOutput({ writeOut: (s) => context.stdout.write(s), writeErr: (s) => context.stderr.write(s) })
     .showHelpAfterError()
@@ -45,11 +45,14 @@ export async function runCli(argv: readonly string[], io: Pick<CliContext, 'stdo
     },
   };
   program = buildProgram(context);
-  try {
+  // Checked before a command runs (not for --help), and only when the flag does not override it.
+  program.hook('preAction', (root) => {
     const fromEnv = io.env.MWLAKE_LOG_LEVEL;
-    if (fromEnv !== undefined && fromEnv !== '' && envLogLevel(io.env) === undefined) {
+    if (root.opts<{ logLevel?: string }>().logLevel === undefined && fromEnv !== undefined && fromEnv !== '' && envLogLevel(io.env) === undefined) {
       throw new JobError('CONFIG', `MWLAKE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, found ${JSON.stringify(fromEnv)}`);
     }
+  });
+  try {
     await program.parseAsync([...argv], { from: 'user' });
     return ExitCode.Ok;
   } catch (error) {
@@ -70,9 +73,9 @@ export async function runCli(argv: readonly string[], io: Pick<CliContext, 'stdo
   }
 }
 
-/** `MWLAKE_LOG_LEVEL`, when set to a level; a bad value is refused in runCli (exit 78). */
+/** `MWLAKE_LOG_LEVEL` (any case), when set to a level; a bad value is refused in runCli (exit 78). */
 function envLogLevel(env: NodeJS.ProcessEnv): LogLevel | undefined {
-  const value = env.MWLAKE_LOG_LEVEL;
+  const value = env.MWLAKE_LOG_LEVEL?.toLowerCase();
   return value !== undefined && isLogLevel(value) ? value : undefined;
 }
 

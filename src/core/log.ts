@@ -22,18 +22,18 @@ export function isLogLevel(value: string): value is LogLevel {
 
 export interface LoggerOptions {
   readonly level?: LogLevel;
-  /** Force JSON even on a terminal (`--log-format json`). */
+  /** true: JSON lines; false: pretty; unset: pretty on a terminal only. */
   readonly json?: boolean;
 }
 
 /** Creates the process logger on stderr (fd 2), so stdout stays free for reports and query output. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? 'info';
-  const pretty = !options.json && process.stderr.isTTY === true;
-  if (pretty) {
+  const terminal = process.stderr.isTTY === true;
+  if (options.json === undefined ? terminal : !options.json) {
     return pino()({
       level,
-      transport: { target: 'pino-pretty', options: { destination: 2, colorize: true, translateTime: 'SYS:HH:MM:ss' } },
+      transport: { target: 'pino-pretty', options: { destination: 2, colorize: terminal, translateTime: 'SYS:HH:MM:ss' } },
     });
   }
   const create = pino();

