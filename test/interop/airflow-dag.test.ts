@@ -1,6 +1,6 @@
 // The shipped Airflow DAG (jobs/airflow/mwlake_dumps.py) under real Airflow 2.10 and 3, each from
 // its pinned venv (scripts/setup-airflow.sh): Airflow's own DagBag loads it as a scheduler would,
-// and `airflow dags test` runs its three tasks against the real broker, calling the built CLI.
+// and `airflow dags test` runs its tasks against the real broker, calling the built CLI.
 
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
@@ -74,6 +74,18 @@ for (const major of AIRFLOW_MAJORS) {
         assert.equal(t.callable, 'run_mwlake');
         assert.ok(t.retries >= 1);
       }
+    });
+
+    test('a task killed while mwlake runs (a timeout): mwlake gets one SIGTERM in its own session, its cleanup output is logged, it is reaped', { timeout: 60_000 }, async () => {
+      const work = join(dir, `kill${major}`);
+      await mkdir(work, { recursive: true });
+      const r = await runPython(interopScript('airflow_kill.py'), [dagsFolder, work], undefined, { python: airflowPythonBin(major), timeoutMs: 50_000 });
+      assert.equal(r.code, 0, tail(r.stderr, 30));
+      const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { raised: string | null; log: string; child_pgid: number; own_pgid: number; child_gone: boolean };
+      assert.equal(out.raised, 'task timed out', 'the timeout still fails the task');
+      assert.notEqual(out.child_pgid, out.own_pgid, "mwlake is out of the task's process group");
+      assert.match(out.log, /^cleaning up$/m, 'what mwlake said while cleaning up is in the task log');
+      assert.equal(out.child_gone, true, 'mwlake was waited for: no zombie');
     });
 
     test('airflow dags test runs drain, merge, dump and maintain with the built CLI against the real broker', { timeout: 300_000 }, async () => {
