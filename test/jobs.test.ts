@@ -12,6 +12,16 @@ import { test } from 'node:test';
 import { duckDbMemory, loadConfig, DEFAULT_TOPICS } from '../src/pipeline/config.js';
 import { repoRoot } from './helpers/python.js';
 
+/** Runs `body` in a fresh temp folder, removed afterwards whatever happens. */
+async function inTempDir(prefix: string, body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  try {
+    await body(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 test('jobs/page_content_change.yaml loads; env and flags override it; job_name is required', async () => {
   const file = join(repoRoot, 'jobs', 'page_content_change.yaml');
   const c = await loadConfig(file, {});
@@ -30,8 +40,7 @@ test('jobs/page_content_change.yaml loads; env and flags override it; job_name i
 });
 
 test('memory_limit_mb: unset leaves DuckDB its default; below 256 fails naming the key', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'mwlake-jobfile-'));
-  try {
+  await inTempDir('mwlake-jobfile-', async (dir) => {
     const file = join(dir, 'job.yaml');
     await writeFile(file, 'job_name: x\n');
     const unset = await loadConfig(file, {});
@@ -43,27 +52,21 @@ test('memory_limit_mb: unset leaves DuckDB its default; below 256 fails naming t
       await writeFile(file, `job_name: x\nmemory_limit_mb: ${bad}\n`);
       await assert.rejects(loadConfig(file, {}), /memory_limit_mb must be/, bad);
     }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('kafka.tls is a boolean like every other: "yes" is refused, not read as plaintext', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'mwlake-jobfile-'));
-  try {
+  await inTempDir('mwlake-jobfile-', async (dir) => {
     const file = join(dir, 'job.yaml');
     await writeFile(file, 'job_name: x\nkafka:\n  tls: true\n');
     assert.equal((await loadConfig(file, {})).kafka.tls, true);
     await writeFile(file, 'job_name: x\nkafka:\n  tls: "yes"\n');
     await assert.rejects(loadConfig(file, {}), /kafka\.tls must be true or false, found "yes"/);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('a misspelt key in a job file fails naming it and the key it resembles', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'mwlake-jobfile-'));
-  try {
+  await inTempDir('mwlake-jobfile-', async (dir) => {
     const cases: [string, RegExp][] = [
       ['job_name: x\nmaintenence:\n  target_file_size_mb: 1\n', /unknown key maintenence; did you mean maintenance\?/],
       ['job_name: x\ndumps:\n  compresion: zstd\n', /unknown key dumps\.compresion; did you mean compression\? \(known in dumps: root, wikis, compression, namespace_map\)/],
@@ -80,14 +83,11 @@ test('a misspelt key in a job file fails naming it and the key it resembles', as
         return true;
       });
     }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('kafka.visibility_topics: none by default, from the job file or MWLAKE_VISIBILITY_TOPICS, never a page change topic too', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'mwlake-jobfile-'));
-  try {
+  await inTempDir('mwlake-jobfile-', async (dir) => {
     const file = join(dir, 'job.yaml');
     await writeFile(file, 'job_name: x\n');
     const unset = await loadConfig(file, {});
@@ -100,14 +100,11 @@ test('kafka.visibility_topics: none by default, from the job file or MWLAKE_VISI
     assert.deepEqual((await loadConfig(file, { MWLAKE_VISIBILITY_TOPICS: 'a.v,b.v' })).kafka.visibilityTopics, ['a.v', 'b.v']);
     assert.deepEqual((await loadConfig(file, { MWLAKE_VISIBILITY_TOPICS: '' })).kafka.visibilityTopics, []);
     await assert.rejects(loadConfig(file, { MWLAKE_VISIBILITY_TOPICS: DEFAULT_TOPICS[0]! }), /is in both kafka\.topics and kafka\.visibility_topics/);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('paths in the job file are relative to it; paths from the environment, to the working directory', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'mwlake-jobfile-'));
-  try {
+  await inTempDir('mwlake-jobfile-', async (dir) => {
     const file = join(dir, 'job.yaml');
     await writeFile(file, 'job_name: x\nwarehouse: ./wh\nmetrics_file: ./m/mwlake.prom\n');
     const fromFile = await loadConfig(file, {});
@@ -115,14 +112,11 @@ test('paths in the job file are relative to it; paths from the environment, to t
     assert.equal(fromFile.metricsFile, join(dir, 'm', 'mwlake.prom'));
     const fromEnv = await loadConfig(file, { MWLAKE_METRICS_FILE: 'textfile/mwlake.prom' });
     assert.equal(fromEnv.metricsFile, join(process.cwd(), 'textfile', 'mwlake.prom'));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('the cron line runs under sh as cron would: env file exported, flock, the log of the day', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'mwlake-cron-'));
-  try {
+  await inTempDir('mwlake-cron-', async (dir) => {
     const entries = readFileSync(join(repoRoot, 'jobs', 'cron', 'mwlake.cron'), 'utf8')
       .split('\n')
       .filter((line) => line.trim() !== '' && !line.startsWith('#') && !/^[A-Z_]+=/.test(line));
@@ -161,7 +155,5 @@ test('the cron line runs under sh as cron would: env file exported, flock, the l
     await once(holder, 'exit');
     assert.equal(second.status, 1);
     assert.equal(readFileSync(join(dir, 'log', logs[0]!), 'utf8'), log, 'mwlake did not run');
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
