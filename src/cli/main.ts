@@ -31,13 +31,14 @@ export function buildProgram(context: CliContext): Command {
 export async function runCli(argv: readonly string[], io: Pick<CliContext, 'stdout' | 'stderr' | 'env'>): Promise<number> {
   let logger: Logger | undefined;
   let program: Command | undefined;
+  const envLevel = readEnvLogLevel(io.env);
   const context: CliContext = {
     ...io,
     logger() {
       if (logger === undefined) {
         const opts = program?.opts<{ logLevel?: LogLevel; logFormat?: string }>() ?? {};
         logger = createLogger({
-          level: opts.logLevel ?? envLogLevel(io.env) ?? 'info',
+          level: opts.logLevel ?? envLevel.level ?? 'info',
           json: opts.logFormat === undefined ? undefined : opts.logFormat === 'json',
         });
       }
@@ -47,9 +48,8 @@ export async function runCli(argv: readonly string[], io: Pick<CliContext, 'stdo
   program = buildProgram(context);
   // Checked before a command runs (not for --help), and only when the flag does not override it.
   program.hook('preAction', (root) => {
-    const fromEnv = io.env.MWLAKE_LOG_LEVEL;
-    if (root.opts<{ logLevel?: string }>().logLevel === undefined && fromEnv !== undefined && fromEnv !== '' && envLogLevel(io.env) === undefined) {
-      throw new JobError('CONFIG', `MWLAKE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, found ${JSON.stringify(fromEnv)}`);
+    if (root.opts<{ logLevel?: string }>().logLevel === undefined && envLevel.invalid !== undefined) {
+      throw new JobError('CONFIG', `MWLAKE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, found ${JSON.stringify(envLevel.invalid)}`);
     }
   });
   try {
@@ -73,10 +73,15 @@ export async function runCli(argv: readonly string[], io: Pick<CliContext, 'stdo
   }
 }
 
-/** `MWLAKE_LOG_LEVEL` (any case), when set to a level; a bad value is refused in runCli (exit 78). */
-function envLogLevel(env: NodeJS.ProcessEnv): LogLevel | undefined {
-  const value = env.MWLAKE_LOG_LEVEL?.toLowerCase();
-  return value !== undefined && isLogLevel(value) ? value : undefined;
+/**
+ * `MWLAKE_LOG_LEVEL`, read once: its level (any case), or the bad value it holds, which runCli
+ * refuses (exit 78) before a command runs. Unset or empty means neither.
+ */
+function readEnvLogLevel(env: NodeJS.ProcessEnv): { level?: LogLevel; invalid?: string } {
+  const value = env.MWLAKE_LOG_LEVEL;
+  if (value === undefined || value === '') return {};
+  const lower = value.toLowerCase();
+  return isLogLevel(lower) ? { level: lower } : { invalid: value };
 }
 
 function isMain(): boolean {
