@@ -24,7 +24,7 @@ import { linkLatest, unlinkMissing } from './latest-links.js';
 import { writeMultistreamDump, type MultistreamFiles } from './multistream.js';
 import type { DumpRevisionRow, DumpSource } from './records.js';
 import { ReaderGoneError, RowChannel } from './row-channel.js';
-import { contentNamespaceIds, type SiteInfo } from './site-info.js';
+import { isArticlesNamespace, type SiteInfo } from './site-info.js';
 import { RenderedRevisions, writeXmlDump, type WrittenFile } from './xml-dump.js';
 import { generatorText } from './xml-render.js';
 
@@ -177,17 +177,16 @@ function isLater(a: DumpRevisionRow, b: DumpRevisionRow): boolean {
 
 /**
  * The one pass over the history: every row to `every`, each page's latest revision before the
- * cutoff to `latest`, and to `articles` when the page is in a content namespace.
+ * cutoff to `latest`, and to `articles` when its namespace is one of the articles dumps'.
  */
 async function routeRows(
   rows: AsyncIterable<DumpRevisionRow>,
   routes: Readonly<Record<Exclude<Output['rows'], 'none'>, readonly RowChannel<DumpRevisionRow>[]>>,
-  contentNamespaces: ReadonlySet<number>,
 ): Promise<void> {
   let latest: DumpRevisionRow | undefined;
   const endPage = async (page: DumpRevisionRow): Promise<void> => {
     for (const channel of routes.latest) await channel.push(page);
-    if (contentNamespaces.has(page.pageNamespaceId)) for (const channel of routes.articles) await channel.push(page);
+    if (isArticlesNamespace(page.pageNamespaceId)) for (const channel of routes.articles) await channel.push(page);
   };
   for await (const row of rows) {
     if (latest !== undefined && row.pageId !== latest.pageId) {
@@ -307,7 +306,7 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
     await bookkeeping;
   });
   try {
-    await routeRows(source.history({ wikiId, cutoffMs, includeContent: true }), routes, new Set(contentNamespaceIds(site)));
+    await routeRows(source.history({ wikiId, cutoffMs, includeContent: true }), routes);
     for (const channel of channels) channel.close();
   } catch (error) {
     // A writer that stopped has its own error in `failures` already; this one only echoes it.

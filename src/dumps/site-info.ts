@@ -146,7 +146,12 @@ export function siteInfoOf(site: SiteInfo): SiteInfo {
   return { ...site, namespaces: [...site.namespaces].sort((a, b) => a.key - b.key) };
 }
 
-/** Ids of the content namespaces (`namespace_is_content`), ascending. */
-export function contentNamespaceIds(site: SiteInfo): number[] {
-  return site.namespaces.filter((ns) => ns.isContent).map((ns) => ns.key);
+/**
+ * Whether pages of namespace `ns` go to the articles dumps (stub-articles, pages-articles, the
+ * multistream): every subject namespace but User, as Wikimedia's xmlstubs.py filters them
+ * (`notalk`, `namespace:!NS_USER`), so templates, modules, categories and project pages are in.
+ * MediaWiki's talk namespaces are the odd ones; negative namespaces hold no pages.
+ */
+export function isArticlesNamespace(ns: number): boolean {
+  return ns >= 0 && ns % 2 === 0 && ns !== 2;
 }

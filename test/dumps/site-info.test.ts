@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { contentNamespaceIds, languageCodeFor, loadSiteInfo } from '../../src/dumps/site-info.js';
+import { isArticlesNamespace, languageCodeFor, loadSiteInfo } from '../../src/dumps/site-info.js';
 import { renderDocumentOpen } from '../../src/dumps/xml-render.js';
 import { namespaceMapPath } from './helpers.js';
 
@@ -20,7 +20,8 @@ test('enwiki from the namespace map: names, base, case, sorted localized namespa
   assert.deepEqual(keys, [...keys].sort((a, b) => a - b));
   assert.deepEqual(site.namespaces.find((ns) => ns.key === 0), { key: 0, name: '', caseSetting: 'first-letter', isContent: true });
   assert.deepEqual(site.namespaces.find((ns) => ns.key === 2302), { key: 2302, name: 'Gadget definition', caseSetting: 'case-sensitive', isContent: false });
-  assert.deepEqual(contentNamespaceIds(site), [0]);
+  // Wikimedia's articles dumps: every subject namespace but User (xmlstubs.py: notalk, !NS_USER).
+  assert.deepEqual(site.namespaces.map((ns) => ns.key).filter(isArticlesNamespace), [0, 4, 6, 8, 10, 12, 14, 100, 118, 710, 828, 2300, 2302]);
   const header = renderDocumentOpen(site, 'mwlake 1.2.3');
   assert.match(header, /xml:lang="en">\n {2}<siteinfo>\n {4}<sitename>Wikipedia<\/sitename>\n {4}<dbname>enwiki<\/dbname>\n/);
   assert.match(header, / {6}<namespace key="0" case="first-letter" \/>\n/);
