@@ -9,7 +9,7 @@
 // and decodeRawEvent() restores the exact bytes. JSON.stringify writes lone surrogates as
 // `\udcXX` escapes, so the error event itself stays valid UTF-8 JSON.
 
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import { JobError } from '../core/errors.js';
 import { utf8SequenceLength, ERROR_SCHEMA_ID } from './validate.js';
@@ -55,6 +55,22 @@ export interface ErrorEventInput {
   readonly stack?: string;
   /** `<topic>:<uri>` list, per the schema. */
   readonly triggeredBy?: string;
+}
+
+/** The UUID namespace of mwlake's error event ids (a random v4, fixed once). */
+const ERROR_ID_NAMESPACE = Buffer.from('5f0c3f4e9b8a4d2e8c61a0d7b3e2f914', 'hex');
+
+/**
+ * A name-based UUID (version 5, RFC 9562) of the job and the message's `topic:partition:offset`:
+ * a rerun after a failed commit produces its error events again with the same ids, so consumers
+ * of the at-least-once error stream can drop the repeats.
+ */
+export function errorEventId(jobName: string, messageRef: string): string {
+  const hash = createHash('sha1').update(ERROR_ID_NAMESPACE).update(`${jobName}\n${messageRef}`, 'utf8').digest();
+  hash[6] = (hash[6]! & 0x0f) | 0x50;
+  hash[8] = (hash[8]! & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /** Builds an error 2.1.0 event. errored_stream_name and errored_schema_uri come from the raw event when it has them. */

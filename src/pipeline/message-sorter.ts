@@ -4,7 +4,7 @@
 // they count alike: consumed = written + errored + filtered + deduplicated.
 
 import { hostname } from 'node:os';
-import { buildErrorEvent, errorStreamName } from '../events/error-event.js';
+import { buildErrorEvent, errorEventId, errorStreamName } from '../events/error-event.js';
 import { streamOfTopic } from '../events/page-change.js';
 import { prepareMessage, type EventKind, type PreparedMessage } from '../events/staged-row.js';
 import type { KafkaMessage } from '../kafka/source.js';
@@ -74,6 +74,7 @@ export class MessageSorter {
   }
 
   private fail(m: KafkaMessage, value: Buffer, errorType: string, message: string): void {
+    const ref = `${m.topic}:${m.partition}:${m.offset}`;
     const event = buildErrorEvent({
       jobName: this.o.jobName,
       emitterId: this.emitterId,
@@ -81,8 +82,10 @@ export class MessageSorter {
       message: `${message} (at ${m.topic}:${m.partition}@${m.offset})`,
       rawBytes: value,
       streamName: streamOfTopic(m.topic),
-      dt: new Date().toISOString(),
-      triggeredBy: `${m.topic}:${m.partition}:${m.offset}`,
+      // The message's own time and a derived id, so a rerun produces the same event, not a new one.
+      dt: new Date(m.timestampMs >= 0 && Number.isFinite(m.timestampMs) ? m.timestampMs : Date.now()).toISOString(),
+      id: errorEventId(this.o.jobName, ref),
+      triggeredBy: ref,
     });
     this.errors.push({ topic: errorStreamName(this.o.jobName), value: Buffer.from(JSON.stringify(event)) });
   }

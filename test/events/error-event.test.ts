@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { buildErrorEvent, decodeRawEvent, encodeRawEvent, errorStreamName } from '../../src/events/error-event.js';
+import { buildErrorEvent, decodeRawEvent, encodeRawEvent, errorEventId, errorStreamName } from '../../src/events/error-event.js';
 import { validateAgainstSchema, validatePageChangeMessage } from '../../src/events/validate.js';
 import { realEvents, vectorsDir } from './helpers.js';
 
@@ -93,4 +93,13 @@ test('decodeRawEvent rejects strings encodeRawEvent cannot produce', () => {
 
 test('error streams are named <job_name>.error', () => {
   assert.equal(errorStreamName('mw_page_content_change_drain'), 'mw_page_content_change_drain.error');
+});
+
+test('errorEventId: a version 5 UUID of the job and the message, the same on every run', () => {
+  const id = errorEventId('mwlake_drain', 'eqiad.mediawiki.page_content_change.v1:3:1234');
+  assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.equal(errorEventId('mwlake_drain', 'eqiad.mediawiki.page_content_change.v1:3:1234'), id);
+  assert.notEqual(errorEventId('mwlake_drain', 'eqiad.mediawiki.page_content_change.v1:3:1235'), id);
+  assert.notEqual(errorEventId('other_job', 'eqiad.mediawiki.page_content_change.v1:3:1234'), id);
+  assert.deepEqual(validateAgainstSchema('/error/2.1.0', buildErrorEvent({ jobName: 'j', emitterId: 'e', errorType: 't', message: 'm', rawBytes: new Uint8Array([1]), streamName: 's', dt: '2026-01-01T00:00:00Z', id })), { ok: true });
 });

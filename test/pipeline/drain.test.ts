@@ -118,12 +118,19 @@ test('--max-events caps a run; repeated runs drain everything once; events produ
 
 test('a crash before the commit leaves the table as it was, and the rerun replays exactly once', { timeout: 300_000 }, async () => {
   const job = newJob();
-  await produce(job, 300, 3);
+  await produce(job, 300, 3, ['--bad-fraction', '0.05']);
   await assert.rejects(drain(job, { beforeCommit: async () => Promise.reject(new Error('simulated crash')) }), /simulated crash/);
   assert.deepEqual(await tableCounts(job), { rows: 0, distinct: 0, snapshots: 0 });
   const replay = await drain(job);
   assert.equal(replay.consumed, 300);
+  assert.ok(replay.errored > 0);
   assert.deepEqual(await tableCounts(job), { rows: replay.written, distinct: replay.written, snapshots: 1 });
+  // The error stream is at least once: the crashed run had produced its error events already. The
+  // rerun's are the same events, byte for byte, so consumers can drop them by meta.id.
+  const errors = messagesOf(await readBounded(await rangesToEnd(`${String(job.env['MWLAKE_JOB_NAME'])}.error`))).map((m) => m.value!.toString('utf8'));
+  assert.equal(errors.length, 2 * replay.errored);
+  assert.equal(new Set(errors).size, replay.errored);
+  assert.equal(new Set(errors.map((e) => (JSON.parse(e) as { meta: { id: string } }).meta.id)).size, replay.errored);
 });
 
 test('a commit by another writer during the drain fails it as a conflict, and the rerun reads its events once', { timeout: 300_000 }, async () => {
