@@ -9,7 +9,7 @@ import { constants, createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import { JobError, storageError } from './errors.js';
+import { CommitStateUnknownError, JobError, storageError } from './errors.js';
 import { makeDirectory } from './make-directory.js';
 
 export interface ObjectInfo {
@@ -124,13 +124,17 @@ export class LocalStorage implements Storage {
     const file = localPathOf(location);
     const dir = path.dirname(file);
     const temp = path.join(dir, `.${path.basename(file)}.${randomUUID()}.tmp`);
+    let linked = false;
     try {
       await makeDirectory(dir);
       await writeSynced(temp, bytes, 'wx');
       // link(2) fails with EEXIST instead of replacing, and the target appears complete.
       await fs.link(temp, file);
+      linked = true;
       await syncDirectory(dir);
     } catch (cause) {
+      // Created, but maybe not durable: the caller must not act as if it were absent.
+      if (linked) throw new CommitStateUnknownError(`created ${location}, but syncing its folder failed: whether it survives a crash is unknown`, { cause, context: { location } });
       throw storageError('create', location, cause);
     } finally {
       await fs.rm(temp, { force: true });

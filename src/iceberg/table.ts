@@ -167,7 +167,7 @@ export class Table {
       if (attempt > 0) base = await base.refresh();
       const next = await applyChange(this.storage, base.metadata, change, { ...ids, attempt, added, nowMs: Date.now() });
       const metadata = withMetadataLog(next.metadata, base.metadataLocation, base.metadata);
-      const won = await writeMetadataVersion(this.storage, metadata, base.version + 1);
+      const won = await writeMetadataVersion(this.storage, metadata, base.version + 1, this.logger);
       if (won) {
         const table = new Table(this.storage, metadata, base.version + 1, this.logger);
         this.logger?.debug({ table: this.location, snapshotId: String(next.snapshot.snapshotId), version: base.version + 1 }, 'committed');
@@ -191,7 +191,7 @@ export class Table {
       // An update that sets lastUpdatedMs itself (a rollback, to match its log entry) keeps it.
       const lastUpdatedMs = updated.lastUpdatedMs !== base.metadata.lastUpdatedMs ? updated.lastUpdatedMs : Math.max(Date.now(), base.metadata.lastUpdatedMs);
       const next = withMetadataLog({ ...updated, lastUpdatedMs }, base.metadataLocation, base.metadata);
-      if (await writeMetadataVersion(this.storage, next, base.version + 1)) return new Table(this.storage, next, base.version + 1, this.logger);
+      if (await writeMetadataVersion(this.storage, next, base.version + 1, this.logger)) return new Table(this.storage, next, base.version + 1, this.logger);
     }
     throw new JobError('COMMIT_CONFLICT', `could not update ${this.location}: other writers kept winning`, { context: { table: this.location } });
   }

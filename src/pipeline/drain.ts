@@ -6,7 +6,7 @@
 // same way into its own table, with its own offsets.
 
 import { randomUUID } from 'node:crypto';
-import { JobError, OffsetOutOfRangeError } from '../core/errors.js';
+import { CommitStateUnknownError, JobError, OffsetOutOfRangeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { errorStreamName } from '../events/error-event.js';
 import { KAFKA_GAPS_PROPERTY, KAFKA_OFFSETS_PROPERTY } from '../events/events-table.js';
@@ -282,6 +282,10 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
         'mwlake.job-name': config.jobName,
       },
       requireCurrentSnapshotId: plan.base,
+    }).catch((error: unknown) => {
+      // The new version may reference the files: keep them (orphan removal takes them if not).
+      if (error instanceof CommitStateUnknownError) committed = true;
+      throw error;
     });
     committed = true;
     logger.info({ stream: stream.kind, snapshotId: result.snapshot.snapshotId.toString(), ...c, errored: sorter.errored, files: files.length }, 'drain: committed');

@@ -15,7 +15,7 @@ import { removeOrphanFiles } from '../iceberg/maintenance/remove-orphans.js';
 import type { DataFile } from '../iceberg/spec/manifest.js';
 import { partitionPath } from '../iceberg/spec/transform.js';
 import type { Table } from '../iceberg/table.js';
-import { JobError } from '../core/errors.js';
+import { CommitStateUnknownError, JobError } from '../core/errors.js';
 import { PAGES_TABLE, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE, STATE_ROW_BYTES_SQL, VISIBILITY_SOURCE_SNAPSHOT_PROPERTY } from '../merge/state-schema.js';
 import { KAFKA_OFFSETS_PROPERTY } from '../events/events-table.js';
 import { duckDbMemory, type JobConfig } from './config.js';
@@ -136,7 +136,8 @@ async function compact(id: string, table: Table, o: MaintenanceOptions): Promise
     const result = await table.commit(compactionChange(plan, groups, written, { ...carried, 'mwlake.maintenance': 'compaction' }));
     return { ...base, filesWritten: written.length, snapshotId: result.snapshot.snapshotId.toString() };
   } catch (error) {
-    await Promise.all(written.map((f) => table.storage.delete(f.filePath)));
+    // Files a commit of unknown outcome may reference stay; orphan removal takes them if not.
+    if (!(error instanceof CommitStateUnknownError)) await Promise.all(written.map((f) => table.storage.delete(f.filePath)));
     if (error instanceof JobError && error.code === 'COMMIT_CONFLICT') {
       o.logger.warn({ table: table.location, err: error.message }, 'compaction lost to a concurrent commit; the next run retries');
       return { ...base, filesWritten: 0, skipped: error.message };

@@ -7,7 +7,7 @@
 // `only` replays one stream alone (the others' topics are not even read).
 
 import { randomUUID } from 'node:crypto';
-import { JobError } from '../core/errors.js';
+import { CommitStateUnknownError, JobError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { openDuckDb } from '../duckdb/connection.js';
 import { fieldIdsOption, sqlString } from '../duckdb/iceberg-types.js';
@@ -213,6 +213,10 @@ async function replayStream(o: ReplayOptions, stream: StreamReplay | undefined):
         'mwlake.job-name': config.jobName,
       },
       requireCurrentSnapshotId: table.currentSnapshot()?.snapshotId ?? null,
+    }).catch((error: unknown) => {
+      // The new version may reference the files: keep them (orphan removal takes them if not).
+      if (error instanceof CommitStateUnknownError) committed = true;
+      throw error;
     });
     committed = true;
     logger.info({ stream: stream.kind, snapshotId: result.snapshot.snapshotId.toString(), ...base }, 'replay: committed');

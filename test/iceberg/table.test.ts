@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CommitConflictError } from '../../src/core/errors.js';
+import { LocalStorage } from '../../src/core/storage.js';
+import { Warehouse } from '../../src/iceberg/catalog.js';
 import { tableRelationSql } from '../../src/duckdb/table-view.js';
 import { decodeManifest } from '../../src/iceberg/avro/manifest.js';
 import { decodeManifestList } from '../../src/iceberg/avro/manifest-list.js';
@@ -78,6 +80,24 @@ test('version-hint.text holds bare digits and a stale hint is walked forward', a
   const again = await t.refresh();
   assert.equal(again.version, 2);
   assert.equal(again.currentSnapshot()?.snapshotId, t.currentSnapshot()?.snapshotId);
+});
+
+test('a commit whose version-hint write fails stands: it is reported committed and its files stay', async () => {
+  const t = await freshTable();
+  class HintFails extends LocalStorage {
+    override async writeAtomic(location: string, bytes: Uint8Array | string): Promise<void> {
+      if (location.endsWith('/version-hint.text')) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      return super.writeAtomic(location, bytes);
+    }
+  }
+  const failing = await new Warehouse(new HintFails(), w.warehouse.rootLocation).loadTable('ns', t.location.split('/').pop()!);
+  const result = await failing.commit({ addDataFiles: await w.write(t, [1, 2]) });
+  assert.equal(result.table.version, 2);
+  const hintPath = join(w.warehouse.storage.localPath(t.location)!, 'metadata', 'version-hint.text');
+  assert.equal(await readFile(hintPath, 'utf8'), '1', 'the hint is stale');
+  const reloaded = await t.refresh();
+  assert.equal(reloaded.currentSnapshot()?.snapshotId, result.snapshot.snapshotId);
+  assert.deepEqual(await ids(reloaded), [1, 2]);
 });
 
 test('two writers: the loser re-reads and re-applies its append; a required snapshot conflicts', async () => {

@@ -12,7 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { runCli } from '../../src/cli/main.js';
-import { JobError, OffsetOutOfRangeError } from '../../src/core/errors.js';
+import { CommitStateUnknownError, JobError, OffsetOutOfRangeError } from '../../src/core/errors.js';
+import { LocalStorage, fileLocation } from '../../src/core/storage.js';
+import { Warehouse } from '../../src/iceberg/catalog.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
 import { silentLogger } from '../../src/core/log.js';
 import { openDuckDb } from '../../src/duckdb/connection.js';
@@ -131,6 +133,30 @@ test('a crash before the commit leaves the table as it was, and the rerun replay
   assert.equal(errors.length, 2 * replay.errored);
   assert.equal(new Set(errors).size, replay.errored);
   assert.equal(new Set(errors.map((e) => (JSON.parse(e) as { meta: { id: string } }).meta.id)).size, replay.errored);
+});
+
+test('a commit of unknown outcome keeps the files its version references, and the rerun reads nothing twice', { timeout: 300_000 }, async () => {
+  const job = newJob();
+  await produce(job, 100, 6);
+  const config = await loadConfig(undefined, job.env);
+  // The metadata file is created, then the folder sync fails: the version may well be live.
+  class SyncFails extends LocalStorage {
+    override async writeIfAbsent(location: string, bytes: Uint8Array | string): Promise<void> {
+      await super.writeIfAbsent(location, bytes);
+      if (/\/v[0-9]+\.metadata\.json$/.test(location) && !location.endsWith('/v1.metadata.json')) throw new CommitStateUnknownError(`created ${location}, but syncing its folder failed`);
+    }
+  }
+  const warehouse = new Warehouse(new SyncFails(), fileLocation(config.warehouse));
+  await assert.rejects(runDrain({ config, warehouse, logger: silentLogger() }), (e: unknown) => e instanceof CommitStateUnknownError);
+  const table = await openEventsTable(warehouseOf(config, silentLogger()), config);
+  const files = (await table.planFiles()).dataFiles;
+  assert.ok(files.length > 0);
+  for (const f of files) assert.ok(await table.storage.stat(f.file.filePath), `${f.file.filePath} exists`);
+  const rerun = await drain(job);
+  assert.equal(rerun.consumed, 0, 'the version that landed holds the offsets');
+  const counts = await tableCounts(job);
+  assert.equal(counts.rows, counts.distinct);
+  assert.ok(counts.rows > 0);
 });
 
 test('a commit by another writer during the drain fails it as a conflict, and the rerun reads its events once', { timeout: 300_000 }, async () => {

@@ -1,8 +1,11 @@
 // The file-system commit point (iceberg-notes §8): `v<N+1>.metadata.json` is created only if
 // absent, so of two racing writers exactly one wins; then `version-hint.text` gets the bare
-// number. A reader that sees a stale hint still finds a complete table at the hinted version.
+// number. A reader that sees a stale hint still finds a complete table at the hinted version, so
+// a failed hint write leaves the commit standing: reporting it as failed would make callers
+// delete files the new version references.
 
 import { JobError } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
 import type { Storage } from '../../core/storage.js';
 import { serializeTableMetadata } from '../spec/serde/table-metadata.js';
 import type { TableMetadata } from '../spec/table-metadata.js';
@@ -19,7 +22,7 @@ export function withMetadataLog(next: TableMetadata, previousLocation: string | 
 }
 
 /** Writes version `version`; false if another writer created it first. */
-export async function writeMetadataVersion(storage: Storage, metadata: TableMetadata, version: number): Promise<boolean> {
+export async function writeMetadataVersion(storage: Storage, metadata: TableMetadata, version: number, logger?: Logger): Promise<boolean> {
   const location = metadataFileLocation(metadata.location, version);
   try {
     await storage.writeIfAbsent(location, serializeTableMetadata(metadata));
@@ -27,6 +30,10 @@ export async function writeMetadataVersion(storage: Storage, metadata: TableMeta
     if (error instanceof JobError && error.code === 'ALREADY_EXISTS') return false;
     throw error;
   }
-  await storage.writeAtomic(versionHintLocation(metadata.location), String(version));
+  try {
+    await storage.writeAtomic(versionHintLocation(metadata.location), String(version));
+  } catch (error) {
+    logger?.warn({ table: metadata.location, version, err: error }, 'committed, but version-hint.text could not be updated; readers that follow the hint see an older version until the next commit');
+  }
   return true;
 }
