@@ -44,6 +44,11 @@ export interface Storage {
   delete(location: string): Promise<void>;
   /** A local filesystem path for engines that read files directly (DuckDB), if there is one. */
   localPath(location: string): string | undefined;
+  /**
+   * Makes objects written by others (DuckDB's COPY does not fsync) durable: each file, then every
+   * folder from theirs up to `root`, since new folders' entries need their parents synced too.
+   */
+  makeDurable(locations: readonly string[], root: string): Promise<void>;
 }
 
 const FILE_SCHEME = 'file://';
@@ -70,8 +75,9 @@ export function joinLocation(base: string, ...segments: string[]): string {
   return out;
 }
 
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await fs.open(dir, constants.O_RDONLY);
+/** fsync(2) of a file or folder opened read-only, which Linux allows for both. */
+async function syncPath(target: string): Promise<void> {
+  const handle = await fs.open(target, constants.O_RDONLY);
   try {
     await handle.sync();
   } finally {
@@ -131,7 +137,7 @@ export class LocalStorage implements Storage {
       // link(2) fails with EEXIST instead of replacing, and the target appears complete.
       await fs.link(temp, file);
       linked = true;
-      await syncDirectory(dir);
+      await syncPath(dir);
     } catch (cause) {
       // Created, but maybe not durable: the caller must not act as if it were absent.
       if (linked) throw new CommitStateUnknownError(`created ${location}, but syncing its folder failed: whether it survives a crash is unknown`, { cause, context: { location } });
@@ -149,7 +155,7 @@ export class LocalStorage implements Storage {
       await makeDirectory(dir);
       await writeSynced(temp, bytes, 'wx');
       await fs.rename(temp, file);
-      await syncDirectory(dir);
+      await syncPath(dir);
     } catch (cause) {
       await fs.rm(temp, { force: true });
       throw storageError('write', location, cause);
@@ -227,6 +233,30 @@ export class LocalStorage implements Storage {
       const info = await fs.stat(full).catch(() => undefined);
       if (info === undefined || !info.isFile()) continue;
       yield { location: joinLocation(base, ...entry.split(path.sep)), sizeBytes: info.size, modifiedMs: info.mtimeMs };
+    }
+  }
+
+  async makeDurable(locations: readonly string[], root: string): Promise<void> {
+    const top = localPathOf(root);
+    const dirs = new Set<string>();
+    for (const location of locations) {
+      const file = localPathOf(location);
+      try {
+        await syncPath(file);
+      } catch (cause) {
+        throw storageError('sync', location, cause);
+      }
+      for (let dir = path.dirname(file); !dirs.has(dir); dir = path.dirname(dir)) {
+        dirs.add(dir);
+        if (dir === top || path.dirname(dir) === dir || !dir.startsWith(top + path.sep)) break;
+      }
+    }
+    for (const dir of dirs) {
+      try {
+        await syncPath(dir);
+      } catch (cause) {
+        throw storageError('sync', dir, cause);
+      }
     }
   }
 

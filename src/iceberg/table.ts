@@ -160,6 +160,8 @@ export class Table {
   /** Commits one snapshot. Retries lost races; conflicts the change cannot survive throw. */
   async commit(change: TableChange): Promise<CommitResult> {
     const { applyChange, newCommitIds, prepareAddedManifests, withMetadataLog, writeMetadataVersion } = await commitPath();
+    // The files must survive a power loss before the metadata naming them can exist.
+    await this.storage.makeDurable([...(change.addDataFiles ?? []), ...(change.addDeleteFiles ?? [])].map((f) => f.filePath), this.location);
     const ids = newCommitIds();
     const added = await prepareAddedManifests(this.storage, this.metadata, change, ids);
     let base: Table = this;

@@ -2,7 +2,7 @@
 // and DuckDB. What other engines read is in interop.test.ts.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { link, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -100,6 +100,29 @@ test('a commit whose version-hint write fails stands: it is reported committed a
   assert.deepEqual(await ids(reloaded), [1, 2]);
 });
 
+test('a commit makes its data and delete files durable before it creates the metadata naming them', async () => {
+  const t = await freshTable();
+  const events: string[] = [];
+  class Recording extends LocalStorage {
+    override async makeDurable(locations: readonly string[], root: string): Promise<void> {
+      events.push(...locations.map((l) => `durable ${l}`));
+      assert.equal(root, t.location);
+      return super.makeDurable(locations, root);
+    }
+    override async writeIfAbsent(location: string, bytes: Uint8Array | string): Promise<void> {
+      events.push(`create ${location.split('/').pop()}`);
+      return super.writeIfAbsent(location, bytes);
+    }
+  }
+  const recording = await new Warehouse(new Recording(), w.warehouse.rootLocation).loadTable('ns', t.location.split('/').pop()!);
+  const data = await w.write(t, [1, 2, 3]);
+  const { table } = await recording.commit({ addDataFiles: data });
+  const del = await w.writeDeletes(table, data[0]!, [0]);
+  await table.commit({ addDeleteFiles: [del] });
+  assert.deepEqual(events.filter((e) => e.startsWith('durable') || e.endsWith('.metadata.json')), [...data.map((f) => `durable ${f.filePath}`), 'create v2.metadata.json', `durable ${del.filePath}`, 'create v3.metadata.json']);
+  await assert.rejects(new LocalStorage().makeDurable([`${t.location}/data/missing.parquet`], t.location), /missing\.parquet/);
+});
+
 test('two writers: the loser re-reads and re-applies its append; a required snapshot conflicts', async () => {
   const base = await freshTable();
   const a = await w.write(base, [1, 2]);
@@ -184,7 +207,10 @@ test('files a crashed commit left behind do not change what readers see', async 
 test('small manifests are merged at commit: 1,000 appends leave at most about 100 manifests', async () => {
   let t = await freshTable();
   const [template] = await w.write(t, [1]);
+  const local = w.warehouse.storage.localPath(template!.filePath)!;
   for (let i = 0; i < 1000; i++) {
+    // A commit refuses a file that does not exist: each append gets its own link to the one file.
+    await link(local, `${local}.copy${i}`);
     t = (await t.commit({ addDataFiles: [{ ...template!, filePath: `${template!.filePath}.copy${i}` }] })).table;
   }
   const manifests = await readManifestListOf(t);
