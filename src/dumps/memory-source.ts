@@ -8,8 +8,14 @@ function compareRows(a: DumpRevisionRow, b: DumpRevisionRow): number {
   return a.pageId - b.pageId || a.revisionId - b.revisionId;
 }
 
+/** A row as a stub query sees it: no bodies, and every size stated (records.ts: contentSizeBytes). */
 function withoutContent(row: DumpRevisionRow): DumpRevisionRow {
-  return { ...row, slots: row.slots.map((slot) => ({ ...slot, contentBody: null })) };
+  return { ...row, slots: row.slots.map((slot) => ({ ...slot, contentSizeBytes: slot.contentSizeBytes ?? byteLength(slot.contentBody), contentBody: null })) };
+}
+
+function byteLength(body: string | Uint8Array | null): number | null {
+  if (body === null) return null;
+  return typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.byteLength;
 }
 
 async function* yieldRows(rows: readonly DumpRevisionRow[], includeContent: boolean): AsyncIterable<DumpRevisionRow> {
@@ -38,10 +44,11 @@ export class MemoryDumpSource implements DumpSource {
   }
 
   async maxRevisionId(wikiId: string, cutoffMs: number): Promise<number | null> {
-    let max: number | null = null;
+    let newest: DumpRevisionRow | undefined;
     for (const row of this.rowsByWiki.get(wikiId) ?? []) {
-      if (row.revisionTimestampMs < cutoffMs && (max === null || row.revisionId > max)) max = row.revisionId;
+      if (row.revisionTimestampMs >= cutoffMs) continue;
+      if (newest === undefined || row.revisionTimestampMs > newest.revisionTimestampMs || (row.revisionTimestampMs === newest.revisionTimestampMs && row.revisionId > newest.revisionId)) newest = row;
     }
-    return max;
+    return newest?.revisionId ?? null;
   }
 }

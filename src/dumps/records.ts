@@ -15,7 +15,8 @@ export interface DumpSlot {
   readonly contentSha1: string | null;
   /**
    * `content_size` as the event states it, in bytes; written as `bytes` unchanged (never recounted).
-   * Null when the event left it out: `bytes` is then the body's UTF-8 length (0 in stubs without bodies).
+   * Null when the event left it out: `bytes` is then the body's UTF-8 length. A source that skips
+   * bodies (stubs) must state the size then, measured from the body it did not return.
    */
   readonly contentSizeBytes: number | null;
   /** The revision that introduced this content (inherited slots point back). */
@@ -86,6 +87,10 @@ export interface DumpSource {
   history(query: DumpQuery): AsyncIterable<DumpRevisionRow>;
   /** Revisions with afterRevisionId < revisionId <= upToRevisionId, whatever their timestamp. */
   revisionsInIdRange(wikiId: string, afterRevisionId: number, upToRevisionId: number, includeContent: boolean): AsyncIterable<DumpRevisionRow>;
-  /** The greatest revision id with `rev_dt` before the cutoff, or null when the wiki has none. */
+  /**
+   * The id of the newest revision by (`rev_dt`, rev id) before the cutoff, or null when the wiki
+   * has none: legacy incr_dumps.py's maxrevid. Not max(rev_id): an imported revision keeps its old
+   * timestamp but gets a new, high id, and would pull later days' revisions into this one.
+   */
   maxRevisionId(wikiId: string, cutoffMs: number): Promise<number | null>;
 }

@@ -33,11 +33,14 @@ interface SourceRow {
 function selectList(includeContent: boolean): string {
   // encode(): UTF-8 bytes; a ::BLOB cast would reject non-ASCII text.
   const body = includeContent ? 'encode(e.value.content_body)' : 'NULL::BLOB';
+  // Without the body the writer cannot measure it, so an unstated size is measured here (strlen
+  // counts UTF-8 bytes); with it, the writer does.
+  const size = includeContent ? 'e.value.content_size' : 'coalesce(e.value.content_size, strlen(e.value.content_body))';
   return `page_id, page_namespace_id, page_title, page_redirect_target, revision_id, revision_parent_id,
   epoch_ms(revision_dt) AS revision_ms, revision_is_minor_edit, revision_comment, revision_comment_is_visible,
   revision_sha1, revision_content_is_visible, user_id, user_text, user_is_visible,
   list_transform(map_entries(revision_content_slots), e -> {role: e.key, model: e.value.content_model, format: e.value.content_format,
-    sha1: e.value.content_sha1, size: e.value.content_size, origin: e.value.origin_rev_id, body: ${body}}) AS slots`;
+    sha1: e.value.content_sha1, size: ${size}, origin: e.value.origin_rev_id, body: ${body}}) AS slots`;
 }
 
 const num = (v: bigint | number | null): number | null => (v === null ? null : Number(v));
@@ -149,7 +152,7 @@ export class DuckDbDumpSource implements DumpSource {
 
   async maxRevisionId(wikiId: string, cutoffMs: number): Promise<number | null> {
     const rows = await this.db.all<{ m: bigint | null }>(
-      `SELECT max(revision_id) AS m FROM ${this.revisions} WHERE ${this.cutoff({ wikiId, cutoffMs, includeContent: false })}`,
+      `SELECT revision_id AS m FROM ${this.revisions} WHERE ${this.cutoff({ wikiId, cutoffMs, includeContent: false })} ORDER BY revision_dt DESC, revision_id DESC LIMIT 1`,
     );
     return num(rows[0]?.m ?? null);
   }

@@ -136,3 +136,37 @@ test('a delay moves the maxrevid cutoff back from 00:00 UTC', async () => {
     await rm(root, { recursive: true, force: true });
   }
 });
+
+test('maxrevid is the newest revision by time, so an imported revision (old time, new id) pulls no later day in', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'mwlake-incr-import-'));
+  try {
+    // Days July 30..August 2 hold ids 1..40; id 41 was imported on August 2 with a 2010 timestamp.
+    const imported = { ...rows()[0]!, pageId: 60, pageTitle: 'Page_60', revisionId: 41, revisionParentId: null, revisionTimestampMs: Date.UTC(2010, 0, 1) };
+    const source = new MemoryDumpSource({ testwiki: [...rows(), imported] });
+    const run = (date: string) => runIncrementalDump({ dumpsRoot: root, wikiId: 'testwiki', date, source, site: TEST_SITE, generatorVersion: GENERATOR_VERSION, tools });
+    const first = await run('20240801');
+    assert.deepEqual([first.afterRevisionId, first.maxRevisionId], [10, 20], 'legacy incr_dumps.py: the id of the newest revision before the cutoff');
+    assert.deepEqual(revisionIds(decompressFile(join(root, 'other', 'incr', 'testwiki', '20240801', 'testwiki-20240801-pages-meta-hist-incr.xml.bz2'))), range(11, 20));
+    const second = await run('20240802');
+    assert.deepEqual([second.afterRevisionId, second.maxRevisionId], [20, 30]);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('stubs state the size of a body whose event left content_size out', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'mwlake-incr-size-'));
+  try {
+    const unstated = rows().map((row) => ({ ...row, slots: row.slots.map((slot) => ({ ...slot, contentBody: `wörd ${row.revisionId}`, contentSizeBytes: null })) }));
+    const source = new MemoryDumpSource({ testwiki: unstated });
+    const result = await runIncrementalDump({ dumpsRoot: root, wikiId: 'testwiki', date: '20240801', source, site: TEST_SITE, generatorVersion: GENERATOR_VERSION, tools });
+    const stubs = decompressFile(join(result.directory, 'testwiki-20240801-stubs-meta-hist-incr.xml.gz')).toString('utf8');
+    const pages = decompressFile(join(result.directory, 'testwiki-20240801-pages-meta-hist-incr.xml.bz2')).toString('utf8');
+    const sizes = (xml: string) => [...xml.matchAll(/<text bytes="(\d+)"/g)].map((m) => Number(m[1]));
+    assert.equal(sizes(stubs).length, 9, 'revisions 11..20 but 17, whose text is hidden');
+    assert.deepEqual(sizes(stubs), sizes(pages));
+    assert.ok(sizes(stubs).every((n) => n === Buffer.byteLength('wörd 11')), sizes(stubs).join(','));
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { openDuckDb, type DuckDb } from '../../src/duckdb/connection.js';
 import type { DumpQuery, DumpRevisionRow } from '../../src/dumps/records.js';
+import { MemoryDumpSource } from '../../src/dumps/memory-source.js';
 import { DuckDbDumpSource } from '../../src/pipeline/dump-source.js';
 import { bindStateViews } from '../../src/pipeline/state-views.js';
 import type { Warehouse } from '../../src/iceberg/catalog.js';
@@ -121,6 +122,49 @@ test('the history read keeps the content on the probe side of every join, in one
       // Built from the content, a hash table holds a copy of the whole history's text.
       assert.deepEqual(plan.flatMap(contentBuilds), [], sql);
     }
+  } finally {
+    await db.close();
+  }
+});
+
+test('maxRevisionId and stub sizes answer as the reference source does: newest by time, sizes of unstated bodies measured', { timeout: 300_000 }, async () => {
+  const events = generatedEvents(43, 400).filter((e) => e.meta.domain !== 'canary');
+  const withContent = events.filter((e) => e.page_change_kind === 'create' || e.page_change_kind === 'edit');
+  // An unstated content_size, and an import: a new page whose revision has a high id and an old time.
+  const unstated = structuredClone(withContent[5]!);
+  delete (unstated.revision.content_slots!['main'] as { content_size?: number }).content_size;
+  unstated.meta = { ...unstated.meta, id: '00000000-0000-4000-8000-00000000aaaa' };
+  const imported = structuredClone(withContent.find((e) => e.page_change_kind === 'create' && e.wiki_id === 'enwiki')!);
+  imported.meta = { ...imported.meta, id: '00000000-0000-4000-8000-00000000bbbb' };
+  imported.page = { ...imported.page, page_id: 99_999_999, page_title: 'Imported_page' };
+  imported.revision = { ...imported.revision, rev_id: 2_000_000_000, rev_dt: '2010-01-01T00:00:00Z' };
+  delete (imported.revision as { rev_parent_id?: number }).rev_parent_id;
+  const own = warehouseAt(join(dir, 'own'));
+  await appendBatch(own, [...events.filter((e) => e.meta.id !== withContent[5]!.meta.id), unstated, imported]);
+  await merge(own);
+  const db = await openDuckDb();
+  try {
+    await bindStateViews(db, own, { namespace: EVENTS_NS, name: EVENTS_NAME });
+    const source = new DuckDbDumpSource(db, { passBytes: Number.MAX_SAFE_INTEGER });
+    const everything: DumpRevisionRow[] = [];
+    for await (const row of source.history({ ...QUERY, includeContent: true })) everything.push(row);
+    const reference = new MemoryDumpSource({ enwiki: everything });
+    const times = [...new Set(everything.map((r) => r.revisionTimestampMs))].sort((a, b) => a - b);
+    // times[0] is the import's own: from the next on, newer revisions exist.
+    for (const cutoffMs of [times[1]! + 1, times[Math.floor(times.length / 2)]!, times.at(-1)! + 1]) {
+      assert.equal(await source.maxRevisionId('enwiki', cutoffMs), await reference.maxRevisionId('enwiki', cutoffMs), `cutoff ${new Date(cutoffMs).toISOString()}`);
+      assert.notEqual(await source.maxRevisionId('enwiki', cutoffMs), 2_000_000_000, 'the import is not the newest revision');
+    }
+    const stubSizes = async (s: { history(q: DumpQuery): AsyncIterable<DumpRevisionRow> }) => {
+      const out: string[] = [];
+      for await (const row of s.history({ ...QUERY, includeContent: false })) out.push(`${row.revisionId}:${row.slots.map((x) => x.contentSizeBytes).join(',')}`);
+      return out;
+    };
+    const sizes = await stubSizes(source);
+    assert.deepEqual(sizes, await stubSizes(reference));
+    const id = unstated.wiki_id === 'enwiki' ? unstated.revision.rev_id : undefined;
+    if (id !== undefined) assert.ok(sizes.some((s) => s.startsWith(`${id}:`) && !s.includes('null')), `revision ${id} has a size`);
+    assert.ok(!sizes.some((s) => /(^|[:,])null/.test(s)), 'no stub row without a size');
   } finally {
     await db.close();
   }
