@@ -5,12 +5,13 @@
 // Imports nothing from src/ but errors.
 
 import { randomUUID } from 'node:crypto';
-import { constants, createReadStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { CommitStateUnknownError, JobError, storageError } from './errors.js';
 import { makeDirectory } from './make-directory.js';
+import { syncPath } from './sync-path.js';
 
 export interface ObjectInfo {
   readonly location: string;
@@ -73,16 +74,6 @@ export function joinLocation(base: string, ...segments: string[]): string {
   let out = base.endsWith('/') ? base.slice(0, -1) : base;
   for (const segment of segments) out += '/' + segment.replace(/^\/+/, '');
   return out;
-}
-
-/** fsync(2) of a file or folder opened read-only, which Linux allows for both. */
-async function syncPath(target: string): Promise<void> {
-  const handle = await fs.open(target, constants.O_RDONLY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 async function writeSynced(file: string, bytes: Uint8Array | string, flag: string): Promise<void> {

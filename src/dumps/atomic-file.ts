@@ -1,13 +1,22 @@
 // Small files of a dump run (checksums, dumpstatus.json, maxrevid.txt, status.txt) written under
-// the in-progress name and renamed into place, so readers never see half a file. Imports nothing
-// from src/ but file-names.
+// the in-progress name and renamed into place, so readers never see half a file, and synced, so
+// that after a power loss a status saying "done" never outlives the files it describes.
 
-import { rename, writeFile } from 'node:fs/promises';
+import { open, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { syncPath } from '../core/sync-path.js';
 import { IN_PROGRESS_SUFFIX } from './file-names.js';
 
-/** Writes `text` to `path` via `<path>.inprog` and a rename. */
+/** Writes `text` to `path` via `<path>.inprog`, an fsync and a rename, then syncs the folder. */
 export async function writeTextAtomically(path: string, text: string): Promise<void> {
   const temp = path + IN_PROGRESS_SUFFIX;
-  await writeFile(temp, text, { encoding: 'utf8', mode: 0o644 });
+  const handle = await open(temp, 'w', 0o644);
+  try {
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
   await rename(temp, path);
+  await syncPath(dirname(path));
 }

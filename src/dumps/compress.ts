@@ -15,6 +15,7 @@ import { PassThrough, Transform, type Readable, type TransformCallback, type Wri
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { JobError, storageError } from '../core/errors.js';
+import { syncPath } from '../core/sync-path.js';
 
 export type Codec = 'bz2' | 'gz' | 'zst' | 'none';
 
@@ -213,6 +214,12 @@ export class CompressedFileWriter {
       await this.done;
     } catch (cause) {
       throw await this.reason(cause);
+    }
+    try {
+      // Durable before it is renamed into place and listed as done.
+      await syncPath(this.path);
+    } catch (cause) {
+      throw storageError('sync', this.path, cause);
     }
     return this.digestStream.digest();
   }

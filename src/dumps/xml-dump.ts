@@ -5,6 +5,7 @@
 // Imports core, and the dumps modules for rendering, compression and names.
 
 import { readdir, rename, rm } from 'node:fs/promises';
+import { syncPath } from '../core/sync-path.js';
 import { join } from 'node:path';
 import { JobError } from '../core/errors.js';
 import { CompressedFileWriter, type Codec, type CompressionTools, type FileDigest } from './compress.js';
@@ -194,6 +195,7 @@ export async function publishParts(
       written.push({ name, ...part.digests[fileIndex]! });
     }
   }
+  await syncPath(directory);
   return written;
 }
 
