@@ -63,7 +63,6 @@ export async function writeMultistreamDump(rows: AsyncIterable<DumpRevisionRow>,
   const indexName = `${dumpName}-index`;
   const stale = [dumpFilePattern(wikiId, date, dumpName, 'xml'), dumpFilePattern(wikiId, date, indexName, 'txt')];
   if (singleStreamName !== undefined) stale.push(dumpFilePattern(wikiId, date, singleStreamName, 'xml'));
-  await removeStaleFiles(directory, stale);
   const order = new RowOrderCheck(`${dumpName} of ${wikiId}`);
   const pool = await Bzip2StreamPool.start(tools);
   const maxQueued = tools.threads * 2 + 1;
@@ -169,6 +168,7 @@ export async function writeMultistreamDump(rows: AsyncIterable<DumpRevisionRow>,
     );
     const singleStream =
       singleStreamName === undefined ? [] : await publishParts(directory, filesOf(2, 3), (_fileIndex, range) => dumpFileName(wikiId, date, singleStreamName, 'xml', 'bz2', range));
+    await removeStaleFiles(directory, stale, [...files, ...singleStream]);
     return { files, singleStream };
   } catch (error) {
     await Promise.allSettled(queue.map((queued) => queued.compressed));
@@ -176,6 +176,7 @@ export async function writeMultistreamDump(rows: AsyncIterable<DumpRevisionRow>,
     await indexFile?.abort();
     await singleFile?.writer.abort();
     for (const part of parts) for (const temp of part.tempNames) await rm(join(directory, temp), { force: true });
+    await removeStaleFiles(directory, stale);
     throw error;
   } finally {
     await pool.close();

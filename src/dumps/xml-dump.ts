@@ -163,10 +163,15 @@ export interface PendingPart {
   readonly lastPageId: number | undefined;
 }
 
-/** Removes what an earlier, interrupted or differently split run of this output left behind. */
-export async function removeStaleFiles(directory: string, patterns: readonly RegExp[]): Promise<void> {
+/**
+ * Removes the files of this output but `keep`: what an earlier, interrupted or differently split
+ * run left behind. Called once the new files are published (so a rerun of the newest date never
+ * leaves latest/ dangling while it writes), and with nothing kept when the output fails.
+ */
+export async function removeStaleFiles(directory: string, patterns: readonly RegExp[], keep: readonly WrittenFile[] = []): Promise<void> {
+  const kept = new Set(keep.map((file) => file.name));
   for (const name of await readdir(directory)) {
-    if (patterns.some((pattern) => pattern.test(name))) await rm(join(directory, name), { force: true });
+    if (!kept.has(name) && patterns.some((pattern) => pattern.test(name))) await rm(join(directory, name), { force: true });
   }
 }
 
@@ -202,7 +207,7 @@ export async function publishParts(
 /** Streams `rows` into the output's part files and publishes them; returns the files in part order. */
 export async function writeXmlDump(rows: AsyncIterable<DumpRevisionRow>, options: XmlDumpOptions): Promise<WrittenFile[]> {
   const { directory, wikiId, date, dumpName, codec, mode, site, generator, maxPartBytes, tools } = options;
-  await removeStaleFiles(directory, [dumpFilePattern(wikiId, date, dumpName, 'xml')]);
+  const stale = [dumpFilePattern(wikiId, date, dumpName, 'xml')];
   const order = new RowOrderCheck(`${dumpName} of ${wikiId}`);
   const header = renderDocumentOpen(site, generator);
   const buffer = new ChunkBuffer();
@@ -250,10 +255,13 @@ export async function writeXmlDump(rows: AsyncIterable<DumpRevisionRow>, options
     }
     if (lastPageId !== undefined) buffer.push(PAGE_CLOSE);
     await closePart(writer ?? openPart());
-    return await publishParts(directory, parts, (_fileIndex, range) => dumpFileName(wikiId, date, dumpName, 'xml', codec, range));
+    const files = await publishParts(directory, parts, (_fileIndex, range) => dumpFileName(wikiId, date, dumpName, 'xml', codec, range));
+    await removeStaleFiles(directory, stale, files);
+    return files;
   } catch (error) {
     await writer?.abort();
     for (const part of parts) for (const temp of part.tempNames) await rm(join(directory, temp), { force: true });
+    await removeStaleFiles(directory, stale);
     throw error;
   }
 }

@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { lstat, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { access, lstat, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -392,6 +392,41 @@ test('a read that fails midway fails every job of the pass, leaves no in-progres
       ['failed', 'failed', 'failed', 'failed', 'failed'],
     );
     await assert.rejects(readdir(join(other, WIKI, 'latest')), { code: 'ENOENT' });
+  } finally {
+    await rm(other, { recursive: true, force: true });
+  }
+});
+
+test('rerunning the newest date keeps every latest/ link readable while it writes; a failed rerun unlinks its files', async () => {
+  const other = await mkdtemp(join(tmpdir(), 'mwlake-rerun-latest-'));
+  try {
+    await runDump(options({ dumpsRoot: other }));
+    const latestDir = join(other, WIKI, 'latest');
+    const links = await readdir(latestDir);
+    assert.ok(links.length >= 8, links.join(' '));
+    let checked = 0;
+    // Halfway through the rerun's read, every link still leads to a complete file.
+    const checking: DumpSource = {
+      history: async function* (query: DumpQuery) {
+        let count = 0;
+        for await (const row of new MemoryDumpSource({ [WIKI]: inputRows() }).history(query)) {
+          if (++count === 5) {
+            for (const link of links) await access(join(latestDir, link));
+            checked++;
+          }
+          yield row;
+        }
+      },
+      revisionsInIdRange: () => { throw new Error('not used'); },
+      maxRevisionId: async () => null,
+    };
+    await runDump(options({ dumpsRoot: other, source: checking }));
+    assert.equal(checked, 1);
+    assert.deepEqual((await readdir(latestDir)).sort(), [...links].sort());
+    // A rerun that fails leaves the date without the failed jobs' files, and latest/ without links to them.
+    await assert.rejects(runDump(options({ dumpsRoot: other, source: new FailingSource(new MemoryDumpSource({ [WIKI]: inputRows() })) })), /state table read failed/);
+    for (const link of await readdir(latestDir)) await access(join(latestDir, link));
+    assert.ok(!(await readdir(join(other, WIKI, DATE))).some((name) => name.includes('pages-meta-history')));
   } finally {
     await rm(other, { recursive: true, force: true });
   }
