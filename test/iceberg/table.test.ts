@@ -100,6 +100,28 @@ test('a commit whose version-hint write fails stands: it is reported committed a
   assert.deepEqual(await ids(reloaded), [1, 2]);
 });
 
+test('a hint written late, after another writer committed the next version, is moved on to the newest', async () => {
+  const t = await freshTable();
+  const rival = await w.warehouse.loadTable('ns', t.location.split('/').pop()!);
+  const rivalFiles = await w.write(t, [2]);
+  let raced = false;
+  class SlowHint extends LocalStorage {
+    override async writeAtomic(location: string, bytes: Uint8Array | string): Promise<void> {
+      // Between this writer's v2 and its hint, the rival commits v3 and writes hint 3.
+      if (location.endsWith('/version-hint.text') && !raced) {
+        raced = true;
+        await (await rival.refresh()).commit({ addDataFiles: rivalFiles });
+      }
+      return super.writeAtomic(location, bytes);
+    }
+  }
+  const slow = await new Warehouse(new SlowHint(), w.warehouse.rootLocation).loadTable('ns', t.location.split('/').pop()!);
+  await slow.commit({ addDataFiles: await w.write(t, [1]) });
+  assert.ok(raced);
+  const hintPath = join(w.warehouse.storage.localPath(t.location)!, 'metadata', 'version-hint.text');
+  assert.equal(await readFile(hintPath, 'utf8'), '3');
+});
+
 test('a commit makes its data and delete files durable before it creates the metadata naming them', async () => {
   const t = await freshTable();
   const events: string[] = [];

@@ -31,7 +31,13 @@ export async function writeMetadataVersion(storage: Storage, metadata: TableMeta
     throw error;
   }
   try {
-    await storage.writeAtomic(versionHintLocation(metadata.location), String(version));
+    // A writer that won the next version may have written its hint before this one: end at the newest.
+    let newest = version;
+    for (let hinted = 0; hinted !== newest; ) {
+      await storage.writeAtomic(versionHintLocation(metadata.location), String(newest));
+      hinted = newest;
+      while ((await storage.stat(metadataFileLocation(metadata.location, newest + 1))) !== undefined) newest++;
+    }
   } catch (error) {
     logger?.warn({ table: metadata.location, version, err: error }, 'committed, but version-hint.text could not be updated; readers that follow the hint see an older version until the next commit');
   }
