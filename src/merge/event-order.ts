@@ -1,59 +1,58 @@
 // The one ordering every merge decision uses (issue 4/7). Each watermark group of a state row keeps
-// the key of the event that set it: (meta.dt, revision id, meta.id) as one string whose first
-// KEY_ORDER_CHARS are fixed-width, so SQL compares it with `>`.
+// the key of the event that set it: (time, kind priority, revision id, meta.id) as one string whose
+// first KEY_ORDER_CHARS are fixed-width, so SQL compares it with `>`.
+//
+// The time is the event's `dt`, when what it states held (notes §1.2: the revision's timestamp for
+// a create, an edit or a move, the action time for the other kinds); meta.dt is when the platform
+// got it, seconds later for a move and weeks later for some creates and edits (T409105), so
+// ranking some kinds by one and some by the other misorders them. A late create or edit states
+// its page and its revision's flags as they were when the revision was made and must not undo a
+// move or a suppression made since, also in the same second: at equal times, a create or an edit
+// ranks below every other kind (all of which act on a revision that already exists).
 //
 // meta.dt has second precision in production, and a delete and an undelete (or two visibility
 // changes) of one page in one second carry the same revision id: meta.id, a random UUID, cannot
-// order them. Their partition's order can (notes §5.2: order by meta.dt, then topic offset), so
-// among one merge's events ties go to the later Kafka offset, and against a stored row a tied event
-// with another meta.id wins, since a later run reads later offsets. The stored key leaves the
-// offset out: a duplicate delivered again (same meta.id) changes nothing, in whichever run.
+// order them. Their partition's order can (notes §5.2: then the topic offset), so among one
+// merge's events ties go to the later Kafka offset, and against a stored row a tied event with
+// another meta.id wins, since a later run reads later offsets. The stored key leaves the offset
+// out: a duplicate delivered again (same meta.id) changes nothing, in whichever run.
 
-/** meta.dt (µs, UTC; `dt` when a producer left meta.dt out), '|', the revision id in 20 digits. */
-const KEY_ORDER_CHARS = 48;
+/** Time (µs, UTC), '|', the kind priority (0 create/edit, 1 other), '|', the revision id in 20 digits. */
+const KEY_ORDER_CHARS = 50;
 
-/**
- * SQL for the stored key of an event row of the events table (`meta.dt` µs in UTC, rev id
- * zero-padded to 20 digits, then meta.id). Requires `SET TimeZone = 'UTC'` on the connection.
- */
-const EVENT_KEY_SQL = pageChangeKeySql('coalesce(meta.dt, dt)');
+/** `dt`, or meta.dt when a producer left `dt` out. */
+const EVENT_TIME_SQL = 'coalesce(dt, meta.dt)';
 
-function pageChangeKeySql(time: string): string {
-  return `strftime(${time}, '%Y-%m-%dT%H:%M:%S.%fZ') || '|' || lpad(coalesce(revision.rev_id, 0)::VARCHAR, 20, '0') || '|' || coalesce(meta.id, '')`;
+/** Creates and edits lose ties: they state what held when their revision was made. */
+const KIND_PRIORITY_SQL = "CASE WHEN page_change_kind IN ('create', 'edit') THEN '0' ELSE '1' END";
+
+function keySql(time: string, priority: string, revId: string): string {
+  return `strftime(${time}, '%Y-%m-%dT%H:%M:%S.%fZ') || '|' || ${priority} || '|' || lpad(coalesce(${revId}, 0)::VARCHAR, 20, '0') || '|' || coalesce(meta.id, '')`;
 }
 
-/**
- * SQL for the key of what an event says of its page (title, namespace, latest revision) and of
- * its revision's visibility flags, given its EVENT_KEY_SQL as `k`. A create or an edit states them
- * as they were when its revision was made, so it ranks at its `dt`: delivered late (T409105: `dt`
- * weeks before meta.dt), it must not undo a move or a suppression made since. Every other kind
- * states them as of its meta.dt.
- */
-const STATE_KEY_SQL = `CASE WHEN page_change_kind IN ('create', 'edit') AND dt IS NOT NULL THEN ${pageChangeKeySql('dt')} ELSE k END`;
+/** SQL for the stored key of an event row of the events table. Requires `SET TimeZone = 'UTC'` on the connection. */
+const EVENT_KEY_SQL = keySql(EVENT_TIME_SQL, KIND_PRIORITY_SQL, 'revision.rev_id');
 
 /**
- * EVENT_KEY_SQL for a row of the legacy revision visibility change table (meta.dt and rev_id in
- * the same places), so both streams' visibility changes compare in one order.
+ * EVENT_KEY_SQL for a row of the legacy revision visibility change table (it has meta.dt only; a
+ * visibility change ranks as one from the page change stream), so both streams compare in one order.
  */
-const VISIBILITY_EVENT_KEY_SQL =
-  "strftime(meta.dt, '%Y-%m-%dT%H:%M:%S.%fZ') || '|' || lpad(rev_id::VARCHAR, 20, '0') || '|' || coalesce(meta.id, '')";
+const VISIBILITY_EVENT_KEY_SQL = keySql('meta.dt', "'1'", 'rev_id');
 
 /** SQL for an event's rank among one merge's events by its key column `key`: ties by Kafka offset. */
 function eventRankSql(key: string): string {
   return `left(${key}, ${KEY_ORDER_CHARS}) || '|' || lpad(_kafka_offset::VARCHAR, 20, '0') || '|' || ${key}`;
 }
 
-/** The rank by `k`, the event's EVENT_KEY_SQL. */
+/** The rank by `k`, the event's key. */
 const EVENT_RANK_SQL = eventRankSql('k');
 
 /**
  * The page change rows of `relation` (what follows FROM, a WHERE clause included) with the columns
- * every merge decision orders by: `k` and `r`, the event's key and rank, and `ks` and `rs`, the
- * key and rank of what it says of its page and of visibility.
+ * every merge decision orders by: `k` and `r`, the event's key and rank.
  */
 export function pageChangeOrderSql(relation: string): string {
-  return `SELECT *, ${EVENT_RANK_SQL} AS r, ${eventRankSql('ks')} AS rs
-    FROM (SELECT *, ${STATE_KEY_SQL} AS ks FROM (SELECT *, ${EVENT_KEY_SQL} AS k FROM ${relation}))`;
+  return `SELECT *, ${EVENT_RANK_SQL} AS r FROM (SELECT *, ${EVENT_KEY_SQL} AS k FROM ${relation})`;
 }
 
 /** The legacy visibility change rows of `relation` with their key `k` and rank `r`. */

@@ -9,11 +9,9 @@ import type { PageGroup } from './state-schema.js';
 const REDIRECT_TARGET_SQL = `CASE WHEN page.is_redirect AND page.redirect_page_link IS NOT NULL
     THEN coalesce(page.redirect_page_link.interwiki_prefix || ':', '') || page.redirect_page_link.page_title END`;
 
-const GROUPS: Record<PageGroup, { readonly carries: string; readonly columns: Readonly<Record<string, string>>; readonly ranked?: { readonly key: string; readonly rank: string } }> = {
+const GROUPS: Record<PageGroup, { readonly carries: string; readonly columns: Readonly<Record<string, string>> }> = {
   page: {
     carries: "role = 'self'",
-    // A create or an edit states the page as it was when its revision was made (event-order.ts STATE_KEY_SQL).
-    ranked: { key: 'ks', rank: 'rs' },
     columns: {
       page_namespace_id: 'page.namespace_id',
       page_title: 'page.page_title',
@@ -42,12 +40,12 @@ const COLUMN_ORDER = [
   'page_is_deleted', 'page_is_suppressed', 'page_merged_into_page_id',
 ];
 
-/** Delta per (wiki_id, page_id) from `source` (events-table columns plus keys and ranks `k`, `r`, `ks`, `rs`). */
+/** Delta per (wiki_id, page_id) from `source` (events-table columns plus the key `k` and rank `r`). */
 export function pageDeltaSql(source: string): string {
   const parts = GROUP_NAMES.flatMap((group) => {
-    const { carries, columns, ranked = { key: 'k', rank: 'r' } } = GROUPS[group];
+    const { carries, columns } = GROUPS[group];
     const struct = Object.entries(columns).map(([name, expr]) => `${name}: ${expr}`).join(', ');
-    return [`arg_max({${struct}}, ${ranked.rank}) FILTER (WHERE ${carries}) AS g_${group}`, `arg_max(${ranked.key}, ${ranked.rank}) FILTER (WHERE ${carries}) AS k_${group}`];
+    return [`arg_max({${struct}}, r) FILTER (WHERE ${carries}) AS g_${group}`, `arg_max(k, r) FILTER (WHERE ${carries}) AS k_${group}`];
   });
   return `SELECT wiki_id, pid AS page_id, ${parts.join(', ')}
 FROM (

@@ -8,7 +8,7 @@ import { keyWinsSql } from './event-order.js';
 import type { RevisionGroup } from './state-schema.js';
 
 /** Per group: the delta-side condition that the event carries it, and the columns it sets. */
-const GROUPS: Record<RevisionGroup, { readonly carries: string; readonly columns: Readonly<Record<string, string>>; readonly ranked?: { readonly key: string; readonly rank: string } }> = {
+const GROUPS: Record<RevisionGroup, { readonly carries: string; readonly columns: Readonly<Record<string, string>> }> = {
   base: {
     carries: 'true',
     columns: {
@@ -45,8 +45,6 @@ const GROUPS: Record<RevisionGroup, { readonly carries: string; readonly columns
   },
   visibility: {
     carries: 'revision.is_content_visible IS NOT NULL',
-    // A create's or an edit's flags rank at its dt (event-order.ts STATE_KEY_SQL).
-    ranked: { key: 'ks', rank: 'rs' },
     columns: {
       revision_content_is_visible: 'revision.is_content_visible',
       user_is_visible: 'revision.is_editor_visible',
@@ -59,15 +57,14 @@ const GROUP_NAMES = Object.keys(GROUPS) as RevisionGroup[];
 
 /**
  * Delta per (wiki_id, revision_id) from the events in `source` (a relation with the events-table
- * columns plus `k` and `r`, the event key and rank, and `ks` and `rs`, the key and rank of what
- * it says of visibility): for each group the winning values and their key.
+ * columns plus `k` and `r`, the event key and rank): for each group the winning values and their key.
  */
 export function revisionDeltaSql(source: string): string {
   const parts = GROUP_NAMES.flatMap((group) => {
-    const { carries, columns, ranked = { key: 'k', rank: 'r' } } = GROUPS[group];
+    const { carries, columns } = GROUPS[group];
     const struct = Object.entries(columns).map(([name, expr]) => `${name}: ${expr}`).join(', ');
     const filter = carries === 'true' ? '' : ` FILTER (WHERE ${carries})`;
-    return [`arg_max({${struct}}, ${ranked.rank})${filter} AS g_${group}`, `arg_max(${ranked.key}, ${ranked.rank})${filter} AS k_${group}`];
+    return [`arg_max({${struct}}, r)${filter} AS g_${group}`, `arg_max(k, r)${filter} AS k_${group}`];
   });
   return `SELECT wiki_id, revision.rev_id AS revision_id, ${parts.join(', ')}
 FROM ${source} WHERE revision.rev_id IS NOT NULL GROUP BY wiki_id, revision.rev_id`;

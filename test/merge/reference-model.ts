@@ -1,8 +1,9 @@
 // An independent reference for the merge: a plain in-memory fold over the events, sorted by the
-// ordering rule (meta.dt, revision id, then delivery order) and applied one by one, later events overwriting
-// whatever part of the state they carry; the page's state and the visibility flags likewise in
-// their own order (a create's or an edit's at its dt). The merge computes the same thing as per-group maxima in
-// SQL; agreeing on every generated stream is the test.
+// ordering rule and applied one by one, later events overwriting whatever part of the state they
+// carry. The order: the event's time (`dt`, when what it states held; meta.dt without one), then
+// creates and edits before the other kinds (they state what held when their revision was made),
+// then the revision id, then delivery order. The merge computes the same thing as per-group maxima
+// in SQL; agreeing on every generated stream is the test.
 
 export interface RefRevision {
   wiki_id: string;
@@ -43,30 +44,22 @@ function micros(iso: string): bigint {
   return whole + BigInt(frac === '' ? 0 : Number(frac));
 }
 
-/** (meta.dt, revision id): events tied on it apply in delivery order, the later one last. */
-function orderKey(e: Json): [bigint, number] {
-  return [micros(e.meta.dt ?? e.dt), e.revision?.rev_id ?? 0];
+/** (time, kind priority, revision id): events tied on it apply in delivery order, the later one last. */
+function orderKey(e: Json): [bigint, number, number] {
+  const creation = e.page_change_kind === 'create' || e.page_change_kind === 'edit';
+  return [micros(e.dt ?? e.meta.dt), creation ? 0 : 1, e.revision?.rev_id ?? 0];
 }
 
-/** The order of the page's state and visibility flags: a create or an edit states them as of its dt, when its revision was made. */
-function stateOrderKey(e: Json): [bigint, number] {
-  const made = (e.page_change_kind === 'create' || e.page_change_kind === 'edit') && e.dt != null;
-  return made ? [micros(e.dt), e.revision?.rev_id ?? 0] : orderKey(e);
-}
-
-function comparing(key: (e: Json) => [bigint, number]) {
-  return (a: { e: Json; at: number }, b: { e: Json; at: number }): number => {
-    const [ad, ar] = key(a.e);
-    const [bd, br] = key(b.e);
-    if (ad !== bd) return ad < bd ? -1 : 1;
-    if (ar !== br) return ar < br ? -1 : 1;
-    return a.at - b.at;
-  };
+function byOrder(a: { e: Json; at: number }, b: { e: Json; at: number }): number {
+  const ka = orderKey(a.e);
+  const kb = orderKey(b.e);
+  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i]! < kb[i]! ? -1 : 1;
+  return a.at - b.at;
 }
 
 export function referenceState(events: readonly Json[]): { revisions: Map<string, RefRevision>; pages: Map<string, RefPage> } {
   const history = events.filter((e) => e.meta?.domain !== 'canary' && e.wiki_id != null && e.page_change_kind != null);
-  const sorted = history.map((e, at) => ({ e, at })).sort(comparing(orderKey)).map((x) => x.e);
+  const sorted = history.map((e, at) => ({ e, at })).sort(byOrder).map((x) => x.e);
   const revisions = new Map<string, RefRevision>();
   const pages = new Map<string, RefPage>();
   const page = (wiki: string, id: number): RefPage => {
@@ -106,20 +99,12 @@ export function referenceState(events: readonly Json[]): { revisions: Map<string
         row.user_text = r.editor.user_text ?? null;
       }
       if (r.comment != null) row.revision_comment = r.comment;
-    }
-    if (e.page?.page_id != null) {
-      const p = page(e.wiki_id, e.page.page_id);
-      if (e.page_change_kind === 'delete' || e.page_change_kind === 'undelete') {
-        p.page_is_deleted = e.page_change_kind === 'delete';
-        p.page_is_suppressed = e.page_change_kind === 'delete' && e.performer == null;
+      if (r.is_content_visible != null) {
+        row.revision_content_is_visible = r.is_content_visible;
+        row.user_is_visible = r.is_editor_visible ?? null;
+        row.revision_comment_is_visible = r.is_comment_visible ?? null;
       }
     }
-    const oldId = e.prior_state?.page?.page_id;
-    if (e.page_change_kind === 'undelete' && oldId != null && oldId !== e.page?.page_id) page(e.wiki_id, oldId).page_merged_into_page_id = e.page.page_id;
-  }
-  // The page's state and the visibility flags in their own order.
-  for (const { e } of history.map((e, at) => ({ e, at })).sort(comparing(stateOrderKey))) {
-    const r = e.revision;
     if (e.page?.page_id != null) {
       const p = page(e.wiki_id, e.page.page_id);
       p.page_namespace_id = e.page.namespace_id ?? null;
@@ -127,12 +112,13 @@ export function referenceState(events: readonly Json[]): { revisions: Map<string
       const link = e.page.redirect_page_link;
       p.page_redirect_target = e.page.is_redirect && link != null ? `${link.interwiki_prefix != null ? `${link.interwiki_prefix}:` : ''}${link.page_title}` : null;
       p.page_latest_revision_id = r?.rev_id ?? null;
+      if (e.page_change_kind === 'delete' || e.page_change_kind === 'undelete') {
+        p.page_is_deleted = e.page_change_kind === 'delete';
+        p.page_is_suppressed = e.page_change_kind === 'delete' && e.performer == null;
+      }
     }
-    if (r?.rev_id == null || r.is_content_visible == null) continue;
-    const row = revisions.get(`${e.wiki_id}:${r.rev_id}`)!;
-    row.revision_content_is_visible = r.is_content_visible;
-    row.user_is_visible = r.is_editor_visible ?? null;
-    row.revision_comment_is_visible = r.is_comment_visible ?? null;
+    const oldId = e.prior_state?.page?.page_id;
+    if (e.page_change_kind === 'undelete' && oldId != null && oldId !== e.page?.page_id) page(e.wiki_id, oldId).page_merged_into_page_id = e.page.page_id;
   }
   return { revisions, pages };
 }

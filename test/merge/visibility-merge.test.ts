@@ -27,7 +27,8 @@ after(async () => {
 
 const events = generatedEvents(23, 4000);
 const shifted = (dt: string | undefined, ms: number) => new Date(Date.parse(dt!) + ms).toISOString();
-const dtOf = (e: PageChangeEvent) => e.meta.dt!;
+/** When a page change ranks in the merge: its `dt` (the action time). */
+const dtOf = (e: PageChangeEvent) => e.dt ?? e.meta.dt!;
 
 function legacy(e: PageChangeEvent, dt: string, text: boolean, id: string): object {
   return {
@@ -60,10 +61,10 @@ async function contentVisible(dirName: string, revisionIds: readonly number[]): 
 // Page change visibility changes (current revisions), and every 9th edit (mostly old revisions by the end).
 const pageChangeVisibility = events.filter((e) => e.page_change_kind === 'visibility_change' && e.revision !== undefined);
 const edits = events.filter((e, i) => e.page_change_kind === 'edit' && i % 9 === 0);
-// Legacy events: a second before each page change visibility change, the opposite flag (it must
-// lose within the merge); a day after each sampled edit, text hidden (it must win).
+// Legacy events: a second before each page change visibility change (its dt, the action time),
+// the opposite flag (it must lose within the merge); a day after each sampled edit, text hidden (it must win).
 const legacyEvents = [
-  ...pageChangeVisibility.map((e, i) => legacy(e, shifted(e.meta.dt, -1000), !e.revision!.is_content_visible, `b0000000-0000-4000-8000-${String(i).padStart(12, '0')}`)),
+  ...pageChangeVisibility.map((e, i) => legacy(e, shifted(dtOf(e), -1000), !e.revision!.is_content_visible, `b0000000-0000-4000-8000-${String(i).padStart(12, '0')}`)),
   ...edits.map((e, i) => legacy(e, shifted(e.meta.dt, 86_400_000), false, `c0000000-0000-4000-8000-${String(i).padStart(12, '0')}`)),
 ];
 
