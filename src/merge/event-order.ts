@@ -1,6 +1,6 @@
 // The one ordering every merge decision uses (issue 4/7). Each watermark group of a state row keeps
-// the key of the event that set it: (time, kind priority, revision id, meta.id) as one string whose
-// first KEY_ORDER_CHARS are fixed-width, so SQL compares it with `>`.
+// the key of the event that set it: (time, kind priority, Kafka timestamp, revision id, meta.id) as
+// one string whose first KEY_ORDER_CHARS (up to the revision id) are fixed-width and compared with `>`.
 //
 // The time is the event's `dt`, when what it states held (notes §1.2: the revision's timestamp for
 // a create, an edit or a move, the action time for the other kinds); meta.dt is when the platform
@@ -10,15 +10,17 @@
 // move or a suppression made since, also in the same second: at equal times, a create or an edit
 // ranks below every other kind (all of which act on a revision that already exists).
 //
-// meta.dt has second precision in production, and a delete and an undelete (or two visibility
-// changes) of one page in one second carry the same revision id: meta.id, a random UUID, cannot
-// order them. Their partition's order can (notes §5.2: then the topic offset), so among one
-// merge's events ties go to the later Kafka offset, and against a stored row a tied event with
-// another meta.id wins, since a later run reads later offsets. The stored key leaves the offset
-// out: a duplicate delivered again (same meta.id) changes nothing, in whichever run.
+// Production times have second precision, so a delete and an undelete of one page in one second
+// tie. Kafka order breaks the tie, never the revision id (an undelete may restore an older
+// revision than the delete carried) nor meta.id (a random UUID): first the producer's timestamp,
+// comparable across the eqiad and codfw topics (notes §2: a switchover leaves events of one page
+// in both), then, within one topic and partition, the offset. Offsets of different partitions are
+// not comparable; their order there is only deterministic. The stored key leaves the offset out:
+// against a stored row a tied event with another meta.id wins, since a later run reads later
+// offsets, and a duplicate delivered again (same meta.id) changes nothing, in whichever run.
 
-/** Time (µs, UTC), '|', the kind priority (0 create/edit, 1 other), '|', the revision id in 20 digits. */
-const KEY_ORDER_CHARS = 50;
+/** Time (µs, UTC), '|', the kind priority (0 create/edit, 1 other), '|', the Kafka timestamp (µs, UTC). */
+const KEY_ORDER_CHARS = 57;
 
 /** `dt`, or meta.dt when a producer left `dt` out. */
 const EVENT_TIME_SQL = 'coalesce(dt, meta.dt)';
@@ -26,8 +28,11 @@ const EVENT_TIME_SQL = 'coalesce(dt, meta.dt)';
 /** Creates and edits lose ties: they state what held when their revision was made. */
 const KIND_PRIORITY_SQL = "CASE WHEN page_change_kind IN ('create', 'edit') THEN '0' ELSE '1' END";
 
+const timeSql = (t: string) => `strftime(${t}, '%Y-%m-%dT%H:%M:%S.%fZ')`;
+
 function keySql(time: string, priority: string, revId: string): string {
-  return `strftime(${time}, '%Y-%m-%dT%H:%M:%S.%fZ') || '|' || ${priority} || '|' || lpad(coalesce(${revId}, 0)::VARCHAR, 20, '0') || '|' || coalesce(meta.id, '')`;
+  const kafkaTime = timeSql("coalesce(_kafka_timestamp, TIMESTAMPTZ '1970-01-01 00:00:00+00')");
+  return `${timeSql(time)} || '|' || ${priority} || '|' || ${kafkaTime} || '|' || lpad(coalesce(${revId}, 0)::VARCHAR, 20, '0') || '|' || coalesce(meta.id, '')`;
 }
 
 /** SQL for the stored key of an event row of the events table. Requires `SET TimeZone = 'UTC'` on the connection. */
@@ -39,9 +44,9 @@ const EVENT_KEY_SQL = keySql(EVENT_TIME_SQL, KIND_PRIORITY_SQL, 'revision.rev_id
  */
 const VISIBILITY_EVENT_KEY_SQL = keySql('meta.dt', "'1'", 'rev_id');
 
-/** SQL for an event's rank among one merge's events by its key column `key`: ties by Kafka offset. */
+/** SQL for an event's rank among one merge's events by its key column `key`: then by position in its partition. */
 function eventRankSql(key: string): string {
-  return `left(${key}, ${KEY_ORDER_CHARS}) || '|' || lpad(_kafka_offset::VARCHAR, 20, '0') || '|' || ${key}`;
+  return `left(${key}, ${KEY_ORDER_CHARS}) || '|' || _kafka_topic || '|' || lpad(_kafka_partition::VARCHAR, 10, '0') || '|' || lpad(_kafka_offset::VARCHAR, 20, '0') || '|' || ${key}`;
 }
 
 /** The rank by `k`, the event's key. */

@@ -20,6 +20,34 @@ test('an edit made between a move (dt) and its meta.dt sets the page: every kind
   }
 });
 
+test('a delete and an undelete in one second apply in Kafka order, though the undelete carries a lower revision id', { timeout: 120_000 }, async () => {
+  const c = ev({ kind: 'create', metaDt: '2026-11-01T09:00:00Z', page: 2, rev: 20, revAt: '2026-11-01T09:00:00Z' });
+  const e = ev({ kind: 'edit', metaDt: '2026-11-01T09:30:00Z', page: 2, rev: 21, parent: 20, revAt: '2026-11-01T09:30:00Z' });
+  const del = ev({ kind: 'delete', metaDt: '2026-11-01T11:00:00Z', page: 2, rev: 21, parent: 20, revAt: '2026-11-01T09:30:00Z', noBody: true });
+  const und = ev({ kind: 'undelete', metaDt: '2026-11-01T11:00:00Z', page: 2, rev: 20, revAt: '2026-11-01T09:00:00Z' });
+  for (const [name, batches] of [['one merge', [[c, e, del, und]]], ['two merges', [[c, e, del], [und]]]] as const) {
+    const out = await runBatches(batches, { pages: PAGES });
+    assert.equal((out['pages'] as { deleted: boolean }[])[0]?.deleted, false, `${name}: the page is live`);
+  }
+});
+
+test('a same-second tie across the eqiad and codfw topics follows the Kafka timestamp, not their offsets', { timeout: 120_000 }, async () => {
+  const c = ev({ kind: 'create', metaDt: '2026-11-01T09:00:00Z', page: 3, rev: 30, revAt: '2026-11-01T09:00:00Z', topic: 'eqiad.test', offset: 4000, kafkaMs: 1_000 });
+  const tied = (kind: 'delete' | 'undelete', topic: string, offset: number, kafkaMs: number) =>
+    ev({ kind, metaDt: '2026-11-01T11:00:00Z', page: 3, rev: 30, revAt: '2026-11-01T09:00:00Z', noBody: kind === 'delete', topic, offset, kafkaMs });
+  // After a switchover: the delete in eqiad (high offset), then the undelete in codfw (low offset).
+  const del = tied('delete', 'eqiad.test', 5000, 2_000);
+  const und = tied('undelete', 'codfw.test', 3, 3_000);
+  for (const [name, batches] of [['one merge', [[c, del, und]]], ['undelete merged first', [[c, und], [del]]]] as const) {
+    const { pages } = await runBatches(batches, { pages: PAGES });
+    assert.equal((pages as { deleted: boolean }[])[0]?.deleted, false, `${name}: the later undelete holds`);
+  }
+  const undFirst = tied('undelete', 'codfw.test', 3, 2_000);
+  const delLater = tied('delete', 'eqiad.test', 5000, 3_000);
+  const { pages } = await runBatches([[c, delLater, undFirst]], { pages: PAGES });
+  assert.equal((pages as { deleted: boolean }[])[0]?.deleted, true, 'the later delete holds');
+});
+
 test('a create delivered late does not undo a suppression made in the second the revision was made', { timeout: 120_000 }, async () => {
   const hide = ev({ kind: 'visibility_change', metaDt: '2026-11-01T10:00:00Z', page: 8, rev: 80, revAt: '2026-11-01T10:00:00Z', visible: [false, false, true] });
   const lateCreate = ev({ kind: 'create', dt: '2026-11-01T10:00:00Z', metaDt: '2026-11-10T10:00:00Z', page: 8, rev: 80, revAt: '2026-11-01T10:00:00Z' });

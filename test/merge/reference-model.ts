@@ -2,7 +2,7 @@
 // ordering rule and applied one by one, later events overwriting whatever part of the state they
 // carry. The order: the event's time (`dt`, when what it states held; meta.dt without one), then
 // creates and edits before the other kinds (they state what held when their revision was made),
-// then the revision id, then delivery order. The merge computes the same thing as per-group maxima
+// then delivery order (Kafka order: never the revision id, as an undelete may restore an older revision). The merge computes the same thing as per-group maxima
 // in SQL; agreeing on every generated stream is the test.
 
 export interface RefRevision {
@@ -44,10 +44,10 @@ function micros(iso: string): bigint {
   return whole + BigInt(frac === '' ? 0 : Number(frac));
 }
 
-/** (time, kind priority, revision id): events tied on it apply in delivery order, the later one last. */
-function orderKey(e: Json): [bigint, number, number] {
+/** (time, kind priority): events tied on it apply in delivery order, the later one last. */
+function orderKey(e: Json): [bigint, number] {
   const creation = e.page_change_kind === 'create' || e.page_change_kind === 'edit';
-  return [micros(e.dt ?? e.meta.dt), creation ? 0 : 1, e.revision?.rev_id ?? 0];
+  return [micros(e.dt ?? e.meta.dt), creation ? 0 : 1];
 }
 
 function byOrder(a: { e: Json; at: number }, b: { e: Json; at: number }): number {
