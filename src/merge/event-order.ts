@@ -77,3 +77,15 @@ export const HISTORY_EVENT_FILTER_SQL = "meta.domain IS DISTINCT FROM 'canary' A
 
 /** Legacy visibility changes the merge applies: not canaries, and naming a revision and its flags. */
 export const VISIBILITY_EVENT_FILTER_SQL = "meta.domain IS DISTINCT FROM 'canary' AND database IS NOT NULL AND rev_id IS NOT NULL AND visibility IS NOT NULL";
+
+/**
+ * SQL reading back a stored key's time and revision id (the event's `dt` and the revision it
+ * carried): NULL for a key of an older layout. views.ts needs them of a page's undelete.
+ */
+export function keyTimeSql(key: string): string {
+  return `CASE WHEN substr(${key}, 58, 1) = '|' AND substr(${key}, 79, 1) = '|' THEN try_cast(left(${key}, 27) AS TIMESTAMPTZ) END`;
+}
+
+export function keyRevisionIdSql(key: string): string {
+  return `CASE WHEN substr(${key}, 58, 1) = '|' AND substr(${key}, 79, 1) = '|' THEN try_cast(substr(${key}, 59, 20) AS BIGINT) END`;
+}

@@ -1,11 +1,20 @@
 // The read side of the state tables, as SQL over two relations bound to one consistent pair of
 // snapshots (`revisions_raw`, `pages_raw`): revisions resolved to their page (following an
-// undelete's new page id), deleted pages left out, and the latest revision per page.
+// undelete's new page id), deleted pages and revisions an undelete left deleted out, and the
+// latest revision per page.
+
+import { keyRevisionIdSql, keyTimeSql } from './event-order.js';
 
 /**
  * Revisions of live pages with the page's current fields; the relation `revisions` in queries.
  * Undelete aliases are followed to the end: a page restored into another page that is later
  * deleted and restored into a third moves with it (depth bounded, in case of a cycle).
+ *
+ * An undelete may restore only some revisions, and its event carries only the page's current
+ * revision afterwards (notes §1.3, §3.4), the newest restored one: revisions that existed before
+ * the undelete and are newer than it (higher id, older than the undelete's dt) stayed deleted.
+ * Which older ones stayed deleted no event says; they come back. The page row's deletion key
+ * holds the undelete's dt and revision (event-order.ts), so this costs no revision rewrite.
  */
 export function revisionsViewSql(revisionsRaw: string, pagesRaw: string): string {
   return `WITH RECURSIVE alias_chain(wiki_id, page_id, target, depth) AS (
@@ -22,8 +31,13 @@ SELECT r.* EXCLUDE (page_id),
   p.page_namespace_id, p.page_title, p.page_is_redirect, p.page_redirect_target
 FROM ${revisionsRaw} r
 LEFT JOIN alias ON alias.wiki_id = r.wiki_id AND alias.page_id = r.page_id
-JOIN ${pagesRaw} p ON p.wiki_id = r.wiki_id AND p.page_id = coalesce(alias.page_merged_into_page_id, r.page_id)
-WHERE r.revision_dt IS NOT NULL AND p.page_title IS NOT NULL AND NOT coalesce(p.page_is_deleted, false)`;
+JOIN (
+  SELECT *, CASE WHEN NOT page_is_deleted THEN ${keyRevisionIdSql('row_deletion_key')} END AS restored_revision_id,
+    CASE WHEN NOT page_is_deleted THEN ${keyTimeSql('row_deletion_key')} END AS restored_at
+  FROM ${pagesRaw}
+) p ON p.wiki_id = r.wiki_id AND p.page_id = coalesce(alias.page_merged_into_page_id, r.page_id)
+WHERE r.revision_dt IS NOT NULL AND p.page_title IS NOT NULL AND NOT coalesce(p.page_is_deleted, false)
+  AND NOT coalesce(r.revision_id > p.restored_revision_id AND r.revision_dt < p.restored_at, false)`;
 }
 
 const MAX_ALIAS_DEPTH = 64;

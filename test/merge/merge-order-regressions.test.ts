@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ev, PAGES, REVS, runBatches } from './page-change-harness.js';
 
+const CURRENT = 'SELECT revision_id AS rev FROM current ORDER BY 1';
+const revIds = (rows: unknown) => (rows as { rev: number }[]).map((r) => r.rev);
 
 test('an edit made between a move (dt) and its meta.dt sets the page: every kind ranks at its dt', { timeout: 120_000 }, async () => {
   const create = ev({ kind: 'create', metaDt: '2026-11-01T10:00:00Z', page: 1, rev: 10, revAt: '2026-11-01T10:00:00Z', title: 'A' });
@@ -20,14 +22,39 @@ test('an edit made between a move (dt) and its meta.dt sets the page: every kind
   }
 });
 
+test('a selective undelete brings back only the revisions up to the one it restored', { timeout: 120_000 }, async () => {
+  const c = ev({ kind: 'create', metaDt: '2026-11-01T09:00:00Z', page: 6, rev: 60, revAt: '2026-11-01T09:00:00Z' });
+  const e = ev({ kind: 'edit', metaDt: '2026-11-01T09:30:00Z', page: 6, rev: 61, parent: 60, revAt: '2026-11-01T09:30:00Z' });
+  const del = ev({ kind: 'delete', metaDt: '2026-11-01T11:00:00Z', page: 6, rev: 61, parent: 60, revAt: '2026-11-01T09:30:00Z', noBody: true });
+  // Only revision 60 restored: the undelete carries the page's current revision, 60.
+  const und = ev({ kind: 'undelete', metaDt: '2026-11-01T11:05:00Z', page: 6, rev: 60, revAt: '2026-11-01T09:00:00Z' });
+  const after = ev({ kind: 'edit', metaDt: '2026-11-01T12:00:00Z', page: 6, rev: 62, parent: 60, revAt: '2026-11-01T12:00:00Z' });
+  for (const [name, batches] of [['two merges', [[c, e], [del, und]]], ['one merge', [[c, e, del, und]]], ['undelete first', [[c, und], [e, del]]]] as const) {
+    const out = await runBatches(batches, { revs: REVS, current: CURRENT });
+    assert.deepEqual(revIds(out['revs']), [60], `${name}: the still-deleted revision 61 stays out`);
+    assert.deepEqual(revIds(out['current']), [60], `${name}: and is not the current revision`);
+  }
+  const later = await runBatches([[c, e], [del, und], [after]], { revs: REVS, current: CURRENT });
+  assert.deepEqual(revIds(later['revs']), [60, 62], 'an edit made after the undelete is live');
+  assert.deepEqual(revIds(later['current']), [62]);
+  const newId = ev({ kind: 'undelete', metaDt: '2026-11-01T11:05:00Z', page: 9, rev: 60, revAt: '2026-11-01T09:00:00Z', priorPage: 6 });
+  const moved = await runBatches([[c, e], [del, newId]], { revs: REVS, current: 'SELECT revision_id AS rev, page_id FROM current' });
+  assert.deepEqual((moved['revs'] as { rev: number; page_id: number }[]).map((r) => [r.rev, r.page_id]), [[60, 9]], 'also when restored under a new page id');
+  assert.deepEqual(moved['current'], [{ rev: 60, page_id: 9 }]);
+  const full = ev({ kind: 'undelete', metaDt: '2026-11-01T13:00:00Z', page: 6, rev: 61, revAt: '2026-11-01T09:30:00Z' });
+  const again = await runBatches([[c, e], [del, und], [full]], { revs: REVS });
+  assert.deepEqual(revIds(again['revs']), [60, 61], 'a later undelete restoring 61 brings it back');
+});
+
 test('a delete and an undelete in one second apply in Kafka order, though the undelete carries a lower revision id', { timeout: 120_000 }, async () => {
   const c = ev({ kind: 'create', metaDt: '2026-11-01T09:00:00Z', page: 2, rev: 20, revAt: '2026-11-01T09:00:00Z' });
   const e = ev({ kind: 'edit', metaDt: '2026-11-01T09:30:00Z', page: 2, rev: 21, parent: 20, revAt: '2026-11-01T09:30:00Z' });
   const del = ev({ kind: 'delete', metaDt: '2026-11-01T11:00:00Z', page: 2, rev: 21, parent: 20, revAt: '2026-11-01T09:30:00Z', noBody: true });
   const und = ev({ kind: 'undelete', metaDt: '2026-11-01T11:00:00Z', page: 2, rev: 20, revAt: '2026-11-01T09:00:00Z' });
   for (const [name, batches] of [['one merge', [[c, e, del, und]]], ['two merges', [[c, e, del], [und]]]] as const) {
-    const out = await runBatches(batches, { pages: PAGES });
+    const out = await runBatches(batches, { pages: PAGES, revs: REVS });
     assert.equal((out['pages'] as { deleted: boolean }[])[0]?.deleted, false, `${name}: the page is live`);
+    assert.deepEqual(revIds(out['revs']), [20], `${name}: with the revision the undelete restored`);
   }
 });
 

@@ -33,6 +33,8 @@ export interface RefPage {
   page_is_deleted: boolean | null;
   page_is_suppressed: boolean | null;
   page_merged_into_page_id: number | null;
+  /** The last undelete, while it holds: the revision it restored and its time (µs). */
+  restored: { revision_id: number; at: bigint } | null;
 }
 
 type Json = Record<string, any>;
@@ -66,7 +68,7 @@ export function referenceState(events: readonly Json[]): { revisions: Map<string
     const key = `${wiki}:${id}`;
     let p = pages.get(key);
     if (p === undefined) {
-      p = { wiki_id: wiki, page_id: id, page_namespace_id: null, page_title: null, page_redirect_target: null, page_latest_revision_id: null, page_is_deleted: null, page_is_suppressed: null, page_merged_into_page_id: null };
+      p = { wiki_id: wiki, page_id: id, page_namespace_id: null, page_title: null, page_redirect_target: null, page_latest_revision_id: null, page_is_deleted: null, page_is_suppressed: null, page_merged_into_page_id: null, restored: null };
       pages.set(key, p);
     }
     return p;
@@ -115,6 +117,7 @@ export function referenceState(events: readonly Json[]): { revisions: Map<string
       if (e.page_change_kind === 'delete' || e.page_change_kind === 'undelete') {
         p.page_is_deleted = e.page_change_kind === 'delete';
         p.page_is_suppressed = e.page_change_kind === 'delete' && e.performer == null;
+        p.restored = e.page_change_kind === 'undelete' && r?.rev_id != null ? { revision_id: r.rev_id, at: micros(e.dt ?? e.meta.dt) } : null;
       }
     }
     const oldId = e.prior_state?.page?.page_id;
@@ -137,6 +140,8 @@ export function referenceDumpHistory(state: ReturnType<typeof referenceState>, w
     }
     const p = state.pages.get(`${wiki}:${pageId}`);
     if (p === undefined || p.page_title === null || p.page_is_deleted === true) continue;
+    // An undelete carries the newest revision it restored: newer ones made before it stayed deleted.
+    if (p.restored !== null && r.revision_id > p.restored.revision_id && micros(r.revision_dt) < p.restored.at) continue;
     const list = out.get(pageId) ?? [];
     list.push(r.revision_id);
     out.set(pageId, list);

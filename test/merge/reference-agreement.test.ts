@@ -1,0 +1,78 @@
+// The merge against the independent in-memory reference (reference-model.ts) without Kafka: a
+// generated stream and the hand-built review scenarios, delivered in one run, give the same pages,
+// visibility flags and live revisions per page (the dumps' view) in both.
+
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { openDuckDb } from '../../src/duckdb/connection.js';
+import type { PageChangeEvent } from '../../src/events/page-change.js';
+import { bindStateViews } from '../../src/pipeline/state-views.js';
+import { appendBatch, EVENTS_NAME, EVENTS_NS, generatedEvents, merge, warehouseAt } from './merge-fixture.js';
+import { ev } from './page-change-harness.js';
+import { referenceDumpHistory, referenceState } from './reference-model.js';
+
+/** A page deleted and restored up to an older revision, then restored in full; one deleted and restored under a new id. */
+function undeleteScenarios(): PageChangeEvent[] {
+  const at = (h: string) => `2026-11-01T${h}Z`;
+  return [
+    ev({ kind: 'create', metaDt: at('09:00:00'), page: 6, rev: 60, revAt: at('09:00:00') }),
+    ev({ kind: 'edit', metaDt: at('09:30:00'), page: 6, rev: 61, parent: 60, revAt: at('09:30:00') }),
+    ev({ kind: 'edit', metaDt: at('09:40:00'), page: 6, rev: 62, parent: 61, revAt: at('09:40:00') }),
+    ev({ kind: 'delete', metaDt: at('11:00:00'), page: 6, rev: 62, parent: 61, revAt: at('09:40:00'), noBody: true }),
+    ev({ kind: 'undelete', metaDt: at('11:00:00'), page: 6, rev: 61, revAt: at('09:30:00') }),
+    ev({ kind: 'edit', metaDt: at('12:00:00'), page: 6, rev: 63, parent: 61, revAt: at('12:00:00') }),
+    ev({ kind: 'create', metaDt: at('09:00:00'), page: 7, rev: 70, revAt: at('09:00:00') }),
+    ev({ kind: 'edit', metaDt: at('09:10:00'), page: 7, rev: 71, parent: 70, revAt: at('09:10:00') }),
+    ev({ kind: 'delete', metaDt: at('10:00:00'), page: 7, rev: 71, parent: 70, revAt: at('09:10:00'), noBody: true }),
+    ev({ kind: 'undelete', metaDt: at('10:30:00'), page: 8, rev: 70, revAt: at('09:00:00'), priorPage: 7 }),
+  ].map((x) => x.e);
+}
+
+test('the merge and the reference model agree on pages, visibility and live revisions', { timeout: 300_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mwlake-reference-'));
+  try {
+    const events = [...generatedEvents(17, 400), ...undeleteScenarios()];
+    const warehouse = warehouseAt(dir);
+    await appendBatch(warehouse, events);
+    await merge(warehouse);
+    const ref = referenceState(events as unknown as Record<string, unknown>[]);
+    const db = await openDuckDb();
+    try {
+      await bindStateViews(db, warehouse, { namespace: EVENTS_NS, name: EVENTS_NAME });
+      const pages = await db.all<{ wiki_id: string; page_id: bigint; page_title: string | null; page_is_deleted: boolean | null; latest: bigint | null }>(
+        'SELECT wiki_id, page_id, page_title, page_is_deleted, page_latest_revision_id AS latest FROM pages',
+      );
+      assert.equal(pages.length, ref.pages.size);
+      for (const p of pages) {
+        const want = ref.pages.get(`${p.wiki_id}:${p.page_id}`)!;
+        assert.deepEqual([p.page_title, p.page_is_deleted, p.latest === null ? null : Number(p.latest)], [want.page_title, want.page_is_deleted, want.page_latest_revision_id], `page ${p.wiki_id}:${p.page_id}`);
+      }
+      const raw = await db.all<{ wiki_id: string; id: bigint; c: boolean | null; u: boolean | null }>(
+        'SELECT wiki_id, revision_id AS id, revision_content_is_visible AS c, user_is_visible AS u FROM revisions_raw',
+      );
+      assert.equal(raw.length, ref.revisions.size);
+      for (const r of raw) {
+        const want = ref.revisions.get(`${r.wiki_id}:${r.id}`)!;
+        assert.deepEqual([r.c, r.u], [want.revision_content_is_visible, want.user_is_visible], `revision ${r.wiki_id}:${r.id}`);
+      }
+      for (const wiki of ['enwiki', 'dewiki']) {
+        const live = await db.all<{ page_id: bigint; ids: bigint[] }>(
+          `SELECT page_id, list(revision_id ORDER BY revision_id) AS ids FROM revisions WHERE wiki_id = '${wiki}' GROUP BY page_id`,
+        );
+        const got = new Map(live.map((l) => [Number(l.page_id), l.ids.map(Number)]));
+        assert.deepEqual(got, referenceDumpHistory(ref, wiki, '9999-01-01T00:00:00Z'), wiki);
+      }
+      const scenario = await db.all<{ page_id: bigint; ids: bigint[] }>(
+        "SELECT page_id, list(revision_id ORDER BY revision_id) AS ids FROM revisions WHERE wiki_id = 'enwiki' AND page_id IN (6, 7, 8) GROUP BY page_id ORDER BY page_id",
+      );
+      assert.deepEqual(scenario.map((s) => [Number(s.page_id), s.ids.map(Number)]), [[6, [60, 61, 63]], [8, [70]]], 'revision 62 and 71 stayed deleted');
+    } finally {
+      await db.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
