@@ -69,8 +69,8 @@ test('deleting or moving the page with the most revisions rewrites one page row 
   const before = (await count()).n;
   assert.ok(before >= 300, `the page has ${before} revisions`);
 
-  // A move: new title, same page.
-  const move = { ...structuredClone(latest), page_change_kind: 'move', changelog_kind: 'update', meta: { ...latest.meta, id: randomUUID(), dt: later(latest, 600) } } as Mutable;
+  // A move: new title, same page (at its dt, the move time, as the merge ranks it).
+  const move = { ...structuredClone(latest), page_change_kind: 'move', changelog_kind: 'update', dt: later(latest, 600), meta: { ...latest.meta, id: randomUUID(), dt: later(latest, 600) } } as Mutable;
   (move['page'] as { page_title: string }).page_title = 'Moved_by_the_cost_test';
   move['prior_state'] = { page: { page_title: latest.page.page_title, namespace_id: latest.page.namespace_id } };
   await appendBatch(warehouse, [move as unknown as PageChangeEvent]);
@@ -83,7 +83,7 @@ test('deleting or moving the page with the most revisions rewrites one page row 
   assert.equal(afterMove.n, before);
 
   // A delete: every revision leaves the views.
-  const del = { ...structuredClone(move), page_change_kind: 'delete', changelog_kind: 'delete', meta: { ...latest.meta, id: randomUUID(), dt: later(latest, 700) } } as Mutable;
+  const del = { ...structuredClone(move), page_change_kind: 'delete', changelog_kind: 'delete', dt: later(latest, 700), meta: { ...latest.meta, id: randomUUID(), dt: later(latest, 700) } } as Mutable;
   delete del['prior_state'];
   await appendBatch(warehouse, [del as unknown as PageChangeEvent]);
   const deleted = await merge(warehouse);
