@@ -6,10 +6,9 @@ import { CommitStateUnknownError, JobError, SpecViolationError } from '../core/e
 import type { Logger } from '../core/log.js';
 import { joinLocation, type Storage } from '../core/storage.js';
 import type { TableChange } from './commit/table-change.js';
-import { readManifestList } from './scan/manifest-cache.js';
+import { planIncremental, type IncrementalPlan } from './scan/incremental.js';
 import { predicateFilter, type Predicate } from './scan/predicate.js';
-import { planSnapshot, readResolvedEntries, type FileFilter, type PlannedFile, type ScanPlan } from './scan/plan.js';
-import { ManifestContent, ManifestEntryStatus } from './spec/manifest.js';
+import { planSnapshot, type FileFilter, type PlannedFile, type ScanPlan } from './scan/plan.js';
 import type { PartitionSpec } from './spec/partition.js';
 import { parseTableMetadata } from './spec/serde/table-metadata.js';
 import type { Snapshot } from './spec/snapshot.js';
@@ -135,26 +134,44 @@ export class Table {
     return out.reverse();
   }
 
-  /**
-   * Data files added after `from` up to `to` by appends and overwrites (the incremental read of an
-   * append-mostly table); `replace` snapshots (compaction) add no new rows and are skipped. With
-   * no `from`, the live data files of `to`: every row added so far, whatever was compacted or
-   * expired before, so a first read needs none of the older snapshots.
-   */
-  async appendedFilesBetween(fromExclusive: bigint | undefined, toInclusive: bigint): Promise<PlannedFile[]> {
-    if (fromExclusive === undefined) return (await this.planFiles({ snapshotId: toInclusive })).dataFiles;
-    const out: PlannedFile[] = [];
-    for (const s of this.ancestorsBetween(fromExclusive, toInclusive)) {
-      if (s.summary.operation === 'replace' || s.summary.operation === 'delete') continue;
-      for (const m of await readManifestList(this.storage, s.manifestList)) {
-        if (m.content !== ManifestContent.Data || m.addedSnapshotId !== s.snapshotId) continue;
-        const { specId, entries } = await readResolvedEntries(this.storage, m);
-        for (const e of entries) {
-          if (e.status === ManifestEntryStatus.Added && e.snapshotId === s.snapshotId) out.push({ file: e.dataFile, specId, dataSequenceNumber: e.sequenceNumber });
-        }
-      }
-    }
+  /** `snapshotId` and its ancestors still in the metadata, newest first. */
+  lineage(snapshotId: bigint): Snapshot[] {
+    const out: Snapshot[] = [];
+    for (let s = this.snapshot(snapshotId); s !== undefined; s = s.parentSnapshotId === undefined ? undefined : this.snapshot(s.parentSnapshotId)) out.push(s);
     return out;
+  }
+
+  /** Whether `ancestorId` is `snapshotId` or one of its ancestors (Java's SnapshotUtil.isAncestorOf). */
+  isAncestorOf(snapshotId: bigint, ancestorId: bigint): boolean {
+    return this.lineage(snapshotId).some((s) => s.snapshotId === ancestorId);
+  }
+
+  /**
+   * The newest snapshot in the histories of both `a` and `b` (where a rollback and the commits
+   * after it branched off), or undefined when expiry removed what would tell.
+   */
+  newestCommonAncestor(a: bigint, b: bigint): bigint | undefined {
+    const ofB = new Set(this.lineage(b).map((s) => s.snapshotId));
+    return this.lineage(a).find((s) => ofB.has(s.snapshotId))?.snapshotId;
+  }
+
+  /**
+   * The files added after `from` up to `to` by appends, overwrites and deletes (the incremental
+   * read of an append-mostly table; see scan/incremental). With no `from`, the live files of `to`:
+   * every row added so far, whatever was compacted or expired before, so a first read needs none
+   * of the older snapshots.
+   */
+  async changesBetween(fromExclusive: bigint | undefined, toInclusive: bigint): Promise<IncrementalPlan> {
+    if (fromExclusive === undefined) {
+      const plan = await this.planFiles({ snapshotId: toInclusive });
+      return { dataFiles: plan.dataFiles, deleteFiles: plan.deleteFiles };
+    }
+    return planIncremental(this.storage, this.ancestorsBetween(fromExclusive, toInclusive));
+  }
+
+  /** The data files of changesBetween. */
+  async appendedFilesBetween(fromExclusive: bigint | undefined, toInclusive: bigint): Promise<PlannedFile[]> {
+    return (await this.changesBetween(fromExclusive, toInclusive)).dataFiles;
   }
 
   /** Commits one snapshot. Retries lost races; conflicts the change cannot survive throw. */

@@ -14,6 +14,7 @@ import { decodeManifest } from '../../src/iceberg/avro/manifest.js';
 import { decodeManifestList } from '../../src/iceberg/avro/manifest-list.js';
 import { decodeContainer } from '../../src/iceberg/avro/container.js';
 import { withPartitionSpec } from '../../src/iceberg/commit/evolve-spec.js';
+import { rollbackTo } from '../../src/iceberg/commit/rollback.js';
 import { ManifestEntryStatus } from '../../src/iceberg/spec/manifest.js';
 import type { Table } from '../../src/iceberg/table.js';
 import { openSampleWriter, SAMPLE_SCHEMA, SAMPLE_SPEC, type SampleWriter } from './sample-table.js';
@@ -291,4 +292,41 @@ test('a manifest rewritten and then merged in the same commit leaves no file beh
   const manifests = (await readdir(metaDir)).filter((name) => name.endsWith('.avro') && !name.startsWith('snap-'));
   assert.deepEqual(manifests.filter((name) => !referenced.has(name)), [], 'every manifest on disk is in some manifest list');
   assert.ok(manifests.length >= 3);
+});
+
+test('changesBetween: the data and position delete files a range added, compaction skipped; without from, the live files', async () => {
+  let t = await freshTable();
+  const first = await w.write(t, [1, 2, 3]);
+  t = (await t.commit({ addDataFiles: first })).table;
+  const s1 = t.currentSnapshot()!.snapshotId;
+  const second = await w.write(t, [4, 5]);
+  const del = await w.writeDeletes(t, first[0]!, [0]);
+  t = (await t.commit({ addDataFiles: second, addDeleteFiles: [del] })).table;
+  const onlyDeletes = await w.writeDeletes(t, second[0]!, [0]);
+  t = (await t.commit({ addDeleteFiles: [onlyDeletes] })).table;
+  const compacted = await w.write(t, [3]);
+  t = (await t.commit({ operation: 'replace', addDataFiles: compacted, removeDataFiles: [first.at(-1)!.filePath] })).table;
+  const paths = (fs: readonly { file: { filePath: string } }[]) => fs.map((f) => f.file.filePath).sort();
+
+  const range = await t.changesBetween(s1, t.currentSnapshot()!.snapshotId);
+  assert.deepEqual(paths(range.dataFiles), paths(second.map((file) => ({ file }))));
+  assert.deepEqual(paths(range.deleteFiles), paths([del, onlyDeletes].map((file) => ({ file }))), 'deletes of an overwrite and of a delete snapshot');
+  const all = await t.changesBetween(undefined, t.currentSnapshot()!.snapshotId);
+  assert.equal(all.dataFiles.length, (await t.planFiles()).dataFiles.length);
+  assert.equal(all.deleteFiles.length, 2);
+});
+
+test('lineage after a rollback: isAncestorOf and the newest common ancestor of the abandoned and the new history', async () => {
+  let t = await freshTable();
+  for (const ids of [[1], [2], [3]]) t = (await t.commit({ addDataFiles: await w.write(t, ids) })).table;
+  const [s1, s2, s3] = t.metadata.snapshots.map((s) => s.snapshotId);
+  t = await rollbackTo(t, s1);
+  t = (await t.commit({ addDataFiles: await w.write(t, [4]) })).table;
+  const s4 = t.currentSnapshot()!.snapshotId;
+  assert.ok(t.isAncestorOf(s4, s1) && t.isAncestorOf(s4, s4));
+  assert.ok(!t.isAncestorOf(s4, s3!) && !t.isAncestorOf(s4, s2!));
+  assert.equal(t.newestCommonAncestor(s3!, s4), s1);
+  assert.equal(t.newestCommonAncestor(s4, s1!), s1);
+  assert.equal(t.newestCommonAncestor(123n, s4), undefined, 'an unknown (expired) snapshot');
+  assert.throws(() => t.ancestorsBetween(s3, s4), /not an ancestor/);
 });

@@ -12,7 +12,7 @@ export async function rollbackTo(table: Table, snapshotId?: bigint): Promise<Tab
   const target = snapshotId ?? current.parentSnapshotId;
   if (target === undefined) throw new JobError('USAGE', `snapshot ${current.snapshotId} of ${table.location} has no parent; give --to`);
   if (target === current.snapshotId) return table;
-  if (!table.ancestorsBetween(undefined, current.snapshotId).some((s) => s.snapshotId === target)) {
+  if (!table.isAncestorOf(current.snapshotId, target)) {
     throw new JobError('USAGE', `snapshot ${target} is not an ancestor of the current snapshot ${current.snapshotId} of ${table.location} (see mwlake table snapshots)`, {
       context: { table: table.location },
     });

@@ -4,7 +4,7 @@
 // as a `replace` snapshot that requires the planned snapshot keeps a concurrent delete from being lost.
 
 import type { PartitionTuple } from '../spec/partition.js';
-import type { PlannedFile, ScanPlan } from '../scan/plan.js';
+import { deleteApplies, partitionKey, type PlannedFile, type ScanPlan } from '../scan/plan.js';
 import type { TableChange } from '../commit/table-change.js';
 import type { DataFile } from '../spec/manifest.js';
 
@@ -26,16 +26,6 @@ export interface RewriteGroup {
   readonly inputRows: number;
 }
 
-function partitionKey(p: PartitionTuple): string {
-  return JSON.stringify(p, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
-}
-
-function appliesTo(del: PlannedFile, data: PlannedFile): boolean {
-  if (del.specId !== data.specId || partitionKey(del.file.partition) !== partitionKey(data.file.partition)) return false;
-  if (del.dataSequenceNumber < data.dataSequenceNumber) return false;
-  return del.file.referencedDataFile === undefined || del.file.referencedDataFile === data.file.filePath;
-}
-
 export function planCompaction(plan: ScanPlan, o: CompactionOptions): RewriteGroup[] {
   const small = o.targetFileSizeBytes * 0.75;
   const byPartition = new Map<string, PlannedFile[]>();
@@ -46,13 +36,13 @@ export function planCompaction(plan: ScanPlan, o: CompactionOptions): RewriteGro
   }
   const groups: RewriteGroup[] = [];
   for (const files of byPartition.values()) {
-    const deletesOf = new Map(files.map((f) => [f, plan.deleteFiles.filter((d) => appliesTo(d, f))]));
+    const deletesOf = new Map(files.map((f) => [f, plan.deleteFiles.filter((d) => deleteApplies(d, f))]));
     const candidates = files.filter((f) => f.file.fileSizeInBytes < small || (deletesOf.get(f)?.length ?? 0) > 0);
     const deleteFiles = [...new Set(candidates.flatMap((f) => deletesOf.get(f) ?? []))];
     if (candidates.length < o.minInputFiles && deleteFiles.length < o.minInputFiles) continue;
     if (candidates.length === 0) continue;
     const others = files.filter((f) => !candidates.includes(f));
-    const dead = deleteFiles.filter((d) => !others.some((f) => appliesTo(d, f))).map((d) => d.file.filePath);
+    const dead = deleteFiles.filter((d) => !others.some((f) => deleteApplies(d, f))).map((d) => d.file.filePath);
     groups.push({
       partition: candidates[0]!.file.partition,
       dataFiles: candidates,

@@ -5,6 +5,7 @@
 import type { Storage } from '../../core/storage.js';
 import { ManifestContent, ManifestEntryStatus, type DataFile, type ManifestEntry } from '../spec/manifest.js';
 import type { ManifestFile } from '../spec/manifest-list.js';
+import type { PartitionTuple } from '../spec/partition.js';
 import type { Snapshot } from '../spec/snapshot.js';
 import { readManifest, readManifestList } from './manifest-cache.js';
 
@@ -57,6 +58,18 @@ export async function planSnapshot(storage: Storage, snapshot: Snapshot | undefi
     }
   }
   return { snapshot, dataFiles, deleteFiles: relevantDeletes(dataFiles, deleteFiles) };
+}
+
+/** A partition tuple as a string, to compare and group by. */
+export function partitionKey(p: PartitionTuple): string {
+  return JSON.stringify(p, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
+}
+
+/** Whether a position delete file applies to a data file: same spec and partition, not older, and naming it if it names one. */
+export function deleteApplies(del: PlannedFile, data: PlannedFile): boolean {
+  if (del.specId !== data.specId || partitionKey(del.file.partition) !== partitionKey(data.file.partition)) return false;
+  if (del.dataSequenceNumber < data.dataSequenceNumber) return false;
+  return del.file.referencedDataFile === undefined || del.file.referencedDataFile === data.file.filePath;
 }
 
 /** Delete files that can touch at least one planned data file. */
