@@ -8,7 +8,7 @@ import { joinLocation, type Storage } from '../core/storage.js';
 import type { TableChange } from './commit/table-change.js';
 import { planIncremental, type IncrementalPlan } from './scan/incremental.js';
 import { predicateFilter, type Predicate } from './scan/predicate.js';
-import { planSnapshot, type FileFilter, type PlannedFile, type ScanPlan } from './scan/plan.js';
+import { planSnapshot, type FileFilter, type ScanPlan } from './scan/plan.js';
 import type { PartitionSpec } from './spec/partition.js';
 import { parseTableMetadata } from './spec/serde/table-metadata.js';
 import type { Snapshot } from './spec/snapshot.js';
@@ -167,11 +167,6 @@ export class Table {
       return { dataFiles: plan.dataFiles, deleteFiles: plan.deleteFiles };
     }
     return planIncremental(this.storage, this.ancestorsBetween(fromExclusive, toInclusive));
-  }
-
-  /** The data files of changesBetween. */
-  async appendedFilesBetween(fromExclusive: bigint | undefined, toInclusive: bigint): Promise<PlannedFile[]> {
-    return (await this.changesBetween(fromExclusive, toInclusive)).dataFiles;
   }
 
   /** Commits one snapshot. Retries lost races; conflicts the change cannot survive throw. */

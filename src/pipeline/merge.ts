@@ -7,7 +7,6 @@
 // there is one, and records how far it has merged that too.
 
 import { randomUUID } from 'node:crypto';
-import { JobError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { makeDirectory } from '../core/make-directory.js';
 import { emptyRelationSql, fieldIdsOption, quoteIdent, sqlString, sqlStringList } from '../duckdb/iceberg-types.js';
@@ -15,9 +14,9 @@ import { openDuckDb, type DuckDb } from '../duckdb/connection.js';
 import { rowGroupRows, writeSortedDataFile } from '../duckdb/data-file-writer.js';
 import { inKeyRangeSql, inKeyRangeUpToNextSql, keyRanges, type KeyRange } from '../duckdb/key-ranges.js';
 import type { Warehouse } from '../iceberg/catalog.js';
+import type { IncrementalPlan } from '../iceberg/scan/incremental.js';
 import type { PlannedFile } from '../iceberg/scan/plan.js';
 import type { Table } from '../iceberg/table.js';
-import { decodeValue } from '../iceberg/spec/bounds.js';
 import type { DataFile } from '../iceberg/spec/manifest.js';
 import type { Schema } from '../iceberg/spec/types.js';
 import { EVENTS_SCHEMA } from '../events/events-table.js';
@@ -37,6 +36,9 @@ import {
   VISIBILITY_SOURCE_SNAPSHOT_PROPERTY,
 } from '../merge/state-schema.js';
 import { describePositionDeleteFile, POSITION_DELETE_SCHEMA } from '../parquet/footer-data-file.js';
+import { mayHoldKeys } from './key-bounds.js';
+import { createRefoldKeys, refoldRowsSql, type KeySource } from './merge-refold.js';
+import { localPath, mergeRange, NOTHING, rowsSql } from './merge-source.js';
 
 export interface MergeOptions {
   readonly warehouse: Warehouse;
@@ -68,6 +70,8 @@ export interface MergeTableResult {
   readonly rowsWritten: number;
   readonly rowsReplaced: number;
   readonly snapshotId?: string;
+  /** Keys a forced replay replaced events of, folded again from all their events. */
+  readonly refoldedKeys?: number;
   readonly durationMs: number;
 }
 
@@ -84,6 +88,8 @@ interface StateTableDef {
   readonly keyColumn: 'revision_id' | 'page_id';
   readonly deltaSql: (source: string) => string;
   readonly mergeSql: (delta: string, existing: string) => string;
+  /** The event columns (dotted paths) that name a key of this table, in each events table. */
+  readonly keyPaths: { readonly events: readonly string[]; readonly visibility?: readonly string[] };
   /** Whether legacy visibility changes fold into this table's delta (revisions only). */
   readonly visibility?: boolean;
   /**
@@ -95,8 +101,11 @@ interface StateTableDef {
 
 const STATE_TABLES: readonly StateTableDef[] = [
   { name: REVISIONS_TABLE, schema: REVISIONS_SCHEMA, keyColumn: 'revision_id', deltaSql: revisionDeltaSql, mergeSql: revisionMergeSql, visibility: true,
+    keyPaths: { events: ['revision.rev_id'], visibility: ['rev_id'] },
     passes: { eventKeySql: 'revision.rev_id', eventBytesSql: 'coalesce(revision.rev_size, 0) + 512' } },
-  { name: PAGES_TABLE, schema: PAGES_SCHEMA, keyColumn: 'page_id', deltaSql: pageDeltaSql, mergeSql: pageMergeSql },
+  // An undelete into a new page id also says the old id's page merged into it (page-merge.ts).
+  { name: PAGES_TABLE, schema: PAGES_SCHEMA, keyColumn: 'page_id', deltaSql: pageDeltaSql, mergeSql: pageMergeSql,
+    keyPaths: { events: ['page.page_id', 'prior_state.page.page_id'] } },
 ];
 
 export async function runMerge(options: MergeOptions): Promise<MergeResult> {
@@ -144,9 +153,6 @@ async function mergeTable(
   const started = performance.now();
   const base = table.currentSnapshot();
   const recorded = table.summaryProperty(SOURCE_SNAPSHOT_PROPERTY, base)?.value;
-  const from = recorded === undefined ? undefined : BigInt(recorded);
-  const visibilityRecorded = visibility === undefined ? undefined : table.summaryProperty(VISIBILITY_SOURCE_SNAPSHOT_PROPERTY, base)?.value;
-  const visibilityFrom = visibilityRecorded === undefined ? undefined : BigInt(visibilityRecorded);
   const done = (extra: Partial<MergeTableResult>): MergeTableResult => ({
     table: `${STATE_NAMESPACE}.${def.name}`,
     skipped: false,
@@ -157,22 +163,33 @@ async function mergeTable(
     durationMs: Math.round(performance.now() - started),
     ...extra,
   });
-  const eventFiles = from === targetId ? [] : await events.appendedFilesBetween(from, targetId);
-  const visibilityFiles = visibility === undefined || visibilityFrom === visibility.targetId ? [] : await visibility.table.appendedFilesBetween(visibilityFrom, visibility.targetId);
-  if (eventFiles.length === 0 && visibilityFiles.length === 0) return done({ skipped: true });
-  // How far this merge reads, recorded with its commit. Without event files the page change
+  const range = (source: Table, sourceTargetId: bigint, property: string) =>
+    mergeRange({ source, targetId: sourceTargetId, state: table, stateName: `${STATE_NAMESPACE}.${def.name}`, property, logger: options.logger });
+  const eventPlan = await range(events, targetId, SOURCE_SNAPSHOT_PROPERTY);
+  const visibilityPlan = visibility === undefined ? NOTHING : await range(visibility.table, visibility.targetId, VISIBILITY_SOURCE_SNAPSHOT_PROPERTY);
+  const changes = (p: IncrementalPlan) => p.dataFiles.length + p.deleteFiles.length > 0;
+  if (!changes(eventPlan) && !changes(visibilityPlan)) return done({ skipped: true });
+  const eventFiles = eventPlan.dataFiles;
+  const visibilityFiles = visibilityPlan.dataFiles;
+  // How far this merge reads, recorded with its commit. Without event changes the page change
   // source stays where it was: the pages table, which has nothing to merge, keeps its own, and
   // readers pair the two tables by that source.
-  const source = eventFiles.length > 0 ? targetId.toString() : recorded;
+  const source = changes(eventPlan) ? targetId.toString() : recorded;
   const sources = {
     ...(source === undefined ? {} : { [SOURCE_SNAPSHOT_PROPERTY]: source }),
     ...(visibility === undefined ? {} : { [VISIBILITY_SOURCE_SNAPSHOT_PROPERTY]: visibility.targetId.toString() }),
   };
 
-  const rowsOf = (files: readonly { file: { filePath: string } }[], schema: Schema) =>
-    files.length === 0 ? `(${emptyRelationSql(schema)})` : `read_parquet(${sqlStringList(files.map((f) => localPath(table, f.file.filePath)))}, union_by_name = true)`;
-  const eventRows = rowsOf(eventFiles, EVENTS_SCHEMA);
-  const visibilityRows = visibilityFiles.length === 0 ? undefined : rowsOf(visibilityFiles, VISIBILITY_EVENTS_SCHEMA);
+  const eventRows = rowsSql(events, eventFiles, eventPlan.deleteFiles, EVENTS_SCHEMA);
+  const visibilityRows = visibility === undefined || visibilityFiles.length === 0 ? undefined : rowsSql(visibility.table, visibilityFiles, visibilityPlan.deleteFiles, VISIBILITY_EVENTS_SCHEMA);
+  // Keys whose stored events a forced replay replaced: folded again from scratch in a pass of their own.
+  const keySources: KeySource[] = [
+    { table: events, snapshotId: targetId, schema: EVENTS_SCHEMA, deleteFiles: eventPlan.deleteFiles, wikiColumn: 'wiki_id', keyPaths: def.keyPaths.events },
+    ...(visibility === undefined || def.keyPaths.visibility === undefined
+      ? []
+      : [{ table: visibility.table, snapshotId: visibility.targetId, schema: VISIBILITY_EVENTS_SCHEMA, deleteFiles: visibilityPlan.deleteFiles, wikiColumn: 'database', keyPaths: def.keyPaths.visibility }]),
+  ];
+  const refolded = await createRefoldKeys(db, def.keyColumn, keySources);
   const passes =
     def.passes === undefined
       ? []
@@ -185,9 +202,13 @@ async function mergeTable(
           budgetBytes: options.passBytes ?? (await db.memoryLimitBytes()) / 8,
         });
 
-  let rowsWritten = 0;
-  let rowsReplaced = 0;
-  const dataFiles: DataFile[] = [];
+  const totals = { written: 0, replaced: 0, dataFiles: [] as DataFile[] };
+  const add = (r: typeof totals) => {
+    totals.written += r.written;
+    totals.replaced += r.replaced;
+    totals.dataFiles.push(...r.dataFiles);
+  };
+  const inRefold = `(wiki_id, ${def.keyColumn}) IN (SELECT wiki_id, ${def.keyColumn} FROM refold)`;
   await db.run('CREATE OR REPLACE TEMP TABLE replaced (wiki_id VARCHAR, _file VARCHAR, _pos BIGINT)');
   for (const [index, pass] of (passes.length === 0 ? [undefined] : passes).entries()) {
     // A view, not a table: the delta reads only the columns it needs, and no pass holds all events.
@@ -195,32 +216,34 @@ async function mergeTable(
     await db.run(`CREATE OR REPLACE TEMP VIEW ev AS ${pageChangeOrderSql(`${eventRows} WHERE ${HISTORY_EVENT_FILTER_SQL}${inPass}`)}`);
     if (visibilityRows === undefined) await db.run(`CREATE OR REPLACE TEMP TABLE delta AS ${def.deltaSql('ev')}`);
     else await foldVisibility(db, def, visibilityRows, passes, index);
-    const live = await liveFilesTouching(db, table, def);
-    await loadExisting(db, table, def, live);
-    await db.run(`CREATE OR REPLACE TEMP TABLE merged AS ${def.mergeSql('delta', 'existing')}`);
-    await db.run('DROP TABLE delta');
-    await db.run('DROP TABLE existing');
-    const [counts] = await db.all<{ written: bigint; replaced: bigint }>('SELECT count(*) AS written, count(_file) AS replaced FROM merged');
-    rowsWritten += Number(counts!.written);
-    rowsReplaced += Number(counts!.replaced);
-    if (options.dryRun !== true) dataFiles.push(...(await writeMergedRows(db, table, def)));
-    await db.run('INSERT INTO replaced SELECT wiki_id, _file, _pos FROM merged WHERE _file IS NOT NULL');
-    await db.run('DROP TABLE merged');
+    if (refolded > 0) await db.run(`DELETE FROM delta WHERE ${inRefold}`);
+    add(await mergeDelta(db, table, def, options, 'delta'));
   }
-  if (options.dryRun === true) return done({ eventFiles: eventFiles.length, rowsWritten, rowsReplaced });
-  if (rowsWritten === 0) {
+  if (refolded > 0) {
+    const [eventSource, visibilitySource] = keySources;
+    await db.run(`CREATE OR REPLACE TEMP VIEW ev AS ${pageChangeOrderSql(`${await refoldRowsSql(db, def.keyColumn, eventSource!)} WHERE ${HISTORY_EVENT_FILTER_SQL}`)}`);
+    if (visibilitySource === undefined) await db.run(`CREATE OR REPLACE TEMP TABLE delta AS ${def.deltaSql('ev')}`);
+    else await foldVisibility(db, def, await refoldRowsSql(db, def.keyColumn, visibilitySource), [], 0);
+    // An undelete's event also names its other page id: only refolded keys are whole here.
+    await db.run(`DELETE FROM delta WHERE NOT ${inRefold}`);
+    add(await mergeDelta(db, table, def, options, 'refold'));
+  }
+  const { written: rowsWritten, replaced: rowsReplaced, dataFiles } = totals;
+  const counts = { eventFiles: eventFiles.length, rowsWritten, rowsReplaced, ...(refolded > 0 ? { refoldedKeys: refolded } : {}) };
+  if (options.dryRun === true) return done(counts);
+  if (rowsWritten === 0 && rowsReplaced === 0) {
     // Nothing changed (e.g. only duplicates): still record how far we merged, so the next run skips them.
     const result = await table.commit({
       operation: 'append',
       summary: { ...sources, 'mwlake.merge.event-files': String(eventFiles.length) },
       requireCurrentSnapshotId: base?.snapshotId ?? null,
     });
-    return done({ eventFiles: eventFiles.length, snapshotId: result.snapshot.snapshotId.toString() });
+    return done({ ...counts, snapshotId: result.snapshot.snapshotId.toString() });
   }
 
   const deleteFiles = await writePositionDeletes(db, table);
   const result = await table.commit({
-    operation: deleteFiles.length > 0 ? 'overwrite' : 'append',
+    operation: dataFiles.length === 0 ? 'delete' : deleteFiles.length > 0 ? 'overwrite' : 'append',
     addDataFiles: dataFiles,
     addDeleteFiles: deleteFiles,
     summary: {
@@ -230,11 +253,37 @@ async function mergeTable(
       'mwlake.merge.rows-written': String(rowsWritten),
       'mwlake.merge.rows-replaced': String(rowsReplaced),
       ...(passes.length > 1 ? { 'mwlake.merge.passes': String(passes.length) } : {}),
+      ...(refolded > 0 ? { 'mwlake.merge.refolded-keys': String(refolded) } : {}),
     },
     requireCurrentSnapshotId: base?.snapshotId ?? null,
   });
-  options.logger.info({ table: def.name, rowsWritten, rowsReplaced, passes: Math.max(1, passes.length), snapshotId: result.snapshot.snapshotId.toString() }, 'merge: committed');
-  return done({ eventFiles: eventFiles.length, rowsWritten, rowsReplaced, snapshotId: result.snapshot.snapshotId.toString() });
+  options.logger.info({ table: def.name, rowsWritten, rowsReplaced, passes: Math.max(1, passes.length), refolded, snapshotId: result.snapshot.snapshotId.toString() }, 'merge: committed');
+  return done({ ...counts, snapshotId: result.snapshot.snapshotId.toString() });
+}
+
+/**
+ * Merges the temp table `delta` into the stored rows of the keys of `keys` (`delta` itself, or
+ * `refold`: then every stored row of those keys goes, and the delta, folded from all their
+ * events, says all there is of them). Writes the merged rows and notes the replaced ones.
+ */
+async function mergeDelta(db: DuckDb, table: Table, def: StateTableDef, options: MergeOptions, keys: 'delta' | 'refold'): Promise<{ written: number; replaced: number; dataFiles: DataFile[] }> {
+  const live = await liveFilesTouching(db, table, def, keys);
+  await loadExisting(db, table, def, live, keys);
+  let replaced = 0;
+  if (keys === 'refold') {
+    await db.run('INSERT INTO replaced SELECT wiki_id, _file, _pos FROM existing');
+    const [stored] = await db.all<{ n: bigint }>('SELECT count(*) AS n FROM existing');
+    replaced = Number(stored!.n);
+    await db.run('DELETE FROM existing');
+  }
+  await db.run(`CREATE OR REPLACE TEMP TABLE merged AS ${def.mergeSql('delta', 'existing')}`);
+  await db.run('DROP TABLE delta');
+  await db.run('DROP TABLE existing');
+  const [counts] = await db.all<{ written: bigint; replaced: bigint }>('SELECT count(*) AS written, count(_file) AS replaced FROM merged');
+  const dataFiles = options.dryRun === true ? [] : await writeMergedRows(db, table, def);
+  await db.run('INSERT INTO replaced SELECT wiki_id, _file, _pos FROM merged WHERE _file IS NOT NULL');
+  await db.run('DROP TABLE merged');
+  return { written: Number(counts!.written), replaced: replaced + Number(counts!.replaced), dataFiles };
 }
 
 /**
@@ -252,48 +301,24 @@ async function foldVisibility(db: DuckDb, def: StateTableDef, visibilityRows: st
   await db.run('DROP TABLE delta_events');
 }
 
-function localPath(table: Table, location: string): string {
-  const path = table.storage.localPath(location);
-  if (path === undefined) throw new JobError('CONFIG', `merge needs local files; ${location} has no local path`);
-  return path;
-}
-
 /**
  * Data files whose wiki partition and key bounds could hold a delta key: the merge reads only
  * these, so its cost follows the delta, not the table (new revision ids land in new files).
  */
-async function liveFilesTouching(db: DuckDb, table: Table, def: StateTableDef): Promise<{ data: PlannedFile[]; deletes: PlannedFile[] }> {
+async function liveFilesTouching(db: DuckDb, table: Table, def: StateTableDef, keys: string): Promise<{ data: PlannedFile[]; deletes: PlannedFile[] }> {
   const rows = await db.all<{ wiki_id: string; keys: bigint[] }>(
-    `SELECT wiki_id, list(${def.keyColumn} ORDER BY ${def.keyColumn}) AS keys FROM delta GROUP BY wiki_id`,
+    `SELECT wiki_id, list(${def.keyColumn} ORDER BY ${def.keyColumn}) AS keys FROM ${keys} GROUP BY wiki_id`,
   );
   const keysByWiki = new Map(rows.map((r) => [r.wiki_id, r.keys.map((k) => BigInt(k))]));
   const keyFieldId = def.schema.fields.find((f) => f.name === def.keyColumn)!.id;
   const plan = await table.planFiles({
-    filter: (file: DataFile) => {
-      const keys = keysByWiki.get(String(file.partition[0]));
-      if (keys === undefined) return false;
-      const lower = file.lowerBounds?.get(keyFieldId);
-      const upper = file.upperBounds?.get(keyFieldId);
-      if (lower === undefined || upper === undefined) return true;
-      return anyInRange(keys, decodeValue('long', lower) as bigint, decodeValue('long', upper) as bigint);
-    },
+    filter: (file: DataFile) => mayHoldKeys(file, keysByWiki, [keyFieldId]),
   });
   return { data: plan.dataFiles, deletes: plan.deleteFiles };
 }
 
-/** Whether the sorted keys hold a value in [lo, hi] (binary search). */
-function anyInRange(sorted: readonly bigint[], lo: bigint, hi: bigint): boolean {
-  let a = 0;
-  let b = sorted.length;
-  while (a < b) {
-    const mid = (a + b) >>> 1;
-    if (sorted[mid]! < lo) a = mid + 1;
-    else b = mid;
-  }
-  return a < sorted.length && sorted[a]! <= hi;
-}
-
-async function loadExisting(db: DuckDb, table: Table, def: StateTableDef, live: { data: PlannedFile[]; deletes: PlannedFile[] }): Promise<void> {
+/** The temp table `existing`: the stored rows of the keys of `keys`, with their file and position. */
+async function loadExisting(db: DuckDb, table: Table, def: StateTableDef, live: { data: PlannedFile[]; deletes: PlannedFile[] }, keys: string): Promise<void> {
   const columns = def.schema.fields.map((f) => quoteIdent(f.name)).join(', ');
   if (live.data.length === 0) {
     await db.run(`CREATE OR REPLACE TEMP TABLE existing AS SELECT *, NULL::VARCHAR AS _file, NULL::BIGINT AS _pos FROM (${emptyRelationSql(def.schema)})`);
@@ -312,7 +337,7 @@ async function loadExisting(db: DuckDb, table: Table, def: StateTableDef, live: 
     SELECT ${columns.split(', ').map((c) => `t.${c}`).join(', ')}, lf.uri AS _file, t.file_row_number AS _pos
     FROM read_parquet(${sqlStringList(live.data.map((f) => localPath(table, f.file.filePath)))}, filename = true, file_row_number = true) t
     JOIN live_files lf ON lf.local = t.filename
-    SEMI JOIN delta d ON d.wiki_id = t.wiki_id AND d.${def.keyColumn} = t.${def.keyColumn}
+    SEMI JOIN ${keys} d ON d.wiki_id = t.wiki_id AND d.${def.keyColumn} = t.${def.keyColumn}
     WHERE true ${deleted}`);
 }
 

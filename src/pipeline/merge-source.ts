@@ -1,0 +1,100 @@
+// What a state table's merge reads of an events table: the files the snapshots after the one it
+// recorded added, as rows with their position deletes applied (a forced replay hides the rows it
+// replaces). After a rollback of the events table the recorded snapshot is no longer in its
+// history; the merge then reads from where the two histories meet, which is safe because merging
+// an event again changes nothing, and says what the abandoned snapshots left in state.
+
+import { JobError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { emptyRelationSql, sqlString, sqlStringList } from '../duckdb/iceberg-types.js';
+import { deletesApplyingTo, type IncrementalPlan } from '../iceberg/scan/incremental.js';
+import type { PlannedFile } from '../iceberg/scan/plan.js';
+import type { Schema } from '../iceberg/spec/types.js';
+import type { Table } from '../iceberg/table.js';
+
+export const NOTHING: IncrementalPlan = { dataFiles: [], deleteFiles: [] };
+
+interface RangeOptions {
+  readonly source: Table;
+  readonly targetId: bigint;
+  readonly state: Table;
+  /** `state`'s name for the operator (`state.pages`). */
+  readonly stateName: string;
+  readonly property: string;
+  readonly logger: Logger;
+}
+
+/**
+ * The files of `source` a merge into `state` reads to reach `targetId`, from the source snapshot
+ * `state` recorded under `property`.
+ */
+export async function mergeRange(o: RangeOptions): Promise<IncrementalPlan> {
+  const { source, targetId, state } = o;
+  const recorded = state.summaryProperty(o.property)?.value;
+  const from = recorded === undefined ? undefined : BigInt(recorded);
+  if (from === targetId) return NOTHING;
+  if (from === undefined || source.isAncestorOf(targetId, from)) return source.changesBetween(from, targetId);
+  const start = rollbackStart(o, from);
+  return start === targetId ? NOTHING : source.changesBetween(start, targetId);
+}
+
+/** Where a merge whose recorded source `from` is off the source's history starts, with the warning. */
+function rollbackStart(o: RangeOptions, from: bigint): bigint | undefined {
+  const { source, targetId, state } = o;
+  const history = new Set(source.lineage(targetId).map((s) => s.snapshotId));
+  // The newest state snapshot built only from events still in the history: rolling back to it drops the rest.
+  const clean = state.lineage(state.currentSnapshot()!.snapshotId).find((s) => {
+    const v = state.summaryProperty(o.property, s)?.value;
+    return v !== undefined && history.has(BigInt(v));
+  });
+  const cleanSource = clean === undefined ? undefined : BigInt(state.summaryProperty(o.property, clean)!.value);
+  const common = source.newestCommonAncestor(from, targetId);
+  // Expiry may have removed `from`'s history; the state's own record of its sources then tells.
+  const start = common ?? cleanSource;
+  const name = o.stateName;
+  o.logger.warn(
+    {
+      table: name,
+      source: source.location,
+      recorded: from.toString(),
+      current: targetId.toString(),
+      commonAncestor: start?.toString() ?? null,
+      ...(clean === undefined ? {} : { rollBackTo: clean.snapshotId.toString() }),
+    },
+    `merge: ${name} merged up to snapshot ${from}, which is not an ancestor of the current snapshot ${targetId} (the table was rolled back, or that history expired); ` +
+      (start === undefined ? 'merging every live row again. ' : `merging what was added after snapshot ${start}. `) +
+      `${name} still holds what the abandoned snapshots added` +
+      (clean === undefined ? '.' : `; to drop it, roll it back as well: mwlake table rollback ${name} --to ${clean.snapshotId} (the next merge then merges from there)`),
+  );
+  return start;
+}
+
+/**
+ * SQL of the rows of `dataFiles` (in `schema`, older files' columns by name) that none of
+ * `deleteFiles` removes, as a relation to follow FROM. Without deletes that apply, the plain read.
+ */
+export function rowsSql(table: Table, dataFiles: readonly PlannedFile[], deleteFiles: readonly PlannedFile[], schema: Schema): string {
+  if (dataFiles.length === 0) return `(${emptyRelationSql(schema)})`;
+  const files = sqlStringList(dataFiles.map((f) => localPath(table, f.file.filePath)));
+  const deletes = deletesApplyingTo(deleteFiles, dataFiles);
+  if (deletes.length === 0) return `read_parquet(${files}, union_by_name = true)`;
+  return `(SELECT e.* EXCLUDE (filename, file_row_number)
+    FROM read_parquet(${files}, union_by_name = true, filename = true, file_row_number = true) e
+    ANTI JOIN (${deletedPositionsSql(table, dataFiles.map((f) => f.file.filePath), deletes)}) x ON x.filename = e.filename AND x.pos = e.file_row_number)`;
+}
+
+/**
+ * SQL of the positions `deletes` remove from the data files at `locations`, as (local `filename`,
+ * `pos`): deletes name a file by its location, read_parquet by its local path.
+ */
+export function deletedPositionsSql(table: Table, locations: readonly string[], deletes: readonly PlannedFile[]): string {
+  const names = locations.map((l) => `(${sqlString(l)}, ${sqlString(localPath(table, l))})`).join(', ');
+  return `SELECT n.filename, d.pos FROM read_parquet(${sqlStringList(deletes.map((f) => localPath(table, f.file.filePath)))}) d
+    JOIN (VALUES ${names}) n(location, filename) ON n.location = d.file_path`;
+}
+
+export function localPath(table: Table, location: string): string {
+  const path = table.storage.localPath(location);
+  if (path === undefined) throw new JobError('CONFIG', `merge needs local files; ${location} has no local path`);
+  return path;
+}

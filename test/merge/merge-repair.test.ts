@@ -1,0 +1,194 @@
+// The merge after the two repairs README describes: a rollback of the events table (the recorded
+// source is no longer an ancestor: the merge goes on from the newest common ancestor) and a forced
+// replay (position deletes plus the same events again: the merge reads the events with their
+// deletes applied and folds the replaced keys again from their live events).
+
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { randomUUID } from 'node:crypto';
+import { silentLogger, type Logger } from '../../src/core/log.js';
+import { openDuckDb } from '../../src/duckdb/connection.js';
+import { fieldIdsOption, sqlString, sqlStringList } from '../../src/duckdb/iceberg-types.js';
+import { filesRelationSql } from '../../src/duckdb/table-view.js';
+import type { PageChangeEvent } from '../../src/events/page-change.js';
+import type { Warehouse } from '../../src/iceberg/catalog.js';
+import { rollbackTo } from '../../src/iceberg/commit/rollback.js';
+import type { DataFile } from '../../src/iceberg/spec/manifest.js';
+import { PAGES_TABLE, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE } from '../../src/merge/state-schema.js';
+import { describePositionDeleteFile, POSITION_DELETE_SCHEMA } from '../../src/parquet/footer-data-file.js';
+import { EventStager } from '../../src/pipeline/event-files.js';
+import { appendBatch, EVENTS_NAME, EVENTS_NS, generatedEvents, merge, stateHashes, warehouseAt } from './merge-fixture.js';
+
+let dir: string;
+let runs = 0;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mwlake-merge-repair-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const fresh = () => warehouseAt(join(dir, `w${runs++}`));
+const events = (w: Warehouse) => w.loadTable(EVENTS_NS, EVENTS_NAME);
+
+/** A logger that keeps its warnings. */
+function warnings(): { logger: Logger; seen: string[] } {
+  const seen: string[] = [];
+  const logger = Object.create(silentLogger(), { warn: { value: (o: unknown, msg?: string) => seen.push(`${msg ?? ''} ${JSON.stringify(o, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`) } }) as Logger;
+  return { logger, seen };
+}
+
+/** The state a warehouse gets from these batches drained and merged one by one. */
+async function reference(batches: readonly (readonly PageChangeEvent[])[]): Promise<Record<string, string>> {
+  const w = fresh();
+  for (const b of batches) {
+    await appendBatch(w, b);
+    await merge(w);
+  }
+  return stateHashes(w);
+}
+
+/**
+ * What `drain --force` commits: position deletes for the held rows of these events' meta.ids and
+ * the events again at those rows' Kafka coordinates, one snapshot.
+ */
+async function forceReplace(w: Warehouse, replacements: readonly PageChangeEvent[]): Promise<void> {
+  const table = await events(w);
+  const plan = await table.planFiles();
+  const byLocal = new Map(plan.dataFiles.map((f) => [table.storage.localPath(f.file.filePath)!, f.file]));
+  const db = await openDuckDb();
+  const stager = await EventStager.open({ table, targetFileSizeBytes: 256 << 20 });
+  try {
+    const held = await db.all<{ id: string; t: string; p: number; o: bigint; filename: string; pos: bigint }>(
+      `SELECT meta.id AS id, _kafka_topic AS t, _kafka_partition AS p, _kafka_offset AS o, filename, file_row_number AS pos
+       FROM (${filesRelationSql(table, plan.dataFiles, plan.deleteFiles, { positions: true })})
+       WHERE meta.id IN (SELECT unnest(${sqlStringList(replacements.map((e) => e.meta.id!))}))`,
+    );
+    assert.equal(held.length, replacements.length);
+    const byId = new Map(held.map((h) => [h.id, h]));
+    for (const e of replacements) {
+      const h = byId.get(e.meta.id!)!;
+      await stager.add(e, { topic: h.t, partition: h.p, offset: BigInt(h.o), timestampMs: 0 });
+    }
+    const deletes: DataFile[] = [];
+    for (const local of new Set(held.map((h) => h.filename))) {
+      const data = byLocal.get(local)!;
+      const location = `${data.filePath.slice(0, data.filePath.lastIndexOf('/'))}/${randomUUID()}-deletes.parquet`;
+      const values = held.filter((h) => h.filename === local).map((h) => `(${sqlString(data.filePath)}, ${h.pos}::BIGINT)`).join(', ');
+      await db.run(`COPY (SELECT * FROM (VALUES ${values}) v(file_path, pos) ORDER BY pos) TO ${sqlString(table.storage.localPath(location)!)} (FORMAT parquet, FIELD_IDS ${fieldIdsOption(POSITION_DELETE_SCHEMA)})`);
+      deletes.push(await describePositionDeleteFile({ storage: table.storage, location, partition: data.partition, referencedDataFile: data.filePath }));
+    }
+    await table.commit({ addDataFiles: await stager.finish(), addDeleteFiles: deletes });
+  } finally {
+    await stager.close();
+    await db.close();
+  }
+}
+
+/**
+ * The events as a faulty drain stored them: the same meta.id, meta.dt and revision (so the same
+ * merge key), but a wrong comment, title and text; with `later`, meta.dt a second later too.
+ */
+function wrong(e: PageChangeEvent, o: { later?: boolean; revId?: number } = {}): PageChangeEvent {
+  const slots = e.revision.content_slots === undefined ? undefined : Object.fromEntries(Object.entries(e.revision.content_slots).map(([k, s]) => [k, s.content_body === undefined ? s : { ...s, content_body: `WRONG ${s.content_body}` }]));
+  return {
+    ...e,
+    meta: { ...e.meta, ...(o.later === true ? { dt: new Date(Date.parse(e.meta.dt!) + 1000).toISOString() } : {}) },
+    page: { ...e.page, page_title: `Wrong_${e.page.page_title}` },
+    revision: { ...e.revision, ...(o.revId === undefined ? {} : { rev_id: o.revId }), comment: `WRONG ${e.revision.comment ?? ''}`, ...(slots === undefined ? {} : { content_slots: slots }) },
+  };
+}
+
+const all = generatedEvents(41, 600);
+const [b1, b2, b3] = [all.slice(0, 200), all.slice(200, 400), all.slice(400)];
+
+test('after the events table is rolled back, the merge goes on from the newest common ancestor, warning what state still holds', { timeout: 300_000 }, async () => {
+  const expected = await reference([b1, b2, b3]);
+  const w = fresh();
+  await appendBatch(w, b1);
+  await merge(w);
+  const s1 = (await events(w)).currentSnapshot()!.snapshotId;
+  const stateAtS1 = (await w.loadTable(STATE_NAMESPACE, PAGES_TABLE)).currentSnapshot()!.snapshotId;
+  await appendBatch(w, b2);
+  await merge(w);
+  await rollbackTo(await events(w), s1);
+
+  // Nothing drained since: nothing to merge, no error.
+  const idle = warnings();
+  await merge(w, { logger: idle.logger });
+  // The drain reads the rolled-back events again; the merge picks them up, once, and warns.
+  await appendBatch(w, b2);
+  const seen = warnings();
+  const r = await merge(w, { logger: seen.logger });
+  assert.equal(r.tables.filter((t) => !t.skipped).length, 2, JSON.stringify(r));
+  assert.ok(seen.seen.some((m) => m.includes('not an ancestor') && m.includes(`"commonAncestor":"${s1}"`) && m.includes(String(stateAtS1))), seen.seen.join('\n'));
+  // Later merges are incremental again.
+  await appendBatch(w, b3);
+  const later = warnings();
+  await merge(w, { logger: later.logger });
+  assert.deepEqual(later.seen, []);
+  assert.deepEqual(await stateHashes(w), expected);
+  const pages = await w.loadTable(STATE_NAMESPACE, PAGES_TABLE);
+  assert.equal(pages.summaryProperty(SOURCE_SNAPSHOT_PROPERTY)?.value, String((await events(w)).currentSnapshot()!.snapshotId));
+});
+
+test('rolled-back events that were wrong leave state once the state tables are rolled back as the warning says', { timeout: 300_000 }, async () => {
+  const expected = await reference([b1, b2]);
+  const w = fresh();
+  await appendBatch(w, b1);
+  await merge(w);
+  const s1 = (await events(w)).currentSnapshot()!.snapshotId;
+  // A bad drain, rolled back and drained again: the wrong values have the same keys, so they stay.
+  await appendBatch(w, b2.map((e) => wrong(e)));
+  await merge(w);
+  await rollbackTo(await events(w), s1);
+  await appendBatch(w, b2);
+  const seen = warnings();
+  await merge(w, { logger: seen.logger });
+  assert.notDeepEqual(await stateHashes(w), expected);
+  for (const name of [REVISIONS_TABLE, PAGES_TABLE]) {
+    const said = seen.seen.find((m) => m.includes(`"table":"${STATE_NAMESPACE}.${name}"`));
+    const to = /"rollBackTo":"(\d+)"/.exec(said ?? '')?.[1];
+    assert.ok(to !== undefined && said!.includes(`mwlake table rollback ${STATE_NAMESPACE}.${name} --to ${to}`), said);
+    await rollbackTo(await w.loadTable(STATE_NAMESPACE, name), BigInt(to));
+  }
+  await merge(w);
+  assert.deepEqual(await stateHashes(w), expected);
+});
+
+test('the merge applies the position deletes of a forced replay made before it merged the replaced rows', { timeout: 300_000 }, async () => {
+  const expected = await reference([b1, b2]);
+  const w = fresh();
+  await appendBatch(w, b1);
+  await merge(w);
+  // Stored wrong with meta.dt a second late: read with its replacement, the wrong row would win.
+  await appendBatch(w, b2.map((e) => wrong(e, { later: true })));
+  await forceReplace(w, b2);
+  await merge(w);
+  assert.deepEqual(await stateHashes(w), expected);
+});
+
+test('a forced replay corrects state: the replaced keys are folded again from their live events', { timeout: 300_000 }, async () => {
+  const expected = await reference([b1, b2, b3]);
+  const w = fresh();
+  await appendBatch(w, b1);
+  await merge(w);
+  // Wrong rows merged into state: the same keys (the usual case), a later meta.dt, and one
+  // with a revision id that does not exist, whose state row must go.
+  const stored = b2.map((e, i) => wrong(e, i % 10 === 3 ? { later: true } : i === 7 ? { revId: 9_000_000_000 } : {}));
+  await appendBatch(w, stored);
+  await merge(w);
+  assert.notDeepEqual(await stateHashes(w), await reference([b1, b2]));
+  await appendBatch(w, b3);
+  await forceReplace(w, b2);
+  const r = await merge(w);
+  assert.ok(r.tables.every((t) => t.rowsReplaced > 0), JSON.stringify(r));
+  assert.deepEqual(await stateHashes(w), expected);
+  // Merging again changes nothing.
+  await forceReplace(w, b2.slice(0, 20));
+  await merge(w);
+  assert.deepEqual(await stateHashes(w), expected);
+});
