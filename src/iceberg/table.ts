@@ -143,7 +143,10 @@ export class Table {
 
   /** Whether `ancestorId` is `snapshotId` or one of its ancestors (Java's SnapshotUtil.isAncestorOf). */
   isAncestorOf(snapshotId: bigint, ancestorId: bigint): boolean {
-    return this.lineage(snapshotId).some((s) => s.snapshotId === ancestorId);
+    for (let s = this.snapshot(snapshotId); s !== undefined; s = s.parentSnapshotId === undefined ? undefined : this.snapshot(s.parentSnapshotId)) {
+      if (s.snapshotId === ancestorId) return true;
+    }
+    return false;
   }
 
   /**
