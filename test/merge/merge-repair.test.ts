@@ -10,17 +10,18 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { randomUUID } from 'node:crypto';
 import { silentLogger, type Logger } from '../../src/core/log.js';
-import { openDuckDb } from '../../src/duckdb/connection.js';
+import { openDuckDb, type DuckDb } from '../../src/duckdb/connection.js';
 import { fieldIdsOption, sqlString, sqlStringList } from '../../src/duckdb/iceberg-types.js';
 import { filesRelationSql } from '../../src/duckdb/table-view.js';
 import type { PageChangeEvent } from '../../src/events/page-change.js';
 import type { Warehouse } from '../../src/iceberg/catalog.js';
 import { rollbackTo } from '../../src/iceberg/commit/rollback.js';
 import type { DataFile } from '../../src/iceberg/spec/manifest.js';
+import type { Table } from '../../src/iceberg/table.js';
 import { PAGES_TABLE, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE } from '../../src/merge/state-schema.js';
 import { describePositionDeleteFile, POSITION_DELETE_SCHEMA } from '../../src/parquet/footer-data-file.js';
 import { EventStager } from '../../src/pipeline/event-files.js';
-import { appendBatch, EVENTS_NAME, EVENTS_NS, generatedEvents, merge, stateHashes, warehouseAt } from './merge-fixture.js';
+import { appendBatch, appendVisibilityBatch, EVENTS_NAME, EVENTS_NS, generatedEvents, merge, stateHashes, VISIBILITY_NAME, warehouseAt } from './merge-fixture.js';
 
 let dir: string;
 let runs = 0;
@@ -51,35 +52,40 @@ async function reference(batches: readonly (readonly PageChangeEvent[])[]): Prom
   return stateHashes(w);
 }
 
+/** Position delete files (one per data file) hiding the rows of `table` where `condition` holds, and those rows' meta.id and Kafka coordinates. */
+async function deletesWhere(db: DuckDb, table: Table, condition: string): Promise<{ deletes: DataFile[]; held: { id: string; t: string; p: number; o: bigint }[] }> {
+  const plan = await table.planFiles();
+  const byLocal = new Map(plan.dataFiles.map((f) => [table.storage.localPath(f.file.filePath)!, f.file]));
+  const held = await db.all<{ id: string; t: string; p: number; o: bigint; filename: string; pos: bigint }>(
+    `SELECT meta.id AS id, _kafka_topic AS t, _kafka_partition AS p, _kafka_offset AS o, filename, file_row_number AS pos
+     FROM (${filesRelationSql(table, plan.dataFiles, plan.deleteFiles, { positions: true })}) WHERE ${condition}`,
+  );
+  const deletes: DataFile[] = [];
+  for (const local of new Set(held.map((h) => h.filename))) {
+    const data = byLocal.get(local)!;
+    const location = `${data.filePath.slice(0, data.filePath.lastIndexOf('/'))}/${randomUUID()}-deletes.parquet`;
+    const values = held.filter((h) => h.filename === local).map((h) => `(${sqlString(data.filePath)}, ${h.pos}::BIGINT)`).join(', ');
+    await db.run(`COPY (SELECT * FROM (VALUES ${values}) v(file_path, pos) ORDER BY pos) TO ${sqlString(table.storage.localPath(location)!)} (FORMAT parquet, FIELD_IDS ${fieldIdsOption(POSITION_DELETE_SCHEMA)})`);
+    deletes.push(await describePositionDeleteFile({ storage: table.storage, location, partition: data.partition, referencedDataFile: data.filePath }));
+  }
+  return { deletes, held };
+}
+
 /**
  * What `drain --force` commits: position deletes for the held rows of these events' meta.ids and
  * the events again at those rows' Kafka coordinates, one snapshot.
  */
 async function forceReplace(w: Warehouse, replacements: readonly PageChangeEvent[]): Promise<void> {
   const table = await events(w);
-  const plan = await table.planFiles();
-  const byLocal = new Map(plan.dataFiles.map((f) => [table.storage.localPath(f.file.filePath)!, f.file]));
   const db = await openDuckDb();
   const stager = await EventStager.open({ table, targetFileSizeBytes: 256 << 20 });
   try {
-    const held = await db.all<{ id: string; t: string; p: number; o: bigint; filename: string; pos: bigint }>(
-      `SELECT meta.id AS id, _kafka_topic AS t, _kafka_partition AS p, _kafka_offset AS o, filename, file_row_number AS pos
-       FROM (${filesRelationSql(table, plan.dataFiles, plan.deleteFiles, { positions: true })})
-       WHERE meta.id IN (SELECT unnest(${sqlStringList(replacements.map((e) => e.meta.id!))}))`,
-    );
+    const { deletes, held } = await deletesWhere(db, table, `meta.id IN (SELECT unnest(${sqlStringList(replacements.map((e) => e.meta.id!))}))`);
     assert.equal(held.length, replacements.length);
     const byId = new Map(held.map((h) => [h.id, h]));
     for (const e of replacements) {
       const h = byId.get(e.meta.id!)!;
       await stager.add(e, { topic: h.t, partition: h.p, offset: BigInt(h.o), timestampMs: 0 });
-    }
-    const deletes: DataFile[] = [];
-    for (const local of new Set(held.map((h) => h.filename))) {
-      const data = byLocal.get(local)!;
-      const location = `${data.filePath.slice(0, data.filePath.lastIndexOf('/'))}/${randomUUID()}-deletes.parquet`;
-      const values = held.filter((h) => h.filename === local).map((h) => `(${sqlString(data.filePath)}, ${h.pos}::BIGINT)`).join(', ');
-      await db.run(`COPY (SELECT * FROM (VALUES ${values}) v(file_path, pos) ORDER BY pos) TO ${sqlString(table.storage.localPath(location)!)} (FORMAT parquet, FIELD_IDS ${fieldIdsOption(POSITION_DELETE_SCHEMA)})`);
-      deletes.push(await describePositionDeleteFile({ storage: table.storage, location, partition: data.partition, referencedDataFile: data.filePath }));
     }
     await table.commit({ addDataFiles: await stager.finish(), addDeleteFiles: deletes });
   } finally {
@@ -190,5 +196,59 @@ test('a forced replay corrects state: the replaced keys are folded again from th
   // Merging again changes nothing.
   await forceReplace(w, b2.slice(0, 20));
   await merge(w);
+  assert.deepEqual(await stateHashes(w), expected);
+});
+
+/** A legacy visibility change event hiding (or showing) the text of `e`'s revision, a minute after it. */
+function legacy(e: PageChangeEvent, text: boolean): object {
+  return {
+    $schema: '/mediawiki/revision/visibility-change/1.0.0',
+    database: e.wiki_id,
+    meta: { dt: new Date(Date.parse(e.meta.dt!) + 60_000).toISOString(), id: randomUUID(), stream: 'mediawiki.revision-visibility-change', domain: 'x.wikipedia.org' },
+    page_id: e.page.page_id,
+    page_is_redirect: false,
+    page_namespace: e.page.namespace_id,
+    page_title: e.page.page_title,
+    prior_state: { visibility: { text: !text, user: true, comment: true } },
+    rev_id: e.revision.rev_id,
+    rev_timestamp: e.revision.rev_dt,
+    visibility: { text, user: true, comment: true },
+  };
+}
+
+test('the legacy visibility change table: a rollback and a forced replay of it reach the revisions too', { timeout: 300_000 }, async () => {
+  const edits = b1.filter((e) => e.page_change_kind === 'edit' && e.revision.is_content_visible !== false);
+  const [hide1, hide2] = [legacy(edits[0]!, false), legacy(edits[1]!, false)];
+  const expected = await (async () => {
+    const r = fresh();
+    await appendBatch(r, b1);
+    await appendVisibilityBatch(r, [hide2]);
+    await merge(r);
+    return stateHashes(r);
+  })();
+  const w = fresh();
+  await appendBatch(w, b1);
+  await appendVisibilityBatch(w, [hide1]);
+  await merge(w);
+  const v1 = (await w.loadTable(EVENTS_NS, VISIBILITY_NAME)).currentSnapshot()!.snapshotId;
+  await appendVisibilityBatch(w, [hide2]);
+  await merge(w);
+  await rollbackTo(await w.loadTable(EVENTS_NS, VISIBILITY_NAME), v1);
+  await appendVisibilityBatch(w, [hide2]);
+  const seen = warnings();
+  await merge(w, { logger: seen.logger });
+  assert.ok(seen.seen.some((m) => m.includes(`"table":"${STATE_NAMESPACE}.${REVISIONS_TABLE}"`) && m.includes(VISIBILITY_NAME)), seen.seen.join('\n'));
+
+  // hide1 was never sent (a bad row): a forced replay that finds nothing to re-read only deletes it.
+  const visibility = await w.loadTable(EVENTS_NS, VISIBILITY_NAME);
+  const db = await openDuckDb();
+  try {
+    const { deletes } = await deletesWhere(db, visibility, `meta.id = ${sqlString((hide1 as { meta: { id: string } }).meta.id)}`);
+    await visibility.commit({ addDeleteFiles: deletes });
+  } finally {
+    await db.close();
+  }
+  const r = await merge(w);
+  assert.equal(r.tables.find((t) => t.table.endsWith(REVISIONS_TABLE))?.refoldedKeys, 1);
   assert.deepEqual(await stateHashes(w), expected);
 });
