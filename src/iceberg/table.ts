@@ -84,6 +84,16 @@ export class Table {
   }
 
   /**
+   * Whether snapshots current at `timestampMs` were expired: the time is before the oldest entry
+   * of the snapshot log, and that entry's snapshot has a parent, so the table had history then.
+   */
+  isExpiredAt(timestampMs: number): boolean {
+    const first = this.metadata.snapshotLog[0];
+    if (first === undefined || timestampMs >= first.timestampMs) return false;
+    return this.snapshot(first.snapshotId)?.parentSnapshotId !== undefined;
+  }
+
+  /**
    * The newest value of a summary property on `from` or its ancestors. Writers that know nothing of
    * the property (a compaction by another engine) make snapshots without it; Flink's committer
    * reads its checkpoint id the same way.

@@ -43,7 +43,15 @@ function chosen(table: Table, choice: SnapshotChoice): Snapshot | undefined {
     if (s === undefined) throw new JobError('USAGE', `snapshot ${choice.snapshotId} is not a snapshot of ${table.location}`);
     return s;
   }
-  if (choice.asOfMs !== undefined) return table.snapshotAsOf(choice.asOfMs);
+  if (choice.asOfMs !== undefined) {
+    const s = table.snapshotAsOf(choice.asOfMs);
+    // Empty is right only before the table had rows; history that expiry dropped is not empty.
+    if (s === undefined && table.isExpiredAt(choice.asOfMs)) {
+      const kept = new Date(table.metadata.snapshotLog[0]!.timestampMs).toISOString();
+      throw new JobError('NOT_FOUND', `${table.location} keeps no snapshot as of ${new Date(choice.asOfMs).toISOString()}: its snapshots before ${kept} were expired (maintenance.expire_snapshots_older_than_days)`);
+    }
+    return s;
+  }
   return table.currentSnapshot();
 }
 
@@ -76,6 +84,16 @@ export async function stateViewStatements(
       : ancestors(revisions, revisions.currentSnapshot()).find(
           (s) => (choice.asOfMs === undefined || s.timestampMs <= choice.asOfMs) && revisions.summaryProperty(SOURCE_SNAPSHOT_PROPERTY, s)?.value === source,
         );
+  // Without the revisions that merged the same events the views would pair pages with no (or
+  // other) revisions, and a dump would publish empty files: fail, saying how to repair it.
+  if (want.revisions && source !== undefined && revisions?.currentSnapshot() !== undefined && revisionsSnap === undefined) {
+    throw new JobError(
+      'NOT_FOUND',
+      `${STATE_NAMESPACE}.${REVISIONS_TABLE} has no snapshot merged up to events snapshot ${source}, which ${STATE_NAMESPACE}.${PAGES_TABLE} snapshot ${pagesSnap!.snapshotId} is at (was it rolled back alone?). ` +
+        `Run \`mwlake merge\` to bring both to the same events, or roll ${STATE_NAMESPACE}.${PAGES_TABLE} back as well`,
+      { context: { pagesSnapshot: pagesSnap!.snapshotId.toString(), source } },
+    );
+  }
   const eventsOf = (table: Table | undefined) => (table === undefined ? undefined : choice.snapshotId !== undefined ? table.currentSnapshot() : chosen(table, choice));
   const eventsSnap = eventsOf(eventsTable);
   const visibilitySnap = eventsOf(visibilityTable);

@@ -13,6 +13,8 @@ import { after, before, test } from 'node:test';
 import { runCli } from '../../src/cli/main.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
 import { openDuckDb } from '../../src/duckdb/connection.js';
+import { rollbackTo } from '../../src/iceberg/commit/rollback.js';
+import { expireSnapshots } from '../../src/iceberg/maintenance/expire-snapshots.js';
 import { appendBatch, generatedEvents, merge, warehouseAt } from '../merge/merge-fixture.js';
 import { repoRoot } from '../helpers/python.js';
 
@@ -29,13 +31,15 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function query(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+async function queryIn(warehouse: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
   const sink = (f: (s: string) => void) => new Writable({ write: (c, _e, cb) => (f(String(c)), cb()) });
-  const code = await runCli(['--log-level', 'silent', 'query', '--warehouse', wh, '--job-name', 'q', ...args], { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: {} });
+  const code = await runCli(['--log-level', 'silent', 'query', '--warehouse', warehouse, '--job-name', 'q', ...args], { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: {} });
   return { code, out, err };
 }
+
+const query = (...args: string[]) => queryIn(wh, ...args);
 
 /** The example queries of README.md, verbatim. */
 const README_QUERIES = {
@@ -94,6 +98,38 @@ test('--as-of before the first merge sees empty tables; --snapshot binds a pages
   assert.ok(Number((JSON.parse(at.out) as { n: number }).n) > 0);
   assert.equal((await query('SELECT 1', '--snapshot', 'abc')).code, ExitCode.Usage);
   assert.equal((await query('SELECT 1', '--snapshot', '1', '--as-of', '2026-01-01')).code, ExitCode.Usage);
+});
+
+test('revisions rolled back alone, or a time whose snapshots were expired, fail the read (65) instead of binding empty views', async () => {
+  const own = join(dir, 'repaired');
+  const warehouse = warehouseAt(own);
+  const events = generatedEvents(6, 300);
+  await appendBatch(warehouse, events.slice(0, 150));
+  await merge(warehouse);
+  const firstMerged = Date.now();
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  await appendBatch(warehouse, events.slice(150));
+  await merge(warehouse);
+  const at = (...args: string[]) => queryIn(own, ...args);
+  const before = JSON.parse((await at('SELECT count(*) AS n FROM revisions')).out) as { n: number };
+  assert.ok(Number(before.n) > 0);
+
+  const revisions = await warehouse.loadTable('state', 'revisions');
+  await rollbackTo(revisions);
+  const broken = await at('SELECT count(*) AS n FROM revisions');
+  assert.equal(broken.code, ExitCode.Data, broken.err);
+  assert.match(broken.err, /state\.revisions has no snapshot merged up to events snapshot \d+.*rolled back alone.*mwlake merge/);
+  assert.equal((await at('SELECT count(*) AS n FROM pages')).code, 0, 'a read without revisions still works');
+  await merge(warehouse);
+  assert.deepEqual(JSON.parse((await at('SELECT count(*) AS n FROM revisions')).out), before, 'the merge repairs it');
+
+  for (const [namespace, name] of [['state', 'pages'], ['state', 'revisions'], ['events', 'page_content_change']] as const) {
+    await expireSnapshots(await warehouse.loadTable(namespace, name), { olderThanMs: Date.now() + 1, retainLast: 1 });
+  }
+  const expired = await at('SELECT count(*) AS n FROM pages', '--as-of', new Date(firstMerged).toISOString());
+  assert.equal(expired.code, ExitCode.Data, expired.err);
+  assert.match(expired.err, /keeps no snapshot as of .* were expired/);
+  assert.equal((await at('SELECT count(*) AS n FROM pages', '--as-of', new Date(Date.now() + 60_000).toISOString())).code, 0);
 });
 
 test('--emit-views prints views the DuckDB CLI can run', async () => {
