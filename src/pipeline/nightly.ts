@@ -152,9 +152,15 @@ function metricsOf(r: RunReport): Metric[] {
     },
     {
       name: 'mwlake_table_records',
-      help: 'Rows of each table at its current snapshot',
+      help: 'Records in the data files of each table at its current snapshot, before position deletes',
       type: 'gauge',
       samples: (r.tables ?? []).map((t) => ({ labels: { ...job, table: t.table }, value: t.records })),
+    },
+    {
+      name: 'mwlake_table_position_deletes',
+      help: 'Records the position deletes of each table remove at its current snapshot',
+      type: 'gauge',
+      samples: (r.tables ?? []).map((t) => ({ labels: { ...job, table: t.table }, value: t.positionDeletes })),
     },
     {
       name: 'mwlake_table_bytes',

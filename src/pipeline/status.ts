@@ -18,7 +18,10 @@ export interface TableStatus {
   readonly currentSnapshotId: string | null;
   readonly lastUpdated: string;
   readonly snapshots: number;
+  /** Rows of the data files, before position deletes (`total-records`). */
   readonly records: number;
+  /** Rows position deletes remove from them (`total-position-deletes`): live rows are at most the difference. */
+  readonly positionDeletes: number;
   readonly dataFiles: number;
   readonly deleteFiles: number;
   readonly bytes: number;
@@ -49,6 +52,7 @@ export async function tableStatuses(warehouse: Warehouse, tables?: readonly { na
       lastUpdated: new Date(t.metadata.lastUpdatedMs).toISOString(),
       snapshots: t.metadata.snapshots.length,
       records: Number(p['total-records'] ?? 0),
+      positionDeletes: Number(p['total-position-deletes'] ?? 0),
       dataFiles: Number(p['total-data-files'] ?? 0),
       deleteFiles: Number(p['total-delete-files'] ?? 0),
       bytes: Number(p['total-files-size'] ?? 0),
@@ -93,7 +97,9 @@ async function kafkaLag(config: JobConfig, warehouse: Warehouse, logger: Logger)
 
 async function lastRun(config: JobConfig): Promise<StatusReport['lastRun']> {
   const dir = join(config.warehouse, '_reports');
-  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.startsWith(`${config.jobName}-`) && f.endsWith('.json')).sort();
+  // `<job>-<startedAt>.json` (nightly.ts): matched whole, since a job `x-eu` would start with `x-`.
+  const name = new RegExp(`^${config.jobName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-\\d{4}-\\d\\d-\\d\\dT\\d{6}(\\.\\d+)?Z\\.json$`);
+  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => name.test(f)).sort();
   const newest = files.at(-1);
   if (newest === undefined) return null;
   const report = JSON.parse(await readFile(join(dir, newest), 'utf8')) as { startedAt: string; durationMs: number };

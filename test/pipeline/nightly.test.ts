@@ -311,15 +311,19 @@ test('nightly catches up every missed date, then finds nothing to do, and writes
   assert.match(text, new RegExp(`mwlake_last_success_timestamp_seconds\\{job="${job}"\\} \\d+`));
   assert.match(text, new RegExp(`mwlake_step_duration_seconds\\{job="${job}",step="merge"\\} `));
   assert.match(text, new RegExp(`mwlake_table_records\\{job="${job}",table="state.revisions"\\} [1-9]`));
+  assert.match(text, new RegExp(`mwlake_table_position_deletes\\{job="${job}",table="state.revisions"\\} [0-9]`));
+  // Another job whose name starts with this one's and a dash: its report is not this job's last run.
+  writeFileSync(join(wh, '_reports', `${job}-eu-2099-01-01T000000.000Z.json`), JSON.stringify({ startedAt: '2099-01-01T00:00:00.000Z', durationMs: 1 }));
 
   // status: tables, lag against the broker, the last run, dump dates present and missing.
   const st = await cli('status', '--warehouse', wh, '--json');
   assert.equal(st.code, 0, st.err);
-  const status = jsonOf(st.out) as { tables: { table: string; records: number }[]; kafka: { totalLag?: string; error?: string }; lastRun: { startedAt: string } | null; dumps: Record<string, { present: string[]; missing: string[] }> };
+  const status = jsonOf(st.out) as { tables: { table: string; records: number; positionDeletes: number }[]; kafka: { totalLag?: string; error?: string }; lastRun: { startedAt: string } | null; dumps: Record<string, { present: string[]; missing: string[] }> };
   assert.deepEqual(status.tables.map((t) => t.table), ['events.page_content_change', 'state.pages', 'state.revisions']);
-  assert.ok(status.tables.every((t) => t.records > 0));
+  assert.ok(status.tables.every((t) => t.records > 0 && Number.isInteger(t.positionDeletes)));
   assert.equal(status.kafka.totalLag, '0', JSON.stringify(status.kafka));
   assert.ok(status.lastRun !== null);
+  assert.notEqual(status.lastRun.startedAt, '2099-01-01T00:00:00.000Z');
   assert.deepEqual(status.dumps['enwiki']?.present.slice(0, 4), ['2026-11-02', '2026-11-03', '2026-11-04', '2026-11-05']);
   assert.ok((await cli('status', '--warehouse', wh)).out.includes('total lag 0'));
   // --dumps-root beats the job's root (here MWLAKE_DUMPS_ROOT's default): none of its dates are there.

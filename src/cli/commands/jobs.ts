@@ -206,7 +206,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
         return;
       }
       const lines = [`job ${status.job}`, 'tables:'];
-      for (const t of status.tables) lines.push(`  ${t.table.padEnd(32)} ${String(t.records).padStart(10)} rows  ${String(t.dataFiles).padStart(5)} files  ${t.bytes} bytes  snapshot ${t.currentSnapshotId ?? '-'} (${t.lastUpdated})`);
+      for (const t of status.tables) lines.push(`  ${t.table.padEnd(32)} ${String(t.records).padStart(10)} records${t.positionDeletes > 0 ? ` (${t.positionDeletes} position-deleted)` : ''}  ${String(t.dataFiles).padStart(5)} files  ${t.bytes} bytes  snapshot ${t.currentSnapshotId ?? '-'} (${t.lastUpdated})`);
       const k = status.kafka;
       lines.push('kafka:' + ('lag' in k ? ` total lag ${k.totalLag}` : ` unavailable: ${k.error}`));
       if ('lag' in k) {
