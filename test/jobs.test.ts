@@ -34,9 +34,24 @@ test('jobs/page_content_change.yaml loads; env and flags override it; job_name i
   await assert.rejects(loadConfig(undefined, {}), /job_name is required/);
   assert.equal(c.drain.workers, 0);
   assert.equal((await loadConfig(file, { MWLAKE_DRAIN_WORKERS: '2' })).drain.workers, 2);
-  for (const bad of ['', 'two', '-1', '1.5', '65']) {
+  for (const bad of ['two', '-1', '1.5', '65']) {
     await assert.rejects(loadConfig(file, { MWLAKE_DRAIN_WORKERS: bad }), /MWLAKE_DRAIN_WORKERS must be a whole number from 0 to 64/, `MWLAKE_DRAIN_WORKERS=${JSON.stringify(bad)}`);
   }
+});
+
+test('an empty variable counts as unset; an empty topic list is refused', async () => {
+  const file = join(repoRoot, 'jobs', 'page_content_change.yaml');
+  const c = await loadConfig(file, { MWLAKE_TOPICS: '', KAFKA_BROKERS: '', MWLAKE_KAFKA_BROKERS: 'k9:9092', MWLAKE_DRAIN_WORKERS: '', MWLAKE_WAREHOUSE: '' });
+  assert.deepEqual(c.kafka.topics, DEFAULT_TOPICS);
+  assert.deepEqual(c.kafka.brokers, ['k9:9092']);
+  assert.equal(c.drain.workers, 0);
+  assert.equal(c.warehouse, join(repoRoot, 'warehouse'));
+  await assert.rejects(loadConfig(file, { MWLAKE_TOPICS: ' , ' }), /kafka\.topics is empty/);
+  await inTempDir('mwlake-topics-', async (dir) => {
+    const empty = join(dir, 'job.yaml');
+    await writeFile(empty, 'job_name: j\nkafka:\n  topics: []\n');
+    await assert.rejects(loadConfig(empty, {}), (e: unknown) => e instanceof Error && e.message.includes(`${empty}: kafka.topics is empty`));
+  });
 });
 
 test('memory_limit_mb: unset leaves DuckDB its default; below 256 fails naming the key', async () => {
@@ -98,7 +113,7 @@ test('kafka.visibility_topics: none by default, from the job file or MWLAKE_VISI
     assert.deepEqual(set.kafka.visibilityTopics, ['eqiad.mediawiki.revision-visibility-change']);
     assert.equal(set.events.visibilityTable, 'rvc');
     assert.deepEqual((await loadConfig(file, { MWLAKE_VISIBILITY_TOPICS: 'a.v,b.v' })).kafka.visibilityTopics, ['a.v', 'b.v']);
-    assert.deepEqual((await loadConfig(file, { MWLAKE_VISIBILITY_TOPICS: '' })).kafka.visibilityTopics, []);
+    assert.deepEqual((await loadConfig(file, { MWLAKE_VISIBILITY_TOPICS: '' })).kafka.visibilityTopics, ['eqiad.mediawiki.revision-visibility-change'], 'empty is unset');
     await assert.rejects(loadConfig(file, { MWLAKE_VISIBILITY_TOPICS: DEFAULT_TOPICS[0]! }), /is in both kafka\.topics and kafka\.visibility_topics/);
   });
 });

@@ -174,7 +174,9 @@ export const READ_ONLY_JOB_NAME = 'mwlake';
  * `jobNameRequired: false` is for read-only commands (query, table): they use no consumer group and
  * no error stream, so a missing job name is not an error there.
  */
-export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv, flags: ConfigOverrides = {}, o: { readonly jobNameRequired?: boolean } = {}): Promise<JobConfig> {
+export async function loadConfig(file: string | undefined, givenEnv: NodeJS.ProcessEnv, flags: ConfigOverrides = {}, o: { readonly jobNameRequired?: boolean } = {}): Promise<JobConfig> {
+  // An empty variable is unset, as `${VAR:-default}` reads it: `MWLAKE_TOPICS=` must not mean no topics.
+  const env = Object.fromEntries(Object.entries(givenEnv).filter(([, v]) => v !== '')) as NodeJS.ProcessEnv;
   let raw: Json = {};
   let base = process.cwd();
   const where = file ?? '(no job file)';
@@ -210,6 +212,7 @@ export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEn
   const brokers = brokersText !== undefined ? list(brokersText, 'brokers') : kafka['brokers'] !== undefined ? list(kafka['brokers'], `${where}.kafka.brokers`) : ['127.0.0.1:9092'];
   const topicsText = flags.topics ?? env['MWLAKE_TOPICS'];
   const topics = topicsText !== undefined ? list(topicsText, 'topics') : kafka['topics'] !== undefined ? list(kafka['topics'], `${where}.kafka.topics`) : DEFAULT_TOPICS;
+  if (topics.length === 0) throw new ConfigError(`${where}: kafka.topics is empty; name the page change topics (e.g. eqiad.mediawiki.page_content_change.v1)`);
   const visibilityText = env['MWLAKE_VISIBILITY_TOPICS'];
   const visibilityTopics =
     visibilityText !== undefined ? list(visibilityText, 'MWLAKE_VISIBILITY_TOPICS') : kafka['visibility_topics'] !== undefined ? list(kafka['visibility_topics'], `${where}.kafka.visibility_topics`) : [];
