@@ -6,6 +6,7 @@ import type { DuckDBConnection, DuckDBInstance, DuckDBResult } from '@duckdb/nod
 import { tmpdir } from 'node:os';
 import { JobError } from '../core/errors.js';
 import { ownedTempPath, removedOnInterrupt } from '../core/owned-temp-dir.js';
+import { displayValue } from './display-values.js';
 import { decodeChunk } from './row-decoder.js';
 
 // require, not import: an ESM import of this CommonJS package makes Node scan its ~50 re-exported
@@ -27,8 +28,11 @@ export interface DuckDbOptions {
 export interface DuckDb {
   run(sql: string): Promise<void>;
   all<T = Record<string, unknown>>(sql: string): Promise<T[]>;
-  /** Rows in chunks of about 2048, so a large result never sits in memory at once. */
-  stream<T = Record<string, unknown>>(sql: string): AsyncIterable<T[]>;
+  /**
+   * The result's column names, and its rows in chunks of about 2048 (a large result never sits
+   * in memory at once), values as `mwlake query` shows them (display-values.ts).
+   */
+  streamForDisplay(sql: string): Promise<{ columns: string[]; batches: AsyncIterable<Record<string, unknown>[]> }>;
   /**
    * The same chunks decoded column by column (row-decoder.ts): faster, and a BLOB arrives as its
    * one native copy, but only booleans, integers, doubles, strings, BLOBs, lists and structs.
@@ -101,13 +105,16 @@ class Connection implements DuckDb {
     }
   }
 
-  async *stream<T>(sql: string): AsyncIterable<T[]> {
+  async streamForDisplay(sql: string): Promise<{ columns: string[]; batches: AsyncIterable<Record<string, unknown>[]> }> {
     const result = await this.streamed(sql);
-    try {
-      for await (const rows of result.yieldRowObjectJs()) yield rows as T[];
-    } catch (error) {
-      throw wrap(error, sql);
+    async function* batches(): AsyncIterable<Record<string, unknown>[]> {
+      try {
+        for await (const rows of result.yieldConvertedRowObjects(displayValue)) yield rows;
+      } catch (error) {
+        throw wrap(error, sql);
+      }
     }
+    return { columns: result.deduplicatedColumnNames(), batches: batches() };
   }
 
   async *streamDecoded<T>(sql: string): AsyncIterable<T[]> {

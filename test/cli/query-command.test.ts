@@ -63,6 +63,21 @@ test('jsonl, json and csv agree', async () => {
   assert.equal((await query(`SELECT 'a,"b"' AS x`, '--format', 'csv')).out, 'x\n"a,""b"""\n');
 });
 
+test('values print as DuckDB prints them where JS would lose them; empty results keep their header; one table', async () => {
+  const sql = `SELECT TIMESTAMPTZ '2026-11-02 01:02:03.123456+00' AS tz, DATE '2026-11-02' AS d, TIME '12:34:56.5' AS t, '\\x00abc'::BLOB AS b,
+    'inf'::DOUBLE AS inf, 9007199254740993::BIGINT AS big, 3::BIGINT AS small, {'a': DATE '2026-01-01'} AS s, NULL AS n`;
+  assert.equal((await query(sql, '--format', 'csv')).out, 'tz,d,t,b,inf,big,small,s,n\n2026-11-02 01:02:03.123456+00,2026-11-02,12:34:56.5,\\x00abc,Infinity,9007199254740993,3,"{""a"":""2026-01-01""}",\n');
+  assert.equal((await query(sql)).out, '{"tz":"2026-11-02 01:02:03.123456+00","d":"2026-11-02","t":"12:34:56.5","b":"\\\\x00abc","inf":"Infinity","big":9007199254740993,"small":3,"s":{"a":"2026-01-01"},"n":null}\n');
+  assert.equal((await query('SELECT 1 AS a, 2 AS b WHERE false', '--format', 'csv')).out, 'a,b\n');
+  assert.equal((await query('SELECT 1 AS a, 2 AS b WHERE false', '--format', 'table')).out, 'a | b\n(0 rows)\n');
+  const table = await query('SELECT range AS i FROM range(5000)', '--format', 'table');
+  assert.equal(table.out.split('\n').filter((l) => l.startsWith('┌')).length, 1, 'one table, not one per batch');
+  assert.match(table.err, /first 1000 rows of 5000/);
+  const file = join(dir, 'semicolon.csv');
+  assert.equal((await query('SELECT 1 AS a; ', '--format', 'csv', '--out', file)).code, 0, 'a trailing ; is fine with --out too');
+  assert.equal(readFileSync(file, 'utf8'), 'a\n1\n');
+});
+
 test('--out writes csv, json and parquet files', async () => {
   const sql = 'SELECT wiki_id, page_id, revision_id FROM current ORDER BY ALL';
   const expected = (await query(sql)).out.trim().split('\n').length;

@@ -36,7 +36,7 @@ const SQL = `SELECT i::BIGINT AS id, (i % 7)::INTEGER AS small, i % 3 = 0 AS fla
   FROM range(5000) t(i) ORDER BY i`;
 
 test('streamDecoded gives the rows the package converter gives, over several chunks', async () => {
-  const expected = await collect(db.stream(SQL));
+  const expected = await db.all(SQL);
   const decoded = await collect(db.streamDecoded(SQL));
   assert.equal(decoded.length, 5000);
   assert.deepEqual(decoded.map(plain), expected.map(plain));

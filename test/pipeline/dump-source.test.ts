@@ -96,7 +96,7 @@ async function historySql(db: DuckDb, passBytes: number): Promise<string[]> {
   const recorder: DuckDb = {
     run: (sql) => db.run(sql),
     all: (sql) => db.all(sql),
-    stream: (sql) => db.stream(sql),
+    streamForDisplay: (sql) => db.streamForDisplay(sql),
     streamDecoded: <T>(sql: string): AsyncIterable<T[]> => {
       sent.push(sql);
       return (async function* () {})();

@@ -120,7 +120,8 @@ async function runUserSql(context: CliContext, db: DuckDb, sql: string, format: 
   if (out !== undefined) {
     const options = format === 'csv' ? 'FORMAT csv, HEADER true' : format === 'json' ? 'FORMAT json, ARRAY true' : 'FORMAT parquet, COMPRESSION zstd';
     try {
-      await db.run(`COPY (${sql}) TO ${sqlString(out)} (${options})`);
+      // COPY takes a query, not a statement: a trailing `;` that stdout output accepts goes.
+      await db.run(`COPY (${sql.replace(/[\s;]+$/, '')}) TO ${sqlString(out)} (${options})`);
     } catch (error) {
       // The SQL bound and ran; the file could not be written: a storage error (69), not a usage one.
       const message = error instanceof JobError && error.cause instanceof Error ? error.cause.message : '';
@@ -138,29 +139,47 @@ async function runUserSql(context: CliContext, db: DuckDb, sql: string, format: 
   };
   context.stdout.on('error', onError);
   try {
-    await writeRows(context, db.stream(sql), format, () => readerGone);
+    const { columns, batches } = await db.streamForDisplay(sql);
+    await writeRows(context, columns, batches, format, () => readerGone);
   } finally {
     context.stdout.off('error', onError);
   }
 }
 
+/** Rows `--format table` prints: a table is for reading, the other formats are for the rest. */
+const TABLE_ROWS = 1000;
+
 /** Writes result batches to stdout in `format`, until they end or the reader goes away. */
-async function writeRows(context: CliContext, batches: AsyncIterable<Record<string, unknown>[]>, format: string, readerGone: () => boolean): Promise<void> {
+async function writeRows(context: CliContext, columns: readonly string[], batches: AsyncIterable<Record<string, unknown>[]>, format: string, readerGone: () => boolean): Promise<void> {
   let first = true;
+  const table: Record<string, unknown>[] = [];
+  let more = 0;
   if (format === 'json') context.stdout.write('[');
+  if (format === 'csv') context.stdout.write(columns.map(csvCell).join(',') + '\n');
   for await (const rows of batches) {
     if (readerGone()) return;
-    // console.table prints bigints as 123n; show them as plain numbers.
-    if (format === 'table') console.table(rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v]))));
-    for (const row of format === 'table' ? [] : rows) {
+    if (format === 'table') {
+      // console.table prints bigints as 123n; show them as plain numbers.
+      for (const r of rows) {
+        if (table.length < TABLE_ROWS) table.push(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v])));
+        else more++;
+      }
+      continue;
+    }
+    for (const row of rows) {
       if (format === 'jsonl') context.stdout.write(stringifyJsonBigInt(row) + '\n');
       else if (format === 'json') context.stdout.write((first ? '\n' : ',\n') + stringifyJsonBigInt(row));
-      else {
-        if (first) context.stdout.write(Object.keys(row).map(csvCell).join(',') + '\n');
-        context.stdout.write(Object.values(row).map(csvCell).join(',') + '\n');
-      }
+      else context.stdout.write(Object.values(row).map(csvCell).join(',') + '\n');
       first = false;
     }
   }
   if (format === 'json') context.stdout.write(first ? ']\n' : '\n]\n');
+  if (format === 'table') {
+    // One table for the whole result, its header even when it has no rows.
+    const { Console } = await import('node:console');
+    // console.table shows no columns without rows.
+    if (table.length === 0) context.stdout.write(`${columns.join(' | ')}\n(0 rows)\n`);
+    else new Console({ stdout: context.stdout }).table(table, [...columns]);
+    if (more > 0) context.stderr.write(`mwlake: showing the first ${TABLE_ROWS} rows of ${TABLE_ROWS + more}; --format csv or jsonl prints them all\n`);
+  }
 }
