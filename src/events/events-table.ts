@@ -340,6 +340,17 @@ export function mayHoldLoneSurrogates(jsonText: string): boolean {
   return false;
 }
 
+/** Date's range: ±8.64e15 ms. */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * A Kafka record timestamp as an ISO instant, or null: -1 means none, and a producer may write
+ * anything (nanoseconds, say) that Date cannot hold; one such record must not stop every run.
+ */
+export function kafkaTimestampIso(timestampMs: number): string | null {
+  return Number.isFinite(timestampMs) && timestampMs >= 0 && timestampMs <= MAX_DATE_MS ? new Date(timestampMs).toISOString() : null;
+}
+
 /**
  * The events-table row of a valid event, as JSON-ready values (timestamps as canonical ISO
  * strings); throws UnstorableValueError for a value its column cannot hold. `checkSurrogates`
@@ -354,7 +365,7 @@ export function eventRow(event: object, kafka: KafkaCoordinates, checkSurrogates
     _kafka_topic: kafka.topic,
     _kafka_partition: kafka.partition,
     _kafka_offset: kafka.offset.toString(),
-    _kafka_timestamp: new Date(kafka.timestampMs).toISOString(),
+    _kafka_timestamp: kafkaTimestampIso(kafka.timestampMs),
     _unknown_properties: unknown === undefined ? null : JSON.stringify(unknown),
   };
 }

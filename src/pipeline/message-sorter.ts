@@ -5,6 +5,7 @@
 
 import { hostname } from 'node:os';
 import { buildErrorEvent, errorEventId, errorStreamName } from '../events/error-event.js';
+import { kafkaTimestampIso } from '../events/events-table.js';
 import { streamOfTopic } from '../events/page-change.js';
 import { prepareMessage, type EventKind, type PreparedMessage } from '../events/staged-row.js';
 import type { KafkaMessage } from '../kafka/source.js';
@@ -83,7 +84,7 @@ export class MessageSorter {
       rawBytes: value,
       streamName: streamOfTopic(m.topic),
       // The message's own time and a derived id, so a rerun produces the same event, not a new one.
-      dt: new Date(m.timestampMs >= 0 && Number.isFinite(m.timestampMs) ? m.timestampMs : Date.now()).toISOString(),
+      dt: kafkaTimestampIso(m.timestampMs) ?? new Date().toISOString(),
       id: errorEventId(this.o.jobName, ref),
       triggeredBy: ref,
     });
