@@ -160,6 +160,14 @@ export function toJobError(error: unknown, operation: string, brokers: readonly 
     default:
       break;
   }
+  // A codec kafkajs lacks: no retry reads those batches, a person must change the topic or mwlake.
+  if (chain.some((e) => e.name === 'KafkaJSNotImplemented')) {
+    return fail('DATA', `${operation} failed on ${where}: ${detail}`, false);
+  }
+  // kafkajs throws a plain Error when a broker accepts the connection but never answers.
+  if (chain.some((e) => e.name === 'Error' && /not connected|connection (closed|refused|timeout)/i.test(e.message ?? ''))) {
+    return fail('UNAVAILABLE', `${operation} failed: cannot reach Kafka (${where}): ${detail}`);
+  }
   if (chain.some((e) => typeof e.name === 'string' && e.name.startsWith('KafkaJS'))) {
     const retryable = chain.some((e) => e.retriable === true || e.name === 'KafkaJSNumberOfRetriesExceeded');
     return fail('UNAVAILABLE', `${operation} failed on ${where}: ${detail}`, retryable);

@@ -26,3 +26,15 @@ test('causes with their own messages are all kept, outermost first', () => {
   assert.equal(error.code, 'UNAVAILABLE');
   assert.match(error.message, /\(brokers 10\.0\.0\.1:9092\): metadata request failed: connect ETIMEDOUT 10\.0\.0\.1:9092$/);
 });
+
+test('a broker that never answers is UNAVAILABLE; a codec kafkajs lacks is DATA, not retried', () => {
+  const silent = toJobError(new Error('Broker not connected'), 'fetching the offsets of t', ['127.0.0.1:19694']);
+  assert.equal(silent.code, 'UNAVAILABLE');
+  assert.match(silent.message, /cannot reach Kafka \(brokers 127\.0\.0\.1:19694\): Broker not connected/);
+  const NotImplemented = (kafkajs as unknown as { KafkaJSNotImplemented: new (message: string) => Error }).KafkaJSNotImplemented;
+  const codec = toJobError(new NotImplemented('ZSTD compression not implemented'), 'reading t', ['k:9092']);
+  assert.equal(codec.code, 'DATA');
+  assert.equal(codec.retryable, false);
+  // Other plain errors are still bugs.
+  assert.equal(toJobError(new TypeError('x is undefined'), 'reading t', ['k:9092']).code, 'INTERNAL');
+});
