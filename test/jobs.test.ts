@@ -47,10 +47,14 @@ test('an empty variable counts as unset; an empty topic list is refused', async 
   assert.equal(c.drain.workers, 0);
   assert.equal(c.warehouse, join(repoRoot, 'warehouse'));
   await assert.rejects(loadConfig(file, { MWLAKE_TOPICS: ' , ' }), /kafka\.topics is empty/);
+  // A topic listed twice is read once.
+  assert.deepEqual((await loadConfig(file, { MWLAKE_TOPICS: 'a.v1, b.v1,a.v1' })).kafka.topics, ['a.v1', 'b.v1']);
   await inTempDir('mwlake-topics-', async (dir) => {
     const empty = join(dir, 'job.yaml');
     await writeFile(empty, 'job_name: j\nkafka:\n  topics: []\n');
     await assert.rejects(loadConfig(empty, {}), (e: unknown) => e instanceof Error && e.message.includes(`${empty}: kafka.topics is empty`));
+    await writeFile(empty, "job_name: j\nkafka:\n  topics: [' a.v1', a.v1]\n");
+    assert.deepEqual((await loadConfig(empty, {})).kafka.topics, ['a.v1']);
   });
 });
 

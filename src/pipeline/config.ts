@@ -109,10 +109,11 @@ function bool(o: Json, key: string, where: string, fallback: boolean): boolean {
   return v;
 }
 
+/** Trimmed, without empty items or repeats (a topic listed twice would be read twice). */
 function list(v: unknown, where: string): string[] {
-  if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
-  throw new ConfigError(`${where} must be a list of strings or a comma-separated string, found ${JSON.stringify(v)}`);
+  const items = typeof v === 'string' ? v.split(',') : Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : undefined;
+  if (items === undefined) throw new ConfigError(`${where} must be a list of strings or a comma-separated string, found ${JSON.stringify(v)}`);
+  return [...new Set(items.map((s) => s.trim()).filter((s) => s !== ''))];
 }
 
 const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
