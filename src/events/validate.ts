@@ -112,9 +112,10 @@ const PATH_FORM = /^\/((?:[A-Za-z0-9_.-]+\/)*[A-Za-z0-9_.-]+)\/(0|[1-9]\d*)\.(0|
  * undefined when the value has neither form.
  */
 export function parseSchemaUri(uri: string): SchemaVersion | undefined {
-  let path = uri;
-  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]*/.exec(uri);
-  if (scheme !== null) path = uri.slice(scheme[0].length);
+  // An empty or any fragment names the same document (`…/1.2.0#`), as JSON Schema reads it.
+  const bare = uri.replace(/#[\s\S]*$/, '');
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]*/.exec(bare);
+  const path = scheme !== null ? bare.slice(scheme[0].length) : bare;
   const match = PATH_FORM.exec(path);
   if (match === null) return undefined;
   let title = match[1]!;

@@ -129,6 +129,8 @@ test('$schema is accepted as a path and as a full URL ending in that path', () =
     '/mediawiki/page/change/1.2.0',
     'https://schema.wikimedia.org/repositories/primary/jsonschema/mediawiki/page/change/1.2.0',
     'https://schema.discovery.wmnet/repositories/primary/jsonschema/mediawiki/page/change/1.2.0',
+    '/mediawiki/page/change/1.2.0#',
+    'https://schema.wikimedia.org/repositories/primary/jsonschema/mediawiki/page/change/1.2.0#',
   ]) {
     const event = realEdit();
     event.$schema = uri;
