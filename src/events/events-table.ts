@@ -340,6 +340,16 @@ export function mayHoldLoneSurrogates(jsonText: string): boolean {
   return false;
 }
 
+/** Columns the table fills itself: an event property of the same name is unknown, not theirs. */
+const BOOKKEEPING = new Set(['_schema', ...KAFKA_COLUMNS.map(([name]) => name)]);
+const eventFieldsOf = new WeakMap<Schema, readonly NestedField[]>();
+
+function eventFields(schema: Schema): readonly NestedField[] {
+  let fields = eventFieldsOf.get(schema);
+  if (fields === undefined) eventFieldsOf.set(schema, (fields = schema.fields.filter((f) => !BOOKKEEPING.has(f.name))));
+  return fields;
+}
+
 /** Date's range: ±8.64e15 ms. */
 const MAX_DATE_MS = 8.64e15;
 
@@ -358,7 +368,7 @@ export function kafkaTimestampIso(timestampMs: number): string | null {
  */
 export function eventRow(event: object, kafka: KafkaCoordinates, checkSurrogates = true, schema: Schema = EVENTS_SCHEMA): Json {
   const { $schema, ...rest } = event as Json;
-  const { known, unknown } = project(rest, schema.fields, checkSurrogates);
+  const { known, unknown } = project(rest, eventFields(schema), checkSurrogates);
   return {
     _schema: $schema,
     ...known,

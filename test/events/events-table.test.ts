@@ -84,3 +84,16 @@ test('a Kafka timestamp Date cannot hold (none, or nanoseconds) is stored as nul
     if (p.kind === 'event') assert.ok(p.line.includes(`"_kafka_timestamp":${JSON.stringify(expected)}`), `${timestampMs}: ${p.line.slice(-300)}`);
   }
 });
+
+test("an event property named like a column the table fills itself is kept as unknown, and overwrites nothing", () => {
+  const event = clone(realEvents().find((e) => (e as Json)['page_change_kind'] === 'edit')!) as Json;
+  event['$schema'] = '/mediawiki/page/change/1.12.3';
+  Object.assign(event, { _schema: 'evil', _kafka_offset: 999, _unknown_properties: 'mine' });
+  const p = prepareText(Buffer.from(JSON.stringify(event), 'utf8'), KAFKA, LIMIT);
+  assert.equal(p.kind, 'event', JSON.stringify(p).slice(0, 300));
+  if (p.kind !== 'event') return;
+  const row = JSON.parse(p.line) as Json;
+  assert.equal(row['_schema'], '/mediawiki/page/change/1.12.3');
+  assert.equal(String(row['_kafka_offset']), '7');
+  assert.deepEqual(JSON.parse(row['_unknown_properties'] as string), { _schema: 'evil', _kafka_offset: 999, _unknown_properties: 'mine' });
+});
