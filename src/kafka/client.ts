@@ -1,19 +1,21 @@
 // Connection options for every Kafka client mwlake creates, the one place kafkajs is configured
-// (snappy codec, logging into pino, timeouts, SASL and TLS), and the mapping of kafkajs errors to
+// (codecs, logging into pino, timeouts, SASL and TLS), and the mapping of kafkajs errors to
 // JobError. Imports core and kafkajs only; knows nothing of events or tables.
 
 import type { ConnectionOptions } from 'node:tls';
 import kafkajs from 'kafkajs';
 import type { KafkaConfig, LogEntry, SASLOptions, logLevel as KafkajsLogLevel } from 'kafkajs';
-import SnappyCodec from 'kafkajs-snappy';
 import { ConfigError, JobError, type ErrorCode } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
+import { lz4Codec, snappyCodec, zstdCodec } from './codecs.js';
 
 const { Kafka, CompressionCodecs, CompressionTypes, logLevel } = kafkajs;
 
-// kafkajs ships gzip only; Wikimedia producers write snappy (reference/wikimedia-notes.md §2), so
-// the codec is registered once, when this module is first imported, for every client.
-CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec;
+// kafkajs ships gzip only: the others are registered once, when this module is first imported,
+// for every client (codecs.ts).
+CompressionCodecs[CompressionTypes.Snappy] = snappyCodec;
+CompressionCodecs[CompressionTypes.ZSTD] = zstdCodec;
+CompressionCodecs[CompressionTypes.LZ4] = lz4Codec;
 
 export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
 
