@@ -160,6 +160,10 @@ export const EVENTS_SPEC: PartitionSpec = wikiDaySpec(EVENTS_SCHEMA, 'wiki_id');
 
 export const KAFKA_OFFSETS_PROPERTY = 'mwlake.kafka.offsets';
 export const KAFKA_GAPS_PROPERTY = 'mwlake.kafka.gaps';
+/** Per partition, the identity of the last record the drain read (kafka/record-identity.ts). */
+export const KAFKA_LAST_RECORDS_PROPERTY = 'mwlake.kafka.last-records';
+/** Topics a drain read from their start again, told the stored offsets were another topic's. */
+export const KAFKA_RESETS_PROPERTY = 'mwlake.kafka.resets';
 
 export interface KafkaCoordinates {
   readonly topic: string;

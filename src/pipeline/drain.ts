@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { CommitStateUnknownError, JobError, OffsetOutOfRangeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { errorStreamName } from '../events/error-event.js';
-import { KAFKA_GAPS_PROPERTY, KAFKA_OFFSETS_PROPERTY } from '../events/events-table.js';
+import { KAFKA_GAPS_PROPERTY, KAFKA_LAST_RECORDS_PROPERTY, KAFKA_OFFSETS_PROPERTY, KAFKA_RESETS_PROPERTY } from '../events/events-table.js';
 import { EVENT_KINDS, type EventKind, type PreparedMessage } from '../events/staged-row.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import type { Table } from '../iceberg/table.js';
@@ -17,6 +17,7 @@ import { KafkaAdmin } from '../kafka/admin.js';
 import type { KafkaClientOptions } from '../kafka/client.js';
 import { openBoundedSource } from '../kafka/kafkajs-source.js';
 import { KafkaProducer } from '../kafka/producer.js';
+import { identityOffset, mismatchedIdentities, recordIdentity, type IdentityCheck } from '../kafka/record-identity.js';
 import { partitionKey, type KafkaBatch, type PartitionPosition, type PartitionRange } from '../kafka/source.js';
 import { eventStreams, eventTableOf, type JobConfig } from './config.js';
 import { MessageSorter } from './message-sorter.js';
@@ -28,6 +29,8 @@ export interface DrainOptions {
   readonly warehouse: Warehouse;
   readonly logger: Logger;
   readonly allowGap?: boolean;
+  /** Topics to read from their log start, their stored offsets and record identities ignored (a topic deleted and recreated). */
+  readonly resetTopics?: readonly string[];
   readonly dryRun?: boolean;
   /** Called after every batch: events and bytes so far, events to read in total, lag per partition. */
   readonly onProgress?: (p: { events: number; bytes: number; total: number; lag: Readonly<Record<string, bigint>> }) => void;
@@ -97,14 +100,36 @@ export async function openEventsTable(warehouse: Warehouse, config: JobConfig, o
   return warehouse.loadOrCreateTable(config.events.namespace, name, options);
 }
 
-/** Ranges from the stored offsets to the end offsets seen now; gaps below the log start are refused unless allowed. */
-async function planRanges(admin: KafkaAdmin, topics: readonly string[], stored: Offsets, allowGap: boolean): Promise<{ ranges: PartitionRange[]; gaps: Record<string, string> }> {
+/** The last record identities the table stores, per topic and partition. */
+function storedIdentities(table: Table): Offsets {
+  const found = table.summaryProperty(KAFKA_LAST_RECORDS_PROPERTY);
+  return found === undefined ? {} : (JSON.parse(found.value) as Offsets);
+}
+
+/**
+ * Ranges from the stored offsets to the end offsets seen now; gaps below the log start are refused
+ * unless allowed. `checks`: stored last records still in the log, to read again (recreated topics).
+ */
+async function planRanges(
+  admin: KafkaAdmin,
+  topics: readonly string[],
+  stored: Offsets,
+  allowGap: boolean,
+  identities: Offsets = {},
+  reset: ReadonlySet<string> = new Set(),
+): Promise<{ ranges: PartitionRange[]; gaps: Record<string, string>; checks: IdentityCheck[] }> {
   const marks = await admin.fetchWatermarks(topics);
   const ranges: PartitionRange[] = [];
   const gaps: Record<string, string> = {};
+  const checks: IdentityCheck[] = [];
   const lost: string[] = [];
   for (const m of marks) {
-    const storedText = stored[m.topic]?.[String(m.partition)];
+    const storedText = reset.has(m.topic) ? undefined : stored[m.topic]?.[String(m.partition)];
+    const identity = reset.has(m.topic) ? undefined : identities[m.topic]?.[String(m.partition)];
+    const at = identity === undefined ? undefined : identityOffset(identity);
+    if (identity !== undefined && at !== undefined && storedText !== undefined && at < BigInt(storedText) && at >= m.logStartOffset && at < m.endOffset) {
+      checks.push({ topic: m.topic, partition: m.partition, identity });
+    }
     // A partition we never read starts at its earliest offset.
     let next = storedText === undefined ? m.logStartOffset : BigInt(storedText);
     if (next < m.logStartOffset) {
@@ -114,7 +139,7 @@ async function planRanges(admin: KafkaAdmin, topics: readonly string[], stored: 
       next = m.logStartOffset;
     }
     if (next > m.endOffset) {
-      throw new JobError('DATA', `stored offset ${next} of ${partitionKey(m)} is beyond its end offset ${m.endOffset}: was the topic deleted and recreated?`, {
+      throw new JobError('DATA', `stored offset ${next} of ${partitionKey(m)} is beyond its end offset ${m.endOffset}: was the topic deleted and recreated? If so, drain with --reset-offsets ${m.topic} to read it from its start`, {
         context: { partition: partitionKey(m) },
       });
     }
@@ -126,7 +151,20 @@ async function planRanges(admin: KafkaAdmin, topics: readonly string[], stored: 
       { context: { partitions: lost } },
     );
   }
-  return { ranges, gaps };
+  return { ranges, gaps, checks };
+}
+
+/** Refuses to go on when a stored last record is not the record at its offset any more. */
+async function checkIdentities(o: DrainOptions, checks: readonly IdentityCheck[]): Promise<void> {
+  const bad = await mismatchedIdentities({ ...kafkaOptions(o.config, o.logger), groupId: o.config.kafka.groupId }, checks);
+  if (bad.length === 0) return;
+  const topics = [...new Set(bad.map((b) => b.check.topic))];
+  throw new JobError(
+    'DATA',
+    `the records at the stored positions of ${bad.map((b) => `${partitionKey(b.check)} (offset ${identityOffset(b.check.identity)}: read as ${b.check.identity}, now ${b.found})`).join('; ')} ` +
+      `are not the ones this job read there: was the topic deleted and recreated, or the brokers changed? If the topic is new, drain with --reset-offsets ${topics.join(',')} to read it from its start`,
+    { context: { partitions: bad.map((b) => partitionKey(b.check)) } },
+  );
 }
 
 export async function runDrain(o: DrainOptions): Promise<DrainResult> {
@@ -138,16 +176,21 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
   const planned: DrainStream[] = [{ ...main!, table: await openEventsTable(o.warehouse, config, { dryRun: true }), workers: config.drain.workers }];
   // A small stream: no worker threads.
   if (visibility !== undefined) planned.push({ ...visibility, table: await openEventsTable(o.warehouse, config, { dryRun: true, kind: visibility.kind }), workers: 0 });
+  const reset = new Set(o.resetTopics ?? []);
+  const unknown = [...reset].filter((t) => !planned.some((s) => s.topics.includes(t)));
+  if (unknown.length > 0) throw new JobError('USAGE', `--reset-offsets names ${unknown.join(', ')}, which the job does not drain (its topics: ${planned.flatMap((s) => s.topics).join(', ')})`);
   const admin = await KafkaAdmin.connect(kafkaOptions(config, o.logger));
   const plans: StreamPlan[] = [];
   try {
     for (const s of planned) {
       const stored = storedOffsets(s.table);
-      plans.push({ stored, base: s.table.currentSnapshot()?.snapshotId ?? null, ...(await planRanges(admin, s.topics, stored, o.allowGap === true)) });
+      const identities = storedIdentities(s.table);
+      plans.push({ stored, identities, base: s.table.currentSnapshot()?.snapshotId ?? null, ...(await planRanges(admin, s.topics, stored, o.allowGap === true, identities, reset)) });
     }
   } finally {
     await admin.close().catch(() => {});
   }
+  for (const plan of plans) await checkIdentities(o, plan.checks);
   // A table without a snapshot may be a draft: create it now (loadOrCreate). One with a snapshot
   // is the one planned, and its commit requires that snapshot to be still current.
   const streams = o.dryRun === true ? planned : await Promise.all(planned.map(async (s, i) => (plans[i]!.base !== null ? s : { ...s, table: await openEventsTable(o.warehouse, config, { kind: s.kind }) })));
@@ -167,7 +210,7 @@ async function replan(o: DrainOptions, stream: DrainStream, plan: StreamPlan): P
   const ends = new Map(plan.ranges.map((r) => [partitionKey(r), r.endOffset]));
   const admin = await KafkaAdmin.connect(kafkaOptions(o.config, o.logger));
   try {
-    const now = await planRanges(admin, stream.topics, plan.stored, o.allowGap === true);
+    const now = await planRanges(admin, stream.topics, plan.stored, o.allowGap === true, {}, new Set(o.resetTopics ?? []));
     const ranges = now.ranges.flatMap((r) => {
       const end = ends.get(partitionKey(r));
       if (end === undefined) return []; // a partition added since the start: the next run reads it
@@ -190,6 +233,10 @@ interface DrainStream {
 /** What a stream's drain reads: its table's offsets at the start, and the ranges from them to the end offsets then. */
 interface StreamPlan {
   readonly stored: Offsets;
+  /** The last record read per partition, as stored (kafka/record-identity.ts). */
+  readonly identities: Offsets;
+  /** Stored last records to read again before draining. */
+  readonly checks: readonly IdentityCheck[];
   /** The table's snapshot the offsets are from (null: no table yet): the commit requires it is still current. */
   readonly base: bigint | null;
   readonly ranges: PartitionRange[];
@@ -201,19 +248,38 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
   const { config, logger } = o;
   const { table } = stream;
   const { stored, ranges, gaps } = plan;
+  const reset = new Set((o.resetTopics ?? []).filter((t) => stream.topics.includes(t)));
+  /** The offsets and last records to store: the stored ones, a reset topic's dropped, then this run's. */
+  const bookkeeping = (positions: Iterable<PartitionPosition>, lastRecords: ReadonlyMap<string, { topic: string; partition: number; identity: string }>) => {
+    const offsets: Offsets = structuredClone(stored);
+    const identities: Offsets = structuredClone(plan.identities);
+    for (const t of reset) {
+      delete offsets[t];
+      delete identities[t];
+    }
+    for (const p of positions) (offsets[p.topic] ??= {})[String(p.partition)] = p.nextOffset.toString();
+    for (const r of lastRecords.values()) (identities[r.topic] ??= {})[String(r.partition)] = r.identity;
+    return {
+      offsets,
+      summary: {
+        [KAFKA_OFFSETS_PROPERTY]: JSON.stringify(offsets),
+        [KAFKA_LAST_RECORDS_PROPERTY]: JSON.stringify(identities),
+        ...(reset.size > 0 ? { [KAFKA_RESETS_PROPERTY]: JSON.stringify([...reset]) } : {}),
+      },
+    };
+  };
   const lag = Object.fromEntries(ranges.map((r) => [partitionKey(r), (r.endOffset - r.nextOffset).toString()]));
   const pending = ranges.filter((r) => r.endOffset > r.nextOffset);
   const base = { bytes: 0, files: 0, lag, ...(Object.keys(gaps).length > 0 ? { gaps } : {}) };
   if (o.dryRun === true || pending.length === 0) {
     const nothing = { ...base, consumed: 0, written: 0, errored: 0, filtered: 0, deduplicated: 0 };
-    if (o.dryRun !== true && Object.keys(gaps).length > 0) {
-      // An accepted gap with nothing after it: still record the gap and the offsets past it, or
-      // the next run would find the same gap and stop again.
-      const offsets: Offsets = structuredClone(stored);
-      for (const r of ranges) (offsets[r.topic] ??= {})[String(r.partition)] = r.nextOffset.toString();
+    if (o.dryRun !== true && (Object.keys(gaps).length > 0 || reset.size > 0)) {
+      // An accepted gap (or a reset) with nothing after it: still record the offsets past it, or
+      // the next run would find the same gap (or the other topic's offsets) and stop again.
+      const { offsets, summary } = bookkeeping(ranges, new Map());
       const result = await table.commit({
         operation: 'append',
-        summary: { [KAFKA_OFFSETS_PROPERTY]: JSON.stringify(offsets), [KAFKA_GAPS_PROPERTY]: JSON.stringify(gaps), 'mwlake.job-name': config.jobName },
+        summary: { ...summary, ...(Object.keys(gaps).length > 0 ? { [KAFKA_GAPS_PROPERTY]: JSON.stringify(gaps) } : {}), 'mwlake.job-name': config.jobName },
         requireCurrentSnapshotId: plan.base,
       });
       logger.info({ snapshotId: result.snapshot.snapshotId.toString(), gaps }, 'drain: recorded an accepted gap; nothing to read after it');
@@ -225,6 +291,7 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
   const stager = await EventStager.open({ table, schema: EVENT_KINDS[stream.kind].schema, targetFileSizeBytes: config.maintenance.targetFileSizeBytes, maxEventBytes: config.drain.maxMessageBytes, encoder: config.drain.parquetEncoder, ...(o.afterChunkWritten === undefined ? {} : { afterChunkWritten: o.afterChunkWritten }) });
   const sorter = new MessageSorter(stager, { jobName: config.jobName, maxMessageBytes: config.drain.maxMessageBytes });
   const positions = new Map<string, PartitionPosition>(ranges.map((r) => [partitionKey(r), { topic: r.topic, partition: r.partition, nextOffset: r.nextOffset }]));
+  const lastRecords = new Map<string, { topic: string; partition: number; identity: string }>();
   // Read under a group of this run only: the member of a killed run lingers in its group until the
   // session times out, and must not block the rerun. The job's group gets the offsets after the
   // commit, for monitoring; the lease already keeps runs of one job apart.
@@ -244,6 +311,8 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
       const outcomes = await prepared;
       for (const [i, m] of batch.messages.entries()) await sorter.accept(m, outcomes[i]!);
       positions.set(partitionKey(batch), { topic: batch.topic, partition: batch.partition, nextOffset: batch.nextOffset });
+      const last = batch.messages.at(-1);
+      if (last !== undefined) lastRecords.set(partitionKey(batch), { topic: batch.topic, partition: batch.partition, identity: recordIdentity(last) });
       if (o.onProgress !== undefined) {
         const left = Object.fromEntries(ranges.map((r) => [partitionKey(r), r.endOffset - (positions.get(partitionKey(r))?.nextOffset ?? r.nextOffset)]));
         o.onProgress({ events: c.consumed, bytes: c.bytes, total: Number(pending.reduce((n, r) => n + (r.endOffset - r.nextOffset), 0n)), lag: left });
@@ -270,13 +339,12 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
     if (sorter.errors.length > 0) await produceErrors(config, logger, sorter.errors);
     await o.beforeCommit?.();
 
-    const offsets: Offsets = structuredClone(stored);
-    for (const p of positions.values()) (offsets[p.topic] ??= {})[String(p.partition)] = p.nextOffset.toString();
+    const { offsets, summary } = bookkeeping(positions.values(), lastRecords);
     const result = await table.commit({
       operation: 'append',
       addDataFiles: files,
       summary: {
-        [KAFKA_OFFSETS_PROPERTY]: JSON.stringify(offsets),
+        ...summary,
         ...(Object.keys(gaps).length > 0 ? { [KAFKA_GAPS_PROPERTY]: JSON.stringify(gaps) } : {}),
         ...sorter.summary('mwlake.drain'),
         'mwlake.job-name': config.jobName,

@@ -64,9 +64,16 @@ async function produce(job: Job, events: number, seed: number, extra: string[] =
   assert.equal(r.code, 0, r.err);
 }
 
-async function drain(job: Job, o: { overrides?: ConfigOverrides; allowGap?: boolean; beforeCommit?: () => Promise<void> } = {}) {
+async function drain(job: Job, o: { overrides?: ConfigOverrides; allowGap?: boolean; resetTopics?: string[]; beforeCommit?: () => Promise<void> } = {}) {
   const config = await loadConfig(undefined, job.env, o.overrides ?? {});
-  return runDrain({ config, warehouse: warehouseOf(config, silentLogger()), logger: silentLogger(), ...(o.allowGap === true ? { allowGap: true } : {}), ...(o.beforeCommit === undefined ? {} : { beforeCommit: o.beforeCommit }) });
+  return runDrain({
+    config,
+    warehouse: warehouseOf(config, silentLogger()),
+    logger: silentLogger(),
+    ...(o.allowGap === true ? { allowGap: true } : {}),
+    ...(o.resetTopics === undefined ? {} : { resetTopics: o.resetTopics }),
+    ...(o.beforeCommit === undefined ? {} : { beforeCommit: o.beforeCommit }),
+  });
 }
 
 /** Rows of the events table, and how many distinct Kafka coordinates they have. */
@@ -148,6 +155,47 @@ test("topics whose batches the broker stores as zstd, lz4 or gzip drain like sna
     assert.equal(r.errored, 0, codec);
     assert.equal((await tableCounts(job)).rows, r.written, codec);
   }
+});
+
+test('a topic deleted and recreated is noticed, grown past the stored offsets or not; --reset-offsets reads it from its start', { timeout: 300_000 }, async () => {
+  const job = newJob();
+  const [topic, other] = job.topics as [string, string];
+  const lines = async (seed: number, events: number): Promise<Buffer[]> => {
+    const file = join(dir, `${job.stream}-${seed}.jsonl`);
+    assert.equal((await cli(job, 'gen', '--seed', String(seed), '--events', String(events), '--start', '2026-11-01', '--wikis', 'enwiki', '--bad-fraction', '0', '--stream', job.stream, '--out', file)).code, 0);
+    return (await readFile(file, 'utf8')).split('\n').filter((l) => l !== '').map((l) => Buffer.from(l));
+  };
+  const recreate = async (values: Buffer[]): Promise<void> => {
+    await withAdmin(async (a) => {
+      await a.deleteTopics([topic]);
+      // Deletion settles asynchronously: create once the old topic is gone.
+      for (;;) {
+        const gone = await a.listPartitions([topic]).then(() => false, () => true);
+        if (gone && (await a.createTopic({ topic, partitions: 1 }))) break;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    });
+    await produceRecords(values.map((value) => ({ topic, key: null, value })));
+  };
+  await withAdmin(async (a) => {
+    for (const t of job.topics) await a.createTopic({ topic: t, partitions: 1 });
+  });
+  await produceRecords((await lines(21, 5)).map((value) => ({ topic, key: null, value })));
+  assert.equal((await drain(job)).consumed, 5);
+
+  // The new topic already holds more records than the old one did: its offsets alone look fine.
+  await recreate(await lines(22, 8));
+  await assert.rejects(drain(job), (e: unknown) => e instanceof JobError && e.code === 'DATA' && new RegExp(`${topic}:0 \\(offset 4: .*not the ones this job read there.*--reset-offsets ${topic}`).test(e.message));
+  await assert.rejects(drain(job, { resetTopics: [other, 'no.such.topic'] } as never), /--reset-offsets names no\.such\.topic/);
+  const reset = await drain(job, { resetTopics: [topic] });
+  assert.equal(reset.consumed, 8, 'the new topic from its start');
+  assert.equal((await drain(job)).consumed, 0);
+  assert.equal((await tableCounts(job)).rows, 13);
+
+  // A shorter new topic: its end is below the stored offset.
+  await recreate(await lines(23, 2));
+  await assert.rejects(drain(job), (e: unknown) => e instanceof JobError && e.code === 'DATA' && e.message.includes(`beyond its end offset 2`) && e.message.includes(`--reset-offsets ${topic}`));
+  assert.equal((await drain(job, { resetTopics: [topic] })).consumed, 2);
 });
 
 test('a commit of unknown outcome keeps the files its version references, and the rerun reads nothing twice', { timeout: 300_000 }, async () => {

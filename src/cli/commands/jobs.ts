@@ -127,16 +127,18 @@ export const registerJobs: RegisterCommand = (program, context) => {
     .option('--max-events <n>', 'stop after about this many events', count('--max-events'))
     .option('--max-bytes <n>', 'stop after about this many bytes', count('--max-bytes'))
     .option('--allow-gap', 'accept events lost to retention (recorded in the snapshot summary)')
+    .option('--reset-offsets <topics>', 'read these topics from their start, ignoring their stored offsets: after a topic was deleted and recreated (recorded in the snapshot summary)')
     .option('--from <iso-time>', 'replay: re-read the messages Kafka stamped from this time (with --to)')
     .option('--to <iso-time>', 'replay: up to this time, exclusive')
     .option('--force', 'replay: replace the rows the table already holds in the window instead of skipping them')
     .option('--only-stream <stream>', `replay: only this stream, ${[...REPLAY_STREAMS.keys()].join(' or ')} (default: every stream the job drains)`)
     .option('--json', 'print the result as JSON even on a terminal')
-    .action(async (flags: CommonFlags & { maxEvents?: number; maxBytes?: number; allowGap?: boolean; from?: string; to?: string; force?: boolean; onlyStream?: string; json?: boolean }) => {
+    .action(async (flags: CommonFlags & { maxEvents?: number; maxBytes?: number; allowGap?: boolean; resetOffsets?: string; from?: string; to?: string; force?: boolean; onlyStream?: string; json?: boolean }) => {
       const c = await config(flags, context, { createWarehouse: true });
       if (flags.from !== undefined || flags.to !== undefined) {
         const [fromMs, toMs] = [Date.parse(flags.from ?? ''), Date.parse(flags.to ?? '')];
         if (Number.isNaN(fromMs) || Number.isNaN(toMs)) throw new JobError('USAGE', `a replay needs --from and --to as ISO times, found ${JSON.stringify(flags.from)} and ${JSON.stringify(flags.to)}`);
+        if (flags.resetOffsets !== undefined) throw new JobError('USAGE', '--reset-offsets applies to a drain, not a replay');
         const only = replayStream(flags.onlyStream, c);
         const { runReplay } = await steps.replay();
         const result = await withLease(c, context, 'drain', () =>
@@ -150,7 +152,8 @@ export const registerJobs: RegisterCommand = (program, context) => {
       const { runDrain } = await steps.drain();
       const hooks = await progressHooks(context);
       const result = await withLease(c, context, 'drain', () =>
-        runDrain({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), allowGap: flags.allowGap === true, dryRun: flags.dryRun === true, onProgress: hooks.drain }),
+        runDrain({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), allowGap: flags.allowGap === true, dryRun: flags.dryRun === true, onProgress: hooks.drain,
+          ...(flags.resetOffsets === undefined ? {} : { resetTopics: flags.resetOffsets.split(',').map((t) => t.trim()).filter((t) => t !== '') }) }),
       flags.dryRun === true).finally(hooks.end);
       // A person at a terminal gets a summary; pipes, cron and Airflow get one JSON line.
       if ((context.stdout as { isTTY?: boolean }).isTTY === true && flags.json !== true) context.stdout.write((await steps.summaries()).drainSummary(result));
