@@ -210,6 +210,11 @@ export class KafkaAdmin {
       .sort(byTopicPartition);
   }
 
+  /** Deletes consumer groups that have no members (with their committed offsets). */
+  async deleteGroups(groupIds: readonly string[]): Promise<void> {
+    await this.call(`deleting groups ${groupIds.join(', ')}`, () => this.admin.deleteGroups([...groupIds]));
+  }
+
   /** The classic group state: Empty or Dead when no consumer is a member, else Stable, PreparingRebalance, ... */
   async fetchGroupState(groupId: string): Promise<string> {
     const groups = await this.call(`describing group ${groupId}`, () => this.admin.describeGroups([groupId]));

@@ -21,6 +21,8 @@ import {
 export interface BoundedSourceOptions extends KafkaClientOptions {
   /** The consumer group the read joins; no other consumer may be a member while it runs. */
   readonly groupId: string;
+  /** A group made for this read alone: deleted on close, so runs leave no groups on the broker. */
+  readonly deleteGroupOnClose?: boolean;
   readonly ranges: readonly PartitionRange[];
   /**
    * Key + value bytes queued for the caller (including the batch it holds) before fetching stops
@@ -225,6 +227,8 @@ class KafkajsBoundedSource implements BoundedSource {
       const consumer = this.consumer;
       this.closing = (async () => {
         await consumer?.disconnect().catch(() => {});
+        // Best effort: a group left behind costs the broker a little, never correctness.
+        if (this.options.deleteGroupOnClose === true) await this.admin.deleteGroups([this.options.groupId]).catch(() => {});
         await this.admin.close().catch(() => {});
       })();
     }

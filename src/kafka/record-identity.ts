@@ -41,7 +41,7 @@ export async function mismatchedIdentities(options: Omit<BoundedSourceOptions, '
   });
   const wanted = new Map(checks.map((c) => [partitionKey(c), c]));
   const found = new Map<string, string>();
-  const source = await openBoundedSource({ ...options, groupId: `${options.groupId}.check-${randomUUID().slice(0, 8)}`, ranges });
+  const source = await openBoundedSource({ ...options, groupId: `${options.groupId}.check-${randomUUID().slice(0, 8)}`, deleteGroupOnClose: true, ranges });
   try {
     for await (const batch of source) {
       for (const m of batch.messages) if (m.offset === identityOffset(wanted.get(partitionKey(m))!.identity)) found.set(partitionKey(m), recordIdentity(m));

@@ -296,7 +296,7 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
   // session times out, and must not block the rerun. The job's group gets the offsets after the
   // commit, for monitoring; the lease already keeps runs of one job apart.
   const readerGroup = `${config.kafka.groupId}.run-${randomUUID().slice(0, 8)}`;
-  const source = await openBoundedSource({ ...kafkaOptions(config, logger), groupId: readerGroup, ranges: pending });
+  const source = await openBoundedSource({ ...kafkaOptions(config, logger), groupId: readerGroup, deleteGroupOnClose: true, ranges: pending });
   const c = sorter.counts;
   const pool = new PreparePool(stream.workers, config.drain.maxMessageBytes, stream.kind);
   let committed = false;

@@ -183,7 +183,7 @@ async function replayStream(o: ReplayOptions, stream: StreamReplay | undefined):
   if (o.force !== true) sorter.markSeen(held.ids);
   let skippedHeld = 0;
   let committed = false;
-  const source = await openBoundedSource({ ...kafkaOptions(config, logger), groupId: `${config.kafka.groupId}.replay-${randomUUID().slice(0, 8)}`, ranges });
+  const source = await openBoundedSource({ ...kafkaOptions(config, logger), groupId: `${config.kafka.groupId}.replay-${randomUUID().slice(0, 8)}`, deleteGroupOnClose: true, ranges });
   try {
     for await (const batch of source) {
       for (const m of batch.messages) {

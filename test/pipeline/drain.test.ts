@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
+import kafkajs from 'kafkajs';
 import { runCli } from '../../src/cli/main.js';
 import { CommitStateUnknownError, JobError, OffsetOutOfRangeError } from '../../src/core/errors.js';
 import { LocalStorage, fileLocation } from '../../src/core/storage.js';
@@ -151,7 +152,8 @@ test("topics whose batches the broker stores as zstd, lz4 or gzip drain like sna
     });
     await produce(job, 60, 11);
     const r = await drain(job);
-    assert.equal(r.consumed, 60, codec);
+    const ends = await withAdmin((a) => a.fetchEndOffsets(job.topics));
+    assert.equal(r.consumed, 60, `${codec}: ${JSON.stringify({ lag: r.lag, offsets: r.offsets, ends: ends.map((e) => `${e.topic}:${e.partition}@${e.offset}`) })}`);
     assert.equal(r.errored, 0, codec);
     assert.equal((await tableCounts(job)).rows, r.written, codec);
   }
@@ -196,6 +198,16 @@ test('a topic deleted and recreated is noticed, grown past the stored offsets or
   await recreate(await lines(23, 2));
   await assert.rejects(drain(job), (e: unknown) => e instanceof JobError && e.code === 'DATA' && e.message.includes(`beyond its end offset 2`) && e.message.includes(`--reset-offsets ${topic}`));
   assert.equal((await drain(job, { resetTopics: [topic] })).consumed, 2);
+
+  // The groups made for one read (the drain's, the check's) are gone; the job's own group stays.
+  const client = new kafkajs.Kafka({ brokers: [...KAFKA_BROKERS], logLevel: kafkajs.logLevel.NOTHING }).admin();
+  await client.connect();
+  try {
+    const groups = (await client.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(`mwlake-${String(job.env['MWLAKE_JOB_NAME'])}`));
+    assert.deepEqual(groups, [`mwlake-${String(job.env['MWLAKE_JOB_NAME'])}`]);
+  } finally {
+    await client.disconnect();
+  }
 });
 
 test('a commit of unknown outcome keeps the files its version references, and the rerun reads nothing twice', { timeout: 300_000 }, async () => {
