@@ -1,21 +1,21 @@
 // Connection options for every Kafka client mwlake creates, the one place kafkajs is configured
-// (snappy codec, logging into pino, timeouts, SASL and TLS), and the mapping of kafkajs errors to
+// (codecs, logging into pino, timeouts, SASL and TLS), and the mapping of kafkajs errors to
 // JobError. Imports core and kafkajs only; knows nothing of events or tables.
 
 import type { ConnectionOptions } from 'node:tls';
 import kafkajs from 'kafkajs';
-import SnappyCodec from 'kafkajs-snappy';
 import type { KafkaConfig, LogEntry, SASLOptions, logLevel as KafkajsLogLevel } from 'kafkajs';
 import { ConfigError, JobError, type ErrorCode } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
+import { lz4Codec, snappyCodec, zstdCodec } from './codecs.js';
 
 const { Kafka, CompressionCodecs, CompressionTypes, logLevel } = kafkajs;
 
-// kafkajs ships gzip only; Wikimedia producers write snappy (reference/wikimedia-notes.md §2), so
-// the codec is registered once, when this module is first imported, for every client. zstd and
-// lz4 batches fail the read as bad data (exit 65), loudly: a JS zstd codec read short in rare
-// runs of its test, and a codec must never be allowed to lose records quietly.
-CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec;
+// kafkajs ships gzip only: the others are registered once, when this module is first imported,
+// for every client (codecs.ts).
+CompressionCodecs[CompressionTypes.Snappy] = snappyCodec;
+CompressionCodecs[CompressionTypes.ZSTD] = zstdCodec;
+CompressionCodecs[CompressionTypes.LZ4] = lz4Codec;
 
 export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
 

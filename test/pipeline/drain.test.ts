@@ -29,6 +29,13 @@ import { warehouseOf } from '../../src/pipeline/warehouse.js';
 import { createTestTopic, KAFKA_BROKERS, messagesOf, produceRecords, rangesToEnd, readBounded, requireBroker, uniqueName, withAdmin } from '../helpers/kafka.js';
 import { clone, realEvents } from '../events/helpers.js';
 
+/**
+ * Generated events carry their November timestamps: on a topic with the default retention the
+ * test broker's retention pass (every 5 s) may delete them before a drain, which then rightly
+ * starts a new partition at its log start and reads fewer than were produced.
+ */
+const KEEP_FOREVER = { 'retention.ms': '-1' };
+
 let dir: string;
 before(async () => {
   await requireBroker();
@@ -143,22 +150,19 @@ test('a crash before the commit leaves the table as it was, and the rerun replay
   assert.equal(new Set(errors.map((e) => (JSON.parse(e) as { meta: { id: string } }).meta.id)).size, replay.errored);
 });
 
-test('a topic the broker stores as gzip drains like a snappy one; zstd and lz4 fail the drain as bad data, committing nothing', { timeout: 300_000 }, async () => {
-  for (const codec of ['gzip', 'zstd', 'lz4']) {
+test("topics whose batches the broker stores as zstd, lz4 or gzip drain like snappy ones", { timeout: 300_000 }, async () => {
+  for (const codec of ['zstd', 'lz4', 'gzip']) {
     const job = newJob();
     // The broker recompresses what the snappy producer sends to the topic's own codec.
     await withAdmin(async (a) => {
-      for (const topic of job.topics) await a.createTopic({ topic, partitions: 2, configs: { 'compression.type': codec } });
+      for (const topic of job.topics) await a.createTopic({ topic, partitions: 2, configs: { 'compression.type': codec, ...KEEP_FOREVER } });
     });
     await produce(job, 60, 11);
-    if (codec === 'gzip') {
-      const r = await drain(job);
-      assert.equal(r.consumed, 60, codec);
-      assert.equal((await tableCounts(job)).rows, r.written, codec);
-      continue;
-    }
-    await assert.rejects(drain(job), (e: unknown) => e instanceof JobError && e.code === 'DATA' && !e.retryable && /not implemented/i.test(e.message), codec);
-    assert.deepEqual(await tableCounts(job), { rows: 0, distinct: 0, snapshots: 0 }, codec);
+    const r = await drain(job);
+    const ends = await withAdmin((a) => a.fetchEndOffsets(job.topics));
+    assert.equal(r.consumed, 60, `${codec}: ${JSON.stringify({ lag: r.lag, offsets: r.offsets, ends: ends.map((e) => `${e.topic}:${e.partition}@${e.offset}`) })}`);
+    assert.equal(r.errored, 0, codec);
+    assert.equal((await tableCounts(job)).rows, r.written, codec);
   }
 });
 
@@ -176,14 +180,14 @@ test('a topic deleted and recreated is noticed, grown past the stored offsets or
       // Deletion settles asynchronously: create once the old topic is gone.
       for (;;) {
         const gone = await a.listPartitions([topic]).then(() => false, () => true);
-        if (gone && (await a.createTopic({ topic, partitions: 1 }))) break;
+        if (gone && (await a.createTopic({ topic, partitions: 1, configs: KEEP_FOREVER }))) break;
         await new Promise((resolve) => setImmediate(resolve));
       }
     });
     await produceRecords(values.map((value) => ({ topic, key: null, value })));
   };
   await withAdmin(async (a) => {
-    for (const t of job.topics) await a.createTopic({ topic: t, partitions: 1 });
+    for (const t of job.topics) await a.createTopic({ topic: t, partitions: 1, configs: KEEP_FOREVER });
   });
   await produceRecords((await lines(21, 5)).map((value) => ({ topic, key: null, value })));
   assert.equal((await drain(job)).consumed, 5);
