@@ -5,22 +5,12 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { duckDbMemory, loadConfig, DEFAULT_TOPICS } from '../src/pipeline/config.js';
 import { repoRoot } from './helpers/python.js';
-
-/** Runs `body` in a fresh temp folder, removed afterwards whatever happens. */
-async function inTempDir(prefix: string, body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  try {
-    await body(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+import { inTempDir } from './helpers/temp-dir.js';
 
 test('jobs/page_content_change.yaml loads; env and flags override it; job_name is required', async () => {
   const file = join(repoRoot, 'jobs', 'page_content_change.yaml');

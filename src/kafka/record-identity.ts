@@ -3,8 +3,7 @@
 // The drain keeps the identity of the last record it read per partition and, next run, reads the
 // record at that offset again to compare.
 
-import { createHash } from 'node:crypto';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { openBoundedSource, type BoundedSourceOptions } from './kafkajs-source.js';
 import { partitionKey, type KafkaMessage } from './source.js';
 
@@ -33,7 +32,7 @@ export interface IdentityCheck {
  * The checks whose record is not the one read then, each with what sits there now. A record
  * gone since (compacted, or an aborted transaction's) cannot be compared and passes.
  */
-export async function mismatchedIdentities(options: Omit<BoundedSourceOptions, 'ranges' | 'groupId'> & { readonly groupId: string }, checks: readonly IdentityCheck[]): Promise<{ check: IdentityCheck; found: string }[]> {
+export async function mismatchedIdentities(options: Omit<BoundedSourceOptions, 'ranges'>, checks: readonly IdentityCheck[]): Promise<{ check: IdentityCheck; found: string }[]> {
   if (checks.length === 0) return [];
   const ranges = checks.map((c) => {
     const offset = identityOffset(c.identity)!;

@@ -4,14 +4,14 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { findCompressionTools } from '../../src/dumps/compress.js';
 import { runIncrementalDump } from '../../src/dumps/incr-run.js';
 import { MemoryDumpSource } from '../../src/dumps/memory-source.js';
 import type { DumpRevisionRow } from '../../src/dumps/records.js';
+import { inTempDir } from '../helpers/temp-dir.js';
 import { assertValidExport, decompressFile, GENERATOR_VERSION, TEST_SITE } from './helpers.js';
 
 const tools = findCompressionTools();
@@ -56,8 +56,7 @@ function range(from: number, to: number): number[] {
 }
 
 test('consecutive days hold the revisions between the previous and the current maxrevid, with the legacy files', async () => {
-  const root = await mkdtemp(join(tmpdir(), 'mwlake-incr-'));
-  try {
+  await inTempDir('mwlake-incr-', async (root) => {
     const source = new MemoryDumpSource({ testwiki: rows() });
     const run = (date: string) => runIncrementalDump({ dumpsRoot: root, wikiId: 'testwiki', date, source, site: TEST_SITE, generatorVersion: GENERATOR_VERSION, tools });
 
@@ -95,14 +94,11 @@ test('consecutive days hold the revisions between the previous and the current m
           `${await md5(`testwiki-${date}-pages-meta-hist-incr.xml.bz2`)} *testwiki-${date}-pages-meta-hist-incr.xml.bz2`,
       );
     }
-  } finally {
-    await rm(root, { recursive: true, force: true });
-  }
+  });
 });
 
 test('the range starts at the newest completed earlier run, skipping runs without status done', async () => {
-  const root = await mkdtemp(join(tmpdir(), 'mwlake-incr-prev-'));
-  try {
+  await inTempDir('mwlake-incr-prev-', async (root) => {
     const source = new MemoryDumpSource({ testwiki: rows() });
     const run = (date: string) => runIncrementalDump({ dumpsRoot: root, wikiId: 'testwiki', date, source, site: TEST_SITE, generatorVersion: GENERATOR_VERSION, tools });
     await run('20240731');
@@ -119,27 +115,21 @@ test('the range starts at the newest completed earlier run, skipping runs withou
     const after = await run('20240804');
     assert.deepEqual([after.afterRevisionId, after.maxRevisionId], [33, 40]);
     assert.deepEqual(revisionIds(decompressFile(join(root, 'other', 'incr', 'testwiki', '20240804', 'testwiki-20240804-pages-meta-hist-incr.xml.bz2'))), range(34, 40));
-  } finally {
-    await rm(root, { recursive: true, force: true });
-  }
+  });
 });
 
 test('a delay moves the maxrevid cutoff back from 00:00 UTC', async () => {
-  const root = await mkdtemp(join(tmpdir(), 'mwlake-incr-delay-'));
-  try {
+  await inTempDir('mwlake-incr-delay-', async (root) => {
     const source = new MemoryDumpSource({ testwiki: rows() });
     // Revisions of each day are at 00:00 … 09:00; a 20 h delay ends the range at 04:00 (exclusive) of the day before,
     // and starts it after the previous day's 04:00 maxrevid (ids 1..4 of July 30, 11..14 of July 31).
     const result = await runIncrementalDump({ dumpsRoot: root, wikiId: 'testwiki', date: '20240801', source, site: TEST_SITE, generatorVersion: GENERATOR_VERSION, tools, delaySeconds: 20 * 3600 });
     assert.deepEqual([result.afterRevisionId, result.maxRevisionId], [4, 14]);
-  } finally {
-    await rm(root, { recursive: true, force: true });
-  }
+  });
 });
 
 test('maxrevid is the newest revision by time, so an imported revision (old time, new id) pulls no later day in', async () => {
-  const root = await mkdtemp(join(tmpdir(), 'mwlake-incr-import-'));
-  try {
+  await inTempDir('mwlake-incr-import-', async (root) => {
     // Days July 30..August 2 hold ids 1..40; id 41 was imported on August 2 with a 2010 timestamp.
     const imported = { ...rows()[0]!, pageId: 60, pageTitle: 'Page_60', revisionId: 41, revisionParentId: null, revisionTimestampMs: Date.UTC(2010, 0, 1) };
     const source = new MemoryDumpSource({ testwiki: [...rows(), imported] });
@@ -149,14 +139,11 @@ test('maxrevid is the newest revision by time, so an imported revision (old time
     assert.deepEqual(revisionIds(decompressFile(join(root, 'other', 'incr', 'testwiki', '20240801', 'testwiki-20240801-pages-meta-hist-incr.xml.bz2'))), range(11, 20));
     const second = await run('20240802');
     assert.deepEqual([second.afterRevisionId, second.maxRevisionId], [20, 30]);
-  } finally {
-    await rm(root, { recursive: true, force: true });
-  }
+  });
 });
 
 test('stubs state the size of a body whose event left content_size out', async () => {
-  const root = await mkdtemp(join(tmpdir(), 'mwlake-incr-size-'));
-  try {
+  await inTempDir('mwlake-incr-size-', async (root) => {
     const unstated = rows().map((row) => ({ ...row, slots: row.slots.map((slot) => ({ ...slot, contentBody: `wörd ${row.revisionId}`, contentSizeBytes: null })) }));
     const source = new MemoryDumpSource({ testwiki: unstated });
     const result = await runIncrementalDump({ dumpsRoot: root, wikiId: 'testwiki', date: '20240801', source, site: TEST_SITE, generatorVersion: GENERATOR_VERSION, tools });
@@ -166,7 +153,5 @@ test('stubs state the size of a body whose event left content_size out', async (
     assert.equal(sizes(stubs).length, 9, 'revisions 11..20 but 17, whose text is hidden');
     assert.deepEqual(sizes(stubs), sizes(pages));
     assert.ok(sizes(stubs).every((n) => n === Buffer.byteLength('wörd 11')), sizes(stubs).join(','));
-  } finally {
-    await rm(root, { recursive: true, force: true });
-  }
+  });
 });
