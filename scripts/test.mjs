@@ -29,6 +29,17 @@ function must(command, args, what) {
 must('npx', ['tsc', '-p', 'tsconfig.json'], 'build (tsc)');
 if (process.env.MWLAKE_SKIP_SETUP !== '1') must('bash', ['scripts/setup.sh'], 'setup (scripts/setup.sh)');
 
+// Checked before the broker starts, so this exit leaves none running.
+const targets = process.argv.slice(2).map((arg) => {
+  const rel = relative(root, arg.replace(/\.ts$/, '.js'));
+  const target = rel.startsWith('dist/') ? rel : join('dist', rel);
+  if (!existsSync(target)) {
+    console.error(`test: ${arg} has no compiled counterpart ${target}`);
+    process.exit(64);
+  }
+  return target;
+});
+
 let startedBroker = false;
 const env = { ...process.env };
 if (!env.KAFKA_BROKERS) {
@@ -39,15 +50,8 @@ if (!env.KAFKA_BROKERS) {
   env.KAFKA_BROKERS = `127.0.0.1:${env.MWLAKE_KAFKA_PORT ?? '9092'}`;
 }
 
-const targets = process.argv.slice(2).map((arg) => {
-  const rel = relative(root, arg.replace(/\.ts$/, '.js'));
-  const target = rel.startsWith('dist/') ? rel : join('dist', rel);
-  if (!existsSync(target)) {
-    console.error(`test: ${arg} has no compiled counterpart ${target}`);
-    process.exit(64);
-  }
-  return target;
-});
+// Ctrl-C reaches the test runner too; ignoring it here lets the finally stop our broker.
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => {});
 
 let status;
 try {
