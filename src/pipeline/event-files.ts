@@ -5,10 +5,12 @@
 // work and memory stays flat however many events a run drains. Files roll at the target size.
 
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
+import { storageError } from '../core/errors.js';
 import { makeDirectory } from '../core/make-directory.js';
 import { createOwnedTempDir, removedOnInterrupt } from '../core/owned-temp-dir.js';
 import { localPathOf } from '../core/storage.js';
@@ -102,14 +104,19 @@ export class EventStager {
     let chunk = this.open.get(key);
     if (chunk === undefined) {
       const path = join(this.dir, `${this.all.length}.jsonl`);
-      chunk = { path, tuple, stream: createWriteStream(path), bytes: 0 };
+      const stream = createWriteStream(path);
+      // Without a listener a failed open or write (ENOSPC, a removed folder) would crash the process.
+      stream.on('error', (error) => (this.failure ??= storageError('staging events', path, error)));
+      chunk = { path, tuple, stream, bytes: 0 };
       this.open.set(key, chunk);
       this.all.push(chunk);
     }
     this.rows++;
     chunk.bytes += line.byteLength;
     const c = chunk;
-    if (!c.stream.write(line)) await new Promise<void>((resolve) => c.stream.once('drain', () => resolve()));
+    // once() settles on 'error' too (a failed stream never drains); the listener has kept the error.
+    if (!c.stream.write(line)) await once(c.stream, 'drain').catch(() => {});
+    if (this.failure !== undefined) throw this.failure;
     if (c.bytes >= (this.o.chunkBytes ?? DEFAULT_CHUNK_BYTES)) {
       this.open.delete(key);
       // At most one chunk encodes while the next one stages: wait for the previous one first.
@@ -129,7 +136,7 @@ export class EventStager {
         await rm(chunk.path, { force: true });
         await this.o.afterChunkWritten?.();
       } catch (error) {
-        this.failure = error;
+        this.failure ??= error;
       }
     });
   }

@@ -76,3 +76,16 @@ test('a failed encoding surfaces from add or finish, and close({ discard }) remo
   const left = await readdir(join(dir, 'w', 'events', `bad${n - 1}`, 'data'), { recursive: true }).catch(() => [] as string[]);
   assert.deepEqual(left.filter((f) => f.endsWith('.parquet')), []);
 });
+
+test('a staging file that cannot be written fails add or finish with its error, not the process', async () => {
+  const table = await warehouseAt(join(dir, 'w')).createTable('events', `gone${n++}`, { schema: EVENTS_SCHEMA, spec: EVENTS_SPEC });
+  const stager = await EventStager.open({ table, targetFileSizeBytes: 256 << 20, chunkBytes: 64 << 10 });
+  // As when a tmp cleaner removes the staging folder mid-run: opening its files fails.
+  await rm((stager as unknown as { dir: string }).dir, { recursive: true, force: true });
+  const coordinates = (i: number) => ({ topic: 'eqiad.t', partition: 0, offset: BigInt(i), timestampMs: 0 });
+  await assert.rejects(async () => {
+    for (const [i, e] of events.entries()) await stager.add(e, coordinates(i));
+    await stager.finish();
+  }, /staging events failed.*0\.jsonl/);
+  await stager.close({ discard: true });
+});
