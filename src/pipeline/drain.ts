@@ -20,7 +20,7 @@ import { KafkaProducer } from '../kafka/producer.js';
 import { identityOffset, mismatchedIdentities, recordIdentity, type IdentityCheck } from '../kafka/record-identity.js';
 import { partitionKey, type KafkaBatch, type PartitionPosition, type PartitionRange } from '../kafka/source.js';
 import { eventStreams, eventTableOf, type JobConfig } from './config.js';
-import { MessageSorter } from './message-sorter.js';
+import { MessageSorter, type ErrorRecord } from './message-sorter.js';
 import { PreparePool } from './prepare-pool.js';
 import { EventStager } from './event-files.js';
 
@@ -38,7 +38,12 @@ export interface DrainOptions {
   readonly afterChunkWritten?: () => Promise<void> | void;
   /** Test hook: runs after the error events are produced and before the table commit. */
   readonly beforeCommit?: () => Promise<void> | void;
+  /** Error-event bytes held before they are produced mid-run (default ERROR_BATCH_BYTES). */
+  readonly errorBatchBytes?: number;
 }
+
+/** Error events are produced once this much is held, so a stream of bad events cannot exhaust memory. */
+export const ERROR_BATCH_BYTES = 32 << 20;
 
 export interface DrainResult {
   readonly consumed: number;
@@ -197,7 +202,7 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
   const mainResult = await drainStream(o, streams[0]!, plans[0]!);
   if (streams.length === 1) return mainResult;
   // Progress and test hooks stay the main stream's.
-  const { onProgress: _p, afterChunkWritten: _a, beforeCommit: _b, ...plain } = o;
+  const { onProgress: _p, afterChunkWritten: _a, beforeCommit: _b, errorBatchBytes: _e, ...plain } = o;
   const later = await replan(o, streams[1]!, plans[1]!);
   return { ...mainResult, visibility: await drainStream(plain, streams[1]!, later) };
 }
@@ -298,6 +303,8 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
   const readerGroup = `${config.kafka.groupId}.run-${randomUUID().slice(0, 8)}`;
   const source = await openBoundedSource({ ...kafkaOptions(config, logger), groupId: readerGroup, deleteGroupOnClose: true, ranges: pending });
   const c = sorter.counts;
+  const errorSink = new ErrorSink(config, logger);
+  const errorBatchBytes = o.errorBatchBytes ?? ERROR_BATCH_BYTES;
   const pool = new PreparePool(stream.workers, config.drain.maxMessageBytes, stream.kind);
   let committed = false;
   try {
@@ -310,6 +317,8 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
       const { batch, prepared } = inFlight.shift()!;
       const outcomes = await prepared;
       for (const [i, m] of batch.messages.entries()) await sorter.accept(m, outcomes[i]!);
+      // At least once, as at the end: a run that fails later produces these again, with the same ids.
+      if (sorter.pendingErrorBytes >= errorBatchBytes) await errorSink.send(sorter.takeErrors());
       positions.set(partitionKey(batch), { topic: batch.topic, partition: batch.partition, nextOffset: batch.nextOffset });
       const last = batch.messages.at(-1);
       if (last !== undefined) lastRecords.set(partitionKey(batch), { topic: batch.topic, partition: batch.partition, identity: recordIdentity(last) });
@@ -336,7 +345,7 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
       }
     }
     const files = await stager.finish();
-    if (sorter.errors.length > 0) await produceErrors(config, logger, sorter.errors);
+    await errorSink.send(sorter.takeErrors());
     await o.beforeCommit?.();
 
     const { offsets, summary } = bookkeeping(positions.values(), lastRecords);
@@ -376,6 +385,7 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
     };
   } finally {
     await source.close().catch(() => {});
+    await errorSink.close().catch(() => {});
     await pool.close();
     // Data files of a run that did not commit are removed; a killed run leaves orphans for maintenance.
     await stager.close({ discard: !committed });
@@ -400,28 +410,43 @@ function errorTopicMaxMessageBytes(maxMessageBytes: number, largestRecordBytes: 
   return Math.max(2 * maxMessageBytes + (1 << 20), largestRecordBytes + (64 << 10));
 }
 
-async function produceErrors(config: JobConfig, logger: Logger, errors: readonly { topic: string; value: Buffer }[]): Promise<void> {
-  const topic = errorStreamName(config.jobName);
-  const largest = errors.reduce((n, e) => Math.max(n, e.value.byteLength), 0);
-  const admin = await KafkaAdmin.connect(kafkaOptions(config, logger));
-  try {
-    const maxBytes = errorTopicMaxMessageBytes(config.drain.maxMessageBytes, largest);
-    await admin.createTopic({ topic, partitions: 1, configs: { 'compression.type': 'snappy', 'max.message.bytes': String(maxBytes) } });
-  } finally {
-    await admin.close();
-  }
-  const producer = await KafkaProducer.connect({ ...kafkaOptions(config, logger), compression: 'snappy' });
-  try {
-    await producer.sendAll(errors.map((e) => ({ topic: e.topic, key: null, value: e.value })));
-    await producer.flush();
-  } catch (error) {
-    const kafkaError = error instanceof JobError ? error.context?.['kafkaError'] : undefined;
-    if (error instanceof JobError && (kafkaError === 'MESSAGE_TOO_LARGE' || kafkaError === 'RECORD_LIST_TOO_LARGE')) {
-      // The topic existed with a smaller limit (we only set it when we create the topic).
-      throw new JobError(error.code, `${error.message}; the largest error event is ${largest} bytes: raise max.message.bytes of ${topic} to at least ${largest + (64 << 10)}`, { cause: error });
+/** Produces error events to `<job_name>.error`, creating the topic on first use. */
+class ErrorSink {
+  private producer: KafkaProducer | undefined;
+
+  constructor(
+    private readonly config: JobConfig,
+    private readonly logger: Logger,
+  ) {}
+
+  async send(errors: readonly ErrorRecord[]): Promise<void> {
+    if (errors.length === 0) return;
+    const topic = errorStreamName(this.config.jobName);
+    const largest = errors.reduce((n, e) => Math.max(n, e.value.byteLength), 0);
+    if (this.producer === undefined) {
+      const admin = await KafkaAdmin.connect(kafkaOptions(this.config, this.logger));
+      try {
+        const maxBytes = errorTopicMaxMessageBytes(this.config.drain.maxMessageBytes, largest);
+        await admin.createTopic({ topic, partitions: 1, configs: { 'compression.type': 'snappy', 'max.message.bytes': String(maxBytes) } });
+      } finally {
+        await admin.close();
+      }
+      this.producer = await KafkaProducer.connect({ ...kafkaOptions(this.config, this.logger), compression: 'snappy' });
     }
-    throw error;
-  } finally {
-    await producer.close();
+    try {
+      await this.producer.sendAll(errors.map((e) => ({ topic: e.topic, key: null, value: e.value })));
+      await this.producer.flush();
+    } catch (error) {
+      const kafkaError = error instanceof JobError ? error.context?.['kafkaError'] : undefined;
+      if (error instanceof JobError && (kafkaError === 'MESSAGE_TOO_LARGE' || kafkaError === 'RECORD_LIST_TOO_LARGE')) {
+        // The topic existed with a smaller limit (we only set it when we create the topic).
+        throw new JobError(error.code, `${error.message}; the largest error event is ${largest} bytes: raise max.message.bytes of ${topic} to at least ${largest + (64 << 10)}`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.producer?.close();
   }
 }

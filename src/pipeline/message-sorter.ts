@@ -21,10 +21,17 @@ export interface SortCounts {
   deduplicated: number;
 }
 
+export interface ErrorRecord {
+  readonly topic: string;
+  readonly value: Buffer;
+}
+
 export class MessageSorter {
   readonly counts: SortCounts = { consumed: 0, bytes: 0, written: 0, filtered: 0, deduplicated: 0 };
-  /** Error events to produce before the commit. */
-  readonly errors: { topic: string; value: Buffer }[] = [];
+  // Error events not yet produced; the drain takes them in batches, so many bad events never pile up here.
+  private pendingErrors: ErrorRecord[] = [];
+  private pendingBytes = 0;
+  private erroredCount = 0;
   // meta.ids of this run: at-least-once delivery repeats events; the merge also tolerates repeats across runs.
   private readonly seen = new Set<string>();
   private readonly emitterId = `mwlake-drain@${hostname()}`;
@@ -40,7 +47,20 @@ export class MessageSorter {
   }
 
   get errored(): number {
-    return this.errors.length;
+    return this.erroredCount;
+  }
+
+  /** Bytes of error events made since the last takeErrors. */
+  get pendingErrorBytes(): number {
+    return this.pendingBytes;
+  }
+
+  /** The error events made since the last call, to produce before the commit. */
+  takeErrors(): ErrorRecord[] {
+    const taken = this.pendingErrors;
+    this.pendingErrors = [];
+    this.pendingBytes = 0;
+    return taken;
   }
 
   /** Prepares (validates and serialises) the message on this thread and sorts it. */
@@ -88,7 +108,10 @@ export class MessageSorter {
       id: errorEventId(this.o.jobName, ref),
       triggeredBy: ref,
     });
-    this.errors.push({ topic: errorStreamName(this.o.jobName), value: Buffer.from(JSON.stringify(event)) });
+    const record = { topic: errorStreamName(this.o.jobName), value: Buffer.from(JSON.stringify(event)) };
+    this.pendingErrors.push(record);
+    this.pendingBytes += record.value.byteLength;
+    this.erroredCount++;
   }
 
   /** Summary properties of the commit. */

@@ -133,6 +133,31 @@ test('--max-events caps a run; repeated runs drain everything once; events produ
   assert.deepEqual(await tableCounts(job), { rows: written, distinct: written, snapshots: 3 });
 });
 
+test('error events are produced in batches while the drain reads, not held until the commit', { timeout: 300_000 }, async () => {
+  const job = newJob();
+  await produce(job, 300, 3, ['--bad-fraction', '0.05']);
+  const config = await loadConfig(undefined, job.env);
+  // A run that dies at its last batch: the error events of the batches before it are out already.
+  const run = runDrain({
+    config,
+    warehouse: warehouseOf(config, silentLogger()),
+    logger: silentLogger(),
+    errorBatchBytes: 1,
+    onProgress: (p) => {
+      if (p.events === p.total) throw new Error('simulated crash at the last batch');
+    },
+  });
+  await assert.rejects(run, /simulated crash/);
+  const errorTopic = `${String(job.env['MWLAKE_JOB_NAME'])}.error`;
+  const early = messagesOf(await readBounded(await rangesToEnd(errorTopic))).length;
+  assert.ok(early > 0, 'error events were produced before the run ended');
+  const rerun = await drain(job);
+  assert.equal(rerun.consumed, 300);
+  const ids = messagesOf(await readBounded(await rangesToEnd(errorTopic))).map((m) => (JSON.parse(m.value!.toString('utf8')) as { meta: { id: string } }).meta.id);
+  assert.equal(ids.length, early + rerun.errored);
+  assert.equal(new Set(ids).size, rerun.errored, 'the rerun produced the same events again, with the same ids');
+});
+
 test('a crash before the commit leaves the table as it was, and the rerun replays exactly once', { timeout: 300_000 }, async () => {
   const job = newJob();
   await produce(job, 300, 3, ['--bad-fraction', '0.05']);
