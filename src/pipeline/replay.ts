@@ -193,6 +193,8 @@ async function replayStream(o: ReplayOptions, stream: StreamReplay | undefined):
         }
         await sorter.add(m);
       }
+      // Counted, not kept: the drain sent these to the error stream when it first read them.
+      sorter.takeErrors();
     }
     const files = await stager.finish();
     const deletes = o.force === true ? await writePositionDeletes(table, held.rows) : [];
