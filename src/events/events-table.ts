@@ -270,6 +270,12 @@ function conformPrimitive(value: unknown, type: PrimitiveType, checkSurrogates: 
   }
 }
 
+/** `o[key] = value`, except that a key "__proto__" (a slot role, a newer field) stays data: assigned, it would set the prototype and vanish. */
+function put(o: Json, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+  else o[key] = value;
+}
+
 /** Splits `value` into what the struct knows and what it does not (undefined when nothing). */
 function project(value: unknown, fields: readonly NestedField[], checkSurrogates: boolean): { known: Json; unknown?: Json } {
   const known: Json = {};
@@ -278,7 +284,7 @@ function project(value: unknown, fields: readonly NestedField[], checkSurrogates
   for (const key of Object.keys(o)) {
     const field = fields.find((f) => f.name === key);
     if (field === undefined) {
-      unknown[key] = o[key];
+      put(unknown, key, o[key]);
       continue;
     }
     let projected: [unknown, unknown];
@@ -288,7 +294,7 @@ function project(value: unknown, fields: readonly NestedField[], checkSurrogates
       throw error instanceof UnstorableValueError ? error.under(key) : error;
     }
     known[key] = projected[0];
-    if (projected[1] !== undefined) unknown[key] = projected[1];
+    if (projected[1] !== undefined) put(unknown, key, projected[1]);
   }
   return Object.keys(unknown).length === 0 ? { known } : { known, unknown };
 }
@@ -312,8 +318,8 @@ function projectValue(value: unknown, type: IcebergType, checkSurrogates: boolea
       } catch (error) {
         throw error instanceof UnstorableValueError ? error.under(k) : error;
       }
-      known[k] = projected[0];
-      if (projected[1] !== undefined) unknown[k] = projected[1];
+      put(known, k, projected[0]);
+      if (projected[1] !== undefined) put(unknown, k, projected[1]);
     }
     return [known, Object.keys(unknown).length === 0 ? undefined : unknown];
   }

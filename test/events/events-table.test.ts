@@ -97,3 +97,19 @@ test("an event property named like a column the table fills itself is kept as un
   assert.equal(String(row['_kafka_offset']), '7');
   assert.deepEqual(JSON.parse(row['_unknown_properties'] as string), { _schema: 'evil', _kafka_offset: 999, _unknown_properties: 'mine' });
 });
+
+test('a "__proto__" slot role or newer field is stored as data, not dropped', () => {
+  const event = clone(realEvents().find((e) => (e as Json)['page_change_kind'] === 'edit')!) as Json;
+  event['$schema'] = '/mediawiki/page/change/1.7.0';
+  // Written into the text by hand: JSON.parse makes "__proto__" an own property, as a producer's JSON would.
+  const text = JSON.stringify(event)
+    .replace('"content_slots":{', '"content_slots":{"__proto__":{"slot_role":"__proto__","content_model":"wikitext"},')
+    .replace(/}$/, ',"__proto__":{"later":1}}');
+  const p = prepareText(Buffer.from(text, 'utf8'), KAFKA, LIMIT);
+  assert.equal(p.kind, 'event', JSON.stringify(p).slice(0, 300));
+  if (p.kind !== 'event') return;
+  const row = JSON.parse(p.line) as Json;
+  assert.deepEqual(Object.keys(row['revision']['content_slots']).sort(), ['__proto__', 'main']);
+  assert.equal(row['revision']['content_slots']['__proto__']['content_model'], 'wikitext');
+  assert.deepEqual(JSON.parse(row['_unknown_properties'] as string), { ['__proto__']: { later: 1 } });
+});
