@@ -312,6 +312,10 @@ function projectValue(value: unknown, type: IcebergType, checkSurrogates: boolea
     const known: Json = {};
     const unknown: Json = {};
     for (const [k, v] of Object.entries(value as Json)) {
+      // A map key is a stored string too (a slot role): DuckDB's JSON reader refuses the chunk otherwise.
+      if (checkSurrogates && !(k as unknown as { isWellFormed(): boolean }).isWellFormed()) {
+        throw new UnstorableValueError('', `a map key with an unpaired surrogate (\\ud800-\\udfff) cannot be stored: ${JSON.stringify(k)}`);
+      }
       let projected: [unknown, unknown];
       try {
         projected = projectValue(v, type.value, checkSurrogates);

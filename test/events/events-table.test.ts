@@ -113,3 +113,10 @@ test('a "__proto__" slot role or newer field is stored as data, not dropped', ()
   assert.equal(row['revision']['content_slots']['__proto__']['content_model'], 'wikitext');
   assert.deepEqual(JSON.parse(row['_unknown_properties'] as string), { ['__proto__']: { later: 1 } });
 });
+
+test('a content_slots role with a lone surrogate is an error naming the map, not a chunk DuckDB refuses on every run', () => {
+  unstorable((e) => (e['revision']['content_slots']['x\ud800'] = { slot_role: 'x', content_model: 'wikitext' }), '/revision/content_slots');
+  // A well-formed pair in a role is fine.
+  const p = prepared((e) => (e['revision']['content_slots']['x\ud83d\ude00'] = { slot_role: 'x', content_model: 'wikitext' }));
+  assert.equal(p.kind, 'event', JSON.stringify(p).slice(0, 300));
+});
