@@ -3,6 +3,7 @@
 // every property the schema does not know as JSON, so nothing a newer producer sends is lost.
 // Field ids come from the definition order below: append new fields at the end of a struct.
 
+import { stringifyJsonBigInt } from '../core/json-bigint.js';
 import type { PartitionSpec } from '../iceberg/spec/partition.js';
 import type { IcebergType, NestedField, PrimitiveType, Schema } from '../iceberg/spec/types.js';
 
@@ -197,8 +198,6 @@ export class UnstorableValueError extends Error {
 
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
 
 // RFC 3339 as ajv-formats' date-time accepts it: `t` or a space for `T`, `z`, offsets without a colon.
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:[Zz]|([+-])(\d{2}):?(\d{2})?)$/;
@@ -255,7 +254,9 @@ function conformPrimitive(value: unknown, type: PrimitiveType, checkSurrogates: 
       }
       return value;
     case 'long':
-      if (typeof value === 'bigint' ? value < INT64_MIN || value > INT64_MAX : typeof value !== 'number' || !Number.isSafeInteger(value)) {
+      // Staged lines are plain JSON, read back with JSON.parse (parquet-wasm): beyond ±2^53 it would round.
+      if (typeof value === 'bigint') throw new UnstorableValueError('', `an integer beyond ±2^53 cannot be stored exactly here, found ${value}`);
+      if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
         throw new UnstorableValueError('', `the events table stores a 64-bit integer here, found ${describe(value)}`);
       }
       return value;
@@ -390,7 +391,7 @@ export function eventRow(event: object, kafka: KafkaCoordinates, checkSurrogates
     _kafka_partition: kafka.partition,
     _kafka_offset: kafka.offset.toString(),
     _kafka_timestamp: kafkaTimestampIso(kafka.timestampMs),
-    _unknown_properties: unknown === undefined ? null : JSON.stringify(unknown),
+    _unknown_properties: unknown === undefined ? null : stringifyJsonBigInt(unknown),
   };
 }
 

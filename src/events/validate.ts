@@ -16,6 +16,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { isUtf8 } from 'node:buffer';
 import { JobError } from '../core/errors.js';
+import { parseJsonBigInt } from '../core/json-bigint.js';
 import type { PageChangeEvent } from './page-change.js';
 import { SCHEMA_BUNDLE, type JsonSchemaDocument } from './schema-bundle.js';
 
@@ -209,7 +210,23 @@ export function validateMessage<E extends object>(bytes: Uint8Array, family: Sch
   } catch (cause) {
     return { ...failure('invalid_json', `message is not valid JSON: ${(cause as Error).message}`), text };
   }
+  // JSON.parse rounds integers beyond ±2^53 (a newer minor's id, say): parse again keeping them
+  // exact, as bigint, so that none is stored altered; the schema's integer fields refuse a bigint.
+  if (hasUnsafeInteger(value)) {
+    try {
+      value = parseJsonBigInt(text, 'message');
+    } catch (cause) {
+      return { ...failure('invalid_json', (cause as Error).message), text };
+    }
+  }
   return { ...validateVersioned<E>(value, family), text, value };
+}
+
+function hasUnsafeInteger(value: unknown): boolean {
+  if (typeof value === 'number') return Number.isInteger(value) && !Number.isSafeInteger(value);
+  if (value === null || typeof value !== 'object') return false;
+  for (const item of Array.isArray(value) ? value : Object.values(value)) if (hasUnsafeInteger(item)) return true;
+  return false;
 }
 
 export type SchemaCheck = { readonly ok: true } | { readonly ok: false; readonly message: string; readonly instancePath: string; readonly keyword: string };
@@ -347,6 +364,8 @@ function describe(value: unknown): string {
       return `string ${quote(value)}`;
     case 'number':
       return `${Number.isInteger(value) ? 'integer' : 'number'} ${value}`;
+    case 'bigint':
+      return `integer ${value}`;
     case 'boolean':
       return `boolean ${value}`;
     case 'object':

@@ -120,3 +120,20 @@ test('a content_slots role with a lone surrogate is an error naming the map, not
   const p = prepared((e) => (e['revision']['content_slots']['x\ud83d\ude00'] = { slot_role: 'x', content_model: 'wikitext' }));
   assert.equal(p.kind, 'event', JSON.stringify(p).slice(0, 300));
 });
+
+test('an integer beyond 2^53 in a newer minor\'s field is kept exactly, not rounded', () => {
+  const event = clone(realEvents().find((e) => (e as Json)['page_change_kind'] === 'edit')!) as Json;
+  event['$schema'] = '/mediawiki/page/change/1.9.0';
+  // Written into the text: a JS number cannot hold these.
+  const text = JSON.stringify(event).replace(/}$/, ',"later_id":12345678901234567891,"later_ids":[-9007199254740993,7]}');
+  const p = prepareText(Buffer.from(text, 'utf8'), KAFKA, LIMIT);
+  assert.equal(p.kind, 'event', JSON.stringify(p).slice(0, 300));
+  if (p.kind !== 'event') return;
+  const row = JSON.parse(p.line) as Json;
+  assert.equal(row['_unknown_properties'], '{"later_id":12345678901234567891,"later_ids":[-9007199254740993,7]}');
+  // One the table has a long column for is refused, naming the exact value.
+  const known = JSON.stringify(event).replace('"performer":{', '"performer":{"user_central_id":9007199254740993,');
+  const q = prepareText(Buffer.from(known, 'utf8'), KAFKA, LIMIT);
+  assert.equal(q.kind, 'invalid', JSON.stringify(q).slice(0, 300));
+  if (q.kind === 'invalid') assert.match(q.message, /at \/performer\/user_central_id: .*9007199254740993/);
+});

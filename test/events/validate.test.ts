@@ -211,6 +211,10 @@ test('message bytes: empty, invalid UTF-8, invalid JSON and non-objects fail bef
       assert.match(result.message, message);
     }
   }
+  // An id beyond 2^53 is refused naming the value the message holds, not JSON.parse's rounding of it.
+  const big = validatePageChangeMessage(Buffer.from(JSON.stringify(realEdit()).replace(/"rev_id":\d+/, '"rev_id":9007199254740993')));
+  assert.equal(big.ok, false);
+  if (!big.ok) assert.match(big.message, /at \/revision\/rev_id: keyword type: expected integer, found integer 9007199254740993$/);
   const real = Buffer.from(JSON.stringify(realEdit()));
   const ok = validatePageChangeMessage(real);
   assert.ok(ok.ok);
