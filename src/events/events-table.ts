@@ -237,7 +237,10 @@ export function canonicalTimestamp(value: string): string {
   const date = new Date(0);
   date.setUTCFullYear(year, month - 1, day);
   date.setUTCHours(hour, minute - offsetMinutes, second, 0);
-  if (Number.isNaN(date.getTime())) throw new UnstorableValueError('', `expected a representable date-time, found ${describe(value)}`);
+  // An offset can carry the instant out of years 0000-9999, where toISOString writes ±YYYYYY, which DuckDB refuses.
+  if (Number.isNaN(date.getTime()) || date.getUTCFullYear() < 0 || date.getUTCFullYear() > 9999) {
+    throw new UnstorableValueError('', `expected a date-time within years 0000-9999 in UTC, found ${describe(value)}`);
+  }
   return `${date.toISOString().slice(0, 19)}${fraction === '' ? '' : `.${fraction}`}Z`;
 }
 

@@ -33,6 +33,9 @@ function unstorable(change: (event: Json) => void, where: string): void {
 test('values the schema accepts but the table cannot store are errors that name the field', () => {
   unstorable((e) => (e['meta']['dt'] = '2016-12-31T23:59:60Z'), '/meta/dt');
   unstorable((e) => (e['page']['namespace_id'] = 2 ** 31), '/page/namespace_id');
+  // Valid RFC 3339, but in UTC before year 0000 or after 9999: DuckDB would refuse the staged chunk.
+  unstorable((e) => (e['meta']['dt'] = '0000-01-01T00:30:00+01:00'), '/meta/dt');
+  unstorable((e) => (e['revision']['rev_dt'] = '9999-12-31T23:30:00-01:00'), '/revision/rev_dt');
   unstorable((e) => (e['revision']['comment'] = 'half a pair \ud800 here'), '/revision/comment');
   unstorable((e) => (e['revision']['content_slots']['main']['content_body'] = 'x\udfff'), '/revision/content_slots/main/content_body');
   // A newer minor (validated leniently against 1.2.0) with fields the table knows from user 1.3.0
