@@ -379,6 +379,17 @@ export function kafkaTimestampIso(timestampMs: number): string | null {
   return Number.isFinite(timestampMs) && timestampMs >= 0 && timestampMs <= MAX_DATE_MS ? new Date(timestampMs).toISOString() : null;
 }
 
+/** Where in `value` a number JSON cannot write sits (1e400 parses as Infinity, which JSON.stringify writes as null), or undefined. */
+function nonFinitePath(value: unknown, path: string): string | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : path;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const at = nonFinitePath(item, `${path}/${key}`);
+    if (at !== undefined) return at;
+  }
+  return undefined;
+}
+
 /**
  * The events-table row of a valid event, as JSON-ready values (timestamps as canonical ISO
  * strings); throws UnstorableValueError for a value its column cannot hold. `checkSurrogates`
@@ -387,6 +398,8 @@ export function kafkaTimestampIso(timestampMs: number): string | null {
 export function eventRow(event: object, kafka: KafkaCoordinates, checkSurrogates = true, schema: Schema = EVENTS_SCHEMA): Json {
   const { $schema, ...rest } = event as Json;
   const { known, unknown } = project(rest, eventFields(schema), checkSurrogates);
+  const nonFinite = unknown === undefined ? undefined : nonFinitePath(unknown, '');
+  if (nonFinite !== undefined) throw new UnstorableValueError(nonFinite, 'a number beyond the double range (such as 1e400) cannot be stored exactly');
   return {
     _schema: $schema,
     ...known,

@@ -140,3 +140,14 @@ test('an integer beyond 2^53 in a newer minor\'s field is kept exactly, not roun
   assert.equal(q.kind, 'invalid', JSON.stringify(q).slice(0, 300));
   if (q.kind === 'invalid') assert.match(q.message, /at \/performer\/user_central_id: .*9007199254740993/);
 });
+
+test('a number beyond the double range in a newer minor\'s field is an error naming it, not stored as null', () => {
+  const event = clone(realEvents().find((e) => (e as Json)['page_change_kind'] === 'edit')!) as Json;
+  event['$schema'] = '/mediawiki/page/change/1.9.0';
+  const text = JSON.stringify(event).replace('"page":{', '"page":{"later_score":-1e400,');
+  const p = prepareText(Buffer.from(text, 'utf8'), KAFKA, LIMIT);
+  assert.equal(p.kind, 'invalid', JSON.stringify(p).slice(0, 300));
+  if (p.kind !== 'invalid') return;
+  assert.equal(p.errorType, 'unstorable_value');
+  assert.ok(p.message.includes('at /page/later_score:'), p.message);
+});
