@@ -215,7 +215,7 @@ function daysInMonth(year: number, month: number): number {
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
-/** A timestamp as UTC ISO-8601 with `T` and `Z` (the fraction kept as given, at most 9 digits), which DuckDB and Date.parse both read. */
+/** A timestamp as UTC ISO-8601 with `T` and `Z` (the fraction kept as given, cut to 9 digits), which DuckDB and Date.parse both read. */
 export function canonicalTimestamp(value: string): string {
   // The common case, already canonical, checked without the capturing regex.
   if (CANONICAL.test(value)) {
@@ -227,12 +227,12 @@ export function canonicalTimestamp(value: string): string {
   const m = TIMESTAMP.exec(value);
   if (m === null) throw new UnstorableValueError('', `expected an RFC 3339 date-time, found ${describe(value)}`);
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  const fraction = m[7] ?? '';
+  // The column holds microseconds: digits past nanoseconds change nothing stored, and the parquet-wasm reader takes at most 9.
+  const fraction = (m[7] ?? '').slice(0, 9);
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59) {
     throw new UnstorableValueError('', `expected a valid date and time, found ${describe(value)}`);
   }
   if (second > 59) throw new UnstorableValueError('', `a leap second cannot be stored as a timestamp (${describe(value)})`);
-  if (fraction.length > 9) throw new UnstorableValueError('', `expected at most 9 fractional digits, found ${describe(value)}`);
   const offsetMinutes = m[8] === undefined ? 0 : (m[8] === '-' ? -1 : 1) * (Number(m[9]) * 60 + Number(m[10] ?? 0));
   const date = new Date(0);
   date.setUTCFullYear(year, month - 1, day);

@@ -51,6 +51,8 @@ test('timestamps in every form the schema accepts are stored as the same UTC ins
     ['2024-10-04t15:09:55z', '2024-10-04T15:09:55Z', '2024-10-04'],
     ['2024-10-04T00:09:55+01', '2024-10-03T23:09:55Z', '2024-10-03'],
     ['2024-10-04 23:30:00.250-01:00', '2024-10-05T00:30:00.250Z', '2024-10-05'],
+    // More digits than the column's microseconds (valid RFC 3339): cut past nanoseconds, not refused.
+    ['2024-10-04T23:59:59.999999999999Z', '2024-10-04T23:59:59.999999999Z', '2024-10-04'],
   ] as const) {
     const p = prepared((e) => (e['meta']['dt'] = dt));
     assert.equal(p.kind, 'event', JSON.stringify(p).slice(0, 300));
