@@ -368,12 +368,12 @@ function eventFields(schema: Schema): readonly NestedField[] {
   return fields;
 }
 
-/** Date's range: ±8.64e15 ms. */
-const MAX_DATE_MS = 8.64e15;
+/** The end of year 9999: past it toISOString writes `+YYYYYY`, which DuckDB and date-time refuse. */
+const MAX_DATE_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /**
  * A Kafka record timestamp as an ISO instant, or null: -1 means none, and a producer may write
- * anything (nanoseconds, say) that Date cannot hold; one such record must not stop every run.
+ * anything (micro- or nanoseconds, say) past year 9999; one such record must not stop every run.
  */
 export function kafkaTimestampIso(timestampMs: number): string | null {
   return Number.isFinite(timestampMs) && timestampMs >= 0 && timestampMs <= MAX_DATE_MS ? new Date(timestampMs).toISOString() : null;
