@@ -11,6 +11,8 @@ import { isCanaryEvent } from './page-change.js';
 import { validateMessage, PAGE_CHANGE_FAMILY, VISIBILITY_CHANGE_FAMILY, type SchemaFamily } from './validate.js';
 import { VISIBILITY_EVENTS_SCHEMA, VISIBILITY_EVENTS_SPEC } from './visibility-change.js';
 
+const MAX_SEGMENT_BYTES = 255;
+
 /** The streams the drain reads, each into its own events table. */
 export type EventKind = 'page_change' | 'revision_visibility_change';
 
@@ -73,5 +75,11 @@ export function prepareText(value: Uint8Array, kafka: KafkaCoordinates, maxMessa
     if (error instanceof UnstorableValueError) return { kind: 'invalid', errorType: 'unstorable_value', message: `the event passed its schema, but the events table cannot store it: ${error.message}` };
     throw error;
   }
-  return { kind: 'event', id: v.event.meta?.id, wikiId: v.event[info.wikiField] as string, day: staged.day, line: staged.line };
+  const wikiId = v.event[info.wikiField] as string;
+  // The wiki names a partition directory: past NAME_MAX (255 bytes) creating it fails the drain on every run.
+  const segment = `${info.wikiField}=${encodeURIComponent(wikiId)}`;
+  if (segment.length > MAX_SEGMENT_BYTES) {
+    return { kind: 'invalid', errorType: 'unstorable_value', message: `the event passed its schema, but the events table cannot store it: at /${info.wikiField}: a partition directory name "${info.wikiField}=<URL-encoded value>" of ${segment.length} bytes is too long (at most ${MAX_SEGMENT_BYTES})` };
+  }
+  return { kind: 'event', id: v.event.meta?.id, wikiId, day: staged.day, line: staged.line };
 }

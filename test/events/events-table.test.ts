@@ -33,6 +33,9 @@ function unstorable(change: (event: Json) => void, where: string): void {
 test('values the schema accepts but the table cannot store are errors that name the field', () => {
   unstorable((e) => (e['meta']['dt'] = '2016-12-31T23:59:60Z'), '/meta/dt');
   unstorable((e) => (e['page']['namespace_id'] = 2 ** 31), '/page/namespace_id');
+  // The wiki names a partition directory ("wiki_id=" and the URL-encoded id), which cannot pass 255 bytes.
+  unstorable((e) => (e['wiki_id'] = 'w'.repeat(250)), '/wiki_id');
+  unstorable((e) => (e['wiki_id'] = 'é'.repeat(42)), '/wiki_id');
   // Valid RFC 3339, but in UTC before year 0000 or after 9999: DuckDB would refuse the staged chunk.
   unstorable((e) => (e['meta']['dt'] = '0000-01-01T00:30:00+01:00'), '/meta/dt');
   unstorable((e) => (e['revision']['rev_dt'] = '9999-12-31T23:30:00-01:00'), '/revision/rev_dt');
