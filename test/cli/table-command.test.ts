@@ -84,3 +84,13 @@ test('errors name the table', async () => {
   assert.notEqual(missing.code, 0);
   assert.match(missing.err, /no Iceberg table at .*ns\/nope/);
 });
+
+test('a mistyped --warehouse fails naming it (65) instead of listing no tables', async () => {
+  const typo = join(dir, 'warehose');
+  for (const args of [['list'], ['show', 'ns.sample'], ['rollback', 'ns.sample']]) {
+    const r = await cli('table', ...args, '--warehouse', typo);
+    assert.equal(r.code, ExitCode.Data, `table ${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, new RegExp(`no warehouse at ${typo}: give --warehouse DIR`));
+    assert.equal(r.out, '');
+  }
+});
