@@ -74,6 +74,24 @@ test('kafka.tls is a boolean like every other: "yes" is refused, not read as pla
   });
 });
 
+test('kafka.sasl.mechanism is checked: a misspelt one fails as configuration (78), not as Kafka unavailable', async () => {
+  await inTempDir('mwlake-jobfile-', async (dir) => {
+    const file = join(dir, 'job.yaml');
+    const env = { MWLAKE_KAFKA_SASL_PASSWORD: 'pw' };
+    await writeFile(file, 'job_name: x\nkafka:\n  sasl:\n    username: u\n');
+    assert.equal((await loadConfig(file, env)).kafka.sasl?.mechanism, 'scram-sha-512');
+    await writeFile(file, 'job_name: x\nkafka:\n  sasl:\n    mechanism: SCRAM-SHA-256\n    username: u\n');
+    assert.equal((await loadConfig(file, env)).kafka.sasl?.mechanism, 'scram-sha-256');
+    await writeFile(file, 'job_name: x\nkafka:\n  sasl:\n    mechanism: scram-sha512\n    username: u\n');
+    await assert.rejects(loadConfig(file, env), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'CONFIG');
+      assert.match(error.message, /kafka\.sasl\.mechanism must be one of plain, scram-sha-256, scram-sha-512, found "scram-sha512"/);
+      assert.ok(error.message.startsWith(file), error.message);
+      return true;
+    });
+  });
+});
+
 test('a misspelt key in a job file fails naming it and the key it resembles', async () => {
   await inTempDir('mwlake-jobfile-', async (dir) => {
     const cases: [string, RegExp][] = [

@@ -116,6 +116,9 @@ function list(v: unknown, where: string): string[] {
   return [...new Set(items.map((s) => s.trim()).filter((s) => s !== ''))];
 }
 
+const SASL_MECHANISMS: readonly SaslMechanism[] = ['plain', 'scram-sha-256', 'scram-sha-512'];
+const isSaslMechanism = (m: string): m is SaslMechanism => (SASL_MECHANISMS as readonly string[]).includes(m);
+
 const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 /** Every key a job file may hold, per section: a misspelt key (`maintenence:`) fails, never silently leaves the defaults in force. */
@@ -222,7 +225,9 @@ export async function loadConfig(file: string | undefined, givenEnv: NodeJS.Proc
   const saslSection = section(kafka, 'sasl', `${where}.kafka`);
   let sasl: JobConfig['kafka']['sasl'];
   if (Object.keys(saslSection).length > 0) {
-    const mechanism = str(saslSection, 'mechanism', `${where}.kafka.sasl`, 'scram-sha-512') as SaslMechanism;
+    const mechanism = str(saslSection, 'mechanism', `${where}.kafka.sasl`, 'scram-sha-512')!.toLowerCase();
+    // Unchecked, a misspelt mechanism fails the connection as "Kafka unavailable" (69), retried.
+    if (!isSaslMechanism(mechanism)) throw new ConfigError(`${where}.kafka.sasl.mechanism must be one of ${SASL_MECHANISMS.join(', ')}, found ${JSON.stringify(saslSection['mechanism'])}`);
     const username = env['MWLAKE_KAFKA_SASL_USERNAME'] ?? str(saslSection, 'username', `${where}.kafka.sasl`);
     const password = env['MWLAKE_KAFKA_SASL_PASSWORD'];
     if (saslSection['password'] !== undefined) throw new ConfigError(`${where}: kafka.sasl.password must not be in the job file; set MWLAKE_KAFKA_SASL_PASSWORD`);
