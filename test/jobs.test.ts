@@ -92,6 +92,22 @@ test('kafka.sasl.mechanism is checked: a misspelt one fails as configuration (78
   });
 });
 
+test('an empty dumps.wikis is refused (78), not read as "dump no wiki"', async () => {
+  await inTempDir('mwlake-jobfile-', async (dir) => {
+    const file = join(dir, 'job.yaml');
+    await writeFile(file, 'job_name: x\ndumps:\n  wikis: [enwiki, " dewiki"]\n');
+    assert.deepEqual((await loadConfig(file, {})).dumps.wikis, ['enwiki', 'dewiki']);
+    for (const empty of ['[]', '" "', '","']) {
+      await writeFile(file, `job_name: x\ndumps:\n  wikis: ${empty}\n`);
+      await assert.rejects(loadConfig(file, {}), (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'CONFIG');
+        assert.equal(error.message.startsWith(`${file}.dumps.wikis is empty`), true, error.message);
+        return true;
+      }, empty);
+    }
+  });
+});
+
 test('a misspelt key in a job file fails naming it and the key it resembles', async () => {
   await inTempDir('mwlake-jobfile-', async (dir) => {
     const cases: [string, RegExp][] = [

@@ -239,6 +239,8 @@ export async function loadConfig(file: string | undefined, givenEnv: NodeJS.Proc
   const dumpsRootFile = str(dumps, 'root', `${where}.dumps`);
   const dumpsRoot = flags.dumpsRoot ?? env['MWLAKE_DUMPS_ROOT'] ?? (dumpsRootFile !== undefined ? rel(dumpsRootFile) : resolve(warehouse, '..', 'dumps'));
   const wikis = dumps['wikis'] === undefined || dumps['wikis'] === 'all' ? 'all' : list(dumps['wikis'], `${where}.dumps.wikis`);
+  // An empty list would make every dump and nightly a success that writes no dump.
+  if (wikis.length === 0) throw new ConfigError(`${where}.dumps.wikis is empty; give all, or a list of wiki ids (e.g. [enwiki, dewiki])`);
   const compression = str(dumps, 'compression', `${where}.dumps`, 'bz2');
   if (compression !== 'bz2' && compression !== 'zstd') throw new ConfigError(`${where}.dumps.compression must be bz2 or zstd, found ${compression}`);
   const namespaceMap = str(dumps, 'namespace_map', `${where}.dumps`);
