@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -175,20 +175,24 @@ test('the cron line runs under sh as cron would: env file exported, flock, the l
       assert.ok(command.includes(from), from);
       command = command.replaceAll(from, to);
     }
-    // Stand-in for the installed CLI: it shows what it was given; the line's shell is under test.
-    await mkdir(join(dir, 'srv', 'node_modules', '.bin'), { recursive: true });
+    // Stand-in for node on cron's PATH: it shows what it was given; the line's shell is under test.
+    await mkdir(join(dir, 'srv'), { recursive: true });
+    await mkdir(join(dir, 'bin'));
     await mkdir(join(dir, 'lock'));
     await mkdir(join(dir, 'log'));
-    await writeFile(join(dir, 'srv', 'node_modules', '.bin', 'mwlake'), '#!/bin/sh\necho "args: $*"\necho "password: $MWLAKE_KAFKA_SASL_PASSWORD"\n', { mode: 0o755 });
+    await writeFile(join(dir, 'bin', 'node'), '#!/bin/sh\necho "args: $*"\necho "password: $MWLAKE_KAFKA_SASL_PASSWORD"\n', { mode: 0o755 });
     await writeFile(join(dir, 'env'), 'MWLAKE_KAFKA_SASL_PASSWORD=s3cret\n'); // no `export`
-    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+    const env = { PATH: `${join(dir, 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}` };
     const r = spawnSync('/bin/sh', ['-c', command], { env, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     const logs = await readdir(join(dir, 'log'));
     assert.equal(logs.length, 1);
     assert.match(logs[0]!, /^nightly-\d{8}\.log$/);
     const log = readFileSync(join(dir, 'log', logs[0]!), 'utf8');
-    assert.match(log, /^args: nightly --config jobs\/page_content_change\.yaml$/m);
+    // A checkout after `npm ci` has the script the line runs (npm links no bin for the package itself).
+    assert.match(log, /^args: dist\/src\/cli\/main\.js nightly --config jobs\/page_content_change\.yaml$/m);
+    assert.ok(existsSync(join(repoRoot, 'dist', 'src', 'cli', 'main.js')));
+    assert.ok(existsSync(join(repoRoot, 'jobs', 'page_content_change.yaml')));
     assert.match(log, /^password: s3cret$/m);
     // While a run holds the lock, the next exits at once without starting mwlake.
     const holder = spawn('flock', [join(dir, 'lock', 'mwlake-nightly.lock'), '-c', 'echo held; cat'], { stdio: ['pipe', 'pipe', 'inherit'] });

@@ -39,7 +39,8 @@ except ImportError:  # Airflow 2
     from airflow.operators.python import PythonOperator
 
 # A command line: one path, or several words in shell quoting (`'node' '/srv/mwlake/dist/src/cli/main.js'`).
-MWLAKE = os.environ.get("MWLAKE_BIN", "/srv/mwlake/node_modules/.bin/mwlake")
+# The default runs a checkout built by `npm ci`, which links no bin for mwlake itself.
+MWLAKE = os.environ.get("MWLAKE_BIN", "node /srv/mwlake/dist/src/cli/main.js")
 CONFIG = os.environ.get("MWLAKE_CONFIG", "/srv/mwlake/jobs/page_content_change.yaml")
 
 # Exit codes no retry can fix: each needs a person first.
