@@ -36,7 +36,7 @@ test('an empty variable counts as unset; an empty topic list is refused', async 
   assert.deepEqual(c.kafka.brokers, ['k9:9092']);
   assert.equal(c.drain.workers, 0);
   assert.equal(c.warehouse, join(repoRoot, 'warehouse'));
-  await assert.rejects(loadConfig(file, { MWLAKE_TOPICS: ' , ' }), /kafka\.topics is empty/);
+  await assert.rejects(loadConfig(file, { MWLAKE_TOPICS: ' , ' }), /MWLAKE_TOPICS is empty/);
   // A topic listed twice is read once.
   assert.deepEqual((await loadConfig(file, { MWLAKE_TOPICS: 'a.v1, b.v1,a.v1' })).kafka.topics, ['a.v1', 'b.v1']);
   await inTempDir('mwlake-topics-', async (dir) => {
@@ -105,6 +105,28 @@ test('an empty dumps.wikis is refused (78), not read as "dump no wiki"', async (
         return true;
       }, empty);
     }
+  });
+});
+
+test('a bad value from the environment or a flag is blamed on it, not on the job file', async () => {
+  const file = join(repoRoot, 'jobs', 'page_content_change.yaml');
+  const cases: [NodeJS.ProcessEnv, { jobName?: string }, RegExp][] = [
+    [{ MWLAKE_PARQUET_ENCODER: 'parquet_wasm' }, {}, /^MWLAKE_PARQUET_ENCODER must be duckdb or parquet-wasm, found "parquet_wasm"$/],
+    [{ MWLAKE_TOPICS: ' , ' }, {}, /^MWLAKE_TOPICS is empty/],
+    [{ MWLAKE_JOB_NAME: 'my job' }, {}, /^MWLAKE_JOB_NAME "my job" must be letters/],
+    [{}, { jobName: 'a/b' }, /^--job-name "a\/b" must be letters/],
+  ];
+  for (const [env, flags, expected] of cases) {
+    await assert.rejects(loadConfig(file, env, flags), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'CONFIG');
+      assert.match(error.message, expected);
+      return true;
+    }, JSON.stringify([env, flags]));
+  }
+  await inTempDir('mwlake-jobfile-', async (dir) => {
+    const own = join(dir, 'job.yaml');
+    await writeFile(own, 'job_name: my job\n');
+    await assert.rejects(loadConfig(own, {}), (error: Error) => error.message.startsWith(`${own}: job_name "my job" must be letters`));
   });
 });
 

@@ -210,13 +210,15 @@ export async function loadConfig(file: string | undefined, givenEnv: NodeJS.Proc
 
   const jobName = flags.jobName ?? env['MWLAKE_JOB_NAME'] ?? str(raw, 'job_name', where) ?? (o.jobNameRequired === false ? READ_ONLY_JOB_NAME : undefined);
   if (jobName === undefined) throw new ConfigError(`${where}: job_name is required (it names the error stream <job_name>.error and the consumer group)`);
-  if (!JOB_NAME.test(jobName)) throw new ConfigError(`job_name ${JSON.stringify(jobName)} must be letters, digits, '_', '.', '-'`);
+  // Errors name where a value came from (flag, variable or file): that is what needs fixing.
+  const jobNameFrom = flags.jobName !== undefined ? '--job-name' : env['MWLAKE_JOB_NAME'] !== undefined ? 'MWLAKE_JOB_NAME' : `${where}: job_name`;
+  if (!JOB_NAME.test(jobName)) throw new ConfigError(`${jobNameFrom} ${JSON.stringify(jobName)} must be letters, digits, '_', '.', '-'`);
 
   const brokersText = flags.brokers ?? env['KAFKA_BROKERS'] ?? env['MWLAKE_KAFKA_BROKERS'];
   const brokers = brokersText !== undefined ? list(brokersText, 'brokers') : kafka['brokers'] !== undefined ? list(kafka['brokers'], `${where}.kafka.brokers`) : ['127.0.0.1:9092'];
   const topicsText = flags.topics ?? env['MWLAKE_TOPICS'];
   const topics = topicsText !== undefined ? list(topicsText, 'topics') : kafka['topics'] !== undefined ? list(kafka['topics'], `${where}.kafka.topics`) : DEFAULT_TOPICS;
-  if (topics.length === 0) throw new ConfigError(`${where}: kafka.topics is empty; name the page change topics (e.g. eqiad.mediawiki.page_content_change.v1)`);
+  if (topics.length === 0) throw new ConfigError(`${topicsText !== undefined ? 'MWLAKE_TOPICS' : `${where}: kafka.topics`} is empty; name the page change topics (e.g. eqiad.mediawiki.page_content_change.v1)`);
   const visibilityText = env['MWLAKE_VISIBILITY_TOPICS'];
   const visibilityTopics =
     visibilityText !== undefined ? list(visibilityText, 'MWLAKE_VISIBILITY_TOPICS') : kafka['visibility_topics'] !== undefined ? list(kafka['visibility_topics'], `${where}.kafka.visibility_topics`) : [];
@@ -250,7 +252,9 @@ export async function loadConfig(file: string | undefined, givenEnv: NodeJS.Proc
   const metricsFileText = str(raw, 'metrics_file', where);
   const metricsFile = env['MWLAKE_METRICS_FILE'] !== undefined ? resolve(env['MWLAKE_METRICS_FILE']) : metricsFileText !== undefined ? rel(metricsFileText) : undefined;
   const encoder = env['MWLAKE_PARQUET_ENCODER'] ?? str(drain, 'parquet_encoder', `${where}.drain`, 'duckdb')!;
-  if (encoder !== 'duckdb' && encoder !== 'parquet-wasm') throw new ConfigError(`${where}.drain.parquet_encoder must be duckdb or parquet-wasm, found ${JSON.stringify(encoder)}`);
+  if (encoder !== 'duckdb' && encoder !== 'parquet-wasm') {
+    throw new ConfigError(`${env['MWLAKE_PARQUET_ENCODER'] !== undefined ? 'MWLAKE_PARQUET_ENCODER' : `${where}.drain.parquet_encoder`} must be duckdb or parquet-wasm, found ${JSON.stringify(encoder)}`);
+  }
   const maxEvents = flags.maxEvents ?? num(drain, 'max_events', `${where}.drain`);
   const maxBytes = flags.maxBytes ?? num(drain, 'max_bytes', `${where}.drain`);
   const workersText = env['MWLAKE_DRAIN_WORKERS'];
