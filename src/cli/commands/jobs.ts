@@ -59,16 +59,16 @@ export interface CommonFlags {
 
 /** The commands that write or read dumps (dump, nightly, status) take the root as a flag too. */
 function dumpsRoot(cmd: Command): Command {
-  return cmd.option('--dumps-root <dir>', 'dumps output root (default from the job file or MWLAKE_DUMPS_ROOT)');
+  return cmd.option('--dumps-root <dir>', 'dumps output root (default: $MWLAKE_DUMPS_ROOT, else dumps.root of the job file, else dumps beside the warehouse)');
 }
 
 /** The flags every job command takes; `--dry-run` only where there is something to leave undone. */
 export function common(cmd: Command, { writes = true }: { writes?: boolean } = {}): Command {
   cmd
     .option('--config <file>', 'job file (YAML), e.g. jobs/page_content_change.yaml')
-    .option('--warehouse <dir>', 'Iceberg warehouse directory (default ./warehouse)')
-    .option('--brokers <list>', 'Kafka brokers host:port,... (default from the job file or KAFKA_BROKERS)')
-    .option('--job-name <name>', 'job name (required if the job file has none)');
+    .option('--warehouse <dir>', 'Iceberg warehouse directory (default: $MWLAKE_WAREHOUSE, else warehouse of the job file, else ./warehouse)')
+    .option('--brokers <list>', 'Kafka brokers host:port,... (default: $KAFKA_BROKERS, else $MWLAKE_KAFKA_BROKERS, else kafka.brokers of the job file, else 127.0.0.1:9092)')
+    .option('--job-name <name>', 'job name (default: $MWLAKE_JOB_NAME, else job_name of the job file)');
   return writes ? cmd.option('--dry-run', 'show what would be done, change nothing') : cmd;
 }
 

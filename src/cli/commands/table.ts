@@ -20,7 +20,7 @@ interface Flags {
 }
 
 function withCommon(cmd: Command): Command {
-  return cmd.option('--config <file>', 'job file (YAML)').option('--warehouse <dir>', 'Iceberg warehouse directory (default ./warehouse)').option('--json', 'print JSON');
+  return cmd.option('--config <file>', 'job file (YAML)').option('--warehouse <dir>', 'Iceberg warehouse directory (default: $MWLAKE_WAREHOUSE, else warehouse of the job file, else ./warehouse)').option('--json', 'print JSON');
 }
 
 async function openWarehouse(flags: Flags, context: CliContext): Promise<Warehouse> {
