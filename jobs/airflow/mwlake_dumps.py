@@ -2,7 +2,8 @@
 
 One task per step (drain -> merge -> dump -> maintain), a daily schedule at 02:10 UTC, retries
 with backoff, and backfill: `airflow dags backfill mwlake_dumps -s 2026-11-01 -e 2026-11-07`
-regenerates the dumps of each date through `mwlake dump --date {{ ds }}`. Drain, merge and
+(Airflow 3: `airflow backfill create --dag-id mwlake_dumps --from-date 2026-11-01 --to-date
+2026-11-07`, with `--reprocess-behavior completed` for dates that already ran) regenerates the dumps of each date through `mwlake dump --date {{ ds }}`. Drain, merge and
 maintain are idempotent, so a backfilled run only repeats cheap no-ops for them. Maintenance
 (compaction, snapshot expiry, orphan removal) is what `mwlake nightly` does last; without it the
 tables' small files and snapshots would grow night after night. Nightly's run report and
