@@ -183,7 +183,10 @@ export const registerJobs: RegisterCommand = (program, context) => {
       else if (flags.date === undefined && flags.from !== undefined && flags.to !== undefined) dates = dateRange(flags.from, flags.to);
       else throw new JobError('USAGE', 'give --date D, or --from D1 --to D2');
       const c = await config(flags, context);
-      const wikis = flags.wiki === 'all' ? c.dumps.wikis : flags.wiki.split(',');
+      // Trimmed like every other list: `--wiki "enwiki, dewiki"` must not look up wiki " dewiki".
+      const listed = flags.wiki.split(',').map((w) => w.trim()).filter((w) => w !== '');
+      if (listed.length === 0) throw new JobError('USAGE', `--wiki takes all or wiki ids separated by commas, found ${JSON.stringify(flags.wiki)}`);
+      const wikis = listed.length === 1 && listed[0] === 'all' ? c.dumps.wikis : listed;
       const hooks = await progressHooks(context);
       const results = await withLease(c, context, 'dump', () =>
         runDumps({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), wikis, dates, dryRun: flags.dryRun === true, onProgress: hooks.dumps, ...(flags.jobs === undefined ? {} : { jobs: flags.jobs.split(',').map((name) => name.trim()) }) }), flags.dryRun === true,

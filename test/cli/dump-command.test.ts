@@ -1,0 +1,34 @@
+// `mwlake dump` flags through the CLI: what a person types at 3 a.m. is read as meant or refused (64).
+
+import assert from 'node:assert/strict';
+import { mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { test } from 'node:test';
+import { runCli } from '../../src/cli/main.js';
+import { ExitCode } from '../../src/core/exit-codes.js';
+import { inTempDir } from '../helpers/temp-dir.js';
+
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const sink = (f: (s: string) => void) => new Writable({ write: (c, _e, cb) => (f(String(c)), cb()) });
+  const code = await runCli(['--log-level', 'silent', ...args], { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: {} });
+  return { code, out, err };
+}
+
+test('--wiki is trimmed like every list ("enwiki, dewiki"); an empty one is a usage error', async () => {
+  await inTempDir('mwlake-dump-cli-', async (dir) => {
+    const warehouse = join(dir, 'wh');
+    await mkdir(warehouse);
+    const common = ['dump', '--warehouse', warehouse, '--job-name', 'j', '--dumps-root', join(dir, 'dumps'), '--date', '2026-11-02', '--dry-run'];
+    const spaced = await cli(...common, '--wiki', 'enwiki, dewiki');
+    assert.equal(spaced.code, ExitCode.Ok, spaced.err);
+    for (const empty of ['', ' , ']) {
+      const r = await cli(...common, '--wiki', empty);
+      assert.equal(r.code, ExitCode.Usage, r.err);
+      assert.match(r.err, /--wiki takes all or wiki ids/);
+    }
+    assert.deepEqual(await readdir(dir), ['wh']);
+  });
+});
