@@ -130,6 +130,20 @@ test('a bad value from the environment or a flag is blamed on it, not on the job
   });
 });
 
+test('drain.max_message_bytes: 0 is refused (78) instead of sending every event to the error stream', async () => {
+  await inTempDir('mwlake-jobfile-', async (dir) => {
+    const file = join(dir, 'job.yaml');
+    await writeFile(file, 'job_name: x\n');
+    assert.equal((await loadConfig(file, {})).drain.maxMessageBytes, 10 * 1024 * 1024);
+    await writeFile(file, 'job_name: x\ndrain:\n  max_message_bytes: 0\n');
+    await assert.rejects(loadConfig(file, {}), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'CONFIG');
+      assert.equal(error.message.startsWith(`${file}.drain.max_message_bytes must be at least 1`), true, error.message);
+      return true;
+    });
+  });
+});
+
 test('a misspelt key in a job file fails naming it and the key it resembles', async () => {
   await inTempDir('mwlake-jobfile-', async (dir) => {
     const cases: [string, RegExp][] = [

@@ -255,6 +255,9 @@ export async function loadConfig(file: string | undefined, givenEnv: NodeJS.Proc
   if (encoder !== 'duckdb' && encoder !== 'parquet-wasm') {
     throw new ConfigError(`${env['MWLAKE_PARQUET_ENCODER'] !== undefined ? 'MWLAKE_PARQUET_ENCODER' : `${where}.drain.parquet_encoder`} must be duckdb or parquet-wasm, found ${JSON.stringify(encoder)}`);
   }
+  const maxMessageBytes = num(drain, 'max_message_bytes', `${where}.drain`, 10 * 1024 * 1024)!;
+  // 0 would send every event to the error stream as oversize and commit past them, exit 0.
+  if (maxMessageBytes < 1) throw new ConfigError(`${where}.drain.max_message_bytes must be at least 1 (default 10485760), found ${maxMessageBytes}`);
   const maxEvents = flags.maxEvents ?? num(drain, 'max_events', `${where}.drain`);
   const maxBytes = flags.maxBytes ?? num(drain, 'max_bytes', `${where}.drain`);
   const workersText = env['MWLAKE_DRAIN_WORKERS'];
@@ -283,7 +286,7 @@ export async function loadConfig(file: string | undefined, givenEnv: NodeJS.Proc
     drain: {
       ...(maxEvents === undefined ? {} : { maxEvents }),
       ...(maxBytes === undefined ? {} : { maxBytes }),
-      maxMessageBytes: num(drain, 'max_message_bytes', `${where}.drain`, 10 * 1024 * 1024)!,
+      maxMessageBytes,
       parquetEncoder: encoder,
       workers,
     },
