@@ -144,6 +144,16 @@ test('drain.max_message_bytes: 0 is refused (78) instead of sending every event 
   });
 });
 
+test('kafka.sasl needs MWLAKE_KAFKA_SASL_PASSWORD only where Kafka is used, not to read the tables', async () => {
+  await inTempDir('mwlake-jobfile-', async (dir) => {
+    const file = join(dir, 'job.yaml');
+    await writeFile(file, 'job_name: x\nkafka:\n  sasl:\n    username: u\n');
+    await assert.rejects(loadConfig(file, {}), /kafka\.sasl needs a username and MWLAKE_KAFKA_SASL_PASSWORD/);
+    assert.equal((await loadConfig(file, {}, {}, { jobNameRequired: false })).kafka.sasl, undefined);
+    assert.deepEqual((await loadConfig(file, { MWLAKE_KAFKA_SASL_PASSWORD: 'pw' }, {}, { jobNameRequired: false })).kafka.sasl, { mechanism: 'scram-sha-512', username: 'u', password: 'pw' });
+  });
+});
+
 test('a misspelt key in a job file fails naming it and the key it resembles', async () => {
   await inTempDir('mwlake-jobfile-', async (dir) => {
     const cases: [string, RegExp][] = [

@@ -175,8 +175,8 @@ export function duckDbMemory(config: JobConfig): { memoryLimit?: string } {
 export const READ_ONLY_JOB_NAME = 'mwlake';
 
 /**
- * `jobNameRequired: false` is for read-only commands (query, table): they use no consumer group and
- * no error stream, so a missing job name is not an error there.
+ * `jobNameRequired: false` is for read-only commands (query, table): they use no consumer group,
+ * no error stream and no Kafka, so a missing job name or Kafka password is not an error there.
  */
 export async function loadConfig(file: string | undefined, givenEnv: NodeJS.ProcessEnv, flags: ConfigOverrides = {}, o: { readonly jobNameRequired?: boolean } = {}): Promise<JobConfig> {
   // An empty variable is unset, as `${VAR:-default}` reads it: `MWLAKE_TOPICS=` must not mean no topics.
@@ -233,8 +233,9 @@ export async function loadConfig(file: string | undefined, givenEnv: NodeJS.Proc
     const username = env['MWLAKE_KAFKA_SASL_USERNAME'] ?? str(saslSection, 'username', `${where}.kafka.sasl`);
     const password = env['MWLAKE_KAFKA_SASL_PASSWORD'];
     if (saslSection['password'] !== undefined) throw new ConfigError(`${where}: kafka.sasl.password must not be in the job file; set MWLAKE_KAFKA_SASL_PASSWORD`);
-    if (username === undefined || password === undefined) throw new ConfigError(`${where}: kafka.sasl needs a username and MWLAKE_KAFKA_SASL_PASSWORD in the environment`);
-    sasl = { mechanism, username, password };
+    if (username !== undefined && password !== undefined) sasl = { mechanism, username, password };
+    // Read-only commands (query, table) never connect to Kafka: reading the tables needs no Kafka secret.
+    else if (o.jobNameRequired !== false) throw new ConfigError(`${where}: kafka.sasl needs a username and MWLAKE_KAFKA_SASL_PASSWORD in the environment`);
   }
   const rel = (p: string) => resolve(base, p);
   const warehouse = flags.warehouse ?? env['MWLAKE_WAREHOUSE'] ?? (str(raw, 'warehouse', where) !== undefined ? rel(str(raw, 'warehouse', where)!) : resolve('warehouse'));

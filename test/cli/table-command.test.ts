@@ -2,7 +2,7 @@
 // files and rollback, human and --json output, and the errors operators get.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -93,4 +93,12 @@ test('a mistyped --warehouse fails naming it (65) instead of listing no tables',
     assert.match(r.err, new RegExp(`no warehouse at ${typo}: give --warehouse DIR`));
     assert.equal(r.out, '');
   }
+});
+
+test("a job file with kafka.sasl reads the tables without the Kafka password in the environment", async () => {
+  const file = join(dir, 'sasl-job.yaml');
+  await writeFile(file, `job_name: j\nwarehouse: ${JSON.stringify(dir)}\nkafka:\n  sasl:\n    username: mwlake\n`);
+  const r = await cli('table', 'list', '--config', file);
+  assert.equal(r.code, ExitCode.Ok, r.err);
+  assert.match(r.out, /ns\.sample/);
 });
