@@ -154,6 +154,21 @@ test('kafka.sasl needs MWLAKE_KAFKA_SASL_PASSWORD only where Kafka is used, not 
   });
 });
 
+test('events.visibility_table the same as events.table is refused (78), not drained into one table', async () => {
+  await inTempDir('mwlake-jobfile-', async (dir) => {
+    const file = join(dir, 'job.yaml');
+    for (const text of ['events:\n  visibility_table: page_content_change\n', 'events:\n  table: revision_visibility_change\n', 'events:\n  table: t\n  visibility_table: t\n']) {
+      await writeFile(file, `job_name: x\n${text}`);
+      await assert.rejects(loadConfig(file, {}), (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'CONFIG');
+        assert.match(error.message, /events\.table and events\.visibility_table are both/);
+        assert.ok(error.message.startsWith(file), error.message);
+        return true;
+      }, text);
+    }
+  });
+});
+
 test('a misspelt key in a job file fails naming it and the key it resembles', async () => {
   await inTempDir('mwlake-jobfile-', async (dir) => {
     const cases: [string, RegExp][] = [

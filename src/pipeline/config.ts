@@ -267,6 +267,12 @@ export async function loadConfig(file: string | undefined, givenEnv: NodeJS.Proc
     throw new ConfigError(`${workersText !== undefined ? 'MWLAKE_DRAIN_WORKERS' : `${where}.drain.workers`} must be a whole number from 0 to 64, found ${JSON.stringify(workersText ?? workers)}`);
   }
 
+  const eventsTable = str(events, 'table', `${where}.events`, 'page_content_change')!;
+  const visibilityTable = str(events, 'visibility_table', `${where}.events`, DEFAULT_VISIBILITY_TABLE)!;
+  // One table for both streams would mix two schemas: the drain failed as a bug (70), the merge
+  // would read page changes as visibility changes.
+  if (eventsTable === visibilityTable) throw new ConfigError(`${where}: events.table and events.visibility_table are both ${JSON.stringify(eventsTable)}; each stream needs its own table`);
+
   return {
     jobName,
     kafka: {
@@ -281,8 +287,8 @@ export async function loadConfig(file: string | undefined, givenEnv: NodeJS.Proc
     warehouse,
     events: {
       namespace: str(events, 'namespace', `${where}.events`, 'events')!,
-      table: str(events, 'table', `${where}.events`, 'page_content_change')!,
-      visibilityTable: str(events, 'visibility_table', `${where}.events`, DEFAULT_VISIBILITY_TABLE)!,
+      table: eventsTable,
+      visibilityTable,
     },
     drain: {
       ...(maxEvents === undefined ? {} : { maxEvents }),
