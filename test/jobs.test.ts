@@ -9,6 +9,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { duckDbMemory, loadConfig, DEFAULT_TOPICS } from '../src/pipeline/config.js';
+import { PAGES_TABLE, STATE_NAMESPACE } from '../src/merge/state-schema.js';
 import { repoRoot } from './helpers/python.js';
 import { inTempDir } from './helpers/temp-dir.js';
 
@@ -166,6 +167,18 @@ test('events.visibility_table the same as events.table is refused (78), not drai
         return true;
       }, text);
     }
+  });
+});
+
+test("events.namespace may not be the state tables' namespace (78)", async () => {
+  await inTempDir('mwlake-jobfile-', async (dir) => {
+    const file = join(dir, 'job.yaml');
+    await writeFile(file, `job_name: x\nevents:\n  namespace: ${STATE_NAMESPACE}\n  table: ${PAGES_TABLE}\n`);
+    await assert.rejects(loadConfig(file, {}), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'CONFIG');
+      assert.ok(error.message.startsWith(`${file}: events.namespace must not be "${STATE_NAMESPACE}"`), error.message);
+      return true;
+    });
   });
 });
 

@@ -267,6 +267,10 @@ export async function loadConfig(file: string | undefined, givenEnv: NodeJS.Proc
     throw new ConfigError(`${workersText !== undefined ? 'MWLAKE_DRAIN_WORKERS' : `${where}.drain.workers`} must be a whole number from 0 to 64, found ${JSON.stringify(workersText ?? workers)}`);
   }
 
+  const eventsNamespace = str(events, 'namespace', `${where}.events`, 'events')!;
+  // The merge's namespace (STATE_NAMESPACE, not imported: it would load the merge at every start):
+  // events drained into state.pages made every merge fail as a bug (70).
+  if (eventsNamespace === 'state') throw new ConfigError(`${where}: events.namespace must not be "state", the namespace of the merged state tables`);
   const eventsTable = str(events, 'table', `${where}.events`, 'page_content_change')!;
   const visibilityTable = str(events, 'visibility_table', `${where}.events`, DEFAULT_VISIBILITY_TABLE)!;
   // One table for both streams would mix two schemas: the drain failed as a bug (70), the merge
@@ -286,7 +290,7 @@ export async function loadConfig(file: string | undefined, givenEnv: NodeJS.Proc
     },
     warehouse,
     events: {
-      namespace: str(events, 'namespace', `${where}.events`, 'events')!,
+      namespace: eventsNamespace,
       table: eventsTable,
       visibilityTable,
     },
