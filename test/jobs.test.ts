@@ -182,6 +182,23 @@ test("events.namespace may not be the state tables' namespace (78)", async () =>
   });
 });
 
+test('a topic name Kafka refuses fails as configuration (78), naming where it came from', async () => {
+  await inTempDir('mwlake-jobfile-', async (dir) => {
+    const file = join(dir, 'job.yaml');
+    await writeFile(file, 'job_name: x\nkafka:\n  topics: [eqiad.a.v1, "codfw a.v1"]\n');
+    await assert.rejects(loadConfig(file, {}), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'CONFIG');
+      assert.equal(error.message, `${file}: kafka.topics holds "codfw a.v1", not a Kafka topic name (letters, digits, '.', '_', '-', at most 249)`);
+      return true;
+    });
+    await writeFile(file, 'job_name: x\n');
+    await assert.rejects(loadConfig(file, { MWLAKE_TOPICS: 'a.v1;b.v1' }), /^ConfigError: MWLAKE_TOPICS holds "a\.v1;b\.v1", not a Kafka topic name/);
+    await assert.rejects(loadConfig(file, { MWLAKE_VISIBILITY_TOPICS: 'x/y' }), /^ConfigError: MWLAKE_VISIBILITY_TOPICS holds "x\/y"/);
+    await assert.rejects(loadConfig(file, { MWLAKE_TOPICS: 'a'.repeat(250) }), /not a Kafka topic name/);
+    assert.deepEqual((await loadConfig(file, { MWLAKE_TOPICS: 'eqiad.mediawiki.page_content_change.v1,A-b_c.9' })).kafka.topics, ['eqiad.mediawiki.page_content_change.v1', 'A-b_c.9']);
+  });
+});
+
 test('a misspelt key in a job file fails naming it and the key it resembles', async () => {
   await inTempDir('mwlake-jobfile-', async (dir) => {
     const cases: [string, RegExp][] = [

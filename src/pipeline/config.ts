@@ -222,6 +222,10 @@ export async function loadConfig(file: string | undefined, givenEnv: NodeJS.Proc
   const visibilityText = env['MWLAKE_VISIBILITY_TOPICS'];
   const visibilityTopics =
     visibilityText !== undefined ? list(visibilityText, 'MWLAKE_VISIBILITY_TOPICS') : kafka['visibility_topics'] !== undefined ? list(kafka['visibility_topics'], `${where}.kafka.visibility_topics`) : [];
+  // Kafka's own rule for topic names (Topic.java): the broker's INVALID_TOPIC_EXCEPTION would exit 69, retried.
+  for (const [topic, from] of [...topics.map((t) => [t, topicsText !== undefined ? 'MWLAKE_TOPICS' : `${where}: kafka.topics`]), ...visibilityTopics.map((t) => [t, visibilityText !== undefined ? 'MWLAKE_VISIBILITY_TOPICS' : `${where}: kafka.visibility_topics`])]) {
+    if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic!) || topic === '.' || topic === '..') throw new ConfigError(`${from} holds ${JSON.stringify(topic)}, not a Kafka topic name (letters, digits, '.', '_', '-', at most 249)`);
+  }
   const both = visibilityTopics.filter((t) => topics.includes(t));
   if (both.length > 0) throw new ConfigError(`${where}: topic ${both.join(', ')} is in both kafka.topics and kafka.visibility_topics; each stream has its own topics and table`);
   const saslSection = section(kafka, 'sasl', `${where}.kafka`);
