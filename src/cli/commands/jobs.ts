@@ -82,6 +82,10 @@ export async function config(
   context: CliContext,
   o: { readonly readOnly?: boolean; readonly createWarehouse?: boolean } = {},
 ): Promise<JobConfig> {
+  // `--warehouse "$UNSET"` would otherwise fail as "mkdir failed:  does not exist", naming nothing.
+  for (const [flag, value] of [['--config', flags.config], ['--warehouse', flags.warehouse], ['--brokers', flags.brokers], ['--job-name', flags.jobName], ['--dumps-root', flags.dumpsRoot]] as const) {
+    if (value !== undefined && value.trim() === '') throw new JobError('USAGE', `${flag} is empty: give a value or leave the flag out`);
+  }
   // A dry run changes nothing: it does not create the warehouse, and finds one missing empty.
   const dryRun = flags.dryRun === true;
   const overrides: ConfigOverrides = {};
