@@ -128,7 +128,7 @@ export async function loadSiteInfo(namespaceMapPath: string, wikiId: string, ove
     if (overrides.siteName !== undefined && overrides.base !== undefined && overrides.namespaces !== undefined && overrides.languageCode !== undefined && overrides.caseSetting !== undefined) {
       return siteInfoOf({ dbName: wikiId, ...(overrides as Omit<SiteInfo, 'dbName'>) });
     }
-    throw new JobError('NOT_FOUND', `the namespace map ${namespaceMapPath} has no line for wiki ${JSON.stringify(wikiId)}, and the config does not give its site info`);
+    throw new JobError('NOT_FOUND', `the namespace map ${namespaceMapPath} has no line for wiki ${JSON.stringify(wikiId)}: check the wiki id, or point dumps.namespace_map in the job file at a map that has it`);
   }
   const where = `${namespaceMapPath} (${wikiId})`;
   return siteInfoOf({

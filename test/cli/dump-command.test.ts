@@ -32,3 +32,13 @@ test('--wiki is trimmed like every list ("enwiki, dewiki"); an empty one is a us
     assert.deepEqual(await readdir(dir), ['wh']);
   });
 });
+
+test('a wiki the namespace map lacks fails naming the setting that fixes it, not one that does not exist', async () => {
+  await inTempDir('mwlake-dump-cli-', async (dir) => {
+    const warehouse = join(dir, 'wh');
+    await mkdir(warehouse);
+    const r = await cli('dump', '--warehouse', warehouse, '--job-name', 'j', '--dumps-root', join(dir, 'dumps'), '--date', '2026-11-02', '--dry-run', '--wiki', 'enwikii');
+    assert.equal(r.code, ExitCode.Data, r.err);
+    assert.match(r.err, /has no line for wiki "enwikii": check the wiki id, or point dumps\.namespace_map in the job file at a map that has it/);
+  });
+});
