@@ -199,6 +199,20 @@ test('a topic name Kafka refuses fails as configuration (78), naming where it ca
   });
 });
 
+test('bad brokers fail naming where they came from: flag, variable or job file key', async () => {
+  await inTempDir('mwlake-jobfile-', async (dir) => {
+    const file = join(dir, 'job.yaml');
+    await writeFile(file, 'job_name: x\nkafka:\n  brokers: [kafka1]\n');
+    await assert.rejects(loadConfig(file, {}), (e: Error) => e.message === `${file}: kafka.brokers must be a non-empty list of host:port, found ["kafka1"]`);
+    await assert.rejects(loadConfig(file, { KAFKA_BROKERS: 'k1:9092;k2:9092' }), /^ConfigError: KAFKA_BROKERS must be a non-empty list of host:port, found "k1:9092;k2:9092"/);
+    await assert.rejects(loadConfig(file, { MWLAKE_KAFKA_BROKERS: ',' }), /^ConfigError: MWLAKE_KAFKA_BROKERS must be/);
+    await assert.rejects(loadConfig(file, {}, { brokers: 'k1' }), /^ConfigError: --brokers must be/);
+    assert.deepEqual((await loadConfig(file, { KAFKA_BROKERS: 'k1:9092, k2:9093' })).kafka.brokers, ['k1:9092', 'k2:9093']);
+    // query and table never connect to Kafka.
+    assert.deepEqual((await loadConfig(file, {}, {}, { jobNameRequired: false })).kafka.brokers, ['kafka1']);
+  });
+});
+
 test('a misspelt key in a job file fails naming it and the key it resembles', async () => {
   await inTempDir('mwlake-jobfile-', async (dir) => {
     const cases: [string, RegExp][] = [

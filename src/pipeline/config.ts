@@ -216,6 +216,11 @@ export async function loadConfig(file: string | undefined, givenEnv: NodeJS.Proc
 
   const brokersText = flags.brokers ?? env['KAFKA_BROKERS'] ?? env['MWLAKE_KAFKA_BROKERS'];
   const brokers = brokersText !== undefined ? list(brokersText, 'brokers') : kafka['brokers'] !== undefined ? list(kafka['brokers'], `${where}.kafka.brokers`) : ['127.0.0.1:9092'];
+  const brokersFrom = flags.brokers !== undefined ? '--brokers' : env['KAFKA_BROKERS'] !== undefined ? 'KAFKA_BROKERS' : env['MWLAKE_KAFKA_BROKERS'] !== undefined ? 'MWLAKE_KAFKA_BROKERS' : `${where}: kafka.brokers`;
+  // The Kafka client's own check names no source; read-only commands (query, table) never connect.
+  if (o.jobNameRequired !== false && (brokers.length === 0 || brokers.some((b) => !/^[^\s:]+:\d+$/.test(b)))) {
+    throw new ConfigError(`${brokersFrom} must be a non-empty list of host:port, found ${JSON.stringify(brokersText ?? kafka['brokers'])}`);
+  }
   const topicsText = flags.topics ?? env['MWLAKE_TOPICS'];
   const topics = topicsText !== undefined ? list(topicsText, 'topics') : kafka['topics'] !== undefined ? list(kafka['topics'], `${where}.kafka.topics`) : DEFAULT_TOPICS;
   if (topics.length === 0) throw new ConfigError(`${topicsText !== undefined ? 'MWLAKE_TOPICS' : `${where}: kafka.topics`} is empty; name the page change topics (e.g. eqiad.mediawiki.page_content_change.v1)`);
