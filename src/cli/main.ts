@@ -11,12 +11,14 @@ import { JobError, exitCodeOf, fromSystemError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { runInterruptCleanups } from '../core/interrupt.js';
 import { LOG_LEVELS, createLogger, isLogLevel, type LogLevel, type Logger } from '../core/log.js';
+import { VERSION } from '../core/version.js';
 import type { CliContext } from './context.js';
 import { COMMANDS } from './commands/index.js';
 
 export function buildProgram(context: CliContext): Command {
   const program = new Command('mwlake')
     .description('Batch dump builder: Kafka page_content_change events → Iceberg tables → MediaWiki XML dumps')
+    .version(VERSION, '--version', 'print the mwlake version')
     .addOption(new Option('--log-level <level>', 'how much to log on stderr (default: $MWLAKE_LOG_LEVEL, else info)').choices(LOG_LEVELS))
     .addOption(new Option('--log-format <format>', 'log lines as json or pretty (default: pretty on a terminal, else json)').choices(['json', 'pretty']))
     // Help and commander's own errors go where the caller says (tests capture them), not to the process.

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { JobError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { VERSION } from '../core/version.js';
 import { openDuckDb } from '../duckdb/connection.js';
 import { runDump, selectDumpJobs, type DumpCompression } from '../dumps/dump-run.js';
 import { isCompleteRunStatus } from '../dumps/dump-status.js';
@@ -19,7 +20,6 @@ import { DuckDbDumpSource } from './dump-source.js';
 import { bindStateViews } from './state-views.js';
 
 export const DEFAULT_NAMESPACE_MAP = fileURLToPath(new URL('../../../jobs/siteinfo/namespace_map.json.gz', import.meta.url));
-export const VERSION = '0.1.0';
 
 export interface DumpOptions {
   readonly config: JobConfig;
