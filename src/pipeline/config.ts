@@ -120,6 +120,7 @@ const SASL_MECHANISMS: readonly SaslMechanism[] = ['plain', 'scram-sha-256', 'sc
 const isSaslMechanism = (m: string): m is SaslMechanism => (SASL_MECHANISMS as readonly string[]).includes(m);
 
 const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const MAX_JOB_NAME_LENGTH = 249 - '.error'.length;
 
 /** Every key a job file may hold, per section: a misspelt key (`maintenence:`) fails, never silently leaves the defaults in force. */
 const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
@@ -213,6 +214,8 @@ export async function loadConfig(file: string | undefined, givenEnv: NodeJS.Proc
   // Errors name where a value came from (flag, variable or file): that is what needs fixing.
   const jobNameFrom = flags.jobName !== undefined ? '--job-name' : env['MWLAKE_JOB_NAME'] !== undefined ? 'MWLAKE_JOB_NAME' : `${where}: job_name`;
   if (!JOB_NAME.test(jobName)) throw new ConfigError(`${jobNameFrom} ${JSON.stringify(jobName)} must be letters, digits, '_', '.', '-'`);
+  // Kafka names are at most 249 characters, and the error stream adds ".error".
+  if (jobName.length > MAX_JOB_NAME_LENGTH) throw new ConfigError(`${jobNameFrom} is ${jobName.length} characters; at most ${MAX_JOB_NAME_LENGTH} fit the error stream <job_name>.error in a Kafka topic name`);
 
   const brokersText = flags.brokers ?? env['KAFKA_BROKERS'] ?? env['MWLAKE_KAFKA_BROKERS'];
   const brokers = brokersText !== undefined ? list(brokersText, 'brokers') : kafka['brokers'] !== undefined ? list(kafka['brokers'], `${where}.kafka.brokers`) : ['127.0.0.1:9092'];
@@ -268,6 +271,9 @@ export async function loadConfig(file: string | undefined, givenEnv: NodeJS.Proc
   const maxMessageBytes = num(drain, 'max_message_bytes', `${where}.drain`, 10 * 1024 * 1024)!;
   // 0 would send every event to the error stream as oversize and commit past them, exit 0.
   if (maxMessageBytes < 1) throw new ConfigError(`${where}.drain.max_message_bytes must be at least 1 (default 10485760), found ${maxMessageBytes}`);
+  const targetFileSizeMb = num(maintenance, 'target_file_size_mb', `${where}.maintenance`, 256)!;
+  // Below 1 MiB every drain and compaction writes a file per row group, and compaction never ends.
+  if (targetFileSizeMb < 1) throw new ConfigError(`${where}.maintenance.target_file_size_mb must be at least 1 (default 256), found ${targetFileSizeMb}`);
   const maxEvents = flags.maxEvents ?? num(drain, 'max_events', `${where}.drain`);
   const maxBytes = flags.maxBytes ?? num(drain, 'max_bytes', `${where}.drain`);
   const workersText = env['MWLAKE_DRAIN_WORKERS'];
@@ -314,7 +320,7 @@ export async function loadConfig(file: string | undefined, givenEnv: NodeJS.Proc
     ...(memoryLimitMb === undefined ? {} : { memoryLimitMb }),
     maintenance: {
       compact: bool(maintenance, 'compact', `${where}.maintenance`, true),
-      targetFileSizeBytes: num(maintenance, 'target_file_size_mb', `${where}.maintenance`, 256)! * 1024 * 1024,
+      targetFileSizeBytes: targetFileSizeMb * 1024 * 1024,
       compactMinInputFiles: Math.max(2, num(maintenance, 'compact_min_input_files', `${where}.maintenance`, 5)!),
       expireSnapshots: bool(maintenance, 'expire_snapshots', `${where}.maintenance`, true),
       removeOrphans: bool(maintenance, 'remove_orphans', `${where}.maintenance`, true),
