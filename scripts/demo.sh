@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 npx tsc -p tsconfig.json
 # Debian tools (lbzip2, zstd, ...) and the Kafka jars; the Python interop venv is only for tests.
 MWLAKE_SKIP_PYTHON=1 bash scripts/setup.sh >/dev/null
-if [ -z "${KAFKA_BROKERS:-}" ]; then bash scripts/kafka.sh ensure >/dev/null; fi
+OWN_BROKER=
+if [ -z "${KAFKA_BROKERS:-}" ]; then bash scripts/kafka.sh ensure >/dev/null; OWN_BROKER=1; fi
 BROKERS="${KAFKA_BROKERS:-127.0.0.1:9092}"
 STREAM="mwlake.demo.$(date +%s).page_content_change.v1"
 export KAFKA_BROKERS="$BROKERS" MWLAKE_TOPICS="eqiad.$STREAM,codfw.$STREAM" MWLAKE_WAREHOUSE="$PWD/.demo/warehouse" MWLAKE_DUMPS_ROOT="$PWD/.demo/dumps"
@@ -21,4 +22,4 @@ mwlake query --config jobs/page_content_change.yaml --format table \
 echo
 mwlake status --config jobs/page_content_change.yaml
 echo
-echo "The broker is still running at $BROKERS for more exploration; stop it with: npm run kafka:stop"
+if [ -n "$OWN_BROKER" ]; then echo "The broker is still running at $BROKERS for more exploration; stop it with: npm run kafka:stop"; fi
