@@ -9,7 +9,11 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { filesRelationSql, tableRelationSql } from '../../src/duckdb/table-view.js';
 import { withPartitionSpec } from '../../src/iceberg/commit/evolve-spec.js';
-import type { Predicate } from '../../src/iceberg/scan/predicate.js';
+import { predicateFilter, type Predicate } from '../../src/iceberg/scan/predicate.js';
+import { encodeValue } from '../../src/iceberg/spec/bounds.js';
+import { DataFileContent, type DataFile } from '../../src/iceberg/spec/manifest.js';
+import type { PartitionSpec } from '../../src/iceberg/spec/partition.js';
+import type { Schema } from '../../src/iceberg/spec/types.js';
 import type { Table } from '../../src/iceberg/table.js';
 import { openSampleWriter, SAMPLE_SCHEMA, SAMPLE_SPEC, type SampleWriter } from './sample-table.js';
 
@@ -59,4 +63,26 @@ for (const [name, where, sql] of CASES) {
 
 test('an unknown column is an error naming it', async () => {
   await assert.rejects(t.planFiles({ where: [{ column: 'nope', op: 'eq', value: 1 }] }), /predicate column "nope"/);
+});
+
+test('NaN never prunes a file: NaN bounds (older writers) and NaN partition values bound nothing; a NaN literal is an error', () => {
+  const schema: Schema = { schemaId: 0, fields: [{ id: 1, name: 'x', required: false, type: 'double' }] };
+  const spec: PartitionSpec = { specId: 0, fields: [{ sourceId: 1, fieldId: 1000, name: 'x', transform: { kind: 'identity' } }] };
+  const double = (v: number) => encodeValue('double', v);
+  const file = (partition: number[], lower?: number, upper?: number): DataFile => ({
+    content: DataFileContent.Data,
+    filePath: 'file:///t/data/f.parquet',
+    fileFormat: 'PARQUET',
+    partition,
+    recordCount: 2,
+    fileSizeInBytes: 100,
+    ...(lower === undefined ? {} : { lowerBounds: new Map([[1, double(lower)]]) }),
+    ...(upper === undefined ? {} : { upperBounds: new Map([[1, double(upper)]]) }),
+  });
+  const unpartitioned: PartitionSpec = { specId: 1, fields: [] };
+  const gt5 = predicateFilter(schema, [spec, unpartitioned], [{ column: 'x', op: 'gt', value: 5 }]);
+  assert.equal(gt5(file([], 1, NaN), 1), true, 'an upper bound of NaN says nothing about the largest value');
+  assert.equal(gt5(file([], 1, 3), 1), false, 'a real upper bound still prunes');
+  assert.equal(gt5(file([NaN]), 0), true, 'NaN sorts after every number (DuckDB, Spark, Java comparators)');
+  assert.throws(() => predicateFilter(schema, [spec], [{ column: 'x', op: 'lt', value: NaN }]), /predicate on x compares with NaN/);
 });

@@ -22,10 +22,15 @@ interface Bound {
   readonly p: Predicate;
 }
 
+const isNaNValue = (v: PartitionValue | undefined) => typeof v === 'number' && Number.isNaN(v);
+
 function bind(schema: Schema, p: Predicate): Bound {
   const field = findFieldByPath(schema, p.column);
   if (field === undefined) throw new SpecViolationError(`predicate column ${JSON.stringify(p.column)} is not in schema ${schema.schemaId}`);
   if (!isPrimitive(field.type)) throw new SpecViolationError(`predicate column ${p.column} is not a primitive column`);
+  // NaN compares as equal to everything in compareValues; Java's Literals.from refuses it too.
+  const literals = 'value' in p ? [p.value] : 'values' in p ? p.values : [];
+  if (literals.some(isNaNValue)) throw new SpecViolationError(`predicate on ${p.column} compares with NaN, which orders with nothing`);
   return { id: field.id, type: field.type, p };
 }
 
@@ -62,9 +67,12 @@ function boundsMayMatch(b: Bound, file: DataFile): boolean {
   if (b.p.op === 'isNull') return nulls === undefined || nulls > 0;
   if (b.p.op === 'notNull') return nulls === undefined || values === undefined || nulls < values;
   if (nulls !== undefined && values !== undefined && values > 0 && nulls === values) return false; // only nulls
-  const lo = file.lowerBounds?.get(b.id);
-  const hi = file.upperBounds?.get(b.id);
-  return rangeMayMatch(b.p, b.type, lo === undefined ? undefined : decodeValue(b.type, lo), hi === undefined ? undefined : decodeValue(b.type, hi));
+  const bound = (bytes: Uint8Array | undefined) => {
+    const v = bytes === undefined ? undefined : decodeValue(b.type, bytes);
+    // A NaN bound (older writers) bounds nothing: Java's InclusiveMetricsEvaluator ignores it too.
+    return isNaNValue(v) ? undefined : v;
+  };
+  return rangeMayMatch(b.p, b.type, bound(file.lowerBounds?.get(b.id)), bound(file.upperBounds?.get(b.id)));
 }
 
 function partitionMayMatch(b: Bound, spec: PartitionSpec, file: DataFile): boolean {
@@ -80,6 +88,7 @@ function partitionMayMatch(b: Bound, spec: PartitionSpec, file: DataFile): boole
     }
     if (p.op === 'notNull') continue;
     if (value === null) return false; // a comparison never holds for null
+    if (isNaNValue(value)) continue; // orders with nothing in compareValues: keep the file
     const tr = (v: PartitionValue) => applyTransform(t, b.type, coerce(b.type, v));
     if (t.kind === 'bucket') {
       // Only equality survives hashing.
