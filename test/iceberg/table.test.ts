@@ -2,7 +2,7 @@
 // and DuckDB. What other engines read is in interop.test.ts.
 
 import assert from 'node:assert/strict';
-import { link, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -11,11 +11,15 @@ import { LocalStorage } from '../../src/core/storage.js';
 import { Warehouse } from '../../src/iceberg/catalog.js';
 import { tableRelationSql } from '../../src/duckdb/table-view.js';
 import { decodeManifest } from '../../src/iceberg/avro/manifest.js';
-import { decodeManifestList } from '../../src/iceberg/avro/manifest-list.js';
 import { decodeContainer } from '../../src/iceberg/avro/container.js';
 import { withPartitionSpec } from '../../src/iceberg/commit/evolve-spec.js';
 import { rollbackTo } from '../../src/iceberg/commit/rollback.js';
-import { ManifestEntryStatus } from '../../src/iceberg/spec/manifest.js';
+import { decodeManifestList, encodeManifestList } from '../../src/iceberg/avro/manifest-list.js';
+import { writeManifest } from '../../src/iceberg/commit/write-manifest.js';
+import { decodeValue } from '../../src/iceberg/spec/bounds.js';
+import { DataFileContent, ManifestContent, ManifestEntryStatus, type ManifestEntry } from '../../src/iceberg/spec/manifest.js';
+import type { PartitionSpec } from '../../src/iceberg/spec/partition.js';
+import type { Schema } from '../../src/iceberg/spec/types.js';
 import type { Table } from '../../src/iceberg/table.js';
 import { openSampleWriter, SAMPLE_SCHEMA, SAMPLE_SPEC, type SampleWriter } from './sample-table.js';
 
@@ -199,6 +203,24 @@ test('manifests carry field ids, the key-value metadata readers need, and round-
   assert.deepEqual(e.dataFile.partition, files[0]!.partition);
   assert.deepEqual(e.dataFile.lowerBounds, files[0]!.lowerBounds);
   assert.equal(e.dataFile.fileSizeInBytes, (await storage.stat(files[0]!.filePath))!.sizeBytes);
+});
+
+test('manifest-list partition summaries say contains_nan and keep NaN out of the bounds', async () => {
+  const schema: Schema = { schemaId: 0, fields: [{ id: 1, name: 'x', required: false, type: 'double' }] };
+  const spec: PartitionSpec = { specId: 0, fields: [{ sourceId: 1, fieldId: 1000, name: 'x', transform: { kind: 'identity' } }] };
+  const entries = [NaN, 2.5, null, 1.5].map((x, i): ManifestEntry => ({
+    status: ManifestEntryStatus.Added,
+    snapshotId: 1n,
+    dataFile: { content: DataFileContent.Data, filePath: `file:///t/data/${i}.parquet`, fileFormat: 'PARQUET', partition: [x], recordCount: 1, fileSizeInBytes: 10 },
+  }));
+  const location = `file://${join(dir, 'nan-summary')}`;
+  await mkdir(join(dir, 'nan-summary', 'metadata'), { recursive: true });
+  const m = await writeManifest(w.warehouse.storage, { tableLocation: location, commitUuid: 'u', index: 0, schema, spec, content: ManifestContent.Data, entries, snapshotId: 1n, sequenceNumber: 1n, minSequenceNumber: 1n });
+  const [summary] = (await decodeManifestList(await encodeManifestList([m], { snapshotId: 1n, sequenceNumber: 1n }), 'list'))[0]!.partitions!;
+  assert.equal(summary!.containsNull, true);
+  assert.equal(summary!.containsNan, true, 'PyIceberg and Java skip the manifest for isNaN when this is false');
+  assert.equal(decodeValue('double', summary!.lowerBound!), 1.5);
+  assert.equal(decodeValue('double', summary!.upperBound!), 2.5);
 });
 
 test('partition evolution keeps old snapshots readable', async () => {

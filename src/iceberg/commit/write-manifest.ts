@@ -18,10 +18,16 @@ function partitionSummaries(spec: PartitionSpec, schema: Schema, files: readonly
     let lower: unknown;
     let upper: unknown;
     let containsNull = false;
+    let containsNan = false;
     for (const f of files) {
       const v = f.partition[i] ?? null;
       if (v === null) {
         containsNull = true;
+        continue;
+      }
+      // Spec: NaN is never a bound; readers skip a manifest for isNaN when contains_nan is false.
+      if (typeof v === 'number' && Number.isNaN(v)) {
+        containsNan = true;
         continue;
       }
       if (lower === undefined || compareValues(v, lower as never) < 0) lower = v;
@@ -31,7 +37,7 @@ function partitionSummaries(spec: PartitionSpec, schema: Schema, files: readonly
     const t = field.type;
     return {
       containsNull,
-      ...(field.type === 'float' || field.type === 'double' ? { containsNan: false } : {}),
+      ...(field.type === 'float' || field.type === 'double' ? { containsNan } : {}),
       ...(lower === undefined ? {} : { lowerBound: encodeValue(t, lower), upperBound: encodeValue(t, upper) }),
     };
   });
