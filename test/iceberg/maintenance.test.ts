@@ -12,6 +12,8 @@ import { compactionChange, planCompaction } from '../../src/iceberg/maintenance/
 import { expireSnapshots } from '../../src/iceberg/maintenance/expire-snapshots.js';
 import { removeOrphanFiles } from '../../src/iceberg/maintenance/remove-orphans.js';
 import { rollbackTo } from '../../src/iceberg/commit/rollback.js';
+import type { PlannedFile } from '../../src/iceberg/scan/plan.js';
+import { DataFileContent } from '../../src/iceberg/spec/manifest.js';
 import type { Table } from '../../src/iceberg/table.js';
 import { openSampleWriter, SAMPLE_SCHEMA, SAMPLE_SPEC, type SampleWriter } from './sample-table.js';
 
@@ -130,6 +132,18 @@ test('compaction rewrites small files with their deletes applied as one replace 
   const staleGroups = [{ ...groups[0]!, dataFiles: stale.dataFiles.slice(0, 1), deleteFiles: [], deadDeleteFiles: [] }];
   t = (await t.commit({ addDeleteFiles: [await w.writeDeletes(t, stale.dataFiles[0]!.file, [0])] })).table;
   await assert.rejects(t.commit(compactionChange(stale, staleGroups, [])), /moved on/);
+});
+
+test('compaction never groups the NaN and the null partition together', () => {
+  const file = (name: string, x: number | null): PlannedFile => ({
+    specId: 0,
+    dataSequenceNumber: 1n,
+    file: { content: DataFileContent.Data, filePath: `file:///t/data/${name}.parquet`, fileFormat: 'PARQUET', partition: [x], recordCount: 1, fileSizeInBytes: 10 },
+  });
+  const plan = { dataFiles: [file('nan1', NaN), file('null1', null), file('nan2', NaN), file('null2', null)], deleteFiles: [] };
+  const groups = planCompaction(plan, { targetFileSizeBytes: 1000, minInputFiles: 2, specId: 0 });
+  // One rewrite of both would write the null rows under partition NaN, or the NaN rows under null.
+  assert.deepEqual(groups.map((g) => g.dataFiles.map((f) => f.file.filePath.replace(/.*\//, ''))), [['nan1.parquet', 'nan2.parquet'], ['null1.parquet', 'null2.parquet']]);
 });
 
 test('data files roll at the target size', async () => {

@@ -62,7 +62,14 @@ export async function planSnapshot(storage: Storage, snapshot: Snapshot | undefi
 
 /** A partition tuple as a string, to compare and group by. */
 export function partitionKey(p: PartitionTuple): string {
-  return JSON.stringify(p, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
+  return JSON.stringify(p, (_k, v: unknown) => {
+    if (typeof v === 'bigint') return `${v}n`;
+    if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
+    // JSON writes NaN as null and -0 as 0: distinct partition values that must not share a key.
+    if (Number.isNaN(v)) return 'NaN';
+    if (Object.is(v, -0)) return '-0';
+    return v;
+  });
 }
 
 /** Whether a position delete file applies to a data file: same spec and partition, not older, and naming it if it names one. */
