@@ -10,8 +10,9 @@ import { CommitConflictError } from '../../src/core/errors.js';
 import { LocalStorage } from '../../src/core/storage.js';
 import { Warehouse } from '../../src/iceberg/catalog.js';
 import { tableRelationSql } from '../../src/duckdb/table-view.js';
-import { decodeManifest } from '../../src/iceberg/avro/manifest.js';
-import { decodeContainer } from '../../src/iceberg/avro/container.js';
+import { decodeManifest, manifestEntrySchema } from '../../src/iceberg/avro/manifest.js';
+import { decodeContainer, encodeContainer } from '../../src/iceberg/avro/container.js';
+import { partitionSpecToJson, schemaToJson } from '../../src/iceberg/spec/serde/schema.js';
 import { withPartitionSpec } from '../../src/iceberg/commit/evolve-spec.js';
 import { rollbackTo } from '../../src/iceberg/commit/rollback.js';
 import { decodeManifestList, encodeManifestList } from '../../src/iceberg/avro/manifest-list.js';
@@ -221,6 +222,65 @@ test('manifest-list partition summaries say contains_nan and keep NaN out of the
   assert.equal(summary!.containsNan, true, 'PyIceberg and Java skip the manifest for isNaN when this is false');
   assert.equal(decodeValue('double', summary!.lowerBound!), 1.5);
   assert.equal(decodeValue('double', summary!.upperBound!), 2.5);
+});
+
+test('partition values are read by field id when the writer sanitized the Avro name (PyIceberg, Java: meta.dt_day)', async () => {
+  // What PyIceberg (0.12, checked) writes for spec field names that are no Avro names: sanitized, id kept.
+  const schema: Schema = {
+    schemaId: 0,
+    fields: [
+      { id: 1, name: 'meta', required: false, type: { type: 'struct', fields: [{ id: 2, name: 'dt', required: false, type: 'timestamptz' }] } },
+      { id: 3, name: 'wiki-id', required: false, type: 'string' },
+    ],
+  };
+  const spec: PartitionSpec = {
+    specId: 0,
+    fields: [
+      { sourceId: 2, fieldId: 1000, name: 'meta.dt_day', transform: { kind: 'day' } },
+      { sourceId: 3, fieldId: 1001, name: 'wiki-id', transform: { kind: 'identity' } },
+    ],
+  };
+  const avroSchema = manifestEntrySchema({
+    type: 'struct',
+    fields: [
+      { id: 1000, name: 'meta_x2Edt_day', required: false, type: 'date' },
+      { id: 1001, name: 'wiki_x2Did', required: false, type: 'string' },
+    ],
+  });
+  const record = {
+    status: 1,
+    snapshot_id: 1n,
+    sequence_number: null,
+    file_sequence_number: null,
+    data_file: {
+      content: 0,
+      file_path: 'file:///t/data/a.parquet',
+      file_format: 'PARQUET',
+      partition: { meta_x2Edt_day: 19723, wiki_x2Did: 'en' },
+      record_count: 1n,
+      file_size_in_bytes: 10n,
+      column_sizes: null,
+      value_counts: null,
+      null_value_counts: null,
+      nan_value_counts: null,
+      lower_bounds: null,
+      upper_bounds: null,
+      key_metadata: null,
+      split_offsets: null,
+      equality_ids: null,
+      sort_order_id: null,
+      referenced_data_file: null,
+    },
+  };
+  const bytes = await encodeContainer(avroSchema, [record], {
+    schema: JSON.stringify(schemaToJson(schema)),
+    'partition-spec': JSON.stringify((partitionSpecToJson(spec) as { fields: unknown }).fields),
+    'partition-spec-id': '0',
+    'format-version': '2',
+    content: 'data',
+  });
+  const decoded = await decodeManifest(bytes, 'manifest');
+  assert.deepEqual(decoded.entries[0]!.dataFile.partition, [19723, 'en'], 'not nulls: a scan filtering on meta.dt would skip the file');
 });
 
 test('partition evolution keeps old snapshots readable', async () => {

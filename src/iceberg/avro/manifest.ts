@@ -183,6 +183,23 @@ interface AvroEntry {
   data_file: Record<string, unknown>;
 }
 
+type AvroField = { name?: unknown; type?: unknown; 'field-id'?: unknown };
+
+/**
+ * The Avro names of the partition record's fields by partition field id, from the file's own
+ * schema: PyIceberg (and Java) write a name that is no valid Avro name (`meta.dt_day`, `wiki-id`)
+ * sanitized (`meta_x2Edt_day`), with the field id kept.
+ */
+function partitionAvroNames(avroSchema: string | undefined): Map<number, string> {
+  const out = new Map<number, string>();
+  if (avroSchema === undefined) return out;
+  const fieldsOf = (type: unknown) => ((type as { fields?: unknown } | null)?.fields ?? []) as AvroField[];
+  const dataFile = fieldsOf(JSON.parse(avroSchema)).find((f) => f.name === 'data_file');
+  const partition = fieldsOf(dataFile?.type).find((f) => f.name === 'partition');
+  for (const f of fieldsOf(partition?.type)) if (typeof f['field-id'] === 'number' && typeof f.name === 'string') out.set(f['field-id'], f.name);
+  return out;
+}
+
 /** Reads a v1 or v2 manifest; the partition struct comes from the file's own Avro schema. */
 export async function decodeManifest(bytes: Uint8Array, what: string): Promise<DecodedManifest> {
   const { metadata, records } = await decodeContainer(bytes, what);
@@ -193,7 +210,8 @@ export async function decodeManifest(bytes: Uint8Array, what: string): Promise<D
   if (metadata['partition-spec'] !== undefined && metadata['schema'] !== undefined) {
     const schema = schemaFromJson(JSON.parse(metadata['schema']), `${what} schema`);
     const fields = partitionFieldsFromJson(JSON.parse(metadata['partition-spec']), `${what} partition-spec`);
-    fieldNames = partitionType({ specId, fields }, schema).fields.map((f) => f.name);
+    const avroNames = partitionAvroNames(metadata['avro.schema']);
+    fieldNames = partitionType({ specId, fields }, schema).fields.map((f) => avroNames.get(f.id) ?? f.name);
   }
   const entries = (records as AvroEntry[]).map((r): ManifestEntry => {
     const d = r.data_file;
