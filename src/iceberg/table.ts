@@ -85,12 +85,13 @@ export class Table {
 
   /**
    * Whether snapshots current at `timestampMs` were expired: the time is before the oldest entry
-   * of the snapshot log, and that entry's snapshot has a parent, so the table had history then.
+   * of the snapshot log, and the table had history then: that entry's snapshot has a parent, or a
+   * snapshot was made by then (the entry is a rollback's, the log before it was dropped).
    */
   isExpiredAt(timestampMs: number): boolean {
     const first = this.metadata.snapshotLog[0];
     if (first === undefined || timestampMs >= first.timestampMs) return false;
-    return this.snapshot(first.snapshotId)?.parentSnapshotId !== undefined;
+    return this.snapshot(first.snapshotId)?.parentSnapshotId !== undefined || this.metadata.snapshots.some((s) => s.timestampMs <= timestampMs);
   }
 
   /**

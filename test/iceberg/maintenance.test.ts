@@ -189,6 +189,26 @@ test('after expiry the snapshot log starts after the last expired entry: no time
   assert.equal(r.table.snapshotAsOf(x.timestampMs), undefined, "x's time no longer resolves to another snapshot");
 });
 
+test('after expiry drops the log before a rollback to the first snapshot, a read as of its time is expired, not empty', async () => {
+  let t = await fresh();
+  t = (await t.commit({ addDataFiles: await w.write(t, [1]) })).table;
+  const s1 = t.currentSnapshot()!;
+  t = (await t.commit({ addDataFiles: await w.write(t, [2]) })).table;
+  const s2 = t.currentSnapshot()!;
+  t = await rollbackTo(t, s1.snapshotId);
+  t = (await t.commit({ addDataFiles: await w.write(t, [3]) })).table;
+  // s2 is old and off the branch: it expires, and with it the log up to its entry, s1's first one too.
+  const r = await expireSnapshots(t, { olderThanMs: s2.timestampMs + 1, retainLast: 10 });
+  assert.deepEqual(r.expiredSnapshotIds, [s2.snapshotId]);
+  const first = r.table.metadata.snapshotLog[0]!;
+  assert.equal(first.snapshotId, s1.snapshotId);
+  assert.ok(first.timestampMs > s1.timestampMs, "the log's first entry is the rollback's");
+  // s1 was current at its own time: the table was not empty then; that history is gone, so say so.
+  assert.equal(r.table.snapshotAsOf(s1.timestampMs), undefined);
+  assert.equal(r.table.isExpiredAt(s1.timestampMs), true);
+  assert.equal(r.table.isExpiredAt(s1.timestampMs - 1), false, 'before the first snapshot the table was empty');
+});
+
 test('expiry drops tags and branches past their max-ref-age-ms (else the table default), never main, and the snapshots only they kept', async () => {
   let t = await fresh();
   for (const ids of [[1], [2], [3], [4]]) t = (await t.commit({ addDataFiles: await w.write(t, ids) })).table;
