@@ -86,3 +86,26 @@ test('NaN never prunes a file: NaN bounds (older writers) and NaN partition valu
   assert.equal(gt5(file([NaN]), 0), true, 'NaN sorts after every number (DuckDB, Spark, Java comparators)');
   assert.throws(() => predicateFilter(schema, [spec], [{ column: 'x', op: 'lt', value: NaN }]), /predicate on x compares with NaN/);
 });
+
+test('a float column compares with the literal as a 32-bit float: 0.1 finds 0.1f', () => {
+  const schema: Schema = { schemaId: 0, fields: [{ id: 1, name: 'x', required: false, type: 'float' }] };
+  const spec: PartitionSpec = { specId: 0, fields: [{ sourceId: 1, fieldId: 1000, name: 'x', transform: { kind: 'identity' } }] };
+  const stored = Math.fround(0.1);
+  const file = (partition: number[]): DataFile => ({
+    content: DataFileContent.Data,
+    filePath: 'file:///t/data/f.parquet',
+    fileFormat: 'PARQUET',
+    partition,
+    recordCount: 1,
+    fileSizeInBytes: 100,
+    lowerBounds: new Map([[1, encodeValue('float', stored)]]),
+    upperBounds: new Map([[1, encodeValue('float', stored)]]),
+  });
+  const unpartitioned: PartitionSpec = { specId: 1, fields: [] };
+  for (const op of ['eq', 'lte', 'gte'] as const) {
+    const keep = predicateFilter(schema, [spec, unpartitioned], [{ column: 'x', op, value: 0.1 }]);
+    assert.equal(keep(file([]), 1), true, `bounds, ${op} 0.1`);
+    assert.equal(keep(file([stored]), 0), true, `partition, ${op} 0.1`);
+  }
+  assert.equal(predicateFilter(schema, [unpartitioned], [{ column: 'x', op: 'lt', value: 0.1 }])(file([]), 1), false, 'x < 0.1 holds for no 0.1f');
+});
