@@ -109,3 +109,15 @@ test('a float column compares with the literal as a 32-bit float: 0.1 finds 0.1f
   }
   assert.equal(predicateFilter(schema, [unpartitioned], [{ column: 'x', op: 'lt', value: 0.1 }])(file([]), 1), false, 'x < 0.1 holds for no 0.1f');
 });
+
+test('decimal identity partitions (bytes, as PyIceberg writes them) compare by value with the unscaled literal', () => {
+  const schema: Schema = { schemaId: 0, fields: [{ id: 1, name: 'p', required: false, type: 'decimal(9, 2)' }] };
+  const spec: PartitionSpec = { specId: 0, fields: [{ sourceId: 1, fieldId: 1000, name: 'p', transform: { kind: 'identity' } }] };
+  // -1.50: the Avro fixed of decimal(9, 2) holds the unscaled -150 in 4 big-endian two's-complement bytes.
+  const file: DataFile = { content: DataFileContent.Data, filePath: 'file:///t/data/f.parquet', fileFormat: 'PARQUET', partition: [Uint8Array.of(0xff, 0xff, 0xff, 0x6a)], recordCount: 1, fileSizeInBytes: 100 };
+  const keeps = (op: 'eq' | 'lt' | 'gt', value: bigint) => predicateFilter(schema, [spec], [{ column: 'p', op, value }])(file, 0);
+  assert.equal(keeps('lt', 1420n), true, '-1.50 < 14.20');
+  assert.equal(keeps('eq', -150n), true);
+  assert.equal(keeps('eq', 1420n), false);
+  assert.equal(keeps('gt', -100n), false, '-1.50 > -1.00 holds for no row');
+});

@@ -7,8 +7,8 @@
 import { compareValues, decodeValue } from '../spec/bounds.js';
 import type { DataFile } from '../spec/manifest.js';
 import type { PartitionSpec, PartitionValue } from '../spec/partition.js';
-import { applyTransform, findFieldByPath } from '../spec/transform.js';
-import { isPrimitive, type PrimitiveType, type Schema } from '../spec/types.js';
+import { applyTransform, findFieldByPath, transformResultType } from '../spec/transform.js';
+import { decimalParts, isPrimitive, type PrimitiveType, type Schema } from '../spec/types.js';
 import { SpecViolationError } from '../../core/errors.js';
 
 export type Predicate =
@@ -80,8 +80,11 @@ function boundsMayMatch(b: Bound, file: DataFile): boolean {
 function partitionMayMatch(b: Bound, spec: PartitionSpec, file: DataFile): boolean {
   for (const [i, field] of spec.fields.entries()) {
     if (field.sourceId !== b.id) continue;
-    const value = file.partition[i] ?? null;
     const t = field.transform;
+    const raw = file.partition[i] ?? null;
+    // Decimal partition values are the bytes of the unscaled value; literals are the unscaled bigint.
+    const resultType = transformResultType(t, b.type);
+    const value = raw instanceof Uint8Array && decimalParts(resultType) !== undefined ? decodeValue(resultType, raw) : raw;
     const p = b.p;
     if (t.kind === 'void') continue;
     if (p.op === 'isNull') {
