@@ -121,3 +121,12 @@ test('decimal identity partitions (bytes, as PyIceberg writes them) compare by v
   assert.equal(keeps('eq', 1420n), false);
   assert.equal(keeps('gt', -100n), false, '-1.50 > -1.00 holds for no row');
 });
+
+test('a literal of the wrong type is an error naming the column, not a comparison that prunes at random', () => {
+  // '2024-01-02' against microsecond bounds compared as neither smaller nor larger: lt pruned by bounds, silently.
+  assert.throws(() => predicateFilter(SAMPLE_SCHEMA, [SAMPLE_SPEC], [{ column: 'ts', op: 'lt', value: '2024-01-02' }]), /predicate on ts \(timestamptz\) needs a bigint \(microseconds\) literal, found "2024-01-02"/);
+  assert.throws(() => predicateFilter(SAMPLE_SCHEMA, [SAMPLE_SPEC], [{ column: 'category', op: 'in', values: ['a', 7] }]), /predicate on category \(string\) needs a string literal, found 7/);
+  assert.throws(() => predicateFilter(SAMPLE_SCHEMA, [SAMPLE_SPEC], [{ column: 'id', op: 'eq', value: 1.5 }]), /predicate on id \(long\) needs a bigint literal, found 1.5/);
+  // Numbers for integer columns, and null, stay fine.
+  predicateFilter(SAMPLE_SCHEMA, [SAMPLE_SPEC], [{ column: 'id', op: 'lte', value: 50 }, { column: 'category', op: 'eq', value: null }]);
+});

@@ -2,7 +2,8 @@
 // conservatively against what a manifest entry knows: partition values (through the transform)
 // and column bounds and null counts. `false` means no row of the file can match; `true` means
 // the file must be read. Literals use the Iceberg value representation: long and timestamps as
-// bigint (microseconds), int and date as number (days), strings, booleans.
+// bigint (microseconds), int and date as number (days), strings, booleans, decimals as the
+// unscaled bigint, binary/fixed/uuid as Uint8Array; a literal of another type is an error.
 
 import { compareValues, decodeValue } from '../spec/bounds.js';
 import type { DataFile } from '../spec/manifest.js';
@@ -24,6 +25,18 @@ interface Bound {
 
 const isNaNValue = (v: PartitionValue | undefined) => typeof v === 'number' && Number.isNaN(v);
 
+/** What a literal of the column type must be; compareValues orders values of other types arbitrarily. */
+function literalKind(type: PrimitiveType): { readonly fits: (v: PartitionValue) => boolean; readonly what: string } {
+  const integer = (v: PartitionValue) => typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v));
+  if (type === 'boolean') return { fits: (v) => typeof v === 'boolean', what: 'a boolean' };
+  if (type === 'float' || type === 'double') return { fits: (v) => typeof v === 'number', what: 'a number' };
+  if (type === 'string') return { fits: (v) => typeof v === 'string', what: 'a string' };
+  if (type === 'uuid' || type === 'binary' || type.startsWith('fixed')) return { fits: (v) => v instanceof Uint8Array, what: 'a Uint8Array' };
+  if (type === 'int' || type === 'date') return { fits: integer, what: type === 'date' ? 'an integer (days since 1970-01-01)' : 'an integer' };
+  if (decimalParts(type) !== undefined) return { fits: integer, what: 'an integer (the unscaled value)' };
+  return { fits: integer, what: type.endsWith('_ns') ? 'a bigint (nanoseconds)' : type.startsWith('timestamp') || type === 'time' ? 'a bigint (microseconds)' : 'a bigint' };
+}
+
 function bind(schema: Schema, p: Predicate): Bound {
   const field = findFieldByPath(schema, p.column);
   if (field === undefined) throw new SpecViolationError(`predicate column ${JSON.stringify(p.column)} is not in schema ${schema.schemaId}`);
@@ -31,6 +44,12 @@ function bind(schema: Schema, p: Predicate): Bound {
   // NaN compares as equal to everything in compareValues; Java's Literals.from refuses it too.
   const literals = 'value' in p ? [p.value] : 'values' in p ? p.values : [];
   if (literals.some(isNaNValue)) throw new SpecViolationError(`predicate on ${p.column} compares with NaN, which orders with nothing`);
+  const kind = literalKind(field.type);
+  const bad = literals.find((v) => v !== null && !kind.fits(v));
+  if (bad !== undefined) {
+    const shown = typeof bad === 'bigint' ? `${bad}n` : bad instanceof Uint8Array ? 'a Uint8Array' : JSON.stringify(bad);
+    throw new SpecViolationError(`predicate on ${p.column} (${field.type}) needs ${kind.what} literal, found ${shown}`);
+  }
   return { id: field.id, type: field.type, p };
 }
 
