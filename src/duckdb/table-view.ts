@@ -6,7 +6,7 @@ import { JobError } from '../core/errors.js';
 import type { PlannedFile } from '../iceberg/scan/plan.js';
 import type { Table } from '../iceberg/table.js';
 import type { DuckDb } from './connection.js';
-import { emptyRelationSql, quoteIdent, sqlStringList } from './iceberg-types.js';
+import { duckDbType, emptyRelationSql, quoteIdent, sqlString, sqlStringList } from './iceberg-types.js';
 
 export type ViewSnapshot = { readonly snapshotId?: bigint; readonly empty?: boolean };
 
@@ -17,6 +17,17 @@ function localFile(table: Table, location: string): string {
 }
 
 /**
+ * Once the schema has evolved, read_parquet's `schema` option: columns by field id, as Iceberg
+ * resolves them, so older files read a column added since as NULL and a renamed one under its new
+ * name (by name, the view failed to bind, or mixed files failed to read).
+ */
+function byFieldId(table: Table): string {
+  if (table.metadata.schemas.length <= 1) return '';
+  const columns = table.schema().fields.map((f) => `${f.id}: {name: ${sqlString(f.name)}, type: ${sqlString(duckDbType(f.type))}, default_value: NULL}`);
+  return `, schema = MAP {${columns.join(', ')}}`;
+}
+
+/**
  * SQL of the rows of `dataFiles` that none of `deleteFiles` removes, in the table's columns; with
  * `positions`, also each row's local `filename` and `file_row_number` (what position deletes name).
  */
@@ -24,7 +35,7 @@ export function filesRelationSql(table: Table, dataFiles: readonly PlannedFile[]
   const schema = table.schema();
   if (dataFiles.length === 0) return o.positions === true ? `SELECT *, NULL::VARCHAR AS filename, NULL::BIGINT AS file_row_number FROM (${emptyRelationSql(schema)})` : emptyRelationSql(schema);
   const columns = schema.fields.map((f) => quoteIdent(f.name)).join(', ') + (o.positions === true ? ', filename, file_row_number' : '');
-  const files = sqlStringList(dataFiles.map((f) => localFile(table, f.file.filePath)));
+  const files = sqlStringList(dataFiles.map((f) => localFile(table, f.file.filePath))) + byFieldId(table);
   if (deleteFiles.length === 0) return `SELECT ${columns} FROM read_parquet(${files}${o.positions === true ? ', filename = true, file_row_number = true' : ''})`;
   const deletes = sqlStringList(deleteFiles.map((f) => localFile(table, f.file.filePath)));
   return `SELECT ${columns} FROM read_parquet(${files}, filename = true, file_row_number = true) AS d

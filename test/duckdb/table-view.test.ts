@@ -1,0 +1,59 @@
+// Iceberg snapshots as DuckDB relations: columns resolved by field id once the schema evolved.
+
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileLocation, LocalStorage } from '../../src/core/storage.js';
+import { openDuckDb, type DuckDb } from '../../src/duckdb/connection.js';
+import { writeDataFiles } from '../../src/duckdb/data-file-writer.js';
+import { tableRelationSql } from '../../src/duckdb/table-view.js';
+import { Warehouse } from '../../src/iceberg/catalog.js';
+import { Table } from '../../src/iceberg/table.js';
+import type { Schema } from '../../src/iceberg/spec/types.js';
+
+const V0: Schema = {
+  schemaId: 0,
+  fields: [
+    { id: 1, name: 'id', required: true, type: 'long' },
+    { id: 2, name: 'body', required: false, type: 'string' },
+  ],
+};
+/** V0 with `body` renamed to `text` and a column `n` added, as another engine may evolve it. */
+const V1: Schema = {
+  schemaId: 1,
+  fields: [
+    { id: 1, name: 'id', required: true, type: 'long' },
+    { id: 2, name: 'text', required: false, type: 'string' },
+    { id: 3, name: 'n', required: false, type: 'int' },
+  ],
+};
+
+let dir: string;
+let db: DuckDb;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mwlake-table-view-'));
+  db = await openDuckDb();
+});
+after(async () => {
+  await db.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('after schema evolution, older files read an added column as NULL and a renamed one by field id', async () => {
+  const warehouse = new Warehouse(new LocalStorage(), fileLocation(dir));
+  let table = await warehouse.createTable('ns', 'evolved', { schema: V0, spec: { specId: 0, fields: [] } });
+  const old = await writeDataFiles(db, table, { selectSql: `SELECT 1::BIGINT AS id, 'old' AS body`, partition: [], targetFileSizeBytes: 1 << 20 });
+  table = (await table.commit({ addDataFiles: old })).table;
+  table = new Table(table.storage, { ...table.metadata, schemas: [V0, V1], currentSchemaId: 1 }, table.version);
+  const added = await writeDataFiles(db, table, { selectSql: `SELECT 2::BIGINT AS id, 'new' AS text, 7 AS n`, partition: [], targetFileSizeBytes: 1 << 20 });
+  table = (await table.commit({ addDataFiles: added })).table;
+  const rows = await db.all(`SELECT * FROM (${await tableRelationSql(table)}) ORDER BY id`);
+  assert.deepEqual(rows, [
+    { id: 1n, text: 'old', n: null },
+    { id: 2n, text: 'new', n: 7 },
+  ]);
+  const first = table.metadata.snapshots[0]!.snapshotId;
+  assert.deepEqual(await db.all(await tableRelationSql(table, { snapshotId: first })), [{ id: 1n, text: 'old', n: null }]);
+});
