@@ -63,6 +63,10 @@ test('jsonl, json and csv agree', async () => {
   assert.equal((await query(`SELECT 'a,"b"' AS x`, '--format', 'csv')).out, 'x\n"a,""b"""\n');
 });
 
+test('csv cells stay under their header when column names are integers', async () => {
+  assert.equal((await query(`SELECT 'a', 1, 2 AS "2024"`, '--format', 'csv')).out, "'a',1,2024\na,1,2\n");
+});
+
 test('values print as DuckDB prints them where JS would lose them; empty results keep their header; one table', async () => {
   const sql = `SELECT TIMESTAMPTZ '2026-11-02 01:02:03.123456+00' AS tz, DATE '2026-11-02' AS d, TIME '12:34:56.5' AS t, '\\x00abc'::BLOB AS b,
     'inf'::DOUBLE AS inf, 9007199254740993::BIGINT AS big, 3::BIGINT AS small, {'a': DATE '2026-01-01'} AS s, NULL AS n`;

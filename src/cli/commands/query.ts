@@ -169,7 +169,8 @@ async function writeRows(context: CliContext, columns: readonly string[], batche
     for (const row of rows) {
       if (format === 'jsonl') context.stdout.write(stringifyJsonBigInt(row) + '\n');
       else if (format === 'json') context.stdout.write((first ? '\n' : ',\n') + stringifyJsonBigInt(row));
-      else context.stdout.write(Object.values(row).map(csvCell).join(',') + '\n');
+      // By name: an object lists integer-like keys (a column named 1 or 2024) first.
+      else context.stdout.write(columns.map((c) => csvCell(row[c])).join(',') + '\n');
       first = false;
     }
   }
