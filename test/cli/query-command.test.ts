@@ -108,6 +108,23 @@ test('--out writes csv, json and parquet files', async () => {
   assert.ok(io.err.includes(unwritable), io.err);
 });
 
+test('--as-of reads a time without offset as UTC whatever the zone, and refuses what is not an ISO time', async (t) => {
+  const zone = process.env['TZ'];
+  t.after(() => (zone === undefined ? delete process.env['TZ'] : (process.env['TZ'] = zone)));
+  // 14 hours ahead of UTC: read as local time, a minute from now would be before the merge.
+  process.env['TZ'] = 'Pacific/Kiritimati';
+  const soon = new Date(Date.now() + 60_000).toISOString().slice(0, 19);
+  const at = await query('SELECT count(*) AS n FROM pages', '--as-of', soon);
+  assert.equal(at.code, 0, at.err);
+  assert.ok(Number((JSON.parse(at.out) as { n: number }).n) > 0, `pages as of ${soon} UTC`);
+  assert.equal((await query('SELECT count(*) AS n FROM pages', '--as-of', `${soon}+0000`)).out, at.out, 'an offset without a colon');
+  for (const bad of ['1', 'Nov 2 2026', '2026-02-30', '2026-11-02T25:00:00Z']) {
+    const r = await query('SELECT 1', '--as-of', bad);
+    assert.equal(r.code, ExitCode.Usage, bad);
+    assert.ok(r.err.includes(JSON.stringify(bad)), r.err);
+  }
+});
+
 test('--as-of before the first merge sees empty tables; --snapshot binds a pages snapshot', async () => {
   const none = await query('SELECT count(*) AS n FROM revisions', '--as-of', '2000-01-01T00:00:00Z');
   assert.equal(none.code, 0, none.err);
