@@ -82,6 +82,13 @@ test('values print as DuckDB prints them where JS would lose them; empty results
   assert.equal(readFileSync(file, 'utf8'), 'a\n1\n');
 });
 
+test('--out runs SQL that ends in a -- comment, as stdout output does', async () => {
+  const file = join(dir, 'comment.csv');
+  const r = await query('SELECT 1 AS a -- the answer', '--format', 'csv', '--out', file);
+  assert.equal(r.code, 0, r.err);
+  assert.equal(readFileSync(file, 'utf8'), 'a\n1\n');
+});
+
 test('--out writes csv, json and parquet files', async () => {
   const sql = 'SELECT wiki_id, page_id, revision_id FROM current ORDER BY ALL';
   const expected = (await query(sql)).out.trim().split('\n').length;

@@ -138,8 +138,9 @@ async function runUserSql(context: CliContext, db: DuckDb, sql: string, format: 
   if (out !== undefined) {
     const options = format === 'csv' ? 'FORMAT csv, HEADER true' : format === 'json' ? 'FORMAT json, ARRAY true' : 'FORMAT parquet, COMPRESSION zstd';
     try {
-      // COPY takes a query, not a statement: a trailing `;` that stdout output accepts goes.
-      await db.run(`COPY (${sql.replace(/[\s;]+$/, '')}) TO ${sqlString(out)} (${options})`);
+      // COPY takes a query, not a statement: a trailing `;` that stdout output accepts goes; the
+      // newline ends a trailing `--` comment, which would hide the `)` and the rest.
+      await db.run(`COPY (${sql.replace(/[\s;]+$/, '')}\n) TO ${sqlString(out)} (${options})`);
     } catch (error) {
       // The SQL bound and ran; the file could not be written: a storage error (69), not a usage one.
       const message = error instanceof JobError && error.cause instanceof Error ? error.cause.message : '';
