@@ -90,3 +90,16 @@ test("memoryLimitBytes reads DuckDB's memory_limit, as set or by default", async
   assert.equal(parseDuckDbSize('512 B'), 512);
   assert.throws(() => parseDuckDbSize('lots'), /cannot read DuckDB's size "lots"/);
 });
+
+test('query display keeps DECIMALs a double cannot hold, and shows TIME_NS as DuckDB prints it', async () => {
+  const db = await openDuckDb();
+  try {
+    const { batches } = await db.streamForDisplay(`SELECT 2.50::DECIMAL(18,2) AS small, 12345678901234567.89::DECIMAL(38,2) AS frac,
+      9007199254740993::DECIMAL(38,0) AS whole, -0.000000000000000001::DECIMAL(38,18) AS tiny, TIME_NS '12:34:56.123456789' AS t`);
+    const rows = [];
+    for await (const batch of batches) rows.push(...batch);
+    assert.deepEqual(rows, [{ small: 2.5, frac: '12345678901234567.89', whole: 9007199254740993n, tiny: -1e-18, t: '12:34:56.123456789' }]);
+  } finally {
+    await db.close();
+  }
+});
