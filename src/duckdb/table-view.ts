@@ -4,6 +4,7 @@
 
 import { JobError } from '../core/errors.js';
 import type { PlannedFile } from '../iceberg/scan/plan.js';
+import { DataFileContent } from '../iceberg/spec/manifest.js';
 import type { Table } from '../iceberg/table.js';
 import type { DuckDb } from './connection.js';
 import { duckDbType, emptyRelationSql, quoteIdent, sqlString, sqlStringList } from './iceberg-types.js';
@@ -32,6 +33,14 @@ function byFieldId(table: Table): string {
  * `positions`, also each row's local `filename` and `file_row_number` (what position deletes name).
  */
 export function filesRelationSql(table: Table, dataFiles: readonly PlannedFile[], deleteFiles: readonly PlannedFile[], o: { positions?: boolean } = {}): string {
+  // Others (equality deletes, Puffin deletion vectors, ORC or Avro data) would fail inside DuckDB
+  // as a confusing error about the SQL, or be misread as position deletes.
+  for (const [f, content] of [...dataFiles.map((f) => [f, DataFileContent.Data] as const), ...deleteFiles.map((f) => [f, DataFileContent.PositionDeletes] as const)]) {
+    if (f.file.content !== content || f.file.fileFormat !== 'PARQUET') {
+      const kind = f.file.content === DataFileContent.EqualityDeletes ? 'an equality delete file' : f.file.content === DataFileContent.PositionDeletes ? 'a position delete file' : 'a data file';
+      throw new JobError('DATA', `${table.location} has ${kind} in ${f.file.fileFormat} (${f.file.filePath}); mwlake reads Parquet data and Parquet position delete files only`);
+    }
+  }
   const schema = table.schema();
   if (dataFiles.length === 0) return o.positions === true ? `SELECT *, NULL::VARCHAR AS filename, NULL::BIGINT AS file_row_number FROM (${emptyRelationSql(schema)})` : emptyRelationSql(schema);
   const columns = schema.fields.map((f) => quoteIdent(f.name)).join(', ') + (o.positions === true ? ', filename, file_row_number' : '');

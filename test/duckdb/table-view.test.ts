@@ -1,4 +1,5 @@
-// Iceberg snapshots as DuckDB relations: columns resolved by field id once the schema evolved.
+// Iceberg snapshots as DuckDB relations: columns resolved by field id once the schema evolved;
+// files the view cannot read refused by name.
 
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -8,7 +9,8 @@ import { after, before, test } from 'node:test';
 import { fileLocation, LocalStorage } from '../../src/core/storage.js';
 import { openDuckDb, type DuckDb } from '../../src/duckdb/connection.js';
 import { writeDataFiles } from '../../src/duckdb/data-file-writer.js';
-import { tableRelationSql } from '../../src/duckdb/table-view.js';
+import { filesRelationSql, tableRelationSql } from '../../src/duckdb/table-view.js';
+import { DataFileContent } from '../../src/iceberg/spec/manifest.js';
 import { Warehouse } from '../../src/iceberg/catalog.js';
 import { Table } from '../../src/iceberg/table.js';
 import type { Schema } from '../../src/iceberg/spec/types.js';
@@ -56,4 +58,21 @@ test('after schema evolution, older files read an added column as NULL and a ren
   ]);
   const first = table.metadata.snapshots[0]!.snapshotId;
   assert.deepEqual(await db.all(await tableRelationSql(table, { snapshotId: first })), [{ id: 1n, text: 'old', n: null }]);
+});
+
+test('equality deletes, deletion vectors and non-Parquet data files fail naming the file, never read as position deletes', async () => {
+  const warehouse = new Warehouse(new LocalStorage(), fileLocation(dir));
+  let table = await warehouse.createTable('ns', 'foreign', { schema: V0, spec: { specId: 0, fields: [] } });
+  const files = await writeDataFiles(db, table, { selectSql: `SELECT 1::BIGINT AS id, 'a' AS body`, partition: [], targetFileSizeBytes: 1 << 20 });
+  table = (await table.commit({ addDataFiles: files })).table;
+  const { dataFiles } = await table.planFiles();
+  const data = dataFiles[0]!;
+  const other = (content: DataFileContent, fileFormat: 'PARQUET' | 'PUFFIN' | 'ORC', name: string) => ({ ...data, file: { ...data.file, content, fileFormat, filePath: `${table.location}/data/${name}` } });
+  for (const [deletes, name] of [
+    [[other(DataFileContent.EqualityDeletes, 'PARQUET', 'eq.parquet')], 'eq.parquet'],
+    [[other(DataFileContent.PositionDeletes, 'PUFFIN', 'dv.puffin')], 'dv.puffin'],
+  ] as const) {
+    assert.throws(() => filesRelationSql(table, dataFiles, deletes), (e: Error & { code?: string }) => e.code === 'DATA' && e.message.includes(name), name);
+  }
+  assert.throws(() => filesRelationSql(table, [other(DataFileContent.Data, 'ORC', 'd.orc')], []), /d\.orc/);
 });
