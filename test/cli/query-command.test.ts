@@ -67,6 +67,14 @@ test('csv cells stay under their header when column names are integers', async (
   assert.equal((await query(`SELECT 'a', 1, 2 AS "2024"`, '--format', 'csv')).out, "'a',1,2024\na,1,2\n");
 });
 
+test('csv on stdout tells an empty string from NULL, as --out csv does', async () => {
+  const sql = `SELECT '' AS e, NULL::VARCHAR AS n, 'x' AS x`;
+  const file = join(dir, 'empty.csv');
+  assert.equal((await query(sql, '--format', 'csv', '--out', file)).code, 0);
+  assert.equal((await query(sql, '--format', 'csv')).out, readFileSync(file, 'utf8'));
+  assert.equal(readFileSync(file, 'utf8'), 'e,n,x\n"",,x\n');
+});
+
 test('values print as DuckDB prints them where JS would lose them; empty results keep their header; one table', async () => {
   const sql = `SELECT TIMESTAMPTZ '2026-11-02 01:02:03.123456+00' AS tz, DATE '2026-11-02' AS d, TIME '12:34:56.5' AS t, '\\x00abc'::BLOB AS b,
     'inf'::DOUBLE AS inf, 9007199254740993::BIGINT AS big, 3::BIGINT AS small, {'a': DATE '2026-01-01'} AS s, NULL AS n`;

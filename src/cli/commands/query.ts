@@ -26,7 +26,8 @@ interface QueryFlags extends CommonFlags {
 function csvCell(v: unknown): string {
   if (v === null || v === undefined) return '';
   const text = typeof v === 'string' ? v : typeof v === 'object' && !(v instanceof Date) ? stringifyJsonBigInt(v) : String(v);
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  // An empty string quoted, as DuckDB's CSV writer (--out) does: an empty cell is NULL.
+  return text === '' || /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
