@@ -72,7 +72,10 @@ export function sqlString(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
 }
 
-/** A DuckDB list literal of string literals, e.g. for read_parquet([...]). */
-export function sqlStringList(values: readonly string[]): string {
-  return `[${values.map(sqlString).join(', ')}]`;
+/**
+ * A DuckDB list literal of file paths for read_parquet([...]). DuckDB reads each as a glob: `*`,
+ * `?` and `[` are escaped as one-character classes, or `/w[1]/f` would read `/w1/f`.
+ */
+export function sqlStringList(paths: readonly string[]): string {
+  return `[${paths.map((p) => sqlString(p.replace(/[*?[]/g, '[$&]'))).join(', ')}]`;
 }

@@ -2,13 +2,14 @@
 // files the view cannot read refused by name.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileLocation, LocalStorage } from '../../src/core/storage.js';
 import { openDuckDb, type DuckDb } from '../../src/duckdb/connection.js';
 import { writeDataFiles } from '../../src/duckdb/data-file-writer.js';
+import { sqlString } from '../../src/duckdb/iceberg-types.js';
 import { filesRelationSql, tableRelationSql } from '../../src/duckdb/table-view.js';
 import { DataFileContent } from '../../src/iceberg/spec/manifest.js';
 import { Warehouse } from '../../src/iceberg/catalog.js';
@@ -75,4 +76,18 @@ test('equality deletes, deletion vectors and non-Parquet data files fail naming 
     assert.throws(() => filesRelationSql(table, dataFiles, deletes), (e: Error & { code?: string }) => e.code === 'DATA' && e.message.includes(name), name);
   }
   assert.throws(() => filesRelationSql(table, [other(DataFileContent.Data, 'ORC', 'd.orc')], []), /d\.orc/);
+});
+
+test("a warehouse path with glob characters, quotes and spaces reads its own files, not those the glob matches", async () => {
+  for (const name of ["it's wh1", "it's wh[1]"]) {
+    const warehouse = new Warehouse(new LocalStorage(), fileLocation(join(dir, name)));
+    let table = await warehouse.createTable('ns', 't', { schema: V0, spec: { specId: 0, fields: [] } });
+    const files = await writeDataFiles(db, table, { selectSql: `SELECT 1::BIGINT AS id, ${sqlString(name)} AS body`, partition: [], targetFileSizeBytes: 1 << 20 });
+    table = (await table.commit({ addDataFiles: files })).table;
+    // The same relative path in both warehouses: `wh[1]` as a glob matches `wh1`'s file.
+    const written = basename(dirname(files[0]!.filePath));
+    await rename(join(dir, name, 'ns', 't', 'data', written), join(dir, name, 'ns', 't', 'data', 'w-same'));
+    const moved = files.map((f) => ({ ...f, filePath: f.filePath.replace(`/${written}/`, '/w-same/') }));
+    assert.deepEqual(await db.all(filesRelationSql(table, moved.map((file) => ({ file, specId: 0, dataSequenceNumber: 1n })), [])), [{ id: 1n, body: name }]);
+  }
 });
