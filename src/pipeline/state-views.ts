@@ -13,6 +13,7 @@ import type { Snapshot } from '../iceberg/spec/snapshot.js';
 import type { Table } from '../iceberg/table.js';
 import type { Schema } from '../iceberg/spec/types.js';
 import { currentViewSql, REVISIONS_VIEW_SETTING, revisionsViewSql } from '../merge/views.js';
+import { EVENTS_SCHEMA } from '../events/events-table.js';
 import { VISIBILITY_EVENTS_SCHEMA } from '../events/visibility-change.js';
 import { PAGES_SCHEMA, PAGES_TABLE, REVISIONS_SCHEMA, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE } from '../merge/state-schema.js';
 
@@ -103,7 +104,7 @@ export async function stateViewStatements(
   const relation = (table: Table | undefined, schema: Schema, snapshot: Snapshot | undefined, used: boolean): Promise<string> | string =>
     table === undefined ? emptyRelationSql(schema) : tableRelationSql(table, used ? snapshotOption(snapshot) : { empty: true });
   const [eventsSql, pagesSql, revisionsSql, visibilitySql] = await Promise.all([
-    eventsTable === undefined ? undefined : tableRelationSql(eventsTable, snapshotOption(eventsSnap)),
+    want.events ? relation(eventsTable, EVENTS_SCHEMA, eventsSnap, true) : undefined,
     relation(pages, PAGES_SCHEMA, pagesSnap, want.pages),
     relation(revisions, REVISIONS_SCHEMA, revisionsSnap, want.revisions),
     want.visibility ? relation(visibilityTable, VISIBILITY_EVENTS_SCHEMA, visibilitySnap, true) : undefined,

@@ -245,12 +245,12 @@ test('a query needs no job name, and a mistyped --warehouse fails naming it inst
   await assert.rejects(readFile(typo), { code: 'ENOENT' });
 });
 
-test('before the first merge the state views are empty, and the query creates no table', async () => {
+test('before the first drain and merge the views are empty, and the query creates no table', async () => {
   const empty = join(dir, 'empty-warehouse');
   await mkdir(empty);
-  const result = await bareQuery('--warehouse', empty, 'SELECT (SELECT count(*) FROM current) AS current, (SELECT count(*) FROM revisions) AS revisions');
+  const result = await bareQuery('--warehouse', empty, 'SELECT (SELECT count(*) FROM current) AS current, (SELECT count(*) FROM revisions) AS revisions, (SELECT count(*) FROM events) AS events');
   assert.equal(result.code, ExitCode.Ok, result.err);
-  assert.deepEqual(JSON.parse(result.out), { current: 0, revisions: 0 });
+  assert.deepEqual(JSON.parse(result.out), { current: 0, revisions: 0, events: 0 });
   assert.deepEqual(await readdir(empty), []);
   const bySnapshot = await bareQuery('--warehouse', empty, '--snapshot', '123', 'SELECT 1');
   assert.equal(bySnapshot.code, ExitCode.Usage);
