@@ -92,6 +92,8 @@ test('usage errors exit 64 with a message; an existing --out needs --force', () 
     [['gen', '--events', 'ten', '--out', 'u.jsonl'], /--events must be an integer/],
     [['gen', '--events', '10', '--bad-fraction', '1.5', '--out', 'u.jsonl'], /--bad-fraction must be a number between 0 and 1/],
     [['gen', '--events', '10', '--start', 'June', '--out', 'u.jsonl'], /--start/],
+    [['gen', '--events', '10', '--start', '2025-02-30', '--out', 'u.jsonl'], /--start is not a valid date: "2025-02-30"/],
+    [['gen', '--events', '10', '--start', '2025-02-30T12:00:00Z', '--out', 'u.jsonl'], /--start is not a valid date/],
     [['gen', '--events', '10', '--to', 'kafka'], /--brokers/],
     [['gen', '--events', '10', '--wikis', 'EN', '--out', 'u.jsonl'], /not a database name/],
     [['gen', '--events', '10', '--visibility-fraction', '0.1', '--out', 'u.jsonl'], /second stream: they need Kafka as the target \(--to kafka\), not a file/],

@@ -58,7 +58,10 @@ function startMs(text: string): number {
   const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(text);
   const ms = Date.parse(dateOnly ? `${text}T00:00:00Z` : text);
   if (!dateOnly && !/(Z|[+-]\d{2}:?\d{2})$/.test(text)) throw usage(`--start must be a date (2025-06-01) or a UTC time with zone (2025-06-01T12:00:00Z), found ${JSON.stringify(text)}`);
-  if (Number.isNaN(ms)) throw usage(`--start is not a valid date: ${JSON.stringify(text)}`);
+  // Date.parse rolls an impossible day over (2025-02-30 is March 2): the date must read back the same.
+  const day = /^(\d{4})-(\d{2})-(\d{2})/.exec(text);
+  const same = day !== null && new Date(Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3]))).toISOString().startsWith(day[0]);
+  if (Number.isNaN(ms) || !same) throw usage(`--start is not a valid date: ${JSON.stringify(text)}`);
   return ms;
 }
 
