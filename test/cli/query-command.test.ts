@@ -266,6 +266,8 @@ test('query only reads: COPY, ATTACH and friends are refused (64) and write noth
     ['CREATE TABLE t AS SELECT 1', 'a CREATE statement'],
     ['SELECT 1; COPY (SELECT 1) TO \'/dev/null\'', 'a statement that is not a SELECT'],
     [`EXPLAIN COPY (SELECT 1) TO '${join(dir, 'y.csv')}'`, 'a COPY statement'],
+    [`EXPLAIN (ANALYZE) COPY (SELECT 1) TO '${join(dir, 'y.csv')}'`, 'a COPY statement'],
+    [`EXPLAIN (FORMAT json, ANALYZE) COPY (SELECT 1) TO '${join(dir, 'y.csv')}'`, 'a COPY statement'],
   ] as const) {
     const r = await query(sql);
     assert.equal(r.code, ExitCode.Usage, `${sql}: ${r.err}`);
@@ -276,7 +278,8 @@ test('query only reads: COPY, ATTACH and friends are refused (64) and write noth
   assert.match(two.err, /give one statement to run, found 2/);
   assert.equal(readFileSync(hint, 'utf8'), before, 'the table metadata is untouched');
   assert.equal(existsSync(join(dir, 'x.db')), false);
-  for (const sql of ['DESCRIBE revisions', 'SHOW TABLES', 'EXPLAIN SELECT count(*) FROM current', 'EXPLAIN ANALYZE SELECT 1']) assert.equal((await query(sql)).code, 0, sql);
+  assert.equal(existsSync(join(dir, 'y.csv')), false);
+  for (const sql of ['DESCRIBE revisions', 'SHOW TABLES', 'EXPLAIN SELECT count(*) FROM current', 'EXPLAIN ANALYZE SELECT 1', 'EXPLAIN (FORMAT json) SELECT 1', 'EXPLAIN (SELECT 1)']) assert.equal((await query(sql)).code, 0, sql);
 });
 
 test('SQL that DuckDB rejects is a usage error (64) quoting DuckDB, to stdout nothing', async () => {

@@ -111,7 +111,9 @@ export const registerQuery: RegisterCommand = (program, context) => {
  * twice) and serializes SELECT statements only; syntax errors are left to the run, which reports them.
  */
 async function checkReadOnly(db: DuckDb, sql: string): Promise<void> {
-  const explained = /^\s*EXPLAIN(\s+ANALYZE)?\s/i.exec(sql);
+  // With its options too, `EXPLAIN (ANALYZE) COPY ...`: a body left starting `(ANALYZE)` does not
+  // parse, passed the check, and the COPY ran.
+  const explained = /^\s*EXPLAIN\b(\s+ANALYZE\b)?(\s*\((?!\s*(SELECT|WITH|FROM|VALUES|TABLE)\b)[^)]*\))?\s*/i.exec(sql);
   const body = explained === null ? sql : sql.slice(explained[0].length);
   const [row] = await db.all<{ j: string }>(`SELECT json_serialize_sql(${sqlString(body)}) AS j`);
   const parsed = JSON.parse(row!.j) as { error?: boolean; error_type?: string; statements?: unknown[] };
