@@ -279,6 +279,11 @@ test('query only reads: COPY, ATTACH and friends are refused (64) and write noth
   assert.equal(readFileSync(hint, 'utf8'), before, 'the table metadata is untouched');
   assert.equal(existsSync(join(dir, 'x.db')), false);
   assert.equal(existsSync(join(dir, 'y.csv')), false);
+  // --out puts the SQL inside COPY (...): closing it there must not make a second statement.
+  const out = await query(`SELECT 1 AS a) TO '${join(dir, 'w.csv')}' (FORMAT csv); COPY (SELECT 2`, '--format', 'csv', '--out', join(dir, 'out.csv'));
+  assert.equal(out.code, ExitCode.Usage, out.err);
+  assert.match(out.err, /the query failed: Parser Error/);
+  assert.equal(existsSync(join(dir, 'w.csv')), false);
   for (const sql of ['DESCRIBE revisions', 'SHOW TABLES', 'EXPLAIN SELECT count(*) FROM current', 'EXPLAIN ANALYZE SELECT 1', 'EXPLAIN (FORMAT json) SELECT 1', 'EXPLAIN (SELECT 1)']) assert.equal((await query(sql)).code, 0, sql);
 });
 

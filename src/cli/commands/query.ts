@@ -94,7 +94,7 @@ export const registerQuery: RegisterCommand = (program, context) => {
       try {
         if (planned.status === 'rejected') throw planned.reason;
         for (const statement of planned.value.statements) await db.run(statement);
-        await checkReadOnly(db, sql);
+        await checkReadOnly(db, sql, flags.out !== undefined);
         await runUserSql(context, db, sql, format, flags.out);
       } catch (error) {
         throw asQueryError(error);
@@ -110,13 +110,15 @@ export const registerQuery: RegisterCommand = (program, context) => {
  * json_serialize_sql parses without binding (a prepare would bind, reading every file's footer
  * twice) and serializes SELECT statements only; syntax errors are left to the run, which reports them.
  */
-async function checkReadOnly(db: DuckDb, sql: string): Promise<void> {
+async function checkReadOnly(db: DuckDb, sql: string, intoCopy: boolean): Promise<void> {
   // With its options too, `EXPLAIN (ANALYZE) COPY ...`: a body left starting `(ANALYZE)` does not
   // parse, passed the check, and the COPY ran.
   const explained = /^\s*EXPLAIN\b(\s+ANALYZE\b)?(\s*\((?!\s*(SELECT|WITH|FROM|VALUES|TABLE)\b)[^)]*\))?\s*/i.exec(sql);
   const body = explained === null ? sql : sql.slice(explained[0].length);
   const [row] = await db.all<{ j: string }>(`SELECT json_serialize_sql(${sqlString(body)}) AS j`);
-  const parsed = JSON.parse(row!.j) as { error?: boolean; error_type?: string; statements?: unknown[] };
+  const parsed = JSON.parse(row!.j) as { error?: boolean; error_type?: string; error_message?: string; statements?: unknown[] };
+  // --out wraps the SQL in COPY (...): SQL that parses only there (`SELECT 1) TO 'f'; COPY (SELECT 2`) would run as more statements.
+  if (intoCopy && parsed.error === true && parsed.error_type === 'parser') throw new JobError('USAGE', `the query failed: Parser Error: ${parsed.error_message}`);
   if (parsed.error === true && parsed.error_type === 'not implemented') {
     const word = body.trim().split(/[\s(]+/)[0]?.toUpperCase() ?? '';
     const found = ['SELECT', 'WITH', 'FROM', 'VALUES', ''].includes(word) ? 'a statement that is not a SELECT' : `${/^[AEIOU]/.test(word) ? 'an' : 'a'} ${word} statement`;
