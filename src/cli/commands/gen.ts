@@ -5,6 +5,7 @@ import { Command, Option } from '../commander.js';
 import { JobError } from '../../core/errors.js';
 import type { GenTarget } from '../../pipeline/gen.js';
 import type { CliContext, RegisterCommand } from '../context.js';
+import { parseIsoTime } from '../iso-time.js';
 
 interface GenFlags {
   seed: string;
@@ -53,15 +54,10 @@ function fraction(flag: string, text: string, max = 1): number {
   return value;
 }
 
-/** `2025-06-01` or a full ISO-8601 time with zone → ms. */
+/** `2025-06-01` or an ISO 8601 time (UTC unless it gives an offset) → ms. */
 function startMs(text: string): number {
-  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(text);
-  const ms = Date.parse(dateOnly ? `${text}T00:00:00Z` : text);
-  if (!dateOnly && !/(Z|[+-]\d{2}:?\d{2})$/.test(text)) throw usage(`--start must be a date (2025-06-01) or a UTC time with zone (2025-06-01T12:00:00Z), found ${JSON.stringify(text)}`);
-  // Date.parse rolls an impossible day over (2025-02-30 is March 2): the date must read back the same.
-  const day = /^(\d{4})-(\d{2})-(\d{2})/.exec(text);
-  const same = day !== null && new Date(Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3]))).toISOString().startsWith(day[0]);
-  if (Number.isNaN(ms) || !same) throw usage(`--start is not a valid date: ${JSON.stringify(text)}`);
+  const ms = parseIsoTime(text);
+  if (ms === undefined) throw usage(`--start must be a date (2025-06-01) or an ISO time (2025-06-01T12:00:00Z), found ${JSON.stringify(text)}`);
   return ms;
 }
 

@@ -10,6 +10,7 @@ import { warehouseOf } from '../../pipeline/warehouse.js';
 import type { StepProgress } from '../../pipeline/progress-hooks.js';
 import type { EventKind } from '../../events/staged-row.js';
 import type { CliContext, RegisterCommand } from '../context.js';
+import { parseIsoTime } from '../iso-time.js';
 
 // Steps, and what only a running step needs, are imported when their command runs: startup loads
 // only commander and the job file code, which `mwlake query` pays for at every call.
@@ -140,8 +141,8 @@ export const registerJobs: RegisterCommand = (program, context) => {
     .action(async (flags: CommonFlags & { maxEvents?: number; maxBytes?: number; allowGap?: boolean; resetOffsets?: string; from?: string; to?: string; force?: boolean; onlyStream?: string; json?: boolean }) => {
       const c = await config(flags, context, { createWarehouse: true });
       if (flags.from !== undefined || flags.to !== undefined) {
-        const [fromMs, toMs] = [Date.parse(flags.from ?? ''), Date.parse(flags.to ?? '')];
-        if (Number.isNaN(fromMs) || Number.isNaN(toMs)) throw new JobError('USAGE', `a replay needs --from and --to as ISO times, found ${JSON.stringify(flags.from)} and ${JSON.stringify(flags.to)}`);
+        const [fromMs, toMs] = [parseIsoTime(flags.from ?? ''), parseIsoTime(flags.to ?? '')];
+        if (fromMs === undefined || toMs === undefined) throw new JobError('USAGE', `a replay needs --from and --to as ISO times such as 2026-11-02T00:00:00Z (no offset: UTC), found ${JSON.stringify(flags.from)} and ${JSON.stringify(flags.to)}`);
         if (flags.resetOffsets !== undefined) throw new JobError('USAGE', '--reset-offsets applies to a drain, not a replay');
         const only = replayStream(flags.onlyStream, c);
         const { runReplay } = await steps.replay();

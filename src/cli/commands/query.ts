@@ -11,6 +11,7 @@ import type { SnapshotChoice } from '../../pipeline/state-views.js';
 import { warehouseOf } from '../../pipeline/warehouse.js';
 import type { CliContext, RegisterCommand } from '../context.js';
 import { common, config, type CommonFlags } from './jobs.js';
+import { parseIsoTime } from '../iso-time.js';
 
 const FORMATS = ['jsonl', 'json', 'csv', 'table', 'parquet'] as const;
 type Format = (typeof FORMATS)[number];
@@ -30,28 +31,10 @@ function csvCell(v: unknown): string {
   return text === '' || /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
-
-/**
- * An ISO 8601 date or time in ms since the epoch, UTC unless it gives an offset. Not Date.parse:
- * it reads an offset-less time in the machine's zone, and `1`, `Nov 2` or February 30 as some
- * other day, each a silently wrong snapshot.
- */
-function parseAsOf(text: string): number | undefined {
-  const m = ISO_TIME.exec(text.trim());
-  if (m === null) return undefined;
-  const [, y, mo, d, h = '00', mi = '00', s = '00', fraction = '', zone = 'Z'] = m;
-  const day = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
-  if (day.getUTCFullYear() !== Number(y) || day.getUTCMonth() !== Number(mo) - 1 || day.getUTCDate() !== Number(d)) return undefined;
-  if (Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return undefined;
-  const ms = Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${s}${fraction.slice(0, 4)}${zone.toUpperCase().replace(/^([+-]\d{2})(\d{2})$/, '$1:$2')}`);
-  return Number.isNaN(ms) ? undefined : ms;
-}
-
 function choiceOf(flags: QueryFlags): SnapshotChoice {
   if (flags.asOf !== undefined && flags.snapshot !== undefined) throw new JobError('USAGE', 'give --as-of or --snapshot, not both');
   if (flags.asOf !== undefined) {
-    const asOfMs = parseAsOf(flags.asOf);
+    const asOfMs = parseIsoTime(flags.asOf);
     if (asOfMs === undefined) throw new JobError('USAGE', `--as-of must be an ISO time such as 2026-11-02T00:00:00Z (no offset: UTC), found ${JSON.stringify(flags.asOf)}`);
     return { asOfMs };
   }
