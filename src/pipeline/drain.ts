@@ -403,11 +403,12 @@ async function commitGroupOffsets(config: JobConfig, logger: Logger, positions: 
 
 /**
  * max.message.bytes of a new error topic: an error event carries the whole bad message as
- * raw_event (JSON-escaped, so up to about twice its size), and a stock broker takes 1 MiB, which
- * would refuse the error events of larger bad messages on every run and so stop the drain.
+ * raw_event, and a stock broker takes 1 MiB, which would refuse the error events of larger bad
+ * messages on every run and so stop the drain. JSON escapes a control character or an invalid
+ * UTF-8 byte (`\udcXX`) in 6 bytes, and the limit is set once, by the run that creates the topic.
  */
 function errorTopicMaxMessageBytes(maxMessageBytes: number, largestRecordBytes: number): number {
-  return Math.max(2 * maxMessageBytes + (1 << 20), largestRecordBytes + (64 << 10));
+  return Math.max(6 * maxMessageBytes + (1 << 20), largestRecordBytes + (64 << 10));
 }
 
 /** Produces error events to `<job_name>.error`, creating the topic on first use. */

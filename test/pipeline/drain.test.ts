@@ -469,6 +469,25 @@ test('a 10 MiB event is accepted; a message over max_message_bytes, even one lar
   assert.equal(counts.rows, 1);
 });
 
+test('an error topic made by an earlier run takes the error event of a later message of binary garbage', { timeout: 300_000 }, async () => {
+  const job = newJob();
+  for (const topic of job.topics) await withAdmin((a) => a.createTopic({ topic, partitions: 1, configs: { 'max.message.bytes': String(12 * 1024 * 1024) } }));
+  const base = await loadConfig(undefined, job.env);
+  const config = { ...base, drain: { ...base.drain, maxMessageBytes: 2 * 1024 * 1024 } };
+  const run = () => runDrain({ config, warehouse: warehouseOf(config, silentLogger()), logger: silentLogger() });
+  // The first bad message is small: the run creates the error topic, whose limit then stays.
+  await produceRecords([{ topic: job.topics[0]!, key: null, value: Buffer.from('not json') }]);
+  assert.equal((await run()).errored, 1);
+  // Random bytes: invalid UTF-8 and control characters escape to 6 bytes each, and snappy cannot
+  // undo that, so the error event is several times the message.
+  await produceRecords([{ topic: job.topics[0]!, key: null, value: randomBytes(3 * 1024 * 1024) }]);
+  const second = await run();
+  assert.deepEqual([second.consumed, second.errored], [1, 1]);
+  const errors = messagesOf(await readBounded(await rangesToEnd(`${String(job.env['MWLAKE_JOB_NAME'])}.error`)));
+  assert.equal(errors.length, 2);
+  assert.ok(errors[1]!.value!.byteLength > 2 * 2 * 1024 * 1024 + (1 << 20), `the error event (${errors[1]!.value!.byteLength} bytes) is over the old limit`);
+});
+
 test('SIGKILL mid-consume, mid-write and between the file writes and the commit: the rerun ends with the table an uninterrupted run makes', { timeout: 300_000 }, async () => {
   const job = newJob();
   await produce(job, 400, 12);
