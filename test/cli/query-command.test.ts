@@ -183,6 +183,20 @@ test('revisions rolled back alone, or a time whose snapshots were expired, fail 
   assert.equal((await at('SELECT count(*) AS n FROM pages', '--as-of', new Date(Date.now() + 60_000).toISOString())).code, 0);
 });
 
+test('a data file a table references that is gone fails the read as data (65), not as the SQL (64)', async () => {
+  const broken = join(dir, 'broken');
+  const warehouse = warehouseAt(broken);
+  await appendBatch(warehouse, generatedEvents(6, 50));
+  await merge(warehouse);
+  const data = join(broken, 'state', 'revisions', 'data');
+  const file = (await readdir(data, { recursive: true })).find((f) => f.endsWith('.parquet'))!;
+  await rm(join(data, file));
+  const r = await queryIn(broken, 'SELECT count(*) FROM revisions_raw');
+  assert.equal(r.code, ExitCode.Data, r.err);
+  assert.match(r.err, /could not read its files: IO Error/);
+  assert.ok(r.err.includes(file.split('/').at(-1)!), r.err);
+});
+
 test('--emit-views prints views the DuckDB CLI can run', async () => {
   const r = await query('--emit-views');
   assert.equal(r.code, 0, r.err);

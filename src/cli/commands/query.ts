@@ -117,8 +117,15 @@ async function checkReadOnly(db: DuckDb, sql: string, intoCopy: boolean): Promis
  */
 function asQueryError(error: unknown): unknown {
   if (!(error instanceof JobError) || error.code !== 'INTERNAL' || !(error.cause instanceof Error)) return error;
-  if (/^INTERNAL Error/.test(error.cause.message)) return error;
-  return new JobError('USAGE', `the query failed: ${error.cause.message}`, { cause: error.cause });
+  const message = error.cause.message;
+  if (/^INTERNAL Error/.test(message)) return error;
+  // Reading failed, not the SQL: a file a table references is gone (maintenance of a copied
+  // warehouse, a hand-made rm), or the disk failed. Neither is the caller's SQL to fix.
+  if (/^IO Error/.test(message)) {
+    const missing = /No files found that match|No such file or directory/.test(message);
+    return new JobError(missing ? 'NOT_FOUND' : 'STORAGE', `the query could not read its files: ${message}`, { cause: error.cause });
+  }
+  return new JobError('USAGE', `the query failed: ${message}`, { cause: error.cause });
 }
 
 /** Runs the user's SQL: into `out` (csv, json or parquet) when given, else rows to stdout in `format`. */
