@@ -195,6 +195,9 @@ test('a data file a table references that is gone fails the read as data (65), n
   assert.equal(r.code, ExitCode.Data, r.err);
   assert.match(r.err, /could not read its files: IO Error/);
   assert.ok(r.err.includes(file.split('/').at(-1)!), r.err);
+  const out = await queryIn(broken, '--format', 'csv', '--out', join(dir, 'broken.csv'), 'SELECT count(*) FROM revisions_raw');
+  assert.equal(out.code, ExitCode.Data, out.err);
+  assert.match(out.err, /could not read its files/);
 });
 
 test('--emit-views prints views the DuckDB CLI can run', async () => {
