@@ -2,18 +2,13 @@
 
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { runCli } from '../../src/cli/main.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
 import { inTempDir } from '../helpers/temp-dir.js';
+import { runCliCaptured, type CliResult } from '../helpers/cli.js';
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const sink = (f: (s: string) => void) => new Writable({ write: (c, _e, cb) => (f(String(c)), cb()) });
-  const code = await runCli(['--log-level', 'silent', ...args], { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: {} });
-  return { code, out, err };
+function cli(...args: string[]): Promise<CliResult> {
+  return runCliCaptured(args);
 }
 
 test('an empty --warehouse, --dumps-root, --brokers, --job-name or --config is refused (64), naming the flag', async () => {

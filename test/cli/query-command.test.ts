@@ -17,6 +17,7 @@ import { rollbackTo } from '../../src/iceberg/commit/rollback.js';
 import { expireSnapshots } from '../../src/iceberg/maintenance/expire-snapshots.js';
 import { appendBatch, generatedEvents, merge, warehouseAt } from '../merge/merge-fixture.js';
 import { repoRoot } from '../helpers/python.js';
+import { runCliCaptured, type CliResult } from '../helpers/cli.js';
 
 let dir: string;
 let wh: string;
@@ -31,12 +32,8 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function queryIn(warehouse: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const sink = (f: (s: string) => void) => new Writable({ write: (c, _e, cb) => (f(String(c)), cb()) });
-  const code = await runCli(['--log-level', 'silent', 'query', '--warehouse', warehouse, '--job-name', 'q', ...args], { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: {} });
-  return { code, out, err };
+function queryIn(warehouse: string, ...args: string[]): Promise<CliResult> {
+  return runCliCaptured(['query', '--warehouse', warehouse, '--job-name', 'q', ...args]);
 }
 
 const query = (...args: string[]) => queryIn(wh, ...args);
@@ -242,12 +239,8 @@ async function runCliJson(...args: string[]): Promise<string> {
 }
 
 /** `mwlake query` with only the arguments given: no job name, no job file. */
-async function bareQuery(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const sink = (f: (s: string) => void) => new Writable({ write: (c, _e, cb) => (f(String(c)), cb()) });
-  const code = await runCli(['--log-level', 'silent', 'query', ...args], { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: {} });
-  return { code, out, err };
+function bareQuery(...args: string[]): Promise<CliResult> {
+  return runCliCaptured(['query', ...args]);
 }
 
 test('a query needs no job name, and a mistyped --warehouse fails naming it instead of creating a warehouse', async () => {

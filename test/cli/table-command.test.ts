@@ -5,12 +5,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { runCli } from '../../src/cli/main.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
 import type { Table } from '../../src/iceberg/table.js';
 import { openSampleWriter, SAMPLE_SCHEMA, SAMPLE_SPEC, type SampleWriter } from '../iceberg/sample-table.js';
+import { runCliCaptured, type CliResult } from '../helpers/cli.js';
 
 let dir: string;
 let w: SampleWriter;
@@ -27,12 +26,8 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const sink = (f: (s: string) => void) => new Writable({ write: (c, _e, cb) => (f(String(c)), cb()) });
-  const code = await runCli(['--log-level', 'silent', ...args], { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: {} });
-  return { code, out, err };
+function cli(...args: string[]): Promise<CliResult> {
+  return runCliCaptured(args);
 }
 
 test('list and show', async () => {

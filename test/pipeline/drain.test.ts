@@ -9,10 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import kafkajs from 'kafkajs';
-import { runCli } from '../../src/cli/main.js';
 import { CommitStateUnknownError, JobError, OffsetOutOfRangeError } from '../../src/core/errors.js';
 import { LocalStorage, fileLocation } from '../../src/core/storage.js';
 import { Warehouse } from '../../src/iceberg/catalog.js';
@@ -28,6 +26,7 @@ import { STAGING_PREFIX } from '../../src/pipeline/event-files.js';
 import { warehouseOf } from '../../src/pipeline/warehouse.js';
 import { createTestTopic, KAFKA_BROKERS, messagesOf, produceRecords, rangesToEnd, readBounded, requireBroker, uniqueName, withAdmin } from '../helpers/kafka.js';
 import { clone, realEvents } from '../events/helpers.js';
+import { runCliCaptured, type CliResult } from '../helpers/cli.js';
 
 /**
  * Generated events carry their November timestamps: on a topic with the default retention the
@@ -59,12 +58,8 @@ function newJob(): Job {
   return { stream, topics, wh, env: { MWLAKE_JOB_NAME: `job_${stream}`, MWLAKE_WAREHOUSE: wh, KAFKA_BROKERS: KAFKA_BROKERS.join(','), MWLAKE_TOPICS: topics.join(',') } };
 }
 
-async function cli(job: Job, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const sink = (f: (s: string) => void) => new Writable({ write: (c, _e, cb) => (f(String(c)), cb()) });
-  const code = await runCli(['--log-level', 'silent', ...args], { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: job.env });
-  return { code, out, err };
+function cli(job: Job, ...args: string[]): Promise<CliResult> {
+  return runCliCaptured(args, job.env);
 }
 
 async function produce(job: Job, events: number, seed: number, extra: string[] = []): Promise<void> {

@@ -7,9 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { runCli } from '../../src/cli/main.js';
 import { silentLogger } from '../../src/core/log.js';
 import { openDuckDb } from '../../src/duckdb/connection.js';
 import { fieldIdsOption, sqlString } from '../../src/duckdb/iceberg-types.js';
@@ -19,6 +17,7 @@ import { warehouseOf } from '../../src/pipeline/warehouse.js';
 import { describeParquetFile } from '../../src/parquet/footer-data-file.js';
 import { KAFKA_BROKERS, requireBroker, uniqueName } from '../helpers/kafka.js';
 import { stateHashes } from '../merge/merge-fixture.js';
+import { runCliCaptured } from '../helpers/cli.js';
 
 let dir: string;
 before(async () => {
@@ -41,10 +40,7 @@ function newJob(stream = uniqueName('mwlake.test.repair').replaceAll('-', '_')):
 }
 
 async function cli(job: Job, ...args: string[]): Promise<string> {
-  let out = '';
-  let err = '';
-  const sink = (f: (s: string) => void) => new Writable({ write: (c, _e, cb) => (f(String(c)), cb()) });
-  const code = await runCli(['--log-level', 'silent', ...args], { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: job.env });
+  const { code, out, err } = await runCliCaptured(args, job.env);
   assert.equal(code, 0, `mwlake ${args.join(' ')}: ${err}`);
   return out;
 }

@@ -9,12 +9,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { runCli } from '../../src/cli/main.js';
 import { interopScript, runPythonJsonLines } from '../helpers/python.js';
 import { decodeRawEvent } from '../../src/events/error-event.js';
 import { KAFKA_BROKERS, messagesOf, produceRecords, rangesToEnd, readBounded, requireBroker, uniqueName, withAdmin } from '../helpers/kafka.js';
+import { runCliCaptured, type CliResult } from '../helpers/cli.js';
 
 let dir: string;
 before(async () => {
@@ -44,12 +43,8 @@ function env(): NodeJS.ProcessEnv {
   };
 }
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const sink = (f: (s: string) => void) => new Writable({ write: (c, _e, cb) => (f(String(c)), cb()) });
-  const code = await runCli(['--log-level', 'silent', ...args], { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: env() });
-  return { code, out, err };
+function cli(...args: string[]): Promise<CliResult> {
+  return runCliCaptured(args, env());
 }
 
 async function json<T>(...args: string[]): Promise<T> {
