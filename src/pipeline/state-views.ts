@@ -78,19 +78,19 @@ export async function stateViewStatements(
   const pagesSnap = pages === undefined ? undefined : chosen(pages, choice);
   const source = pages === undefined || pagesSnap === undefined ? undefined : pages.summaryProperty(SOURCE_SNAPSHOT_PROPERTY, pagesSnap)?.value;
   // Merges of visibility changes alone add revisions snapshots with the same source: the newest
-  // one, but not one made after an --as-of time.
+  // one. At an --as-of time, the newest of the history current then (the snapshot log's, as for
+  // pages): a rollback since then must not hide what a reader saw at that time.
+  const revisionsFrom = revisions === undefined ? undefined : choice.asOfMs === undefined ? revisions.currentSnapshot() : revisions.snapshotAsOf(choice.asOfMs);
   const revisionsSnap =
     source === undefined || revisions === undefined
       ? undefined
-      : ancestors(revisions, revisions.currentSnapshot()).find(
-          (s) => (choice.asOfMs === undefined || s.timestampMs <= choice.asOfMs) && revisions.summaryProperty(SOURCE_SNAPSHOT_PROPERTY, s)?.value === source,
-        );
+      : ancestors(revisions, revisionsFrom).find((s) => revisions.summaryProperty(SOURCE_SNAPSHOT_PROPERTY, s)?.value === source);
   // Without the revisions that merged the same events the views would pair pages with no (or
   // other) revisions, and a dump would publish empty files: fail, saying how to repair it.
   if (want.revisions && source !== undefined && revisions?.currentSnapshot() !== undefined && revisionsSnap === undefined) {
     throw new JobError(
       'NOT_FOUND',
-      `${STATE_NAMESPACE}.${REVISIONS_TABLE} has no snapshot merged up to events snapshot ${source}, which ${STATE_NAMESPACE}.${PAGES_TABLE} snapshot ${pagesSnap!.snapshotId} is at (was it rolled back alone?). ` +
+      `${STATE_NAMESPACE}.${REVISIONS_TABLE} has no snapshot merged up to events snapshot ${source}, which ${STATE_NAMESPACE}.${PAGES_TABLE} snapshot ${pagesSnap!.snapshotId} is at (was it rolled back alone, or that snapshot expired?). ` +
         `Run \`mwlake merge\` to bring both to the same events, or roll ${STATE_NAMESPACE}.${PAGES_TABLE} back as well`,
       { context: { pagesSnapshot: pagesSnap!.snapshotId.toString(), source } },
     );

@@ -180,6 +180,28 @@ test('revisions rolled back alone, or a time whose snapshots were expired, fail 
   assert.equal((await at('SELECT count(*) AS n FROM pages', '--as-of', new Date(Date.now() + 60_000).toISOString())).code, 0);
 });
 
+test('--as-of binds the revisions current at that time, even after both state tables were rolled back since', async () => {
+  const own = join(dir, 'rolled-back');
+  const warehouse = warehouseAt(own);
+  const events = generatedEvents(7, 300);
+  await appendBatch(warehouse, events.slice(0, 150));
+  await merge(warehouse);
+  await appendBatch(warehouse, events.slice(150));
+  await merge(warehouse);
+  const at = (...args: string[]) => queryIn(own, ...args);
+  const sql = 'SELECT count(*) AS n FROM revisions';
+  const full = (await at(sql)).out;
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const bothMerged = new Date().toISOString();
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  for (const name of ['revisions', 'pages']) await rollbackTo(await warehouse.loadTable('state', name));
+  const now = (await at(sql)).out;
+  assert.ok(Number((JSON.parse(now) as { n: number }).n) < Number((JSON.parse(full) as { n: number }).n), 'the rollback took the second merge away');
+  const then = await at(sql, '--as-of', bothMerged);
+  assert.equal(then.code, 0, then.err);
+  assert.equal(then.out, full, 'as of before the rollback: both merges');
+});
+
 test('a data file a table references that is gone fails the read as data (65), not as the SQL (64)', async () => {
   const broken = join(dir, 'broken');
   const warehouse = warehouseAt(broken);
