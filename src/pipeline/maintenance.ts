@@ -10,10 +10,11 @@ import { quoteIdent } from '../duckdb/iceberg-types.js';
 import { filesRelationSql } from '../duckdb/table-view.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import { compactionChange, planCompaction, type RewriteGroup } from '../iceberg/maintenance/compaction-plan.js';
-import { expireSnapshots } from '../iceberg/maintenance/expire-snapshots.js';
+import { expireSnapshots, retainedSnapshotIds } from '../iceberg/maintenance/expire-snapshots.js';
 import { removeOrphanFiles } from '../iceberg/maintenance/remove-orphans.js';
 import type { DataFile } from '../iceberg/spec/manifest.js';
 import { partitionPath } from '../iceberg/spec/transform.js';
+import type { Snapshot } from '../iceberg/spec/snapshot.js';
 import type { Table } from '../iceberg/table.js';
 import { CommitStateUnknownError, JobError } from '../core/errors.js';
 import { PAGES_TABLE, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE, STATE_ROW_BYTES_SQL, VISIBILITY_SOURCE_SNAPSHOT_PROPERTY } from '../merge/state-schema.js';
@@ -64,6 +65,23 @@ function snapshotsStillToMerge(events: Table, states: readonly Table[], property
     }
   }
   return keep;
+}
+
+/**
+ * The revisions snapshots the pages snapshots that expiry keeps pair with (state-views.ts pairs
+ * them by merge source): after a merge that committed revisions but not pages, the current pages
+ * snapshot pairs with an older revisions snapshot than the current one.
+ */
+function revisionsPairedWithPages(revisions: Table, pages: Table | undefined, o: { olderThanMs: number; retainLast: number }): bigint[] {
+  if (pages === undefined) return [];
+  const source = (t: Table, s: Snapshot) => t.summaryProperty(SOURCE_SNAPSHOT_PROPERTY, s)?.value;
+  const sources = new Set<string>();
+  for (const id of retainedSnapshotIds(pages.metadata, o)) {
+    const s = pages.snapshot(id);
+    const v = s === undefined ? undefined : source(pages, s);
+    if (v !== undefined) sources.add(v);
+  }
+  return revisions.metadata.snapshots.filter((s) => sources.has(source(revisions, s) ?? '')).map((s) => s.snapshotId);
 }
 
 /** A row size estimate (content dominates) of the table `namespace.name`, to size sorted rewrites. */
@@ -176,15 +194,17 @@ export async function runMaintenance(o: MaintenanceOptions): Promise<Maintenance
       table = await table.refresh();
     }
     if (m.expireSnapshots) {
+      const age = { olderThanMs: now - m.expireSnapshotsOlderThanDays * DAY_MS, retainLast: m.retainLastSnapshots };
       const keep =
         loadedTable === events
           ? snapshotsStillToMerge(table, states, SOURCE_SNAPSHOT_PROPERTY)
           : loadedTable === visibilityEvents
             ? snapshotsStillToMerge(table, revisions === undefined ? [] : [revisions], VISIBILITY_SOURCE_SNAPSHOT_PROPERTY)
-            : [];
+            : loadedTable === revisions
+              ? revisionsPairedWithPages(table, loaded.get(`${STATE_NAMESPACE}.${PAGES_TABLE}`), age)
+              : [];
       const r = await expireSnapshots(table, {
-        olderThanMs: now - m.expireSnapshotsOlderThanDays * DAY_MS,
-        retainLast: m.retainLastSnapshots,
+        ...age,
         keep,
         logger: o.logger,
         ...(o.dryRun === true ? { dryRun: true } : {}),

@@ -15,6 +15,9 @@ import { ExitCode } from '../../src/core/exit-codes.js';
 import { openDuckDb } from '../../src/duckdb/connection.js';
 import { rollbackTo } from '../../src/iceberg/commit/rollback.js';
 import { expireSnapshots } from '../../src/iceberg/maintenance/expire-snapshots.js';
+import { silentLogger } from '../../src/core/log.js';
+import { loadConfig } from '../../src/pipeline/config.js';
+import { runMaintenance } from '../../src/pipeline/maintenance.js';
 import { appendBatch, generatedEvents, merge, warehouseAt } from '../merge/merge-fixture.js';
 import { repoRoot } from '../helpers/python.js';
 import { runCliCaptured, type CliResult } from '../helpers/cli.js';
@@ -200,6 +203,29 @@ test('--as-of binds the revisions current at that time, even after both state ta
   const then = await at(sql, '--as-of', bothMerged);
   assert.equal(then.code, 0, then.err);
   assert.equal(then.out, full, 'as of before the rollback: both merges');
+});
+
+test('expiry keeps the revisions snapshot the pages snapshot pairs with after a merge that committed revisions alone', async () => {
+  const own = join(dir, 'half-merged');
+  const warehouse = warehouseAt(own);
+  const events = generatedEvents(8, 300);
+  await appendBatch(warehouse, events.slice(0, 150));
+  await merge(warehouse);
+  const at = (...args: string[]) => queryIn(own, ...args);
+  const sql = 'SELECT count(*) AS n FROM revisions';
+  const first = (await at(sql)).out;
+  await appendBatch(warehouse, events.slice(150));
+  await merge(warehouse);
+  // What a merge interrupted between its two commits leaves: pages one merge behind revisions.
+  await rollbackTo(await warehouse.loadTable('state', 'pages'));
+  assert.equal((await at(sql)).out, first);
+  const config = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'q', MWLAKE_WAREHOUSE: own });
+  const maintenance = { ...config.maintenance, compact: false, removeOrphans: false, retainLastSnapshots: 1 };
+  const r = await runMaintenance({ config: { ...config, maintenance }, warehouse, logger: silentLogger(), nowMs: Date.now() + 30 * 86_400_000 });
+  assert.ok((r.tables.find((t) => t.table === 'state.pages')?.expiry?.snapshotsExpired ?? 0) > 0, 'expiry ran');
+  const after = await at(sql);
+  assert.equal(after.code, 0, after.err);
+  assert.equal(after.out, first);
 });
 
 test('a data file a table references that is gone fails the read as data (65), not as the SQL (64)', async () => {
