@@ -209,7 +209,7 @@ export async function runMaintenance(o: MaintenanceOptions): Promise<Maintenance
         logger: o.logger,
         ...(o.dryRun === true ? { dryRun: true } : {}),
       });
-      result.expiry = { snapshotsExpired: r.expiredSnapshotIds.length, refsExpired: r.expiredRefs, filesDeleted: r.deletedFiles.contentFiles + r.deletedFiles.manifests + r.deletedFiles.manifestLists };
+      result.expiry = { snapshotsExpired: r.expiredSnapshotIds.length, refsExpired: r.expiredRefs, filesDeleted: r.deletedFiles.contentFiles + r.deletedFiles.manifests + r.deletedFiles.manifestLists + r.deletedFiles.statisticsFiles };
       table = r.table;
     }
     if (m.removeOrphans) {

@@ -77,6 +77,31 @@ test('expiry keeps the last K snapshots and refs, and deletes only the files no 
   assert.equal((await expireSnapshots(again, { olderThanMs: 0, retainLast: 1 })).expiredSnapshotIds.length, 0);
 });
 
+test('expiry drops the statistics entries of the snapshots it removes and deletes their files; a dry run neither', async () => {
+  let t = await fresh();
+  for (const ids of [[1], [2], [3]]) t = (await t.commit({ addDataFiles: await w.write(t, ids) })).table;
+  const [oldest, , newest] = t.metadata.snapshots;
+  const entry = (s: typeof oldest, kind: string) => ({ 'snapshot-id': s!.snapshotId, 'statistics-path': `${t.location}/metadata/${kind}-${s!.snapshotId}.stats`, 'file-size-in-bytes': 1 });
+  const stats = [entry(oldest, 'puffin'), entry(newest, 'puffin')];
+  const partitionStats = [entry(oldest, 'partition'), entry(newest, 'partition')];
+  for (const e of [...stats, ...partitionStats]) await t.storage.writeIfAbsent(e['statistics-path'], 'x');
+  t = await t.updateMetadata((m) => ({ ...m, statistics: stats, partitionStatistics: partitionStats }));
+
+  const dry = await expireSnapshots(t, { olderThanMs: Date.now() + 1, retainLast: 1, dryRun: true });
+  assert.equal(dry.deletedFiles.statisticsFiles, 2);
+  for (const e of [...stats, ...partitionStats]) assert.ok(await exists(t, e['statistics-path']), 'a dry run deletes nothing');
+
+  const r = await expireSnapshots(t, { olderThanMs: Date.now() + 1, retainLast: 1 });
+  assert.equal(r.deletedFiles.statisticsFiles, 2);
+  const again = await r.table.refresh();
+  assert.deepEqual((again.metadata.statistics ?? []).map((e) => String((e as { 'snapshot-id': unknown })['snapshot-id'])), [String(newest!.snapshotId)]);
+  assert.deepEqual((again.metadata.partitionStatistics ?? []).map((e) => String((e as { 'snapshot-id': unknown })['snapshot-id'])), [String(newest!.snapshotId)]);
+  assert.equal(await exists(t, stats[0]!['statistics-path']), false);
+  assert.equal(await exists(t, partitionStats[0]!['statistics-path']), false);
+  assert.ok(await exists(t, stats[1]!['statistics-path']));
+  assert.ok(await exists(t, partitionStats[1]!['statistics-path']));
+});
+
 test('expiry never drops a snapshot the caller still needs', async () => {
   let t = await fresh();
   for (const ids of [[1], [2], [3]]) t = (await t.commit({ addDataFiles: await w.write(t, ids) })).table;

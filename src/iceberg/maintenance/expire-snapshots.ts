@@ -5,7 +5,7 @@
 
 import type { Logger } from '../../core/log.js';
 import { MAIN_BRANCH, type Snapshot, type SnapshotRef } from '../spec/snapshot.js';
-import type { TableMetadata } from '../spec/table-metadata.js';
+import { statisticsEntryFile, statisticsPaths, type TableMetadata } from '../spec/table-metadata.js';
 import type { Table } from '../table.js';
 import { reachableFiles } from './reachable-files.js';
 
@@ -27,7 +27,7 @@ export interface ExpireResult {
   readonly expiredSnapshotIds: bigint[];
   /** Names of the refs (tags, branches other than main) dropped for their max-ref-age-ms. */
   readonly expiredRefs: string[];
-  readonly deletedFiles: { readonly manifestLists: number; readonly manifests: number; readonly contentFiles: number };
+  readonly deletedFiles: { readonly manifestLists: number; readonly manifests: number; readonly contentFiles: number; readonly statisticsFiles: number };
 }
 
 /** Table property: the max-ref-age-ms of refs that set none (spec §Snapshot References). */
@@ -87,7 +87,12 @@ export function retainedSnapshotIds(m: TableMetadata, o: Pick<ExpireOptions, 'ol
  */
 function withoutSnapshots(m: TableMetadata, retained: ReadonlySet<bigint>, refs: Readonly<Record<string, SnapshotRef>>): TableMetadata {
   const lastRemoved = m.snapshotLog.findLastIndex((entry) => !retained.has(entry.snapshotId));
-  return { ...m, refs, snapshots: m.snapshots.filter((s) => retained.has(s.snapshotId)), snapshotLog: m.snapshotLog.slice(lastRemoved + 1) };
+  // Statistics describe one snapshot: Java's expiry drops the entries of the snapshots it removes.
+  const kept = new Set([...retained].map(String));
+  const ofKept = (entries: readonly unknown[]) => entries.filter((e) => kept.has(statisticsEntryFile(e).snapshotId));
+  const statistics = m.statistics === undefined ? {} : { statistics: ofKept(m.statistics) };
+  const partitionStatistics = m.partitionStatistics === undefined ? {} : { partitionStatistics: ofKept(m.partitionStatistics) };
+  return { ...m, refs, snapshots: m.snapshots.filter((s) => retained.has(s.snapshotId)), snapshotLog: m.snapshotLog.slice(lastRemoved + 1), ...statistics, ...partitionStatistics };
 }
 
 export async function expireSnapshots(table: Table, o: ExpireOptions): Promise<ExpireResult> {
@@ -97,7 +102,7 @@ export async function expireSnapshots(table: Table, o: ExpireOptions): Promise<E
   const expired = table.metadata.snapshots.filter((s) => !retained.has(s.snapshotId));
   const keptRefs = retainedRefs(table.metadata, opts.nowMs);
   const expiredRefs = Object.keys(table.metadata.refs).filter((name) => keptRefs[name] === undefined);
-  if (expired.length === 0 && expiredRefs.length === 0) return { table, expiredSnapshotIds: [], expiredRefs, deletedFiles: { manifestLists: 0, manifests: 0, contentFiles: 0 } };
+  if (expired.length === 0 && expiredRefs.length === 0) return { table, expiredSnapshotIds: [], expiredRefs, deletedFiles: { manifestLists: 0, manifests: 0, contentFiles: 0, statisticsFiles: 0 } };
   const expiredIds = new Set(expired.map((s) => s.snapshotId));
   const before = await reachableFiles(table.storage, expired);
   let next = table;
@@ -115,14 +120,16 @@ export async function expireSnapshots(table: Table, o: ExpireOptions): Promise<E
   const lists = [...before.manifestLists].filter((f) => !still.manifestLists.has(f));
   const manifests = [...before.manifests].filter((f) => !still.manifests.has(f));
   const content = [...before.contentFiles, ...before.removedFiles].filter((f) => !still.contentFiles.has(f));
+  const after = o.dryRun === true ? withoutSnapshots(table.metadata, retained, keptRefs) : next.metadata;
+  const statistics = [...statisticsPaths(table.metadata)].filter((f) => !statisticsPaths(after).has(f));
   if (o.dryRun !== true) {
-    for (const f of [...content, ...manifests, ...lists]) await table.storage.delete(f);
+    for (const f of [...content, ...manifests, ...lists, ...statistics]) await table.storage.delete(f);
   }
   o.logger?.info({ table: table.location, expired: expired.length, expiredRefs, deletedFiles: content.length, manifests: manifests.length }, o.dryRun === true ? 'would expire snapshots' : 'expired snapshots');
   return {
     table: next,
     expiredRefs,
     expiredSnapshotIds: expired.filter((s) => o.dryRun === true || next.snapshot(s.snapshotId) === undefined).map((s) => s.snapshotId),
-    deletedFiles: { manifestLists: lists.length, manifests: manifests.length, contentFiles: content.length },
+    deletedFiles: { manifestLists: lists.length, manifests: manifests.length, contentFiles: content.length, statisticsFiles: statistics.length },
   };
 }

@@ -4,6 +4,7 @@
 
 import type { Logger } from '../../core/log.js';
 import { joinLocation, localPathOf } from '../../core/storage.js';
+import { statisticsPaths } from '../spec/table-metadata.js';
 import type { Table } from '../table.js';
 import { METADATA_DIR, VERSION_HINT } from '../table-files.js';
 import { reachableFiles } from './reachable-files.js';
@@ -37,7 +38,7 @@ export async function removeOrphanFiles(table: Table, o: OrphanOptions): Promise
     fresh.metadataLocation,
     joinLocation(fresh.location, METADATA_DIR, VERSION_HINT),
     ...m.metadataLog.map((e) => e.metadataFile),
-    ...[...(m.statistics ?? []), ...(m.partitionStatistics ?? [])].map((s) => String((s as { 'statistics-path'?: string })['statistics-path'] ?? '')),
+    ...statisticsPaths(m),
   ].filter((f) => f !== '').map(key));
   const orphans: string[] = [];
   let bytes = 0;

@@ -36,3 +36,14 @@ export interface TableMetadata {
   readonly statistics?: readonly unknown[];
   readonly partitionStatistics?: readonly unknown[];
 }
+
+/** The snapshot and file of a statistics or partition-statistics entry (`snapshot-id`, `statistics-path`), as text. */
+export function statisticsEntryFile(entry: unknown): { readonly snapshotId: string; readonly path: string } {
+  const e = entry as { 'snapshot-id'?: unknown; 'statistics-path'?: unknown };
+  return { snapshotId: String(e['snapshot-id'] ?? ''), path: String(e['statistics-path'] ?? '') };
+}
+
+/** The statistics and partition-statistics files `m` names. */
+export function statisticsPaths(m: TableMetadata): Set<string> {
+  return new Set([...(m.statistics ?? []), ...(m.partitionStatistics ?? [])].map((e) => statisticsEntryFile(e).path).filter((p) => p !== ''));
+}
