@@ -11,7 +11,8 @@ metrics textfile have no task here: Airflow keeps the tasks' logs and states.
 
 Retries follow mwlake's exit codes (README "Exit codes"): a failure that a rerun can fix (69
 unavailable, 74, 75 locked or conflict, a signal) is retried; one that needs a person (64 usage,
-65 bad data such as a retention gap, 70 a bug, 71 out of memory or disk, 78 configuration) fails
+65 bad data such as a retention gap, 70 a bug, 71 out of memory or disk, 77 a path or permission
+that storage refused, 78 configuration) fails
 the task at once, so the alert comes at 02:10, not after an hour of retries. A BashOperator
 cannot tell exit codes apart, hence a Python callable running the CLI.
 
@@ -45,7 +46,7 @@ MWLAKE = os.environ.get("MWLAKE_BIN", "node /srv/mwlake/dist/src/cli/main.js")
 CONFIG = os.environ.get("MWLAKE_CONFIG", "/srv/mwlake/jobs/page_content_change.yaml")
 
 # Exit codes no retry can fix: each needs a person first.
-NEEDS_A_PERSON = {64: "usage error", 65: "bad data", 70: "internal error", 71: "out of memory or disk", 78: "configuration error"}
+NEEDS_A_PERSON = {64: "usage error", 65: "bad data", 70: "internal error", 71: "out of memory or disk", 77: "storage refused: permission or path", 78: "configuration error"}
 
 
 def run_mwlake(*args: str) -> None:

@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   OFFSET_OUT_OF_RANGE: { retryable: false, exitCode: ExitCode.Data, summary: 'stored offset below the log start: events were lost to retention' },
   UNAVAILABLE: { retryable: true, exitCode: ExitCode.Unavailable, summary: 'Kafka or storage unavailable' },
   STORAGE: { retryable: true, exitCode: ExitCode.Unavailable, summary: 'storage operation failed' },
+  STORAGE_REFUSED: { retryable: false, exitCode: ExitCode.Refused, summary: 'storage refused the operation (permission, read-only, not a folder)' },
   NOT_FOUND: { retryable: false, exitCode: ExitCode.Data, summary: 'not found' },
   ALREADY_EXISTS: { retryable: false, exitCode: ExitCode.Data, summary: 'already exists' },
   COMMIT_CONFLICT: { retryable: true, exitCode: ExitCode.TempFail, summary: 'another writer committed first' },
@@ -108,6 +109,8 @@ export function exitCodeOf(error: unknown): ExitCode {
 
 /** errnos of a machine that ran short: no retry helps until space or memory is added. */
 const OUT_OF_RESOURCES = new Set(['ENOSPC', 'EDQUOT', 'ENOMEM']);
+/** errnos of a path or permission a person must fix: a scheduler's retries would only delay the alert. */
+const REFUSED = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EISDIR', 'ENAMETOOLONG', 'ELOOP']);
 
 /** Wraps a Node system error (ENOENT, EACCES, ...) from storage into a JobError naming the path. */
 export function storageError(operation: string, location: string, cause: unknown): JobError {
@@ -120,6 +123,9 @@ export function storageError(operation: string, location: string, cause: unknown
   }
   if (code === 'EEXIST') {
     return new JobError('ALREADY_EXISTS', `${operation} failed: ${location} already exists`, { cause, context: { location } });
+  }
+  if (code !== undefined && REFUSED.has(code)) {
+    return new JobError('STORAGE_REFUSED', `${operation} failed for ${location}: ${(cause as Error).message}`, { cause, context: { location, errno: code } });
   }
   const retryable = code === 'EAGAIN' || code === 'EBUSY' || code === 'EMFILE' || code === 'ENFILE' || code === 'EIO';
   return new JobError('STORAGE', `${operation} failed for ${location}: ${(cause as Error)?.message ?? String(cause)}`, {

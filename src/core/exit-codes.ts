@@ -14,6 +14,8 @@ export enum ExitCode {
   Internal = 70,
   /** The machine ran short: memory or disk (EX_OSERR); retrying as is fails the same way. */
   Resources = 71,
+  /** Storage refused an operation no retry can fix: permission denied, read-only, a path through a file (EX_NOPERM). */
+  Refused = 77,
   /** A commit's outcome is unknown; rerunning is safe because every run re-reads the table (EX_IOERR). */
   CommitStateUnknown = 74,
   /** Temporary failure: lock held, conflicts exhausted; retry later (EX_TEMPFAIL). */

@@ -400,7 +400,7 @@ test('--dry-run writes nothing: no warehouse, no table, no lease', async () => {
   }
 });
 
-test('a dumps root that cannot be created fails as a storage error naming the path, not as a bug', async () => {
+test('a dumps root that cannot be created fails as a refused path (77, not retried) naming it, not as a bug', async () => {
   const file = join(dir, 'a-file');
   await writeFile(file, 'x');
   let err = '';
@@ -410,7 +410,7 @@ test('a dumps root that cannot be created fails as a storage error naming the pa
     stderr: sink((s) => (err += s)),
     env: {},
   });
-  assert.equal(code, ExitCode.Unavailable, err);
+  assert.equal(code, ExitCode.Refused, err);
   assert.match(err, new RegExp(`mkdir failed for ${join(file, 'dumps')}.*ENOTDIR`));
 });
 

@@ -10,19 +10,23 @@ function systemError(code: string, syscall: string, path: string): NodeJS.ErrnoE
   return Object.assign(new Error(`${code}: failed, ${syscall} '${path}'`), { code, syscall, path, errno: -1 });
 }
 
-test('out of space is RESOURCES (71); a path that cannot be used is STORAGE (69, not retryable); a transient one is retryable', () => {
+test('out of space is RESOURCES (71); a path or permission a person must fix is STORAGE_REFUSED (77, not retryable); a transient one is retryable (69)', () => {
   const full = fromSystemError(systemError('ENOSPC', 'write', '/dumps/x.bz2')) as JobError;
   assert.equal(full.code, 'RESOURCES');
   assert.equal(exitCodeOf(full), ExitCode.Resources);
   assert.match(full.message, /^write failed for \/dumps\/x\.bz2: ENOSPC/);
 
-  const notDir = fromSystemError(systemError('ENOTDIR', 'mkdir', '/etc/passwd/x')) as JobError;
-  assert.equal(notDir.code, 'STORAGE');
-  assert.equal(exitCodeOf(notDir), ExitCode.Unavailable);
-  assert.equal(notDir.retryable, false);
+  for (const errno of ['ENOTDIR', 'EACCES', 'EPERM', 'EROFS', 'EISDIR', 'ENAMETOOLONG', 'ELOOP']) {
+    const refused = fromSystemError(systemError(errno, 'mkdir', '/etc/passwd/x')) as JobError;
+    assert.equal(refused.code, 'STORAGE_REFUSED', errno);
+    assert.equal(exitCodeOf(refused), ExitCode.Refused, errno);
+    assert.equal(refused.retryable, false, errno);
+    assert.match(refused.message, new RegExp(`^mkdir failed for /etc/passwd/x: ${errno}`));
+  }
 
   const busy = fromSystemError(systemError('EIO', 'read', '/w/f')) as JobError;
   assert.equal(busy.retryable, true);
+  assert.equal(exitCodeOf(busy), ExitCode.Unavailable);
 
   const missing = fromSystemError(systemError('ENOENT', 'open', '/w/m.json')) as JobError;
   assert.equal(missing.code, 'NOT_FOUND');
