@@ -2,6 +2,10 @@
 // lease. Every step is idempotent, so a second run the same night finds nothing to do and a
 // failed run can simply be run again.
 
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { ConfigError, storageError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { makeDirectory } from '../core/make-directory.js';
 import type { Progress } from '../core/progress.js';
@@ -65,6 +69,8 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
   const { config, logger } = o;
   // A bad --date fails before anything runs, not after the drain and the merge.
   const requested = o.date === undefined ? undefined : dateRange(o.date, o.date);
+  // A metrics file that cannot be written must fail the night before its hours of work, not after.
+  if (o.dryRun !== true && config.metricsFile !== undefined) await checkWritableFolder(config.metricsFile);
   // A dry run writes nothing: no warehouse folder, no lease (a mistyped --warehouse must not appear).
   if (o.dryRun !== true) await makeDirectory(config.warehouse);
   const warehouse = warehouseOf(config, logger);
@@ -105,6 +111,21 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
   } finally {
     await lease.release();
   }
+}
+
+/** The folder of `file` exists and is writable; a missing one is the configuration's mistake. */
+async function checkWritableFolder(file: string): Promise<void> {
+  const folder = dirname(file);
+  const info = await stat(folder).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw storageError('stat', folder, error);
+  });
+  if (info === undefined || !info.isDirectory()) {
+    throw new ConfigError(`metrics_file (MWLAKE_METRICS_FILE) ${file}: ${folder} ${info === undefined ? 'does not exist' : 'is not a folder'}; create it or choose another path`);
+  }
+  await access(folder, constants.W_OK).catch((error: unknown) => {
+    throw storageError('writing', folder, error);
+  });
 }
 
 function metricsOf(r: RunReport): Metric[] {
