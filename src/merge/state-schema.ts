@@ -20,6 +20,10 @@ export const SOURCE_SNAPSHOT_PROPERTY = 'mwlake.source-snapshot-id';
 /** Snapshot summary key: the legacy visibility change table's snapshot the revisions table has merged up to. */
 export const VISIBILITY_SOURCE_SNAPSHOT_PROPERTY = 'mwlake.visibility-source-snapshot-id';
 
+/** Snapshot summary keys: the uuids of the tables those snapshots belong to (a warehouse holds one job's state). */
+export const SOURCE_TABLE_PROPERTY = 'mwlake.source-table-uuid';
+export const VISIBILITY_SOURCE_TABLE_PROPERTY = 'mwlake.visibility-source-table-uuid';
+
 const opt = (id: number, name: string, type: NestedField['type']): NestedField => ({ id, name, required: false, type });
 const req = (id: number, name: string, type: NestedField['type']): NestedField => ({ id, name, required: true, type });
 

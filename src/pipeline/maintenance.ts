@@ -17,12 +17,12 @@ import { partitionPath } from '../iceberg/spec/transform.js';
 import type { Snapshot } from '../iceberg/spec/snapshot.js';
 import type { Table } from '../iceberg/table.js';
 import { CommitStateUnknownError, JobError } from '../core/errors.js';
-import { PAGES_TABLE, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE, STATE_ROW_BYTES_SQL, VISIBILITY_SOURCE_SNAPSHOT_PROPERTY } from '../merge/state-schema.js';
+import { PAGES_TABLE, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, SOURCE_TABLE_PROPERTY, STATE_NAMESPACE, STATE_ROW_BYTES_SQL, VISIBILITY_SOURCE_SNAPSHOT_PROPERTY, VISIBILITY_SOURCE_TABLE_PROPERTY } from '../merge/state-schema.js';
 import { KAFKA_LAST_RECORDS_PROPERTY, KAFKA_OFFSETS_PROPERTY } from '../events/events-table.js';
 import { duckDbMemory, type JobConfig } from './config.js';
 
 /** Summary properties later runs read (through ancestors); a maintenance commit repeats them. */
-const CARRIED_PROPERTIES = [KAFKA_OFFSETS_PROPERTY, KAFKA_LAST_RECORDS_PROPERTY, SOURCE_SNAPSHOT_PROPERTY, VISIBILITY_SOURCE_SNAPSHOT_PROPERTY];
+const CARRIED_PROPERTIES = [KAFKA_OFFSETS_PROPERTY, KAFKA_LAST_RECORDS_PROPERTY, SOURCE_SNAPSHOT_PROPERTY, VISIBILITY_SOURCE_SNAPSHOT_PROPERTY, SOURCE_TABLE_PROPERTY, VISIBILITY_SOURCE_TABLE_PROPERTY];
 
 export interface MaintenanceTableResult {
   readonly table: string;

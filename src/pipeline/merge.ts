@@ -9,6 +9,8 @@
 // (merge-source.ts); keys a forced replay replaced events of are folded again (merge-refold.ts).
 
 import { randomUUID } from 'node:crypto';
+import { ConfigError } from '../core/errors.js';
+import { joinLocation } from '../core/storage.js';
 import type { Logger } from '../core/log.js';
 import { makeDirectory } from '../core/make-directory.js';
 import { emptyRelationSql, fieldIdsOption, quoteIdent, sqlString, sqlStringList } from '../duckdb/iceberg-types.js';
@@ -18,6 +20,7 @@ import { inKeyRangeSql, inKeyRangeUpToNextSql, keyRanges, type KeyRange } from '
 import type { Warehouse } from '../iceberg/catalog.js';
 import type { IncrementalPlan } from '../iceberg/scan/incremental.js';
 import type { PlannedFile } from '../iceberg/scan/plan.js';
+import type { Snapshot } from '../iceberg/spec/snapshot.js';
 import type { Table } from '../iceberg/table.js';
 import type { DataFile } from '../iceberg/spec/manifest.js';
 import type { Schema } from '../iceberg/spec/types.js';
@@ -33,9 +36,11 @@ import {
   REVISIONS_SCHEMA,
   REVISIONS_TABLE,
   SOURCE_SNAPSHOT_PROPERTY,
+  SOURCE_TABLE_PROPERTY,
   STATE_NAMESPACE,
   STATE_ROW_BYTES_SQL,
   VISIBILITY_SOURCE_SNAPSHOT_PROPERTY,
+  VISIBILITY_SOURCE_TABLE_PROPERTY,
 } from '../merge/state-schema.js';
 import { describePositionDeleteFile, POSITION_DELETE_SCHEMA } from '../parquet/footer-data-file.js';
 import { mayHoldKeys } from './key-bounds.js';
@@ -137,6 +142,22 @@ export async function runMerge(options: MergeOptions): Promise<MergeResult> {
   }
 }
 
+/**
+ * The state tables are one warehouse's, not one job's: a second job (another events table) merging
+ * into them would mix its pages into the first's, reading the first's recorded snapshot as
+ * history its table lost. State merged before the uuid was recorded takes any table.
+ */
+function sameSource(name: string, state: Table, base: Snapshot | undefined, source: Table, property: string, warehouse: Warehouse): void {
+  const recorded = state.summaryProperty(property, base)?.value;
+  if (recorded === undefined || recorded === source.metadata.tableUuid) return;
+  throw new ConfigError(
+    `${name} merges from another events table (uuid ${recorded}) than this job's ${source.location} (uuid ${source.metadata.tableUuid}): ` +
+      `a warehouse holds the state of one job, so give each job its own warehouse. If this job's events table was re-created on purpose, ` +
+      `remove ${joinLocation(warehouse.rootLocation, STATE_NAMESPACE)} and merge again to rebuild the state from its live events`,
+    { context: { table: name, recorded, current: source.metadata.tableUuid } },
+  );
+}
+
 /** The legacy visibility change table and its snapshot a merge reads up to. */
 interface VisibilitySource {
   readonly table: Table;
@@ -153,10 +174,11 @@ async function mergeTable(
   visibility?: VisibilitySource,
 ): Promise<MergeTableResult> {
   const started = performance.now();
+  const stateName = `${STATE_NAMESPACE}.${def.name}`;
   const base = table.currentSnapshot();
   const recorded = table.summaryProperty(SOURCE_SNAPSHOT_PROPERTY, base)?.value;
   const done = (extra: Partial<MergeTableResult>): MergeTableResult => ({
-    table: `${STATE_NAMESPACE}.${def.name}`,
+    table: stateName,
     skipped: false,
     eventFiles: 0,
     rowsWritten: 0,
@@ -165,8 +187,10 @@ async function mergeTable(
     durationMs: Math.round(performance.now() - started),
     ...extra,
   });
+  sameSource(stateName, table, base, events, SOURCE_TABLE_PROPERTY, options.warehouse);
+  if (visibility !== undefined) sameSource(stateName, table, base, visibility.table, VISIBILITY_SOURCE_TABLE_PROPERTY, options.warehouse);
   const range = (source: Table, sourceTargetId: bigint, property: string) =>
-    mergeRange({ source, targetId: sourceTargetId, state: table, stateName: `${STATE_NAMESPACE}.${def.name}`, property, logger: options.logger });
+    mergeRange({ source, targetId: sourceTargetId, state: table, stateName, property, logger: options.logger });
   const eventPlan = await range(events, targetId, SOURCE_SNAPSHOT_PROPERTY);
   const visibilityPlan = visibility === undefined ? NOTHING : await range(visibility.table, visibility.targetId, VISIBILITY_SOURCE_SNAPSHOT_PROPERTY);
   const changes = (p: IncrementalPlan) => p.dataFiles.length + p.deleteFiles.length > 0;
@@ -178,8 +202,8 @@ async function mergeTable(
   // readers pair the two tables by that source.
   const source = changes(eventPlan) ? targetId.toString() : recorded;
   const sources = {
-    ...(source === undefined ? {} : { [SOURCE_SNAPSHOT_PROPERTY]: source }),
-    ...(visibility === undefined ? {} : { [VISIBILITY_SOURCE_SNAPSHOT_PROPERTY]: visibility.targetId.toString() }),
+    ...(source === undefined ? {} : { [SOURCE_SNAPSHOT_PROPERTY]: source, [SOURCE_TABLE_PROPERTY]: events.metadata.tableUuid }),
+    ...(visibility === undefined ? {} : { [VISIBILITY_SOURCE_SNAPSHOT_PROPERTY]: visibility.targetId.toString(), [VISIBILITY_SOURCE_TABLE_PROPERTY]: visibility.table.metadata.tableUuid }),
   };
 
   const eventRows = rowsSql(events, eventFiles, eventPlan.deleteFiles, EVENTS_SCHEMA);

@@ -252,3 +252,23 @@ test('the legacy visibility change table: a rollback and a forced replay of it r
   assert.equal(r.tables.find((t) => t.table.endsWith(REVISIONS_TABLE))?.refoldedKeys, 1);
   assert.deepEqual(await stateHashes(w), expected);
 });
+
+test('a second job merging another events table into the same warehouse is refused (78) before it changes the state', { timeout: 300_000 }, async () => {
+  const w = fresh();
+  const all = generatedEvents(31, 400);
+  await appendBatch(w, all.slice(0, 200));
+  await merge(w);
+  const before = await stateHashes(w);
+  const mine = await events(w);
+  const other = await w.loadOrCreateTable(EVENTS_NS, 'other_job', { schema: mine.schema(), spec: mine.spec() });
+  await other.commit({ addDataFiles: (await mine.planFiles()).dataFiles.map((f) => f.file) });
+  await assert.rejects(merge(w, { eventsTable: 'other_job' }), (error: Error & { exitCode?: number }) => {
+    assert.equal(error.exitCode, 78);
+    assert.match(error.message, /state\.revisions merges from another events table \(uuid [0-9a-f-]+\) than this job's .*other_job .*give each job its own warehouse/);
+    return true;
+  });
+  assert.deepEqual(await stateHashes(w), before, 'nothing changed');
+  await appendBatch(w, all.slice(200));
+  await merge(w);
+  assert.deepEqual(await stateHashes(w), await reference([all.slice(0, 200), all.slice(200)]), "the state's own job still merges");
+});
