@@ -135,8 +135,11 @@ async function planRanges(
     if (identity !== undefined && at !== undefined && storedText !== undefined && at < BigInt(storedText) && at >= m.logStartOffset && at < m.endOffset) {
       checks.push({ topic: m.topic, partition: m.partition, identity });
     }
-    // A partition we never read starts at its earliest offset.
-    let next = storedText === undefined ? m.logStartOffset : BigInt(storedText);
+    // A topic we never read starts at its earliest offset. A partition added to a topic we read
+    // starts at 0: every record it ever held came after our reads began, so retention having
+    // deleted some is a gap, not a start.
+    const knownTopic = !reset.has(m.topic) && stored[m.topic] !== undefined;
+    let next = storedText !== undefined ? BigInt(storedText) : knownTopic ? 0n : m.logStartOffset;
     if (next < m.logStartOffset) {
       const gap = `${next}..${m.logStartOffset - 1n}`;
       if (!allowGap) lost.push(`${partitionKey(m)} (offsets ${gap}, ${m.logStartOffset - next} events)`);

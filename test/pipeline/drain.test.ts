@@ -322,6 +322,36 @@ test('a retention gap stops the drain naming the partitions; --allow-gap accepts
   assert.equal(after.gaps, undefined);
 });
 
+test('a partition added to a topic the job reads is read from offset 0: records retention deleted first are a gap', { timeout: 300_000 }, async () => {
+  const job = newJob();
+  const [topic] = job.topics as [string, string];
+  const lines = async (seed: number, events: number): Promise<Buffer[]> => {
+    const file = join(dir, `${job.stream}-${seed}.jsonl`);
+    assert.equal((await cli(job, 'gen', '--seed', String(seed), '--events', String(events), '--start', '2026-11-01', '--wikis', 'enwiki', '--bad-fraction', '0', '--stream', job.stream, '--out', file)).code, 0);
+    return (await readFile(file, 'utf8')).split('\n').filter((l) => l !== '').map((l) => Buffer.from(l));
+  };
+  await withAdmin(async (a) => {
+    for (const t of job.topics) await a.createTopic({ topic: t, partitions: 1, configs: KEEP_FOREVER });
+  });
+  await produceRecords((await lines(31, 3)).map((value) => ({ topic, partition: 0, key: null, value })));
+  assert.equal((await drain(job)).consumed, 3);
+
+  const client = new kafkajs.Kafka({ brokers: [...KAFKA_BROKERS], logLevel: kafkajs.logLevel.NOTHING }).admin();
+  await client.connect();
+  try {
+    await client.createPartitions({ topicPartitions: [{ topic, count: 2 }] });
+  } finally {
+    await client.disconnect();
+  }
+  await produceRecords((await lines(32, 5)).map((value) => ({ topic, partition: 1, key: null, value })));
+  // Retention takes the new partition's first two records before the next run.
+  await withAdmin((a) => a.deleteRecords(topic, [{ partition: 1, beforeOffset: 2n }]));
+  await assert.rejects(drain(job), (e: unknown) => e instanceof OffsetOutOfRangeError && e.message.includes(`${topic}:1 (offsets 0..1, 2 events)`));
+  const accepted = await drain(job, { allowGap: true });
+  assert.equal(accepted.consumed, 3);
+  assert.deepEqual(accepted.gaps, { [`${topic}:1`]: '0..1' });
+});
+
 test('an event that passes its schema but that the table cannot store goes to <job>.error; the drain goes on', { timeout: 300_000 }, async () => {
   const job = newJob();
   const events = realEvents().filter((e) => (e as { page_change_kind?: string }).page_change_kind === 'edit').slice(0, 3) as Record<string, any>[];
