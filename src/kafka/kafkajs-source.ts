@@ -14,6 +14,7 @@ import {
   type BoundedSourceStats,
   type KafkaBatch,
   type KafkaMessage,
+  type PartitionGap,
   type PartitionPosition,
   type PartitionRange,
 } from './source.js';
@@ -38,6 +39,11 @@ export interface BoundedSourceOptions extends KafkaClientOptions {
   readonly maxFetchBytes?: number;
   /** How long the broker may hold a fetch that has no data; default 250 ms. */
   readonly maxWaitMs?: number;
+  /**
+   * Records retention deletes before the read gets to them are skipped and reported by gaps()
+   * instead of failing the read with OffsetOutOfRangeError (the drain's --allow-gap).
+   */
+  readonly allowGap?: boolean;
   /** Default read_committed: aborted transactional records are skipped, as the Java consumer does. */
   readonly isolation?: 'read_committed' | 'read_uncommitted';
   /**
@@ -119,7 +125,8 @@ async function checkAgainstBroker(admin: KafkaAdmin, options: BoundedSourceOptio
     const key = partitionKey(range);
     const marks = watermarks.get(key);
     if (marks === undefined) throw new JobError('NOT_FOUND', `partition ${key} does not exist; expected it from the ranges of the read`);
-    if (range.nextOffset < marks.logStartOffset && range.nextOffset < range.endOffset) {
+    // With allowGap the read starts where the log does now, and the gap is found there (checkGap).
+    if (range.nextOffset < marks.logStartOffset && range.nextOffset < range.endOffset && options.allowGap !== true) {
       throw new OffsetOutOfRangeError(
         `position ${range.nextOffset} of ${key} is below the log start offset ${marks.logStartOffset}: records ${range.nextOffset}..${marks.logStartOffset - 1n} were deleted before they were read`,
         { context: { partition: key, nextOffset: range.nextOffset, logStartOffset: marks.logStartOffset } },
@@ -141,6 +148,10 @@ async function checkAgainstBroker(admin: KafkaAdmin, options: BoundedSourceOptio
 
 class KafkajsBoundedSource implements BoundedSource {
   private readonly partitions = new Map<string, PartitionState>();
+  /** Per partition, the offsets retention deleted before this read got to them (allowGap). */
+  private readonly skipped = new Map<string, { from: bigint; to: bigint }[]>();
+  /** Gap checks of batches that held only markers or aborted records, still running. */
+  private readonly gapChecks = new Set<Promise<void>>();
   private readonly queue: QueueItem[] = [];
   private queuedBytes = 0;
   private heldBytes = 0;
@@ -181,6 +192,13 @@ class KafkajsBoundedSource implements BoundedSource {
 
   positions(): PartitionPosition[] {
     return [...this.partitions.values()].map(({ topic, partition, handedOutOffset }) => ({ topic, partition, nextOffset: handedOutOffset }));
+  }
+
+  gaps(): PartitionGap[] {
+    return [...this.skipped].flatMap(([key, gaps]) => {
+      const state = this.partitions.get(key)!;
+      return gaps.map((g) => ({ topic: state.topic, partition: state.partition, ...g }));
+    });
   }
 
   stats(): BoundedSourceStats {
@@ -260,7 +278,11 @@ class KafkajsBoundedSource implements BoundedSource {
         this.notify();
         return item;
       }
-      if (this.finished) return undefined;
+      if (this.finished) {
+        if (this.gapChecks.size === 0) return undefined;
+        await Promise.all(this.gapChecks);
+        continue;
+      }
       await this.signal.promise;
     }
   }
@@ -322,7 +344,10 @@ class KafkajsBoundedSource implements BoundedSource {
       const state = this.partitions.get(partitionKey({ topic, partition }));
       if (state === undefined || state.done || this.closed || this.failure !== undefined) return;
       if (firstOffset !== null && BigInt(firstOffset) > state.nextOffset) {
-        this.checkGap(state, BigInt(firstOffset)).catch((error: unknown) => this.fail(error));
+        // Not awaited (an event handler): the read does not end before the check has (take).
+        const check = this.checkGap(state, state.nextOffset, BigInt(firstOffset)).catch((error: unknown) => this.fail(error));
+        this.gapChecks.add(check);
+        void check.finally(() => this.gapChecks.delete(check));
       }
       this.advance(state, BigInt(lastOffset) + 1n, [], 0);
     });
@@ -352,7 +377,7 @@ class KafkajsBoundedSource implements BoundedSource {
     try {
       // firstOffset() counts control and aborted records too: a jump past nextOffset is a gap.
       const firstOffset = batch.firstOffset();
-      if (firstOffset !== null && BigInt(firstOffset) > state.nextOffset) await this.checkGap(state, BigInt(firstOffset));
+      if (firstOffset !== null && BigInt(firstOffset) > state.nextOffset) await this.checkGap(state, state.nextOffset, BigInt(firstOffset));
       const messages: KafkaMessage[] = [];
       let sizeBytes = 0;
       for (const m of batch.messages) {
@@ -404,14 +429,21 @@ class KafkajsBoundedSource implements BoundedSource {
    * Offsets skipped inside a partition are normal after compaction and transactions, but a gap
    * that starts below the log start offset means retention deleted records before this read got
    * to them; kafkajs would also silently restart such a partition from the earliest offset
-   * (consumerGroup.js recoverFromOffsetOutOfRange). Both become OffsetOutOfRangeError.
+   * (consumerGroup.js recoverFromOffsetOutOfRange). Both become OffsetOutOfRangeError, or with
+   * allowGap a gap. `from`: the partition's position before the batch (read before any await).
    */
-  private async checkGap(state: PartitionState, firstOffset: bigint): Promise<void> {
+  private async checkGap(state: PartitionState, from: bigint, firstOffset: bigint): Promise<void> {
     const marks = (await this.admin.fetchWatermarks([state.topic])).find((w) => w.partition === state.partition);
-    if (marks !== undefined && marks.logStartOffset > state.nextOffset) {
+    if (marks !== undefined && marks.logStartOffset > from) {
+      if (this.options.allowGap === true) {
+        // Accepted: what this read skips is exactly the offsets up to the record found.
+        const key = partitionKey(state);
+        this.skipped.set(key, [...(this.skipped.get(key) ?? []), { from, to: bigMin(firstOffset, state.endOffset) - 1n }]);
+        return;
+      }
       throw new OffsetOutOfRangeError(
-        `records ${state.nextOffset}..${marks.logStartOffset - 1n} of ${partitionKey(state)} were deleted (log start offset is now ${marks.logStartOffset}) before this read got to them; the next record found was ${firstOffset}`,
-        { context: { partition: partitionKey(state), nextOffset: state.nextOffset, logStartOffset: marks.logStartOffset } },
+        `records ${from}..${marks.logStartOffset - 1n} of ${partitionKey(state)} were deleted (log start offset is now ${marks.logStartOffset}) before this read got to them; the next record found was ${firstOffset}`,
+        { context: { partition: partitionKey(state), nextOffset: from, logStartOffset: marks.logStartOffset } },
       );
     }
   }

@@ -25,6 +25,12 @@ export interface PartitionRange extends TopicPartition {
   readonly endOffset: bigint;
 }
 
+/** Offsets `from`..`to` (inclusive) of a partition that retention deleted before a read got to them. */
+export interface PartitionGap extends TopicPartition {
+  readonly from: bigint;
+  readonly to: bigint;
+}
+
 /** One record as stored in Kafka. Bytes are not decoded. */
 export interface KafkaMessage {
   readonly topic: string;
@@ -63,6 +69,8 @@ export interface BoundedSource extends AsyncIterable<KafkaBatch> {
    * ended normally, every position equals its range's endOffset.
    */
   positions(): PartitionPosition[];
+  /** With allowGap: the ranges skipped because retention deleted them first, in the order found. */
+  gaps(): PartitionGap[];
   stats(): BoundedSourceStats;
   close(): Promise<void>;
 }

@@ -255,7 +255,8 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
   const started = performance.now();
   const { config, logger } = o;
   const { table } = stream;
-  const { stored, ranges, gaps } = plan;
+  const { stored, ranges } = plan;
+  const gaps = { ...plan.gaps };
   const reset = new Set((o.resetTopics ?? []).filter((t) => stream.topics.includes(t)));
   /** The offsets and last records to store: the stored ones, a reset topic's dropped, then this run's. */
   const bookkeeping = (positions: Iterable<PartitionPosition>, lastRecords: ReadonlyMap<string, { topic: string; partition: number; identity: string }>) => {
@@ -304,7 +305,7 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
   // session times out, and must not block the rerun. The job's group gets the offsets after the
   // commit, for monitoring; the lease already keeps runs of one job apart.
   const readerGroup = `${config.kafka.groupId}.run-${randomUUID().slice(0, 8)}`;
-  const source = await openBoundedSource({ ...kafkaOptions(config, logger), groupId: readerGroup, deleteGroupOnClose: true, ranges: pending });
+  const source = await openBoundedSource({ ...kafkaOptions(config, logger), groupId: readerGroup, deleteGroupOnClose: true, ranges: pending, ...(o.allowGap === true ? { allowGap: true } : {}) });
   const c = sorter.counts;
   const errorSink = new ErrorSink(config, logger);
   const errorBatchBytes = o.errorBatchBytes ?? ERROR_BATCH_BYTES;
@@ -347,6 +348,13 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
         positions.set(partitionKey(p), p);
       }
     }
+    // Retention that overtook the read (accepted with --allow-gap): recorded where this commit
+    // stores a position past it (a cap may stop short of a gap the source skipped already).
+    for (const g of source.gaps()) {
+      if (positions.get(partitionKey(g))!.nextOffset <= g.from) continue;
+      const gap = `${g.from}..${g.to}`;
+      gaps[partitionKey(g)] = gaps[partitionKey(g)] === undefined ? gap : `${gaps[partitionKey(g)]},${gap}`;
+    }
     const files = await stager.finish();
     await errorSink.send(sorter.takeErrors());
     await o.beforeCommit?.();
@@ -374,6 +382,7 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
     const finalLag = Object.fromEntries(ranges.map((r) => [partitionKey(r), (r.endOffset - positions.get(partitionKey(r))!.nextOffset).toString()]));
     return {
       ...base,
+      ...(Object.keys(gaps).length > 0 ? { gaps } : {}),
       lag: finalLag,
       consumed: c.consumed,
       bytes: c.bytes,

@@ -262,6 +262,49 @@ describe('bounded source', () => {
     );
   });
 
+  test('with allowGap, records retention deleted before or during the read are skipped and reported as gaps', async (t) => {
+    const topic = await createTestTopic('mwlake-test-retention-allowed', 1);
+    const value = randomBytes(16 * 1024);
+    await produceRecords(Array.from({ length: 100 }, (_, i) => ({ topic, key: String(i), value })), { batchBytes: 1 });
+    // Deleted between planning and opening: the read starts at the log start.
+    await withAdmin((admin) => admin.deleteRecords(topic, [{ partition: 0, beforeOffset: 10n }]));
+    const source = await openBoundedSource(
+      boundedOptions(await rangesToEnd(topic, new Map([[0, 5n]])), { maxBufferedBytes: 64 * 1024, maxBytesPerPartition: 64 * 1024, allowGap: true }),
+    );
+    t.after(() => source.close());
+    const offsets: bigint[] = [];
+    const iterator = source[Symbol.asyncIterator]();
+    let next = await iterator.next();
+    for (const m of next.done === true ? [] : next.value.messages) offsets.push(m.offset);
+    await waitFor('the source to stop fetching', () => source.stats().waitingForSpace);
+    // Deleted while the read holds back: it goes on from the new log start.
+    await withAdmin((admin) => admin.deleteRecords(topic, [{ partition: 0, beforeOffset: 90n }]));
+    for (next = await iterator.next(); next.done !== true; next = await iterator.next()) for (const m of next.value.messages) offsets.push(m.offset);
+    const gaps = source.gaps().map((g) => `${g.topic}:${g.partition} ${g.from}..${g.to}`);
+    assert.equal(gaps.length, 2, gaps.join('; '));
+    assert.equal(gaps[0], `${topic}:0 5..9`);
+    const [, from, to] = /(\d+)\.\.(\d+)$/.exec(gaps[1]!)!.map(Number) as [number, number, number];
+    assert.equal(to, 89);
+    // Every offset is read or reported, once.
+    assert.deepEqual([...offsets.map(Number), ...Array.from({ length: to - from + 1 }, (_, i) => from + i)].sort((a, b) => a - b), Array.from({ length: 95 }, (_, i) => 5 + i).filter((o) => o >= 10));
+    assert.deepEqual(source.positions().map((p) => p.nextOffset), [100n]);
+  });
+
+  test('with allowGap, a gap whose first batch after it holds only aborted records is reported too', async () => {
+    const topic = await createTestTopic('mwlake-test-retention-aborted', 1);
+    await produceRecords(Array.from({ length: 10 }, (_, i) => ({ topic, key: null, value: Buffer.from(String(i)) })));
+    await produceTransaction(topic, 0, ['aborted-10', 'aborted-11'], 'abort');
+    await produceRecords(['13', '14'].map((v) => ({ topic, key: null, value: Buffer.from(v) })));
+    const ranges = await eventually('the abort marker is written', () => rangesToEnd(topic, new Map([[0, 5n]])), (r) => r[0]!.endOffset === 15n);
+    await withAdmin((admin) => admin.deleteRecords(topic, [{ partition: 0, beforeOffset: 10n }]));
+    // One record batch per fetch: the first one after the gap is the aborted one (kafkajs's END_BATCH_PROCESS path).
+    const source = await openBoundedSource(boundedOptions(ranges, { maxBytesPerPartition: 1, allowGap: true, stallTimeoutMs: 10_000 }));
+    const values: string[] = [];
+    for await (const batch of source) for (const m of batch.messages) values.push(m.value!.toString());
+    assert.deepEqual(values, ['13', '14']);
+    assert.deepEqual(source.gaps().map((g) => [g.from, g.to]), [[5n, 9n]]);
+  });
+
   test('stops the consumer and leaves the group when the caller breaks out early', async () => {
     const topic = await createTestTopic('mwlake-test-break', 1);
     await produceRecords(Array.from({ length: 50 }, (_, i) => ({ topic, key: null, value: Buffer.from(String(i)) })), { batchBytes: 1 });
