@@ -12,6 +12,8 @@ import type { KafkaMessage } from '../kafka/source.js';
 import type { EventStager } from './event-files.js';
 
 const EMPTY = Buffer.alloc(0);
+/** Events whose meta.ids are surely remembered: a repeat within this many events is dropped. */
+export const DEDUP_WINDOW = 1 << 20;
 
 export interface SortCounts {
   consumed: number;
@@ -32,18 +34,32 @@ export class MessageSorter {
   private pendingErrors: ErrorRecord[] = [];
   private pendingBytes = 0;
   private erroredCount = 0;
-  // meta.ids of this run: at-least-once delivery repeats events; the merge also tolerates repeats across runs.
-  private readonly seen = new Set<string>();
+  // meta.ids of the run's recent events: at-least-once delivery repeats an event soon after it (a
+  // producer's retry), and the merge tolerates repeats anyway. Every id of a catch-up run of tens
+  // of millions of events (about 85 bytes each) would exhaust the heap on every rerun, so two
+  // generations are kept: between one and two windows of ids.
+  private recent = new Set<string>();
+  private older = new Set<string>();
+  /** Ids marked seen (a replay's held rows): kept for the whole run. */
+  private readonly held = new Set<string>();
+  private readonly dedupWindow: number;
   private readonly emitterId = `mwlake-drain@${hostname()}`;
 
   constructor(
     private readonly stager: EventStager,
-    private readonly o: { readonly jobName: string; readonly maxMessageBytes: number; readonly kind?: EventKind },
-  ) {}
+    private readonly o: { readonly jobName: string; readonly maxMessageBytes: number; readonly kind?: EventKind; readonly dedupWindow?: number },
+  ) {
+    this.dedupWindow = o.dedupWindow ?? DEDUP_WINDOW;
+  }
 
   /** Treats these meta.ids as written already (a replay's held rows): their repeats are deduplicated. */
   markSeen(ids: Iterable<string>): void {
-    for (const id of ids) this.seen.add(id);
+    for (const id of ids) this.held.add(id);
+  }
+
+  /** How many meta.ids the sorter holds for deduplication. */
+  get rememberedIds(): number {
+    return this.held.size + this.recent.size + this.older.size;
   }
 
   get errored(): number {
@@ -82,11 +98,15 @@ export class MessageSorter {
       case 'event': {
         const id = prepared.id;
         if (id !== undefined) {
-          if (this.seen.has(id)) {
+          if (this.held.has(id) || this.recent.has(id) || this.older.has(id)) {
             this.counts.deduplicated++;
             return;
           }
-          this.seen.add(id);
+          this.recent.add(id);
+          if (this.recent.size >= this.dedupWindow) {
+            this.older = this.recent;
+            this.recent = new Set();
+          }
         }
         await this.stager.addLine(prepared.wikiId, prepared.day, prepared.line);
         this.counts.written++;

@@ -1,0 +1,28 @@
+// The sorter's deduplication by meta.id: repeats close together are dropped, and a long run does
+// not keep every id it has seen (a catch-up of tens of millions of events would exhaust the heap).
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { PreparedMessage } from '../../src/events/staged-row.js';
+import type { KafkaMessage } from '../../src/kafka/source.js';
+import type { EventStager } from '../../src/pipeline/event-files.js';
+import { MessageSorter } from '../../src/pipeline/message-sorter.js';
+
+const stager = { addLine: async () => {} } as unknown as EventStager;
+let offset = 0n;
+const message = (): KafkaMessage => ({ topic: 'eqiad.s', partition: 0, offset: offset++, timestampMs: 0, key: null, value: Buffer.from('{}'), sizeBytes: 2 });
+const event = (id: string): PreparedMessage => ({ kind: 'event', id, wikiId: 'enwiki', day: 0, line: Buffer.from('{}\n') });
+
+test('repeats within the window are dropped; ids far behind are forgotten, held ones never', async () => {
+  const sorter = new MessageSorter(stager, { jobName: 'j', maxMessageBytes: 1000, dedupWindow: 100 });
+  sorter.markSeen(['held']);
+  for (let i = 0; i < 1000; i++) {
+    await sorter.accept(message(), event(`id-${i}`));
+    assert.ok(sorter.rememberedIds <= 1 + 2 * 100, `${sorter.rememberedIds} ids held after ${i + 1} events`);
+  }
+  await sorter.accept(message(), event('id-999')); // just seen: a repeat
+  await sorter.accept(message(), event('id-901')); // within the window: a repeat
+  await sorter.accept(message(), event('held'));
+  await sorter.accept(message(), event('id-5')); // long gone: written again
+  assert.deepEqual(sorter.counts, { consumed: 1004, bytes: 2008, written: 1001, filtered: 0, deduplicated: 3 });
+});
