@@ -49,6 +49,7 @@ export const VALIDATION_ERROR_TYPES = [
   'empty_message',
   'invalid_utf8',
   'invalid_json',
+  'too_deep',
   'not_an_object',
   'missing_schema',
   'invalid_schema_uri',
@@ -210,9 +211,13 @@ export function validateMessage<E extends object>(bytes: Uint8Array, family: Sch
   } catch (cause) {
     return { ...failure('invalid_json', `message is not valid JSON: ${(cause as Error).message}`), text };
   }
+  const scanned = scanParsed(value);
+  if (scanned === 'too_deep') {
+    return { ...failure('too_deep', `message nests arrays or objects more than ${MAX_JSON_DEPTH} levels deep; an event has a few`), text };
+  }
   // JSON.parse rounds integers beyond ±2^53 (a newer minor's id, say): parse again keeping them
   // exact, as bigint, so that none is stored altered; the schema's integer fields refuse a bigint.
-  if (hasUnsafeInteger(value)) {
+  if (scanned) {
     try {
       value = parseJsonBigInt(text, 'message');
     } catch (cause) {
@@ -222,11 +227,31 @@ export function validateMessage<E extends object>(bytes: Uint8Array, family: Sch
   return { ...validateVersioned<E>(value, family), text, value };
 }
 
-function hasUnsafeInteger(value: unknown): boolean {
-  if (typeof value === 'number') return Number.isInteger(value) && !Number.isSafeInteger(value);
-  if (value === null || typeof value !== 'object') return false;
-  for (const item of Array.isArray(value) ? value : Object.values(value)) if (hasUnsafeInteger(item)) return true;
-  return false;
+/**
+ * Nesting refused: the checks after parsing (the bigint parse, schema validation, the row's
+ * projection) recurse, and a stack overflow there would stop every drain on the same message.
+ */
+export const MAX_JSON_DEPTH = 256;
+
+/** Whether `value` holds an integer beyond ±2^53, or 'too_deep'; iterative, so any depth is safe here. */
+function scanParsed(value: unknown): boolean | 'too_deep' {
+  let unsafe = false;
+  const values: unknown[] = [value];
+  const depths: number[] = [1];
+  while (values.length > 0) {
+    const v = values.pop();
+    const depth = depths.pop()!;
+    if (typeof v === 'number') {
+      if (!unsafe && Number.isInteger(v) && !Number.isSafeInteger(v)) unsafe = true;
+    } else if (v !== null && typeof v === 'object') {
+      if (depth > MAX_JSON_DEPTH) return 'too_deep';
+      for (const item of Array.isArray(v) ? v : Object.values(v)) {
+        values.push(item);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return unsafe;
 }
 
 export type SchemaCheck = { readonly ok: true } | { readonly ok: false; readonly message: string; readonly instancePath: string; readonly keyword: string };

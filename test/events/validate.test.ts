@@ -202,6 +202,9 @@ test('message bytes: empty, invalid UTF-8, invalid JSON and non-objects fail bef
     [Buffer.from('[1,2]'), 'not_an_object', /found array of 2/],
     [Buffer.from('null'), 'not_an_object', /found null/],
     [Buffer.from('"text"'), 'not_an_object', /found string "text"/],
+    // Checks after parsing recurse: nesting this deep overflowed the stack, stopping every drain on the message.
+    [Buffer.from('['.repeat(20_000) + ']'.repeat(20_000)), 'too_deep', /more than 256 levels deep/],
+    [Buffer.from(JSON.stringify(realEdit()).replace(/^\{/, `{"x":${'{"a":'.repeat(257)}1${'}'.repeat(257)},`)), 'too_deep', /more than 256 levels deep/],
   ];
   for (const [bytes, errorType, message] of cases) {
     const result = validatePageChangeMessage(bytes);

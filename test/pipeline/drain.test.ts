@@ -398,15 +398,17 @@ test('an event that passes its schema but that the table cannot store goes to <j
   const surrogate = clone(events[2]!);
   surrogate['revision']['comment'] = 'half a pair \ud800';
   const values = [...events, leap, wide, surrogate].map((e) => Buffer.from(JSON.stringify(e), 'utf8'));
+  // Nor a message nested deeper than the checks after parsing can recurse.
+  values.push(Buffer.from('['.repeat(20_000) + ']'.repeat(20_000)));
   await withAdmin(async (a) => {
     for (const topic of job.topics) await a.createTopic({ topic, partitions: 1 });
   });
   await produceRecords(values.map((value) => ({ topic: job.topics[0]!, key: null, value })));
   const r = await drain(job);
-  assert.deepEqual([r.consumed, r.written, r.errored], [6, 3, 3], JSON.stringify(r));
+  assert.deepEqual([r.consumed, r.written, r.errored], [7, 3, 4], JSON.stringify(r));
   const errorTopic = `${String(job.env['MWLAKE_JOB_NAME'])}.error`;
   const errors = messagesOf(await readBounded(await rangesToEnd(errorTopic))).map((m) => JSON.parse(m.value!.toString('utf8')) as { error_type: string; message: string });
-  assert.deepEqual(errors.map((e) => e.error_type), ['unstorable_value', 'unstorable_value', 'unstorable_value']);
+  assert.deepEqual(errors.map((e) => e.error_type), ['unstorable_value', 'unstorable_value', 'unstorable_value', 'too_deep']);
   assert.match(errors[0]!.message, /at \/meta\/dt: a leap second/);
   assert.equal((await tableCounts(job)).rows, 3);
   assert.equal((await drain(job)).consumed, 0, 'the next run goes on');
