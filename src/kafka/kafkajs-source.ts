@@ -108,25 +108,32 @@ export async function openBoundedSource(options: BoundedSourceOptions): Promise<
   }
 
   const admin = await KafkaAdmin.connect(options);
+  let gaps: PartitionGap[];
   try {
-    await checkAgainstBroker(admin, options);
+    gaps = await checkAgainstBroker(admin, options);
   } catch (error) {
     await admin.close().catch(() => {});
     throw error;
   }
-  return new KafkajsBoundedSource(options, admin);
+  return new KafkajsBoundedSource(options, admin, gaps);
 }
 
-async function checkAgainstBroker(admin: KafkaAdmin, options: BoundedSourceOptions): Promise<void> {
+/** Checks the ranges; with allowGap, returns the records deleted below each log start instead of failing. */
+async function checkAgainstBroker(admin: KafkaAdmin, options: BoundedSourceOptions): Promise<PartitionGap[]> {
   const topics = [...new Set(options.ranges.map((r) => r.topic))].sort();
-  if (topics.length === 0) return;
+  if (topics.length === 0) return [];
+  const gaps: PartitionGap[] = [];
   const watermarks = new Map((await admin.fetchWatermarks(topics)).map((w) => [partitionKey(w), w]));
   for (const range of options.ranges) {
     const key = partitionKey(range);
     const marks = watermarks.get(key);
     if (marks === undefined) throw new JobError('NOT_FOUND', `partition ${key} does not exist; expected it from the ranges of the read`);
-    // With allowGap the read starts where the log does now, and the gap is found there (checkGap).
-    if (range.nextOffset < marks.logStartOffset && range.nextOffset < range.endOffset && options.allowGap !== true) {
+    if (range.nextOffset < marks.logStartOffset && range.nextOffset < range.endOffset) {
+      // Accepted: the read starts at the log start (or is over, when that is past the end).
+      if (options.allowGap === true) {
+        gaps.push({ topic: range.topic, partition: range.partition, from: range.nextOffset, to: bigMin(marks.logStartOffset, range.endOffset) - 1n });
+        continue;
+      }
       throw new OffsetOutOfRangeError(
         `position ${range.nextOffset} of ${key} is below the log start offset ${marks.logStartOffset}: records ${range.nextOffset}..${marks.logStartOffset - 1n} were deleted before they were read`,
         { context: { partition: key, nextOffset: range.nextOffset, logStartOffset: marks.logStartOffset } },
@@ -144,6 +151,7 @@ async function checkAgainstBroker(admin: KafkaAdmin, options: BoundedSourceOptio
       context: { groupId: options.groupId, state },
     });
   }
+  return gaps;
 }
 
 class KafkajsBoundedSource implements BoundedSource {
@@ -174,6 +182,7 @@ class KafkajsBoundedSource implements BoundedSource {
   constructor(
     private readonly options: BoundedSourceOptions,
     private readonly admin: KafkaAdmin,
+    startGaps: readonly PartitionGap[] = [],
   ) {
     this.maxBufferedBytes = options.maxBufferedBytes ?? 64 * 1024 * 1024;
     this.stallTimeoutMs = options.stallTimeoutMs ?? 5 * 60 * 1000;
@@ -186,6 +195,12 @@ class KafkajsBoundedSource implements BoundedSource {
         handedOutOffset: range.nextOffset,
         done: range.nextOffset >= range.endOffset,
       });
+    }
+    for (const gap of startGaps) {
+      const state = this.partitions.get(partitionKey(gap))!;
+      state.nextOffset = state.handedOutOffset = gap.to + 1n;
+      state.done = state.nextOffset >= state.endOffset;
+      this.skipped.set(partitionKey(gap), [{ from: gap.from, to: gap.to }]);
     }
     this.finished = [...this.partitions.values()].every((s) => s.done);
   }

@@ -290,6 +290,22 @@ describe('bounded source', () => {
     assert.deepEqual(source.positions().map((p) => p.nextOffset), [100n]);
   });
 
+  test('with allowGap, a range retention emptied before the read opened ends at once as a gap', async () => {
+    const topic = await createTestTopic('mwlake-test-retention-emptied', 1);
+    await produceRecords(Array.from({ length: 10 }, (_, i) => ({ topic, key: null, value: Buffer.from(String(i)) })));
+    const ranges = await rangesToEnd(topic, new Map([[0, 5n]]));
+    // Nothing left to fetch: a read seeking below the log start would wait for records that never come.
+    await withAdmin((admin) => admin.deleteRecords(topic, [{ partition: 0, beforeOffset: 10n }]));
+    const source = await openBoundedSource(boundedOptions(ranges, { allowGap: true, stallTimeoutMs: 3000 }));
+    assert.deepEqual(messagesOf(await (async () => {
+      const batches: KafkaBatch[] = [];
+      for await (const batch of source) batches.push(batch);
+      return batches;
+    })()), []);
+    assert.deepEqual(source.gaps().map((g) => [g.from, g.to]), [[5n, 9n]]);
+    assert.deepEqual(source.positions().map((p) => p.nextOffset), [10n]);
+  });
+
   test('with allowGap, a gap whose first batch after it holds only aborted records is reported too', async () => {
     const topic = await createTestTopic('mwlake-test-retention-aborted', 1);
     await produceRecords(Array.from({ length: 10 }, (_, i) => ({ topic, key: null, value: Buffer.from(String(i)) })));
