@@ -174,6 +174,7 @@ class KafkajsBoundedSource implements BoundedSource {
   private iterated = false;
   private consumer: Consumer | undefined;
   private waitingForSpace = false;
+  private stallCheck = false;
   private lastProgressMs = Date.now();
   private stallTimer: NodeJS.Timeout | undefined;
   private readonly maxBufferedBytes: number;
@@ -447,7 +448,7 @@ class KafkajsBoundedSource implements BoundedSource {
    * (consumerGroup.js recoverFromOffsetOutOfRange). Both become OffsetOutOfRangeError, or with
    * allowGap a gap. `from`: the partition's position before the batch (read before any await).
    */
-  private async checkGap(state: PartitionState, from: bigint, firstOffset: bigint): Promise<void> {
+  private async checkGap(state: PartitionState, from: bigint, firstOffset: bigint, found = true): Promise<void> {
     const marks = (await this.admin.fetchWatermarks([state.topic])).find((w) => w.partition === state.partition);
     if (marks !== undefined && marks.logStartOffset > from) {
       if (this.options.allowGap === true) {
@@ -457,7 +458,7 @@ class KafkajsBoundedSource implements BoundedSource {
         return;
       }
       throw new OffsetOutOfRangeError(
-        `records ${from}..${marks.logStartOffset - 1n} of ${partitionKey(state)} were deleted (log start offset is now ${marks.logStartOffset}) before this read got to them; the next record found was ${firstOffset}`,
+        `records ${from}..${marks.logStartOffset - 1n} of ${partitionKey(state)} were deleted (log start offset is now ${marks.logStartOffset}) before this read got to them; ${found ? `the next record found was ${firstOffset}` : 'no record is left after them'}`,
         { context: { partition: partitionKey(state), nextOffset: from, logStartOffset: marks.logStartOffset } },
       );
     }
@@ -496,10 +497,32 @@ class KafkajsBoundedSource implements BoundedSource {
   }
 
   private checkStall(): void {
-    if (this.finished || this.closed || this.failure !== undefined || this.waitingForSpace) return;
+    if (this.finished || this.closed || this.failure !== undefined || this.waitingForSpace || this.stallCheck) return;
     const idleMs = Date.now() - this.lastProgressMs;
     if (idleMs <= this.stallTimeoutMs) return;
-    const stuck = [...this.partitions.values()].filter((s) => !s.done).map((s) => `${partitionKey(s)} at ${s.nextOffset} of ${s.endOffset}`);
+    this.stallCheck = true;
+    this.resolveStall(idleMs)
+      .catch((error: unknown) => this.fail(error))
+      .finally(() => (this.stallCheck = false));
+  }
+
+  /**
+   * A stall is a gap when retention deleted every record after a partition's position: kafkajs
+   * goes on from the log start, where no record comes. Else it is an error.
+   */
+  private async resolveStall(idleMs: number): Promise<void> {
+    const waiting = [...this.partitions.values()].filter((s) => !s.done);
+    const marks = new Map((await this.admin.fetchWatermarks([...new Set(waiting.map((s) => s.topic))])).map((w) => [partitionKey(w), w]));
+    let moved = false;
+    for (const state of waiting) {
+      const logStart = marks.get(partitionKey(state))?.logStartOffset;
+      if (logStart === undefined || logStart <= state.nextOffset || state.done || this.closed) continue;
+      await this.checkGap(state, state.nextOffset, logStart, false);
+      this.advance(state, logStart, [], 0);
+      moved = true;
+    }
+    if (moved || this.closed) return;
+    const stuck = waiting.filter((s) => !s.done).map((s) => `${partitionKey(s)} at ${s.nextOffset} of ${s.endOffset}`);
     this.fail(
       new JobError(
         'TEMPORARY',
