@@ -224,6 +224,26 @@ test('manifest-list partition summaries say contains_nan and keep NaN out of the
   assert.equal(decodeValue('double', summary!.upperBound!), 2.5);
 });
 
+test('identity partitions on time and timestamp columns write and read their microseconds (Avro long with a logical type)', async () => {
+  for (const type of ['timestamptz', 'timestamp', 'time'] as const) {
+    const schema: Schema = { schemaId: 0, fields: [{ id: 1, name: 'ts', required: false, type }] };
+    const spec: PartitionSpec = { specId: 0, fields: [{ sourceId: 1, fieldId: 1000, name: 'ts', transform: { kind: 'identity' } }] };
+    const entries = [1704067200000001n, null, 1704067200000000n].map((ts, i): ManifestEntry => ({
+      status: ManifestEntryStatus.Added,
+      snapshotId: 1n,
+      dataFile: { content: DataFileContent.Data, filePath: `file:///t/data/${i}.parquet`, fileFormat: 'PARQUET', partition: [ts], recordCount: 1, fileSizeInBytes: 10 },
+    }));
+    const location = `file://${join(dir, `ts-partition-${type}`)}`;
+    await mkdir(join(dir, `ts-partition-${type}`, 'metadata'), { recursive: true });
+    const m = await writeManifest(w.warehouse.storage, { tableLocation: location, commitUuid: 'u', index: 0, schema, spec, content: ManifestContent.Data, entries, snapshotId: 1n, sequenceNumber: 1n, minSequenceNumber: 1n });
+    const decoded = await decodeManifest(await w.warehouse.storage.read(m.manifestPath), 'manifest');
+    assert.deepEqual(decoded.entries.map((e) => e.dataFile.partition[0]), [1704067200000001n, null, 1704067200000000n], type);
+    assert.match(JSON.stringify(manifestEntrySchema({ type: 'struct', fields: [{ id: 1000, name: 'ts', required: false, type }] })), /micros/);
+    assert.equal(decodeValue(type, m.partitions![0]!.lowerBound!), 1704067200000000n);
+    assert.equal(decodeValue(type, m.partitions![0]!.upperBound!), 1704067200000001n);
+  }
+});
+
 test('partition values are read by field id when the writer sanitized the Avro name (PyIceberg, Java: meta.dt_day)', async () => {
   // What PyIceberg (0.12, checked) writes for spec field names that are no Avro names: sanitized, id kept.
   const schema: Schema = {

@@ -28,8 +28,12 @@ export const BIGINT_LONG = avro.types.LongType.__with({
   compare: (a: bigint, b: bigint) => (a === b ? 0 : a < b ? -1 : 1),
 });
 
+/** A `{"type": "long", ...}` schema (time and timestamp partition values): avsc would build a plain long, which refuses bigints. */
+const logicalLong = (schema: unknown) =>
+  typeof schema === 'object' && schema !== null && !Array.isArray(schema) && (schema as { type?: unknown }).type === 'long' ? BIGINT_LONG : undefined;
+
 export function avroType(schema: object): avsc.Type {
-  return avro.Type.forSchema(schema as avsc.Schema, { registry: { long: BIGINT_LONG } as never, wrapUnions: false });
+  return avro.Type.forSchema(schema as avsc.Schema, { registry: { long: BIGINT_LONG } as never, wrapUnions: false, typeHook: logicalLong as never });
 }
 
 /** Encodes records into a deflate container with the given key-value metadata (avro.codec is always set). */
