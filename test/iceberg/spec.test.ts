@@ -96,3 +96,30 @@ test('table metadata keeps 64-bit ids exact through parse and serialize', () => 
   assert.equal(empty.currentSnapshotId, undefined);
   assert.throws(() => parseTableMetadata('{"format-version": 2}'), /missing required field/);
 });
+
+test('table metadata whose current snapshot is missing, or disagrees with branch main, is refused (a commit would drop every file)', () => {
+  const metadata = (current: number, main?: number) =>
+    JSON.stringify({
+      'format-version': 2,
+      'table-uuid': '9c12d441-03fe-4693-9a96-a0705ddf69c1',
+      location: 'file:///wh/ns/t',
+      'last-sequence-number': 2,
+      'last-updated-ms': 1700000000000,
+      'last-column-id': 1,
+      'current-schema-id': 0,
+      schemas: [{ type: 'struct', 'schema-id': 0, fields: [{ id: 1, name: 'id', required: true, type: 'long' }] }],
+      'default-spec-id': 0,
+      'partition-specs': [{ 'spec-id': 0, fields: [] }],
+      'last-partition-id': 999,
+      'default-sort-order-id': 0,
+      'sort-orders': [{ 'order-id': 0, fields: [] }],
+      properties: {},
+      'current-snapshot-id': current,
+      ...(main === undefined ? {} : { refs: { main: { 'snapshot-id': main, type: 'branch' } } }),
+      snapshots: [1, 2].map((id) => ({ 'snapshot-id': id, 'sequence-number': id, 'timestamp-ms': 1700000000000, 'manifest-list': `file:///wh/ns/t/metadata/snap-${id}.avro`, summary: { operation: 'append' } })),
+    });
+  assert.equal(parseTableMetadata(metadata(2, 2)).currentSnapshotId, 2n);
+  assert.throws(() => parseTableMetadata(metadata(3), 'v3.metadata.json'), /v3\.metadata\.json: current-snapshot-id 3 is not one of its snapshots/);
+  assert.throws(() => parseTableMetadata(metadata(2, 1)), /branch main is at snapshot 1 but current-snapshot-id is 2/);
+  assert.throws(() => parseTableMetadata(metadata(-1, 1)), /branch main is at snapshot 1 but current-snapshot-id is none/);
+});
