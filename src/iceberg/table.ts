@@ -190,10 +190,11 @@ export class Table {
     await this.storage.makeDurable([...(change.addDataFiles ?? []), ...(change.addDeleteFiles ?? [])].map((f) => f.filePath), this.location);
     const ids = newCommitIds();
     const added = await prepareAddedManifests(this.storage, this.metadata, change, ids);
+    const startSequenceNumber = this.currentSnapshot()?.sequenceNumber ?? 0n;
     let base: Table = this;
     for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
       if (attempt > 0) base = await base.refresh();
-      const next = await applyChange(this.storage, base.metadata, change, { ...ids, attempt, added, nowMs: Date.now() });
+      const next = await applyChange(this.storage, base.metadata, change, { ...ids, attempt, added, nowMs: Date.now(), startSequenceNumber });
       const metadata = withMetadataLog(next.metadata, base.metadataLocation, base.metadata);
       const won = await writeMetadataVersion(this.storage, metadata, base.version + 1, this.logger);
       if (won) {

@@ -176,6 +176,36 @@ test('removing a file that is no longer live conflicts instead of losing data', 
   await assert.rejects(t.commit({ removeDataFiles: [files[0]!.filePath] }), /no longer live/);
 });
 
+test('a rewrite and a position delete of the same data file, committed at once: the loser conflicts instead of undoing the delete', async () => {
+  // The rewrite commits first: the delete names a file that is gone, its row lives on in the rewrite.
+  let t = await freshTable();
+  const [file] = await w.write(t, [1, 7]); // one partition, one file
+  t = (await t.commit({ addDataFiles: [file!] })).table;
+  const deleter = await t.refresh();
+  const del = await w.writeDeletes(t, file!, [0]);
+  await t.commit({ operation: 'replace', removeDataFiles: [file!.filePath], addDataFiles: await w.write(t, [1, 7]) });
+  await assert.rejects(deleter.commit({ addDeleteFiles: [del] }), (e: unknown) => e instanceof CommitConflictError && /no longer live/.test(e.message));
+  assert.deepEqual(await ids(await t.refresh()), [1, 7]);
+
+  // The delete commits first: the rewrite, made before it, still holds the deleted row.
+  t = await freshTable();
+  const [other] = await w.write(t, [4, 10]);
+  t = (await t.commit({ addDataFiles: [other!] })).table;
+  const rewriter = await t.refresh();
+  const rewrite = await w.write(t, [4, 10]);
+  t = (await t.commit({ addDeleteFiles: [await w.writeDeletes(t, other!, [0])] })).table;
+  assert.deepEqual(await ids(t), [10]);
+  await assert.rejects(
+    rewriter.commit({ operation: 'replace', removeDataFiles: [other!.filePath], addDataFiles: rewrite }),
+    (e: unknown) => e instanceof CommitConflictError && /would bring their rows back/.test(e.message),
+  );
+  assert.deepEqual(await ids(await t.refresh()), [10]);
+  // Made after the delete, the same rewrite goes through (and drops the delete with its file).
+  const after = await t.commit({ operation: 'replace', removeDataFiles: [other!.filePath], addDataFiles: await w.write(t, [10]) });
+  assert.deepEqual(await ids(after.table), [10]);
+  assert.equal((await after.table.planFiles()).deleteFiles.length, 0);
+});
+
 test('manifests carry field ids, the key-value metadata readers need, and round-trip', async () => {
   let t = await freshTable();
   const files = await w.write(t, [1, 2, 3]);

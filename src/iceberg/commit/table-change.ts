@@ -13,7 +13,7 @@ import { MAIN_BRANCH, withBranchAt, type Operation, type Snapshot } from '../spe
 import type { TableMetadata } from '../spec/table-metadata.js';
 import type { Schema } from '../spec/types.js';
 import { readManifestList } from '../scan/manifest-cache.js';
-import { readResolvedEntries, type ResolvedEntry } from '../scan/plan.js';
+import { deleteApplies, readResolvedEntries, type PlannedFile, type ResolvedEntry } from '../scan/plan.js';
 import { manifestListLocation, newSnapshotId } from '../table-files.js';
 import { mergePolicy, mergeSmallManifests } from './merge-manifests.js';
 import { writeManifest } from './write-manifest.js';
@@ -23,9 +23,12 @@ export interface TableChange {
   /** Inferred when absent: append, overwrite, or delete. `replace` marks compaction (data unchanged). */
   readonly operation?: Operation;
   readonly addDataFiles?: readonly DataFile[];
-  /** Position delete files (content 1), merge-on-read. */
+  /** Position delete files (content 1), merge-on-read; one naming a data file that is no longer live conflicts. */
   readonly addDeleteFiles?: readonly DataFile[];
-  /** Paths of live data files to remove; delete files that reference only them go too. */
+  /**
+   * Paths of live data files to remove; delete files that reference only them go too. With
+   * addDataFiles (a rewrite), deletes committed since the change began that apply to them conflict.
+   */
   readonly removeDataFiles?: readonly string[];
   /** Paths of live delete files to remove (compaction folds them into rewritten data files). */
   readonly removeDeleteFiles?: readonly string[];
@@ -79,7 +82,15 @@ export async function applyChange(
   storage: Storage,
   base: TableMetadata,
   change: TableChange,
-  o: { snapshotId: bigint; commitUuid: string; attempt: number; added: PreparedManifests; nowMs: number },
+  o: {
+    snapshotId: bigint;
+    commitUuid: string;
+    attempt: number;
+    added: PreparedManifests;
+    nowMs: number;
+    /** Sequence number of the snapshot the change was made against: later delete files are a concurrent writer's. */
+    startSequenceNumber?: bigint;
+  },
 ): Promise<ChangeAttempt> {
   const current = base.currentSnapshotId === undefined ? undefined : base.snapshots.find((s) => s.snapshotId === base.currentSnapshotId);
   if (change.requireCurrentSnapshotId !== undefined && (change.requireCurrentSnapshotId ?? undefined) !== base.currentSnapshotId) {
@@ -99,6 +110,14 @@ export async function applyChange(
   const removedDeletes: DataFile[] = [];
   const kept: ManifestFile[] = [];
   let index = o.added.files.length;
+  // Conflicts with concurrent commits (Java's RowDelta and RewriteFiles validations): deletes for a
+  // data file that is gone, and a rewrite of data files that deletes added since the start apply to.
+  const referenced = new Set((change.addDeleteFiles ?? []).flatMap((f) => (f.referencedDataFile === undefined ? [] : [f.referencedDataFile])));
+  const liveReferenced = new Set<string>();
+  const rewrites = removeData.size > 0 && (change.addDataFiles?.length ?? 0) > 0;
+  const startSequenceNumber = o.startSequenceNumber ?? current?.sequenceNumber ?? 0n;
+  const rewrittenData: PlannedFile[] = [];
+  const newDeletes: PlannedFile[] = [];
   const existing = current === undefined ? [] : await readManifestList(storage, current.manifestList);
   for (const manifest of existing) {
     const isData = manifest.content === ManifestContent.Data;
@@ -107,6 +126,13 @@ export async function applyChange(
     const drops = (e: ResolvedEntry) =>
       isData ? removeData.has(e.dataFile.filePath) : removeDeletes.has(e.dataFile.filePath) || (e.dataFile.referencedDataFile !== undefined && removeData.has(e.dataFile.referencedDataFile));
     const dropped = live.filter(drops);
+    const planned = (e: ResolvedEntry): PlannedFile => ({ file: e.dataFile, specId: manifest.partitionSpecId, dataSequenceNumber: e.sequenceNumber });
+    if (isData) {
+      for (const e of live) if (referenced.has(e.dataFile.filePath)) liveReferenced.add(e.dataFile.filePath);
+      if (rewrites) rewrittenData.push(...dropped.map(planned));
+    } else if (rewrites) {
+      newDeletes.push(...live.filter((e) => e.sequenceNumber > startSequenceNumber).map(planned));
+    }
     if (dropped.length === 0 && live.length === entries.length) {
       kept.push(manifest);
       continue;
@@ -141,6 +167,19 @@ export async function applyChange(
     throw new CommitConflictError(`cannot remove files that are no longer live in ${base.location}: ${[...missing, ...missingDeletes].slice(0, 5).join(', ')}`, {
       context: { table: base.location, missing: missing.length + missingDeletes.length },
     });
+  }
+  const gone = [...referenced].filter((p) => !liveReferenced.has(p));
+  if (gone.length > 0) {
+    throw new CommitConflictError(`cannot add position deletes for data files that are no longer live in ${base.location} (a concurrent commit removed or rewrote them): ${gone.slice(0, 5).join(', ')}`, {
+      context: { table: base.location, missing: gone.length },
+    });
+  }
+  const undone = newDeletes.filter((d) => rewrittenData.some((f) => deleteApplies(d, f)));
+  if (undone.length > 0) {
+    throw new CommitConflictError(
+      `cannot rewrite data files of ${base.location} that deletes committed since this change began apply to (the rewrite would bring their rows back): ${undone.slice(0, 5).map((d) => d.file.filePath).join(', ')}`,
+      { context: { table: base.location, deleteFiles: undone.length } },
+    );
   }
 
   const added = o.added.files.map((m) => ({ ...m, sequenceNumber, minSequenceNumber: sequenceNumber }));
