@@ -204,6 +204,10 @@ test('a rewrite and a position delete of the same data file, committed at once: 
   const after = await t.commit({ operation: 'replace', removeDataFiles: [other!.filePath], addDataFiles: await w.write(t, [10]) });
   assert.deepEqual(await ids(after.table), [10]);
   assert.equal((await after.table.planFiles()).deleteFiles.length, 0);
+  // Deletes may name a data file the same commit adds.
+  const [fresh] = await w.write(t, [16, 22]);
+  const both = await after.table.commit({ addDataFiles: [fresh!], addDeleteFiles: [await w.writeDeletes(t, fresh!, [1])] });
+  assert.deepEqual(await ids(both.table), [10, 16]);
 });
 
 test('manifests carry field ids, the key-value metadata readers need, and round-trip', async () => {

@@ -113,7 +113,7 @@ export async function applyChange(
   // Conflicts with concurrent commits (Java's RowDelta and RewriteFiles validations): deletes for a
   // data file that is gone, and a rewrite of data files that deletes added since the start apply to.
   const referenced = new Set((change.addDeleteFiles ?? []).flatMap((f) => (f.referencedDataFile === undefined ? [] : [f.referencedDataFile])));
-  const liveReferenced = new Set<string>();
+  const liveReferenced = new Set((change.addDataFiles ?? []).map((f) => f.filePath));
   const rewrites = removeData.size > 0 && (change.addDataFiles?.length ?? 0) > 0;
   const startSequenceNumber = o.startSequenceNumber ?? current?.sequenceNumber ?? 0n;
   const rewrittenData: PlannedFile[] = [];
