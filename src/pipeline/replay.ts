@@ -12,7 +12,7 @@ import type { Logger } from '../core/log.js';
 import { openDuckDb } from '../duckdb/connection.js';
 import { fieldIdsOption, sqlString } from '../duckdb/iceberg-types.js';
 import { filesRelationSql } from '../duckdb/table-view.js';
-import { KAFKA_OFFSETS_PROPERTY } from '../events/events-table.js';
+import { KAFKA_LAST_RECORDS_PROPERTY, KAFKA_OFFSETS_PROPERTY } from '../events/events-table.js';
 import { EVENT_KINDS, type EventKind } from '../events/staged-row.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import type { DataFile } from '../iceberg/spec/manifest.js';
@@ -201,12 +201,15 @@ async function replayStream(o: ReplayOptions, stream: StreamReplay | undefined):
     const c = sorter.counts;
     const base = { ...empty, consumed: c.consumed + skippedHeld, skippedHeld, written: c.written, replaced: o.force === true ? held.rows.length : 0, errored: sorter.errored, filtered: c.filtered, deduplicated: c.deduplicated, files: files.length };
     if (files.length === 0 && deletes.length === 0) return base;
+    const lastRecords = table.summaryProperty(KAFKA_LAST_RECORDS_PROPERTY)?.value;
     const result = await table.commit({
       addDataFiles: files,
       addDeleteFiles: deletes,
       summary: {
-        // The drain's cursor does not move: repeat it, so the newest snapshot still carries it.
+        // The drain's cursor and record identities do not move: repeat them, so the newest snapshot
+        // still carries them once expiry drops the drain's.
         [KAFKA_OFFSETS_PROPERTY]: JSON.stringify(storedOffsets(table)),
+        ...(lastRecords === undefined ? {} : { [KAFKA_LAST_RECORDS_PROPERTY]: lastRecords }),
         'mwlake.replay.from': new Date(o.fromMs).toISOString(),
         'mwlake.replay.to': new Date(o.toMs).toISOString(),
         'mwlake.replay.skipped-held': String(skippedHeld),
