@@ -260,16 +260,25 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
     if (selected.has(job)) states.set(job, { status: 'in-progress', updated: started, files: [] });
     else states.set(job, before === undefined ? { status: 'waiting', updated: started, files: [] } : before.status === 'in-progress' ? { ...before, status: 'failed', files: [] } : before);
   }
-  // Outputs finish in any order; their status and checksum writes go one after another.
-  let bookkeeping: Promise<void> = writeTextAtomically(statusPath, renderDumpStatus(wikiId, date, [...states.entries()]));
-  const record = (update: () => Promise<void>): Promise<void> => (bookkeeping = bookkeeping.then(update));
+  const writeStatus = (): Promise<void> => writeTextAtomically(statusPath, renderDumpStatus(wikiId, date, [...states.entries()]));
+  // Before any output starts: a status that cannot be written stops the run with nothing written.
+  await writeStatus();
+  const channels = outputs.map((output) => new RowChannel<DumpRevisionRow>(output.job, CHANNEL_CONTENT_BYTES, contentBytes));
+  const failures: unknown[] = [];
+  // Outputs finish in any order; their status and checksum writes go one after another. One that
+  // fails (a full disk) fails the run as an output would: the others are stopped, later writes still
+  // run, and the run ends only once every output has.
+  let bookkeeping: Promise<void> = Promise.resolve();
+  const record = (update: () => Promise<void>): Promise<void> =>
+    (bookkeeping = bookkeeping.then(update).catch((error: unknown) => {
+      failures.push(error);
+      for (const channel of channels) channel.fail(error);
+    }));
   const written = new Map<Output, WrittenFile[]>();
   const writtenInJobOrder = (): WrittenFile[] => outputs.flatMap((output) => written.get(output) ?? []);
   // Checksum files and latest/ cover the date's files: those written now and those earlier jobs kept.
   const inJobOrder = (): WrittenFile[] => jobNames.flatMap((job) => (selected.has(job) ? outputs.filter((o) => o.job === job).flatMap((o) => written.get(o) ?? []) : states.get(job)!.files));
 
-  const channels = outputs.map((output) => new RowChannel<DumpRevisionRow>(output.job, CHANNEL_CONTENT_BYTES, contentBytes));
-  const failures: unknown[] = [];
   const writers = outputs.map((output, index) =>
     output.run(channels[index]!).then(
       (files) =>
@@ -279,7 +288,7 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
           const ofJob = outputs.filter((o) => o.job === output.job);
           if (states.get(output.job)?.status === 'in-progress' && ofJob.every((o) => written.has(o))) {
             states.set(output.job, { status: 'done', updated: formatUpdated(now()), files: ofJob.flatMap((o) => written.get(o)!) });
-            await writeTextAtomically(statusPath, renderDumpStatus(wikiId, date, [...states.entries()]));
+            await writeStatus();
           }
         }),
       (error: unknown) => {
@@ -287,7 +296,7 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
         for (const channel of channels) channel.fail(error);
         return record(async () => {
           states.set(output.job, { status: 'failed', updated: formatUpdated(now()), files: [] });
-          await writeTextAtomically(statusPath, renderDumpStatus(wikiId, date, [...states.entries()]));
+          await writeStatus();
           // The failed output removed its files, and an earlier run's files of its job went when it started.
           const left = inJobOrder();
           if (left.length > 0) await writeChecksumFiles(directory, wikiId, date, left, []);
@@ -318,6 +327,10 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   forgetInterrupt();
   const files = inJobOrder();
   if (failures.length > 0) {
+    // A job whose files were written but whose checksums could not be is not done either; the
+    // status is written once more in case the failure was an earlier write of it.
+    for (const [job, state] of states) if (state.status === 'in-progress') states.set(job, { status: 'failed', updated: formatUpdated(now()), files: [] });
+    await record(writeStatus);
     await removeStaleChecksumFiles(directory, wikiId, date, files);
     // latest/ may point at this date from an earlier complete run whose files this run replaced.
     await unlinkMissing(options.dumpsRoot, wikiId, date);

@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { access, lstat, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { access, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -519,6 +519,24 @@ test("one output's compressor failing fails the run with that output's error; ou
     const doneFiles = Object.values(status.jobs).flatMap((job) => Object.keys(job.files as Record<string, unknown>));
     const contentFiles = names.filter((name) => !name.includes('sums') && name !== 'dumpstatus.json');
     assert.deepEqual(contentFiles.sort(), doneFiles.sort());
+    await assert.rejects(readdir(join(other, WIKI, 'latest')), { code: 'ENOENT' });
+  } finally {
+    await rm(other, { recursive: true, force: true });
+  }
+});
+
+test('a checksum file that cannot be written fails the run only once every output has stopped, and no job stays in progress', async () => {
+  const other = await mkdtemp(join(tmpdir(), 'mwlake-bookkeeping-fails-'));
+  try {
+    const dir = join(other, WIKI, DATE);
+    // A folder where the checksum file's temp file goes: its write fails as on a full disk.
+    const obstacle = 'testwiki-20240801-md5sums.txt.inprog';
+    await mkdir(join(dir, obstacle), { recursive: true });
+    await assert.rejects(runDump(options({ dumpsRoot: other })), { code: 'EISDIR' });
+    const names = await readdir(dir);
+    assert.deepEqual(names.filter((name) => name.endsWith('.inprog') && name !== obstacle), [], 'no output still being written');
+    const status = JSON.parse(await readFile(join(dir, 'dumpstatus.json'), 'utf8')) as { jobs: Record<string, { status: string; files: object }> };
+    for (const [name, job] of Object.entries(status.jobs)) assert.deepEqual([name, job.status, job.files], [name, 'failed', {}]);
     await assert.rejects(readdir(join(other, WIKI, 'latest')), { code: 'ENOENT' });
   } finally {
     await rm(other, { recursive: true, force: true });
