@@ -276,20 +276,25 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
     }));
   const written = new Map<Output, WrittenFile[]>();
   const writtenInJobOrder = (): WrittenFile[] => outputs.flatMap((output) => written.get(output) ?? []);
-  // Checksum files and latest/ cover the date's files: those written now and those earlier jobs kept.
-  const inJobOrder = (): WrittenFile[] => jobNames.flatMap((job) => (selected.has(job) ? outputs.filter((o) => o.job === job).flatMap((o) => written.get(o) ?? []) : states.get(job)!.files));
+  // Checksum files and latest/ cover the files of the date's done jobs, written now or kept: not
+  // those of a job still running or failed (xmlstubsdump's other outputs may have finished).
+  const inJobOrder = (): WrittenFile[] => jobNames.flatMap((job) => (states.get(job)!.status === 'done' ? states.get(job)!.files : []));
 
   const writers = outputs.map((output, index) =>
     output.run(channels[index]!).then(
       (files) =>
         record(async () => {
           written.set(output, files);
-          await writeChecksumFiles(directory, wikiId, date, inJobOrder(), files);
           const ofJob = outputs.filter((o) => o.job === output.job);
-          if (states.get(output.job)?.status === 'in-progress' && ofJob.every((o) => written.has(o))) {
-            states.set(output.job, { status: 'done', updated: formatUpdated(now()), files: ofJob.flatMap((o) => written.get(o)!) });
-            await writeStatus();
+          if (states.get(output.job)?.status !== 'in-progress' || !ofJob.every((o) => written.has(o))) {
+            await writeChecksumFiles(directory, wikiId, date, inJobOrder(), files);
+            return;
           }
+          const done: JobState = { status: 'done', updated: formatUpdated(now()), files: ofJob.flatMap((o) => written.get(o)!) };
+          // Listed in the checksums before the status says done; done only once they are.
+          await writeChecksumFiles(directory, wikiId, date, [...inJobOrder(), ...done.files], files);
+          states.set(output.job, done);
+          await writeStatus();
         }),
       (error: unknown) => {
         failures.push(error);

@@ -543,6 +543,41 @@ test('a checksum file that cannot be written fails the run only once every outpu
   }
 });
 
+test('files of a job that failed are in no checksum file, even those of its outputs that finished', async () => {
+  const other = await mkdtemp(join(tmpdir(), 'mwlake-stubs-half-'));
+  try {
+    const dir = join(other, WIKI, DATE);
+    const current = 'testwiki-20240801-stub-meta-current.xml.zst';
+    // A zstd that fails on stub-meta-history (the only stub file with this superseded revision's
+    // comment), once stub-meta-current of the same job has finished and had its checksums written.
+    const script = join(other, 'zstd-failing-history.sh');
+    await writeFile(
+      script,
+      `#!/bin/sh\nin=$(mktemp)\ncat > "$in"\nif grep -q SUPERSEDED-MARK "$in"; then\n` +
+        `  i=0; while [ ! -e "${dir}/md5sums-${current}.txt" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done\n` +
+        `  rm -f "$in"; echo "stub-meta-history refused" >&2; exit 1\nfi\n"${tools.zstd}" "$@" < "$in"; s=$?; rm -f "$in"; exit $s\n`,
+      { mode: 0o755 },
+    );
+    const rows = inputRows().map((row) => (row.revisionId === 14 ? { ...row, revisionComment: 'SUPERSEDED-MARK' } : row));
+    await assert.rejects(
+      runDump(options({ dumpsRoot: other, source: new MemoryDumpSource({ [WIKI]: rows }), compression: { stubs: 'zst' }, tools: { ...tools, zstd: script } })),
+      /stub-meta-history refused/,
+    );
+    const names = await readdir(dir);
+    assert.ok(names.includes(current), 'the stub output that finished keeps its file');
+    const status = JSON.parse(await readFile(join(dir, 'dumpstatus.json'), 'utf8')) as { jobs: Record<string, { status: string; files: Record<string, unknown> }> };
+    assert.equal(status.jobs.xmlstubsdump!.status, 'failed');
+    const doneFiles = Object.values(status.jobs).flatMap((job) => (job.status === 'done' ? Object.keys(job.files) : []));
+    for (const sums of [`${WIKI}-${DATE}-md5sums.txt`, `${WIKI}-${DATE}-sha1sums.txt`]) {
+      const listed = (await readFile(join(dir, sums), 'utf8')).trim().split('\n').map((line) => line.split('  ')[1]);
+      assert.deepEqual(listed.sort(), doneFiles.sort(), `${sums} lists the files of the done jobs only`);
+    }
+    assert.deepEqual(names.filter((name) => name.endsWith(`-${current}.txt`)), [], 'no per-file checksum of a file of a failed job');
+  } finally {
+    await rm(other, { recursive: true, force: true });
+  }
+});
+
 test('a run of some jobs rewrites only their files, keeps the others and their status, and links latest/ once every job is done', async () => {
   const other = await mkdtemp(join(tmpdir(), 'mwlake-some-jobs-'));
   const dir = join(other, WIKI, DATE);
