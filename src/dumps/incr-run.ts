@@ -89,8 +89,11 @@ export async function runIncrementalDump(options: IncrementalRunOptions): Promis
   const generator = generatorText(options.generatorVersion);
   const directory = incrementalDirectory(options.dumpsRoot, wikiId, date);
   await makeDirectory(directory);
-  // A rerun must not leave an earlier "done" beside files it is about to replace.
+  // A rerun must not leave an earlier "done", or checksums of files it is about to replace or
+  // remove, beside them should it fail.
+  const md5sums = join(directory, `${wikiId}-${date}-md5sums.txt`);
   await rm(join(directory, STATUS_FILE), { force: true });
+  await rm(md5sums, { force: true });
 
   const maxRevisionId = (await source.maxRevisionId(wikiId, cutoffMs)) ?? 0;
   const previous =
@@ -114,7 +117,7 @@ export async function runIncrementalDump(options: IncrementalRunOptions): Promis
     mode: 'full',
   });
   const files = [...stubs, ...pages];
-  await writeTextAtomically(join(directory, `${wikiId}-${date}-md5sums.txt`), files.map((file) => `${file.md5} *${file.name}`).join('\n'));
+  await writeTextAtomically(md5sums, files.map((file) => `${file.md5} *${file.name}`).join('\n'));
   await writeTextAtomically(join(directory, STATUS_FILE), 'done');
   return { directory, afterRevisionId, maxRevisionId, files };
 }

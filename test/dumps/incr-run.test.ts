@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { findCompressionTools } from '../../src/dumps/compress.js';
 import { runIncrementalDump } from '../../src/dumps/incr-run.js';
 import { MemoryDumpSource } from '../../src/dumps/memory-source.js';
-import type { DumpRevisionRow } from '../../src/dumps/records.js';
+import type { DumpRevisionRow, DumpSource } from '../../src/dumps/records.js';
 import { inTempDir } from '../helpers/temp-dir.js';
 import { assertValidExport, decompressFile, GENERATOR_VERSION, TEST_SITE } from './helpers.js';
 
@@ -115,6 +115,35 @@ test('the range starts at the newest completed earlier run, skipping runs withou
     const after = await run('20240804');
     assert.deepEqual([after.afterRevisionId, after.maxRevisionId], [33, 40]);
     assert.deepEqual(revisionIds(decompressFile(join(root, 'other', 'incr', 'testwiki', '20240804', 'testwiki-20240804-pages-meta-hist-incr.xml.bz2'))), range(34, 40));
+  });
+});
+
+test('a rerun that fails leaves no checksum of files it replaced or removed, and no status done', async () => {
+  await inTempDir('mwlake-incr-rerun-fails-', async (root) => {
+    const good = new MemoryDumpSource({ testwiki: rows() });
+    const run = (source: DumpSource) => runIncrementalDump({ dumpsRoot: root, wikiId: 'testwiki', date: '20240801', source, site: TEST_SITE, generatorVersion: GENERATOR_VERSION, tools });
+    await run(good);
+    // Rerun with one comment changed (new stubs) and a content read that fails.
+    const changed = new MemoryDumpSource({ testwiki: rows().map((row) => (row.revisionId === 15 ? { ...row, revisionComment: 'edited since' } : row)) });
+    const failing: DumpSource = {
+      history: (query) => changed.history(query),
+      maxRevisionId: (wikiId, cutoffMs) => changed.maxRevisionId(wikiId, cutoffMs),
+      async *revisionsInIdRange(wikiId, after, upTo, includeContent) {
+        if (includeContent) throw new Error('content read failed');
+        yield* changed.revisionsInIdRange(wikiId, after, upTo, includeContent);
+      },
+    };
+    await assert.rejects(run(failing), /content read failed/);
+    const dir = join(root, 'other', 'incr', 'testwiki', '20240801');
+    const names = await readdir(dir);
+    assert.ok(!names.includes('status.txt'));
+    const sums = names.includes('testwiki-20240801-md5sums.txt') ? await readFile(join(dir, 'testwiki-20240801-md5sums.txt'), 'utf8') : '';
+    for (const line of sums.split('\n').filter((l) => l !== '')) {
+      const [hash, star] = line.split(' ');
+      const name = star!.slice(1);
+      assert.ok(names.includes(name), `md5sums.txt lists ${name}, which is gone`);
+      assert.equal(createHash('md5').update(await readFile(join(dir, name))).digest('hex'), hash, `md5sums.txt has a wrong md5 for ${name}`);
+    }
   });
 });
 
