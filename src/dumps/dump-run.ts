@@ -312,12 +312,30 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   );
   const routes = { every: [] as RowChannel<DumpRevisionRow>[], latest: [] as RowChannel<DumpRevisionRow>[], articles: [] as RowChannel<DumpRevisionRow>[] };
   for (const [index, output] of outputs.entries()) if (output.rows !== 'none') routes[output.rows].push(channels[index]!);
+  // Once every output has stopped, a failed run marks the jobs that did not finish failed, and drops
+  // the per-file checksums of files that are gone and the latest/ links to them. Done once, by the
+  // run or by SIGTERM's cleanup, after which the process exits.
+  let settled: Promise<WrittenFile[]> | undefined;
+  const settle = (): Promise<WrittenFile[]> =>
+    (settled ??= (async () => {
+      await Promise.all(writers);
+      await bookkeeping;
+      if (failures.length > 0) {
+        // A job whose files were written but whose checksums could not be is not done either; the
+        // status is written once more in case the failure was an earlier write of it.
+        for (const [job, state] of states) if (state.status === 'in-progress') states.set(job, { status: 'failed', updated: formatUpdated(now()), files: [] });
+        await record(writeStatus);
+        await removeStaleChecksumFiles(directory, wikiId, date, inJobOrder());
+        // latest/ may point at this date from an earlier complete run whose files this run replaced.
+        await unlinkMissing(options.dumpsRoot, wikiId, date);
+      }
+      return inJobOrder();
+    })());
   // SIGTERM fails every output as an error would: in-progress parts are removed, and
   // dumpstatus.json says failed, not in-progress, for whoever reads it next.
   const forgetInterrupt = onInterrupt(async (reason) => {
     for (const channel of channels) channel.fail(reason);
-    await Promise.allSettled(writers);
-    await bookkeeping;
+    await settle();
   });
   try {
     await routeRows(source.history({ wikiId, cutoffMs, includeContent: true }), routes);
@@ -327,20 +345,9 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
     if (!(error instanceof ReaderGoneError)) failures.push(error);
     for (const channel of channels) channel.fail(error);
   }
-  await Promise.all(writers);
-  await bookkeeping;
+  const files = await settle();
   forgetInterrupt();
-  const files = inJobOrder();
-  if (failures.length > 0) {
-    // A job whose files were written but whose checksums could not be is not done either; the
-    // status is written once more in case the failure was an earlier write of it.
-    for (const [job, state] of states) if (state.status === 'in-progress') states.set(job, { status: 'failed', updated: formatUpdated(now()), files: [] });
-    await record(writeStatus);
-    await removeStaleChecksumFiles(directory, wikiId, date, files);
-    // latest/ may point at this date from an earlier complete run whose files this run replaced.
-    await unlinkMissing(options.dumpsRoot, wikiId, date);
-    throw failures.find((error) => !(error instanceof ReaderGoneError)) ?? failures[0];
-  }
+  if (failures.length > 0) throw failures.find((error) => !(error instanceof ReaderGoneError)) ?? failures[0];
 
   await removeStaleChecksumFiles(directory, wikiId, date, files);
   // Kept jobs' per-file checksum files too: an earlier version may have named them otherwise.

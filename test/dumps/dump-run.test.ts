@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { findCompressionTools } from '../../src/dumps/compress.js';
+import { runInterruptCleanups } from '../../src/core/interrupt.js';
 import { runDump, type DumpRunOptions } from '../../src/dumps/dump-run.js';
 import { MemoryDumpSource } from '../../src/dumps/memory-source.js';
 import type { DumpQuery, DumpRevisionRow, DumpSource } from '../../src/dumps/records.js';
@@ -427,6 +428,46 @@ test('rerunning the newest date keeps every latest/ link readable while it write
     await assert.rejects(runDump(options({ dumpsRoot: other, source: new FailingSource(new MemoryDumpSource({ [WIKI]: inputRows() })) })), /state table read failed/);
     for (const link of await readdir(latestDir)) await access(join(latestDir, link));
     assert.ok(!(await readdir(join(other, WIKI, DATE))).some((name) => name.includes('pages-meta-history')));
+  } finally {
+    await rm(other, { recursive: true, force: true });
+  }
+});
+
+test('a rerun of the newest date stopped by SIGTERM leaves no latest/ link to a file it removed by the time its cleanup returns', async () => {
+  const other = await mkdtemp(join(tmpdir(), 'mwlake-rerun-sigterm-'));
+  try {
+    await runDump(options({ dumpsRoot: other }));
+    const latestDir = join(other, WIKI, 'latest');
+    let reached!: () => void;
+    const atRow = new Promise<void>((resolve) => (reached = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    // The read stops halfway until the test lets it go: the outputs are being written when SIGTERM comes.
+    const stalled: DumpSource = {
+      history: async function* (query: DumpQuery) {
+        let count = 0;
+        for await (const row of new MemoryDumpSource({ [WIKI]: inputRows() }).history(query)) {
+          if (++count === 5) {
+            reached();
+            await released;
+          }
+          yield row;
+        }
+      },
+      revisionsInIdRange: () => { throw new Error('not used'); },
+      maxRevisionId: async () => null,
+    };
+    const rerun = runDump(options({ dumpsRoot: other, source: stalled }));
+    rerun.catch(() => {});
+    await atRow;
+    // What the CLI does on SIGTERM before it exits.
+    assert.equal(await runInterruptCleanups('SIGTERM', 20_000), true);
+    for (const link of await readdir(latestDir)) await access(join(latestDir, link));
+    const dir = join(other, WIKI, DATE);
+    const status = JSON.parse(await readFile(join(dir, 'dumpstatus.json'), 'utf8')) as { jobs: Record<string, { status: string }> };
+    assert.deepEqual(new Set(Object.values(status.jobs).map((job) => job.status)), new Set(['failed']));
+    release();
+    await assert.rejects(rerun, /stopped by SIGTERM/);
   } finally {
     await rm(other, { recursive: true, force: true });
   }
