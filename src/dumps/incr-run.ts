@@ -7,13 +7,14 @@
 
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { onInterrupt } from '../core/interrupt.js';
 import { makeDirectory } from '../core/make-directory.js';
 import { writeTextAtomically } from './atomic-file.js';
 import { findCompressionTools, type CompressionTools } from './compress.js';
 import { addDays, checkWikiId, cutoffOfDate, incrementalDirectory } from './file-names.js';
-import type { DumpSource } from './records.js';
+import type { DumpRevisionRow, DumpSource } from './records.js';
 import type { SiteInfo } from './site-info.js';
-import { writeXmlDump, type WrittenFile } from './xml-dump.js';
+import { writeXmlDump, type WrittenFile, type XmlDumpOptions } from './xml-dump.js';
 import { generatorText } from './xml-render.js';
 
 export const MAX_REVID_FILE = 'maxrevid.txt';
@@ -70,6 +71,15 @@ async function previousMaxRevisionId(wikiDirectory: string, date: string): Promi
   return undefined;
 }
 
+/** The rows, until `stop.reason` is set: then the next row throws it. */
+async function* untilStopped(rows: AsyncIterable<DumpRevisionRow>, stop: { readonly reason?: unknown }): AsyncIterable<DumpRevisionRow> {
+  for await (const row of rows) {
+    if (stop.reason !== undefined) throw stop.reason;
+    yield row;
+  }
+  if (stop.reason !== undefined) throw stop.reason;
+}
+
 /** Whether the adds-changes run of `date` completed (its status.txt says done). */
 export async function isIncrementalDone(dumpsRoot: string, wikiId: string, date: string): Promise<boolean> {
   return (await readTrimmed(join(incrementalDirectory(dumpsRoot, checkWikiId(wikiId), date), STATUS_FILE))) === 'done';
@@ -104,18 +114,28 @@ export async function runIncrementalDump(options: IncrementalRunOptions): Promis
   await writeTextAtomically(join(directory, MAX_REVID_FILE), `${maxRevisionId}`);
 
   const common = { directory, wikiId, date, site, generator, maxPartBytes: Infinity, tools };
-  const stubs = await writeXmlDump(source.revisionsInIdRange(wikiId, afterRevisionId, maxRevisionId, false), {
-    ...common,
-    dumpName: 'stubs-meta-hist-incr',
-    codec: 'gz',
-    mode: 'stub',
+  // SIGTERM stops the file being written at its next row, so that it removes its in-progress file
+  // before the process exits (the cleanup waits for it), as a failure would.
+  const stop: { reason?: unknown } = {};
+  let writing: Promise<unknown> = Promise.resolve();
+  const forgetInterrupt = onInterrupt(async (reason) => {
+    stop.reason = reason;
+    await writing.catch(() => undefined);
   });
-  const pages = await writeXmlDump(source.revisionsInIdRange(wikiId, afterRevisionId, maxRevisionId, true), {
-    ...common,
-    dumpName: 'pages-meta-hist-incr',
-    codec: 'bz2',
-    mode: 'full',
-  });
+  const write = (includeContent: boolean, options: Pick<XmlDumpOptions, 'dumpName' | 'codec' | 'mode'>): Promise<WrittenFile[]> => {
+    if (stop.reason !== undefined) throw stop.reason;
+    const run = writeXmlDump(untilStopped(source.revisionsInIdRange(wikiId, afterRevisionId, maxRevisionId, includeContent), stop), { ...common, ...options });
+    writing = run;
+    return run;
+  };
+  let stubs: WrittenFile[];
+  let pages: WrittenFile[];
+  try {
+    stubs = await write(false, { dumpName: 'stubs-meta-hist-incr', codec: 'gz', mode: 'stub' });
+    pages = await write(true, { dumpName: 'pages-meta-hist-incr', codec: 'bz2', mode: 'full' });
+  } finally {
+    forgetInterrupt();
+  }
   const files = [...stubs, ...pages];
   await writeTextAtomically(md5sums, files.map((file) => `${file.md5} *${file.name}`).join('\n'));
   await writeTextAtomically(join(directory, STATUS_FILE), 'done');

@@ -7,10 +7,12 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { runInterruptCleanups } from '../../src/core/interrupt.js';
 import { findCompressionTools } from '../../src/dumps/compress.js';
 import { runIncrementalDump } from '../../src/dumps/incr-run.js';
 import { MemoryDumpSource } from '../../src/dumps/memory-source.js';
 import type { DumpRevisionRow, DumpSource } from '../../src/dumps/records.js';
+import { eventually } from '../helpers/kafka.js';
 import { inTempDir } from '../helpers/temp-dir.js';
 import { assertValidExport, decompressFile, GENERATOR_VERSION, TEST_SITE } from './helpers.js';
 
@@ -143,6 +145,47 @@ test('a rerun that fails leaves no checksum of files it replaced or removed, and
       const name = star!.slice(1);
       assert.ok(names.includes(name), `md5sums.txt lists ${name}, which is gone`);
       assert.equal(createHash('md5').update(await readFile(join(dir, name))).digest('hex'), hash, `md5sums.txt has a wrong md5 for ${name}`);
+    }
+  });
+});
+
+test('a run stopped by SIGTERM has removed the file it was writing by the time its cleanup returns', async () => {
+  await inTempDir('mwlake-incr-sigterm-', async (root) => {
+    const all = new MemoryDumpSource({ testwiki: rows() });
+    let reached!: () => void;
+    const atRow = new Promise<void>((resolve) => (reached = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    // The content read stops after its first row until the test lets it go.
+    const stalled: DumpSource = {
+      history: (query) => all.history(query),
+      maxRevisionId: (wikiId, cutoffMs) => all.maxRevisionId(wikiId, cutoffMs),
+      async *revisionsInIdRange(wikiId, after, upTo, includeContent) {
+        let count = 0;
+        for await (const row of all.revisionsInIdRange(wikiId, after, upTo, includeContent)) {
+          if (includeContent && ++count === 2) {
+            reached();
+            await released;
+          }
+          yield row;
+        }
+      },
+    };
+    const run = runIncrementalDump({ dumpsRoot: root, wikiId: 'testwiki', date: '20240801', source: stalled, site: TEST_SITE, generatorVersion: GENERATOR_VERSION, tools });
+    run.catch(() => {});
+    try {
+      await atRow;
+      const dir = join(root, 'other', 'incr', 'testwiki', '20240801');
+      await eventually('the pages file being written', () => readdir(dir), (names) => names.some((name) => name.endsWith('.inprog')));
+      // What the CLI does on SIGTERM before it exits; the read goes on meanwhile, as a database's would.
+      const cleanups = runInterruptCleanups('SIGTERM', 20_000);
+      release();
+      assert.equal(await cleanups, true);
+      assert.deepEqual((await readdir(dir)).filter((name) => name.endsWith('.inprog') || name === 'status.txt'), []);
+      await assert.rejects(run, /stopped by SIGTERM/);
+    } finally {
+      release();
+      await run.catch(() => undefined);
     }
   });
 });
