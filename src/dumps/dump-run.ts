@@ -25,7 +25,7 @@ import { writeMultistreamDump, type MultistreamFiles } from './multistream.js';
 import type { DumpRevisionRow, DumpSource } from './records.js';
 import { ReaderGoneError, RowChannel } from './row-channel.js';
 import { isArticlesNamespace, type SiteInfo } from './site-info.js';
-import { RenderedRevisions, writeXmlDump, type WrittenFile } from './xml-dump.js';
+import { removeStaleFiles, RenderedRevisions, writeXmlDump, type WrittenFile } from './xml-dump.js';
 import { generatorText } from './xml-render.js';
 
 /** Default size limit of one part, in uncompressed XML bytes. */
@@ -219,7 +219,10 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   const everyJob = selected.size === dumpJobNames(compression).length;
   const earlier = everyJob ? new Map<string, JobState>() : await keptStates(directory, statusPath, compression, selected);
 
-  const common = { directory, wikiId, date, site, generator, maxPartBytes, tools, rendered: new RenderedRevisions() };
+  // Files of another part split an earlier run of the date left: removed at the end, once latest/
+  // links the new files, so that it never links a removed one meanwhile.
+  const deferStale: RegExp[] = [];
+  const common = { directory, wikiId, date, site, generator, maxPartBytes, tools, rendered: new RenderedRevisions(), deferStale };
   // bz2 pages-articles comes from the multistream writer, with the multistream's parts, when both run.
   const joinArticles = compression.articles === 'bz2' && selected.has('articlesdump') && selected.has('articlesmultistreamdump');
   let startedMultistream!: (run: Promise<MultistreamFiles>) => void;
@@ -325,6 +328,8 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
         // status is written once more in case the failure was an earlier write of it.
         for (const [job, state] of states) if (state.status === 'in-progress') states.set(job, { status: 'failed', updated: formatUpdated(now()), files: [] });
         await record(writeStatus);
+        // Outputs that finished keep their files.
+        await removeStaleFiles(directory, deferStale, [...writtenInJobOrder(), ...inJobOrder()]);
         await removeStaleChecksumFiles(directory, wikiId, date, inJobOrder());
         // latest/ may point at this date from an earlier complete run whose files this run replaced.
         await unlinkMissing(options.dumpsRoot, wikiId, date);
@@ -354,6 +359,8 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   if (!everyJob) await writeChecksumFiles(directory, wikiId, date, files, files);
   const complete = [...states.values()].every((state) => state.status === 'done');
   const linked = options.linkLatest === false || !complete ? false : await linkLatest(options.dumpsRoot, wikiId, date, [...files.map((file) => file.name), ...checksumFileNames(wikiId, date)]);
+  await removeStaleFiles(directory, deferStale, files);
+  if (!linked) await unlinkMissing(options.dumpsRoot, wikiId, date);
   return { directory, files: writtenInJobOrder(), complete, linkedLatest: linked };
 }
 

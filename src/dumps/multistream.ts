@@ -41,6 +41,8 @@ export interface MultistreamOptions {
    * from the multistream's compressed streams instead of compressing the XML again.
    */
   readonly singleStreamName?: string;
+  /** As XmlDumpOptions.deferStale. */
+  readonly deferStale?: RegExp[];
 }
 
 export interface MultistreamFiles {
@@ -168,7 +170,8 @@ export async function writeMultistreamDump(rows: AsyncIterable<DumpRevisionRow>,
     );
     const singleStream =
       singleStreamName === undefined ? [] : await publishParts(directory, filesOf(2, 3), (_fileIndex, range) => dumpFileName(wikiId, date, singleStreamName, 'xml', 'bz2', range));
-    await removeStaleFiles(directory, stale, [...files, ...singleStream]);
+    if (options.deferStale === undefined) await removeStaleFiles(directory, stale, [...files, ...singleStream]);
+    else options.deferStale.push(...stale);
     return { files, singleStream };
   } catch (error) {
     await Promise.allSettled(queue.map((queued) => queued.compressed));

@@ -153,6 +153,12 @@ export interface XmlDumpOptions {
   readonly tools: CompressionTools;
   /** Renderings shared with the other outputs of the run. */
   readonly rendered?: RenderedRevisions;
+  /**
+   * When given, the files an earlier run of this output left (another part split) are not removed
+   * once this output is published: their patterns are added here, for the caller to remove once
+   * latest/ no longer links them.
+   */
+  readonly deferStale?: RegExp[];
 }
 
 /** A finished part under its in-progress name(s): the XML file, and for multistream its index. */
@@ -256,7 +262,8 @@ export async function writeXmlDump(rows: AsyncIterable<DumpRevisionRow>, options
     if (lastPageId !== undefined) buffer.push(PAGE_CLOSE);
     await closePart(writer ?? openPart());
     const files = await publishParts(directory, parts, (_fileIndex, range) => dumpFileName(wikiId, date, dumpName, 'xml', codec, range));
-    await removeStaleFiles(directory, stale, files);
+    if (options.deferStale === undefined) await removeStaleFiles(directory, stale, files);
+    else options.deferStale.push(...stale);
     return files;
   } catch (error) {
     await writer?.abort();

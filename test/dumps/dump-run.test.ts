@@ -13,6 +13,7 @@ import { runInterruptCleanups } from '../../src/core/interrupt.js';
 import { runDump, type DumpRunOptions } from '../../src/dumps/dump-run.js';
 import { MemoryDumpSource } from '../../src/dumps/memory-source.js';
 import type { DumpQuery, DumpRevisionRow, DumpSource } from '../../src/dumps/records.js';
+import { eventually } from '../helpers/kafka.js';
 import type { JsonObject } from '../helpers/python.js';
 import { assertValidExport, bunzip2OneStream, caseDirs, decompressFile, GENERATOR_VERSION, goldenDir, readGoldenRows, readWithMwxml, TEST_SITE } from './helpers.js';
 
@@ -502,6 +503,40 @@ test('rerunning a date that an earlier run split into more parts (or wrote the o
     await writeFile(join(other, WIKI, DATE, `${WIKI}-${DATE}-md5sums-${split.files[0]!.name}.txt`), 'old\n');
     await runDump(options({ dumpsRoot: other, linkLatest: false }));
     assert.deepEqual((await readdir(join(other, WIKI, DATE))).sort(), (await readdir(runDir())).sort());
+  } finally {
+    await rm(other, { recursive: true, force: true });
+  }
+});
+
+test('a rerun of the newest date that splits differently keeps every latest/ link readable until it relinks them', async () => {
+  const other = await mkdtemp(join(tmpdir(), 'mwlake-resplit-latest-'));
+  try {
+    const dir = join(other, WIKI, DATE);
+    // A zstd that waits while the hold file exists: pages-meta-current (zst here) ends after the others.
+    const hold = join(other, 'hold');
+    const script = join(other, 'zstd-held.sh');
+    await writeFile(script, `#!/bin/sh\ni=0; while [ -e "${hold}" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done\nexec "${tools.zstd}" "$@"\n`, { mode: 0o755 });
+    const run = (maxPartBytes: number) => runDump(options({ dumpsRoot: other, maxPartBytes, compression: { current: 'zst' }, tools: { ...tools, zstd: script } }));
+    const split = await run(3000);
+    assert.ok(split.files.some((file) => /pages-meta-history3\.xml-p\d+p\d+\.bz2$/.test(file.name)), 'the first run writes parts');
+    const latestDir = join(other, WIKI, 'latest');
+    const links = await readdir(latestDir);
+    await writeFile(hold, '');
+    const rerun = run(Infinity);
+    rerun.catch(() => {});
+    try {
+      // The rerun has published its one pages-meta-history file; pages-meta-current is still being written.
+      await eventually('the new pages-meta-history', () => readdir(dir), (names) => names.includes('testwiki-20240801-pages-meta-history.xml.bz2'));
+      for (const link of links) await access(join(latestDir, link));
+    } finally {
+      await rm(hold, { force: true });
+      await rerun.catch(() => undefined);
+    }
+    await rerun;
+    const names = await readdir(dir);
+    assert.deepEqual(names.filter((name) => /-p\d+p\d+\./.test(name)), [], 'the parts of the first run are gone');
+    for (const link of await readdir(latestDir)) await access(join(latestDir, link));
+    assert.ok((await readdir(latestDir)).includes('testwiki-latest-pages-meta-history.xml.bz2'));
   } finally {
     await rm(other, { recursive: true, force: true });
   }
