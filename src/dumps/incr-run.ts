@@ -105,12 +105,15 @@ export async function runIncrementalDump(options: IncrementalRunOptions): Promis
   await rm(join(directory, STATUS_FILE), { force: true });
   await rm(md5sums, { force: true });
 
-  const maxRevisionId = (await source.maxRevisionId(wikiId, cutoffMs)) ?? 0;
+  const newest = (await source.maxRevisionId(wikiId, cutoffMs)) ?? 0;
   const previous =
     (await previousMaxRevisionId(join(options.dumpsRoot, 'other', 'incr', wikiId), date)) ??
     (await source.maxRevisionId(wikiId, cutoffOfDate(addDays(date, -1)) - delayMs)) ??
     0;
-  const afterRevisionId = Math.min(previous, maxRevisionId);
+  // Never backwards: when the revisions above the previous maxrevid were deleted since, a smaller
+  // one recorded here would make the next day dump again those that come back (undeletes, imports).
+  const maxRevisionId = Math.max(previous, newest);
+  const afterRevisionId = previous;
   await writeTextAtomically(join(directory, MAX_REVID_FILE), `${maxRevisionId}`);
 
   const common = { directory, wikiId, date, site, generator, maxPartBytes: Infinity, tools };

@@ -120,6 +120,23 @@ test('the range starts at the newest completed earlier run, skipping runs withou
   });
 });
 
+test('maxrevid never goes backwards: revisions deleted above the previous one do not make the next day repeat ids', async () => {
+  await inTempDir('mwlake-incr-back-', async (root) => {
+    const source = new MemoryDumpSource({ testwiki: rows() });
+    const run = (date: string) => runIncrementalDump({ dumpsRoot: root, wikiId: 'testwiki', date, source, site: TEST_SITE, generatorVersion: GENERATOR_VERSION, tools });
+    await run('20240801');
+    // As if revisions 21..35, dumped up to 35 that day, had their pages deleted since.
+    await writeFile(join(root, 'other', 'incr', 'testwiki', '20240801', 'maxrevid.txt'), '35');
+    const behind = await run('20240802');
+    assert.deepEqual([behind.afterRevisionId, behind.maxRevisionId], [35, 35]);
+    assert.equal(await readFile(join(root, 'other', 'incr', 'testwiki', '20240802', 'maxrevid.txt'), 'utf8'), '35');
+    assert.deepEqual(revisionIds(decompressFile(join(root, 'other', 'incr', 'testwiki', '20240802', 'testwiki-20240802-pages-meta-hist-incr.xml.bz2'))), []);
+    const next = await run('20240803');
+    assert.deepEqual([next.afterRevisionId, next.maxRevisionId], [35, 40]);
+    assert.deepEqual(revisionIds(decompressFile(join(root, 'other', 'incr', 'testwiki', '20240803', 'testwiki-20240803-pages-meta-hist-incr.xml.bz2'))), range(36, 40));
+  });
+});
+
 test('a rerun that fails leaves no checksum of files it replaced or removed, and no status done', async () => {
   await inTempDir('mwlake-incr-rerun-fails-', async (root) => {
     const good = new MemoryDumpSource({ testwiki: rows() });
