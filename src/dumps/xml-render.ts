@@ -77,6 +77,17 @@ const DEFAULT_FORMAT: Readonly<Record<string, string>> = {
   'flow-board': 'application/json',
   'proofread-page': 'text/x-wiki',
   'proofread-index': 'text/x-wiki',
+  // JSON content of extensions deployed on Wikimedia wikis (each a JsonContent or JsonConfig handler).
+  GadgetDefinition: 'application/json',
+  JsonSchema: 'application/json',
+  'Tabular.JsonConfig': 'application/json',
+  'Map.JsonConfig': 'application/json',
+  'Chart.JsonConfig': 'application/json',
+  MassMessageListContent: 'application/json',
+  NewsletterContent: 'application/json',
+  EntitySchema: 'application/json',
+  'translate-messagebundle': 'application/json',
+  Campaign: 'application/json',
 };
 
 const FALLBACK_MODEL = 'error-no-model';

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { findCompressionTools } from '../../src/dumps/compress.js';
 import type { DumpRevisionRow } from '../../src/dumps/records.js';
 import { writeXmlDump } from '../../src/dumps/xml-dump.js';
-import type { RevisionMode } from '../../src/dumps/xml-render.js';
+import { renderRevisionText, type RevisionMode } from '../../src/dumps/xml-render.js';
 import { assertValidExport, caseDirs, GENERATOR_VERSION, goldenDir, readGoldenRows, TEST_SITE } from './helpers.js';
 
 const update = process.env.UPDATE_GOLDEN === '1';
@@ -92,4 +92,17 @@ test('hidden content, user names and comments never reach the XML', async () => 
       assert.ok(!xml.includes('SECRET-HIDDEN'), `${name} (${mode}) leaks a hidden value`);
     }
   }
+});
+
+test("a slot without a format gets its model's default: JSON models of extensions are application/json, an unknown model octet-stream", () => {
+  const row = (model: string): DumpRevisionRow => ({
+    pageId: 1, pageNamespaceId: 8, pageTitle: 'Gadgets-definition', pageRedirectTarget: null, revisionId: 2, revisionParentId: null,
+    revisionTimestampMs: Date.UTC(2024, 7, 1), revisionIsMinorEdit: false, revisionComment: null, revisionCommentIsVisible: true, revisionSha1: null,
+    revisionContentIsVisible: true, userId: null, userText: '127.0.0.1', userIsVisible: true,
+    slots: [{ role: 'main', contentModel: model, contentFormat: null, contentSha1: null, contentSizeBytes: 2, originRevisionId: 2, contentBody: new TextEncoder().encode('{}') }],
+  });
+  const formatOf = (model: string) => /<format>([^<]*)<\/format>/.exec(renderRevisionText(row(model), 'full'))?.[1];
+  for (const model of ['GadgetDefinition', 'JsonSchema', 'Tabular.JsonConfig', 'Map.JsonConfig', 'MassMessageListContent', 'json', 'wikibase-item']) assert.equal(formatOf(model), 'application/json', model);
+  assert.equal(formatOf('wikitext'), 'text/x-wiki');
+  assert.equal(formatOf('no-such-model'), 'application/octet-stream');
 });
