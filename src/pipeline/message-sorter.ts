@@ -13,7 +13,7 @@ import type { EventStager } from './event-files.js';
 
 const EMPTY = Buffer.alloc(0);
 /** Events whose meta.ids are surely remembered: a repeat within this many events is dropped. */
-export const DEDUP_WINDOW = 1 << 20;
+export const DEDUP_WINDOW = 1 << 18;
 
 export interface SortCounts {
   consumed: number;
