@@ -20,7 +20,9 @@ import type { DataFile } from '../../src/iceberg/spec/manifest.js';
 import type { Table } from '../../src/iceberg/table.js';
 import { PAGES_TABLE, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE } from '../../src/merge/state-schema.js';
 import { describePositionDeleteFile, POSITION_DELETE_SCHEMA } from '../../src/parquet/footer-data-file.js';
+import { loadConfig } from '../../src/pipeline/config.js';
 import { EventStager } from '../../src/pipeline/event-files.js';
+import { runMaintenance } from '../../src/pipeline/maintenance.js';
 import { appendBatch, appendVisibilityBatch, EVENTS_NAME, EVENTS_NS, generatedEvents, merge, stateHashes, VISIBILITY_NAME, warehouseAt } from './merge-fixture.js';
 
 let dir: string;
@@ -271,4 +273,24 @@ test('a second job merging another events table into the same warehouse is refus
   await appendBatch(w, all.slice(200));
   await merge(w);
   assert.deepEqual(await stateHashes(w), await reference([all.slice(0, 200), all.slice(200)]), "the state's own job still merges");
+});
+
+test('a forced replay after the events were compacted, before the merge read them: the replaced rows stay replaced', { timeout: 300_000 }, async () => {
+  const expected = await reference([b1, b2]);
+  const path = join(dir, `w${runs++}`);
+  const w = warehouseAt(path);
+  await appendBatch(w, b1);
+  await merge(w);
+  // Stored wrong in two files, then compacted into one: the replay's deletes name the compacted
+  // file, while the merge's incremental read sees the files the drains added.
+  await appendBatch(w, b2.slice(0, 100).map((e) => wrong(e, { later: true })));
+  await appendBatch(w, b2.slice(100).map((e) => wrong(e, { later: true })));
+  const config = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'repair', MWLAKE_WAREHOUSE: path });
+  const maintenance = { ...config.maintenance, compactMinInputFiles: 2, expireSnapshots: false, removeOrphans: false };
+  const m = await runMaintenance({ config: { ...config, maintenance }, warehouse: w, logger: silentLogger() });
+  assert.ok((m.tables.find((t) => t.table === `${EVENTS_NS}.${EVENTS_NAME}`)?.compaction?.filesRewritten ?? 0) >= 2, JSON.stringify(m.tables));
+  await forceReplace(w, b2);
+  const r = await merge(w);
+  assert.ok(r.tables.every((t) => (t.refoldedKeys ?? 0) > 0), JSON.stringify(r));
+  assert.deepEqual(await stateHashes(w), expected);
 });
