@@ -134,7 +134,8 @@ export class LocalStorage implements Storage {
       if (linked) throw new CommitStateUnknownError(`created ${location}, but syncing its folder failed: whether it survives a crash is unknown`, { cause, context: { location } });
       throw storageError('create', location, cause);
     } finally {
-      await fs.rm(temp, { force: true });
+      // Best effort: a leftover temp name is an orphan; failing here would report a created file as not created.
+      await fs.rm(temp, { force: true }).catch(() => undefined);
     }
   }
 
