@@ -21,11 +21,14 @@ const GROUPS: Record<PageGroup, { readonly carries: string; readonly columns: Re
     },
   },
   deletion: {
-    carries: "role = 'self' AND page_change_kind IN ('delete', 'undelete')",
+    // A create after a delete is the page id reused (MariaDB may hand out a deleted page's id
+    // again): the page lives anew, as a page never deleted (NULL), and views.ts hides the
+    // revisions of its earlier life by the create's revision id, which the key holds.
+    carries: "role = 'self' AND page_change_kind IN ('create', 'delete', 'undelete')",
     columns: {
-      page_is_deleted: "page_change_kind = 'delete'",
+      page_is_deleted: "CASE WHEN page_change_kind <> 'create' THEN page_change_kind = 'delete' END",
       // A suppressed delete omits the performer (notes §1.3, T342487). [inferred: no explicit flag]
-      page_is_suppressed: "page_change_kind = 'delete' AND performer IS NULL",
+      page_is_suppressed: "CASE WHEN page_change_kind <> 'create' THEN page_change_kind = 'delete' AND performer IS NULL END",
     },
   },
   merge: {

@@ -15,32 +15,45 @@ import { keyRevisionIdSql, keyTimeSql } from './event-order.js';
  * the undelete and are newer than it (higher id, older than the undelete's dt) stayed deleted.
  * Which older ones stayed deleted no event says; they come back. The page row's deletion key
  * holds the undelete's dt and revision (event-order.ts), so this costs no revision rewrite.
+ *
+ * A page id reused after a delete: the create that reused it holds the deletion key (with
+ * page_is_deleted NULL). The revisions filed under the id before it, of the deleted page, stay out,
+ * or follow an undelete that restored them under another id (MediaWiki gives a restored page a new
+ * id when its own is in use); the new page's revisions stay with it. Revisions an undelete merged
+ * into the deleted page from a third id are not told apart, and once the new page is deleted and
+ * restored in turn they all come back (MediaWiki restores by title, so with the title unchanged they do).
  */
 export function revisionsViewSql(revisionsRaw: string, pagesRaw: string): string {
-  return `WITH RECURSIVE alias_chain(wiki_id, page_id, target, depth) AS (
-  SELECT wiki_id, page_id, page_merged_into_page_id, 1 FROM ${pagesRaw} WHERE page_merged_into_page_id IS NOT NULL
+  return `WITH RECURSIVE alias_chain(wiki_id, page_id, target, depth, created_revision_id) AS (
+  SELECT wiki_id, page_id, page_merged_into_page_id, 1, ${CREATED_REVISION_SQL} FROM ${pagesRaw} WHERE page_merged_into_page_id IS NOT NULL
   UNION ALL
-  SELECT c.wiki_id, c.page_id, p.page_merged_into_page_id, c.depth + 1
+  SELECT c.wiki_id, c.page_id, p.page_merged_into_page_id, c.depth + 1, c.created_revision_id
   FROM alias_chain c JOIN ${pagesRaw} p ON p.wiki_id = c.wiki_id AND p.page_id = c.target
   WHERE p.page_merged_into_page_id IS NOT NULL AND c.depth < ${MAX_ALIAS_DEPTH}
 ), alias AS (
-  SELECT wiki_id, page_id, arg_max(target, depth) AS page_merged_into_page_id FROM alias_chain GROUP BY wiki_id, page_id
+  SELECT wiki_id, page_id, arg_max(target, depth) AS page_merged_into_page_id, any_value(created_revision_id) AS created_revision_id
+  FROM alias_chain GROUP BY wiki_id, page_id
 )
 SELECT r.* EXCLUDE (page_id),
   p.page_id AS page_id, r.page_id AS filed_page_id,
   p.page_namespace_id, p.page_title, p.page_is_redirect, p.page_redirect_target
 FROM ${revisionsRaw} r
-LEFT JOIN alias ON alias.wiki_id = r.wiki_id AND alias.page_id = r.page_id
+LEFT JOIN alias ON alias.wiki_id = r.wiki_id AND alias.page_id = r.page_id AND NOT coalesce(r.revision_id >= alias.created_revision_id, false)
 JOIN (
   SELECT *, CASE WHEN NOT page_is_deleted THEN ${keyRevisionIdSql('row_deletion_key')} END AS restored_revision_id,
-    CASE WHEN NOT page_is_deleted THEN ${keyTimeSql('row_deletion_key')} END AS restored_at
+    CASE WHEN NOT page_is_deleted THEN ${keyTimeSql('row_deletion_key')} END AS restored_at,
+    ${CREATED_REVISION_SQL} AS created_revision_id
   FROM ${pagesRaw}
 ) p ON p.wiki_id = r.wiki_id AND p.page_id = coalesce(alias.page_merged_into_page_id, r.page_id)
 WHERE r.revision_dt IS NOT NULL AND p.page_title IS NOT NULL AND NOT coalesce(p.page_is_deleted, false)
-  AND NOT coalesce(r.revision_id > p.restored_revision_id AND r.revision_dt < p.restored_at, false)`;
+  AND NOT coalesce(r.revision_id > p.restored_revision_id AND r.revision_dt < p.restored_at, false)
+  AND NOT coalesce(r.page_id = p.page_id AND r.revision_id < p.created_revision_id, false)`;
 }
 
 const MAX_ALIAS_DEPTH = 64;
+
+/** Of a page row whose id a create (re)used: that create's revision (page-merge.ts). */
+const CREATED_REVISION_SQL = `CASE WHEN page_is_deleted IS NULL THEN ${keyRevisionIdSql('row_deletion_key')} END`;
 
 /**
  * The setting bulk reads of `revisions` (the dump) run under. DuckDB guesses the filtered

@@ -83,3 +83,29 @@ test('a create delivered late does not undo a suppression made in the second the
     assert.deepEqual((revs as { rev: number; cv: boolean; uv: boolean; mv: boolean }[]).map((r) => [r.rev, r.cv, r.uv, r.mv]), [[80, false, false, true]], name);
   }
 });
+
+test('a page id reused by a create after a delete: the new page is live, without the deleted one\'s revisions', { timeout: 120_000 }, async () => {
+  const c = ev({ kind: 'create', metaDt: '2026-11-01T09:00:00Z', page: 5, rev: 50, revAt: '2026-11-01T09:00:00Z', title: 'A' });
+  const e = ev({ kind: 'edit', metaDt: '2026-11-01T09:10:00Z', page: 5, rev: 51, parent: 50, revAt: '2026-11-01T09:10:00Z', title: 'A' });
+  const del = ev({ kind: 'delete', metaDt: '2026-11-01T10:00:00Z', page: 5, rev: 51, parent: 50, revAt: '2026-11-01T09:10:00Z', title: 'A', noBody: true });
+  const again = ev({ kind: 'create', metaDt: '2026-11-01T11:00:00Z', page: 5, rev: 70, revAt: '2026-11-01T11:00:00Z', title: 'B' });
+  const edit = ev({ kind: 'edit', metaDt: '2026-11-01T11:30:00Z', page: 5, rev: 71, parent: 70, revAt: '2026-11-01T11:30:00Z', title: 'B' });
+  for (const [name, batches] of [['one merge', [[c, e, del, again, edit]]], ['each merged', [[c, e], [del], [again], [edit]]], ['the delete delivered last', [[c, e, again, edit], [del]]]] as const) {
+    const out = await runBatches(batches, { pages: PAGES, revs: REVS, current: CURRENT });
+    assert.deepEqual(out['pages'], [{ page_id: 5, page_title: 'B', ns: 0, redir: false, target: null, latest: 71, deleted: null, alias: null }], name);
+    assert.deepEqual(revIds(out['revs']), [70, 71], `${name}: only the new page's revisions`);
+    assert.deepEqual(revIds(out['current']), [71], name);
+  }
+  const gone = ev({ kind: 'delete', metaDt: '2026-11-01T12:00:00Z', page: 5, rev: 71, parent: 70, revAt: '2026-11-01T11:30:00Z', title: 'B', noBody: true });
+  const out = await runBatches([[c, e, del, again, edit], [gone]], { revs: REVS });
+  assert.deepEqual(revIds(out['revs']), [], 'the new page deleted in turn');
+  // The deleted page restored while its id is in use gets a new one; its revisions follow it, the new page's stay.
+  const restored = ev({ kind: 'undelete', metaDt: '2026-11-01T12:00:00Z', page: 9, rev: 51, revAt: '2026-11-01T09:10:00Z', title: 'A', priorPage: 5 });
+  for (const [name, batches] of [['one merge', [[c, e, del, again, edit, restored]]], ['two merges', [[c, e, del, again, edit], [restored]]]] as const) {
+    const both = await runBatches(batches, { revs: 'SELECT revision_id AS rev, page_id, page_title FROM revisions ORDER BY 1' });
+    assert.deepEqual(both['revs'], [
+      { rev: 50, page_id: 9, page_title: 'A' }, { rev: 51, page_id: 9, page_title: 'A' },
+      { rev: 70, page_id: 5, page_title: 'B' }, { rev: 71, page_id: 5, page_title: 'B' },
+    ], name);
+  }
+});

@@ -14,7 +14,7 @@ import { appendBatch, EVENTS_NAME, EVENTS_NS, generatedEvents, merge, warehouseA
 import { ev } from './page-change-harness.js';
 import { referenceDumpHistory, referenceState } from './reference-model.js';
 
-/** A page deleted and restored up to an older revision, then restored in full; one deleted and restored under a new id. */
+/** A page deleted and restored up to an older revision, then restored in full; one deleted and restored under a new id; a page id reused. */
 function undeleteScenarios(): PageChangeEvent[] {
   const at = (h: string) => `2026-11-01T${h}Z`;
   return [
@@ -28,6 +28,15 @@ function undeleteScenarios(): PageChangeEvent[] {
     ev({ kind: 'edit', metaDt: at('09:10:00'), page: 7, rev: 71, parent: 70, revAt: at('09:10:00') }),
     ev({ kind: 'delete', metaDt: at('10:00:00'), page: 7, rev: 71, parent: 70, revAt: at('09:10:00'), noBody: true }),
     ev({ kind: 'undelete', metaDt: at('10:30:00'), page: 8, rev: 70, revAt: at('09:00:00'), priorPage: 7 }),
+    // Page id 9 deleted, then reused by a new page.
+    ev({ kind: 'create', metaDt: at('09:00:00'), page: 9, rev: 90, revAt: at('09:00:00'), title: 'A' }),
+    ev({ kind: 'delete', metaDt: at('10:00:00'), page: 9, rev: 90, revAt: at('09:00:00'), title: 'A', noBody: true }),
+    ev({ kind: 'create', metaDt: at('11:00:00'), page: 9, rev: 95, revAt: at('11:00:00'), title: 'B' }),
+    // Page id 5 deleted and reused; the deleted page then restored under a new id, 4.
+    ev({ kind: 'create', metaDt: at('09:00:00'), page: 5, rev: 50, revAt: at('09:00:00'), title: 'C' }),
+    ev({ kind: 'delete', metaDt: at('10:00:00'), page: 5, rev: 50, revAt: at('09:00:00'), title: 'C', noBody: true }),
+    ev({ kind: 'create', metaDt: at('11:00:00'), page: 5, rev: 96, revAt: at('11:00:00'), title: 'D' }),
+    ev({ kind: 'undelete', metaDt: at('12:00:00'), page: 4, rev: 50, revAt: at('09:00:00'), title: 'C', priorPage: 5 }),
   ].map((x) => x.e);
 }
 
@@ -66,9 +75,13 @@ test('the merge and the reference model agree on pages, visibility and live revi
         assert.deepEqual(got, referenceDumpHistory(ref, wiki, '9999-01-01T00:00:00Z'), wiki);
       }
       const scenario = await db.all<{ page_id: bigint; ids: bigint[] }>(
-        "SELECT page_id, list(revision_id ORDER BY revision_id) AS ids FROM revisions WHERE wiki_id = 'enwiki' AND page_id IN (6, 7, 8) GROUP BY page_id ORDER BY page_id",
+        "SELECT page_id, list(revision_id ORDER BY revision_id) AS ids FROM revisions WHERE wiki_id = 'enwiki' AND page_id IN (4, 5, 6, 7, 8, 9) GROUP BY page_id ORDER BY page_id",
       );
-      assert.deepEqual(scenario.map((s) => [Number(s.page_id), s.ids.map(Number)]), [[6, [60, 61, 63]], [8, [70]]], 'revision 62 and 71 stayed deleted');
+      assert.deepEqual(
+        scenario.map((s) => [Number(s.page_id), s.ids.map(Number)]),
+        [[4, [50]], [5, [96]], [6, [60, 61, 63]], [8, [70]], [9, [95]]],
+        'revision 62 and 71 stayed deleted, 90 with the page id 9 reused; 50 restored under 4, away from the page that reused 5',
+      );
     } finally {
       await db.close();
     }

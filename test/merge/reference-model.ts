@@ -35,6 +35,8 @@ export interface RefPage {
   page_merged_into_page_id: number | null;
   /** The last undelete, while it holds: the revision it restored and its time (µs). */
   restored: { revision_id: number; at: bigint } | null;
+  /** The revision of the create that last (re)used the page id, while it holds. */
+  created: number | null;
 }
 
 type Json = Record<string, any>;
@@ -68,7 +70,7 @@ export function referenceState(events: readonly Json[]): { revisions: Map<string
     const key = `${wiki}:${id}`;
     let p = pages.get(key);
     if (p === undefined) {
-      p = { wiki_id: wiki, page_id: id, page_namespace_id: null, page_title: null, page_redirect_target: null, page_latest_revision_id: null, page_is_deleted: null, page_is_suppressed: null, page_merged_into_page_id: null, restored: null };
+      p = { wiki_id: wiki, page_id: id, page_namespace_id: null, page_title: null, page_redirect_target: null, page_latest_revision_id: null, page_is_deleted: null, page_is_suppressed: null, page_merged_into_page_id: null, restored: null, created: null };
       pages.set(key, p);
     }
     return p;
@@ -118,6 +120,14 @@ export function referenceState(events: readonly Json[]): { revisions: Map<string
         p.page_is_deleted = e.page_change_kind === 'delete';
         p.page_is_suppressed = e.page_change_kind === 'delete' && e.performer == null;
         p.restored = e.page_change_kind === 'undelete' && r?.rev_id != null ? { revision_id: r.rev_id, at: micros(e.dt ?? e.meta.dt) } : null;
+        p.created = null;
+      }
+      // A create after a delete reuses the page id: a page never deleted, without the deleted one's revisions.
+      if (e.page_change_kind === 'create') {
+        p.page_is_deleted = null;
+        p.page_is_suppressed = null;
+        p.restored = null;
+        p.created = r?.rev_id ?? null;
       }
     }
     const oldId = e.prior_state?.page?.page_id;
@@ -133,7 +143,10 @@ export function referenceDumpHistory(state: ReturnType<typeof referenceState>, w
     if (r.wiki_id !== wiki || r.revision_dt === null || r.revision_dt >= cutoffIso) continue;
     // Undelete aliases are followed to the end of their chain.
     let pageId = r.page_id!;
-    for (let depth = 0; depth < 64; depth++) {
+    // Revisions of a page that reused the id stay with it; the deleted page's follow its undelete.
+    const filed = state.pages.get(`${wiki}:${pageId}`);
+    const reused = filed?.created != null && r.revision_id >= filed.created;
+    for (let depth = 0; depth < 64 && !reused; depth++) {
       const next = state.pages.get(`${wiki}:${pageId}`)?.page_merged_into_page_id;
       if (next == null) break;
       pageId = next;
@@ -142,6 +155,7 @@ export function referenceDumpHistory(state: ReturnType<typeof referenceState>, w
     if (p === undefined || p.page_title === null || p.page_is_deleted === true) continue;
     // An undelete carries the newest revision it restored: newer ones made before it stayed deleted.
     if (p.restored !== null && r.revision_id > p.restored.revision_id && micros(r.revision_dt) < p.restored.at) continue;
+    if (p.created !== null && r.page_id === pageId && r.revision_id < p.created) continue;
     const list = out.get(pageId) ?? [];
     list.push(r.revision_id);
     out.set(pageId, list);
