@@ -4,11 +4,13 @@
 // deletes applied and folds the replaced keys again from their live events).
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { randomUUID } from 'node:crypto';
+import { JobError } from '../../src/core/errors.js';
+import { ExitCode } from '../../src/core/exit-codes.js';
 import { silentLogger, type Logger } from '../../src/core/log.js';
 import { openDuckDb, type DuckDb } from '../../src/duckdb/connection.js';
 import { fieldIdsOption, sqlString, sqlStringList } from '../../src/duckdb/iceberg-types.js';
@@ -293,4 +295,26 @@ test('a forced replay after the events were compacted, before the merge read the
   const r = await merge(w);
   assert.ok(r.tables.every((t) => (t.refoldedKeys ?? 0) > 0), JSON.stringify(r));
   assert.deepEqual(await stateHashes(w), expected);
+});
+
+test('an event or state file that is gone fails the merge as data (65) naming it, not as a bug', { timeout: 300_000 }, async () => {
+  const all = generatedEvents(23, 60);
+  for (const [name, under] of [['events', join(EVENTS_NS, EVENTS_NAME)], ['state', join(STATE_NAMESPACE, REVISIONS_TABLE)]] as const) {
+    const w = fresh();
+    const root = join(dir, `w${runs - 1}`);
+    await appendBatch(w, all.slice(0, 30));
+    if (name === 'state') await merge(w);
+    const data = join(root, under, 'data');
+    const file = (await readdir(data, { recursive: true })).find((f) => f.endsWith('.parquet') && !f.endsWith('-deletes.parquet'))!;
+    await rm(join(data, file));
+    // For state, events of the revisions it holds: the merge reads the rows they replace.
+    await appendBatch(w, name === 'state' ? all.slice(0, 30) : all.slice(30));
+    await assert.rejects(merge(w), (error: unknown) => {
+      assert.ok(error instanceof JobError, String(error));
+      assert.equal(error.code, 'NOT_FOUND', error.message);
+      assert.equal(error.exitCode, ExitCode.Data);
+      assert.ok(error.message.includes(file.split('/').at(-1)!), error.message);
+      return true;
+    }, name);
+  }
 });
