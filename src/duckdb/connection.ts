@@ -56,7 +56,7 @@ export function parseDuckDbSize(text: string): number {
 /** DuckDB's messages for a machine that ran short, not a bug (the first line of its message). */
 const OUT_OF_MEMORY = /^Out of Memory Error/;
 const OUT_OF_DISK = /^IO Error: .*(No space left on device|Disk quota exceeded)/;
-/** A file a statement reads is gone (removed by hand, or by a copied warehouse's maintenance). */
+/** A file a statement reads is gone (a table's, removed by hand or by a copied warehouse's maintenance). */
 const FILE_GONE = /^IO Error: No files found that match the pattern/;
 
 function wrap(error: unknown, sql: string): JobError {
@@ -72,7 +72,7 @@ function wrap(error: unknown, sql: string): JobError {
     return new JobError('RESOURCES', `DuckDB ran out of disk space: ${first}; free space on the disk of the file it names (spills go to ${tmpdir()}) ${where}`, { cause: error });
   }
   if (FILE_GONE.test(first)) {
-    return new JobError('NOT_FOUND', `DuckDB could not read its files: ${first}; a file a table references is gone ${where}`, { cause: error });
+    return new JobError('NOT_FOUND', `DuckDB could not read its files: ${first}; the file is gone (removed by hand or by another process) ${where}`, { cause: error });
   }
   return new JobError('INTERNAL', `DuckDB failed: ${message} ${where}`, { cause: error });
 }
