@@ -25,6 +25,7 @@ import { keyRevisionIdSql, keyTimeSql } from './event-order.js';
  * id when its own is in use); the new page's revisions stay with it. Revisions an undelete merged
  * into the deleted page from a third id are not told apart, and once the new page is deleted and
  * restored in turn they all come back (MediaWiki restores by title, so with the title unchanged they do).
+ * (The alias join keeps to equalities: any other condition in it made DuckDB join by nested loop.)
  */
 export function revisionsViewSql(revisionsRaw: string, pagesRaw: string): string {
   return `WITH RECURSIVE alias_chain(wiki_id, page_id, target, depth, created_revision_id) AS (
@@ -44,14 +45,14 @@ SELECT r.* EXCLUDE (page_id) REPLACE (
   p.page_id AS page_id, r.page_id AS filed_page_id,
   p.page_namespace_id, p.page_title, p.page_is_redirect, p.page_redirect_target
 FROM ${revisionsRaw} r
-LEFT JOIN alias ON alias.wiki_id = r.wiki_id AND alias.page_id = r.page_id AND NOT coalesce(r.revision_id >= alias.created_revision_id, false)
+LEFT JOIN alias ON alias.wiki_id = r.wiki_id AND alias.page_id = r.page_id
 JOIN (
   SELECT *, CASE WHEN NOT page_is_deleted THEN ${keyRevisionIdSql('row_deletion_key')} END AS restored_revision_id,
     CASE WHEN NOT page_is_deleted THEN ${keyTimeSql('row_deletion_key')} END AS restored_at,
     ${CREATED_REVISION_SQL} AS created_revision_id,
     CASE WHEN NOT page_is_deleted AND page_is_suppressed THEN ${keyTimeSql('row_deletion_key')} END AS restored_suppressed_at
   FROM ${pagesRaw}
-) p ON p.wiki_id = r.wiki_id AND p.page_id = coalesce(alias.page_merged_into_page_id, r.page_id)
+) p ON p.wiki_id = r.wiki_id AND p.page_id = CASE WHEN r.revision_id >= alias.created_revision_id THEN r.page_id ELSE coalesce(alias.page_merged_into_page_id, r.page_id) END
 WHERE r.revision_dt IS NOT NULL AND p.page_title IS NOT NULL AND NOT coalesce(p.page_is_deleted, false)
   AND NOT coalesce(r.revision_id > p.restored_revision_id AND r.revision_dt < p.restored_at, false)
   AND NOT coalesce(r.page_id = p.page_id AND r.revision_id < p.created_revision_id, false)`;

@@ -131,3 +131,11 @@ test('a page restored after a suppressed delete without lifting the suppression 
   const later = await runBatches([[c, e, del, kept], [shown]], { revs: REVS });
   assert.deepEqual(flags(later['revs']), [[40, false, false, false], [41, true, true, false]]);
 });
+
+test('the revisions view joins its pages and undelete aliases by hash, never by nested loop', { timeout: 120_000 }, async () => {
+  const c = ev({ kind: 'create', metaDt: '2026-11-01T09:00:00Z', page: 1, rev: 10, revAt: '2026-11-01T09:00:00Z' });
+  const { plan } = await runBatches([[c]], { plan: 'EXPLAIN SELECT * FROM revisions' });
+  const text = JSON.stringify(plan);
+  assert.match(text, /HASH_JOIN/);
+  assert.doesNotMatch(text, /NL_JOIN|NESTED_LOOP/, 'a join over every revision must not loop over the other side');
+});
