@@ -28,13 +28,7 @@ const GROUPS: Record<PageGroup, { readonly carries: string; readonly columns: Re
     columns: {
       page_is_deleted: "CASE WHEN page_change_kind <> 'create' THEN page_change_kind = 'delete' END",
       // A suppressed delete omits the performer (notes §1.3, T342487). [inferred: no explicit flag]
-      // It archives every revision suppressed in full, and an undelete keeps them so unless the
-      // admin lifts it (MediaWiki's UndeletePage: deleted = unsuppress ? 0 : ar_deleted). The
-      // undelete carries only the current revision: all of it hidden says the page's restored
-      // revisions stayed suppressed (views.ts redacts them). It also reads so when that revision
-      // alone was hidden in full before a plain delete: then older ones are redacted too, never leaked.
-      page_is_suppressed: `CASE page_change_kind WHEN 'delete' THEN performer IS NULL
-        WHEN 'undelete' THEN coalesce(NOT revision.is_content_visible AND NOT revision.is_editor_visible AND NOT revision.is_comment_visible, false) END`,
+      page_is_suppressed: "CASE WHEN page_change_kind <> 'create' THEN page_change_kind = 'delete' AND performer IS NULL END",
     },
   },
   merge: {

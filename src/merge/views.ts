@@ -15,9 +15,6 @@ import { keyRevisionIdSql, keyTimeSql } from './event-order.js';
  * the undelete and are newer than it (higher id, older than the undelete's dt) stayed deleted.
  * Which older ones stayed deleted no event says; they come back. The page row's deletion key
  * holds the undelete's dt and revision (event-order.ts), so this costs no revision rewrite.
- * Restored still suppressed (page_is_suppressed on a live page), they show with every part hidden;
- * only the latest undelete says so, so a later plain delete and undelete of a page edited since
- * shows them again.
  *
  * A page id reused after a delete: the create that reused it holds the deletion key (with
  * page_is_deleted NULL). The revisions filed under the id before it, of the deleted page, stay out,
@@ -38,10 +35,7 @@ export function revisionsViewSql(revisionsRaw: string, pagesRaw: string): string
   SELECT wiki_id, page_id, arg_max(target, depth) AS page_merged_into_page_id, any_value(created_revision_id) AS created_revision_id
   FROM alias_chain GROUP BY wiki_id, page_id
 )
-SELECT r.* EXCLUDE (page_id) REPLACE (
-    CASE WHEN ${KEPT_SUPPRESSED_SQL} THEN false ELSE r.revision_content_is_visible END AS revision_content_is_visible,
-    CASE WHEN ${KEPT_SUPPRESSED_SQL} THEN false ELSE r.user_is_visible END AS user_is_visible,
-    CASE WHEN ${KEPT_SUPPRESSED_SQL} THEN false ELSE r.revision_comment_is_visible END AS revision_comment_is_visible),
+SELECT r.* EXCLUDE (page_id),
   p.page_id AS page_id, r.page_id AS filed_page_id,
   p.page_namespace_id, p.page_title, p.page_is_redirect, p.page_redirect_target
 FROM ${revisionsRaw} r
@@ -49,8 +43,7 @@ LEFT JOIN alias ON alias.wiki_id = r.wiki_id AND alias.page_id = r.page_id
 JOIN (
   SELECT *, CASE WHEN NOT page_is_deleted THEN ${keyRevisionIdSql('row_deletion_key')} END AS restored_revision_id,
     CASE WHEN NOT page_is_deleted THEN ${keyTimeSql('row_deletion_key')} END AS restored_at,
-    ${CREATED_REVISION_SQL} AS created_revision_id,
-    CASE WHEN NOT page_is_deleted AND page_is_suppressed THEN ${keyTimeSql('row_deletion_key')} END AS restored_suppressed_at
+    ${CREATED_REVISION_SQL} AS created_revision_id
   FROM ${pagesRaw}
 ) p ON p.wiki_id = r.wiki_id AND p.page_id = CASE WHEN r.revision_id >= alias.created_revision_id THEN r.page_id ELSE coalesce(alias.page_merged_into_page_id, r.page_id) END
 WHERE r.revision_dt IS NOT NULL AND p.page_title IS NOT NULL AND NOT coalesce(p.page_is_deleted, false)
@@ -59,13 +52,6 @@ WHERE r.revision_dt IS NOT NULL AND p.page_title IS NOT NULL AND NOT coalesce(p.
 }
 
 const MAX_ALIAS_DEPTH = 64;
-
-/**
- * A revision an undelete restored still suppressed (page-merge.ts): it existed before the undelete,
- * and no visibility change since has set its flags.
- */
-const KEPT_SUPPRESSED_SQL = `CASE WHEN r.revision_dt < p.restored_suppressed_at
-    THEN NOT coalesce(${keyTimeSql('r.row_visibility_key')} >= p.restored_suppressed_at, false) ELSE false END`;
 
 /** Of a page row whose id a create (re)used: that create's revision (page-merge.ts). */
 const CREATED_REVISION_SQL = `CASE WHEN page_is_deleted IS NULL THEN ${keyRevisionIdSql('row_deletion_key')} END`;

@@ -110,28 +110,6 @@ test('a page id reused by a create after a delete: the new page is live, without
   }
 });
 
-test('a page restored after a suppressed delete without lifting the suppression shows its older revisions hidden too', { timeout: 120_000 }, async () => {
-  const c = ev({ kind: 'create', metaDt: '2026-11-01T09:00:00Z', page: 4, rev: 40, revAt: '2026-11-01T09:00:00Z' });
-  const e = ev({ kind: 'edit', metaDt: '2026-11-01T09:30:00Z', page: 4, rev: 41, parent: 40, revAt: '2026-11-01T09:30:00Z' });
-  const del = ev({ kind: 'delete', metaDt: '2026-11-01T10:00:00Z', page: 4, rev: 41, parent: 40, revAt: '2026-11-01T09:30:00Z', suppressed: true });
-  // MediaWiki archives every revision suppressed and restores them so: the undelete's revision shows it.
-  const kept = ev({ kind: 'undelete', metaDt: '2026-11-01T11:00:00Z', page: 4, rev: 41, parent: 40, revAt: '2026-11-01T09:30:00Z', visible: [false, false, false] });
-  const after = ev({ kind: 'edit', metaDt: '2026-11-01T12:00:00Z', page: 4, rev: 42, parent: 41, revAt: '2026-11-01T12:00:00Z' });
-  const flags = (rows: unknown) => (rows as { rev: number; cv: boolean; uv: boolean; mv: boolean }[]).map((r) => [r.rev, r.cv, r.uv, r.mv]);
-  for (const [name, batches] of [['one merge', [[c, e, del, kept, after]]], ['each merged', [[c], [e], [del], [kept], [after]]], ['the create delivered last', [[e, del, kept, after], [c]]]] as const) {
-    const out = await runBatches(batches, { revs: REVS });
-    assert.deepEqual(flags(out['revs']), [[40, false, false, false], [41, false, false, false], [42, true, true, true]], name);
-  }
-  // Lifting the suppression restores the revisions visible.
-  const lifted = ev({ kind: 'undelete', metaDt: '2026-11-01T11:00:00Z', page: 4, rev: 41, parent: 40, revAt: '2026-11-01T09:30:00Z' });
-  const out = await runBatches([[c, e, del, lifted]], { revs: REVS });
-  assert.deepEqual(flags(out['revs']), [[40, true, true, true], [41, true, true, true]]);
-  // A visibility change after the undelete decides for the revision it names.
-  const shown = ev({ kind: 'visibility_change', metaDt: '2026-11-01T11:30:00Z', page: 4, rev: 41, parent: 40, revAt: '2026-11-01T09:30:00Z', visible: [true, true, false] });
-  const later = await runBatches([[c, e, del, kept], [shown]], { revs: REVS });
-  assert.deepEqual(flags(later['revs']), [[40, false, false, false], [41, true, true, false]]);
-});
-
 test('the revisions view joins its pages and undelete aliases by hash, never by nested loop', { timeout: 120_000 }, async () => {
   const c = ev({ kind: 'create', metaDt: '2026-11-01T09:00:00Z', page: 1, rev: 10, revAt: '2026-11-01T09:00:00Z' });
   const { plan } = await runBatches([[c]], { plan: 'EXPLAIN SELECT * FROM revisions' });

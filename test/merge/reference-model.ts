@@ -118,10 +118,7 @@ export function referenceState(events: readonly Json[]): { revisions: Map<string
       p.page_latest_revision_id = r?.rev_id ?? null;
       if (e.page_change_kind === 'delete' || e.page_change_kind === 'undelete') {
         p.page_is_deleted = e.page_change_kind === 'delete';
-        // An undelete whose revision is hidden in full left the restored revisions suppressed.
-        p.page_is_suppressed = e.page_change_kind === 'delete'
-          ? e.performer == null
-          : r?.is_content_visible === false && r.is_editor_visible === false && r.is_comment_visible === false;
+        p.page_is_suppressed = e.page_change_kind === 'delete' && e.performer == null;
         p.restored = e.page_change_kind === 'undelete' && r?.rev_id != null ? { revision_id: r.rev_id, at: micros(e.dt ?? e.meta.dt) } : null;
         p.created = null;
       }
