@@ -23,19 +23,29 @@ import { keyRevisionIdSql, keyTimeSql } from './event-order.js';
  * into the deleted page from a third id are not told apart, and once the new page is deleted and
  * restored in turn they all come back (MediaWiki restores by title, so with the title unchanged they do).
  * (The alias join keeps to equalities: any other condition in it made DuckDB join by nested loop.)
+ *
+ * A suppressed delete archives every revision suppressed in full. MediaWiki restores such an
+ * archive as a page of its own only when the admin lifts the suppression (UndeletePage refuses
+ * to make a revision with hidden text current), but into an existing page of its title as it is
+ * (unless lifted, which no event says): revisions that reach a page through an alias from a page
+ * a suppressed delete left show hidden in full, unless a visibility change set them since.
  */
 export function revisionsViewSql(revisionsRaw: string, pagesRaw: string): string {
-  return `WITH RECURSIVE alias_chain(wiki_id, page_id, target, depth, created_revision_id) AS (
-  SELECT wiki_id, page_id, page_merged_into_page_id, 1, ${CREATED_REVISION_SQL} FROM ${pagesRaw} WHERE page_merged_into_page_id IS NOT NULL
+  return `WITH RECURSIVE alias_chain(wiki_id, page_id, target, depth, created_revision_id, suppressed_at) AS (
+  SELECT wiki_id, page_id, page_merged_into_page_id, 1, ${CREATED_REVISION_SQL}, ${SUPPRESSED_MERGE_SQL('')} FROM ${pagesRaw} WHERE page_merged_into_page_id IS NOT NULL
   UNION ALL
-  SELECT c.wiki_id, c.page_id, p.page_merged_into_page_id, c.depth + 1, c.created_revision_id
+  SELECT c.wiki_id, c.page_id, p.page_merged_into_page_id, c.depth + 1, c.created_revision_id, greatest(c.suppressed_at, ${SUPPRESSED_MERGE_SQL('p.')})
   FROM alias_chain c JOIN ${pagesRaw} p ON p.wiki_id = c.wiki_id AND p.page_id = c.target
   WHERE p.page_merged_into_page_id IS NOT NULL AND c.depth < ${MAX_ALIAS_DEPTH}
 ), alias AS (
-  SELECT wiki_id, page_id, arg_max(target, depth) AS page_merged_into_page_id, any_value(created_revision_id) AS created_revision_id
+  SELECT wiki_id, page_id, arg_max(target, depth) AS page_merged_into_page_id, any_value(created_revision_id) AS created_revision_id,
+    max(suppressed_at) AS suppressed_at
   FROM alias_chain GROUP BY wiki_id, page_id
 )
-SELECT r.* EXCLUDE (page_id),
+SELECT r.* EXCLUDE (page_id) REPLACE (
+    CASE WHEN ${KEPT_SUPPRESSED_SQL} THEN false ELSE r.revision_content_is_visible END AS revision_content_is_visible,
+    CASE WHEN ${KEPT_SUPPRESSED_SQL} THEN false ELSE r.user_is_visible END AS user_is_visible,
+    CASE WHEN ${KEPT_SUPPRESSED_SQL} THEN false ELSE r.revision_comment_is_visible END AS revision_comment_is_visible),
   p.page_id AS page_id, r.page_id AS filed_page_id,
   p.page_namespace_id, p.page_title, p.page_is_redirect, p.page_redirect_target
 FROM ${revisionsRaw} r
@@ -52,6 +62,13 @@ WHERE r.revision_dt IS NOT NULL AND p.page_title IS NOT NULL AND NOT coalesce(p.
 }
 
 const MAX_ALIAS_DEPTH = 64;
+
+/** Of a page row (columns prefixed `t`) a suppressed delete left and an undelete merged elsewhere: that undelete's time. */
+const SUPPRESSED_MERGE_SQL = (t: string) => `CASE WHEN ${t}page_is_deleted AND ${t}page_is_suppressed THEN ${keyTimeSql(`${t}row_merge_key`)} END`;
+
+/** A revision that reached its page through such a merge, its flags set by no visibility change since. */
+const KEPT_SUPPRESSED_SQL = `CASE WHEN alias.suppressed_at IS NOT NULL AND NOT coalesce(r.revision_id >= alias.created_revision_id, false)
+    THEN NOT coalesce(${keyTimeSql('r.row_visibility_key')} >= alias.suppressed_at, false) ELSE false END`;
 
 /** Of a page row whose id a create (re)used: that create's revision (page-merge.ts). */
 const CREATED_REVISION_SQL = `CASE WHEN page_is_deleted IS NULL THEN ${keyRevisionIdSql('row_deletion_key')} END`;

@@ -110,6 +110,24 @@ test('a page id reused by a create after a delete: the new page is live, without
   }
 });
 
+test('a suppressed page restored into an existing page of its title keeps its revisions hidden in full', { timeout: 120_000 }, async () => {
+  const c = ev({ kind: 'create', metaDt: '2026-11-01T09:00:00Z', page: 4, rev: 40, revAt: '2026-11-01T09:00:00Z', title: 'A' });
+  const e = ev({ kind: 'edit', metaDt: '2026-11-01T09:30:00Z', page: 4, rev: 41, parent: 40, revAt: '2026-11-01T09:30:00Z', title: 'A' });
+  const suppressed = ev({ kind: 'delete', metaDt: '2026-11-01T10:00:00Z', page: 4, rev: 41, parent: 40, revAt: '2026-11-01T09:30:00Z', title: 'A', suppressed: true });
+  const plain = ev({ kind: 'delete', metaDt: '2026-11-01T10:00:00Z', page: 4, rev: 41, parent: 40, revAt: '2026-11-01T09:30:00Z', title: 'A', noBody: true });
+  const again = ev({ kind: 'create', metaDt: '2026-11-01T11:00:00Z', page: 8, rev: 80, revAt: '2026-11-01T11:00:00Z', title: 'A' });
+  // The archive restored into page 8: the event carries page 8's current revision, 80.
+  const merged = ev({ kind: 'undelete', metaDt: '2026-11-01T12:00:00Z', page: 8, rev: 80, revAt: '2026-11-01T11:00:00Z', title: 'A', priorPage: 4 });
+  const after = ev({ kind: 'edit', metaDt: '2026-11-01T13:00:00Z', page: 8, rev: 81, parent: 80, revAt: '2026-11-01T13:00:00Z', title: 'A' });
+  const flags = (rows: unknown) => (rows as { rev: number; page_id: number; cv: boolean; uv: boolean; mv: boolean }[]).map((r) => [r.rev, r.page_id, r.cv, r.uv, r.mv]);
+  for (const [name, batches] of [['one merge', [[c, e, suppressed, again, merged, after]]], ['each merged', [[c], [e], [suppressed], [again], [merged], [after]]], ['the delete delivered last', [[c, e, again, merged, after], [suppressed]]]] as const) {
+    const out = await runBatches(batches, { revs: REVS });
+    assert.deepEqual(flags(out['revs']), [[40, 8, false, false, false], [41, 8, false, false, false], [80, 8, true, true, true], [81, 8, true, true, true]], name);
+  }
+  const out = await runBatches([[c, e, plain, again, merged]], { revs: REVS });
+  assert.deepEqual(flags(out['revs']), [[40, 8, true, true, true], [41, 8, true, true, true], [80, 8, true, true, true]], 'after a plain delete they show');
+});
+
 test('the revisions view joins its pages and undelete aliases by hash, never by nested loop', { timeout: 120_000 }, async () => {
   const c = ev({ kind: 'create', metaDt: '2026-11-01T09:00:00Z', page: 1, rev: 10, revAt: '2026-11-01T09:00:00Z' });
   const { plan } = await runBatches([[c]], { plan: 'EXPLAIN SELECT * FROM revisions' });
