@@ -9,7 +9,7 @@
 // (merge-source.ts); keys a forced replay replaced events of are folded again (merge-refold.ts).
 
 import { randomUUID } from 'node:crypto';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, JobError } from '../core/errors.js';
 import { joinLocation } from '../core/storage.js';
 import type { Logger } from '../core/log.js';
 import { makeDirectory } from '../core/make-directory.js';
@@ -119,7 +119,19 @@ export async function runMerge(options: MergeOptions): Promise<MergeResult> {
   const events = await options.warehouse.tryLoadTable(options.eventsNamespace, options.eventsTable);
   const target = events?.currentSnapshot();
   if (events === undefined || target === undefined) {
-    options.logger.info({ table: `${options.eventsNamespace}.${options.eventsTable}` }, 'merge: events table is empty; nothing to do');
+    const name = `${options.eventsNamespace}.${options.eventsTable}`;
+    // State merged from a table that is gone: nothing to do would dump that state as current.
+    if (events === undefined) {
+      for (const stateName of [REVISIONS_TABLE, PAGES_TABLE]) {
+        const state = await options.warehouse.tryLoadTable(STATE_NAMESPACE, stateName);
+        const merged = state?.summaryProperty(SOURCE_SNAPSHOT_PROPERTY)?.value;
+        if (merged === undefined) continue;
+        throw new JobError('NOT_FOUND', `events table ${name} does not exist, yet ${STATE_NAMESPACE}.${stateName} merged up to its snapshot ${merged}: was it removed, or does the job name another table (events.namespace, events.table)?`, {
+          context: { table: name, state: `${STATE_NAMESPACE}.${stateName}`, mergedSnapshot: merged },
+        });
+      }
+    }
+    options.logger.info({ table: name }, `merge: events table ${events === undefined ? 'does not exist yet' : 'is empty'}; nothing to do`);
     return { tables: [] };
   }
   const visibilityTable = options.visibilityTable === undefined ? undefined : await options.warehouse.tryLoadTable(options.eventsNamespace, options.visibilityTable);

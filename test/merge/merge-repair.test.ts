@@ -318,3 +318,20 @@ test('an event or state file that is gone fails the merge as data (65) naming it
     }, name);
   }
 });
+
+test('an events table that is gone while state merged from it fails the merge (65) instead of finding nothing to do', { timeout: 300_000 }, async () => {
+  const w = fresh();
+  const root = join(dir, `w${runs - 1}`);
+  const none = await merge(w);
+  assert.deepEqual(none.tables, [], 'before the first drain there is nothing to do');
+  await appendBatch(w, generatedEvents(29, 20));
+  await merge(w);
+  await rm(join(root, EVENTS_NS, EVENTS_NAME), { recursive: true });
+  await assert.rejects(merge(w), (error: unknown) => {
+    assert.ok(error instanceof JobError, String(error));
+    assert.equal(error.code, 'NOT_FOUND', error.message);
+    assert.equal(error.exitCode, ExitCode.Data);
+    assert.match(error.message, new RegExp(`events table ${EVENTS_NS}\\.${EVENTS_NAME} does not exist, yet state\\.revisions merged up to its snapshot \\d+`));
+    return true;
+  });
+});
