@@ -608,7 +608,7 @@ test('a checksum file that cannot be written fails the run only once every outpu
     // A folder where the checksum file's temp file goes: its write fails as on a full disk.
     const obstacle = 'testwiki-20240801-md5sums.txt.inprog';
     await mkdir(join(dir, obstacle), { recursive: true });
-    await assert.rejects(runDump(options({ dumpsRoot: other })), { code: 'EISDIR' });
+    await assert.rejects(runDump(options({ dumpsRoot: other })), { code: 'STORAGE_REFUSED', message: /md5sums\.txt: EISDIR/ });
     const names = await readdir(dir);
     assert.deepEqual(names.filter((name) => name.endsWith('.inprog') && name !== obstacle), [], 'no output still being written');
     const status = JSON.parse(await readFile(join(dir, 'dumpstatus.json'), 'utf8')) as { jobs: Record<string, { status: string; files: object }> };
