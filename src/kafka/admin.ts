@@ -10,7 +10,10 @@ import { partitionKey, type PartitionOffset, type PartitionPosition, type TopicP
 /** Both ends of a partition's log: records live in [logStartOffset, endOffset). */
 export interface PartitionWatermarks extends TopicPartition {
   readonly logStartOffset: bigint;
-  /** The high watermark: the offset the next record will get. */
+  /**
+   * The last stable offset: the high watermark, or the first offset of the oldest transaction
+   * still open. A read_committed read gets to it without waiting for any transaction.
+   */
   readonly endOffset: bigint;
 }
 
@@ -100,12 +103,13 @@ export class KafkaAdmin {
       .sort(byTopicPartition);
   }
 
-  /** Log start offset and high watermark of every partition of the topics, sorted. */
+  /** Log start offset and last stable offset of every partition of the topics, sorted. */
   async fetchWatermarks(topics: readonly string[]): Promise<PartitionWatermarks[]> {
     const result: PartitionWatermarks[] = [];
     for (const topic of topics) {
-      // kafkajs's admin sends ListOffsets with isolation level READ_UNCOMMITTED, so `high` is the
-      // high watermark (not the last stable offset) and `low` the log start offset.
+      // kafkajs's admin sends ListOffsets (v2 and later) with its default isolation level,
+      // READ_COMMITTED, so `high` is the last stable offset, not the high watermark (tested with
+      // an open transaction), and `low` the log start offset.
       const offsets = await this.readOffsets(`fetching the offsets of ${topic}`, topic, () => this.admin.fetchTopicOffsets(topic));
       for (const { partition, low, high } of offsets) {
         result.push({ topic, partition, logStartOffset: BigInt(low), endOffset: BigInt(high) });
@@ -114,7 +118,7 @@ export class KafkaAdmin {
     return result.sort(byTopicPartition);
   }
 
-  /** High watermarks: where the next record of each partition will land. */
+  /** Last stable offsets: where each partition's committed records end (see PartitionWatermarks). */
   async fetchEndOffsets(topics: readonly string[]): Promise<PartitionOffset[]> {
     return (await this.fetchWatermarks(topics)).map(({ topic, partition, endOffset }) => ({ topic, partition, offset: endOffset }));
   }
@@ -125,8 +129,8 @@ export class KafkaAdmin {
   }
 
   /**
-   * The first offset whose record timestamp is at or after timestampMs, per partition; the high
-   * watermark where no record is that recent (kafkajs fills in the high watermark for Kafka's -1).
+   * The first offset whose record timestamp is at or after timestampMs, per partition; the last
+   * stable offset where no record is that recent (kafkajs fills it in for Kafka's -1).
    */
   async fetchOffsetsForTimestamp(topics: readonly string[], timestampMs: number): Promise<PartitionOffset[]> {
     const result: PartitionOffset[] = [];

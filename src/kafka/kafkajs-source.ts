@@ -140,8 +140,8 @@ async function checkAgainstBroker(admin: KafkaAdmin, options: BoundedSourceOptio
       );
     }
     if (range.endOffset > marks.endOffset) {
-      throw new JobError('DATA', `end offset ${range.endOffset} of ${key} is beyond its high watermark ${marks.endOffset}; expected an end captured from this topic`, {
-        context: { partition: key, endOffset: range.endOffset, highWatermark: marks.endOffset },
+      throw new JobError('DATA', `end offset ${range.endOffset} of ${key} is beyond its last stable offset ${marks.endOffset}; expected an end captured from this topic`, {
+        context: { partition: key, endOffset: range.endOffset, lastStableOffset: marks.endOffset },
       });
     }
   }
@@ -526,7 +526,7 @@ class KafkajsBoundedSource implements BoundedSource {
     this.fail(
       new JobError(
         'TEMPORARY',
-        `${this.describe()} made no progress for ${idleMs} ms; expected to reach the end offsets, still short: ${stuck.join(', ')} (an open transaction holds a read_committed consumer below the high watermark until it ends)`,
+        `${this.describe()} made no progress for ${idleMs} ms; expected to reach the end offsets, still short: ${stuck.join(', ')} (the ends are last stable offsets, so no open transaction holds the read: look at the brokers)`,
         { context: { groupId: this.options.groupId, stuck } },
       ),
     );

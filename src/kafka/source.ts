@@ -13,7 +13,7 @@ export interface PartitionPosition extends TopicPartition {
   readonly nextOffset: bigint;
 }
 
-/** An offset reported by the broker for a partition (a high watermark, a log start offset, ...). */
+/** An offset reported by the broker for a partition (a last stable offset, a log start offset, ...). */
 export interface PartitionOffset extends TopicPartition {
   readonly offset: bigint;
 }
@@ -21,7 +21,7 @@ export interface PartitionOffset extends TopicPartition {
 /** What a bounded read covers in one partition: from nextOffset up to, not including, endOffset. */
 export interface PartitionRange extends TopicPartition {
   readonly nextOffset: bigint;
-  /** Exclusive; normally the high watermark captured when the run started. */
+  /** Exclusive; normally the last stable offset captured when the run started. */
   readonly endOffset: bigint;
 }
 

@@ -95,7 +95,7 @@ export async function produceRecords(records: Iterable<ProduceRecord>, options: 
   }
 }
 
-/** Ranges from the given positions (default 0) to the current high watermarks of every partition. */
+/** Ranges from the given positions (default 0) to the current last stable offsets of every partition. */
 export async function rangesToEnd(topic: string, from: ReadonlyMap<number, bigint> = new Map()): Promise<PartitionRange[]> {
   const ends = await withAdmin((admin) => admin.fetchEndOffsets([topic]));
   return ends.map(({ partition, offset }) => ({ topic, partition, nextOffset: from.get(partition) ?? 0n, endOffset: offset }));

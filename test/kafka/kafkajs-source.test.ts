@@ -20,6 +20,7 @@ import {
   readBounded,
   requireBroker,
   testPayloads,
+  uniqueName,
   waitFor,
   withAdmin,
 } from '../helpers/kafka.js';
@@ -155,7 +156,7 @@ describe('bounded source', () => {
     await produceTransaction(topic, 1, ['x'], 'commit');
     await produceTransaction(topic, 1, ['aborted-1', 'aborted-2'], 'abort');
     // 3 records + commit marker; 1 record + marker, then 2 aborted records + abort marker. The
-    // coordinator writes markers after EndTxn returns, so the high watermarks get there shortly.
+    // coordinator writes markers after EndTxn returns, so the end offsets get there shortly.
     const ranges = await eventually('the transaction markers are written', () => rangesToEnd(topic), (r) => r.map((x) => x.endOffset).join() === '4,5');
     assert.deepEqual(ranges.map((r) => r.endOffset), [4n, 5n]);
 
@@ -173,6 +174,30 @@ describe('bounded source', () => {
     // read_uncommitted sees the aborted records, and still ends at the markers.
     const uncommitted = messagesOf(await readBounded(ranges, { isolation: 'read_uncommitted', stallTimeoutMs: 10_000 }));
     assert.deepEqual(uncommitted.filter((m) => m.partition === 1).map((m) => m.value!.toString()), ['x', 'aborted-1', 'aborted-2']);
+  });
+
+  test('a transaction still open when the end offsets are taken: the end is its first offset (the last stable offset), and the read does not wait for it', async () => {
+    const topic = await createTestTopic('mwlake-test-open-txn', 1);
+    await produceRecords([{ topic, partition: 0, key: null, value: Buffer.from('a') }, { topic, partition: 0, key: null, value: Buffer.from('b') }]);
+    const producer = createKafkajsClient(kafkaOptions()).producer({ transactionalId: uniqueName('mwlake-test-open-txn'), idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      const transaction = await producer.transaction();
+      await transaction.send({ topic, messages: [{ key: null, value: 'in-transaction', partition: 0 }] });
+      await produceRecords([{ topic, partition: 0, key: null, value: Buffer.from('c') }]);
+      // kafkajs's admin lists offsets read_committed: offset 2 (the open transaction's first) is
+      // where a read_committed consumer would wait, so the run ends before it; the next run reads on.
+      const ranges = await rangesToEnd(topic);
+      assert.deepEqual(ranges.map((r) => r.endOffset), [2n]);
+      const started = Date.now();
+      assert.deepEqual(messagesOf(await readBounded(ranges, { stallTimeoutMs: 10_000 })).map((m) => m.value!.toString()), ['a', 'b']);
+      assert.ok(Date.now() - started < 10_000, 'finished well before the stall timeout');
+      await transaction.commit();
+    } finally {
+      await producer.disconnect();
+    }
+    const next = await eventually('the commit marker is written', () => rangesToEnd(topic, new Map([[0, 2n]])), (r) => r[0]!.endOffset === 5n);
+    assert.deepEqual(messagesOf(await readBounded(next)).map((m) => m.value!.toString()), ['in-transaction', 'c']);
   });
 
   test('round-trips a 10 MiB and a 12 MiB record between small ones', async () => {
