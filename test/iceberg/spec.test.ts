@@ -64,23 +64,28 @@ test('partition paths escape values and name days as dates', () => {
   assert.equal(partitionPath(SAMPLE_SPEC, SAMPLE_SCHEMA, [null, null]), 'category=null/ts_day=null');
 });
 
+/** Table metadata JSON fields of a one-column, unpartitioned, unsorted table. */
+const ONE_COLUMN_TABLE = {
+  'format-version': 2,
+  'table-uuid': '9c12d441-03fe-4693-9a96-a0705ddf69c1',
+  location: 'file:///wh/ns/t',
+  'last-sequence-number': 1,
+  'last-updated-ms': 1700000000000,
+  'last-column-id': 1,
+  'current-schema-id': 0,
+  schemas: [{ type: 'struct', 'schema-id': 0, fields: [{ id: 1, name: 'id', required: true, type: 'long' }] }],
+  'default-spec-id': 0,
+  'partition-specs': [{ 'spec-id': 0, fields: [] }],
+  'last-partition-id': 999,
+  'default-sort-order-id': 0,
+  'sort-orders': [{ 'order-id': 0, fields: [] }],
+  properties: {},
+};
+
 test('table metadata keeps 64-bit ids exact through parse and serialize', () => {
   const big = 9007199254740993n; // 2^53 + 1: a double would round it
   const text = JSON.stringify({
-    'format-version': 2,
-    'table-uuid': '9c12d441-03fe-4693-9a96-a0705ddf69c1',
-    location: 'file:///wh/ns/t',
-    'last-sequence-number': 1,
-    'last-updated-ms': 1700000000000,
-    'last-column-id': 1,
-    'current-schema-id': 0,
-    schemas: [{ type: 'struct', 'schema-id': 0, fields: [{ id: 1, name: 'id', required: true, type: 'long' }] }],
-    'default-spec-id': 0,
-    'partition-specs': [{ 'spec-id': 0, fields: [] }],
-    'last-partition-id': 999,
-    'default-sort-order-id': 0,
-    'sort-orders': [{ 'order-id': 0, fields: [] }],
-    properties: {},
+    ...ONE_COLUMN_TABLE,
     'current-snapshot-id': 'BIG',
     snapshots: [{ 'snapshot-id': 'BIG', 'sequence-number': 1, 'timestamp-ms': 1700000000000, 'manifest-list': 'file:///wh/ns/t/metadata/snap.avro', summary: { operation: 'append', 'added-records': '1' } }],
     'snapshot-log': [],
@@ -100,20 +105,8 @@ test('table metadata keeps 64-bit ids exact through parse and serialize', () => 
 test('table metadata whose current snapshot is missing, or disagrees with branch main, is refused (a commit would drop every file)', () => {
   const metadata = (current: number, main?: number) =>
     JSON.stringify({
-      'format-version': 2,
-      'table-uuid': '9c12d441-03fe-4693-9a96-a0705ddf69c1',
-      location: 'file:///wh/ns/t',
+      ...ONE_COLUMN_TABLE,
       'last-sequence-number': 2,
-      'last-updated-ms': 1700000000000,
-      'last-column-id': 1,
-      'current-schema-id': 0,
-      schemas: [{ type: 'struct', 'schema-id': 0, fields: [{ id: 1, name: 'id', required: true, type: 'long' }] }],
-      'default-spec-id': 0,
-      'partition-specs': [{ 'spec-id': 0, fields: [] }],
-      'last-partition-id': 999,
-      'default-sort-order-id': 0,
-      'sort-orders': [{ 'order-id': 0, fields: [] }],
-      properties: {},
       'current-snapshot-id': current,
       ...(main === undefined ? {} : { refs: { main: { 'snapshot-id': main, type: 'branch' } } }),
       snapshots: [1, 2].map((id) => ({ 'snapshot-id': id, 'sequence-number': id, 'timestamp-ms': 1700000000000, 'manifest-list': `file:///wh/ns/t/metadata/snap-${id}.avro`, summary: { operation: 'append' } })),
