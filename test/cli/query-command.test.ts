@@ -151,17 +151,26 @@ test('--as-of before the first merge sees empty tables; --snapshot binds a pages
   assert.equal((await query('SELECT 1', '--snapshot', '1', '--as-of', '2026-01-01')).code, ExitCode.Usage);
 });
 
-test('revisions rolled back alone, or a time whose snapshots were expired, fail the read (65) instead of binding empty views', async () => {
-  const own = join(dir, 'repaired');
+/** A warehouse of its own with `seed`'s 300 events merged in two halves; `between` runs after the first merge. */
+async function mergedInHalves(name: string, seed: number, between: (at: typeof query) => Promise<void> = async () => {}) {
+  const own = join(dir, name);
   const warehouse = warehouseAt(own);
-  const events = generatedEvents(6, 300);
+  const events = generatedEvents(seed, 300);
+  const at = (...args: string[]) => queryIn(own, ...args);
   await appendBatch(warehouse, events.slice(0, 150));
   await merge(warehouse);
-  const firstMerged = Date.now();
-  await new Promise((resolve) => setTimeout(resolve, 5));
+  await between(at);
   await appendBatch(warehouse, events.slice(150));
   await merge(warehouse);
-  const at = (...args: string[]) => queryIn(own, ...args);
+  return { own, warehouse, at };
+}
+
+test('revisions rolled back alone, or a time whose snapshots were expired, fail the read (65) instead of binding empty views', async () => {
+  let firstMerged = 0;
+  const { warehouse, at } = await mergedInHalves('repaired', 6, async () => {
+    firstMerged = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  });
   const before = JSON.parse((await at('SELECT count(*) AS n FROM revisions')).out) as { n: number };
   assert.ok(Number(before.n) > 0);
 
@@ -184,14 +193,7 @@ test('revisions rolled back alone, or a time whose snapshots were expired, fail 
 });
 
 test('--as-of binds the revisions current at that time, even after both state tables were rolled back since', async () => {
-  const own = join(dir, 'rolled-back');
-  const warehouse = warehouseAt(own);
-  const events = generatedEvents(7, 300);
-  await appendBatch(warehouse, events.slice(0, 150));
-  await merge(warehouse);
-  await appendBatch(warehouse, events.slice(150));
-  await merge(warehouse);
-  const at = (...args: string[]) => queryIn(own, ...args);
+  const { warehouse, at } = await mergedInHalves('rolled-back', 7);
   const sql = 'SELECT count(*) AS n FROM revisions';
   const full = (await at(sql)).out;
   await new Promise((resolve) => setTimeout(resolve, 5));
@@ -206,16 +208,11 @@ test('--as-of binds the revisions current at that time, even after both state ta
 });
 
 test('expiry keeps the revisions snapshot the pages snapshot pairs with after a merge that committed revisions alone', async () => {
-  const own = join(dir, 'half-merged');
-  const warehouse = warehouseAt(own);
-  const events = generatedEvents(8, 300);
-  await appendBatch(warehouse, events.slice(0, 150));
-  await merge(warehouse);
-  const at = (...args: string[]) => queryIn(own, ...args);
   const sql = 'SELECT count(*) AS n FROM revisions';
-  const first = (await at(sql)).out;
-  await appendBatch(warehouse, events.slice(150));
-  await merge(warehouse);
+  let first = '';
+  const { own, warehouse, at } = await mergedInHalves('half-merged', 8, async (read) => {
+    first = (await read(sql)).out;
+  });
   // What a merge interrupted between its two commits leaves: pages one merge behind revisions.
   await rollbackTo(await warehouse.loadTable('state', 'pages'));
   assert.equal((await at(sql)).out, first);
