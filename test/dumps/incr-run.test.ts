@@ -53,6 +53,16 @@ function revisionIds(xml: Buffer): number[] {
   return [...xml.toString('utf8').matchAll(/<revision>\n {6}<id>(\d+)<\/id>/g)].map((match) => Number(match[1])).sort((a, b) => a - b);
 }
 
+/** The adds-changes run of `date` into `root`, read from `source`. */
+function runDay(root: string, source: DumpSource, date: string, extra: { delaySeconds?: number } = {}) {
+  return runIncrementalDump({ dumpsRoot: root, wikiId: 'testwiki', date, source, site: TEST_SITE, generatorVersion: GENERATOR_VERSION, tools, ...extra });
+}
+
+/** The revision ids in the pages file of `date`'s run under `root`. */
+function pagesRevisionIds(root: string, date: string): number[] {
+  return revisionIds(decompressFile(join(root, 'other', 'incr', 'testwiki', date, `testwiki-${date}-pages-meta-hist-incr.xml.bz2`)));
+}
+
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);
 }
@@ -60,7 +70,7 @@ function range(from: number, to: number): number[] {
 test('consecutive days hold the revisions between the previous and the current maxrevid, with the legacy files', async () => {
   await inTempDir('mwlake-incr-', async (root) => {
     const source = new MemoryDumpSource({ testwiki: rows() });
-    const run = (date: string) => runIncrementalDump({ dumpsRoot: root, wikiId: 'testwiki', date, source, site: TEST_SITE, generatorVersion: GENERATOR_VERSION, tools });
+    const run = (date: string) => runDay(root, source, date);
 
     // First run: no earlier run, so the range starts after the source's maxrevid for the day before.
     const first = await run('20240801');
@@ -102,7 +112,7 @@ test('consecutive days hold the revisions between the previous and the current m
 test('the range starts at the newest completed earlier run, skipping runs without status done', async () => {
   await inTempDir('mwlake-incr-prev-', async (root) => {
     const source = new MemoryDumpSource({ testwiki: rows() });
-    const run = (date: string) => runIncrementalDump({ dumpsRoot: root, wikiId: 'testwiki', date, source, site: TEST_SITE, generatorVersion: GENERATOR_VERSION, tools });
+    const run = (date: string) => runDay(root, source, date);
     await run('20240731');
     // A run two days later still continues from 20240731's maxrevid: no gap.
     const gap = await run('20240802');
@@ -116,31 +126,31 @@ test('the range starts at the newest completed earlier run, skipping runs withou
     await writeFile(join(root, 'other', 'incr', 'testwiki', '20240803', 'maxrevid.txt'), '33');
     const after = await run('20240804');
     assert.deepEqual([after.afterRevisionId, after.maxRevisionId], [33, 40]);
-    assert.deepEqual(revisionIds(decompressFile(join(root, 'other', 'incr', 'testwiki', '20240804', 'testwiki-20240804-pages-meta-hist-incr.xml.bz2'))), range(34, 40));
+    assert.deepEqual(pagesRevisionIds(root, '20240804'), range(34, 40));
   });
 });
 
 test('maxrevid never goes backwards: revisions deleted above the previous one do not make the next day repeat ids', async () => {
   await inTempDir('mwlake-incr-back-', async (root) => {
     const source = new MemoryDumpSource({ testwiki: rows() });
-    const run = (date: string) => runIncrementalDump({ dumpsRoot: root, wikiId: 'testwiki', date, source, site: TEST_SITE, generatorVersion: GENERATOR_VERSION, tools });
+    const run = (date: string) => runDay(root, source, date);
     await run('20240801');
     // As if revisions 21..35, dumped up to 35 that day, had their pages deleted since.
     await writeFile(join(root, 'other', 'incr', 'testwiki', '20240801', 'maxrevid.txt'), '35');
     const behind = await run('20240802');
     assert.deepEqual([behind.afterRevisionId, behind.maxRevisionId], [35, 35]);
     assert.equal(await readFile(join(root, 'other', 'incr', 'testwiki', '20240802', 'maxrevid.txt'), 'utf8'), '35');
-    assert.deepEqual(revisionIds(decompressFile(join(root, 'other', 'incr', 'testwiki', '20240802', 'testwiki-20240802-pages-meta-hist-incr.xml.bz2'))), []);
+    assert.deepEqual(pagesRevisionIds(root, '20240802'), []);
     const next = await run('20240803');
     assert.deepEqual([next.afterRevisionId, next.maxRevisionId], [35, 40]);
-    assert.deepEqual(revisionIds(decompressFile(join(root, 'other', 'incr', 'testwiki', '20240803', 'testwiki-20240803-pages-meta-hist-incr.xml.bz2'))), range(36, 40));
+    assert.deepEqual(pagesRevisionIds(root, '20240803'), range(36, 40));
   });
 });
 
 test('a rerun that fails leaves no checksum of files it replaced or removed, and no status done', async () => {
   await inTempDir('mwlake-incr-rerun-fails-', async (root) => {
     const good = new MemoryDumpSource({ testwiki: rows() });
-    const run = (source: DumpSource) => runIncrementalDump({ dumpsRoot: root, wikiId: 'testwiki', date: '20240801', source, site: TEST_SITE, generatorVersion: GENERATOR_VERSION, tools });
+    const run = (source: DumpSource) => runDay(root, source, '20240801');
     await run(good);
     // Rerun with one comment changed (new stubs) and a content read that fails.
     const changed = new MemoryDumpSource({ testwiki: rows().map((row) => (row.revisionId === 15 ? { ...row, revisionComment: 'edited since' } : row)) });
@@ -188,7 +198,7 @@ test('a run stopped by SIGTERM has removed the file it was writing by the time i
         }
       },
     };
-    const run = runIncrementalDump({ dumpsRoot: root, wikiId: 'testwiki', date: '20240801', source: stalled, site: TEST_SITE, generatorVersion: GENERATOR_VERSION, tools });
+    const run = runDay(root, stalled, '20240801');
     run.catch(() => {});
     try {
       await atRow;
@@ -212,7 +222,7 @@ test('a delay moves the maxrevid cutoff back from 00:00 UTC', async () => {
     const source = new MemoryDumpSource({ testwiki: rows() });
     // Revisions of each day are at 00:00 … 09:00; a 20 h delay ends the range at 04:00 (exclusive) of the day before,
     // and starts it after the previous day's 04:00 maxrevid (ids 1..4 of July 30, 11..14 of July 31).
-    const result = await runIncrementalDump({ dumpsRoot: root, wikiId: 'testwiki', date: '20240801', source, site: TEST_SITE, generatorVersion: GENERATOR_VERSION, tools, delaySeconds: 20 * 3600 });
+    const result = await runDay(root, source, '20240801', { delaySeconds: 20 * 3600 });
     assert.deepEqual([result.afterRevisionId, result.maxRevisionId], [4, 14]);
   });
 });
@@ -222,10 +232,10 @@ test('maxrevid is the newest revision by time, so an imported revision (old time
     // Days July 30..August 2 hold ids 1..40; id 41 was imported on August 2 with a 2010 timestamp.
     const imported = { ...rows()[0]!, pageId: 60, pageTitle: 'Page_60', revisionId: 41, revisionParentId: null, revisionTimestampMs: Date.UTC(2010, 0, 1) };
     const source = new MemoryDumpSource({ testwiki: [...rows(), imported] });
-    const run = (date: string) => runIncrementalDump({ dumpsRoot: root, wikiId: 'testwiki', date, source, site: TEST_SITE, generatorVersion: GENERATOR_VERSION, tools });
+    const run = (date: string) => runDay(root, source, date);
     const first = await run('20240801');
     assert.deepEqual([first.afterRevisionId, first.maxRevisionId], [10, 20], 'legacy incr_dumps.py: the id of the newest revision before the cutoff');
-    assert.deepEqual(revisionIds(decompressFile(join(root, 'other', 'incr', 'testwiki', '20240801', 'testwiki-20240801-pages-meta-hist-incr.xml.bz2'))), range(11, 20));
+    assert.deepEqual(pagesRevisionIds(root, '20240801'), range(11, 20));
     const second = await run('20240802');
     assert.deepEqual([second.afterRevisionId, second.maxRevisionId], [20, 30]);
   });
@@ -235,7 +245,7 @@ test('stubs state the size of a body whose event left content_size out', async (
   await inTempDir('mwlake-incr-size-', async (root) => {
     const unstated = rows().map((row) => ({ ...row, slots: row.slots.map((slot) => ({ ...slot, contentBody: `wörd ${row.revisionId}`, contentSizeBytes: null })) }));
     const source = new MemoryDumpSource({ testwiki: unstated });
-    const result = await runIncrementalDump({ dumpsRoot: root, wikiId: 'testwiki', date: '20240801', source, site: TEST_SITE, generatorVersion: GENERATOR_VERSION, tools });
+    const result = await runDay(root, source, '20240801');
     const stubs = decompressFile(join(result.directory, 'testwiki-20240801-stubs-meta-hist-incr.xml.gz')).toString('utf8');
     const pages = decompressFile(join(result.directory, 'testwiki-20240801-pages-meta-hist-incr.xml.bz2')).toString('utf8');
     const sizes = (xml: string) => [...xml.matchAll(/<text bytes="(\d+)"/g)].map((m) => Number(m[1]));
