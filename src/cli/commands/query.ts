@@ -120,9 +120,10 @@ function asQueryError(error: unknown): unknown {
   const message = error.cause.message;
   if (/^INTERNAL Error/.test(message)) return error;
   // Reading failed, not the SQL: a file a table references is gone (maintenance of a copied
-  // warehouse, a hand-made rm), or the disk failed. Neither is the caller's SQL to fix.
+  // warehouse, a hand-made rm), or the disk failed. Neither is the caller's SQL to fix. (A glob
+  // that matches nothing is NOT_FOUND already: duckdb/connection.ts.)
   if (/^IO Error/.test(message)) {
-    const missing = /No files found that match|No such file or directory/.test(message);
+    const missing = /No such file or directory/.test(message);
     return new JobError(missing ? 'NOT_FOUND' : 'STORAGE', `the query could not read its files: ${message}`, { cause: error.cause });
   }
   return new JobError('USAGE', `the query failed: ${message}`, { cause: error.cause });
