@@ -2,9 +2,11 @@
 // Commits are optimistic (iceberg-notes §8): build on the version we read, create the next
 // version only if absent, and on a lost race re-read and re-apply.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CommitStateUnknownError, JobError, SpecViolationError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { joinLocation, type Storage } from '../core/storage.js';
+import { retryPolicy, retryWaitMs } from './commit/retry-policy.js';
 import type { TableChange } from './commit/table-change.js';
 import { planIncremental, type IncrementalPlan } from './scan/incremental.js';
 import { predicateFilter, type Predicate } from './scan/predicate.js';
@@ -22,8 +24,6 @@ export interface CommitResult {
   readonly snapshot: Snapshot;
   readonly metadataLocation: string;
 }
-
-const MAX_COMMIT_ATTEMPTS = 4;
 
 export class Table {
   constructor(
@@ -191,9 +191,7 @@ export class Table {
     const ids = newCommitIds();
     const added = await prepareAddedManifests(this.storage, this.metadata, change, ids);
     const startSequenceNumber = this.currentSnapshot()?.sequenceNumber ?? 0n;
-    let base: Table = this;
-    for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
-      if (attempt > 0) base = await base.refresh();
+    return this.retryingLostRaces('commit to', async (base, attempt) => {
       const next = await applyChange(this.storage, base.metadata, change, { ...ids, attempt, added, nowMs: Date.now(), startSequenceNumber });
       const metadata = withMetadataLog(next.metadata, base.metadataLocation, base.metadata);
       const won = await writeMetadataVersion(this.storage, metadata, base.version + 1, this.logger);
@@ -202,27 +200,45 @@ export class Table {
         this.logger?.debug({ table: this.location, snapshotId: String(next.snapshot.snapshotId), version: base.version + 1 }, 'committed');
         return { table, snapshot: next.snapshot, metadataLocation: table.metadataLocation };
       }
-      this.logger?.info({ table: this.location, attempt }, 'lost a commit race; re-reading and retrying');
       await Promise.all(next.written.map((l) => this.storage.delete(l)));
-    }
-    throw new JobError('COMMIT_CONFLICT', `could not commit to ${this.location} after ${MAX_COMMIT_ATTEMPTS} attempts: other writers kept winning`, {
-      context: { table: this.location },
+      return undefined;
     });
   }
 
   /** A metadata-only change (partition evolution, properties, snapshot expiry), with the same retry rule. */
   async updateMetadata(update: (current: TableMetadata) => TableMetadata): Promise<Table> {
     const { withMetadataLog, writeMetadataVersion } = await commitPath();
-    let base: Table = this;
-    for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
-      if (attempt > 0) base = await base.refresh();
+    return this.retryingLostRaces('update', async (base) => {
       const updated = update(base.metadata);
       // An update that sets lastUpdatedMs itself (a rollback, to match its log entry) keeps it.
       const lastUpdatedMs = updated.lastUpdatedMs !== base.metadata.lastUpdatedMs ? updated.lastUpdatedMs : Math.max(Date.now(), base.metadata.lastUpdatedMs);
       const next = withMetadataLog({ ...updated, lastUpdatedMs }, base.metadataLocation, base.metadata);
-      if (await writeMetadataVersion(this.storage, next, base.version + 1, this.logger)) return new Table(this.storage, next, base.version + 1, this.logger);
+      return (await writeMetadataVersion(this.storage, next, base.version + 1, this.logger)) ? new Table(this.storage, next, base.version + 1, this.logger) : undefined;
+    });
+  }
+
+  /**
+   * Runs `attempt` on this version, then, while another writer wins (undefined), on the newest
+   * version after the table's commit.retry wait, up to its retries and total timeout.
+   */
+  private async retryingLostRaces<T>(what: string, attempt: (base: Table, attempt: number) => Promise<T | undefined>): Promise<T> {
+    const policy = retryPolicy(this.metadata);
+    const startedMs = Date.now();
+    let base: Table = this;
+    for (let n = 0; ; n++) {
+      const result = await attempt(base, n);
+      if (result !== undefined) return result;
+      const elapsedMs = Date.now() - startedMs;
+      if (n >= policy.retries || elapsedMs >= policy.totalTimeoutMs) {
+        throw new JobError('COMMIT_CONFLICT', `could not ${what} ${this.location} after ${n + 1} attempts in ${Math.round(elapsedMs / 1000)} s: other writers kept winning`, {
+          context: { table: this.location, attempts: n + 1 },
+        });
+      }
+      const waitMs = retryWaitMs(policy, n + 1);
+      this.logger?.info({ table: this.location, attempt: n, waitMs }, 'lost a commit race; re-reading and retrying');
+      await sleep(waitMs);
+      base = await base.refresh();
     }
-    throw new JobError('COMMIT_CONFLICT', `could not update ${this.location}: other writers kept winning`, { context: { table: this.location } });
   }
 }
 

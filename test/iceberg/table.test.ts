@@ -6,7 +6,7 @@ import { link, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { CommitConflictError } from '../../src/core/errors.js';
+import { CommitConflictError, JobError } from '../../src/core/errors.js';
 import { LocalStorage } from '../../src/core/storage.js';
 import { Warehouse } from '../../src/iceberg/catalog.js';
 import { tableRelationSql } from '../../src/duckdb/table-view.js';
@@ -15,6 +15,7 @@ import { decodeContainer, encodeContainer } from '../../src/iceberg/avro/contain
 import { partitionSpecToJson, schemaToJson } from '../../src/iceberg/spec/serde/schema.js';
 import { withPartitionSpec } from '../../src/iceberg/commit/evolve-spec.js';
 import { rollbackTo } from '../../src/iceberg/commit/rollback.js';
+import { retryPolicy, retryWaitMs } from '../../src/iceberg/commit/retry-policy.js';
 import { decodeManifestList, encodeManifestList } from '../../src/iceberg/avro/manifest-list.js';
 import { writeManifest } from '../../src/iceberg/commit/write-manifest.js';
 import { decodeValue } from '../../src/iceberg/spec/bounds.js';
@@ -166,6 +167,44 @@ test('two writers: the loser re-reads and re-applies its append; a required snap
     (e: unknown) => e instanceof CommitConflictError && /moved on/.test(e.message),
   );
   assert.deepEqual(await ids(await base.refresh()), [1, 2, 3]);
+});
+
+test('commit retries follow the table properties commit.retry.*, with the defaults of Java and doubling waits', () => {
+  const defaults = retryPolicy({ properties: {} });
+  assert.deepEqual(defaults, { retries: 4, minWaitMs: 100, maxWaitMs: 60_000, totalTimeoutMs: 1_800_000 });
+  assert.deepEqual([1, 2, 3, 4].map((r) => retryWaitMs(defaults, r, () => 0)), [100, 200, 400, 800]);
+  assert.equal(retryWaitMs(defaults, 1, () => 0.999), 109);
+  assert.equal(retryWaitMs(defaults, 20, () => 0), 60_000);
+  const set = retryPolicy({ properties: { 'commit.retry.num-retries': '0', 'commit.retry.min-wait-ms': '5', 'commit.retry.max-wait-ms': '7', 'commit.retry.total-timeout-ms': 'x' } });
+  assert.deepEqual(set, { retries: 0, minWaitMs: 5, maxWaitMs: 7, totalTimeoutMs: 1_800_000 });
+});
+
+test('a writer that keeps losing the race retries as often as commit.retry.num-retries says, waiting between attempts', async () => {
+  // A rival commits just before each of our metadata writes, `wins` times.
+  async function raced(properties: Record<string, string>, wins: number): Promise<{ attempts: number; outcome: unknown }> {
+    const t = await w.warehouse.createTable('ns', `t${n++}`, { schema: SAMPLE_SCHEMA, spec: SAMPLE_SPEC, properties });
+    const name = t.location.split('/').pop()!;
+    let rival = await w.warehouse.loadTable('ns', name);
+    let attempts = 0;
+    class Racing extends LocalStorage {
+      override async writeIfAbsent(location: string, bytes: Uint8Array | string): Promise<void> {
+        if (location.endsWith('.metadata.json') && ++attempts <= wins) {
+          rival = (await (await rival.refresh()).commit({ addDataFiles: await w.write(t, [100 + attempts]) })).table;
+        }
+        return super.writeIfAbsent(location, bytes);
+      }
+    }
+    const loser = await new Warehouse(new Racing(), w.warehouse.rootLocation).loadTable('ns', name);
+    const outcome = await loser.commit({ addDataFiles: await w.write(t, [1]) }).catch((e: unknown) => e);
+    return { attempts, outcome };
+  }
+  const fast = { 'commit.retry.min-wait-ms': '1', 'commit.retry.max-wait-ms': '2' };
+  const gaveUp = await raced({ ...fast, 'commit.retry.num-retries': '1' }, 5);
+  assert.equal(gaveUp.attempts, 2);
+  assert.ok(gaveUp.outcome instanceof JobError && gaveUp.outcome.code === 'COMMIT_CONFLICT' && /after 2 attempts/.test(gaveUp.outcome.message), String(gaveUp.outcome));
+  const won = await raced({ ...fast, 'commit.retry.num-retries': '5' }, 5);
+  assert.equal(won.attempts, 6);
+  assert.deepEqual(await ids((won.outcome as { table: Table }).table), [1, 101, 102, 103, 104, 105]);
 });
 
 test('removing a file that is no longer live conflicts instead of losing data', async () => {

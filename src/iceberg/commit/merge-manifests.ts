@@ -6,7 +6,7 @@ import type { Storage } from '../../core/storage.js';
 import { ManifestEntryStatus, type ManifestEntry } from '../spec/manifest.js';
 import type { ManifestFile } from '../spec/manifest-list.js';
 import type { PartitionSpec } from '../spec/partition.js';
-import type { TableMetadata } from '../spec/table-metadata.js';
+import { intProperty, type TableMetadata } from '../spec/table-metadata.js';
 import type { Schema } from '../spec/types.js';
 import { readResolvedEntries } from '../scan/plan.js';
 import { writeManifest } from './write-manifest.js';
@@ -22,18 +22,11 @@ export interface MergePolicy {
   readonly targetSizeBytes: number;
 }
 
-function intProperty(props: Readonly<Record<string, string>>, key: string, fallback: number): number {
-  const raw = props[key];
-  const n = raw === undefined ? NaN : Number(raw);
-  return Number.isInteger(n) && n > 0 ? n : fallback;
-}
-
 export function mergePolicy(metadata: TableMetadata): MergePolicy {
-  const p = metadata.properties;
   return {
-    enabled: (p[MANIFEST_MERGE_ENABLED] ?? 'true').toLowerCase() !== 'false',
-    minCountToMerge: intProperty(p, MANIFEST_MIN_MERGE_COUNT, 100),
-    targetSizeBytes: intProperty(p, MANIFEST_TARGET_SIZE, 8 * 1024 * 1024),
+    enabled: (metadata.properties[MANIFEST_MERGE_ENABLED] ?? 'true').toLowerCase() !== 'false',
+    minCountToMerge: intProperty(metadata, MANIFEST_MIN_MERGE_COUNT, 100),
+    targetSizeBytes: intProperty(metadata, MANIFEST_TARGET_SIZE, 8 * 1024 * 1024),
   };
 }
 

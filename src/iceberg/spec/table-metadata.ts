@@ -47,3 +47,10 @@ export function statisticsEntryFile(entry: unknown): { readonly snapshotId: stri
 export function statisticsPaths(m: TableMetadata): Set<string> {
   return new Set([...(m.statistics ?? []), ...(m.partitionStatistics ?? [])].map((e) => statisticsEntryFile(e).path).filter((p) => p !== ''));
 }
+
+/** An integer table property no smaller than `min`; an absent or invalid one takes `fallback`. */
+export function intProperty(m: Pick<TableMetadata, 'properties'>, key: string, fallback: number, min = 1): number {
+  const raw = m.properties[key];
+  const n = raw === undefined ? NaN : Number(raw);
+  return Number.isSafeInteger(n) && n >= min ? n : fallback;
+}
