@@ -7,8 +7,10 @@
 // got it, seconds later for a move and weeks later for some creates and edits (T409105), so
 // ranking some kinds by one and some by the other misorders them. A late create or edit states
 // its page and its revision's flags as they were when the revision was made and must not undo a
-// move or a suppression made since, also in the same second: at equal times, a create or an edit
-// ranks below every other kind (all of which act on a revision that already exists).
+// move or a suppression made since, also in the same second. So at equal times a create or an
+// edit beats another kind only with a newer revision than the one that kind acted on (keyWinsSql):
+// the rank alone (creates and edits below the others) cannot say that, so a merge takes the best
+// of each side by rank and compares the two with keyWinsSql.
 //
 // Production times have second precision, so a delete and an undelete of one page in one second
 // tie. Kafka order breaks the tie, never the revision id (an undelete may restore an older
@@ -25,8 +27,11 @@ const KEY_ORDER_CHARS = 57;
 /** `dt`, or meta.dt when a producer left `dt` out. */
 const EVENT_TIME_SQL = 'coalesce(dt, meta.dt)';
 
-/** Creates and edits lose ties: they state what held when their revision was made. */
-const KIND_PRIORITY_SQL = "CASE WHEN page_change_kind IN ('create', 'edit') THEN '0' ELSE '1' END";
+/** SQL true for an event that made its revision (a create or an edit), of the events table. */
+export const MAKES_REVISION_SQL = "page_change_kind IN ('create', 'edit')";
+
+/** Creates and edits lose ties to an older or the same revision: they state what held when it was made. */
+const KIND_PRIORITY_SQL = `CASE WHEN ${MAKES_REVISION_SQL} THEN '0' ELSE '1' END`;
 
 const timeSql = (t: string) => `strftime(${t}, '%Y-%m-%dT%H:%M:%S.%fZ')`;
 
@@ -65,11 +70,23 @@ export function visibilityChangeOrderSql(relation: string): string {
   return `SELECT *, ${EVENT_RANK_SQL} AS r FROM (SELECT *, ${VISIBILITY_EVENT_KEY_SQL} AS k FROM ${relation})`;
 }
 
-/** SQL true when the delta's key `delta` (from the highest-ranked event) beats the stored key `stored`. */
+/** Whether a key has the current layout (older layouts lack the revision id at a fixed place). */
+const currentLayoutSql = (key: string) => `(substr(${key}, 58, 1) = '|' AND substr(${key}, 79, 1) = '|')`;
+
+/**
+ * SQL true when the delta's key `delta` (from the highest-ranked event) beats the stored key `stored`.
+ * At the same time, an event that made its revision against one of another kind compares revision
+ * ids: a revision newer than the one the other acted on (a move's null revision, a delete's or a
+ * visibility change's current revision, an undelete's restored one) was made after it, also in the
+ * same second; the same or an older one was made before it, however late it was delivered.
+ */
 export function keyWinsSql(delta: string, stored: string): string {
   const d = `left(${delta}, ${KEY_ORDER_CHARS})`;
   const s = `left(${stored}, ${KEY_ORDER_CHARS})`;
-  return `(${delta} IS NOT NULL AND (${stored} IS NULL OR ${d} > ${s} OR (${d} = ${s} AND ${delta} <> ${stored})))`;
+  const acrossKinds = `left(${delta}, 27) = left(${stored}, 27) AND substr(${delta}, 29, 1) <> substr(${stored}, 29, 1) AND ${currentLayoutSql(delta)} AND ${currentLayoutSql(stored)}`;
+  const [revD, revS] = [`substr(${delta}, 59, 20)`, `substr(${stored}, 59, 20)`];
+  const byRevision = `CASE WHEN substr(${delta}, 29, 1) = '0' THEN ${revD} > ${revS} ELSE ${revD} >= ${revS} END`;
+  return `(${delta} IS NOT NULL AND (${stored} IS NULL OR CASE WHEN ${acrossKinds} THEN ${byRevision} ELSE ${d} > ${s} OR (${d} = ${s} AND ${delta} <> ${stored}) END))`;
 }
 
 /** Events that are not page history: production canaries carry meta.domain "canary" (notes §2). */
@@ -83,9 +100,9 @@ export const VISIBILITY_EVENT_FILTER_SQL = "meta.domain IS DISTINCT FROM 'canary
  * carried): NULL for a key of an older layout. views.ts needs them of a page's undelete.
  */
 export function keyTimeSql(key: string): string {
-  return `CASE WHEN substr(${key}, 58, 1) = '|' AND substr(${key}, 79, 1) = '|' THEN try_cast(left(${key}, 27) AS TIMESTAMPTZ) END`;
+  return `CASE WHEN ${currentLayoutSql(key)} THEN try_cast(left(${key}, 27) AS TIMESTAMPTZ) END`;
 }
 
 export function keyRevisionIdSql(key: string): string {
-  return `CASE WHEN substr(${key}, 58, 1) = '|' AND substr(${key}, 79, 1) = '|' THEN try_cast(substr(${key}, 59, 20) AS BIGINT) END`;
+  return `CASE WHEN ${currentLayoutSql(key)} THEN try_cast(substr(${key}, 59, 20) AS BIGINT) END`;
 }

@@ -3,7 +3,7 @@
 // undelete that gave the page a new id marks the old id's row `page_merged_into_page_id`, so the
 // revisions filed under the old id follow the page without being rewritten (views.ts resolves it).
 
-import { keyWinsSql } from './event-order.js';
+import { keyWinsSql, MAKES_REVISION_SQL } from './event-order.js';
 import type { PageGroup } from './state-schema.js';
 
 const REDIRECT_TARGET_SQL = `CASE WHEN page.is_redirect AND page.redirect_page_link IS NOT NULL
@@ -43,20 +43,34 @@ const COLUMN_ORDER = [
   'page_is_deleted', 'page_is_suppressed', 'page_merged_into_page_id',
 ];
 
-/** Delta per (wiki_id, page_id) from `source` (events-table columns plus the key `k` and rank `r`). */
+/**
+ * Delta per (wiki_id, page_id) from `source` (events-table columns plus the key `k` and rank `r`):
+ * per group the best event by rank among creates and edits and among the other kinds, then the
+ * better of the two by keyWinsSql, which the rank alone cannot order (event-order.ts).
+ */
 export function pageDeltaSql(source: string): string {
+  const sides = [['e', MAKES_REVISION_SQL], ['o', `NOT (${MAKES_REVISION_SQL})`]] as const;
   const parts = GROUP_NAMES.flatMap((group) => {
     const { carries, columns } = GROUPS[group];
     const struct = Object.entries(columns).map(([name, expr]) => `${name}: ${expr}`).join(', ');
-    return [`arg_max({${struct}}, r) FILTER (WHERE ${carries}) AS g_${group}`, `arg_max(k, r) FILTER (WHERE ${carries}) AS k_${group}`];
+    return sides.flatMap(([side, kinds]) => [
+      `arg_max({${struct}}, r) FILTER (WHERE ${carries} AND ${kinds}) AS g${side}_${group}`,
+      `arg_max(k, r) FILTER (WHERE ${carries} AND ${kinds}) AS k${side}_${group}`,
+    ]);
   });
-  return `SELECT wiki_id, pid AS page_id, ${parts.join(', ')}
+  const best = GROUP_NAMES.flatMap((group) => {
+    const editWins = keyWinsSql(`ke_${group}`, `ko_${group}`);
+    return [`CASE WHEN ${editWins} THEN ge_${group} ELSE go_${group} END AS g_${group}`, `CASE WHEN ${editWins} THEN ke_${group} ELSE ko_${group} END AS k_${group}`];
+  });
+  return `SELECT wiki_id, page_id, ${best.join(', ')}
+FROM (
+SELECT wiki_id, pid AS page_id, ${parts.join(', ')}
 FROM (
   SELECT *, page.page_id AS pid, 'self' AS role FROM ${source} WHERE page.page_id IS NOT NULL
   UNION ALL
   SELECT *, prior_state.page.page_id AS pid, 'alias' AS role FROM ${source}
   WHERE page_change_kind = 'undelete' AND prior_state.page.page_id IS NOT NULL AND prior_state.page.page_id <> page.page_id
-) GROUP BY wiki_id, pid`;
+) GROUP BY wiki_id, pid)`;
 }
 
 function wins(group: PageGroup): string {

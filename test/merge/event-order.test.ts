@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openDuckDb, type DuckDb } from '../../src/duckdb/connection.js';
-import { pageChangeOrderSql } from '../../src/merge/event-order.js';
+import { keyWinsSql, pageChangeOrderSql } from '../../src/merge/event-order.js';
 
 // The keys are fixed-width strings the merge compares with `>`: these pin their exact layout.
 
@@ -53,7 +53,7 @@ test('a late edit ranks below a move made after its dt, though delivered later',
   assert.ok(lateEdit.r < move.r);
 });
 
-test('a create or edit loses a same-second tie against another kind, whatever the revision id or offset', async () => {
+test('in the rank a create or edit sorts below another kind of the same second, whatever the revision id or offset', async () => {
   const hide = await keysOf('visibility_change', '2025-11-01T10:00:00Z', '2025-11-01T10:00:00Z', 41, 5);
   const lateCreate = await keysOf('create', '2025-11-10T10:00:00Z', '2025-11-01T10:00:00Z', 42, 9);
   assert.ok(lateCreate.r < hide.r);
@@ -67,4 +67,29 @@ test('same-second ties: the Kafka timestamp across topics, then the offset withi
   const first = await keysOf('delete', at, at, 21, 8, { at: '2025-11-01T10:00:01Z' });
   const second = await keysOf('undelete', at, at, 20, 9, { at: '2025-11-01T10:00:01Z' });
   assert.ok(second.r > first.r, 'same producer millisecond: the later offset');
+});
+
+test('keyWinsSql: across kinds in one second the newer revision wins; otherwise the key order', async () => {
+  const at = '2025-11-01T10:00:00Z';
+  const wins = async (delta: Keys, stored: Keys) => {
+    const [row] = await db.all<{ w: boolean }>(`SELECT ${keyWinsSql(`'${delta.k}'`, `'${stored.k}'`)} AS w`);
+    return row!.w;
+  };
+  const move = await keysOf('move', at, at, 11, 5, { at: '2025-11-01T10:00:01Z' });
+  const newerEdit = await keysOf('edit', at, at, 12, 6, { at: '2025-11-01T10:00:02Z' });
+  const olderEdit = await keysOf('edit', at, at, 10, 7, { at: '2025-11-01T10:00:03Z' });
+  const sameRevisionEdit = await keysOf('create', at, at, 11, 8, { at: '2025-11-01T10:00:04Z' });
+  assert.equal(await wins(newerEdit, move), true);
+  assert.equal(await wins(move, newerEdit), false);
+  assert.equal(await wins(olderEdit, move), false, 'made before the move, though delivered after it');
+  assert.equal(await wins(move, olderEdit), true);
+  assert.equal(await wins(sameRevisionEdit, move), false);
+  assert.equal(await wins(move, sameRevisionEdit), true);
+  const laterSecond = await keysOf('edit', '2025-11-01T10:00:01Z', '2025-11-01T10:00:01Z', 3, 9);
+  assert.equal(await wins(laterSecond, move), true, 'a later time wins whatever the revision id');
+  const undelete = await keysOf('undelete', at, at, 9, 10, { at: '2025-11-01T10:00:05Z' });
+  assert.equal(await wins(undelete, move), true, 'two kinds that act on revisions: Kafka order');
+  const legacy = '2025-11-01T10:00:00.000000Z|1|00000000000000000011|e-0';
+  const [row] = await db.all<{ w: boolean }>(`SELECT ${keyWinsSql(`'${newerEdit.k}'`, `'${legacy}'`)} AS w`);
+  assert.equal(row!.w, false, 'a key of an older layout compares by its order prefix');
 });

@@ -135,3 +135,45 @@ test('the revisions view joins its pages and undelete aliases by hash, never by 
   assert.match(text, /HASH_JOIN/);
   assert.doesNotMatch(text, /NL_JOIN|NESTED_LOOP/, 'a join over every revision must not loop over the other side');
 });
+
+test('an edit saved in the second of a move, an undelete or a visibility change sets the page: a newer revision wins the tie', { timeout: 120_000 }, async () => {
+  const at = '2026-11-01T10:05:00Z';
+  const c = ev({ kind: 'create', metaDt: '2026-11-01T10:00:00Z', page: 1, rev: 10, revAt: '2026-11-01T10:00:00Z', title: 'A' });
+  const move = ev({ kind: 'move', metaDt: at, page: 1, rev: 11, parent: 10, revAt: at, title: 'B', priorTitle: 'A' });
+  const edit = ev({ kind: 'edit', metaDt: at, page: 1, rev: 12, parent: 11, revAt: at, title: 'B', redirectTo: 'C' });
+  for (const [name, batches] of [['one merge', [[c, move, edit]]], ['two merges', [[c, move], [edit]]], ['edit merged first', [[c, edit], [move]]]] as const) {
+    const { pages } = await runBatches(batches, { pages: PAGES });
+    assert.deepEqual(pages, [{ page_id: 1, page_title: 'B', ns: 0, redir: true, target: 'C', latest: 12, deleted: null, alias: null }], `move: ${name}`);
+  }
+  // Saved before the move in its second but delivered after it: the move's null revision is newer.
+  const before = ev({ kind: 'edit', metaDt: at, page: 1, rev: 11, parent: 10, revAt: at, title: 'A' });
+  const moveAfter = ev({ kind: 'move', metaDt: at, page: 1, rev: 12, parent: 11, revAt: at, title: 'B', priorTitle: 'A' });
+  for (const [name, batches] of [['one merge', [[c, moveAfter, before]]], ['two merges', [[c, moveAfter], [before]]]] as const) {
+    const { pages } = await runBatches(batches, { pages: PAGES });
+    assert.deepEqual(pages, [{ page_id: 1, page_title: 'B', ns: 0, redir: false, target: null, latest: 12, deleted: null, alias: null }], `older edit: ${name}`);
+  }
+
+  const c2 = ev({ kind: 'create', metaDt: '2026-11-01T09:00:00Z', page: 2, rev: 20, revAt: '2026-11-01T09:00:00Z', title: 'D' });
+  const del = ev({ kind: 'delete', metaDt: '2026-11-01T10:00:00Z', page: 2, rev: 20, revAt: '2026-11-01T09:00:00Z', title: 'D', noBody: true });
+  const und = ev({ kind: 'undelete', metaDt: at, page: 2, rev: 20, revAt: '2026-11-01T09:00:00Z', title: 'D' });
+  const edit2 = ev({ kind: 'edit', metaDt: at, page: 2, rev: 21, parent: 20, revAt: at, title: 'D' });
+  const hide = ev({ kind: 'visibility_change', metaDt: '2026-11-01T10:06:00Z', page: 2, rev: 21, revAt: at, title: 'D', visible: [true, false, true] });
+  const edit3 = ev({ kind: 'edit', metaDt: '2026-11-01T10:06:00Z', page: 2, rev: 22, parent: 21, revAt: '2026-11-01T10:06:00Z', title: 'D' });
+  for (const [name, batches] of [['one merge', [[c2, del, und, edit2, hide, edit3]]], ['each merged', [[c2], [del], [und], [edit2], [hide], [edit3]]]] as const) {
+    const out = await runBatches(batches, { pages: 'SELECT latest, deleted FROM (' + PAGES + ')', current: CURRENT });
+    assert.deepEqual(out['pages'], [{ latest: 22, deleted: false }], `undelete, visibility change: ${name}`);
+    assert.deepEqual(revIds(out['current']), [22], name);
+  }
+});
+
+test('a page id reused by a create in the second of its delete: the new page lives', { timeout: 120_000 }, async () => {
+  const at = '2026-11-01T10:00:00Z';
+  const c = ev({ kind: 'create', metaDt: '2026-11-01T09:00:00Z', page: 5, rev: 50, revAt: '2026-11-01T09:00:00Z', title: 'A' });
+  const del = ev({ kind: 'delete', metaDt: at, page: 5, rev: 50, revAt: '2026-11-01T09:00:00Z', title: 'A', noBody: true });
+  const again = ev({ kind: 'create', metaDt: at, page: 5, rev: 70, revAt: at, title: 'B' });
+  for (const [name, batches] of [['one merge', [[c, del, again]]], ['two merges', [[c, del], [again]]], ['the delete delivered last', [[c, again], [del]]]] as const) {
+    const out = await runBatches(batches, { pages: PAGES, revs: REVS });
+    assert.deepEqual(out['pages'], [{ page_id: 5, page_title: 'B', ns: 0, redir: false, target: null, latest: 70, deleted: null, alias: null }], name);
+    assert.deepEqual(revIds(out['revs']), [70], name);
+  }
+});
