@@ -18,6 +18,7 @@ import { filesRelationSql } from '../../src/duckdb/table-view.js';
 import type { PageChangeEvent } from '../../src/events/page-change.js';
 import type { Warehouse } from '../../src/iceberg/catalog.js';
 import { rollbackTo } from '../../src/iceberg/commit/rollback.js';
+import { expireSnapshots } from '../../src/iceberg/maintenance/expire-snapshots.js';
 import type { DataFile } from '../../src/iceberg/spec/manifest.js';
 import type { Table } from '../../src/iceberg/table.js';
 import { PAGES_TABLE, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE } from '../../src/merge/state-schema.js';
@@ -143,6 +144,28 @@ test('after the events table is rolled back, the merge goes on from the newest c
   assert.deepEqual(await stateHashes(w), expected);
   const pages = await w.loadTable(STATE_NAMESPACE, PAGES_TABLE);
   assert.equal(pages.summaryProperty(SOURCE_SNAPSHOT_PROPERTY)?.value, String((await events(w)).currentSnapshot()!.snapshotId));
+});
+
+test('after a rollback whose abandoned snapshots expired, the merge goes on from the source of its newest clean state snapshot', { timeout: 300_000 }, async () => {
+  const expected = await reference([b1, b2]);
+  const w = fresh();
+  await appendBatch(w, b1);
+  await merge(w);
+  const s1 = (await events(w)).currentSnapshot()!.snapshotId;
+  await appendBatch(w, b2);
+  await merge(w);
+  const s2 = (await events(w)).currentSnapshot()!.snapshotId;
+  await rollbackTo(await events(w), s1);
+  const expiry = await expireSnapshots(await events(w), { olderThanMs: Date.now() + 1, retainLast: 1 });
+  assert.ok(expiry.expiredSnapshotIds.includes(s2), 'the abandoned snapshot the state merged up to is gone');
+  // With no common ancestor left, the state's own record of its sources tells where to start.
+  await appendBatch(w, b2);
+  const seen = warnings();
+  const r = await merge(w, { logger: seen.logger });
+  assert.ok(seen.seen.some((m) => m.includes('not an ancestor') && m.includes(`"commonAncestor":"${s1}"`)), seen.seen.join('\n'));
+  const added = Number((await events(w)).currentSnapshot()!.summary.properties['added-data-files']);
+  assert.ok(r.tables.every((t) => t.eventFiles === added), `only the files appended since: ${added}; ${JSON.stringify(r)}`);
+  assert.deepEqual(await stateHashes(w), expected);
 });
 
 test('rolled-back events that were wrong leave state once the state tables are rolled back as the warning says', { timeout: 300_000 }, async () => {
