@@ -9,6 +9,8 @@
 // - a missing main-slot origin is the revision's own id (Dumps 2.0 writes -1, not a positiveInteger);
 // - a missing format is the model's default format (Dumps 2.0 writes "error-no-format");
 // - a negative user id ("unknown" in the history table) renders as an unknown editor.
+// Empty content is `<text bytes="0" sha1="…" />` as MediaWiki writes it (Dumps 2.0 leaves the sha1
+// out, and mwxml then drops the main slot of a revision with other slots).
 // The one form kept although the XSD rejects it is `<text bytes="-1" deleted="deleted" />` for hidden
 // content (the issue prescribes it; `bytes` is nonNegativeInteger in the XSD).
 
@@ -121,10 +123,15 @@ function sizeOf(slot: DumpSlot | undefined): number {
   return body?.byteLength ?? 0;
 }
 
+/** Base-36 SHA-1 of empty content, for an empty slot whose event left the sha1 out. */
+const EMPTY_CONTENT_SHA1 = 'phoiac9h4m842xq45sp7s6u21eteeq1';
+
 function pushTextElement(sink: XmlSink, indent: string, slot: DumpSlot | undefined, mode: RevisionMode): void {
   const size = sizeOf(slot);
   if (size <= 0) {
-    sink.push(`${indent}<text bytes="0" />\n`);
+    // With its sha1, as MediaWiki writes it: mwxml drops a main slot whose <text> has no sha1
+    // when <content> follows.
+    sink.push(`${indent}<text bytes="0" sha1="${escapeAttribute(slot?.contentSha1 || EMPTY_CONTENT_SHA1)}" />\n`);
     return;
   }
   const sha1 = escapeAttribute(slot?.contentSha1 ?? '');

@@ -179,8 +179,8 @@ function expectedRevision(row: DumpRevisionRow): JsonObject {
       slots[slot.role] = {
         text: size > 0 && text !== null && text !== '' ? cleanText(text) : null,
         bytes: size > 0 ? size : 0,
-        // Without a sha1 attribute (empty content) mwxml gives the main slot the revision's sha1.
-        sha1: size > 0 ? (slot.contentSha1 ?? '') : slot.role === 'main' && row.revisionSha1 !== '' ? row.revisionSha1 : null,
+        // Empty content carries the sha1 of empty content when the row has none.
+        sha1: size > 0 ? (slot.contentSha1 ?? '') : slot.contentSha1 || 'phoiac9h4m842xq45sp7s6u21eteeq1',
         model: slot.contentModel,
         format: slot.contentFormat,
         ...(slot.role === 'main' ? {} : { origin: slot.originRevisionId }),
