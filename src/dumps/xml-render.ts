@@ -1,7 +1,7 @@
 // Renders export-0.11 XML text: the document header with <siteinfo>, page open/close, and one
 // <revision> in the element order and forms of Wikimedia's Dumps 2.0 writer (refinery-source
 // mediawikidumper Revision.getXML / Page.getXML / SiteInfo.getXML; notes §3.5). Pure functions on
-// records; imports only escape.ts, site-info types and records types.
+// records; imports only node:net, escape.ts, site-info types and records types.
 //
 // Where Dumps 2.0 output would not validate against export-0.11.xsd we write the valid form:
 // - a visible but empty comment is `<comment />` (the XSD requires the element; Dumps 2.0 and
@@ -10,10 +10,12 @@
 // - a missing format is the model's default format (Dumps 2.0 writes "error-no-format");
 // - a negative user id ("unknown" in the history table) renders as an unknown editor.
 // Empty content is `<text bytes="0" sha1="…" />` as MediaWiki writes it (Dumps 2.0 leaves the sha1
-// out, and mwxml then drops the main slot of a revision with other slots).
+// out, and mwxml then drops the main slot of a revision with other slots). `<ip>` is for IP
+// addresses only, as MediaWiki decides it (Dumps 2.0 writes any name without a user id as one).
 // The one form kept although the XSD rejects it is `<text bytes="-1" deleted="deleted" />` for hidden
 // content (the issue prescribes it; `bytes` is nonNegativeInteger in the XSD).
 
+import { isIP } from 'node:net';
 import { escapeAttribute, escapeText, pushEscapedUtf8, titleText, type EscapeSink } from './escape.js';
 import type { DumpRevisionRow, DumpSlot } from './records.js';
 import type { SiteInfo } from './site-info.js';
@@ -154,8 +156,11 @@ function contributorElement(row: DumpRevisionRow): string {
   const id = row.userId;
   // Hidden, unknown (no name) and negative ids all render as Wikimedia renders an unknown editor.
   if (!row.userIsVisible || text === null || text === '' || (id !== null && id < 0)) return '      <contributor deleted="deleted" />\n';
-  if (id === null) return `      <contributor>\n        <ip>${escapeText(text)}</ip>\n      </contributor>\n`;
-  return `      <contributor>\n        <username>${escapeText(text)}</username>\n        <id>${id}</id>\n      </contributor>\n`;
+  // MediaWiki's XmlDumpWriter::writeContributor: <ip> only for an IP address without a user id. A
+  // name without an id (an imported edit's `imported>Name`: events leave user_id out) is
+  // <username> with id 0, not an anonymous edit.
+  if ((id === null || id === 0) && isIP(text) !== 0) return `      <contributor>\n        <ip>${escapeText(text)}</ip>\n      </contributor>\n`;
+  return `      <contributor>\n        <username>${escapeText(text)}</username>\n        <id>${id ?? 0}</id>\n      </contributor>\n`;
 }
 
 function commentElement(row: DumpRevisionRow): string {

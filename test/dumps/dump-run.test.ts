@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import { access, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -170,6 +171,8 @@ function bodyText(body: string | Uint8Array | null): string | null {
 /** What mwxml should report for a row, after redaction. */
 function expectedRevision(row: DumpRevisionRow): JsonObject {
   const userKnown = row.userIsVisible && row.userText !== null && row.userText !== '' && (row.userId === null || row.userId >= 0);
+  // MediaWiki's rule: <ip> (no user id) only for an IP address; any other name is <username> with id 0.
+  const anonymous = userKnown && (row.userId === null || row.userId === 0) && isIP(row.userText!) !== 0;
   const slots: JsonObject = {};
   if (row.revisionContentIsVisible) {
     for (const slot of row.slots) {
@@ -193,7 +196,7 @@ function expectedRevision(row: DumpRevisionRow): JsonObject {
     id: row.revisionId,
     parentId: row.revisionParentId !== null && row.revisionParentId > 0 ? row.revisionParentId : null,
     timestamp: new Date(Math.floor(row.revisionTimestampMs / 1000) * 1000).toISOString().replace('.000Z', 'Z'),
-    userId: userKnown ? row.userId : null,
+    userId: userKnown && !anonymous ? (row.userId ?? 0) : null,
     userText: userKnown ? cleanText(row.userText!) : null,
     minor: row.revisionIsMinorEdit,
     comment: row.revisionCommentIsVisible && row.revisionComment !== null && row.revisionComment !== '' ? cleanText(row.revisionComment) : null,
