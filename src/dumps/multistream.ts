@@ -11,13 +11,13 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CompressedFileWriter, type CompressionTools } from './compress.js';
 import { Bz2StreamJoiner } from './bz2-join.js';
-import { indexTitle, titleText } from './escape.js';
+import { indexTitle } from './escape.js';
 import { dumpFileName, dumpFilePattern, inProgressFileName } from './file-names.js';
 import type { DumpRevisionRow } from './records.js';
 import type { SiteInfo } from './site-info.js';
 import { Bzip2StreamPool } from './stream-pool.js';
 import { ChunkBuffer, publishParts, pushRevision, removeStaleFiles, RowOrderCheck, type PendingPart, type RenderedRevisions, type WrittenFile } from './xml-dump.js';
-import { DOCUMENT_CLOSE, PAGE_CLOSE, renderDocumentOpen, renderPageOpen } from './xml-render.js';
+import { DOCUMENT_CLOSE, PAGE_CLOSE, pageTitleText, renderDocumentOpen, renderPageOpen } from './xml-render.js';
 
 export const PAGES_PER_STREAM = 100;
 
@@ -153,8 +153,8 @@ export async function writeMultistreamDump(rows: AsyncIterable<DumpRevisionRow>,
         if (xmlFile === undefined) openPart();
         firstPageId ??= row.pageId;
         lastPageId = row.pageId;
-        chunk.push(renderPageOpen(row));
-        chunkPages.push(`:${row.pageId}:${indexTitle(titleText(row.pageTitle))}\n`);
+        chunk.push(renderPageOpen(row, site));
+        chunkPages.push(`:${row.pageId}:${indexTitle(pageTitleText(row, site))}\n`);
       }
       pushRevision(row, 'full', chunk, options.rendered);
     }

@@ -254,7 +254,7 @@ export async function writeXmlDump(rows: AsyncIterable<DumpRevisionRow>, options
         open ??= openPart();
         firstPageId ??= row.pageId;
         lastPageId = row.pageId;
-        buffer.push(renderPageOpen(row));
+        buffer.push(renderPageOpen(row, site));
       }
       pushRevision(row, mode, buffer, options.rendered);
       if (buffer.full) await open!.write(buffer.take());

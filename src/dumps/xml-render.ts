@@ -52,9 +52,28 @@ export function renderDocumentOpen(site: SiteInfo, generator: string): string {
   return out + '    </namespaces>\n  </siteinfo>\n';
 }
 
-/** `<page>` with title (spaces, not underscores), ns, id and the redirect target if any. */
-export function renderPageOpen(row: DumpRevisionRow): string {
-  let out = `  <page>\n    <title>${escapeText(titleText(row.pageTitle))}</title>\n    <ns>${row.pageNamespaceId}</ns>\n    <id>${row.pageId}</id>\n`;
+/** NS_USER and NS_USER_TALK: the namespaces whose name MediaWiki may give in a gendered form. */
+const GENDERED_NAMESPACES: ReadonlySet<number> = new Set([2, 3]);
+
+/**
+ * A page's `<title>` text (spaces, not underscores), prefixed with its namespace's name as
+ * `<siteinfo>` lists it, as MediaWiki's XmlDumpWriter::canonicalTitle writes it. Events carry
+ * titles as MediaWiki formats them, with a User page's namespace in its owner's gendered form
+ * (`Benutzerin:Anna` on dewiki), which siteinfo does not list: readers that split titles by the
+ * listed names would not find the namespace.
+ */
+export function pageTitleText(row: DumpRevisionRow, site: SiteInfo): string {
+  const text = titleText(row.pageTitle);
+  if (!GENDERED_NAMESPACES.has(row.pageNamespaceId)) return text;
+  const colon = text.indexOf(':');
+  const name = site.namespaces.find((ns) => ns.key === row.pageNamespaceId)?.name;
+  if (colon < 0 || name === undefined || name === '' || text.slice(0, colon) === name) return text;
+  return `${name}${text.slice(colon)}`;
+}
+
+/** `<page>` with title, ns, id and the redirect target if any. */
+export function renderPageOpen(row: DumpRevisionRow, site: SiteInfo): string {
+  let out = `  <page>\n    <title>${escapeText(pageTitleText(row, site))}</title>\n    <ns>${row.pageNamespaceId}</ns>\n    <id>${row.pageId}</id>\n`;
   const target = row.pageRedirectTarget;
   if (target !== null && target !== '') out += `    <redirect title="${escapeAttribute(titleText(target))}" />\n`;
   return out;

@@ -12,7 +12,8 @@ import { writeMultistreamDump } from '../../src/dumps/multistream.js';
 import type { DumpRevisionRow } from '../../src/dumps/records.js';
 import { writeXmlDump } from '../../src/dumps/xml-dump.js';
 import { GeneratedDumpSource } from './generated-source.js';
-import { assertValidExport, bunzip2, bunzip2OneStream, TEST_SITE } from './helpers.js';
+import { loadSiteInfo } from '../../src/dumps/site-info.js';
+import { assertValidExport, bunzip2, bunzip2OneStream, namespaceMapPath, TEST_SITE } from './helpers.js';
 
 const baseTools = findCompressionTools();
 const QUERY = { wikiId: 'testwiki', cutoffMs: Infinity, includeContent: true };
@@ -218,6 +219,35 @@ test("index titles are the <title> text as written, entities and all, as recompr
     const index = parseIndex(bunzip2(await readFile(join(directory, files[1]!.name))).toString('utf8'));
     assert.deepEqual(index.map((line) => line.title), ['AT&amp;T', 'A&lt;b&gt;"c"', 'Plain']);
     checkMultistream(await readFile(join(directory, files[0]!.name)), index);
+  });
+});
+
+test('User pages are titled with the siteinfo name of their namespace, not the gendered form events carry (XML and index)', async () => {
+  const site = await loadSiteInfo(namespaceMapPath, 'dewiki');
+  await withDirectory(async (directory) => {
+    // dewiki's events title a female user's pages `Benutzerin:`; siteinfo lists only `Benutzer`.
+    const pages = [
+      { ns: 2, title: 'Benutzerin:Anna/Notizen' },
+      { ns: 3, title: 'Benutzerin_Diskussion:Anna' },
+      { ns: 2, title: 'Benutzer:Bob' },
+      { ns: 0, title: 'Benutzerin:_Ein_Film' },
+    ];
+    async function* rows(): AsyncIterable<DumpRevisionRow> {
+      let page = 0;
+      for await (const row of source(pages.length).articles(QUERY)) {
+        const { ns, title } = pages[page++]!;
+        yield { ...row, pageNamespaceId: ns, pageTitle: title };
+      }
+    }
+    const expected = ['Benutzer:Anna/Notizen', 'Benutzer Diskussion:Anna', 'Benutzer:Bob', 'Benutzerin: Ein Film'];
+    const common = { directory, wikiId: 'dewiki', date: '20240801', site, generator: 'mwlake test', maxPartBytes: Infinity, tools: baseTools };
+    const { files } = await writeMultistreamDump(rows(), { ...common, dumpName: 'pages-articles-multistream' });
+    const index = parseIndex(bunzip2(await readFile(join(directory, files[1]!.name))).toString('utf8'));
+    assert.deepEqual(index.map((line) => line.title), expected);
+    checkMultistream(await readFile(join(directory, files[0]!.name)), index);
+    const [history] = await writeXmlDump(rows(), { ...common, dumpName: 'pages-meta-history', codec: 'none', mode: 'full' });
+    const xml = await readFile(join(directory, history!.name), 'utf8');
+    assert.deepEqual([...xml.matchAll(/<title>([^<]*)<\/title>/g)].map((match) => match[1]), expected);
   });
 });
 
