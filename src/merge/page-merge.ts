@@ -6,8 +6,10 @@
 import { keyWinsSql, MAKES_REVISION_SQL } from './event-order.js';
 import type { PageGroup } from './state-schema.js';
 
+// The link's page_title is MediaWiki's getPrefixedDBkey(), which already starts with the interwiki
+// prefix of an interwiki redirect (`wikt:Foo`); interwiki_prefix only says that it is one.
 const REDIRECT_TARGET_SQL = `CASE WHEN page.is_redirect AND page.redirect_page_link IS NOT NULL
-    THEN coalesce(page.redirect_page_link.interwiki_prefix || ':', '') || page.redirect_page_link.page_title END`;
+    THEN page.redirect_page_link.page_title END`;
 
 const GROUPS: Record<PageGroup, { readonly carries: string; readonly columns: Readonly<Record<string, string>> }> = {
   page: {

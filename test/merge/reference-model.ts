@@ -114,7 +114,8 @@ export function referenceState(events: readonly Json[]): { revisions: Map<string
       p.page_namespace_id = e.page.namespace_id ?? null;
       p.page_title = e.page.page_title ?? null;
       const link = e.page.redirect_page_link;
-      p.page_redirect_target = e.page.is_redirect && link != null ? `${link.interwiki_prefix != null ? `${link.interwiki_prefix}:` : ''}${link.page_title}` : null;
+      // page_title is the prefixed DB key, interwiki prefix included.
+      p.page_redirect_target = e.page.is_redirect && link != null ? link.page_title : null;
       p.page_latest_revision_id = r?.rev_id ?? null;
       if (e.page_change_kind === 'delete' || e.page_change_kind === 'undelete') {
         p.page_is_deleted = e.page_change_kind === 'delete';

@@ -14,6 +14,7 @@ import { DuckDbDumpSource } from '../../src/pipeline/dump-source.js';
 import { bindStateViews } from '../../src/pipeline/state-views.js';
 import type { Warehouse } from '../../src/iceberg/catalog.js';
 import { appendBatch, EVENTS_NAME, EVENTS_NS, generatedEvents, merge, warehouseAt } from '../merge/merge-fixture.js';
+import { ev } from '../merge/page-change-harness.js';
 
 let dir: string;
 let warehouse: Warehouse;
@@ -165,6 +166,26 @@ test('maxRevisionId and stub sizes answer as the reference source does: newest b
     const id = unstated.wiki_id === 'enwiki' ? unstated.revision.rev_id : undefined;
     if (id !== undefined) assert.ok(sizes.some((s) => s.startsWith(`${id}:`) && !s.includes('null')), `revision ${id} has a size`);
     assert.ok(!sizes.some((s) => /(^|[:,])null/.test(s)), 'no stub row without a size');
+  } finally {
+    await db.close();
+  }
+});
+
+test("a redirect's target reaches the dump as MediaWiki names it: an interwiki one with its prefix once", { timeout: 120_000 }, async () => {
+  const at = '2024-10-01T00:00:00Z';
+  const local = ev({ kind: 'create', metaDt: at, page: 1, rev: 10, revAt: at, title: 'Local_redirect', redirectTo: 'Talk:Some_page' });
+  // EventBus's page_title is getPrefixedDBkey(), which starts with the interwiki prefix.
+  const interwiki = ev({ kind: 'create', metaDt: at, page: 2, rev: 20, revAt: at, title: 'Soft_redirect', redirectTo: 'wikt:Foo_bar' });
+  interwiki.e.page.redirect_page_link = { ...interwiki.e.page.redirect_page_link!, interwiki_prefix: 'wikt' };
+  const own = warehouseAt(join(dir, 'redirects'));
+  await appendBatch(own, [local.e, interwiki.e]);
+  await merge(own);
+  const db = await openDuckDb();
+  try {
+    await bindStateViews(db, own, { namespace: EVENTS_NS, name: EVENTS_NAME });
+    const targets: (string | null)[] = [];
+    for await (const row of new DuckDbDumpSource(db, { passBytes: Number.MAX_SAFE_INTEGER }).history(QUERY)) targets.push(row.pageRedirectTarget);
+    assert.deepEqual(targets, ['Talk:Some_page', 'wikt:Foo_bar']);
   } finally {
     await db.close();
   }
