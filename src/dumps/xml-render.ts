@@ -149,7 +149,10 @@ const EMPTY_CONTENT_SHA1 = 'phoiac9h4m842xq45sp7s6u21eteeq1';
 
 function pushTextElement(sink: XmlSink, indent: string, slot: DumpSlot | undefined, mode: RevisionMode): void {
   const size = sizeOf(slot);
-  if (size <= 0) {
+  const body = slot?.contentBody;
+  // A body is written even when the event stated a size of 0: the size may be wrong, the text is not.
+  const hasBody = mode === 'full' && body !== null && body !== undefined && (typeof body === 'string' ? body !== '' : body.byteLength > 0);
+  if (size <= 0 && !hasBody) {
     // With its sha1, as MediaWiki writes it: mwxml drops a main slot whose <text> has no sha1
     // when <content> follows.
     sink.push(`${indent}<text bytes="0" sha1="${escapeAttribute(slot?.contentSha1 || EMPTY_CONTENT_SHA1)}" />\n`);
@@ -160,7 +163,6 @@ function pushTextElement(sink: XmlSink, indent: string, slot: DumpSlot | undefin
     sink.push(`${indent}<text bytes="${size}" sha1="${sha1}" />\n`);
     return;
   }
-  const body = slot?.contentBody;
   sink.push(`${indent}<text bytes="${size}" sha1="${sha1}" xml:space="preserve">`);
   if (typeof body === 'string') {
     if (body !== '') sink.push(escapeText(body));

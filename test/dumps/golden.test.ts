@@ -106,3 +106,17 @@ test("a slot without a format gets its model's default: JSON models of extension
   assert.equal(formatOf('wikitext'), 'text/x-wiki');
   assert.equal(formatOf('no-such-model'), 'application/octet-stream');
 });
+
+test('a body is written even when its event states a content_size of 0 (the stated size is kept)', () => {
+  const row = (body: string | Uint8Array): DumpRevisionRow => ({
+    pageId: 1, pageNamespaceId: 0, pageTitle: 'Sized_zero', pageRedirectTarget: null, revisionId: 2, revisionParentId: null,
+    revisionTimestampMs: Date.UTC(2024, 7, 1), revisionIsMinorEdit: false, revisionComment: null, revisionCommentIsVisible: true, revisionSha1: 'x',
+    revisionContentIsVisible: true, userId: 7, userText: 'Alice', userIsVisible: true,
+    slots: [{ role: 'main', contentModel: 'wikitext', contentFormat: 'text/x-wiki', contentSha1: 'lsabt1ebtkezj4hfvt6vj1kpoc8hwkl', contentSizeBytes: 0, originRevisionId: 2, contentBody: body }],
+  });
+  for (const body of ['Old & text', new TextEncoder().encode('Old & text')]) {
+    assert.match(renderRevisionText(row(body), 'full'), /<text bytes="0" sha1="lsabt1ebtkezj4hfvt6vj1kpoc8hwkl" xml:space="preserve">Old &amp; text<\/text>/);
+    assert.match(renderRevisionText(row(body), 'stub'), /<text bytes="0" sha1="lsabt1ebtkezj4hfvt6vj1kpoc8hwkl" \/>/);
+  }
+  assert.match(renderRevisionText(row(''), 'full'), /<text bytes="0" sha1="lsabt1ebtkezj4hfvt6vj1kpoc8hwkl" \/>/);
+});
