@@ -54,7 +54,7 @@ export interface DumpRevisionRow {
   readonly revisionSha1: string | null;
   readonly revisionContentIsVisible: boolean;
 
-  /** null for IP (anonymous) editors, 0 for old system users; negative means unknown. */
+  /** null without an account (IP editors, imported names), 0 for old system users; negative means unknown. */
   readonly userId: number | null;
   /** User name or IP address; null when unknown. */
   readonly userText: string | null;
