@@ -350,7 +350,9 @@ function explain(error: ErrorObject): string {
       found = `unknown property ${quote(String(params.additionalProperty))}`;
       break;
     case 'type':
+      // A bigint is an integer JSON.parse would round: it fails `type` though it looks like one.
       expected = String(params.type);
+      if (typeof error.data === 'bigint' && /integer|number/.test(expected)) expected = `${expected} within ±${Number.MAX_SAFE_INTEGER} (2^53-1)`;
       found = describe(error.data);
       break;
     case 'enum':

@@ -217,7 +217,10 @@ test('message bytes: empty, invalid UTF-8, invalid JSON and non-objects fail bef
   // An id beyond 2^53 is refused naming the value the message holds, not JSON.parse's rounding of it.
   const big = validatePageChangeMessage(Buffer.from(JSON.stringify(realEdit()).replace(/"rev_id":\d+/, '"rev_id":9007199254740993')));
   assert.equal(big.ok, false);
-  if (!big.ok) assert.match(big.message, /at \/revision\/rev_id: keyword type: expected integer, found integer 9007199254740993$/);
+  // Not "expected integer, found integer …": the message says why an integer fails `type`.
+  if (!big.ok) assert.match(big.message, /at \/revision\/rev_id: keyword type: expected integer within ±9007199254740991 \(2\^53-1\), found integer 9007199254740993$/);
+  const bigTitle = validatePageChangeMessage(Buffer.from(JSON.stringify(realEdit()).replace(/"page_title":"[^"]*"/, '"page_title":9007199254740993')));
+  assert.ok(!bigTitle.ok && /at \/page\/page_title: keyword type: expected string, found integer 9007199254740993$/.test(bigTitle.message), bigTitle.ok ? "ok" : bigTitle.message);
   const real = Buffer.from(JSON.stringify(realEdit()));
   const ok = validatePageChangeMessage(real);
   assert.ok(ok.ok);
