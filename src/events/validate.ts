@@ -56,6 +56,7 @@ export const VALIDATION_ERROR_TYPES = [
   'unknown_schema',
   'unsupported_major_version',
   'schema_violation',
+  'missing_main_slot',
 ] as const;
 export type ValidationErrorType = (typeof VALIDATION_ERROR_TYPES)[number];
 
@@ -175,6 +176,10 @@ export function validateVersioned<E extends object>(value: unknown, family: Sche
   const schemaId = `/${title}/${resolvedVersion}`;
   const validate = validatorFor(schemaId, mode === 'newer_minor');
   if (validate(value)) {
+    const slotProblem = title === PAGE_CHANGE_SCHEMA_TITLE ? mainSlotProblem(value as PageChangeEvent) : undefined;
+    if (slotProblem !== undefined) {
+      return failure('missing_main_slot', slotProblem, { schemaUri, declaredVersion: parsed.version, resolvedVersion, instancePath: '/revision/content_slots', keyword: 'required' });
+    }
     return { ok: true, event: value as E, declaredVersion: parsed.version, resolvedVersion, mode };
   }
   const error = validate.errors![0]!;
@@ -186,6 +191,19 @@ export function validateVersioned<E extends object>(value: unknown, family: Sche
     instancePath: error.instancePath,
     keyword: error.keyword,
   });
+}
+
+/**
+ * Every MediaWiki revision has a "main" slot (RevisionStore refuses one without), but the schema
+ * does not say so: content_slots without it would be stored, and dumped as an empty text.
+ * Absent content_slots (a suppressed delete) is fine.
+ */
+function mainSlotProblem(event: PageChangeEvent): string | undefined {
+  const slots = event.revision.content_slots;
+  if (slots === undefined || Object.hasOwn(slots, 'main')) return undefined;
+  const roles = Object.keys(slots);
+  const found = roles.length === 0 ? 'no slots' : `only ${truncate(roles.map((r) => JSON.stringify(r)).join(', '), 120)}`;
+  return `at /revision/content_slots: expected a "main" slot (every MediaWiki revision has one), found ${found}`;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

@@ -227,6 +227,27 @@ test('message bytes: empty, invalid UTF-8, invalid JSON and non-objects fail bef
   assert.equal(ok.text, real.toString('utf8'));
 });
 
+test('content_slots without a "main" slot fails naming the field, in every version; absent content_slots is fine', () => {
+  // The schema allows it, but MediaWiki has no revision without a main slot: stored, the dump would
+  // show the revision with an empty text.
+  for (const schema of ['/mediawiki/page/change/1.2.0', '/mediawiki/page/change/1.9.0']) {
+    const onlyOther = realEvents().find((e) => Object.keys((e as any).revision.content_slots ?? {}).length > 1) as Record<string, any>;
+    const event = clone(onlyOther) as Record<string, any>;
+    event.$schema = schema;
+    delete event.revision.content_slots.main;
+    const f = failed(validatePageChange(event));
+    assert.equal(f.errorType, 'missing_main_slot');
+    assert.equal(f.instancePath, '/revision/content_slots');
+    assert.match(f.message, /at \/revision\/content_slots: expected a "main" slot .*found only "mediainfo"$/);
+    event.revision.content_slots = {};
+    assert.match(failed(validatePageChange(event)).message, /found no slots$/);
+  }
+  // A suppressed delete has no content_slots at all.
+  const suppressed = realEvents().find((e) => (e as any).revision.content_slots === undefined);
+  assert.ok(suppressed !== undefined);
+  assert.ok(validatePageChange(suppressed).ok);
+});
+
 test('compiling the validators is cheap enough for each worker to do it', () => {
   const report = compileValidators();
   assert.ok(report.validators.includes('/error/2.1.0'));
