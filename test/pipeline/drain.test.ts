@@ -19,6 +19,7 @@ import { silentLogger } from '../../src/core/log.js';
 import { openDuckDb } from '../../src/duckdb/connection.js';
 import { tableRelationSql } from '../../src/duckdb/table-view.js';
 import { decodeRawEvent } from '../../src/events/error-event.js';
+import { ERROR_SCHEMA_ID, validateAgainstSchema } from '../../src/events/validate.js';
 import { KAFKA_GAPS_PROPERTY, KAFKA_OFFSETS_PROPERTY } from '../../src/events/events-table.js';
 import { loadConfig, type ConfigOverrides } from '../../src/pipeline/config.js';
 import { openEventsTable, runDrain } from '../../src/pipeline/drain.js';
@@ -508,6 +509,24 @@ test('accounting: canaries are filtered, repeats of a meta.id deduplicated, bad 
   assert.equal(errors.length, r.errored);
   const originals = new Set(lines.map((b) => b.toString('hex')));
   for (const e of errors) assert.ok(originals.has(Buffer.from(decodeRawEvent(e.raw_event)).toString('hex')), `raw_event ${JSON.stringify(e.raw_event.slice(0, 60))} decodes to one of the produced messages`);
+  // Each error event as produced is error 2.1.0 (ajv, strictly), on the job's error stream.
+  for (const e of errors as unknown as Record<string, any>[]) {
+    const check = validateAgainstSchema(ERROR_SCHEMA_ID, e);
+    assert.ok(check.ok, check.ok ? '' : `${check.message}: ${JSON.stringify(e).slice(0, 300)}`);
+    assert.equal(e['meta'].stream, errorTopic);
+    assert.equal(e['errored_stream_name'], job.stream);
+    assert.match(e['emitter_id'], /^mwlake-drain@/);
+    assert.match(e['message'], new RegExp(`\\(at ${job.topics[0]!.replaceAll('.', '\\.')}:0@\\d+\\)$`));
+  }
+  // The error topic stores snappy (decision log): its compression.type, whatever a producer sends.
+  const client = new kafkajs.Kafka({ brokers: [...KAFKA_BROKERS], logLevel: kafkajs.logLevel.NOTHING }).admin();
+  await client.connect();
+  try {
+    const described = await client.describeConfigs({ resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: errorTopic, configNames: ['compression.type'] }], includeSynonyms: false });
+    assert.equal(described.resources[0]!.configEntries.find((c) => c.configName === 'compression.type')?.configValue, 'snappy');
+  } finally {
+    await client.disconnect();
+  }
 });
 
 test('a 10 MiB event is accepted; a message over max_message_bytes, even one larger than the broker default, goes to the error stream', { timeout: 300_000 }, async () => {
