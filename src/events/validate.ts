@@ -227,7 +227,7 @@ export function validateMessage<E extends object>(bytes: Uint8Array, family: Sch
   try {
     value = JSON.parse(text);
   } catch (cause) {
-    return { ...failure('invalid_json', `message is not valid JSON: ${(cause as Error).message}`), text };
+    return { ...failure('invalid_json', invalidJsonMessage(text, cause as Error)), text };
   }
   const scanned = scanParsed(value);
   if (scanned === 'too_deep') {
@@ -243,6 +243,16 @@ export function validateMessage<E extends object>(bytes: Uint8Array, family: Sch
     }
   }
   return { ...validateVersioned<E>(value, family), text, value };
+}
+
+/** Characters a reader of the message would not see: control characters, BOMs, zero-width and line separators. */
+const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\ufeff]/g;
+
+/** JSON.parse's complaint, with invisible characters shown as \uXXXX and a leading BOM named. */
+function invalidJsonMessage(text: string, cause: Error): string {
+  if (text.charCodeAt(0) === 0xfeff) return 'message is not valid JSON: it starts with a byte order mark (U+FEFF, bytes EF BB BF), which JSON does not allow';
+  const shown = cause.message.replace(INVISIBLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return `message is not valid JSON: ${shown}`;
 }
 
 /**

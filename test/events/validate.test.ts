@@ -197,7 +197,9 @@ test('message bytes: empty, invalid UTF-8, invalid JSON and non-objects fail bef
     [new Uint8Array(0), 'empty_message', /^message is empty \(0 bytes\)/],
     [Buffer.from([0x7b, 0x22, 0xc3, 0x28, 0x22, 0x7d]), 'invalid_utf8', /first invalid byte 0xc3 at offset 2/],
     [Buffer.from([0xed, 0xa0, 0x80]), 'invalid_utf8', /first invalid byte 0xed at offset 0/],
-    [Buffer.from('\ufeff{}'), 'invalid_json', /not valid JSON/],
+    // Invisible characters are named, not printed: "Unexpected token '﻿'" tells a reader nothing.
+    [Buffer.from('\ufeff{}'), 'invalid_json', /^message is not valid JSON: it starts with a byte order mark \(U\+FEFF, bytes EF BB BF\)/],
+    [Buffer.from('{"wiki_id": \u0000"enwiki"}'), 'invalid_json', /^message is not valid JSON: Unexpected token '\\u0000', .*"wiki_id": \\u0000"enwiki"\}" is not valid JSON$/],
     [Buffer.from('{"wiki_id": "enwiki", '), 'invalid_json', /not valid JSON/],
     [Buffer.from('[1,2]'), 'not_an_object', /found array of 2/],
     [Buffer.from('null'), 'not_an_object', /found null/],
