@@ -418,6 +418,8 @@ function describe(value: unknown): string {
     case 'string':
       return `string ${quote(value)}`;
     case 'number':
+      // 1e400 parses as Infinity: say what the message holds, not what JSON.parse made of it.
+      if (!Number.isFinite(value)) return `a number beyond the double range (magnitude over 1.8e308)`;
       return `${Number.isInteger(value) ? 'integer' : 'number'} ${value}`;
     case 'bigint':
       return `integer ${value}`;

@@ -223,6 +223,9 @@ test('message bytes: empty, invalid UTF-8, invalid JSON and non-objects fail bef
   if (!big.ok) assert.match(big.message, /at \/revision\/rev_id: keyword type: expected integer within ±9007199254740991 \(2\^53-1\), found integer 9007199254740993$/);
   const bigTitle = validatePageChangeMessage(Buffer.from(JSON.stringify(realEdit()).replace(/"page_title":"[^"]*"/, '"page_title":9007199254740993')));
   assert.ok(!bigTitle.ok && /at \/page\/page_title: keyword type: expected string, found integer 9007199254740993$/.test(bigTitle.message), bigTitle.ok ? "ok" : bigTitle.message);
+  // 1e400 is not "number Infinity", which the message does not hold.
+  const huge = validatePageChangeMessage(Buffer.from(JSON.stringify(realEdit()).replace(/"rev_size":\d+/, '"rev_size":-1e400')));
+  assert.ok(!huge.ok && /at \/revision\/rev_size: keyword type: expected integer, found a number beyond the double range \(magnitude over 1\.8e308\)$/.test(huge.message), huge.ok ? 'ok' : huge.message);
   const real = Buffer.from(JSON.stringify(realEdit()));
   const ok = validatePageChangeMessage(real);
   assert.ok(ok.ok);
