@@ -156,3 +156,34 @@ test('a number beyond the double range in a newer minor\'s field is an error nam
   assert.equal(p.errorType, 'unstorable_value');
   assert.ok(p.message.includes('at /page/later_score:'), p.message);
 });
+
+test("a newer minor's event is its row's columns plus _unknown_properties: nothing it sends is dropped", () => {
+  let sent: Json = {};
+  const p = prepared((e) => {
+    e['$schema'] = '/mediawiki/page/change/1.12.0';
+    e['later_top'] = { nested: [1, { deep: 'x' }] };
+    e['meta']['topic'] = 'eqiad.mediawiki.page_content_change.v1';
+    e['page']['namespace_is_content'] = true;
+    e['revision']['editor']['user_central_id'] = 4711;
+    e['revision']['editor']['later_flag'] = false;
+    e['revision']['content_slots']['main']['later_slot_field'] = 'y';
+    e['revision']['revert'] = 'not an object';
+    e['prior_state']['revision']['later'] = [null];
+    sent = clone(e) as Json;
+  });
+  assert.equal(p.kind, 'event', JSON.stringify(p).slice(0, 300));
+  if (p.kind !== 'event') return;
+  const { _schema, _kafka_topic, _kafka_partition, _kafka_offset, _kafka_timestamp, _unknown_properties, ...columns } = JSON.parse(p.line) as Json;
+  const merge = (known: unknown, unknown: unknown): unknown => {
+    if (unknown === undefined) return known;
+    if (known === null || typeof known !== 'object') return unknown;
+    const out: Json = { ...(known as Json) };
+    for (const [k, v] of Object.entries(unknown as Json)) out[k] = merge((known as Json)[k], v);
+    return out;
+  };
+  const dropNulls = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(dropNulls) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, dropNulls(x)])) : v;
+  const rebuilt = { $schema: _schema, ...(merge(columns, JSON.parse(_unknown_properties as string)) as Json) };
+  assert.deepEqual(dropNulls(rebuilt), dropNulls(sent));
+  assert.equal(_schema, '/mediawiki/page/change/1.12.0');
+});

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { interopScript, runPythonJsonLines } from '../helpers/python.js';
 import { decodeRawEvent } from '../../src/events/error-event.js';
+import { ERROR_SCHEMA_ID, validateAgainstSchema } from '../../src/events/validate.js';
 import { KAFKA_BROKERS, messagesOf, produceRecords, rangesToEnd, readBounded, requireBroker, uniqueName, withAdmin } from '../helpers/kafka.js';
 import { runCliCaptured, type CliResult } from '../helpers/cli.js';
 
@@ -152,6 +153,8 @@ test('legacy visibility changes of old revisions reach the state and the dumps; 
   assert.equal(errors[0]!.errored_stream_name, 'mediawiki.revision-visibility-change');
   assert.match(errors[0]!.message, /rev_id/);
   assert.equal(Buffer.from(decodeRawEvent(errors[0]!.raw_event)).toString('hex'), bad.toString('hex'));
+  const check = validateAgainstSchema(ERROR_SCHEMA_ID, errors[0]);
+  assert.ok(check.ok, check.ok ? '' : check.message);
   // The events keep their own shape, meta and all, in their own table: the view visibility_changes.
   const rows = await query<{ rev_id: number; text: boolean; stream: string; extra: string | null }>(
     'SELECT rev_id, visibility.text AS text, meta.stream AS stream, _unknown_properties AS extra FROM visibility_changes ORDER BY _kafka_offset',
