@@ -7,7 +7,8 @@
 //   * a known version (1.0.0, 1.1.0, 1.2.0) is validated strictly against that schema;
 //   * any other 1.x.y is validated against the newest known 1.x schema with unknown properties
 //     allowed (additionalProperties: false dropped everywhere); nothing is removed from the event;
-//   * another major, a missing `$schema`, or one naming another schema is an error.
+//   * another major, a missing `$schema`, or one naming another schema is an error;
+//   * beyond the schema, a page change whose revision.content_slots lacks "main" is an error.
 // `$schema` may be the path form `/mediawiki/page/change/1.2.0` (what EventBus writes) or an
 // absolute URL whose path ends in it, e.g.
 // `https://schema.wikimedia.org/repositories/primary/jsonschema/mediawiki/page/change/1.2.0`.
