@@ -167,6 +167,20 @@ export class KafkaAdmin {
     return created;
   }
 
+  /**
+   * Creates the topic only when its metadata says it is missing; true if this call created it.
+   * A client allowed to write a topic but not to create topics is refused a CreateTopics request
+   * (TOPIC_AUTHORIZATION_FAILED) even for a topic that exists, so one is never sent needlessly.
+   */
+  async createTopicIfMissing(spec: TopicSpec): Promise<boolean> {
+    const { topics } = await this.call(`looking up topic ${spec.topic}`, () => this.admin.fetchTopicMetadata({ topics: [spec.topic] })).catch((error: unknown) => {
+      if (error instanceof JobError && error.code === 'NOT_FOUND') return { topics: [] };
+      throw error;
+    });
+    if ((topics[0]?.partitions.length ?? 0) > 0) return false;
+    return this.createTopic(spec);
+  }
+
   private async waitForLeaders(topic: string, timeoutMs: number): Promise<void> {
     const settled = async () => {
       const { topics } = await this.admin.fetchTopicMetadata({ topics: [topic] });

@@ -423,7 +423,7 @@ function errorTopicMaxMessageBytes(maxMessageBytes: number, largestRecordBytes: 
   return Math.max(6 * maxMessageBytes + (1 << 20), largestRecordBytes + (64 << 10));
 }
 
-/** Produces error events to `<job_name>.error`, creating the topic on first use. */
+/** Produces error events to `<job_name>.error`, creating the topic on first use if it is missing. */
 class ErrorSink {
   private producer: KafkaProducer | undefined;
 
@@ -440,7 +440,7 @@ class ErrorSink {
       const admin = await KafkaAdmin.connect(kafkaOptions(this.config, this.logger));
       try {
         const maxBytes = errorTopicMaxMessageBytes(this.config.drain.maxMessageBytes, largest);
-        await admin.createTopic({ topic, partitions: 1, configs: { 'compression.type': 'snappy', 'max.message.bytes': String(maxBytes) } });
+        await admin.createTopicIfMissing({ topic, partitions: 1, configs: { 'compression.type': 'snappy', 'max.message.bytes': String(maxBytes) } });
       } finally {
         await admin.close();
       }

@@ -11,6 +11,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import kafkajs from 'kafkajs';
+import { pino } from 'pino';
+import { Writable } from 'node:stream';
 import { CommitStateUnknownError, JobError, OffsetOutOfRangeError } from '../../src/core/errors.js';
 import { LocalStorage, fileLocation } from '../../src/core/storage.js';
 import { Warehouse } from '../../src/iceberg/catalog.js';
@@ -567,6 +569,29 @@ test('an error topic made by an earlier run takes the error event of a later mes
   const errors = messagesOf(await readBounded(await rangesToEnd(`${String(job.env['MWLAKE_JOB_NAME'])}.error`)));
   assert.equal(errors.length, 2);
   assert.ok(errors[1]!.value!.byteLength > 2 * 2 * 1024 * 1024 + (1 << 20), `the error event (${errors[1]!.value!.byteLength} bytes) is over the old limit`);
+});
+
+test('an error topic that exists is produced to without a CreateTopics request, which a write-only client would be refused', { timeout: 300_000 }, async () => {
+  const job = newJob();
+  for (const topic of job.topics) await withAdmin((a) => a.createTopic({ topic, partitions: 1 }));
+  const errorTopic = `${String(job.env['MWLAKE_JOB_NAME'])}.error`;
+  await withAdmin((a) => a.createTopic({ topic: errorTopic, partitions: 1, configs: { 'compression.type': 'snappy' } }));
+  const requests: string[] = [];
+  const lines = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      const message = (JSON.parse(chunk.toString('utf8')) as { msg?: string }).msg ?? '';
+      if (message.startsWith('Request ')) requests.push(message);
+      done();
+    },
+  });
+  const logger = pino({ level: 'trace' }, lines);
+  const config = await loadConfig(undefined, job.env);
+  await produceRecords([{ topic: job.topics[0]!, key: null, value: Buffer.from('not json') }]);
+  const r = await runDrain({ config, warehouse: warehouseOf(config, silentLogger()), logger });
+  assert.equal(r.errored, 1);
+  assert.equal(messagesOf(await readBounded(await rangesToEnd(errorTopic))).length, 1);
+  assert.ok(requests.some((m) => m.startsWith('Request Produce')), `the requests were logged: ${requests.join(', ')}`);
+  assert.deepEqual(requests.filter((m) => m.includes('CreateTopics')), []);
 });
 
 test('SIGKILL mid-consume, mid-write and between the file writes and the commit: the rerun ends with the table an uninterrupted run makes', { timeout: 300_000 }, async () => {
