@@ -166,6 +166,18 @@ test('kafka.sasl needs MWLAKE_KAFKA_SASL_PASSWORD only where Kafka is used, not 
   });
 });
 
+test('an empty kafka.sasl: turns SASL on (username and password from the environment), not off', async () => {
+  await inTempDir('mwlake-jobfile-', async (dir) => {
+    const file = join(dir, 'job.yaml');
+    for (const section of ['  sasl:\n', '  sasl: {}\n']) {
+      await writeFile(file, `job_name: x\nkafka:\n${section}`);
+      const env = { MWLAKE_KAFKA_SASL_USERNAME: 'u', MWLAKE_KAFKA_SASL_PASSWORD: 'pw' };
+      assert.deepEqual((await loadConfig(file, env)).kafka.sasl, { mechanism: 'scram-sha-512', username: 'u', password: 'pw' });
+      await assert.rejects(loadConfig(file, {}), /kafka\.sasl needs a username and MWLAKE_KAFKA_SASL_PASSWORD/);
+    }
+  });
+});
+
 test('events.visibility_table the same as events.table is refused (78), not drained into one table', async () => {
   await inTempDir('mwlake-jobfile-', async (dir) => {
     const file = join(dir, 'job.yaml');

@@ -238,7 +238,9 @@ export async function loadConfig(file: string | undefined, givenEnv: NodeJS.Proc
   if (both.length > 0) throw new ConfigError(`${where}: topic ${both.join(', ')} is in both kafka.topics and kafka.visibility_topics; each stream has its own topics and table`);
   const saslSection = section(kafka, 'sasl', `${where}.kafka`);
   let sasl: JobConfig['kafka']['sasl'];
-  if (Object.keys(saslSection).length > 0) {
+  // The key turns SASL on even when empty (`sasl:` uncommented, the username from the environment):
+  // ignored, the run would connect without SASL and fail as Kafka unavailable (69), retried.
+  if ('sasl' in kafka) {
     const mechanism = str(saslSection, 'mechanism', `${where}.kafka.sasl`, 'scram-sha-512')!.toLowerCase();
     // Unchecked, a misspelt mechanism fails the connection as "Kafka unavailable" (69), retried.
     if (!isSaslMechanism(mechanism)) throw new ConfigError(`${where}.kafka.sasl.mechanism must be one of ${SASL_MECHANISMS.join(', ')}, found ${JSON.stringify(saslSection['mechanism'])}`);
