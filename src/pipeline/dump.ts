@@ -15,6 +15,7 @@ import { cutoffOfDate, runDirectory } from '../dumps/file-names.js';
 import { isIncrementalDone, runIncrementalDump } from '../dumps/incr-run.js';
 import { loadSiteInfo } from '../dumps/site-info.js';
 import type { Warehouse } from '../iceberg/catalog.js';
+import { PAGES_TABLE, STATE_NAMESPACE } from '../merge/state-schema.js';
 import { duckDbMemory, type JobConfig } from './config.js';
 import { DuckDbDumpSource } from './dump-source.js';
 import { bindStateViews } from './state-views.js';
@@ -42,6 +43,11 @@ export interface DumpOptions {
    * reached, not the ones already done. Default false: `mwlake dump` regenerates what it is asked.
    */
   readonly keepComplete?: boolean;
+  /**
+   * Fail (NOT_FOUND) when no merge has run: `mwlake dump` before `mwlake merge` would publish empty
+   * dumps and move `latest/` to them. Nightly, which merges first, dumps an empty state as empty.
+   */
+  readonly requireMerged?: boolean;
   /** Called after each (wiki, date): how many are done of how many, and the bytes written. */
   readonly onProgress?: (p: { done: number; total: number; bytes: number; wiki: string; date: string }) => void;
 }
@@ -118,7 +124,10 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
   if (o.jobs !== undefined) selectDumpJobs(o.jobs, compression);
   const db = await openDuckDb(duckDbMemory(o.config));
   try {
-    await bindStateViews(db, o.warehouse, { namespace: o.config.events.namespace, name: o.config.events.table });
+    const bound = await bindStateViews(db, o.warehouse, { namespace: o.config.events.namespace, name: o.config.events.table });
+    if (o.requireMerged === true && bound.pages === undefined) {
+      throw new JobError('NOT_FOUND', `nothing to dump: no merge has run in ${o.warehouse.rootLocation} (${STATE_NAMESPACE}.${PAGES_TABLE} has no snapshot); run mwlake merge first`, { context: { warehouse: o.warehouse.rootLocation } });
+    }
     const wikis = o.wikis === 'all' ? (await db.all<{ wiki_id: string }>('SELECT DISTINCT wiki_id FROM revisions ORDER BY 1')).map((r) => r.wiki_id) : [...o.wikis];
     const results: DumpDateResult[] = [];
     // A quarter of the limit for a pass's content: the sort holds it about three times over.

@@ -37,3 +37,16 @@ test('a wiki the namespace map lacks fails naming the setting that fixes it, not
     assert.match(r.err, /has no line for wiki "enwikii": check the wiki id, or point dumps\.namespace_map in the job file at a map that has it/);
   });
 });
+
+test('a dump before any merge fails (65) instead of publishing empty dumps for the wikis named', async () => {
+  await inTempDir('mwlake-dump-cli-', async (dir) => {
+    const warehouse = join(dir, 'wh');
+    await mkdir(warehouse);
+    for (const wiki of ['enwiki', 'all']) {
+      const r = await cli('dump', '--warehouse', warehouse, '--job-name', 'j', '--dumps-root', join(dir, 'dumps'), '--date', '2026-11-02', '--wiki', wiki);
+      assert.equal(r.code, ExitCode.Data, r.err);
+      assert.match(r.err, /nothing to dump: no merge has run in .*wh \(state\.pages has no snapshot\); run mwlake merge first/);
+    }
+    assert.deepEqual(await readdir(dir), ['wh']);
+  });
+});

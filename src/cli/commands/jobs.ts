@@ -194,7 +194,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
       const wikis = listed.length === 1 && listed[0] === 'all' ? c.dumps.wikis : listed;
       const hooks = await progressHooks(context);
       const results = await withLease(c, context, 'dump', () =>
-        runDumps({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), wikis, dates, dryRun: flags.dryRun === true, onProgress: hooks.dumps, ...(flags.jobs === undefined ? {} : { jobs: flags.jobs.split(',').map((name) => name.trim()) }) }), flags.dryRun === true,
+        runDumps({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), wikis, dates, dryRun: flags.dryRun === true, requireMerged: flags.dryRun !== true, onProgress: hooks.dumps, ...(flags.jobs === undefined ? {} : { jobs: flags.jobs.split(',').map((name) => name.trim()) }) }), flags.dryRun === true,
       ).finally(hooks.end);
       print(context, { step: 'dump', dates, results });
     });
