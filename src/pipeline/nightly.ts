@@ -69,8 +69,9 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
   const { config, logger } = o;
   // A bad --date fails before anything runs, not after the drain and the merge.
   const requested = o.date === undefined ? undefined : dateRange(o.date, o.date);
-  // A metrics file that cannot be written must fail the night before its hours of work, not after.
-  if (o.dryRun !== true && config.metricsFile !== undefined) await checkWritableFolder(config.metricsFile);
+  // A metrics file that cannot be written must fail the night before its hours of work, not after;
+  // a dry run too (the check only reads), or it passes a job file the night then refuses.
+  if (config.metricsFile !== undefined) await checkWritableFolder(config.metricsFile);
   // A dry run writes nothing: no warehouse folder, no lease (a mistyped --warehouse must not appear).
   if (o.dryRun !== true) await makeDirectory(config.warehouse);
   const warehouse = warehouseOf(config, logger);

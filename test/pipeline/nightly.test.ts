@@ -331,15 +331,17 @@ test('nightly catches up every missed date, then finds nothing to do, and writes
   assert.deepEqual(elsewhere.dumps['enwiki']?.present ?? [], []);
 });
 
-test('a metrics file whose folder is missing fails the night at once (78), before the warehouse or Kafka is touched', async () => {
+test('a metrics file whose folder is missing fails the night at once (78), before the warehouse or Kafka is touched; a dry run too', async () => {
   const warehouse = join(dir, 'wh-metrics');
   const metrics = join(dir, 'no-such-folder', 'mwlake.prom');
   const config = await loadConfig(undefined, { MWLAKE_JOB_NAME: job, MWLAKE_WAREHOUSE: warehouse, MWLAKE_METRICS_FILE: metrics, KAFKA_BROKERS: '127.0.0.1:1' });
-  await assert.rejects(runNightly({ config, logger: silentLogger() }), (error: Error & { exitCode?: number }) => {
-    assert.equal(error.exitCode, ExitCode.Config);
-    assert.match(error.message, /metrics_file \(MWLAKE_METRICS_FILE\) .*mwlake\.prom: .*no-such-folder does not exist/);
-    return true;
-  });
+  for (const dryRun of [false, true]) {
+    await assert.rejects(runNightly({ config, logger: silentLogger(), dryRun }), (error: Error & { exitCode?: number }) => {
+      assert.equal(error.exitCode, ExitCode.Config, `dryRun ${dryRun}: ${error.message}`);
+      assert.match(error.message, /metrics_file \(MWLAKE_METRICS_FILE\) .*mwlake\.prom: .*no-such-folder does not exist/);
+      return true;
+    });
+  }
   assert.equal(existsSync(warehouse), false, 'no warehouse folder, no lease');
 });
 
