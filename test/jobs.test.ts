@@ -22,7 +22,7 @@ test('jobs/page_content_change.yaml loads; env and flags override it; job_name i
   const o = await loadConfig(file, { KAFKA_BROKERS: 'k1:9092,k2:9092' }, { warehouse: '/tmp/w' });
   assert.deepEqual(o.kafka.brokers, ['k1:9092', 'k2:9092']);
   assert.equal(o.warehouse, '/tmp/w');
-  await assert.rejects(loadConfig(undefined, {}), /job_name is required/);
+  await assert.rejects(loadConfig(undefined, {}), /no job file given: pass --config FILE, or set --job-name or MWLAKE_JOB_NAME; job_name is required/);
   assert.equal(c.drain.workers, 0);
   assert.equal((await loadConfig(file, { MWLAKE_DRAIN_WORKERS: '2' })).drain.workers, 2);
   for (const bad of ['two', '-1', '1.5', '65']) {

@@ -210,7 +210,11 @@ export async function loadConfig(file: string | undefined, givenEnv: NodeJS.Proc
   const maintenance = section(raw, 'maintenance', where);
 
   const jobName = flags.jobName ?? env['MWLAKE_JOB_NAME'] ?? str(raw, 'job_name', where) ?? (o.jobNameRequired === false ? READ_ONLY_JOB_NAME : undefined);
-  if (jobName === undefined) throw new ConfigError(`${where}: job_name is required (it names the error stream <job_name>.error and the consumer group)`);
+  if (jobName === undefined) {
+    // Without a job file the likely mistake is a forgotten --config: say so, not "(no job file): job_name".
+    const give = file === undefined ? 'no job file given: pass --config FILE, or set --job-name or MWLAKE_JOB_NAME; ' : `${where}: `;
+    throw new ConfigError(`${give}job_name is required (it names the error stream <job_name>.error and the consumer group)`);
+  }
   // Errors name where a value came from (flag, variable or file): that is what needs fixing.
   const jobNameFrom = flags.jobName !== undefined ? '--job-name' : env['MWLAKE_JOB_NAME'] !== undefined ? 'MWLAKE_JOB_NAME' : `${where}: job_name`;
   if (!JOB_NAME.test(jobName)) throw new ConfigError(`${jobNameFrom} ${JSON.stringify(jobName)} must be letters, digits, '_', '.', '-'`);
