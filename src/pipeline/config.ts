@@ -178,8 +178,15 @@ export const READ_ONLY_JOB_NAME = 'mwlake';
 /**
  * `jobNameRequired: false` is for read-only commands (query, table): they use no consumer group,
  * no error stream and no Kafka, so a missing job name or Kafka password is not an error there.
+ * `usesKafka: false` (default: as jobNameRequired) is for the steps that hold the job's lease but
+ * never connect (merge, dump, maintain): they need no Kafka password either.
  */
-export async function loadConfig(file: string | undefined, givenEnv: NodeJS.ProcessEnv, flags: ConfigOverrides = {}, o: { readonly jobNameRequired?: boolean } = {}): Promise<JobConfig> {
+export async function loadConfig(
+  file: string | undefined,
+  givenEnv: NodeJS.ProcessEnv,
+  flags: ConfigOverrides = {},
+  o: { readonly jobNameRequired?: boolean; readonly usesKafka?: boolean } = {},
+): Promise<JobConfig> {
   // An empty variable is unset, as `${VAR:-default}` reads it: `MWLAKE_TOPICS=` must not mean no topics.
   const env = Object.fromEntries(Object.entries(givenEnv).filter(([, v]) => v !== '')) as NodeJS.ProcessEnv;
   let raw: Json = {};
@@ -252,8 +259,8 @@ export async function loadConfig(file: string | undefined, givenEnv: NodeJS.Proc
     const password = env['MWLAKE_KAFKA_SASL_PASSWORD'];
     if (saslSection['password'] !== undefined) throw new ConfigError(`${where}: kafka.sasl.password must not be in the job file; set MWLAKE_KAFKA_SASL_PASSWORD`);
     if (username !== undefined && password !== undefined) sasl = { mechanism, username, password };
-    // Read-only commands (query, table) never connect to Kafka: reading the tables needs no Kafka secret.
-    else if (o.jobNameRequired !== false) throw new ConfigError(`${where}: kafka.sasl needs a username and MWLAKE_KAFKA_SASL_PASSWORD in the environment`);
+    // Commands that never connect to Kafka (query, table, merge, dump, maintain) need no Kafka secret.
+    else if ((o.usesKafka ?? o.jobNameRequired !== false) === true) throw new ConfigError(`${where}: kafka.sasl needs a username and MWLAKE_KAFKA_SASL_PASSWORD in the environment`);
   }
   const rel = (p: string) => resolve(base, p);
   const warehouse = flags.warehouse ?? env['MWLAKE_WAREHOUSE'] ?? (str(raw, 'warehouse', where) !== undefined ? rel(str(raw, 'warehouse', where)!) : resolve('warehouse'));

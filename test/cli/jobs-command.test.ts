@@ -1,7 +1,8 @@
 // The job commands' common flags through the CLI: an empty value (a script's unset variable) is a usage error.
 
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { ExitCode } from '../../src/core/exit-codes.js';
 import { inTempDir } from '../helpers/temp-dir.js';
@@ -27,5 +28,22 @@ test('an empty --warehouse, --dumps-root, --brokers, --job-name or --config is r
       assert.match(r.err, new RegExp(`^mwlake: ${flag} is empty`, 'm'));
     }
     assert.deepEqual(await readdir(dir), []);
+  });
+});
+
+test('kafka.sasl needs the password only in the commands that connect to Kafka: merge, dump and maintain run without it', async () => {
+  await inTempDir('mwlake-flags-', async (dir) => {
+    const job = join(dir, 'job.yaml');
+    await writeFile(job, 'job_name: j\nwarehouse: wh\nkafka:\n  sasl:\n    username: u\n');
+    await mkdir(join(dir, 'wh'));
+    for (const args of [['merge'], ['maintain'], ['dump', '--date', '2026-11-02']]) {
+      const r = await cli(...args, '--config', job, '--dry-run');
+      assert.equal(r.code, ExitCode.Ok, `${args[0]}: ${r.err}`);
+    }
+    for (const args of [['drain', '--dry-run'], ['nightly', '--dry-run'], ['status']]) {
+      const r = await cli(...args, '--config', job);
+      assert.equal(r.code, ExitCode.Config, `${args[0]}: ${r.err}`);
+      assert.match(r.err, /kafka\.sasl needs a username and MWLAKE_KAFKA_SASL_PASSWORD/);
+    }
   });
 });

@@ -81,7 +81,7 @@ export function common(cmd: Command, { writes = true }: { writes?: boolean } = {
 export async function config(
   flags: CommonFlags & ConfigOverrides,
   context: CliContext,
-  o: { readonly readOnly?: boolean; readonly createWarehouse?: boolean } = {},
+  o: { readonly readOnly?: boolean; readonly createWarehouse?: boolean; readonly usesKafka?: boolean } = {},
 ): Promise<JobConfig> {
   // `--warehouse "$UNSET"` would otherwise fail as "mkdir failed:  does not exist", naming nothing.
   for (const [flag, value] of [['--config', flags.config], ['--warehouse', flags.warehouse], ['--brokers', flags.brokers], ['--job-name', flags.jobName], ['--dumps-root', flags.dumpsRoot]] as const) {
@@ -96,7 +96,7 @@ export async function config(
   if (flags.maxEvents !== undefined) overrides.maxEvents = flags.maxEvents;
   if (flags.maxBytes !== undefined) overrides.maxBytes = flags.maxBytes;
   if (flags.dumpsRoot !== undefined) overrides.dumpsRoot = flags.dumpsRoot;
-  const c = await loadConfig(flags.config, context.env, overrides, { jobNameRequired: o.readOnly !== true });
+  const c = await loadConfig(flags.config, context.env, overrides, { jobNameRequired: o.readOnly !== true, usesKafka: o.usesKafka === true });
   if (o.createWarehouse === true) {
     if (!dryRun) await makeDirectory(c.warehouse);
   } else if (!(await isDirectory(c.warehouse))) {
@@ -139,7 +139,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
     .option('--only-stream <stream>', `replay: only this stream, ${[...REPLAY_STREAMS.keys()].join(' or ')} (default: every stream the job drains)`)
     .option('--json', 'print the result as JSON even on a terminal')
     .action(async (flags: CommonFlags & { maxEvents?: number; maxBytes?: number; allowGap?: boolean; resetOffsets?: string; from?: string; to?: string; force?: boolean; onlyStream?: string; json?: boolean }) => {
-      const c = await config(flags, context, { createWarehouse: true });
+      const c = await config(flags, context, { createWarehouse: true, usesKafka: true });
       if (flags.from !== undefined || flags.to !== undefined) {
         const [fromMs, toMs] = [parseIsoTime(flags.from ?? ''), parseIsoTime(flags.to ?? '')];
         if (fromMs === undefined || toMs === undefined) throw new JobError('USAGE', `a replay needs --from and --to as ISO times such as 2026-11-02T00:00:00Z (no offset: UTC), found ${JSON.stringify(flags.from)} and ${JSON.stringify(flags.to)}`);
@@ -209,7 +209,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
   dumpsRoot(common(program.command('status').description('tables, Kafka lag against the stored offsets, the last run, dump dates present, incomplete and missing'), { writes: false }))
     .option('--json', 'print JSON')
     .action(async (flags: CommonFlags & { dumpsRoot?: string; json?: boolean }) => {
-      const c = await config(flags, context);
+      const c = await config(flags, context, { usesKafka: true });
       const { runStatus } = await steps.status();
       const status = await runStatus({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger() });
       if (flags.json === true) {
@@ -236,7 +236,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
     .option('--allow-gap', 'accept events lost to retention')
     .option('--json', 'print the run report')
     .action(async (flags: CommonFlags & { dumpsRoot?: string; date?: string; allowGap?: boolean; json?: boolean }) => {
-      const c = await config(flags, context, { createWarehouse: true });
+      const c = await config(flags, context, { createWarehouse: true, usesKafka: true });
       const { runNightly } = await steps.nightly();
       const { createProgress } = await steps.progress();
       const report = await runNightly({ config: c, logger: context.logger(), progress: createProgress(context.stderr), ...(flags.date === undefined ? {} : { date: flags.date }), dryRun: flags.dryRun === true, allowGap: flags.allowGap === true });
