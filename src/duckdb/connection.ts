@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import type { DuckDBConnection, DuckDBInstance, DuckDBResult } from '@duckdb/node-api';
 import { tmpdir } from 'node:os';
 import { JobError } from '../core/errors.js';
+import { onInterrupt } from '../core/interrupt.js';
 import { ownedTempPath, removedOnInterrupt } from '../core/owned-temp-dir.js';
 import { displayValue } from './display-values.js';
 import { decodeChunk } from './row-decoder.js';
@@ -81,7 +82,7 @@ class Connection implements DuckDb {
   constructor(
     private readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
-    /** Removes our default spill folder (also if a signal stops the run first); a no-op when the caller chose one. */
+    /** Removes our default spill folder (also if a signal stops the run first; a no-op when the caller chose one) and forgets the interrupt. */
     private readonly removeSpill: () => Promise<void>,
   ) {}
 
@@ -160,7 +161,14 @@ export async function openDuckDb(o: DuckDbOptions = {}): Promise<DuckDb> {
   options['temp_directory'] = o.tempDirectory ?? ownedSpill!;
   const instance = await duckdb.DuckDBInstance.create(':memory:', options);
   const conn = await instance.connect();
-  const db = new Connection(instance, conn, ownedSpill === undefined ? async () => {} : removedOnInterrupt(ownedSpill));
+  // A signal stops the statement running: the process cannot exit while DuckDB works on a thread
+  // (a COPY, a merge's write), so SIGTERM would otherwise wait for it, far past the 20 s promised.
+  const forgetInterrupt = onInterrupt(() => conn.interrupt());
+  const removeSpill = ownedSpill === undefined ? async () => {} : removedOnInterrupt(ownedSpill);
+  const db = new Connection(instance, conn, async () => {
+    forgetInterrupt();
+    await removeSpill();
+  });
   await db.run("SET TimeZone = 'UTC'");
   return db;
 }

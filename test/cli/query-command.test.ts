@@ -411,6 +411,29 @@ test('a dumps root that cannot be created fails as a refused path (77, not retri
   assert.match(err, new RegExp(`mkdir failed for ${join(file, 'dumps')}.*ENOTDIR`));
 });
 
+test('SIGTERM stops a query writing --out within seconds (143), leaving no file, instead of waiting for the COPY to end', { timeout: 120_000 }, async (t) => {
+  const out = join(dir, 'interrupted.parquet');
+  // Hours of hashing: the process cannot exit while DuckDB's thread runs the COPY, unless interrupted.
+  const sql = 'SELECT sha256(range::VARCHAR) AS h FROM range(10000000000)';
+  const child = spawn(process.execPath, [join(repoRoot, 'dist', 'src', 'cli', 'main.js'), '--log-level', 'error', 'query', '--warehouse', wh, '--job-name', 'q', '--format', 'parquet', '--out', out, sql], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    signal: t.signal,
+    killSignal: 'SIGKILL',
+  });
+  let err = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
+  child.on('error', () => {});
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  while (!existsSync(out) && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.equal(child.exitCode, null, `the query ended before the signal: ${err}`);
+  const signalled = Date.now();
+  child.kill('SIGTERM');
+  const [code, signal] = await exited;
+  assert.deepEqual({ code, signal }, { code: ExitCode.Terminated, signal: null }, err);
+  assert.ok(Date.now() - signalled < 20_000, `exited ${Date.now() - signalled} ms after the signal`);
+  assert.equal(existsSync(out), false, 'no half-written --out file');
+});
+
 test('a reader that stops early (| head) ends the query quietly with exit 0', { timeout: 120_000 }, async (t) => {
   // Billions of rows: streamed to the end, this would outlast the test's timeout.
   const sql = 'SELECT range AS n FROM range(5000000000)';
