@@ -102,7 +102,7 @@ test('an empty dumps.wikis is refused (78), not read as "dump no wiki"', async (
       await writeFile(file, `job_name: x\ndumps:\n  wikis: ${empty}\n`);
       await assert.rejects(loadConfig(file, {}), (error: Error & { code?: string }) => {
         assert.equal(error.code, 'CONFIG');
-        assert.equal(error.message.startsWith(`${file}.dumps.wikis is empty`), true, error.message);
+        assert.equal(error.message.startsWith(`${file}: dumps.wikis is empty`), true, error.message);
         return true;
       }, empty);
     }
@@ -139,7 +139,7 @@ test('drain.max_message_bytes: 0 is refused (78) instead of sending every event 
     await writeFile(file, 'job_name: x\ndrain:\n  max_message_bytes: 0\n');
     await assert.rejects(loadConfig(file, {}), (error: Error & { code?: string }) => {
       assert.equal(error.code, 'CONFIG');
-      assert.equal(error.message.startsWith(`${file}.drain.max_message_bytes must be at least 1`), true, error.message);
+      assert.equal(error.message.startsWith(`${file}: drain.max_message_bytes must be at least 1`), true, error.message);
       return true;
     });
   });
@@ -149,7 +149,7 @@ test('maintenance.target_file_size_mb below 1 and a job_name too long for its er
   await inTempDir('mwlake-jobfile-', async (dir) => {
     const file = join(dir, 'job.yaml');
     await writeFile(file, 'job_name: x\nmaintenance:\n  target_file_size_mb: 0\n');
-    await assert.rejects(loadConfig(file, {}), (error: Error & { code?: string }) => error.code === 'CONFIG' && error.message.startsWith(`${file}.maintenance.target_file_size_mb must be at least 1`));
+    await assert.rejects(loadConfig(file, {}), (error: Error & { code?: string }) => error.code === 'CONFIG' && error.message.startsWith(`${file}: maintenance.target_file_size_mb must be at least 1`));
     await writeFile(file, 'job_name: x\n');
     assert.equal((await loadConfig(file, {}, { jobName: 'j'.repeat(243) })).jobName.length, 243);
     await assert.rejects(loadConfig(file, {}, { jobName: 'j'.repeat(244) }), (error: Error & { code?: string }) => error.code === 'CONFIG' && error.message.startsWith('--job-name is 244 characters; at most 243'));
@@ -174,6 +174,23 @@ test('an empty kafka.sasl: turns SASL on (username and password from the environ
       const env = { MWLAKE_KAFKA_SASL_USERNAME: 'u', MWLAKE_KAFKA_SASL_PASSWORD: 'pw' };
       assert.deepEqual((await loadConfig(file, env)).kafka.sasl, { mechanism: 'scram-sha-512', username: 'u', password: 'pw' });
       await assert.rejects(loadConfig(file, {}), /kafka\.sasl needs a username and MWLAKE_KAFKA_SASL_PASSWORD/);
+    }
+  });
+});
+
+test('a bad value names the file, then the key: "job.yaml: drain.workers", never "job.yaml.drain.workers" as if a path', async () => {
+  await inTempDir('mwlake-jobfile-', async (dir) => {
+    const file = join(dir, 'job.yaml');
+    for (const [yaml, key] of [
+      ['memory_limit_mb: 4G\n', 'memory_limit_mb must be a non-negative number'],
+      ['warehouse: 5\n', 'warehouse must be a non-empty string'],
+      ['drain:\n  workers: two\n', 'drain.workers must be a non-negative number'],
+      ['maintenance:\n  compact: "false"\n', 'maintenance.compact must be true or false'],
+      ['kafka:\n  sasl: plain\n', 'kafka.sasl must be a mapping'],
+      ['dumps: zstd\n', 'dumps must be a mapping'],
+    ]) {
+      await writeFile(file, `job_name: x\n${yaml}`);
+      await assert.rejects(loadConfig(file, {}), (error: Error) => error.message.startsWith(`${file}: ${key}`), yaml);
     }
   });
 });

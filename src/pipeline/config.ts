@@ -81,31 +81,32 @@ export type ConfigOverrides = Partial<{
 
 type Json = Record<string, unknown>;
 
-function section(o: Json, key: string, file: string): Json {
+// `at` is where a key sits, as the messages name it: `jobs/x.yaml: ` or `jobs/x.yaml: drain.`.
+function section(o: Json, key: string, at: string): Json {
   const v = o[key];
   if (v === undefined || v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(`${file}: "${key}" must be a mapping, found ${JSON.stringify(v)}`);
+  if (typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(`${at}${key} must be a mapping, found ${JSON.stringify(v)}`);
   return v as Json;
 }
 
-function str(o: Json, key: string, where: string, fallback?: string): string | undefined {
+function str(o: Json, key: string, at: string, fallback?: string): string | undefined {
   const v = o[key];
   if (v === undefined || v === null) return fallback;
-  if (typeof v !== 'string' || v === '') throw new ConfigError(`${where}.${key} must be a non-empty string, found ${JSON.stringify(v)}`);
+  if (typeof v !== 'string' || v === '') throw new ConfigError(`${at}${key} must be a non-empty string, found ${JSON.stringify(v)}`);
   return v;
 }
 
-function num(o: Json, key: string, where: string, fallback?: number): number | undefined {
+function num(o: Json, key: string, at: string, fallback?: number): number | undefined {
   const v = o[key];
   if (v === undefined || v === null) return fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ConfigError(`${where}.${key} must be a non-negative number, found ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ConfigError(`${at}${key} must be a non-negative number, found ${JSON.stringify(v)}`);
   return v;
 }
 
-function bool(o: Json, key: string, where: string, fallback: boolean): boolean {
+function bool(o: Json, key: string, at: string, fallback: boolean): boolean {
   const v = o[key];
   if (v === undefined || v === null) return fallback;
-  if (typeof v !== 'boolean') throw new ConfigError(`${where}.${key} must be true or false, found ${JSON.stringify(v)}`);
+  if (typeof v !== 'boolean') throw new ConfigError(`${at}${key} must be true or false, found ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -210,13 +211,13 @@ export async function loadConfig(
     checkKeys(raw, file);
     base = dirname(resolve(file));
   }
-  const kafka = section(raw, 'kafka', where);
-  const events = section(raw, 'events', where);
-  const drain = section(raw, 'drain', where);
-  const dumps = section(raw, 'dumps', where);
-  const maintenance = section(raw, 'maintenance', where);
+  const kafka = section(raw, 'kafka', `${where}: `);
+  const events = section(raw, 'events', `${where}: `);
+  const drain = section(raw, 'drain', `${where}: `);
+  const dumps = section(raw, 'dumps', `${where}: `);
+  const maintenance = section(raw, 'maintenance', `${where}: `);
 
-  const jobName = flags.jobName ?? env['MWLAKE_JOB_NAME'] ?? str(raw, 'job_name', where) ?? (o.jobNameRequired === false ? READ_ONLY_JOB_NAME : undefined);
+  const jobName = flags.jobName ?? env['MWLAKE_JOB_NAME'] ?? str(raw, 'job_name', `${where}: `) ?? (o.jobNameRequired === false ? READ_ONLY_JOB_NAME : undefined);
   if (jobName === undefined) {
     // Without a job file the likely mistake is a forgotten --config: say so, not "(no job file): job_name".
     const give = file === undefined ? 'no job file given: pass --config FILE, or set --job-name or MWLAKE_JOB_NAME; ' : `${where}: `;
@@ -229,33 +230,33 @@ export async function loadConfig(
   if (jobName.length > MAX_JOB_NAME_LENGTH) throw new ConfigError(`${jobNameFrom} is ${jobName.length} characters; at most ${MAX_JOB_NAME_LENGTH} fit the error stream <job_name>.error in a Kafka topic name`);
 
   const brokersText = flags.brokers ?? env['KAFKA_BROKERS'] ?? env['MWLAKE_KAFKA_BROKERS'];
-  const brokers = brokersText !== undefined ? list(brokersText, 'brokers') : kafka['brokers'] !== undefined ? list(kafka['brokers'], `${where}.kafka.brokers`) : ['127.0.0.1:9092'];
+  const brokers = brokersText !== undefined ? list(brokersText, 'brokers') : kafka['brokers'] !== undefined ? list(kafka['brokers'], `${where}: kafka.brokers`) : ['127.0.0.1:9092'];
   const brokersFrom = flags.brokers !== undefined ? '--brokers' : env['KAFKA_BROKERS'] !== undefined ? 'KAFKA_BROKERS' : env['MWLAKE_KAFKA_BROKERS'] !== undefined ? 'MWLAKE_KAFKA_BROKERS' : `${where}: kafka.brokers`;
   // The Kafka client's own check names no source; read-only commands (query, table) never connect.
   if (o.jobNameRequired !== false && (brokers.length === 0 || brokers.some((b) => !/^[^\s:]+:\d+$/.test(b)))) {
     throw new ConfigError(`${brokersFrom} must be a non-empty list of host:port, found ${JSON.stringify(brokersText ?? kafka['brokers'])}`);
   }
   const topicsText = flags.topics ?? env['MWLAKE_TOPICS'];
-  const topics = topicsText !== undefined ? list(topicsText, 'topics') : kafka['topics'] !== undefined ? list(kafka['topics'], `${where}.kafka.topics`) : DEFAULT_TOPICS;
+  const topics = topicsText !== undefined ? list(topicsText, 'topics') : kafka['topics'] !== undefined ? list(kafka['topics'], `${where}: kafka.topics`) : DEFAULT_TOPICS;
   if (topics.length === 0) throw new ConfigError(`${topicsText !== undefined ? 'MWLAKE_TOPICS' : `${where}: kafka.topics`} is empty; name the page change topics (e.g. eqiad.mediawiki.page_content_change.v1)`);
   const visibilityText = env['MWLAKE_VISIBILITY_TOPICS'];
   const visibilityTopics =
-    visibilityText !== undefined ? list(visibilityText, 'MWLAKE_VISIBILITY_TOPICS') : kafka['visibility_topics'] !== undefined ? list(kafka['visibility_topics'], `${where}.kafka.visibility_topics`) : [];
+    visibilityText !== undefined ? list(visibilityText, 'MWLAKE_VISIBILITY_TOPICS') : kafka['visibility_topics'] !== undefined ? list(kafka['visibility_topics'], `${where}: kafka.visibility_topics`) : [];
   // Kafka's own rule for topic names (Topic.java): the broker's INVALID_TOPIC_EXCEPTION would exit 69, retried.
   for (const [topic, from] of [...topics.map((t) => [t, topicsText !== undefined ? 'MWLAKE_TOPICS' : `${where}: kafka.topics`]), ...visibilityTopics.map((t) => [t, visibilityText !== undefined ? 'MWLAKE_VISIBILITY_TOPICS' : `${where}: kafka.visibility_topics`])]) {
     if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic!) || topic === '.' || topic === '..') throw new ConfigError(`${from} holds ${JSON.stringify(topic)}, not a Kafka topic name (letters, digits, '.', '_', '-', at most 249)`);
   }
   const both = visibilityTopics.filter((t) => topics.includes(t));
   if (both.length > 0) throw new ConfigError(`${where}: topic ${both.join(', ')} is in both kafka.topics and kafka.visibility_topics; each stream has its own topics and table`);
-  const saslSection = section(kafka, 'sasl', `${where}.kafka`);
+  const saslSection = section(kafka, 'sasl', `${where}: kafka.`);
   let sasl: JobConfig['kafka']['sasl'];
   // The key turns SASL on even when empty (`sasl:` uncommented, the username from the environment):
   // ignored, the run would connect without SASL and fail as Kafka unavailable (69), retried.
   if ('sasl' in kafka) {
-    const mechanism = str(saslSection, 'mechanism', `${where}.kafka.sasl`, 'scram-sha-512')!.toLowerCase();
+    const mechanism = str(saslSection, 'mechanism', `${where}: kafka.sasl.`, 'scram-sha-512')!.toLowerCase();
     // Unchecked, a misspelt mechanism fails the connection as "Kafka unavailable" (69), retried.
-    if (!isSaslMechanism(mechanism)) throw new ConfigError(`${where}.kafka.sasl.mechanism must be one of ${SASL_MECHANISMS.join(', ')}, found ${JSON.stringify(saslSection['mechanism'])}`);
-    const username = env['MWLAKE_KAFKA_SASL_USERNAME'] ?? str(saslSection, 'username', `${where}.kafka.sasl`);
+    if (!isSaslMechanism(mechanism)) throw new ConfigError(`${where}: kafka.sasl.mechanism must be one of ${SASL_MECHANISMS.join(', ')}, found ${JSON.stringify(saslSection['mechanism'])}`);
+    const username = env['MWLAKE_KAFKA_SASL_USERNAME'] ?? str(saslSection, 'username', `${where}: kafka.sasl.`);
     const password = env['MWLAKE_KAFKA_SASL_PASSWORD'];
     if (saslSection['password'] !== undefined) throw new ConfigError(`${where}: kafka.sasl.password must not be in the job file; set MWLAKE_KAFKA_SASL_PASSWORD`);
     if (username !== undefined && password !== undefined) sasl = { mechanism, username, password };
@@ -263,44 +264,44 @@ export async function loadConfig(
     else if ((o.usesKafka ?? o.jobNameRequired !== false) === true) throw new ConfigError(`${where}: kafka.sasl needs a username and MWLAKE_KAFKA_SASL_PASSWORD in the environment`);
   }
   const rel = (p: string) => resolve(base, p);
-  const warehouse = flags.warehouse ?? env['MWLAKE_WAREHOUSE'] ?? (str(raw, 'warehouse', where) !== undefined ? rel(str(raw, 'warehouse', where)!) : resolve('warehouse'));
-  const dumpsRootFile = str(dumps, 'root', `${where}.dumps`);
+  const warehouse = flags.warehouse ?? env['MWLAKE_WAREHOUSE'] ?? (str(raw, 'warehouse', `${where}: `) !== undefined ? rel(str(raw, 'warehouse', `${where}: `)!) : resolve('warehouse'));
+  const dumpsRootFile = str(dumps, 'root', `${where}: dumps.`);
   const dumpsRoot = flags.dumpsRoot ?? env['MWLAKE_DUMPS_ROOT'] ?? (dumpsRootFile !== undefined ? rel(dumpsRootFile) : resolve(warehouse, '..', 'dumps'));
-  const wikis = dumps['wikis'] === undefined || dumps['wikis'] === 'all' ? 'all' : list(dumps['wikis'], `${where}.dumps.wikis`);
+  const wikis = dumps['wikis'] === undefined || dumps['wikis'] === 'all' ? 'all' : list(dumps['wikis'], `${where}: dumps.wikis`);
   // An empty list would make every dump and nightly a success that writes no dump.
-  if (wikis.length === 0) throw new ConfigError(`${where}.dumps.wikis is empty; give all, or a list of wiki ids (e.g. [enwiki, dewiki])`);
-  const compression = str(dumps, 'compression', `${where}.dumps`, 'bz2');
-  if (compression !== 'bz2' && compression !== 'zstd') throw new ConfigError(`${where}.dumps.compression must be bz2 or zstd, found ${compression}`);
-  const namespaceMap = str(dumps, 'namespace_map', `${where}.dumps`);
-  const memoryLimitMb = num(raw, 'memory_limit_mb', where);
-  if (memoryLimitMb !== undefined && memoryLimitMb < 256) throw new ConfigError(`${where}.memory_limit_mb must be at least 256 (DuckDB scans of the revisions table need about that), found ${memoryLimitMb}`);
+  if (wikis.length === 0) throw new ConfigError(`${where}: dumps.wikis is empty; give all, or a list of wiki ids (e.g. [enwiki, dewiki])`);
+  const compression = str(dumps, 'compression', `${where}: dumps.`, 'bz2');
+  if (compression !== 'bz2' && compression !== 'zstd') throw new ConfigError(`${where}: dumps.compression must be bz2 or zstd, found ${compression}`);
+  const namespaceMap = str(dumps, 'namespace_map', `${where}: dumps.`);
+  const memoryLimitMb = num(raw, 'memory_limit_mb', `${where}: `);
+  if (memoryLimitMb !== undefined && memoryLimitMb < 256) throw new ConfigError(`${where}: memory_limit_mb must be at least 256 (DuckDB scans of the revisions table need about that), found ${memoryLimitMb}`);
   // Paths in the job file are relative to it; paths from flags and the environment, to the working directory.
-  const metricsFileText = str(raw, 'metrics_file', where);
+  const metricsFileText = str(raw, 'metrics_file', `${where}: `);
   const metricsFile = env['MWLAKE_METRICS_FILE'] !== undefined ? resolve(env['MWLAKE_METRICS_FILE']) : metricsFileText !== undefined ? rel(metricsFileText) : undefined;
-  const encoder = env['MWLAKE_PARQUET_ENCODER'] ?? str(drain, 'parquet_encoder', `${where}.drain`, 'duckdb')!;
+  const encoder = env['MWLAKE_PARQUET_ENCODER'] ?? str(drain, 'parquet_encoder', `${where}: drain.`, 'duckdb')!;
   if (encoder !== 'duckdb' && encoder !== 'parquet-wasm') {
-    throw new ConfigError(`${env['MWLAKE_PARQUET_ENCODER'] !== undefined ? 'MWLAKE_PARQUET_ENCODER' : `${where}.drain.parquet_encoder`} must be duckdb or parquet-wasm, found ${JSON.stringify(encoder)}`);
+    throw new ConfigError(`${env['MWLAKE_PARQUET_ENCODER'] !== undefined ? 'MWLAKE_PARQUET_ENCODER' : `${where}: drain.parquet_encoder`} must be duckdb or parquet-wasm, found ${JSON.stringify(encoder)}`);
   }
-  const maxMessageBytes = num(drain, 'max_message_bytes', `${where}.drain`, 10 * 1024 * 1024)!;
+  const maxMessageBytes = num(drain, 'max_message_bytes', `${where}: drain.`, 10 * 1024 * 1024)!;
   // 0 would send every event to the error stream as oversize and commit past them, exit 0.
-  if (maxMessageBytes < 1) throw new ConfigError(`${where}.drain.max_message_bytes must be at least 1 (default 10485760), found ${maxMessageBytes}`);
-  const targetFileSizeMb = num(maintenance, 'target_file_size_mb', `${where}.maintenance`, 256)!;
+  if (maxMessageBytes < 1) throw new ConfigError(`${where}: drain.max_message_bytes must be at least 1 (default 10485760), found ${maxMessageBytes}`);
+  const targetFileSizeMb = num(maintenance, 'target_file_size_mb', `${where}: maintenance.`, 256)!;
   // Below 1 MiB every drain and compaction writes a file per row group, and compaction never ends.
-  if (targetFileSizeMb < 1) throw new ConfigError(`${where}.maintenance.target_file_size_mb must be at least 1 (default 256), found ${targetFileSizeMb}`);
-  const maxEvents = flags.maxEvents ?? num(drain, 'max_events', `${where}.drain`);
-  const maxBytes = flags.maxBytes ?? num(drain, 'max_bytes', `${where}.drain`);
+  if (targetFileSizeMb < 1) throw new ConfigError(`${where}: maintenance.target_file_size_mb must be at least 1 (default 256), found ${targetFileSizeMb}`);
+  const maxEvents = flags.maxEvents ?? num(drain, 'max_events', `${where}: drain.`);
+  const maxBytes = flags.maxBytes ?? num(drain, 'max_bytes', `${where}: drain.`);
   const workersText = env['MWLAKE_DRAIN_WORKERS'];
-  const workers = workersText !== undefined ? (/^\d+$/.test(workersText.trim()) ? Number(workersText) : NaN) : num(drain, 'workers', `${where}.drain`, 0)!;
+  const workers = workersText !== undefined ? (/^\d+$/.test(workersText.trim()) ? Number(workersText) : NaN) : num(drain, 'workers', `${where}: drain.`, 0)!;
   if (!Number.isInteger(workers) || workers < 0 || workers > 64) {
-    throw new ConfigError(`${workersText !== undefined ? 'MWLAKE_DRAIN_WORKERS' : `${where}.drain.workers`} must be a whole number from 0 to 64, found ${JSON.stringify(workersText ?? workers)}`);
+    throw new ConfigError(`${workersText !== undefined ? 'MWLAKE_DRAIN_WORKERS' : `${where}: drain.workers`} must be a whole number from 0 to 64, found ${JSON.stringify(workersText ?? workers)}`);
   }
 
-  const eventsNamespace = str(events, 'namespace', `${where}.events`, 'events')!;
+  const eventsNamespace = str(events, 'namespace', `${where}: events.`, 'events')!;
   // The merge's namespace (STATE_NAMESPACE, not imported: it would load the merge at every start):
   // events drained into state.pages made every merge fail as a bug (70).
   if (eventsNamespace === 'state') throw new ConfigError(`${where}: events.namespace must not be "state", the namespace of the merged state tables`);
-  const eventsTable = str(events, 'table', `${where}.events`, 'page_content_change')!;
-  const visibilityTable = str(events, 'visibility_table', `${where}.events`, DEFAULT_VISIBILITY_TABLE)!;
+  const eventsTable = str(events, 'table', `${where}: events.`, 'page_content_change')!;
+  const visibilityTable = str(events, 'visibility_table', `${where}: events.`, DEFAULT_VISIBILITY_TABLE)!;
   // One table for both streams would mix two schemas: the drain failed as a bug (70), the merge
   // would read page changes as visibility changes.
   if (eventsTable === visibilityTable) throw new ConfigError(`${where}: events.table and events.visibility_table are both ${JSON.stringify(eventsTable)}; each stream needs its own table`);
@@ -309,11 +310,11 @@ export async function loadConfig(
     jobName,
     kafka: {
       brokers,
-      clientId: str(kafka, 'client_id', `${where}.kafka`, `mwlake-${jobName}`)!,
-      groupId: str(kafka, 'group_id', `${where}.kafka`, `mwlake-${jobName}`)!,
+      clientId: str(kafka, 'client_id', `${where}: kafka.`, `mwlake-${jobName}`)!,
+      groupId: str(kafka, 'group_id', `${where}: kafka.`, `mwlake-${jobName}`)!,
       topics,
       visibilityTopics,
-      tls: bool(kafka, 'tls', `${where}.kafka`, false),
+      tls: bool(kafka, 'tls', `${where}: kafka.`, false),
       ...(sasl === undefined ? {} : { sasl }),
     },
     warehouse,
@@ -332,14 +333,14 @@ export async function loadConfig(
     dumps: { root: dumpsRoot, wikis, compression, ...(namespaceMap === undefined ? {} : { namespaceMap: rel(namespaceMap) }) },
     ...(memoryLimitMb === undefined ? {} : { memoryLimitMb }),
     maintenance: {
-      compact: bool(maintenance, 'compact', `${where}.maintenance`, true),
+      compact: bool(maintenance, 'compact', `${where}: maintenance.`, true),
       targetFileSizeBytes: targetFileSizeMb * 1024 * 1024,
-      compactMinInputFiles: Math.max(2, num(maintenance, 'compact_min_input_files', `${where}.maintenance`, 5)!),
-      expireSnapshots: bool(maintenance, 'expire_snapshots', `${where}.maintenance`, true),
-      removeOrphans: bool(maintenance, 'remove_orphans', `${where}.maintenance`, true),
-      expireSnapshotsOlderThanDays: num(maintenance, 'expire_snapshots_older_than_days', `${where}.maintenance`, 7)!,
-      retainLastSnapshots: num(maintenance, 'retain_last_snapshots', `${where}.maintenance`, 10)!,
-      removeOrphansOlderThanHours: num(maintenance, 'remove_orphans_older_than_hours', `${where}.maintenance`, 72)!,
+      compactMinInputFiles: Math.max(2, num(maintenance, 'compact_min_input_files', `${where}: maintenance.`, 5)!),
+      expireSnapshots: bool(maintenance, 'expire_snapshots', `${where}: maintenance.`, true),
+      removeOrphans: bool(maintenance, 'remove_orphans', `${where}: maintenance.`, true),
+      expireSnapshotsOlderThanDays: num(maintenance, 'expire_snapshots_older_than_days', `${where}: maintenance.`, 7)!,
+      retainLastSnapshots: num(maintenance, 'retain_last_snapshots', `${where}: maintenance.`, 10)!,
+      removeOrphansOlderThanHours: num(maintenance, 'remove_orphans_older_than_hours', `${where}: maintenance.`, 72)!,
     },
     ...(metricsFile === undefined ? {} : { metricsFile }),
   };
