@@ -176,7 +176,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
   });
 
   dumpsRoot(common(program.command('dump').description('write XML dumps (export 0.11, Wikimedia layout) for a date or a date range')))
-    .option('--wiki <id>', 'wiki id, or all', 'all')
+    .option('--wiki <ids>', 'wiki ids, comma-separated, or all', 'all')
     .option('--date <YYYY-MM-DD>', 'the dump date: revisions before its 00:00 UTC')
     .option('--from <YYYY-MM-DD>', 'first date of a range to regenerate')
     .option('--to <YYYY-MM-DD>', 'last date of the range')
