@@ -50,3 +50,18 @@ test('a dump before any merge fails (65) instead of publishing empty dumps for t
     assert.deepEqual(await readdir(dir), ['wh']);
   });
 });
+
+test('--jobs is trimmed and skips empty names like --wiki ("metahistorybz2dump,"); an empty one is a usage error', async () => {
+  await inTempDir('mwlake-dump-cli-', async (dir) => {
+    const warehouse = join(dir, 'wh');
+    await mkdir(warehouse);
+    const common = ['dump', '--warehouse', warehouse, '--job-name', 'j', '--dumps-root', join(dir, 'dumps'), '--date', '2026-11-02', '--dry-run', '--wiki', 'enwiki'];
+    const trailing = await cli(...common, '--jobs', 'metahistorybz2dump, ');
+    assert.equal(trailing.code, ExitCode.Ok, trailing.err);
+    for (const empty of ['', ' , ']) {
+      const r = await cli(...common, '--jobs', empty);
+      assert.equal(r.code, ExitCode.Usage, r.err);
+      assert.match(r.err, /--jobs takes dump job names separated by commas/);
+    }
+  });
+});

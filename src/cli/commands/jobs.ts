@@ -192,9 +192,12 @@ export const registerJobs: RegisterCommand = (program, context) => {
       const listed = flags.wiki.split(',').map((w) => w.trim()).filter((w) => w !== '');
       if (listed.length === 0) throw new JobError('USAGE', `--wiki takes all or wiki ids separated by commas, found ${JSON.stringify(flags.wiki)}`);
       const wikis = listed.length === 1 && listed[0] === 'all' ? c.dumps.wikis : listed;
+      // As --wiki: a script's trailing comma (`--jobs "$A,$B"` with B unset) is not a job named "".
+      const jobs = flags.jobs?.split(',').map((name) => name.trim()).filter((name) => name !== '');
+      if (jobs?.length === 0) throw new JobError('USAGE', `--jobs takes dump job names separated by commas (e.g. metahistorybz2dump), found ${JSON.stringify(flags.jobs)}`);
       const hooks = await progressHooks(context);
       const results = await withLease(c, context, 'dump', () =>
-        runDumps({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), wikis, dates, dryRun: flags.dryRun === true, requireMerged: flags.dryRun !== true, onProgress: hooks.dumps, ...(flags.jobs === undefined ? {} : { jobs: flags.jobs.split(',').map((name) => name.trim()) }) }), flags.dryRun === true,
+        runDumps({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), wikis, dates, dryRun: flags.dryRun === true, requireMerged: flags.dryRun !== true, onProgress: hooks.dumps, ...(jobs === undefined ? {} : { jobs }) }), flags.dryRun === true,
       ).finally(hooks.end);
       print(context, { step: 'dump', dates, results });
     });
