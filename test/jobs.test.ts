@@ -139,9 +139,30 @@ test('drain.max_message_bytes: 0 is refused (78) instead of sending every event 
     await writeFile(file, 'job_name: x\ndrain:\n  max_message_bytes: 0\n');
     await assert.rejects(loadConfig(file, {}), (error: Error & { code?: string }) => {
       assert.equal(error.code, 'CONFIG');
-      assert.equal(error.message.startsWith(`${file}: drain.max_message_bytes must be at least 1`), true, error.message);
+      assert.equal(error.message.startsWith(`${file}: drain.max_message_bytes must be a whole number of at least 1`), true, error.message);
       return true;
     });
+  });
+});
+
+test('counts and sizes in the job file are whole numbers: fractions and values below their minimum are refused (78), naming the key', async () => {
+  await inTempDir('mwlake-jobfile-', async (dir) => {
+    const file = join(dir, 'job.yaml');
+    for (const [section, key, value, min] of [
+      ['drain', 'max_events', '2.5', 1], ['drain', 'max_events', '0', 1], ['drain', 'max_bytes', '1.5', 1],
+      ['maintenance', 'retain_last_snapshots', '2.5', 1], ['maintenance', 'retain_last_snapshots', '0', 1],
+      ['maintenance', 'compact_min_input_files', '1', 2], ['drain', 'max_message_bytes', '1e6.5', 1],
+    ] as const) {
+      await writeFile(file, `job_name: x\n${section}:\n  ${key}: ${value}\n`);
+      await assert.rejects(loadConfig(file, {}), (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'CONFIG');
+        assert.ok(error.message.startsWith(`${file}: ${section}.${key} must be a whole number of at least ${min}`), error.message);
+        return true;
+      });
+    }
+    await writeFile(file, 'job_name: x\ndrain:\n  max_events: 3\nmaintenance:\n  retain_last_snapshots: 1\n  compact_min_input_files: 2\n');
+    const c = await loadConfig(file, {});
+    assert.deepEqual([c.drain.maxEvents, c.maintenance.retainLastSnapshots, c.maintenance.compactMinInputFiles], [3, 1, 2]);
   });
 });
 

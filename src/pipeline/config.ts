@@ -103,6 +103,14 @@ function num(o: Json, key: string, at: string, fallback?: number): number | unde
   return v;
 }
 
+/** A count or a size: a whole number of at least `min`. */
+function whole(o: Json, key: string, at: string, min: number, fallback?: number): number | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw new ConfigError(`${at}${key} must be a whole number of at least ${min}, found ${JSON.stringify(v)}`);
+  return v;
+}
+
 function bool(o: Json, key: string, at: string, fallback: boolean): boolean {
   const v = o[key];
   if (v === undefined || v === null) return fallback;
@@ -282,14 +290,12 @@ export async function loadConfig(
   if (encoder !== 'duckdb' && encoder !== 'parquet-wasm') {
     throw new ConfigError(`${env['MWLAKE_PARQUET_ENCODER'] !== undefined ? 'MWLAKE_PARQUET_ENCODER' : `${where}: drain.parquet_encoder`} must be duckdb or parquet-wasm, found ${JSON.stringify(encoder)}`);
   }
-  const maxMessageBytes = num(drain, 'max_message_bytes', `${where}: drain.`, 10 * 1024 * 1024)!;
-  // 0 would send every event to the error stream as oversize and commit past them, exit 0.
-  if (maxMessageBytes < 1) throw new ConfigError(`${where}: drain.max_message_bytes must be at least 1 (default 10485760), found ${maxMessageBytes}`);
+  const maxMessageBytes = whole(drain, 'max_message_bytes', `${where}: drain.`, 1, 10 * 1024 * 1024)!;
   const targetFileSizeMb = num(maintenance, 'target_file_size_mb', `${where}: maintenance.`, 256)!;
   // Below 1 MiB every drain and compaction writes a file per row group, and compaction never ends.
   if (targetFileSizeMb < 1) throw new ConfigError(`${where}: maintenance.target_file_size_mb must be at least 1 (default 256), found ${targetFileSizeMb}`);
-  const maxEvents = flags.maxEvents ?? num(drain, 'max_events', `${where}: drain.`);
-  const maxBytes = flags.maxBytes ?? num(drain, 'max_bytes', `${where}: drain.`);
+  const maxEvents = flags.maxEvents ?? whole(drain, 'max_events', `${where}: drain.`, 1);
+  const maxBytes = flags.maxBytes ?? whole(drain, 'max_bytes', `${where}: drain.`, 1);
   const workersText = env['MWLAKE_DRAIN_WORKERS'];
   const workers = workersText !== undefined ? (/^\d+$/.test(workersText.trim()) ? Number(workersText) : NaN) : num(drain, 'workers', `${where}: drain.`, 0)!;
   if (!Number.isInteger(workers) || workers < 0 || workers > 64) {
@@ -335,11 +341,11 @@ export async function loadConfig(
     maintenance: {
       compact: bool(maintenance, 'compact', `${where}: maintenance.`, true),
       targetFileSizeBytes: targetFileSizeMb * 1024 * 1024,
-      compactMinInputFiles: Math.max(2, num(maintenance, 'compact_min_input_files', `${where}: maintenance.`, 5)!),
+      compactMinInputFiles: whole(maintenance, 'compact_min_input_files', `${where}: maintenance.`, 2, 5)!,
       expireSnapshots: bool(maintenance, 'expire_snapshots', `${where}: maintenance.`, true),
       removeOrphans: bool(maintenance, 'remove_orphans', `${where}: maintenance.`, true),
       expireSnapshotsOlderThanDays: num(maintenance, 'expire_snapshots_older_than_days', `${where}: maintenance.`, 7)!,
-      retainLastSnapshots: num(maintenance, 'retain_last_snapshots', `${where}: maintenance.`, 10)!,
+      retainLastSnapshots: whole(maintenance, 'retain_last_snapshots', `${where}: maintenance.`, 1, 10)!,
       removeOrphansOlderThanHours: num(maintenance, 'remove_orphans_older_than_hours', `${where}: maintenance.`, 72)!,
     },
     ...(metricsFile === undefined ? {} : { metricsFile }),

@@ -47,3 +47,14 @@ test('kafka.sasl needs the password only in the commands that connect to Kafka: 
     }
   });
 });
+
+test('--max-events and --max-bytes take a whole number of at least 1 (0 still read a first batch), refused (64) otherwise', async () => {
+  await inTempDir('mwlake-flags-', async (dir) => {
+    for (const [flag, value] of [['--max-events', '0'], ['--max-bytes', '0'], ['--max-events', '2.5'], ['--max-bytes', '-1']]) {
+      const r = await cli('drain', '--job-name', 'j', '--warehouse', dir, '--brokers', '127.0.0.1:1', `${flag}=${value}`);
+      assert.equal(r.code, ExitCode.Usage, `${flag} ${value}: ${r.err}`);
+      assert.match(r.err, new RegExp(`^mwlake: ${flag} must be a whole number of at least 1, found "${value}"`, 'm'));
+    }
+    assert.deepEqual(await readdir(dir), []);
+  });
+});

@@ -109,8 +109,9 @@ function print(context: CliContext, value: unknown): void {
   context.stdout.write(stringifyJsonBigInt(value) + '\n');
 }
 
+/** A cap: 0 would still read a first batch, so it is refused. */
 const count = (flag: string) => (text: string) => {
-  if (!/^\d+$/.test(text)) throw new JobError('USAGE', `${flag} must be a non-negative integer, found ${JSON.stringify(text)}`);
+  if (!/^\d+$/.test(text) || Number(text) < 1) throw new JobError('USAGE', `${flag} must be a whole number of at least 1, found ${JSON.stringify(text)}`);
   return Number(text);
 };
 
