@@ -2,10 +2,10 @@
 // the full dump set and the adds-changes run (src/dumps), or only the chosen jobs of the full set.
 // Dates are cut at 00:00 UTC, exclusive.
 
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { JobError } from '../core/errors.js';
+import { ConfigError, JobError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { VERSION } from '../core/version.js';
 import { openDuckDb } from '../duckdb/connection.js';
@@ -100,17 +100,17 @@ export async function dumpRuns(config: JobConfig): Promise<DumpRun[]> {
  * roll 2026-02-30 over to March) and a date whose cutoff, its 00:00 UTC, has not come yet: such a
  * dump would be incomplete, and `latest/` would point at it.
  */
-export function dateRange(from: string, to: string, nowMs: number = Date.now()): string[] {
-  for (const d of [from, to]) {
-    if (!ISO_DATE.test(d)) throw new JobError('USAGE', `not a date (YYYY-MM-DD): ${JSON.stringify(d)}`);
+export function dateRange(from: string, to: string, nowMs: number = Date.now(), flags: { readonly from: string; readonly to: string } = { from: '--from', to: '--to' }): string[] {
+  for (const [flag, d] of [[flags.from, from], [flags.to, to]] as const) {
+    if (!ISO_DATE.test(d)) throw new JobError('USAGE', `${flag}: not a date (YYYY-MM-DD): ${JSON.stringify(d)}`);
     let cutoff: number;
     try {
       cutoff = cutoffOfDate(d.replaceAll('-', ''));
     } catch {
-      throw new JobError('USAGE', `not a calendar date (YYYY-MM-DD): ${JSON.stringify(d)}`);
+      throw new JobError('USAGE', `${flag}: not a calendar date (YYYY-MM-DD): ${JSON.stringify(d)}`);
     }
     if (cutoff > nowMs) {
-      throw new JobError('USAGE', `date ${d} is in the future: its dump holds the revisions before ${d} 00:00 UTC, which has not come yet`);
+      throw new JobError('USAGE', `${flag}: date ${d} is in the future: its dump holds the revisions before ${d} 00:00 UTC, which has not come yet`);
     }
   }
   const out: string[] = [];
@@ -122,6 +122,13 @@ export function dateRange(from: string, to: string, nowMs: number = Date.now()):
 export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
   const compression: Partial<DumpCompression> = o.config.dumps.compression === 'zstd' ? { history: 'zst', current: 'zst', articles: 'zst' } : {};
   if (o.jobs !== undefined) selectDumpJobs(o.jobs, compression);
+  const configuredMap = o.config.dumps.namespaceMap;
+  // A wrong path in the job file is the configuration's fault (78), not the data's.
+  if (configuredMap !== undefined) {
+    await stat(configuredMap).catch((cause: unknown) => {
+      throw new ConfigError(`dumps.namespace_map: ${configuredMap} cannot be read (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`, { cause });
+    });
+  }
   const db = await openDuckDb(duckDbMemory(o.config));
   try {
     const bound = await bindStateViews(db, o.warehouse, { namespace: o.config.events.namespace, name: o.config.events.table });

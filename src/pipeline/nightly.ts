@@ -68,7 +68,7 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
   const started = Date.now();
   const { config, logger } = o;
   // A bad --date fails before anything runs, not after the drain and the merge.
-  const requested = o.date === undefined ? undefined : dateRange(o.date, o.date);
+  const requested = o.date === undefined ? undefined : dateRange(o.date, o.date, Date.now(), { from: '--date', to: '--date' });
   // A metrics file that cannot be written must fail the night before its hours of work, not after;
   // a dry run too (the check only reads), or it passes a job file the night then refuses.
   if (config.metricsFile !== undefined) await checkWritableFolder(config.metricsFile);

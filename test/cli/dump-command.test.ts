@@ -1,7 +1,7 @@
 // `mwlake dump` flags through the CLI: what a person types at 3 a.m. is read as meant or refused (64).
 
 import assert from 'node:assert/strict';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ExitCode } from '../../src/core/exit-codes.js';
@@ -63,5 +63,17 @@ test('--jobs is trimmed and skips empty names like --wiki ("metahistorybz2dump,"
       assert.equal(r.code, ExitCode.Usage, r.err);
       assert.match(r.err, /--jobs takes dump job names separated by commas/);
     }
+  });
+});
+
+test('a dumps.namespace_map the job file points at that does not exist is a configuration error (78) naming it', async () => {
+  await inTempDir('mwlake-dump-cli-', async (dir) => {
+    const warehouse = join(dir, 'wh');
+    await mkdir(warehouse);
+    const job = join(dir, 'job.yaml');
+    await writeFile(job, `job_name: j\nwarehouse: wh\ndumps:\n  root: dumps\n  namespace_map: maps/missing.json.gz\n`);
+    const r = await cli('dump', '--config', job, '--date', '2026-11-02', '--dry-run', '--wiki', 'enwiki');
+    assert.equal(r.code, ExitCode.Config, r.err);
+    assert.match(r.err, /dumps\.namespace_map: .*maps\/missing\.json\.gz cannot be read \(ENOENT\)/);
   });
 });

@@ -350,7 +350,13 @@ test('usage errors exit 64 and name the problem', async () => {
   assert.equal(r.code, ExitCode.Usage);
   assert.match(r.err, /not a calendar date/);
   // Date.parse would roll these over to March; a future date's dump would be incomplete.
-  for (const [args, message] of [[['--date', '2026-02-30'], /not a calendar date.*2026-02-30/], [['--from', '2026-02-27', '--to', '2026-02-31'], /2026-02-31/], [['--date', '2099-01-01'], /2099-01-01 is in the future/]] as const) {
+  // Each names the flag the date came from.
+  for (const [args, message] of [
+    [['--date', '2026-02-30'], /--date: not a calendar date.*2026-02-30/],
+    [['--from', '2026-02-27', '--to', '2026-02-31'], /--to: not a calendar date.*2026-02-31/],
+    [['--from', '2026-2-27', '--to', '2026-02-28'], /--from: not a date/],
+    [['--date', '2099-01-01'], /--date: date 2099-01-01 is in the future/],
+  ] as const) {
     const bad = await cli('dump', '--warehouse', join(dir, 'wh2'), ...args);
     assert.equal(bad.code, ExitCode.Usage, bad.err);
     assert.match(bad.err, message);

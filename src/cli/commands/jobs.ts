@@ -185,7 +185,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
     .action(async (flags: CommonFlags & { wiki: string; date?: string; from?: string; to?: string; dumpsRoot?: string; jobs?: string }) => {
       const { dateRange, runDumps } = await steps.dump();
       let dates: string[];
-      if (flags.date !== undefined && flags.from === undefined && flags.to === undefined) dates = dateRange(flags.date, flags.date);
+      if (flags.date !== undefined && flags.from === undefined && flags.to === undefined) dates = dateRange(flags.date, flags.date, Date.now(), { from: '--date', to: '--date' });
       else if (flags.date === undefined && flags.from !== undefined && flags.to !== undefined) dates = dateRange(flags.from, flags.to);
       else throw new JobError('USAGE', 'give --date D, or --from D1 --to D2');
       const c = await config(flags, context);
