@@ -70,7 +70,8 @@ function snapshotsStillToMerge(events: Table, states: readonly Table[], property
 /**
  * The revisions snapshots the pages snapshots that expiry keeps pair with (state-views.ts pairs
  * them by merge source): after a merge that committed revisions but not pages, the current pages
- * snapshot pairs with an older revisions snapshot than the current one.
+ * snapshot pairs with an older revisions snapshot than the current one. The views find a pair by
+ * walking back from the current snapshot, so the snapshots between stay too: a gap would hide it.
  */
 function revisionsPairedWithPages(revisions: Table, pages: Table | undefined, o: { olderThanMs: number; retainLast: number }): bigint[] {
   if (pages === undefined) return [];
@@ -81,7 +82,10 @@ function revisionsPairedWithPages(revisions: Table, pages: Table | undefined, o:
     const v = s === undefined ? undefined : source(pages, s);
     if (v !== undefined) sources.add(v);
   }
-  return revisions.metadata.snapshots.filter((s) => sources.has(source(revisions, s) ?? '')).map((s) => s.snapshotId);
+  const paired = revisions.metadata.snapshots.filter((s) => sources.has(source(revisions, s) ?? '')).map((s) => s.snapshotId);
+  const current = revisions.currentSnapshot()?.snapshotId;
+  if (current === undefined) return paired;
+  return paired.flatMap((id) => (revisions.isAncestorOf(current, id) ? [id, ...revisions.ancestorsBetween(id, current).map((s) => s.snapshotId)] : [id]));
 }
 
 /** A row size estimate (content dominates) of the table `namespace.name`, to size sorted rewrites. */
