@@ -266,6 +266,20 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   const writeStatus = (): Promise<void> => writeTextAtomically(statusPath, renderDumpStatus(wikiId, date, [...states.entries()]));
   // Before any output starts: a status that cannot be written stops the run with nothing written.
   await writeStatus();
+  // Checksum files and latest/ cover the files of the date's done jobs, written now or kept: not
+  // those of a job still running or failed (xmlstubsdump's other outputs may have finished).
+  const inJobOrder = (): WrittenFile[] => jobNames.flatMap((job) => (states.get(job)!.status === 'done' ? states.get(job)!.files : []));
+  // An output publishes its files under the names an earlier run's files have: the checksums of
+  // those go before any output starts, else a run killed right after a rename leaves them naming
+  // the new bytes with the old hashes. Until its job is done a new file is listed nowhere.
+  try {
+    await writeChecksumFiles(directory, wikiId, date, inJobOrder(), []);
+    await removeStaleChecksumFiles(directory, wikiId, date, inJobOrder());
+  } catch (error) {
+    for (const job of selected) states.set(job, { status: 'failed', updated: formatUpdated(now()), files: [] });
+    await writeStatus().catch(() => undefined);
+    throw error;
+  }
   const channels = outputs.map((output) => new RowChannel<DumpRevisionRow>(output.job, CHANNEL_CONTENT_BYTES, contentBytes));
   const failures: unknown[] = [];
   // Outputs finish in any order; their status and checksum writes go one after another. One that
@@ -279,9 +293,6 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
     }));
   const written = new Map<Output, WrittenFile[]>();
   const writtenInJobOrder = (): WrittenFile[] => outputs.flatMap((output) => written.get(output) ?? []);
-  // Checksum files and latest/ cover the files of the date's done jobs, written now or kept: not
-  // those of a job still running or failed (xmlstubsdump's other outputs may have finished).
-  const inJobOrder = (): WrittenFile[] => jobNames.flatMap((job) => (states.get(job)!.status === 'done' ? states.get(job)!.files : []));
 
   const writers = outputs.map((output, index) =>
     output.run(channels[index]!).then(
