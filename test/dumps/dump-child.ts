@@ -4,7 +4,7 @@
 //   finish:N             the N-th compressed file is complete under its in-progress name
 //   rename:PATTERN:N     right after the N-th rename onto a name matching PATTERN (a published
 //                        part, dumpstatus.json, a checksum file, a latest/ link)
-// argv[4] is the JSON of the generated wiki's options. Without an argument (node --test runs
+// argv[4] is the JSON of the generated wiki's options, argv[5] that of the jobs to run (default all). Without an argument (node --test runs
 // every file under test/) it does nothing.
 
 import fs from 'node:fs/promises';
@@ -16,7 +16,7 @@ import type { DumpQuery, DumpRevisionRow } from '../../src/dumps/records.js';
 import { GeneratedDumpSource, type GeneratedWikiOptions } from './generated-source.js';
 import { crashRunOptions } from './dump-crash-fixture.js';
 
-const [root, point, wiki] = process.argv.slice(2);
+const [root, point, wiki, jobs] = process.argv.slice(2);
 if (root !== undefined && point !== undefined && wiki !== undefined) {
   const die = (): never => {
     process.kill(process.pid, 'SIGKILL');
@@ -50,7 +50,7 @@ if (root !== undefined && point !== undefined && wiki !== undefined) {
     };
     syncBuiltinESMExports();
   }
-  await runDump(crashRunOptions(root, source));
+  await runDump(crashRunOptions(root, source, jobs === undefined ? undefined : (JSON.parse(jobs) as string[])));
   console.error(`dump-child: not killed at ${point} (${count})`);
   process.exit(3);
 }

@@ -8,8 +8,9 @@ import { GENERATOR_VERSION, TEST_SITE } from './helpers.js';
 export const CRASH_WIKI = 'testwiki';
 export const CRASH_DATE = '20240801';
 
-export function crashRunOptions(dumpsRoot: string, source: DumpSource): DumpRunOptions {
+export function crashRunOptions(dumpsRoot: string, source: DumpSource, jobs?: readonly string[]): DumpRunOptions {
   return {
+    ...(jobs === undefined ? {} : { jobs }),
     dumpsRoot,
     wikiId: CRASH_WIKI,
     date: CRASH_DATE,

@@ -45,8 +45,8 @@ async function tree(root: string): Promise<Record<string, string>> {
   return out;
 }
 
-async function run(root: string, wiki: GeneratedWikiOptions): Promise<void> {
-  await runDump(crashRunOptions(root, new GeneratedDumpSource(wiki)));
+async function run(root: string, wiki: GeneratedWikiOptions, jobs?: readonly string[]): Promise<void> {
+  await runDump(crashRunOptions(root, new GeneratedDumpSource(wiki), jobs));
 }
 
 async function uninterrupted(wiki: GeneratedWikiOptions): Promise<Record<string, string>> {
@@ -58,8 +58,8 @@ async function uninterrupted(wiki: GeneratedWikiOptions): Promise<Record<string,
   return references.get(wiki)!;
 }
 
-function killAt(root: string, point: string, wiki: GeneratedWikiOptions): void {
-  const child = spawnSync(process.execPath, [CHILD, root, point, JSON.stringify(wiki)], { encoding: 'utf8' });
+function killAt(root: string, point: string, wiki: GeneratedWikiOptions, jobs?: readonly string[]): void {
+  const child = spawnSync(process.execPath, [CHILD, root, point, JSON.stringify(wiki), ...(jobs === undefined ? [] : [JSON.stringify(jobs)])], { encoding: 'utf8' });
   assert.equal(child.signal, 'SIGKILL', `the child was not killed at ${point}: status ${child.status}, stderr ${child.stderr}`);
 }
 
@@ -106,16 +106,16 @@ async function assertConsistent(root: string, when: string, runs: readonly Recor
 }
 
 /** Kills a run at each point in turn on one dumps root, then checks that a rerun converges. */
-async function crashAndRerun(name: string, wiki: GeneratedWikiOptions, points: readonly string[], o: { completeBefore?: GeneratedWikiOptions } = {}): Promise<void> {
+async function crashAndRerun(name: string, wiki: GeneratedWikiOptions, points: readonly string[], o: { completeBefore?: GeneratedWikiOptions; jobs?: readonly string[] } = {}): Promise<void> {
   const reference = await uninterrupted(wiki);
   const runs = [reference, ...(o.completeBefore === undefined ? [] : [await uninterrupted(o.completeBefore)])];
   const root = join(dir, name);
   if (o.completeBefore !== undefined) await run(root, o.completeBefore);
   for (const point of points) {
-    killAt(root, point, wiki);
+    killAt(root, point, wiki, o.jobs);
     await assertConsistent(root, `after a kill at ${point}`, runs);
   }
-  await run(root, wiki);
+  await run(root, wiki, o.jobs);
   await assertConsistent(root, 'after the rerun', [reference]);
   assert.deepEqual(await tree(root), reference, 'the rerun ends with the bytes of an uninterrupted run');
 }
@@ -136,4 +136,11 @@ test('a rerun of a complete date killed at each point: readers keep complete fil
 test('a rerun over a changed state killed at each point: readers keep complete files, the next run converges', { timeout: 300_000 }, async () => {
   const points = ['rename:stub-articles\\.xml:1', 'rows:150', 'finish:3', 'rename:pages-meta-history\\d:1', 'rename:pages-meta-history\\d:2', 'rename:^dumpstatus\\.json$:3'];
   for (const point of points) await crashAndRerun(`changed-${point.replace(/\W+/g, '-')}`, WIKI_B, [point], { completeBefore: WIKI_A });
+});
+
+test('a rerun of one job killed mid-file and between its parts: the other jobs stay done, the next run of the job converges', { timeout: 300_000 }, async () => {
+  const jobs = ['metahistorybz2dump'];
+  for (const point of ['rows:150', 'rename:pages-meta-history\\d:1', 'rename:^dumpstatus\\.json$:2']) {
+    await crashAndRerun(`job-${point.replace(/\W+/g, '-')}`, WIKI_A, [point], { completeBefore: WIKI_A, jobs });
+  }
 });
