@@ -222,7 +222,17 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   // Files of another part split an earlier run of the date left: removed at the end, once latest/
   // links the new files, so that it never links a removed one meanwhile.
   const deferStale: RegExp[] = [];
-  const common = { directory, wikiId, date, site, generator, maxPartBytes, tools, rendered: new RenderedRevisions(), deferStale };
+  // Outputs publish their files under the names an earlier run's files have: the checksums of those
+  // go before the first rename, else a run killed right after it leaves them naming the new bytes
+  // with the old hashes. Until then they describe the earlier files, which are still in place.
+  let dropped: Promise<void> | undefined;
+  const beforePublish = (): Promise<void> =>
+    (dropped ??= (async () => {
+      const kept = jobNames.flatMap((job) => (states.get(job)!.status === 'done' ? states.get(job)!.files : []));
+      await writeChecksumFiles(directory, wikiId, date, kept, []);
+      await removeStaleChecksumFiles(directory, wikiId, date, kept);
+    })());
+  const common = { directory, wikiId, date, site, generator, maxPartBytes, tools, rendered: new RenderedRevisions(), deferStale, beforePublish };
   // bz2 pages-articles comes from the multistream writer, with the multistream's parts, when both run.
   const joinArticles = compression.articles === 'bz2' && selected.has('articlesdump') && selected.has('articlesmultistreamdump');
   let startedMultistream!: (run: Promise<MultistreamFiles>) => void;
@@ -266,20 +276,6 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   const writeStatus = (): Promise<void> => writeTextAtomically(statusPath, renderDumpStatus(wikiId, date, [...states.entries()]));
   // Before any output starts: a status that cannot be written stops the run with nothing written.
   await writeStatus();
-  // Checksum files and latest/ cover the files of the date's done jobs, written now or kept: not
-  // those of a job still running or failed (xmlstubsdump's other outputs may have finished).
-  const inJobOrder = (): WrittenFile[] => jobNames.flatMap((job) => (states.get(job)!.status === 'done' ? states.get(job)!.files : []));
-  // An output publishes its files under the names an earlier run's files have: the checksums of
-  // those go before any output starts, else a run killed right after a rename leaves them naming
-  // the new bytes with the old hashes. Until its job is done a new file is listed nowhere.
-  try {
-    await writeChecksumFiles(directory, wikiId, date, inJobOrder(), []);
-    await removeStaleChecksumFiles(directory, wikiId, date, inJobOrder());
-  } catch (error) {
-    for (const job of selected) states.set(job, { status: 'failed', updated: formatUpdated(now()), files: [] });
-    await writeStatus().catch(() => undefined);
-    throw error;
-  }
   const channels = outputs.map((output) => new RowChannel<DumpRevisionRow>(output.job, CHANNEL_CONTENT_BYTES, contentBytes));
   const failures: unknown[] = [];
   // Outputs finish in any order; their status and checksum writes go one after another. One that
@@ -293,6 +289,9 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
     }));
   const written = new Map<Output, WrittenFile[]>();
   const writtenInJobOrder = (): WrittenFile[] => outputs.flatMap((output) => written.get(output) ?? []);
+  // Checksum files and latest/ cover the files of the date's done jobs, written now or kept: not
+  // those of a job still running or failed (xmlstubsdump's other outputs may have finished).
+  const inJobOrder = (): WrittenFile[] => jobNames.flatMap((job) => (states.get(job)!.status === 'done' ? states.get(job)!.files : []));
 
   const writers = outputs.map((output, index) =>
     output.run(channels[index]!).then(

@@ -43,6 +43,8 @@ export interface MultistreamOptions {
   readonly singleStreamName?: string;
   /** As XmlDumpOptions.deferStale. */
   readonly deferStale?: RegExp[];
+  /** As XmlDumpOptions.beforePublish. */
+  readonly beforePublish?: () => Promise<void>;
 }
 
 export interface MultistreamFiles {
@@ -165,6 +167,7 @@ export async function writeMultistreamDump(rows: AsyncIterable<DumpRevisionRow>,
     // Each part's files are [xml, index, single stream?]: published as two sets of parts.
     const filesOf = (from: number, to: number): PendingPart[] =>
       parts.map((part) => ({ ...part, tempNames: part.tempNames.slice(from, to), digests: part.digests.slice(from, to) }));
+    await options.beforePublish?.();
     const files = await publishParts(directory, filesOf(0, 2), (fileIndex, range) =>
       fileIndex === 0 ? dumpFileName(wikiId, date, dumpName, 'xml', 'bz2', range) : dumpFileName(wikiId, date, indexName, 'txt', 'bz2', range),
     );

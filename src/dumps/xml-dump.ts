@@ -159,6 +159,8 @@ export interface XmlDumpOptions {
    * latest/ no longer links them.
    */
   readonly deferStale?: RegExp[];
+  /** Awaited before the finished parts are renamed over the names an earlier run's files may have. */
+  readonly beforePublish?: () => Promise<void>;
 }
 
 /** A finished part under its in-progress name(s): the XML file, and for multistream its index. */
@@ -261,6 +263,7 @@ export async function writeXmlDump(rows: AsyncIterable<DumpRevisionRow>, options
     }
     if (lastPageId !== undefined) buffer.push(PAGE_CLOSE);
     await closePart(writer ?? openPart());
+    await options.beforePublish?.();
     const files = await publishParts(directory, parts, (_fileIndex, range) => dumpFileName(wikiId, date, dumpName, 'xml', codec, range));
     if (options.deferStale === undefined) await removeStaleFiles(directory, stale, files);
     else options.deferStale.push(...stale);

@@ -144,3 +144,13 @@ test('a rerun of one job killed mid-file and between its parts: the other jobs s
     await crashAndRerun(`job-${point.replace(/\W+/g, '-')}`, WIKI_A, [point], { completeBefore: WIKI_A, jobs });
   }
 });
+
+test('a rerun killed before it replaced any file leaves the earlier checksums, which still describe the files in place', { timeout: 300_000 }, async () => {
+  const earlier = await uninterrupted(WIKI_A);
+  const root = join(dir, 'unreplaced');
+  await run(root, WIKI_A);
+  killAt(root, 'rows:150', WIKI_B);
+  const sums = (t: Record<string, string>) => Object.fromEntries(Object.entries(t).filter(([name]) => /sums/.test(name)));
+  assert.deepEqual(sums(await tree(root)), sums(earlier));
+  await assertConsistent(root, 'after the kill', [earlier]);
+});
