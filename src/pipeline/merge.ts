@@ -170,6 +170,19 @@ function sameSource(name: string, state: Table, base: Snapshot | undefined, sour
   );
 }
 
+/**
+ * The snapshot whose rows `snapshotId` holds: itself, or the newest ancestor past compactions
+ * (`replace` snapshots change no row). Recorded as the merge source, so that a table merged before
+ * a compaction and one merged after it say they hold the same events: after a merge died between
+ * its two commits and maintain ran, the next merge moves pages only, and readers pair the tables
+ * by that source.
+ */
+function rowsSnapshotOf(events: Table, snapshotId: bigint): bigint {
+  let s = events.snapshot(snapshotId);
+  while (s !== undefined && s.summary.operation === 'replace' && s.parentSnapshotId !== undefined && events.snapshot(s.parentSnapshotId) !== undefined) s = events.snapshot(s.parentSnapshotId);
+  return s?.snapshotId ?? snapshotId;
+}
+
 /** The legacy visibility change table and its snapshot a merge reads up to. */
 interface VisibilitySource {
   readonly table: Table;
@@ -212,7 +225,7 @@ async function mergeTable(
   // How far this merge reads, recorded with its commit. Without event changes the page change
   // source stays where it was: the pages table, which has nothing to merge, keeps its own, and
   // readers pair the two tables by that source.
-  const source = changes(eventPlan) ? targetId.toString() : recorded;
+  const source = changes(eventPlan) ? rowsSnapshotOf(events, targetId).toString() : recorded;
   const sources = {
     ...(source === undefined ? {} : { [SOURCE_SNAPSHOT_PROPERTY]: source, [SOURCE_TABLE_PROPERTY]: events.metadata.tableUuid }),
     ...(visibility === undefined ? {} : { [VISIBILITY_SOURCE_SNAPSHOT_PROPERTY]: visibility.targetId.toString(), [VISIBILITY_SOURCE_TABLE_PROPERTY]: visibility.table.metadata.tableUuid }),

@@ -6,7 +6,8 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -21,6 +22,7 @@ import { reachableFiles } from '../../src/iceberg/maintenance/reachable-files.js
 import { statisticsPaths } from '../../src/iceberg/spec/table-metadata.js';
 import { PAGES_TABLE, REVISIONS_TABLE, STATE_NAMESPACE } from '../../src/merge/state-schema.js';
 import { loadConfig } from '../../src/pipeline/config.js';
+import { runDumps } from '../../src/pipeline/dump.js';
 import { runMaintenance } from '../../src/pipeline/maintenance.js';
 import { stateViewStatements } from '../../src/pipeline/state-views.js';
 import { appendBatch, appendVisibilityBatch, EVENTS_NAME, EVENTS_NS, generatedEvents, merge, stateHashes, VISIBILITY_NAME, warehouseAt } from '../merge/merge-fixture.js';
@@ -132,7 +134,21 @@ async function fileCheck(wh: Warehouse): Promise<{ missing: string[]; unreferenc
   return { missing, unreferenced };
 }
 
-let reference: { contents: Record<string, string>; after: Record<string, string> } | undefined;
+/** md5 of every dump file of a run over the warehouse (dumpstatus.json carries the wall clock). */
+async function dumps(wh: Warehouse, name: string): Promise<Record<string, string>> {
+  const root = join(dir, `dumps-${name}`);
+  const config = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'maintain-crash', MWLAKE_WAREHOUSE: localPathOf(wh.rootLocation) }, {}, { jobNameRequired: false });
+  await runDumps({ config: { ...config, dumps: { ...config.dumps, root, wikis: 'all' } }, warehouse: wh, logger: silentLogger(), wikis: 'all', dates: ['2026-11-20'] });
+  const out: Record<string, string> = {};
+  for (const entry of (await readdir(root, { recursive: true })).sort()) {
+    const path = join(root, entry);
+    if (entry.endsWith('dumpstatus.json') || !(await stat(path)).isFile()) continue;
+    out[entry] = createHash('md5').update(await readFile(path)).digest('hex');
+  }
+  return out;
+}
+
+let reference: { contents: Record<string, string>; after: Record<string, string>; dumps: Record<string, string> } | undefined;
 
 /** The uninterrupted run: maintain, then one more night. */
 async function uninterrupted(): Promise<NonNullable<typeof reference>> {
@@ -145,7 +161,7 @@ async function uninterrupted(): Promise<NonNullable<typeof reference>> {
   await appendVisibilityBatch(wh, lastLegacy);
   await merge(wh);
   await maintain(wh);
-  return (reference = { contents: c, after: await stateHashes(wh) });
+  return (reference = { contents: c, after: await stateHashes(wh), dumps: await dumps(wh, 'reference') });
 }
 
 /** Kills maintain at each point in turn on one warehouse, then checks what the brief promises. */
@@ -170,6 +186,7 @@ async function crashAndRecover(name: string, points: readonly (readonly [string,
   await merge(wh);
   await maintain(wh);
   assert.deepEqual(await stateHashes(wh), ref.after);
+  assert.deepEqual(await dumps(wh, name), ref.dumps, 'the dump is the one of an uninterrupted run');
 }
 
 test('compaction killed after writing its files, before its commit', { timeout: 600_000 }, async () => {
@@ -202,9 +219,13 @@ test('maintain after a merge killed between its two state commits: the views kee
   await maintain(wh);
   assert.deepEqual(await state(), halfMerged, 'maintain keeps the pair the views read');
   assert.deepEqual((await fileCheck(wh)).missing, []);
+  // Compaction gave the events table a newer (replace) snapshot: the merge reads the same events
+  // up to it as revisions merged, and the two tables must say they merged the same events.
   await merge(wh);
+  await state();
   await maintain(wh);
   assert.deepEqual(await stateHashes(wh), ref.after);
+  assert.deepEqual(await dumps(wh, 'half-merged'), ref.dumps, 'the dump is the one of an uninterrupted run');
 });
 
 test('maintain after the first merge was killed between its two state commits', { timeout: 600_000 }, async () => {
