@@ -224,14 +224,19 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   const deferStale: RegExp[] = [];
   // Outputs publish their files under the names an earlier run's files have: the checksums of those
   // go before the first rename, else a run killed right after it leaves them naming the new bytes
-  // with the old hashes. Until then they describe the earlier files, which are still in place.
+  // with the old hashes. Until then they describe the earlier files, which are still in place. In
+  // line with the other checksum writes (bookkeeping); an output whose drop failed publishes nothing.
   let dropped: Promise<void> | undefined;
-  const beforePublish = (): Promise<void> =>
-    (dropped ??= (async () => {
-      const kept = jobNames.flatMap((job) => (states.get(job)!.status === 'done' ? states.get(job)!.files : []));
-      await writeChecksumFiles(directory, wikiId, date, kept, []);
-      await removeStaleChecksumFiles(directory, wikiId, date, kept);
-    })());
+  const beforePublish = (): Promise<void> => {
+    if (dropped === undefined) {
+      dropped = bookkeeping.then(async () => {
+        await writeChecksumFiles(directory, wikiId, date, inJobOrder(), []);
+        await removeStaleChecksumFiles(directory, wikiId, date, inJobOrder());
+      });
+      bookkeeping = dropped.catch(() => undefined);
+    }
+    return dropped;
+  };
   const common = { directory, wikiId, date, site, generator, maxPartBytes, tools, rendered: new RenderedRevisions(), deferStale, beforePublish };
   // bz2 pages-articles comes from the multistream writer, with the multistream's parts, when both run.
   const joinArticles = compression.articles === 'bz2' && selected.has('articlesdump') && selected.has('articlesmultistreamdump');
