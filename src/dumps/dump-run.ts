@@ -320,7 +320,7 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
         return record(async () => {
           states.set(output.job, { status: 'failed', updated: formatUpdated(now()), files: [] });
           await writeStatus();
-          // The failed output removed its files, and an earlier run's files of its job went when it started.
+          // The failed output removed its files, and those an earlier run of it left.
           const left = inJobOrder();
           if (left.length > 0) await writeChecksumFiles(directory, wikiId, date, left, []);
           else for (const name of checksumFileNames(wikiId, date)) await rm(join(directory, name), { force: true });
