@@ -18,7 +18,7 @@ import { makeDirectory } from '../core/make-directory.js';
 import { writeTextAtomically } from './atomic-file.js';
 import { checksumFileNames, perFileChecksumTarget, writeChecksumFiles } from './checksums.js';
 import { CODEC_SUFFIX, findCompressionTools, type Codec, type CompressionTools } from './compress.js';
-import { formatUpdated, parseDumpStatus, renderDumpStatus, type JobState } from './dump-status.js';
+import { formatUpdated, isCompleteRunStatus, parseDumpStatus, renderDumpStatus, type JobState } from './dump-status.js';
 import { checkWikiId, cutoffOfDate, runDirectory } from './file-names.js';
 import { linkLatest, unlinkMissing } from './latest-links.js';
 import { writeMultistreamDump, type MultistreamFiles } from './multistream.js';
@@ -377,6 +377,18 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   await removeStaleFiles(directory, deferStale, files);
   if (!linked) await unlinkMissing(options.dumpsRoot, wikiId, date);
   return { directory, files: writtenInJobOrder(), complete, linkedLatest: linked };
+}
+
+/**
+ * Points `latest/` at the complete run of `date` again, from its dumpstatus.json: a run killed
+ * while linking left `latest/` partly on an older run, and its date, complete, is never due again.
+ * Returns whether `latest/` now links it (false: not complete, or a newer run is linked).
+ */
+export async function relinkCompleteRun(dumpsRoot: string, wikiId: string, date: string): Promise<boolean> {
+  const text = await readFile(join(runDirectory(dumpsRoot, wikiId, date), 'dumpstatus.json'), 'utf8').catch(() => undefined);
+  if (text === undefined || !isCompleteRunStatus(text)) return false;
+  const files = [...parseDumpStatus(text)!.values()].flatMap((job) => job.files.map((file) => file.name));
+  return linkLatest(dumpsRoot, wikiId, date, [...files, ...checksumFileNames(wikiId, date)]);
 }
 
 /**

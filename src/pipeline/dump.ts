@@ -9,9 +9,9 @@ import { ConfigError, JobError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { VERSION } from '../core/version.js';
 import { openDuckDb } from '../duckdb/connection.js';
-import { runDump, selectDumpJobs, type DumpCompression } from '../dumps/dump-run.js';
+import { relinkCompleteRun, runDump, selectDumpJobs, type DumpCompression } from '../dumps/dump-run.js';
 import { isCompleteRunStatus } from '../dumps/dump-status.js';
-import { cutoffOfDate, runDirectory } from '../dumps/file-names.js';
+import { cutoffOfDate, incrementalDirectory, runDirectory } from '../dumps/file-names.js';
 import { isIncrementalDone, runIncrementalDump } from '../dumps/incr-run.js';
 import { loadSiteInfo } from '../dumps/site-info.js';
 import type { Warehouse } from '../iceberg/catalog.js';
@@ -71,10 +71,20 @@ export async function isCompleteRun(directory: string): Promise<boolean> {
   return text !== undefined && isCompleteRunStatus(text);
 }
 
+/**
+ * Whether the adds-changes run of `date` finished, or never started (dates dumped before mwlake
+ * wrote adds-changes have none): one killed after the full set completed stays due until it has.
+ */
+async function incrementalSettled(dumpsRoot: string, wiki: string, date: string): Promise<boolean> {
+  if ((await stat(incrementalDirectory(dumpsRoot, wiki, date)).catch(() => undefined)) === undefined) return true;
+  return isIncrementalDone(dumpsRoot, wiki, date);
+}
+
 export interface DumpRun {
   readonly wiki: string;
   /** YYYY-MM-DD. */
   readonly date: string;
+  /** The full set completed, and its adds-changes run too if one started. */
   readonly complete: boolean;
 }
 
@@ -89,10 +99,22 @@ export async function dumpRuns(config: JobConfig): Promise<DumpRun[]> {
     if (wiki === 'other' || wiki === 'latest' || (listed !== undefined && !listed.has(wiki))) continue;
     for (const d of (await readdir(join(config.dumps.root, wiki)).catch(() => [] as string[])).sort()) {
       if (!/^\d{8}$/.test(d)) continue;
-      runs.push({ wiki, date: `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}`, complete: await isCompleteRun(join(config.dumps.root, wiki, d)) });
+      const complete = (await isCompleteRun(join(config.dumps.root, wiki, d))) && (await incrementalSettled(config.dumps.root, wiki, d));
+      runs.push({ wiki, date: `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}`, complete });
     }
   }
   return runs;
+}
+
+/**
+ * Points each wiki's `latest/` at its newest complete run again (dumps relinkCompleteRun): a run
+ * killed while linking is complete, so no later night would otherwise finish the links before the
+ * next date's run. Cheap: links already right are left as they are.
+ */
+export async function relinkNewestRuns(config: JobConfig): Promise<void> {
+  const newest = new Map<string, string>();
+  for (const run of await dumpRuns(config)) if (run.complete) newest.set(run.wiki, run.date);
+  for (const [wiki, date] of newest) await relinkCompleteRun(config.dumps.root, wiki, date.replaceAll('-', ''));
 }
 
 /**

@@ -14,7 +14,7 @@ import { fileLocation, joinLocation } from '../core/storage.js';
 import { writeMetricsFile, type Metric } from '../core/prom-textfile.js';
 import { duckDbMemory, eventStreams, type JobConfig } from './config.js';
 import { warehouseOf } from './warehouse.js';
-import { dateRange, dumpRuns, runDumps, type DumpDateResult } from './dump.js';
+import { dateRange, dumpRuns, relinkNewestRuns, runDumps, type DumpDateResult } from './dump.js';
 import { runDrain, type DrainResult } from './drain.js';
 import { acquireLease } from './lease.js';
 import { runMaintenance, type MaintenanceResult } from './maintenance.js';
@@ -90,6 +90,7 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
       dates.length === 0
         ? []
         : await runDumps({ config, warehouse, logger, wikis: config.dumps.wikis, dates, keepComplete: requested === undefined, onProgress: hooks.dumps, ...(o.dryRun === true ? { dryRun: true } : {}) });
+    if (o.dryRun !== true) await relinkNewestRuns(config);
     hooks.end();
     const dumpsDone = Date.now();
     const maintenance = await runMaintenance({ config, warehouse, logger, ...(o.dryRun === true ? { dryRun: true } : {}) });

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { runDump } from '../../src/dumps/dump-run.js';
+import { relinkCompleteRun, runDump } from '../../src/dumps/dump-run.js';
 import { parseDumpStatus } from '../../src/dumps/dump-status.js';
 import { IN_PROGRESS_SUFFIX } from '../../src/dumps/file-names.js';
 import { CRASH_DATE, CRASH_WIKI, crashRunOptions } from './dump-crash-fixture.js';
@@ -126,6 +126,17 @@ test('a first run killed mid-file, after a finished file, between parts and betw
 
 test('a run killed while linking latest/', { timeout: 300_000 }, async () => {
   await crashAndRerun('linking', WIKI_A, ['rename:-latest-:2']);
+});
+
+test('a run killed while linking latest/ is complete: relinking it (as each night does) finishes latest/ without rerunning it', { timeout: 300_000 }, async () => {
+  const reference = await uninterrupted(WIKI_A);
+  const root = join(dir, 'relink');
+  killAt(root, 'rename:-latest-:2', WIKI_A);
+  const partly = await tree(root);
+  assert.notDeepEqual(partly, reference, 'latest/ is left half done');
+  assert.equal(await relinkCompleteRun(root, CRASH_WIKI, CRASH_DATE), true);
+  assert.deepEqual(await tree(root), reference);
+  assert.equal(await relinkCompleteRun(join(dir, 'no-such-root'), CRASH_WIKI, CRASH_DATE), false, 'no run, nothing linked');
 });
 
 test('a rerun of a complete date killed at each point: readers keep complete files, the next run converges', { timeout: 300_000 }, async () => {
