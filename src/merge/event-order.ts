@@ -10,7 +10,10 @@
 // move or a suppression made since, also in the same second. So at equal times a create or an
 // edit beats another kind only with a newer revision than the one that kind acted on (keyWinsSql):
 // the rank alone (creates and edits below the others) cannot say that, so a merge takes the best
-// of each side by rank and compares the two with keyWinsSql.
+// of each side by rank and compares the two with keyWinsSql. Two creates or edits of one time
+// compare revision ids too (in the rank and keyWinsSql): ordered by Kafka instead, a late one of
+// an older revision would beat a newer one, and the two rules together would not be one order,
+// so the result would depend on which events one merge saw together.
 //
 // Production times have second precision, so a delete and an undelete of one page in one second
 // tie. Kafka order breaks the tie, never the revision id (an undelete may restore an older
@@ -51,7 +54,9 @@ const VISIBILITY_EVENT_KEY_SQL = keySql('meta.dt', "'1'", 'rev_id');
 
 /** SQL for an event's rank among one merge's events by its key column `key`: then by position in its partition. */
 function eventRankSql(key: string): string {
-  return `left(${key}, ${KEY_ORDER_CHARS}) || '|' || _kafka_topic || '|' || lpad(_kafka_partition::VARCHAR, 10, '0') || '|' || lpad(_kafka_offset::VARCHAR, 20, '0') || '|' || ${key}`;
+  // Creates and edits of one time by revision id first (keyWinsSql), the other kinds by Kafka order.
+  const order = `left(${key}, 30) || CASE WHEN substr(${key}, 29, 1) = '0' THEN substr(${key}, 59, 20) || '|' ELSE '' END || substr(${key}, 31, 27)`;
+  return `${order} || '|' || _kafka_topic || '|' || lpad(_kafka_partition::VARCHAR, 10, '0') || '|' || lpad(_kafka_offset::VARCHAR, 20, '0') || '|' || ${key}`;
 }
 
 /** The rank by `k`, the event's key. */
@@ -83,10 +88,12 @@ const currentLayoutSql = (key: string) => `(substr(${key}, 58, 1) = '|' AND subs
 export function keyWinsSql(delta: string, stored: string): string {
   const d = `left(${delta}, ${KEY_ORDER_CHARS})`;
   const s = `left(${stored}, ${KEY_ORDER_CHARS})`;
-  const acrossKinds = `left(${delta}, 27) = left(${stored}, 27) AND substr(${delta}, 29, 1) <> substr(${stored}, 29, 1) AND ${currentLayoutSql(delta)} AND ${currentLayoutSql(stored)}`;
   const [revD, revS] = [`substr(${delta}, 59, 20)`, `substr(${stored}, 59, 20)`];
-  const byRevision = `CASE WHEN substr(${delta}, 29, 1) = '0' THEN ${revD} > ${revS} ELSE ${revD} >= ${revS} END`;
-  return `(${delta} IS NOT NULL AND (${stored} IS NULL OR CASE WHEN ${acrossKinds} THEN ${byRevision} ELSE ${d} > ${s} OR (${d} = ${s} AND ${delta} <> ${stored}) END))`;
+  const [kindD, kindS] = [`substr(${delta}, 29, 1)`, `substr(${stored}, 29, 1)`];
+  // Two creates or edits of one time: the newer revision was saved later, whatever Kafka order says.
+  const byRevisionTie = `left(${delta}, 27) = left(${stored}, 27) AND ${currentLayoutSql(delta)} AND ${currentLayoutSql(stored)} AND (${kindD} <> ${kindS} OR (${kindD} = '0' AND ${kindS} = '0' AND ${revD} <> ${revS}))`;
+  const byRevision = `CASE WHEN ${kindD} = '0' THEN ${revD} > ${revS} ELSE ${revD} >= ${revS} END`;
+  return `(${delta} IS NOT NULL AND (${stored} IS NULL OR CASE WHEN ${byRevisionTie} THEN ${byRevision} ELSE ${d} > ${s} OR (${d} = ${s} AND ${delta} <> ${stored}) END))`;
 }
 
 /** Events that are not page history: production canaries carry meta.domain "canary" (notes §2). */

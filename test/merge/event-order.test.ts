@@ -93,3 +93,15 @@ test('keyWinsSql: across kinds in one second the newer revision wins; otherwise 
   const [row] = await db.all<{ w: boolean }>(`SELECT ${keyWinsSql(`'${newerEdit.k}'`, `'${legacy}'`)} AS w`);
   assert.equal(row!.w, false, 'a key of an older layout compares by its order prefix');
 });
+
+test('two creates or edits of one second: the newer revision wins in the rank and keyWinsSql, whatever Kafka order', async () => {
+  const at = '2025-11-01T10:00:00Z';
+  const older = await keysOf('edit', at, at, 10, 9, { at: '2025-11-01T10:00:09Z' });
+  const newer = await keysOf('create', at, at, 12, 5, { at: '2025-11-01T10:00:01Z' });
+  assert.ok(newer.r > older.r);
+  const wins = async (delta: Keys, stored: Keys) => (await db.all<{ w: boolean }>(`SELECT ${keyWinsSql(`'${delta.k}'`, `'${stored.k}'`)} AS w`))[0]!.w;
+  assert.equal(await wins(older, newer), false);
+  assert.equal(await wins(newer, older), true);
+  const again = await keysOf('edit', at, at, 12, 7, { at: '2025-11-01T10:00:02Z' });
+  assert.equal(await wins(again, newer), true, 'one revision: Kafka order');
+});

@@ -177,3 +177,16 @@ test('a page id reused by a create in the second of its delete: the new page liv
     assert.deepEqual(revIds(out['revs']), [70], name);
   }
 });
+
+test('two edits in the second of a move, the older delivered last: the newest revision sets the page, in one merge or several', { timeout: 120_000 }, async () => {
+  const at = '2026-11-01T10:05:00Z';
+  const c = ev({ kind: 'create', metaDt: '2026-11-01T10:00:00Z', page: 1, rev: 10, revAt: '2026-11-01T10:00:00Z', title: 'A', kafkaMs: 1_000 });
+  // Saved in this order in one second; the first edit's event was produced last.
+  const first = ev({ kind: 'edit', metaDt: at, page: 1, rev: 11, parent: 10, revAt: at, title: 'A', redirectTo: 'X', kafkaMs: 4_000 });
+  const move = ev({ kind: 'move', metaDt: at, page: 1, rev: 12, parent: 11, revAt: at, title: 'B', priorTitle: 'A', kafkaMs: 2_000 });
+  const last = ev({ kind: 'edit', metaDt: at, page: 1, rev: 13, parent: 12, revAt: at, title: 'B', redirectTo: 'C', kafkaMs: 3_000 });
+  for (const [name, batches] of [['one merge', [[c, first, move, last]]], ['the first edit merged last', [[c, move, last], [first]]], ['each merged', [[c], [last], [move], [first]]]] as const) {
+    const { pages } = await runBatches(batches, { pages: PAGES });
+    assert.deepEqual(pages, [{ page_id: 1, page_title: 'B', ns: 0, redir: true, target: 'C', latest: 13, deleted: null, alias: null }], name);
+  }
+});
