@@ -40,10 +40,36 @@ function undeleteScenarios(): PageChangeEvent[] {
   ].map((x) => x.e);
 }
 
+/** Same-second ties of a create or edit with another kind, and of two edits, delivered out of order. */
+function tieScenarios(): PageChangeEvent[] {
+  const at = (h: string) => `2026-11-01T${h}Z`;
+  const t = at('10:05:00');
+  return [
+    // Edit 111, move 112, edit 113 saved in one second; 111's event delivered last.
+    ev({ kind: 'create', metaDt: at('09:00:00'), page: 11, rev: 110, revAt: at('09:00:00'), title: 'E' }),
+    ev({ kind: 'move', metaDt: t, page: 11, rev: 112, parent: 111, revAt: t, title: 'F', priorTitle: 'E' }),
+    ev({ kind: 'edit', metaDt: t, page: 11, rev: 113, parent: 112, revAt: t, title: 'F', redirectTo: 'G' }),
+    ev({ kind: 'edit', metaDt: t, page: 11, rev: 111, parent: 110, revAt: t, title: 'E', redirectTo: 'X' }),
+    // An edit saved in the second of an undelete.
+    ev({ kind: 'create', metaDt: at('09:00:00'), page: 12, rev: 120, revAt: at('09:00:00'), title: 'H' }),
+    ev({ kind: 'delete', metaDt: at('10:00:00'), page: 12, rev: 120, revAt: at('09:00:00'), title: 'H', noBody: true }),
+    ev({ kind: 'edit', metaDt: t, page: 12, rev: 121, parent: 120, revAt: t, title: 'H' }),
+    ev({ kind: 'undelete', metaDt: t, page: 12, rev: 120, revAt: at('09:00:00'), title: 'H' }),
+    // A page id reused in the second of its delete.
+    ev({ kind: 'create', metaDt: at('09:00:00'), page: 13, rev: 130, revAt: at('09:00:00'), title: 'I' }),
+    ev({ kind: 'create', metaDt: at('10:00:00'), page: 13, rev: 135, revAt: at('10:00:00'), title: 'J' }),
+    ev({ kind: 'delete', metaDt: at('10:00:00'), page: 13, rev: 130, revAt: at('09:00:00'), title: 'I', noBody: true }),
+    // An edit saved before a move in its second, delivered after it.
+    ev({ kind: 'create', metaDt: at('09:00:00'), page: 14, rev: 140, revAt: at('09:00:00'), title: 'K' }),
+    ev({ kind: 'move', metaDt: t, page: 14, rev: 142, parent: 141, revAt: t, title: 'L', priorTitle: 'K' }),
+    ev({ kind: 'edit', metaDt: t, page: 14, rev: 141, parent: 140, revAt: t, title: 'K' }),
+  ].map((x) => x.e);
+}
+
 test('the merge and the reference model agree on pages, visibility and live revisions', { timeout: 300_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'mwlake-reference-'));
   try {
-    const events = [...generatedEvents(17, 400), ...undeleteScenarios()];
+    const events = [...generatedEvents(17, 400), ...undeleteScenarios(), ...tieScenarios()];
     const warehouse = warehouseAt(dir);
     await appendBatch(warehouse, events);
     await merge(warehouse);
@@ -81,6 +107,14 @@ test('the merge and the reference model agree on pages, visibility and live revi
         scenario.map((s) => [Number(s.page_id), s.ids.map(Number)]),
         [[4, [50]], [5, [96]], [6, [60, 61, 63]], [8, [70]], [9, [95]]],
         'revision 62 and 71 stayed deleted, 90 with the page id 9 reused; 50 restored under 4, away from the page that reused 5',
+      );
+      const ties = await db.all<{ page_id: bigint; page_title: string; latest: bigint; page_is_deleted: boolean | null }>(
+        "SELECT page_id, page_title, page_latest_revision_id AS latest, page_is_deleted FROM pages WHERE wiki_id = 'enwiki' AND page_id BETWEEN 11 AND 14 ORDER BY page_id",
+      );
+      assert.deepEqual(
+        ties.map((p) => [Number(p.page_id), p.page_title, Number(p.latest), p.page_is_deleted]),
+        [[11, 'F', 113, null], [12, 'H', 121, false], [13, 'J', 135, null], [14, 'L', 142, null]],
+        'same-second ties: the newer revision saved later',
       );
     } finally {
       await db.close();
