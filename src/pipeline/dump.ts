@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, JobError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { makeDirectory } from '../core/make-directory.js';
 import { VERSION } from '../core/version.js';
 import { openDuckDb } from '../duckdb/connection.js';
 import { relinkCompleteRun, runDump, selectDumpJobs, type DumpCompression } from '../dumps/dump-run.js';
@@ -171,6 +172,11 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
           continue;
         }
         const kept = o.keepComplete === true && (await isCompleteRun(runDirectory(o.config.dumps.root, wiki, compact)));
+        // A regenerated full set regenerates its adds-changes too; a kept or partial one only fills a gap.
+        const incrDue = (o.jobs === undefined && !kept) || !(await isIncrementalDone(o.config.dumps.root, wiki, compact));
+        // Its folder first: a run stopped after the full set completed (while linking latest/, say)
+        // then leaves the date due (dumpRuns), not complete without its adds-changes.
+        if (incrDue) await makeDirectory(incrementalDirectory(o.config.dumps.root, wiki, compact));
         const full = kept
           ? { directory: runDirectory(o.config.dumps.root, wiki, compact), files: [], complete: true }
           : await runDump({
@@ -183,8 +189,6 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
               compression,
               ...(o.jobs === undefined ? {} : { jobs: o.jobs }),
             });
-        // A regenerated full set regenerates its adds-changes too; a kept or partial one only fills a gap.
-        const incrDue = (o.jobs === undefined && !kept) || !(await isIncrementalDone(o.config.dumps.root, wiki, compact));
         const incr = incrDue ? await runIncrementalDump({ dumpsRoot: o.config.dumps.root, wikiId: wiki, date: compact, source, site, generatorVersion: VERSION }) : undefined;
         const files = full.files.length + (incr?.files.length ?? 0);
         const bytes = full.files.reduce((n, f) => n + f.sizeBytes, 0);

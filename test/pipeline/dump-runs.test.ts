@@ -2,13 +2,15 @@
 // status of its adds-changes run.
 
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { renderDumpStatus } from '../../src/dumps/dump-status.js';
 import { loadConfig } from '../../src/pipeline/config.js';
-import { dumpRuns } from '../../src/pipeline/dump.js';
+import { dumpRuns, runDumps } from '../../src/pipeline/dump.js';
+import { silentLogger } from '../../src/core/log.js';
 import { inTempDir } from '../helpers/temp-dir.js';
+import { appendBatch, generatedEvents, merge, warehouseAt } from '../merge/merge-fixture.js';
 
 test('a date whose full set completed but whose adds-changes run was killed is not complete, so the next night runs it; one without adds-changes is', async () => {
   await inTempDir('mwlake-dump-runs-', async (dir) => {
@@ -27,5 +29,21 @@ test('a date whose full set completed but whose adds-changes run was killed is n
       (await dumpRuns(config)).map((r) => [r.date, r.complete]),
       [['2026-11-01', true], ['2026-11-02', false], ['2026-11-03', true]],
     );
+  });
+});
+
+test('a run that stops after its full set completed, before its adds-changes run started (here: latest/ cannot be linked), keeps its date due', { timeout: 120_000 }, async () => {
+  await inTempDir('mwlake-dump-runs-', async (dir) => {
+    const wh = warehouseAt(join(dir, 'wh'));
+    await appendBatch(wh, generatedEvents(5, 60));
+    await merge(wh);
+    const root = join(dir, 'dumps');
+    const config = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'j', MWLAKE_WAREHOUSE: join(dir, 'wh'), MWLAKE_DUMPS_ROOT: root });
+    // A file where latest/ goes: linking fails once every job is done, as a kill while linking would stop it.
+    await mkdir(join(root, 'enwiki'), { recursive: true });
+    await writeFile(join(root, 'enwiki', 'latest'), '');
+    await assert.rejects(runDumps({ config, warehouse: wh, logger: silentLogger(), wikis: ['enwiki'], dates: ['2026-11-20'] }));
+    assert.ok(await stat(join(root, 'enwiki', '20261120', 'dumpstatus.json')), 'the full set ran');
+    assert.deepEqual((await dumpRuns(config)).map((r) => [r.date, r.complete]), [['2026-11-20', false]], 'its adds-changes never ran: the date stays due');
   });
 });
