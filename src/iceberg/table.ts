@@ -229,7 +229,8 @@ export class Table {
       const result = await attempt(base, n);
       if (result !== undefined) return result;
       const elapsedMs = Date.now() - startedMs;
-      if (n >= policy.retries || elapsedMs >= policy.totalTimeoutMs) {
+      // As Java's Tasks: the timeout ends retrying only after one retry, so a slow first attempt still gets one.
+      if (n >= policy.retries || (n >= 1 && elapsedMs > policy.totalTimeoutMs)) {
         throw new JobError('COMMIT_CONFLICT', `could not ${what} ${this.location} after ${n + 1} attempts in ${Math.round(elapsedMs / 1000)} s: other writers kept winning`, {
           context: { table: this.location, attempts: n + 1 },
         });

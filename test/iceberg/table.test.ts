@@ -205,6 +205,13 @@ test('a writer that keeps losing the race retries as often as commit.retry.num-r
   const won = await raced({ ...fast, 'commit.retry.num-retries': '5' }, 5);
   assert.equal(won.attempts, 6);
   assert.deepEqual(await ids((won.outcome as { table: Table }).table), [1, 101, 102, 103, 104, 105]);
+  // A total timeout already passed still allows one retry, as in Java; then it ends the retrying.
+  const timedOut = await raced({ ...fast, 'commit.retry.num-retries': '5', 'commit.retry.total-timeout-ms': '0' }, 5);
+  assert.equal(timedOut.attempts, 2);
+  assert.ok(timedOut.outcome instanceof JobError && /after 2 attempts/.test(timedOut.outcome.message), String(timedOut.outcome));
+  const once = await raced({ ...fast, 'commit.retry.total-timeout-ms': '0' }, 1);
+  assert.equal(once.attempts, 2);
+  assert.deepEqual(await ids((once.outcome as { table: Table }).table), [1, 101]);
 });
 
 test('removing a file that is no longer live conflicts instead of losing data', async () => {
