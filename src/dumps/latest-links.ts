@@ -12,7 +12,7 @@ const LINK_TARGET = /^\.\.\/(\d{8})\//;
 /**
  * Points `latest/` at the run of `date`: one link per file, replaced atomically (new link, then
  * rename), and links to files of other runs removed. Does nothing and returns false when `latest/`
- * already links a newer run.
+ * already links a newer run's existing files.
  */
 export async function linkLatest(dumpsRoot: string, wikiId: string, date: string, fileNames: readonly string[]): Promise<boolean> {
   const latestDir = join(dumpsRoot, wikiId, 'latest');
@@ -24,7 +24,8 @@ export async function linkLatest(dumpsRoot: string, wikiId: string, date: string
     const target = await readlink(path);
     existing.set(name, target);
     const linkedDate = LINK_TARGET.exec(target)?.[1];
-    if (linkedDate !== undefined && linkedDate > date) return false;
+    // A link into a newer run whose file is gone (its folder removed by hand) holds nothing.
+    if (linkedDate !== undefined && linkedDate > date && (await access(path).then(() => true, () => false))) return false;
   }
   const wanted = new Set<string>();
   for (const fileName of fileNames) {

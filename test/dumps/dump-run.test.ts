@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { findCompressionTools } from '../../src/dumps/compress.js';
 import { runInterruptCleanups } from '../../src/core/interrupt.js';
-import { runDump, type DumpRunOptions } from '../../src/dumps/dump-run.js';
+import { relinkCompleteRun, runDump, type DumpRunOptions } from '../../src/dumps/dump-run.js';
 import { MemoryDumpSource } from '../../src/dumps/memory-source.js';
 import type { DumpQuery, DumpRevisionRow, DumpSource } from '../../src/dumps/records.js';
 import { eventually } from '../helpers/kafka.js';
@@ -335,6 +335,11 @@ test('latest/ links every file of the newest complete run and is not moved back 
     const target = await readlink(join(other, WIKI, 'latest', 'testwiki-latest-pages-meta-history.xml.bz2'));
     assert.equal(target, '../20240901/testwiki-20240901-pages-meta-history.xml.bz2');
     assert.ok((await readFile(join(other, WIKI, 'latest', 'testwiki-latest-pages-meta-history.xml.bz2'))).length > 0, 'the link resolves');
+    // The newer run's folder removed by hand: its links dangle and no longer hold latest/.
+    await rm(join(other, WIKI, '20240901'), { recursive: true });
+    assert.equal(await relinkCompleteRun(other, WIKI, '20240801'), true);
+    assert.equal(await readlink(join(other, WIKI, 'latest', 'testwiki-latest-pages-meta-history.xml.bz2')), '../20240801/testwiki-20240801-pages-meta-history.xml.bz2');
+    for (const link of await readdir(join(other, WIKI, 'latest'))) assert.ok((await readFile(join(other, WIKI, 'latest', link))).length > 0, `${link} resolves`);
   });
 });
 
