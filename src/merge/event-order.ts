@@ -27,6 +27,17 @@
 /** Time (µs, UTC), '|', the kind priority (0 create/edit, 1 other), '|', the Kafka timestamp (µs, UTC). */
 const KEY_ORDER_CHARS = 57;
 
+// Where each field of a key sits (1-based, as SQL's substr counts): `time|kind|kafka time|revision|meta.id`.
+const TIME_CHARS = 27;
+const KIND_AT = 29;
+const KAFKA_TIME_AT = 31;
+const REVISION_AT = 59;
+const REVISION_CHARS = 20;
+
+const keyTime = (key: string) => `left(${key}, ${TIME_CHARS})`;
+const keyKind = (key: string) => `substr(${key}, ${KIND_AT}, 1)`;
+const keyRevision = (key: string) => `substr(${key}, ${REVISION_AT}, ${REVISION_CHARS})`;
+
 /** `dt`, or meta.dt when a producer left `dt` out. */
 const EVENT_TIME_SQL = 'coalesce(dt, meta.dt)';
 
@@ -55,7 +66,7 @@ const VISIBILITY_EVENT_KEY_SQL = keySql('meta.dt', "'1'", 'rev_id');
 /** SQL for an event's rank among one merge's events by its key column `key`: then by position in its partition. */
 function eventRankSql(key: string): string {
   // Creates and edits of one time by revision id first (keyWinsSql), the other kinds by Kafka order.
-  const order = `left(${key}, 30) || CASE WHEN substr(${key}, 29, 1) = '0' THEN substr(${key}, 59, 20) || '|' ELSE '' END || substr(${key}, 31, 27)`;
+  const order = `left(${key}, ${KAFKA_TIME_AT - 1}) || CASE WHEN ${keyKind(key)} = '0' THEN ${keyRevision(key)} || '|' ELSE '' END || substr(${key}, ${KAFKA_TIME_AT}, ${KEY_ORDER_CHARS - KAFKA_TIME_AT + 1})`;
   return `${order} || '|' || _kafka_topic || '|' || lpad(_kafka_partition::VARCHAR, 10, '0') || '|' || lpad(_kafka_offset::VARCHAR, 20, '0') || '|' || ${key}`;
 }
 
@@ -76,7 +87,7 @@ export function visibilityChangeOrderSql(relation: string): string {
 }
 
 /** Whether a key has the current layout (older layouts lack the revision id at a fixed place). */
-const currentLayoutSql = (key: string) => `(substr(${key}, 58, 1) = '|' AND substr(${key}, 79, 1) = '|')`;
+const currentLayoutSql = (key: string) => `(substr(${key}, ${REVISION_AT - 1}, 1) = '|' AND substr(${key}, ${REVISION_AT + REVISION_CHARS}, 1) = '|')`;
 
 /**
  * SQL true when the delta's key `delta` (from the highest-ranked event) beats the stored key `stored`.
@@ -88,10 +99,10 @@ const currentLayoutSql = (key: string) => `(substr(${key}, 58, 1) = '|' AND subs
 export function keyWinsSql(delta: string, stored: string): string {
   const d = `left(${delta}, ${KEY_ORDER_CHARS})`;
   const s = `left(${stored}, ${KEY_ORDER_CHARS})`;
-  const [revD, revS] = [`substr(${delta}, 59, 20)`, `substr(${stored}, 59, 20)`];
-  const [kindD, kindS] = [`substr(${delta}, 29, 1)`, `substr(${stored}, 29, 1)`];
+  const [revD, revS] = [keyRevision(delta), keyRevision(stored)];
+  const [kindD, kindS] = [keyKind(delta), keyKind(stored)];
   // Two creates or edits of one time: the newer revision was saved later, whatever Kafka order says.
-  const byRevisionTie = `left(${delta}, 27) = left(${stored}, 27) AND ${currentLayoutSql(delta)} AND ${currentLayoutSql(stored)} AND (${kindD} <> ${kindS} OR (${kindD} = '0' AND ${kindS} = '0' AND ${revD} <> ${revS}))`;
+  const byRevisionTie = `${keyTime(delta)} = ${keyTime(stored)} AND ${currentLayoutSql(delta)} AND ${currentLayoutSql(stored)} AND (${kindD} <> ${kindS} OR (${kindD} = '0' AND ${kindS} = '0' AND ${revD} <> ${revS}))`;
   const byRevision = `CASE WHEN ${kindD} = '0' THEN ${revD} > ${revS} ELSE ${revD} >= ${revS} END`;
   return `(${delta} IS NOT NULL AND (${stored} IS NULL OR CASE WHEN ${byRevisionTie} THEN ${byRevision} ELSE ${d} > ${s} OR (${d} = ${s} AND ${delta} <> ${stored}) END))`;
 }
@@ -107,9 +118,9 @@ export const VISIBILITY_EVENT_FILTER_SQL = "meta.domain IS DISTINCT FROM 'canary
  * carried): NULL for a key of an older layout. views.ts needs them of a page's undelete.
  */
 export function keyTimeSql(key: string): string {
-  return `CASE WHEN ${currentLayoutSql(key)} THEN try_cast(left(${key}, 27) AS TIMESTAMPTZ) END`;
+  return `CASE WHEN ${currentLayoutSql(key)} THEN try_cast(${keyTime(key)} AS TIMESTAMPTZ) END`;
 }
 
 export function keyRevisionIdSql(key: string): string {
-  return `CASE WHEN ${currentLayoutSql(key)} THEN try_cast(substr(${key}, 59, 20) AS BIGINT) END`;
+  return `CASE WHEN ${currentLayoutSql(key)} THEN try_cast(${keyRevision(key)} AS BIGINT) END`;
 }
