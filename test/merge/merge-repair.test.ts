@@ -116,12 +116,17 @@ function wrong(e: PageChangeEvent, o: { later?: boolean; revId?: number } = {}):
 const all = generatedEvents(41, 600);
 const [b1, b2, b3] = [all.slice(0, 200), all.slice(200, 400), all.slice(400)];
 
-test('after the events table is rolled back, the merge goes on from the newest common ancestor, warning what state still holds', { timeout: 300_000 }, async () => {
-  const expected = await reference([b1, b2, b3]);
+/** A fresh warehouse with b1 drained and merged, and the events snapshot that holds it. */
+async function mergedFirstBatch(): Promise<{ w: Warehouse; s1: bigint }> {
   const w = fresh();
   await appendBatch(w, b1);
   await merge(w);
-  const s1 = (await events(w)).currentSnapshot()!.snapshotId;
+  return { w, s1: (await events(w)).currentSnapshot()!.snapshotId };
+}
+
+test('after the events table is rolled back, the merge goes on from the newest common ancestor, warning what state still holds', { timeout: 300_000 }, async () => {
+  const expected = await reference([b1, b2, b3]);
+  const { w, s1 } = await mergedFirstBatch();
   const stateAtS1 = (await w.loadTable(STATE_NAMESPACE, PAGES_TABLE)).currentSnapshot()!.snapshotId;
   await appendBatch(w, b2);
   await merge(w);
@@ -148,10 +153,7 @@ test('after the events table is rolled back, the merge goes on from the newest c
 
 test('after a rollback whose abandoned snapshots expired, the merge goes on from the source of its newest clean state snapshot', { timeout: 300_000 }, async () => {
   const expected = await reference([b1, b2]);
-  const w = fresh();
-  await appendBatch(w, b1);
-  await merge(w);
-  const s1 = (await events(w)).currentSnapshot()!.snapshotId;
+  const { w, s1 } = await mergedFirstBatch();
   await appendBatch(w, b2);
   await merge(w);
   const s2 = (await events(w)).currentSnapshot()!.snapshotId;
@@ -170,10 +172,7 @@ test('after a rollback whose abandoned snapshots expired, the merge goes on from
 
 test('rolled-back events that were wrong leave state once the state tables are rolled back as the warning says', { timeout: 300_000 }, async () => {
   const expected = await reference([b1, b2]);
-  const w = fresh();
-  await appendBatch(w, b1);
-  await merge(w);
-  const s1 = (await events(w)).currentSnapshot()!.snapshotId;
+  const { w, s1 } = await mergedFirstBatch();
   // A bad drain, rolled back and drained again: the wrong values have the same keys, so they stay.
   await appendBatch(w, b2.map((e) => wrong(e)));
   await merge(w);
@@ -194,9 +193,7 @@ test('rolled-back events that were wrong leave state once the state tables are r
 
 test('the merge applies the position deletes of a forced replay made before it merged the replaced rows', { timeout: 300_000 }, async () => {
   const expected = await reference([b1, b2]);
-  const w = fresh();
-  await appendBatch(w, b1);
-  await merge(w);
+  const { w } = await mergedFirstBatch();
   // Stored wrong with meta.dt a second late: read with its replacement, the wrong row would win.
   await appendBatch(w, b2.map((e) => wrong(e, { later: true })));
   await forceReplace(w, b2);
@@ -206,9 +203,7 @@ test('the merge applies the position deletes of a forced replay made before it m
 
 test('a forced replay corrects state: the replaced keys are folded again from their live events', { timeout: 300_000 }, async () => {
   const expected = await reference([b1, b2, b3]);
-  const w = fresh();
-  await appendBatch(w, b1);
-  await merge(w);
+  const { w } = await mergedFirstBatch();
   // Wrong rows merged into state: the same keys (the usual case), a later meta.dt, and one
   // with a revision id that does not exist, whose state row must go.
   const stored = b2.map((e, i) => wrong(e, i % 10 === 3 ? { later: true } : i === 7 ? { revId: 9_000_000_000 } : {}));
