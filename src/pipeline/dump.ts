@@ -90,19 +90,29 @@ export interface DumpRun {
 }
 
 /**
- * The run folders (`<dumps_root>/<wiki>/<YYYYMMDD>`) of the wikis the job dumps, sorted by wiki
- * then date. With a list of wikis only theirs: a wiki taken off the list is no longer the job's.
+ * Each wiki the job dumps with its run folder names (`<dumps_root>/<wiki>/<YYYYMMDD>`), sorted by
+ * wiki then date. With a list of wikis only theirs: a wiki taken off the list is no longer the job's.
  */
-export async function dumpRuns(config: JobConfig): Promise<DumpRun[]> {
+async function runFolders(config: JobConfig): Promise<[string, string[]][]> {
   const listed = config.dumps.wikis === 'all' ? undefined : new Set(config.dumps.wikis);
-  const runs: DumpRun[] = [];
+  const out: [string, string[]][] = [];
   for (const wiki of (await readdir(config.dumps.root).catch(() => [] as string[])).sort()) {
     if (wiki === 'other' || wiki === 'latest' || (listed !== undefined && !listed.has(wiki))) continue;
-    for (const d of (await readdir(join(config.dumps.root, wiki)).catch(() => [] as string[])).sort()) {
-      if (!/^\d{8}$/.test(d)) continue;
-      const complete = (await isCompleteRun(join(config.dumps.root, wiki, d))) && (await incrementalSettled(config.dumps.root, wiki, d));
-      runs.push({ wiki, date: `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}`, complete });
-    }
+    const dates = (await readdir(join(config.dumps.root, wiki)).catch(() => [] as string[])).filter((d) => /^\d{8}$/.test(d)).sort();
+    out.push([wiki, dates]);
+  }
+  return out;
+}
+
+async function isSettledRun(dumpsRoot: string, wiki: string, date: string): Promise<boolean> {
+  return (await isCompleteRun(join(dumpsRoot, wiki, date))) && (await incrementalSettled(dumpsRoot, wiki, date));
+}
+
+/** The run folders of the wikis the job dumps (runFolders), sorted by wiki then date. */
+export async function dumpRuns(config: JobConfig): Promise<DumpRun[]> {
+  const runs: DumpRun[] = [];
+  for (const [wiki, dates] of await runFolders(config)) {
+    for (const d of dates) runs.push({ wiki, date: `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}`, complete: await isSettledRun(config.dumps.root, wiki, d) });
   }
   return runs;
 }
@@ -110,12 +120,17 @@ export async function dumpRuns(config: JobConfig): Promise<DumpRun[]> {
 /**
  * Points each wiki's `latest/` at its newest complete run again (dumps relinkCompleteRun): a run
  * killed while linking is complete, so no later night would otherwise finish the links before the
- * next date's run. Cheap: links already right are left as they are.
+ * next date's run. Cheap: it reads back from the newest folder only to the first complete run, and
+ * links already right are left as they are.
  */
 export async function relinkNewestRuns(config: JobConfig): Promise<void> {
-  const newest = new Map<string, string>();
-  for (const run of await dumpRuns(config)) if (run.complete) newest.set(run.wiki, run.date);
-  for (const [wiki, date] of newest) await relinkCompleteRun(config.dumps.root, wiki, date.replaceAll('-', ''));
+  for (const [wiki, dates] of await runFolders(config)) {
+    for (const d of [...dates].reverse()) {
+      if (!(await isSettledRun(config.dumps.root, wiki, d))) continue;
+      await relinkCompleteRun(config.dumps.root, wiki, d);
+      break;
+    }
+  }
 }
 
 /**
