@@ -76,6 +76,16 @@ export function joinLocation(base: string, ...segments: string[]): string {
   return out;
 }
 
+/**
+ * Deletes what a run wrote and will not commit, best effort: cleaning up after a failure must not
+ * hide that failure, so an object that cannot be deleted stays (an orphan `mwlake maintain`
+ * removes). Returns the locations left behind.
+ */
+export async function discardWritten(storage: Storage, locations: readonly string[]): Promise<string[]> {
+  const results = await Promise.allSettled(locations.map((l) => storage.delete(l)));
+  return locations.filter((_, i) => results[i]!.status === 'rejected');
+}
+
 async function writeSynced(file: string, bytes: Uint8Array | string, flag: string): Promise<void> {
   const handle = await fs.open(file, flag, 0o644);
   try {

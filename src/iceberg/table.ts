@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CommitStateUnknownError, JobError, SpecViolationError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { joinLocation, type Storage } from '../core/storage.js';
+import { discardWritten, joinLocation, type Storage } from '../core/storage.js';
 import { retryPolicy, retryWaitMs } from './commit/retry-policy.js';
 import type { TableChange } from './commit/table-change.js';
 import { planIncremental, type IncrementalPlan } from './scan/incremental.js';
@@ -191,18 +191,32 @@ export class Table {
     const ids = newCommitIds();
     const added = await prepareAddedManifests(this.storage, this.metadata, change, ids);
     const startSequenceNumber = this.currentSnapshot()?.sequenceNumber ?? 0n;
-    return this.retryingLostRaces('commit to', async (base, attempt) => {
-      const next = await applyChange(this.storage, base.metadata, change, { ...ids, attempt, added, nowMs: Date.now(), startSequenceNumber });
-      const metadata = withMetadataLog(next.metadata, base.metadataLocation, base.metadata);
-      const won = await writeMetadataVersion(this.storage, metadata, base.version + 1, this.logger);
-      if (won) {
-        const table = new Table(this.storage, metadata, base.version + 1, this.logger);
-        this.logger?.debug({ table: this.location, snapshotId: String(next.snapshot.snapshotId), version: base.version + 1 }, 'committed');
-        return { table, snapshot: next.snapshot, metadataLocation: table.metadataLocation };
-      }
-      await Promise.all(next.written.map((l) => this.storage.delete(l)));
-      return undefined;
-    });
+    // As Java's SnapshotProducer.cleanAll: a commit that surely failed leaves none of its manifests
+    // behind (retried on a full disk, each attempt would fill it further); one of unknown outcome
+    // keeps them, as the new version may reference them.
+    const discardUnless = async (error: unknown, locations: readonly string[]) => {
+      if (!(error instanceof CommitStateUnknownError)) await discardWritten(this.storage, locations);
+    };
+    try {
+      return await this.retryingLostRaces('commit to', async (base, attempt) => {
+        const next = await applyChange(this.storage, base.metadata, change, { ...ids, attempt, added, nowMs: Date.now(), startSequenceNumber });
+        const metadata = withMetadataLog(next.metadata, base.metadataLocation, base.metadata);
+        const won = await writeMetadataVersion(this.storage, metadata, base.version + 1, this.logger).catch(async (error: unknown) => {
+          await discardUnless(error, next.written);
+          throw error;
+        });
+        if (won) {
+          const table = new Table(this.storage, metadata, base.version + 1, this.logger);
+          this.logger?.debug({ table: this.location, snapshotId: String(next.snapshot.snapshotId), version: base.version + 1 }, 'committed');
+          return { table, snapshot: next.snapshot, metadataLocation: table.metadataLocation };
+        }
+        await discardWritten(this.storage, next.written);
+        return undefined;
+      });
+    } catch (error) {
+      await discardUnless(error, added.written);
+      throw error;
+    }
   }
 
   /** A metadata-only change (partition evolution, properties, snapshot expiry), with the same retry rule. */

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { storageError } from '../core/errors.js';
 import { makeDirectory } from '../core/make-directory.js';
 import { createOwnedTempDir, removedOnInterrupt } from '../core/owned-temp-dir.js';
-import { localPathOf } from '../core/storage.js';
+import { discardWritten, localPathOf } from '../core/storage.js';
 import { openDuckDb, type DuckDb } from '../duckdb/connection.js';
 import { writeDataFiles } from '../duckdb/data-file-writer.js';
 import { duckDbType, quoteIdent, sqlString } from '../duckdb/iceberg-types.js';
@@ -197,7 +197,7 @@ export class EventStager {
     for (const chunk of this.all) chunk.stream.destroy();
     await this.encoding;
     if (this.db !== undefined) await (await this.db).close().catch(() => {});
-    if (o.discard === true) await Promise.all(this.files.map((f) => this.o.table.storage.delete(f.filePath)));
+    if (o.discard === true) await discardWritten(this.o.table.storage, this.files.map((f) => f.filePath));
     await this.removeDir();
   }
 }

@@ -17,6 +17,7 @@ import { partitionPath } from '../iceberg/spec/transform.js';
 import type { Snapshot } from '../iceberg/spec/snapshot.js';
 import type { Table } from '../iceberg/table.js';
 import { CommitStateUnknownError, JobError } from '../core/errors.js';
+import { discardWritten } from '../core/storage.js';
 import { PAGES_TABLE, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, SOURCE_TABLE_PROPERTY, STATE_NAMESPACE, STATE_ROW_BYTES_SQL, VISIBILITY_SOURCE_SNAPSHOT_PROPERTY, VISIBILITY_SOURCE_TABLE_PROPERTY } from '../merge/state-schema.js';
 import { KAFKA_LAST_RECORDS_PROPERTY, KAFKA_OFFSETS_PROPERTY } from '../events/events-table.js';
 import { duckDbMemory, type JobConfig } from './config.js';
@@ -159,7 +160,7 @@ async function compact(id: string, table: Table, o: MaintenanceOptions): Promise
     return { ...base, filesWritten: written.length, snapshotId: result.snapshot.snapshotId.toString() };
   } catch (error) {
     // Files a commit of unknown outcome may reference stay; orphan removal takes them if not.
-    if (!(error instanceof CommitStateUnknownError)) await Promise.all(written.map((f) => table.storage.delete(f.filePath)));
+    if (!(error instanceof CommitStateUnknownError)) await discardWritten(table.storage, written.map((f) => f.filePath));
     if (error instanceof JobError && error.code === 'COMMIT_CONFLICT') {
       o.logger.warn({ table: table.location, err: error.message }, 'compaction lost to a concurrent commit; the next run retries');
       return { ...base, filesWritten: 0, skipped: error.message };

@@ -9,8 +9,8 @@
 // (merge-source.ts); keys a forced replay replaced events of are folded again (merge-refold.ts).
 
 import { randomUUID } from 'node:crypto';
-import { ConfigError, JobError } from '../core/errors.js';
-import { joinLocation } from '../core/storage.js';
+import { CommitStateUnknownError, ConfigError, JobError } from '../core/errors.js';
+import { discardWritten, joinLocation } from '../core/storage.js';
 import type { Logger } from '../core/log.js';
 import { makeDirectory } from '../core/make-directory.js';
 import { emptyRelationSql, fieldIdsOption, quoteIdent, sqlString, sqlStringList } from '../duckdb/iceberg-types.js';
@@ -21,7 +21,7 @@ import type { Warehouse } from '../iceberg/catalog.js';
 import type { IncrementalPlan } from '../iceberg/scan/incremental.js';
 import type { PlannedFile } from '../iceberg/scan/plan.js';
 import type { Snapshot } from '../iceberg/spec/snapshot.js';
-import type { Table } from '../iceberg/table.js';
+import type { CommitResult, Table } from '../iceberg/table.js';
 import type { DataFile } from '../iceberg/spec/manifest.js';
 import type { Schema } from '../iceberg/spec/types.js';
 import { EVENTS_SCHEMA } from '../events/events-table.js';
@@ -253,61 +253,74 @@ async function mergeTable(
           budgetBytes: options.passBytes ?? (await db.memoryLimitBytes()) / 8,
         });
 
-  const totals = { written: 0, replaced: 0, dataFiles: [] as DataFile[] };
-  const add = (r: typeof totals) => {
-    totals.written += r.written;
-    totals.replaced += r.replaced;
-    totals.dataFiles.push(...r.dataFiles);
-  };
-  const inRefold = `(wiki_id, ${def.keyColumn}) IN (SELECT wiki_id, ${def.keyColumn} FROM refold)`;
-  await db.run('CREATE OR REPLACE TEMP TABLE replaced (wiki_id VARCHAR, _file VARCHAR, _pos BIGINT)');
-  for (const [index, pass] of (passes.length === 0 ? [undefined] : passes).entries()) {
-    // A view, not a table: the delta reads only the columns it needs, and no pass holds all events.
-    const inPass = pass === undefined ? '' : ` AND ${inKeyRangeSql([def.passes!.eventKeySql], pass)}`;
-    await db.run(`CREATE OR REPLACE TEMP VIEW ev AS ${pageChangeOrderSql(`${eventRows} WHERE ${HISTORY_EVENT_FILTER_SQL}${inPass}`)}`);
-    if (visibilityRows === undefined) await db.run(`CREATE OR REPLACE TEMP TABLE delta AS ${def.deltaSql('ev')}`);
-    else await foldVisibility(db, def, visibilityRows, passes, index);
-    if (refolded > 0) await db.run(`DELETE FROM delta WHERE ${inRefold}`);
-    add(await mergeDelta(db, table, def, options, 'delta'));
-  }
-  if (refolded > 0) {
-    const [eventSource, visibilitySource] = keySources;
-    await db.run(`CREATE OR REPLACE TEMP VIEW ev AS ${pageChangeOrderSql(`${await refoldRowsSql(db, def.keyColumn, eventSource!)} WHERE ${HISTORY_EVENT_FILTER_SQL}`)}`);
-    if (visibilitySource === undefined) await db.run(`CREATE OR REPLACE TEMP TABLE delta AS ${def.deltaSql('ev')}`);
-    else await foldVisibility(db, def, await refoldRowsSql(db, def.keyColumn, visibilitySource), [], 0);
-    // An undelete's event also names its other page id: only refolded keys are whole here.
-    await db.run(`DELETE FROM delta WHERE NOT ${inRefold}`);
-    add(await mergeDelta(db, table, def, options, 'refold'));
-  }
-  const { written: rowsWritten, replaced: rowsReplaced, dataFiles } = totals;
-  const counts = { eventFiles: eventFiles.length, rowsWritten, rowsReplaced, ...(refolded > 0 ? { refoldedKeys: refolded } : {}) };
-  if (options.dryRun === true) return done(counts);
-  if (rowsWritten === 0 && rowsReplaced === 0) {
-    // Nothing changed (e.g. only duplicates): still record how far we merged, so the next run skips them.
-    const result = await table.commit({
-      operation: 'append',
-      summary: { ...sources, 'mwlake.merge.event-files': String(eventFiles.length) },
+  // Every file this merge writes, named before it is written: a merge that surely did not commit
+  // removes them, so one retried on a full disk does not fill it further.
+  const written: string[] = [];
+  let result: CommitResult;
+  let rowsWritten: number;
+  let rowsReplaced: number;
+  let counts: Partial<MergeTableResult>;
+  try {
+    const totals = { written: 0, replaced: 0, dataFiles: [] as DataFile[] };
+    const add = (r: typeof totals) => {
+      totals.written += r.written;
+      totals.replaced += r.replaced;
+      totals.dataFiles.push(...r.dataFiles);
+    };
+    const inRefold = `(wiki_id, ${def.keyColumn}) IN (SELECT wiki_id, ${def.keyColumn} FROM refold)`;
+    await db.run('CREATE OR REPLACE TEMP TABLE replaced (wiki_id VARCHAR, _file VARCHAR, _pos BIGINT)');
+    for (const [index, pass] of (passes.length === 0 ? [undefined] : passes).entries()) {
+      // A view, not a table: the delta reads only the columns it needs, and no pass holds all events.
+      const inPass = pass === undefined ? '' : ` AND ${inKeyRangeSql([def.passes!.eventKeySql], pass)}`;
+      await db.run(`CREATE OR REPLACE TEMP VIEW ev AS ${pageChangeOrderSql(`${eventRows} WHERE ${HISTORY_EVENT_FILTER_SQL}${inPass}`)}`);
+      if (visibilityRows === undefined) await db.run(`CREATE OR REPLACE TEMP TABLE delta AS ${def.deltaSql('ev')}`);
+      else await foldVisibility(db, def, visibilityRows, passes, index);
+      if (refolded > 0) await db.run(`DELETE FROM delta WHERE ${inRefold}`);
+      add(await mergeDelta(db, table, def, options, 'delta', written));
+    }
+    if (refolded > 0) {
+      const [eventSource, visibilitySource] = keySources;
+      await db.run(`CREATE OR REPLACE TEMP VIEW ev AS ${pageChangeOrderSql(`${await refoldRowsSql(db, def.keyColumn, eventSource!)} WHERE ${HISTORY_EVENT_FILTER_SQL}`)}`);
+      if (visibilitySource === undefined) await db.run(`CREATE OR REPLACE TEMP TABLE delta AS ${def.deltaSql('ev')}`);
+      else await foldVisibility(db, def, await refoldRowsSql(db, def.keyColumn, visibilitySource), [], 0);
+      // An undelete's event also names its other page id: only refolded keys are whole here.
+      await db.run(`DELETE FROM delta WHERE NOT ${inRefold}`);
+      add(await mergeDelta(db, table, def, options, 'refold', written));
+    }
+    ({ written: rowsWritten, replaced: rowsReplaced } = totals);
+    const { dataFiles } = totals;
+    counts = { eventFiles: eventFiles.length, rowsWritten, rowsReplaced, ...(refolded > 0 ? { refoldedKeys: refolded } : {}) };
+    if (options.dryRun === true) return done(counts);
+    if (rowsWritten === 0 && rowsReplaced === 0) {
+      // Nothing changed (e.g. only duplicates): still record how far we merged, so the next run skips them.
+      const result = await table.commit({
+        operation: 'append',
+        summary: { ...sources, 'mwlake.merge.event-files': String(eventFiles.length) },
+        requireCurrentSnapshotId: base?.snapshotId ?? null,
+      });
+      return done({ ...counts, snapshotId: result.snapshot.snapshotId.toString() });
+    }
+
+    const deleteFiles = await writePositionDeletes(db, table, written);
+    result = await table.commit({
+      operation: dataFiles.length === 0 ? 'delete' : deleteFiles.length > 0 ? 'overwrite' : 'append',
+      addDataFiles: dataFiles,
+      addDeleteFiles: deleteFiles,
+      summary: {
+        ...sources,
+        'mwlake.merge.event-files': String(eventFiles.length),
+        ...(visibilityFiles.length > 0 ? { 'mwlake.merge.visibility-files': String(visibilityFiles.length) } : {}),
+        'mwlake.merge.rows-written': String(rowsWritten),
+        'mwlake.merge.rows-replaced': String(rowsReplaced),
+        ...(passes.length > 1 ? { 'mwlake.merge.passes': String(passes.length) } : {}),
+        ...(refolded > 0 ? { 'mwlake.merge.refolded-keys': String(refolded) } : {}),
+      },
       requireCurrentSnapshotId: base?.snapshotId ?? null,
     });
-    return done({ ...counts, snapshotId: result.snapshot.snapshotId.toString() });
+  } catch (error) {
+    if (!(error instanceof CommitStateUnknownError)) await discardWritten(table.storage, written);
+    throw error;
   }
-
-  const deleteFiles = await writePositionDeletes(db, table);
-  const result = await table.commit({
-    operation: dataFiles.length === 0 ? 'delete' : deleteFiles.length > 0 ? 'overwrite' : 'append',
-    addDataFiles: dataFiles,
-    addDeleteFiles: deleteFiles,
-    summary: {
-      ...sources,
-      'mwlake.merge.event-files': String(eventFiles.length),
-      ...(visibilityFiles.length > 0 ? { 'mwlake.merge.visibility-files': String(visibilityFiles.length) } : {}),
-      'mwlake.merge.rows-written': String(rowsWritten),
-      'mwlake.merge.rows-replaced': String(rowsReplaced),
-      ...(passes.length > 1 ? { 'mwlake.merge.passes': String(passes.length) } : {}),
-      ...(refolded > 0 ? { 'mwlake.merge.refolded-keys': String(refolded) } : {}),
-    },
-    requireCurrentSnapshotId: base?.snapshotId ?? null,
-  });
   options.logger.info({ table: def.name, rowsWritten, rowsReplaced, passes: Math.max(1, passes.length), refolded, snapshotId: result.snapshot.snapshotId.toString() }, 'merge: committed');
   return done({ ...counts, snapshotId: result.snapshot.snapshotId.toString() });
 }
@@ -317,7 +330,7 @@ async function mergeTable(
  * `refold`: then every stored row of those keys goes, and the delta, folded from all their
  * events, says all there is of them). Writes the merged rows and notes the replaced ones.
  */
-async function mergeDelta(db: DuckDb, table: Table, def: StateTableDef, options: MergeOptions, keys: 'delta' | 'refold'): Promise<{ written: number; replaced: number; dataFiles: DataFile[] }> {
+async function mergeDelta(db: DuckDb, table: Table, def: StateTableDef, options: MergeOptions, keys: 'delta' | 'refold', written: string[]): Promise<{ written: number; replaced: number; dataFiles: DataFile[] }> {
   const live = await liveFilesTouching(db, table, def, keys);
   await loadExisting(db, table, def, live, keys);
   let replaced = 0;
@@ -331,7 +344,7 @@ async function mergeDelta(db: DuckDb, table: Table, def: StateTableDef, options:
   await db.run('DROP TABLE delta');
   await db.run('DROP TABLE existing');
   const [counts] = await db.all<{ written: bigint; replaced: bigint }>('SELECT count(*) AS written, count(_file) AS replaced FROM merged');
-  const dataFiles = options.dryRun === true ? [] : await writeMergedRows(db, table, def);
+  const dataFiles = options.dryRun === true ? [] : await writeMergedRows(db, table, def, written);
   await db.run('INSERT INTO replaced SELECT wiki_id, _file, _pos FROM merged WHERE _file IS NOT NULL');
   await db.run('DROP TABLE merged');
   return { written: Number(counts!.written), replaced: replaced + Number(counts!.replaced), dataFiles };
@@ -392,8 +405,8 @@ async function loadExisting(db: DuckDb, table: Table, def: StateTableDef, live: 
     WHERE true ${deleted}`);
 }
 
-/** The rows of `merged`, one data file per wiki, in the table's sort order (by key). */
-async function writeMergedRows(db: DuckDb, table: Table, def: StateTableDef): Promise<DataFile[]> {
+/** The rows of `merged`, one data file per wiki, in the table's sort order (by key); each file's location is added to `written`. */
+async function writeMergedRows(db: DuckDb, table: Table, def: StateTableDef, written: string[]): Promise<DataFile[]> {
   const wikis = (await db.all<{ wiki_id: string }>('SELECT DISTINCT wiki_id FROM merged ORDER BY wiki_id')).map((r) => r.wiki_id);
   const columns = def.schema.fields.map((f) => quoteIdent(f.name)).join(', ');
   const dataFiles: DataFile[] = [];
@@ -401,13 +414,14 @@ async function writeMergedRows(db: DuckDb, table: Table, def: StateTableDef): Pr
     const ofWiki = `wiki_id = ${sqlString(wiki)}`;
     const [size] = await db.all<{ b: number | null }>(`SELECT avg(${STATE_ROW_BYTES_SQL[def.name]})::DOUBLE AS b FROM merged WHERE ${ofWiki}`);
     const file = await writeSortedDataFile(db, table, { selectSql: `SELECT ${columns} FROM merged WHERE ${ofWiki}`, partition: [wiki], rowGroupSize: rowGroupRows(size?.b ?? 0), nameSuffix: '-merge' });
+    if (file !== undefined) written.push(file.filePath);
     if (file !== undefined) dataFiles.push(file);
   }
   return dataFiles;
 }
 
-/** The positions the merge replaced (table `replaced`), one position delete file per wiki. */
-async function writePositionDeletes(db: DuckDb, table: Table): Promise<DataFile[]> {
+/** The positions the merge replaced (table `replaced`), one position delete file per wiki; each file's location is added to `written` before it is written. */
+async function writePositionDeletes(db: DuckDb, table: Table, written: string[]): Promise<DataFile[]> {
   const rows = await db.all<{ wiki_id: string; files: bigint; one: string }>(
     'SELECT wiki_id, count(DISTINCT _file) AS files, min(_file) AS one FROM replaced GROUP BY wiki_id ORDER BY wiki_id',
   );
@@ -416,6 +430,7 @@ async function writePositionDeletes(db: DuckDb, table: Table): Promise<DataFile[
     const directory = table.dataLocation(`wiki_id=${encodeURIComponent(wiki)}`);
     const deleteLocation = `${directory}/${randomUUID()}-deletes.parquet`;
     await makeDirectory(localPath(table, directory));
+    written.push(deleteLocation);
     await db.run(`COPY (SELECT _file AS file_path, _pos AS pos FROM replaced WHERE wiki_id = ${sqlString(wiki)} ORDER BY file_path, pos)
       TO ${sqlString(localPath(table, deleteLocation))} (FORMAT parquet, COMPRESSION zstd, FIELD_IDS ${fieldIdsOption(POSITION_DELETE_SCHEMA)})`);
     const single = Number(files) === 1 ? { referencedDataFile: one } : {};

@@ -8,6 +8,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { CommitStateUnknownError, JobError } from '../core/errors.js';
+import { discardWritten } from '../core/storage.js';
 import type { Logger } from '../core/log.js';
 import { openDuckDb } from '../duckdb/connection.js';
 import { fieldIdsOption, sqlString } from '../duckdb/iceberg-types.js';
@@ -113,7 +114,7 @@ async function heldRows(table: Table, ranges: readonly PartitionRange[]): Promis
 }
 
 /** Position delete files (one per data file) for the held rows a forced replay replaces. */
-async function writePositionDeletes(table: Table, rows: readonly HeldRow[]): Promise<DataFile[]> {
+async function writePositionDeletes(table: Table, rows: readonly HeldRow[], written: string[]): Promise<DataFile[]> {
   const byFile = new Map<DataFile, bigint[]>();
   for (const r of rows) byFile.set(r.file, [...(byFile.get(r.file) ?? []), r.pos]);
   const out: DataFile[] = [];
@@ -122,6 +123,7 @@ async function writePositionDeletes(table: Table, rows: readonly HeldRow[]): Pro
     for (const [data, positions] of byFile) {
       const path = data.filePath;
       const location = `${path.slice(0, path.lastIndexOf('/'))}/${randomUUID()}-deletes.parquet`;
+      written.push(location);
       const values = positions.sort((a, b) => (a < b ? -1 : 1)).map((p) => `(${sqlString(path)}, ${p}::BIGINT)`).join(', ');
       await db.run(`COPY (SELECT * FROM (VALUES ${values}) v(file_path, pos) ORDER BY pos) TO ${sqlString(table.storage.localPath(location)!)} (FORMAT parquet, FIELD_IDS ${fieldIdsOption(POSITION_DELETE_SCHEMA)})`);
       out.push(await describePositionDeleteFile({ storage: table.storage, location, partition: data.partition, referencedDataFile: path }));
@@ -183,6 +185,7 @@ async function replayStream(o: ReplayOptions, stream: StreamReplay | undefined):
   if (o.force !== true) sorter.markSeen(held.ids);
   let skippedHeld = 0;
   let committed = false;
+  const deleteFilesWritten: string[] = [];
   const source = await openBoundedSource({ ...kafkaOptions(config, logger), groupId: `${config.kafka.groupId}.replay-${randomUUID().slice(0, 8)}`, deleteGroupOnClose: true, ranges });
   try {
     for await (const batch of source) {
@@ -197,7 +200,7 @@ async function replayStream(o: ReplayOptions, stream: StreamReplay | undefined):
       sorter.takeErrors();
     }
     const files = await stager.finish();
-    const deletes = o.force === true ? await writePositionDeletes(table, held.rows) : [];
+    const deletes = o.force === true ? await writePositionDeletes(table, held.rows, deleteFilesWritten) : [];
     const c = sorter.counts;
     const base = { ...empty, consumed: c.consumed + skippedHeld, skippedHeld, written: c.written, replaced: o.force === true ? held.rows.length : 0, errored: sorter.errored, filtered: c.filtered, deduplicated: c.deduplicated, files: files.length };
     if (files.length === 0 && deletes.length === 0) return base;
@@ -230,5 +233,6 @@ async function replayStream(o: ReplayOptions, stream: StreamReplay | undefined):
     await source.close().catch(() => {});
     // Data files of a run that did not commit are removed; a killed run leaves orphans for maintenance.
     await stager.close({ discard: !committed });
+    if (!committed) await discardWritten(table.storage, deleteFilesWritten);
   }
 }

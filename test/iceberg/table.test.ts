@@ -6,7 +6,7 @@ import { link, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { CommitConflictError, JobError } from '../../src/core/errors.js';
+import { CommitConflictError, CommitStateUnknownError, JobError, storageError } from '../../src/core/errors.js';
 import { LocalStorage } from '../../src/core/storage.js';
 import { Warehouse } from '../../src/iceberg/catalog.js';
 import { tableRelationSql } from '../../src/duckdb/table-view.js';
@@ -105,6 +105,42 @@ test('a commit whose version-hint write fails stands: it is reported committed a
   const reloaded = await t.refresh();
   assert.equal(reloaded.currentSnapshot()?.snapshotId, result.snapshot.snapshotId);
   assert.deepEqual(await ids(reloaded), [1, 2]);
+});
+
+test('a commit that surely failed (disk full, a conflict) leaves none of its manifests behind; one of unknown outcome keeps them', async () => {
+  let t = await freshTable();
+  const [first] = await w.write(t, [1]);
+  t = (await t.commit({ addDataFiles: [first!] })).table;
+  const name = t.location.split('/').pop()!;
+  const metadataFiles = async () => (await readdir(join(w.warehouse.storage.localPath(t.location)!, 'metadata'))).sort();
+  let outcome: 'list full' | 'full' | 'unknown' = 'list full';
+  const full = (location: string) => storageError('create', location, Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
+  class MetadataWriteFails extends LocalStorage {
+    override async writeIfAbsent(location: string, bytes: Uint8Array | string): Promise<void> {
+      if (outcome === 'list full' && /\/snap-[^/]*\.avro$/.test(location)) throw full(location);
+      if (!location.endsWith('.metadata.json')) return super.writeIfAbsent(location, bytes);
+      if (outcome === 'full') throw full(location);
+      await super.writeIfAbsent(location, bytes);
+      throw new CommitStateUnknownError(`created ${location}, but syncing its folder failed`);
+    }
+  }
+  const failing = await new Warehouse(new MetadataWriteFails(), w.warehouse.rootLocation).loadTable('ns', name);
+  const before = await metadataFiles();
+  // An overwrite: the commit writes a manifest of the added file, and each attempt rewrites the
+  // manifest that loses `first` and writes a manifest list.
+  const change = { removeDataFiles: [first!.filePath], addDataFiles: await w.write(t, [2]) };
+  for (const o of ['list full', 'full'] as const) {
+    outcome = o;
+    await assert.rejects(failing.commit(change), (e: unknown) => e instanceof JobError && e.code === 'RESOURCES');
+    assert.deepEqual(await metadataFiles(), before, `${o}: no manifest or manifest list of the failed commit is left`);
+  }
+  await assert.rejects(t.commit({ ...change, requireCurrentSnapshotId: t.currentSnapshot()!.snapshotId + 1n }), CommitConflictError);
+  assert.deepEqual(await metadataFiles(), before, 'nor of a conflicting one');
+  outcome = 'unknown';
+  await assert.rejects(failing.commit(change), CommitStateUnknownError);
+  const kept = (await metadataFiles()).filter((f) => !before.includes(f));
+  assert.equal(kept.filter((f) => f.endsWith('.avro')).length, 3, `the new version names its manifests and list: ${kept.join(', ')}`);
+  assert.deepEqual(await ids(await t.refresh()), [2]);
 });
 
 test('a hint written late, after another writer committed the next version, is moved on to the newest', async () => {

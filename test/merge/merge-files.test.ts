@@ -3,15 +3,17 @@
 // the same table contents as one file.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { JobError, storageError } from '../../src/core/errors.js';
+import { fileLocation, LocalStorage } from '../../src/core/storage.js';
 import { openDuckDb } from '../../src/duckdb/connection.js';
 import { rowGroupRows } from '../../src/duckdb/data-file-writer.js';
 import { sqlString } from '../../src/duckdb/iceberg-types.js';
 import { tableRelationSql } from '../../src/duckdb/table-view.js';
-import type { Warehouse } from '../../src/iceberg/catalog.js';
+import { Warehouse } from '../../src/iceberg/catalog.js';
 import { REVISIONS_TABLE, STATE_NAMESPACE } from '../../src/merge/state-schema.js';
 import { appendBatch, generatedEvents, merge, stateHashes, warehouseAt } from './merge-fixture.js';
 
@@ -92,4 +94,34 @@ test('merged rows beyond one sort go to several sorted files with disjoint keys;
   const revisions = second.tables.find((t) => t.table.endsWith(REVISIONS_TABLE))!;
   assert.ok(revisions.rowsReplaced > 0, `the second merge replaced ${revisions.rowsReplaced} revision rows`);
   assert.deepEqual(await stateHashes(split), await stateHashes(whole));
+});
+
+test('a merge that fails before its commit (a file, the commit) leaves none of its files behind, and the next merge gives the same state', { timeout: 300_000 }, async () => {
+  const root = join(dir, 'failing');
+  await appendBatch(warehouseAt(root), events.slice(0, 7000));
+  await merge(warehouseAt(root));
+  await appendBatch(warehouseAt(root), events.slice(7000));
+  const stateFiles = async () => (await readdir(join(root, STATE_NAMESPACE), { recursive: true })).filter((f) => /\.(parquet|avro|json)$/.test(f)).sort();
+  const before = await stateFiles();
+  // Failures after some files of the revisions merge are written: the second wiki's data file
+  // (enwiki, after dewiki's) cannot be read back, or the commit finds the disk full.
+  let failure: 'file' | 'commit' = 'file';
+  class Failing extends LocalStorage {
+    override async readRange(location: string, offset: number, length: number): Promise<Uint8Array> {
+      if (failure === 'file' && /\/revisions\/data\/wiki_id=enwiki\/[^/]*-merge\.parquet$/.test(location)) throw storageError('read', location, Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
+      return super.readRange(location, offset, length);
+    }
+    override async writeIfAbsent(location: string, bytes: Uint8Array | string): Promise<void> {
+      if (failure === 'commit' && /\/revisions\/metadata\/v\d+\.metadata\.json$/.test(location)) throw storageError('create', location, Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
+      return super.writeIfAbsent(location, bytes);
+    }
+  }
+  const failing = new Warehouse(new Failing(), fileLocation(root));
+  await assert.rejects(merge(failing), (e: unknown) => e instanceof JobError && e.code === 'STORAGE' && /wiki_id=enwiki/.test(e.message));
+  assert.deepEqual(await stateFiles(), before, 'a failed file write');
+  failure = 'commit';
+  await assert.rejects(merge(failing), (e: unknown) => e instanceof JobError && e.code === 'RESOURCES');
+  assert.deepEqual(await stateFiles(), before, 'a failed commit');
+  await merge(warehouseAt(root));
+  assert.deepEqual(await stateHashes(warehouseAt(root)), await stateHashes(whole));
 });

@@ -4,7 +4,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { CommitConflictError, SpecViolationError } from '../../core/errors.js';
-import type { Storage } from '../../core/storage.js';
+import { discardWritten, type Storage } from '../../core/storage.js';
 import { encodeManifestList } from '../avro/manifest-list.js';
 import { DataFileContent, ManifestContent, ManifestEntryStatus, type DataFile, type ManifestEntry } from '../spec/manifest.js';
 import type { ManifestFile } from '../spec/manifest-list.js';
@@ -78,20 +78,28 @@ export interface ChangeAttempt {
  * Builds the next metadata for `change` on top of `base`. `added` holds the manifests of new files,
  * written once per commit with inherited sequence numbers, so a retry can reuse them.
  */
-export async function applyChange(
-  storage: Storage,
-  base: TableMetadata,
-  change: TableChange,
-  o: {
-    snapshotId: bigint;
-    commitUuid: string;
-    attempt: number;
-    added: PreparedManifests;
-    nowMs: number;
-    /** Sequence number of the snapshot the change was made against: later delete files are a concurrent writer's. */
-    startSequenceNumber?: bigint;
-  },
-): Promise<ChangeAttempt> {
+export interface AttemptOptions {
+  readonly snapshotId: bigint;
+  readonly commitUuid: string;
+  readonly attempt: number;
+  readonly added: PreparedManifests;
+  readonly nowMs: number;
+  /** Sequence number of the snapshot the change was made against: later delete files are a concurrent writer's. */
+  readonly startSequenceNumber?: bigint;
+}
+
+export async function applyChange(storage: Storage, base: TableMetadata, change: TableChange, o: AttemptOptions): Promise<ChangeAttempt> {
+  const written: string[] = [];
+  try {
+    return await attemptChange(storage, base, change, o, written);
+  } catch (error) {
+    // A conflict or a failed write: nothing references this attempt's manifests.
+    await discardWritten(storage, written);
+    throw error;
+  }
+}
+
+async function attemptChange(storage: Storage, base: TableMetadata, change: TableChange, o: AttemptOptions, written: string[]): Promise<ChangeAttempt> {
   const current = base.currentSnapshotId === undefined ? undefined : base.snapshots.find((s) => s.snapshotId === base.currentSnapshotId);
   if (change.requireCurrentSnapshotId !== undefined && (change.requireCurrentSnapshotId ?? undefined) !== base.currentSnapshotId) {
     throw new CommitConflictError(
@@ -102,7 +110,6 @@ export async function applyChange(
   change.validate?.(base);
   const sequenceNumber = base.lastSequenceNumber + 1n;
   const schema = currentSchema(base);
-  const written: string[] = [];
 
   const removeData = new Set(change.removeDataFiles ?? []);
   const removeDeletes = new Set(change.removeDeleteFiles ?? []);
@@ -246,13 +253,11 @@ export async function prepareAddedManifests(
 ): Promise<PreparedManifests> {
   const schema = currentSchema(base);
   const spec = specOf(base, base.defaultSpecId);
-  const files: ManifestFile[] = [];
   const groups: [ManifestContent, readonly DataFile[]][] = [
     [ManifestContent.Data, change.addDataFiles ?? []],
     [ManifestContent.Deletes, change.addDeleteFiles ?? []],
   ];
   for (const [content, dataFiles] of groups) {
-    if (dataFiles.length === 0) continue;
     for (const f of dataFiles) {
       const want = content === ManifestContent.Data ? DataFileContent.Data : DataFileContent.PositionDeletes;
       if (f.content !== want) throw new SpecViolationError(`file ${f.filePath} has content ${f.content}, expected ${want}`);
@@ -260,21 +265,30 @@ export async function prepareAddedManifests(
         throw new SpecViolationError(`file ${f.filePath} has ${f.partition.length} partition values; spec ${spec.specId} has ${spec.fields.length}`);
       }
     }
-    const entries = dataFiles.map((dataFile): ManifestEntry => ({ status: ManifestEntryStatus.Added, snapshotId: o.snapshotId, dataFile }));
-    files.push(
-      await writeManifest(storage, {
-        tableLocation: base.location,
-        commitUuid: o.commitUuid,
-        index: files.length,
-        schema,
-        spec,
-        content,
-        entries,
-        snapshotId: o.snapshotId,
-        sequenceNumber: 0n,
-        minSequenceNumber: 0n,
-      }),
-    );
+  }
+  const files: ManifestFile[] = [];
+  try {
+    for (const [content, dataFiles] of groups) {
+      if (dataFiles.length === 0) continue;
+      const entries = dataFiles.map((dataFile): ManifestEntry => ({ status: ManifestEntryStatus.Added, snapshotId: o.snapshotId, dataFile }));
+      files.push(
+        await writeManifest(storage, {
+          tableLocation: base.location,
+          commitUuid: o.commitUuid,
+          index: files.length,
+          schema,
+          spec,
+          content,
+          entries,
+          snapshotId: o.snapshotId,
+          sequenceNumber: 0n,
+          minSequenceNumber: 0n,
+        }),
+      );
+    }
+  } catch (error) {
+    await discardWritten(storage, files.map((f) => f.manifestPath));
+    throw error;
   }
   return { files, written: files.map((f) => f.manifestPath) };
 }
