@@ -19,7 +19,7 @@ import { writeTextAtomically } from './atomic-file.js';
 import { checksumFileNames, perFileChecksumTarget, writeChecksumFiles } from './checksums.js';
 import { CODEC_SUFFIX, findCompressionTools, type Codec, type CompressionTools } from './compress.js';
 import { formatUpdated, isCompleteRunStatus, parseDumpStatus, renderDumpStatus, type JobState } from './dump-status.js';
-import { checkWikiId, cutoffOfDate, runDirectory } from './file-names.js';
+import { checkWikiId, cutoffOfDate, dumpFilePattern, runDirectory } from './file-names.js';
 import { linkLatest, unlinkMissing } from './latest-links.js';
 import { writeMultistreamDump, type MultistreamFiles } from './multistream.js';
 import type { DumpRevisionRow, DumpSource } from './records.js';
@@ -385,11 +385,22 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
  * Returns whether `latest/` now links it (false: not complete, or a newer run is linked).
  */
 export async function relinkCompleteRun(dumpsRoot: string, wikiId: string, date: string): Promise<boolean> {
-  const text = await readFile(join(runDirectory(dumpsRoot, wikiId, date), 'dumpstatus.json'), 'utf8').catch(() => undefined);
+  const directory = runDirectory(dumpsRoot, wikiId, date);
+  const text = await readFile(join(directory, 'dumpstatus.json'), 'utf8').catch(() => undefined);
   if (text === undefined || !isCompleteRunStatus(text)) return false;
-  const files = [...parseDumpStatus(text)!.values()].flatMap((job) => job.files.map((file) => file.name));
-  return linkLatest(dumpsRoot, wikiId, date, [...files, ...checksumFileNames(wikiId, date)]);
+  const files = [...parseDumpStatus(text)!.values()].flatMap((job) => job.files);
+  if (!(await linkLatest(dumpsRoot, wikiId, date, [...files.map((file) => file.name), ...checksumFileNames(wikiId, date)]))) return false;
+  // What the killed run would have removed once linked: files of an earlier run's other part split.
+  await removeStaleFiles(directory, RUN_FILE_KINDS.map(([dumpName, fileType]) => dumpFilePattern(wikiId, date, dumpName, fileType)), files);
+  await removeStaleChecksumFiles(directory, wikiId, date, files);
+  return true;
 }
+
+/** The dump names a run writes files of, with their file type (the multistream index is text). */
+const RUN_FILE_KINDS: readonly (readonly [string, 'xml' | 'txt'])[] = [
+  ['stub-meta-history', 'xml'], ['stub-meta-current', 'xml'], ['stub-articles', 'xml'], ['pages-meta-current', 'xml'], ['pages-articles', 'xml'],
+  ['pages-articles-multistream', 'xml'], ['pages-articles-multistream-index', 'txt'], ['pages-meta-history', 'xml'],
+];
 
 /**
  * Per-file checksum files of files this run no longer has (an earlier run of the date split

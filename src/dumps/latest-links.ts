@@ -18,9 +18,15 @@ export async function linkLatest(dumpsRoot: string, wikiId: string, date: string
   const latestDir = join(dumpsRoot, wikiId, 'latest');
   await makeDirectory(latestDir);
   const existing = new Map<string, string>();
+  // Links a run killed before renaming them into place left under their temporary names.
+  const temps: string[] = [];
   for (const name of await readdir(latestDir)) {
     const path = join(latestDir, name);
     if (!(await lstat(path)).isSymbolicLink()) continue;
+    if (name.startsWith(`.${wikiId}-latest-`) && name.endsWith(IN_PROGRESS_SUFFIX)) {
+      temps.push(name);
+      continue;
+    }
     const target = await readlink(path);
     existing.set(name, target);
     const linkedDate = LINK_TARGET.exec(target)?.[1];
@@ -42,6 +48,7 @@ export async function linkLatest(dumpsRoot: string, wikiId: string, date: string
   for (const name of existing.keys()) {
     if (!wanted.has(name) && name.startsWith(`${wikiId}-latest-`)) await rm(join(latestDir, name), { force: true });
   }
+  for (const name of temps) await rm(join(latestDir, name), { force: true });
   return true;
 }
 

@@ -4,6 +4,8 @@
 //   finish:N             the N-th compressed file is complete under its in-progress name
 //   rename:PATTERN:N     right after the N-th rename onto a name matching PATTERN (a published
 //                        part, dumpstatus.json, a checksum file, a latest/ link)
+//   symlink:PATTERN:N    right after the N-th link made under a name matching PATTERN (a
+//                        latest/ link under its temporary name, before its rename)
 // argv[4] is the JSON of the generated wiki's options, argv[5] that of the jobs to run (default all). Without an argument (node --test runs
 // every file under test/) it does nothing.
 
@@ -47,6 +49,14 @@ if (root !== undefined && point !== undefined && wiki !== undefined) {
     fs.rename = async (from, to) => {
       await rename(from, to);
       if (pattern.test(basename(String(to))) && ++count === n) die();
+    };
+    syncBuiltinESMExports();
+  } else if (parts[0] === 'symlink') {
+    const pattern = new RegExp(parts.slice(1, -1).join(':'));
+    const symlink = fs.symlink;
+    fs.symlink = async (target, path) => {
+      await symlink(target, path);
+      if (pattern.test(basename(String(path))) && ++count === n) die();
     };
     syncBuiltinESMExports();
   }

@@ -139,6 +139,23 @@ test('a run killed while linking latest/ is complete: relinking it (as each nigh
   assert.equal(await relinkCompleteRun(join(dir, 'no-such-root'), CRASH_WIKI, CRASH_DATE), false, 'no run, nothing linked');
 });
 
+test('latest/ and the run folder hold only the newest split after a kill while linking an earlier split (relinked, or a later run)', { timeout: 300_000 }, async () => {
+  // Half the pages: two history parts where WIKI_A has four, so WIKI_A's last two have no counterpart.
+  const smaller: GeneratedWikiOptions = { ...WIKI_A, pages: 40, seed: 44 };
+  const reference = await uninterrupted(smaller);
+  // A rerun killed after its one new link (other names are linked already): WIKI_A's parts stay.
+  let root = join(dir, 'resplit-relink');
+  await run(root, WIKI_A);
+  killAt(root, 'rename:-latest-:1', smaller);
+  assert.equal(await relinkCompleteRun(root, CRASH_WIKI, CRASH_DATE), true);
+  assert.deepEqual(await tree(root), reference, 'relinked after a rerun killed while linking');
+  // A first run killed between making part 4's link and renaming it into place.
+  root = join(dir, 'resplit-temp-link');
+  killAt(root, 'symlink:-latest-pages-meta-history4:1', WIKI_A);
+  await run(root, smaller);
+  assert.deepEqual(await tree(root), reference, 'a run after one killed while making a link');
+});
+
 test('a rerun of a complete date killed at each point: readers keep complete files, the next run converges', { timeout: 300_000 }, async () => {
   const points = ['rename:stub-articles\\.xml:1', 'rows:150', 'finish:3', 'rename:pages-meta-history\\d:1', 'rename:pages-meta-history\\d:2', 'rename:^dumpstatus\\.json$:3'];
   for (const point of points) await crashAndRerun(`again-${point.replace(/\W+/g, '-')}`, WIKI_A, [point], { completeBefore: WIKI_A });
