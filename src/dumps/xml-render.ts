@@ -63,10 +63,29 @@ const GENDERED_NAMESPACES: ReadonlySet<number> = new Set([2, 3]);
  * listed names would not find the namespace.
  */
 export function pageTitleText(row: DumpRevisionRow, site: SiteInfo): string {
-  const text = titleText(row.pageTitle);
-  if (!GENDERED_NAMESPACES.has(row.pageNamespaceId)) return text;
+  return withSiteNamespaceName(titleText(row.pageTitle), row.pageNamespaceId, site);
+}
+
+/**
+ * The `<redirect title>` text: canonicalTitle too in MediaWiki, so a target in a gendered form
+ * takes the siteinfo name. The state keeps the target's title only, not its namespace: a target
+ * known to be in the page's own namespace (it has the page's own prefix, which MediaWiki parsed
+ * into that namespace) is renamed; any other keeps the form the event gave.
+ */
+export function redirectTitleText(row: DumpRevisionRow, site: SiteInfo): string {
+  const target = titleText(row.pageRedirectTarget ?? '');
+  if (!GENDERED_NAMESPACES.has(row.pageNamespaceId)) return target;
+  const title = titleText(row.pageTitle);
+  const colon = title.indexOf(':');
+  if (colon < 0 || !target.startsWith(title.slice(0, colon + 1))) return target;
+  return withSiteNamespaceName(target, row.pageNamespaceId, site);
+}
+
+/** `text` (a title in namespace `namespaceId`) with its prefix replaced by the siteinfo name, for User and User talk. */
+function withSiteNamespaceName(text: string, namespaceId: number, site: SiteInfo): string {
+  if (!GENDERED_NAMESPACES.has(namespaceId)) return text;
   const colon = text.indexOf(':');
-  const name = site.namespaces.find((ns) => ns.key === row.pageNamespaceId)?.name;
+  const name = site.namespaces.find((ns) => ns.key === namespaceId)?.name;
   if (colon < 0 || name === undefined || name === '' || text.slice(0, colon) === name) return text;
   return `${name}${text.slice(colon)}`;
 }
@@ -75,7 +94,7 @@ export function pageTitleText(row: DumpRevisionRow, site: SiteInfo): string {
 export function renderPageOpen(row: DumpRevisionRow, site: SiteInfo): string {
   let out = `  <page>\n    <title>${escapeText(pageTitleText(row, site))}</title>\n    <ns>${row.pageNamespaceId}</ns>\n    <id>${row.pageId}</id>\n`;
   const target = row.pageRedirectTarget;
-  if (target !== null && target !== '') out += `    <redirect title="${escapeAttribute(titleText(target))}" />\n`;
+  if (target !== null && target !== '') out += `    <redirect title="${escapeAttribute(redirectTitleText(row, site))}" />\n`;
   return out;
 }
 

@@ -251,6 +251,35 @@ test('User pages are titled with the siteinfo name of their namespace, not the g
   });
 });
 
+test("User pages' redirect targets in the page's own gendered namespace form take the siteinfo name too (stubs and full)", async () => {
+  const site = await loadSiteInfo(namespaceMapPath, 'dewiki');
+  await withDirectory(async (directory) => {
+    const pages = [
+      // A renamed user's old page and talk page, and a subpage to the main page.
+      { ns: 2, title: 'Benutzerin:Anna_alt', target: 'Benutzerin:Anna' },
+      { ns: 3, title: 'Benutzerin_Diskussion:Anna_alt', target: 'Benutzerin_Diskussion:Anna' },
+      { ns: 2, title: 'Benutzerin:Anna/Notizen', target: 'Benutzerin:Anna' },
+      { ns: 2, title: 'Benutzer:Bob', target: 'Benutzer:Bob/Neu' },
+      // Not covered: a target in another namespace or form (`Benutzer:Bob` → `Benutzerin:Anna`),
+      // whose namespace the pages table does not keep.
+    ];
+    async function* rows(): AsyncIterable<DumpRevisionRow> {
+      let page = 0;
+      for await (const row of source(pages.length).articles(QUERY)) {
+        const { ns, title, target } = pages[page++]!;
+        yield { ...row, pageNamespaceId: ns, pageTitle: title, pageRedirectTarget: target };
+      }
+    }
+    const expected = ['Benutzer:Anna', 'Benutzer Diskussion:Anna', 'Benutzer:Anna', 'Benutzer:Bob/Neu'];
+    const common = { directory, wikiId: 'dewiki', date: '20240801', site, generator: 'mwlake test', maxPartBytes: Infinity, tools: baseTools, codec: 'none' } as const;
+    for (const mode of ['stub', 'full'] as const) {
+      const [file] = await writeXmlDump(rows(), { ...common, dumpName: `pages-${mode}`, mode });
+      const xml = await readFile(join(directory, file!.name), 'utf8');
+      assert.deepEqual([...xml.matchAll(/<redirect title="([^"]*)" \/>/g)].map((match) => match[1]), expected, mode);
+    }
+  });
+});
+
 test('the single-stream file beside it is one bz2 stream of the same XML, with the same parts', async () => {
   await withDirectory(async (directory) => {
     const whole = await writeMultistream(directory, 230, Infinity, baseTools, 'pages-articles');
