@@ -178,7 +178,9 @@ function pushTextElement(sink: XmlSink, indent: string, slot: DumpSlot | undefin
     return;
   }
   const sha1 = escapeAttribute(slot?.contentSha1 ?? '');
-  if (mode === 'stub') {
+  // No body (the source has none): MediaWiki's form for content not included, as in stubs; an
+  // element with no text would say the content is empty.
+  if (mode === 'stub' || body === null || body === undefined) {
     sink.push(`${indent}<text bytes="${size}" sha1="${sha1}" />\n`);
     return;
   }

@@ -107,6 +107,18 @@ test("a slot without a format gets its model's default: JSON models of extension
   assert.equal(formatOf('no-such-model'), 'application/octet-stream');
 });
 
+test('a slot whose body the source does not have is written as content not included (<text bytes sha1 />), not as empty text', () => {
+  const row: DumpRevisionRow = {
+    pageId: 1, pageNamespaceId: 0, pageTitle: 'No_body', pageRedirectTarget: null, revisionId: 2, revisionParentId: null,
+    revisionTimestampMs: Date.UTC(2024, 7, 1), revisionIsMinorEdit: false, revisionComment: null, revisionCommentIsVisible: true, revisionSha1: 'x',
+    revisionContentIsVisible: true, userId: 7, userText: 'Alice', userIsVisible: true,
+    slots: [{ role: 'main', contentModel: 'wikitext', contentFormat: 'text/x-wiki', contentSha1: 'lsabt1ebtkezj4hfvt6vj1kpoc8hwkl', contentSizeBytes: 10, originRevisionId: 2, contentBody: null }],
+  };
+  const text = renderRevisionText(row, 'full');
+  assert.match(text, /<text bytes="10" sha1="lsabt1ebtkezj4hfvt6vj1kpoc8hwkl" \/>\n/);
+  assert.doesNotMatch(text, /<\/text>/);
+});
+
 test('a body is written even when its event states a content_size of 0 (the stated size is kept)', () => {
   const row = (body: string | Uint8Array): DumpRevisionRow => ({
     pageId: 1, pageNamespaceId: 0, pageTitle: 'Sized_zero', pageRedirectTarget: null, revisionId: 2, revisionParentId: null,
