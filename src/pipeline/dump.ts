@@ -19,6 +19,7 @@ import type { Warehouse } from '../iceberg/catalog.js';
 import { PAGES_TABLE, STATE_NAMESPACE } from '../merge/state-schema.js';
 import { duckDbMemory, type JobConfig } from './config.js';
 import { DuckDbDumpSource } from './dump-source.js';
+import { describeUnmerged, unmergedJobEvents } from './merge-source.js';
 import { bindStateViews } from './state-views.js';
 
 export const DEFAULT_NAMESPACE_MAP = fileURLToPath(new URL('../../../jobs/siteinfo/namespace_map.json.gz', import.meta.url));
@@ -172,6 +173,11 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
     const bound = await bindStateViews(db, o.warehouse, { namespace: o.config.events.namespace, name: o.config.events.table });
     if (o.requireMerged === true && bound.pages === undefined) {
       throw new JobError('NOT_FOUND', `nothing to dump: no merge has run in ${o.warehouse.rootLocation} (${STATE_NAMESPACE}.${PAGES_TABLE} has no snapshot); run mwlake merge first`, { context: { warehouse: o.warehouse.rootLocation } });
+    }
+    // Not refused: regenerating an old date with a drain pending is legitimate. But a dump right
+    // after a drain without its merge leaves the new events out, which the operator must hear.
+    for (const u of await unmergedJobEvents(o.warehouse, { namespace: o.config.events.namespace, name: o.config.events.table, visibilityName: o.config.events.visibilityTable })) {
+      o.logger.warn({ ...u }, `dump: ${describeUnmerged(u)}; the dumps hold the state merged before them: run mwlake merge first to include them`);
     }
     const wikis = o.wikis === 'all' ? (await db.all<{ wiki_id: string }>('SELECT DISTINCT wiki_id FROM revisions ORDER BY 1')).map((r) => r.wiki_id) : [...o.wikis];
     const results: DumpDateResult[] = [];

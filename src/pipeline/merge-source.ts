@@ -9,8 +9,11 @@ import type { Logger } from '../core/log.js';
 import { emptyRelationSql, sqlString, sqlStringList } from '../duckdb/iceberg-types.js';
 import { deletesApplyingTo, type IncrementalPlan } from '../iceberg/scan/incremental.js';
 import type { PlannedFile } from '../iceberg/scan/plan.js';
+import type { Snapshot } from '../iceberg/spec/snapshot.js';
 import type { Schema } from '../iceberg/spec/types.js';
 import type { Table } from '../iceberg/table.js';
+import type { Warehouse } from '../iceberg/catalog.js';
+import { PAGES_TABLE, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE, VISIBILITY_SOURCE_SNAPSHOT_PROPERTY } from '../merge/state-schema.js';
 
 export const NOTHING: IncrementalPlan = { dataFiles: [], deleteFiles: [] };
 
@@ -97,4 +100,66 @@ export function localPath(table: Table, location: string): string {
   const path = table.storage.localPath(location);
   if (path === undefined) throw new JobError('CONFIG', `merge needs local files; ${location} has no local path`);
   return path;
+}
+
+/** What the next merge would read of one events table: the snapshots that changed its rows since the one a state table recorded. */
+export interface UnmergedEvents {
+  /** `events.page_content_change`. */
+  readonly table: string;
+  /** The snapshot the state table recorded (null: it never merged from this table). */
+  readonly mergedSnapshotId: string | null;
+  readonly currentSnapshotId: string;
+  /** Snapshots since then that add data or delete files (drains, replays); compactions change no row. */
+  readonly snapshots: number;
+  /** Rows those snapshots added. */
+  readonly records: number;
+}
+
+/**
+ * The events of `source` that `state` has not merged (summaryProperty `property`), from snapshot
+ * summaries alone (no manifest read); undefined when there are none. Past a rollback or expiry,
+ * counted from where the histories meet, as the merge reads (mergeRange).
+ */
+export function unmergedEvents(source: Table, name: string, state: Table | undefined, property: string): UnmergedEvents | undefined {
+  const current = source.currentSnapshot();
+  if (current === undefined) return undefined;
+  const recorded = state?.summaryProperty(property)?.value;
+  const from = recorded === undefined ? undefined : BigInt(recorded);
+  const start = from === undefined || source.isAncestorOf(current.snapshotId, from) ? from : source.newestCommonAncestor(from, current.snapshotId);
+  const since = start === undefined ? source.lineage(current.snapshotId) : source.ancestorsBetween(start, current.snapshotId);
+  const count = (s: Snapshot, key: string) => Number(s.summary.properties[key] ?? 0);
+  const changed = since.filter((s) => s.summary.operation !== 'replace' && count(s, 'added-data-files') + count(s, 'added-delete-files') > 0);
+  if (changed.length === 0) return undefined;
+  return {
+    table: name,
+    mergedSnapshotId: recorded ?? null,
+    currentSnapshotId: current.snapshotId.toString(),
+    snapshots: changed.length,
+    records: changed.reduce((n, s) => n + count(s, 'added-records'), 0),
+  };
+}
+
+/**
+ * The job's events that `mwlake merge` has not folded into the state tables yet: the page changes
+ * past the snapshot `state.pages` recorded (dumps pair the tables by it), and the legacy visibility
+ * changes past the one `state.revisions` recorded.
+ */
+export async function unmergedJobEvents(warehouse: Warehouse, events: { readonly namespace: string; readonly name: string; readonly visibilityName: string }): Promise<UnmergedEvents[]> {
+  const [pageChanges, visibility, pages, revisions] = await Promise.all([
+    warehouse.tryLoadTable(events.namespace, events.name),
+    warehouse.tryLoadTable(events.namespace, events.visibilityName),
+    warehouse.tryLoadTable(STATE_NAMESPACE, PAGES_TABLE),
+    warehouse.tryLoadTable(STATE_NAMESPACE, REVISIONS_TABLE),
+  ]);
+  const out = [
+    pageChanges === undefined ? undefined : unmergedEvents(pageChanges, `${events.namespace}.${events.name}`, pages, SOURCE_SNAPSHOT_PROPERTY),
+    visibility === undefined ? undefined : unmergedEvents(visibility, `${events.namespace}.${events.visibilityName}`, revisions, VISIBILITY_SOURCE_SNAPSHOT_PROPERTY),
+  ];
+  return out.filter((u) => u !== undefined);
+}
+
+/** One sentence per table for logs and `mwlake status`: how many events, since which snapshot. */
+export function describeUnmerged(u: UnmergedEvents): string {
+  return `${u.table} holds ${u.records} event${u.records === 1 ? '' : 's'} in ${u.snapshots} snapshot${u.snapshots === 1 ? '' : 's'} not merged yet ` +
+    `(${u.mergedSnapshotId === null ? 'never merged' : `merged up to snapshot ${u.mergedSnapshotId}`}, current ${u.currentSnapshotId})`;
 }

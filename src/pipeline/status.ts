@@ -1,5 +1,5 @@
 // `mwlake status`: what an operator checks first. The tables with their current snapshot, rows,
-// files and bytes; the stored Kafka offsets against the broker's end offsets (lag); the last run
+// files and bytes; the events not merged yet; the stored Kafka offsets against the broker's end offsets (lag); the last run
 // report; the dump dates present per wiki and the ones missing since the first.
 
 import { readdir, readFile } from 'node:fs/promises';
@@ -12,6 +12,9 @@ import { partitionKey } from '../kafka/source.js';
 import { eventStreams, type JobConfig } from './config.js';
 import { dateRange, dumpRuns } from './dump.js';
 import { kafkaOptions, storedOffsets } from './drain.js';
+import { unmergedJobEvents, type UnmergedEvents } from './merge-source.js';
+
+export { describeUnmerged } from './merge-source.js';
 
 export interface TableStatus {
   readonly table: string;
@@ -30,6 +33,8 @@ export interface TableStatus {
 export interface StatusReport {
   readonly job: string;
   readonly tables: TableStatus[];
+  /** Events drained but not merged yet, per events table: dumps leave them out until `mwlake merge` runs. */
+  readonly unmerged: UnmergedEvents[];
   /** Lag per partition; with `error`, that of the streams that could be read (the visibility stream's topic missing, say). */
   readonly kafka: { readonly lag: Record<string, string>; readonly totalLag: string; readonly error?: string } | { readonly error: string };
   readonly lastRun: { readonly file: string; readonly startedAt: string; readonly durationMs: number } | null;
@@ -130,6 +135,7 @@ export async function runStatus(o: { config: JobConfig; warehouse: Warehouse; lo
   return {
     job: o.config.jobName,
     tables: await tableStatuses(o.warehouse),
+    unmerged: await unmergedJobEvents(o.warehouse, { namespace: o.config.events.namespace, name: o.config.events.table, visibilityName: o.config.events.visibilityTable }),
     kafka: await kafkaLag(o.config, o.warehouse, o.logger),
     lastRun: await lastRun(o.config),
     dumps: await dumpDates(o.config, o.today ?? new Date().toISOString().slice(0, 10)),

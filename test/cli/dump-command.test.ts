@@ -1,12 +1,14 @@
 // `mwlake dump` flags through the CLI: what a person types at 3 a.m. is read as meant or refused (64).
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ExitCode } from '../../src/core/exit-codes.js';
 import { inTempDir } from '../helpers/temp-dir.js';
 import { runCliCaptured, type CliResult } from '../helpers/cli.js';
+import { appendBatch, generatedEvents, merge, warehouseAt } from '../merge/merge-fixture.js';
 
 function cli(...args: string[]): Promise<CliResult> {
   return runCliCaptured(args);
@@ -75,5 +77,33 @@ test('a dumps.namespace_map the job file points at that does not exist is a conf
     const r = await cli('dump', '--config', job, '--date', '2026-11-02', '--dry-run', '--wiki', 'enwiki');
     assert.equal(r.code, ExitCode.Config, r.err);
     assert.match(r.err, /dumps\.namespace_map: .*maps\/missing\.json\.gz cannot be read \(ENOENT\)/);
+  });
+});
+
+test('a dump after a drain without its merge warns naming the unmerged events and saying to merge; status lists them', { timeout: 120_000 }, async () => {
+  await inTempDir('mwlake-dump-cli-', async (dir) => {
+    const wh = join(dir, 'wh');
+    const warehouse = warehouseAt(wh);
+    const events = generatedEvents(3, 60);
+    await appendBatch(warehouse, events.slice(0, 30));
+    await merge(warehouse);
+    await appendBatch(warehouse, events.slice(30));
+    const flags = ['--warehouse', wh, '--job-name', 'j'];
+    // In a child process: the warning is a log line on stderr, as cron and Airflow see it.
+    const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.js');
+    const dump = spawnSync(process.execPath, [main, '--log-format', 'json', 'dump', ...flags, '--dumps-root', join(dir, 'dumps'), '--date', '2026-11-02', '--wiki', 'enwiki'], { encoding: 'utf8' });
+    assert.equal(dump.status, ExitCode.Ok, dump.stderr);
+    const warned = dump.stderr.split('\n').filter((l) => l.includes('"level":40'));
+    assert.equal(warned.length, 1, dump.stderr);
+    assert.match(warned[0]!, /dump: events\.page_content_change holds 30 events in 1 snapshot not merged yet \(merged up to snapshot \d+, current \d+\); .*run mwlake merge first/);
+    const status = await cli('status', ...flags, '--brokers', '127.0.0.1:9', '--dumps-root', join(dir, 'dumps'));
+    assert.equal(status.code, ExitCode.Ok, status.err);
+    assert.match(status.out, /\nmerge:\n  events\.page_content_change holds 30 events in 1 snapshot not merged yet .*: run mwlake merge\n/);
+    await merge(warehouse);
+    const after = await cli('status', ...flags, '--brokers', '127.0.0.1:9', '--dumps-root', join(dir, 'dumps'), '--json');
+    assert.deepEqual((JSON.parse(after.out) as { unmerged: unknown[] }).unmerged, []);
+    const clean = spawnSync(process.execPath, [main, '--log-format', 'json', 'dump', ...flags, '--dumps-root', join(dir, 'dumps'), '--date', '2026-11-02', '--wiki', 'enwiki'], { encoding: 'utf8' });
+    assert.equal(clean.status, ExitCode.Ok, clean.stderr);
+    assert.doesNotMatch(clean.stderr, /"level":40/);
   });
 });

@@ -214,7 +214,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
     .option('--json', 'print JSON')
     .action(async (flags: CommonFlags & { dumpsRoot?: string; json?: boolean }) => {
       const c = await config(flags, context, { usesKafka: true });
-      const { runStatus } = await steps.status();
+      const { runStatus, describeUnmerged } = await steps.status();
       const status = await runStatus({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger() });
       if (flags.json === true) {
         print(context, status);
@@ -222,6 +222,8 @@ export const registerJobs: RegisterCommand = (program, context) => {
       }
       const lines = [`job ${status.job}`, 'tables:'];
       for (const t of status.tables) lines.push(`  ${t.table.padEnd(32)} ${String(t.records).padStart(10)} records${t.positionDeletes > 0 ? ` (${t.positionDeletes} position-deleted)` : ''}  ${String(t.dataFiles).padStart(5)} files  ${t.bytes} bytes  snapshot ${t.currentSnapshotId ?? '-'} (${t.lastUpdated})`);
+      lines.push('merge:' + (status.unmerged.length === 0 ? ' up to date' : ''));
+      for (const u of status.unmerged) lines.push(`  ${describeUnmerged(u)}: run mwlake merge`);
       const k = status.kafka;
       lines.push('kafka:' + ('lag' in k ? ` total lag ${k.totalLag}` : ` unavailable: ${k.error}`));
       if ('lag' in k) {
