@@ -140,7 +140,15 @@ export function toJobError(error: unknown, operation: string, brokers: readonly 
     new JobError(code, message, { cause: error, context, ...(retryable === undefined ? {} : { retryable }) });
 
   if (chain.some((e) => e.name === 'KafkaJSSASLAuthenticationError')) {
-    return fail('CONFIG', `${operation} failed: SASL authentication rejected by ${where}: ${detail}`);
+    return fail('CONFIG', `${operation} failed: SASL authentication rejected by ${where} (check kafka.sasl in the job file and MWLAKE_KAFKA_SASL_*): ${detail}`);
+  }
+  // The client's security settings do not match the listener: no retry helps, a person must fix
+  // the job file (kafkajs raises these from the SASL handshake, not as connection errors).
+  if (chain.some((e) => e.type === 'ILLEGAL_SASL_STATE')) {
+    return fail('CONFIG', `${operation} failed: ${where} has no SASL on this listener, yet kafka.sasl in the job file turns SASL on: remove kafka.sasl, or point kafka.brokers at the SASL listener: ${detail}`);
+  }
+  if (chain.some((e) => e.type === 'UNSUPPORTED_SASL_MECHANISM')) {
+    return fail('CONFIG', `${operation} failed: ${where} does not enable the SASL mechanism kafka.sasl.mechanism names: ${detail}`);
   }
   if (chain.some((e) => e.name !== undefined && CONNECTION_ERRORS.has(e.name))) {
     return fail('UNAVAILABLE', `${operation} failed: cannot reach Kafka (${where}): ${detail}`);

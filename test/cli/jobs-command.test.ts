@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { ExitCode } from '../../src/core/exit-codes.js';
 import { inTempDir } from '../helpers/temp-dir.js';
 import { runCliCaptured, type CliResult } from '../helpers/cli.js';
+import { KAFKA_BROKERS, requireBroker } from '../helpers/kafka.js';
 
 function cli(...args: string[]): Promise<CliResult> {
   return runCliCaptured(args);
@@ -56,5 +57,21 @@ test('--max-events and --max-bytes take a whole number of at least 1 (0 still re
       assert.match(r.err, new RegExp(`^mwlake: ${flag} must be a whole number of at least 1, found "${value}"`, 'm'));
     }
     assert.deepEqual(await readdir(dir), []);
+  });
+});
+
+test('kafka.sasl against a broker listener without SASL exits 78 naming kafka.sasl; an unreachable broker stays 69', { timeout: 60_000 }, async () => {
+  await requireBroker();
+  await inTempDir('mwlake-flags-', async (dir) => {
+    const job = join(dir, 'job.yaml');
+    await writeFile(job, 'job_name: j\nwarehouse: wh\nkafka:\n  topics: [t]\n  sasl:\n    mechanism: scram-sha-512\n    username: u\n');
+    const env = { MWLAKE_KAFKA_SASL_PASSWORD: 'p' };
+    // The test broker's listener is PLAINTEXT.
+    const mismatch = await runCliCaptured(['drain', '--config', job, '--brokers', KAFKA_BROKERS.join(',')], env);
+    assert.equal(mismatch.code, ExitCode.Config, mismatch.err);
+    assert.match(mismatch.err, /has no SASL on this listener, yet kafka\.sasl in the job file turns SASL on/);
+    const closed = await runCliCaptured(['drain', '--config', job, '--brokers', '127.0.0.1:9'], env);
+    assert.equal(closed.code, ExitCode.Unavailable, closed.err);
+    assert.match(closed.err, /cannot reach Kafka \(brokers 127\.0\.0\.1:9\)/);
   });
 });

@@ -38,3 +38,14 @@ test('a broker that never answers is UNAVAILABLE; a codec kafkajs lacks is DATA,
   // Other plain errors are still bugs.
   assert.equal(toJobError(new TypeError('x is undefined'), 'reading t', ['k:9092']).code, 'INTERNAL');
 });
+
+test('SASL settings the broker does not accept are configuration errors (78) naming kafka.sasl, not retried as unavailable', () => {
+  const { KafkaJSProtocolError } = kafkajs as unknown as { KafkaJSProtocolError: new (e: { message: string; type: string; code: number; retriable: boolean }) => Error };
+  const state = toJobError(new KafkaJSProtocolError({ message: 'Request is not valid given the current SASL state', type: 'ILLEGAL_SASL_STATE', code: 34, retriable: false }), 'connecting the Kafka admin client', ['k:9092']);
+  assert.equal(state.code, 'CONFIG');
+  assert.equal(state.retryable, false);
+  assert.match(state.message, /brokers k:9092 has no SASL on this listener, yet kafka\.sasl in the job file turns SASL on/);
+  const mechanism = toJobError(new KafkaJSProtocolError({ message: 'The broker does not support the requested SASL mechanism', type: 'UNSUPPORTED_SASL_MECHANISM', code: 33, retriable: false }), 'connecting the Kafka admin client', ['k:9092']);
+  assert.equal(mechanism.code, 'CONFIG');
+  assert.match(mechanism.message, /does not enable the SASL mechanism kafka\.sasl\.mechanism names/);
+});
