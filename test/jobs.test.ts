@@ -145,6 +145,20 @@ test('drain.max_message_bytes: 0 is refused (78) instead of sending every event 
   });
 });
 
+test('drain.max_message_bytes above 16 MiB is refused (78), naming the key and the limit: its error topic would take requests past a stock broker\'s 100 MiB', async () => {
+  await inTempDir('mwlake-jobfile-', async (dir) => {
+    const file = join(dir, 'job.yaml');
+    await writeFile(file, `job_name: x\ndrain:\n  max_message_bytes: ${16 * 1024 * 1024}\n`);
+    assert.equal((await loadConfig(file, {})).drain.maxMessageBytes, 16 * 1024 * 1024);
+    await writeFile(file, `job_name: x\ndrain:\n  max_message_bytes: ${16 * 1024 * 1024 + 1}\n`);
+    await assert.rejects(loadConfig(file, {}), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'CONFIG');
+      assert.match(error.message, /job\.yaml: drain\.max_message_bytes must be at most 16777216 \(16 MiB\), found 16777217: .*socket\.request\.max\.bytes \(100 MiB\)/);
+      return true;
+    });
+  });
+});
+
 test('counts and sizes in the job file are whole numbers: fractions and values below their minimum are refused (78), naming the key', async () => {
   await inTempDir('mwlake-jobfile-', async (dir) => {
     const file = join(dir, 'job.yaml');

@@ -125,6 +125,13 @@ function list(v: unknown, where: string): string[] {
   return [...new Set(items.map((s) => s.trim()).filter((s) => s !== ''))];
 }
 
+/**
+ * drain.max_message_bytes at most: the error topic's max.message.bytes is six times it plus 1 MiB
+ * (drain.ts errorTopicMaxMessageBytes), and 6 × 16 MiB + 1 MiB leaves 3 MiB of a stock broker's
+ * socket.request.max.bytes (100 MiB) for the request's framing.
+ */
+export const MAX_MESSAGE_BYTES_LIMIT = 16 * 1024 * 1024;
+
 const SASL_MECHANISMS: readonly SaslMechanism[] = ['plain', 'scram-sha-256', 'scram-sha-512'];
 const isSaslMechanism = (m: string): m is SaslMechanism => (SASL_MECHANISMS as readonly string[]).includes(m);
 
@@ -291,6 +298,12 @@ export async function loadConfig(
     throw new ConfigError(`${env['MWLAKE_PARQUET_ENCODER'] !== undefined ? 'MWLAKE_PARQUET_ENCODER' : `${where}: drain.parquet_encoder`} must be duckdb or parquet-wasm, found ${JSON.stringify(encoder)}`);
   }
   const maxMessageBytes = whole(drain, 'max_message_bytes', `${where}: drain.`, 1, 10 * 1024 * 1024)!;
+  if (maxMessageBytes > MAX_MESSAGE_BYTES_LIMIT) {
+    throw new ConfigError(
+      `${where}: drain.max_message_bytes must be at most ${MAX_MESSAGE_BYTES_LIMIT} (16 MiB), found ${maxMessageBytes}: the error topic takes six times it plus 1 MiB, ` +
+        `and a produce request above a stock broker's socket.request.max.bytes (100 MiB) is dropped with the connection, failing every drain as Kafka unavailable`,
+    );
+  }
   const targetFileSizeMb = num(maintenance, 'target_file_size_mb', `${where}: maintenance.`, 256)!;
   // Below 1 MiB every drain and compaction writes a file per row group, and compaction never ends.
   if (targetFileSizeMb < 1) throw new ConfigError(`${where}: maintenance.target_file_size_mb must be at least 1 (default 256), found ${targetFileSizeMb}`);

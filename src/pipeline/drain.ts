@@ -418,6 +418,7 @@ async function commitGroupOffsets(config: JobConfig, logger: Logger, positions: 
  * raw_event, and a stock broker takes 1 MiB, which would refuse the error events of larger bad
  * messages on every run and so stop the drain. JSON escapes a control character or an invalid
  * UTF-8 byte (`\udcXX`) in 6 bytes, and the limit is set once, by the run that creates the topic.
+ * config.ts bounds maxMessageBytes (MAX_MESSAGE_BYTES_LIMIT) so that this stays under a broker's request limit.
  */
 function errorTopicMaxMessageBytes(maxMessageBytes: number, largestRecordBytes: number): number {
   return Math.max(6 * maxMessageBytes + (1 << 20), largestRecordBytes + (64 << 10));
