@@ -75,3 +75,17 @@ test('kafka.sasl against a broker listener without SASL exits 78 naming kafka.sa
     assert.match(closed.err, /cannot reach Kafka \(brokers 127\.0\.0\.1:9\)/);
   });
 });
+
+test('a replay refuses (64) the drain flags it would ignore: --max-events, --max-bytes, --allow-gap, --reset-offsets; a missing --to is named', async () => {
+  await inTempDir('mwlake-flags-', async (dir) => {
+    const replay = ['drain', '--warehouse', join(dir, 'wh'), '--job-name', 'j', '--brokers', '127.0.0.1:9', '--from', '2026-11-01T00:00:00Z'];
+    for (const extra of [['--max-events', '10'], ['--max-bytes', '1000'], ['--allow-gap'], ['--reset-offsets', 't']]) {
+      const r = await cli(...replay, '--to', '2026-11-02T00:00:00Z', ...extra);
+      assert.equal(r.code, ExitCode.Usage, `${extra[0]}: ${r.err}`);
+      assert.match(r.err, new RegExp(`${extra[0]} applies to a drain, not a replay`));
+    }
+    const noTo = await cli(...replay);
+    assert.equal(noTo.code, ExitCode.Usage, noTo.err);
+    assert.match(noTo.err, /found --from "2026-11-01T00:00:00Z" and no --to$/m);
+  });
+});

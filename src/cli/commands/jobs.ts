@@ -143,8 +143,14 @@ export const registerJobs: RegisterCommand = (program, context) => {
       const c = await config(flags, context, { createWarehouse: true, usesKafka: true });
       if (flags.from !== undefined || flags.to !== undefined) {
         const [fromMs, toMs] = [parseIsoTime(flags.from ?? ''), parseIsoTime(flags.to ?? '')];
-        if (fromMs === undefined || toMs === undefined) throw new JobError('USAGE', `a replay needs --from and --to as ISO times such as 2026-11-02T00:00:00Z (no offset: UTC), found ${JSON.stringify(flags.from)} and ${JSON.stringify(flags.to)}`);
-        if (flags.resetOffsets !== undefined) throw new JobError('USAGE', '--reset-offsets applies to a drain, not a replay');
+        if (fromMs === undefined || toMs === undefined) {
+          const given = (flag: string, v: string | undefined) => (v === undefined ? `no ${flag}` : `${flag} ${JSON.stringify(v)}`);
+          throw new JobError('USAGE', `a replay needs --from and --to as ISO times such as 2026-11-02T00:00:00Z (no offset: UTC), found ${given('--from', flags.from)} and ${given('--to', flags.to)}`);
+        }
+        // A replay reads its whole window and never skips a gap: these would be silently ignored.
+        for (const [flag, set] of [['--reset-offsets', flags.resetOffsets !== undefined], ['--max-events', flags.maxEvents !== undefined], ['--max-bytes', flags.maxBytes !== undefined], ['--allow-gap', flags.allowGap === true]] as const) {
+          if (set) throw new JobError('USAGE', `${flag} applies to a drain, not a replay (--from/--to)`);
+        }
         const only = replayStream(flags.onlyStream, c);
         const { runReplay } = await steps.replay();
         const result = await withLease(c, context, 'drain', () =>
