@@ -89,3 +89,13 @@ test('a replay refuses (64) the drain flags it would ignore: --max-events, --max
     assert.match(noTo.err, /found --from "2026-11-01T00:00:00Z" and no --to$/m);
   });
 });
+
+test('an empty --reset-offsets (a script\'s unset variable) is refused (64), not run as a plain drain', async () => {
+  await inTempDir('mwlake-flags-', async (dir) => {
+    for (const empty of ['', ' , ']) {
+      const r = await cli('drain', '--warehouse', join(dir, 'wh'), '--job-name', 'j', '--brokers', '127.0.0.1:9', '--reset-offsets', empty);
+      assert.equal(r.code, ExitCode.Usage, r.err);
+      assert.match(r.err, /--reset-offsets takes topic names separated by commas/);
+    }
+  });
+});

@@ -161,11 +161,14 @@ export const registerJobs: RegisterCommand = (program, context) => {
       }
       if (flags.force === true) throw new JobError('USAGE', '--force applies to a replay (--from/--to) only');
       if (flags.onlyStream !== undefined) throw new JobError('USAGE', '--only-stream applies to a replay (--from/--to) only');
+      // As --wiki: `--reset-offsets "$TOPICS"` with TOPICS unset must not run a plain drain.
+      const resetTopics = flags.resetOffsets?.split(',').map((t) => t.trim()).filter((t) => t !== '');
+      if (resetTopics?.length === 0) throw new JobError('USAGE', `--reset-offsets takes topic names separated by commas, found ${JSON.stringify(flags.resetOffsets)}`);
       const { runDrain } = await steps.drain();
       const hooks = await progressHooks(context);
       const result = await withLease(c, context, 'drain', () =>
         runDrain({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), allowGap: flags.allowGap === true, dryRun: flags.dryRun === true, onProgress: hooks.drain,
-          ...(flags.resetOffsets === undefined ? {} : { resetTopics: flags.resetOffsets.split(',').map((t) => t.trim()).filter((t) => t !== '') }) }),
+          ...(resetTopics === undefined ? {} : { resetTopics }) }),
       flags.dryRun === true).finally(hooks.end);
       // A person at a terminal gets a summary; pipes, cron and Airflow get one JSON line.
       if ((context.stdout as { isTTY?: boolean }).isTTY === true && flags.json !== true) context.stdout.write((await steps.summaries()).drainSummary(result));
