@@ -54,6 +54,10 @@ test('snapshots and files', async () => {
   assert.equal(files.reduce((n, f) => n + f.records, 0), 3);
   assert.ok(files.every((f) => f.content === 'data'));
   assert.match((await cli('table', 'snapshots', 'ns.sample', '--warehouse', dir)).out, /\(current\)\n$/);
+  // A snapshot id that is not the table's is a usage error (64) like rollback --to, not missing data (65).
+  const unknown = await cli('table', 'files', 'ns.sample', '--warehouse', dir, '--snapshot', '1');
+  assert.equal(unknown.code, ExitCode.Usage, unknown.err);
+  assert.match(unknown.err, /--snapshot 1 is not a snapshot of ns\.sample \(see mwlake table snapshots ns\.sample\)/);
 });
 
 test('rollback makes the parent current and refuses a snapshot that is not an ancestor', async () => {

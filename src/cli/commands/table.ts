@@ -140,6 +140,10 @@ export const registerTable: RegisterCommand = (program, context) => {
     .action(async (id: string, flags: Flags & { snapshot?: string }) => {
       const t = await openTable(flags, context, id);
       if (flags.snapshot !== undefined && !/^\d+$/.test(flags.snapshot)) throw new JobError('USAGE', `--snapshot must be a snapshot id, found ${JSON.stringify(flags.snapshot)}`);
+      // A mistyped id is the caller's (64), as for rollback --to and query --snapshot.
+      if (flags.snapshot !== undefined && t.snapshot(BigInt(flags.snapshot)) === undefined) {
+        throw new JobError('USAGE', `--snapshot ${flags.snapshot} is not a snapshot of ${id} (see mwlake table snapshots ${id})`);
+      }
       const plan = await t.planFiles(flags.snapshot === undefined ? {} : { snapshotId: BigInt(flags.snapshot) });
       const files = [...plan.dataFiles, ...plan.deleteFiles].map((f) => ({
         path: f.file.filePath,
