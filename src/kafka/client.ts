@@ -151,7 +151,10 @@ export function toJobError(error: unknown, operation: string, brokers: readonly 
     return fail('CONFIG', `${operation} failed: ${where} does not enable the SASL mechanism kafka.sasl.mechanism names: ${detail}`);
   }
   if (chain.some((e) => e.name !== undefined && CONNECTION_ERRORS.has(e.name))) {
-    return fail('UNAVAILABLE', `${operation} failed: cannot reach Kafka (${where}): ${detail}`);
+    // A listener without TLS drops a TLS handshake, but so does a proxy with no broker behind it:
+    // still 69, with the likelier configuration cause named.
+    const tlsHint = /before secure TLS connection was established/.test(detail) ? ' (if that listener has no TLS, set kafka.tls: false in the job file)' : '';
+    return fail('UNAVAILABLE', `${operation} failed: cannot reach Kafka (${where})${tlsHint}: ${detail}`);
   }
   const type = chain.find((e) => e.type !== undefined)?.type;
   switch (type) {

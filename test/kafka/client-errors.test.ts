@@ -49,3 +49,10 @@ test('SASL settings the broker does not accept are configuration errors (78) nam
   assert.equal(mechanism.code, 'CONFIG');
   assert.match(mechanism.message, /does not enable the SASL mechanism kafka\.sasl\.mechanism names/);
 });
+
+test('a TLS handshake the broker drops stays UNAVAILABLE (a proxy with no broker behind it does that too) but names kafka.tls', () => {
+  const cause = new kafkajs.KafkaJSConnectionError('Connection error: Client network socket disconnected before secure TLS connection was established');
+  const error = toJobError(new kafkajs.KafkaJSNumberOfRetriesExceeded(cause, { retryCount: 5, retryTime: 8000 }), 'connecting the Kafka admin client', ['k:9092']);
+  assert.equal(error.code, 'UNAVAILABLE');
+  assert.match(error.message, /cannot reach Kafka \(brokers k:9092\) \(if that listener has no TLS, set kafka\.tls: false in the job file\): Connection error: Client network socket/);
+});
