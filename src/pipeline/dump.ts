@@ -99,10 +99,21 @@ async function runFolders(config: JobConfig): Promise<[string, string[]][]> {
   const out: [string, string[]][] = [];
   for (const wiki of (await readdir(config.dumps.root).catch(() => [] as string[])).sort()) {
     if (wiki === 'other' || wiki === 'latest' || (listed !== undefined && !listed.has(wiki))) continue;
-    const dates = (await readdir(join(config.dumps.root, wiki)).catch(() => [] as string[])).filter((d) => /^\d{8}$/.test(d)).sort();
+    // Only calendar dates: a stray `20261399` or `00000000` made nightly's next due date NaN (exit 70).
+    const dates = (await readdir(join(config.dumps.root, wiki)).catch(() => [] as string[])).filter(isDumpDate).sort();
     out.push([wiki, dates]);
   }
   return out;
+}
+
+function isDumpDate(name: string): boolean {
+  if (!/^\d{8}$/.test(name)) return false;
+  try {
+    cutoffOfDate(name);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function isSettledRun(dumpsRoot: string, wiki: string, date: string): Promise<boolean> {

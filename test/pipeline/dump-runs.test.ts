@@ -12,11 +12,13 @@ import { silentLogger } from '../../src/core/log.js';
 import { inTempDir } from '../helpers/temp-dir.js';
 import { appendBatch, generatedEvents, merge, warehouseAt } from '../merge/merge-fixture.js';
 
-test('a date whose full set completed but whose adds-changes run was killed is not complete, so the next night runs it; one without adds-changes is', async () => {
+test('a date whose full set completed but whose adds-changes run was killed is not complete, so the next night runs it; one without adds-changes is; a folder of eight digits that is no date is no run', async () => {
   await inTempDir('mwlake-dump-runs-', async (dir) => {
     const root = join(dir, 'dumps');
     const config = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'j', MWLAKE_WAREHOUSE: join(dir, 'wh'), MWLAKE_DUMPS_ROOT: root });
     const done = renderDumpStatus('enwiki', '20261101', [['metahistorybz2dump', { status: 'done', updated: '2026-11-02 02:10:00', files: [] }]]);
+    // Folders of eight digits that are no date are not runs: nightly computed its next date from them.
+    for (const stray of ['20261399', '00000000']) await mkdir(join(root, 'enwiki', stray), { recursive: true });
     for (const date of ['20261101', '20261102', '20261103']) {
       await mkdir(join(root, 'enwiki', date), { recursive: true });
       await writeFile(join(root, 'enwiki', date, 'dumpstatus.json'), done);
