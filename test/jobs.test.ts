@@ -49,7 +49,7 @@ test('an empty variable counts as unset; an empty topic list is refused', async 
   });
 });
 
-test('memory_limit_mb: unset leaves DuckDB its default; below 256 fails naming the key', async () => {
+test('memory_limit_mb: unset leaves DuckDB its default; below 256 or above 16 TiB (a size in bytes) fails naming the key', async () => {
   await inTempDir('mwlake-jobfile-', async (dir) => {
     const file = join(dir, 'job.yaml');
     await writeFile(file, 'job_name: x\n');
@@ -62,6 +62,15 @@ test('memory_limit_mb: unset leaves DuckDB its default; below 256 fails naming t
       await writeFile(file, `job_name: x\nmemory_limit_mb: ${bad}\n`);
       await assert.rejects(loadConfig(file, {}), /memory_limit_mb must be/, bad);
     }
+    await writeFile(file, 'job_name: x\nmemory_limit_mb: 16777216\n');
+    assert.equal((await loadConfig(file, {})).memoryLimitMb, 16 * 1024 * 1024);
+    // 8 GiB written in bytes: DuckDB took 8 PiB and merge and dump failed as a bug (70).
+    await writeFile(file, 'job_name: x\nmemory_limit_mb: 8589934592\n');
+    await assert.rejects(loadConfig(file, {}), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'CONFIG');
+      assert.match(error.message, /job\.yaml: memory_limit_mb is in MiB and must be at most 16777216 \(16 TiB\), found 8589934592 \(a size in bytes\?\)/);
+      return true;
+    });
   });
 });
 

@@ -183,6 +183,9 @@ function checkKeys(raw: Json, file: string): void {
   }
 }
 
+/** memory_limit_mb at most: 16 TiB. */
+const MAX_MEMORY_LIMIT_MB = 16 * 1024 * 1024;
+
 /** DuckDB's options for a step that honours the job's memory_limit_mb (merge, dump, maintain). */
 export function duckDbMemory(config: JobConfig): { memoryLimit?: string } {
   return config.memoryLimitMb === undefined ? {} : { memoryLimit: `${config.memoryLimitMb}MiB` };
@@ -290,6 +293,11 @@ export async function loadConfig(
   const namespaceMap = str(dumps, 'namespace_map', `${where}: dumps.`);
   const memoryLimitMb = num(raw, 'memory_limit_mb', `${where}: `);
   if (memoryLimitMb !== undefined && memoryLimitMb < 256) throw new ConfigError(`${where}: memory_limit_mb must be at least 256 (DuckDB scans of the revisions table need about that), found ${memoryLimitMb}`);
+  // A size in bytes by mistake (8589934592 for 8 GiB) made DuckDB's limit petabytes, which merge
+  // and dump then failed on as a bug (70).
+  if (memoryLimitMb !== undefined && memoryLimitMb > MAX_MEMORY_LIMIT_MB) {
+    throw new ConfigError(`${where}: memory_limit_mb is in MiB and must be at most ${MAX_MEMORY_LIMIT_MB} (16 TiB), found ${memoryLimitMb} (a size in bytes?)`);
+  }
   // Paths in the job file are relative to it; paths from flags and the environment, to the working directory.
   const metricsFileText = str(raw, 'metrics_file', `${where}: `);
   const metricsFile = env['MWLAKE_METRICS_FILE'] !== undefined ? resolve(env['MWLAKE_METRICS_FILE']) : metricsFileText !== undefined ? rel(metricsFileText) : undefined;
