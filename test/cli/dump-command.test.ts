@@ -99,6 +99,10 @@ test('a dump after a drain without its merge warns naming the unmerged events an
     const status = await cli('status', ...flags, '--brokers', '127.0.0.1:9', '--dumps-root', join(dir, 'dumps'));
     assert.equal(status.code, ExitCode.Ok, status.err);
     assert.match(status.out, /\nmerge:\n  events\.page_content_change holds 30 events in 1 snapshot not merged yet .*: run mwlake merge\n/);
+    assert.ok(status.out.includes(`\ndumps under ${join(dir, 'dumps')}:\n  enwiki: `), status.out);
+    // A mistyped root says so instead of looking like a job with no dumps yet.
+    const typo = await cli('status', ...flags, '--brokers', '127.0.0.1:9', '--dumps-root', join(dir, 'dumsp'));
+    assert.ok(typo.out.endsWith(`\ndumps under ${join(dir, 'dumsp')}:\n  none (no such folder)\n`), typo.out);
     await merge(warehouse);
     const after = await cli('status', ...flags, '--brokers', '127.0.0.1:9', '--dumps-root', join(dir, 'dumps'), '--json');
     assert.deepEqual((JSON.parse(after.out) as { unmerged: unknown[] }).unmerged, []);

@@ -240,7 +240,9 @@ export const registerJobs: RegisterCommand = (program, context) => {
         if (k.error !== undefined) lines.push(`  unavailable: ${k.error}`);
       }
       lines.push(`last run: ${status.lastRun === null ? 'none' : `${status.lastRun.startedAt} (${Math.round(status.lastRun.durationMs / 1000)} s)`}`);
-      lines.push('dumps:');
+      // The root is named: a mistyped --dumps-root would otherwise look like a job with no dumps yet.
+      lines.push(`dumps under ${c.dumps.root}:`);
+      if (Object.keys(status.dumps).length === 0) lines.push(`  none${(await isDirectory(c.dumps.root)) ? '' : ' (no such folder)'}`);
       const dates = (list: string[]) => (list.length === 0 ? 'none' : list.length <= 3 ? list.join(' ') : `${list.length} (${list[0]} … ${list.at(-1)})`);
       for (const [wiki, d] of Object.entries(status.dumps)) lines.push(`  ${wiki}: ${d.present.length} dates, newest ${d.present.at(-1) ?? '-'}, incomplete ${dates(d.incomplete)}, missing ${dates(d.missing)}`);
       context.stdout.write(lines.join('\n') + '\n');
