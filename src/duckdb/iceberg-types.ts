@@ -45,6 +45,16 @@ export function emptyRelationSql(schema: Schema): string {
   return `SELECT ${schema.fields.map((f) => `CAST(NULL AS ${duckDbType(f.type)}) AS ${quoteIdent(f.name)}`).join(', ')} WHERE false`;
 }
 
+/**
+ * `relation` (with the columns of `has`) as the columns of `want`, by name: a column `has` lacks
+ * (a table written before the column was added, not yet evolved) reads as NULL; `extra` columns follow.
+ */
+export function conformedRelationSql(relation: string, has: Schema, want: Schema, extra: readonly string[] = []): string {
+  const present = new Set(has.fields.map((f) => f.name));
+  const columns = want.fields.map((f) => (present.has(f.name) ? quoteIdent(f.name) : `CAST(NULL AS ${duckDbType(f.type)}) AS ${quoteIdent(f.name)}`));
+  return `SELECT ${[...columns, ...extra.map(quoteIdent)].join(', ')} FROM (${relation})`;
+}
+
 function fieldIdsOf(field: NestedField): string {
   const nested = nestedIds(field.type);
   return nested === undefined ? String(field.id) : `{__duckdb_field_id: ${field.id}, ${nested}}`;

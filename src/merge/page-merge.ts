@@ -11,6 +11,11 @@ import type { PageGroup } from './state-schema.js';
 const REDIRECT_TARGET_SQL = `CASE WHEN page.is_redirect AND page.redirect_page_link IS NOT NULL
     THEN page.redirect_page_link.page_title END`;
 
+// Kept so the dump can name a target in a User namespace as <siteinfo> does (events may give the
+// gendered form); NULL for an interwiki target, whose namespace is another wiki's.
+const REDIRECT_TARGET_NAMESPACE_SQL = `CASE WHEN page.is_redirect AND page.redirect_page_link IS NOT NULL AND page.redirect_page_link.interwiki_prefix IS NULL
+    THEN page.redirect_page_link.namespace_id END`;
+
 const GROUPS: Record<PageGroup, { readonly carries: string; readonly columns: Readonly<Record<string, string>> }> = {
   page: {
     carries: "role = 'self'",
@@ -19,6 +24,7 @@ const GROUPS: Record<PageGroup, { readonly carries: string; readonly columns: Re
       page_title: 'page.page_title',
       page_is_redirect: 'page.is_redirect',
       page_redirect_target: REDIRECT_TARGET_SQL,
+      page_redirect_target_namespace_id: REDIRECT_TARGET_NAMESPACE_SQL,
       page_latest_revision_id: 'revision.rev_id',
     },
   },
@@ -42,7 +48,7 @@ const GROUPS: Record<PageGroup, { readonly carries: string; readonly columns: Re
 const GROUP_NAMES = Object.keys(GROUPS) as PageGroup[];
 const COLUMN_ORDER = [
   'page_namespace_id', 'page_title', 'page_is_redirect', 'page_redirect_target', 'page_latest_revision_id',
-  'page_is_deleted', 'page_is_suppressed', 'page_merged_into_page_id',
+  'page_is_deleted', 'page_is_suppressed', 'page_merged_into_page_id', 'page_redirect_target_namespace_id',
 ];
 
 /**
@@ -79,7 +85,7 @@ function wins(group: PageGroup): string {
   return keyWinsSql(`d.k_${group}`, `x.row_${group}_key`);
 }
 
-/** Rows to write (PAGES_SCHEMA order plus `_file`, `_pos` of the row they replace). */
+/** Rows to write (PAGES_SCHEMA's columns, by name, plus `_file`, `_pos` of the row they replace). */
 export function pageMergeSql(delta: string, existing: string): string {
   const columns = ['d.wiki_id AS wiki_id', 'd.page_id AS page_id'];
   for (const column of COLUMN_ORDER) {

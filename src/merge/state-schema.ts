@@ -4,11 +4,12 @@
 // mediawiki_content_history_v1 (notes §3.3); `row_*_key` columns are the per-concern watermarks.
 
 import type { Warehouse } from '../iceberg/catalog.js';
+import { withAddedColumns, type NewColumn } from '../iceberg/commit/evolve-schema.js';
 import { withSortOrder } from '../iceberg/commit/evolve-sort-order.js';
 import type { PartitionSpec } from '../iceberg/spec/partition.js';
 import type { SortField } from '../iceberg/spec/sort-order.js';
 import type { Table } from '../iceberg/table.js';
-import type { NestedField, Schema } from '../iceberg/spec/types.js';
+import { isPrimitive, type NestedField, type Schema } from '../iceberg/spec/types.js';
 
 export const STATE_NAMESPACE = 'state';
 export const REVISIONS_TABLE = 'revisions';
@@ -99,6 +100,8 @@ export const PAGES_SCHEMA: Schema = {
     opt(11, 'row_page_key', 'string'),
     opt(12, 'row_deletion_key', 'string'),
     opt(13, 'row_merge_key', 'string'),
+    // Added after the first release: older tables gain it at their next merge (openStateTable).
+    opt(14, 'page_redirect_target_namespace_id', 'int'),
   ],
 };
 
@@ -128,10 +131,17 @@ export const STATE_ROW_BYTES_SQL: Readonly<Record<typeof REVISIONS_TABLE | typeo
   [PAGES_TABLE]: '256',
 };
 
+/** Optional columns of `want` that `has` lacks by name (the state tables only ever gain primitive ones). */
+function missingColumns(has: Schema, want: Schema): NewColumn[] {
+  const names = new Set(has.fields.map((f) => f.name));
+  return want.fields.flatMap((f) => (names.has(f.name) || f.required || !isPrimitive(f.type) ? [] : [{ name: f.name, type: f.type }]));
+}
+
 /**
  * Opens (creating on first use) one of the two state tables; merges write deletes, not rewrites.
- * A table created before the tables had a sort order gets it here, as a metadata-only commit.
- * With `dryRun` nothing is written: a missing table is a draft, an old one keeps its order.
+ * A table created before the tables had a sort order, or a column added since, gets it here, as a
+ * metadata-only commit. With `dryRun` nothing is written: a missing table is a draft, an old one
+ * keeps its order and columns (readers take a missing column as NULL).
  */
 export async function openStateTable(warehouse: Warehouse, name: typeof REVISIONS_TABLE | typeof PAGES_TABLE, o: { readonly dryRun?: boolean } = {}): Promise<Table> {
   const options = {
@@ -141,7 +151,9 @@ export async function openStateTable(warehouse: Warehouse, name: typeof REVISION
     properties: { 'write.delete.mode': 'merge-on-read', 'write.update.mode': 'merge-on-read', 'write.merge.mode': 'merge-on-read' },
   };
   if (o.dryRun === true) return (await warehouse.tryLoadTable(STATE_NAMESPACE, name)) ?? warehouse.draftTable(STATE_NAMESPACE, name, options);
-  const table = await warehouse.loadOrCreateTable(STATE_NAMESPACE, name, options);
-  if (table.sortOrder().fields.length > 0) return table;
-  return table.updateMetadata((m) => withSortOrder(m, STATE_SORT_FIELDS[name]));
+  let table = await warehouse.loadOrCreateTable(STATE_NAMESPACE, name, options);
+  if (table.sortOrder().fields.length === 0) table = await table.updateMetadata((m) => withSortOrder(m, STATE_SORT_FIELDS[name]));
+  const added = missingColumns(table.schema(), options.schema);
+  if (added.length > 0) table = await table.updateMetadata((m) => withAddedColumns(m, added));
+  return table;
 }

@@ -13,7 +13,8 @@ import { CommitStateUnknownError, ConfigError, JobError } from '../core/errors.j
 import { discardWritten, joinLocation } from '../core/storage.js';
 import type { Logger } from '../core/log.js';
 import { makeDirectory } from '../core/make-directory.js';
-import { emptyRelationSql, fieldIdsOption, quoteIdent, sqlString, sqlStringList } from '../duckdb/iceberg-types.js';
+import { conformedRelationSql, emptyRelationSql, fieldIdsOption, quoteIdent, sqlString } from '../duckdb/iceberg-types.js';
+import { filesRelationSql } from '../duckdb/table-view.js';
 import { openDuckDb, type DuckDb } from '../duckdb/connection.js';
 import { rowGroupRows, writeSortedDataFile } from '../duckdb/data-file-writer.js';
 import { inKeyRangeSql, inKeyRangeUpToNextSql, keyRanges, type KeyRange } from '../duckdb/key-ranges.js';
@@ -383,7 +384,6 @@ async function liveFilesTouching(db: DuckDb, table: Table, def: StateTableDef, k
 
 /** The temp table `existing`: the stored rows of the keys of `keys`, with their file and position. */
 async function loadExisting(db: DuckDb, table: Table, def: StateTableDef, live: { data: PlannedFile[]; deletes: PlannedFile[] }, keys: string): Promise<void> {
-  const columns = def.schema.fields.map((f) => quoteIdent(f.name)).join(', ');
   if (live.data.length === 0) {
     await db.run(`CREATE OR REPLACE TEMP TABLE existing AS SELECT *, NULL::VARCHAR AS _file, NULL::BIGINT AS _pos FROM (${emptyRelationSql(def.schema)})`);
     return;
@@ -392,17 +392,13 @@ async function loadExisting(db: DuckDb, table: Table, def: StateTableDef, live: 
   const pairs = live.data.map((f) => `(${sqlString(localPath(table, f.file.filePath))}, ${sqlString(f.file.filePath)})`).join(', ');
   await db.run(`CREATE OR REPLACE TEMP TABLE live_files(local VARCHAR, uri VARCHAR)`);
   await db.run(`INSERT INTO live_files VALUES ${pairs}`);
-  const deleted =
-    live.deletes.length === 0
-      ? ''
-      : `AND NOT EXISTS (SELECT 1 FROM read_parquet(${sqlStringList(live.deletes.map((f) => localPath(table, f.file.filePath)))}) del
-           WHERE del.file_path = lf.uri AND del.pos = t.file_row_number)`;
+  // By field id once the table has evolved; a column a dry run's unevolved table lacks is NULL.
+  const rows = conformedRelationSql(filesRelationSql(table, live.data, live.deletes, { positions: true }), table.schema(), def.schema, ['filename', 'file_row_number']);
   await db.run(`CREATE OR REPLACE TEMP TABLE existing AS
-    SELECT ${columns.split(', ').map((c) => `t.${c}`).join(', ')}, lf.uri AS _file, t.file_row_number AS _pos
-    FROM read_parquet(${sqlStringList(live.data.map((f) => localPath(table, f.file.filePath)))}, filename = true, file_row_number = true) t
+    SELECT t.* EXCLUDE (filename, file_row_number), lf.uri AS _file, t.file_row_number AS _pos
+    FROM (${rows}) t
     JOIN live_files lf ON lf.local = t.filename
-    SEMI JOIN ${keys} d ON d.wiki_id = t.wiki_id AND d.${def.keyColumn} = t.${def.keyColumn}
-    WHERE true ${deleted}`);
+    SEMI JOIN ${keys} d ON d.wiki_id = t.wiki_id AND d.${def.keyColumn} = t.${def.keyColumn}`);
 }
 
 /** The rows of `merged`, one data file per wiki, in the table's sort order (by key); each file's location is added to `written`. */

@@ -5,7 +5,7 @@
 // so after a crash between the two commits readers still see a matching pair.
 
 import { JobError } from '../core/errors.js';
-import { emptyRelationSql } from '../duckdb/iceberg-types.js';
+import { conformedRelationSql, emptyRelationSql } from '../duckdb/iceberg-types.js';
 import { tableRelationSql } from '../duckdb/table-view.js';
 import type { DuckDb } from '../duckdb/connection.js';
 import type { Warehouse } from '../iceberg/catalog.js';
@@ -101,8 +101,13 @@ export async function stateViewStatements(
 
   const create = `CREATE OR REPLACE ${o.temporary === false ? '' : 'TEMP '}VIEW`;
   // Views a query does not use bind to empty relations: planning them would read their manifests.
-  const relation = (table: Table | undefined, schema: Schema, snapshot: Snapshot | undefined, used: boolean): Promise<string> | string =>
-    table === undefined ? emptyRelationSql(schema) : tableRelationSql(table, used ? snapshotOption(snapshot) : { empty: true });
+  const relation = async (table: Table | undefined, schema: Schema, snapshot: Snapshot | undefined, used: boolean): Promise<string> => {
+    if (table === undefined) return emptyRelationSql(schema);
+    const sql = await tableRelationSql(table, used ? snapshotOption(snapshot) : { empty: true });
+    // A state table from before a column was added (evolved at its next merge) reads it as NULL.
+    const lacks = schema.fields.some((f) => !table.schema().fields.some((t) => t.name === f.name));
+    return lacks && (schema === PAGES_SCHEMA || schema === REVISIONS_SCHEMA) ? conformedRelationSql(sql, table.schema(), schema) : sql;
+  };
   const [eventsSql, pagesSql, revisionsSql, visibilitySql] = await Promise.all([
     want.events ? relation(eventsTable, EVENTS_SCHEMA, eventsSnap, true) : undefined,
     relation(pages, PAGES_SCHEMA, pagesSnap, want.pages),

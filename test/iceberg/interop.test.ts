@@ -12,6 +12,7 @@ import { tableRelationSql } from '../../src/duckdb/table-view.js';
 import { writeSortedDataFile } from '../../src/duckdb/data-file-writer.js';
 import { filesRelationSql } from '../../src/duckdb/table-view.js';
 import { withPartitionSpec } from '../../src/iceberg/commit/evolve-spec.js';
+import { withAddedColumns } from '../../src/iceberg/commit/evolve-schema.js';
 import { withSortOrder } from '../../src/iceberg/commit/evolve-sort-order.js';
 import { compactionChange, planCompaction } from '../../src/iceberg/maintenance/compaction-plan.js';
 import { expireSnapshots } from '../../src/iceberg/maintenance/expire-snapshots.js';
@@ -70,6 +71,15 @@ test('PyIceberg, DuckDB and Spark read every snapshot as mwlake does', { timeout
   assert.ok(rewritten.every((f) => f.sortOrderId === 1));
   t = (await t.commit(compactionChange(plan, groups, rewritten))).table;
   assert.equal(t.currentSnapshot()?.summary.operation, 'replace');
+  // A column added (schema 1): older files read it as NULL, a file written since holds it.
+  t = await t.updateMetadata((m) => withAddedColumns(m, [{ name: 'note', type: 'string' }]));
+  const source = (await t.planFiles()).dataFiles.find((f) => f.specId === t.metadata.defaultSpecId)!;
+  const noted = await writeSortedDataFile(w.db, t, {
+    selectSql: `SELECT * REPLACE (id + 1000 AS id, 'n' || id::VARCHAR AS note) FROM (${filesRelationSql(t, [source], [])})`,
+    partition: source.file.partition,
+    rowGroupSize: 2048,
+  });
+  t = (await t.commit({ addDataFiles: [noted!] })).table;
   t = (await expireSnapshots(t, { olderThanMs: Date.now() + 1, retainLast: 6 })).table;
 
   const expected = new Map<string, string[]>();
@@ -99,6 +109,10 @@ test('PyIceberg, DuckDB and Spark read every snapshot as mwlake does', { timeout
   assert.deepEqual(row['nums'], ['20', '9007199254740993']);
   assert.deepEqual(row['attrs'], { k20: { a: '20', b: 'w20' } });
   assert.deepEqual(row['info'], { x: 20, y: 'v20' });
+  // The added column: NULL in files from before it, the value in the file written since.
+  const notes = (py['rows'] as Record<string, unknown>[]).filter((x) => Number(x['id']) > 1000);
+  assert.ok(notes.length > 0 && notes.every((x) => x['note'] === `n${Number(x['id']) - 1000}`), JSON.stringify(notes));
+  assert.equal(row['note'], null);
   // And the parquet-wasm file's values, microsecond timestamp included.
   const wasmRow = (py['rows'] as Record<string, unknown>[]).find((x) => x['id'] === '36')!;
   assert.deepEqual([wasmRow['nums'], wasmRow['attrs'], wasmRow['info'], wasmRow['ts']], [['36', '9007199254740993'], { k36: { a: '36', b: 'w36' } }, { x: 36, y: 'v36' }, '2024-01-01T00:00:00.000006Z']);

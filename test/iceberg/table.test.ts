@@ -13,6 +13,7 @@ import { tableRelationSql } from '../../src/duckdb/table-view.js';
 import { decodeManifest, manifestEntrySchema } from '../../src/iceberg/avro/manifest.js';
 import { decodeContainer, encodeContainer } from '../../src/iceberg/avro/container.js';
 import { partitionSpecToJson, schemaToJson } from '../../src/iceberg/spec/serde/schema.js';
+import { withAddedColumns } from '../../src/iceberg/commit/evolve-schema.js';
 import { withPartitionSpec } from '../../src/iceberg/commit/evolve-spec.js';
 import { rollbackTo } from '../../src/iceberg/commit/rollback.js';
 import { retryPolicy, retryWaitMs } from '../../src/iceberg/commit/retry-policy.js';
@@ -432,6 +433,26 @@ test('partition evolution keeps old snapshots readable', async () => {
   assert.deepEqual(await ids(t, before), [1, 2]);
   const plan = await t.planFiles();
   assert.deepEqual([...new Set(plan.dataFiles.map((f) => f.specId))].sort(), [0, 1]);
+});
+
+test('adding columns: a new schema with the next ids, kept on reload; older files read them as NULL; adding again changes nothing', async () => {
+  let t = await freshTable();
+  t = (await t.commit({ addDataFiles: await w.write(t, [1, 2]) })).table;
+  const last = t.metadata.lastColumnId;
+  t = await t.updateMetadata((m) => withAddedColumns(m, [{ name: 'note', type: 'string' }, { name: 'rank', type: 'int', doc: 'why' }, { name: 'id', type: 'long' }]));
+  assert.equal(t.schema().schemaId, 1);
+  assert.deepEqual(t.schema().fields.slice(-2), [
+    { id: last + 1, name: 'note', required: false, type: 'string' },
+    { id: last + 2, name: 'rank', required: false, type: 'int', doc: 'why' },
+  ]);
+  assert.equal(t.metadata.lastColumnId, last + 2);
+  assert.equal(t.metadata.schemas.length, 2, 'the old schema stays for the snapshots written with it');
+  const reloaded = await t.refresh();
+  assert.deepEqual(reloaded.schema(), t.schema());
+  assert.equal(withAddedColumns(reloaded.metadata, [{ name: 'note', type: 'string' }]), reloaded.metadata);
+  assert.throws(() => withAddedColumns(reloaded.metadata, [{ name: 'note', type: 'long' }]), /column note of type "string", not long/);
+  const rows = await w.db.all<{ id: bigint; note: string | null; rank: number | null }>(`SELECT id, note, rank FROM (${await tableRelationSql(reloaded)}) ORDER BY id`);
+  assert.deepEqual(rows, [{ id: 1n, note: null, rank: null }, { id: 2n, note: null, rank: null }]);
 });
 
 test('files a crashed commit left behind do not change what readers see', async () => {

@@ -8,6 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { openDuckDb, type DuckDb } from '../../src/duckdb/connection.js';
+import { writeSortedDataFile } from '../../src/duckdb/data-file-writer.js';
+import { tableRelationSql } from '../../src/duckdb/table-view.js';
+import { PAGES_SCHEMA, PAGES_TABLE, STATE_NAMESPACE, STATE_SORT_FIELDS, STATE_SPEC } from '../../src/merge/state-schema.js';
 import type { DumpQuery, DumpRevisionRow } from '../../src/dumps/records.js';
 import { MemoryDumpSource } from '../../src/dumps/memory-source.js';
 import { DuckDbDumpSource } from '../../src/pipeline/dump-source.js';
@@ -186,6 +189,54 @@ test("a redirect's target reaches the dump as MediaWiki names it: an interwiki o
     const targets: (string | null)[] = [];
     for await (const row of new DuckDbDumpSource(db, { passBytes: Number.MAX_SAFE_INTEGER }).history(QUERY)) targets.push(row.pageRedirectTarget);
     assert.deepEqual(targets, ['Talk:Some_page', 'wikt:Foo_bar']);
+  } finally {
+    await db.close();
+  }
+});
+
+test('state from before pages kept the redirect target namespace: read as NULL, evolved by the next merge, which fills it for the pages it touches', { timeout: 300_000 }, async () => {
+  const events = generatedEvents(43, 4000);
+  const reference = warehouseAt(join(dir, 'ref'));
+  const old = warehouseAt(join(dir, 'old'));
+  for (const w of [reference, old]) {
+    await appendBatch(w, events.slice(0, 3000));
+    await merge(w);
+  }
+  // Make `old` what an earlier version left: state.pages without the column, the same rows and sources.
+  const db = await openDuckDb();
+  try {
+    const pages = await old.loadTable(STATE_NAMESPACE, PAGES_TABLE);
+    const sources = Object.fromEntries(Object.entries(pages.currentSnapshot()!.summary.properties).filter(([k]) => k.startsWith('mwlake.source')));
+    await db.run(`CREATE TABLE rows AS SELECT * EXCLUDE (page_redirect_target_namespace_id) FROM (${await tableRelationSql(pages)})`);
+    await rm(join(dir, 'old', STATE_NAMESPACE, PAGES_TABLE), { recursive: true });
+    const schema = { ...PAGES_SCHEMA, fields: PAGES_SCHEMA.fields.filter((f) => f.name !== 'page_redirect_target_namespace_id') };
+    let table = await old.createTable(STATE_NAMESPACE, PAGES_TABLE, { schema, spec: STATE_SPEC, sortOrder: { orderId: 1, fields: STATE_SORT_FIELDS[PAGES_TABLE] } });
+    const files = [];
+    for (const wiki of ['dewiki', 'enwiki']) files.push((await writeSortedDataFile(db, table, { selectSql: `SELECT * FROM rows WHERE wiki_id = '${wiki}'`, partition: [wiki], rowGroupSize: 2048 }))!);
+    table = (await table.commit({ addDataFiles: files, summary: sources })).table;
+
+    // Dumps read it before any merge: the column is NULL, the rest as before.
+    await bindStateViews(db, old, { namespace: EVENTS_NS, name: EVENTS_NAME });
+    const before = await db.all<{ n: bigint; known: bigint }>('SELECT count(*) AS n, count(page_redirect_target_namespace_id) AS known FROM revisions');
+    assert.ok(before[0]!.n > 1000n && before[0]!.known === 0n, `${before[0]!.n} rows, ${before[0]!.known} with the namespace`);
+
+    for (const w of [reference, old]) {
+      await appendBatch(w, events.slice(3000));
+      await merge(w);
+    }
+    const evolved = await old.loadTable(STATE_NAMESPACE, PAGES_TABLE);
+    assert.deepEqual(evolved.schema().fields.at(-1), { id: 14, name: 'page_redirect_target_namespace_id', required: false, type: 'int' });
+    assert.equal(evolved.metadata.schemas.length, 2);
+    const rowsOf = async (w: Warehouse) => db.all<Record<string, unknown>>(`SELECT * FROM (${await tableRelationSql(await w.loadTable(STATE_NAMESPACE, PAGES_TABLE))}) ORDER BY wiki_id, page_id`);
+    const [want, got] = [await rowsOf(reference), await rowsOf(old)];
+    assert.equal(got.length, want.length);
+    const without = (r: Record<string, unknown>) => ({ ...r, page_redirect_target_namespace_id: undefined });
+    assert.deepEqual(got.map(without), want.map(without), 'every other column as a merge that never lacked it');
+    // The pages the second batch touched have it as the reference does; the others keep NULL until their next event.
+    const touched = got.filter((r, i) => r['row_page_key'] !== null && r['page_redirect_target_namespace_id'] === want[i]!['page_redirect_target_namespace_id'] && r['page_redirect_target_namespace_id'] !== null);
+    assert.ok(touched.length > 0, 'some redirect the second batch touched has its target namespace');
+    assert.ok(got.every((r, i) => r['page_redirect_target_namespace_id'] === null || r['page_redirect_target_namespace_id'] === want[i]!['page_redirect_target_namespace_id']));
+    assert.ok(want.some((r) => r['page_redirect_target_namespace_id'] !== null));
   } finally {
     await db.close();
   }
