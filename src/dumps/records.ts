@@ -41,6 +41,8 @@ export interface DumpRevisionRow {
   readonly pageTitle: string;
   /** Prefixed DB-key title of the redirect target; null or '' when the page is no redirect. */
   readonly pageRedirectTarget: string | null;
+  /** The target's namespace, when known (not for an interwiki target): names a User target as `<siteinfo>` does. */
+  readonly pageRedirectTargetNamespaceId?: number | null;
 
   readonly revisionId: number;
   /** null (or 0) on a page's first revision and some imports. */

@@ -68,12 +68,14 @@ export function pageTitleText(row: DumpRevisionRow, site: SiteInfo): string {
 
 /**
  * The `<redirect title>` text: canonicalTitle too in MediaWiki, so a target in a gendered form
- * takes the siteinfo name. The state keeps the target's title only, not its namespace: a target
- * known to be in the page's own namespace (it has the page's own prefix, which MediaWiki parsed
- * into that namespace) is renamed; any other keeps the form the event gave.
+ * takes the siteinfo name of its namespace. Without the target's namespace (rows merged before it
+ * was kept), a target known to be in the page's own namespace (it has the page's own prefix,
+ * which MediaWiki parsed into that namespace) is renamed; any other keeps the form the event gave.
  */
 export function redirectTitleText(row: DumpRevisionRow, site: SiteInfo): string {
   const target = titleText(row.pageRedirectTarget ?? '');
+  const namespaceId = row.pageRedirectTargetNamespaceId;
+  if (namespaceId !== undefined && namespaceId !== null) return withSiteNamespaceName(target, namespaceId, site);
   if (!GENDERED_NAMESPACES.has(row.pageNamespaceId)) return target;
   const title = titleText(row.pageTitle);
   const colon = title.indexOf(':');

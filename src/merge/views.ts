@@ -47,7 +47,7 @@ SELECT r.* EXCLUDE (page_id) REPLACE (
     CASE WHEN ${KEPT_SUPPRESSED_SQL} THEN false ELSE r.user_is_visible END AS user_is_visible,
     CASE WHEN ${KEPT_SUPPRESSED_SQL} THEN false ELSE r.revision_comment_is_visible END AS revision_comment_is_visible),
   p.page_id AS page_id, r.page_id AS filed_page_id,
-  p.page_namespace_id, p.page_title, p.page_is_redirect, p.page_redirect_target
+  p.page_namespace_id, p.page_title, p.page_is_redirect, p.page_redirect_target, p.page_redirect_target_namespace_id
 FROM ${revisionsRaw} r
 LEFT JOIN alias ON alias.wiki_id = r.wiki_id AND alias.page_id = r.page_id
 JOIN (

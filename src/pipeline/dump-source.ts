@@ -16,6 +16,7 @@ interface SourceRow {
   page_namespace_id: number;
   page_title: string;
   page_redirect_target: string | null;
+  page_redirect_target_namespace_id: number | null;
   revision_id: bigint;
   revision_parent_id: bigint | null;
   revision_ms: bigint;
@@ -36,7 +37,7 @@ function selectList(includeContent: boolean): string {
   // Without the body the writer cannot measure it, so an unstated size is measured here (strlen
   // counts UTF-8 bytes); with it, the writer does.
   const size = includeContent ? 'e.value.content_size' : 'coalesce(e.value.content_size, strlen(e.value.content_body))';
-  return `page_id, page_namespace_id, page_title, page_redirect_target, revision_id, revision_parent_id,
+  return `page_id, page_namespace_id, page_title, page_redirect_target, page_redirect_target_namespace_id, revision_id, revision_parent_id,
   epoch_ms(revision_dt) AS revision_ms, revision_is_minor_edit, revision_comment, revision_comment_is_visible,
   revision_sha1, revision_content_is_visible, user_id, user_text, user_is_visible,
   list_transform(map_entries(revision_content_slots), e -> {role: e.key, model: e.value.content_model, format: e.value.content_format,
@@ -60,6 +61,7 @@ function toDumpRow(row: SourceRow): DumpRevisionRow {
     pageNamespaceId: row.page_namespace_id,
     pageTitle: row.page_title,
     pageRedirectTarget: row.page_redirect_target,
+    pageRedirectTargetNamespaceId: row.page_redirect_target_namespace_id,
     revisionId: Number(row.revision_id),
     revisionParentId: num(row.revision_parent_id),
     revisionTimestampMs: Number(row.revision_ms),

@@ -251,7 +251,7 @@ test('User pages are titled with the siteinfo name of their namespace, not the g
   });
 });
 
-test("User pages' redirect targets in the page's own gendered namespace form take the siteinfo name too (stubs and full)", async () => {
+test("redirect targets in a gendered User namespace form take the siteinfo name too, by the target's namespace or, without it, the page's own prefix (stubs and full)", async () => {
   const site = await loadSiteInfo(namespaceMapPath, 'dewiki');
   await withDirectory(async (directory) => {
     const pages = [
@@ -260,17 +260,20 @@ test("User pages' redirect targets in the page's own gendered namespace form tak
       { ns: 3, title: 'Benutzerin_Diskussion:Anna_alt', target: 'Benutzerin_Diskussion:Anna' },
       { ns: 2, title: 'Benutzerin:Anna/Notizen', target: 'Benutzerin:Anna' },
       { ns: 2, title: 'Benutzer:Bob', target: 'Benutzer:Bob/Neu' },
-      // Not covered: a target in another namespace or form (`Benutzer:Bob` → `Benutzerin:Anna`),
-      // whose namespace the pages table does not keep.
+      // The target's namespace known: from another namespace or form; an interwiki target has none.
+      { ns: 2, title: 'Benutzer:Bob', target: 'Benutzerin:Anna', targetNs: 2 },
+      { ns: 0, title: 'Anna_(Autorin)', target: 'Benutzerin_Diskussion:Anna', targetNs: 3 },
+      { ns: 0, title: 'Anna', target: 'Benutzerin:_Ein_Film', targetNs: 0 },
+      { ns: 2, title: 'Benutzerin:Anna_w', target: 'wikt:Benutzerin:Anna', targetNs: null },
     ];
     async function* rows(): AsyncIterable<DumpRevisionRow> {
       let page = 0;
       for await (const row of source(pages.length).articles(QUERY)) {
-        const { ns, title, target } = pages[page++]!;
-        yield { ...row, pageNamespaceId: ns, pageTitle: title, pageRedirectTarget: target };
+        const { ns, title, target, targetNs } = pages[page++]!;
+        yield { ...row, pageNamespaceId: ns, pageTitle: title, pageRedirectTarget: target, ...(targetNs === undefined ? {} : { pageRedirectTargetNamespaceId: targetNs }) };
       }
     }
-    const expected = ['Benutzer:Anna', 'Benutzer Diskussion:Anna', 'Benutzer:Anna', 'Benutzer:Bob/Neu'];
+    const expected = ['Benutzer:Anna', 'Benutzer Diskussion:Anna', 'Benutzer:Anna', 'Benutzer:Bob/Neu', 'Benutzer:Anna', 'Benutzer Diskussion:Anna', 'Benutzerin: Ein Film', 'wikt:Benutzerin:Anna'];
     const common = { directory, wikiId: 'dewiki', date: '20240801', site, generator: 'mwlake test', maxPartBytes: Infinity, tools: baseTools, codec: 'none' } as const;
     for (const mode of ['stub', 'full'] as const) {
       const [file] = await writeXmlDump(rows(), { ...common, dumpName: `pages-${mode}`, mode });
