@@ -87,8 +87,8 @@ export class ChunkBuffer implements XmlSink {
 
 /**
  * Full `<revision>` renderings shared by the outputs of one run: each page's latest revision goes
- * into history, current, articles and multistream, and is rendered (and escaped) once. Entries
- * live as long as their row does.
+ * into current, articles and multistream, and is rendered (and escaped) once for them. Entries
+ * live as long as their row does (a WeakMap: keep rows that only one output writes out of it).
  */
 export class RenderedRevisions {
   private readonly byRow = new WeakMap<DumpRevisionRow, Buffer>();
