@@ -20,7 +20,7 @@ import { PAGES_TABLE, STATE_NAMESPACE } from '../merge/state-schema.js';
 import { duckDbMemory, type JobConfig } from './config.js';
 import { DuckDbDumpSource } from './dump-source.js';
 import { describeUnmerged, unmergedJobEvents } from './merge-source.js';
-import { bindStateViews } from './state-views.js';
+import { bindStateViews, viewsUsedBy } from './state-views.js';
 
 export const DEFAULT_NAMESPACE_MAP = fileURLToPath(new URL('../../../jobs/siteinfo/namespace_map.json.gz', import.meta.url));
 
@@ -181,7 +181,9 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
   }
   const db = await openDuckDb(duckDbMemory(o.config));
   try {
-    const bound = await bindStateViews(db, o.warehouse, { namespace: o.config.events.namespace, name: o.config.events.table });
+    // Only the views the dump reads: planning the events table's files too (its manifests grow with
+    // every drain) cost each dump time for nothing, and a failure to read them stopped it.
+    const bound = await bindStateViews(db, o.warehouse, { namespace: o.config.events.namespace, name: o.config.events.table }, {}, viewsUsedBy('revisions'));
     if (o.requireMerged === true && bound.pages === undefined) {
       throw new JobError('NOT_FOUND', `nothing to dump: no merge has run in ${o.warehouse.rootLocation} (${STATE_NAMESPACE}.${PAGES_TABLE} has no snapshot); run mwlake merge first`, { context: { warehouse: o.warehouse.rootLocation } });
     }

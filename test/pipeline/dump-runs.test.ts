@@ -1,8 +1,8 @@
 // Which dump dates nightly counts as done: dumpRuns reads each run folder's dumpstatus.json and the
-// status of its adds-changes run.
+// status of its adds-changes run. And what a dump reads: the state tables, not the events table.
 
 import assert from 'node:assert/strict';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { renderDumpStatus } from '../../src/dumps/dump-status.js';
@@ -10,7 +10,7 @@ import { loadConfig } from '../../src/pipeline/config.js';
 import { dumpRuns, runDumps } from '../../src/pipeline/dump.js';
 import { silentLogger } from '../../src/core/log.js';
 import { inTempDir } from '../helpers/temp-dir.js';
-import { appendBatch, generatedEvents, merge, warehouseAt } from '../merge/merge-fixture.js';
+import { appendBatch, EVENTS_NAME, EVENTS_NS, generatedEvents, merge, warehouseAt } from '../merge/merge-fixture.js';
 
 test('a date whose full set completed but whose adds-changes run was killed is not complete, so the next night runs it; one without adds-changes is; a folder of eight digits that is no date is no run', async () => {
   await inTempDir('mwlake-dump-runs-', async (dir) => {
@@ -47,5 +47,19 @@ test('a run that stops after its full set completed, before its adds-changes run
     await assert.rejects(runDumps({ config, warehouse: wh, logger: silentLogger(), wikis: ['enwiki'], dates: ['2026-11-20'] }));
     assert.ok(await stat(join(root, 'enwiki', '20261120', 'dumpstatus.json')), 'the full set ran');
     assert.deepEqual((await dumpRuns(config)).map((r) => [r.date, r.complete]), [['2026-11-20', false]], 'its adds-changes never ran: the date stays due');
+  });
+});
+
+test('a dump reads the state tables only: an events table it cannot read (here its metadata is garbage) does not stop it', { timeout: 120_000 }, async () => {
+  await inTempDir('mwlake-dump-runs-', async (dir) => {
+    const wh = warehouseAt(join(dir, 'wh'));
+    await appendBatch(wh, generatedEvents(5, 60));
+    await merge(wh);
+    const metadata = join(dir, 'wh', EVENTS_NS, EVENTS_NAME, 'metadata');
+    for (const name of await readdir(metadata)) if (name.endsWith('.metadata.json')) await writeFile(join(metadata, name), 'not json');
+    const root = join(dir, 'dumps');
+    const config = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'j', MWLAKE_WAREHOUSE: join(dir, 'wh'), MWLAKE_DUMPS_ROOT: root });
+    const [result] = await runDumps({ config, warehouse: wh, logger: silentLogger(), wikis: ['enwiki'], dates: ['2026-11-20'], jobs: ['metahistorybz2dump'] });
+    assert.ok(result!.bytes > 0, 'the history was written');
   });
 });
