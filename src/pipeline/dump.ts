@@ -189,9 +189,13 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
     }
     // Not refused: regenerating an old date with a drain pending is legitimate. But a dump right
     // after a drain without its merge leaves the new events out, which the operator must hear.
-    for (const u of await unmergedJobEvents(o.warehouse, { namespace: o.config.events.namespace, name: o.config.events.table, visibilityName: o.config.events.visibilityTable })) {
-      o.logger.warn({ ...u }, `dump: ${describeUnmerged(u)}; the dumps hold the state merged before them: run mwlake merge first to include them`);
-    }
+    // The dump reads the state tables only: an events table it cannot read must not stop it.
+    const events = { namespace: o.config.events.namespace, name: o.config.events.table, visibilityName: o.config.events.visibilityTable };
+    const unmerged = await unmergedJobEvents(o.warehouse, events).catch((error: unknown) => {
+      o.logger.warn({ err: error }, `dump: could not check ${events.namespace}.${events.name} for events not merged yet: ${error instanceof Error ? error.message : String(error)}`);
+      return [];
+    });
+    for (const u of unmerged) o.logger.warn({ ...u }, `dump: ${describeUnmerged(u)}; the dumps hold the state merged before them: run mwlake merge first to include them`);
     const wikis = o.wikis === 'all' ? (await db.all<{ wiki_id: string }>('SELECT DISTINCT wiki_id FROM revisions ORDER BY 1')).map((r) => r.wiki_id) : [...o.wikis];
     const results: DumpDateResult[] = [];
     // A quarter of the limit for a pass's content: the sort holds it about three times over.
