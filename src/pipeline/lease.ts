@@ -258,3 +258,21 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
     release,
   };
 }
+
+/**
+ * Runs `run` under `lease`, then releases it. A release that fails after `run` failed (on a full
+ * disk even the release's claim file cannot be created) is logged, not thrown: the run's own
+ * error is the one to report. The lease left behind is taken over by the next run, its process
+ * having exited.
+ */
+export async function runUnderLease<T>(lease: Pick<Lease, 'release'>, logger: Logger, run: () => Promise<T>): Promise<T> {
+  let result: T;
+  try {
+    result = await run();
+  } catch (error) {
+    await lease.release().catch((releaseError: unknown) => logger.error({ err: releaseError }, 'the lease could not be released after the run failed; the next run takes it over'));
+    throw error;
+  }
+  await lease.release();
+  return result;
+}

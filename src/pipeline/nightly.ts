@@ -16,7 +16,7 @@ import { duckDbMemory, eventStreams, type JobConfig } from './config.js';
 import { warehouseOf } from './warehouse.js';
 import { dateRange, dumpRuns, relinkNewestRuns, runDumps, type DumpDateResult } from './dump.js';
 import { runDrain, type DrainResult } from './drain.js';
-import { acquireLease } from './lease.js';
+import { acquireLease, runUnderLease } from './lease.js';
 import { runMaintenance, type MaintenanceResult } from './maintenance.js';
 import { runMerge, type MergeResult } from './merge.js';
 import { tableStatuses, type TableStatus } from './status.js';
@@ -76,7 +76,7 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
   if (o.dryRun !== true) await makeDirectory(config.warehouse);
   const warehouse = warehouseOf(config, logger);
   const lease = o.dryRun === true ? { release: async () => {} } : await acquireLease({ storage: warehouse.storage, warehouseLocation: warehouse.rootLocation, job: config.jobName, command: 'nightly', logger });
-  try {
+  return runUnderLease(lease, logger, async () => {
     const hooks = stepProgress(o.progress);
     const drain = await runDrain({ config, warehouse, logger, onProgress: hooks.drain, ...(o.allowGap === true ? { allowGap: true } : {}), ...(o.dryRun === true ? { dryRun: true } : {}) });
     const mergeStarted = Date.now();
@@ -110,9 +110,7 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
       if (config.metricsFile !== undefined) await writeMetricsFile(warehouse.storage, fileLocation(config.metricsFile), metricsOf(report));
     }
     return report;
-  } finally {
-    await lease.release();
-  }
+  });
 }
 
 /** The folder of `file` exists and is writable; a missing one is the configuration's mistake. */

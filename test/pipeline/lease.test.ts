@@ -8,10 +8,11 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
+import { storageError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
 import { selfIdentity } from '../../src/core/process-identity.js';
 import { fileLocation, LocalStorage } from '../../src/core/storage.js';
-import { acquireLease, leaseLocation, type LeaseHolder } from '../../src/pipeline/lease.js';
+import { acquireLease, leaseLocation, runUnderLease, type LeaseHolder } from '../../src/pipeline/lease.js';
 
 const storage = new LocalStorage();
 let dir: string;
@@ -278,4 +279,27 @@ test('a beat slower than the interval is not overlapped by the next, and a claim
   await a.release();
   assert.deepEqual(errors, [], 'no beat gave the lease up');
   assert.deepEqual(await leftovers(job), [], 'the own claim was removed and the lease released');
+});
+
+test('a run that fails on a full disk reports its own error, not the release that could not create its claim file', async () => {
+  let full = false;
+  class FillingUp extends LocalStorage {
+    override async writeIfAbsent(location: string, bytes: Uint8Array | string): Promise<void> {
+      if (full) throw storageError('create', location, Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+      return super.writeIfAbsent(location, bytes);
+    }
+  }
+  const lease = await acquireLease({ storage: new FillingUp(), warehouseLocation, job: 'full-disk', command: 'merge', logger: silentLogger() });
+  const own = storageError('write', 'file:///wh/state/revisions/data/x.parquet', Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+  await assert.rejects(
+    runUnderLease(lease, silentLogger(), async () => {
+      full = true;
+      throw own;
+    }),
+    (e: unknown) => e === own,
+  );
+  // The lease stayed (no claim could be made); with space back, a release removes it.
+  full = false;
+  await lease.release();
+  assert.deepEqual((await readdir(join(dir, '_leases'))).filter((f) => f.startsWith('full-disk')), []);
 });

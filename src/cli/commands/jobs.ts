@@ -119,13 +119,9 @@ const count = (flag: string) => (text: string) => {
 async function withLease<T>(c: JobConfig, context: CliContext, command: string, run: () => Promise<T>, dryRun = false): Promise<T> {
   if (dryRun) return run();
   const warehouse = warehouseOf(c, context.logger());
-  const { acquireLease } = await steps.lease();
+  const { acquireLease, runUnderLease } = await steps.lease();
   const lease = await acquireLease({ storage: warehouse.storage, warehouseLocation: warehouse.rootLocation, job: c.jobName, command, logger: context.logger() });
-  try {
-    return await run();
-  } finally {
-    await lease.release();
-  }
+  return runUnderLease(lease, context.logger(), run);
 }
 
 export const registerJobs: RegisterCommand = (program, context) => {
