@@ -10,7 +10,7 @@ import type { Logger } from '../core/log.js';
 import { makeDirectory } from '../core/make-directory.js';
 import type { Progress } from '../core/progress.js';
 import { stepProgress } from './progress-hooks.js';
-import { fileLocation, joinLocation } from '../core/storage.js';
+import { discardWritten, fileLocation, joinLocation } from '../core/storage.js';
 import { writeMetricsFile, type Metric } from '../core/prom-textfile.js';
 import { duckDbMemory, eventStreams, type JobConfig } from './config.js';
 import { warehouseOf } from './warehouse.js';
@@ -106,8 +106,15 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
       ]),
     };
     if (o.dryRun !== true) {
-      await warehouse.storage.writeAtomic(joinLocation(warehouse.rootLocation, '_reports', `${config.jobName}-${report.startedAt.replaceAll(':', '')}.json`), JSON.stringify(report, null, 2));
-      if (config.metricsFile !== undefined) await writeMetricsFile(warehouse.storage, fileLocation(config.metricsFile), metricsOf(report));
+      const reportLocation = joinLocation(warehouse.rootLocation, '_reports', `${config.jobName}-${report.startedAt.replaceAll(':', '')}.json`);
+      await warehouse.storage.writeAtomic(reportLocation, JSON.stringify(report, null, 2));
+      if (config.metricsFile !== undefined) {
+        await writeMetricsFile(warehouse.storage, fileLocation(config.metricsFile), metricsOf(report)).catch(async (error: unknown) => {
+          // The night fails: its report must not stand as the last successful run (mwlake status).
+          await discardWritten(warehouse.storage, [reportLocation]);
+          throw error;
+        });
+      }
     }
     return report;
   });

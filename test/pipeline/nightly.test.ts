@@ -3,7 +3,7 @@
 // events (test/merge/reference-model.ts); reruns change nothing; a crash before the commit replays.
 
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -329,6 +329,28 @@ test('nightly catches up every missed date, then finds nothing to do, and writes
   // --dumps-root beats the job's root (here MWLAKE_DUMPS_ROOT's default): none of its dates are there.
   const elsewhere = jsonOf((await cli('status', '--warehouse', wh, '--dumps-root', join(dir, 'no-dumps-here'), '--json')).out) as typeof status;
   assert.deepEqual(elsewhere.dumps['enwiki']?.present ?? [], []);
+});
+
+test('a night whose metrics file cannot be written fails (77 here, 71 on a full disk) and leaves no report saying it succeeded', { timeout: 300_000 }, async () => {
+  assert.ok(wh !== '', 'runs after the end-to-end test');
+  // A folder where the file should be: the folder check passes, the rename onto it fails.
+  const metrics = join(dir, 'metrics-is-a-folder');
+  mkdirSync(metrics, { recursive: true });
+  const config = await loadConfig(undefined, { MWLAKE_JOB_NAME: job, MWLAKE_WAREHOUSE: wh, MWLAKE_DUMPS_ROOT: dumps, MWLAKE_METRICS_FILE: metrics, KAFKA_BROKERS: KAFKA_BROKERS.join(','), MWLAKE_TOPICS: `eqiad.${stream},codfw.${stream}` });
+  const reports = () => (existsSync(join(wh, '_reports')) ? readdirSync(join(wh, '_reports')) : []).filter((f) => f.startsWith(`${job}-`)).sort();
+  const before = reports();
+  const lastRun = async () => (await runStatus({ config, warehouse: warehouseOf(config), logger: silentLogger(), today: '2026-11-06' })).lastRun;
+  const lastBefore = await lastRun();
+  for (let i = 0; i < 2; i++) {
+    await assert.rejects(runNightly({ config, logger: silentLogger(), today: '2026-11-06' }), (error: Error & { exitCode?: number }) => {
+      assert.equal(error.exitCode, ExitCode.Refused, error.message);
+      assert.ok(error.message.includes(metrics), error.message);
+      return true;
+    });
+  }
+  assert.deepEqual(reports(), before, 'no report of the failed nights');
+  assert.deepEqual(await lastRun(), lastBefore, 'status still shows the last successful run');
+  rmSync(metrics, { recursive: true });
 });
 
 test('a metrics file whose folder is missing fails the night at once (78), before the warehouse or Kafka is touched; a dry run too', async () => {
