@@ -100,9 +100,9 @@ function rowBytesSql(id: string): string {
  * A group's rows in the table's sort order, in passes over key ranges: DuckDB's sort holds large
  * strings in memory, so a pass holds at most an eighth of its limit, and at most about one target
  * file (the estimate scaled by the group's compression), which keeps a pass's file from being
- * "small" again at the next run.
+ * "small" again at the next run. Each file is also added to `sink` as soon as it is written.
  */
-async function rewriteSorted(db: DuckDb, table: Table, g: RewriteGroup, relation: string, columns: readonly SortColumn[], sizeSql: string, o: MaintenanceOptions): Promise<{ files: DataFile[]; liveRows: bigint }> {
+async function rewriteSorted(db: DuckDb, table: Table, g: RewriteGroup, relation: string, columns: readonly SortColumn[], sizeSql: string, o: MaintenanceOptions, sink: DataFile[]): Promise<{ files: DataFile[]; liveRows: bigint }> {
   const [stats] = await db.all<{ n: bigint; b: number | null }>(`SELECT count(*) AS n, sum(${sizeSql})::DOUBLE AS b FROM (${relation})`);
   const estimate = stats?.b ?? 0;
   const perFile = o.config.maintenance.targetFileSizeBytes * Math.max(1, estimate / Math.max(1, g.inputBytes));
@@ -117,6 +117,8 @@ async function rewriteSorted(db: DuckDb, table: Table, g: RewriteGroup, relation
     const selectSql = passes.length === 0 ? relation : `SELECT * FROM (${relation}) WHERE ${inKeyRangeUpToNextSql(keys, passes, i)}`;
     const file = await writeSortedDataFile(db, table, { selectSql, partition: g.partition, rowGroupSize, nameSuffix: '-compact' });
     if (file !== undefined) written.push(file);
+    // At once, so that a later pass that fails leaves no file of this one behind.
+    if (file !== undefined) sink.push(file);
   }
   return { files: written, liveRows: BigInt(stats?.n ?? 0) };
 }
@@ -137,11 +139,11 @@ async function compact(id: string, table: Table, o: MaintenanceOptions): Promise
       let liveRows: bigint;
       if (columns === undefined) {
         files = await writeDataFiles(db, table, { selectSql: relation, partition: g.partition, targetFileSizeBytes: m.targetFileSizeBytes });
+        written.push(...files);
         liveRows = (await db.all<{ n: bigint }>(`SELECT count(*) AS n FROM (${relation})`))[0]!.n;
       } else {
-        ({ files, liveRows } = await rewriteSorted(db, table, g, relation, columns, rowBytesSql(id), o));
+        ({ files, liveRows } = await rewriteSorted(db, table, g, relation, columns, rowBytesSql(id), o, written));
       }
-      written.push(...files);
       // The rewrite replaces the group's files: it must hold every live row of them, once.
       const rows = files.reduce((n, f) => n + f.recordCount, 0);
       if (BigInt(rows) !== liveRows) {

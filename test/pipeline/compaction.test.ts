@@ -4,14 +4,16 @@
 // created before the tables had a sort order gets it at the next merge.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { JobError, storageError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
+import { fileLocation, LocalStorage } from '../../src/core/storage.js';
 import { openDuckDb } from '../../src/duckdb/connection.js';
 import { sqlString } from '../../src/duckdb/iceberg-types.js';
-import type { Warehouse } from '../../src/iceberg/catalog.js';
+import { Warehouse } from '../../src/iceberg/catalog.js';
 import { PAGES_SCHEMA, PAGES_TABLE, REVISIONS_SCHEMA, REVISIONS_TABLE, STATE_NAMESPACE, STATE_SPEC } from '../../src/merge/state-schema.js';
 import { loadConfig } from '../../src/pipeline/config.js';
 import { runMaintenance } from '../../src/pipeline/maintenance.js';
@@ -105,4 +107,34 @@ test('a state table created unsorted gets the key order at its next merge, and i
     const files = await enwikiFiles(old, name, key);
     assert.ok(files.length >= 1 && files.every((f) => f.sorted && f.sortOrderId === 1), `${name}: ${JSON.stringify(files, (_, v) => (typeof v === 'bigint' ? String(v) : v))}`);
   }
+});
+
+test('a compaction that fails in a later pass of a sorted rewrite leaves none of its files behind, and the next run compacts the same rows', { timeout: 300_000 }, async () => {
+  const root = join(dir, 'failing');
+  const nightly = warehouseAt(root);
+  for (let from = 0; from < events.length; from += 2000) {
+    await appendBatch(nightly, events.slice(from, from + 2000));
+    await merge(nightly);
+  }
+  const loaded = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'compaction-test', MWLAKE_WAREHOUSE: root }, {}, { jobNameRequired: false });
+  const config = { ...loaded, maintenance: { ...loaded.maintenance, compact: true, targetFileSizeBytes: 3 * 2 ** 19, compactMinInputFiles: 2, expireSnapshots: false, removeOrphans: false } };
+  const stateFiles = async () => (await readdir(join(root, STATE_NAMESPACE), { recursive: true })).filter((f) => /\.(parquet|avro|json)$/.test(f)).sort();
+  const before = await stateFiles();
+  const hashes = await stateHashes(nightly);
+  // The second pass's file of enwiki's revisions cannot be read back (after the first pass's was written).
+  const compacted = new Set<string>();
+  class Failing extends LocalStorage {
+    override async readRange(location: string, offset: number, length: number): Promise<Uint8Array> {
+      if (/\/revisions\/data\/wiki_id=enwiki\/[^/]*-compact\.parquet$/.test(location) && compacted.add(location).size > 1) {
+        throw storageError('read', location, Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
+      }
+      return super.readRange(location, offset, length);
+    }
+  }
+  await assert.rejects(runMaintenance({ config, warehouse: new Warehouse(new Failing(), fileLocation(root)), logger: silentLogger() }), (e: unknown) => e instanceof JobError && e.code === 'STORAGE');
+  assert.equal(compacted.size, 2, 'the first pass wrote a file before the second failed');
+  assert.deepEqual(await stateFiles(), before, 'no file of the failed compaction is left');
+  const result = await runMaintenance({ config, warehouse: warehouseAt(root), logger: silentLogger() });
+  assert.ok((result.tables.find((t) => t.table === `${STATE_NAMESPACE}.${REVISIONS_TABLE}`)?.compaction?.filesWritten ?? 0) >= 2, JSON.stringify(result));
+  assert.deepEqual(await stateHashes(warehouseAt(root)), hashes);
 });
