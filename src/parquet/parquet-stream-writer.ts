@@ -117,6 +117,8 @@ export class ParquetStreamWriter {
 
   private error(): JobError {
     const cause = this.failure;
+    // Storage's own error (a full disk: 71) names the file and keeps its exit code; only the encoder's is a bug.
+    if (cause instanceof JobError) return cause;
     return new JobError('INTERNAL', `writing Parquet ${this.out.location} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }

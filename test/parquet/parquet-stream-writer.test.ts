@@ -3,13 +3,14 @@
 // files rolled at the target size, and wasm memory bounded however much is written.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import * as wasm from 'parquet-wasm/node';
-import { fileLocation, LocalStorage } from '../../src/core/storage.js';
+import { JobError, storageError } from '../../src/core/errors.js';
+import { fileLocation, LocalStorage, type ObjectWriter } from '../../src/core/storage.js';
 import { openDuckDb } from '../../src/duckdb/connection.js';
 import { decodeValue } from '../../src/iceberg/spec/bounds.js';
 import { isoToMicros, rowsToRecordBatch } from '../../src/parquet/arrow-rows.js';
@@ -90,4 +91,38 @@ test('wasm memory stays bounded: four times the data does not grow it', async ()
 
 test('a required column with nulls is refused, naming the column', () => {
   assert.throws(() => rowsToRecordBatch(SAMPLE_SCHEMA, [{ ...sampleRow(1), id: null }]), /required column id has 1 null/);
+});
+
+test('a full disk while writing fails as storage reported it (71, naming the file), not as a bug, and abort leaves no file', async () => {
+  const full = join(dir, 'full');
+  let room = 900 << 10;
+  class FillingUp extends LocalStorage {
+    override async createWriter(location: string): Promise<ObjectWriter> {
+      const inner = await super.createWriter(location);
+      return {
+        location,
+        write: async (chunk) => {
+          room -= chunk.byteLength;
+          if (room < 0) throw storageError('write', location, Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+          await inner.write(chunk);
+        },
+        close: () => inner.close(),
+        abort: () => inner.abort(),
+      };
+    }
+  }
+  let k = 0;
+  const w = new RollingParquetWriter(new FillingUp(), () => fileLocation(join(full, `f${k++}.parquet`)), 256 << 10, { rowGroupRows: 500 });
+  const failed = await (async () => {
+    for (let b = 0; b < 8; b++) await w.write(rowsToRecordBatch(SAMPLE_SCHEMA, Array.from({ length: 500 }, (_, i) => sampleRow(b * 500 + i, randomBytes(300).toString('hex')))));
+    await w.close();
+  })().then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  assert.ok(failed instanceof JobError && failed.code === 'RESOURCES', String(failed));
+  assert.match(failed.message, /full\/f\d+\.parquet: ENOSPC/);
+  assert.ok(k >= 2, 'a file was rolled before the disk filled');
+  await w.abort();
+  assert.deepEqual(await readdir(full), []);
 });
