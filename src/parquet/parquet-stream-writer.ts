@@ -105,7 +105,13 @@ export class ParquetStreamWriter {
       await this.out.abort();
       throw this.error();
     }
-    return this.out.close();
+    try {
+      return await this.out.close();
+    } catch (error) {
+      // Not synced or not closed: the file is not whole, and nobody else knows to remove it.
+      await this.out.abort().catch(() => undefined);
+      throw error;
+    }
   }
 
   async abort(): Promise<void> {

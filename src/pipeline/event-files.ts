@@ -183,13 +183,14 @@ export class EventStager {
         }
       }
       if (rows.length > 0) await writer.write(rowsToRecordBatch(table.schema(), rows));
+      // Inside the try: the chunk's files reach this.files (and close's discard) only once all are described.
+      const out: DataFile[] = [];
+      for (const f of await writer.close()) out.push(await describeParquetFile({ storage: table.storage, location: f.location, schema: table.schema(), partition: chunk.tuple }));
+      return out;
     } catch (error) {
       await writer.abort();
       throw error;
     }
-    const out: DataFile[] = [];
-    for (const f of await writer.close()) out.push(await describeParquetFile({ storage: table.storage, location: f.location, schema: table.schema(), partition: chunk.tuple }));
-    return out;
   }
 
   /** Removes the staging files; with `discard`, also the data files written (nothing was committed). */

@@ -126,3 +126,27 @@ test('a full disk while writing fails as storage reported it (71, naming the fil
   await w.abort();
   assert.deepEqual(await readdir(full), []);
 });
+
+test('a file whose close fails (fsync EIO) is removed, and abort removes the files rolled before it', async () => {
+  const eio = join(dir, 'eio');
+  let k = 0;
+  class SyncFails extends LocalStorage {
+    override async createWriter(location: string): Promise<ObjectWriter> {
+      const inner = await super.createWriter(location);
+      const last = location.endsWith('/f2.parquet');
+      return {
+        ...inner,
+        write: (chunk) => inner.write(chunk),
+        close: async () => (last ? Promise.reject(storageError('close', location, Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }))) : inner.close()),
+        abort: () => inner.abort(),
+      };
+    }
+  }
+  const w = new RollingParquetWriter(new SyncFails(), () => fileLocation(join(eio, `f${k++}.parquet`)), 128 << 10, { rowGroupRows: 250 });
+  await assert.rejects(async () => {
+    for (let b = 0; b < 16 && k < 3; b++) await w.write(rowsToRecordBatch(SAMPLE_SCHEMA, Array.from({ length: 500 }, (_, i) => sampleRow(b * 500 + i, randomBytes(300).toString('hex')))));
+    await w.close();
+  }, /close failed for .*f2\.parquet: EIO/);
+  await w.abort();
+  assert.deepEqual(await readdir(eio), []);
+});

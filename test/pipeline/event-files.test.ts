@@ -6,12 +6,15 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { storageError } from '../../src/core/errors.js';
+import { fileLocation, LocalStorage } from '../../src/core/storage.js';
 import { openDuckDb } from '../../src/duckdb/connection.js';
 import { filesRelationSql } from '../../src/duckdb/table-view.js';
 import { EVENTS_SCHEMA, EVENTS_SPEC } from '../../src/events/events-table.js';
 import { stagedRow } from '../../src/events/staged-row.js';
 import type { DataFile } from '../../src/iceberg/spec/manifest.js';
 import type { Table } from '../../src/iceberg/table.js';
+import { Warehouse } from '../../src/iceberg/catalog.js';
 import { EventStager, type ParquetEncoder } from '../../src/pipeline/event-files.js';
 import { generatedEvents, warehouseAt } from '../merge/merge-fixture.js';
 
@@ -88,4 +91,27 @@ test('a staging file that cannot be written fails add or finish with its error, 
     await stager.finish();
   }, /staging events failed.*0\.jsonl/);
   await stager.close({ discard: true });
+});
+
+test('parquet-wasm: a chunk whose second file cannot be read back fails, and close({ discard }) removes every file of it', async () => {
+  const seen = new Set<string>();
+  class Failing extends LocalStorage {
+    override async readRange(location: string, offset: number, length: number): Promise<Uint8Array> {
+      if (location.endsWith('.parquet') && seen.add(location).size > 1) throw storageError('read', location, Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
+      return super.readRange(location, offset, length);
+    }
+  }
+  const name = `eio${n++}`;
+  const table = await new Warehouse(new Failing(), fileLocation(join(dir, 'w'))).createTable('events', name, { schema: EVENTS_SCHEMA, spec: EVENTS_SPEC });
+  // One chunk of a partition, written as several small files.
+  const stager = await EventStager.open({ table, targetFileSizeBytes: 16 << 10, encoder: 'parquet-wasm', chunkBytes: 1 << 30 });
+  const wiki = events[0]!.wiki_id;
+  await assert.rejects(async () => {
+    for (const [i, e] of events.entries()) if (e.wiki_id === wiki) await stager.add(e, { topic: 'eqiad.t', partition: 0, offset: BigInt(i), timestampMs: 0 });
+    await stager.finish();
+  }, /EIO/);
+  assert.equal(seen.size, 2, 'the first file was read back before the second failed');
+  await stager.close({ discard: true });
+  const left = await readdir(join(dir, 'w', 'events', name, 'data'), { recursive: true }).catch(() => [] as string[]);
+  assert.deepEqual(left.filter((f) => f.endsWith('.parquet')), []);
 });
