@@ -57,10 +57,18 @@ export function parseDuckDbSize(text: string): number {
 /** DuckDB's messages for a machine that ran short, not a bug (the first line of its message). */
 const OUT_OF_MEMORY = /^Out of Memory Error/;
 const OUT_OF_DISK = /^IO Error: .*(No space left on device|Disk quota exceeded)/;
+/**
+ * The strerror texts of errnos storageError (core/errors.ts) sorts the same way: a path or
+ * permission a person must fix (a file system remounted read-only after disk errors), and a
+ * failing device, which a retry may get past.
+ */
+const REFUSED = /^IO Error: .*(Permission denied|Read-only file system|Not a directory|Is a directory|File name too long|Too many levels of symbolic links)/;
+const DEVICE_FAILED = /^IO Error: .*Input\/output error/;
 /** A file a statement reads is gone (a table's, removed by hand or by a copied warehouse's maintenance). */
 const FILE_GONE = /^IO Error: No files found that match the pattern/;
 
-function wrap(error: unknown, sql: string): JobError {
+/** A DuckDB failure as a JobError: a machine that ran short, a storage failure, a missing file, else a bug. */
+export function duckDbError(error: unknown, sql: string): JobError {
   const message = error instanceof Error ? error.message : String(error);
   const head = sql.replace(/\s+/g, ' ').trim().slice(0, 160);
   const where = `(in: ${head}${head.length === 160 ? '…' : ''})`;
@@ -71,6 +79,12 @@ function wrap(error: unknown, sql: string): JobError {
   }
   if (OUT_OF_DISK.test(first)) {
     return new JobError('RESOURCES', `DuckDB ran out of disk space: ${first}; free space on the disk of the file it names (spills go to ${tmpdir()}) ${where}`, { cause: error });
+  }
+  if (REFUSED.test(first)) {
+    return new JobError('STORAGE_REFUSED', `DuckDB could not use a file: ${first}; fix the path or its permissions ${where}`, { cause: error });
+  }
+  if (DEVICE_FAILED.test(first)) {
+    return new JobError('STORAGE', `DuckDB could not read or write a file: ${first} ${where}`, { cause: error, retryable: true });
   }
   if (FILE_GONE.test(first)) {
     return new JobError('NOT_FOUND', `DuckDB could not read its files: ${first}; the file is gone (removed by hand or by another process) ${where}`, { cause: error });
@@ -90,7 +104,7 @@ class Connection implements DuckDb {
     try {
       await this.conn.run(sql);
     } catch (error) {
-      throw wrap(error, sql);
+      throw duckDbError(error, sql);
     }
   }
 
@@ -99,7 +113,7 @@ class Connection implements DuckDb {
       const reader = await this.conn.runAndReadAll(sql);
       return reader.getRowObjectsJS() as T[];
     } catch (error) {
-      throw wrap(error, sql);
+      throw duckDbError(error, sql);
     }
   }
 
@@ -107,7 +121,7 @@ class Connection implements DuckDb {
     try {
       return await this.conn.stream(sql);
     } catch (error) {
-      throw wrap(error, sql);
+      throw duckDbError(error, sql);
     }
   }
 
@@ -117,7 +131,7 @@ class Connection implements DuckDb {
       try {
         for await (const rows of result.yieldConvertedRowObjects(displayValue)) yield rows;
       } catch (error) {
-        throw wrap(error, sql);
+        throw duckDbError(error, sql);
       }
     }
     return { columns: result.deduplicatedColumnNames(), batches: batches() };
@@ -131,7 +145,7 @@ class Connection implements DuckDb {
       try {
         chunk = await result.fetchChunk();
       } catch (error) {
-        throw wrap(error, sql);
+        throw duckDbError(error, sql);
       }
       if (chunk === null || chunk.rowCount === 0) return;
       yield decodeChunk(chunk, names) as T[];

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { test } from 'node:test';
-import { openDuckDb, parseDuckDbSize, SPILL_PREFIX } from '../../src/duckdb/connection.js';
+import { duckDbError, openDuckDb, parseDuckDbSize, SPILL_PREFIX } from '../../src/duckdb/connection.js';
 
 async function spillFolder(db: Awaited<ReturnType<typeof openDuckDb>>): Promise<string> {
   return (await db.all<{ t: string }>("SELECT current_setting('temp_directory') AS t"))[0]!.t;
@@ -69,6 +69,35 @@ test('a full disk under a file DuckDB writes is a RESOURCES error naming the fil
   } finally {
     await db.close();
   }
+});
+
+test('a file DuckDB may not create (permission, a read-only or non-folder path) is a STORAGE_REFUSED error (77) naming it, not a bug', async () => {
+  const db = await openDuckDb({});
+  const dir = await mkdtemp(join(tmpdir(), 'mwlake-refused-'));
+  try {
+    await writeFile(join(dir, 'file'), 'x');
+    // sysfs refuses to create files even for root; a path through a file is ENOTDIR.
+    for (const [path, text] of [['/sys/mwlake-test.parquet', 'Permission denied'], [join(dir, 'file', 'x.parquet'), 'Not a directory']] as const) {
+      await assert.rejects(db.run(`COPY (SELECT 1 AS i) TO '${path}' (FORMAT parquet)`), (error: Error & { code?: string; exitCode?: number }) => {
+        assert.equal(error.code, 'STORAGE_REFUSED', error.message);
+        assert.equal(error.exitCode, 77);
+        assert.ok(error.message.includes(path) && error.message.includes(text), error.message);
+        return true;
+      });
+    }
+  } finally {
+    await db.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('an I/O error of the device under a file DuckDB reads is a retryable STORAGE error (69) naming it', () => {
+  // DuckDB's message for EIO (a bad sector under a data file), which no test can cause for real.
+  const error = duckDbError(new Error('IO Error: Could not read from file "/wh/state/revisions/data/x.parquet": Input/output error'), 'SELECT * FROM read_parquet(...)');
+  assert.equal(error.code, 'STORAGE', error.message);
+  assert.equal(error.exitCode, 69);
+  assert.equal(error.retryable, true);
+  assert.match(error.message, /x\.parquet": Input\/output error/);
 });
 
 test("memoryLimitBytes reads DuckDB's memory_limit, as set or by default", async () => {
