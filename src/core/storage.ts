@@ -159,7 +159,8 @@ export class LocalStorage implements Storage {
       await fs.rename(temp, file);
       await syncPath(dir);
     } catch (cause) {
-      await fs.rm(temp, { force: true });
+      // Best effort: where the write failed (a file where a folder must be), so may this.
+      await fs.rm(temp, { force: true }).catch(() => undefined);
       throw storageError('write', location, cause);
     }
   }
