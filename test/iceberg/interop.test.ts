@@ -1,7 +1,7 @@
 // Tables written by src/iceberg are read by PyIceberg, DuckDB's iceberg extension and Spark with
 // the Iceberg runtime, at every snapshot: appends, a position delete, an overwrite, a partition
 // evolution, merged manifests, a sort order evolution, a compaction (replace) into sorted files, an
-// expiry, and a file parquet-wasm encoded. Each engine must return exactly the rows our own scan returns.
+// added column, an expiry, and a file parquet-wasm encoded. Each engine must return exactly the rows our own scan returns.
 
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
