@@ -86,6 +86,29 @@ export async function discardWritten(storage: Storage, locations: readonly strin
   return locations.filter((_, i) => results[i]!.status === 'rejected');
 }
 
+/** A location a deletion could not remove, and why. */
+export interface FailedDelete {
+  readonly location: string;
+  readonly error: unknown;
+}
+
+/**
+ * Deletes every location in turn, going on past failures: files that nothing references any more
+ * (expiry, orphan removal) are all still worth removing when one of them is refused. Returns the
+ * failures, for the caller to report.
+ */
+export async function deleteEach(storage: Storage, locations: readonly string[]): Promise<FailedDelete[]> {
+  const failed: FailedDelete[] = [];
+  for (const location of locations) {
+    try {
+      await storage.delete(location);
+    } catch (error) {
+      failed.push({ location, error });
+    }
+  }
+  return failed;
+}
+
 async function writeSynced(file: string, bytes: Uint8Array | string, flag: string): Promise<void> {
   const handle = await fs.open(file, flag, 0o644);
   try {

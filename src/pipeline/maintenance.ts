@@ -28,8 +28,10 @@ const CARRIED_PROPERTIES = [KAFKA_OFFSETS_PROPERTY, KAFKA_LAST_RECORDS_PROPERTY,
 export interface MaintenanceTableResult {
   readonly table: string;
   readonly compaction?: { readonly groups: number; readonly filesRewritten: number; readonly filesWritten: number; readonly bytesRewritten: number; readonly snapshotId?: string; readonly skipped?: string };
-  readonly expiry?: { readonly snapshotsExpired: number; readonly refsExpired: readonly string[]; readonly filesDeleted: number };
-  readonly orphans?: { readonly filesRemoved: number; readonly bytes: number };
+  /** filesNotDeleted: files expiry could not delete (each logged); a later expiry or orphan removal deletes them. */
+  readonly expiry?: { readonly snapshotsExpired: number; readonly refsExpired: readonly string[]; readonly filesDeleted: number; readonly filesNotDeleted?: number };
+  /** filesNotRemoved: orphans that could not be deleted (each logged); the next run tries again. */
+  readonly orphans?: { readonly filesRemoved: number; readonly bytes: number; readonly filesNotRemoved?: number };
 }
 
 export interface MaintenanceResult {
@@ -216,12 +218,17 @@ export async function runMaintenance(o: MaintenanceOptions): Promise<Maintenance
         logger: o.logger,
         ...(o.dryRun === true ? { dryRun: true } : {}),
       });
-      result.expiry = { snapshotsExpired: r.expiredSnapshotIds.length, refsExpired: r.expiredRefs, filesDeleted: r.deletedFiles.contentFiles + r.deletedFiles.manifests + r.deletedFiles.manifestLists + r.deletedFiles.statisticsFiles };
+      result.expiry = {
+        snapshotsExpired: r.expiredSnapshotIds.length,
+        refsExpired: r.expiredRefs,
+        filesDeleted: r.deletedFiles.contentFiles + r.deletedFiles.manifests + r.deletedFiles.manifestLists + r.deletedFiles.statisticsFiles,
+        ...(r.undeletedFiles.length > 0 ? { filesNotDeleted: r.undeletedFiles.length } : {}),
+      };
       table = r.table;
     }
     if (m.removeOrphans) {
       const r = await removeOrphanFiles(table, { olderThanMs: now - m.removeOrphansOlderThanHours * 3_600_000, logger: o.logger, ...(o.dryRun === true ? { dryRun: true } : {}) });
-      result.orphans = { filesRemoved: r.orphans.length, bytes: r.bytes };
+      result.orphans = { filesRemoved: r.orphans.length - r.undeleted.length, bytes: r.bytes, ...(r.undeleted.length > 0 ? { filesNotRemoved: r.undeleted.length } : {}) };
     }
     tables.push(result);
   }

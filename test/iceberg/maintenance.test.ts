@@ -15,6 +15,9 @@ import { rollbackTo } from '../../src/iceberg/commit/rollback.js';
 import type { PlannedFile } from '../../src/iceberg/scan/plan.js';
 import { DataFileContent } from '../../src/iceberg/spec/manifest.js';
 import type { Table } from '../../src/iceberg/table.js';
+import { storageError } from '../../src/core/errors.js';
+import { LocalStorage } from '../../src/core/storage.js';
+import { Warehouse } from '../../src/iceberg/catalog.js';
 import { openSampleWriter, SAMPLE_SCHEMA, SAMPLE_SPEC, type SampleWriter } from './sample-table.js';
 
 let dir: string;
@@ -125,6 +128,55 @@ test('orphan removal deletes unreferenced files older than the safety age, and n
   const again = await t.refresh();
   assert.deepEqual(await rows(again), before);
   assert.equal(again.version, t.version);
+});
+
+/** Local storage that refuses to delete some files, as a read-only mount or a failing disk does. */
+class RefusingStorage extends LocalStorage {
+  readonly refused = new Set<string>();
+  override async delete(location: string): Promise<void> {
+    if (this.refused.has(location)) throw storageError('delete', location, Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' }));
+    return super.delete(location);
+  }
+}
+
+test('a file expiry or orphan removal cannot delete is reported, and the others are deleted all the same', async () => {
+  let t = await fresh();
+  const [first] = await w.write(t, [1]);
+  const [second] = await w.write(t, [2]);
+  t = (await t.commit({ addDataFiles: [first!] })).table;
+  t = (await t.commit({ addDataFiles: [second!] })).table;
+  t = (await t.commit({ removeDataFiles: [first!.filePath, second!.filePath], addDataFiles: await w.write(t, [3]) })).table;
+  const lists = t.metadata.snapshots.slice(0, -1).map((s) => s.manifestList);
+  const storage = new RefusingStorage();
+  storage.refused.add(first!.filePath);
+  const refusing = await new Warehouse(storage, w.warehouse.rootLocation).loadTable('ns', t.location.split('/').at(-1)!);
+
+  const r = await expireSnapshots(refusing, { olderThanMs: Date.now() + 1, retainLast: 1 });
+  assert.equal(r.expiredSnapshotIds.length, 2, 'the commit stands');
+  assert.deepEqual(r.undeletedFiles, [first!.filePath]);
+  assert.equal(r.deletedFiles.contentFiles, 1, 'the refused file is not counted as deleted');
+  assert.equal(await exists(t, second!.filePath), false, 'the files after the refused one are deleted too');
+  for (const list of lists) assert.equal(await exists(t, list), false, list);
+  assert.ok(await exists(t, first!.filePath));
+
+  // The snapshot that removed it still lists it: the expiry that drops that snapshot tries again.
+  storage.refused.clear();
+  const next = (await r.table.commit({ addDataFiles: await w.write(r.table, [4]) })).table;
+  const again = await expireSnapshots(next, { olderThanMs: Date.now() + 1, retainLast: 1 });
+  assert.deepEqual(again.undeletedFiles, []);
+  assert.equal(await exists(t, first!.filePath), false);
+  assert.deepEqual(await rows(again.table), await rows(next));
+
+  const [stray] = await w.write(next, [9]); // written, never committed
+  const [other] = await w.write(next, [10]);
+  storage.refused.add(stray!.filePath);
+  const o = await removeOrphanFiles(again.table, { olderThanMs: Date.now() + 1000 });
+  assert.deepEqual(o.undeleted, [stray!.filePath]);
+  assert.equal(o.bytes, other!.fileSizeInBytes, 'only the deleted file counts as freed');
+  assert.equal(await exists(t, other!.filePath), false);
+  storage.refused.clear();
+  assert.deepEqual((await removeOrphanFiles(again.table, { olderThanMs: Date.now() + 1000 })).orphans, [stray!.filePath], 'the next run removes it');
+  assert.equal(await exists(t, stray!.filePath), false);
 });
 
 test('compaction rewrites small files with their deletes applied as one replace snapshot', async () => {

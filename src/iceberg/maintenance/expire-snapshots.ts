@@ -4,6 +4,7 @@
 // before the deletes leaves orphans, never a broken table.
 
 import type { Logger } from '../../core/log.js';
+import { deleteEach } from '../../core/storage.js';
 import { MAIN_BRANCH, type Snapshot, type SnapshotRef } from '../spec/snapshot.js';
 import { statisticsEntryFile, statisticsPaths, type TableMetadata } from '../spec/table-metadata.js';
 import type { Table } from '../table.js';
@@ -28,6 +29,8 @@ export interface ExpireResult {
   /** Names of the refs (tags, branches other than main) dropped for their max-ref-age-ms. */
   readonly expiredRefs: string[];
   readonly deletedFiles: { readonly manifestLists: number; readonly manifests: number; readonly contentFiles: number; readonly statisticsFiles: number };
+  /** Files only the expired snapshots read that could not be deleted (each logged); a later expiry (while a retained snapshot still lists the file as removed) or orphan removal deletes them. */
+  readonly undeletedFiles: string[];
 }
 
 /** Table property: the max-ref-age-ms of refs that set none (spec §Snapshot References). */
@@ -102,7 +105,7 @@ export async function expireSnapshots(table: Table, o: ExpireOptions): Promise<E
   const expired = table.metadata.snapshots.filter((s) => !retained.has(s.snapshotId));
   const keptRefs = retainedRefs(table.metadata, opts.nowMs);
   const expiredRefs = Object.keys(table.metadata.refs).filter((name) => keptRefs[name] === undefined);
-  if (expired.length === 0 && expiredRefs.length === 0) return { table, expiredSnapshotIds: [], expiredRefs, deletedFiles: { manifestLists: 0, manifests: 0, contentFiles: 0, statisticsFiles: 0 } };
+  if (expired.length === 0 && expiredRefs.length === 0) return { table, expiredSnapshotIds: [], expiredRefs, deletedFiles: { manifestLists: 0, manifests: 0, contentFiles: 0, statisticsFiles: 0 }, undeletedFiles: [] };
   const expiredIds = new Set(expired.map((s) => s.snapshotId));
   const before = await reachableFiles(table.storage, expired);
   let next = table;
@@ -122,14 +125,17 @@ export async function expireSnapshots(table: Table, o: ExpireOptions): Promise<E
   const content = [...before.contentFiles, ...before.removedFiles].filter((f) => !still.contentFiles.has(f));
   const after = o.dryRun === true ? withoutSnapshots(table.metadata, retained, keptRefs) : next.metadata;
   const statistics = [...statisticsPaths(table.metadata)].filter((f) => !statisticsPaths(after).has(f));
-  if (o.dryRun !== true) {
-    for (const f of [...content, ...manifests, ...lists, ...statistics]) await table.storage.delete(f);
-  }
-  o.logger?.info({ table: table.location, expired: expired.length, expiredRefs, deletedFiles: content.length, manifests: manifests.length }, o.dryRun === true ? 'would expire snapshots' : 'expired snapshots');
+  // The commit stands: a file refused here (permissions, a disk error) must not keep the rest.
+  const failed = o.dryRun === true ? [] : await deleteEach(table.storage, [...content, ...manifests, ...lists, ...statistics]);
+  for (const f of failed) o.logger?.warn({ table: table.location, file: f.location, err: f.error }, 'expiry could not delete a file no retained snapshot reads; a later expiry or orphan removal deletes it');
+  const undeleted = new Set(failed.map((f) => f.location));
+  const deleted = (files: readonly string[]) => files.filter((f) => !undeleted.has(f)).length;
+  o.logger?.info({ table: table.location, expired: expired.length, expiredRefs, deletedFiles: deleted(content), manifests: deleted(manifests), undeletedFiles: undeleted.size }, o.dryRun === true ? 'would expire snapshots' : 'expired snapshots');
   return {
     table: next,
     expiredRefs,
     expiredSnapshotIds: expired.filter((s) => o.dryRun === true || next.snapshot(s.snapshotId) === undefined).map((s) => s.snapshotId),
-    deletedFiles: { manifestLists: lists.length, manifests: manifests.length, contentFiles: content.length, statisticsFiles: statistics.length },
+    deletedFiles: { manifestLists: deleted(lists), manifests: deleted(manifests), contentFiles: deleted(content), statisticsFiles: deleted(statistics) },
+    undeletedFiles: [...undeleted],
   };
 }

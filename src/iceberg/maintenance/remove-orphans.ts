@@ -3,7 +3,7 @@
 // older than a safety age go, so a commit in flight never loses the files it is about to publish.
 
 import type { Logger } from '../../core/log.js';
-import { joinLocation, localPathOf } from '../../core/storage.js';
+import { deleteEach, joinLocation, localPathOf } from '../../core/storage.js';
 import { statisticsPaths } from '../spec/table-metadata.js';
 import type { Table } from '../table.js';
 import { METADATA_DIR, VERSION_HINT } from '../table-files.js';
@@ -17,8 +17,12 @@ export interface OrphanOptions {
 }
 
 export interface OrphanResult {
+  /** The orphans found (in a dry run, those that would go). */
   readonly orphans: string[];
+  /** The bytes of those deleted (in a dry run, that would be). */
   readonly bytes: number;
+  /** Orphans that could not be deleted (each logged); the next run tries them again. */
+  readonly undeleted: string[];
 }
 
 /** Scheme-insensitive key, since other writers spell `file:///p` as `file:/p` or `/p`. */
@@ -40,15 +44,19 @@ export async function removeOrphanFiles(table: Table, o: OrphanOptions): Promise
     ...m.metadataLog.map((e) => e.metadataFile),
     ...statisticsPaths(m),
   ].filter((f) => f !== '').map(key));
-  const orphans: string[] = [];
-  let bytes = 0;
+  const sizes = new Map<string, number>();
   for await (const f of fresh.storage.list(fresh.location)) {
     if (f.modifiedMs >= o.olderThanMs || referenced.has(key(f.location))) continue;
-    orphans.push(f.location);
-    bytes += f.sizeBytes;
+    sizes.set(f.location, f.sizeBytes);
   }
+  const orphans = [...sizes.keys()];
   // A commit may have landed while we listed: its files are new, hence too young to be candidates.
-  if (o.dryRun !== true) for (const f of orphans) await fresh.storage.delete(f);
-  o.logger?.info({ table: fresh.location, orphans: orphans.length, bytes }, o.dryRun === true ? 'would remove orphan files' : 'removed orphan files');
-  return { orphans, bytes };
+  // One refused file (permissions, a disk error) must not keep the others.
+  const failed = o.dryRun === true ? [] : await deleteEach(fresh.storage, orphans);
+  for (const f of failed) o.logger?.warn({ table: fresh.location, file: f.location, err: f.error }, 'orphan removal could not delete a file; the next run tries again');
+  let bytes = 0;
+  for (const size of sizes.values()) bytes += size;
+  for (const f of failed) bytes -= sizes.get(f.location) ?? 0;
+  o.logger?.info({ table: fresh.location, orphans: orphans.length - failed.length, bytes, undeleted: failed.length }, o.dryRun === true ? 'would remove orphan files' : 'removed orphan files');
+  return { orphans, bytes, undeleted: failed.map((f) => f.location) };
 }
