@@ -20,10 +20,11 @@ function localFile(table: Table, location: string): string {
 /**
  * Once the schema has evolved, read_parquet's `schema` option: columns by field id, as Iceberg
  * resolves them, so older files read a column added since as NULL and a renamed one under its new
- * name (by name, the view failed to bind, or mixed files failed to read).
+ * name (by name, the view failed to bind, or mixed files failed to read). A current schema id
+ * above 0 says so too once expiry has dropped the older schemas (Java's clean-expired-metadata).
  */
 function byFieldId(table: Table): string {
-  if (table.metadata.schemas.length <= 1) return '';
+  if (table.metadata.schemas.length <= 1 && table.metadata.currentSchemaId === 0) return '';
   const columns = table.schema().fields.map((f) => `${f.id}: {name: ${sqlString(f.name)}, type: ${sqlString(duckDbType(f.type))}, default_value: NULL}`);
   return `, schema = MAP {${columns.join(', ')}}`;
 }

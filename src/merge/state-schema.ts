@@ -3,6 +3,7 @@
 // row whatever the page's history length (issue 4/7). Column names follow Wikimedia's
 // mediawiki_content_history_v1 (notes §3.3); `row_*_key` columns are the per-concern watermarks.
 
+import { ConfigError } from '../core/errors.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import { withAddedColumns, type NewColumn } from '../iceberg/commit/evolve-schema.js';
 import { withSortOrder } from '../iceberg/commit/evolve-sort-order.js';
@@ -138,20 +139,47 @@ function missingColumns(has: Schema, want: Schema): NewColumn[] {
 }
 
 /**
- * Opens (creating on first use) one of the two state tables; merges write deletes, not rewrites.
- * A table created before the tables had a sort order, or a column added since, gets it here, as a
- * metadata-only commit. With `dryRun` nothing is written: a missing table is a draft, an old one
- * keeps its order and columns (readers take a missing column as NULL).
+ * Refuses a table with columns mwlake does not write (matched by name): another engine added or
+ * renamed them, and a merge would drop their values from every row it rewrites (by name, a
+ * renamed column would also be added again under a new id).
  */
-export async function openStateTable(warehouse: Warehouse, name: typeof REVISIONS_TABLE | typeof PAGES_TABLE, o: { readonly dryRun?: boolean } = {}): Promise<Table> {
+function refuseUnknownColumns(table: Table, want: Schema, name: string): void {
+  const known = new Set(want.fields.map((f) => f.name));
+  const unknown = table.schema().fields.filter((f) => !known.has(f.name));
+  if (unknown.length === 0) return;
+  const listed = unknown.map((f) => `${f.name} (field id ${f.id})`).join(', ');
+  throw new ConfigError(
+    `${STATE_NAMESPACE}.${name} has columns mwlake does not write: ${listed}. Another engine added or renamed them, and a merge would drop their values ` +
+      `from every row it rewrites; rename them back or drop them (the rows keep the columns mwlake writes), then merge again`,
+    { context: { table: table.location, columns: unknown.map((f) => f.name) } },
+  );
+}
+
+/**
+ * Opens (creating on first use) one of the two state tables; merges write deletes, not rewrites.
+ * `verify` sees a stored table before anything changes it. A table created before the tables had
+ * a sort order, or a column added since, gets it here, as a metadata-only commit. With `dryRun`
+ * nothing is written: a missing table is a draft, an old one keeps its order and columns (readers
+ * take a missing column as NULL).
+ */
+export async function openStateTable(
+  warehouse: Warehouse,
+  name: typeof REVISIONS_TABLE | typeof PAGES_TABLE,
+  o: { readonly dryRun?: boolean; readonly verify?: (table: Table) => void } = {},
+): Promise<Table> {
   const options = {
     schema: name === REVISIONS_TABLE ? REVISIONS_SCHEMA : PAGES_SCHEMA,
     spec: STATE_SPEC,
     sortOrder: { orderId: 1, fields: STATE_SORT_FIELDS[name] },
     properties: { 'write.delete.mode': 'merge-on-read', 'write.update.mode': 'merge-on-read', 'write.merge.mode': 'merge-on-read' },
   };
-  if (o.dryRun === true) return (await warehouse.tryLoadTable(STATE_NAMESPACE, name)) ?? warehouse.draftTable(STATE_NAMESPACE, name, options);
-  let table = await warehouse.loadOrCreateTable(STATE_NAMESPACE, name, options);
+  const stored = await warehouse.tryLoadTable(STATE_NAMESPACE, name);
+  if (stored !== undefined) {
+    o.verify?.(stored);
+    refuseUnknownColumns(stored, options.schema, name);
+  }
+  if (o.dryRun === true) return stored ?? warehouse.draftTable(STATE_NAMESPACE, name, options);
+  let table = stored ?? (await warehouse.loadOrCreateTable(STATE_NAMESPACE, name, options));
   if (table.sortOrder().fields.length === 0) table = await table.updateMetadata((m) => withSortOrder(m, STATE_SORT_FIELDS[name]));
   const added = missingColumns(table.schema(), options.schema);
   if (added.length > 0) table = await table.updateMetadata((m) => withAddedColumns(m, added));

@@ -143,9 +143,15 @@ export async function runMerge(options: MergeOptions): Promise<MergeResult> {
     await db.run("SET TimeZone = 'UTC'");
     if (options.tempDirectory !== undefined) await db.run(`SET temp_directory = ${sqlString(options.tempDirectory)}`);
     const results: MergeTableResult[] = [];
+    // Both opened (and checked) first: a table refused must not follow the other one's commit.
+    const tables: Table[] = [];
+    for (const def of STATE_TABLES) {
+      const sources = def.visibility === true ? visibility : undefined;
+      const verify = (table: Table) => sameSources(`${STATE_NAMESPACE}.${def.name}`, table, events, sources, options.warehouse);
+      tables.push(await openStateTable(options.warehouse, def.name, { verify, ...(options.dryRun === true ? { dryRun: true } : {}) }));
+    }
     for (const [index, def] of STATE_TABLES.entries()) {
-      const table = await openStateTable(options.warehouse, def.name, options.dryRun === true ? { dryRun: true } : {});
-      results.push(await mergeTable(db, events, target.snapshotId, table, def, options, def.visibility === true ? visibility : undefined));
+      results.push(await mergeTable(db, events, target.snapshotId, tables[index]!, def, options, def.visibility === true ? visibility : undefined));
       options.onProgress?.({ done: index + 1, total: STATE_TABLES.length, table: `${STATE_NAMESPACE}.${def.name}` });
       if (index === 0) await options.afterFirstCommit?.();
     }
@@ -160,6 +166,12 @@ export async function runMerge(options: MergeOptions): Promise<MergeResult> {
  * into them would mix its pages into the first's, reading the first's recorded snapshot as
  * history its table lost. State merged before the uuid was recorded takes any table.
  */
+function sameSources(name: string, state: Table, events: Table, visibility: VisibilitySource | undefined, warehouse: Warehouse): void {
+  const base = state.currentSnapshot();
+  sameSource(name, state, base, events, SOURCE_TABLE_PROPERTY, warehouse);
+  if (visibility !== undefined) sameSource(name, state, base, visibility.table, VISIBILITY_SOURCE_TABLE_PROPERTY, warehouse);
+}
+
 function sameSource(name: string, state: Table, base: Snapshot | undefined, source: Table, property: string, warehouse: Warehouse): void {
   const recorded = state.summaryProperty(property, base)?.value;
   if (recorded === undefined || recorded === source.metadata.tableUuid) return;
@@ -213,8 +225,6 @@ async function mergeTable(
     durationMs: Math.round(performance.now() - started),
     ...extra,
   });
-  sameSource(stateName, table, base, events, SOURCE_TABLE_PROPERTY, options.warehouse);
-  if (visibility !== undefined) sameSource(stateName, table, base, visibility.table, VISIBILITY_SOURCE_TABLE_PROPERTY, options.warehouse);
   const range = (source: Table, sourceTargetId: bigint, property: string) =>
     mergeRange({ source, targetId: sourceTargetId, state: table, stateName, property, logger: options.logger });
   const eventPlan = await range(events, targetId, SOURCE_SNAPSHOT_PROPERTY);
