@@ -37,7 +37,11 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     });
   }
   const create = pino();
-  return create({ level, base: { pid: process.pid }, timestamp: create.stdTimeFunctions.isoTime }, create.destination({ fd: 2, sync: true }));
+  const destination = create.destination({ fd: 2, sync: true });
+  // Without a listener a failed write (stderr to a full disk: ENOSPC, EIO) throws from the log call,
+  // failing the run at whatever it reports, e.g. a commit already made. The line is lost instead.
+  destination.on('error', () => {});
+  return create({ level, base: { pid: process.pid }, timestamp: create.stdTimeFunctions.isoTime }, destination);
 }
 
 let silent: Logger | undefined;

@@ -207,7 +207,11 @@ export class Table {
         });
         if (won) {
           const table = new Table(this.storage, metadata, base.version + 1, this.logger);
-          this.logger?.debug({ table: this.location, snapshotId: String(next.snapshot.snapshotId), version: base.version + 1 }, 'committed');
+          try {
+            this.logger?.debug({ table: this.location, snapshotId: String(next.snapshot.snapshotId), version: base.version + 1 }, 'committed');
+          } catch {
+            // Published: a log line that cannot be written (stderr on a full disk) must not read as a failed commit, whose files callers delete.
+          }
           return { table, snapshot: next.snapshot, metadataLocation: table.metadataLocation };
         }
         await discardWritten(this.storage, next.written);

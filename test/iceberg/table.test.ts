@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CommitConflictError, CommitStateUnknownError, JobError, storageError } from '../../src/core/errors.js';
+import type { Logger } from '../../src/core/log.js';
 import { LocalStorage } from '../../src/core/storage.js';
 import { Warehouse } from '../../src/iceberg/catalog.js';
 import { tableRelationSql } from '../../src/duckdb/table-view.js';
@@ -106,6 +107,27 @@ test('a commit whose version-hint write fails stands: it is reported committed a
   const reloaded = await t.refresh();
   assert.equal(reloaded.currentSnapshot()?.snapshotId, result.snapshot.snapshotId);
   assert.deepEqual(await ids(reloaded), [1, 2]);
+});
+
+test('a commit stands when the log lines about it cannot be written: none of its files is removed', async () => {
+  const t = await freshTable();
+  class HintFails extends LocalStorage {
+    override async writeAtomic(location: string, bytes: Uint8Array | string): Promise<void> {
+      if (location.endsWith('/version-hint.text')) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      return super.writeAtomic(location, bytes);
+    }
+  }
+  // What a pino logger does when its stream's write throws (stderr on the same full disk).
+  const refuse = () => {
+    throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+  };
+  const logger = { trace: refuse, debug: refuse, info: refuse, warn: refuse, error: refuse, fatal: refuse, child: () => logger } as unknown as Logger;
+  const failing = await new Warehouse(new HintFails(), w.warehouse.rootLocation, logger).loadTable('ns', t.location.split('/').pop()!);
+  const files = await w.write(t, [1, 2]);
+  const result = await failing.commit({ addDataFiles: files });
+  const reloaded = await t.refresh();
+  assert.equal(reloaded.currentSnapshot()?.snapshotId, result.snapshot.snapshotId);
+  assert.deepEqual(await ids(reloaded), [1, 2], 'its manifest list, manifests and data files are all there');
 });
 
 test('a commit that surely failed (disk full, a conflict) leaves none of its manifests behind; one of unknown outcome keeps them', async () => {

@@ -39,7 +39,11 @@ export async function writeMetadataVersion(storage: Storage, metadata: TableMeta
       while ((await storage.stat(metadataFileLocation(metadata.location, newest + 1))) !== undefined) newest++;
     }
   } catch (error) {
-    logger?.warn({ table: metadata.location, version, err: error }, 'committed, but version-hint.text could not be updated; readers that follow the hint see an older version until the next commit');
+    try {
+      logger?.warn({ table: metadata.location, version, err: error }, 'committed, but version-hint.text could not be updated; readers that follow the hint see an older version until the next commit');
+    } catch {
+      // As the hint: a log line that cannot be written (stderr on the same full disk) must not undo the commit.
+    }
   }
   return true;
 }
