@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 import kafkajs from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import { JobError, OffsetOutOfRangeError } from '../../src/core/errors.js';
 import { createKafkajsClient } from '../../src/kafka/client.js';
 import { openBoundedSource } from '../../src/kafka/kafkajs-source.js';
@@ -174,6 +175,34 @@ describe('bounded source', () => {
     // read_uncommitted sees the aborted records, and still ends at the markers.
     const uncommitted = messagesOf(await readBounded(ranges, { isolation: 'read_uncommitted', stallTimeoutMs: 10_000 }));
     assert.deepEqual(uncommitted.filter((m) => m.partition === 1).map((m) => m.value!.toString()), ['x', 'aborted-1', 'aborted-2']);
+  });
+
+  test('interleaved aborted transactions deliver none of their records, from any start, and the committed ones between them all', async () => {
+    const topic = await createTestTopic('mwlake-test-interleaved-txn', 1);
+    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((name) => transactionalProducer(`${topic}-${name}`)));
+    try {
+      // B begins before A but aborts after it: the broker lists aborted transactions in the order
+      // they ended, and kafkajs 2.2.4 took them in that order, one per message (patches/).
+      const ta = await a.transaction();
+      await ta.send({ topic, messages: [{ key: null, value: 'a-aborted-0', partition: 0 }] }); // 0
+      const tb = await b.transaction();
+      await tb.send({ topic, messages: [{ key: null, value: 'b-aborted-1', partition: 0 }] }); // 1
+      await ta.send({ topic, messages: [{ key: null, value: 'a-aborted-2', partition: 0 }] }); // 2
+      await ta.abort(); // 3
+      const tc = await c.transaction();
+      await tc.send({ topic, messages: [{ key: null, value: 'c-committed-4', partition: 0 }] }); // 4
+      await tc.commit(); // 5
+      await tb.send({ topic, messages: [{ key: null, value: 'b-aborted-6', partition: 0 }] }); // 6
+      await tb.abort(); // 7
+    } finally {
+      await Promise.all([a, b, c].map((p) => p.disconnect()));
+    }
+    await eventually('the transaction markers are written', () => rangesToEnd(topic), (r) => r[0]!.endOffset === 8n);
+    for (const from of [0n, 1n, 2n, 4n]) {
+      const ranges = await rangesToEnd(topic, new Map([[0, from]]));
+      const values = messagesOf(await readBounded(ranges)).map((m) => `${m.offset}:${m.value!.toString()}`);
+      assert.deepEqual(values, ['4:c-committed-4'], `read from ${from}`);
+    }
   });
 
   test('a transaction still open when the end offsets are taken: the end is its first offset (the last stable offset), and the read does not wait for it', async () => {
@@ -410,6 +439,12 @@ async function collect(source: AsyncIterable<KafkaBatch>): Promise<KafkaBatch[]>
   const batches: KafkaBatch[] = [];
   for await (const batch of source) batches.push(batch);
   return batches;
+}
+
+async function transactionalProducer(id: string): Promise<Producer> {
+  const producer = createKafkajsClient(kafkaOptions()).producer({ transactionalId: uniqueName(`mwlake-test-${id}`), idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  return producer;
 }
 
 /** One transaction of string values to one partition, committed or aborted (kafkajs directly). */

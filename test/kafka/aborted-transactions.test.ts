@@ -1,0 +1,45 @@
+// kafkajs's filter of aborted transactional records, as patched (patches/kafkajs+2.2.4.patch, applied
+// by npm's postinstall): without the patch a read_committed drain delivered aborted records.
+
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { test } from 'node:test';
+
+type Message = { offset: string; key: Buffer | null; batchContext: { producerId: string; inTransaction: boolean } };
+const filterAbortedMessages = createRequire(import.meta.url)('kafkajs/src/consumer/filterAbortedMessages.js') as (o: {
+  messages: Message[];
+  abortedTransactions: { firstOffset: string; producerId: string }[];
+}) => Message[];
+
+const ABORT = Buffer.from([0, 0, 0, 0]);
+const COMMIT = Buffer.from([0, 0, 0, 1]);
+const record = (offset: number, producerId: string): Message => ({ offset: String(offset), key: null, batchContext: { producerId, inTransaction: true } });
+const marker = (offset: number, producerId: string, key: Buffer): Message => ({ offset: String(offset), key, batchContext: { producerId, inTransaction: true } });
+const kept = (messages: Message[], abortedTransactions: { firstOffset: string; producerId: string }[]) =>
+  filterAbortedMessages({ messages, abortedTransactions }).filter((m) => m.key === null).map((m) => Number(m.offset));
+
+// a: 0, 2, abort 3; b: 1, 6, abort 7; c: 4, commit 5. The broker lists a before b (the order they ended).
+const log = [record(0, 'a'), record(1, 'b'), record(2, 'a'), marker(3, 'a', ABORT), record(4, 'c'), marker(5, 'c', COMMIT), record(6, 'b'), marker(7, 'b', ABORT)];
+const aborted = [
+  { firstOffset: '0', producerId: 'a' },
+  { firstOffset: '1', producerId: 'b' },
+];
+
+test('a read from the start of interleaved aborted transactions keeps only the committed record', () => {
+  assert.deepEqual(kept(log, aborted), [4]);
+});
+
+test('a read that starts inside two aborted transactions marks both, not one per record', () => {
+  assert.deepEqual(kept(log.slice(1), aborted), [4]);
+});
+
+test('aborted transactions listed in the order they ended, not by first offset, are sorted first', () => {
+  const bFirst = [record(0, 'b'), record(1, 'a'), marker(2, 'a', ABORT), record(3, 'b'), marker(4, 'b', ABORT), record(5, 'a')];
+  // a's record at 5 is outside any transaction the broker lists: a later, committed one.
+  assert.deepEqual(kept(bFirst, [{ firstOffset: '1', producerId: 'a' }, { firstOffset: '0', producerId: 'b' }]), [5]);
+});
+
+test("a producer's records after its abort marker are delivered", () => {
+  const again = [record(0, 'a'), marker(1, 'a', ABORT), record(2, 'a'), marker(3, 'a', COMMIT)];
+  assert.deepEqual(kept(again, [{ firstOffset: '0', producerId: 'a' }]), [2]);
+});
