@@ -140,6 +140,28 @@ test('a bad value from the environment or a flag is blamed on it, not on the job
   });
 });
 
+test('dumps.incr_delay_hours: 0 by default; whole hours up to a week, else refused (78) naming the key', async () => {
+  await inTempDir('mwlake-jobfile-', async (dir) => {
+    const file = join(dir, 'job.yaml');
+    await writeFile(file, 'job_name: x\n');
+    assert.equal((await loadConfig(file, {})).dumps.incrDelayHours, 0);
+    await writeFile(file, 'job_name: x\ndumps:\n  incr_delay_hours: 12\n');
+    assert.equal((await loadConfig(file, {})).dumps.incrDelayHours, 12);
+    for (const [value, message] of [
+      ['43200', 'must be at most 168 (a week), found 43200'],
+      ['1.5', 'must be a whole number of at least 0, found 1.5'],
+      ['-1', 'must be a whole number of at least 0, found -1'],
+    ]) {
+      await writeFile(file, `job_name: x\ndumps:\n  incr_delay_hours: ${value}\n`);
+      await assert.rejects(loadConfig(file, {}), (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'CONFIG');
+        assert.equal(error.message, `${file}: dumps.incr_delay_hours ${message}`);
+        return true;
+      });
+    }
+  });
+});
+
 test('drain.max_message_bytes: 0 is refused (78) instead of sending every event to the error stream', async () => {
   await inTempDir('mwlake-jobfile-', async (dir) => {
     const file = join(dir, 'job.yaml');
@@ -301,7 +323,7 @@ test('a misspelt key in a job file fails naming it and the key it resembles', as
   await inTempDir('mwlake-jobfile-', async (dir) => {
     const cases: [string, RegExp][] = [
       ['job_name: x\nmaintenence:\n  target_file_size_mb: 1\n', /unknown key maintenence; did you mean maintenance\?/],
-      ['job_name: x\ndumps:\n  compresion: zstd\n', /unknown key dumps\.compresion; did you mean compression\? \(known in dumps: root, wikis, compression, namespace_map\)/],
+      ['job_name: x\ndumps:\n  compresion: zstd\n', /unknown key dumps\.compresion; did you mean compression\? \(known in dumps: root, wikis, compression, namespace_map, incr_delay_hours\)/],
       ['job_name: x\nkafka:\n  sasl:\n    user: me\n', /unknown key kafka\.sasl\.user; did you mean username\?/],
       ['job_name: x\nsomething_else: 1\n', /unknown key something_else \(known: job_name/],
     ];

@@ -27,7 +27,14 @@ export interface JobConfig {
   readonly warehouse: string;
   readonly events: { readonly namespace: string; readonly table: string; readonly visibilityTable: string };
   readonly drain: { readonly maxEvents?: number; readonly maxBytes?: number; readonly maxMessageBytes: number; readonly parquetEncoder: 'duckdb' | 'parquet-wasm'; readonly workers: number };
-  readonly dumps: { readonly root: string; readonly wikis: readonly string[] | 'all'; readonly namespaceMap?: string; readonly compression: 'bz2' | 'zstd' };
+  readonly dumps: {
+    readonly root: string;
+    readonly wikis: readonly string[] | 'all';
+    readonly namespaceMap?: string;
+    readonly compression: 'bz2' | 'zstd';
+    /** Hours the adds-changes cutoff lags the day's end, for admins to hide content first (legacy: 12). */
+    readonly incrDelayHours: number;
+  };
   /**
    * DuckDB's memory limit in merge, dump and maintain (default: DuckDB's 80% of RAM). Each works in
    * passes when its content exceeds a share of it (merge and compaction an eighth, dump a quarter).
@@ -145,7 +152,7 @@ const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   'kafka.sasl': ['mechanism', 'username', 'password'],
   events: ['namespace', 'table', 'visibility_table'],
   drain: ['max_events', 'max_bytes', 'max_message_bytes', 'parquet_encoder', 'workers'],
-  dumps: ['root', 'wikis', 'compression', 'namespace_map'],
+  dumps: ['root', 'wikis', 'compression', 'namespace_map', 'incr_delay_hours'],
   maintenance: [
     'target_file_size_mb',
     'compact',
@@ -185,6 +192,9 @@ function checkKeys(raw: Json, file: string): void {
 
 /** memory_limit_mb at most: 16 TiB. */
 const MAX_MEMORY_LIMIT_MB = 16 * 1024 * 1024;
+
+/** A week: a longer adds-changes delay is more likely a value in minutes or seconds. */
+const MAX_INCR_DELAY_HOURS = 168;
 
 /** DuckDB's options for a step that honours the job's memory_limit_mb (merge, dump, maintain). */
 export function duckDbMemory(config: JobConfig): { memoryLimit?: string } {
@@ -291,6 +301,8 @@ export async function loadConfig(
   const compression = str(dumps, 'compression', `${where}: dumps.`, 'bz2');
   if (compression !== 'bz2' && compression !== 'zstd') throw new ConfigError(`${where}: dumps.compression must be bz2 or zstd, found ${compression}`);
   const namespaceMap = str(dumps, 'namespace_map', `${where}: dumps.`);
+  const incrDelayHours = whole(dumps, 'incr_delay_hours', `${where}: dumps.`, 0, 0)!;
+  if (incrDelayHours > MAX_INCR_DELAY_HOURS) throw new ConfigError(`${where}: dumps.incr_delay_hours must be at most ${MAX_INCR_DELAY_HOURS} (a week), found ${incrDelayHours}`);
   const memoryLimitMb = num(raw, 'memory_limit_mb', `${where}: `);
   if (memoryLimitMb !== undefined && memoryLimitMb < 256) throw new ConfigError(`${where}: memory_limit_mb must be at least 256 (DuckDB scans of the revisions table need about that), found ${memoryLimitMb}`);
   // A size in bytes by mistake (8589934592 for 8 GiB) made DuckDB's limit petabytes, which merge
@@ -357,7 +369,7 @@ export async function loadConfig(
       parquetEncoder: encoder,
       workers,
     },
-    dumps: { root: dumpsRoot, wikis, compression, ...(namespaceMap === undefined ? {} : { namespaceMap: rel(namespaceMap) }) },
+    dumps: { root: dumpsRoot, wikis, compression, incrDelayHours, ...(namespaceMap === undefined ? {} : { namespaceMap: rel(namespaceMap) }) },
     ...(memoryLimitMb === undefined ? {} : { memoryLimitMb }),
     maintenance: {
       compact: bool(maintenance, 'compact', `${where}: maintenance.`, true),

@@ -227,7 +227,7 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
               compression,
               ...(o.jobs === undefined ? {} : { jobs: o.jobs }),
             });
-        const incr = incrDue ? await runIncrementalDump({ dumpsRoot: o.config.dumps.root, wikiId: wiki, date: compact, source, site, generatorVersion: VERSION }) : undefined;
+        const incr = incrDue ? await runIncrementalDump({ dumpsRoot: o.config.dumps.root, wikiId: wiki, date: compact, source, site, generatorVersion: VERSION, delaySeconds: o.config.dumps.incrDelayHours * 3600 }) : undefined;
         const files = full.files.length + (incr?.files.length ?? 0);
         const bytes = full.files.reduce((n, f) => n + f.sizeBytes, 0);
         const maxRevisionId = incr?.maxRevisionId;

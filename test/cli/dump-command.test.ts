@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ExitCode } from '../../src/core/exit-codes.js';
@@ -109,5 +109,28 @@ test('a dump after a drain without its merge warns naming the unmerged events an
     const clean = spawnSync(process.execPath, [main, '--log-format', 'json', 'dump', ...flags, '--dumps-root', join(dir, 'dumps'), '--date', '2026-11-02', '--wiki', 'enwiki'], { encoding: 'utf8' });
     assert.equal(clean.status, ExitCode.Ok, clean.stderr);
     assert.doesNotMatch(clean.stderr, /"level":40/);
+  });
+});
+
+test('dumps.incr_delay_hours moves the adds-changes cutoff back: maxrevid is the newest revision that many hours before the day ends', { timeout: 120_000 }, async () => {
+  await inTempDir('mwlake-dump-cli-', async (dir) => {
+    const warehouse = warehouseAt(join(dir, 'wh'));
+    await appendBatch(warehouse, generatedEvents(5, 200));
+    await merge(warehouse);
+    const newestBefore = async (iso: string) => {
+      const r = await cli('query', '--warehouse', join(dir, 'wh'), `SELECT revision_id FROM revisions WHERE wiki_id = 'enwiki' AND revision_dt < TIMESTAMPTZ '${iso}' ORDER BY revision_dt DESC, revision_id DESC LIMIT 1`);
+      return Number(Object.values(JSON.parse(r.out.trim()) as object)[0]);
+    };
+    const maxRevisionIds: number[] = [];
+    for (const delay of [0, 12]) {
+      const job = join(dir, `job-${delay}.yaml`);
+      await writeFile(job, `job_name: j\nwarehouse: wh\ndumps:\n  root: dumps-${delay}\n  incr_delay_hours: ${delay}\n`);
+      const r = await cli('dump', '--config', job, '--date', '2026-11-02', '--wiki', 'enwiki', '--jobs', 'metahistorybz2dump');
+      assert.equal(r.code, ExitCode.Ok, r.err);
+      const maxrevid = await readFile(join(dir, `dumps-${delay}`, 'other', 'incr', 'enwiki', '20261102', 'maxrevid.txt'), 'utf8');
+      maxRevisionIds.push(Number(maxrevid.trim()));
+    }
+    assert.deepEqual(maxRevisionIds, [await newestBefore('2026-11-02 00:00:00+00'), await newestBefore('2026-11-01 12:00:00+00')]);
+    assert.notEqual(maxRevisionIds[0], maxRevisionIds[1], 'the day has revisions after noon');
   });
 });
