@@ -11,7 +11,7 @@ import { CommitStateUnknownError, JobError } from '../core/errors.js';
 import { discardWritten } from '../core/storage.js';
 import type { Logger } from '../core/log.js';
 import { openDuckDb } from '../duckdb/connection.js';
-import { fieldIdsOption, sqlString } from '../duckdb/iceberg-types.js';
+import { fieldIdsOption, sqlString, sqlStringList } from '../duckdb/iceberg-types.js';
 import { filesRelationSql } from '../duckdb/table-view.js';
 import { KAFKA_LAST_RECORDS_PROPERTY, KAFKA_OFFSETS_PROPERTY } from '../events/events-table.js';
 import { EVENT_KINDS, type EventKind } from '../events/staged-row.js';
@@ -84,6 +84,34 @@ interface HeldRow {
   readonly pos: bigint;
 }
 
+/** SQL: the row's Kafka position lies in one of the ranges. */
+function inRangesSql(ranges: readonly PartitionRange[]): string {
+  return ranges.map((r) => `(_kafka_topic = ${sqlString(r.topic)} AND _kafka_partition = ${r.partition} AND _kafka_offset >= ${r.nextOffset} AND _kafka_offset < ${r.endOffset})`).join(' OR ');
+}
+
+/**
+ * The re-read rows (in `files`, not committed yet) that repeat the meta.id of a row the table holds
+ * outside the window: an event delivered twice whose kept copy was read before the window. The
+ * drain dropped such a repeat, so the replay must not add it back.
+ */
+async function repeatsOfRowsOutside(table: Table, files: readonly DataFile[], ranges: readonly PartitionRange[]): Promise<HeldRow[]> {
+  const plan = await table.planFiles();
+  if (files.length === 0 || plan.dataFiles.length === 0) return [];
+  const byLocal = new Map(files.map((f) => [table.storage.localPath(f.filePath)!, f]));
+  const db = await openDuckDb();
+  try {
+    const found = await db.all<{ filename: string; pos: bigint }>(
+      `SELECT n.filename, n.file_row_number AS pos
+       FROM read_parquet(${sqlStringList([...byLocal.keys()])}, filename = true, file_row_number = true) n
+       SEMI JOIN (SELECT meta.id AS id FROM (${filesRelationSql(table, plan.dataFiles, plan.deleteFiles)}) WHERE meta.id IS NOT NULL AND NOT (${inRangesSql(ranges)})) t
+         ON t.id = n.meta.id`,
+    );
+    return found.map((r) => ({ file: byLocal.get(r.filename)!, pos: BigInt(r.pos) }));
+  } finally {
+    await db.close();
+  }
+}
+
 /**
  * The rows the table holds in the ranges (data file and position), their `topic:partition:offset`
  * keys, and their meta.ids: the drain dropped repeats of those, so a replay must too.
@@ -96,7 +124,7 @@ async function heldRows(table: Table, ranges: readonly PartitionRange[]): Promis
   if (plan.dataFiles.length === 0 || ranges.length === 0) return { keys, ids, rows };
   const db = await openDuckDb();
   try {
-    const inRange = ranges.map((r) => `(_kafka_topic = ${sqlString(r.topic)} AND _kafka_partition = ${r.partition} AND _kafka_offset >= ${r.nextOffset} AND _kafka_offset < ${r.endOffset})`).join(' OR ');
+    const inRange = inRangesSql(ranges);
     const found = await db.all<{ t: string; p: number; o: bigint; id: string | null; filename: string; pos: bigint }>(
       `SELECT _kafka_topic AS t, _kafka_partition AS p, _kafka_offset AS o, meta.id AS id, filename, file_row_number AS pos
        FROM (${filesRelationSql(table, plan.dataFiles, plan.deleteFiles, { positions: true })}) WHERE ${inRange}`,
@@ -200,9 +228,20 @@ async function replayStream(o: ReplayOptions, stream: StreamReplay | undefined):
       sorter.takeErrors();
     }
     const files = await stager.finish();
-    const deletes = o.force === true ? await writePositionDeletes(table, held.rows, deleteFilesWritten) : [];
+    const repeats = await repeatsOfRowsOutside(table, files, ranges);
+    const deletes = await writePositionDeletes(table, [...(o.force === true ? held.rows : []), ...repeats], deleteFilesWritten);
     const c = sorter.counts;
-    const base = { ...empty, consumed: c.consumed + skippedHeld, skippedHeld, written: c.written, replaced: o.force === true ? held.rows.length : 0, errored: sorter.errored, filtered: c.filtered, deduplicated: c.deduplicated, files: files.length };
+    const base = {
+      ...empty,
+      consumed: c.consumed + skippedHeld,
+      skippedHeld,
+      written: c.written - repeats.length,
+      replaced: o.force === true ? held.rows.length : 0,
+      errored: sorter.errored,
+      filtered: c.filtered,
+      deduplicated: c.deduplicated + repeats.length,
+      files: files.length,
+    };
     if (files.length === 0 && deletes.length === 0) return base;
     const lastRecords = table.summaryProperty(KAFKA_LAST_RECORDS_PROPERTY)?.value;
     const result = await table.commit({
@@ -216,6 +255,7 @@ async function replayStream(o: ReplayOptions, stream: StreamReplay | undefined):
         'mwlake.replay.from': new Date(o.fromMs).toISOString(),
         'mwlake.replay.to': new Date(o.toMs).toISOString(),
         'mwlake.replay.skipped-held': String(skippedHeld),
+        ...(repeats.length > 0 ? { 'mwlake.replay.repeats-of-earlier-rows': String(repeats.length) } : {}),
         ...(o.force === true ? { 'mwlake.replay.replaced': String(held.rows.length) } : {}),
         ...sorter.summary('mwlake.replay'),
         'mwlake.job-name': config.jobName,

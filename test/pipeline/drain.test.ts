@@ -30,6 +30,7 @@ import { warehouseOf } from '../../src/pipeline/warehouse.js';
 import { createTestTopic, KAFKA_BROKERS, messagesOf, produceRecords, rangesToEnd, readBounded, requireBroker, uniqueName, withAdmin } from '../helpers/kafka.js';
 import { clone, realEvents } from '../events/helpers.js';
 import { runCliCaptured, type CliResult } from '../helpers/cli.js';
+import { stateHashes } from '../merge/merge-fixture.js';
 
 /**
  * Generated events carry their November timestamps: on a topic with the default retention the
@@ -659,6 +660,31 @@ test('replay --from/--to restores lost rows without duplicating held ones or the
 
   const bad = await cli(job, 'drain', '--force');
   assert.equal(bad.code, ExitCode.Usage);
+});
+
+test('a replay window holding only the repeats of events kept before it adds nothing, forced or not', { timeout: 300_000 }, async () => {
+  const job = newJob();
+  await produce(job, 40, 17);
+  const originals = messagesOf(await readBounded(await rangesToEnd(job.topics[0]!))).slice(0, 3);
+  // Their repeats in the other datacenter's topic, stamped weeks after them.
+  await produceRecords(originals.map((m) => ({ topic: job.topics[1]!, key: null, value: m.value!, timestampMs: Date.parse('2026-11-28T00:00:00Z') })));
+  const first = await drain(job);
+  assert.equal(first.deduplicated, 3);
+  const original = await contentHash(job);
+  assert.equal((await cli(job, 'merge')).code, 0);
+  const config = await loadConfig(undefined, job.env);
+  const merged = await stateHashes(warehouseOf(config, silentLogger()));
+  const window = ['--from', '2026-11-27T00:00:00Z', '--to', '2026-11-29T00:00:00Z'];
+  for (const force of [[], ['--force']]) {
+    const r = await cli(job, 'drain', ...window, ...force);
+    assert.equal(r.code, 0, r.err);
+    const out = JSON.parse(r.out) as { consumed: number; written: number; deduplicated: number };
+    assert.deepEqual([out.consumed, out.written, out.deduplicated], [3, 0, 3], `${force.join('')}: ${r.out}`);
+    assert.equal(await contentHash(job), original, `${force.join('')}: no event doubled`);
+    const merge = await cli(job, 'merge');
+    assert.equal(merge.code, 0, merge.err);
+    assert.deepEqual(await stateHashes(warehouseOf(config, silentLogger())), merged, `${force.join('')}: the state is unchanged`);
+  }
 });
 
 test('the visibility stream is planned again after the page change drain: retention moving its log start meanwhile is a gap, refused or accepted', { timeout: 300_000 }, async () => {
