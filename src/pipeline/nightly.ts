@@ -15,6 +15,7 @@ import { writeMetricsFile, type Metric } from '../core/prom-textfile.js';
 import { duckDbMemory, eventStreams, type JobConfig } from './config.js';
 import { warehouseOf } from './warehouse.js';
 import { dateRange, dumpRuns, relinkNewestRuns, runDumps, type DumpDateResult } from './dump.js';
+import { dueDates } from './due-dates.js';
 import { runDrain, type DrainResult } from './drain.js';
 import { acquireLease, runUnderLease } from './lease.js';
 import { runMaintenance, type MaintenanceResult } from './maintenance.js';
@@ -48,20 +49,10 @@ export interface RunReport {
   readonly tables?: readonly TableStatus[];
 }
 
-/**
- * The dates to dump: every date with a run folder that did not complete (a failed or interrupted
- * night: its wikis that did not complete, since a run stops at the first failing wiki), then the dates after
- * the newest run folder up to yesterday; yesterday alone when there are no runs yet. With a list
- * of wikis only their folders count: a wiki taken off the list must not keep a failed date due.
- */
-async function dueDates(config: JobConfig, today: string): Promise<string[]> {
+/** The dates to dump (due-dates.ts) from the run folders of the wikis the job dumps. */
+async function datesDue(config: JobConfig, today: string): Promise<string[]> {
   const yesterday = new Date(Date.parse(`${today}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
-  const runs = await dumpRuns(config);
-  const incomplete = new Set(runs.filter((r) => !r.complete && r.date <= yesterday).map((r) => r.date));
-  const newest = runs.reduce<string | undefined>((n, r) => (n === undefined || r.date > n ? r.date : n), undefined);
-  if (newest === undefined) return [yesterday];
-  const next = new Date(Date.parse(`${newest}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
-  return [...new Set([...incomplete, ...(next > yesterday ? [] : dateRange(next, yesterday))])].sort();
+  return dueDates(await dumpRuns(config), yesterday);
 }
 
 export async function runNightly(o: NightlyOptions): Promise<RunReport> {
@@ -83,7 +74,16 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
     hooks.end();
     const merge = await runMerge({ warehouse, eventsNamespace: config.events.namespace, eventsTable: config.events.table, visibilityTable: config.events.visibilityTable, logger, onProgress: hooks.merge, ...duckDbMemory(config), ...(o.dryRun === true ? { dryRun: true } : {}) });
     const today = o.today ?? new Date().toISOString().slice(0, 10);
-    const dates = requested ?? (await dueDates(config, today));
+    const due = await datesDue(config, today);
+    const dates = requested ?? due;
+    // After --date D the dates before it are due no more (a wiki's newest folder is D): say so.
+    const skipped = requested === undefined ? [] : due.filter((d) => d < requested[0]!);
+    if (skipped.length > 0) {
+      logger.warn(
+        { skipped, date: requested![0] },
+        `nightly --date dumps ${requested![0]} only; ${skipped.length} earlier due date${skipped.length === 1 ? '' : 's'} (${skipped[0]}${skipped.length > 1 ? ` to ${skipped.at(-1)}` : ''}) will not be due again once it is written: dump them with mwlake dump --from ${skipped[0]} --to ${skipped.at(-1)}`,
+      );
+    }
     const dumpsStarted = Date.now();
     // Due dates keep the wikis a failed night completed; a requested --date is regenerated whole.
     const results =

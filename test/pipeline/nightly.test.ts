@@ -8,6 +8,7 @@ import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { after, before, test } from 'node:test';
 import { runCli } from '../../src/cli/main.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
@@ -292,6 +293,12 @@ test('nightly catches up every missed date, then finds nothing to do, and writes
   assert.deepEqual(enwikiFiles(), enwikiBefore, 'the completed wiki is not rewritten');
   assert.ok(JSON.parse(readFileSync(statusFile, 'utf8')).jobs.metahistorybz2dump.status === 'done', 'the failed wiki is done now');
   assert.deepEqual((await runNightly({ config, logger: silentLogger(), today: '2026-11-06' })).steps.dumps?.dates, []);
+  // A night that stopped before reaching a wiki (an earlier one failed) left it no folder: due for it still.
+  rmSync(join(dumps, 'dewiki', '20261105'), { recursive: true });
+  const unreached = await runNightly({ config, logger: silentLogger(), today: '2026-11-06' });
+  assert.deepEqual(unreached.steps.dumps?.dates, ['2026-11-05']);
+  assert.deepEqual((unreached.steps.dumps?.results ?? []).map((r) => `${r.wiki}${r.kept === true ? ' kept' : ''}`), ['dewiki', 'enwiki kept']);
+  assert.ok(existsSync(join(dumps, 'dewiki', '20261105', 'dumpstatus.json')));
   // A wiki taken off the job's list keeps its folders, but its failed night is no longer due.
   const done = readFileSync(statusFile, 'utf8');
   writeFileSync(statusFile, done.replaceAll('"done"', '"failed"'));
@@ -329,6 +336,13 @@ test('nightly catches up every missed date, then finds nothing to do, and writes
   // --dumps-root beats the job's root (here MWLAKE_DUMPS_ROOT's default): none of its dates are there.
   const elsewhere = jsonOf((await cli('status', '--warehouse', wh, '--dumps-root', join(dir, 'no-dumps-here'), '--json')).out) as typeof status;
   assert.deepEqual(elsewhere.dumps['enwiki']?.present ?? [], []);
+
+  // --date past a due date dumps that date only, and says how to dump the one it leaves behind.
+  const lines: string[] = [];
+  const logger = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _encoding, done) => { lines.push(chunk.toString()); done(); } }));
+  const ahead = await runNightly({ config, logger, today: '2026-11-08', date: '2026-11-07' });
+  assert.deepEqual(ahead.steps.dumps?.dates, ['2026-11-07']);
+  assert.ok(lines.some((l) => l.includes('1 earlier due date (2026-11-06) will not be due again') && l.includes('mwlake dump --from 2026-11-06 --to 2026-11-06')), lines.join(''));
 });
 
 test('a night whose metrics file cannot be written fails (77 here, 71 on a full disk) and leaves no report saying it succeeded', { timeout: 300_000 }, async () => {

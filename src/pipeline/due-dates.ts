@@ -1,0 +1,38 @@
+// Which dates a nightly run dumps. Worked out per wiki, since a night dumps wiki by wiki and stops
+// at the first that fails: the wikis after it have no folder for any of that night's dates.
+
+import { dateRange } from './dump.js';
+
+export interface RunFolder {
+  readonly wiki: string;
+  /** YYYY-MM-DD */
+  readonly date: string;
+  readonly complete: boolean;
+}
+
+const DAY_MS = 86_400_000;
+
+function nextDay(date: string): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + DAY_MS).toISOString().slice(0, 10);
+}
+
+/**
+ * The dates due, sorted: of every wiki with run folders, its folders up to `yesterday` that did
+ * not complete and the dates after its newest folder up to `yesterday`; `yesterday` alone when
+ * there are no runs yet. A wiki that completed a date keeps it (runDumps' keepComplete), so one
+ * wiki's due date costs the others a check only.
+ */
+export function dueDates(runs: readonly RunFolder[], yesterday: string): string[] {
+  if (runs.length === 0) return [yesterday];
+  const newest = new Map<string, string>();
+  const due = new Set<string>();
+  for (const r of runs) {
+    if (!r.complete && r.date <= yesterday) due.add(r.date);
+    if ((newest.get(r.wiki) ?? '') < r.date) newest.set(r.wiki, r.date);
+  }
+  for (const last of newest.values()) {
+    const next = nextDay(last);
+    if (next <= yesterday) for (const d of dateRange(next, yesterday)) due.add(d);
+  }
+  return [...due].sort();
+}
