@@ -76,16 +76,6 @@ export function joinLocation(base: string, ...segments: string[]): string {
   return out;
 }
 
-/**
- * Deletes what a run wrote and will not commit, best effort: cleaning up after a failure must not
- * hide that failure, so an object that cannot be deleted stays (an orphan `mwlake maintain`
- * removes). Returns the locations left behind.
- */
-export async function discardWritten(storage: Storage, locations: readonly string[]): Promise<string[]> {
-  const results = await Promise.allSettled(locations.map((l) => storage.delete(l)));
-  return locations.filter((_, i) => results[i]!.status === 'rejected');
-}
-
 /** A location a deletion could not remove, and why. */
 export interface FailedDelete {
   readonly location: string;
@@ -93,20 +83,22 @@ export interface FailedDelete {
 }
 
 /**
- * Deletes every location in turn, going on past failures: files that nothing references any more
- * (expiry, orphan removal) are all still worth removing when one of them is refused. Returns the
- * failures, for the caller to report.
+ * Deletes every location, going on past failures: files nothing references any more (a failed
+ * run's, expiry's, orphan removal's) are all still worth removing when one of them is refused.
+ * Returns the failures, for the caller to report.
  */
 export async function deleteEach(storage: Storage, locations: readonly string[]): Promise<FailedDelete[]> {
-  const failed: FailedDelete[] = [];
-  for (const location of locations) {
-    try {
-      await storage.delete(location);
-    } catch (error) {
-      failed.push({ location, error });
-    }
-  }
-  return failed;
+  const results = await Promise.allSettled(locations.map((l) => storage.delete(l)));
+  return results.flatMap((r, i) => (r.status === 'rejected' ? [{ location: locations[i]!, error: r.reason as unknown }] : []));
+}
+
+/**
+ * Deletes what a run wrote and will not commit, best effort: cleaning up after a failure must not
+ * hide that failure, so an object that cannot be deleted stays (an orphan `mwlake maintain`
+ * removes). Returns the locations left behind.
+ */
+export async function discardWritten(storage: Storage, locations: readonly string[]): Promise<string[]> {
+  return (await deleteEach(storage, locations)).map((f) => f.location);
 }
 
 async function writeSynced(file: string, bytes: Uint8Array | string, flag: string): Promise<void> {

@@ -10,10 +10,9 @@ export interface RunFolder {
   readonly complete: boolean;
 }
 
-const DAY_MS = 86_400_000;
-
-function nextDay(date: string): string {
-  return new Date(Date.parse(`${date}T00:00:00Z`) + DAY_MS).toISOString().slice(0, 10);
+/** The YYYY-MM-DD date `days` after `date` (before it when negative). */
+export function isoDaysAfter(date: string, days: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
 }
 
 /**
@@ -31,7 +30,7 @@ export function dueDates(runs: readonly RunFolder[], yesterday: string): string[
     if ((newest.get(r.wiki) ?? '') < r.date) newest.set(r.wiki, r.date);
   }
   for (const last of newest.values()) {
-    const next = nextDay(last);
+    const next = isoDaysAfter(last, 1);
     if (next <= yesterday) for (const d of dateRange(next, yesterday)) due.add(d);
   }
   return [...due].sort();

@@ -15,7 +15,7 @@ import { writeMetricsFile, type Metric } from '../core/prom-textfile.js';
 import { duckDbMemory, eventStreams, type JobConfig } from './config.js';
 import { warehouseOf } from './warehouse.js';
 import { dateRange, dumpRuns, relinkNewestRuns, runDumps, type DumpDateResult } from './dump.js';
-import { dueDates } from './due-dates.js';
+import { dueDates, isoDaysAfter } from './due-dates.js';
 import { runDrain, type DrainResult } from './drain.js';
 import { acquireLease, runUnderLease } from './lease.js';
 import { runMaintenance, type MaintenanceResult } from './maintenance.js';
@@ -51,8 +51,7 @@ export interface RunReport {
 
 /** The dates to dump (due-dates.ts) from the run folders of the wikis the job dumps. */
 async function datesDue(config: JobConfig, today: string): Promise<string[]> {
-  const yesterday = new Date(Date.parse(`${today}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
-  return dueDates(await dumpRuns(config), yesterday);
+  return dueDates(await dumpRuns(config), isoDaysAfter(today, -1));
 }
 
 export async function runNightly(o: NightlyOptions): Promise<RunReport> {

@@ -11,6 +11,7 @@ import { KafkaAdmin } from '../kafka/admin.js';
 import { partitionKey } from '../kafka/source.js';
 import { eventStreams, type JobConfig } from './config.js';
 import { dateRange, dumpRuns } from './dump.js';
+import { isoDaysAfter } from './due-dates.js';
 import { kafkaOptions, storedOffsets } from './drain.js';
 import { unmergedJobEvents, type UnmergedEvents } from './merge-source.js';
 
@@ -118,7 +119,7 @@ async function lastRun(config: JobConfig): Promise<StatusReport['lastRun']> {
  */
 async function dumpDates(config: JobConfig, today: string): Promise<StatusReport['dumps']> {
   const out: Record<string, { present: string[]; incomplete: string[]; missing: string[] }> = {};
-  const yesterday = new Date(Date.parse(`${today}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+  const yesterday = isoDaysAfter(today, -1);
   for (const run of await dumpRuns(config)) {
     const w = (out[run.wiki] ??= { present: [], incomplete: [], missing: [] });
     (run.complete ? w.present : w.incomplete).push(run.date);

@@ -91,14 +91,16 @@ test('version-hint.text holds bare digits and a stale hint is walked forward', a
   assert.equal(again.currentSnapshot()?.snapshotId, t.currentSnapshot()?.snapshotId);
 });
 
+/** Local storage on a disk that fills just as a commit's version hint is written. */
+class HintFails extends LocalStorage {
+  override async writeAtomic(location: string, bytes: Uint8Array | string): Promise<void> {
+    if (location.endsWith('/version-hint.text')) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+    return super.writeAtomic(location, bytes);
+  }
+}
+
 test('a commit whose version-hint write fails stands: it is reported committed and its files stay', async () => {
   const t = await freshTable();
-  class HintFails extends LocalStorage {
-    override async writeAtomic(location: string, bytes: Uint8Array | string): Promise<void> {
-      if (location.endsWith('/version-hint.text')) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
-      return super.writeAtomic(location, bytes);
-    }
-  }
   const failing = await new Warehouse(new HintFails(), w.warehouse.rootLocation).loadTable('ns', t.location.split('/').pop()!);
   const result = await failing.commit({ addDataFiles: await w.write(t, [1, 2]) });
   assert.equal(result.table.version, 2);
@@ -111,12 +113,6 @@ test('a commit whose version-hint write fails stands: it is reported committed a
 
 test('a commit stands when the log lines about it cannot be written: none of its files is removed', async () => {
   const t = await freshTable();
-  class HintFails extends LocalStorage {
-    override async writeAtomic(location: string, bytes: Uint8Array | string): Promise<void> {
-      if (location.endsWith('/version-hint.text')) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
-      return super.writeAtomic(location, bytes);
-    }
-  }
   // What a pino logger does when its stream's write throws (stderr on the same full disk).
   const refuse = () => {
     throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
