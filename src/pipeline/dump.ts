@@ -50,6 +50,8 @@ export interface DumpOptions {
    * dumps and move `latest/` to them. Nightly, which merges first, dumps an empty state as empty.
    */
   readonly requireMerged?: boolean;
+  /** Called before each (wiki, date); throws to stop the run (its lease was taken over). */
+  readonly assertHeld?: () => void;
   /** Called after each (wiki, date): how many are done of how many, and the bytes written. */
   readonly onProgress?: (p: { done: number; total: number; bytes: number; wiki: string; date: string }) => void;
 }
@@ -204,6 +206,7 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
     for (const wiki of wikis) {
       const site = await loadSiteInfo(map, wiki);
       for (const date of o.dates) {
+        o.assertHeld?.();
         const compact = date.replaceAll('-', '');
         if (o.dryRun === true) {
           results.push({ wiki, date, files: 0, bytes: 0 });

@@ -34,6 +34,8 @@ export interface Lease {
   readonly holder: LeaseHolder;
   /** Whether a stale lease was taken over. */
   readonly tookOver?: LeaseHolder;
+  /** Throws LOCKED (75) once another run has taken the lease over: the caller must stop writing. */
+  assertHeld(): void;
   release(): Promise<void>;
 }
 
@@ -211,8 +213,10 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
     break;
   }
   let beat = holder;
+  let lostTo: LeaseHolder | null | undefined;
   const lost = (current: LeaseHolder | undefined): void => {
     clearInterval(timer);
+    lostTo = current ?? null;
     options.logger.error({ lease: location, holder: current }, 'lost the lease: another run took it over after this one stalled; heartbeats stopped, the tables stay safe (commits check their base)');
   };
   // A run that stalled past the expiry may be taken over; rewriting the file then would hand the
@@ -252,9 +256,20 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
   // Stopped by a signal, the run frees its lease once its other cleanups are done: the next run
   // may be on another host, and must not start while this one still removes its outputs.
   const forgetInterrupt = onInterrupt(release, { last: true });
+  const assertHeld = (): void => {
+    if (lostTo === undefined) return;
+    const by = lostTo === null ? 'another run (its lease is gone now)' : `pid ${lostTo.pid} on ${lostTo.host} (${lostTo.command}, started ${lostTo.startedAt})`;
+    throw new JobError(
+      'LOCKED',
+      `job ${options.job} lost its lease to ${by}: this run stalled past the ${Math.round(expiryMs / 1000)} s expiry and was taken over; ` +
+        `its table commits are safe (each checks its base), but dump files it wrote may have raced the other run's: check them (${location})`,
+      { context: { lease: location, holder: lostTo } },
+    );
+  };
   return {
     holder,
     ...(tookOver === undefined ? {} : { tookOver }),
+    assertHeld,
     release,
   };
 }
@@ -263,9 +278,10 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
  * Runs `run` under `lease`, then releases it. A release that fails after `run` failed (on a full
  * disk even the release's claim file cannot be created) is logged, not thrown: the run's own
  * error is the one to report. The lease left behind is taken over by the next run, its process
- * having exited.
+ * having exited. A run whose lease was taken over while it ran fails with LOCKED, not 0: its
+ * outputs may have raced the new holder's.
  */
-export async function runUnderLease<T>(lease: Pick<Lease, 'release'>, logger: Logger, run: () => Promise<T>): Promise<T> {
+export async function runUnderLease<T>(lease: Pick<Lease, 'release' | 'assertHeld'>, logger: Logger, run: () => Promise<T>): Promise<T> {
   let result: T;
   try {
     result = await run();
@@ -274,5 +290,6 @@ export async function runUnderLease<T>(lease: Pick<Lease, 'release'>, logger: Lo
     throw error;
   }
   await lease.release();
+  lease.assertHeld();
   return result;
 }

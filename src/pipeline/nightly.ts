@@ -65,12 +65,14 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
   // A dry run writes nothing: no warehouse folder, no lease (a mistyped --warehouse must not appear).
   if (o.dryRun !== true) await makeDirectory(config.warehouse);
   const warehouse = warehouseOf(config, logger);
-  const lease = o.dryRun === true ? { release: async () => {} } : await acquireLease({ storage: warehouse.storage, warehouseLocation: warehouse.rootLocation, job: config.jobName, command: 'nightly', logger });
+  const lease = o.dryRun === true ? { release: async () => {}, assertHeld: () => {} } : await acquireLease({ storage: warehouse.storage, warehouseLocation: warehouse.rootLocation, job: config.jobName, command: 'nightly', logger });
   return runUnderLease(lease, logger, async () => {
     const hooks = stepProgress(o.progress);
     const drain = await runDrain({ config, warehouse, logger, onProgress: hooks.drain, ...(o.allowGap === true ? { allowGap: true } : {}), ...(o.dryRun === true ? { dryRun: true } : {}) });
     const mergeStarted = Date.now();
     hooks.end();
+    // A night taken over while it stalled stops at the next step: the new holder runs them.
+    lease.assertHeld();
     const merge = await runMerge({ warehouse, eventsNamespace: config.events.namespace, eventsTable: config.events.table, visibilityTable: config.events.visibilityTable, logger, onProgress: hooks.merge, ...duckDbMemory(config), ...(o.dryRun === true ? { dryRun: true } : {}) });
     const today = o.today ?? new Date().toISOString().slice(0, 10);
     const due = await datesDue(config, today);
@@ -84,14 +86,16 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
       );
     }
     const dumpsStarted = Date.now();
+    lease.assertHeld();
     // Due dates keep the wikis a failed night completed; a requested --date is regenerated whole.
     const results =
       dates.length === 0
         ? []
-        : await runDumps({ config, warehouse, logger, wikis: config.dumps.wikis, dates, keepComplete: requested === undefined, onProgress: hooks.dumps, ...(o.dryRun === true ? { dryRun: true } : {}) });
+        : await runDumps({ config, warehouse, logger, wikis: config.dumps.wikis, dates, keepComplete: requested === undefined, onProgress: hooks.dumps, assertHeld: lease.assertHeld, ...(o.dryRun === true ? { dryRun: true } : {}) });
     if (o.dryRun !== true) await relinkNewestRuns(config);
     hooks.end();
     const dumpsDone = Date.now();
+    lease.assertHeld();
     const maintenance = await runMaintenance({ config, warehouse, logger, ...(o.dryRun === true ? { dryRun: true } : {}) });
     const report: RunReport = {
       job: config.jobName,

@@ -90,6 +90,31 @@ test('a run taken over after stalling does not write its lease back: the new hol
   await b.release();
 });
 
+test('a run whose lease was taken over while it ran fails with LOCKED (75) naming the new holder, not 0', async (t) => {
+  const job = 'taken-mid-run';
+  t.mock.timers.enable({ apis: ['setInterval'] });
+  const a = await acquireLease({ storage, warehouseLocation, job, command: 'nightly', logger: silentLogger(), heartbeatEveryMs: 20 });
+  a.assertHeld();
+  let b: Awaited<ReturnType<typeof acquireLease>> | undefined;
+  const run = runUnderLease(a, silentLogger(), async () => {
+    // The step stalls; another run takes the lease over, and A's next beat finds it gone.
+    b = await acquireLease({ storage, warehouseLocation, job, command: 'nightly', logger: silentLogger(), expiryMs: -1 });
+    t.mock.timers.tick(20);
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && (() => { try { a.assertHeld(); return true; } catch { return false; } })()) await new Promise((resolve) => setImmediate(resolve));
+    return 'step done';
+  });
+  await assert.rejects(run, (error: Error & { code?: string; exitCode?: number }) => {
+    assert.equal(error.code, 'LOCKED');
+    assert.equal(error.exitCode, 75);
+    assert.match(error.message, new RegExp(`job ${job} lost its lease to pid ${process.pid} on .*\\(nightly, started`));
+    return true;
+  });
+  assert.throws(() => a.assertHeld(), /lost its lease/);
+  b!.assertHeld();
+  await b!.release();
+});
+
 test('two runs taking over one stale lease at the same time: exactly one gets it', async () => {
   const job = 'race';
   await plant(job, { pid: exitedPid() });

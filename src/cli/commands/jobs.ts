@@ -116,12 +116,12 @@ const count = (flag: string) => (text: string) => {
 };
 
 /** Runs under the job's lease; a dry run, which writes nothing, takes none. */
-async function withLease<T>(c: JobConfig, context: CliContext, command: string, run: () => Promise<T>, dryRun = false): Promise<T> {
-  if (dryRun) return run();
+async function withLease<T>(c: JobConfig, context: CliContext, command: string, run: (lease: { assertHeld(): void }) => Promise<T>, dryRun = false): Promise<T> {
+  if (dryRun) return run({ assertHeld: () => {} });
   const warehouse = warehouseOf(c, context.logger());
   const { acquireLease, runUnderLease } = await steps.lease();
   const lease = await acquireLease({ storage: warehouse.storage, warehouseLocation: warehouse.rootLocation, job: c.jobName, command, logger: context.logger() });
-  return runUnderLease(lease, context.logger(), run);
+  return runUnderLease(lease, context.logger(), () => run(lease));
 }
 
 export const registerJobs: RegisterCommand = (program, context) => {
@@ -202,8 +202,8 @@ export const registerJobs: RegisterCommand = (program, context) => {
       const jobs = flags.jobs?.split(',').map((name) => name.trim()).filter((name) => name !== '');
       if (jobs?.length === 0) throw new JobError('USAGE', `--jobs takes dump job names separated by commas (e.g. metahistorybz2dump), found ${JSON.stringify(flags.jobs)}`);
       const hooks = await progressHooks(context);
-      const results = await withLease(c, context, 'dump', () =>
-        runDumps({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), wikis, dates, dryRun: flags.dryRun === true, requireMerged: flags.dryRun !== true, onProgress: hooks.dumps, ...(jobs === undefined ? {} : { jobs }) }), flags.dryRun === true,
+      const results = await withLease(c, context, 'dump', (lease) =>
+        runDumps({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), wikis, dates, dryRun: flags.dryRun === true, requireMerged: flags.dryRun !== true, onProgress: hooks.dumps, assertHeld: lease.assertHeld, ...(jobs === undefined ? {} : { jobs }) }), flags.dryRun === true,
       ).finally(hooks.end);
       print(context, { step: 'dump', dates, results });
     });
