@@ -151,7 +151,11 @@ export class LocalStorage implements Storage {
       await makeDirectory(dir);
       await writeSynced(temp, bytes, 'wx');
       // link(2) fails with EEXIST instead of replacing, and the target appears complete.
-      await fs.link(temp, file);
+      await fs.link(temp, file).catch(async (error: unknown) => {
+        // Over NFS a retransmitted link whose first reply was lost reports EEXIST for our own
+        // link (link(2), NOTES): the name then points at our temp file's inode.
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || !(await sameFile(temp, file))) throw error;
+      });
       linked = true;
       await syncPath(dir);
     } catch (cause) {
@@ -289,4 +293,10 @@ export class LocalStorage implements Storage {
   localPath(location: string): string | undefined {
     return localPathOf(location);
   }
+}
+
+/** Whether two paths name one inode; false when either cannot be read. */
+async function sameFile(a: string, b: string): Promise<boolean> {
+  const [x, y] = await Promise.all([fs.stat(a, { bigint: true }), fs.stat(b, { bigint: true })]).catch(() => [undefined, undefined]);
+  return x !== undefined && y !== undefined && x.ino === y.ino && x.dev === y.dev;
 }
