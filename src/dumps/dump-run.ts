@@ -27,6 +27,7 @@ import { ReaderGoneError, RowChannel } from './row-channel.js';
 import { isArticlesNamespace, type SiteInfo } from './site-info.js';
 import { removeStaleFiles, RenderedRevisions, writeXmlDump, type WrittenFile } from './xml-dump.js';
 import { generatorText } from './xml-render.js';
+import { TITLE_LIST_JOBS, writeTitleLists, type TitleList } from './title-lists.js';
 
 /** Default size limit of one part, in uncompressed XML bytes. */
 export const DEFAULT_MAX_PART_BYTES = 2 * 1024 ** 3;
@@ -84,6 +85,8 @@ export function historyJobName(codec: Codec): string {
 function dumpJobs(compression: Partial<DumpCompression>): readonly { readonly job: string; readonly codec: Codec }[] {
   const c: DumpCompression = { ...DEFAULT_COMPRESSION, ...compression };
   return [
+    { job: TITLE_LIST_JOBS['all-titles-in-ns0'], codec: 'gz' },
+    { job: TITLE_LIST_JOBS['all-titles'], codec: 'gz' },
     { job: 'xmlstubsdump', codec: c.stubs },
     { job: 'metacurrentdump', codec: c.current },
     { job: 'articlesdump', codec: c.articles },
@@ -243,7 +246,21 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   let startedMultistream!: (run: Promise<MultistreamFiles>) => void;
   const multistreamRun = new Promise<MultistreamFiles>((resolve) => (startedMultistream = resolve));
   const stubs = (dumpName: string) => (rows: AsyncIterable<DumpRevisionRow>) => writeXmlDump(rows, { ...common, dumpName, codec: compression.stubs, mode: 'stub' });
+  // The title lists read the source once the history pass is over (a source may have one reader),
+  // both lists in one read; they do not start once the run has failed.
+  let historyPassed!: () => void;
+  let historyFailed!: (error: unknown) => void;
+  const historyPass = new Promise<void>((resolve, reject) => ((historyPassed = resolve), (historyFailed = reject)));
+  historyPass.catch(() => undefined);
+  const lists = (Object.keys(TITLE_LIST_JOBS) as TitleList[]).filter((list) => selected.has(TITLE_LIST_JOBS[list]));
+  let titleRun: Promise<Map<TitleList, WrittenFile>> | undefined;
+  const titleList = (list: TitleList) => async (): Promise<WrittenFile[]> => {
+    titleRun ??= historyPass.then(() => writeTitleLists(source.pageTitles(wikiId, cutoffMs), { directory, wikiId, date, lists, tools, beforePublish }));
+    return [(await titleRun).get(list)!];
+  };
   const allOutputs: Output[] = [
+    { job: TITLE_LIST_JOBS['all-titles-in-ns0'], rows: 'none', run: titleList('all-titles-in-ns0') },
+    { job: TITLE_LIST_JOBS['all-titles'], rows: 'none', run: titleList('all-titles') },
     // Wikimedia's xmlstubsdump writes all three stub files.
     { job: 'xmlstubsdump', rows: 'every', run: stubs('stub-meta-history') },
     { job: 'xmlstubsdump', rows: 'latest', run: stubs('stub-meta-current') },
@@ -320,6 +337,7 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
       (error: unknown) => {
         failures.push(error);
         for (const channel of channels) channel.fail(error);
+        historyFailed(error);
         return record(async () => {
           states.set(output.job, { status: 'failed', updated: formatUpdated(now()), files: [] });
           await writeStatus();
@@ -358,15 +376,20 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   // dumpstatus.json says failed, not in-progress, for whoever reads it next.
   const forgetInterrupt = onInterrupt(async (reason) => {
     for (const channel of channels) channel.fail(reason);
+    // The title lists must not wait for a history read that a stalled source never ends.
+    historyFailed(reason);
     await settle();
   });
   try {
-    await routeRows(source.history({ wikiId, cutoffMs, includeContent: true }), routes);
+    // No history read when only the title lists run.
+    if (routes.every.length + routes.latest.length + routes.articles.length > 0) await routeRows(source.history({ wikiId, cutoffMs, includeContent: true }), routes);
     for (const channel of channels) channel.close();
+    historyPassed();
   } catch (error) {
     // A writer that stopped has its own error in `failures` already; this one only echoes it.
     if (!(error instanceof ReaderGoneError)) failures.push(error);
     for (const channel of channels) channel.fail(error);
+    historyFailed(error);
   }
   const files = await settle();
   forgetInterrupt();

@@ -2,7 +2,8 @@
 // cutoff, id ranges), used by tests and small tools. The pipeline's
 // DuckDB source must answer the same queries the same way. Imports dumps records only.
 
-import type { DumpQuery, DumpRevisionRow, DumpSource } from './records.js';
+import type { DumpQuery, DumpRevisionRow, DumpSource, PageTitle } from './records.js';
+import { comparePageTitles } from './title-lists.js';
 
 function compareRows(a: DumpRevisionRow, b: DumpRevisionRow): number {
   return a.pageId - b.pageId || a.revisionId - b.revisionId;
@@ -51,4 +52,15 @@ export class MemoryDumpSource implements DumpSource {
     }
     return newest?.revisionId ?? null;
   }
+
+  async *pageTitles(wikiId: string, cutoffMs: number): AsyncIterable<PageTitle> {
+    const pages = new Map<number, PageTitle>();
+    for (const row of this.before({ wikiId, cutoffMs, includeContent: false })) pages.set(row.pageId, { namespaceId: row.pageNamespaceId, title: unprefixed(row) });
+    yield* [...pages.values()].sort(comparePageTitles);
+  }
+}
+
+/** The title without its namespace prefix: namespace names hold no colon. */
+export function unprefixed(row: Pick<DumpRevisionRow, 'pageNamespaceId' | 'pageTitle'>): string {
+  return row.pageNamespaceId === 0 ? row.pageTitle : row.pageTitle.slice(row.pageTitle.indexOf(':') + 1);
 }

@@ -66,6 +66,13 @@ export interface DumpRevisionRow {
   readonly slots: readonly DumpSlot[];
 }
 
+/** A page as the title lists name it: the page table's `page_namespace` and `page_title`. */
+export interface PageTitle {
+  readonly namespaceId: number;
+  /** DB key without the namespace prefix (`Foo_bar` of `Talk:Foo_bar`). */
+  readonly title: string;
+}
+
 /** What a source query selects. */
 export interface DumpQuery {
   readonly wikiId: string;
@@ -95,4 +102,9 @@ export interface DumpSource {
    * timestamp but gets a new, high id, and would pull later days' revisions into this one.
    */
   maxRevisionId(wikiId: string, cutoffMs: number): Promise<number | null>;
+  /**
+   * The pages `history` yields for the same wiki and cutoff, once each, sorted by namespace, then
+   * title by UTF-8 bytes. Read after `history`, never beside it (a source may have one reader).
+   */
+  pageTitles(wikiId: string, cutoffMs: number): AsyncIterable<PageTitle>;
 }

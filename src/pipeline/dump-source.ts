@@ -6,7 +6,7 @@
 // over (page, revision) ranges (key-ranges.ts), each sorting at most `passBytes` of content; every
 // pass rescans the table, trading time for memory.
 
-import type { DumpQuery, DumpRevisionRow, DumpSlot, DumpSource } from '../dumps/records.js';
+import type { DumpQuery, DumpRevisionRow, DumpSlot, DumpSource, PageTitle } from '../dumps/records.js';
 import { sqlString } from '../duckdb/iceberg-types.js';
 import type { DuckDb } from '../duckdb/connection.js';
 import { inKeyRangeSql, keyRanges, type KeyRange } from '../duckdb/key-ranges.js';
@@ -157,5 +157,17 @@ export class DuckDbDumpSource implements DumpSource {
       `SELECT revision_id AS m FROM ${this.revisions} WHERE ${this.cutoff({ wikiId, cutoffMs, includeContent: false })} ORDER BY revision_dt DESC, revision_id DESC LIMIT 1`,
     );
     return num(rows[0]?.m ?? null);
+  }
+
+  /** Sorted by DuckDB, which spills to disk: a big wiki's titles need not fit in memory. */
+  async *pageTitles(wikiId: string, cutoffMs: number): AsyncIterable<PageTitle> {
+    // Namespace names hold no colon, so the prefix ends at the first one; ORDER BY on VARCHAR
+    // compares bytes, as MySQL's binary page_title does.
+    const sql = `SELECT page_namespace_id AS ns, title FROM (
+      SELECT page_id, any_value(page_namespace_id) AS page_namespace_id,
+        any_value(CASE WHEN page_namespace_id = 0 THEN page_title ELSE substr(page_title, strpos(page_title, ':') + 1) END) AS title
+      FROM ${this.revisions} WHERE ${this.cutoff({ wikiId, cutoffMs, includeContent: false })} GROUP BY page_id)
+      ORDER BY ns, title`;
+    for await (const batch of this.db.streamDecoded<{ ns: number; title: string }>(sql)) for (const row of batch) yield { namespaceId: row.ns, title: row.title };
   }
 }

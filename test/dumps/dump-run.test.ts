@@ -4,7 +4,9 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 import { access, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +14,7 @@ import { after, before, test } from 'node:test';
 import { findCompressionTools } from '../../src/dumps/compress.js';
 import { runInterruptCleanups } from '../../src/core/interrupt.js';
 import { relinkCompleteRun, runDump, type DumpRunOptions } from '../../src/dumps/dump-run.js';
+import { isCompleteRunStatus } from '../../src/dumps/dump-status.js';
 import { MemoryDumpSource } from '../../src/dumps/memory-source.js';
 import type { DumpQuery, DumpRevisionRow, DumpSource } from '../../src/dumps/records.js';
 import { eventually } from '../helpers/kafka.js';
@@ -69,6 +72,8 @@ after(async () => {
 const runDir = () => join(root, WIKI, DATE);
 
 const CONTENT_FILES = [
+  'testwiki-20240801-all-titles-in-ns0.gz',
+  'testwiki-20240801-all-titles.gz',
   'testwiki-20240801-stub-meta-history.xml.gz',
   'testwiki-20240801-stub-meta-current.xml.gz',
   'testwiki-20240801-stub-articles.xml.gz',
@@ -100,6 +105,22 @@ async function listTree(dir: string): Promise<string[]> {
   }
   return out;
 }
+
+test('the title lists hold each page before the cutoff once, by namespace then title bytes, under mysql -e headers and escapes', async () => {
+  const pages = new Map<number, DumpRevisionRow>();
+  for (const row of inputRows()) if (row.revisionTimestampMs < CUTOFF_MS) pages.set(row.pageId, row);
+  // Written out by hand rather than through the writer's own helpers: namespace, the title after its prefix, bytewise.
+  const expected = [...pages.values()]
+    .map((row) => ({ ns: row.pageNamespaceId, title: row.pageNamespaceId === 0 ? row.pageTitle : row.pageTitle.split(':').slice(1).join(':') }))
+    .sort((a, b) => a.ns - b.ns || Buffer.compare(Buffer.from(a.title), Buffer.from(b.title)));
+  assert.ok(expected.some((t) => t.ns !== 0) && expected.some((t) => t.ns === 0), 'the input has pages in and out of the main namespace');
+  const escaped = (title: string) => title.replaceAll('\\', '\\\\').replaceAll('\t', '\\t').replaceAll('\n', '\\n');
+  assert.ok(expected.some((t) => escaped(t.title) !== t.title), 'the input has a title that needs escaping');
+  const read = (name: string) => gunzipSync(readFileSync(join(runDir(), name))).toString('utf8');
+  assert.equal(read('testwiki-20240801-all-titles.gz'), ['page_namespace\tpage_title', ...expected.map((t) => `${t.ns}\t${escaped(t.title)}`)].join('\n') + '\n');
+  assert.equal(read('testwiki-20240801-all-titles-in-ns0.gz'), ['page_title', ...expected.filter((t) => t.ns === 0).map((t) => escaped(t.title))].join('\n') + '\n');
+  assert.ok(!read('testwiki-20240801-all-titles.gz').includes('AT-THE-CUTOFF'));
+});
 
 test('every XML output kind validates against export-0.11.xsd', async () => {
   for (const file of CONTENT_FILES.filter((name) => name.includes('.xml'))) {
@@ -273,7 +294,7 @@ test('checksum files and dumpstatus.json describe every content file with its re
   const sha1Lines: string[] = [];
   const status = JSON.parse(await readFile(join(runDir(), 'dumpstatus.json'), 'utf8')) as { version: string; jobs: Record<string, { status: string; updated: string; files: Record<string, { size: number; url: string; md5: string; sha1: string }> }> };
   assert.equal(status.version, '0.8');
-  assert.deepEqual(Object.keys(status.jobs), ['xmlstubsdump', 'metacurrentdump', 'articlesdump', 'articlesmultistreamdump', 'metahistorybz2dump']);
+  assert.deepEqual(Object.keys(status.jobs), ['pagetitlesdump', 'allpagetitlesdump', 'xmlstubsdump', 'metacurrentdump', 'articlesdump', 'articlesmultistreamdump', 'metahistorybz2dump']);
   const listed = new Map<string, { size: number; url: string; md5: string; sha1: string }>();
   for (const job of Object.values(status.jobs)) {
     assert.equal(job.status, 'done');
@@ -348,6 +369,8 @@ test('zstd, gzip and uncompressed outputs are written with their suffixes and va
     const result = await runDump(options({ dumpsRoot: other, compression: { history: 'zst', current: 'none', articles: 'gz', stubs: 'bz2' } }));
     const names = result.files.map((file) => file.name);
     assert.deepEqual(names, [
+      'testwiki-20240801-all-titles-in-ns0.gz',
+      'testwiki-20240801-all-titles.gz',
       'testwiki-20240801-stub-meta-history.xml.bz2',
       'testwiki-20240801-stub-meta-current.xml.bz2',
       'testwiki-20240801-stub-articles.xml.bz2',
@@ -382,6 +405,9 @@ class FailingSource implements DumpSource {
   maxRevisionId(wikiId: string, cutoffMs: number) {
     return this.inner.maxRevisionId(wikiId, cutoffMs);
   }
+  pageTitles(wikiId: string, cutoffMs: number) {
+    return this.inner.pageTitles(wikiId, cutoffMs);
+  }
 }
 
 test('a read that fails midway fails every job of the pass, leaves no in-progress or content files, and does not move latest/', async () => {
@@ -393,7 +419,7 @@ test('a read that fails midway fails every job of the pass, leaves no in-progres
     const status = JSON.parse(await readFile(join(other, WIKI, DATE, 'dumpstatus.json'), 'utf8')) as { jobs: Record<string, { status: string }> };
     assert.deepEqual(
       Object.values(status.jobs).map((job) => job.status),
-      ['failed', 'failed', 'failed', 'failed', 'failed'],
+      ['failed', 'failed', 'failed', 'failed', 'failed', 'failed', 'failed'],
     );
     await assert.rejects(readdir(join(other, WIKI, 'latest')), { code: 'ENOENT' });
   });
@@ -420,6 +446,7 @@ test('rerunning the newest date keeps every latest/ link readable while it write
       },
       revisionsInIdRange: () => { throw new Error('not used'); },
       maxRevisionId: async () => null,
+      pageTitles: (wikiId: string, cutoffMs: number) => new MemoryDumpSource({ [WIKI]: inputRows() }).pageTitles(wikiId, cutoffMs),
     };
     await runDump(options({ dumpsRoot: other, source: checking }));
     assert.equal(checked, 1);
@@ -453,6 +480,7 @@ test('a rerun of the newest date stopped by SIGTERM leaves no latest/ link to a 
       },
       revisionsInIdRange: () => { throw new Error('not used'); },
       maxRevisionId: async () => null,
+      pageTitles: (wikiId: string, cutoffMs: number) => new MemoryDumpSource({ [WIKI]: inputRows() }).pageTitles(wikiId, cutoffMs),
     };
     const rerun = runDump(options({ dumpsRoot: other, source: stalled }));
     rerun.catch(() => {});
@@ -549,9 +577,11 @@ test('one pass over the history feeds every output: the source is read once per 
       history: (query) => (reads.push(query), inner.history(query)),
       revisionsInIdRange: (...args) => inner.revisionsInIdRange(...args),
       maxRevisionId: (...args) => inner.maxRevisionId(...args),
+      pageTitles: (...args) => (reads.push({ wikiId: args[0], cutoffMs: args[1], includeContent: false }), inner.pageTitles(...args)),
     };
     const result = await runDump(options({ dumpsRoot: other, source: counting }));
-    assert.deepEqual(reads, [{ wikiId: WIKI, cutoffMs: CUTOFF_MS, includeContent: true }]);
+    // The history once, then the title lists' one read of the pages.
+    assert.deepEqual(reads, [{ wikiId: WIKI, cutoffMs: CUTOFF_MS, includeContent: true }, { wikiId: WIKI, cutoffMs: CUTOFF_MS, includeContent: false }]);
     for (const file of result.files) {
       const reference = await readFile(join(runDir(), file.name));
       assert.ok(reference.equals(await readFile(join(other, WIKI, DATE, file.name))), `${file.name} equals the reference run's`);
@@ -639,12 +669,12 @@ test('a run of some jobs rewrites only their files, keeps the others and their s
     let status = await readStatus();
     assert.deepEqual(
       Object.entries(status.jobs).map(([name, job]) => [name, job.status]),
-      [['xmlstubsdump', 'waiting'], ['metacurrentdump', 'waiting'], ['articlesdump', 'waiting'], ['articlesmultistreamdump', 'waiting'], ['metahistorybz2dump', 'done']],
+      [['pagetitlesdump', 'waiting'], ['allpagetitlesdump', 'waiting'], ['xmlstubsdump', 'waiting'], ['metacurrentdump', 'waiting'], ['articlesdump', 'waiting'], ['articlesmultistreamdump', 'waiting'], ['metahistorybz2dump', 'done']],
     );
     assert.equal(await readFile(join(dir, 'testwiki-20240801-md5sums.txt'), 'utf8'), await readFile(join(dir, 'md5sums-testwiki-20240801-pages-meta-history.xml.bz2.txt'), 'utf8'));
 
     // The other jobs: the date is complete, every file equals the one-run reference, and the history keeps its own time.
-    const rest = await runDump(options({ dumpsRoot: other, jobs: ['xmlstubsdump', 'metacurrentdump', 'articlesdump', 'articlesmultistreamdump'] }));
+    const rest = await runDump(options({ dumpsRoot: other, jobs: ['pagetitlesdump', 'allpagetitlesdump', 'xmlstubsdump', 'metacurrentdump', 'articlesdump', 'articlesmultistreamdump'] }));
     assert.equal(rest.complete, true);
     assert.equal(rest.linkedLatest, true);
     assert.ok(!rest.files.some((file) => file.name.includes('pages-meta-history')));
@@ -678,6 +708,28 @@ test('a run of some jobs rewrites only their files, keeps the others and their s
   });
 });
 
+test('a date dumped before the title lists existed stays complete; a run of their jobs adds them and keeps the rest', async () => {
+  await inTempDir('mwlake-titles-upgrade-', async (other) => {
+    await runDump(options({ dumpsRoot: other }));
+    const dir = join(other, WIKI, DATE);
+    // The run as an older mwlake left it: no title jobs in its status, no title files.
+    const status = JSON.parse(await readFile(join(dir, 'dumpstatus.json'), 'utf8')) as { jobs: Record<string, unknown> };
+    delete status.jobs['pagetitlesdump'];
+    delete status.jobs['allpagetitlesdump'];
+    await writeFile(join(dir, 'dumpstatus.json'), JSON.stringify(status));
+    for (const name of await readdir(dir)) if (name.includes('all-titles')) await rm(join(dir, name));
+    assert.equal(isCompleteRunStatus(await readFile(join(dir, 'dumpstatus.json'), 'utf8')), true);
+    const before = await readFile(join(dir, 'testwiki-20240801-pages-meta-history.xml.bz2'));
+    const added = await runDump(options({ dumpsRoot: other, jobs: ['pagetitlesdump', 'allpagetitlesdump'] }));
+    assert.deepEqual(added.files.map((file) => file.name), ['testwiki-20240801-all-titles-in-ns0.gz', 'testwiki-20240801-all-titles.gz']);
+    assert.equal(added.complete, true);
+    assert.ok((await readFile(join(dir, 'testwiki-20240801-pages-meta-history.xml.bz2'))).equals(before), 'the kept jobs are not rewritten');
+    assert.deepEqual((await readdir(dir)).sort(), (await readdir(runDir())).sort());
+    assert.equal(await readFile(join(dir, 'testwiki-20240801-md5sums.txt'), 'utf8'), await readFile(join(runDir(), 'testwiki-20240801-md5sums.txt'), 'utf8'));
+    assert.ok((await readdir(join(other, WIKI, 'latest'))).includes('testwiki-latest-all-titles.gz'));
+  });
+});
+
 test('a failed job is rerun alone: the date completes without rewriting the jobs that finished', async () => {
   await inTempDir('mwlake-rerun-failed-', async (other) => {
     const dir = join(other, WIKI, DATE);
@@ -702,7 +754,7 @@ test('an unknown or empty job list is refused with USAGE naming the jobs, before
   await inTempDir('mwlake-bad-jobs-', async (other) => {
     await assert.rejects(runDump(options({ dumpsRoot: other, jobs: ['metahistorybz2dump', 'metahistory7zdump'] })), (error: Error & { code?: string }) => {
       assert.equal(error.code, 'USAGE');
-      assert.match(error.message, /unknown dump job "metahistory7zdump": the jobs are xmlstubsdump, metacurrentdump, articlesdump, articlesmultistreamdump, metahistorybz2dump/);
+      assert.match(error.message, /unknown dump job "metahistory7zdump": the jobs are pagetitlesdump, allpagetitlesdump, xmlstubsdump, metacurrentdump, articlesdump, articlesmultistreamdump, metahistorybz2dump/);
       return true;
     });
     await assert.rejects(runDump(options({ dumpsRoot: other, jobs: [] })), (error: Error & { code?: string }) => error.code === 'USAGE' && /no dump job chosen/.test(error.message));

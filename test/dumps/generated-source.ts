@@ -2,7 +2,9 @@
 // memory-bound test and the throughput measurement. Text looks like wikitext: words, links,
 // templates and refs, so escaping and compression do realistic work.
 
-import type { DumpQuery, DumpRevisionRow, DumpSource } from '../../src/dumps/records.js';
+import type { DumpQuery, DumpRevisionRow, DumpSource, PageTitle } from '../../src/dumps/records.js';
+import { unprefixed } from '../../src/dumps/memory-source.js';
+import { comparePageTitles } from '../../src/dumps/title-lists.js';
 
 export interface GeneratedWikiOptions {
   readonly pages: number;
@@ -137,5 +139,11 @@ export class GeneratedDumpSource implements DumpSource {
   async maxRevisionId(): Promise<number | null> {
     const count = this.options.pages * this.options.revisionsPerPage;
     return count === 0 ? null : count;
+  }
+
+  async *pageTitles(wikiId: string, cutoffMs: number): AsyncIterable<PageTitle> {
+    const titles: PageTitle[] = [];
+    for await (const row of this.current({ wikiId, cutoffMs, includeContent: false })) titles.push({ namespaceId: row.pageNamespaceId, title: unprefixed(row) });
+    yield* titles.sort(comparePageTitles);
   }
 }

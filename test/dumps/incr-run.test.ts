@@ -157,6 +157,7 @@ test('a rerun that fails leaves no checksum of files it replaced or removed, and
     const failing: DumpSource = {
       history: (query) => changed.history(query),
       maxRevisionId: (wikiId, cutoffMs) => changed.maxRevisionId(wikiId, cutoffMs),
+      pageTitles: (wikiId, cutoffMs) => changed.pageTitles(wikiId, cutoffMs),
       async *revisionsInIdRange(wikiId, after, upTo, includeContent) {
         if (includeContent) throw new Error('content read failed');
         yield* changed.revisionsInIdRange(wikiId, after, upTo, includeContent);
@@ -187,6 +188,7 @@ test('a run stopped by SIGTERM has removed the file it was writing by the time i
     const stalled: DumpSource = {
       history: (query) => all.history(query),
       maxRevisionId: (wikiId, cutoffMs) => all.maxRevisionId(wikiId, cutoffMs),
+      pageTitles: (wikiId, cutoffMs) => all.pageTitles(wikiId, cutoffMs),
       async *revisionsInIdRange(wikiId, after, upTo, includeContent) {
         let count = 0;
         for await (const row of all.revisionsInIdRange(wikiId, after, upTo, includeContent)) {

@@ -36,6 +36,12 @@ after(async () => {
 
 const QUERY: DumpQuery = { wikiId: 'enwiki', cutoffMs: Date.parse('2100-01-01T00:00:00Z'), includeContent: true };
 
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
 /** Every row as "page/revision/md5 of its bodies", in the order the source yields them. */
 async function lines(rows: AsyncIterable<DumpRevisionRow>): Promise<string[]> {
   const out: string[] = [];
@@ -134,7 +140,7 @@ test('the history read keeps the content on the probe side of every join, in one
   }
 });
 
-test('maxRevisionId and stub sizes answer as the reference source does: newest by time, sizes of unstated bodies measured', { timeout: 300_000 }, async () => {
+test('maxRevisionId, page titles and stub sizes answer as the reference source does: newest by time, titles by namespace and bytes, sizes of unstated bodies measured', { timeout: 300_000 }, async () => {
   const events = generatedEvents(43, 400).filter((e) => e.meta.domain !== 'canary');
   const withContent = events.filter((e) => e.page_change_kind === 'create' || e.page_change_kind === 'edit');
   // An unstated content_size, and an import: a new page whose revision has a high id and an old time.
@@ -161,7 +167,10 @@ test('maxRevisionId and stub sizes answer as the reference source does: newest b
     for (const cutoffMs of [times[1]! + 1, times[Math.floor(times.length / 2)]!, times.at(-1)! + 1]) {
       assert.equal(await source.maxRevisionId('enwiki', cutoffMs), await reference.maxRevisionId('enwiki', cutoffMs), `cutoff ${new Date(cutoffMs).toISOString()}`);
       assert.notEqual(await source.maxRevisionId('enwiki', cutoffMs), 2_000_000_000, 'the import is not the newest revision');
+      assert.deepEqual(await collect(source.pageTitles('enwiki', cutoffMs)), await collect(reference.pageTitles('enwiki', cutoffMs)), `titles at ${new Date(cutoffMs).toISOString()}`);
     }
+    const titles = await collect(source.pageTitles('enwiki', times.at(-1)! + 1));
+    assert.ok(new Set(titles.map((t) => t.namespaceId)).size > 1 && titles.some((t) => t.namespaceId !== 0 && !t.title.includes(':')), 'titles of several namespaces, prefixes stripped');
     const stubSizes = async (s: { history(q: DumpQuery): AsyncIterable<DumpRevisionRow> }) => {
       const out: string[] = [];
       for await (const row of s.history({ ...QUERY, includeContent: false })) out.push(`${row.revisionId}:${row.slots.map((x) => x.contentSizeBytes).join(',')}`);

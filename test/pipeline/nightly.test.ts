@@ -197,7 +197,7 @@ test('gen → drain → merge → dump, matching an independent fold of the even
   assert.equal(readFileSync(join(incr, 'status.txt'), 'utf8'), 'done');
   const bad = await cli('dump', '--warehouse', wh, '--dumps-root', dumps, '--wiki', 'enwiki', '--date', '2026-11-02', '--jobs', 'metahistorybz3dump');
   assert.equal(bad.code, ExitCode.Usage, bad.err);
-  assert.match(bad.err, /unknown dump job "metahistorybz3dump": the jobs are xmlstubsdump, .*metahistorybz2dump/);
+  assert.match(bad.err, /unknown dump job "metahistorybz3dump": the jobs are pagetitlesdump, allpagetitlesdump, xmlstubsdump, .*metahistorybz2dump/);
 });
 
 test('a second concurrent run exits 75 naming the holder', { timeout: 120_000 }, async () => {

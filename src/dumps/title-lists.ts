@@ -1,0 +1,110 @@
+// The page title lists of a dump run, as Wikimedia's pagetitlesdump and allpagetitlesdump write
+// them from `mysql -e` over the page table: `all-titles-in-ns0.gz` (a `page_title` header, then one
+// DB-key title per line) and `all-titles.gz` (a `page_namespace<TAB>page_title` header, then one
+// namespace and title per line), gzip, in (namespace, title) order as the name_title index yields.
+// Imports core and the dumps modules for compression and names.
+
+import { rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { JobError } from '../core/errors.js';
+import { syncPath } from '../core/sync-path.js';
+import { CompressedFileWriter, type CompressionTools } from './compress.js';
+import { IN_PROGRESS_SUFFIX } from './file-names.js';
+import type { PageTitle } from './records.js';
+import type { WrittenFile } from './xml-dump.js';
+
+export type TitleList = 'all-titles-in-ns0' | 'all-titles';
+
+/** The dumpstatus.json job of each list (Wikimedia's names). */
+export const TITLE_LIST_JOBS: Readonly<Record<TitleList, string>> = { 'all-titles-in-ns0': 'pagetitlesdump', 'all-titles': 'allpagetitlesdump' };
+
+export interface TitleListOptions {
+  /** Folder of the run; must exist. */
+  readonly directory: string;
+  readonly wikiId: string;
+  /** YYYYMMDD */
+  readonly date: string;
+  readonly lists: readonly TitleList[];
+  readonly tools: CompressionTools;
+  /** Awaited before the files are renamed over the names an earlier run's files may have. */
+  readonly beforePublish?: () => Promise<void>;
+}
+
+/** `enwiki-20240101-all-titles-in-ns0.gz`: no file type, as Wikimedia names it. */
+export function titleListFileName(wikiId: string, date: string, list: TitleList): string {
+  return `${wikiId}-${date}-${list}.gz`;
+}
+
+/** Flush size of the text handed to a compressor. */
+const CHUNK_CHARS = 1 << 20;
+
+interface ListFile {
+  readonly list: TitleList;
+  readonly name: string;
+  readonly temp: string;
+  readonly writer: CompressedFileWriter;
+  text: string;
+}
+
+/**
+ * Writes `lists` in one read of `titles` (sorted by namespace, then title), each under its
+ * in-progress name, and renames them into place once all are complete; on failure removes what it
+ * wrote. Titles out of order are refused with DATA.
+ */
+export async function writeTitleLists(titles: AsyncIterable<PageTitle>, o: TitleListOptions): Promise<Map<TitleList, WrittenFile>> {
+  const files: ListFile[] = o.lists.map((list) => {
+    const name = titleListFileName(o.wikiId, o.date, list);
+    const temp = join(o.directory, name + IN_PROGRESS_SUFFIX);
+    return { list, name, temp, writer: CompressedFileWriter.open(temp, 'gz', o.tools), text: list === 'all-titles-in-ns0' ? 'page_title\n' : 'page_namespace\tpage_title\n' };
+  });
+  const flush = async (file: ListFile): Promise<void> => {
+    await file.writer.write(Buffer.from(file.text, 'utf8'));
+    file.text = '';
+  };
+  let previous: PageTitle | undefined;
+  try {
+    for await (const t of titles) {
+      if (previous !== undefined && comparePageTitles(previous, t) > 0) {
+        throw new JobError('DATA', `title lists of ${o.wikiId}: titles out of order: ${previous.namespaceId}:${previous.title} before ${t.namespaceId}:${t.title}`);
+      }
+      previous = t;
+      const title = escapeField(t.title);
+      for (const file of files) {
+        if (file.list === 'all-titles-in-ns0') {
+          if (t.namespaceId !== 0) continue;
+          file.text += `${title}\n`;
+        } else file.text += `${t.namespaceId}\t${title}\n`;
+        if (file.text.length >= CHUNK_CHARS) await flush(file);
+      }
+    }
+    const written = new Map<TitleList, WrittenFile>();
+    for (const file of files) {
+      await flush(file);
+      written.set(file.list, { name: file.name, ...(await file.writer.finish()) });
+    }
+    await o.beforePublish?.();
+    for (const file of files) await rename(file.temp, join(o.directory, file.name));
+    await syncPath(o.directory);
+    return written;
+  } catch (error) {
+    // As a failed XML output: what an earlier run of the list left goes too (the status says failed).
+    for (const file of files) {
+      await file.writer.abort();
+      await rm(file.temp, { force: true });
+      await rm(join(o.directory, file.name), { force: true });
+    }
+    throw error;
+  }
+}
+
+/** Namespace, then title by UTF-8 bytes (MySQL's binary collation of page_title). */
+export function comparePageTitles(a: PageTitle, b: PageTitle): number {
+  return a.namespaceId - b.namespaceId || Buffer.compare(Buffer.from(a.title, 'utf8'), Buffer.from(b.title, 'utf8'));
+}
+
+/** As `mysql -e` (batch mode) writes a value: backslash, tab, newline and NUL escaped. */
+function escapeField(value: string): string {
+  return /[\\\t\n\0]/.test(value) ? value.replace(/[\\\t\n\0]/g, (c) => FIELD_ESCAPES[c]!) : value;
+}
+
+const FIELD_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\0': '\\0' };
