@@ -30,7 +30,8 @@ export async function removeOrphanedTempDirs(prefix: string, parent: string = tm
     const match = pattern.exec(name);
     if (match === null) continue;
     // A folder on this machine's disk was made on this machine: host and boot are ours.
-    if (!hasExited({ ...me, pidNamespace: match[1]!, pid: Number(match[2]) })) continue;
+    // Not `...me`: our own start time would make every other live pid look reused.
+    if (!hasExited({ host: me.host, ...(me.bootId === undefined ? {} : { bootId: me.bootId }), pidNamespace: match[1]!, pid: Number(match[2]) })) continue;
     const path = join(parent, name);
     try {
       await rm(path, { recursive: true, force: true });

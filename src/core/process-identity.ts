@@ -12,6 +12,8 @@ export interface ProcessIdentity {
   /** The inode of /proc/self/ns/pid (`pid:[4026531836]`); absent off Linux. */
   readonly pidNamespace?: string;
   readonly pid: number;
+  /** Field 22 of /proc/<pid>/stat (clock ticks after boot): tells a reused pid from its first process. */
+  readonly startTime?: string;
 }
 
 function bootId(): string | undefined {
@@ -30,6 +32,17 @@ function pidNamespace(): string | undefined {
   }
 }
 
+/** The start time of `pid` as /proc/<pid>/stat gives it; undefined off Linux or when hidden. */
+function startTimeOf(pid: number | 'self'): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After the command name, which may hold spaces and parentheses, fields 3 onwards.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 let self: ProcessIdentity | undefined;
 
 /** This process. */
@@ -37,19 +50,29 @@ export function selfIdentity(): ProcessIdentity {
   if (self === undefined) {
     const boot = bootId();
     const namespace = pidNamespace();
-    self = { host: hostname(), ...(boot === undefined ? {} : { bootId: boot }), ...(namespace === undefined ? {} : { pidNamespace: namespace }), pid: process.pid };
+    const started = startTimeOf('self');
+    self = {
+      host: hostname(),
+      ...(boot === undefined ? {} : { bootId: boot }),
+      ...(namespace === undefined ? {} : { pidNamespace: namespace }),
+      pid: process.pid,
+      ...(started === undefined ? {} : { startTime: started }),
+    };
   }
   return self;
 }
 
-function isAlive(pid: number): boolean {
+/** Whether `other`'s process is alive: its pid is, and (when recorded) not reused by another process. */
+function isAlive(other: ProcessIdentity): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    process.kill(other.pid, 0);
   } catch (error) {
     // EPERM: the process exists but belongs to another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  if (other.startTime === undefined) return true;
+  const now = startTimeOf(other.pid);
+  return now === undefined || now === other.startTime;
 }
 
 /**
@@ -57,12 +80,12 @@ function isAlive(pid: number): boolean {
  * pid any more; false when it is alive, is this process, or ran where its pid cannot be checked.
  */
 export function hasExited(other: ProcessIdentity): boolean {
-  return checkablePid(other) && other.pid !== process.pid && !isAlive(other.pid);
+  return checkablePid(other) && other.pid !== process.pid && !isAlive(other);
 }
 
 /** True when `other` is this process, or ran on this boot of this machine in this pid namespace and its pid is alive. */
 export function isKnownAlive(other: ProcessIdentity): boolean {
-  return checkablePid(other) && (other.pid === process.pid || isAlive(other.pid));
+  return checkablePid(other) && (other.pid === process.pid || isAlive(other));
 }
 
 /** Whether `other`'s pid means a process here: same host, boot and pid namespace as this one. */

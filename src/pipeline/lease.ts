@@ -25,6 +25,8 @@ export interface LeaseHolder {
   /** Boot id and pid namespace of the holder (Linux), so a later run can tell that it exited. */
   readonly bootId?: string;
   readonly pidNamespace?: string;
+  /** The holder process's start time (Linux), so a reused pid is not taken for the holder. */
+  readonly startTime?: string;
   readonly startedAt: string;
   readonly heartbeatAt: string;
   readonly command: string;
@@ -153,6 +155,7 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
     host: self.host,
     ...(self.bootId === undefined ? {} : { bootId: self.bootId }),
     ...(self.pidNamespace === undefined ? {} : { pidNamespace: self.pidNamespace }),
+    ...(self.startTime === undefined ? {} : { startTime: self.startTime }),
     startedAt: iso(),
     heartbeatAt: iso(),
     command: options.command,

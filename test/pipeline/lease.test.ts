@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +25,12 @@ before(async () => {
 after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
+
+/** Field 22 of /proc/<pid>/stat, read here independently of process-identity.ts. */
+function startTimeOf(pid: number): string | undefined {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 1).trim().split(/\s+/)[19];
+}
 
 function exitedPid(): number {
   const r = spawnSync(process.execPath, ['-e', '']);
@@ -67,6 +74,19 @@ test('a live holder, one on another boot and one without an identity keep the le
       return true;
     });
   }
+});
+
+test("a holder whose pid now belongs to another process (another start time) is taken over at once; with its own start time it keeps the lease", async () => {
+  const parentStart = startTimeOf(process.ppid);
+  assert.match(parentStart ?? '', /^\d+$/);
+  assert.equal(selfIdentity().startTime, startTimeOf(process.pid), 'a lease records its holder process start time');
+  await plant('reused-pid', { pid: process.ppid, startTime: String(Number(parentStart) + 1) });
+  const lease = await acquire('reused-pid');
+  assert.equal(lease.tookOver?.pid, process.ppid);
+  assert.equal(lease.holder.startTime, startTimeOf(process.pid));
+  await lease.release();
+  await plant('same-process', { pid: process.ppid, startTime: parentStart });
+  await assert.rejects(acquire('same-process'), { code: 'LOCKED' });
 });
 
 test('a run taken over after stalling does not write its lease back: the new holder keeps it', async (t) => {
@@ -169,8 +189,21 @@ test('a claim left by a run that died mid-takeover is passed over; a live one lo
     assert.match(error.message, new RegExp(`another run \\(pid ${process.ppid} on .*\\) is taking over the stale lease`));
     return true;
   });
+  // The claimant's own start time recorded, the parent still holds the claim: locked.
+  const parentStart = startTimeOf(process.ppid);
+  const withStart = (startTime: string) => JSON.stringify({ ...(JSON.parse(claimant(process.ppid)) as object), startTime });
+  await storage.writeAtomic(`${location}.claim-${version}-0`, withStart(parentStart!));
+  await assert.rejects(acquire(job), { code: 'LOCKED' });
+  // The claimant died and its pid went to another process (another start time): passed over at once.
+  await storage.writeAtomic(`${location}.claim-${version}-0`, withStart(String(Number(parentStart) + 1)));
+  const afterReuse = await acquire(job);
+  assert.equal(afterReuse.tookOver?.leaseId, `planted-${job}`);
+  await afterReuse.release();
+  assert.deepEqual((await readdir(join(dir, '_leases'))).filter((name) => name.startsWith(`${job}.`)), [], 'no lease or claim file is left');
+  await plant(job, { pid: exitedPid() });
+  const replanted = createHash('sha1').update(await storage.read(location)).digest('hex').slice(0, 16);
   // That claimant died (SIGKILL between its claim and its write): the next run passes over its claim.
-  await storage.writeAtomic(`${location}.claim-${version}-0`, claimant(exitedPid()));
+  await storage.writeAtomic(`${location}.claim-${replanted}-0`, claimant(exitedPid()));
   const lease = await acquire(job);
   assert.equal(lease.tookOver?.leaseId, `planted-${job}`);
   await lease.release();
