@@ -154,13 +154,17 @@ export class LocalStorage implements Storage {
       await fs.link(temp, file).catch(async (error: unknown) => {
         // Over NFS a retransmitted link whose first reply was lost reports EEXIST for our own
         // link (link(2), NOTES): the name then points at our temp file's inode.
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || !(await sameFile(temp, file))) throw error;
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const ours = await sameFile(temp, file);
+        if (ours === undefined) throw new CommitStateUnknownError(`creating ${location} reported EEXIST, and whether the file there is this write's could not be checked`, { cause: error, context: { location } });
+        if (!ours) throw error;
       });
       linked = true;
       await syncPath(dir);
     } catch (cause) {
       // Created, but maybe not durable: the caller must not act as if it were absent.
       if (linked) throw new CommitStateUnknownError(`created ${location}, but syncing its folder failed: whether it survives a crash is unknown`, { cause, context: { location } });
+      if (cause instanceof CommitStateUnknownError) throw cause;
       throw storageError('create', location, cause);
     } finally {
       // Best effort: a leftover temp name is an orphan; failing here would report a created file as not created.
@@ -295,8 +299,19 @@ export class LocalStorage implements Storage {
   }
 }
 
-/** Whether two paths name one inode; false when either cannot be read. */
-async function sameFile(a: string, b: string): Promise<boolean> {
-  const [x, y] = await Promise.all([fs.stat(a, { bigint: true }), fs.stat(b, { bigint: true })]).catch(() => [undefined, undefined]);
-  return x !== undefined && y !== undefined && x.ino === y.ino && x.dev === y.dev;
+/**
+ * Whether `existing` names the inode of `ours`: false when it is gone (removed since: not ours to
+ * report created), undefined when either cannot be checked.
+ */
+async function sameFile(ours: string, existing: string): Promise<boolean | undefined> {
+  try {
+    const x = await fs.stat(ours, { bigint: true });
+    const y = await fs.stat(existing, { bigint: true }).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    });
+    return y !== undefined && x.ino === y.ino && x.dev === y.dev;
+  } catch {
+    return undefined;
+  }
 }

@@ -27,7 +27,7 @@ import { ReaderGoneError, RowChannel } from './row-channel.js';
 import { isArticlesNamespace, type SiteInfo } from './site-info.js';
 import { removeStaleFiles, RenderedRevisions, writeXmlDump, type WrittenFile } from './xml-dump.js';
 import { generatorText } from './xml-render.js';
-import { TITLE_LIST_JOBS, writeTitleLists, type TitleList } from './title-lists.js';
+import { removeTitleLists, TITLE_LIST_JOBS, writeTitleLists, type TitleList } from './title-lists.js';
 
 /** Default size limit of one part, in uncompressed XML bytes. */
 export const DEFAULT_MAX_PART_BYTES = 2 * 1024 ** 3;
@@ -247,15 +247,28 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   const multistreamRun = new Promise<MultistreamFiles>((resolve) => (startedMultistream = resolve));
   const stubs = (dumpName: string) => (rows: AsyncIterable<DumpRevisionRow>) => writeXmlDump(rows, { ...common, dumpName, codec: compression.stubs, mode: 'stub' });
   // The title lists read the source once the history pass is over (a source may have one reader),
-  // both lists in one read; they do not start once the run has failed.
+  // both lists in one read. A failed or stopped run stops them, before they start or while the
+  // source sorts, as it stops the other outputs; their earlier files go as a failed output's do.
+  const titleStop = new AbortController();
+  const stopTitleLists = (reason: unknown): void => {
+    if (!titleStop.signal.aborted) titleStop.abort(reason);
+  };
   let historyPassed!: () => void;
-  let historyFailed!: (error: unknown) => void;
-  const historyPass = new Promise<void>((resolve, reject) => ((historyPassed = resolve), (historyFailed = reject)));
+  const historyPass = new Promise<void>((resolve, reject) => {
+    historyPassed = resolve;
+    titleStop.signal.addEventListener('abort', () => reject(titleStop.signal.reason), { once: true });
+  });
   historyPass.catch(() => undefined);
   const lists = (Object.keys(TITLE_LIST_JOBS) as TitleList[]).filter((list) => selected.has(TITLE_LIST_JOBS[list]));
   let titleRun: Promise<Map<TitleList, WrittenFile>> | undefined;
   const titleList = (list: TitleList) => async (): Promise<WrittenFile[]> => {
-    titleRun ??= historyPass.then(() => writeTitleLists(source.pageTitles(wikiId, cutoffMs), { directory, wikiId, date, lists, tools, beforePublish }));
+    titleRun ??= historyPass.then(
+      () => writeTitleLists(source.pageTitles(wikiId, cutoffMs), { directory, wikiId, date, lists, tools, beforePublish, signal: titleStop.signal }),
+      async (error: unknown) => {
+        await removeTitleLists(directory, wikiId, date, lists);
+        throw error;
+      },
+    );
     return [(await titleRun).get(list)!];
   };
   const allOutputs: Output[] = [
@@ -296,6 +309,9 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
     const before = earlier.get(job);
     // A job left in-progress by a run that died is not running now: a date is dumped by one run at a time.
     if (selected.has(job)) states.set(job, { status: 'in-progress', updated: started, files: [] });
+    // A job the date's status does not list came after its run (the title lists): the date stays
+    // as complete as it was, not `waiting` for a job nightly would then redo the whole date for.
+    else if (before === undefined && earlier.size > 0) continue;
     else states.set(job, before === undefined ? { status: 'waiting', updated: started, files: [] } : before.status === 'in-progress' ? { ...before, status: 'failed', files: [] } : before);
   }
   const writeStatus = (): Promise<void> => writeTextAtomically(statusPath, renderDumpStatus(wikiId, date, [...states.entries()]));
@@ -316,7 +332,10 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   const writtenInJobOrder = (): WrittenFile[] => outputs.flatMap((output) => written.get(output) ?? []);
   // Checksum files and latest/ cover the files of the date's done jobs, written now or kept: not
   // those of a job still running or failed (xmlstubsdump's other outputs may have finished).
-  const inJobOrder = (): WrittenFile[] => jobNames.flatMap((job) => (states.get(job)!.status === 'done' ? states.get(job)!.files : []));
+  const inJobOrder = (): WrittenFile[] => jobNames.flatMap((job) => {
+    const state = states.get(job);
+    return state?.status === 'done' ? state.files : [];
+  });
 
   const writers = outputs.map((output, index) =>
     output.run(channels[index]!).then(
@@ -337,7 +356,7 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
       (error: unknown) => {
         failures.push(error);
         for (const channel of channels) channel.fail(error);
-        historyFailed(error);
+        stopTitleLists(error);
         return record(async () => {
           states.set(output.job, { status: 'failed', updated: formatUpdated(now()), files: [] });
           await writeStatus();
@@ -377,7 +396,7 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   const forgetInterrupt = onInterrupt(async (reason) => {
     for (const channel of channels) channel.fail(reason);
     // The title lists must not wait for a history read that a stalled source never ends.
-    historyFailed(reason);
+    stopTitleLists(reason);
     await settle();
   });
   try {
@@ -389,7 +408,7 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
     // A writer that stopped has its own error in `failures` already; this one only echoes it.
     if (!(error instanceof ReaderGoneError)) failures.push(error);
     for (const channel of channels) channel.fail(error);
-    historyFailed(error);
+    stopTitleLists(error);
   }
   const files = await settle();
   forgetInterrupt();

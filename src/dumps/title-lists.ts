@@ -1,7 +1,8 @@
 // The page title lists of a dump run, as Wikimedia's pagetitlesdump and allpagetitlesdump write
-// them from `mysql -e` over the page table: `all-titles-in-ns0.gz` (a `page_title` header, then one
-// DB-key title per line) and `all-titles.gz` (a `page_namespace<TAB>page_title` header, then one
-// namespace and title per line), gzip, in (namespace, title) order as the name_title index yields.
+// them with `mysql -r` (raw: no escapes) over the page table: `all-titles-in-ns0.gz` (a `page_title`
+// header, then one DB-key title per line) and `all-titles.gz` (a `page_namespace<TAB>page_title`
+// header, then one namespace and title per line), gzip, in (namespace, title) order as the
+// name_title index yields.
 // Imports core and the dumps modules for compression and names.
 
 import { rename, rm } from 'node:fs/promises';
@@ -28,6 +29,8 @@ export interface TitleListOptions {
   readonly tools: CompressionTools;
   /** Awaited before the files are renamed over the names an earlier run's files may have. */
   readonly beforePublish?: () => Promise<void>;
+  /** Stops the lists (the run failed or was stopped), even while the source has not answered. */
+  readonly signal?: AbortSignal;
 }
 
 /** `enwiki-20240101-all-titles-in-ns0.gz`: no file type, as Wikimedia names it. */
@@ -49,9 +52,14 @@ interface ListFile {
 /**
  * Writes `lists` in one read of `titles` (sorted by namespace, then title), each under its
  * in-progress name, and renames them into place once all are complete; on failure removes what it
- * wrote. Titles out of order are refused with DATA.
+ * wrote, and the files of the lists an earlier run published (as a failed XML output does).
+ * Titles out of order are refused with DATA.
  */
 export async function writeTitleLists(titles: AsyncIterable<PageTitle>, o: TitleListOptions): Promise<Map<TitleList, WrittenFile>> {
+  if (o.signal?.aborted === true) {
+    await removeTitleLists(o.directory, o.wikiId, o.date, o.lists);
+    throw o.signal.reason;
+  }
   const files: ListFile[] = o.lists.map((list) => {
     const name = titleListFileName(o.wikiId, o.date, list);
     const temp = join(o.directory, name + IN_PROGRESS_SUFFIX);
@@ -62,8 +70,13 @@ export async function writeTitleLists(titles: AsyncIterable<PageTitle>, o: Title
     file.text = '';
   };
   let previous: PageTitle | undefined;
+  const source = titles[Symbol.asyncIterator]();
+  const stopped = abortedPromise(o.signal);
   try {
-    for await (const t of titles) {
+    for (;;) {
+      const next = await Promise.race([source.next(), stopped.promise]);
+      if (next.done === true) break;
+      const t = next.value;
       if (previous !== undefined && comparePageTitles(previous, t) > 0) {
         throw new JobError('DATA', `title lists of ${o.wikiId}: titles out of order: ${previous.namespaceId}:${previous.title} before ${t.namespaceId}:${t.title}`);
       }
@@ -77,6 +90,7 @@ export async function writeTitleLists(titles: AsyncIterable<PageTitle>, o: Title
         if (file.text.length >= CHUNK_CHARS) await flush(file);
       }
     }
+    stopped.forget();
     const written = new Map<TitleList, WrittenFile>();
     for (const file of files) {
       await flush(file);
@@ -87,12 +101,14 @@ export async function writeTitleLists(titles: AsyncIterable<PageTitle>, o: Title
     await syncPath(o.directory);
     return written;
   } catch (error) {
-    // As a failed XML output: what an earlier run of the list left goes too (the status says failed).
+    stopped.forget();
+    // Not awaited: a source still sorting answers return() only once its pending read has.
+    void source.return?.().catch(() => undefined);
     for (const file of files) {
       await file.writer.abort();
       await rm(file.temp, { force: true });
-      await rm(join(o.directory, file.name), { force: true });
     }
+    await removeTitleLists(o.directory, o.wikiId, o.date, o.lists);
     throw error;
   }
 }
@@ -102,9 +118,29 @@ export function comparePageTitles(a: PageTitle, b: PageTitle): number {
   return a.namespaceId - b.namespaceId || Buffer.compare(Buffer.from(a.title, 'utf8'), Buffer.from(b.title, 'utf8'));
 }
 
-/** As `mysql -e` (batch mode) writes a value: backslash, tab, newline and NUL escaped. */
-function escapeField(value: string): string {
-  return /[\\\t\n\0]/.test(value) ? value.replace(/[\\\t\n\0]/g, (c) => FIELD_ESCAPES[c]!) : value;
+/** Removes the published files of `lists` (an earlier run's, when this one failed). */
+export async function removeTitleLists(directory: string, wikiId: string, date: string, lists: readonly TitleList[]): Promise<void> {
+  for (const list of lists) await rm(join(directory, titleListFileName(wikiId, date, list)), { force: true });
 }
 
-const FIELD_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\0': '\\0' };
+/** A promise that rejects with the signal's reason once it aborts; never settles otherwise. */
+function abortedPromise(signal: AbortSignal | undefined): { promise: Promise<never>; forget: () => void } {
+  if (signal === undefined) return { promise: new Promise<never>(() => {}), forget: () => {} };
+  let onAbort!: () => void;
+  const promise = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  promise.catch(() => undefined);
+  return { promise, forget: () => signal.removeEventListener('abort', onAbort) };
+}
+
+/**
+ * Raw, as `mysql -r` writes it (a backslash stays one). Tab, line breaks and NUL, which no
+ * MediaWiki title holds, are written `\t`, `\n`, `\r`, `\0`, so that each page keeps one line.
+ */
+function escapeField(value: string): string {
+  return /[\t\n\r\0]/.test(value) ? value.replace(/[\t\n\r\0]/g, (c) => FIELD_ESCAPES[c]!) : value;
+}
+
+const FIELD_ESCAPES: Readonly<Record<string, string>> = { '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0' };

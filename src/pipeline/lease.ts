@@ -253,7 +253,11 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
     await beating;
     const found = await readLeaseFile(options.storage, location);
     // Only remove our own lease, and under its claim: a takeover may be replacing it right now.
-    if (found?.holder?.leaseId !== holder.leaseId) return;
+    // Another holder there took it over without a beat seeing it (the event loop was blocked).
+    if (found?.holder?.leaseId !== holder.leaseId) {
+      lostTo ??= found?.holder ?? null;
+      return;
+    }
     await underClaim(options.storage, location, found.version, { ...beat, heartbeatAt: iso() }, claimIsStale, () => options.storage.delete(location));
   };
   // Stopped by a signal, the run frees its lease once its other cleanups are done: the next run

@@ -16,7 +16,7 @@ import { runInterruptCleanups } from '../../src/core/interrupt.js';
 import { relinkCompleteRun, runDump, type DumpRunOptions } from '../../src/dumps/dump-run.js';
 import { isCompleteRunStatus } from '../../src/dumps/dump-status.js';
 import { MemoryDumpSource } from '../../src/dumps/memory-source.js';
-import type { DumpQuery, DumpRevisionRow, DumpSource } from '../../src/dumps/records.js';
+import type { DumpQuery, DumpRevisionRow, DumpSource, PageTitle } from '../../src/dumps/records.js';
 import { eventually } from '../helpers/kafka.js';
 import { inTempDir } from '../helpers/temp-dir.js';
 import type { JsonObject } from '../helpers/python.js';
@@ -106,7 +106,7 @@ async function listTree(dir: string): Promise<string[]> {
   return out;
 }
 
-test('the title lists hold each page before the cutoff once, by namespace then title bytes, under mysql -e headers and escapes', async () => {
+test('the title lists hold each page before the cutoff once, by namespace then title bytes, under mysql headers, tab and newline escaped', async () => {
   const pages = new Map<number, DumpRevisionRow>();
   for (const row of inputRows()) if (row.revisionTimestampMs < CUTOFF_MS) pages.set(row.pageId, row);
   // Written out by hand rather than through the writer's own helpers: namespace, the title after its prefix, bytewise.
@@ -114,7 +114,7 @@ test('the title lists hold each page before the cutoff once, by namespace then t
     .map((row) => ({ ns: row.pageNamespaceId, title: row.pageNamespaceId === 0 ? row.pageTitle : row.pageTitle.split(':').slice(1).join(':') }))
     .sort((a, b) => a.ns - b.ns || Buffer.compare(Buffer.from(a.title), Buffer.from(b.title)));
   assert.ok(expected.some((t) => t.ns !== 0) && expected.some((t) => t.ns === 0), 'the input has pages in and out of the main namespace');
-  const escaped = (title: string) => title.replaceAll('\\', '\\\\').replaceAll('\t', '\\t').replaceAll('\n', '\\n');
+  const escaped = (title: string) => title.replaceAll('\t', '\\t').replaceAll('\n', '\\n');
   assert.ok(expected.some((t) => escaped(t.title) !== t.title), 'the input has a title that needs escaping');
   const read = (name: string) => gunzipSync(readFileSync(join(runDir(), name))).toString('utf8');
   assert.equal(read('testwiki-20240801-all-titles.gz'), ['page_namespace\tpage_title', ...expected.map((t) => `${t.ns}\t${escaped(t.title)}`)].join('\n') + '\n');
@@ -727,6 +727,62 @@ test('a date dumped before the title lists existed stays complete; a run of thei
     assert.deepEqual((await readdir(dir)).sort(), (await readdir(runDir())).sort());
     assert.equal(await readFile(join(dir, 'testwiki-20240801-md5sums.txt'), 'utf8'), await readFile(join(runDir(), 'testwiki-20240801-md5sums.txt'), 'utf8'));
     assert.ok((await readdir(join(other, WIKI, 'latest'))).includes('testwiki-latest-all-titles.gz'));
+  });
+});
+
+test('on a date dumped before the title lists, a run of other jobs leaves them out: the date stays complete and is not redone', async () => {
+  await inTempDir('mwlake-titles-old-', async (other) => {
+    await runDump(options({ dumpsRoot: other }));
+    const dir = join(other, WIKI, DATE);
+    const status = JSON.parse(await readFile(join(dir, 'dumpstatus.json'), 'utf8')) as { jobs: Record<string, unknown> };
+    delete status.jobs['pagetitlesdump'];
+    delete status.jobs['allpagetitlesdump'];
+    await writeFile(join(dir, 'dumpstatus.json'), JSON.stringify(status));
+    for (const name of await readdir(dir)) if (name.includes('all-titles')) await rm(join(dir, name));
+    const rerun = await runDump(options({ dumpsRoot: other, jobs: ['metahistorybz2dump'] }));
+    assert.equal(rerun.complete, true);
+    const after = await readFile(join(dir, 'dumpstatus.json'), 'utf8');
+    assert.equal(isCompleteRunStatus(after), true);
+    assert.deepEqual(Object.keys((JSON.parse(after) as { jobs: object }).jobs), ['xmlstubsdump', 'metacurrentdump', 'articlesdump', 'articlesmultistreamdump', 'metahistorybz2dump']);
+  });
+});
+
+test('a rerun that fails before the title lists start removes the earlier run\'s lists and their latest/ links; a stop while they sort ends at once', async () => {
+  await inTempDir('mwlake-titles-fail-', async (other) => {
+    await runDump(options({ dumpsRoot: other }));
+    const dir = join(other, WIKI, DATE);
+    const latestDir = join(other, WIKI, 'latest');
+    assert.ok((await readdir(latestDir)).includes('testwiki-latest-all-titles.gz'));
+    await assert.rejects(runDump(options({ dumpsRoot: other, source: new FailingSource(new MemoryDumpSource({ [WIKI]: inputRows() })) })), /state table read failed/);
+    assert.deepEqual((await readdir(dir)).filter((name) => name.includes('all-titles')), []);
+    for (const link of await readdir(latestDir)) await access(join(latestDir, link));
+    assert.ok(!(await readdir(latestDir)).some((name) => name.includes('all-titles')));
+
+    // The history read is over; the title lists' source sorts and does not answer: SIGTERM's cleanup still returns.
+    const inner = new MemoryDumpSource({ [WIKI]: inputRows() });
+    let sorting!: () => void;
+    const atSort = new Promise<void>((resolve) => (sorting = resolve));
+    const stalled: DumpSource = {
+      history: (query) => inner.history(query),
+      revisionsInIdRange: (...args) => inner.revisionsInIdRange(...args),
+      maxRevisionId: (...args) => inner.maxRevisionId(...args),
+      pageTitles: () => ({
+        [Symbol.asyncIterator]: () => ({
+          next: () => (sorting(), new Promise<IteratorResult<PageTitle>>(() => {})),
+          return: async () => ({ done: true as const, value: undefined }),
+        }),
+      }),
+    };
+    const run = runDump(options({ dumpsRoot: other, source: stalled }));
+    run.catch(() => {});
+    await atSort;
+    assert.equal(await runInterruptCleanups('SIGTERM', 20_000), true);
+    const status = JSON.parse(await readFile(join(dir, 'dumpstatus.json'), 'utf8')) as { jobs: Record<string, { status: string }> };
+    assert.equal(status.jobs['pagetitlesdump']!.status, 'failed');
+    assert.equal(status.jobs['allpagetitlesdump']!.status, 'failed');
+    assert.ok(!Object.values(status.jobs).some((job) => job.status === 'in-progress'));
+    assert.deepEqual((await readdir(dir)).filter((name) => name.includes('all-titles') || name.endsWith('.inprog')), []);
+    await assert.rejects(run, /stopped by SIGTERM/);
   });
 });
 

@@ -135,6 +135,21 @@ test('a run whose lease was taken over while it ran fails with LOCKED (75) namin
   await b!.release();
 });
 
+test('a takeover no heartbeat saw (the event loop was blocked past the expiry) is found at release: LOCKED, not 0', async (t) => {
+  const job = 'taken-unseen';
+  t.mock.timers.enable({ apis: ['setInterval'] });
+  const a = await acquireLease({ storage, warehouseLocation, job, command: 'merge', logger: silentLogger() });
+  let b: Awaited<ReturnType<typeof acquireLease>> | undefined;
+  await assert.rejects(
+    runUnderLease(a, silentLogger(), async () => {
+      b = await acquireLease({ storage, warehouseLocation, job, command: 'merge', logger: silentLogger(), expiryMs: -1 });
+    }),
+    (error: Error & { code?: string }) => error.code === 'LOCKED' && /lost its lease to pid/.test(error.message),
+  );
+  b!.assertHeld();
+  await b!.release();
+});
+
 test('two runs taking over one stale lease at the same time: exactly one gets it', async () => {
   const job = 'race';
   await plant(job, { pid: exitedPid() });
