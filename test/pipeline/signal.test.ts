@@ -58,7 +58,7 @@ test('SIGTERM mid-dump: exit 143, no in-progress part, status failed, lease free
   assert.deepEqual(inProgress(), []);
   const status = JSON.parse(readFileSync(join(day, 'dumpstatus.json'), 'utf8')) as { jobs: Record<string, { status: string }> };
   const states = Object.values(status.jobs).map((job) => job.status);
-  assert.ok(states.length === 5 && states.every((state) => state === 'failed' || state === 'done'), JSON.stringify(status.jobs));
+  assert.ok(states.length === 7 && states.every((state) => state === 'failed' || state === 'done'), JSON.stringify(status.jobs));
   assert.ok(states.includes('failed'));
   assert.ok(!existsSync(leaseFile), 'the lease is freed');
   const leftovers = readdirSync(tmpdir()).filter((name) => /^mwlake-(streams|duckdb|stage)-/.test(name) && name.includes(`-${child.pid}-`));
