@@ -45,6 +45,8 @@ export interface Storage {
   delete(location: string): Promise<void>;
   /** A local filesystem path for engines that read files directly (DuckDB), if there is one. */
   localPath(location: string): string | undefined;
+  /** Whether two locations name the same folder (`file:/x` and `file:///x`, or through a symlink). */
+  sameFolder(a: string, b: string): Promise<boolean>;
   /**
    * Makes objects written by others (DuckDB's COPY does not fsync) durable: each file, then every
    * folder from theirs up to `root`, since new folders' entries need their parents synced too.
@@ -296,6 +298,13 @@ export class LocalStorage implements Storage {
 
   localPath(location: string): string | undefined {
     return localPathOf(location);
+  }
+
+  async sameFolder(a: string, b: string): Promise<boolean> {
+    const [x, y] = [path.resolve(localPathOf(a)), path.resolve(localPathOf(b))];
+    if (x === y) return true;
+    const [rx, ry] = await Promise.all([fs.realpath(x).catch(() => undefined), fs.realpath(y).catch(() => undefined)]);
+    return rx !== undefined && rx === ry;
   }
 }
 

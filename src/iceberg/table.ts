@@ -297,7 +297,18 @@ export async function loadTableAt(storage: Storage, tableLocation: string, logge
   const location = metadataFileLocation(tableLocation, version);
   const text = await readText(storage, location);
   if (text === undefined) throw new CommitStateUnknownError(`metadata file ${location} vanished while loading`, { context: { table: tableLocation } });
-  return new Table(storage, parseTableMetadata(text, location), version, logger);
+  const metadata = parseTableMetadata(text, location);
+  // Every path in a table is absolute: a copy found here would read the original's files, and
+  // commit into the original's metadata folder.
+  if (!(await storage.sameFolder(metadata.location, tableLocation))) {
+    throw new JobError(
+      'DATA',
+      `the table at ${tableLocation} says its location is ${metadata.location}: it was copied or moved from there, and Iceberg tables keep absolute paths, ` +
+        `so using it would read (and commit into) the original; refusing it. Use the table where it was written, or copy it with a tool that rewrites its paths`,
+      { context: { table: tableLocation, location: metadata.location } },
+    );
+  }
+  return new Table(storage, metadata, version, logger);
 }
 
 /**

@@ -2,7 +2,7 @@
 // and DuckDB. What other engines read is in interop.test.ts.
 
 import assert from 'node:assert/strict';
-import { link, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, link, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -586,4 +586,24 @@ test('lineage after a rollback: isAncestorOf and the newest common ancestor of t
   assert.equal(t.newestCommonAncestor(s4, s1!), s1);
   assert.equal(t.newestCommonAncestor(123n, s4), undefined, 'an unknown (expired) snapshot');
   assert.throws(() => t.ancestorsBetween(s3, s4), /not an ancestor/);
+});
+
+test('a table copied or moved elsewhere is refused with DATA naming both locations; the same folder through a symlink or as file:/ is not', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'mwlake-copied-'));
+  try {
+    const storage = new LocalStorage();
+    const original = new Warehouse(storage, `file://${join(root, 'wh')}`);
+    await original.createTable('ns', 't', { schema: SAMPLE_SCHEMA, spec: SAMPLE_SPEC });
+    await cp(join(root, 'wh'), join(root, 'copy'), { recursive: true });
+    await assert.rejects(new Warehouse(storage, `file://${join(root, 'copy')}`).loadTable('ns', 't'), (error: unknown) => {
+      assert.ok(error instanceof JobError && error.code === 'DATA', String(error));
+      assert.match(error.message, new RegExp(`the table at file://${root}/copy/ns/t says its location is file://${root}/wh/ns/t: it was copied or moved`));
+      return true;
+    });
+    await symlink(join(root, 'wh'), join(root, 'link'));
+    assert.equal((await new Warehouse(storage, `file://${join(root, 'link')}`).loadTable('ns', 't')).metadata.location, `file://${join(root, 'wh', 'ns', 't')}`);
+    assert.ok(await new Warehouse(storage, `file:${join(root, 'wh')}`).loadTable('ns', 't'));
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
 });
