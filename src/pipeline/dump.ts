@@ -21,6 +21,7 @@ import { duckDbMemory, type JobConfig } from './config.js';
 import { DuckDbDumpSource } from './dump-source.js';
 import { describeUnmerged, unmergedJobEvents } from './merge-source.js';
 import { bindStateViews, viewsUsedBy } from './state-views.js';
+import { stateWikis } from './state-wikis.js';
 
 export const DEFAULT_NAMESPACE_MAP = fileURLToPath(new URL('../../../jobs/siteinfo/namespace_map.json.gz', import.meta.url));
 
@@ -96,8 +97,8 @@ export interface DumpRun {
  * Each wiki the job dumps with its run folder names (`<dumps_root>/<wiki>/<YYYYMMDD>`), sorted by
  * wiki then date. With a list of wikis only theirs: a wiki taken off the list is no longer the job's.
  */
-async function runFolders(config: JobConfig): Promise<[string, string[]][]> {
-  const listed = config.dumps.wikis === 'all' ? undefined : new Set(config.dumps.wikis);
+async function runFolders(config: JobConfig, all?: readonly string[]): Promise<[string, string[]][]> {
+  const listed = config.dumps.wikis === 'all' ? (all === undefined ? undefined : new Set(all)) : new Set(config.dumps.wikis);
   const out: [string, string[]][] = [];
   for (const wiki of (await readdir(config.dumps.root).catch(() => [] as string[])).sort()) {
     if (wiki === 'other' || wiki === 'latest' || (listed !== undefined && !listed.has(wiki))) continue;
@@ -122,10 +123,13 @@ async function isSettledRun(dumpsRoot: string, wiki: string, date: string): Prom
   return (await isCompleteRun(join(dumpsRoot, wiki, date))) && (await incrementalSettled(dumpsRoot, wiki, date));
 }
 
-/** The run folders of the wikis the job dumps (runFolders), sorted by wiki then date. */
-export async function dumpRuns(config: JobConfig): Promise<DumpRun[]> {
+/**
+ * The run folders of the wikis the job dumps (runFolders), sorted by wiki then date. With
+ * `dumps.wikis: all`, `all` names them (stateWikis); without it, every wiki folder counts.
+ */
+export async function dumpRuns(config: JobConfig, all?: readonly string[]): Promise<DumpRun[]> {
   const runs: DumpRun[] = [];
-  for (const [wiki, dates] of await runFolders(config)) {
+  for (const [wiki, dates] of await runFolders(config, all)) {
     for (const d of dates) runs.push({ wiki, date: `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}`, complete: await isSettledRun(config.dumps.root, wiki, d) });
   }
   return runs;
@@ -198,7 +202,10 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
       return [];
     });
     for (const u of unmerged) o.logger.warn({ ...u }, `dump: ${describeUnmerged(u)}; the dumps hold the state merged before them: run mwlake merge first to include them`);
-    const wikis = o.wikis === 'all' ? (await db.all<{ wiki_id: string }>('SELECT DISTINCT wiki_id FROM revisions ORDER BY 1')).map((r) => r.wiki_id) : [...o.wikis];
+    const held = await stateWikis(o.warehouse);
+    const wikis = o.wikis === 'all' ? held : [...o.wikis];
+    // Dumped (a wiki without pages has empty dumps), but a mistyped or wrong wiki must be heard.
+    for (const wiki of wikis) if (!held.includes(wiki)) o.logger.warn({ wiki }, `dump: the state holds no pages of ${wiki}, so its dumps are empty; the state holds ${held.length === 0 ? 'no wiki' : held.join(', ')}`);
     const results: DumpDateResult[] = [];
     // A quarter of the limit for a pass's content: the sort holds it about three times over.
     const source = new DuckDbDumpSource(db, { passBytes: (await db.memoryLimitBytes()) / 4 });

@@ -14,6 +14,8 @@ import { discardWritten, fileLocation, joinLocation } from '../core/storage.js';
 import { writeMetricsFile, type Metric } from '../core/prom-textfile.js';
 import { duckDbMemory, eventStreams, type JobConfig } from './config.js';
 import { warehouseOf } from './warehouse.js';
+import { stateWikis } from './state-wikis.js';
+import type { Warehouse } from '../iceberg/catalog.js';
 import { dateRange, dumpRuns, relinkNewestRuns, runDumps, type DumpDateResult } from './dump.js';
 import { dueDates, isoDaysAfter } from './due-dates.js';
 import { runDrain, type DrainResult } from './drain.js';
@@ -50,8 +52,9 @@ export interface RunReport {
 }
 
 /** The dates to dump (due-dates.ts) from the run folders of the wikis the job dumps. */
-async function datesDue(config: JobConfig, today: string): Promise<string[]> {
-  return dueDates(await dumpRuns(config), isoDaysAfter(today, -1));
+async function datesDue(config: JobConfig, warehouse: Warehouse, today: string): Promise<string[]> {
+  const all = config.dumps.wikis === 'all' ? await stateWikis(warehouse) : undefined;
+  return dueDates(await dumpRuns(config, all), isoDaysAfter(today, -1));
 }
 
 export async function runNightly(o: NightlyOptions): Promise<RunReport> {
@@ -75,7 +78,7 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
     lease.assertHeld();
     const merge = await runMerge({ warehouse, eventsNamespace: config.events.namespace, eventsTable: config.events.table, visibilityTable: config.events.visibilityTable, logger, onProgress: hooks.merge, ...duckDbMemory(config), ...(o.dryRun === true ? { dryRun: true } : {}) });
     const today = o.today ?? new Date().toISOString().slice(0, 10);
-    const due = await datesDue(config, today);
+    const due = await datesDue(config, warehouse, today);
     const dates = requested ?? due;
     // After --date D the dates before it are due no more (a wiki's newest folder is D): say so.
     const skipped = requested === undefined ? [] : due.filter((d) => d < requested[0]!);

@@ -14,6 +14,7 @@ import { dateRange, dumpRuns } from './dump.js';
 import { isoDaysAfter } from './due-dates.js';
 import { kafkaOptions, storedOffsets } from './drain.js';
 import { unmergedJobEvents, type UnmergedEvents } from './merge-source.js';
+import { stateWikis } from './state-wikis.js';
 
 export { describeUnmerged } from './merge-source.js';
 
@@ -113,14 +114,15 @@ async function lastRun(config: JobConfig): Promise<StatusReport['lastRun']> {
 }
 
 /**
- * Per wiki the job dumps (dumpRuns: the listed ones, or every folder): complete dump dates (every
+ * Per wiki the job dumps (dumpRuns: the listed ones, or with `all` those in the state): complete dump dates (every
  * job done), incomplete ones (which nightly retries), and the dates missing since the first up to
  * yesterday.
  */
-async function dumpDates(config: JobConfig, today: string): Promise<StatusReport['dumps']> {
+async function dumpDates(config: JobConfig, warehouse: Warehouse, today: string): Promise<StatusReport['dumps']> {
   const out: Record<string, { present: string[]; incomplete: string[]; missing: string[] }> = {};
   const yesterday = isoDaysAfter(today, -1);
-  for (const run of await dumpRuns(config)) {
+  const all = config.dumps.wikis === 'all' ? await stateWikis(warehouse) : undefined;
+  for (const run of await dumpRuns(config, all)) {
     const w = (out[run.wiki] ??= { present: [], incomplete: [], missing: [] });
     (run.complete ? w.present : w.incomplete).push(run.date);
   }
@@ -139,6 +141,6 @@ export async function runStatus(o: { config: JobConfig; warehouse: Warehouse; lo
     unmerged: await unmergedJobEvents(o.warehouse, { namespace: o.config.events.namespace, name: o.config.events.table, visibilityName: o.config.events.visibilityTable }),
     kafka: await kafkaLag(o.config, o.warehouse, o.logger),
     lastRun: await lastRun(o.config),
-    dumps: await dumpDates(o.config, o.today ?? new Date().toISOString().slice(0, 10)),
+    dumps: await dumpDates(o.config, o.warehouse, o.today ?? new Date().toISOString().slice(0, 10)),
   };
 }

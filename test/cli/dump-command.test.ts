@@ -97,7 +97,10 @@ test('a dump after a drain without its merge warns naming the unmerged events an
     assert.equal(warned.length, 1, dump.stderr);
     assert.match(warned[0]!, /dump: events\.page_content_change holds 30 events in 1 snapshot not merged yet \(merged up to snapshot \d+, current \d+\); .*run mwlake merge first/);
     const status = await cli('status', ...flags, '--brokers', '127.0.0.1:9', '--dumps-root', join(dir, 'dumps'));
-    assert.equal(status.code, ExitCode.Ok, status.err);
+    // No broker there: the whole status is printed, and the exit says Kafka could not be asked.
+    assert.equal(status.code, ExitCode.Unavailable, status.err);
+    assert.match(status.err, /status: Kafka could not be asked for the lag \(the rest of the status is printed\)/);
+    assert.match(status.out, /\nkafka: unavailable: /);
     assert.match(status.out, /\nmerge:\n  events\.page_content_change holds 30 events in 1 snapshot not merged yet .*: run mwlake merge\n/);
     assert.ok(status.out.includes(`\ndumps under ${join(dir, 'dumps')}:\n  enwiki: `), status.out);
     // A mistyped root says so instead of looking like a job with no dumps yet.
@@ -105,10 +108,15 @@ test('a dump after a drain without its merge warns naming the unmerged events an
     assert.ok(typo.out.endsWith(`\ndumps under ${join(dir, 'dumsp')}:\n  none (no such folder)\n`), typo.out);
     await merge(warehouse);
     const after = await cli('status', ...flags, '--brokers', '127.0.0.1:9', '--dumps-root', join(dir, 'dumps'), '--json');
+    assert.equal(after.code, ExitCode.Unavailable, after.err);
     assert.deepEqual((JSON.parse(after.out) as { unmerged: unknown[] }).unmerged, []);
     const clean = spawnSync(process.execPath, [main, '--log-format', 'json', 'dump', ...flags, '--dumps-root', join(dir, 'dumps'), '--date', '2026-11-02', '--wiki', 'enwiki'], { encoding: 'utf8' });
     assert.equal(clean.status, ExitCode.Ok, clean.stderr);
     assert.doesNotMatch(clean.stderr, /"level":40/);
+    // A wiki of the namespace map the state holds nothing of: dumped empty, with a warning naming the wikis it holds.
+    const empty = spawnSync(process.execPath, [main, '--log-format', 'json', 'dump', ...flags, '--dumps-root', join(dir, 'dumps'), '--date', '2026-11-02', '--wiki', 'jawiki'], { encoding: 'utf8' });
+    assert.equal(empty.status, ExitCode.Ok, empty.stderr);
+    assert.match(empty.stderr, /dump: the state holds no pages of jawiki, so its dumps are empty; the state holds [a-z, ]*enwiki/);
   });
 });
 

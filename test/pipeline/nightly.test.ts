@@ -308,6 +308,13 @@ test('nightly catches up every missed date, then finds nothing to do, and writes
   const listedStatus = await runStatus({ config: enwikiOnly, warehouse: warehouseOf(enwikiOnly), logger: silentLogger(), today: '2026-11-06' });
   assert.deepEqual(Object.keys(listedStatus.dumps), ['enwiki']);
   writeFileSync(statusFile, done);
+  // With `wikis: all`, a wiki the state does not hold (dumped once by hand) is not the job's: its
+  // old folder makes no date due, every night after, and status does not count its missing dates.
+  assert.equal(config.dumps.wikis, 'all');
+  mkdirSync(join(dumps, 'jawiki', '20261101'), { recursive: true });
+  assert.deepEqual((await runNightly({ config, logger: silentLogger(), today: '2026-11-06' })).steps.dumps?.dates, []);
+  assert.deepEqual(Object.keys((await runStatus({ config, warehouse: warehouseOf(config), logger: silentLogger(), today: '2026-11-06' })).dumps), ['dewiki', 'enwiki']);
+  rmSync(join(dumps, 'jawiki'), { recursive: true });
   assert.equal(second.steps.drain?.consumed, 0);
   assert.ok((second.steps.merge?.tables ?? []).every((t) => t.skipped));
   const reports = readdirSync(join(wh, '_reports')).filter((f) => f.startsWith(`${job}-`));

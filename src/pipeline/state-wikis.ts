@@ -1,0 +1,21 @@
+// The wikis a job with `dumps.wikis: all` dumps: those the state holds, read from the wiki_id
+// partitions of state.pages (its manifests, no data file read). Dumps and due dates use the same
+// list, so a folder of a wiki the job does not dump (a manual `mwlake dump --wiki`) is never due.
+
+import type { Warehouse } from '../iceberg/catalog.js';
+import { planSnapshot } from '../iceberg/scan/plan.js';
+import { PAGES_TABLE, STATE_NAMESPACE } from '../merge/state-schema.js';
+
+/** The wiki ids with rows in state.pages at its current snapshot, sorted; none before the first merge. */
+export async function stateWikis(warehouse: Warehouse): Promise<string[]> {
+  const table = await warehouse.tryLoadTable(STATE_NAMESPACE, PAGES_TABLE);
+  if (table === undefined) return [];
+  const plan = await planSnapshot(warehouse.storage, table.currentSnapshot());
+  const wikis = new Set<string>();
+  for (const planned of plan.dataFiles) {
+    const at = table.spec(planned.specId).fields.findIndex((f) => f.name === 'wiki_id' && f.transform.kind === 'identity');
+    const wiki = at < 0 ? undefined : planned.file.partition[at];
+    if (typeof wiki === 'string' && planned.file.recordCount > 0) wikis.add(wiki);
+  }
+  return [...wikis].sort();
+}
