@@ -103,7 +103,8 @@ async function attemptChange(storage: Storage, base: TableMetadata, change: Tabl
   const current = base.currentSnapshotId === undefined ? undefined : base.snapshots.find((s) => s.snapshotId === base.currentSnapshotId);
   if (change.requireCurrentSnapshotId !== undefined && (change.requireCurrentSnapshotId ?? undefined) !== base.currentSnapshotId) {
     throw new CommitConflictError(
-      `table ${base.location} moved on: expected current snapshot ${change.requireCurrentSnapshotId ?? 'none'}, found ${base.currentSnapshotId ?? 'none'}`,
+      `table ${base.location} moved on: expected current snapshot ${change.requireCurrentSnapshotId ?? 'none'}, found ${base.currentSnapshotId ?? 'none'}: ` +
+        'another writer committed to it since this change was planned (find what else writes to the table: another job or process on the same warehouse)',
       { context: { table: base.location } },
     );
   }
