@@ -3,7 +3,9 @@
 One task per step (drain -> merge -> dump -> maintain), a daily schedule at 02:10 UTC, retries
 with backoff, and backfill: `airflow dags backfill mwlake_dumps -s 2026-11-01 -e 2026-11-07`
 (Airflow 3: `airflow backfill create --dag-id mwlake_dumps --from-date 2026-11-01 --to-date
-2026-11-07`, with `--reprocess-behavior completed` for dates that already ran) regenerates the dumps of each date through `mwlake dump --date {{ ds }}`. Drain, merge and
+2026-11-07`, with `--reprocess-behavior completed` for dates that already ran) regenerates the dumps of each date through `mwlake dump --date {{ ds }}`.
+A scheduled run dumps every due date (`mwlake dump --due`, as `mwlake nightly`), so nights the
+scheduler missed (catchup is off) are dumped by the next scheduled run. Drain, merge and
 maintain are idempotent, so a backfilled run only repeats cheap no-ops for them. Maintenance
 (compaction, snapshot expiry, orphan removal) is what `mwlake nightly` does last; without it the
 tables' small files and snapshots would grow night after night. Nightly's run report and
@@ -114,7 +116,9 @@ with DAG(
     merge = step("merge", "--config", CONFIG)
     # The dump dated {{ ds }} holds revisions before ds 00:00 UTC. The run for ds starts after its
     # data interval ends (ds + 1 day, 02:10), so backfilling -s D1 -e D2 writes exactly the dumps
-    # dated D1..D2, one per run.
-    dump = step("dump", "--config", CONFIG, "--wiki", "all", "--date", "{{ ds }}")
+    # dated D1..D2, one per run. A scheduled run dumps every due date instead (`--due`, as
+    # `mwlake nightly` does): with catchup off, nights the scheduler missed get no run of their
+    # own, and the next scheduled run dumps them.
+    dump = step("dump", "--config", CONFIG, "--wiki", "all", "{{ '--due' if dag_run.run_type == 'scheduled' else '--date=' ~ ds }}")
     maintain = step("maintain", "--config", CONFIG)
     drain >> merge >> dump >> maintain

@@ -1,7 +1,10 @@
 // Which dates a nightly run dumps. Worked out per wiki, since a night dumps wiki by wiki and stops
 // at the first that fails: the wikis after it have no folder for any of that night's dates.
 
-import { dateRange } from './dump.js';
+import type { Warehouse } from '../iceberg/catalog.js';
+import type { JobConfig } from './config.js';
+import { dateRange, dumpRuns } from './dump.js';
+import { stateWikis } from './state-wikis.js';
 
 export interface RunFolder {
   readonly wiki: string;
@@ -34,4 +37,10 @@ export function dueDates(runs: readonly RunFolder[], yesterday: string): string[
     if (next <= yesterday) for (const d of dateRange(next, yesterday)) due.add(d);
   }
   return [...due].sort();
+}
+
+/** The dates a night starting on `today` dumps (dueDates over the job's wikis' run folders). */
+export async function datesDue(config: JobConfig, warehouse: Warehouse, today: string): Promise<string[]> {
+  const all = config.dumps.wikis === 'all' ? await stateWikis(warehouse) : undefined;
+  return dueDates(await dumpRuns(config, all), isoDaysAfter(today, -1));
 }

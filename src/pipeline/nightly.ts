@@ -14,10 +14,8 @@ import { discardWritten, fileLocation, joinLocation } from '../core/storage.js';
 import { writeMetricsFile, type Metric } from '../core/prom-textfile.js';
 import { duckDbMemory, eventStreams, type JobConfig } from './config.js';
 import { warehouseOf } from './warehouse.js';
-import { stateWikis } from './state-wikis.js';
-import type { Warehouse } from '../iceberg/catalog.js';
-import { dateRange, dumpRuns, relinkNewestRuns, runDumps, type DumpDateResult } from './dump.js';
-import { dueDates, isoDaysAfter } from './due-dates.js';
+import { dateRange, relinkNewestRuns, runDumps, type DumpDateResult } from './dump.js';
+import { datesDue } from './due-dates.js';
 import { runDrain, type DrainResult } from './drain.js';
 import { acquireLease, runUnderLease } from './lease.js';
 import { runMaintenance, type MaintenanceResult } from './maintenance.js';
@@ -52,10 +50,6 @@ export interface RunReport {
 }
 
 /** The dates to dump (due-dates.ts) from the run folders of the wikis the job dumps. */
-async function datesDue(config: JobConfig, warehouse: Warehouse, today: string): Promise<string[]> {
-  const all = config.dumps.wikis === 'all' ? await stateWikis(warehouse) : undefined;
-  return dueDates(await dumpRuns(config, all), isoDaysAfter(today, -1));
-}
 
 export async function runNightly(o: NightlyOptions): Promise<RunReport> {
   const started = Date.now();

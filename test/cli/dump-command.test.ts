@@ -117,6 +117,30 @@ test('a dump after a drain without its merge warns naming the unmerged events an
     const empty = spawnSync(process.execPath, [main, '--log-format', 'json', 'dump', ...flags, '--dumps-root', join(dir, 'dumps'), '--date', '2026-11-02', '--wiki', 'jawiki'], { encoding: 'utf8' });
     assert.equal(empty.status, ExitCode.Ok, empty.stderr);
     assert.match(empty.stderr, /dump: the state holds no pages of jawiki, so its dumps are empty; the state holds [a-z, ]*enwiki/);
+
+    // --due dumps what nightly would: a date whose run did not complete, and the dates after the
+    // newest folder up to yesterday (the real clock: folders are made around it).
+    const day = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
+    const folder = (d: string) => join(dir, 'dumps', 'enwiki', d.replaceAll('-', ''));
+    const done = await readFile(join(dir, 'dumps', 'enwiki', '20261102', 'dumpstatus.json'), 'utf8');
+    await mkdir(folder(day(3)), { recursive: true });
+    await writeFile(join(folder(day(3)), 'dumpstatus.json'), done);
+    await mkdir(folder(day(2)), { recursive: true });
+    await writeFile(join(folder(day(2)), 'dumpstatus.json'), done.replaceAll('"done"', '"failed"'));
+    const due = await cli('dump', ...flags, '--dumps-root', join(dir, 'dumps'), '--wiki', 'enwiki', '--due');
+    assert.equal(due.code, ExitCode.Ok, due.err);
+    const printed = JSON.parse(due.out) as { dates: string[]; results: { wiki: string; date: string; kept?: boolean }[] };
+    assert.deepEqual(printed.dates, [day(2), day(1)]);
+    assert.deepEqual(printed.results.map((r) => `${r.wiki} ${r.date}${r.kept === true ? ' kept' : ''}`), [`enwiki ${day(2)}`, `enwiki ${day(1)}`]);
+    assert.ok((await readFile(join(folder(day(2)), 'dumpstatus.json'), 'utf8')).includes('"done"'));
+    const again = await cli('dump', ...flags, '--dumps-root', join(dir, 'dumps'), '--wiki', 'enwiki', '--due');
+    assert.equal(again.code, ExitCode.Ok, again.err);
+    assert.deepEqual((JSON.parse(again.out) as { dates: string[] }).dates, [], 'nothing is due the second time');
+    for (const extra of [['--date', day(1)], ['--from', day(2), '--to', day(1)]]) {
+      const both = await cli('dump', ...flags, '--dumps-root', join(dir, 'dumps'), '--due', ...extra);
+      assert.equal(both.code, ExitCode.Usage, both.err);
+      assert.match(both.err, /give --date D, or --from D1 --to D2, or --due/);
+    }
   });
 });
 

@@ -35,7 +35,7 @@ interface DagInfo {
   ds_of_run_at_20261106_0210: string;
   catchup: boolean;
   max_active_runs: number;
-  tasks: Record<string, { args: string[]; callable: string; downstream: string[]; retries: number }>;
+  tasks: Record<string, { args: string[]; scheduled_args: string[]; callable: string; downstream: string[]; retries: number }>;
 }
 
 /** Airflow's environment: its own home (SQLite metadata DB), our DAG folder, no examples. */
@@ -68,7 +68,11 @@ for (const major of AIRFLOW_MAJORS) {
       const config = '/srv/mwlake/jobs/page_content_change.yaml'; // the DAG's default MWLAKE_CONFIG
       assert.deepEqual(info.tasks['drain']!.args, ['drain', '--config', config]);
       assert.deepEqual(info.tasks['merge']!.args, ['merge', '--config', config]);
-      assert.deepEqual(info.tasks['dump']!.args, ['dump', '--config', config, '--wiki', 'all', '--date', '2026-11-05']);
+      // A backfill (or manual) run dumps its date; a scheduled one every due date, so nights the
+      // scheduler missed (catchup is off) are dumped by the next.
+      assert.deepEqual(info.tasks['dump']!.args, ['dump', '--config', config, '--wiki', 'all', '--date=2026-11-05']);
+      assert.deepEqual(info.tasks['dump']!.scheduled_args, ['dump', '--config', config, '--wiki', 'all', '--due']);
+      assert.deepEqual(info.tasks['drain']!.scheduled_args, info.tasks['drain']!.args);
       assert.deepEqual(info.tasks['maintain']!.args, ['maintain', '--config', config]);
       for (const t of Object.values(info.tasks)) {
         assert.equal(t.callable, 'run_mwlake');

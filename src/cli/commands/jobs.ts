@@ -19,6 +19,7 @@ const steps = {
   replay: () => import('../../pipeline/replay.js'),
   merge: () => import('../../pipeline/merge.js'),
   dump: () => import('../../pipeline/dump.js'),
+  dueDates: () => import('../../pipeline/due-dates.js'),
   maintenance: () => import('../../pipeline/maintenance.js'),
   status: () => import('../../pipeline/status.js'),
   nightly: () => import('../../pipeline/nightly.js'),
@@ -186,13 +187,16 @@ export const registerJobs: RegisterCommand = (program, context) => {
     .option('--date <YYYY-MM-DD>', 'the dump date: revisions before its 00:00 UTC')
     .option('--from <YYYY-MM-DD>', 'first date of a range to regenerate')
     .option('--to <YYYY-MM-DD>', 'last date of the range')
+    .option('--due', 'every date nightly would dump now (after each wiki\'s newest dump up to yesterday, and those that did not complete), keeping the wikis a date completed')
     .option('--jobs <names>', 'only these jobs, comma-separated (e.g. metahistorybz2dump); the others keep what an earlier run wrote')
-    .action(async (flags: CommonFlags & { wiki: string; date?: string; from?: string; to?: string; dumpsRoot?: string; jobs?: string }) => {
+    .action(async (flags: CommonFlags & { wiki: string; date?: string; from?: string; to?: string; due?: boolean; dumpsRoot?: string; jobs?: string }) => {
       const { dateRange, runDumps } = await steps.dump();
-      let dates: string[];
-      if (flags.date !== undefined && flags.from === undefined && flags.to === undefined) dates = dateRange(flags.date, flags.date, Date.now(), { from: '--date', to: '--date' });
-      else if (flags.date === undefined && flags.from !== undefined && flags.to !== undefined) dates = dateRange(flags.from, flags.to);
-      else throw new JobError('USAGE', 'give --date D, or --from D1 --to D2');
+      let dates: string[] | undefined;
+      const given = [flags.date, flags.from, flags.to].filter((v) => v !== undefined).length;
+      if (flags.due === true && given === 0) dates = undefined;
+      else if (flags.due !== true && flags.date !== undefined && given === 1) dates = dateRange(flags.date, flags.date, Date.now(), { from: '--date', to: '--date' });
+      else if (flags.due !== true && flags.date === undefined && flags.from !== undefined && flags.to !== undefined) dates = dateRange(flags.from, flags.to);
+      else throw new JobError('USAGE', 'give --date D, or --from D1 --to D2, or --due');
       const c = await config(flags, context);
       // Trimmed like every other list: `--wiki "enwiki, dewiki"` must not look up wiki " dewiki".
       const listed = flags.wiki.split(',').map((w) => w.trim()).filter((w) => w !== '');
@@ -202,10 +206,19 @@ export const registerJobs: RegisterCommand = (program, context) => {
       const jobs = flags.jobs?.split(',').map((name) => name.trim()).filter((name) => name !== '');
       if (jobs?.length === 0) throw new JobError('USAGE', `--jobs takes dump job names separated by commas (e.g. metahistorybz2dump), found ${JSON.stringify(flags.jobs)}`);
       const hooks = await progressHooks(context);
-      const results = await withLease(c, context, 'dump', (lease) =>
-        runDumps({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), wikis, dates, dryRun: flags.dryRun === true, requireMerged: flags.dryRun !== true, onProgress: hooks.dumps, assertHeld: lease.assertHeld, ...(jobs === undefined ? {} : { jobs }) }), flags.dryRun === true,
-      ).finally(hooks.end);
-      print(context, { step: 'dump', dates, results });
+      const warehouse = warehouseOf(c, context.logger());
+      const { dates: dumped, results } = await withLease(c, context, 'dump', async (lease) => {
+        // Worked out under the lease: another run may be writing the folders they come from.
+        const { datesDue } = await steps.dueDates();
+        const chosen = dates ?? (await datesDue({ ...c, dumps: { ...c.dumps, wikis } }, warehouse, new Date().toISOString().slice(0, 10)));
+        if (chosen.length === 0) return { dates: chosen, results: [] };
+        const run = await runDumps({
+          config: c, warehouse, logger: context.logger(), wikis, dates: chosen, dryRun: flags.dryRun === true, requireMerged: flags.dryRun !== true, onProgress: hooks.dumps, assertHeld: lease.assertHeld,
+          ...(dates === undefined ? { keepComplete: true } : {}), ...(jobs === undefined ? {} : { jobs }),
+        });
+        return { dates: chosen, results: run };
+      }, flags.dryRun === true).finally(hooks.end);
+      print(context, { step: 'dump', dates: dumped, results });
     });
 
   common(program.command('maintain').description('compact small files, expire old snapshots and remove orphan files, as the job file configures')).action(async (flags: CommonFlags) => {

@@ -2,13 +2,15 @@
 
 Usage: airflow_dag.py DAGS_FOLDER DS. One JSON line: import errors, the warnings raised while the
 file was imported (deprecations included), and per task its mwlake arguments rendered for logical date DS,
-its downstream tasks and retries. Runs under Airflow 2.10 and 3 (DagBag moved in 3).
+its downstream tasks and retries
+(args for a backfill or manual run, scheduled_args for a scheduled run). Runs under Airflow 2.10 and 3 (DagBag moved in 3).
 """
 
 import json
 
 import pendulum
 import sys
+import types
 import warnings
 
 folder, ds = sys.argv[1], sys.argv[2]
@@ -55,7 +57,8 @@ if dag is not None:
         max_active_runs=dag.max_active_runs,
         tasks={
             t.task_id: {
-                "args": t.render_template(list(t.op_args), {"ds": ds}),
+                "args": t.render_template(list(t.op_args), {"ds": ds, "dag_run": types.SimpleNamespace(run_type="backfill")}),
+                "scheduled_args": t.render_template(list(t.op_args), {"ds": ds, "dag_run": types.SimpleNamespace(run_type="scheduled")}),
                 "callable": t.python_callable.__name__,
                 "downstream": sorted(t.downstream_task_ids),
                 "retries": t.retries,
