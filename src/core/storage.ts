@@ -301,10 +301,17 @@ export class LocalStorage implements Storage {
   }
 
   async sameFolder(a: string, b: string): Promise<boolean> {
-    const [x, y] = [path.resolve(localPathOf(a)), path.resolve(localPathOf(b))];
+    let x: string;
+    let y: string;
+    try {
+      [x, y] = [path.resolve(localPathOf(a)), path.resolve(localPathOf(b))];
+    } catch {
+      return false; // not a local location (s3://...): not this folder
+    }
     if (x === y) return true;
-    const [rx, ry] = await Promise.all([fs.realpath(x).catch(() => undefined), fs.realpath(y).catch(() => undefined)]);
-    return rx !== undefined && rx === ry;
+    // One inode, also through a symlink or a bind mount (which realpath does not see through).
+    const [sx, sy] = await Promise.all([fs.stat(x, { bigint: true }).catch(() => undefined), fs.stat(y, { bigint: true }).catch(() => undefined)]);
+    return sx !== undefined && sy !== undefined && sx.dev === sy.dev && sx.ino === sy.ino;
   }
 }
 

@@ -99,7 +99,7 @@ test('a dump after a drain without its merge warns naming the unmerged events an
     const status = await cli('status', ...flags, '--brokers', '127.0.0.1:9', '--dumps-root', join(dir, 'dumps'));
     // No broker there: the whole status is printed, and the exit says Kafka could not be asked.
     assert.equal(status.code, ExitCode.Unavailable, status.err);
-    assert.match(status.err, /status: Kafka could not be asked for the lag \(the rest of the status is printed\)/);
+    assert.match(status.err, /status: the Kafka lag could not be read \(the rest of the status is printed\)/);
     assert.match(status.out, /\nkafka: unavailable: /);
     assert.match(status.out, /\nmerge:\n  events\.page_content_change holds 30 events in 1 snapshot not merged yet .*: run mwlake merge\n/);
     assert.ok(status.out.includes(`\ndumps under ${join(dir, 'dumps')}:\n  enwiki: `), status.out);

@@ -600,6 +600,10 @@ test('a table copied or moved elsewhere is refused with DATA naming both locatio
       assert.match(error.message, new RegExp(`the table at file://${root}/copy/ns/t says its location is file://${root}/wh/ns/t: it was copied or moved`));
       return true;
     });
+    // Copied from object storage: the same refusal (65), not a configuration error about the scheme.
+    const copied = join(root, 'copy', 'ns', 't', 'metadata', 'v1.metadata.json');
+    await writeFile(copied, (await readFile(copied, 'utf8')).replace(`file://${join(root, 'wh')}`, 's3://bucket/wh'));
+    await assert.rejects(new Warehouse(storage, `file://${join(root, 'copy')}`).loadTable('ns', 't'), (error: unknown) => error instanceof JobError && error.code === 'DATA' && /says its location is s3:\/\/bucket\/wh\/ns\/t/.test(error.message));
     await symlink(join(root, 'wh'), join(root, 'link'));
     assert.equal((await new Warehouse(storage, `file://${join(root, 'link')}`).loadTable('ns', 't')).metadata.location, `file://${join(root, 'wh', 'ns', 't')}`);
     assert.ok(await new Warehouse(storage, `file:${join(root, 'wh')}`).loadTable('ns', 't'));

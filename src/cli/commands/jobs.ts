@@ -234,9 +234,9 @@ export const registerJobs: RegisterCommand = (program, context) => {
       const c = await config(flags, context, { usesKafka: true });
       const { runStatus, describeUnmerged } = await steps.status();
       const status = await runStatus({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger() });
-      // Printed whole either way; a monitoring check still hears that Kafka could not be asked (69).
+      // Printed whole either way; a monitoring check still hears that no lag could be read (69: Kafka down, or no topic there).
       const kafkaDown = (): void => {
-        if (!('lag' in status.kafka)) throw new JobError('UNAVAILABLE', `status: Kafka could not be asked for the lag (the rest of the status is printed): ${status.kafka.error}`);
+        if (!('lag' in status.kafka)) throw new JobError('UNAVAILABLE', `status: the Kafka lag could not be read (the rest of the status is printed): ${status.kafka.error}`);
       };
       if (flags.json === true) {
         print(context, status);
