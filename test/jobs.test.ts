@@ -312,7 +312,8 @@ test('bad brokers fail naming where they came from: flag, variable or job file k
     await assert.rejects(loadConfig(file, {}), (e: Error) => e.message === `${file}: kafka.brokers must be a non-empty list of host:port, found ["kafka1"]`);
     await assert.rejects(loadConfig(file, { KAFKA_BROKERS: 'k1:9092;k2:9092' }), /^ConfigError: KAFKA_BROKERS must be a non-empty list of host:port, found "k1:9092;k2:9092"/);
     await assert.rejects(loadConfig(file, { MWLAKE_KAFKA_BROKERS: ',' }), /^ConfigError: MWLAKE_KAFKA_BROKERS must be/);
-    await assert.rejects(loadConfig(file, {}, { brokers: 'k1' }), /^ConfigError: --brokers must be/);
+    // A flag's bad value is a usage error (64), as for every other flag.
+    await assert.rejects(loadConfig(file, {}, { brokers: 'k1' }), (e: Error & { code?: string; exitCode?: number }) => e.code === 'USAGE' && e.exitCode === 64 && /^--brokers must be a non-empty list of host:port, found "k1"/.test(e.message));
     assert.deepEqual((await loadConfig(file, { KAFKA_BROKERS: 'k1:9092, k2:9093' })).kafka.brokers, ['k1:9092', 'k2:9093']);
     // query and table never connect to Kafka.
     assert.deepEqual((await loadConfig(file, {}, {}, { jobNameRequired: false })).kafka.brokers, ['kafka1']);

@@ -3,7 +3,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, JobError } from '../core/errors.js';
 import type { EventKind } from '../events/staged-row.js';
 import type { SaslMechanism } from '../kafka/client.js';
 
@@ -262,7 +262,9 @@ export async function loadConfig(
   const brokersFrom = flags.brokers !== undefined ? '--brokers' : env['KAFKA_BROKERS'] !== undefined ? 'KAFKA_BROKERS' : env['MWLAKE_KAFKA_BROKERS'] !== undefined ? 'MWLAKE_KAFKA_BROKERS' : `${where}: kafka.brokers`;
   // The Kafka client's own check names no source; read-only commands (query, table) never connect.
   if (o.jobNameRequired !== false && (brokers.length === 0 || brokers.some((b) => !/^[^\s:]+:\d+$/.test(b)))) {
-    throw new ConfigError(`${brokersFrom} must be a non-empty list of host:port, found ${JSON.stringify(brokersText ?? kafka['brokers'])}`);
+    const message = `${brokersFrom} must be a non-empty list of host:port, found ${JSON.stringify(brokersText ?? kafka['brokers'])}`;
+    // A flag is the command line's mistake (64); the environment or job file, the configuration's (78).
+    throw flags.brokers !== undefined ? new JobError('USAGE', message) : new ConfigError(message);
   }
   const topicsText = flags.topics ?? env['MWLAKE_TOPICS'];
   const topics = topicsText !== undefined ? list(topicsText, 'topics') : kafka['topics'] !== undefined ? list(kafka['topics'], `${where}: kafka.topics`) : DEFAULT_TOPICS;
