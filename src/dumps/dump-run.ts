@@ -1,11 +1,12 @@
 // One dump run: for a wiki and date D (cutoff D 00:00 UTC, exclusive) writes, under
 // `<dumps_root>/<wiki>/<YYYYMMDD>/`, stub-meta-history, stub-meta-current, stub-articles,
-// pages-meta-current, pages-articles, pages-articles-multistream (+ index) and
-// pages-meta-history, then the checksum files, keeping
-// dumpstatus.json current as each job ends, and finally points `latest/` at the run.
-// All jobs are fed by one pass over the wiki's history (the state is read once, not once per
-// file), and their compressors run side by side. pages-articles in bz2 is joined from the
-// multistream's compressed streams (the same XML), so that XML is compressed once. A run may
+// pages-meta-current, pages-articles, pages-articles-multistream (+ index), pages-meta-history
+// and the title lists (title-lists.ts), then the checksum files, keeping dumpstatus.json current
+// as each job ends, and finally points `latest/` at the run.
+// The XML jobs are fed by one pass over the wiki's history (the state is read once, not once per
+// file), and their compressors run side by side; the title lists read the pages once after it.
+// pages-articles in bz2 is joined from the multistream's compressed streams (the same XML), so
+// that XML is compressed once. A run may
 // rewrite only some jobs (after one failed, or to regenerate one file kind): the others keep the
 // state and files dumpstatus.json recorded for them.
 // Job names follow Wikimedia's (notes §4). Imports core and dumps modules; the source is injected.
