@@ -3,15 +3,8 @@
 
 import type { Warehouse } from '../iceberg/catalog.js';
 import type { JobConfig } from './config.js';
-import { dateRange, dumpRuns } from './dump.js';
+import { dateRange, dumpRuns, type DumpRun } from './dump.js';
 import { stateWikis } from './state-wikis.js';
-
-export interface RunFolder {
-  readonly wiki: string;
-  /** YYYY-MM-DD */
-  readonly date: string;
-  readonly complete: boolean;
-}
 
 /** The YYYY-MM-DD date `days` after `date` (before it when negative). */
 export function isoDaysAfter(date: string, days: number): string {
@@ -24,7 +17,7 @@ export function isoDaysAfter(date: string, days: number): string {
  * there are no runs yet. A wiki that completed a date keeps it (runDumps' keepComplete), so one
  * wiki's due date costs the others a check only.
  */
-export function dueDates(runs: readonly RunFolder[], yesterday: string): string[] {
+export function dueDates(runs: readonly DumpRun[], yesterday: string): string[] {
   if (runs.length === 0) return [yesterday];
   const newest = new Map<string, string>();
   const due = new Set<string>();

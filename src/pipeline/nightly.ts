@@ -49,8 +49,6 @@ export interface RunReport {
   readonly tables?: readonly TableStatus[];
 }
 
-/** The dates to dump (due-dates.ts) from the run folders of the wikis the job dumps. */
-
 export async function runNightly(o: NightlyOptions): Promise<RunReport> {
   const started = Date.now();
   const { config, logger } = o;

@@ -708,16 +708,21 @@ test('a run of some jobs rewrites only their files, keeps the others and their s
   });
 });
 
+/** A complete run of the date as an mwlake before the title lists left it: no title jobs in its status, no title files. */
+async function dumpedBeforeTitleLists(dumpsRoot: string): Promise<string> {
+  await runDump(options({ dumpsRoot }));
+  const dir = join(dumpsRoot, WIKI, DATE);
+  const status = JSON.parse(await readFile(join(dir, 'dumpstatus.json'), 'utf8')) as { jobs: Record<string, unknown> };
+  delete status.jobs['pagetitlesdump'];
+  delete status.jobs['allpagetitlesdump'];
+  await writeFile(join(dir, 'dumpstatus.json'), JSON.stringify(status));
+  for (const name of await readdir(dir)) if (name.includes('all-titles')) await rm(join(dir, name));
+  return dir;
+}
+
 test('a date dumped before the title lists existed stays complete; a run of their jobs adds them and keeps the rest', async () => {
   await inTempDir('mwlake-titles-upgrade-', async (other) => {
-    await runDump(options({ dumpsRoot: other }));
-    const dir = join(other, WIKI, DATE);
-    // The run as an older mwlake left it: no title jobs in its status, no title files.
-    const status = JSON.parse(await readFile(join(dir, 'dumpstatus.json'), 'utf8')) as { jobs: Record<string, unknown> };
-    delete status.jobs['pagetitlesdump'];
-    delete status.jobs['allpagetitlesdump'];
-    await writeFile(join(dir, 'dumpstatus.json'), JSON.stringify(status));
-    for (const name of await readdir(dir)) if (name.includes('all-titles')) await rm(join(dir, name));
+    const dir = await dumpedBeforeTitleLists(other);
     assert.equal(isCompleteRunStatus(await readFile(join(dir, 'dumpstatus.json'), 'utf8')), true);
     const before = await readFile(join(dir, 'testwiki-20240801-pages-meta-history.xml.bz2'));
     const added = await runDump(options({ dumpsRoot: other, jobs: ['pagetitlesdump', 'allpagetitlesdump'] }));
@@ -732,13 +737,7 @@ test('a date dumped before the title lists existed stays complete; a run of thei
 
 test('on a date dumped before the title lists, a run of other jobs leaves them out: the date stays complete and is not redone', async () => {
   await inTempDir('mwlake-titles-old-', async (other) => {
-    await runDump(options({ dumpsRoot: other }));
-    const dir = join(other, WIKI, DATE);
-    const status = JSON.parse(await readFile(join(dir, 'dumpstatus.json'), 'utf8')) as { jobs: Record<string, unknown> };
-    delete status.jobs['pagetitlesdump'];
-    delete status.jobs['allpagetitlesdump'];
-    await writeFile(join(dir, 'dumpstatus.json'), JSON.stringify(status));
-    for (const name of await readdir(dir)) if (name.includes('all-titles')) await rm(join(dir, name));
+    const dir = await dumpedBeforeTitleLists(other);
     const rerun = await runDump(options({ dumpsRoot: other, jobs: ['metahistorybz2dump'] }));
     assert.equal(rerun.complete, true);
     const after = await readFile(join(dir, 'dumpstatus.json'), 'utf8');

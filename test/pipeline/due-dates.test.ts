@@ -3,9 +3,10 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { dueDates, type RunFolder } from '../../src/pipeline/due-dates.js';
+import { dueDates } from '../../src/pipeline/due-dates.js';
+import type { DumpRun } from '../../src/pipeline/dump.js';
 
-const run = (wiki: string, date: string, complete = true): RunFolder => ({ wiki, date, complete });
+const run = (wiki: string, date: string, complete = true): DumpRun => ({ wiki, date, complete });
 
 test('no runs yet: yesterday alone; caught up: nothing', () => {
   assert.deepEqual(dueDates([], '2026-11-05'), ['2026-11-05']);
