@@ -1,5 +1,6 @@
 // Compressed output files for dumps: bz2, gz, zstd or none, written with backpressure, with md5,
-// sha1 and size computed from the bytes as they reach the file (no second read).
+// sha1 and size computed from the bytes as they reach the file (no second read), and reading
+// them back uncompressed (to recombine parts).
 // bz2 goes through `lbzip2 -n<threads>` (Debian lbzip2; falls back to bzip2), zstd through the
 // Debian `zstd` tool (`-T<threads> -3`: Node 20 has no zstd), gz through node:zlib, so compression
 // runs beside the XML generation on other cores. Imports core only.
@@ -7,13 +8,13 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash, type Hash } from 'node:crypto';
 import { once } from 'node:events';
-import { accessSync, constants, createWriteStream, type WriteStream } from 'node:fs';
+import { accessSync, constants, createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { PassThrough, Transform, type Readable, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
+import { createGunzip, createGzip } from 'node:zlib';
 import { JobError, storageError } from '../core/errors.js';
 import { syncPath } from '../core/sync-path.js';
 
@@ -76,6 +77,69 @@ export function bzip2Command(tools: CompressionTools, threads: number): [string,
   const tool = tools.bzip2;
   if (tool === undefined) throw missingTool('bz2', 'lbzip2 (or bzip2)');
   return tool.parallel ? [tool.command, [`-n${Math.max(1, threads)}`, '-9', '-c']] : [tool.command, ['-9', '-c']];
+}
+
+/** The command line of a decompressor writing `path`'s bytes to stdout (bz2 or zstd). */
+function decompressCommand(codec: 'bz2' | 'zst', tools: CompressionTools, path: string): [string, string[]] {
+  if (codec === 'zst') {
+    if (tools.zstd === undefined) throw missingTool('zstd', 'zstd');
+    return [tools.zstd, ['-d', '-c', '-q', path]];
+  }
+  const tool = tools.bzip2;
+  if (tool === undefined) throw missingTool('bz2', 'lbzip2 (or bzip2)');
+  return tool.parallel ? [tool.command, [`-n${tools.threads}`, '-d', '-c', path]] : [tool.command, ['-d', '-c', path]];
+}
+
+/**
+ * The uncompressed bytes of a dump file, as chunks. A decompressor that fails (a corrupt file)
+ * rejects the iteration naming the file; leaving the loop early stops the decompressor.
+ */
+export async function* readDecompressed(path: string, codec: Codec, tools: CompressionTools): AsyncGenerator<Buffer> {
+  if (codec === 'none' || codec === 'gz') {
+    const file = createReadStream(path);
+    if (codec === 'none') {
+      yield* file;
+      return;
+    }
+    const gunzip = createGunzip();
+    file.once('error', (cause) => gunzip.destroy(cause));
+    try {
+      yield* file.pipe(gunzip);
+    } catch (cause) {
+      const code = (cause as NodeJS.ErrnoException).code;
+      if (code?.startsWith('Z_') === true) throw new JobError('DATA', `${path} is not a readable gz file: ${(cause as Error).message}`, { cause, context: { path } });
+      throw storageError('reading', path, cause);
+    } finally {
+      file.destroy();
+    }
+    return;
+  }
+  const [command, args] = decompressCommand(codec, tools, path);
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text: string) => {
+    stderr = (stderr + text).slice(-8192);
+  });
+  const exited = new Promise<void>((resolve, reject) => {
+    child.once('error', (cause) => reject(new JobError('UNAVAILABLE', `cannot start ${command} to read ${path}: ${cause.message}`, { cause, retryable: false })));
+    child.once('close', (code, signal) => {
+      if (code === 0) resolve();
+      else reject(new JobError('DATA', `${command} ${args.join(' ')} ended with ${code ?? signal}, expected exit 0: ${path} is not a readable ${codec} file; stderr: ${tail(stderr)}`, { context: { path, code, signal } }));
+    });
+  });
+  exited.catch(() => {});
+  let ended = false;
+  try {
+    yield* child.stdout;
+    ended = true;
+    await exited;
+  } finally {
+    if (!ended) {
+      child.kill('SIGKILL');
+      await exited.catch(() => undefined);
+    }
+  }
 }
 
 function zstdCommand(tools: CompressionTools): [string, string[]] {

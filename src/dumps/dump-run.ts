@@ -2,7 +2,8 @@
 // `<dumps_root>/<wiki>/<YYYYMMDD>/`, stub-meta-history, stub-meta-current, stub-articles,
 // pages-meta-current, pages-articles, pages-articles-multistream (+ index), pages-meta-history
 // and the title lists (title-lists.ts), then the checksum files, keeping dumpstatus.json current
-// as each job ends, and finally points `latest/` at the run.
+// as each job ends, and finally points `latest/` at the run. Outputs split into parts are also
+// recombined into one file each (recombine.ts) once their job is done.
 // The XML jobs are fed by one pass over the wiki's history (the state is read once, not once per
 // file), and their compressors run side by side; the title lists read the pages once after it.
 // pages-articles in bz2 is joined from the multistream's compressed streams (the same XML), so
@@ -20,14 +21,15 @@ import { writeTextAtomically } from './atomic-file.js';
 import { checksumFileNames, perFileChecksumTarget, writeChecksumFiles } from './checksums.js';
 import { CODEC_SUFFIX, findCompressionTools, type Codec, type CompressionTools } from './compress.js';
 import { formatUpdated, isCompleteRunStatus, parseDumpStatus, renderDumpStatus, type JobState } from './dump-status.js';
-import { checkWikiId, cutoffOfDate, dumpFilePattern, runDirectory } from './file-names.js';
+import { checkWikiId, cutoffOfDate, dumpFileName, dumpFilePattern, runDirectory } from './file-names.js';
 import { linkLatest, unlinkMissing } from './latest-links.js';
 import { writeMultistreamDump, type MultistreamFiles } from './multistream.js';
 import type { DumpRevisionRow, DumpSource } from './records.js';
 import { ReaderGoneError, RowChannel } from './row-channel.js';
 import { isArticlesNamespace, type SiteInfo } from './site-info.js';
 import { removeStaleFiles, RenderedRevisions, writeXmlDump, type WrittenFile } from './xml-dump.js';
-import { generatorText } from './xml-render.js';
+import { DOCUMENT_CLOSE, generatorText, renderDocumentOpen } from './xml-render.js';
+import { recombineMultistream, recombineXmlParts } from './recombine.js';
 import { removeTitleLists, TITLE_LIST_JOBS, writeTitleLists, type TitleList } from './title-lists.js';
 
 /** Default size limit of one part, in uncompressed XML bytes. */
@@ -96,6 +98,28 @@ function dumpJobs(compression: Partial<DumpCompression>): readonly { readonly jo
   ];
 }
 
+/**
+ * The job that recombines a job's split outputs into one file each (Wikimedia's `…recombine`
+ * twins, recombine.ts). It runs with its job, is listed in dumpstatus.json only once that job has
+ * split an output, and is not chosen on its own (`--jobs articlesdump` runs both).
+ */
+const RECOMBINE_JOB: Readonly<Record<string, string>> = {
+  xmlstubsdump: 'xmlstubsdumprecombine',
+  metacurrentdump: 'metacurrentdumprecombine',
+  articlesdump: 'articlesdumprecombine',
+  articlesmultistreamdump: 'articlesmultistreamdumprecombine',
+};
+
+/** The job a recombine job belongs to, if `job` is one. */
+function recombinedJob(job: string): string | undefined {
+  return Object.keys(RECOMBINE_JOB).find((main) => RECOMBINE_JOB[main] === job);
+}
+
+/** The jobs of a run in dumpstatus.json's order: each recombine job after its job. */
+function statusJobNames(compression: Partial<DumpCompression>): string[] {
+  return dumpJobNames(compression).flatMap((job) => (RECOMBINE_JOB[job] === undefined ? [job] : [job, RECOMBINE_JOB[job]!]));
+}
+
 /** The dumpstatus.json jobs of a run, in run order. */
 export function dumpJobNames(compression: Partial<DumpCompression> = {}): string[] {
   return dumpJobs(compression).map((j) => j.job);
@@ -107,6 +131,8 @@ export function selectDumpJobs(wanted: readonly string[] | undefined, compressio
   if (wanted === undefined) return new Set(all);
   if (wanted.length === 0) throw new JobError('USAGE', `no dump job chosen: the jobs are ${all.join(', ')}`);
   for (const job of wanted) {
+    const main = recombinedJob(job);
+    if (main !== undefined && all.includes(main)) throw new JobError('USAGE', `dump job ${job} runs with ${main}: choose ${main}`);
     if (!all.includes(job)) throw new JobError('USAGE', `unknown dump job ${JSON.stringify(job)}: the jobs are ${all.join(', ')}`);
   }
   return new Set(wanted);
@@ -128,15 +154,17 @@ async function keptStates(directory: string, statusPath: string, compression: Du
   if (earlier === undefined) throw new JobError('DATA', `${statusPath} is not a dumpstatus.json this version can read, so the jobs not chosen cannot be kept: ${runAll}`);
   const jobs = dumpJobs(compression);
   const jobNames = jobs.map((j) => j.job);
+  const statusNames = statusJobNames(compression);
   for (const [job, state] of earlier) {
-    if (!jobNames.includes(job) && state.files.length > 0) {
+    if (!statusNames.includes(job) && state.files.length > 0) {
       throw new JobError('USAGE', `${statusPath} records job ${job}, which the configured compression does not write (it writes ${jobNames.join(', ')}): ${runAll}`);
     }
   }
   for (const [job, state] of earlier) {
-    const codec = jobs.find((j) => j.job === job)?.codec;
+    const main = recombinedJob(job) ?? job;
+    const codec = jobs.find((j) => j.job === main)?.codec;
     // Jobs of another compression reach here only without files (refused above otherwise).
-    if (selected.has(job) || state.status !== 'done' || codec === undefined) continue;
+    if (selected.has(main) || state.status !== 'done' || codec === undefined) continue;
     const suffix = CODEC_SUFFIX[codec];
     for (const file of state.files) {
       const path = join(directory, file.name);
@@ -166,6 +194,8 @@ interface Output {
    */
   readonly rows: 'every' | 'latest' | 'articles' | 'none';
   readonly run: (rows: AsyncIterable<DumpRevisionRow>) => Promise<WrittenFile[]>;
+  /** Given the output's files: how to recombine them, when they are parts. */
+  readonly recombine?: (files: readonly WrittenFile[]) => (() => Promise<WrittenFile[]>) | undefined;
 }
 
 function contentBytes(row: DumpRevisionRow): number {
@@ -250,21 +280,31 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   // The title lists read the source once the history pass is over (a source may have one reader),
   // both lists in one read. A failed or stopped run stops them, before they start or while the
   // source sorts, as it stops the other outputs; their earlier files go as a failed output's do.
-  const titleStop = new AbortController();
-  const stopTitleLists = (reason: unknown): void => {
-    if (!titleStop.signal.aborted) titleStop.abort(reason);
+  // It stops recombinations the same way.
+  const lateStop = new AbortController();
+  const stopLateJobs = (reason: unknown): void => {
+    if (!lateStop.signal.aborted) lateStop.abort(reason);
   };
   let historyPassed!: () => void;
   const historyPass = new Promise<void>((resolve, reject) => {
     historyPassed = resolve;
-    titleStop.signal.addEventListener('abort', () => reject(titleStop.signal.reason), { once: true });
+    lateStop.signal.addEventListener('abort', () => reject(lateStop.signal.reason), { once: true });
   });
   historyPass.catch(() => undefined);
+  const late = { directory, tools, signal: lateStop.signal, beforePublish };
+  const recombineXml =
+    (dumpName: string, codec: Codec) =>
+    (files: readonly WrittenFile[]): (() => Promise<WrittenFile[]>) | undefined =>
+      files.length < 2
+        ? undefined
+        : async () => [
+            await recombineXmlParts({ ...late, parts: files, codec, header: renderDocumentOpen(site, generator), footer: DOCUMENT_CLOSE, name: dumpFileName(wikiId, date, dumpName, 'xml', codec) }),
+          ];
   const lists = (Object.keys(TITLE_LIST_JOBS) as TitleList[]).filter((list) => selected.has(TITLE_LIST_JOBS[list]));
   let titleRun: Promise<Map<TitleList, WrittenFile>> | undefined;
   const titleList = (list: TitleList) => async (): Promise<WrittenFile[]> => {
     titleRun ??= historyPass.then(
-      () => writeTitleLists(source.pageTitles(wikiId, cutoffMs), { directory, wikiId, date, lists, tools, beforePublish, signal: titleStop.signal }),
+      () => writeTitleLists(source.pageTitles(wikiId, cutoffMs), { directory, wikiId, date, lists, tools, beforePublish, signal: lateStop.signal }),
       async (error: unknown) => {
         await removeTitleLists(directory, wikiId, date, lists);
         throw error;
@@ -276,13 +316,22 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
     { job: TITLE_LIST_JOBS['all-titles-in-ns0'], rows: 'none', run: titleList('all-titles-in-ns0') },
     { job: TITLE_LIST_JOBS['all-titles'], rows: 'none', run: titleList('all-titles') },
     // Wikimedia's xmlstubsdump writes all three stub files.
-    { job: 'xmlstubsdump', rows: 'every', run: stubs('stub-meta-history') },
-    { job: 'xmlstubsdump', rows: 'latest', run: stubs('stub-meta-current') },
-    { job: 'xmlstubsdump', rows: 'articles', run: stubs('stub-articles') },
-    { job: 'metacurrentdump', rows: 'latest', run: (rows) => writeXmlDump(rows, { ...common, dumpName: 'pages-meta-current', codec: compression.current, mode: 'full' }) },
-    joinArticles
-      ? { job: 'articlesdump', rows: 'none', run: async () => (await multistreamRun).singleStream }
-      : { job: 'articlesdump', rows: 'articles', run: (rows) => writeXmlDump(rows, { ...common, dumpName: 'pages-articles', codec: compression.articles, mode: 'full' }) },
+    ...['stub-meta-history', 'stub-meta-current', 'stub-articles'].map(
+      (dumpName, index): Output => ({ job: 'xmlstubsdump', rows: (['every', 'latest', 'articles'] as const)[index]!, run: stubs(dumpName), recombine: recombineXml(dumpName, compression.stubs) }),
+    ),
+    {
+      job: 'metacurrentdump',
+      rows: 'latest',
+      run: (rows) => writeXmlDump(rows, { ...common, dumpName: 'pages-meta-current', codec: compression.current, mode: 'full' }),
+      recombine: recombineXml('pages-meta-current', compression.current),
+    },
+    {
+      job: 'articlesdump',
+      ...(joinArticles
+        ? { rows: 'none' as const, run: async () => (await multistreamRun).singleStream }
+        : { rows: 'articles' as const, run: (rows: AsyncIterable<DumpRevisionRow>) => writeXmlDump(rows, { ...common, dumpName: 'pages-articles', codec: compression.articles, mode: 'full' }) }),
+      recombine: recombineXml('pages-articles', compression.articles),
+    },
     {
       job: 'articlesmultistreamdump',
       rows: 'articles',
@@ -291,6 +340,16 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
         startedMultistream(run);
         return (await run).files;
       },
+      recombine: (files) =>
+        files.length <= 2
+          ? undefined
+          : async () =>
+              recombineMultistream({
+                ...late,
+                parts: (await multistreamRun).layout,
+                name: dumpFileName(wikiId, date, 'pages-articles-multistream', 'xml', 'bz2'),
+                indexName: dumpFileName(wikiId, date, 'pages-articles-multistream-index', 'txt', 'bz2'),
+              }),
     },
     {
       job: historyJobName(compression.history),
@@ -302,12 +361,15 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
     },
   ];
   const outputs = allOutputs.filter((output) => selected.has(output.job));
-  const jobNames = dumpJobNames(compression);
+  const jobNames = statusJobNames(compression);
 
   const states = new Map<string, JobState>();
   const started = formatUpdated(now());
   for (const job of jobNames) {
     const before = earlier.get(job);
+    const main = recombinedJob(job);
+    // A recombine job is listed once its job has split; an earlier run's is kept with its job.
+    if (main !== undefined && (selected.has(main) || before === undefined)) continue;
     // A job left in-progress by a run that died is not running now: a date is dumped by one run at a time.
     if (selected.has(job)) states.set(job, { status: 'in-progress', updated: started, files: [] });
     // A job the date's status does not list came after its run (the title lists): the date stays
@@ -315,7 +377,8 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
     else if (before === undefined && earlier.size > 0) continue;
     else states.set(job, before === undefined ? { status: 'waiting', updated: started, files: [] } : before.status === 'in-progress' ? { ...before, status: 'failed', files: [] } : before);
   }
-  const writeStatus = (): Promise<void> => writeTextAtomically(statusPath, renderDumpStatus(wikiId, date, [...states.entries()]));
+  const writeStatus = (): Promise<void> =>
+    writeTextAtomically(statusPath, renderDumpStatus(wikiId, date, jobNames.flatMap((job) => (states.has(job) ? [[job, states.get(job)!] as const] : []))));
   // Before any output starts: a status that cannot be written stops the run with nothing written.
   await writeStatus();
   const channels = outputs.map((output) => new RowChannel<DumpRevisionRow>(output.job, CHANNEL_CONTENT_BYTES, contentBytes));
@@ -338,6 +401,34 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
     return state?.status === 'done' ? state.files : [];
   });
 
+  // A job that split an output recombines it once the job is done, beside the outputs still running.
+  const recombining: Promise<void>[] = [];
+  const recombine = async (job: string, runs: readonly (() => Promise<WrittenFile[]>)[]): Promise<void> => {
+    await record(async () => {
+      states.set(job, { status: 'in-progress', updated: formatUpdated(now()), files: [] });
+      await writeStatus();
+    });
+    try {
+      const files: WrittenFile[] = [];
+      for (const run of runs) files.push(...(await run()));
+      await record(async () => {
+        await writeChecksumFiles(directory, wikiId, date, [...inJobOrder(), ...files], files);
+        states.set(job, { status: 'done', updated: formatUpdated(now()), files });
+        await writeStatus();
+      });
+    } catch (error) {
+      // Stopped by another job's failure: that one is the run's error.
+      if (error !== lateStop.signal.reason) {
+        failures.push(error);
+        for (const channel of channels) channel.fail(error);
+        stopLateJobs(error);
+      }
+      await record(async () => {
+        states.set(job, { status: 'failed', updated: formatUpdated(now()), files: [] });
+        await writeStatus();
+      });
+    }
+  };
   const writers = outputs.map((output, index) =>
     output.run(channels[index]!).then(
       (files) =>
@@ -353,11 +444,13 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
           await writeChecksumFiles(directory, wikiId, date, [...inJobOrder(), ...done.files], files);
           states.set(output.job, done);
           await writeStatus();
+          const recombines = ofJob.flatMap((o) => o.recombine?.(written.get(o)!) ?? []);
+          if (recombines.length > 0) recombining.push(recombine(RECOMBINE_JOB[output.job]!, recombines));
         }),
       (error: unknown) => {
         failures.push(error);
         for (const channel of channels) channel.fail(error);
-        stopTitleLists(error);
+        stopLateJobs(error);
         return record(async () => {
           states.set(output.job, { status: 'failed', updated: formatUpdated(now()), files: [] });
           await writeStatus();
@@ -378,6 +471,8 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   const settle = (): Promise<WrittenFile[]> =>
     (settled ??= (async () => {
       await Promise.all(writers);
+      // Started by the writers' bookkeeping, so all of them are listed once the writers are done.
+      await Promise.all(recombining);
       await bookkeeping;
       if (failures.length > 0) {
         // A job whose files were written but whose checksums could not be is not done either; the
@@ -397,7 +492,7 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   const forgetInterrupt = onInterrupt(async (reason) => {
     for (const channel of channels) channel.fail(reason);
     // The title lists must not wait for a history read that a stalled source never ends.
-    stopTitleLists(reason);
+    stopLateJobs(reason);
     await settle();
   });
   try {
@@ -409,7 +504,7 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
     // A writer that stopped has its own error in `failures` already; this one only echoes it.
     if (!(error instanceof ReaderGoneError)) failures.push(error);
     for (const channel of channels) channel.fail(error);
-    stopTitleLists(error);
+    stopLateJobs(error);
   }
   const files = await settle();
   forgetInterrupt();

@@ -15,6 +15,7 @@ import { indexTitle } from './escape.js';
 import { dumpFileName, dumpFilePattern, inProgressFileName } from './file-names.js';
 import type { DumpRevisionRow } from './records.js';
 import type { SiteInfo } from './site-info.js';
+import type { MultistreamPartLayout } from './recombine.js';
 import { Bzip2StreamPool } from './stream-pool.js';
 import { ChunkBuffer, publishParts, pushRevision, removeStaleFiles, RowOrderCheck, type PendingPart, type RenderedRevisions, type WrittenFile } from './xml-dump.js';
 import { DOCUMENT_CLOSE, PAGE_CLOSE, pageTitleText, renderDocumentOpen, renderPageOpen } from './xml-render.js';
@@ -50,12 +51,15 @@ export interface MultistreamOptions {
 export interface MultistreamFiles {
   /** The multistream parts and their indexes, part by part. */
   readonly files: WrittenFile[];
+  /** Each part's files and where its page streams are (to recombine the parts). */
+  readonly layout: MultistreamPartLayout[];
   /** The single-stream parts (empty without `singleStreamName`), with the same page ranges. */
   readonly singleStream: WrittenFile[];
 }
 
 interface QueuedStream {
   readonly compressed: Promise<Buffer>;
+  readonly kind: 'header' | 'pages' | 'footer';
   /** Index lines without the offset: `:<page_id>:<title>\n` per page; empty for header and footer. */
   readonly indexSuffixes: readonly string[];
 }
@@ -80,6 +84,9 @@ export async function writeMultistreamDump(rows: AsyncIterable<DumpRevisionRow>,
   let tempNames: string[] = [];
   let queue: QueuedStream[] = [];
   let offset = 0;
+  let headerBytes = 0;
+  let footerOffset = 0;
+  const streams: { headerBytes: number; footerOffset: number }[] = [];
   let partInputBytes = 0;
   let firstPageId: number | undefined;
   let lastPageId: number | undefined;
@@ -87,15 +94,17 @@ export async function writeMultistreamDump(rows: AsyncIterable<DumpRevisionRow>,
   const chunk = new ChunkBuffer(Infinity);
   let chunkPages: string[] = [];
 
-  const enqueue = (text: Buffer, indexSuffixes: readonly string[]): void => {
+  const enqueue = (text: Buffer, kind: QueuedStream['kind'], indexSuffixes: readonly string[]): void => {
     const compressed = pool.compress(text);
     compressed.catch(() => {});
-    queue.push({ compressed, indexSuffixes });
+    queue.push({ compressed, kind, indexSuffixes });
     partInputBytes += text.length;
   };
   const writeHead = async (): Promise<void> => {
     const head = queue.shift()!;
     const bytes = await head.compressed;
+    if (head.kind === 'header') headerBytes = bytes.length;
+    else if (head.kind === 'footer') footerOffset = offset;
     if (head.indexSuffixes.length > 0) {
       let lines = '';
       for (const suffix of head.indexSuffixes) lines += `${offset}${suffix}`;
@@ -119,16 +128,16 @@ export async function writeMultistreamDump(rows: AsyncIterable<DumpRevisionRow>,
     partInputBytes = 0;
     firstPageId = undefined;
     lastPageId = undefined;
-    enqueue(Buffer.from(header, 'utf8'), []);
+    enqueue(Buffer.from(header, 'utf8'), 'header', []);
   };
   const flushStream = async (): Promise<void> => {
     if (chunkPages.length === 0) return;
-    enqueue(chunk.take(), chunkPages);
+    enqueue(chunk.take(), 'pages', chunkPages);
     chunkPages = [];
     while (queue.length >= maxQueued) await writeHead();
   };
   const closePart = async (): Promise<void> => {
-    enqueue(Buffer.from(DOCUMENT_CLOSE, 'utf8'), []);
+    enqueue(Buffer.from(DOCUMENT_CLOSE, 'utf8'), 'footer', []);
     while (queue.length > 0) await writeHead();
     const digests = [await xmlFile!.finish(), await indexFile!.finish()];
     if (singleFile !== undefined) {
@@ -136,6 +145,7 @@ export async function writeMultistreamDump(rows: AsyncIterable<DumpRevisionRow>,
       digests.push(await singleFile.writer.finish());
     }
     parts.push({ tempNames, digests, firstPageId, lastPageId });
+    streams.push({ headerBytes, footerOffset });
     xmlFile = undefined;
     indexFile = undefined;
     singleFile = undefined;
@@ -175,7 +185,8 @@ export async function writeMultistreamDump(rows: AsyncIterable<DumpRevisionRow>,
       singleStreamName === undefined ? [] : await publishParts(directory, filesOf(2, 3), (_fileIndex, range) => dumpFileName(wikiId, date, singleStreamName, 'xml', 'bz2', range));
     if (options.deferStale === undefined) await removeStaleFiles(directory, stale, [...files, ...singleStream]);
     else options.deferStale.push(...stale);
-    return { files, singleStream };
+    const layout = streams.map((part, index) => ({ ...part, xml: files[2 * index]!, index: files[2 * index + 1]! }));
+    return { files, layout, singleStream };
   } catch (error) {
     await Promise.allSettled(queue.map((queued) => queued.compressed));
     await xmlFile?.abort();

@@ -1,0 +1,176 @@
+// Recombined files of split outputs (Wikimedia's …recombine jobs): each is the file the same run
+// would write unsplit, they are listed, checksummed and linked as a job of their own, and parts
+// that are not the run's own are refused.
+
+import assert from 'node:assert/strict';
+import { access, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { findCompressionTools } from '../../src/dumps/compress.js';
+import { runDump, selectDumpJobs, type DumpRunOptions } from '../../src/dumps/dump-run.js';
+import { parseDumpStatus } from '../../src/dumps/dump-status.js';
+import { recombineXmlParts } from '../../src/dumps/recombine.js';
+import { inTempDir } from '../helpers/temp-dir.js';
+import { GeneratedDumpSource } from './generated-source.js';
+import { assertValidExport, bunzip2OneStream, decompressFile, GENERATOR_VERSION, TEST_SITE } from './helpers.js';
+
+const WIKI = 'testwiki';
+const DATE = '20240801';
+const tools = findCompressionTools();
+
+function options(dumpsRoot: string, overrides: Partial<DumpRunOptions> = {}): DumpRunOptions {
+  return {
+    dumpsRoot,
+    wikiId: WIKI,
+    date: DATE,
+    // 450 pages: the multistream (100 pages per stream) splits too.
+    source: new GeneratedDumpSource({ pages: 450, revisionsPerPage: 2, textChars: 200, seed: 3 }),
+    site: TEST_SITE,
+    generatorVersion: GENERATOR_VERSION,
+    tools,
+    now: () => new Date(Date.UTC(2024, 7, 1, 3, 4, 5)),
+    ...overrides,
+  };
+}
+
+const name = (dumpName: string, suffix: string) => `${WIKI}-${DATE}-${dumpName}${suffix}`;
+const RECOMBINED: Readonly<Record<string, readonly string[]>> = {
+  xmlstubsdumprecombine: [name('stub-meta-history', '.xml.gz'), name('stub-meta-current', '.xml.gz'), name('stub-articles', '.xml.gz')],
+  metacurrentdumprecombine: [name('pages-meta-current', '.xml.bz2')],
+  articlesdumprecombine: [name('pages-articles', '.xml.bz2')],
+  articlesmultistreamdumprecombine: [name('pages-articles-multistream', '.xml.bz2'), name('pages-articles-multistream-index', '.txt.bz2')],
+};
+const SPLIT = 60_000;
+
+test('a split output is also recombined into the one file an unsplit run writes, as a job of its own', async () => {
+  await inTempDir('mwlake-recombine-', async (dir) => {
+    const whole = join(dir, 'whole');
+    const split = join(dir, 'split');
+    await runDump(options(whole));
+    const result = await runDump(options(split, { maxPartBytes: SPLIT }));
+    assert.equal(result.complete, true);
+    const run = join(split, WIKI, DATE);
+    const names = await readdir(run);
+    for (const dumpName of ['stub-meta-history', 'stub-meta-current', 'stub-articles', 'pages-meta-current', 'pages-articles', 'pages-articles-multistream', 'pages-meta-history']) {
+      assert.ok(names.some((file) => file.startsWith(`${WIKI}-${DATE}-${dumpName}2.`)), `${dumpName} is split`);
+    }
+    for (const files of Object.values(RECOMBINED)) {
+      for (const file of files) {
+        const recombined = decompressFile(join(run, file));
+        assert.ok(recombined.equals(decompressFile(join(whole, WIKI, DATE, file))), `${file} holds the unsplit run's XML`);
+        if (file.includes('.xml')) assertValidExport(recombined, file);
+      }
+    }
+    // The multistream needs no recompression: the same streams, byte for byte, and the index's offsets match them.
+    const multistream = RECOMBINED.articlesmultistreamdumprecombine![0]!;
+    assert.ok((await readFile(join(run, multistream))).equals(await readFile(join(whole, WIKI, DATE, multistream))));
+    // A single-stream reader reads all of pages-articles.
+    const articles = RECOMBINED.articlesdumprecombine![0]!;
+    assert.ok(bunzip2OneStream(await readFile(join(run, articles))).equals(decompressFile(join(run, articles))));
+    assert.ok(!names.includes(name('pages-meta-history', '.xml.bz2')), 'pages-meta-history is not recombined, as in Wikimedia\'s runs');
+    assert.deepEqual(names.filter((file) => file.endsWith('.inprog')), []);
+
+    const status = parseDumpStatus(await readFile(join(run, 'dumpstatus.json'), 'utf8'))!;
+    const jobs = [...status.keys()];
+    for (const [job, files] of Object.entries(RECOMBINED)) {
+      const main = job.replace(/recombine$/, '');
+      assert.equal(jobs.indexOf(job), jobs.indexOf(main) + 1, `${job} follows ${main}`);
+      assert.equal(status.get(job)!.status, 'done');
+      assert.deepEqual(status.get(job)!.files.map((file) => file.name), files);
+      assert.ok(status.get(main)!.files.every((file) => /\d\.(xml|txt)-p\d+p\d+\./.test(file.name)), `${main} lists its parts only`);
+    }
+    const md5sums = await readFile(join(run, `${WIKI}-${DATE}-md5sums.txt`), 'utf8');
+    const latest = join(split, WIKI, 'latest');
+    for (const file of Object.values(RECOMBINED).flat()) {
+      const md5 = status.get(jobs.find((job) => status.get(job)!.files.some((f) => f.name === file))!)!.files.find((f) => f.name === file)!.md5;
+      assert.ok(md5sums.includes(`${md5}  ${file}\n`), `md5sums lists ${file}`);
+      assert.equal(await readlink(join(latest, file.replace(`-${DATE}-`, '-latest-'))), `../${DATE}/${file}`);
+    }
+
+    // An unsplit run lists no recombine job; its files take the recombined ones' names.
+    await runDump(options(split));
+    const unsplit = parseDumpStatus(await readFile(join(run, 'dumpstatus.json'), 'utf8'))!;
+    assert.deepEqual([...unsplit.keys()].filter((job) => job.endsWith('recombine')), []);
+    assert.deepEqual((await readdir(run)).sort(), (await readdir(join(whole, WIKI, DATE))).sort());
+  });
+});
+
+test('other codecs recombine too, and a rerun of one job redoes its recombination and keeps the others', async () => {
+  await inTempDir('mwlake-recombine-codecs-', async (dir) => {
+    const compression = { current: 'zst', articles: 'gz', stubs: 'bz2' } as const;
+    await runDump(options(join(dir, 'whole'), { compression }));
+    const split = join(dir, 'split');
+    await runDump(options(split, { compression, maxPartBytes: SPLIT }));
+    const run = join(split, WIKI, DATE);
+    for (const file of [name('pages-meta-current', '.xml.zst'), name('pages-articles', '.xml.gz'), name('stub-meta-history', '.xml.bz2')]) {
+      assert.ok(decompressFile(join(run, file)).equals(decompressFile(join(dir, 'whole', WIKI, DATE, file))), file);
+    }
+    const before = parseDumpStatus(await readFile(join(run, 'dumpstatus.json'), 'utf8'))!;
+    // The pages-meta-current rerun splits no more: its recombine job goes, the others stay as they were.
+    const rerun = await runDump(options(split, { compression, jobs: ['metacurrentdump'] }));
+    assert.equal(rerun.complete, true);
+    const after = parseDumpStatus(await readFile(join(run, 'dumpstatus.json'), 'utf8'))!;
+    assert.equal(after.has('metacurrentdumprecombine'), false);
+    assert.deepEqual(after.get('metacurrentdump')!.files.map((file) => file.name), [name('pages-meta-current', '.xml.zst')]);
+    for (const job of ['xmlstubsdumprecombine', 'articlesdumprecombine', 'articlesmultistreamdumprecombine']) assert.deepEqual(after.get(job), before.get(job), job);
+    // Split again: recombined again.
+    await runDump(options(split, { compression, jobs: ['metacurrentdump'], maxPartBytes: SPLIT }));
+    const again = parseDumpStatus(await readFile(join(run, 'dumpstatus.json'), 'utf8'))!;
+    assert.deepEqual(again.get('metacurrentdumprecombine')!.files.map((file) => file.name), [name('pages-meta-current', '.xml.zst')]);
+    assert.equal(again.get('metacurrentdumprecombine')!.status, 'done');
+  });
+});
+
+test('a recombine job is not chosen on its own: its job runs it', () => {
+  assert.throws(() => selectDumpJobs(['articlesdumprecombine']), (error: Error & { code?: string }) => error.code === 'USAGE' && /runs with articlesdump: choose articlesdump/.test(error.message));
+  assert.throws(() => selectDumpJobs(['metahistorybz2dumprecombine']), /unknown dump job/);
+});
+
+test('a recombination that fails fails the run and its job, and leaves neither its file nor latest/ links to it', async () => {
+  await inTempDir('mwlake-recombine-fail-', async (dir) => {
+    // A bzip2 that compresses but cannot decompress.
+    const script = join(dir, 'lbzip2');
+    await writeFile(script, `#!/bin/sh\nfor a in "$@"; do [ "$a" = -d ] && { echo "no decompression here" >&2; exit 2; }; done\nexec "${tools.bzip2!.command}" "$@"\n`, { mode: 0o755 });
+    const dumpsRoot = join(dir, 'dumps');
+    await assert.rejects(
+      runDump(options(dumpsRoot, { maxPartBytes: SPLIT, tools: { ...tools, bzip2: { command: script, parallel: tools.bzip2!.parallel } } })),
+      (error: Error & { code?: string }) => error.code === 'DATA' && /not a readable bz2 file/.test(error.message) && /no decompression here/.test(error.message),
+    );
+    const run = join(dumpsRoot, WIKI, DATE);
+    const status = parseDumpStatus(await readFile(join(run, 'dumpstatus.json'), 'utf8'))!;
+    assert.equal(status.get('metacurrentdumprecombine')!.status, 'failed');
+    assert.equal(status.get('metacurrentdump')!.status, 'done', 'the parts stay');
+    for (const [job, state] of status) if (job.endsWith('recombine')) assert.ok(['done', 'failed'].includes(state.status), `${job} is not left ${state.status}`);
+    const names = await readdir(run);
+    assert.deepEqual(names.filter((file) => file.endsWith('.inprog')), []);
+    assert.ok(!names.includes(name('pages-meta-current', '.xml.bz2')));
+    await assert.rejects(access(join(dumpsRoot, WIKI, 'latest')));
+  });
+});
+
+test('parts that do not carry the run\'s header and footer are refused, naming the part', async () => {
+  await inTempDir('mwlake-recombine-parts-', async (dir) => {
+    const header = '<mediawiki>\n  <siteinfo/>\n';
+    const footer = '</mediawiki>\n';
+    const parts = [
+      { name: 'a1.xml.gz', text: `${header}  <page>1</page>\n${footer}` },
+      { name: 'a2.xml.gz', text: `${header}  <page>2</page>\n${footer}` },
+      { name: 'a3.xml.gz', text: `${header}  <page>3</page>\n${footer}` },
+    ];
+    const write = async (list: typeof parts) => {
+      for (const part of list) await writeFile(join(dir, part.name), gzipSync(part.text));
+      return list.map((part) => ({ name: part.name, sizeBytes: 0, md5: '', sha1: '' }));
+    };
+    const recombine = (files: Awaited<ReturnType<typeof write>>) => recombineXmlParts({ directory: dir, tools, parts: files, codec: 'gz', header, footer, name: 'a.xml.gz' });
+    const file = await recombine(await write(parts));
+    assert.equal(decompressFile(join(dir, file.name)).toString(), `${header}  <page>1</page>\n  <page>2</page>\n  <page>3</page>\n${footer}`);
+    for (const [bad, what] of [
+      [{ ...parts[1]!, text: `<mediawiki>\n  <siteinfo>other</siteinfo>\n  <page>2</page>\n${footer}` }, /a2\.xml\.gz: it does not start with the run's <mediawiki> header/],
+      [{ ...parts[1]!, text: `${header}  <page>2</page>\n` }, /a2\.xml\.gz: it does not end with <\/mediawiki>/],
+    ] as const) {
+      await assert.rejects(recombine(await write([parts[0]!, bad, parts[2]!])), (error: Error & { code?: string }) => error.code === 'DATA' && what.test(error.message));
+      assert.deepEqual((await readdir(dir)).filter((entry) => entry.endsWith('.inprog')), []);
+    }
+  });
+});
