@@ -19,8 +19,10 @@ test('--wiki is trimmed like every list ("enwiki, dewiki"); an empty one is a us
     const warehouse = join(dir, 'wh');
     await mkdir(warehouse);
     const common = ['dump', '--warehouse', warehouse, '--job-name', 'j', '--dumps-root', join(dir, 'dumps'), '--date', '2026-11-02', '--dry-run'];
+    // Read as two wikis: the run goes on to find nothing merged (65), not a usage error.
     const spaced = await cli(...common, '--wiki', 'enwiki, dewiki');
-    assert.equal(spaced.code, ExitCode.Ok, spaced.err);
+    assert.equal(spaced.code, ExitCode.Data, spaced.err);
+    assert.match(spaced.err, /nothing to dump/);
     for (const empty of ['', ' , ']) {
       const r = await cli(...common, '--wiki', empty);
       assert.equal(r.code, ExitCode.Usage, r.err);
@@ -30,22 +32,24 @@ test('--wiki is trimmed like every list ("enwiki, dewiki"); an empty one is a us
   });
 });
 
-test('a wiki the namespace map lacks fails naming the setting that fixes it, not one that does not exist', async () => {
+test('a wiki the namespace map lacks fails naming the setting that fixes it, not one that does not exist', { timeout: 120_000 }, async () => {
   await inTempDir('mwlake-dump-cli-', async (dir) => {
     const warehouse = join(dir, 'wh');
-    await mkdir(warehouse);
+    const merged = warehouseAt(warehouse);
+    await appendBatch(merged, generatedEvents(1, 5));
+    await merge(merged);
     const r = await cli('dump', '--warehouse', warehouse, '--job-name', 'j', '--dumps-root', join(dir, 'dumps'), '--date', '2026-11-02', '--dry-run', '--wiki', 'enwikii');
     assert.equal(r.code, ExitCode.Data, r.err);
     assert.match(r.err, /has no line for wiki "enwikii": check the wiki id, or point dumps\.namespace_map in the job file at a map that has it/);
   });
 });
 
-test('a dump before any merge fails (65) instead of publishing empty dumps for the wikis named', async () => {
+test('a dump before any merge fails (65) instead of publishing empty dumps for the wikis named; its dry run says so too', async () => {
   await inTempDir('mwlake-dump-cli-', async (dir) => {
     const warehouse = join(dir, 'wh');
     await mkdir(warehouse);
-    for (const wiki of ['enwiki', 'all']) {
-      const r = await cli('dump', '--warehouse', warehouse, '--job-name', 'j', '--dumps-root', join(dir, 'dumps'), '--date', '2026-11-02', '--wiki', wiki);
+    for (const args of [['--wiki', 'enwiki'], ['--wiki', 'all'], ['--wiki', 'enwiki', '--dry-run']]) {
+      const r = await cli('dump', '--warehouse', warehouse, '--job-name', 'j', '--dumps-root', join(dir, 'dumps'), '--date', '2026-11-02', ...args);
       assert.equal(r.code, ExitCode.Data, r.err);
       assert.match(r.err, /nothing to dump: no merge has run in .*wh \(state\.pages has no snapshot\); run mwlake merge first/);
     }
@@ -59,7 +63,8 @@ test('--jobs is trimmed and skips empty names like --wiki ("metahistorybz2dump,"
     await mkdir(warehouse);
     const common = ['dump', '--warehouse', warehouse, '--job-name', 'j', '--dumps-root', join(dir, 'dumps'), '--date', '2026-11-02', '--dry-run', '--wiki', 'enwiki'];
     const trailing = await cli(...common, '--jobs', 'metahistorybz2dump, ');
-    assert.equal(trailing.code, ExitCode.Ok, trailing.err);
+    assert.equal(trailing.code, ExitCode.Data, trailing.err);
+    assert.match(trailing.err, /nothing to dump/);
     for (const empty of ['', ' , ']) {
       const r = await cli(...common, '--jobs', empty);
       assert.equal(r.code, ExitCode.Usage, r.err);

@@ -213,7 +213,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
         const chosen = dates ?? (await datesDue({ ...c, dumps: { ...c.dumps, wikis } }, warehouse, new Date().toISOString().slice(0, 10)));
         if (chosen.length === 0) return { dates: chosen, results: [] };
         const run = await runDumps({
-          config: c, warehouse, logger: context.logger(), wikis, dates: chosen, dryRun: flags.dryRun === true, requireMerged: flags.dryRun !== true, onProgress: hooks.dumps, assertHeld: lease.assertHeld,
+          config: c, warehouse, logger: context.logger(), wikis, dates: chosen, dryRun: flags.dryRun === true, requireMerged: true, onProgress: hooks.dumps, assertHeld: lease.assertHeld,
           ...(dates === undefined ? { keepComplete: true } : {}), ...(jobs === undefined ? {} : { jobs }),
         });
         return { dates: chosen, results: run };
