@@ -24,4 +24,6 @@ mwlake query --config jobs/page_content_change.yaml --format table \
 echo
 mwlake status --config jobs/page_content_change.yaml
 echo
-if [ -n "$OWN_BROKER" ]; then echo "The broker is still running at $BROKERS for more exploration; stop it with: npm run kafka:stop"; fi
+# The stop command names the port when it is not the default: kafka.sh stops the broker of its port.
+STOP="npm run kafka:stop"; if [ -n "${MWLAKE_KAFKA_PORT:-}" ]; then STOP="MWLAKE_KAFKA_PORT=$MWLAKE_KAFKA_PORT $STOP"; fi
+if [ -n "$OWN_BROKER" ]; then echo "The broker is still running at $BROKERS for more exploration; stop it with: $STOP"; fi

@@ -70,9 +70,11 @@ function kafkajsLevelFor(logger: Logger): KafkajsLogLevel {
 
 // kafkajs logs an ERROR for every retried connection and for crashes we report as JobErrors
 // anyway, so its ERROR becomes warn; its chatty INFO (group joins) becomes debug.
+// Its stack traces (one per retried connection) are kept for debug logs only: a broker that is
+// down must read as a few lines, then the JobError naming it.
 function logKafkajsEntry(logger: Logger, entry: LogEntry): void {
-  const { message, timestamp: _timestamp, logger: _name, ...extra } = entry.log as { message: string; [key: string]: unknown };
-  const fields = { kafkajs: entry.namespace, ...extra };
+  const { message, timestamp: _timestamp, logger: _name, stack, ...extra } = entry.log as { message: string; stack?: unknown; [key: string]: unknown };
+  const fields = { kafkajs: entry.namespace, ...extra, ...(stack !== undefined && logger.isLevelEnabled('debug') ? { stack } : {}) };
   switch (entry.level) {
     case logLevel.ERROR:
     case logLevel.WARN:
