@@ -92,20 +92,19 @@ function decompressCommand(codec: 'bz2' | 'zst', tools: CompressionTools, path: 
 
 /**
  * The uncompressed bytes of a dump file, as chunks. A decompressor that fails (a corrupt file)
- * rejects the iteration naming the file; leaving the loop early stops the decompressor.
+ * rejects the iteration naming the file; leaving the loop early, or `signal`, stops it (the
+ * iteration then rejects with the signal's reason, even while the decompressor is stalled).
  */
-export async function* readDecompressed(path: string, codec: Codec, tools: CompressionTools): AsyncGenerator<Buffer> {
+export async function* readDecompressed(path: string, codec: Codec, tools: CompressionTools, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  signal?.throwIfAborted();
   if (codec === 'none' || codec === 'gz') {
-    const file = createReadStream(path);
-    if (codec === 'none') {
-      yield* file;
-      return;
-    }
-    const gunzip = createGunzip();
-    file.once('error', (cause) => gunzip.destroy(cause));
+    const file = createReadStream(path, signal === undefined ? {} : { signal });
+    const gunzip = codec === 'gz' ? createGunzip() : undefined;
+    file.once('error', (cause) => gunzip?.destroy(cause));
     try {
-      yield* file.pipe(gunzip);
+      yield* gunzip === undefined ? file : file.pipe(gunzip);
     } catch (cause) {
+      signal?.throwIfAborted();
       const code = (cause as NodeJS.ErrnoException).code;
       if (code?.startsWith('Z_') === true) throw new JobError('DATA', `${path} is not a readable gz file: ${(cause as Error).message}`, { cause, context: { path } });
       throw storageError('reading', path, cause);
@@ -129,14 +128,28 @@ export async function* readDecompressed(path: string, codec: Codec, tools: Compr
     });
   });
   exited.catch(() => {});
+  // The pipes too: a wrapper script's own child may hold them open after the kill.
+  const stop = (): void => {
+    child.kill('SIGKILL');
+    child.stdout.destroy();
+    child.stderr.destroy();
+  };
+  signal?.addEventListener('abort', stop, { once: true });
   let ended = false;
   try {
-    yield* child.stdout;
+    try {
+      yield* child.stdout;
+    } catch (cause) {
+      signal?.throwIfAborted();
+      throw cause;
+    }
+    signal?.throwIfAborted();
     ended = true;
     await exited;
   } finally {
+    signal?.removeEventListener('abort', stop);
     if (!ended) {
-      child.kill('SIGKILL');
+      stop();
       await exited.catch(() => undefined);
     }
   }

@@ -29,7 +29,7 @@ import { ReaderGoneError, RowChannel } from './row-channel.js';
 import { isArticlesNamespace, type SiteInfo } from './site-info.js';
 import { removeStaleFiles, RenderedRevisions, writeXmlDump, type WrittenFile } from './xml-dump.js';
 import { DOCUMENT_CLOSE, generatorText, renderDocumentOpen } from './xml-render.js';
-import { recombineMultistream, recombineXmlParts } from './recombine.js';
+import { joinMultistreamParts, recombineMultistream, recombineXmlParts } from './recombine.js';
 import { removeTitleLists, TITLE_LIST_JOBS, writeTitleLists, type TitleList } from './title-lists.js';
 
 /** Default size limit of one part, in uncompressed XML bytes. */
@@ -174,7 +174,7 @@ async function keptStates(directory: string, statusPath: string, compression: Du
       const size = await stat(path).then((s) => s.size, () => undefined);
       if (size !== file.sizeBytes) {
         const found = size === undefined ? 'is missing' : `is ${size} bytes, not the ${file.sizeBytes} recorded`;
-        throw new JobError('DATA', `${path} of job ${job} ${found}: add ${job} to --jobs, or ${runAll}`);
+        throw new JobError('DATA', `${path} of job ${job} ${found}: add ${main} to --jobs, or ${runAll}`);
       }
     }
   }
@@ -330,7 +330,10 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
       ...(joinArticles
         ? { rows: 'none' as const, run: async () => (await multistreamRun).singleStream }
         : { rows: 'articles' as const, run: (rows: AsyncIterable<DumpRevisionRow>) => writeXmlDump(rows, { ...common, dumpName: 'pages-articles', codec: compression.articles, mode: 'full' }) }),
-      recombine: recombineXml('pages-articles', compression.articles),
+      // Joined from the multistream's streams as its parts were, not compressed again.
+      recombine: joinArticles
+        ? (files) => (files.length < 2 ? undefined : async () => [await joinMultistreamParts({ ...late, parts: (await multistreamRun).layout, name: dumpFileName(wikiId, date, 'pages-articles', 'xml', 'bz2') })])
+        : recombineXml('pages-articles', compression.articles),
     },
     {
       job: 'articlesmultistreamdump',
@@ -404,10 +407,6 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   // A job that split an output recombines it once the job is done, beside the outputs still running.
   const recombining: Promise<void>[] = [];
   const recombine = async (job: string, runs: readonly (() => Promise<WrittenFile[]>)[]): Promise<void> => {
-    await record(async () => {
-      states.set(job, { status: 'in-progress', updated: formatUpdated(now()), files: [] });
-      await writeStatus();
-    });
     try {
       const files: WrittenFile[] = [];
       for (const run of runs) files.push(...(await run()));
@@ -443,9 +442,12 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
           // Listed in the checksums before the status says done; done only once they are.
           await writeChecksumFiles(directory, wikiId, date, [...inJobOrder(), ...done.files], files);
           states.set(output.job, done);
-          await writeStatus();
+          // Listed in the same write: a run killed before the recombination must not leave the date complete.
           const recombines = ofJob.flatMap((o) => o.recombine?.(written.get(o)!) ?? []);
-          if (recombines.length > 0) recombining.push(recombine(RECOMBINE_JOB[output.job]!, recombines));
+          const recombineJob = recombines.length > 0 ? RECOMBINE_JOB[output.job] : undefined;
+          if (recombineJob !== undefined) states.set(recombineJob, { status: 'in-progress', updated: done.updated, files: [] });
+          await writeStatus();
+          if (recombineJob !== undefined) recombining.push(recombine(recombineJob, recombines));
         }),
       (error: unknown) => {
         failures.push(error);
@@ -490,6 +492,8 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   // SIGTERM fails every output as an error would: in-progress parts are removed, and
   // dumpstatus.json says failed, not in-progress, for whoever reads it next.
   const forgetInterrupt = onInterrupt(async (reason) => {
+    // The run's error even when every output had finished (a recombination or title list was running).
+    failures.push(reason);
     for (const channel of channels) channel.fail(reason);
     // The title lists must not wait for a history read that a stalled source never ends.
     stopLateJobs(reason);

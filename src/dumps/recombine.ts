@@ -5,14 +5,16 @@
 // and of `</mediawiki>` (all but the last), and compressed again, as Wikimedia does; the header and
 // footer are checked byte for byte, so parts of another run or version are refused, not glued. The
 // multistream needs no recompression: its header and footer are streams of their own, so the file is
-// its parts' page streams concatenated, and the index's offsets are shifted to match.
+// its parts' page streams concatenated, and the index's offsets are shifted to match; pages-articles,
+// when the run joined its parts from the multistream's streams, is joined from them the same way.
 // Imports core and dumps modules.
 
-import { createReadStream } from 'node:fs';
-import { rename } from 'node:fs/promises';
+import { open, rename } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
 import { join } from 'node:path';
 import { JobError } from '../core/errors.js';
 import { syncPath } from '../core/sync-path.js';
+import { Bz2StreamJoiner } from './bz2-join.js';
 import { CompressedFileWriter, readDecompressed, type Codec, type CompressionTools } from './compress.js';
 import { IN_PROGRESS_SUFFIX } from './file-names.js';
 import type { WrittenFile } from './xml-dump.js';
@@ -88,8 +90,20 @@ class PartTrimmer {
   }
 }
 
-async function publish(directory: string, renames: readonly (readonly [string, string])[], beforePublish: (() => Promise<void>) | undefined): Promise<void> {
-  await beforePublish?.();
+/** `work`, or the signal's reason once it aborts: a stalled compressor must not hold up a stop. */
+function unlessStopped<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return work;
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const stop = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', stop, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', stop));
+  });
+}
+
+async function publish(directory: string, renames: readonly (readonly [string, string])[], options: RecombineCommon): Promise<void> {
+  await options.beforePublish?.();
+  options.signal?.throwIfAborted();
   for (const [temp, name] of renames) await rename(join(directory, temp), join(directory, name));
   await syncPath(directory);
 }
@@ -105,14 +119,14 @@ export async function recombineXmlParts(options: RecombineXmlOptions): Promise<W
     for (const [index, part] of parts.entries()) {
       const path = join(directory, part.name);
       const trimmer = new PartTrimmer(path, index > 0 ? header : undefined, index < parts.length - 1 ? footer : undefined);
-      for await (const chunk of readDecompressed(path, codec, tools)) {
+      for await (const chunk of readDecompressed(path, codec, tools, signal)) {
         signal?.throwIfAborted();
-        for (const bytes of trimmer.push(chunk)) await writer.write(bytes);
+        for (const bytes of trimmer.push(chunk)) await unlessStopped(writer.write(bytes), signal);
       }
       trimmer.end();
     }
-    const digest = await writer.finish();
-    await publish(directory, [[temp, name]], options.beforePublish);
+    const digest = await unlessStopped(writer.finish(), signal);
+    await publish(directory, [[temp, name]], options);
     return { name, ...digest };
   } catch (error) {
     await writer.abort();
@@ -139,6 +153,53 @@ export interface RecombineMultistreamOptions extends RecombineCommon {
 
 const INDEX_LINE = /^(\d+):/;
 
+/**
+ * Calls `line` with each line of a part's index and its stream offset, checked to be one of the
+ * part's page streams; returns the distinct offsets in order (the starts of its page streams).
+ */
+async function readIndex(directory: string, part: MultistreamPartLayout, tools: CompressionTools, signal: AbortSignal | undefined, line: (offset: number, text: string) => void): Promise<number[]> {
+  const path = join(directory, part.index.name);
+  const starts: number[] = [];
+  const take = (text: string): void => {
+    const match = INDEX_LINE.exec(text);
+    const offset = match === null ? NaN : Number(match[1]);
+    if (!(offset >= part.headerBytes && offset < part.footerOffset && offset >= (starts.at(-1) ?? 0))) {
+      throw new JobError('DATA', `cannot recombine ${path}: line ${JSON.stringify(text.slice(0, 80))} names no page stream of ${part.xml.name} in order; rerun the job`, { context: { path } });
+    }
+    if (offset !== starts.at(-1)) starts.push(offset);
+    line(offset, text);
+  };
+  // Titles are UTF-8: a chunk may end inside a character.
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  for await (const chunk of readDecompressed(path, 'bz2', tools, signal)) {
+    signal?.throwIfAborted();
+    const lines = (rest + decoder.write(chunk)).split('\n');
+    rest = lines.pop()!;
+    for (const text of lines) take(text);
+  }
+  rest += decoder.end();
+  if (rest !== '') take(rest);
+  if (starts[0] !== part.headerBytes) throw new JobError('DATA', `cannot recombine ${path}: it does not start at the first page stream of ${part.xml.name}; rerun the job`, { context: { path } });
+  return starts;
+}
+
+/** The bz2 streams of a part in order: its header stream if `withHeader`, its page streams, its footer stream if `withFooter`. */
+async function* partStreams(directory: string, part: MultistreamPartLayout, starts: readonly number[], withHeader: boolean, withFooter: boolean): AsyncGenerator<Buffer> {
+  const bounds = [...(withHeader ? [0] : []), ...starts, part.footerOffset, ...(withFooter ? [part.xml.sizeBytes] : [])];
+  const file = await open(join(directory, part.xml.name), 'r');
+  try {
+    for (let i = 0; i + 1 < bounds.length; i++) {
+      const bytes = Buffer.allocUnsafe(bounds[i + 1]! - bounds[i]!);
+      const { bytesRead } = await file.read(bytes, 0, bytes.length, bounds[i]!);
+      if (bytesRead !== bytes.length) throw new JobError('DATA', `cannot recombine ${part.xml.name}: it is shorter than the run wrote it; rerun the job`);
+      yield bytes;
+    }
+  } finally {
+    await file.close();
+  }
+}
+
 /** Writes the multistream file and its index from the parts; returns [file, index]. */
 export async function recombineMultistream(options: RecombineMultistreamOptions): Promise<[WrittenFile, WrittenFile]> {
   const { directory, parts, tools, name, indexName, signal } = options;
@@ -146,43 +207,60 @@ export async function recombineMultistream(options: RecombineMultistreamOptions)
   const xmlFile = CompressedFileWriter.open(join(directory, temps[0]), 'none', tools);
   const indexFile = CompressedFileWriter.open(join(directory, temps[1]), 'bz2', { ...tools, threads: 1 });
   try {
-    let written = 0;
     for (const [index, part] of parts.entries()) {
-      const from = index === 0 ? 0 : part.headerBytes;
-      const to = index === parts.length - 1 ? part.xml.sizeBytes : part.footerOffset;
-      const shift = written - from;
-      const indexPath = join(directory, part.index.name);
-      let rest = '';
-      const shifted = (line: string): string => {
-        const match = INDEX_LINE.exec(line);
-        const offset = match === null ? NaN : Number(match[1]);
-        if (!(offset >= part.headerBytes && offset < part.footerOffset)) {
-          throw new JobError('DATA', `cannot recombine ${indexPath}: line ${JSON.stringify(line.slice(0, 80))} names no page stream of ${part.xml.name}; rerun the job`, { context: { path: indexPath } });
-        }
-        return `${offset + shift}${line.slice(match![1]!.length)}\n`;
-      };
-      for await (const chunk of readDecompressed(indexPath, 'bz2', tools)) {
+      // Where the part's first page stream lands in the recombined file.
+      const shift = xmlFile.bytesIn + (index === 0 ? parts[0]!.headerBytes : 0) - part.headerBytes;
+      let lines = '';
+      const starts = await readIndex(directory, part, tools, signal, (offset, text) => {
+        lines += `${offset + shift}${text.slice(String(offset).length)}\n`;
+      });
+      await unlessStopped(indexFile.write(Buffer.from(lines, 'utf8')), signal);
+      for await (const stream of partStreams(directory, part, starts, index === 0, index === parts.length - 1)) {
         signal?.throwIfAborted();
-        const lines = (rest + chunk.toString('utf8')).split('\n');
-        rest = lines.pop()!;
-        await indexFile.write(Buffer.from(lines.map(shifted).join(''), 'utf8'));
+        await unlessStopped(xmlFile.write(stream), signal);
       }
-      if (rest !== '') await indexFile.write(Buffer.from(shifted(rest), 'utf8'));
-      if (to > from) {
-        for await (const chunk of createReadStream(join(directory, part.xml.name), { start: from, end: to - 1 })) {
-          signal?.throwIfAborted();
-          await xmlFile.write(chunk as Buffer);
-        }
-      }
-      written += to - from;
     }
-    const digests = [await xmlFile.finish(), await indexFile.finish()];
-    if (digests[0]!.sizeBytes !== written) throw new JobError('DATA', `cannot recombine ${name}: its parts changed while they were read; rerun the job`);
-    await publish(directory, [[temps[0], name], [temps[1], indexName]], options.beforePublish);
+    const digests = [await unlessStopped(xmlFile.finish(), signal), await unlessStopped(indexFile.finish(), signal)];
+    await publish(directory, [[temps[0], name], [temps[1], indexName]], options);
     return [{ name, ...digests[0]! }, { name: indexName, ...digests[1]! }];
   } catch (error) {
     await xmlFile.abort();
     await indexFile.abort();
+    throw error;
+  }
+}
+
+export interface JoinMultistreamOptions extends RecombineCommon {
+  /** The parts in order, at least two. */
+  readonly parts: readonly MultistreamPartLayout[];
+  /** The single-stream file's name (`pages-articles`). */
+  readonly name: string;
+}
+
+/**
+ * Writes the multistream parts' XML as one bz2 stream (pages-articles), their streams' blocks
+ * joined (bz2-join.ts) rather than the XML compressed again, as the run writes each part's.
+ */
+export async function joinMultistreamParts(options: JoinMultistreamOptions): Promise<WrittenFile> {
+  const { directory, parts, tools, name, signal } = options;
+  const temp = `${name}${IN_PROGRESS_SUFFIX}`;
+  // Already bz2: the writer only counts, hashes and stores the joined bytes.
+  const writer = CompressedFileWriter.open(join(directory, temp), 'none', tools);
+  const joiner = new Bz2StreamJoiner();
+  try {
+    for (const [index, part] of parts.entries()) {
+      const starts = await readIndex(directory, part, tools, signal, () => {});
+      for await (const stream of partStreams(directory, part, starts, index === 0, index === parts.length - 1)) {
+        signal?.throwIfAborted();
+        await unlessStopped(writer.write(joiner.append(stream)), signal);
+      }
+    }
+    await unlessStopped(writer.write(joiner.finish()), signal);
+    const digest = await unlessStopped(writer.finish(), signal);
+    await publish(directory, [[temp, name]], options);
+    return { name, ...digest };
+  } catch (error) {
+    await writer.abort();
     throw error;
   }
 }

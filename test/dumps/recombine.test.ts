@@ -7,13 +7,17 @@ import { access, readdir, readFile, readlink, writeFile } from 'node:fs/promises
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { runInterruptCleanups } from '../../src/core/interrupt.js';
 import { findCompressionTools } from '../../src/dumps/compress.js';
 import { runDump, selectDumpJobs, type DumpRunOptions } from '../../src/dumps/dump-run.js';
 import { parseDumpStatus } from '../../src/dumps/dump-status.js';
 import { recombineXmlParts } from '../../src/dumps/recombine.js';
+import { eventually } from '../helpers/kafka.js';
 import { inTempDir } from '../helpers/temp-dir.js';
+import { MemoryDumpSource } from '../../src/dumps/memory-source.js';
+import type { DumpRevisionRow } from '../../src/dumps/records.js';
 import { GeneratedDumpSource } from './generated-source.js';
-import { assertValidExport, bunzip2OneStream, decompressFile, GENERATOR_VERSION, TEST_SITE } from './helpers.js';
+import { assertValidExport, bunzip2OneStream, caseDirs, decompressFile, GENERATOR_VERSION, goldenDir, readGoldenRows, TEST_SITE } from './helpers.js';
 
 const WIKI = 'testwiki';
 const DATE = '20240801';
@@ -62,9 +66,11 @@ test('a split output is also recombined into the one file an unsplit run writes,
         if (file.includes('.xml')) assertValidExport(recombined, file);
       }
     }
-    // The multistream needs no recompression: the same streams, byte for byte, and the index's offsets match them.
-    const multistream = RECOMBINED.articlesmultistreamdumprecombine![0]!;
-    assert.ok((await readFile(join(run, multistream))).equals(await readFile(join(whole, WIKI, DATE, multistream))));
+    // Neither the multistream nor pages-articles (joined from its streams) is compressed again: the
+    // same streams, byte for byte, and the index's offsets match them.
+    for (const file of [RECOMBINED.articlesmultistreamdumprecombine![0]!, RECOMBINED.articlesdumprecombine![0]!]) {
+      assert.ok((await readFile(join(run, file))).equals(await readFile(join(whole, WIKI, DATE, file))), `${file} is byte for byte the unsplit run's`);
+    }
     // A single-stream reader reads all of pages-articles.
     const articles = RECOMBINED.articlesdumprecombine![0]!;
     assert.ok(bunzip2OneStream(await readFile(join(run, articles))).equals(decompressFile(join(run, articles))));
@@ -93,6 +99,30 @@ test('a split output is also recombined into the one file an unsplit run writes,
     const unsplit = parseDumpStatus(await readFile(join(run, 'dumpstatus.json'), 'utf8'))!;
     assert.deepEqual([...unsplit.keys()].filter((job) => job.endsWith('recombine')), []);
     assert.deepEqual((await readdir(run)).sort(), (await readdir(join(whole, WIKI, DATE))).sort());
+  });
+});
+
+test('the recombined index keeps titles of any script whole, however its parts\' indexes are read in chunks', async () => {
+  await inTempDir('mwlake-recombine-titles-', async (dir) => {
+    const template = caseDirs().flatMap((c) => readGoldenRows(join(goldenDir, c))).find((row) => row.pageNamespaceId === 0)!;
+    // 8,000 pages: each part's index is well over the 64 KiB a decompressor's pipe hands over at once.
+    const rows: DumpRevisionRow[] = Array.from({ length: 8000 }, (_, i) => ({
+      ...template,
+      pageId: i + 1,
+      revisionId: 10 * (i + 1),
+      revisionParentId: null,
+      pageTitle: `Ünïcödé_–_日本語_${i + 1}`,
+      pageRedirectTarget: null,
+      slots: [{ ...template.slots[0]!, contentBody: `text ${i}`, contentSizeBytes: null, originRevisionId: null }],
+    }));
+    const run = (dumpsRoot: string, maxPartBytes?: number) =>
+      runDump(options(dumpsRoot, { source: new MemoryDumpSource({ [WIKI]: rows }), jobs: ['articlesdump', 'articlesmultistreamdump'], ...(maxPartBytes === undefined ? {} : { maxPartBytes }) }));
+    await run(join(dir, 'whole'));
+    const split = await run(join(dir, 'split'), 1_500_000);
+    assert.ok(split.files.filter((file) => file.name.includes('-index')).length > 2, 'the multistream is split');
+    for (const file of [...RECOMBINED.articlesmultistreamdumprecombine!, ...RECOMBINED.articlesdumprecombine!]) {
+      assert.ok((await readFile(join(dir, 'split', WIKI, DATE, file))).equals(await readFile(join(dir, 'whole', WIKI, DATE, file))), `${file} is byte for byte the unsplit run's`);
+    }
   });
 });
 
@@ -146,6 +176,26 @@ test('a recombination that fails fails the run and its job, and leaves neither i
     assert.deepEqual(names.filter((file) => file.endsWith('.inprog')), []);
     assert.ok(!names.includes(name('pages-meta-current', '.xml.bz2')));
     await assert.rejects(access(join(dumpsRoot, WIKI, 'latest')));
+  });
+});
+
+test('SIGTERM stops a recombination, even one whose decompressor stalls: its job fails and nothing is left in progress', async () => {
+  await inTempDir('mwlake-recombine-stop-', async (dir) => {
+    // A bzip2 whose decompression hangs (as on a stalled disk); its sleep outlives a kill of the shell.
+    const script = join(dir, 'lbzip2');
+    await writeFile(script, `#!/bin/sh\nfor a in "$@"; do [ "$a" = -d ] && sleep 30; done\nexec "${tools.bzip2!.command}" "$@"\n`, { mode: 0o755 });
+    const dumpsRoot = join(dir, 'dumps');
+    const run = join(dumpsRoot, WIKI, DATE);
+    const dump = runDump(options(dumpsRoot, { jobs: ['metacurrentdump'], maxPartBytes: SPLIT, tools: { ...tools, bzip2: { command: script, parallel: tools.bzip2!.parallel } } }));
+    dump.catch(() => {});
+    await eventually('the recombination under way', () => readFile(join(run, 'dumpstatus.json'), 'utf8').catch(() => ''), (text) => parseDumpStatus(text)?.get('metacurrentdumprecombine')?.status === 'in-progress');
+    // What the CLI does on SIGTERM before it exits; every output had finished already.
+    assert.equal(await runInterruptCleanups('SIGTERM', 20_000), true);
+    await assert.rejects(dump, /stopped by SIGTERM/);
+    const status = parseDumpStatus(await readFile(join(run, 'dumpstatus.json'), 'utf8'))!;
+    assert.equal(status.get('metacurrentdumprecombine')!.status, 'failed');
+    assert.equal(status.get('metacurrentdump')!.status, 'done');
+    assert.deepEqual((await readdir(run)).filter((file) => file.endsWith('.inprog')), []);
   });
 });
 
