@@ -12,9 +12,10 @@ tables' small files and snapshots would grow night after night. Nightly's run re
 metrics textfile have no task here: Airflow keeps the tasks' logs and states.
 
 Retries follow mwlake's exit codes (README "Exit codes"): a failure that a rerun can fix (69
-unavailable, 74, 75 locked or conflict, a signal) is retried; one that needs a person (64 usage,
-65 bad data such as a retention gap, 70 a bug, 71 out of memory or disk, 77 a path or permission
-that storage refused, 78 configuration) fails
+unavailable, 74, 75 locked or conflict, SIGTERM and other signals) is retried; one that needs a
+person (64 usage, 65 bad data such as a retention gap, 70 a bug, 71 out of memory or disk, 77 a
+path or permission that storage refused, 78 configuration, and SIGKILL, most often the OOM
+killer) fails
 the task at once, so the alert comes at 02:10, not after an hour of retries. A BashOperator
 cannot tell exit codes apart, hence a Python callable running the CLI.
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import subprocess
 from datetime import datetime, timedelta
 
@@ -82,6 +84,12 @@ def run_mwlake(*args: str) -> None:
         raise
     if code == 0:
         return
+    if code == -signal.SIGKILL:
+        # Not mwlake's own exit: most often the kernel's OOM killer, which a retry meets again.
+        raise AirflowFailException(
+            f"mwlake {args[0]} was killed by SIGKILL (most often the kernel's OOM killer: see dmesg; lower memory_limit_mb"
+            " in the job file or give the host more memory): not retried; fix the cause, then clear the task"
+        )
     what = f"mwlake {args[0]} exited with {code}"
     if code in NEEDS_A_PERSON:
         raise AirflowFailException(f"{what} ({NEEDS_A_PERSON[code]}): not retried; fix the cause, then clear the task")

@@ -125,6 +125,33 @@ for (const major of AIRFLOW_MAJORS) {
       assert.match(log, /\{"step":"maintain",/, tail(log, 40));
     });
 
+    test('exit codes and signals: 65 and SIGKILL (the OOM killer) fail at once, 69 and SIGTERM are retried', { timeout: 120_000 }, async () => {
+      const code = [
+        'import importlib.util, json, sys',
+        'spec = importlib.util.spec_from_file_location("mwlake_dumps", sys.argv[1])',
+        'dag = importlib.util.module_from_spec(spec)',
+        'spec.loader.exec_module(dag)',
+        'out = {}',
+        'for name, command in [("65", "sh -c \'exit 65\'"), ("69", "sh -c \'exit 69\'"), ("SIGKILL", "sh -c \'kill -KILL $$\'"), ("SIGTERM", "sh -c \'kill -TERM $$\'")]:',
+        '    dag.MWLAKE = command',
+        '    try:',
+        '        dag.run_mwlake("merge")',
+        '        out[name] = "ok"',
+        '    except dag.AirflowFailException as error:',
+        '        out[name] = "not retried: " + str(error)',
+        '    except RuntimeError as error:',
+        '        out[name] = "retried: " + str(error)',
+        'print(json.dumps(out))',
+      ].join('\n');
+      const r = await runPythonArgs(['-c', code, join(dagsFolder, 'mwlake_dumps.py')], undefined, { python: airflowPythonBin(major), env: airflowEnv(join(dir, `codes${major}`)), timeoutMs: 110_000 });
+      assert.equal(r.code, 0, tail(r.stderr, 30));
+      const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, string>;
+      assert.match(out['65']!, /^not retried: mwlake merge exited with 65 \(bad data\)/);
+      assert.match(out['69']!, /^retried: mwlake merge exited with 69/);
+      assert.match(out['SIGKILL']!, /^not retried: mwlake merge was killed by SIGKILL \(most often the kernel's OOM killer/);
+      assert.match(out['SIGTERM']!, /^retried: mwlake merge exited with -15/);
+    });
+
     test('a failure no retry can fix (exit 78, a misspelt key; a MWLAKE_BIN that cannot run) fails the task at once: no retry, no later task', { timeout: 240_000 }, async () => {
       const python = airflowPythonBin(major);
       const work = join(dir, `fail${major}`);
