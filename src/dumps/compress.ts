@@ -210,7 +210,14 @@ function childEncoder(command: string, args: readonly string[], what: string): E
   // Failures surface through `exited`; these keep an EPIPE from becoming an uncaught error.
   child.stdin.on('error', () => {});
   exited.catch(() => {});
-  return { input: child.stdin, output: child.stdout, exited, kill: () => child.kill('SIGKILL') };
+  // The pipes too: a wrapper's own child, or a process stuck on its disk, may hold them open after
+  // the kill, and an abort must not wait for it.
+  const kill = (): void => {
+    child.kill('SIGKILL');
+    child.stdout.destroy();
+    child.stderr.destroy();
+  };
+  return { input: child.stdin, output: child.stdout, exited, kill };
 }
 
 function streamEncoder(stream: Transform): Encoder {

@@ -396,7 +396,10 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
       for (const channel of channels) channel.fail(error);
     }));
   const written = new Map<Output, WrittenFile[]>();
-  const writtenInJobOrder = (): WrittenFile[] => outputs.flatMap((output) => written.get(output) ?? []);
+  // The files this run wrote, its recombined ones after their job's.
+  const recombined = new Map<string, WrittenFile[]>();
+  const writtenInJobOrder = (): WrittenFile[] =>
+    jobNames.flatMap((job) => recombined.get(job) ?? outputs.filter((output) => output.job === job).flatMap((output) => written.get(output) ?? []));
   // Checksum files and latest/ cover the files of the date's done jobs, written now or kept: not
   // those of a job still running or failed (xmlstubsdump's other outputs may have finished).
   const inJobOrder = (): WrittenFile[] => jobNames.flatMap((job) => {
@@ -413,6 +416,7 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
       await record(async () => {
         await writeChecksumFiles(directory, wikiId, date, [...inJobOrder(), ...files], files);
         states.set(job, { status: 'done', updated: formatUpdated(now()), files });
+        recombined.set(job, files);
         await writeStatus();
       });
     } catch (error) {

@@ -157,7 +157,14 @@ const INDEX_LINE = /^(\d+):/;
  * Calls `line` with each line of a part's index and its stream offset, checked to be one of the
  * part's page streams; returns the distinct offsets in order (the starts of its page streams).
  */
-async function readIndex(directory: string, part: MultistreamPartLayout, tools: CompressionTools, signal: AbortSignal | undefined, line: (offset: number, text: string) => void): Promise<number[]> {
+async function readIndex(
+  directory: string,
+  part: MultistreamPartLayout,
+  tools: CompressionTools,
+  signal: AbortSignal | undefined,
+  line: (offset: number, text: string) => void,
+  afterChunk: () => Promise<void> = async () => {},
+): Promise<number[]> {
   const path = join(directory, part.index.name);
   const starts: number[] = [];
   const take = (text: string): void => {
@@ -177,9 +184,11 @@ async function readIndex(directory: string, part: MultistreamPartLayout, tools: 
     const lines = (rest + decoder.write(chunk)).split('\n');
     rest = lines.pop()!;
     for (const text of lines) take(text);
+    await afterChunk();
   }
   rest += decoder.end();
   if (rest !== '') take(rest);
+  await afterChunk();
   if (starts[0] !== part.headerBytes) throw new JobError('DATA', `cannot recombine ${path}: it does not start at the first page stream of ${part.xml.name}; rerun the job`, { context: { path } });
   return starts;
 }
@@ -210,11 +219,22 @@ export async function recombineMultistream(options: RecombineMultistreamOptions)
     for (const [index, part] of parts.entries()) {
       // Where the part's first page stream lands in the recombined file.
       const shift = xmlFile.bytesIn + (index === 0 ? parts[0]!.headerBytes : 0) - part.headerBytes;
+      // Written a decompressed chunk at a time: a part's index can be a hundred MB of text.
       let lines = '';
-      const starts = await readIndex(directory, part, tools, signal, (offset, text) => {
-        lines += `${offset + shift}${text.slice(String(offset).length)}\n`;
-      });
-      await unlessStopped(indexFile.write(Buffer.from(lines, 'utf8')), signal);
+      const starts = await readIndex(
+        directory,
+        part,
+        tools,
+        signal,
+        (offset, text) => {
+          lines += `${offset + shift}${text.slice(String(offset).length)}\n`;
+        },
+        async () => {
+          const bytes = Buffer.from(lines, 'utf8');
+          lines = '';
+          await unlessStopped(indexFile.write(bytes), signal);
+        },
+      );
       for await (const stream of partStreams(directory, part, starts, index === 0, index === parts.length - 1)) {
         signal?.throwIfAborted();
         await unlessStopped(xmlFile.write(stream), signal);

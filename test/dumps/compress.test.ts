@@ -2,7 +2,7 @@
 // write with ENOSPC) must be reported as such, not as the compressor's death by SIGPIPE it causes.
 
 import assert from 'node:assert/strict';
-import { lstat, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { lstat, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -44,3 +44,21 @@ for (const codec of ['bz2', 'zst', 'gz'] as const satisfies readonly Codec[]) {
     }
   });
 }
+
+test('abort() returns at once even when a process the compressor left holds its output open', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mwlake-compress-'));
+  try {
+    // A wrapper whose child (not exec'd) outlives a kill of the wrapper and keeps the pipes open.
+    const script = join(dir, 'lbzip2');
+    await writeFile(script, '#!/bin/sh\nsleep 30\nexit 0\n', { mode: 0o755 });
+    const path = join(dir, 'stalled.bz2');
+    const writer = CompressedFileWriter.open(path, 'bz2', { ...tools, bzip2: { command: script, parallel: true } });
+    await writer.write(Buffer.from('<mediawiki>'));
+    const started = Date.now();
+    await writer.abort();
+    assert.ok(Date.now() - started < 10_000, `abort took ${Date.now() - started} ms`);
+    await assert.rejects(lstat(path), { code: 'ENOENT' });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -54,6 +54,8 @@ test('a split output is also recombined into the one file an unsplit run writes,
     await runDump(options(whole));
     const result = await runDump(options(split, { maxPartBytes: SPLIT }));
     assert.equal(result.complete, true);
+    const reported = result.files.map((file) => file.name);
+    for (const file of Object.values(RECOMBINED).flat()) assert.ok(reported.includes(file), `the run reports ${file}`);
     const run = join(split, WIKI, DATE);
     const names = await readdir(run);
     for (const dumpName of ['stub-meta-history', 'stub-meta-current', 'stub-articles', 'pages-meta-current', 'pages-articles', 'pages-articles-multistream', 'pages-meta-history']) {
