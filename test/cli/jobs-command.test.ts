@@ -40,7 +40,9 @@ test('kafka.sasl needs the password only in the commands that connect to Kafka: 
     await mkdir(join(dir, 'wh'));
     for (const args of [['merge'], ['maintain'], ['dump', '--date', '2026-11-02']]) {
       const r = await cli(...args, '--config', job, '--dry-run');
-      assert.equal(r.code, ExitCode.Ok, `${args[0]}: ${r.err}`);
+      // The dump gets past its configuration to find nothing merged (65), as its real run would.
+      assert.equal(r.code, args[0] === 'dump' ? ExitCode.Data : ExitCode.Ok, `${args[0]}: ${r.err}`);
+      assert.doesNotMatch(r.err, /kafka\.sasl/);
     }
     for (const args of [['drain', '--dry-run'], ['nightly', '--dry-run'], ['status']]) {
       const r = await cli(...args, '--config', job);
