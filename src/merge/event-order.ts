@@ -107,6 +107,15 @@ export function keyWinsSql(delta: string, stored: string): string {
   return `(${delta} IS NOT NULL AND (${stored} IS NULL OR CASE WHEN ${byRevisionTie} THEN ${byRevision} ELSE ${d} > ${s} OR (${d} = ${s} AND ${delta} <> ${stored}) END))`;
 }
 
+/**
+ * SQL true when the page key `pageKey` beats the deletion key `deletionKey`: an event of the page
+ * (an edit, a move, a visibility change of its current revision) came after its delete, so the
+ * page was restored since, even if the undelete's event was lost. Keys of older layouts never say so.
+ */
+export function pageChangedAfterSql(pageKey: string, deletionKey: string): string {
+  return `(${currentLayoutSql(pageKey)} AND ${currentLayoutSql(deletionKey)} AND ${keyWinsSql(pageKey, deletionKey)})`;
+}
+
 /** Events that are not page history: production canaries carry meta.domain "canary" (notes §2). */
 export const HISTORY_EVENT_FILTER_SQL = "meta.domain IS DISTINCT FROM 'canary' AND wiki_id IS NOT NULL AND page_change_kind IS NOT NULL";
 

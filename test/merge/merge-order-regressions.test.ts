@@ -190,3 +190,45 @@ test('two edits in the second of a move, the older delivered last: the newest re
     assert.deepEqual(pages, [{ page_id: 1, page_title: 'B', ns: 0, redir: true, target: 'C', latest: 13, deleted: null, alias: null }], name);
   }
 });
+
+test('an event after a delete means the page was restored, even if the undelete event was lost; a later delete or a late undelete still applies', { timeout: 240_000 }, async () => {
+  const at = (h: string) => `2026-11-01T${h}Z`;
+  const c = ev({ kind: 'create', metaDt: at('09:00:00'), page: 3, rev: 30, revAt: at('09:00:00') });
+  const e = ev({ kind: 'edit', metaDt: at('09:30:00'), page: 3, rev: 31, parent: 30, revAt: at('09:30:00') });
+  const del = ev({ kind: 'delete', metaDt: at('11:00:00'), page: 3, rev: 31, parent: 30, revAt: at('09:30:00'), noBody: true });
+  // The undelete's event never came; this edit was saved on the restored page.
+  const after = ev({ kind: 'edit', metaDt: at('12:00:00'), page: 3, rev: 32, parent: 31, revAt: at('12:00:00') });
+  const live = { pages: PAGES, revs: REVS, current: CURRENT };
+  for (const [name, batches] of [['one merge', [[c, e, del, after]]], ['three merges', [[c, e], [del], [after]]], ['edit delivered first', [[c, e, after], [del]]]] as const) {
+    const out = await runBatches(batches, live);
+    assert.equal((out['pages'] as { deleted: boolean }[])[0]?.deleted, false, `${name}: the page is live`);
+    assert.deepEqual(revIds(out['revs']), [30, 31, 32], `${name}: with every revision (no event says which stayed deleted)`);
+    assert.deepEqual(revIds(out['current']), [32], name);
+  }
+  // Saved in the second of the delete, with a newer revision than the delete acted on: after it.
+  const sameSecond = ev({ kind: 'edit', metaDt: at('11:00:00'), page: 3, rev: 32, parent: 31, revAt: at('11:00:00') });
+  for (const batches of [[[c, e, del], [sameSecond]], [[c, e, sameSecond], [del]]]) {
+    const out = await runBatches(batches, { pages: PAGES });
+    assert.equal((out['pages'] as { deleted: boolean }[])[0]?.deleted, false, 'an edit in the second of the delete, with a newer revision');
+  }
+  // A late-delivered edit saved before the delete proves nothing.
+  for (const batches of [[[c, del], [e]], [[c, del, e]]]) {
+    const out = await runBatches(batches, { pages: PAGES, revs: REVS });
+    assert.equal((out['pages'] as { deleted: boolean }[])[0]?.deleted, true, 'an edit from before the delete');
+    assert.deepEqual(revIds(out['revs']), []);
+  }
+  // Deleted again later: deleted.
+  const again = ev({ kind: 'delete', metaDt: at('13:00:00'), page: 3, rev: 32, parent: 31, revAt: at('12:00:00'), noBody: true });
+  for (const batches of [[[c, e, del, after, again]], [[c, e, del], [after], [again]]]) {
+    const out = await runBatches(batches, { pages: PAGES, revs: REVS });
+    assert.equal((out['pages'] as { deleted: boolean }[])[0]?.deleted, true, 'a later delete');
+    assert.deepEqual(revIds(out['revs']), []);
+  }
+  // The undelete arrives late after all (it restored only 30): it applies, in one merge or several.
+  const und = ev({ kind: 'undelete', metaDt: at('11:05:00'), page: 3, rev: 30, revAt: at('09:00:00') });
+  for (const batches of [[[c, e, del, und, after]], [[c, e, del, after], [und]]]) {
+    const out = await runBatches(batches, { pages: PAGES, revs: REVS });
+    assert.equal((out['pages'] as { deleted: boolean }[])[0]?.deleted, false);
+    assert.deepEqual(revIds(out['revs']), [30, 32], 'revision 31 stayed deleted, as the undelete says');
+  }
+});
