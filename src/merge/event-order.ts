@@ -108,12 +108,14 @@ export function keyWinsSql(delta: string, stored: string): string {
 }
 
 /**
- * SQL true when the page key `pageKey` beats the deletion key `deletionKey`: an event of the page
- * (an edit, a move, a visibility change of its current revision) came after its delete, so the
- * page was restored since, even if the undelete's event was lost. Keys of older layouts never say so.
+ * SQL true when the page key `pageKey` is of a create or an edit saved in a later second than the
+ * event of the deletion key `deletionKey`: a revision saved on a deleted page, which MediaWiki
+ * allows only once it is restored (its undelete's event lost?). Same-second ties and other kinds
+ * (a move's Kafka order, a duplicate's new timestamp) prove nothing. Keys of older layouts never say so.
  */
-export function pageChangedAfterSql(pageKey: string, deletionKey: string): string {
-  return `(${currentLayoutSql(pageKey)} AND ${currentLayoutSql(deletionKey)} AND ${keyWinsSql(pageKey, deletionKey)})`;
+export function editedAfterDeleteSql(pageKey: string, deletionKey: string): string {
+  const second = (key: string) => `left(${key}, 19)`;
+  return `(${currentLayoutSql(pageKey)} AND ${currentLayoutSql(deletionKey)} AND ${keyKind(pageKey)} = '0' AND ${second(pageKey)} > ${second(deletionKey)})`;
 }
 
 /** Events that are not page history: production canaries carry meta.domain "canary" (notes §2). */

@@ -3,7 +3,7 @@
 // undelete that gave the page a new id marks the old id's row `page_merged_into_page_id`, so the
 // revisions filed under the old id follow the page without being rewritten (views.ts resolves it).
 
-import { keyWinsSql, MAKES_REVISION_SQL } from './event-order.js';
+import { editedAfterDeleteSql, keyWinsSql, MAKES_REVISION_SQL } from './event-order.js';
 import type { PageGroup } from './state-schema.js';
 
 // The link's page_title is MediaWiki's getPrefixedDBkey(), which already starts with the interwiki
@@ -97,4 +97,13 @@ export function pageMergeSql(delta: string, existing: string): string {
   x._file AS _file, x._pos AS _pos
 FROM ${delta} d LEFT JOIN ${existing} x ON x.wiki_id = d.wiki_id AND x.page_id = d.page_id
 WHERE ${GROUP_NAMES.map(wins).join(' OR ')}`;
+}
+
+/**
+ * `(wiki_id, key)` of merged page rows (the relation `merged`) still deleted though a create or an
+ * edit was saved on them in a later second: their undelete's event was probably lost. They stay
+ * deleted, since a wrong guess would publish deleted content; the merge names them for a person.
+ */
+export function deletedThenEditedSql(merged: string): string {
+  return `SELECT wiki_id, page_id AS key FROM ${merged} WHERE coalesce(page_is_deleted AND ${editedAfterDeleteSql('row_page_key', 'row_deletion_key')}, false)`;
 }

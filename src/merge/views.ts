@@ -3,7 +3,7 @@
 // undelete's new page id), deleted pages and revisions an undelete left deleted out, and the
 // latest revision per page.
 
-import { keyRevisionIdSql, keyTimeSql, pageChangedAfterSql } from './event-order.js';
+import { keyRevisionIdSql, keyTimeSql } from './event-order.js';
 
 /**
  * Revisions of live pages with the page's current fields; the relation `revisions` in queries.
@@ -62,20 +62,6 @@ WHERE r.revision_dt IS NOT NULL AND p.page_title IS NOT NULL AND NOT coalesce(p.
 }
 
 const MAX_ALIAS_DEPTH = 64;
-
-/**
- * The pages as readers see them (the relation `pages`): a deleted page that an event came after
- * (an edit, a move, a visibility change of its current revision: none can happen to a deleted
- * page) was restored, even if the undelete's event was lost, and is live with every revision it
- * had, since no event says which stayed deleted. Worked out from the two watermarks at read time,
- * so a late undelete or a later delete still applies as usual, in one merge or several.
- */
-export function pagesViewSql(pagesRaw: string): string {
-  const revived = `coalesce(page_is_deleted AND ${pageChangedAfterSql('row_page_key', 'row_deletion_key')}, false)`;
-  return `SELECT * REPLACE (CASE WHEN ${revived} THEN false ELSE page_is_deleted END AS page_is_deleted,
-    CASE WHEN ${revived} THEN false ELSE page_is_suppressed END AS page_is_suppressed)
-FROM (${pagesRaw})`;
-}
 
 /** Of a page row (columns prefixed `t`) a suppressed delete left and an undelete merged elsewhere: that undelete's time. */
 const SUPPRESSED_MERGE_SQL = (t: string) => `CASE WHEN ${t}page_is_deleted AND ${t}page_is_suppressed THEN ${keyTimeSql(`${t}row_merge_key`)} END`;

@@ -28,7 +28,7 @@ import type { Schema } from '../iceberg/spec/types.js';
 import { EVENTS_SCHEMA } from '../events/events-table.js';
 import { VISIBILITY_EVENTS_SCHEMA } from '../events/visibility-change.js';
 import { HISTORY_EVENT_FILTER_SQL, pageChangeOrderSql, VISIBILITY_EVENT_FILTER_SQL, visibilityChangeOrderSql } from '../merge/event-order.js';
-import { pageDeltaSql, pageMergeSql } from '../merge/page-merge.js';
+import { deletedThenEditedSql, pageDeltaSql, pageMergeSql } from '../merge/page-merge.js';
 import { revisionDeltaSql, revisionMergeSql, visibilityDeltaSql, withVisibilitySql } from '../merge/revision-merge.js';
 import {
   openStateTable,
@@ -96,6 +96,8 @@ interface StateTableDef {
   readonly keyColumn: 'revision_id' | 'page_id';
   readonly deltaSql: (source: string) => string;
   readonly mergeSql: (delta: string, existing: string) => string;
+  /** `(wiki_id, key)` rows of the merged rows (the relation given) that a person should check; logged as a warning. */
+  readonly suspectSql?: (merged: string) => string;
   /** The event columns (dotted paths) that name a key of this table, in each events table. */
   readonly keyPaths: { readonly events: readonly string[]; readonly visibility?: readonly string[] };
   /** Whether legacy visibility changes fold into this table's delta (revisions only). */
@@ -112,7 +114,7 @@ const STATE_TABLES: readonly StateTableDef[] = [
     keyPaths: { events: ['revision.rev_id'], visibility: ['rev_id'] },
     passes: { eventKeySql: 'revision.rev_id', eventBytesSql: 'coalesce(revision.rev_size, 0) + 512' } },
   // An undelete into a new page id also says the old id's page merged into it (page-merge.ts).
-  { name: PAGES_TABLE, schema: PAGES_SCHEMA, keyColumn: 'page_id', deltaSql: pageDeltaSql, mergeSql: pageMergeSql,
+  { name: PAGES_TABLE, schema: PAGES_SCHEMA, keyColumn: 'page_id', deltaSql: pageDeltaSql, mergeSql: pageMergeSql, suspectSql: deletedThenEditedSql,
     keyPaths: { events: ['page.page_id', 'prior_state.page.page_id'] } },
 ];
 
@@ -272,11 +274,12 @@ async function mergeTable(
   let rowsReplaced: number;
   let counts: Partial<MergeTableResult>;
   try {
-    const totals = { written: 0, replaced: 0, dataFiles: [] as DataFile[] };
+    const totals = { written: 0, replaced: 0, dataFiles: [] as DataFile[], suspects: [] as string[] };
     const add = (r: typeof totals) => {
       totals.written += r.written;
       totals.replaced += r.replaced;
       totals.dataFiles.push(...r.dataFiles);
+      totals.suspects.push(...r.suspects);
     };
     const inRefold = `(wiki_id, ${def.keyColumn}) IN (SELECT wiki_id, ${def.keyColumn} FROM refold)`;
     await db.run('CREATE OR REPLACE TEMP TABLE replaced (wiki_id VARCHAR, _file VARCHAR, _pos BIGINT)');
@@ -299,7 +302,14 @@ async function mergeTable(
       add(await mergeDelta(db, table, def, options, 'refold', written));
     }
     ({ written: rowsWritten, replaced: rowsReplaced } = totals);
-    const { dataFiles } = totals;
+    const { dataFiles, suspects } = totals;
+    if (suspects.length > 0) {
+      const shown = suspects.slice(0, 20).join(', ') + (suspects.length > 20 ? ', ...' : '');
+      options.logger.warn(
+        { table: def.name, count: suspects.length, keys: suspects.slice(0, 20) },
+        `merge: ${suspects.length} deleted page(s) had an edit saved after their delete (${shown}): an undelete whose event was lost? They stay deleted, in the dumps too, until an undelete or delete event of theirs arrives; check them against the wiki`,
+      );
+    }
     counts = { eventFiles: eventFiles.length, rowsWritten, rowsReplaced, ...(refolded > 0 ? { refoldedKeys: refolded } : {}) };
     if (options.dryRun === true) return done(counts);
     if (rowsWritten === 0 && rowsReplaced === 0) {
@@ -341,7 +351,14 @@ async function mergeTable(
  * `refold`: then every stored row of those keys goes, and the delta, folded from all their
  * events, says all there is of them). Writes the merged rows and notes the replaced ones.
  */
-async function mergeDelta(db: DuckDb, table: Table, def: StateTableDef, options: MergeOptions, keys: 'delta' | 'refold', written: string[]): Promise<{ written: number; replaced: number; dataFiles: DataFile[] }> {
+async function mergeDelta(
+  db: DuckDb,
+  table: Table,
+  def: StateTableDef,
+  options: MergeOptions,
+  keys: 'delta' | 'refold',
+  written: string[],
+): Promise<{ written: number; replaced: number; dataFiles: DataFile[]; suspects: string[] }> {
   const live = await liveFilesTouching(db, table, def, keys);
   await loadExisting(db, table, def, live, keys);
   let replaced = 0;
@@ -355,10 +372,11 @@ async function mergeDelta(db: DuckDb, table: Table, def: StateTableDef, options:
   await db.run('DROP TABLE delta');
   await db.run('DROP TABLE existing');
   const [counts] = await db.all<{ written: bigint; replaced: bigint }>('SELECT count(*) AS written, count(_file) AS replaced FROM merged');
+  const suspects = def.suspectSql === undefined ? [] : (await db.all<{ k: string }>(`SELECT wiki_id || ':' || key::VARCHAR AS k FROM (${def.suspectSql('merged')}) ORDER BY 1`)).map((r) => r.k);
   const dataFiles = options.dryRun === true ? [] : await writeMergedRows(db, table, def, written);
   await db.run('INSERT INTO replaced SELECT wiki_id, _file, _pos FROM merged WHERE _file IS NOT NULL');
   await db.run('DROP TABLE merged');
-  return { written: Number(counts!.written), replaced: replaced + Number(counts!.replaced), dataFiles };
+  return { written: Number(counts!.written), replaced: replaced + Number(counts!.replaced), dataFiles, suspects };
 }
 
 /**

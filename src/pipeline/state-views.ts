@@ -12,7 +12,7 @@ import type { Warehouse } from '../iceberg/catalog.js';
 import type { Snapshot } from '../iceberg/spec/snapshot.js';
 import type { Table } from '../iceberg/table.js';
 import type { Schema } from '../iceberg/spec/types.js';
-import { currentViewSql, pagesViewSql, REVISIONS_VIEW_SETTING, revisionsViewSql } from '../merge/views.js';
+import { currentViewSql, REVISIONS_VIEW_SETTING, revisionsViewSql } from '../merge/views.js';
 import { EVENTS_SCHEMA } from '../events/events-table.js';
 import { VISIBILITY_EVENTS_SCHEMA } from '../events/visibility-change.js';
 import { PAGES_SCHEMA, PAGES_TABLE, REVISIONS_SCHEMA, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE } from '../merge/state-schema.js';
@@ -118,7 +118,7 @@ export async function stateViewStatements(
   const statements: string[] = [];
   if (eventsSql !== undefined) statements.push(`${create} events AS ${eventsSql}`);
   if (visibilitySql !== undefined) statements.push(`${create} visibility_changes AS ${visibilitySql}`);
-  if (views.has('pages')) statements.push(`${create} pages AS ${pagesViewSql(pagesSql)}`);
+  if (views.has('pages')) statements.push(`${create} pages AS ${pagesSql}`);
   if (views.has('revisions_raw')) statements.push(`${create} revisions_raw AS ${revisionsSql}`);
   if (views.has('revisions')) statements.push(`${create} revisions AS ${revisionsViewSql('revisions_raw', 'pages')}`);
   if (views.has('current')) statements.push(`${create} current AS ${currentViewSql('revisions')}`);

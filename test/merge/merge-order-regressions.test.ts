@@ -5,11 +5,21 @@
 // an edit loses a same-second tie against a statement made about its revision since.
 
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { ev, PAGES, REVS, runBatches } from './page-change-harness.js';
+import { pino } from 'pino';
+import { ev, PAGES, REVS, runBatches, type Ev } from './page-change-harness.js';
 
 const CURRENT = 'SELECT revision_id AS rev FROM current ORDER BY 1';
 const revIds = (rows: unknown) => (rows as { rev: number }[]).map((r) => r.rev);
+
+/** runBatches with the merges' warnings (their messages) collected. */
+async function mergeLogged(batches: readonly (readonly Ev[])[], sql: Record<string, string>): Promise<{ warnings: string[]; out: Record<string, unknown> }> {
+  const warnings: string[] = [];
+  const logger = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _encoding, done) => { warnings.push((JSON.parse(chunk.toString()) as { msg: string }).msg); done(); } }));
+  const out = await runBatches(batches, sql, logger);
+  return { warnings, out };
+}
 
 test('an edit made between a move (dt) and its meta.dt sets the page: every kind ranks at its dt', { timeout: 120_000 }, async () => {
   const create = ev({ kind: 'create', metaDt: '2026-11-01T10:00:00Z', page: 1, rev: 10, revAt: '2026-11-01T10:00:00Z', title: 'A' });
@@ -191,43 +201,30 @@ test('two edits in the second of a move, the older delivered last: the newest re
   }
 });
 
-test('an event after a delete means the page was restored, even if the undelete event was lost; a later delete or a late undelete still applies', { timeout: 240_000 }, async () => {
+test('a page edited after its delete with no undelete event stays deleted, and the merge names it for a person; a late undelete still applies', { timeout: 240_000 }, async () => {
   const at = (h: string) => `2026-11-01T${h}Z`;
   const c = ev({ kind: 'create', metaDt: at('09:00:00'), page: 3, rev: 30, revAt: at('09:00:00') });
   const e = ev({ kind: 'edit', metaDt: at('09:30:00'), page: 3, rev: 31, parent: 30, revAt: at('09:30:00') });
   const del = ev({ kind: 'delete', metaDt: at('11:00:00'), page: 3, rev: 31, parent: 30, revAt: at('09:30:00'), noBody: true });
   // The undelete's event never came; this edit was saved on the restored page.
   const after = ev({ kind: 'edit', metaDt: at('12:00:00'), page: 3, rev: 32, parent: 31, revAt: at('12:00:00') });
-  const live = { pages: PAGES, revs: REVS, current: CURRENT };
   for (const [name, batches] of [['one merge', [[c, e, del, after]]], ['three merges', [[c, e], [del], [after]]], ['edit delivered first', [[c, e, after], [del]]]] as const) {
-    const out = await runBatches(batches, live);
-    assert.equal((out['pages'] as { deleted: boolean }[])[0]?.deleted, false, `${name}: the page is live`);
-    assert.deepEqual(revIds(out['revs']), [30, 31, 32], `${name}: with every revision (no event says which stayed deleted)`);
-    assert.deepEqual(revIds(out['current']), [32], name);
+    const { warnings, out } = await mergeLogged(batches, { pages: PAGES, revs: REVS });
+    assert.equal((out['pages'] as { deleted: boolean }[])[0]?.deleted, true, `${name}: no guess publishes deleted content`);
+    assert.deepEqual(revIds(out['revs']), [], name);
+    assert.equal(warnings.filter((w) => /merge: 1 deleted page\(s\) had an edit saved after their delete \(enwiki:3\): an undelete whose event was lost\?/.test(w)).length, 1, `${name}: ${warnings.join('\n')}`);
   }
-  // Saved in the second of the delete, with a newer revision than the delete acted on: after it.
+  // Nothing to name: an edit in the second of the delete (Kafka order is no proof), one saved before it.
   const sameSecond = ev({ kind: 'edit', metaDt: at('11:00:00'), page: 3, rev: 32, parent: 31, revAt: at('11:00:00') });
-  for (const batches of [[[c, e, del], [sameSecond]], [[c, e, sameSecond], [del]]]) {
-    const out = await runBatches(batches, { pages: PAGES });
-    assert.equal((out['pages'] as { deleted: boolean }[])[0]?.deleted, false, 'an edit in the second of the delete, with a newer revision');
-  }
-  // A late-delivered edit saved before the delete proves nothing.
-  for (const batches of [[[c, del], [e]], [[c, del, e]]]) {
-    const out = await runBatches(batches, { pages: PAGES, revs: REVS });
-    assert.equal((out['pages'] as { deleted: boolean }[])[0]?.deleted, true, 'an edit from before the delete');
-    assert.deepEqual(revIds(out['revs']), []);
-  }
-  // Deleted again later: deleted.
-  const again = ev({ kind: 'delete', metaDt: at('13:00:00'), page: 3, rev: 32, parent: 31, revAt: at('12:00:00'), noBody: true });
-  for (const batches of [[[c, e, del, after, again]], [[c, e, del], [after], [again]]]) {
-    const out = await runBatches(batches, { pages: PAGES, revs: REVS });
-    assert.equal((out['pages'] as { deleted: boolean }[])[0]?.deleted, true, 'a later delete');
-    assert.deepEqual(revIds(out['revs']), []);
+  for (const batches of [[[c, e, del], [sameSecond]], [[c, del], [e]]]) {
+    const { warnings, out } = await mergeLogged(batches, { pages: PAGES });
+    assert.equal((out['pages'] as { deleted: boolean }[])[0]?.deleted, true);
+    assert.deepEqual(warnings, []);
   }
   // The undelete arrives late after all (it restored only 30): it applies, in one merge or several.
   const und = ev({ kind: 'undelete', metaDt: at('11:05:00'), page: 3, rev: 30, revAt: at('09:00:00') });
   for (const batches of [[[c, e, del, und, after]], [[c, e, del, after], [und]]]) {
-    const out = await runBatches(batches, { pages: PAGES, revs: REVS });
+    const { out } = await mergeLogged(batches, { pages: PAGES, revs: REVS });
     assert.equal((out['pages'] as { deleted: boolean }[])[0]?.deleted, false);
     assert.deepEqual(revIds(out['revs']), [30, 32], 'revision 31 stayed deleted, as the undelete says');
   }

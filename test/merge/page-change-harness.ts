@@ -11,6 +11,7 @@ import { EventStager } from '../../src/pipeline/event-files.js';
 import { bindStateViews } from '../../src/pipeline/state-views.js';
 import { EVENTS_NAME, EVENTS_NS, merge, warehouseAt } from './merge-fixture.js';
 import type { Warehouse } from '../../src/iceberg/catalog.js';
+import type { Logger } from 'pino';
 
 const CHANGELOG: Record<string, string> = { create: 'insert', edit: 'update', move: 'update', delete: 'delete', undelete: 'insert', visibility_change: 'update' };
 const ALICE = { user_text: 'Alice', user_id: 2, groups: ['user'], is_bot: false, is_system: false, is_temp: false };
@@ -65,10 +66,10 @@ export async function append(warehouse: Warehouse, events: readonly Ev[]): Promi
   } finally { await stager.close(); }
 }
 
-export async function runBatches(batches: readonly (readonly Ev[])[], sql: Record<string, string>) {
+export async function runBatches(batches: readonly (readonly Ev[])[], sql: Record<string, string>, logger?: Logger) {
   const dir = mkdtempSync(join(tmpdir(), 'mwlake-harness-'));
   const warehouse = warehouseAt(dir);
-  for (const b of batches) { await append(warehouse, b); await merge(warehouse); }
+  for (const b of batches) { await append(warehouse, b); await merge(warehouse, logger === undefined ? {} : { logger }); }
   const db = await openDuckDb();
   try {
     await bindStateViews(db, warehouse, { namespace: EVENTS_NS, name: EVENTS_NAME });

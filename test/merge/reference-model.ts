@@ -49,29 +49,6 @@ interface SetBy {
   readonly at: bigint;
   readonly made: boolean;
   readonly rev: number;
-  /** Place in the fold: Kafka order among events of one time. */
-  readonly seq: number;
-}
-
-/**
- * Whether the event that set `a` comes after the one that set `b` in the merge's order: later, or
- * in the same second a create or edit with a newer revision than the other acted on (another kind
- * with the same or a newer one), else delivery order.
- */
-function comesAfter(a: SetBy, b: SetBy): boolean {
-  if (a.at !== b.at) return a.at > b.at;
-  if (a.made && b.made) return a.rev > b.rev;
-  if (a.made !== b.made) return a.made ? a.rev > b.rev : a.rev >= b.rev;
-  return a.seq > b.seq;
-}
-
-/**
- * Whether a page is deleted as readers see it: an event of the page after its delete (none can
- * happen to a deleted page) says it was restored, even when the undelete's event was lost.
- */
-export function isDeleted(p: RefPage): boolean | null {
-  if (p.page_is_deleted === true && p.pageBy !== undefined && p.deletionBy !== undefined && comesAfter(p.pageBy, p.deletionBy)) return false;
-  return p.page_is_deleted;
 }
 
 type Json = Record<string, any>;
@@ -117,7 +94,7 @@ export function referenceState(events: readonly Json[]): { revisions: Map<string
     }
     return p;
   };
-  for (const [seq, e] of sorted.entries()) {
+  for (const e of sorted) {
     const r = e.revision;
     if (r?.rev_id != null) {
       const key = `${e.wiki_id}:${r.rev_id}`;
@@ -151,7 +128,7 @@ export function referenceState(events: readonly Json[]): { revisions: Map<string
         row.revision_comment_is_visible = r.is_comment_visible ?? null;
       }
     }
-    const setBy: SetBy = { at: micros(e.dt ?? e.meta.dt), made: makesRevision(e), rev: r?.rev_id ?? 0, seq };
+    const setBy: SetBy = { at: micros(e.dt ?? e.meta.dt), made: makesRevision(e), rev: r?.rev_id ?? 0 };
     const p = e.page?.page_id != null ? page(e.wiki_id, e.page.page_id) : undefined;
     if (p !== undefined && overwrites(e, p.pageBy)) {
       p.pageBy = setBy;
@@ -200,11 +177,9 @@ export function referenceDumpHistory(state: ReturnType<typeof referenceState>, w
       pageId = next;
     }
     const p = state.pages.get(`${wiki}:${pageId}`);
-    if (p === undefined || p.page_title === null || isDeleted(p) === true) continue;
+    if (p === undefined || p.page_title === null || p.page_is_deleted === true) continue;
     // An undelete carries the newest revision it restored: newer ones made before it stayed deleted.
-    // A page restored by no event (isDeleted): up to the revision its delete acted on, its newest.
-    const restored = p.page_is_deleted === true ? { revision_id: p.deletionBy!.rev, at: p.deletionBy!.at } : p.restored;
-    if (restored !== null && r.revision_id > restored.revision_id && micros(r.revision_dt) < restored.at) continue;
+    if (p.restored !== null && r.revision_id > p.restored.revision_id && micros(r.revision_dt) < p.restored.at) continue;
     if (p.created !== null && r.page_id === pageId && r.revision_id < p.created) continue;
     const list = out.get(pageId) ?? [];
     list.push(r.revision_id);
