@@ -5,7 +5,7 @@
 // Debian `zstd` tool (`-T<threads> -3`: Node 20 has no zstd), gz through node:zlib, so compression
 // runs beside the XML generation on other cores. Imports core only.
 
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash, type Hash } from 'node:crypto';
 import { once } from 'node:events';
 import { accessSync, constants, createReadStream, createWriteStream, type WriteStream } from 'node:fs';
@@ -114,31 +114,19 @@ export async function* readDecompressed(path: string, codec: Codec, tools: Compr
     return;
   }
   const [command, args] = decompressCommand(codec, tools, path);
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (text: string) => {
-    stderr = (stderr + text).slice(-8192);
+  const child = spawnTool(command, args, {
+    stdin: false,
+    purpose: `to read ${path}`,
+    failed: (code, exitSignal, stderr) =>
+      new JobError('DATA', `${command} ${args.join(' ')} ended with ${code ?? exitSignal}, expected exit 0: ${path} is not a readable ${codec} file; stderr: ${stderr}`, { context: { path, code, signal: exitSignal } }),
   });
-  const exited = new Promise<void>((resolve, reject) => {
-    child.once('error', (cause) => reject(new JobError('UNAVAILABLE', `cannot start ${command} to read ${path}: ${cause.message}`, { cause, retryable: false })));
-    child.once('close', (code, signal) => {
-      if (code === 0) resolve();
-      else reject(new JobError('DATA', `${command} ${args.join(' ')} ended with ${code ?? signal}, expected exit 0: ${path} is not a readable ${codec} file; stderr: ${tail(stderr)}`, { context: { path, code, signal } }));
-    });
-  });
-  exited.catch(() => {});
-  // The pipes too: a wrapper script's own child may hold them open after the kill.
-  const stop = (): void => {
-    child.kill('SIGKILL');
-    child.stdout.destroy();
-    child.stderr.destroy();
-  };
+  const { exited } = child;
+  const stop = child.kill;
   signal?.addEventListener('abort', stop, { once: true });
   let ended = false;
   try {
     try {
-      yield* child.stdout;
+      yield* child.output;
     } catch (cause) {
       signal?.throwIfAborted();
       throw cause;
@@ -190,34 +178,55 @@ function tail(text: string, lines = 20): string {
   return text.trim().split('\n').slice(-lines).join('\n');
 }
 
-/** Spawns a compressor reading stdin and writing stdout. */
-function childEncoder(command: string, args: readonly string[], what: string): Encoder {
-  const child: ChildProcessWithoutNullStreams = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+interface ToolProcess {
+  /** Null when spawned without stdin. */
+  readonly input: Writable | null;
+  readonly output: Readable;
+  /** Settles once the tool has exited and its pipes are closed; rejects unless it exited 0. */
+  readonly exited: Promise<void>;
+  kill(): void;
+}
+
+/**
+ * Spawns a compression tool, keeping the tail of its stderr for `failed`'s message. `kill` destroys
+ * the pipes too: a wrapper's own child, or a process stuck on its disk, may hold them open after
+ * the kill, and a stop must not wait for it.
+ */
+function spawnTool(
+  command: string,
+  args: readonly string[],
+  o: { readonly stdin: boolean; readonly purpose: string; readonly failed: (code: number | null, signal: NodeJS.Signals | null, stderr: string) => JobError },
+): ToolProcess {
+  const child = o.stdin ? spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] }) : spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (text: string) => {
     stderr = (stderr + text).slice(-8192);
   });
   const exited = new Promise<void>((resolve, reject) => {
-    child.once('error', (cause) =>
-      reject(new JobError('UNAVAILABLE', `cannot start ${command} for ${what}: ${cause.message}`, { cause, retryable: false })),
-    );
-    child.once('close', (code, signal) => {
-      if (code === 0) resolve();
-      else reject(new JobError('STORAGE', `${command} ${args.join(' ')} for ${what} ended with ${code ?? signal}, expected exit 0; stderr: ${tail(stderr)}`, { context: { command, code, signal } }));
-    });
+    child.once('error', (cause) => reject(new JobError('UNAVAILABLE', `cannot start ${command} ${o.purpose}: ${cause.message}`, { cause, retryable: false })));
+    child.once('close', (code, signal) => (code === 0 ? resolve() : reject(o.failed(code, signal, tail(stderr)))));
   });
   // Failures surface through `exited`; these keep an EPIPE from becoming an uncaught error.
-  child.stdin.on('error', () => {});
+  child.stdin?.on('error', () => {});
   exited.catch(() => {});
-  // The pipes too: a wrapper's own child, or a process stuck on its disk, may hold them open after
-  // the kill, and an abort must not wait for it.
   const kill = (): void => {
     child.kill('SIGKILL');
     child.stdout.destroy();
     child.stderr.destroy();
   };
   return { input: child.stdin, output: child.stdout, exited, kill };
+}
+
+/** Spawns a compressor reading stdin and writing stdout. */
+function childEncoder(command: string, args: readonly string[], what: string): Encoder {
+  const tool = spawnTool(command, args, {
+    stdin: true,
+    purpose: `for ${what}`,
+    failed: (code, signal, stderr) =>
+      new JobError('STORAGE', `${command} ${args.join(' ')} for ${what} ended with ${code ?? signal}, expected exit 0; stderr: ${stderr}`, { context: { command, code, signal } }),
+  });
+  return { ...tool, input: tool.input! };
 }
 
 function streamEncoder(stream: Transform): Encoder {

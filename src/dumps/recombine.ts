@@ -108,23 +108,19 @@ async function publish(directory: string, renames: readonly (readonly [string, s
   await syncPath(directory);
 }
 
-/** Writes `name` from XML parts; returns the file. On failure or abort nothing is left under `name`'s in-progress name. */
-export async function recombineXmlParts(options: RecombineXmlOptions): Promise<WrittenFile> {
-  const { directory, parts, codec, tools, name, signal } = options;
-  const header = Buffer.from(options.header, 'utf8');
-  const footer = Buffer.from(options.footer, 'utf8');
+/**
+ * Writes one file under its in-progress name through `fill`, then publishes it; on failure or a
+ * stop (checked before every write) nothing is left under the in-progress name.
+ */
+async function writeOneFile(options: RecombineCommon, name: string, codec: Codec, fill: (write: (bytes: Uint8Array) => Promise<void>) => Promise<void>): Promise<WrittenFile> {
+  const { directory, tools, signal } = options;
   const temp = `${name}${IN_PROGRESS_SUFFIX}`;
   const writer = CompressedFileWriter.open(join(directory, temp), codec, tools);
   try {
-    for (const [index, part] of parts.entries()) {
-      const path = join(directory, part.name);
-      const trimmer = new PartTrimmer(path, index > 0 ? header : undefined, index < parts.length - 1 ? footer : undefined);
-      for await (const chunk of readDecompressed(path, codec, tools, signal)) {
-        signal?.throwIfAborted();
-        for (const bytes of trimmer.push(chunk)) await unlessStopped(writer.write(bytes), signal);
-      }
-      trimmer.end();
-    }
+    await fill((bytes) => {
+      signal?.throwIfAborted();
+      return unlessStopped(writer.write(bytes), signal);
+    });
     const digest = await unlessStopped(writer.finish(), signal);
     await publish(directory, [[temp, name]], options);
     return { name, ...digest };
@@ -132,6 +128,23 @@ export async function recombineXmlParts(options: RecombineXmlOptions): Promise<W
     await writer.abort();
     throw error;
   }
+}
+
+/** Writes `name` from XML parts; returns the file. On failure or abort nothing is left under `name`'s in-progress name. */
+export async function recombineXmlParts(options: RecombineXmlOptions): Promise<WrittenFile> {
+  const { directory, parts, codec, tools, name, signal } = options;
+  const header = Buffer.from(options.header, 'utf8');
+  const footer = Buffer.from(options.footer, 'utf8');
+  return writeOneFile(options, name, codec, async (write) => {
+    for (const [index, part] of parts.entries()) {
+      const path = join(directory, part.name);
+      const trimmer = new PartTrimmer(path, index > 0 ? header : undefined, index < parts.length - 1 ? footer : undefined);
+      for await (const chunk of readDecompressed(path, codec, tools, signal)) {
+        for (const bytes of trimmer.push(chunk)) await write(bytes);
+      }
+      trimmer.end();
+    }
+  });
 }
 
 /** Where a multistream part's page streams are: after its header stream, before its footer stream. */
@@ -262,25 +275,14 @@ export interface JoinMultistreamOptions extends RecombineCommon {
  * joined (bz2-join.ts) rather than the XML compressed again, as the run writes each part's.
  */
 export async function joinMultistreamParts(options: JoinMultistreamOptions): Promise<WrittenFile> {
-  const { directory, parts, tools, name, signal } = options;
-  const temp = `${name}${IN_PROGRESS_SUFFIX}`;
-  // Already bz2: the writer only counts, hashes and stores the joined bytes.
-  const writer = CompressedFileWriter.open(join(directory, temp), 'none', tools);
+  const { directory, parts, tools, signal } = options;
   const joiner = new Bz2StreamJoiner();
-  try {
+  // Already bz2: the writer only counts, hashes and stores the joined bytes.
+  return writeOneFile(options, options.name, 'none', async (write) => {
     for (const [index, part] of parts.entries()) {
       const starts = await readIndex(directory, part, tools, signal, () => {});
-      for await (const stream of partStreams(directory, part, starts, index === 0, index === parts.length - 1)) {
-        signal?.throwIfAborted();
-        await unlessStopped(writer.write(joiner.append(stream)), signal);
-      }
+      for await (const stream of partStreams(directory, part, starts, index === 0, index === parts.length - 1)) await write(joiner.append(stream));
     }
-    await unlessStopped(writer.write(joiner.finish()), signal);
-    const digest = await unlessStopped(writer.finish(), signal);
-    await publish(directory, [[temp, name]], options);
-    return { name, ...digest };
-  } catch (error) {
-    await writer.abort();
-    throw error;
-  }
+    await write(joiner.finish());
+  });
 }

@@ -29,6 +29,8 @@ const KEY_ORDER_CHARS = 57;
 
 // Where each field of a key sits (1-based, as SQL's substr counts): `time|kind|kafka time|revision|meta.id`.
 const TIME_CHARS = 27;
+/** The time up to whole seconds, production's precision. */
+const SECOND_CHARS = 19;
 const KIND_AT = 29;
 const KAFKA_TIME_AT = 31;
 const REVISION_AT = 59;
@@ -114,7 +116,7 @@ export function keyWinsSql(delta: string, stored: string): string {
  * (a move's Kafka order, a duplicate's new timestamp) prove nothing. Keys of older layouts never say so.
  */
 export function editedAfterDeleteSql(pageKey: string, deletionKey: string): string {
-  const second = (key: string) => `left(${key}, 19)`;
+  const second = (key: string) => `left(${key}, ${SECOND_CHARS})`;
   return `(${currentLayoutSql(pageKey)} AND ${currentLayoutSql(deletionKey)} AND ${keyKind(pageKey)} = '0' AND ${second(pageKey)} > ${second(deletionKey)})`;
 }
 
