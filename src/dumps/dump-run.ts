@@ -22,7 +22,7 @@ import { checksumFileNames, perFileChecksumTarget, writeChecksumFiles } from './
 import { CODEC_SUFFIX, findCompressionTools, type Codec, type CompressionTools } from './compress.js';
 import { formatUpdated, isCompleteRunStatus, parseDumpStatus, renderDumpStatus, type JobState } from './dump-status.js';
 import { checkWikiId, cutoffOfDate, dumpFileName, dumpFilePattern, runDirectory } from './file-names.js';
-import { linkLatest, unlinkMissing } from './latest-links.js';
+import { linkedDates, linkLatest, unlinkMissing, type LinkLatestOptions } from './latest-links.js';
 import { writeMultistreamDump, type MultistreamFiles } from './multistream.js';
 import type { DumpRevisionRow, DumpSource } from './records.js';
 import { ReaderGoneError, RowChannel } from './row-channel.js';
@@ -489,6 +489,7 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
         await removeStaleFiles(directory, deferStale, [...writtenInJobOrder(), ...inJobOrder()]);
         await removeStaleChecksumFiles(directory, wikiId, date, inJobOrder());
         // latest/ may point at this date from an earlier complete run whose files this run replaced.
+        await fallBackLatest(options.dumpsRoot, wikiId, date);
         await unlinkMissing(options.dumpsRoot, wikiId, date);
       }
       return inJobOrder();
@@ -533,17 +534,35 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
  * while linking left `latest/` partly on an older run, and its date, complete, is never due again.
  * Returns whether `latest/` now links it (false: not complete, or a newer run is linked).
  */
-export async function relinkCompleteRun(dumpsRoot: string, wikiId: string, date: string): Promise<boolean> {
+export async function relinkCompleteRun(dumpsRoot: string, wikiId: string, date: string, o: LinkLatestOptions = {}): Promise<boolean> {
   const directory = runDirectory(dumpsRoot, wikiId, date);
   const text = await readFile(join(directory, 'dumpstatus.json'), 'utf8').catch(() => undefined);
   if (text === undefined || !isCompleteRunStatus(text)) return false;
   const files = [...parseDumpStatus(text)!.values()].flatMap((job) => job.files);
-  if (!(await linkLatest(dumpsRoot, wikiId, date, [...files.map((file) => file.name), ...checksumFileNames(wikiId, date)]))) return false;
+  if (!(await linkLatest(dumpsRoot, wikiId, date, [...files.map((file) => file.name), ...checksumFileNames(wikiId, date)], o))) return false;
   // What the killed run would have removed once linked: files of an earlier run's other part split.
   await removeStaleFiles(directory, RUN_FILE_KINDS.map(([dumpName, fileType]) => dumpFilePattern(wikiId, date, dumpName, fileType)), files);
   await removeStaleChecksumFiles(directory, wikiId, date, files);
   return true;
 }
+
+/**
+ * After a failed run of `date` that `latest/` links into (an earlier complete run of it): points
+ * `latest/` at the newest other complete run, a whole set, rather than at the files this run left.
+ * Without one, the date's surviving files stay linked.
+ */
+async function fallBackLatest(dumpsRoot: string, wikiId: string, date: string): Promise<void> {
+  if (!(await linkedDates(dumpsRoot, wikiId)).has(date)) return;
+  const dates = (await readdir(join(dumpsRoot, wikiId)).catch(() => [] as string[])).filter((d) => RUN_DATE.test(d) && d !== date).sort().reverse();
+  for (const d of dates) {
+    const text = await readFile(join(runDirectory(dumpsRoot, wikiId, d), 'dumpstatus.json'), 'utf8').catch(() => undefined);
+    if (text === undefined || !isCompleteRunStatus(text)) continue;
+    await relinkCompleteRun(dumpsRoot, wikiId, d, { replacing: new Set([date]) });
+    return;
+  }
+}
+
+const RUN_DATE = /^\d{8}$/;
 
 /** The dump names a run writes files of, with their file type (the multistream index is text). */
 const RUN_FILE_KINDS: readonly (readonly [string, 'xml' | 'txt'])[] = [

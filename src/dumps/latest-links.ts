@@ -9,12 +9,17 @@ import { IN_PROGRESS_SUFFIX, latestFileName } from './file-names.js';
 
 const LINK_TARGET = /^\.\.\/(\d{8})\//;
 
+export interface LinkLatestOptions {
+  /** Newer runs whose links may be replaced: they are not complete (a failed or killed rerun). */
+  readonly replacing?: ReadonlySet<string>;
+}
+
 /**
  * Points `latest/` at the run of `date`: one link per file, replaced atomically (new link, then
  * rename), and links to files of other runs removed. Does nothing and returns false when `latest/`
- * already links a newer run's existing files.
+ * already links a newer run's existing files (unless that run is one of `replacing`).
  */
-export async function linkLatest(dumpsRoot: string, wikiId: string, date: string, fileNames: readonly string[]): Promise<boolean> {
+export async function linkLatest(dumpsRoot: string, wikiId: string, date: string, fileNames: readonly string[], o: LinkLatestOptions = {}): Promise<boolean> {
   const latestDir = join(dumpsRoot, wikiId, 'latest');
   await makeDirectory(latestDir);
   const existing = new Map<string, string>();
@@ -31,7 +36,7 @@ export async function linkLatest(dumpsRoot: string, wikiId: string, date: string
     existing.set(name, target);
     const linkedDate = LINK_TARGET.exec(target)?.[1];
     // A link into a newer run whose file is gone (its folder removed by hand) holds nothing.
-    if (linkedDate !== undefined && linkedDate > date && (await access(path).then(() => true, () => false))) return false;
+    if (linkedDate !== undefined && linkedDate > date && o.replacing?.has(linkedDate) !== true && (await access(path).then(() => true, () => false))) return false;
   }
   const wanted = new Set<string>();
   for (const fileName of fileNames) {
@@ -63,4 +68,17 @@ export async function unlinkMissing(dumpsRoot: string, wikiId: string, date: str
     if (LINK_TARGET.exec(await readlink(path))?.[1] !== date) continue;
     if (await access(path).then(() => false, () => true)) await rm(path, { force: true });
   }
+}
+
+/** The run dates (YYYYMMDD) `latest/` links into. */
+export async function linkedDates(dumpsRoot: string, wikiId: string): Promise<Set<string>> {
+  const latestDir = join(dumpsRoot, wikiId, 'latest');
+  const dates = new Set<string>();
+  for (const name of await readdir(latestDir).catch(() => [] as string[])) {
+    if (name.startsWith('.')) continue;
+    const target = await readlink(join(latestDir, name)).catch(() => undefined);
+    const linkedDate = target === undefined ? undefined : LINK_TARGET.exec(target)?.[1];
+    if (linkedDate !== undefined) dates.add(linkedDate);
+  }
+  return dates;
 }

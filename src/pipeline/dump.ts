@@ -138,14 +138,20 @@ export async function dumpRuns(config: JobConfig, all?: readonly string[]): Prom
 /**
  * Points each wiki's `latest/` at its newest complete run again (dumps relinkCompleteRun): a run
  * killed while linking is complete, so no later night would otherwise finish the links before the
- * next date's run. Cheap: it reads back from the newest folder only to the first complete run, and
- * links already right are left as they are.
+ * next date's run; and a newer run killed while it regenerated its date (not complete any more)
+ * gives its links back. Cheap: it reads back from the newest folder only to the first complete
+ * run, and links already right are left as they are.
  */
 export async function relinkNewestRuns(config: JobConfig): Promise<void> {
   for (const [wiki, dates] of await runFolders(config)) {
+    // Newer runs whose full set is not complete; one whose adds-changes alone is unsettled keeps its links.
+    const unfinished = new Set<string>();
     for (const d of [...dates].reverse()) {
-      if (!(await isSettledRun(config.dumps.root, wiki, d))) continue;
-      await relinkCompleteRun(config.dumps.root, wiki, d);
+      if (!(await isSettledRun(config.dumps.root, wiki, d))) {
+        if (!(await isCompleteRun(join(config.dumps.root, wiki, d)))) unfinished.add(d);
+        continue;
+      }
+      await relinkCompleteRun(config.dumps.root, wiki, d, { replacing: unfinished });
       break;
     }
   }

@@ -844,6 +844,23 @@ test('a job rerun that fails on a complete date takes its old files out of the c
   });
 });
 
+test('a failed rerun of the newest date points latest/ back at the newest other complete run, every file of it; without one its surviving files stay linked', async () => {
+  await inTempDir('mwlake-rerun-fallback-', async (other) => {
+    const latestDir = join(other, WIKI, 'latest');
+    const linked = async () => new Map(await Promise.all((await readdir(latestDir)).map(async (name) => [name, await readlink(join(latestDir, name))] as const)));
+    assert.equal((await runDump(options({ dumpsRoot: other, date: '20240731' }))).linkedLatest, true);
+    const earlier = await linked();
+    assert.equal((await runDump(options({ dumpsRoot: other }))).linkedLatest, true);
+    assert.ok([...(await linked()).values()].every((target) => target.startsWith(`../${DATE}/`)));
+    await assert.rejects(runDump(options({ dumpsRoot: other, jobs: ['metahistorybz2dump'], tools: { ...tools, bzip2: { command: '/bin/false', parallel: false } } })), /\/bin\/false/);
+    assert.deepEqual(await linked(), earlier, 'latest/ is the earlier run, link for link');
+    for (const name of earlier.keys()) await access(join(latestDir, name));
+    // The rerun that works takes latest/ again.
+    assert.equal((await runDump(options({ dumpsRoot: other, jobs: ['metahistorybz2dump'] }))).linkedLatest, true);
+    assert.ok([...(await linked()).values()].every((target) => target.startsWith(`../${DATE}/`)));
+  });
+});
+
 test('a run of some jobs refuses, before writing, a date whose kept jobs it cannot vouch for; it restores their per-file checksums', async () => {
   await inTempDir('mwlake-kept-checks-', async (other) => {
     const dir = join(other, WIKI, DATE);

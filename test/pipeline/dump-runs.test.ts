@@ -2,12 +2,12 @@
 // status of its adds-changes run. And what a dump reads: the state tables, not the events table.
 
 import assert from 'node:assert/strict';
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { renderDumpStatus } from '../../src/dumps/dump-status.js';
 import { loadConfig } from '../../src/pipeline/config.js';
-import { dumpRuns, runDumps } from '../../src/pipeline/dump.js';
+import { dumpRuns, relinkNewestRuns, runDumps } from '../../src/pipeline/dump.js';
 import { silentLogger } from '../../src/core/log.js';
 import { inTempDir } from '../helpers/temp-dir.js';
 import { appendBatch, EVENTS_NAME, EVENTS_NS, generatedEvents, merge, warehouseAt } from '../merge/merge-fixture.js';
@@ -61,5 +61,34 @@ test('a dump reads the state tables only: an events table it cannot read (here i
     const config = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'j', MWLAKE_WAREHOUSE: join(dir, 'wh'), MWLAKE_DUMPS_ROOT: root });
     const [result] = await runDumps({ config, warehouse: wh, logger: silentLogger(), wikis: ['enwiki'], dates: ['2026-11-20'], jobs: ['metahistorybz2dump'] });
     assert.ok(result!.bytes > 0, 'the history was written');
+  });
+});
+
+test('each night gives latest/ back to the newest complete run when a newer run was killed regenerating its date; a newer full set whose adds-changes alone is unsettled keeps it', async () => {
+  await inTempDir('mwlake-dump-runs-', async (dir) => {
+    const root = join(dir, 'dumps');
+    const config = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'j', MWLAKE_WAREHOUSE: join(dir, 'wh'), MWLAKE_DUMPS_ROOT: root });
+    const history = (date: string) => `enwiki-${date}-pages-meta-history.xml.bz2`;
+    const status = (date: string, state: 'done' | 'in-progress') =>
+      renderDumpStatus('enwiki', date, [['metahistorybz2dump', { status: state, updated: '2026-11-02 02:10:00', files: state === 'done' ? [{ name: history(date), sizeBytes: 1, md5: '0'.repeat(32), sha1: '0'.repeat(40) }] : [] }]]);
+    for (const date of ['20261101', '20261102']) {
+      await mkdir(join(root, 'enwiki', date), { recursive: true });
+      await writeFile(join(root, 'enwiki', date, history(date)), 'x');
+    }
+    await writeFile(join(root, 'enwiki', '20261101', 'dumpstatus.json'), status('20261101', 'done'));
+    const link = join(root, 'enwiki', 'latest', 'enwiki-latest-pages-meta-history.xml.bz2');
+    await mkdir(join(root, 'enwiki', 'latest'));
+    await symlink('../20261102/' + history('20261102'), link);
+    // 20261102 was complete and linked; its regeneration was killed, so its status says in-progress.
+    await writeFile(join(root, 'enwiki', '20261102', 'dumpstatus.json'), status('20261102', 'in-progress'));
+    await relinkNewestRuns(config);
+    assert.equal(await readlink(link), '../20261101/' + history('20261101'));
+    // Complete, but its adds-changes run was killed: not settled, yet its full set stays linked.
+    await writeFile(join(root, 'enwiki', '20261102', 'dumpstatus.json'), status('20261102', 'done'));
+    await mkdir(join(root, 'other', 'incr', 'enwiki', '20261102'), { recursive: true });
+    await rm(link);
+    await symlink('../20261102/' + history('20261102'), link);
+    await relinkNewestRuns(config);
+    assert.equal(await readlink(link), '../20261102/' + history('20261102'));
   });
 });
