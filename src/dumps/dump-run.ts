@@ -488,9 +488,15 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
         // Outputs that finished keep their files.
         await removeStaleFiles(directory, deferStale, [...writtenInJobOrder(), ...inJobOrder()]);
         await removeStaleChecksumFiles(directory, wikiId, date, inJobOrder());
-        // latest/ may point at this date from an earlier complete run whose files this run replaced.
-        await fallBackLatest(options.dumpsRoot, wikiId, date);
+        // latest/ may point at this date from an earlier complete run whose files this run replaced
+        // or removed: then at the date again if every job still got done (a stop in the last
+        // status write), else at the newest other complete run.
+        const linked = (await linkedDates(options.dumpsRoot, wikiId)).has(date);
         await unlinkMissing(options.dumpsRoot, wikiId, date);
+        if (options.linkLatest !== false) {
+          if ([...states.values()].every((state) => state.status === 'done')) await relinkCompleteRun(options.dumpsRoot, wikiId, date);
+          else if (linked) await fallBackLatest(options.dumpsRoot, wikiId, date);
+        }
       }
       return inJobOrder();
     })());
@@ -547,12 +553,11 @@ export async function relinkCompleteRun(dumpsRoot: string, wikiId: string, date:
 }
 
 /**
- * After a failed run of `date` that `latest/` links into (an earlier complete run of it): points
+ * After a failed run of `date` that `latest/` linked (an earlier complete run of it): points
  * `latest/` at the newest other complete run, a whole set, rather than at the files this run left.
  * Without one, the date's surviving files stay linked.
  */
 async function fallBackLatest(dumpsRoot: string, wikiId: string, date: string): Promise<void> {
-  if (!(await linkedDates(dumpsRoot, wikiId)).has(date)) return;
   const dates = (await readdir(join(dumpsRoot, wikiId)).catch(() => [] as string[])).filter((d) => RUN_DATE.test(d) && d !== date).sort().reverse();
   for (const d of dates) {
     const text = await readFile(join(runDirectory(dumpsRoot, wikiId, d), 'dumpstatus.json'), 'utf8').catch(() => undefined);

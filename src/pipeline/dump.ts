@@ -144,11 +144,12 @@ export async function dumpRuns(config: JobConfig, all?: readonly string[]): Prom
  */
 export async function relinkNewestRuns(config: JobConfig): Promise<void> {
   for (const [wiki, dates] of await runFolders(config)) {
-    // Newer runs whose full set is not complete; one whose adds-changes alone is unsettled keeps its links.
+    // Newer runs whose full set is not complete; a complete one whose adds-changes alone is
+    // unsettled is the newest complete run (its adds-changes run comes apart from its files).
     const unfinished = new Set<string>();
     for (const d of [...dates].reverse()) {
-      if (!(await isSettledRun(config.dumps.root, wiki, d))) {
-        if (!(await isCompleteRun(join(config.dumps.root, wiki, d)))) unfinished.add(d);
+      if (!(await isCompleteRun(join(config.dumps.root, wiki, d)))) {
+        unfinished.add(d);
         continue;
       }
       await relinkCompleteRun(config.dumps.root, wiki, d, { replacing: unfinished });

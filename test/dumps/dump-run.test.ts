@@ -899,3 +899,25 @@ test('a run of some jobs refuses, before writing, a date whose kept jobs it cann
     assert.equal(await readFile(join(dir, `md5sums-${current}.txt`), 'utf8'), `${createHash('md5').update(bytes).digest('hex')}  ${current}\n`);
   });
 });
+
+test('SIGTERM while the last job is recorded done leaves the date complete, and latest/ on it, not on an older run', async () => {
+  await inTempDir('mwlake-rerun-fallback-sigterm-', async (other) => {
+    const latestDir = join(other, WIKI, 'latest');
+    const linked = async () => new Map(await Promise.all((await readdir(latestDir)).map(async (name) => [name, await readlink(join(latestDir, name))] as const)));
+    assert.equal((await runDump(options({ dumpsRoot: other, date: '20240731' }))).linkedLatest, true);
+    assert.equal((await runDump(options({ dumpsRoot: other }))).linkedLatest, true);
+    let calls = 0;
+    let cleanups: Promise<boolean> | undefined;
+    const now = () => {
+      calls += 1;
+      // The second clock read is the history job's `done` stamp: SIGTERM lands while it is recorded.
+      if (calls === 2) cleanups = runInterruptCleanups('SIGTERM', 20_000);
+      return FIXED_NOW();
+    };
+    await assert.rejects(runDump(options({ dumpsRoot: other, jobs: ['metahistorybz2dump'], now })), /SIGTERM/);
+    assert.equal(await cleanups, true);
+    const status = await readFile(join(other, WIKI, DATE, 'dumpstatus.json'), 'utf8');
+    assert.ok(isCompleteRunStatus(status), 'the date is complete');
+    assert.ok([...(await linked()).values()].every((target) => target.startsWith(`../${DATE}/`)), `latest/ stays on the complete newest run: ${[...(await linked()).values()].join(', ')}`);
+  });
+});

@@ -92,3 +92,28 @@ test('each night gives latest/ back to the newest complete run when a newer run 
     assert.equal(await readlink(link), '../20261102/' + history('20261102'));
   });
 });
+
+test('a killed newer run gives latest/ to the newest complete run, also one whose adds-changes alone is unsettled', async () => {
+  await inTempDir('mwlake-dump-runs-', async (dir) => {
+    const root = join(dir, 'dumps');
+    const config = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'j', MWLAKE_WAREHOUSE: join(dir, 'wh'), MWLAKE_DUMPS_ROOT: root });
+    const history = (date: string) => `enwiki-${date}-pages-meta-history.xml.bz2`;
+    const status = (date: string, state: 'done' | 'in-progress') =>
+      renderDumpStatus('enwiki', date, [['metahistorybz2dump', { status: state, updated: '2026-11-02 02:10:00', files: state === 'done' ? [{ name: history(date), sizeBytes: 1, md5: '0'.repeat(32), sha1: '0'.repeat(40) }] : [] }]]);
+    for (const date of ['20261101', '20261102', '20261103']) {
+      await mkdir(join(root, 'enwiki', date), { recursive: true });
+      await writeFile(join(root, 'enwiki', date, history(date)), 'x');
+    }
+    await writeFile(join(root, 'enwiki', '20261101', 'dumpstatus.json'), status('20261101', 'done'));
+    // 20261102 regenerated (an old date): its full set complete, its adds-changes killed.
+    await writeFile(join(root, 'enwiki', '20261102', 'dumpstatus.json'), status('20261102', 'done'));
+    await mkdir(join(root, 'other', 'incr', 'enwiki', '20261102'), { recursive: true });
+    // 20261103 was complete and linked; its regeneration was killed.
+    await writeFile(join(root, 'enwiki', '20261103', 'dumpstatus.json'), status('20261103', 'in-progress'));
+    const link = join(root, 'enwiki', 'latest', 'enwiki-latest-pages-meta-history.xml.bz2');
+    await mkdir(join(root, 'enwiki', 'latest'));
+    await symlink('../20261103/' + history('20261103'), link);
+    await relinkNewestRuns(config);
+    assert.equal(await readlink(link), '../20261102/' + history('20261102'), 'the newest complete run, not an older one');
+  });
+});
