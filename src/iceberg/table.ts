@@ -304,7 +304,7 @@ export async function loadTableAt(storage: Storage, tableLocation: string, logge
     throw new JobError(
       'DATA',
       `the table at ${tableLocation} says its location is ${metadata.location}: it was copied or moved from there, and Iceberg tables keep absolute paths, ` +
-        `so using it would read (and commit into) the original; refusing it. Use the table where it was written, or copy it with a tool that rewrites its paths`,
+        `so using it would read (and commit into) the original; refusing it. Use the table where it was written, or make the copy name its own files with mwlake table relocate`,
       { context: { table: tableLocation, location: metadata.location } },
     );
   }

@@ -1,14 +1,19 @@
 // Tables written by src/iceberg are read by PyIceberg, DuckDB's iceberg extension and Spark with
 // the Iceberg runtime, at every snapshot: appends, a position delete, an overwrite, a partition
 // evolution, merged manifests, a sort order evolution, a compaction (replace) into sorted files, an
-// added column, an expiry, and a file parquet-wasm encoded. Each engine must return exactly the rows our own scan returns.
+// added column, an expiry, and a file parquet-wasm encoded; and a copy of it relocated (mwlake table
+// relocate). Each engine must return exactly the rows our own scan returns.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { silentLogger } from '../../src/core/log.js';
+import { fileLocation, localPathOf } from '../../src/core/storage.js';
 import { tableRelationSql } from '../../src/duckdb/table-view.js';
+import { Warehouse } from '../../src/iceberg/catalog.js';
+import { relocateTables } from '../../src/pipeline/relocate.js';
 import { writeSortedDataFile } from '../../src/duckdb/data-file-writer.js';
 import { filesRelationSql } from '../../src/duckdb/table-view.js';
 import { withPartitionSpec } from '../../src/iceberg/commit/evolve-spec.js';
@@ -29,6 +34,7 @@ before(async () => {
 after(async () => {
   await w.close();
   await rm(dir, { recursive: true, force: true });
+  for (const copy of ['moved', 'relocated']) await rm(`${dir}-${copy}`, { recursive: true, force: true });
 });
 
 test('PyIceberg, DuckDB and Spark read every snapshot as mwlake does', { timeout: 600_000 }, async () => {
@@ -89,20 +95,44 @@ test('PyIceberg, DuckDB and Spark read every snapshot as mwlake does', { timeout
   }
   assert.equal(expected.size, 6, 'snapshots left after the expiry');
 
-  const request = { reads: [{ id: 'all', engines: ['pyiceberg', 'duckdb', 'spark'], table: t.location.replace('file://', ''), each: 'snapshot' }] };
+  // The warehouse moved twice (copied, relocated, copied again, relocated, the first copy removed):
+  // read where it is, at every snapshot too. A path left naming the first copy would fail the reads.
+  const relocate = async (from: string, to: string) => {
+    await cp(from, to, { recursive: true });
+    const [relocated] = await relocateTables(new Warehouse(w.warehouse.storage, fileLocation(to)), silentLogger(), [['ns', 'sample']]);
+    assert.ok(relocated!.relocated && relocated!.manifests > 1, JSON.stringify(relocated));
+  };
+  const copyDir = `${dir}-relocated`;
+  await relocate(localPathOf(w.warehouse.rootLocation), `${dir}-moved`);
+  await relocate(`${dir}-moved`, copyDir);
+  await rm(`${dir}-moved`, { recursive: true });
+  const copy = await new Warehouse(w.warehouse.storage, fileLocation(copyDir)).loadTable('ns', 'sample');
+  for (const s of copy.metadata.snapshots) {
+    const rows = await w.db.all<{ id: bigint }>(`SELECT id FROM (${await tableRelationSql(copy, { snapshotId: s.snapshotId })}) ORDER BY id`);
+    assert.deepEqual(rows.map((r) => r.id.toString()).sort(), expected.get(s.snapshotId.toString()), `mwlake reads the relocated copy at ${s.snapshotId}`);
+  }
+
+  const engines = ['pyiceberg', 'duckdb', 'spark'];
+  const request = {
+    reads: [
+      { id: 'all', engines, table: t.location.replace('file://', ''), each: 'snapshot' },
+      { id: 'relocated', engines, table: copy.location.replace('file://', ''), each: 'snapshot' },
+    ],
+  };
   const { lines } = await runPythonJsonLines(interopScript('iceberg_read.py'), [], JSON.stringify(request), { okExitCodes: [0, 1] });
-  const reads = lines.filter((l) => l['kind'] === 'read');
-  const failures = reads.filter((l) => l['error'] !== undefined);
-  assert.deepEqual(failures.map((f) => `${String(f['engine'])}: ${JSON.stringify(f['error'])}`), []);
-  for (const engine of ['pyiceberg', 'duckdb', 'spark']) {
-    const mine = reads.filter((l) => l['engine'] === engine);
-    assert.equal(mine.length, expected.size, `${engine} read every snapshot`);
+  const all = lines.filter((l) => l['kind'] === 'read');
+  const failures = all.filter((l) => l['error'] !== undefined);
+  assert.deepEqual(failures.map((f) => `${String(f['id'])} ${String(f['engine'])}: ${JSON.stringify(f['error'])}`), []);
+  for (const [id, engine] of ['relocated', 'all'].flatMap((id) => engines.map((engine) => [id, engine] as const))) {
+    const mine = all.filter((l) => l['engine'] === engine && String(l['id']).startsWith(id));
+    assert.equal(mine.length, expected.size, `${engine} read every snapshot of ${id}`);
     for (const r of mine) {
-      const id = String((r['selector'] as { snapshotId: string }).snapshotId);
+      const snapshot = String((r['selector'] as { snapshotId: string }).snapshotId);
       const got = (r['rows'] as { id: string }[]).map((x) => x.id).sort();
-      assert.deepEqual(got, expected.get(id), `${engine} at snapshot ${id}`);
+      assert.deepEqual(got, expected.get(snapshot), `${engine} at snapshot ${snapshot} of ${id}`);
     }
   }
+  const reads = all.filter((l) => String(l['id']).startsWith('all'));
   // Nested values survive: the map of structs and the 2^53+1 list element, as PyIceberg reads them.
   const py = reads.filter((l) => l['engine'] === 'pyiceberg').at(-1)!;
   const row = (py['rows'] as Record<string, unknown>[]).find((x) => x['id'] === '20')!;

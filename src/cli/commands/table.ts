@@ -1,4 +1,4 @@
-// `mwlake table list|show|snapshots|files|rollback`: what operators look at when something is off.
+// `mwlake table list|show|snapshots|files|relocate|rollback`: what operators look at when something is off.
 // Human-readable columns by default, one JSON document with --json.
 
 import { Command } from '../commander.js';
@@ -34,10 +34,15 @@ async function openWarehouse(flags: Flags, context: CliContext): Promise<Warehou
   return warehouseOf(config, context.logger());
 }
 
-async function openTable(flags: Flags, context: CliContext, id: string): Promise<Table> {
+/** `namespace.name` split in two; a usage error otherwise. */
+function tableId(id: string): [string, string] {
   const dot = id.indexOf('.');
   if (dot <= 0 || dot === id.length - 1) throw new JobError('USAGE', `table must be namespace.name (see mwlake table list), found ${JSON.stringify(id)}`);
-  return (await openWarehouse(flags, context)).loadTable(id.slice(0, dot), id.slice(dot + 1));
+  return [id.slice(0, dot), id.slice(dot + 1)];
+}
+
+async function openTable(flags: Flags, context: CliContext, id: string): Promise<Table> {
+  return (await openWarehouse(flags, context)).loadTable(...tableId(id));
 }
 
 /** Left-aligned columns, two spaces apart. */
@@ -51,6 +56,8 @@ function emit(context: CliContext, flags: Flags, json: unknown, human: string): 
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 function snapshotsOf(t: Table) {
   return t.metadata.snapshots.map((s) => ({
@@ -164,6 +171,32 @@ export const registerTable: RegisterCommand = (program, context) => {
         ]),
       );
     });
+
+  withCommon(
+    table
+      .command('relocate')
+      .description('make the tables of a copied or moved warehouse name their files where they are now (Iceberg keeps absolute paths); run it on the copy')
+      .argument('[tables...]', 'namespace.name (default: every table of the warehouse)'),
+  ).action(async (ids: string[], flags: Flags) => {
+    const tables = ids.map(tableId);
+    const warehouse = await openWarehouse(flags, context);
+    const { relocateTables } = await import('../../pipeline/relocate.js');
+    const results = await relocateTables(warehouse, context.logger(), tables.length === 0 ? undefined : tables);
+    emit(
+      context,
+      flags,
+      { tables: results },
+      results.length === 0
+        ? `no tables under ${warehouse.rootLocation}\n`
+        : results
+            .map((r) =>
+              r.relocated
+                ? `${r.table}: relocated from ${r.from} (metadata v${r.version}; rewrote ${count(r.manifestLists, 'manifest list')}, ${count(r.manifests, 'manifest')} and ${count(r.deleteFiles, 'position delete file')}; ${count(r.dataFiles, 'data file')} kept as they are)\n`
+                : `${r.table}: already at ${r.to}\n`,
+            )
+            .join(''),
+    );
+  });
 
   withCommon(table.command('rollback').description('make an ancestor snapshot current again (metadata only; the newer snapshots stay until expiry)').argument('<table>', 'namespace.name'))
     .option('--to <snapshot>', 'an ancestor snapshot id (default: the parent of the current one)')

@@ -171,6 +171,8 @@ export async function encodeManifest(m: ManifestWrite): Promise<Uint8Array> {
 
 export interface DecodedManifest {
   readonly specId: number;
+  /** The table schema the writer recorded (`schema-id`), if it did. */
+  readonly schemaId?: number;
   readonly content: ManifestContent;
   readonly entries: ManifestEntry[];
 }
@@ -245,5 +247,6 @@ export async function decodeManifest(bytes: Uint8Array, what: string): Promise<D
       dataFile,
     };
   });
-  return { specId, content, entries };
+  const schemaId = metadata['schema-id'] === undefined ? undefined : Number(metadata['schema-id']);
+  return { specId, ...(schemaId === undefined || !Number.isInteger(schemaId) ? {} : { schemaId }), content, entries };
 }

@@ -1,0 +1,252 @@
+// Relocating a copied or moved table. Iceberg keeps absolute paths (metadata, manifest lists,
+// manifests, position delete files), so a copy names the original's files and would read and
+// commit into them. Relocation commits a new metadata version at the new place whose every path is
+// under it: manifest lists and manifests rewritten under new names, position delete files (which
+// hold data file paths) rewritten by the caller, data files named by their new path (bytes
+// unchanged). Every file a snapshot uses is checked before anything is written, and so is that no
+// folder written into is the original's (a symlinked or bind-mounted one); until the commit the
+// table is as it was, and a relocation that fails removes what it wrote.
+
+import { randomUUID } from 'node:crypto';
+import { CommitStateUnknownError, JobError } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
+import { discardWritten, type Storage } from '../../core/storage.js';
+import { encodeManifest, type DecodedManifest } from '../avro/manifest.js';
+import { encodeManifestList } from '../avro/manifest-list.js';
+import { readManifest, readManifestList } from '../scan/manifest-cache.js';
+import { DataFileContent, ManifestEntryStatus, type DataFile, type ManifestEntry } from '../spec/manifest.js';
+import type { ManifestFile } from '../spec/manifest-list.js';
+import { parseTableMetadata } from '../spec/serde/table-metadata.js';
+import type { Snapshot } from '../spec/snapshot.js';
+import { statisticsEntryFile, type TableMetadata } from '../spec/table-metadata.js';
+import { currentVersion } from '../table.js';
+import { manifestListLocation, manifestLocation, METADATA_DIR, metadataFileLocation } from '../table-files.js';
+import { withMetadataLog, writeMetadataVersion } from './write-metadata.js';
+
+export interface RelocateOptions {
+  readonly storage: Storage;
+  /** The table's folder as it is now (the copy). */
+  readonly tableLocation: string;
+  /**
+   * Writes position delete file `file` again at `to` (under the new location) with every data file
+   * path mapped by `mapPath`, and describes it (size, bounds); the partition is `file`'s.
+   */
+  readonly rewriteDeleteFile: (file: DataFile, to: string, mapPath: (location: string) => string) => Promise<DataFile>;
+  readonly logger?: Logger;
+}
+
+export interface RelocateResult {
+  /** The location the metadata named; equal to `to` when the table was already there. */
+  readonly from: string;
+  readonly to: string;
+  readonly relocated: boolean;
+  /** The metadata version written (the one read, when nothing was). */
+  readonly version: number;
+  readonly manifestLists: number;
+  readonly manifests: number;
+  readonly deleteFiles: number;
+  readonly dataFiles: number;
+}
+
+export async function relocateTable(o: RelocateOptions): Promise<RelocateResult> {
+  const { storage, tableLocation: to } = o;
+  const version = await currentVersion(storage, to);
+  if (version === undefined) throw new JobError('NOT_FOUND', `no Iceberg table at ${to} (no metadata/v<N>.metadata.json)`, { context: { table: to } });
+  const metadataLocation = metadataFileLocation(to, version);
+  const metadata = parseTableMetadata(new TextDecoder().decode(await storage.read(metadataLocation)), metadataLocation);
+  const from = metadata.location.replace(/\/+$/, '');
+  const unchanged = { from, to, version, manifestLists: 0, manifests: 0, deleteFiles: 0, dataFiles: 0 };
+  if (await storage.sameFolder(from, to)) return { ...unchanged, relocated: false };
+  if (metadata.formatVersion !== 2) {
+    throw new JobError('DATA', `the table at ${to} is Iceberg format version ${metadata.formatVersion}; relocation writes version 2 manifests and supports version 2 tables only`, { context: { table: to } });
+  }
+  const mapPath = (location: string): string => {
+    if (location === from) return to;
+    if (location.startsWith(from + '/')) return to + location.slice(from.length);
+    throw new JobError('DATA', `the table at ${to} (copied from ${from}) names ${location}, which is outside the table's own folder: relocation maps only paths under it`, {
+      context: { table: to, from, location },
+    });
+  };
+
+  const plan = await planRelocation(storage, metadata, mapPath, to);
+  await refuseSharedFolders(storage, from, to, [METADATA_DIR, ...[...plan.liveDeleteFiles].map((f) => f.slice(from.length + 1, f.lastIndexOf('/')))]);
+  const written: string[] = [];
+  try {
+    return await writeRelocation(o, metadata, version, plan, mapPath, from, written);
+  } catch (error) {
+    // Not after an unknown commit outcome: the new version may name them.
+    if (!(error instanceof CommitStateUnknownError)) await discardWritten(storage, written);
+    throw error;
+  }
+}
+
+/**
+ * Refuses a copy whose folders the relocation writes into (`metadata/`, the delete files'
+ * partition folders; relative to the table) are the original's, through a symlink or a bind mount:
+ * the writes would land in the original, and its next commit or orphan removal would clash with them.
+ */
+async function refuseSharedFolders(storage: Storage, from: string, to: string, folders: readonly string[]): Promise<void> {
+  for (const folder of new Set(folders)) {
+    if (!(await storage.sameFolder(`${from}/${folder}`, `${to}/${folder}`))) continue;
+    throw new JobError('DATA', `${to}/${folder} is the original's folder ${from}/${folder} (a symlink or a bind mount): relocating would write into the original; copy the table's files, not links to them`, {
+      context: { table: to, from, folder },
+    });
+  }
+}
+
+async function writeRelocation(
+  o: RelocateOptions,
+  metadata: TableMetadata,
+  version: number,
+  plan: RelocationPlan,
+  mapPath: (location: string) => string,
+  from: string,
+  written: string[],
+): Promise<RelocateResult> {
+  const { storage, tableLocation: to } = o;
+  const metadataLocation = metadataFileLocation(to, version);
+  const writtenManifests = new Map<string, ManifestFile>();
+  const rewrittenDeletes = new Map<string, DataFile>();
+  const commitUuid = randomUUID();
+  const rewriteDeleteFile = async (file: DataFile, target: string, map: (l: string) => string): Promise<DataFile> => {
+    written.push(target);
+    return o.rewriteDeleteFile(file, target, map);
+  };
+  let manifestIndex = 0;
+  for (const [oldPath, manifest] of plan.manifests) {
+    const entries: ManifestEntry[] = [];
+    for (const entry of manifest.decoded.entries) entries.push(await relocateEntry(entry, mapPath, plan.liveDeleteFiles, rewrittenDeletes, rewriteDeleteFile, commitUuid));
+    const schema = metadata.schemas.find((s) => s.schemaId === manifest.decoded.schemaId) ?? metadata.schemas.find((s) => s.schemaId === metadata.currentSchemaId)!;
+    const spec = metadata.partitionSpecs.find((s) => s.specId === manifest.decoded.specId);
+    if (spec === undefined) throw new JobError('DATA', `manifest ${oldPath} of ${to} names partition spec ${manifest.decoded.specId}, which the table metadata lacks`, { context: { table: to } });
+    const bytes = await encodeManifest({ schema, spec, content: manifest.decoded.content, entries });
+    const location = manifestLocation(to, commitUuid, manifestIndex++).replace(/\.avro$/, '-relocated.avro');
+    written.push(location);
+    await storage.writeIfAbsent(location, bytes);
+    writtenManifests.set(oldPath, { ...manifest.file, manifestPath: location, manifestLength: bytes.byteLength });
+  }
+  const snapshots: Snapshot[] = [];
+  for (const snapshot of metadata.snapshots) {
+    const files = plan.lists.get(snapshot.snapshotId)!.map((m) => {
+      const written = writtenManifests.get(m.manifestPath)!;
+      return { ...m, manifestPath: written.manifestPath, manifestLength: written.manifestLength };
+    });
+    const bytes = await encodeManifestList(files, {
+      snapshotId: snapshot.snapshotId,
+      ...(snapshot.parentSnapshotId === undefined ? {} : { parentSnapshotId: snapshot.parentSnapshotId }),
+      sequenceNumber: snapshot.sequenceNumber,
+    });
+    const location = manifestListLocation(to, snapshot.snapshotId, 1, commitUuid).replace(/\.avro$/, '-relocated.avro');
+    written.push(location);
+    await storage.writeIfAbsent(location, bytes);
+    snapshots.push({ ...snapshot, manifestList: location });
+  }
+  const properties = Object.fromEntries(Object.entries(metadata.properties).map(([k, v]) => [k, v === from || v.startsWith(from + '/') ? mapPath(v) : v]));
+  const mapStatistics = (entries: readonly unknown[] | undefined) =>
+    entries?.map((e) => (statisticsEntryFile(e).path === '' ? e : { ...(e as object), 'statistics-path': mapPath(statisticsEntryFile(e).path) }));
+  const statistics = mapStatistics(metadata.statistics);
+  const partitionStatistics = mapStatistics(metadata.partitionStatistics);
+  const next: TableMetadata = withMetadataLog(
+    {
+      ...metadata,
+      location: to,
+      lastUpdatedMs: Math.max(Date.now(), metadata.lastUpdatedMs),
+      snapshots,
+      properties,
+      metadataLog: metadata.metadataLog.map((e) => ({ ...e, metadataFile: mapPath(e.metadataFile) })),
+      ...(statistics === undefined ? {} : { statistics }),
+      ...(partitionStatistics === undefined ? {} : { partitionStatistics }),
+    },
+    metadataLocation,
+    metadata,
+  );
+  if (!(await writeMetadataVersion(storage, next, version + 1, o.logger))) {
+    throw new JobError('COMMIT_CONFLICT', `the table at ${to} changed while it was relocated (version ${version + 1} appeared); run the relocation again`, { context: { table: to } });
+  }
+  return {
+    from,
+    to,
+    relocated: true,
+    version: version + 1,
+    manifestLists: snapshots.length,
+    manifests: writtenManifests.size,
+    deleteFiles: rewrittenDeletes.size,
+    dataFiles: plan.dataFiles,
+  };
+}
+
+interface RelocationPlan {
+  /** Each snapshot's manifests, as its list names them (old paths). */
+  readonly lists: Map<bigint, ManifestFile[]>;
+  /** Every manifest once (snapshots share them), by old path. */
+  readonly manifests: Map<string, { file: ManifestFile; decoded: DecodedManifest }>;
+  readonly dataFiles: number;
+  /** Position delete files some snapshot still uses: rewritten, and named so by every entry. */
+  readonly liveDeleteFiles: ReadonlySet<string>;
+}
+
+/**
+ * Reads every manifest list and manifest from the copy and checks that each file a snapshot still
+ * uses is there with the size its manifest records: an incomplete copy is refused before anything
+ * is written, naming the missing file.
+ */
+async function planRelocation(storage: Storage, metadata: TableMetadata, mapPath: (l: string) => string, to: string): Promise<RelocationPlan> {
+  const lists = new Map<bigint, ManifestFile[]>();
+  const manifests = new Map<string, { file: ManifestFile; decoded: DecodedManifest }>();
+  const live = new Map<string, number>();
+  const present = async (location: string, what: string, size?: number): Promise<void> => {
+    const info = await storage.stat(location);
+    if (info === undefined) throw new JobError('DATA', `the copy of the table at ${to} lacks ${what} ${location}: copy the whole table folder, then relocate`, { context: { table: to, missing: location } });
+    if (size !== undefined && info.sizeBytes !== size) {
+      throw new JobError('DATA', `${what} ${location} of the table at ${to} has ${info.sizeBytes} bytes, its manifest says ${size}: the copy is incomplete or the file changed`, { context: { table: to, file: location } });
+    }
+  };
+  for (const snapshot of metadata.snapshots) {
+    const listLocation = mapPath(snapshot.manifestList);
+    await present(listLocation, `the manifest list of snapshot ${snapshot.snapshotId}`);
+    const files = await readManifestList(storage, listLocation);
+    lists.set(snapshot.snapshotId, files);
+    for (const file of files) {
+      if (manifests.has(file.manifestPath)) continue;
+      const location = mapPath(file.manifestPath);
+      await present(location, 'manifest', file.manifestLength);
+      const decoded = await readManifest(storage, location);
+      manifests.set(file.manifestPath, { file, decoded });
+      for (const e of decoded.entries) {
+        // A deleted entry names a file its snapshot removed, which expiry may have deleted since.
+        if (e.status !== ManifestEntryStatus.Deleted) live.set(e.dataFile.filePath, e.dataFile.fileSizeInBytes);
+      }
+    }
+  }
+  for (const [location, size] of live.entries()) await present(mapPath(location), 'file', size);
+  const liveDeleteFiles = new Set<string>();
+  for (const { decoded } of manifests.values()) {
+    for (const e of decoded.entries) if (e.dataFile.content === DataFileContent.PositionDeletes && live.has(e.dataFile.filePath)) liveDeleteFiles.add(e.dataFile.filePath);
+  }
+  return { lists, manifests, dataFiles: live.size - liveDeleteFiles.size, liveDeleteFiles };
+}
+
+async function relocateEntry(
+  entry: ManifestEntry,
+  mapPath: (l: string) => string,
+  live: ReadonlySet<string>,
+  rewritten: Map<string, DataFile>,
+  rewriteDeleteFile: RelocateOptions['rewriteDeleteFile'],
+  commitUuid: string,
+): Promise<ManifestEntry> {
+  const file = entry.dataFile;
+  const mapped: DataFile = { ...file, filePath: mapPath(file.filePath), ...(file.referencedDataFile === undefined ? {} : { referencedDataFile: mapPath(file.referencedDataFile) }) };
+  // Position deletes hold data file paths: one a snapshot still uses is written again under a new
+  // name, which its deleted entries name too (expiry matches files by path). Equality deletes and
+  // data files hold none.
+  if (!live.has(file.filePath)) return { ...entry, dataFile: mapped };
+  let done = rewritten.get(file.filePath);
+  if (done === undefined) {
+    // One suffix, also when a copy of a relocated table is relocated.
+    const target = mapped.filePath.replace(/(?:-relocated-[0-9a-f]{8})?(\.[a-z]+)?$/, `-relocated-${commitUuid.slice(0, 8)}$1`);
+    const described = await rewriteDeleteFile(file, target, mapPath);
+    done = { ...described, partition: file.partition, ...(mapped.referencedDataFile === undefined ? {} : { referencedDataFile: mapped.referencedDataFile }) };
+    rewritten.set(file.filePath, done);
+  }
+  return { ...entry, dataFile: done };
+}

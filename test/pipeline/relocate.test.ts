@@ -1,0 +1,167 @@
+// A copied warehouse made usable where it is (mwlake table relocate): every path the new metadata
+// version names is under the copy, the rows read the same, the original is untouched, merges go on
+// in the copy, and an incomplete copy is refused before anything is written.
+
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { cp, mkdir, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { JobError } from '../../src/core/errors.js';
+import { silentLogger } from '../../src/core/log.js';
+import { openDuckDb } from '../../src/duckdb/connection.js';
+import { sqlString } from '../../src/duckdb/iceberg-types.js';
+import { readManifest, readManifestList } from '../../src/iceberg/scan/manifest-cache.js';
+import { DataFileContent, ManifestEntryStatus } from '../../src/iceberg/spec/manifest.js';
+import { metadataFileLocation } from '../../src/iceberg/table-files.js';
+import { PAGES_TABLE, REVISIONS_TABLE, STATE_NAMESPACE } from '../../src/merge/state-schema.js';
+import { relocateTables } from '../../src/pipeline/relocate.js';
+import { runCliCaptured } from '../helpers/cli.js';
+import { inTempDir } from '../helpers/temp-dir.js';
+import { appendBatch, EVENTS_NAME, EVENTS_NS, generatedEvents, merge, stateHashes, warehouseAt } from '../merge/merge-fixture.js';
+
+const TABLES = [`${EVENTS_NS}.${EVENTS_NAME}`, `${STATE_NAMESPACE}.${PAGES_TABLE}`, `${STATE_NAMESPACE}.${REVISIONS_TABLE}`];
+
+/** md5 of every file under `dir`, by path relative to it. */
+async function fileHashes(dir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const name of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!name.isFile()) continue;
+    const path = join(name.parentPath, name.name);
+    out.set(path.slice(dir.length), createHash('md5').update(await readFile(path)).digest('hex'));
+  }
+  return out;
+}
+
+test('a copied warehouse relocated names only its own files, reads the same rows, merges on, and leaves the original untouched; an incomplete copy is refused before anything is written', { timeout: 180_000 }, async () => {
+  await inTempDir('mwlake-relocate-', async (dir) => {
+    const originalDir = join(dir, 'wh');
+    const original = warehouseAt(originalDir);
+    const events = generatedEvents(41, 1800);
+    // Two merges: the second replaces stored rows (deletes, moves, visibility changes), so the state tables have position delete files.
+    await appendBatch(original, events.slice(0, 600));
+    await merge(original);
+    await appendBatch(original, events.slice(600, 1200));
+    await merge(original);
+    const revisions = await original.loadTable(STATE_NAMESPACE, REVISIONS_TABLE);
+    assert.ok((await revisions.planFiles()).deleteFiles.length > 0, 'the fixture has position deletes to relocate');
+    const before = await fileHashes(originalDir);
+
+    const copyDir = join(dir, 'copy');
+    await cp(originalDir, copyDir, { recursive: true });
+    const copy = warehouseAt(copyDir);
+    await assert.rejects(copy.loadTable(STATE_NAMESPACE, REVISIONS_TABLE), /copied or moved from there.*mwlake table relocate/);
+
+    const cli = await runCliCaptured(['table', 'relocate', '--warehouse', copyDir, '--json'], { MWLAKE_JOB_NAME: 'j' });
+    assert.equal(cli.code, 0, cli.err);
+    const results = (JSON.parse(cli.out) as { tables: { table: string; relocated: boolean; deleteFiles: number; from: string; to: string }[] }).tables;
+    assert.deepEqual(results.map((r) => [r.table, r.relocated]), TABLES.map((t) => [t, true]));
+    assert.ok(results.some((r) => r.deleteFiles > 0));
+
+    // Every path the new versions name is the copy's and exists; no byte of their metadata names the original.
+    const oldRoot = `file://${originalDir}/`;
+    const db = await openDuckDb();
+    try {
+      for (const id of TABLES) {
+        const [namespace, name] = id.split('.') as [string, string];
+        const table = await copy.loadTable(namespace, name);
+        const mine = (path: string) => assert.ok(path.startsWith(`file://${copyDir}/`), `${id} names ${path}`);
+        const metadataText = await readFile(join(copyDir, namespace, name, 'metadata', `v${table.version}.metadata.json`), 'utf8');
+        assert.ok(!metadataText.includes(oldRoot), `${id} v${table.version}.metadata.json names the original`);
+        assert.equal(metadataFileLocation(table.location, table.version), `file://${join(copyDir, namespace, name, 'metadata', `v${table.version}.metadata.json`)}`);
+        for (const snapshot of table.metadata.snapshots) {
+          mine(snapshot.manifestList);
+          assert.ok(!Buffer.from(await table.storage.read(snapshot.manifestList)).includes(Buffer.from(oldRoot)));
+          for (const manifest of await readManifestList(table.storage, snapshot.manifestList)) {
+            mine(manifest.manifestPath);
+            assert.ok(!Buffer.from(await table.storage.read(manifest.manifestPath)).includes(Buffer.from(oldRoot)), `${manifest.manifestPath} names the original`);
+            for (const entry of (await readManifest(table.storage, manifest.manifestPath)).entries) {
+              mine(entry.dataFile.filePath);
+              if (entry.status === ManifestEntryStatus.Deleted) continue;
+              assert.ok(await table.storage.stat(entry.dataFile.filePath), `${entry.dataFile.filePath} exists`);
+              if (entry.dataFile.content !== DataFileContent.PositionDeletes) continue;
+              const [paths] = await db.all<{ n: bigint; theirs: bigint }>(
+                `SELECT count(*) AS n, count(*) FILTER (WHERE NOT starts_with(file_path, ${sqlString(`file://${copyDir}/`)})) AS theirs FROM read_parquet(${sqlString(table.storage.localPath(entry.dataFile.filePath)!)})`,
+              );
+              assert.ok(paths!.n > 0n);
+              assert.equal(paths!.theirs, 0n, `${entry.dataFile.filePath} deletes rows of the original's files`);
+            }
+          }
+        }
+      }
+    } finally {
+      await db.close();
+    }
+    assert.deepEqual(await stateHashes(copy), await stateHashes(original), 'the same rows, deletes applied');
+    assert.deepEqual(await fileHashes(originalDir), before, 'the original is untouched');
+
+    // Again: nothing to do.
+    assert.deepEqual((await relocateTables(copy, silentLogger())).map((r) => r.relocated), [false, false, false]);
+
+    // The copy merges on by itself, as the original does.
+    await appendBatch(copy, events.slice(1200));
+    await merge(copy);
+    assert.deepEqual(await fileHashes(originalDir), before, 'the copy commits into itself');
+    await appendBatch(original, events.slice(1200));
+    await merge(original);
+    assert.deepEqual(await stateHashes(copy), await stateHashes(original));
+
+    // A copy that lacks a data file is refused, naming it, and gets no new metadata version.
+    const partialDir = join(dir, 'partial');
+    await cp(originalDir, partialDir, { recursive: true });
+    const dataDir = join(partialDir, STATE_NAMESPACE, PAGES_TABLE, 'data');
+    const missing = (await readdir(dataDir, { recursive: true })).find((name) => name.endsWith('.parquet') && !name.includes('deletes'))!;
+    await rm(join(dataDir, missing));
+    const metadataDir = join(partialDir, STATE_NAMESPACE, PAGES_TABLE, 'metadata');
+    const versions = (await readdir(metadataDir)).filter((name) => name.endsWith('.metadata.json')).length;
+    await assert.rejects(relocateTables(warehouseAt(partialDir), silentLogger(), [[STATE_NAMESPACE, PAGES_TABLE]]), (error: unknown) => {
+      assert.ok(error instanceof JobError && error.code === 'DATA', String(error));
+      assert.match(error.message, new RegExp(`lacks file file://${join(dataDir, missing).replaceAll('.', '\\.')}`));
+      return true;
+    });
+    assert.equal((await readdir(metadataDir)).filter((name) => name.endsWith('.metadata.json')).length, versions);
+  });
+});
+
+test('a copy whose metadata or data folder links to the original is refused before anything is written; a folder name with glob characters reads only its own files', { timeout: 180_000 }, async () => {
+  await inTempDir('mwlake-relocate-links-', async (dir) => {
+    const originalDir = join(dir, 'wh');
+    const original = warehouseAt(originalDir);
+    const events = generatedEvents(43, 1200);
+    await appendBatch(original, events.slice(0, 600));
+    await merge(original);
+    await appendBatch(original, events.slice(600));
+    await merge(original);
+    const before = await fileHashes(originalDir);
+    const pages = join(STATE_NAMESPACE, PAGES_TABLE);
+
+    // A shallow copy: the table folder is new, its metadata/ (or one partition of data/) links to the original's.
+    for (const linked of ['metadata', 'data']) {
+      const copyDir = join(dir, `shallow-${linked}`);
+      await cp(originalDir, copyDir, { recursive: true });
+      const table = join(copyDir, pages);
+      const target = linked === 'metadata' ? 'metadata' : join('data', (await readdir(join(originalDir, pages, 'data')))[0]!);
+      await rm(join(table, target), { recursive: true });
+      await mkdir(join(table, target, '..'), { recursive: true });
+      await symlink(join(originalDir, pages, target), join(table, target));
+      await assert.rejects(relocateTables(warehouseAt(copyDir), silentLogger(), [[STATE_NAMESPACE, PAGES_TABLE]]), (error: unknown) => {
+        assert.ok(error instanceof JobError && error.code === 'DATA', String(error));
+        assert.match(error.message, /is the original's folder .*a symlink or a bind mount/);
+        return true;
+      });
+      assert.deepEqual(await fileHashes(originalDir), before, `the original is untouched (${linked} linked)`);
+    }
+
+    // Two copies, `copy` and `c*py`: relocating the second reads its own delete files only.
+    await cp(originalDir, join(dir, 'copy'), { recursive: true });
+    const globbed = join(dir, 'c*py');
+    await cp(originalDir, globbed, { recursive: true });
+    const [relocated] = await relocateTables(warehouseAt(globbed), silentLogger(), [[STATE_NAMESPACE, REVISIONS_TABLE]]);
+    assert.ok(relocated!.deleteFiles > 0, JSON.stringify(relocated));
+    const copy = await warehouseAt(globbed).loadTable(STATE_NAMESPACE, REVISIONS_TABLE);
+    const plan = await copy.planFiles();
+    const originalPlan = await (await original.loadTable(STATE_NAMESPACE, REVISIONS_TABLE)).planFiles();
+    const deleteRows = (p: typeof plan) => p.deleteFiles.reduce((n, f) => n + f.file.recordCount, 0);
+    assert.equal(deleteRows(plan), deleteRows(originalPlan), 'as many deleted positions as the original has');
+  });
+});
