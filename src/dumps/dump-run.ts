@@ -29,7 +29,7 @@ import { ReaderGoneError, RowChannel } from './row-channel.js';
 import { isArticlesNamespace, type SiteInfo } from './site-info.js';
 import { removeStaleFiles, RenderedRevisions, writeXmlDump, type WrittenFile } from './xml-dump.js';
 import { DOCUMENT_CLOSE, generatorText, renderDocumentOpen } from './xml-render.js';
-import { joinMultistreamParts, recombineMultistream, recombineXmlParts } from './recombine.js';
+import { joinMultistreamParts, readMultistreamLayout, recombineMultistream, recombineXmlParts } from './recombine.js';
 import { removeTitleLists, TITLE_LIST_JOBS, writeTitleLists, type TitleList } from './title-lists.js';
 
 /** Default size limit of one part, in uncompressed XML bytes. */
@@ -100,8 +100,9 @@ function dumpJobs(compression: Partial<DumpCompression>): readonly { readonly jo
 
 /**
  * The job that recombines a job's split outputs into one file each (Wikimedia's `…recombine`
- * twins, recombine.ts). It runs with its job, is listed in dumpstatus.json only once that job has
- * split an output, and is not chosen on its own (`--jobs articlesdump` runs both).
+ * twins, recombine.ts). It runs with its job and is listed in dumpstatus.json only once that job
+ * has split an output; chosen without its job, it recombines the parts its job left (after a
+ * recombination failed), reading no history.
  */
 const RECOMBINE_JOB: Readonly<Record<string, string>> = {
   xmlstubsdump: 'xmlstubsdumprecombine',
@@ -132,10 +133,11 @@ export function selectDumpJobs(wanted: readonly string[] | undefined, compressio
   if (wanted.length === 0) throw new JobError('USAGE', `no dump job chosen: the jobs are ${all.join(', ')}`);
   for (const job of wanted) {
     const main = recombinedJob(job);
-    if (main !== undefined && all.includes(main)) throw new JobError('USAGE', `dump job ${job} runs with ${main}: choose ${main}`);
-    if (!all.includes(job)) throw new JobError('USAGE', `unknown dump job ${JSON.stringify(job)}: the jobs are ${all.join(', ')}`);
+    if (main !== undefined && all.includes(main)) continue;
+    if (!all.includes(job)) throw new JobError('USAGE', `unknown dump job ${JSON.stringify(job)}: the jobs are ${all.join(', ')} (and ${all.flatMap((j) => RECOMBINE_JOB[j] ?? []).join(', ')} to recombine a job's parts again)`);
   }
-  return new Set(wanted);
+  // A recombine job chosen with its job is that job's to run.
+  return new Set(wanted.filter((job) => !wanted.includes(recombinedJob(job) ?? '')));
 }
 
 /**
@@ -164,7 +166,7 @@ async function keptStates(directory: string, statusPath: string, compression: Du
     const main = recombinedJob(job) ?? job;
     const codec = jobs.find((j) => j.job === main)?.codec;
     // Jobs of another compression reach here only without files (refused above otherwise).
-    if (selected.has(main) || state.status !== 'done' || codec === undefined) continue;
+    if (selected.has(main) || selected.has(job) || state.status !== 'done' || codec === undefined) continue;
     const suffix = CODEC_SUFFIX[codec];
     for (const file of state.files) {
       const path = join(directory, file.name);
@@ -252,6 +254,16 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   const statusPath = join(directory, 'dumpstatus.json');
   const everyJob = selected.size === dumpJobNames(compression).length;
   const earlier = everyJob ? new Map<string, JobState>() : await keptStates(directory, statusPath, compression, selected);
+  // A recombine job chosen without its job recombines the parts that job left: it needs them.
+  for (const job of selected) {
+    const main = recombinedJob(job);
+    if (main === undefined) continue;
+    const state = earlier.get(main);
+    if (state?.status !== 'done' || !earlier.has(job)) {
+      const why = state?.status !== 'done' ? `is not done on ${date}` : `did not split on ${date}`;
+      throw new JobError('USAGE', `dump job ${job} recombines the parts of ${main}, which ${why}: there is nothing to recombine (run ${main}, which recombines what it splits)`);
+    }
+  }
 
   // Files of another part split an earlier run of the date left: removed at the end, once latest/
   // links the new files, so that it never links a removed one meanwhile.
@@ -363,6 +375,47 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
       run: (rows) => writeXmlDump(rows, { ...common, rendered: undefined, dumpName: 'pages-meta-history', codec: compression.history, mode: 'full' }),
     },
   ];
+  // A recombine job chosen without its job: the parts its job left, as the date's status lists them.
+  const keptParts = (job: string, dumpName: string, fileType: 'xml' | 'txt'): WrittenFile[] => {
+    const pattern = dumpFilePattern(wikiId, date, dumpName, fileType);
+    const partNumber = (file: WrittenFile) => Number(pattern.exec(file.name)?.[1]);
+    return (earlier.get(job)?.files ?? []).filter((file) => pattern.exec(file.name)?.[2] !== undefined).sort((a, b) => partNumber(a) - partNumber(b));
+  };
+  const keptRecombines: Readonly<Record<string, () => (() => Promise<WrittenFile[]>)[]>> = {
+    xmlstubsdumprecombine: () => ['stub-meta-history', 'stub-meta-current', 'stub-articles'].flatMap((dumpName) => recombineXml(dumpName, compression.stubs)(keptParts('xmlstubsdump', dumpName, 'xml')) ?? []),
+    metacurrentdumprecombine: () => [recombineXml('pages-meta-current', compression.current)(keptParts('metacurrentdump', 'pages-meta-current', 'xml'))].flatMap((run) => run ?? []),
+    // Compressed again even when the run joined bz2 parts from the multistream's streams: the same XML.
+    articlesdumprecombine: () => [recombineXml('pages-articles', compression.articles)(keptParts('articlesdump', 'pages-articles', 'xml'))].flatMap((run) => run ?? []),
+    articlesmultistreamdumprecombine: () => {
+      const xml = keptParts('articlesmultistreamdump', 'pages-articles-multistream', 'xml');
+      const index = keptParts('articlesmultistreamdump', 'pages-articles-multistream-index', 'txt');
+      if (xml.length < 2 || index.length !== xml.length) return [];
+      return [
+        async () =>
+          recombineMultistream({
+            ...late,
+            parts: await Promise.all(xml.map((file, i) => readMultistreamLayout({ directory, xml: file, index: index[i]!, tools, footer: DOCUMENT_CLOSE, signal: lateStop.signal }))),
+            name: dumpFileName(wikiId, date, 'pages-articles-multistream', 'xml', 'bz2'),
+            indexName: dumpFileName(wikiId, date, 'pages-articles-multistream-index', 'txt', 'bz2'),
+          }),
+      ];
+    },
+  };
+  for (const job of selected) {
+    const main = recombinedJob(job);
+    if (main === undefined) continue;
+    const runs = keptRecombines[job]!();
+    if (runs.length === 0) throw new JobError('DATA', `dump job ${job} finds no parts of ${main} listed in ${statusPath}: run ${main}`, { context: { path: statusPath } });
+    allOutputs.push({
+      job,
+      rows: 'none',
+      run: async () => {
+        const files: WrittenFile[] = [];
+        for (const run of runs) files.push(...(await run()));
+        return files;
+      },
+    });
+  }
   const outputs = allOutputs.filter((output) => selected.has(output.job));
   const jobNames = statusJobNames(compression);
 

@@ -9,10 +9,11 @@
 // when the run joined its parts from the multistream's streams, is joined from them the same way.
 // Imports core and dumps modules.
 
-import { open, rename } from 'node:fs/promises';
+import { open, rename, rm, writeFile } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { join } from 'node:path';
 import { JobError } from '../core/errors.js';
+import { createOwnedTempDir } from '../core/owned-temp-dir.js';
 import { syncPath } from '../core/sync-path.js';
 import { Bz2StreamJoiner } from './bz2-join.js';
 import { CompressedFileWriter, readDecompressed, type Codec, type CompressionTools } from './compress.js';
@@ -165,6 +166,74 @@ export interface RecombineMultistreamOptions extends RecombineCommon {
 }
 
 const INDEX_LINE = /^(\d+):/;
+
+/** `BZh`, a block size digit and the first block's magic (0x314159265359): where a bz2 stream starts. */
+const STREAM_START = /BZh[1-9]1AY&SY/g;
+
+/** How far from a part's end its footer stream is looked for (it is about 50 bytes). */
+const FOOTER_SEARCH_BYTES = 64 * 1024;
+
+export interface MultistreamLayoutOptions {
+  readonly directory: string;
+  readonly xml: WrittenFile;
+  readonly index: WrittenFile;
+  readonly tools: CompressionTools;
+  /** The document's closing, which the footer stream holds. */
+  readonly footer: string;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * A multistream part's layout read back from its files, for a recombination run apart from the job
+ * that wrote them: the header stream ends where the index's first page stream starts, and the
+ * footer stream is the part's last bz2 stream, found from the end and checked to hold the footer.
+ */
+export async function readMultistreamLayout(o: MultistreamLayoutOptions): Promise<MultistreamPartLayout> {
+  const indexPath = join(o.directory, o.index.name);
+  let head = '';
+  // Offsets are ASCII; only the first line is needed.
+  for await (const chunk of readDecompressed(indexPath, 'bz2', o.tools, o.signal)) {
+    head += chunk.toString('latin1');
+    if (head.includes('\n')) break;
+  }
+  const headerBytes = Number(INDEX_LINE.exec(head)?.[1] ?? NaN);
+  if (!(headerBytes > 0)) throw new JobError('DATA', `cannot recombine ${indexPath}: its first line names no page stream; rerun the job`, { context: { path: indexPath } });
+  const path = join(o.directory, o.xml.name);
+  const file = await open(path, 'r');
+  let tail: Buffer;
+  let tailStart: number;
+  try {
+    const size = (await file.stat()).size;
+    tailStart = Math.min(size, Math.max(headerBytes, size - FOOTER_SEARCH_BYTES));
+    tail = Buffer.alloc(size - tailStart);
+    await file.read(tail, 0, tail.length, tailStart);
+  } finally {
+    await file.close();
+  }
+  let at = -1;
+  for (const match of tail.toString('latin1').matchAll(STREAM_START)) at = match.index;
+  const footer = at < 0 ? undefined : await decompressBytes(tail.subarray(at), o.tools, o.signal);
+  if (footer !== o.footer) throw new JobError('DATA', `cannot recombine ${path}: its last bz2 stream does not hold the closing </mediawiki>; rerun the job`, { context: { path } });
+  return { xml: o.xml, index: o.index, headerBytes, footerOffset: tailStart + at };
+}
+
+/** The text of a small bz2 stream (through a file: the decompressor reads files); undefined if it is none. */
+async function decompressBytes(bytes: Buffer, tools: CompressionTools, signal?: AbortSignal): Promise<string | undefined> {
+  const dir = await createOwnedTempDir('mwlake-stream-check-');
+  try {
+    const path = join(dir, 'stream.bz2');
+    await writeFile(path, bytes);
+    const chunks: Buffer[] = [];
+    for await (const chunk of readDecompressed(path, 'bz2', tools, signal)) chunks.push(chunk);
+    return Buffer.concat(chunks).toString('utf8');
+  } catch (error) {
+    signal?.throwIfAborted();
+    if (error instanceof JobError && error.code === 'DATA') return undefined;
+    throw error;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 /**
  * Calls `line` with each line of a part's index and its stream offset, checked to be one of the

@@ -3,21 +3,21 @@
 // that are not the run's own are refused.
 
 import assert from 'node:assert/strict';
-import { access, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { access, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { runInterruptCleanups } from '../../src/core/interrupt.js';
 import { findCompressionTools } from '../../src/dumps/compress.js';
 import { runDump, selectDumpJobs, type DumpRunOptions } from '../../src/dumps/dump-run.js';
-import { parseDumpStatus } from '../../src/dumps/dump-status.js';
+import { parseDumpStatus, renderDumpStatus } from '../../src/dumps/dump-status.js';
 import { recombineXmlParts } from '../../src/dumps/recombine.js';
 import { eventually } from '../helpers/kafka.js';
 import { inTempDir } from '../helpers/temp-dir.js';
 import { MemoryDumpSource } from '../../src/dumps/memory-source.js';
 import type { DumpRevisionRow } from '../../src/dumps/records.js';
 import { GeneratedDumpSource } from './generated-source.js';
-import { assertValidExport, bunzip2OneStream, caseDirs, decompressFile, GENERATOR_VERSION, goldenDir, readGoldenRows, TEST_SITE } from './helpers.js';
+import { assertValidExport, bunzip2, bunzip2OneStream, caseDirs, decompressFile, GENERATOR_VERSION, goldenDir, readGoldenRows, TEST_SITE } from './helpers.js';
 
 const WIKI = 'testwiki';
 const DATE = '20240801';
@@ -154,9 +154,56 @@ test('other codecs recombine too, and a rerun of one job redoes its recombinatio
   });
 });
 
-test('a recombine job is not chosen on its own: its job runs it', () => {
-  assert.throws(() => selectDumpJobs(['articlesdumprecombine']), (error: Error & { code?: string }) => error.code === 'USAGE' && /runs with articlesdump: choose articlesdump/.test(error.message));
-  assert.throws(() => selectDumpJobs(['metahistorybz2dumprecombine']), /unknown dump job/);
+test('a recombine job is chosen alone or runs with its job', () => {
+  assert.deepEqual([...selectDumpJobs(['articlesdumprecombine'])], ['articlesdumprecombine']);
+  assert.deepEqual([...selectDumpJobs(['articlesdump', 'articlesdumprecombine'])], ['articlesdump']);
+  assert.throws(() => selectDumpJobs(['metahistorybz2dumprecombine']), /unknown dump job .*articlesdumprecombine/);
+});
+
+test('a recombination that failed is redone alone from the parts its job left, reading no history, byte for byte as before', async () => {
+  await inTempDir('mwlake-recombine-alone-', async (dir) => {
+    const dumpsRoot = join(dir, 'dumps');
+    const run = join(dumpsRoot, WIKI, DATE);
+    await runDump(options(dumpsRoot, { maxPartBytes: SPLIT }));
+    const before = new Map<string, Buffer>();
+    for (const file of Object.values(RECOMBINED).flat()) before.set(file, await readFile(join(run, file)));
+    // What failed recombinations (a full disk) leave: the jobs failed, their files gone.
+    const status = parseDumpStatus(await readFile(join(run, 'dumpstatus.json'), 'utf8'))!;
+    for (const job of Object.keys(RECOMBINED)) status.set(job, { status: 'failed', updated: '2024-08-01 03:04:05', files: [] });
+    await writeFile(join(run, 'dumpstatus.json'), renderDumpStatus(WIKI, DATE, [...status]));
+    for (const file of before.keys()) await rm(join(run, file));
+    const noHistory = new MemoryDumpSource({});
+    noHistory.history = () => {
+      throw new Error('the history was read');
+    };
+    const result = await runDump(options(dumpsRoot, { maxPartBytes: SPLIT, source: noHistory, jobs: Object.keys(RECOMBINED) }));
+    assert.equal(result.complete, true);
+    const again = parseDumpStatus(await readFile(join(run, 'dumpstatus.json'), 'utf8'))!;
+    for (const [job, files] of Object.entries(RECOMBINED)) {
+      assert.equal(again.get(job)!.status, 'done', job);
+      assert.deepEqual(again.get(job)!.files.map((file) => file.name), files, job);
+    }
+    for (const [file, bytes] of before) {
+      // The multistream and its index are its parts' streams again, byte for byte; XML parts are
+      // compressed again (bz2 pages-articles too, which the full run joined from the multistream's streams).
+      if (RECOMBINED.articlesmultistreamdumprecombine!.includes(file)) assert.ok((await readFile(join(run, file))).equals(bytes), `${file} is byte for byte the run's own`);
+      else assert.ok(decompressFile(join(run, file)).equals(file.endsWith('.gz') ? gunzipSync(bytes) : bunzip2(bytes)), `${file} holds the run's own XML`);
+    }
+    const md5sums = await readFile(join(run, `${WIKI}-${DATE}-md5sums.txt`), 'utf8');
+    for (const file of before.keys()) assert.ok(md5sums.includes(file), `md5sums lists ${file}`);
+    const latest = await readdir(join(dumpsRoot, WIKI, 'latest'));
+    assert.ok(latest.includes(`${WIKI}-latest-pages-articles-multistream.xml.bz2`));
+    assert.deepEqual((await readdir(run)).filter((file) => file.endsWith('.inprog')), []);
+  });
+});
+
+test('a recombine job alone needs its job done and split on the date', async () => {
+  await inTempDir('mwlake-recombine-alone-refused-', async (dir) => {
+    const dumpsRoot = join(dir, 'dumps');
+    await assert.rejects(runDump(options(dumpsRoot, { jobs: ['metacurrentdumprecombine'] })), (error: Error & { code?: string }) => error.code === 'USAGE' && /recombines the parts of metacurrentdump, which is not done on 20240801/.test(error.message));
+    await runDump(options(dumpsRoot));
+    await assert.rejects(runDump(options(dumpsRoot, { jobs: ['metacurrentdumprecombine'] })), (error: Error & { code?: string }) => error.code === 'USAGE' && /which did not split on 20240801: there is nothing to recombine \(run metacurrentdump/.test(error.message));
+  });
 });
 
 test('a recombination that fails fails the run and its job, and leaves neither its file nor latest/ links to it', async () => {

@@ -4,7 +4,7 @@
 // snapshot; mwxml on an export-0.11 dump with an MCR slot). One Spark process for the whole file.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,7 +12,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { openDuckDb } from '../../src/duckdb/connection.js';
 import { tableRelationSql } from '../../src/duckdb/table-view.js';
-import { LocalStorage } from '../../src/core/storage.js';
+import { silentLogger } from '../../src/core/log.js';
+import { fileLocation, LocalStorage } from '../../src/core/storage.js';
+import { Warehouse } from '../../src/iceberg/catalog.js';
+import { relocateTables } from '../../src/pipeline/relocate.js';
 import { loadTableAt, loadTableFromMetadataFile } from '../../src/iceberg/table.js';
 import { interopScript, repoRoot, runPythonJsonLines, venvDir, type JsonLinesResult, type JsonObject } from '../helpers/python.js';
 
@@ -308,13 +311,20 @@ describe('interop Python environment', () => {
       });
     }
 
-    test('mwlake reads the Spark and the PyIceberg tables at every snapshot, position deletes applied', async () => {
+    test('mwlake reads the Spark and the PyIceberg tables at every snapshot, position deletes applied; and a copy of the Spark table relocated', async () => {
       const storage = new LocalStorage();
       const db = await openDuckDb();
       try {
+        // Spark's warehouse copied and relocated (mwlake table relocate): its manifests, written by
+        // Java, re-encoded by mwlake, and its position delete files rewritten.
+        const moved = join(work, 'spark-wh-moved');
+        await cp(join(work, 'spark-wh'), moved, { recursive: true });
+        const [relocated] = await relocateTables(new Warehouse(storage, fileLocation(moved)), silentLogger(), [['ns', 'sample']]);
+        assert.ok(relocated!.relocated && relocated!.deleteFiles === 2, JSON.stringify(relocated));
         const tables = [
           ['Spark', sparkWrite, await loadTableAt(storage, pathToFileURL(sparkRoot).href)],
           ['PyIceberg', pyWrite, await loadTableFromMetadataFile(storage, pyWrite.metadataFile)],
+          ['Spark, relocated', sparkWrite, await loadTableAt(storage, fileLocation(join(moved, 'ns', 'sample')))],
         ] as const;
         for (const [label, writer, table] of tables) {
           assert.equal(String(table.currentSnapshot()?.snapshotId), writer.refs['main']?.snapshotId, `${label}: current snapshot`);
