@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { CommitStateUnknownError, JobError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import { discardWritten, type Storage } from '../../core/storage.js';
+import { discardWritten, localPathOf, type Storage } from '../../core/storage.js';
 import { encodeManifest, type DecodedManifest } from '../avro/manifest.js';
 import { encodeManifestList } from '../avro/manifest-list.js';
 import { readManifest, readManifestList } from '../scan/manifest-cache.js';
@@ -60,16 +60,26 @@ export async function relocateTable(o: RelocateOptions): Promise<RelocateResult>
   if (metadata.formatVersion !== 2) {
     throw new JobError('DATA', `the table at ${to} is Iceberg format version ${metadata.formatVersion}; relocation writes version 2 manifests and supports version 2 tables only`, { context: { table: to } });
   }
+  // By local path: Java writes `file:/p` in manifests and `file:///p` as the location, and both mean /p.
+  const fromPath = localPathOrUndefined(from);
+  if (fromPath === undefined) {
+    throw new JobError('DATA', `the table at ${to} was written at ${from}: relocation maps tables written on a local file system (file://) only`, { context: { table: to, from } });
+  }
   const mapPath = (location: string): string => {
-    if (location === from) return to;
-    if (location.startsWith(from + '/')) return to + location.slice(from.length);
+    const path = localPathOrUndefined(location);
+    if (path === fromPath) return to;
+    if (path?.startsWith(fromPath + '/') === true) return to + path.slice(fromPath.length);
     throw new JobError('DATA', `the table at ${to} (copied from ${from}) names ${location}, which is outside the table's own folder: relocation maps only paths under it`, {
       context: { table: to, from, location },
     });
   };
 
   const plan = await planRelocation(storage, metadata, mapPath, to);
-  await refuseSharedFolders(storage, from, to, [METADATA_DIR, ...[...plan.liveDeleteFiles].map((f) => f.slice(from.length + 1, f.lastIndexOf('/')))]);
+  const folderOf = (location: string) => {
+    const mapped = mapPath(location);
+    return mapped.slice(to.length + 1, mapped.lastIndexOf('/'));
+  };
+  await refuseSharedFolders(storage, from, to, [METADATA_DIR, ...[...plan.liveDeleteFiles].map(folderOf)]);
   const written: string[] = [];
   try {
     return await writeRelocation(o, metadata, version, plan, mapPath, from, written);
@@ -141,7 +151,7 @@ async function writeRelocation(
     await storage.writeIfAbsent(location, bytes);
     snapshots.push({ ...snapshot, manifestList: location });
   }
-  const properties = Object.fromEntries(Object.entries(metadata.properties).map(([k, v]) => [k, v === from || v.startsWith(from + '/') ? mapPath(v) : v]));
+  const properties = Object.fromEntries(Object.entries(metadata.properties).map(([k, v]) => [k, isUnder(v, from) ? mapPath(v) : v]));
   const mapStatistics = (entries: readonly unknown[] | undefined) =>
     entries?.map((e) => (statisticsEntryFile(e).path === '' ? e : { ...(e as object), 'statistics-path': mapPath(statisticsEntryFile(e).path) }));
   const statistics = mapStatistics(metadata.statistics);
@@ -173,6 +183,21 @@ async function writeRelocation(
     deleteFiles: rewrittenDeletes.size,
     dataFiles: plan.dataFiles,
   };
+}
+
+/** Whether `location` is `folder` or under it, by local path. */
+function isUnder(location: string, folder: string): boolean {
+  const path = localPathOrUndefined(location);
+  const root = localPathOrUndefined(folder);
+  return path !== undefined && root !== undefined && (path === root || path.startsWith(root + '/'));
+}
+
+function localPathOrUndefined(location: string): string | undefined {
+  try {
+    return localPathOf(location);
+  } catch {
+    return undefined; // another scheme (s3://): never under a local table folder
+  }
 }
 
 interface RelocationPlan {
