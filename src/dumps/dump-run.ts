@@ -29,7 +29,7 @@ import { ReaderGoneError, RowChannel } from './row-channel.js';
 import { isArticlesNamespace, type SiteInfo } from './site-info.js';
 import { removeStaleFiles, RenderedRevisions, writeXmlDump, type WrittenFile } from './xml-dump.js';
 import { DOCUMENT_CLOSE, generatorText, renderDocumentOpen } from './xml-render.js';
-import { joinMultistreamParts, readMultistreamLayout, recombineMultistream, recombineXmlParts } from './recombine.js';
+import { joinMultistreamParts, readMultistreamLayout, recombineMultistream, recombineXmlParts, type MultistreamPartLayout } from './recombine.js';
 import { removeTitleLists, TITLE_LIST_JOBS, writeTitleLists, type TitleList } from './title-lists.js';
 
 /** Default size limit of one part, in uncompressed XML bytes. */
@@ -252,7 +252,7 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   const directory = runDirectory(options.dumpsRoot, wikiId, date);
   await makeDirectory(directory);
   const statusPath = join(directory, 'dumpstatus.json');
-  const everyJob = selected.size === dumpJobNames(compression).length;
+  const everyJob = dumpJobNames(compression).every((job) => selected.has(job));
   const earlier = everyJob ? new Map<string, JobState>() : await keptStates(directory, statusPath, compression, selected);
   // A recombine job chosen without its job recombines the parts that job left: it needs them.
   for (const job of selected) {
@@ -260,7 +260,7 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
     if (main === undefined) continue;
     const state = earlier.get(main);
     if (state?.status !== 'done' || !earlier.has(job)) {
-      const why = state?.status !== 'done' ? `is not done on ${date}` : `did not split on ${date}`;
+      const why = state?.status !== 'done' ? `is not done on ${date}` : `did not split on ${date} (or ran before mwlake recombined parts)`;
       throw new JobError('USAGE', `dump job ${job} recombines the parts of ${main}, which ${why}: there is nothing to recombine (run ${main}, which recombines what it splits)`);
     }
   }
@@ -304,13 +304,21 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   });
   historyPass.catch(() => undefined);
   const late = { directory, tools, signal: lateStop.signal, beforePublish };
+  // Parts recombined alone (kept from an earlier run) are checked against their first part's header, not this run's.
   const recombineXml =
-    (dumpName: string, codec: Codec) =>
+    (dumpName: string, codec: Codec, kept = false) =>
     (files: readonly WrittenFile[]): (() => Promise<WrittenFile[]>) | undefined =>
       files.length < 2
         ? undefined
         : async () => [
-            await recombineXmlParts({ ...late, parts: files, codec, header: renderDocumentOpen(site, generator), footer: DOCUMENT_CLOSE, name: dumpFileName(wikiId, date, dumpName, 'xml', codec) }),
+            await recombineXmlParts({
+              ...late,
+              parts: files,
+              codec,
+              ...(kept ? {} : { header: renderDocumentOpen(site, generator) }),
+              footer: DOCUMENT_CLOSE,
+              name: dumpFileName(wikiId, date, dumpName, 'xml', codec),
+            }),
           ];
   const lists = (Object.keys(TITLE_LIST_JOBS) as TitleList[]).filter((list) => selected.has(TITLE_LIST_JOBS[list]));
   let titleRun: Promise<Map<TitleList, WrittenFile>> | undefined;
@@ -382,22 +390,26 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
     return (earlier.get(job)?.files ?? []).filter((file) => pattern.exec(file.name)?.[2] !== undefined).sort((a, b) => partNumber(a) - partNumber(b));
   };
   const keptRecombines: Readonly<Record<string, () => (() => Promise<WrittenFile[]>)[]>> = {
-    xmlstubsdumprecombine: () => ['stub-meta-history', 'stub-meta-current', 'stub-articles'].flatMap((dumpName) => recombineXml(dumpName, compression.stubs)(keptParts('xmlstubsdump', dumpName, 'xml')) ?? []),
-    metacurrentdumprecombine: () => [recombineXml('pages-meta-current', compression.current)(keptParts('metacurrentdump', 'pages-meta-current', 'xml'))].flatMap((run) => run ?? []),
+    xmlstubsdumprecombine: () => ['stub-meta-history', 'stub-meta-current', 'stub-articles'].flatMap((dumpName) => recombineXml(dumpName, compression.stubs, true)(keptParts('xmlstubsdump', dumpName, 'xml')) ?? []),
+    metacurrentdumprecombine: () => [recombineXml('pages-meta-current', compression.current, true)(keptParts('metacurrentdump', 'pages-meta-current', 'xml'))].flatMap((run) => run ?? []),
     // Compressed again even when the run joined bz2 parts from the multistream's streams: the same XML.
-    articlesdumprecombine: () => [recombineXml('pages-articles', compression.articles)(keptParts('articlesdump', 'pages-articles', 'xml'))].flatMap((run) => run ?? []),
+    articlesdumprecombine: () => [recombineXml('pages-articles', compression.articles, true)(keptParts('articlesdump', 'pages-articles', 'xml'))].flatMap((run) => run ?? []),
     articlesmultistreamdumprecombine: () => {
       const xml = keptParts('articlesmultistreamdump', 'pages-articles-multistream', 'xml');
       const index = keptParts('articlesmultistreamdump', 'pages-articles-multistream-index', 'txt');
       if (xml.length < 2 || index.length !== xml.length) return [];
       return [
-        async () =>
-          recombineMultistream({
+        async () => {
+          // One part at a time: each read starts a decompressor.
+          const parts: MultistreamPartLayout[] = [];
+          for (const [i, file] of xml.entries()) parts.push(await readMultistreamLayout({ directory, xml: file, index: index[i]!, tools, footer: DOCUMENT_CLOSE, signal: lateStop.signal }));
+          return recombineMultistream({
             ...late,
-            parts: await Promise.all(xml.map((file, i) => readMultistreamLayout({ directory, xml: file, index: index[i]!, tools, footer: DOCUMENT_CLOSE, signal: lateStop.signal }))),
+            parts,
             name: dumpFileName(wikiId, date, 'pages-articles-multistream', 'xml', 'bz2'),
             indexName: dumpFileName(wikiId, date, 'pages-articles-multistream-index', 'txt', 'bz2'),
-          }),
+          });
+        },
       ];
     },
   };
@@ -406,6 +418,8 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
     if (main === undefined) continue;
     const runs = keptRecombines[job]!();
     if (runs.length === 0) throw new JobError('DATA', `dump job ${job} finds no parts of ${main} listed in ${statusPath}: run ${main}`, { context: { path: statusPath } });
+    // Its earlier files go if it fails, as a job's do: the status and checksums will not list them.
+    for (const file of earlier.get(job)?.files ?? []) deferStale.push(new RegExp(`^${file.name.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')}$`));
     allOutputs.push({
       job,
       rows: 'none',

@@ -34,8 +34,12 @@ export interface RecombineXmlOptions extends RecombineCommon {
   /** The parts in order, at least two. */
   readonly parts: readonly WrittenFile[];
   readonly codec: Codec;
-  /** The document's opening up to `</siteinfo>` and its closing, as every part has them. */
-  readonly header: string;
+  /**
+   * The document's opening up to `</siteinfo>` and its closing, as every part has them. Without a
+   * header, the first part's own is read from it: a recombination run apart from the run that
+   * wrote the parts (maybe another mwlake version, or another site info) checks them against that.
+   */
+  readonly header?: string;
   readonly footer: string;
   /** The recombined file's name. */
   readonly name: string;
@@ -134,7 +138,7 @@ async function writeOneFile(options: RecombineCommon, name: string, codec: Codec
 /** Writes `name` from XML parts; returns the file. On failure or abort nothing is left under `name`'s in-progress name. */
 export async function recombineXmlParts(options: RecombineXmlOptions): Promise<WrittenFile> {
   const { directory, parts, codec, tools, name, signal } = options;
-  const header = Buffer.from(options.header, 'utf8');
+  const header = options.header === undefined ? await readPartHeader(join(directory, parts[0]!.name), codec, tools, signal) : Buffer.from(options.header, 'utf8');
   const footer = Buffer.from(options.footer, 'utf8');
   return writeOneFile(options, name, codec, async (write) => {
     for (const [index, part] of parts.entries()) {
@@ -146,6 +150,20 @@ export async function recombineXmlParts(options: RecombineXmlOptions): Promise<W
       trimmer.end();
     }
   });
+}
+
+const SITEINFO_END = Buffer.from('</siteinfo>\n', 'utf8');
+
+/** A part's opening up to and with `</siteinfo>\n` (a few KB: given up on past 1 MiB). */
+async function readPartHeader(path: string, codec: Codec, tools: CompressionTools, signal?: AbortSignal): Promise<Buffer> {
+  let head = Buffer.alloc(0);
+  for await (const chunk of readDecompressed(path, codec, tools, signal)) {
+    head = Buffer.concat([head, chunk]);
+    const end = head.indexOf(SITEINFO_END);
+    if (end >= 0) return head.subarray(0, end + SITEINFO_END.length);
+    if (head.length > 1 << 20) break;
+  }
+  throw new JobError('DATA', `cannot recombine ${path}: it does not start with a <mediawiki> header ending in </siteinfo>; rerun the job`, { context: { path } });
 }
 
 /** Where a multistream part's page streams are: after its header stream, before its footer stream. */

@@ -202,7 +202,7 @@ test('a recombine job alone needs its job done and split on the date', async () 
     const dumpsRoot = join(dir, 'dumps');
     await assert.rejects(runDump(options(dumpsRoot, { jobs: ['metacurrentdumprecombine'] })), (error: Error & { code?: string }) => error.code === 'USAGE' && /recombines the parts of metacurrentdump, which is not done on 20240801/.test(error.message));
     await runDump(options(dumpsRoot));
-    await assert.rejects(runDump(options(dumpsRoot, { jobs: ['metacurrentdumprecombine'] })), (error: Error & { code?: string }) => error.code === 'USAGE' && /which did not split on 20240801: there is nothing to recombine \(run metacurrentdump/.test(error.message));
+    await assert.rejects(runDump(options(dumpsRoot, { jobs: ['metacurrentdumprecombine'] })), (error: Error & { code?: string }) => error.code === 'USAGE' && /which did not split on 20240801 \(or ran before mwlake recombined parts\): there is nothing to recombine \(run metacurrentdump/.test(error.message));
   });
 });
 
@@ -271,5 +271,75 @@ test('parts that do not carry the run\'s header and footer are refused, naming t
       await assert.rejects(recombine(await write([parts[0]!, bad, parts[2]!])), (error: Error & { code?: string }) => error.code === 'DATA' && what.test(error.message));
       assert.deepEqual((await readdir(dir)).filter((entry) => entry.endsWith('.inprog')), []);
     }
+  });
+});
+test('a recombine job chosen with every other job but its own runs: the date is not taken for a run of every job', async () => {
+  await inTempDir('mwlake-recombine-review-every-', async (dir) => {
+    const dumpsRoot = join(dir, 'dumps');
+    const run = join(dumpsRoot, WIKI, DATE);
+    await runDump(options(dumpsRoot, { maxPartBytes: SPLIT }));
+    const status = parseDumpStatus(await readFile(join(run, 'dumpstatus.json'), 'utf8'))!;
+    status.set('articlesdumprecombine', { status: 'failed', updated: '2024-08-01 03:04:05', files: [] });
+    await writeFile(join(run, 'dumpstatus.json'), renderDumpStatus(WIKI, DATE, [...status]));
+    await rm(join(run, name('pages-articles', '.xml.bz2')));
+    const jobs = ['pagetitlesdump', 'allpagetitlesdump', 'xmlstubsdump', 'metacurrentdump', 'articlesmultistreamdump', 'metahistorybz2dump', 'articlesdumprecombine'];
+    const result = await runDump(options(dumpsRoot, { maxPartBytes: SPLIT, jobs }));
+    assert.equal(result.complete, true);
+    const again = parseDumpStatus(await readFile(join(run, 'dumpstatus.json'), 'utf8'))!;
+    assert.equal(again.get('articlesdump')!.status, 'done');
+    assert.equal(again.get('articlesdumprecombine')!.status, 'done');
+  });
+});
+
+test('a recombination redone alone that fails leaves no unlisted recombined file, nor latest/ links to it', async () => {
+  await inTempDir('mwlake-recombine-review-fail-alone-', async (dir) => {
+    const script = join(dir, 'lbzip2');
+    await writeFile(script, `#!/bin/sh\nfor a in "$@"; do [ "$a" = -d ] && { echo "no decompression here" >&2; exit 2; }; done\nexec "${tools.bzip2!.command}" "$@"\n`, { mode: 0o755 });
+    const dumpsRoot = join(dir, 'dumps');
+    const run = join(dumpsRoot, WIKI, DATE);
+    await runDump(options(dumpsRoot, { maxPartBytes: SPLIT }));
+    await assert.rejects(runDump(options(dumpsRoot, { maxPartBytes: SPLIT, jobs: ['metacurrentdumprecombine'], tools: { ...tools, bzip2: { command: script, parallel: tools.bzip2!.parallel } } })));
+    const status = parseDumpStatus(await readFile(join(run, 'dumpstatus.json'), 'utf8'))!;
+    assert.equal(status.get('metacurrentdumprecombine')!.status, 'failed');
+    const names = await readdir(run);
+    const md5 = await readFile(join(run, `${WIKI}-${DATE}-md5sums.txt`), 'utf8');
+    const latest = await readdir(join(dumpsRoot, WIKI, 'latest')).catch(() => [] as string[]);
+    assert.ok(!names.includes(name('pages-meta-current', '.xml.bz2')) || md5.includes(name('pages-meta-current', '.xml.bz2')),
+      `the old recombined file is left unlisted (md5sums ${md5.includes('pages-meta-current.xml.bz2')}); latest/ still links it: ${latest.includes(`${WIKI}-latest-pages-meta-current.xml.bz2`)}`);
+  });
+});
+
+test('SIGTERM during a multistream recombination redone alone fails it and leaves nothing in progress or listed', async () => {
+  await inTempDir('mwlake-recombine-review-stop-alone-', async (dir) => {
+    const script = join(dir, 'lbzip2');
+    await writeFile(script, `#!/bin/sh\nfor a in "$@"; do [ "$a" = -d ] && sleep 30; done\nexec "${tools.bzip2!.command}" "$@"\n`, { mode: 0o755 });
+    const dumpsRoot = join(dir, 'dumps');
+    const run = join(dumpsRoot, WIKI, DATE);
+    await runDump(options(dumpsRoot, { maxPartBytes: SPLIT }));
+    const dump = runDump(options(dumpsRoot, { jobs: ['articlesmultistreamdumprecombine'], maxPartBytes: SPLIT, tools: { ...tools, bzip2: { command: script, parallel: tools.bzip2!.parallel } } }));
+    dump.catch(() => {});
+    await eventually('the recombination under way', () => readFile(join(run, 'dumpstatus.json'), 'utf8').catch(() => ''), (text) => parseDumpStatus(text)?.get('articlesmultistreamdumprecombine')?.status === 'in-progress');
+    assert.equal(await runInterruptCleanups('SIGTERM', 20_000), true);
+    await assert.rejects(dump, /stopped by SIGTERM/);
+    const status = parseDumpStatus(await readFile(join(run, 'dumpstatus.json'), 'utf8'))!;
+    assert.equal(status.get('articlesmultistreamdumprecombine')!.status, 'failed');
+    assert.equal(status.get('articlesmultistreamdump')!.status, 'done');
+    assert.deepEqual((await readdir(run)).filter((file) => file.endsWith('.inprog')), []);
+    const md5 = await readFile(join(run, `${WIKI}-${DATE}-md5sums.txt`), 'utf8');
+    assert.ok(!md5.includes(name('pages-articles-multistream', '.xml.bz2')));
+  });
+});
+
+test('a recombination redone alone by a newer mwlake (another <generator>) checks the parts against their own header', async () => {
+  await inTempDir('mwlake-recombine-review-version-', async (dir) => {
+    const dumpsRoot = join(dir, 'dumps');
+    const run = join(dumpsRoot, WIKI, DATE);
+    await runDump(options(dumpsRoot, { maxPartBytes: SPLIT }));
+    const status = parseDumpStatus(await readFile(join(run, 'dumpstatus.json'), 'utf8'))!;
+    status.set('metacurrentdumprecombine', { status: 'failed', updated: '2024-08-01 03:04:05', files: [] });
+    await writeFile(join(run, 'dumpstatus.json'), renderDumpStatus(WIKI, DATE, [...status]));
+    await rm(join(run, name('pages-meta-current', '.xml.bz2')));
+    const result = await runDump(options(dumpsRoot, { maxPartBytes: SPLIT, jobs: ['metacurrentdumprecombine'], generatorVersion: `${GENERATOR_VERSION}-next` }));
+    assert.equal(result.complete, true);
   });
 });
