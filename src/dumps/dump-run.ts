@@ -21,7 +21,7 @@ import { writeTextAtomically } from './atomic-file.js';
 import { checksumFileNames, perFileChecksumTarget, writeChecksumFiles } from './checksums.js';
 import { CODEC_SUFFIX, findCompressionTools, type Codec, type CompressionTools } from './compress.js';
 import { formatUpdated, isCompleteRunStatus, parseDumpStatus, renderDumpStatus, type JobState } from './dump-status.js';
-import { checkWikiId, cutoffOfDate, dumpFileName, dumpFilePattern, runDirectory } from './file-names.js';
+import { checkWikiId, cutoffOfDate, dumpFileName, dumpFilePattern, fileNamePattern, runDirectory } from './file-names.js';
 import { linkedDates, linkLatest, unlinkMissing, type LinkLatestOptions } from './latest-links.js';
 import { writeMultistreamDump, type MultistreamFiles } from './multistream.js';
 import type { DumpRevisionRow, DumpSource } from './records.js';
@@ -389,11 +389,15 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
     const partNumber = (file: WrittenFile) => Number(pattern.exec(file.name)?.[1]);
     return (earlier.get(job)?.files ?? []).filter((file) => pattern.exec(file.name)?.[2] !== undefined).sort((a, b) => partNumber(a) - partNumber(b));
   };
+  const keptXml = (job: string, dumpName: string, codec: Codec): (() => Promise<WrittenFile[]>)[] => {
+    const run = recombineXml(dumpName, codec, true)(keptParts(job, dumpName, 'xml'));
+    return run === undefined ? [] : [run];
+  };
   const keptRecombines: Readonly<Record<string, () => (() => Promise<WrittenFile[]>)[]>> = {
-    xmlstubsdumprecombine: () => ['stub-meta-history', 'stub-meta-current', 'stub-articles'].flatMap((dumpName) => recombineXml(dumpName, compression.stubs, true)(keptParts('xmlstubsdump', dumpName, 'xml')) ?? []),
-    metacurrentdumprecombine: () => [recombineXml('pages-meta-current', compression.current, true)(keptParts('metacurrentdump', 'pages-meta-current', 'xml'))].flatMap((run) => run ?? []),
+    xmlstubsdumprecombine: () => ['stub-meta-history', 'stub-meta-current', 'stub-articles'].flatMap((dumpName) => keptXml('xmlstubsdump', dumpName, compression.stubs)),
+    metacurrentdumprecombine: () => keptXml('metacurrentdump', 'pages-meta-current', compression.current),
     // Compressed again even when the run joined bz2 parts from the multistream's streams: the same XML.
-    articlesdumprecombine: () => [recombineXml('pages-articles', compression.articles, true)(keptParts('articlesdump', 'pages-articles', 'xml'))].flatMap((run) => run ?? []),
+    articlesdumprecombine: () => keptXml('articlesdump', 'pages-articles', compression.articles),
     articlesmultistreamdumprecombine: () => {
       const xml = keptParts('articlesmultistreamdump', 'pages-articles-multistream', 'xml');
       const index = keptParts('articlesmultistreamdump', 'pages-articles-multistream-index', 'txt');
@@ -419,7 +423,7 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
     const runs = keptRecombines[job]!();
     if (runs.length === 0) throw new JobError('DATA', `dump job ${job} finds no parts of ${main} listed in ${statusPath}: run ${main}`, { context: { path: statusPath } });
     // Its earlier files go if it fails, as a job's do: the status and checksums will not list them.
-    for (const file of earlier.get(job)?.files ?? []) deferStale.push(new RegExp(`^${file.name.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')}$`));
+    for (const file of earlier.get(job)?.files ?? []) deferStale.push(fileNamePattern(file.name));
     allOutputs.push({
       job,
       rows: 'none',
@@ -562,7 +566,8 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
         await unlinkMissing(options.dumpsRoot, wikiId, date);
         if (options.linkLatest !== false) {
           if ([...states.values()].every((state) => state.status === 'done')) await relinkCompleteRun(options.dumpsRoot, wikiId, date);
-          else if (linked) await fallBackLatest(options.dumpsRoot, wikiId, date);
+          // This date is not complete now: the newest complete run takes latest/ back from it.
+          else if (linked) await relinkNewestCompleteRun(options.dumpsRoot, wikiId);
         }
       }
       return inJobOrder();
@@ -608,33 +613,47 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
  * Returns whether `latest/` now links it (false: not complete, or a newer run is linked).
  */
 export async function relinkCompleteRun(dumpsRoot: string, wikiId: string, date: string, o: LinkLatestOptions = {}): Promise<boolean> {
-  const directory = runDirectory(dumpsRoot, wikiId, date);
+  const files = await completeRunFiles(runDirectory(dumpsRoot, wikiId, date));
+  return files !== undefined && (await linkRun(dumpsRoot, wikiId, date, files, o));
+}
+
+/**
+ * Points `latest/` at the newest complete run of `dates` (default: every run folder of the wiki),
+ * taking it from newer runs that are not complete (a failed or killed rerun of their date: they
+ * hold part of a set at most). Does nothing when no run is complete.
+ */
+export async function relinkNewestCompleteRun(dumpsRoot: string, wikiId: string, dates?: readonly string[]): Promise<void> {
+  const all = dates ?? (await readdir(join(dumpsRoot, wikiId)).catch(() => [] as string[])).filter((d) => RUN_DATE.test(d));
+  const unfinished = new Set<string>();
+  for (const d of [...all].sort().reverse()) {
+    const files = await completeRunFiles(runDirectory(dumpsRoot, wikiId, d));
+    if (files === undefined) {
+      unfinished.add(d);
+      continue;
+    }
+    await linkRun(dumpsRoot, wikiId, d, files, { replacing: unfinished });
+    return;
+  }
+}
+
+/** The files of the run in `directory` if its dumpstatus.json says it completed (every job done). */
+export async function completeRunFiles(directory: string): Promise<WrittenFile[] | undefined> {
   const text = await readFile(join(directory, 'dumpstatus.json'), 'utf8').catch(() => undefined);
-  if (text === undefined || !isCompleteRunStatus(text)) return false;
-  const files = [...parseDumpStatus(text)!.values()].flatMap((job) => job.files);
+  if (text === undefined || !isCompleteRunStatus(text)) return undefined;
+  return [...parseDumpStatus(text)!.values()].flatMap((job) => job.files);
+}
+
+const RUN_DATE = /^\d{8}$/;
+
+/** Links the complete run of `date` (its `files`); false when a newer run is linked. */
+async function linkRun(dumpsRoot: string, wikiId: string, date: string, files: readonly WrittenFile[], o: LinkLatestOptions): Promise<boolean> {
+  const directory = runDirectory(dumpsRoot, wikiId, date);
   if (!(await linkLatest(dumpsRoot, wikiId, date, [...files.map((file) => file.name), ...checksumFileNames(wikiId, date)], o))) return false;
   // What the killed run would have removed once linked: files of an earlier run's other part split.
   await removeStaleFiles(directory, RUN_FILE_KINDS.map(([dumpName, fileType]) => dumpFilePattern(wikiId, date, dumpName, fileType)), files);
   await removeStaleChecksumFiles(directory, wikiId, date, files);
   return true;
 }
-
-/**
- * After a failed run of `date` that `latest/` linked (an earlier complete run of it): points
- * `latest/` at the newest other complete run, a whole set, rather than at the files this run left.
- * Without one, the date's surviving files stay linked.
- */
-async function fallBackLatest(dumpsRoot: string, wikiId: string, date: string): Promise<void> {
-  const dates = (await readdir(join(dumpsRoot, wikiId)).catch(() => [] as string[])).filter((d) => RUN_DATE.test(d) && d !== date).sort().reverse();
-  for (const d of dates) {
-    const text = await readFile(join(runDirectory(dumpsRoot, wikiId, d), 'dumpstatus.json'), 'utf8').catch(() => undefined);
-    if (text === undefined || !isCompleteRunStatus(text)) continue;
-    await relinkCompleteRun(dumpsRoot, wikiId, d, { replacing: new Set([date]) });
-    return;
-  }
-}
-
-const RUN_DATE = /^\d{8}$/;
 
 /** The dump names a run writes files of, with their file type (the multistream index is text). */
 const RUN_FILE_KINDS: readonly (readonly [string, 'xml' | 'txt'])[] = [

@@ -60,9 +60,16 @@ export function inProgressFileName(wikiId: string, date: string, dumpName: strin
   return `${wikiId}-${date}-${dumpName}${partNumber}.${fileType}${CODEC_SUFFIX[codec]}${IN_PROGRESS_SUFFIX}`;
 }
 
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+
+/** Matches exactly the file `name`. */
+export function fileNamePattern(name: string): RegExp {
+  return new RegExp(`^${escapeRegExp(name)}$`);
+}
+
 /** Matches every file a run of `dumpName` may leave: final single or part names and in-progress names. */
 export function dumpFilePattern(wikiId: string, date: string, dumpName: string, fileType: 'xml' | 'txt'): RegExp {
-  const escaped = `${wikiId}-${date}-${dumpName}`.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+  const escaped = escapeRegExp(`${wikiId}-${date}-${dumpName}`);
   return new RegExp(`^${escaped}(\\d+)?\\.${fileType}(-p\\d+p\\d+)?(\\.(bz2|gz|zst))?(${IN_PROGRESS_SUFFIX.replace('.', '\\.')})?$`);
 }
 

@@ -2,7 +2,7 @@
 // the full dump set and the adds-changes run (src/dumps), or only the chosen jobs of the full set.
 // Dates are cut at 00:00 UTC, exclusive.
 
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, JobError } from '../core/errors.js';
@@ -10,8 +10,7 @@ import type { Logger } from '../core/log.js';
 import { makeDirectory } from '../core/make-directory.js';
 import { VERSION } from '../core/version.js';
 import { openDuckDb } from '../duckdb/connection.js';
-import { relinkCompleteRun, runDump, selectDumpJobs, type DumpCompression } from '../dumps/dump-run.js';
-import { isCompleteRunStatus } from '../dumps/dump-status.js';
+import { completeRunFiles, relinkNewestCompleteRun, runDump, selectDumpJobs, type DumpCompression } from '../dumps/dump-run.js';
 import { cutoffOfDate, incrementalDirectory, runDirectory } from '../dumps/file-names.js';
 import { isIncrementalDone, runIncrementalDump } from '../dumps/incr-run.js';
 import { loadSiteInfo } from '../dumps/site-info.js';
@@ -72,8 +71,7 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** Whether the run folder `<dumps_root>/<wiki>/<YYYYMMDD>` completed: its dumpstatus.json has every job done. */
 export async function isCompleteRun(directory: string): Promise<boolean> {
-  const text = await readFile(join(directory, 'dumpstatus.json'), 'utf8').catch(() => undefined);
-  return text !== undefined && isCompleteRunStatus(text);
+  return (await completeRunFiles(directory)) !== undefined;
 }
 
 /**
@@ -136,26 +134,14 @@ export async function dumpRuns(config: JobConfig, all?: readonly string[]): Prom
 }
 
 /**
- * Points each wiki's `latest/` at its newest complete run again (dumps relinkCompleteRun): a run
- * killed while linking is complete, so no later night would otherwise finish the links before the
- * next date's run; and a newer run killed while it regenerated its date (not complete any more)
+ * Points each wiki's `latest/` at its newest complete run again (dumps relinkNewestCompleteRun): a
+ * run killed while linking is complete, so no later night would otherwise finish the links before
+ * the next date's run; and a newer run killed while it regenerated its date (not complete any more)
  * gives its links back. Cheap: it reads back from the newest folder only to the first complete
  * run, and links already right are left as they are.
  */
 export async function relinkNewestRuns(config: JobConfig): Promise<void> {
-  for (const [wiki, dates] of await runFolders(config)) {
-    // Newer runs whose full set is not complete; a complete one whose adds-changes alone is
-    // unsettled is the newest complete run (its adds-changes run comes apart from its files).
-    const unfinished = new Set<string>();
-    for (const d of [...dates].reverse()) {
-      if (!(await isCompleteRun(join(config.dumps.root, wiki, d)))) {
-        unfinished.add(d);
-        continue;
-      }
-      await relinkCompleteRun(config.dumps.root, wiki, d, { replacing: unfinished });
-      break;
-    }
-  }
+  for (const [wiki, dates] of await runFolders(config)) await relinkNewestCompleteRun(config.dumps.root, wiki, dates);
 }
 
 /**

@@ -47,6 +47,32 @@ const RECOMBINED: Readonly<Record<string, readonly string[]>> = {
 };
 const SPLIT = 60_000;
 
+/** The tools with a bzip2 that compresses but, to decompress, fails (exit 2) or stalls 30 s (as on a stalled disk; its sleep outlives a kill of the shell). */
+async function bzip2WhoseDecompression(dir: string, behaviour: 'fails' | 'stalls'): Promise<typeof tools> {
+  const script = join(dir, 'lbzip2');
+  const onDecompress = behaviour === 'fails' ? '{ echo "no decompression here" >&2; exit 2; }' : 'sleep 30';
+  await writeFile(script, `#!/bin/sh\nfor a in "$@"; do [ "$a" = -d ] && ${onDecompress}; done\nexec "${tools.bzip2!.command}" "$@"\n`, { mode: 0o755 });
+  return { ...tools, bzip2: { command: script, parallel: tools.bzip2!.parallel } };
+}
+
+/**
+ * A split run of the date whose recombine `jobs` then failed, as a full disk leaves them: listed
+ * failed, their files gone. Returns the run folder and the files they had written, by name.
+ */
+async function splitRunWithFailedRecombines(dumpsRoot: string, jobs: readonly string[]): Promise<{ run: string; removed: Map<string, Buffer> }> {
+  const run = join(dumpsRoot, WIKI, DATE);
+  await runDump(options(dumpsRoot, { maxPartBytes: SPLIT }));
+  const status = parseDumpStatus(await readFile(join(run, 'dumpstatus.json'), 'utf8'))!;
+  const removed = new Map<string, Buffer>();
+  for (const job of jobs) {
+    status.set(job, { status: 'failed', updated: '2024-08-01 03:04:05', files: [] });
+    for (const file of RECOMBINED[job]!) removed.set(file, await readFile(join(run, file)));
+  }
+  await writeFile(join(run, 'dumpstatus.json'), renderDumpStatus(WIKI, DATE, [...status]));
+  for (const file of removed.keys()) await rm(join(run, file));
+  return { run, removed };
+}
+
 test('a split output is also recombined into the one file an unsplit run writes, as a job of its own', async () => {
   await inTempDir('mwlake-recombine-', async (dir) => {
     const whole = join(dir, 'whole');
@@ -163,15 +189,7 @@ test('a recombine job is chosen alone or runs with its job', () => {
 test('a recombination that failed is redone alone from the parts its job left, reading no history, byte for byte as before', async () => {
   await inTempDir('mwlake-recombine-alone-', async (dir) => {
     const dumpsRoot = join(dir, 'dumps');
-    const run = join(dumpsRoot, WIKI, DATE);
-    await runDump(options(dumpsRoot, { maxPartBytes: SPLIT }));
-    const before = new Map<string, Buffer>();
-    for (const file of Object.values(RECOMBINED).flat()) before.set(file, await readFile(join(run, file)));
-    // What failed recombinations (a full disk) leave: the jobs failed, their files gone.
-    const status = parseDumpStatus(await readFile(join(run, 'dumpstatus.json'), 'utf8'))!;
-    for (const job of Object.keys(RECOMBINED)) status.set(job, { status: 'failed', updated: '2024-08-01 03:04:05', files: [] });
-    await writeFile(join(run, 'dumpstatus.json'), renderDumpStatus(WIKI, DATE, [...status]));
-    for (const file of before.keys()) await rm(join(run, file));
+    const { run, removed: before } = await splitRunWithFailedRecombines(dumpsRoot, Object.keys(RECOMBINED));
     const noHistory = new MemoryDumpSource({});
     noHistory.history = () => {
       throw new Error('the history was read');
@@ -208,12 +226,10 @@ test('a recombine job alone needs its job done and split on the date', async () 
 
 test('a recombination that fails fails the run and its job, and leaves neither its file nor latest/ links to it', async () => {
   await inTempDir('mwlake-recombine-fail-', async (dir) => {
-    // A bzip2 that compresses but cannot decompress.
-    const script = join(dir, 'lbzip2');
-    await writeFile(script, `#!/bin/sh\nfor a in "$@"; do [ "$a" = -d ] && { echo "no decompression here" >&2; exit 2; }; done\nexec "${tools.bzip2!.command}" "$@"\n`, { mode: 0o755 });
+    const badTools = await bzip2WhoseDecompression(dir, 'fails');
     const dumpsRoot = join(dir, 'dumps');
     await assert.rejects(
-      runDump(options(dumpsRoot, { maxPartBytes: SPLIT, tools: { ...tools, bzip2: { command: script, parallel: tools.bzip2!.parallel } } })),
+      runDump(options(dumpsRoot, { maxPartBytes: SPLIT, tools: badTools })),
       (error: Error & { code?: string }) => error.code === 'DATA' && /not a readable bz2 file/.test(error.message) && /no decompression here/.test(error.message),
     );
     const run = join(dumpsRoot, WIKI, DATE);
@@ -230,12 +246,10 @@ test('a recombination that fails fails the run and its job, and leaves neither i
 
 test('SIGTERM stops a recombination, even one whose decompressor stalls: its job fails and nothing is left in progress', async () => {
   await inTempDir('mwlake-recombine-stop-', async (dir) => {
-    // A bzip2 whose decompression hangs (as on a stalled disk); its sleep outlives a kill of the shell.
-    const script = join(dir, 'lbzip2');
-    await writeFile(script, `#!/bin/sh\nfor a in "$@"; do [ "$a" = -d ] && sleep 30; done\nexec "${tools.bzip2!.command}" "$@"\n`, { mode: 0o755 });
+    const badTools = await bzip2WhoseDecompression(dir, 'stalls');
     const dumpsRoot = join(dir, 'dumps');
     const run = join(dumpsRoot, WIKI, DATE);
-    const dump = runDump(options(dumpsRoot, { jobs: ['metacurrentdump'], maxPartBytes: SPLIT, tools: { ...tools, bzip2: { command: script, parallel: tools.bzip2!.parallel } } }));
+    const dump = runDump(options(dumpsRoot, { jobs: ['metacurrentdump'], maxPartBytes: SPLIT, tools: badTools }));
     dump.catch(() => {});
     await eventually('the recombination under way', () => readFile(join(run, 'dumpstatus.json'), 'utf8').catch(() => ''), (text) => parseDumpStatus(text)?.get('metacurrentdumprecombine')?.status === 'in-progress');
     // What the CLI does on SIGTERM before it exits; every output had finished already.
@@ -273,15 +287,11 @@ test('parts that do not carry the run\'s header and footer are refused, naming t
     }
   });
 });
+
 test('a recombine job chosen with every other job but its own runs: the date is not taken for a run of every job', async () => {
   await inTempDir('mwlake-recombine-review-every-', async (dir) => {
     const dumpsRoot = join(dir, 'dumps');
-    const run = join(dumpsRoot, WIKI, DATE);
-    await runDump(options(dumpsRoot, { maxPartBytes: SPLIT }));
-    const status = parseDumpStatus(await readFile(join(run, 'dumpstatus.json'), 'utf8'))!;
-    status.set('articlesdumprecombine', { status: 'failed', updated: '2024-08-01 03:04:05', files: [] });
-    await writeFile(join(run, 'dumpstatus.json'), renderDumpStatus(WIKI, DATE, [...status]));
-    await rm(join(run, name('pages-articles', '.xml.bz2')));
+    const { run } = await splitRunWithFailedRecombines(dumpsRoot, ['articlesdumprecombine']);
     const jobs = ['pagetitlesdump', 'allpagetitlesdump', 'xmlstubsdump', 'metacurrentdump', 'articlesmultistreamdump', 'metahistorybz2dump', 'articlesdumprecombine'];
     const result = await runDump(options(dumpsRoot, { maxPartBytes: SPLIT, jobs }));
     assert.equal(result.complete, true);
@@ -293,12 +303,11 @@ test('a recombine job chosen with every other job but its own runs: the date is 
 
 test('a recombination redone alone that fails leaves no unlisted recombined file, nor latest/ links to it', async () => {
   await inTempDir('mwlake-recombine-review-fail-alone-', async (dir) => {
-    const script = join(dir, 'lbzip2');
-    await writeFile(script, `#!/bin/sh\nfor a in "$@"; do [ "$a" = -d ] && { echo "no decompression here" >&2; exit 2; }; done\nexec "${tools.bzip2!.command}" "$@"\n`, { mode: 0o755 });
+    const badTools = await bzip2WhoseDecompression(dir, 'fails');
     const dumpsRoot = join(dir, 'dumps');
     const run = join(dumpsRoot, WIKI, DATE);
     await runDump(options(dumpsRoot, { maxPartBytes: SPLIT }));
-    await assert.rejects(runDump(options(dumpsRoot, { maxPartBytes: SPLIT, jobs: ['metacurrentdumprecombine'], tools: { ...tools, bzip2: { command: script, parallel: tools.bzip2!.parallel } } })));
+    await assert.rejects(runDump(options(dumpsRoot, { maxPartBytes: SPLIT, jobs: ['metacurrentdumprecombine'], tools: badTools })));
     const status = parseDumpStatus(await readFile(join(run, 'dumpstatus.json'), 'utf8'))!;
     assert.equal(status.get('metacurrentdumprecombine')!.status, 'failed');
     const names = await readdir(run);
@@ -311,12 +320,11 @@ test('a recombination redone alone that fails leaves no unlisted recombined file
 
 test('SIGTERM during a multistream recombination redone alone fails it and leaves nothing in progress or listed', async () => {
   await inTempDir('mwlake-recombine-review-stop-alone-', async (dir) => {
-    const script = join(dir, 'lbzip2');
-    await writeFile(script, `#!/bin/sh\nfor a in "$@"; do [ "$a" = -d ] && sleep 30; done\nexec "${tools.bzip2!.command}" "$@"\n`, { mode: 0o755 });
+    const badTools = await bzip2WhoseDecompression(dir, 'stalls');
     const dumpsRoot = join(dir, 'dumps');
     const run = join(dumpsRoot, WIKI, DATE);
     await runDump(options(dumpsRoot, { maxPartBytes: SPLIT }));
-    const dump = runDump(options(dumpsRoot, { jobs: ['articlesmultistreamdumprecombine'], maxPartBytes: SPLIT, tools: { ...tools, bzip2: { command: script, parallel: tools.bzip2!.parallel } } }));
+    const dump = runDump(options(dumpsRoot, { jobs: ['articlesmultistreamdumprecombine'], maxPartBytes: SPLIT, tools: badTools }));
     dump.catch(() => {});
     await eventually('the recombination under way', () => readFile(join(run, 'dumpstatus.json'), 'utf8').catch(() => ''), (text) => parseDumpStatus(text)?.get('articlesmultistreamdumprecombine')?.status === 'in-progress');
     assert.equal(await runInterruptCleanups('SIGTERM', 20_000), true);
@@ -333,12 +341,7 @@ test('SIGTERM during a multistream recombination redone alone fails it and leave
 test('a recombination redone alone by a newer mwlake (another <generator>) checks the parts against their own header', async () => {
   await inTempDir('mwlake-recombine-review-version-', async (dir) => {
     const dumpsRoot = join(dir, 'dumps');
-    const run = join(dumpsRoot, WIKI, DATE);
-    await runDump(options(dumpsRoot, { maxPartBytes: SPLIT }));
-    const status = parseDumpStatus(await readFile(join(run, 'dumpstatus.json'), 'utf8'))!;
-    status.set('metacurrentdumprecombine', { status: 'failed', updated: '2024-08-01 03:04:05', files: [] });
-    await writeFile(join(run, 'dumpstatus.json'), renderDumpStatus(WIKI, DATE, [...status]));
-    await rm(join(run, name('pages-meta-current', '.xml.bz2')));
+    await splitRunWithFailedRecombines(dumpsRoot, ['metacurrentdumprecombine']);
     const result = await runDump(options(dumpsRoot, { maxPartBytes: SPLIT, jobs: ['metacurrentdumprecombine'], generatorVersion: `${GENERATOR_VERSION}-next` }));
     assert.equal(result.complete, true);
   });

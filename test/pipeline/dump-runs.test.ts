@@ -64,32 +64,56 @@ test('a dump reads the state tables only: an events table it cannot read (here i
   });
 });
 
+/** A run folder per date with a one-job pages-meta-history run, its status and the latest/ link, written by hand. */
+function handMadeRuns(root: string) {
+  const history = (date: string) => `enwiki-${date}-pages-meta-history.xml.bz2`;
+  const link = join(root, 'enwiki', 'latest', 'enwiki-latest-pages-meta-history.xml.bz2');
+  return {
+    history,
+    link,
+    async make(dates: readonly string[]): Promise<void> {
+      for (const date of dates) {
+        await mkdir(join(root, 'enwiki', date), { recursive: true });
+        await writeFile(join(root, 'enwiki', date, history(date)), 'x');
+      }
+    },
+    async status(date: string, state: 'done' | 'in-progress'): Promise<void> {
+      const files = state === 'done' ? [{ name: history(date), sizeBytes: 1, md5: '0'.repeat(32), sha1: '0'.repeat(40) }] : [];
+      await writeFile(join(root, 'enwiki', date, 'dumpstatus.json'), renderDumpStatus('enwiki', date, [['metahistorybz2dump', { status: state, updated: '2026-11-02 02:10:00', files }]]));
+    },
+    /** An adds-changes run that was killed (its folder, no status.txt). */
+    async killedIncremental(date: string): Promise<void> {
+      await mkdir(join(root, 'other', 'incr', 'enwiki', date), { recursive: true });
+    },
+    async linkTo(date: string): Promise<void> {
+      await mkdir(join(root, 'enwiki', 'latest'), { recursive: true });
+      await rm(link, { force: true });
+      await symlink(`../${date}/${history(date)}`, link);
+    },
+    async linked(): Promise<string> {
+      return readlink(link);
+    },
+  };
+}
+
 test('each night gives latest/ back to the newest complete run when a newer run was killed regenerating its date; a newer full set whose adds-changes alone is unsettled keeps it', async () => {
   await inTempDir('mwlake-dump-runs-', async (dir) => {
     const root = join(dir, 'dumps');
     const config = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'j', MWLAKE_WAREHOUSE: join(dir, 'wh'), MWLAKE_DUMPS_ROOT: root });
-    const history = (date: string) => `enwiki-${date}-pages-meta-history.xml.bz2`;
-    const status = (date: string, state: 'done' | 'in-progress') =>
-      renderDumpStatus('enwiki', date, [['metahistorybz2dump', { status: state, updated: '2026-11-02 02:10:00', files: state === 'done' ? [{ name: history(date), sizeBytes: 1, md5: '0'.repeat(32), sha1: '0'.repeat(40) }] : [] }]]);
-    for (const date of ['20261101', '20261102']) {
-      await mkdir(join(root, 'enwiki', date), { recursive: true });
-      await writeFile(join(root, 'enwiki', date, history(date)), 'x');
-    }
-    await writeFile(join(root, 'enwiki', '20261101', 'dumpstatus.json'), status('20261101', 'done'));
-    const link = join(root, 'enwiki', 'latest', 'enwiki-latest-pages-meta-history.xml.bz2');
-    await mkdir(join(root, 'enwiki', 'latest'));
-    await symlink('../20261102/' + history('20261102'), link);
+    const runs = handMadeRuns(root);
+    await runs.make(['20261101', '20261102']);
+    await runs.status('20261101', 'done');
+    await runs.linkTo('20261102');
     // 20261102 was complete and linked; its regeneration was killed, so its status says in-progress.
-    await writeFile(join(root, 'enwiki', '20261102', 'dumpstatus.json'), status('20261102', 'in-progress'));
+    await runs.status('20261102', 'in-progress');
     await relinkNewestRuns(config);
-    assert.equal(await readlink(link), '../20261101/' + history('20261101'));
+    assert.equal(await runs.linked(), '../20261101/' + runs.history('20261101'));
     // Complete, but its adds-changes run was killed: not settled, yet its full set stays linked.
-    await writeFile(join(root, 'enwiki', '20261102', 'dumpstatus.json'), status('20261102', 'done'));
-    await mkdir(join(root, 'other', 'incr', 'enwiki', '20261102'), { recursive: true });
-    await rm(link);
-    await symlink('../20261102/' + history('20261102'), link);
+    await runs.status('20261102', 'done');
+    await runs.killedIncremental('20261102');
+    await runs.linkTo('20261102');
     await relinkNewestRuns(config);
-    assert.equal(await readlink(link), '../20261102/' + history('20261102'));
+    assert.equal(await runs.linked(), '../20261102/' + runs.history('20261102'));
   });
 });
 
@@ -97,23 +121,16 @@ test('a killed newer run gives latest/ to the newest complete run, also one whos
   await inTempDir('mwlake-dump-runs-', async (dir) => {
     const root = join(dir, 'dumps');
     const config = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'j', MWLAKE_WAREHOUSE: join(dir, 'wh'), MWLAKE_DUMPS_ROOT: root });
-    const history = (date: string) => `enwiki-${date}-pages-meta-history.xml.bz2`;
-    const status = (date: string, state: 'done' | 'in-progress') =>
-      renderDumpStatus('enwiki', date, [['metahistorybz2dump', { status: state, updated: '2026-11-02 02:10:00', files: state === 'done' ? [{ name: history(date), sizeBytes: 1, md5: '0'.repeat(32), sha1: '0'.repeat(40) }] : [] }]]);
-    for (const date of ['20261101', '20261102', '20261103']) {
-      await mkdir(join(root, 'enwiki', date), { recursive: true });
-      await writeFile(join(root, 'enwiki', date, history(date)), 'x');
-    }
-    await writeFile(join(root, 'enwiki', '20261101', 'dumpstatus.json'), status('20261101', 'done'));
+    const runs = handMadeRuns(root);
+    await runs.make(['20261101', '20261102', '20261103']);
+    await runs.status('20261101', 'done');
     // 20261102 regenerated (an old date): its full set complete, its adds-changes killed.
-    await writeFile(join(root, 'enwiki', '20261102', 'dumpstatus.json'), status('20261102', 'done'));
-    await mkdir(join(root, 'other', 'incr', 'enwiki', '20261102'), { recursive: true });
+    await runs.status('20261102', 'done');
+    await runs.killedIncremental('20261102');
     // 20261103 was complete and linked; its regeneration was killed.
-    await writeFile(join(root, 'enwiki', '20261103', 'dumpstatus.json'), status('20261103', 'in-progress'));
-    const link = join(root, 'enwiki', 'latest', 'enwiki-latest-pages-meta-history.xml.bz2');
-    await mkdir(join(root, 'enwiki', 'latest'));
-    await symlink('../20261103/' + history('20261103'), link);
+    await runs.status('20261103', 'in-progress');
+    await runs.linkTo('20261103');
     await relinkNewestRuns(config);
-    assert.equal(await readlink(link), '../20261102/' + history('20261102'), 'the newest complete run, not an older one');
+    assert.equal(await runs.linked(), '../20261102/' + runs.history('20261102'), 'the newest complete run, not an older one');
   });
 });

@@ -33,16 +33,25 @@ async function fileHashes(dir: string): Promise<Map<string, string>> {
   return out;
 }
 
+/**
+ * `<dir>/wh` with the first 1,200 of `count` generated events merged in two batches: the second
+ * merge replaces stored rows (deletes, moves, visibility changes), so the state tables have
+ * position delete files.
+ */
+async function mergedTwice(dir: string, seed: number, count: number) {
+  const originalDir = join(dir, 'wh');
+  const original = warehouseAt(originalDir);
+  const events = generatedEvents(seed, count);
+  for (const batch of [events.slice(0, 600), events.slice(600, 1200)]) {
+    await appendBatch(original, batch);
+    await merge(original);
+  }
+  return { originalDir, original, events };
+}
+
 test('a copied warehouse relocated names only its own files, reads the same rows, merges on, and leaves the original untouched; an incomplete copy is refused before anything is written', { timeout: 180_000 }, async () => {
   await inTempDir('mwlake-relocate-', async (dir) => {
-    const originalDir = join(dir, 'wh');
-    const original = warehouseAt(originalDir);
-    const events = generatedEvents(41, 1800);
-    // Two merges: the second replaces stored rows (deletes, moves, visibility changes), so the state tables have position delete files.
-    await appendBatch(original, events.slice(0, 600));
-    await merge(original);
-    await appendBatch(original, events.slice(600, 1200));
-    await merge(original);
+    const { originalDir, original, events } = await mergedTwice(dir, 41, 1800);
     const revisions = await original.loadTable(STATE_NAMESPACE, REVISIONS_TABLE);
     assert.ok((await revisions.planFiles()).deleteFiles.length > 0, 'the fixture has position deletes to relocate');
     const before = await fileHashes(originalDir);
@@ -125,13 +134,7 @@ test('a copied warehouse relocated names only its own files, reads the same rows
 
 test('a copy whose metadata or data folder links to the original is refused before anything is written; a folder name with glob characters reads only its own files', { timeout: 180_000 }, async () => {
   await inTempDir('mwlake-relocate-links-', async (dir) => {
-    const originalDir = join(dir, 'wh');
-    const original = warehouseAt(originalDir);
-    const events = generatedEvents(43, 1200);
-    await appendBatch(original, events.slice(0, 600));
-    await merge(original);
-    await appendBatch(original, events.slice(600));
-    await merge(original);
+    const { originalDir, original } = await mergedTwice(dir, 43, 1200);
     const before = await fileHashes(originalDir);
     const pages = join(STATE_NAMESPACE, PAGES_TABLE);
 

@@ -55,8 +55,7 @@ export async function relocateTable(o: RelocateOptions): Promise<RelocateResult>
   const metadataLocation = metadataFileLocation(to, version);
   const metadata = parseTableMetadata(new TextDecoder().decode(await storage.read(metadataLocation)), metadataLocation);
   const from = metadata.location.replace(/\/+$/, '');
-  const unchanged = { from, to, version, manifestLists: 0, manifests: 0, deleteFiles: 0, dataFiles: 0 };
-  if (await storage.sameFolder(from, to)) return { ...unchanged, relocated: false };
+  if (await storage.sameFolder(from, to)) return { from, to, relocated: false, version, manifestLists: 0, manifests: 0, deleteFiles: 0, dataFiles: 0 };
   if (metadata.formatVersion !== 2) {
     throw new JobError('DATA', `the table at ${to} is Iceberg format version ${metadata.formatVersion}; relocation writes version 2 manifests and supports version 2 tables only`, { context: { table: to } });
   }
