@@ -162,6 +162,28 @@ test('dumps.incr_delay_hours: 0 by default; whole hours up to a week, else refus
   });
 });
 
+test('dumps.part_size_mb: unset by default (the dumps\' 2 GiB); whole MiB from 1 to 1 TiB, else refused (78) naming the key', async () => {
+  await inTempDir('mwlake-jobfile-', async (dir) => {
+    const file = join(dir, 'job.yaml');
+    await writeFile(file, 'job_name: x\n');
+    assert.equal((await loadConfig(file, {})).dumps.partSizeMb, undefined);
+    await writeFile(file, 'job_name: x\ndumps:\n  part_size_mb: 512\n');
+    assert.equal((await loadConfig(file, {})).dumps.partSizeMb, 512);
+    for (const [value, message] of [
+      ['2147483648', 'is in MiB and must be at most 1048576 (1 TiB), found 2147483648'],
+      ['0', 'must be a whole number of at least 1, found 0'],
+      ['0.5', 'must be a whole number of at least 1, found 0.5'],
+    ]) {
+      await writeFile(file, `job_name: x\ndumps:\n  part_size_mb: ${value}\n`);
+      await assert.rejects(loadConfig(file, {}), (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'CONFIG');
+        assert.equal(error.message, `${file}: dumps.part_size_mb ${message}`);
+        return true;
+      });
+    }
+  });
+});
+
 test('drain.max_message_bytes: 0 is refused (78) instead of sending every event to the error stream', async () => {
   await inTempDir('mwlake-jobfile-', async (dir) => {
     const file = join(dir, 'job.yaml');
@@ -324,7 +346,7 @@ test('a misspelt key in a job file fails naming it and the key it resembles', as
   await inTempDir('mwlake-jobfile-', async (dir) => {
     const cases: [string, RegExp][] = [
       ['job_name: x\nmaintenence:\n  target_file_size_mb: 1\n', /unknown key maintenence; did you mean maintenance\?/],
-      ['job_name: x\ndumps:\n  compresion: zstd\n', /unknown key dumps\.compresion; did you mean compression\? \(known in dumps: root, wikis, compression, namespace_map, incr_delay_hours\)/],
+      ['job_name: x\ndumps:\n  compresion: zstd\n', /unknown key dumps\.compresion; did you mean compression\? \(known in dumps: root, wikis, compression, namespace_map, incr_delay_hours, part_size_mb\)/],
       ['job_name: x\nkafka:\n  sasl:\n    user: me\n', /unknown key kafka\.sasl\.user; did you mean username\?/],
       ['job_name: x\nsomething_else: 1\n', /unknown key something_else \(known: job_name/],
     ];

@@ -116,6 +116,50 @@ function recombinedJob(job: string): string | undefined {
   return Object.keys(RECOMBINE_JOB).find((main) => RECOMBINE_JOB[main] === job);
 }
 
+/** A recombine job with nothing to recombine on a date: its job is not done there, or did not split. */
+export interface Unrecombinable {
+  readonly job: string;
+  /** Its job is not done on the date (else it did not split). */
+  readonly notDone: boolean;
+  readonly refusal: JobError;
+}
+
+/**
+ * A recombine job chosen without its job recombines the parts that job left: one refusal (64) per
+ * such job whose job is not done on the date, or did not split there.
+ */
+function recombineRefusals(earlier: ReadonlyMap<string, JobState>, selected: ReadonlySet<string>, date: string): Unrecombinable[] {
+  const refused: Unrecombinable[] = [];
+  for (const job of selected) {
+    const main = recombinedJob(job);
+    if (main === undefined) continue;
+    const state = earlier.get(main);
+    if (state?.status === 'done' && earlier.has(job)) continue;
+    const why = state?.status !== 'done' ? `is not done on ${date}` : `did not split on ${date} (or ran before mwlake recombined parts)`;
+    const refusal = new JobError('USAGE', `dump job ${job} recombines the parts of ${main}, which ${why}: there is nothing to recombine (run ${main}, which recombines what it splits)`);
+    refused.push({ job, notDone: state?.status !== 'done', refusal });
+  }
+  return refused;
+}
+
+/**
+ * Of `jobs` (as selectDumpJobs takes them), the recombine jobs that have nothing to recombine on
+ * the date, each with its refusal; read from the date's dumpstatus.json, so a run over several
+ * wikis or dates can pass them by where their job did not split. An unreadable status refuses
+ * none here: the run refuses it, naming the file.
+ */
+export async function unrecombinableJobs(dumpsRoot: string, wikiId: string, date: string, jobs: readonly string[], compression: Partial<DumpCompression> = {}): Promise<Unrecombinable[]> {
+  const selected = selectDumpJobs(jobs, compression);
+  if (![...selected].some((job) => recombinedJob(job) !== undefined)) return [];
+  const text = await readFile(join(runDirectory(dumpsRoot, checkWikiId(wikiId), date), 'dumpstatus.json'), 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  const earlier = text === undefined ? new Map<string, JobState>() : parseDumpStatus(text);
+  if (earlier === undefined) return [];
+  return recombineRefusals(earlier, selected, date);
+}
+
 /** The jobs of a run in dumpstatus.json's order: each recombine job after its job. */
 function statusJobNames(compression: Partial<DumpCompression>): string[] {
   return dumpJobNames(compression).flatMap((job) => (RECOMBINE_JOB[job] === undefined ? [job] : [job, RECOMBINE_JOB[job]!]));
@@ -250,20 +294,13 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   const generator = generatorText(options.generatorVersion);
   const selected = selectDumpJobs(options.jobs, compression);
   const directory = runDirectory(options.dumpsRoot, wikiId, date);
-  await makeDirectory(directory);
   const statusPath = join(directory, 'dumpstatus.json');
   const everyJob = dumpJobNames(compression).every((job) => selected.has(job));
   const earlier = everyJob ? new Map<string, JobState>() : await keptStates(directory, statusPath, compression, selected);
-  // A recombine job chosen without its job recombines the parts that job left: it needs them.
-  for (const job of selected) {
-    const main = recombinedJob(job);
-    if (main === undefined) continue;
-    const state = earlier.get(main);
-    if (state?.status !== 'done' || !earlier.has(job)) {
-      const why = state?.status !== 'done' ? `is not done on ${date}` : `did not split on ${date} (or ran before mwlake recombined parts)`;
-      throw new JobError('USAGE', `dump job ${job} recombines the parts of ${main}, which ${why}: there is nothing to recombine (run ${main}, which recombines what it splits)`);
-    }
-  }
+  // Before the folder is made: a refused run must not leave a date folder that looks like a run.
+  const [refused] = recombineRefusals(earlier, selected, date);
+  if (refused !== undefined) throw refused.refusal;
+  await makeDirectory(directory);
 
   // Files of another part split an earlier run of the date left: removed at the end, once latest/
   // links the new files, so that it never links a removed one meanwhile.

@@ -34,6 +34,8 @@ export interface JobConfig {
     readonly compression: 'bz2' | 'zstd';
     /** Hours the adds-changes cutoff lags the day's end, for admins to hide content first (legacy: 12). */
     readonly incrDelayHours: number;
+    /** Uncompressed XML per part past which an output is written in parts (default: dumps' DEFAULT_MAX_PART_BYTES). */
+    readonly partSizeMb?: number;
   };
   /**
    * DuckDB's memory limit in merge, dump and maintain (default: DuckDB's 80% of RAM). Each works in
@@ -152,7 +154,7 @@ const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   'kafka.sasl': ['mechanism', 'username', 'password'],
   events: ['namespace', 'table', 'visibility_table'],
   drain: ['max_events', 'max_bytes', 'max_message_bytes', 'parquet_encoder', 'workers'],
-  dumps: ['root', 'wikis', 'compression', 'namespace_map', 'incr_delay_hours'],
+  dumps: ['root', 'wikis', 'compression', 'namespace_map', 'incr_delay_hours', 'part_size_mb'],
   maintenance: [
     'target_file_size_mb',
     'compact',
@@ -195,6 +197,7 @@ const MAX_MEMORY_LIMIT_MB = 16 * 1024 * 1024;
 
 /** A week: a longer adds-changes delay is more likely a value in minutes or seconds. */
 const MAX_INCR_DELAY_HOURS = 168;
+const MAX_PART_SIZE_MB = 1024 * 1024;
 
 /** DuckDB's options for a step that honours the job's memory_limit_mb (merge, dump, maintain). */
 export function duckDbMemory(config: JobConfig): { memoryLimit?: string } {
@@ -305,6 +308,9 @@ export async function loadConfig(
   const namespaceMap = str(dumps, 'namespace_map', `${where}: dumps.`);
   const incrDelayHours = whole(dumps, 'incr_delay_hours', `${where}: dumps.`, 0, 0)!;
   if (incrDelayHours > MAX_INCR_DELAY_HOURS) throw new ConfigError(`${where}: dumps.incr_delay_hours must be at most ${MAX_INCR_DELAY_HOURS} (a week), found ${incrDelayHours}`);
+  const partSizeMb = whole(dumps, 'part_size_mb', `${where}: dumps.`, 1);
+  // Bytes by mistake (2147483648 for 2 GiB) would make parts of petabytes: no dump would ever split.
+  if (partSizeMb !== undefined && partSizeMb > MAX_PART_SIZE_MB) throw new ConfigError(`${where}: dumps.part_size_mb is in MiB and must be at most ${MAX_PART_SIZE_MB} (1 TiB), found ${partSizeMb}`);
   const memoryLimitMb = num(raw, 'memory_limit_mb', `${where}: `);
   if (memoryLimitMb !== undefined && memoryLimitMb < 256) throw new ConfigError(`${where}: memory_limit_mb must be at least 256 (DuckDB scans of the revisions table need about that), found ${memoryLimitMb}`);
   // A size in bytes by mistake (8589934592 for 8 GiB) made DuckDB's limit petabytes, which merge
@@ -371,7 +377,7 @@ export async function loadConfig(
       parquetEncoder: encoder,
       workers,
     },
-    dumps: { root: dumpsRoot, wikis, compression, incrDelayHours, ...(namespaceMap === undefined ? {} : { namespaceMap: rel(namespaceMap) }) },
+    dumps: { root: dumpsRoot, wikis, compression, incrDelayHours, ...(partSizeMb === undefined ? {} : { partSizeMb }), ...(namespaceMap === undefined ? {} : { namespaceMap: rel(namespaceMap) }) },
     ...(memoryLimitMb === undefined ? {} : { memoryLimitMb }),
     maintenance: {
       compact: bool(maintenance, 'compact', `${where}: maintenance.`, true),

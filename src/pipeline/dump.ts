@@ -10,7 +10,7 @@ import type { Logger } from '../core/log.js';
 import { makeDirectory } from '../core/make-directory.js';
 import { VERSION } from '../core/version.js';
 import { openDuckDb } from '../duckdb/connection.js';
-import { completeRunFiles, relinkNewestCompleteRun, runDump, selectDumpJobs, type DumpCompression } from '../dumps/dump-run.js';
+import { completeRunFiles, relinkNewestCompleteRun, runDump, selectDumpJobs, unrecombinableJobs, type DumpCompression } from '../dumps/dump-run.js';
 import { cutoffOfDate, incrementalDirectory, runDirectory } from '../dumps/file-names.js';
 import { isIncrementalDone, runIncrementalDump } from '../dumps/incr-run.js';
 import { loadSiteInfo } from '../dumps/site-info.js';
@@ -65,6 +65,8 @@ export interface DumpDateResult {
   readonly maxRevisionId?: number;
   /** The full set had completed before (keepComplete): only a missing adds-changes run was written. */
   readonly kept?: true;
+  /** Recombine jobs chosen that had nothing to recombine here (their job did not split, or is not done), so did not run. */
+  readonly passedBy?: readonly string[];
 }
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -203,6 +205,10 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
     // A quarter of the limit for a pass's content: the sort holds it about three times over.
     const source = new DuckDbDumpSource(db, { passBytes: (await db.memoryLimitBytes()) / 4 });
     const map = o.config.dumps.namespaceMap ?? DEFAULT_NAMESPACE_MAP;
+    // Over several wikis or dates, a recombine job passes by where its job did not split (or is not
+    // done); one wiki and date names what to redo, so there it is refused (runDump).
+    const several = wikis.length * o.dates.length > 1;
+    const refusals: JobError[] = [];
     for (const wiki of wikis) {
       const site = await loadSiteInfo(map, wiki);
       for (const date of o.dates) {
@@ -211,6 +217,20 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
         if (o.dryRun === true) {
           results.push({ wiki, date, files: 0, bytes: 0 });
           continue;
+        }
+        let jobs = o.jobs;
+        const passed = jobs === undefined || !several ? [] : await unrecombinableJobs(o.config.dumps.root, wiki, compact, jobs, compression);
+        for (const { job, notDone, refusal } of passed) {
+          o.logger[notDone ? 'warn' : 'info']({ wiki, date, job }, `dump: ${job} passed by: ${refusal.message}`);
+          refusals.push(refusal);
+        }
+        if (jobs !== undefined && passed.length > 0) {
+          jobs = jobs.filter((job) => !passed.some((p) => p.job === job));
+          if (jobs.length === 0) {
+            results.push({ wiki, date, files: 0, bytes: 0, passedBy: passed.map((p) => p.job) });
+            o.onProgress?.({ done: results.length, total: wikis.length * o.dates.length, bytes: results.reduce((n, r) => n + r.bytes, 0), wiki, date });
+            continue;
+          }
         }
         const kept = o.keepComplete === true && (await isCompleteRun(runDirectory(o.config.dumps.root, wiki, compact)));
         // A regenerated full set regenerates its adds-changes too; a kept or partial one only fills a gap.
@@ -228,17 +248,23 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
               site,
               generatorVersion: VERSION,
               compression,
-              ...(o.jobs === undefined ? {} : { jobs: o.jobs }),
+              ...(o.config.dumps.partSizeMb === undefined ? {} : { maxPartBytes: o.config.dumps.partSizeMb * 2 ** 20 }),
+              ...(jobs === undefined ? {} : { jobs }),
             });
         const incr = incrDue ? await runIncrementalDump({ dumpsRoot: o.config.dumps.root, wikiId: wiki, date: compact, source, site, generatorVersion: VERSION, delaySeconds: o.config.dumps.incrDelayHours * 3600 }) : undefined;
         const files = full.files.length + (incr?.files.length ?? 0);
         const bytes = full.files.reduce((n, f) => n + f.sizeBytes, 0);
         const maxRevisionId = incr?.maxRevisionId;
-        const logged = { wiki, date, files, directory: full.directory, complete: full.complete, ...(o.jobs === undefined ? {} : { jobs: o.jobs }), maxRevisionId };
+        const logged = { wiki, date, files, directory: full.directory, complete: full.complete, ...(jobs === undefined ? {} : { jobs }), maxRevisionId };
         o.logger.info(logged, kept ? 'dump: kept, its full set completed before' : 'dump: written');
-        results.push({ wiki, date, files, bytes, directory: full.directory, ...(maxRevisionId === undefined ? {} : { maxRevisionId }), ...(kept ? { kept: true as const } : {}) });
+        const passedBy = passed.length === 0 ? {} : { passedBy: passed.map((p) => p.job) };
+        results.push({ wiki, date, files, bytes, directory: full.directory, ...(maxRevisionId === undefined ? {} : { maxRevisionId }), ...(kept ? { kept: true as const } : {}), ...passedBy });
         o.onProgress?.({ done: results.length, total: wikis.length * o.dates.length, bytes: results.reduce((n, r) => n + r.bytes, 0), wiki, date });
       }
+    }
+    // Nothing anywhere to recombine is the operator's mistake as it is for one wiki and date.
+    if (refusals.length > 0 && results.every((r) => r.passedBy !== undefined && r.directory === undefined)) {
+      throw new JobError('USAGE', `nothing to recombine in any of the ${results.length} wiki and date runs chosen; the first: ${refusals[0]!.message}`);
     }
     return results;
   } finally {

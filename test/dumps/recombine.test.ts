@@ -3,7 +3,7 @@
 // that are not the run's own are refused.
 
 import assert from 'node:assert/strict';
-import { access, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { access, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -219,6 +219,7 @@ test('a recombine job alone needs its job done and split on the date', async () 
   await inTempDir('mwlake-recombine-alone-refused-', async (dir) => {
     const dumpsRoot = join(dir, 'dumps');
     await assert.rejects(runDump(options(dumpsRoot, { jobs: ['metacurrentdumprecombine'] })), (error: Error & { code?: string }) => error.code === 'USAGE' && /recombines the parts of metacurrentdump, which is not done on 20240801/.test(error.message));
+    assert.equal(await stat(join(dumpsRoot, WIKI, DATE)).catch(() => undefined), undefined, 'the refused run left no run folder');
     await runDump(options(dumpsRoot));
     await assert.rejects(runDump(options(dumpsRoot, { jobs: ['metacurrentdumprecombine'] })), (error: Error & { code?: string }) => error.code === 'USAGE' && /which did not split on 20240801 \(or ran before mwlake recombined parts\): there is nothing to recombine \(run metacurrentdump/.test(error.message));
   });

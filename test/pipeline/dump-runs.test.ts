@@ -2,10 +2,10 @@
 // status of its adds-changes run. And what a dump reads: the state tables, not the events table.
 
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { renderDumpStatus } from '../../src/dumps/dump-status.js';
+import { parseDumpStatus, renderDumpStatus } from '../../src/dumps/dump-status.js';
 import { loadConfig } from '../../src/pipeline/config.js';
 import { dumpRuns, relinkNewestRuns, runDumps } from '../../src/pipeline/dump.js';
 import { silentLogger } from '../../src/core/log.js';
@@ -61,6 +61,45 @@ test('a dump reads the state tables only: an events table it cannot read (here i
     const config = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'j', MWLAKE_WAREHOUSE: join(dir, 'wh'), MWLAKE_DUMPS_ROOT: root });
     const [result] = await runDumps({ config, warehouse: wh, logger: silentLogger(), wikis: ['enwiki'], dates: ['2026-11-20'], jobs: ['metahistorybz2dump'] });
     assert.ok(result!.bytes > 0, 'the history was written');
+  });
+});
+
+test('a recombine job over several wikis and dates passes by those where its job did not split or never ran, writing nothing there; with nowhere to recombine, or one wiki and date that did not split, it is refused (64)', { timeout: 300_000 }, async () => {
+  await inTempDir('mwlake-dump-runs-recombine-', async (dir) => {
+    const wh = warehouseAt(join(dir, 'wh'));
+    await appendBatch(wh, generatedEvents(5, 1500));
+    await merge(wh);
+    const root = join(dir, 'dumps');
+    const loaded = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'j', MWLAKE_WAREHOUSE: join(dir, 'wh'), MWLAKE_DUMPS_ROOT: root });
+    // 1 MiB parts: enwiki's multistream splits, dewiki's does not.
+    const config = { ...loaded, dumps: { ...loaded.dumps, partSizeMb: 1 } };
+    const dump = (o: { wikis: readonly string[] | 'all'; dates: string[]; jobs?: string[] }) => runDumps({ config, warehouse: wh, logger: silentLogger(), ...o });
+    await dump({ wikis: 'all', dates: ['2026-11-20'] });
+    const status = async (wiki: string) => parseDumpStatus(await readFile(join(root, wiki, '20261120', 'dumpstatus.json'), 'utf8'))!;
+    const job = 'articlesmultistreamdumprecombine';
+    assert.equal((await status('enwiki')).get(job)?.status, 'done', 'enwiki split at part_size_mb');
+    assert.equal((await status('dewiki')).has(job), false, 'dewiki did not split');
+    const recombined = join(root, 'enwiki', '20261120', 'enwiki-20261120-pages-articles-multistream.xml.bz2');
+    const written = await readFile(recombined);
+    await rm(recombined);
+
+    const results = await dump({ wikis: 'all', dates: ['2026-11-20', '2026-11-21'], jobs: [job] });
+    assert.deepEqual(results.map((r) => [r.wiki, r.date, r.passedBy ?? 'ran']), [
+      ['dewiki', '2026-11-20', [job]],
+      ['dewiki', '2026-11-21', [job]],
+      ['enwiki', '2026-11-20', 'ran'],
+      ['enwiki', '2026-11-21', [job]],
+    ]);
+    assert.ok((await readFile(recombined)).equals(written), 'enwiki recombined again, byte for byte');
+    for (const wiki of ['enwiki', 'dewiki']) {
+      assert.equal(await stat(join(root, wiki, '20261121')).catch(() => undefined), undefined, `no run folder for ${wiki}'s undumped date`);
+      assert.equal(await stat(join(root, 'other', 'incr', wiki, '20261121')).catch(() => undefined), undefined, `no adds-changes folder for ${wiki}'s undumped date`);
+    }
+
+    const refused = (pattern: RegExp) => (error: Error & { code?: string }) => error.code === 'USAGE' && pattern.test(error.message);
+    await assert.rejects(dump({ wikis: 'all', dates: ['2026-11-21'], jobs: [job] }), refused(/^nothing to recombine in any of the 2 wiki and date runs chosen; the first: dump job articlesmultistreamdumprecombine recombines the parts of articlesmultistreamdump, which is not done on 20261121/));
+    await assert.rejects(dump({ wikis: ['dewiki'], dates: ['2026-11-20'], jobs: [job] }), refused(/which did not split on 20261120/));
+    assert.equal(await stat(join(root, 'dewiki', '20261121')).catch(() => undefined), undefined, 'a refused run leaves no run folder');
   });
 });
 
