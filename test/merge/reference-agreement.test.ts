@@ -37,6 +37,21 @@ function undeleteScenarios(): PageChangeEvent[] {
     ev({ kind: 'delete', metaDt: at('10:00:00'), page: 5, rev: 50, revAt: at('09:00:00'), title: 'C', noBody: true }),
     ev({ kind: 'create', metaDt: at('11:00:00'), page: 5, rev: 96, revAt: at('11:00:00'), title: 'D' }),
     ev({ kind: 'undelete', metaDt: at('12:00:00'), page: 4, rev: 50, revAt: at('09:00:00'), title: 'C', priorPage: 5 }),
+    // Page 20 restored into page 21 of its title, which is then deleted and its id reused by a new page.
+    ev({ kind: 'create', metaDt: at('09:00:00'), page: 20, rev: 200, revAt: at('09:00:00'), title: 'M' }),
+    ev({ kind: 'delete', metaDt: at('09:30:00'), page: 20, rev: 200, revAt: at('09:00:00'), title: 'M', noBody: true }),
+    ev({ kind: 'create', metaDt: at('10:00:00'), page: 21, rev: 210, revAt: at('10:00:00'), title: 'M' }),
+    ev({ kind: 'undelete', metaDt: at('11:00:00'), page: 21, rev: 210, revAt: at('10:00:00'), title: 'M', priorPage: 20 }),
+    ev({ kind: 'delete', metaDt: at('12:00:00'), page: 21, rev: 210, revAt: at('10:00:00'), title: 'M', noBody: true }),
+    ev({ kind: 'create', metaDt: at('13:00:00'), page: 21, rev: 215, revAt: at('13:00:00'), title: 'N' }),
+    // Page 25 restored under 26, its id reused by page R; page 27 of title R is then restored into it.
+    ev({ kind: 'create', metaDt: at('09:00:00'), page: 25, rev: 250, revAt: at('09:00:00'), title: 'Q' }),
+    ev({ kind: 'create', metaDt: at('09:05:00'), page: 27, rev: 251, revAt: at('09:05:00'), title: 'R' }),
+    ev({ kind: 'delete', metaDt: at('09:30:00'), page: 27, rev: 251, revAt: at('09:05:00'), title: 'R', noBody: true }),
+    ev({ kind: 'delete', metaDt: at('10:00:00'), page: 25, rev: 250, revAt: at('09:00:00'), title: 'Q', noBody: true }),
+    ev({ kind: 'undelete', metaDt: at('10:30:00'), page: 26, rev: 250, revAt: at('09:00:00'), title: 'Q', priorPage: 25 }),
+    ev({ kind: 'create', metaDt: at('11:00:00'), page: 25, rev: 255, revAt: at('11:00:00'), title: 'R' }),
+    ev({ kind: 'undelete', metaDt: at('12:00:00'), page: 25, rev: 255, revAt: at('11:00:00'), title: 'R', priorPage: 27 }),
   ].map((x) => x.e);
 }
 
@@ -101,13 +116,17 @@ test('the merge and the reference model agree on pages, visibility and live revi
         assert.deepEqual(got, referenceDumpHistory(ref, wiki, '9999-01-01T00:00:00Z'), wiki);
       }
       const scenario = await db.all<{ page_id: bigint; ids: bigint[] }>(
-        "SELECT page_id, list(revision_id ORDER BY revision_id) AS ids FROM revisions WHERE wiki_id = 'enwiki' AND page_id IN (4, 5, 6, 7, 8, 9) GROUP BY page_id ORDER BY page_id",
+        "SELECT page_id, list(revision_id ORDER BY revision_id) AS ids FROM revisions WHERE wiki_id = 'enwiki' AND page_id IN (4, 5, 6, 7, 8, 9, 20, 21) GROUP BY page_id ORDER BY page_id",
       );
       assert.deepEqual(
         scenario.map((s) => [Number(s.page_id), s.ids.map(Number)]),
-        [[4, [50]], [5, [96]], [6, [60, 61, 63]], [8, [70]], [9, [95]]],
-        'revision 62 and 71 stayed deleted, 90 with the page id 9 reused; 50 restored under 4, away from the page that reused 5',
+        [[4, [50]], [5, [96]], [6, [60, 61, 63]], [8, [70]], [9, [95]], [21, [215]]],
+        'revision 62 and 71 stayed deleted, 90 with the page id 9 reused; 50 restored under 4, away from the page that reused 5; 200, restored into 21, deleted with it',
       );
+      const arrivedLater = await db.all<{ page_id: bigint; ids: bigint[] }>(
+        "SELECT page_id, list(revision_id ORDER BY revision_id) AS ids FROM revisions WHERE wiki_id = 'enwiki' AND revision_id = 251 GROUP BY page_id",
+      );
+      assert.deepEqual(arrivedLater.map((s) => [Number(s.page_id), s.ids.map(Number)]), [[25, [251]]], '251 stays in the page it was restored into, not the one that page\'s earlier life was restored under');
       const ties = await db.all<{ page_id: bigint; page_title: string; latest: bigint; page_is_deleted: boolean | null }>(
         "SELECT page_id, page_title, page_latest_revision_id AS latest, page_is_deleted FROM pages WHERE wiki_id = 'enwiki' AND page_id BETWEEN 11 AND 14 ORDER BY page_id",
       );

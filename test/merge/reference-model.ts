@@ -38,8 +38,11 @@ export interface RefPage {
   page_merged_into_page_id: number | null;
   /** The last undelete, while it holds: the revision it restored and its time (µs). */
   restored: { revision_id: number; at: bigint } | null;
-  /** The revision of the create that last (re)used the page id, while it holds. */
+  /** The revision of the create that last (re)used the page id, while it holds, and its time (µs). */
   created: number | null;
+  createdAt: bigint | null;
+  /** The time (µs) of the undelete that last merged this page's revisions into page_merged_into_page_id. */
+  mergedAt: bigint | null;
   /** Which event last set the page fields and the deletion fields: its time, whether it made its revision, the revision. */
   pageBy?: SetBy;
   deletionBy?: SetBy;
@@ -89,7 +92,7 @@ export function referenceState(events: readonly Json[]): { revisions: Map<string
     const key = `${wiki}:${id}`;
     let p = pages.get(key);
     if (p === undefined) {
-      p = { wiki_id: wiki, page_id: id, page_namespace_id: null, page_title: null, page_redirect_target: null, page_latest_revision_id: null, page_is_deleted: null, page_is_suppressed: null, page_merged_into_page_id: null, restored: null, created: null };
+      p = { wiki_id: wiki, page_id: id, page_namespace_id: null, page_title: null, page_redirect_target: null, page_latest_revision_id: null, page_is_deleted: null, page_is_suppressed: null, page_merged_into_page_id: null, restored: null, created: null, createdAt: null, mergedAt: null };
       pages.set(key, p);
     }
     return p;
@@ -146,6 +149,7 @@ export function referenceState(events: readonly Json[]): { revisions: Map<string
         p.page_is_suppressed = e.page_change_kind === 'delete' && e.performer == null;
         p.restored = e.page_change_kind === 'undelete' && r?.rev_id != null ? { revision_id: r.rev_id, at: micros(e.dt ?? e.meta.dt) } : null;
         p.created = null;
+        p.createdAt = null;
       }
       // A create after a delete reuses the page id: a page never deleted, without the deleted one's revisions.
       if (e.page_change_kind === 'create') {
@@ -153,10 +157,15 @@ export function referenceState(events: readonly Json[]): { revisions: Map<string
         p.page_is_suppressed = null;
         p.restored = null;
         p.created = r?.rev_id ?? null;
+        p.createdAt = setBy.at;
       }
     }
     const oldId = e.prior_state?.page?.page_id;
-    if (e.page_change_kind === 'undelete' && oldId != null && oldId !== e.page?.page_id) page(e.wiki_id, oldId).page_merged_into_page_id = e.page.page_id;
+    if (e.page_change_kind === 'undelete' && oldId != null && oldId !== e.page?.page_id) {
+      const old = page(e.wiki_id, oldId);
+      old.page_merged_into_page_id = e.page.page_id;
+      old.mergedAt = setBy.at;
+    }
   }
   return { revisions, pages };
 }
@@ -171,9 +180,14 @@ export function referenceDumpHistory(state: ReturnType<typeof referenceState>, w
     // Revisions of a page that reused the id stay with it; the deleted page's follow its undelete.
     const filed = state.pages.get(`${wiki}:${pageId}`);
     const reused = filed?.created != null && r.revision_id >= filed.created;
+    // When the revision reached pageId by its last undelete hop: one out of a page that came
+    // before it (the page's id reused, its earlier life restored elsewhere) is not its to follow.
+    let arrived: bigint | null = null;
     for (let depth = 0; depth < 64 && !reused; depth++) {
-      const next = state.pages.get(`${wiki}:${pageId}`)?.page_merged_into_page_id;
-      if (next == null) break;
+      const from = state.pages.get(`${wiki}:${pageId}`);
+      const next = from?.page_merged_into_page_id;
+      if (next == null || (arrived !== null && from!.mergedAt! < arrived)) break;
+      arrived = from!.mergedAt;
       pageId = next;
     }
     const p = state.pages.get(`${wiki}:${pageId}`);
@@ -181,6 +195,8 @@ export function referenceDumpHistory(state: ReturnType<typeof referenceState>, w
     // An undelete carries the newest revision it restored: newer ones made before it stayed deleted.
     if (p.restored !== null && r.revision_id > p.restored.revision_id && micros(r.revision_dt) < p.restored.at) continue;
     if (p.created !== null && r.page_id === pageId && r.revision_id < p.created) continue;
+    // Merged into the page's earlier life, before the create that reused its id.
+    if (arrived !== null && p.createdAt !== null && arrived < p.createdAt) continue;
     const list = out.get(pageId) ?? [];
     list.push(r.revision_id);
     out.set(pageId, list);
