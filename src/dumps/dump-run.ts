@@ -21,7 +21,7 @@ import { writeTextAtomically } from './atomic-file.js';
 import { checksumFileNames, perFileChecksumTarget, writeChecksumFiles } from './checksums.js';
 import { CODEC_SUFFIX, findCompressionTools, type Codec, type CompressionTools } from './compress.js';
 import { formatUpdated, isCompleteRunStatus, parseDumpStatus, renderDumpStatus, type JobState } from './dump-status.js';
-import { checkWikiId, cutoffOfDate, dumpFileName, dumpFilePattern, fileNamePattern, runDirectory } from './file-names.js';
+import { checkWikiId, cutoffOfDate, dumpFileName, dumpFilePattern, fileNamePattern, isPartFileName, runDirectory } from './file-names.js';
 import { linkedDates, linkLatest, unlinkMissing, type LinkLatestOptions } from './latest-links.js';
 import { writeMultistreamDump, type MultistreamFiles } from './multistream.js';
 import type { DumpRevisionRow, DumpSource } from './records.js';
@@ -116,11 +116,11 @@ function recombinedJob(job: string): string | undefined {
   return Object.keys(RECOMBINE_JOB).find((main) => RECOMBINE_JOB[main] === job);
 }
 
-/** A recombine job with nothing to recombine on a date: its job is not done there, or did not split. */
+/** A recombine job with nothing to recombine on a date, and why. */
 export interface Unrecombinable {
   readonly job: string;
-  /** Its job is not done on the date (else it did not split). */
-  readonly notDone: boolean;
+  /** `split-unlisted`: its job split there before mwlake recombined parts, so its status lists no recombination. */
+  readonly why: 'not-done' | 'not-split' | 'split-unlisted';
   readonly refusal: JobError;
 }
 
@@ -135,9 +135,10 @@ function recombineRefusals(earlier: ReadonlyMap<string, JobState>, selected: Rea
     if (main === undefined) continue;
     const state = earlier.get(main);
     if (state?.status === 'done' && earlier.has(job)) continue;
-    const why = state?.status !== 'done' ? `is not done on ${date}` : `did not split on ${date} (or ran before mwlake recombined parts)`;
-    const refusal = new JobError('USAGE', `dump job ${job} recombines the parts of ${main}, which ${why}: there is nothing to recombine (run ${main}, which recombines what it splits)`);
-    refused.push({ job, notDone: state?.status !== 'done', refusal });
+    const why = state?.status !== 'done' ? 'not-done' : state.files.some((file) => isPartFileName(file.name)) ? 'split-unlisted' : 'not-split';
+    const what = { 'not-done': `is not done on ${date}`, 'not-split': `did not split on ${date}`, 'split-unlisted': `split on ${date} before mwlake recombined parts` }[why];
+    const refusal = new JobError('USAGE', `dump job ${job} recombines the parts of ${main}, which ${what}: there is nothing to recombine (run ${main}, which recombines what it splits)`);
+    refused.push({ job, why, refusal });
   }
   return refused;
 }

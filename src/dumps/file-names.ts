@@ -55,6 +55,11 @@ export function dumpFileName(wikiId: string, date: string, dumpName: string, fil
   return `${base}${range.partNumber}.${fileType}-p${range.firstPageId}p${range.lastPageId}${CODEC_SUFFIX[codec]}`;
 }
 
+/** Whether `name` is a part's (dumpFileName with a range). */
+export function isPartFileName(name: string): boolean {
+  return /\d\.(xml|txt)-p\d+p\d+(\.(bz2|gz|zst))?$/.test(name);
+}
+
 /** The in-progress name of part `partNumber` (its page range is known only when it is complete). */
 export function inProgressFileName(wikiId: string, date: string, dumpName: string, fileType: 'xml' | 'txt', codec: Codec, partNumber: number): string {
   return `${wikiId}-${date}-${dumpName}${partNumber}.${fileType}${CODEC_SUFFIX[codec]}${IN_PROGRESS_SUFFIX}`;

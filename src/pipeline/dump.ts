@@ -205,34 +205,30 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
     // A quarter of the limit for a pass's content: the sort holds it about three times over.
     const source = new DuckDbDumpSource(db, { passBytes: (await db.memoryLimitBytes()) / 4 });
     const map = o.config.dumps.namespaceMap ?? DEFAULT_NAMESPACE_MAP;
-    // Over several wikis or dates, a recombine job passes by where its job did not split (or is not
-    // done); one wiki and date names what to redo, so there it is refused (runDump).
+    // Over several wikis or dates, a recombine job passes by where it has nothing to recombine;
+    // one wiki and date names what to redo, so there it is refused, before anything is written.
     const several = wikis.length * o.dates.length > 1;
-    const refusals: JobError[] = [];
+    let firstPassed: string | undefined;
     for (const wiki of wikis) {
       const site = await loadSiteInfo(map, wiki);
       for (const date of o.dates) {
         o.assertHeld?.();
         const compact = date.replaceAll('-', '');
-        if (o.dryRun === true) {
-          results.push({ wiki, date, files: 0, bytes: 0 });
+        const kept = o.keepComplete === true && (await isCompleteRun(runDirectory(o.config.dumps.root, wiki, compact)));
+        const passed = o.jobs === undefined || kept ? [] : await unrecombinableJobs(o.config.dumps.root, wiki, compact, o.jobs, compression);
+        if (passed.length > 0 && !several) throw passed[0]!.refusal;
+        for (const { job, why, refusal } of passed) {
+          // Not splitting is a wiki's normal; the other two need a rerun of the job itself.
+          o.logger[why === 'not-split' ? 'info' : 'warn']({ wiki, date, job }, `dump: ${job} passed by on ${wiki}: ${refusal.message}`);
+          firstPassed ??= `${wiki} ${date}: ${refusal.message}`;
+        }
+        const jobs = o.jobs?.filter((job) => !passed.some((p) => p.job === job));
+        const passedBy = passed.length === 0 ? {} : { passedBy: passed.map((p) => p.job) };
+        if (o.dryRun === true || jobs?.length === 0) {
+          results.push({ wiki, date, files: 0, bytes: 0, ...passedBy });
+          if (o.dryRun !== true) o.onProgress?.({ done: results.length, total: wikis.length * o.dates.length, bytes: results.reduce((n, r) => n + r.bytes, 0), wiki, date });
           continue;
         }
-        let jobs = o.jobs;
-        const passed = jobs === undefined || !several ? [] : await unrecombinableJobs(o.config.dumps.root, wiki, compact, jobs, compression);
-        for (const { job, notDone, refusal } of passed) {
-          o.logger[notDone ? 'warn' : 'info']({ wiki, date, job }, `dump: ${job} passed by: ${refusal.message}`);
-          refusals.push(refusal);
-        }
-        if (jobs !== undefined && passed.length > 0) {
-          jobs = jobs.filter((job) => !passed.some((p) => p.job === job));
-          if (jobs.length === 0) {
-            results.push({ wiki, date, files: 0, bytes: 0, passedBy: passed.map((p) => p.job) });
-            o.onProgress?.({ done: results.length, total: wikis.length * o.dates.length, bytes: results.reduce((n, r) => n + r.bytes, 0), wiki, date });
-            continue;
-          }
-        }
-        const kept = o.keepComplete === true && (await isCompleteRun(runDirectory(o.config.dumps.root, wiki, compact)));
         // A regenerated full set regenerates its adds-changes too; a kept or partial one only fills a gap.
         const incrDue = (o.jobs === undefined && !kept) || !(await isIncrementalDone(o.config.dumps.root, wiki, compact));
         // Its folder first: a run stopped after the full set completed (while linking latest/, say)
@@ -257,14 +253,13 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
         const maxRevisionId = incr?.maxRevisionId;
         const logged = { wiki, date, files, directory: full.directory, complete: full.complete, ...(jobs === undefined ? {} : { jobs }), maxRevisionId };
         o.logger.info(logged, kept ? 'dump: kept, its full set completed before' : 'dump: written');
-        const passedBy = passed.length === 0 ? {} : { passedBy: passed.map((p) => p.job) };
         results.push({ wiki, date, files, bytes, directory: full.directory, ...(maxRevisionId === undefined ? {} : { maxRevisionId }), ...(kept ? { kept: true as const } : {}), ...passedBy });
         o.onProgress?.({ done: results.length, total: wikis.length * o.dates.length, bytes: results.reduce((n, r) => n + r.bytes, 0), wiki, date });
       }
     }
-    // Nothing anywhere to recombine is the operator's mistake as it is for one wiki and date.
-    if (refusals.length > 0 && results.every((r) => r.passedBy !== undefined && r.directory === undefined)) {
-      throw new JobError('USAGE', `nothing to recombine in any of the ${results.length} wiki and date runs chosen; the first: ${refusals[0]!.message}`);
+    // Nothing left to run anywhere is the operator's mistake, as it is for one wiki and date.
+    if (firstPassed !== undefined && results.every((r) => r.passedBy !== undefined && r.directory === undefined)) {
+      throw new JobError('USAGE', `nothing to run in any of the ${results.length} wiki and date runs chosen, each passed by for nothing to recombine; the first, ${firstPassed}`);
     }
     return results;
   } finally {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseDumpStatus, renderDumpStatus } from '../../src/dumps/dump-status.js';
 import { loadConfig } from '../../src/pipeline/config.js';
-import { dumpRuns, relinkNewestRuns, runDumps } from '../../src/pipeline/dump.js';
+import { dumpRuns, relinkNewestRuns, runDumps, type DumpDateResult } from '../../src/pipeline/dump.js';
 import { silentLogger } from '../../src/core/log.js';
 import { inTempDir } from '../helpers/temp-dir.js';
 import { appendBatch, EVENTS_NAME, EVENTS_NS, generatedEvents, merge, warehouseAt } from '../merge/merge-fixture.js';
@@ -64,7 +64,7 @@ test('a dump reads the state tables only: an events table it cannot read (here i
   });
 });
 
-test('a recombine job over several wikis and dates passes by those where its job did not split or never ran, writing nothing there; with nowhere to recombine, or one wiki and date that did not split, it is refused (64)', { timeout: 300_000 }, async () => {
+test('a recombine job over several wikis and dates passes by those where it has nothing to recombine, writing nothing there; nowhere to recombine, or one wiki and date with nothing, is refused (64) before anything is written; a kept date (--due) still gets its adds-changes', { timeout: 300_000 }, async () => {
   await inTempDir('mwlake-dump-runs-recombine-', async (dir) => {
     const wh = warehouseAt(join(dir, 'wh'));
     await appendBatch(wh, generatedEvents(5, 1500));
@@ -73,7 +73,7 @@ test('a recombine job over several wikis and dates passes by those where its job
     const loaded = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'j', MWLAKE_WAREHOUSE: join(dir, 'wh'), MWLAKE_DUMPS_ROOT: root });
     // 1 MiB parts: enwiki's multistream splits, dewiki's does not.
     const config = { ...loaded, dumps: { ...loaded.dumps, partSizeMb: 1 } };
-    const dump = (o: { wikis: readonly string[] | 'all'; dates: string[]; jobs?: string[] }) => runDumps({ config, warehouse: wh, logger: silentLogger(), ...o });
+    const dump = (o: { wikis: readonly string[] | 'all'; dates: string[]; jobs?: string[]; dryRun?: boolean; keepComplete?: boolean }) => runDumps({ config, warehouse: wh, logger: silentLogger(), ...o });
     await dump({ wikis: 'all', dates: ['2026-11-20'] });
     const status = async (wiki: string) => parseDumpStatus(await readFile(join(root, wiki, '20261120', 'dumpstatus.json'), 'utf8'))!;
     const job = 'articlesmultistreamdumprecombine';
@@ -83,23 +83,42 @@ test('a recombine job over several wikis and dates passes by those where its job
     const written = await readFile(recombined);
     await rm(recombined);
 
-    const results = await dump({ wikis: 'all', dates: ['2026-11-20', '2026-11-21'], jobs: [job] });
-    assert.deepEqual(results.map((r) => [r.wiki, r.date, r.passedBy ?? 'ran']), [
+    const both = { wikis: 'all' as const, dates: ['2026-11-20', '2026-11-21'], jobs: [job] };
+    const expected = [
       ['dewiki', '2026-11-20', [job]],
       ['dewiki', '2026-11-21', [job]],
       ['enwiki', '2026-11-20', 'ran'],
       ['enwiki', '2026-11-21', [job]],
-    ]);
+    ];
+    const outcome = (results: readonly DumpDateResult[]) => results.map((r) => [r.wiki, r.date, r.passedBy ?? 'ran']);
+    assert.deepEqual(outcome(await dump({ ...both, dryRun: true })), expected, 'a dry run says what would pass by');
+    assert.deepEqual(outcome(await dump(both)), expected);
     assert.ok((await readFile(recombined)).equals(written), 'enwiki recombined again, byte for byte');
+    const absent = async (path: string) => assert.equal(await stat(path).catch(() => undefined), undefined, path);
     for (const wiki of ['enwiki', 'dewiki']) {
-      assert.equal(await stat(join(root, wiki, '20261121')).catch(() => undefined), undefined, `no run folder for ${wiki}'s undumped date`);
-      assert.equal(await stat(join(root, 'other', 'incr', wiki, '20261121')).catch(() => undefined), undefined, `no adds-changes folder for ${wiki}'s undumped date`);
+      await absent(join(root, wiki, '20261121'));
+      await absent(join(root, 'other', 'incr', wiki, '20261121'));
     }
 
     const refused = (pattern: RegExp) => (error: Error & { code?: string }) => error.code === 'USAGE' && pattern.test(error.message);
-    await assert.rejects(dump({ wikis: 'all', dates: ['2026-11-21'], jobs: [job] }), refused(/^nothing to recombine in any of the 2 wiki and date runs chosen; the first: dump job articlesmultistreamdumprecombine recombines the parts of articlesmultistreamdump, which is not done on 20261121/));
+    await assert.rejects(dump({ wikis: 'all', dates: ['2026-11-21'], jobs: [job] }), refused(/^nothing to run in any of the 2 wiki and date runs chosen, each passed by for nothing to recombine; the first, dewiki 2026-11-21: dump job articlesmultistreamdumprecombine recombines the parts of articlesmultistreamdump, which is not done on 20261121/));
+    await assert.rejects(dump({ wikis: ['dewiki'], dates: ['2026-11-21'], jobs: [job] }), refused(/which is not done on 20261121/));
+    await absent(join(root, 'dewiki', '20261121'));
+    await absent(join(root, 'other', 'incr', 'dewiki', '20261121'));
+    // A complete date dumped before adds-changes existed (no folder) stays complete after a refusal.
+    await rm(join(root, 'other', 'incr', 'dewiki', '20261120'), { recursive: true });
     await assert.rejects(dump({ wikis: ['dewiki'], dates: ['2026-11-20'], jobs: [job] }), refused(/which did not split on 20261120/));
-    assert.equal(await stat(join(root, 'dewiki', '20261121')).catch(() => undefined), undefined, 'a refused run leaves no run folder');
+    await absent(join(root, 'other', 'incr', 'dewiki', '20261120'));
+    assert.deepEqual((await dumpRuns(config)).map((r) => [r.wiki, r.date, r.complete]), [['dewiki', '2026-11-20', true], ['enwiki', '2026-11-20', true]]);
+
+    // --due keeps complete dates: their killed adds-changes runs are written whatever the jobs.
+    for (const wiki of ['enwiki', 'dewiki']) {
+      await mkdir(join(root, 'other', 'incr', wiki, '20261120'), { recursive: true });
+      await rm(join(root, 'other', 'incr', wiki, '20261120', 'status.txt'), { force: true });
+    }
+    const kept = await dump({ wikis: 'all', dates: ['2026-11-20'], jobs: [job], keepComplete: true });
+    assert.deepEqual(kept.map((r) => [r.wiki, r.kept, r.passedBy]), [['dewiki', true, undefined], ['enwiki', true, undefined]]);
+    assert.deepEqual((await dumpRuns(config)).map((r) => r.complete), [true, true], 'both adds-changes runs written');
   });
 });
 
