@@ -47,6 +47,8 @@ export interface Storage {
   localPath(location: string): string | undefined;
   /** Whether two locations name the same folder (`file:/x` and `file:///x`, or through a symlink). */
   sameFolder(a: string, b: string): Promise<boolean>;
+  /** Those of `locations` that are, through a symlink on their path, objects under `folder`. */
+  linkedInto(locations: Iterable<string>, folder: string): Promise<string[]>;
   /**
    * Makes objects written by others (DuckDB's COPY does not fsync) durable: each file, then every
    * folder from theirs up to `root`, since new folders' entries need their parents synced too.
@@ -298,6 +300,18 @@ export class LocalStorage implements Storage {
 
   localPath(location: string): string | undefined {
     return localPathOf(location);
+  }
+
+  async linkedInto(locations: Iterable<string>, folder: string): Promise<string[]> {
+    const real = await fs.realpath(localPathOf(folder)).catch(() => undefined);
+    if (real === undefined) return [];
+    const out: string[] = [];
+    for (const location of locations) {
+      const own = path.resolve(localPathOf(location));
+      const resolved = await fs.realpath(own).catch(() => own);
+      if (resolved !== own && (resolved === real || resolved.startsWith(real + path.sep))) out.push(location);
+    }
+    return out;
   }
 
   async sameFolder(a: string, b: string): Promise<boolean> {

@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { cp, mkdir, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { test } from 'node:test';
+import { pino } from 'pino';
 import { JobError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
 import { openDuckDb } from '../../src/duckdb/connection.js';
@@ -63,8 +65,8 @@ test('a copied warehouse relocated names only its own files, reads the same rows
 
     const cli = await runCliCaptured(['table', 'relocate', '--warehouse', copyDir, '--json'], { MWLAKE_JOB_NAME: 'j' });
     assert.equal(cli.code, 0, cli.err);
-    const results = (JSON.parse(cli.out) as { tables: { table: string; relocated: boolean; deleteFiles: number; from: string; to: string }[] }).tables;
-    assert.deepEqual(results.map((r) => [r.table, r.relocated]), TABLES.map((t) => [t, true]));
+    const results = (JSON.parse(cli.out) as { tables: { table: string; relocated: boolean; deleteFiles: number; linkedFiles: number; from: string; to: string }[] }).tables;
+    assert.deepEqual(results.map((r) => [r.table, r.relocated, r.linkedFiles]), TABLES.map((t) => [t, true, 0]));
     assert.ok(results.some((r) => r.deleteFiles > 0));
 
     // Every path the new versions name is the copy's and exists; no byte of their metadata names the original.
@@ -154,6 +156,24 @@ test('a copy whose metadata or data folder links to the original is refused befo
       });
       assert.deepEqual(await fileHashes(originalDir), before, `the original is untouched (${linked} linked)`);
     }
+
+    // A copy of links to the original's files (cp -rs): relocated, since it never writes into the
+    // original, but with a warning and a count, since it reads the original's files.
+    const linkedCopy = join(dir, 'linked');
+    for (const entry of await readdir(originalDir, { recursive: true, withFileTypes: true })) {
+      const path = join(entry.parentPath, entry.name);
+      const into = join(linkedCopy, path.slice(originalDir.length));
+      if (entry.isDirectory()) await mkdir(into, { recursive: true });
+      else await symlink(path, into);
+    }
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _encoding, done) => { warnings.push((JSON.parse(chunk.toString()) as { msg: string }).msg); done(); } }));
+    const [linked] = await relocateTables(warehouseAt(linkedCopy), logger, [[STATE_NAMESPACE, PAGES_TABLE]]);
+    assert.ok(linked!.relocated && linked!.dataFiles > 0, JSON.stringify(linked));
+    assert.equal(linked!.linkedFiles, linked!.dataFiles + linked!.deleteFiles, 'every file a snapshot uses is a link');
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+    assert.match(warnings[0]!, new RegExp(`^relocate: ${linked!.linkedFiles} files of the copy at .* are links to the original's .*cp -rL`));
+    assert.deepEqual(await fileHashes(originalDir), before, 'the original is untouched (a copy of links)');
 
     // Two copies, `copy` and `c*py`: relocating the second reads its own delete files only.
     await cp(originalDir, join(dir, 'copy'), { recursive: true });

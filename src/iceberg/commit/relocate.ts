@@ -46,6 +46,8 @@ export interface RelocateResult {
   readonly manifests: number;
   readonly deleteFiles: number;
   readonly dataFiles: number;
+  /** Files the copy holds as symlinks to the original's (`cp -rs`): it reads them there. */
+  readonly linkedFiles: number;
 }
 
 export async function relocateTable(o: RelocateOptions): Promise<RelocateResult> {
@@ -55,7 +57,7 @@ export async function relocateTable(o: RelocateOptions): Promise<RelocateResult>
   const metadataLocation = metadataFileLocation(to, version);
   const metadata = parseTableMetadata(new TextDecoder().decode(await storage.read(metadataLocation)), metadataLocation);
   const from = metadata.location.replace(/\/+$/, '');
-  if (await storage.sameFolder(from, to)) return { from, to, relocated: false, version, manifestLists: 0, manifests: 0, deleteFiles: 0, dataFiles: 0 };
+  if (await storage.sameFolder(from, to)) return { from, to, relocated: false, version, manifestLists: 0, manifests: 0, deleteFiles: 0, dataFiles: 0, linkedFiles: 0 };
   if (metadata.formatVersion !== 2) {
     throw new JobError('DATA', `the table at ${to} is Iceberg format version ${metadata.formatVersion}; relocation writes version 2 manifests and supports version 2 tables only`, { context: { table: to } });
   }
@@ -79,9 +81,15 @@ export async function relocateTable(o: RelocateOptions): Promise<RelocateResult>
     return mapped.slice(to.length + 1, mapped.lastIndexOf('/'));
   };
   await refuseSharedFolders(storage, from, to, [METADATA_DIR, ...[...plan.liveDeleteFiles].map(folderOf)]);
+  // Not refused: a linked copy is a cheap sandbox that never writes into the original (deletes
+  // remove the links). But it breaks once the original goes, which whoever moves a table must hear.
+  const linked = await storage.linkedInto(plan.liveFiles.map(mapPath), from);
+  if (linked.length > 0) {
+    o.logger?.warn({ table: to, from, linkedFiles: linked.length, example: linked[0] }, `relocate: ${linked.length} files of the copy at ${to} are links to the original's at ${from} (e.g. ${linked[0]}): the copy reads them there and breaks if the original is removed; copy the files themselves (cp -rL) to keep it`);
+  }
   const written: string[] = [];
   try {
-    return await writeRelocation(o, metadata, version, plan, mapPath, from, written);
+    return { ...(await writeRelocation(o, metadata, version, plan, mapPath, from, written)), linkedFiles: linked.length };
   } catch (error) {
     // Not after an unknown commit outcome: the new version may name them.
     if (!(error instanceof CommitStateUnknownError)) await discardWritten(storage, written);
@@ -111,7 +119,7 @@ async function writeRelocation(
   mapPath: (location: string) => string,
   from: string,
   written: string[],
-): Promise<RelocateResult> {
+): Promise<Omit<RelocateResult, 'linkedFiles'>> {
   const { storage, tableLocation: to } = o;
   const metadataLocation = metadataFileLocation(to, version);
   const writtenManifests = new Map<string, ManifestFile>();
@@ -207,6 +215,8 @@ interface RelocationPlan {
   readonly dataFiles: number;
   /** Position delete files some snapshot still uses: rewritten, and named so by every entry. */
   readonly liveDeleteFiles: ReadonlySet<string>;
+  /** Every file some snapshot still uses (old paths). */
+  readonly liveFiles: readonly string[];
 }
 
 /**
@@ -247,7 +257,7 @@ async function planRelocation(storage: Storage, metadata: TableMetadata, mapPath
   for (const { decoded } of manifests.values()) {
     for (const e of decoded.entries) if (e.dataFile.content === DataFileContent.PositionDeletes && live.has(e.dataFile.filePath)) liveDeleteFiles.add(e.dataFile.filePath);
   }
-  return { lists, manifests, dataFiles: live.size - liveDeleteFiles.size, liveDeleteFiles };
+  return { lists, manifests, dataFiles: live.size - liveDeleteFiles.size, liveDeleteFiles, liveFiles: [...live.keys()] };
 }
 
 async function relocateEntry(
