@@ -22,7 +22,8 @@ import { keyRevisionIdSql, keyTimeSql } from './event-order.js';
  * id when its own is in use); the new page's revisions stay with it. So do revisions an undelete
  * merged into the deleted page from a third id: an alias whose hop into a page came before that
  * page's create reached the deleted life, not the new page's, and a hop out of a page is followed
- * only by revisions that were there before it (each hop's time is its undelete's, row_merge_key).
+ * only by revisions that were there before it (each hop's time is its undelete's, row_merge_key;
+ * a revision saved after it stays, as an undelete restores only what existed).
  * Once the new page is deleted and restored in turn (or an undelete merges into it) its create is
  * no longer known and they all come back (MediaWiki restores by title, so with the title unchanged they do).
  * (The alias join keeps to equalities: any other condition in it made DuckDB join by nested loop.)
@@ -34,17 +35,17 @@ import { keyRevisionIdSql, keyTimeSql } from './event-order.js';
  * a suppressed delete left show hidden in full, unless a visibility change set them since.
  */
 export function revisionsViewSql(revisionsRaw: string, pagesRaw: string): string {
-  return `WITH RECURSIVE alias_chain(wiki_id, page_id, target, depth, created_revision_id, suppressed_at, arrived_at) AS (
-  SELECT wiki_id, page_id, page_merged_into_page_id, 1, ${CREATED_REVISION_SQL}, ${SUPPRESSED_MERGE_SQL('')}, ${keyTimeSql('row_merge_key')}
+  return `WITH RECURSIVE alias_chain(wiki_id, page_id, target, depth, created_revision_id, suppressed_at, arrived_at, left_at) AS (
+  SELECT wiki_id, page_id, page_merged_into_page_id, 1, ${CREATED_REVISION_SQL}, ${SUPPRESSED_MERGE_SQL('')}, ${keyTimeSql('row_merge_key')}, ${keyTimeSql('row_merge_key')}
   FROM ${pagesRaw} WHERE page_merged_into_page_id IS NOT NULL
   UNION ALL
-  SELECT c.wiki_id, c.page_id, p.page_merged_into_page_id, c.depth + 1, c.created_revision_id, greatest(c.suppressed_at, ${SUPPRESSED_MERGE_SQL('p.')}), ${keyTimeSql('p.row_merge_key')}
+  SELECT c.wiki_id, c.page_id, p.page_merged_into_page_id, c.depth + 1, c.created_revision_id, greatest(c.suppressed_at, ${SUPPRESSED_MERGE_SQL('p.')}), ${keyTimeSql('p.row_merge_key')}, c.left_at
   FROM alias_chain c JOIN ${pagesRaw} p ON p.wiki_id = c.wiki_id AND p.page_id = c.target
   WHERE p.page_merged_into_page_id IS NOT NULL AND c.depth < ${MAX_ALIAS_DEPTH}
     AND NOT coalesce(${keyTimeSql('p.row_merge_key')} < c.arrived_at, false)
 ), alias AS (
   SELECT wiki_id, page_id, arg_max(target, depth) AS page_merged_into_page_id, any_value(created_revision_id) AS created_revision_id,
-    max(suppressed_at) AS suppressed_at, arg_max(arrived_at, depth) AS arrived_at
+    max(suppressed_at) AS suppressed_at, arg_max_null(arrived_at, depth) AS arrived_at, any_value(left_at) AS left_at
   FROM alias_chain GROUP BY wiki_id, page_id
 )
 SELECT r.* EXCLUDE (page_id) REPLACE (
@@ -60,7 +61,7 @@ JOIN (
     CASE WHEN NOT page_is_deleted THEN ${keyTimeSql('row_deletion_key')} END AS restored_at,
     ${CREATED_REVISION_SQL} AS created_revision_id, ${CREATED_AT_SQL} AS created_at
   FROM ${pagesRaw}
-) p ON p.wiki_id = r.wiki_id AND p.page_id = CASE WHEN r.revision_id >= alias.created_revision_id THEN r.page_id ELSE coalesce(alias.page_merged_into_page_id, r.page_id) END
+) p ON p.wiki_id = r.wiki_id AND p.page_id = CASE WHEN ${STAYS_SQL} THEN r.page_id ELSE coalesce(alias.page_merged_into_page_id, r.page_id) END
 WHERE r.revision_dt IS NOT NULL AND p.page_title IS NOT NULL AND NOT coalesce(p.page_is_deleted, false)
   AND NOT coalesce(r.revision_id > p.restored_revision_id AND r.revision_dt < p.restored_at, false)
   AND NOT coalesce(r.page_id = p.page_id AND r.revision_id < p.created_revision_id, false)
@@ -72,8 +73,14 @@ const MAX_ALIAS_DEPTH = 64;
 /** Of a page row (columns prefixed `t`) a suppressed delete left and an undelete merged elsewhere: that undelete's time. */
 const SUPPRESSED_MERGE_SQL = (t: string) => `CASE WHEN ${t}page_is_deleted AND ${t}page_is_suppressed THEN ${keyTimeSql(`${t}row_merge_key`)} END`;
 
+/**
+ * A revision filed under a page with an alias that stays there: one the create that reused the
+ * id made since, or one saved after the alias's undelete, which restored only what existed before.
+ */
+const STAYS_SQL = '(r.revision_id >= alias.created_revision_id OR r.revision_dt > alias.left_at)';
+
 /** A revision that reached its page through such a merge, its flags set by no visibility change since. */
-const KEPT_SUPPRESSED_SQL = `CASE WHEN alias.suppressed_at IS NOT NULL AND NOT coalesce(r.revision_id >= alias.created_revision_id, false)
+const KEPT_SUPPRESSED_SQL = `CASE WHEN alias.suppressed_at IS NOT NULL AND NOT coalesce(${STAYS_SQL}, false)
     THEN NOT coalesce(${keyTimeSql('r.row_visibility_key')} >= alias.suppressed_at, false) ELSE false END`;
 
 /** Of a page row whose id a create (re)used: that create's revision (page-merge.ts). */

@@ -52,6 +52,7 @@ function undeleteScenarios(): PageChangeEvent[] {
     ev({ kind: 'undelete', metaDt: at('10:30:00'), page: 26, rev: 250, revAt: at('09:00:00'), title: 'Q', priorPage: 25 }),
     ev({ kind: 'create', metaDt: at('11:00:00'), page: 25, rev: 255, revAt: at('11:00:00'), title: 'R' }),
     ev({ kind: 'undelete', metaDt: at('12:00:00'), page: 25, rev: 255, revAt: at('11:00:00'), title: 'R', priorPage: 27 }),
+    ev({ kind: 'edit', metaDt: at('12:10:00'), page: 25, rev: 257, parent: 255, revAt: at('12:10:00'), title: 'R' }),
   ].map((x) => x.e);
 }
 
@@ -123,10 +124,14 @@ test('the merge and the reference model agree on pages, visibility and live revi
         [[4, [50]], [5, [96]], [6, [60, 61, 63]], [8, [70]], [9, [95]], [21, [215]]],
         'revision 62 and 71 stayed deleted, 90 with the page id 9 reused; 50 restored under 4, away from the page that reused 5; 200, restored into 21, deleted with it',
       );
-      const arrivedLater = await db.all<{ page_id: bigint; ids: bigint[] }>(
-        "SELECT page_id, list(revision_id ORDER BY revision_id) AS ids FROM revisions WHERE wiki_id = 'enwiki' AND revision_id = 251 GROUP BY page_id",
+      const reusedThenMerged = await db.all<{ page_id: bigint; ids: bigint[] }>(
+        "SELECT page_id, list(revision_id ORDER BY revision_id) AS ids FROM revisions WHERE wiki_id = 'enwiki' AND page_id IN (25, 26) GROUP BY page_id ORDER BY page_id",
       );
-      assert.deepEqual(arrivedLater.map((s) => [Number(s.page_id), s.ids.map(Number)]), [[25, [251]]], '251 stays in the page it was restored into, not the one that page\'s earlier life was restored under');
+      assert.deepEqual(
+        reusedThenMerged.map((s) => [Number(s.page_id), s.ids.map(Number)]),
+        [[25, [251, 255, 257]], [26, [250]]],
+        '251 stays in the page it was restored into, and 255 and 257, saved after 25\'s earlier life was restored under 26, with it',
+      );
       const ties = await db.all<{ page_id: bigint; page_title: string; latest: bigint; page_is_deleted: boolean | null }>(
         "SELECT page_id, page_title, page_latest_revision_id AS latest, page_is_deleted FROM pages WHERE wiki_id = 'enwiki' AND page_id BETWEEN 11 AND 14 ORDER BY page_id",
       );

@@ -177,13 +177,14 @@ export function referenceDumpHistory(state: ReturnType<typeof referenceState>, w
     if (r.wiki_id !== wiki || r.revision_dt === null || r.revision_dt >= cutoffIso) continue;
     // Undelete aliases are followed to the end of their chain.
     let pageId = r.page_id!;
-    // Revisions of a page that reused the id stay with it; the deleted page's follow its undelete.
     const filed = state.pages.get(`${wiki}:${pageId}`);
-    const reused = filed?.created != null && r.revision_id >= filed.created;
+    // The page that reused the id made it, or it was saved after the undelete that took the page's
+    // revisions elsewhere, which restored only those made before.
+    const stays = (filed?.created != null && r.revision_id >= filed.created) || (filed?.mergedAt != null && micros(r.revision_dt) > filed.mergedAt);
     // When the revision reached pageId by its last undelete hop: one out of a page that came
     // before it (the page's id reused, its earlier life restored elsewhere) is not its to follow.
     let arrived: bigint | null = null;
-    for (let depth = 0; depth < 64 && !reused; depth++) {
+    for (let depth = 0; depth < 64 && !stays; depth++) {
       const from = state.pages.get(`${wiki}:${pageId}`);
       const next = from?.page_merged_into_page_id;
       if (next == null || (arrived !== null && from!.mergedAt! < arrived)) break;
