@@ -205,10 +205,10 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
     // A quarter of the limit for a pass's content: the sort holds it about three times over.
     const source = new DuckDbDumpSource(db, { passBytes: (await db.memoryLimitBytes()) / 4 });
     const map = o.config.dumps.namespaceMap ?? DEFAULT_NAMESPACE_MAP;
-    // Over several wikis or dates, a recombine job passes by where it has nothing to recombine;
-    // one wiki and date names what to redo, so there it is refused, before anything is written.
-    const several = wikis.length * o.dates.length > 1;
-    let firstPassed: string | undefined;
+    // A recombine job passes by where it has nothing to recombine, before anything is written
+    // there; the run fails only if nothing at all was left to run (below).
+    let firstPassed: { wiki: string; date: string; refusal: JobError } | undefined;
+    let ran = 0;
     for (const wiki of wikis) {
       const site = await loadSiteInfo(map, wiki);
       for (const date of o.dates) {
@@ -216,14 +216,14 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
         const compact = date.replaceAll('-', '');
         const kept = o.keepComplete === true && (await isCompleteRun(runDirectory(o.config.dumps.root, wiki, compact)));
         const passed = o.jobs === undefined || kept ? [] : await unrecombinableJobs(o.config.dumps.root, wiki, compact, o.jobs, compression);
-        if (passed.length > 0 && !several) throw passed[0]!.refusal;
         for (const { job, why, refusal } of passed) {
           // Not splitting is a wiki's normal; the other two need a rerun of the job itself.
           o.logger[why === 'not-split' ? 'info' : 'warn']({ wiki, date, job }, `dump: ${job} passed by on ${wiki}: ${refusal.message}`);
-          firstPassed ??= `${wiki} ${date}: ${refusal.message}`;
+          firstPassed ??= { wiki, date, refusal };
         }
         const jobs = o.jobs?.filter((job) => !passed.some((p) => p.job === job));
         const passedBy = passed.length === 0 ? {} : { passedBy: passed.map((p) => p.job) };
+        if (jobs?.length !== 0) ran++;
         if (o.dryRun === true || jobs?.length === 0) {
           results.push({ wiki, date, files: 0, bytes: 0, ...passedBy });
           if (o.dryRun !== true) o.onProgress?.({ done: results.length, total: wikis.length * o.dates.length, bytes: results.reduce((n, r) => n + r.bytes, 0), wiki, date });
@@ -257,9 +257,10 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
         o.onProgress?.({ done: results.length, total: wikis.length * o.dates.length, bytes: results.reduce((n, r) => n + r.bytes, 0), wiki, date });
       }
     }
-    // Nothing left to run anywhere is the operator's mistake, as it is for one wiki and date.
-    if (firstPassed !== undefined && results.every((r) => r.passedBy !== undefined && r.directory === undefined)) {
-      throw new JobError('USAGE', `nothing to run in any of the ${results.length} wiki and date runs chosen, each passed by for nothing to recombine; the first, ${firstPassed}`);
+    // Nothing left to run anywhere is the operator's mistake (also in a dry run, which says so).
+    if (firstPassed !== undefined && ran === 0) {
+      if (results.length === 1) throw firstPassed.refusal;
+      throw new JobError('USAGE', `nothing to run in any of the ${results.length} wiki and date runs chosen, each passed by for nothing to recombine; the first, ${firstPassed.wiki} ${firstPassed.date}: ${firstPassed.refusal.message}`);
     }
     return results;
   } finally {

@@ -92,6 +92,9 @@ test('a recombine job over several wikis and dates passes by those where it has 
     ];
     const outcome = (results: readonly DumpDateResult[]) => results.map((r) => [r.wiki, r.date, r.passedBy ?? 'ran']);
     assert.deepEqual(outcome(await dump({ ...both, dryRun: true })), expected, 'a dry run says what would pass by');
+    // Other jobs chosen with it still run where it passes by: nothing to refuse, also in a dry run.
+    const mixed = await dump({ wikis: 'all', dates: ['2026-11-21'], jobs: ['pagetitlesdump', job], dryRun: true });
+    assert.deepEqual(outcome(mixed), [['dewiki', '2026-11-21', [job]], ['enwiki', '2026-11-21', [job]]]);
     assert.deepEqual(outcome(await dump(both)), expected);
     assert.ok((await readFile(recombined)).equals(written), 'enwiki recombined again, byte for byte');
     const absent = async (path: string) => assert.equal(await stat(path).catch(() => undefined), undefined, path);
