@@ -47,8 +47,11 @@ export interface Storage {
   localPath(location: string): string | undefined;
   /** Whether two locations name the same folder (`file:/x` and `file:///x`, or through a symlink). */
   sameFolder(a: string, b: string): Promise<boolean>;
-  /** Those of `locations` that are, through a symlink on their path, objects under `folder`. */
-  linkedInto(locations: Iterable<string>, folder: string): Promise<string[]>;
+  /**
+   * Of `locations`, those that are through a symlink objects under `folder`: `files` linked one by
+   * one (their own folder is not), and the distinct `folders` of the others (a linked folder).
+   */
+  linkedInto(locations: Iterable<string>, folder: string): Promise<{ files: string[]; folders: string[] }>;
   /**
    * Makes objects written by others (DuckDB's COPY does not fsync) durable: each file, then every
    * folder from theirs up to `root`, since new folders' entries need their parents synced too.
@@ -302,14 +305,25 @@ export class LocalStorage implements Storage {
     return localPathOf(location);
   }
 
-  async linkedInto(locations: Iterable<string>, folder: string): Promise<string[]> {
+  async linkedInto(locations: Iterable<string>, folder: string): Promise<{ files: string[]; folders: string[] }> {
+    const out = { files: [] as string[], folders: [] as string[] };
     const real = await fs.realpath(localPathOf(folder)).catch(() => undefined);
-    if (real === undefined) return [];
-    const out: string[] = [];
+    if (real === undefined) return out;
+    const under = (p: string) => p === real || p.startsWith(real + path.sep);
+    const folders = new Map<string, boolean>();
     for (const location of locations) {
       const own = path.resolve(localPathOf(location));
       const resolved = await fs.realpath(own).catch(() => own);
-      if (resolved !== own && (resolved === real || resolved.startsWith(real + path.sep))) out.push(location);
+      if (resolved === own || !under(resolved)) continue;
+      const dir = path.dirname(own);
+      let linkedDir = folders.get(dir);
+      if (linkedDir === undefined) {
+        const realDir = await fs.realpath(dir).catch(() => dir);
+        linkedDir = realDir !== dir && under(realDir);
+        folders.set(dir, linkedDir);
+        if (linkedDir) out.folders.push(location.slice(0, location.lastIndexOf('/')));
+      }
+      if (!linkedDir) out.files.push(location);
     }
     return out;
   }

@@ -166,14 +166,29 @@ test('a copy whose metadata or data folder links to the original is refused befo
       if (entry.isDirectory()) await mkdir(into, { recursive: true });
       else await symlink(path, into);
     }
+    // The original commits on after the copy: the copy's version-hint.text, a link, names a
+    // version the copy lacks.
+    await appendBatch(original, generatedEvents(44, 100));
+    await merge(original);
+    const committed = await fileHashes(originalDir);
     const warnings: string[] = [];
     const logger = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _encoding, done) => { warnings.push((JSON.parse(chunk.toString()) as { msg: string }).msg); done(); } }));
-    const [linked] = await relocateTables(warehouseAt(linkedCopy), logger, [[STATE_NAMESPACE, PAGES_TABLE]]);
-    assert.ok(linked!.relocated && linked!.dataFiles > 0, JSON.stringify(linked));
-    assert.equal(linked!.linkedFiles, linked!.dataFiles + linked!.deleteFiles, 'every file a snapshot uses is a link');
+    const [linked] = await relocateTables(warehouseAt(linkedCopy), logger, [[STATE_NAMESPACE, REVISIONS_TABLE]]);
+    assert.ok(linked!.relocated && linked!.dataFiles > 0 && linked!.deleteFiles > 0, JSON.stringify(linked));
+    assert.equal(linked!.linkedFiles, linked!.dataFiles, 'every data file is a link (the delete files are written anew)');
     assert.equal(warnings.length, 1, warnings.join('\n'));
-    assert.match(warnings[0]!, new RegExp(`^relocate: ${linked!.linkedFiles} files of the copy at .* are links to the original's .*cp -rL`));
-    assert.deepEqual(await fileHashes(originalDir), before, 'the original is untouched (a copy of links)');
+    assert.match(warnings[0]!, new RegExp(`^relocate: ${linked!.linkedFiles} data files of the copy at .* are links to the original's .*compaction, snapshot expiry or orphan removal`));
+    assert.deepEqual(await fileHashes(originalDir), committed, 'the original is untouched (a copy of links)');
+    // A linked data folder of a table without delete files: its merges would write into the original.
+    const events_ = join(linkedCopy, EVENTS_NS, EVENTS_NAME, 'data');
+    await rm(events_, { recursive: true });
+    await symlink(join(originalDir, EVENTS_NS, EVENTS_NAME, 'data'), events_);
+    await assert.rejects(relocateTables(warehouseAt(linkedCopy), silentLogger(), [[EVENTS_NS, EVENTS_NAME]]), (error: unknown) => {
+      assert.ok(error instanceof JobError && error.code === 'DATA', String(error));
+      assert.match(error.message, /of the copy at .* is a link to the original's folder under .*: the copy's merges and maintenance would write and delete there/);
+      return true;
+    });
+    assert.deepEqual(await fileHashes(originalDir), committed, 'the original is untouched (a linked data folder)');
 
     // Two copies, `copy` and `c*py`: relocating the second reads its own delete files only.
     await cp(originalDir, join(dir, 'copy'), { recursive: true });

@@ -46,7 +46,7 @@ export interface RelocateResult {
   readonly manifests: number;
   readonly deleteFiles: number;
   readonly dataFiles: number;
-  /** Files the copy holds as symlinks to the original's (`cp -rs`): it reads them there. */
+  /** Data files the copy holds as symlinks to the original's (`cp -rs`), which it reads there; counted when it relocates. */
   readonly linkedFiles: number;
 }
 
@@ -81,15 +81,23 @@ export async function relocateTable(o: RelocateOptions): Promise<RelocateResult>
     return mapped.slice(to.length + 1, mapped.lastIndexOf('/'));
   };
   await refuseSharedFolders(storage, from, to, [METADATA_DIR, ...[...plan.liveDeleteFiles].map(folderOf)]);
-  // Not refused: a linked copy is a cheap sandbox that never writes into the original (deletes
-  // remove the links). But it breaks once the original goes, which whoever moves a table must hear.
-  const linked = await storage.linkedInto(plan.liveFiles.map(mapPath), from);
-  if (linked.length > 0) {
-    o.logger?.warn({ table: to, from, linkedFiles: linked.length, example: linked[0] }, `relocate: ${linked.length} files of the copy at ${to} are links to the original's at ${from} (e.g. ${linked[0]}): the copy reads them there and breaks if the original is removed; copy the files themselves (cp -rL) to keep it`);
+  // Files linked one by one (cp -rs) are a cheap sandbox that never writes into the original (its
+  // deletes remove the links), but breaks once the original's maintenance removes them, which
+  // whoever moves a table must hear. A linked folder would take the copy's new files and deletes.
+  const linked = await storage.linkedInto(plan.liveFiles.filter((f) => !plan.liveDeleteFiles.has(f)).map(mapPath), from);
+  if (linked.folders.length > 0) {
+    const folder = linked.folders[0]!;
+    throw new JobError('DATA', `${folder} of the copy at ${to} is a link to the original's folder under ${from}: the copy's merges and maintenance would write and delete there; copy the folders themselves (cp -a)`, {
+      context: { table: to, from, folder },
+    });
+  }
+  if (linked.files.length > 0) {
+    const n = linked.files.length;
+    o.logger?.warn({ table: to, from, linkedFiles: n, example: linked.files[0] }, `relocate: ${n} data files of the copy at ${to} are links to the original's at ${from} (e.g. ${linked.files[0]}): the copy reads them there and breaks once the original's compaction, snapshot expiry or orphan removal deletes them, or the original is removed; copy the files themselves (cp -a) to keep it`);
   }
   const written: string[] = [];
   try {
-    return { ...(await writeRelocation(o, metadata, version, plan, mapPath, from, written)), linkedFiles: linked.length };
+    return { ...(await writeRelocation(o, metadata, version, plan, mapPath, from, written)), linkedFiles: linked.files.length };
   } catch (error) {
     // Not after an unknown commit outcome: the new version may name them.
     if (!(error instanceof CommitStateUnknownError)) await discardWritten(storage, written);
