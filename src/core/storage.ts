@@ -47,11 +47,8 @@ export interface Storage {
   localPath(location: string): string | undefined;
   /** Whether two locations name the same folder (`file:/x` and `file:///x`, or through a symlink). */
   sameFolder(a: string, b: string): Promise<boolean>;
-  /**
-   * Of `locations`, those that are through a symlink objects under `folder`: `files` linked one by
-   * one (their own folder is not), and the distinct `folders` of the others (a linked folder).
-   */
-  linkedInto(locations: Iterable<string>, folder: string): Promise<{ files: string[]; folders: string[] }>;
+  /** Whether `location` is a symlink to the object `target` names (a hard link is not). */
+  isLinkTo(location: string, target: string): Promise<boolean>;
   /**
    * Makes objects written by others (DuckDB's COPY does not fsync) durable: each file, then every
    * folder from theirs up to `root`, since new folders' entries need their parents synced too.
@@ -305,27 +302,12 @@ export class LocalStorage implements Storage {
     return localPathOf(location);
   }
 
-  async linkedInto(locations: Iterable<string>, folder: string): Promise<{ files: string[]; folders: string[] }> {
-    const out = { files: [] as string[], folders: [] as string[] };
-    const real = await fs.realpath(localPathOf(folder)).catch(() => undefined);
-    if (real === undefined) return out;
-    const under = (p: string) => p === real || p.startsWith(real + path.sep);
-    const folders = new Map<string, boolean>();
-    for (const location of locations) {
-      const own = path.resolve(localPathOf(location));
-      const resolved = await fs.realpath(own).catch(() => own);
-      if (resolved === own || !under(resolved)) continue;
-      const dir = path.dirname(own);
-      let linkedDir = folders.get(dir);
-      if (linkedDir === undefined) {
-        const realDir = await fs.realpath(dir).catch(() => dir);
-        linkedDir = realDir !== dir && under(realDir);
-        folders.set(dir, linkedDir);
-        if (linkedDir) out.folders.push(location.slice(0, location.lastIndexOf('/')));
-      }
-      if (!linkedDir) out.files.push(location);
-    }
-    return out;
+  async isLinkTo(location: string, target: string): Promise<boolean> {
+    const own = localPathOf(location);
+    const link = await fs.lstat(own).catch(() => undefined);
+    if (link?.isSymbolicLink() !== true) return false;
+    const [a, b] = await Promise.all([fs.stat(own, { bigint: true }).catch(() => undefined), fs.stat(localPathOf(target), { bigint: true }).catch(() => undefined)]);
+    return a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino;
   }
 
   async sameFolder(a: string, b: string): Promise<boolean> {

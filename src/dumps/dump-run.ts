@@ -145,8 +145,8 @@ function recombineRefusals(earlier: ReadonlyMap<string, JobState>, selected: Rea
 
 /**
  * Of `jobs` (as selectDumpJobs takes them), the recombine jobs that have nothing to recombine on
- * the date, each with its refusal; read from the date's dumpstatus.json, so a run over several
- * wikis or dates can pass them by where their job did not split. An unreadable status refuses
+ * the date, each with its refusal; read from the date's dumpstatus.json, so that a run can pass
+ * them by where their job did not split. An unreadable status refuses
  * none here: the run refuses it, naming the file.
  */
 export async function unrecombinableJobs(dumpsRoot: string, wikiId: string, date: string, jobs: readonly string[], compression: Partial<DumpCompression> = {}): Promise<Unrecombinable[]> {

@@ -277,14 +277,14 @@ async function readText(storage: Storage, location: string): Promise<string | un
 
 /**
  * The newest version: the hint if present, walking forward past a stale hint as Java does. A hint
- * naming a version whose file is missing is ignored: writers write the file first, so only a copy
- * or restore leaves one (a copy of links whose hint is the original's, which went on committing).
+ * naming a missing file fails the load, as in Java (metadata was lost), unless `hintMayBeAhead`:
+ * relocation reads a copy of links, whose hint is the original's, which may have committed on.
  */
-export async function currentVersion(storage: Storage, tableLocation: string): Promise<number | undefined> {
+export async function currentVersion(storage: Storage, tableLocation: string, options: { readonly hintMayBeAhead?: boolean } = {}): Promise<number | undefined> {
   const hint = await readText(storage, versionHintLocation(tableLocation));
   let version: number | undefined;
   if (hint !== undefined && /^\d+$/.test(hint.trim())) version = Number(hint.trim());
-  if (version !== undefined && (await storage.stat(metadataFileLocation(tableLocation, version))) === undefined) version = undefined;
+  if (options.hintMayBeAhead === true && version !== undefined && (await storage.stat(metadataFileLocation(tableLocation, version))) === undefined) version = undefined;
   if (version === undefined) {
     for await (const o of storage.list(joinLocation(tableLocation, 'metadata'))) {
       const v = versionOfMetadataFile(o.location);

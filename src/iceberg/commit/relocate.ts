@@ -52,7 +52,7 @@ export interface RelocateResult {
 
 export async function relocateTable(o: RelocateOptions): Promise<RelocateResult> {
   const { storage, tableLocation: to } = o;
-  const version = await currentVersion(storage, to);
+  const version = await currentVersion(storage, to, { hintMayBeAhead: true });
   if (version === undefined) throw new JobError('NOT_FOUND', `no Iceberg table at ${to} (no metadata/v<N>.metadata.json)`, { context: { table: to } });
   const metadataLocation = metadataFileLocation(to, version);
   const metadata = parseTableMetadata(new TextDecoder().decode(await storage.read(metadataLocation)), metadataLocation);
@@ -80,24 +80,19 @@ export async function relocateTable(o: RelocateOptions): Promise<RelocateResult>
     const mapped = mapPath(location);
     return mapped.slice(to.length + 1, mapped.lastIndexOf('/'));
   };
-  await refuseSharedFolders(storage, from, to, [METADATA_DIR, ...[...plan.liveDeleteFiles].map(folderOf)]);
+  await refuseSharedFolders(storage, from, to, [METADATA_DIR, ...plan.liveFiles.map(folderOf)]);
   // Files linked one by one (cp -rs) are a cheap sandbox that never writes into the original (its
   // deletes remove the links), but breaks once the original's maintenance removes them, which
-  // whoever moves a table must hear. A linked folder would take the copy's new files and deletes.
-  const linked = await storage.linkedInto(plan.liveFiles.filter((f) => !plan.liveDeleteFiles.has(f)).map(mapPath), from);
-  if (linked.folders.length > 0) {
-    const folder = linked.folders[0]!;
-    throw new JobError('DATA', `${folder} of the copy at ${to} is a link to the original's folder under ${from}: the copy's merges and maintenance would write and delete there; copy the folders themselves (cp -a)`, {
-      context: { table: to, from, folder },
-    });
-  }
-  if (linked.files.length > 0) {
-    const n = linked.files.length;
-    o.logger?.warn({ table: to, from, linkedFiles: n, example: linked.files[0] }, `relocate: ${n} data files of the copy at ${to} are links to the original's at ${from} (e.g. ${linked.files[0]}): the copy reads them there and breaks once the original's compaction, snapshot expiry or orphan removal deletes them, or the original is removed; copy the files themselves (cp -a) to keep it`);
+  // whoever moves a table must hear. Delete files are written anew.
+  const linked: string[] = [];
+  for (const file of plan.liveFiles) if (!plan.liveDeleteFiles.has(file) && (await storage.isLinkTo(mapPath(file), file))) linked.push(mapPath(file));
+  if (linked.length > 0) {
+    const n = linked.length;
+    o.logger?.warn({ table: to, from, linkedFiles: n, example: linked[0] }, `relocate: ${n} data files of the copy at ${to} are links to the original's at ${from} (e.g. ${linked[0]}): the copy reads them there and breaks once the original's compaction, snapshot expiry or orphan removal deletes them, or the original is removed; to keep it, copy the files themselves (cp -rL from the copy, or cp -a from the original)`);
   }
   const written: string[] = [];
   try {
-    return { ...(await writeRelocation(o, metadata, version, plan, mapPath, from, written)), linkedFiles: linked.files.length };
+    return { ...(await writeRelocation(o, metadata, version, plan, mapPath, from, written)), linkedFiles: linked.length };
   } catch (error) {
     // Not after an unknown commit outcome: the new version may name them.
     if (!(error instanceof CommitStateUnknownError)) await discardWritten(storage, written);
@@ -106,14 +101,21 @@ export async function relocateTable(o: RelocateOptions): Promise<RelocateResult>
 }
 
 /**
- * Refuses a copy whose folders the relocation writes into (`metadata/`, the delete files'
- * partition folders; relative to the table) are the original's, through a symlink or a bind mount:
- * the writes would land in the original, and its next commit or orphan removal would clash with them.
+ * Refuses a copy whose folders (`metadata/`, those of the files snapshots use, and the folders
+ * between; relative to the table) are the original's, through a symlink or a bind mount: the
+ * relocation, or the copy's merges and maintenance after it, would write and delete there. The
+ * outermost such folder is named.
  */
 async function refuseSharedFolders(storage: Storage, from: string, to: string, folders: readonly string[]): Promise<void> {
-  for (const folder of new Set(folders)) {
+  const all = new Set<string>();
+  for (const folder of folders) {
+    const parts = folder.split('/');
+    for (let i = 1; i <= parts.length; i++) all.add(parts.slice(0, i).join('/'));
+  }
+  const byDepth = [...all].filter((f) => f !== '').sort((a, b) => a.split('/').length - b.split('/').length);
+  for (const folder of byDepth) {
     if (!(await storage.sameFolder(`${from}/${folder}`, `${to}/${folder}`))) continue;
-    throw new JobError('DATA', `${to}/${folder} is the original's folder ${from}/${folder} (a symlink or a bind mount): relocating would write into the original; copy the table's files, not links to them`, {
+    throw new JobError('DATA', `${to}/${folder} is the original's folder ${from}/${folder} (a symlink or a bind mount): relocating, or the copy's merges and maintenance after it, would write and delete in the original; copy the table's folders, not links to them`, {
       context: { table: to, from, folder },
     });
   }
