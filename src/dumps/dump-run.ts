@@ -126,7 +126,7 @@ export interface Unrecombinable {
 
 /**
  * A recombine job chosen without its job recombines the parts that job left: one refusal (64) per
- * such job whose job is not done on the date, or did not split there.
+ * such job whose job is not done on the date, or whose status lists no recombination there.
  */
 function recombineRefusals(earlier: ReadonlyMap<string, JobState>, selected: ReadonlySet<string>, date: string): Unrecombinable[] {
   const refused: Unrecombinable[] = [];
@@ -146,8 +146,7 @@ function recombineRefusals(earlier: ReadonlyMap<string, JobState>, selected: Rea
 /**
  * Of `jobs` (as selectDumpJobs takes them), the recombine jobs that have nothing to recombine on
  * the date, each with its refusal; read from the date's dumpstatus.json, so that a run can pass
- * them by where their job did not split. An unreadable status refuses
- * none here: the run refuses it, naming the file.
+ * them by there. An unreadable status refuses none here: the run refuses it, naming the file.
  */
 export async function unrecombinableJobs(dumpsRoot: string, wikiId: string, date: string, jobs: readonly string[], compression: Partial<DumpCompression> = {}): Promise<Unrecombinable[]> {
   const selected = selectDumpJobs(jobs, compression);
