@@ -134,6 +134,11 @@ export function keyTimeSql(key: string): string {
   return `CASE WHEN ${currentLayoutSql(key)} THEN try_cast(${keyTime(key)} AS TIMESTAMPTZ) END`;
 }
 
+/** The same time as its fixed-width text, which orders as the time does: no cast where only the order counts. */
+export function keyTimeTextSql(key: string): string {
+  return `CASE WHEN ${currentLayoutSql(key)} THEN ${keyTime(key)} END`;
+}
+
 export function keyRevisionIdSql(key: string): string {
   return `CASE WHEN ${currentLayoutSql(key)} THEN try_cast(${keyRevision(key)} AS BIGINT) END`;
 }

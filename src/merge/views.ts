@@ -3,7 +3,7 @@
 // undelete's new page id), deleted pages and revisions an undelete left deleted out, and the
 // latest revision per page.
 
-import { keyRevisionIdSql, keyTimeSql } from './event-order.js';
+import { keyRevisionIdSql, keyTimeSql, keyTimeTextSql } from './event-order.js';
 
 /**
  * Revisions of live pages with the page's current fields; the relation `revisions` in queries.
@@ -36,13 +36,13 @@ import { keyRevisionIdSql, keyTimeSql } from './event-order.js';
  */
 export function revisionsViewSql(revisionsRaw: string, pagesRaw: string): string {
   return `WITH RECURSIVE alias_chain(wiki_id, page_id, target, depth, created_revision_id, suppressed_at, arrived_at, left_at) AS (
-  SELECT wiki_id, page_id, page_merged_into_page_id, 1, ${CREATED_REVISION_SQL}, ${SUPPRESSED_MERGE_SQL('')}, ${keyTimeSql('row_merge_key')}, ${keyTimeSql('row_merge_key')}
+  SELECT wiki_id, page_id, page_merged_into_page_id, 1, ${CREATED_REVISION_SQL}, ${SUPPRESSED_MERGE_SQL('')}, ${keyTimeTextSql('row_merge_key')}, ${keyTimeSql('row_merge_key')}
   FROM ${pagesRaw} WHERE page_merged_into_page_id IS NOT NULL
   UNION ALL
-  SELECT c.wiki_id, c.page_id, p.page_merged_into_page_id, c.depth + 1, c.created_revision_id, greatest(c.suppressed_at, ${SUPPRESSED_MERGE_SQL('p.')}), ${keyTimeSql('p.row_merge_key')}, c.left_at
+  SELECT c.wiki_id, c.page_id, p.page_merged_into_page_id, c.depth + 1, c.created_revision_id, greatest(c.suppressed_at, ${SUPPRESSED_MERGE_SQL('p.')}), ${keyTimeTextSql('p.row_merge_key')}, c.left_at
   FROM alias_chain c JOIN ${pagesRaw} p ON p.wiki_id = c.wiki_id AND p.page_id = c.target
   WHERE p.page_merged_into_page_id IS NOT NULL AND c.depth < ${MAX_ALIAS_DEPTH}
-    AND NOT coalesce(${keyTimeSql('p.row_merge_key')} < c.arrived_at, false)
+    AND NOT coalesce(${keyTimeTextSql('p.row_merge_key')} < c.arrived_at, false)
 ), alias AS (
   SELECT wiki_id, page_id, arg_max(target, depth) AS page_merged_into_page_id, any_value(created_revision_id) AS created_revision_id,
     max(suppressed_at) AS suppressed_at, arg_max_null(arrived_at, depth) AS arrived_at, any_value(left_at) AS left_at
@@ -86,8 +86,8 @@ const KEPT_SUPPRESSED_SQL = `CASE WHEN alias.suppressed_at IS NOT NULL AND NOT c
 /** Of a page row whose id a create (re)used: that create's revision (page-merge.ts). */
 const CREATED_REVISION_SQL = `CASE WHEN page_is_deleted IS NULL THEN ${keyRevisionIdSql('row_deletion_key')} END`;
 
-/** The time of that create. */
-const CREATED_AT_SQL = `CASE WHEN page_is_deleted IS NULL THEN ${keyTimeSql('row_deletion_key')} END`;
+/** The time of that create, as text (alias_chain's arrived_at too): no timestamp cast for every page. */
+const CREATED_AT_SQL = `CASE WHEN page_is_deleted IS NULL THEN ${keyTimeTextSql('row_deletion_key')} END`;
 
 /**
  * The setting bulk reads of `revisions` (the dump) run under. DuckDB guesses the filtered
