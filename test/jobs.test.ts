@@ -140,6 +140,18 @@ test('a bad value from the environment or a flag is blamed on it, not on the job
   });
 });
 
+/** Each `dumps.<key>: value` in the job file `file` fails as configuration (78) with `<key> <message>`. */
+async function refusesDumpsValues(file: string, key: string, cases: readonly (readonly [string, string])[]): Promise<void> {
+  for (const [value, message] of cases) {
+    await writeFile(file, `job_name: x\ndumps:\n  ${key}: ${value}\n`);
+    await assert.rejects(loadConfig(file, {}), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'CONFIG');
+      assert.equal(error.message, `${file}: dumps.${key} ${message}`);
+      return true;
+    });
+  }
+}
+
 test('dumps.incr_delay_hours: 0 by default; whole hours up to a week, else refused (78) naming the key', async () => {
   await inTempDir('mwlake-jobfile-', async (dir) => {
     const file = join(dir, 'job.yaml');
@@ -147,18 +159,11 @@ test('dumps.incr_delay_hours: 0 by default; whole hours up to a week, else refus
     assert.equal((await loadConfig(file, {})).dumps.incrDelayHours, 0);
     await writeFile(file, 'job_name: x\ndumps:\n  incr_delay_hours: 12\n');
     assert.equal((await loadConfig(file, {})).dumps.incrDelayHours, 12);
-    for (const [value, message] of [
+    await refusesDumpsValues(file, 'incr_delay_hours', [
       ['43200', 'must be at most 168 (a week), found 43200'],
       ['1.5', 'must be a whole number of at least 0, found 1.5'],
       ['-1', 'must be a whole number of at least 0, found -1'],
-    ]) {
-      await writeFile(file, `job_name: x\ndumps:\n  incr_delay_hours: ${value}\n`);
-      await assert.rejects(loadConfig(file, {}), (error: Error & { code?: string }) => {
-        assert.equal(error.code, 'CONFIG');
-        assert.equal(error.message, `${file}: dumps.incr_delay_hours ${message}`);
-        return true;
-      });
-    }
+    ]);
   });
 });
 
@@ -169,18 +174,11 @@ test('dumps.part_size_mb: unset by default (the dumps\' 2 GiB); whole MiB from 1
     assert.equal((await loadConfig(file, {})).dumps.partSizeMb, undefined);
     await writeFile(file, 'job_name: x\ndumps:\n  part_size_mb: 512\n');
     assert.equal((await loadConfig(file, {})).dumps.partSizeMb, 512);
-    for (const [value, message] of [
+    await refusesDumpsValues(file, 'part_size_mb', [
       ['2147483648', 'is in MiB and must be at most 1048576 (1 TiB), found 2147483648'],
       ['0', 'must be a whole number of at least 1, found 0'],
       ['0.5', 'must be a whole number of at least 1, found 0.5'],
-    ]) {
-      await writeFile(file, `job_name: x\ndumps:\n  part_size_mb: ${value}\n`);
-      await assert.rejects(loadConfig(file, {}), (error: Error & { code?: string }) => {
-        assert.equal(error.code, 'CONFIG');
-        assert.equal(error.message, `${file}: dumps.part_size_mb ${message}`);
-        return true;
-      });
-    }
+    ]);
   });
 });
 

@@ -253,21 +253,30 @@ test('a recombination that fails fails the run and its job, and leaves neither i
   });
 });
 
+/**
+ * Sends the run `dump` SIGTERM (what the CLI does before it exits) once `main`'s recombination is
+ * under way in `run`, and checks that the recombination failed, `main` stayed done, and nothing is
+ * left in progress.
+ */
+async function stoppedBySigterm(run: string, dump: Promise<unknown>, main: string): Promise<void> {
+  dump.catch(() => {});
+  const job = `${main}recombine`;
+  await eventually('the recombination under way', () => readFile(join(run, 'dumpstatus.json'), 'utf8').catch(() => ''), (text) => parseDumpStatus(text)?.get(job)?.status === 'in-progress');
+  assert.equal(await runInterruptCleanups('SIGTERM', 20_000), true);
+  await assert.rejects(dump, /stopped by SIGTERM/);
+  const status = parseDumpStatus(await readFile(join(run, 'dumpstatus.json'), 'utf8'))!;
+  assert.equal(status.get(job)!.status, 'failed');
+  assert.equal(status.get(main)!.status, 'done');
+  assert.deepEqual((await readdir(run)).filter((file) => file.endsWith('.inprog')), []);
+}
+
 test('SIGTERM stops a recombination, even one whose decompressor stalls: its job fails and nothing is left in progress', async () => {
   await inTempDir('mwlake-recombine-stop-', async (dir) => {
     const badTools = await bzip2WhoseDecompression(dir, 'stalls');
     const dumpsRoot = join(dir, 'dumps');
     const run = join(dumpsRoot, WIKI, DATE);
-    const dump = runDump(options(dumpsRoot, { jobs: ['metacurrentdump'], maxPartBytes: SPLIT, tools: badTools }));
-    dump.catch(() => {});
-    await eventually('the recombination under way', () => readFile(join(run, 'dumpstatus.json'), 'utf8').catch(() => ''), (text) => parseDumpStatus(text)?.get('metacurrentdumprecombine')?.status === 'in-progress');
-    // What the CLI does on SIGTERM before it exits; every output had finished already.
-    assert.equal(await runInterruptCleanups('SIGTERM', 20_000), true);
-    await assert.rejects(dump, /stopped by SIGTERM/);
-    const status = parseDumpStatus(await readFile(join(run, 'dumpstatus.json'), 'utf8'))!;
-    assert.equal(status.get('metacurrentdumprecombine')!.status, 'failed');
-    assert.equal(status.get('metacurrentdump')!.status, 'done');
-    assert.deepEqual((await readdir(run)).filter((file) => file.endsWith('.inprog')), []);
+    // Every output had finished already.
+    await stoppedBySigterm(run, runDump(options(dumpsRoot, { jobs: ['metacurrentdump'], maxPartBytes: SPLIT, tools: badTools })), 'metacurrentdump');
   });
 });
 
@@ -333,15 +342,7 @@ test('SIGTERM during a multistream recombination redone alone fails it and leave
     const dumpsRoot = join(dir, 'dumps');
     const run = join(dumpsRoot, WIKI, DATE);
     await runDump(options(dumpsRoot, { maxPartBytes: SPLIT }));
-    const dump = runDump(options(dumpsRoot, { jobs: ['articlesmultistreamdumprecombine'], maxPartBytes: SPLIT, tools: badTools }));
-    dump.catch(() => {});
-    await eventually('the recombination under way', () => readFile(join(run, 'dumpstatus.json'), 'utf8').catch(() => ''), (text) => parseDumpStatus(text)?.get('articlesmultistreamdumprecombine')?.status === 'in-progress');
-    assert.equal(await runInterruptCleanups('SIGTERM', 20_000), true);
-    await assert.rejects(dump, /stopped by SIGTERM/);
-    const status = parseDumpStatus(await readFile(join(run, 'dumpstatus.json'), 'utf8'))!;
-    assert.equal(status.get('articlesmultistreamdumprecombine')!.status, 'failed');
-    assert.equal(status.get('articlesmultistreamdump')!.status, 'done');
-    assert.deepEqual((await readdir(run)).filter((file) => file.endsWith('.inprog')), []);
+    await stoppedBySigterm(run, runDump(options(dumpsRoot, { jobs: ['articlesmultistreamdumprecombine'], maxPartBytes: SPLIT, tools: badTools })), 'articlesmultistreamdump');
     const md5 = await readFile(join(run, `${WIKI}-${DATE}-md5sums.txt`), 'utf8');
     assert.ok(!md5.includes(name('pages-articles-multistream', '.xml.bz2')));
   });

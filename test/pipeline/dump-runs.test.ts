@@ -34,13 +34,19 @@ test('a date whose full set completed but whose adds-changes run was killed is n
   });
 });
 
+/** `<dir>/wh` with `events` generated events merged, and a job config dumping to `<dir>/dumps`. */
+async function mergedWarehouse(dir: string, events: number) {
+  const wh = warehouseAt(join(dir, 'wh'));
+  await appendBatch(wh, generatedEvents(5, events));
+  await merge(wh);
+  const root = join(dir, 'dumps');
+  const config = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'j', MWLAKE_WAREHOUSE: join(dir, 'wh'), MWLAKE_DUMPS_ROOT: root });
+  return { wh, root, config };
+}
+
 test('a run that stops after its full set completed, before its adds-changes run started (here: latest/ cannot be linked), keeps its date due', { timeout: 120_000 }, async () => {
   await inTempDir('mwlake-dump-runs-', async (dir) => {
-    const wh = warehouseAt(join(dir, 'wh'));
-    await appendBatch(wh, generatedEvents(5, 60));
-    await merge(wh);
-    const root = join(dir, 'dumps');
-    const config = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'j', MWLAKE_WAREHOUSE: join(dir, 'wh'), MWLAKE_DUMPS_ROOT: root });
+    const { wh, root, config } = await mergedWarehouse(dir, 60);
     // A file where latest/ goes: linking fails once every job is done, as a kill while linking would stop it.
     await mkdir(join(root, 'enwiki'), { recursive: true });
     await writeFile(join(root, 'enwiki', 'latest'), '');
@@ -52,13 +58,9 @@ test('a run that stops after its full set completed, before its adds-changes run
 
 test('a dump reads the state tables only: an events table it cannot read (here its metadata is garbage) does not stop it', { timeout: 120_000 }, async () => {
   await inTempDir('mwlake-dump-runs-', async (dir) => {
-    const wh = warehouseAt(join(dir, 'wh'));
-    await appendBatch(wh, generatedEvents(5, 60));
-    await merge(wh);
+    const { wh, config } = await mergedWarehouse(dir, 60);
     const metadata = join(dir, 'wh', EVENTS_NS, EVENTS_NAME, 'metadata');
     for (const name of await readdir(metadata)) if (name.endsWith('.metadata.json')) await writeFile(join(metadata, name), 'not json');
-    const root = join(dir, 'dumps');
-    const config = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'j', MWLAKE_WAREHOUSE: join(dir, 'wh'), MWLAKE_DUMPS_ROOT: root });
     const [result] = await runDumps({ config, warehouse: wh, logger: silentLogger(), wikis: ['enwiki'], dates: ['2026-11-20'], jobs: ['metahistorybz2dump'] });
     assert.ok(result!.bytes > 0, 'the history was written');
   });
@@ -66,11 +68,7 @@ test('a dump reads the state tables only: an events table it cannot read (here i
 
 test('a recombine job over several wikis and dates passes by those where it has nothing to recombine, writing nothing there; nowhere to recombine, or one wiki and date with nothing, is refused (64) before anything is written; a kept date (--due) still gets its adds-changes', { timeout: 300_000 }, async () => {
   await inTempDir('mwlake-dump-runs-recombine-', async (dir) => {
-    const wh = warehouseAt(join(dir, 'wh'));
-    await appendBatch(wh, generatedEvents(5, 1500));
-    await merge(wh);
-    const root = join(dir, 'dumps');
-    const loaded = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'j', MWLAKE_WAREHOUSE: join(dir, 'wh'), MWLAKE_DUMPS_ROOT: root });
+    const { wh, root, config: loaded } = await mergedWarehouse(dir, 1500);
     // 1 MiB parts: enwiki's multistream splits, dewiki's does not.
     const config = { ...loaded, dumps: { ...loaded.dumps, partSizeMb: 1 } };
     const dump = (o: { wikis: readonly string[] | 'all'; dates: string[]; jobs?: string[]; dryRun?: boolean; keepComplete?: boolean }) => runDumps({ config, warehouse: wh, logger: silentLogger(), ...o });
