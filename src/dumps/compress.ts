@@ -25,6 +25,16 @@ export const CODECS: readonly Codec[] = ['bz2', 'gz', 'zst', 'none'];
 /** File name suffix of each codec ('' for none). */
 export const CODEC_SUFFIX: Readonly<Record<Codec, string>> = { bz2: '.bz2', gz: '.gz', zst: '.zst', none: '' };
 
+/** Regex source of any compressed codec's suffix, from CODEC_SUFFIX so file-name checks follow a new codec. */
+export const COMPRESSED_SUFFIX_SOURCE = `(?:${CODECS.map((c) => CODEC_SUFFIX[c]).filter((s) => s !== '').map((s) => s.replace('.', '\\.')).join('|')})`;
+
+const compressedName = new RegExp(`${COMPRESSED_SUFFIX_SOURCE}$`);
+
+/** Whether `name` ends in a compressed codec's suffix. */
+export function isCompressedName(name: string): boolean {
+  return compressedName.test(name);
+}
+
 export interface FileDigest {
   readonly sizeBytes: number;
   readonly md5: string;

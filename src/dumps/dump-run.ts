@@ -19,7 +19,7 @@ import { onInterrupt } from '../core/interrupt.js';
 import { makeDirectory } from '../core/make-directory.js';
 import { writeTextAtomically } from './atomic-file.js';
 import { checksumFileNames, perFileChecksumTarget, writeChecksumFiles } from './checksums.js';
-import { CODEC_SUFFIX, findCompressionTools, type Codec, type CompressionTools } from './compress.js';
+import { CODEC_SUFFIX, findCompressionTools, isCompressedName, type Codec, type CompressionTools } from './compress.js';
 import { formatUpdated, isCompleteRunStatus, parseDumpStatus, renderDumpStatus, type JobState } from './dump-status.js';
 import { checkWikiId, cutoffOfDate, dumpFileName, dumpFilePattern, fileNamePattern, isPartFileName, runDirectory } from './file-names.js';
 import { linkedDates, linkLatest, unlinkMissing, type LinkLatestOptions } from './latest-links.js';
@@ -151,13 +151,18 @@ function recombineRefusals(earlier: ReadonlyMap<string, JobState>, selected: Rea
 export async function unrecombinableJobs(dumpsRoot: string, wikiId: string, date: string, jobs: readonly string[], compression: Partial<DumpCompression> = {}): Promise<Unrecombinable[]> {
   const selected = selectDumpJobs(jobs, compression);
   if (![...selected].some((job) => recombinedJob(job) !== undefined)) return [];
-  const text = await readFile(join(runDirectory(dumpsRoot, checkWikiId(wikiId), date), 'dumpstatus.json'), 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    throw error;
-  });
+  const text = await readStatusText(join(runDirectory(dumpsRoot, checkWikiId(wikiId), date), 'dumpstatus.json'));
   const earlier = text === undefined ? new Map<string, JobState>() : parseDumpStatus(text);
   if (earlier === undefined) return [];
   return recombineRefusals(earlier, selected, date);
+}
+
+/** A date's dumpstatus.json text; undefined before its first run (any other read error throws). */
+async function readStatusText(statusPath: string): Promise<string | undefined> {
+  return readFile(statusPath, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
 }
 
 /** The jobs of a run in dumpstatus.json's order: each recombine job after its job. */
@@ -190,10 +195,7 @@ export function selectDumpJobs(wanted: readonly string[] | undefined, compressio
  * another compression, or a done job whose files are gone or changed size.
  */
 async function keptStates(directory: string, statusPath: string, compression: DumpCompression, selected: ReadonlySet<string>): Promise<Map<string, JobState>> {
-  const text = await readFile(statusPath, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    throw error;
-  });
+  const text = await readStatusText(statusPath);
   if (text === undefined) return new Map();
   const runAll = 'run every job of the date (no --jobs)';
   const earlier = parseDumpStatus(text);
@@ -214,7 +216,7 @@ async function keptStates(directory: string, statusPath: string, compression: Du
     const suffix = CODEC_SUFFIX[codec];
     for (const file of state.files) {
       const path = join(directory, file.name);
-      if (suffix === '' ? /\.(bz2|gz|zst)$/.test(file.name) : !file.name.endsWith(suffix)) {
+      if (suffix === '' ? isCompressedName(file.name) : !file.name.endsWith(suffix)) {
         throw new JobError('USAGE', `${path} of job ${job} was written with other compression than the configured one: ${runAll}`);
       }
       const size = await stat(path).then((s) => s.size, () => undefined);

@@ -5,7 +5,7 @@
 // Imports core only.
 
 import { JobError } from '../core/errors.js';
-import { CODEC_SUFFIX, type Codec } from './compress.js';
+import { CODEC_SUFFIX, COMPRESSED_SUFFIX_SOURCE, type Codec } from './compress.js';
 
 /** Wikimedia database names: lowercase letters, digits and underscores (`enwiki`, `be_x_oldwiki`). */
 const WIKI_ID = /^[a-z0-9_]{1,64}$/;
@@ -55,9 +55,11 @@ export function dumpFileName(wikiId: string, date: string, dumpName: string, fil
   return `${base}${range.partNumber}.${fileType}-p${range.firstPageId}p${range.lastPageId}${CODEC_SUFFIX[codec]}`;
 }
 
+const partName = new RegExp(`\\d\\.(xml|txt)-p\\d+p\\d+${COMPRESSED_SUFFIX_SOURCE}?$`);
+
 /** Whether `name` is a part's (dumpFileName with a range). */
 export function isPartFileName(name: string): boolean {
-  return /\d\.(xml|txt)-p\d+p\d+(\.(bz2|gz|zst))?$/.test(name);
+  return partName.test(name);
 }
 
 /** The in-progress name of part `partNumber` (its page range is known only when it is complete). */
@@ -75,7 +77,7 @@ export function fileNamePattern(name: string): RegExp {
 /** Matches every file a run of `dumpName` may leave: final single or part names and in-progress names. */
 export function dumpFilePattern(wikiId: string, date: string, dumpName: string, fileType: 'xml' | 'txt'): RegExp {
   const escaped = escapeRegExp(`${wikiId}-${date}-${dumpName}`);
-  return new RegExp(`^${escaped}(\\d+)?\\.${fileType}(-p\\d+p\\d+)?(\\.(bz2|gz|zst))?(${IN_PROGRESS_SUFFIX.replace('.', '\\.')})?$`);
+  return new RegExp(`^${escaped}(\\d+)?\\.${fileType}(-p\\d+p\\d+)?${COMPRESSED_SUFFIX_SOURCE}?(${IN_PROGRESS_SUFFIX.replace('.', '\\.')})?$`);
 }
 
 /** `<dumps_root>/<wiki>/<YYYYMMDD>` */
