@@ -15,6 +15,7 @@ import { openDuckDb } from '../../src/duckdb/connection.js';
 import { sqlString } from '../../src/duckdb/iceberg-types.js';
 import { readManifest, readManifestList } from '../../src/iceberg/scan/manifest-cache.js';
 import { DataFileContent, ManifestEntryStatus } from '../../src/iceberg/spec/manifest.js';
+import { EVENTS_SCHEMA, EVENTS_SPEC } from '../../src/events/events-table.js';
 import { metadataFileLocation } from '../../src/iceberg/table-files.js';
 import { PAGES_TABLE, REVISIONS_TABLE, STATE_NAMESPACE } from '../../src/merge/state-schema.js';
 import { relocateTables } from '../../src/pipeline/relocate.js';
@@ -189,6 +190,18 @@ test('a copy whose metadata or data folder links to the original is refused befo
       return true;
     });
     assert.deepEqual(await fileHashes(originalDir), committed, 'the original is untouched (a linked data folder)');
+    // The same for a table without files yet: its first commit would write into the original.
+    await original.loadOrCreateTable(EVENTS_NS, 'empty', { schema: EVENTS_SCHEMA, spec: EVENTS_SPEC });
+    await mkdir(join(originalDir, EVENTS_NS, 'empty', 'data'));
+    const emptyCopy = join(dir, 'empty-copy');
+    await cp(originalDir, emptyCopy, { recursive: true });
+    await rm(join(emptyCopy, EVENTS_NS, 'empty', 'data'), { recursive: true });
+    await symlink(join(originalDir, EVENTS_NS, 'empty', 'data'), join(emptyCopy, EVENTS_NS, 'empty', 'data'));
+    await assert.rejects(relocateTables(warehouseAt(emptyCopy), silentLogger(), [[EVENTS_NS, 'empty']]), (error: unknown) => {
+      assert.ok(error instanceof JobError && error.code === 'DATA', String(error));
+      assert.match(error.message, /events\/empty\/data is the original's folder /);
+      return true;
+    });
 
     // Two copies, `copy` and `c*py`: relocating the second reads its own delete files only.
     await cp(originalDir, join(dir, 'copy'), { recursive: true });

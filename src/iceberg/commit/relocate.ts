@@ -20,7 +20,7 @@ import { parseTableMetadata } from '../spec/serde/table-metadata.js';
 import type { Snapshot } from '../spec/snapshot.js';
 import { statisticsEntryFile, type TableMetadata } from '../spec/table-metadata.js';
 import { currentVersion } from '../table.js';
-import { manifestListLocation, manifestLocation, METADATA_DIR, metadataFileLocation } from '../table-files.js';
+import { DATA_DIR, manifestListLocation, manifestLocation, METADATA_DIR, metadataFileLocation } from '../table-files.js';
 import { withMetadataLog, writeMetadataVersion } from './write-metadata.js';
 
 export interface RelocateOptions {
@@ -80,7 +80,8 @@ export async function relocateTable(o: RelocateOptions): Promise<RelocateResult>
     const mapped = mapPath(location);
     return mapped.slice(to.length + 1, mapped.lastIndexOf('/'));
   };
-  await refuseSharedFolders(storage, from, to, [METADATA_DIR, ...plan.liveFiles.map(folderOf)]);
+  // data/ too when no live file is in it: a table with none yet writes its first files there.
+  await refuseSharedFolders(storage, from, to, [METADATA_DIR, DATA_DIR, ...plan.liveFiles.map(folderOf)]);
   // Files linked one by one (cp -rs) are a cheap sandbox that never writes into the original (its
   // deletes remove the links), but breaks once the original's maintenance removes them, which
   // whoever moves a table must hear. Delete files are written anew.
@@ -101,8 +102,8 @@ export async function relocateTable(o: RelocateOptions): Promise<RelocateResult>
 }
 
 /**
- * Refuses a copy whose folders (`metadata/`, those of the files snapshots use, and the folders
- * between; relative to the table) are the original's, through a symlink or a bind mount: the
+ * Refuses a copy whose folders (`metadata/`, `data/`, those of the files snapshots use, and the
+ * folders between; relative to the table) are the original's, through a symlink or a bind mount: the
  * relocation, or the copy's merges and maintenance after it, would write and delete there. The
  * outermost such folder is named.
  */
