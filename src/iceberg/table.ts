@@ -277,14 +277,18 @@ async function readText(storage: Storage, location: string): Promise<string | un
 
 /**
  * The newest version: the hint if present, walking forward past a stale hint as Java does. A hint
- * naming a missing file fails the load, as in Java (metadata was lost), unless `hintMayBeAhead`:
- * relocation reads a copy of links, whose hint is the original's, which may have committed on.
+ * naming a missing file fails the load, as in Java (metadata was lost), unless `onHintAhead` is
+ * given: relocation reads copies whose hint may name a version they lack (a copy of links, whose
+ * hint is the original's, or a copy taken while the original committed), and is told the version.
  */
-export async function currentVersion(storage: Storage, tableLocation: string, options: { readonly hintMayBeAhead?: boolean } = {}): Promise<number | undefined> {
+export async function currentVersion(storage: Storage, tableLocation: string, options: { readonly onHintAhead?: (hinted: number) => void } = {}): Promise<number | undefined> {
   const hint = await readText(storage, versionHintLocation(tableLocation));
   let version: number | undefined;
   if (hint !== undefined && /^\d+$/.test(hint.trim())) version = Number(hint.trim());
-  if (options.hintMayBeAhead === true && version !== undefined && (await storage.stat(metadataFileLocation(tableLocation, version))) === undefined) version = undefined;
+  if (options.onHintAhead !== undefined && version !== undefined && (await storage.stat(metadataFileLocation(tableLocation, version))) === undefined) {
+    options.onHintAhead(version);
+    version = undefined;
+  }
   if (version === undefined) {
     for await (const o of storage.list(joinLocation(tableLocation, 'metadata'))) {
       const v = versionOfMetadataFile(o.location);

@@ -177,8 +177,12 @@ test('a copy whose metadata or data folder links to the original is refused befo
     const [linked] = await relocateTables(warehouseAt(linkedCopy), logger, [[STATE_NAMESPACE, REVISIONS_TABLE]]);
     assert.ok(linked!.relocated && linked!.dataFiles > 0 && linked!.deleteFiles > 0, JSON.stringify(linked));
     assert.equal(linked!.linkedFiles, linked!.dataFiles, 'every data file is a link (the delete files are written anew)');
-    assert.equal(warnings.length, 1, warnings.join('\n'));
-    assert.match(warnings[0]!, new RegExp(`^relocate: ${linked!.linkedFiles} data files of the copy at .* are links to the original's .*compaction, snapshot expiry or orphan removal`));
+    assert.equal(warnings.length, 2, warnings.join('\n'));
+    assert.match(warnings[0]!, /^relocate: \S+\/metadata\/version-hint\.text names version (\d+), which the copy at \S+ lacks; relocating its newest own metadata, version (\d+)/);
+    const [, hinted, own] = /version (\d+),.* version (\d+)/.exec(warnings[0]!)!;
+    assert.equal(linked!.version, Number(own) + 1, 'the relocation commits the version after its newest own');
+    assert.ok(Number(hinted) > Number(own), warnings[0]);
+    assert.match(warnings[1]!, new RegExp(`^relocate: ${linked!.linkedFiles} data files of the copy at .* are links to the original's .*compaction, snapshot expiry or orphan removal`));
     assert.deepEqual(await fileHashes(originalDir), committed, 'the original is untouched (a copy of links)');
     // A linked data folder of a table without delete files: its merges would write into the original.
     const events_ = join(linkedCopy, EVENTS_NS, EVENTS_NAME, 'data');

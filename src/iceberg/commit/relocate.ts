@@ -20,7 +20,7 @@ import { parseTableMetadata } from '../spec/serde/table-metadata.js';
 import type { Snapshot } from '../spec/snapshot.js';
 import { statisticsEntryFile, type TableMetadata } from '../spec/table-metadata.js';
 import { currentVersion } from '../table.js';
-import { DATA_DIR, manifestListLocation, manifestLocation, METADATA_DIR, metadataFileLocation } from '../table-files.js';
+import { DATA_DIR, manifestListLocation, manifestLocation, METADATA_DIR, metadataFileLocation, versionHintLocation } from '../table-files.js';
 import { withMetadataLog, writeMetadataVersion } from './write-metadata.js';
 
 export interface RelocateOptions {
@@ -52,8 +52,14 @@ export interface RelocateResult {
 
 export async function relocateTable(o: RelocateOptions): Promise<RelocateResult> {
   const { storage, tableLocation: to } = o;
-  const version = await currentVersion(storage, to, { hintMayBeAhead: true });
+  let hinted: number | undefined;
+  const version = await currentVersion(storage, to, { onHintAhead: (v) => (hinted = v) });
   if (version === undefined) throw new JobError('NOT_FOUND', `no Iceberg table at ${to} (no metadata/v<N>.metadata.json)`, { context: { table: to } });
+  // Expected of a copy of links whose original committed on; a real copy lacking the newest
+  // metadata was taken mid-commit and misses that commit, which whoever moves a table must hear.
+  if (hinted !== undefined) {
+    o.logger?.warn({ table: to, hinted, version }, `relocate: ${versionHintLocation(to)} names version ${hinted}, which the copy at ${to} lacks; relocating its newest own metadata, version ${version}: if the copy was taken while the original committed, it lacks those commits (copy the table again to have them)`);
+  }
   const metadataLocation = metadataFileLocation(to, version);
   const metadata = parseTableMetadata(new TextDecoder().decode(await storage.read(metadataLocation)), metadataLocation);
   const from = metadata.location.replace(/\/+$/, '');
