@@ -128,7 +128,7 @@ export interface Unrecombinable {
  * A recombine job chosen without its job recombines the parts that job left: one refusal (64) per
  * such job whose job is not done on the date, or whose status lists no recombination there.
  */
-function recombineRefusals(earlier: ReadonlyMap<string, JobState>, selected: ReadonlySet<string>, date: string): Unrecombinable[] {
+function recombineRefusals(earlier: ReadonlyMap<string, JobState>, selected: ReadonlySet<string>, wikiId: string, date: string): Unrecombinable[] {
   const refused: Unrecombinable[] = [];
   for (const job of selected) {
     const main = recombinedJob(job);
@@ -136,8 +136,10 @@ function recombineRefusals(earlier: ReadonlyMap<string, JobState>, selected: Rea
     const state = earlier.get(main);
     if (state?.status === 'done' && earlier.has(job)) continue;
     const why = state?.status !== 'done' ? 'not-done' : state.files.some((file) => isPartFileName(file.name)) ? 'split-unlisted' : 'not-split';
-    const what = { 'not-done': `is not done on ${date}`, 'not-split': `did not split on ${date}`, 'split-unlisted': `split on ${date} before mwlake recombined parts` }[why];
-    const refusal = new JobError('USAGE', `dump job ${job} recombines the parts of ${main}, which ${what}: there is nothing to recombine (run ${main}, which recombines what it splits)`);
+    const what = { 'not-done': `is not done on ${wikiId} ${date}`, 'not-split': `did not split on ${wikiId} ${date}`, 'split-unlisted': `split on ${wikiId} ${date} before mwlake recombined parts` }[why];
+    // Rerunning the job would not split an output that fit in one part.
+    const advice = why === 'not-split' ? `its output fit in one file; a job writes parts only past dumps.part_size_mb of XML` : `run ${main}, which recombines what it splits`;
+    const refusal = new JobError('USAGE', `dump job ${job} recombines the parts of ${main}, which ${what}: there is nothing to recombine (${advice})`);
     refused.push({ job, why, refusal });
   }
   return refused;
@@ -154,10 +156,14 @@ export async function unrecombinableJobs(dumpsRoot: string, wikiId: string, date
   const text = await readStatusText(join(runDirectory(dumpsRoot, checkWikiId(wikiId), date), 'dumpstatus.json'));
   const earlier = text === undefined ? new Map<string, JobState>() : parseDumpStatus(text);
   if (earlier === undefined) return [];
-  return recombineRefusals(earlier, selected, date);
+  return recombineRefusals(earlier, selected, checkWikiId(wikiId), date);
 }
 
-/** A date's dumpstatus.json text; undefined before its first run (any other read error throws). */
+/** The dumpstatus.json text of the run in `directory`; undefined before its first run (any other read error throws). */
+export function runStatusText(directory: string): Promise<string | undefined> {
+  return readStatusText(join(directory, 'dumpstatus.json'));
+}
+
 async function readStatusText(statusPath: string): Promise<string | undefined> {
   return readFile(statusPath, 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined;
@@ -300,7 +306,7 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   const everyJob = dumpJobNames(compression).every((job) => selected.has(job));
   const earlier = everyJob ? new Map<string, JobState>() : await keptStates(directory, statusPath, compression, selected);
   // Before the folder is made: a refused run must not leave a date folder that looks like a run.
-  const [refused] = recombineRefusals(earlier, selected, date);
+  const [refused] = recombineRefusals(earlier, selected, wikiId, date);
   if (refused !== undefined) throw refused.refusal;
   await makeDirectory(directory);
 

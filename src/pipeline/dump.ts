@@ -2,7 +2,7 @@
 // the full dump set and the adds-changes run (src/dumps), or only the chosen jobs of the full set.
 // Dates are cut at 00:00 UTC, exclusive.
 
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, JobError } from '../core/errors.js';
@@ -10,7 +10,7 @@ import type { Logger } from '../core/log.js';
 import { makeDirectory } from '../core/make-directory.js';
 import { VERSION } from '../core/version.js';
 import { openDuckDb } from '../duckdb/connection.js';
-import { completeRunFiles, relinkNewestCompleteRun, runDump, selectDumpJobs, unrecombinableJobs, type DumpCompression } from '../dumps/dump-run.js';
+import { completeRunFiles, relinkNewestCompleteRun, runDump, runStatusText, selectDumpJobs, unrecombinableJobs, type DumpCompression } from '../dumps/dump-run.js';
 import { cutoffOfDate, incrementalDirectory, runDirectory } from '../dumps/file-names.js';
 import { isIncrementalDone, runIncrementalDump } from '../dumps/incr-run.js';
 import { loadSiteInfo } from '../dumps/site-info.js';
@@ -207,7 +207,7 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
     const map = o.config.dumps.namespaceMap ?? DEFAULT_NAMESPACE_MAP;
     // A recombine job passes by where it has nothing to recombine, before anything is written
     // there; the run fails only if nothing at all was left to run (below).
-    let firstPassed: { wiki: string; date: string; refusal: JobError } | undefined;
+    let firstPassed: JobError | undefined;
     let ran = 0;
     for (const wiki of wikis) {
       const site = await loadSiteInfo(map, wiki);
@@ -219,21 +219,27 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
         for (const { job, why, refusal } of passed) {
           // Not splitting is a wiki's normal; the other two need a rerun of the job itself.
           o.logger[why === 'not-split' ? 'info' : 'warn']({ wiki, date, job }, `dump: ${job} passed by on ${wiki}: ${refusal.message}`);
-          firstPassed ??= { wiki, date, refusal };
+          firstPassed ??= refusal;
         }
         const jobs = o.jobs?.filter((job) => !passed.some((p) => p.job === job));
         const passedBy = passed.length === 0 ? {} : { passedBy: passed.map((p) => p.job) };
-        if (jobs?.length !== 0) ran++;
+        // A regenerated full set regenerates its adds-changes too; a kept or partial one only fills a gap.
+        const incrDue = (o.jobs === undefined && !kept) || !(await isIncrementalDone(o.config.dumps.root, wiki, compact));
+        // A kept date whose adds-changes are done has nothing to run either.
+        if (jobs?.length !== 0 && (!kept || incrDue)) ran++;
         if (o.dryRun === true || jobs?.length === 0) {
           results.push({ wiki, date, files: 0, bytes: 0, ...passedBy });
           if (o.dryRun !== true) o.onProgress?.({ done: results.length, total: wikis.length * o.dates.length, bytes: results.reduce((n, r) => n + r.bytes, 0), wiki, date });
           continue;
         }
-        // A regenerated full set regenerates its adds-changes too; a kept or partial one only fills a gap.
-        const incrDue = (o.jobs === undefined && !kept) || !(await isIncrementalDone(o.config.dumps.root, wiki, compact));
         // Its folder first: a run stopped after the full set completed (while linking latest/, say)
-        // then leaves the date due (dumpRuns), not complete without its adds-changes.
-        if (incrDue) await makeDirectory(incrementalDirectory(o.config.dumps.root, wiki, compact));
+        // then leaves the date due (dumpRuns), not complete without its adds-changes. A new one is
+        // removed again if the full set is refused before it recorded anything, so that a refused
+        // `--jobs` run does not turn a complete date into a due one.
+        const incrFolder = incrementalDirectory(o.config.dumps.root, wiki, compact);
+        const readStatus = () => runStatusText(runDirectory(o.config.dumps.root, wiki, compact)).catch(() => undefined);
+        const statusBefore = incrDue && !kept && (await stat(incrFolder).then(() => false, () => true)) ? { text: await readStatus() } : undefined;
+        if (incrDue) await makeDirectory(incrFolder);
         const full = kept
           ? { directory: runDirectory(o.config.dumps.root, wiki, compact), files: [], complete: true }
           : await runDump({
@@ -246,6 +252,10 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
               compression,
               ...(o.config.dumps.partSizeMb === undefined ? {} : { maxPartBytes: o.config.dumps.partSizeMb * 2 ** 20 }),
               ...(jobs === undefined ? {} : { jobs }),
+            }).catch(async (error: unknown) => {
+              // Not once the run recorded a job (a stop while linking latest/, say): it marks the date due.
+              if (statusBefore !== undefined && (await readStatus()) === statusBefore.text) await rmdir(incrFolder).catch(() => undefined);
+              throw error;
             });
         const incr = incrDue ? await runIncrementalDump({ dumpsRoot: o.config.dumps.root, wikiId: wiki, date: compact, source, site, generatorVersion: VERSION, delaySeconds: o.config.dumps.incrDelayHours * 3600 }) : undefined;
         const files = full.files.length + (incr?.files.length ?? 0);
@@ -259,8 +269,8 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
     }
     // Nothing left to run anywhere is the operator's mistake (also in a dry run, which says so).
     if (firstPassed !== undefined && ran === 0) {
-      if (results.length === 1) throw firstPassed.refusal;
-      throw new JobError('USAGE', `nothing to run in any of the ${results.length} wiki and date runs chosen, each passed by for nothing to recombine; the first, ${firstPassed.wiki} ${firstPassed.date}: ${firstPassed.refusal.message}`);
+      if (results.length === 1) throw firstPassed;
+      throw new JobError('USAGE', `nothing to run in any of the ${results.length} wiki and date runs chosen, each passed by for nothing to recombine or kept complete; the first passed by: ${firstPassed.message}`);
     }
     return results;
   } finally {

@@ -220,16 +220,16 @@ test('a recombine job alone needs its job done and split on the date, and says w
     const dumpsRoot = join(dir, 'dumps');
     const refused = (pattern: RegExp) => (error: Error & { code?: string }) => error.code === 'USAGE' && pattern.test(error.message);
     const alone = { jobs: ['metacurrentdumprecombine'] };
-    await assert.rejects(runDump(options(dumpsRoot, alone)), refused(/recombines the parts of metacurrentdump, which is not done on 20240801/));
+    await assert.rejects(runDump(options(dumpsRoot, alone)), refused(new RegExp(`recombines the parts of metacurrentdump, which is not done on ${WIKI} 20240801`)));
     assert.equal(await stat(join(dumpsRoot, WIKI, DATE)).catch(() => undefined), undefined, 'the refused run left no run folder');
     await runDump(options(dumpsRoot));
-    await assert.rejects(runDump(options(dumpsRoot, alone)), refused(/which did not split on 20240801: there is nothing to recombine \(run metacurrentdump/));
+    await assert.rejects(runDump(options(dumpsRoot, alone)), refused(new RegExp(`which did not split on ${WIKI} 20240801: there is nothing to recombine \\(its output fit in one file`)));
     // Split by an mwlake before recombination: its status lists parts and no recombine job.
     await runDump(options(dumpsRoot, { maxPartBytes: SPLIT }));
     const statusPath = join(dumpsRoot, WIKI, DATE, 'dumpstatus.json');
     const jobs = [...parseDumpStatus(await readFile(statusPath, 'utf8'))!].filter(([job]) => !job.endsWith('recombine'));
     await writeFile(statusPath, renderDumpStatus(WIKI, DATE, jobs));
-    await assert.rejects(runDump(options(dumpsRoot, alone)), refused(/which split on 20240801 before mwlake recombined parts: there is nothing to recombine \(run metacurrentdump/));
+    await assert.rejects(runDump(options(dumpsRoot, alone)), refused(new RegExp(`which split on ${WIKI} 20240801 before mwlake recombined parts: there is nothing to recombine \\(run metacurrentdump`)));
   });
 });
 

@@ -2,7 +2,7 @@
 // status of its adds-changes run. And what a dump reads: the state tables, not the events table.
 
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseDumpStatus, renderDumpStatus } from '../../src/dumps/dump-status.js';
@@ -102,13 +102,19 @@ test('a recombine job over several wikis and dates passes by those where it has 
     }
 
     const refused = (pattern: RegExp) => (error: Error & { code?: string }) => error.code === 'USAGE' && pattern.test(error.message);
-    await assert.rejects(dump({ wikis: 'all', dates: ['2026-11-21'], jobs: [job] }), refused(/^nothing to run in any of the 2 wiki and date runs chosen, each passed by for nothing to recombine; the first, dewiki 2026-11-21: dump job articlesmultistreamdumprecombine recombines the parts of articlesmultistreamdump, which is not done on 20261121/));
-    await assert.rejects(dump({ wikis: ['dewiki'], dates: ['2026-11-21'], jobs: [job] }), refused(/which is not done on 20261121/));
+    await assert.rejects(dump({ wikis: 'all', dates: ['2026-11-21'], jobs: [job] }), refused(/^nothing to run in any of the 2 wiki and date runs chosen, each passed by for nothing to recombine or kept complete; the first passed by: dump job articlesmultistreamdumprecombine recombines the parts of articlesmultistreamdump, which is not done on dewiki 20261121: there is nothing to recombine \(run articlesmultistreamdump/));
+    await assert.rejects(dump({ wikis: ['dewiki'], dates: ['2026-11-21'], jobs: [job] }), refused(/which is not done on dewiki 20261121/));
     await absent(join(root, 'dewiki', '20261121'));
     await absent(join(root, 'other', 'incr', 'dewiki', '20261121'));
     // A complete date dumped before adds-changes existed (no folder) stays complete after a refusal.
     await rm(join(root, 'other', 'incr', 'dewiki', '20261120'), { recursive: true });
-    await assert.rejects(dump({ wikis: ['dewiki'], dates: ['2026-11-20'], jobs: [job] }), refused(/which did not split on 20261120/));
+    await assert.rejects(dump({ wikis: ['dewiki'], dates: ['2026-11-20'], jobs: [job] }), refused(/which did not split on dewiki 20261120: there is nothing to recombine \(its output fit in one file; a job writes parts only past dumps\.part_size_mb of XML\)/));
+    await absent(join(root, 'other', 'incr', 'dewiki', '20261120'));
+    // So does one refused by the run itself: a kept job's file is missing.
+    const kept1 = join(root, 'dewiki', '20261120', (await status('dewiki')).get('articlesdump')!.files[0]!.name);
+    await rename(kept1, `${kept1}.away`);
+    await assert.rejects(dump({ wikis: ['dewiki'], dates: ['2026-11-20'], jobs: ['metacurrentdump'] }), (error: Error & { code?: string }) => error.code === 'DATA' && /of job articlesdump is missing/.test(error.message));
+    await rename(`${kept1}.away`, kept1);
     await absent(join(root, 'other', 'incr', 'dewiki', '20261120'));
     assert.deepEqual((await dumpRuns(config)).map((r) => [r.wiki, r.date, r.complete]), [['dewiki', '2026-11-20', true], ['enwiki', '2026-11-20', true]]);
 
@@ -120,6 +126,8 @@ test('a recombine job over several wikis and dates passes by those where it has 
     const kept = await dump({ wikis: 'all', dates: ['2026-11-20'], jobs: [job], keepComplete: true });
     assert.deepEqual(kept.map((r) => [r.wiki, r.kept, r.passedBy]), [['dewiki', true, undefined], ['enwiki', true, undefined]]);
     assert.deepEqual((await dumpRuns(config)).map((r) => r.complete), [true, true], 'both adds-changes runs written');
+    // Now settled, kept dates have nothing to run: with every other date passed by, nothing ran (64).
+    await assert.rejects(dump({ wikis: 'all', dates: ['2026-11-20', '2026-11-21'], jobs: [job], keepComplete: true }), refused(/^nothing to run in any of the 4 wiki and date runs chosen, each passed by for nothing to recombine or kept complete/));
   });
 });
 
