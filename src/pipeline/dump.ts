@@ -237,8 +237,9 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
         // removed again if the full set is refused before it recorded anything, so that a refused
         // `--jobs` run does not turn a complete date into a due one.
         const incrFolder = incrementalDirectory(o.config.dumps.root, wiki, compact);
-        const readStatus = () => runStatusText(runDirectory(o.config.dumps.root, wiki, compact)).catch(() => undefined);
-        const statusBefore = incrDue && !kept && (await stat(incrFolder).then(() => false, () => true)) ? { text: await readStatus() } : undefined;
+        // Undefined when unreadable: then nothing tells a refusal from a failure after recording.
+        const readStatus = () => runStatusText(runDirectory(o.config.dumps.root, wiki, compact)).then((text) => ({ text }), () => undefined);
+        const statusBefore = incrDue && !kept && (await stat(incrFolder).then(() => false, () => true)) ? await readStatus() : undefined;
         if (incrDue) await makeDirectory(incrFolder);
         const full = kept
           ? { directory: runDirectory(o.config.dumps.root, wiki, compact), files: [], complete: true }
@@ -254,7 +255,7 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
               ...(jobs === undefined ? {} : { jobs }),
             }).catch(async (error: unknown) => {
               // Not once the run recorded a job (a stop while linking latest/, say): it marks the date due.
-              if (statusBefore !== undefined && (await readStatus()) === statusBefore.text) await rmdir(incrFolder).catch(() => undefined);
+              if (statusBefore !== undefined && (await readStatus())?.text === statusBefore.text) await rmdir(incrFolder).catch(() => undefined);
               throw error;
             });
         const incr = incrDue ? await runIncrementalDump({ dumpsRoot: o.config.dumps.root, wikiId: wiki, date: compact, source, site, generatorVersion: VERSION, delaySeconds: o.config.dumps.incrDelayHours * 3600 }) : undefined;

@@ -116,6 +116,15 @@ test('a recombine job over several wikis and dates passes by those where it has 
     await assert.rejects(dump({ wikis: ['dewiki'], dates: ['2026-11-20'], jobs: ['metacurrentdump'] }), (error: Error & { code?: string }) => error.code === 'DATA' && /of job articlesdump is missing/.test(error.message));
     await rename(`${kept1}.away`, kept1);
     await absent(join(root, 'other', 'incr', 'dewiki', '20261120'));
+    // One that fails after recording its job keeps the folder: the date is due again.
+    const current = join(root, 'dewiki', '20261120', (await status('dewiki')).get('metacurrentdump')!.files[0]!.name);
+    await rm(current);
+    await mkdir(join(current, 'in-the-way'), { recursive: true });
+    await assert.rejects(dump({ wikis: ['dewiki'], dates: ['2026-11-20'], jobs: ['metacurrentdump'] }));
+    assert.equal((await status('dewiki')).get('metacurrentdump')?.status, 'failed');
+    assert.ok((await stat(join(root, 'other', 'incr', 'dewiki', '20261120'))).isDirectory(), 'the adds-changes folder stays');
+    await rm(current, { recursive: true });
+    await dump({ wikis: ['dewiki'], dates: ['2026-11-20'], jobs: ['metacurrentdump'] });
     assert.deepEqual((await dumpRuns(config)).map((r) => [r.wiki, r.date, r.complete]), [['dewiki', '2026-11-20', true], ['enwiki', '2026-11-20', true]]);
 
     // --due keeps complete dates: their killed adds-changes runs are written whatever the jobs.
@@ -123,8 +132,9 @@ test('a recombine job over several wikis and dates passes by those where it has 
       await mkdir(join(root, 'other', 'incr', wiki, '20261120'), { recursive: true });
       await rm(join(root, 'other', 'incr', wiki, '20261120', 'status.txt'), { force: true });
     }
-    const kept = await dump({ wikis: 'all', dates: ['2026-11-20'], jobs: [job], keepComplete: true });
-    assert.deepEqual(kept.map((r) => [r.wiki, r.kept, r.passedBy]), [['dewiki', true, undefined], ['enwiki', true, undefined]]);
+    // With the next date passed by on both wikis: the kept dates' adds-changes ran, so no 64.
+    const kept = await dump({ wikis: 'all', dates: ['2026-11-20', '2026-11-21'], jobs: [job], keepComplete: true });
+    assert.deepEqual(kept.map((r) => [r.wiki, r.date, r.kept, r.passedBy]), [['dewiki', '2026-11-20', true, undefined], ['dewiki', '2026-11-21', undefined, [job]], ['enwiki', '2026-11-20', true, undefined], ['enwiki', '2026-11-21', undefined, [job]]]);
     assert.deepEqual((await dumpRuns(config)).map((r) => r.complete), [true, true], 'both adds-changes runs written');
     // Now settled, kept dates have nothing to run: with every other date passed by, nothing ran (64).
     await assert.rejects(dump({ wikis: 'all', dates: ['2026-11-20', '2026-11-21'], jobs: [job], keepComplete: true }), refused(/^nothing to run in any of the 4 wiki and date runs chosen, each passed by for nothing to recombine or kept complete/));
