@@ -153,10 +153,11 @@ function recombineRefusals(earlier: ReadonlyMap<string, JobState>, selected: Rea
 export async function unrecombinableJobs(dumpsRoot: string, wikiId: string, date: string, jobs: readonly string[], compression: Partial<DumpCompression> = {}): Promise<Unrecombinable[]> {
   const selected = selectDumpJobs(jobs, compression);
   if (![...selected].some((job) => recombinedJob(job) !== undefined)) return [];
-  const text = await readStatusText(join(runDirectory(dumpsRoot, checkWikiId(wikiId), date), 'dumpstatus.json'));
+  const wiki = checkWikiId(wikiId);
+  const text = await runStatusText(runDirectory(dumpsRoot, wiki, date));
   const earlier = text === undefined ? new Map<string, JobState>() : parseDumpStatus(text);
   if (earlier === undefined) return [];
-  return recombineRefusals(earlier, selected, checkWikiId(wikiId), date);
+  return recombineRefusals(earlier, selected, wiki, date);
 }
 
 /** The dumpstatus.json text of the run in `directory`; undefined before its first run (any other read error throws). */

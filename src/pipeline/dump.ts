@@ -214,7 +214,8 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
       for (const date of o.dates) {
         o.assertHeld?.();
         const compact = date.replaceAll('-', '');
-        const kept = o.keepComplete === true && (await isCompleteRun(runDirectory(o.config.dumps.root, wiki, compact)));
+        const runDir = runDirectory(o.config.dumps.root, wiki, compact);
+        const kept = o.keepComplete === true && (await isCompleteRun(runDir));
         const passed = o.jobs === undefined || kept ? [] : await unrecombinableJobs(o.config.dumps.root, wiki, compact, o.jobs, compression);
         for (const { job, why, refusal } of passed) {
           // Not splitting is a wiki's normal; the other two need a rerun of the job itself.
@@ -238,11 +239,11 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
         // `--jobs` run does not turn a complete date into a due one.
         const incrFolder = incrementalDirectory(o.config.dumps.root, wiki, compact);
         // Undefined when unreadable: then nothing tells a refusal from a failure after recording.
-        const readStatus = () => runStatusText(runDirectory(o.config.dumps.root, wiki, compact)).then((text) => ({ text }), () => undefined);
+        const readStatus = () => runStatusText(runDir).then((text) => ({ text }), () => undefined);
         const statusBefore = incrDue && !kept && (await stat(incrFolder).then(() => false, () => true)) ? await readStatus() : undefined;
         if (incrDue) await makeDirectory(incrFolder);
         const full = kept
-          ? { directory: runDirectory(o.config.dumps.root, wiki, compact), files: [], complete: true }
+          ? { directory: runDir, files: [], complete: true }
           : await runDump({
               dumpsRoot: o.config.dumps.root,
               wikiId: wiki,

@@ -86,13 +86,16 @@ export async function relocateTable(o: RelocateOptions): Promise<RelocateResult>
     const mapped = mapPath(location);
     return mapped.slice(to.length + 1, mapped.lastIndexOf('/'));
   };
-  // data/ too when no live file is in it: a table with none yet writes its first files there.
+  // data/ always: a table with no live file yet writes its first files there.
   await refuseSharedFolders(storage, from, to, [METADATA_DIR, DATA_DIR, ...plan.liveFiles.map(folderOf)]);
   // Files linked one by one (cp -rs) are a cheap sandbox that never writes into the original (its
   // deletes remove the links), but breaks once the original's maintenance removes them, which
   // whoever moves a table must hear. Delete files are written anew.
   const linked: string[] = [];
-  for (const file of plan.liveFiles) if (!plan.liveDeleteFiles.has(file) && (await storage.isLinkTo(mapPath(file), file))) linked.push(mapPath(file));
+  for (const file of plan.liveFiles) {
+    const copy = mapPath(file);
+    if (!plan.liveDeleteFiles.has(file) && (await storage.isLinkTo(copy, file))) linked.push(copy);
+  }
   if (linked.length > 0) {
     const n = linked.length;
     o.logger?.warn({ table: to, from, linkedFiles: n, example: linked[0] }, `relocate: ${n} data files of the copy at ${to} are links to the original's at ${from} (e.g. ${linked[0]}): the copy reads them there and breaks once the original's compaction, snapshot expiry or orphan removal deletes them, or the original is removed; to keep it, copy the files themselves (cp -rL from the copy, or cp -a from the original)`);
