@@ -250,6 +250,32 @@ test("a branch's own retention settings survive commits and rollbacks, and expir
   assert.equal((await expireSnapshots(aged, { olderThanMs: Date.now() + 1, retainLast: 1 })).expiredSnapshotIds.length, 0);
 });
 
+test('a rollback whose target an expiry removed meanwhile fails and leaves the table loadable at its head', async () => {
+  let t = await fresh();
+  for (const ids of [[1], [2], [3]]) t = (await t.commit({ addDataFiles: await w.write(t, ids) })).table;
+  const stale = t;
+  const first = t.metadata.snapshots[0]!.snapshotId;
+  const head = t.currentSnapshot()!.snapshotId;
+  await expireSnapshots(t, { olderThanMs: Date.now() + 1, retainLast: 1 });
+  // The stale table loses the race for the next version and retries on the expired metadata.
+  await assert.rejects(rollbackTo(stale, first), (e: Error & { code?: string }) => e.code === 'NOT_FOUND' && e.message.includes(`snapshot ${first}`) && /expired during the rollback/.test(e.message));
+  const now = await t.refresh();
+  assert.equal(now.currentSnapshot()?.snapshotId, head);
+  assert.deepEqual(await rows(now), await rows(t));
+});
+
+test('no commit writes metadata whose current snapshot or a ref names a snapshot it lacks', async () => {
+  let t = await fresh();
+  t = (await t.commit({ addDataFiles: await w.write(t, [1]) })).table;
+  const version = t.version;
+  await assert.rejects(
+    t.updateMetadata((m) => ({ ...m, refs: { ...m.refs, audit: { snapshotId: 42n, type: 'tag' } } })),
+    (e: Error & { code?: string }) => e.code === 'INTERNAL' && e.message.includes('refs.audit (snapshot 42) is not one of its snapshots'),
+  );
+  await assert.rejects(t.updateMetadata((m) => ({ ...m, currentSnapshotId: 42n })), /current-snapshot-id 42 is not one of its snapshots/);
+  assert.equal((await t.refresh()).version, version, 'nothing was committed');
+});
+
 test('after expiry the snapshot log starts after the last expired entry: no time travel lands on the wrong snapshot', async () => {
   let t = await fresh();
   for (const ids of [[1], [2]]) t = (await t.commit({ addDataFiles: await w.write(t, ids) })).table;

@@ -21,6 +21,10 @@ export async function rollbackTo(table: Table, snapshotId?: bigint): Promise<Tab
     if (m.currentSnapshotId !== current.snapshotId) {
       throw new JobError('COMMIT_CONFLICT', `table ${table.location} moved on during the rollback; look again and retry`, { context: { table: table.location } });
     }
+    // A retry runs on newer metadata: snapshot expiry may have removed the target meanwhile.
+    if (!m.snapshots.some((s) => s.snapshotId === target)) {
+      throw new JobError('NOT_FOUND', `snapshot ${target} of ${table.location} was expired during the rollback; it cannot be made current again (see mwlake table snapshots)`, { context: { table: table.location } });
+    }
     // One clock reading for the log entry and lastUpdatedMs (updateMetadata keeps one set here).
     const nowMs = Math.max(Date.now(), m.lastUpdatedMs);
     return {

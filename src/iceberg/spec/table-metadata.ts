@@ -48,6 +48,17 @@ export function statisticsPaths(m: TableMetadata): Set<string> {
   return new Set([...(m.statistics ?? []), ...(m.partitionStatistics ?? [])].map((e) => statisticsEntryFile(e).path).filter((p) => p !== ''));
 }
 
+/**
+ * The current snapshot or ref that `m` names without holding it, if any. Java refuses to load such
+ * metadata, and so does the parser, so no writer may commit it.
+ */
+export function missingSnapshotReference(m: TableMetadata): string | undefined {
+  const ids = new Set(m.snapshots.map((s) => s.snapshotId));
+  if (m.currentSnapshotId !== undefined && !ids.has(m.currentSnapshotId)) return `current-snapshot-id ${m.currentSnapshotId}`;
+  for (const [name, ref] of Object.entries(m.refs)) if (!ids.has(ref.snapshotId)) return `refs.${name} (snapshot ${ref.snapshotId})`;
+  return undefined;
+}
+
 /** An integer table property no smaller than `min`; an absent or invalid one takes `fallback`. */
 export function intProperty(m: Pick<TableMetadata, 'properties'>, key: string, fallback: number, min = 1): number {
   const raw = m.properties[key];
