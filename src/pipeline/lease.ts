@@ -246,8 +246,7 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
       .finally(() => (beating = undefined));
   }, options.heartbeatEveryMs ?? HEARTBEAT_EVERY_MS);
   timer.unref();
-  const release = async (): Promise<void> => {
-    forgetInterrupt();
+  const releaseOnce = async (): Promise<void> => {
     clearInterval(timer);
     // A beat in flight writes before this reads: no beat can bring the lease back afterwards.
     await beating;
@@ -260,6 +259,15 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
     }
     await underClaim(options.storage, location, found.version, { ...beat, heartbeatAt: iso() }, claimIsStale, () => options.storage.delete(location));
   };
+  // One release at a time, however many callers: a signal while the failed run releases must wait
+  // for that release (the process exits when the interrupt cleanups settle). A failed one (a full
+  // disk) may be tried again.
+  let releasing: Promise<void> | undefined;
+  const release = (): Promise<void> =>
+    (releasing ??= releaseOnce().then(forgetInterrupt, (error: unknown) => {
+      releasing = undefined;
+      throw error;
+    }));
   // Stopped by a signal, the run frees its lease once its other cleanups are done: the next run
   // may be on another host, and must not start while this one still removes its outputs.
   const forgetInterrupt = onInterrupt(release, { last: true });

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { storageError } from '../../src/core/errors.js';
+import { runInterruptCleanups } from '../../src/core/interrupt.js';
 import { silentLogger } from '../../src/core/log.js';
 import { selfIdentity } from '../../src/core/process-identity.js';
 import { fileLocation, LocalStorage } from '../../src/core/storage.js';
@@ -306,6 +307,19 @@ test('a takeover while a heartbeat is writing: the takeover gives way to the liv
   assert.match(error.message, new RegExp(`another run \\(pid ${process.pid} on .*\\) is taking over the stale lease at the same time`));
   await a.release();
   assert.deepEqual(await leftovers(job), [], 'the release waited for the beat: no lease or claim left');
+});
+
+test('a signal while a failed run releases its lease waits for that release: no lease or claim file is left', async () => {
+  const job = 'signal-during-release';
+  const lease = await acquire(job);
+  let fail!: (error: Error) => void;
+  const run = runUnderLease(lease, silentLogger(), () => new Promise<never>((_, reject) => (fail = reject))).catch((error: unknown) => error);
+  // The CLI exits once the cleanups settle: the release the failed run started must be among them.
+  const cleanups = runInterruptCleanups('SIGTERM', 10_000);
+  fail(new Error('stopped'));
+  assert.equal(await cleanups, true);
+  assert.deepEqual((await readdir(join(dir, '_leases'))).filter((name) => name.includes(job)), []);
+  assert.match(String(await run), /stopped/);
 });
 
 async function leftovers(job: string): Promise<string[]> {
