@@ -186,16 +186,22 @@ function sameSource(name: string, state: Table, base: Snapshot | undefined, sour
 }
 
 /**
- * The snapshot whose rows `snapshotId` holds: itself, or the newest ancestor past compactions
- * (`replace` snapshots change no row). Recorded as the merge source, so that a table merged before
- * a compaction and one merged after it say they hold the same events: after a merge died between
- * its two commits and maintain ran, the next merge moves pages only, and readers pair the tables
- * by that source.
+ * The snapshot whose rows `snapshotId` holds: itself, or the newest ancestor past the snapshots
+ * that change no row (compactions, and drains that committed offsets only). Recorded as the merge
+ * source, so that a table merged before such a snapshot and one merged after it say they hold the
+ * same events: after a merge died between its two commits, the next merge moves pages only, and
+ * readers pair the tables by that source.
  */
 function rowsSnapshotOf(events: Table, snapshotId: bigint): bigint {
   let s = events.snapshot(snapshotId);
-  while (s !== undefined && s.summary.operation === 'replace' && s.parentSnapshotId !== undefined && events.snapshot(s.parentSnapshotId) !== undefined) s = events.snapshot(s.parentSnapshotId);
+  while (s !== undefined && changesNoRows(s) && s.parentSnapshotId !== undefined && events.snapshot(s.parentSnapshotId) !== undefined) s = events.snapshot(s.parentSnapshotId);
   return s?.snapshotId ?? snapshotId;
+}
+
+/** A compaction, or a commit that added and removed no file (a drain's offsets only: an empty overwrite). */
+function changesNoRows(s: Snapshot): boolean {
+  const count = (key: string) => Number(s.summary.properties[key] ?? 0);
+  return s.summary.operation === 'replace' || ['added-data-files', 'deleted-data-files', 'added-delete-files', 'removed-delete-files'].every((key) => count(key) === 0);
 }
 
 /** The legacy visibility change table and its snapshot a merge reads up to. */

@@ -57,3 +57,27 @@ test('SIGKILL between the two state commits: readers see a consistent pair, the 
   assert.deepEqual(repair.tables.map((t) => [t.table, t.skipped]), [[`${STATE_NAMESPACE}.${REVISIONS_TABLE}`, true], [`${STATE_NAMESPACE}.${PAGES_TABLE}`, false]]);
   assert.deepEqual(await stateHashes(crashed), await stateHashes(reference));
 });
+
+test('after a crash between the two commits, a drain that added no files (offsets only) leaves the repaired pair recording the same events', { timeout: 300_000 }, async () => {
+  const events = generatedEvents(23, 100);
+  const w = warehouseAt(join(dir, 'empty-drain'));
+  await appendBatch(w, events.slice(0, 50));
+  await merge(w);
+  await appendBatch(w, events.slice(50));
+  const rowsSnapshot = (await w.loadTable(EVENTS_NS, EVENTS_NAME)).currentSnapshot()!.snapshotId.toString();
+  await assert.rejects(merge(w, { afterFirstCommit: () => Promise.reject(new Error('crashed')) }), /crashed/);
+  // A drain that read only canaries, bad events or repeats commits its offsets in an append of no files.
+  await appendBatch(w, []);
+  const repair = await merge(w);
+  assert.deepEqual(repair.tables.map((t) => [t.table, t.skipped]), [[`${STATE_NAMESPACE}.${REVISIONS_TABLE}`, true], [`${STATE_NAMESPACE}.${PAGES_TABLE}`, false]]);
+  for (const name of [REVISIONS_TABLE, PAGES_TABLE]) {
+    assert.equal((await w.loadTable(STATE_NAMESPACE, name)).currentSnapshot()!.summary.properties[SOURCE_SNAPSHOT_PROPERTY], rowsSnapshot, `${name} records the snapshot whose rows it holds`);
+  }
+  const db = await openDuckDb();
+  try {
+    const bound = await bindStateViews(db, w, { namespace: EVENTS_NS, name: EVENTS_NAME });
+    assert.equal(bound.sourceSnapshotId, rowsSnapshot);
+  } finally {
+    await db.close();
+  }
+});
