@@ -127,11 +127,18 @@ export class EventStager {
   }
 
   private schedule(chunk: Chunk): void {
-    const ended = new Promise<void>((resolve, reject) => chunk.stream.end((e?: Error | null) => (e ? reject(e) : resolve())));
+    // Never rejects: finish() schedules every open chunk at once, and a rejection nothing awaited
+    // yet (a last write failing on a full disk while an earlier chunk encodes) killed the process.
+    const ended = new Promise<void>((resolve) =>
+      chunk.stream.end((e?: Error | null) => {
+        if (e) this.failure ??= storageError('staging events', chunk.path, e);
+        resolve();
+      }),
+    );
     this.encoding = this.encoding.then(async () => {
+      await ended;
       if (this.failure !== undefined) return;
       try {
-        await ended;
         this.files.push(...(await this.encode(chunk)));
         await rm(chunk.path, { force: true });
         await this.o.afterChunkWritten?.();

@@ -2,7 +2,7 @@
 // one chunk per partition, with either encoder; an encoding failure surfaces and nothing is left.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -91,6 +91,24 @@ test('a staging file that cannot be written fails add or finish with its error, 
     await stager.finish();
   }, /staging events failed.*0\.jsonl/);
   await stager.close({ discard: true });
+});
+
+test('a staging file on a full disk fails finish with RESOURCES naming it while another chunk encodes, not the process', async () => {
+  const table = await warehouseAt(join(dir, 'w')).createTable('events', `full${n++}`, { schema: EVENTS_SCHEMA, spec: EVENTS_SPEC });
+  const stager = await EventStager.open({ table, targetFileSizeBytes: 256 << 20 });
+  try {
+    for (const [i, e] of events.slice(0, 100).entries()) {
+      const { line, day } = stagedRow(e, { topic: 'eqiad.t', partition: 0, offset: BigInt(i), timestampMs: 0 });
+      await stager.addLine('first', day, Buffer.from(line));
+    }
+    // The second partition's file: its writes fail (ENOSPC) only once finish() ends it.
+    await symlink('/dev/full', join((stager as unknown as { dir: string }).dir, '1.jsonl'));
+    const { line, day } = stagedRow(events[100]!, { topic: 'eqiad.t', partition: 0, offset: 100n, timestampMs: 0 });
+    await stager.addLine('second', day, Buffer.from(line));
+    await assert.rejects(stager.finish(), (e: Error & { code?: string }) => e.code === 'RESOURCES' && /staging events failed for .*1\.jsonl/.test(e.message));
+  } finally {
+    await stager.close({ discard: true });
+  }
 });
 
 test('parquet-wasm: a chunk whose second file cannot be read back fails, and close({ discard }) removes every file of it', async () => {
