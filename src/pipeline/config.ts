@@ -256,18 +256,19 @@ export async function loadConfig(
   }
   // Errors name where a value came from (flag, variable or file): that is what needs fixing.
   const jobNameFrom = flags.jobName !== undefined ? '--job-name' : env['MWLAKE_JOB_NAME'] !== undefined ? 'MWLAKE_JOB_NAME' : `${where}: job_name`;
-  if (!JOB_NAME.test(jobName)) throw new ConfigError(`${jobNameFrom} ${JSON.stringify(jobName)} must be letters, digits, '_', '.', '-'`);
+  // A flag is the command line's mistake (64); the environment or job file, the configuration's (78).
+  const badSetting = (message: string, fromFlag: boolean) => (fromFlag ? new JobError('USAGE', message) : new ConfigError(message));
+  if (!JOB_NAME.test(jobName)) throw badSetting(`${jobNameFrom} ${JSON.stringify(jobName)} must be letters, digits, '_', '.', '-'`, flags.jobName !== undefined);
   // Kafka names are at most 249 characters, and the error stream adds ".error".
-  if (jobName.length > MAX_JOB_NAME_LENGTH) throw new ConfigError(`${jobNameFrom} is ${jobName.length} characters; at most ${MAX_JOB_NAME_LENGTH} fit the error stream <job_name>.error in a Kafka topic name`);
+  if (jobName.length > MAX_JOB_NAME_LENGTH) throw badSetting(`${jobNameFrom} is ${jobName.length} characters; at most ${MAX_JOB_NAME_LENGTH} fit the error stream <job_name>.error in a Kafka topic name`, flags.jobName !== undefined);
 
   const brokersText = flags.brokers ?? env['KAFKA_BROKERS'] ?? env['MWLAKE_KAFKA_BROKERS'];
   const brokers = brokersText !== undefined ? list(brokersText, 'brokers') : kafka['brokers'] !== undefined ? list(kafka['brokers'], `${where}: kafka.brokers`) : ['127.0.0.1:9092'];
   const brokersFrom = flags.brokers !== undefined ? '--brokers' : env['KAFKA_BROKERS'] !== undefined ? 'KAFKA_BROKERS' : env['MWLAKE_KAFKA_BROKERS'] !== undefined ? 'MWLAKE_KAFKA_BROKERS' : `${where}: kafka.brokers`;
-  // The Kafka client's own check names no source; read-only commands (query, table) never connect.
-  if (o.jobNameRequired !== false && (brokers.length === 0 || brokers.some((b) => !/^[^\s:]+:\d+$/.test(b)))) {
-    const message = `${brokersFrom} must be a non-empty list of host:port, found ${JSON.stringify(brokersText ?? kafka['brokers'])}`;
-    // A flag is the command line's mistake (64); the environment or job file, the configuration's (78).
-    throw flags.brokers !== undefined ? new JobError('USAGE', message) : new ConfigError(message);
+  const usesKafka = o.usesKafka ?? o.jobNameRequired !== false;
+  // The Kafka client's own check names no source; the commands that never connect (merge, dump, query...) do not check.
+  if (usesKafka && (brokers.length === 0 || brokers.some((b) => !/^[^\s:]+:\d+$/.test(b)))) {
+    throw badSetting(`${brokersFrom} must be a non-empty list of host:port, found ${JSON.stringify(brokersText ?? kafka['brokers'])}`, flags.brokers !== undefined);
   }
   const topicsText = flags.topics ?? env['MWLAKE_TOPICS'];
   const topics = topicsText !== undefined ? list(topicsText, 'topics') : kafka['topics'] !== undefined ? list(kafka['topics'], `${where}: kafka.topics`) : DEFAULT_TOPICS;
@@ -294,7 +295,7 @@ export async function loadConfig(
     if (saslSection['password'] !== undefined) throw new ConfigError(`${where}: kafka.sasl.password must not be in the job file; set MWLAKE_KAFKA_SASL_PASSWORD`);
     if (username !== undefined && password !== undefined) sasl = { mechanism, username, password };
     // Commands that never connect to Kafka (query, table, merge, dump, maintain) need no Kafka secret.
-    else if ((o.usesKafka ?? o.jobNameRequired !== false) === true) throw new ConfigError(`${where}: kafka.sasl needs a username and MWLAKE_KAFKA_SASL_PASSWORD in the environment`);
+    else if (usesKafka) throw new ConfigError(`${where}: kafka.sasl needs a username and MWLAKE_KAFKA_SASL_PASSWORD in the environment`);
   }
   const rel = (p: string) => resolve(base, p);
   const warehouse = flags.warehouse ?? env['MWLAKE_WAREHOUSE'] ?? (str(raw, 'warehouse', `${where}: `) !== undefined ? rel(str(raw, 'warehouse', `${where}: `)!) : resolve('warehouse'));
