@@ -49,8 +49,9 @@ except ImportError:  # Airflow 2
 MWLAKE = os.environ.get("MWLAKE_BIN", "node /srv/mwlake/dist/src/cli/main.js")
 CONFIG = os.environ.get("MWLAKE_CONFIG", "/srv/mwlake/jobs/page_content_change.yaml")
 
-# Exit codes no retry can fix: each needs a person first.
-NEEDS_A_PERSON = {64: "usage error", 65: "bad data", 70: "internal error", 71: "out of memory or disk", 77: "storage refused: permission or path", 78: "configuration error"}
+# Exit codes no retry can fix: each needs a person first. mwlake never exits 1 itself: that is node
+# failing to load it (a MWLAKE_BIN naming a missing or unbuilt checkout) or a crash.
+NEEDS_A_PERSON = {1: "node could not start mwlake, or it crashed", 64: "usage error", 65: "bad data", 70: "internal error", 71: "out of memory or disk", 77: "storage refused: permission or path", 78: "configuration error"}
 
 
 def run_mwlake(*args: str) -> None:

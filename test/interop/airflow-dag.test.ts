@@ -125,14 +125,14 @@ for (const major of AIRFLOW_MAJORS) {
       assert.match(log, /\{"step":"maintain",/, tail(log, 40));
     });
 
-    test('exit codes and signals: 65 and SIGKILL (the OOM killer) fail at once, 69 and SIGTERM are retried', { timeout: 120_000 }, async () => {
+    test('exit codes and signals: 65, 1 (node could not load mwlake) and SIGKILL (the OOM killer) fail at once, 69 and SIGTERM are retried', { timeout: 120_000 }, async () => {
       const code = [
         'import importlib.util, json, sys',
         'spec = importlib.util.spec_from_file_location("mwlake_dumps", sys.argv[1])',
         'dag = importlib.util.module_from_spec(spec)',
         'spec.loader.exec_module(dag)',
         'out = {}',
-        'for name, command in [("65", "sh -c \'exit 65\'"), ("69", "sh -c \'exit 69\'"), ("SIGKILL", "sh -c \'kill -KILL $$\'"), ("SIGTERM", "sh -c \'kill -TERM $$\'")]:',
+        'for name, command in [("65", "sh -c \'exit 65\'"), ("1", "sh -c \'exit 1\'"), ("69", "sh -c \'exit 69\'"), ("SIGKILL", "sh -c \'kill -KILL $$\'"), ("SIGTERM", "sh -c \'kill -TERM $$\'")]:',
         '    dag.MWLAKE = command',
         '    try:',
         '        dag.run_mwlake("merge")',
@@ -147,6 +147,7 @@ for (const major of AIRFLOW_MAJORS) {
       assert.equal(r.code, 0, tail(r.stderr, 30));
       const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, string>;
       assert.match(out['65']!, /^not retried: mwlake merge exited with 65 \(bad data\)/);
+      assert.match(out['1']!, /^not retried: mwlake merge exited with 1 \(node could not start mwlake, or it crashed\)/);
       assert.match(out['69']!, /^retried: mwlake merge exited with 69/);
       assert.match(out['SIGKILL']!, /^not retried: mwlake merge was killed by SIGKILL \(most often the kernel's OOM killer/);
       assert.match(out['SIGTERM']!, /^retried: mwlake merge exited with -15/);
