@@ -122,9 +122,15 @@ if (isMain()) {
   exitOnSignals();
   // A reader that stops early (`mwlake query ... | head`) closes the pipe. Unhandled, EPIPE would
   // crash with a stack trace. `mwlake query` stops on it; any other command's last lines are dropped.
+  // Any other failure (a full disk under cron's `>> log`) fails the run with its own code (71 for
+  // ENOSPC), after the work, which is committed by then.
+  let stdoutFailed: ExitCode | undefined;
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error;
+    if (error.code === 'EPIPE' || stdoutFailed !== undefined) return;
+    stdoutFailed = exitCodeOf(fromSystemError(error));
+    process.stderr.write(`mwlake: cannot write to standard output: ${error.message}\n`);
+    if (process.exitCode === undefined || process.exitCode === ExitCode.Ok) process.exitCode = stdoutFailed;
   });
   const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
-  process.exitCode = code;
+  process.exitCode = code === ExitCode.Ok ? (stdoutFailed ?? code) : code;
 }

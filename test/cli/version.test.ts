@@ -1,8 +1,9 @@
-// `mwlake --version` prints the release that package.json names, which dumps also state in <generator>.
+// `mwlake --version` prints the release that package.json names, which dumps also state in <generator>;
+// a standard output that cannot take it fails the run by its errno.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { VERSION } from '../../src/core/version.js';
@@ -14,4 +15,16 @@ test('--version prints package.json version and exits 0', () => {
   const r = spawnSync(process.execPath, [join(repoRoot, 'dist', 'src', 'cli', 'main.js'), '--version'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, `${version}\n`);
+});
+
+test('standard output on a full disk (cron appending to its log) exits 71 with one line, not a stack trace', () => {
+  const full = openSync('/dev/full', 'w');
+  try {
+    const r = spawnSync(process.execPath, [join(repoRoot, 'dist', 'src', 'cli', 'main.js'), '--version'], { encoding: 'utf8', stdio: ['ignore', full, 'pipe'] });
+    assert.equal(r.status, 71, r.stderr);
+    assert.match(r.stderr, /^mwlake: cannot write to standard output: ENOSPC/m);
+    assert.doesNotMatch(r.stderr, /^\s+at /m);
+  } finally {
+    closeSync(full);
+  }
 });
