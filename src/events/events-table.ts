@@ -165,6 +165,12 @@ export const KAFKA_GAPS_PROPERTY = 'mwlake.kafka.gaps';
 export const KAFKA_LAST_RECORDS_PROPERTY = 'mwlake.kafka.last-records';
 /** Topics a drain read from their start again, told the stored offsets were another topic's. */
 export const KAFKA_RESETS_PROPERTY = 'mwlake.kafka.resets';
+/**
+ * The offsets (events, but for transaction markers) a drain left before the end offsets it
+ * planned, when its cap (drain.max_events, max_bytes) stopped it: until a drain reads to its
+ * ends, no date is due for dumping.
+ */
+export const DRAIN_OFFSETS_LEFT_PROPERTY = 'mwlake.drain.offsets-left';
 
 export interface KafkaCoordinates {
   readonly topic: string;

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { CommitStateUnknownError, JobError, OffsetOutOfRangeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { errorStreamName } from '../events/error-event.js';
-import { KAFKA_GAPS_PROPERTY, KAFKA_LAST_RECORDS_PROPERTY, KAFKA_OFFSETS_PROPERTY, KAFKA_RESETS_PROPERTY } from '../events/events-table.js';
+import { DRAIN_OFFSETS_LEFT_PROPERTY, KAFKA_GAPS_PROPERTY, KAFKA_LAST_RECORDS_PROPERTY, KAFKA_OFFSETS_PROPERTY, KAFKA_RESETS_PROPERTY } from '../events/events-table.js';
 import { EVENT_KINDS, type EventKind, type PreparedMessage } from '../events/staged-row.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import type { Table } from '../iceberg/table.js';
@@ -282,16 +282,18 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
   const base = { bytes: 0, files: 0, lag, ...(Object.keys(gaps).length > 0 ? { gaps } : {}) };
   if (o.dryRun === true || pending.length === 0) {
     const nothing = { ...base, consumed: 0, written: 0, errored: 0, filtered: 0, deduplicated: 0 };
-    if (o.dryRun !== true && (Object.keys(gaps).length > 0 || reset.size > 0)) {
+    // A capped run's events left that are gone now (a topic taken off the job) must not hold the dumps back for ever.
+    const leftBefore = Number(table.summaryProperty(DRAIN_OFFSETS_LEFT_PROPERTY)?.value ?? 0) > 0;
+    if (o.dryRun !== true && (Object.keys(gaps).length > 0 || reset.size > 0 || leftBefore)) {
       // An accepted gap (or a reset) with nothing after it: still record the offsets past it, or
       // the next run would find the same gap (or the other topic's offsets) and stop again.
       const { offsets, summary } = bookkeeping(ranges, new Map());
       const result = await table.commit({
         operation: 'append',
-        summary: { ...summary, ...(Object.keys(gaps).length > 0 ? { [KAFKA_GAPS_PROPERTY]: JSON.stringify(gaps) } : {}), 'mwlake.job-name': config.jobName },
+        summary: { ...summary, ...(Object.keys(gaps).length > 0 ? { [KAFKA_GAPS_PROPERTY]: JSON.stringify(gaps) } : {}), [DRAIN_OFFSETS_LEFT_PROPERTY]: '0', 'mwlake.job-name': config.jobName },
         requireCurrentSnapshotId: plan.base,
       });
-      logger.info({ snapshotId: result.snapshot.snapshotId.toString(), gaps }, 'drain: recorded an accepted gap; nothing to read after it');
+      logger.info({ snapshotId: result.snapshot.snapshotId.toString(), gaps }, Object.keys(gaps).length > 0 ? 'drain: recorded an accepted gap; nothing to read after it' : 'drain: recorded the offsets; nothing to read');
       return { ...nothing, snapshotId: result.snapshot.snapshotId.toString(), offsets, durationMs: Math.round(performance.now() - started) };
     }
     return { ...nothing, offsets: stored, durationMs: Math.round(performance.now() - started), ...(o.dryRun === true ? { dryRun: true } : {}) };
@@ -360,6 +362,7 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
     await o.beforeCommit?.();
 
     const { offsets, summary } = bookkeeping(positions.values(), lastRecords);
+    const offsetsLeft = ranges.reduce((n, r) => n + (r.endOffset - positions.get(partitionKey(r))!.nextOffset), 0n);
     const result = await table.commit({
       operation: 'append',
       addDataFiles: files,
@@ -367,6 +370,7 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
         ...summary,
         ...(Object.keys(gaps).length > 0 ? { [KAFKA_GAPS_PROPERTY]: JSON.stringify(gaps) } : {}),
         ...sorter.summary('mwlake.drain'),
+        [DRAIN_OFFSETS_LEFT_PROPERTY]: offsetsLeft.toString(),
         'mwlake.job-name': config.jobName,
       },
       requireCurrentSnapshotId: plan.base,
@@ -377,6 +381,9 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
     });
     committed = true;
     logger.info({ stream: stream.kind, snapshotId: result.snapshot.snapshotId.toString(), ...c, errored: sorter.errored, files: files.length }, 'drain: committed');
+    if (offsetsLeft > 0n) {
+      logger.warn({ stream: stream.kind, offsetsLeft: offsetsLeft.toString() }, `drain: stopped at its cap (drain.max_events or drain.max_bytes) with ${offsetsLeft} offsets left before the end offsets seen at the start; the next drain reads on, and no date is due for dumping until a drain reads to its ends`);
+    }
     // For lag monitoring only: the table is the source of truth, so a failure here is a warning.
     await commitGroupOffsets(config, logger, [...positions.values()]).catch((error: unknown) => logger.warn({ err: error }, 'drain: committing consumer group offsets failed (monitoring only)'));
     const finalLag = Object.fromEntries(ranges.map((r) => [partitionKey(r), (r.endOffset - positions.get(partitionKey(r))!.nextOffset).toString()]));

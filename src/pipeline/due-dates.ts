@@ -3,6 +3,7 @@
 
 import type { Warehouse } from '../iceberg/catalog.js';
 import type { JobConfig } from './config.js';
+import { drainShortfalls, type DrainShortfall } from './drain-shortfall.js';
 import { dateRange, dumpRuns, type DumpRun } from './dump.js';
 import { stateWikis } from './state-wikis.js';
 
@@ -32,8 +33,19 @@ export function dueDates(runs: readonly DumpRun[], yesterday: string): string[] 
   return [...due].sort();
 }
 
-/** The dates a night starting on `today` dumps (dueDates over the job's wikis' run folders). */
-export async function datesDue(config: JobConfig, warehouse: Warehouse, today: string): Promise<string[]> {
+export interface DatesDue {
+  readonly dates: string[];
+  /** Set when no date is due because the last drain stopped at its cap (drain-shortfall.ts). */
+  readonly withheld?: readonly DrainShortfall[];
+}
+
+/**
+ * The dates a night starting on `today` dumps (dueDates over the job's wikis' run folders); none
+ * while the last drain stopped short of its ends, as those dates could miss events still in Kafka.
+ */
+export async function datesDue(config: JobConfig, warehouse: Warehouse, today: string): Promise<DatesDue> {
+  const behind = await drainShortfalls(config, warehouse);
+  if (behind.length > 0) return { dates: [], withheld: behind };
   const all = config.dumps.wikis === 'all' ? await stateWikis(warehouse) : undefined;
-  return dueDates(await dumpRuns(config, all), isoDaysAfter(today, -1));
+  return { dates: dueDates(await dumpRuns(config, all), isoDaysAfter(today, -1)) };
 }

@@ -3,10 +3,12 @@
 // events (test/merge/reference-model.ts); reruns change nothing; a crash before the commit replays.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { after, before, test } from 'node:test';
@@ -404,4 +406,37 @@ test('usage errors exit 64 and name the problem', async () => {
     assert.equal(bad.code, ExitCode.Usage, bad.err);
     assert.match(bad.err, message);
   }
+});
+
+test('a night whose drain stops at its cap dumps no date, nor does dump --due, until a drain reads to its ends', { timeout: 300_000 }, async () => {
+  const capStream = `mwlake.test.cap${process.pid}${Date.now().toString(36)}`;
+  const capJob = `cap_${process.pid}`;
+  const [capWh, capDumps] = [join(dir, 'cap-warehouse'), join(dir, 'cap-dumps')];
+  const env = { KAFKA_BROKERS: KAFKA_BROKERS.join(','), MWLAKE_TOPICS: `eqiad.${capStream},codfw.${capStream}`, MWLAKE_JOB_NAME: capJob, MWLAKE_WAREHOUSE: capWh, MWLAKE_DUMPS_ROOT: capDumps };
+  const gen = await runCli(['gen', '--seed', '11', '--events', '300', '--start', '2026-11-01', '--wikis', 'enwiki', '--stream', capStream, '--to', 'kafka', '--brokers', KAFKA_BROKERS.join(',')], { stdout: capture().stream, stderr: capture().stream, env: { ...process.env, ...env } });
+  assert.equal(gen, 0);
+  const jobFile = join(dir, 'cap.yaml');
+  await writeFile(jobFile, 'job_name: ignored\ndrain:\n  max_events: 100\n');
+  const capped = await loadConfig(jobFile, env);
+  const lines: string[] = [];
+  const logger = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _encoding, done) => { lines.push(chunk.toString()); done(); } }));
+  const first = await runNightly({ config: capped, logger, today: '2026-11-06' });
+  assert.ok(first.steps.drain!.consumed >= 100 && first.steps.drain!.consumed < 300, `consumed ${first.steps.drain!.consumed}`);
+  assert.deepEqual(first.steps.dumps?.dates, []);
+  assert.equal(first.steps.dumps?.withheld?.[0]?.table, 'events.page_content_change');
+  assert.ok(first.steps.dumps!.withheld![0]!.offsetsLeft > 0);
+  assert.ok(lines.some((l) => l.includes('nightly: the last drain stopped at its cap') && l.includes('no date is dumped until a drain reads to its ends')), lines.join(''));
+  assert.equal(existsSync(capDumps), false, 'nothing was dumped');
+  // The DAG's dump task: --due finds nothing due either, and says why.
+  const dump = spawnSync(process.execPath, [fileURLToPath(new URL('../../src/cli/main.js', import.meta.url)), '--log-level', 'warn', 'dump', '--due'], { encoding: 'utf8', env: { ...process.env, ...env } });
+  assert.equal(dump.status, 0, dump.stderr);
+  assert.deepEqual(jsonOf(dump.stdout)['dates'], []);
+  assert.match(dump.stderr, /dump: the last drain stopped at its cap .*no date is due until a drain reads to its ends/);
+  // Without the cap the next night drains the rest and dumps the date due.
+  const uncapped = await loadConfig(undefined, env);
+  const second = await runNightly({ config: uncapped, logger: silentLogger(), today: '2026-11-06' });
+  assert.equal(first.steps.drain!.consumed + second.steps.drain!.consumed, 300);
+  assert.equal(second.steps.dumps?.withheld, undefined);
+  assert.deepEqual(second.steps.dumps?.dates, ['2026-11-05']);
+  assert.ok(existsSync(join(capDumps, 'enwiki', '20261105', 'dumpstatus.json')));
 });

@@ -20,6 +20,7 @@ const steps = {
   merge: () => import('../../pipeline/merge.js'),
   dump: () => import('../../pipeline/dump.js'),
   dueDates: () => import('../../pipeline/due-dates.js'),
+  drainShortfall: () => import('../../pipeline/drain-shortfall.js'),
   maintenance: () => import('../../pipeline/maintenance.js'),
   status: () => import('../../pipeline/status.js'),
   nightly: () => import('../../pipeline/nightly.js'),
@@ -210,7 +211,14 @@ export const registerJobs: RegisterCommand = (program, context) => {
       const { dates: dumped, results } = await withLease(c, context, 'dump', async (lease) => {
         // Worked out under the lease: another run may be writing the folders they come from.
         const { datesDue } = await steps.dueDates();
-        const chosen = dates ?? (await datesDue({ ...c, dumps: { ...c.dumps, wikis } }, warehouse, new Date().toISOString().slice(0, 10)));
+        const { describeShortfalls, drainShortfalls } = await steps.drainShortfall();
+        const due = dates === undefined ? await datesDue({ ...c, dumps: { ...c.dumps, wikis } }, warehouse, new Date().toISOString().slice(0, 10)) : undefined;
+        const chosen = dates ?? due!.dates;
+        const withheld = due?.withheld ?? (await drainShortfalls(c, warehouse));
+        if (withheld !== undefined && withheld.length > 0) {
+          const what = due === undefined ? 'the dates asked for are dumped, but may miss events of their days still in Kafka' : 'no date is due until a drain reads to its ends; give --date to dump one anyway';
+          context.logger().warn({ withheld }, `dump: ${describeShortfalls(withheld)}; ${what}`);
+        }
         if (chosen.length === 0) return { dates: chosen, results: [] };
         const run = await runDumps({
           config: c, warehouse, logger: context.logger(), wikis, dates: chosen, dryRun: flags.dryRun === true, requireMerged: true, onProgress: hooks.dumps, assertHeld: lease.assertHeld,
