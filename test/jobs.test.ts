@@ -234,14 +234,16 @@ test('counts and sizes in the job file are whole numbers: fractions and values b
   });
 });
 
-test('maintenance.target_file_size_mb below 1 and a job_name too long for its error topic are refused (78)', async () => {
+test('maintenance.target_file_size_mb below 1 and a job_name too long for its error topic are refused (78; 64 from --job-name)', async () => {
   await inTempDir('mwlake-jobfile-', async (dir) => {
     const file = join(dir, 'job.yaml');
     await writeFile(file, 'job_name: x\nmaintenance:\n  target_file_size_mb: 0\n');
     await assert.rejects(loadConfig(file, {}), (error: Error & { code?: string }) => error.code === 'CONFIG' && error.message.startsWith(`${file}: maintenance.target_file_size_mb must be at least 1`));
     await writeFile(file, 'job_name: x\n');
     assert.equal((await loadConfig(file, {}, { jobName: 'j'.repeat(243) })).jobName.length, 243);
-    await assert.rejects(loadConfig(file, {}, { jobName: 'j'.repeat(244) }), (error: Error & { code?: string }) => error.code === 'CONFIG' && error.message.startsWith('--job-name is 244 characters; at most 243'));
+    await assert.rejects(loadConfig(file, {}, { jobName: 'j'.repeat(244) }), (error: Error & { code?: string }) => error.code === 'USAGE' && error.message.startsWith('--job-name is 244 characters; at most 243'));
+    await writeFile(file, `job_name: ${'j'.repeat(244)}\n`);
+    await assert.rejects(loadConfig(file, {}), (error: Error & { code?: string }) => error.code === 'CONFIG' && error.message.startsWith(`${file}: job_name is 244 characters; at most 243`));
   });
 });
 

@@ -26,7 +26,15 @@ export interface JobConfig {
   /** Local directory of the Iceberg warehouse. */
   readonly warehouse: string;
   readonly events: { readonly namespace: string; readonly table: string; readonly visibilityTable: string };
-  readonly drain: { readonly maxEvents?: number; readonly maxBytes?: number; readonly maxMessageBytes: number; readonly parquetEncoder: 'duckdb' | 'parquet-wasm'; readonly workers: number };
+  readonly drain: {
+    readonly maxEvents?: number;
+    readonly maxBytes?: number;
+    readonly maxMessageBytes: number;
+    /** A run whose invalid events pass this share of its events (from MIN_EVENTS_FOR_ERROR_RATIO on) fails 65 before committing. */
+    readonly maxErrorRatio: number;
+    readonly parquetEncoder: 'duckdb' | 'parquet-wasm';
+    readonly workers: number;
+  };
   readonly dumps: {
     readonly root: string;
     readonly wikis: readonly string[] | 'all';
@@ -141,6 +149,15 @@ function list(v: unknown, where: string): string[] {
  */
 export const MAX_MESSAGE_BYTES_LIMIT = 16 * 1024 * 1024;
 
+/**
+ * drain.max_error_ratio's default: a run where most events are invalid (a producer on a new major
+ * schema version, an enrichment that stopped adding content) is the producer's breakage, not bad
+ * events, and committing it would advance the offsets past them and dump empty nights.
+ */
+export const DEFAULT_MAX_ERROR_RATIO = 0.5;
+/** Below this many events (written and invalid) a run's error ratio says too little to fail it. */
+export const MIN_EVENTS_FOR_ERROR_RATIO = 100;
+
 const SASL_MECHANISMS: readonly SaslMechanism[] = ['plain', 'scram-sha-256', 'scram-sha-512'];
 const isSaslMechanism = (m: string): m is SaslMechanism => (SASL_MECHANISMS as readonly string[]).includes(m);
 
@@ -153,7 +170,7 @@ const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   kafka: ['brokers', 'topics', 'visibility_topics', 'client_id', 'group_id', 'tls', 'sasl'],
   'kafka.sasl': ['mechanism', 'username', 'password'],
   events: ['namespace', 'table', 'visibility_table'],
-  drain: ['max_events', 'max_bytes', 'max_message_bytes', 'parquet_encoder', 'workers'],
+  drain: ['max_events', 'max_bytes', 'max_message_bytes', 'max_error_ratio', 'parquet_encoder', 'workers'],
   dumps: ['root', 'wikis', 'compression', 'namespace_map', 'incr_delay_hours', 'part_size_mb'],
   maintenance: [
     'target_file_size_mb',
@@ -333,6 +350,8 @@ export async function loadConfig(
         `and a produce request above a stock broker's socket.request.max.bytes (100 MiB) is dropped with the connection, failing every drain as Kafka unavailable`,
     );
   }
+  const maxErrorRatio = num(drain, 'max_error_ratio', `${where}: drain.`, DEFAULT_MAX_ERROR_RATIO)!;
+  if (maxErrorRatio > 1) throw new ConfigError(`${where}: drain.max_error_ratio is a share of a run's events, from 0 to 1 (1 turns the check off), found ${maxErrorRatio}`);
   const targetFileSizeMb = num(maintenance, 'target_file_size_mb', `${where}: maintenance.`, 256)!;
   // Below 1 MiB every drain and compaction writes a file per row group, and compaction never ends.
   if (targetFileSizeMb < 1) throw new ConfigError(`${where}: maintenance.target_file_size_mb must be at least 1 (default 256), found ${targetFileSizeMb}`);
@@ -375,6 +394,7 @@ export async function loadConfig(
       ...(maxEvents === undefined ? {} : { maxEvents }),
       ...(maxBytes === undefined ? {} : { maxBytes }),
       maxMessageBytes,
+      maxErrorRatio,
       parquetEncoder: encoder,
       workers,
     },

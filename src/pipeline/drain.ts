@@ -19,7 +19,7 @@ import { openBoundedSource } from '../kafka/kafkajs-source.js';
 import { KafkaProducer } from '../kafka/producer.js';
 import { identityOffset, mismatchedIdentities, recordIdentity, type IdentityCheck } from '../kafka/record-identity.js';
 import { partitionKey, type KafkaBatch, type PartitionPosition, type PartitionRange } from '../kafka/source.js';
-import { eventStreams, eventTableOf, type JobConfig } from './config.js';
+import { eventStreams, eventTableOf, MIN_EVENTS_FOR_ERROR_RATIO, type JobConfig } from './config.js';
 import { MessageSorter, type ErrorRecord } from './message-sorter.js';
 import { PreparePool } from './prepare-pool.js';
 import { EventStager } from './event-files.js';
@@ -357,6 +357,7 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
       const gap = `${g.from}..${g.to}`;
       gaps[partitionKey(g)] = gaps[partitionKey(g)] === undefined ? gap : `${gaps[partitionKey(g)]},${gap}`;
     }
+    await refuseErrorRatio(config, stream.topics, sorter, () => errorSink.send(sorter.takeErrors()));
     const files = await stager.finish();
     await errorSink.send(sorter.takeErrors());
     await o.beforeCommit?.();
@@ -409,6 +410,27 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
     // Data files of a run that did not commit are removed; a killed run leaves orphans for maintenance.
     await stager.close({ discard: !committed });
   }
+}
+
+/**
+ * Fails the run (65) before its commit when more of its events are invalid than
+ * drain.max_error_ratio allows: committing would move the offsets past them, and the nights after
+ * would merge and dump nothing of them. Their error events are produced first, for the diagnosis;
+ * a rerun reads the same events and produces the same error events (same ids).
+ */
+async function refuseErrorRatio(config: JobConfig, topics: readonly string[], sorter: MessageSorter, sendErrors: () => Promise<void>): Promise<void> {
+  const { maxErrorRatio } = config.drain;
+  const judged = sorter.counts.written + sorter.errored;
+  if (maxErrorRatio >= 1 || judged < MIN_EVENTS_FOR_ERROR_RATIO || sorter.errored <= maxErrorRatio * judged) return;
+  await sendErrors();
+  const types = [...sorter.errorTypes].sort((a, b) => b[1] - a[1]).map(([type, n]) => `${type} ${n}`).join(', ');
+  throw new JobError(
+    'DATA',
+    `${sorter.errored} of the ${judged} events read from ${topics.join(', ')} are invalid (${types}), more than drain.max_error_ratio (${maxErrorRatio}) allows: ` +
+      `nothing is committed, so the next run reads them again, and their error events are in ${errorStreamName(config.jobName)}. ` +
+      `Fix the producer or the job (a new major schema version?), or raise drain.max_error_ratio (1 turns the check off) to let such a run commit`,
+    { context: { topics, errored: sorter.errored, events: judged, errorTypes: Object.fromEntries(sorter.errorTypes) } },
+  );
 }
 
 async function commitGroupOffsets(config: JobConfig, logger: Logger, positions: readonly PartitionPosition[]): Promise<void> {

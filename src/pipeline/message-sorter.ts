@@ -34,6 +34,8 @@ export class MessageSorter {
   private pendingErrors: ErrorRecord[] = [];
   private pendingBytes = 0;
   private erroredCount = 0;
+  /** Error events made, per error_type: what the drain's error-ratio refusal names. */
+  readonly errorTypes = new Map<string, number>();
   // meta.ids of the run's recent events: at-least-once delivery repeats an event soon after it (a
   // producer's retry), and the merge tolerates repeats anyway. Every id of a catch-up run of tens
   // of millions of events (about 85 bytes each) would exhaust the heap on every rerun, so two
@@ -132,6 +134,7 @@ export class MessageSorter {
     this.pendingErrors.push(record);
     this.pendingBytes += record.value.byteLength;
     this.erroredCount++;
+    this.errorTypes.set(errorType, (this.errorTypes.get(errorType) ?? 0) + 1);
   }
 
   /** Summary properties of the commit. */

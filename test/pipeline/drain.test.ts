@@ -722,3 +722,24 @@ test('the visibility stream is planned again after the page change drain: retent
   assert.equal(accepted.consumed, 20, 'the first run committed its page changes');
   assert.deepEqual([accepted.visibility?.consumed, Object.keys(accepted.visibility?.gaps ?? {})], [6, [`${visibilityTopic}:0`]]);
 });
+
+test('a run whose events are mostly invalid fails 65 before its commit, naming the error types; with the check off it commits', { timeout: 300_000 }, async () => {
+  const job = newJob();
+  const r = await cli(job, 'gen', '--seed', '12', '--events', '200', '--start', '2026-11-01', '--wikis', 'enwiki', '--bad-fraction', '0.9', '--stream', job.stream, '--partitions', '1', '--to', 'kafka', '--brokers', KAFKA_BROKERS.join(','));
+  assert.equal(r.code, 0, r.err);
+  const errorTopic = `${String(job.env['MWLAKE_JOB_NAME'])}.error`;
+  await assert.rejects(drain(job), (e: Error & { code?: string }) => {
+    assert.equal(e.code, 'DATA');
+    assert.match(e.message, new RegExp(`^\\d+ of the \\d+ events read from eqiad\\.${job.stream}, codfw\\.${job.stream} are invalid \\([a-z_]+ \\d+.*\\), more than drain\\.max_error_ratio \\(0\\.5\\) allows: nothing is committed`));
+    assert.ok(e.message.includes(errorTopic), e.message);
+    return true;
+  });
+  assert.equal((await tableCounts(job)).snapshots, 0, 'nothing committed');
+  const sent = await withAdmin((a) => a.fetchEndOffsets([errorTopic]));
+  assert.ok(sent.reduce((n, p) => n + p.offset, 0n) > 0n, 'the error events were produced for the diagnosis');
+  const config = await loadConfig(undefined, job.env);
+  const off = await runDrain({ config: { ...config, drain: { ...config.drain, maxErrorRatio: 1 } }, warehouse: warehouseOf(config, silentLogger()), logger: silentLogger() });
+  assert.equal(off.consumed, 200, 'the next run reads the same events again');
+  assert.ok(off.errored > 0.5 * (off.written + off.errored), `errored ${off.errored} of ${off.written + off.errored}`);
+  assert.equal((await tableCounts(job)).snapshots, 1);
+});
