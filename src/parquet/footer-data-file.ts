@@ -162,6 +162,8 @@ export async function describeParquetFile(o: DescribeOptions): Promise<DataFile>
 function compare(a: unknown, b: unknown): number {
   // Strings arrive as UTF-8 bytes: byte order is Iceberg's string order (code points).
   if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.compare(a, b);
+  // -0 before 0, as Iceberg orders them: a row group's -0 minimum must win over another's 0.
+  if (a === 0 && b === 0) return Object.is(a, b) ? 0 : Object.is(a, -0) ? -1 : 1;
   return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
 }
 

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { decodeValue, encodeValue, truncateUpperBound } from '../../src/iceberg/spec/bounds.js';
+import { compareValues, decodeValue, encodeValue, truncateUpperBound } from '../../src/iceberg/spec/bounds.js';
 import type { PrimitiveType } from '../../src/iceberg/spec/types.js';
 import { applyTransform, bucketHash, partitionPath } from '../../src/iceberg/spec/transform.js';
 import { parseTableMetadata, serializeTableMetadata } from '../../src/iceberg/spec/serde/table-metadata.js';
@@ -57,6 +57,16 @@ test('a truncated string upper bound is incremented so it still bounds the value
   assert.ok(upper > value);
   assert.equal(truncateUpperBound('short', 16), 'short');
   assert.equal(truncateUpperBound('\u{10FFFF}'.repeat(17), 16), undefined);
+});
+
+test('-0 orders before 0 (Appendix D), so a bound over both is -0 below and 0 above', () => {
+  assert.equal(compareValues(-0, 0), -1);
+  assert.equal(compareValues(0, -0), 1);
+  assert.equal(compareValues(-0, -0), 0);
+  assert.equal(compareValues(-1, -0), -1);
+  const sorted = [0, -0].sort(compareValues);
+  assert.ok(Object.is(sorted[0], -0) && Object.is(sorted[1], 0));
+  assert.equal(Buffer.from(encodeValue('double', sorted[0]!)).toString('hex'), '0000000000000080');
 });
 
 test('partition paths escape values and name days as dates', () => {

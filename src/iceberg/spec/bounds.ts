@@ -125,8 +125,10 @@ export function truncateBinaryUpperBound(value: Uint8Array, n = 16): Uint8Array 
   return undefined;
 }
 
-/** Orders values of one type: numbers, bigints, strings by code point, bytes unsigned. */
+/** Orders values of one type: numbers (-0 before 0), bigints, strings by code point, bytes unsigned. */
 export function compareValues(a: PartitionValue, b: PartitionValue): number {
+  // Iceberg orders -0 before 0 (Appendix D), where === says they are equal.
+  if (a === 0 && b === 0) return Object.is(a, b) ? 0 : Object.is(a, -0) ? -1 : 1;
   if (a === b) return 0;
   if (a === null) return -1;
   if (b === null) return 1;
