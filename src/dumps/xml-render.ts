@@ -156,23 +156,33 @@ function originOf(slot: DumpSlot | undefined, revisionId: number): number {
 /** Receives rendered XML in pieces, so long content is encoded once and never copied into a bigger string. */
 export type XmlSink = EscapeSink;
 
-/** `content_size` as stated; when an event left it out (it is optional), the body's UTF-8 length. */
-function sizeOf(slot: DumpSlot | undefined): number {
-  const stated = slot?.contentSizeBytes;
+/**
+ * `content_size` as stated; when an event left it out (it is optional), the body's UTF-8 length;
+ * undefined when neither is known, which is not empty content.
+ */
+function sizeOf(slot: DumpSlot): number | undefined {
+  const stated = slot.contentSizeBytes;
   if (stated !== null && stated !== undefined) return stated;
-  const body = slot?.contentBody;
+  const body = slot.contentBody;
   if (typeof body === 'string') return Buffer.byteLength(body, 'utf8');
-  return body?.byteLength ?? 0;
+  return body?.byteLength;
 }
 
 /** Base-36 SHA-1 of empty content, for an empty slot whose event left the sha1 out. */
 const EMPTY_CONTENT_SHA1 = 'phoiac9h4m842xq45sp7s6u21eteeq1';
 
 function pushTextElement(sink: XmlSink, indent: string, slot: DumpSlot | undefined, mode: RevisionMode): void {
-  const size = sizeOf(slot);
+  // No slot: a revision without a main slot has empty main content.
+  const size = slot === undefined ? 0 : sizeOf(slot);
   const body = slot?.contentBody;
   // A body is written even when the event stated a size of 0: the size may be wrong, the text is not.
   const hasBody = mode === 'full' && body !== null && body !== undefined && (typeof body === 'string' ? body !== '' : body.byteLength > 0);
+  if (size === undefined) {
+    // Neither a size nor a body: content not included, of unknown size (bytes is optional), not
+    // the empty content that bytes="0" would say.
+    sink.push(`${indent}<text sha1="${escapeAttribute(slot?.contentSha1 ?? '')}" />\n`);
+    return;
+  }
   if (size <= 0 && !hasBody) {
     // With its sha1, as MediaWiki writes it: mwxml drops a main slot whose <text> has no sha1
     // when <content> follows.

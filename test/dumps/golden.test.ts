@@ -117,6 +117,11 @@ test('a slot whose body the source does not have is written as content not inclu
   const text = renderRevisionText(row, 'full');
   assert.match(text, /<text bytes="10" sha1="lsabt1ebtkezj4hfvt6vj1kpoc8hwkl" \/>\n/);
   assert.doesNotMatch(text, /<\/text>/);
+  // Its size unknown too (content_size is optional): no bytes="0", which would say it is empty.
+  const unsized = { ...row, slots: [{ ...row.slots[0]!, contentSizeBytes: null }] };
+  for (const mode of ['full', 'stub'] as const) assert.match(renderRevisionText(unsized, mode), /\n {6}<text sha1="lsabt1ebtkezj4hfvt6vj1kpoc8hwkl" \/>\n/, mode);
+  const unhashed = { ...row, slots: [{ ...row.slots[0]!, contentSizeBytes: null, contentSha1: null }] };
+  assert.match(renderRevisionText(unhashed, 'full'), /\n {6}<text sha1="" \/>\n/);
 });
 
 test('a body is written even when its event states a content_size of 0 (the stated size is kept)', () => {
