@@ -61,9 +61,10 @@ export interface ErrorEventInput {
 const ERROR_ID_NAMESPACE = Buffer.from('5f0c3f4e9b8a4d2e8c61a0d7b3e2f914', 'hex');
 
 /**
- * A name-based UUID (version 5, RFC 9562) of the job and the message's `topic:partition:offset`:
- * a rerun after a failed commit produces its error events again with the same ids, so consumers
- * of the at-least-once error stream can drop the repeats.
+ * A name-based UUID (version 5, RFC 9562) of the job and a reference naming the message (the
+ * drain gives its coordinates and record identity): a rerun after a failed commit produces its
+ * error events again with the same ids, so consumers of the at-least-once error stream can drop
+ * the repeats.
  */
 export function errorEventId(jobName: string, messageRef: string): string {
   const hash = createHash('sha1').update(ERROR_ID_NAMESPACE).update(`${jobName}\n${messageRef}`, 'utf8').digest();

@@ -5,6 +5,7 @@
 
 import { hostname } from 'node:os';
 import { buildErrorEvent, errorEventId, errorStreamName } from '../events/error-event.js';
+import { recordIdentity } from '../kafka/record-identity.js';
 import { kafkaTimestampIso } from '../events/events-table.js';
 import { streamOfTopic } from '../events/page-change.js';
 import { prepareMessage, type EventKind, type PreparedMessage } from '../events/staged-row.js';
@@ -127,7 +128,8 @@ export class MessageSorter {
       streamName: streamOfTopic(m.topic),
       // The message's own time and a derived id, so a rerun produces the same event, not a new one.
       dt: kafkaTimestampIso(m.timestampMs) ?? new Date().toISOString(),
-      id: errorEventId(this.o.jobName, ref),
+      // The record's identity, not just its coordinates: a recreated topic reuses those for other messages.
+      id: errorEventId(this.o.jobName, `${m.topic}:${m.partition}:${recordIdentity(m)}`),
       triggeredBy: ref,
     });
     const record = { topic: errorStreamName(this.o.jobName), value: Buffer.from(JSON.stringify(event)) };

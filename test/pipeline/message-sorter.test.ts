@@ -26,3 +26,14 @@ test('repeats within the window are dropped; ids far behind are forgotten, held 
   await sorter.accept(message(), event('id-5')); // long gone: written again
   assert.deepEqual(sorter.counts, { consumed: 1004, bytes: 2008, written: 1001, filtered: 0, deduplicated: 3 });
 });
+
+test('an error event id names the message, not only its coordinates: a recreated topic reuses those for another message', async () => {
+  const sorter = new MessageSorter(stager, { jobName: 'j', maxMessageBytes: 1000 });
+  const at = (value: string, timestampMs: number): KafkaMessage => ({ topic: 'eqiad.s', partition: 3, offset: 42n, timestampMs, key: null, value: Buffer.from(value), sizeBytes: value.length });
+  const invalid: PreparedMessage = { kind: 'invalid', errorType: 'schema_validation', message: 'bad' };
+  for (const m of [at('{"a":1}', 1000), at('{"a":1}', 1000), at('{"b":2}', 5000)]) await sorter.accept(m, invalid);
+  const ids = sorter.takeErrors().map((r) => (JSON.parse(r.value.toString('utf8')) as { meta: { id: string } }).meta.id);
+  assert.equal(ids.length, 3);
+  assert.equal(ids[1], ids[0], 'the same message read again gets the same id (a rerun)');
+  assert.notEqual(ids[2], ids[0], 'another message at the same offset gets another id');
+});
