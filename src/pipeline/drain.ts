@@ -284,7 +284,10 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
     const nothing = { ...base, consumed: 0, written: 0, errored: 0, filtered: 0, deduplicated: 0 };
     // A capped run's events left that are gone now (a topic taken off the job) must not hold the dumps back for ever.
     const leftBefore = Number(table.summaryProperty(DRAIN_OFFSETS_LEFT_PROPERTY)?.value ?? 0) > 0;
-    if (o.dryRun !== true && (Object.keys(gaps).length > 0 || reset.size > 0 || leftBefore)) {
+    // A partition never read, with nothing in it yet: its start is recorded, so that events retention
+    // deletes before the next run are a gap that run reports, not a start it silently moves to.
+    const unrecorded = ranges.some((r) => stored[r.topic]?.[String(r.partition)] === undefined);
+    if (o.dryRun !== true && (Object.keys(gaps).length > 0 || reset.size > 0 || leftBefore || unrecorded)) {
       // An accepted gap (or a reset) with nothing after it: still record the offsets past it, or
       // the next run would find the same gap (or the other topic's offsets) and stop again.
       const { offsets, summary } = bookkeeping(ranges, new Map());

@@ -356,6 +356,27 @@ test('a partition added to a topic the job reads is read from offset 0: records 
   assert.deepEqual(accepted.gaps, { [`${topic}:1`]: '0..1' });
 });
 
+test('a first run on empty topics records where they start: records retention deletes before the next run are a gap, not a new start', { timeout: 300_000 }, async () => {
+  const job = newJob();
+  const [topic] = job.topics as [string, string];
+  await withAdmin(async (a) => {
+    for (const t of job.topics) await a.createTopic({ topic: t, partitions: 1, configs: KEEP_FOREVER });
+  });
+  const first = await drain(job);
+  assert.equal(first.consumed, 0);
+  assert.deepEqual(first.offsets, Object.fromEntries(job.topics.map((t) => [t, { '0': '0' }])));
+  assert.equal((await tableCounts(job)).snapshots, 1, 'an offsets-only commit');
+  const file = join(dir, `${job.stream}-late.jsonl`);
+  assert.equal((await cli(job, 'gen', '--seed', '33', '--events', '5', '--start', '2026-11-01', '--wikis', 'enwiki', '--bad-fraction', '0', '--stream', job.stream, '--out', file)).code, 0);
+  const values = (await readFile(file, 'utf8')).split('\n').filter((l) => l !== '').map((l) => Buffer.from(l));
+  await produceRecords(values.map((value) => ({ topic, partition: 0, key: null, value })));
+  await withAdmin((a) => a.deleteRecords(topic, [{ partition: 0, beforeOffset: 2n }]));
+  await assert.rejects(drain(job), (e: unknown) => e instanceof OffsetOutOfRangeError && e.message.includes(`${topic}:0 (offsets 0..1, 2 events)`));
+  const accepted = await drain(job, { allowGap: true });
+  assert.equal(accepted.consumed, 3);
+  assert.deepEqual(accepted.gaps, { [`${topic}:0`]: '0..1' });
+});
+
 test('retention overtaking an --allow-gap drain while it reads is skipped and recorded as a gap, not a failure', { timeout: 300_000 }, async () => {
   const job = newJob();
   const [topic] = job.topics as [string, string];
