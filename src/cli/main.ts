@@ -65,8 +65,14 @@ export async function runCli(argv: readonly string[], io: Pick<CliContext, 'stdo
     error = fromSystemError(error);
     const code = exitCodeOf(error);
     const message = error instanceof Error ? error.message : String(error);
-    if (error instanceof JobError) {
-      context.logger().error({ code: error.code, context: error.context, err: error.cause }, message);
+    if (error instanceof JobError && error.code !== 'INTERNAL') {
+      // An expected failure: its message says what to fix. The cause's stack (a kafkajs or fs
+      // error) is for --log-level debug, not twenty lines under it at 3 a.m.
+      const cause = error.cause instanceof Error ? { message: error.cause.message, ...((error.cause as NodeJS.ErrnoException).code === undefined ? {} : { code: (error.cause as NodeJS.ErrnoException).code }) } : error.cause;
+      context.logger().error({ code: error.code, context: error.context, ...(cause === undefined ? {} : { cause }) }, message);
+      if (error.cause !== undefined) context.logger().debug({ err: error.cause }, `the cause of: ${message}`);
+    } else if (error instanceof JobError) {
+      context.logger().error({ code: error.code, context: error.context, err: error.cause ?? error }, message);
     } else {
       context.logger().error({ err: error }, `internal error: ${message}`);
     }

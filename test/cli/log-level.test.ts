@@ -83,3 +83,16 @@ test('--log-format pretty gives readable lines also when stderr is not a termina
   assert.equal(bad.code, ExitCode.Usage, bad.stderr);
   assert.match(bad.stderr, /'xml' is invalid\. Allowed choices are json, pretty/);
 });
+
+test("an expected failure's cause is logged by its message, its stack only at debug", () => {
+  const missingJob = join(repoRoot, '.cache', 'no-such-job-file-for-log-level-tests.yaml');
+  const mwlake = (args: string[]) => spawnSync(process.execPath, [cli, ...args, 'merge', '--config', missingJob], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+  for (const format of ['pretty', 'json']) {
+    const r = mwlake(['--log-format', format]);
+    assert.equal(r.status, ExitCode.Config, r.stderr);
+    assert.match(r.stderr, /ENOENT/, 'the cause is named');
+    assert.doesNotMatch(r.stderr, /^\s+at |\\n\s+at /m, `${format}: no stack trace`);
+  }
+  const debug = mwlake(['--log-format', 'json', '--log-level', 'debug']);
+  assert.match(debug.stderr, /"level":20,.*"stack":"Error: ENOENT.*"msg":"the cause of: cannot read job file /);
+});
