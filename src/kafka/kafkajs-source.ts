@@ -160,6 +160,8 @@ class KafkajsBoundedSource implements BoundedSource {
   private readonly skipped = new Map<string, { from: bigint; to: bigint }[]>();
   /** Gap checks of batches that held only markers or aborted records, still running. */
   private readonly gapChecks = new Set<Promise<void>>();
+  /** What a gap check run in the background found (settleGapChecks throws it). */
+  private gapFailure: unknown;
   private readonly queue: QueueItem[] = [];
   private queuedBytes = 0;
   private heldBytes = 0;
@@ -208,6 +210,11 @@ class KafkajsBoundedSource implements BoundedSource {
 
   positions(): PartitionPosition[] {
     return [...this.partitions.values()].map(({ topic, partition, handedOutOffset }) => ({ topic, partition, nextOffset: handedOutOffset }));
+  }
+
+  async settleGapChecks(): Promise<void> {
+    await Promise.all(this.gapChecks);
+    if (this.gapFailure !== undefined) throw this.gapFailure;
   }
 
   gaps(): PartitionGap[] {
@@ -361,7 +368,10 @@ class KafkajsBoundedSource implements BoundedSource {
       if (state === undefined || state.done || this.closed || this.failure !== undefined) return;
       if (firstOffset !== null && BigInt(firstOffset) > state.nextOffset) {
         // Not awaited (an event handler): the read does not end before the check has (take).
-        const check = this.checkGap(state, state.nextOffset, BigInt(firstOffset)).catch((error: unknown) => this.fail(error));
+        const check = this.checkGap(state, state.nextOffset, BigInt(firstOffset)).catch((error: unknown) => {
+          this.gapFailure ??= error;
+          this.fail(error);
+        });
         this.gapChecks.add(check);
         void check.finally(() => this.gapChecks.delete(check));
       }

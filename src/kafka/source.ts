@@ -71,6 +71,11 @@ export interface BoundedSource extends AsyncIterable<KafkaBatch> {
   positions(): PartitionPosition[];
   /** With allowGap: the ranges skipped because retention deleted them first, in the order found. */
   gaps(): PartitionGap[];
+  /**
+   * Waits for the gap checks still running and throws the gap one found (without allowGap): a
+   * reader that stops before the iteration ends (a cap) must not record positions past a gap.
+   */
+  settleGapChecks(): Promise<void>;
   stats(): BoundedSourceStats;
   close(): Promise<void>;
 }

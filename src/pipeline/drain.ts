@@ -353,6 +353,8 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
         positions.set(partitionKey(p), p);
       }
     }
+    // A cap stops before the iteration waits for them (markers-only fetches start them in the background).
+    if (capped) await source.settleGapChecks();
     // Retention that overtook the read (accepted with --allow-gap): recorded where this commit
     // stores a position past it (a cap may stop short of a gap the source skipped already).
     for (const g of source.gaps()) {
