@@ -5,7 +5,7 @@
 
 import { DRAIN_OFFSETS_LEFT_PROPERTY } from '../events/events-table.js';
 import type { Warehouse } from '../iceberg/catalog.js';
-import type { JobConfig } from './config.js';
+import { eventStreams, type JobConfig } from './config.js';
 
 export interface DrainShortfall {
   /** `namespace.table` of the events table the drain stopped short for. */
@@ -14,10 +14,14 @@ export interface DrainShortfall {
   readonly offsetsLeft: number;
 }
 
-/** The job's events tables whose last drain left offsets before its planned ends; empty when every drain read to them. */
+/**
+ * The events tables of the streams the job drains whose last drain left offsets before its
+ * planned ends; empty when every drain read to them. A stream taken off the job no longer counts:
+ * no drain would ever clear what its table says.
+ */
 export async function drainShortfalls(config: JobConfig, warehouse: Warehouse): Promise<DrainShortfall[]> {
   const out: DrainShortfall[] = [];
-  for (const name of [config.events.table, config.events.visibilityTable]) {
+  for (const { table: name } of eventStreams(config)) {
     const table = await warehouse.tryLoadTable(config.events.namespace, name);
     const left = Number(table?.summaryProperty(DRAIN_OFFSETS_LEFT_PROPERTY)?.value ?? 0);
     if (left > 0) out.push({ table: `${config.events.namespace}.${name}`, offsetsLeft: left });

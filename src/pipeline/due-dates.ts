@@ -34,9 +34,12 @@ export function dueDates(runs: readonly DumpRun[], yesterday: string): string[] 
 }
 
 export interface DatesDue {
+  /** The dates to dump now. */
   readonly dates: string[];
-  /** Set when no date is due because the last drain stopped at its cap (drain-shortfall.ts). */
+  /** Set when no date is due because the last drain stopped at its cap (drain-shortfall.ts)... */
   readonly withheld?: readonly DrainShortfall[];
+  /** ...and the dates that are due but withheld for it. */
+  readonly heldDates?: string[];
 }
 
 /**
@@ -44,8 +47,8 @@ export interface DatesDue {
  * while the last drain stopped short of its ends, as those dates could miss events still in Kafka.
  */
 export async function datesDue(config: JobConfig, warehouse: Warehouse, today: string): Promise<DatesDue> {
-  const behind = await drainShortfalls(config, warehouse);
-  if (behind.length > 0) return { dates: [], withheld: behind };
   const all = config.dumps.wikis === 'all' ? await stateWikis(warehouse) : undefined;
-  return { dates: dueDates(await dumpRuns(config, all), isoDaysAfter(today, -1)) };
+  const dates = dueDates(await dumpRuns(config, all), isoDaysAfter(today, -1));
+  const behind = await drainShortfalls(config, warehouse);
+  return behind.length > 0 ? { dates: [], withheld: behind, heldDates: dates } : { dates };
 }

@@ -43,8 +43,8 @@ export interface RunReport {
   readonly steps: {
     readonly drain?: DrainResult;
     readonly merge?: MergeResult & { durationMs: number };
-    /** `withheld`: the last drain stopped at its cap, so no date was due (drain-shortfall.ts). */
-    readonly dumps?: { dates: readonly string[]; results: readonly DumpDateResult[]; durationMs: number; withheld?: readonly DrainShortfall[] };
+    /** `withheld`: the last drain stopped at its cap, so the `heldDates` due were not dumped (drain-shortfall.ts). */
+    readonly dumps?: { dates: readonly string[]; results: readonly DumpDateResult[]; durationMs: number; withheld?: readonly DrainShortfall[]; heldDates?: readonly string[] };
     readonly maintenance?: MaintenanceResult;
   };
   /** Size of every table after the run. */
@@ -72,14 +72,14 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
     lease.assertHeld();
     const merge = await runMerge({ warehouse, eventsNamespace: config.events.namespace, eventsTable: config.events.table, visibilityTable: config.events.visibilityTable, logger, onProgress: hooks.merge, ...duckDbMemory(config), ...(o.dryRun === true ? { dryRun: true } : {}) });
     const today = o.today ?? new Date().toISOString().slice(0, 10);
-    const { dates: due, withheld } = await datesDue(config, warehouse, today);
+    const { dates: due, withheld, heldDates } = await datesDue(config, warehouse, today);
     const dates = requested ?? due;
     if (withheld !== undefined) {
-      const what = requested === undefined ? 'no date is dumped until a drain reads to its ends (the dates stay due); raise or remove the cap, or run mwlake drain until it does' : `${requested[0]} is dumped as asked, but may miss events of its day still in Kafka`;
-      logger.warn({ withheld }, `nightly: ${describeShortfalls(withheld)}; ${what}`);
+      const what = requested === undefined ? `no date is dumped until a drain reads to its ends (${heldDates!.length === 0 ? 'no date is due yet' : `due: ${heldDates!.join(', ')}`}); raise or remove the cap, or run mwlake drain until it does` : `${requested[0]} is dumped as asked, but may miss events of its day still in Kafka`;
+      logger.warn({ withheld, heldDates }, `nightly: ${describeShortfalls(withheld)}; ${what}`);
     }
     // After --date D the dates before it are due no more (a wiki's newest folder is D): say so.
-    const skipped = requested === undefined ? [] : due.filter((d) => d < requested[0]!);
+    const skipped = requested === undefined ? [] : (heldDates ?? due).filter((d) => d < requested[0]!);
     if (skipped.length > 0) {
       logger.warn(
         { skipped, date: requested![0] },
@@ -102,7 +102,7 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
       job: config.jobName,
       startedAt: new Date(started).toISOString(),
       durationMs: Date.now() - started,
-      steps: { drain, merge: { ...merge, durationMs: dumpsStarted - mergeStarted }, dumps: { dates, results, durationMs: dumpsDone - dumpsStarted, ...(withheld === undefined ? {} : { withheld }) }, maintenance },
+      steps: { drain, merge: { ...merge, durationMs: dumpsStarted - mergeStarted }, dumps: { dates, results, durationMs: dumpsDone - dumpsStarted, ...(withheld === undefined ? {} : { withheld, heldDates: heldDates ?? [] }) }, maintenance },
       tables: await tableStatuses(warehouse, [
         ...eventStreams(config).map((s) => ({ namespace: config.events.namespace, name: s.table })),
         { namespace: STATE_NAMESPACE, name: PAGES_TABLE },
@@ -170,6 +170,12 @@ function metricsOf(r: RunReport): Metric[] {
       help: 'Messages left after the drain, per partition',
       type: 'gauge',
       samples: Object.entries({ ...d?.lag, ...v?.lag }).map(([partition, lag]) => ({ labels: { ...job, partition }, value: Number(lag) })),
+    },
+    {
+      name: 'mwlake_dumps_withheld_dates',
+      help: 'Due dump dates the last run did not dump because its drain stopped at its cap (drain.max_events, max_bytes)',
+      type: 'gauge',
+      samples: [{ labels: job, value: r.steps.dumps?.heldDates?.length ?? 0 }],
     },
     {
       name: 'mwlake_step_duration_seconds',

@@ -3,7 +3,13 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { DRAIN_OFFSETS_LEFT_PROPERTY } from '../../src/events/events-table.js';
+import { VISIBILITY_EVENTS_SCHEMA, VISIBILITY_EVENTS_SPEC } from '../../src/events/visibility-change.js';
+import { loadConfig } from '../../src/pipeline/config.js';
+import { drainShortfalls } from '../../src/pipeline/drain-shortfall.js';
 import { dueDates } from '../../src/pipeline/due-dates.js';
+import { warehouseOf } from '../../src/pipeline/warehouse.js';
+import { inTempDir } from '../helpers/temp-dir.js';
 import type { DumpRun } from '../../src/pipeline/dump.js';
 
 const run = (wiki: string, date: string, complete = true): DumpRun => ({ wiki, date, complete });
@@ -26,4 +32,16 @@ test('a catch-up night that failed at its second wiki keeps every date due for t
 test('incomplete folders after yesterday are not due; a gap in one wiki only is', () => {
   const runs = [run('aawiki', '2026-11-01'), run('aawiki', '2026-11-04'), run('bbwiki', '2026-11-02'), run('aawiki', '2026-11-06', false)];
   assert.deepEqual(dueDates(runs, '2026-11-04'), ['2026-11-03', '2026-11-04']);
+});
+
+test('the drain shortfall counts the streams the job drains: a visibility table left capped by a stream taken off the job holds nothing back', async () => {
+  await inTempDir('mwlake-shortfall-', async (dir) => {
+    const config = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'shortfall', MWLAKE_WAREHOUSE: dir, MWLAKE_VISIBILITY_TOPICS: 'eqiad.mediawiki.revision-visibility-change' });
+    const warehouse = warehouseOf(config);
+    const visibility = await warehouse.createTable('events', 'revision_visibility_change', { schema: VISIBILITY_EVENTS_SCHEMA, spec: VISIBILITY_EVENTS_SPEC });
+    await visibility.commit({ operation: 'append', summary: { [DRAIN_OFFSETS_LEFT_PROPERTY]: '5' } });
+    assert.deepEqual(await drainShortfalls(config, warehouse), [{ table: 'events.revision_visibility_change', offsetsLeft: 5 }]);
+    const withoutStream = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'shortfall', MWLAKE_WAREHOUSE: dir });
+    assert.deepEqual(await drainShortfalls(withoutStream, warehouse), []);
+  });
 });

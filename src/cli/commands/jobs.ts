@@ -208,25 +208,27 @@ export const registerJobs: RegisterCommand = (program, context) => {
       if (jobs?.length === 0) throw new JobError('USAGE', `--jobs takes dump job names separated by commas (e.g. metahistorybz2dump), found ${JSON.stringify(flags.jobs)}`);
       const hooks = await progressHooks(context);
       const warehouse = warehouseOf(c, context.logger());
-      const { dates: dumped, results } = await withLease(c, context, 'dump', async (lease) => {
+      const outcome = await withLease(c, context, 'dump', async (lease) => {
         // Worked out under the lease: another run may be writing the folders they come from.
         const { datesDue } = await steps.dueDates();
         const { describeShortfalls, drainShortfalls } = await steps.drainShortfall();
         const due = dates === undefined ? await datesDue({ ...c, dumps: { ...c.dumps, wikis } }, warehouse, new Date().toISOString().slice(0, 10)) : undefined;
         const chosen = dates ?? due!.dates;
         const withheld = due?.withheld ?? (await drainShortfalls(c, warehouse));
-        if (withheld !== undefined && withheld.length > 0) {
+        // Printed with the result: a scheduler reading it sees why nothing was dumped.
+        const held = withheld.length === 0 ? {} : { withheld, ...(due?.heldDates === undefined ? {} : { heldDates: due.heldDates }) };
+        if (withheld.length > 0) {
           const what = due === undefined ? 'the dates asked for are dumped, but may miss events of their days still in Kafka' : 'no date is due until a drain reads to its ends; give --date to dump one anyway';
-          context.logger().warn({ withheld }, `dump: ${describeShortfalls(withheld)}; ${what}`);
+          context.logger().warn(held, `dump: ${describeShortfalls(withheld)}; ${what}`);
         }
-        if (chosen.length === 0) return { dates: chosen, results: [] };
+        if (chosen.length === 0) return { dates: chosen, results: [], ...held };
         const run = await runDumps({
           config: c, warehouse, logger: context.logger(), wikis, dates: chosen, dryRun: flags.dryRun === true, requireMerged: true, onProgress: hooks.dumps, assertHeld: lease.assertHeld,
           ...(dates === undefined ? { keepComplete: true } : {}), ...(jobs === undefined ? {} : { jobs }),
         });
-        return { dates: chosen, results: run };
+        return { dates: chosen, results: run, ...held };
       }, flags.dryRun === true).finally(hooks.end);
-      print(context, { step: 'dump', dates: dumped, results });
+      print(context, { step: 'dump', ...outcome });
     });
 
   common(program.command('maintain').description('compact small files, expire old snapshots and remove orphan files, as the job file configures')).action(async (flags: CommonFlags) => {
