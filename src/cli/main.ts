@@ -130,6 +130,9 @@ if (isMain()) {
   // crash with a stack trace. `mwlake query` stops on it; any other command's last lines are dropped.
   // Any other failure (a full disk under cron's `>> log`) fails the run with its own code (71 for
   // ENOSPC), after the work, which is committed by then.
+  // stderr is the same full file under `>> log 2>&1`: what cannot be said there is dropped, and
+  // the exit code still says what happened (the logger drops its own lines the same way).
+  process.stderr.on('error', () => {});
   let stdoutFailed: ExitCode | undefined;
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE' || stdoutFailed !== undefined) return;

@@ -24,6 +24,11 @@ test('standard output on a full disk (cron appending to its log) exits 71 with o
     assert.equal(r.status, 71, r.stderr);
     assert.match(r.stderr, /^mwlake: cannot write to standard output: ENOSPC/m);
     assert.doesNotMatch(r.stderr, /^\s+at /m);
+    // Cron's `>> log 2>&1`: stderr is the same full file, so nothing can be said, but the code says it.
+    const both = spawnSync(process.execPath, [join(repoRoot, 'dist', 'src', 'cli', 'main.js'), '--version'], { stdio: ['ignore', full, full] });
+    assert.equal(both.status, 71);
+    const failing = spawnSync(process.execPath, [join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'merge', '--config', join(repoRoot, '.cache', 'no-such-job-file.yaml')], { stdio: ['ignore', full, full] });
+    assert.equal(failing.status, 78, 'a failing run keeps its own code');
   } finally {
     closeSync(full);
   }
