@@ -19,7 +19,7 @@ import { openBoundedSource } from '../kafka/kafkajs-source.js';
 import { KafkaProducer } from '../kafka/producer.js';
 import { identityOffset, mismatchedIdentities, recordIdentity, type IdentityCheck } from '../kafka/record-identity.js';
 import { partitionKey, type KafkaBatch, type PartitionPosition, type PartitionRange } from '../kafka/source.js';
-import { eventStreams, eventTableOf, MIN_EVENTS_FOR_ERROR_RATIO, type JobConfig } from './config.js';
+import { eventStreams, eventTableOf, type JobConfig } from './config.js';
 import { MessageSorter, type ErrorRecord } from './message-sorter.js';
 import { PreparePool } from './prepare-pool.js';
 import { EventStager } from './event-files.js';
@@ -424,17 +424,14 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
  * a rerun reads the same events and produces the same error events (same ids).
  */
 async function refuseErrorRatio(config: JobConfig, topics: readonly string[], sorter: MessageSorter, sendErrors: () => Promise<void>): Promise<void> {
-  const { maxErrorRatio } = config.drain;
-  const judged = sorter.counts.written + sorter.errored;
-  if (maxErrorRatio >= 1 || judged < MIN_EVENTS_FOR_ERROR_RATIO || sorter.errored <= maxErrorRatio * judged) return;
+  const excess = sorter.errorRatioExcess(config.drain.maxErrorRatio, topics);
+  if (excess === undefined) return;
   await sendErrors();
-  const types = [...sorter.errorTypes].sort((a, b) => b[1] - a[1]).map(([type, n]) => `${type} ${n}`).join(', ');
   throw new JobError(
     'DATA',
-    `${sorter.errored} of the ${judged} events read from ${topics.join(', ')} are invalid (${types}), more than drain.max_error_ratio (${maxErrorRatio}) allows: ` +
-      `nothing is committed, so the next run reads them again, and their error events are in ${errorStreamName(config.jobName)}. ` +
+    `${excess}: this stream's events are not committed, so the next run reads them again, and their error events are in ${errorStreamName(config.jobName)}. ` +
       `Fix the producer or the job (a new major schema version?), or raise drain.max_error_ratio (1 turns the check off) to let such a run commit`,
-    { context: { topics, errored: sorter.errored, events: judged, errorTypes: Object.fromEntries(sorter.errorTypes) } },
+    { context: { topics, errored: sorter.errored, errorTypes: Object.fromEntries(sorter.errorTypes) } },
   );
 }
 

@@ -10,6 +10,7 @@ import { kafkaTimestampIso } from '../events/events-table.js';
 import { streamOfTopic } from '../events/page-change.js';
 import { prepareMessage, type EventKind, type PreparedMessage } from '../events/staged-row.js';
 import type { KafkaMessage } from '../kafka/source.js';
+import { MIN_EVENTS_FOR_ERROR_RATIO } from './config.js';
 import type { EventStager } from './event-files.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -67,6 +68,17 @@ export class MessageSorter {
 
   get errored(): number {
     return this.erroredCount;
+  }
+
+  /**
+   * What is wrong when more of the events sorted (written and invalid, from
+   * MIN_EVENTS_FOR_ERROR_RATIO on) are invalid than `maxErrorRatio` allows (1: never); else undefined.
+   */
+  errorRatioExcess(maxErrorRatio: number, topics: readonly string[]): string | undefined {
+    const judged = this.counts.written + this.erroredCount;
+    if (maxErrorRatio >= 1 || judged < MIN_EVENTS_FOR_ERROR_RATIO || this.erroredCount <= maxErrorRatio * judged) return undefined;
+    const types = [...this.errorTypes].sort((a, b) => b[1] - a[1]).map(([type, n]) => `${type} ${n}`).join(', ');
+    return `${this.erroredCount} of the ${judged} events read from ${topics.join(', ')} are invalid (${types}), more than drain.max_error_ratio (${maxErrorRatio}) allows`;
   }
 
   /** Bytes of error events made since the last takeErrors. */

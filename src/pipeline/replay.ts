@@ -13,7 +13,7 @@ import type { Logger } from '../core/log.js';
 import { openDuckDb } from '../duckdb/connection.js';
 import { fieldIdsOption, sqlString, sqlStringList } from '../duckdb/iceberg-types.js';
 import { filesRelationSql } from '../duckdb/table-view.js';
-import { KAFKA_LAST_RECORDS_PROPERTY, KAFKA_OFFSETS_PROPERTY } from '../events/events-table.js';
+import { DRAIN_OFFSETS_LEFT_PROPERTY, KAFKA_LAST_RECORDS_PROPERTY, KAFKA_OFFSETS_PROPERTY } from '../events/events-table.js';
 import { EVENT_KINDS, type EventKind } from '../events/staged-row.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import type { DataFile } from '../iceberg/spec/manifest.js';
@@ -227,6 +227,14 @@ async function replayStream(o: ReplayOptions, stream: StreamReplay | undefined):
       // Counted, not kept: the drain sent these to the error stream when it first read them.
       sorter.takeErrors();
     }
+    // --force deletes every stored row of the window: replacing them with the few that validate
+    // now (a validator that changed since, a recreated topic) would lose the rest.
+    const excess = o.force === true ? sorter.errorRatioExcess(config.drain.maxErrorRatio, [...new Set(ranges.map((r) => r.topic))]) : undefined;
+    if (excess !== undefined) {
+      throw new JobError('DATA', `${excess}: the forced replay is not committed, as it would replace the ${held.rows.length} stored rows of its window with the ${sorter.counts.written} that validate now; find why they fail, or raise drain.max_error_ratio (1 turns the check off)`, {
+        context: { errored: sorter.errored, errorTypes: Object.fromEntries(sorter.errorTypes) },
+      });
+    }
     const files = await stager.finish();
     const repeats = await repeatsOfRowsOutside(table, files, ranges);
     const deletes = await writePositionDeletes(table, [...(o.force === true ? held.rows : []), ...repeats], deleteFilesWritten);
@@ -244,6 +252,7 @@ async function replayStream(o: ReplayOptions, stream: StreamReplay | undefined):
     };
     if (files.length === 0 && deletes.length === 0) return base;
     const lastRecords = table.summaryProperty(KAFKA_LAST_RECORDS_PROPERTY)?.value;
+    const offsetsLeft = table.summaryProperty(DRAIN_OFFSETS_LEFT_PROPERTY)?.value;
     const result = await table.commit({
       addDataFiles: files,
       addDeleteFiles: deletes,
@@ -252,6 +261,7 @@ async function replayStream(o: ReplayOptions, stream: StreamReplay | undefined):
         // still carries them once expiry drops the drain's.
         [KAFKA_OFFSETS_PROPERTY]: JSON.stringify(storedOffsets(table)),
         ...(lastRecords === undefined ? {} : { [KAFKA_LAST_RECORDS_PROPERTY]: lastRecords }),
+        ...(offsetsLeft === undefined ? {} : { [DRAIN_OFFSETS_LEFT_PROPERTY]: offsetsLeft }),
         'mwlake.replay.from': new Date(o.fromMs).toISOString(),
         'mwlake.replay.to': new Date(o.toMs).toISOString(),
         'mwlake.replay.skipped-held': String(skippedHeld),

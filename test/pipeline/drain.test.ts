@@ -751,7 +751,7 @@ test('a run whose events are mostly invalid fails 65 before its commit, naming t
   const errorTopic = `${String(job.env['MWLAKE_JOB_NAME'])}.error`;
   await assert.rejects(drain(job), (e: Error & { code?: string }) => {
     assert.equal(e.code, 'DATA');
-    assert.match(e.message, new RegExp(`^\\d+ of the \\d+ events read from eqiad\\.${job.stream}, codfw\\.${job.stream} are invalid \\([a-z_]+ \\d+.*\\), more than drain\\.max_error_ratio \\(0\\.5\\) allows: nothing is committed`));
+    assert.match(e.message, new RegExp(`^\\d+ of the \\d+ events read from eqiad\\.${job.stream}, codfw\\.${job.stream} are invalid \\([a-z_]+ \\d+.*\\), more than drain\\.max_error_ratio \\(0\\.5\\) allows: this stream.s events are not committed`));
     assert.ok(e.message.includes(errorTopic), e.message);
     return true;
   });
@@ -762,5 +762,10 @@ test('a run whose events are mostly invalid fails 65 before its commit, naming t
   const off = await runDrain({ config: { ...config, drain: { ...config.drain, maxErrorRatio: 1 } }, warehouse: warehouseOf(config, silentLogger()), logger: silentLogger() });
   assert.equal(off.consumed, 200, 'the next run reads the same events again');
   assert.ok(off.errored > 0.5 * (off.written + off.errored), `errored ${off.errored} of ${off.written + off.errored}`);
+  assert.equal((await tableCounts(job)).snapshots, 1);
+  // A forced replay of such a window would replace its stored rows with the few that validate: refused too.
+  const forced = await cli(job, 'drain', '--from', '2026-10-01T00:00:00Z', '--to', '2027-01-01T00:00:00Z', '--force');
+  assert.equal(forced.code, ExitCode.Data, forced.err);
+  assert.match(forced.err, /are invalid \(.*\), more than drain\.max_error_ratio \(0\.5\) allows: the forced replay is not committed, as it would replace the \d+ stored rows of its window with the \d+ that validate now/);
   assert.equal((await tableCounts(job)).snapshots, 1);
 });
