@@ -264,16 +264,19 @@ test('a rollback whose target an expiry removed meanwhile fails and leaves the t
   assert.deepEqual(await rows(now), await rows(t));
 });
 
-test('no commit writes metadata whose current snapshot or a ref names a snapshot it lacks', async () => {
+test('no commit writes metadata whose current snapshot or a ref names a snapshot it lacks, or whose branch main is elsewhere', async () => {
   let t = await fresh();
   t = (await t.commit({ addDataFiles: await w.write(t, [1]) })).table;
   const version = t.version;
   await assert.rejects(
     t.updateMetadata((m) => ({ ...m, refs: { ...m.refs, audit: { snapshotId: 42n, type: 'tag' } } })),
-    (e: Error & { code?: string }) => e.code === 'INTERNAL' && e.message.includes('refs.audit (snapshot 42) is not one of its snapshots'),
+    (e: Error & { code?: string }) => e.code === 'INTERNAL' && e.message.includes('refs.audit names snapshot 42, which is not one of its snapshots'),
   );
   await assert.rejects(t.updateMetadata((m) => ({ ...m, currentSnapshotId: 42n })), /current-snapshot-id 42 is not one of its snapshots/);
-  assert.equal((await t.refresh()).version, version, 'nothing was committed');
+  const first = t.currentSnapshot()!.snapshotId;
+  t = (await t.commit({ addDataFiles: await w.write(t, [2]) })).table;
+  await assert.rejects(t.updateMetadata((m) => ({ ...m, refs: { ...m.refs, main: { snapshotId: first, type: 'branch' } } })), /branch main is at snapshot \d+ but current-snapshot-id is \d+/);
+  assert.equal((await t.refresh()).version, version + 1, 'nothing but the append was committed');
 });
 
 test('after expiry the snapshot log starts after the last expired entry: no time travel lands on the wrong snapshot', async () => {

@@ -112,7 +112,7 @@ test('table metadata keeps 64-bit ids exact through parse and serialize', () => 
   assert.throws(() => parseTableMetadata('{"format-version": 2}'), /missing required field/);
 });
 
-test('table metadata whose current snapshot is missing, or disagrees with branch main, is refused (a commit would drop every file)', () => {
+test('table metadata whose current snapshot or a ref is missing, or disagrees with branch main, is refused (a commit would drop every file)', () => {
   const metadata = (current: number, main?: number) =>
     JSON.stringify({
       ...ONE_COLUMN_TABLE,
@@ -125,4 +125,8 @@ test('table metadata whose current snapshot is missing, or disagrees with branch
   assert.throws(() => parseTableMetadata(metadata(3), 'v3.metadata.json'), /v3\.metadata\.json: current-snapshot-id 3 is not one of its snapshots/);
   assert.throws(() => parseTableMetadata(metadata(2, 1)), /branch main is at snapshot 1 but current-snapshot-id is 2/);
   assert.throws(() => parseTableMetadata(metadata(-1, 1)), /branch main is at snapshot 1 but current-snapshot-id is none/);
+  // A tag or branch naming a snapshot the table lacks, as Java's ref validation refuses it.
+  const dangling = JSON.parse(metadata(2, 2)) as { refs: Record<string, unknown> };
+  dangling.refs['audit'] = { 'snapshot-id': 9, type: 'tag' };
+  assert.throws(() => parseTableMetadata(JSON.stringify(dangling)), /refs\.audit names snapshot 9, which is not one of its snapshots/);
 });

@@ -8,7 +8,7 @@ import { JobError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { Storage } from '../../core/storage.js';
 import { serializeTableMetadata } from '../spec/serde/table-metadata.js';
-import { missingSnapshotReference, type TableMetadata } from '../spec/table-metadata.js';
+import { snapshotReferenceViolation, type TableMetadata } from '../spec/table-metadata.js';
 import { metadataFileLocation, versionHintLocation } from '../table-files.js';
 
 /** Java's default for write.metadata.previous-versions-max. */
@@ -25,8 +25,8 @@ export function withMetadataLog(next: TableMetadata, previousLocation: string | 
 export async function writeMetadataVersion(storage: Storage, metadata: TableMetadata, version: number, logger?: Logger): Promise<boolean> {
   const location = metadataFileLocation(metadata.location, version);
   // Committed, it would make the table unloadable for every reader: a bug, stopped before the commit point.
-  const missing = missingSnapshotReference(metadata);
-  if (missing !== undefined) throw new JobError('INTERNAL', `refusing to commit ${location}: its ${missing} is not one of its snapshots`, { context: { table: metadata.location } });
+  const violation = snapshotReferenceViolation(metadata);
+  if (violation !== undefined) throw new JobError('INTERNAL', `refusing to commit ${location}: its ${violation}`, { context: { table: metadata.location } });
   try {
     await storage.writeIfAbsent(location, serializeTableMetadata(metadata));
   } catch (error) {

@@ -3,7 +3,7 @@
 // fails at that boundary and the rest of the code sees one shape.
 
 import type { PartitionSpec } from './partition.js';
-import type { MetadataLogEntry, Snapshot, SnapshotLogEntry, SnapshotRef } from './snapshot.js';
+import { MAIN_BRANCH, type MetadataLogEntry, type Snapshot, type SnapshotLogEntry, type SnapshotRef } from './snapshot.js';
 import type { SortOrder } from './sort-order.js';
 import type { Schema } from './types.js';
 
@@ -49,13 +49,18 @@ export function statisticsPaths(m: TableMetadata): Set<string> {
 }
 
 /**
- * The current snapshot or ref that `m` names without holding it, if any. Java refuses to load such
- * metadata, and so does the parser, so no writer may commit it.
+ * How `m`'s current snapshot and refs disagree with its snapshots, if they do: a current snapshot
+ * or a ref naming a snapshot it lacks, or branch main elsewhere than the current snapshot. Java
+ * refuses to load such metadata (TableMetadata's ref validation), so the parser refuses it and no
+ * writer may commit it.
  */
-export function missingSnapshotReference(m: TableMetadata): string | undefined {
+export function snapshotReferenceViolation(m: Pick<TableMetadata, 'currentSnapshotId' | 'snapshots' | 'refs'>): string | undefined {
   const ids = new Set(m.snapshots.map((s) => s.snapshotId));
-  if (m.currentSnapshotId !== undefined && !ids.has(m.currentSnapshotId)) return `current-snapshot-id ${m.currentSnapshotId}`;
-  for (const [name, ref] of Object.entries(m.refs)) if (!ids.has(ref.snapshotId)) return `refs.${name} (snapshot ${ref.snapshotId})`;
+  const current = m.currentSnapshotId;
+  if (current !== undefined && !ids.has(current)) return `current-snapshot-id ${current} is not one of its snapshots`;
+  const main = m.refs[MAIN_BRANCH];
+  if (main !== undefined && main.snapshotId !== current) return `branch main is at snapshot ${main.snapshotId} but current-snapshot-id is ${current ?? 'none'}`;
+  for (const [name, ref] of Object.entries(m.refs)) if (!ids.has(ref.snapshotId)) return `refs.${name} names snapshot ${ref.snapshotId}, which is not one of its snapshots`;
   return undefined;
 }
 

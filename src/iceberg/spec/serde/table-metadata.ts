@@ -7,7 +7,7 @@ import { parseJsonBigInt, stringifyJsonBigInt, toBigInt } from '../../../core/js
 import { UNPARTITIONED_LAST_PARTITION_ID, type PartitionSpec } from '../partition.js';
 import { MAIN_BRANCH, type Snapshot, type SnapshotRef } from '../snapshot.js';
 import { UNSORTED_ORDER } from '../sort-order.js';
-import type { TableMetadata } from '../table-metadata.js';
+import { snapshotReferenceViolation, type TableMetadata } from '../table-metadata.js';
 import {
   partitionFieldsFromJson,
   partitionSpecFromJson,
@@ -83,13 +83,8 @@ export function parseTableMetadata(text: string, what = 'table metadata'): Table
   }
   if (current !== undefined && refs[MAIN_BRANCH] === undefined) refs[MAIN_BRANCH] = { snapshotId: current, type: 'branch' };
   // As Java refuses to load it: a commit on a current snapshot it cannot find would start from an empty table.
-  if (current !== undefined && !snapshots.some((s) => s.snapshotId === current)) {
-    throw new SpecViolationError(`${what}: current-snapshot-id ${current} is not one of its snapshots`);
-  }
-  const main = refs[MAIN_BRANCH];
-  if (main !== undefined && main.snapshotId !== current) {
-    throw new SpecViolationError(`${what}: branch main is at snapshot ${main.snapshotId} but current-snapshot-id is ${current ?? 'none'}`);
-  }
+  const violation = snapshotReferenceViolation({ snapshots, refs, ...(current === undefined ? {} : { currentSnapshotId: current }) });
+  if (violation !== undefined) throw new SpecViolationError(`${what}: ${violation}`);
   const properties: Record<string, string> = {};
   for (const [k, v] of Object.entries((o['properties'] ?? {}) as Json)) properties[k] = String(v);
   const sortOrders = Array.isArray(o['sort-orders']) ? o['sort-orders'].map((s, i) => sortOrderFromJson(s, `sort-orders[${i}]`)) : [UNSORTED_ORDER];
