@@ -198,7 +198,7 @@ function rowsSnapshotOf(events: Table, snapshotId: bigint): bigint {
   return s?.snapshotId ?? snapshotId;
 }
 
-/** A compaction, or a commit that added and removed no file (a drain's offsets only: an empty overwrite). */
+/** A compaction, or a commit that added and removed no file (a drain that recorded offsets only). */
 function changesNoRows(s: Snapshot): boolean {
   const count = (key: string) => Number(s.summary.properties[key] ?? 0);
   return s.summary.operation === 'replace' || ['added-data-files', 'deleted-data-files', 'added-delete-files', 'removed-delete-files'].every((key) => count(key) === 0);
