@@ -198,10 +198,15 @@ function rowsSnapshotOf(events: Table, snapshotId: bigint): bigint {
   return s?.snapshotId ?? snapshotId;
 }
 
-/** A compaction, or a commit that added and removed no file (a drain that recorded offsets only). */
+/**
+ * A compaction, or a commit that added and removed no file (a drain that recorded offsets only).
+ * Zero counts are omitted from a summary, so only one that counts files (its totals) says so.
+ */
 function changesNoRows(s: Snapshot): boolean {
-  const count = (key: string) => Number(s.summary.properties[key] ?? 0);
-  return s.summary.operation === 'replace' || ['added-data-files', 'deleted-data-files', 'added-delete-files', 'removed-delete-files'].every((key) => count(key) === 0);
+  const p = s.summary.properties;
+  const count = (key: string) => Number(p[key] ?? 0);
+  if (s.summary.operation === 'replace') return true;
+  return p['total-data-files'] !== undefined && ['added-data-files', 'deleted-data-files', 'added-delete-files', 'removed-delete-files'].every((key) => count(key) === 0);
 }
 
 /** The legacy visibility change table and its snapshot a merge reads up to. */
