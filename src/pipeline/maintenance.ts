@@ -21,7 +21,6 @@ import { discardWritten } from '../core/storage.js';
 import { PAGES_TABLE, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, SOURCE_TABLE_PROPERTY, STATE_NAMESPACE, STATE_ROW_BYTES_SQL, VISIBILITY_SOURCE_SNAPSHOT_PROPERTY, VISIBILITY_SOURCE_TABLE_PROPERTY } from '../merge/state-schema.js';
 import { DRAIN_OFFSETS_LEFT_PROPERTY, KAFKA_LAST_RECORDS_PROPERTY, KAFKA_OFFSETS_PROPERTY } from '../events/events-table.js';
 import { duckDbMemory, type JobConfig } from './config.js';
-import { describeUnmerged, unmergedEvents } from './merge-source.js';
 
 /** Summary properties later runs read (through ancestors); a maintenance commit repeats them. */
 const CARRIED_PROPERTIES = [KAFKA_OFFSETS_PROPERTY, KAFKA_LAST_RECORDS_PROPERTY, DRAIN_OFFSETS_LEFT_PROPERTY, SOURCE_SNAPSHOT_PROPERTY, VISIBILITY_SOURCE_SNAPSHOT_PROPERTY, SOURCE_TABLE_PROPERTY, VISIBILITY_SOURCE_TABLE_PROPERTY];
@@ -200,17 +199,8 @@ export async function runMaintenance(o: MaintenanceOptions): Promise<Maintenance
     let table = loadedTable;
     const result: { -readonly [K in keyof MaintenanceTableResult]: MaintenanceTableResult[K] } = { table: id };
     if (m.compact) {
-      const unmerged = loadedTable === events ? states.map((state) => unmergedEvents(table, id, state, SOURCE_SNAPSHOT_PROPERTY)).find((u) => u !== undefined) : loadedTable === visibilityEvents && revisions !== undefined ? unmergedEvents(table, id, revisions, VISIBILITY_SOURCE_SNAPSHOT_PROPERTY) : undefined;
-      if (unmerged === undefined) {
-        result.compaction = await compact(id, table, o);
-        table = await table.refresh();
-      } else {
-        // A merge reads the files snapshots added since its source; rewritten before that merge,
-        // they leave it the old files, which a forced replay's deletes of the new ones miss.
-        const skipped = `${describeUnmerged(unmerged)}; compaction waits until mwlake merge has merged them`;
-        o.logger.warn({ table: id }, `maintain: not compacting ${id}: ${skipped}`);
-        result.compaction = { groups: 0, filesRewritten: 0, filesWritten: 0, bytesRewritten: 0, skipped };
-      }
+      result.compaction = await compact(id, table, o);
+      table = await table.refresh();
     }
     if (m.expireSnapshots) {
       const age = { olderThanMs: now - m.expireSnapshotsOlderThanDays * DAY_MS, retainLast: m.retainLastSnapshots };

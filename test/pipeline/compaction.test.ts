@@ -138,20 +138,3 @@ test('a compaction that fails in a later pass of a sorted rewrite leaves none of
   assert.ok((result.tables.find((t) => t.table === `${STATE_NAMESPACE}.${REVISIONS_TABLE}`)?.compaction?.filesWritten ?? 0) >= 2, JSON.stringify(result));
   assert.deepEqual(await stateHashes(warehouseAt(root)), hashes);
 });
-
-test('the events table is not compacted while a state table has not merged all of it (a merge reads the files its range added)', { timeout: 300_000 }, async () => {
-  const w = warehouseAt(join(dir, 'unmerged'));
-  for (const from of [0, 500]) await appendBatch(w, events.slice(from, from + 500));
-  await merge(w);
-  await appendBatch(w, events.slice(1000, 1500));
-  const loaded = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'compaction-test', MWLAKE_WAREHOUSE: join(dir, 'unmerged') }, {}, { jobNameRequired: false });
-  const config = { ...loaded, maintenance: { ...loaded.maintenance, compact: true, compactMinInputFiles: 2, expireSnapshots: false, removeOrphans: false } };
-  const eventsCompaction = async () => (await runMaintenance({ config, warehouse: w, logger: silentLogger() })).tables.find((t) => t.table === 'events.page_content_change')?.compaction;
-  const held = await eventsCompaction();
-  assert.equal(held?.filesRewritten, 0);
-  assert.match(held?.skipped ?? '', /^events\.page_content_change holds 500 events in 1 snapshot not merged yet .*; compaction waits until mwlake merge has merged them$/);
-  await merge(w);
-  const done = await eventsCompaction();
-  assert.equal(done?.skipped, undefined);
-  assert.ok((done?.filesRewritten ?? 0) >= 2, JSON.stringify(done));
-});

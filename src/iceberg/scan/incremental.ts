@@ -12,7 +12,9 @@ export interface IncrementalPlan {
   readonly dataFiles: PlannedFile[];
   /**
    * Position delete files the range added (replacing rows): those that apply to `dataFiles` hide
-   * rows of them; the others, rows older snapshots added.
+   * rows of them; the others, rows of older files, or of files a compaction in the range wrote
+   * from `dataFiles` (skipped here), whose rows `dataFiles` then still hold: a reader must treat
+   * the rows those deletes name as replaced wherever it finds them (the merge refolds them).
    */
   readonly deleteFiles: PlannedFile[];
 }
