@@ -12,6 +12,7 @@ import {
   partitionKey,
   type BoundedSource,
   type BoundedSourceStats,
+  type GapCheckFailure,
   type KafkaBatch,
   type KafkaMessage,
   type PartitionGap,
@@ -160,8 +161,8 @@ class KafkajsBoundedSource implements BoundedSource {
   private readonly skipped = new Map<string, { from: bigint; to: bigint }[]>();
   /** Gap checks of batches that held only markers or aborted records, still running. */
   private readonly gapChecks = new Set<Promise<void>>();
-  /** What a gap check run in the background found (settleGapChecks throws it). */
-  private gapFailure: unknown;
+  /** What the gap checks run in the background refused (gapCheckFailures). */
+  private readonly gapFailures: GapCheckFailure[] = [];
   private readonly queue: QueueItem[] = [];
   private queuedBytes = 0;
   private heldBytes = 0;
@@ -212,9 +213,9 @@ class KafkajsBoundedSource implements BoundedSource {
     return [...this.partitions.values()].map(({ topic, partition, handedOutOffset }) => ({ topic, partition, nextOffset: handedOutOffset }));
   }
 
-  async settleGapChecks(): Promise<void> {
+  async gapCheckFailures(): Promise<readonly GapCheckFailure[]> {
     await Promise.all(this.gapChecks);
-    if (this.gapFailure !== undefined) throw this.gapFailure;
+    return this.gapFailures;
   }
 
   gaps(): PartitionGap[] {
@@ -368,8 +369,10 @@ class KafkajsBoundedSource implements BoundedSource {
       if (state === undefined || state.done || this.closed || this.failure !== undefined) return;
       if (firstOffset !== null && BigInt(firstOffset) > state.nextOffset) {
         // Not awaited (an event handler): the read does not end before the check has (take).
-        const check = this.checkGap(state, state.nextOffset, BigInt(firstOffset)).catch((error: unknown) => {
-          this.gapFailure ??= error;
+        const from = state.nextOffset;
+        const check = this.checkGap(state, from, BigInt(firstOffset)).catch((error: unknown) => {
+          // A check cut short by close() is no gap.
+          if (error instanceof OffsetOutOfRangeError) this.gapFailures.push({ topic, partition, from, error });
           this.fail(error);
         });
         this.gapChecks.add(check);

@@ -72,12 +72,21 @@ export interface BoundedSource extends AsyncIterable<KafkaBatch> {
   /** With allowGap: the ranges skipped because retention deleted them first, in the order found. */
   gaps(): PartitionGap[];
   /**
-   * Waits for the gap checks still running and throws the gap one found (without allowGap): a
-   * reader that stops before the iteration ends (a cap) must not record positions past a gap.
+   * Waits for the gap checks still running (call before leaving the iteration early, as a cap
+   * does: leaving closes the source) and returns the gaps they refused (without allowGap), each
+   * with the offset it starts at: a reader must not record a position past one.
    */
-  settleGapChecks(): Promise<void>;
+  gapCheckFailures(): Promise<readonly GapCheckFailure[]>;
   stats(): BoundedSourceStats;
   close(): Promise<void>;
+}
+
+export interface GapCheckFailure {
+  readonly topic: string;
+  readonly partition: number;
+  /** The first offset the gap took. */
+  readonly from: bigint;
+  readonly error: unknown;
 }
 
 export interface BoundedSourceStats {
