@@ -50,6 +50,8 @@ export interface StreamReplayResult {
   readonly skippedHeld: number;
   readonly written: number;
   readonly replaced: number;
+  /** Under --force, stored rows kept because their events fail validation now. */
+  readonly keptInvalid?: number;
   readonly errored: number;
   readonly filtered: number;
   readonly deduplicated: number;
@@ -79,9 +81,15 @@ async function planReplay(admin: KafkaAdmin, topics: readonly string[], table: T
   return ranges;
 }
 
-interface HeldRow {
+/** A row of a data file, by position: what a position delete names. */
+interface RowPosition {
   readonly file: DataFile;
   readonly pos: bigint;
+}
+
+/** A stored row of the window, with its `topic:partition:offset`. */
+interface HeldRow extends RowPosition {
+  readonly key: string;
 }
 
 /** SQL: the row's Kafka position lies in one of the ranges. */
@@ -94,7 +102,7 @@ function inRangesSql(ranges: readonly PartitionRange[]): string {
  * outside the window: an event delivered twice whose kept copy was read before the window. The
  * drain dropped such a repeat, so the replay must not add it back.
  */
-async function repeatsOfRowsOutside(table: Table, files: readonly DataFile[], ranges: readonly PartitionRange[]): Promise<HeldRow[]> {
+async function repeatsOfRowsOutside(table: Table, files: readonly DataFile[], ranges: readonly PartitionRange[]): Promise<RowPosition[]> {
   const plan = await table.planFiles();
   if (files.length === 0 || plan.dataFiles.length === 0) return [];
   const byLocal = new Map(files.map((f) => [table.storage.localPath(f.filePath)!, f]));
@@ -133,7 +141,7 @@ async function heldRows(table: Table, ranges: readonly PartitionRange[]): Promis
     for (const r of found) {
       keys.add(`${r.t}:${r.p}:${r.o}`);
       if (r.id !== null) ids.push(r.id);
-      rows.push({ file: byLocal.get(r.filename)!, pos: BigInt(r.pos) });
+      rows.push({ file: byLocal.get(r.filename)!, pos: BigInt(r.pos), key: `${r.t}:${r.p}:${r.o}` });
     }
   } finally {
     await db.close();
@@ -142,7 +150,7 @@ async function heldRows(table: Table, ranges: readonly PartitionRange[]): Promis
 }
 
 /** Position delete files (one per data file) for the held rows a forced replay replaces. */
-async function writePositionDeletes(table: Table, rows: readonly HeldRow[], written: string[]): Promise<DataFile[]> {
+async function writePositionDeletes(table: Table, rows: readonly RowPosition[], written: string[]): Promise<DataFile[]> {
   const byFile = new Map<DataFile, bigint[]>();
   for (const r of rows) byFile.set(r.file, [...(byFile.get(r.file) ?? []), r.pos]);
   const out: DataFile[] = [];
@@ -214,6 +222,8 @@ async function replayStream(o: ReplayOptions, stream: StreamReplay | undefined):
   let skippedHeld = 0;
   let committed = false;
   const deleteFilesWritten: string[] = [];
+  // Messages that fail validation now: under --force a stored row of one stays (nothing replaces it).
+  const invalidNow = new Set<string>();
   const source = await openBoundedSource({ ...kafkaOptions(config, logger), groupId: `${config.kafka.groupId}.replay-${randomUUID().slice(0, 8)}`, deleteGroupOnClose: true, ranges });
   try {
     for await (const batch of source) {
@@ -222,29 +232,28 @@ async function replayStream(o: ReplayOptions, stream: StreamReplay | undefined):
           skippedHeld++;
           continue;
         }
+        const erroredBefore = sorter.errored;
         await sorter.add(m);
+        if (sorter.errored > erroredBefore) invalidNow.add(`${m.topic}:${m.partition}:${m.offset}`);
       }
-      // Counted, not kept: the drain sent these to the error stream when it first read them.
+      // Counted, not kept: the drain sent these to the error stream when it first read them, or,
+      // under --force, they keep their stored rows (below).
       sorter.takeErrors();
-    }
-    // --force deletes every stored row of the window: replacing them with the few that validate
-    // now (a validator that changed since, a recreated topic) would lose the rest.
-    const excess = o.force === true ? sorter.errorRatioExcess(config.drain.maxErrorRatio, [...new Set(ranges.map((r) => r.topic))]) : undefined;
-    if (excess !== undefined) {
-      throw new JobError('DATA', `${excess}: the forced replay is not committed, as it would replace the ${held.rows.length} stored rows of its window with the ${sorter.counts.written} that validate now; find why they fail, or raise drain.max_error_ratio (1 turns the check off)`, {
-        context: { errored: sorter.errored, errorTypes: Object.fromEntries(sorter.errorTypes) },
-      });
     }
     const files = await stager.finish();
     const repeats = await repeatsOfRowsOutside(table, files, ranges);
-    const deletes = await writePositionDeletes(table, [...(o.force === true ? held.rows : []), ...repeats], deleteFilesWritten);
+    const replaced = o.force === true ? held.rows.filter((r) => !invalidNow.has(r.key)) : [];
+    const keptInvalid = o.force === true ? held.rows.length - replaced.length : 0;
+    if (keptInvalid > 0) logger.warn({ stream: stream.kind, keptInvalid }, `replay: ${keptInvalid} stored row${keptInvalid === 1 ? '' : 's'} of the window stay: their events fail validation now, so nothing replaces them`);
+    const deletes = await writePositionDeletes(table, [...replaced, ...repeats], deleteFilesWritten);
     const c = sorter.counts;
     const base = {
       ...empty,
       consumed: c.consumed + skippedHeld,
       skippedHeld,
       written: c.written - repeats.length,
-      replaced: o.force === true ? held.rows.length : 0,
+      replaced: replaced.length,
+      ...(keptInvalid > 0 ? { keptInvalid } : {}),
       errored: sorter.errored,
       filtered: c.filtered,
       deduplicated: c.deduplicated + repeats.length,
@@ -266,7 +275,8 @@ async function replayStream(o: ReplayOptions, stream: StreamReplay | undefined):
         'mwlake.replay.to': new Date(o.toMs).toISOString(),
         'mwlake.replay.skipped-held': String(skippedHeld),
         ...(repeats.length > 0 ? { 'mwlake.replay.repeats-of-earlier-rows': String(repeats.length) } : {}),
-        ...(o.force === true ? { 'mwlake.replay.replaced': String(held.rows.length) } : {}),
+        ...(o.force === true ? { 'mwlake.replay.replaced': String(replaced.length) } : {}),
+        ...(keptInvalid > 0 ? { 'mwlake.replay.kept-invalid': String(keptInvalid) } : {}),
         ...sorter.summary('mwlake.replay'),
         'mwlake.job-name': config.jobName,
       },
