@@ -80,6 +80,8 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
     }
     // After --date D the dates before it are due no more (a wiki's newest folder is D): say so.
     const skipped = requested === undefined ? [] : (heldDates ?? due).filter((d) => d < requested[0]!);
+    // A requested date is dumped, and the dates before it are due no more: only those after it stay held.
+    const stillHeld = (heldDates ?? []).filter((d) => requested === undefined || d > requested[0]!);
     if (skipped.length > 0) {
       logger.warn(
         { skipped, date: requested![0] },
@@ -102,7 +104,7 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
       job: config.jobName,
       startedAt: new Date(started).toISOString(),
       durationMs: Date.now() - started,
-      steps: { drain, merge: { ...merge, durationMs: dumpsStarted - mergeStarted }, dumps: { dates, results, durationMs: dumpsDone - dumpsStarted, ...(withheld === undefined ? {} : { withheld, heldDates: heldDates ?? [] }) }, maintenance },
+      steps: { drain, merge: { ...merge, durationMs: dumpsStarted - mergeStarted }, dumps: { dates, results, durationMs: dumpsDone - dumpsStarted, ...(withheld === undefined ? {} : { withheld, heldDates: stillHeld }) }, maintenance },
       tables: await tableStatuses(warehouse, [
         ...eventStreams(config).map((s) => ({ namespace: config.events.namespace, name: s.table })),
         { namespace: STATE_NAMESPACE, name: PAGES_TABLE },

@@ -454,6 +454,8 @@ test('a night whose drain stops at its cap dumps no date, nor does dump --due, u
   const ahead = await night(capped, '2026-11-07', '2026-11-06');
   assert.deepEqual(ahead.steps.dumps?.dates, ['2026-11-06']);
   assert.ok(lines.some((l) => l.includes('2 earlier due dates (2026-11-04 to 2026-11-05) will not be due again')), lines.join(''));
+  assert.notEqual(ahead.steps.dumps?.withheld, undefined, `the third capped run left events too: consumed ${consumed.join(', ')}`);
+  assert.deepEqual(ahead.steps.dumps?.heldDates, [], 'none held after it: 2026-11-06 was yesterday');
   // Without the cap the next night drains the rest and dumps the dates due.
   const last = await night(await loadConfig(undefined, env), '2026-11-08');
   assert.equal(consumed.reduce((n, c) => n + c, 0), 2000);
