@@ -60,7 +60,9 @@ export function snapshotReferenceViolation(m: Pick<TableMetadata, 'currentSnapsh
   if (current !== undefined && !ids.has(current)) return `current-snapshot-id ${current} is not one of its snapshots`;
   const main = m.refs[MAIN_BRANCH];
   if (main !== undefined && main.snapshotId !== current) return `branch main is at snapshot ${main.snapshotId} but current-snapshot-id is ${current ?? 'none'}`;
-  for (const [name, ref] of Object.entries(m.refs)) if (!ids.has(ref.snapshotId)) return `refs.${name} names snapshot ${ref.snapshotId}, which is not one of its snapshots`;
+  for (const [name, ref] of Object.entries(m.refs)) {
+    if (!ids.has(ref.snapshotId)) return `refs.${name} names snapshot ${ref.snapshotId}, which is not one of its snapshots (drop or move that ${ref.type} with the engine that wrote it)`;
+  }
   return undefined;
 }
 
