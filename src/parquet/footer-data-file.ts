@@ -6,9 +6,9 @@
 import { parquetMetadata, type FileMetaData, type SchemaElement } from 'hyparquet';
 import { SpecViolationError } from '../core/errors.js';
 import type { Storage } from '../core/storage.js';
-import { encodeValue, truncateBinaryLowerBound, truncateBinaryUpperBound, truncateLowerBound, truncateUpperBound } from '../iceberg/spec/bounds.js';
+import { compareValues, encodeValue, truncateBinaryLowerBound, truncateBinaryUpperBound, truncateLowerBound, truncateUpperBound } from '../iceberg/spec/bounds.js';
 import { DataFileContent, type DataFile } from '../iceberg/spec/manifest.js';
-import type { PartitionTuple } from '../iceberg/spec/partition.js';
+import type { PartitionTuple, PartitionValue } from '../iceberg/spec/partition.js';
 import { isPrimitive, isStruct, type NestedField, type PrimitiveType, type Schema } from '../iceberg/spec/types.js';
 
 /** The schema of v2 position delete files (spec §Position Delete Files). */
@@ -129,8 +129,8 @@ export async function describeParquetFile(o: DescribeOptions): Promise<DataFile>
         statsComplete.set(id, false);
         return;
       }
-      if (!lower.has(id) || compare(lo, lower.get(id)) < 0) lower.set(id, lo);
-      if (!upper.has(id) || compare(hi, upper.get(id)) > 0) upper.set(id, hi);
+      if (!lower.has(id) || compareStats(lo, lower.get(id)) < 0) lower.set(id, lo);
+      if (!upper.has(id) || compareStats(hi, upper.get(id)) > 0) upper.set(id, hi);
     });
   }
   const lowerBounds = new Map<number, Uint8Array>();
@@ -159,13 +159,8 @@ export async function describeParquetFile(o: DescribeOptions): Promise<DataFile>
   };
 }
 
-function compare(a: unknown, b: unknown): number {
-  // Strings arrive as UTF-8 bytes: byte order is Iceberg's string order (code points).
-  if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.compare(a, b);
-  // -0 before 0, as Iceberg orders them: a row group's -0 minimum must win over another's 0.
-  if (a === 0 && b === 0) return Object.is(a, b) ? 0 : Object.is(a, -0) ? -1 : 1;
-  return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
-}
+/** Iceberg's order (bounds.ts): strings arrive as UTF-8 bytes, whose byte order is code point order. */
+const compareStats = (a: unknown, b: unknown): number => compareValues(a as PartitionValue, b as PartitionValue);
 
 /** A position delete file (content 1); `referencedDataFile` when all its rows target that one file. */
 export async function describePositionDeleteFile(o: Omit<DescribeOptions, 'schema' | 'content'> & { referencedDataFile?: string }): Promise<DataFile> {

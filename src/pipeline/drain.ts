@@ -374,7 +374,8 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
     await o.beforeCommit?.();
 
     const { offsets, summary } = bookkeeping(positions.values(), lastRecords);
-    const offsetsLeft = ranges.reduce((n, r) => n + (r.endOffset - positions.get(partitionKey(r))!.nextOffset), 0n);
+    const left = ranges.map((r) => [partitionKey(r), r.endOffset - positions.get(partitionKey(r))!.nextOffset] as const);
+    const offsetsLeft = left.reduce((n, [, l]) => n + l, 0n);
     const result = await table.commit({
       operation: 'append',
       addDataFiles: files,
@@ -398,11 +399,10 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
     }
     // For lag monitoring only: the table is the source of truth, so a failure here is a warning.
     await commitGroupOffsets(config, logger, [...positions.values()]).catch((error: unknown) => logger.warn({ err: error }, 'drain: committing consumer group offsets failed (monitoring only)'));
-    const finalLag = Object.fromEntries(ranges.map((r) => [partitionKey(r), (r.endOffset - positions.get(partitionKey(r))!.nextOffset).toString()]));
     return {
       ...base,
       ...(Object.keys(gaps).length > 0 ? { gaps } : {}),
-      lag: finalLag,
+      lag: Object.fromEntries(left.map(([key, l]) => [key, l.toString()])),
       consumed: c.consumed,
       bytes: c.bytes,
       written: c.written,

@@ -214,7 +214,8 @@ export const registerJobs: RegisterCommand = (program, context) => {
         const { describeShortfalls, drainShortfalls } = await steps.drainShortfall();
         const due = dates === undefined ? await datesDue({ ...c, dumps: { ...c.dumps, wikis } }, warehouse, new Date().toISOString().slice(0, 10)) : undefined;
         const chosen = dates ?? due!.dates;
-        const withheld = due?.withheld ?? (await drainShortfalls(c, warehouse));
+        // datesDue looked already when it chose the dates.
+        const withheld = due === undefined ? await drainShortfalls(c, warehouse) : (due.withheld ?? []);
         // Printed with the result: a scheduler reading it sees why nothing was dumped.
         const held = withheld.length === 0 ? {} : { withheld, ...(due?.heldDates === undefined ? {} : { heldDates: due.heldDates }) };
         if (withheld.length > 0) {
