@@ -69,7 +69,12 @@ function boundBytes(type: PrimitiveType, value: unknown, upper: boolean): Uint8A
     const b = value as Uint8Array;
     return upper ? truncateBinaryUpperBound(b, TRUNCATE) : truncateBinaryLowerBound(b, TRUNCATE);
   }
-  if ((type === 'float' || type === 'double') && Number.isNaN(value as number)) return undefined;
+  if (type === 'float' || type === 'double') {
+    if (Number.isNaN(value as number)) return undefined;
+    // Writers may order ±0 as equal (DuckDB gives a row group of -0 and 0 the max -0), while
+    // Iceberg orders -0 first: widen a zero bound so it covers both.
+    if (value === 0) return encodeValue(type, upper ? 0 : -0);
+  }
   if (type === 'int' || type === 'date') return encodeValue(type, Number(value));
   if (type === 'long' || type === 'timestamp' || type === 'timestamptz' || type === 'time') return encodeValue(type, BigInt(value as bigint));
   if (type === 'boolean' || type === 'float' || type === 'double') return encodeValue(type, value);
