@@ -163,3 +163,27 @@ export function describeUnmerged(u: UnmergedEvents): string {
   return `${u.table} holds ${u.records} event${u.records === 1 ? '' : 's'} in ${u.snapshots} snapshot${u.snapshots === 1 ? '' : 's'} not merged yet ` +
     `(${u.mergedSnapshotId === null ? 'never merged' : `merged up to snapshot ${u.mergedSnapshotId}`}, current ${u.currentSnapshotId})`;
 }
+
+/**
+ * The snapshot whose rows `snapshotId` holds: itself, or the newest ancestor past the snapshots
+ * that change no row (compactions, and drains that committed offsets only). Recorded as the merge
+ * source, so that a table merged before such a snapshot and one merged after it say they hold the
+ * same events: after a merge died between its two commits, the next merge moves pages only, and
+ * readers pair the tables by that source.
+ */
+export function rowsSnapshotOf(events: Pick<Table, 'snapshot'>, snapshotId: bigint): bigint {
+  let s = events.snapshot(snapshotId);
+  while (s !== undefined && changesNoRows(s) && s.parentSnapshotId !== undefined && events.snapshot(s.parentSnapshotId) !== undefined) s = events.snapshot(s.parentSnapshotId);
+  return s?.snapshotId ?? snapshotId;
+}
+
+/**
+ * A compaction, or a commit that added and removed no file (a drain that recorded offsets only).
+ * Zero counts are omitted from a summary, so only one that counts files (its totals) says so.
+ */
+function changesNoRows(s: Snapshot): boolean {
+  const p = s.summary.properties;
+  const count = (key: string) => Number(p[key] ?? 0);
+  if (s.summary.operation === 'replace') return true;
+  return p['total-data-files'] !== undefined && ['added-data-files', 'deleted-data-files', 'added-delete-files', 'removed-delete-files'].every((key) => count(key) === 0);
+}

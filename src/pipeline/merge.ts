@@ -46,7 +46,7 @@ import {
 import { describePositionDeleteFile, POSITION_DELETE_SCHEMA } from '../parquet/footer-data-file.js';
 import { mayHoldKeys } from './key-bounds.js';
 import { createRefoldKeys, refoldRowsSql, type KeySource } from './merge-refold.js';
-import { localPath, mergeRange, NOTHING, rowsSql } from './merge-source.js';
+import { localPath, mergeRange, NOTHING, rowsSnapshotOf, rowsSql } from './merge-source.js';
 
 export interface MergeOptions {
   readonly warehouse: Warehouse;
@@ -183,30 +183,6 @@ function sameSource(name: string, state: Table, base: Snapshot | undefined, sour
       `remove ${joinLocation(warehouse.rootLocation, STATE_NAMESPACE)} and merge again to rebuild the state from its live events`,
     { context: { table: name, recorded, current: source.metadata.tableUuid } },
   );
-}
-
-/**
- * The snapshot whose rows `snapshotId` holds: itself, or the newest ancestor past the snapshots
- * that change no row (compactions, and drains that committed offsets only). Recorded as the merge
- * source, so that a table merged before such a snapshot and one merged after it say they hold the
- * same events: after a merge died between its two commits, the next merge moves pages only, and
- * readers pair the tables by that source.
- */
-function rowsSnapshotOf(events: Table, snapshotId: bigint): bigint {
-  let s = events.snapshot(snapshotId);
-  while (s !== undefined && changesNoRows(s) && s.parentSnapshotId !== undefined && events.snapshot(s.parentSnapshotId) !== undefined) s = events.snapshot(s.parentSnapshotId);
-  return s?.snapshotId ?? snapshotId;
-}
-
-/**
- * A compaction, or a commit that added and removed no file (a drain that recorded offsets only).
- * Zero counts are omitted from a summary, so only one that counts files (its totals) says so.
- */
-function changesNoRows(s: Snapshot): boolean {
-  const p = s.summary.properties;
-  const count = (key: string) => Number(p[key] ?? 0);
-  if (s.summary.operation === 'replace') return true;
-  return p['total-data-files'] !== undefined && ['added-data-files', 'deleted-data-files', 'added-delete-files', 'removed-delete-files'].every((key) => count(key) === 0);
 }
 
 /** The legacy visibility change table and its snapshot a merge reads up to. */
