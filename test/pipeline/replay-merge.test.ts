@@ -13,7 +13,7 @@ import { openDuckDb } from '../../src/duckdb/connection.js';
 import { fieldIdsOption, sqlString } from '../../src/duckdb/iceberg-types.js';
 import { loadConfig } from '../../src/pipeline/config.js';
 import { openEventsTable } from '../../src/pipeline/drain.js';
-import { KAFKA_LAST_RECORDS_PROPERTY } from '../../src/events/events-table.js';
+import { DRAIN_OFFSETS_LEFT_PROPERTY, KAFKA_LAST_RECORDS_PROPERTY } from '../../src/events/events-table.js';
 import { warehouseOf } from '../../src/pipeline/warehouse.js';
 import { describeParquetFile } from '../../src/parquet/footer-data-file.js';
 import { KAFKA_BROKERS, requireBroker, uniqueName } from '../helpers/kafka.js';
@@ -103,11 +103,15 @@ test('drain --force over stored rows that were wrong, then merge: the state is a
 
   const identities = events.summaryProperty(KAFKA_LAST_RECORDS_PROPERTY)?.value;
   assert.ok(identities !== undefined);
+  const offsetsLeft = events.summaryProperty(DRAIN_OFFSETS_LEFT_PROPERTY)?.value;
+  assert.equal(offsetsLeft, '0');
   const forced = JSON.parse(await cli(job, 'drain', '--from', '2026-10-01T00:00:00Z', '--to', '2027-01-01T00:00:00Z', '--force')) as { replaced: number };
   assert.ok(forced.replaced >= victim.recordCount);
   // The replay's snapshot repeats the drain's bookkeeping: expiry may drop the drain's own.
   const replayed = (await context(job)).events.currentSnapshot()!.summary.properties;
   assert.equal(replayed[KAFKA_LAST_RECORDS_PROPERTY], identities);
+  // Whether the last drain left events behind (dumps wait for it), too.
+  assert.equal(replayed[DRAIN_OFFSETS_LEFT_PROPERTY], offsetsLeft);
   const merged = JSON.parse(await cli(job, 'merge')) as { tables: { refoldedKeys?: number }[] };
   assert.ok(merged.tables.every((t) => (t.refoldedKeys ?? 0) > 0), JSON.stringify(merged));
   assert.deepEqual(await stateHashes((await context(job)).warehouse), expected);
