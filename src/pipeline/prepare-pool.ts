@@ -33,9 +33,16 @@ export interface PrepareResponse {
   readonly lines: Uint8Array;
 }
 
+/** A batch sent to a worker: `batch` names it (topic, partition, offsets) should the worker fail. */
+interface Waiting {
+  readonly resolve: (r: PrepareResponse) => void;
+  readonly reject: (e: unknown) => void;
+  readonly batch: string;
+}
+
 interface PoolWorker {
   readonly worker: Worker;
-  readonly waiting: Map<number, { resolve: (r: PrepareResponse) => void; reject: (e: unknown) => void }>;
+  readonly waiting: Map<number, Waiting>;
   failure?: JobError;
 }
 
@@ -54,9 +61,12 @@ export class PreparePool {
   ) {
     for (let i = 0; i < size; i++) {
       const entry: PoolWorker = { worker: new Worker(WORKER_URL), waiting: new Map() };
-      const fail = (error: JobError): void => {
-        entry.failure ??= error;
-        for (const w of entry.waiting.values()) w.reject(entry.failure);
+      // Each batch in flight fails naming itself, so the operator can find the messages it held.
+      const fail = (message: string, cause?: Error): void => {
+        entry.failure ??= new JobError('INTERNAL', message, cause === undefined ? {} : { cause });
+        for (const w of entry.waiting.values()) {
+          w.reject(new JobError('INTERNAL', `${entry.failure.message} while preparing ${w.batch}`, { cause: entry.failure }));
+        }
         entry.waiting.clear();
       };
       entry.worker.on('message', (response: PrepareResponse) => {
@@ -64,8 +74,8 @@ export class PreparePool {
         entry.waiting.delete(response.id);
         w?.resolve(response);
       });
-      entry.worker.on('error', (cause) => fail(new JobError('INTERNAL', `a drain worker thread failed: ${cause.message}`, { cause })));
-      entry.worker.on('exit', (code) => fail(new JobError('INTERNAL', `a drain worker thread exited (code ${code}) with batches in flight`)));
+      entry.worker.on('error', (cause) => fail(`a drain worker thread failed: ${cause.message}`, cause));
+      entry.worker.on('exit', (code) => fail(`a drain worker thread exited (code ${code})`));
       this.workers.push(entry);
     }
   }
@@ -83,7 +93,9 @@ export class PreparePool {
     if (entry.failure !== undefined) throw entry.failure;
     const request = this.request(batch);
     const response = await new Promise<PrepareResponse>((resolve, reject) => {
-      entry.waiting.set(request.id, { resolve, reject });
+      const last = messages[messages.length - 1];
+      const offsets = last === undefined ? 'no messages' : `offsets ${messages[0]!.offset}–${last.offset}`;
+      entry.waiting.set(request.id, { resolve, reject, batch: `${batch.topic}[${batch.partition}] ${offsets}` });
       entry.worker.postMessage(request, [request.data.buffer, request.offsets.buffer, request.timestamps.buffer, request.ends.buffer] as ArrayBuffer[]);
     });
     let start = 0;

@@ -45,3 +45,19 @@ test('worker threads prepare every kind of message exactly as the main thread do
   }
   await assert.rejects(pool.prepare(batches[0]!), /drain worker pool is closed/);
 });
+
+test('a worker thread that fails names the batch it was preparing, and the pool refuses further work', async () => {
+  // An event kind the worker does not know makes it throw outside its own error handling.
+  const pool = new PreparePool(1, LIMIT, 'no_such_kind' as never);
+  try {
+    const values = realEvents().slice(0, 3).map((e) => Buffer.from(JSON.stringify(e)));
+    await assert.rejects(pool.prepare(batch(4, values)), (error: Error & { code?: string }) => {
+      assert.match(error.message, /^a drain worker thread failed: .* while preparing eqiad\.test\[4\] offsets 100–102$/);
+      assert.equal(error.code, 'INTERNAL');
+      return true;
+    });
+    await assert.rejects(pool.prepare(batch(5, values)), (error: Error) => /^a drain worker thread failed: /.test(error.message));
+  } finally {
+    await pool.close();
+  }
+});
