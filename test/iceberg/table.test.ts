@@ -359,6 +359,29 @@ test('manifest-list partition summaries say contains_nan and keep NaN out of the
   assert.equal(decodeValue('double', summary!.upperBound!), 2.5);
 });
 
+test('a decimal identity partition: values in their Avro fixed form, summary bounds by value (negative ones first) in minimal bytes', async () => {
+  const schema: Schema = { schemaId: 0, fields: [{ id: 1, name: 'price', required: false, type: 'decimal(9, 2)' }] };
+  const spec: PartitionSpec = { specId: 0, fields: [{ sourceId: 1, fieldId: 1000, name: 'price', transform: { kind: 'identity' } }] };
+  // decimal(9, 2) is a 4-byte fixed: 1.50, -2.00, 3.25 and null.
+  const values = [Uint8Array.of(0, 0, 0, 150), Uint8Array.of(0xff, 0xff, 0xff, 0x38), Uint8Array.of(0, 0, 1, 0x45), null];
+  const entries = values.map((price, i): ManifestEntry => ({
+    status: ManifestEntryStatus.Added,
+    snapshotId: 1n,
+    dataFile: { content: DataFileContent.Data, filePath: `file:///t/data/${i}.parquet`, fileFormat: 'PARQUET', partition: [price], recordCount: 1, fileSizeInBytes: 10 },
+  }));
+  const location = `file://${join(dir, 'decimal-partition')}`;
+  await mkdir(join(dir, 'decimal-partition', 'metadata'), { recursive: true });
+  const m = await writeManifest(w.warehouse.storage, { tableLocation: location, commitUuid: 'u', index: 0, schema, spec, content: ManifestContent.Data, entries, snapshotId: 1n, sequenceNumber: 1n, minSequenceNumber: 1n });
+  const decoded = await decodeManifest(await w.warehouse.storage.read(m.manifestPath), 'manifest');
+  assert.deepEqual(decoded.entries.map((e) => (e.dataFile.partition[0] === null ? null : [...(e.dataFile.partition[0] as Uint8Array)])), values.map((v) => (v === null ? null : [...v])));
+  const [summary] = m.partitions!;
+  assert.equal(summary!.containsNull, true);
+  assert.deepEqual([...summary!.lowerBound!], [0xff, 0x38]);
+  assert.deepEqual([...summary!.upperBound!], [0x01, 0x45]);
+  assert.equal(decodeValue('decimal(9, 2)', summary!.lowerBound!), -200n);
+  assert.equal(decodeValue('decimal(9, 2)', summary!.upperBound!), 325n);
+});
+
 test('identity partitions on time and timestamp columns write and read their microseconds (Avro long with a logical type)', async () => {
   for (const type of ['timestamptz', 'timestamp', 'time'] as const) {
     const schema: Schema = { schemaId: 0, fields: [{ id: 1, name: 'ts', required: false, type }] };

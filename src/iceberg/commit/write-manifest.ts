@@ -4,23 +4,28 @@
 import type { Storage } from '../../core/storage.js';
 import { SpecViolationError } from '../../core/errors.js';
 import { encodeManifest } from '../avro/manifest.js';
-import { encodeValue, compareValues } from '../spec/bounds.js';
+import { compareValues, encodeValue, unscaledDecimal } from '../spec/bounds.js';
 import { ManifestEntryStatus, type DataFile, type ManifestContent, type ManifestEntry } from '../spec/manifest.js';
 import type { FieldSummary, ManifestFile } from '../spec/manifest-list.js';
-import type { PartitionSpec } from '../spec/partition.js';
+import type { PartitionSpec, PartitionValue } from '../spec/partition.js';
 import { partitionType } from '../spec/transform.js';
-import { isPrimitive, type Schema } from '../spec/types.js';
+import { decimalParts, isPrimitive, type Schema } from '../spec/types.js';
 import { manifestLocation } from '../table-files.js';
 
 function partitionSummaries(spec: PartitionSpec, schema: Schema, files: readonly DataFile[]): FieldSummary[] {
   const type = partitionType(spec, schema);
   return type.fields.map((field, i) => {
-    let lower: unknown;
-    let upper: unknown;
+    if (!isPrimitive(field.type)) throw new SpecViolationError(`partition field ${field.name} is not primitive`);
+    const t = field.type;
+    // Decimals order by value: their bytes' order puts negative values last.
+    const comparable = decimalParts(t) === undefined ? (v: PartitionValue) => v : (v: PartitionValue) => (v instanceof Uint8Array ? unscaledDecimal(v) : v);
+    let lower: PartitionValue | undefined;
+    let upper: PartitionValue | undefined;
     let containsNull = false;
     let containsNan = false;
     for (const f of files) {
-      const v = f.partition[i] ?? null;
+      const raw = f.partition[i] ?? null;
+      const v = raw === null ? null : comparable(raw);
       if (v === null) {
         containsNull = true;
         continue;
@@ -30,11 +35,9 @@ function partitionSummaries(spec: PartitionSpec, schema: Schema, files: readonly
         containsNan = true;
         continue;
       }
-      if (lower === undefined || compareValues(v, lower as never) < 0) lower = v;
-      if (upper === undefined || compareValues(v, upper as never) > 0) upper = v;
+      if (lower === undefined || compareValues(v, lower) < 0) lower = v;
+      if (upper === undefined || compareValues(v, upper) > 0) upper = v;
     }
-    if (!isPrimitive(field.type)) throw new SpecViolationError(`partition field ${field.name} is not primitive`);
-    const t = field.type;
     return {
       containsNull,
       ...(field.type === 'float' || field.type === 'double' ? { containsNan } : {}),

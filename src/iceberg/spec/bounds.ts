@@ -39,7 +39,8 @@ export function encodeValue(type: PrimitiveType, value: unknown): Uint8Array {
     case 'binary':
       return value as Uint8Array;
     default:
-      if (decimalParts(type) !== undefined) return decimalBytes(BigInt(value as bigint));
+      // A partition value holds the Avro fixed form (sign-extended); a bound the minimal bytes.
+      if (decimalParts(type) !== undefined) return decimalBytes(value instanceof Uint8Array ? unscaledDecimal(value) : BigInt(value as bigint));
       if (type.startsWith('fixed')) return value as Uint8Array;
       throw new SpecViolationError(`no binary encoding for type ${type}`);
   }
@@ -75,14 +76,17 @@ export function decodeValue(type: PrimitiveType, bytes: Uint8Array): PartitionVa
     case 'string':
       return decoder.decode(bytes);
     default: {
-      if (decimalParts(type) !== undefined) {
-        let v = 0n;
-        for (const b of bytes) v = (v << 8n) | BigInt(b);
-        return bytes.length > 0 && (bytes[0]! & 0x80) !== 0 ? v - (1n << BigInt(bytes.length * 8)) : v;
-      }
+      if (decimalParts(type) !== undefined) return unscaledDecimal(bytes);
       return bytes.slice();
     }
   }
+}
+
+/** The unscaled value of a decimal's two's-complement big-endian bytes, minimal or sign-extended. */
+export function unscaledDecimal(bytes: Uint8Array): bigint {
+  let v = 0n;
+  for (const b of bytes) v = (v << 8n) | BigInt(b);
+  return bytes.length > 0 && (bytes[0]! & 0x80) !== 0 ? v - (1n << BigInt(bytes.length * 8)) : v;
 }
 
 /** The first `n` code points: a valid lower bound of every string it prefixes. */
