@@ -4,7 +4,7 @@
 import type { Storage } from '../../core/storage.js';
 import { SpecViolationError } from '../../core/errors.js';
 import { encodeManifest } from '../avro/manifest.js';
-import { compareValues, encodeValue, unscaledDecimal } from '../spec/bounds.js';
+import { compareValues, decodeValue, encodeValue } from '../spec/bounds.js';
 import { ManifestEntryStatus, type DataFile, type ManifestContent, type ManifestEntry } from '../spec/manifest.js';
 import type { FieldSummary, ManifestFile } from '../spec/manifest-list.js';
 import type { PartitionSpec, PartitionValue } from '../spec/partition.js';
@@ -18,7 +18,7 @@ function partitionSummaries(spec: PartitionSpec, schema: Schema, files: readonly
     if (!isPrimitive(field.type)) throw new SpecViolationError(`partition field ${field.name} is not primitive`);
     const t = field.type;
     // Decimals order by value: their bytes' order puts negative values last.
-    const comparable = decimalParts(t) === undefined ? (v: PartitionValue) => v : (v: PartitionValue) => (v instanceof Uint8Array ? unscaledDecimal(v) : v);
+    const comparable = decimalParts(t) === undefined ? (v: PartitionValue) => v : (v: PartitionValue) => (v instanceof Uint8Array ? decodeValue(t, v) : v);
     let lower: PartitionValue | undefined;
     let upper: PartitionValue | undefined;
     let containsNull = false;

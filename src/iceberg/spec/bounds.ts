@@ -83,7 +83,7 @@ export function decodeValue(type: PrimitiveType, bytes: Uint8Array): PartitionVa
 }
 
 /** The unscaled value of a decimal's two's-complement big-endian bytes, minimal or sign-extended. */
-export function unscaledDecimal(bytes: Uint8Array): bigint {
+function unscaledDecimal(bytes: Uint8Array): bigint {
   let v = 0n;
   for (const b of bytes) v = (v << 8n) | BigInt(b);
   return bytes.length > 0 && (bytes[0]! & 0x80) !== 0 ? v - (1n << BigInt(bytes.length * 8)) : v;
