@@ -72,13 +72,18 @@ function kafkajsLevelFor(logger: Logger): KafkajsLogLevel {
 // anyway, so its ERROR becomes warn; its chatty INFO (group joins) becomes debug.
 // Its stack traces (one per retried connection) are kept for debug logs only: a broker that is
 // down must read as a few lines, then the JobError naming it.
-function logKafkajsEntry(logger: Logger, entry: LogEntry): void {
+// An error code in one response ("does not host this topic-partition" while a topic is being
+// created, a leader election) is debug too: kafkajs retries the request, and the call fails with
+// a JobError if the retries run out. At warn it woke operators for runs that went fine.
+export function logKafkajsEntry(logger: Logger, entry: LogEntry): void {
   const { message, timestamp: _timestamp, logger: _name, stack, ...extra } = entry.log as { message: string; stack?: unknown; [key: string]: unknown };
   const fields = { kafkajs: entry.namespace, ...extra, ...(stack !== undefined && logger.isLevelEnabled('debug') ? { stack } : {}) };
+  const responseError = entry.namespace === 'Connection' && message.startsWith('Response ') && extra['error'] !== undefined;
   switch (entry.level) {
     case logLevel.ERROR:
     case logLevel.WARN:
-      logger.warn(fields, message);
+      if (responseError) logger.debug(fields, message);
+      else logger.warn(fields, message);
       break;
     case logLevel.INFO:
       logger.debug(fields, message);

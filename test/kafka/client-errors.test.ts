@@ -1,10 +1,11 @@
 // toJobError: what a Kafka failure says at the command line. kafkajs wraps retried errors, and
-// the wrapper's message repeats its cause's.
+// the wrapper's message repeats its cause's. And which kafkajs log entries an operator sees.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import kafkajs from 'kafkajs';
-import { toJobError } from '../../src/kafka/client.js';
+import { pino } from 'pino';
+import { logKafkajsEntry, toJobError } from '../../src/kafka/client.js';
 
 test('an unreachable broker is UNAVAILABLE, names the brokers, and says the cause once', () => {
   const cause = new kafkajs.KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:9999');
@@ -55,4 +56,20 @@ test('a TLS handshake the broker drops stays UNAVAILABLE (a proxy with no broker
   const error = toJobError(new kafkajs.KafkaJSNumberOfRetriesExceeded(cause, { retryCount: 5, retryTime: 8000 }), 'connecting the Kafka admin client', ['k:9092']);
   assert.equal(error.code, 'UNAVAILABLE');
   assert.match(error.message, /cannot reach Kafka \(brokers k:9092\) \(if that listener has no TLS, set kafka\.tls: false in the job file\): Connection error: Client network socket/);
+});
+
+test('kafkajs log entries: a retried response error is debug, a connection error warn, group chatter debug', () => {
+  const lines: { level: number; msg: string }[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) });
+  const entry = (level: number, namespace: string, message: string, extra: Record<string, unknown> = {}) => ({ namespace, level, label: '', log: { timestamp: '', logger: 'kafkajs', message, ...extra } });
+  const { ERROR, INFO } = kafkajs.logLevel;
+  // What kafkajs logs while a topic it produces to is still being created; it retries the request.
+  logKafkajsEntry(logger, entry(ERROR, 'Connection', 'Response Metadata(key: 3, version: 6)', { broker: '127.0.0.1:9092', error: 'This server does not host this topic-partition', correlationId: 1 }));
+  logKafkajsEntry(logger, entry(ERROR, 'Connection', 'Connection error: connect ECONNREFUSED 127.0.0.1:9999', { broker: '127.0.0.1:9999' }));
+  logKafkajsEntry(logger, entry(INFO, 'ConsumerGroup', 'Consumer has joined the group'));
+  assert.deepEqual(lines.map((l) => [l.level, l.msg]), [
+    [20, 'Response Metadata(key: 3, version: 6)'],
+    [40, 'Connection error: connect ECONNREFUSED 127.0.0.1:9999'],
+    [20, 'Consumer has joined the group'],
+  ]);
 });
