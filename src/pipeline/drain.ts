@@ -302,8 +302,6 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
     return { ...nothing, offsets: stored, durationMs: Math.round(performance.now() - started), ...(o.dryRun === true ? { dryRun: true } : {}) };
   }
 
-  const stager = await EventStager.open({ table, schema: EVENT_KINDS[stream.kind].schema, targetFileSizeBytes: config.maintenance.targetFileSizeBytes, maxEventBytes: config.drain.maxMessageBytes, encoder: config.drain.parquetEncoder, ...(o.afterChunkWritten === undefined ? {} : { afterChunkWritten: o.afterChunkWritten }) });
-  const sorter = new MessageSorter(stager, { jobName: config.jobName, maxMessageBytes: config.drain.maxMessageBytes });
   const positions = new Map<string, PartitionPosition>(ranges.map((r) => [partitionKey(r), { topic: r.topic, partition: r.partition, nextOffset: r.nextOffset }]));
   const lastRecords = new Map<string, { topic: string; partition: number; identity: string }>();
   // Read under a group of this run only: the member of a killed run lingers in its group until the
@@ -311,6 +309,12 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
   // commit, for monitoring; the lease already keeps runs of one job apart.
   const readerGroup = `${config.kafka.groupId}.run-${randomUUID().slice(0, 8)}`;
   const source = await openBoundedSource({ ...kafkaOptions(config, logger), groupId: readerGroup, deleteGroupOnClose: true, ranges: pending, ...(o.allowGap === true ? { allowGap: true } : {}) });
+  // After the source opened: a read refused at open (retention, a vanished topic) leaves no staging folder.
+  const stager = await EventStager.open({ table, schema: EVENT_KINDS[stream.kind].schema, targetFileSizeBytes: config.maintenance.targetFileSizeBytes, maxEventBytes: config.drain.maxMessageBytes, encoder: config.drain.parquetEncoder, ...(o.afterChunkWritten === undefined ? {} : { afterChunkWritten: o.afterChunkWritten }) }).catch(async (error: unknown) => {
+    await source.close().catch(() => {});
+    throw error;
+  });
+  const sorter = new MessageSorter(stager, { jobName: config.jobName, maxMessageBytes: config.drain.maxMessageBytes });
   const c = sorter.counts;
   const errorSink = new ErrorSink(config, logger);
   const errorBatchBytes = o.errorBatchBytes ?? ERROR_BATCH_BYTES;

@@ -46,6 +46,17 @@ interface PoolWorker {
   failure?: JobError;
 }
 
+/**
+ * What a failed worker thread means for the run, naming the batch it was preparing if known. One
+ * past its heap limit is a machine too small for the batches, not a bug: 71, not 70.
+ */
+export function workerFailure(message: string, cause?: Error, batch?: string): JobError {
+  const outOfMemory = (cause as NodeJS.ErrnoException | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
+  const hint = outOfMemory ? ': give the drain more memory, or fewer drain.workers' : '';
+  const text = `${message}${batch === undefined ? '' : ` while preparing ${batch}`}${hint}`;
+  return new JobError(outOfMemory ? 'RESOURCES' : 'INTERNAL', text, cause === undefined ? {} : { cause });
+}
+
 const WORKER_URL = new URL('./prepare-worker.js', import.meta.url);
 
 export class PreparePool {
@@ -63,10 +74,8 @@ export class PreparePool {
       const entry: PoolWorker = { worker: new Worker(WORKER_URL), waiting: new Map() };
       // Each batch in flight fails naming itself, so the operator can find the messages it held.
       const fail = (message: string, cause?: Error): void => {
-        entry.failure ??= new JobError('INTERNAL', message, cause === undefined ? {} : { cause });
-        for (const w of entry.waiting.values()) {
-          w.reject(new JobError('INTERNAL', `${entry.failure.message} while preparing ${w.batch}`, { cause: entry.failure }));
-        }
+        entry.failure ??= workerFailure(message, cause);
+        for (const w of entry.waiting.values()) w.reject(workerFailure(message, cause, w.batch));
         entry.waiting.clear();
       };
       entry.worker.on('message', (response: PrepareResponse) => {

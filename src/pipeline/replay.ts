@@ -215,7 +215,12 @@ async function replayStream(o: ReplayOptions, stream: StreamReplay | undefined):
   if (ranges.length === 0 || o.dryRun === true) return { ...empty, ...(o.dryRun === true ? { dryRun: true } : {}) };
 
   const held = await heldRows(table, ranges);
-  const stager = await EventStager.open({ table, schema: EVENT_KINDS[stream.kind].schema, targetFileSizeBytes: config.maintenance.targetFileSizeBytes, maxEventBytes: config.drain.maxMessageBytes, encoder: config.drain.parquetEncoder });
+  const source = await openBoundedSource({ ...kafkaOptions(config, logger), groupId: `${config.kafka.groupId}.replay-${randomUUID().slice(0, 8)}`, deleteGroupOnClose: true, ranges });
+  // After the source opened: a read refused at open leaves no staging folder.
+  const stager = await EventStager.open({ table, schema: EVENT_KINDS[stream.kind].schema, targetFileSizeBytes: config.maintenance.targetFileSizeBytes, maxEventBytes: config.drain.maxMessageBytes, encoder: config.drain.parquetEncoder }).catch(async (error: unknown) => {
+    await source.close().catch(() => {});
+    throw error;
+  });
   const sorter = new MessageSorter(stager, { jobName: config.jobName, maxMessageBytes: config.drain.maxMessageBytes, kind: stream.kind });
   // Rows kept (no --force) count as seen: a repeat of one of them is dropped, as the drain dropped it.
   if (o.force !== true) sorter.markSeen(held.ids);
@@ -224,7 +229,6 @@ async function replayStream(o: ReplayOptions, stream: StreamReplay | undefined):
   const deleteFilesWritten: string[] = [];
   // Messages that fail validation now: under --force a stored row of one stays (nothing replaces it).
   const invalidNow = new Set<string>();
-  const source = await openBoundedSource({ ...kafkaOptions(config, logger), groupId: `${config.kafka.groupId}.replay-${randomUUID().slice(0, 8)}`, deleteGroupOnClose: true, ranges });
   try {
     for await (const batch of source) {
       for (const m of batch.messages) {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { KafkaBatch, KafkaMessage } from '../../src/kafka/source.js';
 import type { PreparedMessage } from '../../src/events/staged-row.js';
-import { PreparePool } from '../../src/pipeline/prepare-pool.js';
+import { PreparePool, workerFailure } from '../../src/pipeline/prepare-pool.js';
 import { clone, realEvents } from '../events/helpers.js';
 
 const LIMIT = 64 * 1024;
@@ -60,4 +60,15 @@ test('a worker thread that fails names the batch it was preparing, and the pool 
   } finally {
     await pool.close();
   }
+});
+
+test('a worker thread past its heap limit fails as out of resources (71), not as a bug', () => {
+  // What Node reports when a worker reaches its heap limit (its 'error' event).
+  const cause = Object.assign(new Error('Worker terminated due to reaching memory limit: JS heap out of memory'), { code: 'ERR_WORKER_OUT_OF_MEMORY' });
+  const error = workerFailure(`a drain worker thread failed: ${cause.message}`, cause, 'eqiad.test[6] offsets 100–180');
+  assert.equal(error.code, 'RESOURCES');
+  assert.equal(error.exitCode, 71);
+  assert.equal(error.message, 'a drain worker thread failed: Worker terminated due to reaching memory limit: JS heap out of memory while preparing eqiad.test[6] offsets 100–180: give the drain more memory, or fewer drain.workers');
+  const crash = workerFailure('a drain worker thread failed: boom', new TypeError('boom'));
+  assert.deepEqual([crash.code, crash.exitCode, crash.message], ['INTERNAL', 70, 'a drain worker thread failed: boom']);
 });
