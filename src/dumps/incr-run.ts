@@ -3,11 +3,13 @@
 // maxrevid.txt, `<wiki>-<date>-stubs-meta-hist-incr.xml.gz`, `<wiki>-<date>-pages-meta-hist-incr.xml.bz2`,
 // `<wiki>-<date>-md5sums.txt` (`<md5> *<file>` lines) and status.txt ("done"), holding the
 // revisions with previous maxrevid < rev_id <= this day's maxrevid. Like the legacy job it records
-// no deletions, moves or visibility changes. Imports core and dumps modules.
+// no deletions, moves or visibility changes, and keeps the maxrevid.txt an earlier attempt of the
+// day wrote ("generate the max rev id if it isn't already present"). Imports core and dumps modules.
 
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { onInterrupt } from '../core/interrupt.js';
+import { silentLogger, type Logger } from '../core/log.js';
 import { makeDirectory } from '../core/make-directory.js';
 import { writeTextAtomically } from './atomic-file.js';
 import { findCompressionTools, type CompressionTools } from './compress.js';
@@ -35,6 +37,8 @@ export interface IncrementalRunOptions {
    */
   readonly delaySeconds?: number;
   readonly tools?: CompressionTools;
+  /** Told (info) when the day's range is kept from its earlier run; default silent. */
+  readonly logger?: Logger;
 }
 
 export interface IncrementalRunResult {
@@ -42,6 +46,8 @@ export interface IncrementalRunResult {
   /** Revisions with afterRevisionId < rev_id <= maxRevisionId are in the files. */
   readonly afterRevisionId: number;
   readonly maxRevisionId: number;
+  /** Whether maxRevisionId is the one an earlier attempt of this day wrote to maxrevid.txt. */
+  readonly maxRevisionIdKept: boolean;
   readonly files: readonly WrittenFile[];
 }
 
@@ -88,7 +94,8 @@ export async function isIncrementalDone(dumpsRoot: string, wikiId: string, date:
 /**
  * Writes the adds-changes files for one day. The range starts after the maxrevid of the newest
  * completed earlier run (so consecutive runs neither overlap nor leave gaps), or, without one, after
- * the maxrevid the source reports for the day before.
+ * the maxrevid the source reports for the day before. It ends at the maxrevid.txt an earlier attempt
+ * of the day wrote, if any, else at the source's maxrevid for the day (then written down).
  */
 export async function runIncrementalDump(options: IncrementalRunOptions): Promise<IncrementalRunResult> {
   const wikiId = checkWikiId(options.wikiId);
@@ -105,7 +112,17 @@ export async function runIncrementalDump(options: IncrementalRunOptions): Promis
   await rm(join(directory, STATUS_FILE), { force: true });
   await rm(md5sums, { force: true });
 
-  const newest = (await source.maxRevisionId(wikiId, cutoffMs)) ?? 0;
+  // The day's end, once written, is kept (legacy incr_dumps.py: "generate the max rev id if it isn't
+  // already present"). The next day's range, perhaps done already, starts after it; recomputed, a
+  // revision merged late (before the cutoff, in the same second as the day's newest) could move it
+  // up into that range, and the days would overlap. maxrevid.txt is written atomically and only by
+  // this date's attempts: present, it is the end an earlier attempt that got that far chose (done,
+  // failed or killed after); one killed before left none, and this attempt computes it. Kept, it is
+  // logged at info; a rerun then keeps its range even if the delay changed since.
+  const maxRevIdFile = join(directory, MAX_REVID_FILE);
+  const keptText = await readTrimmed(maxRevIdFile);
+  const kept = keptText !== undefined && /^\d+$/.test(keptText) ? Number(keptText) : undefined;
+  const newest = kept ?? (await source.maxRevisionId(wikiId, cutoffMs)) ?? 0;
   const previous =
     (await previousMaxRevisionId(join(options.dumpsRoot, 'other', 'incr', wikiId), date)) ??
     (await source.maxRevisionId(wikiId, cutoffOfDate(addDays(date, -1)) - delayMs)) ??
@@ -114,7 +131,15 @@ export async function runIncrementalDump(options: IncrementalRunOptions): Promis
   // one recorded here would make the next day dump again those that come back (undeletes, imports).
   const maxRevisionId = Math.max(previous, newest);
   const afterRevisionId = previous;
-  await writeTextAtomically(join(directory, MAX_REVID_FILE), `${maxRevisionId}`);
+  const maxRevisionIdKept = maxRevisionId === kept;
+  if (maxRevisionIdKept) {
+    (options.logger ?? silentLogger()).info(
+      { wiki: wikiId, date, afterRevisionId, maxRevisionId },
+      `adds-changes: ${wikiId} ${date} keeps the range of its earlier run, up to its maxrevid.txt (${maxRevisionId}), where the next date's range starts`,
+    );
+  } else {
+    await writeTextAtomically(maxRevIdFile, `${maxRevisionId}`);
+  }
 
   const common = { directory, wikiId, date, site, generator, maxPartBytes: Infinity, tools };
   // SIGTERM stops the file being written at its next row, so that it removes its in-progress file
@@ -142,5 +167,5 @@ export async function runIncrementalDump(options: IncrementalRunOptions): Promis
   const files = [...stubs, ...pages];
   await writeTextAtomically(md5sums, files.map((file) => `${file.md5} *${file.name}`).join('\n'));
   await writeTextAtomically(join(directory, STATUS_FILE), 'done');
-  return { directory, afterRevisionId, maxRevisionId, files };
+  return { directory, afterRevisionId, maxRevisionId, maxRevisionIdKept, files };
 }

@@ -8,6 +8,8 @@ import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runInterruptCleanups } from '../../src/core/interrupt.js';
+import type { Logger } from '../../src/core/log.js';
+import { makeDirectory } from '../../src/core/make-directory.js';
 import { findCompressionTools } from '../../src/dumps/compress.js';
 import { runIncrementalDump } from '../../src/dumps/incr-run.js';
 import { MemoryDumpSource } from '../../src/dumps/memory-source.js';
@@ -254,5 +256,97 @@ test('stubs state the size of a body whose event left content_size out', async (
     assert.equal(sizes(stubs).length, 9, 'revisions 11..20 but 17, whose text is hidden');
     assert.deepEqual(sizes(stubs), sizes(pages));
     assert.ok(sizes(stubs).every((n) => n === Buffer.byteLength('wörd 11')), sizes(stubs).join(','));
+  });
+});
+
+/** Revisions 1..900 on July 31, 901..1000 on August 1 (1000 at 23:59:59), 1001..2000 on August 2, `without` left out. */
+function lateRows(without: readonly number[] = []): DumpRevisionRow[] {
+  const template = rows()[0]!;
+  const at = (id: number) => (id <= 900 ? Date.UTC(2024, 6, 31) + id * 1000 : id <= 1000 ? Date.UTC(2024, 7, 1, 23, 58) + (id - 940) * 1000 : Date.UTC(2024, 7, 2) + (id - 1000) * 1000);
+  return range(1, 2000)
+    .filter((id) => !without.includes(id))
+    .map((id) => ({ ...template, pageId: 1 + (id % 7), pageTitle: `Page_${1 + (id % 7)}`, revisionId: id, revisionParentId: null, revisionTimestampMs: at(id), slots: [{ ...template.slots[0]!, contentBody: `revision ${id}`, originRevisionId: id }] }));
+}
+
+/** Revision 1005, merged late: saved in the same second as 1000, before August 2 00:00 UTC. */
+function lateRevision(): DumpRevisionRow {
+  const row = lateRows().find((r) => r.revisionId === 1005)!;
+  return { ...row, revisionTimestampMs: Date.UTC(2024, 7, 1, 23, 59, 59) };
+}
+
+/** The revision ids of both files of `date`'s run, checked to agree. */
+function incrementalRevisionIds(root: string, date: string): number[] {
+  const dir = join(root, 'other', 'incr', 'testwiki', date);
+  const pages = revisionIds(decompressFile(join(dir, `testwiki-${date}-pages-meta-hist-incr.xml.bz2`)));
+  assert.deepEqual(revisionIds(decompressFile(join(dir, `testwiki-${date}-stubs-meta-hist-incr.xml.gz`))), pages, `${date}: stubs and pages list the same revisions`);
+  return pages;
+}
+
+test('a rerun of a date keeps its maxrevid.txt, so a revision merged late moves no range into the next date', async () => {
+  await inTempDir('mwlake-incr-late-', async (root) => {
+    const before = new MemoryDumpSource({ testwiki: lateRows([1005]) });
+    const dates = ['20240801', '20240802', '20240803'];
+    for (const date of dates) await runDay(root, before, date);
+    const maxrevid = (date: string) => readFile(join(root, 'other', 'incr', 'testwiki', date, 'maxrevid.txt'), 'utf8');
+    assert.deepEqual(await Promise.all(dates.map(maxrevid)), ['900', '1000', '2000']);
+    const middle = incrementalRevisionIds(root, '20240802');
+    assert.deepEqual(middle, range(901, 1000));
+
+    // Revision 1005 merged late; the middle date regenerated (`mwlake dump --date 2024-08-02`).
+    const after = new MemoryDumpSource({ testwiki: [...lateRows([1005]), lateRevision()] });
+    assert.equal(await after.maxRevisionId('testwiki', Date.UTC(2024, 7, 2)), 1005, 'recomputed, the middle date would end at 1005');
+    const logged: { object: unknown; message: string }[] = [];
+    const logger = { info: (object: unknown, message: string) => logged.push({ object, message }) } as unknown as Logger;
+    const rerun = await runIncrementalDump({ dumpsRoot: root, wikiId: 'testwiki', date: '20240802', source: after, site: TEST_SITE, generatorVersion: GENERATOR_VERSION, tools, logger });
+    assert.deepEqual([rerun.afterRevisionId, rerun.maxRevisionId, rerun.maxRevisionIdKept], [900, 1000, true]);
+    assert.equal(await maxrevid('20240802'), '1000');
+    assert.equal(await readFile(join(root, 'other', 'incr', 'testwiki', '20240802', 'status.txt'), 'utf8'), 'done');
+    assert.deepEqual(incrementalRevisionIds(root, '20240802'), middle);
+    assert.deepEqual(logged.map((line) => line.object), [{ wiki: 'testwiki', date: '20240802', afterRevisionId: 900, maxRevisionId: 1000 }]);
+    assert.match(logged[0]!.message, /keeps the range of its earlier run/);
+
+    // No revision in two dates; the next date's rerun then adds 1005 where its id falls.
+    const seen = new Map<number, string>();
+    for (const date of dates) {
+      for (const id of incrementalRevisionIds(root, date)) {
+        assert.equal(seen.get(id), undefined, `revision ${id} is in ${seen.get(id)} and ${date}`);
+        seen.set(id, date);
+      }
+    }
+    assert.equal(seen.size, 1999);
+    await runDay(root, after, '20240803');
+    assert.deepEqual(incrementalRevisionIds(root, '20240803'), range(1001, 2000));
+  });
+});
+
+test('a maxrevid.txt is kept from an attempt that failed after writing it, and computed when the attempt stopped before', async () => {
+  await inTempDir('mwlake-incr-late-failed-', async (root) => {
+    const before = new MemoryDumpSource({ testwiki: lateRows([1005]) });
+    const after = new MemoryDumpSource({ testwiki: [...lateRows([1005]), lateRevision()] });
+    await runDay(root, before, '20240801');
+    // An attempt of 20240802 that failed reading the content, after it wrote maxrevid.txt.
+    const failing: DumpSource = {
+      history: (query) => before.history(query),
+      maxRevisionId: (wikiId, cutoffMs) => before.maxRevisionId(wikiId, cutoffMs),
+      pageTitles: (wikiId, cutoffMs) => before.pageTitles(wikiId, cutoffMs),
+      async *revisionsInIdRange(wikiId, afterId, upTo, includeContent) {
+        if (includeContent) throw new Error('content read failed');
+        yield* before.revisionsInIdRange(wikiId, afterId, upTo, includeContent);
+      },
+    };
+    await assert.rejects(runDay(root, failing, '20240802'), /content read failed/);
+    const dir = join(root, 'other', 'incr', 'testwiki', '20240802');
+    assert.equal(await readFile(join(dir, 'maxrevid.txt'), 'utf8'), '1000');
+    const kept = await runDay(root, after, '20240802');
+    assert.deepEqual([kept.afterRevisionId, kept.maxRevisionId, kept.maxRevisionIdKept], [900, 1000, true]);
+    assert.deepEqual(incrementalRevisionIds(root, '20240802'), range(901, 1000));
+
+    // An attempt stopped before it wrote maxrevid.txt (only its folder made): the rerun computes it.
+    await rm(dir, { recursive: true });
+    await makeDirectory(dir);
+    const computed = await runDay(root, after, '20240802');
+    assert.deepEqual([computed.afterRevisionId, computed.maxRevisionId, computed.maxRevisionIdKept], [900, 1005, false]);
+    assert.equal(await readFile(join(dir, 'maxrevid.txt'), 'utf8'), '1005');
+    assert.deepEqual(incrementalRevisionIds(root, '20240802'), range(901, 1005), 'an id range, as legacy incr_dumps.py reads it');
   });
 });
