@@ -79,6 +79,18 @@ function stringOf(value: unknown, field: string, where: string): string {
  * returns the site info of `wikiId`, with `overrides` applied. Throws NOT_FOUND when the map has no
  * line for the wiki and no override supplies everything.
  */
+/** The namespace map has no line for the wiki (a wiki newer than the map): only that wiki cannot be dumped. */
+export class UnmappedWikiError extends JobError {
+  constructor(
+    readonly namespaceMap: string,
+    readonly wikiId: string,
+  ) {
+    super('NOT_FOUND', `the namespace map ${namespaceMap} has no line for wiki ${JSON.stringify(wikiId)}: check the wiki id, or point dumps.namespace_map in the job file at a map that has it`, {
+      context: { namespaceMap, wiki: wikiId },
+    });
+  }
+}
+
 export async function loadSiteInfo(namespaceMapPath: string, wikiId: string, overrides: SiteInfoOverrides = {}): Promise<SiteInfo> {
   const needle = `"dbname":${JSON.stringify(wikiId)}`;
   const namespaces = new Map<number, NamespaceInfo>();
@@ -128,7 +140,7 @@ export async function loadSiteInfo(namespaceMapPath: string, wikiId: string, ove
     if (overrides.siteName !== undefined && overrides.base !== undefined && overrides.namespaces !== undefined && overrides.languageCode !== undefined && overrides.caseSetting !== undefined) {
       return siteInfoOf({ dbName: wikiId, ...(overrides as Omit<SiteInfo, 'dbName'>) });
     }
-    throw new JobError('NOT_FOUND', `the namespace map ${namespaceMapPath} has no line for wiki ${JSON.stringify(wikiId)}: check the wiki id, or point dumps.namespace_map in the job file at a map that has it`);
+    throw new UnmappedWikiError(namespaceMapPath, wikiId);
   }
   const where = `${namespaceMapPath} (${wikiId})`;
   return siteInfoOf({

@@ -13,7 +13,7 @@ import { openDuckDb } from '../duckdb/connection.js';
 import { completeRunFiles, relinkNewestCompleteRun, runDump, runStatusText, selectDumpJobs, unrecombinableJobs, type DumpCompression } from '../dumps/dump-run.js';
 import { cutoffOfDate, incrementalDirectory, runDirectory } from '../dumps/file-names.js';
 import { isIncrementalDone, runIncrementalDump } from '../dumps/incr-run.js';
-import { loadSiteInfo } from '../dumps/site-info.js';
+import { loadSiteInfo, UnmappedWikiError, type SiteInfo } from '../dumps/site-info.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import { PAGES_TABLE, STATE_NAMESPACE } from '../merge/state-schema.js';
 import { duckDbMemory, type JobConfig } from './config.js';
@@ -67,6 +67,22 @@ export interface DumpDateResult {
   readonly kept?: true;
   /** Recombine jobs chosen that had nothing to recombine here (their job did not split, or is not done), so did not run. */
   readonly passedBy?: readonly string[];
+  /** Why nothing was written for this wiki (its namespace map line is missing); the other wikis were dumped. */
+  readonly failed?: string;
+}
+
+/**
+ * The error a run whose dumps of some wikis failed (`failed` results) ends with, once the other
+ * wikis are dumped; undefined when none failed.
+ */
+export function failedDumpsError(results: readonly DumpDateResult[]): JobError | undefined {
+  const failed = results.filter((r) => r.failed !== undefined);
+  if (failed.length === 0) return undefined;
+  const wikis = [...new Set(failed.map((r) => r.wiki))];
+  const done = new Set(results.filter((r) => r.failed === undefined).map((r) => r.wiki)).size;
+  return new JobError('NOT_FOUND', `the dumps of ${wikis.join(', ')} were not written (${failed[0]!.failed}); ${done} other wiki${done === 1 ? ' was' : 's were'} dumped`, {
+    context: { wikis },
+  });
 }
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -209,8 +225,22 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
     // there; the run fails only if nothing at all was left to run (below).
     let firstPassed: JobError | undefined;
     let ran = 0;
+    // A wiki newer than the namespace map fails alone: the others are dumped (and nightly goes on
+    // to maintenance), then the run fails naming it. Only when every wiki lacks one does it stop here.
+    const sites = new Map<string, SiteInfo | UnmappedWikiError>();
+    for (const wiki of wikis) sites.set(wiki, await loadSiteInfo(map, wiki).catch((error: unknown) => {
+      if (error instanceof UnmappedWikiError) return error;
+      throw error;
+    }));
+    const unmapped = [...sites.values()].filter((site) => site instanceof UnmappedWikiError);
+    if (unmapped.length === wikis.length && unmapped.length > 0) throw unmapped[0]!;
     for (const wiki of wikis) {
-      const site = await loadSiteInfo(map, wiki);
+      const site = sites.get(wiki)!;
+      if (site instanceof UnmappedWikiError) {
+        o.logger.error({ wiki, namespaceMap: map }, `dump: ${site.message}; its dumps are not written, the other wikis' are`);
+        for (const date of o.dates) results.push({ wiki, date, files: 0, bytes: 0, failed: site.message });
+        continue;
+      }
       for (const date of o.dates) {
         o.assertHeld?.();
         const compact = date.replaceAll('-', '');
@@ -259,7 +289,7 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
               if (statusBefore !== undefined && (await readStatus())?.text === statusBefore.text) await rmdir(incrFolder).catch(() => undefined);
               throw error;
             });
-        const incr = incrDue ? await runIncrementalDump({ dumpsRoot: o.config.dumps.root, wikiId: wiki, date: compact, source, site, generatorVersion: VERSION, delaySeconds: o.config.dumps.incrDelayHours * 3600 }) : undefined;
+        const incr = incrDue ? await runIncrementalDump({ dumpsRoot: o.config.dumps.root, wikiId: wiki, date: compact, source, site, generatorVersion: VERSION, delaySeconds: o.config.dumps.incrDelayHours * 3600, logger: o.logger }) : undefined;
         const files = full.files.length + (incr?.files.length ?? 0);
         const bytes = full.files.reduce((n, f) => n + f.sizeBytes, 0);
         const maxRevisionId = incr?.maxRevisionId;

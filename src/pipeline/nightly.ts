@@ -14,7 +14,7 @@ import { discardWritten, fileLocation, joinLocation } from '../core/storage.js';
 import { writeMetricsFile, type Metric } from '../core/prom-textfile.js';
 import { duckDbMemory, eventStreams, type JobConfig } from './config.js';
 import { warehouseOf } from './warehouse.js';
-import { dateRange, relinkNewestRuns, runDumps, type DumpDateResult } from './dump.js';
+import { dateRange, failedDumpsError, relinkNewestRuns, runDumps, type DumpDateResult } from './dump.js';
 import { describeShortfalls, type DrainShortfall } from './drain-shortfall.js';
 import { datesDue } from './due-dates.js';
 import { runDrain, type DrainResult } from './drain.js';
@@ -100,6 +100,11 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
     const dumpsDone = Date.now();
     lease.assertHeld();
     const maintenance = await runMaintenance({ config, warehouse, logger, ...(o.dryRun === true ? { dryRun: true } : {}) });
+    // Some wikis' dumps failed (after the others' were written and maintenance ran): the night
+    // fails naming them, and, as any failed night, writes no report or metrics, so that status
+    // and the last-success metric still show the last night that succeeded.
+    const failed = failedDumpsError(results);
+    if (failed !== undefined) throw failed;
     const report: RunReport = {
       job: config.jobName,
       startedAt: new Date(started).toISOString(),

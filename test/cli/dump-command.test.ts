@@ -44,6 +44,25 @@ test('a wiki the namespace map lacks fails naming the setting that fixes it, not
   });
 });
 
+test('a wiki the namespace map lacks fails alone: the other wikis are dumped, the result printed, and the run exits 65 naming it', { timeout: 120_000 }, async () => {
+  await inTempDir('mwlake-dump-cli-', async (dir) => {
+    const warehouse = join(dir, 'wh');
+    const merged = warehouseAt(warehouse);
+    await appendBatch(merged, generatedEvents(1, 5));
+    await merge(merged);
+    const dumps = join(dir, 'dumps');
+    // Sorted before the mapped wiki, as a new wiki may be: it must not stop the wikis after it.
+    const r = await cli('dump', '--warehouse', warehouse, '--job-name', 'j', '--dumps-root', dumps, '--date', '2026-11-02', '--wiki', 'aaawiki,enwiki');
+    assert.equal(r.code, ExitCode.Data, r.err);
+    assert.match(r.err, /the dumps of aaawiki were not written \(the namespace map .* has no line for wiki "aaawiki": check the wiki id, or point dumps\.namespace_map in the job file at a map that has it\); 1 other wiki was dumped/);
+    const printed = JSON.parse(r.out) as { results: { wiki: string; files: number; failed?: string }[] };
+    assert.deepEqual(printed.results.map((x) => [x.wiki, x.failed === undefined, x.files > 0]), [['aaawiki', false, false], ['enwiki', true, true]]);
+    assert.deepEqual(await readdir(dumps), ['enwiki', 'other']);
+    assert.deepEqual(await readdir(join(dumps, 'other', 'incr')), ['enwiki'], 'adds-changes of the mapped wiki only');
+    assert.match(await readFile(join(dumps, 'enwiki', '20261102', 'dumpstatus.json'), 'utf8'), /"status": ?"done"/);
+  });
+});
+
 test('a dump before any merge fails (65) instead of publishing empty dumps for the wikis named; its dry run says so too', async () => {
   await inTempDir('mwlake-dump-cli-', async (dir) => {
     const warehouse = join(dir, 'wh');

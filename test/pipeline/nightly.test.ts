@@ -9,6 +9,7 @@ import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { after, before, test } from 'node:test';
@@ -352,6 +353,29 @@ test('nightly catches up every missed date, then finds nothing to do, and writes
   const ahead = await runNightly({ config, logger, today: '2026-11-08', date: '2026-11-07' });
   assert.deepEqual(ahead.steps.dumps?.dates, ['2026-11-07']);
   assert.ok(lines.some((l) => l.includes('1 earlier due date (2026-11-06) will not be due again') && l.includes('mwlake dump --from 2026-11-06 --to 2026-11-06')), lines.join(''));
+});
+
+test('a wiki the namespace map lacks fails the night alone: the wikis after it are dumped, and the night writes no report', { timeout: 300_000 }, async () => {
+  assert.ok(wh !== '', 'runs after the end-to-end test');
+  const base = await loadConfig(undefined, { MWLAKE_JOB_NAME: job, MWLAKE_WAREHOUSE: wh, MWLAKE_DUMPS_ROOT: dumps, KAFKA_BROKERS: KAFKA_BROKERS.join(','), MWLAKE_TOPICS: `eqiad.${stream},codfw.${stream}` });
+  // A map as old as a new wiki: the bundled one without dewiki, which sorts before enwiki.
+  const map = join(dir, 'map-without-dewiki.json.gz');
+  const lines = gunzipSync(readFileSync(join(fileURLToPath(new URL('../../../jobs/siteinfo/namespace_map.json.gz', import.meta.url))))).toString('utf8').split('\n');
+  writeFileSync(map, gzipSync(lines.filter((l) => !l.includes('"dbname":"dewiki"')).join('\n')));
+  const config = { ...base, dumps: { ...base.dumps, namespaceMap: map } };
+  const reports = () => (existsSync(join(wh, '_reports')) ? readdirSync(join(wh, '_reports')) : []).filter((f) => f.startsWith(`${job}-`)).sort();
+  const before = reports();
+  await assert.rejects(runNightly({ config, logger: silentLogger(), today: '2026-11-09' }), (error: Error & { exitCode?: number }) => {
+    assert.equal(error.exitCode, ExitCode.Data, error.message);
+    assert.match(error.message, /^the dumps of dewiki were not written \(the namespace map .*map-without-dewiki\.json\.gz has no line for wiki "dewiki".*\); 1 other wiki was dumped$/);
+    return true;
+  });
+  assert.ok(existsSync(join(dumps, 'enwiki', '20261108', 'dumpstatus.json')), 'the wiki after it is dumped');
+  assert.ok(!existsSync(join(dumps, 'dewiki', '20261108')), 'nothing is written for the wiki the map lacks');
+  assert.deepEqual(reports(), before, 'a failed night writes no report');
+  // With a map that has it, the next night dumps the wiki that failed and keeps the other.
+  const fixed = await runNightly({ config: base, logger: silentLogger(), today: '2026-11-09' });
+  assert.deepEqual((fixed.steps.dumps?.results ?? []).map((r) => [r.wiki, r.date, r.kept === true]), [['dewiki', '2026-11-08', false], ['enwiki', '2026-11-08', true]]);
 });
 
 test('a night whose metrics file cannot be written fails (77 here, 71 on a full disk) and leaves no report saying it succeeded', { timeout: 300_000 }, async () => {

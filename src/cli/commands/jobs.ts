@@ -191,7 +191,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
     .option('--due', 'every date nightly would dump now (after each wiki\'s newest dump up to yesterday, and those that did not complete), keeping the wikis a date completed')
     .option('--jobs <names>', 'only these jobs, comma-separated (e.g. metahistorybz2dump); the others keep what an earlier run wrote')
     .action(async (flags: CommonFlags & { wiki: string; date?: string; from?: string; to?: string; due?: boolean; dumpsRoot?: string; jobs?: string }) => {
-      const { dateRange, runDumps } = await steps.dump();
+      const { dateRange, failedDumpsError, runDumps } = await steps.dump();
       let dates: string[] | undefined;
       const given = [flags.date, flags.from, flags.to].filter((v) => v !== undefined).length;
       if (flags.due === true && given === 0) dates = undefined;
@@ -230,6 +230,9 @@ export const registerJobs: RegisterCommand = (program, context) => {
         return { dates: chosen, results: run, ...held };
       }, flags.dryRun === true).finally(hooks.end);
       print(context, { step: 'dump', ...outcome });
+      // Printed first: the result says what was dumped; the exit says what was not.
+      const failed = failedDumpsError(outcome.results);
+      if (failed !== undefined) throw failed;
     });
 
   common(program.command('maintain').description('compact small files, expire old snapshots and remove orphan files, as the job file configures')).action(async (flags: CommonFlags) => {
