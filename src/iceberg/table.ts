@@ -275,6 +275,15 @@ async function readText(storage: Storage, location: string): Promise<string | un
   return new TextDecoder().decode(await storage.read(location));
 }
 
+async function newestListedVersion(storage: Storage, tableLocation: string): Promise<number | undefined> {
+  let version: number | undefined;
+  for await (const o of storage.list(joinLocation(tableLocation, 'metadata'))) {
+    const v = versionOfMetadataFile(o.location);
+    if (v !== undefined && (version === undefined || v > version)) version = v;
+  }
+  return version;
+}
+
 /**
  * The newest version: the hint if present, walking forward past a stale hint as Java does. A hint
  * naming a missing file fails the load, as in Java (metadata was lost), unless `onHintAhead` is
@@ -282,19 +291,30 @@ async function readText(storage: Storage, location: string): Promise<string | un
  * hint is the original's, or a copy taken while the original committed), and is told the version.
  */
 export async function currentVersion(storage: Storage, tableLocation: string, options: { readonly onHintAhead?: (hinted: number) => void } = {}): Promise<number | undefined> {
-  const hint = await readText(storage, versionHintLocation(tableLocation));
+  const hintLocation = versionHintLocation(tableLocation);
+  const hint = await readText(storage, hintLocation);
   let version: number | undefined;
   if (hint !== undefined && /^\d+$/.test(hint.trim())) version = Number(hint.trim());
-  if (options.onHintAhead !== undefined && version !== undefined && (await storage.stat(metadataFileLocation(tableLocation, version))) === undefined) {
-    options.onHintAhead(version);
-    version = undefined;
-  }
-  if (version === undefined) {
-    for await (const o of storage.list(joinLocation(tableLocation, 'metadata'))) {
-      const v = versionOfMetadataFile(o.location);
-      if (v !== undefined && (version === undefined || v > version)) version = v;
+  if (version !== undefined && (await storage.stat(metadataFileLocation(tableLocation, version))) === undefined) {
+    if (options.onHintAhead !== undefined) {
+      options.onHintAhead(version);
+      version = undefined;
+    } else {
+      // Only a hint ahead of every metadata file is lost metadata; one behind newer files lost
+      // its file to expiry after later commits, and is walked forward below.
+      const newest = await newestListedVersion(storage, tableLocation);
+      if (newest === undefined || newest < version) {
+        const present = newest === undefined ? 'no v<N>.metadata.json is present' : `the newest present is ${metadataFileLocation(tableLocation, newest)}`;
+        throw new JobError(
+          'DATA',
+          `${hintLocation} names version ${version}, but its metadata file ${metadataFileLocation(tableLocation, version)} is missing (${present}): ` +
+            `the table lost its newest metadata, or is a copy taken while it committed (copy it again)`,
+          { context: { table: tableLocation, hint: hintLocation, hinted: version, ...(newest === undefined ? {} : { newest }) } },
+        );
+      }
     }
   }
+  if (version === undefined) version = await newestListedVersion(storage, tableLocation);
   if (version === undefined) return undefined;
   while ((await storage.stat(metadataFileLocation(tableLocation, version + 1))) !== undefined) version++;
   return version;

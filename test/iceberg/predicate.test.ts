@@ -122,6 +122,33 @@ test('decimal identity partitions (bytes, as PyIceberg writes them) compare by v
   assert.equal(keeps('gt', -100n), false, '-1.50 > -1.00 holds for no row');
 });
 
+test('bigint literals of int and date columns work with every transform, as number literals do', () => {
+  const schema: Schema = {
+    schemaId: 0,
+    fields: [
+      { id: 1, name: 'd', required: false, type: 'date' },
+      { id: 2, name: 'n', required: false, type: 'int' },
+    ],
+  };
+  const spec: PartitionSpec = {
+    specId: 0,
+    fields: [
+      { sourceId: 1, fieldId: 1000, name: 'd_month', transform: { kind: 'month' } },
+      { sourceId: 1, fieldId: 1001, name: 'd_year', transform: { kind: 'year' } },
+      { sourceId: 2, fieldId: 1002, name: 'n_trunc', transform: { kind: 'truncate', width: 10 } },
+      { sourceId: 2, fieldId: 1003, name: 'n_bucket', transform: { kind: 'bucket', numBuckets: 16 } },
+    ],
+  };
+  // 2024-01-01 is day 19723: month 648, year 54; 34 truncates to 30 and falls in bucket 3.
+  const file = (month: number): DataFile => ({ content: DataFileContent.Data, filePath: 'file:///t/data/f.parquet', fileFormat: 'PARQUET', partition: [month, 54, 30, 3], recordCount: 1, fileSizeInBytes: 100 });
+  for (const [d, n] of [[19723n, 34n], [19723, 34]] as const) {
+    const keep = predicateFilter(schema, [spec], [{ column: 'd', op: 'eq', value: d }, { column: 'n', op: 'eq', value: n }]);
+    assert.equal(keep(file(648), 0), true, typeof d);
+    assert.equal(keep(file(649), 0), false, typeof d);
+    assert.equal(predicateFilter(schema, [spec], [{ column: 'd', op: 'lt', value: d }])(file(649), 0), false, typeof d);
+  }
+});
+
 test('a literal of the wrong type is an error naming the column, not a comparison that prunes at random', () => {
   // '2024-01-02' against microsecond bounds compared as neither smaller nor larger: lt pruned by bounds, silently.
   assert.throws(() => predicateFilter(SAMPLE_SCHEMA, [SAMPLE_SPEC], [{ column: 'ts', op: 'lt', value: '2024-01-02' }]), /predicate on ts \(timestamptz\) needs a bigint \(microseconds\) literal, found "2024-01-02"/);

@@ -32,6 +32,17 @@ test('bucket hashes match the spec vectors (Appendix B)', () => {
   for (const b of bucket.buckets) assert.equal(applyTransform({ kind: 'bucket', numBuckets: b.numBuckets }, b.type, b.value), b.bucket);
 });
 
+test('nanosecond timestamps hash as their microseconds, floored before the epoch as Java does', () => {
+  // Spec Appendix B: 2017-11-16T22:31:08.000001001 hashes as 1510871468000001 µs.
+  assert.equal(bucketHash('timestamp_ns', 1510871468000001001n), -1207196810);
+  assert.equal(bucketHash('timestamptz_ns', 1510871468000001001n), -1207196810);
+  // -1500 ns is -2 µs (Math.floorDiv), not -1 (truncation).
+  assert.equal(bucketHash('timestamptz_ns', -1500n), bucketHash('long', -2n));
+  assert.equal(bucketHash('timestamp_ns', -1n), bucketHash('long', -1n));
+  assert.equal(bucketHash('timestamp_ns', -1000n), bucketHash('long', -1n));
+  assert.notEqual(bucketHash('long', -2n), bucketHash('long', -1n));
+});
+
 test('time transforms floor before the epoch', () => {
   const ts = -1n; // 1969-12-31T23:59:59.999999Z
   assert.equal(applyTransform({ kind: 'day' }, 'timestamptz', ts), -1);

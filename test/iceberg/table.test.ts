@@ -24,7 +24,7 @@ import { decodeValue } from '../../src/iceberg/spec/bounds.js';
 import { DataFileContent, ManifestContent, ManifestEntryStatus, type ManifestEntry } from '../../src/iceberg/spec/manifest.js';
 import type { PartitionSpec } from '../../src/iceberg/spec/partition.js';
 import type { Schema } from '../../src/iceberg/spec/types.js';
-import type { Table } from '../../src/iceberg/table.js';
+import { currentVersion, type Table } from '../../src/iceberg/table.js';
 import { openSampleWriter, SAMPLE_SCHEMA, SAMPLE_SPEC, type SampleWriter } from './sample-table.js';
 
 let dir: string;
@@ -89,6 +89,37 @@ test('version-hint.text holds bare digits and a stale hint is walked forward', a
   const again = await t.refresh();
   assert.equal(again.version, 2);
   assert.equal(again.currentSnapshot()?.snapshotId, t.currentSnapshot()?.snapshotId);
+});
+
+test('a version hint naming a metadata file that is missing fails with DATA naming the newest present; one behind newer files is walked forward', async () => {
+  let t = await freshTable();
+  t = (await t.commit({ addDataFiles: await w.write(t, [1]) })).table;
+  const metadataDir = join(w.warehouse.storage.localPath(t.location)!, 'metadata');
+  // A copy that caught the new hint but not the new metadata file.
+  await writeFile(join(metadataDir, 'version-hint.text'), '3');
+  await assert.rejects(t.refresh(), (error: unknown) => {
+    assert.ok(error instanceof JobError && error.code === 'DATA' && error.exitCode === 65, String(error));
+    assert.equal(error.message.startsWith(`${t.location}/metadata/version-hint.text names version 3, but its metadata file ${t.location}/metadata/v3.metadata.json is missing (the newest present is ${t.location}/metadata/v2.metadata.json)`), true, error.message);
+    return true;
+  });
+  // Relocation is told of the hint and reads the newest file present instead.
+  let hinted: number | undefined;
+  assert.equal(await currentVersion(w.warehouse.storage, t.location, { onHintAhead: (v) => (hinted = v) }), 2);
+  assert.equal(hinted, 3);
+  // A hint whose file expiry removed after later commits is stale, not lost metadata.
+  t = (await (await t.commit({ addDataFiles: await w.write(t, [2]) })).table.commit({ addDataFiles: await w.write(t, [3]) })).table;
+  await rm(join(metadataDir, 'v3.metadata.json'));
+  await writeFile(join(metadataDir, 'version-hint.text'), '3');
+  assert.equal((await t.refresh()).version, 4);
+  // Listed (or hinted) and then gone when read: a concurrent change, as before.
+  let stats = 0;
+  class Vanishing extends LocalStorage {
+    override async stat(location: string) {
+      if (location.endsWith('/v4.metadata.json') && ++stats > 1) return undefined;
+      return super.stat(location);
+    }
+  }
+  await assert.rejects(new Warehouse(new Vanishing(), w.warehouse.rootLocation).loadTable('ns', t.location.split('/').pop()!), CommitStateUnknownError);
 });
 
 /** Local storage on a disk that fills just as a commit's version hint is written. */
@@ -400,6 +431,40 @@ test('identity partitions on time and timestamp columns write and read their mic
     assert.equal(decodeValue(type, m.partitions![0]!.lowerBound!), 1704067200000000n);
     assert.equal(decodeValue(type, m.partitions![0]!.upperBound!), 1704067200000001n);
   }
+});
+
+test('a spec with two identity partitions of one uuid type and two of one decimal type writes and reads back', async () => {
+  // Avro allows each fixed type name once per schema.
+  const schema: Schema = {
+    schemaId: 0,
+    fields: [
+      { id: 1, name: 'a', required: false, type: 'uuid' },
+      { id: 2, name: 'b', required: false, type: 'uuid' },
+      { id: 3, name: 'p', required: false, type: 'decimal(9, 2)' },
+      { id: 4, name: 'q', required: false, type: 'decimal(9, 2)' },
+    ],
+  };
+  const spec: PartitionSpec = {
+    specId: 0,
+    fields: schema.fields.map((f, i) => ({ sourceId: f.id, fieldId: 1000 + i, name: f.name, transform: { kind: 'identity' as const } })),
+  };
+  const tuples = [
+    [new Uint8Array(16).fill(1), new Uint8Array(16).fill(2), Uint8Array.of(0, 0, 0, 150), Uint8Array.of(0xff, 0xff, 0xff, 0x38)],
+    [null, new Uint8Array(16).fill(3), null, Uint8Array.of(0, 0, 1, 0x45)],
+  ];
+  const entries = tuples.map((partition, i): ManifestEntry => ({
+    status: ManifestEntryStatus.Added,
+    snapshotId: 1n,
+    dataFile: { content: DataFileContent.Data, filePath: `file:///t/data/${i}.parquet`, fileFormat: 'PARQUET', partition, recordCount: 1, fileSizeInBytes: 10 },
+  }));
+  const location = `file://${join(dir, 'same-type-partitions')}`;
+  await mkdir(join(dir, 'same-type-partitions', 'metadata'), { recursive: true });
+  const m = await writeManifest(w.warehouse.storage, { tableLocation: location, commitUuid: 'u', index: 0, schema, spec, content: ManifestContent.Data, entries, snapshotId: 1n, sequenceNumber: 1n, minSequenceNumber: 1n });
+  const decoded = await decodeManifest(await w.warehouse.storage.read(m.manifestPath), 'manifest');
+  const bytes = (tuple: readonly unknown[]) => tuple.map((v) => (v === null ? null : [...(v as Uint8Array)]));
+  assert.deepEqual(decoded.entries.map((e) => bytes(e.dataFile.partition)), tuples.map(bytes));
+  assert.equal(decodeValue('decimal(9, 2)', m.partitions![3]!.lowerBound!), -200n);
+  assert.equal(decodeValue('decimal(9, 2)', m.partitions![3]!.upperBound!), 325n);
 });
 
 test('partition values are read by field id when the writer sanitized the Avro name (PyIceberg, Java: meta.dt_day)', async () => {

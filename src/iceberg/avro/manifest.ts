@@ -47,7 +47,7 @@ function partitionRecordSchema(struct: StructType): unknown {
     name: 'r102',
     fields: struct.fields.map((f) => {
       if (!isPrimitive(f.type)) throw new SpecViolationError(`partition field ${f.name} has a non-primitive type`);
-      return { name: f.name, type: optional(primitiveAvroSchema(f.type)), default: null, 'field-id': f.id };
+      return { name: f.name, type: optional(primitiveAvroSchema(f.type, f.id)), default: null, 'field-id': f.id };
     }),
   };
 }

@@ -4,7 +4,11 @@
 import { SpecViolationError } from '../../core/errors.js';
 import { decimalParts, fixedLength, type PrimitiveType } from '../spec/types.js';
 
-export function primitiveAvroSchema(type: PrimitiveType): unknown {
+/**
+ * `fieldId` names the Avro fixed types: a schema may define each name once, and a spec can have
+ * two fields of one fixed type (readers go by size and logical type, not the name).
+ */
+export function primitiveAvroSchema(type: PrimitiveType, fieldId: number): unknown {
   switch (type) {
     case 'boolean':
     case 'int':
@@ -24,14 +28,14 @@ export function primitiveAvroSchema(type: PrimitiveType): unknown {
     case 'timestamptz':
       return { type: 'long', logicalType: 'timestamp-micros', 'adjust-to-utc': true };
     case 'uuid':
-      return { type: 'fixed', name: 'uuid_fixed', size: 16, logicalType: 'uuid' };
+      return { type: 'fixed', name: `uuid_fixed_${fieldId}`, size: 16, logicalType: 'uuid' };
     default: {
       const size = fixedLength(type);
-      if (size !== undefined) return { type: 'fixed', name: `fixed_${size}`, size };
+      if (size !== undefined) return { type: 'fixed', name: `fixed_${size}_${fieldId}`, size };
       const decimal = decimalParts(type);
       if (decimal !== undefined) {
         const bytes = Math.ceil((decimal.precision * Math.log2(10) + 1) / 8);
-        return { type: 'fixed', name: `decimal_${decimal.precision}_${decimal.scale}`, size: bytes, logicalType: 'decimal', precision: decimal.precision, scale: decimal.scale };
+        return { type: 'fixed', name: `decimal_${decimal.precision}_${decimal.scale}_${fieldId}`, size: bytes, logicalType: 'decimal', precision: decimal.precision, scale: decimal.scale };
       }
       throw new SpecViolationError(`no Avro form for Iceberg type ${type}`);
     }

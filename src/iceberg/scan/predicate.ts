@@ -56,6 +56,8 @@ function bind(schema: Schema, p: Predicate): Bound {
 function coerce(type: PrimitiveType, v: PartitionValue): PartitionValue {
   if (v === null) return null;
   if ((type === 'long' || type.startsWith('timestamp')) && typeof v === 'number') return BigInt(v);
+  // literalKind accepts bigints here, but int and date values (and their transforms) are numbers.
+  if ((type === 'int' || type === 'date') && typeof v === 'bigint') return Number(v);
   // A float column holds 32-bit values: 0.1 means 0.1f there (Java's Literal.to(FloatType), DuckDB's cast).
   if (type === 'float' && typeof v === 'number') return Math.fround(v);
   return v;

@@ -82,8 +82,9 @@ export function bucketHash(source: PrimitiveType, value: unknown): number {
       return murmur3x86_32(longBytesLE(BigInt(value as bigint)));
     case 'timestamp_ns':
     case 'timestamptz_ns':
-      // Hashed as microseconds so ns and µs columns bucket alike (spec: "hash as microseconds").
-      return murmur3x86_32(longBytesLE(BigInt(value as bigint) / 1000n));
+      // Hashed as microseconds so ns and µs columns bucket alike (spec: "hash as microseconds"),
+      // floored before the epoch as Java's DateTimeUtil.nanosToMicros.
+      return murmur3x86_32(longBytesLE(micros(source, value)));
     case 'string':
       return murmur3x86_32(new TextEncoder().encode(value as string));
     case 'uuid':
