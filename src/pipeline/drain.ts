@@ -212,22 +212,25 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
 
 /**
  * A stream's plan again, just before it is drained: the drain before it may take hours, in which
- * retention can move a log start past the planned start. The ends stay those seen at the start.
+ * retention can move a log start past the planned start, or the topic be recreated (its stored
+ * last records are checked again). The ends stay those seen at the start.
  */
 async function replan(o: DrainOptions, stream: DrainStream, plan: StreamPlan): Promise<StreamPlan> {
   const ends = new Map(plan.ranges.map((r) => [partitionKey(r), r.endOffset]));
   const admin = await KafkaAdmin.connect(kafkaOptions(o.config, o.logger));
+  let now: Awaited<ReturnType<typeof planRanges>>;
   try {
-    const now = await planRanges(admin, stream.topics, plan.stored, o.allowGap === true, {}, new Set(o.resetTopics ?? []));
-    const ranges = now.ranges.flatMap((r) => {
-      const end = ends.get(partitionKey(r));
-      if (end === undefined) return []; // a partition added since the start: the next run reads it
-      return [{ ...r, endOffset: r.nextOffset > end ? r.nextOffset : r.endOffset < end ? r.endOffset : end }];
-    });
-    return { ...plan, ranges, gaps: now.gaps };
+    now = await planRanges(admin, stream.topics, plan.stored, o.allowGap === true, plan.identities, new Set(o.resetTopics ?? []));
   } finally {
     await admin.close().catch(() => {});
   }
+  await checkIdentities(o, now.checks);
+  const ranges = now.ranges.flatMap((r) => {
+    const end = ends.get(partitionKey(r));
+    if (end === undefined) return []; // a partition added since the start: the next run reads it
+    return [{ ...r, endOffset: r.nextOffset > end ? r.nextOffset : r.endOffset < end ? r.endOffset : end }];
+  });
+  return { ...plan, ranges, gaps: now.gaps };
 }
 
 /** One stream the drain reads, into its own table. */

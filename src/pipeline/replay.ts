@@ -13,14 +13,14 @@ import type { Logger } from '../core/log.js';
 import { openDuckDb } from '../duckdb/connection.js';
 import { fieldIdsOption, sqlString, sqlStringList } from '../duckdb/iceberg-types.js';
 import { filesRelationSql } from '../duckdb/table-view.js';
-import { DRAIN_OFFSETS_LEFT_PROPERTY, KAFKA_LAST_RECORDS_PROPERTY, KAFKA_OFFSETS_PROPERTY } from '../events/events-table.js';
+import { DRAIN_OFFSETS_LEFT_PROPERTY, KAFKA_LAST_RECORDS_PROPERTY, KAFKA_OFFSETS_PROPERTY, kafkaTimestampIso } from '../events/events-table.js';
 import { EVENT_KINDS, type EventKind } from '../events/staged-row.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import type { DataFile } from '../iceberg/spec/manifest.js';
 import type { Table } from '../iceberg/table.js';
 import { KafkaAdmin } from '../kafka/admin.js';
 import { openBoundedSource } from '../kafka/kafkajs-source.js';
-import { partitionKey, type PartitionRange } from '../kafka/source.js';
+import { partitionKey, type KafkaMessage, type PartitionRange } from '../kafka/source.js';
 import { describePositionDeleteFile, POSITION_DELETE_SCHEMA } from '../parquet/footer-data-file.js';
 import { eventStreams, type JobConfig } from './config.js';
 import { kafkaOptions, openEventsTable, storedOffsets } from './drain.js';
@@ -52,6 +52,8 @@ export interface StreamReplayResult {
   readonly replaced: number;
   /** Under --force, stored rows kept because their events fail validation now. */
   readonly keptInvalid?: number;
+  /** Under --force, stored rows kept because their Kafka records were not read again (another copy of the topic). */
+  readonly keptNotReread?: number;
   readonly errored: number;
   readonly filtered: number;
   readonly deduplicated: number;
@@ -87,9 +89,23 @@ interface RowPosition {
   readonly pos: bigint;
 }
 
-/** A stored row of the window, with its `topic:partition:offset`. */
+/** A stored row of the window, with its recordKey. */
 interface HeldRow extends RowPosition {
   readonly key: string;
+}
+
+/**
+ * `topic:partition:offset@timestamp ms`: which Kafka record a row was read from. The timestamp
+ * tells a topic recreated since (after `--reset-offsets` its offsets start again at 0) from the
+ * one the row came from, whose records at those offsets the replay cannot read again.
+ */
+function recordKey(topic: string, partition: number, offset: bigint, timestampMs: number | null): string {
+  return `${topic}:${partition}:${offset}@${timestampMs ?? 'none'}`;
+}
+
+/** recordKey of a message, its timestamp as the events table stores it (none when it stores null). */
+function messageKey(m: KafkaMessage): string {
+  return recordKey(m.topic, m.partition, m.offset, kafkaTimestampIso(m.timestampMs) === null ? null : m.timestampMs);
 }
 
 /** SQL: the row's Kafka position lies in one of the ranges. */
@@ -133,15 +149,16 @@ async function heldRows(table: Table, ranges: readonly PartitionRange[]): Promis
   const db = await openDuckDb();
   try {
     const inRange = inRangesSql(ranges);
-    const found = await db.all<{ t: string; p: number; o: bigint; id: string | null; filename: string; pos: bigint }>(
-      `SELECT _kafka_topic AS t, _kafka_partition AS p, _kafka_offset AS o, meta.id AS id, filename, file_row_number AS pos
+    const found = await db.all<{ t: string; p: number; o: bigint; ts: bigint | null; id: string | null; filename: string; pos: bigint }>(
+      `SELECT _kafka_topic AS t, _kafka_partition AS p, _kafka_offset AS o, epoch_ms(_kafka_timestamp) AS ts, meta.id AS id, filename, file_row_number AS pos
        FROM (${filesRelationSql(table, plan.dataFiles, plan.deleteFiles, { positions: true })}) WHERE ${inRange}`,
     );
     const byLocal = new Map(plan.dataFiles.map((f) => [table.storage.localPath(f.file.filePath)!, f.file]));
     for (const r of found) {
-      keys.add(`${r.t}:${r.p}:${r.o}`);
+      const key = recordKey(r.t, Number(r.p), BigInt(r.o), r.ts === null ? null : Number(r.ts));
+      keys.add(key);
       if (r.id !== null) ids.push(r.id);
-      rows.push({ file: byLocal.get(r.filename)!, pos: BigInt(r.pos), key: `${r.t}:${r.p}:${r.o}` });
+      rows.push({ file: byLocal.get(r.filename)!, pos: BigInt(r.pos), key });
     }
   } finally {
     await db.close();
@@ -229,16 +246,20 @@ async function replayStream(o: ReplayOptions, stream: StreamReplay | undefined):
   const deleteFilesWritten: string[] = [];
   // Messages that fail validation now: under --force a stored row of one stays (nothing replaces it).
   const invalidNow = new Set<string>();
+  // Every message read again: under --force only the stored rows of these are replaced.
+  const reread = new Set<string>();
   try {
     for await (const batch of source) {
       for (const m of batch.messages) {
-        if (o.force !== true && held.keys.has(`${m.topic}:${m.partition}:${m.offset}`)) {
+        const key = messageKey(m);
+        if (o.force !== true && held.keys.has(key)) {
           skippedHeld++;
           continue;
         }
+        reread.add(key);
         const erroredBefore = sorter.errored;
         await sorter.add(m);
-        if (sorter.errored > erroredBefore) invalidNow.add(`${m.topic}:${m.partition}:${m.offset}`);
+        if (sorter.errored > erroredBefore) invalidNow.add(key);
       }
       // Counted, not kept: the drain sent these to the error stream when it first read them, or,
       // under --force, they keep their stored rows (below).
@@ -246,9 +267,13 @@ async function replayStream(o: ReplayOptions, stream: StreamReplay | undefined):
     }
     const files = await stager.finish();
     const repeats = await repeatsOfRowsOutside(table, files, ranges);
-    const replaced = o.force === true ? held.rows.filter((r) => !invalidNow.has(r.key)) : [];
-    const keptInvalid = o.force === true ? held.rows.length - replaced.length : 0;
+    const replaced = o.force === true ? held.rows.filter((r) => reread.has(r.key) && !invalidNow.has(r.key)) : [];
+    const keptInvalid = o.force === true ? held.rows.filter((r) => invalidNow.has(r.key)).length : 0;
     if (keptInvalid > 0) logger.warn({ stream: stream.kind, keptInvalid }, `replay: ${keptInvalid} stored row${keptInvalid === 1 ? '' : 's'} of the window stay: their events fail validation now, so nothing replaces them`);
+    const notReread = o.force === true ? held.rows.filter((r) => !reread.has(r.key)).length : 0;
+    if (notReread > 0) {
+      logger.warn({ stream: stream.kind, notReread }, `replay: ${notReread} stored row${notReread === 1 ? '' : 's'} of the window stay: their Kafka records were not read again (a topic recreated since they were drained has other records at those offsets)`);
+    }
     const deletes = await writePositionDeletes(table, [...replaced, ...repeats], deleteFilesWritten);
     const c = sorter.counts;
     const base = {
@@ -258,6 +283,7 @@ async function replayStream(o: ReplayOptions, stream: StreamReplay | undefined):
       written: c.written - repeats.length,
       replaced: replaced.length,
       ...(keptInvalid > 0 ? { keptInvalid } : {}),
+      ...(notReread > 0 ? { keptNotReread: notReread } : {}),
       errored: sorter.errored,
       filtered: c.filtered,
       deduplicated: c.deduplicated + repeats.length,
@@ -281,6 +307,7 @@ async function replayStream(o: ReplayOptions, stream: StreamReplay | undefined):
         ...(repeats.length > 0 ? { 'mwlake.replay.repeats-of-earlier-rows': String(repeats.length) } : {}),
         ...(o.force === true ? { 'mwlake.replay.replaced': String(replaced.length) } : {}),
         ...(keptInvalid > 0 ? { 'mwlake.replay.kept-invalid': String(keptInvalid) } : {}),
+        ...(notReread > 0 ? { 'mwlake.replay.kept-not-reread': String(notReread) } : {}),
         ...sorter.summary('mwlake.replay'),
         'mwlake.job-name': config.jobName,
       },

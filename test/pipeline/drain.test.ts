@@ -190,6 +190,41 @@ test("topics whose batches the broker stores as zstd, lz4 or gzip drain like sna
   }
 });
 
+test('a visibility topic recreated while the page changes drain is noticed before the visibility stream is read', { timeout: 300_000 }, async () => {
+  const job = newJob();
+  const visibility = `${job.stream}_vis`;
+  const visibilityTopics = [`eqiad.${visibility}`, `codfw.${visibility}`];
+  const env = { ...job.env, MWLAKE_VISIBILITY_TOPICS: visibilityTopics.join(',') };
+  const withVisibility = { ...job, env };
+  await withAdmin(async (a) => {
+    for (const t of [...job.topics, ...visibilityTopics]) await a.createTopic({ topic: t, partitions: 1, configs: KEEP_FOREVER });
+  });
+  const gen = async (seed: number) => {
+    const r = await cli(withVisibility, 'gen', '--seed', String(seed), '--events', '200', '--start', '2026-11-01', '--wikis', 'enwiki', '--bad-fraction', '0', '--stream', job.stream, '--partitions', '1', '--visibility-fraction', '0.3', '--visibility-stream', visibility, '--to', 'kafka', '--brokers', KAFKA_BROKERS.join(','));
+    assert.equal(r.code, 0, r.err);
+  };
+  await gen(51);
+  const first = await drain(withVisibility);
+  assert.ok((first.visibility?.consumed ?? 0) > 0, JSON.stringify(first.visibility));
+  const [topic] = visibilityTopics as [string, string];
+  const old = messagesOf(await readBounded(await rangesToEnd(topic)));
+  await gen(52);
+  // While the page changes drain, the visibility topic is deleted and recreated with other records,
+  // more of them than the old one held, so that its offsets alone look fine.
+  const recreate = async () => {
+    await withAdmin(async (a) => {
+      await a.deleteTopics([topic]);
+      for (;;) {
+        const gone = await a.listPartitions([topic]).then(() => false, () => true);
+        if (gone && (await a.createTopic({ topic, partitions: 1, configs: KEEP_FOREVER }))) break;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    });
+    await produceRecords([...old].reverse().concat(old).map((m) => ({ topic, partition: 0, key: m.key, value: m.value })));
+  };
+  await assert.rejects(drain(withVisibility, { beforeCommit: recreate }), (e: unknown) => e instanceof JobError && e.code === 'DATA' && e.message.includes(`${topic}:0 (offset ${old.length - 1}:`) && e.message.includes('not the ones this job read there'));
+});
+
 test('a topic deleted and recreated is noticed, grown past the stored offsets or not; --reset-offsets reads it from its start', { timeout: 300_000 }, async () => {
   const job = newJob();
   const [topic, other] = job.topics as [string, string];
@@ -224,6 +259,13 @@ test('a topic deleted and recreated is noticed, grown past the stored offsets or
   assert.equal(reset.consumed, 8, 'the new topic from its start');
   assert.equal((await drain(job)).consumed, 0);
   assert.equal((await tableCounts(job)).rows, 13);
+  // A forced replay over both copies' times re-reads the new topic only: the old copy's rows, at
+  // the same offsets, stay (nothing could replace them), and the new copy's are replaced.
+  const replay = await cli(job, 'drain', '--from', '2020-01-01T00:00:00Z', '--to', new Date(Date.now() + 60_000).toISOString(), '--force', '--only-stream', 'page_change');
+  assert.equal(replay.code, 0, replay.err);
+  const replayed = JSON.parse(replay.out.trim().split('\n').at(-1)!) as { replaced: number; keptNotReread?: number };
+  assert.deepEqual([replayed.replaced, replayed.keptNotReread], [8, 5], replay.out);
+  assert.equal((await tableCounts(job)).rows, 13, 'no row of the old topic is lost');
 
   // A shorter new topic: its end is below the stored offset.
   await recreate(await lines(23, 2));
