@@ -240,7 +240,9 @@ async function mergeTable(
       ? []
       : [{ table: visibility.table, snapshotId: visibility.targetId, schema: VISIBILITY_EVENTS_SCHEMA, deleteFiles: visibilityPlan.deleteFiles, wikiColumn: 'database', keyPaths: def.keyPaths.visibility }]),
   ];
-  const refolded = await createRefoldKeys(db, def.keyColumn, keySources);
+  // A table never merged into (a rebuild) holds no row an equal key could fail to replace: its
+  // passes fold every key from all live events anyway, within the memory budget.
+  const refolded = await createRefoldKeys(db, def.keyColumn, base === undefined ? [] : keySources);
   const passes =
     def.passes === undefined
       ? []
