@@ -33,6 +33,25 @@ export function dueDates(runs: readonly DumpRun[], yesterday: string): string[] 
   return [...due].sort();
 }
 
+/**
+ * Of the dates due, those a run of `chosen` (explicit dates) leaves behind: a wiki's dates after
+ * its newest folder and before the newest chosen one are due no more once that is written, since
+ * due dates go on from a wiki's newest folder (folders that did not complete stay due).
+ */
+export function datesLeftBehind(runs: readonly DumpRun[], yesterday: string, chosen: readonly string[]): string[] {
+  const last = [...chosen].sort().at(-1);
+  if (last === undefined) return [];
+  const newest = new Map<string, string>();
+  for (const r of runs) if ((newest.get(r.wiki) ?? '') < r.date) newest.set(r.wiki, r.date);
+  const left = new Set<string>();
+  for (const date of newest.values()) {
+    const next = isoDaysAfter(date, 1);
+    const end = last <= yesterday ? isoDaysAfter(last, -1) : yesterday;
+    if (next <= end) for (const d of dateRange(next, end)) if (!chosen.includes(d)) left.add(d);
+  }
+  return [...left].sort();
+}
+
 export interface DatesDue {
   /** The dates to dump now. */
   readonly dates: string[];
@@ -40,6 +59,8 @@ export interface DatesDue {
   readonly withheld?: readonly DrainShortfall[];
   /** ...and the dates that are due but withheld for it. */
   readonly heldDates?: string[];
+  /** datesLeftBehind over the same folders. */
+  readonly leftBehind: (chosen: readonly string[]) => string[];
 }
 
 /**
@@ -48,7 +69,16 @@ export interface DatesDue {
  */
 export async function datesDue(config: JobConfig, warehouse: Warehouse, today: string): Promise<DatesDue> {
   const all = config.dumps.wikis === 'all' ? await stateWikis(warehouse) : undefined;
-  const dates = dueDates(await dumpRuns(config, all), isoDaysAfter(today, -1));
+  const runs = await dumpRuns(config, all);
+  const yesterday = isoDaysAfter(today, -1);
+  const dates = dueDates(runs, yesterday);
+  const leftBehind = (chosen: readonly string[]) => datesLeftBehind(runs, yesterday, chosen);
   const behind = await drainShortfalls(config, warehouse);
-  return behind.length > 0 ? { dates: [], withheld: behind, heldDates: dates } : { dates };
+  return behind.length > 0 ? { dates: [], withheld: behind, heldDates: dates, leftBehind } : { dates, leftBehind };
+}
+
+/** The warning for dates an explicit run (`what`: nightly --date, dump --date) leaves behind. */
+export function leftBehindWarning(what: string, chosen: readonly string[], left: readonly string[]): string {
+  const range = `${left[0]}${left.length > 1 ? ` to ${left.at(-1)}` : ''}`;
+  return `${what} dumps ${chosen.length === 1 ? chosen[0] : `${chosen[0]} to ${chosen.at(-1)}`} only; ${left.length} earlier due date${left.length === 1 ? '' : 's'} (${range}) will not be due again once it is written: dump them with mwlake dump --from ${left[0]} --to ${left.at(-1)}`;
 }

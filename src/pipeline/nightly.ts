@@ -16,7 +16,7 @@ import { duckDbMemory, eventStreams, type JobConfig } from './config.js';
 import { warehouseOf } from './warehouse.js';
 import { dateRange, failedDumpsError, relinkNewestRuns, runDumps, type DumpDateResult } from './dump.js';
 import { describeShortfalls, type DrainShortfall } from './drain-shortfall.js';
-import { datesDue } from './due-dates.js';
+import { datesDue, leftBehindWarning } from './due-dates.js';
 import { runDrain, type DrainResult } from './drain.js';
 import { acquireLease, runUnderLease } from './lease.js';
 import { runMaintenance, type MaintenanceResult } from './maintenance.js';
@@ -72,22 +72,17 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
     lease.assertHeld();
     const merge = await runMerge({ warehouse, eventsNamespace: config.events.namespace, eventsTable: config.events.table, visibilityTable: config.events.visibilityTable, logger, onProgress: hooks.merge, ...duckDbMemory(config), ...(o.dryRun === true ? { dryRun: true } : {}) });
     const today = o.today ?? new Date().toISOString().slice(0, 10);
-    const { dates: due, withheld, heldDates } = await datesDue(config, warehouse, today);
+    const { dates: due, withheld, heldDates, leftBehind } = await datesDue(config, warehouse, today);
     const dates = requested ?? due;
     if (withheld !== undefined) {
       const what = requested === undefined ? `no date is dumped until a drain reads to its ends (${heldDates!.length === 0 ? 'no date is due yet' : `due: ${heldDates!.join(', ')}`}); raise or remove the cap, or run mwlake drain until it does` : `${requested[0]} is dumped as asked, but may miss events of its day still in Kafka`;
       logger.warn({ withheld, heldDates }, `nightly: ${describeShortfalls(withheld)}; ${what}`);
     }
     // After --date D the dates before it are due no more (a wiki's newest folder is D): say so.
-    const skipped = requested === undefined ? [] : (heldDates ?? due).filter((d) => d < requested[0]!);
+    const skipped = requested === undefined ? [] : leftBehind(requested);
     // A requested date is dumped, and the dates before it are due no more: only those after it stay held.
     const stillHeld = (heldDates ?? []).filter((d) => requested === undefined || d > requested[0]!);
-    if (skipped.length > 0) {
-      logger.warn(
-        { skipped, date: requested![0] },
-        `nightly --date dumps ${requested![0]} only; ${skipped.length} earlier due date${skipped.length === 1 ? '' : 's'} (${skipped[0]}${skipped.length > 1 ? ` to ${skipped.at(-1)}` : ''}) will not be due again once it is written: dump them with mwlake dump --from ${skipped[0]} --to ${skipped.at(-1)}`,
-      );
-    }
+    if (skipped.length > 0) logger.warn({ skipped, date: requested![0] }, leftBehindWarning('nightly --date', requested!, skipped));
     const dumpsStarted = Date.now();
     lease.assertHeld();
     // Due dates keep the wikis a failed night completed; a requested --date is regenerated whole.

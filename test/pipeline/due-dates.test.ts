@@ -7,7 +7,7 @@ import { DRAIN_OFFSETS_LEFT_PROPERTY } from '../../src/events/events-table.js';
 import { VISIBILITY_EVENTS_SCHEMA, VISIBILITY_EVENTS_SPEC } from '../../src/events/visibility-change.js';
 import { loadConfig } from '../../src/pipeline/config.js';
 import { drainShortfalls } from '../../src/pipeline/drain-shortfall.js';
-import { dueDates } from '../../src/pipeline/due-dates.js';
+import { datesLeftBehind, dueDates } from '../../src/pipeline/due-dates.js';
 import { warehouseOf } from '../../src/pipeline/warehouse.js';
 import { inTempDir } from '../helpers/temp-dir.js';
 import type { DumpRun } from '../../src/pipeline/dump.js';
@@ -44,4 +44,16 @@ test('the drain shortfall counts the streams the job drains: a visibility table 
     const withoutStream = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'shortfall', MWLAKE_WAREHOUSE: dir });
     assert.deepEqual(await drainShortfalls(withoutStream, warehouse), []);
   });
+});
+
+test('an explicit date leaves behind the due dates after each wiki\'s newest folder and before it, not incomplete folders', () => {
+  // enwiki and dewiki done up to 12-07; a night missed (12-08), and 12-05 failed for dewiki.
+  const runs: DumpRun[] = [run('enwiki', '2025-12-07', true), run('dewiki', '2025-12-05', false), run('dewiki', '2025-12-07', true)];
+  assert.deepEqual(dueDates(runs, '2025-12-09'), ['2025-12-05', '2025-12-08', '2025-12-09']);
+  // Writing 12-09 alone makes it each wiki's newest folder: 12-08 is due no more; 12-05 stays due.
+  assert.deepEqual(datesLeftBehind(runs, '2025-12-09', ['2025-12-09']), ['2025-12-08']);
+  assert.deepEqual(datesLeftBehind(runs, '2025-12-09', ['2025-12-08', '2025-12-09']), []);
+  // Regenerating an old date leaves nothing behind; nor does a first run.
+  assert.deepEqual(datesLeftBehind(runs, '2025-12-09', ['2025-12-01']), []);
+  assert.deepEqual(datesLeftBehind([], '2025-12-09', ['2025-12-09']), []);
 });

@@ -210,12 +210,15 @@ export const registerJobs: RegisterCommand = (program, context) => {
       const warehouse = warehouseOf(c, context.logger());
       const outcome = await withLease(c, context, 'dump', async (lease) => {
         // Worked out under the lease: another run may be writing the folders they come from.
-        const { datesDue } = await steps.dueDates();
-        const { describeShortfalls, drainShortfalls } = await steps.drainShortfall();
-        const due = dates === undefined ? await datesDue({ ...c, dumps: { ...c.dumps, wikis } }, warehouse, new Date().toISOString().slice(0, 10)) : undefined;
+        const { datesDue, leftBehindWarning } = await steps.dueDates();
+        const { describeShortfalls } = await steps.drainShortfall();
+        const dueNow = await datesDue({ ...c, dumps: { ...c.dumps, wikis } }, warehouse, new Date().toISOString().slice(0, 10));
+        const due = dates === undefined ? dueNow : undefined;
         const chosen = dates ?? due!.dates;
-        // datesDue looked already when it chose the dates.
-        const withheld = due === undefined ? await drainShortfalls(c, warehouse) : (due.withheld ?? []);
+        // As nightly --date: dates due before the newest asked for are due no more once it is written.
+        const left = dates === undefined ? [] : dueNow.leftBehind(dates);
+        if (left.length > 0) context.logger().warn({ leftBehind: left }, leftBehindWarning('dump', dates!, left));
+        const withheld = dueNow.withheld ?? [];
         // Printed with the result: a scheduler reading it sees why nothing was dumped.
         const held = withheld.length === 0 ? {} : { withheld, ...(due?.heldDates === undefined ? {} : { heldDates: due.heldDates }) };
         if (withheld.length > 0) {
