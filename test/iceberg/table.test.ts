@@ -163,11 +163,17 @@ test('a commit that surely failed (disk full, a conflict) leaves none of its man
   t = (await t.commit({ addDataFiles: [first!] })).table;
   const name = t.location.split('/').pop()!;
   const metadataFiles = async () => (await readdir(join(w.warehouse.storage.localPath(t.location)!, 'metadata'))).sort();
-  let outcome: 'list full' | 'full' | 'unknown' = 'list full';
+  let outcome: 'list full' | 'full' | 'list unsynced' | 'manifest unsynced' | 'unknown' = 'list full';
   const full = (location: string) => storageError('create', location, Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
   class MetadataWriteFails extends LocalStorage {
     override async writeIfAbsent(location: string, bytes: Uint8Array | string): Promise<void> {
       if (outcome === 'list full' && /\/snap-[^/]*\.avro$/.test(location)) throw full(location);
+      // What LocalStorage throws when the file was created but its folder could not be synced.
+      const unsynced = (outcome === 'list unsynced' && /\/snap-[^/]*\.avro$/.test(location)) || (outcome === 'manifest unsynced' && /\/[^/]*-m\d+\.avro$/.test(location));
+      if (unsynced) {
+        await super.writeIfAbsent(location, bytes);
+        throw new CommitStateUnknownError(`created ${location}, but syncing its folder failed`, { cause: Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }) });
+      }
       if (!location.endsWith('.metadata.json')) return super.writeIfAbsent(location, bytes);
       if (outcome === 'full') throw full(location);
       await super.writeIfAbsent(location, bytes);
@@ -182,6 +188,13 @@ test('a commit that surely failed (disk full, a conflict) leaves none of its man
   for (const o of ['list full', 'full'] as const) {
     outcome = o;
     await assert.rejects(failing.commit(change), (e: unknown) => e instanceof JobError && e.code === 'RESOURCES');
+    assert.deepEqual(await metadataFiles(), before, `${o}: no manifest or manifest list of the failed commit is left`);
+  }
+  // A manifest or list no metadata names yet is no commit point: its folder's failed sync is a
+  // storage failure (69, files removed), not a commit of unknown outcome (74, files kept).
+  for (const o of ['list unsynced', 'manifest unsynced'] as const) {
+    outcome = o;
+    await assert.rejects(failing.commit(change), (e: unknown) => e instanceof JobError && !(e instanceof CommitStateUnknownError) && e.code === 'STORAGE' && e.exitCode === 69);
     assert.deepEqual(await metadataFiles(), before, `${o}: no manifest or manifest list of the failed commit is left`);
   }
   await assert.rejects(t.commit({ ...change, requireCurrentSnapshotId: t.currentSnapshot()!.snapshotId + 1n }), CommitConflictError);

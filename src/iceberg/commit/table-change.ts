@@ -16,7 +16,7 @@ import { readManifestList } from '../scan/manifest-cache.js';
 import { deleteApplies, readResolvedEntries, type PlannedFile, type ResolvedEntry } from '../scan/plan.js';
 import { manifestListLocation, newSnapshotId } from '../table-files.js';
 import { mergePolicy, mergeSmallManifests } from './merge-manifests.js';
-import { writeManifest } from './write-manifest.js';
+import { writeManifest, writeUncommitted } from './write-manifest.js';
 import { summaryMetrics } from './summary.js';
 
 export interface TableChange {
@@ -209,7 +209,7 @@ async function attemptChange(storage: Storage, base: TableMetadata, change: Tabl
   }
   const listLocation = manifestListLocation(base.location, o.snapshotId, o.attempt, o.commitUuid);
   const list = await encodeManifestList([...added, ...manifests], { snapshotId: o.snapshotId, parentSnapshotId: current?.snapshotId, sequenceNumber });
-  await storage.writeIfAbsent(listLocation, list);
+  await writeUncommitted(storage, listLocation, list);
   written.push(listLocation);
 
   const properties = {

@@ -2,7 +2,7 @@
 // partition field summaries that let scans skip whole manifests.
 
 import type { Storage } from '../../core/storage.js';
-import { SpecViolationError } from '../../core/errors.js';
+import { CommitStateUnknownError, SpecViolationError, storageError } from '../../core/errors.js';
 import { encodeManifest } from '../avro/manifest.js';
 import { compareValues, decodeValue, encodeValue } from '../spec/bounds.js';
 import { ManifestEntryStatus, type DataFile, type ManifestContent, type ManifestEntry } from '../spec/manifest.js';
@@ -55,13 +55,28 @@ interface ManifestStats {
   deletedRows: number;
 }
 
+/**
+ * Creates a file no commit names yet (a manifest, a manifest list). Only a metadata file is a
+ * commit point: a folder that cannot be synced after this file was created fails the write as
+ * storage (69, 71, 77), with the file removed, not as a commit whose outcome is unknown (74).
+ */
+export async function writeUncommitted(storage: Storage, location: string, bytes: Uint8Array): Promise<void> {
+  try {
+    await storage.writeIfAbsent(location, bytes);
+  } catch (error) {
+    if (!(error instanceof CommitStateUnknownError)) throw error;
+    await storage.delete(location).catch(() => undefined);
+    throw storageError('creating', location, error.cause ?? error);
+  }
+}
+
 export async function writeManifest(
   storage: Storage,
   o: { tableLocation: string; commitUuid: string; index: number; schema: Schema; spec: PartitionSpec; content: ManifestContent; entries: ManifestEntry[]; snapshotId: bigint; sequenceNumber: bigint; minSequenceNumber: bigint },
 ): Promise<ManifestFile> {
   const bytes = await encodeManifest({ schema: o.schema, spec: o.spec, content: o.content, entries: o.entries });
   const location = manifestLocation(o.tableLocation, o.commitUuid, o.index);
-  await storage.writeIfAbsent(location, bytes);
+  await writeUncommitted(storage, location, bytes);
   const s: ManifestStats = { added: 0, existing: 0, deleted: 0, addedRows: 0, existingRows: 0, deletedRows: 0 };
   for (const e of o.entries) {
     const rows = e.dataFile.recordCount;
