@@ -4,8 +4,9 @@
 //
 // Both directions let V8's native JSON do the work, with each big integer carried as a string that
 // starts with a private-use character: lossless-json's parser in JS cost about 5 ms of every
-// `mwlake` start (2 ms to load, 2 ms per metadata file, interpreted). Text or values that already
-// hold that character take lossless-json, so no input can be misread.
+// `mwlake` start (2 ms to load, 2 ms per metadata file, interpreted). Parsing marks with the first
+// such character the text does not hold; values to serialize that hold U+E000 take lossless-json,
+// so no input can be misread.
 
 import { createRequire } from 'node:module';
 import type * as losslessJson from 'lossless-json';
@@ -13,8 +14,6 @@ import { JobError } from './errors.js';
 
 const INTEGER = /^-?\d+$/;
 const MARK = '\uE000';
-/** The mark, raw or escaped: a string in the text that could decode to a marked one. */
-const MARK_IN_TEXT = /\uE000|\\u[eE]000/;
 /**
  * A whole string literal (skipped), a quote that opens none (invalid JSON), or an integer token of
  * 16 digits or more outside strings (the shortest that can pass 2^53). The look-arounds keep
@@ -34,12 +33,23 @@ function parseNumber(text: string): number | bigint {
   return value;
 }
 
-function reviveMarked(_key: string, value: unknown): unknown {
-  return typeof value === 'string' && value.startsWith(MARK) ? parseNumber(value.slice(1)) : value;
+/**
+ * A private-use character the text holds neither raw nor escaped, so no string in it can decode to
+ * a marked one: U+E000 for nearly every text, the next free one for text that holds it (wikitext
+ * may). Undefined when the first 256 are all taken.
+ */
+function markFor(text: string): string | undefined {
+  if (!text.includes(MARK) && !/\\u[eE]000/.test(text)) return MARK;
+  const lower = text.toLowerCase();
+  for (let code = 0xe001; code <= 0xe0ff; code++) {
+    const mark = String.fromCharCode(code);
+    if (!text.includes(mark) && !lower.includes(`\\u${code.toString(16)}`)) return mark;
+  }
+  return undefined;
 }
 
 /** The text with big integer tokens marked; undefined if a string never closes (invalid JSON). */
-function markBigIntegers(text: string): string | undefined {
+function markBigIntegers(text: string, mark: string): string | undefined {
   let out = '';
   let last = 0;
   TOKEN.lastIndex = 0;
@@ -48,7 +58,7 @@ function markBigIntegers(text: string): string | undefined {
     // Stop at the first quote that opens no string: scanning on from each later quote is quadratic.
     if (token === '"') return undefined;
     if (token.startsWith('"')) continue;
-    out += `${text.slice(last, m.index)}"${MARK}${token}"`;
+    out += `${text.slice(last, m.index)}"${mark}${token}"`;
     last = m.index + token.length;
   }
   return last === 0 ? text : out + text.slice(last);
@@ -57,13 +67,16 @@ function markBigIntegers(text: string): string | undefined {
 /**
  * Parses JSON keeping integers outside the safe range as bigint (inside it they stay numbers).
  * `what` names the document in the error message. Duplicate keys keep the last value, as in
- * JSON.parse, Jackson and Python (lossless-json refuses them).
+ * JSON.parse, Jackson and Python (lossless-json, taken only for text that holds 256 private-use
+ * marks, refuses them).
  */
 export function parseJsonBigInt(text: string, what = 'JSON document'): unknown {
-  const marked = MARK_IN_TEXT.test(text) ? undefined : markBigIntegers(text);
+  const mark = markFor(text);
+  const marked = mark === undefined ? undefined : markBigIntegers(text, mark);
   if (marked !== undefined) {
+    const revive = (_key: string, value: unknown): unknown => (typeof value === 'string' && value.startsWith(mark!) ? parseNumber(value.slice(1)) : value);
     try {
-      return marked === text ? JSON.parse(text) : JSON.parse(marked, reviveMarked);
+      return marked === text ? JSON.parse(text) : JSON.parse(marked, revive);
     } catch {
       // Invalid: lossless-json says so below, naming the position in the text as given (not as marked).
     }

@@ -128,3 +128,14 @@ test('2,000 seeded random documents: the same text and the same values as lossle
     assert.deepEqual(parseJsonBigInt(text), losslessParse(text), `document ${i}: ${text}`);
   }
 });
+
+test('text that holds the mark still keeps the last of a repeated key, and its big integers exact', () => {
+  // Wikitext may hold U+E000; a newer minor's field may pass 2^53; a key may repeat.
+  for (const text of ['{"wiki_id":"a","s":"\uE000x","n":12345678901234567890,"wiki_id":"b"}', '{"wiki_id":"a","s":"\\uE000\\uE001","n":-12345678901234567890,"wiki_id":"b"}']) {
+    const value = parseJsonBigInt(text) as { wiki_id: string; n: bigint; s: string };
+    assert.equal(value.wiki_id, 'b', text);
+    assert.equal(typeof value.n, 'bigint');
+    assert.equal(value.n < 0n ? -value.n : value.n, 12345678901234567890n);
+    assert.equal(value.s, JSON.parse(text).s);
+  }
+});
