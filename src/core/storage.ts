@@ -167,7 +167,7 @@ export class LocalStorage implements Storage {
       await syncPath(dir);
     } catch (cause) {
       // Created, but maybe not durable: the caller must not act as if it were absent.
-      if (linked) throw new CommitStateUnknownError(`created ${location}, but syncing its folder failed: whether it survives a crash is unknown`, { cause, context: { location } });
+      if (linked) throw new CommitStateUnknownError(`created ${location}, but syncing its folder failed: whether it survives a crash is unknown`, { cause, context: { location, folderSync: 'failed' } });
       if (cause instanceof CommitStateUnknownError) throw cause;
       throw storageError('create', location, cause);
     } finally {

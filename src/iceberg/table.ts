@@ -301,9 +301,10 @@ export async function currentVersion(storage: Storage, tableLocation: string, op
       version = undefined;
     } else {
       // Only a hint ahead of every metadata file is lost metadata; one behind newer files lost
-      // its file to expiry after later commits, and is walked forward below.
+      // its file to metadata cleanup after later commits: go on from the newest listed.
       const newest = await newestListedVersion(storage, tableLocation);
-      if (newest === undefined || newest < version) {
+      if (newest !== undefined && newest > version) version = newest;
+      else {
         const present = newest === undefined ? 'no v<N>.metadata.json is present' : `the newest present is ${metadataFileLocation(tableLocation, newest)}`;
         throw new JobError(
           'DATA',

@@ -38,18 +38,25 @@ export function dueDates(runs: readonly DumpRun[], yesterday: string): string[] 
  * its newest folder and before the newest chosen one are due no more once that is written, since
  * due dates go on from a wiki's newest folder (folders that did not complete stay due).
  */
-export function datesLeftBehind(runs: readonly DumpRun[], yesterday: string, chosen: readonly string[]): string[] {
+export function datesLeftBehind(runs: readonly DumpRun[], yesterday: string, chosen: readonly string[]): LeftBehind[] {
   const last = [...chosen].sort().at(-1);
   if (last === undefined) return [];
   const newest = new Map<string, string>();
   for (const r of runs) if ((newest.get(r.wiki) ?? '') < r.date) newest.set(r.wiki, r.date);
-  const left = new Set<string>();
-  for (const date of newest.values()) {
+  const left: LeftBehind[] = [];
+  for (const [wiki, date] of [...newest].sort()) {
     const next = isoDaysAfter(date, 1);
     const end = last <= yesterday ? isoDaysAfter(last, -1) : yesterday;
-    if (next <= end) for (const d of dateRange(next, end)) if (!chosen.includes(d)) left.add(d);
+    const dates = next <= end ? dateRange(next, end).filter((d) => !chosen.includes(d)) : [];
+    if (dates.length > 0) left.push({ wiki, dates });
   }
-  return [...left].sort();
+  return left;
+}
+
+/** A wiki's due dates a run of explicit dates leaves behind (datesLeftBehind). */
+export interface LeftBehind {
+  readonly wiki: string;
+  readonly dates: readonly string[];
 }
 
 export interface DatesDue {
@@ -60,7 +67,7 @@ export interface DatesDue {
   /** ...and the dates that are due but withheld for it. */
   readonly heldDates?: string[];
   /** datesLeftBehind over the same folders. */
-  readonly leftBehind: (chosen: readonly string[]) => string[];
+  readonly leftBehind: (chosen: readonly string[]) => LeftBehind[];
 }
 
 /**
@@ -77,8 +84,19 @@ export async function datesDue(config: JobConfig, warehouse: Warehouse, today: s
   return behind.length > 0 ? { dates: [], withheld: behind, heldDates: dates, leftBehind } : { dates, leftBehind };
 }
 
-/** The warning for dates an explicit run (`what`: nightly --date, dump --date) leaves behind. */
-export function leftBehindWarning(what: string, chosen: readonly string[], left: readonly string[]): string {
-  const range = `${left[0]}${left.length > 1 ? ` to ${left.at(-1)}` : ''}`;
-  return `${what} dumps ${chosen.length === 1 ? chosen[0] : `${chosen[0]} to ${chosen.at(-1)}`} only; ${left.length} earlier due date${left.length === 1 ? '' : 's'} (${range}) will not be due again once it is written: dump them with mwlake dump --from ${left[0]} --to ${left.at(-1)}`;
+/**
+ * The warning for dates an explicit run (`what`: nightly --date, dump --date) leaves behind, with
+ * the commands that dump them: one per set of wikis missing the same dates, so that none rewrites
+ * a wiki's complete dates (an explicit date is regenerated whole).
+ */
+export function leftBehindWarning(what: string, chosen: readonly string[], left: readonly LeftBehind[]): string {
+  const dates = [...new Set(left.flatMap((l) => l.dates))].sort();
+  const range = `${dates[0]}${dates.length > 1 ? ` to ${dates.at(-1)}` : ''}`;
+  const byDates = new Map<string, string[]>();
+  for (const l of left) {
+    const span = `--from ${l.dates[0]} --to ${l.dates.at(-1)}`;
+    byDates.set(span, [...(byDates.get(span) ?? []), l.wiki]);
+  }
+  const commands = [...byDates].map(([span, wikis]) => `mwlake dump ${span} --wiki ${wikis.join(',')}`).join('; ');
+  return `${what} dumps ${chosen.length === 1 ? chosen[0] : `${chosen[0]} to ${chosen.at(-1)}`} only; ${dates.length} earlier due date${dates.length === 1 ? '' : 's'} (${range}) will not be due again once it is written: dump them with ${commands}`;
 }

@@ -79,10 +79,9 @@ export function failedDumpsError(results: readonly DumpDateResult[]): JobError |
   const failed = results.filter((r) => r.failed !== undefined);
   if (failed.length === 0) return undefined;
   const wikis = [...new Set(failed.map((r) => r.wiki))];
-  const done = new Set(results.filter((r) => r.failed === undefined).map((r) => r.wiki)).size;
-  return new JobError('NOT_FOUND', `the dumps of ${wikis.join(', ')} were not written (${failed[0]!.failed}); ${done} other wiki${done === 1 ? ' was' : 's were'} dumped`, {
-    context: { wikis },
-  });
+  const others = new Set(results.filter((r) => r.failed === undefined).map((r) => r.wiki)).size;
+  const rest = others === 0 ? '' : `; the run went on with the other ${others} wiki${others === 1 ? '' : 's'}`;
+  return new JobError('NOT_FOUND', `the dumps of ${wikis.join(', ')} were not written (${failed[0]!.failed})${rest}`, { context: { wikis } });
 }
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -226,14 +225,12 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
     let firstPassed: JobError | undefined;
     let ran = 0;
     // A wiki newer than the namespace map fails alone: the others are dumped (and nightly goes on
-    // to maintenance), then the run fails naming it. Only when every wiki lacks one does it stop here.
+    // to maintenance), then the run fails naming it (failedDumpsError).
     const sites = new Map<string, SiteInfo | UnmappedWikiError>();
     for (const wiki of wikis) sites.set(wiki, await loadSiteInfo(map, wiki).catch((error: unknown) => {
       if (error instanceof UnmappedWikiError) return error;
       throw error;
     }));
-    const unmapped = [...sites.values()].filter((site) => site instanceof UnmappedWikiError);
-    if (unmapped.length === wikis.length && unmapped.length > 0) throw unmapped[0]!;
     for (const wiki of wikis) {
       const site = sites.get(wiki)!;
       if (site instanceof UnmappedWikiError) {
@@ -299,8 +296,9 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
         o.onProgress?.({ done: results.length, total: wikis.length * o.dates.length, bytes: results.reduce((n, r) => n + r.bytes, 0), wiki, date });
       }
     }
-    // Nothing left to run anywhere is the operator's mistake (also in a dry run, which says so).
-    if (firstPassed !== undefined && ran === 0) {
+    // Nothing left to run anywhere is the operator's mistake (also in a dry run, which says so);
+    // a wiki that failed says more (failedDumpsError, from the caller).
+    if (firstPassed !== undefined && ran === 0 && !results.some((r) => r.failed !== undefined)) {
       if (results.length === 1) throw firstPassed;
       throw new JobError('USAGE', `nothing to run in any of the ${results.length} wiki and date runs chosen, each passed by for nothing to recombine or kept complete; the first passed by: ${firstPassed.message}`);
     }

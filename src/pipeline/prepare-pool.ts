@@ -52,7 +52,8 @@ interface PoolWorker {
  */
 export function workerFailure(message: string, cause?: Error, batch?: string): JobError {
   const outOfMemory = (cause as NodeJS.ErrnoException | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
-  const hint = outOfMemory ? ': give the drain more memory, or fewer drain.workers' : '';
+  // Each worker holds a batch or two whatever their number: its heap limit is what to raise.
+  const hint = outOfMemory ? ': raise the heap limit, which worker threads share with the main thread (NODE_OPTIONS=--max-old-space-size=<MiB>)' : '';
   const text = `${message}${batch === undefined ? '' : ` while preparing ${batch}`}${hint}`;
   return new JobError(outOfMemory ? 'RESOURCES' : 'INTERNAL', text, cause === undefined ? {} : { cause });
 }

@@ -155,7 +155,8 @@ async function heldRows(table: Table, ranges: readonly PartitionRange[]): Promis
     );
     const byLocal = new Map(plan.dataFiles.map((f) => [table.storage.localPath(f.file.filePath)!, f.file]));
     for (const r of found) {
-      const key = recordKey(r.t, Number(r.p), BigInt(r.o), r.ts === null ? null : Number(r.ts));
+      // Rows drained before December 2026 stored a missing timestamp (-1) as 1969-12-31T23:59:59.999Z.
+      const key = recordKey(r.t, Number(r.p), BigInt(r.o), r.ts === null || Number(r.ts) < 0 ? null : Number(r.ts));
       keys.add(key);
       if (r.id !== null) ids.push(r.id);
       rows.push({ file: byLocal.get(r.filename)!, pos: BigInt(r.pos), key });

@@ -54,7 +54,7 @@ test('a wiki the namespace map lacks fails alone: the other wikis are dumped, th
     // Sorted before the mapped wiki, as a new wiki may be: it must not stop the wikis after it.
     const r = await cli('dump', '--warehouse', warehouse, '--job-name', 'j', '--dumps-root', dumps, '--date', '2026-11-02', '--wiki', 'aaawiki,enwiki');
     assert.equal(r.code, ExitCode.Data, r.err);
-    assert.match(r.err, /the dumps of aaawiki were not written \(the namespace map .* has no line for wiki "aaawiki": check the wiki id, or point dumps\.namespace_map in the job file at a map that has it\); 1 other wiki was dumped/);
+    assert.match(r.err, /the dumps of aaawiki were not written \(the namespace map .* has no line for wiki "aaawiki": check the wiki id, or point dumps\.namespace_map in the job file at a map that has it\); the run went on with the other 1 wiki/);
     const printed = JSON.parse(r.out) as { results: { wiki: string; files: number; failed?: string }[] };
     assert.deepEqual(printed.results.map((x) => [x.wiki, x.failed === undefined, x.files > 0]), [['aaawiki', false, false], ['enwiki', true, true]]);
     assert.deepEqual(await readdir(dumps), ['enwiki', 'other']);

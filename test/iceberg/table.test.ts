@@ -112,14 +112,18 @@ test('a version hint naming a metadata file that is missing fails with DATA nami
   await writeFile(join(metadataDir, 'version-hint.text'), '3');
   assert.equal((await t.refresh()).version, 4);
   // Listed (or hinted) and then gone when read: a concurrent change, as before.
-  let stats = 0;
   class Vanishing extends LocalStorage {
     override async stat(location: string) {
-      if (location.endsWith('/v4.metadata.json') && ++stats > 1) return undefined;
+      if (location.endsWith('/v4.metadata.json')) return undefined;
       return super.stat(location);
     }
   }
   await assert.rejects(new Warehouse(new Vanishing(), w.warehouse.rootLocation).loadTable('ns', t.location.split('/').pop()!), CommitStateUnknownError);
+  // Metadata cleanup took the hinted file and the one after it: go on from the newest listed.
+  t = (await t.commit({ addDataFiles: await w.write(t, [4]) })).table;
+  await rm(join(metadataDir, 'v4.metadata.json'));
+  await writeFile(join(metadataDir, 'version-hint.text'), '3');
+  assert.equal((await t.refresh()).version, 5);
 });
 
 /** Local storage on a disk that fills just as a commit's version hint is written. */
@@ -172,7 +176,7 @@ test('a commit that surely failed (disk full, a conflict) leaves none of its man
       const unsynced = (outcome === 'list unsynced' && /\/snap-[^/]*\.avro$/.test(location)) || (outcome === 'manifest unsynced' && /\/[^/]*-m\d+\.avro$/.test(location));
       if (unsynced) {
         await super.writeIfAbsent(location, bytes);
-        throw new CommitStateUnknownError(`created ${location}, but syncing its folder failed`, { cause: Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }) });
+        throw new CommitStateUnknownError(`created ${location}, but syncing its folder failed`, { cause: Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }), context: { location, folderSync: 'failed' } });
       }
       if (!location.endsWith('.metadata.json')) return super.writeIfAbsent(location, bytes);
       if (outcome === 'full') throw full(location);

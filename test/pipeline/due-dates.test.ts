@@ -7,7 +7,7 @@ import { DRAIN_OFFSETS_LEFT_PROPERTY } from '../../src/events/events-table.js';
 import { VISIBILITY_EVENTS_SCHEMA, VISIBILITY_EVENTS_SPEC } from '../../src/events/visibility-change.js';
 import { loadConfig } from '../../src/pipeline/config.js';
 import { drainShortfalls } from '../../src/pipeline/drain-shortfall.js';
-import { datesLeftBehind, dueDates } from '../../src/pipeline/due-dates.js';
+import { datesLeftBehind, dueDates, leftBehindWarning } from '../../src/pipeline/due-dates.js';
 import { warehouseOf } from '../../src/pipeline/warehouse.js';
 import { inTempDir } from '../helpers/temp-dir.js';
 import type { DumpRun } from '../../src/pipeline/dump.js';
@@ -51,7 +51,15 @@ test('an explicit date leaves behind the due dates after each wiki\'s newest fol
   const runs: DumpRun[] = [run('enwiki', '2025-12-07', true), run('dewiki', '2025-12-05', false), run('dewiki', '2025-12-07', true)];
   assert.deepEqual(dueDates(runs, '2025-12-09'), ['2025-12-05', '2025-12-08', '2025-12-09']);
   // Writing 12-09 alone makes it each wiki's newest folder: 12-08 is due no more; 12-05 stays due.
-  assert.deepEqual(datesLeftBehind(runs, '2025-12-09', ['2025-12-09']), ['2025-12-08']);
+  const left = datesLeftBehind(runs, '2025-12-09', ['2025-12-09']);
+  assert.deepEqual(left, [{ wiki: 'dewiki', dates: ['2025-12-08'] }, { wiki: 'enwiki', dates: ['2025-12-08'] }]);
+  assert.equal(
+    leftBehindWarning('dump', ['2025-12-09'], left),
+    'dump dumps 2025-12-09 only; 1 earlier due date (2025-12-08) will not be due again once it is written: dump them with mwlake dump --from 2025-12-08 --to 2025-12-08 --wiki dewiki,enwiki',
+  );
+  // Wikis behind by different dates get a command each, so that none rewrites a complete date.
+  const apart = datesLeftBehind([run('enwiki', '2025-12-07'), run('dewiki', '2025-12-05')], '2025-12-09', ['2025-12-09']);
+  assert.match(leftBehindWarning('nightly --date', ['2025-12-09'], apart), /3 earlier due dates \(2025-12-06 to 2025-12-08\) .* mwlake dump --from 2025-12-06 --to 2025-12-08 --wiki dewiki; mwlake dump --from 2025-12-08 --to 2025-12-08 --wiki enwiki$/);
   assert.deepEqual(datesLeftBehind(runs, '2025-12-09', ['2025-12-08', '2025-12-09']), []);
   // Regenerating an old date leaves nothing behind; nor does a first run.
   assert.deepEqual(datesLeftBehind(runs, '2025-12-09', ['2025-12-01']), []);

@@ -367,7 +367,7 @@ test('a wiki the namespace map lacks fails the night alone: the wikis after it a
   const before = reports();
   await assert.rejects(runNightly({ config, logger: silentLogger(), today: '2026-11-09' }), (error: Error & { exitCode?: number }) => {
     assert.equal(error.exitCode, ExitCode.Data, error.message);
-    assert.match(error.message, /^the dumps of dewiki were not written \(the namespace map .*map-without-dewiki\.json\.gz has no line for wiki "dewiki".*\); 1 other wiki was dumped$/);
+    assert.match(error.message, /^the dumps of dewiki were not written \(the namespace map .*map-without-dewiki\.json\.gz has no line for wiki "dewiki".*\); the run went on with the other 1 wiki$/);
     return true;
   });
   assert.ok(existsSync(join(dumps, 'enwiki', '20261108', 'dumpstatus.json')), 'the wiki after it is dumped');

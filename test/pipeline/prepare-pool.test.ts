@@ -68,7 +68,7 @@ test('a worker thread past its heap limit fails as out of resources (71), not as
   const error = workerFailure(`a drain worker thread failed: ${cause.message}`, cause, 'eqiad.test[6] offsets 100–180');
   assert.equal(error.code, 'RESOURCES');
   assert.equal(error.exitCode, 71);
-  assert.equal(error.message, 'a drain worker thread failed: Worker terminated due to reaching memory limit: JS heap out of memory while preparing eqiad.test[6] offsets 100–180: give the drain more memory, or fewer drain.workers');
+  assert.equal(error.message, 'a drain worker thread failed: Worker terminated due to reaching memory limit: JS heap out of memory while preparing eqiad.test[6] offsets 100–180: raise the heap limit, which worker threads share with the main thread (NODE_OPTIONS=--max-old-space-size=<MiB>)');
   const crash = workerFailure('a drain worker thread failed: boom', new TypeError('boom'));
   assert.deepEqual([crash.code, crash.exitCode, crash.message], ['INTERNAL', 70, 'a drain worker thread failed: boom']);
 });

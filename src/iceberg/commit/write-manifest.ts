@@ -64,7 +64,8 @@ export async function writeUncommitted(storage: Storage, location: string, bytes
   try {
     await storage.writeIfAbsent(location, bytes);
   } catch (error) {
-    if (!(error instanceof CommitStateUnknownError)) throw error;
+    // Only a created file whose folder failed to sync: an EEXIST whose owner could not be checked stays unknown.
+    if (!(error instanceof CommitStateUnknownError) || error.context['folderSync'] !== 'failed') throw error;
     await storage.delete(location).catch(() => undefined);
     throw storageError('creating', location, error.cause ?? error);
   }
