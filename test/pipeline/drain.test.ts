@@ -190,6 +190,19 @@ test("topics whose batches the broker stores as zstd, lz4 or gzip drain like sna
   }
 });
 
+/** Deletes `topic` and creates it again, empty, with one partition kept forever. */
+async function recreateTopic(topic: string): Promise<void> {
+  await withAdmin(async (a) => {
+    await a.deleteTopics([topic]);
+    // Deletion settles asynchronously: create once the old topic is gone.
+    for (;;) {
+      const gone = await a.listPartitions([topic]).then(() => false, () => true);
+      if (gone && (await a.createTopic({ topic, partitions: 1, configs: KEEP_FOREVER }))) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  });
+}
+
 test('a visibility topic recreated while the page changes drain is noticed before the visibility stream is read', { timeout: 300_000 }, async () => {
   const job = newJob();
   const visibility = `${job.stream}_vis`;
@@ -212,14 +225,7 @@ test('a visibility topic recreated while the page changes drain is noticed befor
   // While the page changes drain, the visibility topic is deleted and recreated with other records,
   // more of them than the old one held, so that its offsets alone look fine.
   const recreate = async () => {
-    await withAdmin(async (a) => {
-      await a.deleteTopics([topic]);
-      for (;;) {
-        const gone = await a.listPartitions([topic]).then(() => false, () => true);
-        if (gone && (await a.createTopic({ topic, partitions: 1, configs: KEEP_FOREVER }))) break;
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-    });
+    await recreateTopic(topic);
     await produceRecords([...old].reverse().concat(old).map((m) => ({ topic, partition: 0, key: m.key, value: m.value })));
   };
   await assert.rejects(drain(withVisibility, { beforeCommit: recreate }), (e: unknown) => e instanceof JobError && e.code === 'DATA' && e.message.includes(`${topic}:0 (offset ${old.length - 1}:`) && e.message.includes('not the ones this job read there'));
@@ -234,15 +240,7 @@ test('a topic deleted and recreated is noticed, grown past the stored offsets or
     return (await readFile(file, 'utf8')).split('\n').filter((l) => l !== '').map((l) => Buffer.from(l));
   };
   const recreate = async (values: Buffer[]): Promise<void> => {
-    await withAdmin(async (a) => {
-      await a.deleteTopics([topic]);
-      // Deletion settles asynchronously: create once the old topic is gone.
-      for (;;) {
-        const gone = await a.listPartitions([topic]).then(() => false, () => true);
-        if (gone && (await a.createTopic({ topic, partitions: 1, configs: KEEP_FOREVER }))) break;
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-    });
+    await recreateTopic(topic);
     await produceRecords(values.map((value) => ({ topic, key: null, value })));
   };
   await withAdmin(async (a) => {
