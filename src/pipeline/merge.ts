@@ -80,6 +80,8 @@ export interface MergeTableResult {
   readonly snapshotId?: string;
   /** Keys a forced replay replaced events of, folded again from all their events. */
   readonly refoldedKeys?: number;
+  /** The memory passes that refold took, when more than one. */
+  readonly refoldPasses?: number;
   readonly durationMs: number;
 }
 
@@ -243,17 +245,19 @@ async function mergeTable(
   // A table never merged into (a rebuild) holds no row an equal key could fail to replace: its
   // passes fold every key from all live events anyway, within the memory budget.
   const refolded = await createRefoldKeys(db, def.keyColumn, base === undefined ? [] : keySources);
-  const passes =
+  const budgetBytes = options.passBytes ?? (await db.memoryLimitBytes()) / 8;
+  // Key ranges of the events `rows` (a FROM clause ending in its WHERE) that each hold at most the budget's content.
+  const passesOver = async (rows: string): Promise<KeyRange[]> =>
     def.passes === undefined
       ? []
-      : await keyRanges(db, {
+      : keyRanges(db, {
           // One row per key: a range must never split one revision's events.
-          relation: `(SELECT ${def.passes.eventKeySql} AS key, sum(${def.passes.eventBytesSql}) AS b FROM ${eventRows}
-            WHERE ${HISTORY_EVENT_FILTER_SQL} AND ${def.passes.eventKeySql} IS NOT NULL GROUP BY 1)`,
+          relation: `(SELECT ${def.passes.eventKeySql} AS key, sum(${def.passes.eventBytesSql}) AS b FROM ${rows} AND ${def.passes.eventKeySql} IS NOT NULL GROUP BY 1)`,
           keys: ['key'],
           sizeSql: 'b',
-          budgetBytes: options.passBytes ?? (await db.memoryLimitBytes()) / 8,
+          budgetBytes,
         });
+  const passes = await passesOver(`${eventRows} WHERE ${HISTORY_EVENT_FILTER_SQL}`);
 
   // Every file this merge writes, named before it is written: a merge that surely did not commit
   // removes them, so one retried on a full disk does not fill it further.
@@ -262,6 +266,7 @@ async function mergeTable(
   let rowsWritten: number;
   let rowsReplaced: number;
   let counts: Partial<MergeTableResult>;
+  let refoldPasses: KeyRange[] = [];
   try {
     const totals = { written: 0, replaced: 0, dataFiles: [] as DataFile[], suspects: [] as string[] };
     const add = (r: typeof totals) => {
@@ -283,12 +288,21 @@ async function mergeTable(
     }
     if (refolded > 0) {
       const [eventSource, visibilitySource] = keySources;
-      await db.run(`CREATE OR REPLACE TEMP VIEW ev AS ${pageChangeOrderSql(`${await refoldRowsSql(db, def.keyColumn, eventSource!)} WHERE ${HISTORY_EVENT_FILTER_SQL}`)}`);
-      if (visibilitySource === undefined) await db.run(`CREATE OR REPLACE TEMP TABLE delta AS ${def.deltaSql('ev')}`);
-      else await foldVisibility(db, def, await refoldRowsSql(db, def.keyColumn, visibilitySource), [], 0);
-      // An undelete's event also names its other page id: only refolded keys are whole here.
-      await db.run(`DELETE FROM delta WHERE NOT ${inRefold}`);
-      add(await mergeDelta(db, table, def, options, 'refold', written));
+      const refoldEvents = `${await refoldRowsSql(db, def.keyColumn, eventSource!)} WHERE ${HISTORY_EVENT_FILTER_SQL}`;
+      const refoldVisibility = visibilitySource === undefined ? undefined : await refoldRowsSql(db, def.keyColumn, visibilitySource);
+      // In memory passes too: a replay of a large window names many keys, each with all its events.
+      // Each refold key is in exactly one pass, also one no live event names any more (its row goes).
+      refoldPasses = await passesOver(refoldEvents);
+      for (const index of (refoldPasses.length === 0 ? [0] : refoldPasses.keys())) {
+        const inPass = (key: string) => (refoldPasses.length === 0 ? '' : ` AND ${inKeyRangeUpToNextSql([key], refoldPasses, index)}`);
+        await db.run(`CREATE OR REPLACE TEMP TABLE refold_pass AS SELECT * FROM refold WHERE true${inPass(def.keyColumn)}`);
+        await db.run(`CREATE OR REPLACE TEMP VIEW ev AS ${pageChangeOrderSql(`${refoldEvents}${def.passes === undefined ? '' : inPass(def.passes.eventKeySql)}`)}`);
+        if (refoldVisibility === undefined) await db.run(`CREATE OR REPLACE TEMP TABLE delta AS ${def.deltaSql('ev')}`);
+        else await foldVisibility(db, def, refoldVisibility, refoldPasses, index);
+        // An undelete's event also names its other page id: only refolded keys are whole here.
+        await db.run(`DELETE FROM delta WHERE (wiki_id, ${def.keyColumn}) NOT IN (SELECT wiki_id, ${def.keyColumn} FROM refold_pass)`);
+        add(await mergeDelta(db, table, def, options, 'refold_pass', written));
+      }
     }
     ({ written: rowsWritten, replaced: rowsReplaced } = totals);
     const { dataFiles, suspects } = totals;
@@ -299,7 +313,7 @@ async function mergeTable(
         `merge: ${suspects.length} deleted page(s) had an edit saved after their delete (${shown}): an undelete whose event was lost? They stay deleted, in the dumps too, until an undelete or delete event of theirs arrives; check them against the wiki`,
       );
     }
-    counts = { eventFiles: eventFiles.length, rowsWritten, rowsReplaced, ...(refolded > 0 ? { refoldedKeys: refolded } : {}) };
+    counts = { eventFiles: eventFiles.length, rowsWritten, rowsReplaced, ...(refolded > 0 ? { refoldedKeys: refolded } : {}), ...(refoldPasses.length > 1 ? { refoldPasses: refoldPasses.length } : {}) };
     if (options.dryRun === true) return done(counts);
     if (rowsWritten === 0 && rowsReplaced === 0) {
       // Nothing changed (e.g. only duplicates): still record how far we merged, so the next run skips them.
@@ -324,6 +338,7 @@ async function mergeTable(
         'mwlake.merge.rows-replaced': String(rowsReplaced),
         ...(passes.length > 1 ? { 'mwlake.merge.passes': String(passes.length) } : {}),
         ...(refolded > 0 ? { 'mwlake.merge.refolded-keys': String(refolded) } : {}),
+        ...(refoldPasses.length > 1 ? { 'mwlake.merge.refold-passes': String(refoldPasses.length) } : {}),
       },
       requireCurrentSnapshotId: base?.snapshotId ?? null,
     });
@@ -331,13 +346,13 @@ async function mergeTable(
     if (!(error instanceof CommitStateUnknownError)) await discardWritten(table.storage, written);
     throw error;
   }
-  options.logger.info({ table: def.name, rowsWritten, rowsReplaced, passes: Math.max(1, passes.length), refolded, snapshotId: result.snapshot.snapshotId.toString() }, 'merge: committed');
+  options.logger.info({ table: def.name, rowsWritten, rowsReplaced, passes: Math.max(1, passes.length), refolded, refoldPasses: refoldPasses.length, snapshotId: result.snapshot.snapshotId.toString() }, 'merge: committed');
   return done({ ...counts, snapshotId: result.snapshot.snapshotId.toString() });
 }
 
 /**
  * Merges the temp table `delta` into the stored rows of the keys of `keys` (`delta` itself, or
- * `refold`: then every stored row of those keys goes, and the delta, folded from all their
+ * `refold_pass`, the refolded keys of one pass: then every stored row of those keys goes, and the delta, folded from all their
  * events, says all there is of them). Writes the merged rows and notes the replaced ones.
  */
 async function mergeDelta(
@@ -345,13 +360,13 @@ async function mergeDelta(
   table: Table,
   def: StateTableDef,
   options: MergeOptions,
-  keys: 'delta' | 'refold',
+  keys: 'delta' | 'refold_pass',
   written: string[],
 ): Promise<{ written: number; replaced: number; dataFiles: DataFile[]; suspects: string[] }> {
   const live = await liveFilesTouching(db, table, def, keys);
   await loadExisting(db, table, def, live, keys);
   let replaced = 0;
-  if (keys === 'refold') {
+  if (keys === 'refold_pass') {
     await db.run('INSERT INTO replaced SELECT wiki_id, _file, _pos FROM existing');
     const [stored] = await db.all<{ n: bigint }>('SELECT count(*) AS n FROM existing');
     replaced = Number(stored!.n);

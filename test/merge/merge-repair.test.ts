@@ -221,6 +221,22 @@ test('a forced replay corrects state: the replaced keys are folded again from th
   assert.deepEqual(await stateHashes(w), expected);
 });
 
+test('a forced replay of many keys is folded again in memory passes, to the same state', { timeout: 300_000 }, async () => {
+  const expected = await reference([b1, b2]);
+  const { w } = await mergedFirstBatch();
+  await appendBatch(w, b2.map((e, i) => wrong(e, i === 7 ? { revId: 9_000_000_000 } : {})));
+  await merge(w);
+  await forceReplace(w, b2);
+  // A budget of a few events' content: the delta of the replay's new rows and the refold both split.
+  const r = await merge(w, { passBytes: 40_000 });
+  const revisions = r.tables.find((t) => t.table.endsWith(REVISIONS_TABLE))!;
+  assert.ok((revisions.refoldPasses ?? 1) >= 3, JSON.stringify(r));
+  assert.equal(r.tables.find((t) => t.table.endsWith(PAGES_TABLE))?.refoldPasses, undefined, 'pages carry no content: one pass');
+  assert.deepEqual(await stateHashes(w), expected);
+  const summary = (await w.loadTable(STATE_NAMESPACE, REVISIONS_TABLE)).currentSnapshot()!.summary.properties;
+  assert.equal(summary['mwlake.merge.refold-passes'], String(revisions.refoldPasses));
+});
+
 /** A legacy visibility change event hiding (or showing) the text of `e`'s revision, a minute after it. */
 function legacy(e: PageChangeEvent, text: boolean): object {
   return {
