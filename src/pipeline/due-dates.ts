@@ -20,17 +20,19 @@ export function isoDaysAfter(date: string, days: number): string {
  */
 export function dueDates(runs: readonly DumpRun[], yesterday: string): string[] {
   if (runs.length === 0) return [yesterday];
-  const newest = new Map<string, string>();
-  const due = new Set<string>();
-  for (const r of runs) {
-    if (!r.complete && r.date <= yesterday) due.add(r.date);
-    if ((newest.get(r.wiki) ?? '') < r.date) newest.set(r.wiki, r.date);
-  }
-  for (const last of newest.values()) {
+  const due = new Set(runs.filter((r) => !r.complete && r.date <= yesterday).map((r) => r.date));
+  for (const last of newestRunPerWiki(runs).values()) {
     const next = isoDaysAfter(last, 1);
     if (next <= yesterday) for (const d of dateRange(next, yesterday)) due.add(d);
   }
   return [...due].sort();
+}
+
+/** Each wiki's newest run folder date: due dates go on from it. */
+function newestRunPerWiki(runs: readonly DumpRun[]): Map<string, string> {
+  const newest = new Map<string, string>();
+  for (const r of runs) if ((newest.get(r.wiki) ?? '') < r.date) newest.set(r.wiki, r.date);
+  return newest;
 }
 
 /**
@@ -41,10 +43,8 @@ export function dueDates(runs: readonly DumpRun[], yesterday: string): string[] 
 export function datesLeftBehind(runs: readonly DumpRun[], yesterday: string, chosen: readonly string[]): LeftBehind[] {
   const last = [...chosen].sort().at(-1);
   if (last === undefined) return [];
-  const newest = new Map<string, string>();
-  for (const r of runs) if ((newest.get(r.wiki) ?? '') < r.date) newest.set(r.wiki, r.date);
   const left: LeftBehind[] = [];
-  for (const [wiki, date] of [...newest].sort()) {
+  for (const [wiki, date] of [...newestRunPerWiki(runs)].sort()) {
     const next = isoDaysAfter(date, 1);
     const end = last <= yesterday ? isoDaysAfter(last, -1) : yesterday;
     const dates = next <= end ? dateRange(next, end).filter((d) => !chosen.includes(d)) : [];
