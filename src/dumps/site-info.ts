@@ -153,6 +153,31 @@ export async function loadSiteInfo(namespaceMapPath: string, wikiId: string, ove
   });
 }
 
+/**
+ * Every wiki id (`dbname`) the namespace map at `namespaceMapPath` has a line for: one read of the
+ * map, where loadSiteInfo reads it once per wiki. Only the ids are read; loadSiteInfo checks the
+ * rest of a wiki's lines when it dumps it.
+ */
+export async function mappedWikis(namespaceMapPath: string): Promise<Set<string>> {
+  const out = new Set<string>();
+  const stream = openLines(namespaceMapPath);
+  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  try {
+    for await (const line of lines) {
+      const id = DBNAME.exec(line)?.[1];
+      if (id !== undefined) out.add(JSON.parse(id) as string);
+    }
+  } catch (cause) {
+    throw new JobError('NOT_FOUND', `cannot read the namespace map ${namespaceMapPath}: ${(cause as Error).message}`, { cause });
+  } finally {
+    stream.destroy();
+  }
+  return out;
+}
+
+/** A line's `"dbname": "..."`, as loadSiteInfo's prefilter matches it (spaces allowed around the colon). */
+const DBNAME = /"dbname" *: *("(?:[^"\\]|\\.)*")/;
+
 /** A SiteInfo with its namespaces sorted by key (the order dumps list them in). */
 export function siteInfoOf(site: SiteInfo): SiteInfo {
   return { ...site, namespaces: [...site.namespaces].sort((a, b) => a.key - b.key) };

@@ -10,7 +10,8 @@ import type { Warehouse } from '../iceberg/catalog.js';
 import { KafkaAdmin } from '../kafka/admin.js';
 import { partitionKey } from '../kafka/source.js';
 import { eventStreams, type JobConfig } from './config.js';
-import { dateRange, dumpRuns } from './dump.js';
+import { mappedWikis } from '../dumps/site-info.js';
+import { dateRange, DEFAULT_NAMESPACE_MAP, dumpRuns } from './dump.js';
 import { isoDaysAfter } from './due-dates.js';
 import { kafkaOptions, storedOffsets } from './drain.js';
 import { unmergedJobEvents, type UnmergedEvents } from './merge-source.js';
@@ -42,6 +43,12 @@ export interface StatusReport {
   readonly lastRun: { readonly file: string; readonly startedAt: string; readonly durationMs: number } | null;
   /** Per wiki: complete runs, runs that failed or were interrupted (nightly retries them), and dates with no run since the first. */
   readonly dumps: Record<string, { readonly present: string[]; readonly incomplete: string[]; readonly missing: string[] }>;
+  /**
+   * The namespace map the dumps take `<siteinfo>` from, and the wikis the job dumps that it has no
+   * line for: their dumps fail every night (a wiki newer than the map) and, never written, have
+   * no dates above. With `error`, the map could not be read.
+   */
+  readonly namespaceMap: { readonly path: string; readonly unmapped: string[] } | { readonly path: string; readonly error: string };
 }
 
 /** Sizes of the given tables (missing ones are left out), or of every table of the warehouse. */
@@ -133,6 +140,17 @@ async function dumpDates(config: JobConfig, warehouse: Warehouse, today: string)
   return out;
 }
 
+async function namespaceMapStatus(config: JobConfig, warehouse: Warehouse): Promise<StatusReport['namespaceMap']> {
+  const path = config.dumps.namespaceMap ?? DEFAULT_NAMESPACE_MAP;
+  try {
+    const wikis = config.dumps.wikis === 'all' ? await stateWikis(warehouse) : config.dumps.wikis;
+    const mapped = await mappedWikis(path);
+    return { path, unmapped: wikis.filter((w) => !mapped.has(w)).sort() };
+  } catch (error) {
+    return { path, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
 export async function runStatus(o: { config: JobConfig; warehouse: Warehouse; logger: Logger; today?: string }): Promise<StatusReport> {
   if (!o.warehouse.rootLocation.startsWith('file://')) throw new JobError('CONFIG', `status reads a local warehouse; ${o.warehouse.rootLocation} is not one`);
   return {
@@ -142,5 +160,6 @@ export async function runStatus(o: { config: JobConfig; warehouse: Warehouse; lo
     kafka: await kafkaLag(o.config, o.warehouse, o.logger),
     lastRun: await lastRun(o.config),
     dumps: await dumpDates(o.config, o.warehouse, o.today ?? new Date().toISOString().slice(0, 10)),
+    namespaceMap: await namespaceMapStatus(o.config, o.warehouse),
   };
 }

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { ExitCode } from '../../src/core/exit-codes.js';
 import { inTempDir } from '../helpers/temp-dir.js';
@@ -60,6 +61,14 @@ test('a wiki the namespace map lacks fails alone: the other wikis are dumped, th
     assert.deepEqual(await readdir(dumps), ['enwiki', 'other']);
     assert.deepEqual(await readdir(join(dumps, 'other', 'incr')), ['enwiki'], 'adds-changes of the mapped wiki only');
     assert.match(await readFile(join(dumps, 'enwiki', '20261102', 'dumpstatus.json'), 'utf8'), /"status": ?"done"/);
+    // Never written, it has no dump dates: status names it with the map that lacks it.
+    const job = join(dir, 'job.yaml');
+    await writeFile(job, `job_name: j\nwarehouse: ${warehouse}\nkafka:\n  brokers: [127.0.0.1:9]\n  topics: [t]\ndumps:\n  root: ${dumps}\n  wikis: [aaawiki, enwiki]\n`);
+    const status = await cli('status', '--config', job);
+    assert.equal(status.code, ExitCode.Unavailable, status.err);
+    assert.match(status.out, /\n  enwiki: 1 dates, newest 2026-11-02.*\n  not dumped, the namespace map \S+namespace_map\.json\.gz has no line for them: aaawiki\n/);
+    const json = JSON.parse((await cli('status', '--config', job, '--json')).out) as { namespaceMap: unknown };
+    assert.deepEqual(json.namespaceMap, { path: fileURLToPath(new URL('../../../jobs/siteinfo/namespace_map.json.gz', import.meta.url)), unmapped: ['aaawiki'] });
   });
 });
 

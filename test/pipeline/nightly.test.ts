@@ -17,6 +17,7 @@ import { runCli } from '../../src/cli/main.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
 import { silentLogger } from '../../src/core/log.js';
 import { loadConfig } from '../../src/pipeline/config.js';
+import { DEFAULT_NAMESPACE_MAP } from '../../src/pipeline/dump.js';
 import { acquireLease } from '../../src/pipeline/lease.js';
 import { runNightly } from '../../src/pipeline/nightly.js';
 import { runStatus } from '../../src/pipeline/status.js';
@@ -373,9 +374,12 @@ test('a wiki the namespace map lacks fails the night alone: the wikis after it a
   assert.ok(existsSync(join(dumps, 'enwiki', '20261108', 'dumpstatus.json')), 'the wiki after it is dumped');
   assert.ok(!existsSync(join(dumps, 'dewiki', '20261108')), 'nothing is written for the wiki the map lacks');
   assert.deepEqual(reports(), before, 'a failed night writes no report');
+  const status = async (c: typeof base) => (await runStatus({ config: c, warehouse: warehouseOf(c), logger: silentLogger(), today: '2026-11-09' })).namespaceMap;
+  assert.deepEqual(await status(config), { path: map, unmapped: ['dewiki'] });
   // With a map that has it, the next night dumps the wiki that failed and keeps the other.
   const fixed = await runNightly({ config: base, logger: silentLogger(), today: '2026-11-09' });
   assert.deepEqual((fixed.steps.dumps?.results ?? []).map((r) => [r.wiki, r.date, r.kept === true]), [['dewiki', '2026-11-08', false], ['enwiki', '2026-11-08', true]]);
+  assert.deepEqual(await status(base), { path: DEFAULT_NAMESPACE_MAP, unmapped: [] });
 });
 
 test('a night whose metrics file cannot be written fails (77 here, 71 on a full disk) and leaves no report saying it succeeded', { timeout: 300_000 }, async () => {

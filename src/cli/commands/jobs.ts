@@ -276,6 +276,9 @@ export const registerJobs: RegisterCommand = (program, context) => {
       if (Object.keys(status.dumps).length === 0) lines.push(`  none${(await isDirectory(c.dumps.root)) ? '' : ' (no such folder)'}`);
       const dates = (list: string[]) => (list.length === 0 ? 'none' : list.length <= 3 ? list.join(' ') : `${list.length} (${list[0]} … ${list.at(-1)})`);
       for (const [wiki, d] of Object.entries(status.dumps)) lines.push(`  ${wiki}: ${d.present.length} dates, newest ${d.present.at(-1) ?? '-'}, incomplete ${dates(d.incomplete)}, missing ${dates(d.missing)}`);
+      const m = status.namespaceMap;
+      if ('error' in m) lines.push(`  namespace map unreadable: ${m.error}`);
+      else if (m.unmapped.length > 0) lines.push(`  not dumped, the namespace map ${m.path} has no line for them: ${m.unmapped.join(', ')}`);
       context.stdout.write(lines.join('\n') + '\n');
       kafkaDown();
     });
