@@ -34,6 +34,8 @@ export interface DrainOptions {
   readonly dryRun?: boolean;
   /** Called after every batch: events and bytes so far, events to read in total, lag per partition. */
   readonly onProgress?: (p: { events: number; bytes: number; total: number; lag: Readonly<Record<string, bigint>> }) => void;
+  /** Test hook: runs after the main stream is planned, before its read opens. */
+  readonly beforeOpen?: () => Promise<void> | void;
   /** Test hook: runs after each staged chunk's data files are written. */
   readonly afterChunkWritten?: () => Promise<void> | void;
   /** Test hook: runs after the error events are produced and before the table commit. */
@@ -205,7 +207,7 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
   const mainResult = await drainStream(o, streams[0]!, plans[0]!);
   if (streams.length === 1) return mainResult;
   // Progress and test hooks stay the main stream's.
-  const { onProgress: _p, afterChunkWritten: _a, beforeCommit: _b, errorBatchBytes: _e, ...plain } = o;
+  const { onProgress: _p, beforeOpen: _o, afterChunkWritten: _a, beforeCommit: _b, errorBatchBytes: _e, ...plain } = o;
   const later = await replan(o, streams[1]!, plans[1]!);
   return { ...mainResult, visibility: await drainStream(plain, streams[1]!, later) };
 }
@@ -311,6 +313,7 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
   // session times out, and must not block the rerun. The job's group gets the offsets after the
   // commit, for monitoring; the lease already keeps runs of one job apart.
   const readerGroup = `${config.kafka.groupId}.run-${randomUUID().slice(0, 8)}`;
+  await o.beforeOpen?.();
   const source = await openBoundedSource({ ...kafkaOptions(config, logger), groupId: readerGroup, deleteGroupOnClose: true, ranges: pending, ...(o.allowGap === true ? { allowGap: true } : {}) });
   // After the source opened: a read refused at open (retention, a vanished topic) leaves no staging folder.
   const stager = await EventStager.open({ table, schema: EVENT_KINDS[stream.kind].schema, targetFileSizeBytes: config.maintenance.targetFileSizeBytes, maxEventBytes: config.drain.maxMessageBytes, encoder: config.drain.parquetEncoder, ...(o.afterChunkWritten === undefined ? {} : { afterChunkWritten: o.afterChunkWritten }) }).catch(async (error: unknown) => {

@@ -71,7 +71,7 @@ async function produce(job: Job, events: number, seed: number, extra: string[] =
   assert.equal(r.code, 0, r.err);
 }
 
-async function drain(job: Job, o: { overrides?: ConfigOverrides; allowGap?: boolean; resetTopics?: string[]; beforeCommit?: () => Promise<void> } = {}) {
+async function drain(job: Job, o: { overrides?: ConfigOverrides; allowGap?: boolean; resetTopics?: string[]; beforeOpen?: () => Promise<void>; beforeCommit?: () => Promise<void> } = {}) {
   const config = await loadConfig(undefined, job.env, o.overrides ?? {});
   return runDrain({
     config,
@@ -79,8 +79,14 @@ async function drain(job: Job, o: { overrides?: ConfigOverrides; allowGap?: bool
     logger: silentLogger(),
     ...(o.allowGap === true ? { allowGap: true } : {}),
     ...(o.resetTopics === undefined ? {} : { resetTopics: o.resetTopics }),
+    ...(o.beforeOpen === undefined ? {} : { beforeOpen: o.beforeOpen }),
     ...(o.beforeCommit === undefined ? {} : { beforeCommit: o.beforeCommit }),
   });
+}
+
+/** This process's staging folders in the temp folder (named after their owner's pid). */
+async function ownStagingFolders(): Promise<string[]> {
+  return (await readdir(tmpdir())).filter((name) => name.startsWith(STAGING_PREFIX) && name.includes(`-${process.pid}-`));
 }
 
 /** Rows of the events table, and how many distinct Kafka coordinates they have. */
@@ -364,6 +370,22 @@ test('a retention gap stops the drain naming the partitions; --allow-gap accepts
   const after = await drain(job);
   assert.equal(after.consumed, 0, 'the next run starts past the recorded gap');
   assert.equal(after.gaps, undefined);
+});
+
+test('retention overtaking the plan before the read opens fails the drain with no staging folder left behind', { timeout: 300_000 }, async () => {
+  const job = newJob();
+  await produce(job, 60, 8);
+  await drain(job);
+  await produce(job, 60, 9);
+  assert.deepEqual(await ownStagingFolders(), []);
+  const ends = await withAdmin((a) => a.fetchWatermarks(job.topics));
+  const beforeOpen = () =>
+    withAdmin(async (a) => {
+      for (const topic of job.topics) await a.deleteRecords(topic, ends.filter((m) => m.topic === topic && m.endOffset > 0n).map((m) => ({ partition: m.partition, beforeOffset: m.endOffset })));
+    });
+  await assert.rejects(drain(job, { beforeOpen }), (e: unknown) => e instanceof OffsetOutOfRangeError && /deleted before they were read/.test(e.message));
+  assert.deepEqual(await ownStagingFolders(), []);
+  assert.equal((await tableCounts(job)).snapshots, 1, 'nothing committed');
 });
 
 test('a partition added to a topic the job reads is read from offset 0: records retention deleted first are a gap', { timeout: 300_000 }, async () => {
