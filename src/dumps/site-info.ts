@@ -74,11 +74,6 @@ function stringOf(value: unknown, field: string, where: string): string {
   throw new JobError('DATA', `namespace map ${where}: expected string ${field}, found ${JSON.stringify(value)}`);
 }
 
-/**
- * Reads the namespace map at `namespaceMapPath` (JSON lines, gzip when the name ends in .gz) and
- * returns the site info of `wikiId`, with `overrides` applied. Throws NOT_FOUND when the map has no
- * line for the wiki and no override supplies everything.
- */
 /** The namespace map has no line for the wiki (a wiki newer than the map): only that wiki cannot be dumped. */
 export class UnmappedWikiError extends JobError {
   constructor(
@@ -91,10 +86,30 @@ export class UnmappedWikiError extends JobError {
   }
 }
 
+/**
+ * Reads the namespace map at `namespaceMapPath` (JSON lines, gzip when the name ends in .gz) and
+ * returns the site info of `wikiId`, with `overrides` applied. Throws UnmappedWikiError (NOT_FOUND)
+ * when the map has no line for the wiki and no override supplies everything.
+ */
 export async function loadSiteInfo(namespaceMapPath: string, wikiId: string, overrides: SiteInfoOverrides = {}): Promise<SiteInfo> {
-  const needle = `"dbname":${JSON.stringify(wikiId)}`;
-  const namespaces = new Map<number, NamespaceInfo>();
-  let first: MapLine | undefined;
+  const site = (await loadSiteInfos(namespaceMapPath, [wikiId], overrides)).get(wikiId)!;
+  if (site instanceof UnmappedWikiError) throw site;
+  return site;
+}
+
+/** A wiki's lines of the map: its first (site-wide fields) and its namespaces. */
+interface WikiLines {
+  readonly first: MapLine;
+  readonly namespaces: Map<number, NamespaceInfo>;
+}
+
+/**
+ * loadSiteInfo of each of `wikiIds` in one read of the map: an UnmappedWikiError for a wiki it has
+ * no line for (only that wiki cannot be dumped); any other fault of the map throws.
+ */
+export async function loadSiteInfos(namespaceMapPath: string, wikiIds: readonly string[], overrides: SiteInfoOverrides = {}): Promise<Map<string, SiteInfo | UnmappedWikiError>> {
+  const needles = new Map(wikiIds.map((w) => [dbnameNeedle(w), w]));
+  const found = new Map<string, WikiLines>();
   const stream = openLines(namespaceMapPath);
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
   let lineNumber = 0;
@@ -102,10 +117,12 @@ export async function loadSiteInfo(namespaceMapPath: string, wikiId: string, ove
     let checked = false;
     for await (const line of lines) {
       lineNumber++;
+      if (line.trim() === '') continue;
       // The first line is checked in full, so that a file of another shape (a JSON array, a CSV)
-      // is reported as such rather than as lacking the wiki; the rest go through a cheap
-      // prefilter: the map has ~30,000 lines and we want one wiki's.
-      if (line.trim() === '' || (checked && !line.replaceAll(' ', '').includes(needle))) continue;
+      // is reported as such rather than as lacking the wikis; the rest go through a cheap
+      // prefilter: the map has ~30,000 lines and we want some wikis' lines.
+      const wanted = checked ? wantedBy(line, needles) : undefined;
+      if (checked && wanted === undefined) continue;
       const where = `${namespaceMapPath}:${lineNumber}`;
       let row: MapLine;
       try {
@@ -117,13 +134,16 @@ export async function loadSiteInfo(namespaceMapPath: string, wikiId: string, ove
         throw new JobError('DATA', `namespace map ${where} is not a namespace map line: expected a JSON object with a string "dbname" on each line (JSON lines of wmf_raw.mediawiki_project_namespace_map)`);
       }
       checked = true;
-      if (row.dbname !== wikiId) continue;
-      first ??= row;
+      const wiki = typeof row.dbname === 'string' ? needles.get(dbnameNeedle(row.dbname)) : undefined;
+      // After the first line, a wiki's line also has to name it as the prefilter found it.
+      if (wiki === undefined || (wanted !== undefined && !wanted.includes(wiki))) continue;
       const key = row.namespace;
       if (typeof key !== 'number' || !Number.isInteger(key)) {
         throw new JobError('DATA', `namespace map ${where}: expected an integer namespace, found ${JSON.stringify(key)}`);
       }
-      namespaces.set(key, {
+      const entry = found.get(wiki) ?? { first: row, namespaces: new Map<number, NamespaceInfo>() };
+      found.set(wiki, entry);
+      entry.namespaces.set(key, {
         key,
         name: stringOf(row.namespace_localized_name ?? '', 'namespace_localized_name', where),
         caseSetting: caseSettingOf(row.namespace_case_setting, where),
@@ -136,47 +156,42 @@ export async function loadSiteInfo(namespaceMapPath: string, wikiId: string, ove
   } finally {
     stream.destroy();
   }
-  if (first === undefined) {
+  return new Map(wikiIds.map((w) => [w, siteInfoFrom(namespaceMapPath, w, found.get(w), overrides)]));
+}
+
+const dbnameNeedle = (wikiId: string): string => `"dbname":${JSON.stringify(wikiId)}`;
+
+/** `"dbname":"<id>"` in a line with its spaces removed, the id as written (escapes not decoded). */
+const DBNAME = /"dbname":"(?:[^"\\]|\\.)*"/g;
+
+/** The wanted wikis a line names as `"dbname":"<id>"` (spaces aside), or undefined for none. */
+function wantedBy(line: string, needles: ReadonlyMap<string, string>): string[] | undefined {
+  let out: string[] | undefined;
+  for (const [needle] of line.replaceAll(' ', '').matchAll(DBNAME)) {
+    const wiki = needles.get(needle);
+    if (wiki !== undefined) (out ??= []).push(wiki);
+  }
+  return out;
+}
+
+function siteInfoFrom(path: string, wikiId: string, lines: WikiLines | undefined, overrides: SiteInfoOverrides): SiteInfo | UnmappedWikiError {
+  if (lines === undefined) {
     if (overrides.siteName !== undefined && overrides.base !== undefined && overrides.namespaces !== undefined && overrides.languageCode !== undefined && overrides.caseSetting !== undefined) {
       return siteInfoOf({ dbName: wikiId, ...(overrides as Omit<SiteInfo, 'dbName'>) });
     }
-    throw new UnmappedWikiError(namespaceMapPath, wikiId);
+    return new UnmappedWikiError(path, wikiId);
   }
-  const where = `${namespaceMapPath} (${wikiId})`;
+  const { first } = lines;
+  const where = `${path} (${wikiId})`;
   return siteInfoOf({
     dbName: wikiId,
     siteName: overrides.siteName ?? stringOf(first.sitename, 'sitename', where),
     base: overrides.base ?? stringOf(first.home_page, 'home_page', where),
     languageCode: overrides.languageCode ?? languageCodeFor(stringOf(first.language, 'language', where)),
     caseSetting: overrides.caseSetting ?? caseSettingOf(first.case_setting, where),
-    namespaces: overrides.namespaces ?? [...namespaces.values()],
+    namespaces: overrides.namespaces ?? [...lines.namespaces.values()],
   });
 }
-
-/**
- * Every wiki id (`dbname`) the namespace map at `namespaceMapPath` has a line for: one read of the
- * map, where loadSiteInfo reads it once per wiki. Only the ids are read; loadSiteInfo checks the
- * rest of a wiki's lines when it dumps it.
- */
-export async function mappedWikis(namespaceMapPath: string): Promise<Set<string>> {
-  const out = new Set<string>();
-  const stream = openLines(namespaceMapPath);
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
-  try {
-    for await (const line of lines) {
-      const id = DBNAME.exec(line)?.[1];
-      if (id !== undefined) out.add(JSON.parse(id) as string);
-    }
-  } catch (cause) {
-    throw new JobError('NOT_FOUND', `cannot read the namespace map ${namespaceMapPath}: ${(cause as Error).message}`, { cause });
-  } finally {
-    stream.destroy();
-  }
-  return out;
-}
-
-/** A line's `"dbname": "..."`, as loadSiteInfo's prefilter matches it (spaces allowed around the colon). */
-const DBNAME = /"dbname" *: *("(?:[^"\\]|\\.)*")/;
 
 /** A SiteInfo with its namespaces sorted by key (the order dumps list them in). */
 export function siteInfoOf(site: SiteInfo): SiteInfo {

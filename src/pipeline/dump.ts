@@ -13,7 +13,7 @@ import { openDuckDb } from '../duckdb/connection.js';
 import { completeRunFiles, relinkNewestCompleteRun, runDump, runStatusText, selectDumpJobs, unrecombinableJobs, type DumpCompression } from '../dumps/dump-run.js';
 import { cutoffOfDate, incrementalDirectory, runDirectory } from '../dumps/file-names.js';
 import { isIncrementalDone, runIncrementalDump } from '../dumps/incr-run.js';
-import { loadSiteInfo, UnmappedWikiError, type SiteInfo } from '../dumps/site-info.js';
+import { loadSiteInfos, UnmappedWikiError } from '../dumps/site-info.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import { PAGES_TABLE, STATE_NAMESPACE } from '../merge/state-schema.js';
 import { duckDbMemory, type JobConfig } from './config.js';
@@ -226,11 +226,7 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
     let ran = 0;
     // A wiki newer than the namespace map fails alone: the others are dumped (and nightly goes on
     // to maintenance), then the run fails naming it (failedDumpsError).
-    const sites = new Map<string, SiteInfo | UnmappedWikiError>();
-    for (const wiki of wikis) sites.set(wiki, await loadSiteInfo(map, wiki).catch((error: unknown) => {
-      if (error instanceof UnmappedWikiError) return error;
-      throw error;
-    }));
+    const sites = await loadSiteInfos(map, wikis);
     for (const wiki of wikis) {
       const site = sites.get(wiki)!;
       if (site instanceof UnmappedWikiError) {

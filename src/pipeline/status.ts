@@ -10,7 +10,7 @@ import type { Warehouse } from '../iceberg/catalog.js';
 import { KafkaAdmin } from '../kafka/admin.js';
 import { partitionKey } from '../kafka/source.js';
 import { eventStreams, type JobConfig } from './config.js';
-import { mappedWikis } from '../dumps/site-info.js';
+import { loadSiteInfos, UnmappedWikiError } from '../dumps/site-info.js';
 import { dateRange, DEFAULT_NAMESPACE_MAP, dumpRuns } from './dump.js';
 import { isoDaysAfter } from './due-dates.js';
 import { kafkaOptions, storedOffsets } from './drain.js';
@@ -144,8 +144,9 @@ async function namespaceMapStatus(config: JobConfig, warehouse: Warehouse): Prom
   const path = config.dumps.namespaceMap ?? DEFAULT_NAMESPACE_MAP;
   try {
     const wikis = config.dumps.wikis === 'all' ? await stateWikis(warehouse) : config.dumps.wikis;
-    const mapped = await mappedWikis(path);
-    return { path, unmapped: wikis.filter((w) => !mapped.has(w)).sort() };
+    // As the dumps read it: a map they would refuse whole is an error here too.
+    const sites = await loadSiteInfos(path, wikis);
+    return { path, unmapped: [...sites].flatMap(([wiki, site]) => (site instanceof UnmappedWikiError ? [wiki] : [])).sort() };
   } catch (error) {
     return { path, error: error instanceof Error ? error.message : String(error) };
   }

@@ -69,6 +69,12 @@ test('a wiki the namespace map lacks fails alone: the other wikis are dumped, th
     assert.match(status.out, /\n  enwiki: 1 dates, newest 2026-11-02.*\n  not dumped, the namespace map \S+namespace_map\.json\.gz has no line for them: aaawiki\n/);
     const json = JSON.parse((await cli('status', '--config', job, '--json')).out) as { namespaceMap: unknown };
     assert.deepEqual(json.namespaceMap, { path: fileURLToPath(new URL('../../../jobs/siteinfo/namespace_map.json.gz', import.meta.url)), unmapped: ['aaawiki'] });
+    // A map the dumps would refuse whole (another shape) is reported as such, not as lacking wikis.
+    const array = join(dir, 'map.json');
+    await writeFile(array, '[{"dbname":"enwiki"}, {"dbname":"aaawiki"}]\n');
+    await writeFile(job, `${await readFile(job, 'utf8')}  namespace_map: ${array}\n`);
+    const refused = JSON.parse((await cli('status', '--config', job, '--json')).out) as { namespaceMap: { error?: string } };
+    assert.match(refused.namespaceMap.error ?? '', /map\.json:1 is not a namespace map line/);
   });
 });
 

@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { isArticlesNamespace, languageCodeFor, loadSiteInfo } from '../../src/dumps/site-info.js';
+import { isArticlesNamespace, languageCodeFor, loadSiteInfo, loadSiteInfos, UnmappedWikiError } from '../../src/dumps/site-info.js';
 import { renderDocumentOpen } from '../../src/dumps/xml-render.js';
 import { namespaceMapPath } from './helpers.js';
 
@@ -90,6 +90,34 @@ test('a plain (not gzipped) map with a malformed line is reported with its line 
     assert.equal((await loadSiteInfo(path, 'xwiki')).siteName, 'X');
     await writeFile(path, 'dbname,namespace\nxwiki,0\n');
     await assert.rejects(loadSiteInfo(path, 'xwiki'), /map\.json:1 is not valid JSON/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('several wikis in one read of the map are each what loadSiteInfo reads, and a wiki it lacks is an UnmappedWikiError', async () => {
+  const wikis = ['zuwiki', 'enwiki', 'nosuchwiki', 'commonswiki', 'dewiki'];
+  const sites = await loadSiteInfos(namespaceMapPath, wikis);
+  assert.deepEqual([...sites.keys()], wikis);
+  for (const wiki of wikis) {
+    const site = sites.get(wiki);
+    if (wiki === 'nosuchwiki') assert.ok(site instanceof UnmappedWikiError && site.wikiId === wiki);
+    else assert.deepEqual(site, await loadSiteInfo(namespaceMapPath, wiki));
+  }
+});
+
+test('a line counts for a wiki when it names it as loadSiteInfo matches it: spaces aside, escapes not decoded after the first line', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mwlake-nsmap-'));
+  try {
+    const path = join(dir, 'map.json');
+    const line = (dbname: string, name: string) => `{${dbname},"sitename":"${name}","home_page":"https://x/wiki/M","language":"en","case_setting":"first-letter","namespace":0,"namespace_localized_name":"","namespace_case_setting":"first-letter","namespace_is_content":1}`;
+    await writeFile(path, [line('"dbname":\t"xwiki"', 'X'), line('"dbname": "zwiki"', 'Z'), line('"dbname":"y\\u0077iki"', 'Y'), line('"dbname":"wwiki"', 'W')].join('\n') + '\n');
+    const sites = await loadSiteInfos(path, ['xwiki', 'ywiki', 'zwiki', 'wwiki']);
+    assert.deepEqual([...sites].map(([w, s]) => [w, s instanceof UnmappedWikiError ? null : s.siteName]), [['xwiki', 'X'], ['ywiki', null], ['zwiki', 'Z'], ['wwiki', 'W']]);
+    for (const [wiki, site] of sites) {
+      if (site instanceof UnmappedWikiError) await assert.rejects(loadSiteInfo(path, wiki), UnmappedWikiError);
+      else assert.deepEqual(await loadSiteInfo(path, wiki), site);
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
