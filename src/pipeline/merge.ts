@@ -364,13 +364,15 @@ async function mergeDelta(
   written: string[],
 ): Promise<{ written: number; replaced: number; dataFiles: DataFile[]; suspects: string[] }> {
   const live = await liveFilesTouching(db, table, def, keys);
-  await loadExisting(db, table, def, live, keys);
+  // A refold replaces every stored row of its keys: their positions are all it needs of them.
+  const positionsOnly = keys === 'refold_pass';
+  await loadExisting(db, table, def, live, keys, positionsOnly);
   let replaced = 0;
-  if (keys === 'refold_pass') {
+  if (positionsOnly) {
     await db.run('INSERT INTO replaced SELECT wiki_id, _file, _pos FROM existing');
     const [stored] = await db.all<{ n: bigint }>('SELECT count(*) AS n FROM existing');
     replaced = Number(stored!.n);
-    await db.run('DELETE FROM existing');
+    await createEmptyExisting(db, def);
   }
   await db.run(`CREATE OR REPLACE TEMP TABLE merged AS ${def.mergeSql('delta', 'existing')}`);
   await db.run('DROP TABLE delta');
@@ -414,10 +416,18 @@ async function liveFilesTouching(db: DuckDb, table: Table, def: StateTableDef, k
   return { data: plan.dataFiles, deletes: plan.deleteFiles };
 }
 
-/** The temp table `existing`: the stored rows of the keys of `keys`, with their file and position. */
-async function loadExisting(db: DuckDb, table: Table, def: StateTableDef, live: { data: PlannedFile[]; deletes: PlannedFile[] }, keys: string): Promise<void> {
+/** The temp table `existing` with no rows. */
+async function createEmptyExisting(db: DuckDb, def: StateTableDef): Promise<void> {
+  await db.run(`CREATE OR REPLACE TEMP TABLE existing AS SELECT *, NULL::VARCHAR AS _file, NULL::BIGINT AS _pos FROM (${emptyRelationSql(def.schema)})`);
+}
+
+/**
+ * The temp table `existing`: the stored rows of the keys of `keys`, with their file and position;
+ * with `positionsOnly`, of each row only its wiki, key, file and position (no content is read).
+ */
+async function loadExisting(db: DuckDb, table: Table, def: StateTableDef, live: { data: PlannedFile[]; deletes: PlannedFile[] }, keys: string, positionsOnly = false): Promise<void> {
   if (live.data.length === 0) {
-    await db.run(`CREATE OR REPLACE TEMP TABLE existing AS SELECT *, NULL::VARCHAR AS _file, NULL::BIGINT AS _pos FROM (${emptyRelationSql(def.schema)})`);
+    await createEmptyExisting(db, def);
     return;
   }
   // read_parquet reports local paths; position deletes must name the manifest's file_path.
@@ -426,8 +436,9 @@ async function loadExisting(db: DuckDb, table: Table, def: StateTableDef, live: 
   await db.run(`INSERT INTO live_files VALUES ${pairs}`);
   // By field id once the table has evolved; a column a dry run's unevolved table lacks is NULL.
   const rows = conformedRelationSql(filesRelationSql(table, live.data, live.deletes, { positions: true }), table.schema(), def.schema, ['filename', 'file_row_number']);
+  const columns = positionsOnly ? `t.wiki_id, t.${def.keyColumn}` : 't.* EXCLUDE (filename, file_row_number)';
   await db.run(`CREATE OR REPLACE TEMP TABLE existing AS
-    SELECT t.* EXCLUDE (filename, file_row_number), lf.uri AS _file, t.file_row_number AS _pos
+    SELECT ${columns}, lf.uri AS _file, t.file_row_number AS _pos
     FROM (${rows}) t
     JOIN live_files lf ON lf.local = t.filename
     SEMI JOIN ${keys} d ON d.wiki_id = t.wiki_id AND d.${def.keyColumn} = t.${def.keyColumn}`);
