@@ -37,6 +37,8 @@ export interface ReplayOptions {
   readonly dryRun?: boolean;
   /** Replay this stream alone; the others are reported as skipped and their topics never read. */
   readonly only?: EventKind;
+  /** Test hook: runs after a stream's stored rows are read, before its Kafka read opens. */
+  readonly beforeOpen?: () => Promise<void> | void;
 }
 
 export interface ReplayResult extends StreamReplayResult {
@@ -233,6 +235,7 @@ async function replayStream(o: ReplayOptions, stream: StreamReplay | undefined):
   if (ranges.length === 0 || o.dryRun === true) return { ...empty, ...(o.dryRun === true ? { dryRun: true } : {}) };
 
   const held = await heldRows(table, ranges);
+  await o.beforeOpen?.();
   const source = await openBoundedSource({ ...kafkaOptions(config, logger), groupId: `${config.kafka.groupId}.replay-${randomUUID().slice(0, 8)}`, deleteGroupOnClose: true, ranges });
   // After the source opened: a read refused at open leaves no staging folder.
   const stager = await EventStager.open({ table, schema: EVENT_KINDS[stream.kind].schema, targetFileSizeBytes: config.maintenance.targetFileSizeBytes, maxEventBytes: config.drain.maxMessageBytes, encoder: config.drain.parquetEncoder }).catch(async (error: unknown) => {

@@ -25,6 +25,7 @@ import { ERROR_SCHEMA_ID, validateAgainstSchema } from '../../src/events/validat
 import { KAFKA_GAPS_PROPERTY, KAFKA_OFFSETS_PROPERTY } from '../../src/events/events-table.js';
 import { loadConfig, type ConfigOverrides } from '../../src/pipeline/config.js';
 import { openEventsTable, runDrain } from '../../src/pipeline/drain.js';
+import { runReplay } from '../../src/pipeline/replay.js';
 import { STAGING_PREFIX } from '../../src/pipeline/event-files.js';
 import { warehouseOf } from '../../src/pipeline/warehouse.js';
 import { createTestTopic, KAFKA_BROKERS, messagesOf, produceRecords, rangesToEnd, readBounded, requireBroker, uniqueName, withAdmin } from '../helpers/kafka.js';
@@ -750,6 +751,24 @@ test('replay --from/--to restores lost rows without duplicating held ones or the
 
   const bad = await cli(job, 'drain', '--force');
   assert.equal(bad.code, ExitCode.Usage);
+});
+
+test('retention overtaking a replay before its read opens fails it with nothing committed and no staging folder left behind', { timeout: 300_000 }, async () => {
+  const job = newJob();
+  await produce(job, 60, 19);
+  await drain(job);
+  const config = await loadConfig(undefined, job.env);
+  const warehouse = warehouseOf(config, silentLogger());
+  const snapshots = (await tableCounts(job)).snapshots;
+  const ends = await withAdmin((a) => a.fetchWatermarks(job.topics));
+  const beforeOpen = () =>
+    withAdmin(async (a) => {
+      for (const topic of job.topics) await a.deleteRecords(topic, ends.filter((m) => m.topic === topic && m.endOffset > 0n).map((m) => ({ partition: m.partition, beforeOffset: m.endOffset })));
+    });
+  const replay = runReplay({ config, warehouse, logger: silentLogger(), fromMs: Date.parse('2026-10-01T00:00:00Z'), toMs: Date.parse('2027-01-01T00:00:00Z'), force: true, beforeOpen });
+  await assert.rejects(replay, (e: unknown) => e instanceof OffsetOutOfRangeError && /deleted before they were read/.test(e.message));
+  assert.deepEqual(await ownStagingFolders(), []);
+  assert.equal((await tableCounts(job)).snapshots, snapshots, 'nothing committed');
 });
 
 test('a replay window holding only the repeats of events kept before it adds nothing, forced or not', { timeout: 300_000 }, async () => {
