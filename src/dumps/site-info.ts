@@ -108,6 +108,8 @@ interface WikiLines {
  * no line for (only that wiki cannot be dumped); any other fault of the map throws.
  */
 export async function loadSiteInfos(namespaceMapPath: string, wikiIds: readonly string[], overrides: SiteInfoOverrides = {}): Promise<Map<string, SiteInfo | UnmappedWikiError>> {
+  // No wiki wanted (a state with no pages yet): the map is not read, as when each wiki had its own read.
+  if (wikiIds.length === 0) return new Map();
   const needles = new Map(wikiIds.map((w) => [dbnameNeedle(w), w]));
   const found = new Map<string, WikiLines>();
   const stream = openLines(namespaceMapPath);

@@ -99,6 +99,7 @@ test('several wikis in one read of the map are each what loadSiteInfo reads, and
   const wikis = ['zuwiki', 'enwiki', 'nosuchwiki', 'commonswiki', 'dewiki'];
   const sites = await loadSiteInfos(namespaceMapPath, wikis);
   assert.deepEqual([...sites.keys()], wikis);
+  assert.deepEqual(await loadSiteInfos(join(tmpdir(), 'no-such-map.json.gz'), []), new Map(), 'no wiki: the map is not read');
   for (const wiki of wikis) {
     const site = sites.get(wiki);
     if (wiki === 'nosuchwiki') assert.ok(site instanceof UnmappedWikiError && site.wikiId === wiki);
