@@ -2,7 +2,8 @@
 // <YYYYMMDD>/` (operations-dumps xmldumps-backup incr_dumps.py, README.incr.txt; notes §4):
 // maxrevid.txt, `<wiki>-<date>-stubs-meta-hist-incr.xml.gz`, `<wiki>-<date>-pages-meta-hist-incr.xml.bz2`,
 // `<wiki>-<date>-md5sums.txt` (`<md5> *<file>` lines) and status.txt ("done"), holding the
-// revisions with previous maxrevid < rev_id <= this day's maxrevid. Like the legacy job it records
+// revisions with previous maxrevid < rev_id <= this day's maxrevid, and prevmaxrevid.txt (not
+// legacy: that previous maxrevid). Like the legacy job it records
 // no deletions, moves or visibility changes, and keeps the maxrevid.txt an earlier attempt of the
 // day wrote ("generate the max rev id if it isn't already present"). Imports core and dumps modules.
 
@@ -20,6 +21,11 @@ import { writeXmlDump, type WrittenFile, type XmlDumpOptions } from './xml-dump.
 import { generatorText } from './xml-render.js';
 
 export const MAX_REVID_FILE = 'maxrevid.txt';
+/**
+ * Not legacy: the maxrevid a run's range starts after. A date dumped after a later one completed
+ * (a date left behind, filled in) ends there, since that later range already holds what follows.
+ */
+export const PREV_MAX_REVID_FILE = 'prevmaxrevid.txt';
 export const STATUS_FILE = 'status.txt';
 
 export interface IncrementalRunOptions {
@@ -77,6 +83,25 @@ async function previousMaxRevisionId(wikiDirectory: string, date: string): Promi
   return undefined;
 }
 
+/**
+ * Where the range of the nearest completed run after `date` starts (its prevmaxrevid.txt), if it
+ * has one: a run written before that file existed caps nothing.
+ */
+async function nextRangeStart(wikiDirectory: string, date: string): Promise<number | undefined> {
+  let dates: string[];
+  try {
+    dates = (await readdir(wikiDirectory)).filter((name) => DATE_DIRECTORY.test(name) && name > date).sort();
+  } catch {
+    return undefined;
+  }
+  for (const later of dates) {
+    if ((await readTrimmed(join(wikiDirectory, later, STATUS_FILE))) !== 'done') continue;
+    const text = await readTrimmed(join(wikiDirectory, later, PREV_MAX_REVID_FILE));
+    return text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined;
+  }
+  return undefined;
+}
+
 /** The rows, until `stop.reason` is set: then the next row throws it. */
 async function* untilStopped(rows: AsyncIterable<DumpRevisionRow>, stop: { readonly reason?: unknown }): AsyncIterable<DumpRevisionRow> {
   for await (const row of rows) {
@@ -95,7 +120,8 @@ export async function isIncrementalDone(dumpsRoot: string, wikiId: string, date:
  * Writes the adds-changes files for one day. The range starts after the maxrevid of the newest
  * completed earlier run (so consecutive runs neither overlap nor leave gaps), or, without one, after
  * the maxrevid the source reports for the day before. It ends at the maxrevid.txt an earlier attempt
- * of the day wrote, if any, else at the source's maxrevid for the day (then written down).
+ * of the day wrote, if any, else at the source's maxrevid for the day (then written down); never
+ * past where the nearest completed later run's range starts (a date filled in after it).
  */
 export async function runIncrementalDump(options: IncrementalRunOptions): Promise<IncrementalRunResult> {
   const wikiId = checkWikiId(options.wikiId);
@@ -123,13 +149,17 @@ export async function runIncrementalDump(options: IncrementalRunOptions): Promis
   const keptText = await readTrimmed(maxRevIdFile);
   const kept = keptText !== undefined && /^\d+$/.test(keptText) ? Number(keptText) : undefined;
   const newest = kept ?? (await source.maxRevisionId(wikiId, cutoffMs)) ?? 0;
+  const wikiDirectory = join(options.dumpsRoot, 'other', 'incr', wikiId);
   const previous =
-    (await previousMaxRevisionId(join(options.dumpsRoot, 'other', 'incr', wikiId), date)) ??
+    (await previousMaxRevisionId(wikiDirectory, date)) ??
     (await source.maxRevisionId(wikiId, cutoffOfDate(addDays(date, -1)) - delayMs)) ??
     0;
+  // A date filled in after a later one completed: that one's range, which started after the
+  // completed run before this date, holds this date's revisions already.
+  const next = await nextRangeStart(wikiDirectory, date);
   // Never backwards: when the revisions above the previous maxrevid were deleted since, a smaller
   // one recorded here would make the next day dump again those that come back (undeletes, imports).
-  const maxRevisionId = Math.max(previous, newest);
+  const maxRevisionId = Math.max(previous, next === undefined ? newest : Math.min(newest, next));
   const afterRevisionId = previous;
   const maxRevisionIdKept = maxRevisionId === kept;
   if (maxRevisionIdKept) {
@@ -140,6 +170,7 @@ export async function runIncrementalDump(options: IncrementalRunOptions): Promis
   } else {
     await writeTextAtomically(maxRevIdFile, `${maxRevisionId}`);
   }
+  await writeTextAtomically(join(directory, PREV_MAX_REVID_FILE), `${afterRevisionId}`);
 
   const common = { directory, wikiId, date, site, generator, maxPartBytes: Infinity, tools };
   // SIGTERM stops the file being written at its next row, so that it removes its in-progress file

@@ -87,6 +87,7 @@ test('consecutive days hold the revisions between the previous and the current m
       const dir = join(root, 'other', 'incr', 'testwiki', date);
       assert.deepEqual((await readdir(dir)).sort(), [
         'maxrevid.txt',
+        'prevmaxrevid.txt',
         'status.txt',
         `testwiki-${date}-md5sums.txt`,
         `testwiki-${date}-pages-meta-hist-incr.xml.bz2`,
@@ -94,6 +95,7 @@ test('consecutive days hold the revisions between the previous and the current m
       ]);
       assert.equal(await readFile(join(dir, 'status.txt'), 'utf8'), 'done');
       assert.equal(await readFile(join(dir, 'maxrevid.txt'), 'utf8'), String(expected.at(-1)));
+      assert.equal(await readFile(join(dir, 'prevmaxrevid.txt'), 'utf8'), String(expected[0]! - 1));
       const pages = decompressFile(join(dir, `testwiki-${date}-pages-meta-hist-incr.xml.bz2`));
       const stubs = decompressFile(join(dir, `testwiki-${date}-stubs-meta-hist-incr.xml.gz`));
       assert.deepEqual(revisionIds(pages), expected);
@@ -129,6 +131,28 @@ test('the range starts at the newest completed earlier run, skipping runs withou
     const after = await run('20240804');
     assert.deepEqual([after.afterRevisionId, after.maxRevisionId], [33, 40]);
     assert.deepEqual(pagesRevisionIds(root, '20240804'), range(34, 40));
+  });
+});
+
+test('a date filled in after a later one completed ends where that range starts: no revision is in two dates, none in none', async () => {
+  await inTempDir('mwlake-incr-fill-', async (root) => {
+    const source = new MemoryDumpSource({ testwiki: rows() });
+    const run = (date: string) => runDay(root, source, date);
+    await run('20240731');
+    // 20240801 left behind: 20240802's range starts after 20240731's maxrevid and holds its revisions.
+    await run('20240802');
+    assert.deepEqual(pagesRevisionIds(root, '20240802'), range(11, 30));
+    const filled = await run('20240801');
+    assert.deepEqual([filled.afterRevisionId, filled.maxRevisionId], [10, 10]);
+    assert.deepEqual(pagesRevisionIds(root, '20240801'), []);
+    assert.equal(await readFile(join(root, 'other', 'incr', 'testwiki', '20240801', 'maxrevid.txt'), 'utf8'), '10');
+    // The dates after go on as before: 20240802 regenerated keeps its range, 20240803 follows it.
+    const again = await run('20240802');
+    assert.deepEqual([again.afterRevisionId, again.maxRevisionId], [10, 30]);
+    const next = await run('20240803');
+    assert.deepEqual([next.afterRevisionId, next.maxRevisionId], [30, 40]);
+    const all = ['20240731', '20240801', '20240802', '20240803'].flatMap((d) => pagesRevisionIds(root, d));
+    assert.deepEqual(all, range(1, 40));
   });
 });
 
