@@ -223,6 +223,18 @@ test('compaction never groups the NaN and the null partition together', () => {
   assert.deepEqual(groups.map((g) => g.dataFiles.map((f) => f.file.filePath.replace(/.*\//, ''))), [['nan1.parquet', 'nan2.parquet'], ['null1.parquet', 'null2.parquet']]);
 });
 
+test('compaction refuses a table with an equality delete file, which a rewrite would stop from applying (also one of an unpartitioned spec)', () => {
+  const data: PlannedFile = { specId: 1, dataSequenceNumber: 3n, file: { content: DataFileContent.Data, filePath: 'file:///t/data/a.parquet', fileFormat: 'PARQUET', partition: ['a'], recordCount: 1, fileSizeInBytes: 10 } };
+  const equality: PlannedFile = { specId: 0, dataSequenceNumber: 5n, file: { content: DataFileContent.EqualityDeletes, filePath: 'file:///t/data/eq.parquet', fileFormat: 'PARQUET', partition: [], recordCount: 1, fileSizeInBytes: 10 } };
+  const plan = { dataFiles: [data, { ...data, file: { ...data.file, filePath: 'file:///t/data/b.parquet' } }], deleteFiles: [equality] };
+  assert.throws(() => planCompaction(plan, { targetFileSizeBytes: 1000, minInputFiles: 2, specId: 1 }), (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'DATA');
+    assert.match(error.message, /cannot compact: the table has an equality delete file \(file:\/\/\/t\/data\/eq\.parquet\)/);
+    return true;
+  });
+  assert.equal(planCompaction({ ...plan, deleteFiles: [] }, { targetFileSizeBytes: 1000, minInputFiles: 2, specId: 1 }).length, 1, 'without it the two small files are rewritten');
+});
+
 test('data files roll at the target size', async () => {
   const t = await fresh();
   await w.db.run(`CREATE OR REPLACE TEMP TABLE big AS SELECT * FROM (${filesRelationSql(t, [], [])}) UNION ALL SELECT 7, 'b', 1, true, 1.5, TIMESTAMPTZ '2024-01-02 00:00:00+00', DATE '2024-02-01', sha256(i::VARCHAR)::BLOB, {'x': 1, 'y': md5(i::VARCHAR) || md5((i + 1)::VARCHAR)}, [i], MAP {'k': {'a': i, 'b': md5(i::VARCHAR)}} FROM range(200000) r(i)`);

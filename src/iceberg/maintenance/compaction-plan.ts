@@ -3,10 +3,11 @@
 // be worth a rewrite. The rewrite itself is the caller's (it needs a Parquet writer); committing it
 // as a `replace` snapshot that requires the planned snapshot keeps a concurrent delete from being lost.
 
+import { JobError } from '../../core/errors.js';
 import type { PartitionTuple } from '../spec/partition.js';
 import { deleteApplies, partitionKey, type PlannedFile, type ScanPlan } from '../scan/plan.js';
 import type { TableChange } from '../commit/table-change.js';
-import type { DataFile } from '../spec/manifest.js';
+import { DataFileContent, type DataFile } from '../spec/manifest.js';
 
 export interface CompactionOptions {
   readonly targetFileSizeBytes: number;
@@ -27,6 +28,14 @@ export interface RewriteGroup {
 }
 
 export function planCompaction(plan: ScanPlan, o: CompactionOptions): RewriteGroup[] {
+  // Equality deletes (another engine's) apply by sequence number, from an unpartitioned spec to
+  // every partition: rewritten rows get a newer one, and the rows those deletes removed come back.
+  const equality = plan.deleteFiles.find((d) => d.file.content !== DataFileContent.PositionDeletes);
+  if (equality !== undefined) {
+    throw new JobError('DATA', `cannot compact: the table has an equality delete file (${equality.file.filePath}), which a rewrite would stop from applying; compaction rewrites data files with position deletes only`, {
+      context: { deleteFile: equality.file.filePath },
+    });
+  }
   const small = o.targetFileSizeBytes * 0.75;
   const byPartition = new Map<string, PlannedFile[]>();
   for (const f of plan.dataFiles) {
