@@ -334,6 +334,13 @@ test('query only reads: COPY, ATTACH and friends are refused (64) and write noth
   assert.equal(readFileSync(hint, 'utf8'), before, 'the table metadata is untouched');
   assert.equal(existsSync(join(dir, 'x.db')), false);
   assert.equal(existsSync(join(dir, 'y.csv')), false);
+  // A comment inside the EXPLAIN prefix leaves a body that does not parse alone: refused, not run.
+  for (const sql of [`EXPLAIN /**/ ANALYZE COPY (SELECT 42 AS x) TO '${join(dir, 'z.csv')}'`, `EXPLAIN\n-- c\nANALYZE COPY (SELECT 42 AS x) TO '${join(dir, 'z.csv')}'`, `EXPLAIN (ANALYZE /* ) */) COPY (SELECT 42 AS x) TO '${join(dir, 'z.csv')}'`]) {
+    const r = await query(sql);
+    assert.equal(r.code, ExitCode.Usage, `${sql}: ${r.err}`);
+    assert.match(r.err, /only reads: after EXPLAIN \[ANALYZE\] \[\(options\)\] it checks one SELECT, and what follows does not parse alone/);
+  }
+  assert.equal(existsSync(join(dir, 'z.csv')), false);
   // --out puts the SQL inside COPY (...): closing it there must not make a second statement.
   const out = await query(`SELECT 1 AS a) TO '${join(dir, 'w.csv')}' (FORMAT csv); COPY (SELECT 2`, '--format', 'csv', '--out', join(dir, 'out.csv'));
   assert.equal(out.code, ExitCode.Usage, out.err);

@@ -102,6 +102,11 @@ async function checkReadOnly(db: DuckDb, sql: string, intoCopy: boolean): Promis
   const parsed = JSON.parse(row!.j) as { error?: boolean; error_type?: string; error_message?: string; statements?: unknown[] };
   // --out wraps the SQL in COPY (...): SQL that parses only there (`SELECT 1) TO 'f'; COPY (SELECT 2`) would run as more statements.
   if (intoCopy && parsed.error === true && parsed.error_type === 'parser') throw new JobError('USAGE', `the query failed: Parser Error: ${parsed.error_message}`);
+  // What follows EXPLAIN must parse alone: a comment where the prefix is matched (`EXPLAIN /**/
+  // ANALYZE COPY ...`) leaves a body that does not, which would pass unchecked and run the COPY.
+  if (explained !== null && parsed.error === true && parsed.error_type === 'parser') {
+    throw new JobError('USAGE', `mwlake query only reads: after EXPLAIN [ANALYZE] [(options)] it checks one SELECT, and what follows does not parse alone (Parser Error: ${parsed.error_message}); write the prefix without comments`);
+  }
   if (parsed.error === true && parsed.error_type === 'not implemented') {
     const word = body.trim().split(/[\s(]+/)[0]?.toUpperCase() ?? '';
     const found = ['SELECT', 'WITH', 'FROM', 'VALUES', ''].includes(word) ? 'a statement that is not a SELECT' : `${/^[AEIOU]/.test(word) ? 'an' : 'a'} ${word} statement`;
