@@ -63,7 +63,7 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
   if (o.dryRun !== true) await makeDirectory(config.warehouse);
   const warehouse = warehouseOf(config, logger);
   const lease = o.dryRun === true ? { release: async () => {}, assertHeld: () => {} } : await acquireLease({ storage: warehouse.storage, warehouseLocation: warehouse.rootLocation, job: config.jobName, command: 'nightly', logger });
-  return runUnderLease(lease, logger, async () => {
+  const report = await runUnderLease(lease, logger, async (): Promise<RunReport> => {
     const hooks = stepProgress(o.progress);
     const drain = await runDrain({ config, warehouse, logger, onProgress: hooks.drain, ...(o.allowGap === true ? { allowGap: true } : {}), ...(o.dryRun === true ? { dryRun: true } : {}) });
     const mergeStarted = Date.now();
@@ -100,7 +100,7 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
     // and the last-success metric still show the last night that succeeded.
     const failed = failedDumpsError(results);
     if (failed !== undefined) throw failed;
-    const report: RunReport = {
+    return {
       job: config.jobName,
       startedAt: new Date(started).toISOString(),
       durationMs: Date.now() - started,
@@ -111,19 +111,21 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
         { namespace: STATE_NAMESPACE, name: REVISIONS_TABLE },
       ]),
     };
-    if (o.dryRun !== true) {
-      const reportLocation = joinLocation(warehouse.rootLocation, '_reports', `${config.jobName}-${report.startedAt.replaceAll(':', '')}.json`);
-      await warehouse.storage.writeAtomic(reportLocation, JSON.stringify(report, null, 2));
-      if (config.metricsFile !== undefined) {
-        await writeMetricsFile(warehouse.storage, fileLocation(config.metricsFile), metricsOf(report)).catch(async (error: unknown) => {
-          // The night fails: its report must not stand as the last successful run (mwlake status).
-          await discardWritten(warehouse.storage, [reportLocation]);
-          throw error;
-        });
-      }
-    }
-    return report;
   });
+  // Once the lease is released and was held throughout: a night taken over while it stalled, or
+  // whose release failed, fails (75, 69) and, as any failed night, writes no report or metrics.
+  if (o.dryRun !== true) {
+    const reportLocation = joinLocation(warehouse.rootLocation, '_reports', `${config.jobName}-${report.startedAt.replaceAll(':', '')}.json`);
+    await warehouse.storage.writeAtomic(reportLocation, JSON.stringify(report, null, 2));
+    if (config.metricsFile !== undefined) {
+      await writeMetricsFile(warehouse.storage, fileLocation(config.metricsFile), metricsOf(report)).catch(async (error: unknown) => {
+        // The night fails: its report must not stand as the last successful run (mwlake status).
+        await discardWritten(warehouse.storage, [reportLocation]);
+        throw error;
+      });
+    }
+  }
+  return report;
 }
 
 /** The folder of `file` exists and is writable; a missing one is the configuration's mistake. */

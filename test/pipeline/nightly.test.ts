@@ -404,6 +404,36 @@ test('a night whose metrics file cannot be written fails (77 here, 71 on a full 
   rmSync(metrics, { recursive: true });
 });
 
+test('a night taken over before it released its lease fails (75) and writes no report', { timeout: 300_000 }, async () => {
+  assert.ok(wh !== '', 'runs after the end-to-end test');
+  const config = await loadConfig(undefined, { MWLAKE_JOB_NAME: job, MWLAKE_WAREHOUSE: wh, MWLAKE_DUMPS_ROOT: dumps, KAFKA_BROKERS: KAFKA_BROKERS.join(','), MWLAKE_TOPICS: `eqiad.${stream},codfw.${stream}` });
+  const reports = () => (existsSync(join(wh, '_reports')) ? readdirSync(join(wh, '_reports')) : []).filter((f) => f.startsWith(`${job}-`)).sort();
+  const before = reports();
+  const leaseFile = join(wh, '_leases', `${job}.json`);
+  // Another run takes the lease over while this one dumps (as after a stall past the expiry).
+  let takenOver = false;
+  const progress = {
+    update(label: string) {
+      if (label !== 'dumps' || takenOver) return;
+      const holder = JSON.parse(readFileSync(leaseFile, 'utf8')) as Record<string, unknown>;
+      writeFileSync(leaseFile, JSON.stringify({ ...holder, leaseId: 'another-run', pid: 1 }));
+      takenOver = true;
+    },
+    done() {},
+  };
+  try {
+    await assert.rejects(runNightly({ config, logger: silentLogger(), today: '2026-11-11', date: '2026-11-10', progress }), (error: Error & { exitCode?: number }) => {
+      assert.equal(error.exitCode, ExitCode.TempFail, error.message);
+      assert.match(error.message, /lost its lease/);
+      return true;
+    });
+  } finally {
+    rmSync(leaseFile, { force: true });
+  }
+  assert.ok(takenOver, 'the night dumped');
+  assert.deepEqual(reports(), before, 'a night that lost its lease writes no report');
+});
+
 test('a metrics file whose folder is missing fails the night at once (78), before the warehouse or Kafka is touched; a dry run too', async () => {
   const warehouse = join(dir, 'wh-metrics');
   const metrics = join(dir, 'no-such-folder', 'mwlake.prom');
