@@ -33,6 +33,14 @@ async function runAll(set: Set<Cleanup>, reason: JobError, onError: (error: unkn
   await Promise.all(pending);
 }
 
+/** Both sets, the `last` one after the other, until neither has any: the run goes on meanwhile, and a step it starts (the next wiki's dump, a DuckDB connection) registers its cleanup late. */
+async function runAllUntilNone(reason: JobError, onError: (error: unknown) => void): Promise<void> {
+  while (cleanups.size + lastCleanups.size > 0) {
+    await runAll(cleanups, reason, onError);
+    if (cleanups.size === 0) await runAll(lastCleanups, reason, onError);
+  }
+}
+
 /**
  * Runs every registered cleanup at once, then the `last` ones, and settles when all have, or
  * after `deadlineMs`, whichever is first; returns whether they all finished in time. Cleanup
@@ -46,8 +54,7 @@ export async function runInterruptCleanups(signal: string, deadlineMs: number, o
     timer = setTimeout(() => resolve(false), deadlineMs);
   });
   const all = (async () => {
-    await runAll(cleanups, reason, onError);
-    await runAll(lastCleanups, reason, onError);
+    await runAllUntilNone(reason, onError);
     return true as const;
   })();
   const done = await Promise.race([all, timedOut]);

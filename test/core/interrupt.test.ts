@@ -35,6 +35,31 @@ test('registered cleanups run once with an INTERRUPTED reason; forgotten ones do
   assert.equal(reasons.length, 2);
 });
 
+test('a cleanup registered while the others run (a step the run started meanwhile) runs too, before the last ones and before they all settle', async () => {
+  const order: string[] = [];
+  let registerLate: () => void = () => {};
+  const started = new Promise<void>((resolve) => {
+    registerLate = resolve;
+  });
+  onInterrupt(() => void order.push('lease'), { last: true });
+  onInterrupt(async () => {
+    registerLate();
+    await new Promise((resolve) => setImmediate(resolve));
+    order.push('first');
+  });
+  const cleanups = runInterruptCleanups('SIGTERM', 5_000);
+  await started;
+  onInterrupt(() => void order.push('late'));
+  assert.equal(await cleanups, true);
+  assert.deepEqual(order, ['first', 'late', 'lease']);
+  // One registered while the last ones run is run as well.
+  onInterrupt(() => {
+    onInterrupt(() => void order.push('after the lease'));
+  }, { last: true });
+  assert.equal(await runInterruptCleanups('SIGTERM', 5_000), true);
+  assert.equal(order.at(-1), 'after the lease');
+});
+
 test('a cleanup that never settles is cut off at the deadline', async () => {
   onInterrupt(() => new Promise<void>(() => {}));
   const started = Date.now();
