@@ -14,8 +14,8 @@ metrics textfile have no task here: Airflow keeps the tasks' logs and states.
 Retries follow mwlake's exit codes (README "Exit codes"): a failure that a rerun can fix (69
 unavailable, 74, 75 locked or conflict, SIGTERM and other signals) is retried; one that needs a
 person (64 usage, 65 bad data such as a retention gap, 70 a bug, 71 out of memory or disk, 77 a
-path or permission that storage refused, 78 configuration, and SIGKILL, most often the OOM
-killer) fails
+path or permission that storage refused, 78 configuration, SIGKILL, most often the OOM
+killer, and SIGABRT, most often node out of heap) fails
 the task at once, so the alert comes at 02:10, not after an hour of retries. A BashOperator
 cannot tell exit codes apart, hence a Python callable running the CLI.
 
@@ -90,6 +90,12 @@ def run_mwlake(*args: str) -> None:
         raise AirflowFailException(
             f"mwlake {args[0]} was killed by SIGKILL (most often the kernel's OOM killer: see dmesg; lower memory_limit_mb"
             " in the job file or give the host more memory): not retried; fix the cause, then clear the task"
+        )
+    if code == -signal.SIGABRT:
+        # Node aborts when its main thread runs out of JavaScript heap, which a retry meets again.
+        raise AirflowFailException(
+            f"mwlake {args[0]} aborted (SIGABRT: most often node out of JavaScript heap, as the log above says; raise"
+            " --max-old-space-size in NODE_OPTIONS or give the host more memory): not retried; fix the cause, then clear the task"
         )
     what = f"mwlake {args[0]} exited with {code}"
     if code in NEEDS_A_PERSON:

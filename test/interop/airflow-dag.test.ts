@@ -125,14 +125,14 @@ for (const major of AIRFLOW_MAJORS) {
       assert.match(log, /\{"step":"maintain",/, tail(log, 40));
     });
 
-    test('exit codes and signals: 65, 1 (node could not load mwlake) and SIGKILL (the OOM killer) fail at once, 69 and SIGTERM are retried', { timeout: 120_000 }, async () => {
+    test('exit codes and signals: 65, 1 (node could not load mwlake), SIGKILL (the OOM killer) and SIGABRT (node out of heap) fail at once, 69 and SIGTERM are retried', { timeout: 120_000 }, async () => {
       const code = [
         'import importlib.util, json, sys',
         'spec = importlib.util.spec_from_file_location("mwlake_dumps", sys.argv[1])',
         'dag = importlib.util.module_from_spec(spec)',
         'spec.loader.exec_module(dag)',
         'out = {}',
-        'for name, command in [("65", "sh -c \'exit 65\'"), ("1", "sh -c \'exit 1\'"), ("69", "sh -c \'exit 69\'"), ("SIGKILL", "sh -c \'kill -KILL $$\'"), ("SIGTERM", "sh -c \'kill -TERM $$\'")]:',
+        'for name, command in [("65", "sh -c \'exit 65\'"), ("1", "sh -c \'exit 1\'"), ("69", "sh -c \'exit 69\'"), ("SIGKILL", "sh -c \'kill -KILL $$\'"), ("SIGABRT", "sh -c \'kill -ABRT $$\'"), ("SIGTERM", "sh -c \'kill -TERM $$\'")]:',
         '    dag.MWLAKE = command',
         '    try:',
         '        dag.run_mwlake("merge")',
@@ -150,6 +150,7 @@ for (const major of AIRFLOW_MAJORS) {
       assert.match(out['1']!, /^not retried: mwlake merge exited with 1 \(node could not start mwlake, or it crashed\)/);
       assert.match(out['69']!, /^retried: mwlake merge exited with 69/);
       assert.match(out['SIGKILL']!, /^not retried: mwlake merge was killed by SIGKILL \(most often the kernel's OOM killer/);
+      assert.match(out['SIGABRT']!, /^not retried: mwlake merge aborted \(SIGABRT: most often node out of JavaScript heap/);
       assert.match(out['SIGTERM']!, /^retried: mwlake merge exited with -15/);
     });
 
