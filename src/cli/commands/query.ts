@@ -166,6 +166,14 @@ async function runUserSql(context: CliContext, db: DuckDb, sql: string, format: 
   }
 }
 
+/** A value with its bigints, also in lists and structs, as numbers or, past 2^53, text: console.table prints 123n. */
+function withoutBigInts(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+  if (Array.isArray(v)) return v.map(withoutBigInts);
+  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, withoutBigInts(x)]));
+  return v;
+}
+
 /** Rows `--format table` prints: a table is for reading, the other formats are for the rest. */
 const TABLE_ROWS = 1000;
 
@@ -179,9 +187,8 @@ async function writeRows(context: CliContext, columns: readonly string[], batche
   for await (const rows of batches) {
     if (readerGone()) return;
     if (format === 'table') {
-      // console.table prints bigints as 123n; show them as plain numbers.
       for (const r of rows) {
-        if (table.length < TABLE_ROWS) table.push(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v])));
+        if (table.length < TABLE_ROWS) table.push(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, withoutBigInts(v)])));
         else more++;
       }
       continue;
