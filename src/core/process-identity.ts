@@ -80,12 +80,18 @@ function isAlive(other: ProcessIdentity): boolean {
  * pid any more; false when it is alive, is this process, or ran where its pid cannot be checked.
  */
 export function hasExited(other: ProcessIdentity): boolean {
-  return checkablePid(other) && other.pid !== process.pid && !isAlive(other);
+  return checkablePid(other) && !isThisProcess(other) && !isAlive(other);
 }
 
 /** True when `other` is this process, or ran on this boot of this machine in this pid namespace and its pid is alive. */
 export function isKnownAlive(other: ProcessIdentity): boolean {
-  return checkablePid(other) && (other.pid === process.pid || isAlive(other));
+  return checkablePid(other) && (isThisProcess(other) || isAlive(other));
+}
+
+/** Our pid, and (when both are known) our start time: a process that had our pid before us has exited. */
+function isThisProcess(other: ProcessIdentity): boolean {
+  const mine = selfIdentity().startTime;
+  return other.pid === process.pid && (other.startTime === undefined || mine === undefined || other.startTime === mine);
 }
 
 /** Whether `other`'s pid means a process here: same host, boot and pid namespace as this one. */

@@ -12,7 +12,7 @@ import { after, before, test, type TestContext } from 'node:test';
 import { storageError } from '../../src/core/errors.js';
 import { runInterruptCleanups } from '../../src/core/interrupt.js';
 import { silentLogger } from '../../src/core/log.js';
-import { selfIdentity } from '../../src/core/process-identity.js';
+import { hasExited, isKnownAlive, selfIdentity } from '../../src/core/process-identity.js';
 import { fileLocation, LocalStorage } from '../../src/core/storage.js';
 import { acquireLease, leaseLocation, runUnderLease, type LeaseHolder } from '../../src/pipeline/lease.js';
 
@@ -88,6 +88,18 @@ test("a holder whose pid now belongs to another process (another start time) is 
   await lease.release();
   await plant('same-process', { pid: process.ppid, startTime: parentStart });
   await assert.rejects(acquire('same-process'), { code: 'LOCKED' });
+});
+
+test('a process that had our pid before us (another start time) has exited; we are alive', () => {
+  const me = selfIdentity();
+  assert.ok(me.startTime !== undefined);
+  const before = { ...me, startTime: String(Number(me.startTime) - 1) };
+  assert.equal(hasExited(before), true);
+  assert.equal(isKnownAlive(before), false);
+  assert.equal(hasExited(me), false);
+  assert.equal(isKnownAlive(me), true);
+  const { startTime: _unknown, ...withoutStart } = me;
+  assert.equal(isKnownAlive(withoutStart), true, 'without a start time our pid is taken as us');
 });
 
 test('a run taken over after stalling does not write its lease back: the new holder keeps it', async (t) => {
