@@ -4,12 +4,14 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { cp, mkdir, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { JobError } from '../../src/core/errors.js';
+import { CommitStateUnknownError, JobError } from '../../src/core/errors.js';
+import { fileLocation, LocalStorage } from '../../src/core/storage.js';
+import { Warehouse } from '../../src/iceberg/catalog.js';
 import { silentLogger } from '../../src/core/log.js';
 import { openDuckDb } from '../../src/duckdb/connection.js';
 import { sqlString } from '../../src/duckdb/iceberg-types.js';
@@ -218,5 +220,39 @@ test('a copy whose metadata or data folder links to the original is refused befo
     const originalPlan = await (await original.loadTable(STATE_NAMESPACE, REVISIONS_TABLE)).planFiles();
     const deleteRows = (p: typeof plan) => p.deleteFiles.reduce((n, f) => n + f.file.recordCount, 0);
     assert.equal(deleteRows(plan), deleteRows(originalPlan), 'as many deleted positions as the original has');
+  });
+});
+
+test('a relocation whose manifest folder fails to sync fails as storage (not 74) and leaves none of its files; a table in place lacking its hinted metadata fails 65, not "already there"', { timeout: 180_000 }, async () => {
+  await inTempDir('mwlake-relocate-sync-', async (dir) => {
+    const { originalDir, original } = await mergedTwice(dir, 43, 1200);
+    const copyDir = join(dir, 'copy');
+    await cp(originalDir, copyDir, { recursive: true });
+    const metadataDir = join(copyDir, STATE_NAMESPACE, REVISIONS_TABLE, 'metadata');
+    const before = (await readdir(metadataDir)).sort();
+    // What LocalStorage throws when it created the file but could not sync its folder.
+    class FolderSyncFails extends LocalStorage {
+      override async writeIfAbsent(location: string, bytes: Uint8Array | string): Promise<void> {
+        await super.writeIfAbsent(location, bytes);
+        if (location.endsWith('-relocated.avro')) {
+          throw new CommitStateUnknownError(`created ${location}, but syncing its folder failed`, { cause: Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }), context: { location, folderSync: 'failed' } });
+        }
+      }
+    }
+    await assert.rejects(relocateTables(new Warehouse(new FolderSyncFails(), fileLocation(copyDir)), silentLogger(), [[STATE_NAMESPACE, REVISIONS_TABLE]]), (error: unknown) => {
+      assert.ok(error instanceof JobError && !(error instanceof CommitStateUnknownError), String(error));
+      assert.notEqual(error.exitCode, 74, error.message);
+      return true;
+    });
+    assert.deepEqual((await readdir(metadataDir)).sort(), before, 'no manifest or list of the failed relocation is left');
+
+    // In place, its hint ahead of every metadata file: the table lost its newest metadata.
+    const version = Number((await readFile(join(originalDir, STATE_NAMESPACE, REVISIONS_TABLE, 'metadata', 'version-hint.text'), 'utf8')).trim());
+    await writeFile(join(originalDir, STATE_NAMESPACE, REVISIONS_TABLE, 'metadata', 'version-hint.text'), String(version + 3));
+    await assert.rejects(relocateTables(original, silentLogger(), [[STATE_NAMESPACE, REVISIONS_TABLE]]), (error: unknown) => {
+      assert.ok(error instanceof JobError && error.code === 'DATA', String(error));
+      assert.match(error.message, new RegExp(`version-hint\\.text names version ${version + 3}, but its metadata file .* is missing`));
+      return true;
+    });
   });
 });

@@ -22,6 +22,7 @@ import { statisticsEntryFile, type TableMetadata } from '../spec/table-metadata.
 import { currentVersion } from '../table.js';
 import { DATA_DIR, manifestListLocation, manifestLocation, METADATA_DIR, metadataFileLocation, versionHintLocation } from '../table-files.js';
 import { withMetadataLog, writeMetadataVersion } from './write-metadata.js';
+import { writeUncommitted } from './write-manifest.js';
 
 export interface RelocateOptions {
   readonly storage: Storage;
@@ -55,15 +56,19 @@ export async function relocateTable(o: RelocateOptions): Promise<RelocateResult>
   let hinted: number | undefined;
   const version = await currentVersion(storage, to, { onHintAhead: (v) => (hinted = v) });
   if (version === undefined) throw new JobError('NOT_FOUND', `no Iceberg table at ${to} (no metadata/v<N>.metadata.json)`, { context: { table: to } });
+  const metadataLocation = metadataFileLocation(to, version);
+  const metadata = parseTableMetadata(new TextDecoder().decode(await storage.read(metadataLocation)), metadataLocation);
+  const from = metadata.location.replace(/\/+$/, '');
+  if (await storage.sameFolder(from, to)) {
+    // Not a copy: a table in place that lacks the version its hint names fails as on every other read (65).
+    if (hinted !== undefined) await currentVersion(storage, to);
+    return { from, to, relocated: false, version, manifestLists: 0, manifests: 0, deleteFiles: 0, dataFiles: 0, linkedFiles: 0 };
+  }
   // Expected of a copy of links whose original committed on; a real copy lacking the newest
   // metadata was taken mid-commit and misses that commit, which whoever moves a table must hear.
   if (hinted !== undefined) {
     o.logger?.warn({ table: to, hinted, version }, `relocate: ${versionHintLocation(to)} names version ${hinted}, which the copy at ${to} lacks; relocating its newest own metadata, version ${version}: if the copy was taken while the original committed, it lacks those commits (copy the table again to have them)`);
   }
-  const metadataLocation = metadataFileLocation(to, version);
-  const metadata = parseTableMetadata(new TextDecoder().decode(await storage.read(metadataLocation)), metadataLocation);
-  const from = metadata.location.replace(/\/+$/, '');
-  if (await storage.sameFolder(from, to)) return { from, to, relocated: false, version, manifestLists: 0, manifests: 0, deleteFiles: 0, dataFiles: 0, linkedFiles: 0 };
   if (metadata.formatVersion !== 2) {
     throw new JobError('DATA', `the table at ${to} is Iceberg format version ${metadata.formatVersion}; relocation writes version 2 manifests and supports version 2 tables only`, { context: { table: to } });
   }
@@ -159,7 +164,7 @@ async function writeRelocation(
     const bytes = await encodeManifest({ schema, spec, content: manifest.decoded.content, entries });
     const location = manifestLocation(to, commitUuid, manifestIndex++).replace(/\.avro$/, '-relocated.avro');
     written.push(location);
-    await storage.writeIfAbsent(location, bytes);
+    await writeUncommitted(storage, location, bytes);
     writtenManifests.set(oldPath, { ...manifest.file, manifestPath: location, manifestLength: bytes.byteLength });
   }
   const snapshots: Snapshot[] = [];
@@ -175,7 +180,7 @@ async function writeRelocation(
     });
     const location = manifestListLocation(to, snapshot.snapshotId, 1, commitUuid).replace(/\.avro$/, '-relocated.avro');
     written.push(location);
-    await storage.writeIfAbsent(location, bytes);
+    await writeUncommitted(storage, location, bytes);
     snapshots.push({ ...snapshot, manifestList: location });
   }
   const properties = Object.fromEntries(Object.entries(metadata.properties).map(([k, v]) => [k, isUnder(v, from) ? mapPath(v) : v]));
