@@ -198,8 +198,8 @@ export const registerTable: RegisterCommand = (program, context) => {
     );
   });
 
-  withCommon(table.command('rollback').description('make an ancestor snapshot current again (metadata only; the newer snapshots stay until expiry)').argument('<table>', 'namespace.name'))
-    .option('--to <snapshot>', 'an ancestor snapshot id (default: the parent of the current one)')
+  withCommon(table.command('rollback').description('make an ancestor snapshot current again (metadata only; the newer snapshots stay until expiry, and --to one of them undoes the rollback)').argument('<table>', 'namespace.name'))
+    .option('--to <snapshot>', 'an ancestor snapshot id (default: the parent of the current one), or a descendant of the current one to undo a rollback')
     .action(async (id: string, flags: Flags & { to?: string }) => {
       if (flags.to !== undefined && !/^\d+$/.test(flags.to)) throw new JobError('USAGE', `--to must be a snapshot id, found ${JSON.stringify(flags.to)}`);
       const t = await openTable(flags, context, id);
