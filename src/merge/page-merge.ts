@@ -23,9 +23,16 @@ const GROUPS: Record<PageGroup, { readonly carries: string; readonly columns: Re
       page_namespace_id: 'page.namespace_id',
       page_title: 'page.page_title',
       page_is_redirect: 'page.is_redirect',
+      page_latest_revision_id: 'revision.rev_id',
+    },
+  },
+  // EventBus builds a visibility change's page without the redirect link: a redirect event that
+  // names no target says nothing of it.
+  redirect: {
+    carries: "role = 'self' AND NOT coalesce(page.is_redirect AND page.redirect_page_link IS NULL, false)",
+    columns: {
       page_redirect_target: REDIRECT_TARGET_SQL,
       page_redirect_target_namespace_id: REDIRECT_TARGET_NAMESPACE_SQL,
-      page_latest_revision_id: 'revision.rev_id',
     },
   },
   deletion: {
@@ -81,8 +88,11 @@ FROM (
 ) GROUP BY wiki_id, pid)`;
 }
 
+/** A row merged before the target had its own key got it with its page group's. */
+const storedKey = (group: PageGroup): string => (group === 'redirect' ? 'coalesce(x.row_redirect_key, x.row_page_key)' : `x.row_${group}_key`);
+
 function wins(group: PageGroup): string {
-  return keyWinsSql(`d.k_${group}`, `x.row_${group}_key`);
+  return keyWinsSql(`d.k_${group}`, storedKey(group));
 }
 
 /** Rows to write (PAGES_SCHEMA's columns, by name, plus `_file`, `_pos` of the row they replace). */
@@ -92,7 +102,7 @@ export function pageMergeSql(delta: string, existing: string): string {
     const group = GROUP_NAMES.find((g) => column in GROUPS[g].columns)!;
     columns.push(`CASE WHEN ${wins(group)} THEN d.g_${group}.${column} ELSE x.${column} END AS ${column}`);
   }
-  for (const group of GROUP_NAMES) columns.push(`CASE WHEN ${wins(group)} THEN d.k_${group} ELSE x.row_${group}_key END AS row_${group}_key`);
+  for (const group of GROUP_NAMES) columns.push(`CASE WHEN ${wins(group)} THEN d.k_${group} ELSE ${storedKey(group)} END AS row_${group}_key`);
   return `SELECT ${columns.join(',\n  ')},
   x._file AS _file, x._pos AS _pos
 FROM ${delta} d LEFT JOIN ${existing} x ON x.wiki_id = d.wiki_id AND x.page_id = d.page_id

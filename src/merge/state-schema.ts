@@ -80,8 +80,8 @@ export const REVISIONS_SCHEMA: Schema = {
   ],
 };
 
-/** Page groups: title/namespace/redirect/latest, deletion, and the undelete-with-new-id alias. */
-export const PAGE_GROUPS = ['page', 'deletion', 'merge'] as const;
+/** Page groups: title/namespace/redirect flag/latest, deletion, the undelete-with-new-id alias, and the redirect target. */
+export const PAGE_GROUPS = ['page', 'deletion', 'merge', 'redirect'] as const;
 export type PageGroup = (typeof PAGE_GROUPS)[number];
 
 export const PAGES_SCHEMA: Schema = {
@@ -101,8 +101,11 @@ export const PAGES_SCHEMA: Schema = {
     opt(11, 'row_page_key', 'string'),
     opt(12, 'row_deletion_key', 'string'),
     opt(13, 'row_merge_key', 'string'),
-    // Added after the first release: older tables gain it at their next merge (openStateTable).
+    // Added after the first release: older tables gain them at their next merge (openStateTable).
     opt(14, 'page_redirect_target_namespace_id', 'int'),
+    // The redirect target's own watermark: an event that names no target (a visibility change)
+    // must not set it, and a late one that does must still win over it.
+    opt(15, 'row_redirect_key', 'string'),
   ],
 };
 
