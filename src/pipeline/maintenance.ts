@@ -9,7 +9,8 @@ import { inKeyRangeUpToNextSql, keyRanges } from '../duckdb/key-ranges.js';
 import { quoteIdent } from '../duckdb/iceberg-types.js';
 import { filesRelationSql } from '../duckdb/table-view.js';
 import type { Warehouse } from '../iceberg/catalog.js';
-import { compactionChange, planCompaction, type RewriteGroup } from '../iceberg/maintenance/compaction-plan.js';
+import { compactionChange, planCompaction, type CompactionOptions, type RewriteGroup } from '../iceberg/maintenance/compaction-plan.js';
+import type { ScanPlan } from '../iceberg/scan/plan.js';
 import { expireSnapshots, retainedSnapshotIds } from '../iceberg/maintenance/expire-snapshots.js';
 import { removeOrphanFiles } from '../iceberg/maintenance/remove-orphans.js';
 import type { DataFile } from '../iceberg/spec/manifest.js';
@@ -125,10 +126,28 @@ async function rewriteSorted(db: DuckDb, table: Table, g: RewriteGroup, relation
   return { files: written, liveRows: BigInt(stats?.n ?? 0) };
 }
 
+/**
+ * planCompaction, or why this table is not compacted: another engine's equality deletes, which
+ * a rewrite would stop from applying. The rest of maintenance (the other tables, expiry, orphans) goes on.
+ */
+export function compactionGroups(plan: ScanPlan, o: CompactionOptions): RewriteGroup[] | { readonly skipped: string } {
+  try {
+    return planCompaction(plan, o);
+  } catch (error) {
+    if (!(error instanceof JobError) || error.code !== 'DATA') throw error;
+    return { skipped: error.message };
+  }
+}
+
 async function compact(id: string, table: Table, o: MaintenanceOptions): Promise<MaintenanceTableResult['compaction']> {
   const m = o.config.maintenance;
   const plan = await table.planFiles();
-  const groups = planCompaction(plan, { targetFileSizeBytes: m.targetFileSizeBytes, minInputFiles: m.compactMinInputFiles, specId: table.metadata.defaultSpecId });
+  const planned = compactionGroups(plan, { targetFileSizeBytes: m.targetFileSizeBytes, minInputFiles: m.compactMinInputFiles, specId: table.metadata.defaultSpecId });
+  if ('skipped' in planned) {
+    o.logger.warn({ table: table.location, err: planned.skipped }, `compaction skipped: ${planned.skipped}`);
+    return { groups: 0, filesRewritten: 0, bytesRewritten: 0, filesWritten: 0, skipped: planned.skipped };
+  }
+  const groups = planned;
   const base = { groups: groups.length, filesRewritten: groups.reduce((n, g) => n + g.dataFiles.length, 0), bytesRewritten: groups.reduce((n, g) => n + g.inputBytes, 0) };
   if (groups.length === 0 || o.dryRun === true) return { ...base, filesWritten: 0 };
   const db = await openDuckDb(duckDbMemory(o.config));

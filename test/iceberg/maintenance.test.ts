@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import { writeDataFiles } from '../../src/duckdb/data-file-writer.js';
 import { filesRelationSql, tableRelationSql } from '../../src/duckdb/table-view.js';
 import { compactionChange, planCompaction } from '../../src/iceberg/maintenance/compaction-plan.js';
+import { compactionGroups } from '../../src/pipeline/maintenance.js';
 import { expireSnapshots } from '../../src/iceberg/maintenance/expire-snapshots.js';
 import { removeOrphanFiles } from '../../src/iceberg/maintenance/remove-orphans.js';
 import { rollbackTo } from '../../src/iceberg/commit/rollback.js';
@@ -233,6 +234,8 @@ test('compaction refuses a table with an equality delete file, which a rewrite w
     return true;
   });
   assert.equal(planCompaction({ ...plan, deleteFiles: [] }, { targetFileSizeBytes: 1000, minInputFiles: 2, specId: 1 }).length, 1, 'without it the two small files are rewritten');
+  // Maintenance skips that table's compaction and goes on with the rest.
+  assert.match((compactionGroups(plan, { targetFileSizeBytes: 1000, minInputFiles: 2, specId: 1 }) as { skipped: string }).skipped, /equality delete file/);
 });
 
 test('data files roll at the target size', async () => {
