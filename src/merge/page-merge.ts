@@ -88,8 +88,12 @@ FROM (
 ) GROUP BY wiki_id, pid)`;
 }
 
-/** A row merged before the target had its own key got it with its page group's. */
+/**
+ * A row merged before the target had its own key got it with its page group's. A row written
+ * since always has one: '' (below every key) while no event has named its target.
+ */
 const storedKey = (group: PageGroup): string => (group === 'redirect' ? 'coalesce(x.row_redirect_key, x.row_page_key)' : `x.row_${group}_key`);
+const keptKey = (group: PageGroup): string => (group === 'redirect' ? `CASE WHEN x.wiki_id IS NULL THEN '' ELSE ${storedKey(group)} END` : storedKey(group));
 
 function wins(group: PageGroup): string {
   return keyWinsSql(`d.k_${group}`, storedKey(group));
@@ -102,7 +106,7 @@ export function pageMergeSql(delta: string, existing: string): string {
     const group = GROUP_NAMES.find((g) => column in GROUPS[g].columns)!;
     columns.push(`CASE WHEN ${wins(group)} THEN d.g_${group}.${column} ELSE x.${column} END AS ${column}`);
   }
-  for (const group of GROUP_NAMES) columns.push(`CASE WHEN ${wins(group)} THEN d.k_${group} ELSE ${storedKey(group)} END AS row_${group}_key`);
+  for (const group of GROUP_NAMES) columns.push(`CASE WHEN ${wins(group)} THEN d.k_${group} ELSE ${keptKey(group)} END AS row_${group}_key`);
   return `SELECT ${columns.join(',\n  ')},
   x._file AS _file, x._pos AS _pos
 FROM ${delta} d LEFT JOIN ${existing} x ON x.wiki_id = d.wiki_id AND x.page_id = d.page_id

@@ -234,7 +234,7 @@ test('a visibility change of a redirect, whose event names no target, keeps the 
   const create = ev({ kind: 'create', metaDt: '2026-11-01T10:00:00Z', page: 1, rev: 10, revAt: '2026-11-01T10:00:00Z', title: 'A', redirectTo: 'T' });
   const retarget = ev({ kind: 'edit', metaDt: '2026-11-01T10:01:00Z', page: 1, rev: 11, parent: 10, revAt: '2026-11-01T10:01:00Z', title: 'A', redirectTo: 'U' });
   const hide = ev({ kind: 'visibility_change', metaDt: '2026-11-01T10:02:00Z', page: 1, rev: 11, revAt: '2026-11-01T10:01:00Z', title: 'A', redirectTo: 'U', noRedirectLink: true, visible: [true, true, false] });
-  for (const [name, batches] of [['three merges', [[create], [retarget], [hide]]], ['one merge', [[create, retarget, hide]]], ['the retarget with it', [[create], [retarget, hide]]], ['hide delivered first', [[create], [hide], [retarget]]]] as const) {
+  for (const [name, batches] of [['three merges', [[create], [retarget], [hide]]], ['one merge', [[create, retarget, hide]]], ['the retarget with it', [[create], [retarget, hide]]], ['hide delivered first', [[create], [hide], [retarget]]], ['hide merged before all', [[hide], [create, retarget]]]] as const) {
     const { pages } = await runBatches(batches, { pages: PAGES });
     assert.deepEqual((pages as { redir: boolean; target: string | null }[]).map((p) => [p.redir, p.target]), [[true, 'U']], name);
   }
