@@ -67,18 +67,30 @@ async function readTrimmed(path: string): Promise<string | undefined> {
   }
 }
 
-/** maxrevid.txt of the newest completed run before `date`, if any (legacy get_prev_incrdate). */
-async function previousMaxRevisionId(wikiDirectory: string, date: string): Promise<number | undefined> {
+/** The revision id a file of a run holds (maxrevid.txt, prevmaxrevid.txt), if it is there and one. */
+async function readRevisionId(path: string): Promise<number | undefined> {
+  const text = await readTrimmed(path);
+  return text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined;
+}
+
+/** The run folders of completed runs before `date` (newest first) or after it (oldest first). */
+async function* completedRuns(wikiDirectory: string, date: string, side: 'before' | 'after'): AsyncIterable<string> {
   let dates: string[];
   try {
-    dates = (await readdir(wikiDirectory)).filter((name) => DATE_DIRECTORY.test(name) && name < date).sort().reverse();
+    dates = (await readdir(wikiDirectory)).filter((name) => DATE_DIRECTORY.test(name) && (side === 'before' ? name < date : name > date)).sort();
   } catch {
-    return undefined;
+    return;
   }
-  for (const earlier of dates) {
-    if ((await readTrimmed(join(wikiDirectory, earlier, STATUS_FILE))) !== 'done') continue;
-    const text = await readTrimmed(join(wikiDirectory, earlier, MAX_REVID_FILE));
-    if (text !== undefined && /^\d+$/.test(text)) return Number(text);
+  for (const other of side === 'before' ? dates.reverse() : dates) {
+    if ((await readTrimmed(join(wikiDirectory, other, STATUS_FILE))) === 'done') yield join(wikiDirectory, other);
+  }
+}
+
+/** maxrevid.txt of the newest completed run before `date`, if any (legacy get_prev_incrdate). */
+async function previousMaxRevisionId(wikiDirectory: string, date: string): Promise<number | undefined> {
+  for await (const run of completedRuns(wikiDirectory, date, 'before')) {
+    const id = await readRevisionId(join(run, MAX_REVID_FILE));
+    if (id !== undefined) return id;
   }
   return undefined;
 }
@@ -88,17 +100,7 @@ async function previousMaxRevisionId(wikiDirectory: string, date: string): Promi
  * has one: a run written before that file existed caps nothing.
  */
 async function nextRangeStart(wikiDirectory: string, date: string): Promise<number | undefined> {
-  let dates: string[];
-  try {
-    dates = (await readdir(wikiDirectory)).filter((name) => DATE_DIRECTORY.test(name) && name > date).sort();
-  } catch {
-    return undefined;
-  }
-  for (const later of dates) {
-    if ((await readTrimmed(join(wikiDirectory, later, STATUS_FILE))) !== 'done') continue;
-    const text = await readTrimmed(join(wikiDirectory, later, PREV_MAX_REVID_FILE));
-    return text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined;
-  }
+  for await (const run of completedRuns(wikiDirectory, date, 'after')) return readRevisionId(join(run, PREV_MAX_REVID_FILE));
   return undefined;
 }
 
@@ -146,8 +148,7 @@ export async function runIncrementalDump(options: IncrementalRunOptions): Promis
   // failed or killed after); one killed before left none, and this attempt computes it. Kept, it is
   // logged at info; a rerun then keeps its range even if the delay changed since.
   const maxRevIdFile = join(directory, MAX_REVID_FILE);
-  const keptText = await readTrimmed(maxRevIdFile);
-  const kept = keptText !== undefined && /^\d+$/.test(keptText) ? Number(keptText) : undefined;
+  const kept = await readRevisionId(maxRevIdFile);
   const newest = kept ?? (await source.maxRevisionId(wikiId, cutoffMs)) ?? 0;
   const wikiDirectory = join(options.dumpsRoot, 'other', 'incr', wikiId);
   const previous =

@@ -9,7 +9,7 @@ import { inKeyRangeUpToNextSql, keyRanges } from '../duckdb/key-ranges.js';
 import { quoteIdent } from '../duckdb/iceberg-types.js';
 import { filesRelationSql } from '../duckdb/table-view.js';
 import type { Warehouse } from '../iceberg/catalog.js';
-import { compactionChange, planCompaction, type CompactionOptions, type RewriteGroup } from '../iceberg/maintenance/compaction-plan.js';
+import { compactionChange, notCompactable, planCompaction, type CompactionOptions, type RewriteGroup } from '../iceberg/maintenance/compaction-plan.js';
 import type { ScanPlan } from '../iceberg/scan/plan.js';
 import { expireSnapshots, retainedSnapshotIds } from '../iceberg/maintenance/expire-snapshots.js';
 import { removeOrphanFiles } from '../iceberg/maintenance/remove-orphans.js';
@@ -131,12 +131,8 @@ async function rewriteSorted(db: DuckDb, table: Table, g: RewriteGroup, relation
  * a rewrite would stop from applying. The rest of maintenance (the other tables, expiry, orphans) goes on.
  */
 export function compactionGroups(plan: ScanPlan, o: CompactionOptions): RewriteGroup[] | { readonly skipped: string } {
-  try {
-    return planCompaction(plan, o);
-  } catch (error) {
-    if (!(error instanceof JobError) || error.code !== 'DATA') throw error;
-    return { skipped: error.message };
-  }
+  const refused = notCompactable(plan);
+  return refused === undefined ? planCompaction(plan, o) : { skipped: refused.reason };
 }
 
 async function compact(id: string, table: Table, o: MaintenanceOptions): Promise<MaintenanceTableResult['compaction']> {

@@ -27,15 +27,21 @@ export interface RewriteGroup {
   readonly inputRows: number;
 }
 
-export function planCompaction(plan: ScanPlan, o: CompactionOptions): RewriteGroup[] {
-  // Equality deletes (another engine's) apply by sequence number, from an unpartitioned spec to
-  // every partition: rewritten rows get a newer one, and the rows those deletes removed come back.
+/**
+ * Why the plan's table cannot be compacted, if it cannot: equality deletes (another engine's)
+ * apply by sequence number, from an unpartitioned spec to every partition, so rewritten rows get a
+ * newer one and the rows those deletes removed come back.
+ */
+export function notCompactable(plan: ScanPlan): { readonly reason: string; readonly deleteFile: string } | undefined {
   const equality = plan.deleteFiles.find((d) => d.file.content !== DataFileContent.PositionDeletes);
-  if (equality !== undefined) {
-    throw new JobError('DATA', `cannot compact: the table has an equality delete file (${equality.file.filePath}), which a rewrite would stop from applying; compaction rewrites data files with position deletes only`, {
-      context: { deleteFile: equality.file.filePath },
-    });
-  }
+  if (equality === undefined) return undefined;
+  const deleteFile = equality.file.filePath;
+  return { deleteFile, reason: `cannot compact: the table has an equality delete file (${deleteFile}), which a rewrite would stop from applying; compaction rewrites data files with position deletes only` };
+}
+
+export function planCompaction(plan: ScanPlan, o: CompactionOptions): RewriteGroup[] {
+  const refused = notCompactable(plan);
+  if (refused !== undefined) throw new JobError('DATA', refused.reason, { context: { deleteFile: refused.deleteFile } });
   const small = o.targetFileSizeBytes * 0.75;
   const byPartition = new Map<string, PlannedFile[]>();
   for (const f of plan.dataFiles) {
