@@ -1,12 +1,13 @@
 // Adds-changes (incremental) dumps for one wiki and day under `<dumps_root>/other/incr/<wiki>/
 // <YYYYMMDD>/` (operations-dumps xmldumps-backup incr_dumps.py, README.incr.txt; notes §4):
 // maxrevid.txt, `<wiki>-<date>-stubs-meta-hist-incr.xml.gz`, `<wiki>-<date>-pages-meta-hist-incr.xml.bz2`,
-// `<wiki>-<date>-md5sums.txt` (`<md5> *<file>` lines) and status.txt ("done"), holding the
+// `<wiki>-<date>-md5sums.txt` (`<md5> *<file>` lines for those three) and status.txt ("done"), holding the
 // revisions with previous maxrevid < rev_id <= this day's maxrevid, and prevmaxrevid.txt (not
 // legacy: that previous maxrevid). Like the legacy job it records
 // no deletions, moves or visibility changes, and keeps the maxrevid.txt an earlier attempt of the
 // day wrote ("generate the max rev id if it isn't already present"). Imports core and dumps modules.
 
+import { createHash } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { onInterrupt } from '../core/interrupt.js';
@@ -197,7 +198,10 @@ export async function runIncrementalDump(options: IncrementalRunOptions): Promis
     forgetInterrupt();
   }
   const files = [...stubs, ...pages];
-  await writeTextAtomically(md5sums, files.map((file) => `${file.md5} *${file.name}`).join('\n'));
+  // Legacy lists maxrevid.txt first, then the stubs and pages (miscdumplib get_output_files).
+  const maxRevIdMd5 = createHash('md5').update(await readFile(maxRevIdFile)).digest('hex');
+  const sums = [{ md5: maxRevIdMd5, name: MAX_REVID_FILE }, ...files];
+  await writeTextAtomically(md5sums, sums.map((file) => `${file.md5} *${file.name}`).join('\n'));
   await writeTextAtomically(join(directory, STATUS_FILE), 'done');
   return { directory, afterRevisionId, maxRevisionId, maxRevisionIdKept, files };
 }

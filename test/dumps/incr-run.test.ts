@@ -106,6 +106,7 @@ test('consecutive days hold the revisions between the previous and the current m
       const md5 = async (name: string) => createHash('md5').update(await readFile(join(dir, name))).digest('hex');
       assert.equal(
         await readFile(join(dir, `testwiki-${date}-md5sums.txt`), 'utf8'),
+        `${await md5('maxrevid.txt')} *maxrevid.txt\n` +
         `${await md5(`testwiki-${date}-stubs-meta-hist-incr.xml.gz`)} *testwiki-${date}-stubs-meta-hist-incr.xml.gz\n` +
           `${await md5(`testwiki-${date}-pages-meta-hist-incr.xml.bz2`)} *testwiki-${date}-pages-meta-hist-incr.xml.bz2`,
       );
