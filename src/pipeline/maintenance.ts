@@ -190,10 +190,20 @@ async function compact(id: string, table: Table, o: MaintenanceOptions): Promise
   }
 }
 
+/** Below this, orphan removal is safe only with no writer but this job's own runs. */
+const ORPHAN_HOURS_SAFE = 24;
+
 export async function runMaintenance(o: MaintenanceOptions): Promise<MaintenanceResult> {
   const started = Date.now();
   const now = o.nowMs ?? Date.now();
   const m = o.config.maintenance;
+  if (m.removeOrphans && m.removeOrphansOlderThanHours < ORPHAN_HOURS_SAFE) {
+    // Spark's remove_orphan_files refuses under 24 hours; the job's lease covers only its own runs.
+    o.logger.warn(
+      { removeOrphansOlderThanHours: m.removeOrphansOlderThanHours },
+      `remove_orphans_older_than_hours is ${m.removeOrphansOlderThanHours}, below ${ORPHAN_HOURS_SAFE}: files another job or engine has written to these tables but not yet committed may be removed`,
+    );
+  }
   const names: [string, string][] = [
     [o.config.events.namespace, o.config.events.table],
     [o.config.events.namespace, o.config.events.visibilityTable],

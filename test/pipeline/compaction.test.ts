@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
+import { pino } from 'pino';
 import { JobError, storageError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
 import { fileLocation, LocalStorage } from '../../src/core/storage.js';
@@ -137,4 +139,19 @@ test('a compaction that fails in a later pass of a sorted rewrite leaves none of
   const result = await runMaintenance({ config, warehouse: warehouseAt(root), logger: silentLogger() });
   assert.ok((result.tables.find((t) => t.table === `${STATE_NAMESPACE}.${REVISIONS_TABLE}`)?.compaction?.filesWritten ?? 0) >= 2, JSON.stringify(result));
   assert.deepEqual(await stateHashes(warehouseAt(root)), hashes);
+});
+
+test('an orphan age below 24 hours is warned at each run, since only the job own runs are covered by its lease', async () => {
+  const loaded = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'compaction-test', MWLAKE_WAREHOUSE: join(dir, 'empty') }, {}, { jobNameRequired: false });
+  const warnings = async (hours: number, removeOrphans = true): Promise<string[]> => {
+    const out: string[] = [];
+    const logger = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _encoding, done) => (out.push((JSON.parse(chunk.toString()) as { msg: string }).msg), done()) }));
+    const config = { ...loaded, maintenance: { ...loaded.maintenance, removeOrphans, removeOrphansOlderThanHours: hours } };
+    await runMaintenance({ config, warehouse: warehouseAt(join(dir, 'empty')), logger });
+    return out;
+  };
+  assert.deepEqual(await warnings(0), ['remove_orphans_older_than_hours is 0, below 24: files another job or engine has written to these tables but not yet committed may be removed']);
+  assert.equal((await warnings(23.5)).length, 1);
+  assert.deepEqual(await warnings(24), []);
+  assert.deepEqual(await warnings(0, false), [], 'not when orphans are not removed');
 });
