@@ -4,8 +4,9 @@
 // broker unless KAFKA_BROKERS points at one, run node:test over dist/test/, stop what we started.
 // Arguments narrow the run: `npm test -- test/iceberg` runs dist/test/iceberg only.
 
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { constants } from 'node:os';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -40,23 +41,48 @@ const targets = process.argv.slice(2).map((arg) => {
   return target;
 });
 
+// The *.test.js files, listed here: given a folder, Node 20 also runs every other .js file under a
+// `test` folder (fixtures, child processes) as a test file, and Node 21+ reads it as a glob.
+const testFiles = (targets.length > 0 ? targets : ['dist/test']).flatMap((target) =>
+  statSync(target).isDirectory()
+    ? readdirSync(target, { recursive: true })
+        .filter((name) => name.endsWith('.test.js'))
+        .map((name) => join(target, name))
+        .sort()
+    : [target],
+);
+if (testFiles.length === 0) {
+  console.error(`test: no *.test.js file under ${targets.join(', ')}`);
+  process.exit(64);
+}
+
 let startedBroker = false;
 const env = { ...process.env };
 if (!env.KAFKA_BROKERS) {
-  // A broker that was already running (a developer's) is left as found; one this run starts is stopped.
-  const running = spawnSync('bash', ['scripts/kafka.sh', 'status'], { cwd: root, stdio: 'ignore' }).status === 0;
+  // A broker that was already running (a developer's) is left as found; one this run starts is
+  // stopped. Status 1 is one still starting (another run's): running too, not ours to stop.
+  const running = spawnSync('bash', ['scripts/kafka.sh', 'status'], { cwd: root, stdio: 'ignore' }).status !== 3;
   must('bash', ['scripts/kafka.sh', 'ensure'], 'starting the local Kafka broker');
   startedBroker = !running && process.env.MWLAKE_KEEP_BROKER !== '1';
   env.KAFKA_BROKERS = `127.0.0.1:${env.MWLAKE_KAFKA_PORT ?? '9092'}`;
 }
 
-// Ctrl-C reaches the test runner too; ignoring it here lets the finally stop our broker.
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => {});
-
-let status;
-try {
-  status = run(process.execPath, ['--test', '--test-timeout=900000', ...(targets.length > 0 ? targets : ['dist/test/'])], { env });
-} finally {
-  if (startedBroker) run('bash', ['scripts/kafka.sh', 'stop']);
+// A signal is passed on to the test runner (Ctrl-C reaches it anyway, a CI timeout's SIGTERM may
+// reach only us); once it has exited, our broker is stopped and we exit as the signal would.
+const runner = spawn(process.execPath, ['--test', '--test-timeout=900000', ...testFiles], { env, stdio: 'inherit' });
+let stoppedBy;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    stoppedBy ??= signal;
+    runner.kill(signal);
+  });
 }
-process.exit(status);
+const status = await new Promise((resolve) => {
+  runner.on('error', (error) => {
+    console.error(`test: could not start the test runner: ${error.message}`);
+    resolve(1);
+  });
+  runner.on('exit', (code, signal) => resolve(code ?? 128 + (constants.signals[signal] ?? 0)));
+});
+if (startedBroker) run('bash', ['scripts/kafka.sh', 'stop']);
+process.exit(stoppedBy === undefined ? status : 128 + constants.signals[stoppedBy]);
