@@ -29,10 +29,19 @@ const mergeRuns = quick ? 1 : 5;
 const events = quick ? 3000 : 110000;
 const memoryEvents = quick ? 3000 : 60000;
 execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
-// A broker this run starts is stopped at the end; one that was already running is left as found.
-const startedBroker = !process.env.KAFKA_BROKERS && spawnSync('bash', ['scripts/kafka.sh', 'status'], { cwd: root, stdio: 'ignore' }).status !== 0;
+// The Debian tools (lbzip2, zstd, time) and the Kafka jars; not the Python venvs, which no row uses.
+if (process.env.MWLAKE_SKIP_SETUP !== '1') execFileSync('bash', ['scripts/setup.sh'], { cwd: root, stdio: 'inherit', env: { ...process.env, MWLAKE_SKIP_PYTHON: '1' } });
+// A broker this run starts is stopped at the end; one that was already running (status 0), or is
+// still starting (1, another run's), is left as found.
+const startedBroker = !process.env.KAFKA_BROKERS && spawnSync('bash', ['scripts/kafka.sh', 'status'], { cwd: root, stdio: 'ignore' }).status === 3;
 if (!process.env.KAFKA_BROKERS) execFileSync('bash', ['scripts/kafka.sh', 'ensure'], { cwd: root, stdio: 'inherit' });
-const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
+const brokers = process.env.KAFKA_BROKERS ?? `127.0.0.1:${process.env.MWLAKE_KAFKA_PORT ?? '9092'}`;
+// Ctrl-C stops the step running (it is in our process group), which fails it, so the finally below
+// removes the data, deletes the topics and stops our broker; then we exit 130.
+let interrupted = false;
+process.on('SIGINT', () => {
+  interrupted = true;
+});
 const work = mkdtempSync(join(tmpdir(), 'mwlake-bench-'));
 const cli = join(root, 'dist/src/cli/main.js');
 
@@ -243,4 +252,5 @@ try {
   rmSync(work, { recursive: true, force: true });
   await deleteTopics().catch((error) => console.error(`could not delete the bench topics ${topics.join(', ')}: ${error.message}`));
   if (startedBroker) spawnSync('bash', ['scripts/kafka.sh', 'stop'], { cwd: root, stdio: 'inherit' });
+  if (interrupted) process.exit(130);
 }
