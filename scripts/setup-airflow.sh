@@ -17,8 +17,8 @@ flock 9
 for major in 2 3; do
   venv=$CACHE/airflow$major
   lock=tools/airflow/requirements-airflow$major.txt
-  # test/helpers/python.ts computes the same hash (the lock's bytes, then this script's).
-  pins_hash=$(cat "$lock" scripts/setup-airflow.sh | sha256sum | cut -d' ' -f1)
+  # test/helpers/python.ts computes the same hash (the lock's bytes, the build constraints', this script's).
+  pins_hash=$(cat "$lock" tools/python/build-constraints.txt scripts/setup-airflow.sh | sha256sum | cut -d' ' -f1)
   if [ -x "$venv/bin/airflow" ] && [ "$(cat "$venv/.mwlake-pins.sha256" 2>/dev/null)" = "$pins_hash" ]; then
     echo "setup-airflow: $venv is up to date"
     continue
@@ -28,6 +28,7 @@ for major in 2 3; do
   rm -rf "$venv"
   "$PYTHON" -m venv "$venv"
   PIP_CACHE_DIR=$PWD/$CACHE/pip PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
+    PIP_CONSTRAINT=$PWD/tools/python/build-constraints.txt \
     "$venv/bin/python" -m pip install --quiet --require-virtualenv --no-deps -r "$lock"
   "$venv/bin/python" -m pip check
   "$venv/bin/python" -c 'import airflow' 2>/dev/null || { echo "setup-airflow: airflow does not import in $venv" >&2; exit 69; }

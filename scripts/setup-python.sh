@@ -13,7 +13,7 @@ VENV=$CACHE/venv
 JARS=$CACHE/spark-jars
 STAMP=$VENV/.mwlake-pins.sha256
 PYTHON=${MWLAKE_PYTHON:-python3}
-PINS=(tools/python/requirements.txt tools/python/pom.xml tools/python/spark-jars.sha256 scripts/setup-python.sh)
+PINS=(tools/python/requirements.txt tools/python/pom.xml tools/python/spark-jars.sha256 tools/python/build-constraints.txt scripts/setup-python.sh)
 
 # The stamp hashes the concatenated bytes of PINS in this order; test/helpers/python.ts computes
 # the same hash to tell a stale venv from a current one.
@@ -54,6 +54,8 @@ echo "setup-python: building $VENV (pins $pins_hash)"
 rm -rf "$VENV"
 "$PYTHON" -m venv "$VENV"
 export PIP_CACHE_DIR=$PWD/$CACHE/pip PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+# Also read by the isolated environments pip builds source-only packages in.
+export PIP_CONSTRAINT=$PWD/tools/python/build-constraints.txt
 # --no-deps: the lock is complete, so pip installs exactly it and never resolves anew.
 "$VENV/bin/python" -m pip install --quiet --require-virtualenv --no-deps \
   -r tools/python/requirements.txt

@@ -26,7 +26,7 @@ export const venvDir = join(repoRoot, '.cache', 'venv');
 export const interopDir = join(repoRoot, 'test', 'interop', 'py');
 
 /** Files whose bytes, concatenated in this order, the setup script hashes into the venv's stamp. */
-const PIN_FILES = ['tools/python/requirements.txt', 'tools/python/pom.xml', 'tools/python/spark-jars.sha256', 'scripts/setup-python.sh'];
+const PIN_FILES = ['tools/python/requirements.txt', 'tools/python/pom.xml', 'tools/python/spark-jars.sha256', 'tools/python/build-constraints.txt', 'scripts/setup-python.sh'];
 const STAMP_FILE = '.mwlake-pins.sha256';
 
 /**
@@ -55,7 +55,7 @@ export const AIRFLOW_MAJORS = [2, 3] as const;
 
 /** The python of the Airflow venv of `major`, checked against its lock like pythonBin. */
 export function airflowPythonBin(major: (typeof AIRFLOW_MAJORS)[number]): string {
-  const pins = [`tools/airflow/requirements-airflow${major}.txt`, 'scripts/setup-airflow.sh'];
+  const pins = [`tools/airflow/requirements-airflow${major}.txt`, 'tools/python/build-constraints.txt', 'scripts/setup-airflow.sh'];
   return checkedVenvBin(join(repoRoot, '.cache', `airflow${major}`), 'python', pins, 'bash scripts/setup-airflow.sh', `Airflow ${major} venv`);
 }
 
