@@ -121,13 +121,16 @@ function causes(error: unknown): KafkajsErrorLike[] {
   return chain;
 }
 
+/** Errors of leadership moving; OFFSET_NOT_AVAILABLE is a new leader not caught up yet (KIP-207). */
+const LEADERSHIP_CHANGES = new Set(['NOT_LEADER_FOR_PARTITION', 'LEADER_NOT_AVAILABLE', 'OFFSET_NOT_AVAILABLE', 'FENCED_LEADER_EPOCH', 'UNKNOWN_LEADER_EPOCH']);
+
 /**
  * Partition leadership is moving (a new topic's partitions settling, a broker restarting): worth
  * asking again with fresh metadata. kafkajs retries these in its consumer and producer, but its
  * admin offset reads give up at once.
  */
 export function isLeadershipChange(error: unknown): boolean {
-  return causes(error).some((e) => e.type === 'NOT_LEADER_FOR_PARTITION' || e.type === 'LEADER_NOT_AVAILABLE');
+  return causes(error).some((e) => e.type !== undefined && LEADERSHIP_CHANGES.has(e.type));
 }
 
 /**

@@ -34,6 +34,17 @@ test('retries while leadership moves, refreshing before each try, and returns th
   assert.deepEqual(state, { calls: 4, refreshes: 3 });
 });
 
+test('a new leader not caught up yet (OFFSET_NOT_AVAILABLE) and leader epoch errors are retried too', async () => {
+  const errors = [
+    protocolError('OFFSET_NOT_AVAILABLE', 78, 'The leader high watermark has not caught up'),
+    protocolError('FENCED_LEADER_EPOCH', 74, 'The leader epoch in the request is older than the epoch on the broker'),
+    protocolError('UNKNOWN_LEADER_EPOCH', 75, 'The leader epoch in the request is newer than the epoch on the broker'),
+  ];
+  const { state, run, beforeRetry } = failingWith(errors);
+  assert.equal(await retryWhile(run, { retryable: isLeadershipChange, timeoutMs: 10_000, beforeRetry }), 'done');
+  assert.deepEqual(state, { calls: 4, refreshes: 3 });
+});
+
 test('a leadership error wrapped by kafkajs retries is still retried', async () => {
   const wrapped = Object.assign(new Error('retries exceeded'), { name: 'KafkaJSNumberOfRetriesExceeded', cause: notLeader() });
   const { state, run, beforeRetry } = failingWith([wrapped]);
