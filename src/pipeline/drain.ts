@@ -113,6 +113,13 @@ function storedIdentities(table: Table): Offsets {
   return found === undefined ? {} : (JSON.parse(found.value) as Offsets);
 }
 
+const ALLOW_GAP_HINT = `Rerun with --allow-gap to accept the loss (it is recorded in the snapshot summary as ${KAFKA_GAPS_PROPERTY})`;
+
+/** The source's retention error (at open, or overtaken while reading), saying how to accept the loss. */
+function withAllowGapHint(error: unknown): unknown {
+  return error instanceof OffsetOutOfRangeError ? new OffsetOutOfRangeError(`${error.message}. ${ALLOW_GAP_HINT}`, { context: error.context, cause: error }) : error;
+}
+
 /**
  * Ranges from the stored offsets to the end offsets seen now; gaps below the log start are refused
  * unless allowed. `checks`: stored last records still in the log, to read again (recreated topics).
@@ -157,7 +164,7 @@ async function planRanges(
   }
   if (lost.length > 0) {
     throw new OffsetOutOfRangeError(
-      `retention deleted events this job never read: ${lost.join('; ')}. Rerun with --allow-gap to accept the loss (it is recorded in the snapshot summary as ${KAFKA_GAPS_PROPERTY})`,
+      `retention deleted events this job never read: ${lost.join('; ')}. ${ALLOW_GAP_HINT}`,
       { context: { partitions: lost } },
     );
   }
@@ -314,7 +321,9 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
   // commit, for monitoring; the lease already keeps runs of one job apart.
   const readerGroup = `${config.kafka.groupId}.run-${randomUUID().slice(0, 8)}`;
   await o.beforeOpen?.();
-  const source = await openBoundedSource({ ...kafkaOptions(config, logger), groupId: readerGroup, deleteGroupOnClose: true, ranges: pending, ...(o.allowGap === true ? { allowGap: true } : {}) });
+  const source = await openBoundedSource({ ...kafkaOptions(config, logger), groupId: readerGroup, deleteGroupOnClose: true, ranges: pending, ...(o.allowGap === true ? { allowGap: true } : {}) }).catch((error: unknown) => {
+    throw withAllowGapHint(error);
+  });
   // After the source opened: a read refused at open (retention, a vanished topic) leaves no staging folder.
   const stager = await EventStager.open({ table, schema: EVENT_KINDS[stream.kind].schema, targetFileSizeBytes: config.maintenance.targetFileSizeBytes, maxEventBytes: config.drain.maxMessageBytes, encoder: config.drain.parquetEncoder, ...(o.afterChunkWritten === undefined ? {} : { afterChunkWritten: o.afterChunkWritten }) }).catch(async (error: unknown) => {
     await source.close().catch(() => {});
@@ -324,7 +333,15 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
   const c = sorter.counts;
   const errorSink = new ErrorSink(config, logger);
   const errorBatchBytes = o.errorBatchBytes ?? ERROR_BATCH_BYTES;
-  const pool = new PreparePool(stream.workers, config.drain.maxMessageBytes, stream.kind);
+  let pool: PreparePool;
+  try {
+    pool = new PreparePool(stream.workers, config.drain.maxMessageBytes, stream.kind);
+  } catch (error) {
+    // A thread that could not start (a pids limit): the open Kafka connection would keep the process alive.
+    await source.close().catch(() => {});
+    await stager.close({ discard: true });
+    throw error;
+  }
   let committed = false;
   try {
     // Batches being prepared by the workers while the next ones are read; each is sorted, and its
@@ -370,7 +387,7 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
     }
     // A gap the cap stopped short of is the next run's to report; one the positions pass, this run's.
     const passed = gapFailures.find((g) => positions.get(partitionKey(g))!.nextOffset > g.from);
-    if (passed !== undefined) throw passed.error;
+    if (passed !== undefined) throw withAllowGapHint(passed.error);
     // Retention that overtook the read (accepted with --allow-gap): recorded where this commit
     // stores a position past it (a cap may stop short of a gap the source skipped already).
     for (const g of source.gaps()) {

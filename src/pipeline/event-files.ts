@@ -204,7 +204,9 @@ export class EventStager {
   async close(o: { discard?: boolean } = {}): Promise<void> {
     for (const chunk of this.all) chunk.stream.destroy();
     await this.encoding;
-    if (this.db !== undefined) await (await this.db).close().catch(() => {});
+    // A DuckDB that failed to open has nothing to close; the files below must still go.
+    const db = await this.db?.catch(() => undefined);
+    await db?.close().catch(() => {});
     if (o.discard === true) await discardWritten(this.o.table.storage, this.files.map((f) => f.filePath));
     await this.removeDir();
   }

@@ -70,9 +70,18 @@ export class PreparePool {
     size: number,
     private readonly maxMessageBytes: number,
     private readonly kind: EventKind = 'page_change',
+    createWorker: () => Worker = () => new Worker(WORKER_URL),
   ) {
     for (let i = 0; i < size; i++) {
-      const entry: PoolWorker = { worker: new Worker(WORKER_URL), waiting: new Map() };
+      let worker: Worker;
+      try {
+        worker = createWorker();
+      } catch (error) {
+        // Those already started would keep the process alive.
+        for (const started of this.workers) void started.worker.terminate();
+        throw error;
+      }
+      const entry: PoolWorker = { worker, waiting: new Map() };
       // Each batch in flight fails naming itself, so the operator can find the messages it held.
       const fail = (message: string, cause?: Error): void => {
         entry.failure ??= workerFailure(message, cause);

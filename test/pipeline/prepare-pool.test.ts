@@ -2,7 +2,9 @@
 // the same events-table lines, canaries and error types, in batch order; a closed pool refuses work.
 
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { test } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import type { KafkaBatch, KafkaMessage } from '../../src/kafka/source.js';
 import type { PreparedMessage } from '../../src/events/staged-row.js';
 import { PreparePool, workerFailure } from '../../src/pipeline/prepare-pool.js';
@@ -71,4 +73,20 @@ test('a worker thread past its heap limit fails as out of resources (71), not as
   assert.equal(error.message, 'a drain worker thread failed: Worker terminated due to reaching memory limit: JS heap out of memory while preparing eqiad.test[6] offsets 100–180: raise the heap limit, which worker threads share with the main thread (NODE_OPTIONS=--max-old-space-size=<MiB>)');
   const crash = workerFailure('a drain worker thread failed: boom', new TypeError('boom'));
   assert.deepEqual([crash.code, crash.exitCode, crash.message], ['INTERNAL', 70, 'a drain worker thread failed: boom']);
+});
+
+test('a thread that cannot start fails the pool and stops the threads already started', { timeout: 20_000 }, async () => {
+  let started: Worker | undefined;
+  const limit = Object.assign(new Error('ERR_WORKER_INIT_FAILED: pids limit'), { code: 'ERR_WORKER_INIT_FAILED' });
+  const create = (): Worker => {
+    if (started !== undefined) throw limit;
+    // Idle until terminated: left running, it would keep the process alive.
+    started = new Worker('setInterval(() => {}, 1000)', { eval: true });
+    // So that, should the pool leave it running, this test fails at its timeout instead of hanging.
+    started.unref();
+    return started;
+  };
+  assert.throws(() => new PreparePool(3, LIMIT, 'page_change', create), (e: unknown) => e === limit);
+  assert.ok(started !== undefined);
+  await once(started, 'exit');
 });
