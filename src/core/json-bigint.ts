@@ -95,11 +95,13 @@ export function stringifyJsonBigInt(value: unknown, indent?: number): string {
   const text = JSON.stringify(
     value,
     (key: string, v: unknown) => {
+      // The key first: one holding the mark and digits would be unquoted with a bigint's mark.
+      if (key.includes(MARK)) clash = true;
       if (typeof v === 'bigint') {
         marked = true;
         return MARK + v.toString();
       }
-      if (((typeof v === 'string' || v instanceof String) && v.includes(MARK)) || key.includes(MARK)) clash = true;
+      if ((typeof v === 'string' || v instanceof String) && v.includes(MARK)) clash = true;
       return v;
     },
     indent,

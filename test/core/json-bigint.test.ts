@@ -79,6 +79,13 @@ test('a String object holding the mark takes the fallback too', () => {
   assert.equal(stringifyJsonBigInt(value), lossless.stringify(value));
 });
 
+test('a key holding the mark and digits keeps its quotes when its value is a big integer', () => {
+  const value = { '\uE0001': 12345678901234567890n, 'q"\uE0002': 12345678901234567891n };
+  const text = stringifyJsonBigInt(value);
+  assert.doesNotThrow(() => JSON.parse(text), text);
+  assert.deepEqual(parseJsonBigInt(text), value);
+});
+
 /** Seeded xorshift, so a failure reproduces. */
 function random(seed: number): () => number {
   let x = seed;
