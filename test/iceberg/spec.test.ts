@@ -61,6 +61,12 @@ test('single-value binary encoding (Appendix D) matches Spark-written bytes', ()
   assert.equal(decodeValue('timestamptz', encodeValue('timestamptz', 1510871468000001n)), 1510871468000001n);
 });
 
+test('bounds written before a column was widened (int to long, float to double) are read in the narrower form', () => {
+  assert.equal(decodeValue('long', encodeValue('int', -5)), -5n);
+  assert.equal(decodeValue('double', encodeValue('float', 1.5)), 1.5);
+  assert.throws(() => decodeValue('long', new Uint8Array(2)), /a long bound must be 8 bytes, found 2/);
+});
+
 test('a truncated string upper bound is incremented so it still bounds the value', () => {
   const value = 'abcdefghijklmnopqrstuvwxyz';
   const upper = truncateUpperBound(value, 16)!;

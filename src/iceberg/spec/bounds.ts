@@ -60,6 +60,10 @@ export function decodeValue(type: PrimitiveType, bytes: Uint8Array): PartitionVa
       need(4);
       return view.getInt32(0, true);
     case 'long':
+      // A column widened from int keeps its older files' 4-byte bounds (as Java's Conversions reads them).
+      if (bytes.byteLength === 4) return BigInt(view.getInt32(0, true));
+      need(8);
+      return view.getBigInt64(0, true);
     case 'time':
     case 'timestamp':
     case 'timestamptz':
@@ -71,6 +75,8 @@ export function decodeValue(type: PrimitiveType, bytes: Uint8Array): PartitionVa
       need(4);
       return view.getFloat32(0, true);
     case 'double':
+      // Widened from float, as long from int.
+      if (bytes.byteLength === 4) return view.getFloat32(0, true);
       need(8);
       return view.getFloat64(0, true);
     case 'string':
