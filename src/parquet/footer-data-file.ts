@@ -1,7 +1,7 @@
 // A written Parquet file → the Iceberg DataFile that describes it, from the footer alone
 // (hyparquet parses it): exact size, record count, per-leaf column sizes, value and null counts,
 // and Appendix D lower/upper bounds (strings truncated to 16 characters, the upper one incremented,
-// as Java's default metrics mode `truncate(16)` does). Leaves map to fields by PARQUET:field_id.
+// as Java's default metrics mode `truncate(16)` does; a position delete file's kept whole). Leaves map to fields by PARQUET:field_id.
 
 import { parquetMetadata, type FileMetaData, type SchemaElement } from 'hyparquet';
 import { SpecViolationError } from '../core/errors.js';
@@ -58,11 +58,11 @@ const PARSERS = {
 
 const utf8 = new TextDecoder();
 
-function boundBytes(type: PrimitiveType, value: unknown, upper: boolean): Uint8Array | undefined {
+function boundBytes(type: PrimitiveType, value: unknown, upper: boolean, truncate = TRUNCATE): Uint8Array | undefined {
   if (value === undefined || value === null) return undefined;
   if (type === 'string') {
     const s = value instanceof Uint8Array ? utf8.decode(value) : String(value);
-    const t = upper ? truncateUpperBound(s, TRUNCATE) : truncateLowerBound(s, TRUNCATE);
+    const t = upper ? truncateUpperBound(s, truncate) : truncateLowerBound(s, truncate);
     return t === undefined ? undefined : encodeValue(type, t);
   }
   if (type === 'binary') {
@@ -112,6 +112,8 @@ export async function describeParquetFile(o: DescribeOptions): Promise<DataFile>
   const lower = new Map<number, unknown>();
   const upper = new Map<number, unknown>();
   const statsComplete = new Map<number, boolean>();
+  // Statistics the writer itself truncated: only a short, incremented bound is safe from them.
+  const inexact = new Set<number>();
   const splitOffsets: number[] = [];
   for (const rg of meta.row_groups) {
     const first = rg.columns[0]?.meta_data;
@@ -134,6 +136,7 @@ export async function describeParquetFile(o: DescribeOptions): Promise<DataFile>
         statsComplete.set(id, false);
         return;
       }
+      if (stats?.is_min_value_exact === false || stats?.is_max_value_exact === false) inexact.add(id);
       if (!lower.has(id) || compareStats(lo, lower.get(id)) < 0) lower.set(id, lo);
       if (!upper.has(id) || compareStats(hi, upper.get(id)) > 0) upper.set(id, hi);
     });
@@ -142,8 +145,11 @@ export async function describeParquetFile(o: DescribeOptions): Promise<DataFile>
   const upperBounds = new Map<number, Uint8Array>();
   for (const [id, type] of boundable) {
     if (statsComplete.get(id) === false) continue;
-    const lo = boundBytes(type, lower.get(id), false);
-    const hi = boundBytes(type, upper.get(id), true);
+    // A position delete's file_path bounds are kept whole, as Java's MetricsConfig.forPositionDelete
+    // does: equal, they tell a reader the one data file the deletes apply to.
+    const truncateTo = o.schema === POSITION_DELETE_SCHEMA && !inexact.has(id) ? Infinity : TRUNCATE;
+    const lo = boundBytes(type, lower.get(id), false, truncateTo);
+    const hi = boundBytes(type, upper.get(id), true, truncateTo);
     if (lo !== undefined) lowerBounds.set(id, lo);
     if (hi !== undefined) upperBounds.set(id, hi);
   }

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileLocation, LocalStorage } from '../../src/core/storage.js';
 import { openDuckDb } from '../../src/duckdb/connection.js';
+import { sqlString } from '../../src/duckdb/iceberg-types.js';
 import { decodeValue } from '../../src/iceberg/spec/bounds.js';
 import type { PrimitiveType, Schema } from '../../src/iceberg/spec/types.js';
-import { describeParquetFile } from '../../src/parquet/footer-data-file.js';
+import { describeParquetFile, describePositionDeleteFile } from '../../src/parquet/footer-data-file.js';
 import { inTempDir } from '../helpers/temp-dir.js';
 
 const SCHEMA: Schema = {
@@ -59,4 +60,24 @@ test('bounds other than zero are the row groups’ least and greatest values; a 
   // DuckDB writes no statistics for the row group holding the NaN: bounds from the other one alone would be wrong.
   assert.deepEqual(await zeroBounds(rows(4096, (i) => `CASE WHEN ${i} = 5 THEN '-2.5' WHEN ${i} = 3000 THEN 'nan' ELSE '1' END`)), [['none', 'none'], ['none', 'none']]);
   assert.deepEqual(await zeroBounds(rows(10, (i) => `CASE WHEN ${i} = 0 THEN '-0' ELSE '3' END`)), [['-0', '3'], ['-0', '3']]);
+});
+
+test('a position delete file keeps its file_path bounds whole, as Java does: for one data file, lower = upper = its path', async () => {
+  await inTempDir('mwlake-footer-', async (dir) => {
+    const db = await openDuckDb();
+    try {
+      const data = (n: number) => `file://${dir}/warehouse/state/revisions/data/wiki_id=enwiki/00000-${n}-0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d.parquet`;
+      const bounds = async (paths: string[]): Promise<string[]> => {
+        const path = join(dir, 'deletes.parquet');
+        const rows = paths.map((p, i) => `(${sqlString(p)}, ${i}::BIGINT)`).join(', ');
+        await db.run(`COPY (SELECT * FROM (VALUES ${rows}) v(file_path, pos) ORDER BY ALL) TO '${path}' (FORMAT parquet, FIELD_IDS {file_path: 2147483546, pos: 2147483545})`);
+        const file = await describePositionDeleteFile({ storage: new LocalStorage(), location: fileLocation(path), partition: ['enwiki'] });
+        return [decodeValue('string', file.lowerBounds!.get(2147483546)!) as string, decodeValue('string', file.upperBounds!.get(2147483546)!) as string];
+      };
+      assert.deepEqual(await bounds([data(1), data(1)]), [data(1), data(1)]);
+      assert.deepEqual(await bounds([data(2), data(1)]), [data(1), data(2)]);
+    } finally {
+      await db.close();
+    }
+  });
 });
