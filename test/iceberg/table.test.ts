@@ -11,7 +11,7 @@ import type { Logger } from '../../src/core/log.js';
 import { LocalStorage } from '../../src/core/storage.js';
 import { Warehouse } from '../../src/iceberg/catalog.js';
 import { tableRelationSql } from '../../src/duckdb/table-view.js';
-import { decodeManifest, manifestEntrySchema } from '../../src/iceberg/avro/manifest.js';
+import { avroCompatibleName, decodeManifest, manifestEntrySchema } from '../../src/iceberg/avro/manifest.js';
 import { decodeContainer, encodeContainer } from '../../src/iceberg/avro/container.js';
 import { partitionSpecToJson, schemaToJson } from '../../src/iceberg/spec/serde/schema.js';
 import { withAddedColumns } from '../../src/iceberg/commit/evolve-schema.js';
@@ -716,3 +716,29 @@ test('a table copied or moved elsewhere is refused with DATA naming both locatio
     await rm(root, { recursive: true, force: true });
   }
 });
+
+test('a spec whose field names are no Avro names (Spark, PyIceberg: meta.dt_day) is written under the names Java gives them, and read back', async () => {
+  assert.deepEqual(['meta.dt_day', 'wiki-id', '1st', 'plain_name', 'día'].map(avroCompatibleName), ['meta_x2Edt_day', 'wiki_x2Did', '_1st', 'plain_name', 'd_xEDa']);
+  const schema: Schema = {
+    schemaId: 0,
+    fields: [
+      { id: 1, name: 'meta', required: false, type: { type: 'struct', fields: [{ id: 2, name: 'dt', required: false, type: 'timestamptz' }] } },
+      { id: 3, name: 'wiki-id', required: false, type: 'string' },
+    ],
+  };
+  const spec: PartitionSpec = {
+    specId: 0,
+    fields: [
+      { sourceId: 2, fieldId: 1000, name: 'meta.dt_day', transform: { kind: 'day' } },
+      { sourceId: 3, fieldId: 1001, name: 'wiki-id', transform: { kind: 'identity' } },
+    ],
+  };
+  const name = `dotted${n++}`;
+  const table = await w.warehouse.createTable('ns', name, { schema, spec });
+  const filePath = `${table.location}/data/a.parquet`;
+  await table.storage.writeIfAbsent(filePath, new Uint8Array(10));
+  await table.commit({ addDataFiles: [{ content: DataFileContent.Data, filePath, fileFormat: 'PARQUET', partition: [19723, 'en'], recordCount: 1, fileSizeInBytes: 10 }] });
+  const plan = await (await w.warehouse.loadTable('ns', name)).planFiles({});
+  assert.deepEqual(plan.dataFiles.map((f) => f.file.partition), [[19723, 'en']]);
+});
+

@@ -41,13 +41,29 @@ function intMap(name: string, id: number, keyId: number, valueId: number, valueT
   };
 }
 
+/**
+ * A partition field's name as a valid Avro name, the way Java's AvroSchemaUtil.makeCompatibleName
+ * writes it (`meta.dt_day` → `meta_x2Edt_day`, a leading digit `_1`); readers go by field id. Avro
+ * names are ASCII, so other letters are escaped too (Java keeps them; avsc would refuse them).
+ */
+export function avroCompatibleName(name: string): string {
+  if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return name;
+  let out = '';
+  for (let i = 0; i < name.length; i++) {
+    const c = name[i]!;
+    const ok = i === 0 ? /[A-Za-z_]/.test(c) : /[A-Za-z0-9_]/.test(c);
+    out += ok ? c : /[0-9]/.test(c) ? `_${c}` : `_x${name.charCodeAt(i).toString(16).toUpperCase()}`;
+  }
+  return out;
+}
+
 function partitionRecordSchema(struct: StructType): unknown {
   return {
     type: 'record',
     name: 'r102',
     fields: struct.fields.map((f) => {
       if (!isPrimitive(f.type)) throw new SpecViolationError(`partition field ${f.name} has a non-primitive type`);
-      return { name: f.name, type: optional(primitiveAvroSchema(f.type, f.id)), default: null, 'field-id': f.id };
+      return { name: avroCompatibleName(f.name), type: optional(primitiveAvroSchema(f.type, f.id)), default: null, 'field-id': f.id };
     }),
   };
 }
@@ -112,7 +128,7 @@ function entryToAvro(entry: ManifestEntry, partition: StructType): unknown {
     throw new SpecViolationError(`data file ${f.filePath} has ${f.partition.length} partition values, the spec has ${partition.fields.length} fields`);
   }
   const tuple: Record<string, unknown> = {};
-  partition.fields.forEach((field, i) => (tuple[field.name] = toAvroValue(f.partition[i])));
+  partition.fields.forEach((field, i) => (tuple[avroCompatibleName(field.name)] = toAvroValue(f.partition[i])));
   return {
     status: entry.status,
     snapshot_id: entry.snapshotId ?? null,
@@ -213,7 +229,7 @@ export async function decodeManifest(bytes: Uint8Array, what: string): Promise<D
     const schema = schemaFromJson(JSON.parse(metadata['schema']), `${what} schema`);
     const fields = partitionFieldsFromJson(JSON.parse(metadata['partition-spec']), `${what} partition-spec`);
     const avroNames = partitionAvroNames(metadata['avro.schema']);
-    fieldNames = partitionType({ specId, fields }, schema).fields.map((f) => avroNames.get(f.id) ?? f.name);
+    fieldNames = partitionType({ specId, fields }, schema).fields.map((f) => avroNames.get(f.id) ?? avroCompatibleName(f.name));
   }
   const entries = (records as AvroEntry[]).map((r): ManifestEntry => {
     const d = r.data_file;
