@@ -18,7 +18,7 @@ import { withAddedColumns } from '../../src/iceberg/commit/evolve-schema.js';
 import { withPartitionSpec } from '../../src/iceberg/commit/evolve-spec.js';
 import { rollbackTo } from '../../src/iceberg/commit/rollback.js';
 import { retryPolicy, retryWaitMs } from '../../src/iceberg/commit/retry-policy.js';
-import { decodeManifestList, encodeManifestList } from '../../src/iceberg/avro/manifest-list.js';
+import { decodeManifestList, encodeManifestList, MANIFEST_LIST_SCHEMA } from '../../src/iceberg/avro/manifest-list.js';
 import { writeManifest } from '../../src/iceberg/commit/write-manifest.js';
 import { decodeValue } from '../../src/iceberg/spec/bounds.js';
 import { DataFileContent, ManifestContent, ManifestEntryStatus, type ManifestEntry } from '../../src/iceberg/spec/manifest.js';
@@ -742,3 +742,29 @@ test('a spec whose field names are no Avro names (Spark, PyIceberg: meta.dt_day)
   assert.deepEqual(plan.dataFiles.map((f) => f.file.partition), [[19723, 'en']]);
 });
 
+
+test('a v1 manifest list that left the file counts out is listed again with the counts of its manifest, not zeros', async () => {
+  let t = await freshTable();
+  const files = await w.write(t, [1, 2, 3, 21, 22]);
+  t = (await t.commit({ addDataFiles: files })).table;
+  // The list as an old v1 writer could leave it: the counts (optional in v1) null.
+  const listPath = t.currentSnapshot()!.manifestList;
+  const { records, metadata } = await decodeContainer(await t.storage.read(listPath), 'list');
+  const countFields = new Set(['added_files_count', 'existing_files_count', 'deleted_files_count', 'added_rows_count', 'existing_rows_count', 'deleted_rows_count']);
+  const nullable = { ...MANIFEST_LIST_SCHEMA, fields: MANIFEST_LIST_SCHEMA.fields.map((f) => (countFields.has(f.name) ? { ...f, type: ['null', f.type], default: null } : f)) };
+  const stripped = (records as Record<string, unknown>[]).map((r) => ({ ...r, ...Object.fromEntries([...countFields].map((k) => [k, null])) }));
+  await rm(t.storage.localPath(listPath)!);
+  const { 'avro.schema': _schema, 'avro.codec': _codec, ...keyValues } = metadata;
+  await t.storage.writeIfAbsent(listPath, await encodeContainer(nullable, stripped, keyValues));
+  const [decoded] = await decodeManifestList(await t.storage.read(listPath), 'list');
+  assert.equal(decoded!.countsUnknown, true);
+
+  t = (await t.commit({ addDataFiles: await w.write(t, [4]) })).table;
+  const listed = await decodeManifestList(await t.storage.read(t.currentSnapshot()!.manifestList), 'list');
+  const kept = listed.find((m) => m.manifestPath === decoded!.manifestPath)!;
+  assert.deepEqual(
+    [kept.addedFilesCount, kept.existingFilesCount, kept.deletedFilesCount, kept.addedRowsCount, kept.existingRowsCount, kept.deletedRowsCount],
+    [files.length, 0, 0, 5, 0, 0],
+  );
+  assert.equal(kept.countsUnknown, undefined);
+});

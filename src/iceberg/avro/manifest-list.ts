@@ -92,7 +92,16 @@ export async function encodeManifestList(files: readonly ManifestFile[], o: Mani
 export async function decodeManifestList(data: Uint8Array, what: string): Promise<ManifestFile[]> {
   const { records } = await decodeContainer(data, what);
   return (records as Record<string, unknown>[]).map((r): ManifestFile => {
-    const count = (k: string) => (r[k] == null ? 0 : Number(r[k]));
+    const count = (k: string) => (r[k] == null ? undefined : Number(r[k]));
+    // v1 names the file counts after data files; either may be left out there.
+    const counts = [
+      count('added_files_count') ?? count('added_data_files_count'),
+      count('existing_files_count') ?? count('existing_data_files_count'),
+      count('deleted_files_count') ?? count('deleted_data_files_count'),
+      count('added_rows_count'),
+      count('existing_rows_count'),
+      count('deleted_rows_count'),
+    ] as const;
     return {
       manifestPath: r['manifest_path'] as string,
       manifestLength: Number(r['manifest_length']),
@@ -101,12 +110,13 @@ export async function decodeManifestList(data: Uint8Array, what: string): Promis
       sequenceNumber: (r['sequence_number'] as bigint | undefined) ?? 0n,
       minSequenceNumber: (r['min_sequence_number'] as bigint | undefined) ?? 0n,
       addedSnapshotId: r['added_snapshot_id'] as bigint,
-      addedFilesCount: count('added_files_count') || count('added_data_files_count'),
-      existingFilesCount: count('existing_files_count') || count('existing_data_files_count'),
-      deletedFilesCount: count('deleted_files_count') || count('deleted_data_files_count'),
-      addedRowsCount: count('added_rows_count'),
-      existingRowsCount: count('existing_rows_count'),
-      deletedRowsCount: count('deleted_rows_count'),
+      addedFilesCount: counts[0] ?? 0,
+      existingFilesCount: counts[1] ?? 0,
+      deletedFilesCount: counts[2] ?? 0,
+      addedRowsCount: counts[3] ?? 0,
+      existingRowsCount: counts[4] ?? 0,
+      deletedRowsCount: counts[5] ?? 0,
+      ...(counts.includes(undefined) ? { countsUnknown: true } : {}),
       partitions: (r['partitions'] as Record<string, unknown>[] | null | undefined)?.map(
         (p): FieldSummary => ({
           containsNull: p['contains_null'] as boolean,

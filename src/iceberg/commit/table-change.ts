@@ -99,6 +99,15 @@ export async function applyChange(storage: Storage, base: TableMetadata, change:
   }
 }
 
+/** `manifest` with its file and row counts taken from its entries (a v1 list left them out). */
+function withCounts(manifest: ManifestFile, entries: readonly ManifestEntry[]): ManifestFile {
+  const of = (status: ManifestEntryStatus) => entries.filter((e) => e.status === status);
+  const rows = (es: readonly ManifestEntry[]) => es.reduce((n, e) => n + e.dataFile.recordCount, 0);
+  const [added, existing, deleted] = [of(ManifestEntryStatus.Added), of(ManifestEntryStatus.Existing), of(ManifestEntryStatus.Deleted)];
+  const { countsUnknown: _, ...rest } = manifest;
+  return { ...rest, addedFilesCount: added.length, existingFilesCount: existing.length, deletedFilesCount: deleted.length, addedRowsCount: rows(added), existingRowsCount: rows(existing), deletedRowsCount: rows(deleted) };
+}
+
 async function attemptChange(storage: Storage, base: TableMetadata, change: TableChange, o: AttemptOptions, written: string[]): Promise<ChangeAttempt> {
   const current = base.currentSnapshotId === undefined ? undefined : base.snapshots.find((s) => s.snapshotId === base.currentSnapshotId);
   if (change.requireCurrentSnapshotId !== undefined && (change.requireCurrentSnapshotId ?? undefined) !== base.currentSnapshotId) {
@@ -142,7 +151,7 @@ async function attemptChange(storage: Storage, base: TableMetadata, change: Tabl
       newDeletes.push(...live.filter((e) => e.sequenceNumber > startSequenceNumber).map(planned));
     }
     if (dropped.length === 0 && live.length === entries.length) {
-      kept.push(manifest);
+      kept.push(manifest.countsUnknown === true ? withCounts(manifest, entries) : manifest);
       continue;
     }
     (isData ? removedData : removedDeletes).push(...dropped.map((e) => e.dataFile));

@@ -25,6 +25,12 @@ export interface ManifestFile {
   readonly addedRowsCount: number;
   readonly existingRowsCount: number;
   readonly deletedRowsCount: number;
+  /**
+   * A v1 list left some counts out (optional there): the zeros above are not the manifest's, and a
+   * commit counts its entries before listing it again (Java's readers skip a manifest listed with
+   * no added and no existing files).
+   */
+  readonly countsUnknown?: boolean;
   readonly partitions?: readonly FieldSummary[];
   readonly keyMetadata?: Uint8Array;
 }
