@@ -88,6 +88,8 @@ async function planReplay(admin: KafkaAdmin, topics: readonly string[], table: T
 /** A row of a data file, by position: what a position delete names. */
 interface RowPosition {
   readonly file: DataFile;
+  /** The spec of the manifest the file is listed in (its deletes must be listed under it too). */
+  readonly specId: number;
   readonly pos: bigint;
 }
 
@@ -132,7 +134,8 @@ async function repeatsOfRowsOutside(table: Table, files: readonly DataFile[], ra
        SEMI JOIN (SELECT meta.id AS id FROM (${filesRelationSql(table, plan.dataFiles, plan.deleteFiles)}) WHERE meta.id IS NOT NULL AND NOT (${inRangesSql(ranges)})) t
          ON t.id = n.meta.id`,
     );
-    return found.map((r) => ({ file: byLocal.get(r.filename)!, pos: BigInt(r.pos) }));
+    // This commit lists them under the default spec.
+    return found.map((r) => ({ file: byLocal.get(r.filename)!, specId: table.metadata.defaultSpecId, pos: BigInt(r.pos) }));
   } finally {
     await db.close();
   }
@@ -155,13 +158,14 @@ async function heldRows(table: Table, ranges: readonly PartitionRange[]): Promis
       `SELECT _kafka_topic AS t, _kafka_partition AS p, _kafka_offset AS o, epoch_ms(_kafka_timestamp) AS ts, meta.id AS id, filename, file_row_number AS pos
        FROM (${filesRelationSql(table, plan.dataFiles, plan.deleteFiles, { positions: true })}) WHERE ${inRange}`,
     );
-    const byLocal = new Map(plan.dataFiles.map((f) => [table.storage.localPath(f.file.filePath)!, f.file]));
+    const byLocal = new Map(plan.dataFiles.map((f) => [table.storage.localPath(f.file.filePath)!, f]));
     for (const r of found) {
       // Rows drained before December 2026 stored a missing timestamp (-1) as 1969-12-31T23:59:59.999Z.
       const key = recordKey(r.t, Number(r.p), BigInt(r.o), r.ts === null || Number(r.ts) < 0 ? null : Number(r.ts));
       keys.add(key);
       if (r.id !== null) ids.push(r.id);
-      rows.push({ file: byLocal.get(r.filename)!, pos: BigInt(r.pos), key });
+      const planned = byLocal.get(r.filename)!;
+      rows.push({ file: planned.file, specId: planned.specId, pos: BigInt(r.pos), key });
     }
   } finally {
     await db.close();
@@ -171,18 +175,18 @@ async function heldRows(table: Table, ranges: readonly PartitionRange[]): Promis
 
 /** Position delete files (one per data file) for the held rows a forced replay replaces. */
 async function writePositionDeletes(table: Table, rows: readonly RowPosition[], written: string[]): Promise<DataFile[]> {
-  const byFile = new Map<DataFile, bigint[]>();
-  for (const r of rows) byFile.set(r.file, [...(byFile.get(r.file) ?? []), r.pos]);
+  const byFile = new Map<DataFile, { specId: number; positions: bigint[] }>();
+  for (const r of rows) byFile.set(r.file, { specId: r.specId, positions: [...(byFile.get(r.file)?.positions ?? []), r.pos] });
   const out: DataFile[] = [];
   const db = await openDuckDb();
   try {
-    for (const [data, positions] of byFile) {
+    for (const [data, { specId, positions }] of byFile) {
       const path = data.filePath;
       const location = `${path.slice(0, path.lastIndexOf('/'))}/${randomUUID()}-deletes.parquet`;
       written.push(location);
       const values = positions.sort((a, b) => (a < b ? -1 : 1)).map((p) => `(${sqlString(path)}, ${p}::BIGINT)`).join(', ');
       await db.run(`COPY (SELECT * FROM (VALUES ${values}) v(file_path, pos) ORDER BY pos) TO ${sqlString(table.storage.localPath(location)!)} (FORMAT parquet, FIELD_IDS ${fieldIdsOption(POSITION_DELETE_SCHEMA)})`);
-      out.push(await describePositionDeleteFile({ storage: table.storage, location, partition: data.partition, referencedDataFile: path }));
+      out.push({ ...(await describePositionDeleteFile({ storage: table.storage, location, partition: data.partition, referencedDataFile: path })), specId });
     }
   } finally {
     await db.close();

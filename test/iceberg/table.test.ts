@@ -20,6 +20,7 @@ import { rollbackTo } from '../../src/iceberg/commit/rollback.js';
 import { retryPolicy, retryWaitMs } from '../../src/iceberg/commit/retry-policy.js';
 import { decodeManifestList, encodeManifestList, MANIFEST_LIST_SCHEMA } from '../../src/iceberg/avro/manifest-list.js';
 import { writeManifest } from '../../src/iceberg/commit/write-manifest.js';
+import { prepareAddedManifests } from '../../src/iceberg/commit/table-change.js';
 import { decodeValue } from '../../src/iceberg/spec/bounds.js';
 import { DataFileContent, ManifestContent, ManifestEntryStatus, type ManifestEntry } from '../../src/iceberg/spec/manifest.js';
 import type { PartitionSpec } from '../../src/iceberg/spec/partition.js';
@@ -767,4 +768,18 @@ test('a v1 manifest list that left the file counts out is listed again with the 
     [files.length, 0, 0, 5, 0, 0],
   );
   assert.equal(kept.countsUnknown, undefined);
+});
+
+test('a position delete for a data file of an older spec is listed under that spec, so it applies', async () => {
+  let t = await freshTable();
+  const [victim] = await w.write(t, [1]);
+  t = (await t.commit({ addDataFiles: [victim!] })).table;
+  // A new spec with as many fields: a tuple of spec 0 fits it, but means something else there.
+  t = await t.updateMetadata((m) => withPartitionSpec(m, [{ sourceId: 2, name: 'category', transform: { kind: 'identity' } }, { sourceId: 1, name: 'id_bucket', transform: { kind: 'bucket', numBuckets: 4 } }]));
+  const del = { ...(await w.writeDeletes(t, victim!, [0])), specId: 0 };
+  t = (await t.commit({ addDeleteFiles: [del] })).table;
+  const plan = await t.planFiles();
+  assert.deepEqual(plan.deleteFiles.map((d) => d.specId), [0]);
+  assert.deepEqual(await ids(t), [], 'the row is deleted');
+  await assert.rejects(prepareAddedManifests(t.storage, t.metadata, { addDeleteFiles: [{ ...del, specId: 7 }] }, { snapshotId: 1n, commitUuid: 'x' }), /has no partition spec 7/);
 });

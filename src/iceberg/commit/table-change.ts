@@ -262,24 +262,28 @@ export async function prepareAddedManifests(
   o: { snapshotId: bigint; commitUuid: string },
 ): Promise<PreparedManifests> {
   const schema = currentSchema(base);
-  const spec = specOf(base, base.defaultSpecId);
-  const groups: [ManifestContent, readonly DataFile[]][] = [
+  // One manifest per content and spec: a manifest's files share its partition spec.
+  const groups = new Map<string, { content: ManifestContent; spec: PartitionSpec; dataFiles: DataFile[] }>();
+  for (const [content, dataFiles] of [
     [ManifestContent.Data, change.addDataFiles ?? []],
     [ManifestContent.Deletes, change.addDeleteFiles ?? []],
-  ];
-  for (const [content, dataFiles] of groups) {
+  ] as const) {
     for (const f of dataFiles) {
       const want = content === ManifestContent.Data ? DataFileContent.Data : DataFileContent.PositionDeletes;
       if (f.content !== want) throw new SpecViolationError(`file ${f.filePath} has content ${f.content}, expected ${want}`);
+      const spec = specOf(base, f.specId ?? base.defaultSpecId);
       if (f.partition.length !== spec.fields.length) {
         throw new SpecViolationError(`file ${f.filePath} has ${f.partition.length} partition values; spec ${spec.specId} has ${spec.fields.length}`);
       }
+      const key = `${content}:${spec.specId}`;
+      const group = groups.get(key) ?? { content, spec, dataFiles: [] };
+      group.dataFiles.push(f);
+      groups.set(key, group);
     }
   }
   const files: ManifestFile[] = [];
   try {
-    for (const [content, dataFiles] of groups) {
-      if (dataFiles.length === 0) continue;
+    for (const { content, spec, dataFiles } of groups.values()) {
       const entries = dataFiles.map((dataFile): ManifestEntry => ({ status: ManifestEntryStatus.Added, snapshotId: o.snapshotId, dataFile }));
       files.push(
         await writeManifest(storage, {

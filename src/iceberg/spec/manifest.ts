@@ -43,6 +43,12 @@ export interface DataFile {
   readonly sortOrderId?: number;
   /** Set on position delete files whose deletes all target one data file. */
   readonly referencedDataFile?: string;
+  /**
+   * The spec `partition` is of, for a file being added (iceberg-rust's `partition_spec_id`; not in
+   * the Avro record): a commit lists it in a manifest of that spec. Absent: the table's default
+   * spec. A delete for a data file of an older spec must carry that spec's id and tuple.
+   */
+  readonly specId?: number;
 }
 
 export interface ManifestEntry {
