@@ -326,6 +326,18 @@ test('removing a file that is no longer live conflicts instead of losing data', 
   await assert.rejects(t.commit({ removeDataFiles: [files[0]!.filePath] }), /no longer live/);
 });
 
+test('deletes over several data files conflict when one of the files they name was rewritten meanwhile', async () => {
+  let t = await freshTable();
+  const [first, second] = await w.write(t, [1, 2]); // two partitions, two files
+  t = (await t.commit({ addDataFiles: [first!, second!] })).table;
+  const deleter = await t.refresh();
+  const dels = [await w.writeDeletes(t, first!, [0]), await w.writeDeletes(t, second!, [0])].map(({ referencedDataFile: _, ...d }) => d);
+  await t.commit({ operation: 'replace', removeDataFiles: [second!.filePath], addDataFiles: await w.write(t, [2]) });
+  const change = { addDeleteFiles: dels, referencedDataFiles: [first!.filePath, second!.filePath] };
+  await assert.rejects(deleter.commit(change), (e: unknown) => e instanceof CommitConflictError && /no longer live/.test(e.message));
+  assert.deepEqual(await ids(await t.refresh()), [1, 2]);
+});
+
 test('a rewrite and a position delete of the same data file, committed at once: the loser conflicts instead of undoing the delete', async () => {
   // The rewrite commits first: the delete names a file that is gone, its row lives on in the rewrite.
   let t = await freshTable();

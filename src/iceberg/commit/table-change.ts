@@ -26,6 +26,12 @@ export interface TableChange {
   /** Position delete files (content 1), merge-on-read; one naming a data file that is no longer live conflicts. */
   readonly addDeleteFiles?: readonly DataFile[];
   /**
+   * Every data file the added deletes apply to, for those over several files (no
+   * referencedDataFile): checked live at each attempt, as Java's RowDelta validateDataFilesExist.
+   * Without it, only requireCurrentSnapshotId keeps such deletes from a file rewritten meanwhile.
+   */
+  readonly referencedDataFiles?: readonly string[];
+  /**
    * Paths of live data files to remove; delete files that reference only them go too. With
    * addDataFiles (a rewrite), deletes committed since the change began that apply to them conflict.
    */
@@ -129,7 +135,7 @@ async function attemptChange(storage: Storage, base: TableMetadata, change: Tabl
   let index = o.added.files.length;
   // Conflicts with concurrent commits (Java's RowDelta and RewriteFiles validations): deletes for a
   // data file that is gone, and a rewrite of data files that deletes added since the start apply to.
-  const referenced = new Set((change.addDeleteFiles ?? []).flatMap((f) => (f.referencedDataFile === undefined ? [] : [f.referencedDataFile])));
+  const referenced = new Set([...(change.addDeleteFiles ?? []).flatMap((f) => (f.referencedDataFile === undefined ? [] : [f.referencedDataFile])), ...(change.referencedDataFiles ?? [])]);
   const liveReferenced = new Set((change.addDataFiles ?? []).map((f) => f.filePath));
   const rewrites = removeData.size > 0 && (change.addDataFiles?.length ?? 0) > 0;
   const startSequenceNumber = o.startSequenceNumber ?? current?.sequenceNumber ?? 0n;
