@@ -6,6 +6,7 @@
 
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { ConfigError, JobError, OffsetOutOfRangeError } from '../core/errors.js';
+import { checkAbortedFilter } from './aborted-filter-check.js';
 import { KafkaAdmin } from './admin.js';
 import { createKafkajsClient, toJobError, type KafkaClientOptions } from './client.js';
 import {
@@ -95,6 +96,7 @@ const HEARTBEAT_INTERVAL_MS = 3000;
  * for a missing topic, LOCKED when the group has running members, UNAVAILABLE when no broker answers.
  */
 export async function openBoundedSource(options: BoundedSourceOptions): Promise<BoundedSource> {
+  checkAbortedFilter();
   if (options.groupId.length === 0) throw new ConfigError('a bounded Kafka read needs a consumer group id, found an empty string');
   const seen = new Set<string>();
   for (const range of options.ranges) {

@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
+import { ConfigError } from '../../src/core/errors.js';
+import { checkAbortedFilter } from '../../src/kafka/aborted-filter-check.js';
 
 type Message = { offset: string; key: Buffer | null; batchContext: { producerId: string; inTransaction: boolean } };
 const filterAbortedMessages = createRequire(import.meta.url)('kafkajs/src/consumer/filterAbortedMessages.js') as (o: {
@@ -43,3 +45,22 @@ test("a producer's records after its abort marker are delivered", () => {
   const again = [record(0, 'a'), marker(1, 'a', ABORT), record(2, 'a'), marker(3, 'a', COMMIT)];
   assert.deepEqual(kept(again, [{ firstOffset: '0', producerId: 'a' }]), [2]);
 });
+
+test('the check every bounded read makes passes the patched filter and refuses the original, naming the fix', () => {
+  assert.doesNotThrow(() => checkAbortedFilter(filterAbortedMessages));
+  assert.doesNotThrow(() => checkAbortedFilter());
+  // What kafkajs 2.2.4 does unpatched: one aborted transaction marked per record, in the order listed.
+  const original = ({ messages, abortedTransactions }: { messages: Message[]; abortedTransactions: { firstOffset: string; producerId: string }[] }) => {
+    const remaining = [...abortedTransactions];
+    const current = new Set<string>();
+    return messages.filter((m) => {
+      if (remaining.length > 0 && BigInt(m.offset) >= BigInt(remaining[0]!.firstOffset)) current.add(remaining.shift()!.producerId);
+      if (m.key !== null) current.delete(m.batchContext.producerId);
+      else if (current.has(m.batchContext.producerId)) return false;
+      return true;
+    });
+  };
+  assert.throws(() => checkAbortedFilter(original), (e: unknown) => e instanceof ConfigError && /patches\/kafkajs\+2\.2\.4\.patch.*npm ci/.test(e.message));
+  assert.throws(() => checkAbortedFilter(({ messages }) => messages), ConfigError);
+});
+
