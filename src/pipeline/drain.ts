@@ -131,12 +131,13 @@ async function planRanges(
   allowGap: boolean,
   identities: Offsets = {},
   reset: ReadonlySet<string> = new Set(),
-): Promise<{ ranges: PartitionRange[]; gaps: Record<string, string>; checks: IdentityCheck[] }> {
+): Promise<{ ranges: PartitionRange[]; gaps: Record<string, string>; checks: IdentityCheck[]; sameTopicChecks: Map<string, IdentityCheck[]> }> {
   const marks = await admin.fetchWatermarks(topics);
   const ranges: PartitionRange[] = [];
   const gaps: Record<string, string> = {};
   const checks: IdentityCheck[] = [];
   const lost: string[] = [];
+  const sameTopicChecks = resetTopicChecks(marks, stored, identities, reset);
   for (const m of marks) {
     const storedText = reset.has(m.topic) ? undefined : stored[m.topic]?.[String(m.partition)];
     const identity = reset.has(m.topic) ? undefined : identities[m.topic]?.[String(m.partition)];
@@ -168,7 +169,45 @@ async function planRanges(
       { context: { partitions: lost } },
     );
   }
-  return { ranges, gaps, checks };
+  return { ranges, gaps, checks, sameTopicChecks };
+}
+
+/**
+ * For each topic to reset whose every partition still holds, at a stored position, the last
+ * record this job read (as far as the offsets tell): the checks that would prove it is the topic
+ * already read, not a recreated one. A topic with a partition that cannot be checked (none stored,
+ * no last record, past its end, partitions added or gone) is not listed: nothing shows it was read.
+ */
+function resetTopicChecks(marks: readonly { topic: string; partition: number; logStartOffset: bigint; endOffset: bigint }[], stored: Offsets, identities: Offsets, reset: ReadonlySet<string>): Map<string, IdentityCheck[]> {
+  const out = new Map<string, IdentityCheck[]>();
+  for (const topic of reset) {
+    const partitions = marks.filter((m) => m.topic === topic);
+    const storedPartitions = Object.keys(stored[topic] ?? {});
+    if (partitions.length === 0 || storedPartitions.length !== partitions.length) continue;
+    const checks: IdentityCheck[] = [];
+    for (const m of partitions) {
+      const storedText = stored[topic]?.[String(m.partition)];
+      const identity = identities[topic]?.[String(m.partition)];
+      const at = identity === undefined ? undefined : identityOffset(identity);
+      if (storedText === undefined || identity === undefined || at === undefined || BigInt(storedText) > m.endOffset || at >= BigInt(storedText) || at < m.logStartOffset) break;
+      checks.push({ topic, partition: m.partition, identity });
+    }
+    if (checks.length === partitions.length) out.set(topic, checks);
+  }
+  return out;
+}
+
+/** Refuses to reset a topic whose stored last records are all still where this job read them. */
+async function refuseResetOfSameTopic(o: DrainOptions, sameTopicChecks: ReadonlyMap<string, IdentityCheck[]>): Promise<void> {
+  for (const [topic, checks] of sameTopicChecks) {
+    if ((await mismatchedIdentities({ ...kafkaOptions(o.config, o.logger), groupId: o.config.kafka.groupId }, checks)).length > 0) continue;
+    throw new JobError(
+      'USAGE',
+      `--reset-offsets ${topic}: the topic still holds the last records this job read at its stored positions, so it was not recreated; reading it from its start would add its events again. ` +
+        'Drain without --reset-offsets, or replay a window with --from/--to',
+      { context: { topic } },
+    );
+  }
 }
 
 /** Refuses to go on when a stored last record is not the record at its offset any more. */
@@ -208,6 +247,7 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
     await admin.close().catch(() => {});
   }
   for (const plan of plans) await checkIdentities(o, plan.checks);
+  for (const plan of plans) await refuseResetOfSameTopic(o, plan.sameTopicChecks);
   // A table without a snapshot may be a draft: create it now (loadOrCreate). One with a snapshot
   // is the one planned, and its commit requires that snapshot to be still current.
   const streams = o.dryRun === true ? planned : await Promise.all(planned.map(async (s, i) => (plans[i]!.base !== null ? s : { ...s, table: await openEventsTable(o.warehouse, config, { kind: s.kind }) })));
@@ -257,6 +297,8 @@ interface StreamPlan {
   readonly identities: Offsets;
   /** Stored last records to read again before draining. */
   readonly checks: readonly IdentityCheck[];
+  /** Per topic to reset, the stored last records that would show it is the topic already read. */
+  readonly sameTopicChecks: ReadonlyMap<string, IdentityCheck[]>;
   /** The table's snapshot the offsets are from (null: no table yet): the commit requires it is still current. */
   readonly base: bigint | null;
   readonly ranges: PartitionRange[];

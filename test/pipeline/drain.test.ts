@@ -262,6 +262,8 @@ test('a topic deleted and recreated is noticed, grown past the stored offsets or
   await assert.rejects(drain(job, { resetTopics: [other, 'no.such.topic'] } as never), /--reset-offsets names no\.such\.topic/);
   const reset = await drain(job, { resetTopics: [topic] });
   assert.equal(reset.consumed, 8, 'the new topic from its start');
+  // The same command again (a retry after a later step failed): the topic is the one just read.
+  await assert.rejects(drain(job, { resetTopics: [topic] }), (e: unknown) => e instanceof JobError && e.code === 'USAGE' && e.message.includes(`--reset-offsets ${topic}: the topic still holds the last records this job read`));
   assert.equal((await drain(job)).consumed, 0);
   assert.equal((await tableCounts(job)).rows, 13);
   // A forced replay over both copies' times re-reads the new topic only: the old copy's rows, at
