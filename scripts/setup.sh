@@ -10,11 +10,17 @@ need_debian=()
 for tool in xmllint:libxml2-utils lbzip2:lbzip2 bzip2:bzip2 zstd:zstd /usr/bin/time:time; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need_debian+=("${tool##*:}")
 done
+# Debian's python3 builds no venv without python3-venv (ensurepip).
+if [ "${MWLAKE_SKIP_PYTHON:-0}" != 1 ] && ! "${MWLAKE_PYTHON:-python3}" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  need_debian+=(python3-venv)
+fi
+as_root=()
+[ "$(id -u)" = 0 ] || as_root=(sudo -n)
 if [ "${#need_debian[@]}" -gt 0 ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }; then
     echo "setup: installing Debian packages: ${need_debian[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_debian[@]}" >/dev/null
+    "${as_root[@]}" apt-get update -qq
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_debian[@]}" >/dev/null
   else
     echo "setup: missing tools; install the Debian packages: ${need_debian[*]}" >&2
     exit 69
