@@ -15,7 +15,7 @@ import { cutoffOfDate, incrementalDirectory, runDirectory } from '../dumps/file-
 import { isIncrementalDone, runIncrementalDump } from '../dumps/incr-run.js';
 import { loadSiteInfos, UnmappedWikiError } from '../dumps/site-info.js';
 import type { Warehouse } from '../iceberg/catalog.js';
-import { PAGES_TABLE, STATE_NAMESPACE } from '../merge/state-schema.js';
+import { PAGES_TABLE, REVISIONS_TABLE, STATE_NAMESPACE } from '../merge/state-schema.js';
 import { duckDbMemory, type JobConfig } from './config.js';
 import { DuckDbDumpSource } from './dump-source.js';
 import { describeUnmerged, unmergedJobEvents } from './merge-source.js';
@@ -203,6 +203,15 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
     if (o.requireMerged === true && bound.pages === undefined) {
       throw new JobError('NOT_FOUND', `nothing to dump: no merge has run in ${o.warehouse.rootLocation} (${STATE_NAMESPACE}.${PAGES_TABLE} has no snapshot); run mwlake merge first`, { context: { warehouse: o.warehouse.rootLocation } });
     }
+    // The older pair both tables hold would publish what the newer events deleted or hid.
+    if (bound.revisionsAheadOf !== undefined) {
+      throw new JobError(
+        'DATA',
+        `${STATE_NAMESPACE}.${REVISIONS_TABLE} is merged up to events snapshot ${bound.revisionsAheadOf}, ${STATE_NAMESPACE}.${PAGES_TABLE} only up to ${bound.sourceSnapshotId} (a merge stopped between the two, or ${PAGES_TABLE} was rolled back alone): ` +
+          `a dump would publish revisions those events deleted or hid. Run \`mwlake merge\` to finish the merge, or roll ${STATE_NAMESPACE}.${REVISIONS_TABLE} back as well`,
+        { context: { revisionsSource: bound.revisionsAheadOf, pagesSource: bound.sourceSnapshotId } },
+      );
+    }
     // Not refused: regenerating an old date with a drain pending is legitimate. But a dump right
     // after a drain without its merge leaves the new events out, which the operator must hear.
     // The dump reads the state tables only: an events table it cannot read must not stop it.
@@ -212,7 +221,8 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
       return [];
     });
     for (const u of unmerged) o.logger.warn({ ...u }, `dump: ${describeUnmerged(u)}; the dumps hold the state merged before them: run mwlake merge first to include them`);
-    const held = await stateWikis(o.warehouse);
+    // At the snapshot the views bound: a merge since may have added a wiki they hold nothing of.
+    const held = await stateWikis(o.warehouse, bound.pages === undefined ? {} : { snapshotId: BigInt(bound.pages) });
     const wikis = o.wikis === 'all' ? held : [...o.wikis];
     // Dumped (a wiki without pages has empty dumps), but a mistyped or wrong wiki must be heard.
     for (const wiki of wikis) if (!held.includes(wiki)) o.logger.warn({ wiki }, `dump: the state holds no pages of ${wiki}, so its dumps are empty; the state holds ${held.length === 0 ? 'no wiki' : held.join(', ')}`);

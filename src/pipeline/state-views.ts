@@ -30,6 +30,12 @@ export interface BoundSnapshots {
   readonly pages?: string;
   readonly revisions?: string;
   readonly sourceSnapshotId?: string;
+  /**
+   * The events snapshot the revisions history read from (current, or at the as-of time) is merged
+   * up to, when not the pages' one: a merge stopped between the two tables (or pages was rolled
+   * back alone), and the views show the older pair both hold.
+   */
+  readonly revisionsAheadOf?: string;
 }
 
 function ancestors(table: Table, from: Snapshot | undefined): Snapshot[] {
@@ -65,9 +71,11 @@ export async function stateViewStatements(
 ): Promise<{ statements: string[]; bound: BoundSnapshots }> {
   const views = o.only ?? new Set(VIEW_NAMES);
   const want = { events: views.has('events'), pages: views.has('pages'), revisions: views.has('revisions_raw'), visibility: views.has('visibility_changes') && events.visibilityName !== undefined };
-  // Reading never creates a table: before the first merge the state views are empty.
-  const [pages, revisions, eventsTable, visibilityTable] = await Promise.all([
-    warehouse.tryLoadTable(STATE_NAMESPACE, PAGES_TABLE),
+  // Reading never creates a table: before the first merge the state views are empty. Pages first:
+  // a merge commits revisions before pages, so revisions read after pages hold the snapshot pages
+  // is at (read at once, a merge landing between the two reads failed the pairing below).
+  const pages = await warehouse.tryLoadTable(STATE_NAMESPACE, PAGES_TABLE);
+  const [revisions, eventsTable, visibilityTable] = await Promise.all([
     warehouse.tryLoadTable(STATE_NAMESPACE, REVISIONS_TABLE),
     want.events ? warehouse.tryLoadTable(events.namespace, events.name) : undefined,
     want.visibility ? warehouse.tryLoadTable(events.namespace, events.visibilityName!) : undefined,
@@ -81,6 +89,7 @@ export async function stateViewStatements(
   // one. At an --as-of time, the newest of the history current then (the snapshot log's, as for
   // pages): a rollback since then must not hide what a reader saw at that time.
   const revisionsFrom = revisions === undefined ? undefined : choice.asOfMs === undefined ? revisions.currentSnapshot() : revisions.snapshotAsOf(choice.asOfMs);
+  const revisionsAhead = revisions === undefined || revisionsFrom === undefined || source === undefined ? undefined : revisions.summaryProperty(SOURCE_SNAPSHOT_PROPERTY, revisionsFrom)?.value;
   const revisionsSnap =
     source === undefined || revisions === undefined
       ? undefined
@@ -128,6 +137,7 @@ export async function stateViewStatements(
     ...(pagesSnap === undefined ? {} : { pages: pagesSnap.snapshotId.toString() }),
     ...(revisionsSnap === undefined ? {} : { revisions: revisionsSnap.snapshotId.toString() }),
     ...(source === undefined ? {} : { sourceSnapshotId: source }),
+    ...(revisionsAhead === undefined || revisionsAhead === source || !want.revisions ? {} : { revisionsAheadOf: revisionsAhead }),
   };
   return { statements, bound };
 }

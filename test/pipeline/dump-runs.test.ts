@@ -9,6 +9,12 @@ import { parseDumpStatus, renderDumpStatus } from '../../src/dumps/dump-status.j
 import { loadConfig } from '../../src/pipeline/config.js';
 import { dumpRuns, relinkNewestRuns, runDumps, type DumpDateResult } from '../../src/pipeline/dump.js';
 import { silentLogger } from '../../src/core/log.js';
+import { JobError } from '../../src/core/errors.js';
+import { Warehouse } from '../../src/iceberg/catalog.js';
+import { rollbackTo } from '../../src/iceberg/commit/rollback.js';
+import { PAGES_TABLE, REVISIONS_TABLE, STATE_NAMESPACE } from '../../src/merge/state-schema.js';
+import { stateViewStatements } from '../../src/pipeline/state-views.js';
+import { stateWikis } from '../../src/pipeline/state-wikis.js';
 import { inTempDir } from '../helpers/temp-dir.js';
 import { appendBatch, EVENTS_NAME, EVENTS_NS, generatedEvents, merge, warehouseAt } from '../merge/merge-fixture.js';
 
@@ -209,5 +215,60 @@ test('a killed newer run gives latest/ to the newest complete run, also one whos
     await runs.linkTo('20261103');
     await relinkNewestRuns(config);
     assert.equal(await runs.linked(), '../20261102/' + runs.history('20261102'), 'the newest complete run, not an older one');
+  });
+});
+
+test('a dump of a half-finished merge (state.revisions merged further than state.pages) is refused, naming both, instead of publishing what the newer events hid', { timeout: 120_000 }, async () => {
+  await inTempDir('mwlake-dump-runs-', async (dir) => {
+    const { wh, root, config } = await mergedWarehouse(dir, 60);
+    await appendBatch(wh, generatedEvents(6, 40));
+    await merge(wh);
+    // As a merge that committed state.revisions and then failed: state.pages one merge behind.
+    await rollbackTo(await wh.loadTable(STATE_NAMESPACE, PAGES_TABLE));
+    await assert.rejects(
+      runDumps({ config, warehouse: wh, logger: silentLogger(), wikis: ['enwiki'], dates: ['2026-11-20'] }),
+      (e: unknown) => e instanceof JobError && e.code === 'DATA' && /state\.revisions is merged up to events snapshot \d+, state\.pages only up to \d+ .*Run `mwlake merge`/.test(e.message),
+    );
+    assert.deepEqual(await readdir(root).catch(() => []), [], 'nothing written');
+    // Queries still read the older pair both hold.
+    const { bound } = await stateViewStatements(wh, { namespace: EVENTS_NS, name: EVENTS_NAME });
+    assert.ok(bound.revisionsAheadOf !== undefined && bound.revisions !== undefined);
+  });
+});
+
+test('the views read state.pages before state.revisions: a merge landing between the two reads still pairs them', { timeout: 120_000 }, async () => {
+  await inTempDir('mwlake-dump-runs-', async (dir) => {
+    const { wh } = await mergedWarehouse(dir, 60);
+    const stale = await wh.loadTable(STATE_NAMESPACE, REVISIONS_TABLE);
+    await appendBatch(wh, generatedEvents(6, 40));
+    await merge(wh);
+    // Revisions read before pages' read finished see the table from before the merge.
+    let pagesRead = false;
+    class Racing extends Warehouse {
+      override async tryLoadTable(namespace: string, name: string) {
+        if (namespace === STATE_NAMESPACE && name === REVISIONS_TABLE && !pagesRead) return stale;
+        const table = await super.tryLoadTable(namespace, name);
+        if (namespace === STATE_NAMESPACE && name === PAGES_TABLE) pagesRead = true;
+        return table;
+      }
+    }
+    const { bound } = await stateViewStatements(new Racing(wh.storage, wh.rootLocation), { namespace: EVENTS_NS, name: EVENTS_NAME });
+    assert.equal(bound.revisions, (await wh.loadTable(STATE_NAMESPACE, REVISIONS_TABLE)).currentSnapshot()!.snapshotId.toString());
+    assert.equal(bound.revisionsAheadOf, undefined);
+  });
+});
+
+test('the wikis of a dump are those of the pages snapshot its views bound, not of a merge since', { timeout: 120_000 }, async () => {
+  await inTempDir('mwlake-dump-runs-', async (dir) => {
+    const wh = warehouseAt(join(dir, 'wh'));
+    const events = generatedEvents(5, 120);
+    await appendBatch(wh, events.filter((e) => e.wiki_id === 'enwiki'));
+    await merge(wh);
+    const first = (await wh.loadTable(STATE_NAMESPACE, PAGES_TABLE)).currentSnapshot()!.snapshotId;
+    await appendBatch(wh, events.filter((e) => e.wiki_id === 'dewiki'));
+    await merge(wh);
+    assert.deepEqual(await stateWikis(wh, { snapshotId: first }), ['enwiki']);
+    assert.deepEqual(await stateWikis(wh), ['dewiki', 'enwiki']);
+    await assert.rejects(stateWikis(wh, { snapshotId: 1n }), (e: unknown) => e instanceof JobError && e.code === 'NOT_FOUND');
   });
 });
