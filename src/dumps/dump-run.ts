@@ -611,9 +611,10 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
         const linked = (await linkedDates(options.dumpsRoot, wikiId)).has(date);
         await unlinkMissing(options.dumpsRoot, wikiId, date);
         if (options.linkLatest !== false) {
-          if ([...states.values()].every((state) => state.status === 'done')) await relinkCompleteRun(options.dumpsRoot, wikiId, date);
+          // Complete as dumpstatus.json says, not as the run remembers: the last write may have failed.
+          const relinked = [...states.values()].every((state) => state.status === 'done') && (await relinkCompleteRun(options.dumpsRoot, wikiId, date));
           // This date is not complete now: the newest complete run takes latest/ back from it.
-          else if (linked) await relinkNewestCompleteRun(options.dumpsRoot, wikiId);
+          if (!relinked && linked) await relinkNewestCompleteRun(options.dumpsRoot, wikiId);
         }
       }
       return inJobOrder();

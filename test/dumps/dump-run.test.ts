@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { access, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
@@ -14,7 +14,7 @@ import { after, before, test } from 'node:test';
 import { findCompressionTools } from '../../src/dumps/compress.js';
 import { runInterruptCleanups } from '../../src/core/interrupt.js';
 import { relinkCompleteRun, runDump, type DumpRunOptions } from '../../src/dumps/dump-run.js';
-import { isCompleteRunStatus } from '../../src/dumps/dump-status.js';
+import { isCompleteRunStatus, parseDumpStatus } from '../../src/dumps/dump-status.js';
 import { MemoryDumpSource } from '../../src/dumps/memory-source.js';
 import type { DumpQuery, DumpRevisionRow, DumpSource, PageTitle } from '../../src/dumps/records.js';
 import { eventually } from '../helpers/kafka.js';
@@ -858,6 +858,34 @@ test('a failed rerun of the newest date points latest/ back at the newest other 
     // The rerun that works takes latest/ again.
     assert.equal((await runDump(options({ dumpsRoot: other, jobs: ['metahistorybz2dump'] }))).linkedLatest, true);
     assert.ok([...(await linked()).values()].every((target) => target.startsWith(`../${DATE}/`)));
+  });
+});
+
+test('a rerun of the newest date whose last status write fails gives latest/ to the newest other complete run: the date is as complete as its dumpstatus.json says', async () => {
+  await inTempDir('mwlake-last-status-', async (other) => {
+    const latestDir = join(other, WIKI, 'latest');
+    const linked = async () => new Map(await Promise.all((await readdir(latestDir)).map(async (name) => [name, await readlink(join(latestDir, name))] as const)));
+    await runDump(options({ dumpsRoot: other, date: '20240731' }));
+    const earlier = await linked();
+    await runDump(options({ dumpsRoot: other }));
+    const statusPath = join(other, WIKI, DATE, 'dumpstatus.json');
+    // When the last job is about to be marked done, its status write (and the run's retry) cannot
+    // create their temp file: a folder has its name.
+    let armed = true;
+    const now = () => {
+      if (armed) {
+        const jobs = [...parseDumpStatus(readFileSync(statusPath, 'utf8'))!.values()];
+        if (jobs.filter((job) => job.status !== 'done').length === 1) {
+          mkdirSync(`${statusPath}.inprog`);
+          armed = false;
+        }
+      }
+      return FIXED_NOW();
+    };
+    await assert.rejects(runDump(options({ dumpsRoot: other, now })), (e: unknown) => (e as { code?: string }).code === 'STORAGE' || /EISDIR/.test(String(e)));
+    assert.equal(armed, false, 'the last status write was made to fail');
+    assert.ok([...parseDumpStatus(readFileSync(statusPath, 'utf8'))!.values()].some((job) => job.status !== 'done'), 'the date is not complete on disk');
+    assert.deepEqual(await linked(), earlier, 'latest/ is the earlier complete run, link for link');
   });
 });
 
