@@ -21,6 +21,8 @@ import { retryPolicy, retryWaitMs } from '../../src/iceberg/commit/retry-policy.
 import { decodeManifestList, encodeManifestList, MANIFEST_LIST_SCHEMA } from '../../src/iceberg/avro/manifest-list.js';
 import { writeManifest } from '../../src/iceberg/commit/write-manifest.js';
 import { prepareAddedManifests } from '../../src/iceberg/commit/table-change.js';
+import { relocateTable } from '../../src/iceberg/commit/relocate.js';
+import type { ManifestFile } from '../../src/iceberg/spec/manifest-list.js';
 import { decodeValue } from '../../src/iceberg/spec/bounds.js';
 import { DataFileContent, ManifestContent, ManifestEntryStatus, type ManifestEntry } from '../../src/iceberg/spec/manifest.js';
 import type { PartitionSpec } from '../../src/iceberg/spec/partition.js';
@@ -771,14 +773,25 @@ test('a v1 manifest list that left the file counts out is listed again with the 
   await t.storage.writeIfAbsent(listPath, await encodeContainer(nullable, stripped, keyValues));
   const [decoded] = await decodeManifestList(await t.storage.read(listPath), 'list');
   assert.equal(decoded!.countsUnknown, true);
+  const counts = (m: ManifestFile) => [m.addedFilesCount, m.existingFilesCount, m.deletedFilesCount, m.addedRowsCount, m.existingRowsCount, m.deletedRowsCount];
+  await assert.rejects(encodeManifestList([decoded!], { snapshotId: 1n, sequenceNumber: 1n }), /listed without its file counts/);
+
+  // A copy relocated lists it with its counts too.
+  const copy = join(dir, `copy${n++}`);
+  await cp(t.storage.localPath(t.location)!, copy, { recursive: true });
+  const refuse = async (): Promise<never> => {
+    throw new Error('no delete file to rewrite');
+  };
+  assert.equal((await relocateTable({ storage: t.storage, tableLocation: `file://${copy}`, rewriteDeleteFile: refuse })).relocated, true);
+  const moved = (await currentVersion(t.storage, `file://${copy}`))!;
+  const movedMetadata = JSON.parse(await readFile(join(copy, 'metadata', `v${moved}.metadata.json`), 'utf8')) as { 'current-snapshot-id': number | string; snapshots: { 'snapshot-id': number | string; 'manifest-list': string }[] };
+  const movedList = movedMetadata.snapshots.find((s) => String(s['snapshot-id']) === String(movedMetadata['current-snapshot-id']))!['manifest-list'];
+  assert.deepEqual((await decodeManifestList(await t.storage.read(movedList), 'list')).map(counts), [[files.length, 0, 0, 5, 0, 0]]);
 
   t = (await t.commit({ addDataFiles: await w.write(t, [4]) })).table;
   const listed = await decodeManifestList(await t.storage.read(t.currentSnapshot()!.manifestList), 'list');
   const kept = listed.find((m) => m.manifestPath === decoded!.manifestPath)!;
-  assert.deepEqual(
-    [kept.addedFilesCount, kept.existingFilesCount, kept.deletedFilesCount, kept.addedRowsCount, kept.existingRowsCount, kept.deletedRowsCount],
-    [files.length, 0, 0, 5, 0, 0],
-  );
+  assert.deepEqual(counts(kept), [files.length, 0, 0, 5, 0, 0]);
   assert.equal(kept.countsUnknown, undefined);
 });
 

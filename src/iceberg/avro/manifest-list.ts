@@ -1,6 +1,7 @@
 // Manifest lists (spec §Manifest Lists): one `manifest_file` record per manifest, with field ids
 // 500–520 and the key-value metadata Java and PyIceberg write (iceberg-notes §2).
 
+import { SpecViolationError } from '../../core/errors.js';
 import { ManifestContent } from '../spec/manifest.js';
 import type { FieldSummary, ManifestFile } from '../spec/manifest-list.js';
 import { decodeContainer, encodeContainer } from './container.js';
@@ -57,6 +58,9 @@ export interface ManifestListWrite {
 }
 
 export async function encodeManifestList(files: readonly ManifestFile[], o: ManifestListWrite): Promise<Uint8Array> {
+  const uncounted = files.find((m) => m.countsUnknown === true);
+  // Zeros would make Java's readers skip it: the caller counts its entries first (withCounts).
+  if (uncounted !== undefined) throw new SpecViolationError(`manifest ${uncounted.manifestPath} is listed without its file counts (a v1 list left them out); count its entries before listing it`);
   const records = files.map((m) => ({
     manifest_path: m.manifestPath,
     manifest_length: BigInt(m.manifestLength),

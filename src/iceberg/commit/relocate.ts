@@ -22,6 +22,7 @@ import { statisticsEntryFile, type TableMetadata } from '../spec/table-metadata.
 import { currentVersion } from '../table.js';
 import { DATA_DIR, manifestListLocation, manifestLocation, METADATA_DIR, metadataFileLocation, versionHintLocation } from '../table-files.js';
 import { withMetadataLog, writeMetadataVersion } from './write-metadata.js';
+import { withCounts } from './table-change.js';
 import { writeUncommitted } from './write-manifest.js';
 
 export interface RelocateOptions {
@@ -165,13 +166,17 @@ async function writeRelocation(
     const location = manifestLocation(to, commitUuid, manifestIndex++).replace(/\.avro$/, '-relocated.avro');
     written.push(location);
     await writeUncommitted(storage, location, bytes);
-    writtenManifests.set(oldPath, { ...manifest.file, manifestPath: location, manifestLength: bytes.byteLength });
+    // A v1 list may have left the counts out: listed as zeros, Java's readers would skip the manifest.
+    const file = manifest.file.countsUnknown === true ? withCounts(manifest.file, manifest.decoded.entries) : manifest.file;
+    writtenManifests.set(oldPath, { ...file, manifestPath: location, manifestLength: bytes.byteLength });
   }
   const snapshots: Snapshot[] = [];
   for (const snapshot of metadata.snapshots) {
     const files = plan.lists.get(snapshot.snapshotId)!.map((m) => {
       const written = writtenManifests.get(m.manifestPath)!;
-      return { ...m, manifestPath: written.manifestPath, manifestLength: written.manifestLength };
+      const { countsUnknown: _, ...listed } = m;
+      const counts = { addedFilesCount: written.addedFilesCount, existingFilesCount: written.existingFilesCount, deletedFilesCount: written.deletedFilesCount, addedRowsCount: written.addedRowsCount, existingRowsCount: written.existingRowsCount, deletedRowsCount: written.deletedRowsCount };
+      return { ...listed, ...(m.countsUnknown === true ? counts : {}), manifestPath: written.manifestPath, manifestLength: written.manifestLength };
     });
     const bytes = await encodeManifestList(files, {
       snapshotId: snapshot.snapshotId,

@@ -106,7 +106,7 @@ export async function applyChange(storage: Storage, base: TableMetadata, change:
 }
 
 /** `manifest` with its file and row counts taken from its entries (a v1 list left them out). */
-function withCounts(manifest: ManifestFile, entries: readonly ManifestEntry[]): ManifestFile {
+export function withCounts(manifest: ManifestFile, entries: readonly ManifestEntry[]): ManifestFile {
   const of = (status: ManifestEntryStatus) => entries.filter((e) => e.status === status);
   const rows = (es: readonly ManifestEntry[]) => es.reduce((n, e) => n + e.dataFile.recordCount, 0);
   const [added, existing, deleted] = [of(ManifestEntryStatus.Added), of(ManifestEntryStatus.Existing), of(ManifestEntryStatus.Deleted)];
