@@ -117,7 +117,8 @@ const ALLOW_GAP_HINT = `Rerun with --allow-gap to accept the loss (it is recorde
 
 /** The source's retention error (at open, or overtaken while reading), saying how to accept the loss. */
 function withAllowGapHint(error: unknown): unknown {
-  return error instanceof OffsetOutOfRangeError ? new OffsetOutOfRangeError(`${error.message}. ${ALLOW_GAP_HINT}`, { context: error.context, cause: error }) : error;
+  if (!(error instanceof OffsetOutOfRangeError) || error.message.includes(ALLOW_GAP_HINT)) return error;
+  return new OffsetOutOfRangeError(`${error.message}. ${ALLOW_GAP_HINT}`, { context: error.context, cause: error });
 }
 
 /**
@@ -173,10 +174,12 @@ async function planRanges(
 }
 
 /**
- * For each topic to reset whose every partition still holds, at a stored position, the last
- * record this job read (as far as the offsets tell): the checks that would prove it is the topic
- * already read, not a recreated one. A topic with a partition that cannot be checked (none stored,
- * no last record, past its end, partitions added or gone) is not listed: nothing shows it was read.
+ * For each topic to reset whose partitions still hold, at their stored positions, the last records
+ * this job read (as far as the offsets tell): the checks that would prove it is the topic already
+ * read, not a recreated one. A partition stored at or below its log start with no last record (it
+ * held nothing then) reads the same either way and is passed by; a topic with another partition
+ * that cannot be checked (none stored, past its end, partitions added or gone), or with none to
+ * check, is not listed: nothing shows it was read.
  */
 function resetTopicChecks(marks: readonly { topic: string; partition: number; logStartOffset: bigint; endOffset: bigint }[], stored: Offsets, identities: Offsets, reset: ReadonlySet<string>): Map<string, IdentityCheck[]> {
   const out = new Map<string, IdentityCheck[]>();
@@ -185,14 +188,19 @@ function resetTopicChecks(marks: readonly { topic: string; partition: number; lo
     const storedPartitions = Object.keys(stored[topic] ?? {});
     if (partitions.length === 0 || storedPartitions.length !== partitions.length) continue;
     const checks: IdentityCheck[] = [];
+    let checkable = true;
     for (const m of partitions) {
       const storedText = stored[topic]?.[String(m.partition)];
       const identity = identities[topic]?.[String(m.partition)];
       const at = identity === undefined ? undefined : identityOffset(identity);
-      if (storedText === undefined || identity === undefined || at === undefined || BigInt(storedText) > m.endOffset || at >= BigInt(storedText) || at < m.logStartOffset) break;
+      if (storedText !== undefined && identity === undefined && BigInt(storedText) <= m.logStartOffset) continue;
+      if (storedText === undefined || identity === undefined || at === undefined || BigInt(storedText) > m.endOffset || at >= BigInt(storedText) || at < m.logStartOffset) {
+        checkable = false;
+        break;
+      }
       checks.push({ topic, partition: m.partition, identity });
     }
-    if (checks.length === partitions.length) out.set(topic, checks);
+    if (checkable && checks.length > 0) out.set(topic, checks);
   }
   return out;
 }
@@ -483,6 +491,9 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
       offsets,
       durationMs: Math.round(performance.now() - started),
     };
+  } catch (error) {
+    // Retention that overtook an uncapped read fails it here, from the read itself.
+    throw withAllowGapHint(error);
   } finally {
     await source.close().catch(() => {});
     await errorSink.close().catch(() => {});

@@ -198,13 +198,13 @@ test("topics whose batches the broker stores as zstd, lz4 or gzip drain like sna
 });
 
 /** Deletes `topic` and creates it again, empty, with one partition kept forever. */
-async function recreateTopic(topic: string): Promise<void> {
+async function recreateTopic(topic: string, partitions = 1): Promise<void> {
   await withAdmin(async (a) => {
     await a.deleteTopics([topic]);
     // Deletion settles asynchronously: create once the old topic is gone.
     for (;;) {
       const gone = await a.listPartitions([topic]).then(() => false, () => true);
-      if (gone && (await a.createTopic({ topic, partitions: 1, configs: KEEP_FOREVER }))) break;
+      if (gone && (await a.createTopic({ topic, partitions, configs: KEEP_FOREVER }))) break;
       await new Promise((resolve) => setImmediate(resolve));
     }
   });
@@ -246,14 +246,15 @@ test('a topic deleted and recreated is noticed, grown past the stored offsets or
     assert.equal((await cli(job, 'gen', '--seed', String(seed), '--events', String(events), '--start', '2026-11-01', '--wikis', 'enwiki', '--bad-fraction', '0', '--stream', job.stream, '--out', file)).code, 0);
     return (await readFile(file, 'utf8')).split('\n').filter((l) => l !== '').map((l) => Buffer.from(l));
   };
+  // Two partitions, the second never written to: it has no last record to check.
   const recreate = async (values: Buffer[]): Promise<void> => {
-    await recreateTopic(topic);
-    await produceRecords(values.map((value) => ({ topic, key: null, value })));
+    await recreateTopic(topic, 2);
+    await produceRecords(values.map((value) => ({ topic, partition: 0, key: null, value })));
   };
   await withAdmin(async (a) => {
-    for (const t of job.topics) await a.createTopic({ topic: t, partitions: 1, configs: KEEP_FOREVER });
+    for (const t of job.topics) await a.createTopic({ topic: t, partitions: t === topic ? 2 : 1, configs: KEEP_FOREVER });
   });
-  await produceRecords((await lines(21, 5)).map((value) => ({ topic, key: null, value })));
+  await produceRecords((await lines(21, 5)).map((value) => ({ topic, partition: 0, key: null, value })));
   assert.equal((await drain(job)).consumed, 5);
 
   // The new topic already holds more records than the old one did: its offsets alone look fine.
@@ -475,6 +476,26 @@ test('retention overtaking an --allow-gap drain while it reads is skipped and re
   const next = await drain(job);
   assert.equal(next.consumed, 0);
   assert.equal(next.gaps, undefined);
+});
+
+test('retention overtaking an uncapped drain while it reads fails it, saying to rerun with --allow-gap, with nothing committed', { timeout: 300_000 }, async () => {
+  const job = newJob();
+  const [topic] = job.topics as [string, string];
+  assert.equal((await cli(job, 'gen', '--seed', '42', '--events', '16000', '--start', '2026-11-01', '--wikis', 'enwiki', '--bad-fraction', '0', '--stream', job.stream, '--partitions', '1', '--to', 'kafka', '--brokers', KAFKA_BROKERS.join(','))).code, 0);
+  const end = (await withAdmin((a) => a.fetchWatermarks(job.topics))).find((m) => m.topic === topic)!.endOffset;
+  const config = await loadConfig(undefined, job.env);
+  let deletion: Promise<void> | undefined;
+  await assert.rejects(
+    runDrain({
+      config,
+      warehouse: warehouseOf(config, silentLogger()),
+      logger: silentLogger(),
+      onProgress: () => void (deletion ??= withAdmin((a) => a.deleteRecords(topic, [{ partition: 0, beforeOffset: end - 20n }]))),
+    }),
+    (e: unknown) => e instanceof OffsetOutOfRangeError && /before this read got to them.*Rerun with --allow-gap/.test(e.message) && e.message.split('Rerun with --allow-gap').length === 2,
+  );
+  await deletion;
+  assert.equal((await tableCounts(job)).snapshots, 0, 'nothing committed');
 });
 
 test('an event that passes its schema but that the table cannot store goes to <job>.error; the drain goes on', { timeout: 300_000 }, async () => {
