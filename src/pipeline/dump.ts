@@ -199,7 +199,10 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
   try {
     // Only the views the dump reads: planning the events table's files too (its manifests grow with
     // every drain) cost each dump time for nothing, and a failure to read them stopped it.
-    const bound = await bindStateViews(db, o.warehouse, { namespace: o.config.events.namespace, name: o.config.events.table }, {}, viewsUsedBy('revisions'));
+    const bind = () => bindStateViews(db, o.warehouse, { namespace: o.config.events.namespace, name: o.config.events.table }, {}, viewsUsedBy('revisions'));
+    let bound = await bind();
+    // A merge may be between its two commits right now (a dump without the lease: --dry-run, another job): once more.
+    if (bound.revisionsAheadOf !== undefined) bound = await bind();
     if (o.requireMerged === true && bound.pages === undefined) {
       throw new JobError('NOT_FOUND', `nothing to dump: no merge has run in ${o.warehouse.rootLocation} (${STATE_NAMESPACE}.${PAGES_TABLE} has no snapshot); run mwlake merge first`, { context: { warehouse: o.warehouse.rootLocation } });
     }
@@ -207,7 +210,7 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
     if (bound.revisionsAheadOf !== undefined) {
       throw new JobError(
         'DATA',
-        `${STATE_NAMESPACE}.${REVISIONS_TABLE} is merged up to events snapshot ${bound.revisionsAheadOf}, ${STATE_NAMESPACE}.${PAGES_TABLE} only up to ${bound.sourceSnapshotId} (a merge stopped between the two, or ${PAGES_TABLE} was rolled back alone): ` +
+        `${STATE_NAMESPACE}.${REVISIONS_TABLE} is merged up to events snapshot ${bound.revisionsAheadOf}, ${STATE_NAMESPACE}.${PAGES_TABLE} only up to ${bound.sourceSnapshotId} (a merge stopped between the two or is committing them now, or ${PAGES_TABLE} was rolled back alone): ` +
           `a dump would publish revisions those events deleted or hid. Run \`mwlake merge\` to finish the merge, or roll ${STATE_NAMESPACE}.${REVISIONS_TABLE} back as well`,
         { context: { revisionsSource: bound.revisionsAheadOf, pagesSource: bound.sourceSnapshotId } },
       );

@@ -236,6 +236,26 @@ test('a dump of a half-finished merge (state.revisions merged further than state
   });
 });
 
+test('a dump that reads state.pages while a merge is between its two commits reads both again, and dumps the merge', { timeout: 120_000 }, async () => {
+  await inTempDir('mwlake-dump-runs-', async (dir) => {
+    const { wh, config } = await mergedWarehouse(dir, 60);
+    const stalePages = await wh.loadTable(STATE_NAMESPACE, PAGES_TABLE);
+    await appendBatch(wh, generatedEvents(6, 40));
+    await merge(wh);
+    // The first read of state.pages is from before the merge committed it; later reads after.
+    let pagesReads = 0;
+    class Racing extends Warehouse {
+      override async tryLoadTable(namespace: string, name: string) {
+        if (namespace === STATE_NAMESPACE && name === PAGES_TABLE && pagesReads++ === 0) return stalePages;
+        return super.tryLoadTable(namespace, name);
+      }
+    }
+    const [result] = await runDumps({ config, warehouse: new Racing(wh.storage, wh.rootLocation), logger: silentLogger(), wikis: ['enwiki'], dates: ['2026-11-20'], jobs: ['metahistorybz2dump'] });
+    assert.ok(result!.bytes > 0);
+    assert.ok(pagesReads >= 2, 'state.pages was read again');
+  });
+});
+
 test('the views read state.pages before state.revisions: a merge landing between the two reads still pairs them', { timeout: 120_000 }, async () => {
   await inTempDir('mwlake-dump-runs-', async (dir) => {
     const { wh } = await mergedWarehouse(dir, 60);
