@@ -648,7 +648,7 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   // Kept jobs' per-file checksum files too: an earlier version may have named them otherwise.
   if (!everyJob) await writeChecksumFiles(directory, wikiId, date, files, files);
   const complete = [...states.values()].every((state) => state.status === 'done');
-  const linked = options.linkLatest === false || !complete ? false : await linkLatest(options.dumpsRoot, wikiId, date, [...files.map((file) => file.name), ...checksumFileNames(wikiId, date)]);
+  const linked = options.linkLatest === false || !complete ? false : await linkLatest(options.dumpsRoot, wikiId, date, [...files.map((file) => file.name), ...checksumFileNames(wikiId, date)], options.now === undefined ? {} : { now: options.now });
   await removeStaleFiles(directory, deferStale, files);
   if (!linked) await unlinkMissing(options.dumpsRoot, wikiId, date);
   return { directory, files: writtenInJobOrder(), complete, linkedLatest: linked };

@@ -1,17 +1,61 @@
 // `<dumps_root>/<wiki>/latest/`: `<wiki>-latest-<name>` symlinks to the files of the newest
 // complete run (operations-dumps xmldumps-backup dumps/symlinks.py), relative (`../<date>/<file>`)
-// so the tree can be moved or served as is. Imports dumps modules only.
+// so the tree can be moved or served as is, each with its RSS feed `<link>-rss.xml` (Feeds in the
+// same file: watchers poll it for a new run). Imports core and dumps modules only.
 
 import { access, lstat, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeDirectory } from '../core/make-directory.js';
+import { writeTextAtomically } from './atomic-file.js';
 import { IN_PROGRESS_SUFFIX, latestFileName } from './file-names.js';
+
+const FEED_SUFFIX = '-rss.xml';
+const CHECKSUM_FILE = /-(?:md5|sha1)sums\.(?:txt|json)$/;
+
+/** Legacy's xml_escape: & < > only. */
+const escapeFeed = (text: string): string => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+
+/**
+ * The RSS 2.0 feed of a latest/ link, as legacy's feed.xml template fills it: the run folder as
+ * channel and item link (`/<wiki>/<date>`, the form of dumpstatus.json's urls), the file as an
+ * escaped HTML link, and the time the link was made.
+ */
+export function feedText(wikiId: string, date: string, fileName: string, linkName: string, now: Date): string {
+  const run = `/${wikiId}/${date}`;
+  return [
+    '<?xml version="1.0"?>',
+    '<rss version="2.0">',
+    '\t<channel>',
+    `\t\t<title>${escapeFeed(linkName.slice(`${wikiId}-latest-`.length))}</title>`,
+    `\t\t<link>${escapeFeed(run)}</link>`,
+    `\t\t<description>Wikimedia dump updates for ${escapeFeed(wikiId)}</description>`,
+    '\t\t<item>',
+    `\t\t\t<title>${escapeFeed(run)}</title>`,
+    `\t\t\t<link>${escapeFeed(run)}</link>`,
+    `\t\t\t<description>${escapeFeed(`<a href="${run}/${fileName}">${fileName}</a>`)}</description>`,
+    `\t\t\t<pubDate>${now.toUTCString()}</pubDate>`,
+    '\t\t</item>',
+    '\t</channel>',
+    '</rss>',
+  ].join('\n');
+}
+
+/** Removes the feeds whose link is gone (legacy cleanup_feeds), and any a killed run left half-written. */
+async function removeOrphanFeeds(latestDir: string): Promise<void> {
+  const names = new Set(await readdir(latestDir).catch(() => [] as string[]));
+  for (const name of names) {
+    const orphan = name.endsWith(FEED_SUFFIX) && !names.has(name.slice(0, -FEED_SUFFIX.length));
+    if (orphan || name.endsWith(`${FEED_SUFFIX}${IN_PROGRESS_SUFFIX}`)) await rm(join(latestDir, name), { force: true });
+  }
+}
 
 const LINK_TARGET = /^\.\.\/(\d{8})\//;
 
 export interface LinkLatestOptions {
   /** Newer runs whose links may be replaced: they are not complete (a failed or killed rerun). */
   readonly replacing?: ReadonlySet<string>;
+  /** The feeds' pubDate (tests). */
+  readonly now?: () => Date;
 }
 
 /**
@@ -44,16 +88,24 @@ export async function linkLatest(dumpsRoot: string, wikiId: string, date: string
     if (linkName === undefined) continue;
     wanted.add(linkName);
     const target = `../${date}/${fileName}`;
-    if (existing.get(linkName) === target) continue;
-    const temp = join(latestDir, `.${linkName}${IN_PROGRESS_SUFFIX}`);
-    await rm(temp, { force: true });
-    await symlink(target, temp);
-    await rename(temp, join(latestDir, linkName));
+    // Legacy feeds the content files, not the checksum files it links.
+    const feed = CHECKSUM_FILE.test(fileName) ? undefined : join(latestDir, `${linkName}${FEED_SUFFIX}`);
+    if (existing.get(linkName) !== target) {
+      const temp = join(latestDir, `.${linkName}${IN_PROGRESS_SUFFIX}`);
+      await rm(temp, { force: true });
+      await symlink(target, temp);
+      await rename(temp, join(latestDir, linkName));
+    } else if (feed === undefined || (await access(feed).then(() => true, () => false))) {
+      continue;
+    }
+    // Written when the link is (re)made: its pubDate says when this run became the latest.
+    if (feed !== undefined) await writeTextAtomically(feed, feedText(wikiId, date, fileName, linkName, o.now?.() ?? new Date()));
   }
   for (const name of existing.keys()) {
     if (!wanted.has(name) && name.startsWith(`${wikiId}-latest-`)) await rm(join(latestDir, name), { force: true });
   }
   for (const name of temps) await rm(join(latestDir, name), { force: true });
+  await removeOrphanFeeds(latestDir);
   return true;
 }
 
@@ -68,6 +120,7 @@ export async function unlinkMissing(dumpsRoot: string, wikiId: string, date: str
     if (LINK_TARGET.exec(await readlink(path))?.[1] !== date) continue;
     if (await access(path).then(() => false, () => true)) await rm(path, { force: true });
   }
+  await removeOrphanFeeds(latestDir);
 }
 
 /** The run dates (YYYYMMDD) `latest/` links into. */

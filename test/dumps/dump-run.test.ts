@@ -3,6 +3,7 @@
 // dumpstatus.json, latest/ links, byte-identical reruns and what a failing job leaves behind.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
@@ -20,7 +21,7 @@ import type { DumpQuery, DumpRevisionRow, DumpSource, PageTitle } from '../../sr
 import { eventually } from '../helpers/kafka.js';
 import { inTempDir } from '../helpers/temp-dir.js';
 import type { JsonObject } from '../helpers/python.js';
-import { assertValidExport, bunzip2OneStream, caseDirs, decompressFile, GENERATOR_VERSION, goldenDir, readGoldenRows, readWithMwxml, TEST_SITE } from './helpers.js';
+import { assertValidExport, bunzip2OneStream, caseDirs, decompressFile, GENERATOR_VERSION, goldenDir, readGoldenRows, readWithMwxml, TEST_SITE, latestLinks } from './helpers.js';
 
 const WIKI = 'testwiki';
 const DATE = '20240801';
@@ -343,7 +344,7 @@ test('dumping the same input twice gives byte-identical files and checksums', as
 
 test('latest/ links every file of the newest complete run and is not moved back by an older one', async () => {
   const latestDir = join(root, WIKI, 'latest');
-  const links = (await readdir(latestDir)).sort();
+  const links = (await latestLinks(latestDir)).sort();
   assert.ok(links.includes('testwiki-latest-pages-meta-history.xml.bz2'));
   assert.ok(links.includes('testwiki-latest-md5sums.txt'));
   assert.equal(await readlink(join(latestDir, 'testwiki-latest-pages-articles-multistream-index.txt.bz2')), '../20240801/testwiki-20240801-pages-articles-multistream-index.txt.bz2');
@@ -360,8 +361,50 @@ test('latest/ links every file of the newest complete run and is not moved back 
     await rm(join(other, WIKI, '20240901'), { recursive: true });
     assert.equal(await relinkCompleteRun(other, WIKI, '20240801'), true);
     assert.equal(await readlink(join(other, WIKI, 'latest', 'testwiki-latest-pages-meta-history.xml.bz2')), '../20240801/testwiki-20240801-pages-meta-history.xml.bz2');
-    for (const link of await readdir(join(other, WIKI, 'latest'))) assert.ok((await readFile(join(other, WIKI, 'latest', link))).length > 0, `${link} resolves`);
+    for (const link of await latestLinks(join(other, WIKI, 'latest'))) assert.ok((await readFile(join(other, WIKI, 'latest', link))).length > 0, `${link} resolves`);
   });
+});
+
+/** Each latest/ link of a content file and the run its RSS feed names: every link has one feed, no feed outlives its link. */
+async function feeds(latestDir: string): Promise<Map<string, string>> {
+  const names = await readdir(latestDir);
+  const out = new Map<string, string>();
+  for (const name of names.filter((n) => n.endsWith('-rss.xml'))) {
+    const link = name.slice(0, -'-rss.xml'.length);
+    assert.ok(names.includes(link), `${name} has its link`);
+    const text = await readFile(join(latestDir, name), 'utf8');
+    const lint = spawnSync('xmllint', ['--noout', '-'], { input: text });
+    assert.equal(lint.status, 0, `${name}: ${lint.stderr}`);
+    out.set(link, /<item>\s*<title>[^<]*<\/title>\s*<link>\/testwiki\/(\d{8})<\/link>/.exec(text)![1]!);
+  }
+  for (const link of names.filter((n) => !n.endsWith('-rss.xml') && !/sums\.(txt|json)$/.test(n))) assert.ok(out.has(link), `${link} has a feed`);
+  return out;
+}
+
+test('each latest/ link of a content file has its RSS feed, as legacy writes it, naming the run it links; checksum files have none', async () => {
+  const latestDir = join(root, WIKI, 'latest');
+  const text = await readFile(join(latestDir, 'testwiki-latest-pages-articles.xml.bz2-rss.xml'), 'utf8');
+  assert.equal(
+    text,
+    [
+      '<?xml version="1.0"?>',
+      '<rss version="2.0">',
+      '\t<channel>',
+      '\t\t<title>pages-articles.xml.bz2</title>',
+      '\t\t<link>/testwiki/20240801</link>',
+      '\t\t<description>Wikimedia dump updates for testwiki</description>',
+      '\t\t<item>',
+      '\t\t\t<title>/testwiki/20240801</title>',
+      '\t\t\t<link>/testwiki/20240801</link>',
+      '\t\t\t<description>&lt;a href="/testwiki/20240801/testwiki-20240801-pages-articles.xml.bz2"&gt;testwiki-20240801-pages-articles.xml.bz2&lt;/a&gt;</description>',
+      `\t\t\t<pubDate>${FIXED_NOW().toUTCString()}</pubDate>`,
+      '\t\t</item>',
+      '\t</channel>',
+      '</rss>',
+    ].join('\n'),
+  );
+  assert.ok([...(await feeds(latestDir)).values()].every((date) => date === DATE));
+  assert.ok(!(await readdir(latestDir)).includes('testwiki-latest-md5sums.txt-rss.xml'));
 });
 
 test('zstd, gzip and uncompressed outputs are written with their suffixes and validate', async () => {
@@ -421,7 +464,7 @@ test('a read that fails midway fails every job of the pass, leaves no in-progres
       Object.values(status.jobs).map((job) => job.status),
       ['failed', 'failed', 'failed', 'failed', 'failed', 'failed', 'failed'],
     );
-    await assert.rejects(readdir(join(other, WIKI, 'latest')), { code: 'ENOENT' });
+    await assert.rejects(latestLinks(join(other, WIKI, 'latest')), { code: 'ENOENT' });
   });
 });
 
@@ -429,7 +472,7 @@ test('rerunning the newest date keeps every latest/ link readable while it write
   await inTempDir('mwlake-rerun-latest-', async (other) => {
     await runDump(options({ dumpsRoot: other }));
     const latestDir = join(other, WIKI, 'latest');
-    const links = await readdir(latestDir);
+    const links = await latestLinks(latestDir);
     assert.ok(links.length >= 8, links.join(' '));
     let checked = 0;
     // Halfway through the rerun's read, every link still leads to a complete file.
@@ -450,10 +493,10 @@ test('rerunning the newest date keeps every latest/ link readable while it write
     };
     await runDump(options({ dumpsRoot: other, source: checking }));
     assert.equal(checked, 1);
-    assert.deepEqual((await readdir(latestDir)).sort(), [...links].sort());
+    assert.deepEqual((await latestLinks(latestDir)).sort(), [...links].sort());
     // A rerun that fails leaves the date without the failed jobs' files, and latest/ without links to them.
     await assert.rejects(runDump(options({ dumpsRoot: other, source: new FailingSource(new MemoryDumpSource({ [WIKI]: inputRows() })) })), /state table read failed/);
-    for (const link of await readdir(latestDir)) await access(join(latestDir, link));
+    for (const link of await latestLinks(latestDir)) await access(join(latestDir, link));
     assert.ok(!(await readdir(join(other, WIKI, DATE))).some((name) => name.includes('pages-meta-history')));
   });
 });
@@ -487,7 +530,7 @@ test('a rerun of the newest date stopped by SIGTERM leaves no latest/ link to a 
     await atRow;
     // What the CLI does on SIGTERM before it exits.
     assert.equal(await runInterruptCleanups('SIGTERM', 20_000), true);
-    for (const link of await readdir(latestDir)) await access(join(latestDir, link));
+    for (const link of await latestLinks(latestDir)) await access(join(latestDir, link));
     const dir = join(other, WIKI, DATE);
     const status = JSON.parse(await readFile(join(dir, 'dumpstatus.json'), 'utf8')) as { jobs: Record<string, { status: string }> };
     assert.deepEqual(new Set(Object.values(status.jobs).map((job) => job.status)), new Set(['failed']));
@@ -535,7 +578,7 @@ test('a rerun of the newest date that splits differently keeps every latest/ lin
     const split = await run(3000);
     assert.ok(split.files.some((file) => /pages-meta-history3\.xml-p\d+p\d+\.bz2$/.test(file.name)), 'the first run writes parts');
     const latestDir = join(other, WIKI, 'latest');
-    const links = await readdir(latestDir);
+    const links = await latestLinks(latestDir);
     await writeFile(hold, '');
     const rerun = run(Infinity);
     rerun.catch(() => {});
@@ -550,8 +593,8 @@ test('a rerun of the newest date that splits differently keeps every latest/ lin
     await rerun;
     const names = await readdir(dir);
     assert.deepEqual(names.filter((name) => /-p\d+p\d+\./.test(name)), [], 'the parts of the first run are gone');
-    for (const link of await readdir(latestDir)) await access(join(latestDir, link));
-    assert.ok((await readdir(latestDir)).includes('testwiki-latest-pages-meta-history.xml.bz2'));
+    for (const link of await latestLinks(latestDir)) await access(join(latestDir, link));
+    assert.ok((await latestLinks(latestDir)).includes('testwiki-latest-pages-meta-history.xml.bz2'));
   });
 });
 
@@ -606,7 +649,7 @@ test("one output's compressor failing fails the run with that output's error; ou
     const doneFiles = Object.values(status.jobs).flatMap((job) => Object.keys(job.files as Record<string, unknown>));
     const contentFiles = names.filter((name) => !name.includes('sums') && name !== 'dumpstatus.json');
     assert.deepEqual(contentFiles.sort(), doneFiles.sort());
-    await assert.rejects(readdir(join(other, WIKI, 'latest')), { code: 'ENOENT' });
+    await assert.rejects(latestLinks(join(other, WIKI, 'latest')), { code: 'ENOENT' });
   });
 });
 
@@ -621,7 +664,7 @@ test('a checksum file that cannot be written fails the run only once every outpu
     assert.deepEqual(names.filter((name) => name.endsWith('.inprog') && name !== obstacle), [], 'no output still being written');
     const status = JSON.parse(await readFile(join(dir, 'dumpstatus.json'), 'utf8')) as { jobs: Record<string, { status: string; files: object }> };
     for (const [name, job] of Object.entries(status.jobs)) assert.deepEqual([name, job.status, job.files], [name, 'failed', {}]);
-    await assert.rejects(readdir(join(other, WIKI, 'latest')), { code: 'ENOENT' });
+    await assert.rejects(latestLinks(join(other, WIKI, 'latest')), { code: 'ENOENT' });
   });
 });
 
@@ -665,7 +708,7 @@ test('a run of some jobs rewrites only their files, keeps the others and their s
     assert.deepEqual(history.files.map((file) => file.name), ['testwiki-20240801-pages-meta-history.xml.bz2']);
     assert.equal(history.complete, false);
     assert.equal(history.linkedLatest, false);
-    await assert.rejects(readdir(join(other, WIKI, 'latest')), { code: 'ENOENT' });
+    await assert.rejects(latestLinks(join(other, WIKI, 'latest')), { code: 'ENOENT' });
     let status = await readStatus();
     assert.deepEqual(
       Object.entries(status.jobs).map(([name, job]) => [name, job.status]),
@@ -687,7 +730,7 @@ test('a run of some jobs rewrites only their files, keeps the others and their s
     assert.ok(Object.values(status.jobs).every((job) => job.status === 'done'));
     assert.equal(status.jobs.metahistorybz2dump!.updated, '2024-08-01 01:00:00');
     assert.equal(status.jobs.xmlstubsdump!.updated, '2024-08-01 03:04:05');
-    assert.deepEqual((await readdir(join(other, WIKI, 'latest'))).sort(), (await readdir(join(root, WIKI, 'latest'))).sort());
+    assert.deepEqual((await latestLinks(join(other, WIKI, 'latest'))).sort(), (await latestLinks(join(root, WIKI, 'latest'))).sort());
 
     // A job a dead run left in-progress is not running any more: a run of another job records it failed.
     const stuck = await readStatus();
@@ -731,7 +774,7 @@ test('a date dumped before the title lists existed stays complete; a run of thei
     assert.ok((await readFile(join(dir, 'testwiki-20240801-pages-meta-history.xml.bz2'))).equals(before), 'the kept jobs are not rewritten');
     assert.deepEqual((await readdir(dir)).sort(), (await readdir(runDir())).sort());
     assert.equal(await readFile(join(dir, 'testwiki-20240801-md5sums.txt'), 'utf8'), await readFile(join(runDir(), 'testwiki-20240801-md5sums.txt'), 'utf8'));
-    assert.ok((await readdir(join(other, WIKI, 'latest'))).includes('testwiki-latest-all-titles.gz'));
+    assert.ok((await latestLinks(join(other, WIKI, 'latest'))).includes('testwiki-latest-all-titles.gz'));
   });
 });
 
@@ -751,11 +794,11 @@ test('a rerun that fails before the title lists start removes the earlier run\'s
     await runDump(options({ dumpsRoot: other }));
     const dir = join(other, WIKI, DATE);
     const latestDir = join(other, WIKI, 'latest');
-    assert.ok((await readdir(latestDir)).includes('testwiki-latest-all-titles.gz'));
+    assert.ok((await latestLinks(latestDir)).includes('testwiki-latest-all-titles.gz'));
     await assert.rejects(runDump(options({ dumpsRoot: other, source: new FailingSource(new MemoryDumpSource({ [WIKI]: inputRows() })) })), /state table read failed/);
     assert.deepEqual((await readdir(dir)).filter((name) => name.includes('all-titles')), []);
-    for (const link of await readdir(latestDir)) await access(join(latestDir, link));
-    assert.ok(!(await readdir(latestDir)).some((name) => name.includes('all-titles')));
+    for (const link of await latestLinks(latestDir)) await access(join(latestDir, link));
+    assert.ok(!(await latestLinks(latestDir)).some((name) => name.includes('all-titles')));
 
     // The history read is over; the title lists' source sorts and does not answer: SIGTERM's cleanup still returns.
     const inner = new MemoryDumpSource({ [WIKI]: inputRows() });
@@ -832,7 +875,7 @@ test('a job rerun that fails on a complete date takes its old files out of the c
       assert.ok(!text.includes(history), `${sums} no longer lists the history`);
       assert.ok(text.includes('testwiki-20240801-pages-meta-current.xml.bz2'), `${sums} still lists the kept files`);
     }
-    const links = await readdir(join(other, WIKI, 'latest'));
+    const links = await latestLinks(join(other, WIKI, 'latest'));
     assert.ok(!links.includes('testwiki-latest-pages-meta-history.xml.bz2'), 'no dangling latest/ link');
     assert.ok(links.includes('testwiki-latest-pages-meta-current.xml.bz2'));
     const status = JSON.parse(await readFile(join(dir, 'dumpstatus.json'), 'utf8')) as { jobs: Record<string, { status: string }> };
@@ -847,7 +890,7 @@ test('a job rerun that fails on a complete date takes its old files out of the c
 test('a failed rerun of the newest date points latest/ back at the newest other complete run, every file of it; without one its surviving files stay linked', async () => {
   await inTempDir('mwlake-rerun-fallback-', async (other) => {
     const latestDir = join(other, WIKI, 'latest');
-    const linked = async () => new Map(await Promise.all((await readdir(latestDir)).map(async (name) => [name, await readlink(join(latestDir, name))] as const)));
+    const linked = async () => new Map(await Promise.all((await latestLinks(latestDir)).map(async (name) => [name, await readlink(join(latestDir, name))] as const)));
     assert.equal((await runDump(options({ dumpsRoot: other, date: '20240731' }))).linkedLatest, true);
     const earlier = await linked();
     assert.equal((await runDump(options({ dumpsRoot: other }))).linkedLatest, true);
@@ -855,6 +898,7 @@ test('a failed rerun of the newest date points latest/ back at the newest other 
     await assert.rejects(runDump(options({ dumpsRoot: other, jobs: ['metahistorybz2dump'], tools: { ...tools, bzip2: { command: '/bin/false', parallel: false } } })), /\/bin\/false/);
     assert.deepEqual(await linked(), earlier, 'latest/ is the earlier run, link for link');
     for (const name of earlier.keys()) await access(join(latestDir, name));
+    assert.ok([...(await feeds(latestDir)).values()].every((date) => date === '20240731'), 'the feeds name the earlier run again');
     // The rerun that works takes latest/ again.
     assert.equal((await runDump(options({ dumpsRoot: other, jobs: ['metahistorybz2dump'] }))).linkedLatest, true);
     assert.ok([...(await linked()).values()].every((target) => target.startsWith(`../${DATE}/`)));
@@ -864,7 +908,7 @@ test('a failed rerun of the newest date points latest/ back at the newest other 
 test('a rerun of the newest date whose last status write fails gives latest/ to the newest other complete run: the date is as complete as its dumpstatus.json says', async () => {
   await inTempDir('mwlake-last-status-', async (other) => {
     const latestDir = join(other, WIKI, 'latest');
-    const linked = async () => new Map(await Promise.all((await readdir(latestDir)).map(async (name) => [name, await readlink(join(latestDir, name))] as const)));
+    const linked = async () => new Map(await Promise.all((await latestLinks(latestDir)).map(async (name) => [name, await readlink(join(latestDir, name))] as const)));
     await runDump(options({ dumpsRoot: other, date: '20240731' }));
     const earlier = await linked();
     await runDump(options({ dumpsRoot: other }));
@@ -931,7 +975,7 @@ test('a run of some jobs refuses, before writing, a date whose kept jobs it cann
 test('SIGTERM while the last job is recorded done leaves the date complete, and latest/ on it, not on an older run', async () => {
   await inTempDir('mwlake-rerun-fallback-sigterm-', async (other) => {
     const latestDir = join(other, WIKI, 'latest');
-    const linked = async () => new Map(await Promise.all((await readdir(latestDir)).map(async (name) => [name, await readlink(join(latestDir, name))] as const)));
+    const linked = async () => new Map(await Promise.all((await latestLinks(latestDir)).map(async (name) => [name, await readlink(join(latestDir, name))] as const)));
     assert.equal((await runDump(options({ dumpsRoot: other, date: '20240731' }))).linkedLatest, true);
     assert.equal((await runDump(options({ dumpsRoot: other }))).linkedLatest, true);
     let calls = 0;
