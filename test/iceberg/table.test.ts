@@ -499,22 +499,27 @@ test('a spec with two identity partitions of one uuid type and two of one decima
   assert.equal(decodeValue('decimal(9, 2)', m.partitions![3]!.upperBound!), 325n);
 });
 
-test('partition values are read by field id when the writer sanitized the Avro name (PyIceberg, Java: meta.dt_day)', async () => {
-  // What PyIceberg (0.12, checked) writes for spec field names that are no Avro names: sanitized, id kept.
-  const schema: Schema = {
+/** A table whose spec field names are no Avro names (`meta.dt_day`, as Spark and PyIceberg name a days() field). */
+const DOTTED: { readonly schema: Schema; readonly spec: PartitionSpec } = {
+  schema: {
     schemaId: 0,
     fields: [
       { id: 1, name: 'meta', required: false, type: { type: 'struct', fields: [{ id: 2, name: 'dt', required: false, type: 'timestamptz' }] } },
       { id: 3, name: 'wiki-id', required: false, type: 'string' },
     ],
-  };
-  const spec: PartitionSpec = {
+  },
+  spec: {
     specId: 0,
     fields: [
       { sourceId: 2, fieldId: 1000, name: 'meta.dt_day', transform: { kind: 'day' } },
       { sourceId: 3, fieldId: 1001, name: 'wiki-id', transform: { kind: 'identity' } },
     ],
-  };
+  },
+};
+
+test('partition values are read by field id when the writer sanitized the Avro name (PyIceberg, Java: meta.dt_day)', async () => {
+  // What PyIceberg (0.12, checked) writes for spec field names that are no Avro names: sanitized, id kept.
+  const { schema, spec } = DOTTED;
   const avroSchema = manifestEntrySchema({
     type: 'struct',
     fields: [
@@ -734,20 +739,7 @@ test('a table copied or moved elsewhere is refused with DATA naming both locatio
 
 test('a spec whose field names are no Avro names (Spark, PyIceberg: meta.dt_day) is written under the names Java gives them, and read back', async () => {
   assert.deepEqual(['meta.dt_day', 'wiki-id', '1st', 'plain_name', 'día'].map(avroCompatibleName), ['meta_x2Edt_day', 'wiki_x2Did', '_1st', 'plain_name', 'd_xEDa']);
-  const schema: Schema = {
-    schemaId: 0,
-    fields: [
-      { id: 1, name: 'meta', required: false, type: { type: 'struct', fields: [{ id: 2, name: 'dt', required: false, type: 'timestamptz' }] } },
-      { id: 3, name: 'wiki-id', required: false, type: 'string' },
-    ],
-  };
-  const spec: PartitionSpec = {
-    specId: 0,
-    fields: [
-      { sourceId: 2, fieldId: 1000, name: 'meta.dt_day', transform: { kind: 'day' } },
-      { sourceId: 3, fieldId: 1001, name: 'wiki-id', transform: { kind: 'identity' } },
-    ],
-  };
+  const { schema, spec } = DOTTED;
   const name = `dotted${n++}`;
   const table = await w.warehouse.createTable('ns', name, { schema, spec });
   const filePath = `${table.location}/data/a.parquet`;
