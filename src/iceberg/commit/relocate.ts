@@ -174,9 +174,8 @@ async function writeRelocation(
   for (const snapshot of metadata.snapshots) {
     const files = plan.lists.get(snapshot.snapshotId)!.map((m) => {
       const written = writtenManifests.get(m.manifestPath)!;
-      const { countsUnknown: _, ...listed } = m;
-      const counts = { addedFilesCount: written.addedFilesCount, existingFilesCount: written.existingFilesCount, deletedFilesCount: written.deletedFilesCount, addedRowsCount: written.addedRowsCount, existingRowsCount: written.existingRowsCount, deletedRowsCount: written.deletedRowsCount };
-      return { ...listed, ...(m.countsUnknown === true ? counts : {}), manifestPath: written.manifestPath, manifestLength: written.manifestLength };
+      // The written record is this manifest's, counted when the list left its counts out.
+      return { ...(m.countsUnknown === true ? written : m), manifestPath: written.manifestPath, manifestLength: written.manifestLength };
     });
     const bytes = await encodeManifestList(files, {
       snapshotId: snapshot.snapshotId,
