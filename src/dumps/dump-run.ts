@@ -20,7 +20,7 @@ import { makeDirectory } from '../core/make-directory.js';
 import { writeTextAtomically } from './atomic-file.js';
 import { checksumFileNames, perFileChecksumTarget, writeChecksumFiles } from './checksums.js';
 import { CODEC_SUFFIX, findCompressionTools, isCompressedName, type Codec, type CompressionTools } from './compress.js';
-import { formatUpdated, isCompleteRunStatus, parseDumpStatus, renderDumpStatus, type JobState } from './dump-status.js';
+import { formatUpdated, isCompleteRunStatus, parseDumpStatus, renderDumpStatus, renderRunInfo, RUN_INFO_FILES, type JobState } from './dump-status.js';
 import { checkWikiId, cutoffOfDate, dumpFileName, dumpFilePattern, fileNamePattern, isPartFileName, runDirectory } from './file-names.js';
 import { linkedDates, linkLatest, unlinkMissing, type LinkLatestOptions } from './latest-links.js';
 import { writeMultistreamDump, type MultistreamFiles } from './multistream.js';
@@ -497,8 +497,14 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
     else if (before === undefined && earlier.size > 0) continue;
     else states.set(job, before === undefined ? { status: 'waiting', updated: started, files: [] } : before.status === 'in-progress' ? { ...before, status: 'failed', files: [] } : before);
   }
-  const writeStatus = (): Promise<void> =>
-    writeTextAtomically(statusPath, renderDumpStatus(wikiId, date, jobNames.flatMap((job) => (states.has(job) ? [[job, states.get(job)!] as const] : []))));
+  // dumpstatus.json first: it is the one this tool reads back; the run info files follow it.
+  const writeStatus = async (): Promise<void> => {
+    const jobs = jobNames.flatMap((job) => (states.has(job) ? [[job, states.get(job)!] as const] : []));
+    await writeTextAtomically(statusPath, renderDumpStatus(wikiId, date, jobs));
+    const runInfo = renderRunInfo(jobs);
+    await writeTextAtomically(join(directory, RUN_INFO_FILES.json), runInfo.json);
+    await writeTextAtomically(join(directory, RUN_INFO_FILES.txt), runInfo.txt);
+  };
   // Before any output starts: a status that cannot be written stops the run with nothing written.
   await writeStatus();
   const channels = outputs.map((output) => new RowChannel<DumpRevisionRow>(output.job, CHANNEL_CONTENT_BYTES, contentBytes));

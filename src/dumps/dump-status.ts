@@ -1,7 +1,7 @@
 // dumpstatus.json of a dump run: Wikimedia's StatusAPI version "0.8" (operations-dumps
 // xmldumps-backup dumps/runstatusapi.py): {"jobs": {<job>: {"status", "updated", "files":
-// {<file>: {"size", "url", "md5", "sha1"}}}}, "version": "0.8"}. The only dump file that carries
-// the run's wall-clock time ("updated"). Imports dumps modules only.
+// {<file>: {"size", "url", "md5", "sha1"}}}}, "version": "0.8"}. With the run info files below,
+// the only dump files that carry the run's wall-clock time ("updated"). Imports dumps modules only.
 
 import type { WrittenFile } from './xml-dump.js';
 
@@ -34,6 +34,24 @@ export function renderDumpStatus(wikiId: string, date: string, jobs: readonly (r
     out[name] = { status: state.status, updated: state.updated, files };
   }
   return JSON.stringify({ jobs: out, version: STATUS_API_VERSION }) + '\n';
+}
+
+/** The file names of legacy's per-run job list, beside dumpstatus.json. */
+export const RUN_INFO_FILES = { txt: 'dumpruninfo.txt', json: 'dumpruninfo.json' } as const;
+
+/**
+ * dumpruninfo.txt and dumpruninfo.json, legacy's per-run job list (runnerutils.py RunInfo), which
+ * older tools and scripts read instead of dumpstatus.json: lines `name:<job>; status:<status>;
+ * updated:<time>` and `{"jobs": {<job>: {"status", "updated"}}}`, last job first as legacy writes them.
+ */
+export function renderRunInfo(jobs: readonly (readonly [string, JobState])[]): { txt: string; json: string } {
+  const lastFirst = [...jobs].reverse();
+  const json: Record<string, { status: JobStatus; updated: string }> = {};
+  for (const [name, state] of lastFirst) json[name] = { status: state.status, updated: state.updated };
+  return {
+    txt: lastFirst.map(([name, state]) => `name:${name}; status:${state.status}; updated:${state.updated}\n`).join(''),
+    json: JSON.stringify({ jobs: json }) + '\n',
+  };
 }
 
 /**

@@ -85,11 +85,14 @@ const CONTENT_FILES = [
   'testwiki-20240801-pages-meta-history.xml.bz2',
 ];
 
+// The files that carry a run's job states, and its only files with a wall-clock time in them.
+const STATUS_FILES = ['dumpruninfo.json', 'dumpruninfo.txt', 'dumpstatus.json'];
+
 test('a run writes every output kind under <root>/<wiki>/<date> with Wikimedia file names and leaves nothing in progress', async () => {
   const names = (await readdir(runDir())).sort();
   const checksumFiles = ['md5sums.json', 'md5sums.txt', 'sha1sums.json', 'sha1sums.txt'].map((suffix) => `testwiki-20240801-${suffix}`);
   const perFile = CONTENT_FILES.flatMap((file) => [`md5sums-${file}.txt`, `sha1sums-${file}.txt`]);
-  assert.deepEqual(names, [...CONTENT_FILES, ...checksumFiles, ...perFile, 'dumpstatus.json'].sort());
+  assert.deepEqual(names, [...CONTENT_FILES, ...checksumFiles, ...perFile, ...STATUS_FILES].sort());
   const everything = await listTree(root);
   assert.deepEqual(
     everything.filter((path) => path.includes('inprog')),
@@ -290,6 +293,33 @@ test('mwxml reads pages-meta-history back to the pages and revisions of the inpu
   }
 });
 
+/** dumpstatus.json's jobs as `[name, status, updated]`, last job first (legacy's run info order). */
+async function statusJobs(dir: string): Promise<string[][]> {
+  const status = JSON.parse(await readFile(join(dir, 'dumpstatus.json'), 'utf8')) as { jobs: Record<string, { status: string; updated: string }> };
+  return Object.entries(status.jobs).map(([name, job]) => [name, job.status, job.updated]).reverse();
+}
+
+/** dumpruninfo.txt's jobs as `[name, status, updated]`, after checking dumpruninfo.json says the same. */
+async function runInfoJobs(dir: string): Promise<string[][]> {
+  const lines = (await readFile(join(dir, 'dumpruninfo.txt'), 'utf8')).split('\n');
+  assert.equal(lines.pop(), '', 'ends in a newline');
+  const jobs = lines.map((line) => {
+    const match = /^name:([a-z0-9]+); status:([a-z-]+); updated:(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)$/.exec(line);
+    assert.ok(match, line);
+    return match.slice(1);
+  });
+  const json = JSON.parse(await readFile(join(dir, 'dumpruninfo.json'), 'utf8')) as { jobs: Record<string, { status: string; updated: string }> };
+  assert.deepEqual(Object.entries(json.jobs).map(([name, job]) => [name, job.status, job.updated]), jobs);
+  return jobs;
+}
+
+test('dumpruninfo.txt and dumpruninfo.json list the jobs of dumpstatus.json, last first, as legacy tools read them', async () => {
+  const jobs = await runInfoJobs(runDir());
+  assert.deepEqual(jobs, await statusJobs(runDir()));
+  assert.equal(jobs.length, 7);
+  assert.deepEqual(jobs.at(-1)!.slice(0, 2), ['pagetitlesdump', 'done']);
+});
+
 test('checksum files and dumpstatus.json describe every content file with its real size, md5 and sha1', async () => {
   const md5Lines: string[] = [];
   const sha1Lines: string[] = [];
@@ -331,11 +361,11 @@ test('dumping the same input twice gives byte-identical files and checksums', as
       const [a, b] = [await readFile(join(runDir(), name)), await readFile(join(second, WIKI, DATE, name))];
       assert.ok(a.equals(b), `${name} differs between two runs`);
     }
-    // Only dumpstatus.json carries the run time.
+    // Only the status files carry the run time.
     await runDump(options({ dumpsRoot: second, linkLatest: false, now: () => new Date(Date.UTC(2025, 0, 1)) }));
     for (const name of names) {
       const same = (await readFile(join(runDir(), name))).equals(await readFile(join(second, WIKI, DATE, name)));
-      assert.equal(same, name !== 'dumpstatus.json', name);
+      assert.equal(same, !STATUS_FILES.includes(name), name);
     }
   } finally {
     await rm(second, { recursive: true, force: true });
@@ -458,12 +488,13 @@ test('a read that fails midway fails every job of the pass, leaves no in-progres
     const source = new FailingSource(new MemoryDumpSource({ [WIKI]: inputRows() }));
     await assert.rejects(runDump(options({ dumpsRoot: other, source })), /state table read failed/);
     const names = await readdir(join(other, WIKI, DATE));
-    assert.deepEqual(names, ['dumpstatus.json'], 'no content, in-progress or checksum files');
+    assert.deepEqual(names.sort(), STATUS_FILES, 'no content, in-progress or checksum files');
     const status = JSON.parse(await readFile(join(other, WIKI, DATE, 'dumpstatus.json'), 'utf8')) as { jobs: Record<string, { status: string }> };
     assert.deepEqual(
       Object.values(status.jobs).map((job) => job.status),
       ['failed', 'failed', 'failed', 'failed', 'failed', 'failed', 'failed'],
     );
+    assert.deepEqual(await runInfoJobs(join(other, WIKI, DATE)), await statusJobs(join(other, WIKI, DATE)));
     await assert.rejects(latestLinks(join(other, WIKI, 'latest')), { code: 'ENOENT' });
   });
 });
@@ -647,7 +678,7 @@ test("one output's compressor failing fails the run with that output's error; ou
     for (const [name, job] of Object.entries(status.jobs)) assert.ok(job.status === 'done' || job.status === 'failed', `${name} is ${job.status}`);
     // A job that finished keeps its files; one that was stopped leaves nothing.
     const doneFiles = Object.values(status.jobs).flatMap((job) => Object.keys(job.files as Record<string, unknown>));
-    const contentFiles = names.filter((name) => !name.includes('sums') && name !== 'dumpstatus.json');
+    const contentFiles = names.filter((name) => !name.includes('sums') && !STATUS_FILES.includes(name));
     assert.deepEqual(contentFiles.sort(), doneFiles.sort());
     await assert.rejects(latestLinks(join(other, WIKI, 'latest')), { code: 'ENOENT' });
   });
@@ -723,7 +754,7 @@ test('a run of some jobs rewrites only their files, keeps the others and their s
     assert.ok(!rest.files.some((file) => file.name.includes('pages-meta-history')));
     const names = (await readdir(dir)).sort();
     assert.deepEqual(names, (await readdir(runDir())).sort());
-    for (const name of names.filter((n) => n !== 'dumpstatus.json')) {
+    for (const name of names.filter((n) => !STATUS_FILES.includes(n))) {
       assert.ok((await readFile(join(dir, name))).equals(await readFile(join(runDir(), name))), `${name} equals the reference run's`);
     }
     status = await readStatus();

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isCompleteRunStatus, parseDumpStatus, renderDumpStatus, type JobState } from '../../src/dumps/dump-status.js';
+import { isCompleteRunStatus, parseDumpStatus, renderDumpStatus, renderRunInfo, type JobState } from '../../src/dumps/dump-status.js';
 
 const FILE = { name: 'enwiki-20261130-pages-meta-history.xml.bz2', sizeBytes: 12, md5: 'a'.repeat(32), sha1: 'b'.repeat(40) };
 const done: JobState = { status: 'done', updated: '2026-12-01 03:04:05', files: [FILE] };
@@ -30,4 +30,11 @@ test('a status whose jobs say done but whose entries are malformed is not comple
   assert.equal(isCompleteRunStatus(JSON.stringify(status)), false);
   assert.equal(isCompleteRunStatus('{"jobs": {"a": {"status": "done"}}}'), false, 'no files or updated time');
   assert.equal(isCompleteRunStatus('{"jobs": {"a": {"status": "finished", "updated": "x", "files": {}}}}'), false, 'unknown status');
+});
+
+test('the run info files are legacy runnerutils.py RunInfo\'s: one line or entry per job, last job first', () => {
+  const { txt, json } = renderRunInfo([['xmlstubsdump', failed], ['articlesdump', done]]);
+  // The line form is the one operations-dumps' own tests write.
+  assert.equal(txt, 'name:articlesdump; status:done; updated:2026-12-01 03:04:05\nname:xmlstubsdump; status:failed; updated:2026-12-01 03:04:05\n');
+  assert.equal(json, '{"jobs":{"articlesdump":{"status":"done","updated":"2026-12-01 03:04:05"},"xmlstubsdump":{"status":"failed","updated":"2026-12-01 03:04:05"}}}\n');
 });
