@@ -38,6 +38,8 @@ test('an empty variable counts as unset; an empty topic list is refused', async 
   assert.equal(c.drain.workers, 0);
   assert.equal(c.warehouse, join(repoRoot, 'warehouse'));
   await assert.rejects(loadConfig(file, { MWLAKE_TOPICS: ' , ' }), /MWLAKE_TOPICS is empty/);
+  // `${A},${B}` with both unset must not turn the suppression stream off.
+  await assert.rejects(loadConfig(file, { MWLAKE_VISIBILITY_TOPICS: ' , ' }), (e: Error & { code?: string }) => e.code === 'CONFIG' && /^MWLAKE_VISIBILITY_TOPICS is empty/.test(e.message));
   // A topic listed twice is read once.
   assert.deepEqual((await loadConfig(file, { MWLAKE_TOPICS: 'a.v1, b.v1,a.v1' })).kafka.topics, ['a.v1', 'b.v1']);
   await inTempDir('mwlake-topics-', async (dir) => {
@@ -239,6 +241,8 @@ test('maintenance.target_file_size_mb below 1 and a job_name too long for its er
     const file = join(dir, 'job.yaml');
     await writeFile(file, 'job_name: x\nmaintenance:\n  target_file_size_mb: 0\n');
     await assert.rejects(loadConfig(file, {}), (error: Error & { code?: string }) => error.code === 'CONFIG' && error.message.startsWith(`${file}: maintenance.target_file_size_mb must be at least 1`));
+    await writeFile(file, 'job_name: x\nmaintenance:\n  target_file_size_mb: 268435456\n');
+    await assert.rejects(loadConfig(file, {}), (error: Error & { code?: string }) => error.code === 'CONFIG' && error.message.startsWith(`${file}: maintenance.target_file_size_mb is in MiB and must be at most 1048576`));
     await writeFile(file, 'job_name: x\n');
     assert.equal((await loadConfig(file, {}, { jobName: 'j'.repeat(243) })).jobName.length, 243);
     await assert.rejects(loadConfig(file, {}, { jobName: 'j'.repeat(244) }), (error: Error & { code?: string }) => error.code === 'USAGE' && error.message.startsWith('--job-name is 244 characters; at most 243'));

@@ -293,6 +293,11 @@ export async function loadConfig(
   const visibilityText = env['MWLAKE_VISIBILITY_TOPICS'];
   const visibilityTopics =
     visibilityText !== undefined ? list(visibilityText, 'MWLAKE_VISIBILITY_TOPICS') : kafka['visibility_topics'] !== undefined ? list(kafka['visibility_topics'], `${where}: kafka.visibility_topics`) : [];
+  // As for MWLAKE_TOPICS: `${A},${B}` with both unset must not turn suppressions off. The job
+  // file's `visibility_topics: []` is the way to say "none".
+  if (visibilityText !== undefined && visibilityTopics.length === 0) {
+    throw new ConfigError(`MWLAKE_VISIBILITY_TOPICS is empty (${JSON.stringify(visibilityText)}); name the revision visibility change topics, or unset it and set kafka.visibility_topics: [] in the job file for none`);
+  }
   // Kafka's own rule for topic names (Topic.java): the broker's INVALID_TOPIC_EXCEPTION would exit 69, retried.
   for (const [topic, from] of [...topics.map((t) => [t, topicsText !== undefined ? 'MWLAKE_TOPICS' : `${where}: kafka.topics`]), ...visibilityTopics.map((t) => [t, visibilityText !== undefined ? 'MWLAKE_VISIBILITY_TOPICS' : `${where}: kafka.visibility_topics`])]) {
     if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic!) || topic === '.' || topic === '..') throw new ConfigError(`${from} holds ${JSON.stringify(topic)}, not a Kafka topic name (letters, digits, '.', '_', '-', at most 249)`);
@@ -355,6 +360,8 @@ export async function loadConfig(
   const targetFileSizeMb = num(maintenance, 'target_file_size_mb', `${where}: maintenance.`, 256)!;
   // Below 1 MiB every drain and compaction writes a file per row group, and compaction never ends.
   if (targetFileSizeMb < 1) throw new ConfigError(`${where}: maintenance.target_file_size_mb must be at least 1 (default 256), found ${targetFileSizeMb}`);
+  // A size in bytes by mistake: files would never roll, and every night would compact whole partitions.
+  if (targetFileSizeMb > MAX_PART_SIZE_MB) throw new ConfigError(`${where}: maintenance.target_file_size_mb is in MiB and must be at most ${MAX_PART_SIZE_MB} (1 TiB), found ${targetFileSizeMb} (a size in bytes?)`);
   const maxEvents = flags.maxEvents ?? whole(drain, 'max_events', `${where}: drain.`, 1);
   const maxBytes = flags.maxBytes ?? whole(drain, 'max_bytes', `${where}: drain.`, 1);
   const workersText = env['MWLAKE_DRAIN_WORKERS'];

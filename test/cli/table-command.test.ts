@@ -109,3 +109,13 @@ test("a job file with kafka.sasl reads the tables without the Kafka password in 
   assert.equal(r.code, ExitCode.Ok, r.err);
   assert.match(r.out, /ns\.sample/);
 });
+
+test('an empty --warehouse or --config is refused naming the flag (64), for every table command', async () => {
+  for (const args of [['list'], ['show', 'ns.sample'], ['snapshots', 'ns.sample'], ['files', 'ns.sample'], ['relocate'], ['rollback', 'ns.sample']]) {
+    for (const flag of ['--warehouse', '--config']) {
+      const r = await cli('table', ...args, flag, '');
+      assert.equal(r.code, ExitCode.Usage, `${args.join(' ')} ${flag}: ${r.err}`);
+      assert.match(r.err, new RegExp(`^mwlake: ${flag} is empty`, 'm'));
+    }
+  }
+});

@@ -10,6 +10,7 @@ import { warehouseOf } from '../../pipeline/warehouse.js';
 import type { StepProgress } from '../../pipeline/progress-hooks.js';
 import type { EventKind } from '../../events/staged-row.js';
 import type { CliContext, RegisterCommand } from '../context.js';
+import { refuseEmptyFlags } from '../empty-flags.js';
 import { parseIsoTime } from '../iso-time.js';
 
 // Steps, and what only a running step needs, are imported when their command runs: startup loads
@@ -85,10 +86,7 @@ export async function config(
   context: CliContext,
   o: { readonly readOnly?: boolean; readonly createWarehouse?: boolean; readonly usesKafka?: boolean } = {},
 ): Promise<JobConfig> {
-  // `--warehouse "$UNSET"` would otherwise fail as "mkdir failed:  does not exist", naming nothing.
-  for (const [flag, value] of [['--config', flags.config], ['--warehouse', flags.warehouse], ['--brokers', flags.brokers], ['--job-name', flags.jobName], ['--dumps-root', flags.dumpsRoot]] as const) {
-    if (value !== undefined && value.trim() === '') throw new JobError('USAGE', `${flag} is empty: give a value or leave the flag out`);
-  }
+  refuseEmptyFlags([['--config', flags.config], ['--warehouse', flags.warehouse], ['--brokers', flags.brokers], ['--job-name', flags.jobName], ['--dumps-root', flags.dumpsRoot]]);
   // A dry run changes nothing: it does not create the warehouse, and finds one missing empty.
   const dryRun = flags.dryRun === true;
   const overrides: ConfigOverrides = {};

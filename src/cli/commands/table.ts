@@ -12,6 +12,7 @@ import type { Table } from '../../iceberg/table.js';
 import { loadConfig } from '../../pipeline/config.js';
 import { warehouseOf } from '../../pipeline/warehouse.js';
 import type { CliContext, RegisterCommand } from '../context.js';
+import { refuseEmptyFlags } from '../empty-flags.js';
 
 interface Flags {
   config?: string;
@@ -24,6 +25,7 @@ function withCommon(cmd: Command): Command {
 }
 
 async function openWarehouse(flags: Flags, context: CliContext): Promise<Warehouse> {
+  refuseEmptyFlags([['--config', flags.config], ['--warehouse', flags.warehouse]]);
   // The table commands need no job name: default one so they work without a job file.
   const env = { MWLAKE_JOB_NAME: 'mwlake', ...context.env };
   const config = await loadConfig(flags.config, env, flags.warehouse === undefined ? {} : { warehouse: flags.warehouse }, { jobNameRequired: false });
