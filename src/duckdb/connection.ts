@@ -66,6 +66,11 @@ const REFUSED = /^IO Error: .*(Permission denied|Read-only file system|Not a dir
 const DEVICE_FAILED = /^IO Error: .*Input\/output error/;
 /** A file a statement reads is gone (a table's, removed by hand or by a copied warehouse's maintenance). */
 const FILE_GONE = /^IO Error: No files found that match the pattern/;
+/**
+ * A Parquet file DuckDB reads is damaged (cut short, overwritten), in DuckDB 1.5's messages: bad
+ * data, which no retry mends, not a bug. All but the last (a footer's Thrift) name the file.
+ */
+const CORRUPT_FILE = /^(Invalid Input Error: (No magic bytes found at end of file|File .* too small to be a Parquet file|Footer length error in file|Failed to read file )|IO Error: Could not read enough bytes from file |Invalid Error: TProtocolException)/;
 
 /** A DuckDB failure as a JobError: a machine that ran short, a storage failure, a missing file, else a bug. */
 export function duckDbError(error: unknown, sql: string): JobError {
@@ -85,6 +90,9 @@ export function duckDbError(error: unknown, sql: string): JobError {
   }
   if (DEVICE_FAILED.test(first)) {
     return new JobError('STORAGE', `DuckDB could not read or write a file: ${first} ${where}`, { cause: error, retryable: true });
+  }
+  if (CORRUPT_FILE.test(first)) {
+    return new JobError('DATA', `DuckDB found a damaged file: ${first}; restore the file from a copy, or roll its table back to a snapshot without it (mwlake table rollback) ${where}`, { cause: error });
   }
   if (FILE_GONE.test(first)) {
     return new JobError('NOT_FOUND', `DuckDB could not read its files: ${first}; the file is gone (removed by hand or by another process) ${where}`, { cause: error });

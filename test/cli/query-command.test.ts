@@ -2,7 +2,7 @@
 // snapshot choices, --emit-views for the DuckDB CLI, and the README's example queries.
 
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -244,6 +244,23 @@ test('a data file a table references that is gone fails the read as data (65), n
   const out = await queryIn(broken, '--format', 'csv', '--out', join(dir, 'broken.csv'), 'SELECT count(*) FROM revisions_raw');
   assert.equal(out.code, ExitCode.Data, out.err);
   assert.match(out.err, /could not read its files/);
+});
+
+test('a damaged data file (cut short) fails the read as data (65) naming it, with or without --out', async () => {
+  const damaged = join(dir, 'damaged');
+  const warehouse = warehouseAt(damaged);
+  await appendBatch(warehouse, generatedEvents(7, 50));
+  await merge(warehouse);
+  const data = join(damaged, 'state', 'revisions', 'data');
+  const file = (await readdir(data, { recursive: true })).find((f) => f.endsWith('.parquet'))!;
+  await truncate(join(data, file), (await stat(join(data, file))).size - 100);
+  for (const out of [[], ['--format', 'csv', '--out', join(dir, 'damaged.csv')]]) {
+    const r = await queryIn(damaged, ...out, 'SELECT count(*) FROM revisions_raw');
+    assert.equal(r.code, ExitCode.Data, r.err);
+    assert.match(r.err, /DuckDB found a damaged file: Invalid Input Error: No magic bytes found at end of file/);
+    assert.ok(r.err.includes(file.split('/').at(-1)!), r.err);
+    assert.doesNotMatch(r.err, /cannot write --out/);
+  }
 });
 
 test('--emit-views prints views the DuckDB CLI can run', async () => {

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { test } from 'node:test';
@@ -98,6 +98,51 @@ test('an I/O error of the device under a file DuckDB reads is a retryable STORAG
   assert.equal(error.exitCode, 69);
   assert.equal(error.retryable, true);
   assert.match(error.message, /x\.parquet": Input\/output error/);
+});
+
+test('a damaged Parquet file DuckDB reads (cut short, too small, overwritten) is a DATA error (65) naming it, not a bug', async () => {
+  const db = await openDuckDb({});
+  const dir = await mkdtemp(join(tmpdir(), 'mwlake-damaged-'));
+  try {
+    const good = join(dir, 'good.parquet');
+    await db.run(`COPY (SELECT range AS id, md5(range::VARCHAR) AS s FROM range(100000)) TO '${good}' (FORMAT parquet, COMPRESSION snappy)`);
+    const bytes = await readFile(good);
+    const overwritten = Buffer.from(bytes);
+    overwritten.fill(0x55, 20_000, 24_000);
+    const footerLength = Buffer.from(bytes);
+    footerLength.writeUInt32LE(bytes.length, bytes.length - 8);
+    const footer = Buffer.from(bytes);
+    footer.fill(0x13, bytes.length - 300, bytes.length - 8);
+    const cases = [
+      ['cut.parquet', bytes.subarray(0, bytes.length - 100), /No magic bytes found at end of file/],
+      ['tiny.parquet', bytes.subarray(0, 5), /too small to be a Parquet file/],
+      ['overwritten.parquet', overwritten, /Failed to read file .*Snappy decompression failure/],
+      ['footer-length.parquet', footerLength, /Footer length error in file/],
+      // DuckDB's Thrift message names no file: the statement does.
+      ['footer.parquet', footer, /TProtocolException/],
+    ] as const;
+    for (const [name, content, text] of cases) {
+      await writeFile(join(dir, name), content);
+      await assert.rejects(db.all(`SELECT sum(id), max(s) FROM read_parquet('${join(dir, name)}')`), (error: Error & { code?: string; exitCode?: number }) => {
+        assert.equal(error.code, 'DATA', error.message);
+        assert.equal(error.exitCode, 65);
+        assert.match(error.message, /^DuckDB found a damaged file: /);
+        assert.match(error.message, text);
+        assert.ok(error.message.includes(join(dir, name)), error.message);
+        return true;
+      });
+    }
+  } finally {
+    await db.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a Parquet file shorter than its own metadata says is a DATA error (65) naming it', () => {
+  // DuckDB's message for another overwritten footer (seen, but not reproduced by a fixed edit).
+  const error = duckDbError(new Error('IO Error: Could not read enough bytes from file "/wh/state/pages/data/x.parquet": attempted to read 1 bytes from location 401777'), 'SELECT * FROM read_parquet(...)');
+  assert.equal(error.code, 'DATA', error.message);
+  assert.match(error.message, /^DuckDB found a damaged file: .*x\.parquet"/);
 });
 
 test("memoryLimitBytes reads DuckDB's memory_limit, as set or by default", async () => {
