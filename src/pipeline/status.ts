@@ -4,7 +4,7 @@
 
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { JobError } from '../core/errors.js';
+import { JobError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import { KafkaAdmin } from '../kafka/admin.js';
@@ -39,7 +39,7 @@ export interface StatusReport {
   /** Events drained but not merged yet, per events table: dumps leave them out until `mwlake merge` runs. */
   readonly unmerged: UnmergedEvents[];
   /** Lag per partition; with `error`, that of the streams that could be read (the visibility stream's topic missing, say). */
-  readonly kafka: { readonly lag: Record<string, string>; readonly totalLag: string; readonly error?: string } | { readonly error: string };
+  readonly kafka: { readonly lag: Record<string, string>; readonly totalLag: string; readonly error?: string } | { readonly error: string; readonly errorCode: ErrorCode };
   readonly lastRun: { readonly file: string; readonly startedAt: string; readonly durationMs: number } | null;
   /** Per wiki: complete runs, runs that failed or were interrupted (nightly retries them), and dates with no run since the first. */
   readonly dumps: Record<string, { readonly present: string[]; readonly incomplete: string[]; readonly missing: string[] }>;
@@ -75,6 +75,18 @@ export async function tableStatuses(warehouse: Warehouse, tables?: readonly { na
   return out;
 }
 
+/**
+ * Failures of the lag read that a person must fix, whose code `mwlake status` exits with: rejected
+ * credentials or authorization (78), an events table without offsets (65), a refused path (77).
+ * Any other (Kafka down, a topic not there) is 69.
+ */
+const NEEDS_A_PERSON: ReadonlySet<ErrorCode> = new Set(['CONFIG', 'DATA', 'STORAGE_REFUSED']);
+
+function failedLag(errors: readonly unknown[]): { error: string; errorCode: ErrorCode } {
+  const codes = errors.map((e) => (e instanceof JobError ? e.code : undefined));
+  return { error: errors.map((e) => (e instanceof Error ? e.message : String(e))).join('; '), errorCode: codes.find((c) => c !== undefined && NEEDS_A_PERSON.has(c)) ?? 'UNAVAILABLE' };
+}
+
 async function kafkaLag(config: JobConfig, warehouse: Warehouse, logger: Logger): Promise<StatusReport['kafka']> {
   try {
     // Each stream's lag against the offsets its own table stores.
@@ -83,7 +95,7 @@ async function kafkaLag(config: JobConfig, warehouse: Warehouse, logger: Logger)
     try {
       const lag: Record<string, string> = {};
       let total = 0n;
-      const errors: string[] = [];
+      const errors: unknown[] = [];
       for (const stream of streams) {
         try {
           const events = await warehouse.tryLoadTable(config.events.namespace, stream.table);
@@ -96,16 +108,16 @@ async function kafkaLag(config: JobConfig, warehouse: Warehouse, logger: Logger)
           }
         } catch (error) {
           // One stream's failure (a missing topic) must not hide the other's lag.
-          errors.push(error instanceof Error ? error.message : String(error));
+          errors.push(error);
         }
       }
-      if (errors.length === streams.length) return { error: errors.join('; ') };
-      return { lag, totalLag: total.toString(), ...(errors.length > 0 ? { error: errors.join('; ') } : {}) };
+      if (errors.length === streams.length) return failedLag(errors);
+      return { lag, totalLag: total.toString(), ...(errors.length > 0 ? { error: failedLag(errors).error } : {}) };
     } finally {
       await admin.close();
     }
   } catch (error) {
-    return { error: error instanceof Error ? error.message : String(error) };
+    return failedLag([error]);
   }
 }
 

@@ -73,6 +73,12 @@ test('kafka.sasl against a broker listener without SASL exits 78 naming kafka.sa
     const mismatch = await runCliCaptured(['drain', '--config', job, '--brokers', KAFKA_BROKERS.join(',')], env);
     assert.equal(mismatch.code, ExitCode.Config, mismatch.err);
     assert.match(mismatch.err, /has no SASL on this listener, yet kafka\.sasl in the job file turns SASL on/);
+    // status prints what it could read, and exits as the lag read failed: 78 here, not 69 (retried).
+    // (The drain made the warehouse.)
+    const status = await runCliCaptured(['status', '--config', job, '--brokers', KAFKA_BROKERS.join(','), '--json'], env);
+    assert.equal(status.code, ExitCode.Config, status.err);
+    assert.match(status.err, /the Kafka lag could not be read .*has no SASL on this listener/);
+    assert.equal((JSON.parse(status.out) as { kafka: { errorCode: string } }).kafka.errorCode, 'CONFIG');
     // In a child process: the logs are stderr lines, as cron and Airflow see them.
     const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.js');
     const closed = spawnSync(process.execPath, [main, '--log-format', 'json', 'drain', '--config', job, '--brokers', '127.0.0.1:9'], { encoding: 'utf8', env: { ...process.env, ...env } });

@@ -249,9 +249,10 @@ export const registerJobs: RegisterCommand = (program, context) => {
       const c = await config(flags, context, { usesKafka: true });
       const { runStatus, describeUnmerged } = await steps.status();
       const status = await runStatus({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger() });
-      // Printed whole either way; a monitoring check still hears that no lag could be read (69: Kafka down, or no topic there).
+      // Printed whole either way; a monitoring check still hears that no lag could be read (69: Kafka
+      // down, or no topic there; 78, 65 or 77 when a person must fix it, e.g. rejected credentials).
       const kafkaDown = (): void => {
-        if (!('lag' in status.kafka)) throw new JobError('UNAVAILABLE', `status: the Kafka lag could not be read (the rest of the status is printed): ${status.kafka.error}`);
+        if (!('lag' in status.kafka)) throw new JobError(status.kafka.errorCode, `status: the Kafka lag could not be read (the rest of the status is printed): ${status.kafka.error}`);
       };
       if (flags.json === true) {
         print(context, status);
