@@ -297,6 +297,25 @@ test('a takeover between a heartbeat reading the lease and writing it: the beat 
   assert.deepEqual((await readdir(join(dir, '_leases'))).filter((name) => name.startsWith(`${job}.json`)), [], 'no lease or claim left');
 });
 
+test('a takeover between the release reading the lease and removing it: the release leaves the new lease, and the run is LOCKED, not 0', async (t) => {
+  const job = 'release-race';
+  const { location, hooked, a } = await hookedHolder(t, job);
+  let b: Awaited<ReturnType<typeof acquireLease>> | undefined;
+  // A's release has read its own lease; B takes it over before A goes on.
+  hooked.onRead = async () => {
+    b = await acquireLease({ storage, warehouseLocation, job, command: 'drain', logger: silentLogger(), expiryMs: -1 });
+  };
+  await assert.rejects(
+    runUnderLease(a, silentLogger(), async () => {}),
+    (error: Error & { code?: string }) => error.code === 'LOCKED' && new RegExp(`lost its lease to pid ${process.pid} on `).test(error.message),
+  );
+  const read = async () => (JSON.parse(Buffer.from(await storage.read(location)).toString('utf8')) as LeaseHolder).leaseId;
+  assert.equal(await read(), b!.holder.leaseId, "A's release did not remove B's lease");
+  b!.assertHeld();
+  await b!.release();
+  assert.deepEqual(await leftovers(job), [], 'no lease or claim left');
+});
+
 test('a takeover while a heartbeat is writing: the takeover gives way to the live holder', async (t) => {
   const job = 'beat-race-2';
   const { hooked, a } = await hookedHolder(t, job);
