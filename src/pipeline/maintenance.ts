@@ -46,9 +46,19 @@ export interface MaintenanceOptions {
   readonly logger: Logger;
   readonly dryRun?: boolean;
   readonly nowMs?: number;
+  /**
+   * The start of the stalled run of this job whose lease this run took over: alive still, it may
+   * commit the files it wrote since, so orphan removal spares them (the next night's takes them).
+   */
+  readonly tookOverFromMs?: number;
 }
 
 const DAY_MS = 86_400_000;
+
+/** The `tookOverFromMs` option of a run under `lease`: none when it acquired a free lease. */
+export function tookOverFrom(lease: { readonly tookOver?: { readonly startedAt: string } }): { tookOverFromMs?: number } {
+  return lease.tookOver === undefined ? {} : { tookOverFromMs: Date.parse(lease.tookOver.startedAt) };
+}
 
 /**
  * The events snapshots from the oldest state table's merge source (recorded under `property`) up
@@ -77,7 +87,7 @@ function snapshotsStillToMerge(events: Table, states: readonly Table[], property
  * snapshot pairs with an older revisions snapshot than the current one. The views find a pair by
  * walking back from the current snapshot, so the snapshots between stay too: a gap would hide it.
  */
-function revisionsPairedWithPages(revisions: Table, pages: Table | undefined, o: { olderThanMs: number; retainLast: number }): bigint[] {
+function revisionsPairedWithPages(revisions: Table, pages: Table | undefined, o: { olderThanMs: number; retainLast: number; nowMs: number }): bigint[] {
   if (pages === undefined) return [];
   const source = (t: Table, s: Snapshot) => t.summaryProperty(SOURCE_SNAPSHOT_PROPERTY, s)?.value;
   const sources = new Set<string>();
@@ -190,7 +200,7 @@ async function compact(id: string, table: Table, o: MaintenanceOptions): Promise
   }
 }
 
-/** Below this, orphan removal is safe only with no writer but this job's own runs. */
+/** Below this, orphan removal is safe only with no writer but this job's own runs (covered by tookOverFromMs). */
 const ORPHAN_HOURS_SAFE = 24;
 
 export async function runMaintenance(o: MaintenanceOptions): Promise<MaintenanceResult> {
@@ -228,7 +238,8 @@ export async function runMaintenance(o: MaintenanceOptions): Promise<Maintenance
       table = await table.refresh();
     }
     if (m.expireSnapshots) {
-      const age = { olderThanMs: now - m.expireSnapshotsOlderThanDays * DAY_MS, retainLast: m.retainLastSnapshots };
+      // One clock for every age: snapshots', and refs' max-ref-age-ms and max-snapshot-age-ms.
+      const age = { olderThanMs: now - m.expireSnapshotsOlderThanDays * DAY_MS, retainLast: m.retainLastSnapshots, nowMs: now };
       const keep =
         loadedTable === events
           ? snapshotsStillToMerge(table, states, SOURCE_SNAPSHOT_PROPERTY)
@@ -252,7 +263,8 @@ export async function runMaintenance(o: MaintenanceOptions): Promise<Maintenance
       table = r.table;
     }
     if (m.removeOrphans) {
-      const r = await removeOrphanFiles(table, { olderThanMs: now - m.removeOrphansOlderThanHours * 3_600_000, logger: o.logger, ...(o.dryRun === true ? { dryRun: true } : {}) });
+      const olderThanMs = Math.min(now - m.removeOrphansOlderThanHours * 3_600_000, o.tookOverFromMs ?? Infinity);
+      const r = await removeOrphanFiles(table, { olderThanMs, logger: o.logger, ...(o.dryRun === true ? { dryRun: true } : {}) });
       result.orphans = { filesRemoved: r.orphans.length - r.undeleted.length, bytes: r.bytes, ...(r.undeleted.length > 0 ? { filesNotRemoved: r.undeleted.length } : {}) };
     }
     tables.push(result);

@@ -19,7 +19,7 @@ import { describeShortfalls, type DrainShortfall } from './drain-shortfall.js';
 import { datesDue, leftBehindWarning } from './due-dates.js';
 import { runDrain, type DrainResult } from './drain.js';
 import { acquireLease, runUnderLease } from './lease.js';
-import { runMaintenance, type MaintenanceResult } from './maintenance.js';
+import { runMaintenance, tookOverFrom, type MaintenanceResult } from './maintenance.js';
 import { runMerge, type MergeResult } from './merge.js';
 import { tableStatuses, type TableStatus } from './status.js';
 import { PAGES_TABLE, REVISIONS_TABLE, STATE_NAMESPACE } from '../merge/state-schema.js';
@@ -94,7 +94,7 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
     hooks.end();
     const dumpsDone = Date.now();
     lease.assertHeld();
-    const maintenance = await runMaintenance({ config, warehouse, logger, ...(o.dryRun === true ? { dryRun: true } : {}) });
+    const maintenance = await runMaintenance({ config, warehouse, logger, ...(o.dryRun === true ? { dryRun: true } : {}), ...('tookOver' in lease ? tookOverFrom(lease) : {}) });
     // Some wikis' dumps failed (after the others' were written and maintenance ran): the night
     // fails naming them, and, as any failed night, writes no report or metrics, so that status
     // and the last-success metric still show the last night that succeeded.

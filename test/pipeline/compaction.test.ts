@@ -4,9 +4,9 @@
 // created before the tables had a sort order gets it at the next merge.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { access, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { pino } from 'pino';
@@ -154,4 +154,23 @@ test('an orphan age below 24 hours is warned at each run, since only the job own
   assert.equal((await warnings(23.5)).length, 1);
   assert.deepEqual(await warnings(24), []);
   assert.deepEqual(await warnings(0, false), [], 'not when orphans are not removed');
+});
+
+test('a run that took the lease over from a stalled run spares the files written since that run started, which it may still commit', async () => {
+  const root = join(dir, 'orphans-after-takeover');
+  const warehouse = warehouseAt(root);
+  await appendBatch(warehouse, generatedEvents(48, 30));
+  const loaded = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'compaction-test', MWLAKE_WAREHOUSE: root }, {}, { jobNameRequired: false });
+  const config = { ...loaded, maintenance: { ...loaded.maintenance, compact: false, expireSnapshots: false, removeOrphans: true, removeOrphansOlderThanHours: 1 } };
+  // A file the stalled run wrote two hours ago and has not committed yet; it started three hours ago.
+  const data = (await readdir(join(root, 'events'), { recursive: true })).find((f) => f.endsWith('.parquet'))!;
+  const uncommitted = join(root, 'events', dirname(data), 'stalled-run.parquet');
+  await writeFile(uncommitted, 'not committed yet');
+  const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+  await utimes(uncommitted, twoHoursAgo, twoHoursAgo);
+  const removed = async (o: { tookOverFromMs?: number }) => (await runMaintenance({ config, warehouse, logger: silentLogger(), ...o })).tables.reduce((n, t) => n + (t.orphans?.filesRemoved ?? 0), 0);
+  assert.equal(await removed({ tookOverFromMs: Date.now() - 3 * 3_600_000 }), 0);
+  await access(uncommitted);
+  assert.equal(await removed({}), 1, 'without a takeover it is an orphan');
+  await assert.rejects(access(uncommitted), { code: 'ENOENT' });
 });

@@ -134,7 +134,7 @@ async function fileCheck(wh: Warehouse): Promise<{ missing: string[]; unreferenc
   return { missing, unreferenced };
 }
 
-/** md5 of every dump file of a run over the warehouse (dumpstatus.json and the latest/ feeds carry the wall clock). */
+/** md5 of every dump file of a run over the warehouse (dumpstatus.json, the run info files and the latest/ feeds carry the wall clock). */
 async function dumps(wh: Warehouse, name: string): Promise<Record<string, string>> {
   const root = join(dir, `dumps-${name}`);
   const config = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'maintain-crash', MWLAKE_WAREHOUSE: localPathOf(wh.rootLocation) }, {}, { jobNameRequired: false });
@@ -142,7 +142,7 @@ async function dumps(wh: Warehouse, name: string): Promise<Record<string, string
   const out: Record<string, string> = {};
   for (const entry of (await readdir(root, { recursive: true })).sort()) {
     const path = join(root, entry);
-    if (entry.endsWith('dumpstatus.json') || entry.endsWith('-rss.xml') || !(await stat(path)).isFile()) continue;
+    if (entry.endsWith('dumpstatus.json') || /\/dumpruninfo\.(json|txt)$/.test(entry) || entry.endsWith('-rss.xml') || !(await stat(path)).isFile()) continue;
     out[entry] = createHash('md5').update(await readFile(path)).digest('hex');
   }
   return out;

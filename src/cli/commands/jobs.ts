@@ -116,7 +116,7 @@ const count = (flag: string) => (text: string) => {
 };
 
 /** Runs under the job's lease; a dry run, which writes nothing, takes none. */
-async function withLease<T>(c: JobConfig, context: CliContext, command: string, run: (lease: { assertHeld(): void }) => Promise<T>, dryRun = false): Promise<T> {
+async function withLease<T>(c: JobConfig, context: CliContext, command: string, run: (lease: { assertHeld(): void; readonly tookOver?: { readonly startedAt: string } }) => Promise<T>, dryRun = false): Promise<T> {
   if (dryRun) return run({ assertHeld: () => {} });
   const warehouse = warehouseOf(c, context.logger());
   const { acquireLease, runUnderLease } = await steps.lease();
@@ -238,8 +238,8 @@ export const registerJobs: RegisterCommand = (program, context) => {
 
   common(program.command('maintain').description('compact small files, expire old snapshots and remove orphan files, as the job file configures')).action(async (flags: CommonFlags) => {
     const c = await config(flags, context);
-    const { runMaintenance } = await steps.maintenance();
-    const result = await withLease(c, context, 'maintain', () => runMaintenance({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), dryRun: flags.dryRun === true }), flags.dryRun === true);
+    const { runMaintenance, tookOverFrom } = await steps.maintenance();
+    const result = await withLease(c, context, 'maintain', (lease) => runMaintenance({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), dryRun: flags.dryRun === true, ...tookOverFrom(lease) }), flags.dryRun === true);
     print(context, { step: 'maintain', ...result });
   });
 
