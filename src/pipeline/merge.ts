@@ -3,7 +3,7 @@
 // replaces get position deletes, the new rows a new file. Each state table records the events
 // snapshot it has merged up to; a crash between the two table commits is repaired by the next
 // run (each table catches up from its own recorded snapshot), and readers bind a consistent pair
-// (state-snapshots.ts). The revisions table also folds in the legacy visibility change table, when
+// (state-views.ts). The revisions table also folds in the legacy visibility change table, when
 // there is one, and records how far it has merged that too. Event files are read with their
 // position deletes applied, from where the events history still holds the recorded snapshot
 // (merge-source.ts); keys a forced replay replaced events of are folded again (merge-refold.ts).

@@ -1,5 +1,5 @@
 // The legacy visibility change stream in the merge, without Kafka: its events meet page changes in
-// one order (meta.dt, then the revision, then meta.id) within a merge and against stored rows, and
+// one order (meta.dt, the Kafka timestamp, then the revision and meta.id) within a merge and against stored rows, and
 // a merge in passes gives the same tables as one in a single pass.
 
 import assert from 'node:assert/strict';
