@@ -32,7 +32,7 @@ export interface MaintenanceTableResult {
   /** filesNotDeleted: files expiry could not delete (each logged); a later expiry or orphan removal deletes them. */
   readonly expiry?: { readonly snapshotsExpired: number; readonly refsExpired: readonly string[]; readonly filesDeleted: number; readonly filesNotDeleted?: number };
   /** filesNotRemoved: orphans that could not be deleted (each logged); the next run tries again. */
-  readonly orphans?: { readonly filesRemoved: number; readonly bytes: number; readonly filesNotRemoved?: number };
+  readonly orphans?: { readonly filesRemoved: number; readonly bytes: number; readonly filesNotRemoved?: number; readonly emptyFoldersRemoved?: number };
 }
 
 export interface MaintenanceResult {
@@ -265,7 +265,12 @@ export async function runMaintenance(o: MaintenanceOptions): Promise<Maintenance
     if (m.removeOrphans) {
       const olderThanMs = Math.min(now - m.removeOrphansOlderThanHours * 3_600_000, o.tookOverFromMs ?? Infinity);
       const r = await removeOrphanFiles(table, { olderThanMs, logger: o.logger, ...(o.dryRun === true ? { dryRun: true } : {}) });
-      result.orphans = { filesRemoved: r.orphans.length - r.undeleted.length, bytes: r.bytes, ...(r.undeleted.length > 0 ? { filesNotRemoved: r.undeleted.length } : {}) };
+      result.orphans = {
+        filesRemoved: r.orphans.length - r.undeleted.length,
+        bytes: r.bytes,
+        ...(r.undeleted.length > 0 ? { filesNotRemoved: r.undeleted.length } : {}),
+        ...(r.emptyFolders > 0 ? { emptyFoldersRemoved: r.emptyFolders } : {}),
+      };
     }
     tables.push(result);
   }

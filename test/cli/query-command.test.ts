@@ -276,6 +276,13 @@ test('--emit-views prints views the DuckDB CLI can run', async () => {
   } finally {
     await db.close();
   }
+  // SQL or --out beside it would be dropped: refused instead, printing nothing.
+  for (const [args, what] of [[['SELECT 1'], 'the SQL'], [['--format', 'csv', '--out', join(dir, 'views.csv')], '--out']] as const) {
+    const refused = await query('--emit-views', ...args);
+    assert.equal(refused.code, ExitCode.Usage, refused.err);
+    assert.match(refused.err, new RegExp(`--emit-views prints the views and runs nothing: leave out ${what}`));
+    assert.equal(refused.out, '');
+  }
 });
 
 test("a query's own joins are planned as DuckDB plans them: the dump's planner setting is not set", async () => {

@@ -2,7 +2,7 @@
 // reading the same rows, and delete only files nothing needs.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -129,6 +129,27 @@ test('orphan removal deletes unreferenced files older than the safety age, and n
   const again = await t.refresh();
   assert.deepEqual(await rows(again), before);
   assert.equal(again.version, t.version);
+});
+
+test('orphan removal removes the empty data folders deletes left, once older than the safety age, and keeps every file', async () => {
+  let t = await fresh();
+  t = (await t.commit({ addDataFiles: await w.write(t, [1, 2]) })).table;
+  const before = await rows(t);
+  const data = join(w.warehouse.storage.localPath(t.location)!, 'data');
+  // A writer's folder whose files expiry took, and a partition folder holding only such folders.
+  await mkdir(join(data, 'category=x', 'w-1'), { recursive: true });
+  await mkdir(join(data, 'category=y', 'w-2', 'w-3'), { recursive: true });
+  const folders = async () => (await readdir(data, { recursive: true, withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => join(e.parentPath, e.name)).sort();
+  const all = await folders();
+  assert.equal((await removeOrphanFiles(t, { olderThanMs: 0 })).emptyFolders, 0, 'young folders may be a writer\'s, about to get a file');
+  assert.deepEqual(await folders(), all);
+  const r = await removeOrphanFiles(t, { olderThanMs: Date.now() + 1000 });
+  assert.deepEqual(r.orphans, []);
+  assert.equal(r.emptyFolders, 5, 'w-1, category=x, w-3, w-2 and category=y');
+  assert.ok(!(await folders()).some((f) => /category=[xy]/.test(f)), (await folders()).join(' '));
+  assert.ok((await folders()).length > 0, 'the folders of live files stay');
+  await access(data);
+  assert.deepEqual(await rows(await t.refresh()), before);
 });
 
 /** Local storage that refuses to delete some files, as a read-only mount or a failing disk does. */

@@ -52,8 +52,12 @@ export const registerQuery: RegisterCommand = (program, context) => {
     .option('--snapshot <id>', 'read state.pages at this snapshot id, and the revisions snapshot that matches it')
     .option('--format <format>', `${FORMATS.join(', ')} (parquet needs --out)`, 'jsonl')
     .option('--out <file>', 'write the result to this file (csv, json or parquet) instead of stdout')
-    .option('--emit-views', 'print CREATE VIEW statements over the current files, for the DuckDB CLI')
+    .option('--emit-views', 'print CREATE VIEW statements over the current files (or those --as-of or --snapshot reads), for the DuckDB CLI')
     .action(async (sql: string | undefined, flags: QueryFlags) => {
+      // It prints the views only: SQL or --out given with it would be dropped without a word.
+      if (flags.emitViews === true && (sql !== undefined || flags.out !== undefined)) {
+        throw new JobError('USAGE', `--emit-views prints the views and runs nothing: leave out ${sql !== undefined ? 'the SQL' : '--out'}, or --emit-views`);
+      }
       if (!(FORMATS as readonly string[]).includes(flags.format)) throw new JobError('USAGE', `--format must be one of ${FORMATS.join(', ')}, found ${JSON.stringify(flags.format)}`);
       const format = flags.format as Format;
       const choice = choiceOf(flags);

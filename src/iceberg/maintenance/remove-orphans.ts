@@ -6,7 +6,7 @@ import type { Logger } from '../../core/log.js';
 import { deleteEach, joinLocation, localPathOf } from '../../core/storage.js';
 import { statisticsPaths } from '../spec/table-metadata.js';
 import type { Table } from '../table.js';
-import { METADATA_DIR, VERSION_HINT } from '../table-files.js';
+import { DATA_DIR, METADATA_DIR, VERSION_HINT } from '../table-files.js';
 import { reachableFiles } from './reachable-files.js';
 
 export interface OrphanOptions {
@@ -23,6 +23,8 @@ export interface OrphanResult {
   readonly bytes: number;
   /** Orphans that could not be deleted (each logged); the next run tries them again. */
   readonly undeleted: string[];
+  /** Empty data folders removed (writers make one per write; deletes leave them empty). */
+  readonly emptyFolders: number;
 }
 
 /** Scheme-insensitive key, since other writers spell `file:///p` as `file:/p` or `/p`. */
@@ -57,6 +59,9 @@ export async function removeOrphanFiles(table: Table, o: OrphanOptions): Promise
   let bytes = 0;
   for (const size of sizes.values()) bytes += size;
   for (const f of failed) bytes -= sizes.get(f.location) ?? 0;
-  o.logger?.info({ table: fresh.location, orphans: orphans.length - failed.length, bytes, undeleted: failed.length }, o.dryRun === true ? 'would remove orphan files' : 'removed orphan files');
-  return { orphans, bytes, undeleted: failed.map((f) => f.location) };
+  // Under data/ only: metadata/ always holds the current version. Older than the safety age, as a
+  // writer makes its folder before its first file.
+  const emptyFolders = o.dryRun === true ? 0 : await fresh.storage.removeEmptyFolders(joinLocation(fresh.location, DATA_DIR), o.olderThanMs);
+  o.logger?.info({ table: fresh.location, orphans: orphans.length - failed.length, bytes, undeleted: failed.length, emptyFolders }, o.dryRun === true ? 'would remove orphan files' : 'removed orphan files');
+  return { orphans, bytes, undeleted: failed.map((f) => f.location), emptyFolders };
 }
