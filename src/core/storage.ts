@@ -44,11 +44,10 @@ export interface Storage {
   /** Deletes the object; deleting a missing object is not an error. */
   delete(location: string): Promise<void>;
   /**
-   * Removes the empty folders below `prefix` (not it) last changed before `olderThanMs`, which
-   * deletes leave behind (object stores have none); returns how many. A younger one may be a
-   * writer's, about to get its first file.
+   * Removes the empty folders below `prefix` whose name `name` matches, last changed before
+   * `olderThanMs`, which deletes leave behind (object stores have none); returns how many.
    */
-  removeEmptyFolders(prefix: string, olderThanMs: number): Promise<number>;
+  removeEmptyFolders(prefix: string, olderThanMs: number, name: RegExp): Promise<number>;
   /** A local filesystem path for engines that read files directly (DuckDB), if there is one. */
   localPath(location: string): string | undefined;
   /** Whether two locations name the same folder (`file:/x` and `file:///x`, or through a symlink). */
@@ -304,15 +303,14 @@ export class LocalStorage implements Storage {
     }
   }
 
-  async removeEmptyFolders(prefix: string, olderThanMs: number): Promise<number> {
+  async removeEmptyFolders(prefix: string, olderThanMs: number, name: RegExp): Promise<number> {
     const root = localPathOf(prefix);
     let removed = 0;
-    // Deepest first; a folder whose last empty one just went is too young now: the next run takes it.
     const walk = async (dir: string): Promise<void> => {
       const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => undefined);
       if (entries === undefined) return;
       for (const entry of entries) if (entry.isDirectory()) await walk(path.join(dir, entry.name));
-      if (dir === root) return;
+      if (dir === root || !name.test(path.basename(dir))) return;
       const info = await fs.stat(dir).catch(() => undefined);
       if (info === undefined || info.mtimeMs >= olderThanMs) return;
       // rmdir refuses a folder that got a file meanwhile: then it is not empty, and stays.

@@ -15,6 +15,7 @@ import type { Schema } from '../iceberg/spec/types.js';
 import type { PartitionTuple } from '../iceberg/spec/partition.js';
 import { partitionPath } from '../iceberg/spec/transform.js';
 import type { Table } from '../iceberg/table.js';
+import { writeFolderName } from '../iceberg/table-files.js';
 import { describeParquetFile } from '../parquet/footer-data-file.js';
 import type { DuckDb } from './connection.js';
 import { fieldIdsOption, quoteIdent, sqlString } from './iceberg-types.js';
@@ -46,7 +47,7 @@ export interface WriteDataFilesOptions {
 
 export async function writeDataFiles(db: DuckDb, table: Table, o: WriteDataFilesOptions): Promise<DataFile[]> {
   // A fresh directory per call: DuckDB's directory output must not meet files it did not write.
-  const dirLocation = joinLocation(table.dataLocation(partitionPath(table.spec(), table.schema(), o.partition)), `w-${randomUUID()}`);
+  const dirLocation = joinLocation(table.dataLocation(partitionPath(table.spec(), table.schema(), o.partition)), writeFolderName());
   const dir = table.storage.localPath(dirLocation);
   if (dir === undefined) throw new JobError('CONFIG', `DuckDB can only write local files; ${dirLocation} is not one`);
   await makeDirectory(dirname(dir));

@@ -1,4 +1,4 @@
-// Small files of a dump run (checksums, dumpstatus.json, maxrevid.txt, status.txt) written under
+// Small files of a dump run (checksums, dumpstatus.json, dumpruninfo.*, maxrevid.txt, status.txt) written under
 // the in-progress name and renamed into place, so readers never see half a file, and synced, so
 // that after a power loss a status saying "done" never outlives the files it describes.
 

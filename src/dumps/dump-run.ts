@@ -58,7 +58,7 @@ export interface DumpRunOptions {
   readonly compression?: Partial<DumpCompression>;
   /** Defaults to lbzip2/bzip2 and zstd found on PATH, threads = available cores. */
   readonly tools?: CompressionTools;
-  /** Clock for dumpstatus.json's "updated" (the only place a run time appears). */
+  /** Clock for "updated" in dumpstatus.json and the run info files (the only places a run time appears). */
   readonly now?: () => Date;
   /** Point `latest/` at this run when it completes (default true). */
   readonly linkLatest?: boolean;
@@ -497,13 +497,14 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
     else if (before === undefined && earlier.size > 0) continue;
     else states.set(job, before === undefined ? { status: 'waiting', updated: started, files: [] } : before.status === 'in-progress' ? { ...before, status: 'failed', files: [] } : before);
   }
-  // dumpstatus.json first: it is the one this tool reads back; the run info files follow it.
+  // dumpstatus.json last: it is the one this tool reads back, so a run stopped between the writes
+  // is not complete by it, and its rerun writes the run info files again.
   const writeStatus = async (): Promise<void> => {
     const jobs = jobNames.flatMap((job) => (states.has(job) ? [[job, states.get(job)!] as const] : []));
-    await writeTextAtomically(statusPath, renderDumpStatus(wikiId, date, jobs));
     const runInfo = renderRunInfo(jobs);
     await writeTextAtomically(join(directory, RUN_INFO_FILES.json), runInfo.json);
     await writeTextAtomically(join(directory, RUN_INFO_FILES.txt), runInfo.txt);
+    await writeTextAtomically(statusPath, renderDumpStatus(wikiId, date, jobs));
   };
   // Before any output starts: a status that cannot be written stops the run with nothing written.
   await writeStatus();

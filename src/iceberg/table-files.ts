@@ -8,6 +8,16 @@ export const METADATA_DIR = 'metadata';
 export const DATA_DIR = 'data';
 export const VERSION_HINT = 'version-hint.text';
 
+/**
+ * A folder made under a partition for one write's files (a COPY to a directory), never written
+ * again: once deletes empty it, orphan removal may take it without racing a writer.
+ */
+export function writeFolderName(): string {
+  return `w-${randomUUID()}`;
+}
+
+export const WRITE_FOLDER_NAME = /^w-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 export function metadataFileLocation(tableLocation: string, version: number): string {
   return joinLocation(tableLocation, METADATA_DIR, `v${version}.metadata.json`);
 }

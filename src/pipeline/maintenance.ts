@@ -57,7 +57,10 @@ const DAY_MS = 86_400_000;
 
 /** The `tookOverFromMs` option of a run under `lease`: none when it acquired a free lease. */
 export function tookOverFrom(lease: { readonly tookOver?: { readonly startedAt: string } }): { tookOverFromMs?: number } {
-  return lease.tookOver === undefined ? {} : { tookOverFromMs: Date.parse(lease.tookOver.startedAt) };
+  if (lease.tookOver === undefined) return {};
+  // A lease file without a readable start (written by hand, or torn) spares everything up to now.
+  const startedMs = Date.parse(lease.tookOver.startedAt);
+  return { tookOverFromMs: Number.isFinite(startedMs) ? startedMs : Date.now() };
 }
 
 /**

@@ -39,7 +39,7 @@ export interface StatusReport {
   /** Events drained but not merged yet, per events table: dumps leave them out until `mwlake merge` runs. */
   readonly unmerged: UnmergedEvents[];
   /** Lag per partition; with `error`, that of the streams that could be read (the visibility stream's topic missing, say). */
-  readonly kafka: { readonly lag: Record<string, string>; readonly totalLag: string; readonly error?: string } | { readonly error: string; readonly errorCode: ErrorCode };
+  readonly kafka: { readonly lag: Record<string, string>; readonly totalLag: string; readonly error?: string; readonly errorCode?: ErrorCode } | { readonly error: string; readonly errorCode: ErrorCode };
   readonly lastRun: { readonly file: string; readonly startedAt: string; readonly durationMs: number } | null;
   /** Per wiki: complete runs, runs that failed or were interrupted (nightly retries them), and dates with no run since the first. */
   readonly dumps: Record<string, { readonly present: string[]; readonly incomplete: string[]; readonly missing: string[] }>;
@@ -112,7 +112,9 @@ async function kafkaLag(config: JobConfig, warehouse: Warehouse, logger: Logger)
         }
       }
       if (errors.length === streams.length) return failedLag(errors);
-      return { lag, totalLag: total.toString(), ...(errors.length > 0 ? { error: failedLag(errors).error } : {}) };
+      // A stream a person must fix (its topic's authorization, say) is reported even beside the others' lag.
+      const failed = errors.length > 0 ? failedLag(errors) : undefined;
+      return { lag, totalLag: total.toString(), ...(failed === undefined ? {} : { error: failed.error }), ...(failed !== undefined && NEEDS_A_PERSON.has(failed.errorCode) ? { errorCode: failed.errorCode } : {}) };
     } finally {
       await admin.close();
     }

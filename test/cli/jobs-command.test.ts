@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import { ExitCode } from '../../src/core/exit-codes.js';
 import { inTempDir } from '../helpers/temp-dir.js';
 import { runCliCaptured, type CliResult } from '../helpers/cli.js';
-import { KAFKA_BROKERS, requireBroker } from '../helpers/kafka.js';
+import { createTestTopic, KAFKA_BROKERS, requireBroker } from '../helpers/kafka.js';
+import { appendBatch, generatedEvents, warehouseAt } from '../merge/merge-fixture.js';
 
 function cli(...args: string[]): Promise<CliResult> {
   return runCliCaptured(args);
@@ -88,6 +89,23 @@ test('kafka.sasl against a broker listener without SASL exits 78 naming kafka.sa
     const retries = closed.stderr.split('\n').filter((line) => line.includes('"kafkajs"'));
     assert.ok(retries.length > 0, closed.stderr);
     for (const line of retries) assert.equal('stack' in JSON.parse(line), false, line);
+  });
+});
+
+test('status exits with the code of a stream whose lag needs a person (65: an events table without offsets), even beside the lag of the other stream', { timeout: 60_000 }, async () => {
+  await requireBroker();
+  const [topic, visibilityTopic] = [await createTestTopic('mwlake.test.status', 1), await createTestTopic('mwlake.test.status.rvc', 1)];
+  await inTempDir('mwlake-status-', async (dir) => {
+    // Rows appended by hand, as another tool might: a snapshot that records no Kafka offsets.
+    await appendBatch(warehouseAt(join(dir, 'wh')), generatedEvents(3, 5));
+    const job = join(dir, 'job.yaml');
+    await writeFile(job, `job_name: j\nwarehouse: wh\nkafka:\n  topics: [${topic}]\n  visibility_topics: [${visibilityTopic}]\n`);
+    const r = await runCliCaptured(['status', '--config', job, '--brokers', KAFKA_BROKERS.join(','), '--json']);
+    assert.equal(r.code, ExitCode.Data, r.err);
+    const kafka = (JSON.parse(r.out) as { kafka: { lag: Record<string, string>; errorCode: string } }).kafka;
+    assert.equal(kafka.lag[`${visibilityTopic}:0`], '0', 'the other stream\'s lag is there');
+    assert.equal(kafka.errorCode, 'DATA');
+    assert.match(r.err, /the Kafka lag of some topics could not be read .*records Kafka offsets/);
   });
 });
 

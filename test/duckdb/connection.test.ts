@@ -143,6 +143,9 @@ test('a Parquet file shorter than its own metadata says is a DATA error (65) nam
   const error = duckDbError(new Error('IO Error: Could not read enough bytes from file "/wh/state/pages/data/x.parquet": attempted to read 1 bytes from location 401777'), 'SELECT * FROM read_parquet(...)');
   assert.equal(error.code, 'DATA', error.message);
   assert.match(error.message, /^DuckDB found a damaged file: .*x\.parquet"/);
+  // Files of different columns read together are not damaged: DuckDB's wording is close, the cause is not.
+  const mismatch = duckDbError(new Error('Invalid Input Error: Failed to read file "/wh/b.parquet": schema mismatch in glob: column "x" was read from the original file "/wh/a.parquet", but could not be found in file "/wh/b.parquet"'), 'SELECT 1');
+  assert.equal(mismatch.code, 'INTERNAL', mismatch.message);
 });
 
 test("memoryLimitBytes reads DuckDB's memory_limit, as set or by default", async () => {

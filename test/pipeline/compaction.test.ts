@@ -18,7 +18,7 @@ import { sqlString } from '../../src/duckdb/iceberg-types.js';
 import { Warehouse } from '../../src/iceberg/catalog.js';
 import { PAGES_SCHEMA, PAGES_TABLE, REVISIONS_SCHEMA, REVISIONS_TABLE, STATE_NAMESPACE, STATE_SPEC } from '../../src/merge/state-schema.js';
 import { loadConfig } from '../../src/pipeline/config.js';
-import { runMaintenance } from '../../src/pipeline/maintenance.js';
+import { runMaintenance, tookOverFrom } from '../../src/pipeline/maintenance.js';
 import { appendBatch, generatedEvents, merge, stateHashes, warehouseAt } from '../merge/merge-fixture.js';
 
 let dir: string;
@@ -173,4 +173,9 @@ test('a run that took the lease over from a stalled run spares the files written
   await access(uncommitted);
   assert.equal(await removed({}), 1, 'without a takeover it is an orphan');
   await assert.rejects(access(uncommitted), { code: 'ENOENT' });
+  // A stale lease file without a readable start spares everything up to now, never nothing.
+  const unreadable = tookOverFrom({ tookOver: JSON.parse('{"pid": 1}') as { startedAt: string } }).tookOverFromMs!;
+  assert.ok(Number.isFinite(unreadable) && Math.abs(unreadable - Date.now()) < 60_000, String(unreadable));
+  assert.equal(tookOverFrom({ tookOver: { startedAt: '2026-12-01T00:00:00.000Z' } }).tookOverFromMs, Date.parse('2026-12-01T00:00:00Z'));
+  assert.deepEqual(tookOverFrom({}), {});
 });

@@ -250,9 +250,11 @@ export const registerJobs: RegisterCommand = (program, context) => {
       const { runStatus, describeUnmerged } = await steps.status();
       const status = await runStatus({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger() });
       // Printed whole either way; a monitoring check still hears that no lag could be read (69: Kafka
-      // down, or no topic there; 78, 65 or 77 when a person must fix it, e.g. rejected credentials).
+      // down, or no topic there), or that some could not for a reason a person must fix (78, 65 or
+      // 77, e.g. rejected credentials or authorization).
       const kafkaDown = (): void => {
         if (!('lag' in status.kafka)) throw new JobError(status.kafka.errorCode, `status: the Kafka lag could not be read (the rest of the status is printed): ${status.kafka.error}`);
+        if (status.kafka.errorCode !== undefined) throw new JobError(status.kafka.errorCode, `status: the Kafka lag of some topics could not be read (the rest of the status is printed): ${status.kafka.error}`);
       };
       if (flags.json === true) {
         print(context, status);

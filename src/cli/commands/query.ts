@@ -148,10 +148,11 @@ async function runUserSql(context: CliContext, db: DuckDb, sql: string, format: 
       await db.run(`COPY (${sql.replace(/[\s;]+$/, '')}\n) TO ${sqlString(out)} (${options})`);
     } catch (error) {
       // The SQL bound and ran; the file could not be written: a storage error (69), not a usage one.
-      // Failures DuckDB's messages sort already keep their codes (a full disk 71, a table file
-      // that may not be read 77, a damaged one 65): they may be about an input, not --out.
+      // Only an error naming --out: failures DuckDB's messages sort already keep their codes (a
+      // full disk 71, a table file that may not be read 77, a damaged one 65), and another read
+      // error is the input's (asQueryError).
       const message = error instanceof JobError && error.code === 'INTERNAL' && error.cause instanceof Error ? error.cause.message : '';
-      if (/^IO Error/.test(message)) throw new JobError('STORAGE', `cannot write --out ${out}: ${message}`, { cause: error });
+      if (/^IO Error/.test(message) && message.includes(out)) throw new JobError('STORAGE', `cannot write --out ${out}: ${message}`, { cause: error });
       throw error;
     }
     context.stdout.write(stringifyJsonBigInt({ step: 'query', out, format }) + '\n');

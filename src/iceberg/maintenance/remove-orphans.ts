@@ -6,7 +6,7 @@ import type { Logger } from '../../core/log.js';
 import { deleteEach, joinLocation, localPathOf } from '../../core/storage.js';
 import { statisticsPaths } from '../spec/table-metadata.js';
 import type { Table } from '../table.js';
-import { DATA_DIR, METADATA_DIR, VERSION_HINT } from '../table-files.js';
+import { DATA_DIR, METADATA_DIR, VERSION_HINT, WRITE_FOLDER_NAME } from '../table-files.js';
 import { reachableFiles } from './reachable-files.js';
 
 export interface OrphanOptions {
@@ -23,7 +23,7 @@ export interface OrphanResult {
   readonly bytes: number;
   /** Orphans that could not be deleted (each logged); the next run tries them again. */
   readonly undeleted: string[];
-  /** Empty data folders removed (writers make one per write; deletes leave them empty). */
+  /** Empty write folders removed (writeFolderName: one per write, which deletes leave empty). */
   readonly emptyFolders: number;
 }
 
@@ -59,9 +59,9 @@ export async function removeOrphanFiles(table: Table, o: OrphanOptions): Promise
   let bytes = 0;
   for (const size of sizes.values()) bytes += size;
   for (const f of failed) bytes -= sizes.get(f.location) ?? 0;
-  // Under data/ only: metadata/ always holds the current version. Older than the safety age, as a
-  // writer makes its folder before its first file.
-  const emptyFolders = o.dryRun === true ? 0 : await fresh.storage.removeEmptyFolders(joinLocation(fresh.location, DATA_DIR), o.olderThanMs);
+  // Only the folders of single writes, which no writer uses again (a partition's folder, removed
+  // between a writer's mkdir and its file, would fail that write), once older than the safety age.
+  const emptyFolders = o.dryRun === true ? 0 : await fresh.storage.removeEmptyFolders(joinLocation(fresh.location, DATA_DIR), o.olderThanMs, WRITE_FOLDER_NAME);
   o.logger?.info({ table: fresh.location, orphans: orphans.length - failed.length, bytes, undeleted: failed.length, emptyFolders }, o.dryRun === true ? 'would remove orphan files' : 'removed orphan files');
   return { orphans, bytes, undeleted: failed.map((f) => f.location), emptyFolders };
 }
