@@ -32,7 +32,7 @@ export const STATUS_FILE = 'status.txt';
 export interface IncrementalRunOptions {
   readonly dumpsRoot: string;
   readonly wikiId: string;
-  /** YYYYMMDD; maxrevid is the greatest rev_id with rev_dt before that day's 00:00 UTC − delay. */
+  /** YYYYMMDD; maxrevid is the newest revision by time (records.ts) before that day's 00:00 UTC − delay. */
   readonly date: string;
   readonly source: DumpSource;
   readonly site: SiteInfo;
@@ -121,8 +121,9 @@ export async function isIncrementalDone(dumpsRoot: string, wikiId: string, date:
 
 /**
  * Writes the adds-changes files for one day. The range starts after the maxrevid of the newest
- * completed earlier run (so consecutive runs neither overlap nor leave gaps), or, without one, after
- * the maxrevid the source reports for the day before. It ends at the maxrevid.txt an earlier attempt
+ * completed earlier run (so consecutive runs neither overlap nor leave gaps), or, without one, where
+ * an earlier attempt of the day started it, else after the maxrevid the source reports for the day
+ * before. It ends at the maxrevid.txt an earlier attempt
  * of the day wrote, if any, else at the source's maxrevid for the day (then written down); never
  * past where the nearest completed later run's range starts (a date filled in after it).
  */
@@ -152,8 +153,12 @@ export async function runIncrementalDump(options: IncrementalRunOptions): Promis
   const kept = await readRevisionId(maxRevIdFile);
   const newest = kept ?? (await source.maxRevisionId(wikiId, cutoffMs)) ?? 0;
   const wikiDirectory = join(options.dumpsRoot, 'other', 'incr', wikiId);
+  // Without a completed earlier run, the start an earlier attempt of the day chose is kept as its
+  // end is: recomputed, a changed delay or a revision merged late at the boundary would move it,
+  // and revisions below it would be in no date.
   const previous =
     (await previousMaxRevisionId(wikiDirectory, date)) ??
+    (kept === undefined ? undefined : await readRevisionId(join(directory, PREV_MAX_REVID_FILE))) ??
     (await source.maxRevisionId(wikiId, cutoffOfDate(addDays(date, -1)) - delayMs)) ??
     0;
   // A date filled in after a later one completed: that one's range, which started after the

@@ -256,6 +256,20 @@ test('a delay moves the maxrevid cutoff back from 00:00 UTC', async () => {
   });
 });
 
+test('a rerun of the first date keeps the start its earlier attempt chose, even after the delay changed', async () => {
+  await inTempDir('mwlake-incr-rerun-start-', async (root) => {
+    const source = new MemoryDumpSource({ testwiki: rows() });
+    const first = await runDay(root, source, '20240801', { delaySeconds: 20 * 3600 });
+    assert.deepEqual([first.afterRevisionId, first.maxRevisionId], [4, 14]);
+    const ids = pagesRevisionIds(root, '20240801');
+    // The delay set to 0 since: recomputed, the start would be the previous day's newest (10), and 5..10 would be in no date.
+    const rerun = await runDay(root, source, '20240801');
+    assert.deepEqual([rerun.afterRevisionId, rerun.maxRevisionId, rerun.maxRevisionIdKept], [4, 14, true]);
+    assert.deepEqual(pagesRevisionIds(root, '20240801'), ids);
+    assert.equal(await readFile(join(root, 'other', 'incr', 'testwiki', '20240801', 'prevmaxrevid.txt'), 'utf8'), '4');
+  });
+});
+
 test('maxrevid is the newest revision by time, so an imported revision (old time, new id) pulls no later day in', async () => {
   await inTempDir('mwlake-incr-import-', async (root) => {
     // Days July 30..August 2 hold ids 1..40; id 41 was imported on August 2 with a 2010 timestamp.
