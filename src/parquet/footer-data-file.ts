@@ -56,7 +56,8 @@ const PARSERS = {
   stringFromBytes: (v: Uint8Array | undefined) => v,
 };
 
-const utf8 = new TextDecoder();
+// ignoreBOM: a value starting with U+FEFF (a pasted edit summary) keeps it; stripped, its bound would be wrong.
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 function boundBytes(type: PrimitiveType, value: unknown, upper: boolean, truncate = TRUNCATE): Uint8Array | undefined {
   if (value === undefined || value === null) return undefined;
@@ -109,6 +110,8 @@ export async function describeParquetFile(o: DescribeOptions): Promise<DataFile>
   const columnSizes = new Map<number, number>();
   const valueCounts = new Map<number, number>();
   const nullCounts = new Map<number, number>();
+  // A null count some row group left out: the column's sum would say too few, so it has none (as Java).
+  const nullCountsUnknown = new Set<number>();
   const lower = new Map<number, unknown>();
   const upper = new Map<number, unknown>();
   const statsComplete = new Map<number, boolean>();
@@ -126,10 +129,13 @@ export async function describeParquetFile(o: DescribeOptions): Promise<DataFile>
       valueCounts.set(id, (valueCounts.get(id) ?? 0) + Number(md.num_values));
       const stats = md.statistics;
       if (stats?.null_count !== undefined) nullCounts.set(id, (nullCounts.get(id) ?? 0) + Number(stats.null_count));
+      else nullCountsUnknown.add(id);
       const type = boundable.get(id);
       if (type === undefined) return;
-      const lo = stats?.min_value ?? stats?.min;
-      const hi = stats?.max_value ?? stats?.max;
+      // The deprecated min/max ordered bytes signed in old writers: wrong for non-ASCII strings and binary.
+      const deprecatedOrderSafe = type !== 'string' && type !== 'binary';
+      const lo = stats?.min_value ?? (deprecatedOrderSafe ? stats?.min : undefined);
+      const hi = stats?.max_value ?? (deprecatedOrderSafe ? stats?.max : undefined);
       const nonNull = Number(md.num_values) - Number(stats?.null_count ?? 0);
       if (nonNull === 0) return;
       if (lo === undefined || hi === undefined) {
@@ -162,7 +168,7 @@ export async function describeParquetFile(o: DescribeOptions): Promise<DataFile>
     fileSizeInBytes: size,
     columnSizes,
     valueCounts,
-    nullValueCounts: nullCounts,
+    nullValueCounts: new Map([...nullCounts].filter(([id]) => !nullCountsUnknown.has(id))),
     lowerBounds,
     upperBounds,
     ...(splitOffsets.length > 0 ? { splitOffsets } : {}),

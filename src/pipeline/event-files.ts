@@ -168,8 +168,9 @@ export class EventStager {
     // DuckDB's JSON reader buffers this much per thread: size it from the largest accepted event
     // (a row is the event plus a few columns), not a blanket 256 MB.
     const objectLimit = 2 * (this.o.maxEventBytes ?? 10 * 1024 * 1024) + (1 << 20);
-    // No ORDER BY: rows stay in consumption order (offset order per partition), and DuckDB
-    // streams the copy instead of sorting the chunk in memory.
+    // No ORDER BY: DuckDB streams the copy instead of sorting the chunk in memory. Row order in
+    // the file is not kept (writeDataFiles turns preserve_insertion_order off); every reader orders
+    // or joins by its own keys.
     const selectSql = `SELECT ${select} FROM read_json(${sqlString(chunk.path)}, format = 'newline_delimited', columns = ${columns}, maximum_object_size = ${objectLimit})`;
     return writeDataFiles(db, table, { selectSql, partition: chunk.tuple, targetFileSizeBytes: this.o.targetFileSizeBytes });
   }

@@ -81,3 +81,21 @@ test('a position delete file keeps its file_path bounds whole, as Java does: for
     }
   });
 });
+
+test('a string starting with U+FEFF keeps it in its bound: decoded as a byte-order mark, the bound would leave out the values above it', async () => {
+  await inTempDir('mwlake-footer-', async (dir) => {
+    const db = await openDuckDb();
+    try {
+      const path = join(dir, 'bom.parquet');
+      // EF BB BF sorts above 日 (E6 97 A5): the U+FEFF comment is the row group's greatest.
+      await db.run(`COPY (SELECT * FROM (VALUES (chr(65279) || 'fix'), ('日本')) v(s)) TO '${path}' (FORMAT parquet, FIELD_IDS {s: 1})`);
+      const schema: Schema = { schemaId: 0, fields: [{ id: 1, name: 's', required: false, type: 'string' }] };
+      const file = await describeParquetFile({ storage: new LocalStorage(), location: fileLocation(path), schema, partition: [] });
+      assert.deepEqual(Buffer.from(file.upperBounds!.get(1)!), Buffer.from('\ufefffix'));
+      assert.deepEqual(Buffer.from(file.lowerBounds!.get(1)!), Buffer.from('日本'));
+      assert.equal(decodeValue('string', Buffer.from('\ufeffa')), '\ufeffa');
+    } finally {
+      await db.close();
+    }
+  });
+});

@@ -7,7 +7,8 @@ import { decimalParts, type PrimitiveType } from './types.js';
 import { decimalBytes } from './transform.js';
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a bound starting with U+FEFF is a value, not a byte-order mark.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function fixed(size: number, write: (view: DataView) => void): Uint8Array {
   const out = new Uint8Array(size);
