@@ -45,9 +45,10 @@ export interface Storage {
   delete(location: string): Promise<void>;
   /**
    * Removes the empty folders below `prefix` whose name `name` matches, last changed before
-   * `olderThanMs`, which deletes leave behind (object stores have none); returns how many.
+   * `olderThanMs`, which deletes leave behind (object stores have none); returns how many
+   * (with `dryRun`, how many would go, removing none).
    */
-  removeEmptyFolders(prefix: string, olderThanMs: number, name: RegExp): Promise<number>;
+  removeEmptyFolders(prefix: string, olderThanMs: number, name: RegExp, dryRun?: boolean): Promise<number>;
   /** A local filesystem path for engines that read files directly (DuckDB), if there is one. */
   localPath(location: string): string | undefined;
   /** Whether two locations name the same folder (`file:/x` and `file:///x`, or through a symlink). */
@@ -303,7 +304,7 @@ export class LocalStorage implements Storage {
     }
   }
 
-  async removeEmptyFolders(prefix: string, olderThanMs: number, name: RegExp): Promise<number> {
+  async removeEmptyFolders(prefix: string, olderThanMs: number, name: RegExp, dryRun = false): Promise<number> {
     const root = localPathOf(prefix);
     let removed = 0;
     const walk = async (dir: string): Promise<void> => {
@@ -313,6 +314,10 @@ export class LocalStorage implements Storage {
       if (dir === root || !name.test(path.basename(dir))) return;
       const info = await fs.stat(dir).catch(() => undefined);
       if (info === undefined || info.mtimeMs >= olderThanMs) return;
+      if (dryRun) {
+        if (entries.length === 0) removed++;
+        return;
+      }
       // rmdir refuses a folder that got a file meanwhile: then it is not empty, and stays.
       await fs.rmdir(dir).then(() => removed++, () => undefined);
     };

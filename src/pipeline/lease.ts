@@ -260,7 +260,8 @@ export async function acquireLease(options: AcquireOptions): Promise<Lease> {
     const outcome = await underClaim(options.storage, location, found.version, { ...beat, heartbeatAt: iso() }, claimIsStale, () => options.storage.delete(location));
     // A takeover of the version just read holds its claim or has written: this run was taken over
     // (no beat runs now to be the claimant), and must not exit as if it held the lease throughout.
-    if (outcome.kind !== 'done') lostTo ??= ('holder' in outcome ? outcome.holder : undefined) ?? null;
+    // 'moved': the takeover finished; the lease it wrote names the new holder.
+    if (outcome.kind !== 'done') lostTo ??= ('holder' in outcome ? outcome.holder : (await readLeaseFile(options.storage, location).catch(() => undefined))?.holder) ?? null;
   };
   // One release at a time, however many callers: a signal while the failed run releases must wait
   // for that release (the process exits when the interrupt cleanups settle). A failed one (a full

@@ -147,6 +147,9 @@ test('orphan removal removes the empty write folders deletes left, once older th
   const all = await folders();
   assert.equal((await removeOrphanFiles(t, { olderThanMs: 0 })).emptyFolders, 0, 'young folders may be a writer\'s, about to get a file');
   assert.deepEqual(await folders(), all);
+  // A dry run counts the empty ones (not b, which holds c until c goes) and removes none.
+  assert.equal((await removeOrphanFiles(t, { olderThanMs: Date.now() + 1000, dryRun: true })).emptyFolders, 2);
+  assert.deepEqual(await folders(), all);
   const r = await removeOrphanFiles(t, { olderThanMs: Date.now() + 1000 });
   assert.deepEqual(r.orphans, []);
   assert.equal(r.emptyFolders, 3, `${a}, then ${c} and ${b}: ${JSON.stringify(r)}`);

@@ -23,7 +23,7 @@ export interface OrphanResult {
   readonly bytes: number;
   /** Orphans that could not be deleted (each logged); the next run tries them again. */
   readonly undeleted: string[];
-  /** Empty write folders removed (writeFolderName: one per write, which deletes leave empty). */
+  /** Empty write folders removed (writeFolderName: one per write, which deletes leave empty); in a dry run, that would be. */
   readonly emptyFolders: number;
 }
 
@@ -61,7 +61,7 @@ export async function removeOrphanFiles(table: Table, o: OrphanOptions): Promise
   for (const f of failed) bytes -= sizes.get(f.location) ?? 0;
   // Only the folders of single writes, which no writer uses again (a partition's folder, removed
   // between a writer's mkdir and its file, would fail that write), once older than the safety age.
-  const emptyFolders = o.dryRun === true ? 0 : await fresh.storage.removeEmptyFolders(joinLocation(fresh.location, DATA_DIR), o.olderThanMs, WRITE_FOLDER_NAME);
+  const emptyFolders = await fresh.storage.removeEmptyFolders(joinLocation(fresh.location, DATA_DIR), o.olderThanMs, WRITE_FOLDER_NAME, o.dryRun === true);
   o.logger?.info({ table: fresh.location, orphans: orphans.length - failed.length, bytes, undeleted: failed.length, emptyFolders }, o.dryRun === true ? 'would remove orphan files' : 'removed orphan files');
   return { orphans, bytes, undeleted: failed.map((f) => f.location), emptyFolders };
 }
