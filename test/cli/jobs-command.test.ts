@@ -5,6 +5,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { config } from '../../src/cli/commands/jobs.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
 import { inTempDir } from '../helpers/temp-dir.js';
 import { runCliCaptured, type CliResult } from '../helpers/cli.js';
@@ -130,5 +133,24 @@ test('an empty --reset-offsets (a script\'s unset variable) is refused (64), not
       assert.equal(r.code, ExitCode.Usage, r.err);
       assert.match(r.err, /--reset-offsets takes topic names separated by commas/);
     }
+  });
+});
+
+test('MWLAKE_KAFKA_SASL_* set for a job file without kafka.sasl is warned, naming them: the connection goes without SASL', async () => {
+  await inTempDir('mwlake-sasl-env-', async (dir) => {
+    await mkdir(join(dir, 'wh'));
+    const job = join(dir, 'job.yaml');
+    await writeFile(job, 'job_name: j\nwarehouse: wh\n');
+    const warnings = async (env: NodeJS.ProcessEnv, usesKafka: boolean): Promise<string[]> => {
+      const out: string[] = [];
+      const logger = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _encoding, done) => (out.push((JSON.parse(chunk.toString()) as { msg: string }).msg), done()) }));
+      await config({ config: job }, { logger: () => logger, stdout: new Writable({ write: (_c, _e, done) => done() }), stderr: new Writable({ write: (_c, _e, done) => done() }), env }, { usesKafka });
+      return out;
+    };
+    assert.deepEqual(await warnings({ MWLAKE_KAFKA_SASL_USERNAME: 'u', MWLAKE_KAFKA_SASL_PASSWORD: 'p' }, true), [
+      `MWLAKE_KAFKA_SASL_USERNAME and MWLAKE_KAFKA_SASL_PASSWORD are set, but ${job} has no kafka.sasl section, which turns SASL on: connecting without SASL`,
+    ]);
+    assert.deepEqual(await warnings({ MWLAKE_KAFKA_SASL_PASSWORD: 'p' }, false), [], 'not by the commands that never connect');
+    assert.deepEqual(await warnings({ MWLAKE_KAFKA_SASL_PASSWORD: '' }, true), [], 'an empty variable is unset');
   });
 });

@@ -97,6 +97,12 @@ export async function config(
   if (flags.maxBytes !== undefined) overrides.maxBytes = flags.maxBytes;
   if (flags.dumpsRoot !== undefined) overrides.dumpsRoot = flags.dumpsRoot;
   const c = await loadConfig(flags.config, context.env, overrides, { jobNameRequired: o.readOnly !== true, usesKafka: o.usesKafka === true });
+  // Credentials set for a job file without `kafka.sasl:` are not used: the connection goes without
+  // SASL, and a broker that wants it fails it as unavailable (69, retried), naming no setting.
+  const saslVariables = ['MWLAKE_KAFKA_SASL_USERNAME', 'MWLAKE_KAFKA_SASL_PASSWORD'].filter((name) => (context.env[name] ?? '') !== '');
+  if (o.usesKafka === true && c.kafka.sasl === undefined && saslVariables.length > 0) {
+    context.logger().warn({ variables: saslVariables }, `${saslVariables.join(' and ')} ${saslVariables.length > 1 ? 'are' : 'is'} set, but ${flags.config ?? 'the job'} has no kafka.sasl section, which turns SASL on: connecting without SASL`);
+  }
   if (o.createWarehouse === true) {
     if (!dryRun) await makeDirectory(c.warehouse);
   } else if (!(await isDirectory(c.warehouse))) {
