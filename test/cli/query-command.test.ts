@@ -229,14 +229,20 @@ test('expiry keeps the revisions snapshot the pages snapshot pairs with after a 
   assert.equal(after.out, first);
 });
 
-test('a data file a table references that is gone fails the read as data (65), not as the SQL (64)', async () => {
-  const broken = join(dir, 'broken');
-  const warehouse = warehouseAt(broken);
-  await appendBatch(warehouse, generatedEvents(6, 50));
+/** A warehouse `name` under the test folder with one merged batch, and the path of a `state.revisions` data file in it. */
+async function revisionsFileOf(name: string, seed: number): Promise<{ root: string; file: string; path: string }> {
+  const root = join(dir, name);
+  const warehouse = warehouseAt(root);
+  await appendBatch(warehouse, generatedEvents(seed, 50));
   await merge(warehouse);
-  const data = join(broken, 'state', 'revisions', 'data');
+  const data = join(root, 'state', 'revisions', 'data');
   const file = (await readdir(data, { recursive: true })).find((f) => f.endsWith('.parquet'))!;
-  await rm(join(data, file));
+  return { root, file, path: join(data, file) };
+}
+
+test('a data file a table references that is gone fails the read as data (65), not as the SQL (64)', async () => {
+  const { root: broken, file, path } = await revisionsFileOf('broken', 6);
+  await rm(path);
   const r = await queryIn(broken, 'SELECT count(*) FROM revisions_raw');
   assert.equal(r.code, ExitCode.Data, r.err);
   assert.match(r.err, /could not read its files: IO Error/);
@@ -247,13 +253,8 @@ test('a data file a table references that is gone fails the read as data (65), n
 });
 
 test('a damaged data file (cut short) fails the read as data (65) naming it, with or without --out', async () => {
-  const damaged = join(dir, 'damaged');
-  const warehouse = warehouseAt(damaged);
-  await appendBatch(warehouse, generatedEvents(7, 50));
-  await merge(warehouse);
-  const data = join(damaged, 'state', 'revisions', 'data');
-  const file = (await readdir(data, { recursive: true })).find((f) => f.endsWith('.parquet'))!;
-  await truncate(join(data, file), (await stat(join(data, file))).size - 100);
+  const { root: damaged, file, path } = await revisionsFileOf('damaged', 7);
+  await truncate(path, (await stat(path)).size - 100);
   for (const out of [[], ['--format', 'csv', '--out', join(dir, 'damaged.csv')]]) {
     const r = await queryIn(damaged, ...out, 'SELECT count(*) FROM revisions_raw');
     assert.equal(r.code, ExitCode.Data, r.err);

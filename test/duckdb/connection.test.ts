@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { duckDbError, openDuckDb, parseDuckDbSize, SPILL_PREFIX } from '../../src/duckdb/connection.js';
+import { inTempDir } from '../helpers/temp-dir.js';
 
 async function spillFolder(db: Awaited<ReturnType<typeof openDuckDb>>): Promise<string> {
   return (await db.all<{ t: string }>("SELECT current_setting('temp_directory') AS t"))[0]!.t;
@@ -71,10 +72,20 @@ test('a full disk under a file DuckDB writes is a RESOURCES error naming the fil
   }
 });
 
+/** Runs `body` with a DuckDB and a fresh temp folder, both closed and removed afterwards. */
+async function withDbIn(prefix: string, body: (db: Awaited<ReturnType<typeof openDuckDb>>, dir: string) => Promise<void>): Promise<void> {
+  await inTempDir(prefix, async (dir) => {
+    const db = await openDuckDb({});
+    try {
+      await body(db, dir);
+    } finally {
+      await db.close();
+    }
+  });
+}
+
 test('a file DuckDB may not create (permission, a read-only or non-folder path) is a STORAGE_REFUSED error (77) naming it, not a bug', async () => {
-  const db = await openDuckDb({});
-  const dir = await mkdtemp(join(tmpdir(), 'mwlake-refused-'));
-  try {
+  await withDbIn('mwlake-refused-', async (db, dir) => {
     await writeFile(join(dir, 'file'), 'x');
     // sysfs refuses to create files even for root; a path through a file is ENOTDIR.
     for (const [path, text] of [['/sys/mwlake-test.parquet', 'Permission denied'], [join(dir, 'file', 'x.parquet'), 'Not a directory']] as const) {
@@ -85,10 +96,7 @@ test('a file DuckDB may not create (permission, a read-only or non-folder path) 
         return true;
       });
     }
-  } finally {
-    await db.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('an I/O error of the device under a file DuckDB reads is a retryable STORAGE error (69) naming it', () => {
@@ -101,9 +109,7 @@ test('an I/O error of the device under a file DuckDB reads is a retryable STORAG
 });
 
 test('a damaged Parquet file DuckDB reads (cut short, too small, overwritten) is a DATA error (65) naming it, not a bug', async () => {
-  const db = await openDuckDb({});
-  const dir = await mkdtemp(join(tmpdir(), 'mwlake-damaged-'));
-  try {
+  await withDbIn('mwlake-damaged-', async (db, dir) => {
     const good = join(dir, 'good.parquet');
     await db.run(`COPY (SELECT range AS id, md5(range::VARCHAR) AS s FROM range(100000)) TO '${good}' (FORMAT parquet, COMPRESSION snappy)`);
     const bytes = await readFile(good);
@@ -132,10 +138,7 @@ test('a damaged Parquet file DuckDB reads (cut short, too small, overwritten) is
         return true;
       });
     }
-  } finally {
-    await db.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('a Parquet file shorter than its own metadata says is a DATA error (65) naming it', () => {
