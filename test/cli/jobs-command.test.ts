@@ -37,6 +37,24 @@ test('an empty --warehouse, --dumps-root, --brokers, --job-name or --config is r
   });
 });
 
+test('a flag the command would ignore is refused (64), naming it: --brokers where no Kafka is read, --job-name for query', async () => {
+  await inTempDir('mwlake-flags-', async (dir) => {
+    const cases: string[][] = [
+      ['merge', '--brokers', '127.0.0.1:9092'],
+      ['dump', '--brokers', '127.0.0.1:9092', '--date', '2026-11-02'],
+      ['maintain', '--brokers', '127.0.0.1:9092'],
+      ['query', '--brokers', '127.0.0.1:9092', 'SELECT 1'],
+      ['query', '--job-name', 'j', 'SELECT 1'],
+    ];
+    for (const args of cases) {
+      const r = await cli(args[0]!, '--warehouse', dir, ...args.slice(1));
+      assert.equal(r.code, ExitCode.Usage, `${args.join(' ')}: ${r.err}`);
+      assert.match(r.err, new RegExp(`unknown option '${args[1]}'`), args.join(' '));
+    }
+    assert.deepEqual(await readdir(dir), []);
+  });
+});
+
 test('kafka.sasl needs the password only in the commands that connect to Kafka: merge, dump and maintain run without it', async () => {
   await inTempDir('mwlake-flags-', async (dir) => {
     const job = join(dir, 'job.yaml');

@@ -36,7 +36,7 @@ after(async () => {
 });
 
 function queryIn(warehouse: string, ...args: string[]): Promise<CliResult> {
-  return runCliCaptured(['query', '--warehouse', warehouse, '--job-name', 'q', ...args]);
+  return runCliCaptured(['query', '--warehouse', warehouse, ...args]);
 }
 
 const query = (...args: string[]) => queryIn(wh, ...args);
@@ -451,7 +451,7 @@ test('SIGTERM stops a query writing --out within seconds (143), leaving no file,
   const out = join(dir, 'interrupted.parquet');
   // Hours of hashing: the process cannot exit while DuckDB's thread runs the COPY, unless interrupted.
   const sql = 'SELECT sha256(range::VARCHAR) AS h FROM range(10000000000)';
-  const child = spawn(process.execPath, [join(repoRoot, 'dist', 'src', 'cli', 'main.js'), '--log-level', 'error', 'query', '--warehouse', wh, '--job-name', 'q', '--format', 'parquet', '--out', out, sql], {
+  const child = spawn(process.execPath, [join(repoRoot, 'dist', 'src', 'cli', 'main.js'), '--log-level', 'error', 'query', '--warehouse', wh, '--format', 'parquet', '--out', out, sql], {
     stdio: ['ignore', 'pipe', 'pipe'],
     signal: t.signal,
     killSignal: 'SIGKILL',
@@ -473,7 +473,7 @@ test('SIGTERM stops a query writing --out within seconds (143), leaving no file,
 test('a reader that stops early (| head) ends the query quietly with exit 0', { timeout: 120_000 }, async (t) => {
   // Billions of rows: streamed to the end, this would outlast the test's timeout.
   const sql = 'SELECT range AS n FROM range(5000000000)';
-  const child = spawn(process.execPath, [join(repoRoot, 'dist', 'src', 'cli', 'main.js'), '--log-level', 'error', 'query', '--warehouse', wh, '--job-name', 'q', sql], {
+  const child = spawn(process.execPath, [join(repoRoot, 'dist', 'src', 'cli', 'main.js'), '--log-level', 'error', 'query', '--warehouse', wh, sql], {
     stdio: ['ignore', 'pipe', 'pipe'],
     signal: t.signal, // a failed (timed out) run must not leave the query spinning
     killSignal: 'SIGKILL',

@@ -66,13 +66,17 @@ function dumpsRoot(cmd: Command): Command {
   return cmd.option('--dumps-root <dir>', 'dumps output root (default: $MWLAKE_DUMPS_ROOT, else dumps.root of the job file, else dumps beside the warehouse)');
 }
 
-/** The flags every job command takes; `--dry-run` only where there is something to leave undone. */
-export function common(cmd: Command, { writes = true }: { writes?: boolean } = {}): Command {
+/**
+ * The flags every job command takes. The others only where they are used (`--dry-run` where there
+ * is something to leave undone, `--brokers` where Kafka is read, `--job-name` where a lease or
+ * report is named after the job): elsewhere commander refuses them (64), not ignores them.
+ */
+export function common(cmd: Command, { writes = true, kafka = false, job = true }: { writes?: boolean; kafka?: boolean; job?: boolean } = {}): Command {
   cmd
     .option('--config <file>', 'job file (YAML), e.g. jobs/page_content_change.yaml')
-    .option('--warehouse <dir>', 'Iceberg warehouse directory (default: $MWLAKE_WAREHOUSE, else warehouse of the job file, else ./warehouse)')
-    .option('--brokers <list>', 'Kafka brokers host:port,... (default: $KAFKA_BROKERS, else $MWLAKE_KAFKA_BROKERS, else kafka.brokers of the job file, else 127.0.0.1:9092)')
-    .option('--job-name <name>', 'job name (default: $MWLAKE_JOB_NAME, else job_name of the job file)');
+    .option('--warehouse <dir>', 'Iceberg warehouse directory (default: $MWLAKE_WAREHOUSE, else warehouse of the job file, else ./warehouse)');
+  if (kafka) cmd.option('--brokers <list>', 'Kafka brokers host:port,... (default: $KAFKA_BROKERS, else $MWLAKE_KAFKA_BROKERS, else kafka.brokers of the job file, else 127.0.0.1:9092)');
+  if (job) cmd.option('--job-name <name>', 'job name (default: $MWLAKE_JOB_NAME, else job_name of the job file)');
   return writes ? cmd.option('--dry-run', 'show what would be done, change nothing') : cmd;
 }
 
@@ -131,7 +135,7 @@ async function withLease<T>(c: JobConfig, context: CliContext, command: string, 
 }
 
 export const registerJobs: RegisterCommand = (program, context) => {
-  common(program.command('drain').description('drain Kafka up to the end offsets seen at start into the events table, exactly once; or replay a time window'))
+  common(program.command('drain').description('drain Kafka up to the end offsets seen at start into the events table, exactly once; or replay a time window'), { kafka: true })
     .option('--max-events <n>', 'stop after about this many events', count('--max-events'))
     .option('--max-bytes <n>', 'stop after about this many bytes', count('--max-bytes'))
     .option('--allow-gap', 'accept events lost to retention (recorded in the snapshot summary)')
@@ -249,7 +253,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
     print(context, { step: 'maintain', ...result });
   });
 
-  dumpsRoot(common(program.command('status').description('tables, Kafka lag against the stored offsets, the last run, dump dates present, incomplete and missing'), { writes: false }))
+  dumpsRoot(common(program.command('status').description('tables, Kafka lag against the stored offsets, the last run, dump dates present, incomplete and missing'), { writes: false, kafka: true }))
     .option('--json', 'print JSON')
     .action(async (flags: CommonFlags & { dumpsRoot?: string; json?: boolean }) => {
       const c = await config(flags, context, { usesKafka: true });
@@ -290,7 +294,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
       kafkaDown();
     });
 
-  dumpsRoot(common(program.command('nightly').description('drain, merge, dump every due date, maintain the tables, write the run report and metrics')))
+  dumpsRoot(common(program.command('nightly').description('drain, merge, dump every due date, maintain the tables, write the run report and metrics'), { kafka: true }))
     .option('--date <YYYY-MM-DD>', 'dump this date instead of every due date')
     .option('--allow-gap', 'accept events lost to retention')
     .option('--json', 'print the run report')

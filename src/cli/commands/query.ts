@@ -46,7 +46,7 @@ function choiceOf(flags: QueryFlags): SnapshotChoice {
 }
 
 export const registerQuery: RegisterCommand = (program, context) => {
-  common(program.command('query').description('run SQL with DuckDB over the views events, visibility_changes, pages, revisions_raw, revisions and current'), { writes: false })
+  common(program.command('query').description('run SQL with DuckDB over the views events, visibility_changes, pages, revisions_raw, revisions and current'), { writes: false, job: false })
     .argument('[sql]', 'SQL text (not needed with --emit-views)')
     .option('--as-of <iso-time>', 'read the tables as they were at this time')
     .option('--snapshot <id>', 'read state.pages at this snapshot id, and the revisions snapshot that matches it')
