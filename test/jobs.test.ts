@@ -354,7 +354,7 @@ test('a misspelt key in a job file fails naming it and the key it resembles', as
   await inTempDir('mwlake-jobfile-', async (dir) => {
     const cases: [string, RegExp][] = [
       ['job_name: x\nmaintenence:\n  target_file_size_mb: 1\n', /unknown key maintenence; did you mean maintenance\?/],
-      ['job_name: x\ndumps:\n  compresion: zstd\n', /unknown key dumps\.compresion; did you mean compression\? \(known in dumps: root, wikis, compression, namespace_map, incr_delay_hours, part_size_mb\)/],
+      ['job_name: x\ndumps:\n  compresion: zstd\n', /unknown key dumps\.compresion; did you mean compression\? \(known in dumps: root, wikis, compression, namespace_map, incr_delay_hours, part_size_mb, keep_runs\)/],
       ['job_name: x\nkafka:\n  sasl:\n    user: me\n', /unknown key kafka\.sasl\.user; did you mean username\?/],
       ['job_name: x\nsomething_else: 1\n', /unknown key something_else \(known: job_name/],
     ];

@@ -44,6 +44,8 @@ export interface JobConfig {
     readonly incrDelayHours: number;
     /** Uncompressed XML per part past which an output is written in parts (default: dumps' DEFAULT_MAX_PART_BYTES). */
     readonly partSizeMb?: number;
+    /** Complete runs per wiki that maintenance keeps, removing older ones (default: all kept). */
+    readonly keepRuns?: number;
   };
   /**
    * DuckDB's memory limit in merge, dump and maintain (default: DuckDB's 80% of RAM). Each works in
@@ -171,7 +173,7 @@ const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   'kafka.sasl': ['mechanism', 'username', 'password'],
   events: ['namespace', 'table', 'visibility_table'],
   drain: ['max_events', 'max_bytes', 'max_message_bytes', 'max_error_ratio', 'parquet_encoder', 'workers'],
-  dumps: ['root', 'wikis', 'compression', 'namespace_map', 'incr_delay_hours', 'part_size_mb'],
+  dumps: ['root', 'wikis', 'compression', 'namespace_map', 'incr_delay_hours', 'part_size_mb', 'keep_runs'],
   maintenance: [
     'target_file_size_mb',
     'compact',
@@ -334,6 +336,7 @@ export async function loadConfig(
   const partSizeMb = whole(dumps, 'part_size_mb', `${where}: dumps.`, 1);
   // Bytes by mistake (2147483648 for 2 GiB) would make parts of petabytes: no dump would ever split.
   if (partSizeMb !== undefined && partSizeMb > MAX_PART_SIZE_MB) throw new ConfigError(`${where}: dumps.part_size_mb is in MiB and must be at most ${MAX_PART_SIZE_MB} (1 TiB), found ${partSizeMb}`);
+  const keepRuns = whole(dumps, 'keep_runs', `${where}: dumps.`, 1);
   const memoryLimitMb = num(raw, 'memory_limit_mb', `${where}: `);
   if (memoryLimitMb !== undefined && memoryLimitMb < 256) throw new ConfigError(`${where}: memory_limit_mb must be at least 256 (DuckDB scans of the revisions table need about that), found ${memoryLimitMb}`);
   // A size in bytes by mistake (8589934592 for 8 GiB) made DuckDB's limit petabytes, which merge
@@ -405,7 +408,7 @@ export async function loadConfig(
       parquetEncoder: encoder,
       workers,
     },
-    dumps: { root: dumpsRoot, wikis, compression, incrDelayHours, ...(partSizeMb === undefined ? {} : { partSizeMb }), ...(namespaceMap === undefined ? {} : { namespaceMap: rel(namespaceMap) }) },
+    dumps: { root: dumpsRoot, wikis, compression, incrDelayHours, ...(partSizeMb === undefined ? {} : { partSizeMb }), ...(keepRuns === undefined ? {} : { keepRuns }), ...(namespaceMap === undefined ? {} : { namespaceMap: rel(namespaceMap) }) },
     ...(memoryLimitMb === undefined ? {} : { memoryLimitMb }),
     maintenance: {
       compact: bool(maintenance, 'compact', `${where}: maintenance.`, true),

@@ -14,6 +14,7 @@ import { completeRunFiles, relinkNewestCompleteRun, runDump, runStatusText, sele
 import { cutoffOfDate, incrementalDirectory, runDirectory } from '../dumps/file-names.js';
 import { isIncrementalDone, runIncrementalDump } from '../dumps/incr-run.js';
 import { loadSiteInfos, UnmappedWikiError } from '../dumps/site-info.js';
+import { removeRun, removeRunLeftovers } from '../dumps/run-retention.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import { PAGES_TABLE, REVISIONS_TABLE, STATE_NAMESPACE } from '../merge/state-schema.js';
 import { duckDbMemory, type JobConfig } from './config.js';
@@ -148,6 +149,91 @@ export async function dumpRuns(config: JobConfig, all?: readonly string[]): Prom
     for (const d of dates) runs.push({ wiki, date: `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}`, complete: await isSettledRun(config.dumps.root, wiki, d) });
   }
   return runs;
+}
+
+/** What `dumps.keep_runs` does with a wiki's runs (runRetention). */
+export interface RunRetention {
+  /** The runs it lets go, oldest first. */
+  readonly past: DumpRun[];
+  /** Per wiki, the oldest run that did not complete, where it is older than the runs kept: it holds back the runs from it on. */
+  readonly heldBy: DumpRun[];
+}
+
+/**
+ * Per wiki, the runs `dumps.keep_runs` lets go: complete ones older than its newest `keep`
+ * complete runs, and only up to its oldest run that did not complete. That one stays due (nightly
+ * dumps it again), and removing runs after it would leave gaps that status lists as missing.
+ * `latest/` links the newest complete run, which is always kept.
+ */
+export function runRetention(runs: readonly DumpRun[], keep: number): RunRetention {
+  const byWiki = new Map<string, DumpRun[]>();
+  for (const r of runs) byWiki.set(r.wiki, [...(byWiki.get(r.wiki) ?? []), r]);
+  const past: DumpRun[] = [];
+  const heldBy: DumpRun[] = [];
+  for (const list of byWiki.values()) {
+    const sorted = [...list].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+    const oldestKept = sorted.filter((r) => r.complete).at(-keep)?.date;
+    if (oldestKept === undefined) continue;
+    for (const r of sorted) {
+      if (r.date >= oldestKept) break;
+      if (!r.complete) {
+        heldBy.push(r);
+        break;
+      }
+      past.push(r);
+    }
+  }
+  return { past, heldBy };
+}
+
+export interface RunRemovalResult {
+  /** `<wiki>/<YYYY-MM-DD>` of each run removed (in a dry run, that would be). */
+  readonly removed: string[];
+  /** Runs that could not be removed (the first logged); the next maintenance tries again. */
+  readonly notRemoved?: number;
+  /** `<wiki>/<YYYY-MM-DD>` of the runs that hold back removal (RunRetention.heldBy). */
+  readonly heldBy?: string[];
+}
+
+/**
+ * Removes the runs past `dumps.keep_runs` (runRetention), oldest first, with their adds-changes;
+ * nothing when it is unset. A run that cannot be removed stops its wiki's removal, so that what is
+ * left stays one unbroken stretch of dates.
+ */
+export async function removeOldRuns(config: JobConfig, warehouse: Warehouse, o: { readonly logger: Logger; readonly dryRun?: boolean }): Promise<RunRemovalResult | undefined> {
+  const keep = config.dumps.keepRuns;
+  if (keep === undefined) return undefined;
+  const all = config.dumps.wikis === 'all' ? await stateWikis(warehouse) : undefined;
+  const runs = await dumpRuns(config, all);
+  const { past, heldBy } = runRetention(runs, keep);
+  const removed: string[] = [];
+  const stopped = new Set<string>();
+  let notRemoved = 0;
+  for (const run of past) {
+    const name = `${run.wiki}/${run.date}`;
+    if (stopped.has(run.wiki)) {
+      notRemoved++;
+      continue;
+    }
+    if (o.dryRun !== true) {
+      try {
+        await removeRun(config.dumps.root, run.wiki, run.date.replaceAll('-', ''));
+      } catch (error) {
+        o.logger.warn({ err: error, run: name }, `maintain: could not remove the run ${name} past dumps.keep_runs (${(error as Error).message}); the next maintenance tries again`);
+        stopped.add(run.wiki);
+        notRemoved++;
+        continue;
+      }
+    }
+    removed.push(name);
+  }
+  if (o.dryRun !== true) for (const wiki of new Set(runs.map((r) => r.wiki))) await removeRunLeftovers(config.dumps.root, wiki);
+  // Said, since the runs pile up until that date completes or is removed by hand.
+  for (const r of heldBy) {
+    o.logger.warn({ wiki: r.wiki, date: r.date, keepRuns: keep }, `maintain: ${r.wiki}'s runs from ${r.date} on are kept past dumps.keep_runs: that run did not complete, and nightly dumps it again; remove its folder by hand to give the date up`);
+  }
+  if (removed.length > 0) o.logger.info({ removed, keepRuns: keep }, `maintain: ${o.dryRun === true ? 'would remove' : 'removed'} ${removed.length} run${removed.length === 1 ? '' : 's'} past dumps.keep_runs`);
+  return { removed, ...(notRemoved > 0 ? { notRemoved } : {}), ...(heldBy.length > 0 ? { heldBy: heldBy.map((r) => `${r.wiki}/${r.date}`) } : {}) };
 }
 
 /**

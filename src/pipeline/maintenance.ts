@@ -1,5 +1,5 @@
 // `mwlake maintain` (and the nightly's last step): per table, compact small files, expire old
-// snapshots, then remove orphan files, each as configured. Expiry never drops the events snapshots
+// snapshots, then remove orphan files, each as configured; then the dump runs past dumps.keep_runs. Expiry never drops the events snapshots
 // the state tables still have to merge from.
 
 import type { Logger } from '../core/log.js';
@@ -22,6 +22,7 @@ import { discardWritten } from '../core/storage.js';
 import { PAGES_TABLE, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, SOURCE_TABLE_PROPERTY, STATE_NAMESPACE, STATE_ROW_BYTES_SQL, VISIBILITY_SOURCE_SNAPSHOT_PROPERTY, VISIBILITY_SOURCE_TABLE_PROPERTY } from '../merge/state-schema.js';
 import { DRAIN_OFFSETS_LEFT_PROPERTY, KAFKA_LAST_RECORDS_PROPERTY, KAFKA_OFFSETS_PROPERTY } from '../events/events-table.js';
 import { duckDbMemory, type JobConfig } from './config.js';
+import { removeOldRuns, type RunRemovalResult } from './dump.js';
 
 /** Summary properties later runs read (through ancestors); a maintenance commit repeats them. */
 const CARRIED_PROPERTIES = [KAFKA_OFFSETS_PROPERTY, KAFKA_LAST_RECORDS_PROPERTY, DRAIN_OFFSETS_LEFT_PROPERTY, SOURCE_SNAPSHOT_PROPERTY, VISIBILITY_SOURCE_SNAPSHOT_PROPERTY, SOURCE_TABLE_PROPERTY, VISIBILITY_SOURCE_TABLE_PROPERTY];
@@ -37,6 +38,8 @@ export interface MaintenanceTableResult {
 
 export interface MaintenanceResult {
   readonly tables: MaintenanceTableResult[];
+  /** With dumps.keep_runs: the dump runs removed past it. */
+  readonly dumpRuns?: RunRemovalResult;
   readonly durationMs: number;
 }
 
@@ -277,5 +280,6 @@ export async function runMaintenance(o: MaintenanceOptions): Promise<Maintenance
     }
     tables.push(result);
   }
-  return { tables, durationMs: Date.now() - started };
+  const dumpRuns = await removeOldRuns(o.config, o.warehouse, { logger: o.logger, ...(o.dryRun === true ? { dryRun: true } : {}) });
+  return { tables, ...(dumpRuns === undefined ? {} : { dumpRuns }), durationMs: Date.now() - started };
 }

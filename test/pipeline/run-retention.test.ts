@@ -1,0 +1,117 @@
+// dumps.keep_runs: which runs maintenance removes (runRetention), and that it removes them whole,
+// with their adds-changes, leaving latest/ and the dates nightly still owes alone.
+
+import assert from 'node:assert/strict';
+import { mkdir, readdir, readFile, rename, stat, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { renderDumpStatus } from '../../src/dumps/dump-status.js';
+import { silentLogger } from '../../src/core/log.js';
+import { ExitCode } from '../../src/core/exit-codes.js';
+import { loadConfig } from '../../src/pipeline/config.js';
+import { dueDates } from '../../src/pipeline/due-dates.js';
+import { dumpRuns, removeOldRuns, runRetention, type DumpRun } from '../../src/pipeline/dump.js';
+import { runCliCaptured } from '../helpers/cli.js';
+import { inTempDir } from '../helpers/temp-dir.js';
+import { warehouseAt } from '../merge/merge-fixture.js';
+
+const run = (wiki: string, day: number, complete = true): DumpRun => ({ wiki, date: `2026-11-${String(day).padStart(2, '0')}`, complete });
+const names = (runs: readonly DumpRun[]) => runs.map((r) => `${r.wiki}/${r.date.slice(-2)}`);
+
+test('runRetention: per wiki, complete runs older than the newest N complete ones, up to the oldest run that did not complete', () => {
+  const cases: [string, DumpRun[], number, string[], string[]][] = [
+    ['all complete', [run('a', 1), run('a', 2), run('a', 3)], 1, ['a/01', 'a/02'], []],
+    ['fewer than N', [run('a', 1), run('a', 2)], 3, [], []],
+    ['exactly N', [run('a', 1), run('a', 2)], 2, [], []],
+    ['N counts complete runs only; a newer one that did not complete is kept', [run('a', 1), run('a', 2), run('a', 3), run('a', 4, false)], 2, ['a/01'], []],
+    ['an older one that did not complete holds back the runs from it on', [run('a', 1), run('a', 2, false), run('a', 3), run('a', 4), run('a', 5)], 1, ['a/01'], ['a/02']],
+    ['wikis apart, in any order', [run('b', 5), run('a', 3), run('b', 1), run('a', 1), run('b', 3)], 2, ['b/01'], []],
+  ];
+  for (const [what, runs, keep, past, heldBy] of cases) {
+    const r = runRetention(runs, keep);
+    assert.deepEqual(names(r.past), past, what);
+    assert.deepEqual(names(r.heldBy), heldBy, what);
+  }
+});
+
+/** A complete run (dumpstatus.json done, adds-changes done) of enwiki for each day, latest/ linking the newest. */
+async function completeRuns(root: string, days: readonly number[]): Promise<void> {
+  for (const day of days) {
+    const date = `202611${String(day).padStart(2, '0')}`;
+    await mkdir(join(root, 'enwiki', date), { recursive: true });
+    await writeFile(join(root, 'enwiki', date, `enwiki-${date}-pages-meta-history.xml.bz2`), 'x');
+    await writeFile(join(root, 'enwiki', date, 'dumpstatus.json'), renderDumpStatus('enwiki', date, [['metahistorybz2dump', { status: 'done', updated: '2026-11-30 02:10:00', files: [] }]]));
+    await mkdir(join(root, 'other', 'incr', 'enwiki', date), { recursive: true });
+    await writeFile(join(root, 'other', 'incr', 'enwiki', date, 'status.txt'), 'done');
+  }
+  const newest = `202611${String(days.at(-1)).padStart(2, '0')}`;
+  await mkdir(join(root, 'enwiki', 'latest'), { recursive: true });
+  await symlink(`../${newest}/enwiki-${newest}-pages-meta-history.xml.bz2`, join(root, 'enwiki', 'latest', 'enwiki-latest-pages-meta-history.xml.bz2'));
+}
+
+test('maintenance removes the runs past dumps.keep_runs with their adds-changes, oldest first; a dry run only lists them; latest/ still resolves', async () => {
+  await inTempDir('mwlake-retention-', async (dir) => {
+    const root = join(dir, 'dumps');
+    const loaded = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'j', MWLAKE_WAREHOUSE: join(dir, 'wh'), MWLAKE_DUMPS_ROOT: root });
+    const config = { ...loaded, dumps: { ...loaded.dumps, wikis: ['enwiki'], keepRuns: 2 } };
+    await completeRuns(root, [1, 2, 3, 4]);
+    const warehouse = warehouseAt(join(dir, 'wh'));
+
+    const dry = await removeOldRuns(config, warehouse, { logger: silentLogger(), dryRun: true });
+    assert.deepEqual(dry, { removed: ['enwiki/2026-11-01', 'enwiki/2026-11-02'] });
+    assert.equal((await dumpRuns(config)).length, 4, 'a dry run removes nothing');
+
+    const done = await removeOldRuns(config, warehouse, { logger: silentLogger() });
+    assert.deepEqual(done, { removed: ['enwiki/2026-11-01', 'enwiki/2026-11-02'] });
+    assert.deepEqual((await readdir(join(root, 'enwiki'))).sort(), ['20261103', '20261104', 'latest']);
+    assert.deepEqual((await readdir(join(root, 'other', 'incr', 'enwiki'))).sort(), ['20261103', '20261104']);
+    assert.equal(await readFile(join(root, 'enwiki', 'latest', 'enwiki-latest-pages-meta-history.xml.bz2'), 'utf8'), 'x');
+    assert.deepEqual(await removeOldRuns(config, warehouse, { logger: silentLogger() }), { removed: [] }, 'nothing more to remove');
+    // Unset, nothing is removed.
+    assert.equal(await removeOldRuns({ ...config, dumps: { ...config.dumps, keepRuns: undefined } }, warehouse, { logger: silentLogger() }), undefined);
+  });
+});
+
+test('a removal stopped midway leaves no half-deleted run that nightly would dump again, and the next maintenance finishes it; an older run that did not complete holds removal back and stays due', async () => {
+  await inTempDir('mwlake-retention-', async (dir) => {
+    const root = join(dir, 'dumps');
+    const loaded = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'j', MWLAKE_WAREHOUSE: join(dir, 'wh'), MWLAKE_DUMPS_ROOT: root });
+    const config = { ...loaded, dumps: { ...loaded.dumps, wikis: ['enwiki'], keepRuns: 1 } };
+    await completeRuns(root, [1, 2, 3, 4, 5]);
+    const warehouse = warehouseAt(join(dir, 'wh'));
+    // Stopped after renaming 01's folders away: 01 is no run any more, so not due.
+    await rename(join(root, 'other', 'incr', 'enwiki', '20261101'), join(root, 'other', 'incr', 'enwiki', '.removing-20261101'));
+    await rename(join(root, 'enwiki', '20261101'), join(root, 'enwiki', '.removing-20261101'));
+    // Stopped after removing 02's adds-changes only: 02 is still complete, so not due either.
+    await rename(join(root, 'other', 'incr', 'enwiki', '20261102'), join(root, 'other', 'incr', 'enwiki', '.removing-20261102'));
+    // 03 did not complete: nightly dumps it again, so it and the runs after it stay.
+    await writeFile(join(root, 'enwiki', '20261103', 'dumpstatus.json'), renderDumpStatus('enwiki', '20261103', [['metahistorybz2dump', { status: 'failed', updated: '2026-11-30 02:10:00', files: [] }]]));
+    const runs = await dumpRuns(config);
+    assert.deepEqual(runs.map((r) => [r.date, r.complete]), [['2026-11-02', true], ['2026-11-03', false], ['2026-11-04', true], ['2026-11-05', true]]);
+    assert.deepEqual(dueDates(runs, '2026-11-05'), ['2026-11-03']);
+
+    const result = await removeOldRuns(config, warehouse, { logger: silentLogger() });
+    assert.deepEqual(result, { removed: ['enwiki/2026-11-02'], heldBy: ['enwiki/2026-11-03'] });
+    assert.deepEqual((await readdir(join(root, 'enwiki'))).sort(), ['20261103', '20261104', '20261105', 'latest'], 'no leftovers');
+    assert.deepEqual((await readdir(join(root, 'other', 'incr', 'enwiki'))).sort(), ['20261103', '20261104', '20261105']);
+    assert.deepEqual(dueDates(await dumpRuns(config), '2026-11-05'), ['2026-11-03'], 'still due');
+  });
+});
+
+test('mwlake maintain applies dumps.keep_runs from the job file and prints what it removed; keep_runs below 1 is refused (78)', async () => {
+  await inTempDir('mwlake-retention-', async (dir) => {
+    const root = join(dir, 'dumps');
+    await mkdir(join(dir, 'wh'));
+    await completeRuns(root, [1, 2, 3]);
+    const job = join(dir, 'job.yaml');
+    await writeFile(job, 'job_name: j\nwarehouse: wh\ndumps:\n  root: dumps\n  wikis: [enwiki]\n  keep_runs: 1\n');
+    const r = await runCliCaptured(['maintain', '--config', job]);
+    assert.equal(r.code, ExitCode.Ok, r.err);
+    assert.deepEqual((JSON.parse(r.out) as { dumpRuns: unknown }).dumpRuns, { removed: ['enwiki/2026-11-01', 'enwiki/2026-11-02'] });
+    await assert.rejects(stat(join(root, 'enwiki', '20261101')), { code: 'ENOENT' });
+    await writeFile(job, 'job_name: j\nwarehouse: wh\ndumps:\n  keep_runs: 0\n');
+    const refused = await runCliCaptured(['maintain', '--config', job]);
+    assert.equal(refused.code, ExitCode.Config, refused.err);
+    assert.match(refused.err, /dumps\.keep_runs must be a whole number of at least 1, found 0/);
+  });
+});
