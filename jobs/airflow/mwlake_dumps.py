@@ -8,8 +8,11 @@ A scheduled run dumps every due date (`mwlake dump --due`, as `mwlake nightly`),
 scheduler missed (catchup is off) are dumped by the next scheduled run. Drain, merge and
 maintain are idempotent, so a backfilled run only repeats cheap no-ops for them. Maintenance
 (compaction, snapshot expiry, orphan removal) is what `mwlake nightly` does last; without it the
-tables' small files and snapshots would grow night after night. Nightly's run report and
-metrics textfile have no task here: Airflow keeps the tasks' logs and states.
+tables' small files and snapshots would grow night after night. As in `mwlake nightly`, maintain
+runs once merge has succeeded, also after a failed dump (one wiki missing from the namespace map
+must not stop maintenance night after night); the run then still fails, through maintain, naming
+the dump. Nightly's run report and metrics textfile have no task here: Airflow keeps the tasks'
+logs and states.
 
 Retries follow mwlake's exit codes (README "Exit codes"): a failure that a rerun can fix (69
 unavailable, 74, 75 locked or conflict, SIGTERM and other signals) is retried; one that needs a
@@ -54,7 +57,11 @@ CONFIG = os.environ.get("MWLAKE_CONFIG", "/srv/mwlake/jobs/page_content_change.y
 NEEDS_A_PERSON = {1: "node could not start mwlake, or it crashed", 64: "usage error", 65: "bad data", 70: "internal error", 71: "out of memory or disk", 77: "storage refused: permission or path", 78: "configuration error"}
 
 
-def run_mwlake(*args: str) -> None:
+# A step's XCom when it succeeded in this run: maintain reads merge's and dump's.
+DONE = "done"
+
+
+def run_mwlake(*args: str) -> str:
     """Runs `mwlake ARGS`, its output in the task log; fails without retries on NEEDS_A_PERSON codes."""
     try:
         command = [*shlex.split(MWLAKE), *args]
@@ -84,7 +91,7 @@ def run_mwlake(*args: str) -> None:
         print(rest, end="", flush=True)
         raise
     if code == 0:
-        return
+        return DONE
     if code == -signal.SIGKILL:
         # Not mwlake's own exit: most often the kernel's OOM killer, which a retry meets again.
         raise AirflowFailException(
@@ -101,6 +108,22 @@ def run_mwlake(*args: str) -> None:
     if code in NEEDS_A_PERSON:
         raise AirflowFailException(f"{what} ({NEEDS_A_PERSON[code]}): not retried; fix the cause, then clear the task")
     raise RuntimeError(f"{what}: retried")
+
+
+def maintain_after_dump(*args: str, **context) -> str:
+    """`mwlake maintain` once dump is done, whatever its outcome, if merge succeeded in this run.
+
+    Maintain is the DAG's only leaf, so it fails when dump did, after maintaining: a run must not
+    turn green with a failed dump.
+    """
+    # From the context: a parameter named `ti` beside *args is refused by Airflow 2's PythonOperator.
+    ti = context["ti"]
+    if ti.xcom_pull(task_ids="merge") != DONE:
+        raise AirflowFailException("mwlake maintain not run: merge did not succeed in this run (see the failed task); fix that, then clear it")
+    run_mwlake(*args)
+    if ti.xcom_pull(task_ids="dump") != DONE:
+        raise AirflowFailException("mwlake maintain ran, but dump did not succeed in this run (see its log): fix it, then clear dump")
+    return DONE
 
 
 default_args = {
@@ -124,8 +147,8 @@ with DAG(
     tags=["mwlake", "dumps"],
 ) as dag:
 
-    def step(task_id: str, *args: str) -> PythonOperator:
-        return PythonOperator(task_id=task_id, python_callable=run_mwlake, op_args=[task_id, *args])
+    def step(task_id: str, *args: str, python_callable=run_mwlake, **kwargs) -> PythonOperator:
+        return PythonOperator(task_id=task_id, python_callable=python_callable, op_args=[task_id, *args], **kwargs)
 
     drain = step("drain", "--config", CONFIG)
     merge = step("merge", "--config", CONFIG)
@@ -135,5 +158,5 @@ with DAG(
     # `mwlake nightly` does): with catchup off, nights the scheduler missed get no run of their
     # own, and the next scheduled run dumps them.
     dump = step("dump", "--config", CONFIG, "--wiki", "all", "{{ '--due' if dag_run.run_type == 'scheduled' else '--date=' ~ ds }}")
-    maintain = step("maintain", "--config", CONFIG)
+    maintain = step("maintain", "--config", CONFIG, python_callable=maintain_after_dump, trigger_rule="all_done")
     drain >> merge >> dump >> maintain

@@ -3,7 +3,7 @@
 // and `airflow dags test` runs its tasks against the real broker, calling the built CLI.
 
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +35,7 @@ interface DagInfo {
   ds_of_run_at_20261106_0210: string;
   catchup: boolean;
   max_active_runs: number;
-  tasks: Record<string, { args: string[]; scheduled_args: string[]; callable: string; downstream: string[]; retries: number }>;
+  tasks: Record<string, { args: string[]; scheduled_args: string[]; callable: string; downstream: string[]; retries: number; trigger_rule: string }>;
 }
 
 /** Airflow's environment: its own home (SQLite metadata DB), our DAG folder, no examples. */
@@ -74,8 +74,10 @@ for (const major of AIRFLOW_MAJORS) {
       assert.deepEqual(info.tasks['dump']!.scheduled_args, ['dump', '--config', config, '--wiki', 'all', '--due']);
       assert.deepEqual(info.tasks['drain']!.scheduled_args, info.tasks['drain']!.args);
       assert.deepEqual(info.tasks['maintain']!.args, ['maintain', '--config', config]);
-      for (const t of Object.values(info.tasks)) {
-        assert.equal(t.callable, 'run_mwlake');
+      for (const [id, t] of Object.entries(info.tasks)) {
+        // Maintain runs after a failed dump too (trigger_rule all_done), if merge succeeded.
+        assert.equal(t.callable, id === 'maintain' ? 'maintain_after_dump' : 'run_mwlake');
+        assert.equal(t.trigger_rule, id === 'maintain' ? 'all_done' : 'all_success', id);
         assert.ok(t.retries >= 1);
       }
     });
@@ -154,7 +156,7 @@ for (const major of AIRFLOW_MAJORS) {
       assert.match(out['SIGTERM']!, /^retried: mwlake merge exited with -15/);
     });
 
-    test('a failure no retry can fix (exit 78, a misspelt key; a MWLAKE_BIN that cannot run) fails the task at once: no retry, no later task', { timeout: 240_000 }, async () => {
+    test('a failure no retry can fix (exit 78, a misspelt key; a MWLAKE_BIN that cannot run) fails the task at once: no retry, no later task; a failed dump still gets maintain, which then fails the run naming it', { timeout: 240_000 }, async () => {
       const python = airflowPythonBin(major);
       const work = join(dir, `fail${major}`);
       await mkdir(work, { recursive: true });
@@ -170,6 +172,8 @@ for (const major of AIRFLOW_MAJORS) {
       assert.match(log, /maintenence/, 'mwlake named the misspelt key');
       assert.match(log, /mwlake drain exited with 78 \(configuration error\): not retried/, tail(log, 40));
       assert.doesNotMatch(log, /running: .* merge --config/, 'merge never started');
+      assert.doesNotMatch(log, /running: .* maintain --config/, 'maintain never started');
+      assert.match(log, /mwlake maintain not run: merge did not succeed in this run/, tail(log, 40));
       assert.ok(!existsSync(join(work, 'warehouse')), 'nothing was written');
       // A MWLAKE_BIN that cannot run needs a person too.
       const missingBin = join(work, 'no-such-mwlake');
@@ -177,6 +181,17 @@ for (const major of AIRFLOW_MAJORS) {
       const badLog = bad.stdout + bad.stderr;
       assert.equal(bad.code === null, false, `dags test timed out:\n${tail(badLog, 40)}`);
       assert.match(badLog, new RegExp(`cannot run MWLAKE_BIN='${missingBin}': .*No such file or directory`), tail(badLog, 40));
+      // A failed dump (one wiki missing from the namespace map, say) still gets maintain, as in
+      // mwlake nightly, and the run still fails, through maintain, naming the dump.
+      const calls = join(work, 'calls.txt');
+      const fake = join(work, 'fake-mwlake.sh');
+      await writeFile(fake, ['echo "$1" >> "$MWLAKE_TEST_CALLS"', 'if [ "$1" = dump ]; then echo "mwlake: enwiki failed" >&2; exit 65; fi', 'echo "{\\"step\\":\\"$1\\"}"', ''].join('\n'));
+      const dumpFails = await runPythonArgs(['-m', 'airflow', 'dags', 'test', 'mwlake_dumps', '2026-11-05'], undefined, { python, env: { ...env, MWLAKE_BIN: `sh '${fake}'`, MWLAKE_TEST_CALLS: calls }, timeoutMs: 100_000 });
+      const dumpLog = dumpFails.stdout + dumpFails.stderr;
+      assert.equal(dumpFails.code === null, false, `dags test timed out:\n${tail(dumpLog, 40)}`);
+      assert.deepEqual(readFileSync(calls, 'utf8').trim().split('\n'), ['drain', 'merge', 'dump', 'maintain'], tail(dumpLog, 40));
+      assert.match(dumpLog, /mwlake dump exited with 65 \(bad data\): not retried/, tail(dumpLog, 40));
+      assert.match(dumpLog, /mwlake maintain ran, but dump did not succeed in this run/, tail(dumpLog, 40));
     });
   });
 }

@@ -2,7 +2,7 @@
 
 Usage: airflow_dag.py DAGS_FOLDER DS. One JSON line: import errors, the warnings raised while the
 file was imported (deprecations included), and per task its mwlake arguments rendered for logical date DS,
-its downstream tasks and retries
+its downstream tasks, trigger rule and retries
 (args for a backfill or manual run, scheduled_args for a scheduled run). Runs under Airflow 2.10 and 3 (DagBag moved in 3).
 """
 
@@ -62,6 +62,7 @@ if dag is not None:
                 "callable": t.python_callable.__name__,
                 "downstream": sorted(t.downstream_task_ids),
                 "retries": t.retries,
+                "trigger_rule": str(getattr(t.trigger_rule, "value", t.trigger_rule)),
             }
             for t in dag.tasks
         },
