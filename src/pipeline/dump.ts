@@ -13,8 +13,9 @@ import { openDuckDb } from '../duckdb/connection.js';
 import { completeRunFiles, relinkNewestCompleteRun, runDump, runStatusText, selectDumpJobs, unrecombinableJobs, type DumpCompression } from '../dumps/dump-run.js';
 import { cutoffOfDate, incrementalDirectory, runDirectory } from '../dumps/file-names.js';
 import { isIncrementalDone, runIncrementalDump } from '../dumps/incr-run.js';
-import { loadSiteInfos, UnmappedWikiError } from '../dumps/site-info.js';
+import { linkedDates } from '../dumps/latest-links.js';
 import { removeRun, removeRunLeftovers } from '../dumps/run-retention.js';
+import { loadSiteInfos, UnmappedWikiError } from '../dumps/site-info.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import { PAGES_TABLE, REVISIONS_TABLE, STATE_NAMESPACE } from '../merge/state-schema.js';
 import { duckDbMemory, type JobConfig } from './config.js';
@@ -161,9 +162,10 @@ export interface RunRetention {
 
 /**
  * Per wiki, the runs `dumps.keep_runs` lets go: complete ones older than its newest `keep`
- * complete runs, and only up to its oldest run that did not complete. That one stays due (nightly
- * dumps it again), and removing runs after it would leave gaps that status lists as missing.
- * `latest/` links the newest complete run, which is always kept.
+ * complete runs, and only up to its oldest run that did not complete, less the run before that.
+ * That one stays due (nightly dumps it again), removing runs after it would leave gaps that status
+ * lists as missing, and its adds-changes starts where the run before it ended. `latest/` links
+ * the newest complete run, which is always kept.
  */
 export function runRetention(runs: readonly DumpRun[], keep: number): RunRetention {
   const byWiki = new Map<string, DumpRun[]>();
@@ -178,6 +180,8 @@ export function runRetention(runs: readonly DumpRun[], keep: number): RunRetenti
       if (r.date >= oldestKept) break;
       if (!r.complete) {
         heldBy.push(r);
+        // And the complete run before it: the held date's adds-changes starts at its maxrevid.
+        past.pop();
         break;
       }
       past.push(r);
@@ -189,51 +193,87 @@ export function runRetention(runs: readonly DumpRun[], keep: number): RunRetenti
 export interface RunRemovalResult {
   /** `<wiki>/<YYYY-MM-DD>` of each run removed (in a dry run, that would be). */
   readonly removed: string[];
-  /** Runs that could not be removed (the first logged); the next maintenance tries again. */
+  /** Runs past keep_runs not removed (each wiki's first failure logged); the next maintenance tries again. */
   readonly notRemoved?: number;
   /** `<wiki>/<YYYY-MM-DD>` of the runs that hold back removal (RunRetention.heldBy). */
   readonly heldBy?: string[];
+  /** Folders of removed runs whose files could not be deleted (each logged); the next maintenance tries again. */
+  readonly leftoversNotDeleted?: number;
 }
 
 /**
  * Removes the runs past `dumps.keep_runs` (runRetention), oldest first, with their adds-changes;
  * nothing when it is unset. A run that cannot be removed stops its wiki's removal, so that what is
- * left stays one unbroken stretch of dates.
+ * left stays one unbroken stretch of dates. Failures are logged and counted, never thrown: they
+ * must not fail the night whose dumps are written.
  */
 export async function removeOldRuns(config: JobConfig, warehouse: Warehouse, o: { readonly logger: Logger; readonly dryRun?: boolean }): Promise<RunRemovalResult | undefined> {
   const keep = config.dumps.keepRuns;
   if (keep === undefined) return undefined;
+  const root = config.dumps.root;
   const all = config.dumps.wikis === 'all' ? await stateWikis(warehouse) : undefined;
   const runs = await dumpRuns(config, all);
   const { past, heldBy } = runRetention(runs, keep);
   const removed: string[] = [];
-  const stopped = new Set<string>();
   let notRemoved = 0;
-  for (const run of past) {
-    const name = `${run.wiki}/${run.date}`;
-    if (stopped.has(run.wiki)) {
-      notRemoved++;
+  for (const wiki of new Set(past.map((r) => r.wiki))) {
+    const going = past.filter((r) => r.wiki === wiki);
+    if (o.dryRun === true) {
+      removed.push(...going.map((r) => `${wiki}/${r.date}`));
       continue;
     }
-    if (o.dryRun !== true) {
+    const stop = (run: DumpRun, index: number, why: string, error?: unknown): void => {
+      o.logger.warn({ ...(error === undefined ? {} : { err: error }), wiki, date: run.date }, `maintain: ${wiki}'s runs from ${run.date} on are kept past dumps.keep_runs for now: ${why}; the next maintenance tries again`);
+      notRemoved += going.length - index;
+    };
+    // A dump killed while linking leaves latest/ at an older run, perhaps one about to go: it is
+    // pointed at the newest complete run first (as nightly does before maintenance).
+    let linked: Set<string>;
+    try {
+      await relinkNewestCompleteRun(root, wiki);
+      linked = await linkedDates(root, wiki);
+    } catch (error) {
+      stop(going[0]!, 0, `latest/ could not be pointed at its newest complete run (${(error as Error).message})`, error);
+      continue;
+    }
+    for (const [index, run] of going.entries()) {
+      const compact = run.date.replaceAll('-', '');
+      if (linked.has(compact)) {
+        stop(run, index, 'latest/ still links it');
+        break;
+      }
       try {
-        await removeRun(config.dumps.root, run.wiki, run.date.replaceAll('-', ''));
+        await removeRun(root, wiki, compact);
       } catch (error) {
-        o.logger.warn({ err: error, run: name }, `maintain: could not remove the run ${name} past dumps.keep_runs (${(error as Error).message}); the next maintenance tries again`);
-        stopped.add(run.wiki);
-        notRemoved++;
-        continue;
+        stop(run, index, `it could not be removed (${(error as Error).message})`, error);
+        break;
+      }
+      removed.push(`${wiki}/${run.date}`);
+    }
+  }
+  let leftoversNotDeleted = 0;
+  if (o.dryRun !== true) {
+    for (const wiki of new Set(runs.map((r) => r.wiki))) {
+      for (const { path, error } of await removeRunLeftovers(root, wiki)) {
+        o.logger.warn({ err: error, path }, `maintain: ${path}, a removed run's folder, could not be deleted (${(error as Error).message}); the next maintenance tries again`);
+        leftoversNotDeleted++;
       }
     }
-    removed.push(name);
   }
-  if (o.dryRun !== true) for (const wiki of new Set(runs.map((r) => r.wiki))) await removeRunLeftovers(config.dumps.root, wiki);
-  // Said, since the runs pile up until that date completes or is removed by hand.
+  // Said, since the runs pile up until that date completes or is given up.
   for (const r of heldBy) {
-    o.logger.warn({ wiki: r.wiki, date: r.date, keepRuns: keep }, `maintain: ${r.wiki}'s runs from ${r.date} on are kept past dumps.keep_runs: that run did not complete, and nightly dumps it again; remove its folder by hand to give the date up`);
+    o.logger.warn(
+      { wiki: r.wiki, date: r.date, keepRuns: keep },
+      `maintain: ${r.wiki}'s runs from the one before ${r.date} on are kept past dumps.keep_runs: ${r.date} did not complete, and nightly dumps it again; to give the date up, remove its run folder and its other/incr/${r.wiki}/${r.date.replaceAll('-', '')} folder by hand`,
+    );
   }
   if (removed.length > 0) o.logger.info({ removed, keepRuns: keep }, `maintain: ${o.dryRun === true ? 'would remove' : 'removed'} ${removed.length} run${removed.length === 1 ? '' : 's'} past dumps.keep_runs`);
-  return { removed, ...(notRemoved > 0 ? { notRemoved } : {}), ...(heldBy.length > 0 ? { heldBy: heldBy.map((r) => `${r.wiki}/${r.date}`) } : {}) };
+  return {
+    removed,
+    ...(notRemoved > 0 ? { notRemoved } : {}),
+    ...(heldBy.length > 0 ? { heldBy: heldBy.map((r) => `${r.wiki}/${r.date}`) } : {}),
+    ...(leftoversNotDeleted > 0 ? { leftoversNotDeleted } : {}),
+  };
 }
 
 /**

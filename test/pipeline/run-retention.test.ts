@@ -2,7 +2,7 @@
 // with their adds-changes, leaving latest/ and the dates nightly still owes alone.
 
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, rename, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { renderDumpStatus } from '../../src/dumps/dump-status.js';
@@ -18,13 +18,14 @@ import { warehouseAt } from '../merge/merge-fixture.js';
 const run = (wiki: string, day: number, complete = true): DumpRun => ({ wiki, date: `2026-11-${String(day).padStart(2, '0')}`, complete });
 const names = (runs: readonly DumpRun[]) => runs.map((r) => `${r.wiki}/${r.date.slice(-2)}`);
 
-test('runRetention: per wiki, complete runs older than the newest N complete ones, up to the oldest run that did not complete', () => {
+test('runRetention: per wiki, complete runs older than the newest N complete ones, up to the run before the oldest run that did not complete', () => {
   const cases: [string, DumpRun[], number, string[], string[]][] = [
     ['all complete', [run('a', 1), run('a', 2), run('a', 3)], 1, ['a/01', 'a/02'], []],
     ['fewer than N', [run('a', 1), run('a', 2)], 3, [], []],
     ['exactly N', [run('a', 1), run('a', 2)], 2, [], []],
     ['N counts complete runs only; a newer one that did not complete is kept', [run('a', 1), run('a', 2), run('a', 3), run('a', 4, false)], 2, ['a/01'], []],
-    ['an older one that did not complete holds back the runs from it on', [run('a', 1), run('a', 2, false), run('a', 3), run('a', 4), run('a', 5)], 1, ['a/01'], ['a/02']],
+    ['an older one that did not complete holds back the runs from the one before it on', [run('a', 1), run('a', 2), run('a', 3, false), run('a', 4), run('a', 5)], 1, ['a/01'], ['a/03']],
+    ['held by the oldest', [run('a', 1, false), run('a', 2), run('a', 3)], 1, [], ['a/01']],
     ['wikis apart, in any order', [run('b', 5), run('a', 3), run('b', 1), run('a', 1), run('b', 3)], 2, ['b/01'], []],
   ];
   for (const [what, runs, keep, past, heldBy] of cases) {
@@ -40,7 +41,8 @@ async function completeRuns(root: string, days: readonly number[]): Promise<void
     const date = `202611${String(day).padStart(2, '0')}`;
     await mkdir(join(root, 'enwiki', date), { recursive: true });
     await writeFile(join(root, 'enwiki', date, `enwiki-${date}-pages-meta-history.xml.bz2`), 'x');
-    await writeFile(join(root, 'enwiki', date, 'dumpstatus.json'), renderDumpStatus('enwiki', date, [['metahistorybz2dump', { status: 'done', updated: '2026-11-30 02:10:00', files: [] }]]));
+    const file = { name: `enwiki-${date}-pages-meta-history.xml.bz2`, sizeBytes: 1, md5: '9dd4e461268c8034f5c8564e155c67a6', sha1: '11f6ad8ec52a2984abaafd7c3b516503785c2072' };
+    await writeFile(join(root, 'enwiki', date, 'dumpstatus.json'), renderDumpStatus('enwiki', date, [['metahistorybz2dump', { status: 'done', updated: '2026-11-30 02:10:00', files: [file] }]]));
     await mkdir(join(root, 'other', 'incr', 'enwiki', date), { recursive: true });
     await writeFile(join(root, 'other', 'incr', 'enwiki', date, 'status.txt'), 'done');
   }
@@ -72,40 +74,55 @@ test('maintenance removes the runs past dumps.keep_runs with their adds-changes,
   });
 });
 
+test('latest/ left at an older run (a dump killed while linking) is pointed at the newest complete run before that run is removed', async () => {
+  await inTempDir('mwlake-retention-', async (dir) => {
+    const root = join(dir, 'dumps');
+    const loaded = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'j', MWLAKE_WAREHOUSE: join(dir, 'wh'), MWLAKE_DUMPS_ROOT: root });
+    const config = { ...loaded, dumps: { ...loaded.dumps, wikis: ['enwiki'], keepRuns: 1 } };
+    await completeRuns(root, [1, 2]);
+    const link = join(root, 'enwiki', 'latest', 'enwiki-latest-pages-meta-history.xml.bz2');
+    await rm(link);
+    await symlink('../20261101/enwiki-20261101-pages-meta-history.xml.bz2', link);
+    assert.deepEqual(await removeOldRuns(config, warehouseAt(join(dir, 'wh')), { logger: silentLogger() }), { removed: ['enwiki/2026-11-01'] });
+    assert.equal(await readlink(link), '../20261102/enwiki-20261102-pages-meta-history.xml.bz2');
+    assert.equal(await readFile(link, 'utf8'), 'x');
+  });
+});
+
 test('a removal stopped midway leaves no half-deleted run that nightly would dump again, and the next maintenance finishes it; an older run that did not complete holds removal back and stays due', async () => {
   await inTempDir('mwlake-retention-', async (dir) => {
     const root = join(dir, 'dumps');
     const loaded = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'j', MWLAKE_WAREHOUSE: join(dir, 'wh'), MWLAKE_DUMPS_ROOT: root });
     const config = { ...loaded, dumps: { ...loaded.dumps, wikis: ['enwiki'], keepRuns: 1 } };
-    await completeRuns(root, [1, 2, 3, 4, 5]);
+    await completeRuns(root, [1, 2, 3, 4, 5, 6]);
     const warehouse = warehouseAt(join(dir, 'wh'));
     // Stopped after renaming 01's folders away: 01 is no run any more, so not due.
     await rename(join(root, 'other', 'incr', 'enwiki', '20261101'), join(root, 'other', 'incr', 'enwiki', '.removing-20261101'));
     await rename(join(root, 'enwiki', '20261101'), join(root, 'enwiki', '.removing-20261101'));
     // Stopped after removing 02's adds-changes only: 02 is still complete, so not due either.
     await rename(join(root, 'other', 'incr', 'enwiki', '20261102'), join(root, 'other', 'incr', 'enwiki', '.removing-20261102'));
-    // 03 did not complete: nightly dumps it again, so it and the runs after it stay.
-    await writeFile(join(root, 'enwiki', '20261103', 'dumpstatus.json'), renderDumpStatus('enwiki', '20261103', [['metahistorybz2dump', { status: 'failed', updated: '2026-11-30 02:10:00', files: [] }]]));
+    // 04 did not complete: nightly dumps it again, so it, 03 (where its adds-changes starts) and the runs after it stay.
+    await writeFile(join(root, 'enwiki', '20261104', 'dumpstatus.json'), renderDumpStatus('enwiki', '20261104', [['metahistorybz2dump', { status: 'failed', updated: '2026-11-30 02:10:00', files: [] }]]));
     const runs = await dumpRuns(config);
-    assert.deepEqual(runs.map((r) => [r.date, r.complete]), [['2026-11-02', true], ['2026-11-03', false], ['2026-11-04', true], ['2026-11-05', true]]);
-    assert.deepEqual(dueDates(runs, '2026-11-05'), ['2026-11-03']);
+    assert.deepEqual(runs.map((r) => [r.date, r.complete]), [['2026-11-02', true], ['2026-11-03', true], ['2026-11-04', false], ['2026-11-05', true], ['2026-11-06', true]]);
+    assert.deepEqual(dueDates(runs, '2026-11-06'), ['2026-11-04']);
 
     const result = await removeOldRuns(config, warehouse, { logger: silentLogger() });
-    assert.deepEqual(result, { removed: ['enwiki/2026-11-02'], heldBy: ['enwiki/2026-11-03'] });
-    assert.deepEqual((await readdir(join(root, 'enwiki'))).sort(), ['20261103', '20261104', '20261105', 'latest'], 'no leftovers');
-    assert.deepEqual((await readdir(join(root, 'other', 'incr', 'enwiki'))).sort(), ['20261103', '20261104', '20261105']);
-    assert.deepEqual(dueDates(await dumpRuns(config), '2026-11-05'), ['2026-11-03'], 'still due');
+    assert.deepEqual(result, { removed: ['enwiki/2026-11-02'], heldBy: ['enwiki/2026-11-04'] });
+    assert.deepEqual((await readdir(join(root, 'enwiki'))).sort(), ['20261103', '20261104', '20261105', '20261106', 'latest'], 'no leftovers');
+    assert.deepEqual((await readdir(join(root, 'other', 'incr', 'enwiki'))).sort(), ['20261103', '20261104', '20261105', '20261106']);
+    assert.deepEqual(dueDates(await dumpRuns(config), '2026-11-06'), ['2026-11-04'], 'still due');
   });
 });
 
-test('mwlake maintain applies dumps.keep_runs from the job file and prints what it removed; keep_runs below 1 is refused (78)', async () => {
+test('mwlake maintain applies dumps.keep_runs from the job file under --dumps-root and prints what it removed; keep_runs below 1 is refused (78)', async () => {
   await inTempDir('mwlake-retention-', async (dir) => {
-    const root = join(dir, 'dumps');
+    const root = join(dir, 'elsewhere');
     await mkdir(join(dir, 'wh'));
     await completeRuns(root, [1, 2, 3]);
     const job = join(dir, 'job.yaml');
     await writeFile(job, 'job_name: j\nwarehouse: wh\ndumps:\n  root: dumps\n  wikis: [enwiki]\n  keep_runs: 1\n');
-    const r = await runCliCaptured(['maintain', '--config', job]);
+    const r = await runCliCaptured(['maintain', '--config', job, '--dumps-root', root]);
     assert.equal(r.code, ExitCode.Ok, r.err);
     assert.deepEqual((JSON.parse(r.out) as { dumpRuns: unknown }).dumpRuns, { removed: ['enwiki/2026-11-01', 'enwiki/2026-11-02'] });
     await assert.rejects(stat(join(root, 'enwiki', '20261101')), { code: 'ENOENT' });
