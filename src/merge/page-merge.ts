@@ -16,6 +16,9 @@ const REDIRECT_TARGET_SQL = `CASE WHEN page.is_redirect AND page.redirect_page_l
 const REDIRECT_TARGET_NAMESPACE_SQL = `CASE WHEN page.is_redirect AND page.redirect_page_link IS NOT NULL AND page.redirect_page_link.interwiki_prefix IS NULL
     THEN page.redirect_page_link.namespace_id END`;
 
+// A suppressed delete omits the performer (notes §1.3, T342487). [inferred: no explicit flag]
+const SUPPRESSED_DELETE_SQL = "page_change_kind = 'delete' AND performer IS NULL";
+
 const GROUPS: Record<PageGroup, { readonly carries: string; readonly columns: Readonly<Record<string, string>> }> = {
   page: {
     carries: "role = 'self'",
@@ -42,8 +45,7 @@ const GROUPS: Record<PageGroup, { readonly carries: string; readonly columns: Re
     carries: "role = 'self' AND page_change_kind IN ('create', 'delete', 'undelete')",
     columns: {
       page_is_deleted: "CASE WHEN page_change_kind <> 'create' THEN page_change_kind = 'delete' END",
-      // A suppressed delete omits the performer (notes §1.3, T342487). [inferred: no explicit flag]
-      page_is_suppressed: "CASE WHEN page_change_kind <> 'create' THEN page_change_kind = 'delete' AND performer IS NULL END",
+      page_is_suppressed: `CASE WHEN page_change_kind <> 'create' THEN ${SUPPRESSED_DELETE_SQL} END`,
     },
   },
   merge: {
@@ -77,9 +79,10 @@ export function pageDeltaSql(source: string): string {
     const editWins = keyWinsSql(`ke_${group}`, `ko_${group}`);
     return [`CASE WHEN ${editWins} THEN ge_${group} ELSE go_${group} END AS g_${group}`, `CASE WHEN ${editWins} THEN ke_${group} ELSE ko_${group} END AS k_${group}`];
   });
-  return `SELECT wiki_id, page_id, ${best.join(', ')}
+  return `SELECT wiki_id, page_id, ${best.join(', ')}, k_suppression
 FROM (
-SELECT wiki_id, pid AS page_id, ${parts.join(', ')}
+SELECT wiki_id, pid AS page_id, ${parts.join(', ')},
+  min(k) FILTER (WHERE role = 'self' AND ${SUPPRESSED_DELETE_SQL}) AS k_suppression
 FROM (
   SELECT *, page.page_id AS pid, 'self' AS role FROM ${source} WHERE page.page_id IS NOT NULL
   UNION ALL
@@ -99,6 +102,18 @@ function wins(group: PageGroup): string {
   return keyWinsSql(`d.k_${group}`, storedKey(group));
 }
 
+/**
+ * The stored row's earliest suppressed delete: a row merged before the column existed has it only
+ * while its deletion columns still say suppressed, and keeps it from the write that replaces them.
+ */
+const STORED_SUPPRESSION_SQL = 'coalesce(x.row_suppression_key, CASE WHEN x.page_is_deleted AND x.page_is_suppressed THEN x.row_deletion_key END)';
+
+/**
+ * A suppressed delete earlier than the stored one: the least key, so that the order events come
+ * in, and merging one again, change nothing (keyWinsSql would flip between two tied keys).
+ */
+const EARLIER_SUPPRESSION_SQL = `(d.k_suppression IS NOT NULL AND (${STORED_SUPPRESSION_SQL} IS NULL OR d.k_suppression < ${STORED_SUPPRESSION_SQL}))`;
+
 /** Rows to write (PAGES_SCHEMA's columns, by name, plus `_file`, `_pos` of the row they replace). */
 export function pageMergeSql(delta: string, existing: string): string {
   const columns = ['d.wiki_id AS wiki_id', 'd.page_id AS page_id'];
@@ -107,10 +122,12 @@ export function pageMergeSql(delta: string, existing: string): string {
     columns.push(`CASE WHEN ${wins(group)} THEN d.g_${group}.${column} ELSE x.${column} END AS ${column}`);
   }
   for (const group of GROUP_NAMES) columns.push(`CASE WHEN ${wins(group)} THEN d.k_${group} ELSE ${keptKey(group)} END AS row_${group}_key`);
+  columns.push(`CASE WHEN ${EARLIER_SUPPRESSION_SQL} THEN d.k_suppression ELSE ${STORED_SUPPRESSION_SQL} END AS row_suppression_key`);
+  // A suppressed delete that loses every group (one delivered after a create reused the id) still writes its key.
   return `SELECT ${columns.join(',\n  ')},
   x._file AS _file, x._pos AS _pos
 FROM ${delta} d LEFT JOIN ${existing} x ON x.wiki_id = d.wiki_id AND x.page_id = d.page_id
-WHERE ${GROUP_NAMES.map(wins).join(' OR ')}`;
+WHERE ${GROUP_NAMES.map(wins).join(' OR ')} OR ${EARLIER_SUPPRESSION_SQL}`;
 }
 
 /**

@@ -106,6 +106,9 @@ export const PAGES_SCHEMA: Schema = {
     // The redirect target's own watermark: an event that names no target (a visibility change)
     // must not set it, and a late one that does must still win over it.
     opt(15, 'row_redirect_key', 'string'),
+    // The earliest suppressed delete of the page id, which no later event clears: the revisions an
+    // undelete took from it into another page stay hidden after a create reuses the id (views.ts).
+    opt(16, 'row_suppression_key', 'string'),
   ],
 };
 

@@ -32,7 +32,8 @@ import { keyRevisionIdSql, keyTimeSql, keyTimeTextSql } from './event-order.js';
  * archive as a page of its own only when the admin lifts the suppression (UndeletePage refuses
  * to make a revision with hidden text current), but into an existing page of its title as it is
  * (unless lifted, which no event says): revisions that reach a page through an alias from a page
- * a suppressed delete left show hidden in full, unless a visibility change set them since.
+ * a suppressed delete left show hidden in full, unless a visibility change set them since; also
+ * once that page id lives again (SUPPRESSED_MERGE_SQL).
  */
 export function revisionsViewSql(revisionsRaw: string, pagesRaw: string): string {
   return `WITH RECURSIVE alias_chain(wiki_id, page_id, target, depth, created_revision_id, suppressed_at, arrived_at, left_at) AS (
@@ -70,8 +71,15 @@ WHERE r.revision_dt IS NOT NULL AND p.page_title IS NOT NULL AND NOT coalesce(p.
 
 const MAX_ALIAS_DEPTH = 64;
 
-/** Of a page row (columns prefixed `t`) a suppressed delete left and an undelete merged elsewhere: that undelete's time. */
-const SUPPRESSED_MERGE_SQL = (t: string) => `CASE WHEN ${t}page_is_deleted AND ${t}page_is_suppressed THEN ${keyTimeSql(`${t}row_merge_key`)} END`;
+/**
+ * Of a page row (columns prefixed `t`) an undelete merged elsewhere after a suppressed delete: that
+ * undelete's time. The row may read deleted and suppressed still, or have lived again since (a
+ * create reused the id, or it was restored), which its earliest suppressed delete outlasts. The
+ * archive may have been restored with the suppression lifted and deleted again before that
+ * undelete: no event says so, and those revisions are hidden too.
+ */
+const SUPPRESSED_MERGE_SQL = (t: string) =>
+  `CASE WHEN (${t}page_is_deleted AND ${t}page_is_suppressed) OR ${keyTimeTextSql(`${t}row_suppression_key`)} <= ${keyTimeTextSql(`${t}row_merge_key`)} THEN ${keyTimeSql(`${t}row_merge_key`)} END`;
 
 /**
  * A revision filed under a page with an alias that stays there: one the create that reused the

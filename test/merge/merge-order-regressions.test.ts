@@ -138,6 +138,30 @@ test('a suppressed page restored into an existing page of its title keeps its re
   assert.deepEqual(flags(out['revs']), [[40, 8, true, true, true], [41, 8, true, true, true], [80, 8, true, true, true]], 'after a plain delete they show');
 });
 
+test('the revisions the archive of a suppressed page took into another page stay hidden after its id lives again (a create reuses it, it is deleted and restored), also when the suppressed delete is delivered last', { timeout: 120_000 }, async () => {
+  const c = ev({ kind: 'create', metaDt: '2026-11-01T09:00:00Z', page: 4, rev: 40, revAt: '2026-11-01T09:00:00Z', title: 'A' });
+  const e = ev({ kind: 'edit', metaDt: '2026-11-01T09:30:00Z', page: 4, rev: 41, parent: 40, revAt: '2026-11-01T09:30:00Z', title: 'A' });
+  const suppressed = ev({ kind: 'delete', metaDt: '2026-11-01T10:00:00Z', page: 4, rev: 41, parent: 40, revAt: '2026-11-01T09:30:00Z', title: 'A', suppressed: true });
+  const again = ev({ kind: 'create', metaDt: '2026-11-01T11:00:00Z', page: 8, rev: 80, revAt: '2026-11-01T11:00:00Z', title: 'A' });
+  const merged = ev({ kind: 'undelete', metaDt: '2026-11-01T12:00:00Z', page: 8, rev: 80, revAt: '2026-11-01T11:00:00Z', title: 'A', priorPage: 4 });
+  // Page id 4 handed out again (MariaDB may reuse a deleted page's id), that page deleted and restored.
+  const reuse = ev({ kind: 'create', metaDt: '2026-11-01T14:00:00Z', page: 4, rev: 90, revAt: '2026-11-01T14:00:00Z', title: 'C' });
+  const gone = ev({ kind: 'delete', metaDt: '2026-11-01T15:00:00Z', page: 4, rev: 90, revAt: '2026-11-01T14:00:00Z', title: 'C', noBody: true });
+  const back = ev({ kind: 'undelete', metaDt: '2026-11-01T16:00:00Z', page: 4, rev: 90, revAt: '2026-11-01T14:00:00Z', title: 'C' });
+  const flags = (rows: unknown) => (rows as { rev: number; page_id: number; cv: boolean; uv: boolean; mv: boolean }[]).map((r) => [r.rev, r.page_id, r.cv, r.uv, r.mv]);
+  const hidden = [[40, 8, false, false, false], [41, 8, false, false, false], [80, 8, true, true, true], [90, 4, true, true, true]];
+  for (const [name, batches] of [
+    ['one merge', [[c, e, suppressed, again, merged, reuse]]],
+    ['each merged', [[c], [e], [suppressed], [again], [merged], [reuse]]],
+    ['the delete delivered last', [[c, e, again, merged, reuse], [suppressed]]],
+    ['deleted and restored since', [[c, e, suppressed, again, merged, reuse], [gone, back]]],
+    ['all of it in one merge', [[c, e, suppressed, again, merged, reuse, gone, back]]],
+  ] as const) {
+    const out = await runBatches(batches, { revs: REVS });
+    assert.deepEqual(flags(out['revs']), hidden, name);
+  }
+});
+
 test('the revisions view joins its pages and undelete aliases by hash, never by nested loop', { timeout: 120_000 }, async () => {
   const c = ev({ kind: 'create', metaDt: '2026-11-01T09:00:00Z', page: 1, rev: 10, revAt: '2026-11-01T09:00:00Z' });
   const { plan } = await runBatches([[c]], { plan: 'EXPLAIN SELECT * FROM revisions' });

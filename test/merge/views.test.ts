@@ -21,7 +21,7 @@ test('an undelete hop whose key has the old layout counts as of unknown time for
       (3, NULL, NULL, NULL, NULL, ${key(at('12:00:00'), 30)})
     ) t(page_id, page_merged_into_page_id, page_is_deleted, page_is_suppressed, row_merge_key, row_deletion_key)`);
     await db.run(`ALTER TABLE pages_raw ADD COLUMN wiki_id VARCHAR DEFAULT 'w'`);
-    for (const column of ['page_namespace_id INTEGER DEFAULT 0', "page_title VARCHAR DEFAULT 'T'", 'page_is_redirect BOOLEAN DEFAULT false', 'page_redirect_target VARCHAR', 'page_redirect_target_namespace_id INTEGER']) {
+    for (const column of ['page_namespace_id INTEGER DEFAULT 0', "page_title VARCHAR DEFAULT 'T'", 'page_is_redirect BOOLEAN DEFAULT false', 'page_redirect_target VARCHAR', 'page_redirect_target_namespace_id INTEGER', 'row_suppression_key VARCHAR']) {
       await db.run(`ALTER TABLE pages_raw ADD COLUMN ${column}`);
     }
     await db.run(`CREATE TABLE revisions_raw AS SELECT 'w' AS wiki_id, * FROM (VALUES
