@@ -36,17 +36,18 @@ import { keyRevisionIdSql, keyTimeSql, keyTimeTextSql } from './event-order.js';
  * once that page id lives again (SUPPRESSED_MERGE_SQL).
  */
 export function revisionsViewSql(revisionsRaw: string, pagesRaw: string): string {
-  return `WITH RECURSIVE alias_chain(wiki_id, page_id, target, depth, created_revision_id, suppressed_at, arrived_at, left_at) AS (
-  SELECT wiki_id, page_id, page_merged_into_page_id, 1, ${CREATED_REVISION_SQL}, ${SUPPRESSED_MERGE_SQL('')}, ${keyTimeTextSql('row_merge_key')}, ${keyTimeSql('row_merge_key')}
+  return `WITH RECURSIVE alias_chain(wiki_id, page_id, target, depth, created_revision_id, suppressed_at, suppressed_before, arrived_at, left_at) AS (
+  SELECT wiki_id, page_id, page_merged_into_page_id, 1, ${CREATED_REVISION_SQL}, ${SUPPRESSED_MERGE_SQL('')}, ${SUPPRESSED_BEFORE_SQL('')}, ${keyTimeTextSql('row_merge_key')}, ${keyTimeSql('row_merge_key')}
   FROM ${pagesRaw} WHERE page_merged_into_page_id IS NOT NULL
   UNION ALL
-  SELECT c.wiki_id, c.page_id, p.page_merged_into_page_id, c.depth + 1, c.created_revision_id, greatest(c.suppressed_at, ${SUPPRESSED_MERGE_SQL('p.')}), ${keyTimeTextSql('p.row_merge_key')}, c.left_at
+  SELECT c.wiki_id, c.page_id, p.page_merged_into_page_id, c.depth + 1, c.created_revision_id, greatest(c.suppressed_at, ${SUPPRESSED_MERGE_SQL('p.')}),
+    greatest(c.suppressed_before, ${SUPPRESSED_BEFORE_SQL('p.')}), ${keyTimeTextSql('p.row_merge_key')}, c.left_at
   FROM alias_chain c JOIN ${pagesRaw} p ON p.wiki_id = c.wiki_id AND p.page_id = c.target
   WHERE p.page_merged_into_page_id IS NOT NULL AND c.depth < ${MAX_ALIAS_DEPTH}
     AND NOT coalesce(${keyTimeTextSql('p.row_merge_key')} < c.arrived_at, false)
 ), alias AS (
   SELECT wiki_id, page_id, arg_max(target, depth) AS page_merged_into_page_id, any_value(created_revision_id) AS created_revision_id,
-    max(suppressed_at) AS suppressed_at, arg_max_null(arrived_at, depth) AS arrived_at, any_value(left_at) AS left_at
+    max(suppressed_at) AS suppressed_at, max(suppressed_before) AS suppressed_before, arg_max_null(arrived_at, depth) AS arrived_at, any_value(left_at) AS left_at
   FROM alias_chain GROUP BY wiki_id, page_id
 )
 SELECT r.* EXCLUDE (page_id) REPLACE (
@@ -72,14 +73,24 @@ WHERE r.revision_dt IS NOT NULL AND p.page_title IS NOT NULL AND NOT coalesce(p.
 const MAX_ALIAS_DEPTH = 64;
 
 /**
- * Of a page row (columns prefixed `t`) an undelete merged elsewhere after a suppressed delete: that
- * undelete's time. The row may read deleted and suppressed still, or have lived again since (a
- * create reused the id, or it was restored), which its earliest suppressed delete outlasts. The
+ * Whether the undelete that merged a page row (columns prefixed `t`) elsewhere came after a
+ * suppressed delete of its id: by the row's earliest suppressed delete, which outlasts the id
+ * living again (a create reused it, or it was restored); one of unknown time (an older key
+ * layout) counts as before. Rows merged before that was kept go by their deletion columns. The
  * archive may have been restored with the suppression lifted and deleted again before that
- * undelete: no event says so, and those revisions are hidden too.
+ * undelete: no event says so, and its revisions from before the suppression are hidden too.
  */
-const SUPPRESSED_MERGE_SQL = (t: string) =>
-  `CASE WHEN (${t}page_is_deleted AND ${t}page_is_suppressed) OR ${keyTimeTextSql(`${t}row_suppression_key`)} <= ${keyTimeTextSql(`${t}row_merge_key`)} THEN ${keyTimeSql(`${t}row_merge_key`)} END`;
+const MERGED_AFTER_SUPPRESSION_SQL = (t: string) => {
+  const [suppressed, merged] = [keyTimeTextSql(`${t}row_suppression_key`), keyTimeTextSql(`${t}row_merge_key`)];
+  return `coalesce(CASE WHEN ${t}row_suppression_key IS NOT NULL THEN coalesce(${suppressed} <= ${merged}, ${suppressed} IS NULL) END, ${t}page_is_deleted AND ${t}page_is_suppressed)`;
+};
+
+/** Of such a page row: that undelete's time. */
+const SUPPRESSED_MERGE_SQL = (t: string) => `CASE WHEN ${MERGED_AFTER_SUPPRESSION_SQL(t)} THEN ${keyTimeSql(`${t}row_merge_key`)} END`;
+
+/** And the suppressed delete's time (NULL when unknown): only revisions saved before it were in its archive. */
+const SUPPRESSED_BEFORE_SQL = (t: string) =>
+  `CASE WHEN ${MERGED_AFTER_SUPPRESSION_SQL(t)} THEN ${keyTimeSql(`coalesce(${t}row_suppression_key, ${t}row_deletion_key)`)} END`;
 
 /**
  * A revision filed under a page with an alias that stays there: one the create that reused the
@@ -87,8 +98,11 @@ const SUPPRESSED_MERGE_SQL = (t: string) =>
  */
 const STAYS_SQL = '(r.revision_id >= alias.created_revision_id OR r.revision_dt > alias.left_at)';
 
-/** A revision that reached its page through such a merge, its flags set by no visibility change since. */
-const KEPT_SUPPRESSED_SQL = `CASE WHEN alias.suppressed_at IS NOT NULL AND NOT coalesce(${STAYS_SQL}, false)
+/**
+ * A revision that reached its page through such a merge, saved before the suppressed delete (the
+ * id's later life was never suppressed), its flags set by no visibility change since.
+ */
+const KEPT_SUPPRESSED_SQL = `CASE WHEN alias.suppressed_at IS NOT NULL AND NOT coalesce(${STAYS_SQL}, false) AND NOT coalesce(r.revision_dt > alias.suppressed_before, false)
     THEN NOT coalesce(${keyTimeSql('r.row_visibility_key')} >= alias.suppressed_at, false) ELSE false END`;
 
 /** Of a page row whose id a create (re)used: that create's revision (page-merge.ts). */

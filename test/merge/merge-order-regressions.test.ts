@@ -162,6 +162,31 @@ test('the revisions the archive of a suppressed page took into another page stay
   }
 });
 
+test('only revisions saved before a suppressed delete are hidden when they follow an undelete out of its id, and only after it: not the later life of the id, nor a hop made before the suppression', { timeout: 120_000 }, async () => {
+  const flags = (rows: unknown) => (rows as { rev: number; page_id: number; cv: boolean; uv: boolean; mv: boolean }[]).map((r) => [r.rev, r.page_id, r.cv, r.uv, r.mv]);
+  // Id 4 suppressed-deleted, then reused, that page deleted plainly and restored into page 9.
+  const c = ev({ kind: 'create', metaDt: '2026-11-01T09:00:00Z', page: 4, rev: 40, revAt: '2026-11-01T09:00:00Z', title: 'A' });
+  const e = ev({ kind: 'edit', metaDt: '2026-11-01T09:30:00Z', page: 4, rev: 41, parent: 40, revAt: '2026-11-01T09:30:00Z', title: 'A' });
+  const suppressed = ev({ kind: 'delete', metaDt: '2026-11-01T10:00:00Z', page: 4, rev: 41, parent: 40, revAt: '2026-11-01T09:30:00Z', title: 'A', suppressed: true });
+  const reuse = ev({ kind: 'create', metaDt: '2026-11-01T11:00:00Z', page: 4, rev: 90, revAt: '2026-11-01T11:00:00Z', title: 'B' });
+  const gone = ev({ kind: 'delete', metaDt: '2026-11-01T12:00:00Z', page: 4, rev: 90, revAt: '2026-11-01T11:00:00Z', title: 'B', noBody: true });
+  const other = ev({ kind: 'create', metaDt: '2026-11-01T12:30:00Z', page: 9, rev: 95, revAt: '2026-11-01T12:30:00Z', title: 'B' });
+  const into = ev({ kind: 'undelete', metaDt: '2026-11-01T13:00:00Z', page: 9, rev: 95, revAt: '2026-11-01T12:30:00Z', title: 'B', priorPage: 4 });
+  for (const [name, batches] of [['one merge', [[c, e, suppressed, reuse, gone, other, into]]], ['the suppressed delete last', [[c, e, reuse, gone, other, into], [suppressed]]]] as const) {
+    const out = await runBatches(batches, { revs: REVS });
+    assert.deepEqual(flags(out['revs']), [[40, 9, false, false, false], [41, 9, false, false, false], [90, 9, true, true, true], [95, 9, true, true, true]], name);
+  }
+  // Id 5 deleted plainly and restored into page 8, then reused and that page suppressed-deleted.
+  const c5 = ev({ kind: 'create', metaDt: '2026-11-01T09:00:00Z', page: 5, rev: 50, revAt: '2026-11-01T09:00:00Z', title: 'D' });
+  const plain = ev({ kind: 'delete', metaDt: '2026-11-01T10:00:00Z', page: 5, rev: 50, revAt: '2026-11-01T09:00:00Z', title: 'D', noBody: true });
+  const c8 = ev({ kind: 'create', metaDt: '2026-11-01T10:30:00Z', page: 8, rev: 80, revAt: '2026-11-01T10:30:00Z', title: 'D' });
+  const into8 = ev({ kind: 'undelete', metaDt: '2026-11-01T11:00:00Z', page: 8, rev: 80, revAt: '2026-11-01T10:30:00Z', title: 'D', priorPage: 5 });
+  const reuse5 = ev({ kind: 'create', metaDt: '2026-11-01T12:00:00Z', page: 5, rev: 91, revAt: '2026-11-01T12:00:00Z', title: 'E' });
+  const suppressed5 = ev({ kind: 'delete', metaDt: '2026-11-01T13:00:00Z', page: 5, rev: 91, revAt: '2026-11-01T12:00:00Z', title: 'E', suppressed: true });
+  const out = await runBatches([[c5, plain, c8, into8, reuse5, suppressed5]], { revs: REVS });
+  assert.deepEqual(flags(out['revs']), [[50, 8, true, true, true], [80, 8, true, true, true]], 'a hop before the suppression');
+});
+
 test('the revisions view joins its pages and undelete aliases by hash, never by nested loop', { timeout: 120_000 }, async () => {
   const c = ev({ kind: 'create', metaDt: '2026-11-01T09:00:00Z', page: 1, rev: 10, revAt: '2026-11-01T09:00:00Z' });
   const { plan } = await runBatches([[c]], { plan: 'EXPLAIN SELECT * FROM revisions' });

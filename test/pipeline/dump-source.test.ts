@@ -249,6 +249,11 @@ test('state from before pages kept the redirect target namespace: read as NULL, 
     // The target's own key too: rows merged before it keep their page key in its place until rewritten.
     const without = (r: Record<string, unknown>) => ({ ...r, page_redirect_target_namespace_id: undefined, row_redirect_key: undefined, row_suppression_key: undefined });
     assert.deepEqual(got.map(without), want.map(without), 'every other column as a merge that never lacked it');
+    // An old row knows only the suppressed delete its deletion columns still hold: never one the reference lacks, never an earlier one.
+    for (const [i, r] of got.entries()) {
+      const [mine, theirs] = [r['row_suppression_key'] as string | null, want[i]!['row_suppression_key'] as string | null];
+      assert.ok(mine === null || (theirs !== null && mine >= theirs), `page ${String(r['page_id'])}: ${mine} against ${theirs}`);
+    }
     // The pages the second batch touched have it as the reference does; the others keep NULL until their next event.
     const touched = got.filter((r, i) => r['row_page_key'] !== null && r['page_redirect_target_namespace_id'] === want[i]!['page_redirect_target_namespace_id'] && r['page_redirect_target_namespace_id'] !== null);
     assert.ok(touched.length > 0, 'some redirect the second batch touched has its target namespace');
