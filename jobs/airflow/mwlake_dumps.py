@@ -6,12 +6,15 @@ with backoff, and backfill: `airflow dags backfill mwlake_dumps -s 2026-11-01 -e
 2026-11-07`, with `--reprocess-behavior completed` for dates that already ran) regenerates the dumps of each date through `mwlake dump --date {{ ds }}`.
 A scheduled run dumps every due date (`mwlake dump --due`, as `mwlake nightly`), so nights the
 scheduler missed (catchup is off) are dumped by the next scheduled run. Drain, merge and
-maintain are idempotent, so a backfilled run only repeats cheap no-ops for them. Maintenance
-(compaction, snapshot expiry, orphan removal) is what `mwlake nightly` does last; without it the
-tables' small files and snapshots would grow night after night. As in `mwlake nightly`, maintain
-runs once merge has succeeded, also after a failed dump (one wiki missing from the namespace map
-must not stop maintenance night after night); the run then still fails, through maintain, naming
-the dump. Nightly's run report and metrics textfile have no task here: Airflow keeps the tasks'
+maintain are idempotent, so a backfilled run only repeats cheap no-ops for them, except that
+with `dumps.keep_runs` set, maintain removes a backfilled date older than the runs kept again
+(raise keep_runs first). Maintenance (compaction, snapshot expiry, orphan removal, old dump runs
+past dumps.keep_runs) is what `mwlake nightly` does last; without it the tables' small files and
+snapshots would grow night after night. Maintain runs once merge has succeeded, also after a
+failed dump (nightly maintains past the wikis whose dumps failed, and one wiki missing from the
+namespace map must not stop maintenance night after night); the run then still fails, through
+maintain, naming the dump. It reads merge's and dump's outcome from their XCom: a task marked
+success by hand pushed none, and counts as failed. Nightly's run report and metrics textfile have no task here: Airflow keeps the tasks'
 logs and states.
 
 Retries follow mwlake's exit codes (README "Exit codes"): a failure that a rerun can fix (69
@@ -122,7 +125,7 @@ def maintain_after_dump(*args: str, **context) -> str:
         raise AirflowFailException("mwlake maintain not run: merge did not succeed in this run (see the failed task); fix that, then clear it")
     run_mwlake(*args)
     if ti.xcom_pull(task_ids="dump") != DONE:
-        raise AirflowFailException("mwlake maintain ran, but dump did not succeed in this run (see its log): fix it, then clear dump")
+        raise AirflowFailException("mwlake maintain ran, but dump did not succeed in this run (see its log): fix it, then clear dump with its downstream tasks")
     return DONE
 
 

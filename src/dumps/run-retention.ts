@@ -1,6 +1,6 @@
 // Removing old runs (legacy keeps a number of runs per wiki): a date's run folder
 // `<dumps_root>/<wiki>/<YYYYMMDD>` and its adds-changes folder `other/incr/<wiki>/<YYYYMMDD>`. Which
-// dates go is the caller's choice. Imports core and dumps modules only.
+// dates go is the caller's choice. Imports dumps modules only.
 
 import { readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';

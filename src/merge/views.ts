@@ -88,9 +88,18 @@ const MERGED_AFTER_SUPPRESSION_SQL = (t: string) => {
 /** Of such a page row: that undelete's time. */
 const SUPPRESSED_MERGE_SQL = (t: string) => `CASE WHEN ${MERGED_AFTER_SUPPRESSION_SQL(t)} THEN ${keyTimeSql(`${t}row_merge_key`)} END`;
 
-/** And the suppressed delete's time (NULL when unknown): only revisions saved before it were in its archive. */
-const SUPPRESSED_BEFORE_SQL = (t: string) =>
-  `CASE WHEN ${MERGED_AFTER_SUPPRESSION_SQL(t)} THEN ${keyTimeSql(`coalesce(${t}row_suppression_key, ${t}row_deletion_key)`)} END`;
+/**
+ * And the time before which revisions may have been in a suppressed archive that undelete
+ * restored (NULL when unknown: all). The row's own delete, if suppressed and not after the
+ * undelete, is the last delete before it: its archive held what was saved before it. Otherwise
+ * which suppressed delete, lifted or not, came last before the undelete no column says (only the
+ * earliest is kept), so it is the undelete's time: the id's later life is hidden too, never
+ * revisions of a suppression made again after a lift.
+ */
+const SUPPRESSED_BEFORE_SQL = (t: string) => {
+  const deletedSuppressed = `${t}page_is_deleted AND ${t}page_is_suppressed AND ${keyTimeTextSql(`${t}row_deletion_key`)} <= ${keyTimeTextSql(`${t}row_merge_key`)}`;
+  return `CASE WHEN ${MERGED_AFTER_SUPPRESSION_SQL(t)} THEN CASE WHEN ${deletedSuppressed} THEN ${keyTimeSql(`${t}row_deletion_key`)} ELSE ${keyTimeSql(`${t}row_merge_key`)} END END`;
+};
 
 /**
  * A revision filed under a page with an alias that stays there: one the create that reused the
@@ -99,8 +108,8 @@ const SUPPRESSED_BEFORE_SQL = (t: string) =>
 const STAYS_SQL = '(r.revision_id >= alias.created_revision_id OR r.revision_dt > alias.left_at)';
 
 /**
- * A revision that reached its page through such a merge, saved before the suppressed delete (the
- * id's later life was never suppressed), its flags set by no visibility change since.
+ * A revision that reached its page through such a merge, saved before that suppressed delete (or
+ * undelete: SUPPRESSED_BEFORE_SQL), its flags set by no visibility change since.
  */
 const KEPT_SUPPRESSED_SQL = `CASE WHEN alias.suppressed_at IS NOT NULL AND NOT coalesce(${STAYS_SQL}, false) AND NOT coalesce(r.revision_dt > alias.suppressed_before, false)
     THEN NOT coalesce(${keyTimeSql('r.row_visibility_key')} >= alias.suppressed_at, false) ELSE false END`;

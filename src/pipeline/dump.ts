@@ -176,16 +176,18 @@ export function runRetention(runs: readonly DumpRun[], keep: number): RunRetenti
     const sorted = [...list].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
     const oldestKept = sorted.filter((r) => r.complete).at(-keep)?.date;
     if (oldestKept === undefined) continue;
+    const going: DumpRun[] = [];
     for (const r of sorted) {
       if (r.date >= oldestKept) break;
       if (!r.complete) {
         heldBy.push(r);
         // And the complete run before it: the held date's adds-changes starts at its maxrevid.
-        past.pop();
+        going.pop();
         break;
       }
-      past.push(r);
+      going.push(r);
     }
+    past.push(...going);
   }
   return { past, heldBy };
 }

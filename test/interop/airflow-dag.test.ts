@@ -108,7 +108,7 @@ for (const major of AIRFLOW_MAJORS) {
         config,
         [`job_name: airflow_test_${major}`, 'kafka:', `  brokers: [${KAFKA_BROKERS.join(', ')}]`, `  topics: [eqiad.${stream}, codfw.${stream}]`, 'warehouse: ./warehouse', 'dumps:', '  root: ./dumps', ''].join('\n'),
       );
-      // BashOperator runs the command line through bash: the built CLI under this Node.
+      // MWLAKE_BIN in shell quoting (the DAG splits it with shlex): the built CLI under this Node.
       const env = airflowEnv(join(work, 'airflow-home'), { MWLAKE_BIN: `'${process.execPath}' '${cliMain}'`, MWLAKE_CONFIG: config });
       const migrate = await runPythonArgs(['-m', 'airflow', 'db', 'migrate'], undefined, { python, env, timeoutMs: 120_000 });
       assert.equal(migrate.code, 0, tail(migrate.stderr + migrate.stdout, 30));
@@ -156,7 +156,7 @@ for (const major of AIRFLOW_MAJORS) {
       assert.match(out['SIGTERM']!, /^retried: mwlake merge exited with -15/);
     });
 
-    test('a failure no retry can fix (exit 78, a misspelt key; a MWLAKE_BIN that cannot run) fails the task at once: no retry, no later task; a failed dump still gets maintain, which then fails the run naming it', { timeout: 240_000 }, async () => {
+    test('a failure no retry can fix (exit 78, a misspelt key; a MWLAKE_BIN that cannot run) fails the task at once: no retry, no later mwlake step; a failed dump still gets maintain, which then fails the run naming it', { timeout: 240_000 }, async () => {
       const python = airflowPythonBin(major);
       const work = join(dir, `fail${major}`);
       await mkdir(work, { recursive: true });

@@ -27,6 +27,7 @@ test('runRetention: per wiki, complete runs older than the newest N complete one
     ['an older one that did not complete holds back the runs from the one before it on', [run('a', 1), run('a', 2), run('a', 3, false), run('a', 4), run('a', 5)], 1, ['a/01'], ['a/03']],
     ['held by the oldest', [run('a', 1, false), run('a', 2), run('a', 3)], 1, [], ['a/01']],
     ['wikis apart, in any order', [run('b', 5), run('a', 3), run('b', 1), run('a', 1), run('b', 3)], 2, ['b/01'], []],
+    ['one wiki held by its oldest, the other not', [run('a', 1), run('a', 2), run('a', 3), run('b', 1, false), run('b', 2), run('b', 3)], 1, ['a/01', 'a/02'], ['b/01']],
   ];
   for (const [what, runs, keep, past, heldBy] of cases) {
     const r = runRetention(runs, keep);
