@@ -4,8 +4,7 @@
 import type { Warehouse } from '../iceberg/catalog.js';
 import type { JobConfig } from './config.js';
 import { drainShortfalls, type DrainShortfall } from './drain-shortfall.js';
-import { dateRange, dumpRuns, type DumpRun } from './dump.js';
-import { stateWikis } from './state-wikis.js';
+import { dateRange, jobDumpRuns, type DumpRun } from './dump.js';
 
 /** The YYYY-MM-DD date `days` after `date` (before it when negative). */
 export function isoDaysAfter(date: string, days: number): string {
@@ -75,8 +74,7 @@ export interface DatesDue {
  * while the last drain stopped short of its ends, as those dates could miss events still in Kafka.
  */
 export async function datesDue(config: JobConfig, warehouse: Warehouse, today: string): Promise<DatesDue> {
-  const all = config.dumps.wikis === 'all' ? await stateWikis(warehouse) : undefined;
-  const runs = await dumpRuns(config, all);
+  const runs = await jobDumpRuns(config, warehouse);
   const yesterday = isoDaysAfter(today, -1);
   const dates = dueDates(runs, yesterday);
   const leftBehind = (chosen: readonly string[]) => datesLeftBehind(runs, yesterday, chosen);

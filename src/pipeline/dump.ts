@@ -213,8 +213,7 @@ export async function removeOldRuns(config: JobConfig, warehouse: Warehouse, o: 
   const keep = config.dumps.keepRuns;
   if (keep === undefined) return undefined;
   const root = config.dumps.root;
-  const all = config.dumps.wikis === 'all' ? await stateWikis(warehouse) : undefined;
-  const runs = await dumpRuns(config, all);
+  const runs = await jobDumpRuns(config, warehouse);
   const { past, heldBy } = runRetention(runs, keep);
   const removed: string[] = [];
   let notRemoved = 0;
@@ -276,6 +275,11 @@ export async function removeOldRuns(config: JobConfig, warehouse: Warehouse, o: 
     ...(heldBy.length > 0 ? { heldBy: heldBy.map((r) => `${r.wiki}/${r.date}`) } : {}),
     ...(leftoversNotDeleted > 0 ? { leftoversNotDeleted } : {}),
   };
+}
+
+/** The job's runs (dumpRuns): with `dumps.wikis: all`, of the wikis the state holds. */
+export async function jobDumpRuns(config: JobConfig, warehouse: Warehouse): Promise<DumpRun[]> {
+  return dumpRuns(config, config.dumps.wikis === 'all' ? await stateWikis(warehouse) : undefined);
 }
 
 /**

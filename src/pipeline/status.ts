@@ -11,7 +11,7 @@ import { KafkaAdmin } from '../kafka/admin.js';
 import { partitionKey } from '../kafka/source.js';
 import { eventStreams, type JobConfig } from './config.js';
 import { loadSiteInfos, UnmappedWikiError } from '../dumps/site-info.js';
-import { dateRange, DEFAULT_NAMESPACE_MAP, dumpRuns } from './dump.js';
+import { dateRange, DEFAULT_NAMESPACE_MAP, jobDumpRuns } from './dump.js';
 import { isoDaysAfter } from './due-dates.js';
 import { kafkaOptions, storedOffsets } from './drain.js';
 import { unmergedJobEvents, type UnmergedEvents } from './merge-source.js';
@@ -135,15 +135,14 @@ async function lastRun(config: JobConfig): Promise<StatusReport['lastRun']> {
 }
 
 /**
- * Per wiki the job dumps (dumpRuns: the listed ones, or with `all` those in the state): complete dump dates (every
+ * Per wiki the job dumps (jobDumpRuns: the listed ones, or with `all` those in the state): complete dump dates (every
  * job done), incomplete ones (which nightly retries), and the dates missing since the first up to
  * yesterday.
  */
 async function dumpDates(config: JobConfig, warehouse: Warehouse, today: string): Promise<StatusReport['dumps']> {
   const out: Record<string, { present: string[]; incomplete: string[]; missing: string[] }> = {};
   const yesterday = isoDaysAfter(today, -1);
-  const all = config.dumps.wikis === 'all' ? await stateWikis(warehouse) : undefined;
-  for (const run of await dumpRuns(config, all)) {
+  for (const run of await jobDumpRuns(config, warehouse)) {
     const w = (out[run.wiki] ??= { present: [], incomplete: [], missing: [] });
     (run.complete ? w.present : w.incomplete).push(run.date);
   }

@@ -192,6 +192,9 @@ for (const major of AIRFLOW_MAJORS) {
       assert.deepEqual(readFileSync(calls, 'utf8').trim().split('\n'), ['drain', 'merge', 'dump', 'maintain'], tail(dumpLog, 40));
       assert.match(dumpLog, /mwlake dump exited with 65 \(bad data\): not retried/, tail(dumpLog, 40));
       assert.match(dumpLog, /mwlake maintain ran, but dump did not succeed in this run/, tail(dumpLog, 40));
+      // The run is failed, not green: `dags test` exits 1 for a failed run, 0 for a successful one (above).
+      assert.equal(dumpFails.code, 1, tail(dumpLog, 40));
+      assert.match(dumpLog, /DagRun failed/);
     });
   });
 }
