@@ -78,7 +78,7 @@ const MAX_ALIAS_DEPTH = 64;
  * living again (a create reused it, or it was restored); one of unknown time (an older key
  * layout) counts as before. Rows merged before that was kept go by their deletion columns. The
  * archive may have been restored with the suppression lifted and deleted again before that
- * undelete: no event says so, and its revisions from before the suppression are hidden too.
+ * undelete: no event says so, and its revisions are hidden too.
  */
 const MERGED_AFTER_SUPPRESSION_SQL = (t: string) => {
   const [suppressed, merged] = [keyTimeTextSql(`${t}row_suppression_key`), keyTimeTextSql(`${t}row_merge_key`)];
