@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { ev, PAGES, REVS, runBatches, type Ev } from './page-change-harness.js';
+import { ev, PAGES, REVS, runBatches, suppressedArchiveChain, type Ev } from './page-change-harness.js';
 
 const CURRENT = 'SELECT revision_id AS rev FROM current ORDER BY 1';
 const revIds = (rows: unknown) => (rows as { rev: number }[]).map((r) => r.rev);
@@ -139,13 +139,8 @@ test('a suppressed page restored into an existing page of its title keeps its re
 });
 
 test('the revisions the archive of a suppressed page took into another page stay hidden after its id lives again (a create reuses it, it is deleted and restored), also when the suppressed delete is delivered last', { timeout: 120_000 }, async () => {
-  const c = ev({ kind: 'create', metaDt: '2026-11-01T09:00:00Z', page: 4, rev: 40, revAt: '2026-11-01T09:00:00Z', title: 'A' });
-  const e = ev({ kind: 'edit', metaDt: '2026-11-01T09:30:00Z', page: 4, rev: 41, parent: 40, revAt: '2026-11-01T09:30:00Z', title: 'A' });
-  const suppressed = ev({ kind: 'delete', metaDt: '2026-11-01T10:00:00Z', page: 4, rev: 41, parent: 40, revAt: '2026-11-01T09:30:00Z', title: 'A', suppressed: true });
-  const again = ev({ kind: 'create', metaDt: '2026-11-01T11:00:00Z', page: 8, rev: 80, revAt: '2026-11-01T11:00:00Z', title: 'A' });
-  const merged = ev({ kind: 'undelete', metaDt: '2026-11-01T12:00:00Z', page: 8, rev: 80, revAt: '2026-11-01T11:00:00Z', title: 'A', priorPage: 4 });
-  // Page id 4 handed out again (MariaDB may reuse a deleted page's id), that page deleted and restored.
-  const reuse = ev({ kind: 'create', metaDt: '2026-11-01T14:00:00Z', page: 4, rev: 90, revAt: '2026-11-01T14:00:00Z', title: 'C' });
+  const { c, e, suppressed, again, merged, reuse } = suppressedArchiveChain();
+  // The page that reused id 4 deleted and restored.
   const gone = ev({ kind: 'delete', metaDt: '2026-11-01T15:00:00Z', page: 4, rev: 90, revAt: '2026-11-01T14:00:00Z', title: 'C', noBody: true });
   const back = ev({ kind: 'undelete', metaDt: '2026-11-01T16:00:00Z', page: 4, rev: 90, revAt: '2026-11-01T14:00:00Z', title: 'C' });
   const flags = (rows: unknown) => (rows as { rev: number; page_id: number; cv: boolean; uv: boolean; mv: boolean }[]).map((r) => [r.rev, r.page_id, r.cv, r.uv, r.mv]);

@@ -59,6 +59,21 @@ export function ev(s: Spec): Ev {
 }
 
 let offset = 1_000_000;
+/**
+ * Page 4 (revisions 40, 41) suppressed-deleted and its archive restored into page 8 (revision 80),
+ * then id 4 handed out again to a create (revision 90; MariaDB may reuse a deleted page's id).
+ */
+export function suppressedArchiveChain() {
+  return {
+    c: ev({ kind: 'create', metaDt: '2026-11-01T09:00:00Z', page: 4, rev: 40, revAt: '2026-11-01T09:00:00Z', title: 'A' }),
+    e: ev({ kind: 'edit', metaDt: '2026-11-01T09:30:00Z', page: 4, rev: 41, parent: 40, revAt: '2026-11-01T09:30:00Z', title: 'A' }),
+    suppressed: ev({ kind: 'delete', metaDt: '2026-11-01T10:00:00Z', page: 4, rev: 41, parent: 40, revAt: '2026-11-01T09:30:00Z', title: 'A', suppressed: true }),
+    again: ev({ kind: 'create', metaDt: '2026-11-01T11:00:00Z', page: 8, rev: 80, revAt: '2026-11-01T11:00:00Z', title: 'A' }),
+    merged: ev({ kind: 'undelete', metaDt: '2026-11-01T12:00:00Z', page: 8, rev: 80, revAt: '2026-11-01T11:00:00Z', title: 'A', priorPage: 4 }),
+    reuse: ev({ kind: 'create', metaDt: '2026-11-01T14:00:00Z', page: 4, rev: 90, revAt: '2026-11-01T14:00:00Z', title: 'C' }),
+  };
+}
+
 export async function append(warehouse: Warehouse, events: readonly Ev[]): Promise<void> {
   const table = await warehouse.loadOrCreateTable(EVENTS_NS, EVENTS_NAME, { schema: EVENTS_SCHEMA, spec: EVENTS_SPEC });
   const stager = await EventStager.open({ table, targetFileSizeBytes: 256 << 20 });

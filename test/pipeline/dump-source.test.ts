@@ -20,7 +20,7 @@ import { DuckDbDumpSource } from '../../src/pipeline/dump-source.js';
 import { bindStateViews } from '../../src/pipeline/state-views.js';
 import type { Warehouse } from '../../src/iceberg/catalog.js';
 import { appendBatch, EVENTS_NAME, EVENTS_NS, generatedEvents, merge, warehouseAt } from '../merge/merge-fixture.js';
-import { append, ev } from '../merge/page-change-harness.js';
+import { append, ev, suppressedArchiveChain } from '../merge/page-change-harness.js';
 
 let dir: string;
 let warehouse: Warehouse;
@@ -279,12 +279,7 @@ test('state from before pages kept the redirect target namespace: read as NULL, 
 });
 
 test('state from before pages kept the earliest suppressed delete: a page row that still reads suppressed keeps it when a create reuses its id, so what its archive took into another page stays hidden', { timeout: 120_000 }, async () => {
-  const c = ev({ kind: 'create', metaDt: '2026-11-01T09:00:00Z', page: 4, rev: 40, revAt: '2026-11-01T09:00:00Z', title: 'A' });
-  const e = ev({ kind: 'edit', metaDt: '2026-11-01T09:30:00Z', page: 4, rev: 41, parent: 40, revAt: '2026-11-01T09:30:00Z', title: 'A' });
-  const suppressed = ev({ kind: 'delete', metaDt: '2026-11-01T10:00:00Z', page: 4, rev: 41, parent: 40, revAt: '2026-11-01T09:30:00Z', title: 'A', suppressed: true });
-  const again = ev({ kind: 'create', metaDt: '2026-11-01T11:00:00Z', page: 8, rev: 80, revAt: '2026-11-01T11:00:00Z', title: 'A' });
-  const merged = ev({ kind: 'undelete', metaDt: '2026-11-01T12:00:00Z', page: 8, rev: 80, revAt: '2026-11-01T11:00:00Z', title: 'A', priorPage: 4 });
-  const reuse = ev({ kind: 'create', metaDt: '2026-11-01T14:00:00Z', page: 4, rev: 90, revAt: '2026-11-01T14:00:00Z', title: 'C' });
+  const { c, e, suppressed, again, merged, reuse } = suppressedArchiveChain();
   const w = warehouseAt(join(dir, 'old-suppression'));
   await append(w, [c, e, suppressed, again, merged]);
   await merge(w);
