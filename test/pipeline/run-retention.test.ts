@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { renderDumpStatus } from '../../src/dumps/dump-status.js';
@@ -12,6 +13,7 @@ import { loadConfig } from '../../src/pipeline/config.js';
 import { dueDates } from '../../src/pipeline/due-dates.js';
 import { dumpRuns, removeOldRuns, runRetention, type DumpRun } from '../../src/pipeline/dump.js';
 import { runCliCaptured } from '../helpers/cli.js';
+import { capturingLogger } from '../helpers/log-capture.js';
 import { inTempDir } from '../helpers/temp-dir.js';
 import { warehouseAt } from '../merge/merge-fixture.js';
 
@@ -113,6 +115,42 @@ test('a removal stopped midway leaves no half-deleted run that nightly would dum
     assert.deepEqual((await readdir(join(root, 'enwiki'))).sort(), ['20261103', '20261104', '20261105', '20261106', 'latest'], 'no leftovers');
     assert.deepEqual((await readdir(join(root, 'other', 'incr', 'enwiki'))).sort(), ['20261103', '20261104', '20261105', '20261106']);
     assert.deepEqual(dueDates(await dumpRuns(config), '2026-11-06'), ['2026-11-04'], 'still due');
+  });
+});
+
+/** Sets or clears the immutable flag, which refuses even root a rename or a deletion; false where the file system has none. */
+const immutable = (path: string, on: boolean): boolean => spawnSync('chattr', [on ? '+i' : '-i', path], { stdio: 'ignore' }).status === 0;
+
+test('a run the file system refuses to rename away stays whole and is warned and counted, as is a removed run folder it refuses to delete; the night does not fail, and the next maintenance finishes both', async (t) => {
+  await inTempDir('mwlake-retention-', async (dir) => {
+    const root = join(dir, 'dumps');
+    const loaded = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'j', MWLAKE_WAREHOUSE: join(dir, 'wh'), MWLAKE_DUMPS_ROOT: root });
+    const config = { ...loaded, dumps: { ...loaded.dumps, wikis: ['enwiki'], keepRuns: 1 } };
+    await completeRuns(root, [1, 2, 3, 4]);
+    const warehouse = warehouseAt(join(dir, 'wh'));
+    // Root is refused an immutable folder's rename, and the deletion of an immutable file.
+    const refusedRename = join(root, 'enwiki', '20261102');
+    const refusedDelete = join(root, 'enwiki', '20261101', 'enwiki-20261101-pages-meta-history.xml.bz2');
+    if (!immutable(refusedRename, true)) return t.skip('chattr +i is not supported here');
+    try {
+      assert.ok(immutable(refusedDelete, true));
+      const { logger, lines } = capturingLogger();
+      const result = await removeOldRuns(config, warehouse, { logger });
+      // 01 was renamed away (no run any more) but not deleted; 02 could not be renamed, so it and 03 stay.
+      assert.deepEqual(result, { removed: ['enwiki/2026-11-01'], notRemoved: 2, leftoversNotDeleted: 1 });
+      assert.deepEqual((await readdir(join(root, 'enwiki'))).sort(), ['.removing-20261101', '20261102', '20261103', '20261104', 'latest']);
+      assert.deepEqual((await dumpRuns(config)).map((r) => [r.date, r.complete]), [['2026-11-02', true], ['2026-11-03', true], ['2026-11-04', true]], 'the refused run is still complete, so not due');
+      const warned = lines.map((line) => String(line.msg));
+      assert.ok(warned.some((m) => /enwiki's runs from 2026-11-02 on are kept past dumps\.keep_runs for now: it could not be removed \(.*operation not permitted/i.test(m)), warned.join('\n'));
+      assert.ok(warned.some((m) => m.includes(`${join(root, 'enwiki', '.removing-20261101')}, a removed run's folder, could not be deleted`)), warned.join('\n'));
+    } finally {
+      immutable(refusedDelete.replace('20261101', '.removing-20261101'), false);
+      immutable(refusedDelete, false);
+      immutable(refusedRename, false);
+    }
+    assert.deepEqual(await removeOldRuns(config, warehouse, { logger: silentLogger() }), { removed: ['enwiki/2026-11-02', 'enwiki/2026-11-03'] });
+    assert.deepEqual((await readdir(join(root, 'enwiki'))).sort(), ['20261104', 'latest']);
+    assert.deepEqual((await readdir(join(root, 'other', 'incr', 'enwiki'))).sort(), ['20261104']);
   });
 });
 

@@ -1,0 +1,16 @@
+// A pino logger whose lines a test reads back.
+
+import { Writable } from 'node:stream';
+import { pino, type Logger } from 'pino';
+
+/** A logger at `level` and the parsed lines it wrote (msg and bindings), in order. */
+export function capturingLogger(level: 'info' | 'warn' = 'warn'): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const out = new Writable({
+    write: (chunk: Buffer, _encoding, done) => {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: pino({ level }, out), lines };
+}
