@@ -3,8 +3,8 @@
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 
-/** A logger at `level` and the parsed lines it wrote (msg and bindings), in order. */
-export function capturingLogger(level: 'info' | 'warn' = 'warn'): { logger: Logger; lines: Record<string, unknown>[] } {
+/** A logger at `level`, the parsed lines it wrote (msg and bindings) in order, and their messages. */
+export function capturingLogger(level: 'info' | 'warn' = 'warn'): { logger: Logger; lines: Record<string, unknown>[]; messages: () => string[] } {
   const lines: Record<string, unknown>[] = [];
   const out = new Writable({
     write: (chunk: Buffer, _encoding, done) => {
@@ -12,5 +12,5 @@ export function capturingLogger(level: 'info' | 'warn' = 'warn'): { logger: Logg
       done();
     },
   });
-  return { logger: pino({ level }, out), lines };
+  return { logger: pino({ level }, out), lines, messages: () => lines.map((line) => String(line.msg)) };
 }

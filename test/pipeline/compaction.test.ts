@@ -7,9 +7,7 @@ import assert from 'node:assert/strict';
 import { access, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { pino } from 'pino';
 import { JobError, storageError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
 import { fileLocation, LocalStorage } from '../../src/core/storage.js';
@@ -19,6 +17,7 @@ import { Warehouse } from '../../src/iceberg/catalog.js';
 import { PAGES_SCHEMA, PAGES_TABLE, REVISIONS_SCHEMA, REVISIONS_TABLE, STATE_NAMESPACE, STATE_SPEC } from '../../src/merge/state-schema.js';
 import { loadConfig } from '../../src/pipeline/config.js';
 import { runMaintenance, tookOverFrom } from '../../src/pipeline/maintenance.js';
+import { capturingLogger } from '../helpers/log-capture.js';
 import { appendBatch, generatedEvents, merge, stateHashes, warehouseAt } from '../merge/merge-fixture.js';
 
 let dir: string;
@@ -144,11 +143,10 @@ test('a compaction that fails in a later pass of a sorted rewrite leaves none of
 test('an orphan age below 24 hours is warned at each run, since only the job own runs are covered by its lease', async () => {
   const loaded = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'compaction-test', MWLAKE_WAREHOUSE: join(dir, 'empty') }, {}, { jobNameRequired: false });
   const warnings = async (hours: number, removeOrphans = true): Promise<string[]> => {
-    const out: string[] = [];
-    const logger = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _encoding, done) => (out.push((JSON.parse(chunk.toString()) as { msg: string }).msg), done()) }));
+    const { logger, messages } = capturingLogger();
     const config = { ...loaded, maintenance: { ...loaded.maintenance, removeOrphans, removeOrphansOlderThanHours: hours } };
     await runMaintenance({ config, warehouse: warehouseAt(join(dir, 'empty')), logger });
-    return out;
+    return messages();
   };
   assert.deepEqual(await warnings(0), ['remove_orphans_older_than_hours is 0, below 24: files another job or engine has written to these tables but not yet committed may be removed']);
   assert.equal((await warnings(23.5)).length, 1);

@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { after, before, test } from 'node:test';
 import { runCli } from '../../src/cli/main.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
@@ -25,6 +24,7 @@ import { warehouseOf } from '../../src/pipeline/warehouse.js';
 import { validatePageChange } from '../../src/events/validate.js';
 import { assertValidExport, decompressFile, readWithMwxml } from '../dumps/helpers.js';
 import { KAFKA_BROKERS, requireBroker, withAdmin } from '../helpers/kafka.js';
+import { capturingLogger } from '../helpers/log-capture.js';
 import { referenceState } from '../merge/reference-model.js';
 
 let dir: string;
@@ -349,10 +349,10 @@ test('nightly catches up every missed date, then finds nothing to do, and writes
   assert.deepEqual(elsewhere.dumps['enwiki']?.present ?? [], []);
 
   // --date past a due date dumps that date only, and says how to dump the one it leaves behind.
-  const lines: string[] = [];
-  const logger = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _encoding, done) => { lines.push(chunk.toString()); done(); } }));
+  const { logger, lines: logged } = capturingLogger();
   const ahead = await runNightly({ config, logger, today: '2026-11-08', date: '2026-11-07' });
   assert.deepEqual(ahead.steps.dumps?.dates, ['2026-11-07']);
+  const lines = logged.map((line) => JSON.stringify(line));
   assert.ok(lines.some((l) => l.includes('1 earlier due date (2026-11-06) will not be due again') && l.includes('mwlake dump --from 2026-11-06 --to 2026-11-06')), lines.join(''));
 });
 
@@ -478,8 +478,8 @@ test('a night whose drain stops at its cap dumps no date, nor does dump --due, u
   const jobFile = join(dir, 'cap.yaml');
   await writeFile(jobFile, 'job_name: ignored\ndrain:\n  max_events: 100\n');
   const capped = await loadConfig(jobFile, env);
-  const lines: string[] = [];
-  const logger = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _encoding, done) => { lines.push(chunk.toString()); done(); } }));
+  const { logger, lines: logged } = capturingLogger();
+  const logText = (): string[] => logged.map((line) => JSON.stringify(line));
   const consumed: number[] = [];
   const night = async (config: typeof capped, today: string, date?: string) => {
     const r = await runNightly({ config, logger, today, ...(date === undefined ? {} : { date }) });
@@ -490,15 +490,15 @@ test('a night whose drain stops at its cap dumps no date, nor does dump --due, u
   const asked = await night(capped, '2026-11-06', '2026-11-03');
   assert.ok(consumed[0]! >= 100 && consumed[0]! < 500, `consumed ${consumed[0]}`);
   assert.deepEqual(asked.steps.dumps?.dates, ['2026-11-03']);
-  assert.ok(lines.some((l) => l.includes('nightly: the last drain stopped at its cap') && l.includes('2026-11-03 is dumped as asked, but may miss events')), lines.join(''));
+  assert.ok(logText().some((l) => l.includes('nightly: the last drain stopped at its cap') && l.includes('2026-11-03 is dumped as asked, but may miss events')), logText().join(''));
   // The due dates after it are withheld.
-  lines.length = 0;
+  logged.length = 0;
   const held = await night(capped, '2026-11-06');
   assert.deepEqual(held.steps.dumps?.dates, []);
   assert.deepEqual(held.steps.dumps?.heldDates, ['2026-11-04', '2026-11-05']);
   assert.equal(held.steps.dumps?.withheld?.[0]?.table, 'events.page_content_change');
   assert.ok(held.steps.dumps!.withheld![0]!.offsetsLeft > 0);
-  assert.ok(lines.some((l) => l.includes('no date is dumped until a drain reads to its ends (due: 2026-11-04, 2026-11-05)')), lines.join(''));
+  assert.ok(logText().some((l) => l.includes('no date is dumped until a drain reads to its ends (due: 2026-11-04, 2026-11-05)')), logText().join(''));
   assert.deepEqual(readdirSync(join(capDumps, 'enwiki')).filter((d) => /^\d{8}$/.test(d)), ['20261103']);
   // The DAG's dump task: --due finds nothing due either, and says why in its result too.
   const dump = spawnSync(process.execPath, [fileURLToPath(new URL('../../src/cli/main.js', import.meta.url)), '--log-level', 'warn', 'dump', '--due'], { encoding: 'utf8', env: { ...process.env, ...env } });
@@ -508,10 +508,10 @@ test('a night whose drain stops at its cap dumps no date, nor does dump --due, u
   assert.deepEqual([printed.dates, printed.heldDates?.slice(0, 2), printed.withheld?.[0]?.table], [[], ['2026-11-04', '2026-11-05'], 'events.page_content_change']);
   assert.match(dump.stderr, /dump: the last drain stopped at its cap .*no date is due until a drain reads to its ends/);
   // --date past withheld dates names those it leaves behind, as for any due date.
-  lines.length = 0;
+  logged.length = 0;
   const ahead = await night(capped, '2026-11-07', '2026-11-06');
   assert.deepEqual(ahead.steps.dumps?.dates, ['2026-11-06']);
-  assert.ok(lines.some((l) => l.includes('2 earlier due dates (2026-11-04 to 2026-11-05) will not be due again')), lines.join(''));
+  assert.ok(logText().some((l) => l.includes('2 earlier due dates (2026-11-04 to 2026-11-05) will not be due again')), logText().join(''));
   assert.notEqual(ahead.steps.dumps?.withheld, undefined, `the third capped run left events too: consumed ${consumed.join(', ')}`);
   assert.deepEqual(ahead.steps.dumps?.heldDates, [], 'none held after it: 2026-11-06 was yesterday');
   // Without the cap the next night drains the rest and dumps the dates due.

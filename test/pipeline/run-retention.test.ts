@@ -134,13 +134,13 @@ test('a run the file system refuses to rename away stays whole and is warned and
     if (!immutable(refusedRename, true)) return t.skip('chattr +i is not supported here');
     try {
       assert.ok(immutable(refusedDelete, true));
-      const { logger, lines } = capturingLogger();
+      const { logger, messages } = capturingLogger();
       const result = await removeOldRuns(config, warehouse, { logger });
       // 01 was renamed away (no run any more) but not deleted; 02 could not be renamed, so it and 03 stay.
       assert.deepEqual(result, { removed: ['enwiki/2026-11-01'], notRemoved: 2, leftoversNotDeleted: 1 });
       assert.deepEqual((await readdir(join(root, 'enwiki'))).sort(), ['.removing-20261101', '20261102', '20261103', '20261104', 'latest']);
       assert.deepEqual((await dumpRuns(config)).map((r) => [r.date, r.complete]), [['2026-11-02', true], ['2026-11-03', true], ['2026-11-04', true]], 'the refused run is still complete, so not due');
-      const warned = lines.map((line) => String(line.msg));
+      const warned = messages();
       assert.ok(warned.some((m) => /enwiki's runs from 2026-11-02 on are kept past dumps\.keep_runs for now: it could not be removed \(.*operation not permitted/i.test(m)), warned.join('\n'));
       assert.ok(warned.some((m) => m.includes(`${join(root, 'enwiki', '.removing-20261101')}, a removed run's folder, could not be deleted`)), warned.join('\n'));
     } finally {
