@@ -12,6 +12,8 @@ export async function stateWikis(warehouse: Warehouse, o: { snapshotId?: bigint 
   const table = await warehouse.tryLoadTable(STATE_NAMESPACE, PAGES_TABLE);
   if (table === undefined) return [];
   const snapshot = o.snapshotId === undefined ? table.currentSnapshot() : table.snapshot(o.snapshotId);
+  // Created by a first merge that stopped before its commit: no merge has run yet.
+  if (snapshot === undefined && o.snapshotId === undefined) return [];
   if (snapshot === undefined) throw new JobError('NOT_FOUND', `${STATE_NAMESPACE}.${PAGES_TABLE} has no snapshot ${o.snapshotId} (expired since it was read?)`, { context: { snapshotId: String(o.snapshotId) } });
   const plan = await planSnapshot(warehouse.storage, snapshot);
   const wikis = new Set<string>();

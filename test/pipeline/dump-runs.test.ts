@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { ExitCode } from '../../src/core/exit-codes.js';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseDumpStatus, renderDumpStatus } from '../../src/dumps/dump-status.js';
@@ -12,9 +13,10 @@ import { silentLogger } from '../../src/core/log.js';
 import { JobError } from '../../src/core/errors.js';
 import { Warehouse } from '../../src/iceberg/catalog.js';
 import { rollbackTo } from '../../src/iceberg/commit/rollback.js';
-import { PAGES_TABLE, REVISIONS_TABLE, STATE_NAMESPACE } from '../../src/merge/state-schema.js';
+import { openStateTable, PAGES_TABLE, REVISIONS_TABLE, STATE_NAMESPACE } from '../../src/merge/state-schema.js';
 import { stateViewStatements } from '../../src/pipeline/state-views.js';
 import { stateWikis } from '../../src/pipeline/state-wikis.js';
+import { runCliCaptured } from '../helpers/cli.js';
 import { inTempDir } from '../helpers/temp-dir.js';
 import { appendBatch, EVENTS_NAME, EVENTS_NS, generatedEvents, merge, warehouseAt } from '../merge/merge-fixture.js';
 
@@ -290,5 +292,26 @@ test('the wikis of a dump are those of the pages snapshot its views bound, not o
     assert.deepEqual(await stateWikis(wh, { snapshotId: first }), ['enwiki']);
     assert.deepEqual(await stateWikis(wh), ['dewiki', 'enwiki']);
     await assert.rejects(stateWikis(wh, { snapshotId: 1n }), (e: unknown) => e instanceof JobError && e.code === 'NOT_FOUND');
+  });
+});
+
+test('state tables a first merge created but stopped before committing hold no wikis: status, dump and maintain say no merge has run, not that a snapshot expired', { timeout: 120_000 }, async () => {
+  await inTempDir('mwlake-dump-runs-', async (dir) => {
+    const wh = warehouseAt(join(dir, 'wh'));
+    // What a first merge leaves when it stops before its commit: both tables, no snapshot.
+    await openStateTable(wh, PAGES_TABLE);
+    await openStateTable(wh, REVISIONS_TABLE);
+    assert.deepEqual(await stateWikis(wh), []);
+    const job = join(dir, 'job.yaml');
+    await writeFile(job, `job_name: j\nwarehouse: ${join(dir, 'wh')}\ndumps:\n  root: ${join(dir, 'dumps')}\n  wikis: all\n  keep_runs: 1\n`);
+    // No topic on this broker: the lag fails the command (69), after the rest is printed.
+    const status = await runCliCaptured(['status', '--config', job, '--json', '--brokers', '127.0.0.1:9']);
+    assert.doesNotMatch(status.err, /snapshot/, status.err);
+    assert.deepEqual((JSON.parse(status.out) as { dumps: unknown }).dumps, {});
+    const dump = await runCliCaptured(['dump', '--config', job, '--date', '2026-11-01']);
+    assert.equal(dump.code, ExitCode.Data, dump.err);
+    assert.match(dump.err, /no merge has run/);
+    const maintain = await runCliCaptured(['maintain', '--config', job]);
+    assert.equal(maintain.code, ExitCode.Ok, maintain.err);
   });
 });
