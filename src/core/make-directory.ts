@@ -5,6 +5,7 @@
 
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { storageError } from './errors.js';
 
 function errorCode(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | null)?.code;
@@ -16,6 +17,19 @@ export async function isDirectory(path: string): Promise<boolean> {
     (s) => s.isDirectory(),
     () => false,
   );
+}
+
+/**
+ * Whether `path` is a directory: false when it is missing or another kind of file. Any other error
+ * (EACCES, ENOTDIR, ...) throws, naming the path: a folder that cannot be read is not a missing one.
+ */
+export async function isExistingDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return false;
+    throw storageError('stat', path, error);
+  }
 }
 
 /** Creates `path` and any missing parents; resolves when it is a directory, throws fs's error otherwise. */

@@ -4,7 +4,7 @@
 
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ConfigError, storageError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { makeDirectory } from '../core/make-directory.js';
@@ -128,7 +128,7 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
   return report;
 }
 
-/** The folder of `file` exists and is writable; a missing one is the configuration's mistake. */
+/** The folder of `file` exists and is writable, and `file` is no folder; either is the configuration's mistake. */
 async function checkWritableFolder(file: string): Promise<void> {
   const folder = dirname(file);
   const info = await stat(folder).catch((error: unknown) => {
@@ -141,6 +141,10 @@ async function checkWritableFolder(file: string): Promise<void> {
   await access(folder, constants.W_OK).catch((error: unknown) => {
     throw storageError('writing', folder, error);
   });
+  // The night's last write would fail on it (EISDIR), after all its work, every night.
+  if ((await stat(file).catch(() => undefined))?.isDirectory() === true) {
+    throw new ConfigError(`metrics_file (MWLAKE_METRICS_FILE) ${file} is a folder; name the file to write, such as ${join(file, 'mwlake.prom')}`);
+  }
 }
 
 function metricsOf(r: RunReport): Metric[] {

@@ -464,6 +464,40 @@ test('usage errors exit 64 and name the problem', async () => {
     assert.equal(bad.code, ExitCode.Usage, bad.err);
     assert.match(bad.err, message);
   }
+  // The commands that create their warehouse do so only once their flags passed: a mistyped
+  // --warehouse beside a bad flag leaves no folder behind.
+  const typo = join(dir, 'wh-typo');
+  for (const [args, message] of [
+    [['nightly', '--date', '2026-02-30'], /--date: not a calendar date/],
+    [['drain', '--force'], /--force applies to a replay/],
+    [['drain', '--only-stream', 'x'], /--only-stream applies to a replay/],
+    [['drain', '--from', 'yesterday', '--to', 'today'], /a replay needs --from and --to as ISO times/],
+    [['drain', '--reset-offsets', ' , '], /--reset-offsets takes topic names/],
+  ] as const) {
+    const bad = await cli(...args, '--warehouse', typo);
+    assert.equal(bad.code, ExitCode.Usage, bad.err);
+    assert.match(bad.err, message);
+    assert.equal(existsSync(typo), false, `${args.join(' ')} created ${typo}`);
+  }
+  // A warehouse path through a file is refused as storage (77) naming it, not reported missing (65).
+  const throughFile = join(dir, 'a-file');
+  writeFileSync(throughFile, '');
+  const refused = await cli('merge', '--warehouse', join(throughFile, 'wh'));
+  assert.equal(refused.code, ExitCode.Refused, refused.err);
+  assert.match(refused.err, /stat failed for .*a-file\/wh: ENOTDIR/);
+});
+
+test('a metrics_file that is a folder fails the night at once (78), before the warehouse is created', async () => {
+  const warehouse = join(dir, 'wh-metrics-folder');
+  const metrics = join(dir, 'metrics-folder');
+  mkdirSync(metrics, { recursive: true });
+  const config = await loadConfig(undefined, { MWLAKE_JOB_NAME: job, MWLAKE_WAREHOUSE: warehouse, MWLAKE_METRICS_FILE: metrics, KAFKA_BROKERS: '127.0.0.1:1' });
+  await assert.rejects(runNightly({ config, logger: silentLogger() }), (error: Error & { exitCode?: number }) => {
+    assert.equal(error.exitCode, ExitCode.Config, error.message);
+    assert.match(error.message, /metrics_file \(MWLAKE_METRICS_FILE\) .*metrics-folder is a folder; name the file to write, such as .*metrics-folder\/mwlake\.prom/);
+    return true;
+  });
+  assert.equal(existsSync(warehouse), false, 'no warehouse folder, no lease');
 });
 
 test('a night whose drain stops at its cap dumps no date, nor does dump --due, until a drain reads to its ends', { timeout: 300_000 }, async () => {

@@ -11,6 +11,7 @@ import type { StepProgress } from '../../pipeline/progress-hooks.js';
 import type { EventKind } from '../../events/staged-row.js';
 import type { CliContext, RegisterCommand } from '../context.js';
 import { refuseEmptyFlags } from '../empty-flags.js';
+import { requireWarehouseFolder } from '../warehouse-folder.js';
 import { parseIsoTime } from '../iso-time.js';
 
 // Steps, and what only a running step needs, are imported when their command runs: startup loads
@@ -82,17 +83,16 @@ export function common(cmd: Command, { writes = true, kafka = false, job = true 
 
 /**
  * The job's configuration. `readOnly` commands need no job name. Only the steps that fill a
- * warehouse (drain, nightly) create it: for the others a mistyped --warehouse must fail, not merge
- * nothing, or publish empty dumps and point `latest/` at them, from a new empty one.
+ * warehouse (drain, nightly) create it (`createsWarehouse`), once their flags are checked: for the
+ * others a mistyped --warehouse must fail, not merge nothing, or publish empty dumps and point
+ * `latest/` at them, from a new empty one.
  */
 export async function config(
   flags: CommonFlags & ConfigOverrides,
   context: CliContext,
-  o: { readonly readOnly?: boolean; readonly createWarehouse?: boolean; readonly usesKafka?: boolean } = {},
+  o: { readonly readOnly?: boolean; readonly createsWarehouse?: boolean; readonly usesKafka?: boolean } = {},
 ): Promise<JobConfig> {
   refuseEmptyFlags([['--config', flags.config], ['--warehouse', flags.warehouse], ['--brokers', flags.brokers], ['--job-name', flags.jobName], ['--dumps-root', flags.dumpsRoot]]);
-  // A dry run changes nothing: it does not create the warehouse, and finds one missing empty.
-  const dryRun = flags.dryRun === true;
   const overrides: ConfigOverrides = {};
   if (flags.warehouse !== undefined) overrides.warehouse = flags.warehouse;
   if (flags.brokers !== undefined) overrides.brokers = flags.brokers;
@@ -107,12 +107,13 @@ export async function config(
   if (o.usesKafka === true && c.kafka.sasl === undefined && saslVariables.length > 0) {
     context.logger().warn({ variables: saslVariables }, `${saslVariables.join(' and ')} ${saslVariables.length > 1 ? 'are' : 'is'} set, but ${flags.config ?? 'the job'} has no kafka.sasl section, which turns SASL on: connecting without SASL`);
   }
-  if (o.createWarehouse === true) {
-    if (!dryRun) await makeDirectory(c.warehouse);
-  } else if (!(await isDirectory(c.warehouse))) {
-    throw new JobError('NOT_FOUND', `no warehouse at ${c.warehouse}: give --warehouse DIR, MWLAKE_WAREHOUSE or warehouse: in the job file`, { context: { warehouse: c.warehouse } });
-  }
+  if (o.createsWarehouse !== true) await requireWarehouseFolder(c.warehouse);
   return c;
+}
+
+/** Drain's warehouse, created once its flags passed (nightly's in runNightly); a dry run creates nothing and finds one missing empty. */
+async function createWarehouse(c: JobConfig, flags: CommonFlags): Promise<void> {
+  if (flags.dryRun !== true) await makeDirectory(c.warehouse);
 }
 
 function print(context: CliContext, value: unknown): void {
@@ -146,7 +147,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
     .option('--only-stream <stream>', `replay: only this stream, ${[...REPLAY_STREAMS.keys()].join(' or ')} (default: every stream the job drains)`)
     .option('--json', 'print the result as JSON even on a terminal')
     .action(async (flags: CommonFlags & { maxEvents?: number; maxBytes?: number; allowGap?: boolean; resetOffsets?: string; from?: string; to?: string; force?: boolean; onlyStream?: string; json?: boolean }) => {
-      const c = await config(flags, context, { createWarehouse: true, usesKafka: true });
+      const c = await config(flags, context, { createsWarehouse: true, usesKafka: true });
       if (flags.from !== undefined || flags.to !== undefined) {
         const [fromMs, toMs] = [parseIsoTime(flags.from ?? ''), parseIsoTime(flags.to ?? '')];
         if (fromMs === undefined || toMs === undefined) {
@@ -158,6 +159,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
           if (set) throw new JobError('USAGE', `${flag} applies to a drain, not a replay (--from/--to)`);
         }
         const only = replayStream(flags.onlyStream, c);
+        await createWarehouse(c, flags);
         const { runReplay } = await steps.replay();
         const result = await withLease(c, context, 'drain', () =>
           runReplay({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), fromMs, toMs, force: flags.force === true, dryRun: flags.dryRun === true, ...(only === undefined ? {} : { only }) }),
@@ -170,6 +172,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
       // As --wiki: `--reset-offsets "$TOPICS"` with TOPICS unset must not run a plain drain.
       const resetTopics = flags.resetOffsets?.split(',').map((t) => t.trim()).filter((t) => t !== '');
       if (resetTopics?.length === 0) throw new JobError('USAGE', `--reset-offsets takes topic names separated by commas, found ${JSON.stringify(flags.resetOffsets)}`);
+      await createWarehouse(c, flags);
       const { runDrain } = await steps.drain();
       const hooks = await progressHooks(context);
       const result = await withLease(c, context, 'drain', () =>
@@ -299,7 +302,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
     .option('--allow-gap', 'accept events lost to retention')
     .option('--json', 'print the run report')
     .action(async (flags: CommonFlags & { dumpsRoot?: string; date?: string; allowGap?: boolean; json?: boolean }) => {
-      const c = await config(flags, context, { createWarehouse: true, usesKafka: true });
+      const c = await config(flags, context, { createsWarehouse: true, usesKafka: true });
       const { runNightly } = await steps.nightly();
       const { createProgress } = await steps.progress();
       const report = await runNightly({ config: c, logger: context.logger(), progress: createProgress(context.stderr), ...(flags.date === undefined ? {} : { date: flags.date }), dryRun: flags.dryRun === true, allowGap: flags.allowGap === true });

@@ -3,7 +3,6 @@
 
 import { Command } from '../commander.js';
 import { JobError } from '../../core/errors.js';
-import { isDirectory } from '../../core/make-directory.js';
 import { stringifyJsonBigInt } from '../../core/json-bigint.js';
 import type { Warehouse } from '../../iceberg/catalog.js';
 import { DataFileContent } from '../../iceberg/spec/manifest.js';
@@ -13,6 +12,7 @@ import { loadConfig } from '../../pipeline/config.js';
 import { warehouseOf } from '../../pipeline/warehouse.js';
 import type { CliContext, RegisterCommand } from '../context.js';
 import { refuseEmptyFlags } from '../empty-flags.js';
+import { requireWarehouseFolder } from '../warehouse-folder.js';
 
 interface Flags {
   config?: string;
@@ -29,10 +29,7 @@ async function openWarehouse(flags: Flags, context: CliContext): Promise<Warehou
   // The table commands need no job name: default one so they work without a job file.
   const env = { MWLAKE_JOB_NAME: 'mwlake', ...context.env };
   const config = await loadConfig(flags.config, env, flags.warehouse === undefined ? {} : { warehouse: flags.warehouse }, { jobNameRequired: false });
-  // A mistyped --warehouse must fail, not list no tables with exit 0.
-  if (!(await isDirectory(config.warehouse))) {
-    throw new JobError('NOT_FOUND', `no warehouse at ${config.warehouse}: give --warehouse DIR, MWLAKE_WAREHOUSE or warehouse: in the job file`, { context: { warehouse: config.warehouse } });
-  }
+  await requireWarehouseFolder(config.warehouse);
   return warehouseOf(config, context.logger());
 }
 
