@@ -205,6 +205,28 @@ describe('bounded source', () => {
     }
   });
 
+  test('an aborted record keyed as an abort marker (4 zero bytes) is not taken for the marker: the records after it in its transaction stay aborted', async () => {
+    const topic = await createTestTopic('mwlake-test-keyed-abort', 1);
+    const [a, c] = await Promise.all(['a', 'c'].map((name) => transactionalProducer(`${topic}-${name}`)));
+    try {
+      const ta = await a.transaction();
+      await ta.send({ topic, messages: [{ key: null, value: 'a-aborted-0', partition: 0 }] }); // 0
+      await ta.send({ topic, messages: [{ key: Buffer.from([0, 0, 0, 0]), value: 'a-aborted-1', partition: 0 }] }); // 1
+      await ta.send({ topic, messages: [{ key: null, value: 'a-aborted-2', partition: 0 }] }); // 2
+      await ta.abort(); // 3
+      const tc = await c.transaction();
+      await tc.send({ topic, messages: [{ key: null, value: 'c-committed-4', partition: 0 }] }); // 4
+      await tc.commit(); // 5
+    } finally {
+      await Promise.all([a, c].map((p) => p.disconnect()));
+    }
+    await eventually('the transaction markers are written', () => rangesToEnd(topic), (r) => r[0]!.endOffset === 6n);
+    for (const from of [0n, 1n]) {
+      const values = messagesOf(await readBounded(await rangesToEnd(topic, new Map([[0, from]])))).map((m) => `${m.offset}:${m.value!.toString()}`);
+      assert.deepEqual(values, ['4:c-committed-4'], `read from ${from}`);
+    }
+  });
+
   test('a transaction still open when the end offsets are taken: the end is its first offset (the last stable offset), and the read does not wait for it', async () => {
     const topic = await createTestTopic('mwlake-test-open-txn', 1);
     await produceRecords([{ topic, partition: 0, key: null, value: Buffer.from('a') }, { topic, partition: 0, key: null, value: Buffer.from('b') }]);
