@@ -563,6 +563,16 @@ test('partition values are read by field id when the writer sanitized the Avro n
   assert.deepEqual(decoded.entries[0]!.dataFile.partition, [19723, 'en'], 'not nulls: a scan filtering on meta.dt would skip the file');
 });
 
+test('a snapshot without files has a manifest list with an Avro header and its metadata (0 bytes would fail every other engine)', async () => {
+  const t = (await (await freshTable()).commit({ operation: 'append', summary: { note: 'no files' } })).table;
+  const bytes = await t.storage.read(t.currentSnapshot()!.manifestList);
+  assert.equal(Buffer.from(bytes.subarray(0, 4)).toString('latin1'), 'Obj\x01');
+  const { records, metadata } = await decodeContainer(bytes, 'list');
+  assert.deepEqual(records, []);
+  assert.equal(metadata['format-version'], '2');
+  assert.match(metadata['avro.schema']!, /"field-id":500/);
+});
+
 test('partition evolution keeps old snapshots readable', async () => {
   let t = await freshTable();
   t = (await t.commit({ addDataFiles: await w.write(t, [1, 2]) })).table;

@@ -45,6 +45,13 @@ export async function encodeContainer(schema: object, records: readonly unknown[
   // avsc writes `type.getSchema()` into the header, which drops field-id/element-id in 5.7; handing it
   // the schema object instead would lose the bigint long type. So the header gets the schema as given.
   (encoder as unknown as { _schema: object })._schema = schema;
+  // avsc writes the header with the first record: a container of none (an empty manifest list)
+  // would be 0 bytes, which avsc reads back as empty but Java, PyIceberg and DuckDB refuse.
+  if (records.length === 0) {
+    const eager = encoder as unknown as { _writeHeader(): void; _needHeader: boolean };
+    eager._writeHeader();
+    eager._needHeader = false;
+  }
   const chunks: Buffer[] = [];
   const sink = new PassThrough();
   sink.on('data', (c: Buffer) => chunks.push(c));
