@@ -174,33 +174,35 @@ async function planRanges(
 }
 
 /**
- * For each topic to reset whose partitions still hold, at their stored positions, the last records
- * this job read (as far as the offsets tell): the checks that would prove it is the topic already
- * read, not a recreated one. A partition stored at or below its log start with no last record (it
- * held nothing then) reads the same either way and is passed by; a topic with another partition
- * that cannot be checked (none stored, past its end, partitions added or gone), or with none to
- * check, is not listed: nothing shows it was read.
+ * For each topic to reset that may still be the one this job read: the checks of the last records
+ * it read there, which prove it is if they are all still where it read them. A partition that
+ * tells nothing either way is passed by: one added since, one where no record was read (it held
+ * nothing, or only transaction markers and aborted records), one whose last record retention has
+ * deleted. A topic with a partition that shows it is another (fewer partitions than stored, or an
+ * end below a stored offset), or with nothing to check, is not listed.
  */
 function resetTopicChecks(marks: readonly { topic: string; partition: number; logStartOffset: bigint; endOffset: bigint }[], stored: Offsets, identities: Offsets, reset: ReadonlySet<string>): Map<string, IdentityCheck[]> {
   const out = new Map<string, IdentityCheck[]>();
   for (const topic of reset) {
     const partitions = marks.filter((m) => m.topic === topic);
-    const storedPartitions = Object.keys(stored[topic] ?? {});
-    if (partitions.length === 0 || storedPartitions.length !== partitions.length) continue;
+    // Kafka never removes a partition: fewer than were stored is another topic.
+    if (partitions.length === 0 || Object.keys(stored[topic] ?? {}).some((p) => !partitions.some((m) => String(m.partition) === p))) continue;
     const checks: IdentityCheck[] = [];
-    let checkable = true;
+    let another = false;
     for (const m of partitions) {
       const storedText = stored[topic]?.[String(m.partition)];
-      const identity = identities[topic]?.[String(m.partition)];
-      const at = identity === undefined ? undefined : identityOffset(identity);
-      if (storedText !== undefined && identity === undefined && BigInt(storedText) <= m.logStartOffset) continue;
-      if (storedText === undefined || identity === undefined || at === undefined || BigInt(storedText) > m.endOffset || at >= BigInt(storedText) || at < m.logStartOffset) {
-        checkable = false;
+      if (storedText === undefined) continue;
+      // Offsets only grow: an end below where the job stopped is another topic.
+      if (BigInt(storedText) > m.endOffset) {
+        another = true;
         break;
       }
+      const identity = identities[topic]?.[String(m.partition)];
+      const at = identity === undefined ? undefined : identityOffset(identity);
+      if (identity === undefined || at === undefined || at >= BigInt(storedText) || at < m.logStartOffset) continue;
       checks.push({ topic, partition: m.partition, identity });
     }
-    if (checkable && checks.length > 0) out.set(topic, checks);
+    if (!another && checks.length > 0) out.set(topic, checks);
   }
   return out;
 }

@@ -6,11 +6,11 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { config } from '../../src/cli/commands/jobs.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
 import { inTempDir } from '../helpers/temp-dir.js';
 import { runCliCaptured, type CliResult } from '../helpers/cli.js';
+import { capturingLogger } from '../helpers/log-capture.js';
 import { createTestTopic, KAFKA_BROKERS, requireBroker } from '../helpers/kafka.js';
 import { appendBatch, generatedEvents, warehouseAt } from '../merge/merge-fixture.js';
 
@@ -160,10 +160,9 @@ test('MWLAKE_KAFKA_SASL_* set for a job file without kafka.sasl is warned, namin
     const job = join(dir, 'job.yaml');
     await writeFile(job, 'job_name: j\nwarehouse: wh\n');
     const warnings = async (env: NodeJS.ProcessEnv, usesKafka: boolean): Promise<string[]> => {
-      const out: string[] = [];
-      const logger = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _encoding, done) => (out.push((JSON.parse(chunk.toString()) as { msg: string }).msg), done()) }));
+      const { logger, messages } = capturingLogger();
       await config({ config: job }, { logger: () => logger, stdout: new Writable({ write: (_c, _e, done) => done() }), stderr: new Writable({ write: (_c, _e, done) => done() }), env }, { usesKafka });
-      return out;
+      return messages();
     };
     assert.deepEqual(await warnings({ MWLAKE_KAFKA_SASL_USERNAME: 'u', MWLAKE_KAFKA_SASL_PASSWORD: 'p' }, true), [
       `MWLAKE_KAFKA_SASL_USERNAME and MWLAKE_KAFKA_SASL_PASSWORD are set, but ${job} has no kafka.sasl section, which turns SASL on: connecting without SASL`,

@@ -9,6 +9,9 @@ import { openBoundedSource, type BoundedSourceOptions } from '../../src/kafka/ka
 import { KafkaProducer, type ProduceRecord, type ProducerOptions } from '../../src/kafka/producer.js';
 import type { KafkaBatch, KafkaMessage, PartitionRange } from '../../src/kafka/source.js';
 import { generateRecords } from '../../src/gen/generator.js';
+import kafkajs from 'kafkajs';
+import type { Producer } from 'kafkajs';
+import { createKafkajsClient } from '../../src/kafka/client.js';
 
 export const KAFKA_BROKERS: readonly string[] = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092')
   .split(',')
@@ -138,5 +141,34 @@ export async function eventually<T>(what: string, read: () => Promise<T>, done: 
     if (done(value)) return value;
     if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}; last value ${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** A connected transactional producer (kafkajs directly: mwlake's producer is not transactional). */
+export async function transactionalProducer(id: string): Promise<Producer> {
+  const producer = createKafkajsClient(kafkaOptions()).producer({ transactionalId: uniqueName(`mwlake-test-${id}`), idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  return producer;
+}
+
+/** One transaction of string values to one partition, committed or aborted (kafkajs directly). */
+export async function produceTransaction(topic: string, partition: number, values: string[], outcome: 'commit' | 'abort'): Promise<void> {
+  const producer = createKafkajsClient(kafkaOptions()).producer({
+    transactionalId: `mwlake-test-txn-${topic}-${partition}-${outcome}`,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
+  await producer.connect();
+  try {
+    const transaction = await producer.transaction();
+    await transaction.send({
+      topic,
+      compression: kafkajs.CompressionTypes.Snappy,
+      messages: values.map((value) => ({ key: null, value, partition })),
+    });
+    if (outcome === 'commit') await transaction.commit();
+    else await transaction.abort();
+  } finally {
+    await producer.disconnect();
   }
 }

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 
 /** A logger at `level`, the parsed lines it wrote (msg and bindings) in order, and their messages. */
-export function capturingLogger(level: 'info' | 'warn' = 'warn'): { logger: Logger; lines: Record<string, unknown>[]; messages: () => string[] } {
+export function capturingLogger(level: 'trace' | 'debug' | 'info' | 'warn' = 'warn'): { logger: Logger; lines: Record<string, unknown>[]; messages: () => string[] } {
   const lines: Record<string, unknown>[] = [];
   const out = new Writable({
     write: (chunk: Buffer, _encoding, done) => {

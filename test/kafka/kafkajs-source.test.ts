@@ -4,8 +4,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { before, describe, test } from 'node:test';
-import kafkajs from 'kafkajs';
-import type { Producer } from 'kafkajs';
 import { JobError, OffsetOutOfRangeError } from '../../src/core/errors.js';
 import { createKafkajsClient } from '../../src/kafka/client.js';
 import { openBoundedSource } from '../../src/kafka/kafkajs-source.js';
@@ -17,10 +15,12 @@ import {
   kafkaOptions,
   messagesOf,
   produceRecords,
+  produceTransaction,
   rangesToEnd,
   readBounded,
   requireBroker,
   testPayloads,
+  transactionalProducer,
   uniqueName,
   waitFor,
   withAdmin,
@@ -461,32 +461,4 @@ async function collect(source: AsyncIterable<KafkaBatch>): Promise<KafkaBatch[]>
   const batches: KafkaBatch[] = [];
   for await (const batch of source) batches.push(batch);
   return batches;
-}
-
-async function transactionalProducer(id: string): Promise<Producer> {
-  const producer = createKafkajsClient(kafkaOptions()).producer({ transactionalId: uniqueName(`mwlake-test-${id}`), idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  return producer;
-}
-
-/** One transaction of string values to one partition, committed or aborted (kafkajs directly). */
-async function produceTransaction(topic: string, partition: number, values: string[], outcome: 'commit' | 'abort'): Promise<void> {
-  const producer = createKafkajsClient(kafkaOptions()).producer({
-    transactionalId: `mwlake-test-txn-${topic}-${partition}-${outcome}`,
-    idempotent: true,
-    maxInFlightRequests: 1,
-  });
-  await producer.connect();
-  try {
-    const transaction = await producer.transaction();
-    await transaction.send({
-      topic,
-      compression: kafkajs.CompressionTypes.Snappy,
-      messages: values.map((value) => ({ key: null, value, partition })),
-    });
-    if (outcome === 'commit') await transaction.commit();
-    else await transaction.abort();
-  } finally {
-    await producer.disconnect();
-  }
 }

@@ -11,8 +11,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import kafkajs from 'kafkajs';
-import { pino } from 'pino';
-import { Writable } from 'node:stream';
 import { CommitStateUnknownError, JobError, OffsetOutOfRangeError } from '../../src/core/errors.js';
 import { LocalStorage, fileLocation } from '../../src/core/storage.js';
 import { Warehouse } from '../../src/iceberg/catalog.js';
@@ -28,9 +26,10 @@ import { openEventsTable, runDrain } from '../../src/pipeline/drain.js';
 import { runReplay } from '../../src/pipeline/replay.js';
 import { STAGING_PREFIX } from '../../src/pipeline/event-files.js';
 import { warehouseOf } from '../../src/pipeline/warehouse.js';
-import { createTestTopic, KAFKA_BROKERS, messagesOf, produceRecords, rangesToEnd, readBounded, requireBroker, uniqueName, withAdmin } from '../helpers/kafka.js';
+import { createTestTopic, eventually, KAFKA_BROKERS, messagesOf, produceRecords, produceTransaction, rangesToEnd, readBounded, requireBroker, uniqueName, withAdmin } from '../helpers/kafka.js';
 import { clone, realEvents } from '../events/helpers.js';
 import { runCliCaptured, type CliResult } from '../helpers/cli.js';
+import { capturingLogger } from '../helpers/log-capture.js';
 import { stateHashes } from '../merge/merge-fixture.js';
 
 /**
@@ -258,13 +257,27 @@ test('a topic deleted and recreated is noticed, grown past the stored offsets or
   assert.equal((await drain(job)).consumed, 5);
 
   // The new topic already holds more records than the old one did: its offsets alone look fine.
+  // Its second partition holds an aborted transaction only: read, it has no last record to check.
   await recreate(await lines(22, 8));
+  await produceTransaction(topic, 1, ['aborted'], 'abort');
+  await eventually('the abort marker is written', () => rangesToEnd(topic), (r) => r[1]!.endOffset === 2n);
   await assert.rejects(drain(job), (e: unknown) => e instanceof JobError && e.code === 'DATA' && new RegExp(`${topic}:0 \\(offset 4: .*not the ones this job read there.*--reset-offsets ${topic}`).test(e.message));
   await assert.rejects(drain(job, { resetTopics: [other, 'no.such.topic'] } as never), /--reset-offsets names no\.such\.topic/);
   const reset = await drain(job, { resetTopics: [topic] });
   assert.equal(reset.consumed, 8, 'the new topic from its start');
-  // The same command again (a retry after a later step failed): the topic is the one just read.
-  await assert.rejects(drain(job, { resetTopics: [topic] }), (e: unknown) => e instanceof JobError && e.code === 'USAGE' && e.message.includes(`--reset-offsets ${topic}: the topic still holds the last records this job read`));
+  // The same command again (a retry after a later step failed): the topic is the one just read,
+  // though one partition tells nothing, and after a partition is added too.
+  const sameTopic = (e: unknown) => e instanceof JobError && e.code === 'USAGE' && e.message.includes(`--reset-offsets ${topic}: the topic still holds the last records this job read`);
+  await assert.rejects(drain(job, { resetTopics: [topic] }), sameTopic);
+  const admin = new kafkajs.Kafka({ brokers: [...KAFKA_BROKERS], logLevel: kafkajs.logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.createPartitions({ topicPartitions: [{ topic, count: 3 }] });
+  } finally {
+    await admin.disconnect();
+  }
+  await eventually('the partition is added', () => rangesToEnd(topic), (r) => r.length === 3);
+  await assert.rejects(drain(job, { resetTopics: [topic] }), sameTopic);
   assert.equal((await drain(job)).consumed, 0);
   assert.equal((await tableCounts(job)).rows, 13);
   // A forced replay over both copies' times re-reads the new topic only: the old copy's rows, at
@@ -289,6 +302,27 @@ test('a topic deleted and recreated is noticed, grown past the stored offsets or
   } finally {
     await client.disconnect();
   }
+});
+
+test('a recreated topic whose record at the stored last offset is an aborted one is noticed, not read on from there past its first records', { timeout: 300_000 }, async () => {
+  const job = newJob();
+  const [topic] = job.topics as [string, string];
+  const file = join(dir, `${job.stream}.jsonl`);
+  assert.equal((await cli(job, 'gen', '--seed', '31', '--events', '12', '--start', '2026-11-01', '--wikis', 'enwiki', '--bad-fraction', '0', '--stream', job.stream, '--out', file)).code, 0);
+  const values = (await readFile(file, 'utf8')).split('\n').filter((l) => l !== '');
+  await withAdmin(async (a) => {
+    for (const t of job.topics) await a.createTopic({ topic: t, partitions: 1, configs: KEEP_FOREVER });
+  });
+  await produceRecords(values.slice(0, 5).map((value) => ({ topic, partition: 0, key: null, value: Buffer.from(value) })));
+  assert.equal((await drain(job)).consumed, 5, 'read up to offset 4');
+  // The new topic: 4 committed records, an aborted one at offset 4 (its marker at 5), then 3 more.
+  await recreateTopic(topic);
+  await produceRecords(values.slice(5, 9).map((value) => ({ topic, partition: 0, key: null, value: Buffer.from(value) })));
+  await produceTransaction(topic, 0, [values[9]!], 'abort');
+  await produceRecords(values.slice(10, 12).map((value) => ({ topic, partition: 0, key: null, value: Buffer.from(value) })));
+  await eventually('the new topic is written', () => rangesToEnd(topic), (r) => r[0]!.endOffset === 8n);
+  await assert.rejects(drain(job), (e: unknown) => e instanceof JobError && e.code === 'DATA' && e.message.includes(`${topic}:0 (offset 4:`) && e.message.includes('not the ones this job read there'));
+  assert.equal((await drain(job, { resetTopics: [topic] })).consumed, 6, 'the new topic from its start, without its aborted record');
 });
 
 test('a commit of unknown outcome keeps the files its version references, and the rerun reads nothing twice', { timeout: 300_000 }, async () => {
@@ -684,20 +718,13 @@ test('an error topic that exists is produced to without a CreateTopics request, 
   for (const topic of job.topics) await withAdmin((a) => a.createTopic({ topic, partitions: 1 }));
   const errorTopic = `${String(job.env['MWLAKE_JOB_NAME'])}.error`;
   await withAdmin((a) => a.createTopic({ topic: errorTopic, partitions: 1, configs: { 'compression.type': 'snappy' } }));
-  const requests: string[] = [];
-  const lines = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      const message = (JSON.parse(chunk.toString('utf8')) as { msg?: string }).msg ?? '';
-      if (message.startsWith('Request ')) requests.push(message);
-      done();
-    },
-  });
-  const logger = pino({ level: 'trace' }, lines);
+  const { logger, messages } = capturingLogger('trace');
   const config = await loadConfig(undefined, job.env);
   await produceRecords([{ topic: job.topics[0]!, key: null, value: Buffer.from('not json') }]);
   const r = await runDrain({ config, warehouse: warehouseOf(config, silentLogger()), logger });
   assert.equal(r.errored, 1);
   assert.equal(messagesOf(await readBounded(await rangesToEnd(errorTopic))).length, 1);
+  const requests = messages().filter((m) => m.startsWith('Request '));
   assert.ok(requests.some((m) => m.startsWith('Request Produce')), `the requests were logged: ${requests.join(', ')}`);
   assert.deepEqual(requests.filter((m) => m.includes('CreateTopics')), []);
 });
