@@ -28,13 +28,16 @@ export interface IdentityCheck {
   readonly identity: string;
 }
 
-/**
- * The checks whose record is not the one read then, each with what sits there now. A record
- * gone since (compacted, or deleted by retention after the drain planned its check) cannot be
- * compared and passes: the read that follows checks its own start.
- */
-export async function mismatchedIdentities(options: Omit<BoundedSourceOptions, 'ranges'>, checks: readonly IdentityCheck[]): Promise<{ check: IdentityCheck; found: string }[]> {
-  if (checks.length === 0) return [];
+/** What the checks found: records that are not the ones read then (with what sits there now), and checks that found none. */
+export interface IdentityComparison {
+  readonly mismatched: { check: IdentityCheck; found: string }[];
+  /** Gone since (compacted, deleted by retention after the check was planned) or a transaction marker now: cannot be compared. */
+  readonly missing: IdentityCheck[];
+}
+
+/** Reads the record at each check's offset again and compares it with the one read then. */
+export async function compareIdentities(options: Omit<BoundedSourceOptions, 'ranges'>, checks: readonly IdentityCheck[]): Promise<IdentityComparison> {
+  if (checks.length === 0) return { mismatched: [], missing: [] };
   const ranges = checks.map((c) => {
     const offset = identityOffset(c.identity)!;
     return { topic: c.topic, partition: c.partition, nextOffset: offset, endOffset: offset + 1n };
@@ -51,5 +54,8 @@ export async function mismatchedIdentities(options: Omit<BoundedSourceOptions, '
   } finally {
     await source.close();
   }
-  return [...found].flatMap(([key, identity]) => (identity === wanted.get(key)!.identity ? [] : [{ check: wanted.get(key)!, found: identity }]));
+  return {
+    mismatched: [...found].flatMap(([key, identity]) => (identity === wanted.get(key)!.identity ? [] : [{ check: wanted.get(key)!, found: identity }])),
+    missing: checks.filter((c) => !found.has(partitionKey(c))),
+  };
 }

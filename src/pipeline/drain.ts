@@ -17,7 +17,7 @@ import { KafkaAdmin } from '../kafka/admin.js';
 import type { KafkaClientOptions } from '../kafka/client.js';
 import { openBoundedSource } from '../kafka/kafkajs-source.js';
 import { KafkaProducer } from '../kafka/producer.js';
-import { identityOffset, mismatchedIdentities, recordIdentity, type IdentityCheck } from '../kafka/record-identity.js';
+import { compareIdentities, identityOffset, recordIdentity, type IdentityCheck } from '../kafka/record-identity.js';
 import { partitionKey, type GapCheckFailure, type KafkaBatch, type PartitionPosition, type PartitionRange } from '../kafka/source.js';
 import { eventStreams, eventTableOf, type JobConfig } from './config.js';
 import { MessageSorter, type ErrorRecord } from './message-sorter.js';
@@ -207,10 +207,15 @@ function resetTopicChecks(marks: readonly { topic: string; partition: number; lo
   return out;
 }
 
-/** Refuses to reset a topic whose stored last records are all still where this job read them. */
+/**
+ * Refuses to reset a topic whose stored last records are all still where this job read them. One
+ * not found there (compacted, or a transaction marker now) proves nothing, and the reset goes on:
+ * refused, a recreated topic would be left to a plain drain that skips its first records.
+ */
 async function refuseResetOfSameTopic(o: DrainOptions, sameTopicChecks: ReadonlyMap<string, IdentityCheck[]>): Promise<void> {
   for (const [topic, checks] of sameTopicChecks) {
-    if ((await mismatchedIdentities({ ...kafkaOptions(o.config, o.logger), groupId: o.config.kafka.groupId }, checks)).length > 0) continue;
+    const { mismatched, missing } = await compareIdentities({ ...kafkaOptions(o.config, o.logger), groupId: o.config.kafka.groupId }, checks);
+    if (mismatched.length > 0 || missing.length > 0) continue;
     throw new JobError(
       'USAGE',
       `--reset-offsets ${topic}: the topic still holds the last records this job read at its stored positions, so it was not recreated; reading it from its start would add its events again. ` +
@@ -222,7 +227,8 @@ async function refuseResetOfSameTopic(o: DrainOptions, sameTopicChecks: Readonly
 
 /** Refuses to go on when a stored last record is not the record at its offset any more. */
 async function checkIdentities(o: DrainOptions, checks: readonly IdentityCheck[]): Promise<void> {
-  const bad = await mismatchedIdentities({ ...kafkaOptions(o.config, o.logger), groupId: o.config.kafka.groupId }, checks);
+  // A record not found cannot be compared and passes: the read that follows checks its own start.
+  const bad = (await compareIdentities({ ...kafkaOptions(o.config, o.logger), groupId: o.config.kafka.groupId }, checks)).mismatched;
   if (bad.length === 0) return;
   const topics = [...new Set(bad.map((b) => b.check.topic))];
   throw new JobError(
@@ -231,6 +237,13 @@ async function checkIdentities(o: DrainOptions, checks: readonly IdentityCheck[]
       `are not the ones this job read there: was the topic deleted and recreated, or the brokers changed? If the topic is new, drain with --reset-offsets ${topics.join(',')} to read it from its start`,
     { context: { partitions: bad.map((b) => partitionKey(b.check)) } },
   );
+}
+
+/** Refuses (USAGE) topics to reset that the job does not drain; the CLI calls it before it creates anything. */
+export function checkResetTopics(config: JobConfig, topics: Iterable<string>): void {
+  const drained = eventStreams(config).flatMap((s) => s.topics);
+  const unknown = [...topics].filter((t) => !drained.includes(t));
+  if (unknown.length > 0) throw new JobError('USAGE', `--reset-offsets names ${unknown.join(', ')}, which the job does not drain (its topics: ${drained.join(', ')})`);
 }
 
 export async function runDrain(o: DrainOptions): Promise<DrainResult> {
@@ -243,8 +256,7 @@ export async function runDrain(o: DrainOptions): Promise<DrainResult> {
   // A small stream: no worker threads.
   if (visibility !== undefined) planned.push({ ...visibility, table: await openEventsTable(o.warehouse, config, { dryRun: true, kind: visibility.kind }), workers: 0 });
   const reset = new Set(o.resetTopics ?? []);
-  const unknown = [...reset].filter((t) => !planned.some((s) => s.topics.includes(t)));
-  if (unknown.length > 0) throw new JobError('USAGE', `--reset-offsets names ${unknown.join(', ')}, which the job does not drain (its topics: ${planned.flatMap((s) => s.topics).join(', ')})`);
+  checkResetTopics(config, reset);
   const admin = await KafkaAdmin.connect(kafkaOptions(config, o.logger));
   const plans: StreamPlan[] = [];
   try {

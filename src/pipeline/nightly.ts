@@ -4,7 +4,7 @@
 
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ConfigError, storageError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { makeDirectory } from '../core/make-directory.js';
@@ -58,7 +58,11 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
   const requested = o.date === undefined ? undefined : dateRange(o.date, o.date, Date.now(), { from: '--date', to: '--date' });
   // A metrics file that cannot be written must fail the night before its hours of work, not after;
   // a dry run too (the check only reads), or it passes a job file the night then refuses.
-  if (config.metricsFile !== undefined) await checkWritableFolder(config.metricsFile);
+  if (config.metricsFile !== undefined) {
+    // One in the warehouse folder: a first night creates that folder before it checks it.
+    if (o.dryRun !== true && resolve(dirname(config.metricsFile)) === resolve(config.warehouse)) await makeDirectory(config.warehouse);
+    await checkWritableFolder(config.metricsFile);
+  }
   // A dry run writes nothing: no warehouse folder, no lease (a mistyped --warehouse must not appear).
   if (o.dryRun !== true) await makeDirectory(config.warehouse);
   const warehouse = warehouseOf(config, logger);

@@ -201,14 +201,19 @@ interface StreamReplay {
   readonly ranges: PartitionRange[];
 }
 
-export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
+/** Refuses (USAGE) a window that is empty or a stream the job does not drain; the CLI calls it before it creates anything. */
+export function checkReplayRequest(config: JobConfig, o: { readonly fromMs: number; readonly toMs: number; readonly only?: EventKind }): void {
   if (!(o.fromMs < o.toMs)) throw new JobError('USAGE', `--from must be before --to (found ${new Date(o.fromMs).toISOString()} and ${new Date(o.toMs).toISOString()})`);
-  const { config, logger } = o;
-  // Every stream's window is planned before any is read: a missing topic stops the replay before it writes.
-  const all = eventStreams(config);
-  if (o.only !== undefined && !all.some((s) => s.kind === o.only)) {
+  if (o.only !== undefined && !eventStreams(config).some((s) => s.kind === o.only)) {
     throw new JobError('USAGE', `the job drains no ${o.only} stream, so a replay cannot take it alone (its topics are not configured: kafka.visibility_topics)`);
   }
+}
+
+export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
+  const { config, logger } = o;
+  checkReplayRequest(config, o);
+  // Every stream's window is planned before any is read: a missing topic stops the replay before it writes.
+  const all = eventStreams(config);
   const streams: (StreamReplay | undefined)[] = [];
   const admin = await KafkaAdmin.connect(kafkaOptions(config, logger));
   try {

@@ -325,6 +325,32 @@ test('a recreated topic whose record at the stored last offset is an aborted one
   assert.equal((await drain(job, { resetTopics: [topic] })).consumed, 6, 'the new topic from its start, without its aborted record');
 });
 
+test('--reset-offsets of a recreated topic whose stored last record is a transaction marker now is not refused, though another partition tells nothing', { timeout: 300_000 }, async () => {
+  const job = newJob();
+  const [topic] = job.topics as [string, string];
+  const file = join(dir, `${job.stream}.jsonl`);
+  assert.equal((await cli(job, 'gen', '--seed', '32', '--events', '14', '--start', '2026-11-01', '--wikis', 'enwiki', '--bad-fraction', '0', '--stream', job.stream, '--out', file)).code, 0);
+  const values = (await readFile(file, 'utf8')).split('\n').filter((l) => l !== '');
+  const produce = (partition: number, from: number, to: number) => produceRecords(values.slice(from, to).map((value) => ({ topic, partition, key: null, value: Buffer.from(value) })));
+  await withAdmin(async (a) => {
+    for (const t of job.topics) await a.createTopic({ topic: t, partitions: t === topic ? 2 : 1, configs: KEEP_FOREVER });
+  });
+  // Partition 0 read up to offset 4; partition 1 holds an aborted transaction only: no last record.
+  await produce(0, 0, 5);
+  await produceTransaction(topic, 1, ['aborted'], 'abort');
+  await eventually('the abort marker is written', () => rangesToEnd(topic), (r) => r[1]!.endOffset === 2n);
+  assert.equal((await drain(job)).consumed, 5);
+  // The new topic's partition 0: 3 records, a transaction of one (3) and its commit marker at 4, 3
+  // more; its partition 1, 2 records (as long as the old one: it tells nothing).
+  await recreateTopic(topic, 2);
+  await produce(0, 5, 8);
+  await produceTransaction(topic, 0, [values[8]!], 'commit');
+  await produce(0, 9, 12);
+  await produce(1, 12, 14);
+  await eventually('the new topic is written', () => rangesToEnd(topic), (r) => r[0]!.endOffset === 8n && r[1]!.endOffset === 2n);
+  assert.equal((await drain(job, { resetTopics: [topic] })).consumed, 9, 'the new topic from its start');
+});
+
 test('a commit of unknown outcome keeps the files its version references, and the rerun reads nothing twice', { timeout: 300_000 }, async () => {
   const job = newJob();
   await produce(job, 100, 6);

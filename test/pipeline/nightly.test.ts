@@ -434,7 +434,7 @@ test('a night taken over before it released its lease fails (75) and writes no r
   assert.deepEqual(reports(), before, 'a night that lost its lease writes no report');
 });
 
-test('a metrics file whose folder is missing fails the night at once (78), before the warehouse or Kafka is touched; a dry run too', async () => {
+test('a metrics file whose folder is missing fails the night at once (78), before the warehouse or Kafka is touched, a dry run too; one in a warehouse folder the night creates is fine', async () => {
   const warehouse = join(dir, 'wh-metrics');
   const metrics = join(dir, 'no-such-folder', 'mwlake.prom');
   const config = await loadConfig(undefined, { MWLAKE_JOB_NAME: job, MWLAKE_WAREHOUSE: warehouse, MWLAKE_METRICS_FILE: metrics, KAFKA_BROKERS: '127.0.0.1:1' });
@@ -446,6 +446,14 @@ test('a metrics file whose folder is missing fails the night at once (78), befor
     });
   }
   assert.equal(existsSync(warehouse), false, 'no warehouse folder, no lease');
+  // One in the warehouse folder is fine before the first night, which creates that folder.
+  const inside = await loadConfig(undefined, { MWLAKE_JOB_NAME: job, MWLAKE_WAREHOUSE: warehouse, MWLAKE_METRICS_FILE: join(warehouse, 'mwlake.prom'), KAFKA_BROKERS: KAFKA_BROKERS.join(','), MWLAKE_TOPICS: `eqiad.${stream}-no-such-topic` });
+  await assert.rejects(runNightly({ config: inside, logger: silentLogger() }), (error: Error & { exitCode?: number }) => {
+    assert.notEqual(error.exitCode, ExitCode.Config, error.message);
+    assert.match(error.message, /no-such-topic/);
+    return true;
+  });
+  assert.equal(existsSync(warehouse), true);
 });
 
 test('usage errors exit 64 and name the problem', async () => {
@@ -473,6 +481,9 @@ test('usage errors exit 64 and name the problem', async () => {
     [['drain', '--only-stream', 'x'], /--only-stream applies to a replay/],
     [['drain', '--from', 'yesterday', '--to', 'today'], /a replay needs --from and --to as ISO times/],
     [['drain', '--reset-offsets', ' , '], /--reset-offsets takes topic names/],
+    [['drain', '--reset-offsets', 'no.such.topic'], /--reset-offsets names no\.such\.topic, which the job does not drain/],
+    [['drain', '--from', '2026-11-02T00:00:00Z', '--to', '2026-11-01T00:00:00Z'], /--from must be before --to/],
+    [['drain', '--from', '2026-11-01T00:00:00Z', '--to', '2026-11-02T00:00:00Z', '--only-stream', 'visibility'], /this job reads no legacy visibility stream/],
   ] as const) {
     const bad = await cli(...args, '--warehouse', typo);
     assert.equal(bad.code, ExitCode.Usage, bad.err);

@@ -159,8 +159,9 @@ export const registerJobs: RegisterCommand = (program, context) => {
           if (set) throw new JobError('USAGE', `${flag} applies to a drain, not a replay (--from/--to)`);
         }
         const only = replayStream(flags.onlyStream, c);
+        const { runReplay, checkReplayRequest } = await steps.replay();
+        checkReplayRequest(c, { fromMs, toMs, ...(only === undefined ? {} : { only }) });
         await createWarehouse(c, flags);
-        const { runReplay } = await steps.replay();
         const result = await withLease(c, context, 'drain', () =>
           runReplay({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), fromMs, toMs, force: flags.force === true, dryRun: flags.dryRun === true, ...(only === undefined ? {} : { only }) }),
         flags.dryRun === true);
@@ -172,8 +173,9 @@ export const registerJobs: RegisterCommand = (program, context) => {
       // As --wiki: `--reset-offsets "$TOPICS"` with TOPICS unset must not run a plain drain.
       const resetTopics = flags.resetOffsets?.split(',').map((t) => t.trim()).filter((t) => t !== '');
       if (resetTopics?.length === 0) throw new JobError('USAGE', `--reset-offsets takes topic names separated by commas, found ${JSON.stringify(flags.resetOffsets)}`);
+      const { runDrain, checkResetTopics } = await steps.drain();
+      checkResetTopics(c, resetTopics ?? []);
       await createWarehouse(c, flags);
-      const { runDrain } = await steps.drain();
       const hooks = await progressHooks(context);
       const result = await withLease(c, context, 'drain', () =>
         runDrain({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), allowGap: flags.allowGap === true, dryRun: flags.dryRun === true, onProgress: hooks.drain,
