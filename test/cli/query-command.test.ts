@@ -364,7 +364,10 @@ test('query only reads: COPY, ATTACH and friends are refused (64) and write noth
   assert.equal(existsSync(join(dir, 'x.db')), false);
   assert.equal(existsSync(join(dir, 'y.csv')), false);
   // A comment inside the EXPLAIN prefix leaves a body that does not parse alone: refused, not run.
-  for (const sql of [`EXPLAIN /**/ ANALYZE COPY (SELECT 42 AS x) TO '${join(dir, 'z.csv')}'`, `EXPLAIN\n-- c\nANALYZE COPY (SELECT 42 AS x) TO '${join(dir, 'z.csv')}'`, `EXPLAIN (ANALYZE /* ) */) COPY (SELECT 42 AS x) TO '${join(dir, 'z.csv')}'`]) {
+  for (const sql of [`EXPLAIN /**/ ANALYZE COPY (SELECT 42 AS x) TO '${join(dir, 'z.csv')}'`, `EXPLAIN\n-- c\nANALYZE COPY (SELECT 42 AS x) TO '${join(dir, 'z.csv')}'`, `EXPLAIN (ANALYZE /* ) */) COPY (SELECT 42 AS x) TO '${join(dir, 'z.csv')}'`,
+    // A `)` in a comment or a string ends the options early, leaving a body that parses as a SELECT.
+    `EXPLAIN (ANALYZE /* ) SELECT 1 -- */) COPY (SELECT 42 AS x) TO '${join(dir, 'z.csv')}'`,
+    `EXPLAIN (ANALYZE 'x) SELECT 1 -- ') COPY (SELECT 42 AS x) TO '${join(dir, 'z.csv')}'`]) {
     const r = await query(sql);
     assert.equal(r.code, ExitCode.Usage, `${sql}: ${r.err}`);
     assert.match(r.err, /only reads: after EXPLAIN \[ANALYZE\] \[\(options\)\] it checks one SELECT, and what follows does not parse alone/);

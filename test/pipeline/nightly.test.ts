@@ -384,16 +384,18 @@ test('a wiki the namespace map lacks fails the night alone: the wikis after it a
 
 test('a night whose metrics file cannot be written fails (77 here, 71 on a full disk) and leaves no report saying it succeeded', { timeout: 300_000 }, async () => {
   assert.ok(wh !== '', 'runs after the end-to-end test');
-  // A folder where the file should be: the folder check passes, the rename onto it fails.
+  // A folder made where the file should be once the night is past its checks (a folder there
+  // before is refused at once): the rename onto it fails.
   const metrics = join(dir, 'metrics-is-a-folder');
-  mkdirSync(metrics, { recursive: true });
+  const folderOnceRunning = { update: () => mkdirSync(metrics, { recursive: true }), done: () => mkdirSync(metrics, { recursive: true }) };
   const config = await loadConfig(undefined, { MWLAKE_JOB_NAME: job, MWLAKE_WAREHOUSE: wh, MWLAKE_DUMPS_ROOT: dumps, MWLAKE_METRICS_FILE: metrics, KAFKA_BROKERS: KAFKA_BROKERS.join(','), MWLAKE_TOPICS: `eqiad.${stream},codfw.${stream}` });
   const reports = () => (existsSync(join(wh, '_reports')) ? readdirSync(join(wh, '_reports')) : []).filter((f) => f.startsWith(`${job}-`)).sort();
   const before = reports();
   const lastRun = async () => (await runStatus({ config, warehouse: warehouseOf(config), logger: silentLogger(), today: '2026-11-06' })).lastRun;
   const lastBefore = await lastRun();
   for (let i = 0; i < 2; i++) {
-    await assert.rejects(runNightly({ config, logger: silentLogger(), today: '2026-11-06' }), (error: Error & { exitCode?: number }) => {
+    rmSync(metrics, { recursive: true, force: true });
+    await assert.rejects(runNightly({ config, logger: silentLogger(), today: '2026-11-06', progress: folderOnceRunning }), (error: Error & { exitCode?: number }) => {
       assert.equal(error.exitCode, ExitCode.Refused, error.message);
       assert.ok(error.message.includes(metrics), error.message);
       return true;

@@ -99,8 +99,9 @@ export const registerQuery: RegisterCommand = (program, context) => {
  */
 async function checkReadOnly(db: DuckDb, sql: string, intoCopy: boolean): Promise<void> {
   // With its options too, `EXPLAIN (ANALYZE) COPY ...`: a body left starting `(ANALYZE)` does not
-  // parse, passed the check, and the COPY ran.
-  const explained = /^\s*EXPLAIN\b(\s+ANALYZE\b)?(\s*\((?!\s*(SELECT|WITH|FROM|VALUES|TABLE)\b)[^)]*\))?\s*/i.exec(sql);
+  // parse, passed the check, and the COPY ran. Options are words only: a quote or comment in them
+  // could hide their `)` (`(ANALYZE /* ) SELECT 1 -- */) COPY ...` left a body that parsed).
+  const explained = /^\s*EXPLAIN\b(\s+ANALYZE\b)?(\s*\((?!\s*(SELECT|WITH|FROM|VALUES|TABLE)\b)[\w\s,]*\))?\s*/i.exec(sql);
   const body = explained === null ? sql : sql.slice(explained[0].length);
   const [row] = await db.all<{ j: string }>(`SELECT json_serialize_sql(${sqlString(body)}) AS j`);
   const parsed = JSON.parse(row!.j) as { error?: boolean; error_type?: string; error_message?: string; statements?: unknown[] };
@@ -109,7 +110,7 @@ async function checkReadOnly(db: DuckDb, sql: string, intoCopy: boolean): Promis
   // What follows EXPLAIN must parse alone: a comment where the prefix is matched (`EXPLAIN /**/
   // ANALYZE COPY ...`) leaves a body that does not, which would pass unchecked and run the COPY.
   if (explained !== null && parsed.error === true && parsed.error_type === 'parser') {
-    throw new JobError('USAGE', `mwlake query only reads: after EXPLAIN [ANALYZE] [(options)] it checks one SELECT, and what follows does not parse alone (Parser Error: ${parsed.error_message}); write the prefix without comments`);
+    throw new JobError('USAGE', `mwlake query only reads: after EXPLAIN [ANALYZE] [(options)] it checks one SELECT, and what follows does not parse alone (Parser Error: ${parsed.error_message}); write the prefix without comments, and the options as words (FORMAT json)`);
   }
   if (parsed.error === true && parsed.error_type === 'not implemented') {
     const word = body.trim().split(/[\s(]+/)[0]?.toUpperCase() ?? '';

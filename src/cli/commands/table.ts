@@ -24,6 +24,9 @@ function withCommon(cmd: Command): Command {
   return cmd.option('--config <file>', 'job file (YAML)').option('--warehouse <dir>', 'Iceberg warehouse directory (default: $MWLAKE_WAREHOUSE, else warehouse of the job file, else ./warehouse)').option('--json', 'print JSON');
 }
 
+/** `table files`' names of file contents; equality deletes (another engine's) block compaction. */
+const CONTENT_NAMES: Record<DataFileContent, string> = { [DataFileContent.Data]: 'data', [DataFileContent.PositionDeletes]: 'position-deletes', [DataFileContent.EqualityDeletes]: 'equality-deletes' };
+
 async function openWarehouse(flags: Flags, context: CliContext): Promise<Warehouse> {
   refuseEmptyFlags([['--config', flags.config], ['--warehouse', flags.warehouse]]);
   // The table commands need no job name: default one so they work without a job file.
@@ -153,7 +156,7 @@ export const registerTable: RegisterCommand = (program, context) => {
       const plan = await t.planFiles(flags.snapshot === undefined ? {} : { snapshotId: BigInt(flags.snapshot) });
       const files = [...plan.dataFiles, ...plan.deleteFiles].map((f) => ({
         path: f.file.filePath,
-        content: f.file.content === DataFileContent.Data ? 'data' : 'position-deletes',
+        content: CONTENT_NAMES[f.file.content],
         specId: f.specId,
         partition: f.file.partition,
         records: f.file.recordCount,
