@@ -27,7 +27,8 @@ if [ "${#need_debian[@]}" -gt 0 ]; then
   fi
 fi
 
-java_major=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)
+# Under pipefail a missing java would end the script here without a word.
+java_major=$(command -v java >/dev/null && java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1 || true)
 if [ -z "$java_major" ] || [ "$java_major" -lt 17 ]; then
   echo "setup: Java 17 or newer is required (found: ${java_major:-none})" >&2
   exit 69

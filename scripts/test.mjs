@@ -6,7 +6,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { constants } from 'node:os';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -27,6 +27,8 @@ function must(command, args, what) {
   }
 }
 
+// tsc never removes what it no longer emits: a test file deleted or renamed would run on, stale.
+rmSync(join(root, 'dist', 'test'), { recursive: true, force: true });
 must('npx', ['tsc', '-p', 'tsconfig.json'], 'build (tsc)');
 if (process.env.MWLAKE_SKIP_SETUP !== '1') must('bash', ['scripts/setup.sh'], 'setup (scripts/setup.sh)');
 

@@ -400,7 +400,7 @@ test('paths in the job file are relative to it; paths from the environment, to t
   });
 });
 
-test('the cron line runs under sh as cron would: env file exported, flock, the log of the day', async () => {
+test('the cron line runs under sh as cron would: env file exported, flock, the log of the day, a time limit, and a failed night kept and said on stderr for cron to mail', async () => {
   await inTempDir('mwlake-cron-', async (dir) => {
     const entries = readFileSync(join(repoRoot, 'jobs', 'cron', 'mwlake.cron'), 'utf8')
       .split('\n')
@@ -427,6 +427,7 @@ test('the cron line runs under sh as cron would: env file exported, flock, the l
     const env = { PATH: `${join(dir, 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}` };
     const r = spawnSync('/bin/sh', ['-c', command], { env, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, '', 'a night that succeeds prints nothing for cron to mail');
     const logs = await readdir(join(dir, 'log'));
     assert.equal(logs.length, 1);
     assert.match(logs[0]!, /^nightly-\d{8}\.log$/);
@@ -443,8 +444,21 @@ test('the cron line runs under sh as cron would: env file exported, flock, the l
     holder.stdin.end();
     await once(holder, 'exit');
     assert.equal(second.status, 75);
+    assert.match(second.stderr, /^mwlake nightly failed with exit 75 \(README: Exit codes\); log: .*\/log\/nightly-\d{8}\.log\n$/, 'cron mails the skipped night');
     const after = readFileSync(join(dir, 'log', logs[0]!), 'utf8');
     assert.ok(after.startsWith(log), 'the log was appended to');
     assert.match(after.slice(log.length), /^flock: failed to get lock\n$/);
+    // A failed night keeps its exit code and says so on stderr, which cron mails.
+    await writeFile(join(dir, 'bin', 'node'), '#!/bin/sh\necho "refused"\nexit 65\n', { mode: 0o755 });
+    const failed = spawnSync('/bin/sh', ['-c', command], { env, encoding: 'utf8' });
+    assert.equal(failed.status, 65);
+    assert.match(failed.stderr, /^mwlake nightly failed with exit 65 /);
+    // A night past the time limit is stopped with SIGTERM, which mwlake answers with 143.
+    const limited = command.replace(' 6h ', ' 1s ');
+    assert.notEqual(limited, command);
+    await writeFile(join(dir, 'bin', 'node'), '#!/bin/sh\ntrap \'exit 143\' TERM\nwhile :; do sleep 0.1; done\n', { mode: 0o755 });
+    const stopped = spawnSync('/bin/sh', ['-c', limited], { env, encoding: 'utf8' });
+    assert.equal(stopped.status, 143, stopped.stderr);
+    assert.match(stopped.stderr, /failed with exit 143/);
   });
 });

@@ -3,7 +3,8 @@
 One task per step (drain -> merge -> dump -> maintain), a daily schedule at 02:10 UTC, retries
 with backoff, and backfill: `airflow dags backfill mwlake_dumps -s 2026-11-01 -e 2026-11-07`
 (Airflow 3: `airflow backfill create --dag-id mwlake_dumps --from-date 2026-11-01 --to-date
-2026-11-07`, with `--reprocess-behavior completed` for dates that already ran) regenerates the dumps of each date through `mwlake dump --date {{ ds }}`.
+2026-11-07 --max-active-runs 1`, whose own limit is otherwise 10 runs at once, with
+`--reprocess-behavior completed` for dates that already ran) regenerates the dumps of each date through `mwlake dump --date {{ ds }}`.
 A scheduled run dumps every due date (`mwlake dump --due`, as `mwlake nightly`), so nights the
 scheduler missed (catchup is off) are dumped by the next scheduled run. Drain, merge and
 maintain are idempotent, so a backfilled run only repeats cheap no-ops for them, except that
