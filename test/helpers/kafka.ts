@@ -144,6 +144,17 @@ export async function eventually<T>(what: string, read: () => Promise<T>, done: 
   }
 }
 
+/** Grows `topic` to `count` partitions (kafkajs directly: mwlake never adds partitions). */
+export async function addPartitions(topic: string, count: number): Promise<void> {
+  const admin = createKafkajsClient(kafkaOptions()).admin();
+  await admin.connect();
+  try {
+    await admin.createPartitions({ topicPartitions: [{ topic, count }] });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** A connected transactional producer (kafkajs directly: mwlake's producer is not transactional). */
 export async function transactionalProducer(id: string): Promise<Producer> {
   const producer = createKafkajsClient(kafkaOptions()).producer({ transactionalId: uniqueName(`mwlake-test-${id}`), idempotent: true, maxInFlightRequests: 1 });

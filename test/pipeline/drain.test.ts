@@ -26,7 +26,7 @@ import { openEventsTable, runDrain } from '../../src/pipeline/drain.js';
 import { runReplay } from '../../src/pipeline/replay.js';
 import { STAGING_PREFIX } from '../../src/pipeline/event-files.js';
 import { warehouseOf } from '../../src/pipeline/warehouse.js';
-import { createTestTopic, eventually, KAFKA_BROKERS, messagesOf, produceRecords, produceTransaction, rangesToEnd, readBounded, requireBroker, uniqueName, withAdmin } from '../helpers/kafka.js';
+import { addPartitions, createTestTopic, eventually, KAFKA_BROKERS, messagesOf, produceRecords, produceTransaction, rangesToEnd, readBounded, requireBroker, uniqueName, withAdmin } from '../helpers/kafka.js';
 import { clone, realEvents } from '../events/helpers.js';
 import { runCliCaptured, type CliResult } from '../helpers/cli.js';
 import { capturingLogger } from '../helpers/log-capture.js';
@@ -64,6 +64,13 @@ function newJob(): Job {
 
 function cli(job: Job, ...args: string[]): Promise<CliResult> {
   return runCliCaptured(args, job.env);
+}
+
+/** `events` generated enwiki events of the job's stream (seeded, none bad), one JSON line each. */
+async function eventLines(job: Job, seed: number, events: number): Promise<Buffer[]> {
+  const file = join(dir, `${job.stream}-${seed}.jsonl`);
+  assert.equal((await cli(job, 'gen', '--seed', String(seed), '--events', String(events), '--start', '2026-11-01', '--wikis', 'enwiki', '--bad-fraction', '0', '--stream', job.stream, '--out', file)).code, 0);
+  return (await readFile(file, 'utf8')).split('\n').filter((l) => l !== '').map((l) => Buffer.from(l));
 }
 
 async function produce(job: Job, events: number, seed: number, extra: string[] = []): Promise<void> {
@@ -240,11 +247,7 @@ test('a visibility topic recreated while the page changes drain is noticed befor
 test('a topic deleted and recreated is noticed, grown past the stored offsets or not; --reset-offsets reads it from its start', { timeout: 300_000 }, async () => {
   const job = newJob();
   const [topic, other] = job.topics as [string, string];
-  const lines = async (seed: number, events: number): Promise<Buffer[]> => {
-    const file = join(dir, `${job.stream}-${seed}.jsonl`);
-    assert.equal((await cli(job, 'gen', '--seed', String(seed), '--events', String(events), '--start', '2026-11-01', '--wikis', 'enwiki', '--bad-fraction', '0', '--stream', job.stream, '--out', file)).code, 0);
-    return (await readFile(file, 'utf8')).split('\n').filter((l) => l !== '').map((l) => Buffer.from(l));
-  };
+  const lines = (seed: number, events: number) => eventLines(job, seed, events);
   // Two partitions, the second never written to: it has no last record to check.
   const recreate = async (values: Buffer[]): Promise<void> => {
     await recreateTopic(topic, 2);
@@ -269,13 +272,7 @@ test('a topic deleted and recreated is noticed, grown past the stored offsets or
   // though one partition tells nothing, and after a partition is added too.
   const sameTopic = (e: unknown) => e instanceof JobError && e.code === 'USAGE' && e.message.includes(`--reset-offsets ${topic}: the topic still holds the last records this job read`);
   await assert.rejects(drain(job, { resetTopics: [topic] }), sameTopic);
-  const admin = new kafkajs.Kafka({ brokers: [...KAFKA_BROKERS], logLevel: kafkajs.logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    await admin.createPartitions({ topicPartitions: [{ topic, count: 3 }] });
-  } finally {
-    await admin.disconnect();
-  }
+  await addPartitions(topic, 3);
   await eventually('the partition is added', () => rangesToEnd(topic), (r) => r.length === 3);
   await assert.rejects(drain(job, { resetTopics: [topic] }), sameTopic);
   assert.equal((await drain(job)).consumed, 0);
@@ -307,19 +304,17 @@ test('a topic deleted and recreated is noticed, grown past the stored offsets or
 test('a recreated topic whose record at the stored last offset is an aborted one is noticed, not read on from there past its first records', { timeout: 300_000 }, async () => {
   const job = newJob();
   const [topic] = job.topics as [string, string];
-  const file = join(dir, `${job.stream}.jsonl`);
-  assert.equal((await cli(job, 'gen', '--seed', '31', '--events', '12', '--start', '2026-11-01', '--wikis', 'enwiki', '--bad-fraction', '0', '--stream', job.stream, '--out', file)).code, 0);
-  const values = (await readFile(file, 'utf8')).split('\n').filter((l) => l !== '');
+  const values = await eventLines(job, 31, 12);
   await withAdmin(async (a) => {
     for (const t of job.topics) await a.createTopic({ topic: t, partitions: 1, configs: KEEP_FOREVER });
   });
-  await produceRecords(values.slice(0, 5).map((value) => ({ topic, partition: 0, key: null, value: Buffer.from(value) })));
+  await produceRecords(values.slice(0, 5).map((value) => ({ topic, partition: 0, key: null, value })));
   assert.equal((await drain(job)).consumed, 5, 'read up to offset 4');
   // The new topic: 4 committed records, an aborted one at offset 4 (its marker at 5), then 3 more.
   await recreateTopic(topic);
-  await produceRecords(values.slice(5, 9).map((value) => ({ topic, partition: 0, key: null, value: Buffer.from(value) })));
-  await produceTransaction(topic, 0, [values[9]!], 'abort');
-  await produceRecords(values.slice(10, 12).map((value) => ({ topic, partition: 0, key: null, value: Buffer.from(value) })));
+  await produceRecords(values.slice(5, 9).map((value) => ({ topic, partition: 0, key: null, value })));
+  await produceTransaction(topic, 0, [values[9]!.toString()], 'abort');
+  await produceRecords(values.slice(10, 12).map((value) => ({ topic, partition: 0, key: null, value })));
   await eventually('the new topic is written', () => rangesToEnd(topic), (r) => r[0]!.endOffset === 8n);
   await assert.rejects(drain(job), (e: unknown) => e instanceof JobError && e.code === 'DATA' && e.message.includes(`${topic}:0 (offset 4:`) && e.message.includes('not the ones this job read there'));
   assert.equal((await drain(job, { resetTopics: [topic] })).consumed, 6, 'the new topic from its start, without its aborted record');
@@ -328,10 +323,8 @@ test('a recreated topic whose record at the stored last offset is an aborted one
 test('--reset-offsets of a recreated topic whose stored last record is a transaction marker now is not refused, though another partition tells nothing', { timeout: 300_000 }, async () => {
   const job = newJob();
   const [topic] = job.topics as [string, string];
-  const file = join(dir, `${job.stream}.jsonl`);
-  assert.equal((await cli(job, 'gen', '--seed', '32', '--events', '14', '--start', '2026-11-01', '--wikis', 'enwiki', '--bad-fraction', '0', '--stream', job.stream, '--out', file)).code, 0);
-  const values = (await readFile(file, 'utf8')).split('\n').filter((l) => l !== '');
-  const produce = (partition: number, from: number, to: number) => produceRecords(values.slice(from, to).map((value) => ({ topic, partition, key: null, value: Buffer.from(value) })));
+  const values = await eventLines(job, 32, 14);
+  const produce = (partition: number, from: number, to: number) => produceRecords(values.slice(from, to).map((value) => ({ topic, partition, key: null, value })));
   await withAdmin(async (a) => {
     for (const t of job.topics) await a.createTopic({ topic: t, partitions: t === topic ? 2 : 1, configs: KEEP_FOREVER });
   });
@@ -344,7 +337,7 @@ test('--reset-offsets of a recreated topic whose stored last record is a transac
   // more; its partition 1, 2 records (as long as the old one: it tells nothing).
   await recreateTopic(topic, 2);
   await produce(0, 5, 8);
-  await produceTransaction(topic, 0, [values[8]!], 'commit');
+  await produceTransaction(topic, 0, [values[8]!.toString()], 'commit');
   await produce(0, 9, 12);
   await produce(1, 12, 14);
   await eventually('the new topic is written', () => rangesToEnd(topic), (r) => r[0]!.endOffset === 8n && r[1]!.endOffset === 2n);
@@ -455,24 +448,14 @@ test('retention overtaking the plan before the read opens fails the drain with n
 test('a partition added to a topic the job reads is read from offset 0: records retention deleted first are a gap', { timeout: 300_000 }, async () => {
   const job = newJob();
   const [topic] = job.topics as [string, string];
-  const lines = async (seed: number, events: number): Promise<Buffer[]> => {
-    const file = join(dir, `${job.stream}-${seed}.jsonl`);
-    assert.equal((await cli(job, 'gen', '--seed', String(seed), '--events', String(events), '--start', '2026-11-01', '--wikis', 'enwiki', '--bad-fraction', '0', '--stream', job.stream, '--out', file)).code, 0);
-    return (await readFile(file, 'utf8')).split('\n').filter((l) => l !== '').map((l) => Buffer.from(l));
-  };
+  const lines = (seed: number, events: number) => eventLines(job, seed, events);
   await withAdmin(async (a) => {
     for (const t of job.topics) await a.createTopic({ topic: t, partitions: 1, configs: KEEP_FOREVER });
   });
   await produceRecords((await lines(31, 3)).map((value) => ({ topic, partition: 0, key: null, value })));
   assert.equal((await drain(job)).consumed, 3);
 
-  const client = new kafkajs.Kafka({ brokers: [...KAFKA_BROKERS], logLevel: kafkajs.logLevel.NOTHING }).admin();
-  await client.connect();
-  try {
-    await client.createPartitions({ topicPartitions: [{ topic, count: 2 }] });
-  } finally {
-    await client.disconnect();
-  }
+  await addPartitions(topic, 2);
   await produceRecords((await lines(32, 5)).map((value) => ({ topic, partition: 1, key: null, value })));
   // Retention takes the new partition's first two records before the next run.
   await withAdmin((a) => a.deleteRecords(topic, [{ partition: 1, beforeOffset: 2n }]));
@@ -492,9 +475,7 @@ test('a first run on empty topics records where they start: records retention de
   assert.equal(first.consumed, 0);
   assert.deepEqual(first.offsets, Object.fromEntries(job.topics.map((t) => [t, { '0': '0' }])));
   assert.equal((await tableCounts(job)).snapshots, 1, 'an offsets-only commit');
-  const file = join(dir, `${job.stream}-late.jsonl`);
-  assert.equal((await cli(job, 'gen', '--seed', '33', '--events', '5', '--start', '2026-11-01', '--wikis', 'enwiki', '--bad-fraction', '0', '--stream', job.stream, '--out', file)).code, 0);
-  const values = (await readFile(file, 'utf8')).split('\n').filter((l) => l !== '').map((l) => Buffer.from(l));
+  const values = await eventLines(job, 33, 5);
   await produceRecords(values.map((value) => ({ topic, partition: 0, key: null, value })));
   await withAdmin((a) => a.deleteRecords(topic, [{ partition: 0, beforeOffset: 2n }]));
   await assert.rejects(drain(job), (e: unknown) => e instanceof OffsetOutOfRangeError && e.message.includes(`${topic}:0 (offsets 0..1, 2 events)`));

@@ -54,13 +54,17 @@ async function completeRuns(root: string, days: readonly number[]): Promise<void
   await symlink(`../${newest}/enwiki-${newest}-pages-meta-history.xml.bz2`, join(root, 'enwiki', 'latest', 'enwiki-latest-pages-meta-history.xml.bz2'));
 }
 
+/** An enwiki job under `dir` keeping `keepRuns` runs, with a complete run for each of `days`. */
+async function retentionJob(dir: string, keepRuns: number, days: readonly number[]) {
+  const root = join(dir, 'dumps');
+  const loaded = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'j', MWLAKE_WAREHOUSE: join(dir, 'wh'), MWLAKE_DUMPS_ROOT: root });
+  await completeRuns(root, days);
+  return { root, config: { ...loaded, dumps: { ...loaded.dumps, wikis: ['enwiki'], keepRuns } }, warehouse: warehouseAt(join(dir, 'wh')) };
+}
+
 test('maintenance removes the runs past dumps.keep_runs with their adds-changes, oldest first; a dry run only lists them; latest/ still resolves', async () => {
   await inTempDir('mwlake-retention-', async (dir) => {
-    const root = join(dir, 'dumps');
-    const loaded = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'j', MWLAKE_WAREHOUSE: join(dir, 'wh'), MWLAKE_DUMPS_ROOT: root });
-    const config = { ...loaded, dumps: { ...loaded.dumps, wikis: ['enwiki'], keepRuns: 2 } };
-    await completeRuns(root, [1, 2, 3, 4]);
-    const warehouse = warehouseAt(join(dir, 'wh'));
+    const { root, config, warehouse } = await retentionJob(dir, 2, [1, 2, 3, 4]);
 
     const dry = await removeOldRuns(config, warehouse, { logger: silentLogger(), dryRun: true });
     assert.deepEqual(dry, { removed: ['enwiki/2026-11-01', 'enwiki/2026-11-02'] });
@@ -79,14 +83,11 @@ test('maintenance removes the runs past dumps.keep_runs with their adds-changes,
 
 test('latest/ left at an older run (a dump killed while linking) is pointed at the newest complete run before that run is removed', async () => {
   await inTempDir('mwlake-retention-', async (dir) => {
-    const root = join(dir, 'dumps');
-    const loaded = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'j', MWLAKE_WAREHOUSE: join(dir, 'wh'), MWLAKE_DUMPS_ROOT: root });
-    const config = { ...loaded, dumps: { ...loaded.dumps, wikis: ['enwiki'], keepRuns: 1 } };
-    await completeRuns(root, [1, 2]);
+    const { root, config, warehouse } = await retentionJob(dir, 1, [1, 2]);
     const link = join(root, 'enwiki', 'latest', 'enwiki-latest-pages-meta-history.xml.bz2');
     await rm(link);
     await symlink('../20261101/enwiki-20261101-pages-meta-history.xml.bz2', link);
-    assert.deepEqual(await removeOldRuns(config, warehouseAt(join(dir, 'wh')), { logger: silentLogger() }), { removed: ['enwiki/2026-11-01'] });
+    assert.deepEqual(await removeOldRuns(config, warehouse, { logger: silentLogger() }), { removed: ['enwiki/2026-11-01'] });
     assert.equal(await readlink(link), '../20261102/enwiki-20261102-pages-meta-history.xml.bz2');
     assert.equal(await readFile(link, 'utf8'), 'x');
   });
@@ -94,11 +95,7 @@ test('latest/ left at an older run (a dump killed while linking) is pointed at t
 
 test('a removal stopped midway leaves no half-deleted run that nightly would dump again, and the next maintenance finishes it; an older run that did not complete holds removal back and stays due', async () => {
   await inTempDir('mwlake-retention-', async (dir) => {
-    const root = join(dir, 'dumps');
-    const loaded = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'j', MWLAKE_WAREHOUSE: join(dir, 'wh'), MWLAKE_DUMPS_ROOT: root });
-    const config = { ...loaded, dumps: { ...loaded.dumps, wikis: ['enwiki'], keepRuns: 1 } };
-    await completeRuns(root, [1, 2, 3, 4, 5, 6]);
-    const warehouse = warehouseAt(join(dir, 'wh'));
+    const { root, config, warehouse } = await retentionJob(dir, 1, [1, 2, 3, 4, 5, 6]);
     // Stopped after renaming 01's folders away: 01 is no run any more, so not due.
     await rename(join(root, 'other', 'incr', 'enwiki', '20261101'), join(root, 'other', 'incr', 'enwiki', '.removing-20261101'));
     await rename(join(root, 'enwiki', '20261101'), join(root, 'enwiki', '.removing-20261101'));
@@ -123,11 +120,7 @@ const immutable = (path: string, on: boolean): boolean => spawnSync('chattr', [o
 
 test('a run the file system refuses to rename away stays whole and is warned and counted, as is a removed run folder it refuses to delete; the night does not fail, and the next maintenance finishes both', async (t) => {
   await inTempDir('mwlake-retention-', async (dir) => {
-    const root = join(dir, 'dumps');
-    const loaded = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'j', MWLAKE_WAREHOUSE: join(dir, 'wh'), MWLAKE_DUMPS_ROOT: root });
-    const config = { ...loaded, dumps: { ...loaded.dumps, wikis: ['enwiki'], keepRuns: 1 } };
-    await completeRuns(root, [1, 2, 3, 4]);
-    const warehouse = warehouseAt(join(dir, 'wh'));
+    const { root, config, warehouse } = await retentionJob(dir, 1, [1, 2, 3, 4]);
     // Root is refused an immutable folder's rename, and the deletion of an immutable file.
     const refusedRename = join(root, 'enwiki', '20261102');
     const refusedDelete = join(root, 'enwiki', '20261101', 'enwiki-20261101-pages-meta-history.xml.bz2');
