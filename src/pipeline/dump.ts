@@ -209,7 +209,11 @@ export interface RunRemovalResult {
  * left stays one unbroken stretch of dates. Failures are logged and counted, never thrown: they
  * must not fail the night whose dumps are written.
  */
-export async function removeOldRuns(config: JobConfig, warehouse: Warehouse, o: { readonly logger: Logger; readonly dryRun?: boolean }): Promise<RunRemovalResult | undefined> {
+export async function removeOldRuns(
+  config: JobConfig,
+  warehouse: Warehouse,
+  o: { readonly logger: Logger; readonly dryRun?: boolean; readonly assertHeld?: () => void },
+): Promise<RunRemovalResult | undefined> {
   const keep = config.dumps.keepRuns;
   if (keep === undefined) return undefined;
   const root = config.dumps.root;
@@ -243,6 +247,8 @@ export async function removeOldRuns(config: JobConfig, warehouse: Warehouse, o: 
         stop(run, index, 'latest/ still links it');
         break;
       }
+      // Thrown, not counted: a run whose lease was taken over must stop, not remove what the new holder may be dumping.
+      o.assertHeld?.();
       try {
         await removeRun(root, wiki, compact);
       } catch (error) {

@@ -54,6 +54,8 @@ export interface MaintenanceOptions {
    * commit the files it wrote since, so orphan removal spares them (the next night's takes them).
    */
   readonly tookOverFromMs?: number;
+  /** Throws once another run has taken this run's lease over: checked before each table and each dump run removed. */
+  readonly assertHeld?: () => void;
 }
 
 const DAY_MS = 86_400_000;
@@ -237,6 +239,8 @@ export async function runMaintenance(o: MaintenanceOptions): Promise<Maintenance
   const revisions = loaded.get(`${STATE_NAMESPACE}.${REVISIONS_TABLE}`);
   const tables: MaintenanceTableResult[] = [];
   for (const [id, loadedTable] of loaded) {
+    // A run that stalled past its lease stops here: the run that took it over maintains the tables.
+    o.assertHeld?.();
     let table = loadedTable;
     const result: { -readonly [K in keyof MaintenanceTableResult]: MaintenanceTableResult[K] } = { table: id };
     if (m.compact) {
@@ -280,6 +284,6 @@ export async function runMaintenance(o: MaintenanceOptions): Promise<Maintenance
     }
     tables.push(result);
   }
-  const dumpRuns = await removeOldRuns(o.config, o.warehouse, { logger: o.logger, ...(o.dryRun === true ? { dryRun: true } : {}) });
+  const dumpRuns = await removeOldRuns(o.config, o.warehouse, { logger: o.logger, ...(o.assertHeld === undefined ? {} : { assertHeld: o.assertHeld }), ...(o.dryRun === true ? { dryRun: true } : {}) });
   return { tables, ...(dumpRuns === undefined ? {} : { dumpRuns }), durationMs: Date.now() - started };
 }

@@ -98,7 +98,7 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
     hooks.end();
     const dumpsDone = Date.now();
     lease.assertHeld();
-    const maintenance = await runMaintenance({ config, warehouse, logger, ...(o.dryRun === true ? { dryRun: true } : {}), ...('tookOver' in lease ? tookOverFrom(lease) : {}) });
+    const maintenance = await runMaintenance({ config, warehouse, logger, assertHeld: lease.assertHeld, ...(o.dryRun === true ? { dryRun: true } : {}), ...('tookOver' in lease ? tookOverFrom(lease) : {}) });
     // Some wikis' dumps failed (after the others' were written and maintenance ran): the night
     // fails naming them, and, as any failed night, writes no report or metrics, so that status
     // and the last-success metric still show the last night that succeeded.

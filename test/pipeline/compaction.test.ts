@@ -154,7 +154,7 @@ test('an orphan age below 24 hours is warned at each run, since only the job own
   assert.deepEqual(await warnings(0, false), [], 'not when orphans are not removed');
 });
 
-test('a run that took the lease over from a stalled run spares the files written since that run started, which it may still commit', async () => {
+test('a run that took the lease over from a stalled run spares the files written since that run started, which it may still commit; a run that lost its lease removes nothing', async () => {
   const root = join(dir, 'orphans-after-takeover');
   const warehouse = warehouseAt(root);
   await appendBatch(warehouse, generatedEvents(48, 30));
@@ -167,6 +167,13 @@ test('a run that took the lease over from a stalled run spares the files written
   const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
   await utimes(uncommitted, twoHoursAgo, twoHoursAgo);
   const removed = async (o: { tookOverFromMs?: number }) => (await runMaintenance({ config, warehouse, logger: silentLogger(), ...o })).tables.reduce((n, t) => n + (t.orphans?.filesRemoved ?? 0), 0);
+  // A run whose lease was taken over stops before it touches a table.
+  const lost = new JobError('LOCKED', 'job compaction-test lost its lease');
+  const lostLease = (): void => {
+    throw lost;
+  };
+  await assert.rejects(runMaintenance({ config, warehouse, logger: silentLogger(), assertHeld: lostLease }), (e: unknown) => e === lost);
+  await access(uncommitted);
   assert.equal(await removed({ tookOverFromMs: Date.now() - 3 * 3_600_000 }), 0);
   await access(uncommitted);
   assert.equal(await removed({}), 1, 'without a takeover it is an orphan');

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { renderDumpStatus } from '../../src/dumps/dump-status.js';
 import { silentLogger } from '../../src/core/log.js';
+import { JobError } from '../../src/core/errors.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
 import { loadConfig } from '../../src/pipeline/config.js';
 import { dueDates } from '../../src/pipeline/due-dates.js';
@@ -78,6 +79,21 @@ test('maintenance removes the runs past dumps.keep_runs with their adds-changes,
     assert.deepEqual(await removeOldRuns(config, warehouse, { logger: silentLogger() }), { removed: [] }, 'nothing more to remove');
     // Unset, nothing is removed.
     assert.equal(await removeOldRuns({ ...config, dumps: { ...config.dumps, keepRuns: undefined } }, warehouse, { logger: silentLogger() }), undefined);
+  });
+});
+
+test('a run whose lease was taken over stops removing runs: the error is thrown, not counted, and the runs after it stay whole', async () => {
+  await inTempDir('mwlake-retention-', async (dir) => {
+    const { root, config, warehouse } = await retentionJob(dir, 1, [1, 2, 3]);
+    let checks = 0;
+    const lost = new JobError('LOCKED', 'job j lost its lease');
+    const assertHeld = (): void => {
+      if (++checks > 1) throw lost;
+    };
+    await assert.rejects(removeOldRuns(config, warehouse, { logger: silentLogger(), assertHeld }), (error) => error === lost);
+    assert.equal(checks, 2, 'checked before each removal');
+    assert.deepEqual((await readdir(join(root, 'enwiki'))).sort(), ['20261102', '20261103', 'latest'], 'the first removed, the second kept');
+    assert.deepEqual((await readdir(join(root, 'other', 'incr', 'enwiki'))).sort(), ['20261102', '20261103']);
   });
 });
 

@@ -254,7 +254,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
   dumpsRoot(common(program.command('maintain').description('compact small files, expire old snapshots and remove orphan files, and remove dump runs past dumps.keep_runs, as the job file configures'))).action(async (flags: CommonFlags & { dumpsRoot?: string }) => {
     const c = await config(flags, context);
     const { runMaintenance, tookOverFrom } = await steps.maintenance();
-    const result = await withLease(c, context, 'maintain', (lease) => runMaintenance({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), dryRun: flags.dryRun === true, ...tookOverFrom(lease) }), flags.dryRun === true);
+    const result = await withLease(c, context, 'maintain', (lease) => runMaintenance({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), dryRun: flags.dryRun === true, assertHeld: lease.assertHeld, ...tookOverFrom(lease) }), flags.dryRun === true);
     print(context, { step: 'maintain', ...result });
   });
 
