@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
@@ -119,7 +119,7 @@ test('a dumps.namespace_map the job file points at that does not exist is a conf
   });
 });
 
-test('a dump after a drain without its merge warns naming the unmerged events and saying to merge; status lists them', { timeout: 120_000 }, async () => {
+test('a dump after a drain without its merge warns naming the unmerged events and saying to merge; status lists them; --due dumps what nightly would and relinks latest/', { timeout: 120_000 }, async () => {
   await inTempDir('mwlake-dump-cli-', async (dir) => {
     const wh = join(dir, 'wh');
     const warehouse = warehouseAt(wh);
@@ -175,6 +175,15 @@ test('a dump after a drain without its merge warns naming the unmerged events an
     const again = await cli('dump', ...flags, '--dumps-root', join(dir, 'dumps'), '--wiki', 'enwiki', '--due');
     assert.equal(again.code, ExitCode.Ok, again.err);
     assert.deepEqual((JSON.parse(again.out) as { dates: string[] }).dates, [], 'nothing is due the second time');
+    // A run killed while linking left a latest/ link at an older run: the next run relinks it, also with nothing due.
+    const link = join(dir, 'dumps', 'enwiki', 'latest', 'enwiki-latest-pages-meta-history.xml.bz2');
+    const newest = await readlink(link);
+    assert.ok(newest.startsWith(`../${day(1).replaceAll('-', '')}/`), newest);
+    await rm(link);
+    await symlink('../20261102/enwiki-20261102-pages-meta-history.xml.bz2', link);
+    const relinked = await cli('dump', ...flags, '--dumps-root', join(dir, 'dumps'), '--wiki', 'enwiki', '--due');
+    assert.equal(relinked.code, ExitCode.Ok, relinked.err);
+    assert.equal(await readlink(link), newest);
     for (const extra of [['--date', day(1)], ['--from', day(2), '--to', day(1)]]) {
       const both = await cli('dump', ...flags, '--dumps-root', join(dir, 'dumps'), '--due', ...extra);
       assert.equal(both.code, ExitCode.Usage, both.err);

@@ -204,7 +204,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
     .option('--due', 'every date nightly would dump now (after each wiki\'s newest dump up to yesterday, and those that did not complete), keeping the wikis a date completed')
     .option('--jobs <names>', 'only these jobs, comma-separated (e.g. metahistorybz2dump); the others keep what an earlier run wrote')
     .action(async (flags: CommonFlags & { wiki: string; date?: string; from?: string; to?: string; due?: boolean; dumpsRoot?: string; jobs?: string }) => {
-      const { dateRange, failedDumpsError, runDumps } = await steps.dump();
+      const { dateRange, failedDumpsError, relinkNewestRuns, runDumps } = await steps.dump();
       let dates: string[] | undefined;
       const given = [flags.date, flags.from, flags.to].filter((v) => v !== undefined).length;
       if (flags.due === true && given === 0) dates = undefined;
@@ -238,11 +238,16 @@ export const registerJobs: RegisterCommand = (program, context) => {
           const what = due === undefined ? 'the dates asked for are dumped, but may miss events of their days still in Kafka' : 'no date is due until a drain reads to its ends; give --date to dump one anyway';
           context.logger().warn(held, `dump: ${describeShortfalls(withheld)}; ${what}`);
         }
-        if (chosen.length === 0) return { dates: chosen, results: [], ...held };
-        const run = await runDumps({
-          config: c, warehouse, logger: context.logger(), wikis, dates: chosen, dryRun: flags.dryRun === true, requireMerged: true, onProgress: hooks.dumps, assertHeld: lease.assertHeld,
-          ...(dates === undefined ? { keepComplete: true } : {}), ...(jobs === undefined ? {} : { jobs }),
-        });
+        const run =
+          chosen.length === 0
+            ? []
+            : await runDumps({
+                config: c, warehouse, logger: context.logger(), wikis, dates: chosen, dryRun: flags.dryRun === true, requireMerged: true, onProgress: hooks.dumps, assertHeld: lease.assertHeld,
+                ...(dates === undefined ? { keepComplete: true } : {}), ...(jobs === undefined ? {} : { jobs }),
+              });
+        // As nightly: a run killed while linking left latest/ mixed, and a rerun that finds its date
+        // complete (or nothing due) links nothing itself.
+        if (flags.dryRun !== true) await relinkNewestRuns({ ...c, dumps: { ...c.dumps, wikis } });
         return { dates: chosen, results: run, ...held };
       }, flags.dryRun === true).finally(hooks.end);
       print(context, { step: 'dump', ...outcome });
