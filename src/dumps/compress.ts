@@ -76,10 +76,18 @@ export function findCompressionTools(pathVariable: string = process.env.PATH ?? 
   };
 }
 
+// A host without the tool: a retry cannot help, so 78 (the environment's configuration), not 69.
 function missingTool(what: string, debianPackages: string): JobError {
-  return new JobError('UNAVAILABLE', `${what} compression needs ${debianPackages} on PATH, found none; install the Debian package ${debianPackages}`, {
-    retryable: false,
-  });
+  return new JobError('CONFIG', `${what} compression needs ${debianPackages} on PATH, found none; install the Debian package ${debianPackages}`);
+}
+
+/**
+ * Refuses, before any work, a host that lacks a compressor the dumps will need: bz2 always (the
+ * multistream files are bz2 whatever the compression), zstd for `compression: zstd`.
+ */
+export function requireCompressionTools(compression: 'bz2' | 'zstd', tools: CompressionTools = findCompressionTools()): void {
+  if (tools.bzip2 === undefined) throw missingTool('bz2', 'lbzip2 (or bzip2)');
+  if (compression === 'zstd' && tools.zstd === undefined) throw missingTool('zstd', 'zstd');
 }
 
 /** The command line of a bz2 compressor writing one stream to stdout. */

@@ -10,6 +10,7 @@ import type { Logger } from '../core/log.js';
 import { makeDirectory } from '../core/make-directory.js';
 import { VERSION } from '../core/version.js';
 import { openDuckDb } from '../duckdb/connection.js';
+import { requireCompressionTools } from '../dumps/compress.js';
 import { completeRunFiles, relinkNewestCompleteRun, runDump, runStatusText, selectDumpJobs, unrecombinableJobs, type DumpCompression } from '../dumps/dump-run.js';
 import { cutoffOfDate, incrementalDirectory, runDirectory } from '../dumps/file-names.js';
 import { isIncrementalDone, runIncrementalDump } from '../dumps/incr-run.js';
@@ -326,6 +327,7 @@ export function dateRange(from: string, to: string, nowMs: number = Date.now(), 
 export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
   const compression: Partial<DumpCompression> = o.config.dumps.compression === 'zstd' ? { history: 'zst', current: 'zst', articles: 'zst' } : {};
   if (o.jobs !== undefined) selectDumpJobs(o.jobs, compression);
+  requireCompressionTools(o.config.dumps.compression);
   const configuredMap = o.config.dumps.namespaceMap;
   // A wrong path in the job file is the configuration's fault (78), not the data's.
   if (configuredMap !== undefined) {

@@ -22,6 +22,7 @@ import { acquireLease, runUnderLease } from './lease.js';
 import { runMaintenance, tookOverFrom, type MaintenanceResult } from './maintenance.js';
 import { runMerge, type MergeResult } from './merge.js';
 import { tableStatuses, type TableStatus } from './status.js';
+import { requireCompressionTools } from '../dumps/compress.js';
 import { PAGES_TABLE, REVISIONS_TABLE, STATE_NAMESPACE } from '../merge/state-schema.js';
 
 export interface NightlyOptions {
@@ -56,6 +57,8 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
   const { config, logger } = o;
   // A bad --date fails before anything runs, not after the drain and the merge.
   const requested = o.date === undefined ? undefined : dateRange(o.date, o.date, Date.now(), { from: '--date', to: '--date' });
+  // A host without the dumps' compressors too: found after the drain and merge, it failed every night hours in.
+  requireCompressionTools(config.dumps.compression);
   // A metrics file that cannot be written must fail the night before its hours of work, not after;
   // a dry run too (the check only reads), or it passes a job file the night then refuses.
   if (config.metricsFile !== undefined) {

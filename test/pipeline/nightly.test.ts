@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import { runCli } from '../../src/cli/main.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
 import { silentLogger } from '../../src/core/log.js';
 import { loadConfig } from '../../src/pipeline/config.js';
-import { DEFAULT_NAMESPACE_MAP } from '../../src/pipeline/dump.js';
+import { DEFAULT_NAMESPACE_MAP, runDumps } from '../../src/pipeline/dump.js';
 import { acquireLease } from '../../src/pipeline/lease.js';
 import { runNightly } from '../../src/pipeline/nightly.js';
 import { runStatus } from '../../src/pipeline/status.js';
@@ -510,6 +510,36 @@ test('a metrics_file that is a folder fails the night at once (78), before the w
     assert.match(error.message, /metrics_file \(MWLAKE_METRICS_FILE\) .*metrics-folder is a folder; name the file to write, such as .*metrics-folder\/mwlake\.prom/);
     return true;
   });
+  assert.equal(existsSync(warehouse), false, 'no warehouse folder, no lease');
+});
+
+test('a host without the compressors the dumps need fails the night at once (78), naming the Debian package, before the warehouse is created; and the dump step before it reads', async () => {
+  const warehouse = join(dir, 'wh-no-compressor');
+  // A PATH without any compressor, and one with lbzip2 alone (what a zstd job lacks).
+  const none = join(dir, 'bin-none');
+  const bz2Only = join(dir, 'bin-bz2-only');
+  mkdirSync(none, { recursive: true });
+  mkdirSync(bz2Only, { recursive: true });
+  const lbzip2 = spawnSync('sh', ['-c', 'command -v lbzip2 || command -v bzip2'], { encoding: 'utf8' }).stdout.trim();
+  symlinkSync(lbzip2, join(bz2Only, 'lbzip2'));
+  const path = process.env.PATH;
+  try {
+    for (const [bin, compression, missing] of [[none, 'bz2', /bz2 compression needs lbzip2 \(or bzip2\) on PATH, found none; install the Debian package lbzip2/], [bz2Only, 'zstd', /zstd compression needs zstd on PATH, found none; install the Debian package zstd/]] as const) {
+      const loaded = await loadConfig(undefined, { MWLAKE_JOB_NAME: job, MWLAKE_WAREHOUSE: warehouse, KAFKA_BROKERS: '127.0.0.1:1' });
+      const config = { ...loaded, dumps: { ...loaded.dumps, compression } };
+      process.env.PATH = bin;
+      const refused = (error: Error & { exitCode?: number }) => {
+        assert.equal(error.exitCode, ExitCode.Config, error.message);
+        assert.match(error.message, missing);
+        return true;
+      };
+      for (const dryRun of [false, true]) await assert.rejects(runNightly({ config, logger: silentLogger(), dryRun }), refused);
+      await assert.rejects(runDumps({ config, warehouse: warehouseOf(config, silentLogger()), logger: silentLogger(), wikis: ['enwiki'], dates: ['2026-11-01'] }), refused);
+      process.env.PATH = path;
+    }
+  } finally {
+    process.env.PATH = path;
+  }
   assert.equal(existsSync(warehouse), false, 'no warehouse folder, no lease');
 });
 
