@@ -112,7 +112,8 @@ export class MessageSorter {
         return;
       case 'event': {
         const id = prepared.id;
-        if (id !== undefined) {
+        // The schema allows an empty meta.id: it names no event, so it must not make every later one a repeat.
+        if (id !== undefined && id !== '') {
           if (this.held.has(id) || this.recent.has(id) || this.older.has(id)) {
             this.counts.deduplicated++;
             return;

@@ -27,6 +27,12 @@ test('repeats within the window are dropped; ids far behind are forgotten, held 
   assert.deepEqual(sorter.counts, { consumed: 1004, bytes: 2008, written: 1001, filtered: 0, deduplicated: 3 });
 });
 
+test('an empty meta.id (the schema allows it) names no event: such events are all written, none a repeat', async () => {
+  const sorter = new MessageSorter(stager, { jobName: 'j', maxMessageBytes: 1000 });
+  for (let i = 0; i < 3; i++) await sorter.accept(message(), event(''));
+  assert.deepEqual(sorter.counts, { consumed: 3, bytes: 6, written: 3, filtered: 0, deduplicated: 0 });
+});
+
 test('an error event id names the message, not only its coordinates: a recreated topic reuses those for another message', async () => {
   const sorter = new MessageSorter(stager, { jobName: 'j', maxMessageBytes: 1000 });
   const at = (value: string, timestampMs: number): KafkaMessage => ({ topic: 'eqiad.s', partition: 3, offset: 42n, timestampMs, key: null, value: Buffer.from(value), sizeBytes: value.length });
