@@ -72,6 +72,11 @@ export interface DumpDateResult {
   readonly passedBy?: readonly string[];
   /** Why nothing was written for this wiki (its namespace map line is missing); the other wikis were dumped. */
   readonly failed?: string;
+  /**
+   * Passed by (keepComplete): the wiki has no folder for the date but a newer one, so the date is
+   * not due for it (another wiki's is); keep_runs removed it, or a `--date` run left it behind.
+   */
+  readonly notDue?: true;
 }
 
 /**
@@ -377,6 +382,8 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
     // there; the run fails only if nothing at all was left to run (below).
     let firstPassed: JobError | undefined;
     let ran = 0;
+    // Due dates are one list for every wiki; each wiki's own go on from its newest folder (due-dates.ts).
+    const newestFolder = o.keepComplete === true ? new Map((await runFolders(o.config)).map(([wiki, dates]) => [wiki, dates.at(-1) ?? ''])) : undefined;
     // A wiki newer than the namespace map fails alone: the others are dumped (and nightly goes on
     // to maintenance), then the run fails naming it (failedDumpsError).
     const sites = await loadSiteInfos(map, wikis);
@@ -391,6 +398,13 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
         o.assertHeld?.();
         const compact = date.replaceAll('-', '');
         const runDir = runDirectory(o.config.dumps.root, wiki, compact);
+        // Without this, a date keep_runs removed from one wiki was dumped whole again, and removed
+        // again, every night another wiki's run of it stayed incomplete.
+        if (newestFolder !== undefined && compact < (newestFolder.get(wiki) ?? '') && (await stat(runDir).catch(() => undefined)) === undefined) {
+          o.logger.info({ wiki, date }, `dump: ${wiki} ${date} passed by: not due for ${wiki}, which has a newer run and none of this date`);
+          results.push({ wiki, date, files: 0, bytes: 0, notDue: true });
+          continue;
+        }
         const kept = o.keepComplete === true && (await isCompleteRun(runDir));
         const passed = o.jobs === undefined || kept ? [] : await unrecombinableJobs(o.config.dumps.root, wiki, compact, o.jobs, compression);
         for (const { job, why, refusal } of passed) {
@@ -449,7 +463,7 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
     // a wiki that failed says more (failedDumpsError, from the caller).
     if (firstPassed !== undefined && ran === 0 && !results.some((r) => r.failed !== undefined)) {
       if (results.length === 1) throw firstPassed;
-      throw new JobError('USAGE', `nothing to run in any of the ${results.length} wiki and date runs chosen, each passed by for nothing to recombine or kept complete; the first passed by: ${firstPassed.message}`);
+      throw new JobError('USAGE', `nothing to run in any of the ${results.length} wiki and date runs chosen, each passed by for nothing to recombine, kept complete or not due for its wiki; the first passed by: ${firstPassed.message}`);
     }
     return results;
   } finally {

@@ -74,6 +74,24 @@ test('a dump reads the state tables only: an events table it cannot read (here i
   });
 });
 
+test('a due date (keepComplete) is passed by on a wiki with a newer run and none of it (keep_runs removed it), not dumped again each night another wiki\'s run of it stays incomplete', { timeout: 120_000 }, async () => {
+  await inTempDir('mwlake-dump-runs-', async (dir) => {
+    const { wh, root, config } = await mergedWarehouse(dir, 60);
+    const dump = (wikis: string[], dates: string[], keepComplete?: true) => runDumps({ config, warehouse: wh, logger: silentLogger(), wikis, dates, ...(keepComplete === undefined ? {} : { keepComplete }) });
+    await dump(['enwiki'], ['2026-11-21']);
+    await dump(['dewiki'], ['2026-11-20']);
+    const status = join(root, 'dewiki', '20261120', 'dumpstatus.json');
+    await writeFile(status, (await readFile(status, 'utf8')).replaceAll('"done"', '"failed"'));
+    const results = await dump(['enwiki', 'dewiki'], ['2026-11-20'], true);
+    assert.deepEqual(results.map((r) => [r.wiki, r.date, r.notDue ?? false, r.files > 0]), [['enwiki', '2026-11-20', true, false], ['dewiki', '2026-11-20', false, true]]);
+    for (const folder of [join(root, 'enwiki', '20261120'), join(root, 'other', 'incr', 'enwiki', '20261120')]) assert.equal(await stat(folder).catch(() => undefined), undefined, folder);
+    assert.deepEqual((await dumpRuns(config)).map((r) => [r.wiki, r.date, r.complete]), [['dewiki', '2026-11-20', true], ['enwiki', '2026-11-21', true]]);
+    // Asked for by date (no keepComplete), it is dumped.
+    assert.equal((await dump(['enwiki'], ['2026-11-20']))[0]!.notDue, undefined);
+    assert.ok(await stat(join(root, 'enwiki', '20261120', 'dumpstatus.json')));
+  });
+});
+
 test('a recombine job over several wikis and dates passes by those where it has nothing to recombine, writing nothing there; nowhere to recombine, or one wiki and date with nothing, is refused (64) before anything is written; a kept date (--due) still gets its adds-changes', { timeout: 300_000 }, async () => {
   await inTempDir('mwlake-dump-runs-recombine-', async (dir) => {
     const { wh, root, config: loaded } = await mergedWarehouse(dir, 1500);
@@ -110,7 +128,7 @@ test('a recombine job over several wikis and dates passes by those where it has 
     }
 
     const refused = (pattern: RegExp) => (error: Error & { code?: string }) => error.code === 'USAGE' && pattern.test(error.message);
-    await assert.rejects(dump({ wikis: 'all', dates: ['2026-11-21'], jobs: [job] }), refused(/^nothing to run in any of the 2 wiki and date runs chosen, each passed by for nothing to recombine or kept complete; the first passed by: dump job articlesmultistreamdumprecombine recombines the parts of articlesmultistreamdump, which is not done on dewiki 20261121: there is nothing to recombine \(run articlesmultistreamdump/));
+    await assert.rejects(dump({ wikis: 'all', dates: ['2026-11-21'], jobs: [job] }), refused(/^nothing to run in any of the 2 wiki and date runs chosen, each passed by for nothing to recombine, kept complete or not due for its wiki; the first passed by: dump job articlesmultistreamdumprecombine recombines the parts of articlesmultistreamdump, which is not done on dewiki 20261121: there is nothing to recombine \(run articlesmultistreamdump/));
     await assert.rejects(dump({ wikis: ['dewiki'], dates: ['2026-11-21'], jobs: [job] }), refused(/which is not done on dewiki 20261121/));
     await absent(join(root, 'dewiki', '20261121'));
     await absent(join(root, 'other', 'incr', 'dewiki', '20261121'));
@@ -145,7 +163,7 @@ test('a recombine job over several wikis and dates passes by those where it has 
     assert.deepEqual(kept.map((r) => [r.wiki, r.date, r.kept, r.passedBy]), [['dewiki', '2026-11-20', true, undefined], ['dewiki', '2026-11-21', undefined, [job]], ['enwiki', '2026-11-20', true, undefined], ['enwiki', '2026-11-21', undefined, [job]]]);
     assert.deepEqual((await dumpRuns(config)).map((r) => r.complete), [true, true], 'both adds-changes runs written');
     // Now settled, kept dates have nothing to run: with every other date passed by, nothing ran (64).
-    await assert.rejects(dump({ wikis: 'all', dates: ['2026-11-20', '2026-11-21'], jobs: [job], keepComplete: true }), refused(/^nothing to run in any of the 4 wiki and date runs chosen, each passed by for nothing to recombine or kept complete/));
+    await assert.rejects(dump({ wikis: 'all', dates: ['2026-11-20', '2026-11-21'], jobs: [job], keepComplete: true }), refused(/^nothing to run in any of the 4 wiki and date runs chosen, each passed by for nothing to recombine, kept complete or not due for its wiki/));
   });
 });
 
