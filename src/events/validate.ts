@@ -15,6 +15,7 @@
 
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import { fullFormats } from 'ajv-formats/dist/formats.js';
 import { isUtf8 } from 'node:buffer';
 import { JobError } from '../core/errors.js';
 import { parseJsonBigInt } from '../core/json-bigint.js';
@@ -329,11 +330,24 @@ function validatorFor(schemaId: string, lenient: boolean): ValidateFunction {
     // verbose: errors carry the failing value, for "found …" in messages. No coercion, no
     // defaults, no removal: the caller keeps exactly the object it passed in.
     ajv = new Ajv({ strict: true, allErrors: false, verbose: true });
-    addFormats.default(ajv, ['date-time', 'uri-reference']);
+    addFormats.default(ajv, ['uri-reference']);
+    ajv.addFormat('date-time', { type: 'string', validate: isDateTime, compare: ajvDateTime.compare });
   }
   validate = ajv.compile(prepareForCompile(schema, lenient) as Record<string, unknown>);
   validators.set(cacheKey, validate);
   return validate;
+}
+
+// A { validate, compare } definition in ajv-formats, typed there as any Format.
+const ajvDateTime = fullFormats['date-time'] as { validate: (value: string) => boolean; compare: (a: string, b: string) => number | undefined };
+
+/**
+ * ajv-formats' date-time, with `T`, `t` or a space between date and time only: it also takes a
+ * tab or any Unicode space there, which the events table (canonicalTimestamp) cannot store, so
+ * such an event failed as unstorable after passing its schema.
+ */
+function isDateTime(value: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}[Tt ]/.test(value) && ajvDateTime.validate(value);
 }
 
 /**
