@@ -136,7 +136,9 @@ export class MessageSorter {
       jobName: this.o.jobName,
       emitterId: this.emitterId,
       errorType,
-      message: `${message} (at ${m.topic}:${m.partition}@${m.offset})`,
+      // Error 2.1.0 has no field for the key, and raw_event is "" for a null value as for an empty
+      // one: said in the message, since for a tombstone the key is all the record holds.
+      message: `${m.value === null ? 'message value is null (a tombstone); ' : ''}${message} (at ${m.topic}:${m.partition}@${m.offset}${m.key === null ? '' : `, key ${describeKey(m.key)}`})`,
       rawBytes: value,
       streamName: streamOfTopic(m.topic),
       // The message's own time and a derived id, so a rerun produces the same event, not a new one.
@@ -162,5 +164,18 @@ export class MessageSorter {
       [`${prefix}.filtered`]: String(c.filtered),
       [`${prefix}.deduplicated`]: String(c.deduplicated),
     };
+  }
+}
+
+const utf8Key = new TextDecoder('utf-8', { fatal: true });
+
+/** A record key for a message: its text as JSON when it is UTF-8, else its bytes in hex; at most 200 bytes of it. */
+function describeKey(key: Buffer): string {
+  const shown = key.subarray(0, 200);
+  const more = key.length > shown.length ? ` (${key.length} bytes, first 200)` : '';
+  try {
+    return JSON.stringify(utf8Key.decode(shown)) + more;
+  } catch {
+    return `0x${shown.toString('hex')}${more}`;
   }
 }

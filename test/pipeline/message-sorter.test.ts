@@ -27,6 +27,21 @@ test('repeats within the window are dropped; ids far behind are forgotten, held 
   assert.deepEqual(sorter.counts, { consumed: 1004, bytes: 2008, written: 1001, filtered: 0, deduplicated: 3 });
 });
 
+test('an error event names the record key, and a null value (a tombstone) as such: error 2.1.0 has no field for either', async () => {
+  const sorter = new MessageSorter(stager, { jobName: 'j', maxMessageBytes: 1000 });
+  const empty: PreparedMessage = { kind: 'invalid', errorType: 'empty_message', message: 'message is empty (0 bytes); expected a JSON object' };
+  const at = (key: Buffer | null, value: Buffer | null): KafkaMessage => ({ topic: 'eqiad.s', partition: 1, offset: 7n, timestampMs: 1000, key, value, sizeBytes: 0 });
+  await sorter.accept(at(Buffer.from('{"page_id":5}'), null), empty);
+  await sorter.accept(at(Buffer.from([0xff, 0x00]), Buffer.alloc(0)), empty);
+  await sorter.accept(at(null, Buffer.alloc(0)), empty);
+  const messages = sorter.takeErrors().map((r) => (JSON.parse(r.value.toString('utf8')) as { message: string }).message);
+  assert.deepEqual(messages, [
+    'message value is null (a tombstone); message is empty (0 bytes); expected a JSON object (at eqiad.s:1@7, key "{\\"page_id\\":5}")',
+    'message is empty (0 bytes); expected a JSON object (at eqiad.s:1@7, key 0xff00)',
+    'message is empty (0 bytes); expected a JSON object (at eqiad.s:1@7)',
+  ]);
+});
+
 test('an empty meta.id (the schema allows it) names no event: such events are all written, none a repeat', async () => {
   const sorter = new MessageSorter(stager, { jobName: 'j', maxMessageBytes: 1000 });
   for (let i = 0; i < 3; i++) await sorter.accept(message(), event(''));
