@@ -370,9 +370,9 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   let titleRun: Promise<Map<TitleList, WrittenFile>> | undefined;
   const titleList = (list: TitleList) => async (): Promise<WrittenFile[]> => {
     titleRun ??= historyPass.then(
-      () => writeTitleLists(source.pageTitles(wikiId, cutoffMs), { directory, wikiId, date, lists, tools, beforePublish, signal: lateStop.signal }),
+      () => writeTitleLists(source.pageTitles(wikiId, cutoffMs), { directory, wikiId, date, lists, tools, beforePublish, signal: lateStop.signal, deferStale }),
       async (error: unknown) => {
-        await removeTitleLists(directory, wikiId, date, lists);
+        await removeTitleLists(directory, wikiId, date, lists, deferStale);
         throw error;
       },
     );
@@ -506,6 +506,10 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
     await writeTextAtomically(join(directory, RUN_INFO_FILES.txt), runInfo.txt);
     await writeTextAtomically(statusPath, renderDumpStatus(wikiId, date, jobs));
   };
+  // The date's status files as an earlier run left them: a run that fails or is stopped before any
+  // output published a file puts them back, so a regeneration that did not get that far leaves the
+  // earlier run whole (its files, checksums and latest/ links were never touched).
+  const earlierStatusFiles = await readStatusFiles(directory);
   // Before any output starts: a status that cannot be written stops the run with nothing written.
   await writeStatus();
   const channels = outputs.map((output) => new RowChannel<DumpRevisionRow>(output.job, CHANNEL_CONTENT_BYTES, contentBytes));
@@ -584,6 +588,8 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
         return record(async () => {
           states.set(output.job, { status: 'failed', updated: formatUpdated(now()), files: [] });
           await writeStatus();
+          // Nothing published yet: the checksums still describe the earlier files, which are still in place.
+          if (dropped === undefined && earlierStatusFiles !== undefined) return;
           // The failed output removed its files, and those an earlier run of it left.
           const left = inJobOrder();
           if (left.length > 0) await writeChecksumFiles(directory, wikiId, date, left, []);
@@ -609,6 +615,11 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
         // status is written once more in case the failure was an earlier write of it.
         for (const [job, state] of states) if (state.status === 'in-progress') states.set(job, { status: 'failed', updated: formatUpdated(now()), files: [] });
         await record(writeStatus);
+        // Every output has stopped, so none publishes from here on.
+        if (dropped === undefined && earlierStatusFiles !== undefined) {
+          await record(() => restoreStatusFiles(directory, earlierStatusFiles));
+          return [];
+        }
         // Outputs that finished keep their files.
         await removeStaleFiles(directory, deferStale, [...writtenInJobOrder(), ...inJobOrder()]);
         await removeStaleChecksumFiles(directory, wikiId, date, inJobOrder());
@@ -659,6 +670,26 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   await removeStaleFiles(directory, deferStale, files);
   if (!linked) await unlinkMissing(options.dumpsRoot, wikiId, date);
   return { directory, files: writtenInJobOrder(), complete, linkedLatest: linked };
+}
+
+/** The texts of a run folder's dumpstatus.json and run info files; undefined when it has no status. */
+type StatusFiles = ReadonlyMap<string, string | undefined>;
+
+const STATUS_FILE_NAMES = ['dumpstatus.json', RUN_INFO_FILES.json, RUN_INFO_FILES.txt] as const;
+
+async function readStatusFiles(directory: string): Promise<StatusFiles | undefined> {
+  const texts = new Map<string, string | undefined>();
+  for (const name of STATUS_FILE_NAMES) texts.set(name, await readStatusText(join(directory, name)));
+  return texts.get('dumpstatus.json') === undefined ? undefined : texts;
+}
+
+/** Puts the status files back as readStatusFiles read them; dumpstatus.json last, as writeStatus writes it. */
+async function restoreStatusFiles(directory: string, texts: StatusFiles): Promise<void> {
+  for (const name of [...STATUS_FILE_NAMES].reverse()) {
+    const text = texts.get(name);
+    if (text === undefined) await rm(join(directory, name), { force: true });
+    else await writeTextAtomically(join(directory, name), text);
+  }
 }
 
 /**

@@ -17,7 +17,7 @@ import type { DumpRevisionRow } from './records.js';
 import type { SiteInfo } from './site-info.js';
 import type { MultistreamPartLayout } from './recombine.js';
 import { Bzip2StreamPool } from './stream-pool.js';
-import { ChunkBuffer, publishParts, pushRevision, removeStaleFiles, RowOrderCheck, type PendingPart, type RenderedRevisions, type WrittenFile } from './xml-dump.js';
+import { ChunkBuffer, publishParts, pushRevision, removeOrDeferStale, removeStaleFiles, RowOrderCheck, type PendingPart, type RenderedRevisions, type WrittenFile } from './xml-dump.js';
 import { DOCUMENT_CLOSE, PAGE_CLOSE, pageTitleText, renderDocumentOpen, renderPageOpen } from './xml-render.js';
 
 export const PAGES_PER_STREAM = 100;
@@ -193,7 +193,7 @@ export async function writeMultistreamDump(rows: AsyncIterable<DumpRevisionRow>,
     await indexFile?.abort();
     await singleFile?.writer.abort();
     for (const part of parts) for (const temp of part.tempNames) await rm(join(directory, temp), { force: true });
-    await removeStaleFiles(directory, stale);
+    await removeOrDeferStale(directory, stale, options.deferStale);
     throw error;
   } finally {
     await pool.close();

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { JobError } from '../core/errors.js';
 import { syncPath } from '../core/sync-path.js';
 import { CompressedFileWriter, type CompressionTools } from './compress.js';
-import { IN_PROGRESS_SUFFIX } from './file-names.js';
+import { fileNamePattern, IN_PROGRESS_SUFFIX } from './file-names.js';
 import type { PageTitle } from './records.js';
 import type { WrittenFile } from './xml-dump.js';
 
@@ -31,6 +31,8 @@ export interface TitleListOptions {
   readonly beforePublish?: () => Promise<void>;
   /** Stops the lists (the run failed or was stopped), even while the source has not answered. */
   readonly signal?: AbortSignal;
+  /** As XmlDumpOptions.deferStale: on failure, the earlier run's list files are left to the caller. */
+  readonly deferStale?: RegExp[];
 }
 
 /** `enwiki-20240101-all-titles-in-ns0.gz`: no file type, as Wikimedia names it. */
@@ -57,7 +59,7 @@ interface ListFile {
  */
 export async function writeTitleLists(titles: AsyncIterable<PageTitle>, o: TitleListOptions): Promise<Map<TitleList, WrittenFile>> {
   if (o.signal?.aborted === true) {
-    await removeTitleLists(o.directory, o.wikiId, o.date, o.lists);
+    await removeTitleLists(o.directory, o.wikiId, o.date, o.lists, o.deferStale);
     throw o.signal.reason;
   }
   const files: ListFile[] = o.lists.map((list) => {
@@ -108,7 +110,7 @@ export async function writeTitleLists(titles: AsyncIterable<PageTitle>, o: Title
       await file.writer.abort();
       await rm(file.temp, { force: true });
     }
-    await removeTitleLists(o.directory, o.wikiId, o.date, o.lists);
+    await removeTitleLists(o.directory, o.wikiId, o.date, o.lists, o.deferStale);
     throw error;
   }
 }
@@ -118,9 +120,13 @@ export function comparePageTitles(a: PageTitle, b: PageTitle): number {
   return a.namespaceId - b.namespaceId || Buffer.compare(Buffer.from(a.title, 'utf8'), Buffer.from(b.title, 'utf8'));
 }
 
-/** Removes the published files of `lists` (an earlier run's, when this one failed). */
-export async function removeTitleLists(directory: string, wikiId: string, date: string, lists: readonly TitleList[]): Promise<void> {
-  for (const list of lists) await rm(join(directory, titleListFileName(wikiId, date, list)), { force: true });
+/** Removes the published files of `lists` (an earlier run's, when this one failed), or defers them (XmlDumpOptions.deferStale). */
+export async function removeTitleLists(directory: string, wikiId: string, date: string, lists: readonly TitleList[], deferStale?: RegExp[]): Promise<void> {
+  for (const list of lists) {
+    const name = titleListFileName(wikiId, date, list);
+    if (deferStale === undefined) await rm(join(directory, name), { force: true });
+    else deferStale.push(fileNamePattern(name));
+  }
 }
 
 /** A promise that rejects with the signal's reason once it aborts; never settles otherwise. */

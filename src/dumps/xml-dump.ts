@@ -155,8 +155,8 @@ export interface XmlDumpOptions {
   readonly rendered?: RenderedRevisions;
   /**
    * When given, the files an earlier run of this output left (another part split) are not removed
-   * once this output is published: their patterns are added here, for the caller to remove once
-   * latest/ no longer links them.
+   * once this output is published, nor when it fails: their patterns are added here, for the
+   * caller to remove once latest/ no longer links them (or to keep, when its run published nothing).
    */
   readonly deferStale?: RegExp[];
   /** Awaited before the finished parts are renamed over the names an earlier run's files may have. */
@@ -181,6 +181,12 @@ export async function removeStaleFiles(directory: string, patterns: readonly Reg
   for (const name of await readdir(directory)) {
     if (!kept.has(name) && patterns.some((pattern) => pattern.test(name))) await rm(join(directory, name), { force: true });
   }
+}
+
+/** A failed output's earlier files: removed, or left to the caller that defers them. */
+export async function removeOrDeferStale(directory: string, stale: readonly RegExp[], deferStale: RegExp[] | undefined): Promise<void> {
+  if (deferStale === undefined) await removeStaleFiles(directory, stale);
+  else deferStale.push(...stale);
 }
 
 /**
@@ -274,7 +280,7 @@ export async function writeXmlDump(rows: AsyncIterable<DumpRevisionRow>, options
   } catch (error) {
     await writer?.abort();
     for (const part of parts) for (const temp of part.tempNames) await rm(join(directory, temp), { force: true });
-    await removeStaleFiles(directory, stale);
+    await removeOrDeferStale(directory, stale, options.deferStale);
     throw error;
   }
 }

@@ -462,6 +462,26 @@ test('zstd, gzip and uncompressed outputs are written with their suffixes and va
   });
 });
 
+/** A run folder as a reader sees it: its file names, and the text of its status and checksum files. */
+async function runFolderState(dir: string): Promise<{ names: string[]; texts: Record<string, string> }> {
+  const names = (await readdir(dir)).sort();
+  const texts: Record<string, string> = {};
+  for (const name of names.filter((n) => n === 'dumpstatus.json' || n.startsWith('dumpruninfo') || /sums\.(txt|json)$/.test(n))) texts[name] = await readFile(join(dir, name), 'utf8');
+  return { names, texts };
+}
+
+/** A source whose title list read fails: the history outputs publish first, then the run fails. */
+function failingTitles(inner: DumpSource): DumpSource {
+  return {
+    history: (query) => inner.history(query),
+    revisionsInIdRange: (...args) => inner.revisionsInIdRange(...args),
+    maxRevisionId: (...args) => inner.maxRevisionId(...args),
+    pageTitles: () => ({
+      [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error('title read failed')) }),
+    }),
+  };
+}
+
 /** A source whose history fails after some rows, like a query that dies midway. */
 class FailingSource implements DumpSource {
   constructor(private readonly inner: DumpSource) {}
@@ -499,7 +519,7 @@ test('a read that fails midway fails every job of the pass, leaves no in-progres
   });
 });
 
-test('rerunning the newest date keeps every latest/ link readable while it writes; a failed rerun unlinks its files', async () => {
+test('rerunning the newest date keeps every latest/ link readable while it writes; a rerun that fails before publishing leaves the date as it was', async () => {
   await inTempDir('mwlake-rerun-latest-', async (other) => {
     await runDump(options({ dumpsRoot: other }));
     const latestDir = join(other, WIKI, 'latest');
@@ -525,16 +545,20 @@ test('rerunning the newest date keeps every latest/ link readable while it write
     await runDump(options({ dumpsRoot: other, source: checking }));
     assert.equal(checked, 1);
     assert.deepEqual((await latestLinks(latestDir)).sort(), [...links].sort());
-    // A rerun that fails leaves the date without the failed jobs' files, and latest/ without links to them.
+    // A rerun that fails midway through its read published nothing: the earlier run stays whole,
+    // status, checksums and latest/ links too.
+    const before = await runFolderState(join(other, WIKI, DATE));
     await assert.rejects(runDump(options({ dumpsRoot: other, source: new FailingSource(new MemoryDumpSource({ [WIKI]: inputRows() })) })), /state table read failed/);
-    for (const link of await latestLinks(latestDir)) await access(join(latestDir, link));
-    assert.ok(!(await readdir(join(other, WIKI, DATE))).some((name) => name.includes('pages-meta-history')));
+    assert.deepEqual(await runFolderState(join(other, WIKI, DATE)), before);
+    assert.deepEqual((await latestLinks(latestDir)).sort(), [...links].sort());
+    for (const link of links) await access(join(latestDir, link));
   });
 });
 
-test('a rerun of the newest date stopped by SIGTERM leaves no latest/ link to a file it removed by the time its cleanup returns', async () => {
+test('a rerun of the newest date stopped by SIGTERM before it published anything leaves the earlier run whole, latest/ links and status too, by the time its cleanup returns', async () => {
   await inTempDir('mwlake-rerun-sigterm-', async (other) => {
     await runDump(options({ dumpsRoot: other }));
+    const before = await runFolderState(join(other, WIKI, DATE));
     const latestDir = join(other, WIKI, 'latest');
     let reached!: () => void;
     const atRow = new Promise<void>((resolve) => (reached = resolve));
@@ -562,9 +586,8 @@ test('a rerun of the newest date stopped by SIGTERM leaves no latest/ link to a 
     // What the CLI does on SIGTERM before it exits.
     assert.equal(await runInterruptCleanups('SIGTERM', 20_000), true);
     for (const link of await latestLinks(latestDir)) await access(join(latestDir, link));
-    const dir = join(other, WIKI, DATE);
-    const status = JSON.parse(await readFile(join(dir, 'dumpstatus.json'), 'utf8')) as { jobs: Record<string, { status: string }> };
-    assert.deepEqual(new Set(Object.values(status.jobs).map((job) => job.status)), new Set(['failed']));
+    // Stopped before any output published: the earlier run is as it was, its status too.
+    assert.deepEqual(await runFolderState(join(other, WIKI, DATE)), before);
     release();
     await assert.rejects(rerun, /stopped by SIGTERM/);
   });
@@ -820,16 +843,16 @@ test('on a date dumped before the title lists, a run of other jobs leaves them o
   });
 });
 
-test('a rerun that fails before the title lists start removes the earlier run\'s lists and their latest/ links; a stop while they sort ends at once', async () => {
+test('a rerun that fails before anything is published keeps the earlier run\'s title lists; one stopped while they sort, after the history published, removes them and their latest/ links, and ends at once', async () => {
   await inTempDir('mwlake-titles-fail-', async (other) => {
     await runDump(options({ dumpsRoot: other }));
     const dir = join(other, WIKI, DATE);
     const latestDir = join(other, WIKI, 'latest');
     assert.ok((await latestLinks(latestDir)).includes('testwiki-latest-all-titles.gz'));
+    const before = await runFolderState(dir);
     await assert.rejects(runDump(options({ dumpsRoot: other, source: new FailingSource(new MemoryDumpSource({ [WIKI]: inputRows() })) })), /state table read failed/);
-    assert.deepEqual((await readdir(dir)).filter((name) => name.includes('all-titles')), []);
-    for (const link of await latestLinks(latestDir)) await access(join(latestDir, link));
-    assert.ok(!(await latestLinks(latestDir)).some((name) => name.includes('all-titles')));
+    assert.deepEqual(await runFolderState(dir), before);
+    assert.ok((await latestLinks(latestDir)).includes('testwiki-latest-all-titles.gz'));
 
     // The history read is over; the title lists' source sorts and does not answer: SIGTERM's cleanup still returns.
     const inner = new MemoryDumpSource({ [WIKI]: inputRows() });
@@ -855,6 +878,8 @@ test('a rerun that fails before the title lists start removes the earlier run\'s
     assert.equal(status.jobs['allpagetitlesdump']!.status, 'failed');
     assert.ok(!Object.values(status.jobs).some((job) => job.status === 'in-progress'));
     assert.deepEqual((await readdir(dir)).filter((name) => name.includes('all-titles') || name.endsWith('.inprog')), []);
+    for (const link of await latestLinks(latestDir)) await access(join(latestDir, link));
+    assert.ok(!(await latestLinks(latestDir)).some((name) => name.includes('all-titles')));
     await assert.rejects(run, /stopped by SIGTERM/);
   });
 });
@@ -893,27 +918,35 @@ test('an unknown or empty job list is refused with USAGE naming the jobs, before
   });
 });
 
-test('a job rerun that fails on a complete date takes its old files out of the checksums and latest/, and keeps the rest', async () => {
+test('a job rerun that fails before publishing leaves a complete date as it was; one that fails after publishing takes the failed job\'s old files out of the checksums and latest/, and keeps the rest', async () => {
   await inTempDir('mwlake-rerun-fails-', async (other) => {
     const dir = join(other, WIKI, DATE);
-    const history = 'testwiki-20240801-pages-meta-history.xml.bz2';
+    const titles = 'testwiki-20240801-all-titles.gz';
     assert.equal((await runDump(options({ dumpsRoot: other }))).linkedLatest, true);
+    const before = await runFolderState(dir);
+    const linksBefore = await latestLinks(join(other, WIKI, 'latest'));
     await assert.rejects(runDump(options({ dumpsRoot: other, jobs: ['metahistorybz2dump'], tools: { ...tools, bzip2: { command: '/bin/false', parallel: false } } })), /\/bin\/false/);
+    assert.deepEqual(await runFolderState(dir), before, 'its compressor failed before it published: the date is as it was');
+    assert.deepEqual(await latestLinks(join(other, WIKI, 'latest')), linksBefore);
+    // The history publishes, then the title lists' read fails.
+    await assert.rejects(runDump(options({ dumpsRoot: other, jobs: ['metahistorybz2dump', 'allpagetitlesdump'], source: failingTitles(new MemoryDumpSource({ [WIKI]: inputRows() })) })), /title read failed/);
     const names = await readdir(dir);
-    assert.deepEqual(names.filter((name) => name.includes('pages-meta-history')), [], 'no history file, and no per-file checksum of it');
+    assert.deepEqual(names.filter((name) => name.includes('all-titles.gz')), [], 'no list file, and no per-file checksum of it');
     for (const sums of ['testwiki-20240801-md5sums.txt', 'testwiki-20240801-sha1sums.json']) {
       const text = await readFile(join(dir, sums), 'utf8');
-      assert.ok(!text.includes(history), `${sums} no longer lists the history`);
+      assert.ok(!text.includes(titles), `${sums} no longer lists the title list`);
+      assert.ok(text.includes('testwiki-20240801-pages-meta-history.xml.bz2'), `${sums} lists the history this run wrote`);
       assert.ok(text.includes('testwiki-20240801-pages-meta-current.xml.bz2'), `${sums} still lists the kept files`);
     }
     const links = await latestLinks(join(other, WIKI, 'latest'));
-    assert.ok(!links.includes('testwiki-latest-pages-meta-history.xml.bz2'), 'no dangling latest/ link');
+    assert.ok(!links.includes('testwiki-latest-all-titles.gz'), 'no dangling latest/ link');
     assert.ok(links.includes('testwiki-latest-pages-meta-current.xml.bz2'));
     const status = JSON.parse(await readFile(join(dir, 'dumpstatus.json'), 'utf8')) as { jobs: Record<string, { status: string }> };
-    assert.equal(status.jobs.metahistorybz2dump!.status, 'failed');
+    assert.equal(status.jobs.allpagetitlesdump!.status, 'failed');
+    assert.equal(status.jobs.metahistorybz2dump!.status, 'done');
     assert.equal(status.jobs.metacurrentdump!.status, 'done');
     // The rerun that works completes the date again.
-    assert.equal((await runDump(options({ dumpsRoot: other, jobs: ['metahistorybz2dump'] }))).linkedLatest, true);
+    assert.equal((await runDump(options({ dumpsRoot: other, jobs: ['allpagetitlesdump'] }))).linkedLatest, true);
     assert.deepEqual((await readdir(dir)).sort(), (await readdir(runDir())).sort());
   });
 });
@@ -926,12 +959,13 @@ test('a failed rerun of the newest date points latest/ back at the newest other 
     const earlier = await linked();
     assert.equal((await runDump(options({ dumpsRoot: other }))).linkedLatest, true);
     assert.ok([...(await linked()).values()].every((target) => target.startsWith(`../${DATE}/`)));
-    await assert.rejects(runDump(options({ dumpsRoot: other, jobs: ['metahistorybz2dump'], tools: { ...tools, bzip2: { command: '/bin/false', parallel: false } } })), /\/bin\/false/);
+    // Failed after its history published: the date is not complete any more.
+    await assert.rejects(runDump(options({ dumpsRoot: other, jobs: ['metahistorybz2dump', 'allpagetitlesdump'], source: failingTitles(new MemoryDumpSource({ [WIKI]: inputRows() })) })), /title read failed/);
     assert.deepEqual(await linked(), earlier, 'latest/ is the earlier run, link for link');
     for (const name of earlier.keys()) await access(join(latestDir, name));
     assert.ok([...(await feeds(latestDir)).values()].every((date) => date === '20240731'), 'the feeds name the earlier run again');
     // The rerun that works takes latest/ again.
-    assert.equal((await runDump(options({ dumpsRoot: other, jobs: ['metahistorybz2dump'] }))).linkedLatest, true);
+    assert.equal((await runDump(options({ dumpsRoot: other, jobs: ['allpagetitlesdump'] }))).linkedLatest, true);
     assert.ok([...(await linked()).values()].every((target) => target.startsWith(`../${DATE}/`)));
   });
 });

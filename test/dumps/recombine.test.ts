@@ -255,17 +255,18 @@ test('a recombination that fails fails the run and its job, and leaves neither i
 
 /**
  * Sends the run `dump` SIGTERM (what the CLI does before it exits) once `main`'s recombination is
- * under way in `run`, and checks that the recombination failed, `main` stayed done, and nothing is
- * left in progress.
+ * under way in `run`, and checks that the recombination failed (or, redone alone, stopped before it
+ * published anything, is done as the earlier run left it), `main` stayed done, and nothing is left
+ * in progress.
  */
-async function stoppedBySigterm(run: string, dump: Promise<unknown>, main: string): Promise<void> {
+async function stoppedBySigterm(run: string, dump: Promise<unknown>, main: string, recombination: 'failed' | 'done' = 'failed'): Promise<void> {
   dump.catch(() => {});
   const job = `${main}recombine`;
   await eventually('the recombination under way', () => readFile(join(run, 'dumpstatus.json'), 'utf8').catch(() => ''), (text) => parseDumpStatus(text)?.get(job)?.status === 'in-progress');
   assert.equal(await runInterruptCleanups('SIGTERM', 20_000), true);
   await assert.rejects(dump, /stopped by SIGTERM/);
   const status = parseDumpStatus(await readFile(join(run, 'dumpstatus.json'), 'utf8'))!;
-  assert.equal(status.get(job)!.status, 'failed');
+  assert.equal(status.get(job)!.status, recombination);
   assert.equal(status.get(main)!.status, 'done');
   assert.deepEqual((await readdir(run)).filter((file) => file.endsWith('.inprog')), []);
 }
@@ -319,7 +320,7 @@ test('a recombine job chosen with every other job but its own runs: the date is 
   });
 });
 
-test('a recombination redone alone that fails leaves no unlisted recombined file, nor latest/ links to it', async () => {
+test('a recombination redone alone that fails before it publishes leaves the earlier run as it was: no unlisted recombined file, nor latest/ links to one', async () => {
   await inTempDir('mwlake-recombine-review-fail-alone-', async (dir) => {
     const badTools = await bzip2WhoseDecompression(dir, 'fails');
     const dumpsRoot = join(dir, 'dumps');
@@ -327,7 +328,8 @@ test('a recombination redone alone that fails leaves no unlisted recombined file
     await runDump(options(dumpsRoot, { maxPartBytes: SPLIT }));
     await assert.rejects(runDump(options(dumpsRoot, { maxPartBytes: SPLIT, jobs: ['metacurrentdumprecombine'], tools: badTools })));
     const status = parseDumpStatus(await readFile(join(run, 'dumpstatus.json'), 'utf8'))!;
-    assert.equal(status.get('metacurrentdumprecombine')!.status, 'failed');
+    assert.equal(status.get('metacurrentdumprecombine')!.status, 'done', 'the earlier run\'s status, put back');
+    assert.ok(status.get('metacurrentdumprecombine')!.files.some((file) => file.name === name('pages-meta-current', '.xml.bz2')));
     const names = await readdir(run);
     const md5 = await readFile(join(run, `${WIKI}-${DATE}-md5sums.txt`), 'utf8');
     const latest = await latestLinks(join(dumpsRoot, WIKI, 'latest')).catch(() => [] as string[]);
@@ -336,15 +338,17 @@ test('a recombination redone alone that fails leaves no unlisted recombined file
   });
 });
 
-test('SIGTERM during a multistream recombination redone alone fails it and leaves nothing in progress or listed', async () => {
+test('SIGTERM during a multistream recombination redone alone, before it published, leaves the earlier run as it was and nothing in progress', async () => {
   await inTempDir('mwlake-recombine-review-stop-alone-', async (dir) => {
     const badTools = await bzip2WhoseDecompression(dir, 'stalls');
     const dumpsRoot = join(dir, 'dumps');
     const run = join(dumpsRoot, WIKI, DATE);
     await runDump(options(dumpsRoot, { maxPartBytes: SPLIT }));
-    await stoppedBySigterm(run, runDump(options(dumpsRoot, { jobs: ['articlesmultistreamdumprecombine'], maxPartBytes: SPLIT, tools: badTools })), 'articlesmultistreamdump');
+    await stoppedBySigterm(run, runDump(options(dumpsRoot, { jobs: ['articlesmultistreamdumprecombine'], maxPartBytes: SPLIT, tools: badTools })), 'articlesmultistreamdump', 'done');
+    // Stopped before it published: the earlier recombined file stays, listed as before.
     const md5 = await readFile(join(run, `${WIKI}-${DATE}-md5sums.txt`), 'utf8');
-    assert.ok(!md5.includes(name('pages-articles-multistream', '.xml.bz2')));
+    assert.ok(md5.includes(name('pages-articles-multistream', '.xml.bz2')));
+    await access(join(run, name('pages-articles-multistream', '.xml.bz2')));
   });
 });
 
