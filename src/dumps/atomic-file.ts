@@ -9,10 +9,10 @@ import { syncPath } from '../core/sync-path.js';
 import { IN_PROGRESS_SUFFIX } from './file-names.js';
 
 /**
- * Writes `text` to `path` via `<path>.inprog`, an fsync and a rename, then syncs the folder. A
- * failure removes the in-progress file and names `path` (a full disk exits 71).
+ * Writes `text` (or bytes) to `path` via `<path>.inprog`, an fsync and a rename, then syncs the
+ * folder. A failure removes the in-progress file and names `path` (a full disk exits 71).
  */
-export async function writeTextAtomically(path: string, text: string): Promise<void> {
+export async function writeTextAtomically(path: string, text: string | Uint8Array): Promise<void> {
   const temp = path + IN_PROGRESS_SUFFIX;
   let renamed = false;
   try {

@@ -21,7 +21,7 @@ import { writeTextAtomically } from './atomic-file.js';
 import { checksumFileNames, perFileChecksumTarget, writeChecksumFiles } from './checksums.js';
 import { CODEC_SUFFIX, findCompressionTools, isCompressedName, type Codec, type CompressionTools } from './compress.js';
 import { formatUpdated, isCompleteRunStatus, parseDumpStatus, renderDumpStatus, renderRunInfo, RUN_INFO_FILES, type JobState } from './dump-status.js';
-import { checkWikiId, cutoffOfDate, dumpFileName, dumpFilePattern, fileNamePattern, isPartFileName, runDirectory } from './file-names.js';
+import { checkWikiId, cutoffOfDate, dumpFileName, dumpFilePattern, fileNamePattern, IN_PROGRESS_SUFFIX, isPartFileName, runDirectory } from './file-names.js';
 import { linkedDates, linkLatest, unlinkMissing, type LinkLatestOptions } from './latest-links.js';
 import { writeMultistreamDump, type MultistreamFiles } from './multistream.js';
 import type { DumpRevisionRow, DumpSource } from './records.js';
@@ -511,7 +511,12 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   // earlier run whole (its files, checksums and latest/ links were never touched).
   const earlierStatusFiles = await readStatusFiles(directory);
   // Before any output starts: a status that cannot be written stops the run with nothing written.
-  await writeStatus();
+  try {
+    await writeStatus();
+  } catch (error) {
+    if (earlierStatusFiles !== undefined) await restoreStatusFiles(directory, earlierStatusFiles).catch(() => undefined);
+    throw error;
+  }
   const channels = outputs.map((output) => new RowChannel<DumpRevisionRow>(output.job, CHANNEL_CONTENT_BYTES, contentBytes));
   const failures: unknown[] = [];
   // Outputs finish in any order; their status and checksum writes go one after another. One that
@@ -617,7 +622,13 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
         await record(writeStatus);
         // Every output has stopped, so none publishes from here on.
         if (dropped === undefined && earlierStatusFiles !== undefined) {
-          await record(() => restoreStatusFiles(directory, earlierStatusFiles));
+          await record(async () => {
+            await restoreStatusFiles(directory, earlierStatusFiles);
+            // What a run killed outright left in progress under these outputs' names: no status lists it.
+            for (const name of await readdir(directory)) {
+              if (name.endsWith(IN_PROGRESS_SUFFIX) && deferStale.some((pattern) => pattern.test(name))) await rm(join(directory, name), { force: true });
+            }
+          });
           return [];
         }
         // Outputs that finished keep their files.
@@ -672,15 +683,25 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   return { directory, files: writtenInJobOrder(), complete, linkedLatest: linked };
 }
 
-/** The texts of a run folder's dumpstatus.json and run info files; undefined when it has no status. */
-type StatusFiles = ReadonlyMap<string, string | undefined>;
+/** The bytes of a run folder's dumpstatus.json and run info files (undefined: absent). */
+type StatusFiles = ReadonlyMap<string, Buffer | undefined>;
 
 const STATUS_FILE_NAMES = ['dumpstatus.json', RUN_INFO_FILES.json, RUN_INFO_FILES.txt] as const;
 
+/** Undefined when the folder has no status, or one that cannot be read: a failed run then cannot put it back, as before. */
 async function readStatusFiles(directory: string): Promise<StatusFiles | undefined> {
-  const texts = new Map<string, string | undefined>();
-  for (const name of STATUS_FILE_NAMES) texts.set(name, await readStatusText(join(directory, name)));
-  return texts.get('dumpstatus.json') === undefined ? undefined : texts;
+  const files = new Map<string, Buffer | undefined>();
+  try {
+    for (const name of STATUS_FILE_NAMES) {
+      files.set(name, await readFile(join(directory, name)).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined;
+        throw error;
+      }));
+    }
+  } catch {
+    return undefined;
+  }
+  return files.get('dumpstatus.json') === undefined ? undefined : files;
 }
 
 /** Puts the status files back as readStatusFiles read them; dumpstatus.json last, as writeStatus writes it. */
