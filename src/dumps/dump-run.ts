@@ -98,6 +98,12 @@ function dumpJobs(compression: Partial<DumpCompression>): readonly { readonly jo
   ];
 }
 
+/** Whether the jobs chosen (all when undefined), or the jobs they recombine, write files of `codec`. */
+export function jobsUseCodec(compression: Partial<DumpCompression>, jobs: readonly string[] | undefined, codec: Codec): boolean {
+  const selected = [...selectDumpJobs(jobs, compression)];
+  return dumpJobs(compression).some((j) => j.codec === codec && selected.some((job) => job === j.job || recombinedJob(job) === j.job));
+}
+
 /**
  * The job that recombines a job's split outputs into one file each (Wikimedia's `…recombine`
  * twins, recombine.ts). It runs with its job and is listed in dumpstatus.json only once that job
@@ -626,7 +632,8 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
             await restoreStatusFiles(directory, earlierStatusFiles);
             // What a run killed outright left in progress under these outputs' names: no status lists it.
             for (const name of await readdir(directory)) {
-              if (name.endsWith(IN_PROGRESS_SUFFIX) && deferStale.some((pattern) => pattern.test(name))) await rm(join(directory, name), { force: true });
+              const final = name.slice(0, -IN_PROGRESS_SUFFIX.length);
+              if (name.endsWith(IN_PROGRESS_SUFFIX) && deferStale.some((pattern) => pattern.test(name) || pattern.test(final))) await rm(join(directory, name), { force: true });
             }
           });
           return [];

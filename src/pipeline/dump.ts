@@ -11,7 +11,7 @@ import { makeDirectory } from '../core/make-directory.js';
 import { VERSION } from '../core/version.js';
 import { openDuckDb } from '../duckdb/connection.js';
 import { requireCompressionTools } from '../dumps/compress.js';
-import { completeRunFiles, relinkNewestCompleteRun, runDump, runStatusText, selectDumpJobs, unrecombinableJobs, type DumpCompression } from '../dumps/dump-run.js';
+import { completeRunFiles, jobsUseCodec, relinkNewestCompleteRun, runDump, runStatusText, selectDumpJobs, unrecombinableJobs, type DumpCompression } from '../dumps/dump-run.js';
 import { cutoffOfDate, incrementalDirectory, runDirectory } from '../dumps/file-names.js';
 import { isIncrementalDone, runIncrementalDump } from '../dumps/incr-run.js';
 import { linkedDates } from '../dumps/latest-links.js';
@@ -240,6 +240,7 @@ export async function removeOldRuns(
     // A dump killed while linking leaves latest/ at an older run, perhaps one about to go: it is
     // pointed at the newest complete run first (as nightly does before maintenance).
     let linked: Set<string>;
+    o.assertHeld?.();
     try {
       await relinkNewestCompleteRun(root, wiki);
       linked = await linkedDates(root, wiki);
@@ -332,7 +333,8 @@ export function dateRange(from: string, to: string, nowMs: number = Date.now(), 
 export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
   const compression: Partial<DumpCompression> = o.config.dumps.compression === 'zstd' ? { history: 'zst', current: 'zst', articles: 'zst' } : {};
   if (o.jobs !== undefined) selectDumpJobs(o.jobs, compression);
-  requireCompressionTools(o.config.dumps.compression);
+  // bz2 whatever the jobs: the adds-changes and multistream files are bz2.
+  requireCompressionTools(jobsUseCodec(compression, o.jobs, 'zst') ? 'zstd' : 'bz2');
   const configuredMap = o.config.dumps.namespaceMap;
   // A wrong path in the job file is the configuration's fault (78), not the data's.
   if (configuredMap !== undefined) {
@@ -383,7 +385,7 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
     let firstPassed: JobError | undefined;
     let ran = 0;
     // Due dates are one list for every wiki; each wiki's own go on from its newest folder (due-dates.ts).
-    const newestFolder = o.keepComplete === true ? new Map((await runFolders(o.config)).map(([wiki, dates]) => [wiki, dates.at(-1) ?? ''])) : undefined;
+    const newestFolder = o.keepComplete === true ? new Map((await runFolders({ ...o.config, dumps: { ...o.config.dumps, wikis } })).map(([wiki, dates]) => [wiki, dates.at(-1) ?? ''])) : undefined;
     // A wiki newer than the namespace map fails alone: the others are dumped (and nightly goes on
     // to maintenance), then the run fails naming it (failedDumpsError).
     const sites = await loadSiteInfos(map, wikis);
@@ -403,6 +405,7 @@ export async function runDumps(o: DumpOptions): Promise<DumpDateResult[]> {
         if (newestFolder !== undefined && compact < (newestFolder.get(wiki) ?? '') && (await stat(runDir).catch(() => undefined)) === undefined) {
           o.logger.info({ wiki, date }, `dump: ${wiki} ${date} passed by: not due for ${wiki}, which has a newer run and none of this date`);
           results.push({ wiki, date, files: 0, bytes: 0, notDue: true });
+          if (o.dryRun !== true) o.onProgress?.({ done: results.length, total: wikis.length * o.dates.length, bytes: results.reduce((n, r) => n + r.bytes, 0), wiki, date });
           continue;
         }
         const kept = o.keepComplete === true && (await isCompleteRun(runDir));

@@ -169,13 +169,13 @@ export class MessageSorter {
 
 const utf8Key = new TextDecoder('utf-8', { fatal: true });
 
-/** A record key for a message: its text as JSON when it is UTF-8, else its bytes in hex; at most 200 bytes of it. */
+/** A record key for a message: its text as JSON when it is UTF-8 (at most 200 characters), else its bytes in hex (at most 200). */
 function describeKey(key: Buffer): string {
-  const shown = key.subarray(0, 200);
-  const more = key.length > shown.length ? ` (${key.length} bytes, first 200)` : '';
+  let text: string;
   try {
-    return JSON.stringify(utf8Key.decode(shown)) + more;
+    text = utf8Key.decode(key);
   } catch {
-    return `0x${shown.toString('hex')}${more}`;
+    return `0x${key.subarray(0, 200).toString('hex')}${key.length > 200 ? ` (${key.length} bytes, first 200)` : ''}`;
   }
+  return JSON.stringify(text.slice(0, 200)) + (text.length > 200 ? ` (${text.length} characters, first 200)` : '');
 }

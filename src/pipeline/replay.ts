@@ -131,7 +131,7 @@ async function repeatsOfRowsOutside(table: Table, files: readonly DataFile[], ra
     const found = await db.all<{ filename: string; pos: bigint }>(
       `SELECT n.filename, n.file_row_number AS pos
        FROM read_parquet(${sqlStringList([...byLocal.keys()])}, filename = true, file_row_number = true) n
-       SEMI JOIN (SELECT meta.id AS id FROM (${filesRelationSql(table, plan.dataFiles, plan.deleteFiles)}) WHERE meta.id IS NOT NULL AND NOT (${inRangesSql(ranges)})) t
+       SEMI JOIN (SELECT meta.id AS id FROM (${filesRelationSql(table, plan.dataFiles, plan.deleteFiles)}) WHERE meta.id IS NOT NULL AND meta.id <> '' AND NOT (${inRangesSql(ranges)})) t
          ON t.id = n.meta.id`,
     );
     // This commit lists them under the default spec.
@@ -163,7 +163,8 @@ async function heldRows(table: Table, ranges: readonly PartitionRange[]): Promis
       // Rows drained before December 2026 stored a missing timestamp (-1) as 1969-12-31T23:59:59.999Z.
       const key = recordKey(r.t, Number(r.p), BigInt(r.o), r.ts === null || Number(r.ts) < 0 ? null : Number(r.ts));
       keys.add(key);
-      if (r.id !== null) ids.push(r.id);
+      // An empty meta.id names no event (the sorter never takes it for a repeat).
+      if (r.id !== null && r.id !== '') ids.push(r.id);
       const planned = byLocal.get(r.filename)!;
       rows.push({ file: planned.file, specId: planned.specId, pos: BigInt(r.pos), key });
     }

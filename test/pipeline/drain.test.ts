@@ -853,6 +853,30 @@ test('a replay window holding only the repeats of events kept before it adds not
   }
 });
 
+test('events with an empty meta.id (the schema allows it) are all kept, by the drain and by a forced replay of their window', { timeout: 300_000 }, async () => {
+  const job = newJob();
+  await produce(job, 40, 19);
+  const [a, b] = messagesOf(await readBounded(await rangesToEnd(job.topics[0]!))).slice(0, 2);
+  const withEmptyId = (value: Buffer): Buffer => {
+    const event = JSON.parse(value.toString('utf8')) as { meta: { id: string } };
+    event.meta.id = '';
+    return Buffer.from(JSON.stringify(event));
+  };
+  // One before the replay window, one in it.
+  await produceRecords([
+    { topic: job.topics[0]!, key: null, value: withEmptyId(a!.value!) },
+    { topic: job.topics[1]!, key: null, value: withEmptyId(b!.value!), timestampMs: Date.parse('2026-11-28T00:00:00Z') },
+  ]);
+  const first = await drain(job);
+  assert.deepEqual([first.written, first.deduplicated], [42, 0]);
+  const drained = await contentHash(job);
+  const r = await cli(job, 'drain', '--from', '2026-11-27T00:00:00Z', '--to', '2026-11-29T00:00:00Z', '--force');
+  assert.equal(r.code, 0, r.err);
+  const out = JSON.parse(r.out) as { consumed: number; written: number; deduplicated: number };
+  assert.deepEqual([out.consumed, out.written, out.deduplicated], [1, 1, 0], r.out);
+  assert.equal(await contentHash(job), drained, 'the event in the window is replaced, not taken for a repeat of the one before it');
+});
+
 test('the visibility stream is planned again after the page change drain: retention moving its log start meanwhile is a gap, refused or accepted', { timeout: 300_000 }, async () => {
   const base = newJob();
   const visibilityTopic = await createTestTopic('mwlake.test.drain.rvc', 1);

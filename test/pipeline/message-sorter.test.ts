@@ -34,11 +34,13 @@ test('an error event names the record key, and a null value (a tombstone) as suc
   await sorter.accept(at(Buffer.from('{"page_id":5}'), null), empty);
   await sorter.accept(at(Buffer.from([0xff, 0x00]), Buffer.alloc(0)), empty);
   await sorter.accept(at(null, Buffer.alloc(0)), empty);
+  await sorter.accept(at(Buffer.from('é'.repeat(300)), Buffer.alloc(0)), empty);
   const messages = sorter.takeErrors().map((r) => (JSON.parse(r.value.toString('utf8')) as { message: string }).message);
   assert.deepEqual(messages, [
     'message value is null (a tombstone); message is empty (0 bytes); expected a JSON object (at eqiad.s:1@7, key "{\\"page_id\\":5}")',
     'message is empty (0 bytes); expected a JSON object (at eqiad.s:1@7, key 0xff00)',
     'message is empty (0 bytes); expected a JSON object (at eqiad.s:1@7)',
+    `message is empty (0 bytes); expected a JSON object (at eqiad.s:1@7, key "${'é'.repeat(200)}" (300 characters, first 200))`,
   ]);
 });
 

@@ -247,7 +247,10 @@ export const registerJobs: RegisterCommand = (program, context) => {
               });
         // As nightly: a run killed while linking left latest/ mixed, and a rerun that finds its date
         // complete (or nothing due) links nothing itself.
-        if (flags.dryRun !== true) await relinkNewestRuns({ ...c, dumps: { ...c.dumps, wikis } });
+        if (flags.dryRun !== true) {
+          lease.assertHeld();
+          await relinkNewestRuns({ ...c, dumps: { ...c.dumps, wikis } });
+        }
         return { dates: chosen, results: run, ...held };
       }, flags.dryRun === true).finally(hooks.end);
       print(context, { step: 'dump', ...outcome });
