@@ -192,6 +192,23 @@ test('a dump after a drain without its merge warns naming the unmerged events an
   });
 });
 
+test('dump --date reads only the state tables: an events table it cannot read is warned about, not fatal; --due, which needs it, fails', { timeout: 120_000 }, async () => {
+  await inTempDir('mwlake-dump-cli-', async (dir) => {
+    const wh = join(dir, 'wh');
+    const warehouse = warehouseAt(wh);
+    await appendBatch(warehouse, generatedEvents(5, 60));
+    await merge(warehouse);
+    const metadata = join(wh, 'events', 'page_content_change', 'metadata');
+    for (const name of await readdir(metadata)) if (name.endsWith('.metadata.json')) await writeFile(join(metadata, name), 'not json');
+    const flags = ['--warehouse', wh, '--job-name', 'j', '--dumps-root', join(dir, 'dumps'), '--wiki', 'enwiki'];
+    const dated = await cli('dump', ...flags, '--date', '2026-11-20', '--jobs', 'metahistorybz2dump');
+    assert.equal(dated.code, ExitCode.Ok, dated.err);
+    assert.ok((await readdir(join(dir, 'dumps', 'enwiki', '20261120'))).some((name) => name.includes('pages-meta-history')));
+    const due = await cli('dump', ...flags, '--due');
+    assert.equal(due.code, ExitCode.Data, due.err);
+  });
+});
+
 test('dumps.incr_delay_hours moves the adds-changes cutoff back: maxrevid is the newest revision that many hours before the day ends', { timeout: 120_000 }, async () => {
   await inTempDir('mwlake-dump-cli-', async (dir) => {
     const warehouse = warehouseAt(join(dir, 'wh'));
