@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { ExitCode } from '../../src/core/exit-codes.js';
 import { inTempDir } from '../helpers/temp-dir.js';
 import { runCliCaptured, type CliResult } from '../helpers/cli.js';
-import { appendBatch, generatedEvents, merge, warehouseAt } from '../merge/merge-fixture.js';
+import { appendBatch, garbleEventsMetadata, generatedEvents, merge, mergedWarehouseAt, warehouseAt } from '../merge/merge-fixture.js';
 
 function cli(...args: string[]): Promise<CliResult> {
   return runCliCaptured(args);
@@ -36,9 +36,7 @@ test('--wiki is trimmed like every list ("enwiki, dewiki"); an empty one is a us
 test('a wiki the namespace map lacks fails naming the setting that fixes it, not one that does not exist', { timeout: 120_000 }, async () => {
   await inTempDir('mwlake-dump-cli-', async (dir) => {
     const warehouse = join(dir, 'wh');
-    const merged = warehouseAt(warehouse);
-    await appendBatch(merged, generatedEvents(1, 5));
-    await merge(merged);
+    await mergedWarehouseAt(warehouse, 1, 5);
     const r = await cli('dump', '--warehouse', warehouse, '--job-name', 'j', '--dumps-root', join(dir, 'dumps'), '--date', '2026-11-02', '--dry-run', '--wiki', 'enwikii');
     assert.equal(r.code, ExitCode.Data, r.err);
     assert.match(r.err, /has no line for wiki "enwikii": check the wiki id, or point dumps\.namespace_map in the job file at a map that has it/);
@@ -48,9 +46,7 @@ test('a wiki the namespace map lacks fails naming the setting that fixes it, not
 test('a wiki the namespace map lacks fails alone: the other wikis are dumped, the result printed, and the run exits 65 naming it', { timeout: 120_000 }, async () => {
   await inTempDir('mwlake-dump-cli-', async (dir) => {
     const warehouse = join(dir, 'wh');
-    const merged = warehouseAt(warehouse);
-    await appendBatch(merged, generatedEvents(1, 5));
-    await merge(merged);
+    await mergedWarehouseAt(warehouse, 1, 5);
     const dumps = join(dir, 'dumps');
     // Sorted before the mapped wiki, as a new wiki may be: it must not stop the wikis after it.
     const r = await cli('dump', '--warehouse', warehouse, '--job-name', 'j', '--dumps-root', dumps, '--date', '2026-11-02', '--wiki', 'aaawiki,enwiki');
@@ -195,11 +191,8 @@ test('a dump after a drain without its merge warns naming the unmerged events an
 test('dump --date reads only the state tables: an events table it cannot read is warned about, not fatal; --due, which needs it, fails', { timeout: 120_000 }, async () => {
   await inTempDir('mwlake-dump-cli-', async (dir) => {
     const wh = join(dir, 'wh');
-    const warehouse = warehouseAt(wh);
-    await appendBatch(warehouse, generatedEvents(5, 60));
-    await merge(warehouse);
-    const metadata = join(wh, 'events', 'page_content_change', 'metadata');
-    for (const name of await readdir(metadata)) if (name.endsWith('.metadata.json')) await writeFile(join(metadata, name), 'not json');
+    await mergedWarehouseAt(wh, 5, 60);
+    await garbleEventsMetadata(wh);
     const flags = ['--warehouse', wh, '--job-name', 'j', '--dumps-root', join(dir, 'dumps'), '--wiki', 'enwiki'];
     const dated = await cli('dump', ...flags, '--date', '2026-11-20', '--jobs', 'metahistorybz2dump');
     assert.equal(dated.code, ExitCode.Ok, dated.err);
@@ -211,9 +204,7 @@ test('dump --date reads only the state tables: an events table it cannot read is
 
 test('dumps.incr_delay_hours moves the adds-changes cutoff back: maxrevid is the newest revision that many hours before the day ends', { timeout: 120_000 }, async () => {
   await inTempDir('mwlake-dump-cli-', async (dir) => {
-    const warehouse = warehouseAt(join(dir, 'wh'));
-    await appendBatch(warehouse, generatedEvents(5, 200));
-    await merge(warehouse);
+    await mergedWarehouseAt(join(dir, 'wh'), 5, 200);
     const newestBefore = async (iso: string) => {
       const r = await cli('query', '--warehouse', join(dir, 'wh'), `SELECT revision_id FROM revisions WHERE wiki_id = 'enwiki' AND revision_dt < TIMESTAMPTZ '${iso}' ORDER BY revision_dt DESC, revision_id DESC LIMIT 1`);
       return Number(Object.values(JSON.parse(r.out.trim()) as object)[0]);

@@ -1,6 +1,8 @@
 // Shared by the merge property and crash tests: generated events appended to an events table in
 // batches (as successive drains would), merged, and a content hash of every state table.
 
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileLocation, LocalStorage } from '../../src/core/storage.js';
 import { silentLogger } from '../../src/core/log.js';
 import { openDuckDb } from '../../src/duckdb/connection.js';
@@ -66,6 +68,20 @@ export async function appendVisibilityBatch(warehouse: Warehouse, events: readon
 
 export function merge(warehouse: Warehouse, extra: Partial<MergeOptions> = {}) {
   return runMerge({ warehouse, eventsNamespace: EVENTS_NS, eventsTable: EVENTS_NAME, visibilityTable: VISIBILITY_NAME, logger: silentLogger(), ...extra });
+}
+
+/** A warehouse in `dir` holding `events` generated events (seeded), merged. */
+export async function mergedWarehouseAt(dir: string, seed: number, events: number): Promise<Warehouse> {
+  const warehouse = warehouseAt(dir);
+  await appendBatch(warehouse, generatedEvents(seed, events));
+  await merge(warehouse);
+  return warehouse;
+}
+
+/** Overwrites every metadata file of the events table in the warehouse folder `dir` with garbage: a table no reader can load. */
+export async function garbleEventsMetadata(dir: string): Promise<void> {
+  const metadata = join(dir, EVENTS_NS, EVENTS_NAME, 'metadata');
+  for (const name of await readdir(metadata)) if (name.endsWith('.metadata.json')) await writeFile(join(metadata, name), 'not json');
 }
 
 /** md5 over every row of each state table at its current snapshot, rows in key order. */

@@ -18,7 +18,7 @@ import { stateViewStatements } from '../../src/pipeline/state-views.js';
 import { stateWikis } from '../../src/pipeline/state-wikis.js';
 import { runCliCaptured } from '../helpers/cli.js';
 import { inTempDir } from '../helpers/temp-dir.js';
-import { appendBatch, EVENTS_NAME, EVENTS_NS, generatedEvents, merge, warehouseAt } from '../merge/merge-fixture.js';
+import { appendBatch, EVENTS_NAME, EVENTS_NS, garbleEventsMetadata, generatedEvents, merge, mergedWarehouseAt, warehouseAt } from '../merge/merge-fixture.js';
 
 test('a date whose full set completed but whose adds-changes run was killed is not complete, so the next night runs it; one without adds-changes is; a folder of eight digits that is no date is no run', async () => {
   await inTempDir('mwlake-dump-runs-', async (dir) => {
@@ -44,9 +44,7 @@ test('a date whose full set completed but whose adds-changes run was killed is n
 
 /** `<dir>/wh` with `events` generated events merged, and a job config dumping to `<dir>/dumps`. */
 async function mergedWarehouse(dir: string, events: number) {
-  const wh = warehouseAt(join(dir, 'wh'));
-  await appendBatch(wh, generatedEvents(5, events));
-  await merge(wh);
+  const wh = await mergedWarehouseAt(join(dir, 'wh'), 5, events);
   const root = join(dir, 'dumps');
   const config = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'j', MWLAKE_WAREHOUSE: join(dir, 'wh'), MWLAKE_DUMPS_ROOT: root });
   return { wh, root, config };
@@ -67,8 +65,7 @@ test('a run that stops after its full set completed, before its adds-changes run
 test('a dump reads the state tables only: an events table it cannot read (here its metadata is garbage) does not stop it', { timeout: 120_000 }, async () => {
   await inTempDir('mwlake-dump-runs-', async (dir) => {
     const { wh, config } = await mergedWarehouse(dir, 60);
-    const metadata = join(dir, 'wh', EVENTS_NS, EVENTS_NAME, 'metadata');
-    for (const name of await readdir(metadata)) if (name.endsWith('.metadata.json')) await writeFile(join(metadata, name), 'not json');
+    await garbleEventsMetadata(join(dir, 'wh'));
     const [result] = await runDumps({ config, warehouse: wh, logger: silentLogger(), wikis: ['enwiki'], dates: ['2026-11-20'], jobs: ['metahistorybz2dump'] });
     assert.ok(result!.bytes > 0, 'the history was written');
   });
