@@ -22,6 +22,7 @@ function streamSummary(what: string, r: Omit<DrainResult, 'visibility'>): string
       lines.push(`  ${p.padEnd(width)}  ${String(r.offsets[topic]?.[partition] ?? '-').padStart(11)}  ${r.lag[p]}`);
     }
   }
+  if (r.withoutContent > 0) lines.push(`  ${r.withoutContent} written without content_body (dumped as hidden content): is the job reading mediawiki.page_change.v1?`);
   if (r.gaps !== undefined) lines.push(`  gaps accepted: ${Object.entries(r.gaps).map(([p, g]) => `${p} ${g}`).join(', ')}`);
   return lines.join('\n') + '\n';
 }

@@ -49,6 +49,20 @@ export function isCanaryEvent(event: { readonly meta?: { readonly domain?: strin
   return event.meta?.domain === CANARY_DOMAIN;
 }
 
+/** The kinds whose revision page_content_change carries the content of (a delete's cannot be fetched). */
+const KINDS_WITH_CONTENT: ReadonlySet<string> = new Set<PageChangeKind>(['create', 'edit', 'move', 'undelete']);
+
+/**
+ * Whether a page change whose revision content is visible lacks a slot's content_body, as every
+ * `mediawiki.page_change.v1` event does: the schema allows it, but its revision is then dumped
+ * like hidden content, so the drain counts such events.
+ */
+export function lacksContentBody(event: Pick<PageChangeEvent, 'page_change_kind' | 'revision'>): boolean {
+  if (!KINDS_WITH_CONTENT.has(event.page_change_kind) || event.revision.is_content_visible === false) return false;
+  const slots = event.revision.content_slots;
+  return slots === undefined || Object.values(slots).some((slot) => slot.content_body === undefined);
+}
+
 /** Production's `max.request.size` for page_content_change (10 MiB): larger events never reach Kafka. */
 export const MAX_EVENT_BYTES = 10 * 1024 * 1024;
 

@@ -7,7 +7,7 @@
 import type { PartitionSpec } from '../iceberg/spec/partition.js';
 import type { Schema } from '../iceberg/spec/types.js';
 import { EVENTS_SCHEMA, EVENTS_SPEC, eventRow, mayHoldLoneSurrogates, rowDay, UnstorableValueError, type KafkaCoordinates } from './events-table.js';
-import { isCanaryEvent } from './page-change.js';
+import { isCanaryEvent, lacksContentBody, type PageChangeEvent } from './page-change.js';
 import { validateMessage, PAGE_CHANGE_FAMILY, VISIBILITY_CHANGE_FAMILY, type SchemaFamily } from './validate.js';
 import { VISIBILITY_EVENTS_SCHEMA, VISIBILITY_EVENTS_SPEC } from './visibility-change.js';
 
@@ -38,6 +38,8 @@ export type Prepared<Line> =
       readonly day: number | null;
       /** The events-table row as JSON, newline-terminated. */
       readonly line: Line;
+      /** A page change with visible content but no content_body (page-change.ts, lacksContentBody). */
+      readonly withoutContent: boolean;
     }
   | { readonly kind: 'canary' }
   | { readonly kind: 'invalid'; readonly errorType: string; readonly message: string };
@@ -81,5 +83,6 @@ export function prepareText(value: Uint8Array, kafka: KafkaCoordinates, maxMessa
   if (segment.length > MAX_SEGMENT_BYTES) {
     return { kind: 'invalid', errorType: 'unstorable_value', message: `the event passed its schema, but the events table cannot store it: at /${info.wikiField}: a partition directory name "${info.wikiField}=<URL-encoded value>" of ${segment.length} bytes is too long (at most ${MAX_SEGMENT_BYTES})` };
   }
-  return { kind: 'event', id: v.event.meta?.id, wikiId, day: staged.day, line: staged.line };
+  const withoutContent = kind === 'page_change' && lacksContentBody(v.event as unknown as PageChangeEvent);
+  return { kind: 'event', id: v.event.meta?.id, wikiId, day: staged.day, line: staged.line, withoutContent };
 }

@@ -56,6 +56,8 @@ export interface DrainResult {
   readonly filtered: number;
   /** Repeats of a meta.id already seen in this run, dropped. consumed = written + errored + filtered + deduplicated. */
   readonly deduplicated: number;
+  /** Of those written, page changes with visible content but no content_body (a page_change.v1 stream?): dumped like hidden content. */
+  readonly withoutContent: number;
   readonly files: number;
   readonly snapshotId?: string;
   readonly offsets: Record<string, Record<string, string>>;
@@ -357,7 +359,7 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
   const pending = ranges.filter((r) => r.endOffset > r.nextOffset);
   const base = { bytes: 0, files: 0, lag, ...(Object.keys(gaps).length > 0 ? { gaps } : {}) };
   if (o.dryRun === true || pending.length === 0) {
-    const nothing = { ...base, consumed: 0, written: 0, errored: 0, filtered: 0, deduplicated: 0 };
+    const nothing = { ...base, consumed: 0, written: 0, errored: 0, filtered: 0, deduplicated: 0, withoutContent: 0 };
     // A capped run's events left that are gone now (a topic taken off the job) must not hold the dumps back for ever.
     const leftBefore = Number(table.summaryProperty(DRAIN_OFFSETS_LEFT_PROPERTY)?.value ?? 0) > 0;
     // A partition never read, with nothing in it yet: its start is recorded, so that events retention
@@ -488,6 +490,9 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
     if (offsetsLeft > 0n) {
       logger.warn({ stream: stream.kind, offsetsLeft: offsetsLeft.toString() }, `drain: stopped at its cap (drain.max_events or drain.max_bytes) with ${offsetsLeft} offsets left before the end offsets seen at the start; the next drain reads on, and no date is due for dumping until a drain reads to its ends`);
     }
+    if (c.withoutContent > 0) {
+      logger.warn({ stream: stream.kind, withoutContent: c.withoutContent, topics: stream.topics }, `drain: ${c.withoutContent} of the ${c.written} events written carry no content_body for a revision whose content is visible, so the dumps show it as hidden; is the job reading mediawiki.page_change.v1 instead of mediawiki.page_content_change.v1?`);
+    }
     // For lag monitoring only: the table is the source of truth, so a failure here is a warning.
     await commitGroupOffsets(config, logger, [...positions.values()]).catch((error: unknown) => logger.warn({ err: error }, 'drain: committing consumer group offsets failed (monitoring only)'));
     return {
@@ -500,6 +505,7 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
       errored: sorter.errored,
       filtered: c.filtered,
       deduplicated: c.deduplicated,
+      withoutContent: c.withoutContent,
       files: files.length,
       snapshotId: result.snapshot.snapshotId.toString(),
       offsets,

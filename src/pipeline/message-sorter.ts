@@ -23,6 +23,8 @@ export interface SortCounts {
   written: number;
   filtered: number;
   deduplicated: number;
+  /** Of those written, page changes with visible content but no content_body: dumped like hidden content. */
+  withoutContent: number;
 }
 
 export interface ErrorRecord {
@@ -31,7 +33,7 @@ export interface ErrorRecord {
 }
 
 export class MessageSorter {
-  readonly counts: SortCounts = { consumed: 0, bytes: 0, written: 0, filtered: 0, deduplicated: 0 };
+  readonly counts: SortCounts = { consumed: 0, bytes: 0, written: 0, filtered: 0, deduplicated: 0, withoutContent: 0 };
   // Error events not yet produced; the drain takes them in batches, so many bad events never pile up here.
   private pendingErrors: ErrorRecord[] = [];
   private pendingBytes = 0;
@@ -126,6 +128,7 @@ export class MessageSorter {
         }
         await this.stager.addLine(prepared.wikiId, prepared.day, prepared.line);
         this.counts.written++;
+        if (prepared.withoutContent) this.counts.withoutContent++;
       }
     }
   }
@@ -163,6 +166,7 @@ export class MessageSorter {
       [`${prefix}.errored`]: String(this.errored),
       [`${prefix}.filtered`]: String(c.filtered),
       [`${prefix}.deduplicated`]: String(c.deduplicated),
+      ...(c.withoutContent > 0 ? { [`${prefix}.without-content`]: String(c.withoutContent) } : {}),
     };
   }
 }

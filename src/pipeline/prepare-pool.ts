@@ -24,7 +24,7 @@ export interface PrepareRequest {
 
 /** A PreparedMessage without its line, which travels in the response's shared buffer. */
 export type PreparedOutcome =
-  | { readonly kind: 'event'; readonly id: string | undefined; readonly wikiId: string; readonly day: number | null; readonly lineBytes: number }
+  | { readonly kind: 'event'; readonly id: string | undefined; readonly wikiId: string; readonly day: number | null; readonly lineBytes: number; readonly withoutContent: boolean }
   | Exclude<PreparedMessage, { kind: 'event' }>;
 
 export interface PrepareResponse {
@@ -122,7 +122,7 @@ export class PreparePool {
       if (o.kind !== 'event') return o;
       const line = response.lines.subarray(start, start + o.lineBytes);
       start += o.lineBytes;
-      return { kind: 'event', id: o.id, wikiId: o.wikiId, day: o.day, line };
+      return { kind: 'event', id: o.id, wikiId: o.wikiId, day: o.day, line, withoutContent: o.withoutContent };
     });
   }
 

@@ -20,7 +20,7 @@ function prepareBatch(request: PrepareRequest): PrepareResponse {
       const lineBytes = Buffer.byteLength(prepared.line, 'utf8');
       lines.push(prepared.line);
       total += lineBytes;
-      outcomes.push({ kind: 'event', id: prepared.id, wikiId: prepared.wikiId, day: prepared.day, lineBytes });
+      outcomes.push({ kind: 'event', id: prepared.id, wikiId: prepared.wikiId, day: prepared.day, lineBytes, withoutContent: prepared.withoutContent });
     } else outcomes.push(prepared);
   }
   // One allocation per batch, outside Buffer's pool so that it can be transferred.

@@ -187,3 +187,31 @@ test("a newer minor's event is its row's columns plus _unknown_properties: nothi
   assert.deepEqual(dropNulls(rebuilt), dropNulls(sent));
   assert.equal(_schema, '/mediawiki/page/change/1.12.0');
 });
+
+test('a page change with visible content but no content_body (every page_change.v1 event) is flagged for the drain to count', () => {
+  const flags = (events: Record<string, unknown>[]) =>
+    events.map((e) => {
+      const p = prepareText(Buffer.from(JSON.stringify(e), 'utf8'), KAFKA, LIMIT);
+      assert.equal(p.kind, 'event');
+      return `${(e as Json)['page_change_kind']} ${p.kind === 'event' && p.withoutContent}`;
+    });
+  // The real events carry no bodies: flagged unless a delete or visibility change.
+  assert.deepEqual(flags(realEvents()), [
+    'create true', 'edit true', 'delete false', 'delete false', 'undelete true', 'undelete true', 'visibility_change false',
+    'create true', 'edit true', 'create true', 'edit true', 'move true', 'edit true',
+  ]);
+  const withBodies = realEvents().map((e) => {
+    for (const slot of Object.values(((e as Json)['revision']['content_slots'] ?? {}) as Record<string, Json>)) slot['content_body'] = 'text';
+    return e;
+  });
+  assert.ok(flags(withBodies).every((f) => f.endsWith(' false')));
+  // Hidden content is not fetched, so no body is expected.
+  const hidden = clone(realEvents()[1]!) as Json;
+  hidden['revision']['is_content_visible'] = false;
+  delete hidden['revision']['content_slots'];
+  assert.deepEqual(flags([hidden]), ['edit false']);
+  // One slot of an MCR revision without its body is enough.
+  const mcr = clone(withBodies.find((e) => Object.keys((e as Json)['revision']['content_slots'] ?? {}).length > 1)!) as Json;
+  delete Object.values(mcr['revision']['content_slots'] as Record<string, Json>).at(-1)!['content_body'];
+  assert.deepEqual(flags([mcr]).map((f) => f.endsWith(' true')), [true]);
+});

@@ -563,6 +563,11 @@ test('an event that passes its schema but that the table cannot store goes to <j
   assert.deepEqual(errors.map((e) => e.error_type), ['unstorable_value', 'unstorable_value', 'unstorable_value', 'too_deep']);
   assert.match(errors[0]!.message, /at \/meta\/dt: a leap second/);
   assert.equal((await tableCounts(job)).rows, 3);
+  // The real edits (page_change.v1) carry no content_body: counted, in the result and the commit.
+  assert.equal(r.withoutContent, 3);
+  const config = await loadConfig(undefined, job.env);
+  const table = await openEventsTable(warehouseOf(config, silentLogger()), config);
+  assert.equal(table.currentSnapshot()!.summary.properties['mwlake.drain.without-content'], '3');
   assert.equal((await drain(job)).consumed, 0, 'the next run goes on');
 });
 
@@ -654,6 +659,9 @@ test('accounting: canaries are filtered, repeats of a meta.id deduplicated, bad 
     ['consumed', 'written', 'errored', 'filtered', 'deduplicated'].map((k) => summary[`mwlake.drain.${k}`]),
     [r.consumed, r.written, r.errored, r.filtered, r.deduplicated].map(String),
   );
+  // Generated page_content_change events carry their bodies.
+  assert.equal(r.withoutContent, 0);
+  assert.equal(summary['mwlake.drain.without-content'], undefined);
   // Every bad message is in the error stream, raw_event holding its original bytes.
   const errorTopic = `${String(job.env['MWLAKE_JOB_NAME'])}.error`;
   const errors = messagesOf(await readBounded(await rangesToEnd(errorTopic))).map((m) => JSON.parse(m.value!.toString('utf8')) as { raw_event: string; errored_stream_name: string });

@@ -11,7 +11,7 @@ import { MessageSorter } from '../../src/pipeline/message-sorter.js';
 const stager = { addLine: async () => {} } as unknown as EventStager;
 let offset = 0n;
 const message = (): KafkaMessage => ({ topic: 'eqiad.s', partition: 0, offset: offset++, timestampMs: 0, key: null, value: Buffer.from('{}'), sizeBytes: 2 });
-const event = (id: string): PreparedMessage => ({ kind: 'event', id, wikiId: 'enwiki', day: 0, line: Buffer.from('{}\n') });
+const event = (id: string): PreparedMessage => ({ kind: 'event', id, wikiId: 'enwiki', day: 0, line: Buffer.from('{}\n'), withoutContent: false });
 
 test('repeats within the window are dropped; ids far behind are forgotten, held ones never', async () => {
   const sorter = new MessageSorter(stager, { jobName: 'j', maxMessageBytes: 1000, dedupWindow: 100 });
@@ -24,7 +24,7 @@ test('repeats within the window are dropped; ids far behind are forgotten, held 
   await sorter.accept(message(), event('id-901')); // within the window: a repeat
   await sorter.accept(message(), event('held'));
   await sorter.accept(message(), event('id-5')); // long gone: written again
-  assert.deepEqual(sorter.counts, { consumed: 1004, bytes: 2008, written: 1001, filtered: 0, deduplicated: 3 });
+  assert.deepEqual(sorter.counts, { consumed: 1004, bytes: 2008, written: 1001, filtered: 0, deduplicated: 3, withoutContent: 0 });
 });
 
 test('an error event names the record key, and a null value (a tombstone) as such: error 2.1.0 has no field for either', async () => {
@@ -47,7 +47,7 @@ test('an error event names the record key, and a null value (a tombstone) as suc
 test('an empty meta.id (the schema allows it) names no event: such events are all written, none a repeat', async () => {
   const sorter = new MessageSorter(stager, { jobName: 'j', maxMessageBytes: 1000 });
   for (let i = 0; i < 3; i++) await sorter.accept(message(), event(''));
-  assert.deepEqual(sorter.counts, { consumed: 3, bytes: 6, written: 3, filtered: 0, deduplicated: 0 });
+  assert.deepEqual(sorter.counts, { consumed: 3, bytes: 6, written: 3, filtered: 0, deduplicated: 0, withoutContent: 0 });
 });
 
 test('an error event id names the message, not only its coordinates: a recreated topic reuses those for another message', async () => {
