@@ -222,7 +222,7 @@ test('a copy whose metadata or data folder links to the original is refused befo
   });
 });
 
-test('a relocation whose manifest folder fails to sync fails as storage (not 74) and leaves none of its files; a table in place lacking its hinted metadata fails 65, not "already there"', { timeout: 180_000 }, async () => {
+test('a relocation whose manifest folder fails to sync fails as storage (not 74) and leaves none of its files; a table in place lacking its hinted metadata fails 65, not "already there"; the copied data files are made durable before the version naming them', { timeout: 180_000 }, async () => {
   await inTempDir('mwlake-relocate-sync-', async (dir) => {
     const { originalDir, original } = await mergedTwice(dir, 43, 1200);
     const copyDir = join(dir, 'copy');
@@ -244,6 +244,27 @@ test('a relocation whose manifest folder fails to sync fails as storage (not 74)
       return true;
     });
     assert.deepEqual((await readdir(metadataDir)).sort(), before, 'no manifest or list of the failed relocation is left');
+
+    // cp syncs nothing: the copied data files are made durable before the version naming them.
+    const events: string[] = [];
+    class Recording extends LocalStorage {
+      override async makeDurable(locations: readonly string[], root: string): Promise<void> {
+        events.push(...locations.map((l) => `durable ${l}`));
+        return super.makeDurable(locations, root);
+      }
+      override async writeIfAbsent(location: string, bytes: Uint8Array | string): Promise<void> {
+        if (location.endsWith('.metadata.json')) events.push('create metadata');
+        return super.writeIfAbsent(location, bytes);
+      }
+    }
+    const copied = new Warehouse(new Recording(), fileLocation(copyDir));
+    const [relocated] = await relocateTables(copied, silentLogger(), [[STATE_NAMESPACE, REVISIONS_TABLE]]);
+    assert.equal(relocated!.relocated, true);
+    const dataFiles = (await (await copied.loadTable(STATE_NAMESPACE, REVISIONS_TABLE)).planFiles()).dataFiles.map((f) => f.file.filePath);
+    assert.ok(dataFiles.length > 0);
+    const created = events.indexOf('create metadata');
+    assert.ok(created > 0, events.join('\n'));
+    for (const f of dataFiles) assert.ok(events.slice(0, created).includes(`durable ${f}`), `${f} made durable before the metadata`);
 
     // In place, its hint ahead of every metadata file: the table lost its newest metadata.
     const version = Number((await readFile(join(originalDir, STATE_NAMESPACE, REVISIONS_TABLE, 'metadata', 'version-hint.text'), 'utf8')).trim());

@@ -206,6 +206,9 @@ async function writeRelocation(
     metadataLocation,
     metadata,
   );
+  // The copy's data files may still sit in the page cache (cp syncs nothing): they must survive a
+  // power loss before a version naming them exists, as for every commit (table.ts).
+  await storage.makeDurable(plan.liveFiles.filter((f) => !plan.liveDeleteFiles.has(f)).map(mapPath), to);
   if (!(await writeMetadataVersion(storage, next, version + 1, o.logger))) {
     throw new JobError('COMMIT_CONFLICT', `the table at ${to} changed while it was relocated (version ${version + 1} appeared); run the relocation again`, { context: { table: to } });
   }
