@@ -193,6 +193,8 @@ async function compact(id: string, table: Table, o: MaintenanceOptions): Promise
       const v = table.summaryProperty(k)?.value;
       return v === undefined ? [] : [[k, v]];
     }));
+    // A long rewrite may outlast the lease: the run that took it over maintains the tables.
+    o.assertHeld?.();
     const result = await table.commit(compactionChange(plan, groups, written, { ...carried, 'mwlake.maintenance': 'compaction' }));
     return { ...base, filesWritten: written.length, snapshotId: result.snapshot.snapshotId.toString() };
   } catch (error) {
@@ -258,6 +260,7 @@ export async function runMaintenance(o: MaintenanceOptions): Promise<Maintenance
             : loadedTable === revisions
               ? revisionsPairedWithPages(table, loaded.get(`${STATE_NAMESPACE}.${PAGES_TABLE}`), age)
               : [];
+      o.assertHeld?.();
       const r = await expireSnapshots(table, {
         ...age,
         keep,
@@ -273,6 +276,8 @@ export async function runMaintenance(o: MaintenanceOptions): Promise<Maintenance
       table = r.table;
     }
     if (m.removeOrphans) {
+      // Its cutoff spares only the files of runs before the takeover this run knows of.
+      o.assertHeld?.();
       const olderThanMs = Math.min(now - m.removeOrphansOlderThanHours * 3_600_000, o.tookOverFromMs ?? Infinity);
       const r = await removeOrphanFiles(table, { olderThanMs, logger: o.logger, ...(o.dryRun === true ? { dryRun: true } : {}) });
       result.orphans = {

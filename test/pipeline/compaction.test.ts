@@ -4,6 +4,7 @@
 // created before the tables had a sort order gets it at the next merge.
 
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { access, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -110,7 +111,7 @@ test('a state table created unsorted gets the key order at its next merge, and i
   }
 });
 
-test('a compaction that fails in a later pass of a sorted rewrite leaves none of its files behind, and the next run compacts the same rows', { timeout: 300_000 }, async () => {
+test('a compaction that fails in a later pass of a sorted rewrite, or loses its lease before its commit, leaves none of its files behind, and the next run compacts the same rows', { timeout: 300_000 }, async () => {
   const root = join(dir, 'failing');
   const nightly = warehouseAt(root);
   for (let from = 0; from < events.length; from += 2000) {
@@ -135,6 +136,18 @@ test('a compaction that fails in a later pass of a sorted rewrite leaves none of
   await assert.rejects(runMaintenance({ config, warehouse: new Warehouse(new Failing(), fileLocation(root)), logger: silentLogger() }), (e: unknown) => e instanceof JobError && e.code === 'STORAGE');
   assert.equal(compacted.size, 2, 'the first pass wrote a file before the second failed');
   assert.deepEqual(await stateFiles(), before, 'no file of the failed compaction is left');
+  // A lease lost while a table is rewritten: the rewrite is not committed, and its files go.
+  const allFiles = async () => (await readdir(root, { recursive: true })).filter((f) => /\.(parquet|avro|json)$/.test(f)).sort();
+  const everything = await allFiles();
+  const lost = new JobError('LOCKED', 'job compaction-test lost its lease');
+  let rewritten = 0;
+  const lostOnceRewritten = (): void => {
+    rewritten = readdirSync(root, { recursive: true }).filter((f) => String(f).endsWith('-compact.parquet')).length;
+    if (rewritten > 0) throw lost;
+  };
+  await assert.rejects(runMaintenance({ config, warehouse: warehouseAt(root), logger: silentLogger(), assertHeld: lostOnceRewritten }), (e: unknown) => e === lost);
+  assert.ok(rewritten > 0, 'the lease was lost once a table was rewritten');
+  assert.deepEqual(await allFiles(), everything, 'no file of the uncommitted compaction is left, and no commit');
   const result = await runMaintenance({ config, warehouse: warehouseAt(root), logger: silentLogger() });
   assert.ok((result.tables.find((t) => t.table === `${STATE_NAMESPACE}.${REVISIONS_TABLE}`)?.compaction?.filesWritten ?? 0) >= 2, JSON.stringify(result));
   assert.deepEqual(await stateHashes(warehouseAt(root)), hashes);
@@ -173,6 +186,13 @@ test('a run that took the lease over from a stalled run spares the files written
     throw lost;
   };
   await assert.rejects(runMaintenance({ config, warehouse, logger: silentLogger(), assertHeld: lostLease }), (e: unknown) => e === lost);
+  await access(uncommitted);
+  // Nor when the lease is lost after the check before the table: orphan removal checks again.
+  let checks = 0;
+  const lostAfterFirst = (): void => {
+    if (checks++ > 0) throw lost;
+  };
+  await assert.rejects(runMaintenance({ config, warehouse, logger: silentLogger(), assertHeld: lostAfterFirst }), (e: unknown) => e === lost);
   await access(uncommitted);
   assert.equal(await removed({ tookOverFromMs: Date.now() - 3 * 3_600_000 }), 0);
   await access(uncommitted);
