@@ -6,12 +6,14 @@
 // same way into its own table, with its own offsets.
 
 import { randomUUID } from 'node:crypto';
-import { CommitStateUnknownError, JobError, OffsetOutOfRangeError } from '../core/errors.js';
+import { CommitStateUnknownError, ConfigError, JobError, OffsetOutOfRangeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { errorStreamName } from '../events/error-event.js';
 import { DRAIN_OFFSETS_LEFT_PROPERTY, KAFKA_GAPS_PROPERTY, KAFKA_LAST_RECORDS_PROPERTY, KAFKA_OFFSETS_PROPERTY, KAFKA_RESETS_PROPERTY } from '../events/events-table.js';
 import { EVENT_KINDS, type EventKind, type PreparedMessage } from '../events/staged-row.js';
 import type { Warehouse } from '../iceberg/catalog.js';
+import { schemaDifference } from '../iceberg/spec/schema-difference.js';
+import type { Schema } from '../iceberg/spec/types.js';
 import type { Table } from '../iceberg/table.js';
 import { KafkaAdmin } from '../kafka/admin.js';
 import type { KafkaClientOptions } from '../kafka/client.js';
@@ -105,8 +107,24 @@ export async function openEventsTable(warehouse: Warehouse, config: JobConfig, o
     spec: EVENT_KINDS[kind].spec,
     properties: { 'mwlake.job-name': config.jobName, 'write.parquet.compression-codec': 'zstd' },
   };
-  if (o.dryRun === true) return (await warehouse.tryLoadTable(config.events.namespace, name)) ?? warehouse.draftTable(config.events.namespace, name, options);
-  return warehouse.loadOrCreateTable(config.events.namespace, name, options);
+  const table = o.dryRun === true ? await warehouse.tryLoadTable(config.events.namespace, name) : await warehouse.loadOrCreateTable(config.events.namespace, name, options);
+  if (table === undefined) return warehouse.draftTable(config.events.namespace, name, options);
+  refuseChangedSchema(table, options.schema, `${config.events.namespace}.${name}`);
+  return table;
+}
+
+/**
+ * The drain writes its files from its own schema: to a table another engine evolved, it would
+ * fail on every run (DuckDB's field ids) or write a renamed column's values as NULL (parquet-wasm).
+ */
+function refuseChangedSchema(table: Table, schema: Schema, id: string): void {
+  const difference = schemaDifference(table.schema(), schema);
+  if (difference === undefined) return;
+  throw new ConfigError(
+    `${id} does not have the schema mwlake writes: ${difference}. Another engine evolved it (added, renamed, dropped or retyped a column), and a drain would fail or lose values; ` +
+      `put the schema back as mwlake created it (or drain into a new table: events.table in the job file), then drain again`,
+    { context: { table: table.location, difference } },
+  );
 }
 
 /** The last record identities the table stores, per topic and partition. */

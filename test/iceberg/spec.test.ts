@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { compareValues, decodeValue, encodeValue, truncateUpperBound } from '../../src/iceberg/spec/bounds.js';
-import type { PrimitiveType } from '../../src/iceberg/spec/types.js';
+import { schemaDifference } from '../../src/iceberg/spec/schema-difference.js';
+import type { PrimitiveType, Schema } from '../../src/iceberg/spec/types.js';
 import { applyTransform, bucketHash, partitionPath } from '../../src/iceberg/spec/transform.js';
 import { parseTableMetadata, serializeTableMetadata } from '../../src/iceberg/spec/serde/table-metadata.js';
 import { SAMPLE_SCHEMA, SAMPLE_SPEC } from './sample-table.js';
@@ -146,4 +147,32 @@ test('table metadata whose current snapshot or a ref is missing, or disagrees wi
   const dangling = JSON.parse(metadata(2, 2)) as { refs: Record<string, unknown> };
   dangling.refs['audit'] = { 'snapshot-id': 9, type: 'tag' };
   assert.throws(() => parseTableMetadata(JSON.stringify(dangling)), /refs\.audit names snapshot 9, which is not one of its snapshots/);
+});
+
+test('a stored schema differing from the expected one is named by its first differing column, matched by field id at every level', () => {
+  const expected: Schema = {
+    schemaId: 0,
+    fields: [
+      { id: 1, name: 'id', required: true, type: 'long' },
+      { id: 2, name: 'meta', required: false, type: { type: 'struct', fields: [{ id: 5, name: 'dt', required: false, type: 'timestamptz' }] } },
+      { id: 3, name: 'tags', required: false, type: { type: 'list', elementId: 6, elementRequired: false, element: 'string' } },
+      { id: 4, name: 'slots', required: false, type: { type: 'map', keyId: 7, key: 'string', valueId: 8, valueRequired: false, value: 'string' } },
+    ],
+  };
+  const changed = (change: (fields: any[]) => void): Schema => {
+    const copy = structuredClone(expected) as { fields: any[] } & Schema;
+    change(copy.fields);
+    return copy;
+  };
+  assert.equal(schemaDifference(expected, expected), undefined);
+  // Optional where a required column is expected, and docs, are no difference.
+  assert.equal(schemaDifference(changed((f) => Object.assign(f[0], { required: false, doc: 'the id' })), expected), undefined);
+  assert.equal(schemaDifference(changed((f) => (f[1].type.fields[0].name = 'when')), expected), 'column meta.dt (field id 5) is named when');
+  assert.equal(schemaDifference(changed((f) => f.push({ id: 9, name: 'x', required: false, type: 'string' })), expected), 'column x (field id 9) is not one the writer knows');
+  assert.equal(schemaDifference(changed((f) => f.splice(2, 1)), expected), 'column tags (field id 3) is missing');
+  assert.equal(schemaDifference(changed((f) => (f[1].type.fields[0].type = 'timestamp')), expected), 'column meta.dt is timestamp, not timestamptz');
+  assert.equal(schemaDifference(changed((f) => (f[1].type.fields[0].required = true)), expected), 'column meta.dt is required');
+  assert.equal(schemaDifference(changed((f) => (f[2].type.element = 'long')), expected), 'column tags.element is long, not string');
+  assert.equal(schemaDifference(changed((f) => (f[3].type.valueId = 9)), expected), "column slots's key and value have field ids 7 and 9, not 7 and 8");
+  assert.equal(schemaDifference(changed((f) => (f[3].type = 'string')), expected), 'column slots is string, not a map');
 });
