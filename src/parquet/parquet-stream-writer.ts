@@ -102,7 +102,8 @@ export class ParquetStreamWriter {
     }
     await this.done;
     if (this.failure !== undefined) {
-      await this.out.abort();
+      // The write's failure is the one to report; a file the abort could not remove is an orphan.
+      await this.out.abort().catch(() => undefined);
       throw this.error();
     }
     try {
@@ -160,9 +161,12 @@ export class RollingParquetWriter {
     return [...this.closed];
   }
 
+  /** Removes every file written; tries them all, then fails with the first that could not be removed. */
   async abort(): Promise<void> {
-    await this.current?.abort();
+    const current = this.current;
     this.current = undefined;
-    await Promise.all(this.closed.map((f) => this.storage.delete(f.location)));
+    const results = await Promise.allSettled([current?.abort(), ...this.closed.map((f) => this.storage.delete(f.location))]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
   }
 }

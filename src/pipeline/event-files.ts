@@ -196,7 +196,8 @@ export class EventStager {
       for (const f of await writer.close()) out.push(await describeParquetFile({ storage: table.storage, location: f.location, schema: table.schema(), partition: chunk.tuple }));
       return out;
     } catch (error) {
-      await writer.abort();
+      // The write's failure is the one to report; a file the abort could not remove is an orphan maintenance removes.
+      await writer.abort().catch(() => undefined);
       throw error;
     }
   }

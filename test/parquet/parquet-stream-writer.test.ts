@@ -127,26 +127,45 @@ test('a full disk while writing fails as storage reported it (71, naming the fil
   assert.deepEqual(await readdir(full), []);
 });
 
-test('a file whose close fails (fsync EIO) is removed, and abort removes the files rolled before it', async () => {
-  const eio = join(dir, 'eio');
-  let k = 0;
-  class SyncFails extends LocalStorage {
+test('a write failure is reported as such when removing the file fails too; abort removes every file it can before it fails', async () => {
+  const failing = join(dir, 'failing');
+  // The disk fills once close is called: the last file's rest and footer fail.
+  let full = false;
+  const eio = (op: string, location: string) => storageError(op, location, Object.assign(new Error(`EIO: i/o error, ${op}`), { code: 'EIO' }));
+  class FailingDisk extends LocalStorage {
     override async createWriter(location: string): Promise<ObjectWriter> {
       const inner = await super.createWriter(location);
-      const last = location.endsWith('/f2.parquet');
       return {
-        ...inner,
-        write: (chunk) => inner.write(chunk),
-        close: async () => (last ? Promise.reject(storageError('close', location, Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }))) : inner.close()),
-        abort: () => inner.abort(),
+        location,
+        write: async (chunk) => {
+          if (full) throw storageError('write', location, Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+          await inner.write(chunk);
+        },
+        close: () => inner.close(),
+        abort: async () => {
+          await inner.abort();
+          throw eio('unlink', location);
+        },
       };
     }
+    override async delete(location: string): Promise<void> {
+      if (location.endsWith('f0.parquet')) throw eio('unlink', location);
+      return super.delete(location);
+    }
   }
-  const w = new RollingParquetWriter(new SyncFails(), () => fileLocation(join(eio, `f${k++}.parquet`)), 128 << 10, { rowGroupRows: 250 });
-  await assert.rejects(async () => {
-    for (let b = 0; b < 16 && k < 3; b++) await w.write(rowsToRecordBatch(SAMPLE_SCHEMA, Array.from({ length: 500 }, (_, i) => sampleRow(b * 500 + i, randomBytes(300).toString('hex')))));
-    await w.close();
-  }, /close failed for .*f2\.parquet: EIO/);
-  await w.abort();
-  assert.deepEqual(await readdir(eio), []);
+  let k = 0;
+  const w = new RollingParquetWriter(new FailingDisk(), () => fileLocation(join(failing, `f${k++}.parquet`)), 64 << 10, { rowGroupRows: 100 });
+  for (let b = 0; b < 40; b++) await w.write(rowsToRecordBatch(SAMPLE_SCHEMA, Array.from({ length: 100 }, (_, i) => sampleRow(b * 100 + i, randomBytes(300).toString('hex')))));
+  // A file open with rows in the encoder, which close writes out.
+  await w.write(rowsToRecordBatch(SAMPLE_SCHEMA, Array.from({ length: 10 }, (_, i) => sampleRow(5000 + i, 'last'))));
+  assert.ok(k >= 3, `files were rolled before the disk filled (${k})`);
+  full = true;
+  const failed = await w.close().then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  assert.ok(failed instanceof JobError && failed.code === 'RESOURCES', String(failed));
+  assert.match(failed.message, /ENOSPC/);
+  await assert.rejects(w.abort(), /EIO/);
+  assert.deepEqual(await readdir(failing), ['f0.parquet'], 'every file but the one that could not be removed is gone');
 });
