@@ -19,6 +19,8 @@ import { withPartitionSpec } from '../../src/iceberg/commit/evolve-spec.js';
 import { rollbackTo } from '../../src/iceberg/commit/rollback.js';
 import { retryPolicy, retryWaitMs } from '../../src/iceberg/commit/retry-policy.js';
 import { decodeManifestList, encodeManifestList, MANIFEST_LIST_SCHEMA } from '../../src/iceberg/avro/manifest-list.js';
+import { removeOrphanFiles } from '../../src/iceberg/maintenance/remove-orphans.js';
+import { readManifestList } from '../../src/iceberg/scan/manifest-cache.js';
 import { writeManifest } from '../../src/iceberg/commit/write-manifest.js';
 import { prepareAddedManifests } from '../../src/iceberg/commit/table-change.js';
 import { relocateTable } from '../../src/iceberg/commit/relocate.js';
@@ -571,6 +573,52 @@ test('a snapshot without files has a manifest list with an Avro header and its m
   assert.deepEqual(records, []);
   assert.equal(metadata['format-version'], '2');
   assert.match(metadata['avro.schema']!, /"field-id":500/);
+});
+
+test('an Avro container cut short, anywhere but after a whole block, or with bytes after its last block, is refused, not read as fewer records', async () => {
+  const schema = { type: 'record', name: 'r', fields: [{ name: 'id', type: 'long', 'field-id': 1 }, { name: 's', type: 'string', 'field-id': 2 }] };
+  const records = Array.from({ length: 6000 }, (_, i) => ({ id: BigInt(i), s: `row ${i} `.padEnd(40, 'x') }));
+  const bytes = Buffer.from(await encodeContainer(schema, records, { note: 'cut' }));
+  assert.equal((await decodeContainer(bytes, 'whole')).records.length, 6000);
+  const marker = (() => {
+    // The last 16 bytes are the sync marker, which ends the header and every block.
+    const m = bytes.subarray(bytes.length - 16);
+    const ends: number[] = [];
+    for (let at = bytes.indexOf(m); at >= 0; at = bytes.indexOf(m, at + 1)) ends.push(at + 16);
+    return ends;
+  })();
+  const [headerEnd, firstBlockEnd] = marker;
+  assert.ok(marker.length >= 3 && headerEnd !== undefined && firstBlockEnd !== undefined, `several blocks (${marker.length - 1})`);
+  const refused = async (b: Uint8Array, why: RegExp) =>
+    assert.rejects(decodeContainer(b, 'manifest m.avro'), (e: unknown) => e instanceof JobError && e.exitCode === 65 && /^manifest m\.avro is not a whole Avro file/.test(e.message) && why.test(e.message));
+  await refused(bytes.subarray(0, 0), /does not start with an Avro header/);
+  await refused(bytes.subarray(0, 10), /ends inside the header/);
+  await refused(bytes.subarray(0, headerEnd - 1), /ends inside the header/);
+  await refused(bytes.subarray(0, firstBlockEnd - 100), new RegExp(`ends inside the block at byte ${headerEnd}`));
+  await refused(bytes.subarray(0, bytes.length - 1), /ends inside the block at byte/);
+  await refused(Buffer.concat([bytes, Buffer.from([2, 4, 0, 0])]), /ends inside the block at byte/);
+  const garbled = Buffer.from(bytes);
+  garbled[firstBlockEnd - 1]! ^= 0xff;
+  await refused(garbled, new RegExp(`the block at byte ${headerEnd} does not end with the file's sync marker`));
+  // Cut right after a whole block it is a valid, shorter container: the manifest length catches that (below).
+  assert.ok((await decodeContainer(bytes.subarray(0, firstBlockEnd), 'first block')).records.length < 6000);
+});
+
+test('a manifest whose length is not the one its list records is refused by scans and orphan removal, which would otherwise lose its files', async () => {
+  const table = await freshTable();
+  const files = await w.write(table, [1, 2, 3]);
+  const committed = (await table.commit({ addDataFiles: files })).table;
+  const [manifest] = await readManifestList(committed.storage, committed.currentSnapshot()!.manifestList);
+  const path = committed.storage.localPath(manifest!.manifestPath)!;
+  const bytes = await readFile(path);
+  // Only the header, a valid Avro container of no entries: as if the copy stopped after it.
+  const syncAt = bytes.indexOf(bytes.subarray(bytes.length - 16));
+  await writeFile(path, bytes.subarray(0, syncAt + 16));
+  const fresh = await new Warehouse(new LocalStorage(), w.warehouse.rootLocation).loadTable('ns', committed.location.split('/').pop()!);
+  const refused = (e: unknown) => e instanceof JobError && e.exitCode === 65 && e.message.includes(`manifest ${manifest!.manifestPath} has ${syncAt + 16} bytes, but its manifest list records ${manifest!.manifestLength}`);
+  await assert.rejects(fresh.planFiles(), refused);
+  await assert.rejects(removeOrphanFiles(fresh, { olderThanMs: Date.now() + 60_000 }), refused);
+  for (const f of files) assert.ok(await committed.storage.stat(f.filePath), `${f.filePath} is still there`);
 });
 
 test('partition evolution keeps old snapshots readable', async () => {

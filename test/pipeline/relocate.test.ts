@@ -88,7 +88,7 @@ test('a copied warehouse relocated names only its own files, reads the same rows
           for (const manifest of await readManifestList(table.storage, snapshot.manifestList)) {
             mine(manifest.manifestPath);
             assert.ok(!Buffer.from(await table.storage.read(manifest.manifestPath)).includes(Buffer.from(oldRoot)), `${manifest.manifestPath} names the original`);
-            for (const entry of (await readManifest(table.storage, manifest.manifestPath)).entries) {
+            for (const entry of (await readManifest(table.storage, manifest.manifestPath, manifest.manifestLength)).entries) {
               mine(entry.dataFile.filePath);
               if (entry.status === ManifestEntryStatus.Deleted) continue;
               assert.ok(await table.storage.stat(entry.dataFile.filePath), `${entry.dataFile.filePath} exists`);

@@ -87,7 +87,59 @@ function readType(schema: object): avsc.Type {
   return type;
 }
 
+const MAGIC = [0x4f, 0x62, 0x6a, 0x01]; // "Obj" 1
+
+/**
+ * Walks the container's framing (spec: header, then blocks of count, size, data and the header's
+ * sync marker) and fails unless it ends exactly after a whole block. avsc's decoder ends quietly
+ * with the records it had when the input stops short, so a cut manifest would read as fewer files
+ * (or none), and orphan removal would take the files it no longer lists.
+ */
+function checkFraming(b: Uint8Array, what: string): void {
+  let pos = 0;
+  const fail = (why: string): never => {
+    throw new SpecViolationError(`${what} is not a whole Avro file (${b.byteLength} bytes): ${why}; it was cut short or damaged`);
+  };
+  const long = (where: string): number => {
+    let value = 0;
+    let scale = 1;
+    let byte: number;
+    do {
+      if (pos >= b.byteLength) fail(`it ends inside ${where}`);
+      if (scale > 2 ** 63) fail(`${where} is not a number`);
+      byte = b[pos++]!;
+      value += (byte & 0x7f) * scale;
+      scale *= 128;
+    } while ((byte & 0x80) !== 0);
+    return value % 2 === 0 ? value / 2 : -(value + 1) / 2; // zigzag
+  };
+  const skip = (n: number, where: string): void => {
+    if (n < 0 || pos + n > b.byteLength) fail(`it ends inside ${where}`);
+    pos += n;
+  };
+  if (b.byteLength < MAGIC.length || MAGIC.some((m, i) => b[i] !== m)) fail('it does not start with an Avro header');
+  pos = MAGIC.length;
+  for (let count = long('the header'); count !== 0; count = long('the header')) {
+    if (count < 0) long('the header'); // a block of -count entries, then its size in bytes
+    for (let i = 0; i < Math.abs(count); i++) {
+      skip(long('the header'), 'the header');
+      skip(long('the header'), 'the header');
+    }
+  }
+  skip(16, 'the header');
+  const sync = b.subarray(pos - 16, pos);
+  while (pos < b.byteLength) {
+    const start = pos;
+    const where = `the block at byte ${start}`;
+    if (long(where) < 0) fail(`${where} has a negative record count`);
+    skip(long(where), where);
+    skip(16, where);
+    if (b.subarray(pos - 16, pos).some((x, i) => x !== sync[i])) fail(`${where} does not end with the file's sync marker`);
+  }
+}
+
 export async function decodeContainer(bytes: Uint8Array, what: string): Promise<DecodedContainer> {
+  checkFraming(bytes, what);
   const decoder = new avro.streams.BlockDecoder({ parseHook: (schema: avsc.Schema) => readType(schema as object) } as never);
   const records: unknown[] = [];
   let metadata: Record<string, string> = {};

@@ -276,7 +276,7 @@ async function planRelocation(storage: Storage, metadata: TableMetadata, mapPath
       if (manifests.has(file.manifestPath)) continue;
       const location = mapPath(file.manifestPath);
       await present(location, 'manifest', file.manifestLength);
-      const decoded = await readManifest(storage, location);
+      const decoded = await readManifest(storage, location, file.manifestLength);
       manifests.set(file.manifestPath, { file, decoded });
       for (const e of decoded.entries) {
         // A deleted entry names a file its snapshot removed, which expiry may have deleted since.

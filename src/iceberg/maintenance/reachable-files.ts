@@ -23,7 +23,7 @@ export async function reachableFiles(storage: Storage, snapshots: Iterable<Snaps
     for (const m of await readManifestList(storage, s.manifestList)) {
       if (out.manifests.has(m.manifestPath)) continue;
       out.manifests.add(m.manifestPath);
-      for (const e of (await readManifest(storage, m.manifestPath)).entries) {
+      for (const e of (await readManifest(storage, m.manifestPath, m.manifestLength)).entries) {
         if (e.status === ManifestEntryStatus.Deleted) out.removedFiles.add(e.dataFile.filePath);
         else out.contentFiles.add(e.dataFile.filePath);
       }

@@ -31,7 +31,7 @@ export interface ResolvedEntry extends ManifestEntry {
 }
 
 export async function readResolvedEntries(storage: Storage, manifest: ManifestFile): Promise<{ specId: number; entries: ResolvedEntry[] }> {
-  const decoded = await readManifest(storage, manifest.manifestPath);
+  const decoded = await readManifest(storage, manifest.manifestPath, manifest.manifestLength);
   const entries = decoded.entries.map(
     (e): ResolvedEntry => ({
       ...e,
