@@ -141,11 +141,18 @@ test('a damaged Parquet file DuckDB reads (cut short, too small, overwritten) is
   });
 });
 
-test('a Parquet file shorter than its own metadata says is a DATA error (65) naming it', () => {
+test('a Parquet file shorter than its own metadata says, or with pages overwritten under an intact footer, is a DATA error (65)', () => {
   // DuckDB's message for another overwritten footer (seen, but not reproduced by a fixed edit).
   const error = duckDbError(new Error('IO Error: Could not read enough bytes from file "/wh/state/pages/data/x.parquet": attempted to read 1 bytes from location 401777'), 'SELECT * FROM read_parquet(...)');
   assert.equal(error.code, 'DATA', error.message);
   assert.match(error.message, /^DuckDB found a damaged file: .*x\.parquet"/);
+  // Pages overwritten under an intact footer (seen in 300 random overwrites of a file: the rest
+  // read wrong values, overflowed a sum, or failed as the cases above).
+  for (const message of ['Invalid Error: Out of buffer', "Invalid Error: don't know what type: 7", 'Invalid Input Error: Invalid string encoding found in Parquet file "/wh/x.parquet": value "comment 1\\x9F" is not valid UTF8!']) {
+    const damaged = duckDbError(new Error(message), 'SELECT * FROM read_parquet(...)');
+    assert.equal(damaged.code, 'DATA', damaged.message);
+    assert.ok(damaged.message.startsWith(`DuckDB found a damaged file: ${message}`), damaged.message);
+  }
   // Files of different columns read together are not damaged: DuckDB's wording is close, the cause is not.
   const mismatch = duckDbError(new Error('Invalid Input Error: Failed to read file "/wh/b.parquet": schema mismatch in glob: column "x" was read from the original file "/wh/a.parquet", but could not be found in file "/wh/b.parquet"'), 'SELECT 1');
   assert.equal(mismatch.code, 'INTERNAL', mismatch.message);
