@@ -26,6 +26,8 @@ const AS_TEXT = new Set<number>([
 ]);
 
 export const displayValue: DuckDBValueConverter<unknown> = (value, type, converter) => {
+  // The JSON converter makes an INTERVAL an object of months, days and micros; its text is DuckDB's cast to VARCHAR.
+  if (type.typeId === DuckDBTypeId.INTERVAL && value !== null) return String(value);
   if (AS_TEXT.has(type.typeId)) return JsonDuckDBValueConverter(value, type, converter as unknown as DuckDBValueConverter<Json>);
   // A DECIMAL as a number only while a double holds it exactly (15 digits); beyond, an integer or DuckDB's text.
   if (type.typeId === DuckDBTypeId.DECIMAL && value instanceof DuckDBDecimalValue) {

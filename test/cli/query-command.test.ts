@@ -63,8 +63,10 @@ test('jsonl, json and csv agree', async () => {
   assert.equal((await query(`SELECT 'a,"b"' AS x`, '--format', 'csv')).out, 'x\n"a,""b"""\n');
 });
 
-test('csv cells stay under their header when column names are integers', async () => {
+test('csv cells, jsonl and json keys stay in the result order when column names are integers (a PIVOT by year)', async () => {
   assert.equal((await query(`SELECT 'a', 1, 2 AS "2024"`, '--format', 'csv')).out, "'a',1,2024\na,1,2\n");
+  assert.equal((await query(`SELECT 'a' AS wiki, 1 AS "2023", 2 AS "2024"`)).out, '{"wiki":"a","2023":1,"2024":2}\n');
+  assert.equal((await query(`SELECT 'a' AS wiki, 1 AS "2023"`, '--format', 'json')).out, '[\n{"wiki":"a","2023":1}\n]\n');
 });
 
 test('csv on stdout tells an empty string from NULL, as --out csv does', async () => {
@@ -77,9 +79,9 @@ test('csv on stdout tells an empty string from NULL, as --out csv does', async (
 
 test('values print as DuckDB prints them where JS would lose them; empty results keep their header; one table', async () => {
   const sql = `SELECT TIMESTAMPTZ '2026-11-02 01:02:03.123456+00' AS tz, DATE '2026-11-02' AS d, TIME '12:34:56.5' AS t, '\\x00abc'::BLOB AS b,
-    'inf'::DOUBLE AS inf, 9007199254740993::BIGINT AS big, 3::BIGINT AS small, {'a': DATE '2026-01-01'} AS s, NULL AS n`;
-  assert.equal((await query(sql, '--format', 'csv')).out, 'tz,d,t,b,inf,big,small,s,n\n2026-11-02 01:02:03.123456+00,2026-11-02,12:34:56.5,\\x00abc,Infinity,9007199254740993,3,"{""a"":""2026-01-01""}",\n');
-  assert.equal((await query(sql)).out, '{"tz":"2026-11-02 01:02:03.123456+00","d":"2026-11-02","t":"12:34:56.5","b":"\\\\x00abc","inf":"Infinity","big":9007199254740993,"small":3,"s":{"a":"2026-01-01"},"n":null}\n');
+    'inf'::DOUBLE AS inf, 9007199254740993::BIGINT AS big, 3::BIGINT AS small, {'a': DATE '2026-01-01'} AS s, NULL AS n, INTERVAL 90 MINUTE AS i`;
+  assert.equal((await query(sql, '--format', 'csv')).out, 'tz,d,t,b,inf,big,small,s,n,i\n2026-11-02 01:02:03.123456+00,2026-11-02,12:34:56.5,\\x00abc,Infinity,9007199254740993,3,"{""a"":""2026-01-01""}",,01:30:00\n');
+  assert.equal((await query(sql)).out, '{"tz":"2026-11-02 01:02:03.123456+00","d":"2026-11-02","t":"12:34:56.5","b":"\\\\x00abc","inf":"Infinity","big":9007199254740993,"small":3,"s":{"a":"2026-01-01"},"n":null,"i":"01:30:00"}\n');
   assert.equal((await query('SELECT 1 AS a, 2 AS b WHERE false', '--format', 'csv')).out, 'a,b\n');
   assert.equal((await query('SELECT 1 AS a, 2 AS b WHERE false', '--format', 'table')).out, 'a | b\n(0 rows)\n');
   const table = await query('SELECT range AS i FROM range(5000)', '--format', 'table');

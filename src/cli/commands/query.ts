@@ -185,6 +185,11 @@ function withoutBigInts(v: unknown): unknown {
 /** Rows `--format table` prints: a table is for reading, the other formats are for the rest. */
 const TABLE_ROWS = 1000;
 
+/** A row as a JSON object with its keys in the result's column order. */
+function rowJson(columns: readonly string[], row: Record<string, unknown>): string {
+  return `{${columns.map((c) => `${JSON.stringify(c)}:${stringifyJsonBigInt(row[c] ?? null)}`).join(',')}}`;
+}
+
 /** Writes result batches to stdout in `format`, until they end or the reader goes away. */
 async function writeRows(context: CliContext, columns: readonly string[], batches: AsyncIterable<Record<string, unknown>[]>, format: string, readerGone: () => boolean): Promise<void> {
   let first = true;
@@ -202,9 +207,9 @@ async function writeRows(context: CliContext, columns: readonly string[], batche
       continue;
     }
     for (const row of rows) {
-      if (format === 'jsonl') context.stdout.write(stringifyJsonBigInt(row) + '\n');
-      else if (format === 'json') context.stdout.write((first ? '\n' : ',\n') + stringifyJsonBigInt(row));
-      // By name: an object lists integer-like keys (a column named 1 or 2024) first.
+      // By name, in the result's order: an object lists integer-like keys (a column named 1 or 2024) first.
+      if (format === 'jsonl') context.stdout.write(rowJson(columns, row) + '\n');
+      else if (format === 'json') context.stdout.write((first ? '\n' : ',\n') + rowJson(columns, row));
       else context.stdout.write(columns.map((c) => csvCell(row[c])).join(',') + '\n');
       first = false;
     }
