@@ -44,6 +44,18 @@ function ancestors(table: Table, from: Snapshot | undefined): Snapshot[] {
   return out;
 }
 
+/**
+ * The revisions snapshot current when pages' `snapshot` last stopped being current (just before
+ * the next entry of pages' snapshot log), or the current one while it still is: merges of
+ * visibility changes alone add revisions snapshots of its events meanwhile.
+ */
+function revisionsWhileCurrent(pages: Table, snapshot: Snapshot, revisions: Table): Snapshot | undefined {
+  const log = pages.metadata.snapshotLog;
+  const last = log.findLastIndex((e) => e.snapshotId === snapshot.snapshotId);
+  const next = last < 0 ? undefined : log[last + 1];
+  return pages.currentSnapshot()?.snapshotId === snapshot.snapshotId || next === undefined ? revisions.currentSnapshot() : revisions.snapshotAsOf(next.timestampMs - 1);
+}
+
 function chosen(table: Table, choice: SnapshotChoice): Snapshot | undefined {
   if (choice.snapshotId !== undefined) {
     const s = table.snapshot(choice.snapshotId);
@@ -88,12 +100,24 @@ export async function stateViewStatements(
   // Merges of visibility changes alone add revisions snapshots with the same source: the newest
   // one. At an --as-of time, the newest of the history current then (the snapshot log's, as for
   // pages): a rollback since then must not hide what a reader saw at that time.
-  const revisionsFrom = revisions === undefined ? undefined : choice.asOfMs === undefined ? revisions.currentSnapshot() : revisions.snapshotAsOf(choice.asOfMs);
+  // A pages snapshot chosen by id: the history current when it last stopped being current.
+  const revisionsFrom =
+    revisions === undefined
+      ? undefined
+      : choice.asOfMs !== undefined
+        ? revisions.snapshotAsOf(choice.asOfMs)
+        : choice.snapshotId !== undefined && pages !== undefined && pagesSnap !== undefined
+          ? revisionsWhileCurrent(pages, pagesSnap, revisions)
+          : revisions.currentSnapshot();
   const revisionsAhead = revisions === undefined || revisionsFrom === undefined || source === undefined ? undefined : revisions.summaryProperty(SOURCE_SNAPSHOT_PROPERTY, revisionsFrom)?.value;
+  const mergedFrom = (from: Snapshot | undefined) => (revisions === undefined ? undefined : ancestors(revisions, from).find((s) => revisions.summaryProperty(SOURCE_SNAPSHOT_PROPERTY, s)?.value === source));
+  // A pages snapshot a rollback left: the history then is the rolled-back one, so its own merge's
+  // revisions are the ones current at its commit (a merge commits revisions first), never a later
+  // run's that merged the same events.
   const revisionsSnap =
     source === undefined || revisions === undefined
       ? undefined
-      : ancestors(revisions, revisionsFrom).find((s) => revisions.summaryProperty(SOURCE_SNAPSHOT_PROPERTY, s)?.value === source);
+      : (mergedFrom(revisionsFrom) ?? (choice.snapshotId !== undefined && pagesSnap !== undefined ? mergedFrom(revisions.snapshotAsOf(pagesSnap.timestampMs)) : undefined));
   // Without the revisions that merged the same events the views would pair pages with no (or
   // other) revisions, and a dump would publish empty files: fail, saying how to repair it.
   if (want.revisions && source !== undefined && revisions?.currentSnapshot() !== undefined && revisionsSnap === undefined) {

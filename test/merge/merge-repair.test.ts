@@ -26,6 +26,7 @@ import { describePositionDeleteFile, POSITION_DELETE_SCHEMA } from '../../src/pa
 import { loadConfig } from '../../src/pipeline/config.js';
 import { EventStager } from '../../src/pipeline/event-files.js';
 import { runMaintenance } from '../../src/pipeline/maintenance.js';
+import { stateViewStatements } from '../../src/pipeline/state-views.js';
 import { appendBatch, appendVisibilityBatch, EVENTS_NAME, EVENTS_NS, generatedEvents, merge, stateHashes, VISIBILITY_NAME, warehouseAt } from './merge-fixture.js';
 
 let dir: string;
@@ -189,6 +190,28 @@ test('rolled-back events that were wrong leave state once the state tables are r
   }
   await merge(w);
   assert.deepEqual(await stateHashes(w), expected);
+});
+
+test('after both state tables are rolled back and merged again, a query of a pages snapshot the rollback left pairs it with its own merge\'s revisions', { timeout: 300_000 }, async () => {
+  const { w } = await mergedFirstBatch();
+  const state = async () => ({ pages: await w.loadTable(STATE_NAMESPACE, PAGES_TABLE), revisions: await w.loadTable(STATE_NAMESPACE, REVISIONS_TABLE) });
+  const first = await state();
+  const [pagesA, revisionsA] = [first.pages.currentSnapshot()!.snapshotId, first.revisions.currentSnapshot()!.snapshotId];
+  await appendBatch(w, b2);
+  await merge(w);
+  const second = await state();
+  const [pagesB, revisionsB] = [second.pages.currentSnapshot()!.snapshotId, second.revisions.currentSnapshot()!.snapshotId];
+  // The repair README describes: roll both back, merge the same events again.
+  await rollbackTo(second.revisions, revisionsA);
+  await rollbackTo(second.pages, pagesA);
+  await merge(w);
+  const third = await state();
+  const [pagesB2, revisionsB2] = [third.pages.currentSnapshot()!.snapshotId, third.revisions.currentSnapshot()!.snapshotId];
+  assert.notEqual(revisionsB2, revisionsB);
+  const paired = async (snapshotId: bigint) => (await stateViewStatements(w, { namespace: EVENTS_NS, name: EVENTS_NAME }, { snapshotId })).bound;
+  const left = await paired(pagesB);
+  assert.deepEqual([left.pages, left.revisions], [pagesB, revisionsB].map(String), 'the rollback left pages snapshot pairs with the revisions of its own merge');
+  assert.deepEqual([(await paired(pagesB2)).revisions, (await paired(pagesA)).revisions], [revisionsB2, revisionsA].map(String));
 });
 
 test('the merge applies the position deletes of a forced replay made before it merged the replaced rows', { timeout: 300_000 }, async () => {
