@@ -48,9 +48,12 @@ export function filesRelationSql(table: Table, dataFiles: readonly PlannedFile[]
   const files = sqlStringList(dataFiles.map((f) => localFile(table, f.file.filePath))) + byFieldId(table);
   if (deleteFiles.length === 0) return `SELECT ${columns} FROM read_parquet(${files}${o.positions === true ? ', filename = true, file_row_number = true' : ''})`;
   const deletes = sqlStringList(deleteFiles.map((f) => localFile(table, f.file.filePath)));
-  return `SELECT ${columns} FROM read_parquet(${files}, filename = true, file_row_number = true) AS d
-    WHERE NOT EXISTS (SELECT 1 FROM read_parquet(${deletes}) AS x
-      WHERE regexp_replace(x.file_path, '^file:(//)?', '') = d.filename AND x.pos = d.file_row_number)`;
+  // An anti join, not NOT EXISTS: DuckDB 1.5 fails a user's correlated subquery over a view built
+  // on a correlated one (INTERNAL Error: Failed to bind column reference).
+  const qualified = schema.fields.map((f) => `d.${quoteIdent(f.name)}`).join(', ') + (o.positions === true ? ', d.filename, d.file_row_number' : '');
+  return `SELECT ${qualified} FROM read_parquet(${files}, filename = true, file_row_number = true) AS d
+    ANTI JOIN (SELECT regexp_replace(file_path, '^file:(//)?', '') AS deleted_file, pos AS deleted_pos FROM read_parquet(${deletes})) AS x
+      ON x.deleted_file = d.filename AND x.deleted_pos = d.file_row_number`;
 }
 
 /** SQL of a relation holding the rows of the table at the snapshot. */
