@@ -99,7 +99,9 @@ export function duckDbError(error: unknown, sql: string): JobError {
   if (FILE_GONE.test(first)) {
     return new JobError('NOT_FOUND', `DuckDB could not read its files: ${first}; the file is gone (removed by hand or by another process) ${where}`, { cause: error });
   }
-  return new JobError('INTERNAL', `DuckDB failed: ${message} ${where}`, { cause: error });
+  // DuckDB's own internal errors carry its stack trace: the line names the failure, the error log (the cause) keeps the rest.
+  const shown = /^INTERNAL Error/.test(first) ? first : message;
+  return new JobError('INTERNAL', `DuckDB failed: ${shown} ${where}`, { cause: error });
 }
 
 class Connection implements DuckDb {

@@ -108,6 +108,17 @@ test('an I/O error of the device under a file DuckDB reads is a retryable STORAG
   assert.match(error.message, /x\.parquet": Input\/output error/);
 });
 
+test("DuckDB's own internal error is one line naming the failure (a bug, 70); its stack trace stays in the cause, for the error log", () => {
+  const full = 'INTERNAL Error: Failed to bind column reference "wiki_id" [1.0]\n\nStack Trace:\n\n0        duckdb_adbc_init + 3145727\n1        duckdb_adbc_init + 2981023\n';
+  const error = duckDbError(new Error(full), 'SELECT 1');
+  assert.equal(error.code, 'INTERNAL');
+  assert.equal(error.exitCode, 70);
+  assert.equal(error.message, 'DuckDB failed: INTERNAL Error: Failed to bind column reference "wiki_id" [1.0] (in: SELECT 1)');
+  assert.equal((error.cause as Error).message, full);
+  // Other messages keep their further lines: a Binder error's LINE 1 and caret point into the SQL.
+  assert.match(duckDbError(new Error('Some Error: x\nLINE 1: SELECT y\n               ^'), 'SELECT y').message, /LINE 1: SELECT y/);
+});
+
 test('a damaged Parquet file DuckDB reads (cut short, too small, overwritten) is a DATA error (65) naming it, not a bug', async () => {
   await withDbIn('mwlake-damaged-', async (db, dir) => {
     const good = join(dir, 'good.parquet');
