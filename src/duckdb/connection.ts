@@ -68,11 +68,11 @@ const DEVICE_FAILED = /^IO Error: .*Input\/output error/;
 const FILE_GONE = /^IO Error: No files found that match the pattern/;
 /**
  * A Parquet file DuckDB reads is damaged (cut short, overwritten), in DuckDB 1.5's messages: bad
- * data, which no retry mends, not a bug. "Invalid Error" is what its Parquet and Thrift decoders
- * raise on bytes they cannot decode (a footer's Thrift, "Out of buffer" in a page, "don't know
- * what type"); those name no file, the statement does.
+ * data, which no retry mends, not a bug. Its Parquet and Thrift decoders' own exceptions come as
+ * "Invalid Error" (as does any other C++ exception, a bug or a thread that cannot start: those
+ * stay internal), naming no file: the statement does.
  */
-const CORRUPT_FILE = /^(Invalid Input Error: (No magic bytes found at end of file|File .* too small to be a Parquet file|Footer length error in file|Failed to read file (?!.*schema mismatch)|Invalid string encoding found in Parquet file )|IO Error: Could not read enough bytes from file |Invalid Error: )/;
+const CORRUPT_FILE = /^(Invalid Input Error: (No magic bytes found at end of file|File .* too small to be a Parquet file|Footer length error in file|Failed to read file (?!.*schema mismatch)|Invalid string encoding found in Parquet file )|IO Error: Could not read enough bytes from file |Invalid Error: (TProtocolException|Out of buffer|don't know what type|Page size mismatch|.*[Cc]orrupt))/;
 
 /** A DuckDB failure as a JobError: a machine that ran short, a storage failure, a missing file, else a bug. */
 export function duckDbError(error: unknown, sql: string): JobError {

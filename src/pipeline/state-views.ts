@@ -117,7 +117,11 @@ export async function stateViewStatements(
   const revisionsSnap =
     source === undefined || revisions === undefined
       ? undefined
-      : (mergedFrom(revisionsFrom) ?? (choice.snapshotId !== undefined && pagesSnap !== undefined ? mergedFrom(revisions.snapshotAsOf(pagesSnap.timestampMs)) : undefined));
+      : (mergedFrom(revisionsFrom) ??
+        (choice.snapshotId !== undefined && pagesSnap !== undefined
+          ? // Its log trimmed by expiry: the current history, which maintenance keeps paired with retained pages snapshots.
+            (mergedFrom(revisions.snapshotAsOf(pagesSnap.timestampMs)) ?? mergedFrom(revisions.currentSnapshot()))
+          : undefined));
   // Without the revisions that merged the same events the views would pair pages with no (or
   // other) revisions, and a dump would publish empty files: fail, saying how to repair it.
   if (want.revisions && source !== undefined && revisions?.currentSnapshot() !== undefined && revisionsSnap === undefined) {

@@ -164,6 +164,10 @@ test('a Parquet file shorter than its own metadata says, or with pages overwritt
     assert.equal(damaged.code, 'DATA', damaged.message);
     assert.ok(damaged.message.startsWith(`DuckDB found a damaged file: ${message}`), damaged.message);
   }
+  // Any other C++ exception comes as "Invalid Error" too: a bug, or a thread that cannot start, not a damaged file.
+  for (const message of ['Invalid Error: vector::_M_range_check: __n (which is 3) >= this->size() (which is 3)', 'Invalid Error: Resource temporarily unavailable']) {
+    assert.equal(duckDbError(new Error(message), 'SELECT 1').code, 'INTERNAL', message);
+  }
   // Files of different columns read together are not damaged: DuckDB's wording is close, the cause is not.
   const mismatch = duckDbError(new Error('Invalid Input Error: Failed to read file "/wh/b.parquet": schema mismatch in glob: column "x" was read from the original file "/wh/a.parquet", but could not be found in file "/wh/b.parquet"'), 'SELECT 1');
   assert.equal(mismatch.code, 'INTERNAL', mismatch.message);

@@ -621,6 +621,20 @@ test('a manifest whose length is not the one its list records is refused by scan
   for (const f of files) assert.ok(await committed.storage.stat(f.filePath), `${f.filePath} is still there`);
 });
 
+test('the 0-byte manifest list of a snapshot without files, as mwlake wrote it until December 2026, reads as empty, for scans and maintenance', async () => {
+  const t = (await (await freshTable()).commit({ operation: 'append', summary: { note: 'no files' } })).table;
+  const list = t.storage.localPath(t.currentSnapshot()!.manifestList)!;
+  await writeFile(list, '');
+  const fresh = await new Warehouse(new LocalStorage(), w.warehouse.rootLocation).loadTable('ns', t.location.split('/').pop()!);
+  assert.deepEqual((await fresh.planFiles()).dataFiles, []);
+  assert.deepEqual((await removeOrphanFiles(fresh, { olderThanMs: 0 })).orphans, []);
+  // Any other cut list is refused (another table: decoded lists are cached by location).
+  const other = (await (await freshTable()).commit({ operation: 'append', summary: { note: 'no files' } })).table;
+  await writeFile(other.storage.localPath(other.currentSnapshot()!.manifestList)!, 'Obj');
+  const cut = await new Warehouse(new LocalStorage(), w.warehouse.rootLocation).loadTable('ns', other.location.split('/').pop()!);
+  await assert.rejects(cut.planFiles(), /is not a whole Avro file \(3 bytes\)/);
+});
+
 test('partition evolution keeps old snapshots readable', async () => {
   let t = await freshTable();
   t = (await t.commit({ addDataFiles: await w.write(t, [1, 2]) })).table;
