@@ -100,18 +100,25 @@ async function kafkaLag(config: JobConfig, warehouse: Warehouse, logger: Logger)
         try {
           const events = await warehouse.tryLoadTable(config.events.namespace, stream.table);
           const stored = events === undefined ? {} : storedOffsets(events);
+          // Where the next drain starts (drain.ts planRanges), and what it would refuse there.
+          const refused: string[] = [];
           for (const m of await admin.fetchWatermarks(stream.topics)) {
-            const next = BigInt(stored[m.topic]?.[String(m.partition)] ?? m.logStartOffset);
-            const n = m.endOffset > next ? m.endOffset - next : 0n;
+            const storedText = stored[m.topic]?.[String(m.partition)];
+            const next = storedText !== undefined ? BigInt(storedText) : stored[m.topic] !== undefined ? 0n : m.logStartOffset;
+            if (next > m.endOffset) refused.push(`stored offset ${next} of ${partitionKey(m)} is beyond its end offset ${m.endOffset} (was the topic deleted and recreated? drain --reset-offsets ${m.topic})`);
+            if (next < m.logStartOffset) refused.push(`retention deleted offsets ${next}..${m.logStartOffset - 1n} of ${partitionKey(m)} before this job read them (drain --allow-gap accepts the loss)`);
+            const from = next < m.logStartOffset ? m.logStartOffset : next;
+            const n = m.endOffset > from ? m.endOffset - from : 0n;
             lag[partitionKey(m)] = n.toString();
             total += n;
           }
+          if (refused.length > 0) errors.push(new JobError('DATA', `the next drain of ${stream.topics.join(', ')} fails: ${refused.join('; ')}`));
         } catch (error) {
           // One stream's failure (a missing topic) must not hide the other's lag.
           errors.push(error);
         }
       }
-      if (errors.length === streams.length) return failedLag(errors);
+      if (errors.length > 0 && Object.keys(lag).length === 0) return failedLag(errors);
       // A stream a person must fix (its topic's authorization, say) is reported even beside the others' lag.
       const failed = errors.length > 0 ? failedLag(errors) : undefined;
       return { lag, totalLag: total.toString(), ...(failed === undefined ? {} : { error: failed.error }), ...(failed !== undefined && NEEDS_A_PERSON.has(failed.errorCode) ? { errorCode: failed.errorCode } : {}) };

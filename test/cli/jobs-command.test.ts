@@ -11,8 +11,9 @@ import { ExitCode } from '../../src/core/exit-codes.js';
 import { inTempDir } from '../helpers/temp-dir.js';
 import { runCliCaptured, type CliResult } from '../helpers/cli.js';
 import { capturingLogger } from '../helpers/log-capture.js';
-import { createTestTopic, KAFKA_BROKERS, requireBroker } from '../helpers/kafka.js';
-import { appendBatch, generatedEvents, warehouseAt } from '../merge/merge-fixture.js';
+import { createTestTopic, KAFKA_BROKERS, produceRecords, requireBroker, withAdmin } from '../helpers/kafka.js';
+import { EVENTS_SCHEMA, EVENTS_SPEC, KAFKA_OFFSETS_PROPERTY } from '../../src/events/events-table.js';
+import { appendBatch, EVENTS_NAME, EVENTS_NS, generatedEvents, warehouseAt } from '../merge/merge-fixture.js';
 
 function cli(...args: string[]): Promise<CliResult> {
   return runCliCaptured(args);
@@ -127,6 +128,26 @@ test('status exits with the code of a stream whose lag needs a person (65: an ev
     assert.equal(kafka.lag[`${visibilityTopic}:0`], '0', 'the other stream\'s lag is there');
     assert.equal(kafka.errorCode, 'DATA');
     assert.match(r.err, /the Kafka lag of some topics could not be read .*records Kafka offsets/);
+  });
+});
+
+test('status reports what the next drain would refuse (65), with the lag from where it would read: a stored offset beyond the end, retention past a partition added since', { timeout: 60_000 }, async () => {
+  await requireBroker();
+  const topic = await createTestTopic('mwlake.test.status.next', 2);
+  await produceRecords(Array.from({ length: 10 }, (_, i) => ({ topic, key: null, value: Buffer.from(`r${i}`), partition: 1 })));
+  await withAdmin((a) => a.deleteRecords(topic, [{ partition: 1, beforeOffset: 4n }]));
+  await inTempDir('mwlake-status-next-', async (dir) => {
+    // A drain that stored offset 100 of partition 0 (the topic was recreated since) and none of partition 1 (added since).
+    const table = await warehouseAt(join(dir, 'wh')).loadOrCreateTable(EVENTS_NS, EVENTS_NAME, { schema: EVENTS_SCHEMA, spec: EVENTS_SPEC });
+    await table.commit({ operation: 'append', summary: { [KAFKA_OFFSETS_PROPERTY]: JSON.stringify({ [topic]: { '0': '100' } }) } });
+    const job = join(dir, 'job.yaml');
+    await writeFile(job, `job_name: j\nwarehouse: wh\nkafka:\n  topics: [${topic}]\n`);
+    const r = await runCliCaptured(['status', '--config', job, '--brokers', KAFKA_BROKERS.join(','), '--json']);
+    assert.equal(r.code, ExitCode.Data, r.err);
+    const kafka = (JSON.parse(r.out) as { kafka: { lag: Record<string, string>; errorCode: string; error: string } }).kafka;
+    assert.deepEqual(kafka.lag, { [`${topic}:0`]: '0', [`${topic}:1`]: '6' });
+    assert.equal(kafka.errorCode, 'DATA');
+    assert.match(kafka.error, new RegExp(`stored offset 100 of ${topic}:0 is beyond its end offset 0 .*; retention deleted offsets 0\\.\\.3 of ${topic}:1 before this job read them`));
   });
 });
 
