@@ -127,6 +127,16 @@ function refuseChangedSchema(table: Table, schema: Schema, id: string): void {
   );
 }
 
+/**
+ * Where a drain starts reading a partition: its stored next offset. A topic never read starts at
+ * its earliest offset. A partition added to a topic already read starts at 0: every record it ever
+ * held came after the reads began, so retention having deleted some is a gap, not a start.
+ */
+export function drainStartOffset(stored: Offsets, m: { readonly topic: string; readonly partition: number; readonly logStartOffset: bigint }): bigint {
+  const storedText = stored[m.topic]?.[String(m.partition)];
+  return storedText !== undefined ? BigInt(storedText) : stored[m.topic] !== undefined ? 0n : m.logStartOffset;
+}
+
 /** The last record identities the table stores, per topic and partition. */
 function storedIdentities(table: Table): Offsets {
   const found = table.summaryProperty(KAFKA_LAST_RECORDS_PROPERTY);
@@ -166,11 +176,7 @@ async function planRanges(
     if (identity !== undefined && at !== undefined && storedText !== undefined && at < BigInt(storedText) && at >= m.logStartOffset && at < m.endOffset) {
       checks.push({ topic: m.topic, partition: m.partition, identity });
     }
-    // A topic we never read starts at its earliest offset. A partition added to a topic we read
-    // starts at 0: every record it ever held came after our reads began, so retention having
-    // deleted some is a gap, not a start.
-    const knownTopic = !reset.has(m.topic) && stored[m.topic] !== undefined;
-    let next = storedText !== undefined ? BigInt(storedText) : knownTopic ? 0n : m.logStartOffset;
+    let next = drainStartOffset(reset.has(m.topic) ? {} : stored, m);
     if (next < m.logStartOffset) {
       const gap = `${next}..${m.logStartOffset - 1n}`;
       if (!allowGap) lost.push(`${partitionKey(m)} (offsets ${gap}, ${m.logStartOffset - next} events)`);

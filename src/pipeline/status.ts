@@ -13,7 +13,7 @@ import { eventStreams, type JobConfig } from './config.js';
 import { loadSiteInfos, UnmappedWikiError } from '../dumps/site-info.js';
 import { dateRange, DEFAULT_NAMESPACE_MAP, jobDumpRuns } from './dump.js';
 import { isoDaysAfter } from './due-dates.js';
-import { kafkaOptions, storedOffsets } from './drain.js';
+import { drainStartOffset, kafkaOptions, storedOffsets } from './drain.js';
 import { unmergedJobEvents, type UnmergedEvents } from './merge-source.js';
 import { stateWikis } from './state-wikis.js';
 
@@ -100,11 +100,10 @@ async function kafkaLag(config: JobConfig, warehouse: Warehouse, logger: Logger)
         try {
           const events = await warehouse.tryLoadTable(config.events.namespace, stream.table);
           const stored = events === undefined ? {} : storedOffsets(events);
-          // Where the next drain starts (drain.ts planRanges), and what it would refuse there.
+          // Where the next drain starts, and what it would refuse there.
           const refused: string[] = [];
           for (const m of await admin.fetchWatermarks(stream.topics)) {
-            const storedText = stored[m.topic]?.[String(m.partition)];
-            const next = storedText !== undefined ? BigInt(storedText) : stored[m.topic] !== undefined ? 0n : m.logStartOffset;
+            const next = drainStartOffset(stored, m);
             if (next > m.endOffset) refused.push(`stored offset ${next} of ${partitionKey(m)} is beyond its end offset ${m.endOffset} (was the topic deleted and recreated? drain --reset-offsets ${m.topic})`);
             if (next < m.logStartOffset) refused.push(`retention deleted offsets ${next}..${m.logStartOffset - 1n} of ${partitionKey(m)} before this job read them (drain --allow-gap accepts the loss)`);
             const from = next < m.logStartOffset ? m.logStartOffset : next;
