@@ -514,9 +514,7 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
     if (offsetsLeft > 0n) {
       logger.warn({ stream: stream.kind, offsetsLeft: offsetsLeft.toString() }, `drain: stopped at its cap (drain.max_events or drain.max_bytes) with ${offsetsLeft} offsets left before the end offsets seen at the start; the next drain reads on, and no date is due for dumping until a drain reads to its ends`);
     }
-    if (c.withoutContent > 0) {
-      logger.warn({ stream: stream.kind, withoutContent: c.withoutContent, topics: stream.topics }, `drain: ${c.withoutContent} of the ${c.written} events written carry no content_body for a revision whose content is visible, so the dumps show it as hidden; is the job reading mediawiki.page_change.v1 instead of mediawiki.page_content_change.v1?`);
-    }
+    sorter.warnWithoutContent(logger, 'drain', stream);
     // For lag monitoring only: the table is the source of truth, so a failure here is a warning.
     await commitGroupOffsets(config, logger, [...positions.values()]).catch((error: unknown) => logger.warn({ err: error }, 'drain: committing consumer group offsets failed (monitoring only)'));
     return {

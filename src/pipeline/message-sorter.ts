@@ -10,6 +10,7 @@ import { kafkaTimestampIso } from '../events/events-table.js';
 import { streamOfTopic } from '../events/page-change.js';
 import { prepareMessage, type EventKind, type PreparedMessage } from '../events/staged-row.js';
 import type { KafkaMessage } from '../kafka/source.js';
+import type { Logger } from '../core/log.js';
 import { MIN_EVENTS_FOR_ERROR_RATIO } from './config.js';
 import type { EventStager } from './event-files.js';
 
@@ -155,6 +156,13 @@ export class MessageSorter {
     this.pendingBytes += record.value.byteLength;
     this.erroredCount++;
     this.errorTypes.set(errorType, (this.errorTypes.get(errorType) ?? 0) + 1);
+  }
+
+  /** Warns when page changes lacked content_body: the likeliest cause is a job reading the wrong stream. */
+  warnWithoutContent(logger: Logger, step: 'drain' | 'replay', stream: { readonly kind: EventKind; readonly topics: readonly string[] }): void {
+    const c = this.counts;
+    if (c.withoutContent === 0) return;
+    logger.warn({ stream: stream.kind, withoutContent: c.withoutContent, topics: stream.topics }, `${step}: ${c.withoutContent} of the ${c.written} events written carry no content_body for a revision whose content is visible, so the dumps show it as hidden; is the job reading mediawiki.page_change.v1 instead of mediawiki.page_content_change.v1?`);
   }
 
   /** Summary properties of the commit. */

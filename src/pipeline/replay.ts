@@ -59,6 +59,8 @@ export interface StreamReplayResult {
   readonly errored: number;
   readonly filtered: number;
   readonly deduplicated: number;
+  /** Of those written, page changes without content_body (see DrainResult.withoutContent); absent when none. */
+  readonly withoutContent?: number;
   readonly files: number;
   readonly snapshotId?: string;
   readonly dryRun?: boolean;
@@ -301,8 +303,10 @@ async function replayStream(o: ReplayOptions, stream: StreamReplay | undefined):
       errored: sorter.errored,
       filtered: c.filtered,
       deduplicated: c.deduplicated + repeats.length,
+      ...(c.withoutContent > 0 ? { withoutContent: c.withoutContent } : {}),
       files: files.length,
     };
+    sorter.warnWithoutContent(logger, 'replay', { kind: stream.kind, topics: [...new Set(ranges.map((r) => r.topic))] });
     if (files.length === 0 && deletes.length === 0) return base;
     const lastRecords = table.summaryProperty(KAFKA_LAST_RECORDS_PROPERTY)?.value;
     const offsetsLeft = table.summaryProperty(DRAIN_OFFSETS_LEFT_PROPERTY)?.value;

@@ -569,6 +569,12 @@ test('an event that passes its schema but that the table cannot store goes to <j
   const table = await openEventsTable(warehouseOf(config, silentLogger()), config);
   assert.equal(table.currentSnapshot()!.summary.properties['mwlake.drain.without-content'], '3');
   assert.equal((await drain(job)).consumed, 0, 'the next run goes on');
+  // A forced replay of the window counts and warns alike.
+  const captured = capturingLogger();
+  const replayed = await runReplay({ config, warehouse: warehouseOf(config, silentLogger()), logger: captured.logger, fromMs: Date.parse('2026-10-01T00:00:00Z'), toMs: Date.parse('2027-01-01T00:00:00Z'), force: true });
+  assert.deepEqual([replayed.replaced, replayed.withoutContent], [3, 3], JSON.stringify(replayed));
+  assert.ok(captured.messages().some((m) => m.startsWith('replay: 3 of the 3 events written carry no content_body')), captured.messages().join('\n'));
+  assert.equal((await table.refresh()).currentSnapshot()!.summary.properties['mwlake.replay.without-content'], '3');
 });
 
 test('when the error stream rejects the error events, the run fails and commits nothing', { timeout: 300_000 }, async () => {

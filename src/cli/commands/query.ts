@@ -174,11 +174,13 @@ async function runUserSql(context: CliContext, db: DuckDb, sql: string, format: 
   }
 }
 
-/** A value with its bigints, also in lists and structs, as numbers or, past 2^53, text: console.table prints 123n. */
-function withoutBigInts(v: unknown): unknown {
+/**
+ * A value as `--format table` shows it: console.table prints a bigint as 123n, and a list or struct
+ * past its first few items or keys as `[Object]` or `... more items`, so those print as their JSON.
+ */
+function tableCell(v: unknown): unknown {
   if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
-  if (Array.isArray(v)) return v.map(withoutBigInts);
-  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, withoutBigInts(x)]));
+  if (v !== null && typeof v === 'object') return stringifyJsonBigInt(v);
   return v;
 }
 
@@ -201,7 +203,7 @@ async function writeRows(context: CliContext, columns: readonly string[], batche
     if (readerGone()) return;
     if (format === 'table') {
       for (const r of rows) {
-        if (table.length < TABLE_ROWS) table.push(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, withoutBigInts(v)])));
+        if (table.length < TABLE_ROWS) table.push(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, tableCell(v)])));
         else more++;
       }
       continue;
