@@ -117,6 +117,10 @@ test('an empty dumps.wikis is refused (78), not read as "dump no wiki"', async (
         return true;
       }, empty);
     }
+    for (const all of ['[all, enwiki]', '[ALL]', 'All', '"enwiki,all"']) {
+      await writeFile(file, `job_name: x\ndumps:\n  wikis: ${all}\n`);
+      await assert.rejects(loadConfig(file, {}), (error: Error & { code?: string }) => error.code === 'CONFIG' && error.message.startsWith(`${file}: dumps.wikis is `) && error.message.includes('all stands alone'), all);
+    }
   });
 });
 
@@ -397,6 +401,18 @@ test('paths in the job file are relative to it; paths from the environment, to t
     assert.equal(fromFile.metricsFile, join(dir, 'm', 'mwlake.prom'));
     const fromEnv = await loadConfig(file, { MWLAKE_METRICS_FILE: 'textfile/mwlake.prom' });
     assert.equal(fromEnv.metricsFile, join(process.cwd(), 'textfile', 'mwlake.prom'));
+    // A file:/// location is its path; other URIs and ~ were folders named s3: or ~ below the job file.
+    await writeFile(file, 'job_name: x\nwarehouse: file:///srv/wh\n');
+    assert.equal((await loadConfig(file, {})).warehouse, '/srv/wh');
+    for (const [key, value] of [['warehouse', 's3://bucket/wh'], ['warehouse', '~/wh'], ['metrics_file', 'hdfs://nn/m.prom'], ['dumps:\n  root', 'gs://b/dumps'], ['dumps:\n  namespace_map', '~/ns.tsv']]) {
+      await writeFile(file, `job_name: x\n${key}: ${value}\n`);
+      const name = key.replace(':\n  ', '.');
+      await assert.rejects(loadConfig(file, {}), (e: Error & { code?: string }) => e.code === 'CONFIG' && e.message.startsWith(`${file}: ${name} is "${value}": `), `${name}: ${value}`);
+    }
+    await writeFile(file, 'job_name: x\n');
+    await assert.rejects(loadConfig(file, { MWLAKE_WAREHOUSE: 's3://b/wh' }), (e: Error & { code?: string }) => e.code === 'CONFIG' && /^MWLAKE_WAREHOUSE is "s3:\/\/b\/wh": mwlake reads and writes local folders only/.test(e.message));
+    await assert.rejects(loadConfig(file, { MWLAKE_DUMPS_ROOT: 'file://host/d' }), (e: Error & { code?: string }) => e.code === 'CONFIG' && e.message.startsWith('MWLAKE_DUMPS_ROOT is '));
+    await assert.rejects(loadConfig(file, {}, { warehouse: '~/wh' }), (e: Error & { code?: string }) => e.code === 'USAGE' && e.message.startsWith('--warehouse is "~/wh": ~ is not expanded'));
   });
 });
 

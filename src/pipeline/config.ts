@@ -101,6 +101,25 @@ export type ConfigOverrides = Partial<{
 type Json = Record<string, unknown>;
 
 // `at` is where a key sits, as the messages name it: `jobs/x.yaml: ` or `jobs/x.yaml: drain.`.
+/**
+ * A local path setting as a path. mwlake reads and writes local folders, so a `file://` location is
+ * its path, and another URI or a `~` (no shell expands it here) is refused: resolved as a relative
+ * path, `s3://bucket/wh` became the folder `./s3:/bucket/wh`, and runs wrote there with exit 0.
+ */
+function localPath(value: string, source: string): string {
+  const fail = (why: string) => new JobError(source.startsWith('--') ? 'USAGE' : 'CONFIG', `${source} is ${JSON.stringify(value)}: ${why}`);
+  const local = /^file:\/\/(\/.*)$/.exec(value);
+  if (local !== null) return local[1]!;
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value)) throw fail('mwlake reads and writes local folders only; give a path or a file:/// location');
+  if (value === '~' || value.startsWith('~/')) throw fail('~ is not expanded here; give the full path');
+  return value;
+}
+
+/** A path from a flag or the environment, checked as localPath; undefined when unset. */
+function setting(value: string | undefined, source: string): string | undefined {
+  return value === undefined ? undefined : localPath(value, source);
+}
+
 function section(o: Json, key: string, at: string): Json {
   const v = o[key];
   if (v === undefined || v === null) return {};
@@ -321,11 +340,14 @@ export async function loadConfig(
     // Commands that never connect to Kafka (query, table, merge, dump, maintain) need no Kafka secret.
     else if (usesKafka) throw new ConfigError(`${where}: kafka.sasl needs a username and MWLAKE_KAFKA_SASL_PASSWORD in the environment`);
   }
-  const rel = (p: string) => resolve(base, p);
-  const warehouse = flags.warehouse ?? env['MWLAKE_WAREHOUSE'] ?? (str(raw, 'warehouse', `${where}: `) !== undefined ? rel(str(raw, 'warehouse', `${where}: `)!) : resolve('warehouse'));
+  const rel = (p: string, key: string) => resolve(base, localPath(p, `${where}: ${key}`));
+  const warehouseFile = str(raw, 'warehouse', `${where}: `);
+  const warehouse = setting(flags.warehouse, '--warehouse') ?? setting(env['MWLAKE_WAREHOUSE'], 'MWLAKE_WAREHOUSE') ?? (warehouseFile !== undefined ? rel(warehouseFile, 'warehouse') : resolve('warehouse'));
   const dumpsRootFile = str(dumps, 'root', `${where}: dumps.`);
-  const dumpsRoot = flags.dumpsRoot ?? env['MWLAKE_DUMPS_ROOT'] ?? (dumpsRootFile !== undefined ? rel(dumpsRootFile) : resolve(warehouse, '..', 'dumps'));
+  const dumpsRoot = setting(flags.dumpsRoot, '--dumps-root') ?? setting(env['MWLAKE_DUMPS_ROOT'], 'MWLAKE_DUMPS_ROOT') ?? (dumpsRootFile !== undefined ? rel(dumpsRootFile, 'dumps.root') : resolve(warehouse, '..', 'dumps'));
   const wikis = dumps['wikis'] === undefined || dumps['wikis'] === 'all' ? 'all' : list(dumps['wikis'], `${where}: dumps.wikis`);
+  // A wiki named "all" would pass every night's drain and merge, then fail its dump for want of a namespace map line.
+  if (wikis !== 'all' && wikis.some((w) => w.toLowerCase() === 'all')) throw new ConfigError(`${where}: dumps.wikis is ${JSON.stringify(dumps['wikis'])}; all stands alone (dumps.wikis: all), or give wiki ids (e.g. [enwiki, dewiki])`);
   // An empty list would make every dump and nightly a success that writes no dump.
   if (wikis.length === 0) throw new ConfigError(`${where}: dumps.wikis is empty; give all, or a list of wiki ids (e.g. [enwiki, dewiki])`);
   const compression = str(dumps, 'compression', `${where}: dumps.`, 'bz2');
@@ -346,7 +368,7 @@ export async function loadConfig(
   }
   // Paths in the job file are relative to it; paths from flags and the environment, to the working directory.
   const metricsFileText = str(raw, 'metrics_file', `${where}: `);
-  const metricsFile = env['MWLAKE_METRICS_FILE'] !== undefined ? resolve(env['MWLAKE_METRICS_FILE']) : metricsFileText !== undefined ? rel(metricsFileText) : undefined;
+  const metricsFile = env['MWLAKE_METRICS_FILE'] !== undefined ? resolve(setting(env['MWLAKE_METRICS_FILE'], 'MWLAKE_METRICS_FILE')!) : metricsFileText !== undefined ? rel(metricsFileText, 'metrics_file') : undefined;
   const encoder = env['MWLAKE_PARQUET_ENCODER'] ?? str(drain, 'parquet_encoder', `${where}: drain.`, 'duckdb')!;
   if (encoder !== 'duckdb' && encoder !== 'parquet-wasm') {
     throw new ConfigError(`${env['MWLAKE_PARQUET_ENCODER'] !== undefined ? 'MWLAKE_PARQUET_ENCODER' : `${where}: drain.parquet_encoder`} must be duckdb or parquet-wasm, found ${JSON.stringify(encoder)}`);
@@ -408,7 +430,7 @@ export async function loadConfig(
       parquetEncoder: encoder,
       workers,
     },
-    dumps: { root: dumpsRoot, wikis, compression, incrDelayHours, ...(partSizeMb === undefined ? {} : { partSizeMb }), ...(keepRuns === undefined ? {} : { keepRuns }), ...(namespaceMap === undefined ? {} : { namespaceMap: rel(namespaceMap) }) },
+    dumps: { root: dumpsRoot, wikis, compression, incrDelayHours, ...(partSizeMb === undefined ? {} : { partSizeMb }), ...(keepRuns === undefined ? {} : { keepRuns }), ...(namespaceMap === undefined ? {} : { namespaceMap: rel(namespaceMap, 'dumps.namespace_map') }) },
     ...(memoryLimitMb === undefined ? {} : { memoryLimitMb }),
     maintenance: {
       compact: bool(maintenance, 'compact', `${where}: maintenance.`, true),

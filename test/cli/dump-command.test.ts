@@ -29,6 +29,12 @@ test('--wiki is trimmed like every list ("enwiki, dewiki"); an empty one is a us
       assert.equal(r.code, ExitCode.Usage, r.err);
       assert.match(r.err, /--wiki takes all or wiki ids/);
     }
+    // all stands alone: not a wiki named "all" that fails its dump after the night's work.
+    for (const all of ['all,enwiki', 'ALL', 'enwiki, All']) {
+      const r = await cli(...common, '--wiki', all);
+      assert.equal(r.code, ExitCode.Usage, r.err);
+      assert.match(r.err, /--wiki takes all alone/);
+    }
     assert.deepEqual(await readdir(dir), ['wh']);
   });
 });
