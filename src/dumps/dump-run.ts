@@ -32,6 +32,8 @@ import { DOCUMENT_CLOSE, generatorText, renderDocumentOpen } from './xml-render.
 import { joinMultistreamParts, readMultistreamLayout, recombineMultistream, recombineXmlParts, type MultistreamPartLayout } from './recombine.js';
 import { removeTitleLists, TITLE_LIST_JOBS, writeTitleLists, type TitleList } from './title-lists.js';
 
+const TITLE_LIST_JOB_NAMES: ReadonlySet<string> = new Set(Object.values(TITLE_LIST_JOBS));
+
 /** Default size limit of one part, in uncompressed XML bytes. */
 export const DEFAULT_MAX_PART_BYTES = 2 * 1024 ** 3;
 
@@ -498,9 +500,10 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
     if (main !== undefined && (selected.has(main) || before === undefined)) continue;
     // A job left in-progress by a run that died is not running now: a date is dumped by one run at a time.
     if (selected.has(job)) states.set(job, { status: 'in-progress', updated: started, files: [] });
-    // A job the date's status does not list came after its run (the title lists): the date stays
-    // as complete as it was, not `waiting` for a job nightly would then redo the whole date for.
-    else if (before === undefined && earlier.size > 0) continue;
+    // A title list the date's status does not list came after its run: the date stays as complete
+    // as it was, not `waiting` for a job nightly would then redo the whole date for. Any other job
+    // missing (the history of another compression, which failed) is waiting: the date is not complete.
+    else if (before === undefined && earlier.size > 0 && TITLE_LIST_JOB_NAMES.has(job)) continue;
     else states.set(job, before === undefined ? { status: 'waiting', updated: started, files: [] } : before.status === 'in-progress' ? { ...before, status: 'failed', files: [] } : before);
   }
   // dumpstatus.json last: it is the one this tool reads back, so a run stopped between the writes

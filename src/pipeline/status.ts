@@ -77,10 +77,10 @@ export async function tableStatuses(warehouse: Warehouse, tables?: readonly { na
 
 /**
  * Failures of the lag read that a person must fix, whose code `mwlake status` exits with: rejected
- * credentials or authorization (78), an events table without offsets (65), a refused path (77).
- * Any other (Kafka down, a topic not there) is 69.
+ * credentials or authorization (78), an events table without offsets or a topic not there (65, as
+ * every drain then fails), a refused path (77). Any other (Kafka down) is 69.
  */
-const NEEDS_A_PERSON: ReadonlySet<ErrorCode> = new Set(['CONFIG', 'DATA', 'STORAGE_REFUSED']);
+const NEEDS_A_PERSON: ReadonlySet<ErrorCode> = new Set(['CONFIG', 'DATA', 'NOT_FOUND', 'STORAGE_REFUSED']);
 
 function failedLag(errors: readonly unknown[]): { error: string; errorCode: ErrorCode } {
   const codes = errors.map((e) => (e instanceof JobError ? e.code : undefined));

@@ -1002,6 +1002,25 @@ test('a rerun of the newest date whose last status write fails gives latest/ to 
   });
 });
 
+test('after a switch of compression, a run of some jobs lists the history job of the new one as waiting when the old one had failed: the date is not complete', async () => {
+  await inTempDir('mwlake-codec-switch-', async (other) => {
+    const dir = join(other, WIKI, DATE);
+    const statusPath = join(dir, 'dumpstatus.json');
+    await runDump(options({ dumpsRoot: other }));
+    // The night's content jobs failed: failed, without files, as a failed run records them.
+    const status = JSON.parse(await readFile(statusPath, 'utf8')) as { jobs: Record<string, { status: string; files: object }> };
+    for (const job of ['metahistorybz2dump', 'metacurrentdump', 'articlesdump']) status.jobs[job] = { ...status.jobs[job]!, status: 'failed', files: {} };
+    await writeFile(statusPath, JSON.stringify(status));
+    for (const name of await readdir(dir)) if (/pages-(meta-history|meta-current|articles)\.xml\.bz2$/.test(name)) await rm(join(dir, name));
+    const r = await runDump(options({ dumpsRoot: other, compression: { history: 'zst', current: 'zst', articles: 'zst' }, jobs: ['metacurrentdump', 'articlesdump'] }));
+    assert.equal(r.complete, false);
+    assert.equal(r.linkedLatest, false);
+    const jobs = parseDumpStatus(await readFile(statusPath, 'utf8'))!;
+    assert.equal(jobs.get('metahistoryzstdump')?.status, 'waiting', JSON.stringify([...jobs]));
+    assert.equal(jobs.get('metacurrentdump')?.status, 'done');
+  });
+});
+
 test('a run of some jobs refuses, before writing, a date whose kept jobs it cannot vouch for; it restores their per-file checksums', async () => {
   await inTempDir('mwlake-kept-checks-', async (other) => {
     const dir = join(other, WIKI, DATE);

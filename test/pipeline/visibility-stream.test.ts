@@ -90,7 +90,11 @@ test('legacy visibility changes of old revisions reach the state and the dumps; 
   assert.equal(gen.code, 0, gen.err);
   // Before its topic exists, status still shows the page change topics' lag, and says what failed.
   await mkdir(join(dir, 'wh'), { recursive: true });
-  const missing = await json<{ kafka: { lag?: Record<string, string>; error?: string } }>('status', '--json');
+  // It exits 65, as the drain does.
+  const status = await cli('status', '--json');
+  assert.equal(status.code, 65, status.err);
+  const missing = JSON.parse(status.out.trim().split('\n').at(-1)!) as { kafka: { lag?: Record<string, string>; error?: string; errorCode?: string } };
+  assert.equal(missing.kafka.errorCode, 'NOT_FOUND');
   assert.equal(missing.kafka.lag?.[`eqiad.${stream}:0`] !== undefined, true, JSON.stringify(missing.kafka));
   assert.match(missing.kafka.error ?? '', new RegExp(visibilityTopic.replaceAll('.', '\\.')));
   // Nor does drain start on one stream while the other's topic is missing: it stops before writing.
@@ -106,7 +110,9 @@ test('legacy visibility changes of old revisions reach the state and the dumps; 
   assert.equal(wrongStream.code, 64, wrongStream.err);
   assert.match(wrongStream.err, /--only-stream takes page_change or visibility, found "visibilty"/);
   // Neither the failed drain nor the replay created a table.
-  const untouched = await json<{ tables: { table: string; records: number }[] }>('status', '--json');
+  const stillMissing = await cli('status', '--json');
+  assert.equal(stillMissing.code, 65, stillMissing.err);
+  const untouched = JSON.parse(stillMissing.out.trim().split('\n').at(-1)!) as { tables: { table: string; records: number }[] };
   assert.deepEqual(untouched.tables, [], 'no table created');
   await withAdmin((a) => a.createTopic({ topic: visibilityTopic, partitions: 1 }));
   // A job that reads the stream before anything was produced to it drains nothing from it.
