@@ -536,6 +536,8 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
     (bookkeeping = bookkeeping.then(update).catch((error: unknown) => {
       failures.push(error);
       for (const channel of channels) channel.fail(error);
+      // Once the history pass is over the channels stop nothing: the title lists and recombinations are stopped here.
+      stopLateJobs(error);
     }));
   const written = new Map<Output, WrittenFile[]>();
   // The files this run wrote, its recombined ones after their job's.

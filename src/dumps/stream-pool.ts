@@ -22,6 +22,8 @@ interface Worker {
   readonly answers: ((line: string) => void)[];
   stderr: string;
   exited: boolean;
+  /** Why the worker never started (a fork refused: EAGAIN under a process limit, ENOMEM). */
+  spawnError?: Error;
 }
 
 export class Bzip2StreamPool {
@@ -43,10 +45,16 @@ export class Bzip2StreamPool {
         worker.stderr = (worker.stderr + text).slice(-4096);
       });
       child.stdin.on('error', () => {});
-      child.once('close', () => {
+      const exited = () => {
         worker.exited = true;
         for (const answer of worker.answers.splice(0)) answer('exited');
+      };
+      // Without a listener a failed spawn is an uncaught 'error' event: exit 1, nothing cleaned up.
+      child.once('error', (cause) => {
+        worker.spawnError = cause;
+        exited();
       });
+      child.once('close', exited);
       this.workers.push(worker);
       this.idle.push(worker);
     }
@@ -63,21 +71,33 @@ export class Bzip2StreamPool {
   async compress(input: Uint8Array): Promise<Buffer> {
     const worker = this.idle.pop() ?? (await new Promise<Worker>((resolve) => this.waiting.push(resolve)));
     try {
-      if (worker.exited) throw new JobError('STORAGE', `a bz2 stream worker exited early; stderr: ${worker.stderr.trim()}`);
-      await writeFile(worker.chunkPath, input);
-      const answer = await new Promise<string>((resolve) => {
-        worker.answers.push(resolve);
-        worker.child.stdin.write(`${worker.chunkPath}\n`);
-      });
-      if (answer !== 'ok') {
-        throw new JobError('STORAGE', `compressing a multistream chunk failed (${answer}), expected a bz2 stream; stderr: ${worker.stderr.trim()}`);
-      }
+      const failure = this.failure(worker, worker.exited ? 'exited' : await this.send(worker, input));
+      if (failure !== undefined) throw failure;
       return await readFile(`${worker.chunkPath}.bz2`);
     } finally {
       const next = this.waiting.shift();
       if (next !== undefined) next(worker);
       else this.idle.push(worker);
     }
+  }
+
+  /** Writes the chunk, hands its path to the worker, and waits for its answer. */
+  private async send(worker: Worker, input: Uint8Array): Promise<string> {
+    await writeFile(worker.chunkPath, input);
+    return new Promise<string>((resolve) => {
+      // A worker that ended while the chunk was written answers no more.
+      if (worker.exited) return resolve('exited');
+      worker.answers.push(resolve);
+      worker.child.stdin.write(`${worker.chunkPath}\n`);
+    });
+  }
+
+  private failure(worker: Worker, answer: string): JobError | undefined {
+    if (worker.spawnError !== undefined) return new JobError('UNAVAILABLE', `cannot start the bz2 stream workers (sh): ${worker.spawnError.message}`, { cause: worker.spawnError, retryable: false });
+    if (answer === 'ok') return undefined;
+    // The compressor writes its chunk to the temp folder itself: a full one is a full disk (71), not 69.
+    const full = /No space left on device|Disk quota exceeded/.test(worker.stderr);
+    return new JobError(full ? 'RESOURCES' : 'STORAGE', `compressing a multistream chunk in ${this.directory} failed (${answer}), expected a bz2 stream; stderr: ${worker.stderr.trim()}`);
   }
 
   /** Ends the workers and removes their temp files; never throws. */

@@ -668,6 +668,34 @@ test('titles never become paths: only the run and latest folders appear, and bad
   assert.deepEqual(await readdir(root), [WIKI]);
 });
 
+test('a status write failing after the history pass stops the title lists, as a failed output does, instead of letting them run on', { timeout: 60_000 }, async () => {
+  await inTempDir('mwlake-late-stop-', async (other) => {
+    const statusPath = join(other, WIKI, DATE, 'dumpstatus.json');
+    const inner = new MemoryDumpSource({ [WIKI]: inputRows() });
+    let armed = false;
+    // The first status write after the history read (an output marked done) cannot create its temp file.
+    const now = () => {
+      if (armed) {
+        mkdirSync(`${statusPath}.inprog`);
+        armed = false;
+      }
+      return FIXED_NOW();
+    };
+    const source: DumpSource = {
+      history: async function* (query) {
+        yield* inner.history(query);
+        armed = true;
+      },
+      revisionsInIdRange: (...args) => inner.revisionsInIdRange(...args),
+      maxRevisionId: (...args) => inner.maxRevisionId(...args),
+      // A title read that never ends (a long sort): only the run's stop ends the title lists.
+      pageTitles: () => ({ [Symbol.asyncIterator]: () => ({ next: () => new Promise<IteratorResult<PageTitle>>(() => {}) }) }),
+    };
+    await assert.rejects(runDump(options({ dumpsRoot: other, source, now })), (e: unknown) => (e as { code?: string }).code === 'STORAGE' || /EISDIR|EEXIST/.test(String(e)));
+    assert.equal(armed, false, 'a status write was made to fail');
+  });
+});
+
 test('one pass over the history feeds every output: the source is read once per run', async () => {
   await inTempDir('mwlake-one-pass-', async (other) => {
     const inner = new MemoryDumpSource({ [WIKI]: inputRows() });
