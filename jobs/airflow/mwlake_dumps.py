@@ -158,9 +158,18 @@ with DAG(
     merge = step("merge", "--config", CONFIG)
     # The dump dated {{ ds }} holds revisions before ds 00:00 UTC. The run for ds starts after its
     # data interval ends (ds + 1 day, 02:10), so backfilling -s D1 -e D2 writes exactly the dumps
-    # dated D1..D2, one per run. A scheduled run dumps every due date instead (`--due`, as
-    # `mwlake nightly` does): with catchup off, nights the scheduler missed get no run of their
-    # own, and the next scheduled run dumps them.
-    dump = step("dump", "--config", CONFIG, "--wiki", "all", "{{ '--due' if dag_run.run_type == 'scheduled' else '--date=' ~ ds }}")
+    # dated D1..D2, one per run. Any other run dumps every due date (`--due`, as `mwlake nightly`
+    # does): with catchup off, nights the scheduler missed get no run of their own, and the next
+    # run dumps them. A manual run's ds is its trigger time's date (Airflow 3: none), so dumping it
+    # would write a day early and leave the failed night behind; a date of its own comes from the
+    # run's conf ({"date": "YYYY-MM-DD"}).
+    dump = step(
+        "dump",
+        "--config",
+        CONFIG,
+        "--wiki",
+        "all",
+        "{{ '--date=' ~ dag_run.conf['date'] if dag_run.conf and dag_run.conf.get('date') else ('--date=' ~ ds if dag_run.run_type == 'backfill' else '--due') }}",
+    )
     maintain = step("maintain", "--config", CONFIG, python_callable=maintain_after_dump, trigger_rule="all_done")
     drain >> merge >> dump >> maintain

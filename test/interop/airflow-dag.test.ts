@@ -35,7 +35,7 @@ interface DagInfo {
   ds_of_run_at_20261106_0210: string;
   catchup: boolean;
   max_active_runs: number;
-  tasks: Record<string, { args: string[]; scheduled_args: string[]; callable: string; downstream: string[]; retries: number; trigger_rule: string }>;
+  tasks: Record<string, { args: string[]; scheduled_args: string[]; manual_args: string[]; manual_date_args: string[]; callable: string; downstream: string[]; retries: number; trigger_rule: string }>;
 }
 
 /** Airflow's environment: its own home (SQLite metadata DB), our DAG folder, no examples. */
@@ -68,10 +68,13 @@ for (const major of AIRFLOW_MAJORS) {
       const config = '/srv/mwlake/jobs/page_content_change.yaml'; // the DAG's default MWLAKE_CONFIG
       assert.deepEqual(info.tasks['drain']!.args, ['drain', '--config', config]);
       assert.deepEqual(info.tasks['merge']!.args, ['merge', '--config', config]);
-      // A backfill (or manual) run dumps its date; a scheduled one every due date, so nights the
-      // scheduler missed (catchup is off) are dumped by the next.
+      // A backfill run dumps its date; a scheduled one every due date, so nights the scheduler
+      // missed (catchup is off) are dumped by the next; so does a manual one (its ds is the trigger
+      // date, a day early), unless its conf names a date.
       assert.deepEqual(info.tasks['dump']!.args, ['dump', '--config', config, '--wiki', 'all', '--date=2026-11-05']);
       assert.deepEqual(info.tasks['dump']!.scheduled_args, ['dump', '--config', config, '--wiki', 'all', '--due']);
+      assert.deepEqual(info.tasks['dump']!.manual_args, ['dump', '--config', config, '--wiki', 'all', '--due']);
+      assert.deepEqual(info.tasks['dump']!.manual_date_args, ['dump', '--config', config, '--wiki', 'all', '--date=2026-11-02']);
       assert.deepEqual(info.tasks['drain']!.scheduled_args, info.tasks['drain']!.args);
       assert.deepEqual(info.tasks['maintain']!.args, ['maintain', '--config', config]);
       for (const [id, t] of Object.entries(info.tasks)) {
@@ -113,7 +116,8 @@ for (const major of AIRFLOW_MAJORS) {
       const migrate = await runPythonArgs(['-m', 'airflow', 'db', 'migrate'], undefined, { python, env, timeoutMs: 120_000 });
       assert.equal(migrate.code, 0, tail(migrate.stderr + migrate.stdout, 30));
       // A failing task would wait out its retry delay: the timeout ends the run, and the test fails.
-      const run = await runPythonArgs(['-m', 'airflow', 'dags', 'test', 'mwlake_dumps', '2026-11-03'], undefined, { python, env, timeoutMs: 150_000 });
+      // A test run is a manual one: its conf names the date to dump.
+      const run = await runPythonArgs(['-m', 'airflow', 'dags', 'test', 'mwlake_dumps', '2026-11-03', '-c', '{"date": "2026-11-03"}'], undefined, { python, env, timeoutMs: 150_000 });
       const log = run.stdout + run.stderr;
       assert.equal(run.code, 0, tail(log, 40));
       // The dump dated 2026-11-03 is complete and holds the generated history: drain and merge ran first.

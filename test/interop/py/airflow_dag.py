@@ -3,7 +3,7 @@
 Usage: airflow_dag.py DAGS_FOLDER DS. One JSON line: import errors, the warnings raised while the
 file was imported (deprecations included), and per task its mwlake arguments rendered for logical date DS,
 its downstream tasks, trigger rule and retries
-(args for a backfill or manual run, scheduled_args for a scheduled run). Runs under Airflow 2.10 and 3 (DagBag moved in 3).
+(args for a backfill run, scheduled_args for a scheduled run, manual_args and manual_date_args for a manual run without and with a date in its conf). Runs under Airflow 2.10 and 3 (DagBag moved in 3).
 """
 
 import json
@@ -57,8 +57,11 @@ if dag is not None:
         max_active_runs=dag.max_active_runs,
         tasks={
             t.task_id: {
-                "args": t.render_template(list(t.op_args), {"ds": ds, "dag_run": types.SimpleNamespace(run_type="backfill")}),
-                "scheduled_args": t.render_template(list(t.op_args), {"ds": ds, "dag_run": types.SimpleNamespace(run_type="scheduled")}),
+                "args": t.render_template(list(t.op_args), {"ds": ds, "dag_run": types.SimpleNamespace(run_type="backfill", conf={})}),
+                "scheduled_args": t.render_template(list(t.op_args), {"ds": ds, "dag_run": types.SimpleNamespace(run_type="scheduled", conf={})}),
+                # A manual run's ds is its trigger date (Airflow 3 may have none): it must not be used.
+                "manual_args": t.render_template(list(t.op_args), {"ds": "2026-11-06", "dag_run": types.SimpleNamespace(run_type="manual", conf={})}),
+                "manual_date_args": t.render_template(list(t.op_args), {"ds": "2026-11-06", "dag_run": types.SimpleNamespace(run_type="manual", conf={"date": "2026-11-02"})}),
                 "callable": t.python_callable.__name__,
                 "downstream": sorted(t.downstream_task_ids),
                 "retries": t.retries,
