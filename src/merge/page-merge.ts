@@ -25,15 +25,16 @@ const GROUPS: Record<PageGroup, { readonly carries: string; readonly columns: Re
     columns: {
       page_namespace_id: 'page.namespace_id',
       page_title: 'page.page_title',
-      page_is_redirect: 'page.is_redirect',
       page_latest_revision_id: 'revision.rev_id',
     },
   },
-  // EventBus builds a visibility change's page without the redirect link: a redirect event that
-  // names no target says nothing of it.
+  // A visibility change says nothing of the redirect: EventBus serializes its page from a page
+  // identity, not a PageRecord, so is_redirect is false and the link absent (older hooks gave the
+  // flag without the link). Nor does a redirect event that names no target say where it points.
   redirect: {
-    carries: "role = 'self' AND NOT coalesce(page.is_redirect AND page.redirect_page_link IS NULL, false)",
+    carries: "role = 'self' AND page_change_kind <> 'visibility_change' AND NOT coalesce(page.is_redirect AND page.redirect_page_link IS NULL, false)",
     columns: {
+      page_is_redirect: 'page.is_redirect',
       page_redirect_target: REDIRECT_TARGET_SQL,
       page_redirect_target_namespace_id: REDIRECT_TARGET_NAMESPACE_SQL,
     },
@@ -76,7 +77,7 @@ export function pageDeltaSql(source: string): string {
     ]);
   });
   const best = GROUP_NAMES.flatMap((group) => {
-    const editWins = keyWinsSql(`ke_${group}`, `ko_${group}`);
+    const editWins = keyWinsSql(`ke_${group}`, `ko_${group}`, groupOrder(group));
     return [`CASE WHEN ${editWins} THEN ge_${group} ELSE go_${group} END AS g_${group}`, `CASE WHEN ${editWins} THEN ke_${group} ELSE ko_${group} END AS k_${group}`];
   });
   return `SELECT wiki_id, page_id, ${best.join(', ')}, k_suppression
@@ -98,8 +99,11 @@ FROM (
 const storedKey = (group: PageGroup): string => (group === 'redirect' ? 'coalesce(x.row_redirect_key, x.row_page_key)' : `x.row_${group}_key`);
 const keptKey = (group: PageGroup): string => (group === 'redirect' ? `CASE WHEN x.wiki_id IS NULL THEN '' ELSE ${storedKey(group)} END` : storedKey(group));
 
+/** A create reuses a deleted page's id only with a newer revision than the delete named, whatever the clocks say. */
+const groupOrder = (group: PageGroup) => ({ acrossKindsByRevision: group === 'deletion' });
+
 function wins(group: PageGroup): string {
-  return keyWinsSql(`d.k_${group}`, storedKey(group));
+  return keyWinsSql(`d.k_${group}`, storedKey(group), groupOrder(group));
 }
 
 /**

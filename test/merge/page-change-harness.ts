@@ -24,6 +24,8 @@ export interface Spec {
   title?: string; ns?: number; redirectTo?: string; noBody?: boolean; suppressed?: boolean;
   /** A redirect whose page carries no redirect_page_link (EventBus's visibility changes). */
   noRedirectLink?: boolean;
+  /** A page serialized from a page identity (EventBus's visibility changes): is_redirect false, no link. */
+  pageIdentity?: boolean;
   visible?: [boolean, boolean, boolean]; priorPage?: number; priorTitle?: string; id?: string; wiki?: string;
   topic?: string; partition?: number; offset?: number; kafkaMs?: number;
 }
@@ -41,8 +43,8 @@ export function ev(s: Spec): Ev {
     ...(editor ? { editor: ALICE } : {}),
     ...(comment ? { comment: `summary of ${s.rev}` } : {}),
   };
-  const page: Record<string, unknown> = { page_id: s.page, page_title: s.title ?? `Page_${s.page}`, namespace_id: s.ns ?? 0, is_redirect: s.redirectTo !== undefined };
-  if (s.redirectTo && s.noRedirectLink !== true) page['redirect_page_link'] = { page_id: 999, page_title: s.redirectTo, namespace_id: 0, is_redirect: false };
+  const page: Record<string, unknown> = { page_id: s.page, page_title: s.title ?? `Page_${s.page}`, namespace_id: s.ns ?? 0, is_redirect: s.redirectTo !== undefined && s.pageIdentity !== true };
+  if (s.redirectTo && s.noRedirectLink !== true && s.pageIdentity !== true) page['redirect_page_link'] = { page_id: 999, page_title: s.redirectTo, namespace_id: 0, is_redirect: false };
   const prior: Record<string, unknown> = {};
   if (s.priorPage !== undefined) prior['page'] = { page_id: s.priorPage };
   if (s.priorTitle !== undefined) prior['page'] = { page_title: s.priorTitle, namespace_id: 0 };
