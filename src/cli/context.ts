@@ -11,6 +11,8 @@ export interface CliContext {
   readonly stdout: Writable;
   readonly stderr: Writable;
   readonly env: NodeJS.ProcessEnv;
+  /** Where a progress line may be drawn: stderr, unless logs are JSON lines, which it would break. */
+  progressStream(): Writable | { readonly isTTY: false; write(s: string): boolean };
 }
 
 /** A command module adds its subcommand(s) to the program. */

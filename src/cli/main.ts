@@ -46,6 +46,9 @@ export async function runCli(argv: readonly string[], io: Pick<CliContext, 'stdo
       }
       return logger;
     },
+    progressStream() {
+      return program?.opts<{ logFormat?: string }>().logFormat === 'json' ? { isTTY: false, write: () => true } : io.stderr;
+    },
   };
   program = buildProgram(context);
   // Checked before a command runs (not for --help), and only when the flag does not override it.

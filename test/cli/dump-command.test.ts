@@ -6,6 +6,8 @@ import { mkdir, readdir, readFile, readlink, rm, symlink, writeFile } from 'node
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { Writable } from 'node:stream';
+import { runCli } from '../../src/cli/main.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
 import { inTempDir } from '../helpers/temp-dir.js';
 import { runCliCaptured, type CliResult } from '../helpers/cli.js';
@@ -46,6 +48,23 @@ test('a wiki the namespace map lacks fails naming the setting that fixes it, not
     const r = await cli('dump', '--warehouse', warehouse, '--job-name', 'j', '--dumps-root', join(dir, 'dumps'), '--date', '2026-11-02', '--dry-run', '--wiki', 'enwikii');
     assert.equal(r.code, ExitCode.Data, r.err);
     assert.match(r.err, /has no line for wiki "enwikii": check the wiki id, or point dumps\.namespace_map in the job file at a map that has it/);
+  });
+});
+
+test('a progress line is drawn on a terminal, but not among JSON log lines (--log-format json), which it would break', { timeout: 120_000 }, async () => {
+  await inTempDir('mwlake-dump-cli-', async (dir) => {
+    const warehouse = join(dir, 'wh');
+    await mergedWarehouseAt(warehouse, 1, 5);
+    const run = async (...format: string[]): Promise<string> => {
+      let err = '';
+      const terminal = Object.assign(new Writable({ write: (c, _e, done) => ((err += String(c)), done()) }), { isTTY: true, columns: 120 });
+      const sink = new Writable({ write: (_c, _e, done) => done() });
+      const code = await runCli(['--log-level', 'silent', ...format, 'dump', '--warehouse', warehouse, '--job-name', 'j', '--dumps-root', join(dir, `dumps${format.length}`), '--date', '2026-11-02', '--wiki', 'enwiki'], { stdout: sink, stderr: terminal, env: {} });
+      assert.equal(code, 0, err);
+      return err;
+    };
+    assert.match(await run(), /\r\x1b\[2K/, 'drawn on a terminal');
+    assert.doesNotMatch(await run('--log-format', 'json'), /\r\x1b\[2K/);
   });
 });
 

@@ -182,7 +182,8 @@ test('MWLAKE_KAFKA_SASL_* set for a job file without kafka.sasl is warned, namin
     await writeFile(job, 'job_name: j\nwarehouse: wh\n');
     const warnings = async (env: NodeJS.ProcessEnv, usesKafka: boolean): Promise<string[]> => {
       const { logger, messages } = capturingLogger();
-      await config({ config: job }, { logger: () => logger, stdout: new Writable({ write: (_c, _e, done) => done() }), stderr: new Writable({ write: (_c, _e, done) => done() }), env }, { usesKafka });
+      const sink = new Writable({ write: (_c, _e, done) => done() });
+      await config({ config: job }, { logger: () => logger, stdout: sink, stderr: sink, env, progressStream: () => sink }, { usesKafka });
       return messages();
     };
     assert.deepEqual(await warnings({ MWLAKE_KAFKA_SASL_USERNAME: 'u', MWLAKE_KAFKA_SASL_PASSWORD: 'p' }, true), [

@@ -51,7 +51,7 @@ function replayStream(flag: string | undefined, config: JobConfig): EventKind | 
 /** A step's progress on stderr, as hooks. */
 async function progressHooks(context: CliContext): Promise<StepProgress> {
   const [{ createProgress }, { stepProgress }] = await Promise.all([steps.progress(), steps.progressHooks()]);
-  return stepProgress(createProgress(context.stderr));
+  return stepProgress(createProgress(context.progressStream()));
 }
 
 export interface CommonFlags {
@@ -323,7 +323,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
       const c = await config(flags, context, { createsWarehouse: true, usesKafka: true });
       const { runNightly } = await steps.nightly();
       const { createProgress } = await steps.progress();
-      const report = await runNightly({ config: c, logger: context.logger(), progress: createProgress(context.stderr), ...(flags.date === undefined ? {} : { date: flags.date }), dryRun: flags.dryRun === true, allowGap: flags.allowGap === true });
+      const report = await runNightly({ config: c, logger: context.logger(), progress: createProgress(context.progressStream()), ...(flags.date === undefined ? {} : { date: flags.date }), dryRun: flags.dryRun === true, allowGap: flags.allowGap === true });
       if (flags.json === true) print(context, report);
       else print(context, { step: 'nightly', durationMs: report.durationMs, events: report.steps.drain?.written ?? 0, dumpDates: report.steps.dumps?.dates ?? [] });
     });
