@@ -7,7 +7,7 @@ import { access, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError, storageError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { makeDirectory } from '../core/make-directory.js';
+import { isExistingDirectory, makeDirectory } from '../core/make-directory.js';
 import type { Progress } from '../core/progress.js';
 import { stepProgress } from './progress-hooks.js';
 import { discardWritten, fileLocation, joinLocation } from '../core/storage.js';
@@ -62,9 +62,11 @@ export async function runNightly(o: NightlyOptions): Promise<RunReport> {
   // A metrics file that cannot be written must fail the night before its hours of work, not after;
   // a dry run too (the check only reads), or it passes a job file the night then refuses.
   if (config.metricsFile !== undefined) {
-    // One in the warehouse folder: a first night creates that folder before it checks it.
-    if (o.dryRun !== true && resolve(dirname(config.metricsFile)) === resolve(config.warehouse)) await makeDirectory(config.warehouse);
-    await checkWritableFolder(config.metricsFile);
+    // One in the warehouse folder: a first night creates that folder before it checks it, and a
+    // first dry run, which creates nothing, leaves it to that night.
+    const inWarehouse = resolve(dirname(config.metricsFile)) === resolve(config.warehouse);
+    if (inWarehouse && o.dryRun !== true) await makeDirectory(config.warehouse);
+    if (!(inWarehouse && o.dryRun === true && !(await isExistingDirectory(config.warehouse)))) await checkWritableFolder(config.metricsFile);
   }
   // A dry run writes nothing: no warehouse folder, no lease (a mistyped --warehouse must not appear).
   if (o.dryRun !== true) await makeDirectory(config.warehouse);

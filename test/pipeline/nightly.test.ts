@@ -436,7 +436,7 @@ test('a night taken over before it released its lease fails (75) and writes no r
   assert.deepEqual(reports(), before, 'a night that lost its lease writes no report');
 });
 
-test('a metrics file whose folder is missing fails the night at once (78), before the warehouse or Kafka is touched, a dry run too; one in a warehouse folder the night creates is fine', async () => {
+test('a metrics file whose folder is missing fails the night at once (78), before the warehouse or Kafka is touched, a dry run too; one in a warehouse folder the night creates is fine, for a dry run too', async () => {
   const warehouse = join(dir, 'wh-metrics');
   const metrics = join(dir, 'no-such-folder', 'mwlake.prom');
   const config = await loadConfig(undefined, { MWLAKE_JOB_NAME: job, MWLAKE_WAREHOUSE: warehouse, MWLAKE_METRICS_FILE: metrics, KAFKA_BROKERS: '127.0.0.1:1' });
@@ -450,6 +450,13 @@ test('a metrics file whose folder is missing fails the night at once (78), befor
   assert.equal(existsSync(warehouse), false, 'no warehouse folder, no lease');
   // One in the warehouse folder is fine before the first night, which creates that folder.
   const inside = await loadConfig(undefined, { MWLAKE_JOB_NAME: job, MWLAKE_WAREHOUSE: warehouse, MWLAKE_METRICS_FILE: join(warehouse, 'mwlake.prom'), KAFKA_BROKERS: KAFKA_BROKERS.join(','), MWLAKE_TOPICS: `eqiad.${stream}-no-such-topic` });
+  // A first dry run accepts it too (it goes on to the topic), and creates nothing.
+  await assert.rejects(runNightly({ config: inside, logger: silentLogger(), dryRun: true }), (error: Error & { exitCode?: number }) => {
+    assert.notEqual(error.exitCode, ExitCode.Config, error.message);
+    assert.match(error.message, /no-such-topic/);
+    return true;
+  });
+  assert.equal(existsSync(warehouse), false, 'a dry run creates no warehouse folder');
   await assert.rejects(runNightly({ config: inside, logger: silentLogger() }), (error: Error & { exitCode?: number }) => {
     assert.notEqual(error.exitCode, ExitCode.Config, error.message);
     assert.match(error.message, /no-such-topic/);
