@@ -452,7 +452,10 @@ function quote(text: string): string {
 }
 
 function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} chars)`;
+  if (text.length <= max) return text;
+  // Never half a surrogate pair: the message would not be valid Unicode, and Java and Python writers mangle it.
+  const end = /[\uD800-\uDBFF]/.test(text[max - 1]!) ? max - 1 : max;
+  return `${text.slice(0, end)}… (${text.length} chars)`;
 }
 
 function failure(errorType: ValidationErrorType, message: string, extra: Partial<ValidationFailure> = {}): ValidationFailure {

@@ -254,6 +254,13 @@ test('content_slots without a "main" slot fails naming the field, in every versi
     assert.match(f.message, /at \/revision\/content_slots: expected a "main" slot .*found only "mediainfo"$/);
     event.revision.content_slots = {};
     assert.match(failed(validatePageChange(event)).message, /found no slots$/);
+    // A role list cut where an emoji's surrogate pair is split: the message stays valid Unicode.
+    for (const n of [117, 118, 119]) {
+      event.revision.content_slots = { [`${'a'.repeat(n)}\u{1F600}`]: { slot_role: 'x' } };
+      const message = failed(validatePageChange(event)).message;
+      assert.doesNotMatch(message, /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/, `${n}: ${JSON.stringify(message)}`);
+      assert.match(message, /… \(\d+ chars\)$/);
+    }
   }
   // A suppressed delete has no content_slots at all.
   const suppressed = realEvents().find((e) => (e as any).revision.content_slots === undefined);
