@@ -294,6 +294,24 @@ test('a bad value names the file, then the key: "job.yaml: drain.workers", never
   });
 });
 
+test('kafka.error_topic_prefix: none by default; the error topic must be a Kafka topic name the job does not read (78)', async () => {
+  await inTempDir('mwlake-jobfile-', async (dir) => {
+    const file = join(dir, 'job.yaml');
+    await writeFile(file, 'job_name: x\n');
+    assert.equal((await loadConfig(file, {})).kafka.errorTopic, 'x.error');
+    await writeFile(file, 'job_name: x\nkafka:\n  error_topic_prefix: codfw.\n');
+    assert.equal((await loadConfig(file, {})).kafka.errorTopic, 'codfw.x.error');
+    for (const [yaml, message] of [
+      ['kafka:\n  error_topic_prefix: "eqiad/"\n', /kafka\.error_topic_prefix "eqiad\/" makes the error topic "eqiad\/x\.error", not a Kafka topic name/],
+      [`kafka:\n  error_topic_prefix: ${'p'.repeat(243)}\n`, /not a Kafka topic name/],
+      ['kafka:\n  topics: [e.x.error]\n  error_topic_prefix: e.\n', /the error topic e\.x\.error is also a topic the job reads/],
+    ] as const) {
+      await writeFile(file, `job_name: x\n${yaml}`);
+      await assert.rejects(loadConfig(file, {}), (e: Error & { code?: string }) => e.code === 'CONFIG' && message.test(e.message), yaml);
+    }
+  });
+});
+
 test('events.visibility_table the same as events.table is refused (78), not drained into one table', async () => {
   await inTempDir('mwlake-jobfile-', async (dir) => {
     const file = join(dir, 'job.yaml');

@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ConfigError, JobError } from '../core/errors.js';
+import { errorStreamName } from '../events/error-event.js';
 import type { EventKind } from '../events/staged-row.js';
 import type { SaslMechanism } from '../kafka/client.js';
 
@@ -20,6 +21,11 @@ export interface JobConfig {
      * by default.
      */
     readonly visibilityTopics: readonly string[];
+    /**
+     * The topic error events go to: the stream `<job_name>.error` behind `kafka.error_topic_prefix`
+     * (the Event Platform's topics carry their datacenter's, `eqiad.`), none by default.
+     */
+    readonly errorTopic: string;
     readonly tls: boolean;
     readonly sasl?: { readonly mechanism: SaslMechanism; readonly username: string; readonly password: string };
   };
@@ -188,7 +194,7 @@ const MAX_JOB_NAME_LENGTH = 249 - '.error'.length;
 /** Every key a job file may hold, per section: a misspelt key (`maintenence:`) fails, never silently leaves the defaults in force. */
 const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   '': ['job_name', 'warehouse', 'metrics_file', 'memory_limit_mb', 'kafka', 'events', 'drain', 'dumps', 'maintenance'],
-  kafka: ['brokers', 'topics', 'visibility_topics', 'client_id', 'group_id', 'tls', 'sasl'],
+  kafka: ['brokers', 'topics', 'visibility_topics', 'error_topic_prefix', 'client_id', 'group_id', 'tls', 'sasl'],
   'kafka.sasl': ['mechanism', 'username', 'password'],
   events: ['namespace', 'table', 'visibility_table'],
   drain: ['max_events', 'max_bytes', 'max_message_bytes', 'max_error_ratio', 'parquet_encoder', 'workers'],
@@ -323,6 +329,12 @@ export async function loadConfig(
   for (const [topic, from] of [...topics.map((t) => [t, topicsText !== undefined ? 'MWLAKE_TOPICS' : `${where}: kafka.topics`]), ...visibilityTopics.map((t) => [t, visibilityText !== undefined ? 'MWLAKE_VISIBILITY_TOPICS' : `${where}: kafka.visibility_topics`])]) {
     if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic!) || topic === '.' || topic === '..') throw new ConfigError(`${from} holds ${JSON.stringify(topic)}, not a Kafka topic name (letters, digits, '.', '_', '-', at most 249)`);
   }
+  const errorTopicPrefix = kafka['error_topic_prefix'] === undefined ? '' : str(kafka, 'error_topic_prefix', `${where}: kafka.`)!;
+  const errorTopic = errorTopicPrefix + errorStreamName(jobName);
+  if (!/^[A-Za-z0-9._-]{1,249}$/.test(errorTopic)) {
+    throw new ConfigError(`${where}: kafka.error_topic_prefix ${JSON.stringify(errorTopicPrefix)} makes the error topic ${JSON.stringify(errorTopic)}, not a Kafka topic name (letters, digits, '.', '_', '-', at most 249)`);
+  }
+  if ([...topics, ...visibilityTopics].includes(errorTopic)) throw new ConfigError(`${where}: the error topic ${errorTopic} is also a topic the job reads`);
   const both = visibilityTopics.filter((t) => topics.includes(t));
   if (both.length > 0) throw new ConfigError(`${where}: topic ${both.join(', ')} is in both kafka.topics and kafka.visibility_topics; each stream has its own topics and table`);
   const saslSection = section(kafka, 'sasl', `${where}: kafka.`);
@@ -413,6 +425,7 @@ export async function loadConfig(
       groupId: str(kafka, 'group_id', `${where}: kafka.`, `mwlake-${jobName}`)!,
       topics,
       visibilityTopics,
+      errorTopic,
       tls: bool(kafka, 'tls', `${where}: kafka.`, false),
       ...(sasl === undefined ? {} : { sasl }),
     },

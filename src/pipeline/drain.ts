@@ -8,7 +8,6 @@
 import { randomUUID } from 'node:crypto';
 import { CommitStateUnknownError, ConfigError, JobError, OffsetOutOfRangeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { errorStreamName } from '../events/error-event.js';
 import { DRAIN_OFFSETS_LEFT_PROPERTY, KAFKA_GAPS_PROPERTY, KAFKA_LAST_RECORDS_PROPERTY, KAFKA_OFFSETS_PROPERTY, KAFKA_RESETS_PROPERTY } from '../events/events-table.js';
 import { EVENT_KINDS, type EventKind, type PreparedMessage } from '../events/staged-row.js';
 import type { Warehouse } from '../iceberg/catalog.js';
@@ -419,7 +418,7 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
     await source.close().catch(() => {});
     throw error;
   });
-  const sorter = new MessageSorter(stager, { jobName: config.jobName, maxMessageBytes: config.drain.maxMessageBytes });
+  const sorter = new MessageSorter(stager, { jobName: config.jobName, maxMessageBytes: config.drain.maxMessageBytes, errorTopic: config.kafka.errorTopic });
   const c = sorter.counts;
   const errorSink = new ErrorSink(config, logger);
   const errorBatchBytes = o.errorBatchBytes ?? ERROR_BATCH_BYTES;
@@ -557,7 +556,7 @@ async function refuseErrorRatio(config: JobConfig, topics: readonly string[], so
   await sendErrors();
   throw new JobError(
     'DATA',
-    `${excess}: this stream's events are not committed, so the next run reads them again, and their error events are in ${errorStreamName(config.jobName)}. ` +
+    `${excess}: this stream's events are not committed, so the next run reads them again, and their error events are in ${config.kafka.errorTopic}. ` +
       `Fix the producer or the job (a new major schema version?), or raise drain.max_error_ratio (1 turns the check off) to let such a run commit`,
     { context: { topics, errored: sorter.errored, errorTypes: Object.fromEntries(sorter.errorTypes) } },
   );
@@ -594,7 +593,7 @@ class ErrorSink {
 
   async send(errors: readonly ErrorRecord[]): Promise<void> {
     if (errors.length === 0) return;
-    const topic = errorStreamName(this.config.jobName);
+    const topic = this.config.kafka.errorTopic;
     const largest = errors.reduce((n, e) => Math.max(n, e.value.byteLength), 0);
     if (this.producer === undefined) {
       const admin = await KafkaAdmin.connect(kafkaOptions(this.config, this.logger));

@@ -54,7 +54,7 @@ export class MessageSorter {
 
   constructor(
     private readonly stager: EventStager,
-    private readonly o: { readonly jobName: string; readonly maxMessageBytes: number; readonly kind?: EventKind; readonly dedupWindow?: number },
+    private readonly o: { readonly jobName: string; readonly maxMessageBytes: number; readonly kind?: EventKind; readonly dedupWindow?: number; readonly errorTopic?: string },
   ) {
     this.dedupWindow = o.dedupWindow ?? DEDUP_WINDOW;
   }
@@ -151,7 +151,7 @@ export class MessageSorter {
       id: errorEventId(this.o.jobName, `${m.topic}:${m.partition}:${recordIdentity(m)}`),
       triggeredBy: ref,
     });
-    const record = { topic: errorStreamName(this.o.jobName), value: Buffer.from(JSON.stringify(event)) };
+    const record = { topic: this.o.errorTopic ?? errorStreamName(this.o.jobName), value: Buffer.from(JSON.stringify(event)) };
     this.pendingErrors.push(record);
     this.pendingBytes += record.value.byteLength;
     this.erroredCount++;

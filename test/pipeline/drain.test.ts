@@ -577,6 +577,22 @@ test('an event that passes its schema but that the table cannot store goes to <j
   assert.equal((await table.refresh()).currentSnapshot()!.summary.properties['mwlake.replay.without-content'], '3');
 });
 
+test('kafka.error_topic_prefix puts the error events on <prefix><job_name>.error, as the Event Platform names a stream\'s topics; meta.stream stays <job_name>.error', { timeout: 300_000 }, async () => {
+  const job = newJob();
+  await withAdmin(async (a) => {
+    for (const topic of job.topics) await a.createTopic({ topic, partitions: 1 });
+  });
+  await produceRecords([{ topic: job.topics[0]!, key: null, value: Buffer.from('{"not": "an event"}') }]);
+  const file = join(dir, `${job.stream}-prefix.yaml`);
+  await writeFile(file, 'job_name: ignored\nkafka:\n  error_topic_prefix: eqiad.\n');
+  const r = await cli(job, 'drain', '--config', file, '--json');
+  assert.equal(r.code, 0, r.err);
+  assert.equal((JSON.parse(r.out) as { errored: number }).errored, 1);
+  const stream = `${String(job.env['MWLAKE_JOB_NAME'])}.error`;
+  const errors = messagesOf(await readBounded(await rangesToEnd(`eqiad.${stream}`))).map((m) => JSON.parse(m.value!.toString('utf8')) as { meta: { stream: string } });
+  assert.deepEqual(errors.map((e) => e.meta.stream), [stream]);
+});
+
 test('when the error stream rejects the error events, the run fails and commits nothing', { timeout: 300_000 }, async () => {
   const job = newJob();
   // An error topic whose messages may be at most 200 bytes: every error event is larger.
