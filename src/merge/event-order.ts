@@ -97,19 +97,14 @@ const currentLayoutSql = (key: string) => `(substr(${key}, ${REVISION_AT - 1}, 1
  * ids: a revision newer than the one the other acted on (a move's null revision, a delete's or a
  * visibility change's current revision, an undelete's restored one) was made after it, also in the
  * same second; the same or an older one was made before it, however late it was delivered.
- * `acrossKindsByRevision` compares them so at any time (the deletion group): a create and a delete
- * are stamped by different servers' clocks (the revision's and the log's), and a second of skew
- * must not make a page's own create, older than the revision the delete names, read as its id reused.
  */
-export function keyWinsSql(delta: string, stored: string, o: { readonly acrossKindsByRevision?: boolean } = {}): string {
+export function keyWinsSql(delta: string, stored: string): string {
   const d = `left(${delta}, ${KEY_ORDER_CHARS})`;
   const s = `left(${stored}, ${KEY_ORDER_CHARS})`;
   const [revD, revS] = [keyRevision(delta), keyRevision(stored)];
   const [kindD, kindS] = [keyKind(delta), keyKind(stored)];
-  const layouts = `${currentLayoutSql(delta)} AND ${currentLayoutSql(stored)}`;
   // Two creates or edits of one time: the newer revision was saved later, whatever Kafka order says.
-  const sameTime = `${keyTime(delta)} = ${keyTime(stored)} AND ${layouts} AND (${kindD} <> ${kindS} OR (${kindD} = '0' AND ${kindS} = '0' AND ${revD} <> ${revS}))`;
-  const byRevisionTie = o.acrossKindsByRevision === true ? `((${layouts} AND ${kindD} <> ${kindS}) OR (${sameTime}))` : sameTime;
+  const byRevisionTie = `${keyTime(delta)} = ${keyTime(stored)} AND ${currentLayoutSql(delta)} AND ${currentLayoutSql(stored)} AND (${kindD} <> ${kindS} OR (${kindD} = '0' AND ${kindS} = '0' AND ${revD} <> ${revS}))`;
   const byRevision = `CASE WHEN ${kindD} = '0' THEN ${revD} > ${revS} ELSE ${revD} >= ${revS} END`;
   return `(${delta} IS NOT NULL AND (${stored} IS NULL OR CASE WHEN ${byRevisionTie} THEN ${byRevision} ELSE ${d} > ${s} OR (${d} = ${s} AND ${delta} <> ${stored}) END))`;
 }

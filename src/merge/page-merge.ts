@@ -30,13 +30,15 @@ const GROUPS: Record<PageGroup, { readonly carries: string; readonly columns: Re
   },
   // A visibility change says nothing of the redirect: EventBus serializes its page from a page
   // identity, not a PageRecord, so is_redirect is false and the link absent (older hooks gave the
-  // flag without the link). Nor does a redirect event that names no target say where it points.
+  // flag without the link). A redirect event that names no target (schema 1.0.0 has no link) sets
+  // the flag and leaves the target as it was (target_unknown).
   redirect: {
-    carries: "role = 'self' AND page_change_kind <> 'visibility_change' AND NOT coalesce(page.is_redirect AND page.redirect_page_link IS NULL, false)",
+    carries: "role = 'self' AND page_change_kind <> 'visibility_change'",
     columns: {
       page_is_redirect: 'page.is_redirect',
       page_redirect_target: REDIRECT_TARGET_SQL,
       page_redirect_target_namespace_id: REDIRECT_TARGET_NAMESPACE_SQL,
+      target_unknown: 'coalesce(page.is_redirect AND page.redirect_page_link IS NULL, false)',
     },
   },
   deletion: {
@@ -77,7 +79,7 @@ export function pageDeltaSql(source: string): string {
     ]);
   });
   const best = GROUP_NAMES.flatMap((group) => {
-    const editWins = keyWinsSql(`ke_${group}`, `ko_${group}`, groupOrder(group));
+    const editWins = keyWinsSql(`ke_${group}`, `ko_${group}`);
     return [`CASE WHEN ${editWins} THEN ge_${group} ELSE go_${group} END AS g_${group}`, `CASE WHEN ${editWins} THEN ke_${group} ELSE ko_${group} END AS k_${group}`];
   });
   return `SELECT wiki_id, page_id, ${best.join(', ')}, k_suppression
@@ -99,11 +101,8 @@ FROM (
 const storedKey = (group: PageGroup): string => (group === 'redirect' ? 'coalesce(x.row_redirect_key, x.row_page_key)' : `x.row_${group}_key`);
 const keptKey = (group: PageGroup): string => (group === 'redirect' ? `CASE WHEN x.wiki_id IS NULL THEN '' ELSE ${storedKey(group)} END` : storedKey(group));
 
-/** A create reuses a deleted page's id only with a newer revision than the delete named, whatever the clocks say. */
-const groupOrder = (group: PageGroup) => ({ acrossKindsByRevision: group === 'deletion' });
-
 function wins(group: PageGroup): string {
-  return keyWinsSql(`d.k_${group}`, storedKey(group), groupOrder(group));
+  return keyWinsSql(`d.k_${group}`, storedKey(group));
 }
 
 /**
@@ -123,7 +122,8 @@ export function pageMergeSql(delta: string, existing: string): string {
   const columns = ['d.wiki_id AS wiki_id', 'd.page_id AS page_id'];
   for (const column of COLUMN_ORDER) {
     const group = GROUP_NAMES.find((g) => column in GROUPS[g].columns)!;
-    columns.push(`CASE WHEN ${wins(group)} THEN d.g_${group}.${column} ELSE x.${column} END AS ${column}`);
+    const value = group === 'redirect' && column !== 'page_is_redirect' ? `CASE WHEN d.g_redirect.target_unknown THEN x.${column} ELSE d.g_redirect.${column} END` : `d.g_${group}.${column}`;
+    columns.push(`CASE WHEN ${wins(group)} THEN ${value} ELSE x.${column} END AS ${column}`);
   }
   for (const group of GROUP_NAMES) columns.push(`CASE WHEN ${wins(group)} THEN d.k_${group} ELSE ${keptKey(group)} END AS row_${group}_key`);
   columns.push(`CASE WHEN ${EARLIER_SUPPRESSION_SQL} THEN d.k_suppression ELSE ${STORED_SUPPRESSION_SQL} END AS row_suppression_key`);

@@ -246,33 +246,6 @@ test('a page id reused by a create in the second of its delete: the new page liv
   }
 });
 
-test('a create stamped a second after the delete of its own revision (two servers\' clocks) is not the page id reused: the page stays deleted', { timeout: 120_000 }, async () => {
-  // The revision's timestamp and the delete's log timestamp come from different app servers.
-  const c = ev({ kind: 'create', metaDt: '2026-11-01T12:00:01Z', page: 7, rev: 10, revAt: '2026-11-01T12:00:01Z', title: 'A' });
-  const del = ev({ kind: 'delete', metaDt: '2026-11-01T12:00:00Z', page: 7, rev: 10, revAt: '2026-11-01T12:00:01Z', title: 'A', noBody: true });
-  for (const [name, batches] of [['one merge', [[c, del]]], ['two merges', [[c], [del]]], ['the delete delivered first', [[del], [c]]]] as const) {
-    const out = await runBatches(batches, { pages: PAGES, revs: REVS });
-    assert.equal((out['pages'] as { deleted: boolean | null }[])[0]?.deleted, true, name);
-    assert.deepEqual(revIds(out['revs']), [], `${name}: the deleted revision is not public`);
-  }
-});
-
-test('an undelete into an existing page of the title, whose event carries an older restored revision, leaves that page\'s own revisions and current as they are', { timeout: 120_000 }, async () => {
-  // The classic history merge: A deleted, recreated (a new page id), then its archive restored into the new page.
-  const c = ev({ kind: 'create', metaDt: '2026-11-01T09:00:00Z', page: 1, rev: 10, revAt: '2026-11-01T09:00:00Z', title: 'A' });
-  const e = ev({ kind: 'edit', metaDt: '2026-11-01T09:10:00Z', page: 1, rev: 11, parent: 10, revAt: '2026-11-01T09:10:00Z', title: 'A' });
-  const del = ev({ kind: 'delete', metaDt: '2026-11-01T10:00:00Z', page: 1, rev: 11, parent: 10, revAt: '2026-11-01T09:10:00Z', title: 'A', noBody: true });
-  const c2 = ev({ kind: 'create', metaDt: '2026-11-01T11:00:00Z', page: 2, rev: 20, revAt: '2026-11-01T11:00:00Z', title: 'A' });
-  const e2 = ev({ kind: 'edit', metaDt: '2026-11-01T11:10:00Z', page: 2, rev: 21, parent: 20, revAt: '2026-11-01T11:10:00Z', title: 'A' });
-  // The hook-era event: the last archive row restored, no prior_state.
-  const into = ev({ kind: 'undelete', metaDt: '2026-11-01T12:00:00Z', page: 2, rev: 11, parent: 10, revAt: '2026-11-01T09:10:00Z', title: 'A' });
-  for (const [name, batches] of [['one merge', [[c, e, del, c2, e2, into]]], ['each merged', [[c, e], [del], [c2, e2], [into]]], ['the undelete with the new page', [[c, e, del], [c2, e2, into]]]] as const) {
-    const out = await runBatches(batches, { revs: REVS, current: CURRENT });
-    assert.ok(revIds(out['revs']).includes(20) && revIds(out['revs']).includes(21), `${name}: ${JSON.stringify(revIds(out['revs']))}`);
-    assert.deepEqual(revIds(out['current']), [21], `${name}: current is the page's own newest revision, not the restored one`);
-  }
-});
-
 test('two edits in the second of a move, the older delivered last: the newest revision sets the page, in one merge or several', { timeout: 120_000 }, async () => {
   const at = '2026-11-01T10:05:00Z';
   const c = ev({ kind: 'create', metaDt: '2026-11-01T10:00:00Z', page: 1, rev: 10, revAt: '2026-11-01T10:00:00Z', title: 'A', kafkaMs: 1_000 });
@@ -319,6 +292,17 @@ test('a visibility change of a redirect, whose event names no target, keeps the 
   const create = ev({ kind: 'create', metaDt: '2026-11-01T10:00:00Z', page: 1, rev: 10, revAt: '2026-11-01T10:00:00Z', title: 'A', redirectTo: 'T' });
   const retarget = ev({ kind: 'edit', metaDt: '2026-11-01T10:01:00Z', page: 1, rev: 11, parent: 10, revAt: '2026-11-01T10:01:00Z', title: 'A', redirectTo: 'U' });
   const hide = ev({ kind: 'visibility_change', metaDt: '2026-11-01T10:02:00Z', page: 1, rev: 11, revAt: '2026-11-01T10:01:00Z', title: 'A', redirectTo: 'U', noRedirectLink: true, visible: [true, true, false] });
+  // An edit of schema 1.0.0, which has no link: it says the page is a redirect, and not where to.
+  const linkless = ev({ kind: 'edit', metaDt: '2026-11-01T10:03:00Z', page: 1, rev: 12, parent: 11, revAt: '2026-11-01T10:03:00Z', title: 'A', redirectTo: 'U', noRedirectLink: true });
+  const unredirect = ev({ kind: 'edit', metaDt: '2026-11-01T10:04:00Z', page: 1, rev: 13, parent: 12, revAt: '2026-11-01T10:04:00Z', title: 'A' });
+  for (const [name, batches, want] of [
+    ['a redirect without its link', [[create], [retarget], [linkless]], [true, 'U']],
+    ['the first event a redirect without its link', [[ev({ kind: 'create', metaDt: '2026-11-01T10:00:00Z', page: 1, rev: 10, revAt: '2026-11-01T10:00:00Z', title: 'A', redirectTo: 'T', noRedirectLink: true })]], [true, null]],
+    ['then no redirect', [[create], [retarget, linkless], [unredirect]], [false, null]],
+  ] as const) {
+    const { pages } = await runBatches(batches, { pages: PAGES });
+    assert.deepEqual((pages as { redir: boolean; target: string | null }[]).map((p) => [p.redir, p.target]), [want], name);
+  }
   // Today's EventBus serializes a visibility change's page from a page identity: is_redirect false, no link.
   const identityHide = ev({ kind: 'visibility_change', metaDt: '2026-11-01T10:02:00Z', page: 1, rev: 11, revAt: '2026-11-01T10:01:00Z', title: 'A', redirectTo: 'U', pageIdentity: true, visible: [true, true, false] });
   assert.equal(identityHide.e.page.is_redirect, false);
