@@ -9,6 +9,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
 import { JobError } from '../core/errors.js';
 import { createOwnedTempDir } from '../core/owned-temp-dir.js';
 import { bzip2Command, type CompressionTools } from './compress.js';
@@ -31,40 +32,49 @@ export class Bzip2StreamPool {
   private readonly waiting: ((worker: Worker) => void)[] = [];
   private readonly workers: Worker[] = [];
 
-  private constructor(
-    private readonly directory: string,
-    command: readonly [string, string[]],
-    size: number,
-  ) {
-    for (let i = 0; i < size; i++) {
-      const child = spawn('sh', ['-c', WORKER_SCRIPT, 'mwlake-bz2-worker', command[0], ...command[1]], { stdio: ['pipe', 'pipe', 'pipe'] });
-      const worker: Worker = { child, chunkPath: join(directory, `stream-${i}`), answers: [], stderr: '', exited: false };
-      createInterface({ input: child.stdout }).on('line', (line) => worker.answers.shift()?.(line));
-      child.stderr.setEncoding('utf8');
-      child.stderr.on('data', (text: string) => {
-        worker.stderr = (worker.stderr + text).slice(-4096);
-      });
-      child.stdin.on('error', () => {});
-      const exited = () => {
-        worker.exited = true;
-        for (const answer of worker.answers.splice(0)) answer('exited');
-      };
-      // Without a listener a failed spawn is an uncaught 'error' event: exit 1, nothing cleaned up.
-      child.once('error', (cause) => {
-        worker.spawnError = cause;
-        exited();
-      });
-      child.once('close', exited);
-      this.workers.push(worker);
-      this.idle.push(worker);
-    }
-  }
+  private constructor(private readonly directory: string) {}
 
   /** Starts `tools.threads` workers running single-threaded lbzip2 (or bzip2). */
   static async start(tools: CompressionTools): Promise<Bzip2StreamPool> {
     const command = bzip2Command(tools, 1);
-    const directory = await createOwnedTempDir('mwlake-streams-');
-    return new Bzip2StreamPool(directory, command, tools.threads);
+    const pool = new Bzip2StreamPool(await createOwnedTempDir('mwlake-streams-'));
+    try {
+      for (let i = 0; i < tools.threads; i++) pool.startWorker(i, command);
+    } catch (cause) {
+      // spawn throws for some errnos (ENOMEM) instead of emitting 'error': no worker or temp folder is left.
+      await pool.close();
+      throw new JobError('UNAVAILABLE', `cannot start the bz2 stream workers (sh): ${(cause as Error).message}`, { cause, retryable: false });
+    }
+    return pool;
+  }
+
+  private startWorker(i: number, command: readonly [string, string[]]): void {
+    const child = spawn('sh', ['-c', WORKER_SCRIPT, 'mwlake-bz2-worker', command[0], ...command[1]], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const worker: Worker = { child, chunkPath: join(this.directory, `stream-${i}`), answers: [], stderr: '', exited: false };
+    this.workers.push(worker);
+    this.idle.push(worker);
+    const exited = () => {
+      worker.exited = true;
+      for (const answer of worker.answers.splice(0)) answer('exited');
+    };
+    // First: without a listener a failed spawn is an uncaught 'error' event, exit 1 with nothing cleaned up.
+    child.once('error', (cause) => {
+      worker.spawnError = cause;
+      exited();
+    });
+    child.once('close', exited);
+    // EMFILE and ENFILE leave the child without pipes (its 'error' follows).
+    if ((child.stdout as Readable | null | undefined) == null || (child.stderr as Readable | null | undefined) == null || (child.stdin as Writable | null | undefined) == null) {
+      worker.spawnError ??= new Error('spawn sh: its pipes could not be created (too many open files?)');
+      exited();
+      return;
+    }
+    createInterface({ input: child.stdout }).on('line', (line) => worker.answers.shift()?.(line));
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (text: string) => {
+      worker.stderr = (worker.stderr + text).slice(-4096);
+    });
+    child.stdin.on('error', () => {});
   }
 
   /** One complete bz2 stream of `input`; at most `threads` compress at once. */

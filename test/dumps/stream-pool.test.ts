@@ -2,7 +2,9 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { findCompressionTools } from '../../src/dumps/compress.js';
@@ -37,6 +39,15 @@ test('workers that cannot start fail the chunk as UNAVAILABLE, not as an uncaugh
   }
   await assert.rejects(pool.compress(Buffer.from('abc')), (e: Error & { code?: string }) => e.code === 'UNAVAILABLE' && /cannot start the bz2 stream workers \(sh\): spawn sh ENOENT/.test(e.message));
   await pool.close();
+});
+
+test('a spawn that throws (some errnos throw rather than emit) fails the start as UNAVAILABLE, leaving no temp folder', async () => {
+  // This process's folders only: other test files run beside this one.
+  const ours = () => readdirSync(tmpdir()).filter((name) => name.startsWith('mwlake-streams-') && name.includes(`-${process.pid}-`));
+  const before = new Set(ours());
+  // A NUL in an argument makes spawn throw synchronously, as ENOMEM does.
+  await assert.rejects(Bzip2StreamPool.start({ ...tools, bzip2: { command: 'lbzip2\0', parallel: true } }), (e: Error & { code?: string }) => e.code === 'UNAVAILABLE' && /cannot start the bz2 stream workers/.test(e.message));
+  assert.deepEqual(ours().filter((name) => !before.has(name)), []);
 });
 
 test('a full temp disk under the compressor is RESOURCES (exit 71), naming the folder', async () => {
