@@ -119,7 +119,7 @@ test('an empty dumps.wikis is refused (78), not read as "dump no wiki"', async (
     }
     for (const all of ['[all, enwiki]', '[ALL]', 'All', '"enwiki,all"']) {
       await writeFile(file, `job_name: x\ndumps:\n  wikis: ${all}\n`);
-      await assert.rejects(loadConfig(file, {}), (error: Error & { code?: string }) => error.code === 'CONFIG' && error.message.startsWith(`${file}: dumps.wikis is `) && error.message.includes('all stands alone'), all);
+      await assert.rejects(loadConfig(file, {}), (error: Error & { code?: string }) => error.code === 'CONFIG' && error.message.startsWith(`${file}: dumps.wikis is `) && error.message.includes('write all alone and in lower case'), all);
     }
   });
 });
@@ -420,9 +420,11 @@ test('paths in the job file are relative to it; paths from the environment, to t
     const fromEnv = await loadConfig(file, { MWLAKE_METRICS_FILE: 'textfile/mwlake.prom' });
     assert.equal(fromEnv.metricsFile, join(process.cwd(), 'textfile', 'mwlake.prom'));
     // A file:/// location is its path; other URIs and ~ were folders named s3: or ~ below the job file.
-    await writeFile(file, 'job_name: x\nwarehouse: file:///srv/wh\n');
-    assert.equal((await loadConfig(file, {})).warehouse, '/srv/wh');
-    for (const [key, value] of [['warehouse', 's3://bucket/wh'], ['warehouse', '~/wh'], ['metrics_file', 'hdfs://nn/m.prom'], ['dumps:\n  root', 'gs://b/dumps'], ['dumps:\n  namespace_map', '~/ns.tsv']]) {
+    for (const [location, path] of [['file:///srv/wh', '/srv/wh'], ['file:/srv/wh', '/srv/wh'], ['file:///srv/my%20wh', '/srv/my wh']]) {
+      await writeFile(file, `job_name: x\nwarehouse: ${location}\n`);
+      assert.equal((await loadConfig(file, {})).warehouse, path, location);
+    }
+    for (const [key, value] of [['warehouse', 's3://bucket/wh'], ['warehouse', 's3:/bucket/wh'], ['warehouse', '~/wh'], ['warehouse', '~bob/wh'], ['metrics_file', 'hdfs://nn/m.prom'], ['dumps:\n  root', 'gs://b/dumps'], ['dumps:\n  namespace_map', '~/ns.tsv']]) {
       await writeFile(file, `job_name: x\n${key}: ${value}\n`);
       const name = key.replace(':\n  ', '.');
       await assert.rejects(loadConfig(file, {}), (e: Error & { code?: string }) => e.code === 'CONFIG' && e.message.startsWith(`${file}: ${name} is "${value}": `), `${name}: ${value}`);

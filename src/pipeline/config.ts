@@ -3,6 +3,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ConfigError, JobError } from '../core/errors.js';
 import { errorStreamName } from '../events/error-event.js';
 import type { EventKind } from '../events/staged-row.js';
@@ -114,10 +115,15 @@ type Json = Record<string, unknown>;
  */
 function localPath(value: string, source: string): string {
   const fail = (why: string) => new JobError(source.startsWith('--') ? 'USAGE' : 'CONFIG', `${source} is ${JSON.stringify(value)}: ${why}`);
-  const local = /^file:\/\/(\/.*)$/.exec(value);
-  if (local !== null) return local[1]!;
-  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value)) throw fail('mwlake reads and writes local folders only; give a path or a file:/// location');
-  if (value === '~' || value.startsWith('~/')) throw fail('~ is not expanded here; give the full path');
+  if (/^file:/i.test(value)) {
+    try {
+      return fileURLToPath(value);
+    } catch (cause) {
+      throw fail(`not a local file location (${(cause as Error).message}); give a path or file:///abs`);
+    }
+  }
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(value)) throw fail('mwlake reads and writes local folders only; give a path or a file:/// location');
+  if (value.startsWith('~')) throw fail('~ is not expanded here; give the full path');
   return value;
 }
 
@@ -359,7 +365,7 @@ export async function loadConfig(
   const dumpsRoot = setting(flags.dumpsRoot, '--dumps-root') ?? setting(env['MWLAKE_DUMPS_ROOT'], 'MWLAKE_DUMPS_ROOT') ?? (dumpsRootFile !== undefined ? rel(dumpsRootFile, 'dumps.root') : resolve(warehouse, '..', 'dumps'));
   const wikis = dumps['wikis'] === undefined || dumps['wikis'] === 'all' ? 'all' : list(dumps['wikis'], `${where}: dumps.wikis`);
   // A wiki named "all" would pass every night's drain and merge, then fail its dump for want of a namespace map line.
-  if (wikis !== 'all' && wikis.some((w) => w.toLowerCase() === 'all')) throw new ConfigError(`${where}: dumps.wikis is ${JSON.stringify(dumps['wikis'])}; all stands alone (dumps.wikis: all), or give wiki ids (e.g. [enwiki, dewiki])`);
+  if (wikis !== 'all' && wikis.some((w) => w.toLowerCase() === 'all')) throw new ConfigError(`${where}: dumps.wikis is ${JSON.stringify(dumps['wikis'])}; write all alone and in lower case (dumps.wikis: all), or give wiki ids (e.g. [enwiki, dewiki])`);
   // An empty list would make every dump and nightly a success that writes no dump.
   if (wikis.length === 0) throw new ConfigError(`${where}: dumps.wikis is empty; give all, or a list of wiki ids (e.g. [enwiki, dewiki])`);
   const compression = str(dumps, 'compression', `${where}: dumps.`, 'bz2');

@@ -35,7 +35,7 @@ test('--wiki is trimmed like every list ("enwiki, dewiki"); an empty one is a us
     for (const all of ['all,enwiki', 'ALL', 'enwiki, All']) {
       const r = await cli(...common, '--wiki', all);
       assert.equal(r.code, ExitCode.Usage, r.err);
-      assert.match(r.err, /--wiki takes all alone/);
+      assert.match(r.err, /--wiki takes all \(alone, in lower case\)/);
     }
     assert.deepEqual(await readdir(dir), ['wh']);
   });

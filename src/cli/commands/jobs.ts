@@ -216,7 +216,7 @@ export const registerJobs: RegisterCommand = (program, context) => {
       const listed = flags.wiki.split(',').map((w) => w.trim()).filter((w) => w !== '');
       if (listed.length === 0) throw new JobError('USAGE', `--wiki takes all or wiki ids separated by commas, found ${JSON.stringify(flags.wiki)}`);
       const all = listed.map((w) => w.toLowerCase() === 'all');
-      if (all.includes(true) && !(listed.length === 1 && listed[0] === 'all')) throw new JobError('USAGE', `--wiki takes all alone, or wiki ids separated by commas, found ${JSON.stringify(flags.wiki)}`);
+      if (all.includes(true) && !(listed.length === 1 && listed[0] === 'all')) throw new JobError('USAGE', `--wiki takes all (alone, in lower case) or wiki ids separated by commas, found ${JSON.stringify(flags.wiki)}`);
       const wikis = all[0] === true ? c.dumps.wikis : listed;
       // As --wiki: a script's trailing comma (`--jobs "$A,$B"` with B unset) is not a job named "".
       const jobs = flags.jobs?.split(',').map((name) => name.trim()).filter((name) => name !== '');
