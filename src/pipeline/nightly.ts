@@ -175,6 +175,13 @@ function metricsOf(r: RunReport): Metric[] {
         { labels: { ...job, outcome: 'deduplicated' }, value: d.deduplicated },
       ],
     },
+    // Of those written: a count above 0 means a job reading the wrong stream (page_change without content).
+    {
+      name: 'mwlake_events_without_content',
+      help: 'Page changes of the last drain written without content_body for visible content (dumped as hidden)',
+      type: 'gauge',
+      samples: d === undefined ? [] : [{ labels: job, value: d.withoutContent }],
+    },
     // Its own metric, so that a sum over outcomes of page changes never adds these in.
     {
       name: 'mwlake_visibility_events_total',

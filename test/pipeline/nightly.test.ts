@@ -328,6 +328,7 @@ test('nightly catches up every missed date, then finds nothing to do, and writes
   for (const line of text.trim().split('\n')) assert.match(line, /^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9.e+]+)$/, line);
   assert.match(text, new RegExp(`mwlake_last_success_timestamp_seconds\\{job="${job}"\\} \\d+`));
   assert.match(text, new RegExp(`mwlake_step_duration_seconds\\{job="${job}",step="merge"\\} `));
+  assert.match(text, new RegExp(`\\nmwlake_events_without_content\\{job="${job}"\\} 0\\n`), 'generated events all carry their content');
   assert.match(text, new RegExp(`mwlake_table_records\\{job="${job}",table="state.revisions"\\} [1-9]`));
   assert.match(text, new RegExp(`mwlake_table_position_deletes\\{job="${job}",table="state.revisions"\\} [0-9]`));
   // Another job whose name starts with this one's and a dash: its report is not this job's last run.
