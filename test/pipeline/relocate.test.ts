@@ -225,6 +225,11 @@ test('a copy whose metadata or data folder links to the original is refused befo
 test('a relocation whose manifest folder fails to sync fails as storage (not 74) and leaves none of its files; a table in place lacking its hinted metadata fails 65, not "already there"; the copied data files are made durable before the version naming them', { timeout: 180_000 }, async () => {
   await inTempDir('mwlake-relocate-sync-', async (dir) => {
     const { originalDir, original } = await mergedTwice(dir, 43, 1200);
+    // A statistics file another engine wrote: relocation names it in the copy and syncs it too.
+    let stated = await original.loadTable(STATE_NAMESPACE, REVISIONS_TABLE);
+    const statsPath = `${stated.location}/metadata/stats-${stated.currentSnapshot()!.snapshotId}.puffin`;
+    await stated.storage.writeIfAbsent(statsPath, 'x');
+    stated = await stated.updateMetadata((m) => ({ ...m, statistics: [{ 'snapshot-id': stated.currentSnapshot()!.snapshotId, 'statistics-path': statsPath, 'file-size-in-bytes': 1, 'file-footer-size-in-bytes': 0, 'blob-metadata': [] }] }));
     const copyDir = join(dir, 'copy');
     await cp(originalDir, copyDir, { recursive: true });
     const metadataDir = join(copyDir, STATE_NAMESPACE, REVISIONS_TABLE, 'metadata');
@@ -265,6 +270,9 @@ test('a relocation whose manifest folder fails to sync fails as storage (not 74)
     const created = events.indexOf('create metadata');
     assert.ok(created > 0, events.join('\n'));
     for (const f of dataFiles) assert.ok(events.slice(0, created).includes(`durable ${f}`), `${f} made durable before the metadata`);
+    const copiedStats = (await copied.loadTable(STATE_NAMESPACE, REVISIONS_TABLE)).metadata.statistics as { 'statistics-path': string }[];
+    assert.deepEqual(copiedStats.map((e) => e['statistics-path']), [statsPath.replace(fileLocation(originalDir), fileLocation(copyDir))]);
+    assert.ok(events.slice(0, created).includes(`durable ${copiedStats[0]!['statistics-path']}`), 'the statistics file made durable before the metadata');
 
     // In place, its hint ahead of every metadata file: the table lost its newest metadata.
     const version = Number((await readFile(join(originalDir, STATE_NAMESPACE, REVISIONS_TABLE, 'metadata', 'version-hint.text'), 'utf8')).trim());

@@ -18,7 +18,7 @@ import { DataFileContent, ManifestEntryStatus, type DataFile, type ManifestEntry
 import type { ManifestFile } from '../spec/manifest-list.js';
 import { parseTableMetadata } from '../spec/serde/table-metadata.js';
 import type { Snapshot } from '../spec/snapshot.js';
-import { statisticsEntryFile, type TableMetadata } from '../spec/table-metadata.js';
+import { statisticsEntryFile, statisticsPaths, type TableMetadata } from '../spec/table-metadata.js';
 import { currentVersion } from '../table.js';
 import { DATA_DIR, manifestListLocation, manifestLocation, METADATA_DIR, metadataFileLocation, versionHintLocation } from '../table-files.js';
 import { withMetadataLog, writeMetadataVersion } from './write-metadata.js';
@@ -208,7 +208,10 @@ async function writeRelocation(
   );
   // The copy's data files may still sit in the page cache (cp syncs nothing): they must survive a
   // power loss before a version naming them exists, as for every commit (table.ts).
-  await storage.makeDurable(plan.liveFiles.filter((f) => !plan.liveDeleteFiles.has(f)).map(mapPath), to);
+  // Statistics files too, those the copy has (they are optional to readers, so a missing one is not refused).
+  const statisticsFiles = [];
+  for (const path of statisticsPaths(metadata)) if ((await storage.stat(mapPath(path))) !== undefined) statisticsFiles.push(mapPath(path));
+  await storage.makeDurable([...plan.liveFiles.filter((f) => !plan.liveDeleteFiles.has(f)).map(mapPath), ...statisticsFiles], to);
   if (!(await writeMetadataVersion(storage, next, version + 1, o.logger))) {
     throw new JobError('COMMIT_CONFLICT', `the table at ${to} changed while it was relocated (version ${version + 1} appeared); run the relocation again`, { context: { table: to } });
   }
