@@ -25,20 +25,18 @@ const GROUPS: Record<PageGroup, { readonly carries: string; readonly columns: Re
     columns: {
       page_namespace_id: 'page.namespace_id',
       page_title: 'page.page_title',
+      page_is_redirect: 'page.is_redirect',
       page_latest_revision_id: 'revision.rev_id',
     },
   },
-  // A visibility change says nothing of the redirect: EventBus serializes its page from a page
-  // identity, not a PageRecord, so is_redirect is false and the link absent (older hooks gave the
-  // flag without the link). A redirect event that names no target (schema 1.0.0 has no link) sets
-  // the flag and leaves the target as it was (target_unknown).
+  // A visibility change says nothing of the target: EventBus builds its page from a page identity,
+  // not a PageRecord, so is_redirect is false and the link absent (older hooks gave the flag
+  // without the link). Nor does a redirect event that names no target (schema 1.0.0 has no link).
   redirect: {
-    carries: "role = 'self' AND page_change_kind <> 'visibility_change'",
+    carries: "role = 'self' AND page_change_kind <> 'visibility_change' AND NOT coalesce(page.is_redirect AND page.redirect_page_link IS NULL, false)",
     columns: {
-      page_is_redirect: 'page.is_redirect',
       page_redirect_target: REDIRECT_TARGET_SQL,
       page_redirect_target_namespace_id: REDIRECT_TARGET_NAMESPACE_SQL,
-      target_unknown: 'coalesce(page.is_redirect AND page.redirect_page_link IS NULL, false)',
     },
   },
   deletion: {
@@ -122,8 +120,7 @@ export function pageMergeSql(delta: string, existing: string): string {
   const columns = ['d.wiki_id AS wiki_id', 'd.page_id AS page_id'];
   for (const column of COLUMN_ORDER) {
     const group = GROUP_NAMES.find((g) => column in GROUPS[g].columns)!;
-    const value = group === 'redirect' && column !== 'page_is_redirect' ? `CASE WHEN d.g_redirect.target_unknown THEN x.${column} ELSE d.g_redirect.${column} END` : `d.g_${group}.${column}`;
-    columns.push(`CASE WHEN ${wins(group)} THEN ${value} ELSE x.${column} END AS ${column}`);
+    columns.push(`CASE WHEN ${wins(group)} THEN d.g_${group}.${column} ELSE x.${column} END AS ${column}`);
   }
   for (const group of GROUP_NAMES) columns.push(`CASE WHEN ${wins(group)} THEN d.k_${group} ELSE ${keptKey(group)} END AS row_${group}_key`);
   columns.push(`CASE WHEN ${EARLIER_SUPPRESSION_SQL} THEN d.k_suppression ELSE ${STORED_SUPPRESSION_SQL} END AS row_suppression_key`);

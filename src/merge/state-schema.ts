@@ -80,7 +80,7 @@ export const REVISIONS_SCHEMA: Schema = {
   ],
 };
 
-/** Page groups: title/namespace/latest, deletion, the undelete-with-new-id alias, and the redirect flag and target. */
+/** Page groups: title/namespace/redirect flag/latest, deletion, the undelete-with-new-id alias, and the redirect target. */
 export const PAGE_GROUPS = ['page', 'deletion', 'merge', 'redirect'] as const;
 export type PageGroup = (typeof PAGE_GROUPS)[number];
 
@@ -103,8 +103,8 @@ export const PAGES_SCHEMA: Schema = {
     opt(13, 'row_merge_key', 'string'),
     // Added after the first release: older tables gain them at their next merge (openStateTable).
     opt(14, 'page_redirect_target_namespace_id', 'int'),
-    // The redirect flag's and target's own watermark: an event that says nothing of them (a
-    // visibility change) must not set them, and a late one that does must still win over it.
+    // The redirect target's own watermark: an event that names no target (a visibility change, a
+    // redirect of schema 1.0.0) must not set it, and a late one that does must still win over it.
     opt(15, 'row_redirect_key', 'string'),
     // The earliest suppressed delete of the page id, which no later event clears: the revisions an
     // undelete took from it into another page stay hidden after a create reuses the id (views.ts).
