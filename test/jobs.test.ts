@@ -424,7 +424,7 @@ test('paths in the job file are relative to it; paths from the environment, to t
       await writeFile(file, `job_name: x\nwarehouse: ${location}\n`);
       assert.equal((await loadConfig(file, {})).warehouse, path, location);
     }
-    for (const [key, value] of [['warehouse', 's3://bucket/wh'], ['warehouse', 's3:/bucket/wh'], ['warehouse', '~/wh'], ['warehouse', '~bob/wh'], ['metrics_file', 'hdfs://nn/m.prom'], ['dumps:\n  root', 'gs://b/dumps'], ['dumps:\n  namespace_map', '~/ns.tsv']]) {
+    for (const [key, value] of [['warehouse', 's3://bucket/wh'], ['warehouse', 's3:/bucket/wh'], ['warehouse', '~/wh'], ['warehouse', '~bob/wh'], ['warehouse', 'file:wh'], ['warehouse', 'file:///srv/wh#2'], ['warehouse', 'file:///srv/wh?x'], ['metrics_file', 'hdfs://nn/m.prom'], ['dumps:\n  root', 'gs://b/dumps'], ['dumps:\n  namespace_map', '~/ns.tsv']]) {
       await writeFile(file, `job_name: x\n${key}: ${value}\n`);
       const name = key.replace(':\n  ', '.');
       await assert.rejects(loadConfig(file, {}), (e: Error & { code?: string }) => e.code === 'CONFIG' && e.message.startsWith(`${file}: ${name} is "${value}": `), `${name}: ${value}`);

@@ -116,6 +116,9 @@ type Json = Record<string, unknown>;
 function localPath(value: string, source: string): string {
   const fail = (why: string) => new JobError(source.startsWith('--') ? 'USAGE' : 'CONFIG', `${source} is ${JSON.stringify(value)}: ${why}`);
   if (/^file:/i.test(value)) {
+    // fileURLToPath reads file:wh as /wh, and drops a ? or # and what follows.
+    if (!/^file:\//i.test(value)) throw fail('a file: location is absolute (file:///srv/wh); give a relative one as a path');
+    if (/[?#]/.test(value)) throw fail('a file: location cannot hold ? or # (write them %3F and %23), nor a query');
     try {
       return fileURLToPath(value);
     } catch (cause) {
