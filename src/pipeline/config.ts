@@ -107,11 +107,11 @@ export type ConfigOverrides = Partial<{
 
 type Json = Record<string, unknown>;
 
-// `at` is where a key sits, as the messages name it: `jobs/x.yaml: ` or `jobs/x.yaml: drain.`.
 /**
- * A local path setting as a path. mwlake reads and writes local folders, so a `file://` location is
- * its path, and another URI or a `~` (no shell expands it here) is refused: resolved as a relative
- * path, `s3://bucket/wh` became the folder `./s3:/bucket/wh`, and runs wrote there with exit 0.
+ * A local path setting as a path. mwlake reads and writes local folders, so an absolute `file:`
+ * location is its path, and another URI or a `~` (no shell expands it here) is refused: resolved
+ * as a relative path, `s3://bucket/wh` became the folder `./s3:/bucket/wh`, and runs wrote there
+ * with exit 0.
  */
 function localPath(value: string, source: string): string {
   const fail = (why: string) => new JobError(source.startsWith('--') ? 'USAGE' : 'CONFIG', `${source} is ${JSON.stringify(value)}: ${why}`);
@@ -135,6 +135,7 @@ function setting(value: string | undefined, source: string): string | undefined 
   return value === undefined ? undefined : localPath(value, source);
 }
 
+// `at` is where a key sits, as the messages name it: `jobs/x.yaml: ` or `jobs/x.yaml: drain.`.
 function section(o: Json, key: string, at: string): Json {
   const v = o[key];
   if (v === undefined || v === null) return {};
