@@ -532,13 +532,14 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   // fails (a full disk) fails the run as an output would: the others are stopped, later writes still
   // run, and the run ends only once every output has.
   let bookkeeping: Promise<void> = Promise.resolve();
-  const record = (update: () => Promise<void>): Promise<void> =>
-    (bookkeeping = bookkeeping.then(update).catch((error: unknown) => {
-      failures.push(error);
-      for (const channel of channels) channel.fail(error);
-      // Once the history pass is over the channels stop nothing: the title lists and recombinations are stopped here.
-      stopLateJobs(error);
-    }));
+  // A failure fails the run: every output's rows stop, and so do the title lists and
+  // recombinations, which the channels do not reach once the history pass is over.
+  const failRun = (error: unknown, o: { readonly recorded?: boolean } = {}): void => {
+    if (o.recorded !== false) failures.push(error);
+    for (const channel of channels) channel.fail(error);
+    stopLateJobs(error);
+  };
+  const record = (update: () => Promise<void>): Promise<void> => (bookkeeping = bookkeeping.then(update).catch((error: unknown) => failRun(error)));
   const written = new Map<Output, WrittenFile[]>();
   // The files this run wrote, its recombined ones after their job's.
   const recombined = new Map<string, WrittenFile[]>();
@@ -565,11 +566,7 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
       });
     } catch (error) {
       // Stopped by another job's failure: that one is the run's error.
-      if (error !== lateStop.signal.reason) {
-        failures.push(error);
-        for (const channel of channels) channel.fail(error);
-        stopLateJobs(error);
-      }
+      if (error !== lateStop.signal.reason) failRun(error);
       await record(async () => {
         states.set(job, { status: 'failed', updated: formatUpdated(now()), files: [] });
         await writeStatus();
@@ -598,9 +595,7 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
           if (recombineJob !== undefined) recombining.push(recombine(recombineJob, recombines));
         }),
       (error: unknown) => {
-        failures.push(error);
-        for (const channel of channels) channel.fail(error);
-        stopLateJobs(error);
+        failRun(error);
         return record(async () => {
           states.set(output.job, { status: 'failed', updated: formatUpdated(now()), files: [] });
           await writeStatus();
@@ -664,10 +659,8 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
   // dumpstatus.json says failed, not in-progress, for whoever reads it next.
   const forgetInterrupt = onInterrupt(async (reason) => {
     // The run's error even when every output had finished (a recombination or title list was running).
-    failures.push(reason);
-    for (const channel of channels) channel.fail(reason);
     // The title lists must not wait for a history read that a stalled source never ends.
-    stopLateJobs(reason);
+    failRun(reason);
     await settle();
   });
   try {
@@ -677,9 +670,7 @@ export async function runDump(options: DumpRunOptions): Promise<DumpRunResult> {
     historyPassed();
   } catch (error) {
     // A writer that stopped has its own error in `failures` already; this one only echoes it.
-    if (!(error instanceof ReaderGoneError)) failures.push(error);
-    for (const channel of channels) channel.fail(error);
-    stopLateJobs(error);
+    failRun(error, { recorded: !(error instanceof ReaderGoneError) });
   }
   const files = await settle();
   forgetInterrupt();

@@ -12,12 +12,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import { JobError } from '../core/errors.js';
+import { errorStreamName } from './error-stream.js';
 import { utf8SequenceLength, ERROR_SCHEMA_ID } from './validate.js';
 
-/** The error stream of a job, by the Event Platform convention `<job_name>.error`. */
-export function errorStreamName(jobName: string): string {
-  return `${jobName}.error`;
-}
 
 /** error 2.1.0 as on the wire. */
 export interface ErrorEvent {

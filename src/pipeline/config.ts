@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, JobError } from '../core/errors.js';
-import { errorStreamName } from '../events/error-event.js';
+import { errorStreamName } from '../events/error-stream.js';
 import type { EventKind } from '../events/staged-row.js';
 import type { SaslMechanism } from '../kafka/client.js';
 
@@ -107,6 +107,15 @@ export type ConfigOverrides = Partial<{
 
 type Json = Record<string, unknown>;
 
+/** A bad value is the command line's (64) when a flag gave it, else the configuration's (78). */
+function badSetting(message: string, fromFlag: boolean): JobError {
+  return fromFlag ? new JobError('USAGE', message) : new ConfigError(message);
+}
+
+/** Kafka's own rule for topic names (Topic.java): the broker's INVALID_TOPIC_EXCEPTION would exit 69, retried. */
+const isKafkaTopicName = (topic: string): boolean => /^[A-Za-z0-9._-]{1,249}$/.test(topic) && topic !== '.' && topic !== '..';
+const KAFKA_TOPIC_RULE = "letters, digits, '.', '_', '-', at most 249";
+
 /**
  * A local path setting as a path. mwlake reads and writes local folders, so an absolute `file:`
  * location is its path, and another URI or a `~` (no shell expands it here) is refused: resolved
@@ -114,7 +123,7 @@ type Json = Record<string, unknown>;
  * with exit 0.
  */
 function localPath(value: string, source: string): string {
-  const fail = (why: string) => new JobError(source.startsWith('--') ? 'USAGE' : 'CONFIG', `${source} is ${JSON.stringify(value)}: ${why}`);
+  const fail = (why: string) => badSetting(`${source} is ${JSON.stringify(value)}: ${why}`, source.startsWith('--'));
   if (/^file:/i.test(value)) {
     // fileURLToPath reads file:wh as /wh, and drops a ? or # and what follows.
     if (!/^file:\//i.test(value)) throw fail('a file: location is absolute (file:///srv/wh); give a relative one as a path');
@@ -311,7 +320,6 @@ export async function loadConfig(
   // Errors name where a value came from (flag, variable or file): that is what needs fixing.
   const jobNameFrom = flags.jobName !== undefined ? '--job-name' : env['MWLAKE_JOB_NAME'] !== undefined ? 'MWLAKE_JOB_NAME' : `${where}: job_name`;
   // A flag is the command line's mistake (64); the environment or job file, the configuration's (78).
-  const badSetting = (message: string, fromFlag: boolean) => (fromFlag ? new JobError('USAGE', message) : new ConfigError(message));
   if (!JOB_NAME.test(jobName)) throw badSetting(`${jobNameFrom} ${JSON.stringify(jobName)} must be letters, digits, '_', '.', '-'`, flags.jobName !== undefined);
   // Kafka names are at most 249 characters, and the error stream adds ".error".
   if (jobName.length > MAX_JOB_NAME_LENGTH) throw badSetting(`${jobNameFrom} is ${jobName.length} characters; at most ${MAX_JOB_NAME_LENGTH} fit the error stream <job_name>.error in a Kafka topic name`, flags.jobName !== undefined);
@@ -335,14 +343,13 @@ export async function loadConfig(
   if (visibilityText !== undefined && visibilityTopics.length === 0) {
     throw new ConfigError(`MWLAKE_VISIBILITY_TOPICS is empty (${JSON.stringify(visibilityText)}); name the revision visibility change topics, or unset it and set kafka.visibility_topics: [] in the job file for none`);
   }
-  // Kafka's own rule for topic names (Topic.java): the broker's INVALID_TOPIC_EXCEPTION would exit 69, retried.
   for (const [topic, from] of [...topics.map((t) => [t, topicsText !== undefined ? 'MWLAKE_TOPICS' : `${where}: kafka.topics`]), ...visibilityTopics.map((t) => [t, visibilityText !== undefined ? 'MWLAKE_VISIBILITY_TOPICS' : `${where}: kafka.visibility_topics`])]) {
-    if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic!) || topic === '.' || topic === '..') throw new ConfigError(`${from} holds ${JSON.stringify(topic)}, not a Kafka topic name (letters, digits, '.', '_', '-', at most 249)`);
+    if (!isKafkaTopicName(topic!)) throw new ConfigError(`${from} holds ${JSON.stringify(topic)}, not a Kafka topic name (${KAFKA_TOPIC_RULE})`);
   }
   const errorTopicPrefix = kafka['error_topic_prefix'] === undefined ? '' : str(kafka, 'error_topic_prefix', `${where}: kafka.`)!;
   const errorTopic = errorTopicPrefix + errorStreamName(jobName);
-  if (!/^[A-Za-z0-9._-]{1,249}$/.test(errorTopic)) {
-    throw new ConfigError(`${where}: kafka.error_topic_prefix ${JSON.stringify(errorTopicPrefix)} makes the error topic ${JSON.stringify(errorTopic)}, not a Kafka topic name (letters, digits, '.', '_', '-', at most 249)`);
+  if (!isKafkaTopicName(errorTopic)) {
+    throw new ConfigError(`${where}: kafka.error_topic_prefix ${JSON.stringify(errorTopicPrefix)} makes the error topic ${JSON.stringify(errorTopic)}, not a Kafka topic name (${KAFKA_TOPIC_RULE})`);
   }
   if ([...topics, ...visibilityTopics].includes(errorTopic)) throw new ConfigError(`${where}: the error topic ${errorTopic} is also a topic the job reads`);
   const both = visibilityTopics.filter((t) => topics.includes(t));

@@ -418,7 +418,7 @@ async function drainStream(o: DrainOptions, stream: DrainStream, plan: StreamPla
     await source.close().catch(() => {});
     throw error;
   });
-  const sorter = new MessageSorter(stager, { jobName: config.jobName, maxMessageBytes: config.drain.maxMessageBytes, errorTopic: config.kafka.errorTopic });
+  const sorter = new MessageSorter(stager, { jobName: config.jobName, maxMessageBytes: config.drain.maxMessageBytes });
   const c = sorter.counts;
   const errorSink = new ErrorSink(config, logger);
   const errorBatchBytes = o.errorBatchBytes ?? ERROR_BATCH_BYTES;
@@ -606,7 +606,7 @@ class ErrorSink {
       this.producer = await KafkaProducer.connect({ ...kafkaOptions(this.config, this.logger), compression: 'snappy' });
     }
     try {
-      await this.producer.sendAll(errors.map((e) => ({ topic: e.topic, key: null, value: e.value })));
+      await this.producer.sendAll(errors.map((e) => ({ topic, key: null, value: e.value })));
       await this.producer.flush();
     } catch (error) {
       const kafkaError = error instanceof JobError ? error.context?.['kafkaError'] : undefined;

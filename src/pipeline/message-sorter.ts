@@ -4,7 +4,7 @@
 // they count alike: consumed = written + errored + filtered + deduplicated.
 
 import { hostname } from 'node:os';
-import { buildErrorEvent, errorEventId, errorStreamName } from '../events/error-event.js';
+import { buildErrorEvent, errorEventId } from '../events/error-event.js';
 import { recordIdentity } from '../kafka/record-identity.js';
 import { kafkaTimestampIso } from '../events/events-table.js';
 import { streamOfTopic } from '../events/page-change.js';
@@ -28,8 +28,8 @@ export interface SortCounts {
   withoutContent: number;
 }
 
+/** An error event to produce; the drain's error sink names the topic (kafka.errorTopic). */
 export interface ErrorRecord {
-  readonly topic: string;
   readonly value: Buffer;
 }
 
@@ -54,7 +54,7 @@ export class MessageSorter {
 
   constructor(
     private readonly stager: EventStager,
-    private readonly o: { readonly jobName: string; readonly maxMessageBytes: number; readonly kind?: EventKind; readonly dedupWindow?: number; readonly errorTopic?: string },
+    private readonly o: { readonly jobName: string; readonly maxMessageBytes: number; readonly kind?: EventKind; readonly dedupWindow?: number },
   ) {
     this.dedupWindow = o.dedupWindow ?? DEDUP_WINDOW;
   }
@@ -151,7 +151,7 @@ export class MessageSorter {
       id: errorEventId(this.o.jobName, `${m.topic}:${m.partition}:${recordIdentity(m)}`),
       triggeredBy: ref,
     });
-    const record = { topic: this.o.errorTopic ?? errorStreamName(this.o.jobName), value: Buffer.from(JSON.stringify(event)) };
+    const record = { value: Buffer.from(JSON.stringify(event)) };
     this.pendingErrors.push(record);
     this.pendingBytes += record.value.byteLength;
     this.erroredCount++;

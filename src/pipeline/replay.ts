@@ -254,7 +254,7 @@ async function replayStream(o: ReplayOptions, stream: StreamReplay | undefined):
     await source.close().catch(() => {});
     throw error;
   });
-  const sorter = new MessageSorter(stager, { jobName: config.jobName, maxMessageBytes: config.drain.maxMessageBytes, kind: stream.kind, errorTopic: config.kafka.errorTopic });
+  const sorter = new MessageSorter(stager, { jobName: config.jobName, maxMessageBytes: config.drain.maxMessageBytes, kind: stream.kind });
   // Rows kept (no --force) count as seen: a repeat of one of them is dropped, as the drain dropped it.
   if (o.force !== true) sorter.markSeen(held.ids);
   let skippedHeld = 0;

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { buildErrorEvent, decodeRawEvent, encodeRawEvent, errorEventId, errorStreamName } from '../../src/events/error-event.js';
+import { buildErrorEvent, decodeRawEvent, encodeRawEvent, errorEventId } from '../../src/events/error-event.js';
+import { errorStreamName } from '../../src/events/error-stream.js';
 import { validateAgainstSchema, validatePageChangeMessage } from '../../src/events/validate.js';
 import { realEvents, vectorsDir } from './helpers.js';
 
