@@ -109,6 +109,8 @@ export function exitCodeOf(error: unknown): ExitCode {
 
 /** errnos of a machine that ran short: no retry helps until space or memory is added. */
 const OUT_OF_RESOURCES = new Set(['ENOSPC', 'EDQUOT', 'ENOMEM']);
+/** The strerror texts of ENOSPC and EDQUOT, for tools that report a full disk only in their messages. */
+export const DISK_FULL_TEXT = /No space left on device|Disk quota exceeded/;
 /** errnos of a path or permission a person must fix: a scheduler's retries would only delay the alert. */
 const REFUSED = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EISDIR', 'ENAMETOOLONG', 'ELOOP']);
 

@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import type { DuckDBConnection, DuckDBInstance, DuckDBResult } from '@duckdb/node-api';
 import { tmpdir } from 'node:os';
-import { JobError } from '../core/errors.js';
+import { DISK_FULL_TEXT, JobError } from '../core/errors.js';
 import { onInterrupt } from '../core/interrupt.js';
 import { ownedTempPath, removedOnInterrupt } from '../core/owned-temp-dir.js';
 import { displayValue } from './display-values.js';
@@ -56,7 +56,7 @@ export function parseDuckDbSize(text: string): number {
 
 /** DuckDB's messages for a machine that ran short, not a bug (the first line of its message). */
 const OUT_OF_MEMORY = /^Out of Memory Error/;
-const OUT_OF_DISK = /^IO Error: .*(No space left on device|Disk quota exceeded)/;
+const OUT_OF_DISK = new RegExp(`^IO Error: .*(${DISK_FULL_TEXT.source})`);
 /**
  * The strerror texts of errnos storageError (core/errors.ts) sorts the same way: a path or
  * permission a person must fix (a file system remounted read-only after disk errors), and a

@@ -3,9 +3,8 @@
 // them back uncompressed (to recombine parts).
 // bz2 goes through `lbzip2 -n<threads>` (Debian lbzip2; falls back to bzip2), zstd through the
 // Debian `zstd` tool (`-T<threads> -3`: Node 20 has no zstd), gz through node:zlib, so compression
-// runs beside the XML generation on other cores. Imports core only.
+// runs beside the XML generation on other cores. Imports core and dumps/tool-process.
 
-import { spawn } from 'node:child_process';
 import { createHash, type Hash } from 'node:crypto';
 import { once } from 'node:events';
 import { accessSync, constants, createReadStream, createWriteStream, type WriteStream } from 'node:fs';
@@ -17,6 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { JobError, storageError } from '../core/errors.js';
 import { syncPath } from '../core/sync-path.js';
+import { spawnTool } from './tool-process.js';
 
 export type Codec = 'bz2' | 'gz' | 'zst' | 'none';
 
@@ -190,50 +190,6 @@ interface Encoder {
   /** Settles when the encoder itself is done (a child process exited); rejects on failure. */
   readonly exited: Promise<void>;
   kill(): void;
-}
-
-function tail(text: string, lines = 20): string {
-  return text.trim().split('\n').slice(-lines).join('\n');
-}
-
-interface ToolProcess {
-  /** Null when spawned without stdin. */
-  readonly input: Writable | null;
-  readonly output: Readable;
-  /** Settles once the tool has exited and its pipes are closed; rejects unless it exited 0. */
-  readonly exited: Promise<void>;
-  kill(): void;
-}
-
-/**
- * Spawns a compression tool, keeping the tail of its stderr for `failed`'s message. `kill` destroys
- * the pipes too: a wrapper's own child, or a process stuck on its disk, may hold them open after
- * the kill, and a stop must not wait for it.
- */
-function spawnTool(
-  command: string,
-  args: readonly string[],
-  o: { readonly stdin: boolean; readonly purpose: string; readonly failed: (code: number | null, signal: NodeJS.Signals | null, stderr: string) => JobError },
-): ToolProcess {
-  const child = o.stdin ? spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] }) : spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (text: string) => {
-    stderr = (stderr + text).slice(-8192);
-  });
-  const exited = new Promise<void>((resolve, reject) => {
-    child.once('error', (cause) => reject(new JobError('UNAVAILABLE', `cannot start ${command} ${o.purpose}: ${cause.message}`, { cause, retryable: false })));
-    child.once('close', (code, signal) => (code === 0 ? resolve() : reject(o.failed(code, signal, tail(stderr)))));
-  });
-  // Failures surface through `exited`; these keep an EPIPE from becoming an uncaught error.
-  child.stdin?.on('error', () => {});
-  exited.catch(() => {});
-  const kill = (): void => {
-    child.kill('SIGKILL');
-    child.stdout.destroy();
-    child.stderr.destroy();
-  };
-  return { input: child.stdin, output: child.stdout, exited, kill };
 }
 
 /** Spawns a compressor reading stdin and writing stdout. */

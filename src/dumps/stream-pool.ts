@@ -3,28 +3,26 @@
 // needs a compressor process of its own; spawning those from Node costs milliseconds of main-thread
 // time each (fork of a large process), so a small `sh` loop per worker starts them instead: Node
 // writes the chunk to a temp file, sends its path on the worker's stdin, and reads `<path>.bz2` back
-// when the worker answers. Imports core and dumps/compress.
+// when the worker answers. Imports core, dumps/compress and dumps/tool-process.
 
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Readable, Writable } from 'node:stream';
-import { JobError } from '../core/errors.js';
+import { DISK_FULL_TEXT, JobError } from '../core/errors.js';
 import { createOwnedTempDir } from '../core/owned-temp-dir.js';
 import { bzip2Command, type CompressionTools } from './compress.js';
+import { spawnTool, type ToolProcess } from './tool-process.js';
 
 // "$@" is the compressor's command line, passed as arguments (never interpolated into the script).
 const WORKER_SCRIPT = 'while IFS= read -r f; do if "$@" < "$f" > "$f.bz2"; then echo ok; else echo fail; fi; done';
 
 interface Worker {
-  readonly child: ChildProcessWithoutNullStreams;
+  readonly tool: ToolProcess;
   readonly chunkPath: string;
   readonly answers: ((line: string) => void)[];
-  stderr: string;
   exited: boolean;
-  /** Why the worker never started (a fork refused: EAGAIN under a process limit, ENOMEM). */
-  spawnError?: Error;
+  /** Why the worker ended before it was closed: it never started (a fork refused under a process limit), or it died. */
+  failure?: JobError;
 }
 
 export class Bzip2StreamPool {
@@ -41,40 +39,29 @@ export class Bzip2StreamPool {
     try {
       for (let i = 0; i < tools.threads; i++) pool.startWorker(i, command);
     } catch (cause) {
-      // spawn throws for some errnos (ENOMEM) instead of emitting 'error': no worker or temp folder is left.
+      // A start refused at once (ENOMEM, no file descriptors): no worker or temp folder is left.
       await pool.close();
-      throw new JobError('UNAVAILABLE', `cannot start the bz2 stream workers (sh): ${(cause as Error).message}`, { cause, retryable: false });
+      throw cause;
     }
     return pool;
   }
 
   private startWorker(i: number, command: readonly [string, string[]]): void {
-    const child = spawn('sh', ['-c', WORKER_SCRIPT, 'mwlake-bz2-worker', command[0], ...command[1]], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const worker: Worker = { child, chunkPath: join(this.directory, `stream-${i}`), answers: [], stderr: '', exited: false };
+    const tool = spawnTool('sh', ['-c', WORKER_SCRIPT, 'mwlake-bz2-worker', command[0], ...command[1]], {
+      stdin: true,
+      purpose: 'for the bz2 stream workers',
+      failed: (code, signal, stderr) => new JobError('STORAGE', `a bz2 stream worker (sh) in ${this.directory} ended with ${code ?? signal}, expected it to run until closed; stderr: ${stderr}`),
+    });
+    const worker: Worker = { tool, chunkPath: join(this.directory, `stream-${i}`), answers: [], exited: false };
     this.workers.push(worker);
     this.idle.push(worker);
-    const exited = () => {
+    const ended = (failure?: JobError): void => {
       worker.exited = true;
+      worker.failure ??= failure;
       for (const answer of worker.answers.splice(0)) answer('exited');
     };
-    // First: without a listener a failed spawn is an uncaught 'error' event, exit 1 with nothing cleaned up.
-    child.once('error', (cause) => {
-      worker.spawnError = cause;
-      exited();
-    });
-    child.once('close', exited);
-    // EMFILE and ENFILE leave the child without pipes (its 'error' follows).
-    if ((child.stdout as Readable | null | undefined) == null || (child.stderr as Readable | null | undefined) == null || (child.stdin as Writable | null | undefined) == null) {
-      worker.spawnError ??= new Error('spawn sh: its pipes could not be created (too many open files?)');
-      exited();
-      return;
-    }
-    createInterface({ input: child.stdout }).on('line', (line) => worker.answers.shift()?.(line));
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (text: string) => {
-      worker.stderr = (worker.stderr + text).slice(-4096);
-    });
-    child.stdin.on('error', () => {});
+    tool.exited.then(() => ended(), (cause: JobError) => ended(cause));
+    createInterface({ input: tool.output }).on('line', (line) => worker.answers.shift()?.(line));
   }
 
   /** One complete bz2 stream of `input`; at most `threads` compress at once. */
@@ -98,16 +85,16 @@ export class Bzip2StreamPool {
       // A worker that ended while the chunk was written answers no more.
       if (worker.exited) return resolve('exited');
       worker.answers.push(resolve);
-      worker.child.stdin.write(`${worker.chunkPath}\n`);
+      worker.tool.input!.write(`${worker.chunkPath}\n`);
     });
   }
 
   private failure(worker: Worker, answer: string): JobError | undefined {
-    if (worker.spawnError !== undefined) return new JobError('UNAVAILABLE', `cannot start the bz2 stream workers (sh): ${worker.spawnError.message}`, { cause: worker.spawnError, retryable: false });
     if (answer === 'ok') return undefined;
+    if (answer === 'exited' && worker.failure !== undefined) return worker.failure;
     // The compressor writes its chunk to the temp folder itself: a full one is a full disk (71), not 69.
-    const full = /No space left on device|Disk quota exceeded/.test(worker.stderr);
-    return new JobError(full ? 'RESOURCES' : 'STORAGE', `compressing a multistream chunk in ${this.directory} failed (${answer}), expected a bz2 stream; stderr: ${worker.stderr.trim()}`);
+    const full = DISK_FULL_TEXT.test(worker.tool.stderr());
+    return new JobError(full ? 'RESOURCES' : 'STORAGE', `compressing a multistream chunk in ${this.directory} failed (${answer}), expected a bz2 stream; stderr: ${worker.tool.stderr()}`);
   }
 
   /** Ends the workers and removes their temp files; never throws. */
@@ -115,9 +102,8 @@ export class Bzip2StreamPool {
     await Promise.all(
       this.workers.map(async (worker) => {
         if (!worker.exited) {
-          const closed = new Promise<void>((resolve) => worker.child.once('close', () => resolve()));
-          worker.child.stdin.end();
-          await closed;
+          worker.tool.input!.end();
+          await worker.tool.exited.catch(() => undefined);
         }
       }),
     );

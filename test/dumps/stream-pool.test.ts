@@ -37,7 +37,7 @@ test('workers that cannot start fail the chunk as UNAVAILABLE, not as an uncaugh
   } finally {
     process.env['PATH'] = path;
   }
-  await assert.rejects(pool.compress(Buffer.from('abc')), (e: Error & { code?: string }) => e.code === 'UNAVAILABLE' && /cannot start the bz2 stream workers \(sh\): spawn sh ENOENT/.test(e.message));
+  await assert.rejects(pool.compress(Buffer.from('abc')), (e: Error & { code?: string }) => e.code === 'UNAVAILABLE' && /cannot start sh for the bz2 stream workers: spawn sh ENOENT/.test(e.message));
   await pool.close();
 });
 
@@ -46,7 +46,7 @@ test('a spawn that throws (some errnos throw rather than emit) fails the start a
   const ours = () => readdirSync(tmpdir()).filter((name) => name.startsWith('mwlake-streams-') && name.includes(`-${process.pid}-`));
   const before = new Set(ours());
   // A NUL in an argument makes spawn throw synchronously, as ENOMEM does.
-  await assert.rejects(Bzip2StreamPool.start({ ...tools, bzip2: { command: 'lbzip2\0', parallel: true } }), (e: Error & { code?: string }) => e.code === 'UNAVAILABLE' && /cannot start the bz2 stream workers/.test(e.message));
+  await assert.rejects(Bzip2StreamPool.start({ ...tools, bzip2: { command: 'lbzip2\0', parallel: true } }), (e: Error & { code?: string }) => e.code === 'UNAVAILABLE' && /cannot start sh for the bz2 stream workers/.test(e.message));
   assert.deepEqual(ours().filter((name) => !before.has(name)), []);
 });
 
