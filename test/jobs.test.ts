@@ -117,6 +117,11 @@ test('an empty dumps.wikis is refused (78), not read as "dump no wiki"', async (
         return true;
       }, empty);
     }
+    // all alone, however listed, as --wiki takes it.
+    for (const all of ['all', '[all]', '"all,"', '[" all ", all]']) {
+      await writeFile(file, `job_name: x\ndumps:\n  wikis: ${all}\n`);
+      assert.equal((await loadConfig(file, {})).dumps.wikis, 'all', all);
+    }
     for (const all of ['[all, enwiki]', '[ALL]', 'All', '"enwiki,all"']) {
       await writeFile(file, `job_name: x\ndumps:\n  wikis: ${all}\n`);
       await assert.rejects(loadConfig(file, {}), (error: Error & { code?: string }) => error.code === 'CONFIG' && error.message.startsWith(`${file}: dumps.wikis is `) && error.message.includes('write all alone and in lower case'), all);

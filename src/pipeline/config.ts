@@ -182,6 +182,17 @@ function bool(o: Json, key: string, at: string, fallback: boolean): boolean {
 }
 
 /** Trimmed, without empty items or repeats (a topic listed twice would be read twice). */
+/**
+ * The wikis a list names: 'all' when `all` stands alone, else the wiki ids; undefined when `all`
+ * comes with ids or in another case, which would otherwise be a wiki named "all" that passes
+ * every night's drain and merge, then fails its dump for want of a namespace map line.
+ * `items` are trimmed and without empty ones; the job file and `--wiki` both go through here.
+ */
+export function wikiSelection(items: readonly string[]): readonly string[] | 'all' | undefined {
+  if (items.length === 1 && items[0] === 'all') return 'all';
+  return items.some((w) => w.toLowerCase() === 'all') ? undefined : items;
+}
+
 function list(v: unknown, where: string): string[] {
   const items = typeof v === 'string' ? v.split(',') : Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : undefined;
   if (items === undefined) throw new ConfigError(`${where} must be a list of strings or a comma-separated string, found ${JSON.stringify(v)}`);
@@ -374,9 +385,8 @@ export async function loadConfig(
   const warehouse = setting(flags.warehouse, '--warehouse') ?? setting(env['MWLAKE_WAREHOUSE'], 'MWLAKE_WAREHOUSE') ?? (warehouseFile !== undefined ? rel(warehouseFile, 'warehouse') : resolve('warehouse'));
   const dumpsRootFile = str(dumps, 'root', `${where}: dumps.`);
   const dumpsRoot = setting(flags.dumpsRoot, '--dumps-root') ?? setting(env['MWLAKE_DUMPS_ROOT'], 'MWLAKE_DUMPS_ROOT') ?? (dumpsRootFile !== undefined ? rel(dumpsRootFile, 'dumps.root') : resolve(warehouse, '..', 'dumps'));
-  const wikis = dumps['wikis'] === undefined || dumps['wikis'] === 'all' ? 'all' : list(dumps['wikis'], `${where}: dumps.wikis`);
-  // A wiki named "all" would pass every night's drain and merge, then fail its dump for want of a namespace map line.
-  if (wikis !== 'all' && wikis.some((w) => w.toLowerCase() === 'all')) throw new ConfigError(`${where}: dumps.wikis is ${JSON.stringify(dumps['wikis'])}; write all alone and in lower case (dumps.wikis: all), or give wiki ids (e.g. [enwiki, dewiki])`);
+  const wikis = wikiSelection(dumps['wikis'] === undefined ? ['all'] : list(dumps['wikis'], `${where}: dumps.wikis`));
+  if (wikis === undefined) throw new ConfigError(`${where}: dumps.wikis is ${JSON.stringify(dumps['wikis'])}; write all alone and in lower case (dumps.wikis: all), or give wiki ids (e.g. [enwiki, dewiki])`);
   // An empty list would make every dump and nightly a success that writes no dump.
   if (wikis.length === 0) throw new ConfigError(`${where}: dumps.wikis is empty; give all, or a list of wiki ids (e.g. [enwiki, dewiki])`);
   const compression = str(dumps, 'compression', `${where}: dumps.`, 'bz2');

@@ -5,7 +5,7 @@ import { Command } from '../commander.js';
 import { JobError } from '../../core/errors.js';
 import { stringifyJsonBigInt } from '../../core/json-bigint.js';
 import { isDirectory, makeDirectory } from '../../core/make-directory.js';
-import { duckDbMemory, loadConfig, type ConfigOverrides, type JobConfig } from '../../pipeline/config.js';
+import { duckDbMemory, loadConfig, wikiSelection, type ConfigOverrides, type JobConfig } from '../../pipeline/config.js';
 import { warehouseOf } from '../../pipeline/warehouse.js';
 import type { StepProgress } from '../../pipeline/progress-hooks.js';
 import type { EventKind } from '../../events/staged-row.js';
@@ -215,9 +215,9 @@ export const registerJobs: RegisterCommand = (program, context) => {
       // Trimmed like every other list: `--wiki "enwiki, dewiki"` must not look up wiki " dewiki".
       const listed = flags.wiki.split(',').map((w) => w.trim()).filter((w) => w !== '');
       if (listed.length === 0) throw new JobError('USAGE', `--wiki takes all or wiki ids separated by commas, found ${JSON.stringify(flags.wiki)}`);
-      const all = listed.length === 1 && listed[0] === 'all';
-      if (!all && listed.some((w) => w.toLowerCase() === 'all')) throw new JobError('USAGE', `--wiki takes all (alone, in lower case) or wiki ids separated by commas, found ${JSON.stringify(flags.wiki)}`);
-      const wikis = all ? c.dumps.wikis : listed;
+      const selected = wikiSelection(listed);
+      if (selected === undefined) throw new JobError('USAGE', `--wiki takes all (alone, in lower case) or wiki ids separated by commas, found ${JSON.stringify(flags.wiki)}`);
+      const wikis = selected === 'all' ? c.dumps.wikis : selected;
       // As --wiki: a script's trailing comma (`--jobs "$A,$B"` with B unset) is not a job named "".
       const jobs = flags.jobs?.split(',').map((name) => name.trim()).filter((name) => name !== '');
       if (jobs?.length === 0) throw new JobError('USAGE', `--jobs takes dump job names separated by commas (e.g. metahistorybz2dump), found ${JSON.stringify(flags.jobs)}`);
