@@ -14,7 +14,7 @@ import type { Warehouse } from '../iceberg/catalog.js';
 import { schemaDifference } from '../iceberg/spec/schema-difference.js';
 import type { Schema } from '../iceberg/spec/types.js';
 import type { Table } from '../iceberg/table.js';
-import { KafkaAdmin } from '../kafka/admin.js';
+import { KafkaAdmin, type PartitionWatermarks } from '../kafka/admin.js';
 import type { KafkaClientOptions } from '../kafka/client.js';
 import { openBoundedSource } from '../kafka/kafkajs-source.js';
 import { KafkaProducer } from '../kafka/producer.js';
@@ -126,14 +126,28 @@ function refuseChangedSchema(table: Table, schema: Schema, id: string): void {
   );
 }
 
+/** Where a drain starts reading a partition, and what it refuses there. */
+export interface DrainStart {
+  /** The first offset it reads: the stored one, or the log start past a gap. */
+  readonly next: bigint;
+  /** Offsets retention deleted before this job read them, refused without --allow-gap. */
+  readonly gap?: { readonly from: bigint; readonly to: bigint };
+  /** The stored offset, when it is beyond the end offset (a topic deleted and recreated): refused. */
+  readonly beyondEnd?: bigint;
+}
+
 /**
  * Where a drain starts reading a partition: its stored next offset. A topic never read starts at
  * its earliest offset. A partition added to a topic already read starts at 0: every record it ever
  * held came after the reads began, so retention having deleted some is a gap, not a start.
+ * `mwlake status` reports from here what the next drain would refuse.
  */
-export function drainStartOffset(stored: Offsets, m: { readonly topic: string; readonly partition: number; readonly logStartOffset: bigint }): bigint {
+export function drainStart(stored: Offsets, m: PartitionWatermarks): DrainStart {
   const storedText = stored[m.topic]?.[String(m.partition)];
-  return storedText !== undefined ? BigInt(storedText) : stored[m.topic] !== undefined ? 0n : m.logStartOffset;
+  const offset = storedText !== undefined ? BigInt(storedText) : stored[m.topic] !== undefined ? 0n : m.logStartOffset;
+  if (offset > m.endOffset) return { next: offset, beyondEnd: offset };
+  if (offset < m.logStartOffset) return { next: m.logStartOffset, gap: { from: offset, to: m.logStartOffset - 1n } };
+  return { next: offset };
 }
 
 /** The last record identities the table stores, per topic and partition. */
@@ -175,15 +189,13 @@ async function planRanges(
     if (identity !== undefined && at !== undefined && storedText !== undefined && at < BigInt(storedText) && at >= m.logStartOffset && at < m.endOffset) {
       checks.push({ topic: m.topic, partition: m.partition, identity });
     }
-    let next = drainStartOffset(reset.has(m.topic) ? {} : stored, m);
-    if (next < m.logStartOffset) {
-      const gap = `${next}..${m.logStartOffset - 1n}`;
-      if (!allowGap) lost.push(`${partitionKey(m)} (offsets ${gap}, ${m.logStartOffset - next} events)`);
-      gaps[partitionKey(m)] = gap;
-      next = m.logStartOffset;
+    const { next, gap, beyondEnd } = drainStart(reset.has(m.topic) ? {} : stored, m);
+    if (gap !== undefined) {
+      if (!allowGap) lost.push(`${partitionKey(m)} (offsets ${gap.from}..${gap.to}, ${gap.to - gap.from + 1n} events)`);
+      gaps[partitionKey(m)] = `${gap.from}..${gap.to}`;
     }
-    if (next > m.endOffset) {
-      throw new JobError('DATA', `stored offset ${next} of ${partitionKey(m)} is beyond its end offset ${m.endOffset}: was the topic deleted and recreated? If so, drain with --reset-offsets ${m.topic} to read it from its start`, {
+    if (beyondEnd !== undefined) {
+      throw new JobError('DATA', `stored offset ${beyondEnd} of ${partitionKey(m)} is beyond its end offset ${m.endOffset}: was the topic deleted and recreated? If so, drain with --reset-offsets ${m.topic} to read it from its start`, {
         context: { partition: partitionKey(m) },
       });
     }

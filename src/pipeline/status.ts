@@ -13,7 +13,7 @@ import { eventStreams, type JobConfig } from './config.js';
 import { loadSiteInfos, UnmappedWikiError } from '../dumps/site-info.js';
 import { dateRange, DEFAULT_NAMESPACE_MAP, jobDumpRuns } from './dump.js';
 import { isoDaysAfter } from './due-dates.js';
-import { drainStartOffset, kafkaOptions, storedOffsets } from './drain.js';
+import { drainStart, kafkaOptions, storedOffsets } from './drain.js';
 import { unmergedJobEvents, type UnmergedEvents } from './merge-source.js';
 import { stateWikis } from './state-wikis.js';
 
@@ -103,11 +103,10 @@ async function kafkaLag(config: JobConfig, warehouse: Warehouse, logger: Logger)
           // Where the next drain starts, and what it would refuse there.
           const refused: string[] = [];
           for (const m of await admin.fetchWatermarks(stream.topics)) {
-            const next = drainStartOffset(stored, m);
-            if (next > m.endOffset) refused.push(`stored offset ${next} of ${partitionKey(m)} is beyond its end offset ${m.endOffset} (was the topic deleted and recreated? drain --reset-offsets ${m.topic})`);
-            if (next < m.logStartOffset) refused.push(`retention deleted offsets ${next}..${m.logStartOffset - 1n} of ${partitionKey(m)} before this job read them (drain --allow-gap accepts the loss)`);
-            const from = next < m.logStartOffset ? m.logStartOffset : next;
-            const n = m.endOffset > from ? m.endOffset - from : 0n;
+            const { next, gap, beyondEnd } = drainStart(stored, m);
+            if (beyondEnd !== undefined) refused.push(`stored offset ${beyondEnd} of ${partitionKey(m)} is beyond its end offset ${m.endOffset} (was the topic deleted and recreated? drain --reset-offsets ${m.topic})`);
+            if (gap !== undefined) refused.push(`retention deleted offsets ${gap.from}..${gap.to} of ${partitionKey(m)} before this job read them (drain --allow-gap accepts the loss)`);
+            const n = m.endOffset > next ? m.endOffset - next : 0n;
             lag[partitionKey(m)] = n.toString();
             total += n;
           }
