@@ -18,26 +18,38 @@ export interface KeyRangesOptions {
   /** A row's size in bytes, as SQL over the relation's columns; must be at least 1. */
   readonly sizeSql: string;
   readonly budgetBytes: number;
+  /**
+   * Keys no range may span (one key column only): a range ends before each fence, so that the
+   * rows written per range keep out of other files' key ranges, whose bounds the fences are.
+   */
+  readonly fences?: readonly bigint[];
 }
 
 /**
  * The relation's rows as consecutive key ranges of at most `budgetBytes` each (a range exceeds it
- * by at most its first row; a row larger than the budget is a range of its own). None when all
- * rows fit in one: the caller then reads the relation unsplit.
+ * by at most its first row; a row larger than the budget is a range of its own), none spanning a
+ * fence. None when all rows fit in one: the caller then reads the relation unsplit.
  */
 export async function keyRanges(db: DuckDb, o: KeyRangesOptions): Promise<KeyRange[]> {
   const budget = Math.max(1, Math.floor(o.budgetBytes));
-  const [total] = await db.all<{ b: bigint | null }>(`SELECT sum(${o.sizeSql})::BIGINT AS b FROM ${o.relation}`);
-  if (total === undefined || total.b === null || Number(total.b) <= budget) return [];
-  // A range ends where the running total crosses a multiple of the budget.
+  const fences = [...new Set(o.fences ?? [])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  if (fences.length > 0 && o.keys.length !== 1) throw new Error(`keyRanges: fences need one key column, found ${o.keys.length}`);
+  if (fences.length === 0) {
+    const [total] = await db.all<{ b: bigint | null }>(`SELECT sum(${o.sizeSql})::BIGINT AS b FROM ${o.relation}`);
+    if (total === undefined || total.b === null || Number(total.b) <= budget) return [];
+  }
+  // A row's segment: how many fences are at or below its key (an ASOF join finds the last one).
+  const rows = fences.length === 0 ? `(SELECT *, 0 AS _segment FROM ${o.relation})` : `(SELECT r.*, coalesce(f.segment, 0) AS _segment FROM ${o.relation} r ASOF LEFT JOIN (VALUES ${fences.map((k, i) => `(${k}::BIGINT, ${i + 1})`).join(', ')}) f(fence, segment) ON r.${o.keys[0]} >= f.fence)`;
+  // A range ends where the segment's running total crosses a multiple of the budget, or at the segment's end.
   const order = o.keys.join(', ');
   const bounds = o.keys.flatMap((k, i) => [`arg_min(${k}, upto) AS f${i}`, `arg_max(${k}, upto) AS t${i}`]);
-  const rows = await db.all<Record<string, bigint>>(`
+  const found = await db.all<Record<string, bigint>>(`
     SELECT ${bounds.join(', ')}
-    FROM (SELECT ${order}, sum(${o.sizeSql}) OVER (ORDER BY ${order} ROWS UNBOUNDED PRECEDING) AS upto FROM ${o.relation})
-    GROUP BY (upto - 1) // ${budget}
+    FROM (SELECT ${order}, _segment, sum(${o.sizeSql}) OVER (PARTITION BY _segment ORDER BY ${order} ROWS UNBOUNDED PRECEDING) AS upto FROM ${rows})
+    GROUP BY _segment, (upto - 1) // ${budget}
     ORDER BY ${o.keys.map((_, i) => `f${i}`).join(', ')}`);
-  return rows.map((r) => ({ from: o.keys.map((_, i) => r[`f${i}`]!), to: o.keys.map((_, i) => r[`t${i}`]!) }));
+  if (found.length <= 1) return [];
+  return found.map((r) => ({ from: o.keys.map((_, i) => r[`f${i}`]!), to: o.keys.map((_, i) => r[`t${i}`]!) }));
 }
 
 /** `keys` compared with `bound` in key order: (k1, k2) >= (a, b) as k1 > a OR (k1 = a AND k2 >= b). */

@@ -14,6 +14,7 @@ import type { ScanPlan } from '../iceberg/scan/plan.js';
 import { expireSnapshots, retainedSnapshotIds } from '../iceberg/maintenance/expire-snapshots.js';
 import { removeOrphanFiles } from '../iceberg/maintenance/remove-orphans.js';
 import type { DataFile } from '../iceberg/spec/manifest.js';
+import { decodeValue } from '../iceberg/spec/bounds.js';
 import { partitionPath } from '../iceberg/spec/transform.js';
 import type { Snapshot } from '../iceberg/spec/snapshot.js';
 import type { Table } from '../iceberg/table.js';
@@ -117,6 +118,75 @@ function rowBytesSql(id: string): string {
   return '256';
 }
 
+/** The table's one sort key, when it is a long or int column: what keeps its files' key ranges disjoint. */
+interface RangeKey {
+  readonly name: string;
+  readonly fieldId: number;
+  readonly type: 'long' | 'int';
+}
+
+function rangeKey(table: Table): RangeKey | undefined {
+  const [field, ...more] = table.sortOrder().fields;
+  if (field === undefined || more.length > 0 || field.direction !== 'asc' || field.transform.kind !== 'identity') return undefined;
+  const column = table.schema().fields.find((f) => f.id === field.sourceId);
+  if (column === undefined || (column.type !== 'long' && column.type !== 'int')) return undefined;
+  return { name: column.name, fieldId: column.id, type: column.type };
+}
+
+/** A file's key range from its bounds; undefined when it has none. */
+function keyBounds(file: DataFile, key: RangeKey): { lo: bigint; hi: bigint } | undefined {
+  const lower = file.lowerBounds?.get(key.fieldId);
+  const upper = file.upperBounds?.get(key.fieldId);
+  if (lower === undefined || upper === undefined) return undefined;
+  return { lo: BigInt(decodeValue(key.type, lower) as bigint | number), hi: BigInt(decodeValue(key.type, upper) as bigint | number) };
+}
+
+/**
+ * The group with the partition's kept files whose key range holds one of its rows' keys (again
+ * for the rows those bring): rewritten apart, the group's files would overlap them. With position
+ * deletes naming their files, a group is the files that lost rows and the small ones, and a night's
+ * replaced rows lie in the ranges of the files that lost them: in a table whose files are disjoint
+ * nothing is added. Kept files without bounds stay kept.
+ */
+async function withOverlappedFiles(db: DuckDb, table: Table, g: RewriteGroup, key: RangeKey): Promise<RewriteGroup> {
+  let group = g;
+  for (;;) {
+    const ranges = group.keptFiles.flatMap((f, i) => {
+      const b = keyBounds(f.file, key);
+      return b === undefined ? [] : [`(${i}, ${b.lo}::BIGINT, ${b.hi}::BIGINT)`];
+    });
+    if (ranges.length === 0) return group;
+    const hit = await db.all<{ i: number }>(
+      `SELECT DISTINCT k.i FROM (SELECT ${quoteIdent(key.name)} AS key FROM (${filesRelationSql(table, group.dataFiles, group.deleteFiles)})) r
+       JOIN (VALUES ${ranges.join(', ')}) k(i, lo, hi) ON r.key BETWEEN k.lo AND k.hi`,
+    );
+    if (hit.length === 0) return group;
+    const added = new Set(hit.map((h) => group.keptFiles[Number(h.i)]!));
+    const dataFiles = [...group.dataFiles, ...added];
+    group = {
+      ...group,
+      dataFiles,
+      keptFiles: group.keptFiles.filter((f) => !added.has(f)),
+      inputBytes: dataFiles.reduce((n, f) => n + f.file.fileSizeInBytes, 0),
+      inputRows: dataFiles.reduce((n, f) => n + f.file.recordCount, 0),
+    };
+  }
+}
+
+/**
+ * Where a sorted rewrite's files must end so as to keep out of the key ranges of the partition's
+ * files it leaves as they are (each one's lower bound, and its upper bound plus one).
+ */
+function keptKeyFences(table: Table, g: RewriteGroup): { fences?: bigint[] } {
+  const key = rangeKey(table);
+  if (key === undefined) return {};
+  const fences = g.keptFiles.flatMap(({ file }) => {
+    const b = keyBounds(file, key);
+    return b === undefined ? [] : [b.lo, b.hi + 1n];
+  });
+  return fences.length === 0 ? {} : { fences };
+}
+
 /**
  * A group's rows in the table's sort order, in passes over key ranges: DuckDB's sort holds large
  * strings in memory, so a pass holds at most an eighth of its limit, and at most about one target
@@ -129,7 +199,7 @@ async function rewriteSorted(db: DuckDb, table: Table, g: RewriteGroup, relation
   const perFile = o.config.maintenance.targetFileSizeBytes * Math.max(1, estimate / Math.max(1, g.inputBytes));
   const keys = columns.map((c) => quoteIdent(c.name));
   const passes = columns.every((c) => c.rangeKey)
-    ? await keyRanges(db, { relation: `(${relation})`, keys, sizeSql, budgetBytes: Math.min(perFile, (await db.memoryLimitBytes()) / 8) })
+    ? await keyRanges(db, { relation: `(${relation})`, keys, sizeSql, budgetBytes: Math.min(perFile, (await db.memoryLimitBytes()) / 8), ...keptKeyFences(table, g) })
     : [];
   const rowGroupSize = rowGroupRows(estimate / Math.max(1, Number(stats?.n ?? 0)));
   const written: DataFile[] = [];
@@ -161,13 +231,17 @@ async function compact(id: string, table: Table, o: MaintenanceOptions): Promise
     o.logger.warn({ table: table.location, err: planned.skipped }, `compaction skipped: ${planned.skipped}`);
     return { groups: 0, filesRewritten: 0, bytesRewritten: 0, filesWritten: 0, skipped: planned.skipped };
   }
-  const groups = planned;
-  const base = { groups: groups.length, filesRewritten: groups.reduce((n, g) => n + g.dataFiles.length, 0), bytesRewritten: groups.reduce((n, g) => n + g.inputBytes, 0) };
-  if (groups.length === 0 || o.dryRun === true) return { ...base, filesWritten: 0 };
+  if (planned.length === 0) return { groups: 0, filesRewritten: 0, bytesRewritten: 0, filesWritten: 0 };
   const db = await openDuckDb(duckDbMemory(o.config));
   const columns = sortColumns(table);
   const written: DataFile[] = [];
+  let base = { groups: planned.length, filesRewritten: 0, bytesRewritten: 0 };
   try {
+    const key = rangeKey(table);
+    const groups: RewriteGroup[] = [];
+    for (const g of planned) groups.push(columns === undefined || key === undefined ? g : await withOverlappedFiles(db, table, g, key));
+    base = { ...base, filesRewritten: groups.reduce((n, g) => n + g.dataFiles.length, 0), bytesRewritten: groups.reduce((n, g) => n + g.inputBytes, 0) };
+    if (o.dryRun === true) return { ...base, filesWritten: 0 };
     for (const g of groups) {
       const relation = filesRelationSql(table, g.dataFiles, g.deleteFiles);
       let files: DataFile[];

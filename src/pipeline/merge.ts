@@ -459,21 +459,23 @@ async function writeMergedRows(db: DuckDb, table: Table, def: StateTableDef, wri
   return dataFiles;
 }
 
-/** The positions the merge replaced (table `replaced`), one position delete file per wiki; each file's location is added to `written` before it is written. */
+/**
+ * The positions the merge replaced (table `replaced`), one position delete file per data file they
+ * are in, naming it (Java's file granularity): a delete file for a whole wiki would apply to every
+ * file of the wiki's partition, and compaction would rewrite them all each night. Each file's
+ * location is added to `written` before it is written.
+ */
 async function writePositionDeletes(db: DuckDb, table: Table, written: string[]): Promise<DataFile[]> {
-  const rows = await db.all<{ wiki_id: string; files: bigint; one: string }>(
-    'SELECT wiki_id, count(DISTINCT _file) AS files, min(_file) AS one FROM replaced GROUP BY wiki_id ORDER BY wiki_id',
-  );
+  const rows = await db.all<{ wiki_id: string; file: string }>('SELECT DISTINCT wiki_id, _file AS file FROM replaced ORDER BY wiki_id, file');
   const deleteFiles: DataFile[] = [];
-  for (const { wiki_id: wiki, files, one } of rows) {
+  for (const { wiki_id: wiki, file } of rows) {
     const directory = table.dataLocation(`wiki_id=${encodeURIComponent(wiki)}`);
     const deleteLocation = `${directory}/${randomUUID()}-deletes.parquet`;
     await makeDirectory(localPath(table, directory));
     written.push(deleteLocation);
-    await db.run(`COPY (SELECT _file AS file_path, _pos AS pos FROM replaced WHERE wiki_id = ${sqlString(wiki)} ORDER BY file_path, pos)
+    await db.run(`COPY (SELECT _file AS file_path, _pos AS pos FROM replaced WHERE _file = ${sqlString(file)} ORDER BY pos)
       TO ${sqlString(localPath(table, deleteLocation))} (FORMAT parquet, COMPRESSION zstd, FIELD_IDS ${fieldIdsOption(POSITION_DELETE_SCHEMA)})`);
-    const single = Number(files) === 1 ? { referencedDataFile: one } : {};
-    deleteFiles.push(await describePositionDeleteFile({ storage: table.storage, location: deleteLocation, partition: [wiki], ...single }));
+    deleteFiles.push(await describePositionDeleteFile({ storage: table.storage, location: deleteLocation, partition: [wiki], referencedDataFile: file }));
   }
   return deleteFiles;
 }

@@ -77,3 +77,25 @@ test('repeated keys: inclusive ranges can share a key, the half-open ones hold e
     await db.close();
   }
 });
+
+test('fences: no range spans one, even when all rows fit the budget; the budget counts from each fence', async () => {
+  const db = await openDuckDb();
+  // Keys 0-9 and 20-29: the gap 10-19 is another file's range, fenced at 10 and 20.
+  const rows = '(SELECT CASE WHEN i < 10 THEN i ELSE i + 10 END AS k FROM range(20) t(i) ORDER BY hash(i))';
+  try {
+    assert.deepEqual(await keyRanges(db, { relation: rows, keys: ['k'], sizeSql: '10', budgetBytes: 1_000, fences: [20n, 10n] }), [
+      { from: [0n], to: [9n] },
+      { from: [20n], to: [29n] },
+    ]);
+    assert.deepEqual(await keyRanges(db, { relation: rows, keys: ['k'], sizeSql: '10', budgetBytes: 60, fences: [10n, 20n] }), [
+      { from: [0n], to: [5n] },
+      { from: [6n], to: [9n] },
+      { from: [20n], to: [25n] },
+      { from: [26n], to: [29n] },
+    ]);
+    assert.deepEqual(await keyRanges(db, { relation: rows, keys: ['k'], sizeSql: '10', budgetBytes: 1_000, fences: [100n, -5n] }), [], 'all rows between two fences: unsplit');
+    await assert.rejects(keyRanges(db, { relation: rows, keys: ['k', 'k'], sizeSql: '10', budgetBytes: 1_000, fences: [1n] }), /one key column/);
+  } finally {
+    await db.close();
+  }
+});

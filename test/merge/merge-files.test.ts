@@ -14,7 +14,8 @@ import { rowGroupRows } from '../../src/duckdb/data-file-writer.js';
 import { sqlString } from '../../src/duckdb/iceberg-types.js';
 import { tableRelationSql } from '../../src/duckdb/table-view.js';
 import { Warehouse } from '../../src/iceberg/catalog.js';
-import { REVISIONS_TABLE, STATE_NAMESPACE } from '../../src/merge/state-schema.js';
+import { planCompaction } from '../../src/iceberg/maintenance/compaction-plan.js';
+import { PAGES_TABLE, REVISIONS_TABLE, STATE_NAMESPACE } from '../../src/merge/state-schema.js';
 import { appendBatch, generatedEvents, merge, stateHashes, warehouseAt } from './merge-fixture.js';
 
 let dir: string;
@@ -124,4 +125,35 @@ test('a merge that fails before its commit (a file, the commit) leaves none of i
   assert.deepEqual(await stateFiles(), before, 'a failed commit');
   await merge(warehouseAt(root));
   assert.deepEqual(await stateHashes(warehouseAt(root)), await stateHashes(whole));
+});
+
+test('a merge writes one position delete file per data file it replaces rows in, naming it, so compaction rewrites only those files', { timeout: 300_000 }, async () => {
+  const warehouse = warehouseAt(join(dir, 'file-scoped'));
+  const batches = generatedEvents(43, 3000);
+  // Three merges: the last replaces page rows written by each of the two before it.
+  for (let i = 0; i < 3; i++) {
+    await appendBatch(warehouse, batches.slice(i * 1000, (i + 1) * 1000));
+    await merge(warehouse);
+  }
+  const table = await warehouse.loadTable(STATE_NAMESPACE, PAGES_TABLE);
+  const plan = await table.planFiles({});
+  const enwiki = (f: { file: { partition: readonly unknown[] } }) => f.file.partition[0] === 'enwiki';
+  const deletes = plan.deleteFiles.filter(enwiki);
+  const named = new Set(deletes.map((d) => d.file.referencedDataFile));
+  assert.equal(named.has(undefined), false, 'every delete file names its data file');
+  assert.ok(named.size >= 2, `the last merge replaced rows in ${named.size} file(s); the test needs two`);
+  const db = await openDuckDb();
+  try {
+    for (const d of deletes) {
+      const paths = await db.all<{ file_path: string }>(`SELECT DISTINCT file_path FROM read_parquet(${sqlString(table.storage.localPath(d.file.filePath)!)})`);
+      assert.deepEqual(paths.map((p) => p.file_path), [d.file.referencedDataFile]);
+    }
+  } finally {
+    await db.close();
+  }
+  // No file is small against a 1-byte target: the candidates are the files rows were deleted from.
+  const [group] = planCompaction(plan, { targetFileSizeBytes: 1, minInputFiles: 1, specId: table.spec().specId }).filter((g) => g.partition[0] === 'enwiki');
+  const enwikiFiles = plan.dataFiles.filter(enwiki);
+  assert.ok(enwikiFiles.length > named.size, `${enwikiFiles.length} enwiki files, ${named.size} with deletes: the test needs one without`);
+  assert.deepEqual(new Set(group!.dataFiles.map((f) => f.file.filePath)), named);
 });

@@ -204,3 +204,29 @@ test('a run that took the lease over from a stalled run spares the files written
   assert.equal(tookOverFrom({ tookOver: { startedAt: '2026-12-01T00:00:00.000Z' } }).tookOverFromMs, Date.parse('2026-12-01T00:00:00Z'));
   assert.deepEqual(tookOverFrom({}), {});
 });
+
+test('a later compaction rewrites the files that lost rows, the small ones and those their keys fall in, and the files stay disjoint', { timeout: 300_000 }, async () => {
+  const later = warehouseAt(join(dir, 'later'));
+  for (let from = 0; from < 4500; from += 1500) {
+    await appendBatch(later, events.slice(from, from + 1500));
+    await merge(later);
+  }
+  const loaded = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'compaction-test', MWLAKE_WAREHOUSE: join(dir, 'later') }, {}, { jobNameRequired: false });
+  const config = { ...loaded, maintenance: { ...loaded.maintenance, compact: true, targetFileSizeBytes: 2 ** 19, compactMinInputFiles: 1, expireSnapshots: false, removeOrphans: false } };
+  await runMaintenance({ config, warehouse: later, logger: silentLogger() });
+  const before = await enwikiFiles(later, REVISIONS_TABLE, 'revision_id');
+  assert.ok(before.length >= 4, `${before.length} files after the first compaction`);
+
+  await appendBatch(later, events.slice(4500, 4700));
+  await merge(later);
+  const result = await runMaintenance({ config, warehouse: later, logger: silentLogger() });
+  const compaction = result.tables.find((t) => t.table === `${STATE_NAMESPACE}.${REVISIONS_TABLE}`)?.compaction;
+  const after = await enwikiFiles(later, REVISIONS_TABLE, 'revision_id');
+  const kept = before.filter((b) => after.some((a) => a.lo === b.lo && a.hi === b.hi));
+  assert.ok(kept.length > 0 && (compaction?.filesRewritten ?? 0) > 0, `a rewrite that kept ${kept.length} of ${before.length} files: ${JSON.stringify(compaction)}`);
+  for (let i = 1; i < after.length; i++) assert.ok(after[i]!.lo > after[i - 1]!.hi, `file ${i} starts after file ${i - 1} ends`);
+  const reference = warehouseAt(join(dir, 'later-reference'));
+  await appendBatch(reference, events.slice(0, 4700));
+  await merge(reference);
+  assert.deepEqual(await stateHashes(later), await stateHashes(reference), 'compaction changes no row');
+});

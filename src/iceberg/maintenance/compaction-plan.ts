@@ -23,6 +23,8 @@ export interface RewriteGroup {
   readonly deleteFiles: readonly PlannedFile[];
   /** Delete files that no data file outside the group can be affected by: removed with the group. */
   readonly deadDeleteFiles: readonly string[];
+  /** The partition's other data files, left as they are: a sorted rewrite keeps out of their key ranges. */
+  readonly keptFiles: readonly PlannedFile[];
   readonly inputBytes: number;
   readonly inputRows: number;
 }
@@ -63,6 +65,7 @@ export function planCompaction(plan: ScanPlan, o: CompactionOptions): RewriteGro
       dataFiles: candidates,
       deleteFiles,
       deadDeleteFiles: dead,
+      keptFiles: others,
       inputBytes: candidates.reduce((n, f) => n + f.file.fileSizeInBytes, 0),
       inputRows: candidates.reduce((n, f) => n + f.file.recordCount, 0),
     });
