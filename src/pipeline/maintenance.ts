@@ -91,6 +91,25 @@ function snapshotsStillToMerge(events: Table, states: readonly Table[], property
 }
 
 /**
+ * The snapshots from the newest that records each of the job's bookkeeping properties to the
+ * current one: the job reads them by walking back from the current snapshot (Table.summaryProperty),
+ * and a commit by another engine (a Spark rewrite) does not carry them forward, so expiring that
+ * snapshot, or one between, would lose the stored offsets or the merge's source.
+ */
+function bookkeepingSnapshots(table: Table): bigint[] {
+  const current = table.currentSnapshot();
+  if (current === undefined) return [];
+  const keep = new Set<bigint>();
+  for (const k of CARRIED_PROPERTIES) {
+    const found = table.summaryProperty(k);
+    if (found === undefined) continue;
+    keep.add(found.snapshot.snapshotId);
+    for (const s of table.ancestorsBetween(found.snapshot.snapshotId, current.snapshotId)) keep.add(s.snapshotId);
+  }
+  return [...keep];
+}
+
+/**
  * The revisions snapshots the pages snapshots that expiry keeps pair with (state-views.ts pairs
  * them by merge source): after a merge that committed revisions but not pages, the current pages
  * snapshot pairs with an older revisions snapshot than the current one. The views find a pair by
@@ -326,14 +345,16 @@ export async function runMaintenance(o: MaintenanceOptions): Promise<Maintenance
     if (m.expireSnapshots) {
       // One clock for every age: snapshots', and refs' max-ref-age-ms and max-snapshot-age-ms.
       const age = { olderThanMs: now - m.expireSnapshotsOlderThanDays * DAY_MS, retainLast: m.retainLastSnapshots, nowMs: now };
-      const keep =
-        loadedTable === events
+      const keep = [
+        ...bookkeepingSnapshots(table),
+        ...(loadedTable === events
           ? snapshotsStillToMerge(table, states, SOURCE_SNAPSHOT_PROPERTY)
           : loadedTable === visibilityEvents
             ? snapshotsStillToMerge(table, revisions === undefined ? [] : [revisions], VISIBILITY_SOURCE_SNAPSHOT_PROPERTY)
             : loadedTable === revisions
               ? revisionsPairedWithPages(table, loaded.get(`${STATE_NAMESPACE}.${PAGES_TABLE}`), age)
-              : [];
+              : []),
+      ];
       o.assertHeld?.();
       const r = await expireSnapshots(table, {
         ...age,

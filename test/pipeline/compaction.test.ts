@@ -15,7 +15,7 @@ import { fileLocation, LocalStorage } from '../../src/core/storage.js';
 import { openDuckDb } from '../../src/duckdb/connection.js';
 import { sqlString } from '../../src/duckdb/iceberg-types.js';
 import { Warehouse } from '../../src/iceberg/catalog.js';
-import { PAGES_SCHEMA, PAGES_TABLE, REVISIONS_SCHEMA, REVISIONS_TABLE, STATE_NAMESPACE, STATE_SPEC } from '../../src/merge/state-schema.js';
+import { PAGES_SCHEMA, PAGES_TABLE, REVISIONS_SCHEMA, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE, STATE_SPEC } from '../../src/merge/state-schema.js';
 import { loadConfig } from '../../src/pipeline/config.js';
 import { runMaintenance, tookOverFrom } from '../../src/pipeline/maintenance.js';
 import { capturingLogger } from '../helpers/log-capture.js';
@@ -229,4 +229,28 @@ test('a later compaction rewrites the files that lost rows, the small ones and t
   await appendBatch(reference, events.slice(0, 4700));
   await merge(reference);
   assert.deepEqual(await stateHashes(later), await stateHashes(reference), 'compaction changes no row');
+});
+
+test('expiry keeps the snapshots the job reads its bookkeeping through, when another engine committed after the job', { timeout: 120_000 }, async () => {
+  const warehouse = warehouseAt(join(dir, 'foreign'));
+  for (const from of [0, 300]) {
+    await appendBatch(warehouse, events.slice(from, from + 300));
+    await merge(warehouse);
+  }
+  const pages = await warehouse.loadTable(STATE_NAMESPACE, PAGES_TABLE);
+  const source = pages.summaryProperty(SOURCE_SNAPSHOT_PROPERTY)?.value;
+  assert.ok(source !== undefined);
+  // Another engine's commits, which carry none of the job's summary properties.
+  let table = pages;
+  for (let i = 0; i < 3; i++) {
+    await table.commit({ operation: 'append', summary: { 'spark.app.id': `app-${i}` }, requireCurrentSnapshotId: table.currentSnapshot()!.snapshotId });
+    table = await table.refresh();
+  }
+  const loaded = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'compaction-test', MWLAKE_WAREHOUSE: join(dir, 'foreign') }, {}, { jobNameRequired: false });
+  const config = { ...loaded, maintenance: { ...loaded.maintenance, compact: false, expireSnapshots: true, expireSnapshotsOlderThanDays: 1, retainLastSnapshots: 1, removeOrphans: false } };
+  const result = await runMaintenance({ config, warehouse, logger: silentLogger(), nowMs: Date.now() + 3 * 86_400_000 });
+  const expired = result.tables.find((t) => t.table === `${STATE_NAMESPACE}.${PAGES_TABLE}`)?.expiry?.snapshotsExpired;
+  assert.equal(expired, 1, `the first merge's snapshot expired: ${JSON.stringify(result)}`);
+  const after = await warehouse.loadTable(STATE_NAMESPACE, PAGES_TABLE);
+  assert.equal(after.summaryProperty(SOURCE_SNAPSHOT_PROPERTY)?.value, source, 'the merge source is still found');
 });
