@@ -31,6 +31,12 @@ import { RollingParquetWriter } from '../parquet/parquet-stream-writer.js';
 // DuckDB's JSON → Parquet copy peaks in proportion to the file it reads: at 64 MiB the drain of
 // 240,000 events peaked at 990-1,085 MB RSS, at 32 MiB at 820-830 MB, for about 3% more time.
 const DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024;
+/**
+ * Open chunks together stage at most this much: a night of hundreds of wikis over two UTC days
+ * leaves most partitions under a chunk, and all of them waited on local disk (a tmpfs /tmp
+ * shares RAM) until the end. Past it, the largest open chunk is encoded early.
+ */
+const DEFAULT_STAGED_BYTES_LIMIT = 32 * DEFAULT_CHUNK_BYTES;
 /** Staging folders in the system temp folder; a killed drain's folder is removed by the next stager. */
 export const STAGING_PREFIX = 'mwlake-stage-';
 
@@ -47,6 +53,8 @@ export interface StagerOptions {
   readonly encoder?: ParquetEncoder;
   /** A partition's staged JSON is encoded in chunks of this size; default 32 MiB. */
   readonly chunkBytes?: number;
+  /** The open chunks' bytes past which the largest is encoded early; default 1 GiB. */
+  readonly stagedBytesLimit?: number;
   /** Test hook: runs after each chunk's data files are written (crash tests kill the process here). */
   readonly afterChunkWritten?: () => Promise<void> | void;
 }
@@ -71,6 +79,8 @@ export class EventStager {
   private failure: unknown;
   private db: Promise<DuckDb> | undefined;
   private rows = 0;
+  /** Bytes in the open chunks. */
+  private staged = 0;
   private removeDir: () => Promise<void> = async () => {};
 
   private constructor(
@@ -113,17 +123,27 @@ export class EventStager {
     }
     this.rows++;
     chunk.bytes += line.byteLength;
+    this.staged += line.byteLength;
     const c = chunk;
     // once() settles on 'error' too (a failed stream never drains); the listener has kept the error.
     if (!c.stream.write(line)) await once(c.stream, 'drain').catch(() => {});
     if (this.failure !== undefined) throw this.failure;
-    if (c.bytes >= (this.o.chunkBytes ?? DEFAULT_CHUNK_BYTES)) {
-      this.open.delete(key);
-      // At most one chunk encodes while the next one stages: wait for the previous one first.
-      await this.encoding;
-      if (this.failure !== undefined) throw this.failure;
-      this.schedule(c);
+    if (c.bytes >= (this.o.chunkBytes ?? DEFAULT_CHUNK_BYTES)) await this.encodeEarly(key, c);
+    else if (this.staged > (this.o.stagedBytesLimit ?? DEFAULT_STAGED_BYTES_LIMIT)) {
+      let largest: [string, Chunk] | undefined;
+      for (const entry of this.open) if (largest === undefined || entry[1].bytes > largest[1].bytes) largest = entry;
+      await this.encodeEarly(...largest!);
     }
+  }
+
+  /** Takes an open chunk out of staging and schedules its encoding. */
+  private async encodeEarly(key: string, chunk: Chunk): Promise<void> {
+    this.open.delete(key);
+    this.staged -= chunk.bytes;
+    // At most one chunk encodes while the next one stages: wait for the previous one first.
+    await this.encoding;
+    if (this.failure !== undefined) throw this.failure;
+    this.schedule(chunk);
   }
 
   private schedule(chunk: Chunk): void {

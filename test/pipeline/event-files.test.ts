@@ -2,7 +2,7 @@
 // one chunk per partition, with either encoder; an encoding failure surfaces and nothing is left.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -59,6 +59,33 @@ test('background-encoded chunks hold the same rows as one chunk per partition, w
     const chunked = await stage(encoder, 256 << 10);
     assert.ok(chunked.files.length > whole.files.length, `${encoder}: ${chunked.files.length} files from small chunks`);
     assert.equal(await hash(chunked.table, chunked.files), expected, encoder);
+  }
+});
+
+test('past the staged-bytes limit the largest open chunk is encoded early, so staging stays near the limit; the rows are the same', { timeout: 300_000 }, async () => {
+  const whole = await stage('duckdb', 1 << 30);
+  const table = await warehouseAt(join(dir, 'w')).createTable('events', `t${n++}`, { schema: EVENTS_SCHEMA, spec: EVENTS_SPEC });
+  const limit = 128 << 10;
+  let finishing = false;
+  let early = 0;
+  const stager = await EventStager.open({ table, targetFileSizeBytes: 256 << 20, chunkBytes: 1 << 30, stagedBytesLimit: limit, afterChunkWritten: () => void (finishing || early++) });
+  const staging = (stager as unknown as { dir: string }).dir;
+  let most = 0;
+  try {
+    for (const [i, e] of events.entries()) {
+      await stager.add(e, { topic: 'eqiad.t', partition: 0, offset: BigInt(i), timestampMs: 0 });
+      let bytes = 0;
+      for (const name of await readdir(staging)) bytes += (await stat(join(staging, name)).catch(() => ({ size: 0 }))).size;
+      most = Math.max(most, bytes);
+    }
+    finishing = true;
+    const files = await stager.finish();
+    assert.ok(early > 0, 'chunks were encoded before finish');
+    // The open chunks, plus one encoding and one waiting for it: each at most about the limit.
+    assert.ok(most <= 3 * limit, `${most} bytes staged at most, for a limit of ${limit}`);
+    assert.equal(await hash(table, files), await hash(whole.table, whole.files));
+  } finally {
+    await stager.close();
   }
 });
 
