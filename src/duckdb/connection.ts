@@ -64,6 +64,8 @@ const OUT_OF_DISK = new RegExp(`^IO Error: .*(${DISK_FULL_TEXT.source})`);
  */
 const REFUSED = /^IO Error: .*(Permission denied|Read-only file system|Not a directory|Is a directory|File name too long|Too many levels of symbolic links)/;
 const DEVICE_FAILED = /^IO Error: .*Input\/output error/;
+/** A valid Parquet file in a codec or page encoding DuckDB 1.5 cannot read (another engine's): no retry mends it, and nothing is damaged. */
+const UNSUPPORTED_FILE = /^Invalid Input Error: Failed to read file .*Unsupported (compression codec|page encoding)/;
 /** A file a statement reads is gone (a table's, removed by hand or by a copied warehouse's maintenance). */
 const FILE_GONE = /^IO Error: No files found that match the pattern/;
 /**
@@ -72,7 +74,7 @@ const FILE_GONE = /^IO Error: No files found that match the pattern/;
  * "Invalid Error" (as does any other C++ exception, a bug or a thread that cannot start: those
  * stay internal), naming no file: the statement does.
  */
-const CORRUPT_FILE = /^(Invalid Input Error: (No magic bytes found at end of file|File .* too small to be a Parquet file|Footer length error in file|Failed to read file (?!.*schema mismatch)|Invalid string encoding found in Parquet file )|IO Error: Could not read enough bytes from file |Invalid Error: (TProtocolException|Out of buffer|don't know what type|Page size mismatch|.*[Cc]orrupt))/;
+const CORRUPT_FILE = /^(Invalid Input Error: (No magic bytes found at end of file|File .* too small to be a Parquet file|Footer length error in file|Failed to read file (?!.*(schema mismatch|Unsupported ))|Invalid string encoding found in Parquet file )|IO Error: Could not read enough bytes from file |Invalid Error: (TProtocolException|Out of buffer|don't know what type|Page size mismatch|.*[Cc]orrupt))/;
 
 /** A DuckDB failure as a JobError: a machine that ran short, a storage failure, a missing file, else a bug. */
 export function duckDbError(error: unknown, sql: string): JobError {
@@ -95,6 +97,9 @@ export function duckDbError(error: unknown, sql: string): JobError {
   }
   if (CORRUPT_FILE.test(first)) {
     return new JobError('DATA', `DuckDB found a damaged file: ${first}; restore the file from a copy, or roll its table back to a snapshot without it (mwlake table rollback) ${where}`, { cause: error });
+  }
+  if (UNSUPPORTED_FILE.test(first)) {
+    return new JobError('DATA', `DuckDB cannot read a file: ${first}; the file is not damaged, but written with a codec or encoding DuckDB lacks: rewrite the table's files with the engine that wrote them, using snappy, zstd or gzip ${where}`, { cause: error });
   }
   if (FILE_GONE.test(first)) {
     return new JobError('NOT_FOUND', `DuckDB could not read its files: ${first}; the file is gone (removed by hand or by another process) ${where}`, { cause: error });

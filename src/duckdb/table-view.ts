@@ -5,6 +5,7 @@
 import { JobError } from '../core/errors.js';
 import type { PlannedFile } from '../iceberg/scan/plan.js';
 import { DataFileContent } from '../iceberg/spec/manifest.js';
+import { nestedNameChange } from '../iceberg/spec/schema-difference.js';
 import type { Table } from '../iceberg/table.js';
 import type { DuckDb } from './connection.js';
 import { duckDbType, emptyRelationSql, quoteIdent, sqlString, sqlStringList } from './iceberg-types.js';
@@ -25,6 +26,13 @@ function localFile(table: Table, location: string): string {
  */
 function byFieldId(table: Table): string {
   if (table.metadata.schemas.length <= 1 && table.metadata.currentSchemaId === 0) return '';
+  // The option matches top-level columns only; inside them DuckDB matches by name.
+  const changed = nestedNameChange(table.metadata.schemas, table.schema());
+  if (changed !== undefined) {
+    throw new JobError('DATA', `cannot read ${table.location}: its ${changed}; mwlake reads fields inside struct, list and map columns by name, so older files would read as NULL or another field's values. Undo the change, or read the table with an engine that resolves nested fields by id`, {
+      context: { table: table.location },
+    });
+  }
   const columns = table.schema().fields.map((f) => `${f.id}: {name: ${sqlString(f.name)}, type: ${sqlString(duckDbType(f.type))}, default_value: NULL}`);
   return `, schema = MAP {${columns.join(', ')}}`;
 }

@@ -171,6 +171,12 @@ test('a Parquet file shorter than its own metadata says, or with pages overwritt
   // Files of different columns read together are not damaged: DuckDB's wording is close, the cause is not.
   const mismatch = duckDbError(new Error('Invalid Input Error: Failed to read file "/wh/b.parquet": schema mismatch in glob: column "x" was read from the original file "/wh/a.parquet", but could not be found in file "/wh/b.parquet"'), 'SELECT 1');
   assert.equal(mismatch.code, 'INTERNAL', mismatch.message);
+  // A valid file in a codec or encoding DuckDB lacks (its own wording, from libduckdb): not damaged.
+  for (const message of ['Invalid Input Error: Failed to read file "/wh/c.parquet": Unsupported compression codec "LZO". Supported options are uncompressed, brotli, gzip, lz4_raw, snappy or zstd', 'Invalid Input Error: Failed to read file "/wh/c.parquet": Unsupported page encoding']) {
+    const unsupported = duckDbError(new Error(message), 'SELECT 1');
+    assert.equal(unsupported.code, 'DATA', unsupported.message);
+    assert.match(unsupported.message, /^DuckDB cannot read a file: .*c\.parquet.*the file is not damaged/);
+  }
 });
 
 test("memoryLimitBytes reads DuckDB's memory_limit, as set or by default", async () => {

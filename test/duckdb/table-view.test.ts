@@ -61,6 +61,26 @@ test('after schema evolution, older files read an added column as NULL and a ren
   assert.deepEqual(await db.all(await tableRelationSql(table, { snapshotId: first })), [{ id: 1n, text: 'old', n: null }]);
 });
 
+test('a field inside a struct renamed, or dropped and added again, by another engine is refused, not read by name', async () => {
+  const warehouse = new Warehouse(new LocalStorage(), fileLocation(dir));
+  const S0: Schema = { schemaId: 0, fields: [{ id: 1, name: 'id', required: true, type: 'long' }, { id: 2, name: 'meta', required: false, type: { type: 'struct', fields: [{ id: 3, name: 'domain', required: false, type: 'string' }, { id: 4, name: 'uri', required: false, type: 'string' }] } }] };
+  const renamed: Schema = { schemaId: 1, fields: [S0.fields[0]!, { id: 2, name: 'meta', required: false, type: { type: 'struct', fields: [{ id: 3, name: 'host', required: false, type: 'string' }, { id: 4, name: 'uri', required: false, type: 'string' }] } }] };
+  const readded: Schema = { schemaId: 1, fields: [S0.fields[0]!, { id: 2, name: 'meta', required: false, type: { type: 'struct', fields: [{ id: 3, name: 'domain', required: false, type: 'string' }, { id: 6, name: 'uri', required: false, type: 'string' }] } }] };
+  // A top-level rename and a nested field added are read by id and as NULL: no refusal.
+  const fine: Schema = { schemaId: 1, fields: [S0.fields[0]!, { id: 2, name: 'm', required: false, type: { type: 'struct', fields: [...(S0.fields[1]!.type as { fields: Schema['fields'] }).fields, { id: 7, name: 'lang', required: false, type: 'string' }] } }] };
+  let table = await warehouse.createTable('ns', 'nested', { schema: S0, spec: { specId: 0, fields: [] } });
+  const old = await writeDataFiles(db, table, { selectSql: `SELECT 1::BIGINT AS id, {'domain': 'en.wikipedia.org', 'uri': 'u'} AS meta`, partition: [], targetFileSizeBytes: 1 << 20 });
+  table = (await table.commit({ addDataFiles: old })).table;
+  const evolved = (schema: Schema) => new Table(table.storage, { ...table.metadata, schemas: [S0, schema], currentSchemaId: 1 }, table.version);
+  assert.deepEqual(await db.all(await tableRelationSql(evolved(fine))), [{ id: 1n, m: { domain: 'en.wikipedia.org', uri: 'u', lang: null } }]);
+  for (const [schema, message] of [
+    [renamed, /its field meta\.host \(id 3\) was meta\.domain in schema 0; mwlake reads fields inside struct/],
+    [readded, /its field meta\.uri is id 6, and was id 4 in schema 0/],
+  ] as const) {
+    await assert.rejects(tableRelationSql(evolved(schema)), (e: Error & { code?: string }) => e.code === 'DATA' && message.test(e.message), message.source);
+  }
+});
+
 test('equality deletes, deletion vectors and non-Parquet data files fail naming the file, never read as position deletes', async () => {
   const warehouse = new Warehouse(new LocalStorage(), fileLocation(dir));
   let table = await warehouse.createTable('ns', 'foreign', { schema: V0, spec: { specId: 0, fields: [] } });

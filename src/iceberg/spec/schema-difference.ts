@@ -49,3 +49,59 @@ function typeDifference(stored: IcebergType, expected: IcebergType, path: string
 function describe(type: IcebergType): string {
   return isPrimitive(type) ? type : `a ${type.type}`;
 }
+
+/** Each field inside a struct, list or map column: its id → its path of names (`meta.domain`), and the reverse. */
+function nestedPaths(schema: Schema): { byId: Map<number, string>; byPath: Map<string, number> } {
+  const byId = new Map<number, string>();
+  const byPath = new Map<string, number>();
+  const add = (id: number, path: string): void => {
+    byId.set(id, path);
+    byPath.set(path, id);
+  };
+  const walk = (type: IcebergType, path: string): void => {
+    if (isPrimitive(type)) return;
+    if (type.type === 'struct') {
+      for (const f of type.fields) {
+        add(f.id, `${path}.${f.name}`);
+        walk(f.type, `${path}.${f.name}`);
+      }
+    } else if (type.type === 'list') {
+      add(type.elementId, `${path}.element`);
+      walk(type.element, `${path}.element`);
+    } else {
+      add(type.keyId, `${path}.key`);
+      walk(type.key, `${path}.key`);
+      add(type.valueId, `${path}.value`);
+      walk(type.value, `${path}.value`);
+    }
+  };
+  // Under the top-level column's id: a renamed top-level column is resolved by id, not by name.
+  for (const f of schema.fields) walk(f.type, `#${f.id}`);
+  return { byId, byPath };
+}
+
+/**
+ * The first field inside a struct, list or map column that another of `schemas` names
+ * differently (a rename) or whose name it gives to another id (dropped and added again): a reader
+ * that resolves top-level columns by id but nested fields by name (DuckDB's struct cast) would
+ * read it wrongly. Undefined when none.
+ */
+export function nestedNameChange(schemas: readonly Schema[], current: Schema): string | undefined {
+  const now = nestedPaths(current);
+  const shown = (path: string): string => {
+    const [top, ...rest] = path.split('.');
+    const name = current.fields.find((f) => `#${f.id}` === top)?.name ?? top;
+    return [name, ...rest].join('.');
+  };
+  for (const older of schemas) {
+    if (older.schemaId === current.schemaId) continue;
+    const then = nestedPaths(older);
+    for (const [id, path] of now.byId) {
+      const was = then.byId.get(id);
+      if (was !== undefined && was !== path) return `field ${shown(path)} (id ${id}) was ${shown(was)} in schema ${older.schemaId}`;
+      const other = then.byPath.get(path);
+      if (other !== undefined && other !== id) return `field ${shown(path)} is id ${id}, and was id ${other} in schema ${older.schemaId}`;
+    }
+  }
+  return undefined;
+}
