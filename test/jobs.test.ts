@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { duckDbMemory, loadConfig, DEFAULT_TOPICS } from '../src/pipeline/config.js';
+import { duckDbMemory, loadConfig, DEFAULT_TOPICS, wikiSelection } from '../src/pipeline/config.js';
 import { PAGES_TABLE, STATE_NAMESPACE } from '../src/merge/state-schema.js';
 import { repoRoot } from './helpers/python.js';
 import { inTempDir } from './helpers/temp-dir.js';
@@ -118,6 +118,8 @@ test('an empty dumps.wikis is refused (78), not read as "dump no wiki"', async (
       }, empty);
     }
     // all alone, however listed, as --wiki takes it.
+    assert.deepEqual(wikiSelection(['all', 'all']), 'all', '--wiki all,all');
+    assert.deepEqual(wikiSelection(['enwiki', 'enwiki']), ['enwiki']);
     for (const all of ['all', '[all]', '"all,"', '[" all ", all]']) {
       await writeFile(file, `job_name: x\ndumps:\n  wikis: ${all}\n`);
       assert.equal((await loadConfig(file, {})).dumps.wikis, 'all', all);

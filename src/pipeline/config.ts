@@ -181,18 +181,20 @@ function bool(o: Json, key: string, at: string, fallback: boolean): boolean {
   return v;
 }
 
-/** Trimmed, without empty items or repeats (a topic listed twice would be read twice). */
 /**
  * The wikis a list names: 'all' when `all` stands alone, else the wiki ids; undefined when `all`
  * comes with ids or in another case, which would otherwise be a wiki named "all" that passes
  * every night's drain and merge, then fails its dump for want of a namespace map line.
- * `items` are trimmed and without empty ones; the job file and `--wiki` both go through here.
+ * `items` are trimmed and without empty ones; the job file and `--wiki` both go through here,
+ * and repeats are dropped (`all,all` is all; a wiki listed twice is dumped once).
  */
 export function wikiSelection(items: readonly string[]): readonly string[] | 'all' | undefined {
-  if (items.length === 1 && items[0] === 'all') return 'all';
-  return items.some((w) => w.toLowerCase() === 'all') ? undefined : items;
+  const unique = [...new Set(items)];
+  if (unique.length === 1 && unique[0] === 'all') return 'all';
+  return unique.some((w) => w.toLowerCase() === 'all') ? undefined : unique;
 }
 
+/** Trimmed, without empty items or repeats (a topic listed twice would be read twice). */
 function list(v: unknown, where: string): string[] {
   const items = typeof v === 'string' ? v.split(',') : Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : undefined;
   if (items === undefined) throw new ConfigError(`${where} must be a list of strings or a comma-separated string, found ${JSON.stringify(v)}`);

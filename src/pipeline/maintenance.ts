@@ -10,7 +10,7 @@ import { quoteIdent } from '../duckdb/iceberg-types.js';
 import { filesRelationSql } from '../duckdb/table-view.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import { compactionChange, notCompactable, planCompaction, type CompactionOptions, type RewriteGroup } from '../iceberg/maintenance/compaction-plan.js';
-import type { ScanPlan } from '../iceberg/scan/plan.js';
+import { deleteApplies, type ScanPlan } from '../iceberg/scan/plan.js';
 import { expireSnapshots, retainedSnapshotIds } from '../iceberg/maintenance/expire-snapshots.js';
 import { removeOrphanFiles } from '../iceberg/maintenance/remove-orphans.js';
 import type { DataFile } from '../iceberg/spec/manifest.js';
@@ -148,7 +148,8 @@ function rangeKey(table: Table): RangeKey | undefined {
   const [field, ...more] = table.sortOrder().fields;
   if (field === undefined || more.length > 0 || field.direction !== 'asc' || field.transform.kind !== 'identity') return undefined;
   const column = table.schema().fields.find((f) => f.id === field.sourceId);
-  if (column === undefined || (column.type !== 'long' && column.type !== 'int')) return undefined;
+  // Required, as sortColumns asks of a range key: a NULL key has no range.
+  if (column === undefined || !column.required || (column.type !== 'long' && column.type !== 'int')) return undefined;
   return { name: column.name, fieldId: column.id, type: column.type };
 }
 
@@ -193,6 +194,43 @@ async function withOverlappedFiles(db: DuckDb, table: Table, g: RewriteGroup, ke
 }
 
 /**
+ * The group without its files that no delete applies to and that kept files' ranges separate from
+ * every other file of it, again as each one left becomes kept: the fences leave such a file as it
+ * was, so rewriting it (a short last pass, or a stretch small to begin with) would only write it
+ * again, at every run. Undefined when too few files are left to be worth a rewrite.
+ */
+function withoutLoneFiles(g: RewriteGroup, key: RangeKey, minInputFiles: number): RewriteGroup | undefined {
+  let group = g;
+  for (;;) {
+    const fences = group.keptFiles.flatMap(({ file }) => {
+      const b = keyBounds(file, key);
+      return b === undefined ? [] : [b.lo, b.hi + 1n];
+    });
+    const apart = (a: { lo: bigint; hi: bigint }, b: { lo: bigint; hi: bigint }): boolean => fences.some((f) => (a.hi < f && f <= b.lo) || (b.hi < f && f <= a.lo));
+    const lone = group.dataFiles.find((f) => {
+      const range = keyBounds(f.file, key);
+      if (range === undefined || group.deleteFiles.some((d) => deleteApplies(d, f))) return false;
+      return group.dataFiles.every((other) => {
+        if (other === f) return true;
+        const r = keyBounds(other.file, key);
+        return r !== undefined && apart(range, r);
+      });
+    });
+    if (lone === undefined) break;
+    const dataFiles = group.dataFiles.filter((f) => f !== lone);
+    group = {
+      ...group,
+      dataFiles,
+      keptFiles: [...group.keptFiles, lone],
+      inputBytes: dataFiles.reduce((n, f) => n + f.file.fileSizeInBytes, 0),
+      inputRows: dataFiles.reduce((n, f) => n + f.file.recordCount, 0),
+    };
+  }
+  if (group.dataFiles.length === 0 || (group.dataFiles.length < minInputFiles && group.deleteFiles.length < minInputFiles)) return undefined;
+  return group;
+}
+
+/**
  * Where a sorted rewrite's files must end so as to keep out of the key ranges of the partition's
  * files it leaves as they are (each one's lower bound, and its upper bound plus one).
  */
@@ -209,7 +247,7 @@ function keptKeyFences(table: Table, g: RewriteGroup): { fences?: bigint[] } {
 /**
  * A group's rows in the table's sort order, in passes over key ranges: DuckDB's sort holds large
  * strings in memory, so a pass holds at most an eighth of its limit, and at most about one target
- * file (the estimate scaled by the group's compression), which keeps a pass's file from being
+ * file (the estimate scaled by the group's compression), which keeps a pass's file, but a fenced stretch's last, from being
  * "small" again at the next run. Each file is also added to `sink` as soon as it is written.
  */
 async function rewriteSorted(db: DuckDb, table: Table, g: RewriteGroup, relation: string, columns: readonly SortColumn[], sizeSql: string, o: MaintenanceOptions, sink: DataFile[]): Promise<{ files: DataFile[]; liveRows: bigint }> {
@@ -258,8 +296,12 @@ async function compact(id: string, table: Table, o: MaintenanceOptions): Promise
   try {
     const key = rangeKey(table);
     const groups: RewriteGroup[] = [];
-    for (const g of planned) groups.push(columns === undefined || key === undefined ? g : await withOverlappedFiles(db, table, g, key));
-    base = { ...base, filesRewritten: groups.reduce((n, g) => n + g.dataFiles.length, 0), bytesRewritten: groups.reduce((n, g) => n + g.inputBytes, 0) };
+    for (const g of planned) {
+      const grown = columns === undefined || key === undefined ? g : withoutLoneFiles(await withOverlappedFiles(db, table, g, key), key, m.compactMinInputFiles);
+      if (grown !== undefined) groups.push(grown);
+    }
+    if (groups.length === 0) return { groups: 0, filesRewritten: 0, bytesRewritten: 0, filesWritten: 0 };
+    base = { ...base, groups: groups.length, filesRewritten: groups.reduce((n, g) => n + g.dataFiles.length, 0), bytesRewritten: groups.reduce((n, g) => n + g.inputBytes, 0) };
     if (o.dryRun === true) return { ...base, filesWritten: 0 };
     for (const g of groups) {
       const relation = filesRelationSql(table, g.dataFiles, g.deleteFiles);
