@@ -10,7 +10,7 @@ import { quoteIdent } from '../duckdb/iceberg-types.js';
 import { filesRelationSql } from '../duckdb/table-view.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import { compactionChange, notCompactable, planCompaction, type CompactionOptions, type RewriteGroup } from '../iceberg/maintenance/compaction-plan.js';
-import { deleteApplies, type ScanPlan } from '../iceberg/scan/plan.js';
+import { deleteApplies, type PlannedFile, type ScanPlan } from '../iceberg/scan/plan.js';
 import { expireSnapshots, retainedSnapshotIds } from '../iceberg/maintenance/expire-snapshots.js';
 import { removeOrphanFiles } from '../iceberg/maintenance/remove-orphans.js';
 import type { DataFile } from '../iceberg/spec/manifest.js';
@@ -138,7 +138,7 @@ function rowBytesSql(id: string): string {
 }
 
 /** The table's one sort key, when it is a long or int column: what keeps its files' key ranges disjoint. */
-interface RangeKey {
+export interface RangeKey {
   readonly name: string;
   readonly fieldId: number;
   readonly type: 'long' | 'int';
@@ -199,29 +199,41 @@ async function withOverlappedFiles(db: DuckDb, table: Table, g: RewriteGroup, ke
  * was, so rewriting it (a short last pass, or a stretch small to begin with) would only write it
  * again, at every run. Undefined when too few files are left to be worth a rewrite.
  */
-function withoutLoneFiles(g: RewriteGroup, key: RangeKey, minInputFiles: number): RewriteGroup | undefined {
+export function withoutLoneFiles(g: RewriteGroup, key: RangeKey, minInputFiles: number): RewriteGroup | undefined {
   let group = g;
   for (;;) {
-    const fences = group.keptFiles.flatMap(({ file }) => {
-      const b = keyBounds(file, key);
-      return b === undefined ? [] : [b.lo, b.hi + 1n];
-    });
-    const apart = (a: { lo: bigint; hi: bigint }, b: { lo: bigint; hi: bigint }): boolean => fences.some((f) => (a.hi < f && f <= b.lo) || (b.hi < f && f <= a.lo));
-    const lone = group.dataFiles.find((f) => {
-      const range = keyBounds(f.file, key);
-      if (range === undefined || group.deleteFiles.some((d) => deleteApplies(d, f))) return false;
-      return group.dataFiles.every((other) => {
-        if (other === f) return true;
-        const r = keyBounds(other.file, key);
-        return r !== undefined && apart(range, r);
-      });
-    });
-    if (lone === undefined) break;
-    const dataFiles = group.dataFiles.filter((f) => f !== lone);
+    const fences = (keptKeyFences(group.keptFiles, key) ?? []).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    // Whether a fence lies in (a, b]: the first fence above a, by binary search.
+    const fenceIn = (a: bigint, b: bigint): boolean => {
+      let lo = 0;
+      let hi = fences.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (fences[mid]! <= a) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo < fences.length && fences[lo]! <= b;
+    };
+    const ranges = new Map(group.dataFiles.map((f) => [f, keyBounds(f.file, key)]));
+    const lone = new Set(
+      group.dataFiles.filter((f) => {
+        const range = ranges.get(f);
+        // A file a kept file's range cuts into would be split by the rewrite's fences: not left as it was.
+        if (range === undefined || fenceIn(range.lo, range.hi) || group.deleteFiles.some((d) => deleteApplies(d, f))) return false;
+        return group.dataFiles.every((other) => {
+          const r = ranges.get(other);
+          if (other === f) return true;
+          if (r === undefined) return false;
+          return r.lo > range.hi ? fenceIn(range.hi, r.lo) : r.hi < range.lo ? fenceIn(r.hi, range.lo) : false;
+        });
+      }),
+    );
+    if (lone.size === 0) break;
+    const dataFiles = group.dataFiles.filter((f) => !lone.has(f));
     group = {
       ...group,
       dataFiles,
-      keptFiles: [...group.keptFiles, lone],
+      keptFiles: [...group.keptFiles, ...lone],
       inputBytes: dataFiles.reduce((n, f) => n + f.file.fileSizeInBytes, 0),
       inputRows: dataFiles.reduce((n, f) => n + f.file.recordCount, 0),
     };
@@ -234,14 +246,13 @@ function withoutLoneFiles(g: RewriteGroup, key: RangeKey, minInputFiles: number)
  * Where a sorted rewrite's files must end so as to keep out of the key ranges of the partition's
  * files it leaves as they are (each one's lower bound, and its upper bound plus one).
  */
-function keptKeyFences(table: Table, g: RewriteGroup): { fences?: bigint[] } {
-  const key = rangeKey(table);
-  if (key === undefined) return {};
-  const fences = g.keptFiles.flatMap(({ file }) => {
+function keptKeyFences(keptFiles: readonly PlannedFile[], key: RangeKey | undefined): bigint[] | undefined {
+  if (key === undefined) return undefined;
+  const fences = keptFiles.flatMap(({ file }) => {
     const b = keyBounds(file, key);
     return b === undefined ? [] : [b.lo, b.hi + 1n];
   });
-  return fences.length === 0 ? {} : { fences };
+  return fences.length === 0 ? undefined : fences;
 }
 
 /**
@@ -255,8 +266,9 @@ async function rewriteSorted(db: DuckDb, table: Table, g: RewriteGroup, relation
   const estimate = stats?.b ?? 0;
   const perFile = o.config.maintenance.targetFileSizeBytes * Math.max(1, estimate / Math.max(1, g.inputBytes));
   const keys = columns.map((c) => quoteIdent(c.name));
+  const fences = keptKeyFences(g.keptFiles, rangeKey(table));
   const passes = columns.every((c) => c.rangeKey)
-    ? await keyRanges(db, { relation: `(${relation})`, keys, sizeSql, budgetBytes: Math.min(perFile, (await db.memoryLimitBytes()) / 8), ...keptKeyFences(table, g) })
+    ? await keyRanges(db, { relation: `(${relation})`, keys, sizeSql, budgetBytes: Math.min(perFile, (await db.memoryLimitBytes()) / 8), ...(fences === undefined ? {} : { fences }) })
     : [];
   const rowGroupSize = rowGroupRows(estimate / Math.max(1, Number(stats?.n ?? 0)));
   const written: DataFile[] = [];

@@ -11,7 +11,7 @@ import { DataFileContent, type DataFile } from '../spec/manifest.js';
 
 export interface CompactionOptions {
   readonly targetFileSizeBytes: number;
-  /** A partition is rewritten when it has at least this many candidate files (Java's min-input-files). */
+  /** A partition is rewritten when it has at least this many candidate files, or delete files applying to them (Java's min-input-files). */
   readonly minInputFiles: number;
   readonly specId: number;
 }
