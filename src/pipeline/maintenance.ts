@@ -14,7 +14,6 @@ import { deleteApplies, type PlannedFile, type ScanPlan } from '../iceberg/scan/
 import { expireSnapshots, retainedSnapshotIds } from '../iceberg/maintenance/expire-snapshots.js';
 import { removeOrphanFiles } from '../iceberg/maintenance/remove-orphans.js';
 import type { DataFile } from '../iceberg/spec/manifest.js';
-import { decodeValue } from '../iceberg/spec/bounds.js';
 import { partitionPath } from '../iceberg/spec/transform.js';
 import type { Snapshot } from '../iceberg/spec/snapshot.js';
 import type { Table } from '../iceberg/table.js';
@@ -23,6 +22,7 @@ import { discardWritten } from '../core/storage.js';
 import { PAGES_TABLE, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, SOURCE_TABLE_PROPERTY, STATE_NAMESPACE, STATE_ROW_BYTES_SQL, VISIBILITY_SOURCE_SNAPSHOT_PROPERTY, VISIBILITY_SOURCE_TABLE_PROPERTY } from '../merge/state-schema.js';
 import { DRAIN_OFFSETS_LEFT_PROPERTY, KAFKA_LAST_RECORDS_PROPERTY, KAFKA_OFFSETS_PROPERTY } from '../events/events-table.js';
 import { duckDbMemory, type JobConfig } from './config.js';
+import { anyInRange, keyRange } from './key-bounds.js';
 import { removeOldRuns, type RunRemovalResult } from './dump.js';
 
 /** Summary properties later runs read (through ancestors); a maintenance commit repeats them. */
@@ -153,12 +153,13 @@ function rangeKey(table: Table): RangeKey | undefined {
   return { name: column.name, fieldId: column.id, type: column.type };
 }
 
-/** A file's key range from its bounds; undefined when it has none. */
 function keyBounds(file: DataFile, key: RangeKey): { lo: bigint; hi: bigint } | undefined {
-  const lower = file.lowerBounds?.get(key.fieldId);
-  const upper = file.upperBounds?.get(key.fieldId);
-  if (lower === undefined || upper === undefined) return undefined;
-  return { lo: BigInt(decodeValue(key.type, lower) as bigint | number), hi: BigInt(decodeValue(key.type, upper) as bigint | number) };
+  return keyRange(file, key.fieldId, key.type);
+}
+
+/** The group with `dataFiles` as its files, and the rest of its partition's as kept. */
+function regrouped(g: RewriteGroup, dataFiles: readonly PlannedFile[], keptFiles: readonly PlannedFile[]): RewriteGroup {
+  return { ...g, dataFiles, keptFiles, inputBytes: dataFiles.reduce((n, f) => n + f.file.fileSizeInBytes, 0), inputRows: dataFiles.reduce((n, f) => n + f.file.recordCount, 0) };
 }
 
 /**
@@ -182,14 +183,7 @@ async function withOverlappedFiles(db: DuckDb, table: Table, g: RewriteGroup, ke
     );
     if (hit.length === 0) return group;
     const added = new Set(hit.map((h) => group.keptFiles[Number(h.i)]!));
-    const dataFiles = [...group.dataFiles, ...added];
-    group = {
-      ...group,
-      dataFiles,
-      keptFiles: group.keptFiles.filter((f) => !added.has(f)),
-      inputBytes: dataFiles.reduce((n, f) => n + f.file.fileSizeInBytes, 0),
-      inputRows: dataFiles.reduce((n, f) => n + f.file.recordCount, 0),
-    };
+    group = regrouped(group, [...group.dataFiles, ...added], group.keptFiles.filter((f) => !added.has(f)));
   }
 }
 
@@ -203,17 +197,7 @@ export function withoutLoneFiles(g: RewriteGroup, key: RangeKey, minInputFiles: 
   let group = g;
   for (;;) {
     const fences = (keptKeyFences(group.keptFiles, key) ?? []).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    // Whether a fence lies in (a, b]: the first fence above a, by binary search.
-    const fenceIn = (a: bigint, b: bigint): boolean => {
-      let lo = 0;
-      let hi = fences.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (fences[mid]! <= a) lo = mid + 1;
-        else hi = mid;
-      }
-      return lo < fences.length && fences[lo]! <= b;
-    };
+    const fenceIn = (a: bigint, b: bigint): boolean => anyInRange(fences, a + 1n, b);
     const ranges = new Map(group.dataFiles.map((f) => [f, keyBounds(f.file, key)]));
     const lone = new Set(
       group.dataFiles.filter((f) => {
@@ -229,14 +213,7 @@ export function withoutLoneFiles(g: RewriteGroup, key: RangeKey, minInputFiles: 
       }),
     );
     if (lone.size === 0) break;
-    const dataFiles = group.dataFiles.filter((f) => !lone.has(f));
-    group = {
-      ...group,
-      dataFiles,
-      keptFiles: [...group.keptFiles, ...lone],
-      inputBytes: dataFiles.reduce((n, f) => n + f.file.fileSizeInBytes, 0),
-      inputRows: dataFiles.reduce((n, f) => n + f.file.recordCount, 0),
-    };
+    group = regrouped(group, group.dataFiles.filter((f) => !lone.has(f)), [...group.keptFiles, ...lone]);
   }
   if (group.dataFiles.length === 0 || (group.dataFiles.length < minInputFiles && group.deleteFiles.length < minInputFiles)) return undefined;
   return group;
