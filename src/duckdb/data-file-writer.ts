@@ -6,9 +6,10 @@
 
 import { randomUUID } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { JobError } from '../core/errors.js';
 import { makeDirectory } from '../core/make-directory.js';
+import { createOwnedTempDir } from '../core/owned-temp-dir.js';
 import { joinLocation } from '../core/storage.js';
 import type { DataFile } from '../iceberg/spec/manifest.js';
 import type { Schema } from '../iceberg/spec/types.js';
@@ -18,7 +19,7 @@ import type { Table } from '../iceberg/table.js';
 import { writeFolderName } from '../iceberg/table-files.js';
 import { describeParquetFile } from '../parquet/footer-data-file.js';
 import type { DuckDb } from './connection.js';
-import { fieldIdsOption, quoteIdent, sqlString } from './iceberg-types.js';
+import { fieldIdsOption, quoteIdent, sqlString, sqlStringList } from './iceberg-types.js';
 
 /**
  * Upper bound of a row group's size: DuckDB buffers a row group whole before writing it, and
@@ -27,6 +28,8 @@ import { fieldIdsOption, quoteIdent, sqlString } from './iceberg-types.js';
 const ROW_GROUP_BYTES = 32 << 20;
 /** DuckDB fills row groups in whole vectors of 2048 rows: ROW_GROUP_SIZE 2700 writes 4096. */
 const VECTOR_ROWS = 2048;
+/** The temporary folders of copySortedParts (core/owned-temp-dir.ts: a killed run's are removed by the next). */
+const SORTED_PARTS_PREFIX = 'mwlake-sorted-';
 
 /**
  * ROW_GROUP_SIZE for rows of about `rowBytes` each, for a COPY with ORDER BY: there DuckDB ignores
@@ -106,13 +109,35 @@ export function sortColumns(table: Table): SortColumn[] | undefined {
 }
 
 export interface WriteSortedDataFileOptions {
-  /** A relation with exactly the table's columns, in order. */
-  readonly selectSql: string;
+  /**
+   * A relation with exactly the table's columns, in order; or several, holding consecutive key
+   * ranges in key order, each sorted on its own so that one sort holds one range at a time.
+   */
+  readonly selectSql: string | readonly string[];
   readonly partition: PartitionTuple;
   /** Rows per row group, e.g. from rowGroupRows: with ORDER BY, DuckDB bounds row groups only in rows. */
   readonly rowGroupSize: number;
   /** Appended to the file's random name, to say which step wrote it. */
   readonly nameSuffix?: string;
+}
+
+/**
+ * Sorted parts as one relation in their order: each sorted into a temporary file of its own, and
+ * those read in turn, which DuckDB does in order (its COPY keeps insertion order). Not a UNION ALL
+ * of the sorts: DuckDB ran their sorts at once and failed where each fit in memory.
+ */
+async function copySortedParts(db: DuckDb, parts: readonly string[], order: string, rowGroups: string, copy: (from: string) => Promise<void>): Promise<void> {
+  if (parts.length === 0) throw new JobError('INTERNAL', 'a sorted file from no relation');
+  const dir = await createOwnedTempDir(SORTED_PARTS_PREFIX);
+  try {
+    const files = parts.map((_, i) => join(dir, `${i}.parquet`));
+    for (const [i, sql] of parts.entries()) {
+      await db.run(`COPY (SELECT * FROM (${sql}) ORDER BY ${order}) TO ${sqlString(files[i]!)} (FORMAT parquet, COMPRESSION lz4_raw, ${rowGroups})`);
+    }
+    await copy(`SELECT * FROM read_parquet(${sqlStringList(files)})`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -128,8 +153,12 @@ export async function writeSortedDataFile(db: DuckDb, table: Table, o: WriteSort
   if (path === undefined) throw new JobError('CONFIG', `DuckDB can only write local files; ${location} is not one`);
   await makeDirectory(dirname(path));
   try {
-    await db.run(`COPY (SELECT * FROM (${o.selectSql}) ORDER BY ${columns.map((c) => c.sql).join(', ')})
-      TO ${sqlString(path)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${Math.max(1, Math.floor(o.rowGroupSize))}, FIELD_IDS ${fieldIdsOption(table.schema())})`);
+    const order = columns.map((c) => c.sql).join(', ');
+    const rowGroups = `ROW_GROUP_SIZE ${Math.max(1, Math.floor(o.rowGroupSize))}`;
+    const copy = (from: string): Promise<void> =>
+      db.run(`COPY (${from}) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION zstd, ${rowGroups}, FIELD_IDS ${fieldIdsOption(table.schema())})`);
+    if (typeof o.selectSql === 'string') await copy(`SELECT * FROM (${o.selectSql}) ORDER BY ${order}`);
+    else await copySortedParts(db, o.selectSql, order, rowGroups, copy);
     const file = await describeParquetFile({ storage: table.storage, location, schema: table.schema(), partition: o.partition, sortOrderId: table.sortOrder().orderId });
     if (file.recordCount > 0) return file;
     await table.storage.delete(location);

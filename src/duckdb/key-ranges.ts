@@ -32,6 +32,29 @@ export interface KeyRangesOptions {
  */
 export async function keyRanges(db: DuckDb, o: KeyRangesOptions): Promise<KeyRange[]> {
   const budget = Math.max(1, Math.floor(o.budgetBytes));
+  return (await groupedRanges(db, o, budget, budget)).map(({ range }) => range);
+}
+
+/**
+ * The relation's rows as consecutive groups of key ranges: the groups are keyRanges' ranges at a
+ * budget of `groupBytes`, each cut into ranges of at most `budgetBytes` (plus one row). For files
+ * larger than one sort may hold: a file per group, sorted range by range. None when all rows fit
+ * in one range.
+ */
+export async function keyRangeGroups(db: DuckDb, o: KeyRangesOptions & { readonly groupBytes: number }): Promise<KeyRange[][]> {
+  const group = Math.max(1, Math.floor(o.groupBytes));
+  const groups: KeyRange[][] = [];
+  let last: string | undefined;
+  for (const r of await groupedRanges(db, o, group, Math.min(group, Math.max(1, Math.floor(o.budgetBytes))))) {
+    if (r.group !== last) groups.push([]);
+    groups[groups.length - 1]!.push(r.range);
+    last = r.group;
+  }
+  return groups;
+}
+
+/** Ranges of at most `budget`, each in a group of at most `group` bytes (a multiple of it). */
+async function groupedRanges(db: DuckDb, o: KeyRangesOptions, group: number, budget: number): Promise<{ readonly range: KeyRange; readonly group: string }[]> {
   const fences = [...new Set(o.fences ?? [])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   if (fences.length > 0 && o.keys.length !== 1) throw new Error(`keyRanges: fences need one key column, found ${o.keys.length}`);
   if (fences.length === 0) {
@@ -40,16 +63,17 @@ export async function keyRanges(db: DuckDb, o: KeyRangesOptions): Promise<KeyRan
   }
   // A row's segment: how many fences are at or below its key (an ASOF join finds the last one).
   const rows = fences.length === 0 ? `(SELECT *, 0 AS _segment FROM ${o.relation})` : `(SELECT r.*, coalesce(f.segment, 0) AS _segment FROM ${o.relation} r ASOF LEFT JOIN (VALUES ${fences.map((k, i) => `(${k}::BIGINT, ${i + 1})`).join(', ')}) f(fence, segment) ON r.${o.keys[0]} >= f.fence)`;
-  // A range ends where the segment's running total crosses a multiple of the budget, or at the segment's end.
+  // A range ends where the segment's running total crosses a multiple of the budget (within its
+  // group's multiple of the group budget), or at the segment's end.
   const order = o.keys.join(', ');
   const bounds = o.keys.flatMap((k, i) => [`arg_min(${k}, upto) AS f${i}`, `arg_max(${k}, upto) AS t${i}`]);
-  const found = await db.all<Record<string, bigint>>(`
-    SELECT ${bounds.join(', ')}
+  const found = await db.all<Record<string, bigint | string>>(`
+    SELECT ${bounds.join(', ')}, _segment::VARCHAR || ':' || ((upto - 1) // ${group})::VARCHAR AS grp
     FROM (SELECT ${order}, _segment, sum(${o.sizeSql}) OVER (PARTITION BY _segment ORDER BY ${order} ROWS UNBOUNDED PRECEDING) AS upto FROM ${rows})
-    GROUP BY _segment, (upto - 1) // ${budget}
+    GROUP BY _segment, (upto - 1) // ${group}, ((upto - 1) % ${group}) // ${budget}
     ORDER BY ${o.keys.map((_, i) => `f${i}`).join(', ')}`);
   if (found.length <= 1) return [];
-  return found.map((r) => ({ from: o.keys.map((_, i) => r[`f${i}`]!), to: o.keys.map((_, i) => r[`t${i}`]!) }));
+  return found.map((r) => ({ range: { from: o.keys.map((_, i) => r[`f${i}`] as bigint), to: o.keys.map((_, i) => r[`t${i}`] as bigint) }, group: String(r['grp']) }));
 }
 
 /** `keys` compared with `bound` in key order: (k1, k2) >= (a, b) as k1 > a OR (k1 = a AND k2 >= b). */

@@ -5,7 +5,7 @@
 import type { Logger } from '../core/log.js';
 import { openDuckDb, type DuckDb } from '../duckdb/connection.js';
 import { rowGroupRows, sortColumns, writeDataFiles, writeSortedDataFile, type SortColumn } from '../duckdb/data-file-writer.js';
-import { inKeyRangeUpToNextSql, keyRanges } from '../duckdb/key-ranges.js';
+import { inKeyRangeUpToNextSql, keyRangeGroups } from '../duckdb/key-ranges.js';
 import { quoteIdent } from '../duckdb/iceberg-types.js';
 import { filesRelationSql } from '../duckdb/table-view.js';
 import type { Warehouse } from '../iceberg/catalog.js';
@@ -233,10 +233,11 @@ function keptKeyFences(keptFiles: readonly PlannedFile[], key: RangeKey | undefi
 }
 
 /**
- * A group's rows in the table's sort order, in passes over key ranges: DuckDB's sort holds large
- * strings in memory, so a pass holds at most an eighth of its limit, and at most about one target
- * file (the estimate scaled by the group's compression), which keeps a pass's file, but a fenced stretch's last, from being
- * "small" again at the next run. Each file is also added to `sink` as soon as it is written.
+ * A group's rows in the table's sort order, a file per key range of about one target file (the
+ * estimate scaled by the group's compression), which keeps each file, but a fenced stretch's last,
+ * from being "small" again at the next run. DuckDB's sort holds large strings in memory, so a sort
+ * holds at most an eighth of its limit: a file larger than that is sorted range by range. Each
+ * file is also added to `sink` as soon as it is written.
  */
 async function rewriteSorted(db: DuckDb, table: Table, g: RewriteGroup, relation: string, columns: readonly SortColumn[], sizeSql: string, o: MaintenanceOptions, sink: DataFile[]): Promise<{ files: DataFile[]; liveRows: bigint }> {
   const [stats] = await db.all<{ n: bigint; b: number | null }>(`SELECT count(*) AS n, sum(${sizeSql})::DOUBLE AS b FROM (${relation})`);
@@ -244,14 +245,16 @@ async function rewriteSorted(db: DuckDb, table: Table, g: RewriteGroup, relation
   const perFile = o.config.maintenance.targetFileSizeBytes * Math.max(1, estimate / Math.max(1, g.inputBytes));
   const keys = columns.map((c) => quoteIdent(c.name));
   const fences = keptKeyFences(g.keptFiles, rangeKey(table));
-  const passes = columns.every((c) => c.rangeKey)
-    ? await keyRanges(db, { relation: `(${relation})`, keys, sizeSql, budgetBytes: Math.min(perFile, (await db.memoryLimitBytes()) / 8), ...(fences === undefined ? {} : { fences }) })
+  const groups = columns.every((c) => c.rangeKey)
+    ? await keyRangeGroups(db, { relation: `(${relation})`, keys, sizeSql, groupBytes: perFile, budgetBytes: (await db.memoryLimitBytes()) / 8, ...(fences === undefined ? {} : { fences }) })
     : [];
+  const ranges = groups.flat();
   const rowGroupSize = rowGroupRows(estimate / Math.max(1, Number(stats?.n ?? 0)));
   const written: DataFile[] = [];
-  // Half-open ranges: a sort order need not be unique, and no row may land in two passes.
-  for (let i = 0; i < Math.max(1, passes.length); i++) {
-    const selectSql = passes.length === 0 ? relation : `SELECT * FROM (${relation}) WHERE ${inKeyRangeUpToNextSql(keys, passes, i)}`;
+  let next = 0;
+  for (let i = 0; i < Math.max(1, groups.length); i++) {
+    // Half-open ranges: a sort order need not be unique, and no row may land in two of them.
+    const selectSql = groups.length === 0 ? relation : groups[i]!.map(() => `SELECT * FROM (${relation}) WHERE ${inKeyRangeUpToNextSql(keys, ranges, next++)}`);
     const file = await writeSortedDataFile(db, table, { selectSql, partition: g.partition, rowGroupSize, nameSuffix: '-compact' });
     if (file !== undefined) written.push(file);
     // At once, so that a later pass that fails leaves no file of this one behind.

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Writable } from 'node:stream';
@@ -162,6 +162,11 @@ test('a replay refuses (64) the drain flags it would ignore: --max-events, --max
     const noTo = await cli(...replay);
     assert.equal(noTo.code, ExitCode.Usage, noTo.err);
     assert.match(noTo.err, /found --from "2026-11-01T00:00:00Z" and no --to$/m);
+    // A mistyped --warehouse: a replay recovers rows of existing tables, so it fails and creates nothing.
+    const typo = await cli(...replay, '--to', '2026-11-02T00:00:00Z');
+    assert.equal(typo.code, ExitCode.Data, typo.err);
+    assert.match(typo.err, /no warehouse at .*wh/);
+    await assert.rejects(access(join(dir, 'wh')), 'no warehouse folder made');
   });
 });
 

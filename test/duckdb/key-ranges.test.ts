@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { openDuckDb } from '../../src/duckdb/connection.js';
-import { inKeyRangeSql, inKeyRangeUpToNextSql, keyRanges } from '../../src/duckdb/key-ranges.js';
+import { inKeyRangeSql, inKeyRangeUpToNextSql, keyRangeGroups, keyRanges } from '../../src/duckdb/key-ranges.js';
 
 // 1,000 rows keyed (a, b) = (i / 10, i % 10), shuffled so that order comes from the keys alone.
 const ROWS = '(SELECT i // 10 AS a, i % 10 AS b, CASE WHEN i = 555 THEN 5000 ELSE 100 END AS s FROM range(1000) t(i) ORDER BY hash(i))';
@@ -95,6 +95,31 @@ test('fences: no range spans one, even when all rows fit the budget; the budget 
     ]);
     assert.deepEqual(await keyRanges(db, { relation: rows, keys: ['k'], sizeSql: '10', budgetBytes: 1_000, fences: [100n, -5n] }), [], 'all rows between two fences: unsplit');
     await assert.rejects(keyRanges(db, { relation: rows, keys: ['k', 'k'], sizeSql: '10', budgetBytes: 1_000, fences: [1n] }), /one key column/);
+  } finally {
+    await db.close();
+  }
+});
+
+test('groups: the ranges of a larger budget, each cut into ranges of at most the smaller one, never across a fence', async () => {
+  const db = await openDuckDb();
+  const rows = '(SELECT i AS k FROM range(40) t(i) ORDER BY hash(i))';
+  try {
+    const spans = (groups: { from: readonly bigint[]; to: readonly bigint[] }[][]) => groups.map((g) => g.map((r) => `${r.from[0]}-${r.to[0]}`));
+    // Groups of 100 bytes (ten rows), ranges of at most 40 bytes within each.
+    const groups = await keyRangeGroups(db, { relation: rows, keys: ['k'], sizeSql: '10', groupBytes: 100, budgetBytes: 40 });
+    assert.deepEqual(spans(groups), [0, 10, 20, 30].map((k) => [`${k}-${k + 3}`, `${k + 4}-${k + 7}`, `${k + 8}-${k + 9}`]));
+    // As keyRanges' ranges at the group budget when the smaller one holds a group.
+    const whole = await keyRangeGroups(db, { relation: rows, keys: ['k'], sizeSql: '10', groupBytes: 100, budgetBytes: 1_000 });
+    assert.deepEqual(whole.map((g) => g.length), [1, 1, 1, 1]);
+    assert.deepEqual(whole.flat(), await keyRanges(db, { relation: rows, keys: ['k'], sizeSql: '10', budgetBytes: 100 }));
+    assert.deepEqual(spans(await keyRangeGroups(db, { relation: rows, keys: ['k'], sizeSql: '10', groupBytes: 100, budgetBytes: 50, fences: [5n] })), [
+      ['0-4'],
+      ['5-9', '10-14'],
+      ['15-19', '20-24'],
+      ['25-29', '30-34'],
+      ['35-39'],
+    ]);
+    assert.deepEqual(await keyRangeGroups(db, { relation: rows, keys: ['k'], sizeSql: '10', groupBytes: 1_000, budgetBytes: 1_000 }), [], 'all rows fit: no split');
   } finally {
     await db.close();
   }

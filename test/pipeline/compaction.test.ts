@@ -95,6 +95,28 @@ test('maintain rewrites the merges small files in key order, in disjoint files o
   assert.deepEqual(await stateHashes(nightly), await stateHashes(whole), 'the nightly merges equal one merge of all events');
 });
 
+test('files larger than a sort may hold are sorted range by range into one file each, and the next run leaves them as they are', { timeout: 300_000 }, async () => {
+  const capped = warehouseAt(join(dir, 'capped'));
+  for (let from = 0; from < events.length; from += 1500) {
+    await appendBatch(capped, events.slice(from, from + 1500));
+    await merge(capped);
+  }
+  const loaded = await loadConfig(undefined, { MWLAKE_JOB_NAME: 'compaction-test', MWLAKE_WAREHOUSE: join(dir, 'capped') }, {}, { jobNameRequired: false });
+  // A sort holds at most 32 MiB of rows, less than one 16 MiB file of this compressible content:
+  // files were written a sort each, all "small", and rewritten at every run.
+  const config = { ...loaded, memoryLimitMb: 256, maintenance: { ...loaded.maintenance, compact: true, targetFileSizeBytes: 16 * 2 ** 20, compactMinInputFiles: 2, expireSnapshots: false, removeOrphans: false } };
+  const first = await runMaintenance({ config, warehouse: capped, logger: silentLogger() });
+  assert.ok((first.tables.find((t) => t.table === `${STATE_NAMESPACE}.${REVISIONS_TABLE}`)?.compaction?.filesRewritten ?? 0) >= 4, JSON.stringify(first));
+  const compacted = await enwikiFiles(capped, REVISIONS_TABLE, 'revision_id');
+  assert.equal(compacted.length, 1, `${compacted.length} files for 10 MB of rows and a 16 MiB target`);
+  assert.ok(compacted[0]!.sorted && compacted[0]!.sortOrderId === 1, 'the file is in key order and says so');
+  const again = await runMaintenance({ config, warehouse: capped, logger: silentLogger() });
+  assert.deepEqual(again.tables.map((t) => t.compaction?.filesRewritten), [0, 0, 0], JSON.stringify(again));
+  assert.deepEqual(await stateHashes(capped), await stateHashes(whole), 'compaction changes no row');
+  const ours = new RegExp(`^mwlake-sorted-\\d+-${process.pid}-`);
+  assert.deepEqual(readdirSync(tmpdir()).filter((n) => ours.test(n)), [], 'the sorted parts are removed');
+});
+
 test('a state table created unsorted gets the key order at its next merge, and its files say so', { timeout: 120_000 }, async () => {
   const old = warehouseAt(join(dir, 'old'));
   const properties = { 'write.delete.mode': 'merge-on-read' };

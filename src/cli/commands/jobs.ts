@@ -161,7 +161,8 @@ export const registerJobs: RegisterCommand = (program, context) => {
         const only = replayStream(flags.onlyStream, c);
         const { runReplay, checkReplayRequest } = await steps.replay();
         checkReplayRequest(c, { fromMs, toMs, ...(only === undefined ? {} : { only }) });
-        await createWarehouse(c, flags);
+        // A replay recovers rows of tables that exist: a mistyped --warehouse must fail, not replay nothing.
+        await requireWarehouseFolder(c.warehouse);
         const result = await withLease(c, context, 'drain', () =>
           runReplay({ config: c, warehouse: warehouseOf(c, context.logger()), logger: context.logger(), fromMs, toMs, force: flags.force === true, dryRun: flags.dryRun === true, ...(only === undefined ? {} : { only }) }),
         flags.dryRun === true);
