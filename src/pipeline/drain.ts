@@ -151,7 +151,7 @@ export function drainStart(stored: Offsets, m: PartitionWatermarks): DrainStart 
 }
 
 /** The last record identities the table stores, per topic and partition. */
-function storedIdentities(table: Table): Offsets {
+export function storedIdentities(table: Table): Offsets {
   const found = table.summaryProperty(KAFKA_LAST_RECORDS_PROPERTY);
   return found === undefined ? {} : (JSON.parse(found.value) as Offsets);
 }
@@ -183,22 +183,14 @@ async function planRanges(
   const lost: string[] = [];
   const sameTopicChecks = resetTopicChecks(marks, stored, identities, reset);
   for (const m of marks) {
-    const storedText = reset.has(m.topic) ? undefined : stored[m.topic]?.[String(m.partition)];
-    const identity = reset.has(m.topic) ? undefined : identities[m.topic]?.[String(m.partition)];
-    const at = identity === undefined ? undefined : identityOffset(identity);
-    if (identity !== undefined && at !== undefined && storedText !== undefined && at < BigInt(storedText) && at >= m.logStartOffset && at < m.endOffset) {
-      checks.push({ topic: m.topic, partition: m.partition, identity });
-    }
+    const check = reset.has(m.topic) ? undefined : lastRecordCheck(m, stored, identities);
+    if (check !== undefined) checks.push(check);
     const { next, gap, beyondEnd } = drainStart(reset.has(m.topic) ? {} : stored, m);
     if (gap !== undefined) {
       if (!allowGap) lost.push(`${partitionKey(m)} (offsets ${gap.from}..${gap.to}, ${gap.to - gap.from + 1n} events)`);
       gaps[partitionKey(m)] = `${gap.from}..${gap.to}`;
     }
-    if (beyondEnd !== undefined) {
-      throw new JobError('DATA', `stored offset ${beyondEnd} of ${partitionKey(m)} is beyond its end offset ${m.endOffset}: was the topic deleted and recreated? If so, drain with --reset-offsets ${m.topic} to read it from its start`, {
-        context: { partition: partitionKey(m) },
-      });
-    }
+    if (beyondEnd !== undefined) throw beyondEndError(m, beyondEnd);
     ranges.push({ topic: m.topic, partition: m.partition, nextOffset: next, endOffset: m.endOffset });
   }
   if (lost.length > 0) {
@@ -208,6 +200,25 @@ async function planRanges(
     );
   }
   return { ranges, gaps, checks, sameTopicChecks };
+}
+
+/** A stored offset beyond the partition's end: the topic the job read is gone. */
+export function beyondEndError(m: PartitionWatermarks, offset: bigint): JobError {
+  return new JobError('DATA', `stored offset ${offset} of ${partitionKey(m)} is beyond its end offset ${m.endOffset}: was the topic deleted and recreated? If so, drain with --reset-offsets ${m.topic} to read it from its start`, {
+    context: { partition: partitionKey(m) },
+  });
+}
+
+/**
+ * The check of the partition's stored last record, when it is still in the log below the stored
+ * offset: a topic deleted and recreated since holds another record there.
+ */
+export function lastRecordCheck(m: PartitionWatermarks, stored: Offsets, identities: Offsets): IdentityCheck | undefined {
+  const storedText = stored[m.topic]?.[String(m.partition)];
+  const identity = identities[m.topic]?.[String(m.partition)];
+  const at = identity === undefined ? undefined : identityOffset(identity);
+  if (identity === undefined || at === undefined || storedText === undefined || at >= BigInt(storedText) || at < m.logStartOffset || at >= m.endOffset) return undefined;
+  return { topic: m.topic, partition: m.partition, identity };
 }
 
 /**
@@ -263,7 +274,7 @@ async function refuseResetOfSameTopic(o: DrainOptions, sameTopicChecks: Readonly
 }
 
 /** Refuses to go on when a stored last record is not the record at its offset any more. */
-async function checkIdentities(o: DrainOptions, checks: readonly IdentityCheck[]): Promise<void> {
+export async function checkIdentities(o: Pick<DrainOptions, 'config' | 'logger'>, checks: readonly IdentityCheck[]): Promise<void> {
   // A record not found cannot be compared and passes: the read that follows checks its own start.
   const bad = (await compareIdentities({ ...kafkaOptions(o.config, o.logger), groupId: o.config.kafka.groupId }, checks)).mismatched;
   if (bad.length === 0) return;

@@ -20,10 +20,11 @@ import type { DataFile } from '../iceberg/spec/manifest.js';
 import type { Table } from '../iceberg/table.js';
 import { KafkaAdmin } from '../kafka/admin.js';
 import { openBoundedSource } from '../kafka/kafkajs-source.js';
+import type { IdentityCheck } from '../kafka/record-identity.js';
 import { partitionKey, type KafkaMessage, type PartitionRange } from '../kafka/source.js';
 import { describePositionDeleteFile, POSITION_DELETE_SCHEMA } from '../parquet/footer-data-file.js';
 import { eventStreams, type JobConfig } from './config.js';
-import { kafkaOptions, openEventsTable, storedOffsets } from './drain.js';
+import { beyondEndError, checkIdentities, kafkaOptions, lastRecordCheck, openEventsTable, storedIdentities, storedOffsets } from './drain.js';
 import { EventStager } from './event-files.js';
 import { MessageSorter } from './message-sorter.js';
 
@@ -68,9 +69,24 @@ export interface StreamReplayResult {
   readonly skipped?: true;
 }
 
-async function planReplay(admin: KafkaAdmin, topics: readonly string[], table: Table, fromMs: number, toMs: number): Promise<PartitionRange[]> {
+/**
+ * The window's ranges, and the checks of the stored last records: offsets the table should hold
+ * mean nothing in a topic deleted and recreated since (its records there are others, which the
+ * replay would add, and a drain with --reset-offsets add again), so such a topic is refused as
+ * the drain refuses it.
+ */
+async function planReplay(admin: KafkaAdmin, topics: readonly string[], table: Table, fromMs: number, toMs: number): Promise<{ ranges: PartitionRange[]; checks: IdentityCheck[] }> {
   const stored = storedOffsets(table);
-  const marks = new Map((await admin.fetchWatermarks(topics)).map((m) => [partitionKey(m), m]));
+  const identities = storedIdentities(table);
+  const watermarks = await admin.fetchWatermarks(topics);
+  const checks: IdentityCheck[] = [];
+  for (const m of watermarks) {
+    const held = stored[m.topic]?.[String(m.partition)];
+    if (held !== undefined && BigInt(held) > m.endOffset) throw beyondEndError(m, BigInt(held));
+    const check = lastRecordCheck(m, stored, identities);
+    if (check !== undefined) checks.push(check);
+  }
+  const marks = new Map(watermarks.map((m) => [partitionKey(m), m]));
   const starts = await admin.fetchOffsetsForTimestamp(topics, fromMs);
   const ends = new Map((await admin.fetchOffsetsForTimestamp(topics, toMs)).map((e) => [partitionKey(e), e.offset]));
   const ranges: PartitionRange[] = [];
@@ -84,7 +100,7 @@ async function planReplay(admin: KafkaAdmin, topics: readonly string[], table: T
     if (end > BigInt(held)) end = BigInt(held);
     if (end > next) ranges.push({ topic: s.topic, partition: s.partition, nextOffset: next, endOffset: end });
   }
-  return ranges;
+  return { ranges, checks };
 }
 
 /** A row of a data file, by position: what a position delete names. */
@@ -218,6 +234,7 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
   // Every stream's window is planned before any is read: a missing topic stops the replay before it writes.
   const all = eventStreams(config);
   const streams: (StreamReplay | undefined)[] = [];
+  const checks: IdentityCheck[] = [];
   const admin = await KafkaAdmin.connect(kafkaOptions(config, logger));
   try {
     for (const s of all) {
@@ -227,11 +244,14 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
       }
       // A table that does not exist yet holds nothing to replay: it is read as a draft, never created.
       const table = await openEventsTable(o.warehouse, config, { dryRun: true, kind: s.kind });
-      streams.push({ kind: s.kind, table, ranges: await planReplay(admin, s.topics, table, o.fromMs, o.toMs) });
+      const plan = await planReplay(admin, s.topics, table, o.fromMs, o.toMs);
+      streams.push({ kind: s.kind, table, ranges: plan.ranges });
+      checks.push(...plan.checks);
     }
   } finally {
     await admin.close().catch(() => {});
   }
+  await checkIdentities(o, checks);
   const main = await replayStream(o, streams[0]);
   return streams.length === 1 ? main : { ...main, visibility: await replayStream(o, streams[1]) };
 }

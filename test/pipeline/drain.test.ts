@@ -266,6 +266,15 @@ test('a topic deleted and recreated is noticed, grown past the stored offsets or
   await eventually('the abort marker is written', () => rangesToEnd(topic), (r) => r[1]!.endOffset === 2n);
   await assert.rejects(drain(job), (e: unknown) => e instanceof JobError && e.code === 'DATA' && new RegExp(`${topic}:0 \\(offset 4: .*not the ones this job read there.*--reset-offsets ${topic}`).test(e.message));
   await assert.rejects(drain(job, { resetTopics: [other, 'no.such.topic'] } as never), /--reset-offsets names no\.such\.topic/);
+  // So does a replay, forced or not: the stored offsets mean nothing in the new topic, whose
+  // records there it would add as lost rows (and the reset below add again).
+  const replayAll = (...extra: string[]) => cli(job, 'drain', '--from', '2020-01-01T00:00:00Z', '--to', new Date(Date.now() + 60_000).toISOString(), ...extra);
+  for (const extra of [[], ['--force'], ['--dry-run']]) {
+    const refused = await replayAll(...extra);
+    assert.equal(refused.code, ExitCode.Data, `${extra.join(' ')}: ${refused.err}`);
+    assert.match(refused.err, new RegExp(`${topic}:0 \\(offset 4: .*not the ones this job read there.*--reset-offsets ${topic}`));
+  }
+  assert.equal((await tableCounts(job)).rows, 5, 'the replay wrote nothing');
   const reset = await drain(job, { resetTopics: [topic] });
   assert.equal(reset.consumed, 8, 'the new topic from its start');
   // The same command again (a retry after a later step failed): the topic is the one just read,
@@ -288,6 +297,9 @@ test('a topic deleted and recreated is noticed, grown past the stored offsets or
   // A shorter new topic: its end is below the stored offset.
   await recreate(await lines(23, 2));
   await assert.rejects(drain(job), (e: unknown) => e instanceof JobError && e.code === 'DATA' && e.message.includes(`beyond its end offset 2`) && e.message.includes(`--reset-offsets ${topic}`));
+  const shorter = await replayAll();
+  assert.equal(shorter.code, ExitCode.Data, shorter.err);
+  assert.match(shorter.err, new RegExp(`beyond its end offset 2.*--reset-offsets ${topic}`));
   assert.equal((await drain(job, { resetTopics: [topic] })).consumed, 2);
 
   // The groups made for one read (the drain's, the check's) are gone; the job's own group stays.
