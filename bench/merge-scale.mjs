@@ -5,6 +5,7 @@
 // bench/merge-scale.mjs HISTORY_EVENTS DELTA_EVENTS [RUNS] (after `npx tsc -p .`). Prints one JSON
 // line: the median, min and max merge seconds at each size and the ratio of the medians.
 
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -28,7 +29,23 @@ const history = Number(process.argv[2] ?? 50_000);
 const delta = Number(process.argv[3] ?? 50_000);
 const runs = Number(process.argv[4] ?? 3);
 const work = mkdtempSync(join(tmpdir(), 'mwlake-bench-merge-'));
+// Stopped (Ctrl-C, or the bench stopping its step), the folder goes: it holds gigabytes.
+for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) {
+  process.on(signal, () => {
+    rmSync(work, { recursive: true, force: true });
+    process.exit(128 + number);
+  });
+}
 let offset = 0n;
+
+/** The next `count` records of a generator, without ending it. */
+function* take(records, count) {
+  for (let i = 0; i < count; i++) {
+    const next = records.next();
+    if (next.done === true) return;
+    yield next.value;
+  }
+}
 
 async function append(warehouse, records) {
   const table = await warehouse.loadOrCreateTable('events', 'page_content_change', { schema: EVENTS_SCHEMA, spec: EVENTS_SPEC });
@@ -50,14 +67,15 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 async function prepare(scale) {
   const warehouse = new Warehouse(new LocalStorage(), fileLocation(join(work, `x${scale}`)));
   const n = history * scale;
-  // One seeded stream: the first n events are history, the next `delta` the delta. The rate is the
-  // delta per day at both sizes, so the delta is one day of events, as a nightly merge sees it, in
-  // the same number of event files. (A fixed span made the 1x delta half a year of days: three
-  // times the event files of the 8x one, and a 1x merge slower than the 8x.)
-  const records = [...generateRecords({ seed: 31, startMs: Date.parse('2025-11-01T00:00:00Z'), events: n + delta, eventsPerDay: delta, wikis: ['enwiki', 'dewiki'], medianContentBytes: 400 })];
-  await append(warehouse, records.slice(0, n));
+  // One seeded stream of the generator's usual content sizes (the ingest and dump rows' too): the
+  // first n events are history, the next `delta` the delta, read as they are generated. The rate
+  // is the delta per day at both sizes, so the delta is one day of events, as a nightly merge sees
+  // it. (A fixed span made the 1x delta half a year of days: three times the event files of the 8x
+  // one, and a 1x merge slower than the 8x.)
+  const records = generateRecords({ seed: 31, startMs: Date.parse('2025-11-01T00:00:00Z'), events: n + delta, eventsPerDay: delta, wikis: ['enwiki', 'dewiki'] });
+  await append(warehouse, take(records, n));
   await runMerge({ warehouse, eventsNamespace: 'events', eventsTable: 'page_content_change', logger: silentLogger() });
-  await append(warehouse, records.slice(n));
+  await append(warehouse, take(records, delta));
   const state = await Promise.all([REVISIONS_TABLE, PAGES_TABLE].map((name) => warehouse.loadTable(STATE_NAMESPACE, name)));
   return { scale, warehouse, state, before: state.map((t) => t.currentSnapshot().snapshotId), seconds: [], eventFiles: 0 };
 }
@@ -65,6 +83,8 @@ async function prepare(scale) {
 /** One merge of the delta, after rolling the state tables back to before it (from the second run). */
 async function mergeOnce(size, run) {
   if (run > 0) for (const [k, t] of size.state.entries()) await rollbackTo(await t.refresh(), size.before[k]);
+  // As every timed step of the bench: the writeback of what came before is not this merge's.
+  execFileSync('sync');
   const started = process.hrtime.bigint();
   const result = await runMerge({ warehouse: size.warehouse, eventsNamespace: 'events', eventsTable: 'page_content_change', logger: silentLogger() });
   size.seconds.push(Number(process.hrtime.bigint() - started) / 1e9);
