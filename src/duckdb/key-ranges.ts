@@ -71,7 +71,7 @@ async function groupedRanges(db: DuckDb, o: KeyRangesOptions, group: number, bud
     SELECT ${bounds.join(', ')}, _segment::VARCHAR || ':' || ((upto - 1) // ${group})::VARCHAR AS grp
     FROM (SELECT ${order}, _segment, sum(${o.sizeSql}) OVER (PARTITION BY _segment ORDER BY ${order} ROWS UNBOUNDED PRECEDING) AS upto FROM ${rows})
     GROUP BY _segment, (upto - 1) // ${group}, ((upto - 1) % ${group}) // ${budget}
-    ORDER BY ${o.keys.map((_, i) => `f${i}`).join(', ')}`);
+    ORDER BY ${o.keys.map((_, i) => `f${i}`).join(', ')}, min(upto)`);
   if (found.length <= 1) return [];
   return found.map((r) => ({ range: { from: o.keys.map((_, i) => r[`f${i}`] as bigint), to: o.keys.map((_, i) => r[`t${i}`] as bigint) }, group: String(r['grp']) }));
 }

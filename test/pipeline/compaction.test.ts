@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
-import { access, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -105,16 +105,35 @@ test('files larger than a sort may hold are sorted range by range into one file 
   // A sort holds at most 32 MiB of rows, less than one 16 MiB file of this compressible content:
   // files were written a sort each, all "small", and rewritten at every run.
   const config = { ...loaded, memoryLimitMb: 256, maintenance: { ...loaded.maintenance, compact: true, targetFileSizeBytes: 16 * 2 ** 20, compactMinInputFiles: 2, expireSnapshots: false, removeOrphans: false } };
-  const first = await runMaintenance({ config, warehouse: capped, logger: silentLogger() });
+  // A temp folder below a name=value folder: read as a hive partition, it would add a column.
+  const temp = join(dir, 'tmp', 'x=1');
+  await mkdir(temp, { recursive: true });
+  const tmpBefore = process.env['TMPDIR'];
+  process.env['TMPDIR'] = temp;
+  let first: Awaited<ReturnType<typeof runMaintenance>>;
+  try {
+    first = await runMaintenance({ config, warehouse: capped, logger: silentLogger() });
+  } finally {
+    if (tmpBefore === undefined) delete process.env['TMPDIR'];
+    else process.env['TMPDIR'] = tmpBefore;
+  }
+  assert.deepEqual(readdirSync(temp), [], 'the sorted parts are removed');
   assert.ok((first.tables.find((t) => t.table === `${STATE_NAMESPACE}.${REVISIONS_TABLE}`)?.compaction?.filesRewritten ?? 0) >= 4, JSON.stringify(first));
   const compacted = await enwikiFiles(capped, REVISIONS_TABLE, 'revision_id');
   assert.equal(compacted.length, 1, `${compacted.length} files for 10 MB of rows and a 16 MiB target`);
   assert.ok(compacted[0]!.sorted && compacted[0]!.sortOrderId === 1, 'the file is in key order and says so');
+  const revisions = await capped.loadTable(STATE_NAMESPACE, REVISIONS_TABLE);
+  const written = (await revisions.planFiles({})).dataFiles.find((f) => f.file.partition[0] === 'enwiki')!;
+  const db = await openDuckDb();
+  try {
+    const columns = await db.all<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet(${sqlString(revisions.storage.localPath(written.file.filePath)!)}, hive_partitioning = false)`);
+    assert.deepEqual(columns.map((c) => c.column_name), revisions.schema().fields.map((f) => f.name), 'the table columns, no other');
+  } finally {
+    await db.close();
+  }
   const again = await runMaintenance({ config, warehouse: capped, logger: silentLogger() });
   assert.deepEqual(again.tables.map((t) => t.compaction?.filesRewritten), [0, 0, 0], JSON.stringify(again));
   assert.deepEqual(await stateHashes(capped), await stateHashes(whole), 'compaction changes no row');
-  const ours = new RegExp(`^mwlake-sorted-\\d+-${process.pid}-`);
-  assert.deepEqual(readdirSync(tmpdir()).filter((n) => ours.test(n)), [], 'the sorted parts are removed');
 });
 
 test('a state table created unsorted gets the key order at its next merge, and its files say so', { timeout: 120_000 }, async () => {

@@ -277,6 +277,10 @@ test('a topic deleted and recreated is noticed, grown past the stored offsets or
   assert.equal((await tableCounts(job)).rows, 5, 'the replay wrote nothing');
   const reset = await drain(job, { resetTopics: [topic] });
   assert.equal(reset.consumed, 8, 'the new topic from its start');
+  // Reset, the topic's stored records are the new topic's: a replay goes on, and adds nothing.
+  const afterReset = await replayAll();
+  assert.equal(afterReset.code, 0, afterReset.err);
+  assert.equal((await tableCounts(job)).rows, 13);
   // The same command again (a retry after a later step failed): the topic is the one just read,
   // though one partition tells nothing, and after a partition is added too.
   const sameTopic = (e: unknown) => e instanceof JobError && e.code === 'USAGE' && e.message.includes(`--reset-offsets ${topic}: the topic still holds the last records this job read`);
