@@ -32,8 +32,12 @@ const work = mkdtempSync(join(tmpdir(), 'mwlake-bench-merge-'));
 // Stopped (Ctrl-C, or the bench stopping its step), the folder goes: it holds gigabytes.
 for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) {
   process.on(signal, () => {
-    rmSync(work, { recursive: true, force: true });
-    process.exit(128 + number);
+    try {
+      // DuckDB's threads may still be writing into it: retried.
+      rmSync(work, { recursive: true, force: true, maxRetries: 5 });
+    } finally {
+      process.exit(128 + number);
+    }
   });
 }
 let offset = 0n;

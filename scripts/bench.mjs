@@ -46,7 +46,11 @@ let current;
 for (const signal of Object.keys(SIGNALS)) {
   process.on(signal, () => {
     interrupted ??= signal;
-    if (current !== undefined) process.kill(-current.pid, 'SIGTERM');
+    try {
+      if (current?.pid !== undefined) process.kill(-current.pid, 'SIGTERM');
+    } catch {
+      // Exited already (ESRCH): nothing to stop, and the clean-up must still run.
+    }
   });
 }
 /** Runs a command to its end; its output as text. Throws when it fails or the bench is stopped. */
@@ -59,7 +63,13 @@ function run(command, args, o = {}) {
     const err = [];
     child.stdout.on('data', (b) => out.push(b));
     child.stderr.on('data', (b) => err.push(b));
-    child.on('error', reject);
+    child.on('error', (error) => {
+      current = undefined;
+      reject(error);
+    });
+    child.on('exit', () => {
+      current = undefined;
+    });
     child.on('close', (status, signal) => {
       current = undefined;
       const stdout = Buffer.concat(out).toString('utf8');
@@ -204,6 +214,9 @@ try {
       // codec (the multistream file holds the articles file's XML, which the dump joins from
       // that file's streams, not compresses again).
       const distinct = files.filter((f, k) => !files.slice(0, k).some((g) => g.bytes === f.bytes && spawnSync('cmp', ['-s', g.xml, f.xml]).status === 0));
+      if (files.some((f) => f.name.includes('multistream')) && distinct.length !== files.length - 1) {
+        throw new Error(`the multistream file's XML is expected to be pages-articles', found ${files.length - distinct.length} repeats among ${files.map((f) => f.name).join(', ')}`);
+      }
       ref.push(xmlMb / (await time(async () => {
         for (const f of distinct) await run('bash', ['-c', `${REFERENCE[f.codec]} '${f.xml}' > /dev/null`]);
       })));
