@@ -195,7 +195,7 @@ try {
 
   // dump: pages-meta-history alone (`--jobs`) from the state tables, MB/s of its XML, vs lbzip2 -n2
   // compressing that same XML; dump set: the whole set (history, current, articles, multistream,
-  // stubs) from one read, MB/s of all the XML it holds, vs lbzip2 on all of it.
+  // stubs) from one read, MB/s of all the XML it holds, vs compressing what the dump compresses.
   const wh = join(work, 'wh0');
   const env = { MWLAKE_JOB_NAME: 'bench0' };
   if (needsTables) await mwlake(['merge', '--warehouse', wh], env);
@@ -211,8 +211,8 @@ try {
       xmlMb = files.reduce((n, f) => n + f.bytes, 0) / 1e6;
       ours.push(xmlMb / t);
       // The reference compresses what the dump compressed: each distinct XML once, in its file's
-      // codec (the multistream file holds the articles file's XML, which the dump joins from
-      // that file's streams, not compresses again).
+      // codec (pages-articles holds the multistream file's XML, which the dump joins from that
+      // file's bz2 streams, not compresses again).
       const distinct = files.filter((f, k) => !files.slice(0, k).some((g) => g.bytes === f.bytes && spawnSync('cmp', ['-s', g.xml, f.xml]).status === 0));
       if (files.some((f) => f.name.includes('multistream')) && distinct.length !== files.length - 1) {
         throw new Error(`the multistream file's XML is expected to be pages-articles', found ${files.length - distinct.length} repeats among ${files.map((f) => f.name).join(', ')}`);
