@@ -20,6 +20,12 @@ export interface KeySource {
   readonly schema: Schema;
   /** Position delete files of the merged range: the rows they remove name the keys to fold again. */
   readonly deleteFiles: readonly PlannedFile[];
+  /**
+   * The data files the merged range adds: rows removed from them were never folded (a replay's
+   * repeats of rows kept before its window, written and removed in one commit), so they name no
+   * key to fold again.
+   */
+  readonly rangeFiles: readonly PlannedFile[];
   readonly wikiColumn: string;
   /** The columns (dotted paths) that name a state key. */
   readonly keyPaths: readonly string[];
@@ -36,7 +42,9 @@ export async function createRefoldKeys(db: DuckDb, keyColumn: string, sources: r
     const deletes = sqlStringList(s.deleteFiles.map((f) => localPath(s.table, f.file.filePath)));
     const named = await db.all<{ file_path: string }>(`SELECT DISTINCT file_path FROM read_parquet(${deletes})`);
     // The replaced rows are still in their files (the deletes only hide them).
-    const files = named.map((r) => r.file_path);
+    const unfolded = new Set(s.rangeFiles.map((f) => f.file.filePath));
+    const files = named.map((r) => r.file_path).filter((f) => !unfolded.has(f));
+    if (files.length === 0) continue;
     const keys = s.keyPaths.map((p) => `SELECT ${s.wikiColumn} AS w, ${p} AS k FROM gone`).join(' UNION ALL ');
     await db.run(`INSERT INTO refold
       WITH gone AS (
