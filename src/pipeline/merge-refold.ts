@@ -21,9 +21,9 @@ export interface KeySource {
   /** Position delete files of the merged range: the rows they remove name the keys to fold again. */
   readonly deleteFiles: readonly PlannedFile[];
   /**
-   * The data files the merged range adds: rows removed from them were never folded (a replay's
-   * repeats of rows kept before its window, written and removed in one commit), so they name no
-   * key to fold again.
+   * Data files of the merged range the state never folded (all of them when the range starts
+   * where its fold ended): rows removed from them (a replay's repeats of rows kept before its
+   * window, written and removed in one commit) name no key to fold again.
    */
   readonly rangeFiles: readonly PlannedFile[];
   readonly wikiColumn: string;

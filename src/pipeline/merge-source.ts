@@ -15,7 +15,17 @@ import type { Table } from '../iceberg/table.js';
 import type { Warehouse } from '../iceberg/catalog.js';
 import { PAGES_TABLE, REVISIONS_TABLE, SOURCE_SNAPSHOT_PROPERTY, STATE_NAMESPACE, VISIBILITY_SOURCE_SNAPSHOT_PROPERTY } from '../merge/state-schema.js';
 
-export const NOTHING: IncrementalPlan = { dataFiles: [], deleteFiles: [] };
+/** What a merge reads of a source, and whether the state folded none of those files before. */
+export interface MergeRangePlan extends IncrementalPlan {
+  /**
+   * True when the range starts where the state's fold ended (or where the rolled-back history
+   * meets the current one): rows removed from its files were never folded. False when it starts
+   * earlier, re-reading files the state folded (their history expired).
+   */
+  readonly unfoldedOnly: boolean;
+}
+
+export const NOTHING: MergeRangePlan = { dataFiles: [], deleteFiles: [], unfoldedOnly: true };
 
 interface RangeOptions {
   readonly source: Table;
@@ -31,18 +41,23 @@ interface RangeOptions {
  * The files of `source` a merge into `state` reads to reach `targetId`, from the source snapshot
  * `state` recorded under `property`.
  */
-export async function mergeRange(o: RangeOptions): Promise<IncrementalPlan> {
+export async function mergeRange(o: RangeOptions): Promise<MergeRangePlan> {
   const { source, targetId, state } = o;
   const recorded = state.summaryProperty(o.property)?.value;
   const from = recorded === undefined ? undefined : BigInt(recorded);
   if (from === targetId) return NOTHING;
-  if (from === undefined || source.isAncestorOf(targetId, from)) return source.changesBetween(from, targetId);
-  const start = rollbackStart(o, from);
-  return start === targetId ? NOTHING : source.changesBetween(start, targetId);
+  // A state without a recorded source may hold rows of any file: none counts as unfolded.
+  if (from === undefined || source.isAncestorOf(targetId, from)) return { ...(await source.changesBetween(from, targetId)), unfoldedOnly: from !== undefined };
+  const { start, atCommonAncestor } = rollbackStart(o, from);
+  return start === targetId ? NOTHING : { ...(await source.changesBetween(start, targetId)), unfoldedOnly: atCommonAncestor };
 }
 
-/** Where a merge whose recorded source `from` is off the source's history starts, with the warning. */
-function rollbackStart(o: RangeOptions, from: bigint): bigint | undefined {
+/**
+ * Where a merge whose recorded source `from` is off the source's history starts, with the
+ * warning; whether that is where the two histories meet (after it, the current history added
+ * only files the state never folded).
+ */
+function rollbackStart(o: RangeOptions, from: bigint): { start: bigint | undefined; atCommonAncestor: boolean } {
   const { source, targetId, state } = o;
   const history = new Set(source.lineage(targetId).map((s) => s.snapshotId));
   // The newest state snapshot built only from events still in the history: rolling back to it drops the rest.
@@ -69,7 +84,7 @@ function rollbackStart(o: RangeOptions, from: bigint): bigint | undefined {
       `${name} still holds what the abandoned snapshots added` +
       (clean === undefined ? '.' : `; to drop it, roll it back as well: mwlake table rollback ${name} --to ${clean.snapshotId} (the next merge then merges from there)`),
   );
-  return start;
+  return { start, atCommonAncestor: common !== undefined };
 }
 
 /**

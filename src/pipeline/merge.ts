@@ -237,10 +237,10 @@ async function mergeTable(
   const visibilityRows = visibility === undefined || visibilityFiles.length === 0 ? undefined : rowsSql(visibility.table, visibilityFiles, visibilityPlan.deleteFiles, VISIBILITY_EVENTS_SCHEMA);
   // Keys whose stored events a forced replay replaced: folded again from scratch in a pass of their own.
   const keySources: KeySource[] = [
-    { table: events, snapshotId: targetId, schema: EVENTS_SCHEMA, deleteFiles: eventPlan.deleteFiles, rangeFiles: eventFiles, wikiColumn: 'wiki_id', keyPaths: def.keyPaths.events },
+    { table: events, snapshotId: targetId, schema: EVENTS_SCHEMA, deleteFiles: eventPlan.deleteFiles, rangeFiles: eventPlan.unfoldedOnly ? eventFiles : [], wikiColumn: 'wiki_id', keyPaths: def.keyPaths.events },
     ...(visibility === undefined || def.keyPaths.visibility === undefined
       ? []
-      : [{ table: visibility.table, snapshotId: visibility.targetId, schema: VISIBILITY_EVENTS_SCHEMA, deleteFiles: visibilityPlan.deleteFiles, rangeFiles: visibilityFiles, wikiColumn: 'database', keyPaths: def.keyPaths.visibility }]),
+      : [{ table: visibility.table, snapshotId: visibility.targetId, schema: VISIBILITY_EVENTS_SCHEMA, deleteFiles: visibilityPlan.deleteFiles, rangeFiles: visibilityPlan.unfoldedOnly ? visibilityFiles : [], wikiColumn: 'database', keyPaths: def.keyPaths.visibility }]),
   ];
   // A table never merged into (a rebuild) holds no row an equal key could fail to replace: its
   // passes fold every key from all live events anyway, within the memory budget.

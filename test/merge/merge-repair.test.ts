@@ -248,6 +248,23 @@ test('a forced replay corrects state: the replaced keys are folded again from th
   assert.deepEqual(await stateHashes(w), expected);
 });
 
+test('a forced replay merged after the history the state merged from expired: the range reads folded files again, and their replaced keys are still folded again', { timeout: 300_000 }, async () => {
+  const expected = await reference([b1, b2]);
+  const { w } = await mergedFirstBatch();
+  await appendBatch(w, b2.map((e) => wrong(e)));
+  await merge(w);
+  const s2 = (await events(w)).currentSnapshot()!.snapshotId;
+  await forceReplace(w, b2);
+  // Another engine's expiry (mwlake's keeps the snapshots state merged from).
+  const expiry = await expireSnapshots(await events(w), { olderThanMs: Date.now() + 1, retainLast: 1 });
+  assert.ok(expiry.expiredSnapshotIds.includes(s2));
+  const seen = warnings();
+  const r = await merge(w, { logger: seen.logger });
+  assert.ok(seen.seen.some((m) => m.includes('merging every live row again')), seen.seen.join('\n'));
+  assert.ok(r.tables.every((t) => (t.refoldedKeys ?? 0) > 0), JSON.stringify(r));
+  assert.deepEqual(await stateHashes(w), expected);
+});
+
 test('a forced replay of many keys is folded again in memory passes, to the same state', { timeout: 300_000 }, async () => {
   const expected = await reference([b1, b2]);
   const { w } = await mergedFirstBatch();
