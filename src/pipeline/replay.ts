@@ -24,7 +24,7 @@ import type { IdentityCheck } from '../kafka/record-identity.js';
 import { partitionKey, type KafkaMessage, type PartitionRange } from '../kafka/source.js';
 import { describePositionDeleteFile, POSITION_DELETE_SCHEMA } from '../parquet/footer-data-file.js';
 import { eventStreams, type JobConfig } from './config.js';
-import { beyondEndError, checkIdentities, kafkaOptions, lastRecordCheck, openEventsTable, storedIdentities, storedOffsets } from './drain.js';
+import { beyondEndError, checkIdentities, drainStart, kafkaOptions, lastRecordCheck, openEventsTable, storedIdentities, storedOffsets } from './drain.js';
 import { EventStager } from './event-files.js';
 import { MessageSorter } from './message-sorter.js';
 
@@ -81,8 +81,8 @@ async function planReplay(admin: KafkaAdmin, topics: readonly string[], table: T
   const watermarks = await admin.fetchWatermarks(topics);
   const checks: IdentityCheck[] = [];
   for (const m of watermarks) {
-    const held = stored[m.topic]?.[String(m.partition)];
-    if (held !== undefined && BigInt(held) > m.endOffset) throw beyondEndError(m, BigInt(held));
+    const { beyondEnd } = drainStart(stored, m);
+    if (beyondEnd !== undefined) throw beyondEndError(m, beyondEnd);
     const check = lastRecordCheck(m, stored, identities);
     if (check !== undefined) checks.push(check);
   }
